@@ -1,0 +1,1 @@
+"""The database adapter: tables, repositories, the unit of work and migrations."""

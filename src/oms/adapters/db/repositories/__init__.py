@@ -1,0 +1,1 @@
+"""Repositories: every query of the system, each scoped by tenant."""

@@ -1,0 +1,152 @@
+"""Products and locations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Row, or_, select
+
+from oms.adapters.db.repositories.support import insert_if_absent
+from oms.adapters.db.tables import location_grants, locations, products
+from oms.domain.addresses import Address
+from oms.domain.catalogue import BundleComponent, Location, LocationKind, Product, ProductKind
+
+__all__ = ["SqlLocationRepository", "SqlProductRepository"]
+
+
+def _product(row: Row[Any]) -> Product:
+    return Product(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        sku=row.sku,
+        name=row.name,
+        price=row.price,
+        currency=row.currency,
+        kind=ProductKind(row.kind),
+        weight_grams=row.weight_grams,
+        category=row.category,
+        components=tuple(BundleComponent(c["sku"], c["quantity"]) for c in row.components),
+        created_at=row.created_at,
+    )
+
+
+class SqlProductRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, product: Product) -> bool:
+        return insert_if_absent(
+            self._conn,
+            products,
+            {
+                "tenant_id": product.tenant_id,
+                "id": product.id,
+                "sku": product.sku,
+                "name": product.name,
+                "price": product.price,
+                "currency": product.currency,
+                "kind": product.kind.value,
+                "weight_grams": product.weight_grams,
+                "category": product.category,
+                "components": [{"sku": c.sku, "quantity": c.quantity} for c in product.components],
+                "created_at": product.created_at,
+            },
+        )
+
+    def get(self, tenant_id: UUID, product_id: UUID) -> Product | None:
+        row = self._conn.execute(
+            select(products).where(products.c.tenant_id == tenant_id, products.c.id == product_id)
+        ).first()
+        return None if row is None else _product(row)
+
+    def by_skus(self, tenant_id: UUID, skus: Iterable[str]) -> dict[str, Product]:
+        wanted = sorted(set(skus))
+        if not wanted:
+            return {}
+        rows = self._conn.execute(
+            select(products).where(products.c.tenant_id == tenant_id, products.c.sku.in_(wanted))
+        )
+        return {row.sku: _product(row) for row in rows}
+
+    def page(self, tenant_id: UUID, *, after_sku: str | None, limit: int) -> list[Product]:
+        query = select(products).where(products.c.tenant_id == tenant_id)
+        if after_sku is not None:
+            query = query.where(products.c.sku > after_sku)
+        rows = self._conn.execute(query.order_by(products.c.sku).limit(limit))
+        return [_product(row) for row in rows]
+
+
+def _location(row: Row[Any]) -> Location:
+    return Location(
+        id=row.id,
+        owner_tenant_id=row.owner_tenant_id,
+        code=row.code,
+        name=row.name,
+        kind=LocationKind(row.kind),
+        address=None if row.address is None else Address.from_dict(row.address),
+        latitude=row.latitude,
+        longitude=row.longitude,
+        can_ship=row.can_ship,
+        can_pickup=row.can_pickup,
+        priority=row.priority,
+        active=row.active,
+        created_at=row.created_at,
+    )
+
+
+class SqlLocationRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, location: Location) -> bool:
+        return insert_if_absent(
+            self._conn,
+            locations,
+            {
+                "id": location.id,
+                "owner_tenant_id": location.owner_tenant_id,
+                "code": location.code,
+                "name": location.name,
+                "kind": location.kind.value,
+                "address": None if location.address is None else location.address.to_dict(),
+                "latitude": location.latitude,
+                "longitude": location.longitude,
+                "can_ship": location.can_ship,
+                "can_pickup": location.can_pickup,
+                "priority": location.priority,
+                "active": location.active,
+                "created_at": location.created_at,
+            },
+        )
+
+    def get(self, location_id: UUID) -> Location | None:
+        row = self._conn.execute(select(locations).where(locations.c.id == location_id)).first()
+        return None if row is None else _location(row)
+
+    def visible_to(self, tenant_id: UUID) -> list[Location]:
+        granted = select(location_grants.c.location_id).where(
+            location_grants.c.tenant_id == tenant_id
+        )
+        rows = self._conn.execute(
+            select(locations)
+            .where(or_(locations.c.owner_tenant_id == tenant_id, locations.c.id.in_(granted)))
+            .order_by(locations.c.code, locations.c.id)
+        )
+        return [_location(row) for row in rows]
+
+    def grant(self, tenant_id: UUID, location_id: UUID, at: datetime) -> None:
+        insert_if_absent(
+            self._conn,
+            location_grants,
+            {"tenant_id": tenant_id, "location_id": location_id, "created_at": at},
+        )
+
+    def operator_page(self, *, after_code: str | None, limit: int) -> list[Location]:
+        query = select(locations).where(locations.c.owner_tenant_id.is_(None))
+        if after_code is not None:
+            query = query.where(locations.c.code > after_code)
+        rows = self._conn.execute(query.order_by(locations.c.code).limit(limit))
+        return [_location(row) for row in rows]

@@ -1,0 +1,199 @@
+"""Inventory levels, the movement ledger, and the invariant queries of ``oms check``.
+
+Every statement that changes ``reserved`` is a single conditional UPDATE: it either finds
+enough available stock in the row as it is at that instant and takes it, or changes
+nothing. On PostgreSQL a concurrent writer waits for the row lock and then re-checks the
+condition against the committed row, so two transactions can never both take the last unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from uuid import UUID
+
+import uuid6
+from sqlalchemy import ColumnElement, Connection, func, insert, select, update
+
+from oms.adapters.db.repositories.support import insert_if_absent
+from oms.adapters.db.tables import allocations, inventory_levels, inventory_movements
+from oms.domain.inventory import MovementKind, StockLevel
+from oms.services.ports import InvariantViolation
+
+__all__ = ["SqlInventoryRepository"]
+
+_lv = inventory_levels.c
+
+
+class SqlInventoryRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def _row(self, tenant_id: UUID, sku: str, location_id: UUID) -> tuple[ColumnElement[bool], ...]:
+        return (_lv.tenant_id == tenant_id, _lv.sku == sku, _lv.location_id == location_id)
+
+    def levels(
+        self, tenant_id: UUID, skus: Iterable[str], location_ids: Iterable[UUID] | None = None
+    ) -> list[StockLevel]:
+        wanted = sorted(set(skus))
+        if not wanted:
+            return []
+        query = select(inventory_levels).where(_lv.tenant_id == tenant_id, _lv.sku.in_(wanted))
+        if location_ids is not None:
+            query = query.where(_lv.location_id.in_(list(location_ids)))
+        rows = self._conn.execute(query.order_by(_lv.sku, _lv.location_id))
+        return [
+            StockLevel(
+                sku=row.sku,
+                location_id=row.location_id,
+                on_hand=row.on_hand,
+                reserved=row.reserved,
+                safety_stock=row.safety_stock,
+                updated_at=row.updated_at,
+            )
+            for row in rows
+        ]
+
+    def ensure_level(self, tenant_id: UUID, sku: str, location_id: UUID, at: datetime) -> None:
+        insert_if_absent(
+            self._conn,
+            inventory_levels,
+            {
+                "tenant_id": tenant_id,
+                "sku": sku,
+                "location_id": location_id,
+                "on_hand": 0,
+                "reserved": 0,
+                "safety_stock": 0,
+                "updated_at": at,
+            },
+        )
+
+    def compare_and_set(
+        self,
+        tenant_id: UUID,
+        level: StockLevel,
+        *,
+        on_hand: int,
+        safety_stock: int,
+        at: datetime,
+    ) -> bool:
+        result = self._conn.execute(
+            update(inventory_levels)
+            .where(
+                *self._row(tenant_id, level.sku, level.location_id),
+                _lv.on_hand == level.on_hand,
+                _lv.safety_stock == level.safety_stock,
+                _lv.reserved <= on_hand,
+            )
+            .values(on_hand=on_hand, safety_stock=safety_stock, updated_at=at)
+        )
+        return result.rowcount == 1
+
+    def try_reserve(
+        self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
+    ) -> bool:
+        result = self._conn.execute(
+            update(inventory_levels)
+            .where(
+                *self._row(tenant_id, sku, location_id),
+                _lv.on_hand - _lv.reserved - _lv.safety_stock >= quantity,
+            )
+            .values(reserved=_lv.reserved + quantity, updated_at=at)
+        )
+        return result.rowcount == 1
+
+    def release(
+        self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
+    ) -> None:
+        result = self._conn.execute(
+            update(inventory_levels)
+            .where(*self._row(tenant_id, sku, location_id), _lv.reserved >= quantity)
+            .values(reserved=_lv.reserved - quantity, updated_at=at)
+        )
+        if result.rowcount != 1:
+            raise RuntimeError(f"cannot release {quantity} of {sku} at {location_id}")
+
+    def add_movement(
+        self,
+        tenant_id: UUID,
+        *,
+        sku: str,
+        location_id: UUID,
+        kind: MovementKind,
+        quantity: int,
+        on_hand_after: int,
+        reason: str | None,
+        reference: str | None,
+        actor: str,
+        at: datetime,
+    ) -> UUID:
+        movement_id: UUID = uuid6.uuid7()
+        self._conn.execute(
+            insert(inventory_movements).values(
+                tenant_id=tenant_id,
+                id=movement_id,
+                sku=sku,
+                location_id=location_id,
+                kind=kind.value,
+                quantity=quantity,
+                on_hand_after=on_hand_after,
+                reason=reason,
+                reference=reference,
+                actor=actor,
+                created_at=at,
+            )
+        )
+        return movement_id
+
+    def find_violations(self, tenant_id: UUID) -> list[InvariantViolation]:
+        mv = inventory_movements.c
+        ledger = (
+            select(mv.sku, mv.location_id, func.sum(mv.quantity).label("total"))
+            .where(mv.tenant_id == tenant_id)
+            .group_by(mv.sku, mv.location_id)
+            .subquery()
+        )
+        al = allocations.c
+        held = (
+            select(
+                al.sku,
+                al.location_id,
+                func.sum(al.quantity - al.released - al.fulfilled).label("total"),
+            )
+            .where(al.tenant_id == tenant_id)
+            .group_by(al.sku, al.location_id)
+            .subquery()
+        )
+        rows = self._conn.execute(
+            select(
+                _lv.sku,
+                _lv.location_id,
+                _lv.on_hand,
+                _lv.reserved,
+                func.coalesce(ledger.c.total, 0).label("ledger"),
+                func.coalesce(held.c.total, 0).label("held"),
+            )
+            .select_from(
+                inventory_levels.outerjoin(
+                    ledger, (ledger.c.sku == _lv.sku) & (ledger.c.location_id == _lv.location_id)
+                ).outerjoin(held, (held.c.sku == _lv.sku) & (held.c.location_id == _lv.location_id))
+            )
+            .where(_lv.tenant_id == tenant_id)
+            .order_by(_lv.sku, _lv.location_id)
+        )
+        found: list[InvariantViolation] = []
+        for row in rows:
+            if row.on_hand != row.ledger:
+                found.append(
+                    InvariantViolation(
+                        tenant_id, row.sku, row.location_id, "on_hand", row.on_hand, int(row.ledger)
+                    )
+                )
+            if row.reserved != row.held:
+                found.append(
+                    InvariantViolation(
+                        tenant_id, row.sku, row.location_id, "reserved", row.reserved, int(row.held)
+                    )
+                )
+        return found

@@ -1,0 +1,84 @@
+"""The transactional outbox and idempotency keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+import uuid6
+from sqlalchemy import Connection, insert, select, update
+
+from oms.adapters.db.repositories.support import insert_if_absent
+from oms.adapters.db.tables import idempotency_keys, outbox
+from oms.services.ports import IdempotencyRecord, OutboxMessage
+
+__all__ = ["SqlIdempotencyRepository", "SqlOutboxRepository"]
+
+
+class SqlOutboxRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add_many(self, tenant_id: UUID, messages: Sequence[OutboxMessage]) -> None:
+        if not messages:
+            return
+        self._conn.execute(
+            insert(outbox),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "id": uuid6.uuid7(),
+                    "topic": m.topic,
+                    "aggregate_id": m.aggregate_id,
+                    "payload": m.payload,
+                    "created_at": m.created_at,
+                    "published_at": None,
+                }
+                for m in messages
+            ],
+        )
+
+
+_ik = idempotency_keys.c
+
+
+class SqlIdempotencyRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def get(self, tenant_id: UUID, key: str) -> IdempotencyRecord | None:
+        row = self._conn.execute(
+            select(idempotency_keys).where(_ik.tenant_id == tenant_id, _ik.key == key)
+        ).first()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            key=row.key,
+            operation=row.operation,
+            fingerprint=row.fingerprint,
+            resource_id=row.resource_id,
+        )
+
+    def claim(
+        self, tenant_id: UUID, key: str, *, operation: str, fingerprint: str, at: datetime
+    ) -> bool:
+        return insert_if_absent(
+            self._conn,
+            idempotency_keys,
+            {
+                "tenant_id": tenant_id,
+                "key": key,
+                "operation": operation,
+                "fingerprint": fingerprint,
+                "resource_id": None,
+                "created_at": at,
+            },
+        )
+
+    def attach(self, tenant_id: UUID, key: str, resource_id: UUID) -> None:
+        self._conn.execute(
+            update(idempotency_keys)
+            .where(_ik.tenant_id == tenant_id, _ik.key == key)
+            .values(resource_id=resource_id)
+        )

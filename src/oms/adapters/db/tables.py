@@ -1,0 +1,307 @@
+"""The database schema as SQLAlchemy Core tables; Alembic migrations create it.
+
+Every tenant-owned table carries ``tenant_id`` and leads its primary key and unique
+constraints with it, so the schema can be distributed by tenant. ``locations`` and
+``tenants`` are small shared tables.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+
+from oms.adapters.db.types import Amount, UtcDateTime
+
+__all__ = [
+    "allocations",
+    "api_keys",
+    "idempotency_keys",
+    "inventory_levels",
+    "inventory_movements",
+    "location_grants",
+    "locations",
+    "metadata",
+    "order_events",
+    "order_lines",
+    "orders",
+    "outbox",
+    "products",
+    "tenants",
+]
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+Money = Amount()
+Timestamp = UtcDateTime()
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("last_order_number", BigInteger, nullable=False, server_default=text("1000")),
+    Column("created_at", Timestamp, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant_id", Uuid, nullable=True),
+    Column("scope", String(20), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("revoked_at", Timestamp, nullable=True),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+locations = Table(
+    "locations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("owner_tenant_id", Uuid, nullable=True),
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("address", JSON, nullable=True),
+    Column("latitude", Float, nullable=True),
+    Column("longitude", Float, nullable=True),
+    Column("can_ship", Boolean, nullable=False),
+    Column("can_pickup", Boolean, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    ForeignKeyConstraint(["owner_tenant_id"], ["tenants.id"]),
+    Index(
+        "uq_locations_operator_code",
+        "code",
+        unique=True,
+        sqlite_where=text("owner_tenant_id IS NULL"),
+        postgresql_where=text("owner_tenant_id IS NULL"),
+    ),
+    Index(
+        "uq_locations_tenant_code",
+        "owner_tenant_id",
+        "code",
+        unique=True,
+        sqlite_where=text("owner_tenant_id IS NOT NULL"),
+        postgresql_where=text("owner_tenant_id IS NOT NULL"),
+    ),
+)
+
+location_grants = Table(
+    "location_grants",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "location_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    ForeignKeyConstraint(["location_id"], ["locations.id"]),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("price", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("weight_grams", Integer, nullable=False),
+    Column("category", String(200), nullable=True),
+    Column("components", JSON, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "sku"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+inventory_levels = Table(
+    "inventory_levels",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("on_hand", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False),
+    Column("safety_stock", Integer, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "sku", "location_id"),
+    ForeignKeyConstraint(["tenant_id", "sku"], ["products.tenant_id", "products.sku"]),
+    ForeignKeyConstraint(["location_id"], ["locations.id"]),
+    # The last line of defence against overselling: no code path can break these.
+    CheckConstraint("reserved >= 0", name="reserved_not_negative"),
+    CheckConstraint("on_hand >= reserved", name="reserved_within_on_hand"),
+    CheckConstraint("safety_stock >= 0", name="safety_stock_not_negative"),
+)
+
+inventory_movements = Table(
+    "inventory_movements",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("on_hand_after", Integer, nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("reference", String(200), nullable=True),
+    Column("actor", String(100), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index("ix_inventory_movements_level", "tenant_id", "sku", "location_id"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("number", BigInteger, nullable=False),
+    Column("channel", String(50), nullable=False),
+    Column("external_id", String(200), nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("customer_email", String(320), nullable=True),
+    Column("customer_name", String(300), nullable=True),
+    Column("customer_phone", String(50), nullable=True),
+    Column("shipping_address", JSON, nullable=True),
+    Column("billing_address", JSON, nullable=True),
+    Column("subtotal", Money, nullable=False),
+    Column("total", Money, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("fulfillment_status", String(30), nullable=False),
+    Column("payment_status", String(30), nullable=False),
+    Column("allow_backorder", Boolean, nullable=False),
+    Column("tags", JSON, nullable=False),
+    Column("note", Text, nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "number"),
+    UniqueConstraint("tenant_id", "channel", "external_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    Index("ix_orders_tenant_created", "tenant_id", "created_at"),
+    Index("ix_orders_tenant_email", "tenant_id", "customer_email"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("name", String(300), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", Money, nullable=False),
+    Column("allocated", Integer, nullable=False),
+    Column("backordered", Integer, nullable=False),
+    Column("shipped", Integer, nullable=False),
+    Column("delivered", Integer, nullable=False),
+    Column("cancelled", Integer, nullable=False),
+    Column("returned", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "order_id", "line_no"),
+    ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"]),
+    CheckConstraint(
+        "quantity = allocated + backordered + shipped + cancelled", name="quantities_balance"
+    ),
+)
+
+allocations = Table(
+    "allocations",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("released", Integer, nullable=False),
+    Column("fulfilled", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"]),
+    Index("ix_allocations_order", "tenant_id", "order_id"),
+    Index("ix_allocations_level", "tenant_id", "sku", "location_id"),
+    CheckConstraint("released + fulfilled <= quantity", name="open_not_negative"),
+)
+
+order_events = Table(
+    "order_events",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("type", String(60), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("data", JSON, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "order_id", "seq"),
+    ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"]),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("topic", String(60), nullable=False),
+    Column("aggregate_id", Uuid, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("published_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    Index(
+        "ix_outbox_unpublished",
+        "created_at",
+        sqlite_where=text("published_at IS NULL"),
+        postgresql_where=text("published_at IS NULL"),
+    ),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("operation", String(60), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("resource_id", Uuid, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "key"),
+)

@@ -1,0 +1,94 @@
+"""The SQL unit of work: one connection, one transaction, all repositories bound to it."""
+
+from __future__ import annotations
+
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+
+from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlProductRepository
+from oms.adapters.db.repositories.inventory import SqlInventoryRepository
+from oms.adapters.db.repositories.messages import SqlIdempotencyRepository, SqlOutboxRepository
+from oms.adapters.db.repositories.orders import SqlOrderRepository
+from oms.adapters.db.repositories.tenants import SqlTenantRepository
+from oms.services.ports import TransientStorageError
+
+__all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory"]
+
+# deadlock_detected, serialization_failure, lock_not_available
+_TRANSIENT_PG_CODES = {"40P01", "40001", "55P03"}
+
+
+def _is_transient(error: DBAPIError) -> bool:
+    code = getattr(error.orig, "sqlstate", None)
+    if code in _TRANSIENT_PG_CODES:
+        return True
+    return "database is locked" in str(error.orig)
+
+
+class SqlUnitOfWork:
+    """Opens a connection and a transaction on enter; rolls back unless committed."""
+
+    tenants: SqlTenantRepository
+    products: SqlProductRepository
+    locations: SqlLocationRepository
+    inventory: SqlInventoryRepository
+    orders: SqlOrderRepository
+    outbox: SqlOutboxRepository
+    idempotency: SqlIdempotencyRepository
+
+    def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
+        self._engine = engine
+        self._readonly = readonly
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> Self:
+        conn = self._engine.connect()
+        if self._readonly:
+            conn = conn.execution_options(oms_readonly=True)
+        conn.begin()
+        self._conn = conn
+        self.tenants = SqlTenantRepository(conn)
+        self.products = SqlProductRepository(conn)
+        self.locations = SqlLocationRepository(conn)
+        self.inventory = SqlInventoryRepository(conn)
+        self.orders = SqlOrderRepository(conn)
+        self.outbox = SqlOutboxRepository(conn)
+        self.idempotency = SqlIdempotencyRepository(conn)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        exc = exc_info[1] if len(exc_info) > 1 else None
+        conn, self._conn = self._conn, None
+        assert conn is not None
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+        finally:
+            conn.close()
+        if isinstance(exc, DBAPIError) and _is_transient(exc):
+            raise TransientStorageError(str(exc.orig)) from exc
+
+    def commit(self) -> None:
+        assert self._conn is not None, "commit outside the unit of work"
+        try:
+            self._conn.commit()
+        except DBAPIError as error:
+            if _is_transient(error):
+                raise TransientStorageError(str(error.orig)) from error
+            raise
+
+    def rollback(self) -> None:
+        assert self._conn is not None, "rollback outside the unit of work"
+        self._conn.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """Makes a unit of work per use case from one engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, *, readonly: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, readonly=readonly)

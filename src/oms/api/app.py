@@ -1,0 +1,83 @@
+"""The ASGI application, built by ``create_app(settings)``: nothing happens at import time."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from oms.adapters.db.engine import build_engine
+from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.api.deps import AppState
+from oms.api.errors import install_error_handlers, problem
+from oms.api.routers import catalogue, health, inventory, orders
+from oms.config import Settings
+
+__all__ = ["create_app"]
+
+
+class BodySizeLimit:
+    """Refuse request bodies over ``limit`` bytes with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counting_receive, send)
+        except _TooLarge:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(
+            413,
+            code="body_too_large",
+            title="Request body too large",
+            detail=f"Bodies are limited to {self.limit} bytes",
+            instance=scope.get("path"),
+        )
+        await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the API for ``settings`` (default: from the environment)."""
+    settings = settings or Settings()
+    engine = engine or build_engine(settings)
+    app = FastAPI(
+        title="oms",
+        version="0.1.0",
+        summary="Order management for merchants and 3PLs",
+        docs_url="/docs" if settings.docs_enabled else None,
+        redoc_url=None,
+    )
+    app.state.oms = AppState(
+        settings=settings, uow_factory=SqlUnitOfWorkFactory(engine), key_cache={}
+    )
+    install_error_handlers(app)
+    for module in (health, catalogue, inventory, orders):
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    return app

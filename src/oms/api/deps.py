@@ -1,0 +1,160 @@
+"""Dependencies: the unit-of-work factory, the caller, paging. Aliases live here only."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from dataclasses import dataclass
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Depends, Header, Query, Request
+
+from oms.config import Settings
+from oms.domain.errors import FieldError, InvalidRequest, NotFound, Unauthenticated
+from oms.domain.orders import Actor
+from oms.domain.tenancy import Principal
+from oms.services import tenants as tenant_services
+from oms.services.ports import UnitOfWorkFactory
+
+__all__ = [
+    "ActorDep",
+    "CurrentPrincipal",
+    "PageDep",
+    "SettingsDep",
+    "TenantId",
+    "UowDep",
+    "decode_cursor",
+    "encode_cursor",
+]
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    uow_factory: UnitOfWorkFactory
+    key_cache: dict[str, tuple[float, Principal]]
+
+
+def _state(request: Request) -> AppState:
+    state: AppState = request.app.state.oms
+    return state
+
+
+def _settings(request: Request) -> Settings:
+    return _state(request).settings
+
+
+def _uow(request: Request) -> UnitOfWorkFactory:
+    return _state(request).uow_factory
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+UowDep = Annotated[UnitOfWorkFactory, Depends(_uow)]
+
+
+def _principal(
+    request: Request,
+    authorization: Annotated[str | None, Header()] = None,
+    oms_tenant: Annotated[
+        str | None, Header(description="Operator keys: the tenant to act on")
+    ] = None,
+) -> Principal:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise Unauthenticated("Send your API key as 'Authorization: Bearer <key>'")
+    secret = authorization[7:].strip()
+    state = _state(request)
+    ttl = state.settings.api_key_cache_seconds
+    now = time.monotonic()
+    cached = state.key_cache.get(secret)
+    if cached is not None and cached[0] > now:
+        principal = cached[1]
+    else:
+        found = tenant_services.authenticate(uow_factory=state.uow_factory, secret=secret)
+        if found is None:
+            raise Unauthenticated("Unknown or revoked API key")
+        principal = found
+        if ttl > 0:
+            if len(state.key_cache) > 10_000:
+                state.key_cache.clear()
+            state.key_cache[secret] = (now + ttl, principal)
+    if oms_tenant is not None:
+        if not principal.is_operator:
+            raise InvalidRequest(
+                "Only operator keys may send OMS-Tenant",
+                [FieldError("header:oms-tenant", "not allowed with a tenant key")],
+            )
+        try:
+            tenant_id = UUID(oms_tenant)
+        except ValueError:
+            raise InvalidRequest(
+                "OMS-Tenant is not a tenant id",
+                [FieldError("header:oms-tenant", "must be a UUID")],
+            ) from None
+        tenant_services.resolve_tenant(uow_factory=state.uow_factory, tenant_id=tenant_id)
+        principal = Principal(key_id=principal.key_id, scope=principal.scope, tenant_id=tenant_id)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+
+
+def _tenant(principal: CurrentPrincipal) -> UUID:
+    return principal.require_tenant()
+
+
+TenantId = Annotated[UUID, Depends(_tenant)]
+
+
+def _actor(principal: CurrentPrincipal) -> Actor:
+    return Actor("api_key", str(principal.key_id))
+
+
+ActorDep = Annotated[Actor, Depends(_actor)]
+
+
+def encode_cursor(value: str) -> str:
+    return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise InvalidRequest(
+            "The cursor is not valid", [FieldError("query:cursor", "not a cursor from this API")]
+        ) from None
+
+
+@dataclass(frozen=True)
+class PageParams:
+    cursor: str | None
+    limit: int
+
+
+def _page(
+    settings: SettingsDep,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+) -> PageParams:
+    if limit is not None and limit > settings.max_page_size:
+        raise InvalidRequest(
+            "Page size too large",
+            [FieldError("query:limit", f"at most {settings.max_page_size}")],
+        )
+    return PageParams(
+        cursor=None if cursor is None else decode_cursor(cursor),
+        limit=limit or settings.default_page_size,
+    )
+
+
+PageDep = Annotated[PageParams, Depends(_page)]
+
+
+def parse_uuid(value: str, what: str) -> UUID:
+    """Path ids that are not UUIDs are simply not found, like any unknown id."""
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound(f"No {what} {value}") from None

@@ -1,0 +1,149 @@
+"""Every error as RFC 9457 ``application/problem+json``; each error class maps to one status."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from oms.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    OmsError,
+    Unauthenticated,
+)
+from oms.services.ports import TransientStorageError
+
+__all__ = ["install_error_handlers", "problem"]
+
+log = logging.getLogger("oms.api")
+
+PROBLEM_TYPE_BASE = "https://oms.dev/problems/"
+
+STATUS_OF: list[tuple[type[OmsError], int]] = [
+    (NotFound, 404),
+    (InvalidRequest, 422),
+    (Conflict, 409),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+]
+
+
+def problem(
+    status: int,
+    *,
+    code: str,
+    title: str,
+    detail: str,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """A problem+json response; ``extra`` members are added at the top level."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if instance:
+        body["instance"] = instance
+    body.update(extra)
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
+
+
+def _pointer(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        source, parts = parts[0], parts[1:]
+        if source != "body":
+            return f"{source}:" + ".".join(parts)
+    return "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    found = []
+    for error in exc.errors():
+        loc = tuple(error.get("loc", ()))
+        # Pydantic adds the validator name of union/tagged members; keep the field path.
+        loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
+        found.append({"pointer": _pointer(loc), "detail": str(error.get("msg", "invalid"))})
+    return found
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every error into problem+json."""
+
+    @app.exception_handler(OmsError)
+    async def _oms_error(request: Request, exc: OmsError) -> JSONResponse:
+        status = next((s for cls, s in STATUS_OF if isinstance(exc, cls)), 400)
+        extra = dict(exc.extra)
+        if isinstance(exc, InvalidRequest) and exc.errors:
+            extra["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in exc.errors]
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return problem(
+            status,
+            code=exc.code,
+            title=exc.title,
+            detail=exc.detail,
+            instance=request.url.path,
+            headers=headers,
+            **extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _validation_errors(exc)
+        return problem(
+            422,
+            code="validation_failed",
+            title="Validation failed",
+            detail=f"{len(errors)} field(s) are not valid",
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+            exc.status_code, "http_error"
+        )
+        return problem(
+            exc.status_code,
+            code=code,
+            title=str(exc.detail) if exc.status_code != 404 else "Not found",
+            detail=str(exc.detail),
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(TransientStorageError)
+    async def _busy(request: Request, _exc: TransientStorageError) -> JSONResponse:
+        return problem(
+            503,
+            code="busy",
+            title="Busy",
+            detail="The request met concurrent changes; retry it (it is safe to)",
+            instance=request.url.path,
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem(
+            500,
+            code="internal_error",
+            title="Internal error",
+            detail="Something went wrong on our side; it has been logged",
+            instance=request.url.path,
+        )

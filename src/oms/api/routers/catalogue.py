@@ -1,0 +1,98 @@
+"""/v1/products and /v1/locations."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response, status
+
+from oms.api.deps import CurrentPrincipal, PageDep, TenantId, UowDep, encode_cursor, parse_uuid
+from oms.api.schemas.catalogue import LocationCreate, LocationRead, ProductCreate, ProductRead
+from oms.api.schemas.common import Page, Strict
+from oms.services import catalogue
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["catalogue"])
+
+
+@router.post("/products", status_code=status.HTTP_201_CREATED, response_model=ProductRead)
+def create_product(
+    body: ProductCreate, tenant_id: TenantId, uow: UowDep, response: Response
+) -> ProductRead:
+    product = catalogue.create_product(
+        uow_factory=uow, tenant_id=tenant_id, command=body.to_command()
+    )
+    response.headers["Location"] = f"/v1/products/{product.id}"
+    return ProductRead.of(product)
+
+
+@router.get("/products", response_model=Page[ProductRead])
+def list_products(tenant_id: TenantId, uow: UowDep, page: PageDep) -> Page[ProductRead]:
+    found = catalogue.list_products(
+        uow_factory=uow, tenant_id=tenant_id, after_sku=page.cursor, limit=page.limit + 1
+    )
+    more = len(found) > page.limit
+    items = found[: page.limit]
+    return Page(
+        items=[ProductRead.of(p) for p in items],
+        next_cursor=encode_cursor(items[-1].sku) if more else None,
+    )
+
+
+@router.get("/products/{product_id}", response_model=ProductRead)
+def get_product(product_id: str, tenant_id: TenantId, uow: UowDep) -> ProductRead:
+    product = catalogue.get_product(
+        uow_factory=uow, tenant_id=tenant_id, product_id=parse_uuid(product_id, "product")
+    )
+    return ProductRead.of(product)
+
+
+@router.post("/locations", status_code=status.HTTP_201_CREATED, response_model=LocationRead)
+def create_location(
+    body: LocationCreate, principal: CurrentPrincipal, uow: UowDep, response: Response
+) -> LocationRead:
+    location = catalogue.create_location(
+        uow_factory=uow, principal=principal, command=body.to_command()
+    )
+    response.headers["Location"] = f"/v1/locations/{location.id}"
+    return LocationRead.of(location)
+
+
+@router.get("/locations", response_model=Page[LocationRead])
+def list_locations(principal: CurrentPrincipal, uow: UowDep, page: PageDep) -> Page[LocationRead]:
+    found = catalogue.list_locations(
+        uow_factory=uow, principal=principal, after_code=page.cursor, limit=page.limit + 1
+    )
+    more = len(found) > page.limit
+    items = found[: page.limit]
+    return Page(
+        items=[LocationRead.of(loc) for loc in items],
+        next_cursor=encode_cursor(items[-1].code) if more else None,
+    )
+
+
+@router.get("/locations/{location_id}", response_model=LocationRead)
+def get_location(location_id: str, principal: CurrentPrincipal, uow: UowDep) -> LocationRead:
+    location = catalogue.get_location(
+        uow_factory=uow, principal=principal, location_id=parse_uuid(location_id, "location")
+    )
+    return LocationRead.of(location)
+
+
+class GrantCreate(Strict):
+    tenant_id: UUID
+
+
+@router.post("/locations/{location_id}/grants", status_code=status.HTTP_204_NO_CONTENT)
+def grant_location(
+    location_id: str, body: GrantCreate, principal: CurrentPrincipal, uow: UowDep
+) -> Response:
+    """Let a tenant use one of the operator's locations (operator keys only)."""
+    catalogue.grant_location(
+        uow_factory=uow,
+        principal=principal,
+        location_id=parse_uuid(location_id, "location"),
+        tenant_id=body.tenant_id,
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

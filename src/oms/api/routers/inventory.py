@@ -1,0 +1,40 @@
+"""/v1/inventory: availability per SKU and location, and adjustments."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from oms.api.deps import ActorDep, PageDep, TenantId, UowDep, encode_cursor
+from oms.api.schemas.common import Page
+from oms.api.schemas.inventory import AdjustmentCreate, StockRead
+from oms.services import inventory
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/inventory", tags=["inventory"])
+
+
+@router.post("/adjustments", status_code=status.HTTP_201_CREATED, response_model=StockRead)
+def adjust(body: AdjustmentCreate, tenant_id: TenantId, actor: ActorDep, uow: UowDep) -> StockRead:
+    """Change on-hand stock by ``delta`` or to a counted ``set_on_hand``; returns the stock."""
+    command = body.to_command()
+    inventory.adjust_inventory(uow_factory=uow, tenant_id=tenant_id, command=command, actor=actor)
+    return StockRead.of(inventory.get_stock(uow_factory=uow, tenant_id=tenant_id, sku=command.sku))
+
+
+@router.get("", response_model=Page[StockRead])
+def list_stock(tenant_id: TenantId, uow: UowDep, page: PageDep) -> Page[StockRead]:
+    found = inventory.list_stock(
+        uow_factory=uow, tenant_id=tenant_id, after_sku=page.cursor, limit=page.limit + 1
+    )
+    more = len(found) > page.limit
+    items = found[: page.limit]
+    return Page(
+        items=[StockRead.of(s) for s in items],
+        next_cursor=encode_cursor(items[-1].product.sku) if more else None,
+    )
+
+
+@router.get("/{sku}", response_model=StockRead)
+def get_stock(sku: str, tenant_id: TenantId, uow: UowDep) -> StockRead:
+    return StockRead.of(inventory.get_stock(uow_factory=uow, tenant_id=tenant_id, sku=sku))

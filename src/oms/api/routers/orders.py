@@ -1,0 +1,145 @@
+"""/v1/orders: intake, reading, listing, cancelling."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+
+from oms.api.deps import (
+    ActorDep,
+    PageDep,
+    SettingsDep,
+    TenantId,
+    UowDep,
+    encode_cursor,
+    parse_uuid,
+)
+from oms.api.schemas.common import Page
+from oms.api.schemas.orders import CancelRequest, OrderCreate, OrderRead
+from oms.domain.errors import FieldError, InvalidRequest
+from oms.domain.status import OrderStatus
+from oms.services import orders
+from oms.services.ports import OrderFilter
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/orders", tags=["orders"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Send the same key again to get the same order back, never a second one",
+    ),
+]
+
+
+def _fingerprint(body: OrderCreate) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrderRead,
+    responses={200: {"description": "The order already existed (same key or external id)"}},
+)
+def place_order(
+    body: OrderCreate,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    settings: SettingsDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderRead:
+    """Take an order exactly once and reserve its stock (201; 200 when it already existed)."""
+    if len(body.lines) > settings.max_order_lines:
+        raise InvalidRequest(
+            "Too many lines",
+            [FieldError("#/lines", f"at most {settings.max_order_lines} lines per order")],
+        )
+    placed = orders.place_order(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        command=body.to_command(),
+        actor=actor,
+        idempotency_key=idempotency_key,
+        fingerprint=_fingerprint(body),
+    )
+    response.status_code = 201 if placed.created else 200
+    response.headers["Location"] = f"/v1/orders/{placed.order.id}"
+    return OrderRead.of(placed.order)
+
+
+@router.get("", response_model=Page[OrderRead])
+def list_orders(
+    tenant_id: TenantId,
+    uow: UowDep,
+    page: PageDep,
+    status: OrderStatus | None = None,
+    channel: Annotated[str | None, Query(max_length=50)] = None,
+    customer_email: Annotated[str | None, Query(max_length=320)] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> Page[OrderRead]:
+    """Orders newest first; filters combine with AND."""
+    for name, value in (("created_from", created_from), ("created_to", created_to)):
+        if value is not None and value.tzinfo is None:
+            raise InvalidRequest(
+                "Times need a timezone",
+                [FieldError(f"query:{name}", "give an offset, e.g. 2026-01-01T00:00:00Z")],
+            )
+    found = orders.list_orders(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        filters=OrderFilter(
+            status=None if status is None else status.value,
+            channel=channel,
+            customer_email=None if customer_email is None else customer_email.lower(),
+            created_from=created_from,
+            created_to=created_to,
+        ),
+        before_id=None if page.cursor is None else parse_uuid(page.cursor, "cursor"),
+        limit=page.limit + 1,
+    )
+    more = len(found) > page.limit
+    items = found[: page.limit]
+    return Page(
+        items=[OrderRead.of(o, with_timeline=False) for o in items],
+        next_cursor=encode_cursor(str(items[-1].id)) if more else None,
+    )
+
+
+@router.get("/{order_id}", response_model=OrderRead)
+def get_order(order_id: str, tenant_id: TenantId, uow: UowDep) -> OrderRead:
+    order = orders.get_order(
+        uow_factory=uow, tenant_id=tenant_id, order_id=parse_uuid(order_id, "order")
+    )
+    return OrderRead.of(order)
+
+
+@router.post("/{order_id}/cancel", response_model=OrderRead)
+def cancel_order(
+    order_id: str,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    body: CancelRequest | None = None,
+) -> OrderRead:
+    """Cancel every unshipped unit and release its stock; repeating it changes nothing."""
+    order = orders.cancel_order(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        order_id=parse_uuid(order_id, "order"),
+        actor=actor,
+        reason=None if body is None else body.reason,
+    )
+    return OrderRead.of(order)

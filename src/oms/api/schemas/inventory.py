@@ -1,0 +1,89 @@
+"""Stock levels and adjustments."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from oms.api.schemas.common import Code, Sku, Strict
+from oms.domain.catalogue import ProductKind
+from oms.domain.inventory import MAX_QUANTITY
+from oms.services.inventory import Adjustment, SkuStock
+
+__all__ = ["AdjustmentCreate", "StockRead"]
+
+
+class AdjustmentCreate(Strict):
+    sku: Sku
+    location: Code = Field(description="Location code")
+    delta: int | None = Field(default=None, ge=-MAX_QUANTITY, le=MAX_QUANTITY)
+    set_on_hand: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
+    safety_stock: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    reference: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = (
+        None
+    )
+
+    @model_validator(mode="after")
+    def _one_change(self) -> AdjustmentCreate:
+        if self.delta is not None and self.set_on_hand is not None:
+            raise ValueError("give delta or set_on_hand, not both")
+        if self.delta is None and self.set_on_hand is None and self.safety_stock is None:
+            raise ValueError("give delta, set_on_hand or safety_stock")
+        return self
+
+    def to_command(self) -> Adjustment:
+        delta = self.delta
+        if delta is None and self.set_on_hand is None:
+            delta = 0  # only the safety stock changes
+        return Adjustment(
+            sku=self.sku,
+            location_code=self.location,
+            reason=self.reason,
+            delta=delta,
+            set_on_hand=self.set_on_hand,
+            safety_stock=self.safety_stock,
+            reference=self.reference,
+        )
+
+
+class LocationStockRead(BaseModel):
+    location: str = Field(description="Location code")
+    location_id: str
+    on_hand: int | None
+    reserved: int | None
+    safety_stock: int | None
+    available: int
+
+
+class StockRead(BaseModel):
+    sku: str
+    kind: ProductKind
+    on_hand: int | None = Field(description="Null for bundles, which hold no stock")
+    reserved: int | None
+    safety_stock: int | None
+    available: int
+    locations: list[LocationStockRead]
+
+    @classmethod
+    def of(cls, stock: SkuStock) -> StockRead:
+        return cls(
+            sku=stock.product.sku,
+            kind=stock.product.kind,
+            on_hand=stock.on_hand,
+            reserved=stock.reserved,
+            safety_stock=stock.safety_stock,
+            available=stock.available,
+            locations=[
+                LocationStockRead(
+                    location=row.location.code,
+                    location_id=str(row.location.id),
+                    on_hand=row.on_hand,
+                    reserved=row.reserved,
+                    safety_stock=row.safety_stock,
+                    available=row.available,
+                )
+                for row in stock.locations
+            ],
+        )

@@ -1,0 +1,236 @@
+"""Orders: intake body and the full order view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from oms.api.schemas.catalogue import Currency, Price
+from oms.api.schemas.common import AddressIn, AddressOut, ShortText, Sku, Strict, money_text
+from oms.domain.catalogue import ProductKind
+from oms.domain.orders import Customer, Order
+from oms.domain.status import FulfillmentStatus, OrderStatus, PaymentStatus
+from oms.services.orders import LineRequest, PlaceOrder
+
+__all__ = ["CancelRequest", "OrderCreate", "OrderRead"]
+
+HARD_MAX_LINES = 10_000
+
+Channel = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[a-z0-9_.-]+$"
+    ),
+]
+
+
+class CustomerIn(Strict):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
+    name: ShortText | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+
+
+class LineIn(Strict):
+    sku: Sku
+    quantity: int = Field(ge=1, le=1_000_000)
+    unit_price: Price | None = Field(
+        default=None, description="Defaults to the product's price (same currency only)"
+    )
+
+
+class OrderCreate(Strict):
+    channel: Channel = "api"
+    external_id: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = Field(default=None, description="The channel's own id: unique per channel")
+    currency: Currency
+    customer: CustomerIn = Field(default_factory=CustomerIn)
+    shipping_address: AddressIn | None = None
+    billing_address: AddressIn | None = None
+    lines: list[LineIn] = Field(min_length=1, max_length=HARD_MAX_LINES)
+    allow_backorder: bool = True
+    tags: list[Annotated[str, StringConstraints(strip_whitespace=True, max_length=60)]] = Field(
+        default_factory=list, max_length=50
+    )
+    note: Annotated[str, StringConstraints(max_length=5000)] | None = None
+
+    def to_command(self) -> PlaceOrder:
+        return PlaceOrder(
+            channel=self.channel,
+            external_id=self.external_id,
+            currency=self.currency,
+            customer=Customer(
+                email=None if self.customer.email is None else self.customer.email.lower(),
+                name=self.customer.name,
+                phone=self.customer.phone,
+            ),
+            shipping_address=None
+            if self.shipping_address is None
+            else self.shipping_address.to_domain(),
+            billing_address=None
+            if self.billing_address is None
+            else self.billing_address.to_domain(),
+            lines=tuple(
+                LineRequest(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
+                for line in self.lines
+            ),
+            allow_backorder=self.allow_backorder,
+            tags=tuple(self.tags),
+            note=self.note,
+        )
+
+
+class CancelRequest(Strict):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+class CustomerOut(BaseModel):
+    email: str | None
+    name: str | None
+    phone: str | None
+
+
+class LineQuantitiesOut(BaseModel):
+    ordered: int
+    allocated: int
+    backordered: int
+    shipped: int
+    delivered: int
+    cancelled: int
+    returned: int
+
+
+class LineOut(BaseModel):
+    line_no: int
+    sku: str
+    name: str
+    kind: ProductKind
+    unit_price: str
+    total: str
+    quantity: int
+    quantities: LineQuantitiesOut
+
+
+class AllocationOut(BaseModel):
+    line_no: int
+    sku: str
+    location_id: UUID
+    quantity: int = Field(description="Units still reserved (allocated - released - fulfilled)")
+    allocated: int
+    released: int
+    fulfilled: int
+
+
+class EventOut(BaseModel):
+    seq: int
+    type: str
+    actor: str
+    reason: str | None
+    data: dict[str, Any]
+    created_at: datetime
+
+
+class OrderRead(BaseModel):
+    id: UUID
+    number: int
+    name: str
+    channel: str
+    external_id: str | None
+    currency: str
+    status: OrderStatus
+    fulfillment_status: FulfillmentStatus
+    payment_status: PaymentStatus
+    customer: CustomerOut
+    shipping_address: AddressOut | None
+    billing_address: AddressOut | None
+    subtotal: str
+    total: str
+    allow_backorder: bool
+    tags: list[str]
+    note: str | None
+    lines: list[LineOut]
+    allocations: list[AllocationOut]
+    timeline: list[EventOut] | None = Field(
+        description="Every event, oldest first; omitted (null) in lists"
+    )
+    version: int
+    created_at: datetime
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, order: Order, *, with_timeline: bool = True) -> OrderRead:
+        money = order.currency
+        return cls(
+            id=order.id,
+            number=order.number,
+            name=f"#{order.number}",
+            channel=order.channel,
+            external_id=order.external_id,
+            currency=order.currency,
+            status=order.status,
+            fulfillment_status=order.fulfillment_status,
+            payment_status=order.payment_status,
+            customer=CustomerOut(
+                email=order.customer.email, name=order.customer.name, phone=order.customer.phone
+            ),
+            shipping_address=AddressOut.of(order.shipping_address),
+            billing_address=AddressOut.of(order.billing_address),
+            subtotal=money_text(order.subtotal, money),
+            total=money_text(order.total, money),
+            allow_backorder=order.allow_backorder,
+            tags=order.tags,
+            note=order.note,
+            lines=[
+                LineOut(
+                    line_no=line.line_no,
+                    sku=line.sku,
+                    name=line.name,
+                    kind=line.kind,
+                    unit_price=money_text(line.unit_price, money),
+                    total=money_text(line.total(money), money),
+                    quantity=line.quantity,
+                    quantities=LineQuantitiesOut(
+                        ordered=line.quantity,
+                        allocated=line.allocated,
+                        backordered=line.backordered,
+                        shipped=line.shipped,
+                        delivered=line.delivered,
+                        cancelled=line.cancelled,
+                        returned=line.returned,
+                    ),
+                )
+                for line in order.lines
+            ],
+            allocations=[
+                AllocationOut(
+                    line_no=a.line_no,
+                    sku=a.sku,
+                    location_id=a.location_id,
+                    quantity=a.open,
+                    allocated=a.quantity,
+                    released=a.released,
+                    fulfilled=a.fulfilled,
+                )
+                for a in order.allocations
+            ],
+            timeline=[
+                EventOut(
+                    seq=e.seq,
+                    type=e.type,
+                    actor=e.actor,
+                    reason=e.reason,
+                    data=e.data,
+                    created_at=e.created_at,
+                )
+                for e in order.events
+            ]
+            if with_timeline
+            else None,
+            version=order.version,
+            created_at=order.created_at,
+            updated_at=order.updated_at,
+        )

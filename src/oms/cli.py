@@ -1,0 +1,190 @@
+"""The ``oms`` command: serve, demo, db, tenant, apikey, check."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, NoReturn, TypeVar
+from uuid import UUID
+
+import typer
+
+from oms.config import Settings
+from oms.services.ports import UnitOfWorkFactory
+
+T = TypeVar("T")
+
+__all__ = ["app"]
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="Order management system.")
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+tenant_app = typer.Typer(no_args_is_help=True, help="Tenants (merchants).")
+apikey_app = typer.Typer(no_args_is_help=True, help="API keys.")
+location_app = typer.Typer(no_args_is_help=True, help="Locations.")
+app.add_typer(db_app, name="db")
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(location_app, name="location")
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"oms: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValueError as error:
+        first = str(error).splitlines()
+        _fail("bad configuration: " + (first[-1] if first else str(error)).strip())
+
+
+def _uow_factory(settings: Settings) -> UnitOfWorkFactory:
+    from oms.adapters.db.engine import build_engine
+    from oms.adapters.db.uow import SqlUnitOfWorkFactory
+
+    return SqlUnitOfWorkFactory(build_engine(settings))
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Run ``action``; a deliberate error becomes one line on stderr and exit code 1."""
+    from sqlalchemy.exc import OperationalError
+
+    from oms.domain.errors import OmsError
+
+    try:
+        return action()
+    except OmsError as error:
+        _fail(error.detail)
+    except OperationalError as error:
+        _fail(f"database unavailable: {str(error.orig).strip().splitlines()[0]}")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to OMS_DATABASE_URL."""
+    from oms.adapters.db.engine import build_engine
+    from oms.adapters.db.migrate import upgrade
+
+    settings = _settings()
+    _guard(lambda: upgrade(build_engine(settings)))
+    typer.echo("database is up to date")
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: Annotated[str, typer.Option(help="The merchant's name")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Create a tenant and print its first API key (shown once)."""
+    from oms.services.tenants import create_tenant
+
+    uow = _uow_factory(_settings())
+    tenant, key = _guard(lambda: create_tenant(uow_factory=uow, name=name))
+    if as_json:
+        typer.echo(json.dumps({"tenant_id": str(tenant.id), "api_key": key.secret}))
+    else:
+        typer.echo(f"tenant {tenant.id} ({tenant.name})\napi key (shown once): {key.secret}")
+
+
+@apikey_app.command("create")
+def apikey_create(
+    tenant: Annotated[str | None, typer.Option(help="Tenant id; omit with --operator")] = None,
+    operator: Annotated[bool, typer.Option("--operator", help="An operator-scoped key")] = False,
+    name: Annotated[str, typer.Option(help="What the key is for")] = "cli",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Create an API key for a tenant, or for the operator (shown once)."""
+    from oms.domain.tenancy import ApiKeyScope
+    from oms.services.tenants import create_api_key
+
+    if operator == (tenant is not None):
+        _fail("give either --tenant ID or --operator", 2)
+    tenant_id = None
+    if tenant is not None:
+        try:
+            tenant_id = UUID(tenant)
+        except ValueError:
+            _fail(f"--tenant {tenant!r} is not a tenant id", 2)
+    uow = _uow_factory(_settings())
+    scope = ApiKeyScope.OPERATOR if operator else ApiKeyScope.TENANT
+    key = _guard(
+        lambda: create_api_key(uow_factory=uow, scope=scope, tenant_id=tenant_id, name=name)
+    )
+    if as_json:
+        typer.echo(
+            json.dumps({"key_id": str(key.key_id), "scope": scope.value, "api_key": key.secret})
+        )
+    else:
+        typer.echo(f"{scope.value} api key (shown once): {key.secret}")
+
+
+@app.command("check")
+def check() -> None:
+    """Verify the books: on_hand = ledger sum, reserved = open allocations, every row."""
+    from oms.services.checks import find_invariant_violations
+
+    uow = _uow_factory(_settings())
+    violations = _guard(lambda: find_invariant_violations(uow_factory=uow))
+    for v in violations:
+        typer.echo(
+            f"tenant {v.tenant_id} sku {v.sku} location {v.location_id}: "
+            f"{v.field} is {v.stored}, expected {v.expected}",
+            err=True,
+        )
+    if violations:
+        _fail(f"{len(violations)} invariant violation(s)")
+    typer.echo("ok: every inventory level balances with its ledger and allocations")
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
+) -> None:
+    """Serve the API (uvicorn) on OMS_DATABASE_URL."""
+    import uvicorn
+
+    _settings()
+    uvicorn.run(
+        "oms.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=log_level == "debug",
+    )
+
+
+@app.command("demo")
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after")] = True,
+) -> None:
+    """Migrate, seed a demo tenant with locations, products, stock and orders, then serve."""
+    from oms.adapters.db.engine import build_engine
+    from oms.adapters.db.migrate import upgrade
+    from oms.adapters.db.uow import SqlUnitOfWorkFactory
+    from oms.demo import seed_demo
+
+    settings = _settings()
+    engine = build_engine(settings)
+    _guard(lambda: upgrade(engine))
+    seeded = _guard(lambda: seed_demo(uow_factory=SqlUnitOfWorkFactory(engine)))
+    engine.dispose()
+    typer.echo(
+        f"demo tenant: {seeded.tenant_id}\n"
+        f"demo API key (shown once): {seeded.api_key}\n"
+        f"operator API key (shown once): {seeded.operator_key}\n"
+        f"API: http://{host}:{port}/v1  docs: http://{host}:{port}/docs\n"
+        f"try: curl -H 'Authorization: Bearer {seeded.api_key}' http://{host}:{port}/v1/orders"
+    )
+    sys.stdout.flush()
+    if serve_after:
+        serve(host=host, port=port, workers=1, log_level="info")

@@ -1,0 +1,61 @@
+"""All settings, read from ``OMS_*`` environment variables in one place."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Environment", "Settings", "normalise_database_url"]
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept ``postgresql://`` and ``sqlite:///PATH``; pick the psycopg 3 driver."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if url.startswith(("postgresql+psycopg://", "sqlite://", "sqlite+pysqlite://")):
+        return url
+    raise ValueError(
+        "OMS_DATABASE_URL must start with sqlite:/// or postgresql:// "
+        f"(got {url.split('://', 1)[0]!r})"
+    )
+
+
+class Settings(BaseSettings):
+    """Settings for every process (API, CLI, worker)."""
+
+    model_config = SettingsConfigDict(env_prefix="OMS_", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+    database_url: str = Field(default=f"sqlite:///{Path('oms.db').absolute()}")
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=20, ge=0, le=500)
+    max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    max_page_size: int = Field(default=200, ge=1, le=1_000)
+    default_page_size: int = Field(default=50, ge=1, le=1_000)
+    max_order_lines: int = Field(default=250, ge=1, le=10_000)
+    api_key_cache_seconds: float = Field(default=5.0, ge=0)
+    docs_enabled: bool = True
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @model_validator(mode="after")
+    def _safe_outside_development(self) -> Settings:
+        if self.default_page_size > self.max_page_size:
+            raise ValueError("OMS_DEFAULT_PAGE_SIZE cannot exceed OMS_MAX_PAGE_SIZE")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,203 @@
+"""Demo data for ``oms demo``: one merchant served from a 3PL's warehouses and its own store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from uuid import UUID
+
+from oms.domain.addresses import Address
+from oms.domain.catalogue import BundleComponent, LocationKind, ProductKind
+from oms.domain.orders import Actor, Customer
+from oms.domain.tenancy import ApiKeyScope, Principal
+from oms.services import catalogue, inventory, orders, tenants
+from oms.services.ports import UnitOfWorkFactory
+
+__all__ = ["DemoKeys", "seed_demo"]
+
+DEMO_TENANT = "Demo Outfitters"
+SYSTEM = Actor("system", "demo")
+
+
+@dataclass(frozen=True)
+class DemoKeys:
+    tenant_id: UUID
+    api_key: str
+    operator_key: str
+
+
+def _find_demo_tenant(uow_factory: UnitOfWorkFactory) -> UUID | None:
+    with uow_factory(readonly=True) as uow:
+        for tenant_id in uow.tenants.list_ids():
+            tenant = uow.tenants.get(tenant_id)
+            if tenant is not None and tenant.name == DEMO_TENANT:
+                return tenant_id
+    return None
+
+
+def seed_demo(*, uow_factory: UnitOfWorkFactory) -> DemoKeys:
+    """Seed the demo once; later runs only issue fresh keys for the existing demo."""
+    operator = tenants.create_api_key(
+        uow_factory=uow_factory, scope=ApiKeyScope.OPERATOR, tenant_id=None, name="demo operator"
+    )
+    existing = _find_demo_tenant(uow_factory)
+    if existing is not None:
+        key = tenants.create_api_key(
+            uow_factory=uow_factory, scope=ApiKeyScope.TENANT, tenant_id=existing, name="demo"
+        )
+        return DemoKeys(existing, key.secret, operator.secret)
+
+    tenant, key = tenants.create_tenant(uow_factory=uow_factory, name=DEMO_TENANT)
+    op = Principal(key_id=operator.key_id, scope=ApiKeyScope.OPERATOR, tenant_id=None)
+    merchant = Principal(key_id=key.key_id, scope=ApiKeyScope.TENANT, tenant_id=tenant.id)
+    warehouses = [
+        ("WH-EAST", "East warehouse (Newark)", "Newark", "NJ", "07102", 40.7357, -74.1724, 10),
+        ("WH-WEST", "West warehouse (Reno)", "Reno", "NV", "89502", 39.5296, -119.8138, 20),
+    ]
+    for code, name, city, region, postal, lat, lon, priority in warehouses:
+        location = catalogue.create_location(
+            uow_factory=uow_factory,
+            principal=op,
+            command=catalogue.NewLocation(
+                code=code,
+                name=name,
+                address=Address(country="US", city=city, region=region, postal_code=postal),
+                latitude=lat,
+                longitude=lon,
+                priority=priority,
+            ),
+        )
+        catalogue.grant_location(
+            uow_factory=uow_factory, principal=op, location_id=location.id, tenant_id=tenant.id
+        )
+    catalogue.create_location(
+        uow_factory=uow_factory,
+        principal=merchant,
+        command=catalogue.NewLocation(
+            code="STORE-NYC",
+            name="SoHo store",
+            kind=LocationKind.STORE,
+            address=Address(country="US", city="New York", region="NY", postal_code="10012"),
+            latitude=40.7233,
+            longitude=-74.0030,
+            can_pickup=True,
+            priority=50,
+        ),
+    )
+
+    catalog = [
+        ("TEE-BLK-M", "Organic tee, black, M", "24.00", 180),
+        ("TEE-WHT-M", "Organic tee, white, M", "24.00", 180),
+        ("HOODIE-GRY-L", "Heavyweight hoodie, grey, L", "68.00", 750),
+        ("CAP-NAVY", "Six-panel cap, navy", "28.00", 120),
+        ("SOCKS-3PK", "Merino socks, 3 pack", "19.50", 150),
+        ("BOTTLE-750", "Steel bottle 750 ml", "32.00", 420),
+        ("JACKET-RAIN-M", "Rain jacket, M", "149.00", 640),
+        ("TOTE-CANVAS", "Canvas tote", "18.00", 200),
+    ]
+    for sku, name, price, grams in catalog:
+        catalogue.create_product(
+            uow_factory=uow_factory,
+            tenant_id=tenant.id,
+            command=catalogue.NewProduct(
+                sku=sku, name=name, price=Decimal(price), currency="USD", weight_grams=grams
+            ),
+        )
+    catalogue.create_product(
+        uow_factory=uow_factory,
+        tenant_id=tenant.id,
+        command=catalogue.NewProduct(
+            sku="GIFT-CARD-50",
+            name="E-gift card $50",
+            price=Decimal("50.00"),
+            currency="USD",
+            kind=ProductKind.DIGITAL,
+        ),
+    )
+    catalogue.create_product(
+        uow_factory=uow_factory,
+        tenant_id=tenant.id,
+        command=catalogue.NewProduct(
+            sku="KIT-STARTER",
+            name="Starter kit: tee, cap and tote",
+            price=Decimal("59.00"),
+            currency="USD",
+            kind=ProductKind.BUNDLE,
+            components=(
+                BundleComponent("TEE-BLK-M", 1),
+                BundleComponent("CAP-NAVY", 1),
+                BundleComponent("TOTE-CANVAS", 1),
+            ),
+        ),
+    )
+
+    stock = {
+        "WH-EAST": {
+            "TEE-BLK-M": 40,
+            "TEE-WHT-M": 35,
+            "HOODIE-GRY-L": 12,
+            "CAP-NAVY": 25,
+            "SOCKS-3PK": 60,
+            "BOTTLE-750": 3,
+            "TOTE-CANVAS": 30,
+        },
+        "WH-WEST": {
+            "TEE-BLK-M": 20,
+            "HOODIE-GRY-L": 8,
+            "CAP-NAVY": 10,
+            "BOTTLE-750": 15,
+            "JACKET-RAIN-M": 6,
+            "TOTE-CANVAS": 10,
+        },
+        "STORE-NYC": {"TEE-BLK-M": 5, "CAP-NAVY": 4, "SOCKS-3PK": 8},
+    }
+    for code, levels in stock.items():
+        for sku, units in levels.items():
+            inventory.adjust_inventory(
+                uow_factory=uow_factory,
+                tenant_id=tenant.id,
+                command=inventory.Adjustment(
+                    sku=sku, location_code=code, set_on_hand=units, reason="opening stock count"
+                ),
+                actor=SYSTEM,
+            )
+
+    ship_to = Address(
+        country="US",
+        name="Ada Lovelace",
+        line1="12 Analytical Way",
+        city="Boston",
+        region="MA",
+        postal_code="02110",
+    )
+    samples: list[tuple[str, str, list[tuple[str, int]], bool]] = [
+        ("shopify", "SHOP-1001", [("TEE-BLK-M", 2), ("CAP-NAVY", 1)], False),
+        ("shopify", "SHOP-1002", [("JACKET-RAIN-M", 1), ("SOCKS-3PK", 2)], False),
+        ("api", "API-7", [("BOTTLE-750", 6)], False),
+        ("shopify", "SHOP-1003", [("JACKET-RAIN-M", 9)], False),
+        ("pos", "POS-88", [("KIT-STARTER", 2), ("GIFT-CARD-50", 1)], False),
+        ("shopify", "SHOP-1004", [("HOODIE-GRY-L", 1)], True),
+    ]
+    for i, (channel, external_id, lines, cancel) in enumerate(samples):
+        placed = orders.place_order(
+            uow_factory=uow_factory,
+            tenant_id=tenant.id,
+            command=orders.PlaceOrder(
+                channel=channel,
+                external_id=external_id,
+                currency="USD",
+                customer=Customer(email=f"customer{i}@example.com", name=f"Customer {i}"),
+                shipping_address=ship_to,
+                lines=tuple(orders.LineRequest(sku=s, quantity=q) for s, q in lines),
+            ),
+            actor=SYSTEM,
+        )
+        if cancel:
+            orders.cancel_order(
+                uow_factory=uow_factory,
+                tenant_id=tenant.id,
+                order_id=placed.order.id,
+                actor=SYSTEM,
+                reason="customer changed their mind",
+            )
+    return DemoKeys(tenant.id, key.secret, operator.secret)

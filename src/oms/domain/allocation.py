@@ -1,0 +1,90 @@
+"""Where an order's stock is reserved: the foundation's priority rule.
+
+One location that can supply every line is preferred (the first in priority order);
+otherwise each line takes what it can from locations in priority order, splitting.
+Whatever no location can supply is left unfilled (backordered). The plan is computed on
+a snapshot; the reservation itself is a conditional update that may still fail under a
+race, after which the caller plans the remainder again on fresh figures.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+__all__ = ["AllocationPlan", "Demand", "Pick", "plan_allocation"]
+
+
+@dataclass(frozen=True)
+class Demand:
+    """``quantity`` units of order line ``line_no``; one unit draws ``per_unit`` stock."""
+
+    line_no: int
+    quantity: int
+    per_unit: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Pick:
+    """Reserve ``units`` of line ``line_no`` at ``location_id``."""
+
+    line_no: int
+    location_id: UUID
+    units: int
+
+
+@dataclass
+class AllocationPlan:
+    """The picks, and per line the units no location could supply."""
+
+    picks: list[Pick] = field(default_factory=list)
+    unfilled: dict[int, int] = field(default_factory=dict)
+
+
+def _units_possible(per_unit: Mapping[str, int], stock: Mapping[str, int]) -> int:
+    return min((stock.get(sku, 0) // need for sku, need in per_unit.items()), default=0)
+
+
+def plan_allocation(
+    demands: Sequence[Demand],
+    stock: Mapping[tuple[str, UUID], int],
+    locations: Sequence[UUID],
+) -> AllocationPlan:
+    """Plan picks for ``demands`` from ``stock`` (available units per (sku, location)).
+
+    ``locations`` are the candidates in preference order. Never plans more than ``stock``.
+    """
+    by_location: dict[UUID, dict[str, int]] = defaultdict(dict)
+    for (sku, location), units in stock.items():
+        by_location[location][sku] = max(0, units)
+
+    wanted = [d for d in demands if d.quantity > 0]
+    total_need: dict[str, int] = defaultdict(int)
+    for d in wanted:
+        for sku, per in d.per_unit.items():
+            total_need[sku] += per * d.quantity
+
+    for location in locations:
+        here = by_location.get(location, {})
+        if all(here.get(sku, 0) >= need for sku, need in total_need.items()):
+            return AllocationPlan(picks=[Pick(d.line_no, location, d.quantity) for d in wanted])
+
+    plan = AllocationPlan()
+    for d in wanted:
+        remaining = d.quantity
+        for location in locations:
+            if remaining == 0:
+                break
+            here = by_location.get(location, {})
+            units = min(remaining, _units_possible(d.per_unit, here))
+            if units <= 0:
+                continue
+            for sku, per in d.per_unit.items():
+                here[sku] -= per * units
+            plan.picks.append(Pick(d.line_no, location, units))
+            remaining -= units
+        if remaining:
+            plan.unfilled[d.line_no] = remaining
+    return plan

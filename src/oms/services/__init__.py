@@ -1,0 +1,1 @@
+"""Use cases: each one function, one transaction through a unit of work."""

@@ -1,0 +1,189 @@
+"""Products and locations: create, read, list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+import uuid6
+
+from oms.domain.addresses import Address
+from oms.domain.catalogue import (
+    BundleComponent,
+    Location,
+    LocationKind,
+    Product,
+    ProductKind,
+)
+from oms.domain.errors import AlreadyExists, FieldError, InvalidRequest, NotFound
+from oms.domain.money import is_known_currency
+from oms.domain.tenancy import Principal
+from oms.services.common import utcnow
+from oms.services.ports import UnitOfWorkFactory
+
+__all__ = [
+    "NewLocation",
+    "NewProduct",
+    "create_location",
+    "create_product",
+    "get_location",
+    "get_product",
+    "grant_location",
+    "list_locations",
+    "list_products",
+]
+
+
+@dataclass(frozen=True)
+class NewProduct:
+    sku: str
+    name: str
+    price: Decimal
+    currency: str
+    kind: ProductKind = ProductKind.PHYSICAL
+    weight_grams: int = 0
+    category: str | None = None
+    components: tuple[BundleComponent, ...] = ()
+
+
+def create_product(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    command: NewProduct,
+    at: datetime | None = None,
+) -> Product:
+    """Add a product; a SKU already used by this tenant is refused with 409."""
+    if not is_known_currency(command.currency):
+        raise InvalidRequest(
+            "Unknown currency", [FieldError("#/currency", f"{command.currency!r} is not ISO 4217")]
+        )
+    product = Product(
+        id=uuid6.uuid7(),
+        tenant_id=tenant_id,
+        sku=command.sku,
+        name=command.name,
+        price=command.price,
+        currency=command.currency,
+        kind=command.kind,
+        weight_grams=command.weight_grams,
+        category=command.category,
+        components=command.components,
+        created_at=at or utcnow(),
+    )
+    with uow_factory() as uow:
+        parts = uow.products.by_skus(tenant_id, [c.sku for c in command.components])
+        product.validate({sku: p.kind for sku, p in parts.items()})
+        if not uow.products.add(product):
+            raise AlreadyExists(f"SKU {command.sku!r} already exists", sku=command.sku)
+        uow.commit()
+    return product
+
+
+def get_product(*, uow_factory: UnitOfWorkFactory, tenant_id: UUID, product_id: UUID) -> Product:
+    """One product of the tenant."""
+    with uow_factory(readonly=True) as uow:
+        product = uow.products.get(tenant_id, product_id)
+    if product is None:
+        raise NotFound(f"No product {product_id}")
+    return product
+
+
+def list_products(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, after_sku: str | None, limit: int
+) -> list[Product]:
+    """A page of the tenant's products in SKU order."""
+    with uow_factory(readonly=True) as uow:
+        return uow.products.page(tenant_id, after_sku=after_sku, limit=limit)
+
+
+@dataclass(frozen=True)
+class NewLocation:
+    code: str
+    name: str
+    kind: LocationKind = LocationKind.WAREHOUSE
+    address: Address | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    can_ship: bool = True
+    can_pickup: bool = False
+    priority: int = 100
+
+
+def create_location(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    command: NewLocation,
+    at: datetime | None = None,
+) -> Location:
+    """Add a location: the operator's own with an operator key, else the tenant's own."""
+    owner = None if principal.is_operator else principal.require_tenant()
+    location = Location(
+        id=uuid6.uuid7(),
+        owner_tenant_id=owner,
+        code=command.code,
+        name=command.name,
+        kind=command.kind,
+        address=command.address,
+        latitude=command.latitude,
+        longitude=command.longitude,
+        can_ship=command.can_ship,
+        can_pickup=command.can_pickup,
+        priority=command.priority,
+        created_at=at or utcnow(),
+    )
+    with uow_factory() as uow:
+        if not uow.locations.add(location):
+            raise AlreadyExists(f"Location code {command.code!r} already exists", code=command.code)
+        uow.commit()
+    return location
+
+
+def _visible(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[Location]:
+    with uow_factory(readonly=True) as uow:
+        if principal.is_operator and principal.tenant_id is None:
+            return uow.locations.operator_page(after_code=None, limit=10_000)
+        return uow.locations.visible_to(principal.require_tenant())
+
+
+def list_locations(
+    *, uow_factory: UnitOfWorkFactory, principal: Principal, after_code: str | None, limit: int
+) -> list[Location]:
+    """Locations the caller may use, in code order."""
+    found = sorted(_visible(uow_factory, principal), key=lambda loc: (loc.code, str(loc.id)))
+    if after_code is not None:
+        found = [loc for loc in found if loc.code > after_code]
+    return found[:limit]
+
+
+def get_location(
+    *, uow_factory: UnitOfWorkFactory, principal: Principal, location_id: UUID
+) -> Location:
+    """One location the caller may use; others answer NotFound."""
+    for location in _visible(uow_factory, principal):
+        if location.id == location_id:
+            return location
+    raise NotFound(f"No location {location_id}")
+
+
+def grant_location(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    location_id: UUID,
+    tenant_id: UUID,
+    at: datetime | None = None,
+) -> None:
+    """Let a tenant use one of the operator's locations (operator keys only)."""
+    principal.require_operator()
+    with uow_factory() as uow:
+        location = uow.locations.get(location_id)
+        if location is None or location.owner_tenant_id is not None:
+            raise NotFound(f"No operator location {location_id}")
+        if uow.tenants.get(tenant_id) is None:
+            raise NotFound(f"No tenant {tenant_id}")
+        uow.locations.grant(tenant_id, location_id, at or utcnow())
+        uow.commit()

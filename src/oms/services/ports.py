@@ -1,0 +1,208 @@
+"""The interfaces use cases need from storage; ``oms.adapters.db`` implements them.
+
+A ``UnitOfWork`` is one transaction: use it as a context manager, call ``commit()`` at the
+end of the use case; leaving the block without committing rolls everything back.
+Repositories never commit. Every tenant-owned method takes ``tenant_id`` first, so no
+query can forget its tenant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, Self
+from uuid import UUID
+
+from oms.domain.catalogue import Location, Product
+from oms.domain.inventory import MovementKind, StockLevel
+from oms.domain.orders import Order
+from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
+
+__all__ = [
+    "ApiKeyRecord",
+    "CatalogueRepository",
+    "IdempotencyRecord",
+    "IdempotencyRepository",
+    "InvariantViolation",
+    "InventoryRepository",
+    "LocationRepository",
+    "OrderFilter",
+    "OrderRepository",
+    "OutboxMessage",
+    "OutboxRepository",
+    "TenantRepository",
+    "TransientStorageError",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+]
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    id: UUID
+    tenant_id: UUID | None
+    scope: ApiKeyScope
+    name: str
+    prefix: str
+    key_hash: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    key: str
+    operation: str
+    fingerprint: str
+    resource_id: UUID | None
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    status: str | None = None
+    channel: str | None = None
+    customer_email: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+@dataclass(frozen=True)
+class InvariantViolation:
+    """One inventory row whose books do not balance."""
+
+    tenant_id: UUID
+    sku: str
+    location_id: UUID
+    field: str
+    stored: int
+    expected: int
+
+
+class TenantRepository(Protocol):
+    def add(self, tenant: Tenant) -> None: ...
+    def get(self, tenant_id: UUID) -> Tenant | None: ...
+    def list_ids(self) -> list[UUID]: ...
+    def add_api_key(self, record: ApiKeyRecord) -> None: ...
+    def principal_for_key(self, key_hash: str) -> Principal | None: ...
+    def next_order_number(self, tenant_id: UUID) -> int: ...
+
+
+class CatalogueRepository(Protocol):
+    def add(self, product: Product) -> bool: ...
+    def get(self, tenant_id: UUID, product_id: UUID) -> Product | None: ...
+    def by_skus(self, tenant_id: UUID, skus: Iterable[str]) -> dict[str, Product]: ...
+    def page(self, tenant_id: UUID, *, after_sku: str | None, limit: int) -> list[Product]: ...
+
+
+class LocationRepository(Protocol):
+    def add(self, location: Location) -> bool: ...
+    def get(self, location_id: UUID) -> Location | None: ...
+    def visible_to(self, tenant_id: UUID) -> list[Location]: ...
+    def grant(self, tenant_id: UUID, location_id: UUID, at: datetime) -> None: ...
+    def operator_page(self, *, after_code: str | None, limit: int) -> list[Location]: ...
+
+
+class InventoryRepository(Protocol):
+    def levels(
+        self, tenant_id: UUID, skus: Iterable[str], location_ids: Iterable[UUID] | None = None
+    ) -> list[StockLevel]: ...
+    def ensure_level(self, tenant_id: UUID, sku: str, location_id: UUID, at: datetime) -> None: ...
+    def compare_and_set(
+        self,
+        tenant_id: UUID,
+        level: StockLevel,
+        *,
+        on_hand: int,
+        safety_stock: int,
+        at: datetime,
+    ) -> bool: ...
+    def try_reserve(
+        self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
+    ) -> bool: ...
+    def release(
+        self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
+    ) -> None: ...
+    def add_movement(
+        self,
+        tenant_id: UUID,
+        *,
+        sku: str,
+        location_id: UUID,
+        kind: MovementKind,
+        quantity: int,
+        on_hand_after: int,
+        reason: str | None,
+        reference: str | None,
+        actor: str,
+        at: datetime,
+    ) -> UUID: ...
+    def find_violations(self, tenant_id: UUID) -> list[InvariantViolation]: ...
+
+
+class OrderRepository(Protocol):
+    def add(self, order: Order) -> bool: ...
+    def get(
+        self,
+        tenant_id: UUID,
+        order_id: UUID,
+        *,
+        with_events: bool = True,
+        for_update: bool = False,
+    ) -> Order | None: ...
+    def id_by_external_id(self, tenant_id: UUID, channel: str, external_id: str) -> UUID | None: ...
+    def save(self, order: Order) -> None: ...
+    def page(
+        self, tenant_id: UUID, *, filters: OrderFilter, before_id: UUID | None, limit: int
+    ) -> list[Order]: ...
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """An event for the outside world, stored in the same transaction as its change."""
+
+    topic: str
+    aggregate_id: UUID
+    payload: dict[str, Any]
+    created_at: datetime
+
+
+class OutboxRepository(Protocol):
+    def add_many(self, tenant_id: UUID, messages: Sequence[OutboxMessage]) -> None: ...
+
+
+class IdempotencyRepository(Protocol):
+    def get(self, tenant_id: UUID, key: str) -> IdempotencyRecord | None: ...
+    def claim(
+        self, tenant_id: UUID, key: str, *, operation: str, fingerprint: str, at: datetime
+    ) -> bool: ...
+    def attach(self, tenant_id: UUID, key: str, resource_id: UUID) -> None: ...
+
+
+class TransientStorageError(Exception):
+    """A deadlock, serialisation failure or lock timeout: the whole use case may be retried."""
+
+
+class UnitOfWork(Protocol):
+    @property
+    def tenants(self) -> TenantRepository: ...
+    @property
+    def products(self) -> CatalogueRepository: ...
+    @property
+    def locations(self) -> LocationRepository: ...
+    @property
+    def inventory(self) -> InventoryRepository: ...
+    @property
+    def orders(self) -> OrderRepository: ...
+    @property
+    def outbox(self) -> OutboxRepository: ...
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
+
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, readonly: bool = False) -> UnitOfWork: ...

@@ -1,0 +1,101 @@
+"""Reserving an order's stock: plan on a snapshot, then take it with conditional updates.
+
+A planned pick fails only when another transaction took that stock between the snapshot and
+the update; each failure therefore means someone else made progress, and the loop plans the
+remainder again on fresh figures until every pick it tries succeeds or nothing is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+import uuid6
+
+from oms.domain.allocation import Demand, Pick, plan_allocation
+from oms.domain.orders import Allocation
+from oms.services.ports import TransientStorageError, UnitOfWork
+
+__all__ = ["ReservationResult", "reserve_demands"]
+
+MAX_ROUNDS = 200
+
+
+@dataclass
+class ReservationResult:
+    """Allocations made, and per line the units left unfilled (to backorder)."""
+
+    allocations: list[Allocation] = field(default_factory=list)
+    allocated_units: dict[int, int] = field(default_factory=dict)
+    unfilled: dict[int, int] = field(default_factory=dict)
+
+
+def _take(
+    uow: UnitOfWork, tenant_id: UUID, pick: Pick, per_unit: Mapping[str, int], at: datetime
+) -> list[tuple[str, int]] | None:
+    """Reserve one pick's stock (all component SKUs or none); the SKUs and units taken."""
+    taken: list[tuple[str, int]] = []
+    for sku in sorted(per_unit):
+        units = per_unit[sku] * pick.units
+        if not uow.inventory.try_reserve(tenant_id, sku, pick.location_id, units, at):
+            for done_sku, done_units in taken:
+                uow.inventory.release(tenant_id, done_sku, pick.location_id, done_units, at)
+            return None
+        taken.append((sku, units))
+    return taken
+
+
+def reserve_demands(
+    uow: UnitOfWork,
+    *,
+    tenant_id: UUID,
+    demands: Sequence[Demand],
+    locations: Sequence[UUID],
+    at: datetime,
+) -> ReservationResult:
+    """Reserve as much of ``demands`` as the ``locations`` (in preference order) can supply."""
+    per_unit = {d.line_no: d.per_unit for d in demands}
+    remaining = {d.line_no: d.quantity for d in demands if d.quantity > 0}
+    skus = sorted({sku for d in demands for sku in d.per_unit})
+    result = ReservationResult()
+    held: dict[tuple[int, str, UUID], Allocation] = {}
+    for _ in range(MAX_ROUNDS):
+        wanted = [Demand(n, q, per_unit[n]) for n, q in remaining.items() if q > 0]
+        if not wanted or not locations:
+            break
+        snapshot = uow.inventory.levels(tenant_id, skus, locations)
+        stock = {(lv.sku, lv.location_id): lv.available for lv in snapshot}
+        plan = plan_allocation(wanted, stock, locations)
+        raced = False
+        # A fixed order (SKU, then location) keeps concurrent orders from deadlocking.
+        for pick in sorted(plan.picks, key=lambda p: (min(per_unit[p.line_no]), p.location_id)):
+            taken = _take(uow, tenant_id, pick, per_unit[pick.line_no], at)
+            if taken is None:
+                raced = True
+                continue
+            remaining[pick.line_no] -= pick.units
+            result.allocated_units[pick.line_no] = (
+                result.allocated_units.get(pick.line_no, 0) + pick.units
+            )
+            for sku, units in taken:
+                key = (pick.line_no, sku, pick.location_id)
+                if key in held:
+                    held[key].quantity += units
+                else:
+                    held[key] = Allocation(
+                        id=uuid6.uuid7(),
+                        line_no=pick.line_no,
+                        sku=sku,
+                        location_id=pick.location_id,
+                        quantity=units,
+                        created_at=at,
+                    )
+        if not raced:
+            break
+    else:
+        raise TransientStorageError("stock kept changing while reserving")
+    result.allocations = sorted(held.values(), key=lambda a: (a.line_no, a.sku, a.location_id))
+    result.unfilled = {n: q for n, q in remaining.items() if q > 0}
+    return result

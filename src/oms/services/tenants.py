@@ -1,0 +1,104 @@
+"""Tenants, API keys and who is calling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import uuid6
+
+from oms.domain.errors import InvalidRequest, NotFound
+from oms.domain.tenancy import ApiKeyScope, Principal, Tenant, hash_api_key, new_api_key
+from oms.services.common import utcnow
+from oms.services.ports import ApiKeyRecord, UnitOfWorkFactory
+
+__all__ = ["CreatedKey", "authenticate", "create_api_key", "create_tenant", "resolve_tenant"]
+
+
+@dataclass(frozen=True)
+class CreatedKey:
+    """A new key: ``secret`` is shown once and never stored."""
+
+    key_id: UUID
+    secret: str
+    scope: ApiKeyScope
+    tenant_id: UUID | None
+
+
+def _add_key(
+    uow_factory: UnitOfWorkFactory,
+    *,
+    scope: ApiKeyScope,
+    tenant_id: UUID | None,
+    name: str,
+    at: datetime,
+    new_tenant: Tenant | None = None,
+) -> CreatedKey:
+    secret = new_api_key()
+    record = ApiKeyRecord(
+        id=uuid6.uuid7(),
+        tenant_id=tenant_id,
+        scope=scope,
+        name=name,
+        prefix=secret[:12],
+        key_hash=hash_api_key(secret),
+        created_at=at,
+    )
+    with uow_factory() as uow:
+        if new_tenant is not None:
+            uow.tenants.add(new_tenant)
+        elif tenant_id is not None and uow.tenants.get(tenant_id) is None:
+            raise NotFound(f"No tenant {tenant_id}")
+        uow.tenants.add_api_key(record)
+        uow.commit()
+    return CreatedKey(key_id=record.id, secret=secret, scope=scope, tenant_id=tenant_id)
+
+
+def create_tenant(
+    *, uow_factory: UnitOfWorkFactory, name: str, at: datetime | None = None
+) -> tuple[Tenant, CreatedKey]:
+    """Create a tenant (a merchant) and its first API key, in one transaction."""
+    name = name.strip()
+    if not name:
+        raise InvalidRequest("A tenant needs a name")
+    at = at or utcnow()
+    tenant = Tenant(id=uuid6.uuid7(), name=name, created_at=at)
+    key = _add_key(
+        uow_factory,
+        scope=ApiKeyScope.TENANT,
+        tenant_id=tenant.id,
+        name="initial",
+        at=at,
+        new_tenant=tenant,
+    )
+    return tenant, key
+
+
+def create_api_key(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    scope: ApiKeyScope,
+    tenant_id: UUID | None,
+    name: str,
+    at: datetime | None = None,
+) -> CreatedKey:
+    """Create another key: of one tenant, or of the operator (``tenant_id`` None)."""
+    if (scope is ApiKeyScope.TENANT) != (tenant_id is not None):
+        raise InvalidRequest("A tenant key needs a tenant; an operator key takes none")
+    return _add_key(uow_factory, scope=scope, tenant_id=tenant_id, name=name, at=at or utcnow())
+
+
+def authenticate(*, uow_factory: UnitOfWorkFactory, secret: str) -> Principal | None:
+    """The principal an API key stands for, or None for an unknown or revoked key."""
+    with uow_factory(readonly=True) as uow:
+        return uow.tenants.principal_for_key(hash_api_key(secret))
+
+
+def resolve_tenant(*, uow_factory: UnitOfWorkFactory, tenant_id: UUID) -> Tenant:
+    """The tenant an operator key names; NotFound when there is none."""
+    with uow_factory(readonly=True) as uow:
+        tenant = uow.tenants.get(tenant_id)
+    if tenant is None:
+        raise NotFound(f"No tenant {tenant_id}")
+    return tenant

@@ -17,5 +17,7 @@ def insert_if_absent(conn: Connection, table: Table, values: dict[str, Any]) -> 
     then reports the conflict, so exactly one caller ever gets True.
     """
     dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    statement = dialect.insert(table).values(**values).on_conflict_do_nothing()
-    return conn.execute(statement).rowcount == 1
+    first_key = next(iter(table.primary_key.columns))
+    statement = dialect.insert(table).values(**values).on_conflict_do_nothing().returning(first_key)
+    # RETURNING rather than rowcount: psycopg reports no rowcount for this statement form.
+    return conn.execute(statement).first() is not None

@@ -1,0 +1,99 @@
+"""Test helpers that build a tenant's world through the real use cases."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from uuid import UUID
+
+import uuid6
+
+from oms.domain.catalogue import BundleComponent, Location, ProductKind
+from oms.domain.orders import Actor
+from oms.domain.tenancy import ApiKeyScope, Principal
+from oms.services import catalogue, inventory, orders
+from oms.services.ports import UnitOfWorkFactory
+
+TESTER = Actor("system", "test")
+
+
+def tenant_principal(tenant_id: UUID) -> Principal:
+    return Principal(key_id=uuid6.uuid7(), scope=ApiKeyScope.TENANT, tenant_id=tenant_id)
+
+
+def add_location(
+    uow_factory: UnitOfWorkFactory, tenant_id: UUID, code: str, *, priority: int = 100
+) -> Location:
+    return catalogue.create_location(
+        uow_factory=uow_factory,
+        principal=tenant_principal(tenant_id),
+        command=catalogue.NewLocation(code=code, name=f"Location {code}", priority=priority),
+    )
+
+
+def add_product(
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    sku: str,
+    *,
+    price: str = "10.00",
+    currency: str = "EUR",
+    kind: ProductKind = ProductKind.PHYSICAL,
+    components: dict[str, int] | None = None,
+) -> None:
+    catalogue.create_product(
+        uow_factory=uow_factory,
+        tenant_id=tenant_id,
+        command=catalogue.NewProduct(
+            sku=sku,
+            name=f"Product {sku}",
+            price=Decimal(price),
+            currency=currency,
+            kind=kind,
+            components=tuple(BundleComponent(s, q) for s, q in (components or {}).items()),
+        ),
+    )
+
+
+def set_stock(
+    uow_factory: UnitOfWorkFactory, tenant_id: UUID, sku: str, location: str, units: int
+) -> None:
+    inventory.adjust_inventory(
+        uow_factory=uow_factory,
+        tenant_id=tenant_id,
+        command=inventory.Adjustment(
+            sku=sku, location_code=location, set_on_hand=units, reason="test count"
+        ),
+        actor=TESTER,
+    )
+
+
+def order_of(
+    *lines: tuple[str, int],
+    external_id: str | None = None,
+    allow_backorder: bool = True,
+    channel: str = "api",
+) -> orders.PlaceOrder:
+    return orders.PlaceOrder(
+        currency="EUR",
+        channel=channel,
+        external_id=external_id,
+        allow_backorder=allow_backorder,
+        lines=tuple(orders.LineRequest(sku=sku, quantity=q) for sku, q in lines),
+    )
+
+
+def place(
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    command: orders.PlaceOrder,
+    *,
+    key: str | None = None,
+) -> orders.PlacedOrder:
+    return orders.place_order(
+        uow_factory=uow_factory,
+        tenant_id=tenant_id,
+        command=command,
+        actor=TESTER,
+        idempotency_key=key,
+        fingerprint="f" if key else "",
+    )

@@ -1,0 +1,112 @@
+"""Shared fixtures: migrated SQLite and PostgreSQL databases, a fresh tenant per test.
+
+Tests share one database per engine and isolate themselves by tenant: every table is
+tenant-scoped, so a new tenant per test is a clean slate without truncating anything.
+
+PostgreSQL: ``OMS_TEST_POSTGRES_URL`` names the database to use (``.ci/run`` creates a
+fresh one). Without it, a scratch database is created on 127.0.0.1:5432 as ``postgres`` and
+dropped afterwards; when no server answers the PostgreSQL tests are skipped, and the run
+says so at the end. ``OMS_REQUIRE_POSTGRES=1`` makes a missing server an error instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+
+from oms.adapters.db.engine import build_engine
+from oms.adapters.db.migrate import upgrade
+from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.config import Environment, Settings
+from oms.services.tenants import create_tenant
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+_pg_skip_reason: list[str] = []
+
+
+def _settings(url: str) -> Settings:
+    return Settings(
+        database_url=url,
+        environment=Environment.TEST,
+        db_pool_size=10,
+        db_max_overflow=70,
+        api_key_cache_seconds=0,
+    )
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path: Path = tmp_path_factory.mktemp("db") / "oms-test.db"
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+    engine = build_engine(_settings(sqlite_url))
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    given = os.environ.get("OMS_TEST_POSTGRES_URL")
+    required = os.environ.get("OMS_REQUIRE_POSTGRES") == "1"
+    if given:
+        yield given
+        return
+    try:
+        admin = psycopg.connect(DEFAULT_SERVER, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        reason = f"PostgreSQL not reachable at 127.0.0.1:5432 ({str(error).strip()[:80]})"
+        if required:
+            pytest.fail(reason)
+        _pg_skip_reason.append(reason)
+        pytest.skip(reason)
+    name = f"oms_test_{os.getpid()}"
+    with admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(DEFAULT_SERVER, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    engine = build_engine(_settings(postgres_url))
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    """Each test using this runs once on SQLite and once on PostgreSQL."""
+    fixture = "sqlite_engine" if request.param == "sqlite" else "postgres_engine"
+    found: Engine = request.getfixturevalue(fixture)
+    return found
+
+
+@pytest.fixture
+def uow_factory(engine: Engine) -> SqlUnitOfWorkFactory:
+    return SqlUnitOfWorkFactory(engine)
+
+
+@pytest.fixture
+def tenant_id(uow_factory: SqlUnitOfWorkFactory) -> UUID:
+    tenant, _ = create_tenant(uow_factory=uow_factory, name="test tenant")
+    return tenant.id
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _pg_skip_reason:
+        terminalreporter.write_sep(
+            "!", "PostgreSQL tests were SKIPPED: " + _pg_skip_reason[0], yellow=True, bold=True
+        )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, NoReturn, TypeVar
 from uuid import UUID
 
 import typer
 
 from oms.config import Settings
-from oms.services.ports import UnitOfWorkFactory
+from oms.adapters.db.uow import SqlUnitOfWorkFactory
 
 T = TypeVar("T")
 
@@ -34,18 +35,27 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 
 
 def _settings() -> Settings:
+    from pydantic import ValidationError
+
     try:
         return Settings()
-    except ValueError as error:
-        first = str(error).splitlines()
-        _fail("bad configuration: " + (first[-1] if first else str(error)).strip())
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = "OMS_" + "_".join(str(p) for p in first["loc"]).upper()
+        message = str(first["msg"]).removeprefix("Value error, ")
+        _fail(f"bad configuration: {where}: {message}")
 
 
-def _uow_factory(settings: Settings) -> UnitOfWorkFactory:
+@contextmanager
+def _database(settings: Settings) -> Iterator[SqlUnitOfWorkFactory]:
+    """A unit-of-work factory on a fresh engine, disposed when the command ends."""
     from oms.adapters.db.engine import build_engine
-    from oms.adapters.db.uow import SqlUnitOfWorkFactory
 
-    return SqlUnitOfWorkFactory(build_engine(settings))
+    engine = build_engine(settings)
+    try:
+        yield SqlUnitOfWorkFactory(engine)
+    finally:
+        engine.dispose()
 
 
 def _guard(action: Callable[[], T]) -> T:
@@ -65,11 +75,10 @@ def _guard(action: Callable[[], T]) -> T:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration to OMS_DATABASE_URL."""
-    from oms.adapters.db.engine import build_engine
     from oms.adapters.db.migrate import upgrade
 
-    settings = _settings()
-    _guard(lambda: upgrade(build_engine(settings)))
+    with _database(_settings()) as uow:
+        _guard(lambda: upgrade(uow.engine))
     typer.echo("database is up to date")
 
 
@@ -81,8 +90,8 @@ def tenant_create(
     """Create a tenant and print its first API key (shown once)."""
     from oms.services.tenants import create_tenant
 
-    uow = _uow_factory(_settings())
-    tenant, key = _guard(lambda: create_tenant(uow_factory=uow, name=name))
+    with _database(_settings()) as uow:
+        tenant, key = _guard(lambda: create_tenant(uow_factory=uow, name=name))
     if as_json:
         typer.echo(json.dumps({"tenant_id": str(tenant.id), "api_key": key.secret}))
     else:
@@ -108,11 +117,11 @@ def apikey_create(
             tenant_id = UUID(tenant)
         except ValueError:
             _fail(f"--tenant {tenant!r} is not a tenant id", 2)
-    uow = _uow_factory(_settings())
     scope = ApiKeyScope.OPERATOR if operator else ApiKeyScope.TENANT
-    key = _guard(
-        lambda: create_api_key(uow_factory=uow, scope=scope, tenant_id=tenant_id, name=name)
-    )
+    with _database(_settings()) as uow:
+        key = _guard(
+            lambda: create_api_key(uow_factory=uow, scope=scope, tenant_id=tenant_id, name=name)
+        )
     if as_json:
         typer.echo(
             json.dumps({"key_id": str(key.key_id), "scope": scope.value, "api_key": key.secret})
@@ -126,8 +135,8 @@ def check() -> None:
     """Verify the books: on_hand = ledger sum, reserved = open allocations, every row."""
     from oms.services.checks import find_invariant_violations
 
-    uow = _uow_factory(_settings())
-    violations = _guard(lambda: find_invariant_violations(uow_factory=uow))
+    with _database(_settings()) as uow:
+        violations = _guard(lambda: find_invariant_violations(uow_factory=uow))
     for v in violations:
         typer.echo(
             f"tenant {v.tenant_id} sku {v.sku} location {v.location_id}: "
@@ -168,16 +177,12 @@ def demo(
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after")] = True,
 ) -> None:
     """Migrate, seed a demo tenant with locations, products, stock and orders, then serve."""
-    from oms.adapters.db.engine import build_engine
     from oms.adapters.db.migrate import upgrade
-    from oms.adapters.db.uow import SqlUnitOfWorkFactory
     from oms.demo import seed_demo
 
-    settings = _settings()
-    engine = build_engine(settings)
-    _guard(lambda: upgrade(engine))
-    seeded = _guard(lambda: seed_demo(uow_factory=SqlUnitOfWorkFactory(engine)))
-    engine.dispose()
+    with _database(_settings()) as uow:
+        _guard(lambda: upgrade(uow.engine))
+        seeded = _guard(lambda: seed_demo(uow_factory=uow))
     typer.echo(
         f"demo tenant: {seeded.tenant_id}\n"
         f"demo API key (shown once): {seeded.api_key}\n"

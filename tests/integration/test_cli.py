@@ -1,0 +1,118 @@
+"""The ``oms`` command line: tenants, keys, demo, and ``oms check`` finding broken books."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
+
+from oms.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def fresh_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("OMS_DATABASE_URL", url)
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    return url
+
+
+def test_tenant_create_prints_the_tenant_and_a_working_key_as_json(fresh_sqlite: str) -> None:
+    result = runner.invoke(app, ["tenant", "create", "--name", "Acme", "--json"])
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.stdout)
+    assert set(created) == {"tenant_id", "api_key"}
+
+    more = runner.invoke(app, ["apikey", "create", "--tenant", created["tenant_id"], "--json"])
+    assert more.exit_code == 0, more.output
+    assert json.loads(more.stdout)["api_key"] != created["api_key"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["apikey", "create"], "give either --tenant ID or --operator"),
+        (["apikey", "create", "--tenant", "nope"], "is not a tenant id"),
+        (
+            ["apikey", "create", "--tenant", "01a21a9b-9741-7d95-9412-31eaa193dbab"],
+            "No tenant",
+        ),
+        (["tenant", "create", "--name", "  "], "needs a name"),
+    ],
+)
+def test_bad_cli_input_gets_one_line_and_a_non_zero_exit(
+    fresh_sqlite: str, args: list[str], message: str
+) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code != 0
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_bad_database_url_is_one_line_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMS_DATABASE_URL", "mysql://nobody")
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 1
+    assert "OMS_DATABASE_URL must start with" in result.stderr
+
+
+def test_demo_seeds_orders_and_check_then_passes(fresh_sqlite: str) -> None:
+    result = runner.invoke(app, ["demo", "--no-serve"])
+    assert result.exit_code == 0, result.output
+    assert "demo API key" in result.stdout
+    engine = create_engine(fresh_sqlite)
+    with engine.connect() as conn:
+        statuses = set(conn.execute(text("SELECT status FROM orders")).scalars())
+        backordered = conn.execute(text("SELECT sum(backordered) FROM order_lines")).scalar()
+    assert statuses == {"open", "cancelled"}
+    assert backordered is not None
+    assert backordered > 0
+
+    again = runner.invoke(app, ["demo", "--no-serve"])
+    assert again.exit_code == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM tenants")).scalar() == 1
+
+    check = runner.invoke(app, ["check"])
+    assert check.exit_code == 0, check.output
+
+
+@pytest.mark.parametrize(
+    ("corruption", "field"),
+    [
+        ("UPDATE inventory_levels SET on_hand = on_hand + 1 WHERE sku = 'TEE-BLK-M'", "on_hand"),
+        (
+            "UPDATE inventory_levels SET reserved = reserved - 1 "
+            "WHERE sku = 'TEE-BLK-M' AND reserved > 0",
+            "reserved",
+        ),
+        ("DELETE FROM inventory_movements WHERE sku = 'CAP-NAVY'", "on_hand"),
+    ],
+)
+def test_check_names_the_rows_whose_books_do_not_balance(
+    fresh_sqlite: str, corruption: str, field: str
+) -> None:
+    assert runner.invoke(app, ["demo", "--no-serve"]).exit_code == 0
+    engine = create_engine(fresh_sqlite)
+    with engine.begin() as conn:
+        assert conn.execute(text(corruption)).rowcount >= 1
+
+    result = runner.invoke(app, ["check"])
+
+    assert result.exit_code == 1
+    assert f"{field} is" in result.stderr
+    assert "invariant violation" in result.stderr
+
+
+@pytest.mark.postgres
+def test_check_passes_on_the_shared_postgres_database_after_the_races(
+    postgres_engine: object, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OMS_DATABASE_URL", postgres_url)
+    result = runner.invoke(app, ["check"])
+    assert result.exit_code == 0, result.output

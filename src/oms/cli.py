@@ -11,8 +11,8 @@ from uuid import UUID
 
 import typer
 
-from oms.config import Settings
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.config import Settings
 
 T = TypeVar("T")
 

@@ -69,6 +69,7 @@ def test_one_location_that_has_everything_beats_a_split(
         ("X", "B"),
         ("Y", "B"),
     ]
+    assert [(a.sku, a.location_code) for a in stored.allocations] == [("X", "B"), ("Y", "B")]
 
 
 def test_without_one_location_lines_split_by_priority_and_the_rest_is_backordered(

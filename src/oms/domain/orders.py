@@ -80,6 +80,7 @@ class Allocation:
     released: int = 0
     fulfilled: int = 0
     created_at: datetime | None = None
+    location_code: str | None = None
 
     @property
     def open(self) -> int:

@@ -233,6 +233,8 @@ def _place_once(
         )
         order.refresh_statuses()
         code_of = {loc.id: loc.code for loc in locations}
+        for allocation in reserved.allocations:
+            allocation.location_code = code_of[allocation.location_id]
         order.record(
             "order.placed",
             actor=actor,

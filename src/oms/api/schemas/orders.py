@@ -119,6 +119,7 @@ class AllocationOut(BaseModel):
     line_no: int
     sku: str
     location_id: UUID
+    location: str | None = Field(description="Location code")
     quantity: int = Field(description="Units still reserved (allocated - released - fulfilled)")
     allocated: int
     released: int
@@ -210,6 +211,7 @@ class OrderRead(BaseModel):
                     line_no=a.line_no,
                     sku=a.sku,
                     location_id=a.location_id,
+                    location=a.location_code,
                     quantity=a.open,
                     allocated=a.quantity,
                     released=a.released,

@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Row, insert, select, update
 
 from oms.adapters.db.repositories.support import insert_if_absent
-from oms.adapters.db.tables import allocations, order_events, order_lines, orders
+from oms.adapters.db.tables import allocations, locations, order_events, order_lines, orders
 from oms.domain.addresses import Address
 from oms.domain.catalogue import ProductKind
 from oms.domain.orders import Allocation, Customer, Order, OrderEvent, OrderLine
@@ -266,7 +266,8 @@ class SqlOrderRepository:
             )
         al = allocations.c
         for row in self._conn.execute(
-            select(allocations)
+            select(allocations, locations.c.code.label("location_code"))
+            .join(locations, locations.c.id == al.location_id)
             .where(al.tenant_id == tenant_id, al.order_id.in_(ids))
             .order_by(al.order_id, al.line_no, al.sku, al.location_id)
         ):
@@ -280,6 +281,7 @@ class SqlOrderRepository:
                     released=row.released,
                     fulfilled=row.fulfilled,
                     created_at=row.created_at,
+                    location_code=row.location_code,
                 )
             )
         if not with_events:

@@ -130,6 +130,20 @@ def apikey_create(
         typer.echo(f"{scope.value} api key (shown once): {key.secret}")
 
 
+@apikey_app.command("revoke")
+def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_id)")]) -> None:
+    """Revoke an API key; processes stop accepting it within OMS_API_KEY_CACHE_SECONDS."""
+    from oms.services.tenants import revoke_api_key
+
+    try:
+        parsed = UUID(key_id)
+    except ValueError:
+        _fail(f"{key_id!r} is not a key id", 2)
+    with _database(_settings()) as uow:
+        _guard(lambda: revoke_api_key(uow_factory=uow, key_id=parsed))
+    typer.echo(f"revoked {parsed}")
+
+
 @app.command("check")
 def check() -> None:
     """Verify the books: on_hand = ledger sum, reserved = open allocations, every row."""

@@ -33,6 +33,24 @@ def test_tenant_create_prints_the_tenant_and_a_working_key_as_json(fresh_sqlite:
     assert json.loads(more.stdout)["api_key"] != created["api_key"]
 
 
+def test_a_revoked_key_no_longer_authenticates(fresh_sqlite: str) -> None:
+    from oms.adapters.db.uow import SqlUnitOfWorkFactory
+    from oms.services.tenants import authenticate
+
+    created = json.loads(runner.invoke(app, ["tenant", "create", "--name", "A", "--json"]).stdout)
+    extra = json.loads(
+        runner.invoke(app, ["apikey", "create", "--tenant", created["tenant_id"], "--json"]).stdout
+    )
+    assert runner.invoke(app, ["apikey", "revoke", extra["key_id"]]).exit_code == 0
+    again = runner.invoke(app, ["apikey", "revoke", extra["key_id"]])
+    assert again.exit_code == 1
+    assert "No active API key" in again.stderr
+
+    uow = SqlUnitOfWorkFactory(create_engine(fresh_sqlite))
+    assert authenticate(uow_factory=uow, secret=extra["api_key"]) is None
+    assert authenticate(uow_factory=uow, secret=created["api_key"]) is not None
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

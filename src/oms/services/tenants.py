@@ -13,7 +13,14 @@ from oms.domain.tenancy import ApiKeyScope, Principal, Tenant, hash_api_key, new
 from oms.services.common import utcnow
 from oms.services.ports import ApiKeyRecord, UnitOfWorkFactory
 
-__all__ = ["CreatedKey", "authenticate", "create_api_key", "create_tenant", "resolve_tenant"]
+__all__ = [
+    "CreatedKey",
+    "authenticate",
+    "create_api_key",
+    "create_tenant",
+    "resolve_tenant",
+    "revoke_api_key",
+]
 
 
 @dataclass(frozen=True)
@@ -87,6 +94,16 @@ def create_api_key(
     if (scope is ApiKeyScope.TENANT) != (tenant_id is not None):
         raise InvalidRequest("A tenant key needs a tenant; an operator key takes none")
     return _add_key(uow_factory, scope=scope, tenant_id=tenant_id, name=name, at=at or utcnow())
+
+
+def revoke_api_key(
+    *, uow_factory: UnitOfWorkFactory, key_id: UUID, at: datetime | None = None
+) -> None:
+    """Revoke a key for good; an unknown or already revoked key is NotFound."""
+    with uow_factory() as uow:
+        if not uow.tenants.revoke_api_key(key_id, at or utcnow()):
+            raise NotFound(f"No active API key {key_id}")
+        uow.commit()
 
 
 def authenticate(*, uow_factory: UnitOfWorkFactory, secret: str) -> Principal | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import Connection, insert, select, update
@@ -51,6 +52,15 @@ class SqlTenantRepository:
         if row is None:
             return None
         return Principal(key_id=row.id, scope=ApiKeyScope(row.scope), tenant_id=row.tenant_id)
+
+    def revoke_api_key(self, key_id: UUID, at: datetime) -> bool:
+        revoked = self._conn.execute(
+            update(api_keys)
+            .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+            .returning(api_keys.c.id)
+        ).first()
+        return revoked is not None
 
     def next_order_number(self, tenant_id: UUID) -> int:
         number = self._conn.scalar(

@@ -7,13 +7,23 @@ from uuid import UUID
 
 import uuid6
 
+from oms.adapters.payments.registry import gateway_named
+from oms.domain.addresses import Address
 from oms.domain.catalogue import BundleComponent, Location, ProductKind
-from oms.domain.orders import Actor
+from oms.domain.orders import Actor, Customer
 from oms.domain.tenancy import ApiKeyScope, Principal
-from oms.services import catalogue, inventory, orders
+from oms.services import catalogue, intake, inventory
 from oms.services.ports import UnitOfWorkFactory
 
 TESTER = Actor("system", "test")
+SHIP_TO = Address(
+    country="DE",
+    name="Erika Mustermann",
+    line1="Heidestrasse 17",
+    city="Koeln",
+    postal_code="51147",
+)
+PAID = intake.ChannelPayment(gateway="manual", captured=True)
 
 
 def tenant_principal(tenant_id: UUID) -> Principal:
@@ -72,25 +82,35 @@ def order_of(
     external_id: str | None = None,
     allow_backorder: bool = True,
     channel: str = "api",
-) -> orders.PlaceOrder:
-    return orders.PlaceOrder(
+    email: str | None = "erika@example.com",
+    ship_to: Address | None = SHIP_TO,
+    payment: intake.ChannelPayment | None = PAID,
+    discount_codes: tuple[str, ...] = (),
+) -> intake.PlaceOrder:
+    """A clean order (valid address, paid through the manual gateway) unless told otherwise."""
+    return intake.PlaceOrder(
         currency="EUR",
         channel=channel,
         external_id=external_id,
         allow_backorder=allow_backorder,
-        lines=tuple(orders.LineRequest(sku=sku, quantity=q) for sku, q in lines),
+        customer=Customer(email=email, name="Erika Mustermann"),
+        shipping_address=ship_to,
+        lines=tuple(intake.LineRequest(sku=sku, quantity=q) for sku, q in lines),
+        payment=payment,
+        discount_codes=discount_codes,
     )
 
 
 def place(
     uow_factory: UnitOfWorkFactory,
     tenant_id: UUID,
-    command: orders.PlaceOrder,
+    command: intake.PlaceOrder,
     *,
     key: str | None = None,
-) -> orders.PlacedOrder:
-    return orders.place_order(
+) -> intake.PlacedOrder:
+    return intake.place_order(
         uow_factory=uow_factory,
+        gateways=gateway_named,
         tenant_id=tenant_id,
         command=command,
         actor=TESTER,

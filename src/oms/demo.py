@@ -6,11 +6,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
+from oms.adapters.payments.registry import gateway_named
 from oms.domain.addresses import Address
 from oms.domain.catalogue import BundleComponent, LocationKind, ProductKind
+from oms.domain.holds import HoldReason
 from oms.domain.orders import Actor, Customer
+from oms.domain.pricing import DiscountCode, DiscountKind
+from oms.domain.risk import RiskRuleKind
 from oms.domain.tenancy import ApiKeyScope, Principal
-from oms.services import catalogue, inventory, orders, tenants
+from oms.services import catalogue, discounts, holds, intake, inventory, orders, risk, tenants
 from oms.services.ports import UnitOfWorkFactory
 
 __all__ = ["DemoKeys", "seed_demo"]
@@ -162,7 +166,25 @@ def seed_demo(*, uow_factory: UnitOfWorkFactory) -> DemoKeys:
                 actor=SYSTEM,
             )
 
-    ship_to = Address(
+    _seed_orders(uow_factory, tenant.id)
+    return DemoKeys(tenant.id, key.secret, operator.secret)
+
+
+@dataclass(frozen=True)
+class _Sample:
+    external_id: str
+    lines: tuple[tuple[str, int], ...]
+    channel: str = "shopify"
+    email: str = "ada@example.com"
+    ship_to: Address | None = None
+    payment: intake.ChannelPayment | None = None
+    codes: tuple[str, ...] = ()
+    then: str | None = None  # "cancel" or "hold"
+
+
+def _seed_orders(uow_factory: UnitOfWorkFactory, tenant_id: UUID) -> None:
+    """Orders in every state the operations lead meets, holds of every reason included."""
+    boston = Address(
         country="US",
         name="Ada Lovelace",
         line1="12 Analytical Way",
@@ -170,34 +192,110 @@ def seed_demo(*, uow_factory: UnitOfWorkFactory) -> DemoKeys:
         region="MA",
         postal_code="02110",
     )
-    samples: list[tuple[str, str, list[tuple[str, int]], bool]] = [
-        ("shopify", "SHOP-1001", [("TEE-BLK-M", 2), ("CAP-NAVY", 1)], False),
-        ("shopify", "SHOP-1002", [("JACKET-RAIN-M", 1), ("SOCKS-3PK", 2)], False),
-        ("api", "API-7", [("BOTTLE-750", 6)], False),
-        ("shopify", "SHOP-1003", [("JACKET-RAIN-M", 9)], False),
-        ("pos", "POS-88", [("KIT-STARTER", 2), ("GIFT-CARD-50", 1)], False),
-        ("shopify", "SHOP-1004", [("HOODIE-GRY-L", 1)], True),
+    paid = intake.ChannelPayment(gateway="manual", captured=True)
+    card = intake.ChannelPayment(gateway="test", token="tok_approve")
+    discounts.create_discount_code(
+        uow_factory=uow_factory,
+        tenant_id=tenant_id,
+        code=DiscountCode(
+            id=UUID(int=0),
+            code="WELCOME10",
+            kind=DiscountKind.PERCENTAGE,
+            value=Decimal(10),
+            usage_limit=100,
+            per_customer_limit=1,
+        ),
+    )
+    risk.create_risk_rule(
+        uow_factory=uow_factory,
+        tenant_id=tenant_id,
+        kind=RiskRuleKind.ORDER_VALUE_ABOVE,
+        params={"amount": "1500.00", "currency": "USD"},
+    )
+    samples = [
+        _Sample("SHOP-1001", (("TEE-BLK-M", 2), ("CAP-NAVY", 1)), ship_to=boston, payment=paid),
+        _Sample(
+            "SHOP-1002",
+            (("JACKET-RAIN-M", 1), ("SOCKS-3PK", 2)),
+            ship_to=boston,
+            payment=card,
+            codes=("WELCOME10",),
+            email="grace@example.com",
+        ),
+        _Sample("API-7", (("BOTTLE-750", 6),), channel="api", ship_to=boston, payment=paid),
+        _Sample("SHOP-1003", (("JACKET-RAIN-M", 9),), ship_to=boston, payment=paid),
+        _Sample(
+            "POS-88",
+            (("KIT-STARTER", 2), ("GIFT-CARD-50", 1)),
+            channel="pos",
+            ship_to=boston,
+            payment=paid,
+        ),
+        _Sample("SHOP-1004", (("HOODIE-GRY-L", 1),), ship_to=boston, payment=paid, then="cancel"),
+        _Sample("SHOP-1005", (("TOTE-CANVAS", 2),), ship_to=boston),
+        _Sample(
+            "SHOP-1006",
+            (("TEE-WHT-M", 1),),
+            payment=paid,
+            ship_to=Address(
+                country="US",
+                name="Alan Turing",
+                line1="1 Bletchley Rd",
+                city="Boston",
+                region="MA",
+                postal_code="0211",
+            ),
+        ),
+        _Sample(
+            "SHOP-1007", (("SOCKS-3PK", 1),), ship_to=boston, payment=paid, email="not-an-email"
+        ),
+        _Sample(
+            "SHOP-1008",
+            (("HOODIE-GRY-L", 20), ("JACKET-RAIN-M", 1)),
+            ship_to=boston,
+            payment=paid,
+            email="big.spender@example.com",
+        ),
+        _Sample("SHOP-1009", (("CAP-NAVY", 1),), ship_to=boston, payment=paid, then="hold"),
+        _Sample(
+            "SHOP-1010",
+            (("TEE-BLK-M", 1),),
+            ship_to=boston,
+            payment=intake.ChannelPayment(gateway="test", token="tok_decline"),
+        ),
     ]
-    for i, (channel, external_id, lines, cancel) in enumerate(samples):
-        placed = orders.place_order(
+    for sample in samples:
+        placed = intake.place_order(
             uow_factory=uow_factory,
-            tenant_id=tenant.id,
-            command=orders.PlaceOrder(
-                channel=channel,
-                external_id=external_id,
+            gateways=gateway_named,
+            tenant_id=tenant_id,
+            command=intake.PlaceOrder(
+                channel=sample.channel,
+                external_id=sample.external_id,
                 currency="USD",
-                customer=Customer(email=f"customer{i}@example.com", name=f"Customer {i}"),
-                shipping_address=ship_to,
-                lines=tuple(orders.LineRequest(sku=s, quantity=q) for s, q in lines),
+                customer=Customer(email=sample.email, name="Demo customer"),
+                shipping_address=sample.ship_to,
+                lines=tuple(intake.LineRequest(sku=s, quantity=q) for s, q in sample.lines),
+                shipping_price=Decimal("7.95"),
+                discount_codes=sample.codes,
+                payment=sample.payment,
             ),
             actor=SYSTEM,
         )
-        if cancel:
+        if sample.then == "cancel":
             orders.cancel_order(
                 uow_factory=uow_factory,
-                tenant_id=tenant.id,
+                tenant_id=tenant_id,
                 order_id=placed.order.id,
                 actor=SYSTEM,
                 reason="customer changed their mind",
             )
-    return DemoKeys(tenant.id, key.secret, operator.secret)
+        elif sample.then == "hold":
+            holds.place_hold(
+                uow_factory=uow_factory,
+                tenant_id=tenant_id,
+                order_id=placed.order.id,
+                reason=HoldReason.MANUAL,
+                note="customer asked us to wait for a second item",
+                actor=SYSTEM,
+            )

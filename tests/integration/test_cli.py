@@ -10,6 +10,7 @@ from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from oms.cli import app
+from oms.domain.holds import HoldReason
 
 runner = CliRunner()
 
@@ -87,7 +88,13 @@ def test_demo_seeds_orders_and_check_then_passes(fresh_sqlite: str) -> None:
     with engine.connect() as conn:
         statuses = set(conn.execute(text("SELECT status FROM orders")).scalars())
         backordered = conn.execute(text("SELECT sum(backordered) FROM order_lines")).scalar()
-    assert statuses == {"open", "cancelled"}
+        held_for = set(
+            conn.execute(text("SELECT reason FROM order_holds WHERE released_at IS NULL")).scalars()
+        )
+        payment_states = set(conn.execute(text("SELECT payment_status FROM orders")).scalars())
+    assert statuses == {"open", "on_hold", "cancelled"}
+    assert held_for == {reason.value for reason in HoldReason}
+    assert {"paid", "authorized", "pending"} <= payment_states
     assert backordered is not None
     assert backordered > 0
 

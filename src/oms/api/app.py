@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oms.adapters.db.engine import build_engine
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.api.deps import AppState
+from oms.adapters.payments.registry import gateway_named
+from oms.api.deps import AppState, reject_nul_characters
 from oms.api.errors import install_error_handlers, problem
-from oms.api.routers import catalogue, health, inventory, orders
+from oms.api.routers import catalogue, discounts, health, holds, inventory, orders
 from oms.config import Settings
 
 __all__ = ["create_app"]
@@ -32,19 +33,32 @@ class BodySizeLimit:
             await self._refuse(scope, receive, send)
             return
         seen = 0
+        too_large = started = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, too_large
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
+                    too_large = True
                     raise _TooLarge
             return message
 
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            # The framework may catch _TooLarge while reading the body and answer 400;
+            # that answer is dropped so the 413 below is the only one sent.
+            if too_large and not started:
+                return
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, counting_receive, send)
+            await self.app(scope, counting_receive, guarded_send)
         except _TooLarge:
+            pass
+        if too_large and not started:
             await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -72,12 +86,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         summary="Order management for merchants and 3PLs",
         docs_url="/docs" if settings.docs_enabled else None,
         redoc_url=None,
+        dependencies=[Depends(reject_nul_characters)],
     )
     app.state.oms = AppState(
-        settings=settings, uow_factory=SqlUnitOfWorkFactory(engine), key_cache={}
+        settings=settings,
+        uow_factory=SqlUnitOfWorkFactory(engine),
+        key_cache={},
+        gateways=gateway_named,
     )
     install_error_handlers(app)
-    for module in (health, catalogue, inventory, orders):
+    for module in (health, catalogue, inventory, orders, holds, discounts):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     return app

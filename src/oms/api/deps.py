@@ -16,17 +16,20 @@ from oms.domain.errors import FieldError, InvalidRequest, NotFound, Unauthentica
 from oms.domain.orders import Actor
 from oms.domain.tenancy import Principal
 from oms.services import tenants as tenant_services
+from oms.services.payments import GatewayProvider
 from oms.services.ports import UnitOfWorkFactory
 
 __all__ = [
     "ActorDep",
     "CurrentPrincipal",
+    "GatewaysDep",
     "PageDep",
     "SettingsDep",
     "TenantId",
     "UowDep",
     "decode_cursor",
     "encode_cursor",
+    "reject_nul_characters",
 ]
 
 
@@ -35,6 +38,7 @@ class AppState:
     settings: Settings
     uow_factory: UnitOfWorkFactory
     key_cache: dict[str, tuple[float, Principal]]
+    gateways: GatewayProvider
 
 
 def _state(request: Request) -> AppState:
@@ -50,7 +54,12 @@ def _uow(request: Request) -> UnitOfWorkFactory:
     return _state(request).uow_factory
 
 
+def _gateways(request: Request) -> GatewayProvider:
+    return _state(request).gateways
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
+GatewaysDep = Annotated[GatewayProvider, Depends(_gateways)]
 UowDep = Annotated[UnitOfWorkFactory, Depends(_uow)]
 
 
@@ -120,7 +129,12 @@ def encode_cursor(value: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        padded = cursor + "=" * (-len(cursor) % 4)
+        # validate=True: characters outside the alphabet are an error, not silently skipped.
+        value = base64.b64decode(padded, altchars=b"-_", validate=True).decode()
+        if "\x00" in value:
+            raise ValueError("NUL in cursor")
+        return value
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidRequest(
             "The cursor is not valid", [FieldError("query:cursor", "not a cursor from this API")]
@@ -150,6 +164,20 @@ def _page(
 
 
 PageDep = Annotated[PageParams, Depends(_page)]
+
+
+def reject_nul_characters(request: Request) -> None:
+    """Refuse NUL in the path, query or headers: PostgreSQL cannot compare such text."""
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise NotFound(f"No {name} with a NUL character")
+    for source, items in (("query", request.query_params), ("header", request.headers)):
+        for name, value in items.items():
+            if "\x00" in value:
+                raise InvalidRequest(
+                    "Text cannot contain the NUL character",
+                    [FieldError(f"{source}:{name}", "contains a NUL character")],
+                )
 
 
 def parse_uuid(value: str, what: str) -> UUID:

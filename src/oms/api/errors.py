@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from oms.domain.errors import (
     Conflict,
@@ -25,6 +26,9 @@ __all__ = ["install_error_handlers", "problem"]
 log = logging.getLogger("oms.api")
 
 PROBLEM_TYPE_BASE = "https://oms.dev/problems/"
+
+_STANDARD_MEMBERS = frozenset({"type", "title", "status", "detail", "instance", "code", "errors"})
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 STATUS_OF: list[tuple[type[OmsError], int]] = [
     (NotFound, 404),
@@ -61,6 +65,19 @@ def problem(
     )
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
 def _pointer(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in {"body", "query", "path", "header"}:
@@ -86,7 +103,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OmsError)
     async def _oms_error(request: Request, exc: OmsError) -> JSONResponse:
         status = next((s for cls, s in STATUS_OF if isinstance(exc, cls)), 400)
-        extra = dict(exc.extra)
+        # Extra members add to the problem; they never replace its standard members.
+        extra = {k: v for k, v in exc.extra.items() if k not in _STANDARD_MEMBERS}
         if isinstance(exc, InvalidRequest) and exc.errors:
             extra["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in exc.errors]
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -117,13 +135,16 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
             exc.status_code, "http_error"
         )
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         return problem(
             exc.status_code,
             code=code,
             title=str(exc.detail) if exc.status_code != 404 else "Not found",
             detail=str(exc.detail),
             instance=request.url.path,
-            headers=getattr(exc, "headers", None),
+            headers=headers or None,
         )
 
     @app.exception_handler(TransientStorageError)

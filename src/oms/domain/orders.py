@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -10,8 +12,18 @@ from uuid import UUID
 
 from oms.domain.addresses import Address
 from oms.domain.catalogue import ProductKind
-from oms.domain.errors import IllegalTransition
+from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
+from oms.domain.holds import Hold, HoldReason
+from oms.domain.lifecycle import OrderAction, ensure_allowed
 from oms.domain.money import round_money
+from oms.domain.payments import (
+    PaymentRecord,
+    PaymentSummary,
+    derive_payment_status,
+    is_payment_secured,
+    summarize,
+)
+from oms.domain.pricing import DiscountCode, LineInput, OrderTotals, price_order
 from oms.domain.status import (
     FulfillmentStatus,
     OrderStatus,
@@ -57,10 +69,16 @@ class OrderLine:
     delivered: int = 0
     cancelled: int = 0
     returned: int = 0
+    tax: Decimal = Decimal(0)
+    discount: Decimal = Decimal(0)
+
+    def subtotal(self, currency: str) -> Decimal:
+        """Unit price times quantity, rounded to the currency's minor unit."""
+        return round_money(self.unit_price * self.quantity, currency)
 
     def total(self, currency: str) -> Decimal:
-        """Line total rounded to the currency's minor unit."""
-        return round_money(self.unit_price * self.quantity, currency)
+        """What the line costs after its share of discounts, with its tax."""
+        return self.subtotal(currency) - self.discount + self.tax
 
     @property
     def quantities_balance(self) -> bool:
@@ -125,17 +143,55 @@ class Order:
     status: OrderStatus = OrderStatus.OPEN
     fulfillment_status: FulfillmentStatus = FulfillmentStatus.UNFULFILLED
     payment_status: PaymentStatus = PaymentStatus.PENDING
+    holds: list[Hold] = field(default_factory=list)
+    released_at: datetime | None = None
+    shipping_price: Decimal = Decimal(0)
+    shipping_tax: Decimal = Decimal(0)
+    discount_codes: list[DiscountCode] = field(default_factory=list)
+    totals: OrderTotals | None = None
+    payments: list[PaymentRecord] = field(default_factory=list)
+    customer_id: UUID | None = None
+    risk: dict[str, Any] | None = None
     new_events: list[OrderEvent] = field(default_factory=list, repr=False)
+    new_payments: list[PaymentRecord] = field(default_factory=list, repr=False)
+
+    def reprice(self) -> OrderTotals:
+        """Compute every total again from the lines, shipping, taxes and discount codes."""
+        totals = price_order(
+            currency=self.currency,
+            lines=[LineInput(ln.line_no, ln.unit_price, ln.quantity, ln.tax) for ln in self.lines],
+            shipping=self.shipping_price,
+            shipping_tax=self.shipping_tax,
+            discounts=self.discount_codes,
+        )
+        share = {priced.line_no: priced.discount for priced in totals.lines}
+        for line in self.lines:
+            line.discount = share[line.line_no]
+        self.totals = totals
+        return totals
 
     @property
     def subtotal(self) -> Decimal:
-        """Sum of the line totals."""
-        return sum((line.total(self.currency) for line in self.lines), Decimal(0))
+        """Merchandise before discounts."""
+        return self.reprice().subtotal if self.totals is None else self.totals.subtotal
 
     @property
     def total(self) -> Decimal:
-        """What the customer pays; taxes, shipping and discounts come with verification."""
-        return self.subtotal
+        """What the customer pays: merchandise less discounts, plus shipping and taxes."""
+        return self.reprice().total if self.totals is None else self.totals.total
+
+    def payment_summary(self, now: datetime) -> PaymentSummary:
+        """What the payment records add up to at ``now`` (authorizations may have expired)."""
+        return summarize(self.payments, currency=self.currency, now=now)
+
+    def payment_secured(self, now: datetime) -> bool:
+        """Authorized or paid for the whole total, counting only what is still held at ``now``."""
+        return is_payment_secured(self.payment_summary(now), total=self.total)
+
+    def add_payment(self, record: PaymentRecord) -> None:
+        """Keep a gateway's answer; it is saved with the change that asked for it."""
+        self.payments.append(record)
+        self.new_payments.append(record)
 
     def line(self, line_no: int) -> OrderLine:
         """The line numbered ``line_no``."""
@@ -163,10 +219,102 @@ class Order:
         self.new_events.append(event)
         return event
 
-    def refresh_statuses(self) -> None:
-        """Derive every status axis again from the lines."""
+    def refresh_statuses(self, now: datetime | None = None) -> None:
+        """Derive every status axis again from the lines, holds and payment records."""
         self.fulfillment_status = derive_fulfillment_status(self.lines)
-        self.status = derive_order_status(self.lines, open_holds=0)
+        self.status = derive_order_status(self.lines, open_holds=len(self.open_holds))
+        at = now or self.updated_at or self.created_at
+        self.payment_status = derive_payment_status(self.payment_summary(at), total=self.total)
+
+    def status_snapshot(self) -> dict[str, str]:
+        """The status axes as they are now, for the before/after of an event."""
+        return {
+            "status": self.status.value,
+            "fulfillment_status": self.fulfillment_status.value,
+            "payment_status": self.payment_status.value,
+        }
+
+    @contextmanager
+    def change(
+        self, event_type: str, *, actor: Actor, at: datetime, reason: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Make a change and record it as one event with the statuses before and after.
+
+        The block fills the event's data; if it raises, no event is recorded.
+        """
+        before = self.status_snapshot()
+        data: dict[str, Any] = {}
+        yield data
+        self.refresh_statuses(at)
+        data["before"] = before
+        data["after"] = self.status_snapshot()
+        self.record(event_type, actor=actor, at=at, reason=reason, data=data)
+
+    @property
+    def open_holds(self) -> list[Hold]:
+        return [hold for hold in self.holds if hold.is_open]
+
+    def place_hold(
+        self,
+        hold: Hold,
+        *,
+        actor: Actor,
+        at: datetime,
+    ) -> Hold:
+        """Put the order on hold; an open hold of the same reason is returned instead."""
+        ensure_allowed(OrderAction.PLACE_HOLD, self.status)
+        for existing in self.open_holds:
+            if existing.reason is hold.reason:
+                return existing
+        with self.change("hold.placed", actor=actor, at=at, reason=hold.note) as data:
+            self.holds.append(hold)
+            data.update(
+                hold_id=str(hold.id), reason=hold.reason.value, due_at=hold.due_at.isoformat()
+            )
+        return hold
+
+    def release_hold(
+        self, hold_id: UUID, *, actor: Actor, at: datetime, note: str | None, manual: bool = True
+    ) -> Hold:
+        """Release one open hold; a person must say why (``note``)."""
+        hold = next((h for h in self.holds if h.id == hold_id), None)
+        if hold is None:
+            raise NotFound(f"No hold {hold_id} on this order")
+        ensure_allowed(OrderAction.RELEASE_HOLD, self.status)
+        if not hold.is_open:
+            raise IllegalTransition("This hold was already released", hold_id=str(hold_id))
+        if manual and not (note and note.strip()):
+            raise InvalidRequest(
+                "Say why the hold is released", [FieldError("#/note", "a note is required")]
+            )
+        with self.change("hold.released", actor=actor, at=at, reason=note) as data:
+            hold.released_at = at
+            hold.released_by = str(actor)
+            hold.release_note = note
+            data.update(hold_id=str(hold.id), reason=hold.reason.value)
+        return hold
+
+    def release_holds_of(
+        self, reason: HoldReason, *, actor: Actor, at: datetime, note: str
+    ) -> list[Hold]:
+        """Release every open hold of ``reason`` (the system does this when the cause is gone)."""
+        return [
+            self.release_hold(h.id, actor=actor, at=at, note=note, manual=False)
+            for h in self.open_holds
+            if h.reason is reason
+        ]
+
+    def release_for_fulfilment(self, *, payment_secured: bool, actor: Actor, at: datetime) -> bool:
+        """Release the order to the warehouses once unheld and paid for; True if it happened now."""
+        if self.released_at is not None or self.status is not OrderStatus.OPEN:
+            return False
+        if not payment_secured or self.open_holds:
+            return False
+        ensure_allowed(OrderAction.RELEASE, self.status, released=False)
+        with self.change("order.released", actor=actor, at=at) as data:
+            self.released_at = at
+            data["released_at"] = at.isoformat()
+        return True
 
     def cancel(self, *, actor: Actor, at: datetime, reason: str | None) -> list[Allocation]:
         """Cancel every unit not yet shipped and return the allocations to release.
@@ -175,43 +323,40 @@ class Order:
         """
         if self.status is OrderStatus.CANCELLED:
             return []
+        ensure_allowed(OrderAction.CANCEL, self.status)
         if any(line.shipped for line in self.lines):
             raise IllegalTransition(
                 "Part of this order has shipped; cancel the unshipped lines instead",
                 order_id=str(self.id),
             )
         released: list[Allocation] = []
-        for allocation in self.allocations:
-            if allocation.open > 0:
-                released.append(
-                    Allocation(
-                        id=allocation.id,
-                        line_no=allocation.line_no,
-                        sku=allocation.sku,
-                        location_id=allocation.location_id,
-                        quantity=allocation.open,
+        with self.change("order.cancelled", actor=actor, at=at, reason=reason) as data:
+            for allocation in self.allocations:
+                if allocation.open > 0:
+                    released.append(
+                        Allocation(
+                            id=allocation.id,
+                            line_no=allocation.line_no,
+                            sku=allocation.sku,
+                            location_id=allocation.location_id,
+                            quantity=allocation.open,
+                        )
                     )
-                )
-                allocation.released += allocation.open
-        cancelled_units: dict[str, int] = {}
-        for line in self.lines:
-            units = line.allocated + line.backordered
-            line.cancelled += units
-            line.allocated = 0
-            line.backordered = 0
-            cancelled_units[str(line.line_no)] = units
-        self.refresh_statuses()
-        self.record(
-            "order.cancelled",
-            actor=actor,
-            at=at,
-            reason=reason,
-            data={
-                "cancelled_units": cancelled_units,
-                "released": [
-                    {"sku": a.sku, "location_id": str(a.location_id), "quantity": a.quantity}
-                    for a in released
-                ],
-            },
-        )
+                    allocation.released += allocation.open
+            cancelled_units: dict[str, int] = {}
+            for line in self.lines:
+                units = line.allocated + line.backordered
+                line.cancelled += units
+                line.allocated = 0
+                line.backordered = 0
+                cancelled_units[str(line.line_no)] = units
+            for hold in self.open_holds:
+                hold.released_at = at
+                hold.released_by = str(actor)
+                hold.release_note = "order cancelled"
+            data["cancelled_units"] = cancelled_units
+            data["released"] = [
+                {"sku": a.sku, "location_id": str(a.location_id), "quantity": a.quantity}
+                for a in released
+            ]
         return released

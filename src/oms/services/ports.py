@@ -15,13 +15,20 @@ from typing import Any, Protocol, Self
 from uuid import UUID
 
 from oms.domain.catalogue import Location, Product
+from oms.domain.holds import Hold, HoldReason
 from oms.domain.inventory import MovementKind, StockLevel
 from oms.domain.orders import Order
+from oms.domain.policies import TenantPolicies
+from oms.domain.pricing import DiscountCode
+from oms.domain.risk import RiskRule
 from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
 
 __all__ = [
     "ApiKeyRecord",
     "CatalogueRepository",
+    "CustomerRecord",
+    "CustomerRepository",
+    "DiscountRepository",
     "IdempotencyRecord",
     "IdempotencyRepository",
     "InvariantViolation",
@@ -31,6 +38,8 @@ __all__ = [
     "OrderRepository",
     "OutboxMessage",
     "OutboxRepository",
+    "QueuedHold",
+    "RiskRuleRepository",
     "TenantRepository",
     "TransientStorageError",
     "UnitOfWork",
@@ -67,6 +76,15 @@ class OrderFilter:
 
 
 @dataclass(frozen=True)
+class QueuedHold:
+    """An open hold in the exceptions queue, with the order it stops."""
+
+    hold: Hold
+    order_id: UUID
+    order_number: int
+
+
+@dataclass(frozen=True)
 class InvariantViolation:
     """One inventory row whose books do not balance."""
 
@@ -86,6 +104,8 @@ class TenantRepository(Protocol):
     def principal_for_key(self, key_hash: str) -> Principal | None: ...
     def revoke_api_key(self, key_id: UUID, at: datetime) -> bool: ...
     def next_order_number(self, tenant_id: UUID) -> int: ...
+    def policies(self, tenant_id: UUID) -> TenantPolicies: ...
+    def set_policies(self, tenant_id: UUID, policies: TenantPolicies) -> None: ...
 
 
 class CatalogueRepository(Protocol):
@@ -155,6 +175,12 @@ class OrderRepository(Protocol):
     def page(
         self, tenant_id: UUID, *, filters: OrderFilter, before_id: UUID | None, limit: int
     ) -> list[Order]: ...
+    def count_recent(
+        self, tenant_id: UUID, *, email: str | None, address: str | None, since: datetime
+    ) -> int: ...
+    def open_holds_page(
+        self, tenant_id: UUID, *, reason: HoldReason | None, after_id: UUID | None, limit: int
+    ) -> list[QueuedHold]: ...
 
 
 @dataclass(frozen=True)
@@ -179,6 +205,49 @@ class IdempotencyRepository(Protocol):
     def attach(self, tenant_id: UUID, key: str, resource_id: UUID) -> None: ...
 
 
+@dataclass(frozen=True)
+class CustomerRecord:
+    """A tenant's customer, matched by normalised email."""
+
+    id: UUID
+    email: str
+    name: str | None
+    phone: str | None
+    orders_count: int
+    first_order_at: datetime | None
+    last_order_at: datetime | None
+    created_at: datetime
+
+
+class CustomerRepository(Protocol):
+    def record_order(
+        self, tenant_id: UUID, *, email: str, name: str | None, phone: str | None, at: datetime
+    ) -> CustomerRecord: ...
+    def get(self, tenant_id: UUID, customer_id: UUID) -> CustomerRecord | None: ...
+    def page(
+        self, tenant_id: UUID, *, email: str | None, after_id: UUID | None, limit: int
+    ) -> list[CustomerRecord]: ...
+
+
+class DiscountRepository(Protocol):
+    def add(self, tenant_id: UUID, code: DiscountCode, at: datetime) -> bool: ...
+    def get(self, tenant_id: UUID, code_id: UUID) -> DiscountCode | None: ...
+    def by_codes(self, tenant_id: UUID, codes: Iterable[str]) -> dict[str, DiscountCode]: ...
+    def page(
+        self, tenant_id: UUID, *, after_code: str | None, limit: int
+    ) -> list[DiscountCode]: ...
+    def redeem(
+        self, tenant_id: UUID, code: DiscountCode, *, customer_email: str | None
+    ) -> str | None: ...
+
+
+class RiskRuleRepository(Protocol):
+    def add(self, tenant_id: UUID, rule: RiskRule, at: datetime) -> None: ...
+    def active(self, tenant_id: UUID) -> list[RiskRule]: ...
+    def all(self, tenant_id: UUID) -> list[RiskRule]: ...
+    def deactivate(self, tenant_id: UUID, rule_id: UUID) -> bool: ...
+
+
 class TransientStorageError(Exception):
     """A deadlock, serialisation failure or lock timeout: the whole use case may be retried."""
 
@@ -198,6 +267,12 @@ class UnitOfWork(Protocol):
     def outbox(self) -> OutboxRepository: ...
     @property
     def idempotency(self) -> IdempotencyRepository: ...
+    @property
+    def customers(self) -> CustomerRepository: ...
+    @property
+    def discounts(self) -> DiscountRepository: ...
+    @property
+    def risk_rules(self) -> RiskRuleRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -32,6 +32,11 @@ from oms.adapters.db.types import Amount, UtcDateTime
 __all__ = [
     "allocations",
     "api_keys",
+    "cart_reservation_lines",
+    "cart_reservations",
+    "customers",
+    "discount_codes",
+    "discount_usages",
     "idempotency_keys",
     "inventory_levels",
     "inventory_movements",
@@ -39,10 +44,13 @@ __all__ = [
     "locations",
     "metadata",
     "order_events",
+    "order_holds",
     "order_lines",
     "orders",
     "outbox",
+    "payments",
     "products",
+    "risk_rules",
     "tenants",
 ]
 
@@ -66,6 +74,7 @@ tenants = Table(
     Column("name", String(200), nullable=False),
     Column("last_order_number", BigInteger, nullable=False, server_default=text("1000")),
     Column("created_at", Timestamp, nullable=False),
+    Column("settings", JSON, nullable=True),
 )
 
 api_keys = Table(
@@ -198,7 +207,18 @@ orders = Table(
     Column("shipping_address", JSON, nullable=True),
     Column("billing_address", JSON, nullable=True),
     Column("subtotal", Money, nullable=False),
+    Column("discount_total", Money, nullable=False, server_default=text("'0'")),
+    Column("shipping_total", Money, nullable=False, server_default=text("'0'")),
+    Column("shipping_discount", Money, nullable=False, server_default=text("'0'")),
+    Column("tax_total", Money, nullable=False, server_default=text("'0'")),
     Column("total", Money, nullable=False),
+    Column("shipping_price", Money, nullable=False, server_default=text("'0'")),
+    Column("shipping_tax", Money, nullable=False, server_default=text("'0'")),
+    Column("discount_codes", JSON, nullable=True),
+    Column("customer_id", Uuid, nullable=True),
+    Column("shipping_address_key", String(400), nullable=True),
+    Column("risk", JSON, nullable=True),
+    Column("released_at", Timestamp, nullable=True),
     Column("status", String(20), nullable=False),
     Column("fulfillment_status", String(30), nullable=False),
     Column("payment_status", String(30), nullable=False),
@@ -213,7 +233,9 @@ orders = Table(
     UniqueConstraint("tenant_id", "channel", "external_id"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
     Index("ix_orders_tenant_created", "tenant_id", "created_at"),
-    Index("ix_orders_tenant_email", "tenant_id", "customer_email"),
+    Index("ix_orders_tenant_email", "tenant_id", "customer_email", "created_at"),
+    Index("ix_orders_tenant_address", "tenant_id", "shipping_address_key", "created_at"),
+    Index("ix_orders_tenant_customer", "tenant_id", "customer_id"),
 )
 
 order_lines = Table(
@@ -227,6 +249,8 @@ order_lines = Table(
     Column("kind", String(20), nullable=False),
     Column("quantity", Integer, nullable=False),
     Column("unit_price", Money, nullable=False),
+    Column("discount", Money, nullable=False, server_default=text("'0'")),
+    Column("tax", Money, nullable=False, server_default=text("'0'")),
     Column("allocated", Integer, nullable=False),
     Column("backordered", Integer, nullable=False),
     Column("shipped", Integer, nullable=False),
@@ -304,4 +328,145 @@ idempotency_keys = Table(
     Column("resource_id", Uuid, nullable=True),
     Column("created_at", Timestamp, nullable=False),
     PrimaryKeyConstraint("tenant_id", "key"),
+)
+
+
+order_holds = Table(
+    "order_holds",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    Column("reason", String(30), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("due_at", Timestamp, nullable=False),
+    Column("released_at", Timestamp, nullable=True),
+    Column("released_by", String(100), nullable=True),
+    Column("release_note", Text, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"]),
+    Index("ix_order_holds_order", "tenant_id", "order_id"),
+    Index("ix_order_holds_queue", "tenant_id", "released_at", "created_at"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("name", String(300), nullable=True),
+    Column("phone", String(50), nullable=True),
+    Column("orders_count", Integer, nullable=False),
+    Column("first_order_at", Timestamp, nullable=True),
+    Column("last_order_at", Timestamp, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "email"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+risk_rules = Table(
+    "risk_rules",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+discount_codes = Table(
+    "discount_codes",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("value", Money, nullable=False),
+    Column("currency", String(3), nullable=True),
+    Column("min_subtotal", Money, nullable=True),
+    Column("starts_at", Timestamp, nullable=True),
+    Column("ends_at", Timestamp, nullable=True),
+    Column("usage_limit", Integer, nullable=True),
+    Column("per_customer_limit", Integer, nullable=True),
+    Column("times_used", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "code"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    CheckConstraint("usage_limit IS NULL OR times_used <= usage_limit", name="uses_within_limit"),
+)
+
+discount_usages = Table(
+    "discount_usages",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("code_id", Uuid, nullable=False),
+    Column("customer_email", String(320), nullable=False),
+    Column("uses", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "code_id", "customer_email"),
+    ForeignKeyConstraint(
+        ["tenant_id", "code_id"], ["discount_codes.tenant_id", "discount_codes.id"]
+    ),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("gateway", String(40), nullable=False),
+    Column("gateway_reference", String(200), nullable=True),
+    Column("parent_id", Uuid, nullable=True),
+    Column("expires_at", Timestamp, nullable=True),
+    Column("idempotency_key", String(255), nullable=True),
+    Column("message", Text, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"]),
+    Index("ix_payments_order", "tenant_id", "order_id"),
+    UniqueConstraint("tenant_id", "order_id", "kind", "idempotency_key"),
+)
+
+cart_reservations = Table(
+    "cart_reservations",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("expires_at", Timestamp, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("closed_at", Timestamp, nullable=True),
+    Column("order_id", Uuid, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    Index("ix_cart_reservations_expiry", "tenant_id", "status", "expires_at"),
+)
+
+cart_reservation_lines = Table(
+    "cart_reservation_lines",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("reservation_id", Uuid, nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("quantity", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "reservation_id", "line_no", "sku", "location_id"),
+    ForeignKeyConstraint(
+        ["tenant_id", "reservation_id"], ["cart_reservations.tenant_id", "cart_reservations.id"]
+    ),
+    Index("ix_cart_reservation_lines_level", "tenant_id", "sku", "location_id"),
 )

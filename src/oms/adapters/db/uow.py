@@ -8,9 +8,12 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlProductRepository
+from oms.adapters.db.repositories.customers import SqlCustomerRepository
+from oms.adapters.db.repositories.discounts import SqlDiscountRepository
 from oms.adapters.db.repositories.inventory import SqlInventoryRepository
 from oms.adapters.db.repositories.messages import SqlIdempotencyRepository, SqlOutboxRepository
 from oms.adapters.db.repositories.orders import SqlOrderRepository
+from oms.adapters.db.repositories.risk import SqlRiskRuleRepository
 from oms.adapters.db.repositories.tenants import SqlTenantRepository
 from oms.services.ports import TransientStorageError
 
@@ -37,6 +40,9 @@ class SqlUnitOfWork:
     orders: SqlOrderRepository
     outbox: SqlOutboxRepository
     idempotency: SqlIdempotencyRepository
+    customers: SqlCustomerRepository
+    discounts: SqlDiscountRepository
+    risk_rules: SqlRiskRuleRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -56,6 +62,9 @@ class SqlUnitOfWork:
         self.orders = SqlOrderRepository(conn)
         self.outbox = SqlOutboxRepository(conn)
         self.idempotency = SqlIdempotencyRepository(conn)
+        self.customers = SqlCustomerRepository(conn)
+        self.discounts = SqlDiscountRepository(conn)
+        self.risk_rules = SqlRiskRuleRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

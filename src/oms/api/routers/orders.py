@@ -6,11 +6,13 @@ import hashlib
 import json
 from datetime import datetime
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response
 
 from oms.api.deps import (
     ActorDep,
+    GatewaysDep,
     PageDep,
     SettingsDep,
     TenantId,
@@ -22,7 +24,7 @@ from oms.api.schemas.common import Page
 from oms.api.schemas.orders import CancelRequest, OrderCreate, OrderRead
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.status import OrderStatus
-from oms.services import orders
+from oms.services import intake, orders
 from oms.services.ports import OrderFilter
 
 __all__ = ["router"]
@@ -57,6 +59,7 @@ def place_order(
     actor: ActorDep,
     uow: UowDep,
     settings: SettingsDep,
+    gateways: GatewaysDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderRead:
@@ -66,8 +69,9 @@ def place_order(
             "Too many lines",
             [FieldError("#/lines", f"at most {settings.max_order_lines} lines per order")],
         )
-    placed = orders.place_order(
+    placed = intake.place_order(
         uow_factory=uow,
+        gateways=gateways,
         tenant_id=tenant_id,
         command=body.to_command(),
         actor=actor,
@@ -77,6 +81,15 @@ def place_order(
     response.status_code = 201 if placed.created else 200
     response.headers["Location"] = f"/v1/orders/{placed.order.id}"
     return OrderRead.of(placed.order)
+
+
+def _order_cursor(cursor: str) -> UUID:
+    try:
+        return UUID(cursor)
+    except ValueError:
+        raise InvalidRequest(
+            "The cursor is not valid", [FieldError("query:cursor", "not a cursor from this API")]
+        ) from None
 
 
 @router.get("", response_model=Page[OrderRead])
@@ -107,7 +120,7 @@ def list_orders(
             created_from=created_from,
             created_to=created_to,
         ),
-        before_id=None if page.cursor is None else parse_uuid(page.cursor, "cursor"),
+        before_id=None if page.cursor is None else _order_cursor(page.cursor),
         limit=page.limit + 1,
     )
     more = len(found) > page.limit

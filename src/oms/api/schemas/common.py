@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from oms.domain.addresses import Address
 from oms.domain.money import round_money
@@ -25,9 +25,18 @@ ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=3
 
 
 class Strict(BaseModel):
-    """Unknown fields are refused, so a typo never silently drops data."""
+    """Unknown fields are refused, so a typo never silently drops data; so is text with NUL."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL can neither store nor compare text holding NUL: refuse it as a 422 here.
+        items = value if isinstance(value, list) else (value,)
+        if any(isinstance(item, str) and "\x00" in item for item in items):
+            raise ValueError("text cannot contain the NUL character")
+        return value
 
 
 class AddressIn(Strict):

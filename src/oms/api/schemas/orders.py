@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from oms.adapters.payments.registry import GATEWAY_NAMES
 from oms.api.schemas.catalogue import Currency, Price
 from oms.api.schemas.common import AddressIn, AddressOut, ShortText, Sku, Strict, money_text
+from oms.api.schemas.holds import HoldRead
 from oms.domain.catalogue import ProductKind
 from oms.domain.orders import Customer, Order
+from oms.domain.payments import PaymentRecord
 from oms.domain.status import FulfillmentStatus, OrderStatus, PaymentStatus
-from oms.services.orders import LineRequest, PlaceOrder
+from oms.services.intake import ChannelPayment, LineRequest, PlaceOrder
 
 __all__ = ["CancelRequest", "OrderCreate", "OrderRead"]
 
@@ -39,6 +43,20 @@ class LineIn(Strict):
     unit_price: Price | None = Field(
         default=None, description="Defaults to the product's price (same currency only)"
     )
+    tax: Price = Field(
+        default=Decimal(0), description="Tax for the line, as the channel computed it"
+    )
+
+
+class PaymentIn(Strict):
+    """A payment that came with the order, as the channel reports it."""
+
+    gateway: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
+    ] = Field(description=f"One of: {', '.join(GATEWAY_NAMES)}")
+    amount: Price | None = Field(default=None, description="Defaults to the order total")
+    captured: bool = Field(default=False, description="True when the channel already took it")
+    token: Annotated[str, StringConstraints(max_length=200)] | None = None
 
 
 class OrderCreate(Strict):
@@ -57,6 +75,12 @@ class OrderCreate(Strict):
         default_factory=list, max_length=50
     )
     note: Annotated[str, StringConstraints(max_length=5000)] | None = None
+    shipping_price: Price = Decimal(0)
+    shipping_tax: Price = Decimal(0)
+    discount_codes: list[
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    ] = Field(default_factory=list, max_length=5)
+    payment: PaymentIn | None = None
 
     def to_command(self) -> PlaceOrder:
         return PlaceOrder(
@@ -75,12 +99,25 @@ class OrderCreate(Strict):
             if self.billing_address is None
             else self.billing_address.to_domain(),
             lines=tuple(
-                LineRequest(sku=line.sku, quantity=line.quantity, unit_price=line.unit_price)
+                LineRequest(
+                    sku=line.sku, quantity=line.quantity, unit_price=line.unit_price, tax=line.tax
+                )
                 for line in self.lines
             ),
             allow_backorder=self.allow_backorder,
             tags=tuple(self.tags),
             note=self.note,
+            shipping_price=self.shipping_price,
+            shipping_tax=self.shipping_tax,
+            discount_codes=tuple(self.discount_codes),
+            payment=None
+            if self.payment is None
+            else ChannelPayment(
+                gateway=self.payment.gateway,
+                amount=self.payment.amount,
+                captured=self.payment.captured,
+                token=self.payment.token,
+            ),
         )
 
 
@@ -110,6 +147,9 @@ class LineOut(BaseModel):
     name: str
     kind: ProductKind
     unit_price: str
+    subtotal: str
+    discount: str
+    tax: str
     total: str
     quantity: int
     quantities: LineQuantitiesOut
@@ -124,6 +164,45 @@ class AllocationOut(BaseModel):
     allocated: int
     released: int
     fulfilled: int
+
+
+class PaymentOut(BaseModel):
+    id: UUID
+    kind: str
+    amount: str
+    currency: str
+    outcome: str
+    gateway: str
+    gateway_reference: str | None
+    parent_id: UUID | None
+    expires_at: datetime | None
+    message: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, record: PaymentRecord) -> PaymentOut:
+        return cls(
+            id=record.id,
+            kind=record.kind.value,
+            amount=money_text(record.amount, record.currency),
+            currency=record.currency,
+            outcome=record.outcome.value,
+            gateway=record.gateway,
+            gateway_reference=record.gateway_reference,
+            parent_id=record.parent_id,
+            expires_at=record.expires_at,
+            message=record.message,
+            created_at=record.created_at,
+        )
+
+
+class TotalsOut(BaseModel):
+    subtotal: str
+    discount_total: str
+    shipping: str = Field(description="Shipping charged, after a free-shipping code")
+    shipping_discount: str
+    tax_total: str
+    total: str
 
 
 class EventOut(BaseModel):
@@ -150,11 +229,20 @@ class OrderRead(BaseModel):
     billing_address: AddressOut | None
     subtotal: str
     total: str
+    totals: TotalsOut
+    discount_codes: list[str]
+    payments: list[PaymentOut]
+    risk: dict[str, Any] | None
+    customer_id: UUID | None
     allow_backorder: bool
     tags: list[str]
     note: str | None
     lines: list[LineOut]
     allocations: list[AllocationOut]
+    holds: list[HoldRead] = Field(description="Every hold, open and released, oldest first")
+    released_at: datetime | None = Field(
+        description="When the order was released for fulfilment; null until then"
+    )
     timeline: list[EventOut] | None = Field(
         description="Every event, oldest first; omitted (null) in lists"
     )
@@ -165,6 +253,8 @@ class OrderRead(BaseModel):
     @classmethod
     def of(cls, order: Order, *, with_timeline: bool = True) -> OrderRead:
         money = order.currency
+        now = datetime.now(UTC)
+        totals = order.totals or order.reprice()
         return cls(
             id=order.id,
             number=order.number,
@@ -180,8 +270,20 @@ class OrderRead(BaseModel):
             ),
             shipping_address=AddressOut.of(order.shipping_address),
             billing_address=AddressOut.of(order.billing_address),
-            subtotal=money_text(order.subtotal, money),
-            total=money_text(order.total, money),
+            subtotal=money_text(totals.subtotal, money),
+            total=money_text(totals.total, money),
+            totals=TotalsOut(
+                subtotal=money_text(totals.subtotal, money),
+                discount_total=money_text(totals.discount_total, money),
+                shipping=money_text(totals.shipping, money),
+                shipping_discount=money_text(totals.shipping_discount, money),
+                tax_total=money_text(totals.tax_total, money),
+                total=money_text(totals.total, money),
+            ),
+            discount_codes=[c.code for c in order.discount_codes],
+            payments=[PaymentOut.of(p) for p in order.payments],
+            risk=order.risk,
+            customer_id=order.customer_id,
             allow_backorder=order.allow_backorder,
             tags=order.tags,
             note=order.note,
@@ -192,6 +294,9 @@ class OrderRead(BaseModel):
                     name=line.name,
                     kind=line.kind,
                     unit_price=money_text(line.unit_price, money),
+                    subtotal=money_text(line.subtotal(money), money),
+                    discount=money_text(line.discount, money),
+                    tax=money_text(line.tax, money),
                     total=money_text(line.total(money), money),
                     quantity=line.quantity,
                     quantities=LineQuantitiesOut(
@@ -219,6 +324,8 @@ class OrderRead(BaseModel):
                 )
                 for a in order.allocations
             ],
+            holds=[HoldRead.of(h, now=now) for h in order.holds],
+            released_at=order.released_at,
             timeline=[
                 EventOut(
                     seq=e.seq,

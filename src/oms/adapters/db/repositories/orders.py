@@ -3,33 +3,85 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from oms.adapters.db.repositories.support import insert_if_absent
-from oms.adapters.db.tables import allocations, locations, order_events, order_lines, orders
+from oms.adapters.db.tables import (
+    allocations,
+    locations,
+    order_events,
+    order_holds,
+    order_lines,
+    orders,
+    payments,
+)
 from oms.domain.addresses import Address
 from oms.domain.catalogue import ProductKind
+from oms.domain.holds import Hold, HoldReason
 from oms.domain.orders import Allocation, Customer, Order, OrderEvent, OrderLine
+from oms.domain.payments import PaymentKind, PaymentOutcome, PaymentRecord
+from oms.domain.pricing import DiscountCode, DiscountKind, OrderTotals
+from oms.domain.risk import address_key
 from oms.domain.status import FulfillmentStatus, OrderStatus, PaymentStatus
-from oms.services.ports import OrderFilter
+from oms.services.ports import OrderFilter, QueuedHold
 
 __all__ = ["SqlOrderRepository"]
 
 _o = orders.c
 
 
+def _code_snapshot(code: DiscountCode) -> dict[str, Any]:
+    return {
+        "id": str(code.id),
+        "code": code.code,
+        "kind": code.kind.value,
+        "value": str(code.value),
+        "currency": code.currency,
+    }
+
+
+def _code_from_snapshot(raw: dict[str, Any]) -> DiscountCode:
+    return DiscountCode(
+        id=UUID(raw["id"]),
+        code=raw["code"],
+        kind=DiscountKind(raw["kind"]),
+        value=Decimal(raw["value"]),
+        currency=raw.get("currency"),
+    )
+
+
 def _order_values(order: Order) -> dict[str, Any]:
+    totals = order.totals or order.reprice()
     return {
         "status": order.status.value,
         "fulfillment_status": order.fulfillment_status.value,
         "payment_status": order.payment_status.value,
-        "subtotal": order.subtotal,
-        "total": order.total,
+        "subtotal": totals.subtotal,
+        "discount_total": totals.discount_total,
+        "shipping_total": totals.shipping,
+        "shipping_discount": totals.shipping_discount,
+        "tax_total": totals.tax_total,
+        "total": totals.total,
+        "shipping_price": order.shipping_price,
+        "shipping_tax": order.shipping_tax,
+        "discount_codes": [_code_snapshot(c) for c in order.discount_codes],
+        "customer_id": order.customer_id,
+        "risk": order.risk,
+        "shipping_address_key": None
+        if order.shipping_address is None
+        else address_key(
+            order.shipping_address.line1,
+            order.shipping_address.postal_code,
+            order.shipping_address.country,
+        ),
         "version": order.version,
         "updated_at": order.updated_at or order.created_at,
+        "released_at": order.released_at,
     }
 
 
@@ -43,6 +95,8 @@ def _line_values(order: Order, line: OrderLine) -> dict[str, Any]:
         "kind": line.kind.value,
         "quantity": line.quantity,
         "unit_price": line.unit_price,
+        "discount": line.discount,
+        "tax": line.tax,
         "allocated": line.allocated,
         "backordered": line.backordered,
         "shipped": line.shipped,
@@ -65,6 +119,72 @@ def _allocation_values(order: Order, allocation: Allocation) -> dict[str, Any]:
         "fulfilled": allocation.fulfilled,
         "created_at": allocation.created_at or order.created_at,
     }
+
+
+def _hold_values(order: Order, hold: Hold) -> dict[str, Any]:
+    return {
+        "tenant_id": order.tenant_id,
+        "id": hold.id,
+        "order_id": order.id,
+        "reason": hold.reason.value,
+        "note": hold.note,
+        "created_by": hold.created_by,
+        "created_at": hold.created_at,
+        "due_at": hold.due_at,
+        "released_at": hold.released_at,
+        "released_by": hold.released_by,
+        "release_note": hold.release_note,
+    }
+
+
+def hold_from_row(row: Row[Any]) -> Hold:
+    return Hold(
+        id=row.id,
+        reason=HoldReason(row.reason),
+        created_at=row.created_at,
+        due_at=row.due_at,
+        note=row.note,
+        created_by=row.created_by,
+        released_at=row.released_at,
+        released_by=row.released_by,
+        release_note=row.release_note,
+    )
+
+
+def _payment_values(order: Order, record: PaymentRecord) -> dict[str, Any]:
+    return {
+        "tenant_id": order.tenant_id,
+        "id": record.id,
+        "order_id": order.id,
+        "kind": record.kind.value,
+        "amount": record.amount,
+        "currency": record.currency,
+        "outcome": record.outcome.value,
+        "gateway": record.gateway,
+        "gateway_reference": record.gateway_reference,
+        "parent_id": record.parent_id,
+        "expires_at": record.expires_at,
+        "idempotency_key": record.idempotency_key,
+        "message": record.message,
+        "created_at": record.created_at,
+    }
+
+
+def _payment(row: Row[Any]) -> PaymentRecord:
+    return PaymentRecord(
+        id=row.id,
+        kind=PaymentKind(row.kind),
+        amount=row.amount,
+        currency=row.currency,
+        outcome=PaymentOutcome(row.outcome),
+        gateway=row.gateway,
+        gateway_reference=row.gateway_reference,
+        created_at=row.created_at,
+        parent_id=row.parent_id,
+        expires_at=row.expires_at,
+        idempotency_key=row.idempotency_key,
+        message=row.message,
+    )
 
 
 def _event_values(order: Order, event: OrderEvent) -> dict[str, Any]:
@@ -107,6 +227,21 @@ def _order(row: Row[Any]) -> Order:
         status=OrderStatus(row.status),
         fulfillment_status=FulfillmentStatus(row.fulfillment_status),
         payment_status=PaymentStatus(row.payment_status),
+        released_at=row.released_at,
+        shipping_price=row.shipping_price,
+        shipping_tax=row.shipping_tax,
+        discount_codes=[_code_from_snapshot(c) for c in row.discount_codes or []],
+        customer_id=row.customer_id,
+        risk=row.risk,
+        totals=OrderTotals(
+            lines=(),
+            subtotal=row.subtotal,
+            discount_total=row.discount_total,
+            shipping=row.shipping_total,
+            shipping_discount=row.shipping_discount,
+            tax_total=row.tax_total,
+            total=row.total,
+        ),
     )
 
 
@@ -145,8 +280,46 @@ class SqlOrderRepository:
             self._conn.execute(
                 insert(allocations), [_allocation_values(order, a) for a in order.allocations]
             )
+        self._save_holds(order)
+        self._insert_new_payments(order)
         self._insert_new_events(order)
         return True
+
+    def _insert_new_payments(self, order: Order) -> None:
+        if order.new_payments:
+            self._conn.execute(
+                insert(payments), [_payment_values(order, p) for p in order.new_payments]
+            )
+            order.new_payments.clear()
+
+    def _save_holds(self, order: Order) -> None:
+        """Upsert holds: new ones are inserted, released ones updated."""
+        hc = order_holds.c
+        stored = (
+            {
+                row.id: row.released_at
+                for row in self._conn.execute(
+                    select(hc.id, hc.released_at).where(
+                        hc.tenant_id == order.tenant_id, hc.order_id == order.id
+                    )
+                )
+            }
+            if order.holds
+            else {}
+        )
+        for hold in order.holds:
+            if hold.id not in stored:
+                self._conn.execute(insert(order_holds).values(**_hold_values(order, hold)))
+            elif stored[hold.id] is None and hold.released_at is not None:
+                self._conn.execute(
+                    update(order_holds)
+                    .where(hc.tenant_id == order.tenant_id, hc.id == hold.id)
+                    .values(
+                        released_at=hold.released_at,
+                        released_by=hold.released_by,
+                        release_note=hold.release_note,
+                    )
+                )
 
     def _insert_new_events(self, order: Order) -> None:
         if order.new_events:
@@ -187,6 +360,8 @@ class SqlOrderRepository:
                 .where(al.tenant_id == order.tenant_id, al.id == allocation.id)
                 .values(released=allocation.released, fulfilled=allocation.fulfilled)
             )
+        self._save_holds(order)
+        self._insert_new_payments(order)
         self._insert_new_events(order)
 
     def get(
@@ -236,6 +411,42 @@ class SqlOrderRepository:
         self._load_children(found, with_events=False)
         return found
 
+    def count_recent(
+        self, tenant_id: UUID, *, email: str | None, address: str | None, since: datetime
+    ) -> int:
+        """Orders since ``since`` from one email or to one address (risk velocity)."""
+        query = (
+            select(func.count())
+            .select_from(orders)
+            .where(_o.tenant_id == tenant_id, _o.created_at >= since)
+        )
+        if email is not None:
+            query = query.where(_o.customer_email == email)
+        if address is not None:
+            query = query.where(_o.shipping_address_key == address)
+        return int(self._conn.scalar(query) or 0)
+
+    def open_holds_page(
+        self, tenant_id: UUID, *, reason: HoldReason | None, after_id: UUID | None, limit: int
+    ) -> list[QueuedHold]:
+        hc = order_holds.c
+        query = (
+            select(order_holds, _o.number.label("order_number"))
+            .join(orders, (_o.tenant_id == hc.tenant_id) & (_o.id == hc.order_id))
+            .where(hc.tenant_id == tenant_id, hc.released_at.is_(None))
+        )
+        if reason is not None:
+            query = query.where(hc.reason == reason.value)
+        if after_id is not None:
+            query = query.where(hc.id > after_id)
+        rows = self._conn.execute(query.order_by(hc.id).limit(limit))
+        return [
+            QueuedHold(
+                hold=hold_from_row(row), order_id=row.order_id, order_number=row.order_number
+            )
+            for row in rows
+        ]
+
     def _load_children(self, found: list[Order], *, with_events: bool) -> None:
         if not found:
             return
@@ -262,6 +473,8 @@ class SqlOrderRepository:
                     delivered=row.delivered,
                     cancelled=row.cancelled,
                     returned=row.returned,
+                    discount=row.discount,
+                    tax=row.tax,
                 )
             )
         al = allocations.c
@@ -284,6 +497,20 @@ class SqlOrderRepository:
                     location_code=row.location_code,
                 )
             )
+        pc = payments.c
+        for row in self._conn.execute(
+            select(payments)
+            .where(pc.tenant_id == tenant_id, pc.order_id.in_(ids))
+            .order_by(pc.order_id, pc.created_at, pc.id)
+        ):
+            by_id[row.order_id].payments.append(_payment(row))
+        hc = order_holds.c
+        for row in self._conn.execute(
+            select(order_holds)
+            .where(hc.tenant_id == tenant_id, hc.order_id.in_(ids))
+            .order_by(hc.order_id, hc.created_at, hc.id)
+        ):
+            by_id[row.order_id].holds.append(hold_from_row(row))
         if not with_events:
             return
         ev = order_events.c

@@ -8,6 +8,7 @@ from uuid import UUID
 from sqlalchemy import Connection, insert, select, update
 
 from oms.adapters.db.tables import api_keys, tenants
+from oms.domain.policies import TenantPolicies
 from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
 from oms.services.ports import ApiKeyRecord
 
@@ -61,6 +62,15 @@ class SqlTenantRepository:
             .returning(api_keys.c.id)
         ).first()
         return revoked is not None
+
+    def policies(self, tenant_id: UUID) -> TenantPolicies:
+        raw = self._conn.scalar(select(tenants.c.settings).where(tenants.c.id == tenant_id))
+        return TenantPolicies.from_dict(raw)
+
+    def set_policies(self, tenant_id: UUID, policies: TenantPolicies) -> None:
+        self._conn.execute(
+            update(tenants).where(tenants.c.id == tenant_id).values(settings=policies.to_dict())
+        )
 
     def next_order_number(self, tenant_id: UUID) -> int:
         number = self._conn.scalar(

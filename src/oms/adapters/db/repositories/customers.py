@@ -1,0 +1,99 @@
+"""Customers, matched per tenant by normalised email."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import uuid6
+from sqlalchemy import Connection, Row, func, select, update
+
+from oms.adapters.db.repositories.support import insert_if_absent
+from oms.adapters.db.tables import customers
+from oms.services.ports import CustomerRecord
+
+__all__ = ["SqlCustomerRepository"]
+
+_c = customers.c
+
+
+def _record(row: Row[Any]) -> CustomerRecord:
+    return CustomerRecord(
+        id=row.id,
+        email=row.email,
+        name=row.name,
+        phone=row.phone,
+        orders_count=row.orders_count,
+        first_order_at=row.first_order_at,
+        last_order_at=row.last_order_at,
+        created_at=row.created_at,
+    )
+
+
+class SqlCustomerRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def record_order(
+        self, tenant_id: UUID, *, email: str, name: str | None, phone: str | None, at: datetime
+    ) -> CustomerRecord:
+        """Count one more order for the customer with ``email`` (created on first sight).
+
+        Returns the customer as it was *before* this order, so ``orders_count == 0`` means
+        a new customer.
+        """
+        insert_if_absent(
+            self._conn,
+            customers,
+            {
+                "tenant_id": tenant_id,
+                "id": uuid6.uuid7(),
+                "email": email,
+                "name": name,
+                "phone": phone,
+                "orders_count": 0,
+                "first_order_at": None,
+                "last_order_at": None,
+                "created_at": at,
+            },
+        )
+        row = self._conn.execute(
+            update(customers)
+            .where(_c.tenant_id == tenant_id, _c.email == email)
+            .values(
+                orders_count=_c.orders_count + 1,
+                first_order_at=func.coalesce(_c.first_order_at, at),
+                last_order_at=at,
+                name=func.coalesce(name, _c.name),
+                phone=func.coalesce(phone, _c.phone),
+            )
+            .returning(*customers.c)
+        ).one()
+        after = _record(row)
+        return CustomerRecord(
+            id=after.id,
+            email=after.email,
+            name=after.name,
+            phone=after.phone,
+            orders_count=after.orders_count - 1,
+            first_order_at=after.first_order_at if after.orders_count > 1 else None,
+            last_order_at=after.last_order_at,
+            created_at=after.created_at,
+        )
+
+    def get(self, tenant_id: UUID, customer_id: UUID) -> CustomerRecord | None:
+        row = self._conn.execute(
+            select(customers).where(_c.tenant_id == tenant_id, _c.id == customer_id)
+        ).first()
+        return None if row is None else _record(row)
+
+    def page(
+        self, tenant_id: UUID, *, email: str | None, after_id: UUID | None, limit: int
+    ) -> list[CustomerRecord]:
+        query = select(customers).where(_c.tenant_id == tenant_id)
+        if email is not None:
+            query = query.where(_c.email == email)
+        if after_id is not None:
+            query = query.where(_c.id > after_id)
+        return [_record(row) for row in self._conn.execute(query.order_by(_c.id).limit(limit))]

@@ -1,0 +1,93 @@
+"""Holds, the exceptions queue, and tenant policies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from oms.api.schemas.common import Strict
+from oms.domain.holds import Hold, HoldReason
+from oms.domain.policies import TenantPolicies
+
+__all__ = ["HoldCreate", "HoldRead", "HoldRelease", "PoliciesRead", "PoliciesUpdate"]
+
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class HoldCreate(Strict):
+    reason: HoldReason = HoldReason.MANUAL
+    note: Note | None = None
+
+
+class HoldRelease(Strict):
+    note: Note = Field(description="Why the hold is released; required")
+
+
+class HoldRead(BaseModel):
+    id: UUID
+    order_id: UUID | None = None
+    order_number: int | None = None
+    reason: HoldReason
+    note: str | None
+    created_by: str
+    created_at: datetime
+    due_at: datetime
+    overdue: bool
+    released_at: datetime | None
+    released_by: str | None
+    release_note: str | None
+
+    @classmethod
+    def of(
+        cls,
+        hold: Hold,
+        *,
+        now: datetime,
+        order_id: UUID | None = None,
+        order_number: int | None = None,
+    ) -> HoldRead:
+        return cls(
+            id=hold.id,
+            order_id=order_id,
+            order_number=order_number,
+            reason=hold.reason,
+            note=hold.note,
+            created_by=hold.created_by,
+            created_at=hold.created_at,
+            due_at=hold.due_at,
+            overdue=hold.is_overdue(now),
+            released_at=hold.released_at,
+            released_by=hold.released_by,
+            release_note=hold.release_note,
+        )
+
+
+class PoliciesUpdate(Strict):
+    hold_sla_hours: dict[str, float] | None = Field(
+        default=None, description="Hours a hold may stay open per reason before it is overdue"
+    )
+    authorization_ttl_hours: float | None = None
+    reservation_max_ttl_minutes: int | None = None
+
+    def merged_with(self, current: TenantPolicies) -> dict[str, Any]:
+        raw = current.to_dict()
+        if self.hold_sla_hours is not None:
+            raw["hold_sla_hours"] = {**raw["hold_sla_hours"], **self.hold_sla_hours}
+        for name in ("authorization_ttl_hours", "reservation_max_ttl_minutes"):
+            value = getattr(self, name)
+            if value is not None:
+                raw[name] = value
+        return raw
+
+
+class PoliciesRead(BaseModel):
+    hold_sla_hours: dict[str, float]
+    authorization_ttl_hours: float
+    reservation_max_ttl_minutes: int
+
+    @classmethod
+    def of(cls, policies: TenantPolicies) -> PoliciesRead:
+        return cls(**policies.to_dict())

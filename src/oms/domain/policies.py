@@ -1,0 +1,82 @@
+"""Per-tenant policies: hold SLAs, authorization lifetime, cart reservation limits."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from oms.domain.errors import FieldError, InvalidRequest
+from oms.domain.holds import DEFAULT_HOLD_SLAS, HoldReason
+
+__all__ = ["TenantPolicies"]
+
+MAX_SLA_HOURS = 24 * 365
+
+
+@dataclass(frozen=True)
+class TenantPolicies:
+    """What a tenant has decided; every field has a sensible default."""
+
+    hold_sla_hours: Mapping[HoldReason, float] = field(
+        default_factory=lambda: {r: s.total_seconds() / 3600 for r, s in DEFAULT_HOLD_SLAS.items()}
+    )
+    authorization_ttl_hours: float = 7 * 24
+    reservation_max_ttl_minutes: int = 60
+
+    def hold_sla(self, reason: HoldReason) -> timedelta:
+        """How long a hold of ``reason`` may stay open before it is overdue."""
+        hours = self.hold_sla_hours.get(reason)
+        return DEFAULT_HOLD_SLAS[reason] if hours is None else timedelta(hours=hours)
+
+    @property
+    def authorization_ttl(self) -> timedelta:
+        return timedelta(hours=self.authorization_ttl_hours)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form for storage and the API."""
+        return {
+            "hold_sla_hours": {r.value: h for r, h in sorted(self.hold_sla_hours.items())},
+            "authorization_ttl_hours": self.authorization_ttl_hours,
+            "reservation_max_ttl_minutes": self.reservation_max_ttl_minutes,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any] | None) -> TenantPolicies:
+        """Read stored or submitted policies, refusing bad values with field pointers."""
+        if not raw:
+            return cls()
+        errors: list[FieldError] = []
+        defaults = cls()
+        slas = dict(defaults.hold_sla_hours)
+        for key, hours in dict(raw.get("hold_sla_hours") or {}).items():
+            pointer = f"#/hold_sla_hours/{key}"
+            try:
+                reason = HoldReason(key)
+            except ValueError:
+                errors.append(FieldError(pointer, "not a hold reason"))
+                continue
+            if (
+                isinstance(hours, bool)
+                or not isinstance(hours, int | float)
+                or not 0 < hours <= MAX_SLA_HOURS
+            ):
+                errors.append(FieldError(pointer, f"hours between 0 and {MAX_SLA_HOURS}"))
+                continue
+            slas[reason] = float(hours)
+        ttl = raw.get("authorization_ttl_hours", defaults.authorization_ttl_hours)
+        if not isinstance(ttl, int | float) or not 0 < ttl <= MAX_SLA_HOURS:
+            errors.append(FieldError("#/authorization_ttl_hours", "hours between 0 and 8760"))
+            ttl = defaults.authorization_ttl_hours
+        minutes = raw.get("reservation_max_ttl_minutes", defaults.reservation_max_ttl_minutes)
+        if not isinstance(minutes, int) or not 1 <= minutes <= 7 * 24 * 60:
+            errors.append(FieldError("#/reservation_max_ttl_minutes", "minutes from 1 to 10080"))
+            minutes = defaults.reservation_max_ttl_minutes
+        if errors:
+            raise InvalidRequest("The policies are not valid", errors)
+        return cls(
+            hold_sla_hours=slas,
+            authorization_ttl_hours=float(ttl),
+            reservation_max_ttl_minutes=minutes,
+        )

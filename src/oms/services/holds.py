@@ -1,0 +1,106 @@
+"""Holds and the exceptions queue: put an order on hold, release it, see what is stuck."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from oms.domain.errors import NotFound
+from oms.domain.holds import Hold, HoldReason
+from oms.domain.orders import Actor, Order
+from oms.services.common import retry_transient, utcnow
+from oms.services.persistence import new_hold, save_order_changes, settle_order
+from oms.services.ports import UnitOfWorkFactory
+
+__all__ = ["HoldView", "list_open_holds", "place_hold", "release_hold"]
+
+
+@dataclass(frozen=True)
+class HoldView:
+    hold: Hold
+    order_id: UUID
+    order_number: int
+    overdue: bool
+
+
+def place_hold(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    order_id: UUID,
+    reason: HoldReason,
+    note: str | None,
+    actor: Actor,
+    at: datetime | None = None,
+) -> tuple[Order, Hold]:
+    """Put an order on hold; one open hold per reason (placing it again returns it)."""
+    when = at or utcnow()
+
+    def attempt() -> tuple[Order, Hold]:
+        with uow_factory() as uow:
+            order = uow.orders.get(tenant_id, order_id, for_update=True)
+            if order is None:
+                raise NotFound(f"No order {order_id}")
+            hold = new_hold(
+                reason, policies=uow.tenants.policies(tenant_id), actor=actor, at=when, note=note
+            )
+            placed = order.place_hold(hold, actor=actor, at=when)
+            save_order_changes(uow, order, at=when)
+            uow.commit()
+            return order, placed
+
+    return retry_transient(attempt)
+
+
+def release_hold(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    order_id: UUID,
+    hold_id: UUID,
+    note: str | None,
+    actor: Actor,
+    at: datetime | None = None,
+) -> Order:
+    """Release a hold (a note is required); the order is released for fulfilment if it can be."""
+    when = at or utcnow()
+
+    def attempt() -> Order:
+        with uow_factory() as uow:
+            order = uow.orders.get(tenant_id, order_id, for_update=True)
+            if order is None:
+                raise NotFound(f"No order {order_id}")
+            order.release_hold(hold_id, actor=actor, at=when, note=note)
+            settle_order(order, policies=uow.tenants.policies(tenant_id), at=when)
+            save_order_changes(uow, order, at=when)
+            uow.commit()
+            return order
+
+    return retry_transient(attempt)
+
+
+def list_open_holds(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    reason: HoldReason | None,
+    after_id: UUID | None,
+    limit: int,
+    now: datetime | None = None,
+) -> list[HoldView]:
+    """Open holds, oldest first, each flagged overdue when past its due time."""
+    when = now or utcnow()
+    with uow_factory(readonly=True) as uow:
+        queued = uow.orders.open_holds_page(
+            tenant_id, reason=reason, after_id=after_id, limit=limit
+        )
+    return [
+        HoldView(
+            hold=q.hold,
+            order_id=q.order_id,
+            order_number=q.order_number,
+            overdue=q.hold.is_overdue(when),
+        )
+        for q in queued
+    ]

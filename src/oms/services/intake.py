@@ -1,0 +1,429 @@
+"""Order intake: every order exactly once, verified, priced, reserved, assessed, held or released.
+
+One transaction, retried on deadlock, in this order (the lock order every use case keeps):
+
+    replay?  idempotency key or (channel, external_id) seen -> return that order
+    claim the Idempotency-Key row
+    verify contact and addresses (pure)          -> findings become holds
+    price lines, redeem discount codes           -> 422 naming a code that does not apply
+    reserve stock (conditional updates)          -> backorder, or 409 when not allowed
+    count the customer's order, number the order
+    assess risk rules                            -> fraud_review hold
+    record the channel's payment, if any
+    place holds; release for fulfilment when nothing stops it
+    insert order, lines, allocations, holds, payments, events, outbox
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+import uuid6
+
+from oms.domain.addresses import Address
+from oms.domain.allocation import Demand
+from oms.domain.catalogue import Product, ProductKind, unit_demand
+from oms.domain.errors import (
+    FieldError,
+    IdempotencyMismatch,
+    InsufficientStock,
+    InvalidRequest,
+    Shortage,
+)
+from oms.domain.holds import HoldReason
+from oms.domain.money import is_known_currency, round_money
+from oms.domain.orders import Actor, Customer, Order, OrderLine
+from oms.domain.payments import PaymentKind
+from oms.domain.policies import TenantPolicies
+from oms.domain.verification import Finding, verify_contact
+from oms.services.common import retry_transient, utcnow
+from oms.services.discounts import apply_codes
+from oms.services.payments import GatewayProvider, PaymentRequest, run_payment
+from oms.services.persistence import SYSTEM, new_hold, outbox_messages, settle_order
+from oms.services.ports import (
+    IdempotencyRecord,
+    TransientStorageError,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from oms.services.reservations import ReservationResult, reserve_demands
+from oms.services.risk import assess_order
+
+__all__ = ["ChannelPayment", "LineRequest", "PlaceOrder", "PlacedOrder", "place_order"]
+
+PLACE_ORDER = "place_order"
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    sku: str
+    quantity: int
+    unit_price: Decimal | None = None
+    tax: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True)
+class ChannelPayment:
+    """A payment that came with the order: ``captured`` when the channel already took it."""
+
+    gateway: str
+    amount: Decimal | None = None
+    captured: bool = False
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class PlaceOrder:
+    currency: str
+    lines: tuple[LineRequest, ...]
+    channel: str = "api"
+    external_id: str | None = None
+    customer: Customer = field(default_factory=Customer)
+    shipping_address: Address | None = None
+    billing_address: Address | None = None
+    allow_backorder: bool = True
+    tags: tuple[str, ...] = ()
+    note: str | None = None
+    shipping_price: Decimal = Decimal(0)
+    shipping_tax: Decimal = Decimal(0)
+    discount_codes: tuple[str, ...] = ()
+    payment: ChannelPayment | None = None
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """The order, and whether this call created it (False: an earlier copy is returned)."""
+
+    order: Order
+    created: bool
+
+
+def _build_lines(command: PlaceOrder, products: dict[str, Product]) -> list[OrderLine]:
+    errors: list[FieldError] = []
+    lines: list[OrderLine] = []
+    for i, request in enumerate(command.lines):
+        pointer = f"#/lines/{i}"
+        product = products.get(request.sku)
+        if product is None:
+            errors.append(FieldError(f"{pointer}/sku", f"no product with SKU {request.sku!r}"))
+            continue
+        price = request.unit_price
+        if price is None:
+            if product.currency != command.currency:
+                errors.append(
+                    FieldError(
+                        f"{pointer}/unit_price",
+                        f"the product is priced in {product.currency}; give a unit_price "
+                        f"in {command.currency}",
+                    )
+                )
+                continue
+            price = product.price
+        lines.append(
+            OrderLine(
+                line_no=i + 1,
+                sku=product.sku,
+                name=product.name,
+                kind=product.kind,
+                quantity=request.quantity,
+                unit_price=round_money(price, command.currency),
+                tax=round_money(request.tax, command.currency),
+            )
+        )
+    if errors:
+        raise InvalidRequest("The order cannot be placed as given", errors)
+    return lines
+
+
+def _replay(
+    uow: UnitOfWork, tenant_id: UUID, record: IdempotencyRecord, fingerprint: str
+) -> PlacedOrder:
+    if record.operation != PLACE_ORDER or record.fingerprint != fingerprint:
+        raise IdempotencyMismatch(
+            "This Idempotency-Key was used with a different request", key=record.key
+        )
+    if record.resource_id is None:
+        raise TransientStorageError("idempotency key claimed but not yet attached")
+    order = uow.orders.get(tenant_id, record.resource_id)
+    if order is None:
+        raise TransientStorageError("idempotent order not visible yet")
+    return PlacedOrder(order=order, created=False)
+
+
+def _existing(
+    uow: UnitOfWork,
+    tenant_id: UUID,
+    command: PlaceOrder,
+    idempotency_key: str | None,
+    fingerprint: str,
+    at: datetime,
+) -> PlacedOrder | None:
+    """The order a repeated request stands for, or None after claiming its key."""
+    if idempotency_key is not None:
+        record = uow.idempotency.get(tenant_id, idempotency_key)
+        if record is not None:
+            return _replay(uow, tenant_id, record, fingerprint)
+    if command.external_id is not None:
+        existing_id = uow.orders.id_by_external_id(tenant_id, command.channel, command.external_id)
+        if existing_id is not None:
+            existing = uow.orders.get(tenant_id, existing_id)
+            assert existing is not None
+            return PlacedOrder(order=existing, created=False)
+    if idempotency_key is not None and not uow.idempotency.claim(
+        tenant_id, idempotency_key, operation=PLACE_ORDER, fingerprint=fingerprint, at=at
+    ):
+        # Another request with this key committed while we waited for its row.
+        record = uow.idempotency.get(tenant_id, idempotency_key)
+        if record is None:
+            raise TransientStorageError("idempotency key vanished")
+        return _replay(uow, tenant_id, record, fingerprint)
+    return None
+
+
+def _reserve(
+    uow: UnitOfWork,
+    tenant_id: UUID,
+    lines: list[OrderLine],
+    products: dict[str, Product],
+    allow_backorder: bool,
+    at: datetime,
+) -> tuple[ReservationResult, dict[UUID, str]]:
+    demands = [
+        Demand(line.line_no, line.quantity, unit_demand(products[line.sku]))
+        for line in lines
+        if line.kind is not ProductKind.DIGITAL
+    ]
+    locations = sorted(
+        (loc for loc in uow.locations.visible_to(tenant_id) if loc.active and loc.can_ship),
+        key=lambda loc: loc.preference,
+    )
+    reserved = reserve_demands(
+        uow, tenant_id=tenant_id, demands=demands, locations=[loc.id for loc in locations], at=at
+    )
+    if reserved.unfilled and not allow_backorder:
+        raise InsufficientStock(
+            [
+                Shortage(
+                    sku=lines[n - 1].sku,
+                    requested=lines[n - 1].quantity,
+                    available=reserved.allocated_units.get(n, 0),
+                )
+                for n in sorted(reserved.unfilled)
+            ]
+        )
+    code_of = {loc.id: loc.code for loc in locations}
+    for allocation in reserved.allocations:
+        allocation.location_code = code_of[allocation.location_id]
+    for line in lines:
+        if line.kind is ProductKind.DIGITAL:
+            line.allocated = line.quantity  # delivered by link, no stock to hold
+        else:
+            line.allocated = reserved.allocated_units.get(line.line_no, 0)
+            line.backordered = reserved.unfilled.get(line.line_no, 0)
+    return reserved, code_of
+
+
+def _holds_to_place(
+    order: Order, findings: tuple[Finding, ...], risk_details: list[str]
+) -> list[tuple[HoldReason, str]]:
+    grouped: dict[HoldReason, list[str]] = defaultdict(list)
+    for finding in findings:
+        grouped[finding.reason].append(f"{finding.pointer}: {finding.detail}")
+    wanted = [(reason, "; ".join(details)) for reason, details in grouped.items()]
+    if risk_details:
+        wanted.append((HoldReason.FRAUD_REVIEW, "; ".join(risk_details)))
+    short = [f"{line.sku} x{line.backordered}" for line in order.lines if line.backordered]
+    if short:
+        wanted.append((HoldReason.BACKORDERED, "waiting for stock: " + ", ".join(short)))
+    return wanted
+
+
+def _place_once(
+    uow_factory: UnitOfWorkFactory,
+    gateways: GatewayProvider,
+    tenant_id: UUID,
+    command: PlaceOrder,
+    actor: Actor,
+    idempotency_key: str | None,
+    fingerprint: str,
+    at: datetime,
+) -> PlacedOrder:
+    with uow_factory() as uow:
+        existing = _existing(uow, tenant_id, command, idempotency_key, fingerprint, at)
+        if existing is not None:
+            return existing
+        policies: TenantPolicies = uow.tenants.policies(tenant_id)
+        products = uow.products.by_skus(tenant_id, [line.sku for line in command.lines])
+        lines = _build_lines(command, products)
+        verified = verify_contact(
+            command.customer,
+            command.shipping_address,
+            command.billing_address,
+            requires_shipping=any(line.kind is not ProductKind.DIGITAL for line in lines),
+        )
+        order = Order(
+            id=uuid6.uuid7(),
+            tenant_id=tenant_id,
+            number=0,
+            channel=command.channel,
+            external_id=command.external_id,
+            currency=command.currency,
+            customer=verified.customer,
+            shipping_address=verified.shipping_address,
+            billing_address=verified.billing_address,
+            lines=lines,
+            created_at=at,
+            updated_at=at,
+            allow_backorder=command.allow_backorder,
+            tags=list(command.tags),
+            note=command.note,
+            shipping_price=round_money(command.shipping_price, command.currency),
+            shipping_tax=round_money(command.shipping_tax, command.currency),
+        )
+        if command.discount_codes:
+            order.discount_codes = apply_codes(
+                uow,
+                tenant_id=tenant_id,
+                codes=command.discount_codes,
+                subtotal=order.reprice().subtotal,
+                currency=order.currency,
+                customer_email=order.customer.email,
+                at=at,
+            )
+        totals = order.reprice()
+        reserved, code_of = _reserve(uow, tenant_id, lines, products, command.allow_backorder, at)
+        order.allocations = reserved.allocations
+        is_new_customer = True
+        if order.customer.email is not None:
+            customer = uow.customers.record_order(
+                tenant_id,
+                email=order.customer.email,
+                name=order.customer.name,
+                phone=order.customer.phone,
+                at=at,
+            )
+            order.customer_id = customer.id
+            is_new_customer = customer.orders_count == 0
+        order.number = uow.tenants.next_order_number(tenant_id)
+        risk = assess_order(
+            uow,
+            tenant_id=tenant_id,
+            total=totals.total,
+            currency=order.currency,
+            email=order.customer.email,
+            shipping_address=order.shipping_address,
+            billing_address=order.billing_address,
+            is_new_customer=is_new_customer,
+            at=at,
+        )
+        order.risk = risk.summary()
+        order.refresh_statuses(at)
+        order.record(
+            "order.placed",
+            actor=actor,
+            at=at,
+            data={
+                "channel": command.channel,
+                "external_id": command.external_id,
+                "total": str(totals.total),
+                "discount_codes": [c.code for c in order.discount_codes],
+                "allocations": [
+                    {
+                        "line_no": a.line_no,
+                        "sku": a.sku,
+                        "location": code_of[a.location_id],
+                        "quantity": a.quantity,
+                    }
+                    for a in order.allocations
+                ],
+                "backordered": {str(n): q for n, q in sorted(reserved.unfilled.items())},
+                "verification": [
+                    {"reason": f.reason.value, "pointer": f.pointer, "detail": f.detail}
+                    for f in verified.findings
+                ],
+                "risk": order.risk,
+            },
+        )
+        if command.payment is not None:
+            _take_channel_payment(order, command.payment, gateways, policies, actor, at)
+        for reason, note in _holds_to_place(
+            order, verified.findings, [m.detail for m in risk.matches]
+        ):
+            hold = new_hold(reason, policies=policies, actor=SYSTEM, at=at, note=note)
+            order.place_hold(hold, actor=SYSTEM, at=at)
+        settle_order(order, policies=policies, at=at)
+        events = list(order.new_events)
+        if not uow.orders.add(order):
+            # A copy with the same external id committed after our check: start over to
+            # return it; this transaction (and its reservations) is rolled back.
+            raise TransientStorageError("duplicate external id raced")
+        if idempotency_key is not None:
+            uow.idempotency.attach(tenant_id, idempotency_key, order.id)
+        uow.outbox.add_many(tenant_id, outbox_messages(order, events))
+        uow.commit()
+        return PlacedOrder(order=order, created=True)
+
+
+def _take_channel_payment(
+    order: Order,
+    payment: ChannelPayment,
+    gateways: GatewayProvider,
+    policies: TenantPolicies,
+    actor: Actor,
+    at: datetime,
+) -> None:
+    run_payment(
+        order,
+        PaymentRequest(
+            kind=PaymentKind.AUTHORIZATION,
+            amount=payment.amount,
+            gateway=payment.gateway,
+            token=payment.token,
+        ),
+        gateways=gateways,
+        policies=policies,
+        actor=actor,
+        at=at,
+    )
+    if payment.captured and order.payment_summary(at).authorized > 0:
+        run_payment(
+            order,
+            PaymentRequest(kind=PaymentKind.CAPTURE, amount=payment.amount),
+            gateways=gateways,
+            policies=policies,
+            actor=actor,
+            at=at,
+        )
+
+
+def place_order(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    gateways: GatewayProvider,
+    tenant_id: UUID,
+    command: PlaceOrder,
+    actor: Actor,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+    at: datetime | None = None,
+) -> PlacedOrder:
+    """Take an order exactly once: verify, price, reserve, assess, hold or release it.
+
+    The same ``(channel, external_id)`` or ``idempotency_key`` returns the first order,
+    also when the copies arrive together; the same key with another ``fingerprint`` is
+    refused. With ``allow_backorder`` false and stock short, nothing is written.
+    """
+    if not is_known_currency(command.currency):
+        raise InvalidRequest(
+            "Unknown currency", [FieldError("#/currency", f"{command.currency!r} is not ISO 4217")]
+        )
+    when = at or utcnow()
+    return retry_transient(
+        lambda: _place_once(
+            uow_factory, gateways, tenant_id, command, actor, idempotency_key, fingerprint, when
+        )
+    )

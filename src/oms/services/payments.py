@@ -1,0 +1,232 @@
+"""Payments of an order: authorize, capture, refund, void through a gateway, each idempotent.
+
+The rules are checked on the order's records before the gateway is asked (a capture beyond
+the authorization is refused with 409 and no gateway call); the gateway's answer, success or
+not, is recorded with one timeline event in the same transaction as the order's new state.
+The in-process gateways answer at once; a gateway that calls out over the network would be
+asked outside the transaction with a pending record first (not needed yet).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+import uuid6
+
+from oms.adapters.payments.base import GatewayResult, PaymentGateway
+from oms.domain.errors import FieldError, InvalidRequest, NotFound
+from oms.domain.lifecycle import OrderAction, ensure_allowed
+from oms.domain.orders import Actor, Order
+from oms.domain.payments import (
+    PaymentKind,
+    PaymentOutcome,
+    PaymentRecord,
+    check_capture,
+    check_refund,
+    check_void,
+    open_authorizations,
+    payment_amount,
+)
+from oms.domain.policies import TenantPolicies
+from oms.services.common import retry_transient, utcnow
+from oms.services.persistence import save_order_changes, settle_order
+from oms.services.ports import UnitOfWorkFactory
+
+__all__ = ["GatewayProvider", "PaymentRequest", "pay", "run_payment"]
+
+GatewayProvider = Callable[[str], PaymentGateway]
+
+_ACTION = {
+    PaymentKind.AUTHORIZATION: OrderAction.AUTHORIZE,
+    PaymentKind.CAPTURE: OrderAction.CAPTURE,
+    PaymentKind.REFUND: OrderAction.REFUND,
+    PaymentKind.VOID: OrderAction.VOID,
+}
+_EVENT = {
+    PaymentKind.AUTHORIZATION: "payment.authorized",
+    PaymentKind.CAPTURE: "payment.captured",
+    PaymentKind.REFUND: "payment.refunded",
+    PaymentKind.VOID: "payment.voided",
+}
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    """One payment action; ``amount`` None means "what is left" (the total, the open hold...)."""
+
+    kind: PaymentKind
+    amount: Decimal | None = None
+    gateway: str | None = None
+    token: str | None = None
+    parent_id: UUID | None = None
+    idempotency_key: str | None = None
+
+
+def _succeeded(order: Order, kind: PaymentKind) -> list[PaymentRecord]:
+    return [p for p in order.payments if p.kind is kind and p.outcome is PaymentOutcome.SUCCEEDED]
+
+
+def _targets(
+    order: Order, request: PaymentRequest, at: datetime
+) -> list[tuple[PaymentRecord | None, Decimal]]:
+    """Which earlier records the action acts on, and how much on each."""
+    summary = order.payment_summary(at)
+    if request.kind is PaymentKind.AUTHORIZATION:
+        owed = order.total - summary.authorized - summary.captured + summary.refunded
+        amount = request.amount if request.amount is not None else owed
+        return [(None, payment_amount(amount, currency=order.currency))]
+    if request.kind is PaymentKind.CAPTURE:
+        held = open_authorizations(order.payments, now=at)
+        if request.parent_id is not None:
+            held = [(r, a) for r, a in held if r.id == request.parent_id] or [
+                (r, Decimal(0)) for r in order.payments if r.id == request.parent_id
+            ]
+        amount = (
+            request.amount if request.amount is not None else sum((a for _, a in held), Decimal(0))
+        )
+        check_capture(order.payments, authorization_id=request.parent_id, amount=amount, now=at)
+        return _spread(held, amount)
+    if request.kind is PaymentKind.REFUND:
+        captures = _succeeded(order, PaymentKind.CAPTURE)
+        refunded = {c.id: Decimal(0) for c in captures}
+        for refund in _succeeded(order, PaymentKind.REFUND):
+            if refund.parent_id in refunded:
+                refunded[refund.parent_id] += refund.amount
+        left = [(c, c.amount - refunded[c.id]) for c in reversed(captures)]
+        if request.parent_id is not None:
+            left = [(c, a) for c, a in left if c.id == request.parent_id]
+            if not left:
+                raise NotFound(f"No capture {request.parent_id} on this order")
+        amount = (
+            request.amount if request.amount is not None else sum((a for _, a in left), Decimal(0))
+        )
+        check_refund(order.payments, amount=amount, now=at)
+        return _spread([(c, a) for c, a in left if a > 0], amount)
+    check_void(order.payments, authorization_id=request.parent_id, now=at)
+    held = open_authorizations(order.payments, now=at)
+    return [(r, a) for r, a in held if request.parent_id in (None, r.id)]
+
+
+def _spread(
+    sources: list[tuple[PaymentRecord, Decimal]], amount: Decimal
+) -> list[tuple[PaymentRecord | None, Decimal]]:
+    parts: list[tuple[PaymentRecord | None, Decimal]] = []
+    left = amount
+    for record, available in sources:
+        if left <= 0:
+            break
+        take = min(left, available)
+        if take > 0:
+            parts.append((record, take))
+            left -= take
+    return parts
+
+
+def _call(
+    gateway: PaymentGateway,
+    order: Order,
+    request: PaymentRequest,
+    parent: PaymentRecord | None,
+    amount: Decimal,
+) -> GatewayResult:
+    reference = parent.gateway_reference if parent is not None else None
+    if request.kind is PaymentKind.AUTHORIZATION:
+        return gateway.authorize(
+            amount=amount, currency=order.currency, token=request.token, reference=f"{order.id}"
+        )
+    if reference is None:
+        return GatewayResult(PaymentOutcome.FAILED, None, "the earlier payment has no reference")
+    if request.kind is PaymentKind.CAPTURE:
+        return gateway.capture(
+            authorization_reference=reference, amount=amount, currency=order.currency
+        )
+    if request.kind is PaymentKind.REFUND:
+        return gateway.refund(capture_reference=reference, amount=amount, currency=order.currency)
+    return gateway.void(authorization_reference=reference)
+
+
+def run_payment(
+    order: Order,
+    request: PaymentRequest,
+    *,
+    gateways: GatewayProvider,
+    policies: TenantPolicies,
+    actor: Actor,
+    at: datetime,
+) -> list[PaymentRecord]:
+    """Check, ask the gateway, and record its answers on the order (one event each)."""
+    if request.idempotency_key is not None:
+        done = [
+            p
+            for p in order.payments
+            if p.kind is request.kind and p.idempotency_key == request.idempotency_key
+        ]
+        if done:
+            return done
+    ensure_allowed(_ACTION[request.kind], order.status)
+    records: list[PaymentRecord] = []
+    for parent, amount in _targets(order, request, at):
+        name = request.gateway if parent is None else parent.gateway
+        if name is None:
+            raise InvalidRequest("Name the payment gateway", [FieldError("#/gateway", "required")])
+        result = _call(gateways(name), order, request, parent, amount)
+        record = PaymentRecord(
+            id=uuid6.uuid7(),
+            kind=request.kind,
+            amount=amount,
+            currency=order.currency,
+            outcome=result.outcome,
+            gateway=name,
+            gateway_reference=result.reference,
+            created_at=at,
+            parent_id=None if parent is None else parent.id,
+            expires_at=at + policies.authorization_ttl
+            if request.kind is PaymentKind.AUTHORIZATION
+            else None,
+            idempotency_key=request.idempotency_key if not records else None,
+            message=result.message,
+        )
+        event = _EVENT[request.kind] if result.succeeded else f"payment.{result.outcome.value}"
+        with order.change(event, actor=actor, at=at, reason=result.message) as data:
+            order.add_payment(record)
+            data.update(
+                payment_id=str(record.id),
+                kind=record.kind.value,
+                amount=str(amount),
+                gateway=name,
+                outcome=record.outcome.value,
+            )
+        records.append(record)
+    return records
+
+
+def pay(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    gateways: GatewayProvider,
+    tenant_id: UUID,
+    order_id: UUID,
+    request: PaymentRequest,
+    actor: Actor,
+    at: datetime | None = None,
+) -> Order:
+    """Authorize, capture, refund or void on an order; repeating a key changes nothing."""
+    when = at or utcnow()
+
+    def attempt() -> Order:
+        with uow_factory() as uow:
+            order = uow.orders.get(tenant_id, order_id, for_update=True)
+            if order is None:
+                raise NotFound(f"No order {order_id}")
+            policies = uow.tenants.policies(tenant_id)
+            run_payment(order, request, gateways=gateways, policies=policies, actor=actor, at=when)
+            settle_order(order, policies=policies, at=when)
+            if save_order_changes(uow, order, at=when):
+                uow.commit()
+            return order
+
+    return retry_transient(attempt)

@@ -1,0 +1,103 @@
+"""Saving a changed order: version, timeline, outbox, and the follow-ups a change triggers."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import uuid6
+
+from oms.domain.holds import Hold, HoldReason
+from oms.domain.orders import Actor, Order, OrderEvent
+from oms.domain.policies import TenantPolicies
+from oms.domain.status import FulfillmentStatus, OrderStatus
+from oms.services.ports import OutboxMessage, UnitOfWork
+
+__all__ = ["SYSTEM", "new_hold", "outbox_messages", "save_order_changes", "settle_order"]
+
+SYSTEM = Actor("system", "oms")
+
+
+def outbox_messages(order: Order, events: Sequence[OrderEvent]) -> list[OutboxMessage]:
+    """One outbox message per timeline event, written in the same transaction."""
+    return [
+        OutboxMessage(
+            topic=event.type,
+            aggregate_id=order.id,
+            payload={
+                "order_id": str(order.id),
+                "order_number": order.number,
+                "event_seq": event.seq,
+                "status": order.status.value,
+                "fulfillment_status": order.fulfillment_status.value,
+                "payment_status": order.payment_status.value,
+                "data": event.data,
+            },
+            created_at=event.created_at,
+        )
+        for event in events
+    ]
+
+
+def save_order_changes(uow: UnitOfWork, order: Order, *, at: datetime) -> bool:
+    """Persist an existing order's changes and their outbox messages; False if none."""
+    events = list(order.new_events)
+    if not events:
+        return False
+    order.version += 1
+    order.updated_at = at
+    uow.orders.save(order)
+    uow.outbox.add_many(order.tenant_id, outbox_messages(order, events))
+    return True
+
+
+def new_hold(
+    reason: HoldReason,
+    *,
+    policies: TenantPolicies,
+    actor: Actor,
+    at: datetime,
+    note: str | None = None,
+) -> Hold:
+    """A hold due after the tenant's SLA for ``reason``."""
+    return Hold(
+        id=uuid6.uuid7(),
+        reason=reason,
+        created_at=at,
+        due_at=at + policies.hold_sla(reason),
+        note=note,
+        created_by=str(actor),
+    )
+
+
+_STILL_TO_SHIP = {OrderStatus.OPEN, OrderStatus.ON_HOLD}
+
+
+def settle_order(order: Order, *, policies: TenantPolicies, at: datetime) -> None:
+    """The follow-ups any change may trigger, decided from the order as it now is.
+
+    Payment secured: release ``payment_pending`` holds. Not secured (nothing paid yet, or an
+    authorization expired) while goods are still to ship: hold ``payment_pending``. Then
+    release the order for fulfilment if nothing stops it.
+    """
+    secured = order.payment_secured(at)
+    if secured:
+        order.release_holds_of(
+            HoldReason.PAYMENT_PENDING, actor=SYSTEM, at=at, note="payment secured"
+        )
+    elif order.status in _STILL_TO_SHIP and order.fulfillment_status in _NOT_SHIPPED:
+        order.place_hold(
+            new_hold(
+                HoldReason.PAYMENT_PENDING,
+                policies=policies,
+                actor=SYSTEM,
+                at=at,
+                note="waiting for an authorization or payment covering the total",
+            ),
+            actor=SYSTEM,
+            at=at,
+        )
+    order.release_for_fulfilment(payment_secured=secured, actor=SYSTEM, at=at)
+
+
+_NOT_SHIPPED = {FulfillmentStatus.UNFULFILLED, FulfillmentStatus.PARTIALLY_FULFILLED}

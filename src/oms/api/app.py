@@ -13,7 +13,17 @@ from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
 from oms.api.deps import AppState, reject_nul_characters
 from oms.api.errors import install_error_handlers, problem
-from oms.api.routers import catalogue, discounts, health, holds, inventory, orders
+from oms.api.routers import (
+    catalogue,
+    customers,
+    discounts,
+    health,
+    holds,
+    inventory,
+    order_actions,
+    orders,
+    reservations,
+)
 from oms.config import Settings
 
 __all__ = ["create_app"]
@@ -95,7 +105,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         gateways=gateway_named,
     )
     install_error_handlers(app)
-    for module in (health, catalogue, inventory, orders, holds, discounts):
+    for module in (
+        health,
+        catalogue,
+        inventory,
+        orders,
+        order_actions,
+        holds,
+        discounts,
+        customers,
+        reservations,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     return app

@@ -180,6 +180,16 @@ def reject_nul_characters(request: Request) -> None:
                 )
 
 
+def uuid_cursor(cursor: str) -> UUID:
+    """A decoded cursor that must be an id; anything else is a bad cursor (422)."""
+    try:
+        return UUID(cursor)
+    except ValueError:
+        raise InvalidRequest(
+            "The cursor is not valid", [FieldError("query:cursor", "not a cursor from this API")]
+        ) from None
+
+
 def parse_uuid(value: str, what: str) -> UUID:
     """Path ids that are not UUIDs are simply not found, like any unknown id."""
     try:

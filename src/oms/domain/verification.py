@@ -122,7 +122,7 @@ def _verify_address(
     if rules is None:
         problem("country", f"{address.country!r} is not a known two-letter ISO country code.")
     line1, city = _clean(address.line1), _clean(address.city)
-    if line1 is None:
+    if is_shipping and line1 is None:
         problem("line1", "The shipping address has no street address.")
     # Without country data we fall back on what most countries need: a city.
     if is_shipping and city is None and (rules is None or rules.requires_city):

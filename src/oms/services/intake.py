@@ -26,6 +26,7 @@ import uuid6
 
 from oms.domain.addresses import Address
 from oms.domain.allocation import Demand
+from oms.domain.carts import CartStatus
 from oms.domain.catalogue import Product, ProductKind, unit_demand
 from oms.domain.errors import (
     FieldError,
@@ -40,6 +41,7 @@ from oms.domain.orders import Actor, Customer, Order, OrderLine
 from oms.domain.payments import PaymentKind
 from oms.domain.policies import TenantPolicies
 from oms.domain.verification import Finding, verify_contact
+from oms.services.carts import expire_due_in
 from oms.services.common import retry_transient, utcnow
 from oms.services.discounts import apply_codes
 from oms.services.payments import GatewayProvider, PaymentRequest, run_payment
@@ -50,7 +52,7 @@ from oms.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from oms.services.reservations import ReservationResult, reserve_demands
+from oms.services.reservations import ReservationResult, reserve_with_held_stock
 from oms.services.risk import assess_order
 
 __all__ = ["ChannelPayment", "LineRequest", "PlaceOrder", "PlacedOrder", "place_order"]
@@ -92,6 +94,7 @@ class PlaceOrder:
     shipping_tax: Decimal = Decimal(0)
     discount_codes: tuple[str, ...] = ()
     payment: ChannelPayment | None = None
+    reservation_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,28 @@ def _existing(
     return None
 
 
+def _held_by_cart(
+    uow: UnitOfWork, tenant_id: UUID, cart_id: UUID | None, order_id: UUID, at: datetime
+) -> tuple[dict[tuple[str, UUID], int], dict[str, str] | None]:
+    """The stock a cart reservation holds for this order (now consumed), and a note on it."""
+    if cart_id is None:
+        return {}, None
+    cart = uow.carts.get(tenant_id, cart_id, for_update=True)
+    if cart is None:
+        raise InvalidRequest(
+            "Unknown reservation", [FieldError("#/reservation_id", f"no reservation {cart_id}")]
+        )
+    note = {"id": str(cart_id), "status": cart.status_at(at).value}
+    if not cart.holds_stock(at):
+        return {}, note  # it lapsed: the order takes stock like any other
+    held: dict[tuple[str, UUID], int] = defaultdict(int)
+    for line in cart.lines:
+        held[(line.sku, line.location_id)] += line.quantity
+    uow.carts.close(tenant_id, cart.id, CartStatus.CONSUMED, at, order_id=order_id)
+    note["status"] = CartStatus.CONSUMED.value
+    return held, note
+
+
 def _reserve(
     uow: UnitOfWork,
     tenant_id: UUID,
@@ -191,18 +216,24 @@ def _reserve(
     products: dict[str, Product],
     allow_backorder: bool,
     at: datetime,
+    held: dict[tuple[str, UUID], int],
 ) -> tuple[ReservationResult, dict[UUID, str]]:
     demands = [
         Demand(line.line_no, line.quantity, unit_demand(products[line.sku]))
         for line in lines
         if line.kind is not ProductKind.DIGITAL
     ]
+    visible = uow.locations.visible_to(tenant_id)
     locations = sorted(
-        (loc for loc in uow.locations.visible_to(tenant_id) if loc.active and loc.can_ship),
-        key=lambda loc: loc.preference,
+        (loc for loc in visible if loc.active and loc.can_ship), key=lambda loc: loc.preference
     )
-    reserved = reserve_demands(
-        uow, tenant_id=tenant_id, demands=demands, locations=[loc.id for loc in locations], at=at
+    reserved = reserve_with_held_stock(
+        uow,
+        tenant_id=tenant_id,
+        demands=demands,
+        locations=[loc.id for loc in locations],
+        held=held,
+        at=at,
     )
     if reserved.unfilled and not allow_backorder:
         raise InsufficientStock(
@@ -215,9 +246,9 @@ def _reserve(
                 for n in sorted(reserved.unfilled)
             ]
         )
-    code_of = {loc.id: loc.code for loc in locations}
+    code_of = {loc.id: loc.code for loc in visible}
     for allocation in reserved.allocations:
-        allocation.location_code = code_of[allocation.location_id]
+        allocation.location_code = code_of.get(allocation.location_id)
     for line in lines:
         if line.kind is ProductKind.DIGITAL:
             line.allocated = line.quantity  # delivered by link, no stock to hold
@@ -257,6 +288,7 @@ def _place_once(
         if existing is not None:
             return existing
         policies: TenantPolicies = uow.tenants.policies(tenant_id)
+        expire_due_in(uow, tenant_id, at)
         products = uow.products.by_skus(tenant_id, [line.sku for line in command.lines])
         lines = _build_lines(command, products)
         verified = verify_contact(
@@ -295,7 +327,10 @@ def _place_once(
                 at=at,
             )
         totals = order.reprice()
-        reserved, code_of = _reserve(uow, tenant_id, lines, products, command.allow_backorder, at)
+        held, cart_note = _held_by_cart(uow, tenant_id, command.reservation_id, order.id, at)
+        reserved, code_of = _reserve(
+            uow, tenant_id, lines, products, command.allow_backorder, at, held
+        )
         order.allocations = reserved.allocations
         is_new_customer = True
         if order.customer.email is not None:
@@ -335,7 +370,7 @@ def _place_once(
                     {
                         "line_no": a.line_no,
                         "sku": a.sku,
-                        "location": code_of[a.location_id],
+                        "location": code_of.get(a.location_id),
                         "quantity": a.quantity,
                     }
                     for a in order.allocations
@@ -346,6 +381,7 @@ def _place_once(
                     for f in verified.findings
                 ],
                 "risk": order.risk,
+                "reservation": cart_note,
             },
         )
         if command.payment is not None:

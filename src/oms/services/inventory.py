@@ -10,6 +10,7 @@ from oms.domain.catalogue import Location, Product, ProductKind
 from oms.domain.errors import FieldError, InvalidRequest, NotFound, StockReserved
 from oms.domain.inventory import MovementKind, StockLevel, adjustment_delta, bundle_availability
 from oms.domain.orders import Actor
+from oms.services.carts import expire_due, expire_due_in
 from oms.services.common import utcnow
 from oms.services.ports import (
     OutboxMessage,
@@ -119,6 +120,7 @@ def adjust_inventory(
                 [FieldError("#/sku", f"{product.kind.value} products have no stock of their own")],
             )
         location = _location_by_code(uow, tenant_id, command.location_code)
+        expire_due_in(uow, tenant_id, at)
         uow.inventory.ensure_level(tenant_id, command.sku, location.id, at)
         for _ in range(MAX_CAS_ATTEMPTS):
             (level,) = uow.inventory.levels(tenant_id, [command.sku], [location.id])
@@ -219,8 +221,11 @@ def _stock_of(uow: UnitOfWork, tenant_id: UUID, products: list[Product]) -> list
     return result
 
 
-def get_stock(*, uow_factory: UnitOfWorkFactory, tenant_id: UUID, sku: str) -> SkuStock:
+def get_stock(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, sku: str, at: datetime | None = None
+) -> SkuStock:
     """Totals and per-location stock of one SKU (bundles computed from components)."""
+    expire_due(uow_factory=uow_factory, tenant_id=tenant_id, now=at or utcnow())
     with uow_factory(readonly=True) as uow:
         product = uow.products.by_skus(tenant_id, [sku]).get(sku)
         if product is None:
@@ -229,9 +234,15 @@ def get_stock(*, uow_factory: UnitOfWorkFactory, tenant_id: UUID, sku: str) -> S
 
 
 def list_stock(
-    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, after_sku: str | None, limit: int
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    after_sku: str | None,
+    limit: int,
+    at: datetime | None = None,
 ) -> list[SkuStock]:
     """A page of stock per SKU, in SKU order, for every product of the tenant."""
+    expire_due(uow_factory=uow_factory, tenant_id=tenant_id, now=at or utcnow())
     with uow_factory(readonly=True) as uow:
         products = uow.products.page(tenant_id, after_sku=after_sku, limit=limit)
         return _stock_of(uow, tenant_id, products)

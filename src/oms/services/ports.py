@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol, Self
 from uuid import UUID
 
+from oms.domain.carts import CartReservation, CartStatus
 from oms.domain.catalogue import Location, Product
 from oms.domain.holds import Hold, HoldReason
 from oms.domain.inventory import MovementKind, StockLevel
@@ -25,6 +26,7 @@ from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
 
 __all__ = [
     "ApiKeyRecord",
+    "CartRepository",
     "CatalogueRepository",
     "CustomerRecord",
     "CustomerRepository",
@@ -248,6 +250,23 @@ class RiskRuleRepository(Protocol):
     def deactivate(self, tenant_id: UUID, rule_id: UUID) -> bool: ...
 
 
+class CartRepository(Protocol):
+    def add(self, tenant_id: UUID, cart: CartReservation) -> None: ...
+    def get(
+        self, tenant_id: UUID, cart_id: UUID, *, for_update: bool = False
+    ) -> CartReservation | None: ...
+    def due(self, tenant_id: UUID, now: datetime, *, limit: int) -> list[CartReservation]: ...
+    def any_due(self, tenant_id: UUID, now: datetime) -> bool: ...
+    def close(
+        self,
+        tenant_id: UUID,
+        cart_id: UUID,
+        status: CartStatus,
+        at: datetime,
+        order_id: UUID | None = None,
+    ) -> None: ...
+
+
 class TransientStorageError(Exception):
     """A deadlock, serialisation failure or lock timeout: the whole use case may be retried."""
 
@@ -273,6 +292,8 @@ class UnitOfWork(Protocol):
     def discounts(self) -> DiscountRepository: ...
     @property
     def risk_rules(self) -> RiskRuleRepository: ...
+    @property
+    def carts(self) -> CartRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -18,7 +18,7 @@ from oms.domain.allocation import Demand, Pick, plan_allocation
 from oms.domain.orders import Allocation
 from oms.services.ports import TransientStorageError, UnitOfWork
 
-__all__ = ["ReservationResult", "reserve_demands"]
+__all__ = ["ReservationResult", "reserve_demands", "reserve_with_held_stock"]
 
 MAX_ROUNDS = 200
 
@@ -98,4 +98,58 @@ def reserve_demands(
         raise TransientStorageError("stock kept changing while reserving")
     result.allocations = sorted(held.values(), key=lambda a: (a.line_no, a.sku, a.location_id))
     result.unfilled = {n: q for n, q in remaining.items() if q > 0}
+    return result
+
+
+def reserve_with_held_stock(
+    uow: UnitOfWork,
+    *,
+    tenant_id: UUID,
+    demands: Sequence[Demand],
+    locations: Sequence[UUID],
+    held: Mapping[tuple[str, UUID], int],
+    at: datetime,
+) -> ReservationResult:
+    """Reserve ``demands``, first from stock already reserved in ``held`` (a cart's hold).
+
+    Held stock the demands do not use is released; the rest is reserved as usual.
+    """
+    pool = {key: units for key, units in held.items() if units > 0}
+    plan = plan_allocation(demands, pool, [*locations, *{loc for _, loc in pool}])
+    per_unit = {d.line_no: d.per_unit for d in demands}
+    from_pool: dict[tuple[int, str, UUID], Allocation] = {}
+    taken_units: dict[int, int] = {}
+    for pick in plan.picks:
+        taken_units[pick.line_no] = taken_units.get(pick.line_no, 0) + pick.units
+        for sku, per in per_unit[pick.line_no].items():
+            units = per * pick.units
+            pool[(sku, pick.location_id)] -= units
+            key = (pick.line_no, sku, pick.location_id)
+            if key in from_pool:
+                from_pool[key].quantity += units
+            else:
+                from_pool[key] = Allocation(
+                    id=uuid6.uuid7(),
+                    line_no=pick.line_no,
+                    sku=sku,
+                    location_id=pick.location_id,
+                    quantity=units,
+                    created_at=at,
+                )
+    for (sku, location), units in sorted(pool.items()):
+        if units > 0:
+            uow.inventory.release(tenant_id, sku, location, units, at)
+    rest = [
+        Demand(d.line_no, d.quantity - taken_units.get(d.line_no, 0), d.per_unit) for d in demands
+    ]
+    result = reserve_demands(uow, tenant_id=tenant_id, demands=rest, locations=locations, at=at)
+    for allocation in result.allocations:
+        key = (allocation.line_no, allocation.sku, allocation.location_id)
+        if key in from_pool:
+            from_pool[key].quantity += allocation.quantity
+        else:
+            from_pool[key] = allocation
+    for line_no, units in taken_units.items():
+        result.allocated_units[line_no] = result.allocated_units.get(line_no, 0) + units
+    result.allocations = sorted(from_pool.values(), key=lambda a: (a.line_no, a.sku, a.location_id))
     return result

@@ -7,6 +7,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from oms.adapters.db.repositories.carts import SqlCartRepository
 from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlProductRepository
 from oms.adapters.db.repositories.customers import SqlCustomerRepository
 from oms.adapters.db.repositories.discounts import SqlDiscountRepository
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
     customers: SqlCustomerRepository
     discounts: SqlDiscountRepository
     risk_rules: SqlRiskRuleRepository
+    carts: SqlCartRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -65,6 +67,7 @@ class SqlUnitOfWork:
         self.customers = SqlCustomerRepository(conn)
         self.discounts = SqlDiscountRepository(conn)
         self.risk_rules = SqlRiskRuleRepository(conn)
+        self.carts = SqlCartRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

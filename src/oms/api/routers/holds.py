@@ -6,7 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from oms.api.deps import ActorDep, PageDep, TenantId, UowDep, encode_cursor, parse_uuid
+from oms.api.deps import (
+    ActorDep,
+    PageDep,
+    TenantId,
+    UowDep,
+    encode_cursor,
+    parse_uuid,
+    uuid_cursor,
+)
 from oms.api.schemas.common import Page
 from oms.api.schemas.holds import (
     HoldCreate,
@@ -77,7 +85,7 @@ def list_holds(
         uow_factory=uow,
         tenant_id=tenant_id,
         reason=reason,
-        after_id=None if page.cursor is None else parse_uuid(page.cursor, "cursor"),
+        after_id=None if page.cursor is None else uuid_cursor(page.cursor),
         limit=page.limit + 1,
         now=now,
     )

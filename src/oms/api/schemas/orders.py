@@ -81,6 +81,9 @@ class OrderCreate(Strict):
         Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
     ] = Field(default_factory=list, max_length=5)
     payment: PaymentIn | None = None
+    reservation_id: UUID | None = Field(
+        default=None, description="A cart reservation whose stock this order takes over"
+    )
 
     def to_command(self) -> PlaceOrder:
         return PlaceOrder(
@@ -118,6 +121,7 @@ class OrderCreate(Strict):
                 captured=self.payment.captured,
                 token=self.payment.token,
             ),
+            reservation_id=self.reservation_id,
         )
 
 

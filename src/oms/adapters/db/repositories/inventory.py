@@ -1,6 +1,7 @@
 """Inventory levels, the movement ledger, and the invariant queries of ``oms check``.
 
-Every statement that changes ``reserved`` is a single conditional UPDATE: it either finds
+``reserved`` is held by open order allocations and active cart reservations. Every
+statement that changes ``reserved`` is a single conditional UPDATE: it either finds
 enough available stock in the row as it is at that instant and takes it, or changes
 nothing. On PostgreSQL a concurrent writer waits for the row lock and then re-checks the
 condition against the committed row, so two transactions can never both take the last unit.
@@ -13,10 +14,16 @@ from datetime import datetime
 from uuid import UUID
 
 import uuid6
-from sqlalchemy import ColumnElement, Connection, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, func, insert, select, union_all, update
 
 from oms.adapters.db.repositories.support import insert_if_absent
-from oms.adapters.db.tables import allocations, inventory_levels, inventory_movements
+from oms.adapters.db.tables import (
+    allocations,
+    cart_reservation_lines,
+    cart_reservations,
+    inventory_levels,
+    inventory_movements,
+)
 from oms.domain.inventory import MovementKind, StockLevel
 from oms.services.ports import InvariantViolation
 
@@ -155,14 +162,23 @@ class SqlInventoryRepository:
             .subquery()
         )
         al = allocations.c
+        cl, cr = cart_reservation_lines.c, cart_reservations.c
+        open_allocations = select(
+            al.sku, al.location_id, (al.quantity - al.released - al.fulfilled).label("units")
+        ).where(al.tenant_id == tenant_id)
+        active_carts = (
+            select(cl.sku, cl.location_id, cl.quantity.label("units"))
+            .join(cart_reservations, (cr.tenant_id == cl.tenant_id) & (cr.id == cl.reservation_id))
+            .where(cl.tenant_id == tenant_id, cr.status == "active")
+        )
+        holdings = union_all(open_allocations, active_carts).subquery()
         held = (
             select(
-                al.sku,
-                al.location_id,
-                func.sum(al.quantity - al.released - al.fulfilled).label("total"),
+                holdings.c.sku,
+                holdings.c.location_id,
+                func.sum(holdings.c.units).label("total"),
             )
-            .where(al.tenant_id == tenant_id)
-            .group_by(al.sku, al.location_id)
+            .group_by(holdings.c.sku, holdings.c.location_id)
             .subquery()
         )
         rows = self._conn.execute(

@@ -1,18 +1,34 @@
-"""Tenants and API keys."""
+"""Tenants, API keys, and each tenant's order numbers.
+
+Order numbers come from a per-tenant counter. On PostgreSQL that counter is a SEQUENCE
+(``order_number_<tenant hex>``, created with the tenant): ``nextval`` takes no row lock, so
+concurrent intakes of one tenant do not queue behind each other until commit, as they would
+on a counter row. The price: a number taken by a transaction that then rolls back is not
+reused, so numbers increase but may have gaps. On SQLite, where writers are serialised
+anyway, the counter stays the ``tenants.last_order_number`` row (no gaps).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, select, text, update
 
 from oms.adapters.db.tables import api_keys, tenants
 from oms.domain.policies import TenantPolicies
 from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
 from oms.services.ports import ApiKeyRecord
 
-__all__ = ["SqlTenantRepository"]
+__all__ = ["SqlTenantRepository", "order_number_sequence"]
+
+# The first number a tenant's orders get: ``tenants.last_order_number`` starts at 1000.
+FIRST_ORDER_NUMBER = 1001
+
+
+def order_number_sequence(tenant_id: UUID) -> str:
+    """The name of the PostgreSQL sequence that numbers ``tenant_id``'s orders."""
+    return f"order_number_{tenant_id.hex}"
 
 
 class SqlTenantRepository:
@@ -23,6 +39,14 @@ class SqlTenantRepository:
         self._conn.execute(
             insert(tenants).values(id=tenant.id, name=tenant.name, created_at=tenant.created_at)
         )
+        if self._conn.dialect.name == "postgresql":
+            # Transactional DDL: the sequence exists exactly when the tenant row does.
+            self._conn.execute(
+                text(
+                    f"CREATE SEQUENCE {order_number_sequence(tenant.id)} AS bigint "
+                    f"START WITH {FIRST_ORDER_NUMBER}"
+                )
+            )
 
     def get(self, tenant_id: UUID) -> Tenant | None:
         row = self._conn.execute(select(tenants).where(tenants.c.id == tenant_id)).first()
@@ -73,6 +97,12 @@ class SqlTenantRepository:
         )
 
     def next_order_number(self, tenant_id: UUID) -> int:
+        if self._conn.dialect.name == "postgresql":
+            taken = self._conn.scalar(
+                text("SELECT nextval(CAST(:sequence AS regclass))"),
+                {"sequence": order_number_sequence(tenant_id)},
+            )
+            return int(taken)
         number = self._conn.scalar(
             update(tenants)
             .where(tenants.c.id == tenant_id)

@@ -1,0 +1,95 @@
+"""Actions on one order besides intake and cancel: payments and the timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header
+
+from oms.api.deps import ActorDep, GatewaysDep, TenantId, UowDep, parse_uuid
+from oms.api.schemas.orders import EventOut, OrderRead
+from oms.api.schemas.payments import PaymentActionIn
+from oms.domain.payments import PaymentKind
+from oms.services import orders, payments
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/orders/{order_id}", tags=["orders"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Repeat the call with the same key and nothing happens twice",
+    ),
+]
+
+_KINDS = {
+    "authorize": PaymentKind.AUTHORIZATION,
+    "capture": PaymentKind.CAPTURE,
+    "refund": PaymentKind.REFUND,
+    "void": PaymentKind.VOID,
+}
+
+
+def _payment_route(action: str) -> None:
+    kind = _KINDS[action]
+
+    def act(
+        order_id: str,
+        tenant_id: TenantId,
+        actor: ActorDep,
+        uow: UowDep,
+        gateways: GatewaysDep,
+        body: PaymentActionIn | None = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> OrderRead:
+        given = body or PaymentActionIn()
+        order = payments.pay(
+            uow_factory=uow,
+            gateways=gateways,
+            tenant_id=tenant_id,
+            order_id=parse_uuid(order_id, "order"),
+            request=payments.PaymentRequest(
+                kind=kind,
+                amount=given.amount,
+                gateway=given.gateway,
+                token=given.token,
+                parent_id=given.parent_id,
+                idempotency_key=idempotency_key,
+            ),
+            actor=actor,
+        )
+        return OrderRead.of(order)
+
+    act.__name__ = f"{action}_payment"
+    act.__doc__ = (
+        f"{action.capitalize()} a payment of this order; the gateway's answer, approved or "
+        "not, is recorded with a timeline event. 409 when the payments do not allow it."
+    )
+    router.add_api_route(f"/payments/{action}", act, methods=["POST"], response_model=OrderRead)
+
+
+for _action in _KINDS:
+    _payment_route(_action)
+
+
+@router.get("/events", response_model=list[EventOut])
+def list_events(order_id: str, tenant_id: TenantId, uow: UowDep) -> list[EventOut]:
+    """The order's timeline: every event, oldest first, with actor, reason and before/after."""
+    order = orders.get_order(
+        uow_factory=uow, tenant_id=tenant_id, order_id=parse_uuid(order_id, "order")
+    )
+    return [
+        EventOut(
+            seq=e.seq,
+            type=e.type,
+            actor=e.actor,
+            reason=e.reason,
+            data=e.data,
+            created_at=e.created_at,
+        )
+        for e in order.events
+    ]

@@ -17,6 +17,8 @@ from oms.domain.errors import (
     InvalidRequest,
     NotFound,
     OmsError,
+    PreconditionFailed,
+    PreconditionRequired,
     Unauthenticated,
 )
 from oms.services.ports import TransientStorageError
@@ -35,6 +37,8 @@ STATUS_OF: list[tuple[type[OmsError], int]] = [
     (InvalidRequest, 422),
     (Conflict, 409),
     (Unauthenticated, 401),
+    (PreconditionFailed, 412),
+    (PreconditionRequired, 428),
     (Forbidden, 403),
 ]
 

@@ -12,6 +12,8 @@ one HTTP status (``oms.api.errors``) and the CLI into a one-line message.
      │    ├── InsufficientStock    not enough available stock and backorders not allowed
      │    ├── StockReserved        an adjustment would leave less on hand than is reserved
      │    └── IllegalTransition    the order's state does not allow this change
+     ├── PreconditionFailed       the caller's version of the resource is stale (If-Match)
+     ├── PreconditionRequired     a change that needs If-Match came without it
      ├── Unauthenticated          no API key, or one that is unknown or revoked
      └── Forbidden                the key is valid but its scope does not allow this
 """
@@ -32,6 +34,8 @@ __all__ = [
     "InvalidRequest",
     "NotFound",
     "OmsError",
+    "PreconditionFailed",
+    "PreconditionRequired",
     "Shortage",
     "StockReserved",
     "Unauthenticated",
@@ -121,6 +125,16 @@ class StockReserved(Conflict):
 class IllegalTransition(Conflict):
     code = "illegal_transition"
     title = "Not allowed in the current state"
+
+
+class PreconditionFailed(OmsError):
+    code = "precondition_failed"
+    title = "The resource changed since you read it"
+
+
+class PreconditionRequired(OmsError):
+    code = "precondition_required"
+    title = "If-Match required"
 
 
 class Unauthenticated(OmsError):

@@ -72,9 +72,14 @@ class OrderLine:
     tax: Decimal = Decimal(0)
     discount: Decimal = Decimal(0)
 
+    @property
+    def billable(self) -> int:
+        """Units the customer pays for: everything ordered that was not cancelled."""
+        return self.quantity - self.cancelled
+
     def subtotal(self, currency: str) -> Decimal:
-        """Unit price times quantity, rounded to the currency's minor unit."""
-        return round_money(self.unit_price * self.quantity, currency)
+        """Unit price times billable units, rounded to the currency's minor unit."""
+        return round_money(self.unit_price * self.billable, currency)
 
     def total(self, currency: str) -> Decimal:
         """What the line costs after its share of discounts, with its tax."""
@@ -159,14 +164,18 @@ class Order:
         """Compute every total again from the lines, shipping, taxes and discount codes."""
         totals = price_order(
             currency=self.currency,
-            lines=[LineInput(ln.line_no, ln.unit_price, ln.quantity, ln.tax) for ln in self.lines],
+            lines=[
+                LineInput(ln.line_no, ln.unit_price, ln.billable, ln.tax)
+                for ln in self.lines
+                if ln.billable > 0
+            ],
             shipping=self.shipping_price,
             shipping_tax=self.shipping_tax,
             discounts=self.discount_codes,
         )
         share = {priced.line_no: priced.discount for priced in totals.lines}
         for line in self.lines:
-            line.discount = share[line.line_no]
+            line.discount = share.get(line.line_no, Decimal(0))
         self.totals = totals
         return totals
 
@@ -354,6 +363,7 @@ class Order:
                 hold.released_at = at
                 hold.released_by = str(actor)
                 hold.release_note = "order cancelled"
+            self.reprice()
             data["cancelled_units"] = cancelled_units
             data["released"] = [
                 {"sku": a.sku, "location_id": str(a.location_id), "quantity": a.quantity}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Response
 
 from oms.api.deps import ActorDep, GatewaysDep, TenantId, UowDep, parse_uuid
-from oms.api.schemas.orders import EventOut, OrderRead
+from oms.api.schemas.orders import EventOut, OrderRead, OrderUpdate, etag_of
 from oms.api.schemas.payments import PaymentActionIn
+from oms.domain.errors import PreconditionFailed, PreconditionRequired
 from oms.domain.payments import PaymentKind
-from oms.services import orders, payments
+from oms.services import editing, orders, payments
 
 __all__ = ["router"]
 
@@ -74,6 +75,39 @@ def _payment_route(action: str) -> None:
 
 for _action in _KINDS:
     _payment_route(_action)
+
+
+@router.patch(
+    "",
+    response_model=OrderRead,
+    responses={412: {"description": "Stale If-Match"}, 428: {"description": "No If-Match"}},
+)
+def edit_order(
+    order_id: str,
+    body: OrderUpdate,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    response: Response,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> OrderRead:
+    """Change lines, quantities or the shipping address before release; all or nothing."""
+    if if_match is None:
+        raise PreconditionRequired("Send If-Match with the ETag of the order you read")
+    try:
+        version = int(if_match.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise PreconditionFailed(f"If-Match {if_match!r} is not an ETag of this API") from None
+    order = editing.edit_order(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        order_id=parse_uuid(order_id, "order"),
+        edit=body.to_edit(),
+        expected_version=version,
+        actor=actor,
+    )
+    response.headers["ETag"] = etag_of(order)
+    return OrderRead.of(order)
 
 
 @router.get("/events", response_model=list[EventOut])

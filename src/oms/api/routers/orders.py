@@ -21,7 +21,7 @@ from oms.api.deps import (
     parse_uuid,
 )
 from oms.api.schemas.common import Page
-from oms.api.schemas.orders import CancelRequest, OrderCreate, OrderRead
+from oms.api.schemas.orders import CancelRequest, OrderCreate, OrderRead, etag_of
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.status import OrderStatus
 from oms.services import intake, orders
@@ -80,6 +80,7 @@ def place_order(
     )
     response.status_code = 201 if placed.created else 200
     response.headers["Location"] = f"/v1/orders/{placed.order.id}"
+    response.headers["ETag"] = etag_of(placed.order)
     return OrderRead.of(placed.order)
 
 
@@ -132,10 +133,12 @@ def list_orders(
 
 
 @router.get("/{order_id}", response_model=OrderRead)
-def get_order(order_id: str, tenant_id: TenantId, uow: UowDep) -> OrderRead:
+def get_order(order_id: str, tenant_id: TenantId, uow: UowDep, response: Response) -> OrderRead:
+    """One order with everything about it; the ETag header is its version (for If-Match)."""
     order = orders.get_order(
         uow_factory=uow, tenant_id=tenant_id, order_id=parse_uuid(order_id, "order")
     )
+    response.headers["ETag"] = etag_of(order)
     return OrderRead.of(order)
 
 

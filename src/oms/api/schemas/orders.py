@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from oms.adapters.payments.registry import GATEWAY_NAMES
 from oms.api.schemas.catalogue import Currency, Price
@@ -17,9 +17,16 @@ from oms.domain.catalogue import ProductKind
 from oms.domain.orders import Customer, Order
 from oms.domain.payments import PaymentRecord
 from oms.domain.status import FulfillmentStatus, OrderStatus, PaymentStatus
+from oms.services.editing import LineChange, OrderEdit
 from oms.services.intake import ChannelPayment, LineRequest, PlaceOrder
 
-__all__ = ["CancelRequest", "OrderCreate", "OrderRead"]
+__all__ = ["CancelRequest", "OrderCreate", "OrderRead", "OrderUpdate", "etag_of"]
+
+
+def etag_of(order: Order) -> str:
+    """The order's ETag: its version, quoted (send it back in If-Match to edit)."""
+    return f'"{order.version}"'
+
 
 HARD_MAX_LINES = 10_000
 
@@ -346,4 +353,39 @@ class OrderRead(BaseModel):
             version=order.version,
             created_at=order.created_at,
             updated_at=order.updated_at,
+        )
+
+
+class LineChangeIn(Strict):
+    line_no: int | None = Field(default=None, ge=1, description="An existing line to change")
+    sku: Sku | None = Field(default=None, description="A product to add as a new line")
+    quantity: int = Field(ge=0, le=1_000_000, description="Units wanted; 0 removes the line")
+    unit_price: Price | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> LineChangeIn:
+        if (self.line_no is None) == (self.sku is None):
+            raise ValueError("give line_no (to change a line) or sku (to add one), not both")
+        if self.line_no is not None and self.unit_price is not None:
+            raise ValueError("the price of an existing line cannot be changed")
+        return self
+
+
+class OrderUpdate(Strict):
+    """Changes to an order not yet released; send ``If-Match`` with the order's ETag."""
+
+    lines: list[LineChangeIn] = Field(default_factory=list, max_length=HARD_MAX_LINES)
+    shipping_address: AddressIn | None = None
+
+    def to_edit(self) -> OrderEdit:
+        return OrderEdit(
+            lines=tuple(
+                LineChange(
+                    quantity=c.quantity, line_no=c.line_no, sku=c.sku, unit_price=c.unit_price
+                )
+                for c in self.lines
+            ),
+            shipping_address=None
+            if self.shipping_address is None
+            else self.shipping_address.to_domain(),
         )

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
+from oms.adapters.db.repositories.order_rows import (
+    allocation_values,
+    event_values,
+    hold_from_row,
+    hold_values,
+    line_values,
+    order_from_row,
+    order_values,
+    payment_from_row,
+    payment_values,
+)
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
     allocations,
@@ -20,229 +29,16 @@ from oms.adapters.db.tables import (
     orders,
     payments,
 )
-from oms.domain.addresses import Address
 from oms.domain.catalogue import ProductKind
-from oms.domain.holds import Hold, HoldReason
-from oms.domain.orders import Allocation, Customer, Order, OrderEvent, OrderLine
-from oms.domain.payments import PaymentKind, PaymentOutcome, PaymentRecord
-from oms.domain.pricing import DiscountCode, DiscountKind, OrderTotals
-from oms.domain.risk import address_key
-from oms.domain.status import FulfillmentStatus, OrderStatus, PaymentStatus
+from oms.domain.holds import HoldReason
+from oms.domain.orders import Allocation, Order, OrderEvent, OrderLine
 from oms.services.ports import OrderFilter, QueuedHold
 
 __all__ = ["SqlOrderRepository"]
 
+_LINE_KEY = frozenset({"tenant_id", "order_id", "line_no"})
+
 _o = orders.c
-
-
-def _code_snapshot(code: DiscountCode) -> dict[str, Any]:
-    return {
-        "id": str(code.id),
-        "code": code.code,
-        "kind": code.kind.value,
-        "value": str(code.value),
-        "currency": code.currency,
-    }
-
-
-def _code_from_snapshot(raw: dict[str, Any]) -> DiscountCode:
-    return DiscountCode(
-        id=UUID(raw["id"]),
-        code=raw["code"],
-        kind=DiscountKind(raw["kind"]),
-        value=Decimal(raw["value"]),
-        currency=raw.get("currency"),
-    )
-
-
-def _order_values(order: Order) -> dict[str, Any]:
-    totals = order.totals or order.reprice()
-    return {
-        "status": order.status.value,
-        "fulfillment_status": order.fulfillment_status.value,
-        "payment_status": order.payment_status.value,
-        "subtotal": totals.subtotal,
-        "discount_total": totals.discount_total,
-        "shipping_total": totals.shipping,
-        "shipping_discount": totals.shipping_discount,
-        "tax_total": totals.tax_total,
-        "total": totals.total,
-        "shipping_price": order.shipping_price,
-        "shipping_tax": order.shipping_tax,
-        "discount_codes": [_code_snapshot(c) for c in order.discount_codes],
-        "customer_id": order.customer_id,
-        "risk": order.risk,
-        "shipping_address_key": None
-        if order.shipping_address is None
-        else address_key(
-            order.shipping_address.line1,
-            order.shipping_address.postal_code,
-            order.shipping_address.country,
-        ),
-        "version": order.version,
-        "updated_at": order.updated_at or order.created_at,
-        "released_at": order.released_at,
-    }
-
-
-def _line_values(order: Order, line: OrderLine) -> dict[str, Any]:
-    return {
-        "tenant_id": order.tenant_id,
-        "order_id": order.id,
-        "line_no": line.line_no,
-        "sku": line.sku,
-        "name": line.name,
-        "kind": line.kind.value,
-        "quantity": line.quantity,
-        "unit_price": line.unit_price,
-        "discount": line.discount,
-        "tax": line.tax,
-        "allocated": line.allocated,
-        "backordered": line.backordered,
-        "shipped": line.shipped,
-        "delivered": line.delivered,
-        "cancelled": line.cancelled,
-        "returned": line.returned,
-    }
-
-
-def _allocation_values(order: Order, allocation: Allocation) -> dict[str, Any]:
-    return {
-        "tenant_id": order.tenant_id,
-        "id": allocation.id,
-        "order_id": order.id,
-        "line_no": allocation.line_no,
-        "sku": allocation.sku,
-        "location_id": allocation.location_id,
-        "quantity": allocation.quantity,
-        "released": allocation.released,
-        "fulfilled": allocation.fulfilled,
-        "created_at": allocation.created_at or order.created_at,
-    }
-
-
-def _hold_values(order: Order, hold: Hold) -> dict[str, Any]:
-    return {
-        "tenant_id": order.tenant_id,
-        "id": hold.id,
-        "order_id": order.id,
-        "reason": hold.reason.value,
-        "note": hold.note,
-        "created_by": hold.created_by,
-        "created_at": hold.created_at,
-        "due_at": hold.due_at,
-        "released_at": hold.released_at,
-        "released_by": hold.released_by,
-        "release_note": hold.release_note,
-    }
-
-
-def hold_from_row(row: Row[Any]) -> Hold:
-    return Hold(
-        id=row.id,
-        reason=HoldReason(row.reason),
-        created_at=row.created_at,
-        due_at=row.due_at,
-        note=row.note,
-        created_by=row.created_by,
-        released_at=row.released_at,
-        released_by=row.released_by,
-        release_note=row.release_note,
-    )
-
-
-def _payment_values(order: Order, record: PaymentRecord) -> dict[str, Any]:
-    return {
-        "tenant_id": order.tenant_id,
-        "id": record.id,
-        "order_id": order.id,
-        "kind": record.kind.value,
-        "amount": record.amount,
-        "currency": record.currency,
-        "outcome": record.outcome.value,
-        "gateway": record.gateway,
-        "gateway_reference": record.gateway_reference,
-        "parent_id": record.parent_id,
-        "expires_at": record.expires_at,
-        "idempotency_key": record.idempotency_key,
-        "message": record.message,
-        "created_at": record.created_at,
-    }
-
-
-def _payment(row: Row[Any]) -> PaymentRecord:
-    return PaymentRecord(
-        id=row.id,
-        kind=PaymentKind(row.kind),
-        amount=row.amount,
-        currency=row.currency,
-        outcome=PaymentOutcome(row.outcome),
-        gateway=row.gateway,
-        gateway_reference=row.gateway_reference,
-        created_at=row.created_at,
-        parent_id=row.parent_id,
-        expires_at=row.expires_at,
-        idempotency_key=row.idempotency_key,
-        message=row.message,
-    )
-
-
-def _event_values(order: Order, event: OrderEvent) -> dict[str, Any]:
-    return {
-        "tenant_id": order.tenant_id,
-        "order_id": order.id,
-        "seq": event.seq,
-        "type": event.type,
-        "actor": event.actor,
-        "reason": event.reason,
-        "data": event.data,
-        "created_at": event.created_at,
-    }
-
-
-def _order(row: Row[Any]) -> Order:
-    return Order(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        number=row.number,
-        channel=row.channel,
-        external_id=row.external_id,
-        currency=row.currency,
-        customer=Customer(
-            email=row.customer_email, name=row.customer_name, phone=row.customer_phone
-        ),
-        shipping_address=None
-        if row.shipping_address is None
-        else Address.from_dict(row.shipping_address),
-        billing_address=None
-        if row.billing_address is None
-        else Address.from_dict(row.billing_address),
-        lines=[],
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        allow_backorder=row.allow_backorder,
-        tags=list(row.tags),
-        note=row.note,
-        version=row.version,
-        status=OrderStatus(row.status),
-        fulfillment_status=FulfillmentStatus(row.fulfillment_status),
-        payment_status=PaymentStatus(row.payment_status),
-        released_at=row.released_at,
-        shipping_price=row.shipping_price,
-        shipping_tax=row.shipping_tax,
-        discount_codes=[_code_from_snapshot(c) for c in row.discount_codes or []],
-        customer_id=row.customer_id,
-        risk=row.risk,
-        totals=OrderTotals(
-            lines=(),
-            subtotal=row.subtotal,
-            discount_total=row.discount_total,
-            shipping=row.shipping_total,
-            shipping_discount=row.shipping_discount,
-            tax_total=row.tax_total,
-            total=row.total,
-        ),
-    )
 
 
 class SqlOrderRepository:
@@ -271,14 +67,14 @@ class SqlOrderRepository:
             "tags": order.tags,
             "note": order.note,
             "created_at": order.created_at,
-            **_order_values(order),
+            **order_values(order),
         }
         if not insert_if_absent(self._conn, orders, values):
             return False
-        self._conn.execute(insert(order_lines), [_line_values(order, line) for line in order.lines])
+        self._conn.execute(insert(order_lines), [line_values(order, line) for line in order.lines])
         if order.allocations:
             self._conn.execute(
-                insert(allocations), [_allocation_values(order, a) for a in order.allocations]
+                insert(allocations), [allocation_values(order, a) for a in order.allocations]
             )
         self._save_holds(order)
         self._insert_new_payments(order)
@@ -288,7 +84,7 @@ class SqlOrderRepository:
     def _insert_new_payments(self, order: Order) -> None:
         if order.new_payments:
             self._conn.execute(
-                insert(payments), [_payment_values(order, p) for p in order.new_payments]
+                insert(payments), [payment_values(order, p) for p in order.new_payments]
             )
             order.new_payments.clear()
 
@@ -309,7 +105,7 @@ class SqlOrderRepository:
         )
         for hold in order.holds:
             if hold.id not in stored:
-                self._conn.execute(insert(order_holds).values(**_hold_values(order, hold)))
+                self._conn.execute(insert(order_holds).values(**hold_values(order, hold)))
             elif stored[hold.id] is None and hold.released_at is not None:
                 self._conn.execute(
                     update(order_holds)
@@ -324,19 +120,29 @@ class SqlOrderRepository:
     def _insert_new_events(self, order: Order) -> None:
         if order.new_events:
             self._conn.execute(
-                insert(order_events), [_event_values(order, e) for e in order.new_events]
+                insert(order_events), [event_values(order, e) for e in order.new_events]
             )
             order.new_events.clear()
 
     def save(self, order: Order) -> None:
-        """Write back statuses, line quantities, allocations and new events."""
+        """Write back the order: statuses and totals, lines and allocations (new ones
+        inserted), holds, payments and new events."""
         self._conn.execute(
             update(orders)
             .where(_o.tenant_id == order.tenant_id, _o.id == order.id)
-            .values(**_order_values(order))
+            .values(**order_values(order))
         )
-        ln = order_lines.c
+        ln, al = order_lines.c, allocations.c
+        stored_lines = set(
+            self._conn.scalars(
+                select(ln.line_no).where(ln.tenant_id == order.tenant_id, ln.order_id == order.id)
+            )
+        )
         for line in order.lines:
+            values = line_values(order, line)
+            if line.line_no not in stored_lines:
+                self._conn.execute(insert(order_lines).values(**values))
+                continue
             self._conn.execute(
                 update(order_lines)
                 .where(
@@ -344,17 +150,19 @@ class SqlOrderRepository:
                     ln.order_id == order.id,
                     ln.line_no == line.line_no,
                 )
-                .values(
-                    allocated=line.allocated,
-                    backordered=line.backordered,
-                    shipped=line.shipped,
-                    delivered=line.delivered,
-                    cancelled=line.cancelled,
-                    returned=line.returned,
-                )
+                .values({k: v for k, v in values.items() if k not in _LINE_KEY})
             )
-        al = allocations.c
+        stored_allocations = set(
+            self._conn.scalars(
+                select(al.id).where(al.tenant_id == order.tenant_id, al.order_id == order.id)
+            )
+        )
         for allocation in order.allocations:
+            if allocation.id not in stored_allocations:
+                self._conn.execute(
+                    insert(allocations).values(**allocation_values(order, allocation))
+                )
+                continue
             self._conn.execute(
                 update(allocations)
                 .where(al.tenant_id == order.tenant_id, al.id == allocation.id)
@@ -378,7 +186,7 @@ class SqlOrderRepository:
         row = self._conn.execute(query).first()
         if row is None:
             return None
-        order = _order(row)
+        order = order_from_row(row)
         self._load_children([order], with_events=with_events)
         return order
 
@@ -407,7 +215,7 @@ class SqlOrderRepository:
         if before_id is not None:
             query = query.where(_o.id < before_id)
         rows = self._conn.execute(query.order_by(_o.id.desc()).limit(limit))
-        found = [_order(row) for row in rows]
+        found = [order_from_row(row) for row in rows]
         self._load_children(found, with_events=False)
         return found
 
@@ -503,7 +311,7 @@ class SqlOrderRepository:
             .where(pc.tenant_id == tenant_id, pc.order_id.in_(ids))
             .order_by(pc.order_id, pc.created_at, pc.id)
         ):
-            by_id[row.order_id].payments.append(_payment(row))
+            by_id[row.order_id].payments.append(payment_from_row(row))
         hc = order_holds.c
         for row in self._conn.execute(
             select(order_holds)

@@ -162,6 +162,19 @@ def check() -> None:
     typer.echo("ok: every inventory level balances with its ledger and allocations")
 
 
+@app.command("timers")
+def timers() -> None:
+    """Run what is due because time passed: expire cart holds, re-hold lapsed payments."""
+    from oms.services.timers import run_timers
+
+    with _database(_settings()) as uow:
+        report = _guard(lambda: run_timers(uow_factory=uow))
+    typer.echo(
+        f"expired {report.carts_expired} cart reservation(s); put "
+        f"{report.orders_put_on_payment_hold} order(s) back on payment_pending"
+    )
+
+
 @app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",

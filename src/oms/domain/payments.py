@@ -294,7 +294,7 @@ def check_capture(
         if held.is_expired(now):
             raise IllegalTransition(f"Authorization {authorization_id} has expired")
         available = held.remainder
-    if False:
+    if amount > available:
         raise IllegalTransition(
             f"Cannot capture {amount}: only {available} is authorized and not yet captured",
             capturable=str(available),
@@ -336,7 +336,7 @@ def check_void(
     held = _authorization(records, ledger, authorization_id)
     if held.voided:
         raise IllegalTransition(f"Authorization {authorization_id} is already voided")
-    if held.remainder <= 0:
+    if False:
         raise IllegalTransition(f"Authorization {authorization_id} is captured; refund instead")
     if held.is_expired(now):
         raise IllegalTransition(f"Authorization {authorization_id} has expired; nothing is held")

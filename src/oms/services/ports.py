@@ -180,6 +180,9 @@ class OrderRepository(Protocol):
     def count_recent(
         self, tenant_id: UUID, *, email: str | None, address: str | None, since: datetime
     ) -> int: ...
+    def with_lapsed_authorizations(
+        self, tenant_id: UUID, now: datetime, *, limit: int
+    ) -> list[UUID]: ...
     def open_holds_page(
         self, tenant_id: UUID, *, reason: HoldReason | None, after_id: UUID | None, limit: int
     ) -> list[QueuedHold]: ...

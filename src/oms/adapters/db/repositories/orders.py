@@ -234,6 +234,34 @@ class SqlOrderRepository:
             query = query.where(_o.shipping_address_key == address)
         return int(self._conn.scalar(query) or 0)
 
+    def with_lapsed_authorizations(
+        self, tenant_id: UUID, now: datetime, *, limit: int
+    ) -> list[UUID]:
+        """Orders still counted as authorized whose authorization has run out."""
+        pc = payments.c
+        lapsed = (
+            select(pc.order_id)
+            .where(
+                pc.tenant_id == tenant_id,
+                pc.kind == "authorization",
+                pc.outcome == "succeeded",
+                pc.expires_at <= now,
+            )
+            .distinct()
+        )
+        query = (
+            select(_o.id)
+            .where(
+                _o.tenant_id == tenant_id,
+                _o.payment_status == "authorized",
+                _o.status.in_(["open", "on_hold"]),
+                _o.id.in_(lapsed),
+            )
+            .order_by(_o.id)
+            .limit(limit)
+        )
+        return list(self._conn.scalars(query))
+
     def open_holds_page(
         self, tenant_id: UUID, *, reason: HoldReason | None, after_id: UUID | None, limit: int
     ) -> list[QueuedHold]:

@@ -63,6 +63,7 @@ class _CountryRules:
     regions: dict[str, str]  # folded code, prefixed code or name -> code without the prefix
     region_label: str
     requires_region: bool
+    uses_region: bool  # the country's address format has a region line
     city_label: str
     requires_city: bool
     postal_code_pattern: re.Pattern[str] | None
@@ -158,7 +159,10 @@ def _check_region(region: str | None, rules: _CountryRules, problem: _Problem) -
         return region
     code = rules.regions.get(_fold(region))
     if code is None:
-        problem("region", f"{region!r} is not {_a(rules.region_label)} of {rules.name}.")
+        # Where addresses have no region line (GB, DE, FR...), a region is extra text
+        # that a carrier ignores: keep it, rather than hold the order over "Bavaria".
+        if rules.uses_region:
+            problem("region", f"{region!r} is not {_a(rules.region_label)} of {rules.name}.")
         return region
     return code
 
@@ -240,6 +244,7 @@ def _country_rules(code: str) -> _CountryRules | None:
         regions=_region_aliases(code, rules),
         region_label={"do_si": "province"}.get(area_type, area_type),
         requires_region="country_area" in required,
+        uses_region=rules is None or "%S" in rules.address_format,
         city_label=city_type.replace("_", " "),
         requires_city="city" in required,
         postal_code_pattern=pattern,

@@ -7,7 +7,10 @@ from functools import lru_cache
 
 from babel.numbers import get_currency_precision, list_currencies
 
-__all__ = ["is_known_currency", "minor_units", "round_money"]
+__all__ = ["MAX_AMOUNT", "is_known_currency", "minor_units", "round_money"]
+
+# Every stored amount is below this: NUMERIC(18, 4) holds 14 digits before the point.
+MAX_AMOUNT = Decimal(10) ** 14
 
 
 @lru_cache(maxsize=1)

@@ -15,7 +15,7 @@ from oms.domain.catalogue import ProductKind
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
 from oms.domain.holds import Hold, HoldReason
 from oms.domain.lifecycle import OrderAction, ensure_allowed
-from oms.domain.money import round_money
+from oms.domain.money import MAX_AMOUNT, round_money
 from oms.domain.payments import (
     PaymentRecord,
     PaymentSummary,
@@ -173,6 +173,14 @@ class Order:
             shipping_tax=self.shipping_tax,
             discounts=self.discount_codes,
         )
+        largest = max(
+            [totals.subtotal, totals.total, *(p.total for p in totals.lines)], default=Decimal(0)
+        )
+        if largest >= MAX_AMOUNT:
+            raise InvalidRequest(
+                "The order's amounts are too large",
+                [FieldError("#/lines", f"totals must stay below {MAX_AMOUNT:,.0f}")],
+            )
         share = {priced.line_no: priced.discount for priced in totals.lines}
         for line in self.lines:
             line.discount = share.get(line.line_no, Decimal(0))

@@ -313,7 +313,7 @@ def check_refund(
     if currency is None:
         raise IllegalTransition("Nothing has been captured, so nothing can be refunded")
     payment_amount(amount, currency=currency)
-    refundable = ledger.captured - ledger.refunded
+    refundable = ledger.captured
     if amount > refundable:
         raise IllegalTransition(
             f"Cannot refund {amount}: only {refundable} is captured and not yet refunded",
@@ -336,7 +336,7 @@ def check_void(
     held = _authorization(records, ledger, authorization_id)
     if held.voided:
         raise IllegalTransition(f"Authorization {authorization_id} is already voided")
-    if False:
+    if held.remainder <= 0:
         raise IllegalTransition(f"Authorization {authorization_id} is captured; refund instead")
     if held.is_expired(now):
         raise IllegalTransition(f"Authorization {authorization_id} has expired; nothing is held")

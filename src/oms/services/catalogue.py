@@ -119,8 +119,9 @@ def create_location(
     command: NewLocation,
     at: datetime | None = None,
 ) -> Location:
-    """Add a location: the operator's own with an operator key, else the tenant's own."""
-    owner = None if principal.is_operator else principal.require_tenant()
+    """Add a location: the operator's own with a bare operator key, else the tenant's own
+    (a tenant key's, or the tenant an operator key names with OMS-Tenant)."""
+    owner = principal.tenant_id
     location = Location(
         id=uuid6.uuid7(),
         owner_tenant_id=owner,
@@ -137,7 +138,9 @@ def create_location(
     )
     with uow_factory() as uow:
         if not uow.locations.add(location):
-            raise AlreadyExists(f"Location code {command.code!r} already exists", code=command.code)
+            raise AlreadyExists(
+                f"Location code {command.code!r} already exists", location_code=command.code
+            )
         uow.commit()
     return location
 

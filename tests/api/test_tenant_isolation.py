@@ -1,0 +1,469 @@
+"""Tenant isolation over HTTP: another tenant's rows answer exactly like missing ones.
+
+Two tenants get look-alike worlds (one location code and one SKU in common). Every ``/v1``
+route that takes an id is called with the other tenant's id and with an id that exists
+nowhere; both must get the same answer, so a caller cannot even learn that the row exists.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from tests.api.support import (
+    ApiTenant,
+    TestClient,
+    assert_problem,
+    create_location,
+    create_product,
+    fill_path,
+    new_tenant,
+    order_body,
+    path_parameters,
+    place_order,
+    served_routes,
+    set_on_hand,
+    stock_of,
+    walk_pages,
+)
+
+
+@dataclass(frozen=True)
+class Side:
+    """One tenant's world: what it created, and the identifiers its lists must show."""
+
+    tenant: ApiTenant
+    location: dict[str, Any]
+    product: dict[str, Any]
+    order: dict[str, Any]
+    location_ids: frozenset[str]
+    product_ids: frozenset[str]
+    skus: frozenset[str]
+    order_ids: frozenset[str]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.tenant.headers
+
+
+@dataclass(frozen=True)
+class World:
+    mine: Side
+    theirs: Side
+    client: TestClient
+
+
+def _build_side(
+    client: TestClient,
+    tenant: ApiTenant,
+    *,
+    own_sku: str,
+    stock: dict[tuple[str, str], int],
+    extra_codes: tuple[str, ...],
+    order_lines: tuple[tuple[str, int], ...],
+) -> Side:
+    locations = [create_location(client, tenant, code) for code in ("WH-1", *extra_codes)]
+    products = [create_product(client, tenant, sku) for sku in (own_sku, "SHARED")]
+    for (sku, code), units in stock.items():
+        set_on_hand(client, tenant, sku, code, units)
+    order = place_order(client, tenant, *order_lines, customer={"email": "buyer@example.com"})
+    return Side(
+        tenant=tenant,
+        location=locations[0],
+        product=products[0],
+        order=order,
+        location_ids=frozenset(loc["id"] for loc in locations),
+        product_ids=frozenset(p["id"] for p in products),
+        skus=frozenset(p["sku"] for p in products),
+        order_ids=frozenset({order["id"]}),
+    )
+
+
+def _build_world(client: TestClient, uow_factory: SqlUnitOfWorkFactory) -> World:
+    mine = _build_side(
+        client,
+        new_tenant(uow_factory, "mine"),
+        own_sku="MINE-1",
+        stock={("MINE-1", "WH-1"): 10, ("SHARED", "WH-1"): 5},
+        extra_codes=(),
+        order_lines=(("MINE-1", 2),),
+    )
+    theirs = _build_side(
+        client,
+        new_tenant(uow_factory, "theirs"),
+        own_sku="THEIRS-1",
+        stock={("THEIRS-1", "WH-1"): 10, ("SHARED", "WH-1"): 70, ("SHARED", "FAR-AWAY"): 3},
+        extra_codes=("FAR-AWAY",),
+        order_lines=(("THEIRS-1", 1), ("SHARED", 4)),
+    )
+    return World(mine=mine, theirs=theirs, client=client)
+
+
+@pytest.fixture(scope="module")
+def world(client: TestClient, api_uow: SqlUnitOfWorkFactory) -> World:
+    """Shared by the tests that read, or that try a write which must change nothing."""
+    return _build_world(client, api_uow)
+
+
+@pytest.fixture
+def fresh_world(client: TestClient, api_uow: SqlUnitOfWorkFactory) -> World:
+    """For the tests that change a tenant's data on purpose."""
+    return _build_world(client, api_uow)
+
+
+def _missing_id(parameter: str) -> str:
+    """An id that exists for nobody."""
+    return f"NO-SUCH-{uuid4().hex[:8]}" if parameter == "sku" else str(uuid4())
+
+
+def _created_by_them(world: World, path: str, body: dict[str, Any]) -> str:
+    """The id of something the other tenant creates with ``POST path``."""
+    response = world.client.post(path, headers=world.theirs.headers, json=body)
+    assert response.status_code == 201, response.text
+    created_id: str = response.json()["id"]
+    return created_id
+
+
+def _their_open_hold(world: World) -> str:
+    hold_path = f"/v1/orders/{world.theirs.order['id']}/holds"
+    return _created_by_them(world, hold_path, {"reason": "manual", "note": "checking"})
+
+
+def _their_customer(world: World) -> str:
+    response = world.client.get("/v1/customers", headers=world.theirs.headers)
+    assert response.status_code == 200, response.text
+    customer_id: str = response.json()["items"][0]["id"]
+    return customer_id
+
+
+def _their_order(world: World) -> list[str]:
+    return [world.theirs.order["id"]]
+
+
+@dataclass(frozen=True)
+class IdRoute:
+    """How to call one id-taking route with another tenant's ids, or with missing ones."""
+
+    method: str
+    path: str
+    foreign_ids: Callable[[World], list[str]]
+    body: Callable[[World], dict[str, Any]] | dict[str, Any] | None = None
+    headers: Callable[[World], dict[str, str]] | None = None
+    # What a tenant key gets for either id: 404, except where tenant keys may not go at all.
+    status: int = 404
+    # What the owner gets for its own ids; 0: depends on state, but is never a 404.
+    owner_status: int = 200
+
+    def call(self, client: TestClient, world: World, side: Side, ids: list[str]) -> Any:
+        return client.request(
+            self.method,
+            fill_path(self.path, *ids),
+            headers={**side.headers, **(self.headers(world) if self.headers else {})},
+            json=self.body(world) if callable(self.body) else self.body,
+        )
+
+    def missing_ids(self) -> list[str]:
+        return [_missing_id(name) for name in path_parameters(self.path)]
+
+
+ID_ROUTES = [
+    IdRoute("GET", "/v1/products/{product_id}", lambda w: [w.theirs.product["id"]]),
+    IdRoute("GET", "/v1/locations/{location_id}", lambda w: [w.theirs.location["id"]]),
+    IdRoute(
+        "POST",
+        "/v1/locations/{location_id}/grants",
+        lambda w: [w.theirs.location["id"]],
+        body=lambda w: {"tenant_id": str(w.mine.tenant.id)},
+        status=403,  # granting is for operator keys; see the operator tests below
+    ),
+    IdRoute("GET", "/v1/inventory/{sku}", lambda w: [w.theirs.product["sku"]]),
+    IdRoute("GET", "/v1/orders/{order_id}", _their_order),
+    IdRoute(
+        "PATCH",
+        "/v1/orders/{order_id}",
+        _their_order,
+        body={"shipping_address": {"country": "DE", "city": "Berlin", "line1": "Probe 1"}},
+        headers=lambda w: {"If-Match": f'"{w.theirs.order["version"]}"'},
+        owner_status=0,
+    ),
+    IdRoute("GET", "/v1/orders/{order_id}/events", _their_order),
+    IdRoute("POST", "/v1/orders/{order_id}/cancel", _their_order, body={"reason": "probe"}),
+    IdRoute(
+        "POST",
+        "/v1/orders/{order_id}/holds",
+        _their_order,
+        body={"reason": "manual", "note": "probe"},
+        owner_status=201,
+    ),
+    IdRoute(
+        "POST",
+        "/v1/orders/{order_id}/holds/{hold_id}/release",
+        lambda w: [*_their_order(w), _their_open_hold(w)],
+        body={"note": "probe"},
+    ),
+    *[
+        IdRoute("POST", f"/v1/orders/{{order_id}}/payments/{action}", _their_order, owner_status=0)
+        for action in ("authorize", "capture", "refund", "void")
+    ],
+    IdRoute(
+        "GET",
+        "/v1/discount-codes/{code_id}",
+        lambda w: [
+            _created_by_them(
+                w,
+                "/v1/discount-codes",
+                {"code": f"SAVE-{uuid4().hex[:6]}", "kind": "percentage", "value": "10"},
+            )
+        ],
+    ),
+    IdRoute("GET", "/v1/customers/{customer_id}", lambda w: [_their_customer(w)]),
+    IdRoute(
+        "DELETE",
+        "/v1/risk-rules/{rule_id}",
+        lambda w: [
+            _created_by_them(
+                w, "/v1/risk-rules", {"kind": "blocked_domain", "params": {"domains": ["x.test"]}}
+            )
+        ],
+        owner_status=204,
+    ),
+    *[
+        IdRoute(
+            method,
+            path,
+            lambda w: [
+                _created_by_them(
+                    w, "/v1/reservations", {"lines": [{"sku": "THEIRS-1", "quantity": 1}]}
+                )
+            ],
+        )
+        for method, path in (
+            ("GET", "/v1/reservations/{reservation_id}"),
+            ("POST", "/v1/reservations/{reservation_id}/release"),
+        )
+    ],
+]
+ROUTE_ID = "{0.method} {0.path}".format
+
+
+def _without(ids: list[str], body: dict[str, Any]) -> str:
+    text = json.dumps(body, sort_keys=True)
+    for some_id in ids:
+        text = text.replace(some_id, "<id>")
+    return text
+
+
+def test_every_v1_route_that_takes_an_id_has_an_isolation_case(client: TestClient) -> None:
+    routes = {
+        (method, path)
+        for method, path in served_routes(client.app)  # type: ignore[arg-type]
+        if path.startswith("/v1/") and path_parameters(path)
+    }
+
+    assert routes == {(r.method, r.path) for r in ID_ROUTES}
+
+
+@pytest.mark.parametrize("route", ID_ROUTES, ids=ROUTE_ID)
+def test_another_tenants_id_answers_exactly_like_a_missing_one(
+    client: TestClient, world: World, route: IdRoute
+) -> None:
+    foreign_ids, missing_ids = route.foreign_ids(world), route.missing_ids()
+
+    foreign = route.call(client, world, world.mine, foreign_ids)
+    missing = route.call(client, world, world.mine, missing_ids)
+
+    assert _without(foreign_ids, assert_problem(foreign, route.status)) == _without(
+        missing_ids, assert_problem(missing, route.status)
+    )
+
+
+@pytest.mark.parametrize("route", [r for r in ID_ROUTES if r.status == 404], ids=ROUTE_ID)
+def test_the_owner_reaches_the_same_ids_on_every_route(
+    client: TestClient, fresh_world: World, route: IdRoute
+) -> None:
+    response = route.call(client, fresh_world, fresh_world.theirs, route.foreign_ids(fresh_world))
+
+    if route.owner_status:
+        assert response.status_code == route.owner_status, response.text
+    else:
+        assert response.status_code not in (404, 500), response.text
+
+
+ORDER_WRITES = [r for r in ID_ROUTES if r.method != "GET" and r.path.startswith("/v1/orders/")]
+
+
+@pytest.mark.parametrize("route", ORDER_WRITES, ids=ROUTE_ID)
+def test_a_write_to_another_tenants_order_answers_404_and_changes_nothing(
+    client: TestClient, world: World, route: IdRoute
+) -> None:
+    foreign_ids = route.foreign_ids(world)
+    order_path = f"/v1/orders/{world.theirs.order['id']}"
+    before = client.get(order_path, headers=world.theirs.headers).json()
+    stock_before = stock_of(client, world.theirs.tenant, "SHARED")
+
+    response = route.call(client, world, world.mine, foreign_ids)
+
+    assert_problem(response, 404, "not_found")
+    assert client.get(order_path, headers=world.theirs.headers).json() == before
+    assert stock_of(client, world.theirs.tenant, "SHARED") == stock_before
+    assert before["status"] != "cancelled"
+    assert any(allocation["quantity"] > 0 for allocation in before["allocations"])
+
+
+def test_an_operator_granting_a_tenants_own_location_answers_like_a_missing_one(
+    client: TestClient, fresh_world: World, operator_headers: dict[str, str]
+) -> None:
+    grant = {"tenant_id": str(fresh_world.mine.tenant.id)}
+    foreign_id, missing_id = fresh_world.theirs.location["id"], _missing_id("location_id")
+
+    foreign = client.post(
+        f"/v1/locations/{foreign_id}/grants", headers=operator_headers, json=grant
+    )
+    missing = client.post(
+        f"/v1/locations/{missing_id}/grants", headers=operator_headers, json=grant
+    )
+
+    assert _without([foreign_id], assert_problem(foreign, 404)) == _without(
+        [missing_id], assert_problem(missing, 404)
+    )
+    still_hidden = client.get(f"/v1/locations/{foreign_id}", headers=fresh_world.mine.headers)
+    assert_problem(still_hidden, 404)
+
+
+def test_an_operator_grant_shows_an_operator_location_to_that_tenant_only(
+    client: TestClient, fresh_world: World, operator_headers: dict[str, str]
+) -> None:
+    code = f"OP-{uuid4().hex[:8]}"
+    created = client.post(
+        "/v1/locations", headers=operator_headers, json={"code": code, "name": "3PL hub"}
+    )
+    assert created.status_code == 201, created.text
+    location_id = created.json()["id"]
+    assert_problem(
+        client.get(f"/v1/locations/{location_id}", headers=fresh_world.mine.headers), 404
+    )
+
+    granted = client.post(
+        f"/v1/locations/{location_id}/grants",
+        headers=operator_headers,
+        json={"tenant_id": str(fresh_world.mine.tenant.id)},
+    )
+
+    assert granted.status_code == 204, granted.text
+    seen = client.get(f"/v1/locations/{location_id}", headers=fresh_world.mine.headers)
+    assert seen.status_code == 200
+    assert seen.json()["owner"] == "operator"
+    assert_problem(
+        client.get(f"/v1/locations/{location_id}", headers=fresh_world.theirs.headers), 404
+    )
+
+
+LISTS = [
+    pytest.param("/v1/products", "id", "product_ids", id="products"),
+    pytest.param("/v1/locations", "id", "location_ids", id="locations"),
+    pytest.param("/v1/inventory", "sku", "skus", id="inventory"),
+    pytest.param("/v1/orders", "id", "order_ids", id="orders"),
+]
+
+
+@pytest.mark.parametrize("viewer", ["mine", "theirs"])
+@pytest.mark.parametrize(("path", "key", "expected"), LISTS)
+def test_a_list_shows_exactly_the_callers_rows(
+    client: TestClient, world: World, viewer: str, path: str, key: str, expected: str
+) -> None:
+    side: Side = getattr(world, viewer)
+
+    pages = walk_pages(client, path, side.headers, limit=1)
+
+    seen = [item[key] for page in pages for item in page]
+    assert sorted(seen) == sorted(getattr(side, expected))
+
+
+def test_a_sku_both_tenants_sell_shows_only_the_callers_stock(
+    client: TestClient, world: World
+) -> None:
+    mine = stock_of(client, world.mine.tenant, "SHARED")
+    listed = client.get("/v1/inventory", headers=world.mine.headers).json()["items"]
+
+    assert (mine["on_hand"], mine["reserved"]) == (5, 0)
+    assert [row["location_id"] for row in mine["locations"]] == [world.mine.location["id"]]
+    assert next(item for item in listed if item["sku"] == "SHARED") == mine
+
+
+def test_an_adjustment_at_a_location_code_only_another_tenant_has_changes_nothing(
+    client: TestClient, world: World
+) -> None:
+    mine_before = stock_of(client, world.mine.tenant, "SHARED")
+    theirs_before = stock_of(client, world.theirs.tenant, "SHARED")
+
+    response = client.post(
+        "/v1/inventory/adjustments",
+        headers=world.mine.headers,
+        json={"sku": "SHARED", "location": "FAR-AWAY", "delta": 5, "reason": "probe"},
+    )
+
+    body = assert_problem(response, 422)
+    assert [error["pointer"] for error in body["errors"]] == ["#/location"]
+    assert stock_of(client, world.mine.tenant, "SHARED") == mine_before
+    assert stock_of(client, world.theirs.tenant, "SHARED") == theirs_before
+
+
+def test_an_adjustment_at_a_location_code_both_tenants_use_changes_the_callers_own(
+    client: TestClient, fresh_world: World
+) -> None:
+    theirs_before = stock_of(client, fresh_world.theirs.tenant, "SHARED")
+
+    response = client.post(
+        "/v1/inventory/adjustments",
+        headers=fresh_world.mine.headers,
+        json={"sku": "SHARED", "location": "WH-1", "delta": 1, "reason": "found one"},
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["on_hand"] == 6
+    assert stock_of(client, fresh_world.theirs.tenant, "SHARED") == theirs_before
+
+
+def test_an_order_for_a_sku_only_another_tenant_sells_is_refused(
+    client: TestClient, world: World
+) -> None:
+    theirs_before = stock_of(client, world.theirs.tenant, "THEIRS-1")
+
+    response = client.post(
+        "/v1/orders",
+        headers=world.mine.headers,
+        json={"currency": "EUR", "lines": [{"sku": "THEIRS-1", "quantity": 1}]},
+    )
+
+    body = assert_problem(response, 422)
+    assert [error["pointer"] for error in body["errors"]] == ["#/lines/0/sku"]
+    orders = client.get("/v1/orders", headers=world.mine.headers).json()["items"]
+    assert {order["id"] for order in orders} == world.mine.order_ids
+    assert stock_of(client, world.theirs.tenant, "THEIRS-1") == theirs_before
+
+
+@pytest.mark.parametrize("same", ["idempotency_key", "external_id"])
+def test_the_same_order_key_in_two_tenants_makes_two_orders(
+    client: TestClient, fresh_world: World, same: str
+) -> None:
+    key = uuid4().hex
+    headers = {"Idempotency-Key": key} if same == "idempotency_key" else {}
+    fields = {"channel": "shop", "external_id": key} if same == "external_id" else {}
+
+    placed = [
+        client.post(
+            "/v1/orders",
+            headers={**side.headers, **headers},
+            json=order_body(("SHARED", 1), **fields),
+        )
+        for side in (fresh_world.mine, fresh_world.theirs)
+    ]
+
+    assert [response.status_code for response in placed] == [201, 201]
+    assert placed[0].json()["id"] != placed[1].json()["id"]

@@ -23,6 +23,7 @@ from oms.api.routers import (
     order_actions,
     orders,
     reservations,
+    routing,
 )
 from oms.config import Settings
 
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         discounts,
         customers,
         reservations,
+        routing,
     ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol, Self
 from uuid import UUID
 
@@ -22,6 +22,7 @@ from oms.domain.orders import Order
 from oms.domain.policies import TenantPolicies
 from oms.domain.pricing import DiscountCode
 from oms.domain.risk import RiskRule
+from oms.domain.routing_profile import RoutingProfile
 from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "OutboxRepository",
     "QueuedHold",
     "RiskRuleRepository",
+    "RoutingRepository",
     "TenantRepository",
     "TransientStorageError",
     "UnitOfWork",
@@ -270,6 +272,30 @@ class CartRepository(Protocol):
     ) -> None: ...
 
 
+class RoutingRepository(Protocol):
+    def current_profile(self, tenant_id: UUID) -> RoutingProfile: ...
+    def profile_versions(self, tenant_id: UUID) -> list[tuple[RoutingProfile, datetime, str]]: ...
+    def add_profile(
+        self, tenant_id: UUID, profile: RoutingProfile, *, actor: str, at: datetime
+    ) -> RoutingProfile: ...
+    def carrier_service_rows(self, *, active_only: bool = True) -> list[dict[str, Any]]: ...
+    def upsert_carrier_service(
+        self,
+        *,
+        carrier: str,
+        code: str,
+        name: str,
+        rate_card: dict[str, Any],
+        service_id: UUID,
+        at: datetime,
+    ) -> bool: ...
+    def loads(self, tenant_id: UUID, day: date) -> dict[UUID, int]: ...
+    def take_capacity(
+        self, tenant_id: UUID, location_id: UUID, day: date, capacity: int | None
+    ) -> bool: ...
+    def give_back_capacity(self, tenant_id: UUID, location_id: UUID, day: date) -> None: ...
+
+
 class TransientStorageError(Exception):
     """A deadlock, serialisation failure or lock timeout: the whole use case may be retried."""
 
@@ -297,6 +323,8 @@ class UnitOfWork(Protocol):
     def risk_rules(self) -> RiskRuleRepository: ...
     @property
     def carts(self) -> CartRepository: ...
+    @property
+    def routing(self) -> RoutingRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     Float,
     ForeignKeyConstraint,
     Index,
@@ -32,6 +33,7 @@ from oms.adapters.db.types import Amount, UtcDateTime
 __all__ = [
     "allocations",
     "api_keys",
+    "carrier_services",
     "cart_reservation_lines",
     "cart_reservations",
     "customers",
@@ -41,6 +43,7 @@ __all__ = [
     "inventory_levels",
     "inventory_movements",
     "location_grants",
+    "location_loads",
     "locations",
     "metadata",
     "order_events",
@@ -51,6 +54,7 @@ __all__ = [
     "payments",
     "products",
     "risk_rules",
+    "routing_profiles",
     "tenants",
 ]
 
@@ -107,6 +111,8 @@ locations = Table(
     Column("priority", Integer, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    Column("pickup_cutoff", String(5), nullable=False, server_default=text("'16:00'")),
+    Column("timezone", String(64), nullable=False, server_default=text("'UTC'")),
     ForeignKeyConstraint(["owner_tenant_id"], ["tenants.id"]),
     Index(
         "uq_locations_operator_code",
@@ -219,6 +225,12 @@ orders = Table(
     Column("shipping_address_key", String(400), nullable=True),
     Column("risk", JSON, nullable=True),
     Column("released_at", Timestamp, nullable=True),
+    Column("service_level", String(30), nullable=False, server_default=text("'standard'")),
+    Column("routing_profile_version", Integer, nullable=True),
+    Column("routing", JSON, nullable=True),
+    Column("destination", JSON, nullable=True),
+    Column("promised_ship_by", Date, nullable=True),
+    Column("promised_deliver_by", Date, nullable=True),
     Column("status", String(20), nullable=False),
     Column("fulfillment_status", String(30), nullable=False),
     Column("payment_status", String(30), nullable=False),
@@ -469,4 +481,41 @@ cart_reservation_lines = Table(
         ["tenant_id", "reservation_id"], ["cart_reservations.tenant_id", "cart_reservations.id"]
     ),
     Index("ix_cart_reservation_lines_level", "tenant_id", "sku", "location_id"),
+)
+
+
+routing_profiles = Table(
+    "routing_profiles",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "version"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+# Carrier services and their rate cards are the operator's (a reference table).
+carrier_services = Table(
+    "carrier_services",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("carrier", String(40), nullable=False),
+    Column("code", String(40), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("rate_card", JSON, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    UniqueConstraint("carrier", "code"),
+)
+
+location_loads = Table(
+    "location_loads",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("orders", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "location_id", "day"),
 )

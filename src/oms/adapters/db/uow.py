@@ -15,6 +15,7 @@ from oms.adapters.db.repositories.inventory import SqlInventoryRepository
 from oms.adapters.db.repositories.messages import SqlIdempotencyRepository, SqlOutboxRepository
 from oms.adapters.db.repositories.orders import SqlOrderRepository
 from oms.adapters.db.repositories.risk import SqlRiskRuleRepository
+from oms.adapters.db.repositories.routing import SqlRoutingRepository
 from oms.adapters.db.repositories.tenants import SqlTenantRepository
 from oms.services.ports import TransientStorageError
 
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
     discounts: SqlDiscountRepository
     risk_rules: SqlRiskRuleRepository
     carts: SqlCartRepository
+    routing: SqlRoutingRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -68,6 +70,7 @@ class SqlUnitOfWork:
         self.discounts = SqlDiscountRepository(conn)
         self.risk_rules = SqlRiskRuleRepository(conn)
         self.carts = SqlCartRepository(conn)
+        self.routing = SqlRoutingRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

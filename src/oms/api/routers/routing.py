@@ -1,0 +1,59 @@
+"""/v1/routing-profile: the rules the router works under, versioned."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from oms.api.deps import ActorDep, TenantId, UowDep
+from oms.domain.routing_profile import RoutingProfile
+from oms.services import routing_profiles
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1", tags=["routing"])
+
+
+class RoutingProfileRead(BaseModel):
+    version: int
+    settings: dict[str, Any]
+    created_at: datetime | None = None
+    created_by: str | None = None
+
+    @classmethod
+    def of(cls, profile: RoutingProfile, **extra: Any) -> RoutingProfileRead:
+        return cls(version=profile.version, settings=profile.to_dict(), **extra)
+
+
+@router.get("/routing-profile", response_model=RoutingProfileRead)
+def get_profile(tenant_id: TenantId, uow: UowDep) -> RoutingProfileRead:
+    """The current routing profile (version 0: the defaults, never saved)."""
+    return RoutingProfileRead.of(
+        routing_profiles.get_routing_profile(uow_factory=uow, tenant_id=tenant_id)
+    )
+
+
+@router.put("/routing-profile", response_model=RoutingProfileRead)
+def put_profile(
+    body: dict[str, Any], tenant_id: TenantId, actor: ActorDep, uow: UowDep
+) -> RoutingProfileRead:
+    """Replace the profile: allow_split, max_locations, excluded_locations, ship_from_store,
+    daily_capacity, safety_stock, handling_cost, default_handling_cost, split_penalty,
+    service_levels (days). Saved as a new version; orders record the version they used."""
+    return RoutingProfileRead.of(
+        routing_profiles.put_routing_profile(
+            uow_factory=uow, tenant_id=tenant_id, raw=body, actor=actor
+        )
+    )
+
+
+@router.get("/routing-profile/versions", response_model=list[RoutingProfileRead])
+def list_versions(tenant_id: TenantId, uow: UowDep) -> list[RoutingProfileRead]:
+    """Every saved version, newest first."""
+    return [
+        RoutingProfileRead.of(v.profile, created_at=v.created_at, created_by=v.created_by)
+        for v in routing_profiles.list_profile_versions(uow_factory=uow, tenant_id=tenant_id)
+    ]

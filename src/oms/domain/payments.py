@@ -13,9 +13,10 @@ without a parent releases every authorization open when it happened. An authoriz
 open while it is not voided, not fully captured and ``now < expires_at``.
 
 The ``check_*`` functions are asked before the gateway is called: they refuse what the
-records do not allow (``IllegalTransition``), so no gateway is asked to capture money that
-is not held. Amounts are refused (``InvalidRequest`` at ``#/amount``) when they are not
-positive or carry more decimal places than the currency has.
+records do not allow (``IllegalTransition``; an ``authorization_id`` not on the order is
+``NotFound``), so no gateway is asked to capture money that is not held. Amounts are
+refused (``InvalidRequest`` at ``#/amount``) when they are not positive or carry more
+decimal places than the currency has.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ ZERO = Decimal(0)
 
 
 class PaymentKind(StrEnum):
+    """What a payment record asked the gateway to do."""
+
     AUTHORIZATION = "authorization"
     CAPTURE = "capture"
     REFUND = "refund"
@@ -313,7 +316,7 @@ def check_refund(
     if currency is None:
         raise IllegalTransition("Nothing has been captured, so nothing can be refunded")
     payment_amount(amount, currency=currency)
-    refundable = ledger.captured
+    refundable = ledger.captured - ledger.refunded
     if amount > refundable:
         raise IllegalTransition(
             f"Cannot refund {amount}: only {refundable} is captured and not yet refunded",

@@ -88,6 +88,8 @@ def test_captures_and_refunds_follow_the_authorization_and_refuse_beyond_it(
         _pay(uow_factory, unpaid, PaymentKind.REFUND, amount=Decimal("60.00"))
     refunded = _pay(uow_factory, unpaid, PaymentKind.REFUND, amount=Decimal("10.00"))
     assert refunded.payment_status is PaymentStatus.PARTIALLY_REFUNDED
+    with pytest.raises(IllegalTransition):  # 50.00 captured, 10.00 already refunded
+        _pay(uow_factory, unpaid, PaymentKind.REFUND, amount=Decimal("40.01"))
     with pytest.raises(IllegalTransition):
         _pay(uow_factory, unpaid, PaymentKind.VOID)
 

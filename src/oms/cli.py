@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 from uuid import UUID
 
@@ -23,10 +24,14 @@ db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 tenant_app = typer.Typer(no_args_is_help=True, help="Tenants (merchants).")
 apikey_app = typer.Typer(no_args_is_help=True, help="API keys.")
 location_app = typer.Typer(no_args_is_help=True, help="Locations.")
+carriers_app = typer.Typer(no_args_is_help=True, help="Carrier services and rate cards.")
+routing_app = typer.Typer(no_args_is_help=True, help="Order routing (DOM).")
 app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(location_app, name="location")
+app.add_typer(carriers_app, name="carriers")
+app.add_typer(routing_app, name="routing")
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
@@ -142,6 +147,95 @@ def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_
     with _database(_settings()) as uow:
         _guard(lambda: revoke_api_key(uow_factory=uow, key_id=parsed))
     typer.echo(f"revoked {parsed}")
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        _fail(f"cannot read {path}: {error.strerror}", 2)
+
+
+@carriers_app.command("import")
+def carriers_import(
+    path: Annotated[Path, typer.Argument(help="A rate card file (.csv, .yaml or .yml)")],
+    fmt: Annotated[str | None, typer.Option("--format", help="csv or yaml")] = None,
+) -> None:
+    """Create or replace carrier services from a rate card file."""
+    from oms.services.carriers import import_rate_cards
+
+    kind = fmt or ("csv" if path.suffix.lower() == ".csv" else "yaml")
+    if kind not in ("csv", "yaml"):
+        _fail("--format must be csv or yaml", 2)
+    text = _read(path)
+    with _database(_settings()) as uow:
+        result = _guard(
+            lambda: import_rate_cards(
+                uow_factory=uow,
+                principal=None,
+                text=text,
+                fmt=kind,  # type: ignore[arg-type]
+            )
+        )
+    typer.echo(f"imported: {result.created} new, {result.updated} replaced carrier service(s)")
+
+
+@routing_app.command("simulate")
+def routing_simulate(
+    profile: Annotated[Path, typer.Option(help="Candidate routing profile (JSON or YAML)")],
+    orders: Annotated[Path, typer.Option(help="Orders: CSV or JSON lines")],
+    tenant: Annotated[str, typer.Option(help="Tenant id")],
+) -> None:
+    """Route orders under the current and a candidate profile; change nothing; compare."""
+    import yaml
+
+    from oms.adapters.geocoding.offline import OfflineGeocoder
+    from oms.domain.routing_profile import RoutingProfile
+    from oms.services.routing_profiles import get_routing_profile
+    from oms.services.simulation import parse_orders, simulate
+
+    try:
+        tenant_id = UUID(tenant)
+        raw = yaml.safe_load(_read(profile))
+    except ValueError:
+        _fail(f"--tenant {tenant!r} is not a tenant id", 2)
+    except yaml.YAMLError as error:
+        _fail(f"{profile}: not JSON or YAML ({str(error).splitlines()[0]})", 2)
+    if not isinstance(raw, dict):
+        _fail(f"{profile}: a routing profile is an object of settings", 2)
+    candidate = _guard(lambda: RoutingProfile.from_dict(raw))
+    order_list = _guard(lambda: parse_orders(_read(orders)))
+    with _database(_settings()) as uow:
+        current = _guard(lambda: get_routing_profile(uow_factory=uow, tenant_id=tenant_id))
+        now_totals, new_totals = _guard(
+            lambda: simulate(
+                uow_factory=uow,
+                tenant_id=tenant_id,
+                orders=order_list,
+                profiles=[current, candidate],
+                geocoder=OfflineGeocoder(),
+            )
+        )
+    rows = [
+        ("orders", now_totals.orders, new_totals.orders),
+        ("shipping cost", now_totals.shipping, new_totals.shipping),
+        ("handling cost", now_totals.handling, new_totals.handling),
+        ("total cost", now_totals.total_cost, new_totals.total_cost),
+        (
+            "packages per order",
+            f"{now_totals.packages_per_order:.3f}",
+            f"{new_totals.packages_per_order:.3f}",
+        ),
+        ("split rate", f"{now_totals.split_rate:.1%}", f"{new_totals.split_rate:.1%}"),
+        ("late promises", now_totals.late_orders, new_totals.late_orders),
+        ("backordered units", now_totals.backordered_units, new_totals.backordered_units),
+    ]
+    typer.echo(f"{'':22}{'current v' + str(current.version):>16}{'candidate':>16}")
+    for name, before, after in rows:
+        typer.echo(f"{name:22}{before!s:>16}{after!s:>16}")
+    typer.echo("packages per location:")
+    for code in sorted(set(now_totals.load) | set(new_totals.load)):
+        typer.echo(f"  {code:20}{now_totals.load[code]:>16}{new_totals.load[code]:>16}")
 
 
 @app.command("check")

@@ -193,6 +193,8 @@ ID_ROUTES = [
         owner_status=0,
     ),
     IdRoute("GET", "/v1/orders/{order_id}/events", _their_order),
+    IdRoute("GET", "/v1/orders/{order_id}/routing", _their_order),
+    IdRoute("POST", "/v1/orders/{order_id}/reroute", _their_order, body={"reason": "probe"}),
     IdRoute("POST", "/v1/orders/{order_id}/cancel", _their_order, body={"reason": "probe"}),
     IdRoute(
         "POST",

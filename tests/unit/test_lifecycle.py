@@ -42,6 +42,8 @@ ALLOWED_PAIRS = {
     (OrderAction.VOID, OrderStatus.ON_HOLD),
     (OrderAction.VOID, OrderStatus.CANCELLED),
     (OrderAction.RELEASE, OrderStatus.OPEN),
+    (OrderAction.REROUTE, OrderStatus.OPEN),
+    (OrderAction.REROUTE, OrderStatus.ON_HOLD),
 }
 
 

@@ -10,10 +10,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oms.adapters.db.engine import build_engine
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.adapters.geocoding.offline import OfflineGeocoder
 from oms.adapters.payments.registry import gateway_named
 from oms.api.deps import AppState, reject_nul_characters
 from oms.api.errors import install_error_handlers, problem
 from oms.api.routers import (
+    carriers,
     catalogue,
     customers,
     discounts,
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         uow_factory=SqlUnitOfWorkFactory(engine),
         key_cache={},
         gateways=gateway_named,
+        geocoder=OfflineGeocoder(),
     )
     install_error_handlers(app)
     for module in (
@@ -117,6 +120,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         customers,
         reservations,
         routing,
+        carriers,
     ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)

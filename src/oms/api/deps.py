@@ -1,4 +1,9 @@
-"""Dependencies: the unit-of-work factory, the caller, paging. Aliases live here only."""
+"""Dependencies: the unit-of-work factory, the caller, paging. Aliases live here only.
+
+Every dependency is ``async def``: FastAPI runs a plain ``def`` dependency in the thread
+pool, and those hand-offs (several per request) cost more CPU than the work they do. The
+one that may touch the database, ``_principal``, sends just that call to the thread pool.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request
+from starlette.concurrency import run_in_threadpool
 
 from oms.config import Settings
 from oms.domain.errors import FieldError, InvalidRequest, NotFound, Unauthenticated
@@ -18,11 +24,13 @@ from oms.domain.tenancy import Principal
 from oms.services import tenants as tenant_services
 from oms.services.payments import GatewayProvider
 from oms.services.ports import UnitOfWorkFactory
+from oms.services.routing import Geocoder
 
 __all__ = [
     "ActorDep",
     "CurrentPrincipal",
     "GatewaysDep",
+    "GeocoderDep",
     "PageDep",
     "SettingsDep",
     "TenantId",
@@ -39,6 +47,7 @@ class AppState:
     uow_factory: UnitOfWorkFactory
     key_cache: dict[str, tuple[float, Principal]]
     gateways: GatewayProvider
+    geocoder: Geocoder
 
 
 def _state(request: Request) -> AppState:
@@ -46,24 +55,29 @@ def _state(request: Request) -> AppState:
     return state
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return _state(request).settings
 
 
-def _uow(request: Request) -> UnitOfWorkFactory:
+async def _uow(request: Request) -> UnitOfWorkFactory:
     return _state(request).uow_factory
 
 
-def _gateways(request: Request) -> GatewayProvider:
+async def _gateways(request: Request) -> GatewayProvider:
     return _state(request).gateways
 
 
+async def _geocoder(request: Request) -> Geocoder:
+    return _state(request).geocoder
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
+GeocoderDep = Annotated[Geocoder, Depends(_geocoder)]
 GatewaysDep = Annotated[GatewayProvider, Depends(_gateways)]
 UowDep = Annotated[UnitOfWorkFactory, Depends(_uow)]
 
 
-def _principal(
+async def _principal(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
     oms_tenant: Annotated[
@@ -80,7 +94,9 @@ def _principal(
     if cached is not None and cached[0] > now:
         principal = cached[1]
     else:
-        found = tenant_services.authenticate(uow_factory=state.uow_factory, secret=secret)
+        found = await run_in_threadpool(
+            tenant_services.authenticate, uow_factory=state.uow_factory, secret=secret
+        )
         if found is None:
             raise Unauthenticated("Unknown or revoked API key")
         principal = found
@@ -101,7 +117,9 @@ def _principal(
                 "OMS-Tenant is not a tenant id",
                 [FieldError("header:oms-tenant", "must be a UUID")],
             ) from None
-        tenant_services.resolve_tenant(uow_factory=state.uow_factory, tenant_id=tenant_id)
+        await run_in_threadpool(
+            tenant_services.resolve_tenant, uow_factory=state.uow_factory, tenant_id=tenant_id
+        )
         principal = Principal(key_id=principal.key_id, scope=principal.scope, tenant_id=tenant_id)
     return principal
 
@@ -109,14 +127,14 @@ def _principal(
 CurrentPrincipal = Annotated[Principal, Depends(_principal)]
 
 
-def _tenant(principal: CurrentPrincipal) -> UUID:
+async def _tenant(principal: CurrentPrincipal) -> UUID:
     return principal.require_tenant()
 
 
 TenantId = Annotated[UUID, Depends(_tenant)]
 
 
-def _actor(principal: CurrentPrincipal) -> Actor:
+async def _actor(principal: CurrentPrincipal) -> Actor:
     return Actor("api_key", str(principal.key_id))
 
 
@@ -147,7 +165,7 @@ class PageParams:
     limit: int
 
 
-def _page(
+async def _page(
     settings: SettingsDep,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
     limit: Annotated[int | None, Query(ge=1)] = None,
@@ -166,7 +184,7 @@ def _page(
 PageDep = Annotated[PageParams, Depends(_page)]
 
 
-def reject_nul_characters(request: Request) -> None:
+async def reject_nul_characters(request: Request) -> None:
     """Refuse NUL in the path, query or headers: PostgreSQL cannot compare such text."""
     for name, value in request.path_params.items():
         if isinstance(value, str) and "\x00" in value:

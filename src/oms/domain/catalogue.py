@@ -114,6 +114,8 @@ class Location:
     priority: int = 100
     active: bool = True
     created_at: datetime | None = None
+    pickup_cutoff: str = "16:00"
+    timezone: str = "UTC"
 
     @property
     def preference(self) -> tuple[int, str]:

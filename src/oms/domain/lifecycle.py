@@ -10,6 +10,7 @@ capture         open, on_hold, closed             -
 refund          open, on_hold, closed, cancelled  -
 void            open, on_hold, cancelled          -
 release         open                              payment secured, not yet released
+reroute         open, on_hold                     -
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class OrderAction(StrEnum):
     REFUND = "refund"
     VOID = "void"
     RELEASE = "release"
+    REROUTE = "reroute"
 
 
 _OPEN = frozenset({OrderStatus.OPEN, OrderStatus.ON_HOLD})
@@ -46,6 +48,7 @@ ALLOWED: dict[OrderAction, frozenset[OrderStatus]] = {
     OrderAction.REFUND: _OPEN | {OrderStatus.CLOSED, OrderStatus.CANCELLED},
     OrderAction.VOID: _OPEN | {OrderStatus.CANCELLED},
     OrderAction.RELEASE: frozenset({OrderStatus.OPEN}),
+    OrderAction.REROUTE: _OPEN,
 }
 
 _VERB = {
@@ -58,6 +61,7 @@ _VERB = {
     OrderAction.REFUND: "refund",
     OrderAction.VOID: "void a payment of",
     OrderAction.RELEASE: "release for fulfilment",
+    OrderAction.REROUTE: "reroute",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -157,6 +157,11 @@ class Order:
     payments: list[PaymentRecord] = field(default_factory=list)
     customer_id: UUID | None = None
     risk: dict[str, Any] | None = None
+    service_level: str = "standard"
+    routing: dict[str, Any] | None = None
+    routing_profile_version: int | None = None
+    promised_ship_by: date | None = None
+    promised_deliver_by: date | None = None
     new_events: list[OrderEvent] = field(default_factory=list, repr=False)
     new_payments: list[PaymentRecord] = field(default_factory=list, repr=False)
 

@@ -110,6 +110,7 @@ class NewLocation:
     can_ship: bool = True
     can_pickup: bool = False
     priority: int = 100
+    pickup_cutoff: str = "16:00"
 
 
 def create_location(
@@ -134,6 +135,7 @@ def create_location(
         can_ship=command.can_ship,
         can_pickup=command.can_pickup,
         priority=command.priority,
+        pickup_cutoff=command.pickup_cutoff,
         created_at=at or utcnow(),
     )
     with uow_factory() as uow:

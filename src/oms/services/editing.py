@@ -15,8 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from oms.domain.addresses import Address
-from oms.domain.allocation import Demand
-from oms.domain.catalogue import ProductKind, unit_demand
+from oms.domain.catalogue import ProductKind
 from oms.domain.errors import (
     FieldError,
     InsufficientStock,
@@ -35,7 +34,8 @@ from oms.services.carts import expire_due_in
 from oms.services.common import retry_transient, utcnow
 from oms.services.persistence import SYSTEM, new_hold, save_order_changes, settle_order
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
-from oms.services.reservations import reserve_demands
+from oms.services.rerouting import route_units
+from oms.services.routing import NO_GEOCODER, Geocoder
 
 __all__ = ["LineChange", "OrderEdit", "edit_order"]
 
@@ -114,7 +114,7 @@ def _apply_line_changes(
     return done
 
 
-def _reallocate(uow: UnitOfWork, order: Order, at: datetime) -> None:
+def _reallocate(uow: UnitOfWork, order: Order, geocoder: Geocoder, at: datetime) -> None:
     """Release every open allocation and reserve again for the units still wanted."""
     for allocation in sorted(order.allocations, key=lambda a: (a.sku, a.location_id)):
         if allocation.open > 0:
@@ -122,46 +122,32 @@ def _reallocate(uow: UnitOfWork, order: Order, at: datetime) -> None:
                 order.tenant_id, allocation.sku, allocation.location_id, allocation.open, at
             )
             allocation.released += allocation.open
-    products = uow.products.by_skus(order.tenant_id, [line.sku for line in order.lines])
-    demands = [
-        Demand(line.line_no, _active(line), unit_demand(products[line.sku]))
-        for line in order.lines
-        if line.kind is not ProductKind.DIGITAL and _active(line) > 0
-    ]
-    visible = uow.locations.visible_to(order.tenant_id)
-    locations = sorted(
-        (loc for loc in visible if loc.active and loc.can_ship), key=lambda loc: loc.preference
-    )
-    reserved = reserve_demands(
-        uow,
-        tenant_id=order.tenant_id,
-        demands=demands,
-        locations=[loc.id for loc in locations],
-        at=at,
-    )
-    if reserved.unfilled and not order.allow_backorder:
+    wanted = {
+        line.line_no: _active(line) for line in order.lines if line.kind is not ProductKind.DIGITAL
+    }
+    placed = route_units(uow, order, wanted, geocoder, (), at)
+    unfilled = {
+        n: units - placed.get(n, 0) for n, units in wanted.items() if units > placed.get(n, 0)
+    }
+    if unfilled and not order.allow_backorder:
         by_no = {line.line_no: line for line in order.lines}
         raise InsufficientStock(
             [
                 Shortage(
                     sku=by_no[n].sku,
                     requested=_active(by_no[n]),
-                    available=reserved.allocated_units.get(n, 0),
+                    available=placed.get(n, 0),
                 )
-                for n in sorted(reserved.unfilled)
+                for n in sorted(unfilled)
             ]
         )
-    code_of = {loc.id: loc.code for loc in visible}
-    for allocation in reserved.allocations:
-        allocation.location_code = code_of.get(allocation.location_id)
-    order.allocations.extend(reserved.allocations)
     for line in order.lines:
-        wanted = _active(line)
+        active = _active(line)
         if line.kind is ProductKind.DIGITAL:
-            line.allocated, line.backordered = wanted, 0
+            line.allocated, line.backordered = active, 0
         else:
-            line.allocated = reserved.allocated_units.get(line.line_no, 0)
-            line.backordered = reserved.unfilled.get(line.line_no, 0)
+            line.allocated = placed.get(line.line_no, 0)
+            line.backordered = active - line.allocated
 
 
 def _refresh_holds(
@@ -190,6 +176,7 @@ def edit_order(
     expected_version: int,
     actor: Actor,
     at: datetime | None = None,
+    geocoder: Geocoder | None = None,
 ) -> Order:
     """Apply ``edit`` if the order is still at ``expected_version`` (else 412) and unreleased."""
     when = at or utcnow()
@@ -220,7 +207,7 @@ def edit_order(
                     requires_shipping=any(ln.kind is not ProductKind.DIGITAL for ln in order.lines),
                 )
                 order.shipping_address = verified.shipping_address
-                _reallocate(uow, order, when)
+                _reallocate(uow, order, geocoder or NO_GEOCODER, when)
                 order.reprice()
                 data.update(
                     lines=changes,

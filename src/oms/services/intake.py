@@ -40,6 +40,7 @@ from oms.domain.money import is_known_currency, round_money
 from oms.domain.orders import Actor, Customer, Order, OrderLine
 from oms.domain.payments import PaymentKind
 from oms.domain.policies import TenantPolicies
+from oms.domain.routing import RoutingLine
 from oms.domain.verification import Finding, verify_contact
 from oms.services.carts import expire_due_in
 from oms.services.common import retry_transient, utcnow
@@ -52,8 +53,9 @@ from oms.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from oms.services.reservations import ReservationResult, reserve_with_held_stock
+from oms.services.reservations import ReservationResult, merge_results, take_held_stock
 from oms.services.risk import assess_order
+from oms.services.routing import NO_GEOCODER, Geocoder, RoutedOrder, RouteRequest, route_and_reserve
 
 __all__ = ["ChannelPayment", "LineRequest", "PlaceOrder", "PlacedOrder", "place_order"]
 
@@ -95,6 +97,7 @@ class PlaceOrder:
     discount_codes: tuple[str, ...] = ()
     payment: ChannelPayment | None = None
     reservation_id: UUID | None = None
+    service_level: str = "standard"
 
 
 @dataclass(frozen=True)
@@ -211,51 +214,65 @@ def _held_by_cart(
 
 def _reserve(
     uow: UnitOfWork,
-    tenant_id: UUID,
-    lines: list[OrderLine],
+    order: Order,
     products: dict[str, Product],
-    allow_backorder: bool,
-    at: datetime,
     held: dict[tuple[str, UUID], int],
-) -> tuple[ReservationResult, dict[UUID, str]]:
+    geocoder: Geocoder,
+    at: datetime,
+) -> tuple[ReservationResult, RoutedOrder]:
+    """Reserve the order's stock: a cart reservation's hold first, then routed (DOM)."""
     demands = [
         Demand(line.line_no, line.quantity, unit_demand(products[line.sku]))
-        for line in lines
+        for line in order.lines
         if line.kind is not ProductKind.DIGITAL
     ]
-    visible = uow.locations.visible_to(tenant_id)
-    locations = sorted(
-        (loc for loc in visible if loc.active and loc.can_ship), key=lambda loc: loc.preference
+    from_cart, rest = take_held_stock(
+        uow, tenant_id=order.tenant_id, demands=demands, held=held, at=at
     )
-    reserved = reserve_with_held_stock(
+    if from_cart.allocations:
+        code_of = {loc.id: loc.code for loc in uow.locations.visible_to(order.tenant_id)}
+        for allocation in from_cart.allocations:
+            allocation.location_code = code_of.get(allocation.location_id)
+    routed = route_and_reserve(
         uow,
-        tenant_id=tenant_id,
-        demands=demands,
-        locations=[loc.id for loc in locations],
-        held=held,
+        tenant_id=order.tenant_id,
+        request=RouteRequest(
+            lines=[
+                RoutingLine(
+                    d.line_no, d.quantity, products[_sku(order, d.line_no)].weight_grams, d.per_unit
+                )
+                for d in rest
+            ],
+            destination=order.shipping_address,
+            service_level=order.service_level,
+            currency=order.currency,
+        ),
+        geocoder=geocoder,
         at=at,
     )
-    if reserved.unfilled and not allow_backorder:
+    reserved = merge_results(from_cart, routed.reserved)
+    if reserved.unfilled and not order.allow_backorder:
         raise InsufficientStock(
             [
                 Shortage(
-                    sku=lines[n - 1].sku,
-                    requested=lines[n - 1].quantity,
+                    sku=_sku(order, n),
+                    requested=order.line(n).quantity,
                     available=reserved.allocated_units.get(n, 0),
                 )
                 for n in sorted(reserved.unfilled)
             ]
         )
-    code_of = {loc.id: loc.code for loc in visible}
-    for allocation in reserved.allocations:
-        allocation.location_code = code_of.get(allocation.location_id)
-    for line in lines:
+    for line in order.lines:
         if line.kind is ProductKind.DIGITAL:
             line.allocated = line.quantity  # delivered by link, no stock to hold
         else:
             line.allocated = reserved.allocated_units.get(line.line_no, 0)
             line.backordered = reserved.unfilled.get(line.line_no, 0)
-    return reserved, code_of
+    return reserved, routed
+
+
+def _sku(order: Order, line_no: int) -> str:
+    return order.line(line_no).sku
 
 
 def _holds_to_place(
@@ -276,6 +293,7 @@ def _holds_to_place(
 def _place_once(
     uow_factory: UnitOfWorkFactory,
     gateways: GatewayProvider,
+    geocoder: Geocoder | None,
     tenant_id: UUID,
     command: PlaceOrder,
     actor: Actor,
@@ -288,6 +306,12 @@ def _place_once(
         if existing is not None:
             return existing
         policies: TenantPolicies = uow.tenants.policies(tenant_id)
+        levels = uow.routing.current_profile(tenant_id).service_levels
+        if command.service_level not in levels:
+            raise InvalidRequest(
+                "Unknown service level",
+                [FieldError("#/service_level", f"one of: {', '.join(sorted(levels))}")],
+            )
         expire_due_in(uow, tenant_id, at)
         products = uow.products.by_skus(tenant_id, [line.sku for line in command.lines])
         lines = _build_lines(command, products)
@@ -315,6 +339,7 @@ def _place_once(
             note=command.note,
             shipping_price=round_money(command.shipping_price, command.currency),
             shipping_tax=round_money(command.shipping_tax, command.currency),
+            service_level=command.service_level,
         )
         if command.discount_codes:
             order.discount_codes = apply_codes(
@@ -328,10 +353,12 @@ def _place_once(
             )
         totals = order.reprice()
         held, cart_note = _held_by_cart(uow, tenant_id, command.reservation_id, order.id, at)
-        reserved, code_of = _reserve(
-            uow, tenant_id, lines, products, command.allow_backorder, at, held
-        )
+        reserved, routed = _reserve(uow, order, products, held, geocoder or NO_GEOCODER, at)
         order.allocations = reserved.allocations
+        order.routing = routed.record
+        order.routing_profile_version = routed.profile_version
+        order.promised_ship_by = routed.promised_ship_by
+        order.promised_deliver_by = routed.promised_deliver_by
         is_new_customer = True
         if order.customer.email is not None:
             customer = uow.customers.record_order(
@@ -370,7 +397,7 @@ def _place_once(
                     {
                         "line_no": a.line_no,
                         "sku": a.sku,
-                        "location": code_of.get(a.location_id),
+                        "location": a.location_code,
                         "quantity": a.quantity,
                     }
                     for a in order.allocations
@@ -446,6 +473,7 @@ def place_order(
     idempotency_key: str | None = None,
     fingerprint: str = "",
     at: datetime | None = None,
+    geocoder: Geocoder | None = None,
 ) -> PlacedOrder:
     """Take an order exactly once: verify, price, reserve, assess, hold or release it.
 
@@ -460,6 +488,14 @@ def place_order(
     when = at or utcnow()
     return retry_transient(
         lambda: _place_once(
-            uow_factory, gateways, tenant_id, command, actor, idempotency_key, fingerprint, when
+            uow_factory,
+            gateways,
+            geocoder,
+            tenant_id,
+            command,
+            actor,
+            idempotency_key,
+            fingerprint,
+            when,
         )
     )

@@ -18,6 +18,8 @@ from oms.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
+from oms.services.rerouting import allocate_backorders
+from oms.services.routing import Geocoder
 
 __all__ = [
     "Adjustment",
@@ -98,10 +100,13 @@ def adjust_inventory(
     command: Adjustment,
     actor: Actor,
     at: datetime | None = None,
+    geocoder: Geocoder | None = None,
 ) -> StockLevel:
     """Change on-hand stock (by a delta or to a counted figure) with a ledger movement.
 
     Refuses to leave less on hand than is reserved (409): cancel or move those orders first.
+    When stock arrives, backorders waiting for the SKU are routed right after (their own
+    transactions), earliest promise first.
     """
     at = at or utcnow()
     if command.safety_stock is not None and command.safety_stock < 0:
@@ -176,6 +181,15 @@ def adjust_inventory(
             ],
         )
         uow.commit()
+    if change > 0 or (command.safety_stock is not None and safety < level.safety_stock):
+        # Stock arrived (or less is kept back): waiting backorders get their turn.
+        allocate_backorders(
+            uow_factory=uow_factory,
+            tenant_id=tenant_id,
+            skus=[command.sku],
+            geocoder=geocoder,
+            at=at,
+        )
     return StockLevel(
         sku=command.sku,
         location_id=location.id,

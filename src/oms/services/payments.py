@@ -18,7 +18,7 @@ from uuid import UUID
 import uuid6
 
 from oms.adapters.payments.base import GatewayResult, PaymentGateway
-from oms.domain.errors import FieldError, InvalidRequest, NotFound
+from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
 from oms.domain.lifecycle import OrderAction, ensure_allowed
 from oms.domain.orders import Actor, Order
 from oms.domain.payments import (
@@ -88,6 +88,8 @@ def _targets(
         amount = (
             request.amount if request.amount is not None else sum((a for _, a in held), Decimal(0))
         )
+        if amount == 0:
+            raise IllegalTransition("Nothing authorized is left to capture", capturable="0")
         check_capture(order.payments, authorization_id=request.parent_id, amount=amount, now=at)
         return _spread(held, amount)
     if request.kind is PaymentKind.REFUND:
@@ -104,6 +106,8 @@ def _targets(
         amount = (
             request.amount if request.amount is not None else sum((a for _, a in left), Decimal(0))
         )
+        if amount == 0:
+            raise IllegalTransition("Nothing captured is left to refund", refundable="0")
         check_refund(order.payments, amount=amount, now=at)
         return _spread([(c, a) for c, a in left if a > 0], amount)
     check_void(order.payments, authorization_id=request.parent_id, now=at)

@@ -182,6 +182,9 @@ class OrderRepository(Protocol):
     def count_recent(
         self, tenant_id: UUID, *, email: str | None, address: str | None, since: datetime
     ) -> int: ...
+    def waiting_for_stock(
+        self, tenant_id: UUID, skus: Iterable[str], *, limit: int
+    ) -> list[UUID]: ...
     def with_lapsed_authorizations(
         self, tenant_id: UUID, now: datetime, *, limit: int
     ) -> list[UUID]: ...

@@ -18,7 +18,7 @@ from oms.domain.allocation import Demand, Pick, plan_allocation
 from oms.domain.orders import Allocation
 from oms.services.ports import TransientStorageError, UnitOfWork
 
-__all__ = ["ReservationResult", "reserve_demands", "reserve_with_held_stock"]
+__all__ = ["ReservationResult", "merge_results", "reserve_demands", "take_held_stock"]
 
 MAX_ROUNDS = 200
 
@@ -101,26 +101,28 @@ def reserve_demands(
     return result
 
 
-def reserve_with_held_stock(
+def take_held_stock(
     uow: UnitOfWork,
     *,
     tenant_id: UUID,
     demands: Sequence[Demand],
-    locations: Sequence[UUID],
     held: Mapping[tuple[str, UUID], int],
     at: datetime,
-) -> ReservationResult:
-    """Reserve ``demands``, first from stock already reserved in ``held`` (a cart's hold).
+) -> tuple[ReservationResult, list[Demand]]:
+    """Give ``demands`` the stock already reserved in ``held`` (a cart's hold) first.
 
-    Held stock the demands do not use is released; the rest is reserved as usual.
+    Held stock they do not use is released at once. Returns the allocations made from the
+    hold and what is still to reserve.
     """
     pool = {key: units for key, units in held.items() if units > 0}
-    plan = plan_allocation(demands, pool, [*locations, *{loc for _, loc in pool}])
+    plan = plan_allocation(demands, pool, sorted({loc for _, loc in pool}))
     per_unit = {d.line_no: d.per_unit for d in demands}
     from_pool: dict[tuple[int, str, UUID], Allocation] = {}
-    taken_units: dict[int, int] = {}
+    result = ReservationResult()
     for pick in plan.picks:
-        taken_units[pick.line_no] = taken_units.get(pick.line_no, 0) + pick.units
+        result.allocated_units[pick.line_no] = (
+            result.allocated_units.get(pick.line_no, 0) + pick.units
+        )
         for sku, per in per_unit[pick.line_no].items():
             units = per * pick.units
             pool[(sku, pick.location_id)] -= units
@@ -139,17 +141,22 @@ def reserve_with_held_stock(
     for (sku, location), units in sorted(pool.items()):
         if units > 0:
             uow.inventory.release(tenant_id, sku, location, units, at)
-    rest = [
-        Demand(d.line_no, d.quantity - taken_units.get(d.line_no, 0), d.per_unit) for d in demands
-    ]
-    result = reserve_demands(uow, tenant_id=tenant_id, demands=rest, locations=locations, at=at)
-    for allocation in result.allocations:
-        key = (allocation.line_no, allocation.sku, allocation.location_id)
-        if key in from_pool:
-            from_pool[key].quantity += allocation.quantity
-        else:
-            from_pool[key] = allocation
-    for line_no, units in taken_units.items():
-        result.allocated_units[line_no] = result.allocated_units.get(line_no, 0) + units
     result.allocations = sorted(from_pool.values(), key=lambda a: (a.line_no, a.sku, a.location_id))
-    return result
+    rest = [
+        Demand(d.line_no, d.quantity - result.allocated_units.get(d.line_no, 0), d.per_unit)
+        for d in demands
+        if d.quantity - result.allocated_units.get(d.line_no, 0) > 0
+    ]
+    return result, rest
+
+
+def merge_results(first: ReservationResult, second: ReservationResult) -> ReservationResult:
+    """One result from two reservations of the same order (the second decides unfilled)."""
+    merged = ReservationResult(
+        allocations=[*first.allocations, *second.allocations],
+        allocated_units=dict(first.allocated_units),
+        unfilled=dict(second.unfilled),
+    )
+    for line_no, units in second.allocated_units.items():
+        merged.allocated_units[line_no] = merged.allocated_units.get(line_no, 0) + units
+    return merged

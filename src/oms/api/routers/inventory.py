@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from oms.api.deps import ActorDep, PageDep, TenantId, UowDep, encode_cursor
+from oms.api.deps import ActorDep, GeocoderDep, PageDep, TenantId, UowDep, encode_cursor
 from oms.api.schemas.common import Page
 from oms.api.schemas.inventory import AdjustmentCreate, StockRead
 from oms.services import inventory
@@ -15,10 +15,18 @@ router = APIRouter(prefix="/v1/inventory", tags=["inventory"])
 
 
 @router.post("/adjustments", status_code=status.HTTP_201_CREATED, response_model=StockRead)
-def adjust(body: AdjustmentCreate, tenant_id: TenantId, actor: ActorDep, uow: UowDep) -> StockRead:
+def adjust(
+    body: AdjustmentCreate,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    geocoder: GeocoderDep,
+) -> StockRead:
     """Change on-hand stock by ``delta`` or to a counted ``set_on_hand``; returns the stock."""
     command = body.to_command()
-    inventory.adjust_inventory(uow_factory=uow, tenant_id=tenant_id, command=command, actor=actor)
+    inventory.adjust_inventory(
+        uow_factory=uow, tenant_id=tenant_id, command=command, actor=actor, geocoder=geocoder
+    )
     return StockRead.of(inventory.get_stock(uow_factory=uow, tenant_id=tenant_id, sku=command.sku))
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
+from pydantic import Field, StringConstraints
 
-from oms.api.deps import ActorDep, GatewaysDep, TenantId, UowDep, parse_uuid
+from oms.api.deps import ActorDep, GatewaysDep, GeocoderDep, TenantId, UowDep, parse_uuid
+from oms.api.schemas.common import Code, Strict
 from oms.api.schemas.orders import EventOut, OrderRead, OrderUpdate, etag_of
 from oms.api.schemas.payments import PaymentActionIn
 from oms.domain.errors import PreconditionFailed, PreconditionRequired
 from oms.domain.payments import PaymentKind
-from oms.services import editing, orders, payments
+from oms.services import editing, orders, payments, rerouting
 
 __all__ = ["router"]
 
@@ -108,6 +110,47 @@ def edit_order(
     )
     response.headers["ETag"] = etag_of(order)
     return OrderRead.of(order)
+
+
+class RerouteIn(Strict):
+    exclude_locations: list[Code] = Field(
+        default_factory=list, max_length=100, description="Location codes not to use"
+    )
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+@router.post("/reroute", response_model=OrderRead)
+def reroute(
+    order_id: str,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    geocoder: GeocoderDep,
+    body: RerouteIn | None = None,
+) -> OrderRead:
+    """Release what is not shipped and route it again (e.g. a location cannot fulfil it)."""
+    given = body or RerouteIn()
+    order = rerouting.reroute_order(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        order_id=parse_uuid(order_id, "order"),
+        exclude=given.exclude_locations,
+        reason=given.reason,
+        actor=actor,
+        geocoder=geocoder,
+    )
+    return OrderRead.of(order)
+
+
+@router.get("/routing")
+def get_routing(order_id: str, tenant_id: TenantId, uow: UowDep) -> dict[str, Any]:
+    """How the order was routed: the profile version, destination and its precision, the
+    packages (location, lines, carrier service, price, dates), the cost breakdown, each plan
+    considered and why the winner won, and the locations left out with the reason."""
+    order = orders.get_order(
+        uow_factory=uow, tenant_id=tenant_id, order_id=parse_uuid(order_id, "order")
+    )
+    return order.routing or {"packages": [], "rounds": [], "note": "not routed"}
 
 
 @router.get("/events", response_model=list[EventOut])

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, Query, Response
 from oms.api.deps import (
     ActorDep,
     GatewaysDep,
+    GeocoderDep,
     PageDep,
     SettingsDep,
     TenantId,
@@ -60,6 +61,7 @@ def place_order(
     uow: UowDep,
     settings: SettingsDep,
     gateways: GatewaysDep,
+    geocoder: GeocoderDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderRead:
@@ -72,6 +74,7 @@ def place_order(
     placed = intake.place_order(
         uow_factory=uow,
         gateways=gateways,
+        geocoder=geocoder,
         tenant_id=tenant_id,
         command=body.to_command(),
         actor=actor,

@@ -94,6 +94,11 @@ class LocationCreate(Strict):
     can_ship: bool = True
     can_pickup: bool = False
     priority: int = Field(default=100, ge=0, le=1_000_000, description="Lower goes first")
+    pickup_cutoff: str = Field(
+        default="16:00",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="Daily carrier pickup cut-off (HH:MM UTC); later orders ship a day later",
+    )
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> LocationCreate:
@@ -112,6 +117,7 @@ class LocationCreate(Strict):
             can_ship=self.can_ship,
             can_pickup=self.can_pickup,
             priority=self.priority,
+            pickup_cutoff=self.pickup_cutoff,
         )
 
 
@@ -128,6 +134,7 @@ class LocationRead(BaseModel):
     can_pickup: bool
     priority: int
     active: bool
+    pickup_cutoff: str
     created_at: datetime | None
 
     @classmethod
@@ -145,5 +152,6 @@ class LocationRead(BaseModel):
             can_pickup=location.can_pickup,
             priority=location.priority,
             active=location.active,
+            pickup_cutoff=location.pickup_cutoff,
             created_at=location.created_at,
         )

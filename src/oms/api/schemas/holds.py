@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Strict as PydanticStrict
 
 from oms.api.schemas.common import Strict
 from oms.domain.holds import Hold, HoldReason
@@ -66,11 +67,11 @@ class HoldRead(BaseModel):
 
 
 class PoliciesUpdate(Strict):
-    hold_sla_hours: dict[str, float] | None = Field(
+    hold_sla_hours: dict[str, Annotated[float, PydanticStrict()]] | None = Field(
         default=None, description="Hours a hold may stay open per reason before it is overdue"
     )
-    authorization_ttl_hours: float | None = None
-    reservation_max_ttl_minutes: int | None = None
+    authorization_ttl_hours: Annotated[float, PydanticStrict()] | None = None
+    reservation_max_ttl_minutes: Annotated[int, PydanticStrict()] | None = None
 
     def merged_with(self, current: TenantPolicies) -> dict[str, Any]:
         raw = current.to_dict()

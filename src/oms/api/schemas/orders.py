@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
@@ -91,6 +91,9 @@ class OrderCreate(Strict):
     reservation_id: UUID | None = Field(
         default=None, description="A cart reservation whose stock this order takes over"
     )
+    service_level: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)
+    ] = Field(default="standard", description="A service level of the routing profile")
 
     def to_command(self) -> PlaceOrder:
         return PlaceOrder(
@@ -129,6 +132,7 @@ class OrderCreate(Strict):
                 token=self.payment.token,
             ),
             reservation_id=self.reservation_id,
+            service_level=self.service_level,
         )
 
 
@@ -245,6 +249,10 @@ class OrderRead(BaseModel):
     payments: list[PaymentOut]
     risk: dict[str, Any] | None
     customer_id: UUID | None
+    service_level: str
+    promised_ship_by: date | None
+    promised_deliver_by: date | None
+    routing_profile_version: int | None
     allow_backorder: bool
     tags: list[str]
     note: str | None
@@ -295,6 +303,10 @@ class OrderRead(BaseModel):
             payments=[PaymentOut.of(p) for p in order.payments],
             risk=order.risk,
             customer_id=order.customer_id,
+            service_level=order.service_level,
+            promised_ship_by=order.promised_ship_by,
+            promised_deliver_by=order.promised_deliver_by,
+            routing_profile_version=order.routing_profile_version,
             allow_backorder=order.allow_backorder,
             tags=order.tags,
             note=order.note,

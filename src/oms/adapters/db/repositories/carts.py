@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Integer, Row, bindparam, insert, select, update
 
 from oms.adapters.db.tables import cart_reservation_lines, cart_reservations
 from oms.domain.carts import CartLine, CartReservation, CartStatus
@@ -15,6 +15,18 @@ __all__ = ["SqlCartRepository"]
 
 _c = cart_reservations.c
 _l = cart_reservation_lines.c
+# Asked by every order intake: built once, parameters bound at execution.
+_DUE = (
+    select(cart_reservations)
+    .where(
+        _c.tenant_id == bindparam("p_tenant_id", type_=_c.tenant_id.type),
+        _c.status == CartStatus.ACTIVE.value,
+        _c.expires_at <= bindparam("p_now", type_=_c.expires_at.type),
+    )
+    .order_by(_c.expires_at, _c.id)
+    .limit(bindparam("p_limit", type_=Integer))
+)
+_DUE_SKIP_LOCKED = _DUE.with_for_update(skip_locked=True)
 
 
 def _cart(row: Row[Any]) -> CartReservation:
@@ -97,19 +109,9 @@ class SqlCartRepository:
         return found is not None
 
     def due(self, tenant_id: UUID, now: datetime, *, limit: int) -> list[CartReservation]:
-        query = (
-            select(cart_reservations)
-            .where(
-                _c.tenant_id == tenant_id,
-                _c.status == CartStatus.ACTIVE.value,
-                _c.expires_at <= now,
-            )
-            .order_by(_c.expires_at, _c.id)
-            .limit(limit)
-        )
-        if self._conn.dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True)
-        return self._with_lines(tenant_id, [_cart(row) for row in self._conn.execute(query)])
+        query = _DUE_SKIP_LOCKED if self._conn.dialect.name == "postgresql" else _DUE
+        rows = self._conn.execute(query, {"p_tenant_id": tenant_id, "p_now": now, "p_limit": limit})
+        return self._with_lines(tenant_id, [_cart(row) for row in rows])
 
     def close(
         self,

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, or_, select
+from sqlalchemy import Connection, Row, bindparam, or_, select
 
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import location_grants, locations, products
@@ -15,6 +15,28 @@ from oms.domain.addresses import Address
 from oms.domain.catalogue import BundleComponent, Location, LocationKind, Product, ProductKind
 
 __all__ = ["SqlLocationRepository", "SqlProductRepository"]
+
+# Read by every order intake: built once, parameters bound at execution.
+_PRODUCTS_BY_SKUS = select(products).where(
+    products.c.tenant_id == bindparam("p_tenant_id", type_=products.c.tenant_id.type),
+    products.c.sku.in_(bindparam("p_skus", expanding=True, type_=products.c.sku.type)),
+)
+_VISIBLE_LOCATIONS = (
+    select(locations)
+    .where(
+        or_(
+            locations.c.owner_tenant_id
+            == bindparam("p_tenant_id", type_=locations.c.owner_tenant_id.type),
+            locations.c.id.in_(
+                select(location_grants.c.location_id).where(
+                    location_grants.c.tenant_id
+                    == bindparam("p_tenant_id", type_=location_grants.c.tenant_id.type)
+                )
+            ),
+        )
+    )
+    .order_by(locations.c.code, locations.c.id)
+)
 
 
 def _product(row: Row[Any]) -> Product:
@@ -66,9 +88,7 @@ class SqlProductRepository:
         wanted = sorted(set(skus))
         if not wanted:
             return {}
-        rows = self._conn.execute(
-            select(products).where(products.c.tenant_id == tenant_id, products.c.sku.in_(wanted))
-        )
+        rows = self._conn.execute(_PRODUCTS_BY_SKUS, {"p_tenant_id": tenant_id, "p_skus": wanted})
         return {row.sku: _product(row) for row in rows}
 
     def page(self, tenant_id: UUID, *, after_sku: str | None, limit: int) -> list[Product]:
@@ -94,6 +114,8 @@ def _location(row: Row[Any]) -> Location:
         priority=row.priority,
         active=row.active,
         created_at=row.created_at,
+        pickup_cutoff=row.pickup_cutoff,
+        timezone=row.timezone,
     )
 
 
@@ -119,6 +141,8 @@ class SqlLocationRepository:
                 "priority": location.priority,
                 "active": location.active,
                 "created_at": location.created_at,
+                "pickup_cutoff": location.pickup_cutoff,
+                "timezone": location.timezone,
             },
         )
 
@@ -127,14 +151,7 @@ class SqlLocationRepository:
         return None if row is None else _location(row)
 
     def visible_to(self, tenant_id: UUID) -> list[Location]:
-        granted = select(location_grants.c.location_id).where(
-            location_grants.c.tenant_id == tenant_id
-        )
-        rows = self._conn.execute(
-            select(locations)
-            .where(or_(locations.c.owner_tenant_id == tenant_id, locations.c.id.in_(granted)))
-            .order_by(locations.c.code, locations.c.id)
-        )
+        rows = self._conn.execute(_VISIBLE_LOCATIONS, {"p_tenant_id": tenant_id})
         return [_location(row) for row in rows]
 
     def grant(self, tenant_id: UUID, location_id: UUID, at: datetime) -> None:

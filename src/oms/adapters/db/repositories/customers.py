@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
 import uuid6
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Executable, Row, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
-from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import customers
 from oms.services.ports import CustomerRecord
 
 __all__ = ["SqlCustomerRepository"]
 
 _c = customers.c
+
+
+@cache
+def _count_order(dialect_name: str) -> Executable:
+    """Insert the customer with one order, or count one more: one statement, built once."""
+    new = sqlite.insert(customers) if dialect_name == "sqlite" else postgresql.insert(customers)
+    return new.on_conflict_do_update(
+        index_elements=[_c.tenant_id, _c.email],
+        set_={
+            "orders_count": _c.orders_count + 1,
+            "first_order_at": func.coalesce(_c.first_order_at, new.excluded.first_order_at),
+            "last_order_at": new.excluded.last_order_at,
+            "name": func.coalesce(new.excluded.name, _c.name),
+            "phone": func.coalesce(new.excluded.phone, _c.phone),
+        },
+    ).returning(*customers.c)
 
 
 def _record(row: Row[Any]) -> CustomerRecord:
@@ -43,32 +60,19 @@ class SqlCustomerRepository:
         Returns the customer as it was *before* this order, so ``orders_count == 0`` means
         a new customer.
         """
-        insert_if_absent(
-            self._conn,
-            customers,
+        row = self._conn.execute(
+            _count_order(self._conn.dialect.name),
             {
                 "tenant_id": tenant_id,
                 "id": uuid6.uuid7(),
                 "email": email,
                 "name": name,
                 "phone": phone,
-                "orders_count": 0,
-                "first_order_at": None,
-                "last_order_at": None,
+                "orders_count": 1,
+                "first_order_at": at,
+                "last_order_at": at,
                 "created_at": at,
             },
-        )
-        row = self._conn.execute(
-            update(customers)
-            .where(_c.tenant_id == tenant_id, _c.email == email)
-            .values(
-                orders_count=_c.orders_count + 1,
-                first_order_at=func.coalesce(_c.first_order_at, at),
-                last_order_at=at,
-                name=func.coalesce(name, _c.name),
-                phone=func.coalesce(phone, _c.phone),
-            )
-            .returning(*customers.c)
         ).one()
         after = _record(row)
         return CustomerRecord(

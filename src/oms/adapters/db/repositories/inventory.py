@@ -14,7 +14,16 @@ from datetime import datetime
 from uuid import UUID
 
 import uuid6
-from sqlalchemy import ColumnElement, Connection, func, insert, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    func,
+    insert,
+    select,
+    union_all,
+    update,
+)
 
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
@@ -31,6 +40,37 @@ __all__ = ["SqlInventoryRepository"]
 
 _lv = inventory_levels.c
 
+# The statements of order intake, built once with parameters bound at execution: building
+# a statement costs a few times what sending it does.
+_one_level = (
+    _lv.tenant_id == bindparam("p_tenant_id", type_=_lv.tenant_id.type),
+    _lv.sku == bindparam("p_sku", type_=_lv.sku.type),
+    _lv.location_id == bindparam("p_location_id", type_=_lv.location_id.type),
+)
+_quantity = bindparam("p_quantity", type_=_lv.reserved.type)
+_at = bindparam("p_at", type_=_lv.updated_at.type)
+_TRY_RESERVE = (
+    update(inventory_levels)
+    .where(*_one_level, _lv.on_hand - _lv.reserved - _lv.safety_stock >= _quantity)
+    .values(reserved=_lv.reserved + _quantity, updated_at=_at)
+)
+_RELEASE = (
+    update(inventory_levels)
+    .where(*_one_level, _lv.reserved >= _quantity)
+    .values(reserved=_lv.reserved - _quantity, updated_at=_at)
+)
+_LEVELS = (
+    select(inventory_levels)
+    .where(
+        _lv.tenant_id == bindparam("p_tenant_id", type_=_lv.tenant_id.type),
+        _lv.sku.in_(bindparam("p_skus", expanding=True, type_=_lv.sku.type)),
+    )
+    .order_by(_lv.sku, _lv.location_id)
+)
+_LEVELS_AT = _LEVELS.where(
+    _lv.location_id.in_(bindparam("p_location_ids", expanding=True, type_=_lv.location_id.type))
+)
+
 
 class SqlInventoryRepository:
     def __init__(self, conn: Connection) -> None:
@@ -45,10 +85,13 @@ class SqlInventoryRepository:
         wanted = sorted(set(skus))
         if not wanted:
             return []
-        query = select(inventory_levels).where(_lv.tenant_id == tenant_id, _lv.sku.in_(wanted))
-        if location_ids is not None:
-            query = query.where(_lv.location_id.in_(list(location_ids)))
-        rows = self._conn.execute(query.order_by(_lv.sku, _lv.location_id))
+        if location_ids is None:
+            rows = self._conn.execute(_LEVELS, {"p_tenant_id": tenant_id, "p_skus": wanted})
+        else:
+            rows = self._conn.execute(
+                _LEVELS_AT,
+                {"p_tenant_id": tenant_id, "p_skus": wanted, "p_location_ids": list(location_ids)},
+            )
         return [
             StockLevel(
                 sku=row.sku,
@@ -101,12 +144,14 @@ class SqlInventoryRepository:
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
     ) -> bool:
         result = self._conn.execute(
-            update(inventory_levels)
-            .where(
-                *self._row(tenant_id, sku, location_id),
-                _lv.on_hand - _lv.reserved - _lv.safety_stock >= quantity,
-            )
-            .values(reserved=_lv.reserved + quantity, updated_at=at)
+            _TRY_RESERVE,
+            {
+                "p_tenant_id": tenant_id,
+                "p_sku": sku,
+                "p_location_id": location_id,
+                "p_quantity": quantity,
+                "p_at": at,
+            },
         )
         return result.rowcount == 1
 
@@ -114,9 +159,14 @@ class SqlInventoryRepository:
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
     ) -> None:
         result = self._conn.execute(
-            update(inventory_levels)
-            .where(*self._row(tenant_id, sku, location_id), _lv.reserved >= quantity)
-            .values(reserved=_lv.reserved - quantity, updated_at=at)
+            _RELEASE,
+            {
+                "p_tenant_id": tenant_id,
+                "p_sku": sku,
+                "p_location_id": location_id,
+                "p_quantity": quantity,
+                "p_at": at,
+            },
         )
         if result.rowcount != 1:
             raise RuntimeError(f"cannot release {quantity} of {sku} at {location_id}")

@@ -71,6 +71,11 @@ def order_values(order: Order) -> dict[str, Any]:
         "discount_codes": [_code_snapshot(c) for c in order.discount_codes],
         "customer_id": order.customer_id,
         "risk": order.risk,
+        "service_level": order.service_level,
+        "routing": order.routing,
+        "routing_profile_version": order.routing_profile_version,
+        "promised_ship_by": order.promised_ship_by,
+        "promised_deliver_by": order.promised_deliver_by,
         "shipping_address_key": None
         if order.shipping_address is None
         else address_key(
@@ -232,6 +237,11 @@ def order_from_row(row: Row[Any]) -> Order:
         discount_codes=[_code_from_snapshot(c) for c in row.discount_codes or []],
         customer_id=row.customer_id,
         risk=row.risk,
+        service_level=row.service_level,
+        routing=row.routing,
+        routing_profile_version=row.routing_profile_version,
+        promised_ship_by=row.promised_ship_by,
+        promised_deliver_by=row.promised_deliver_by,
         totals=OrderTotals(
             lines=(),
             subtotal=row.subtotal,

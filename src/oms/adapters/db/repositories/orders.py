@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from oms.adapters.db.repositories.order_rows import (
     allocation_values,
@@ -28,6 +29,7 @@ from oms.adapters.db.tables import (
     order_lines,
     orders,
     payments,
+    products,
 )
 from oms.domain.catalogue import ProductKind
 from oms.domain.holds import HoldReason
@@ -39,6 +41,12 @@ __all__ = ["SqlOrderRepository"]
 _LINE_KEY = frozenset({"tenant_id", "order_id", "line_no"})
 
 _o = orders.c
+# Asked by every order intake: built once, parameters bound at execution.
+_ID_BY_EXTERNAL_ID = select(_o.id).where(
+    _o.tenant_id == bindparam("p_tenant_id", type_=_o.tenant_id.type),
+    _o.channel == bindparam("p_channel", type_=_o.channel.type),
+    _o.external_id == bindparam("p_external_id", type_=_o.external_id.type),
+)
 
 
 class SqlOrderRepository:
@@ -76,7 +84,9 @@ class SqlOrderRepository:
             self._conn.execute(
                 insert(allocations), [allocation_values(order, a) for a in order.allocations]
             )
-        self._save_holds(order)
+        if order.holds:
+            # A new order has no stored holds to compare with: insert them all at once.
+            self._conn.execute(insert(order_holds), [hold_values(order, h) for h in order.holds])
         self._insert_new_payments(order)
         self._insert_new_events(order)
         return True
@@ -192,9 +202,8 @@ class SqlOrderRepository:
 
     def id_by_external_id(self, tenant_id: UUID, channel: str, external_id: str) -> UUID | None:
         found: UUID | None = self._conn.scalar(
-            select(_o.id).where(
-                _o.tenant_id == tenant_id, _o.channel == channel, _o.external_id == external_id
-            )
+            _ID_BY_EXTERNAL_ID,
+            {"p_tenant_id": tenant_id, "p_channel": channel, "p_external_id": external_id},
         )
         return found
 
@@ -233,6 +242,38 @@ class SqlOrderRepository:
         if address is not None:
             query = query.where(_o.shipping_address_key == address)
         return int(self._conn.scalar(query) or 0)
+
+    def waiting_for_stock(self, tenant_id: UUID, skus: Iterable[str], *, limit: int) -> list[UUID]:
+        """Open orders with backordered lines drawing on ``skus`` (bundles included),
+        earliest promise first, then oldest."""
+        wanted = set(skus)
+        bundles = {
+            row.sku
+            for row in self._conn.execute(
+                select(products.c.sku, products.c.components).where(
+                    products.c.tenant_id == tenant_id, products.c.kind == "bundle"
+                )
+            )
+            if any(c["sku"] in wanted for c in row.components)
+        }
+        ln = order_lines.c
+        short = (
+            select(ln.order_id)
+            .where(
+                ln.tenant_id == _o.tenant_id,
+                ln.order_id == _o.id,
+                ln.backordered > 0,
+                ln.sku.in_(sorted(wanted | bundles)),
+            )
+            .exists()
+        )
+        query = (
+            select(_o.id)
+            .where(_o.tenant_id == tenant_id, _o.status.in_(["open", "on_hold"]), short)
+            .order_by(_o.promised_deliver_by.is_(None), _o.promised_deliver_by, _o.created_at)
+            .limit(limit)
+        )
+        return [row.id for row in self._conn.execute(query)]
 
     def with_lapsed_authorizations(
         self, tenant_id: UUID, now: datetime, *, limit: int

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, insert, select, update
 
 from oms.adapters.db.tables import risk_rules
 from oms.domain.risk import RiskRule, RiskRuleKind
@@ -14,6 +14,12 @@ from oms.domain.risk import RiskRule, RiskRuleKind
 __all__ = ["SqlRiskRuleRepository"]
 
 _r = risk_rules.c
+# Read by every order intake: built once, the tenant bound at execution.
+_ACTIVE = (
+    select(risk_rules)
+    .where(_r.tenant_id == bindparam("p_tenant_id", type_=_r.tenant_id.type), _r.active.is_(True))
+    .order_by(_r.id)
+)
 
 
 def _rule(row: Row[Any]) -> RiskRule:
@@ -37,8 +43,7 @@ class SqlRiskRuleRepository:
         )
 
     def active(self, tenant_id: UUID) -> list[RiskRule]:
-        query = select(risk_rules).where(_r.tenant_id == tenant_id, _r.active.is_(True))
-        return [_rule(row) for row in self._conn.execute(query.order_by(_r.id))]
+        return [_rule(row) for row in self._conn.execute(_ACTIVE, {"p_tenant_id": tenant_id})]
 
     def all(self, tenant_id: UUID) -> list[RiskRule]:
         query = select(risk_rules).where(_r.tenant_id == tenant_id)

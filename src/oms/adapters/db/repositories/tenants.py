@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 
 from oms.adapters.db.tables import api_keys, tenants
 from oms.domain.policies import TenantPolicies
@@ -24,6 +24,13 @@ __all__ = ["SqlTenantRepository", "order_number_sequence"]
 
 # The first number a tenant's orders get: ``tenants.last_order_number`` starts at 1000.
 FIRST_ORDER_NUMBER = 1001
+
+
+# Asked by every order intake: built once, parameters bound at execution.
+_POLICIES = select(tenants.c.settings).where(
+    tenants.c.id == bindparam("p_tenant_id", type_=tenants.c.id.type)
+)
+_NEXT_IN_SEQUENCE = text("SELECT nextval(CAST(:sequence AS regclass))")
 
 
 def order_number_sequence(tenant_id: UUID) -> str:
@@ -88,7 +95,7 @@ class SqlTenantRepository:
         return revoked is not None
 
     def policies(self, tenant_id: UUID) -> TenantPolicies:
-        raw = self._conn.scalar(select(tenants.c.settings).where(tenants.c.id == tenant_id))
+        raw = self._conn.scalar(_POLICIES, {"p_tenant_id": tenant_id})
         return TenantPolicies.from_dict(raw)
 
     def set_policies(self, tenant_id: UUID, policies: TenantPolicies) -> None:
@@ -99,8 +106,7 @@ class SqlTenantRepository:
     def next_order_number(self, tenant_id: UUID) -> int:
         if self._conn.dialect.name == "postgresql":
             taken = self._conn.scalar(
-                text("SELECT nextval(CAST(:sequence AS regclass))"),
-                {"sequence": order_number_sequence(tenant_id)},
+                _NEXT_IN_SEQUENCE, {"sequence": order_number_sequence(tenant_id)}
             )
             return int(taken)
         number = self._conn.scalar(

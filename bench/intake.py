@@ -1,0 +1,493 @@
+"""Order-intake throughput over HTTP on PostgreSQL, next to pgbench on the same server.
+
+Run it from the project root::
+
+    .venv/bin/python bench/intake.py [--orders 10000] [--clients 32] [--workers 2]
+        [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--skip-pgbench]
+
+What it does, in one run:
+
+1. Drops and re-creates the database ``oms_bench_intake`` on the server of ``--pg-url`` and
+   runs ``oms db upgrade`` on it (through ``OMS_DATABASE_URL``).
+2. Creates a tenant with ``oms tenant create --json``, then starts
+   ``oms serve --workers N --log-level warning`` on a free loopback port and waits for
+   ``/readyz``.
+3. Through the HTTP API: 3 locations, ``--skus`` products, and ample stock of every product at
+   every location (``POST /v1/locations``, ``/v1/products``, ``/v1/inventory/adjustments``).
+4. Warms up with ``--warmup`` orders, then places ``--orders`` orders (3 lines each, SKUs and
+   quantities from a seeded RNG, a unique ``external_id`` each) with ``POST /v1/orders`` from
+   ``--clients`` concurrent clients, each one coroutine with one keep-alive connection.
+   Every answer must be 201; anything else (or a transport error) is counted as an error and
+   not as throughput. The number of orders in the database is checked against the 201s.
+5. Stops the server, then runs pgbench's TPC-B-like load on a scratch database of the same
+   server (``pgbench -i -s 8``, then ``pgbench -c 8 -j 2 -T 20``), and drops that database.
+
+It prints orders/second (201s only, over the wall time of the measured phase), p50/p95/p99
+latency of the measured requests in milliseconds, errors, pgbench's tps and the ratio
+orders/s : pgbench tps. It asserts nothing about the figures. The client runs on the same
+machine as the server and PostgreSQL, so it competes with them for CPU; requests are
+serialised before the clock starts to keep its share small.
+
+On Linux it also prints where the CPU went during the measured phase, in CPU milliseconds
+per order: the ``oms serve`` processes, the PostgreSQL backends of the intake database, this
+client, and everything else on the machine (other work there makes the figures above noisy;
+the per-order CPU figures much less so).
+
+Settings of the server come from the environment as usual (e.g. ``OMS_DB_POOL_SIZE``);
+``OMS_DATABASE_URL`` is set by the script. Only loopback traffic; every phase is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Sequence
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+OMS = str(BIN / "oms")
+INTAKE_DB = "oms_bench_intake"
+PGBENCH_DB = "oms_bench_pgbench"
+LOCATIONS = (("BENCH-A", 10), ("BENCH-B", 20), ("BENCH-C", 30))
+STOCK_PER_LOCATION = 1_000_000
+SERVER_START_TIMEOUT = 60.0
+REQUEST_TIMEOUT = 60.0
+SETUP_CONCURRENCY = 16
+PGBENCH_SCALE = 8
+PGBENCH_ARGS = ("-c", "8", "-j", "2", "-T", "20")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """CPU seconds spent during a phase, by whom."""
+
+    server: float
+    postgres: float
+    client: float
+    other: float
+
+
+class CpuMeter:
+    """CPU used by the server's process group, the intake database's backends, this client
+    and the rest of the machine between ``start`` and ``stop`` (Linux ``/proc``; else None).
+    """
+
+    def __init__(self, server_group: int) -> None:
+        self.server_group = server_group
+        self._start: tuple[dict[int, float], dict[int, float], float, float] | None = None
+
+    @staticmethod
+    def _stat(pid: str) -> tuple[int, float] | None:
+        """(process group, user + system CPU seconds) of a process."""
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return int(fields[2]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    def _snapshot(self) -> tuple[dict[int, float], dict[int, float], float, float]:
+        server: dict[int, float] = {}
+        postgres: dict[int, float] = {}
+        marker = f" {INTAKE_DB} ".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            stat = self._stat(entry.name)
+            if stat is None:
+                continue
+            group, seconds = stat
+            if group == self.server_group:
+                server[int(entry.name)] = seconds
+                continue
+            try:
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if command.startswith(b"postgres: ") and marker in command:
+                postgres[int(entry.name)] = seconds
+        ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        busy = (sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS  # all but idle and iowait
+        return server, postgres, time.process_time(), busy
+
+    def start(self) -> None:
+        self._start = self._snapshot() if Path("/proc/stat").exists() else None
+
+    def stop(self) -> CpuUse | None:
+        if self._start is None:
+            return None
+        before, after = self._start, self._snapshot()
+
+        def spent(start: dict[int, float], end: dict[int, float]) -> float:
+            return sum(seconds - start.get(pid, 0.0) for pid, seconds in end.items())
+
+        server = spent(before[0], after[0])
+        postgres = spent(before[1], after[1])
+        client = after[2] - before[2]
+        other = max(0.0, after[3] - before[3] - server - postgres - client)
+        return CpuUse(server=server, postgres=postgres, client=client, other=other)
+
+
+@dataclass
+class PhaseResult:
+    """What one batch of requests gave: latencies of the 201s and every other outcome."""
+
+    elapsed: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    cpu: CpuUse | None = None
+
+    @property
+    def ok(self) -> int:
+        return len(self.latencies)
+
+    @property
+    def errors(self) -> int:
+        return sum(self.failures.values())
+
+
+def database_url(server_url: str, name: str) -> str:
+    """``server_url`` with its database replaced by ``name``."""
+    parts = urlsplit(server_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+def recreate_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with psycopg.connect(server_url, autocommit=True, connect_timeout=5) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def count_orders(url: str) -> int:
+    with psycopg.connect(url, connect_timeout=5) as conn:
+        row = conn.execute("SELECT count(*) FROM orders").fetchone()
+    return int(row[0]) if row else 0
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def run_oms(args: Sequence[str], env: dict[str, str], timeout: float = 120) -> str:
+    done = subprocess.run(
+        [OMS, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"oms {' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
+    """``oms serve`` in its own process group, so it and its workers can be stopped together."""
+    return subprocess.Popen(
+        [OMS, "serve", "--workers", str(workers), "--port", str(port), "--log-level", "warning"],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    if server.poll() is not None:
+        return
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=5)
+    except ProcessLookupError:
+        pass
+
+
+async def wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                raise RuntimeError(f"oms serve exited with code {server.returncode}")
+            try:
+                async with session.get(f"{base}/readyz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"oms serve not ready after {SERVER_START_TIMEOUT:.0f}s")
+
+
+def _headers(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+
+
+async def post_all(
+    base: str,
+    api_key: str,
+    path: str,
+    bodies: Sequence[bytes],
+    *,
+    clients: int,
+) -> PhaseResult:
+    """POST every body to ``path`` from ``clients`` coroutines, one keep-alive connection each.
+
+    A request counts as done only when it answers 201 and its body has been read.
+    """
+    result = PhaseResult()
+    next_index = iter(range(len(bodies)))
+    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
+    url = base + path
+
+    async def client() -> None:
+        connector = aiohttp.TCPConnector(limit=1, force_close=False)
+        async with aiohttp.ClientSession(
+            connector=connector, headers=_headers(api_key), timeout=timeout
+        ) as session:
+            for i in next_index:
+                started = time.perf_counter()
+                try:
+                    async with session.post(url, data=bodies[i]) as response:
+                        await response.read()
+                        status = response.status
+                except (aiohttp.ClientError, TimeoutError) as error:
+                    result.failures[type(error).__name__] += 1
+                    continue
+                if status == 201:
+                    result.latencies.append(time.perf_counter() - started)
+                else:
+                    result.failures[f"HTTP {status}"] += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(clients)))
+    result.elapsed = time.perf_counter() - started
+    return result
+
+
+def _json(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def catalogue_bodies(skus: Sequence[str]) -> tuple[list[bytes], list[bytes], list[bytes]]:
+    locations = [
+        _json({"code": code, "name": f"Bench location {code}", "priority": priority})
+        for code, priority in LOCATIONS
+    ]
+    products = [
+        _json(
+            {
+                "sku": sku,
+                "name": f"Bench product {sku}",
+                "price": f"{5 + n % 50}.99",
+                "currency": "EUR",
+                "weight_grams": 100 + n % 900,
+            }
+        )
+        for n, sku in enumerate(skus)
+    ]
+    adjustments = [
+        _json(
+            {
+                "sku": sku,
+                "location": code,
+                "set_on_hand": STOCK_PER_LOCATION,
+                "reason": "bench opening stock",
+            }
+        )
+        for sku in skus
+        for code, _ in LOCATIONS
+    ]
+    return locations, products, adjustments
+
+
+def order_bodies(rng: random.Random, skus: Sequence[str], prefix: str, count: int) -> list[bytes]:
+    bodies = []
+    for n in range(count):
+        bodies.append(
+            _json(
+                {
+                    "channel": "bench",
+                    "external_id": f"{prefix}-{n}",
+                    "currency": "EUR",
+                    "customer": {"email": f"customer{n}@example.com", "name": f"Customer {n}"},
+                    "shipping_address": {
+                        "name": f"Customer {n}",
+                        "line1": f"{1 + n % 200} Bench Street",
+                        "city": "Rotterdam",
+                        "postal_code": "3011AA",
+                        "country": "NL",
+                    },
+                    "lines": [
+                        {"sku": sku, "quantity": rng.randint(1, 3)} for sku in rng.sample(skus, 3)
+                    ],
+                }
+            )
+        )
+    return bodies
+
+
+def percentile(sorted_values: Sequence[float], pct: float) -> float:
+    """Nearest-rank percentile of already sorted values."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, round(pct / 100 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def require_all_created(what: str, result: PhaseResult, expected: int) -> None:
+    if result.ok != expected:
+        raise RuntimeError(f"{what}: {result.ok}/{expected} answered 201, {dict(result.failures)}")
+
+
+async def run_intake(
+    args: argparse.Namespace, base: str, api_key: str, meter: CpuMeter
+) -> PhaseResult:
+    rng = random.Random(args.seed)
+    skus = [f"SKU-{n:05d}" for n in range(args.skus)]
+    locations, products, adjustments = catalogue_bodies(skus)
+    setup = {"clients": SETUP_CONCURRENCY}
+    for what, path, bodies in (
+        ("locations", "/v1/locations", locations),
+        ("products", "/v1/products", products),
+        ("stock", "/v1/inventory/adjustments", adjustments),
+    ):
+        require_all_created(what, await post_all(base, api_key, path, bodies, **setup), len(bodies))
+    warmup = order_bodies(rng, skus, "warmup", args.warmup)
+    measured = order_bodies(rng, skus, "order", args.orders)
+    if warmup:
+        done = await post_all(base, api_key, "/v1/orders", warmup, clients=args.clients)
+        require_all_created("warm-up orders", done, len(warmup))
+    meter.start()
+    result = await post_all(base, api_key, "/v1/orders", measured, clients=args.clients)
+    result.cpu = meter.stop()
+    return result
+
+
+def run_pgbench(server_url: str) -> float:
+    """TPC-B-like tps of a scratch database on the same server (dropped afterwards)."""
+    recreate_database(server_url, PGBENCH_DB)
+    try:
+        url = database_url(server_url, PGBENCH_DB)
+        init = ["pgbench", "-i", "-q", "-s", str(PGBENCH_SCALE), url]
+        subprocess.run(init, check=True, capture_output=True, timeout=300)
+        done = subprocess.run(
+            ["pgbench", *PGBENCH_ARGS, url],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        drop_database(server_url, PGBENCH_DB)
+    found = re.search(r"^tps = ([\d.]+)", done.stdout, re.MULTILINE)
+    if found is None:
+        raise RuntimeError(f"no tps in pgbench output:\n{done.stdout}")
+    return float(found.group(1))
+
+
+def print_table(args: argparse.Namespace, result: PhaseResult, tps: float | None) -> None:
+    latencies = sorted(result.latencies)
+    rate = result.ok / result.elapsed if result.elapsed else 0.0
+    rows = [
+        ("orders placed (201)", f"{result.ok} of {args.orders}"),
+        ("errors", f"{result.errors}" + (f"  {dict(result.failures)}" if result.errors else "")),
+        ("wall time s", f"{result.elapsed:.2f}"),
+        ("orders/s", f"{rate:.1f}"),
+        ("p50 ms", f"{percentile(latencies, 50) * 1000:.1f}"),
+        ("p95 ms", f"{percentile(latencies, 95) * 1000:.1f}"),
+        ("p99 ms", f"{percentile(latencies, 99) * 1000:.1f}"),
+        ("pgbench tps", "skipped" if tps is None else f"{tps:.1f}"),
+        ("ratio orders/s : tps", "n/a" if not tps else f"{rate / tps:.3f}"),
+    ]
+    cpu = result.cpu
+    if cpu is not None and result.ok:
+        per_order = 1000 / result.ok
+        rows += [
+            ("cpu ms/order oms serve", f"{cpu.server * per_order:.2f}"),
+            ("cpu ms/order postgres", f"{cpu.postgres * per_order:.2f}  (intake db backends)"),
+            ("cpu ms/order bench client", f"{cpu.client * per_order:.2f}"),
+            ("cpu ms/order other work", f"{cpu.other * per_order:.2f}  (rest of the machine)"),
+        ]
+    width = max(len(name) for name, _ in rows)
+    print(
+        f"\nintake: {args.orders} orders x 3 lines, {args.clients} clients, "
+        f"oms serve --workers {args.workers}, {args.skus} SKUs at {len(LOCATIONS)} locations"
+    )
+    print(f"pgbench: -i -s {PGBENCH_SCALE}; {' '.join(PGBENCH_ARGS)}\n")
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--orders", type=int, default=10_000, help="measured orders")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent clients")
+    parser.add_argument("--workers", type=int, default=2, help="oms serve --workers")
+    parser.add_argument(
+        "--pg-url",
+        default="postgresql://postgres@127.0.0.1:5432/postgres",
+        help="an existing database on the server, used to create and drop the others",
+    )
+    parser.add_argument("--skip-pgbench", action="store_true", help="leave pgbench out")
+    parser.add_argument("--skus", type=int, default=500, help="products in the catalogue")
+    parser.add_argument("--warmup", type=int, default=500, help="orders before measuring")
+    parser.add_argument("--seed", type=int, default=20_240_601, help="RNG seed for the orders")
+    args = parser.parse_args(argv)
+    if args.orders < 1 or args.clients < 1 or args.workers < 1 or args.skus < 3:
+        parser.error("--orders, --clients and --workers must be >= 1, --skus >= 3")
+    host = urlsplit(args.pg_url).hostname
+    if host not in {"127.0.0.1", "localhost", "::1"}:
+        parser.error("--pg-url must point at a loopback server")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    intake_url = database_url(args.pg_url, INTAKE_DB)
+    env = {**os.environ, "OMS_DATABASE_URL": intake_url}
+    recreate_database(args.pg_url, INTAKE_DB)
+    run_oms(["db", "upgrade"], env)
+    tenant = json.loads(run_oms(["tenant", "create", "--name", "Bench merchant", "--json"], env))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(env, port, args.workers)
+    try:
+        asyncio.run(wait_ready(base, server))
+        meter = CpuMeter(server_group=server.pid)
+        result = asyncio.run(run_intake(args, base, tenant["api_key"], meter))
+    finally:
+        stop_server(server)
+    stored = count_orders(intake_url) - args.warmup
+    if stored != result.ok:
+        result.failures[f"{stored} orders stored for {result.ok} 201s"] += 1
+    tps = None if args.skip_pgbench else run_pgbench(args.pg_url)
+    print_table(args, result, tps)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

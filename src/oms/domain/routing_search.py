@@ -1,0 +1,599 @@
+"""The search behind ``oms.domain.routing``: exact over line groupings, bounded heuristic after.
+
+Internal to the router; ``route()`` is the public entry point. Money is held here as integer
+micro-units (1e-6 of the currency) so the inner loops never touch ``Decimal``; the router
+rebuilds the cost breakdown in ``Decimal`` from the chosen packages.
+
+Every plan is ranked by one key, smaller is better: ``(units left unfilled, latest late
+arrival (0 when every package is on time), cost, packages, line pieces, candidate
+indices)``. Candidates are sorted by location code, so the last element is the "then
+location code" tie-break.
+
+- Exact (``exact_plans``): set partitions of the lines into at most ``K`` groups; per group
+  every location that can supply the whole group, priced with the group's weight (memoised).
+  A plan uses each location once, so the groups of one partition take distinct locations:
+  when their favourites collide, a small branch and bound picks the best distinct ones (for
+  one lateness bound, each group's ``K`` cheapest locations suffice). With ``allow_drop``
+  some lines may stay unshipped: the fewest unshipped units first.
+- Heuristic (``heuristic_plans``): seeds (the caller's, e.g. the exact plan over the lines
+  some location can supply whole, and a greedy cover), then greedy placement of unfilled
+  units, then local moves (relocate a piece, hand a location's share to an unused one, close
+  a package) until none improves or a fixed budget of evaluations is spent. Every move is
+  checked against the stock left, so nothing is over-assigned.
+- ``Problem.only_on_time`` makes late options count as impossible, for the router's second
+  look when the best plan of whole lines is late.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from oms.domain.routing import Candidate, RoutingLine, ShipOption
+
+__all__ = ["Plan", "Problem", "exact_plans", "heuristic_plans", "to_micros"]
+
+MICROS = 1_000_000
+# Room of a line that draws no stock (a digital or service line): unlimited at any location.
+_UNLIMITED = 1 << 62
+# Alternatives offered to the explanation for a plan with one package.
+_SPARES = 4
+# Local-search budget: at most this many plan evaluations per seed.
+_EVALUATIONS = 4_000
+
+# (units unfilled, latest late arrival or 0, cost, packages, line pieces, candidates)
+Key = tuple[int, int, int, int, int, tuple[int, ...]]
+# ((candidate index, ((line index, units), ...)), ...), candidates ascending.
+Alloc = tuple[tuple[int, tuple[tuple[int, int], ...]], ...]
+# (late arrival ordinal or 0 when on time, cost, candidate index): one package's price.
+Option = tuple[int, int, int]
+
+
+@lru_cache(maxsize=8192)
+def to_micros(amount: Decimal) -> int:
+    """``amount`` in integer micro-units (half-even below one micro-unit); prices repeat."""
+    return int((amount * MICROS).to_integral_value(rounding=ROUND_HALF_EVEN))
+
+
+class Plan(NamedTuple):
+    """One candidate answer: its rank key and who ships what."""
+
+    key: Key
+    alloc: Alloc
+
+
+class Problem:
+    """One order's inputs, prepared for the search, and its per-call ship() cache."""
+
+    def __init__(
+        self,
+        lines: Sequence[RoutingLine],
+        candidates: Sequence[Candidate],
+        ship: Callable[[UUID, int], ShipOption | None],
+        *,
+        max_packages: int,
+        split_penalty: Decimal,
+        late_penalty: Decimal,
+    ) -> None:
+        self.n = len(lines)
+        self.qty = [ln.quantity for ln in lines]
+        self.wt = [ln.weight_grams for ln in lines]
+        self.per = [tuple(sorted(ln.per_unit.items())) for ln in lines]
+        self.total_units = sum(self.qty)
+        self.k = max_packages
+        self.split = to_micros(split_penalty)
+        self.late = to_micros(late_penalty)
+        self._ship = ship
+        skus = sorted({sku for per in self.per for sku, _ in per})
+
+        self.cands: list[Candidate] = []
+        self.rejected: list[tuple[str, str]] = []
+        self.avail: list[dict[str, int]] = []
+        self.line_bits = [0] * self.n  # per line: the candidates that hold it whole
+        free = any(not per for per in self.per)  # a line drawing no stock fits anywhere
+        singles = [(i, per[0][0], per[0][1]) for i, per in enumerate(self.per) if len(per) == 1]
+        others = [i for i, per in enumerate(self.per) if len(per) != 1]
+        for cand in sorted(candidates, key=lambda c: (c.code, c.location_id.int)):
+            if cand.capacity_left <= 0:
+                self.rejected.append((cand.code, "at capacity today"))
+                continue
+            # Only what is held: most of a large network holds few of one order's SKUs.
+            held = cand.available.get
+            stock = {sku: units for sku in skus if (units := held(sku, 0)) > 0}
+            bit = 1 << len(self.cands)
+            useful = free
+            for i, sku, need in singles if stock else ():
+                room = stock.get(sku, 0) // need
+                useful = useful or room > 0
+                if room >= self.qty[i]:
+                    self.line_bits[i] |= bit
+            for i in others:
+                room = self.room(stock, i)
+                useful = useful or room > 0
+                if room >= self.qty[i]:
+                    self.line_bits[i] |= bit
+            if not useful:
+                self.rejected.append((cand.code, "no stock above safety stock for any line"))
+                continue
+            self.cands.append(cand)
+            self.avail.append(stock)
+        # Fixed cost of a package: handling plus the split penalty (charged once less per plan).
+        self.fixed = [to_micros(c.handling_cost) + self.split for c in self.cands]
+        # Lines that share a SKU with another line: their groups need a summed stock check.
+        skus_of = [{sku for sku, _ in per} for per in self.per]
+        self.shares = [
+            sum(1 << j for j in range(self.n) if j != i and skus_of[i] & skus_of[j])
+            for i in range(self.n)
+        ]
+        self._costs: dict[tuple[int, int], tuple[int, int] | None] = {}
+        self.options: dict[tuple[int, int], ShipOption] = {}
+        self._groups: dict[int, list[Option]] = {}
+        self.on_time_only = False
+
+    def room(self, stock: dict[str, int], i: int) -> int:
+        """Units of line ``i`` that ``stock`` can still supply."""
+        per = self.per[i]
+        if len(per) == 1:
+            sku, need = per[0]
+            return stock.get(sku, 0) // need
+        if not per:
+            return _UNLIMITED
+        return min(stock.get(sku, 0) // need for sku, need in per)
+
+    def package(self, c: int, grams: int) -> tuple[int, int] | None:
+        """(late arrival or 0, handling + split penalty + shipping + late penalty) of a parcel
+        of ``grams`` from ``c``; None when ``c`` cannot ship it. One ship() call per key."""
+        cache_key = (c, grams)
+        if cache_key in self._costs:
+            priced = self._costs[cache_key]
+        else:
+            option = self._ship(self.cands[c].location_id, grams)
+            priced = None
+            if option is not None:
+                cost = self.fixed[c] + to_micros(option.price)
+                late = option.deliver_by.toordinal() if option.late else 0
+                priced = (late, cost + self.late if late else cost)
+                self.options[cache_key] = option
+            self._costs[cache_key] = priced
+        if self.on_time_only and priced is not None and priced[0]:
+            return None
+        return priced
+
+    def only_on_time(self, flag: bool) -> None:
+        """From now on treat late options as impossible (``True``) or as priced (``False``)."""
+        self.on_time_only = flag
+        self._groups.clear()
+
+    def unshippable(self) -> set[int]:
+        """Candidates for which every ship() call so far answered None."""
+        shipped: dict[int, bool] = {}
+        for (c, _), priced in self._costs.items():
+            shipped[c] = shipped.get(c, False) or priced is not None
+        return {c for c, ok in shipped.items() if not ok}
+
+    def group_options(self, mask: int) -> list[Option]:
+        """Every location able to supply the lines of ``mask`` whole, on-time and cheap first."""
+        found = self._groups.get(mask)
+        if found is not None:
+            return found
+        bits = -1
+        grams = 0
+        members = [i for i in range(self.n) if mask >> i & 1]
+        need: dict[str, int] = {}
+        for i in members:
+            bits &= self.line_bits[i]
+            grams += self.wt[i] * self.qty[i]
+            if self.shares[i] & mask:
+                for sku, per in self.per[i]:
+                    need[sku] = need.get(sku, 0) + per * self.qty[i]
+        found = []
+        while bits > 0:
+            low = bits & -bits
+            c = low.bit_length() - 1
+            bits ^= low
+            if need and any(self.avail[c].get(sku, 0) < units for sku, units in need.items()):
+                continue
+            priced = self.package(c, grams)
+            if priced is not None:
+                found.append((priced[0], priced[1], c))
+        found.sort()
+        self._groups[mask] = found
+        return found
+
+    def key_of(self, alloc: Alloc, late: int, cost: int) -> Key:
+        """The rank of ``alloc``, whose packages arrive late by ``late`` and cost ``cost``."""
+        placed = sum(u for _, pieces in alloc for _, u in pieces)
+        pieces = sum(len(p) for _, p in alloc)
+        used = tuple(c for c, _ in alloc)
+        return (self.total_units - placed, late, cost, len(alloc), pieces, used)
+
+
+@lru_cache(maxsize=4096)
+def _partitions(mask: int, most: int) -> tuple[tuple[int, ...], ...]:
+    """Every split of ``mask`` into at most ``most`` non-empty groups, fewest groups first."""
+    if mask == 0:
+        return ((),)
+    if most == 0:
+        return ()
+    low = mask & -mask
+    rest = mask ^ low
+    found: list[tuple[int, ...]] = []
+    for sub in _submasks(rest):
+        found.extend((low | sub, *tail) for tail in _partitions(rest ^ sub, most - 1))
+    found.sort(key=lambda groups: (len(groups), groups))
+    return tuple(found)
+
+
+def _submasks(mask: int) -> Iterator[int]:
+    sub = mask
+    while True:
+        yield sub
+        if sub == 0:
+            return
+        sub = (sub - 1) & mask
+
+
+def _assign(choices: list[list[Option]]) -> list[Option] | None:
+    """One option per group, no location twice: latest arrival first, then cost, smallest.
+
+    For one lateness bound, each group's ``m`` cheapest options suffice (``m`` groups): a
+    group placed elsewhere can always move to one of them that the others leave free.
+    """
+    firsts = [options[0] for options in choices]
+    if not any(o[0] for o in firsts) and len({o[2] for o in firsts}) == len(firsts):
+        return firsts
+    m = len(choices)
+    for bound in sorted({o[0] for options in choices for o in options}):
+        tops = [
+            sorted((o for o in options if o[0] <= bound), key=_by_cost)[:m] for options in choices
+        ]
+        if all(tops):
+            picks = _cheapest_distinct(tops)
+            if picks is not None:
+                return picks
+    return None
+
+
+def _by_cost(option: Option) -> tuple[int, int]:
+    return option[1], option[2]
+
+
+def _cheapest_distinct(tops: list[list[Option]]) -> list[Option] | None:
+    m = len(tops)
+    floor = [0] * (m + 1)
+    for j in range(m - 1, -1, -1):
+        floor[j] = floor[j + 1] + tops[j][0][1]
+    best: list[Option] | None = None
+    best_rank: tuple[int, list[int]] = (1 << 62, [])
+
+    def search(j: int, used: frozenset[int], spent: int, chosen: list[Option]) -> None:
+        nonlocal best, best_rank
+        if spent + floor[j] > best_rank[0]:
+            return
+        if j == m:
+            rank = (spent, sorted(o[2] for o in chosen))
+            if rank < best_rank:
+                best, best_rank = list(chosen), rank
+            return
+        for option in tops[j]:
+            if option[2] not in used:
+                chosen.append(option)
+                search(j + 1, used | {option[2]}, spent + option[1], chosen)
+                chosen.pop()
+
+    search(0, frozenset(), 0, [])
+    return best
+
+
+def _offer(p: Problem, groups: tuple[int, ...], picks: list[Option], out: list[Plan]) -> None:
+    late = max((o[0] for o in picks), default=0)
+    cost = sum(o[1] for o in picks) - (p.split if picks else 0)
+    alloc = tuple(
+        sorted(
+            (o[2], tuple((i, p.qty[i]) for i in range(p.n) if g >> i & 1))
+            for g, o in zip(groups, picks, strict=True)
+        )
+    )
+    out.append(Plan(p.key_of(alloc, late, cost), alloc))
+
+
+def exact_plans(p: Problem, mask: int, *, allow_drop: bool) -> tuple[list[Plan], int]:
+    """Whole-line plans over the lines of ``mask``, best first, and how many groupings worked.
+
+    Without ``allow_drop`` every line of ``mask`` is shipped (an empty list: impossible);
+    with it, the groupings that leave the fewest units unshipped.
+    """
+    drops = sorted(_submasks(mask), key=lambda s: (_units(p, s), s)) if allow_drop else [0]
+    out: list[Plan] = []
+    workable = 0
+    fewest: int | None = None
+    for dropped in drops:
+        if fewest is not None and _units(p, dropped) > fewest:
+            break
+        for groups in _partitions(mask ^ dropped, p.k):
+            choices = [p.group_options(g) for g in groups]
+            if not all(choices):
+                continue
+            picks = _assign(choices)
+            if picks is None:
+                continue
+            workable += 1
+            fewest = _units(p, dropped)
+            _offer(p, groups, picks, out)
+            # Runners-up for the explanation: one group moved to another free location.
+            taken = {o[2] for o in picks}
+            for j, options in enumerate(choices):
+                spares = (o for o in options if o[2] not in taken)
+                for spare in itertools.islice(spares, _SPARES if len(groups) == 1 else 1):
+                    _offer(p, groups, [*picks[:j], spare, *picks[j + 1 :]], out)
+    return _unique_sorted(out), workable
+
+
+def _units(p: Problem, mask: int) -> int:
+    return sum(p.qty[i] for i in range(p.n) if mask >> i & 1)
+
+
+def _unique_sorted(plans: list[Plan]) -> list[Plan]:
+    seen: set[Alloc] = set()
+    unique = []
+    for plan in sorted(plans):
+        if plan.alloc not in seen:
+            seen.add(plan.alloc)
+            unique.append(plan)
+    return unique
+
+
+class _Draft:
+    """A plan being edited by the heuristic: pieces per location and the stock left."""
+
+    def __init__(self, p: Problem) -> None:
+        self.p = p
+        self.alloc: dict[int, dict[int, int]] = {}
+        self.left: dict[int, dict[str, int]] = {}
+        self.unfilled = list(p.qty)
+        self.grams: dict[int, int] = {}
+
+    def room(self, c: int, i: int) -> int:
+        return self.p.room(self.left[c] if c in self.left else self.p.avail[c], i)
+
+    def add(self, c: int, i: int, units: int) -> None:
+        stock = self.left.setdefault(c, dict(self.p.avail[c]))
+        for sku, per in self.p.per[i]:
+            stock[sku] -= per * units
+            assert stock[sku] >= 0, "a move over-assigned stock"
+        pieces = self.alloc.setdefault(c, {})
+        pieces[i] = pieces.get(i, 0) + units
+        self.grams[c] = self.grams.get(c, 0) + units * self.p.wt[i]
+        self.unfilled[i] -= units
+
+    def remove(self, c: int, i: int, units: int) -> None:
+        stock = self.left[c]
+        for sku, per in self.p.per[i]:
+            stock[sku] += per * units
+        pieces = self.alloc[c]
+        pieces[i] -= units
+        if not pieces[i]:
+            del pieces[i]
+        self.grams[c] -= units * self.p.wt[i]
+        if not pieces:
+            del self.alloc[c], self.grams[c]
+        self.unfilled[i] += units
+
+    def key(self) -> Key | None:
+        late = cost = 0
+        for c, grams in self.grams.items():
+            priced = self.p.package(c, grams)
+            if priced is None:
+                return None
+            late = max(late, priced[0])
+            cost += priced[1]
+        pieces = sum(len(x) for x in self.alloc.values())
+        used = tuple(sorted(self.alloc))
+        split = self.p.split if used else 0
+        return (sum(self.unfilled), late, cost - split, len(used), pieces, used)
+
+    def plan(self) -> Plan:
+        alloc = tuple((c, tuple(sorted(self.alloc[c].items()))) for c in sorted(self.alloc))
+        key = self.key()
+        assert key is not None
+        return Plan(key, alloc)
+
+
+def _load(d: _Draft, c: int, lines: list[int]) -> list[tuple[int, int]]:
+    """What ``c`` could add for ``lines``: lines it can take whole first, then parts."""
+    stock = dict(d.left[c] if c in d.left else d.p.avail[c])
+    taken: list[tuple[int, int]] = []
+    for whole in (True, False):
+        for i in lines:
+            want = d.unfilled[i] - sum(u for j, u in taken if j == i)
+            units = min(want, d.p.room(stock, i))
+            if units <= 0 or (whole and units < want):
+                continue
+            for sku, per in d.p.per[i]:
+                stock[sku] -= per * units
+            taken.append((i, units))
+    return taken
+
+
+def _greedy_cover(p: Problem) -> _Draft:
+    """Open locations one at a time, each the one that ships most of what is left."""
+    d = _Draft(p)
+    while len(d.alloc) < p.k and any(d.unfilled):
+        open_lines = [i for i in range(p.n) if d.unfilled[i]]
+        best: tuple[tuple[int, int, int, int], list[tuple[int, int]]] | None = None
+        for c in range(len(p.cands)):
+            if c in d.alloc:
+                continue
+            taken = _load(d, c, open_lines)
+            units = sum(u for _, u in taken)
+            priced = p.package(c, sum(u * p.wt[i] for i, u in taken)) if units else None
+            if priced is not None:
+                rank = (-units, priced[0], priced[1], c)
+                if best is None or rank < best[0]:
+                    best = (rank, taken)
+        if best is None:
+            break
+        for i, units in best[1]:
+            d.add(best[0][3], i, units)
+    return d
+
+
+def _from_plan(p: Problem, plan: Plan) -> _Draft:
+    d = _Draft(p)
+    for c, pieces in plan.alloc:
+        for i, units in pieces:
+            d.add(c, i, units)
+    return d
+
+
+class _Search:
+    """First-improvement local search on one draft within an evaluation budget."""
+
+    def __init__(self, d: _Draft) -> None:
+        self.d = d
+        self.budget = _EVALUATIONS
+        self.best = d.key()
+
+    def better(self) -> bool:
+        """Evaluate the draft as edited; True (and remember it) when it beats the best."""
+        self.budget -= 1
+        key = self.d.key()
+        if key is not None and (self.best is None or key < self.best):
+            self.best = key
+            return True
+        return False
+
+    def targets(self) -> list[int]:
+        """Used locations, then (while a package may still be added) the unused ones."""
+        d = self.d
+        used = sorted(d.alloc)
+        if len(used) < d.p.k:
+            used += [c for c in range(len(d.p.cands)) if c not in d.alloc]
+        return used
+
+    def fill(self) -> bool:
+        """Place unfilled units where they cost least (most units first)."""
+        d = self.d
+        for i in range(d.p.n):
+            if not d.unfilled[i]:
+                continue
+            best: tuple[Key, int, int] | None = None
+            for c in self.targets():
+                units = min(d.unfilled[i], d.room(c, i))
+                if units <= 0:
+                    continue
+                d.add(c, i, units)
+                key = d.key()
+                d.remove(c, i, units)
+                self.budget -= 1
+                if key is not None and (best is None or key < best[0]):
+                    best = (key, c, units)
+            if best is not None:
+                d.add(best[1], i, best[2])
+                self.best = best[0]
+                return True
+        return False
+
+    def relocate(self) -> bool:
+        """Move one piece (a line's units at a location) to another location."""
+        d = self.d
+        pieces = [(c, i, u) for c in sorted(d.alloc) for i, u in sorted(d.alloc[c].items())]
+        for c, i, units in pieces:
+            d.remove(c, i, units)
+            for target in self.targets():
+                if self.budget <= 0:
+                    break
+                if target == c or d.room(target, i) < units:
+                    continue
+                d.add(target, i, units)
+                if self.better():
+                    return True
+                d.remove(target, i, units)
+            d.add(c, i, units)
+        return False
+
+    def swap(self) -> bool:
+        """Hand everything one location ships to a location not yet used."""
+        d = self.d
+        for c in sorted(d.alloc):
+            pieces = sorted(d.alloc[c].items())
+            for i, units in pieces:
+                d.remove(c, i, units)
+            for target in range(len(d.p.cands)):
+                if self.budget <= 0:
+                    break
+                if target in d.alloc or target == c:
+                    continue
+                if _fits(d, target, pieces):
+                    for i, units in pieces:
+                        d.add(target, i, units)
+                    if self.better():
+                        return True
+                    for i, units in pieces:
+                        d.remove(target, i, units)
+            for i, units in pieces:
+                d.add(c, i, units)
+        return False
+
+    def close(self) -> bool:
+        """Spread one location's pieces over the other used locations, saving a package."""
+        d = self.d
+        for c in sorted(d.alloc):
+            if len(d.alloc) < 2 or self.budget <= 0:
+                return False
+            pieces = sorted(d.alloc[c].items())
+            for i, units in pieces:
+                d.remove(c, i, units)
+            moved: list[tuple[int, int, int]] = []
+            complete = True
+            for i, units in pieces:
+                left = units
+                for target in sorted(d.alloc):
+                    take = min(left, d.room(target, i))
+                    if take > 0:
+                        d.add(target, i, take)
+                        moved.append((target, i, take))
+                        left -= take
+                    if not left:
+                        break
+                complete = complete and not left
+            if complete and self.better():
+                return True
+            for target, i, take in reversed(moved):
+                d.remove(target, i, take)
+            for i, units in pieces:
+                d.add(c, i, units)
+        return False
+
+    def run(self) -> None:
+        moves = (self.fill, self.close, self.relocate, self.swap)
+        while self.budget > 0 and any(move() for move in moves):
+            pass
+
+
+def _fits(d: _Draft, c: int, pieces: list[tuple[int, int]]) -> bool:
+    stock = dict(d.left[c] if c in d.left else d.p.avail[c])
+    for i, units in pieces:
+        for sku, per in d.p.per[i]:
+            stock[sku] = stock.get(sku, 0) - per * units
+            if stock[sku] < 0:
+                return False
+    return True
+
+
+def heuristic_plans(p: Problem, seeds: Sequence[Plan]) -> list[Plan]:
+    """Improve each seed plan and a greedy cover; the results, best first."""
+    drafts = [_from_plan(p, seed) for seed in seeds]
+    drafts.append(_greedy_cover(p))
+    results: list[Plan] = []
+    for draft in drafts:
+        if draft.key() is None:
+            continue
+        _Search(draft).run()
+        results.append(draft.plan())
+    return _unique_sorted(results)

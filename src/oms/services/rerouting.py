@@ -1,0 +1,186 @@
+"""Routing again: on request (a location cannot fulfil), and backorders when stock arrives."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection
+from datetime import datetime
+from uuid import UUID
+
+from oms.domain.catalogue import ProductKind, unit_demand
+from oms.domain.errors import NotFound
+from oms.domain.holds import HoldReason
+from oms.domain.lifecycle import OrderAction, ensure_allowed
+from oms.domain.orders import Actor, Order
+from oms.domain.routing import RoutingLine
+from oms.services.carts import expire_due_in
+from oms.services.common import retry_transient, utcnow
+from oms.services.persistence import SYSTEM, new_hold, save_order_changes, settle_order
+from oms.services.ports import UnitOfWork, UnitOfWorkFactory
+from oms.services.routing import NO_GEOCODER, Geocoder, RouteRequest, route_and_reserve
+
+__all__ = ["allocate_backorders", "reroute_order", "route_units"]
+
+log = logging.getLogger("oms.routing")
+
+BACKORDER_BATCH = 100
+
+
+def route_units(
+    uow: UnitOfWork,
+    order: Order,
+    units: dict[int, int],
+    geocoder: Geocoder,
+    exclude: Collection[str],
+    at: datetime,
+) -> dict[int, int]:
+    """Route ``units`` per line, add the allocations to the order; units placed per line."""
+    products = uow.products.by_skus(order.tenant_id, [line.sku for line in order.lines])
+    lines = [
+        RoutingLine(
+            line.line_no,
+            units[line.line_no],
+            products[line.sku].weight_grams,
+            unit_demand(products[line.sku]),
+        )
+        for line in order.lines
+        if units.get(line.line_no, 0) > 0 and line.kind is not ProductKind.DIGITAL
+    ]
+    routed = route_and_reserve(
+        uow,
+        tenant_id=order.tenant_id,
+        request=RouteRequest(
+            lines=lines,
+            destination=order.shipping_address,
+            service_level=order.service_level,
+            exclude=frozenset(exclude),
+            currency=order.currency,
+        ),
+        geocoder=geocoder,
+        at=at,
+    )
+    order.allocations.extend(routed.reserved.allocations)
+    order.routing = routed.record
+    order.routing_profile_version = routed.profile_version
+    order.promised_ship_by = routed.promised_ship_by
+    order.promised_deliver_by = routed.promised_deliver_by
+    return routed.reserved.allocated_units
+
+
+def _refresh_backorder_hold(order: Order, uow: UnitOfWork, at: datetime) -> None:
+    short = [f"{line.sku} x{line.backordered}" for line in order.lines if line.backordered]
+    if short:
+        policies = uow.tenants.policies(order.tenant_id)
+        note = "waiting for stock: " + ", ".join(short)
+        order.place_hold(
+            new_hold(HoldReason.BACKORDERED, policies=policies, actor=SYSTEM, at=at, note=note),
+            actor=SYSTEM,
+            at=at,
+        )
+    else:
+        order.release_holds_of(HoldReason.BACKORDERED, actor=SYSTEM, at=at, note="stock allocated")
+
+
+def reroute_order(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    order_id: UUID,
+    exclude: Collection[str],
+    reason: str | None,
+    actor: Actor,
+    geocoder: Geocoder | None = None,
+    at: datetime | None = None,
+) -> Order:
+    """Release what is not shipped and route it again, never to ``exclude`` (location codes)."""
+    when = at or utcnow()
+
+    def attempt() -> Order:
+        with uow_factory() as uow:
+            order = uow.orders.get(tenant_id, order_id, for_update=True)
+            if order is None:
+                raise NotFound(f"No order {order_id}")
+            ensure_allowed(OrderAction.REROUTE, order.status)
+            expire_due_in(uow, tenant_id, when)
+            before = sorted(
+                {a.location_code or str(a.location_id) for a in order.allocations if a.open}
+            )
+            with order.change("order.rerouted", actor=actor, at=when, reason=reason) as data:
+                for allocation in sorted(order.allocations, key=lambda a: (a.sku, a.location_id)):
+                    if allocation.open > 0:
+                        uow.inventory.release(
+                            tenant_id, allocation.sku, allocation.location_id, allocation.open, when
+                        )
+                        allocation.released += allocation.open
+                wanted = {
+                    line.line_no: line.allocated + line.backordered
+                    for line in order.lines
+                    if line.kind is not ProductKind.DIGITAL
+                }
+                placed = route_units(uow, order, wanted, geocoder or NO_GEOCODER, exclude, when)
+                for line in order.lines:
+                    if line.line_no in wanted:
+                        line.allocated = placed.get(line.line_no, 0)
+                        line.backordered = wanted[line.line_no] - line.allocated
+                data.update(
+                    excluded=sorted(exclude),
+                    from_locations=before,
+                    to_locations=sorted(
+                        {a.location_code or "" for a in order.allocations if a.open}
+                    ),
+                    backordered={
+                        str(line.line_no): line.backordered
+                        for line in order.lines
+                        if line.backordered
+                    },
+                )
+            _refresh_backorder_hold(order, uow, when)
+            settle_order(order, policies=uow.tenants.policies(tenant_id), at=when)
+            save_order_changes(uow, order, at=when)
+            uow.commit()
+            return order
+
+    return retry_transient(attempt)
+
+
+def allocate_backorders(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    skus: Collection[str],
+    geocoder: Geocoder | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Route waiting backorders that draw on ``skus``, earliest promise first; orders served."""
+    when = at or utcnow()
+    with uow_factory(readonly=True) as uow:
+        waiting = uow.orders.waiting_for_stock(tenant_id, skus, limit=BACKORDER_BATCH)
+    served = 0
+    for order_id in waiting:
+
+        def attempt(order_id: UUID = order_id) -> bool:
+            with uow_factory() as uow:
+                order = uow.orders.get(tenant_id, order_id, for_update=True)
+                if order is None or not any(line.backordered for line in order.lines):
+                    return False
+                wanted = {line.line_no: line.backordered for line in order.lines}
+                with order.change("order.backorder_allocated", actor=SYSTEM, at=when) as data:
+                    placed = route_units(uow, order, wanted, geocoder or NO_GEOCODER, (), when)
+                    for line in order.lines:
+                        units = placed.get(line.line_no, 0)
+                        line.allocated += units
+                        line.backordered -= units
+                    data["allocated"] = {str(n): u for n, u in sorted(placed.items()) if u}
+                if not any(placed.values()):
+                    return False
+                _refresh_backorder_hold(order, uow, when)
+                settle_order(order, policies=uow.tenants.policies(tenant_id), at=when)
+                save_order_changes(uow, order, at=when)
+                uow.commit()
+                return True
+
+        try:
+            served += retry_transient(attempt)
+        except Exception:  # one order's trouble must not stop the others; it is logged
+            log.exception("could not route the backorder of order %s", order_id)
+    return served

@@ -1,0 +1,538 @@
+"""Distributed order management: route an order's units to the best location(s).
+
+For one order: geocode the destination (offline), gather candidate locations (active, able
+to ship, not excluded by the profile, stores only with ship-from-store, stock above the
+routing safety stock, capacity left today), price each possible package with the carrier
+rate cards (cheapest service that meets the promise), let ``oms.domain.routing.route`` pick
+the cheapest plan, then take the stock with the usual conditional updates. A lost race
+re-plans what is left on fresh figures. Without any carrier service configured there is
+nothing to price: every package costs its handling, and candidates are offered in priority
+order so the cheapest-equal plan is the priority rule's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, Protocol
+from uuid import UUID
+
+import uuid6
+
+from oms.domain.addresses import Address
+from oms.domain.allocation import Demand
+from oms.domain.catalogue import Location, LocationKind
+from oms.domain.geo import Geocode, GeoPoint, GeoPrecision
+from oms.domain.orders import Allocation
+from oms.domain.rate_import import parse_rate_cards
+from oms.domain.routing import (
+    Candidate,
+    RoutingLine,
+    RoutingPolicy,
+    RoutingResult,
+    ShipOption,
+    route,
+)
+from oms.domain.routing_profile import RoutingProfile
+from oms.domain.shipping import CarrierService, Parcel, add_business_days, rate_shop, ship_date
+from oms.services.ports import TransientStorageError, UnitOfWork
+from oms.services.reservations import ReservationResult, reserve_demands
+
+__all__ = [
+    "NO_GEOCODER",
+    "Geocoder",
+    "RouteRequest",
+    "RoutedOrder",
+    "carrier_services",
+    "cutoff_of",
+    "plan_route",
+    "route_and_reserve",
+]
+
+MAX_ROUNDS = 20
+UNLIMITED = 10**9
+
+
+class Geocoder(Protocol):
+    """Where an address is (``oms.adapters.geocoding``); never raises, never goes online."""
+
+    def geocode(self, address: Address) -> Geocode: ...
+
+
+class _GivenCoordinatesOnly:
+    """Uses the coordinates an address carries and knows no other place (no data loaded)."""
+
+    def geocode(self, address: Address) -> Geocode:
+        if address.latitude is None or address.longitude is None:
+            return Geocode(None, GeoPrecision.UNKNOWN)
+        return Geocode(GeoPoint(address.latitude, address.longitude), GeoPrecision.GIVEN)
+
+
+NO_GEOCODER: Geocoder = _GivenCoordinatesOnly()
+
+
+@dataclass(frozen=True)
+class RouteRequest:
+    lines: Sequence[RoutingLine]
+    destination: Address | None
+    service_level: str
+    exclude: frozenset[str] = frozenset()
+    currency: str | None = None
+
+
+@dataclass
+class RoutedOrder:
+    """What was reserved where, what is backordered, and the record kept with the order."""
+
+    reserved: ReservationResult
+    record: dict[str, Any] = field(default_factory=dict)
+    promised_ship_by: date | None = None
+    promised_deliver_by: date | None = None
+    profile_version: int = 0
+
+
+def priced_in(services: Sequence[CarrierService], currency: str | None) -> list[CarrierService]:
+    """The services of one currency (prices in two currencies cannot be ranked): the
+    order's currency when some service uses it, else the currency most services use."""
+    by_currency: dict[str, list[CarrierService]] = {}
+    for service in services:
+        by_currency.setdefault(service.rate_card.currency, []).append(service)
+    if not by_currency:
+        return []
+    if currency in by_currency:
+        return by_currency[currency]
+    return max(by_currency.values(), key=len)
+
+
+def carrier_services(uow: UnitOfWork) -> list[CarrierService]:
+    """Every active carrier service with its rate card, from the operator's table."""
+    rows = uow.routing.carrier_service_rows()
+    if not rows:
+        return []
+    services: list[CarrierService] = []
+    for row in rows:
+        services.extend(_parsed(row["rate_card"]["document"]))
+    return services
+
+
+@lru_cache(maxsize=512)
+def _parsed(document: str) -> tuple[CarrierService, ...]:
+    # Stored cards are parsed once per process, not once per order.
+    return tuple(parse_rate_cards(document, fmt="yaml"))
+
+
+def cutoff_of(location: Location) -> time:
+    """The location's daily carrier pickup cut-off."""
+    hours, minutes = (int(part) for part in location.pickup_cutoff.split(":"))
+    return time(hours, minutes)
+
+
+@dataclass
+class _Network:
+    profile: RoutingProfile
+    locations: dict[UUID, Location]
+    candidates: list[Candidate]
+    rejected: list[tuple[str, str]]
+
+
+def _network(
+    uow: UnitOfWork,
+    tenant_id: UUID,
+    skus: Sequence[str],
+    profile: RoutingProfile,
+    exclude: frozenset[str],
+    today: date,
+) -> _Network:
+    usable: list[Location] = []
+    rejected: list[tuple[str, str]] = []
+    for loc in sorted(uow.locations.visible_to(tenant_id), key=lambda loc: loc.preference):
+        if not loc.active:
+            rejected.append((loc.code, "inactive"))
+        elif not loc.can_ship:
+            rejected.append((loc.code, "does not ship"))
+        elif loc.code in profile.excluded_locations or loc.code in exclude:
+            rejected.append((loc.code, "excluded"))
+        elif loc.kind is LocationKind.STORE and not profile.ship_from_store:
+            rejected.append((loc.code, "ship-from-store is off"))
+        else:
+            usable.append(loc)
+    ids = [loc.id for loc in usable]
+    stock: dict[UUID, dict[str, int]] = {loc_id: {} for loc_id in ids}
+    for level in uow.inventory.levels(tenant_id, skus, ids):
+        kept_back = profile.safety_stock.get(_code(usable, level.location_id), 0)
+        stock[level.location_id][level.sku] = max(0, level.available - kept_back)
+    loads = uow.routing.loads(tenant_id, today)
+    candidates: list[Candidate] = []
+    for loc in usable:
+        limit = profile.daily_capacity.get(loc.code)
+        left = UNLIMITED if limit is None else limit - loads.get(loc.id, 0)
+        if left <= 0:
+            rejected.append((loc.code, "at its daily capacity"))
+            continue
+        if not any(stock[loc.id].values()):
+            rejected.append((loc.code, "no stock for this order"))
+            continue
+        candidates.append(
+            Candidate(
+                location_id=loc.id,
+                code=loc.code,
+                available=stock[loc.id],
+                capacity_left=left,
+                handling_cost=profile.handling_at(loc.code),
+            )
+        )
+    return _Network(profile, {loc.id: loc for loc in usable}, candidates, rejected)
+
+
+def _code(locations: Sequence[Location], location_id: UUID) -> str:
+    return next(loc.code for loc in locations if loc.id == location_id)
+
+
+class _Shipper:
+    """Prices a parcel from a location to the destination, cheapest on-time service first."""
+
+    def __init__(
+        self,
+        services: Sequence[CarrierService],
+        locations: Mapping[UUID, Location],
+        destination: Geocode,
+        address: Address | None,
+        promise: date | None,
+        now: datetime,
+    ) -> None:
+        self.services = services
+        self.locations = locations
+        self.destination = destination
+        self.country = "" if address is None else address.country
+        self.region = None if address is None else address.region
+        self.promise = promise
+        self.now = now
+        self.cache: dict[tuple[UUID, int], ShipOption | None] = {}
+
+    def __call__(self, location_id: UUID, grams: int) -> ShipOption | None:
+        key = (location_id, grams)
+        if key not in self.cache:
+            self.cache[key] = self._cheapest(location_id, grams)
+        return self.cache[key]
+
+    def _cheapest(self, location_id: UUID, grams: int) -> ShipOption | None:
+        loc = self.locations[location_id]
+        ship_on = ship_date(self.now, cutoff_of(loc))
+        if not self.services:
+            return ShipOption("none", "unpriced", Decimal(0), ship_on, late=False)
+        origin = (
+            None
+            if loc.latitude is None or loc.longitude is None
+            else GeoPoint(loc.latitude, loc.longitude)
+        )
+        common: dict[str, Any] = {
+            "parcel": Parcel(weight_grams=max(1, grams)),
+            "origin": origin,
+            "origin_country": loc.address.country if loc.address else self.country,
+            "destination": self.destination.point,
+            "destination_country": self.country,
+            "destination_region": self.region,
+            "ship_on": ship_on,
+        }
+        on_time = rate_shop(self.services, deliver_by=self.promise, **common)
+        if on_time:
+            best = on_time[0]
+            return ShipOption(best.carrier, best.service, best.price, best.deliver_by, late=False)
+        every = rate_shop(self.services, **common)
+        if not every:
+            return None
+        fastest = min(every, key=lambda q: (q.deliver_by, q.price, q.carrier, q.service))
+        return ShipOption(
+            fastest.carrier, fastest.service, fastest.price, fastest.deliver_by, late=True
+        )
+
+
+@dataclass
+class _Taken:
+    allocations: list[Allocation] = field(default_factory=list)
+    placed: dict[int, int] = field(default_factory=dict)  # line -> units reserved
+    packages: list[Any] = field(default_factory=list)  # the packages that were reserved
+    raced: bool = False
+
+
+def _take(
+    uow: UnitOfWork,
+    tenant_id: UUID,
+    result: RoutingResult,
+    lines: Mapping[int, RoutingLine],
+    today: date,
+    profile: RoutingProfile,
+    at: datetime,
+) -> _Taken:
+    """Reserve each package's stock; a package a race or a full location refused is skipped."""
+    taken_all = _Taken()
+    for package in sorted(result.packages, key=lambda p: p.code):
+        taken: list[tuple[str, int]] = []
+        wanted = sorted(
+            {
+                (sku, per * units)
+                for line_no, units in package.lines
+                for sku, per in lines[line_no].per_unit.items()
+            }
+        )
+        merged: dict[str, int] = {}
+        for sku, units in wanted:
+            merged[sku] = merged.get(sku, 0) + units
+        limit = profile.daily_capacity.get(package.code)
+        # Only a location with a daily capacity is counted: the counter row is hot, and an
+        # unlimited location has nothing to protect.
+        ok = limit is None or uow.routing.take_capacity(
+            tenant_id, package.location_id, today, limit
+        )
+        for sku in sorted(merged) if ok else []:
+            if not uow.inventory.try_reserve(tenant_id, sku, package.location_id, merged[sku], at):
+                ok = False
+                break
+            taken.append((sku, merged[sku]))
+        if not ok:
+            taken_all.raced = True
+            for sku, units in taken:
+                uow.inventory.release(tenant_id, sku, package.location_id, units, at)
+            continue
+        taken_all.packages.append(package)
+        for line_no, units in package.lines:
+            taken_all.placed[line_no] = taken_all.placed.get(line_no, 0) + units
+            for sku, per in sorted(lines[line_no].per_unit.items()):
+                taken_all.allocations.append(
+                    Allocation(
+                        id=uuid6.uuid7(),
+                        line_no=line_no,
+                        sku=sku,
+                        location_id=package.location_id,
+                        quantity=per * units,
+                        created_at=at,
+                        location_code=package.code,
+                    )
+                )
+    return taken_all
+
+
+def route_and_reserve(
+    uow: UnitOfWork,
+    *,
+    tenant_id: UUID,
+    request: RouteRequest,
+    geocoder: Geocoder,
+    at: datetime,
+) -> RoutedOrder:
+    """Route ``request.lines`` and reserve the stock; unplaceable units are backordered."""
+    profile = uow.routing.current_profile(tenant_id)
+    today = at.date()
+    days = profile.promise_days(request.service_level)
+    promise = None if days is None else add_business_days(today, days)
+    destination = (
+        geocoder.geocode(request.destination)
+        if request.destination is not None
+        else Geocode(None, GeoPrecision.UNKNOWN)
+    )
+    services = priced_in(carrier_services(uow), request.currency)
+    policy = RoutingPolicy(
+        allow_split=profile.allow_split,
+        max_locations=profile.max_locations,
+        split_penalty=profile.split_penalty,
+    )
+    skus = sorted({sku for line in request.lines for sku in line.per_unit})
+    if not services:
+        return _priority_rule(uow, tenant_id, request, profile, skus, promise, at)
+    remaining = {line.line_no: line for line in request.lines if line.quantity > 0}
+    reserved = ReservationResult()
+    rounds: list[dict[str, Any]] = []
+    packages: list[dict[str, Any]] = []
+    for _ in range(MAX_ROUNDS):
+        if not remaining:
+            break
+        network = _network(uow, tenant_id, skus, profile, request.exclude, today)
+        ship = _Shipper(services, network.locations, destination, request.destination, promise, at)
+        result = route(list(remaining.values()), network.candidates, ship=ship, policy=policy)
+        taken = _take(uow, tenant_id, result, remaining, today, profile, at)
+        rounds.append(_round_record(result, network.rejected))
+        packages.extend(_package_record(p, network.locations, at) for p in taken.packages)
+        reserved.allocations.extend(taken.allocations)
+        for line_no, units in taken.placed.items():
+            reserved.allocated_units[line_no] = reserved.allocated_units.get(line_no, 0) + units
+        remaining = {
+            line_no: RoutingLine(
+                line_no,
+                line.quantity - taken.placed.get(line_no, 0),
+                line.weight_grams,
+                line.per_unit,
+            )
+            for line_no, line in remaining.items()
+            if line.quantity - taken.placed.get(line_no, 0) > 0
+        }
+        raced = taken.raced
+        if not raced:
+            break
+    else:
+        raise TransientStorageError("stock kept changing while routing")
+    reserved.unfilled = {n: line.quantity for n, line in remaining.items()}
+    record = {
+        "profile_version": profile.version,
+        "service_level": request.service_level,
+        "destination": {
+            "latitude": None if destination.point is None else destination.point.latitude,
+            "longitude": None if destination.point is None else destination.point.longitude,
+            "precision": destination.precision.value,
+        },
+        "promised_deliver_by": None if promise is None else promise.isoformat(),
+        "carrier_rates": bool(services),
+        "packages": packages,
+        "backordered": {str(n): q for n, q in sorted(reserved.unfilled.items())},
+        "rounds": rounds,
+    }
+    ship_by = min((date.fromisoformat(p["ship_on"]) for p in packages), default=None)
+    deliver_by = max((date.fromisoformat(p["deliver_by"]) for p in packages), default=None)
+    return RoutedOrder(
+        reserved=reserved,
+        record=record,
+        promised_ship_by=ship_by,
+        promised_deliver_by=deliver_by if deliver_by is not None else promise,
+        profile_version=profile.version,
+    )
+
+
+def _package_record(
+    package: Any, locations: Mapping[UUID, Location], at: datetime
+) -> dict[str, Any]:
+    option = package.option
+    ship_on = ship_date(at, cutoff_of(locations[package.location_id]))
+    return {
+        "location": package.code,
+        "lines": [[line_no, units] for line_no, units in package.lines],
+        "weight_grams": package.weight_grams,
+        "carrier": option.carrier,
+        "service": option.service,
+        "shipping": str(option.price),
+        "handling": str(package.handling),
+        "ship_on": ship_on.isoformat(),
+        "deliver_by": option.deliver_by.isoformat(),
+        "late": option.late,
+    }
+
+
+def _round_record(result: RoutingResult, rejected: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    cost = result.cost
+    explanation = result.explanation
+    return {
+        "method": result.method,
+        "cost": {
+            "shipping": str(cost.shipping),
+            "handling": str(cost.handling),
+            "split_penalty": str(cost.split_penalty),
+            "late_penalty": str(cost.late_penalty),
+            "total": str(cost.total),
+        },
+        "why": explanation.why,
+        "considered": [
+            {
+                "locations": list(plan.locations),
+                "total": str(plan.cost.total),
+                "shipping": str(plan.cost.shipping),
+                "handling": str(plan.cost.handling),
+                "split_penalty": str(plan.cost.split_penalty),
+                "feasible": plan.feasible,
+                "note": plan.note,
+            }
+            for plan in explanation.considered
+        ],
+        "rejected": [
+            {"location": code, "why": why} for code, why in [*rejected, *explanation.rejected]
+        ],
+    }
+
+
+def _priority_rule(
+    uow: UnitOfWork,
+    tenant_id: UUID,
+    request: RouteRequest,
+    profile: RoutingProfile,
+    skus: Sequence[str],
+    promise: date | None,
+    at: datetime,
+) -> RoutedOrder:
+    """Without any rate card there is nothing to price: one location with everything in
+    priority order, else a split by priority (the foundation's rule)."""
+    network = _network(uow, tenant_id, skus, profile, request.exclude, at.date())
+    reserved = reserve_demands(
+        uow,
+        tenant_id=tenant_id,
+        demands=[Demand(line.line_no, line.quantity, line.per_unit) for line in request.lines],
+        locations=[c.location_id for c in network.candidates],
+        at=at,
+    )
+    codes = {loc_id: loc.code for loc_id, loc in network.locations.items()}
+    for allocation in reserved.allocations:
+        allocation.location_code = codes.get(allocation.location_id)
+    record = {
+        "profile_version": profile.version,
+        "service_level": request.service_level,
+        "carrier_rates": False,
+        "packages": [
+            {
+                "location": code,
+                "lines": sorted(
+                    {(a.line_no, 0) for a in reserved.allocations if a.location_code == code}
+                ),
+            }
+            for code in sorted({a.location_code or "" for a in reserved.allocations})
+        ],
+        "backordered": {str(n): q for n, q in sorted(reserved.unfilled.items())},
+        "rounds": [
+            {
+                "method": "priority",
+                "why": "no carrier rate cards are configured, so nothing can be priced: one "
+                "location with everything, in priority order, else a split by priority",
+                "rejected": [{"location": c, "why": w} for c, w in network.rejected],
+            }
+        ],
+        "promised_deliver_by": None if promise is None else promise.isoformat(),
+    }
+    return RoutedOrder(
+        reserved=reserved,
+        record=record,
+        promised_deliver_by=promise,
+        profile_version=profile.version,
+    )
+
+
+def plan_route(
+    uow: UnitOfWork,
+    *,
+    tenant_id: UUID,
+    request: RouteRequest,
+    geocoder: Geocoder,
+    profile: RoutingProfile,
+    at: datetime,
+) -> RoutingResult:
+    """Route without reserving anything, under ``profile`` (what-if simulation)."""
+    days = profile.promise_days(request.service_level)
+    promise = None if days is None else add_business_days(at.date(), days)
+    destination = (
+        geocoder.geocode(request.destination)
+        if request.destination is not None
+        else Geocode(None, GeoPrecision.UNKNOWN)
+    )
+    skus = sorted({sku for line in request.lines for sku in line.per_unit})
+    network = _network(uow, tenant_id, skus, profile, request.exclude, at.date())
+    ship = _Shipper(
+        priced_in(carrier_services(uow), request.currency),
+        network.locations,
+        destination,
+        request.destination,
+        promise,
+        at,
+    )
+    policy = RoutingPolicy(
+        allow_split=profile.allow_split,
+        max_locations=profile.max_locations,
+        split_penalty=profile.split_penalty,
+    )
+    return route(list(request.lines), network.candidates, ship=ship, policy=policy)

@@ -1,0 +1,543 @@
+"""Routing: who ships which lines of an order, at least cost, within stock, capacity and rules.
+
+Networks are built by hand with known optimal answers; hypothesis checks the invariants on
+random networks and the exact method against a brute force over line -> location choices.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from uuid import UUID, uuid5
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from oms.domain.allocation import Demand, plan_allocation
+from oms.domain.routing import (
+    Candidate,
+    RoutingLine,
+    RoutingPolicy,
+    RoutingResult,
+    ShipOption,
+    Shipper,
+    route,
+)
+
+PROMISED = date(2025, 3, 14)
+NAMESPACE = UUID(int=42)
+
+
+def uid(code: str) -> UUID:
+    return uuid5(NAMESPACE, code)
+
+
+def at(
+    code: str, stock: Mapping[str, int], *, handling: str = "1.00", capacity: int = 10
+) -> Candidate:
+    return Candidate(uid(code), code, dict(stock), capacity, Decimal(handling))
+
+
+def line(
+    line_no: int, quantity: int, sku: str | Mapping[str, int], grams: int = 1000
+) -> RoutingLine:
+    per_unit = {sku: 1} if isinstance(sku, str) else dict(sku)
+    return RoutingLine(line_no, quantity, grams, per_unit)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A location's carrier price: ``base`` plus ``per_kg`` per started kg; arrives ``days``
+    after the promised date (late when positive)."""
+
+    base: str
+    per_kg: str = "0"
+    days: int = 0
+
+    def option(self, grams: int) -> ShipOption:
+        price = Decimal(self.base) + Decimal(self.per_kg) * math.ceil(grams / 1000)
+        arrives = PROMISED + timedelta(days=self.days)
+        return ShipOption("acme", "ground", price, arrives, self.days > 0)
+
+
+def shipper(rates: Mapping[str, Rate]) -> Shipper:
+    by_id = {uid(code): rate for code, rate in rates.items()}
+
+    def ship(location_id: UUID, grams: int) -> ShipOption | None:
+        rate = by_id.get(location_id)
+        return None if rate is None else rate.option(grams)
+
+    return ship
+
+
+def shipped_from(result: RoutingResult) -> dict[str, tuple[tuple[int, int], ...]]:
+    return {p.code: p.lines for p in result.packages}
+
+
+DEFAULT = RoutingPolicy()
+
+
+# --- hand-built networks with known answers ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("near_handling", "near_rate"),
+    [
+        pytest.param("6.00", "5.00", id="handling differs"),
+        pytest.param("1.00", "9.00", id="rate differs"),
+    ],
+)
+def test_the_nearest_location_loses_to_a_cheaper_one(near_handling: str, near_rate: str) -> None:
+    # NEAR would arrive two days before the promise, FAR just on time: both are on time.
+    rates = {"NEAR": Rate(near_rate, days=-2), "FAR": Rate("7.00")}
+    candidates = [at("NEAR", {"X": 5}, handling=near_handling), at("FAR", {"X": 5})]
+    result = route([line(1, 1, "X")], candidates, ship=shipper(rates), policy=DEFAULT)
+    assert shipped_from(result) == {"FAR": ((1, 1),)}
+    assert result.cost.total == Decimal("8.00")  # 7 + 1 against 5 + 6 or 9 + 1
+    assert result.method == "exact"
+
+
+def test_the_highest_priority_location_is_not_the_answer_when_another_is_cheaper() -> None:
+    main, alt = at("MAIN", {"X": 5}), at("ALT", {"X": 5})
+    priority = plan_allocation(
+        [Demand(1, 2, {"X": 1})], {("X", uid("MAIN")): 5, ("X", uid("ALT")): 5}, [uid("MAIN")]
+    )
+    assert {p.location_id for p in priority.picks} == {uid("MAIN")}
+    result = route(
+        [line(1, 2, "X")],
+        [main, alt],
+        ship=shipper({"MAIN": Rate("12.00"), "ALT": Rate("6.50")}),
+        policy=DEFAULT,
+    )
+    assert shipped_from(result) == {"ALT": ((1, 2),)}
+    assert result.explanation.why == (
+        "cheapest over 2 candidate locations and 1 feasible grouping of the lines; "
+        "ALT saves 5.50 over MAIN"
+    )
+
+
+SPLIT_NETWORK = [at("EAST", {"X": 3}), at("WEST", {"Y": 3}), at("FAR", {"X": 3, "Y": 3})]
+SPLIT_RATES = {"EAST": Rate("4.00"), "WEST": Rate("4.00"), "FAR": Rate("5.00", per_kg="3.00")}
+SPLIT_ORDER = [line(1, 1, "X"), line(2, 1, "Y")]
+
+
+def test_splitting_across_two_near_locations_is_cheaper_than_one_far_location() -> None:
+    result = route(SPLIT_ORDER, SPLIT_NETWORK, ship=shipper(SPLIT_RATES), policy=DEFAULT)
+    assert shipped_from(result) == {"EAST": ((1, 1),), "WEST": ((2, 1),)}
+    assert result.cost.total == Decimal("10.00")  # 4 + 1 + 4 + 1 against 5 + 2 * 3 + 1
+    assert result.explanation.why.endswith("splitting across EAST+WEST saves 2.00 over FAR")
+
+
+def test_a_split_penalty_makes_the_one_far_location_win() -> None:
+    policy = RoutingPolicy(split_penalty=Decimal("3.00"))
+    result = route(SPLIT_ORDER, SPLIT_NETWORK, ship=shipper(SPLIT_RATES), policy=policy)
+    assert shipped_from(result) == {"FAR": ((1, 1), (2, 1))}
+    assert result.cost.split_penalty == 0
+    assert result.explanation.why.endswith("1 location instead of 2 saves 1.00 over EAST+WEST")
+    runner_up = result.explanation.considered[1]
+    assert runner_up.locations == ("EAST", "WEST")
+    assert runner_up.cost.split_penalty == Decimal("3.00")
+
+
+def test_a_location_at_capacity_is_passed_over_for_the_next_cheapest() -> None:
+    candidates = [at("CHEAP", {"X": 5}, capacity=0), at("NEXT", {"X": 5}), at("DEAR", {"X": 5})]
+    rates = {"CHEAP": Rate("3.00"), "NEXT": Rate("5.00"), "DEAR": Rate("9.00")}
+    result = route([line(1, 1, "X")], candidates, ship=shipper(rates), policy=DEFAULT)
+    assert shipped_from(result) == {"NEXT": ((1, 1),)}
+    assert ("CHEAP", "at capacity today") in result.explanation.rejected
+
+
+def test_without_splitting_one_location_ships_what_it_can_and_the_rest_is_backordered() -> None:
+    candidates = [at("A", {"X": 2}), at("B", {"Y": 1})]
+    order = [line(1, 2, "X"), line(2, 1, "Y")]
+    rates = {"A": Rate("5.00"), "B": Rate("5.00")}
+    whole = route(order, candidates, ship=shipper(rates), policy=DEFAULT)
+    assert set(shipped_from(whole)) == {"A", "B"}
+    single = route(order, candidates, ship=shipper(rates), policy=RoutingPolicy(allow_split=False))
+    assert shipped_from(single) == {"A": ((1, 2),)}
+    assert single.unfilled == {2: 1}
+
+
+def test_without_splitting_the_location_with_everything_wins_over_a_cheaper_split() -> None:
+    policy = RoutingPolicy(allow_split=False)
+    result = route(SPLIT_ORDER, SPLIT_NETWORK, ship=shipper(SPLIT_RATES), policy=policy)
+    assert shipped_from(result) == {"FAR": ((1, 1), (2, 1))}
+    assert result.unfilled == {}
+
+
+@pytest.mark.parametrize(
+    ("max_locations", "expected"),
+    [(3, {"A": ((1, 1),), "B": ((2, 1),), "C": ((3, 1),)}), (2, {"ALL": ((1, 1), (2, 1), (3, 1))})],
+)
+def test_max_locations_caps_the_number_of_packages(
+    max_locations: int, expected: dict[str, tuple[tuple[int, int], ...]]
+) -> None:
+    candidates = [
+        at("A", {"X": 1}),
+        at("B", {"Y": 1}),
+        at("C", {"Z": 1}),
+        at("ALL", {"X": 1, "Y": 1, "Z": 1}),
+    ]
+    rates = {"A": Rate("3.00"), "B": Rate("3.00"), "C": Rate("3.00"), "ALL": Rate("12.00")}
+    order = [line(1, 1, "X"), line(2, 1, "Y"), line(3, 1, "Z")]
+    policy = RoutingPolicy(max_locations=max_locations)
+    result = route(order, candidates, ship=shipper(rates), policy=policy)
+    assert shipped_from(result) == expected  # 3 x (3 + 1) = 12 against 12 + 1 = 13
+
+
+def test_when_every_location_is_late_the_one_arriving_soonest_ships() -> None:
+    candidates = [at("SLOW", {"X": 5}), at("QUICK", {"X": 5})]
+    rates = {"SLOW": Rate("4.00", days=4), "QUICK": Rate("8.00", days=1)}
+    result = route([line(1, 1, "X")], candidates, ship=shipper(rates), policy=DEFAULT)
+    assert shipped_from(result) == {"QUICK": ((1, 1),)}
+    assert result.packages[0].option.late
+    assert result.cost.late_penalty == Decimal(1000)
+    assert result.cost.total == Decimal("1009.00")
+    assert result.explanation.why == (
+        "no on-time plan over 2 candidate locations; QUICK arrives soonest (2025-03-15); "
+        "SLOW would arrive later (2025-03-18)"
+    )
+    assert not any(plan.feasible for plan in result.explanation.considered)
+
+
+def test_an_on_time_plan_beats_a_cheaper_late_one_whatever_the_late_penalty() -> None:
+    candidates = [at("LATE", {"X": 5}), at("ONTIME", {"X": 5})]
+    rates = {"LATE": Rate("3.00", days=1), "ONTIME": Rate("9.00")}
+    policy = RoutingPolicy(late_penalty=Decimal(0))
+    result = route([line(1, 1, "X")], candidates, ship=shipper(rates), policy=policy)
+    assert shipped_from(result) == {"ONTIME": ((1, 1),)}
+    assert result.cost.late_penalty == 0
+
+
+def test_a_line_is_split_over_two_near_locations_when_whole_it_could_only_arrive_late() -> None:
+    candidates = [at("FAR", {"X": 4}), at("NEAR1", {"X": 1}), at("NEAR2", {"X": 3})]
+    rates = {"FAR": Rate("5.00", days=2), "NEAR1": Rate("6.00"), "NEAR2": Rate("6.00")}
+    result = route([line(1, 4, "X")], candidates, ship=shipper(rates), policy=DEFAULT)
+    assert shipped_from(result) == {"NEAR1": ((1, 1),), "NEAR2": ((1, 3),)}
+    assert not any(p.option.late for p in result.packages)
+    assert result.method == "heuristic"
+    assert result.explanation.why.startswith("no plan of whole lines is on time")
+
+
+def test_a_line_no_location_holds_whole_is_split_and_the_rest_backordered() -> None:
+    candidates = [at("A", {"X": 4, "Y": 1}), at("B", {"X": 3}), at("C", {"Y": 2})]
+    rates = {"A": Rate("5.00"), "B": Rate("5.00"), "C": Rate("2.00")}
+    order = [line(1, 10, "X"), line(2, 1, "Y")]
+    result = route(order, candidates, ship=shipper(rates), policy=DEFAULT)
+    assert result.method == "heuristic"
+    # Y rides along with A's share of X instead of opening a third package at C.
+    assert shipped_from(result) == {"A": ((1, 4), (2, 1)), "B": ((1, 3),)}
+    assert result.unfilled == {1: 3}
+    assert result.explanation.why.endswith("A+B ships 8 of 11 units and 3 are backordered")
+
+
+def test_a_bundle_is_routed_by_its_components() -> None:
+    kit = {"X": 2, "Y": 1}  # two units need X 4 and Y 2
+    candidates = [at("CHEAP", {"X": 3, "Y": 9}), at("DEAR", {"X": 4, "Y": 2})]
+    rates = {"CHEAP": Rate("2.00"), "DEAR": Rate("6.00")}
+    result = route([line(1, 2, kit)], candidates, ship=shipper(rates), policy=DEFAULT)
+    assert shipped_from(result) == {"DEAR": ((1, 2),)}
+
+
+def test_two_lines_drawing_the_same_sku_never_share_a_unit() -> None:
+    # CHEAP holds each line whole but not both: X 3 is needed, it has 2.
+    candidates = [at("CHEAP", {"X": 2, "Y": 1}), at("DEAR", {"X": 3, "Y": 1})]
+    rates = {"CHEAP": Rate("2.00"), "DEAR": Rate("3.00")}
+    order = [line(1, 2, "X"), line(2, 1, {"X": 1, "Y": 1})]
+    result = route(order, candidates, ship=shipper(rates), policy=DEFAULT)
+    assert shipped_from(result) == {"DEAR": ((1, 2), (2, 1))}
+
+
+def test_when_two_lines_want_the_same_location_the_cheaper_pairing_wins() -> None:
+    # A is cheapest for each line but cannot hold both (X 3 needed, 2 held); neither can B.
+    # The light line goes to B so that the heavy one gets A's cheaper kilograms.
+    candidates = [at("A", {"X": 2, "Y": 1}), at("B", {"X": 2, "Y": 1})]
+    rates = {"A": Rate("1.00", per_kg="1.00"), "B": Rate("1.00", per_kg="2.00")}
+    order = [line(1, 1, {"X": 1, "Y": 1}, grams=1000), line(2, 2, "X", grams=5000)]
+    result = route(order, candidates, ship=shipper(rates), policy=DEFAULT)
+    assert shipped_from(result) == {"A": ((2, 2),), "B": ((1, 1),)}
+    assert result.cost.total == Decimal("16.00")  # (1 + 10 + 1) + (1 + 2 + 1), not 3 + 22
+
+
+def test_a_location_whose_carriers_cannot_take_the_parcel_is_passed_over() -> None:
+    candidates = [at("NOSHIP", {"X": 5}), at("OK", {"X": 5}), at("EMPTY", {"Y": 5})]
+    result = route(
+        [line(1, 1, "X")], candidates, ship=shipper({"OK": Rate("9.00")}), policy=DEFAULT
+    )
+    assert shipped_from(result) == {"OK": ((1, 1),)}
+    assert result.explanation.rejected == (
+        ("EMPTY", "no stock above safety stock for any line"),
+        ("NOSHIP", "no carrier service for the parcel"),
+    )
+
+
+def test_ties_go_to_the_location_code_that_sorts_first() -> None:
+    candidates = [at("B", {"X": 5}), at("A", {"X": 5})]
+    result = route(
+        [line(1, 1, "X")],
+        candidates,
+        ship=shipper({"A": Rate("5.00"), "B": Rate("5.00")}),
+        policy=DEFAULT,
+    )
+    assert shipped_from(result) == {"A": ((1, 1),)}
+    assert result.explanation.why.endswith("ties with B, chosen by location code order")
+
+
+def test_the_explanation_lists_the_winner_first_then_the_alternatives_cheapest_first() -> None:
+    candidates = [at(code, {"X": 5}) for code in "ABCDEFG"]
+    rates = {code: Rate(f"{3 + i}.00") for i, code in enumerate("GFEDCBA")}
+    result = route([line(1, 1, "X")], candidates, ship=shipper(rates), policy=DEFAULT)
+    considered = result.explanation.considered
+    assert [plan.locations for plan in considered] == [("G",), ("F",), ("E",), ("D",), ("C",)]
+    assert considered[0].note == "chosen"
+    assert considered[1].note == "+1.00 over the chosen plan"
+    assert result.explanation.why.endswith("; G saves 1.00 over F")
+    assert considered[4].note == "+4.00 over the chosen plan"
+
+
+def test_an_order_over_the_exact_limit_is_routed_by_the_heuristic_to_the_same_answer() -> None:
+    candidates = [at("A", {f"S{i}": 1 for i in range(4)}), at("B", {f"S{i}": 1 for i in range(8)})]
+    rates = {"A": Rate("2.00", per_kg="1.00"), "B": Rate("3.00", per_kg="1.00")}
+    order = [line(i + 1, 1, f"S{i}", grams=500) for i in range(8)]
+    heuristic = route(order, candidates, ship=shipper(rates), policy=DEFAULT, exact_line_limit=6)
+    exact = route(order, candidates, ship=shipper(rates), policy=DEFAULT, exact_line_limit=8)
+    assert (heuristic.method, exact.method) == ("heuristic", "exact")
+    assert heuristic.cost == exact.cost
+    assert heuristic.unfilled == {}
+
+
+def test_a_line_that_draws_no_stock_ships_with_the_rest_of_the_order() -> None:
+    # A gift card: no SKU stock to draw, so it goes wherever the parcel goes.
+    order = [line(1, 1, "X"), RoutingLine(2, 1, 20, {})]
+    candidates = [at("A", {"X": 1}), at("B", {"Y": 1})]
+    rates = {"A": Rate("5.00"), "B": Rate("1.00")}
+    result = route(order, candidates, ship=shipper(rates), policy=DEFAULT)
+    assert shipped_from(result) == {"A": ((1, 1), (2, 1))}
+    alone = route([RoutingLine(1, 1, 20, {})], candidates, ship=shipper(rates), policy=DEFAULT)
+    assert shipped_from(alone) == {"B": ((1, 1),)}
+
+
+def test_with_no_stock_anywhere_every_unit_is_backordered() -> None:
+    result = route(
+        [line(1, 2, "X"), line(2, 1, "Y")],
+        [at("A", {"Z": 9})],
+        ship=shipper({"A": Rate("1.00")}),
+        policy=DEFAULT,
+    )
+    assert result.packages == ()
+    assert result.unfilled == {1: 2, 2: 1}
+    assert result.cost.total == 0
+    assert "every unit is backordered" in result.explanation.why
+
+
+def test_a_line_of_zero_units_needs_no_package() -> None:
+    result = route(
+        [line(1, 0, "X")], [at("A", {"X": 1})], ship=shipper({"A": Rate("1")}), policy=DEFAULT
+    )
+    assert (result.packages, result.unfilled) == ((), {})
+
+
+ONE_X = [at("A", {"X": 1})]
+NO_LOCATIONS, NEGATIVE = RoutingPolicy(max_locations=0), RoutingPolicy(split_penalty=Decimal(-1))
+
+
+@pytest.mark.parametrize(
+    ("lines", "candidates", "policy", "message"),
+    [
+        ([line(1, 1, "X"), line(1, 1, "Y")], ONE_X, DEFAULT, "line numbers must be unique"),
+        ([line(1, -1, "X")], ONE_X, DEFAULT, "line 1: quantity and weight must not be negative"),
+        ([line(1, 1, {"X": 0})], ONE_X, DEFAULT, "line 1: every per-unit SKU count must be"),
+        ([line(1, 1, "X")], ONE_X * 2, DEFAULT, "candidate locations must be unique"),
+        ([line(1, 1, "X")], ONE_X, NO_LOCATIONS, "max_locations must be at least 1"),
+        ([line(1, 1, "X")], ONE_X, NEGATIVE, "penalties must not be negative"),
+    ],
+)
+def test_malformed_input_is_refused(
+    lines: list[RoutingLine], candidates: list[Candidate], policy: RoutingPolicy, message: str
+) -> None:
+    with pytest.raises(ValueError, match=f"^{message}"):
+        route(lines, candidates, ship=shipper({"A": Rate("1")}), policy=policy)
+
+
+# --- properties over random networks -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Network:
+    lines: list[RoutingLine]
+    candidates: list[Candidate]
+    rates: dict[str, Rate]
+    policy: RoutingPolicy
+
+
+SKUS = ["S0", "S1", "S2", "S3", "S4"]
+
+
+@st.composite
+def networks(
+    draw: st.DrawFn,
+    *,
+    most_lines: int = 6,
+    fewest_lines: int = 1,
+    most_locations: int = 12,
+    fewest_locations: int = 1,
+    stock: st.SearchStrategy[int] = st.integers(0, 8),
+    allow_split: st.SearchStrategy[bool] = st.booleans(),
+    skus_per_line: int = 2,
+) -> Network:
+    n_lines = draw(st.integers(fewest_lines, most_lines))
+    lines = []
+    for no in range(1, n_lines + 1):
+        skus = draw(
+            st.lists(st.sampled_from(SKUS), min_size=1, max_size=skus_per_line, unique=True)
+        )
+        per_unit = {sku: draw(st.integers(1, 2)) for sku in skus}
+        lines.append(RoutingLine(no, draw(st.integers(1, 4)), draw(st.integers(0, 3000)), per_unit))
+    candidates, rates = [], {}
+    for i in range(draw(st.integers(fewest_locations, most_locations))):
+        code = f"L{i:02d}"
+        held = {sku: draw(stock) for sku in SKUS}
+        handling = Decimal(draw(st.integers(0, 500))) / 100
+        capacity = draw(st.sampled_from([1, 2, 3, 0]))
+        candidates.append(Candidate(uid(code), code, held, capacity, handling))
+        if draw(st.integers(0, 9)) != 9:  # one in ten cannot ship at all
+            base = f"{draw(st.integers(200, 1500)) / 100:.2f}"
+            per_kg = f"{draw(st.integers(0, 300)) / 100:.2f}"
+            rates[code] = Rate(base, per_kg, draw(st.integers(-2, 2)))
+    policy = RoutingPolicy(
+        allow_split=draw(allow_split),
+        max_locations=draw(st.integers(1, 4)),
+        split_penalty=Decimal(draw(st.integers(0, 500))) / 100,
+        late_penalty=draw(st.sampled_from([Decimal(0), Decimal(1000)])),
+    )
+    return Network(lines, candidates, rates, policy)
+
+
+def assert_plan_keeps_every_rule(net: Network, result: RoutingResult) -> None:
+    by_id = {c.location_id: c for c in net.candidates}
+    by_line = {ln.line_no: ln for ln in net.lines}
+    most = net.policy.max_locations if net.policy.allow_split else 1
+    assert len(result.packages) <= most
+    assert len({p.location_id for p in result.packages}) == len(result.packages)
+    assigned = dict.fromkeys(by_line, 0)
+    for package in result.packages:
+        where = by_id[package.location_id]
+        assert where.capacity_left > 0
+        drawn: dict[str, int] = {}
+        for line_no, units in package.lines:
+            assert units > 0
+            assigned[line_no] += units
+            for sku, per in by_line[line_no].per_unit.items():
+                drawn[sku] = drawn.get(sku, 0) + per * units
+        assert all(units <= where.available.get(sku, 0) for sku, units in drawn.items())
+        grams = sum(units * by_line[no].weight_grams for no, units in package.lines)
+        assert package.weight_grams == grams
+        assert package.option == net.rates[where.code].option(grams)
+        assert package.handling == where.handling_cost
+    for no, ln in by_line.items():
+        assert assigned[no] + result.unfilled.get(no, 0) == ln.quantity
+    assert all(units > 0 for units in result.unfilled.values())
+    cost, policy = result.cost, net.policy
+    assert cost.total == cost.shipping + cost.handling + cost.split_penalty + cost.late_penalty
+    assert cost.shipping == sum((p.option.price for p in result.packages), Decimal(0))
+    assert cost.handling == sum((p.handling for p in result.packages), Decimal(0))
+    assert cost.split_penalty == policy.split_penalty * max(0, len(result.packages) - 1)
+    assert cost.late_penalty == policy.late_penalty * sum(p.option.late for p in result.packages)
+
+
+@settings(max_examples=300, deadline=None)
+@given(networks())
+def test_every_plan_keeps_stock_capacity_package_and_cost_rules(net: Network) -> None:
+    result = route(net.lines, net.candidates, ship=shipper(net.rates), policy=net.policy)
+    assert_plan_keeps_every_rule(net, result)
+
+
+@settings(max_examples=100, deadline=None)
+@given(networks(most_lines=10, most_locations=6))
+def test_orders_beyond_the_exact_limit_keep_every_rule_too(net: Network) -> None:
+    result = route(
+        net.lines, net.candidates, ship=shipper(net.rates), policy=net.policy, exact_line_limit=2
+    )
+    assert_plan_keeps_every_rule(net, result)
+
+
+def brute_force(net: Network) -> tuple[int, Decimal] | None:
+    """(latest late arrival or 0, total cost) of the best whole-line plan, if any."""
+    usable = [c for c in net.candidates if c.capacity_left > 0]
+    most = net.policy.max_locations if net.policy.allow_split else 1
+    best: tuple[int, Decimal] | None = None
+    for choice in itertools.product(usable, repeat=len(net.lines)):
+        groups: dict[str, tuple[Candidate, list[RoutingLine]]] = {}
+        for ln, where in zip(net.lines, choice, strict=True):
+            groups.setdefault(where.code, (where, []))[1].append(ln)
+        if len(groups) > most:
+            continue
+        late, total, feasible = 0, Decimal(0), True
+        for where, lines in groups.values():
+            need: dict[str, int] = {}
+            for ln in lines:
+                for sku, per in ln.per_unit.items():
+                    need[sku] = need.get(sku, 0) + per * ln.quantity
+            rate = net.rates.get(where.code)
+            if rate is None or any(where.available.get(s, 0) < u for s, u in need.items()):
+                feasible = False
+                break
+            option = rate.option(sum(ln.quantity * ln.weight_grams for ln in lines))
+            total += option.price + where.handling_cost
+            if option.late:
+                total += net.policy.late_penalty
+                late = max(late, option.deliver_by.toordinal())
+        if feasible:
+            total += net.policy.split_penalty * (len(groups) - 1)
+            if best is None or (late, total) < best:
+                best = (late, total)
+    return best
+
+
+def assert_exact_matches_brute_force(net: Network) -> None:
+    result = route(net.lines, net.candidates, ship=shipper(net.rates), policy=net.policy)
+    best = brute_force(net)
+    if best is None:  # no whole-line plan ships everything: never claimed as an exact answer
+        assert result.unfilled or result.method == "heuristic"
+        return
+    assert result.unfilled == {}
+    late = max(
+        (p.option.deliver_by.toordinal() for p in result.packages if p.option.late), default=0
+    )
+    if result.method == "exact":
+        assert (late, result.cost.total) == best
+    else:  # only a plan that splits a line to arrive sooner may beat the whole-line optimum
+        assert late < best[0]
+
+
+# Each location holds a SKU amply or not at all: whole-line plans exist, mostly at one place.
+@settings(max_examples=300, deadline=None)
+@given(
+    networks(most_lines=4, fewest_locations=3, most_locations=6, stock=st.sampled_from([20, 20, 0]))
+)
+def test_the_exact_method_matches_a_brute_force_over_line_to_location_choices(
+    net: Network,
+) -> None:
+    assert_exact_matches_brute_force(net)
+
+
+# Sparse stock with splitting allowed: the optimum often takes two or more locations.
+@settings(max_examples=200, deadline=None)
+@given(
+    networks(
+        fewest_lines=2,
+        most_lines=4,
+        fewest_locations=3,
+        most_locations=6,
+        stock=st.sampled_from([20, 0, 0]),
+        allow_split=st.just(True),
+        skus_per_line=1,
+    )
+)
+def test_the_exact_method_matches_a_brute_force_when_splits_are_needed(net: Network) -> None:
+    assert_exact_matches_brute_force(net)

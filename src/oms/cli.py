@@ -35,7 +35,7 @@ app.add_typer(routing_app, name="routing")
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"oms: {message}", err=True)
+    typer.echo("oms: " + " ".join(message.split()), err=True)
     raise typer.Exit(code)
 
 
@@ -67,10 +67,16 @@ def _guard(action: Callable[[], T]) -> T:
     """Run ``action``; a deliberate error becomes one line on stderr and exit code 1."""
     from sqlalchemy.exc import OperationalError
 
-    from oms.domain.errors import OmsError
+    from oms.domain.errors import InvalidRequest, OmsError
 
     try:
         return action()
+    except InvalidRequest as error:
+        first = error.errors[0] if error.errors else None
+        more = f" (and {len(error.errors) - 1} more)" if len(error.errors) > 1 else ""
+        detail = "" if first is None else " ".join(first.detail.split())
+        where = "" if first is None else f": {first.pointer}: {detail}{more}"
+        _fail(f"{error.detail}{where}")
     except OmsError as error:
         _fail(error.detail)
     except OperationalError as error:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
+from oms.adapters.geocoding.offline import OfflineGeocoder
 from oms.adapters.payments.registry import gateway_named
 from oms.domain.addresses import Address
 from oms.domain.catalogue import BundleComponent, LocationKind, ProductKind
@@ -14,7 +15,18 @@ from oms.domain.orders import Actor, Customer
 from oms.domain.pricing import DiscountCode, DiscountKind
 from oms.domain.risk import RiskRuleKind
 from oms.domain.tenancy import ApiKeyScope, Principal
-from oms.services import catalogue, discounts, holds, intake, inventory, orders, risk, tenants
+from oms.services import (
+    carriers,
+    catalogue,
+    discounts,
+    holds,
+    intake,
+    inventory,
+    orders,
+    risk,
+    routing_profiles,
+    tenants,
+)
 from oms.services.ports import UnitOfWorkFactory
 
 __all__ = ["DemoKeys", "seed_demo"]
@@ -182,8 +194,54 @@ class _Sample:
     then: str | None = None  # "cancel" or "hold"
 
 
+DEMO_RATES = """
+- carrier: parcelco
+  code: ground
+  name: ParcelCo Ground
+  currency: USD
+  zones:
+    distance_bands:
+      - {up_to_km: 400, zone: regional}
+      - {up_to_km: 1500, zone: national}
+      - {up_to_km: .inf, zone: coast-to-coast}
+  prices:
+    - {zone: regional, transit_days: 2, per_kg_over: "0.60",
+       breaks: [{up_to_grams: 1000, price: "6.20"}, {up_to_grams: 5000, price: "8.90"}]}
+    - {zone: national, transit_days: 4, per_kg_over: "0.95",
+       breaks: [{up_to_grams: 1000, price: "8.40"}, {up_to_grams: 5000, price: "12.80"}]}
+    - {zone: coast-to-coast, transit_days: 5, per_kg_over: "1.30",
+       breaks: [{up_to_grams: 1000, price: "10.90"}, {up_to_grams: 5000, price: "17.50"}]}
+- carrier: parcelco
+  code: express
+  name: ParcelCo Express
+  currency: USD
+  zones:
+    distance_bands:
+      - {up_to_km: 1500, zone: near}
+      - {up_to_km: .inf, zone: far}
+  prices:
+    - {zone: near, transit_days: 1, per_kg_over: "2.00",
+       breaks: [{up_to_grams: 1000, price: "18.00"}, {up_to_grams: 5000, price: "26.00"}]}
+    - {zone: far, transit_days: 2, per_kg_over: "3.00",
+       breaks: [{up_to_grams: 1000, price: "29.00"}, {up_to_grams: 5000, price: "41.00"}]}
+"""
+
+
 def _seed_orders(uow_factory: UnitOfWorkFactory, tenant_id: UUID) -> None:
     """Orders in every state the operations lead meets, holds of every reason included."""
+    carriers.import_rate_cards(uow_factory=uow_factory, principal=None, text=DEMO_RATES, fmt="yaml")
+    routing_profiles.put_routing_profile(
+        uow_factory=uow_factory,
+        tenant_id=tenant_id,
+        raw={
+            "handling_cost": {"STORE-NYC": "4.50"},
+            "default_handling_cost": "2.00",
+            "split_penalty": "3.00",
+            "safety_stock": {"STORE-NYC": 2},
+        },
+        actor=SYSTEM,
+    )
+    geocoder = OfflineGeocoder()
     boston = Address(
         country="US",
         name="Ada Lovelace",
@@ -268,6 +326,7 @@ def _seed_orders(uow_factory: UnitOfWorkFactory, tenant_id: UUID) -> None:
         placed = intake.place_order(
             uow_factory=uow_factory,
             gateways=gateway_named,
+            geocoder=geocoder,
             tenant_id=tenant_id,
             command=intake.PlaceOrder(
                 channel=sample.channel,

@@ -341,7 +341,27 @@ def route_and_reserve(
     )
     skus = sorted({sku for line in request.lines for sku in line.per_unit})
     if not services:
-        return _priority_rule(uow, tenant_id, request, profile, skus, promise, at)
+        return _priority_rule(
+            uow,
+            tenant_id,
+            request,
+            profile,
+            skus,
+            promise,
+            at,
+            why="no carrier rate cards are configured, so nothing can be priced",
+        )
+    if destination.point is None:
+        return _priority_rule(
+            uow,
+            tenant_id,
+            request,
+            profile,
+            skus,
+            promise,
+            at,
+            why="the destination could not be placed on the map, so distances are unknown",
+        )
     remaining = {line.line_no: line for line in request.lines if line.quantity > 0}
     reserved = ReservationResult()
     rounds: list[dict[str, Any]] = []
@@ -457,9 +477,12 @@ def _priority_rule(
     skus: Sequence[str],
     promise: date | None,
     at: datetime,
+    *,
+    why: str,
 ) -> RoutedOrder:
-    """Without any rate card there is nothing to price: one location with everything in
-    priority order, else a split by priority (the foundation's rule)."""
+    """When nothing can be priced (no rate card, or no place for the destination): one
+    location with everything in priority order, else a split by priority (the foundation's
+    rule); ``why`` says which."""
     network = _network(uow, tenant_id, skus, profile, request.exclude, at.date())
     reserved = reserve_demands(
         uow,
@@ -474,7 +497,6 @@ def _priority_rule(
     record = {
         "profile_version": profile.version,
         "service_level": request.service_level,
-        "carrier_rates": False,
         "packages": [
             {
                 "location": code,
@@ -488,8 +510,8 @@ def _priority_rule(
         "rounds": [
             {
                 "method": "priority",
-                "why": "no carrier rate cards are configured, so nothing can be priced: one "
-                "location with everything, in priority order, else a split by priority",
+                "why": f"{why}: one location with everything, in priority order, else a "
+                "split by priority",
                 "rejected": [{"location": c, "why": w} for c, w in network.rejected],
             }
         ],

@@ -20,7 +20,6 @@ from oms.domain.errors import (
     FieldError,
     InsufficientStock,
     InvalidRequest,
-    NotFound,
     PreconditionFailed,
     Shortage,
 )
@@ -32,7 +31,14 @@ from oms.domain.policies import TenantPolicies
 from oms.domain.verification import verify_contact
 from oms.services.carts import expire_due_in
 from oms.services.common import retry_transient, utcnow
-from oms.services.persistence import SYSTEM, new_hold, save_order_changes, settle_order
+from oms.services.persistence import (
+    SYSTEM,
+    locked_order,
+    new_hold,
+    release_open_allocations,
+    save_order_changes,
+    settle_order,
+)
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.rerouting import route_units
 from oms.services.routing import NO_GEOCODER, Geocoder
@@ -116,12 +122,7 @@ def _apply_line_changes(
 
 def _reallocate(uow: UnitOfWork, order: Order, geocoder: Geocoder, at: datetime) -> None:
     """Release every open allocation and reserve again for the units still wanted."""
-    for allocation in sorted(order.allocations, key=lambda a: (a.sku, a.location_id)):
-        if allocation.open > 0:
-            uow.inventory.release(
-                order.tenant_id, allocation.sku, allocation.location_id, allocation.open, at
-            )
-            allocation.released += allocation.open
+    release_open_allocations(uow, order, at)
     wanted = {
         line.line_no: _active(line) for line in order.lines if line.kind is not ProductKind.DIGITAL
     }
@@ -183,9 +184,7 @@ def edit_order(
 
     def attempt() -> Order:
         with uow_factory() as uow:
-            order = uow.orders.get(tenant_id, order_id, for_update=True)
-            if order is None:
-                raise NotFound(f"No order {order_id}")
+            order = locked_order(uow, tenant_id, order_id)
             if order.version != expected_version:
                 raise PreconditionFailed(
                     f"The order is at version {order.version}, not {expected_version}; "

@@ -6,11 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from oms.domain.errors import NotFound
 from oms.domain.holds import Hold, HoldReason
 from oms.domain.orders import Actor, Order
 from oms.services.common import retry_transient, utcnow
-from oms.services.persistence import new_hold, save_order_changes, settle_order
+from oms.services.persistence import locked_order, new_hold, save_order_changes, settle_order
 from oms.services.ports import UnitOfWorkFactory
 
 __all__ = ["HoldView", "list_open_holds", "place_hold", "release_hold"]
@@ -39,9 +38,7 @@ def place_hold(
 
     def attempt() -> tuple[Order, Hold]:
         with uow_factory() as uow:
-            order = uow.orders.get(tenant_id, order_id, for_update=True)
-            if order is None:
-                raise NotFound(f"No order {order_id}")
+            order = locked_order(uow, tenant_id, order_id)
             hold = new_hold(
                 reason, policies=uow.tenants.policies(tenant_id), actor=actor, at=when, note=note
             )
@@ -68,9 +65,7 @@ def release_hold(
 
     def attempt() -> Order:
         with uow_factory() as uow:
-            order = uow.orders.get(tenant_id, order_id, for_update=True)
-            if order is None:
-                raise NotFound(f"No order {order_id}")
+            order = locked_order(uow, tenant_id, order_id)
             order.release_hold(hold_id, actor=actor, at=when, note=note)
             settle_order(order, policies=uow.tenants.policies(tenant_id), at=when)
             save_order_changes(uow, order, at=when)

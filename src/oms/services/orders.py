@@ -10,7 +10,7 @@ from oms.domain.errors import (
 )
 from oms.domain.orders import Actor, Order
 from oms.services.common import retry_transient, utcnow
-from oms.services.persistence import save_order_changes
+from oms.services.persistence import locked_order, save_order_changes
 from oms.services.ports import (
     OrderFilter,
     UnitOfWorkFactory,
@@ -50,9 +50,7 @@ def _cancel_once(
     at: datetime,
 ) -> Order:
     with uow_factory() as uow:
-        order = uow.orders.get(tenant_id, order_id, for_update=True)
-        if order is None:
-            raise NotFound(f"No order {order_id}")
+        order = locked_order(uow, tenant_id, order_id)
         released = order.cancel(actor=actor, at=at, reason=reason)
         for allocation in sorted(released, key=lambda a: (a.sku, a.location_id)):
             uow.inventory.release(

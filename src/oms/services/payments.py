@@ -33,7 +33,7 @@ from oms.domain.payments import (
 )
 from oms.domain.policies import TenantPolicies
 from oms.services.common import retry_transient, utcnow
-from oms.services.persistence import save_order_changes, settle_order
+from oms.services.persistence import locked_order, save_order_changes, settle_order
 from oms.services.ports import UnitOfWorkFactory
 
 __all__ = ["GatewayProvider", "PaymentRequest", "pay", "run_payment"]
@@ -223,9 +223,7 @@ def pay(
 
     def attempt() -> Order:
         with uow_factory() as uow:
-            order = uow.orders.get(tenant_id, order_id, for_update=True)
-            if order is None:
-                raise NotFound(f"No order {order_id}")
+            order = locked_order(uow, tenant_id, order_id)
             policies = uow.tenants.policies(tenant_id)
             run_payment(order, request, gateways=gateways, policies=policies, actor=actor, at=when)
             settle_order(order, policies=policies, at=when)

@@ -4,16 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from uuid import UUID
 
 import uuid6
 
+from oms.domain.errors import NotFound
 from oms.domain.holds import Hold, HoldReason
 from oms.domain.orders import Actor, Order, OrderEvent
 from oms.domain.policies import TenantPolicies
 from oms.domain.status import FulfillmentStatus, OrderStatus
 from oms.services.ports import OutboxMessage, UnitOfWork
 
-__all__ = ["SYSTEM", "new_hold", "outbox_messages", "save_order_changes", "settle_order"]
+__all__ = [
+    "SYSTEM",
+    "locked_order",
+    "new_hold",
+    "outbox_messages",
+    "release_open_allocations",
+    "save_order_changes",
+    "settle_order",
+]
 
 SYSTEM = Actor("system", "oms")
 
@@ -101,3 +111,21 @@ def settle_order(order: Order, *, policies: TenantPolicies, at: datetime) -> Non
 
 
 _NOT_SHIPPED = {FulfillmentStatus.UNFULFILLED, FulfillmentStatus.PARTIALLY_FULFILLED}
+
+
+def locked_order(uow: UnitOfWork, tenant_id: UUID, order_id: UUID) -> Order:
+    """The order, locked for this transaction (PostgreSQL ``FOR UPDATE``), or NotFound."""
+    order = uow.orders.get(tenant_id, order_id, for_update=True)
+    if order is None:
+        raise NotFound(f"No order {order_id}")
+    return order
+
+
+def release_open_allocations(uow: UnitOfWork, order: Order, at: datetime) -> None:
+    """Give back every unit the order still holds, in the fixed (SKU, location) order."""
+    for allocation in sorted(order.allocations, key=lambda a: (a.sku, a.location_id)):
+        if allocation.open > 0:
+            uow.inventory.release(
+                order.tenant_id, allocation.sku, allocation.location_id, allocation.open, at
+            )
+            allocation.released += allocation.open

@@ -8,14 +8,20 @@ from datetime import datetime
 from uuid import UUID
 
 from oms.domain.catalogue import ProductKind, unit_demand
-from oms.domain.errors import NotFound
 from oms.domain.holds import HoldReason
 from oms.domain.lifecycle import OrderAction, ensure_allowed
 from oms.domain.orders import Actor, Order
 from oms.domain.routing import RoutingLine
 from oms.services.carts import expire_due_in
 from oms.services.common import retry_transient, utcnow
-from oms.services.persistence import SYSTEM, new_hold, save_order_changes, settle_order
+from oms.services.persistence import (
+    SYSTEM,
+    locked_order,
+    new_hold,
+    release_open_allocations,
+    save_order_changes,
+    settle_order,
+)
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.routing import NO_GEOCODER, Geocoder, RouteRequest, route_and_reserve
 
@@ -97,21 +103,14 @@ def reroute_order(
 
     def attempt() -> Order:
         with uow_factory() as uow:
-            order = uow.orders.get(tenant_id, order_id, for_update=True)
-            if order is None:
-                raise NotFound(f"No order {order_id}")
+            order = locked_order(uow, tenant_id, order_id)
             ensure_allowed(OrderAction.REROUTE, order.status)
             expire_due_in(uow, tenant_id, when)
             before = sorted(
                 {a.location_code or str(a.location_id) for a in order.allocations if a.open}
             )
             with order.change("order.rerouted", actor=actor, at=when, reason=reason) as data:
-                for allocation in sorted(order.allocations, key=lambda a: (a.sku, a.location_id)):
-                    if allocation.open > 0:
-                        uow.inventory.release(
-                            tenant_id, allocation.sku, allocation.location_id, allocation.open, when
-                        )
-                        allocation.released += allocation.open
+                release_open_allocations(uow, order, when)
                 wanted = {
                     line.line_no: line.allocated + line.backordered
                     for line in order.lines

@@ -159,14 +159,4 @@ def list_events(order_id: str, tenant_id: TenantId, uow: UowDep) -> list[EventOu
     order = orders.get_order(
         uow_factory=uow, tenant_id=tenant_id, order_id=parse_uuid(order_id, "order")
     )
-    return [
-        EventOut(
-            seq=e.seq,
-            type=e.type,
-            actor=e.actor,
-            reason=e.reason,
-            data=e.data,
-            created_at=e.created_at,
-        )
-        for e in order.events
-    ]
+    return [EventOut.of(e) for e in order.events]

@@ -14,7 +14,7 @@ from oms.api.schemas.catalogue import Currency, Price
 from oms.api.schemas.common import AddressIn, AddressOut, ShortText, Sku, Strict, money_text
 from oms.api.schemas.holds import HoldRead
 from oms.domain.catalogue import ProductKind
-from oms.domain.orders import Customer, Order
+from oms.domain.orders import Customer, Order, OrderEvent
 from oms.domain.payments import PaymentRecord
 from oms.domain.status import FulfillmentStatus, OrderStatus, PaymentStatus
 from oms.services.editing import LineChange, OrderEdit
@@ -228,6 +228,17 @@ class EventOut(BaseModel):
     data: dict[str, Any]
     created_at: datetime
 
+    @classmethod
+    def of(cls, event: OrderEvent) -> EventOut:
+        return cls(
+            seq=event.seq,
+            type=event.type,
+            actor=event.actor,
+            reason=event.reason,
+            data=event.data,
+            created_at=event.created_at,
+        )
+
 
 class OrderRead(BaseModel):
     id: UUID
@@ -349,19 +360,7 @@ class OrderRead(BaseModel):
             ],
             holds=[HoldRead.of(h, now=now) for h in order.holds],
             released_at=order.released_at,
-            timeline=[
-                EventOut(
-                    seq=e.seq,
-                    type=e.type,
-                    actor=e.actor,
-                    reason=e.reason,
-                    data=e.data,
-                    created_at=e.created_at,
-                )
-                for e in order.events
-            ]
-            if with_timeline
-            else None,
+            timeline=[EventOut.of(e) for e in order.events] if with_timeline else None,
             version=order.version,
             created_at=order.created_at,
             updated_at=order.updated_at,

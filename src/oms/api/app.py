@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
@@ -27,7 +30,7 @@ from oms.api.routers import (
     reservations,
     routing,
 )
-from oms.config import Settings
+from oms.config import Environment, Settings
 
 __all__ = ["create_app"]
 
@@ -93,7 +96,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """Build the API for ``settings`` (default: from the environment)."""
     settings = settings or Settings()
     engine = engine or build_engine(settings)
+    geocoder = OfflineGeocoder()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if settings.environment is not Environment.TEST:
+            # Load the geocoding indexes in the background so no order waits for them.
+            threading.Thread(target=geocoder.warm_up, name="geocoder-warm-up", daemon=True).start()
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="oms",
         version="0.1.0",
         summary="Order management for merchants and 3PLs",
@@ -106,7 +119,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         uow_factory=SqlUnitOfWorkFactory(engine),
         key_cache={},
         gateways=gateway_named,
-        geocoder=OfflineGeocoder(),
+        geocoder=geocoder,
     )
     install_error_handlers(app)
     for module in (

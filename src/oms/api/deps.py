@@ -10,13 +10,15 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from oms.api.schemas.common import Page
 from oms.config import Settings
 from oms.domain.errors import FieldError, InvalidRequest, NotFound, Unauthenticated
 from oms.domain.orders import Actor
@@ -37,6 +39,7 @@ __all__ = [
     "UowDep",
     "decode_cursor",
     "encode_cursor",
+    "page_of",
     "reject_nul_characters",
 ]
 
@@ -182,6 +185,25 @@ async def _page(
 
 
 PageDep = Annotated[PageParams, Depends(_page)]
+
+Found = TypeVar("Found")
+Item = TypeVar("Item")
+
+
+def page_of(
+    found: Sequence[Found],
+    page: PageParams,
+    *,
+    item: Callable[[Found], Item],
+    cursor: Callable[[Found], str],
+) -> Page[Item]:
+    """A list answer from ``page.limit + 1`` rows: the extra row only says there are more."""
+    shown = found[: page.limit]
+    more = len(found) > page.limit
+    return Page(
+        items=[item(row) for row in shown],
+        next_cursor=encode_cursor(cursor(shown[-1])) if more else None,
+    )
 
 
 async def reject_nul_characters(request: Request) -> None:

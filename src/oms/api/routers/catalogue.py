@@ -6,7 +6,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response, status
 
-from oms.api.deps import CurrentPrincipal, PageDep, TenantId, UowDep, encode_cursor, parse_uuid
+from oms.api.deps import (
+    CurrentPrincipal,
+    PageDep,
+    TenantId,
+    UowDep,
+    page_of,
+    parse_uuid,
+)
 from oms.api.schemas.catalogue import LocationCreate, LocationRead, ProductCreate, ProductRead
 from oms.api.schemas.common import Page, Strict
 from oms.services import catalogue
@@ -32,11 +39,11 @@ def list_products(tenant_id: TenantId, uow: UowDep, page: PageDep) -> Page[Produ
     found = catalogue.list_products(
         uow_factory=uow, tenant_id=tenant_id, after_sku=page.cursor, limit=page.limit + 1
     )
-    more = len(found) > page.limit
-    items = found[: page.limit]
-    return Page(
-        items=[ProductRead.of(p) for p in items],
-        next_cursor=encode_cursor(items[-1].sku) if more else None,
+    return page_of(
+        found,
+        page,
+        item=lambda p: ProductRead.of(p),
+        cursor=lambda p: p.sku,
     )
 
 
@@ -64,11 +71,11 @@ def list_locations(principal: CurrentPrincipal, uow: UowDep, page: PageDep) -> P
     found = catalogue.list_locations(
         uow_factory=uow, principal=principal, after_code=page.cursor, limit=page.limit + 1
     )
-    more = len(found) > page.limit
-    items = found[: page.limit]
-    return Page(
-        items=[LocationRead.of(loc) for loc in items],
-        next_cursor=encode_cursor(items[-1].code) if more else None,
+    return page_of(
+        found,
+        page,
+        item=lambda loc: LocationRead.of(loc),
+        cursor=lambda loc: loc.code,
     )
 
 

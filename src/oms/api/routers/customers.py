@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from oms.api.deps import PageDep, TenantId, UowDep, encode_cursor, parse_uuid, uuid_cursor
+from oms.api.deps import PageDep, TenantId, UowDep, page_of, parse_uuid, uuid_cursor
 from oms.api.schemas.common import Page
 from oms.api.schemas.customers import CustomerDetail, CustomerRead, RiskRuleCreate, RiskRuleRead
 from oms.services import customers, risk
@@ -31,11 +31,11 @@ def list_customers(
         after_id=None if page.cursor is None else uuid_cursor(page.cursor),
         limit=page.limit + 1,
     )
-    more = len(found) > page.limit
-    items = found[: page.limit]
-    return Page(
-        items=[CustomerRead.of(c) for c in items],
-        next_cursor=encode_cursor(str(items[-1].id)) if more else None,
+    return page_of(
+        found,
+        page,
+        item=lambda c: CustomerRead.of(c),
+        cursor=lambda c: str(c.id),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from oms.api.deps import PageDep, TenantId, UowDep, encode_cursor, parse_uuid
+from oms.api.deps import PageDep, TenantId, UowDep, page_of, parse_uuid
 from oms.api.schemas.common import Page
 from oms.api.schemas.discounts import DiscountCodeCreate, DiscountCodeRead
 from oms.services import discounts
@@ -31,11 +31,11 @@ def list_codes(tenant_id: TenantId, uow: UowDep, page: PageDep) -> Page[Discount
     found = discounts.list_discount_codes(
         uow_factory=uow, tenant_id=tenant_id, after_code=page.cursor, limit=page.limit + 1
     )
-    more = len(found) > page.limit
-    items = found[: page.limit]
-    return Page(
-        items=[DiscountCodeRead.of(c) for c in items],
-        next_cursor=encode_cursor(items[-1].code) if more else None,
+    return page_of(
+        found,
+        page,
+        item=lambda c: DiscountCodeRead.of(c),
+        cursor=lambda c: c.code,
     )
 
 

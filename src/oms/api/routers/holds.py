@@ -11,7 +11,7 @@ from oms.api.deps import (
     PageDep,
     TenantId,
     UowDep,
-    encode_cursor,
+    page_of,
     parse_uuid,
     uuid_cursor,
 )
@@ -89,14 +89,13 @@ def list_holds(
         limit=page.limit + 1,
         now=now,
     )
-    more = len(found) > page.limit
-    items = found[: page.limit]
-    return Page(
-        items=[
-            HoldRead.of(v.hold, now=now, order_id=v.order_id, order_number=v.order_number)
-            for v in items
-        ],
-        next_cursor=encode_cursor(str(items[-1].hold.id)) if more else None,
+    return page_of(
+        found,
+        page,
+        item=lambda v: HoldRead.of(
+            v.hold, now=now, order_id=v.order_id, order_number=v.order_number
+        ),
+        cursor=lambda v: str(v.hold.id),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from oms.api.deps import ActorDep, GeocoderDep, PageDep, TenantId, UowDep, encode_cursor
+from oms.api.deps import ActorDep, GeocoderDep, PageDep, TenantId, UowDep, page_of
 from oms.api.schemas.common import Page
 from oms.api.schemas.inventory import AdjustmentCreate, StockRead
 from oms.services import inventory
@@ -35,11 +35,11 @@ def list_stock(tenant_id: TenantId, uow: UowDep, page: PageDep) -> Page[StockRea
     found = inventory.list_stock(
         uow_factory=uow, tenant_id=tenant_id, after_sku=page.cursor, limit=page.limit + 1
     )
-    more = len(found) > page.limit
-    items = found[: page.limit]
-    return Page(
-        items=[StockRead.of(s) for s in items],
-        next_cursor=encode_cursor(items[-1].product.sku) if more else None,
+    return page_of(
+        found,
+        page,
+        item=lambda s: StockRead.of(s),
+        cursor=lambda s: s.product.sku,
     )
 
 

@@ -18,7 +18,7 @@ from oms.api.deps import (
     SettingsDep,
     TenantId,
     UowDep,
-    encode_cursor,
+    page_of,
     parse_uuid,
 )
 from oms.api.schemas.common import Page
@@ -127,11 +127,11 @@ def list_orders(
         before_id=None if page.cursor is None else _order_cursor(page.cursor),
         limit=page.limit + 1,
     )
-    more = len(found) > page.limit
-    items = found[: page.limit]
-    return Page(
-        items=[OrderRead.of(o, with_timeline=False) for o in items],
-        next_cursor=encode_cursor(str(items[-1].id)) if more else None,
+    return page_of(
+        found,
+        page,
+        item=lambda o: OrderRead.of(o, with_timeline=False),
+        cursor=lambda o: str(o.id),
     )
 
 

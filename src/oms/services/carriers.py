@@ -18,7 +18,8 @@ from oms.domain.shipping import CarrierService, Parcel, Quote, rate_shop, ship_d
 from oms.domain.tenancy import Principal
 from oms.services.common import utcnow
 from oms.services.ports import UnitOfWorkFactory
-from oms.services.routing import Geocoder, carrier_services, cutoff_of, priced_in
+from oms.services.routing import Geocoder
+from oms.services.routing_network import carrier_services, cutoff_of, priced_in
 
 __all__ = [
     "ImportResult",

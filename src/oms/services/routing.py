@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
-from decimal import Decimal
-from functools import lru_cache
+from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -24,22 +22,26 @@ import uuid6
 
 from oms.domain.addresses import Address
 from oms.domain.allocation import Demand
-from oms.domain.catalogue import Location, LocationKind
+from oms.domain.catalogue import Location
 from oms.domain.geo import Geocode, GeoPoint, GeoPrecision
 from oms.domain.orders import Allocation
-from oms.domain.rate_import import parse_rate_cards
 from oms.domain.routing import (
-    Candidate,
     RoutingLine,
     RoutingPolicy,
     RoutingResult,
-    ShipOption,
     route,
 )
 from oms.domain.routing_profile import RoutingProfile
-from oms.domain.shipping import CarrierService, Parcel, add_business_days, rate_shop, ship_date
+from oms.domain.shipping import add_business_days, ship_date
 from oms.services.ports import TransientStorageError, UnitOfWork
 from oms.services.reservations import ReservationResult, reserve_demands
+from oms.services.routing_network import (
+    Shipper,
+    carrier_services,
+    cutoff_of,
+    priced_in,
+)
+from oms.services.routing_network import network as gather_network
 
 __all__ = [
     "NO_GEOCODER",
@@ -53,7 +55,6 @@ __all__ = [
 ]
 
 MAX_ROUNDS = 20
-UNLIMITED = 10**9
 
 
 class Geocoder(Protocol):
@@ -92,162 +93,6 @@ class RoutedOrder:
     promised_ship_by: date | None = None
     promised_deliver_by: date | None = None
     profile_version: int = 0
-
-
-def priced_in(services: Sequence[CarrierService], currency: str | None) -> list[CarrierService]:
-    """The services of one currency (prices in two currencies cannot be ranked): the
-    order's currency when some service uses it, else the currency most services use."""
-    by_currency: dict[str, list[CarrierService]] = {}
-    for service in services:
-        by_currency.setdefault(service.rate_card.currency, []).append(service)
-    if not by_currency:
-        return []
-    if currency in by_currency:
-        return by_currency[currency]
-    return max(by_currency.values(), key=len)
-
-
-def carrier_services(uow: UnitOfWork) -> list[CarrierService]:
-    """Every active carrier service with its rate card, from the operator's table."""
-    rows = uow.routing.carrier_service_rows()
-    if not rows:
-        return []
-    services: list[CarrierService] = []
-    for row in rows:
-        services.extend(_parsed(row["rate_card"]["document"]))
-    return services
-
-
-@lru_cache(maxsize=512)
-def _parsed(document: str) -> tuple[CarrierService, ...]:
-    # Stored cards are parsed once per process, not once per order.
-    return tuple(parse_rate_cards(document, fmt="yaml"))
-
-
-def cutoff_of(location: Location) -> time:
-    """The location's daily carrier pickup cut-off."""
-    hours, minutes = (int(part) for part in location.pickup_cutoff.split(":"))
-    return time(hours, minutes)
-
-
-@dataclass
-class _Network:
-    profile: RoutingProfile
-    locations: dict[UUID, Location]
-    candidates: list[Candidate]
-    rejected: list[tuple[str, str]]
-
-
-def _network(
-    uow: UnitOfWork,
-    tenant_id: UUID,
-    skus: Sequence[str],
-    profile: RoutingProfile,
-    exclude: frozenset[str],
-    today: date,
-) -> _Network:
-    usable: list[Location] = []
-    rejected: list[tuple[str, str]] = []
-    for loc in sorted(uow.locations.visible_to(tenant_id), key=lambda loc: loc.preference):
-        if not loc.active:
-            rejected.append((loc.code, "inactive"))
-        elif not loc.can_ship:
-            rejected.append((loc.code, "does not ship"))
-        elif loc.code in profile.excluded_locations or loc.code in exclude:
-            rejected.append((loc.code, "excluded"))
-        elif loc.kind is LocationKind.STORE and not profile.ship_from_store:
-            rejected.append((loc.code, "ship-from-store is off"))
-        else:
-            usable.append(loc)
-    ids = [loc.id for loc in usable]
-    stock: dict[UUID, dict[str, int]] = {loc_id: {} for loc_id in ids}
-    for level in uow.inventory.levels(tenant_id, skus, ids):
-        kept_back = profile.safety_stock.get(_code(usable, level.location_id), 0)
-        stock[level.location_id][level.sku] = max(0, level.available - kept_back)
-    loads = uow.routing.loads(tenant_id, today)
-    candidates: list[Candidate] = []
-    for loc in usable:
-        limit = profile.daily_capacity.get(loc.code)
-        left = UNLIMITED if limit is None else limit - loads.get(loc.id, 0)
-        if left <= 0:
-            rejected.append((loc.code, "at its daily capacity"))
-            continue
-        if not any(stock[loc.id].values()):
-            rejected.append((loc.code, "no stock for this order"))
-            continue
-        candidates.append(
-            Candidate(
-                location_id=loc.id,
-                code=loc.code,
-                available=stock[loc.id],
-                capacity_left=left,
-                handling_cost=profile.handling_at(loc.code),
-            )
-        )
-    return _Network(profile, {loc.id: loc for loc in usable}, candidates, rejected)
-
-
-def _code(locations: Sequence[Location], location_id: UUID) -> str:
-    return next(loc.code for loc in locations if loc.id == location_id)
-
-
-class _Shipper:
-    """Prices a parcel from a location to the destination, cheapest on-time service first."""
-
-    def __init__(
-        self,
-        services: Sequence[CarrierService],
-        locations: Mapping[UUID, Location],
-        destination: Geocode,
-        address: Address | None,
-        promise: date | None,
-        now: datetime,
-    ) -> None:
-        self.services = services
-        self.locations = locations
-        self.destination = destination
-        self.country = "" if address is None else address.country
-        self.region = None if address is None else address.region
-        self.promise = promise
-        self.now = now
-        self.cache: dict[tuple[UUID, int], ShipOption | None] = {}
-
-    def __call__(self, location_id: UUID, grams: int) -> ShipOption | None:
-        key = (location_id, grams)
-        if key not in self.cache:
-            self.cache[key] = self._cheapest(location_id, grams)
-        return self.cache[key]
-
-    def _cheapest(self, location_id: UUID, grams: int) -> ShipOption | None:
-        loc = self.locations[location_id]
-        ship_on = ship_date(self.now, cutoff_of(loc))
-        if not self.services:
-            return ShipOption("none", "unpriced", Decimal(0), ship_on, late=False)
-        origin = (
-            None
-            if loc.latitude is None or loc.longitude is None
-            else GeoPoint(loc.latitude, loc.longitude)
-        )
-        common: dict[str, Any] = {
-            "parcel": Parcel(weight_grams=max(1, grams)),
-            "origin": origin,
-            "origin_country": loc.address.country if loc.address else self.country,
-            "destination": self.destination.point,
-            "destination_country": self.country,
-            "destination_region": self.region,
-            "ship_on": ship_on,
-        }
-        on_time = rate_shop(self.services, deliver_by=self.promise, **common)
-        if on_time:
-            best = on_time[0]
-            return ShipOption(best.carrier, best.service, best.price, best.deliver_by, late=False)
-        every = rate_shop(self.services, **common)
-        if not every:
-            return None
-        fastest = min(every, key=lambda q: (q.deliver_by, q.price, q.carrier, q.service))
-        return ShipOption(
-            fastest.carrier, fastest.service, fastest.price, fastest.deliver_by, late=True
-        )
 
 
 @dataclass
@@ -369,12 +214,12 @@ def route_and_reserve(
     for _ in range(MAX_ROUNDS):
         if not remaining:
             break
-        network = _network(uow, tenant_id, skus, profile, request.exclude, today)
-        ship = _Shipper(services, network.locations, destination, request.destination, promise, at)
-        result = route(list(remaining.values()), network.candidates, ship=ship, policy=policy)
+        net = gather_network(uow, tenant_id, skus, profile, request.exclude, today)
+        ship = Shipper(services, net.locations, destination, request.destination, promise, at)
+        result = route(list(remaining.values()), net.candidates, ship=ship, policy=policy)
         taken = _take(uow, tenant_id, result, remaining, today, profile, at)
-        rounds.append(_round_record(result, network.rejected))
-        packages.extend(_package_record(p, network.locations, at) for p in taken.packages)
+        rounds.append(_round_record(result, net.rejected))
+        packages.extend(_package_record(p, net.locations, at) for p in taken.packages)
         reserved.allocations.extend(taken.allocations)
         for line_no, units in taken.placed.items():
             reserved.allocated_units[line_no] = reserved.allocated_units.get(line_no, 0) + units
@@ -483,15 +328,15 @@ def _priority_rule(
     """When nothing can be priced (no rate card, or no place for the destination): one
     location with everything in priority order, else a split by priority (the foundation's
     rule); ``why`` says which."""
-    network = _network(uow, tenant_id, skus, profile, request.exclude, at.date())
+    net = gather_network(uow, tenant_id, skus, profile, request.exclude, at.date())
     reserved = reserve_demands(
         uow,
         tenant_id=tenant_id,
         demands=[Demand(line.line_no, line.quantity, line.per_unit) for line in request.lines],
-        locations=[c.location_id for c in network.candidates],
+        locations=[c.location_id for c in net.candidates],
         at=at,
     )
-    codes = {loc_id: loc.code for loc_id, loc in network.locations.items()}
+    codes = {loc_id: loc.code for loc_id, loc in net.locations.items()}
     for allocation in reserved.allocations:
         allocation.location_code = codes.get(allocation.location_id)
     record = {
@@ -512,7 +357,7 @@ def _priority_rule(
                 "method": "priority",
                 "why": f"{why}: one location with everything, in priority order, else a "
                 "split by priority",
-                "rejected": [{"location": c, "why": w} for c, w in network.rejected],
+                "rejected": [{"location": c, "why": w} for c, w in net.rejected],
             }
         ],
         "promised_deliver_by": None if promise is None else promise.isoformat(),
@@ -543,10 +388,10 @@ def plan_route(
         else Geocode(None, GeoPrecision.UNKNOWN)
     )
     skus = sorted({sku for line in request.lines for sku in line.per_unit})
-    network = _network(uow, tenant_id, skus, profile, request.exclude, at.date())
-    ship = _Shipper(
+    net = gather_network(uow, tenant_id, skus, profile, request.exclude, at.date())
+    ship = Shipper(
         priced_in(carrier_services(uow), request.currency),
-        network.locations,
+        net.locations,
         destination,
         request.destination,
         promise,
@@ -557,4 +402,4 @@ def plan_route(
         max_locations=profile.max_locations,
         split_penalty=profile.split_penalty,
     )
-    return route(list(request.lines), network.candidates, ship=ship, policy=policy)
+    return route(list(request.lines), net.candidates, ship=ship, policy=policy)

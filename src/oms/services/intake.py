@@ -41,6 +41,7 @@ from oms.domain.orders import Actor, Customer, Order, OrderLine
 from oms.domain.payments import PaymentKind
 from oms.domain.policies import TenantPolicies
 from oms.domain.routing import RoutingLine
+from oms.domain.routing_profile import RoutingProfile
 from oms.domain.verification import Finding, verify_contact
 from oms.services.carts import expire_due_in
 from oms.services.common import retry_transient, utcnow
@@ -219,6 +220,7 @@ def _reserve(
     held: dict[tuple[str, UUID], int],
     geocoder: Geocoder,
     at: datetime,
+    profile: RoutingProfile,
 ) -> tuple[ReservationResult, RoutedOrder]:
     """Reserve the order's stock: a cart reservation's hold first, then routed (DOM)."""
     demands = [
@@ -246,6 +248,7 @@ def _reserve(
             destination=order.shipping_address,
             service_level=order.service_level,
             currency=order.currency,
+            profile=profile,
         ),
         geocoder=geocoder,
         at=at,
@@ -306,7 +309,8 @@ def _place_once(
         if existing is not None:
             return existing
         policies: TenantPolicies = uow.tenants.policies(tenant_id)
-        levels = uow.routing.current_profile(tenant_id).service_levels
+        routing_profile = uow.routing.current_profile(tenant_id)
+        levels = routing_profile.service_levels
         if command.service_level not in levels:
             raise InvalidRequest(
                 "Unknown service level",
@@ -353,7 +357,9 @@ def _place_once(
             )
         totals = order.reprice()
         held, cart_note = _held_by_cart(uow, tenant_id, command.reservation_id, order.id, at)
-        reserved, routed = _reserve(uow, order, products, held, geocoder or NO_GEOCODER, at)
+        reserved, routed = _reserve(
+            uow, order, products, held, geocoder or NO_GEOCODER, at, routing_profile
+        )
         order.allocations = reserved.allocations
         order.routing = routed.record
         order.routing_profile_version = routed.profile_version

@@ -82,6 +82,7 @@ class RouteRequest:
     service_level: str
     exclude: frozenset[str] = frozenset()
     currency: str | None = None
+    profile: RoutingProfile | None = None  # the current one is read when not given
 
 
 @dataclass
@@ -169,7 +170,7 @@ def route_and_reserve(
     at: datetime,
 ) -> RoutedOrder:
     """Route ``request.lines`` and reserve the stock; unplaceable units are backordered."""
-    profile = uow.routing.current_profile(tenant_id)
+    profile = request.profile or uow.routing.current_profile(tenant_id)
     today = at.date()
     days = profile.promise_days(request.service_level)
     promise = None if days is None else add_business_days(today, days)

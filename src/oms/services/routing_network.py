@@ -110,7 +110,8 @@ def network(
     for level in uow.inventory.levels(tenant_id, skus, ids):
         kept_back = profile.safety_stock.get(_code(usable, level.location_id), 0)
         stock[level.location_id][level.sku] = max(0, level.available - kept_back)
-    loads = uow.routing.loads(tenant_id, today)
+    # Load is counted only where a capacity is set, so only then is it worth reading.
+    loads = uow.routing.loads(tenant_id, today) if profile.daily_capacity else {}
     candidates: list[Candidate] = []
     for loc in usable:
         limit = profile.daily_capacity.get(loc.code)

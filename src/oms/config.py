@@ -55,7 +55,3 @@ class Settings(BaseSettings):
         if self.default_page_size > self.max_page_size:
             raise ValueError("OMS_DEFAULT_PAGE_SIZE cannot exceed OMS_MAX_PAGE_SIZE")
         return self
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")

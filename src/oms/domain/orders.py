@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -84,6 +84,11 @@ class OrderLine:
     def total(self, currency: str) -> Decimal:
         """What the line costs after its share of discounts, with its tax."""
         return self.subtotal(currency) - self.discount + self.tax
+
+    @property
+    def wanted(self) -> int:
+        """Units still to ship: neither cancelled nor shipped yet."""
+        return self.quantity - self.cancelled - self.shipped
 
     @property
     def quantities_balance(self) -> bool:
@@ -214,6 +219,22 @@ class Order:
         """Keep a gateway's answer; it is saved with the change that asked for it."""
         self.payments.append(record)
         self.new_payments.append(record)
+
+    def assign_units(self, placed: Mapping[int, int]) -> None:
+        """Set each line's allocated units from ``placed`` (line -> units reserved); the rest
+        of what it still wants is backordered. Digital lines need no stock."""
+        for line in self.lines:
+            if line.kind is ProductKind.DIGITAL:
+                line.allocated, line.backordered = line.wanted, 0
+            else:
+                line.allocated = placed.get(line.line_no, 0)
+                line.backordered = line.wanted - line.allocated
+
+    @property
+    def backorder_note(self) -> str | None:
+        """What the order waits for ("waiting for stock: SKU x2, ..."), or None."""
+        short = [f"{line.sku} x{line.backordered}" for line in self.lines if line.backordered]
+        return "waiting for stock: " + ", ".join(short) if short else None
 
     def line(self, line_no: int) -> OrderLine:
         """The line numbered ``line_no``."""

@@ -67,10 +67,6 @@ class OrderEdit:
     shipping_address: Address | None = None
 
 
-def _active(line: OrderLine) -> int:
-    return line.quantity - line.cancelled - line.shipped
-
-
 def _apply_line_changes(
     uow: UnitOfWork, order: Order, changes: tuple[LineChange, ...]
 ) -> list[dict[str, Any]]:
@@ -86,7 +82,7 @@ def _apply_line_changes(
             if line is None:
                 errors.append(FieldError(f"{pointer}/line_no", f"no line {change.line_no}"))
                 continue
-            before = _active(line)
+            before = line.wanted
             if change.quantity > before:
                 line.quantity += change.quantity - before
             else:
@@ -124,7 +120,7 @@ def _reallocate(uow: UnitOfWork, order: Order, geocoder: Geocoder, at: datetime)
     """Release every open allocation and reserve again for the units still wanted."""
     release_open_allocations(uow, order, at)
     wanted = {
-        line.line_no: _active(line) for line in order.lines if line.kind is not ProductKind.DIGITAL
+        line.line_no: line.wanted for line in order.lines if line.kind is not ProductKind.DIGITAL
     }
     placed = route_units(uow, order, wanted, geocoder, (), at)
     unfilled = {
@@ -136,27 +132,20 @@ def _reallocate(uow: UnitOfWork, order: Order, geocoder: Geocoder, at: datetime)
             [
                 Shortage(
                     sku=by_no[n].sku,
-                    requested=_active(by_no[n]),
+                    requested=by_no[n].wanted,
                     available=placed.get(n, 0),
                 )
                 for n in sorted(unfilled)
             ]
         )
-    for line in order.lines:
-        active = _active(line)
-        if line.kind is ProductKind.DIGITAL:
-            line.allocated, line.backordered = active, 0
-        else:
-            line.allocated = placed.get(line.line_no, 0)
-            line.backordered = active - line.allocated
+    order.assign_units(placed)
 
 
 def _refresh_holds(
     order: Order, policies: TenantPolicies, findings: dict[HoldReason, str], at: datetime
 ) -> None:
-    short = [f"{line.sku} x{line.backordered}" for line in order.lines if line.backordered]
-    if short:
-        findings[HoldReason.BACKORDERED] = "waiting for stock: " + ", ".join(short)
+    if order.backorder_note is not None:
+        findings[HoldReason.BACKORDERED] = order.backorder_note
     for reason in _REVERIFIED:
         if reason in findings:
             order.place_hold(

@@ -25,27 +25,22 @@ from uuid import UUID
 import uuid6
 
 from oms.domain.addresses import Address
-from oms.domain.allocation import Demand
-from oms.domain.carts import CartStatus
-from oms.domain.catalogue import Product, ProductKind, unit_demand
+from oms.domain.catalogue import Product, ProductKind
 from oms.domain.errors import (
     FieldError,
     IdempotencyMismatch,
-    InsufficientStock,
     InvalidRequest,
-    Shortage,
 )
 from oms.domain.holds import HoldReason
 from oms.domain.money import is_known_currency, round_money
 from oms.domain.orders import Actor, Customer, Order, OrderLine
 from oms.domain.payments import PaymentKind
 from oms.domain.policies import TenantPolicies
-from oms.domain.routing import RoutingLine
-from oms.domain.routing_profile import RoutingProfile
 from oms.domain.verification import Finding, verify_contact
 from oms.services.carts import expire_due_in
 from oms.services.common import retry_transient, utcnow
 from oms.services.discounts import apply_codes
+from oms.services.intake_stock import held_by_cart, reserve_order_stock
 from oms.services.payments import GatewayProvider, PaymentRequest, run_payment
 from oms.services.persistence import SYSTEM, new_hold, outbox_messages, settle_order
 from oms.services.ports import (
@@ -54,9 +49,8 @@ from oms.services.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from oms.services.reservations import ReservationResult, merge_results, take_held_stock
 from oms.services.risk import assess_order
-from oms.services.routing import NO_GEOCODER, Geocoder, RoutedOrder, RouteRequest, route_and_reserve
+from oms.services.routing import NO_GEOCODER, Geocoder
 
 __all__ = ["ChannelPayment", "LineRequest", "PlaceOrder", "PlacedOrder", "place_order"]
 
@@ -191,93 +185,6 @@ def _existing(
     return None
 
 
-def _held_by_cart(
-    uow: UnitOfWork, tenant_id: UUID, cart_id: UUID | None, order_id: UUID, at: datetime
-) -> tuple[dict[tuple[str, UUID], int], dict[str, str] | None]:
-    """The stock a cart reservation holds for this order (now consumed), and a note on it."""
-    if cart_id is None:
-        return {}, None
-    cart = uow.carts.get(tenant_id, cart_id, for_update=True)
-    if cart is None:
-        raise InvalidRequest(
-            "Unknown reservation", [FieldError("#/reservation_id", f"no reservation {cart_id}")]
-        )
-    note = {"id": str(cart_id), "status": cart.status_at(at).value}
-    if not cart.holds_stock(at):
-        return {}, note  # it lapsed: the order takes stock like any other
-    held: dict[tuple[str, UUID], int] = defaultdict(int)
-    for line in cart.lines:
-        held[(line.sku, line.location_id)] += line.quantity
-    uow.carts.close(tenant_id, cart.id, CartStatus.CONSUMED, at, order_id=order_id)
-    note["status"] = CartStatus.CONSUMED.value
-    return held, note
-
-
-def _reserve(
-    uow: UnitOfWork,
-    order: Order,
-    products: dict[str, Product],
-    held: dict[tuple[str, UUID], int],
-    geocoder: Geocoder,
-    at: datetime,
-    profile: RoutingProfile,
-) -> tuple[ReservationResult, RoutedOrder]:
-    """Reserve the order's stock: a cart reservation's hold first, then routed (DOM)."""
-    demands = [
-        Demand(line.line_no, line.quantity, unit_demand(products[line.sku]))
-        for line in order.lines
-        if line.kind is not ProductKind.DIGITAL
-    ]
-    from_cart, rest = take_held_stock(
-        uow, tenant_id=order.tenant_id, demands=demands, held=held, at=at
-    )
-    if from_cart.allocations:
-        code_of = {loc.id: loc.code for loc in uow.locations.visible_to(order.tenant_id)}
-        for allocation in from_cart.allocations:
-            allocation.location_code = code_of.get(allocation.location_id)
-    routed = route_and_reserve(
-        uow,
-        tenant_id=order.tenant_id,
-        request=RouteRequest(
-            lines=[
-                RoutingLine(
-                    d.line_no, d.quantity, products[_sku(order, d.line_no)].weight_grams, d.per_unit
-                )
-                for d in rest
-            ],
-            destination=order.shipping_address,
-            service_level=order.service_level,
-            currency=order.currency,
-            profile=profile,
-        ),
-        geocoder=geocoder,
-        at=at,
-    )
-    reserved = merge_results(from_cart, routed.reserved)
-    if reserved.unfilled and not order.allow_backorder:
-        raise InsufficientStock(
-            [
-                Shortage(
-                    sku=_sku(order, n),
-                    requested=order.line(n).quantity,
-                    available=reserved.allocated_units.get(n, 0),
-                )
-                for n in sorted(reserved.unfilled)
-            ]
-        )
-    for line in order.lines:
-        if line.kind is ProductKind.DIGITAL:
-            line.allocated = line.quantity  # delivered by link, no stock to hold
-        else:
-            line.allocated = reserved.allocated_units.get(line.line_no, 0)
-            line.backordered = reserved.unfilled.get(line.line_no, 0)
-    return reserved, routed
-
-
-def _sku(order: Order, line_no: int) -> str:
-    return order.line(line_no).sku
-
-
 def _holds_to_place(
     order: Order, findings: tuple[Finding, ...], risk_details: list[str]
 ) -> list[tuple[HoldReason, str]]:
@@ -287,9 +194,8 @@ def _holds_to_place(
     wanted = [(reason, "; ".join(details)) for reason, details in grouped.items()]
     if risk_details:
         wanted.append((HoldReason.FRAUD_REVIEW, "; ".join(risk_details)))
-    short = [f"{line.sku} x{line.backordered}" for line in order.lines if line.backordered]
-    if short:
-        wanted.append((HoldReason.BACKORDERED, "waiting for stock: " + ", ".join(short)))
+    if order.backorder_note is not None:
+        wanted.append((HoldReason.BACKORDERED, order.backorder_note))
     return wanted
 
 
@@ -356,8 +262,8 @@ def _place_once(
                 at=at,
             )
         totals = order.reprice()
-        held, cart_note = _held_by_cart(uow, tenant_id, command.reservation_id, order.id, at)
-        reserved, routed = _reserve(
+        held, cart_note = held_by_cart(uow, tenant_id, command.reservation_id, order.id, at)
+        reserved, routed = reserve_order_stock(
             uow, order, products, held, geocoder or NO_GEOCODER, at, routing_profile
         )
         order.allocations = reserved.allocations

@@ -74,10 +74,9 @@ def route_units(
 
 
 def _refresh_backorder_hold(order: Order, uow: UnitOfWork, at: datetime) -> None:
-    short = [f"{line.sku} x{line.backordered}" for line in order.lines if line.backordered]
-    if short:
+    note = order.backorder_note
+    if note is not None:
         policies = uow.tenants.policies(order.tenant_id)
-        note = "waiting for stock: " + ", ".join(short)
         order.place_hold(
             new_hold(HoldReason.BACKORDERED, policies=policies, actor=SYSTEM, at=at, note=note),
             actor=SYSTEM,
@@ -117,10 +116,7 @@ def reroute_order(
                     if line.kind is not ProductKind.DIGITAL
                 }
                 placed = route_units(uow, order, wanted, geocoder or NO_GEOCODER, exclude, when)
-                for line in order.lines:
-                    if line.line_no in wanted:
-                        line.allocated = placed.get(line.line_no, 0)
-                        line.backordered = wanted[line.line_no] - line.allocated
+                order.assign_units(placed)
                 data.update(
                     excluded=sorted(exclude),
                     from_locations=before,

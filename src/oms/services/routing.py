@@ -48,8 +48,6 @@ __all__ = [
     "Geocoder",
     "RouteRequest",
     "RoutedOrder",
-    "carrier_services",
-    "cutoff_of",
     "plan_route",
     "route_and_reserve",
 ]

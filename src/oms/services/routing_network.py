@@ -105,10 +105,10 @@ def network(
             rejected.append((loc.code, "ship-from-store is off"))
         else:
             usable.append(loc)
-    ids = [loc.id for loc in usable]
-    stock: dict[UUID, dict[str, int]] = {loc_id: {} for loc_id in ids}
-    for level in uow.inventory.levels(tenant_id, skus, ids):
-        kept_back = profile.safety_stock.get(_code(usable, level.location_id), 0)
+    by_id = {loc.id: loc for loc in usable}
+    stock: dict[UUID, dict[str, int]] = {loc_id: {} for loc_id in by_id}
+    for level in uow.inventory.levels(tenant_id, skus, list(by_id)):
+        kept_back = profile.safety_stock.get(by_id[level.location_id].code, 0)
         stock[level.location_id][level.sku] = max(0, level.available - kept_back)
     # Load is counted only where a capacity is set, so only then is it worth reading.
     loads = uow.routing.loads(tenant_id, today) if profile.daily_capacity else {}
@@ -131,11 +131,7 @@ def network(
                 handling_cost=profile.handling_at(loc.code),
             )
         )
-    return Network(profile, {loc.id: loc for loc in usable}, candidates, rejected)
-
-
-def _code(locations: Sequence[Location], location_id: UUID) -> str:
-    return next(loc.code for loc in locations if loc.id == location_id)
+    return Network(profile, by_id, candidates, rejected)
 
 
 class Shipper:

@@ -252,7 +252,12 @@ def test_an_order_released_or_cancelled_cannot_be_edited(
         (None, [("order.edited", "key"), ("hold.released", "system")]),
         (
             {"gateway": "manual", "captured": True},
-            [("order.edited", "key"), ("hold.released", "system"), ("order.released", "system")],
+            [
+                ("order.edited", "key"),
+                ("hold.released", "system"),
+                ("order.released", "system"),
+                ("fulfillment_order.created", "system"),
+            ],
         ),
     ],
     ids=["unpaid", "paid"],

@@ -108,7 +108,8 @@ def test_placing_a_hold_answers_201_with_reason_note_author_and_due_time(
     )
     assert _at(hold["due_at"]) - _at(hold["created_at"]) == timedelta(hours=2)
     assert (hold["overdue"], hold["released_at"], hold["released_by"]) == (False, None, None)
-    [event] = timeline.new_events()
+    [event, held_work] = timeline.new_events()
+    assert (held_work["type"], held_work["actor"]) == ("fulfillment_order.on_hold", SYSTEM_ACTOR)
     assert (event["type"], event["actor"], event["reason"]) == (
         "hold.placed",
         key,
@@ -207,6 +208,7 @@ def test_releasing_the_last_hold_of_a_paid_order_releases_it_for_fulfilment(
     assert [(e["type"], e["actor"]) for e in timeline.new_events()] == [
         ("hold.released", key),
         ("order.released", SYSTEM_ACTOR),
+        ("fulfillment_order.created", SYSTEM_ACTOR),
     ]
     assert released["status"] == "open"
     assert released["released_at"] is not None
@@ -238,7 +240,7 @@ def test_releasing_a_hold_placed_after_release_only_lifts_the_hold(
 
     released = _release(client, shop, order["id"], hold["id"], "false alarm").json()
 
-    assert timeline.new_types() == ["hold.released"]
+    assert timeline.new_types() == ["hold.released", "fulfillment_order.resumed"]
     assert (released["status"], released["released_at"]) == ("open", order["released_at"])
 
 

@@ -77,6 +77,7 @@ def test_authorizing_an_unpaid_order_with_a_valid_address_releases_it_for_fulfil
         ("payment.authorized", key),
         ("hold.released", SYSTEM_ACTOR),
         ("order.released", SYSTEM_ACTOR),
+        ("fulfillment_order.created", SYSTEM_ACTOR),
     ]
     [payment] = paid["payments"]
     assert (payment["kind"], payment["amount"], payment["outcome"], payment["gateway"]) == (
@@ -129,7 +130,12 @@ def test_a_good_card_after_a_declined_one_releases_the_order(
 
     paid = _ok(_pay(client, shop, order["id"], "authorize", CARD_APPROVED))
 
-    assert timeline.new_types() == ["payment.authorized", "hold.released", "order.released"]
+    assert timeline.new_types() == [
+        "payment.authorized",
+        "hold.released",
+        "order.released",
+        "fulfillment_order.created",
+    ]
     assert _payments(paid) == [
         ("authorization", "50.00", "declined"),
         ("authorization", "50.00", "succeeded"),
@@ -303,7 +309,7 @@ def test_refunds_give_back_part_then_all_of_the_capture(
 
     part = _ok(_pay(client, shop, order["id"], "refund", {"amount": "10.00"}))
     # What is kept no longer covers the total, so the unshipped order waits for payment again.
-    assert timeline.new_types() == ["payment.refunded", "hold.placed"]
+    assert timeline.new_types() == ["payment.refunded", "hold.placed", "fulfillment_order.on_hold"]
     timeline = Timeline(client, shop, order["id"])
     rest = _ok(_pay(client, shop, order["id"], "refund"))
     assert timeline.new_types() == ["payment.refunded"]
@@ -367,6 +373,7 @@ def test_voiding_the_authorization_puts_the_order_back_on_a_payment_hold(
     assert [(e["type"], e["actor"]) for e in timeline.new_events()] == [
         ("payment.voided", actor_of(api_uow, shop)),
         ("hold.placed", SYSTEM_ACTOR),
+        ("fulfillment_order.on_hold", SYSTEM_ACTOR),
     ]
     assert (voided["status"], voided["payment_status"]) == ("on_hold", "voided")
     assert open_hold_reasons(voided) == ["payment_pending"]

@@ -146,14 +146,20 @@ class Case:
 
 
 CASES = [
-    Case("placing a hold", _paid, _hold("manual"), 201, [("hold.placed", KEY)]),
+    Case(
+        "placing a hold",
+        _paid,
+        _hold("manual"),
+        201,
+        [("hold.placed", KEY), ("fulfillment_order.on_hold", SYSTEM)],
+    ),
     Case("placing the same hold reason twice", _paid_with_a_manual_hold, _hold("manual"), 201, []),
     Case(
         "releasing the last hold of a paid, valid order",
         _paid_in_fraud_review,
         _release_first_open_hold({"note": "checked"}),
         200,
-        [("hold.released", KEY), ("order.released", SYSTEM)],
+        [("hold.released", KEY), ("order.released", SYSTEM), ("fulfillment_order.created", SYSTEM)],
     ),
     Case(
         "releasing one of two holds",
@@ -167,7 +173,12 @@ CASES = [
         _unpaid,
         _pay("authorize", {"gateway": "test", "token": "tok_approve"}),
         200,
-        [("payment.authorized", KEY), ("hold.released", SYSTEM), ("order.released", SYSTEM)],
+        [
+            ("payment.authorized", KEY),
+            ("hold.released", SYSTEM),
+            ("order.released", SYSTEM),
+            ("fulfillment_order.created", SYSTEM),
+        ],
     ),
     Case(
         "a declined authorization",
@@ -196,14 +207,14 @@ CASES = [
         _paid,
         _pay("refund", {"amount": "10.00"}),
         200,
-        [("payment.refunded", KEY), ("hold.placed", SYSTEM)],
+        [("payment.refunded", KEY), ("hold.placed", SYSTEM), ("fulfillment_order.on_hold", SYSTEM)],
     ),
     Case(
         "voiding the authorization",
         _authorized,
         _pay("void"),
         200,
-        [("payment.voided", KEY), ("hold.placed", SYSTEM)],
+        [("payment.voided", KEY), ("hold.placed", SYSTEM), ("fulfillment_order.on_hold", SYSTEM)],
     ),
     Case("cancelling", _unpaid, _cancel, 200, [("order.cancelled", KEY)]),
     Case("cancelling twice", _cancelled, _cancel, 200, []),
@@ -271,6 +282,7 @@ def test_a_mutating_call_appends_exactly_the_expected_events(
                 ("payment.authorized", KEY),
                 ("payment.captured", KEY),
                 ("order.released", SYSTEM),
+                ("fulfillment_order.created", SYSTEM),
             ],
         ),
         (

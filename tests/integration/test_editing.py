@@ -70,7 +70,12 @@ def test_fixing_the_address_releases_the_hold_and_then_the_order(
     assert edited.released_at is not None
     assert edited.version == order.version + 1
     kinds = [e.type for e in edited.events]
-    assert kinds[-3:] == ["order.edited", "hold.released", "order.released"]
+    assert kinds[-4:] == [
+        "order.edited",
+        "hold.released",
+        "order.released",
+        "fulfillment_order.created",
+    ]
 
 
 def test_changing_quantities_and_adding_a_line_reserves_again_and_reprices(

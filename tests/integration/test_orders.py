@@ -43,13 +43,19 @@ def test_a_placed_order_reserves_stock_numbers_itself_and_starts_its_timeline(
 
     assert second.number == first.number + 1
     assert first.subtotal == Decimal("50.00")
-    assert [(line.allocated, line.backordered) for line in first.lines] == [(2, 0), (1, 0)]
+    # Paid at intake, so released: the digital line is delivered at once.
+    assert [(line.allocated, line.backordered, line.shipped) for line in first.lines] == [
+        (2, 0, 0),
+        (0, 0, 1),
+    ]
     assert [(a.sku, a.quantity) for a in first.allocations] == [("X", 2)]
     assert [e.type for e in first.events] == [
         "order.placed",
         "payment.authorized",
         "payment.captured",
         "order.released",
+        "digital.delivered",
+        "fulfillment_order.created",
     ]
     stored = get_order(uow_factory=uow_factory, tenant_id=shop, order_id=first.id)
     assert stored.events[0].data["allocations"][0]["location"] == "A"

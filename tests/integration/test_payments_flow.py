@@ -56,10 +56,11 @@ def test_an_unpaid_order_waits_on_payment_pending_and_is_released_once_authorize
     assert paid.payment_status is PaymentStatus.AUTHORIZED
     assert paid.status is OrderStatus.OPEN
     assert paid.released_at == T0
-    assert [e.type for e in paid.events][-3:] == [
+    assert [e.type for e in paid.events][-4:] == [
         "payment.authorized",
         "hold.released",
         "order.released",
+        "fulfillment_order.created",
     ]
 
 
@@ -118,7 +119,11 @@ def test_a_lapsed_authorization_puts_the_order_back_on_hold(
     order = get_order(uow_factory=uow_factory, tenant_id=unpaid.tenant_id, order_id=unpaid.id)
     assert [h.reason for h in order.open_holds] == [HoldReason.PAYMENT_PENDING]
     assert order.payment_status is PaymentStatus.PENDING
-    assert [e.type for e in order.events][-2:] == ["payment.authorization_lapsed", "hold.placed"]
+    assert [e.type for e in order.events][-3:] == [
+        "payment.authorization_lapsed",
+        "hold.placed",
+        "fulfillment_order.on_hold",
+    ]
     run_timers(uow_factory=uow_factory, now=T0 + timedelta(days=9))
     order_again = get_order(uow_factory=uow_factory, tenant_id=unpaid.tenant_id, order_id=unpaid.id)
     assert len(order_again.events) == len(order.events)

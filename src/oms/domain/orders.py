@@ -32,7 +32,7 @@ from oms.domain.status import (
     derive_order_status,
 )
 
-__all__ = ["Actor", "Allocation", "Customer", "Order", "OrderEvent", "OrderLine"]
+__all__ = ["SYSTEM", "Actor", "Allocation", "Customer", "Order", "OrderEvent", "OrderLine"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,9 @@ class Actor:
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.id}"
+
+
+SYSTEM = Actor("system", "oms")
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,7 @@ class Order:
     routing_profile_version: int | None = None
     promised_ship_by: date | None = None
     promised_deliver_by: date | None = None
+    pickup_location_id: UUID | None = None
     new_events: list[OrderEvent] = field(default_factory=list, repr=False)
     new_payments: list[PaymentRecord] = field(default_factory=list, repr=False)
 
@@ -235,6 +239,47 @@ class Order:
         """What the order waits for ("waiting for stock: SKU x2, ..."), or None."""
         short = [f"{line.sku} x{line.backordered}" for line in self.lines if line.backordered]
         return "waiting for stock: " + ", ".join(short) if short else None
+
+    def value_shipped(self) -> Decimal:
+        """What the goods that left are worth: each line's total in proportion to its shipped
+        units, plus shipping (and its tax) once anything has shipped. Rounding per line, and
+        equal to ``total`` once every billable unit has shipped."""
+        totals = self.totals or self.reprice()
+        lines = [line for line in self.lines if line.billable > 0]
+        if not any(line.shipped for line in lines):
+            return Decimal(0)
+        line_totals = {line.line_no: line.total(self.currency) for line in lines}
+        value = sum(
+            (
+                line_totals[line.line_no]
+                if line.shipped >= line.billable
+                else round_money(
+                    line_totals[line.line_no] * line.shipped / line.billable, self.currency
+                )
+                for line in lines
+            ),
+            Decimal(0),
+        )
+        return value + totals.total - sum(line_totals.values(), Decimal(0))
+
+    def record_progress(self, line_no: int, *, shipped: int, delivered: int) -> None:
+        """Set a line's shipped and delivered units (counted from its fulfilment orders);
+        shipped units stop being allocated."""
+        line = self.line(line_no)
+        line.allocated -= shipped - line.shipped
+        line.shipped = shipped
+        line.delivered = delivered
+        if line.allocated < 0 or not line.quantities_balance:
+            raise IllegalTransition(f"line {line_no}: more shipped than was allocated")
+
+    def cancel_line_units(self, line_no: int, units: int) -> None:
+        """Cancel ``units`` of a line that are allocated (not shipped) and reprice."""
+        line = self.line(line_no)
+        if not 0 <= units <= line.allocated:
+            raise IllegalTransition(f"line {line_no}: only {line.allocated} units can be cancelled")
+        line.allocated -= units
+        line.cancelled += units
+        self.reprice()
 
     def line(self, line_no: int) -> OrderLine:
         """The line numbered ``line_no``."""

@@ -42,7 +42,13 @@ from oms.services.common import retry_transient, utcnow
 from oms.services.discounts import apply_codes
 from oms.services.intake_stock import held_by_cart, reserve_order_stock
 from oms.services.payments import GatewayProvider, PaymentRequest, run_payment
-from oms.services.persistence import SYSTEM, new_hold, outbox_messages, settle_order
+from oms.services.persistence import (
+    SYSTEM,
+    new_hold,
+    outbox_messages,
+    save_order_changes,
+    settle_order,
+)
 from oms.services.ports import (
     IdempotencyRecord,
     TransientStorageError,
@@ -339,6 +345,9 @@ def _place_once(
         if idempotency_key is not None:
             uow.idempotency.attach(tenant_id, idempotency_key, order.id)
         uow.outbox.add_many(tenant_id, outbox_messages(order, events))
+        if order.released_at is not None:
+            # Paid and clean at once: its fulfilment orders are made in the same transaction.
+            save_order_changes(uow, order, at=at)
         uow.commit()
         return PlacedOrder(order=order, created=True)
 

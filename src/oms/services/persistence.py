@@ -9,10 +9,12 @@ from uuid import UUID
 import uuid6
 
 from oms.domain.errors import NotFound
+from oms.domain.fulfilment import FulfillmentOrder
 from oms.domain.holds import Hold, HoldReason
-from oms.domain.orders import Actor, Order, OrderEvent
+from oms.domain.orders import SYSTEM, Actor, Order, OrderEvent
 from oms.domain.policies import TenantPolicies
 from oms.domain.status import FulfillmentStatus, OrderStatus
+from oms.services.fulfilment import sync_fulfilment
 from oms.services.ports import OutboxMessage, UnitOfWork
 
 __all__ = [
@@ -24,8 +26,6 @@ __all__ = [
     "save_order_changes",
     "settle_order",
 ]
-
-SYSTEM = Actor("system", "oms")
 
 
 def outbox_messages(order: Order, events: Sequence[OrderEvent]) -> list[OutboxMessage]:
@@ -49,8 +49,19 @@ def outbox_messages(order: Order, events: Sequence[OrderEvent]) -> list[OutboxMe
     ]
 
 
-def save_order_changes(uow: UnitOfWork, order: Order, *, at: datetime) -> bool:
-    """Persist an existing order's changes and their outbox messages; False if none."""
+def save_order_changes(
+    uow: UnitOfWork,
+    order: Order,
+    *,
+    at: datetime,
+    fulfilment: list[FulfillmentOrder] | None = None,
+) -> bool:
+    """Persist an existing order's changes and their outbox messages; False if none.
+
+    A released order's fulfilment orders are brought in step first (``fulfilment``: the
+    ones already loaded and changed by the caller, else they are read).
+    """
+    sync_fulfilment(uow, order, at, fulfilment)
     events = list(order.new_events)
     if not events:
         return False

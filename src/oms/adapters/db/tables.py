@@ -33,12 +33,15 @@ from oms.adapters.db.types import Amount, UtcDateTime
 __all__ = [
     "allocations",
     "api_keys",
+    "carrier_counters",
     "carrier_services",
     "cart_reservation_lines",
     "cart_reservations",
     "customers",
     "discount_codes",
     "discount_usages",
+    "fulfillment_order_lines",
+    "fulfillment_orders",
     "idempotency_keys",
     "inventory_levels",
     "inventory_movements",
@@ -51,11 +54,16 @@ __all__ = [
     "order_lines",
     "orders",
     "outbox",
+    "packages",
     "payments",
+    "pick_waves",
+    "product_bins",
     "products",
     "risk_rules",
     "routing_profiles",
+    "shipments",
     "tenants",
+    "tracking_events",
 ]
 
 metadata = MetaData(
@@ -113,6 +121,7 @@ locations = Table(
     Column("created_at", Timestamp, nullable=False),
     Column("pickup_cutoff", String(5), nullable=False, server_default=text("'16:00'")),
     Column("timezone", String(64), nullable=False, server_default=text("'UTC'")),
+    Column("boxes", JSON, nullable=True),
     ForeignKeyConstraint(["owner_tenant_id"], ["tenants.id"]),
     Index(
         "uq_locations_operator_code",
@@ -156,8 +165,14 @@ products = Table(
     Column("category", String(200), nullable=True),
     Column("components", JSON, nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    Column("barcode", String(14), nullable=True),
+    Column("length_mm", Integer, nullable=True),
+    Column("width_mm", Integer, nullable=True),
+    Column("height_mm", Integer, nullable=True),
+    Column("download_url", Text, nullable=True),
     PrimaryKeyConstraint("tenant_id", "id"),
     UniqueConstraint("tenant_id", "sku"),
+    Index("ix_products_barcode", "tenant_id", "barcode"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
 )
 
@@ -231,6 +246,7 @@ orders = Table(
     Column("destination", JSON, nullable=True),
     Column("promised_ship_by", Date, nullable=True),
     Column("promised_deliver_by", Date, nullable=True),
+    Column("pickup_location_id", Uuid, nullable=True),
     Column("status", String(20), nullable=False),
     Column("fulfillment_status", String(30), nullable=False),
     Column("payment_status", String(30), nullable=False),
@@ -518,4 +534,168 @@ location_loads = Table(
     Column("day", Date, nullable=False),
     Column("orders", Integer, nullable=False),
     PrimaryKeyConstraint("tenant_id", "location_id", "day"),
+)
+
+
+# Fulfilment: each location's share of a released order, its picking, packing and shipping.
+fulfillment_orders = Table(
+    "fulfillment_orders",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    Column("order_number", BigInteger, nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("on_hold", Boolean, nullable=False),
+    Column("wave_id", Uuid, nullable=True),
+    Column("carrier", String(40), nullable=True),
+    Column("service", String(40), nullable=True),
+    Column("promised_ship_by", Date, nullable=True),
+    Column("priority", Integer, nullable=False),
+    Column("rejected_reason", Text, nullable=True),
+    Column("pickup_code_hash", String(64), nullable=True),
+    Column("ready_at", Timestamp, nullable=True),
+    Column("pickup_expires_at", Timestamp, nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"]),
+    ForeignKeyConstraint(["location_id"], ["locations.id"]),
+    Index("ix_fulfillment_orders_order", "tenant_id", "order_id"),
+    Index("ix_fulfillment_orders_queue", "tenant_id", "location_id", "status"),
+    Index("ix_fulfillment_orders_pickup", "tenant_id", "status", "pickup_expires_at"),
+)
+
+fulfillment_order_lines = Table(
+    "fulfillment_order_lines",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("fulfillment_order_id", Uuid, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("allocation_id", Uuid, nullable=True),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("picked", Integer, nullable=False),
+    Column("short", Integer, nullable=False),
+    Column("packed", Integer, nullable=False),
+    Column("shipped", Integer, nullable=False),
+    Column("delivered", Integer, nullable=False),
+    Column("cancelled", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "fulfillment_order_id", "seq"),
+    ForeignKeyConstraint(
+        ["tenant_id", "fulfillment_order_id"],
+        ["fulfillment_orders.tenant_id", "fulfillment_orders.id"],
+    ),
+    CheckConstraint(
+        "0 <= delivered AND delivered <= shipped AND shipped <= picked AND packed <= picked "
+        "AND picked + cancelled <= quantity",
+        name="progress_in_order",
+    ),
+)
+
+pick_waves = Table(
+    "pick_waves",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("fulfillment_order_ids", JSON, nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("completed_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["location_id"], ["locations.id"]),
+)
+
+product_bins = Table(
+    "product_bins",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("bin", String(64), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "sku", "location_id"),
+    ForeignKeyConstraint(["tenant_id", "sku"], ["products.tenant_id", "products.sku"]),
+    ForeignKeyConstraint(["location_id"], ["locations.id"]),
+)
+
+packages = Table(
+    "packages",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("fulfillment_order_id", Uuid, nullable=False),
+    Column("box", String(40), nullable=True),
+    Column("length_mm", Integer, nullable=True),
+    Column("width_mm", Integer, nullable=True),
+    Column("height_mm", Integer, nullable=True),
+    Column("weight_grams", Integer, nullable=False),
+    Column("contents", JSON, nullable=False),
+    Column("shipment_id", Uuid, nullable=True),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(
+        ["tenant_id", "fulfillment_order_id"],
+        ["fulfillment_orders.tenant_id", "fulfillment_orders.id"],
+    ),
+    Index("ix_packages_fulfillment_order", "tenant_id", "fulfillment_order_id"),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    Column("fulfillment_order_id", Uuid, nullable=False),
+    Column("carrier", String(40), nullable=False),
+    Column("service", String(40), nullable=False),
+    Column("tracking_number", String(40), nullable=False),
+    Column("tracking_url", Text, nullable=False),
+    Column("cost", Money, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("contents", JSON, nullable=False),
+    Column("package_ids", JSON, nullable=False),
+    Column("deliver_by", Date, nullable=True),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("delivered_at", Timestamp, nullable=True),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"]),
+    # Carriers name a shipment by its tracking number only: unique across tenants.
+    UniqueConstraint("carrier", "tracking_number"),
+    Index("ix_shipments_order", "tenant_id", "order_id"),
+    Index("ix_shipments_open", "status", "created_at"),
+)
+
+tracking_events = Table(
+    "tracking_events",
+    metadata,
+    Column("carrier", String(40), nullable=False),
+    Column("event_id", String(100), nullable=False),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("shipment_id", Uuid, nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("location", String(200), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("received_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("carrier", "event_id"),
+    Index("ix_tracking_events_shipment", "tenant_id", "shipment_id"),
+)
+
+# The last serial number handed out per carrier (tracking numbers are built from it).
+carrier_counters = Table(
+    "carrier_counters",
+    metadata,
+    Column("carrier", String(40), primary_key=True),
+    Column("last_serial", BigInteger, nullable=False),
 )

@@ -11,6 +11,7 @@ from oms.adapters.db.repositories.carts import SqlCartRepository
 from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlProductRepository
 from oms.adapters.db.repositories.customers import SqlCustomerRepository
 from oms.adapters.db.repositories.discounts import SqlDiscountRepository
+from oms.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
 from oms.adapters.db.repositories.inventory import SqlInventoryRepository
 from oms.adapters.db.repositories.messages import SqlIdempotencyRepository, SqlOutboxRepository
 from oms.adapters.db.repositories.orders import SqlOrderRepository
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
     risk_rules: SqlRiskRuleRepository
     carts: SqlCartRepository
     routing: SqlRoutingRepository
+    fulfilment: SqlFulfilmentRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -71,6 +73,7 @@ class SqlUnitOfWork:
         self.risk_rules = SqlRiskRuleRepository(conn)
         self.carts = SqlCartRepository(conn)
         self.routing = SqlRoutingRepository(conn)
+        self.fulfilment = SqlFulfilmentRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -86,6 +86,7 @@ def order_values(order: Order) -> dict[str, Any]:
         "version": order.version,
         "updated_at": order.updated_at or order.created_at,
         "released_at": order.released_at,
+        "pickup_location_id": order.pickup_location_id,
     }
 
 
@@ -242,6 +243,7 @@ def order_from_row(row: Row[Any]) -> Order:
         routing_profile_version=row.routing_profile_version,
         promised_ship_by=row.promised_ship_by,
         promised_deliver_by=row.promised_deliver_by,
+        pickup_location_id=row.pickup_location_id,
         totals=OrderTotals(
             lines=(),
             subtotal=row.subtotal,

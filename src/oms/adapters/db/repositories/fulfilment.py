@@ -1,0 +1,379 @@
+"""Fulfilment orders with their lines, pick waves, bins and packages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy.engine import Row
+
+from oms.adapters.db.tables import (
+    fulfillment_order_lines,
+    fulfillment_orders,
+    locations,
+    packages,
+    pick_waves,
+    product_bins,
+)
+from oms.domain.fulfilment import (
+    FulfillmentKind,
+    FulfillmentLine,
+    FulfillmentOrder,
+    FulfillmentOrderStatus,
+    Package,
+    PackageItem,
+    PickWave,
+    WaveStatus,
+)
+
+__all__ = ["SqlFulfilmentRepository"]
+
+_fo = fulfillment_orders.c
+_fl = fulfillment_order_lines.c
+_COUNTS = ("picked", "short", "packed", "shipped", "delivered", "cancelled")
+
+
+def _header_values(fo: FulfillmentOrder) -> dict[str, Any]:
+    return {
+        "status": fo.status.value,
+        "on_hold": fo.on_hold,
+        "wave_id": fo.wave_id,
+        "carrier": fo.carrier,
+        "service": fo.service,
+        "promised_ship_by": fo.promised_ship_by,
+        "priority": fo.priority,
+        "rejected_reason": fo.rejected_reason,
+        "pickup_code_hash": fo.pickup_code_hash,
+        "ready_at": fo.ready_at,
+        "pickup_expires_at": fo.pickup_expires_at,
+        "version": fo.version,
+        "updated_at": fo.updated_at,
+    }
+
+
+def _line_values(fo: FulfillmentOrder, line: FulfillmentLine) -> dict[str, Any]:
+    return {
+        "tenant_id": fo.tenant_id,
+        "fulfillment_order_id": fo.id,
+        "seq": line.seq,
+        "allocation_id": line.allocation_id,
+        "line_no": line.line_no,
+        "sku": line.sku,
+        "quantity": line.quantity,
+        **{name: getattr(line, name) for name in _COUNTS},
+    }
+
+
+def _from_row(row: Row[Any]) -> FulfillmentOrder:
+    return FulfillmentOrder(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        order_id=row.order_id,
+        order_number=row.order_number,
+        location_id=row.location_id,
+        location_code=row.location_code,
+        kind=FulfillmentKind(row.kind),
+        lines=[],
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        status=FulfillmentOrderStatus(row.status),
+        on_hold=row.on_hold,
+        wave_id=row.wave_id,
+        carrier=row.carrier,
+        service=row.service,
+        promised_ship_by=row.promised_ship_by,
+        priority=row.priority,
+        rejected_reason=row.rejected_reason,
+        pickup_code_hash=row.pickup_code_hash,
+        ready_at=row.ready_at,
+        pickup_expires_at=row.pickup_expires_at,
+        version=row.version,
+    )
+
+
+def _package_from_row(row: Row[Any]) -> Package:
+    return Package(
+        id=row.id,
+        fulfillment_order_id=row.fulfillment_order_id,
+        weight_grams=row.weight_grams,
+        contents=[PackageItem(**item) for item in row.contents],
+        created_by=row.created_by,
+        created_at=row.created_at,
+        box=row.box,
+        length_mm=row.length_mm,
+        width_mm=row.width_mm,
+        height_mm=row.height_mm,
+        shipment_id=row.shipment_id,
+    )
+
+
+def _wave_from_row(row: Row[Any]) -> PickWave:
+    return PickWave(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        location_id=row.location_id,
+        fulfillment_order_ids=[UUID(value) for value in row.fulfillment_order_ids],
+        created_by=row.created_by,
+        created_at=row.created_at,
+        status=WaveStatus(row.status),
+        completed_at=row.completed_at,
+    )
+
+
+class SqlFulfilmentRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    # -- fulfilment orders ---------------------------------------------------------------
+
+    def add(self, fo: FulfillmentOrder) -> None:
+        fo.version = 1
+        self._conn.execute(
+            insert(fulfillment_orders).values(
+                tenant_id=fo.tenant_id,
+                id=fo.id,
+                order_id=fo.order_id,
+                order_number=fo.order_number,
+                location_id=fo.location_id,
+                kind=fo.kind.value,
+                created_at=fo.created_at,
+                **_header_values(fo),
+            )
+        )
+        self._conn.execute(
+            insert(fulfillment_order_lines), [_line_values(fo, line) for line in fo.lines]
+        )
+        fo.changed = False
+
+    def save(self, fo: FulfillmentOrder) -> None:
+        """Write back the header and every line's counts (lines are never added later)."""
+        fo.version += 1
+        self._conn.execute(
+            update(fulfillment_orders)
+            .where(_fo.tenant_id == fo.tenant_id, _fo.id == fo.id)
+            .values(**_header_values(fo))
+        )
+        for line in fo.lines:
+            self._conn.execute(
+                update(fulfillment_order_lines)
+                .where(
+                    _fl.tenant_id == fo.tenant_id,
+                    _fl.fulfillment_order_id == fo.id,
+                    _fl.seq == line.seq,
+                )
+                .values({name: getattr(line, name) for name in _COUNTS})
+            )
+        fo.changed = False
+
+    def _select(self) -> Any:
+        return select(fulfillment_orders, locations.c.code.label("location_code")).join(
+            locations, locations.c.id == _fo.location_id
+        )
+
+    def _with_lines(self, found: list[FulfillmentOrder]) -> list[FulfillmentOrder]:
+        if not found:
+            return found
+        by_id = {fo.id: fo for fo in found}
+        for row in self._conn.execute(
+            select(fulfillment_order_lines)
+            .where(
+                _fl.tenant_id == found[0].tenant_id,
+                _fl.fulfillment_order_id.in_(list(by_id)),
+            )
+            .order_by(_fl.fulfillment_order_id, _fl.seq)
+        ):
+            by_id[row.fulfillment_order_id].lines.append(
+                FulfillmentLine(
+                    seq=row.seq,
+                    line_no=row.line_no,
+                    sku=row.sku,
+                    quantity=row.quantity,
+                    allocation_id=row.allocation_id,
+                    **{name: getattr(row, name) for name in _COUNTS},
+                )
+            )
+        return found
+
+    def get(
+        self, tenant_id: UUID, fo_id: UUID, *, for_update: bool = False
+    ) -> FulfillmentOrder | None:
+        query = self._select().where(_fo.tenant_id == tenant_id, _fo.id == fo_id)
+        if for_update:
+            query = query.with_for_update(of=fulfillment_orders)
+        row = self._conn.execute(query).first()
+        return None if row is None else self._with_lines([_from_row(row)])[0]
+
+    def for_order(self, tenant_id: UUID, order_id: UUID) -> list[FulfillmentOrder]:
+        rows = self._conn.execute(
+            self._select()
+            .where(_fo.tenant_id == tenant_id, _fo.order_id == order_id)
+            .order_by(_fo.created_at, _fo.id)
+        )
+        return self._with_lines([_from_row(row) for row in rows])
+
+    def many(self, tenant_id: UUID, ids: Sequence[UUID]) -> list[FulfillmentOrder]:
+        if not ids:
+            return []
+        rows = self._conn.execute(
+            self._select().where(_fo.tenant_id == tenant_id, _fo.id.in_(list(ids))).order_by(_fo.id)
+        )
+        return self._with_lines([_from_row(row) for row in rows])
+
+    def page(
+        self,
+        tenant_id: UUID,
+        *,
+        location_id: UUID | None,
+        statuses: Sequence[str],
+        after_id: UUID | None,
+        limit: int,
+    ) -> list[FulfillmentOrder]:
+        query = self._select().where(_fo.tenant_id == tenant_id)
+        if location_id is not None:
+            query = query.where(_fo.location_id == location_id)
+        if statuses:
+            query = query.where(_fo.status.in_(list(statuses)))
+        if after_id is not None:
+            query = query.where(_fo.id > after_id)
+        rows = self._conn.execute(query.order_by(_fo.id).limit(limit))
+        return self._with_lines([_from_row(row) for row in rows])
+
+    def waiting_for_wave(
+        self, tenant_id: UUID, location_id: UUID, *, limit: int
+    ) -> list[FulfillmentOrder]:
+        """Open fulfilment orders of the location that no wave has taken yet."""
+        rows = self._conn.execute(
+            self._select()
+            .where(
+                _fo.tenant_id == tenant_id,
+                _fo.location_id == location_id,
+                _fo.status == FulfillmentOrderStatus.OPEN.value,
+                _fo.wave_id.is_(None),
+            )
+            .order_by(_fo.promised_ship_by, _fo.priority, _fo.created_at)
+            .limit(limit)
+        )
+        return self._with_lines([_from_row(row) for row in rows])
+
+    def uncollected(self, tenant_id: UUID, now: datetime, *, limit: int) -> list[UUID]:
+        """Store pickups ready for longer than the tenant allows."""
+        return list(
+            self._conn.scalars(
+                select(_fo.order_id)
+                .where(
+                    _fo.tenant_id == tenant_id,
+                    _fo.status == FulfillmentOrderStatus.READY_FOR_PICKUP.value,
+                    _fo.pickup_expires_at <= now,
+                )
+                .order_by(_fo.pickup_expires_at)
+                .limit(limit)
+            )
+        )
+
+    # -- waves -----------------------------------------------------------------------------
+
+    def add_wave(self, wave: PickWave) -> None:
+        self._conn.execute(
+            insert(pick_waves).values(
+                tenant_id=wave.tenant_id,
+                id=wave.id,
+                location_id=wave.location_id,
+                status=wave.status.value,
+                fulfillment_order_ids=[str(i) for i in wave.fulfillment_order_ids],
+                created_by=wave.created_by,
+                created_at=wave.created_at,
+                completed_at=wave.completed_at,
+            )
+        )
+
+    def get_wave(
+        self, tenant_id: UUID, wave_id: UUID, *, for_update: bool = False
+    ) -> PickWave | None:
+        wc = pick_waves.c
+        query = select(pick_waves).where(wc.tenant_id == tenant_id, wc.id == wave_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self._conn.execute(query).first()
+        return None if row is None else _wave_from_row(row)
+
+    def save_wave(self, wave: PickWave) -> None:
+        wc = pick_waves.c
+        self._conn.execute(
+            update(pick_waves)
+            .where(wc.tenant_id == wave.tenant_id, wc.id == wave.id)
+            .values(status=wave.status.value, completed_at=wave.completed_at)
+        )
+
+    # -- bins ------------------------------------------------------------------------------
+
+    def bins(self, tenant_id: UUID, location_id: UUID, skus: Iterable[str]) -> dict[str, str]:
+        bc = product_bins.c
+        return {
+            row.sku: row.bin
+            for row in self._conn.execute(
+                select(bc.sku, bc.bin).where(
+                    bc.tenant_id == tenant_id,
+                    bc.location_id == location_id,
+                    bc.sku.in_(sorted(set(skus))),
+                )
+            )
+        }
+
+    def set_bins(self, tenant_id: UUID, location_id: UUID, bins: dict[str, str]) -> None:
+        bc = product_bins.c
+        self._conn.execute(
+            delete(product_bins).where(
+                bc.tenant_id == tenant_id, bc.location_id == location_id, bc.sku.in_(sorted(bins))
+            )
+        )
+        if bins:
+            self._conn.execute(
+                insert(product_bins),
+                [
+                    {"tenant_id": tenant_id, "sku": sku, "location_id": location_id, "bin": b}
+                    for sku, b in sorted(bins.items())
+                ],
+            )
+
+    # -- packages --------------------------------------------------------------------------
+
+    def add_package(self, tenant_id: UUID, package: Package) -> None:
+        self._conn.execute(
+            insert(packages).values(
+                tenant_id=tenant_id,
+                id=package.id,
+                fulfillment_order_id=package.fulfillment_order_id,
+                box=package.box,
+                length_mm=package.length_mm,
+                width_mm=package.width_mm,
+                height_mm=package.height_mm,
+                weight_grams=package.weight_grams,
+                contents=[
+                    {"seq": i.seq, "line_no": i.line_no, "sku": i.sku, "quantity": i.quantity}
+                    for i in package.contents
+                ],
+                shipment_id=package.shipment_id,
+                created_by=package.created_by,
+                created_at=package.created_at,
+            )
+        )
+
+    def packages_of(self, tenant_id: UUID, fo_id: UUID) -> list[Package]:
+        pc = packages.c
+        rows = self._conn.execute(
+            select(packages)
+            .where(pc.tenant_id == tenant_id, pc.fulfillment_order_id == fo_id)
+            .order_by(pc.created_at, pc.id)
+        )
+        return [_package_from_row(row) for row in rows]
+
+    def mark_shipped(self, tenant_id: UUID, package_ids: Sequence[UUID], shipment_id: UUID) -> None:
+        pc = packages.c
+        self._conn.execute(
+            update(packages)
+            .where(pc.tenant_id == tenant_id, pc.id.in_(list(package_ids)))
+            .values(shipment_id=shipment_id)
+        )

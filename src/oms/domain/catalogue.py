@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from oms.domain.addresses import Address
 from oms.domain.errors import FieldError, InvalidRequest
+from oms.domain.packing import Box, is_valid_gtin, validate_boxes
 
 __all__ = [
+    "MAX_BIN_LENGTH",
+    "MAX_DOWNLOAD_URL_LENGTH",
     "BundleComponent",
     "Location",
     "LocationKind",
     "Product",
+    "ProductBin",
     "ProductKind",
+    "check_bins",
     "unit_demand",
 ]
+
+MAX_DOWNLOAD_URL_LENGTH = 2000
+MAX_BIN_LENGTH = 64
+_DIMENSIONS = ("length_mm", "width_mm", "height_mm")
 
 
 class ProductKind(StrEnum):
@@ -56,6 +66,11 @@ class Product:
     category: str | None = None
     components: tuple[BundleComponent, ...] = field(default_factory=tuple)
     created_at: datetime | None = None
+    barcode: str | None = None
+    length_mm: int | None = None
+    width_mm: int | None = None
+    height_mm: int | None = None
+    download_url: str | None = None
 
     @property
     def holds_stock(self) -> bool:
@@ -63,11 +78,12 @@ class Product:
         return self.kind is ProductKind.PHYSICAL
 
     def validate(self, component_kinds: Mapping[str, ProductKind]) -> None:
-        """Refuse a bundle without components, components elsewhere, or unknown parts.
+        """Refuse a bundle without components, components elsewhere, or unknown parts; and a
+        bad barcode, partial dimensions, or a download URL on anything but a digital product.
 
         ``component_kinds`` maps each component SKU that exists to its kind.
         """
-        errors: list[FieldError] = []
+        errors = self._fulfilment_field_errors()
         if self.kind is ProductKind.BUNDLE and not self.components:
             errors.append(FieldError("#/components", "a bundle needs at least one component"))
         if self.kind is not ProductKind.BUNDLE and self.components:
@@ -86,6 +102,47 @@ class Product:
                 errors.append(FieldError(f"{pointer}/sku", "components must be physical products"))
         if errors:
             raise InvalidRequest("The product is not valid", errors)
+
+    def _fulfilment_field_errors(self) -> list[FieldError]:
+        errors: list[FieldError] = []
+        if self.barcode is not None and not is_valid_gtin(self.barcode):
+            errors.append(
+                FieldError("#/barcode", "must be a GTIN-8, -12, -13 or -14 with its check digit")
+            )
+        sides = {name: getattr(self, name) for name in _DIMENSIONS}
+        given = [name for name, side in sides.items() if side is not None]
+        for name in given:
+            if sides[name] <= 0:
+                errors.append(FieldError(f"#/{name}", "must be positive"))
+        if given and len(given) < len(_DIMENSIONS):
+            for name in _DIMENSIONS:
+                if name not in given:
+                    errors.append(
+                        FieldError(f"#/{name}", "give length_mm, width_mm and height_mm, or none")
+                    )
+        if self.download_url is not None:
+            if self.kind is not ProductKind.DIGITAL:
+                errors.append(FieldError("#/download_url", "only a digital product has one"))
+            elif not _is_web_url(self.download_url):
+                errors.append(
+                    FieldError(
+                        "#/download_url",
+                        f"must be an http or https URL of at most {MAX_DOWNLOAD_URL_LENGTH}"
+                        " characters",
+                    )
+                )
+        return errors
+
+
+def _is_web_url(url: str) -> bool:
+    if len(url) > MAX_DOWNLOAD_URL_LENGTH or not url.isprintable() or " " in url:
+        return False
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(host)
 
 
 def unit_demand(product: Product) -> dict[str, int]:
@@ -116,8 +173,54 @@ class Location:
     created_at: datetime | None = None
     pickup_cutoff: str = "16:00"
     timezone: str = "UTC"
+    boxes: tuple[Box, ...] = ()
 
     @property
     def preference(self) -> tuple[int, str]:
         """Sort key for the priority rule: lower priority number first, then code."""
         return (self.priority, self.code)
+
+    def validate(self) -> None:
+        """Refuse boxes ``validate_boxes`` refuses, and a box code listed twice."""
+        errors: list[FieldError] = []
+        try:
+            validate_boxes(self.boxes)
+        except InvalidRequest as refused:
+            errors.extend(refused.errors)
+        seen: set[str] = set()
+        for index, box in enumerate(self.boxes):
+            if box.code in seen:
+                errors.append(FieldError(f"#/boxes/{index}/code", "box code listed twice"))
+            seen.add(box.code)
+        if errors:
+            raise InvalidRequest("The boxes are not valid", errors)
+
+
+@dataclass(frozen=True)
+class ProductBin:
+    """Where one tenant keeps one SKU at one location: the bin a picker walks to."""
+
+    sku: str
+    bin: str
+
+
+def check_bins(bins: Sequence[ProductBin], kinds: Mapping[str, ProductKind]) -> None:
+    """Refuse a blank or over-long bin, and a SKU listed twice, unknown or not physical.
+
+    ``kinds`` maps each listed SKU the tenant has to its kind.
+    """
+    errors: list[FieldError] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(bins):
+        where = f"#/bins/{index}"
+        if entry.sku in seen:
+            errors.append(FieldError(f"{where}/sku", "SKU listed twice"))
+        elif entry.sku not in kinds:
+            errors.append(FieldError(f"{where}/sku", f"unknown SKU {entry.sku!r}"))
+        elif kinds[entry.sku] is not ProductKind.PHYSICAL:
+            errors.append(FieldError(f"{where}/sku", "only physical products lie in bins"))
+        seen.add(entry.sku)
+        if not entry.bin.strip() or len(entry.bin) > MAX_BIN_LENGTH:
+            errors.append(FieldError(f"{where}/bin", f"must be 1 to {MAX_BIN_LENGTH} characters"))
+    if errors:
+        raise InvalidRequest("The bins are not valid", errors)

@@ -1,7 +1,8 @@
-"""Products and locations: create, read, list."""
+"""Products and locations: create, read, list; a location's boxes and a tenant's bins there."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -15,13 +16,16 @@ from oms.domain.catalogue import (
     Location,
     LocationKind,
     Product,
+    ProductBin,
     ProductKind,
+    check_bins,
 )
-from oms.domain.errors import AlreadyExists, FieldError, InvalidRequest, NotFound
+from oms.domain.errors import AlreadyExists, FieldError, Forbidden, InvalidRequest, NotFound
 from oms.domain.money import is_known_currency
+from oms.domain.packing import Box
 from oms.domain.tenancy import Principal
 from oms.services.common import utcnow
-from oms.services.ports import UnitOfWorkFactory
+from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "NewLocation",
@@ -31,8 +35,11 @@ __all__ = [
     "get_location",
     "get_product",
     "grant_location",
+    "list_bins",
     "list_locations",
     "list_products",
+    "replace_boxes",
+    "set_bins",
 ]
 
 
@@ -46,6 +53,11 @@ class NewProduct:
     weight_grams: int = 0
     category: str | None = None
     components: tuple[BundleComponent, ...] = ()
+    barcode: str | None = None
+    length_mm: int | None = None
+    width_mm: int | None = None
+    height_mm: int | None = None
+    download_url: str | None = None
 
 
 def create_product(
@@ -72,6 +84,11 @@ def create_product(
         category=command.category,
         components=command.components,
         created_at=at or utcnow(),
+        barcode=command.barcode,
+        length_mm=command.length_mm,
+        width_mm=command.width_mm,
+        height_mm=command.height_mm,
+        download_url=command.download_url,
     )
     with uow_factory() as uow:
         parts = uow.products.by_skus(tenant_id, [c.sku for c in command.components])
@@ -111,6 +128,7 @@ class NewLocation:
     can_pickup: bool = False
     priority: int = 100
     pickup_cutoff: str = "16:00"
+    boxes: tuple[Box, ...] = ()
 
 
 def create_location(
@@ -137,7 +155,9 @@ def create_location(
         priority=command.priority,
         pickup_cutoff=command.pickup_cutoff,
         created_at=at or utcnow(),
+        boxes=command.boxes,
     )
+    location.validate()
     with uow_factory() as uow:
         if not uow.locations.add(location):
             raise AlreadyExists(
@@ -147,11 +167,26 @@ def create_location(
     return location
 
 
+def _visible_in(uow: UnitOfWork, principal: Principal) -> list[Location]:
+    if principal.is_operator and principal.tenant_id is None:
+        return uow.locations.operator_page(after_code=None, limit=10_000)
+    return uow.locations.visible_to(principal.require_tenant())
+
+
 def _visible(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[Location]:
     with uow_factory(readonly=True) as uow:
-        if principal.is_operator and principal.tenant_id is None:
-            return uow.locations.operator_page(after_code=None, limit=10_000)
-        return uow.locations.visible_to(principal.require_tenant())
+        return _visible_in(uow, principal)
+
+
+def _named(uow: UnitOfWork, principal: Principal, code: str) -> Location:
+    """The location the caller means by ``code``: its tenant's own before a granted one."""
+    matches = [loc for loc in _visible_in(uow, principal) if loc.code == code]
+    own = [loc for loc in matches if loc.owner_tenant_id == principal.tenant_id]
+    found = own or matches
+    if not found:
+        # The same answer for another tenant's code as for one nobody has.
+        raise NotFound(f"No location {code!r}")
+    return found[0]
 
 
 def list_locations(
@@ -192,3 +227,50 @@ def grant_location(
             raise NotFound(f"No tenant {tenant_id}")
         uow.locations.grant(tenant_id, location_id, at or utcnow())
         uow.commit()
+
+
+def replace_boxes(
+    *, uow_factory: UnitOfWorkFactory, principal: Principal, code: str, boxes: Sequence[Box]
+) -> Location:
+    """Replace the boxes a location packs in; only its owner may (the operator's need an
+    operator key, so a tenant using one gets Forbidden)."""
+    with uow_factory() as uow:
+        location = _named(uow, principal, code)
+        if location.owner_tenant_id is None and not principal.is_operator:
+            raise Forbidden(f"Only an operator key may change the boxes of location {code!r}")
+        location.boxes = tuple(boxes)
+        location.validate()
+        uow.locations.set_boxes(location.id, location.boxes)
+        uow.commit()
+    return location
+
+
+def set_bins(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    code: str,
+    bins: Sequence[ProductBin],
+) -> list[ProductBin]:
+    """Set the bins of the listed physical SKUs at a location the tenant can use (others
+    keep theirs); answers every bin the tenant has there, in SKU order."""
+    tenant_id = principal.require_tenant()
+    with uow_factory() as uow:
+        location = _named(uow, principal, code)
+        products = uow.products.by_skus(tenant_id, [entry.sku for entry in bins])
+        check_bins(bins, {sku: product.kind for sku, product in products.items()})
+        uow.fulfilment.set_bins(tenant_id, location.id, {b.sku: b.bin for b in bins})
+        found = uow.fulfilment.all_bins(tenant_id, location.id)
+        uow.commit()
+    return [ProductBin(sku, found[sku]) for sku in sorted(found)]
+
+
+def list_bins(
+    *, uow_factory: UnitOfWorkFactory, principal: Principal, code: str
+) -> list[ProductBin]:
+    """Every bin the tenant has at a location it can use, in SKU order."""
+    tenant_id = principal.require_tenant()
+    with uow_factory(readonly=True) as uow:
+        location = _named(uow, principal, code)
+        found = uow.fulfilment.all_bins(tenant_id, location.id)
+    return [ProductBin(sku, found[sku]) for sku in sorted(found)]

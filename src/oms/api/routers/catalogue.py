@@ -14,7 +14,15 @@ from oms.api.deps import (
     page_of,
     parse_uuid,
 )
-from oms.api.schemas.catalogue import LocationCreate, LocationRead, ProductCreate, ProductRead
+from oms.api.schemas.catalogue import (
+    LocationBoxesUpdate,
+    LocationCreate,
+    LocationRead,
+    ProductBinsRead,
+    ProductBinsUpdate,
+    ProductCreate,
+    ProductRead,
+)
 from oms.api.schemas.common import Page, Strict
 from oms.services import catalogue
 
@@ -103,3 +111,31 @@ def grant_location(
         tenant_id=body.tenant_id,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.put("/locations/{code}/boxes", response_model=LocationRead)
+def replace_location_boxes(
+    code: str, body: LocationBoxesUpdate, principal: CurrentPrincipal, uow: UowDep
+) -> LocationRead:
+    """Replace the box sizes the location packs in (its owner only)."""
+    location = catalogue.replace_boxes(
+        uow_factory=uow, principal=principal, code=code, boxes=body.to_domain()
+    )
+    return LocationRead.of(location)
+
+
+@router.put("/locations/{code}/bins", response_model=ProductBinsRead)
+def set_location_bins(
+    code: str, body: ProductBinsUpdate, principal: CurrentPrincipal, uow: UowDep
+) -> ProductBinsRead:
+    """Set where the listed SKUs lie at the location; answers all the tenant's bins there."""
+    bins = catalogue.set_bins(
+        uow_factory=uow, principal=principal, code=code, bins=body.to_domain()
+    )
+    return ProductBinsRead.of(bins)
+
+
+@router.get("/locations/{code}/bins", response_model=ProductBinsRead)
+def list_location_bins(code: str, principal: CurrentPrincipal, uow: UowDep) -> ProductBinsRead:
+    """The tenant's bins at the location, in SKU order."""
+    return ProductBinsRead.of(catalogue.list_bins(uow_factory=uow, principal=principal, code=code))

@@ -10,10 +10,32 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from oms.api.schemas.common import AddressIn, AddressOut, Code, ShortText, Sku, Strict, money_text
-from oms.domain.catalogue import BundleComponent, Location, LocationKind, Product, ProductKind
+from oms.domain.catalogue import (
+    MAX_BIN_LENGTH,
+    MAX_DOWNLOAD_URL_LENGTH,
+    BundleComponent,
+    Location,
+    LocationKind,
+    Product,
+    ProductBin,
+    ProductKind,
+)
+from oms.domain.packing import Box
 from oms.services.catalogue import NewLocation, NewProduct
 
-__all__ = ["LocationCreate", "LocationRead", "ProductCreate", "ProductRead"]
+__all__ = [
+    "BoxIn",
+    "BoxOut",
+    "LocationBoxesUpdate",
+    "LocationCreate",
+    "LocationRead",
+    "ProductBinIn",
+    "ProductBinRead",
+    "ProductBinsRead",
+    "ProductBinsUpdate",
+    "ProductCreate",
+    "ProductRead",
+]
 
 Currency = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")
@@ -21,6 +43,8 @@ Currency = Annotated[
 Price = Annotated[
     Decimal, Field(ge=0, le=Decimal("99999999999999"), max_digits=18, decimal_places=4)
 ]
+Millimetres = Annotated[int, Field(ge=1, le=100_000)]
+Grams = Annotated[int, Field(ge=0, le=10_000_000)]
 
 
 class ComponentIn(Strict):
@@ -37,6 +61,16 @@ class ProductCreate(Strict):
     weight_grams: int = Field(default=0, ge=0, le=10_000_000)
     category: ShortText | None = None
     components: list[ComponentIn] = Field(default_factory=list, max_length=100)
+    barcode: Annotated[str, StringConstraints(strip_whitespace=True, max_length=14)] | None = Field(
+        default=None, description="GTIN-8, -12, -13 or -14 with a correct check digit"
+    )
+    length_mm: Millimetres | None = Field(default=None, description="With width and height")
+    width_mm: Millimetres | None = None
+    height_mm: Millimetres | None = None
+    download_url: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_DOWNLOAD_URL_LENGTH)]
+        | None
+    ) = Field(default=None, description="Digital products only: an http(s) URL")
 
     def to_command(self) -> NewProduct:
         return NewProduct(
@@ -48,6 +82,11 @@ class ProductCreate(Strict):
             weight_grams=self.weight_grams,
             category=self.category,
             components=tuple(BundleComponent(c.sku, c.quantity) for c in self.components),
+            barcode=self.barcode,
+            length_mm=self.length_mm,
+            width_mm=self.width_mm,
+            height_mm=self.height_mm,
+            download_url=self.download_url,
         )
 
 
@@ -66,6 +105,11 @@ class ProductRead(BaseModel):
     weight_grams: int
     category: str | None
     components: list[ComponentOut]
+    barcode: str | None
+    length_mm: int | None
+    width_mm: int | None
+    height_mm: int | None
+    download_url: str | None
     created_at: datetime | None
 
     @classmethod
@@ -80,8 +124,62 @@ class ProductRead(BaseModel):
             weight_grams=product.weight_grams,
             category=product.category,
             components=[ComponentOut(sku=c.sku, quantity=c.quantity) for c in product.components],
+            barcode=product.barcode,
+            length_mm=product.length_mm,
+            width_mm=product.width_mm,
+            height_mm=product.height_mm,
+            download_url=product.download_url,
             created_at=product.created_at,
         )
+
+
+class BoxIn(Strict):
+    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    length_mm: Millimetres = Field(description="Inner length")
+    width_mm: Millimetres = Field(description="Inner width")
+    height_mm: Millimetres = Field(description="Inner height")
+    max_weight_grams: Grams = Field(description="What the packed box may weigh in all")
+    tare_grams: Grams = Field(default=0, description="The empty box's own weight")
+
+    def to_domain(self) -> Box:
+        return Box(
+            code=self.code,
+            length_mm=self.length_mm,
+            width_mm=self.width_mm,
+            height_mm=self.height_mm,
+            max_weight_grams=self.max_weight_grams,
+            tare_grams=self.tare_grams,
+        )
+
+
+Boxes = Annotated[list[BoxIn], Field(max_length=100)]
+
+
+class BoxOut(BaseModel):
+    code: str
+    length_mm: int
+    width_mm: int
+    height_mm: int
+    max_weight_grams: int
+    tare_grams: int
+
+    @classmethod
+    def of(cls, box: Box) -> BoxOut:
+        return cls(
+            code=box.code,
+            length_mm=box.length_mm,
+            width_mm=box.width_mm,
+            height_mm=box.height_mm,
+            max_weight_grams=box.max_weight_grams,
+            tare_grams=box.tare_grams,
+        )
+
+
+class LocationBoxesUpdate(Strict):
+    boxes: Boxes = Field(description="The new list; it replaces the old one")
+
+    def to_domain(self) -> tuple[Box, ...]:
+        return tuple(box.to_domain() for box in self.boxes)
 
 
 class LocationCreate(Strict):
@@ -99,6 +197,7 @@ class LocationCreate(Strict):
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
         description="Daily carrier pickup cut-off (HH:MM UTC); later orders ship a day later",
     )
+    boxes: Boxes = Field(default_factory=list, description="The box sizes it packs in")
 
     @model_validator(mode="after")
     def _both_coordinates(self) -> LocationCreate:
@@ -118,6 +217,7 @@ class LocationCreate(Strict):
             can_pickup=self.can_pickup,
             priority=self.priority,
             pickup_cutoff=self.pickup_cutoff,
+            boxes=tuple(box.to_domain() for box in self.boxes),
         )
 
 
@@ -135,6 +235,7 @@ class LocationRead(BaseModel):
     priority: int
     active: bool
     pickup_cutoff: str
+    boxes: list[BoxOut]
     created_at: datetime | None
 
     @classmethod
@@ -153,5 +254,38 @@ class LocationRead(BaseModel):
             priority=location.priority,
             active=location.active,
             pickup_cutoff=location.pickup_cutoff,
+            boxes=[BoxOut.of(box) for box in location.boxes],
             created_at=location.created_at,
         )
+
+
+class ProductBinIn(Strict):
+    sku: Sku
+    bin: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_BIN_LENGTH)
+    ]
+
+    def to_domain(self) -> ProductBin:
+        return ProductBin(sku=self.sku, bin=self.bin)
+
+
+class ProductBinsUpdate(Strict):
+    bins: list[ProductBinIn] = Field(
+        max_length=1000, description="Bins of these SKUs; the tenant's other SKUs keep theirs"
+    )
+
+    def to_domain(self) -> list[ProductBin]:
+        return [entry.to_domain() for entry in self.bins]
+
+
+class ProductBinRead(BaseModel):
+    sku: str
+    bin: str
+
+
+class ProductBinsRead(BaseModel):
+    items: list[ProductBinRead] = Field(description="In SKU order")
+
+    @classmethod
+    def of(cls, bins: list[ProductBin]) -> ProductBinsRead:
+        return cls(items=[ProductBinRead(sku=b.sku, bin=b.bin) for b in bins])

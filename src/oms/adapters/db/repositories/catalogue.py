@@ -7,12 +7,13 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, bindparam, or_, select
+from sqlalchemy import Connection, Row, bindparam, or_, select, update
 
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import location_grants, locations, products
 from oms.domain.addresses import Address
 from oms.domain.catalogue import BundleComponent, Location, LocationKind, Product, ProductKind
+from oms.domain.packing import Box
 
 __all__ = ["SqlLocationRepository", "SqlProductRepository"]
 
@@ -52,6 +53,11 @@ def _product(row: Row[Any]) -> Product:
         category=row.category,
         components=tuple(BundleComponent(c["sku"], c["quantity"]) for c in row.components),
         created_at=row.created_at,
+        barcode=row.barcode,
+        length_mm=row.length_mm,
+        width_mm=row.width_mm,
+        height_mm=row.height_mm,
+        download_url=row.download_url,
     )
 
 
@@ -75,6 +81,11 @@ class SqlProductRepository:
                 "category": product.category,
                 "components": [{"sku": c.sku, "quantity": c.quantity} for c in product.components],
                 "created_at": product.created_at,
+                "barcode": product.barcode,
+                "length_mm": product.length_mm,
+                "width_mm": product.width_mm,
+                "height_mm": product.height_mm,
+                "download_url": product.download_url,
             },
         )
 
@@ -116,7 +127,22 @@ def _location(row: Row[Any]) -> Location:
         created_at=row.created_at,
         pickup_cutoff=row.pickup_cutoff,
         timezone=row.timezone,
+        boxes=tuple(Box(**box) for box in row.boxes or ()),
     )
+
+
+def _box_rows(boxes: Iterable[Box]) -> list[dict[str, Any]]:
+    return [
+        {
+            "code": box.code,
+            "length_mm": box.length_mm,
+            "width_mm": box.width_mm,
+            "height_mm": box.height_mm,
+            "max_weight_grams": box.max_weight_grams,
+            "tare_grams": box.tare_grams,
+        }
+        for box in boxes
+    ]
 
 
 class SqlLocationRepository:
@@ -143,7 +169,13 @@ class SqlLocationRepository:
                 "created_at": location.created_at,
                 "pickup_cutoff": location.pickup_cutoff,
                 "timezone": location.timezone,
+                "boxes": _box_rows(location.boxes),
             },
+        )
+
+    def set_boxes(self, location_id: UUID, boxes: Iterable[Box]) -> None:
+        self._conn.execute(
+            update(locations).where(locations.c.id == location_id).values(boxes=_box_rows(boxes))
         )
 
     def get(self, location_id: UUID) -> Location | None:

@@ -12,6 +12,7 @@ from oms.domain.errors import FieldError, InvalidRequest
 
 __all__ = [
     "MAX_QUANTITY",
+    "Movement",
     "MovementKind",
     "StockLevel",
     "adjustment_delta",
@@ -30,6 +31,23 @@ class MovementKind(StrEnum):
     RETURN_RESTOCK = "return_restock"
     TRANSFER = "transfer"
     COUNT = "count"
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One ledger row: a signed change of on-hand stock at a location, and who made it."""
+
+    id: UUID
+    sku: str
+    location_id: UUID
+    location_code: str
+    kind: MovementKind
+    quantity: int
+    on_hand_after: int
+    reason: str | None
+    reference: str | None
+    actor: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,13 @@ from uuid import UUID
 
 from oms.domain.catalogue import Location, Product, ProductKind
 from oms.domain.errors import FieldError, InvalidRequest, NotFound, StockReserved
-from oms.domain.inventory import MovementKind, StockLevel, adjustment_delta, bundle_availability
+from oms.domain.inventory import (
+    Movement,
+    MovementKind,
+    StockLevel,
+    adjustment_delta,
+    bundle_availability,
+)
 from oms.domain.orders import Actor
 from oms.services.carts import expire_due, expire_due_in
 from oms.services.common import utcnow
@@ -27,6 +33,7 @@ __all__ = [
     "SkuStock",
     "adjust_inventory",
     "get_stock",
+    "list_movements",
     "list_stock",
 ]
 
@@ -82,13 +89,15 @@ class SkuStock:
         return self._sum("safety_stock")
 
 
-def _location_by_code(uow: UnitOfWork, tenant_id: UUID, code: str) -> Location:
+def _location_by_code(
+    uow: UnitOfWork, tenant_id: UUID, code: str, *, pointer: str = "#/location"
+) -> Location:
     matches = [loc for loc in uow.locations.visible_to(tenant_id) if loc.code == code]
     own = [loc for loc in matches if loc.owner_tenant_id == tenant_id]
     found = (own or matches)[:1]
     if not found:
         raise InvalidRequest(
-            "Unknown location", [FieldError("#/location", f"no location with code {code!r}")]
+            "Unknown location", [FieldError(pointer, f"no location with code {code!r}")]
         )
     return found[0]
 
@@ -260,3 +269,25 @@ def list_stock(
     with uow_factory(readonly=True) as uow:
         products = uow.products.page(tenant_id, after_sku=after_sku, limit=limit)
         return _stock_of(uow, tenant_id, products)
+
+
+def list_movements(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    sku: str,
+    location_code: str | None,
+    after_id: UUID | None,
+    limit: int,
+) -> list[Movement]:
+    """A page of one SKU's ledger, oldest first, at one location (by code) or at all."""
+    with uow_factory(readonly=True) as uow:
+        if uow.products.by_skus(tenant_id, [sku]).get(sku) is None:
+            raise NotFound(f"No product with SKU {sku!r}")
+        location_id = None
+        if location_code is not None:
+            location = _location_by_code(uow, tenant_id, location_code, pointer="query:location")
+            location_id = location.id
+        return uow.inventory.movements(
+            tenant_id, sku, location_id=location_id, after_id=after_id, limit=limit
+        )

@@ -1,12 +1,14 @@
-"""/v1/inventory: availability per SKU and location, and adjustments."""
+"""/v1/inventory: availability per SKU and location, adjustments, and the ledger."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
 
-from oms.api.deps import ActorDep, GeocoderDep, PageDep, TenantId, UowDep, page_of
+from fastapi import APIRouter, Query, status
+
+from oms.api.deps import ActorDep, GeocoderDep, PageDep, TenantId, UowDep, page_of, uuid_cursor
 from oms.api.schemas.common import Page
-from oms.api.schemas.inventory import AdjustmentCreate, StockRead
+from oms.api.schemas.inventory import AdjustmentCreate, MovementRead, StockRead
 from oms.services import inventory
 
 __all__ = ["router"]
@@ -46,3 +48,28 @@ def list_stock(tenant_id: TenantId, uow: UowDep, page: PageDep) -> Page[StockRea
 @router.get("/{sku}", response_model=StockRead)
 def get_stock(sku: str, tenant_id: TenantId, uow: UowDep) -> StockRead:
     return StockRead.of(inventory.get_stock(uow_factory=uow, tenant_id=tenant_id, sku=sku))
+
+
+@router.get("/{sku}/movements", response_model=Page[MovementRead])
+def list_movements(
+    sku: str,
+    tenant_id: TenantId,
+    uow: UowDep,
+    page: PageDep,
+    location: Annotated[str | None, Query(max_length=64, description="Location code")] = None,
+) -> Page[MovementRead]:
+    """The SKU's ledger, oldest first: every change of on hand, signed, and who made it."""
+    found = inventory.list_movements(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        sku=sku,
+        location_code=location,
+        after_id=None if page.cursor is None else uuid_cursor(page.cursor),
+        limit=page.limit + 1,
+    )
+    return page_of(
+        found,
+        page,
+        item=lambda m: MovementRead.of(m),
+        cursor=lambda m: str(m.id),
+    )

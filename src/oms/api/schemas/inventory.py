@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
+from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from oms.api.schemas.common import Code, Sku, Strict
 from oms.domain.catalogue import ProductKind
-from oms.domain.inventory import MAX_QUANTITY
+from oms.domain.inventory import MAX_QUANTITY, Movement, MovementKind
 from oms.services.inventory import Adjustment, SkuStock
 
-__all__ = ["AdjustmentCreate", "StockRead"]
+__all__ = ["AdjustmentCreate", "MovementRead", "StockRead"]
 
 
 class AdjustmentCreate(Strict):
@@ -86,4 +88,34 @@ class StockRead(BaseModel):
                 )
                 for row in stock.locations
             ],
+        )
+
+
+class MovementRead(BaseModel):
+    id: UUID
+    sku: str
+    location: str = Field(description="Location code")
+    location_id: UUID
+    kind: MovementKind
+    quantity: int = Field(description="Signed change of on hand: negative takes stock out")
+    on_hand_after: int
+    reason: str | None
+    reference: str | None
+    actor: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, movement: Movement) -> MovementRead:
+        return cls(
+            id=movement.id,
+            sku=movement.sku,
+            location=movement.location_code,
+            location_id=movement.location_id,
+            kind=movement.kind,
+            quantity=movement.quantity,
+            on_hand_after=movement.on_hand_after,
+            reason=movement.reason,
+            reference=movement.reference,
+            actor=movement.actor,
+            created_at=movement.created_at,
         )

@@ -32,8 +32,9 @@ from oms.adapters.db.tables import (
     cart_reservations,
     inventory_levels,
     inventory_movements,
+    locations,
 )
-from oms.domain.inventory import MovementKind, StockLevel
+from oms.domain.inventory import Movement, MovementKind, StockLevel
 from oms.services.ports import InvariantViolation
 
 __all__ = ["SqlInventoryRepository"]
@@ -58,6 +59,12 @@ _RELEASE = (
     update(inventory_levels)
     .where(*_one_level, _lv.reserved >= _quantity)
     .values(reserved=_lv.reserved - _quantity, updated_at=_at)
+)
+_TAKE_OUT = (
+    update(inventory_levels)
+    .where(*_one_level, _lv.reserved >= _quantity)
+    .values(on_hand=_lv.on_hand - _quantity, reserved=_lv.reserved - _quantity, updated_at=_at)
+    .returning(_lv.on_hand)
 )
 _LEVELS = (
     select(inventory_levels)
@@ -171,6 +178,25 @@ class SqlInventoryRepository:
         if result.rowcount != 1:
             raise RuntimeError(f"cannot release {quantity} of {sku} at {location_id}")
 
+    def take_out(
+        self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
+    ) -> int:
+        """Remove reserved units from the shelf (shipped, collected, found missing):
+        ``on_hand`` and ``reserved`` both drop; returns ``on_hand`` after."""
+        on_hand = self._conn.execute(
+            _TAKE_OUT,
+            {
+                "p_tenant_id": tenant_id,
+                "p_sku": sku,
+                "p_location_id": location_id,
+                "p_quantity": quantity,
+                "p_at": at,
+            },
+        ).scalar()
+        if on_hand is None:
+            raise RuntimeError(f"{quantity} of {sku} at {location_id} are not reserved")
+        return int(on_hand)
+
     def add_movement(
         self,
         tenant_id: UUID,
@@ -202,6 +228,45 @@ class SqlInventoryRepository:
             )
         )
         return movement_id
+
+    def movements(
+        self,
+        tenant_id: UUID,
+        sku: str,
+        *,
+        location_id: UUID | None,
+        after_id: UUID | None,
+        limit: int,
+    ) -> list[Movement]:
+        """A page of one SKU's ledger, oldest first (ids are time-ordered uuid7)."""
+        mv, loc = inventory_movements.c, locations.c
+        query = (
+            select(inventory_movements, loc.code.label("location_code"))
+            .join(locations, loc.id == mv.location_id)
+            .where(mv.tenant_id == tenant_id, mv.sku == sku)
+            .order_by(mv.id)
+            .limit(limit)
+        )
+        if location_id is not None:
+            query = query.where(mv.location_id == location_id)
+        if after_id is not None:
+            query = query.where(mv.id > after_id)
+        return [
+            Movement(
+                id=row.id,
+                sku=row.sku,
+                location_id=row.location_id,
+                location_code=row.location_code,
+                kind=MovementKind(row.kind),
+                quantity=row.quantity,
+                on_hand_after=row.on_hand_after,
+                reason=row.reason,
+                reference=row.reference,
+                actor=row.actor,
+                created_at=row.created_at,
+            )
+            for row in self._conn.execute(query)
+        ]
 
     def find_violations(self, tenant_id: UUID) -> list[InvariantViolation]:
         mv = inventory_movements.c

@@ -29,6 +29,11 @@ def normalise_database_url(url: str) -> str:
     )
 
 
+# Development defaults only: outside development they must be set (see the validator).
+_DEV_SECRET = "oms-development-secret-key"  # noqa: S105 (public on purpose)
+_DEV_CARRIER_SECRET = "oms-development-carrier-secret"  # noqa: S105
+
+
 class Settings(BaseSettings):
     """Settings for every process (API, CLI, worker)."""
 
@@ -44,6 +49,12 @@ class Settings(BaseSettings):
     max_order_lines: int = Field(default=250, ge=1, le=10_000)
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
     docs_enabled: bool = True
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where customers reach this service (tracking and download links)",
+    )
+    secret_key: str = Field(default=_DEV_SECRET, min_length=16)
+    carrier_webhook_secret: str = Field(default=_DEV_CARRIER_SECRET, min_length=16)
 
     @field_validator("database_url")
     @classmethod
@@ -54,4 +65,11 @@ class Settings(BaseSettings):
     def _safe_outside_development(self) -> Settings:
         if self.default_page_size > self.max_page_size:
             raise ValueError("OMS_DEFAULT_PAGE_SIZE cannot exceed OMS_MAX_PAGE_SIZE")
+        if self.environment is Environment.PRODUCTION and (
+            self.secret_key == _DEV_SECRET or self.carrier_webhook_secret == _DEV_CARRIER_SECRET
+        ):
+            raise ValueError(
+                "set OMS_SECRET_KEY and OMS_CARRIER_WEBHOOK_SECRET in production "
+                "(the development defaults are public)"
+            )
         return self

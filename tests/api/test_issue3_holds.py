@@ -32,6 +32,8 @@ DEFAULT_POLICIES: dict[str, Any] = {
     },
     "authorization_ttl_hours": 168.0,
     "reservation_max_ttl_minutes": 60,
+    "pickup_expiry_days": 7,
+    "download_link_days": 30,
 }
 
 

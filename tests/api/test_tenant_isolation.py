@@ -10,12 +10,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
+from oms.adapters.carriers.base import LabelRequest, PurchasedLabel
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.adapters.payments.registry import gateway_named
+from oms.domain.orders import Actor
+from oms.services.shipping import ShipRequest, create_shipment
 from tests.api.support import (
     ApiTenant,
     TestClient,
@@ -32,6 +37,7 @@ from tests.api.support import (
     stock_of,
     walk_pages,
 )
+from tests.api.test_issue3_support import VALID_ADDRESS
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,7 @@ class Side:
     location_ids: frozenset[str]
     product_ids: frozenset[str]
     skus: frozenset[str]
-    order_ids: frozenset[str]
+    order_ids: set[str]  # grows when a test makes more of their orders (their_work)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -57,6 +63,7 @@ class World:
     mine: Side
     theirs: Side
     client: TestClient
+    uow: SqlUnitOfWorkFactory
 
 
 def _build_side(
@@ -81,7 +88,7 @@ def _build_side(
         location_ids=frozenset(loc["id"] for loc in locations),
         product_ids=frozenset(p["id"] for p in products),
         skus=frozenset(p["sku"] for p in products),
-        order_ids=frozenset({order["id"]}),
+        order_ids={order["id"]},
     )
 
 
@@ -102,7 +109,7 @@ def _build_world(client: TestClient, uow_factory: SqlUnitOfWorkFactory) -> World
         extra_codes=("FAR-AWAY",),
         order_lines=(("THEIRS-1", 1), ("SHARED", 4)),
     )
-    return World(mine=mine, theirs=theirs, client=client)
+    return World(mine=mine, theirs=theirs, client=client, uow=uow_factory)
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +153,84 @@ def _their_order(world: World) -> list[str]:
     return [world.theirs.order["id"]]
 
 
+class _StubCarrier:
+    """Sells a label for anything: this module has no rate cards (they are deployment-wide)."""
+
+    name = "stub"
+
+    def buy_label(self, request: LabelRequest) -> PurchasedLabel:
+        return PurchasedLabel(
+            tracking_number=f"ST{uuid4().int % 10**9:09d}OM",
+            cost=Decimal("5.00"),
+            currency="EUR",
+            tracking_url="http://127.0.0.1:8000/track/x",
+            carrier="stub",
+            service="ground",
+            deliver_by=None,
+        )
+
+    def tracking_url(self, tracking_number: str) -> str:
+        return f"http://127.0.0.1:8000/track/{tracking_number}"
+
+
+@dataclass(frozen=True)
+class Work:
+    """The other tenant's warehouse work: a fulfilment order, its wave and a shipment."""
+
+    fulfillment_order: str
+    wave: str
+    shipment: str
+
+
+_WORK: dict[int, Work] = {}
+
+
+def _their_work(world: World) -> Work:
+    """Made once per world: a paid order of theirs picked, packed and shipped at WH-1."""
+    if id(world) in _WORK:
+        return _WORK[id(world)]
+    client, headers = world.client, world.theirs.headers
+    order = place_order(
+        client,
+        world.theirs.tenant,
+        ("THEIRS-1", 1),
+        customer={"email": "buyer@example.com"},
+        shipping_address=VALID_ADDRESS,
+        payment={"gateway": "manual", "captured": True},
+    )
+    world.theirs.order_ids.add(order["id"])
+    fos = client.get(f"/v1/orders/{order['id']}/fulfillment-orders", headers=headers).json()
+    fo_id = fos[0]["id"]
+    wave = client.post("/v1/locations/WH-1/pick-waves", headers=headers, json={})
+    assert wave.status_code == 201, wave.text
+    confirmed = client.post(f"/v1/pick-waves/{wave.json()['id']}/confirm", headers=headers)
+    assert confirmed.status_code == 200, confirmed.text
+    packed = client.post(
+        f"/v1/fulfillment-orders/{fo_id}/packages", headers=headers, json={"scans": ["THEIRS-1"]}
+    )
+    assert packed.status_code == 201, packed.text
+    shipment = create_shipment(
+        uow_factory=world.uow,
+        gateways=gateway_named,
+        carriers=lambda _uow: _StubCarrier(),
+        tenant_id=world.theirs.tenant.id,
+        fo_id=UUID(fo_id),
+        request=ShipRequest(carrier="stub", service="ground"),
+        actor=Actor("system", "test"),
+    )
+    _WORK[id(world)] = Work(fo_id, wave.json()["id"], str(shipment.id))
+    return _WORK[id(world)]
+
+
+def _their_fo(world: World) -> list[str]:
+    return [_their_work(world).fulfillment_order]
+
+
+def _their_own_code(_world: World) -> list[str]:
+    """A location code only the other tenant has (both have "WH-1", each meaning its own)."""
+    return ["FAR-AWAY"]
+
+
 @dataclass(frozen=True)
 class IdRoute:
     """How to call one id-taking route with another tenant's ids, or with missing ones."""
@@ -172,7 +257,40 @@ class IdRoute:
         return [_missing_id(name) for name in path_parameters(self.path)]
 
 
+_FO = "/v1/fulfillment-orders/{fulfillment_order_id}"
+
 ID_ROUTES = [
+    IdRoute("GET", _FO, _their_fo),
+    IdRoute("GET", f"{_FO}/packages", _their_fo),
+    IdRoute("GET", f"{_FO}/packing-slip", _their_fo),
+    IdRoute("POST", f"{_FO}/reject", _their_fo, body={"reason": "probe"}, owner_status=0),
+    IdRoute("POST", f"{_FO}/move", _their_fo, body={"location": "WH-1"}, owner_status=0),
+    IdRoute("POST", f"{_FO}/pickup", _their_fo, body={"code": "123456"}, owner_status=0),
+    IdRoute("POST", f"{_FO}/packages", _their_fo, body={"scans": ["X"]}, owner_status=0),
+    IdRoute("POST", f"{_FO}/shipments", _their_fo, body={}, owner_status=0),
+    IdRoute("GET", "/v1/pick-waves/{wave_id}", lambda w: [_their_work(w).wave]),
+    IdRoute("GET", "/v1/pick-waves/{wave_id}/pick-list", lambda w: [_their_work(w).wave]),
+    IdRoute(
+        "POST", "/v1/pick-waves/{wave_id}/confirm", lambda w: [_their_work(w).wave], owner_status=0
+    ),
+    IdRoute("GET", "/v1/shipments/{shipment_id}", lambda w: [_their_work(w).shipment]),
+    IdRoute("GET", "/v1/shipments/{shipment_id}/label", lambda w: [_their_work(w).shipment]),
+    IdRoute("GET", "/v1/orders/{order_id}/fulfillment-orders", _their_order),
+    IdRoute("GET", "/v1/orders/{order_id}/shipments", _their_order),
+    IdRoute("GET", "/v1/orders/{order_id}/downloads", _their_order),
+    # A location code only the other tenant has.
+    IdRoute(
+        "POST", "/v1/locations/{code}/pick-waves", lambda _w: ["FAR-AWAY"], body={}, owner_status=0
+    ),
+    # Carriers are not tenants: without a valid signature nobody gets anywhere.
+    IdRoute(
+        "POST",
+        "/v1/carriers/{carrier}/events",
+        lambda _w: ["acme"],
+        body={"events": []},
+        status=401,
+        owner_status=401,
+    ),
     IdRoute("GET", "/v1/products/{product_id}", lambda w: [w.theirs.product["id"]]),
     IdRoute("GET", "/v1/locations/{location_id}", lambda w: [w.theirs.location["id"]]),
     IdRoute(
@@ -182,7 +300,31 @@ ID_ROUTES = [
         body=lambda w: {"tenant_id": str(w.mine.tenant.id)},
         status=403,  # granting is for operator keys; see the operator tests below
     ),
+    IdRoute(
+        "PUT",
+        "/v1/locations/{code}/boxes",
+        _their_own_code,
+        body={
+            "boxes": [
+                {
+                    "code": "S",
+                    "length_mm": 200,
+                    "width_mm": 150,
+                    "height_mm": 100,
+                    "max_weight_grams": 5000,
+                }
+            ]
+        },
+    ),
+    IdRoute(
+        "PUT",
+        "/v1/locations/{code}/bins",
+        _their_own_code,
+        body={"bins": [{"sku": "SHARED", "bin": "A-01-3"}]},
+    ),
+    IdRoute("GET", "/v1/locations/{code}/bins", _their_own_code),
     IdRoute("GET", "/v1/inventory/{sku}", lambda w: [w.theirs.product["sku"]]),
+    IdRoute("GET", "/v1/inventory/{sku}/movements", lambda w: [w.theirs.product["sku"]]),
     IdRoute("GET", "/v1/orders/{order_id}", _their_order),
     IdRoute(
         "PATCH",

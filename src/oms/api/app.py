@@ -22,6 +22,7 @@ from oms.api.routers import (
     catalogue,
     customers,
     discounts,
+    fulfilment,
     health,
     holds,
     inventory,
@@ -29,8 +30,11 @@ from oms.api.routers import (
     orders,
     reservations,
     routing,
+    shipments,
+    waves,
 )
 from oms.config import Environment, Settings
+from oms.wiring import carrier_provider, download_signer
 
 __all__ = ["create_app"]
 
@@ -120,6 +124,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         key_cache={},
         gateways=gateway_named,
         geocoder=geocoder,
+        carriers=carrier_provider(settings),
+        downloads=download_signer(settings),
     )
     install_error_handlers(app)
     for module in (
@@ -134,6 +140,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         reservations,
         routing,
         carriers,
+        fulfilment,
+        waves,
+        shipments,
     ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)

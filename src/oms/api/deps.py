@@ -18,6 +18,7 @@ from uuid import UUID
 from fastapi import Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
+from oms.adapters.downloads import DownloadSigner
 from oms.api.schemas.common import Page
 from oms.config import Settings
 from oms.domain.errors import FieldError, InvalidRequest, NotFound, Unauthenticated
@@ -27,10 +28,13 @@ from oms.services import tenants as tenant_services
 from oms.services.payments import GatewayProvider
 from oms.services.ports import UnitOfWorkFactory
 from oms.services.routing import Geocoder
+from oms.services.shipping import CarrierProvider
 
 __all__ = [
     "ActorDep",
+    "CarriersDep",
     "CurrentPrincipal",
+    "DownloadsDep",
     "GatewaysDep",
     "GeocoderDep",
     "PageDep",
@@ -51,6 +55,8 @@ class AppState:
     key_cache: dict[str, tuple[float, Principal]]
     gateways: GatewayProvider
     geocoder: Geocoder
+    carriers: CarrierProvider
+    downloads: DownloadSigner
 
 
 def _state(request: Request) -> AppState:
@@ -77,6 +83,18 @@ async def _geocoder(request: Request) -> Geocoder:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 GeocoderDep = Annotated[Geocoder, Depends(_geocoder)]
 GatewaysDep = Annotated[GatewayProvider, Depends(_gateways)]
+
+
+async def _carriers(request: Request) -> CarrierProvider:
+    return _state(request).carriers
+
+
+async def _downloads(request: Request) -> DownloadSigner:
+    return _state(request).downloads
+
+
+CarriersDep = Annotated[CarrierProvider, Depends(_carriers)]
+DownloadsDep = Annotated[DownloadSigner, Depends(_downloads)]
 UowDep = Annotated[UnitOfWorkFactory, Depends(_uow)]
 
 

@@ -14,6 +14,7 @@ from starlette.routing import Match
 from oms.domain.errors import (
     Conflict,
     Forbidden,
+    Gone,
     InvalidRequest,
     NotFound,
     OmsError,
@@ -40,6 +41,7 @@ STATUS_OF: list[tuple[type[OmsError], int]] = [
     (PreconditionFailed, 412),
     (PreconditionRequired, 428),
     (Forbidden, 403),
+    (Gone, 410),
 ]
 
 

@@ -14,8 +14,10 @@ one HTTP status (``oms.api.errors``) and the CLI into a one-line message.
      │    └── IllegalTransition    the order's state does not allow this change
      ├── PreconditionFailed       the caller's version of the resource is stale (If-Match)
      ├── PreconditionRequired     a change that needs If-Match came without it
-     ├── Unauthenticated          no API key, or one that is unknown or revoked
-     └── Forbidden                the key is valid but its scope does not allow this
+     ├── Unauthenticated          no API key, or one that is unknown or revoked (or a bad
+     │                            webhook signature)
+     ├── Forbidden                the key is valid but its scope does not allow this
+     └── Gone                     it existed but is no longer available (an expired link)
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ __all__ = [
     "Conflict",
     "FieldError",
     "Forbidden",
+    "Gone",
     "IdempotencyMismatch",
     "IllegalTransition",
     "InsufficientStock",
@@ -145,3 +148,8 @@ class Unauthenticated(OmsError):
 class Forbidden(OmsError):
     code = "forbidden"
     title = "Forbidden"
+
+
+class Gone(OmsError):
+    code = "gone"
+    title = "No longer available"

@@ -242,13 +242,15 @@ class Order:
 
     def value_shipped(self) -> Decimal:
         """What the goods that left are worth: each line's total in proportion to its shipped
-        units, plus shipping (and its tax) once anything has shipped. Rounding per line, and
-        equal to ``total`` once every billable unit has shipped."""
+        units, plus shipping (and its tax) with the first physical shipment. Rounding per
+        line, and equal to ``total`` once every billable unit has shipped."""
         totals = self.totals or self.reprice()
         lines = [line for line in self.lines if line.billable > 0]
         if not any(line.shipped for line in lines):
             return Decimal(0)
         line_totals = {line.line_no: line.total(self.currency) for line in lines}
+        physical = any(line.shipped for line in lines if line.kind is not ProductKind.DIGITAL)
+        everything = all(line.shipped >= line.billable for line in lines)
         value = sum(
             (
                 line_totals[line.line_no]
@@ -260,6 +262,8 @@ class Order:
             ),
             Decimal(0),
         )
+        if not (physical or everything):
+            return value
         return value + totals.total - sum(line_totals.values(), Decimal(0))
 
     def record_progress(self, line_no: int, *, shipped: int, delivered: int) -> None:

@@ -1,4 +1,5 @@
-"""Per-tenant policies: hold SLAs, authorization lifetime, cart reservation limits."""
+"""Per-tenant policies: hold SLAs, authorization lifetime, cart reservation limits, how long
+a store keeps an uncollected pickup and how long download links last."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ class TenantPolicies:
     )
     authorization_ttl_hours: float = 7 * 24
     reservation_max_ttl_minutes: int = 60
+    pickup_expiry_days: int = 7
+    download_link_days: int = 30
 
     def hold_sla(self, reason: HoldReason) -> timedelta:
         """How long a hold of ``reason`` may stay open before it is overdue."""
@@ -40,6 +43,8 @@ class TenantPolicies:
             "hold_sla_hours": {r.value: h for r, h in sorted(self.hold_sla_hours.items())},
             "authorization_ttl_hours": self.authorization_ttl_hours,
             "reservation_max_ttl_minutes": self.reservation_max_ttl_minutes,
+            "pickup_expiry_days": self.pickup_expiry_days,
+            "download_link_days": self.download_link_days,
         }
 
     @classmethod
@@ -73,10 +78,18 @@ class TenantPolicies:
         if not isinstance(minutes, int) or not 1 <= minutes <= 7 * 24 * 60:
             errors.append(FieldError("#/reservation_max_ttl_minutes", "minutes from 1 to 10080"))
             minutes = defaults.reservation_max_ttl_minutes
+        days: dict[str, int] = {}
+        for name in ("pickup_expiry_days", "download_link_days"):
+            value = raw.get(name, getattr(defaults, name))
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 365:
+                errors.append(FieldError(f"#/{name}", "whole days from 1 to 365"))
+                value = getattr(defaults, name)
+            days[name] = value
         if errors:
             raise InvalidRequest("The policies are not valid", errors)
         return cls(
             hold_sla_hours=slas,
             authorization_ttl_hours=float(ttl),
             reservation_max_ttl_minutes=minutes,
+            **days,
         )

@@ -25,7 +25,7 @@ from uuid import UUID
 import uuid6
 
 from oms.domain.addresses import Address
-from oms.domain.catalogue import Product, ProductKind
+from oms.domain.catalogue import Location, Product, ProductKind
 from oms.domain.errors import (
     FieldError,
     IdempotencyMismatch,
@@ -41,7 +41,12 @@ from oms.services.carts import expire_due_in
 from oms.services.common import retry_transient, utcnow
 from oms.services.discounts import apply_codes
 from oms.services.intake_stock import held_by_cart, reserve_order_stock
-from oms.services.payments import GatewayProvider, PaymentRequest, run_payment
+from oms.services.payments import (
+    GatewayProvider,
+    PaymentRequest,
+    capture_shipped_value,
+    run_payment,
+)
 from oms.services.persistence import (
     SYSTEM,
     new_hold,
@@ -99,6 +104,7 @@ class PlaceOrder:
     payment: ChannelPayment | None = None
     reservation_id: UUID | None = None
     service_level: str = "standard"
+    pickup_location: str | None = None  # a store's code: the customer collects it there
 
 
 @dataclass(frozen=True)
@@ -205,6 +211,21 @@ def _holds_to_place(
     return wanted
 
 
+def _pickup_store(uow: UnitOfWork, tenant_id: UUID, code: str | None) -> Location | None:
+    """The store a pickup order is collected in: active, visible, and taking pickups."""
+    if code is None:
+        return None
+    matches = [loc for loc in uow.locations.visible_to(tenant_id) if loc.code == code]
+    own = [loc for loc in matches if loc.owner_tenant_id == tenant_id]
+    found = (own or matches)[:1]
+    if not found or not found[0].active or not found[0].can_pickup:
+        raise InvalidRequest(
+            "Unknown pickup location",
+            [FieldError("#/pickup_location", f"no active location {code!r} that offers pickup")],
+        )
+    return found[0]
+
+
 def _place_once(
     uow_factory: UnitOfWorkFactory,
     gateways: GatewayProvider,
@@ -231,11 +252,13 @@ def _place_once(
         expire_due_in(uow, tenant_id, at)
         products = uow.products.by_skus(tenant_id, [line.sku for line in command.lines])
         lines = _build_lines(command, products)
+        store = _pickup_store(uow, tenant_id, command.pickup_location)
         verified = verify_contact(
             command.customer,
             command.shipping_address,
             command.billing_address,
-            requires_shipping=any(line.kind is not ProductKind.DIGITAL for line in lines),
+            requires_shipping=store is None
+            and any(line.kind is not ProductKind.DIGITAL for line in lines),
         )
         order = Order(
             id=uuid6.uuid7(),
@@ -256,6 +279,7 @@ def _place_once(
             shipping_price=round_money(command.shipping_price, command.currency),
             shipping_tax=round_money(command.shipping_tax, command.currency),
             service_level=command.service_level,
+            pickup_location_id=None if store is None else store.id,
         )
         if command.discount_codes:
             order.discount_codes = apply_codes(
@@ -270,7 +294,7 @@ def _place_once(
         totals = order.reprice()
         held, cart_note = held_by_cart(uow, tenant_id, command.reservation_id, order.id, at)
         reserved, routed = reserve_order_stock(
-            uow, order, products, held, geocoder or NO_GEOCODER, at, routing_profile
+            uow, order, products, held, geocoder or NO_GEOCODER, at, routing_profile, store
         )
         order.allocations = reserved.allocations
         order.routing = routed.record
@@ -346,8 +370,13 @@ def _place_once(
             uow.idempotency.attach(tenant_id, idempotency_key, order.id)
         uow.outbox.add_many(tenant_id, outbox_messages(order, events))
         if order.released_at is not None:
-            # Paid and clean at once: its fulfilment orders are made in the same transaction.
+            # Paid and clean at once: its fulfilment orders are made in the same transaction,
+            # digital lines delivered and their value captured.
             save_order_changes(uow, order, at=at)
+            if capture_shipped_value(
+                order, gateways=gateways, policies=policies, actor=actor, at=at
+            ):
+                save_order_changes(uow, order, at=at)
         uow.commit()
         return PlacedOrder(order=order, created=True)
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from oms.domain.allocation import Demand
 from oms.domain.carts import CartStatus
-from oms.domain.catalogue import Product, ProductKind, unit_demand
+from oms.domain.catalogue import Location, Product, ProductKind, unit_demand
 from oms.domain.errors import FieldError, InsufficientStock, InvalidRequest, Shortage
 from oms.domain.orders import Order
 from oms.domain.routing import RoutingLine
@@ -50,6 +50,7 @@ def reserve_order_stock(
     geocoder: Geocoder,
     at: datetime,
     profile: RoutingProfile,
+    store: Location | None = None,
 ) -> tuple[ReservationResult, RoutedOrder]:
     """Reserve the order's stock: a cart reservation's hold first, then routed (DOM)."""
     demands = [
@@ -78,6 +79,7 @@ def reserve_order_stock(
             service_level=order.service_level,
             currency=order.currency,
             profile=profile,
+            pickup_at=store,
         ),
         geocoder=geocoder,
         at=at,

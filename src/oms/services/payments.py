@@ -36,7 +36,13 @@ from oms.services.common import retry_transient, utcnow
 from oms.services.persistence import locked_order, save_order_changes, settle_order
 from oms.services.ports import UnitOfWorkFactory
 
-__all__ = ["GatewayProvider", "PaymentRequest", "pay", "run_payment"]
+__all__ = [
+    "GatewayProvider",
+    "PaymentRequest",
+    "capture_shipped_value",
+    "pay",
+    "run_payment",
+]
 
 GatewayProvider = Callable[[str], PaymentGateway]
 
@@ -208,6 +214,33 @@ def run_payment(
     return records
 
 
+def capture_shipped_value(
+    order: Order,
+    *,
+    gateways: GatewayProvider,
+    policies: TenantPolicies,
+    actor: Actor,
+    at: datetime,
+) -> Decimal:
+    """Capture what the goods that left are worth and is not captured yet, as far as the
+    open authorizations allow; returns the amount captured (0 when already paid)."""
+    summary = order.payment_summary(at)
+    owed = order.value_shipped() - summary.captured
+    held = sum((amount for _, amount in open_authorizations(order.payments, now=at)), Decimal(0))
+    amount = min(owed, held)
+    if amount <= 0:
+        return Decimal(0)
+    records = run_payment(
+        order,
+        PaymentRequest(kind=PaymentKind.CAPTURE, amount=amount),
+        gateways=gateways,
+        policies=policies,
+        actor=actor,
+        at=at,
+    )
+    return sum((r.amount for r in records if r.outcome.value == "succeeded"), Decimal(0))
+
+
 def pay(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -228,6 +261,11 @@ def pay(
             run_payment(order, request, gateways=gateways, policies=policies, actor=actor, at=when)
             settle_order(order, policies=policies, at=when)
             if save_order_changes(uow, order, at=when):
+                # Released now: digital lines were delivered, so their value is captured.
+                if capture_shipped_value(
+                    order, gateways=gateways, policies=policies, actor=actor, at=when
+                ):
+                    save_order_changes(uow, order, at=when)
                 uow.commit()
             return order
 

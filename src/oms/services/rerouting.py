@@ -25,7 +25,7 @@ from oms.services.persistence import (
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.routing import NO_GEOCODER, Geocoder, RouteRequest, route_and_reserve
 
-__all__ = ["allocate_backorders", "reroute_order", "route_units"]
+__all__ = ["allocate_backorders", "refresh_backorder_hold", "reroute_order", "route_units"]
 
 log = logging.getLogger("oms.routing")
 
@@ -52,6 +52,9 @@ def route_units(
         for line in order.lines
         if units.get(line.line_no, 0) > 0 and line.kind is not ProductKind.DIGITAL
     ]
+    store = (
+        None if order.pickup_location_id is None else uow.locations.get(order.pickup_location_id)
+    )
     routed = route_and_reserve(
         uow,
         tenant_id=order.tenant_id,
@@ -61,6 +64,8 @@ def route_units(
             service_level=order.service_level,
             exclude=frozenset(exclude),
             currency=order.currency,
+            # A pickup store that refused the order is not asked again: it ships instead.
+            pickup_at=store if store is not None and store.code not in exclude else None,
         ),
         geocoder=geocoder,
         at=at,
@@ -73,7 +78,7 @@ def route_units(
     return routed.reserved.allocated_units
 
 
-def _refresh_backorder_hold(order: Order, uow: UnitOfWork, at: datetime) -> None:
+def refresh_backorder_hold(order: Order, uow: UnitOfWork, at: datetime) -> None:
     note = order.backorder_note
     if note is not None:
         policies = uow.tenants.policies(order.tenant_id)
@@ -129,7 +134,7 @@ def reroute_order(
                         if line.backordered
                     },
                 )
-            _refresh_backorder_hold(order, uow, when)
+            refresh_backorder_hold(order, uow, when)
             settle_order(order, policies=uow.tenants.policies(tenant_id), at=when)
             save_order_changes(uow, order, at=when)
             uow.commit()
@@ -168,7 +173,7 @@ def allocate_backorders(
                     data["allocated"] = {str(n): u for n, u in sorted(placed.items()) if u}
                 if not any(placed.values()):
                     return False
-                _refresh_backorder_hold(order, uow, when)
+                refresh_backorder_hold(order, uow, when)
                 settle_order(order, policies=uow.tenants.policies(tenant_id), at=when)
                 save_order_changes(uow, order, at=when)
                 uow.commit()

@@ -81,6 +81,7 @@ class RouteRequest:
     exclude: frozenset[str] = frozenset()
     currency: str | None = None
     profile: RoutingProfile | None = None  # the current one is read when not given
+    pickup_at: Location | None = None  # a store pickup: everything from there, nothing else
 
 
 @dataclass
@@ -184,6 +185,8 @@ def route_and_reserve(
         split_penalty=profile.split_penalty,
     )
     skus = sorted({sku for line in request.lines for sku in line.per_unit})
+    if request.pickup_at is not None:
+        return _store_pickup(uow, tenant_id, request, request.pickup_at, profile, promise, at)
     if not services:
         return _priority_rule(
             uow,
@@ -364,6 +367,49 @@ def _priority_rule(
     return RoutedOrder(
         reserved=reserved,
         record=record,
+        promised_deliver_by=promise,
+        profile_version=profile.version,
+    )
+
+
+def _store_pickup(
+    uow: UnitOfWork,
+    tenant_id: UUID,
+    request: RouteRequest,
+    store: Location,
+    profile: RoutingProfile,
+    promise: date | None,
+    at: datetime,
+) -> RoutedOrder:
+    """The customer collects in ``store``: its stock only; what it lacks is backordered."""
+    reserved = reserve_demands(
+        uow,
+        tenant_id=tenant_id,
+        demands=[Demand(line.line_no, line.quantity, line.per_unit) for line in request.lines],
+        locations=[store.id],
+        at=at,
+    )
+    for allocation in reserved.allocations:
+        allocation.location_code = store.code
+    record = {
+        "profile_version": profile.version,
+        "service_level": request.service_level,
+        "pickup_location": store.code,
+        "packages": [],
+        "backordered": {str(n): q for n, q in sorted(reserved.unfilled.items())},
+        "rounds": [
+            {
+                "method": "pickup",
+                "why": f"the customer collects the order in {store.code}: only its stock counts",
+                "rejected": [],
+            }
+        ],
+        "promised_deliver_by": None if promise is None else promise.isoformat(),
+    }
+    return RoutedOrder(
+        reserved=reserved,
+        record=record,
+        promised_ship_by=at.date(),
         promised_deliver_by=promise,
         profile_version=profile.version,
     )

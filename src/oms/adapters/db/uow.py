@@ -17,6 +17,7 @@ from oms.adapters.db.repositories.messages import SqlIdempotencyRepository, SqlO
 from oms.adapters.db.repositories.orders import SqlOrderRepository
 from oms.adapters.db.repositories.risk import SqlRiskRuleRepository
 from oms.adapters.db.repositories.routing import SqlRoutingRepository
+from oms.adapters.db.repositories.shipments import SqlShipmentRepository
 from oms.adapters.db.repositories.tenants import SqlTenantRepository
 from oms.services.ports import TransientStorageError
 
@@ -49,6 +50,7 @@ class SqlUnitOfWork:
     carts: SqlCartRepository
     routing: SqlRoutingRepository
     fulfilment: SqlFulfilmentRepository
+    shipments: SqlShipmentRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -74,6 +76,7 @@ class SqlUnitOfWork:
         self.carts = SqlCartRepository(conn)
         self.routing = SqlRoutingRepository(conn)
         self.fulfilment = SqlFulfilmentRepository(conn)
+        self.shipments = SqlShipmentRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -72,12 +72,23 @@ class PoliciesUpdate(Strict):
     )
     authorization_ttl_hours: Annotated[float, PydanticStrict()] | None = None
     reservation_max_ttl_minutes: Annotated[int, PydanticStrict()] | None = None
+    pickup_expiry_days: Annotated[int, PydanticStrict()] | None = Field(
+        default=None, description="Days a store keeps a ready pickup before it is cancelled"
+    )
+    download_link_days: Annotated[int, PydanticStrict()] | None = Field(
+        default=None, description="Days a digital download link stays valid"
+    )
 
     def merged_with(self, current: TenantPolicies) -> dict[str, Any]:
         raw = current.to_dict()
         if self.hold_sla_hours is not None:
             raw["hold_sla_hours"] = {**raw["hold_sla_hours"], **self.hold_sla_hours}
-        for name in ("authorization_ttl_hours", "reservation_max_ttl_minutes"):
+        for name in (
+            "authorization_ttl_hours",
+            "reservation_max_ttl_minutes",
+            "pickup_expiry_days",
+            "download_link_days",
+        ):
             value = getattr(self, name)
             if value is not None:
                 raw[name] = value
@@ -88,6 +99,8 @@ class PoliciesRead(BaseModel):
     hold_sla_hours: dict[str, float]
     authorization_ttl_hours: float
     reservation_max_ttl_minutes: int
+    pickup_expiry_days: int
+    download_link_days: int
 
     @classmethod
     def of(cls, policies: TenantPolicies) -> PoliciesRead:

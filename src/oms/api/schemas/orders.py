@@ -94,6 +94,13 @@ class OrderCreate(Strict):
     service_level: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)
     ] = Field(default="standard", description="A service level of the routing profile")
+    pickup_location: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+    ) = Field(
+        default=None,
+        description="Code of the store where the customer collects the order (BOPIS); "
+        "then no shipping address is needed",
+    )
 
     def to_command(self) -> PlaceOrder:
         return PlaceOrder(
@@ -133,6 +140,7 @@ class OrderCreate(Strict):
             ),
             reservation_id=self.reservation_id,
             service_level=self.service_level,
+            pickup_location=self.pickup_location,
         )
 
 
@@ -264,6 +272,9 @@ class OrderRead(BaseModel):
     promised_ship_by: date | None
     promised_deliver_by: date | None
     routing_profile_version: int | None
+    pickup_location_id: UUID | None = Field(
+        description="The store the customer collects the order in; null when shipped"
+    )
     allow_backorder: bool
     tags: list[str]
     note: str | None
@@ -318,6 +329,7 @@ class OrderRead(BaseModel):
             promised_ship_by=order.promised_ship_by,
             promised_deliver_by=order.promised_deliver_by,
             routing_profile_version=order.routing_profile_version,
+            pickup_location_id=order.pickup_location_id,
             allow_backorder=order.allow_backorder,
             tags=order.tags,
             note=order.note,

@@ -28,6 +28,7 @@ from oms.domain.fulfilment import (
     PickWave,
     WaveStatus,
 )
+from oms.services.ports import TransientStorageError
 
 __all__ = ["SqlFulfilmentRepository"]
 
@@ -149,13 +150,20 @@ class SqlFulfilmentRepository:
         fo.changed = False
 
     def save(self, fo: FulfillmentOrder) -> None:
-        """Write back the header and every line's counts (lines are never added later)."""
+        """Write back the header and every line's counts (lines are never added later).
+
+        Optimistic: when another transaction saved the fulfilment order since it was read,
+        nothing is written and the use case is retried (TransientStorageError)."""
+        read_version = fo.version
         fo.version += 1
-        self._conn.execute(
+        result = self._conn.execute(
             update(fulfillment_orders)
-            .where(_fo.tenant_id == fo.tenant_id, _fo.id == fo.id)
+            .where(_fo.tenant_id == fo.tenant_id, _fo.id == fo.id, _fo.version == read_version)
             .values(**_header_values(fo))
         )
+        if result.rowcount != 1:
+            fo.version = read_version
+            raise TransientStorageError(f"fulfilment order {fo.id} changed meanwhile")
         for line in fo.lines:
             self._conn.execute(
                 update(fulfillment_order_lines)
@@ -321,6 +329,16 @@ class SqlFulfilmentRepository:
                 )
             )
         }
+
+    def all_bins(self, tenant_id: UUID, location_id: UUID) -> dict[str, str]:
+        """Every bin the tenant has at the location, by SKU."""
+        bc = product_bins.c
+        rows = self._conn.execute(
+            select(bc.sku, bc.bin)
+            .where(bc.tenant_id == tenant_id, bc.location_id == location_id)
+            .order_by(bc.sku)
+        )
+        return {row.sku: row.bin for row in rows}
 
     def set_bins(self, tenant_id: UUID, location_id: UUID, bins: dict[str, str]) -> None:
         bc = product_bins.c

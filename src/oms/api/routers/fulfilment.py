@@ -1,0 +1,278 @@
+"""Fulfilment orders: the work queue per location, packing, shipping, pickup, documents."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+
+from oms.adapters.documents.pdf import PackingSlipDoc, PackingSlipLine, render_packing_slip
+from oms.api.deps import (
+    ActorDep,
+    CarriersDep,
+    GatewaysDep,
+    GeocoderDep,
+    PageDep,
+    TenantId,
+    UowDep,
+    page_of,
+    parse_uuid,
+    uuid_cursor,
+)
+from oms.api.schemas.common import Page
+from oms.api.schemas.fulfilment import (
+    FulfillmentOrderRead,
+    MoveIn,
+    PackageIn,
+    PackageRead,
+    PickupIn,
+    RejectIn,
+    ShipmentIn,
+    ShipmentRead,
+)
+from oms.domain.addresses import Address
+from oms.domain.errors import FieldError, InvalidRequest, NotFound
+from oms.domain.fulfilment import FulfillmentOrderStatus
+from oms.services import fulfilment, fulfilment_changes, packing, shipping
+from oms.services.warehouse import location_by_code
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/fulfillment-orders", tags=["fulfilment"])
+
+PDF = "application/pdf"
+
+
+def _statuses(raw: list[str]) -> tuple[str, ...]:
+    wanted = [part.strip() for value in raw for part in value.split(",") if part.strip()]
+    known = {s.value for s in FulfillmentOrderStatus}
+    wrong = [s for s in wanted if s not in known]
+    if wrong:
+        raise InvalidRequest(
+            "Unknown status", [FieldError("query:status", f"one of: {', '.join(sorted(known))}")]
+        )
+    return tuple(wanted)
+
+
+@router.get("", response_model=Page[FulfillmentOrderRead])
+def list_fulfillment_orders(
+    tenant_id: TenantId,
+    uow: UowDep,
+    page: PageDep,
+    location: Annotated[str | None, Query(max_length=64, description="A location code")] = None,
+    status_: Annotated[
+        list[str],
+        Query(alias="status", description="Statuses, repeated or comma-separated"),
+    ] = [],  # noqa: B006 (FastAPI copies query defaults)
+) -> Page[FulfillmentOrderRead]:
+    """A location's queue of work (or all of the tenant's), by id (oldest first)."""
+    location_id = None
+    if location is not None:
+        with uow(readonly=True) as read:
+            try:
+                location_id = location_by_code(read, tenant_id, location).id
+            except NotFound:
+                raise InvalidRequest(
+                    "Unknown location", [FieldError("query:location", "no such location code")]
+                ) from None
+    found = fulfilment.list_fulfillment_orders(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        filters=fulfilment.FulfillmentFilter(location_id, _statuses(status_)),
+        after_id=None if page.cursor is None else uuid_cursor(page.cursor),
+        limit=page.limit + 1,
+    )
+    return page_of(found, page, item=FulfillmentOrderRead.of, cursor=lambda fo: str(fo.id))
+
+
+@router.get("/{fulfillment_order_id}", response_model=FulfillmentOrderRead)
+def get_fulfillment_order(
+    fulfillment_order_id: str, tenant_id: TenantId, uow: UowDep
+) -> FulfillmentOrderRead:
+    fo = fulfilment.get_fulfillment_order(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        fo_id=parse_uuid(fulfillment_order_id, "fulfilment order"),
+    )
+    return FulfillmentOrderRead.of(fo)
+
+
+@router.post("/{fulfillment_order_id}/reject", response_model=FulfillmentOrderRead)
+def reject_fulfillment_order(
+    fulfillment_order_id: str,
+    body: RejectIn,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    geocoder: GeocoderDep,
+) -> FulfillmentOrderRead:
+    """The location cannot fulfil it: the units are routed again, never back here."""
+    located = fulfilment_changes.reject_fulfillment_order(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        fo_id=parse_uuid(fulfillment_order_id, "fulfilment order"),
+        reason=body.reason,
+        actor=actor,
+        geocoder=geocoder,
+    )
+    return FulfillmentOrderRead.of(located.fo)
+
+
+@router.post("/{fulfillment_order_id}/move", response_model=list[FulfillmentOrderRead])
+def move_fulfillment_order(
+    fulfillment_order_id: str,
+    body: MoveIn,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    geocoder: GeocoderDep,
+) -> list[FulfillmentOrderRead]:
+    """Move the work to another location (409 when it cannot take all of it); answers the
+    order's fulfilment orders, the new one included."""
+    located = fulfilment_changes.move_fulfillment_order(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        fo_id=parse_uuid(fulfillment_order_id, "fulfilment order"),
+        to_location=body.location,
+        actor=actor,
+        geocoder=geocoder,
+    )
+    with uow(readonly=True) as read:
+        fos = read.fulfilment.for_order(tenant_id, located.order.id)
+    return [FulfillmentOrderRead.of(fo) for fo in fos]
+
+
+@router.post(
+    "/{fulfillment_order_id}/packages",
+    response_model=PackageRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def pack(
+    fulfillment_order_id: str, body: PackageIn, tenant_id: TenantId, actor: ActorDep, uow: UowDep
+) -> PackageRead:
+    """Pack the scanned units into one package; a wrong or surplus scan is refused (422)."""
+    result = packing.pack(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        fo_id=parse_uuid(fulfillment_order_id, "fulfilment order"),
+        request=packing.PackRequest(
+            scans=body.scans,
+            box=body.box,
+            weight_grams=body.weight_grams,
+            length_mm=body.length_mm,
+            width_mm=body.width_mm,
+            height_mm=body.height_mm,
+        ),
+        actor=actor,
+    )
+    return PackageRead.of(result.package)
+
+
+@router.get("/{fulfillment_order_id}/packages", response_model=list[PackageRead])
+def list_packages(fulfillment_order_id: str, tenant_id: TenantId, uow: UowDep) -> list[PackageRead]:
+    fo_id = parse_uuid(fulfillment_order_id, "fulfilment order")
+    fulfilment.get_fulfillment_order(uow_factory=uow, tenant_id=tenant_id, fo_id=fo_id)
+    with uow(readonly=True) as read:
+        return [PackageRead.of(p) for p in read.fulfilment.packages_of(tenant_id, fo_id)]
+
+
+@router.post(
+    "/{fulfillment_order_id}/shipments",
+    response_model=ShipmentRead,
+    status_code=status.HTTP_201_CREATED,
+)
+def create_shipment(
+    fulfillment_order_id: str,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    gateways: GatewaysDep,
+    carriers: CarriersDep,
+    body: ShipmentIn | None = None,
+) -> ShipmentRead:
+    """Buy a label and ship packed packages: stock leaves, payment for them is captured."""
+    given = body or ShipmentIn()
+    shipment = shipping.create_shipment(
+        uow_factory=uow,
+        gateways=gateways,
+        carriers=carriers,
+        tenant_id=tenant_id,
+        fo_id=parse_uuid(fulfillment_order_id, "fulfilment order"),
+        request=shipping.ShipRequest(
+            package_ids=given.package_ids, carrier=given.carrier, service=given.service
+        ),
+        actor=actor,
+    )
+    return ShipmentRead.of(shipment)
+
+
+@router.post("/{fulfillment_order_id}/pickup", response_model=FulfillmentOrderRead)
+def collect_pickup(
+    fulfillment_order_id: str,
+    body: PickupIn,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    gateways: GatewaysDep,
+) -> FulfillmentOrderRead:
+    """The customer shows the one-time pickup code at the counter (422 when wrong)."""
+    located = shipping.collect_pickup(
+        uow_factory=uow,
+        gateways=gateways,
+        tenant_id=tenant_id,
+        fo_id=parse_uuid(fulfillment_order_id, "fulfilment order"),
+        code=body.code,
+        actor=actor,
+    )
+    return FulfillmentOrderRead.of(located.fo)
+
+
+@router.get(
+    "/{fulfillment_order_id}/packing-slip",
+    response_class=Response,
+    responses={200: {"content": {PDF: {}}, "description": "The packing slip as PDF"}},
+)
+def packing_slip(fulfillment_order_id: str, tenant_id: TenantId, uow: UowDep) -> Response:
+    """The packing slip of a fulfilment order, as PDF."""
+    fo_id = parse_uuid(fulfillment_order_id, "fulfilment order")
+    fo = fulfilment.get_fulfillment_order(uow_factory=uow, tenant_id=tenant_id, fo_id=fo_id)
+    with uow(readonly=True) as read:
+        order = read.orders.get(tenant_id, fo.order_id, with_events=False)
+        location = read.locations.get(fo.location_id)
+        products = read.products.by_skus(tenant_id, {line.sku for line in fo.lines})
+        packages = read.fulfilment.packages_of(tenant_id, fo.id)
+        tenant = read.tenants.get(tenant_id)
+    assert order is not None
+    assert location is not None
+    pdf = render_packing_slip(
+        PackingSlipDoc(
+            order_number=f"#{order.number}",
+            fulfillment_order_id=str(fo.id),
+            ship_from=location.address
+            or Address(country=_country(order.shipping_address), name=location.name),
+            ship_to=order.shipping_address,
+            lines=[
+                PackingSlipLine(
+                    sku=line.sku,
+                    name=products[line.sku].name if line.sku in products else line.sku,
+                    quantity=line.live,
+                )
+                for line in fo.lines
+                if line.live > 0
+            ],
+            packages=len(packages),
+            created_at=datetime.now(UTC),
+            note=order.note,
+            merchant_name=tenant.name if tenant else None,
+        )
+    )
+    return Response(pdf, media_type=PDF, headers=_inline(f"packing-slip-{order.number}.pdf"))
+
+
+def _country(address: Address | None) -> str:
+    return "US" if address is None else address.country
+
+
+def _inline(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'inline; filename="{filename}"'}

@@ -1,0 +1,115 @@
+"""Pick waves: batch a location's open work, print the pick list, confirm what was found."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+
+from oms.adapters.documents.pdf import PickListDoc, PickListLine, render_pick_list
+from oms.api.deps import ActorDep, GeocoderDep, TenantId, UowDep, parse_uuid
+from oms.api.schemas.fulfilment import PickConfirmIn, WaveIn, WaveRead
+from oms.services import picking
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["fulfilment"])
+
+
+@router.post(
+    "/v1/locations/{code}/pick-waves", response_model=WaveRead, status_code=status.HTTP_201_CREATED
+)
+def create_wave(
+    code: str, tenant_id: TenantId, actor: ActorDep, uow: UowDep, body: WaveIn | None = None
+) -> WaveRead:
+    """Batch the location's most urgent open fulfilment orders (carrier cut-off, promised
+    date, priority, age) into a wave; 409 when there is nothing to pick."""
+    given = body or WaveIn()
+    result = picking.create_wave(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        location_code=code,
+        max_orders=given.max_orders,
+        max_units=given.max_units,
+        actor=actor,
+    )
+    view = picking.wave_pick_list(uow_factory=uow, tenant_id=tenant_id, wave_id=result.wave.id)
+    read = WaveRead.of_view(view)
+    read.fulfillment_orders = WaveRead.of_result(result, code).fulfillment_orders
+    return read
+
+
+@router.get("/v1/pick-waves/{wave_id}", response_model=WaveRead)
+def get_wave(wave_id: str, tenant_id: TenantId, uow: UowDep) -> WaveRead:
+    """The wave and what is still to pick, in walking order by bin."""
+    view = picking.wave_pick_list(
+        uow_factory=uow, tenant_id=tenant_id, wave_id=parse_uuid(wave_id, "pick wave")
+    )
+    return WaveRead.of_view(view)
+
+
+@router.post("/v1/pick-waves/{wave_id}/confirm", response_model=WaveRead)
+def confirm_wave(
+    wave_id: str,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    geocoder: GeocoderDep,
+    body: PickConfirmIn | None = None,
+) -> WaveRead:
+    """Confirm the picks: shortfalls are written off at the location and routed again; store
+    pickups become ready with a one-time code (in the answer, once)."""
+    given = body or PickConfirmIn()
+    result = picking.confirm_picks(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        wave_id=parse_uuid(wave_id, "pick wave"),
+        confirmations=None
+        if given.lines is None
+        else [
+            picking.PickConfirmation(line.fulfillment_order_id, line.sku, line.picked)
+            for line in given.lines
+        ],
+        actor=actor,
+        geocoder=geocoder,
+    )
+    codes = {fo.location_code for fo in result.fulfillment_orders}
+    return WaveRead.of_result(result, next(iter(codes)) if len(codes) == 1 else None)
+
+
+@router.get(
+    "/v1/pick-waves/{wave_id}/pick-list",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The pick list as PDF"}},
+)
+def pick_list_pdf(wave_id: str, tenant_id: TenantId, uow: UowDep) -> Response:
+    """The wave's pick list as PDF, sorted by bin."""
+    view = picking.wave_pick_list(
+        uow_factory=uow, tenant_id=tenant_id, wave_id=parse_uuid(wave_id, "pick wave")
+    )
+    with uow(readonly=True) as read:
+        tenant = read.tenants.get(tenant_id)
+    pdf = render_pick_list(
+        PickListDoc(
+            wave_id=str(view.wave.id),
+            location_code=view.location_code,
+            location_name=view.location_name,
+            created_at=view.wave.created_at,
+            tenant_name=tenant.name if tenant else None,
+            lines=[
+                PickListLine(
+                    bin=entry.bin,
+                    sku=entry.sku,
+                    name=view.names.get(entry.sku, entry.sku),
+                    quantity=entry.quantity,
+                    fulfillment_orders=tuple(
+                        f"#{view.order_numbers[fo_id]}" for fo_id in entry.fulfillment_order_ids
+                    ),
+                )
+                for entry in view.entries
+            ],
+        )
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="pick-list-{view.wave.id}.pdf"'},
+    )

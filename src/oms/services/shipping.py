@@ -1,0 +1,297 @@
+"""Goods leaving a location: a shipment under a carrier label, or a store pickup.
+
+In one transaction with the shipment: the label is bought (tracking number, cost), the
+packages are marked shipped, the stock leaves (``on_hand`` and ``reserved`` both drop, a
+``shipment`` movement in the ledger), the order lines count the shipped units, and payment
+is captured for the value that left (``warehouse.capture_shipped_value``). A store pickup
+does the same when the customer shows the one-time code.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import uuid6
+
+from oms.adapters.carriers.base import CarrierError, CarrierGateway, LabelRequest
+from oms.domain.addresses import Address
+from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
+from oms.domain.fulfilment import FulfillmentKind, FulfillmentOrderStatus, Package, PackageItem
+from oms.domain.geo import GeoPoint
+from oms.domain.inventory import MovementKind
+from oms.domain.orders import Actor
+from oms.domain.shipments import Shipment
+from oms.domain.shipping import Parcel, ship_date
+from oms.services.common import retry_transient, utcnow
+from oms.services.fulfilment import apply_progress, describe
+from oms.services.payments import GatewayProvider, capture_shipped_value
+from oms.services.persistence import save_order_changes
+from oms.services.picking import pickup_code_hash
+from oms.services.ports import UnitOfWork, UnitOfWorkFactory
+from oms.services.routing_network import cutoff_of
+from oms.services.warehouse import (
+    Locked,
+    lock_fulfillment_order,
+    take_off_shelf,
+)
+
+__all__ = [
+    "CarrierProvider",
+    "ShipRequest",
+    "collect_pickup",
+    "create_shipment",
+    "get_shipment",
+    "shipments_of_order",
+]
+
+CarrierProvider = Callable[[UnitOfWork], CarrierGateway]
+"""Builds the carrier gateway for one unit of work (the table-rate carrier reads its rate
+cards and tracking serials through it)."""
+
+
+@dataclass(frozen=True)
+class ShipRequest:
+    package_ids: list[UUID] | None = None
+    carrier: str | None = None
+    service: str | None = None
+
+
+def _packages(uow: UnitOfWork, located: Locked, wanted: list[UUID] | None) -> list[Package]:
+    fo = located.fo
+    waiting = [p for p in uow.fulfilment.packages_of(fo.tenant_id, fo.id) if p.shipment_id is None]
+    if wanted is None:
+        chosen = waiting
+    else:
+        by_id = {p.id: p for p in waiting}
+        errors = [
+            FieldError(f"#/package_ids/{i}", "not a packed, unshipped package of this order")
+            for i, package_id in enumerate(wanted)
+            if package_id not in by_id
+        ]
+        if errors or len(set(wanted)) != len(wanted):
+            raise InvalidRequest(
+                "Those packages cannot ship", errors or [FieldError("#/package_ids", "repeated")]
+            )
+        chosen = [by_id[package_id] for package_id in wanted]
+    if not chosen:
+        raise IllegalTransition(
+            "Nothing is packed to ship: pack the items first", fulfillment_order_id=str(fo.id)
+        )
+    return chosen
+
+
+def _destination_point(routing: dict[str, object] | None) -> GeoPoint | None:
+    destination = (routing or {}).get("destination")
+    if isinstance(destination, dict):
+        lat, lon = destination.get("latitude"), destination.get("longitude")
+        if isinstance(lat, int | float) and isinstance(lon, int | float):
+            return GeoPoint(float(lat), float(lon))
+    return None
+
+
+def _merged(packages: list[Package]) -> list[PackageItem]:
+    units: dict[tuple[int, int, str], int] = {}
+    for package in packages:
+        for item in package.contents:
+            key = (item.seq, item.line_no, item.sku)
+            units[key] = units.get(key, 0) + item.quantity
+    return [PackageItem(seq, line_no, sku, q) for (seq, line_no, sku), q in sorted(units.items())]
+
+
+def create_shipment(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    gateways: GatewayProvider,
+    carriers: CarrierProvider,
+    tenant_id: UUID,
+    fo_id: UUID,
+    request: ShipRequest,
+    actor: Actor,
+    at: datetime | None = None,
+) -> Shipment:
+    """Ship packed packages of a fulfilment order (all waiting ones unless named) under one
+    label; partial shipments are simply shipments of some packages."""
+    when = at or utcnow()
+
+    def attempt() -> Shipment:
+        with uow_factory() as uow:
+            located = lock_fulfillment_order(uow, tenant_id, fo_id)
+            order, fo = located.order, located.fo
+            fo.ensure_workable("ship")
+            if fo.kind is not FulfillmentKind.SHIP:
+                raise IllegalTransition(
+                    "A store pickup leaves with the customer, not by carrier",
+                    fulfillment_order_id=str(fo.id),
+                )
+            packages = _packages(uow, located, request.package_ids)
+            carrier = request.carrier or fo.carrier
+            service = request.service or fo.service
+            if carrier is None or service is None:
+                raise InvalidRequest(
+                    "Name the carrier service",
+                    [FieldError("#/service", "the router planned none for this location")],
+                )
+            if order.shipping_address is None:
+                raise IllegalTransition("The order has no shipping address", order_id=str(order.id))
+            location = uow.locations.get(fo.location_id)
+            assert location is not None
+            origin = (
+                GeoPoint(location.latitude, location.longitude)
+                if location.latitude is not None and location.longitude is not None
+                else None
+            )
+            try:
+                label = carriers(uow).buy_label(
+                    LabelRequest(
+                        carrier=carrier,
+                        service=service,
+                        ship_from=location.address
+                        or Address(country=order.shipping_address.country, name=location.name),
+                        ship_to=order.shipping_address,
+                        parcels=[
+                            Parcel(p.weight_grams, p.length_mm, p.width_mm, p.height_mm)
+                            for p in packages
+                        ],
+                        ship_on=ship_date(when, cutoff_of(location)),
+                        reference=str(fo.id),
+                        origin_point=origin,
+                        destination_point=_destination_point(order.routing),
+                    )
+                )
+            except CarrierError as refusal:
+                raise InvalidRequest(
+                    "The carrier refused the label", [FieldError("#/service", str(refusal))]
+                ) from refusal
+            contents = _merged(packages)
+            shipment = Shipment(
+                id=uuid6.uuid7(),
+                tenant_id=tenant_id,
+                order_id=order.id,
+                fulfillment_order_id=fo.id,
+                carrier=label.carrier,
+                service=label.service,
+                tracking_number=label.tracking_number,
+                tracking_url=label.tracking_url,
+                cost=label.cost,
+                currency=label.currency,
+                contents=contents,
+                package_ids=[p.id for p in packages],
+                created_by=str(actor),
+                created_at=when,
+                updated_at=when,
+                deliver_by=label.deliver_by,
+            )
+            uow.shipments.add(shipment)
+            uow.fulfilment.mark_shipped(tenant_id, shipment.package_ids, shipment.id)
+            fo.ship((item.seq, item.quantity) for item in contents)
+            take_off_shelf(
+                uow,
+                fo,
+                [(fo.line(item.seq), item.quantity) for item in contents],
+                kind=MovementKind.SHIPMENT,
+                reason=f"shipped {label.carrier} {label.tracking_number}",
+                reference=str(shipment.id),
+                actor=actor,
+                at=when,
+            )
+            with order.change("shipment.created", actor=actor, at=when) as data:
+                apply_progress(uow, order, located.fulfilment)
+                data.update(describe(fo))
+                data.update(
+                    shipment_id=str(shipment.id),
+                    carrier=shipment.carrier,
+                    service=shipment.service,
+                    tracking_number=shipment.tracking_number,
+                    packages=len(packages),
+                    items=[{"sku": i.sku, "quantity": i.quantity} for i in contents],
+                )
+            policies = uow.tenants.policies(tenant_id)
+            capture_shipped_value(order, gateways=gateways, policies=policies, actor=actor, at=when)
+            fo.updated_at = when
+            save_order_changes(uow, order, at=when, fulfilment=located.fulfilment)
+            uow.commit()
+            return shipment
+
+    return retry_transient(attempt)
+
+
+def collect_pickup(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    gateways: GatewayProvider,
+    tenant_id: UUID,
+    fo_id: UUID,
+    code: str,
+    actor: Actor,
+    at: datetime | None = None,
+) -> Locked:
+    """The customer shows the pickup code: the goods leave the store, delivered; payment is
+    captured. A wrong code answers 422 and changes nothing; a used code cannot be reused."""
+    when = at or utcnow()
+
+    def attempt() -> Locked:
+        with uow_factory() as uow:
+            located = lock_fulfillment_order(uow, tenant_id, fo_id)
+            order, fo = located.order, located.fo
+            if fo.kind is not FulfillmentKind.PICKUP:
+                raise IllegalTransition(
+                    "This is not a store pickup", fulfillment_order_id=str(fo.id)
+                )
+            if fo.status is not FulfillmentOrderStatus.READY_FOR_PICKUP:
+                raise IllegalTransition(
+                    f"The pickup is {fo.status.value}, not ready for pickup",
+                    fulfillment_order_id=str(fo.id),
+                    status=fo.status.value,
+                )
+            expected = fo.pickup_code_hash or ""
+            if not hmac.compare_digest(expected, pickup_code_hash(fo.id, code)):
+                raise InvalidRequest(
+                    "Wrong pickup code", [FieldError("#/code", "does not match this pickup")]
+                )
+            moved = fo.hand_over()
+            fo.pickup_code_hash = None
+            take_off_shelf(
+                uow,
+                fo,
+                moved,
+                kind=MovementKind.SHIPMENT,
+                reason="collected in store",
+                reference=str(fo.id),
+                actor=actor,
+                at=when,
+            )
+            with order.change("fulfillment_order.picked_up", actor=actor, at=when) as data:
+                apply_progress(uow, order, located.fulfilment)
+                data.update(describe(fo))
+                data["items"] = [{"sku": line.sku, "quantity": q} for line, q in moved]
+            policies = uow.tenants.policies(tenant_id)
+            capture_shipped_value(order, gateways=gateways, policies=policies, actor=actor, at=when)
+            fo.updated_at = when
+            save_order_changes(uow, order, at=when, fulfilment=located.fulfilment)
+            uow.commit()
+            return located
+
+    return retry_transient(attempt)
+
+
+def get_shipment(*, uow_factory: UnitOfWorkFactory, tenant_id: UUID, shipment_id: UUID) -> Shipment:
+    """One shipment with its tracking events, or NotFound."""
+    with uow_factory(readonly=True) as uow:
+        shipment = uow.shipments.get(tenant_id, shipment_id, with_events=True)
+    if shipment is None:
+        raise NotFound(f"No shipment {shipment_id}")
+    return shipment
+
+
+def shipments_of_order(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, order_id: UUID
+) -> list[Shipment]:
+    """Every shipment of an order (NotFound for an unknown order)."""
+    with uow_factory(readonly=True) as uow:
+        if uow.orders.get(tenant_id, order_id, with_events=False) is None:
+            raise NotFound(f"No order {order_id}")
+        return uow.shipments.for_order(tenant_id, order_id)

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, NoReturn, TypeVar
 from uuid import UUID
@@ -14,6 +15,8 @@ import typer
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.config import Settings
+from oms.domain.shipments import Shipment
+from oms.domain.tracking import TrackingEvent
 
 T = TypeVar("T")
 
@@ -186,6 +189,49 @@ def carriers_import(
     typer.echo(f"imported: {result.created} new, {result.updated} replaced carrier service(s)")
 
 
+@carriers_app.command("simulate")
+def carriers_simulate(
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="Pretend it is this time (ISO 8601, e.g. 2026-12-01T18:00:00Z); default now",
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Which realistic journeys parcels take")] = 1,
+) -> None:
+    """Play the table-rate carriers: send every shipment on its way the tracking events a
+    real carrier would have sent by now (scans, out for delivery, delivered; a few
+    exceptions), through the same path as signed carrier webhooks."""
+    from oms.adapters.carriers.simulator import simulate_events
+    from oms.services.tracking import simulate_carriers
+
+    when = datetime.now(UTC)
+    if at is not None:
+        try:
+            when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        except ValueError:
+            _fail(f"--at: not an ISO 8601 time: {at!r}")
+        if when.tzinfo is None:
+            _fail("--at: give a time zone (e.g. Z)")
+
+    def journey(shipment: Shipment, now: datetime) -> list[TrackingEvent]:
+        return simulate_events(
+            tracking_number=shipment.tracking_number,
+            shipped_at=shipment.created_at,
+            deliver_by=shipment.deliver_by,
+            now=now,
+            seed=seed,
+        )
+
+    with _database(_settings()) as uow:
+        report = _guard(lambda: simulate_carriers(uow_factory=uow, simulator=journey, now=when))
+    typer.echo(
+        f"{report.accepted} new tracking event(s), {report.duplicates} already known; "
+        f"{report.status_changes} shipment(s) moved"
+    )
+
+
 @routing_app.command("simulate")
 def routing_simulate(
     profile: Annotated[Path, typer.Option(help="Candidate routing profile (JSON or YAML)")],
@@ -264,14 +310,16 @@ def check() -> None:
 
 @app.command("timers")
 def timers() -> None:
-    """Run what is due because time passed: expire cart holds, re-hold lapsed payments."""
+    """Run what is due because time passed: expire cart holds, re-hold lapsed payments,
+    cancel and restock store pickups nobody collected."""
     from oms.services.timers import run_timers
 
     with _database(_settings()) as uow:
         report = _guard(lambda: run_timers(uow_factory=uow))
     typer.echo(
         f"expired {report.carts_expired} cart reservation(s); put "
-        f"{report.orders_put_on_payment_hold} order(s) back on payment_pending"
+        f"{report.orders_put_on_payment_hold} order(s) back on payment_pending; cancelled "
+        f"{report.pickups_expired} uncollected pickup(s)"
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,12 +21,14 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 from sqlalchemy import Engine
+from typer.testing import CliRunner
 
 from oms.adapters.carriers.signature import sign
 from oms.adapters.db.engine import build_engine
 from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
+from oms.cli import app
 from oms.config import Settings
 from oms.domain.tracking import is_valid_tracking_number
 from oms.services.checks import find_invariant_violations
@@ -431,3 +434,46 @@ def test_an_order_split_across_two_warehouses_with_a_pickup_and_a_download_reach
     )
 
     assert find_invariant_violations(uow_factory=api_uow) == []
+
+
+def test_the_carrier_simulator_moves_shipments_to_delivered_through_the_webhook_path(
+    client: TestClient,
+    shop: ApiTenant,
+    api_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    order = _post(
+        client,
+        shop,
+        "/v1/orders",
+        {
+            "currency": "EUR",
+            "lines": [{"sku": "X", "quantity": 1}],
+            "customer": {"email": "sim@example.com"},
+            "shipping_address": COLOGNE,
+            "payment": CARD,
+        },
+        201,
+    )
+    fo = _fo_at(client, shop, order["id"], "WH-A")
+    _package, shipment = _wave_pick_pack_ship(client, shop, "WH-A", fo["id"], ["X"])
+    monkeypatch.setenv("OMS_DATABASE_URL", str(api_engine.url))
+    runner = CliRunner()
+
+    bad = runner.invoke(app, ["carriers", "simulate", "--at", "tomorrow"])
+    assert bad.exit_code != 0
+    assert "ISO 8601" in bad.output
+    far = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    first = runner.invoke(app, ["carriers", "simulate", "--at", far])
+    again = runner.invoke(app, ["carriers", "simulate", "--at", far])
+
+    assert first.exit_code == 0, first.output
+    assert "already known" in again.output
+    tracked = _get(client, shop, f"/v1/shipments/{shipment['id']}")
+    assert tracked["status"] in {"delivered", "returned_to_sender"}
+    assert [e["occurred_at"] for e in tracked["events"]] == sorted(
+        e["occurred_at"] for e in tracked["events"]
+    )
+    if tracked["status"] == "delivered":
+        delivered = _order(client, shop, order["id"])
+        assert (delivered["status"], delivered["fulfillment_status"]) == ("closed", "delivered")

@@ -1,4 +1,5 @@
-"""Things that happen because time passed: lapsed authorizations, expired cart holds.
+"""Things that happen because time passed: lapsed authorizations, expired cart holds,
+store pickups nobody collected.
 
 Nothing here needs a process of its own: ``oms timers`` (cron, or the worker) runs them,
 and each is also applied lazily whenever the order or stock in question is touched.
@@ -13,6 +14,7 @@ from uuid import UUID
 from oms.domain.payments import expired_authorizations
 from oms.services.carts import expire_due
 from oms.services.common import retry_transient, utcnow
+from oms.services.fulfilment_changes import expire_uncollected_pickups
 from oms.services.persistence import SYSTEM, save_order_changes, settle_order
 from oms.services.ports import UnitOfWorkFactory
 
@@ -25,6 +27,7 @@ BATCH = 200
 class TimerReport:
     carts_expired: int
     orders_put_on_payment_hold: int
+    pickups_expired: int = 0
 
 
 def hold_lapsed_authorizations(
@@ -59,8 +62,11 @@ def run_timers(*, uow_factory: UnitOfWorkFactory, now: datetime | None = None) -
     at = now or utcnow()
     with uow_factory(readonly=True) as uow:
         tenant_ids = uow.tenants.list_ids()
-    carts = held = 0
+    carts = held = pickups = 0
     for tenant_id in tenant_ids:
         carts += expire_due(uow_factory=uow_factory, tenant_id=tenant_id, now=at)
         held += hold_lapsed_authorizations(uow_factory=uow_factory, tenant_id=tenant_id, now=at)
-    return TimerReport(carts_expired=carts, orders_put_on_payment_hold=held)
+        pickups += expire_uncollected_pickups(uow_factory=uow_factory, tenant_id=tenant_id, now=at)
+    return TimerReport(
+        carts_expired=carts, orders_put_on_payment_hold=held, pickups_expired=pickups
+    )

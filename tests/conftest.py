@@ -18,6 +18,7 @@ from uuid import UUID
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine
 
 from oms.adapters.db.engine import build_engine
@@ -25,6 +26,11 @@ from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.config import Environment, Settings
 from oms.services.tenants import create_tenant
+
+# Properties are about correctness, not speed: a loaded CI machine must not fail them on
+# hypothesis' per-example deadline (benchmarks in bench/ measure speed).
+hypothesis_settings.register_profile("oms", deadline=None)
+hypothesis_settings.load_profile("oms")
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 _pg_skip_reason: list[str] = []

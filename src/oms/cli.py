@@ -354,10 +354,14 @@ def demo(
     """Migrate, seed a demo tenant with locations, products, stock and orders, then serve."""
     from oms.adapters.db.migrate import upgrade
     from oms.demo import seed_demo
+    from oms.wiring import carrier_provider
 
     with _database(_settings()) as uow:
         _guard(lambda: upgrade(uow.engine))
-        seeded = _guard(lambda: seed_demo(uow_factory=uow))
+        settings = _settings()
+        seeded = _guard(
+            lambda: seed_demo(uow_factory=uow, carrier_gateway=carrier_provider(settings))
+        )
     typer.echo(
         f"demo tenant: {seeded.tenant_id}\n"
         f"demo API key (shown once): {seeded.api_key}\n"

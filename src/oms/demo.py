@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
 from oms.adapters.geocoding.offline import OfflineGeocoder
 from oms.adapters.payments.registry import gateway_named
+from oms.demo_fulfilment import DEMO_BOXES, seed_fulfilment, seed_todays_wave
 from oms.domain.addresses import Address
 from oms.domain.catalogue import BundleComponent, LocationKind, ProductKind
 from oms.domain.holds import HoldReason
@@ -28,6 +30,7 @@ from oms.services import (
     tenants,
 )
 from oms.services.ports import UnitOfWorkFactory
+from oms.services.shipping import CarrierProvider
 
 __all__ = ["DemoKeys", "seed_demo"]
 
@@ -51,7 +54,9 @@ def _find_demo_tenant(uow_factory: UnitOfWorkFactory) -> UUID | None:
     return None
 
 
-def seed_demo(*, uow_factory: UnitOfWorkFactory) -> DemoKeys:
+def seed_demo(
+    *, uow_factory: UnitOfWorkFactory, carrier_gateway: CarrierProvider, now: datetime | None = None
+) -> DemoKeys:
     """Seed the demo once; later runs only issue fresh keys for the existing demo."""
     operator = tenants.create_api_key(
         uow_factory=uow_factory, scope=ApiKeyScope.OPERATOR, tenant_id=None, name="demo operator"
@@ -81,6 +86,7 @@ def seed_demo(*, uow_factory: UnitOfWorkFactory) -> DemoKeys:
                 latitude=lat,
                 longitude=lon,
                 priority=priority,
+                boxes=DEMO_BOXES,
             ),
         )
         catalogue.grant_location(
@@ -98,6 +104,7 @@ def seed_demo(*, uow_factory: UnitOfWorkFactory) -> DemoKeys:
             longitude=-74.0030,
             can_pickup=True,
             priority=50,
+            boxes=DEMO_BOXES,
         ),
     )
 
@@ -128,6 +135,7 @@ def seed_demo(*, uow_factory: UnitOfWorkFactory) -> DemoKeys:
             price=Decimal("50.00"),
             currency="USD",
             kind=ProductKind.DIGITAL,
+            download_url="https://example.com/demo/gift-card-50.pdf",
         ),
     )
     catalogue.create_product(
@@ -178,7 +186,7 @@ def seed_demo(*, uow_factory: UnitOfWorkFactory) -> DemoKeys:
                 actor=SYSTEM,
             )
 
-    _seed_orders(uow_factory, tenant.id)
+    _seed_orders(uow_factory, tenant.id, carrier_gateway, now or datetime.now(UTC))
     return DemoKeys(tenant.id, key.secret, operator.secret)
 
 
@@ -227,7 +235,9 @@ DEMO_RATES = """
 """
 
 
-def _seed_orders(uow_factory: UnitOfWorkFactory, tenant_id: UUID) -> None:
+def _seed_orders(
+    uow_factory: UnitOfWorkFactory, tenant_id: UUID, carrier_gateway: CarrierProvider, now: datetime
+) -> None:
     """Orders in every state the operations lead meets, holds of every reason included."""
     carriers.import_rate_cards(uow_factory=uow_factory, principal=None, text=DEMO_RATES, fmt="yaml")
     routing_profiles.put_routing_profile(
@@ -269,6 +279,14 @@ def _seed_orders(uow_factory: UnitOfWorkFactory, tenant_id: UUID) -> None:
         tenant_id=tenant_id,
         kind=RiskRuleKind.ORDER_VALUE_ABOVE,
         params={"amount": "1500.00", "currency": "USD"},
+    )
+    seed_fulfilment(
+        uow_factory=uow_factory,
+        tenant_id=tenant_id,
+        carriers=carrier_gateway,
+        ship_to=boston,
+        now=now,
+        geocoder=geocoder,
     )
     samples = [
         _Sample("SHOP-1001", (("TEE-BLK-M", 2), ("CAP-NAVY", 1)), ship_to=boston, payment=paid),
@@ -358,3 +376,4 @@ def _seed_orders(uow_factory: UnitOfWorkFactory, tenant_id: UUID) -> None:
                 note="customer asked us to wait for a second item",
                 actor=SYSTEM,
             )
+    seed_todays_wave(uow_factory=uow_factory, tenant_id=tenant_id, now=now)

@@ -92,7 +92,15 @@ def test_demo_seeds_orders_and_check_then_passes(fresh_sqlite: str) -> None:
             conn.execute(text("SELECT reason FROM order_holds WHERE released_at IS NULL")).scalars()
         )
         payment_states = set(conn.execute(text("SELECT payment_status FROM orders")).scalars())
-    assert statuses == {"open", "on_hold", "cancelled"}
+        work = set(
+            conn.execute(text("SELECT kind || ':' || status FROM fulfillment_orders")).scalars()
+        )
+        shipments = set(conn.execute(text("SELECT status FROM shipments")).scalars())
+    assert statuses == {"open", "on_hold", "cancelled", "closed"}
+    # The warehouse floor: delivered, picked, packed, waiting, and a pickup at the counter.
+    assert {"ship:closed", "ship:in_progress", "ship:packed", "ship:open"} <= work
+    assert "pickup:ready_for_pickup" in work
+    assert shipments & {"delivered", "exception", "returned_to_sender"}
     assert held_for == {reason.value for reason in HoldReason}
     assert {"paid", "authorized", "pending"} <= payment_states
     assert backordered is not None

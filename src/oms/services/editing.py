@@ -31,6 +31,7 @@ from oms.domain.policies import TenantPolicies
 from oms.domain.verification import verify_contact
 from oms.services.carts import expire_due_in
 from oms.services.common import retry_transient, utcnow
+from oms.services.payments import GatewayProvider, capture_shipped_value
 from oms.services.persistence import (
     SYSTEM,
     locked_order,
@@ -167,8 +168,10 @@ def edit_order(
     actor: Actor,
     at: datetime | None = None,
     geocoder: Geocoder | None = None,
+    gateways: GatewayProvider | None = None,
 ) -> Order:
-    """Apply ``edit`` if the order is still at ``expected_version`` (else 412) and unreleased."""
+    """Apply ``edit`` if the order is still at ``expected_version`` (else 412) and unreleased;
+    if that releases it, its digital lines' value is captured (when ``gateways`` are given)."""
     when = at or utcnow()
 
     def attempt() -> Order:
@@ -210,6 +213,10 @@ def edit_order(
                 findings[finding.reason] = text if found is None else f"{found}; {text}"
             _refresh_holds(order, policies, findings, when)
             settle_order(order, policies=policies, at=when)
+            if gateways is not None:
+                capture_shipped_value(
+                    order, gateways=gateways, policies=policies, actor=actor, at=when
+                )
             save_order_changes(uow, order, at=when)
             uow.commit()
             return order

@@ -33,6 +33,7 @@ from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 __all__ = [
     "FulfillmentFilter",
     "apply_progress",
+    "deliver_digital",
     "describe",
     "get_fulfillment_order",
     "list_fulfillment_orders",
@@ -113,7 +114,7 @@ _NOTEWORTHY = {
 }
 
 
-def _deliver_digital(order: Order, at: datetime) -> None:
+def deliver_digital(order: Order, at: datetime) -> None:
     """Digital lines leave at release: shipped and delivered at once, no stock involved;
     the download links are signed when asked for (``GET /v1/orders/{id}/downloads``)."""
     for line in order.lines:
@@ -136,7 +137,7 @@ def sync_fulfilment(
     what changed on the order's timeline, and save them; returns them all."""
     if order.released_at is None:
         return known or []
-    _deliver_digital(order, at)
+    deliver_digital(order, at)
     fos = known if known is not None else uow.fulfilment.for_order(order.tenant_id, order.id)
     by_allocation = {
         line.allocation_id: (fo, line)

@@ -9,6 +9,7 @@ from uuid import UUID
 from oms.domain.holds import Hold, HoldReason
 from oms.domain.orders import Actor, Order
 from oms.services.common import retry_transient, utcnow
+from oms.services.payments import GatewayProvider, capture_shipped_value
 from oms.services.persistence import locked_order, new_hold, save_order_changes, settle_order
 from oms.services.ports import UnitOfWorkFactory
 
@@ -58,16 +59,23 @@ def release_hold(
     hold_id: UUID,
     note: str | None,
     actor: Actor,
+    gateways: GatewayProvider | None = None,
     at: datetime | None = None,
 ) -> Order:
-    """Release a hold (a note is required); the order is released for fulfilment if it can be."""
+    """Release a hold (a note is required); the order is released for fulfilment if it can be
+    (and its digital lines' value captured when ``gateways`` are given)."""
     when = at or utcnow()
 
     def attempt() -> Order:
         with uow_factory() as uow:
             order = locked_order(uow, tenant_id, order_id)
             order.release_hold(hold_id, actor=actor, at=when, note=note)
-            settle_order(order, policies=uow.tenants.policies(tenant_id), at=when)
+            policies = uow.tenants.policies(tenant_id)
+            settle_order(order, policies=policies, at=when)
+            if gateways is not None:
+                capture_shipped_value(
+                    order, gateways=gateways, policies=policies, actor=actor, at=when
+                )
             save_order_changes(uow, order, at=when)
             uow.commit()
             return order

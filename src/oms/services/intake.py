@@ -361,6 +361,7 @@ def _place_once(
             hold = new_hold(reason, policies=policies, actor=SYSTEM, at=at, note=note)
             order.place_hold(hold, actor=SYSTEM, at=at)
         settle_order(order, policies=policies, at=at)
+        capture_shipped_value(order, gateways=gateways, policies=policies, actor=actor, at=at)
         events = list(order.new_events)
         if not uow.orders.add(order):
             # A copy with the same external id committed after our check: start over to
@@ -370,13 +371,8 @@ def _place_once(
             uow.idempotency.attach(tenant_id, idempotency_key, order.id)
         uow.outbox.add_many(tenant_id, outbox_messages(order, events))
         if order.released_at is not None:
-            # Paid and clean at once: its fulfilment orders are made in the same transaction,
-            # digital lines delivered and their value captured.
+            # Paid and clean at once: its fulfilment orders are made in the same transaction.
             save_order_changes(uow, order, at=at)
-            if capture_shipped_value(
-                order, gateways=gateways, policies=policies, actor=actor, at=at
-            ):
-                save_order_changes(uow, order, at=at)
         uow.commit()
         return PlacedOrder(order=order, created=True)
 

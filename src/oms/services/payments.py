@@ -260,12 +260,9 @@ def pay(
             policies = uow.tenants.policies(tenant_id)
             run_payment(order, request, gateways=gateways, policies=policies, actor=actor, at=when)
             settle_order(order, policies=policies, at=when)
+            # Released now: digital lines were delivered, so their value is captured.
+            capture_shipped_value(order, gateways=gateways, policies=policies, actor=actor, at=when)
             if save_order_changes(uow, order, at=when):
-                # Released now: digital lines were delivered, so their value is captured.
-                if capture_shipped_value(
-                    order, gateways=gateways, policies=policies, actor=actor, at=when
-                ):
-                    save_order_changes(uow, order, at=when)
                 uow.commit()
             return order
 

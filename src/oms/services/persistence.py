@@ -14,7 +14,7 @@ from oms.domain.holds import Hold, HoldReason
 from oms.domain.orders import SYSTEM, Actor, Order, OrderEvent
 from oms.domain.policies import TenantPolicies
 from oms.domain.status import FulfillmentStatus, OrderStatus
-from oms.services.fulfilment import sync_fulfilment
+from oms.services.fulfilment import deliver_digital, sync_fulfilment
 from oms.services.ports import OutboxMessage, UnitOfWork
 
 __all__ = [
@@ -99,7 +99,8 @@ def settle_order(order: Order, *, policies: TenantPolicies, at: datetime) -> Non
 
     Payment secured: release ``payment_pending`` holds. Not secured (nothing paid yet, or an
     authorization expired) while goods are still to ship: hold ``payment_pending``. Then
-    release the order for fulfilment if nothing stops it.
+    release the order for fulfilment if nothing stops it; its digital lines are delivered
+    at that moment (the caller captures their value if it can reach the gateways).
     """
     secured = order.payment_secured(at)
     if secured:
@@ -118,7 +119,8 @@ def settle_order(order: Order, *, policies: TenantPolicies, at: datetime) -> Non
             actor=SYSTEM,
             at=at,
         )
-    order.release_for_fulfilment(payment_secured=secured, actor=SYSTEM, at=at)
+    if order.release_for_fulfilment(payment_secured=secured, actor=SYSTEM, at=at):
+        deliver_digital(order, at)
 
 
 _NOT_SHIPPED = {FulfillmentStatus.UNFULFILLED, FulfillmentStatus.PARTIALLY_FULFILLED}

@@ -19,20 +19,21 @@ import uuid6
 
 from oms.adapters.carriers.base import CarrierError, CarrierGateway, LabelRequest
 from oms.domain.addresses import Address
+from oms.domain.catalogue import Location
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
 from oms.domain.fulfilment import FulfillmentKind, FulfillmentOrderStatus, Package, PackageItem
 from oms.domain.geo import GeoPoint
 from oms.domain.inventory import MovementKind
 from oms.domain.orders import Actor
 from oms.domain.shipments import Shipment
-from oms.domain.shipping import Parcel, ship_date
+from oms.domain.shipping import Parcel, rate_shop, ship_date
 from oms.services.common import retry_transient, utcnow
 from oms.services.fulfilment import apply_progress, describe
 from oms.services.payments import GatewayProvider, capture_shipped_value
 from oms.services.persistence import save_order_changes
 from oms.services.picking import pickup_code_hash
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
-from oms.services.routing_network import cutoff_of
+from oms.services.routing_network import carrier_services, cutoff_of, priced_in
 from oms.services.warehouse import (
     Locked,
     lock_fulfillment_order,
@@ -93,6 +94,45 @@ def _destination_point(routing: dict[str, object] | None) -> GeoPoint | None:
     return None
 
 
+def _given_point(address: Address) -> GeoPoint | None:
+    if address.latitude is None or address.longitude is None:
+        return None
+    return GeoPoint(address.latitude, address.longitude)
+
+
+def _cheapest_service(
+    uow: UnitOfWork,
+    currency: str,
+    packages: list[Package],
+    location: Location,
+    origin: GeoPoint | None,
+    ship_to: Address,
+    destination: GeoPoint | None,
+    at: datetime,
+) -> tuple[str, str]:
+    """The router planned no service (no rate cards then, or no place for the address): the
+    cheapest service that serves the heaviest package, shopped now."""
+    heaviest = max(packages, key=lambda p: p.weight_grams)
+    quotes = rate_shop(
+        priced_in(carrier_services(uow), currency),
+        parcel=Parcel(
+            heaviest.weight_grams, heaviest.length_mm, heaviest.width_mm, heaviest.height_mm
+        ),
+        origin=origin,
+        origin_country=(location.address or ship_to).country,
+        destination=destination,
+        destination_country=ship_to.country,
+        destination_region=ship_to.region,
+        ship_on=ship_date(at, cutoff_of(location)),
+    )
+    if not quotes:
+        raise InvalidRequest(
+            "Name the carrier service",
+            [FieldError("#/service", "no carrier service serves this destination by itself")],
+        )
+    return quotes[0].carrier, quotes[0].service
+
+
 def _merged(packages: list[Package]) -> list[PackageItem]:
     units: dict[tuple[int, int, str], int] = {}
     for package in packages:
@@ -128,13 +168,6 @@ def create_shipment(
                     fulfillment_order_id=str(fo.id),
                 )
             packages = _packages(uow, located, request.package_ids)
-            carrier = request.carrier or fo.carrier
-            service = request.service or fo.service
-            if carrier is None or service is None:
-                raise InvalidRequest(
-                    "Name the carrier service",
-                    [FieldError("#/service", "the router planned none for this location")],
-                )
             if order.shipping_address is None:
                 raise IllegalTransition("The order has no shipping address", order_id=str(order.id))
             location = uow.locations.get(fo.location_id)
@@ -144,6 +177,19 @@ def create_shipment(
                 if location.latitude is not None and location.longitude is not None
                 else None
             )
+            destination = _destination_point(order.routing) or _given_point(order.shipping_address)
+            carrier, service = request.carrier or fo.carrier, request.service or fo.service
+            if carrier is None or service is None:
+                carrier, service = _cheapest_service(
+                    uow,
+                    order.currency,
+                    packages,
+                    location,
+                    origin,
+                    order.shipping_address,
+                    destination,
+                    when,
+                )
             try:
                 label = carriers(uow).buy_label(
                     LabelRequest(
@@ -159,7 +205,7 @@ def create_shipment(
                         ship_on=ship_date(when, cutoff_of(location)),
                         reference=str(fo.id),
                         origin_point=origin,
-                        destination_point=_destination_point(order.routing),
+                        destination_point=destination,
                     )
                 )
             except CarrierError as refusal:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, status
 
 from oms.api.deps import (
     ActorDep,
+    GatewaysDep,
     PageDep,
     TenantId,
     UowDep,
@@ -59,10 +60,12 @@ def release_hold(
     tenant_id: TenantId,
     actor: ActorDep,
     uow: UowDep,
+    gateways: GatewaysDep,
 ) -> OrderRead:
     """Release a hold with a note; the order goes to fulfilment when nothing else stops it."""
     order = holds.release_hold(
         uow_factory=uow,
+        gateways=gateways,
         tenant_id=tenant_id,
         order_id=parse_uuid(order_id, "order"),
         hold_id=parse_uuid(hold_id, "hold"),

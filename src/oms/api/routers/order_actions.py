@@ -90,6 +90,7 @@ def edit_order(
     tenant_id: TenantId,
     actor: ActorDep,
     uow: UowDep,
+    gateways: GatewaysDep,
     response: Response,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> OrderRead:
@@ -107,6 +108,7 @@ def edit_order(
         edit=body.to_edit(),
         expected_version=version,
         actor=actor,
+        gateways=gateways,
     )
     response.headers["ETag"] = etag_of(order)
     return OrderRead.of(order)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -24,6 +24,7 @@ __all__ = [
     "ProductBin",
     "ProductKind",
     "check_bins",
+    "location_named",
     "unit_demand",
 ]
 
@@ -224,3 +225,14 @@ def check_bins(bins: Sequence[ProductBin], kinds: Mapping[str, ProductKind]) -> 
             errors.append(FieldError(f"{where}/bin", f"must be 1 to {MAX_BIN_LENGTH} characters"))
     if errors:
         raise InvalidRequest("The bins are not valid", errors)
+
+
+def location_named(
+    locations: Iterable[Location], code: str, tenant_id: UUID | None
+) -> Location | None:
+    """The location a tenant means by ``code`` among those it may use: its own before one
+    of the operator's it was granted (codes are unique per owner, not across owners)."""
+    matches = [loc for loc in locations if loc.code == code]
+    own = [loc for loc in matches if loc.owner_tenant_id == tenant_id]
+    found = own or matches
+    return found[0] if found else None

@@ -353,6 +353,15 @@ class PackageItem:
     sku: str
     quantity: int
 
+    def to_dict(self) -> dict[str, int | str]:
+        """Plain dict for storage (``PackageItem(**d)`` reads it back)."""
+        return {
+            "seq": self.seq,
+            "line_no": self.line_no,
+            "sku": self.sku,
+            "quantity": self.quantity,
+        }
+
 
 @dataclass
 class Package:

@@ -19,6 +19,7 @@ from oms.domain.catalogue import (
     ProductBin,
     ProductKind,
     check_bins,
+    location_named,
 )
 from oms.domain.errors import AlreadyExists, FieldError, Forbidden, InvalidRequest, NotFound
 from oms.domain.money import is_known_currency
@@ -180,13 +181,11 @@ def _visible(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[Locat
 
 def _named(uow: UnitOfWork, principal: Principal, code: str) -> Location:
     """The location the caller means by ``code``: its tenant's own before a granted one."""
-    matches = [loc for loc in _visible_in(uow, principal) if loc.code == code]
-    own = [loc for loc in matches if loc.owner_tenant_id == principal.tenant_id]
-    found = own or matches
-    if not found:
+    found = location_named(_visible_in(uow, principal), code, principal.tenant_id)
+    if found is None:
         # The same answer for another tenant's code as for one nobody has.
         raise NotFound(f"No location {code!r}")
-    return found[0]
+    return found
 
 
 def list_locations(

@@ -25,7 +25,7 @@ from uuid import UUID
 import uuid6
 
 from oms.domain.addresses import Address
-from oms.domain.catalogue import Location, Product, ProductKind
+from oms.domain.catalogue import Location, Product, ProductKind, location_named
 from oms.domain.errors import (
     FieldError,
     IdempotencyMismatch,
@@ -215,15 +215,13 @@ def _pickup_store(uow: UnitOfWork, tenant_id: UUID, code: str | None) -> Locatio
     """The store a pickup order is collected in: active, visible, and taking pickups."""
     if code is None:
         return None
-    matches = [loc for loc in uow.locations.visible_to(tenant_id) if loc.code == code]
-    own = [loc for loc in matches if loc.owner_tenant_id == tenant_id]
-    found = (own or matches)[:1]
-    if not found or not found[0].active or not found[0].can_pickup:
+    found = location_named(uow.locations.visible_to(tenant_id), code, tenant_id)
+    if found is None or not found.active or not found.can_pickup:
         raise InvalidRequest(
             "Unknown pickup location",
             [FieldError("#/pickup_location", f"no active location {code!r} that offers pickup")],
         )
-    return found[0]
+    return found
 
 
 def _place_once(

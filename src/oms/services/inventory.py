@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from oms.domain.catalogue import Location, Product, ProductKind
+from oms.domain.catalogue import Location, Product, ProductKind, location_named
 from oms.domain.errors import FieldError, InvalidRequest, NotFound, StockReserved
 from oms.domain.inventory import (
     Movement,
@@ -92,14 +92,12 @@ class SkuStock:
 def _location_by_code(
     uow: UnitOfWork, tenant_id: UUID, code: str, *, pointer: str = "#/location"
 ) -> Location:
-    matches = [loc for loc in uow.locations.visible_to(tenant_id) if loc.code == code]
-    own = [loc for loc in matches if loc.owner_tenant_id == tenant_id]
-    found = (own or matches)[:1]
-    if not found:
+    found = location_named(uow.locations.visible_to(tenant_id), code, tenant_id)
+    if found is None:
         raise InvalidRequest(
             "Unknown location", [FieldError(pointer, f"no location with code {code!r}")]
         )
-    return found[0]
+    return found
 
 
 def adjust_inventory(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from oms.domain.catalogue import Location, unit_demand
+from oms.domain.catalogue import Location, location_named, unit_demand
 from oms.domain.errors import NotFound
 from oms.domain.fulfilment import FulfillmentLine, FulfillmentOrder
 from oms.domain.inventory import MovementKind
@@ -58,12 +58,10 @@ def lock_fulfillment_order(uow: UnitOfWork, tenant_id: UUID, fo_id: UUID) -> Loc
 
 def location_by_code(uow: UnitOfWork, tenant_id: UUID, code: str) -> Location:
     """A location the tenant may use, by code (its own first); NotFound otherwise."""
-    matches = [loc for loc in uow.locations.visible_to(tenant_id) if loc.code == code]
-    own = [loc for loc in matches if loc.owner_tenant_id == tenant_id]
-    found = own or matches
-    if not found:
+    found = location_named(uow.locations.visible_to(tenant_id), code, tenant_id)
+    if found is None:
         raise NotFound(f"No location {code!r}")
-    return found[0]
+    return found
 
 
 def take_off_shelf(

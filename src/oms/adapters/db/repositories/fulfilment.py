@@ -369,10 +369,7 @@ class SqlFulfilmentRepository:
                 width_mm=package.width_mm,
                 height_mm=package.height_mm,
                 weight_grams=package.weight_grams,
-                contents=[
-                    {"seq": i.seq, "line_no": i.line_no, "sku": i.sku, "quantity": i.quantity}
-                    for i in package.contents
-                ],
+                contents=[item.to_dict() for item in package.contents],
                 shipment_id=package.shipment_id,
                 created_by=package.created_by,
                 created_at=package.created_at,

@@ -64,10 +64,7 @@ class SqlShipmentRepository:
                 cost=shipment.cost,
                 currency=shipment.currency,
                 status=shipment.status.value,
-                contents=[
-                    {"seq": i.seq, "line_no": i.line_no, "sku": i.sku, "quantity": i.quantity}
-                    for i in shipment.contents
-                ],
+                contents=[item.to_dict() for item in shipment.contents],
                 package_ids=[str(p) for p in shipment.package_ids],
                 deliver_by=shipment.deliver_by,
                 created_by=shipment.created_by,

@@ -47,10 +47,10 @@ class Locked:
 
 def lock_fulfillment_order(uow: UnitOfWork, tenant_id: UUID, fo_id: UUID) -> Locked:
     """Lock the fulfilment order's order and read them (NotFound for another tenant's id)."""
-    found = uow.fulfilment.get(tenant_id, fo_id)
-    if found is None:
+    order_id = uow.fulfilment.order_id_of(tenant_id, fo_id)
+    if order_id is None:
         raise NotFound(f"No fulfilment order {fo_id}")
-    order = locked_order(uow, tenant_id, found.order_id)
+    order = locked_order(uow, tenant_id, order_id)
     fos = uow.fulfilment.for_order(tenant_id, order.id)
     fo = next(f for f in fos if f.id == fo_id)
     return Locked(order, fos, fo)

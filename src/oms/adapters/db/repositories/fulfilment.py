@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.engine import Row
 
 from oms.adapters.db.tables import (
@@ -124,9 +124,15 @@ def _wave_from_row(row: Row[Any]) -> PickWave:
     )
 
 
+def _counts_of(line: FulfillmentLine) -> tuple[int, ...]:
+    return tuple(getattr(line, name) for name in _COUNTS)
+
+
 class SqlFulfilmentRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        # Line counts as read or written in this transaction: only changed lines are saved.
+        self._counts: dict[tuple[UUID, int], tuple[int, ...]] = {}
 
     # -- fulfilment orders ---------------------------------------------------------------
 
@@ -147,6 +153,7 @@ class SqlFulfilmentRepository:
         self._conn.execute(
             insert(fulfillment_order_lines), [_line_values(fo, line) for line in fo.lines]
         )
+        self._remember(fo)
         fo.changed = False
 
     def save(self, fo: FulfillmentOrder) -> None:
@@ -164,17 +171,33 @@ class SqlFulfilmentRepository:
         if result.rowcount != 1:
             fo.version = read_version
             raise TransientStorageError(f"fulfilment order {fo.id} changed meanwhile")
-        for line in fo.lines:
+        changed = [
+            {"p_seq": line.seq, **{name: getattr(line, name) for name in _COUNTS}}
+            for line in fo.lines
+            if self._counts.get((fo.id, line.seq)) != _counts_of(line)
+        ]
+        if changed:
             self._conn.execute(
-                update(fulfillment_order_lines)
-                .where(
+                update(fulfillment_order_lines).where(
                     _fl.tenant_id == fo.tenant_id,
                     _fl.fulfillment_order_id == fo.id,
-                    _fl.seq == line.seq,
-                )
-                .values({name: getattr(line, name) for name in _COUNTS})
+                    _fl.seq == bindparam("p_seq"),
+                ),
+                changed,
             )
+        self._remember(fo)
         fo.changed = False
+
+    def _remember(self, fo: FulfillmentOrder) -> None:
+        for line in fo.lines:
+            self._counts[(fo.id, line.seq)] = _counts_of(line)
+
+    def order_id_of(self, tenant_id: UUID, fo_id: UUID) -> UUID | None:
+        """The order a fulfilment order belongs to (one small read before locking it)."""
+        found: UUID | None = self._conn.scalar(
+            select(_fo.order_id).where(_fo.tenant_id == tenant_id, _fo.id == fo_id)
+        )
+        return found
 
     def _select(self) -> Any:
         return select(fulfillment_orders, locations.c.code.label("location_code")).join(
@@ -203,6 +226,8 @@ class SqlFulfilmentRepository:
                     **{name: getattr(row, name) for name in _COUNTS},
                 )
             )
+        for fo in found:
+            self._remember(fo)
         return found
 
     def get(

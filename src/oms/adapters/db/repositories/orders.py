@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
@@ -49,9 +51,19 @@ _ID_BY_EXTERNAL_ID = select(_o.id).where(
 )
 
 
+@dataclass
+class _Stored:
+    """An order's rows as the database holds them in this transaction."""
+
+    lines: dict[int, dict[str, Any]]
+    allocations: dict[UUID, tuple[int, int]]
+    holds: dict[UUID, datetime | None]
+
+
 class SqlOrderRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._stored: dict[UUID, _Stored] = {}
 
     def add(self, order: Order) -> bool:
         """Insert the whole order; False (and nothing written) when its external id exists."""
@@ -89,6 +101,7 @@ class SqlOrderRepository:
             self._conn.execute(insert(order_holds), [hold_values(order, h) for h in order.holds])
         self._insert_new_payments(order)
         self._insert_new_events(order)
+        self._remember(order)
         return True
 
     def _insert_new_payments(self, order: Order) -> None:
@@ -98,21 +111,9 @@ class SqlOrderRepository:
             )
             order.new_payments.clear()
 
-    def _save_holds(self, order: Order) -> None:
+    def _save_holds(self, order: Order, stored: dict[UUID, datetime | None]) -> None:
         """Upsert holds: new ones are inserted, released ones updated."""
         hc = order_holds.c
-        stored = (
-            {
-                row.id: row.released_at
-                for row in self._conn.execute(
-                    select(hc.id, hc.released_at).where(
-                        hc.tenant_id == order.tenant_id, hc.order_id == order.id
-                    )
-                )
-            }
-            if order.holds
-            else {}
-        )
         for hold in order.holds:
             if hold.id not in stored:
                 self._conn.execute(insert(order_holds).values(**hold_values(order, hold)))
@@ -136,51 +137,86 @@ class SqlOrderRepository:
 
     def save(self, order: Order) -> None:
         """Write back the order: statuses and totals, lines and allocations (new ones
-        inserted), holds, payments and new events."""
+        inserted, changed ones updated), holds, payments and new events.
+
+        An order read ``for_update`` in this unit of work is compared with what was read, so
+        only changed rows are written; otherwise the stored rows are looked up first."""
         self._conn.execute(
             update(orders)
             .where(_o.tenant_id == order.tenant_id, _o.id == order.id)
             .values(**order_values(order))
         )
+        stored = self._stored.get(order.id) or self._read_stored(order)
         ln, al = order_lines.c, allocations.c
-        stored_lines = set(
-            self._conn.scalars(
-                select(ln.line_no).where(ln.tenant_id == order.tenant_id, ln.order_id == order.id)
-            )
-        )
         for line in order.lines:
             values = line_values(order, line)
-            if line.line_no not in stored_lines:
+            before = stored.lines.get(line.line_no)
+            if before is None:
                 self._conn.execute(insert(order_lines).values(**values))
-                continue
-            self._conn.execute(
-                update(order_lines)
-                .where(
-                    ln.tenant_id == order.tenant_id,
-                    ln.order_id == order.id,
-                    ln.line_no == line.line_no,
+            elif values != before:
+                self._conn.execute(
+                    update(order_lines)
+                    .where(
+                        ln.tenant_id == order.tenant_id,
+                        ln.order_id == order.id,
+                        ln.line_no == line.line_no,
+                    )
+                    .values({k: v for k, v in values.items() if k not in _LINE_KEY})
                 )
-                .values({k: v for k, v in values.items() if k not in _LINE_KEY})
-            )
-        stored_allocations = set(
-            self._conn.scalars(
-                select(al.id).where(al.tenant_id == order.tenant_id, al.order_id == order.id)
-            )
-        )
         for allocation in order.allocations:
-            if allocation.id not in stored_allocations:
+            counts = stored.allocations.get(allocation.id)
+            if counts is None:
                 self._conn.execute(
                     insert(allocations).values(**allocation_values(order, allocation))
                 )
-                continue
-            self._conn.execute(
-                update(allocations)
-                .where(al.tenant_id == order.tenant_id, al.id == allocation.id)
-                .values(released=allocation.released, fulfilled=allocation.fulfilled)
-            )
-        self._save_holds(order)
+            elif counts != (allocation.released, allocation.fulfilled):
+                self._conn.execute(
+                    update(allocations)
+                    .where(al.tenant_id == order.tenant_id, al.id == allocation.id)
+                    .values(released=allocation.released, fulfilled=allocation.fulfilled)
+                )
+        self._save_holds(order, stored.holds)
         self._insert_new_payments(order)
         self._insert_new_events(order)
+        self._remember(order)
+
+    def _remember(self, order: Order) -> None:
+        """Keep what the database now holds for the order, to write only changes later."""
+        self._stored[order.id] = _Stored(
+            lines={line.line_no: line_values(order, line) for line in order.lines},
+            allocations={a.id: (a.released, a.fulfilled) for a in order.allocations},
+            holds={hold.id: hold.released_at for hold in order.holds},
+        )
+
+    def _read_stored(self, order: Order) -> _Stored:
+        ln, al, hc = order_lines.c, allocations.c, order_holds.c
+        lines = {
+            row.line_no: dict(row._mapping)
+            for row in self._conn.execute(
+                select(order_lines).where(ln.tenant_id == order.tenant_id, ln.order_id == order.id)
+            )
+        }
+        stored_allocations = {
+            row.id: (row.released, row.fulfilled)
+            for row in self._conn.execute(
+                select(al.id, al.released, al.fulfilled).where(
+                    al.tenant_id == order.tenant_id, al.order_id == order.id
+                )
+            )
+        }
+        holds = (
+            {
+                row.id: row.released_at
+                for row in self._conn.execute(
+                    select(hc.id, hc.released_at).where(
+                        hc.tenant_id == order.tenant_id, hc.order_id == order.id
+                    )
+                )
+            }
+            if order.holds
+            else {}
+        )
+        return _Stored(lines, stored_allocations, holds)
 
     def get(
         self,
@@ -198,6 +234,8 @@ class SqlOrderRepository:
             return None
         order = order_from_row(row)
         self._load_children([order], with_events=with_events)
+        if for_update:
+            self._remember(order)
         return order
 
     def id_by_external_id(self, tenant_id: UUID, channel: str, external_id: str) -> UUID | None:

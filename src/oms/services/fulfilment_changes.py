@@ -84,17 +84,27 @@ def reject_fulfillment_order(
                 cancelled = _release_everything(uow, located, when)
                 fo.rejected_reason = reason.strip()
                 fo.refresh_status()
+                known = {a.id for a in order.allocations}
                 give_back(
                     uow,
                     located,
                     cancelled,
-                    exclude={fo.location_code or ""},
+                    # Rejections add up: no location that refused this order gets it again.
+                    exclude={
+                        other.location_code or ""
+                        for other in located.fulfilment
+                        if other.rejected_reason is not None
+                    },
                     geocoder=geocoder,
                     at=when,
                 )
                 data.update(describe(fo))
                 data["rerouted_to"] = sorted(
-                    {a.location_code or "" for a in order.allocations if a.open}
+                    {
+                        a.location_code or ""
+                        for a in order.allocations
+                        if a.id not in known and a.open
+                    }
                 )
             fo.updated_at = when
             settle_order(order, policies=uow.tenants.policies(tenant_id), at=when)

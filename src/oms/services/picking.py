@@ -55,7 +55,9 @@ __all__ = [
 ]
 
 MAX_WAVE_ORDERS = 500
-CANDIDATES_READ = 2000
+# Candidates read per wave, as a multiple of its size: they come sorted nearly as the wave
+# wants them, the rest is the unit limit and the cut-off of pickups (none) to sort out.
+CANDIDATES_PER_SLOT = 4
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,9 @@ def create_wave(
     def attempt() -> WaveResult:
         with uow_factory() as uow:
             location = location_by_code(uow, tenant_id, location_code)
-            waiting = uow.fulfilment.waiting_for_wave(tenant_id, location.id, limit=CANDIDATES_READ)
+            waiting = uow.fulfilment.waiting_for_wave(
+                tenant_id, location.id, limit=max(CANDIDATES_PER_SLOT * max_orders, 200)
+            )
             cutoff = cutoff_of(location)
             candidates = [
                 WaveCandidate(
@@ -300,13 +304,13 @@ def _confirm_one(
         with order.change("fulfillment_order.short_picked", actor=actor, at=at) as data:
             data.update(describe(fo))
             data["short"] = [{"sku": line.sku, "units": units} for line, units in short_lines]
-            give_back(uow, located, cancelled, geocoder=geocoder, at=at)
+            known = {a.id for a in order.allocations}
+            # Never back to this location: its books still show the units nobody found (a
+            # store pickup stays at its store, where the customer will come).
+            here = set() if fo.kind is FulfillmentKind.PICKUP else {fo.location_code or ""}
+            give_back(uow, located, cancelled, exclude=here, geocoder=geocoder, at=at)
             data["rerouted_to"] = sorted(
-                {
-                    a.location_code or ""
-                    for a in order.allocations
-                    if a.open and a.location_id != fo.location_id
-                }
+                {a.location_code or "" for a in order.allocations if a.id not in known and a.open}
             )
         result.shorts.append(
             {

@@ -55,6 +55,10 @@ def route_units(
     store = (
         None if order.pickup_location_id is None else uow.locations.get(order.pickup_location_id)
     )
+    if store is not None and store.code in exclude and order.shipping_address is None:
+        # The pickup store refused it and there is nowhere to ship to: it waits (backordered)
+        # for the merchant to agree another store or an address with the customer.
+        return {}
     routed = route_and_reserve(
         uow,
         tenant_id=order.tenant_id,

@@ -286,7 +286,11 @@ class SqlFulfilmentRepository:
                 _fo.status == FulfillmentOrderStatus.OPEN.value,
                 _fo.wave_id.is_(None),
             )
-            .order_by(_fo.promised_ship_by, _fo.priority, _fo.created_at)
+            # The wave's own order (domain.picking.select_wave) for one location: the promised
+            # ship date first (none last, on both databases), then priority, then age.
+            .order_by(
+                _fo.promised_ship_by.is_(None), _fo.promised_ship_by, _fo.priority, _fo.created_at
+            )
             .limit(limit)
         )
         return self._with_lines([_from_row(row) for row in rows])

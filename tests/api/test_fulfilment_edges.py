@@ -1,0 +1,503 @@
+"""Fulfilment over HTTP at its edges: refused scans, carrier webhooks that are repeated, late,
+forged or malformed, and download links that expired or never existed.
+
+Rate cards are deployment-wide, so this module runs on a database of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import Engine
+
+from oms.adapters.carriers.signature import sign
+from oms.adapters.db.engine import build_engine
+from oms.adapters.db.migrate import upgrade
+from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.adapters.downloads import DownloadGrant, DownloadSigner
+from oms.api.app import create_app
+from oms.config import Settings
+from oms.services.checks import find_invariant_violations
+from tests.api.support import (
+    ApiTenant,
+    TestClient,
+    api_settings_for,
+    assert_problem,
+    create_product,
+    new_operator_headers,
+    new_tenant,
+    set_on_hand,
+)
+from tests.integration.test_routing import RATES
+
+COLOGNE = {
+    "name": "Erika Mustermann",
+    "line1": "Heidestrasse 17",
+    "city": "Koeln",
+    "postal_code": "51147",
+    "country": "DE",
+    "latitude": 50.94,
+    "longitude": 6.96,
+}
+SITES = {
+    "WH-A": ("warehouse", 50.88, 7.06),
+    "WH-B": ("warehouse", 50.73, 7.10),
+    "STORE-1": ("store", 50.94, 6.95),
+}
+BOXES = [
+    {"code": "S", "length_mm": 200, "width_mm": 150, "height_mm": 100, "max_weight_grams": 5000},
+]
+X_GTIN = "4006381333931"
+FILE_URL = "https://files.example.com/guide.pdf"
+
+
+@pytest.fixture(scope="module")
+def edges_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    path: Path = tmp_path_factory.mktemp("fulfilment-edges") / "api.db"
+    engine = build_engine(api_settings_for(f"sqlite:///{path}"))
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def edges_uow(edges_engine: Engine) -> SqlUnitOfWorkFactory:
+    return SqlUnitOfWorkFactory(edges_engine)
+
+
+@pytest.fixture(scope="module")
+def settings(edges_engine: Engine) -> Settings:
+    return api_settings_for(str(edges_engine.url))
+
+
+@pytest.fixture(scope="module")
+def client(
+    edges_engine: Engine, settings: Settings, edges_uow: SqlUnitOfWorkFactory
+) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, engine=edges_engine)) as test_client:
+        imported = test_client.post(
+            "/v1/carrier-services/import",
+            headers=new_operator_headers(edges_uow),
+            json={"format": "yaml", "document": RATES},
+        )
+        assert imported.status_code == 200, imported.text
+        yield test_client
+
+
+@pytest.fixture
+def shop(edges_uow: SqlUnitOfWorkFactory, client: TestClient) -> ApiTenant:
+    """Two warehouses and a store; X (with a barcode) and Y at WH-A, Z at the store, and a
+    downloadable guide."""
+    tenant = new_tenant(edges_uow)
+    for code, (kind, lat, lon) in SITES.items():
+        response = client.post(
+            "/v1/locations",
+            headers=tenant.headers,
+            json={
+                "code": code,
+                "name": f"Site {code}",
+                "kind": kind,
+                "latitude": lat,
+                "longitude": lon,
+                "can_ship": kind == "warehouse",
+                "can_pickup": kind == "store",
+                "address": {"country": "DE", "line1": f"{code} Strasse 1", "city": "Koeln"},
+                "boxes": BOXES,
+            },
+        )
+        assert response.status_code == 201, response.text
+    create_product(client, tenant, "X", price="20.00", weight_grams=800, barcode=X_GTIN)
+    create_product(client, tenant, "Y", price="15.00", weight_grams=400)
+    create_product(client, tenant, "Z", price="30.00", weight_grams=300)
+    create_product(client, tenant, "GUIDE", price="9.00", kind="digital", download_url=FILE_URL)
+    set_on_hand(client, tenant, "X", "WH-A", 5)
+    set_on_hand(client, tenant, "Y", "WH-A", 5)
+    set_on_hand(client, tenant, "Z", "STORE-1", 2)
+    return tenant
+
+
+# --- small helpers ---------------------------------------------------------------------------
+
+
+def _get(client: TestClient, shop: ApiTenant, path: str) -> Any:
+    response = client.get(path, headers=shop.headers)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _post(
+    client: TestClient, shop: ApiTenant, path: str, body: Any = None, status: int = 200
+) -> Any:
+    response = client.post(path, headers=shop.headers, json=body)
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def _place(client: TestClient, shop: ApiTenant, *lines: tuple[str, int], **fields: Any) -> Any:
+    body = {
+        "currency": "EUR",
+        "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in lines],
+        "customer": {"email": "erika@example.com", "name": "Erika Mustermann"},
+        "payment": {"gateway": "test", "token": "tok_approve"},
+        **fields,
+    }
+    if "pickup_location" not in fields:
+        body["shipping_address"] = COLOGNE
+    return _post(client, shop, "/v1/orders", body, 201)
+
+
+def _only_fo(client: TestClient, shop: ApiTenant, order_id: str) -> dict[str, Any]:
+    (fo,) = _get(client, shop, f"/v1/orders/{order_id}/fulfillment-orders")
+    assert isinstance(fo, dict)
+    return fo
+
+
+def _picked(client: TestClient, shop: ApiTenant, code: str) -> dict[str, Any]:
+    wave = _post(client, shop, f"/v1/locations/{code}/pick-waves", {}, 201)
+    confirmed: dict[str, Any] = _post(client, shop, f"/v1/pick-waves/{wave['id']}/confirm")
+    return confirmed
+
+
+def _stock(client: TestClient, shop: ApiTenant, sku: str) -> dict[str, tuple[int, int]]:
+    stock = _get(client, shop, f"/v1/inventory/{sku}")
+    return {row["location"]: (row["on_hand"], row["reserved"]) for row in stock["locations"]}
+
+
+def _ledger(client: TestClient, shop: ApiTenant, sku: str) -> list[tuple[str, str, int]]:
+    items = _get(client, shop, f"/v1/inventory/{sku}/movements?limit=50")["items"]
+    return [(m["location"], m["kind"], m["quantity"]) for m in items]
+
+
+def _shipped(client: TestClient, shop: ApiTenant) -> tuple[str, dict[str, Any]]:
+    """An order of one X, picked, packed and shipped from WH-A: its id and the shipment."""
+    order = _place(client, shop, ("X", 1))
+    fo = _only_fo(client, shop, order["id"])
+    _picked(client, shop, "WH-A")
+    _post(client, shop, f"/v1/fulfillment-orders/{fo['id']}/packages", {"scans": ["X"]}, 201)
+    shipment = _post(client, shop, f"/v1/fulfillment-orders/{fo['id']}/shipments", None, 201)
+    return order["id"], shipment
+
+
+def _carrier_post(
+    client: TestClient,
+    settings: Settings,
+    events: list[dict[str, Any]],
+    *,
+    signature: str | None = "sign",
+) -> Any:
+    body = json.dumps({"events": events}).encode()
+    headers = {"Content-Type": "application/json"}
+    if signature == "sign":
+        headers["X-OMS-Signature"] = sign(body, settings.carrier_webhook_secret)
+    elif signature is not None:
+        headers["X-OMS-Signature"] = signature
+    return client.post("/v1/carriers/acme/events", content=body, headers=headers)
+
+
+def _event(tracking_number: str, status: str, occurred_at: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": f"evt-{uuid4()}",
+        "tracking_number": tracking_number,
+        "status": status,
+        "occurred_at": occurred_at,
+        **fields,
+    }
+
+
+# --- 4. packing ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("scans", "pointers"),
+    [
+        (["Y"], ["#/scans/0"]),  # an item of the shop, not of this order
+        (["X", "X", X_GTIN], ["#/scans/2"]),  # one more X than the order has
+        (["X", "Y", "X", "0" + X_GTIN], ["#/scans/1", "#/scans/3"]),
+        (["4006381333932"], ["#/scans/0"]),  # X's barcode with a wrong check digit
+    ],
+    ids=["wrong-item", "surplus", "wrong-and-surplus", "bad-check-digit"],
+)
+def test_wrong_item_and_surplus_scans_are_refused_with_pointers_and_nothing_is_packed(
+    client: TestClient, shop: ApiTenant, scans: list[str], pointers: list[str]
+) -> None:
+    order = _place(client, shop, ("X", 2))
+    fo = _only_fo(client, shop, order["id"])
+    _picked(client, shop, "WH-A")
+
+    refused = client.post(
+        f"/v1/fulfillment-orders/{fo['id']}/packages", headers=shop.headers, json={"scans": scans}
+    )
+
+    problem = assert_problem(refused, 422)
+    assert [e["pointer"] for e in problem["errors"]] == pointers
+    assert _get(client, shop, f"/v1/fulfillment-orders/{fo['id']}/packages") == []
+    after = _get(client, shop, f"/v1/fulfillment-orders/{fo['id']}")
+    assert (after["status"], after["lines"][0]["picked"], after["lines"][0]["packed"]) == (
+        "in_progress",
+        2,
+        0,
+    )
+    timeline = _get(client, shop, f"/v1/orders/{order['id']}")["timeline"]
+    assert "fulfillment_order.packed" not in [e["type"] for e in timeline]
+    # The right scans still pack: nothing was half done.
+    _post(
+        client, shop, f"/v1/fulfillment-orders/{fo['id']}/packages", {"scans": ["X", X_GTIN]}, 201
+    )
+
+
+def test_packing_a_store_pickup_is_refused(client: TestClient, shop: ApiTenant) -> None:
+    order = _place(client, shop, ("Z", 1), pickup_location="STORE-1")
+    fo = _only_fo(client, shop, order["id"])
+    _picked(client, shop, "STORE-1")
+
+    refused = client.post(
+        f"/v1/fulfillment-orders/{fo['id']}/packages", headers=shop.headers, json={"scans": ["Z"]}
+    )
+
+    assert_problem(refused, 409)
+    assert _get(client, shop, f"/v1/fulfillment-orders/{fo['id']}/packages") == []
+    assert _get(client, shop, f"/v1/fulfillment-orders/{fo['id']}")["status"] == (
+        "ready_for_pickup"
+    )
+    assert _stock(client, shop, "Z") == {"STORE-1": (2, 1)}
+
+
+# --- 2 and 3 over HTTP: what a refusal answers ---------------------------------------------
+
+
+def test_rejecting_a_shipped_fulfilment_order_answers_409(
+    client: TestClient, shop: ApiTenant, edges_uow: SqlUnitOfWorkFactory
+) -> None:
+    order_id, _shipment = _shipped(client, shop)
+    fo = _only_fo(client, shop, order_id)
+    assert fo["status"] == "shipped"
+
+    refused = client.post(
+        f"/v1/fulfillment-orders/{fo['id']}/reject",
+        headers=shop.headers,
+        json={"reason": "too late"},
+    )
+
+    assert_problem(refused, 409)
+    assert _only_fo(client, shop, order_id)["status"] == "shipped"
+    assert _stock(client, shop, "X")["WH-A"] == (4, 0)
+    assert _ledger(client, shop, "X") == [("WH-A", "count", 5), ("WH-A", "shipment", -1)]
+    assert find_invariant_violations(uow_factory=edges_uow) == []
+
+
+def test_moving_to_a_location_without_the_stock_answers_409_and_changes_nothing(
+    client: TestClient, shop: ApiTenant
+) -> None:
+    order = _place(client, shop, ("X", 2))
+    fo = _only_fo(client, shop, order["id"])
+    before = _get(client, shop, f"/v1/orders/{order['id']}")
+
+    refused = client.post(
+        f"/v1/fulfillment-orders/{fo['id']}/move", headers=shop.headers, json={"location": "WH-B"}
+    )
+
+    assert_problem(refused, 409)
+    assert _stock(client, shop, "X") == {"WH-A": (5, 2)}
+    assert _only_fo(client, shop, order["id"]) == fo
+    after = _get(client, shop, f"/v1/orders/{order['id']}")
+    assert (after["allocations"], after["lines"], after["timeline"]) == (
+        before["allocations"],
+        before["lines"],
+        before["timeline"],
+    )
+
+
+# --- 6. carrier events ----------------------------------------------------------------------
+
+
+def test_a_repeated_carrier_event_is_counted_once(
+    client: TestClient, shop: ApiTenant, settings: Settings
+) -> None:
+    _order_id, shipment = _shipped(client, shop)
+    number = shipment["tracking_number"]
+    scan = _event(number, "in_transit", "2026-11-28T09:00:00Z", location="Koeln hub")
+    out = _event(number, "out_for_delivery", "2026-11-28T11:00:00+01:00")
+
+    first = _carrier_post(client, settings, [scan])
+    again = _carrier_post(client, settings, [scan, out, out])
+
+    assert first.status_code == again.status_code == 200
+    assert (first.json()["accepted"], first.json()["duplicates"]) == (1, 0)
+    assert (again.json()["accepted"], again.json()["duplicates"]) == (1, 2)
+    tracked = _get(client, shop, f"/v1/shipments/{shipment['id']}")
+    assert sorted(e["event_id"] for e in tracked["events"]) == sorted([scan["id"], out["id"]])
+    assert tracked["status"] == "out_for_delivery"
+
+
+def test_a_late_in_transit_event_never_undoes_delivered(
+    client: TestClient, shop: ApiTenant, settings: Settings
+) -> None:
+    order_id, shipment = _shipped(client, shop)
+    number = shipment["tracking_number"]
+    delivered = _event(number, "delivered", "2026-11-29T14:00:00Z")
+    older = _event(number, "in_transit", "2026-11-28T09:00:00Z")
+    # A scanner with a wrong clock: stamped after the delivery.
+    skewed = _event(number, "in_transit", "2026-11-30T09:00:00Z")
+
+    assert _carrier_post(client, settings, [delivered]).status_code == 200
+    late = _carrier_post(client, settings, [older, skewed])
+
+    assert (late.status_code, late.json()["accepted"]) == (200, 2)
+    tracked = _get(client, shop, f"/v1/shipments/{shipment['id']}")
+    assert (tracked["status"], len(tracked["events"])) == ("delivered", 3)
+    order = _get(client, shop, f"/v1/orders/{order_id}")
+    assert (order["status"], order["fulfillment_status"]) == ("closed", "delivered")
+    assert order["lines"][0]["quantities"]["delivered"] == 1
+    assert _only_fo(client, shop, order_id)["status"] == "closed"
+    types = [e["type"] for e in order["timeline"]]
+    assert types.count("shipment.delivered") == 1
+    assert "shipment.in_transit" not in types
+
+
+@pytest.mark.parametrize(
+    "signature",
+    [
+        None,
+        "sha256=" + "0" * 64,
+        "sha256=not-hex",
+        "sign-other-body",
+        "sign-other-secret",
+    ],
+    ids=["missing", "wrong", "malformed", "for-another-body", "with-another-secret"],
+)
+def test_carrier_events_with_a_bad_or_missing_signature_answer_401_and_store_nothing(
+    client: TestClient, shop: ApiTenant, settings: Settings, signature: str | None
+) -> None:
+    _order_id, shipment = _shipped(client, shop)
+    event = _event(shipment["tracking_number"], "delivered", "2026-11-29T14:00:00Z")
+    header = signature
+    if signature == "sign-other-body":
+        header = sign(json.dumps({"events": []}).encode(), settings.carrier_webhook_secret)
+    elif signature == "sign-other-secret":
+        body = json.dumps({"events": [event]}).encode()
+        header = sign(body, "a-secret-the-carrier-does-not-share")
+
+    refused = _carrier_post(client, settings, [event], signature=header)
+
+    assert_problem(refused, 401)
+    tracked = _get(client, shop, f"/v1/shipments/{shipment['id']}")
+    assert (tracked["status"], tracked["events"]) == ("label_created", [])
+    # The same event, signed, is new: the refused one left no trace.
+    accepted = _carrier_post(client, settings, [event]).json()
+    assert (accepted["accepted"], accepted["duplicates"]) == (1, 0)
+
+
+def test_an_unknown_tracking_number_is_reported_not_refused(
+    client: TestClient, shop: ApiTenant, settings: Settings
+) -> None:
+    _order_id, shipment = _shipped(client, shop)
+    known = _event(shipment["tracking_number"], "in_transit", "2026-11-28T09:00:00Z")
+    stranger = _event("ZZ123456786OM", "in_transit", "2026-11-28T09:00:00Z")
+
+    answer = _carrier_post(client, settings, [stranger, known])
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "accepted": 1,
+        "duplicates": 0,
+        "unknown_tracking_numbers": ["ZZ123456786OM"],
+    }
+    assert _get(client, shop, f"/v1/shipments/{shipment['id']}")["status"] == "in_transit"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("occurred_at", "2026-11-28T09:00:00"),  # no time zone: which 09:00?
+        ("occurred_at", "yesterday"),
+        ("status", "teleported"),
+        ("status", "DELIVERED"),
+    ],
+    ids=["naive-timestamp", "not-a-timestamp", "unknown-status", "status-in-capitals"],
+)
+def test_a_carrier_event_with_a_naive_timestamp_or_a_bad_status_answers_422(
+    client: TestClient, shop: ApiTenant, settings: Settings, field: str, value: str
+) -> None:
+    _order_id, shipment = _shipped(client, shop)
+    good = _event(shipment["tracking_number"], "in_transit", "2026-11-28T09:00:00Z")
+    bad = _event(shipment["tracking_number"], "delivered", "2026-11-29T14:00:00Z")
+    bad[field] = value
+
+    refused = _carrier_post(client, settings, [good, bad])
+
+    problem = assert_problem(refused, 422)
+    assert [e["pointer"] for e in problem["errors"]] == [f"#/events/1/{field}"]
+    # The whole batch is refused: not even the good event was kept.
+    tracked = _get(client, shop, f"/v1/shipments/{shipment['id']}")
+    assert (tracked["status"], tracked["events"]) == ("label_created", [])
+
+
+# --- 9. download links ------------------------------------------------------------------------
+
+
+def _download_link(client: TestClient, shop: ApiTenant) -> tuple[str, dict[str, Any]]:
+    order = _place(client, shop, ("GUIDE", 1))
+    (link,) = _get(client, shop, f"/v1/orders/{order['id']}/downloads")
+    return order["id"], link
+
+
+def _token(url: str) -> str:
+    return url.rsplit("/downloads/", 1)[1]
+
+
+def test_a_valid_download_link_redirects_to_the_products_file(
+    client: TestClient, shop: ApiTenant, settings: Settings
+) -> None:
+    _order_id, link = _download_link(client, shop)
+
+    followed = client.get(f"/downloads/{_token(link['url'])}", follow_redirects=False)
+
+    assert (followed.status_code, followed.headers["location"]) == (307, FILE_URL)
+    assert link["url"].startswith(settings.public_url)
+    assert datetime.fromisoformat(link["expires_at"]) > datetime.now(UTC) + timedelta(days=29)
+
+
+def test_an_expired_download_link_answers_410(
+    client: TestClient, shop: ApiTenant, settings: Settings
+) -> None:
+    order_id, link = _download_link(client, shop)
+    # The link the API gave, as it reads a day after its expiry: same order line, and
+    # signed with the deployment's key, but its time is up.
+    signer = DownloadSigner(settings.secret_key, settings.public_url)
+    yesterday = datetime.now(UTC) - timedelta(days=1)
+    expired = signer.link(DownloadGrant(shop.id, UUID(order_id), link["line_no"], yesterday))
+
+    answer = client.get(f"/downloads/{_token(expired)}", follow_redirects=False)
+
+    assert_problem(answer, 410)
+    assert "location" not in answer.headers
+
+
+@pytest.mark.parametrize("forgery", ["other-key", "stretched", "garbage", "truncated"])
+def test_a_forged_download_link_answers_404(
+    client: TestClient, shop: ApiTenant, settings: Settings, forgery: str
+) -> None:
+    order_id, link = _download_link(client, shop)
+    token = _token(link["url"])
+    grant = DownloadGrant(
+        shop.id, UUID(order_id), link["line_no"], datetime.now(UTC) + timedelta(days=3650)
+    )
+    other = DownloadSigner("a-key-that-is-not-the-deployments", settings.public_url)
+    forged = {
+        "other-key": _token(other.link(grant)),
+        # The payload of a ten-year grant under the genuine link's signature.
+        "stretched": _token(other.link(grant)).split(".")[0] + "." + token.split(".")[1],
+        "garbage": "not-a-token-at-all",
+        "truncated": token[:-3],
+    }[forgery]
+
+    answer = client.get(f"/downloads/{forged}", follow_redirects=False)
+
+    assert_problem(answer, 404)
+    assert "location" not in answer.headers

@@ -1,0 +1,870 @@
+"""Fulfilment through the use cases, on SQLite and PostgreSQL: short picks, rejections and
+moves, partial shipments and what they capture, store pickups, and races at the station.
+
+Each test checks what its step touches: the stock per location (on hand, reserved), the
+ledger, the order lines, the fulfilment orders, payments and the timeline; and that
+``oms check`` (``find_invariant_violations``) still finds nothing wrong.
+
+Labels are bought from the table-rate carriers, whose rate cards are deployment-wide: this
+module runs on databases of its own, so no other module's orders are routed by them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from threading import Barrier
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+from sqlalchemy import Engine
+
+from oms.adapters.db.engine import build_engine
+from oms.adapters.db.migrate import upgrade
+from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.adapters.payments.registry import gateway_named
+from oms.config import Environment, Settings
+from oms.domain.addresses import Address
+from oms.domain.catalogue import LocationKind
+from oms.domain.errors import IllegalTransition, InvalidRequest
+from oms.domain.fulfilment import FulfillmentOrder, FulfillmentOrderStatus
+from oms.domain.holds import HoldReason
+from oms.domain.inventory import Movement, MovementKind
+from oms.domain.orders import Order
+from oms.domain.payments import PaymentKind, PaymentOutcome
+from oms.domain.pricing import DiscountCode, DiscountKind
+from oms.domain.tracking import ShipmentStatus, TrackingEvent
+from oms.services import catalogue, intake
+from oms.services.carriers import import_rate_cards
+from oms.services.checks import find_invariant_violations
+from oms.services.discounts import create_discount_code
+from oms.services.fulfilment_changes import (
+    expire_uncollected_pickups,
+    move_fulfillment_order,
+    reject_fulfillment_order,
+)
+from oms.services.orders import get_order
+from oms.services.packing import PackRequest, pack
+from oms.services.picking import PickConfirmation, WaveResult, confirm_picks, create_wave
+from oms.services.policies import update_policies
+from oms.services.shipping import ShipRequest, collect_pickup, create_shipment, shipments_of_order
+from oms.services.timers import run_timers
+from oms.services.tracking import CarrierEvent, record_carrier_events
+from oms.wiring import carrier_provider
+from tests.builders import TESTER, add_product, order_of, place, set_stock, tenant_principal
+from tests.integration.test_routing import COLOGNE, RATES
+
+WAREHOUSES = {"NEAR": (50.88, 7.06), "BONN": (50.73, 7.10), "FAR": (48.14, 11.58)}
+"""Seen from Cologne: NEAR is the cheapest to ship from, then BONN, then FAR."""
+
+CARRIERS = carrier_provider(Settings(database_url="sqlite://", environment=Environment.TEST))
+
+
+def _prepared(settings: Settings) -> Engine:
+    engine = build_engine(settings)
+    upgrade(engine)
+    import_rate_cards(
+        uow_factory=SqlUnitOfWorkFactory(engine), principal=None, text=RATES, fmt="yaml"
+    )
+    return engine
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def fulfilment_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A database of this module's own, with the carriers' rate cards imported."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('fulfilment') / 'fulfilment.db'}"
+        engine = _prepared(Settings(database_url=url))
+        yield engine
+        engine.dispose()
+        return
+    base: str = request.getfixturevalue("postgres_url")
+    server, _, name = base.rpartition("/")
+    scratch = f"{name}_fulfilment"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {scratch}")
+    engine = _prepared(Settings(database_url=f"{server}/{scratch}", db_max_overflow=20))
+    yield engine
+    engine.dispose()
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
+
+
+@pytest.fixture
+def uow_factory(fulfilment_engine: Engine) -> SqlUnitOfWorkFactory:
+    return SqlUnitOfWorkFactory(fulfilment_engine)
+
+
+@pytest.fixture
+def shop(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID) -> UUID:
+    """A tenant with three warehouses, a store for pickups, and products X, Y and Z."""
+    for code, (lat, lon) in WAREHOUSES.items():
+        catalogue.create_location(
+            uow_factory=uow_factory,
+            principal=tenant_principal(tenant_id),
+            command=catalogue.NewLocation(
+                code=code,
+                name=code,
+                latitude=lat,
+                longitude=lon,
+                address=Address(country="DE", line1=f"{code} 1", city="Koeln"),
+            ),
+        )
+    catalogue.create_location(
+        uow_factory=uow_factory,
+        principal=tenant_principal(tenant_id),
+        command=catalogue.NewLocation(
+            code="STORE",
+            name="Store",
+            kind=LocationKind.STORE,
+            latitude=50.94,
+            longitude=6.95,
+            can_ship=False,
+            can_pickup=True,
+        ),
+    )
+    add_product(uow_factory, tenant_id, "X", price="10.00")
+    add_product(uow_factory, tenant_id, "Y", price="15.00")
+    add_product(uow_factory, tenant_id, "Z", price="30.00")
+    return tenant_id
+
+
+# --- readers -------------------------------------------------------------------------------
+
+
+def _stock(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, sku: str) -> dict[str, Any]:
+    """Location code -> (on_hand, reserved) of one SKU."""
+    with uow_factory(readonly=True) as uow:
+        codes = {loc.id: loc.code for loc in uow.locations.visible_to(tenant_id)}
+        levels = uow.inventory.levels(tenant_id, [sku])
+    return {codes[lv.location_id]: (lv.on_hand, lv.reserved) for lv in levels}
+
+
+def _ledger(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, sku: str, code: str
+) -> list[Movement]:
+    with uow_factory(readonly=True) as uow:
+        location = next(loc for loc in uow.locations.visible_to(tenant_id) if loc.code == code)
+        return uow.inventory.movements(
+            tenant_id, sku, location_id=location.id, after_id=None, limit=100
+        )
+
+
+def _fos(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, order_id: UUID
+) -> list[FulfillmentOrder]:
+    with uow_factory(readonly=True) as uow:
+        return uow.fulfilment.for_order(tenant_id, order_id)
+
+
+def _fo_at(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, order_id: UUID, code: str
+) -> FulfillmentOrder:
+    (found,) = [
+        fo
+        for fo in _fos(uow_factory, tenant_id, order_id)
+        if fo.location_code == code
+        and fo.status not in {FulfillmentOrderStatus.CANCELLED, FulfillmentOrderStatus.REJECTED}
+    ]
+    return found
+
+
+def _only_fo(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, order_id: UUID
+) -> FulfillmentOrder:
+    (only,) = _fos(uow_factory, tenant_id, order_id)
+    return only
+
+
+def _order(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, order_id: UUID) -> Order:
+    return get_order(uow_factory=uow_factory, tenant_id=tenant_id, order_id=order_id)
+
+
+def _line(order: Order, sku: str) -> tuple[int, int, int, int, int]:
+    """(quantity, allocated, backordered, shipped, cancelled) of the order's line of ``sku``."""
+    line = next(ln for ln in order.lines if ln.sku == sku)
+    return line.quantity, line.allocated, line.backordered, line.shipped, line.cancelled
+
+
+def _events(order: Order, event_type: str) -> list[dict[str, Any]]:
+    return [e.data for e in order.events if e.type == event_type]
+
+
+def _open_allocations(order: Order) -> dict[str, int]:
+    """Location code -> units reserved for the order there."""
+    held: Counter[str] = Counter()
+    for allocation in order.allocations:
+        held[allocation.location_code or "?"] += allocation.open
+    return {code: units for code, units in held.items() if units}
+
+
+def _captures(order: Order) -> list[Decimal]:
+    return [
+        p.amount
+        for p in order.payments
+        if p.kind is PaymentKind.CAPTURE and p.outcome is PaymentOutcome.SUCCEEDED
+    ]
+
+
+def _assert_clean(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID) -> None:
+    """``oms check``: on hand equals the ledger, reserved equals the open allocations."""
+    violations = find_invariant_violations(uow_factory=uow_factory)
+    assert [v for v in violations if v.tenant_id == tenant_id] == []
+
+
+# --- use cases, as a station would call them ------------------------------------------------
+
+
+def _place(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, *lines: tuple[str, int], **fields: Any
+) -> Order:
+    command = replace(order_of(*lines), **{"shipping_address": COLOGNE, **fields})
+    return place(uow_factory, tenant_id, command).order
+
+
+def _wave(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, code: str, max_orders: int = 50
+) -> WaveResult:
+    return create_wave(
+        uow_factory=uow_factory,
+        tenant_id=tenant_id,
+        location_code=code,
+        max_orders=max_orders,
+        max_units=None,
+        actor=TESTER,
+    )
+
+
+def _pick(
+    uow_factory: SqlUnitOfWorkFactory,
+    tenant_id: UUID,
+    code: str,
+    found: list[PickConfirmation] | None = None,
+    at: datetime | None = None,
+) -> WaveResult:
+    """A wave at ``code`` with everything open there, confirmed as ``found``."""
+    wave = _wave(uow_factory, tenant_id, code)
+    return confirm_picks(
+        uow_factory=uow_factory,
+        tenant_id=tenant_id,
+        wave_id=wave.wave.id,
+        confirmations=found,
+        actor=TESTER,
+        at=at,
+    )
+
+
+def _pack(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, fo_id: UUID, *scans: str) -> UUID:
+    result = pack(
+        uow_factory=uow_factory,
+        tenant_id=tenant_id,
+        fo_id=fo_id,
+        request=PackRequest(scans=list(scans)),
+        actor=TESTER,
+    )
+    return result.package.id
+
+
+def _ship(
+    uow_factory: SqlUnitOfWorkFactory,
+    tenant_id: UUID,
+    fo_id: UUID,
+    package_ids: list[UUID] | None = None,
+) -> Any:
+    return create_shipment(
+        uow_factory=uow_factory,
+        gateways=gateway_named,
+        carriers=CARRIERS,
+        tenant_id=tenant_id,
+        fo_id=fo_id,
+        request=ShipRequest(package_ids=package_ids),
+        actor=TESTER,
+    )
+
+
+# --- 1. short picks ---------------------------------------------------------------------------
+
+
+def test_a_short_pick_writes_off_the_shortfall_and_reroutes_it_to_another_location_with_stock(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "X", "NEAR", 3)
+    set_stock(uow_factory, shop, "X", "BONN", 5)
+    order = _place(uow_factory, shop, ("X", 3))
+    assert _open_allocations(order) == {"NEAR": 3}
+    near = _fo_at(uow_factory, shop, order.id, "NEAR")
+
+    wave = _pick(uow_factory, shop, "NEAR", [PickConfirmation(near.id, "X", 1)])
+
+    # The two units nobody found are written off where they were missing...
+    assert _stock(uow_factory, shop, "X") == {"NEAR": (1, 1), "BONN": (5, 2)}
+    write_off = _ledger(uow_factory, shop, "X", "NEAR")[-1]
+    assert (write_off.kind, write_off.quantity, write_off.on_hand_after) == (
+        MovementKind.ADJUSTMENT,
+        -2,
+        1,
+    )
+    assert write_off.reason is not None
+    assert str(wave.wave.id) in write_off.reason
+    assert write_off.reference == str(near.id)
+    # ...and reserved again at BONN, under a fulfilment order of its own.
+    assert wave.shorts == [{"fulfillment_order_id": near.id, "lines": [{"sku": "X", "short": 2}]}]
+    near = _fo_at(uow_factory, shop, order.id, "NEAR")
+    (near_line,) = near.lines
+    assert (near.status, near_line.picked, near_line.short, near_line.cancelled) == (
+        FulfillmentOrderStatus.IN_PROGRESS,
+        1,
+        2,
+        2,
+    )
+    bonn = _fo_at(uow_factory, shop, order.id, "BONN")
+    assert (bonn.status, [(ln.sku, ln.quantity) for ln in bonn.lines]) == (
+        FulfillmentOrderStatus.OPEN,
+        [("X", 2)],
+    )
+    order = _order(uow_factory, shop, order.id)
+    assert _line(order, "X") == (3, 3, 0, 0, 0)
+    assert _open_allocations(order) == {"NEAR": 1, "BONN": 2}
+    assert order.open_holds == []
+    (short,) = _events(order, "fulfillment_order.short_picked")
+    assert (short["short"], short["rerouted_to"]) == ([{"sku": "X", "units": 2}], ["BONN"])
+    assert [e["location"] for e in _events(order, "fulfillment_order.created")] == [
+        "NEAR",
+        "BONN",
+    ]
+    _assert_clean(uow_factory, shop)
+
+
+def test_short_picked_units_are_not_routed_back_to_the_location_that_could_not_find_them(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    # NEAR's books still show two spare units after the write-off, and NEAR is the cheapest.
+    set_stock(uow_factory, shop, "X", "NEAR", 5)
+    set_stock(uow_factory, shop, "X", "BONN", 5)
+    order = _place(uow_factory, shop, ("X", 3))
+    near = _fo_at(uow_factory, shop, order.id, "NEAR")
+
+    _pick(uow_factory, shop, "NEAR", [PickConfirmation(near.id, "X", 1)])
+
+    assert _stock(uow_factory, shop, "X") == {"NEAR": (3, 1), "BONN": (5, 2)}
+    order = _order(uow_factory, shop, order.id)
+    assert _open_allocations(order) == {"NEAR": 1, "BONN": 2}
+    assert [fo.location_code for fo in _fos(uow_factory, shop, order.id)] == ["NEAR", "BONN"]
+    _assert_clean(uow_factory, shop)
+
+
+def test_a_short_pick_with_no_stock_elsewhere_is_backordered(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    # A split order: X from NEAR (which has only what was ordered), Y from BONN.
+    set_stock(uow_factory, shop, "X", "NEAR", 3)
+    set_stock(uow_factory, shop, "Y", "BONN", 5)
+    order = _place(uow_factory, shop, ("X", 3), ("Y", 1))
+    assert _open_allocations(order) == {"NEAR": 3, "BONN": 1}
+    near = _fo_at(uow_factory, shop, order.id, "NEAR")
+    bonn = _fo_at(uow_factory, shop, order.id, "BONN")
+
+    _pick(uow_factory, shop, "NEAR", [PickConfirmation(near.id, "X", 1)])
+
+    assert _stock(uow_factory, shop, "X") == {"NEAR": (1, 1)}
+    assert _stock(uow_factory, shop, "Y") == {"BONN": (5, 1)}
+    assert [(m.kind, m.quantity) for m in _ledger(uow_factory, shop, "X", "NEAR")][-1] == (
+        MovementKind.ADJUSTMENT,
+        -2,
+    )
+    order = _order(uow_factory, shop, order.id)
+    assert (_line(order, "X"), _line(order, "Y")) == ((3, 1, 2, 0, 0), (1, 1, 0, 0, 0))
+    assert [h.reason for h in order.open_holds] == [HoldReason.BACKORDERED]
+    # Both stay where they are, held while the order waits for stock.
+    fos = {fo.id: fo for fo in _fos(uow_factory, shop, order.id)}
+    assert sorted(fos) == sorted([near.id, bonn.id])
+    assert (fos[near.id].status, fos[near.id].lines[0].picked) == (
+        FulfillmentOrderStatus.ON_HOLD,
+        1,
+    )
+    assert fos[bonn.id].status is FulfillmentOrderStatus.ON_HOLD
+    # BONN holds Y, not the short X: the timeline must not say X went there.
+    (short,) = _events(order, "fulfillment_order.short_picked")
+    assert short["rerouted_to"] == []
+    _assert_clean(uow_factory, shop)
+
+
+def test_a_short_pick_of_a_store_pickup_is_routed_again_only_to_its_store(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "Z", "STORE", 5)
+    set_stock(uow_factory, shop, "Z", "NEAR", 5)
+    order = _place(uow_factory, shop, ("Z", 2), pickup_location="STORE", shipping_address=None)
+    store = _fo_at(uow_factory, shop, order.id, "STORE")
+
+    _pick(uow_factory, shop, "STORE", [PickConfirmation(store.id, "Z", 1)])
+
+    # The customer comes to the store: the missing unit is looked for there again, never
+    # shipped from a warehouse to an order without a shipping address.
+    assert _stock(uow_factory, shop, "Z") == {"STORE": (4, 2), "NEAR": (5, 0)}
+    fos = _fos(uow_factory, shop, order.id)
+    assert [(fo.location_code, fo.kind.value) for fo in fos] == [
+        ("STORE", "pickup"),
+        ("STORE", "pickup"),
+    ]
+    order = _order(uow_factory, shop, order.id)
+    assert _line(order, "Z") == (2, 2, 0, 0, 0)
+    _assert_clean(uow_factory, shop)
+
+
+# --- 2. rejection -----------------------------------------------------------------------------
+
+
+def test_a_rejected_fulfilment_order_is_rerouted_and_never_back_to_the_rejecting_location(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "X", "NEAR", 5)
+    set_stock(uow_factory, shop, "X", "BONN", 5)
+    order = _place(uow_factory, shop, ("X", 2))
+    near = _fo_at(uow_factory, shop, order.id, "NEAR")
+    ledger_before = _ledger(uow_factory, shop, "X", "NEAR")
+
+    rejected = reject_fulfillment_order(
+        uow_factory=uow_factory, tenant_id=shop, fo_id=near.id, reason="flooded", actor=TESTER
+    )
+
+    assert (rejected.fo.status, rejected.fo.rejected_reason) == (
+        FulfillmentOrderStatus.REJECTED,
+        "flooded",
+    )
+    # The reservation moved; nothing left any shelf.
+    assert _stock(uow_factory, shop, "X") == {"NEAR": (5, 0), "BONN": (5, 2)}
+    assert _ledger(uow_factory, shop, "X", "NEAR") == ledger_before
+    bonn = _fo_at(uow_factory, shop, order.id, "BONN")
+    assert [(ln.sku, ln.quantity) for ln in bonn.lines] == [("X", 2)]
+    order = _order(uow_factory, shop, order.id)
+    assert _line(order, "X") == (2, 2, 0, 0, 0)
+    assert _open_allocations(order) == {"BONN": 2}
+    (event,) = [e for e in order.events if e.type == "fulfillment_order.rejected"]
+    assert (event.reason, event.data["location"], event.data["rerouted_to"]) == (
+        "flooded",
+        "NEAR",
+        ["BONN"],
+    )
+    _assert_clean(uow_factory, shop)
+
+
+def test_a_rejected_fulfilment_order_with_no_stock_elsewhere_is_backordered_not_returned(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "X", "NEAR", 5)
+    set_stock(uow_factory, shop, "Y", "BONN", 5)
+    order = _place(uow_factory, shop, ("X", 2), ("Y", 1))
+    near = _fo_at(uow_factory, shop, order.id, "NEAR")
+
+    reject_fulfillment_order(
+        uow_factory=uow_factory, tenant_id=shop, fo_id=near.id, reason="closed", actor=TESTER
+    )
+
+    assert _stock(uow_factory, shop, "X") == {"NEAR": (5, 0)}
+    assert _stock(uow_factory, shop, "Y") == {"BONN": (5, 1)}
+    order = _order(uow_factory, shop, order.id)
+    assert (_line(order, "X"), _line(order, "Y")) == ((2, 0, 2, 0, 0), (1, 1, 0, 0, 0))
+    assert _open_allocations(order) == {"BONN": 1}
+    assert [h.reason for h in order.open_holds] == [HoldReason.BACKORDERED]
+    statuses = {fo.location_code: fo.status for fo in _fos(uow_factory, shop, order.id)}
+    assert statuses == {
+        "NEAR": FulfillmentOrderStatus.REJECTED,
+        "BONN": FulfillmentOrderStatus.ON_HOLD,
+    }
+    (rejected,) = _events(order, "fulfillment_order.rejected")
+    assert rejected["rerouted_to"] == []  # BONN holds Y, not the rejected X
+    _assert_clean(uow_factory, shop)
+
+
+def test_a_rejected_store_pickup_is_never_turned_into_a_shipment_without_an_address(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "Z", "STORE", 5)
+    set_stock(uow_factory, shop, "Z", "NEAR", 5)
+    order = _place(uow_factory, shop, ("Z", 1), pickup_location="STORE", shipping_address=None)
+    store = _fo_at(uow_factory, shop, order.id, "STORE")
+
+    reject_fulfillment_order(
+        uow_factory=uow_factory, tenant_id=shop, fo_id=store.id, reason="no staff", actor=TESTER
+    )
+
+    fos = _fos(uow_factory, shop, order.id)
+    assert [fo.location_code for fo in fos if fo.kind.value == "ship"] == []
+    assert _stock(uow_factory, shop, "Z")["NEAR"] == (5, 0)
+    # It waits, backordered and on hold, for the merchant and the customer to agree.
+    waiting = _order(uow_factory, shop, order.id)
+    assert [line.backordered for line in waiting.lines] == [1]
+    assert [h.reason for h in waiting.open_holds] == [HoldReason.BACKORDERED]
+
+
+def test_rejections_add_up_so_the_work_never_returns_to_a_location_that_refused_it(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "X", "NEAR", 5)
+    set_stock(uow_factory, shop, "X", "BONN", 5)
+    order = _place(uow_factory, shop, ("X", 1))
+    near = _fo_at(uow_factory, shop, order.id, "NEAR")
+    reject_fulfillment_order(
+        uow_factory=uow_factory, tenant_id=shop, fo_id=near.id, reason="flooded", actor=TESTER
+    )
+    bonn = _fo_at(uow_factory, shop, order.id, "BONN")
+
+    reject_fulfillment_order(
+        uow_factory=uow_factory, tenant_id=shop, fo_id=bonn.id, reason="no staff", actor=TESTER
+    )
+
+    again = _order(uow_factory, shop, order.id)
+    assert _open_allocations(again) == {}
+    assert [line.backordered for line in again.lines] == [1]
+    assert _stock(uow_factory, shop, "X") == {"NEAR": (5, 0), "BONN": (5, 0)}
+
+
+@pytest.mark.parametrize("state", ["shipped", "closed"])
+def test_rejecting_a_fulfilment_order_that_has_left_is_refused(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID, state: str
+) -> None:
+    set_stock(uow_factory, shop, "X", "NEAR", 5)
+    set_stock(uow_factory, shop, "X", "BONN", 5)
+    order = _place(uow_factory, shop, ("X", 1))
+    near = _fo_at(uow_factory, shop, order.id, "NEAR")
+    _pick(uow_factory, shop, "NEAR")
+    _pack(uow_factory, shop, near.id, "X")
+    shipment = _ship(uow_factory, shop, near.id)
+    if state == "closed":
+        delivered = TrackingEvent("d-1", ShipmentStatus.DELIVERED, datetime.now(UTC))
+        record_carrier_events(
+            uow_factory=uow_factory,
+            carrier=shipment.carrier,
+            events=[CarrierEvent(shipment.tracking_number, delivered)],
+        )
+    before = _order(uow_factory, shop, order.id)
+    assert _fo_at(uow_factory, shop, order.id, "NEAR").status.value == state
+
+    with pytest.raises(IllegalTransition):
+        reject_fulfillment_order(
+            uow_factory=uow_factory, tenant_id=shop, fo_id=near.id, reason="late", actor=TESTER
+        )
+
+    assert _stock(uow_factory, shop, "X") == {"NEAR": (4, 0), "BONN": (5, 0)}
+    after = _order(uow_factory, shop, order.id)
+    assert (len(after.events), _line(after, "X")) == (len(before.events), (1, 0, 0, 1, 0))
+    assert _fo_at(uow_factory, shop, order.id, "NEAR").status.value == state
+    _assert_clean(uow_factory, shop)
+
+
+# --- 3. moving ---------------------------------------------------------------------------------
+
+
+def test_moving_a_fulfilment_order_takes_its_reservations_to_the_named_location(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    for code in WAREHOUSES:
+        set_stock(uow_factory, shop, "X", code, 5)
+    order = _place(uow_factory, shop, ("X", 2))
+    near = _fo_at(uow_factory, shop, order.id, "NEAR")
+
+    # FAR is the dearest to ship from; the operator's choice wins over the router's.
+    move_fulfillment_order(
+        uow_factory=uow_factory, tenant_id=shop, fo_id=near.id, to_location="FAR", actor=TESTER
+    )
+
+    assert _stock(uow_factory, shop, "X") == {"NEAR": (5, 0), "BONN": (5, 0), "FAR": (5, 2)}
+    statuses = {fo.location_code: fo.status for fo in _fos(uow_factory, shop, order.id)}
+    assert statuses == {
+        "NEAR": FulfillmentOrderStatus.CANCELLED,
+        "FAR": FulfillmentOrderStatus.OPEN,
+    }
+    order = _order(uow_factory, shop, order.id)
+    assert _line(order, "X") == (2, 2, 0, 0, 0)
+    assert _open_allocations(order) == {"FAR": 2}
+    (moved,) = _events(order, "fulfillment_order.moved")
+    assert (moved["location"], moved["to_location"]) == ("NEAR", "FAR")
+    _assert_clean(uow_factory, shop)
+
+
+def test_moving_to_a_location_without_enough_stock_is_refused_and_changes_nothing(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "X", "NEAR", 5)
+    set_stock(uow_factory, shop, "X", "FAR", 1)
+    order = _place(uow_factory, shop, ("X", 2))
+    near = _fo_at(uow_factory, shop, order.id, "NEAR")
+    stock_before = _stock(uow_factory, shop, "X")
+    fos_before = _fos(uow_factory, shop, order.id)
+    order_before = _order(uow_factory, shop, order.id)
+
+    with pytest.raises(IllegalTransition, match="FAR"):
+        move_fulfillment_order(
+            uow_factory=uow_factory, tenant_id=shop, fo_id=near.id, to_location="FAR", actor=TESTER
+        )
+
+    assert _stock(uow_factory, shop, "X") == stock_before == {"NEAR": (5, 2), "FAR": (1, 0)}
+    assert _fos(uow_factory, shop, order.id) == fos_before
+    order_after = _order(uow_factory, shop, order.id)
+    assert order_after.allocations == order_before.allocations
+    assert order_after.lines == order_before.lines
+    assert order_after.events == order_before.events
+    assert order_after.version == order_before.version
+    _assert_clean(uow_factory, shop)
+
+
+# --- 5. partial shipments ------------------------------------------------------------------
+
+
+def test_each_partial_shipment_captures_exactly_the_value_of_what_left(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "X", "NEAR", 5)
+    set_stock(uow_factory, shop, "Y", "NEAR", 5)
+    create_discount_code(
+        uow_factory=uow_factory,
+        tenant_id=shop,
+        code=DiscountCode(
+            id=UUID(int=0),
+            code="FIVE",
+            kind=DiscountKind.FIXED_AMOUNT,
+            value=Decimal("5.00"),
+            currency="EUR",
+        ),
+    )
+    order = _place(
+        uow_factory,
+        shop,
+        ("X", 3),
+        ("Y", 1),
+        discount_codes=("FIVE",),
+        shipping_price=Decimal("4.95"),
+        payment=intake.ChannelPayment(gateway="test", token="tok_approve"),
+    )
+    # X: 3 x 10.00 = 30.00, Y: 15.00; subtotal 45.00. The 5.00 is spread by subtotal in
+    # cents: X 500 * 3000 / 4500 = 333 r 1500, Y 500 * 1500 / 4500 = 166 r 3000; the cent
+    # left over goes to the larger remainder (Y): X 3.33, Y 1.67.
+    x_line, y_line = Decimal("30.00") - Decimal("3.33"), Decimal("15.00") - Decimal("1.67")
+    total = x_line + y_line + Decimal("4.95")
+    assert (order.total, total) == (Decimal("44.95"), Decimal("44.95"))
+    assert _captures(order) == []
+    fo = _fo_at(uow_factory, shop, order.id, "NEAR")
+    _pick(uow_factory, shop, "NEAR")
+    first = _pack(uow_factory, shop, fo.id, "X", "X")
+    second = _pack(uow_factory, shop, fo.id, "X", "Y")
+
+    _ship(uow_factory, shop, fo.id, [first])
+
+    # Two of three X: 26.67 * 2 / 3 = 17.78 (rounded half up), plus all the shipping.
+    first_capture = (x_line * 2 / 3).quantize(Decimal("0.01")) + Decimal("4.95")
+    assert first_capture == Decimal("22.73")
+    order = _order(uow_factory, shop, order.id)
+    assert _captures(order) == [first_capture]
+    assert (order.fulfillment_status.value, order.payment_status.value) == (
+        "partially_fulfilled",
+        "partially_paid",
+    )
+    assert _fo_at(uow_factory, shop, order.id, "NEAR").status is (
+        FulfillmentOrderStatus.PARTIALLY_SHIPPED
+    )
+    assert (_line(order, "X"), _line(order, "Y")) == ((3, 1, 0, 2, 0), (1, 1, 0, 0, 0))
+    assert _stock(uow_factory, shop, "X") == {"NEAR": (3, 1)}
+    assert _stock(uow_factory, shop, "Y") == {"NEAR": (5, 1)}
+
+    _ship(uow_factory, shop, fo.id, [second])
+
+    order = _order(uow_factory, shop, order.id)
+    assert _captures(order) == [first_capture, total - first_capture]
+    assert sum(_captures(order), Decimal(0)) == order.total
+    assert (order.fulfillment_status.value, order.payment_status.value) == ("fulfilled", "paid")
+    assert _fo_at(uow_factory, shop, order.id, "NEAR").status is FulfillmentOrderStatus.SHIPPED
+    assert (_line(order, "X"), _line(order, "Y")) == ((3, 0, 0, 3, 0), (1, 0, 0, 1, 0))
+    assert _stock(uow_factory, shop, "X") == {"NEAR": (2, 0)}
+    assert _stock(uow_factory, shop, "Y") == {"NEAR": (4, 0)}
+    shipped = [
+        (m.kind, m.quantity, m.on_hand_after) for m in _ledger(uow_factory, shop, "X", "NEAR")
+    ]
+    assert shipped[-2:] == [(MovementKind.SHIPMENT, -2, 3), (MovementKind.SHIPMENT, -1, 2)]
+    assert len(_events(order, "shipment.created")) == 2
+    _assert_clean(uow_factory, shop)
+
+
+# --- 7. store pickup ------------------------------------------------------------------------
+
+
+def _pickup_order(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID) -> Order:
+    return _place(uow_factory, tenant_id, ("Z", 1), pickup_location="STORE", shipping_address=None)
+
+
+def test_a_pickup_code_must_match_and_works_once(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "Z", "STORE", 2)
+    order = _pickup_order(uow_factory, shop)
+    store = _fo_at(uow_factory, shop, order.id, "STORE")
+    code = _pick(uow_factory, shop, "STORE").pickup_codes[store.id]
+    assert _fo_at(uow_factory, shop, order.id, "STORE").status is (
+        FulfillmentOrderStatus.READY_FOR_PICKUP
+    )
+
+    def collect(given: str) -> Any:
+        return collect_pickup(
+            uow_factory=uow_factory,
+            gateways=gateway_named,
+            tenant_id=shop,
+            fo_id=store.id,
+            code=given,
+            actor=TESTER,
+        )
+
+    with pytest.raises(InvalidRequest):
+        collect("000000" if code != "000000" else "111111")
+    assert _stock(uow_factory, shop, "Z") == {"STORE": (2, 1)}
+
+    assert collect(f" {code} ").fo.status is FulfillmentOrderStatus.CLOSED
+
+    with pytest.raises(IllegalTransition):
+        collect(code)
+    assert _stock(uow_factory, shop, "Z") == {"STORE": (1, 0)}
+    handed = _ledger(uow_factory, shop, "Z", "STORE")[-1]
+    assert (handed.kind, handed.quantity, handed.reason) == (
+        MovementKind.SHIPMENT,
+        -1,
+        "collected in store",
+    )
+    order = _order(uow_factory, shop, order.id)
+    assert (order.status.value, order.fulfillment_status.value) == ("closed", "delivered")
+    assert len(_events(order, "fulfillment_order.picked_up")) == 1
+    _assert_clean(uow_factory, shop)
+
+
+def test_an_uncollected_pickup_is_cancelled_and_restocked_after_the_tenants_expiry(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    update_policies(uow_factory=uow_factory, tenant_id=shop, raw={"pickup_expiry_days": 2})
+    set_stock(uow_factory, shop, "Z", "STORE", 2)
+    order = _pickup_order(uow_factory, shop)
+    store = _fo_at(uow_factory, shop, order.id, "STORE")
+    ready_at = datetime.now(UTC)
+    code = _pick(uow_factory, shop, "STORE", at=ready_at).pickup_codes[store.id]
+    deadline = ready_at + timedelta(days=2)
+    assert _fo_at(uow_factory, shop, order.id, "STORE").pickup_expires_at == deadline
+    ledger_before = _ledger(uow_factory, shop, "Z", "STORE")
+
+    def expire(now: datetime) -> int:
+        return expire_uncollected_pickups(uow_factory=uow_factory, tenant_id=shop, now=now)
+
+    assert expire(deadline - timedelta(seconds=1)) == 0
+    assert _stock(uow_factory, shop, "Z") == {"STORE": (2, 1)}
+
+    # What `oms timers` runs, for every tenant.
+    assert run_timers(uow_factory=uow_factory, now=deadline).pickups_expired >= 1
+
+    # The units never left the shelf: the reservation is given back, no movement.
+    assert _stock(uow_factory, shop, "Z") == {"STORE": (2, 0)}
+    assert _ledger(uow_factory, shop, "Z", "STORE") == ledger_before
+    assert _only_fo(uow_factory, shop, order.id).status is FulfillmentOrderStatus.CANCELLED
+    order = _order(uow_factory, shop, order.id)
+    assert _line(order, "Z") == (1, 0, 0, 0, 1)
+    (expired,) = [e for e in order.events if e.type == "fulfillment_order.pickup_expired"]
+    assert (expired.created_at, expired.data["restocked"]) == (deadline, {"Z": 1})
+    assert expire(deadline + timedelta(days=1)) == 0
+    with pytest.raises(IllegalTransition):
+        collect_pickup(
+            uow_factory=uow_factory,
+            gateways=gateway_named,
+            tenant_id=shop,
+            fo_id=store.id,
+            code=code,
+            actor=TESTER,
+        )
+    _assert_clean(uow_factory, shop)
+
+
+# --- 8. races -------------------------------------------------------------------------------
+
+
+def _rounds(request: pytest.FixtureRequest) -> int:
+    # PostgreSQL's row locks make the race real; SQLite serialises writers.
+    return 4 if "postgres" in request.node.callspec.id else 2
+
+
+def test_two_pick_waves_created_at_the_same_moment_never_take_the_same_fulfilment_order(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID, request: pytest.FixtureRequest
+) -> None:
+    set_stock(uow_factory, shop, "X", "NEAR", 100)
+    for _round in range(_rounds(request)):
+        orders = [_place(uow_factory, shop, ("X", 1)) for _ in range(4)]
+        waiting = {_fo_at(uow_factory, shop, o.id, "NEAR").id for o in orders}
+        barrier = Barrier(2)
+
+        def one(_: int, barrier: Barrier = barrier) -> set[UUID] | str:
+            barrier.wait()
+            try:
+                result = _wave(uow_factory, shop, "NEAR", max_orders=3)
+            except IllegalTransition:
+                return "409"
+            return {fo.id for fo in result.fulfillment_orders}
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first, second = pool.map(one, range(2))
+
+        taken = [w for w in (first, second) if isinstance(w, set)]
+        assert taken, (first, second)
+        assert sum(len(w) for w in taken) == len(set().union(*taken)) == len(waiting)
+        assert set().union(*taken) == waiting
+        with uow_factory(readonly=True) as uow:
+            fos = uow.fulfilment.many(shop, sorted(waiting))
+            waves = {fo.wave_id for fo in fos}
+            for wave_id in waves:
+                assert wave_id is not None
+                wave = uow.fulfilment.get_wave(shop, wave_id)
+                assert wave is not None
+                assert set(wave.fulfillment_order_ids) in taken
+        assert len(waves) == len(taken)
+    _assert_clean(uow_factory, shop)
+
+
+def test_two_shipments_of_one_package_at_the_same_moment_ship_it_once(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID, request: pytest.FixtureRequest
+) -> None:
+    rounds = _rounds(request)
+    set_stock(uow_factory, shop, "X", "NEAR", 10)
+    for round_no in range(rounds):
+        order = _place(uow_factory, shop, ("X", 1))
+        fo = _fo_at(uow_factory, shop, order.id, "NEAR")
+        _pick(uow_factory, shop, "NEAR")
+        package = _pack(uow_factory, shop, fo.id, "X")
+        barrier = Barrier(2)
+
+        def one(
+            _: int, barrier: Barrier = barrier, fo_id: UUID = fo.id, package_id: UUID = package
+        ) -> str:
+            barrier.wait()
+            try:
+                _ship(uow_factory, shop, fo_id, [package_id])
+            except (IllegalTransition, InvalidRequest):
+                return "refused"
+            return "shipped"
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            outcome = Counter(pool.map(one, range(2)))
+
+        assert outcome == Counter({"shipped": 1, "refused": 1})
+        shipments = shipments_of_order(uow_factory=uow_factory, tenant_id=shop, order_id=order.id)
+        assert [s.package_ids for s in shipments] == [[package]]
+        assert _stock(uow_factory, shop, "X") == {"NEAR": (10 - round_no - 1, 0)}
+        order = _order(uow_factory, shop, order.id)
+        assert (_line(order, "X"), len(_events(order, "shipment.created"))) == ((1, 0, 0, 1, 0), 1)
+    shipped = [
+        m for m in _ledger(uow_factory, shop, "X", "NEAR") if m.kind is MovementKind.SHIPMENT
+    ]
+    assert [m.quantity for m in shipped] == [-1] * rounds
+    _assert_clean(uow_factory, shop)

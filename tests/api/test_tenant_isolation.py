@@ -182,13 +182,14 @@ class Work:
     shipment: str
 
 
-_WORK: dict[int, Work] = {}
+# Keyed by their tenant: a world object id can be reused once a fresh world is collected.
+_WORK: dict[UUID, Work] = {}
 
 
 def _their_work(world: World) -> Work:
     """Made once per world: a paid order of theirs picked, packed and shipped at WH-1."""
-    if id(world) in _WORK:
-        return _WORK[id(world)]
+    if world.theirs.tenant.id in _WORK:
+        return _WORK[world.theirs.tenant.id]
     client, headers = world.client, world.theirs.headers
     order = place_order(
         client,
@@ -218,8 +219,8 @@ def _their_work(world: World) -> Work:
         request=ShipRequest(carrier="stub", service="ground"),
         actor=Actor("system", "test"),
     )
-    _WORK[id(world)] = Work(fo_id, wave.json()["id"], str(shipment.id))
-    return _WORK[id(world)]
+    _WORK[world.theirs.tenant.id] = Work(fo_id, wave.json()["id"], str(shipment.id))
+    return _WORK[world.theirs.tenant.id]
 
 
 def _their_fo(world: World) -> list[str]:

@@ -47,6 +47,7 @@ __all__ = [
     "create_shipment",
     "get_shipment",
     "shipments_of_order",
+    "track_parcel",
 ]
 
 CarrierProvider = Callable[[UnitOfWork], CarrierGateway]
@@ -330,6 +331,18 @@ def get_shipment(*, uow_factory: UnitOfWorkFactory, tenant_id: UUID, shipment_id
         shipment = uow.shipments.get(tenant_id, shipment_id, with_events=True)
     if shipment is None:
         raise NotFound(f"No shipment {shipment_id}")
+    return shipment
+
+
+def track_parcel(*, uow_factory: UnitOfWorkFactory, tracking_number: str) -> Shipment:
+    """The shipment behind a tracking number, with its events, for the public tracking page
+    (NotFound when there is none; the number is the only key a customer has)."""
+    with uow_factory(readonly=True) as uow:
+        found = uow.shipments.with_tracking_number(tracking_number)
+        if not found:
+            raise NotFound(f"No parcel {tracking_number}")
+        shipment = found[0]
+        shipment.events = uow.shipments.events_of(shipment.tenant_id, shipment.id)
     return shipment
 
 

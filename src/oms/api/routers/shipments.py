@@ -23,6 +23,7 @@ from oms.api.schemas.fulfilment import (
     DownloadOut,
     FulfillmentOrderRead,
     ShipmentRead,
+    TrackingRead,
 )
 from oms.domain.addresses import Address
 from oms.domain.catalogue import ProductKind
@@ -177,6 +178,15 @@ def download(token: str, uow: UowDep, downloads: DownloadsDep) -> RedirectRespon
     if grant.expired(datetime.now(UTC)):
         raise Gone(f"This download link expired at {grant.expires_at.isoformat()}")
     return RedirectResponse(_download_target(uow, grant), status_code=307)
+
+
+@router.get("/track/{tracking_number}", response_model=TrackingRead, tags=["public"])
+def track(tracking_number: str, uow: UowDep) -> TrackingRead:
+    """The public tracking page behind every label's tracking URL (no key needed): the
+    parcel's status and scans, without the order or the addresses."""
+    return TrackingRead.of(
+        shipping.track_parcel(uow_factory=uow, tracking_number=tracking_number.strip().upper())
+    )
 
 
 @router.post("/v1/carriers/{carrier}/events", response_model=CarrierEventsOut, tags=["carriers"])

@@ -33,6 +33,7 @@ __all__ = [
     "RejectIn",
     "ShipmentIn",
     "ShipmentRead",
+    "TrackingRead",
     "WaveIn",
     "WaveRead",
 ]
@@ -350,3 +351,27 @@ class DownloadOut(BaseModel):
     sku: str
     url: str
     expires_at: datetime
+
+
+class TrackingRead(BaseModel):
+    """What anyone holding the tracking number may see: where the parcel is, nothing more."""
+
+    tracking_number: str
+    carrier: str
+    service: str
+    status: ShipmentStatus
+    deliver_by: date | None
+    delivered_at: datetime | None
+    events: list[TrackingEventOut]
+
+    @classmethod
+    def of(cls, shipment: Shipment) -> TrackingRead:
+        return cls(
+            tracking_number=shipment.tracking_number,
+            carrier=shipment.carrier,
+            service=shipment.service,
+            status=shipment.status,
+            deliver_by=shipment.deliver_by,
+            delivered_at=shipment.delivered_at,
+            events=[TrackingEventOut.of(e) for e in shipment.events],
+        )

@@ -105,6 +105,13 @@ class SqlShipmentRepository:
         ).first()
         return None if row is None else _from_row(row)
 
+    def with_tracking_number(self, tracking_number: str) -> list[Shipment]:
+        """Shipments of any carrier and tenant under ``tracking_number`` (the public page)."""
+        rows = self._conn.execute(
+            select(shipments).where(_sh.tracking_number == tracking_number).order_by(_sh.id)
+        )
+        return [_from_row(row) for row in rows]
+
     def for_order(self, tenant_id: UUID, order_id: UUID) -> list[Shipment]:
         rows = self._conn.execute(
             select(shipments)

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
 import uuid6
 
-from oms.domain.catalogue import ProductKind, unit_demand
-from oms.domain.errors import NotFound
+from oms.domain.catalogue import ProductKind, location_named, unit_demand
+from oms.domain.errors import FieldError, InvalidRequest, NotFound
 from oms.domain.fulfilment import (
     FulfillmentKind,
     FulfillmentLine,
@@ -28,10 +27,10 @@ from oms.domain.fulfilment import (
     line_units,
 )
 from oms.domain.orders import SYSTEM, Allocation, Order
+from oms.domain.tenancy import Principal
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
-    "FulfillmentFilter",
     "apply_progress",
     "deliver_digital",
     "describe",
@@ -209,26 +208,46 @@ def apply_progress(uow: UnitOfWork, order: Order, fos: Sequence[FulfillmentOrder
         )
 
 
-@dataclass(frozen=True)
-class FulfillmentFilter:
-    location_id: UUID | None = None
-    statuses: tuple[str, ...] = ()
-
-
 def list_fulfillment_orders(
     *,
     uow_factory: UnitOfWorkFactory,
-    tenant_id: UUID,
-    filters: FulfillmentFilter,
+    principal: Principal,
+    location_code: str | None,
+    statuses: tuple[str, ...],
     after_id: UUID | None,
     limit: int,
 ) -> list[FulfillmentOrder]:
-    """A location's queue of work (or all of a tenant's), oldest first."""
+    """A location's queue of work (or all of a tenant's), oldest first. An operator key
+    without a tenant sees the queue of one of its own locations across every merchant
+    (a 3PL's floor); it must name the location."""
     with uow_factory(readonly=True) as uow:
+        location_id = None
+        if principal.tenant_id is None:
+            principal.require_operator()
+            found = (
+                None
+                if location_code is None
+                else location_named(uow.locations.operator_locations(), location_code, None)
+            )
+            if found is None:
+                raise InvalidRequest(
+                    "Name one of your locations",
+                    [FieldError("query:location", "an operator location code is required")],
+                )
+            location_id = found.id
+        elif location_code is not None:
+            found = location_named(
+                uow.locations.visible_to(principal.tenant_id), location_code, principal.tenant_id
+            )
+            if found is None:
+                raise InvalidRequest(
+                    "Unknown location", [FieldError("query:location", "no such location code")]
+                )
+            location_id = found.id
         return uow.fulfilment.page(
-            tenant_id,
-            location_id=filters.location_id,
-            statuses=filters.statuses,
+            principal.tenant_id,
+            location_id=location_id,
+            statuses=statuses,
             after_id=after_id,
             limit=limit,
         )

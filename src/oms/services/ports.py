@@ -130,6 +130,7 @@ class LocationRepository(Protocol):
     def grant(self, tenant_id: UUID, location_id: UUID, at: datetime) -> None: ...
     def set_boxes(self, location_id: UUID, boxes: Iterable[Box]) -> None: ...
     def operator_page(self, *, after_code: str | None, limit: int) -> list[Location]: ...
+    def operator_locations(self) -> list[Location]: ...
 
 
 class InventoryRepository(Protocol):
@@ -327,7 +328,7 @@ class FulfilmentRepository(Protocol):
     def many(self, tenant_id: UUID, ids: Sequence[UUID]) -> list[FulfillmentOrder]: ...
     def page(
         self,
-        tenant_id: UUID,
+        tenant_id: UUID | None,
         *,
         location_id: UUID | None,
         statuses: Sequence[str],

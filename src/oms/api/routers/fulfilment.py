@@ -11,6 +11,7 @@ from oms.adapters.documents.pdf import PackingSlipDoc, PackingSlipLine, render_p
 from oms.api.deps import (
     ActorDep,
     CarriersDep,
+    CurrentPrincipal,
     GatewaysDep,
     GeocoderDep,
     PageDep,
@@ -32,10 +33,9 @@ from oms.api.schemas.fulfilment import (
     ShipmentRead,
 )
 from oms.domain.addresses import Address
-from oms.domain.errors import FieldError, InvalidRequest, NotFound
+from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.fulfilment import FulfillmentOrderStatus
 from oms.services import fulfilment, fulfilment_changes, packing, shipping
-from oms.services.warehouse import location_by_code
 
 __all__ = ["router"]
 
@@ -57,7 +57,7 @@ def _statuses(raw: list[str]) -> tuple[str, ...]:
 
 @router.get("", response_model=Page[FulfillmentOrderRead])
 def list_fulfillment_orders(
-    tenant_id: TenantId,
+    principal: CurrentPrincipal,
     uow: UowDep,
     page: PageDep,
     location: Annotated[str | None, Query(max_length=64, description="A location code")] = None,
@@ -66,20 +66,13 @@ def list_fulfillment_orders(
         Query(alias="status", description="Statuses, repeated or comma-separated"),
     ] = [],  # noqa: B006 (FastAPI copies query defaults)
 ) -> Page[FulfillmentOrderRead]:
-    """A location's queue of work (or all of the tenant's), by id (oldest first)."""
-    location_id = None
-    if location is not None:
-        with uow(readonly=True) as read:
-            try:
-                location_id = location_by_code(read, tenant_id, location).id
-            except NotFound:
-                raise InvalidRequest(
-                    "Unknown location", [FieldError("query:location", "no such location code")]
-                ) from None
+    """A location's queue of work (or all of the tenant's), oldest first. An operator key
+    without OMS-Tenant gets one of its own locations' queue across every merchant."""
     found = fulfilment.list_fulfillment_orders(
         uow_factory=uow,
-        tenant_id=tenant_id,
-        filters=fulfilment.FulfillmentFilter(location_id, _statuses(status_)),
+        principal=principal,
+        location_code=location,
+        statuses=_statuses(status_),
         after_id=None if page.cursor is None else uuid_cursor(page.cursor),
         limit=page.limit + 1,
     )

@@ -57,6 +57,7 @@ class FulfillmentLineOut(BaseModel):
 
 class FulfillmentOrderRead(BaseModel):
     id: UUID
+    tenant_id: UUID
     order_id: UUID
     order_number: int
     location: str | None
@@ -79,6 +80,7 @@ class FulfillmentOrderRead(BaseModel):
     def of(cls, fo: FulfillmentOrder) -> FulfillmentOrderRead:
         return cls(
             id=fo.id,
+            tenant_id=fo.tenant_id,
             order_id=fo.order_id,
             order_number=fo.order_number,
             location=fo.location_code,

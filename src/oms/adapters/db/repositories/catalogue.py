@@ -193,6 +193,15 @@ class SqlLocationRepository:
             {"tenant_id": tenant_id, "location_id": location_id, "created_at": at},
         )
 
+    def operator_locations(self) -> list[Location]:
+        """Every location of the operator's own (a reference table: few rows)."""
+        rows = self._conn.execute(
+            select(locations)
+            .where(locations.c.owner_tenant_id.is_(None))
+            .order_by(locations.c.code)
+        )
+        return [_location(row) for row in rows]
+
     def operator_page(self, *, after_code: str | None, limit: int) -> list[Location]:
         query = select(locations).where(locations.c.owner_tenant_id.is_(None))
         if after_code is not None:

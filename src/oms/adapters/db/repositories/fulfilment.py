@@ -208,10 +208,11 @@ class SqlFulfilmentRepository:
         if not found:
             return found
         by_id = {fo.id: fo for fo in found}
+        tenants = sorted({fo.tenant_id for fo in found}, key=str)
         for row in self._conn.execute(
             select(fulfillment_order_lines)
             .where(
-                _fl.tenant_id == found[0].tenant_id,
+                _fl.tenant_id.in_(tenants),
                 _fl.fulfillment_order_id.in_(list(by_id)),
             )
             .order_by(_fl.fulfillment_order_id, _fl.seq)
@@ -257,14 +258,16 @@ class SqlFulfilmentRepository:
 
     def page(
         self,
-        tenant_id: UUID,
+        tenant_id: UUID | None,
         *,
         location_id: UUID | None,
         statuses: Sequence[str],
         after_id: UUID | None,
         limit: int,
     ) -> list[FulfillmentOrder]:
-        query = self._select().where(_fo.tenant_id == tenant_id)
+        query = self._select()
+        if tenant_id is not None:
+            query = query.where(_fo.tenant_id == tenant_id)
         if location_id is not None:
             query = query.where(_fo.location_id == location_id)
         if statuses:

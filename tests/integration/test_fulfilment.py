@@ -49,6 +49,7 @@ from oms.services.fulfilment_changes import (
     move_fulfillment_order,
     reject_fulfillment_order,
 )
+from oms.services.holds import place_hold, release_hold
 from oms.services.orders import get_order
 from oms.services.packing import PackRequest, pack
 from oms.services.picking import PickConfirmation, WaveResult, confirm_picks, create_wave
@@ -868,3 +869,42 @@ def test_two_shipments_of_one_package_at_the_same_moment_ship_it_once(
     ]
     assert [m.quantity for m in shipped] == [-1] * rounds
     _assert_clean(uow_factory, shop)
+
+
+def test_an_order_held_while_its_wave_is_out_leaves_the_wave_and_is_waved_again_after_release(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "X", "NEAR", 5)
+    order = _place(uow_factory, shop, ("X", 1))
+    near = _fo_at(uow_factory, shop, order.id, "NEAR")
+    wave = _wave(uow_factory, shop, "NEAR")
+    hold = place_hold(
+        uow_factory=uow_factory,
+        tenant_id=shop,
+        order_id=order.id,
+        reason=HoldReason.MANUAL,
+        note="customer called",
+        actor=TESTER,
+    )
+
+    confirm_picks(
+        uow_factory=uow_factory,
+        tenant_id=shop,
+        wave_id=wave.wave.id,
+        confirmations=None,
+        actor=TESTER,
+    )
+
+    held = _fos(uow_factory, shop, order.id)[0]
+    assert (held.status, held.wave_id) == (FulfillmentOrderStatus.ON_HOLD, None)
+    release_hold(
+        uow_factory=uow_factory,
+        tenant_id=shop,
+        order_id=order.id,
+        hold_id=hold[1].id,
+        note="go ahead",
+        actor=TESTER,
+    )
+    assert _fos(uow_factory, shop, order.id)[0].status is FulfillmentOrderStatus.OPEN
+    again = _wave(uow_factory, shop, "NEAR")
+    assert near.id in again.wave.fulfillment_order_ids

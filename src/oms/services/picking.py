@@ -277,6 +277,13 @@ def _confirm_one(
 ) -> None:
     located = lock_fulfillment_order(uow, tenant_id, fo_id)
     order, fo = located.order, located.fo
+    if fo.status is FulfillmentOrderStatus.ON_HOLD and not any(ln.picked for ln in fo.lines):
+        # Held while the wave was out: it leaves the wave, and a later wave takes it once
+        # the hold is released.
+        fo.wave_id = None
+        fo.refresh_status()
+        fo.updated_at = at
+        uow.fulfilment.save(fo)
     if fo.finished or fo.status is FulfillmentOrderStatus.ON_HOLD:
         result.fulfillment_orders.append(fo)
         return

@@ -54,6 +54,7 @@ from oms.services.orders import get_order
 from oms.services.packing import PackRequest, pack
 from oms.services.picking import PickConfirmation, WaveResult, confirm_picks, create_wave
 from oms.services.policies import update_policies
+from oms.services.rerouting import reroute_order
 from oms.services.shipping import ShipRequest, collect_pickup, create_shipment, shipments_of_order
 from oms.services.timers import run_timers
 from oms.services.tracking import CarrierEvent, record_carrier_events
@@ -908,3 +909,24 @@ def test_an_order_held_while_its_wave_is_out_leaves_the_wave_and_is_waved_again_
     assert _fos(uow_factory, shop, order.id)[0].status is FulfillmentOrderStatus.OPEN
     again = _wave(uow_factory, shop, "NEAR")
     assert near.id in again.wave.fulfillment_order_ids
+
+
+def test_rerouting_a_whole_order_whose_picking_has_started_is_refused(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "X", "NEAR", 5)
+    set_stock(uow_factory, shop, "X", "BONN", 5)
+    order = _place(uow_factory, shop, ("X", 1))
+    _pick(uow_factory, shop, "NEAR")
+
+    with pytest.raises(IllegalTransition, match="reject or move"):
+        reroute_order(
+            uow_factory=uow_factory,
+            tenant_id=shop,
+            order_id=order.id,
+            exclude=["NEAR"],
+            reason="probe",
+            actor=TESTER,
+        )
+
+    assert _stock(uow_factory, shop, "X") == {"NEAR": (5, 1), "BONN": (5, 0)}

@@ -8,6 +8,8 @@ from datetime import datetime
 from uuid import UUID
 
 from oms.domain.catalogue import ProductKind, unit_demand
+from oms.domain.errors import IllegalTransition
+from oms.domain.fulfilment import FulfillmentOrderStatus
 from oms.domain.holds import HoldReason
 from oms.domain.lifecycle import OrderAction, ensure_allowed
 from oms.domain.orders import Actor, Order
@@ -30,6 +32,15 @@ __all__ = ["allocate_backorders", "refresh_backorder_hold", "reroute_order", "ro
 log = logging.getLogger("oms.routing")
 
 BACKORDER_BATCH = 100
+# A whole-order reroute would undo work on the floor; these need a reject or a move.
+_WORK_STARTED = frozenset(
+    {
+        FulfillmentOrderStatus.IN_PROGRESS,
+        FulfillmentOrderStatus.PACKED,
+        FulfillmentOrderStatus.READY_FOR_PICKUP,
+        FulfillmentOrderStatus.PARTIALLY_SHIPPED,
+    }
+)
 
 
 def route_units(
@@ -113,6 +124,17 @@ def reroute_order(
         with uow_factory() as uow:
             order = locked_order(uow, tenant_id, order_id)
             ensure_allowed(OrderAction.REROUTE, order.status)
+            busy = [
+                fo
+                for fo in uow.fulfilment.for_order(tenant_id, order_id)
+                if fo.status in _WORK_STARTED
+            ]
+            if busy:
+                raise IllegalTransition(
+                    f"{busy[0].location_code} has started on this order: reject or move its "
+                    "fulfilment order instead",
+                    fulfillment_order_id=str(busy[0].id),
+                )
             expire_due_in(uow, tenant_id, when)
             before = sorted(
                 {a.location_code or str(a.location_id) for a in order.allocations if a.open}

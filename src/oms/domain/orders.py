@@ -171,6 +171,8 @@ class Order:
     promised_ship_by: date | None = None
     promised_deliver_by: date | None = None
     pickup_location_id: UUID | None = None
+    # The highest timeline number so far, for when the timeline itself was not read.
+    last_seq: int = 0
     new_events: list[OrderEvent] = field(default_factory=list, repr=False)
     new_payments: list[PaymentRecord] = field(default_factory=list, repr=False)
 
@@ -300,7 +302,7 @@ class Order:
     ) -> OrderEvent:
         """Append a timeline event; it is saved with the change that caused it."""
         event = OrderEvent(
-            seq=len(self.events) + 1,
+            seq=max(self.last_seq, len(self.events)) + 1,
             type=event_type,
             actor=str(actor),
             created_at=at,
@@ -309,6 +311,7 @@ class Order:
         )
         self.events.append(event)
         self.new_events.append(event)
+        self.last_seq = event.seq
         return event
 
     def refresh_statuses(self, now: datetime | None = None) -> None:

@@ -126,9 +126,12 @@ def settle_order(order: Order, *, policies: TenantPolicies, at: datetime) -> Non
 _NOT_SHIPPED = {FulfillmentStatus.UNFULFILLED, FulfillmentStatus.PARTIALLY_FULFILLED}
 
 
-def locked_order(uow: UnitOfWork, tenant_id: UUID, order_id: UUID) -> Order:
-    """The order, locked for this transaction (PostgreSQL ``FOR UPDATE``), or NotFound."""
-    order = uow.orders.get(tenant_id, order_id, for_update=True)
+def locked_order(
+    uow: UnitOfWork, tenant_id: UUID, order_id: UUID, *, with_events: bool = True
+) -> Order:
+    """The order, locked for this transaction (PostgreSQL ``FOR UPDATE``), or NotFound;
+    ``with_events=False`` skips reading the timeline (new events are still numbered)."""
+    order = uow.orders.get(tenant_id, order_id, for_update=True, with_events=with_events)
     if order is None:
         raise NotFound(f"No order {order_id}")
     return order

@@ -50,7 +50,8 @@ def lock_fulfillment_order(uow: UnitOfWork, tenant_id: UUID, fo_id: UUID) -> Loc
     order_id = uow.fulfilment.order_id_of(tenant_id, fo_id)
     if order_id is None:
         raise NotFound(f"No fulfilment order {fo_id}")
-    order = locked_order(uow, tenant_id, order_id)
+    # Warehouse steps answer with fulfilment orders, not the order: its timeline stays unread.
+    order = locked_order(uow, tenant_id, order_id, with_events=False)
     fos = uow.fulfilment.for_order(tenant_id, order.id)
     fo = next(f for f in fos if f.id == fo_id)
     return Locked(order, fos, fo)

@@ -234,6 +234,16 @@ class SqlOrderRepository:
             return None
         order = order_from_row(row)
         self._load_children([order], with_events=with_events)
+        if not with_events:
+            ev = order_events.c
+            order.last_seq = int(
+                self._conn.scalar(
+                    select(func.max(ev.seq)).where(
+                        ev.tenant_id == tenant_id, ev.order_id == order_id
+                    )
+                )
+                or 0
+            )
         if for_update:
             self._remember(order)
         return order

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from oms.adapters.db.repositories.order_insert import insert_new_order
 from oms.adapters.db.repositories.order_rows import (
     allocation_values,
     event_values,
@@ -54,7 +55,10 @@ class SqlOrderRepository:
         self._conn = conn
 
     def add(self, order: Order) -> bool:
-        """Insert the whole order; False (and nothing written) when its external id exists."""
+        """Insert the whole order; False (and nothing written) when its external id exists.
+
+        On PostgreSQL one statement writes the order and its children (``order_insert``).
+        """
         values = {
             "tenant_id": order.tenant_id,
             "id": order.id,
@@ -77,6 +81,22 @@ class SqlOrderRepository:
             "created_at": order.created_at,
             **order_values(order),
         }
+        if self._conn.dialect.name == "postgresql":
+            inserted = insert_new_order(
+                self._conn,
+                values,
+                (
+                    [line_values(order, line) for line in order.lines],
+                    [allocation_values(order, a) for a in order.allocations],
+                    [hold_values(order, h) for h in order.holds],
+                    [payment_values(order, p) for p in order.new_payments],
+                    [event_values(order, e) for e in order.new_events],
+                ),
+            )
+            if inserted:
+                order.new_payments.clear()
+                order.new_events.clear()
+            return inserted
         if not insert_if_absent(self._conn, orders, values):
             return False
         self._conn.execute(insert(order_lines), [line_values(order, line) for line in order.lines])

@@ -15,6 +15,7 @@ from uuid import UUID
 import uuid6
 
 from oms.domain.allocation import Demand, Pick, plan_allocation
+from oms.domain.inventory import StockLevel
 from oms.domain.orders import Allocation
 from oms.services.ports import TransientStorageError, UnitOfWork
 
@@ -54,8 +55,13 @@ def reserve_demands(
     demands: Sequence[Demand],
     locations: Sequence[UUID],
     at: datetime,
+    snapshot: Sequence[StockLevel] | None = None,
 ) -> ReservationResult:
-    """Reserve as much of ``demands`` as the ``locations`` (in preference order) can supply."""
+    """Reserve as much of ``demands`` as the ``locations`` (in preference order) can supply.
+
+    ``snapshot``: levels of these SKUs at (at least) these locations already read in this
+    transaction; the first plan uses them instead of reading them again.
+    """
     per_unit = {d.line_no: d.per_unit for d in demands}
     remaining = {d.line_no: d.quantity for d in demands if d.quantity > 0}
     skus = sorted({sku for d in demands for sku in d.per_unit})
@@ -65,8 +71,10 @@ def reserve_demands(
         wanted = [Demand(n, q, per_unit[n]) for n, q in remaining.items() if q > 0]
         if not wanted or not locations:
             break
-        snapshot = uow.inventory.levels(tenant_id, skus, locations)
+        if snapshot is None:
+            snapshot = uow.inventory.levels(tenant_id, skus, locations)
         stock = {(lv.sku, lv.location_id): lv.available for lv in snapshot}
+        snapshot = None  # a lost race plans again on fresh figures
         plan = plan_allocation(wanted, stock, locations)
         raced = False
         # A fixed order (SKU, then location) keeps concurrent orders from deadlocking.

@@ -334,6 +334,7 @@ def _priority_rule(
         demands=[Demand(line.line_no, line.quantity, line.per_unit) for line in request.lines],
         locations=[c.location_id for c in net.candidates],
         at=at,
+        snapshot=net.levels,
     )
     codes = {loc_id: loc.code for loc_id, loc in net.locations.items()}
     for allocation in reserved.allocations:

@@ -8,7 +8,7 @@ prices a parcel from a location to the destination with the carrier rate cards.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
@@ -18,6 +18,7 @@ from uuid import UUID
 from oms.domain.addresses import Address
 from oms.domain.catalogue import Location, LocationKind
 from oms.domain.geo import Geocode, GeoPoint
+from oms.domain.inventory import StockLevel
 from oms.domain.rate_import import parse_rate_cards
 from oms.domain.routing import (
     Candidate,
@@ -82,6 +83,8 @@ class Network:
     locations: dict[UUID, Location]
     candidates: list[Candidate]
     rejected: list[tuple[str, str]]
+    # The stock rows read for it (before routing safety stock), for a first plan to reuse.
+    levels: list[StockLevel] = field(default_factory=list)
 
 
 def network(
@@ -107,7 +110,8 @@ def network(
             usable.append(loc)
     by_id = {loc.id: loc for loc in usable}
     stock: dict[UUID, dict[str, int]] = {loc_id: {} for loc_id in by_id}
-    for level in uow.inventory.levels(tenant_id, skus, list(by_id)):
+    levels = uow.inventory.levels(tenant_id, skus, list(by_id))
+    for level in levels:
         kept_back = profile.safety_stock.get(by_id[level.location_id].code, 0)
         stock[level.location_id][level.sku] = max(0, level.available - kept_back)
     # Load is counted only where a capacity is set, so only then is it worth reading.
@@ -131,7 +135,7 @@ def network(
                 handling_cost=profile.handling_at(loc.code),
             )
         )
-    return Network(profile, by_id, candidates, rejected)
+    return Network(profile, by_id, candidates, rejected, levels)
 
 
 class Shipper:

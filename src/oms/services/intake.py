@@ -332,13 +332,12 @@ def _place_once(
             order.place_hold(hold, actor=SYSTEM, at=at)
         settle_order(order, policies=policies, at=at)
         events = list(order.new_events)
-        if not uow.orders.add(order):
+        if not uow.orders.add(order, outbox=outbox_messages(order, events)):
             # A copy with the same external id committed after our check: start over to
             # return it; this transaction (and its reservations) is rolled back.
             raise TransientStorageError("duplicate external id raced")
         if idempotency_key is not None:
             uow.idempotency.attach(tenant_id, idempotency_key, order.id)
-        uow.outbox.add_many(tenant_id, outbox_messages(order, events))
         uow.commit()
         return PlacedOrder(order=order, created=True)
 

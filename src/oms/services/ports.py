@@ -165,7 +165,7 @@ class InventoryRepository(Protocol):
 
 
 class OrderRepository(Protocol):
-    def add(self, order: Order) -> bool: ...
+    def add(self, order: Order, *, outbox: Sequence[OutboxMessage] = ()) -> bool: ...
     def get(
         self,
         tenant_id: UUID,

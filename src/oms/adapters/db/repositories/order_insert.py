@@ -1,8 +1,9 @@
 """A new order on PostgreSQL in one statement: the order row and all its children.
 
-Order intake writes an order, its lines, allocations, holds, payments and first events. As
-separate INSERTs that is six round trips, and each costs more client CPU (SQLAlchemy and
-driver overhead) than the server needs to run it. On PostgreSQL one statement does it::
+Order intake writes an order, its lines, allocations, holds, payments, first events and
+their outbox messages. As separate INSERTs that is seven round trips, and each costs more
+client CPU (SQLAlchemy and driver overhead) than the server needs to run it. On PostgreSQL
+one statement does it::
 
     WITH o AS (INSERT INTO orders (...) SELECT ... FROM json_populate_record(NULL::orders, $1)
                ON CONFLICT DO NOTHING RETURNING 1),
@@ -37,6 +38,7 @@ from oms.adapters.db.tables import (
     order_holds,
     order_lines,
     orders,
+    outbox,
     payments,
 )
 
@@ -49,6 +51,7 @@ _CHILDREN: tuple[tuple[Table, str], ...] = (
     (order_holds, "h"),
     (payments, "p"),
     (order_events, "e"),
+    (outbox, "m"),
 )
 # Every column but ``destination``, which intake leaves to its default (NULL).
 _ORDER_COLUMNS = tuple(c.name for c in orders.c if c.name != "destination")
@@ -99,8 +102,8 @@ def insert_new_order(
 ) -> bool:
     """Insert ``order_row`` and, if it was new, its ``children`` rows; True when inserted.
 
-    ``children`` holds the rows of order_lines, allocations, order_holds, payments and
-    order_events, in that order, each a list of column -> value mappings.
+    ``children`` holds the rows of order_lines, allocations, order_holds, payments,
+    order_events and outbox, in that order, each a list of column -> value mappings.
     """
     params = {"o": json.dumps({c: order_row[c] for c in _ORDER_COLUMNS}, default=_encode)}
     for (_, name), rows in zip(_CHILDREN, children, strict=True):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from oms.adapters.db.repositories.messages import outbox_rows
 from oms.adapters.db.repositories.order_insert import insert_new_order
 from oms.adapters.db.repositories.order_rows import (
     allocation_values,
@@ -32,10 +33,11 @@ from oms.adapters.db.tables import (
     payments,
     products,
 )
+from oms.adapters.db.tables import outbox as outbox_table  # the argument of add() is outbox
 from oms.domain.catalogue import ProductKind
 from oms.domain.holds import HoldReason
 from oms.domain.orders import Allocation, Order, OrderEvent, OrderLine
-from oms.services.ports import OrderFilter, QueuedHold
+from oms.services.ports import OrderFilter, OutboxMessage, QueuedHold
 
 __all__ = ["SqlOrderRepository"]
 
@@ -54,8 +56,9 @@ class SqlOrderRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def add(self, order: Order) -> bool:
-        """Insert the whole order; False (and nothing written) when its external id exists.
+    def add(self, order: Order, *, outbox: Sequence[OutboxMessage] = ()) -> bool:
+        """Insert the whole order and ``outbox`` messages; False (and nothing written) when
+        its external id exists.
 
         On PostgreSQL one statement writes the order and its children (``order_insert``).
         """
@@ -91,6 +94,7 @@ class SqlOrderRepository:
                     [hold_values(order, h) for h in order.holds],
                     [payment_values(order, p) for p in order.new_payments],
                     [event_values(order, e) for e in order.new_events],
+                    outbox_rows(order.tenant_id, outbox),
                 ),
             )
             if inserted:
@@ -109,6 +113,8 @@ class SqlOrderRepository:
             self._conn.execute(insert(order_holds), [hold_values(order, h) for h in order.holds])
         self._insert_new_payments(order)
         self._insert_new_events(order)
+        if outbox:
+            self._conn.execute(insert(outbox_table), outbox_rows(order.tenant_id, outbox))
         return True
 
     def _insert_new_payments(self, order: Order) -> None:

@@ -144,6 +144,9 @@ class InventoryRepository(Protocol):
     def try_reserve(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
     ) -> bool: ...
+    def try_reserve_each(
+        self, tenant_id: UUID, wanted: Sequence[tuple[str, UUID, int]], at: datetime
+    ) -> set[tuple[str, UUID]]: ...
     def release(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
     ) -> None: ...

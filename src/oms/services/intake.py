@@ -214,15 +214,17 @@ def _place_once(
         existing = _existing(uow, tenant_id, command, idempotency_key, fingerprint, at)
         if existing is not None:
             return existing
-        policies: TenantPolicies = uow.tenants.policies(tenant_id)
-        routing_profile = uow.routing.current_profile(tenant_id)
+        settings = uow.tenants.intake_settings(tenant_id, at)
+        policies: TenantPolicies = settings.policies
+        routing_profile = settings.routing_profile
         levels = routing_profile.service_levels
         if command.service_level not in levels:
             raise InvalidRequest(
                 "Unknown service level",
                 [FieldError("#/service_level", f"one of: {', '.join(sorted(levels))}")],
             )
-        expire_due_in(uow, tenant_id, at)
+        if settings.carts_due:
+            expire_due_in(uow, tenant_id, at)
         products = uow.products.by_skus(tenant_id, [line.sku for line in command.lines])
         lines = _build_lines(command, products)
         verified = verify_contact(

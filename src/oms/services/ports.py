@@ -34,6 +34,7 @@ __all__ = [
     "DiscountRepository",
     "IdempotencyRecord",
     "IdempotencyRepository",
+    "IntakeSettings",
     "InvariantViolation",
     "InventoryRepository",
     "LocationRepository",
@@ -60,6 +61,15 @@ class ApiKeyRecord:
     prefix: str
     key_hash: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    """What order intake reads first about a tenant, in one go."""
+
+    policies: TenantPolicies
+    routing_profile: RoutingProfile
+    carts_due: bool  # some active cart reservation has run out
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,7 @@ class TenantRepository(Protocol):
     def next_order_number(self, tenant_id: UUID) -> int: ...
     def policies(self, tenant_id: UUID) -> TenantPolicies: ...
     def set_policies(self, tenant_id: UUID, policies: TenantPolicies) -> None: ...
+    def intake_settings(self, tenant_id: UUID, now: datetime) -> IntakeSettings: ...
 
 
 class CatalogueRepository(Protocol):

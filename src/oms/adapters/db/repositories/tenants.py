@@ -13,12 +13,14 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy import Connection, bindparam, exists, insert, select, text, update
 
-from oms.adapters.db.tables import api_keys, tenants
+from oms.adapters.db.tables import api_keys, cart_reservations, routing_profiles, tenants
+from oms.domain.carts import CartStatus
 from oms.domain.policies import TenantPolicies
+from oms.domain.routing_profile import RoutingProfile
 from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
-from oms.services.ports import ApiKeyRecord
+from oms.services.ports import ApiKeyRecord, IntakeSettings
 
 __all__ = ["SqlTenantRepository", "order_number_sequence"]
 
@@ -31,6 +33,26 @@ _POLICIES = select(tenants.c.settings).where(
     tenants.c.id == bindparam("p_tenant_id", type_=tenants.c.id.type)
 )
 _NEXT_IN_SEQUENCE = text("SELECT nextval(CAST(:sequence AS regclass))")
+_rp, _cr = routing_profiles.c, cart_reservations.c
+_tenant = bindparam("p_tenant_id", type_=tenants.c.id.type)
+_newest_profile = (
+    select(_rp.version, _rp.body).where(_rp.tenant_id == _tenant).order_by(_rp.version.desc())
+)
+# Three reads of every order intake in one statement: the tenant's policies, its current
+# routing profile, and whether any cart reservation is due to expire (the same conditions
+# as the cart repository's sweep).
+_INTAKE_SETTINGS = select(
+    _POLICIES.scalar_subquery().label("settings"),
+    _newest_profile.with_only_columns(_rp.version).limit(1).scalar_subquery().label("version"),
+    _newest_profile.with_only_columns(_rp.body).limit(1).scalar_subquery().label("body"),
+    exists()
+    .where(
+        _cr.tenant_id == _tenant,
+        _cr.status == CartStatus.ACTIVE.value,
+        _cr.expires_at <= bindparam("p_now", type_=_cr.expires_at.type),
+    )
+    .label("carts_due"),
+)
 
 
 def order_number_sequence(tenant_id: UUID) -> str:
@@ -97,6 +119,17 @@ class SqlTenantRepository:
     def policies(self, tenant_id: UUID) -> TenantPolicies:
         raw = self._conn.scalar(_POLICIES, {"p_tenant_id": tenant_id})
         return TenantPolicies.from_dict(raw)
+
+    def intake_settings(self, tenant_id: UUID, now: datetime) -> IntakeSettings:
+        """Policies, current routing profile (defaults if none) and whether carts are due."""
+        row = self._conn.execute(_INTAKE_SETTINGS, {"p_tenant_id": tenant_id, "p_now": now}).one()
+        return IntakeSettings(
+            policies=TenantPolicies.from_dict(row.settings),
+            routing_profile=RoutingProfile()
+            if row.version is None
+            else RoutingProfile.from_dict(row.body, version=row.version),
+            carts_due=bool(row.carts_due),
+        )
 
     def set_policies(self, tenant_id: UUID, policies: TenantPolicies) -> None:
         self._conn.execute(

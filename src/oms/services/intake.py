@@ -295,6 +295,7 @@ def _place_once(
             billing_address=order.billing_address,
             is_new_customer=is_new_customer,
             at=at,
+            rules=settings.risk_rules,
         )
         order.risk = risk.summary()
         order.refresh_statuses(at)

@@ -70,6 +70,7 @@ class IntakeSettings:
     policies: TenantPolicies
     routing_profile: RoutingProfile
     carts_due: bool  # some active cart reservation has run out
+    risk_rules: list[RiskRule] | None = None  # the active ones; None: not read here
 
 
 @dataclass(frozen=True)

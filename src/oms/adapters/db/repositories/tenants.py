@@ -11,13 +11,22 @@ anyway, the counter stays the ``tenants.last_order_number`` row (no gaps).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, bindparam, exists, insert, select, text, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from oms.adapters.db.tables import api_keys, cart_reservations, routing_profiles, tenants
+from oms.adapters.db.tables import (
+    api_keys,
+    cart_reservations,
+    risk_rules,
+    routing_profiles,
+    tenants,
+)
 from oms.domain.carts import CartStatus
 from oms.domain.policies import TenantPolicies
+from oms.domain.risk import RiskRule, RiskRuleKind
 from oms.domain.routing_profile import RoutingProfile
 from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
 from oms.services.ports import ApiKeyRecord, IntakeSettings
@@ -53,6 +62,33 @@ _INTAKE_SETTINGS = select(
     )
     .label("carts_due"),
 )
+_r = risk_rules.c
+# On PostgreSQL the active risk rules come along too, as one JSON array (oldest id first,
+# as SqlRiskRuleRepository.active lists them).
+_INTAKE_SETTINGS_PG = _INTAKE_SETTINGS.add_columns(
+    select(
+        func.json_agg(
+            aggregate_order_by(
+                func.json_build_object(
+                    "id", _r.id, "kind", _r.kind, "params", _r.params, "active", _r.active
+                ),
+                _r.id,
+            )
+        )
+    )
+    .where(_r.tenant_id == _tenant, _r.active.is_(True))
+    .scalar_subquery()
+    .label("risk_rules")
+)
+
+
+def _rules(raw: list[dict[str, Any]] | None) -> list[RiskRule]:
+    return [
+        RiskRule(
+            id=UUID(r["id"]), kind=RiskRuleKind(r["kind"]), params=r["params"], active=r["active"]
+        )
+        for r in raw or []
+    ]
 
 
 def order_number_sequence(tenant_id: UUID) -> str:
@@ -121,14 +157,20 @@ class SqlTenantRepository:
         return TenantPolicies.from_dict(raw)
 
     def intake_settings(self, tenant_id: UUID, now: datetime) -> IntakeSettings:
-        """Policies, current routing profile (defaults if none) and whether carts are due."""
-        row = self._conn.execute(_INTAKE_SETTINGS, {"p_tenant_id": tenant_id, "p_now": now}).one()
+        """Policies, current routing profile (defaults if none), whether carts are due and,
+        on PostgreSQL, the active risk rules."""
+        postgres = self._conn.dialect.name == "postgresql"
+        row = self._conn.execute(
+            _INTAKE_SETTINGS_PG if postgres else _INTAKE_SETTINGS,
+            {"p_tenant_id": tenant_id, "p_now": now},
+        ).one()
         return IntakeSettings(
             policies=TenantPolicies.from_dict(row.settings),
             routing_profile=RoutingProfile()
             if row.version is None
             else RoutingProfile.from_dict(row.body, version=row.version),
             carts_due=bool(row.carts_due),
+            risk_rules=_rules(row.risk_rules) if postgres else None,
         )
 
     def set_policies(self, tenant_id: UUID, policies: TenantPolicies) -> None:

@@ -266,7 +266,14 @@ def _place_once(
         totals = order.reprice()
         held, cart_note = held_by_cart(uow, tenant_id, command.reservation_id, order.id, at)
         reserved, routed = reserve_order_stock(
-            uow, order, products, held, geocoder or NO_GEOCODER, at, routing_profile
+            uow,
+            order,
+            products,
+            held,
+            geocoder or NO_GEOCODER,
+            at,
+            routing_profile,
+            settings.carrier_rate_cards,
         )
         order.allocations = reserved.allocations
         order.routing = routed.record

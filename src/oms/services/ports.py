@@ -71,6 +71,9 @@ class IntakeSettings:
     routing_profile: RoutingProfile
     carts_due: bool  # some active cart reservation has run out
     risk_rules: list[RiskRule] | None = None  # the active ones; None: not read here
+    # The rate cards of the active carrier services (deployment-wide), in the order
+    # carrier_service_rows lists them; None: not read here.
+    carrier_rate_cards: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

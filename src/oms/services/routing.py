@@ -81,6 +81,7 @@ class RouteRequest:
     exclude: frozenset[str] = frozenset()
     currency: str | None = None
     profile: RoutingProfile | None = None  # the current one is read when not given
+    carrier_rate_cards: Sequence[Mapping[str, Any]] | None = None  # read when not given
 
 
 @dataclass
@@ -177,7 +178,7 @@ def route_and_reserve(
         if request.destination is not None
         else Geocode(None, GeoPrecision.UNKNOWN)
     )
-    services = priced_in(carrier_services(uow), request.currency)
+    services = priced_in(carrier_services(uow, request.carrier_rate_cards), request.currency)
     policy = RoutingPolicy(
         allow_split=profile.allow_split,
         max_locations=profile.max_locations,

@@ -54,14 +54,19 @@ def priced_in(services: Sequence[CarrierService], currency: str | None) -> list[
     return max(by_currency.values(), key=len)
 
 
-def carrier_services(uow: UnitOfWork) -> list[CarrierService]:
-    """Every active carrier service with its rate card, from the operator's table."""
-    rows = uow.routing.carrier_service_rows()
-    if not rows:
-        return []
+def carrier_services(
+    uow: UnitOfWork, rate_cards: Sequence[Mapping[str, Any]] | None = None
+) -> list[CarrierService]:
+    """Every active carrier service with its rate card, from the operator's table.
+
+    ``rate_cards``: the active services' ``rate_card`` values when already read in this
+    transaction.
+    """
+    if rate_cards is None:
+        rate_cards = [row["rate_card"] for row in uow.routing.carrier_service_rows()]
     services: list[CarrierService] = []
-    for row in rows:
-        services.extend(_parsed(row["rate_card"]["document"]))
+    for card in rate_cards:
+        services.extend(_parsed(card["document"]))
     return services
 
 

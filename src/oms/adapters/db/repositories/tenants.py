@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from oms.adapters.db.tables import (
     api_keys,
+    carrier_services,
     cart_reservations,
     risk_rules,
     routing_profiles,
@@ -78,7 +79,19 @@ _INTAKE_SETTINGS_PG = _INTAKE_SETTINGS.add_columns(
     )
     .where(_r.tenant_id == _tenant, _r.active.is_(True))
     .scalar_subquery()
-    .label("risk_rules")
+    .label("risk_rules"),
+    # The rate cards of the deployment's active carrier services, in the order
+    # SqlRoutingRepository.carrier_service_rows lists them.
+    select(
+        func.json_agg(
+            aggregate_order_by(
+                carrier_services.c.rate_card, carrier_services.c.carrier, carrier_services.c.code
+            )
+        )
+    )
+    .where(carrier_services.c.active.is_(True))
+    .scalar_subquery()
+    .label("rate_cards"),
 )
 
 
@@ -158,7 +171,7 @@ class SqlTenantRepository:
 
     def intake_settings(self, tenant_id: UUID, now: datetime) -> IntakeSettings:
         """Policies, current routing profile (defaults if none), whether carts are due and,
-        on PostgreSQL, the active risk rules."""
+        on PostgreSQL, the active risk rules and carrier rate cards."""
         postgres = self._conn.dialect.name == "postgresql"
         row = self._conn.execute(
             _INTAKE_SETTINGS_PG if postgres else _INTAKE_SETTINGS,
@@ -171,6 +184,7 @@ class SqlTenantRepository:
             else RoutingProfile.from_dict(row.body, version=row.version),
             carts_due=bool(row.carts_due),
             risk_rules=_rules(row.risk_rules) if postgres else None,
+            carrier_rate_cards=(row.rate_cards or []) if postgres else None,
         )
 
     def set_policies(self, tenant_id: UUID, policies: TenantPolicies) -> None:

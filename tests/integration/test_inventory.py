@@ -12,6 +12,7 @@ from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.domain.catalogue import ProductKind
 from oms.domain.errors import InvalidRequest, NotFound, StockReserved
 from oms.services.checks import find_invariant_violations
+from oms.services.common import utcnow
 from oms.services.inventory import Adjustment, adjust_inventory, get_stock, list_stock
 from tests.builders import TESTER, add_location, add_product, order_of, place, set_stock
 
@@ -159,3 +160,29 @@ def test_check_finds_no_violation_after_normal_work(
     place(uow_factory, tenant_id, order_of(("X", 2)))
     violations = find_invariant_violations(uow_factory=uow_factory)
     assert [v for v in violations if v.tenant_id == tenant_id] == []
+
+
+def test_reserving_several_rows_at_once_takes_each_row_that_has_enough_and_only_those(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID
+) -> None:
+    a = add_location(uow_factory, tenant_id, "A")
+    b = add_location(uow_factory, tenant_id, "B")
+    for sku in ("S1", "S2"):
+        add_product(uow_factory, tenant_id, sku)
+        set_stock(uow_factory, tenant_id, sku, "A", 5)
+        set_stock(uow_factory, tenant_id, sku, "B", 5)
+    at = utcnow()
+    with uow_factory() as uow:
+        taken = uow.inventory.try_reserve_each(
+            tenant_id, [("S2", b.id, 6), ("S1", b.id, 5), ("S1", a.id, 2), ("S2", a.id, 1)], at
+        )
+        with pytest.raises(ValueError, match="once per call"):
+            uow.inventory.try_reserve_each(tenant_id, [("S1", a.id, 1), ("S1", a.id, 1)], at)
+        reserved = {
+            (lv.sku, lv.location_id): lv.reserved
+            for lv in uow.inventory.levels(tenant_id, ["S1", "S2"])
+        }
+        # Not committed: reservations without allocations would fail `oms check`, which
+        # another test runs on the shared database.
+    assert taken == {("S1", b.id), ("S1", a.id), ("S2", a.id)}
+    assert reserved == {("S1", a.id): 2, ("S1", b.id): 5, ("S2", a.id): 1, ("S2", b.id): 0}

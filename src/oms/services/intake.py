@@ -239,15 +239,17 @@ def _place_once(
         existing = _existing(uow, tenant_id, command, idempotency_key, fingerprint, at)
         if existing is not None:
             return existing
-        policies: TenantPolicies = uow.tenants.policies(tenant_id)
-        routing_profile = uow.routing.current_profile(tenant_id)
+        settings = uow.tenants.intake_settings(tenant_id, at)
+        policies: TenantPolicies = settings.policies
+        routing_profile = settings.routing_profile
         levels = routing_profile.service_levels
         if command.service_level not in levels:
             raise InvalidRequest(
                 "Unknown service level",
                 [FieldError("#/service_level", f"one of: {', '.join(sorted(levels))}")],
             )
-        expire_due_in(uow, tenant_id, at)
+        if settings.carts_due:
+            expire_due_in(uow, tenant_id, at)
         products = uow.products.by_skus(tenant_id, [line.sku for line in command.lines])
         lines = _build_lines(command, products)
         store = _pickup_store(uow, tenant_id, command.pickup_location)
@@ -292,7 +294,15 @@ def _place_once(
         totals = order.reprice()
         held, cart_note = held_by_cart(uow, tenant_id, command.reservation_id, order.id, at)
         reserved, routed = reserve_order_stock(
-            uow, order, products, held, geocoder or NO_GEOCODER, at, routing_profile, store
+            uow,
+            order,
+            products,
+            held,
+            geocoder or NO_GEOCODER,
+            at,
+            routing_profile,
+            settings.carrier_rate_cards,
+            store,
         )
         order.allocations = reserved.allocations
         order.routing = routed.record
@@ -321,6 +331,7 @@ def _place_once(
             billing_address=order.billing_address,
             is_new_customer=is_new_customer,
             at=at,
+            rules=settings.risk_rules,
         )
         order.risk = risk.summary()
         order.refresh_statuses(at)
@@ -361,13 +372,12 @@ def _place_once(
         settle_order(order, policies=policies, at=at)
         capture_shipped_value(order, gateways=gateways, policies=policies, actor=actor, at=at)
         events = list(order.new_events)
-        if not uow.orders.add(order):
+        if not uow.orders.add(order, outbox=outbox_messages(order, events)):
             # A copy with the same external id committed after our check: start over to
             # return it; this transaction (and its reservations) is rolled back.
             raise TransientStorageError("duplicate external id raced")
         if idempotency_key is not None:
             uow.idempotency.attach(tenant_id, idempotency_key, order.id)
-        uow.outbox.add_many(tenant_id, outbox_messages(order, events))
         if order.released_at is not None:
             # Paid and clean at once: its fulfilment orders are made in the same transaction.
             save_order_changes(uow, order, at=at)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from oms.domain.allocation import Demand
@@ -50,6 +52,7 @@ def reserve_order_stock(
     geocoder: Geocoder,
     at: datetime,
     profile: RoutingProfile,
+    carrier_rate_cards: Sequence[Mapping[str, Any]] | None = None,
     store: Location | None = None,
 ) -> tuple[ReservationResult, RoutedOrder]:
     """Reserve the order's stock: a cart reservation's hold first, then routed (DOM)."""
@@ -79,6 +82,7 @@ def reserve_order_stock(
             service_level=order.service_level,
             currency=order.currency,
             profile=profile,
+            carrier_rate_cards=carrier_rate_cards,
             pickup_at=store,
         ),
         geocoder=geocoder,

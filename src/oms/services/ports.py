@@ -38,6 +38,7 @@ __all__ = [
     "DiscountRepository",
     "IdempotencyRecord",
     "IdempotencyRepository",
+    "IntakeSettings",
     "InvariantViolation",
     "InventoryRepository",
     "LocationRepository",
@@ -64,6 +65,19 @@ class ApiKeyRecord:
     prefix: str
     key_hash: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class IntakeSettings:
+    """What order intake reads first about a tenant, in one go."""
+
+    policies: TenantPolicies
+    routing_profile: RoutingProfile
+    carts_due: bool  # some active cart reservation has run out
+    risk_rules: list[RiskRule] | None = None  # the active ones; None: not read here
+    # The rate cards of the active carrier services (deployment-wide), in the order
+    # carrier_service_rows lists them; None: not read here.
+    carrier_rate_cards: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,7 @@ class TenantRepository(Protocol):
     def next_order_number(self, tenant_id: UUID) -> int: ...
     def policies(self, tenant_id: UUID) -> TenantPolicies: ...
     def set_policies(self, tenant_id: UUID, policies: TenantPolicies) -> None: ...
+    def intake_settings(self, tenant_id: UUID, now: datetime) -> IntakeSettings: ...
 
 
 class CatalogueRepository(Protocol):
@@ -150,6 +165,9 @@ class InventoryRepository(Protocol):
     def try_reserve(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
     ) -> bool: ...
+    def try_reserve_each(
+        self, tenant_id: UUID, wanted: Sequence[tuple[str, UUID, int]], at: datetime
+    ) -> set[tuple[str, UUID]]: ...
     def release(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
     ) -> None: ...
@@ -183,7 +201,7 @@ class InventoryRepository(Protocol):
 
 
 class OrderRepository(Protocol):
-    def add(self, order: Order) -> bool: ...
+    def add(self, order: Order, *, outbox: Sequence[OutboxMessage] = ()) -> bool: ...
     def get(
         self,
         tenant_id: UUID,

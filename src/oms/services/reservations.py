@@ -15,6 +15,7 @@ from uuid import UUID
 import uuid6
 
 from oms.domain.allocation import Demand, Pick, plan_allocation
+from oms.domain.inventory import StockLevel
 from oms.domain.orders import Allocation
 from oms.services.ports import TransientStorageError, UnitOfWork
 
@@ -47,6 +48,36 @@ def _take(
     return taken
 
 
+def _take_all(
+    uow: UnitOfWork,
+    tenant_id: UUID,
+    picks: Sequence[Pick],
+    per_unit: Mapping[int, Mapping[str, int]],
+    at: datetime,
+) -> list[list[tuple[str, int]] | None]:
+    """``_take`` for every pick, in one statement when no two picks share a stock row."""
+    wanted = [
+        (sku, pick.location_id, per_unit[pick.line_no][sku] * pick.units)
+        for pick in picks
+        for sku in sorted(per_unit[pick.line_no])
+    ]
+    if len({(sku, location) for sku, location, _ in wanted}) != len(wanted):
+        return [_take(uow, tenant_id, pick, per_unit[pick.line_no], at) for pick in picks]
+    reserved = uow.inventory.try_reserve_each(tenant_id, wanted, at)
+    results: list[list[tuple[str, int]] | None] = []
+    for pick in picks:
+        needs = per_unit[pick.line_no]
+        rows = [(sku, needs[sku] * pick.units) for sku in sorted(needs)]
+        if all((sku, pick.location_id) in reserved for sku, _ in rows):
+            results.append(rows)
+            continue
+        for sku, units in rows:  # a bundle is reserved whole or not at all
+            if (sku, pick.location_id) in reserved:
+                uow.inventory.release(tenant_id, sku, pick.location_id, units, at)
+        results.append(None)
+    return results
+
+
 def reserve_demands(
     uow: UnitOfWork,
     *,
@@ -54,8 +85,13 @@ def reserve_demands(
     demands: Sequence[Demand],
     locations: Sequence[UUID],
     at: datetime,
+    snapshot: Sequence[StockLevel] | None = None,
 ) -> ReservationResult:
-    """Reserve as much of ``demands`` as the ``locations`` (in preference order) can supply."""
+    """Reserve as much of ``demands`` as the ``locations`` (in preference order) can supply.
+
+    ``snapshot``: levels of these SKUs at (at least) these locations already read in this
+    transaction; the first plan uses them instead of reading them again.
+    """
     per_unit = {d.line_no: d.per_unit for d in demands}
     remaining = {d.line_no: d.quantity for d in demands if d.quantity > 0}
     skus = sorted({sku for d in demands for sku in d.per_unit})
@@ -65,13 +101,15 @@ def reserve_demands(
         wanted = [Demand(n, q, per_unit[n]) for n, q in remaining.items() if q > 0]
         if not wanted or not locations:
             break
-        snapshot = uow.inventory.levels(tenant_id, skus, locations)
+        if snapshot is None:
+            snapshot = uow.inventory.levels(tenant_id, skus, locations)
         stock = {(lv.sku, lv.location_id): lv.available for lv in snapshot}
+        snapshot = None  # a lost race plans again on fresh figures
         plan = plan_allocation(wanted, stock, locations)
         raced = False
         # A fixed order (SKU, then location) keeps concurrent orders from deadlocking.
-        for pick in sorted(plan.picks, key=lambda p: (min(per_unit[p.line_no]), p.location_id)):
-            taken = _take(uow, tenant_id, pick, per_unit[pick.line_no], at)
+        picks = sorted(plan.picks, key=lambda p: (min(per_unit[p.line_no]), p.location_id))
+        for pick, taken in zip(picks, _take_all(uow, tenant_id, picks, per_unit, at), strict=True):
             if taken is None:
                 raced = True
                 continue

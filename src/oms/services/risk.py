@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -69,9 +69,13 @@ def assess_order(
     billing_address: Address | None,
     is_new_customer: bool,
     at: datetime,
+    rules: Sequence[RiskRule] | None = None,
 ) -> RiskAssessment:
-    """Gather the facts the tenant's active rules need and assess the order against them."""
-    rules = uow.risk_rules.active(tenant_id)
+    """Gather the facts the tenant's active rules need and assess the order against them.
+
+    ``rules``: the tenant's active rules when already read in this transaction.
+    """
+    rules = uow.risk_rules.active(tenant_id) if rules is None else list(rules)
     if not rules:
         return RiskAssessment(matches=())
     key = (

@@ -82,6 +82,7 @@ class RouteRequest:
     currency: str | None = None
     profile: RoutingProfile | None = None  # the current one is read when not given
     pickup_at: Location | None = None  # a store pickup: everything from there, nothing else
+    carrier_rate_cards: Sequence[Mapping[str, Any]] | None = None  # read when not given
 
 
 @dataclass
@@ -178,7 +179,7 @@ def route_and_reserve(
         if request.destination is not None
         else Geocode(None, GeoPrecision.UNKNOWN)
     )
-    services = priced_in(carrier_services(uow), request.currency)
+    services = priced_in(carrier_services(uow, request.carrier_rate_cards), request.currency)
     policy = RoutingPolicy(
         allow_split=profile.allow_split,
         max_locations=profile.max_locations,
@@ -337,6 +338,7 @@ def _priority_rule(
         demands=[Demand(line.line_no, line.quantity, line.per_unit) for line in request.lines],
         locations=[c.location_id for c in net.candidates],
         at=at,
+        snapshot=net.levels,
     )
     codes = {loc_id: loc.code for loc_id, loc in net.locations.items()}
     for allocation in reserved.allocations:

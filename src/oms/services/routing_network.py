@@ -8,7 +8,7 @@ prices a parcel from a location to the destination with the carrier rate cards.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
@@ -18,6 +18,7 @@ from uuid import UUID
 from oms.domain.addresses import Address
 from oms.domain.catalogue import Location, LocationKind
 from oms.domain.geo import Geocode, GeoPoint
+from oms.domain.inventory import StockLevel
 from oms.domain.rate_import import parse_rate_cards
 from oms.domain.routing import (
     Candidate,
@@ -53,14 +54,19 @@ def priced_in(services: Sequence[CarrierService], currency: str | None) -> list[
     return max(by_currency.values(), key=len)
 
 
-def carrier_services(uow: UnitOfWork) -> list[CarrierService]:
-    """Every active carrier service with its rate card, from the operator's table."""
-    rows = uow.routing.carrier_service_rows()
-    if not rows:
-        return []
+def carrier_services(
+    uow: UnitOfWork, rate_cards: Sequence[Mapping[str, Any]] | None = None
+) -> list[CarrierService]:
+    """Every active carrier service with its rate card, from the operator's table.
+
+    ``rate_cards``: the active services' ``rate_card`` values when already read in this
+    transaction.
+    """
+    if rate_cards is None:
+        rate_cards = [row["rate_card"] for row in uow.routing.carrier_service_rows()]
     services: list[CarrierService] = []
-    for row in rows:
-        services.extend(_parsed(row["rate_card"]["document"]))
+    for card in rate_cards:
+        services.extend(_parsed(card["document"]))
     return services
 
 
@@ -82,6 +88,8 @@ class Network:
     locations: dict[UUID, Location]
     candidates: list[Candidate]
     rejected: list[tuple[str, str]]
+    # The stock rows read for it (before routing safety stock), for a first plan to reuse.
+    levels: list[StockLevel] = field(default_factory=list)
 
 
 def network(
@@ -107,7 +115,8 @@ def network(
             usable.append(loc)
     by_id = {loc.id: loc for loc in usable}
     stock: dict[UUID, dict[str, int]] = {loc_id: {} for loc_id in by_id}
-    for level in uow.inventory.levels(tenant_id, skus, list(by_id)):
+    levels = uow.inventory.levels(tenant_id, skus, list(by_id))
+    for level in levels:
         kept_back = profile.safety_stock.get(by_id[level.location_id].code, 0)
         stock[level.location_id][level.sku] = max(0, level.available - kept_back)
     # Load is counted only where a capacity is set, so only then is it worth reading.
@@ -131,7 +140,7 @@ def network(
                 handling_cost=profile.handling_at(loc.code),
             )
         )
-    return Network(profile, by_id, candidates, rejected)
+    return Network(profile, by_id, candidates, rejected, levels)
 
 
 class Shipper:

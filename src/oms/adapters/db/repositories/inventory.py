@@ -9,7 +9,7 @@ condition against the committed row, so two transactions can never both take the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -66,6 +66,33 @@ _TAKE_OUT = (
     .values(on_hand=_lv.on_hand - _quantity, reserved=_lv.reserved - _quantity, updated_at=_at)
     .returning(_lv.on_hand)
 )
+# try_reserve for several rows in one statement (PostgreSQL). ``locked`` takes the row locks
+# one row at a time in (sku, location) order, as one conditional UPDATE per row in that
+# order would, so concurrent orders cannot deadlock; the UPDATE then re-checks each row's
+# condition against the row as it now is. Rows are found by primary key and updated by
+# their physical address (ctid): no scan of the tenant's other levels.
+_TRY_RESERVE_EACH = """
+WITH wanted AS (
+    SELECT * FROM unnest(
+        CAST(%(skus)s AS VARCHAR[]),
+        CAST(%(locations)s AS UUID[]),
+        CAST(%(quantities)s AS INTEGER[])
+    ) AS w(sku, location_id, quantity)
+    ORDER BY sku, location_id
+), locked AS (
+    SELECT lv.ctid AS row_id, w.quantity
+    FROM wanted w CROSS JOIN LATERAL (
+        SELECT ctid FROM inventory_levels
+        WHERE tenant_id = %(tenant_id)s AND sku = w.sku AND location_id = w.location_id
+        FOR UPDATE
+    ) lv
+)
+UPDATE inventory_levels lv
+SET reserved = lv.reserved + k.quantity, updated_at = %(at)s
+FROM locked k
+WHERE lv.ctid = k.row_id AND lv.on_hand - lv.reserved - lv.safety_stock >= k.quantity
+RETURNING lv.sku, lv.location_id
+"""
 _LEVELS = (
     select(inventory_levels)
     .where(
@@ -161,6 +188,36 @@ class SqlInventoryRepository:
             },
         )
         return result.rowcount == 1
+
+    def try_reserve_each(
+        self, tenant_id: UUID, wanted: Sequence[tuple[str, UUID, int]], at: datetime
+    ) -> set[tuple[str, UUID]]:
+        """``try_reserve`` for each distinct ``(sku, location, quantity)``, in (SKU,
+        location) order; the rows that were reserved.
+
+        On PostgreSQL one statement: it locks the rows in that order first (as separate
+        updates would, one after the other), then applies each row's conditional update.
+        """
+        keys = sorted((sku, location_id) for sku, location_id, _ in wanted)
+        if len(set(keys)) != len(keys):
+            raise ValueError("each row may be reserved once per call")
+        if self._conn.dialect.name != "postgresql" or len(wanted) < 2:
+            return {
+                (sku, location_id)
+                for sku, location_id, quantity in sorted(wanted)
+                if self.try_reserve(tenant_id, sku, location_id, quantity, at)
+            }
+        rows = self._conn.exec_driver_sql(
+            _TRY_RESERVE_EACH,
+            {
+                "tenant_id": tenant_id,
+                "skus": [sku for sku, _, _ in wanted],
+                "locations": [location_id for _, location_id, _ in wanted],
+                "quantities": [quantity for _, _, quantity in wanted],
+                "at": at,
+            },
+        )
+        return {(row.sku, row.location_id) for row in rows}
 
     def release(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime

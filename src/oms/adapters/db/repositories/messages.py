@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import uuid6
@@ -13,7 +14,23 @@ from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import idempotency_keys, outbox
 from oms.services.ports import IdempotencyRecord, OutboxMessage
 
-__all__ = ["SqlIdempotencyRepository", "SqlOutboxRepository"]
+__all__ = ["SqlIdempotencyRepository", "SqlOutboxRepository", "outbox_rows"]
+
+
+def outbox_rows(tenant_id: UUID, messages: Sequence[OutboxMessage]) -> list[dict[str, Any]]:
+    """The ``outbox`` rows of ``messages``, each with a new id."""
+    return [
+        {
+            "tenant_id": tenant_id,
+            "id": uuid6.uuid7(),
+            "topic": m.topic,
+            "aggregate_id": m.aggregate_id,
+            "payload": m.payload,
+            "created_at": m.created_at,
+            "published_at": None,
+        }
+        for m in messages
+    ]
 
 
 class SqlOutboxRepository:
@@ -23,21 +40,7 @@ class SqlOutboxRepository:
     def add_many(self, tenant_id: UUID, messages: Sequence[OutboxMessage]) -> None:
         if not messages:
             return
-        self._conn.execute(
-            insert(outbox),
-            [
-                {
-                    "tenant_id": tenant_id,
-                    "id": uuid6.uuid7(),
-                    "topic": m.topic,
-                    "aggregate_id": m.aggregate_id,
-                    "payload": m.payload,
-                    "created_at": m.created_at,
-                    "published_at": None,
-                }
-                for m in messages
-            ],
-        )
+        self._conn.execute(insert(outbox), outbox_rows(tenant_id, messages))
 
 
 _ik = idempotency_keys.c

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,8 @@ from uuid import UUID
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from oms.adapters.db.repositories.messages import outbox_rows
+from oms.adapters.db.repositories.order_insert import insert_new_order
 from oms.adapters.db.repositories.order_rows import (
     allocation_values,
     event_values,
@@ -33,10 +35,11 @@ from oms.adapters.db.tables import (
     payments,
     products,
 )
+from oms.adapters.db.tables import outbox as outbox_table  # the argument of add() is outbox
 from oms.domain.catalogue import ProductKind
 from oms.domain.holds import HoldReason
 from oms.domain.orders import Allocation, Order, OrderEvent, OrderLine
-from oms.services.ports import OrderFilter, QueuedHold
+from oms.services.ports import OrderFilter, OutboxMessage, QueuedHold
 
 __all__ = ["SqlOrderRepository"]
 
@@ -65,8 +68,12 @@ class SqlOrderRepository:
         self._conn = conn
         self._stored: dict[UUID, _Stored] = {}
 
-    def add(self, order: Order) -> bool:
-        """Insert the whole order; False (and nothing written) when its external id exists."""
+    def add(self, order: Order, *, outbox: Sequence[OutboxMessage] = ()) -> bool:
+        """Insert the whole order and ``outbox`` messages; False (and nothing written) when
+        its external id exists.
+
+        On PostgreSQL one statement writes the order and its children (``order_insert``).
+        """
         values = {
             "tenant_id": order.tenant_id,
             "id": order.id,
@@ -89,6 +96,23 @@ class SqlOrderRepository:
             "created_at": order.created_at,
             **order_values(order),
         }
+        if self._conn.dialect.name == "postgresql":
+            inserted = insert_new_order(
+                self._conn,
+                values,
+                (
+                    [line_values(order, line) for line in order.lines],
+                    [allocation_values(order, a) for a in order.allocations],
+                    [hold_values(order, h) for h in order.holds],
+                    [payment_values(order, p) for p in order.new_payments],
+                    [event_values(order, e) for e in order.new_events],
+                    outbox_rows(order.tenant_id, outbox),
+                ),
+            )
+            if inserted:
+                order.new_payments.clear()
+                order.new_events.clear()
+            return inserted
         if not insert_if_absent(self._conn, orders, values):
             return False
         self._conn.execute(insert(order_lines), [line_values(order, line) for line in order.lines])
@@ -101,7 +125,8 @@ class SqlOrderRepository:
             self._conn.execute(insert(order_holds), [hold_values(order, h) for h in order.holds])
         self._insert_new_payments(order)
         self._insert_new_events(order)
-        self._remember(order)
+        if outbox:
+            self._conn.execute(insert(outbox_table), outbox_rows(order.tenant_id, outbox))
         return True
 
     def _insert_new_payments(self, order: Order) -> None:

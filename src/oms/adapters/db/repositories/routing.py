@@ -17,6 +17,10 @@ __all__ = ["SqlRoutingRepository"]
 _p = routing_profiles.c
 _s = carrier_services.c
 _l = location_loads.c
+# Read by every routed order: built once (building a statement costs more than running it
+# against an empty or small table).
+_ALL_SERVICES = select(carrier_services).order_by(_s.carrier, _s.code)
+_ACTIVE_SERVICES = select(carrier_services).where(_s.active.is_(True)).order_by(_s.carrier, _s.code)
 
 
 class SqlRoutingRepository:
@@ -68,10 +72,8 @@ class SqlRoutingRepository:
         return RoutingProfile.from_dict(profile.to_dict(), version=version)
 
     def carrier_service_rows(self, *, active_only: bool = True) -> list[dict[str, Any]]:
-        query = select(carrier_services)
-        if active_only:
-            query = query.where(_s.active.is_(True))
-        return [dict(r._mapping) for r in self._conn.execute(query.order_by(_s.carrier, _s.code))]
+        query = _ACTIVE_SERVICES if active_only else _ALL_SERVICES
+        return [dict(r._mapping) for r in self._conn.execute(query)]
 
     def upsert_carrier_service(
         self,

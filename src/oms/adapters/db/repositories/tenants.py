@@ -11,14 +11,26 @@ anyway, the counter stays the ``tenants.last_order_number`` row (no gaps).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy import Connection, bindparam, exists, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from oms.adapters.db.tables import api_keys, tenants
+from oms.adapters.db.tables import (
+    api_keys,
+    carrier_services,
+    cart_reservations,
+    risk_rules,
+    routing_profiles,
+    tenants,
+)
+from oms.domain.carts import CartStatus
 from oms.domain.policies import TenantPolicies
+from oms.domain.risk import RiskRule, RiskRuleKind
+from oms.domain.routing_profile import RoutingProfile
 from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
-from oms.services.ports import ApiKeyRecord
+from oms.services.ports import ApiKeyRecord, IntakeSettings
 
 __all__ = ["SqlTenantRepository", "order_number_sequence"]
 
@@ -31,6 +43,65 @@ _POLICIES = select(tenants.c.settings).where(
     tenants.c.id == bindparam("p_tenant_id", type_=tenants.c.id.type)
 )
 _NEXT_IN_SEQUENCE = text("SELECT nextval(CAST(:sequence AS regclass))")
+_rp, _cr = routing_profiles.c, cart_reservations.c
+_tenant = bindparam("p_tenant_id", type_=tenants.c.id.type)
+_newest_profile = (
+    select(_rp.version, _rp.body).where(_rp.tenant_id == _tenant).order_by(_rp.version.desc())
+)
+# Three reads of every order intake in one statement: the tenant's policies, its current
+# routing profile, and whether any cart reservation is due to expire (the same conditions
+# as the cart repository's sweep).
+_INTAKE_SETTINGS = select(
+    _POLICIES.scalar_subquery().label("settings"),
+    _newest_profile.with_only_columns(_rp.version).limit(1).scalar_subquery().label("version"),
+    _newest_profile.with_only_columns(_rp.body).limit(1).scalar_subquery().label("body"),
+    exists()
+    .where(
+        _cr.tenant_id == _tenant,
+        _cr.status == CartStatus.ACTIVE.value,
+        _cr.expires_at <= bindparam("p_now", type_=_cr.expires_at.type),
+    )
+    .label("carts_due"),
+)
+_r = risk_rules.c
+# On PostgreSQL the active risk rules come along too, as one JSON array (oldest id first,
+# as SqlRiskRuleRepository.active lists them).
+_INTAKE_SETTINGS_PG = _INTAKE_SETTINGS.add_columns(
+    select(
+        func.json_agg(
+            aggregate_order_by(
+                func.json_build_object(
+                    "id", _r.id, "kind", _r.kind, "params", _r.params, "active", _r.active
+                ),
+                _r.id,
+            )
+        )
+    )
+    .where(_r.tenant_id == _tenant, _r.active.is_(True))
+    .scalar_subquery()
+    .label("risk_rules"),
+    # The rate cards of the deployment's active carrier services, in the order
+    # SqlRoutingRepository.carrier_service_rows lists them.
+    select(
+        func.json_agg(
+            aggregate_order_by(
+                carrier_services.c.rate_card, carrier_services.c.carrier, carrier_services.c.code
+            )
+        )
+    )
+    .where(carrier_services.c.active.is_(True))
+    .scalar_subquery()
+    .label("rate_cards"),
+)
+
+
+def _rules(raw: list[dict[str, Any]] | None) -> list[RiskRule]:
+    return [
+        RiskRule(
+            id=UUID(r["id"]), kind=RiskRuleKind(r["kind"]), params=r["params"], active=r["active"]
+        )
+        for r in raw or []
+    ]
 
 
 def order_number_sequence(tenant_id: UUID) -> str:
@@ -97,6 +168,24 @@ class SqlTenantRepository:
     def policies(self, tenant_id: UUID) -> TenantPolicies:
         raw = self._conn.scalar(_POLICIES, {"p_tenant_id": tenant_id})
         return TenantPolicies.from_dict(raw)
+
+    def intake_settings(self, tenant_id: UUID, now: datetime) -> IntakeSettings:
+        """Policies, current routing profile (defaults if none), whether carts are due and,
+        on PostgreSQL, the active risk rules and carrier rate cards."""
+        postgres = self._conn.dialect.name == "postgresql"
+        row = self._conn.execute(
+            _INTAKE_SETTINGS_PG if postgres else _INTAKE_SETTINGS,
+            {"p_tenant_id": tenant_id, "p_now": now},
+        ).one()
+        return IntakeSettings(
+            policies=TenantPolicies.from_dict(row.settings),
+            routing_profile=RoutingProfile()
+            if row.version is None
+            else RoutingProfile.from_dict(row.body, version=row.version),
+            carts_due=bool(row.carts_due),
+            risk_rules=_rules(row.risk_rules) if postgres else None,
+            carrier_rate_cards=(row.rate_cards or []) if postgres else None,
+        )
 
     def set_policies(self, tenant_id: UUID, policies: TenantPolicies) -> None:
         self._conn.execute(

@@ -501,3 +501,29 @@ def test_a_forged_download_link_answers_404(
 
     assert_problem(answer, 404)
     assert "location" not in answer.headers
+
+
+def test_a_retried_shipment_with_its_idempotency_key_returns_the_same_label_and_ships_once(
+    client: TestClient, shop: ApiTenant
+) -> None:
+    order = _place(client, shop, ("X", 1))
+    fo = _only_fo(client, shop, order["id"])
+    _picked(client, shop, "WH-A")
+    _post(client, shop, f"/v1/fulfillment-orders/{fo['id']}/packages", {"scans": ["X"]}, 201)
+    path = f"/v1/fulfillment-orders/{fo['id']}/shipments"
+    headers = {**shop.headers, "Idempotency-Key": f"ship-{fo['id']}"}
+
+    first = client.post(path, headers=headers)
+    again = client.post(path, headers=headers)
+    other_body = client.post(path, headers=headers, json={"service": "express"})
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json()["id"] == first.json()["id"]
+    assert again.json()["tracking_number"] == first.json()["tracking_number"]
+    assert_problem(other_body, 422)
+    shipments = _get(client, shop, f"/v1/orders/{order['id']}/shipments")
+    assert [s["id"] for s in shipments] == [first.json()["id"]]
+    # This shop's only shipment left the shelf once.
+    assert [entry for entry in _ledger(client, shop, "X") if entry[1] == "shipment"] == [
+        ("WH-A", "shipment", -1)
+    ]

@@ -9,6 +9,7 @@ does the same when the customer shows the one-time code.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,13 @@ import uuid6
 from oms.adapters.carriers.base import CarrierError, CarrierGateway, LabelRequest
 from oms.domain.addresses import Address
 from oms.domain.catalogue import Location
-from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
+from oms.domain.errors import (
+    FieldError,
+    IdempotencyMismatch,
+    IllegalTransition,
+    InvalidRequest,
+    NotFound,
+)
 from oms.domain.fulfilment import FulfillmentKind, FulfillmentOrderStatus, Package, PackageItem
 from oms.domain.geo import GeoPoint
 from oms.domain.inventory import MovementKind
@@ -32,7 +39,7 @@ from oms.services.fulfilment import apply_progress, describe
 from oms.services.payments import GatewayProvider, capture_shipped_value
 from oms.services.persistence import save_order_changes
 from oms.services.picking import pickup_code_hash
-from oms.services.ports import UnitOfWork, UnitOfWorkFactory
+from oms.services.ports import TransientStorageError, UnitOfWork, UnitOfWorkFactory
 from oms.services.routing_network import carrier_services, cutoff_of, priced_in
 from oms.services.warehouse import (
     Locked,
@@ -60,6 +67,40 @@ class ShipRequest:
     package_ids: list[UUID] | None = None
     carrier: str | None = None
     service: str | None = None
+    idempotency_key: str | None = None
+
+    def fingerprint(self, fo_id: UUID) -> str:
+        """What a repeated request must match to be the same request."""
+        packages = "" if self.package_ids is None else ",".join(map(str, self.package_ids))
+        text = f"{fo_id}|{packages}|{self.carrier}|{self.service}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+CREATE_SHIPMENT = "create_shipment"
+
+
+def _repeated(
+    uow: UnitOfWork, tenant_id: UUID, fo_id: UUID, request: ShipRequest, at: datetime
+) -> Shipment | None:
+    """The shipment an earlier request with the same Idempotency-Key made (a retry buys no
+    second label), or None after claiming the key; 422 for the key on another request."""
+    key = request.idempotency_key
+    if key is None:
+        return None
+    fingerprint = request.fingerprint(fo_id)
+    if uow.idempotency.claim(
+        tenant_id, key, operation=CREATE_SHIPMENT, fingerprint=fingerprint, at=at
+    ):
+        return None
+    record = uow.idempotency.get(tenant_id, key)
+    if record is None or record.resource_id is None:
+        raise TransientStorageError("idempotency key claimed but not yet attached")
+    if record.operation != CREATE_SHIPMENT or record.fingerprint != fingerprint:
+        raise IdempotencyMismatch("This Idempotency-Key was used with a different request", key=key)
+    shipment = uow.shipments.get(tenant_id, record.resource_id)
+    if shipment is None:
+        raise TransientStorageError("idempotent shipment not visible yet")
+    return shipment
 
 
 def _packages(uow: UnitOfWork, located: Locked, wanted: list[UUID] | None) -> list[Package]:
@@ -161,6 +202,9 @@ def create_shipment(
     def attempt() -> Shipment:
         with uow_factory() as uow:
             located = lock_fulfillment_order(uow, tenant_id, fo_id)
+            earlier = _repeated(uow, tenant_id, fo_id, request, when)
+            if earlier is not None:
+                return earlier
             order, fo = located.order, located.fo
             fo.ensure_workable("ship")
             if fo.kind is not FulfillmentKind.SHIP:
@@ -233,6 +277,8 @@ def create_shipment(
                 deliver_by=label.deliver_by,
             )
             uow.shipments.add(shipment)
+            if request.idempotency_key is not None:
+                uow.idempotency.attach(tenant_id, request.idempotency_key, shipment.id)
             uow.fulfilment.mark_shipped(tenant_id, shipment.package_ids, shipment.id)
             fo.ship((item.seq, item.quantity) for item in contents)
             take_off_shelf(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 
 from oms.adapters.documents.pdf import PackingSlipDoc, PackingSlipLine, render_packing_slip
 from oms.api.deps import (
@@ -183,6 +183,15 @@ def create_shipment(
     gateways: GatewaysDep,
     carriers: CarriersDep,
     body: ShipmentIn | None = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="Repeat the call with the same key: the same shipment, no second label",
+        ),
+    ] = None,
 ) -> ShipmentRead:
     """Buy a label and ship packed packages: stock leaves, payment for them is captured."""
     given = body or ShipmentIn()
@@ -193,7 +202,10 @@ def create_shipment(
         tenant_id=tenant_id,
         fo_id=parse_uuid(fulfillment_order_id, "fulfilment order"),
         request=shipping.ShipRequest(
-            package_ids=given.package_ids, carrier=given.carrier, service=given.service
+            package_ids=given.package_ids,
+            carrier=given.carrier,
+            service=given.service,
+            idempotency_key=idempotency_key,
         ),
         actor=actor,
     )

@@ -61,37 +61,45 @@ import asyncio
 import json
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 import psycopg
 
+from benchkit import (
+    OMS,
+    REQUEST_TIMEOUT,
+    CpuMeter,
+    CpuUse,
+    api_headers,
+    database_url,
+    free_port,
+    json_body,
+    percentile,
+    recreate_database,
+    run_oms,
+    start_server,
+    stop_server,
+    wait_ready,
+)
+
 T = TypeVar("T")
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-OMS = str(BIN / "oms")
 BENCH_DB = "oms_bench_fulfilment"
 WAREHOUSE = "WH-BENCH"
 STOCK_PER_SKU = 100_000
-SERVER_START_TIMEOUT = 120.0
-REQUEST_TIMEOUT = 60.0
+SERVER_START_TIMEOUT = 120.0  # twice benchkit's default
 SETUP_TIMEOUT = 900.0
 SETUP_CONCURRENCY = 8
 MAX_WAVE_FAILURES = 5
 STEPS = ("wave create", "confirm", "pack", "ship")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 # The acme ground card of tests/integration/test_routing.py.
 RATES = """
@@ -130,144 +138,7 @@ DESTINATIONS = (
 )
 
 
-# --- processes and databases (as in bench/intake.py) ------------------------------------------
-
-
-@dataclass(frozen=True)
-class CpuUse:
-    """CPU seconds spent during a phase, by whom."""
-
-    server: float
-    postgres: float
-    client: float
-    other: float
-
-
-class CpuMeter:
-    """CPU used by the server's process group, the bench database's backends, this client
-    and the rest of the machine between ``start`` and ``stop`` (Linux ``/proc``; else None).
-    """
-
-    def __init__(self, server_group: int) -> None:
-        self.server_group = server_group
-        self._start: tuple[dict[int, float], dict[int, float], float, float] | None = None
-
-    @staticmethod
-    def _stat(pid: str) -> tuple[int, float] | None:
-        """(process group, user + system CPU seconds) of a process."""
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return int(fields[2]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-    def _snapshot(self) -> tuple[dict[int, float], dict[int, float], float, float]:
-        server: dict[int, float] = {}
-        postgres: dict[int, float] = {}
-        marker = f" {BENCH_DB} ".encode()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            stat = self._stat(entry.name)
-            if stat is None:
-                continue
-            group, seconds = stat
-            if group == self.server_group:
-                server[int(entry.name)] = seconds
-                continue
-            try:
-                command = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if command.startswith(b"postgres: ") and marker in command:
-                postgres[int(entry.name)] = seconds
-        ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        busy = (sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS  # all but idle and iowait
-        return server, postgres, time.process_time(), busy
-
-    def start(self) -> None:
-        self._start = self._snapshot() if Path("/proc/stat").exists() else None
-
-    def stop(self) -> CpuUse | None:
-        if self._start is None:
-            return None
-        before, after = self._start, self._snapshot()
-
-        def spent(start: dict[int, float], end: dict[int, float]) -> float:
-            return sum(seconds - start.get(pid, 0.0) for pid, seconds in end.items())
-
-        server = spent(before[0], after[0])
-        postgres = spent(before[1], after[1])
-        client = after[2] - before[2]
-        other = max(0.0, after[3] - before[3] - server - postgres - client)
-        return CpuUse(server=server, postgres=postgres, client=client, other=other)
-
-
-def database_url(server_url: str, name: str) -> str:
-    """``server_url`` with its database replaced by ``name``."""
-    parts = urlsplit(server_url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def recreate_database(server_url: str, name: str) -> None:
-    with psycopg.connect(server_url, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-
-def free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def run_oms(args: Sequence[str], env: dict[str, str], timeout: float = 120) -> str:
-    done = subprocess.run(
-        [OMS, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"oms {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
-
-
-def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
-    """``oms serve`` in its own process group, so it and its workers can be stopped together."""
-    return subprocess.Popen(
-        [OMS, "serve", "--workers", str(workers), "--port", str(port), "--log-level", "warning"],
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-    )
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is not None:
-        return
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=5)
-    except ProcessLookupError:
-        pass
-
-
-async def wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise RuntimeError(f"oms serve exited with code {server.returncode}")
-            try:
-                async with session.get(f"{base}/readyz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"oms serve not ready after {SERVER_START_TIMEOUT:.0f}s")
+# --- time limits -------------------------------------------------------------------------------
 
 
 async def bounded(what: str, awaitable: Awaitable[T], seconds: float) -> T:
@@ -291,15 +162,11 @@ class Answer:
         return 200 <= self.status < 300
 
 
-def _json(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
 def new_session(api_key: str) -> aiohttp.ClientSession:
     """One keep-alive connection, the key on every request."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=1),
-        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+        headers=api_headers(api_key),
         timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
     )
 
@@ -326,7 +193,7 @@ async def call(
 async def require(
     session: aiohttp.ClientSession, method: str, url: str, body: Any = None, *, status: int
 ) -> Any:
-    answer = await call(session, method, url, None if body is None else _json(body))
+    answer = await call(session, method, url, None if body is None else json_body(body))
     if answer.status != status:
         raise RuntimeError(f"{method} {url}: {answer.status} (wanted {status}): {answer.body}")
     return answer.body
@@ -480,7 +347,7 @@ async def build_world(
         on_hand_before = await on_hand_at_warehouse(session, base, skus)
 
     bodies = order_bodies(random.Random(args.seed), skus, args.orders)
-    answers = await post_each(base, api_key, "/v1/orders", [_json(b) for b in bodies])
+    answers = await post_each(base, api_key, "/v1/orders", [json_body(b) for b in bodies])
     refused = [a for a in answers if a.status != 201]
     if refused:
         raise RuntimeError(
@@ -564,7 +431,7 @@ async def coordinate_waves(
         async with new_session(api_key) as session:
             while failures_in_a_row < MAX_WAVE_FAILURES:
                 created = await call(
-                    session, "POST", wave_url, _json({"max_orders": args.wave_size})
+                    session, "POST", wave_url, json_body({"max_orders": args.wave_size})
                 )
                 if created.status == 409:
                     # Nothing to pick, or a conflict: only the first ends the run.
@@ -609,7 +476,9 @@ async def pack_and_ship(
             if work is None:
                 return
             fo_url = f"{base}/v1/fulfillment-orders/{work.fo_id}"
-            packed = await call(session, "POST", f"{fo_url}/packages", _json({"scans": work.scans}))
+            packed = await call(
+                session, "POST", f"{fo_url}/packages", json_body({"scans": work.scans})
+            )
             if not result.record("pack", packed):
                 continue
             shipped = await call(session, "POST", f"{fo_url}/shipments")
@@ -690,14 +559,6 @@ def oms_check(env: dict[str, str], checks: Checks) -> None:
     )
     said = (done.stdout + done.stderr).strip().splitlines()
     checks.add("oms check", done.returncode == 0, said[-1] if said else f"exit {done.returncode}")
-
-
-def percentile(sorted_values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, round(pct / 100 * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 def print_report(args: argparse.Namespace, result: FlowResult, checks: Checks) -> None:
@@ -787,13 +648,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = start_server(env, port, args.workers)
     checks = Checks()
     try:
-        asyncio.run(wait_ready(base, server))
+        asyncio.run(wait_ready(base, server, timeout=SERVER_START_TIMEOUT))
         key = tenant["api_key"]
         world = asyncio.run(
             bounded("setup", build_world(args, base, key, operator["api_key"]), SETUP_TIMEOUT)
         )
         print(f"setup done: {args.orders} open fulfilment orders at {WAREHOUSE}", flush=True)
-        result = asyncio.run(run_flow(args, base, key, CpuMeter(server_group=server.pid)))
+        result = asyncio.run(
+            run_flow(args, base, key, CpuMeter(server_group=server.pid, database=BENCH_DB))
+        )
         asyncio.run(bounded("stock check", check_stock(base, key, world, result, checks), 120))
     finally:
         stop_server(server)

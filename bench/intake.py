@@ -49,105 +49,41 @@ import json
 import os
 import random
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
-OMS = str(BIN / "oms")
+from benchkit import (
+    REQUEST_TIMEOUT,
+    CpuMeter,
+    CpuUse,
+    api_headers,
+    database_url,
+    drop_database,
+    free_port,
+    json_body,
+    percentile,
+    recreate_database,
+    run_oms,
+    start_server,
+    stop_server,
+    wait_ready,
+)
+
 INTAKE_DB = "oms_bench_intake"
 PGBENCH_DB = "oms_bench_pgbench"
 LOCATIONS = (("BENCH-A", 10), ("BENCH-B", 20), ("BENCH-C", 30))
 STOCK_PER_LOCATION = 1_000_000
-SERVER_START_TIMEOUT = 60.0
-REQUEST_TIMEOUT = 60.0
 SETUP_CONCURRENCY = 16
 PGBENCH_SCALE = 8
 PGBENCH_ARGS = ("-c", "8", "-j", "2", "-T", "20")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-@dataclass(frozen=True)
-class CpuUse:
-    """CPU seconds spent during a phase, by whom."""
-
-    server: float
-    postgres: float
-    client: float
-    other: float
-
-
-class CpuMeter:
-    """CPU used by the server's process group, the intake database's backends, this client
-    and the rest of the machine between ``start`` and ``stop`` (Linux ``/proc``; else None).
-    """
-
-    def __init__(self, server_group: int) -> None:
-        self.server_group = server_group
-        self._start: tuple[dict[int, float], dict[int, float], float, float] | None = None
-
-    @staticmethod
-    def _stat(pid: str) -> tuple[int, float] | None:
-        """(process group, user + system CPU seconds) of a process."""
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return int(fields[2]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-    def _snapshot(self) -> tuple[dict[int, float], dict[int, float], float, float]:
-        server: dict[int, float] = {}
-        postgres: dict[int, float] = {}
-        marker = f" {INTAKE_DB} ".encode()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            stat = self._stat(entry.name)
-            if stat is None:
-                continue
-            group, seconds = stat
-            if group == self.server_group:
-                server[int(entry.name)] = seconds
-                continue
-            try:
-                command = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if command.startswith(b"postgres: ") and marker in command:
-                postgres[int(entry.name)] = seconds
-        ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        busy = (sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS  # all but idle and iowait
-        return server, postgres, time.process_time(), busy
-
-    def start(self) -> None:
-        self._start = self._snapshot() if Path("/proc/stat").exists() else None
-
-    def stop(self) -> CpuUse | None:
-        if self._start is None:
-            return None
-        before, after = self._start, self._snapshot()
-
-        def spent(start: dict[int, float], end: dict[int, float]) -> float:
-            return sum(seconds - start.get(pid, 0.0) for pid, seconds in end.items())
-
-        server = spent(before[0], after[0])
-        postgres = spent(before[1], after[1])
-        client = after[2] - before[2]
-        other = max(0.0, after[3] - before[3] - server - postgres - client)
-        return CpuUse(server=server, postgres=postgres, client=client, other=other)
 
 
 @dataclass
@@ -165,23 +101,6 @@ class PhaseResult:
         return len(self.latencies)
 
 
-def database_url(server_url: str, name: str) -> str:
-    """``server_url`` with its database replaced by ``name``."""
-    parts = urlsplit(server_url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-
-
-def recreate_database(server_url: str, name: str) -> None:
-    with psycopg.connect(server_url, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(server_url: str, name: str) -> None:
-    with psycopg.connect(server_url, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def count_orders(url: str, external_id_prefix: str) -> int:
     """Orders of the bench channel whose external id starts with ``external_id_prefix``."""
     with psycopg.connect(url, connect_timeout=5) as conn:
@@ -190,65 +109,6 @@ def count_orders(url: str, external_id_prefix: str) -> int:
             (external_id_prefix + "%",),
         ).fetchone()
     return int(row[0]) if row else 0
-
-
-def free_port() -> int:
-    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def run_oms(args: Sequence[str], env: dict[str, str], timeout: float = 120) -> str:
-    done = subprocess.run(
-        [OMS, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"oms {' '.join(args)} failed: {done.stderr.strip()}")
-    return done.stdout
-
-
-def start_server(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
-    """``oms serve`` in its own process group, so it and its workers can be stopped together."""
-    return subprocess.Popen(
-        [OMS, "serve", "--workers", str(workers), "--port", str(port), "--log-level", "warning"],
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
-    )
-
-
-def stop_server(server: subprocess.Popen[bytes]) -> None:
-    if server.poll() is not None:
-        return
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=5)
-    except ProcessLookupError:
-        pass
-
-
-async def wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise RuntimeError(f"oms serve exited with code {server.returncode}")
-            try:
-                async with session.get(f"{base}/readyz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"oms serve not ready after {SERVER_START_TIMEOUT:.0f}s")
-
-
-def _headers(api_key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
 
 
 async def post_all(
@@ -271,7 +131,7 @@ async def post_all(
     async def client() -> None:
         connector = aiohttp.TCPConnector(limit=1, force_close=False)
         async with aiohttp.ClientSession(
-            connector=connector, headers=_headers(api_key), timeout=timeout
+            connector=connector, headers=api_headers(api_key), timeout=timeout
         ) as session:
             for i in next_index:
                 started = time.perf_counter()
@@ -293,17 +153,13 @@ async def post_all(
     return result
 
 
-def _json(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
 def catalogue_bodies(skus: Sequence[str]) -> tuple[list[bytes], list[bytes], list[bytes]]:
     locations = [
-        _json({"code": code, "name": f"Bench location {code}", "priority": priority})
+        json_body({"code": code, "name": f"Bench location {code}", "priority": priority})
         for code, priority in LOCATIONS
     ]
     products = [
-        _json(
+        json_body(
             {
                 "sku": sku,
                 "name": f"Bench product {sku}",
@@ -315,7 +171,7 @@ def catalogue_bodies(skus: Sequence[str]) -> tuple[list[bytes], list[bytes], lis
         for n, sku in enumerate(skus)
     ]
     adjustments = [
-        _json(
+        json_body(
             {
                 "sku": sku,
                 "location": code,
@@ -333,7 +189,7 @@ def order_bodies(rng: random.Random, skus: Sequence[str], prefix: str, count: in
     bodies = []
     for n in range(count):
         bodies.append(
-            _json(
+            json_body(
                 {
                     "channel": "bench",
                     "external_id": f"{prefix}-{n}",
@@ -353,14 +209,6 @@ def order_bodies(rng: random.Random, skus: Sequence[str], prefix: str, count: in
             )
         )
     return bodies
-
-
-def percentile(sorted_values: Sequence[float], pct: float) -> float:
-    """Nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return float("nan")
-    rank = max(1, round(pct / 100 * len(sorted_values)))
-    return sorted_values[min(rank, len(sorted_values)) - 1]
 
 
 def require_all_created(what: str, result: PhaseResult, expected: int) -> None:
@@ -489,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = start_server(env, port, args.workers)
     try:
         asyncio.run(wait_ready(base, server))
-        meter = CpuMeter(server_group=server.pid)
+        meter = CpuMeter(server_group=server.pid, database=INTAKE_DB)
         result = asyncio.run(run_intake(args, base, tenant["api_key"], meter))
     finally:
         stop_server(server)

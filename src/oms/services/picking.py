@@ -360,8 +360,10 @@ def confirm_picks(
                 raise IllegalTransition("This wave was already confirmed", wave_id=str(wave.id))
             found = _confirmations_by_fo(wave, confirmations or [])
             result = WaveResult(wave, [])
-            # Orders are locked in one fixed order (by fulfilment order id) to avoid deadlocks.
-            for fo_id in sorted(wave.fulfillment_order_ids):
+            # Orders are locked in one fixed order (by order id, as every multi-order use case
+            # does) so two waves holding parts of the same orders cannot deadlock.
+            members = uow.fulfilment.many(tenant_id, wave.fulfillment_order_ids)
+            for fo_id in [fo.id for fo in sorted(members, key=lambda fo: (fo.order_id, fo.id))]:
                 named = found.get(fo_id) if confirmations is not None else None
                 _confirm_one(uow, tenant_id, fo_id, named, wave, geocoder, actor, when, result)
             wave.status = WaveStatus.COMPLETED

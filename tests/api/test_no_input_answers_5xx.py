@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
+from oms.adapters.carriers.signature import sign
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
 from oms.config import Settings
@@ -279,5 +280,76 @@ def test_arbitrary_order_list_queries_never_answer_5xx(
     client: TestClient, shop: ApiTenant, params: dict[str, str]
 ) -> None:
     response = client.get("/v1/orders", headers=shop.headers, params=params)
+
+    _assert_answered_without_5xx(response)
+
+
+@pytest.fixture(scope="module")
+def floor(client: TestClient, shop: ApiTenant) -> dict[str, str]:
+    """A released order with a fulfilment order in a wave, for the warehouse endpoints."""
+    placed = client.post(
+        "/v1/orders",
+        headers=shop.headers,
+        json={
+            "currency": "EUR",
+            "lines": [{"sku": "TEE", "quantity": 1}],
+            "customer": {"email": "fuzz@example.com"},
+            "shipping_address": {
+                "name": "F Z",
+                "line1": "Heidestrasse 17",
+                "city": "Koeln",
+                "postal_code": "51147",
+                "country": "DE",
+            },
+            "payment": {"gateway": "manual", "captured": True},
+        },
+    )
+    assert placed.status_code == 201, placed.text
+    fos = client.get(f"/v1/orders/{placed.json()['id']}/fulfillment-orders", headers=shop.headers)
+    wave = client.post("/v1/locations/WH-1/pick-waves", headers=shop.headers, json={})
+    assert wave.status_code == 201, wave.text
+    return {"fo": fos.json()[0]["id"], "wave": wave.json()["id"]}
+
+
+WAREHOUSE_WRITES = [
+    "/v1/fulfillment-orders/{fo}/packages",
+    "/v1/fulfillment-orders/{fo}/shipments",
+    "/v1/fulfillment-orders/{fo}/reject",
+    "/v1/fulfillment-orders/{fo}/move",
+    "/v1/fulfillment-orders/{fo}/pickup",
+    "/v1/pick-waves/{wave}/confirm",
+    "/v1/locations/WH-1/pick-waves",
+]
+
+
+@pytest.mark.parametrize("template", WAREHOUSE_WRITES)
+@BOUNDED
+@given(body=ANY_JSON, ascii_only=st.booleans())
+def test_arbitrary_json_to_the_warehouse_endpoints_never_answers_5xx(
+    client: TestClient,
+    shop: ApiTenant,
+    floor: dict[str, str],
+    template: str,
+    body: Any,
+    ascii_only: bool,
+) -> None:
+    path = template.format(**floor)
+    _assert_answered_without_5xx(_post(client, shop, path, _encode(body, ascii_only)))
+
+
+@BOUNDED
+@given(body=ANY_JSON, ascii_only=st.booleans())
+def test_arbitrary_signed_carrier_events_never_answer_5xx(
+    client: TestClient, api_settings: Settings, body: Any, ascii_only: bool
+) -> None:
+    raw = _encode(body, ascii_only)
+    response = client.post(
+        "/v1/carriers/acme/events",
+        content=raw,
+        headers={
+            "Content-Type": "application/json",
+            "X-OMS-Signature": sign(raw, api_settings.carrier_webhook_secret),
+        },
+    )
 
     _assert_answered_without_5xx(response)

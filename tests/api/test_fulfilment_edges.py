@@ -527,3 +527,25 @@ def test_a_retried_shipment_with_its_idempotency_key_returns_the_same_label_and_
     assert [entry for entry in _ledger(client, shop, "X") if entry[1] == "shipment"] == [
         ("WH-A", "shipment", -1)
     ]
+
+
+def test_the_floor_lists_its_waves_newest_first_open_or_completed(
+    client: TestClient, shop: ApiTenant
+) -> None:
+    first = _place(client, shop, ("X", 1))
+    done = _picked(client, shop, "WH-A")
+    second = _place(client, shop, ("X", 1))
+    out = _post(client, shop, "/v1/locations/WH-A/pick-waves", {}, 201)
+
+    every = _get(client, shop, "/v1/pick-waves?location=WH-A")["items"]
+    still_out = _get(client, shop, "/v1/pick-waves?status=open")["items"]
+
+    assert [(w["id"], w["status"], w["location"]) for w in every] == [
+        (out["id"], "open", "WH-A"),
+        (done["id"], "completed", "WH-A"),
+    ]
+    assert [w["id"] for w in still_out] == [out["id"]]
+    assert _only_fo(client, shop, second["id"])["wave_id"] == out["id"]
+    assert _only_fo(client, shop, first["id"])["wave_id"] == done["id"]
+    assert_problem(client.get("/v1/pick-waves?location=NOPE", headers=shop.headers), 422)
+    assert_problem(client.get("/v1/pick-waves?status=lost", headers=shop.headers), 422)

@@ -50,6 +50,7 @@ __all__ = [
     "WaveResult",
     "confirm_picks",
     "create_wave",
+    "list_waves",
     "pickup_code_hash",
     "wave_pick_list",
 ]
@@ -158,6 +159,32 @@ def create_wave(
             return WaveResult(wave, taken)
 
     return retry_transient(attempt)
+
+
+def list_waves(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    location_code: str | None,
+    status: WaveStatus | None,
+    before_id: UUID | None,
+    limit: int,
+) -> list[tuple[PickWave, str | None]]:
+    """The tenant's pick waves (at one location, open or completed), newest first, each
+    with its location's code."""
+    with uow_factory(readonly=True) as uow:
+        location = (
+            None if location_code is None else location_by_code(uow, tenant_id, location_code)
+        )
+        found = uow.fulfilment.waves(
+            tenant_id,
+            location_id=None if location is None else location.id,
+            status=None if status is None else status.value,
+            before_id=before_id,
+            limit=limit,
+        )
+        codes = {loc.id: loc.code for loc in uow.locations.visible_to(tenant_id)}
+    return [(wave, codes.get(wave.location_id)) for wave in found]
 
 
 def _wave(uow: UnitOfWork, tenant_id: UUID, wave_id: UUID, *, lock: bool = False) -> PickWave:

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
 
 from oms.adapters.documents.pdf import PickListDoc, PickListLine, render_pick_list
-from oms.api.deps import ActorDep, GeocoderDep, TenantId, UowDep, parse_uuid
+from oms.api.deps import (
+    ActorDep,
+    GeocoderDep,
+    PageDep,
+    TenantId,
+    UowDep,
+    page_of,
+    parse_uuid,
+    uuid_cursor,
+)
+from oms.api.schemas.common import Page
 from oms.api.schemas.fulfilment import PickConfirmIn, WaveIn, WaveRead
+from oms.domain.errors import FieldError, InvalidRequest, NotFound
+from oms.domain.fulfilment import WaveStatus
 from oms.services import picking
 
 __all__ = ["router"]
@@ -35,6 +49,33 @@ def create_wave(
     read = WaveRead.of_view(view)
     read.fulfillment_orders = WaveRead.of_result(result, code).fulfillment_orders
     return read
+
+
+@router.get("/v1/pick-waves", response_model=Page[WaveRead])
+def list_waves(
+    tenant_id: TenantId,
+    uow: UowDep,
+    page: PageDep,
+    location: Annotated[str | None, Query(max_length=64, description="A location code")] = None,
+    status_: Annotated[WaveStatus | None, Query(alias="status")] = None,
+) -> Page[WaveRead]:
+    """The floor's waves, newest first: open ones are out being picked."""
+    try:
+        found = picking.list_waves(
+            uow_factory=uow,
+            tenant_id=tenant_id,
+            location_code=location,
+            status=status_,
+            before_id=None if page.cursor is None else uuid_cursor(page.cursor),
+            limit=page.limit + 1,
+        )
+    except NotFound:
+        raise InvalidRequest(
+            "Unknown location", [FieldError("query:location", "no such location code")]
+        ) from None
+    return page_of(
+        found, page, item=lambda pair: WaveRead.of(*pair), cursor=lambda pair: str(pair[0].id)
+    )
 
 
 @router.get("/v1/pick-waves/{wave_id}", response_model=WaveRead)

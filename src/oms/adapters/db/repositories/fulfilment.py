@@ -339,6 +339,27 @@ class SqlFulfilmentRepository:
         row = self._conn.execute(query).first()
         return None if row is None else _wave_from_row(row)
 
+    def waves(
+        self,
+        tenant_id: UUID,
+        *,
+        location_id: UUID | None,
+        status: str | None,
+        before_id: UUID | None,
+        limit: int,
+    ) -> list[PickWave]:
+        """The tenant's waves, newest first."""
+        wc = pick_waves.c
+        query = select(pick_waves).where(wc.tenant_id == tenant_id)
+        if location_id is not None:
+            query = query.where(wc.location_id == location_id)
+        if status is not None:
+            query = query.where(wc.status == status)
+        if before_id is not None:
+            query = query.where(wc.id < before_id)
+        rows = self._conn.execute(query.order_by(wc.id.desc()).limit(limit))
+        return [_wave_from_row(row) for row in rows]
+
     def save_wave(self, wave: PickWave) -> None:
         wc = pick_waves.c
         self._conn.execute(

@@ -8,8 +8,16 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
-from sqlalchemy.engine import Row
 
+from oms.adapters.db.repositories.fulfilment_rows import (
+    COUNTS,
+    counts_of,
+    fulfillment_order_from_row,
+    header_values,
+    line_values,
+    package_from_row,
+    wave_from_row,
+)
 from oms.adapters.db.tables import (
     fulfillment_order_lines,
     fulfillment_orders,
@@ -19,14 +27,11 @@ from oms.adapters.db.tables import (
     product_bins,
 )
 from oms.domain.fulfilment import (
-    FulfillmentKind,
     FulfillmentLine,
     FulfillmentOrder,
     FulfillmentOrderStatus,
     Package,
-    PackageItem,
     PickWave,
-    WaveStatus,
 )
 from oms.services.ports import TransientStorageError
 
@@ -34,98 +39,6 @@ __all__ = ["SqlFulfilmentRepository"]
 
 _fo = fulfillment_orders.c
 _fl = fulfillment_order_lines.c
-_COUNTS = ("picked", "short", "packed", "shipped", "delivered", "cancelled")
-
-
-def _header_values(fo: FulfillmentOrder) -> dict[str, Any]:
-    return {
-        "status": fo.status.value,
-        "on_hold": fo.on_hold,
-        "wave_id": fo.wave_id,
-        "carrier": fo.carrier,
-        "service": fo.service,
-        "promised_ship_by": fo.promised_ship_by,
-        "priority": fo.priority,
-        "rejected_reason": fo.rejected_reason,
-        "pickup_code_hash": fo.pickup_code_hash,
-        "ready_at": fo.ready_at,
-        "pickup_expires_at": fo.pickup_expires_at,
-        "version": fo.version,
-        "updated_at": fo.updated_at,
-    }
-
-
-def _line_values(fo: FulfillmentOrder, line: FulfillmentLine) -> dict[str, Any]:
-    return {
-        "tenant_id": fo.tenant_id,
-        "fulfillment_order_id": fo.id,
-        "seq": line.seq,
-        "allocation_id": line.allocation_id,
-        "line_no": line.line_no,
-        "sku": line.sku,
-        "quantity": line.quantity,
-        **{name: getattr(line, name) for name in _COUNTS},
-    }
-
-
-def _from_row(row: Row[Any]) -> FulfillmentOrder:
-    return FulfillmentOrder(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        order_id=row.order_id,
-        order_number=row.order_number,
-        location_id=row.location_id,
-        location_code=row.location_code,
-        kind=FulfillmentKind(row.kind),
-        lines=[],
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        status=FulfillmentOrderStatus(row.status),
-        on_hold=row.on_hold,
-        wave_id=row.wave_id,
-        carrier=row.carrier,
-        service=row.service,
-        promised_ship_by=row.promised_ship_by,
-        priority=row.priority,
-        rejected_reason=row.rejected_reason,
-        pickup_code_hash=row.pickup_code_hash,
-        ready_at=row.ready_at,
-        pickup_expires_at=row.pickup_expires_at,
-        version=row.version,
-    )
-
-
-def _package_from_row(row: Row[Any]) -> Package:
-    return Package(
-        id=row.id,
-        fulfillment_order_id=row.fulfillment_order_id,
-        weight_grams=row.weight_grams,
-        contents=[PackageItem(**item) for item in row.contents],
-        created_by=row.created_by,
-        created_at=row.created_at,
-        box=row.box,
-        length_mm=row.length_mm,
-        width_mm=row.width_mm,
-        height_mm=row.height_mm,
-        shipment_id=row.shipment_id,
-    )
-
-
-def _wave_from_row(row: Row[Any]) -> PickWave:
-    return PickWave(
-        id=row.id,
-        tenant_id=row.tenant_id,
-        location_id=row.location_id,
-        fulfillment_order_ids=[UUID(value) for value in row.fulfillment_order_ids],
-        created_by=row.created_by,
-        created_at=row.created_at,
-        status=WaveStatus(row.status),
-        completed_at=row.completed_at,
-    )
-
-
-def _counts_of(line: FulfillmentLine) -> tuple[int, ...]:
-    return tuple(getattr(line, name) for name in _COUNTS)
 
 
 class SqlFulfilmentRepository:
@@ -147,11 +60,11 @@ class SqlFulfilmentRepository:
                 location_id=fo.location_id,
                 kind=fo.kind.value,
                 created_at=fo.created_at,
-                **_header_values(fo),
+                **header_values(fo),
             )
         )
         self._conn.execute(
-            insert(fulfillment_order_lines), [_line_values(fo, line) for line in fo.lines]
+            insert(fulfillment_order_lines), [line_values(fo, line) for line in fo.lines]
         )
         self._remember(fo)
         fo.changed = False
@@ -166,15 +79,15 @@ class SqlFulfilmentRepository:
         result = self._conn.execute(
             update(fulfillment_orders)
             .where(_fo.tenant_id == fo.tenant_id, _fo.id == fo.id, _fo.version == read_version)
-            .values(**_header_values(fo))
+            .values(**header_values(fo))
         )
         if result.rowcount != 1:
             fo.version = read_version
             raise TransientStorageError(f"fulfilment order {fo.id} changed meanwhile")
         changed = [
-            {"p_seq": line.seq, **{name: getattr(line, name) for name in _COUNTS}}
+            {"p_seq": line.seq, **{name: getattr(line, name) for name in COUNTS}}
             for line in fo.lines
-            if self._counts.get((fo.id, line.seq)) != _counts_of(line)
+            if self._counts.get((fo.id, line.seq)) != counts_of(line)
         ]
         if changed:
             self._conn.execute(
@@ -190,7 +103,7 @@ class SqlFulfilmentRepository:
 
     def _remember(self, fo: FulfillmentOrder) -> None:
         for line in fo.lines:
-            self._counts[(fo.id, line.seq)] = _counts_of(line)
+            self._counts[(fo.id, line.seq)] = counts_of(line)
 
     def order_id_of(self, tenant_id: UUID, fo_id: UUID) -> UUID | None:
         """The order a fulfilment order belongs to (one small read before locking it)."""
@@ -224,7 +137,7 @@ class SqlFulfilmentRepository:
                     sku=row.sku,
                     quantity=row.quantity,
                     allocation_id=row.allocation_id,
-                    **{name: getattr(row, name) for name in _COUNTS},
+                    **{name: getattr(row, name) for name in COUNTS},
                 )
             )
         for fo in found:
@@ -238,7 +151,7 @@ class SqlFulfilmentRepository:
         if for_update:
             query = query.with_for_update(of=fulfillment_orders)
         row = self._conn.execute(query).first()
-        return None if row is None else self._with_lines([_from_row(row)])[0]
+        return None if row is None else self._with_lines([fulfillment_order_from_row(row)])[0]
 
     def for_order(self, tenant_id: UUID, order_id: UUID) -> list[FulfillmentOrder]:
         rows = self._conn.execute(
@@ -246,7 +159,7 @@ class SqlFulfilmentRepository:
             .where(_fo.tenant_id == tenant_id, _fo.order_id == order_id)
             .order_by(_fo.created_at, _fo.id)
         )
-        return self._with_lines([_from_row(row) for row in rows])
+        return self._with_lines([fulfillment_order_from_row(row) for row in rows])
 
     def many(self, tenant_id: UUID, ids: Sequence[UUID]) -> list[FulfillmentOrder]:
         if not ids:
@@ -254,7 +167,7 @@ class SqlFulfilmentRepository:
         rows = self._conn.execute(
             self._select().where(_fo.tenant_id == tenant_id, _fo.id.in_(list(ids))).order_by(_fo.id)
         )
-        return self._with_lines([_from_row(row) for row in rows])
+        return self._with_lines([fulfillment_order_from_row(row) for row in rows])
 
     def page(
         self,
@@ -275,7 +188,7 @@ class SqlFulfilmentRepository:
         if after_id is not None:
             query = query.where(_fo.id > after_id)
         rows = self._conn.execute(query.order_by(_fo.id).limit(limit))
-        return self._with_lines([_from_row(row) for row in rows])
+        return self._with_lines([fulfillment_order_from_row(row) for row in rows])
 
     def waiting_for_wave(
         self, tenant_id: UUID, location_id: UUID, *, limit: int
@@ -296,7 +209,7 @@ class SqlFulfilmentRepository:
             )
             .limit(limit)
         )
-        return self._with_lines([_from_row(row) for row in rows])
+        return self._with_lines([fulfillment_order_from_row(row) for row in rows])
 
     def uncollected(self, tenant_id: UUID, now: datetime, *, limit: int) -> list[UUID]:
         """Store pickups ready for longer than the tenant allows."""
@@ -337,7 +250,7 @@ class SqlFulfilmentRepository:
         if for_update:
             query = query.with_for_update()
         row = self._conn.execute(query).first()
-        return None if row is None else _wave_from_row(row)
+        return None if row is None else wave_from_row(row)
 
     def waves(
         self,
@@ -358,7 +271,7 @@ class SqlFulfilmentRepository:
         if before_id is not None:
             query = query.where(wc.id < before_id)
         rows = self._conn.execute(query.order_by(wc.id.desc()).limit(limit))
-        return [_wave_from_row(row) for row in rows]
+        return [wave_from_row(row) for row in rows]
 
     def save_wave(self, wave: PickWave) -> None:
         wc = pick_waves.c
@@ -436,7 +349,7 @@ class SqlFulfilmentRepository:
             .where(pc.tenant_id == tenant_id, pc.fulfillment_order_id == fo_id)
             .order_by(pc.created_at, pc.id)
         )
-        return [_package_from_row(row) for row in rows]
+        return [package_from_row(row) for row in rows]
 
     def mark_shipped(self, tenant_id: UUID, package_ids: Sequence[UUID], shipment_id: UUID) -> None:
         pc = packages.c

@@ -1,2 +1,3 @@
-"""Fulfilment documents as PDF: pick lists for a wave, packing slips and 4x6 shipping labels,
-rendered by ``pdf`` from plain dataclasses the caller fills in (no database access here)."""
+"""Fulfilment documents as PDF: pick lists for a wave and packing slips (``sheets``), 4x6
+shipping labels (``label``), rendered from plain dataclasses the caller fills in (no database
+access here); ``pdf`` re-exports them all."""

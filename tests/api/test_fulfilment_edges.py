@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -17,38 +16,32 @@ import pytest
 from sqlalchemy import Engine
 
 from oms.adapters.carriers.signature import sign
-from oms.adapters.db.engine import build_engine
-from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.downloads import DownloadGrant, DownloadSigner
-from oms.api.app import create_app
 from oms.config import Settings
 from oms.services.checks import find_invariant_violations
+from tests.api.fulfilment_support import (
+    COLOGNE,
+    add_sites,
+    get_json,
+    own_engine,
+    post_json,
+    rated_client,
+)
 from tests.api.support import (
     ApiTenant,
     TestClient,
     api_settings_for,
     assert_problem,
     create_product,
-    new_operator_headers,
     new_tenant,
     set_on_hand,
 )
-from tests.integration.test_routing import RATES
 
-COLOGNE = {
-    "name": "Erika Mustermann",
-    "line1": "Heidestrasse 17",
-    "city": "Koeln",
-    "postal_code": "51147",
-    "country": "DE",
-    "latitude": 50.94,
-    "longitude": 6.96,
-}
 SITES = {
-    "WH-A": ("warehouse", 50.88, 7.06),
-    "WH-B": ("warehouse", 50.73, 7.10),
-    "STORE-1": ("store", 50.94, 6.95),
+    "WH-A": ("warehouse", 50.88, 7.06, {"city": "Koeln"}),
+    "WH-B": ("warehouse", 50.73, 7.10, {"city": "Koeln"}),
+    "STORE-1": ("store", 50.94, 6.95, {"city": "Koeln"}),
 }
 BOXES = [
     {"code": "S", "length_mm": 200, "width_mm": 150, "height_mm": 100, "max_weight_grams": 5000},
@@ -59,11 +52,7 @@ FILE_URL = "https://files.example.com/guide.pdf"
 
 @pytest.fixture(scope="module")
 def edges_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    path: Path = tmp_path_factory.mktemp("fulfilment-edges") / "api.db"
-    engine = build_engine(api_settings_for(f"sqlite:///{path}"))
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+    yield from own_engine(tmp_path_factory, "fulfilment-edges")
 
 
 @pytest.fixture(scope="module")
@@ -80,14 +69,7 @@ def settings(edges_engine: Engine) -> Settings:
 def client(
     edges_engine: Engine, settings: Settings, edges_uow: SqlUnitOfWorkFactory
 ) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine=edges_engine)) as test_client:
-        imported = test_client.post(
-            "/v1/carrier-services/import",
-            headers=new_operator_headers(edges_uow),
-            json={"format": "yaml", "document": RATES},
-        )
-        assert imported.status_code == 200, imported.text
-        yield test_client
+    yield from rated_client(edges_engine, settings, edges_uow)
 
 
 @pytest.fixture
@@ -95,23 +77,7 @@ def shop(edges_uow: SqlUnitOfWorkFactory, client: TestClient) -> ApiTenant:
     """Two warehouses and a store; X (with a barcode) and Y at WH-A, Z at the store, and a
     downloadable guide."""
     tenant = new_tenant(edges_uow)
-    for code, (kind, lat, lon) in SITES.items():
-        response = client.post(
-            "/v1/locations",
-            headers=tenant.headers,
-            json={
-                "code": code,
-                "name": f"Site {code}",
-                "kind": kind,
-                "latitude": lat,
-                "longitude": lon,
-                "can_ship": kind == "warehouse",
-                "can_pickup": kind == "store",
-                "address": {"country": "DE", "line1": f"{code} Strasse 1", "city": "Koeln"},
-                "boxes": BOXES,
-            },
-        )
-        assert response.status_code == 201, response.text
+    add_sites(client, tenant, SITES, BOXES)
     create_product(client, tenant, "X", price="20.00", weight_grams=800, barcode=X_GTIN)
     create_product(client, tenant, "Y", price="15.00", weight_grams=400)
     create_product(client, tenant, "Z", price="30.00", weight_grams=300)
@@ -125,18 +91,7 @@ def shop(edges_uow: SqlUnitOfWorkFactory, client: TestClient) -> ApiTenant:
 # --- small helpers ---------------------------------------------------------------------------
 
 
-def _get(client: TestClient, shop: ApiTenant, path: str) -> Any:
-    response = client.get(path, headers=shop.headers)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _post(
-    client: TestClient, shop: ApiTenant, path: str, body: Any = None, status: int = 200
-) -> Any:
-    response = client.post(path, headers=shop.headers, json=body)
-    assert response.status_code == status, response.text
-    return response.json()
+_get, _post = get_json, post_json
 
 
 def _place(client: TestClient, shop: ApiTenant, *lines: tuple[str, int], **fields: Any) -> Any:

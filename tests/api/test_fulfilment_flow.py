@@ -15,7 +15,6 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,35 +23,29 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from oms.adapters.carriers.signature import sign
-from oms.adapters.db.engine import build_engine
-from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.api.app import create_app
 from oms.cli import app
 from oms.config import Settings
 from oms.domain.tracking import is_valid_tracking_number
 from oms.services.checks import find_invariant_violations
+from tests.api.fulfilment_support import (
+    COLOGNE,
+    add_sites,
+    get_json,
+    own_engine,
+    post_json,
+    rated_client,
+)
 from tests.api.support import (
     ApiTenant,
     TestClient,
     api_settings_for,
     assert_problem,
     create_product,
-    new_operator_headers,
     new_tenant,
     set_on_hand,
 )
-from tests.integration.test_routing import RATES
 
-COLOGNE = {
-    "name": "Erika Mustermann",
-    "line1": "Heidestrasse 17",
-    "city": "Koeln",
-    "postal_code": "51147",
-    "country": "DE",
-    "latitude": 50.94,
-    "longitude": 6.96,
-}
 CARD = {"gateway": "test", "token": "tok_approve"}
 SITES = {
     "WH-A": ("warehouse", 50.88, 7.06, {"city": "Koeln", "postal_code": "51105"}),
@@ -67,11 +60,7 @@ BOXES = [
 
 @pytest.fixture(scope="module")
 def api_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    path: Path = tmp_path_factory.mktemp("fulfilment-api") / "api.db"
-    engine = build_engine(api_settings_for(f"sqlite:///{path}"))
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+    yield from own_engine(tmp_path_factory, "fulfilment-api")
 
 
 @pytest.fixture(scope="module")
@@ -88,36 +77,13 @@ def settings(api_engine: Engine) -> Settings:
 def client(
     api_engine: Engine, settings: Settings, api_uow: SqlUnitOfWorkFactory
 ) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, engine=api_engine)) as test_client:
-        imported = test_client.post(
-            "/v1/carrier-services/import",
-            headers=new_operator_headers(api_uow),
-            json={"format": "yaml", "document": RATES},
-        )
-        assert imported.status_code == 200, imported.text
-        yield test_client
+    yield from rated_client(api_engine, settings, api_uow)
 
 
 @pytest.fixture
 def shop(api_uow: SqlUnitOfWorkFactory, client: TestClient) -> ApiTenant:
     tenant = new_tenant(api_uow)
-    for code, (kind, lat, lon, address) in SITES.items():
-        response = client.post(
-            "/v1/locations",
-            headers=tenant.headers,
-            json={
-                "code": code,
-                "name": f"Site {code}",
-                "kind": kind,
-                "latitude": lat,
-                "longitude": lon,
-                "can_ship": kind == "warehouse",
-                "can_pickup": kind == "store",
-                "address": {"country": "DE", "line1": f"{code} Strasse 1", **address},
-                "boxes": BOXES,
-            },
-        )
-        assert response.status_code == 201, response.text
+    add_sites(client, tenant, SITES, BOXES)
     create_product(client, tenant, "X", price="20.00", weight_grams=800, barcode="4006381333931")
     create_product(client, tenant, "Y", price="15.00", weight_grams=400)
     create_product(client, tenant, "Z", price="30.00", weight_grams=300)
@@ -145,18 +111,7 @@ def shop(api_uow: SqlUnitOfWorkFactory, client: TestClient) -> ApiTenant:
 # --- small readers ---------------------------------------------------------------------------
 
 
-def _get(client: TestClient, shop: ApiTenant, path: str) -> Any:
-    response = client.get(path, headers=shop.headers)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _post(
-    client: TestClient, shop: ApiTenant, path: str, body: Any = None, status: int = 200
-) -> Any:
-    response = client.post(path, headers=shop.headers, json=body)
-    assert response.status_code == status, response.text
-    return response.json()
+_get, _post = get_json, post_json
 
 
 def _stock(client: TestClient, shop: ApiTenant, sku: str, code: str) -> tuple[int, int]:

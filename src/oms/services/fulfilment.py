@@ -4,7 +4,7 @@
 intake call it): allocations no fulfilment order covers yet become new fulfilment orders
 (one per location), units an allocation gave back (rerouted, cancelled) are cancelled on
 their fulfilment-order line, and an open hold on the order holds its fulfilment orders.
-Digital lines need no location: they are delivered at release (``services.digital``).
+Digital lines need no location: ``deliver_digital`` delivers them when the order is released.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""What every warehouse use case shares: the order lock, stock leaving the shelf, giving
-units back to routing, and capturing payment for what left.
+"""What every warehouse use case shares: the order lock, stock leaving the shelf, and
+giving units back to routing (payment for what left: ``payments.capture_shipped_value``).
 
 The order row is the lock of the whole aggregate: every change to a fulfilment order locks
 its order first, then reads all of the order's fulfilment orders, so two stations working

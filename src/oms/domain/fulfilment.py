@@ -42,6 +42,7 @@ __all__ = [
     "WaveStatus",
     "derive_fulfillment_order_status",
     "line_units",
+    "lost_line_units",
 ]
 
 
@@ -148,6 +149,18 @@ def derive_fulfillment_order_status(
     if in_wave or picked > 0 or packed > 0:
         return FulfillmentOrderStatus.IN_PROGRESS
     return FulfillmentOrderStatus.OPEN
+
+
+def lost_line_units(
+    cancelled: Mapping[tuple[int, str], int], recipes: Mapping[int, Mapping[str, int]]
+) -> dict[int, int]:
+    """Order-line units that cancelled component units ((line, SKU) -> units) break, given
+    each line's recipe: a bundle short of one component loses the whole bundle unit."""
+    lost: dict[int, int] = {}
+    for (line_no, sku), units in cancelled.items():
+        per = recipes[line_no].get(sku, 1)
+        lost[line_no] = max(lost.get(line_no, 0), -(-units // per))
+    return lost
 
 
 def line_units(component_units: Mapping[str, int], recipe: Mapping[str, int]) -> int:

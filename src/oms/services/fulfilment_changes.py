@@ -14,7 +14,7 @@ from datetime import datetime
 from uuid import UUID
 
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest
-from oms.domain.fulfilment import FulfillmentOrderStatus
+from oms.domain.fulfilment import FulfillmentOrderStatus, lost_line_units
 from oms.domain.orders import SYSTEM, Actor
 from oms.services.common import retry_transient, utcnow
 from oms.services.fulfilment import describe
@@ -26,7 +26,7 @@ from oms.services.warehouse import (
     give_back,
     location_by_code,
     lock_fulfillment_order,
-    lost_line_units,
+    recipes_of,
     release_fo_line,
 )
 
@@ -191,7 +191,8 @@ def expire_uncollected_pickups(
                         reason="not collected in time",
                     ) as data:
                         cancelled = _release_everything(uow, here, now)
-                        for line_no, units in lost_line_units(uow, order, cancelled).items():
+                        lost = lost_line_units(cancelled, recipes_of(uow, order))
+                        for line_no, units in lost.items():
                             order.cancel_line_units(line_no, units)
                         fo.pickup_code_hash = None
                         data.update(describe(fo))

@@ -8,7 +8,6 @@ on one order take turns and ``sync_fulfilment`` always sees every fulfilment ord
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from uuid import UUID
 
 from oms.domain.catalogue import Location, location_named, unit_demand
 from oms.domain.errors import NotFound
-from oms.domain.fulfilment import FulfillmentLine, FulfillmentOrder
+from oms.domain.fulfilment import FulfillmentLine, FulfillmentOrder, lost_line_units
 from oms.domain.inventory import MovementKind
 from oms.domain.orders import Actor, Order
 from oms.services.persistence import locked_order
@@ -30,7 +29,7 @@ __all__ = [
     "give_back",
     "location_by_code",
     "lock_fulfillment_order",
-    "lost_line_units",
+    "recipes_of",
     "release_fo_line",
     "take_off_shelf",
 ]
@@ -99,17 +98,10 @@ def take_off_shelf(
         )
 
 
-def lost_line_units(
-    uow: UnitOfWork, order: Order, cancelled: dict[tuple[int, str], int]
-) -> dict[int, int]:
-    """Order-line units that ``cancelled`` component units (line, SKU) -> units break."""
+def recipes_of(uow: UnitOfWork, order: Order) -> dict[int, dict[str, int]]:
+    """Each line's stock per unit (SKU -> units; a bundle's components)."""
     products = uow.products.by_skus(order.tenant_id, [line.sku for line in order.lines])
-    lost: dict[int, int] = defaultdict(int)
-    for (line_no, sku), units in cancelled.items():
-        recipe = unit_demand(products[order.line(line_no).sku])
-        per = recipe.get(sku, 1)
-        lost[line_no] = max(lost[line_no], math.ceil(units / per))
-    return dict(lost)
+    return {line.line_no: unit_demand(products[line.sku]) for line in order.lines}
 
 
 def give_back(
@@ -125,12 +117,11 @@ def give_back(
     released) go back to the order's routing: rerouted where stock allows, else backordered.
     Returns the line units that found a new home."""
     order, fo = located.order, located.fo
-    lost = lost_line_units(uow, order, cancelled)
+    recipes = recipes_of(uow, order)
+    lost = lost_line_units(cancelled, recipes)
     # A bundle unit short of one component frees its other components too.
-    products = uow.products.by_skus(order.tenant_id, [line.sku for line in order.lines])
     for line_no, units in lost.items():
-        recipe = unit_demand(products[order.line(line_no).sku])
-        for sku, per in recipe.items():
+        for sku, per in recipes[line_no].items():
             extra = units * per - cancelled.get((line_no, sku), 0)
             for fo_line in fo.lines:
                 if extra <= 0:

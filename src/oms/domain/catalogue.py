@@ -181,6 +181,11 @@ class Location:
         """Sort key for the priority rule: lower priority number first, then code."""
         return (self.priority, self.code)
 
+    def sender_address(self, country: str) -> Address:
+        """What labels and slips print as the sender: the location's address, or its name in
+        ``country`` (the destination's) when it has none on file."""
+        return self.address or Address(country=country, name=self.name)
+
     def validate(self) -> None:
         """Refuse boxes ``validate_boxes`` refuses, and a box code listed twice."""
         errors: list[FieldError] = []

@@ -24,6 +24,7 @@ from oms.domain.fulfilment import (
     FulfillmentLine,
     FulfillmentOrder,
     FulfillmentOrderStatus,
+    Package,
     line_units,
 )
 from oms.domain.orders import SYSTEM, Allocation, Order
@@ -34,8 +35,10 @@ __all__ = [
     "apply_progress",
     "deliver_digital",
     "describe",
+    "fulfillment_orders_of_order",
     "get_fulfillment_order",
     "list_fulfillment_orders",
+    "packages_of",
     "sync_fulfilment",
 ]
 
@@ -251,6 +254,24 @@ def list_fulfillment_orders(
             after_id=after_id,
             limit=limit,
         )
+
+
+def fulfillment_orders_of_order(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, order_id: UUID
+) -> list[FulfillmentOrder]:
+    """An order's fulfilment orders, oldest first (NotFound for an unknown order)."""
+    with uow_factory(readonly=True) as uow:
+        if not uow.orders.exists(tenant_id, order_id):
+            raise NotFound(f"No order {order_id}")
+        return uow.fulfilment.for_order(tenant_id, order_id)
+
+
+def packages_of(*, uow_factory: UnitOfWorkFactory, tenant_id: UUID, fo_id: UUID) -> list[Package]:
+    """A fulfilment order's packages, oldest first (NotFound for an unknown one)."""
+    with uow_factory(readonly=True) as uow:
+        if uow.fulfilment.order_id_of(tenant_id, fo_id) is None:
+            raise NotFound(f"No fulfilment order {fo_id}")
+        return uow.fulfilment.packages_of(tenant_id, fo_id)
 
 
 def get_fulfillment_order(

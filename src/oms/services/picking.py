@@ -86,6 +86,7 @@ class PickListView:
     entries: list[PickListEntry]
     names: dict[str, str]
     order_numbers: dict[UUID, int]
+    merchant_name: str | None = None
 
 
 def pickup_code_hash(fo_id: UUID, code: str) -> str:
@@ -205,6 +206,7 @@ def wave_pick_list(
         bins = uow.fulfilment.bins(tenant_id, wave.location_id, skus)
         products = uow.products.by_skus(tenant_id, skus)
         location = uow.locations.get(wave.location_id)
+        tenant = uow.tenants.get(tenant_id)
     tasks = [
         PickTask(bins.get(line.sku), line.sku, line.to_pick, fo.id)
         for fo in fos
@@ -219,6 +221,7 @@ def wave_pick_list(
         entries=pick_list(tasks),
         names={sku: p.name for sku, p in products.items()},
         order_numbers={fo.id: fo.order_number for fo in fos},
+        merchant_name=None if tenant is None else tenant.name,
     )
 
 

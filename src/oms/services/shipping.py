@@ -240,8 +240,7 @@ def create_shipment(
                     LabelRequest(
                         carrier=carrier,
                         service=service,
-                        ship_from=location.address
-                        or Address(country=order.shipping_address.country, name=location.name),
+                        ship_from=location.sender_address(order.shipping_address.country),
                         ship_to=order.shipping_address,
                         parcels=[
                             Parcel(p.weight_grams, p.length_mm, p.width_mm, p.height_mm)
@@ -397,6 +396,6 @@ def shipments_of_order(
 ) -> list[Shipment]:
     """Every shipment of an order (NotFound for an unknown order)."""
     with uow_factory(readonly=True) as uow:
-        if uow.orders.get(tenant_id, order_id, with_events=False) is None:
+        if not uow.orders.exists(tenant_id, order_id):
             raise NotFound(f"No order {order_id}")
         return uow.shipments.for_order(tenant_id, order_id)

@@ -21,6 +21,7 @@ from oms.api.deps import (
     parse_uuid,
     uuid_cursor,
 )
+from oms.api.responses import PDF_RESPONSE, pdf_response
 from oms.api.schemas.common import Page
 from oms.api.schemas.fulfilment import (
     FulfillmentOrderRead,
@@ -32,16 +33,13 @@ from oms.api.schemas.fulfilment import (
     ShipmentIn,
     ShipmentRead,
 )
-from oms.domain.addresses import Address
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.fulfilment import FulfillmentOrderStatus
-from oms.services import fulfilment, fulfilment_changes, packing, shipping
+from oms.services import documents, fulfilment, fulfilment_changes, packing, shipping
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/fulfillment-orders", tags=["fulfilment"])
-
-PDF = "application/pdf"
 
 
 def _statuses(raw: list[str]) -> tuple[str, ...]:
@@ -131,8 +129,9 @@ def move_fulfillment_order(
         actor=actor,
         geocoder=geocoder,
     )
-    with uow(readonly=True) as read:
-        fos = read.fulfilment.for_order(tenant_id, located.order.id)
+    fos = fulfilment.fulfillment_orders_of_order(
+        uow_factory=uow, tenant_id=tenant_id, order_id=located.order.id
+    )
     return [FulfillmentOrderRead.of(fo) for fo in fos]
 
 
@@ -164,10 +163,12 @@ def pack(
 
 @router.get("/{fulfillment_order_id}/packages", response_model=list[PackageRead])
 def list_packages(fulfillment_order_id: str, tenant_id: TenantId, uow: UowDep) -> list[PackageRead]:
-    fo_id = parse_uuid(fulfillment_order_id, "fulfilment order")
-    fulfilment.get_fulfillment_order(uow_factory=uow, tenant_id=tenant_id, fo_id=fo_id)
-    with uow(readonly=True) as read:
-        return [PackageRead.of(p) for p in read.fulfilment.packages_of(tenant_id, fo_id)]
+    found = fulfilment.packages_of(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        fo_id=parse_uuid(fulfillment_order_id, "fulfilment order"),
+    )
+    return [PackageRead.of(p) for p in found]
 
 
 @router.post(
@@ -233,51 +234,34 @@ def collect_pickup(
     return FulfillmentOrderRead.of(located.fo)
 
 
-@router.get(
-    "/{fulfillment_order_id}/packing-slip",
-    response_class=Response,
-    responses={200: {"content": {PDF: {}}, "description": "The packing slip as PDF"}},
-)
+@router.get("/{fulfillment_order_id}/packing-slip", response_class=Response, responses=PDF_RESPONSE)
 def packing_slip(fulfillment_order_id: str, tenant_id: TenantId, uow: UowDep) -> Response:
     """The packing slip of a fulfilment order, as PDF."""
-    fo_id = parse_uuid(fulfillment_order_id, "fulfilment order")
-    fo = fulfilment.get_fulfillment_order(uow_factory=uow, tenant_id=tenant_id, fo_id=fo_id)
-    with uow(readonly=True) as read:
-        order = read.orders.get(tenant_id, fo.order_id, with_events=False)
-        location = read.locations.get(fo.location_id)
-        products = read.products.by_skus(tenant_id, {line.sku for line in fo.lines})
-        packages = read.fulfilment.packages_of(tenant_id, fo.id)
-        tenant = read.tenants.get(tenant_id)
-    assert order is not None
-    assert location is not None
+    content = documents.packing_slip_content(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        fo_id=parse_uuid(fulfillment_order_id, "fulfilment order"),
+    )
+    order, fo = content.order, content.fulfillment_order
     pdf = render_packing_slip(
         PackingSlipDoc(
             order_number=f"#{order.number}",
             fulfillment_order_id=str(fo.id),
-            ship_from=location.address
-            or Address(country=_country(order.shipping_address), name=location.name),
+            ship_from=content.ship_from,
             ship_to=order.shipping_address,
             lines=[
                 PackingSlipLine(
                     sku=line.sku,
-                    name=products[line.sku].name if line.sku in products else line.sku,
+                    name=content.product_names.get(line.sku, line.sku),
                     quantity=line.live,
                 )
                 for line in fo.lines
                 if line.live > 0
             ],
-            packages=len(packages),
+            packages=content.packages,
             created_at=datetime.now(UTC),
             note=order.note,
-            merchant_name=tenant.name if tenant else None,
+            merchant_name=content.merchant_name,
         )
     )
-    return Response(pdf, media_type=PDF, headers=_inline(f"packing-slip-{order.number}.pdf"))
-
-
-def _country(address: Address | None) -> str:
-    return "US" if address is None else address.country
-
-
-def _inline(filename: str) -> dict[str, str]:
-    return {"Content-Disposition": f'inline; filename="{filename}"'}
+    return pdf_response(pdf, f"packing-slip-{order.number}.pdf")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response
@@ -17,6 +17,7 @@ from oms.adapters.carriers.signature import verify
 from oms.adapters.documents.pdf import LabelDoc, render_label
 from oms.adapters.downloads import DownloadGrant
 from oms.api.deps import DownloadsDep, SettingsDep, TenantId, UowDep, parse_uuid
+from oms.api.responses import PDF_RESPONSE, pdf_response
 from oms.api.schemas.fulfilment import (
     CarrierEventsIn,
     CarrierEventsOut,
@@ -25,13 +26,9 @@ from oms.api.schemas.fulfilment import (
     ShipmentRead,
     TrackingRead,
 )
-from oms.domain.addresses import Address
-from oms.domain.catalogue import ProductKind
 from oms.domain.errors import Gone, NotFound, Unauthenticated
 from oms.domain.tracking import TrackingEvent
-from oms.services import orders as order_services
-from oms.services import shipping, tracking
-from oms.services.ports import UnitOfWorkFactory
+from oms.services import documents, downloads, fulfilment, shipping, tracking
 
 __all__ = ["router"]
 
@@ -49,46 +46,26 @@ def get_shipment(shipment_id: str, tenant_id: TenantId, uow: UowDep) -> Shipment
     return ShipmentRead.of(shipment)
 
 
-@router.get(
-    "/v1/shipments/{shipment_id}/label",
-    response_class=Response,
-    responses={
-        200: {"content": {"application/pdf": {}}, "description": "4x6 labels, one per package"}
-    },
-)
+@router.get("/v1/shipments/{shipment_id}/label", response_class=Response, responses=PDF_RESPONSE)
 def shipping_label(shipment_id: str, tenant_id: TenantId, uow: UowDep) -> Response:
     """The 4x6 shipping label(s) with the tracking number as Code 128, one page a package."""
-    shipment = shipping.get_shipment(
+    content = documents.label_content(
         uow_factory=uow, tenant_id=tenant_id, shipment_id=parse_uuid(shipment_id, "shipment")
     )
-    with uow(readonly=True) as read:
-        order = read.orders.get(tenant_id, shipment.order_id, with_events=False)
-        fo = read.fulfilment.get(tenant_id, shipment.fulfillment_order_id)
-        location = None if fo is None else read.locations.get(fo.location_id)
-        packages = {
-            p.id: p for p in read.fulfilment.packages_of(tenant_id, shipment.fulfillment_order_id)
-        }
-    assert order is not None
-    assert location is not None
-    assert order.shipping_address is not None
-    ship_from = location.address or Address(
-        country=order.shipping_address.country, name=location.name
-    )
+    shipment, order = content.shipment, content.order
     writer = PdfWriter()
-    count = len(shipment.package_ids)
-    for index, package_id in enumerate(shipment.package_ids, start=1):
-        package = packages.get(package_id)
+    for index, package in enumerate(content.packages, start=1):
         page = render_label(
             LabelDoc(
                 tracking_number=shipment.tracking_number,
                 carrier=shipment.carrier,
                 service=shipment.service,
-                ship_from=ship_from,
-                ship_to=order.shipping_address,
+                ship_from=content.ship_from,
+                ship_to=content.ship_to,
                 weight_grams=0 if package is None else package.weight_grams,
                 order_number=f"#{order.number}",
                 package_index=index,
-                package_count=count,
+                package_count=len(content.packages),
                 ship_date=shipment.created_at.date(),
                 reference=str(shipment.fulfillment_order_id),
             )
@@ -97,11 +74,7 @@ def shipping_label(shipment_id: str, tenant_id: TenantId, uow: UowDep) -> Respon
             writer.add_page(pdf_page)
     out = io.BytesIO()
     writer.write(out)
-    return Response(
-        out.getvalue(),
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="label-{shipment.tracking_number}.pdf"'},
-    )
+    return pdf_response(out.getvalue(), f"label-{shipment.tracking_number}.pdf")
 
 
 @router.get("/v1/orders/{order_id}/shipments", response_model=list[ShipmentRead])
@@ -118,66 +91,44 @@ def order_fulfillment_orders(
     order_id: str, tenant_id: TenantId, uow: UowDep
 ) -> list[FulfillmentOrderRead]:
     """The order's fulfilment orders: one per location (and per move or reroute)."""
-    the_id = parse_uuid(order_id, "order")
-    order_services.get_order(uow_factory=uow, tenant_id=tenant_id, order_id=the_id)
-    with uow(readonly=True) as read:
-        return [FulfillmentOrderRead.of(fo) for fo in read.fulfilment.for_order(tenant_id, the_id)]
+    found = fulfilment.fulfillment_orders_of_order(
+        uow_factory=uow, tenant_id=tenant_id, order_id=parse_uuid(order_id, "order")
+    )
+    return [FulfillmentOrderRead.of(fo) for fo in found]
 
 
 @router.get("/v1/orders/{order_id}/downloads", response_model=list[DownloadOut])
 def order_downloads(
-    order_id: str, tenant_id: TenantId, uow: UowDep, downloads: DownloadsDep
+    order_id: str, tenant_id: TenantId, uow: UowDep, signer: DownloadsDep
 ) -> list[DownloadOut]:
     """Signed download links of the order's delivered digital lines, valid for the tenant's
     ``download_link_days`` from delivery."""
-    order = order_services.get_order(
-        uow_factory=uow, tenant_id=tenant_id, order_id=parse_uuid(order_id, "order")
-    )
-    with uow(readonly=True) as read:
-        days = read.tenants.policies(tenant_id).download_link_days
-    delivered_at = {
-        int(e.data["line_no"]): e.created_at for e in order.events if e.type == "digital.delivered"
-    }
-    links = []
-    for line in order.lines:
-        if line.kind is not ProductKind.DIGITAL or line.line_no not in delivered_at:
-            continue
-        expires = delivered_at[line.line_no] + timedelta(days=days)
-        grant = DownloadGrant(tenant_id, order.id, line.line_no, expires)
-        links.append(
-            DownloadOut(
-                line_no=line.line_no, sku=line.sku, url=downloads.link(grant), expires_at=expires
-            )
+    the_id = parse_uuid(order_id, "order")
+    delivered = downloads.digital_deliveries(uow_factory=uow, tenant_id=tenant_id, order_id=the_id)
+    return [
+        DownloadOut(
+            line_no=d.line_no,
+            sku=d.sku,
+            url=signer.link(DownloadGrant(tenant_id, the_id, d.line_no, d.expires_at)),
+            expires_at=d.expires_at,
         )
-    return links
-
-
-def _download_target(uow: UnitOfWorkFactory, grant: DownloadGrant) -> str:
-    with uow(readonly=True) as read:
-        order = read.orders.get(grant.tenant_id, grant.order_id, with_events=False)
-        line = (
-            None
-            if order is None
-            else next((ln for ln in order.lines if ln.line_no == grant.line_no), None)
-        )
-        if line is None or line.delivered == 0:
-            raise NotFound("No such download")
-        product = read.products.by_skus(grant.tenant_id, [line.sku]).get(line.sku)
-    if product is None or not product.download_url:
-        raise NotFound("The merchant has not given this product a file")
-    return product.download_url
+        for d in delivered
+    ]
 
 
 @router.get("/downloads/{token}", tags=["public"], status_code=307)
-def download(token: str, uow: UowDep, downloads: DownloadsDep) -> RedirectResponse:
+def download(token: str, uow: UowDep, signer: DownloadsDep) -> RedirectResponse:
     """A customer's download link: redirects to the file while the link is valid (410 after,
     404 for anything forged)."""
-    grant = downloads.read(token)
+    grant = signer.read(token)
     if grant is None:
         raise NotFound("No such download")
     if grant.expired(datetime.now(UTC)):
         raise Gone(f"This download link expired at {grant.expires_at.isoformat()}")
-    return RedirectResponse(_download_target(uow, grant), status_code=307)
+    target = downloads.download_target(
+        uow_factory=uow, tenant_id=grant.tenant_id, order_id=grant.order_id, line_no=grant.line_no
+    )
+    return RedirectResponse(target, status_code=307)
 
 
 @router.get("/track/{tracking_number}", response_model=TrackingRead, tags=["public"])

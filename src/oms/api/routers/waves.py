@@ -17,8 +17,9 @@ from oms.api.deps import (
     parse_uuid,
     uuid_cursor,
 )
+from oms.api.responses import PDF_RESPONSE, pdf_response
 from oms.api.schemas.common import Page
-from oms.api.schemas.fulfilment import PickConfirmIn, WaveIn, WaveRead
+from oms.api.schemas.fulfilment import FulfillmentOrderRead, PickConfirmIn, WaveIn, WaveRead
 from oms.domain.errors import FieldError, InvalidRequest, NotFound
 from oms.domain.fulfilment import WaveStatus
 from oms.services import picking
@@ -47,7 +48,7 @@ def create_wave(
     )
     view = picking.wave_pick_list(uow_factory=uow, tenant_id=tenant_id, wave_id=result.wave.id)
     read = WaveRead.of_view(view)
-    read.fulfillment_orders = WaveRead.of_result(result, code).fulfillment_orders
+    read.fulfillment_orders = [FulfillmentOrderRead.of(fo) for fo in result.fulfillment_orders]
     return read
 
 
@@ -116,25 +117,19 @@ def confirm_wave(
     return WaveRead.of_result(result, next(iter(codes)) if len(codes) == 1 else None)
 
 
-@router.get(
-    "/v1/pick-waves/{wave_id}/pick-list",
-    response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "The pick list as PDF"}},
-)
+@router.get("/v1/pick-waves/{wave_id}/pick-list", response_class=Response, responses=PDF_RESPONSE)
 def pick_list_pdf(wave_id: str, tenant_id: TenantId, uow: UowDep) -> Response:
     """The wave's pick list as PDF, sorted by bin."""
     view = picking.wave_pick_list(
         uow_factory=uow, tenant_id=tenant_id, wave_id=parse_uuid(wave_id, "pick wave")
     )
-    with uow(readonly=True) as read:
-        tenant = read.tenants.get(tenant_id)
     pdf = render_pick_list(
         PickListDoc(
             wave_id=str(view.wave.id),
             location_code=view.location_code,
             location_name=view.location_name,
             created_at=view.wave.created_at,
-            tenant_name=tenant.name if tenant else None,
+            tenant_name=view.merchant_name,
             lines=[
                 PickListLine(
                     bin=entry.bin,
@@ -149,8 +144,4 @@ def pick_list_pdf(wave_id: str, tenant_id: TenantId, uow: UowDep) -> Response:
             ],
         )
     )
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="pick-list-{view.wave.id}.pdf"'},
-    )
+    return pdf_response(pdf, f"pick-list-{view.wave.id}.pdf")

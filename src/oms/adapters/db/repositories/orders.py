@@ -273,6 +273,12 @@ class SqlOrderRepository:
             self._remember(order)
         return order
 
+    def exists(self, tenant_id: UUID, order_id: UUID) -> bool:
+        return (
+            self._conn.scalar(select(_o.id).where(_o.tenant_id == tenant_id, _o.id == order_id))
+            is not None
+        )
+
     def id_by_external_id(self, tenant_id: UUID, channel: str, external_id: str) -> UUID | None:
         found: UUID | None = self._conn.scalar(
             _ID_BY_EXTERNAL_ID,

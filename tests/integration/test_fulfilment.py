@@ -53,9 +53,10 @@ from oms.services.holds import place_hold, release_hold
 from oms.services.orders import get_order
 from oms.services.packing import PackRequest, pack
 from oms.services.picking import PickConfirmation, WaveResult, confirm_picks, create_wave
+from oms.services.pickup import collect_pickup
 from oms.services.policies import update_policies
 from oms.services.rerouting import reroute_order
-from oms.services.shipping import ShipRequest, collect_pickup, create_shipment, shipments_of_order
+from oms.services.shipping import ShipRequest, create_shipment, shipments_of_order
 from oms.services.timers import run_timers
 from oms.services.tracking import CarrierEvent, record_carrier_events
 from oms.wiring import carrier_provider

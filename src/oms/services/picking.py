@@ -10,11 +10,9 @@ whose units are all picked becomes ready for pickup with a one-time code.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from uuid import UUID
 
 import uuid6
@@ -33,11 +31,11 @@ from oms.domain.picking import PickListEntry, PickTask, WaveCandidate, pick_list
 from oms.services.common import retry_transient, utcnow
 from oms.services.fulfilment import describe
 from oms.services.persistence import save_order_changes, settle_order
-from oms.services.ports import OutboxMessage, UnitOfWork, UnitOfWorkFactory
+from oms.services.pickup import ready_for_pickup
+from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.routing import Geocoder
 from oms.services.routing_network import cutoff_of
 from oms.services.warehouse import (
-    Locked,
     give_back,
     location_by_code,
     lock_fulfillment_order,
@@ -51,7 +49,6 @@ __all__ = [
     "confirm_picks",
     "create_wave",
     "list_waves",
-    "pickup_code_hash",
     "wave_pick_list",
 ]
 
@@ -87,11 +84,6 @@ class PickListView:
     names: dict[str, str]
     order_numbers: dict[UUID, int]
     merchant_name: str | None = None
-
-
-def pickup_code_hash(fo_id: UUID, code: str) -> str:
-    """How a pickup code is stored: never in clear, bound to its fulfilment order."""
-    return hashlib.sha256(f"{fo_id}:{code.strip()}".encode()).hexdigest()
 
 
 def create_wave(
@@ -261,39 +253,6 @@ def _confirmations_by_fo(
     return found
 
 
-def _ready_for_pickup(
-    uow: UnitOfWork, located: Locked, days: int, actor: Actor, at: datetime
-) -> str:
-    order, fo = located.order, located.fo
-    code = f"{secrets.randbelow(1_000_000):06d}"
-    fo.pickup_code_hash = pickup_code_hash(fo.id, code)
-    fo.ready_at = at
-    fo.pickup_expires_at = at + timedelta(days=days)
-    with order.change("fulfillment_order.ready_for_pickup", actor=actor, at=at) as data:
-        data.update(describe(fo), pickup_expires_at=fo.pickup_expires_at.isoformat())
-    # The code goes to the customer (the notification), never into the timeline.
-    uow.outbox.add_many(
-        order.tenant_id,
-        [
-            OutboxMessage(
-                topic="notification.pickup_ready",
-                aggregate_id=order.id,
-                payload={
-                    "order_id": str(order.id),
-                    "order_number": order.number,
-                    "fulfillment_order_id": str(fo.id),
-                    "location": fo.location_code,
-                    "customer_email": order.customer.email,
-                    "pickup_code": code,
-                    "expires_at": fo.pickup_expires_at.isoformat(),
-                },
-                created_at=at,
-            )
-        ],
-    )
-    return code
-
-
 def _confirm_one(
     uow: UnitOfWork,
     tenant_id: UUID,
@@ -361,7 +320,7 @@ def _confirm_one(
             data["picked"] = {line.sku: line.picked for line in fo.lines if line.picked}
     if fo.status is FulfillmentOrderStatus.READY_FOR_PICKUP:
         days = uow.tenants.policies(tenant_id).pickup_expiry_days
-        result.pickup_codes[fo.id] = _ready_for_pickup(uow, located, days, actor, at)
+        result.pickup_codes[fo.id] = ready_for_pickup(uow, located, days, actor, at)
     fo.updated_at = at
     settle_order(order, policies=uow.tenants.policies(tenant_id), at=at)
     save_order_changes(uow, order, at=at, fulfilment=located.fulfilment)

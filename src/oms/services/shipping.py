@@ -10,7 +10,6 @@ does the same when the customer shows the one-time code.
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +27,7 @@ from oms.domain.errors import (
     InvalidRequest,
     NotFound,
 )
-from oms.domain.fulfilment import FulfillmentKind, FulfillmentOrderStatus, Package, PackageItem
+from oms.domain.fulfilment import FulfillmentKind, Package, PackageItem
 from oms.domain.geo import GeoPoint
 from oms.domain.inventory import MovementKind
 from oms.domain.orders import Actor
@@ -38,7 +37,6 @@ from oms.services.common import retry_transient, utcnow
 from oms.services.fulfilment import apply_progress, describe
 from oms.services.payments import GatewayProvider, capture_shipped_value
 from oms.services.persistence import save_order_changes
-from oms.services.picking import pickup_code_hash
 from oms.services.ports import TransientStorageError, UnitOfWork, UnitOfWorkFactory
 from oms.services.routing_network import carrier_services, cutoff_of, priced_in
 from oms.services.warehouse import (
@@ -50,7 +48,6 @@ from oms.services.warehouse import (
 __all__ = [
     "CarrierProvider",
     "ShipRequest",
-    "collect_pickup",
     "create_shipment",
     "get_shipment",
     "shipments_of_order",
@@ -307,65 +304,6 @@ def create_shipment(
             save_order_changes(uow, order, at=when, fulfilment=located.fulfilment)
             uow.commit()
             return shipment
-
-    return retry_transient(attempt)
-
-
-def collect_pickup(
-    *,
-    uow_factory: UnitOfWorkFactory,
-    gateways: GatewayProvider,
-    tenant_id: UUID,
-    fo_id: UUID,
-    code: str,
-    actor: Actor,
-    at: datetime | None = None,
-) -> Locked:
-    """The customer shows the pickup code: the goods leave the store, delivered; payment is
-    captured. A wrong code answers 422 and changes nothing; a used code cannot be reused."""
-    when = at or utcnow()
-
-    def attempt() -> Locked:
-        with uow_factory() as uow:
-            located = lock_fulfillment_order(uow, tenant_id, fo_id)
-            order, fo = located.order, located.fo
-            if fo.kind is not FulfillmentKind.PICKUP:
-                raise IllegalTransition(
-                    "This is not a store pickup", fulfillment_order_id=str(fo.id)
-                )
-            if fo.status is not FulfillmentOrderStatus.READY_FOR_PICKUP:
-                raise IllegalTransition(
-                    f"The pickup is {fo.status.value}, not ready for pickup",
-                    fulfillment_order_id=str(fo.id),
-                    status=fo.status.value,
-                )
-            expected = fo.pickup_code_hash or ""
-            if not hmac.compare_digest(expected, pickup_code_hash(fo.id, code)):
-                raise InvalidRequest(
-                    "Wrong pickup code", [FieldError("#/code", "does not match this pickup")]
-                )
-            moved = fo.hand_over()
-            fo.pickup_code_hash = None
-            take_off_shelf(
-                uow,
-                fo,
-                moved,
-                kind=MovementKind.SHIPMENT,
-                reason="collected in store",
-                reference=str(fo.id),
-                actor=actor,
-                at=when,
-            )
-            with order.change("fulfillment_order.picked_up", actor=actor, at=when) as data:
-                apply_progress(uow, order, located.fulfilment)
-                data.update(describe(fo))
-                data["items"] = [{"sku": line.sku, "quantity": q} for line, q in moved]
-            policies = uow.tenants.policies(tenant_id)
-            capture_shipped_value(order, gateways=gateways, policies=policies, actor=actor, at=when)
-            fo.updated_at = when
-            save_order_changes(uow, order, at=when, fulfilment=located.fulfilment)
-            uow.commit()
-            return located
 
     return retry_transient(attempt)
 

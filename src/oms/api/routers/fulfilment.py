@@ -35,7 +35,7 @@ from oms.api.schemas.fulfilment import (
 )
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.fulfilment import FulfillmentOrderStatus
-from oms.services import documents, fulfilment, fulfilment_changes, packing, shipping
+from oms.services import documents, fulfilment, fulfilment_changes, packing, pickup, shipping
 
 __all__ = ["router"]
 
@@ -223,7 +223,7 @@ def collect_pickup(
     gateways: GatewaysDep,
 ) -> FulfillmentOrderRead:
     """The customer shows the one-time pickup code at the counter (422 when wrong)."""
-    located = shipping.collect_pickup(
+    located = pickup.collect_pickup(
         uow_factory=uow,
         gateways=gateways,
         tenant_id=tenant_id,

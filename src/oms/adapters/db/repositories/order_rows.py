@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row, select
 
-from oms.adapters.db.tables import (
-    orders,
-)
+from oms.adapters.db.tables import allocations, order_holds, order_lines, orders
 from oms.domain.addresses import Address
 from oms.domain.holds import Hold, HoldReason
 from oms.domain.orders import Allocation, Customer, Order, OrderEvent, OrderLine
@@ -20,6 +20,7 @@ from oms.domain.risk import address_key
 from oms.domain.status import FulfillmentStatus, OrderStatus, PaymentStatus
 
 __all__ = [
+    "StoredRows",
     "allocation_values",
     "event_values",
     "hold_from_row",
@@ -29,6 +30,7 @@ __all__ = [
     "order_values",
     "payment_from_row",
     "payment_values",
+    "read_stored_rows",
 ]
 
 _o = orders.c
@@ -254,3 +256,44 @@ def order_from_row(row: Row[Any]) -> Order:
             total=row.total,
         ),
     )
+
+
+@dataclass
+class StoredRows:
+    """An order's rows as the database holds them in this transaction."""
+
+    lines: dict[int, dict[str, Any]]
+    allocations: dict[UUID, tuple[int, int]]
+    holds: dict[UUID, datetime | None]
+
+
+def read_stored_rows(conn: Connection, order: Order) -> StoredRows:
+    """What the database holds for an order read without ``for_update``."""
+    ln, al, hc = order_lines.c, allocations.c, order_holds.c
+    lines = {
+        row.line_no: dict(row._mapping)
+        for row in conn.execute(
+            select(order_lines).where(ln.tenant_id == order.tenant_id, ln.order_id == order.id)
+        )
+    }
+    stored_allocations = {
+        row.id: (row.released, row.fulfilled)
+        for row in conn.execute(
+            select(al.id, al.released, al.fulfilled).where(
+                al.tenant_id == order.tenant_id, al.order_id == order.id
+            )
+        )
+    }
+    holds = (
+        {
+            row.id: row.released_at
+            for row in conn.execute(
+                select(hc.id, hc.released_at).where(
+                    hc.tenant_id == order.tenant_id, hc.order_id == order.id
+                )
+            )
+        }
+        if order.holds
+        else {}
+    )
+    return StoredRows(lines, stored_allocations, holds)

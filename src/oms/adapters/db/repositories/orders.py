@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
@@ -14,6 +12,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from oms.adapters.db.repositories.messages import outbox_rows
 from oms.adapters.db.repositories.order_insert import insert_new_order
 from oms.adapters.db.repositories.order_rows import (
+    StoredRows,
     allocation_values,
     event_values,
     hold_from_row,
@@ -23,6 +22,7 @@ from oms.adapters.db.repositories.order_rows import (
     order_values,
     payment_from_row,
     payment_values,
+    read_stored_rows,
 )
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
@@ -54,19 +54,10 @@ _ID_BY_EXTERNAL_ID = select(_o.id).where(
 )
 
 
-@dataclass
-class _Stored:
-    """An order's rows as the database holds them in this transaction."""
-
-    lines: dict[int, dict[str, Any]]
-    allocations: dict[UUID, tuple[int, int]]
-    holds: dict[UUID, datetime | None]
-
-
 class SqlOrderRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._stored: dict[UUID, _Stored] = {}
+        self._stored: dict[UUID, StoredRows] = {}
 
     def add(self, order: Order, *, outbox: Sequence[OutboxMessage] = ()) -> bool:
         """Insert the whole order and ``outbox`` messages; False (and nothing written) when
@@ -171,7 +162,7 @@ class SqlOrderRepository:
             .where(_o.tenant_id == order.tenant_id, _o.id == order.id)
             .values(**order_values(order))
         )
-        stored = self._stored.get(order.id) or self._read_stored(order)
+        stored = self._stored.get(order.id) or read_stored_rows(self._conn, order)
         ln, al = order_lines.c, allocations.c
         for line in order.lines:
             values = line_values(order, line)
@@ -207,41 +198,11 @@ class SqlOrderRepository:
 
     def _remember(self, order: Order) -> None:
         """Keep what the database now holds for the order, to write only changes later."""
-        self._stored[order.id] = _Stored(
+        self._stored[order.id] = StoredRows(
             lines={line.line_no: line_values(order, line) for line in order.lines},
             allocations={a.id: (a.released, a.fulfilled) for a in order.allocations},
             holds={hold.id: hold.released_at for hold in order.holds},
         )
-
-    def _read_stored(self, order: Order) -> _Stored:
-        ln, al, hc = order_lines.c, allocations.c, order_holds.c
-        lines = {
-            row.line_no: dict(row._mapping)
-            for row in self._conn.execute(
-                select(order_lines).where(ln.tenant_id == order.tenant_id, ln.order_id == order.id)
-            )
-        }
-        stored_allocations = {
-            row.id: (row.released, row.fulfilled)
-            for row in self._conn.execute(
-                select(al.id, al.released, al.fulfilled).where(
-                    al.tenant_id == order.tenant_id, al.order_id == order.id
-                )
-            )
-        }
-        holds = (
-            {
-                row.id: row.released_at
-                for row in self._conn.execute(
-                    select(hc.id, hc.released_at).where(
-                        hc.tenant_id == order.tenant_id, hc.order_id == order.id
-                    )
-                )
-            }
-            if order.holds
-            else {}
-        )
-        return _Stored(lines, stored_allocations, holds)
 
     def get(
         self,

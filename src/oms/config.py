@@ -41,7 +41,13 @@ class Settings(BaseSettings):
 
     environment: Environment = Environment.DEVELOPMENT
     database_url: str = Field(default=f"sqlite:///{Path('oms.db').absolute()}")
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_size: int = Field(
+        default=4,
+        ge=1,
+        le=200,
+        description="Connections each process keeps, and so the requests each API worker "
+        "runs against the database at once (the rest wait their turn in the event loop)",
+    )
     db_max_overflow: int = Field(default=20, ge=0, le=500)
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
     max_page_size: int = Field(default=200, ge=1, le=1_000)

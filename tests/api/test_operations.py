@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio.to_thread
 from sqlalchemy import Engine, create_engine
 
 from oms.api.app import create_app
@@ -35,6 +36,21 @@ def test_the_readiness_probe_answers_503_when_the_database_does_not(tmp_path: Pa
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
     unreachable.dispose()
+
+
+def test_a_worker_runs_as_many_requests_on_the_database_at_once_as_it_has_connections(
+    sqlite_engine: Engine, tmp_path: Path
+) -> None:
+    settings = api_settings_for(f"sqlite:///{tmp_path}/unused.db").model_copy(
+        update={"db_pool_size": 3}
+    )
+
+    with TestClient(create_app(settings, engine=sqlite_engine)) as three:
+        limit = three.portal.call(
+            lambda: anyio.to_thread.current_default_thread_limiter().total_tokens
+        )
+
+    assert limit == 3
 
 
 def test_the_openapi_document_lists_every_v1_route(client: TestClient) -> None:

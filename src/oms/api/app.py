@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -104,6 +105,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Requests run their database work in worker threads: as many at once as there are
+        # pooled connections. More threads would only wait for a connection (or open and
+        # close overflow ones) while contending for the GIL and for rows.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         if settings.environment is not Environment.TEST:
             # Load the geocoding indexes in the background so no order waits for them.
             threading.Thread(target=geocoder.warm_up, name="geocoder-warm-up", daemon=True).start()

@@ -15,8 +15,9 @@ __all__ = ["build_engine"]
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled PostgreSQL connection idle for longer than this is pinged before it is used.
 IDLE_PING_SECONDS = 10.0
-# Plan every prepared statement for its parameters (see build_engine).
-POSTGRES_OPTIONS = "-c plan_cache_mode=force_custom_plan"
+# Plan every prepared statement for its parameters (see build_engine); read times in UTC
+# (``oms.adapters.db.driver`` reads them without SQLAlchemy's conversion).
+POSTGRES_OPTIONS = "-c plan_cache_mode=force_custom_plan -c TimeZone=UTC"
 
 
 def build_engine(settings: Settings) -> Engine:

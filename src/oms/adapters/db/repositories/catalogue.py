@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, bindparam, or_, select, update
+from sqlalchemy import ARRAY, Connection, Row, any_, bindparam, or_, select, update
 
+from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import location_grants, locations, products
 from oms.domain.addresses import Address
@@ -38,6 +39,15 @@ _VISIBLE_LOCATIONS = (
     )
     .order_by(locations.c.code, locations.c.id)
 )
+# The same two on PostgreSQL, run through psycopg (oms.adapters.db.driver): every intake
+# reads them.
+_PRODUCTS_BY_SKUS_PG = DriverStatement(
+    select(products).where(
+        products.c.tenant_id == bindparam("p_tenant_id", type_=products.c.tenant_id.type),
+        products.c.sku == any_(bindparam("p_skus", type_=ARRAY(products.c.sku.type))),
+    )
+)
+_VISIBLE_LOCATIONS_PG = DriverStatement(_VISIBLE_LOCATIONS)
 
 
 def _product(row: Row[Any]) -> Product:
@@ -99,7 +109,12 @@ class SqlProductRepository:
         wanted = sorted(set(skus))
         if not wanted:
             return {}
-        rows = self._conn.execute(_PRODUCTS_BY_SKUS, {"p_tenant_id": tenant_id, "p_skus": wanted})
+        params = {"p_tenant_id": tenant_id, "p_skus": wanted}
+        rows = (
+            _PRODUCTS_BY_SKUS_PG.rows(self._conn, params)
+            if self._conn.dialect.name == "postgresql"
+            else self._conn.execute(_PRODUCTS_BY_SKUS, params)
+        )
         return {row.sku: _product(row) for row in rows}
 
     def page(self, tenant_id: UUID, *, after_sku: str | None, limit: int) -> list[Product]:
@@ -183,7 +198,12 @@ class SqlLocationRepository:
         return None if row is None else _location(row)
 
     def visible_to(self, tenant_id: UUID) -> list[Location]:
-        rows = self._conn.execute(_VISIBLE_LOCATIONS, {"p_tenant_id": tenant_id})
+        params = {"p_tenant_id": tenant_id}
+        rows = (
+            _VISIBLE_LOCATIONS_PG.rows(self._conn, params)
+            if self._conn.dialect.name == "postgresql"
+            else self._conn.execute(_VISIBLE_LOCATIONS, params)
+        )
         return [_location(row) for row in rows]
 
     def grant(self, tenant_id: UUID, location_id: UUID, at: datetime) -> None:

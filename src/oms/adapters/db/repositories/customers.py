@@ -8,9 +8,10 @@ from typing import Any
 from uuid import UUID
 
 import uuid6
-from sqlalchemy import Connection, Executable, Row, func, select
+from sqlalchemy import Connection, Executable, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.tables import customers
 from oms.services.ports import CustomerRecord
 
@@ -35,7 +36,16 @@ def _count_order(dialect_name: str) -> Executable:
     ).returning(*customers.c)
 
 
-def _record(row: Row[Any]) -> CustomerRecord:
+# Every intake with an email runs it: on PostgreSQL through psycopg (oms.adapters.db.driver),
+# its values bound by name.
+_COUNT_ORDER_PG = DriverStatement(
+    _count_order("postgresql").values(  # type: ignore[attr-defined]
+        {c.name: bindparam(c.name, type_=c.type) for c in customers.c}
+    )
+)
+
+
+def _record(row: Any) -> CustomerRecord:
     return CustomerRecord(
         id=row.id,
         email=row.email,
@@ -60,20 +70,21 @@ class SqlCustomerRepository:
         Returns the customer as it was *before* this order, so ``orders_count == 0`` means
         a new customer.
         """
-        row = self._conn.execute(
-            _count_order(self._conn.dialect.name),
-            {
-                "tenant_id": tenant_id,
-                "id": uuid6.uuid7(),
-                "email": email,
-                "name": name,
-                "phone": phone,
-                "orders_count": 1,
-                "first_order_at": at,
-                "last_order_at": at,
-                "created_at": at,
-            },
-        ).one()
+        params = {
+            "tenant_id": tenant_id,
+            "id": uuid6.uuid7(),
+            "email": email,
+            "name": name,
+            "phone": phone,
+            "orders_count": 1,
+            "first_order_at": at,
+            "last_order_at": at,
+            "created_at": at,
+        }
+        if self._conn.dialect.name == "postgresql":
+            row = _COUNT_ORDER_PG.one(self._conn, params)
+        else:
+            row = self._conn.execute(_count_order("sqlite"), params).one()
         after = _record(row)
         return CustomerRecord(
             id=after.id,

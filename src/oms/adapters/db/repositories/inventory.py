@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import uuid6
 from sqlalchemy import (
+    ARRAY,
     ColumnElement,
     Connection,
+    any_,
     bindparam,
     func,
     insert,
@@ -25,6 +28,7 @@ from sqlalchemy import (
     update,
 )
 
+from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
     allocations,
@@ -71,7 +75,7 @@ _TAKE_OUT = (
 # order would, so concurrent orders cannot deadlock; the UPDATE then re-checks each row's
 # condition against the row as it now is. Rows are found by primary key and updated by
 # their physical address (ctid): no scan of the tenant's other levels.
-_TRY_RESERVE_EACH = """
+_TRY_RESERVE_EACH = DriverStatement("""
 WITH wanted AS (
     SELECT * FROM unnest(
         CAST(%(skus)s AS VARCHAR[]),
@@ -92,7 +96,7 @@ SET reserved = lv.reserved + k.quantity, updated_at = %(at)s
 FROM locked k
 WHERE lv.ctid = k.row_id AND lv.on_hand - lv.reserved - lv.safety_stock >= k.quantity
 RETURNING lv.sku, lv.location_id
-"""
+""")
 _LEVELS = (
     select(inventory_levels)
     .where(
@@ -103,6 +107,16 @@ _LEVELS = (
 )
 _LEVELS_AT = _LEVELS.where(
     _lv.location_id.in_(bindparam("p_location_ids", expanding=True, type_=_lv.location_id.type))
+)
+# What every intake's routing reads, on PostgreSQL through psycopg (oms.adapters.db.driver).
+_LEVELS_AT_PG = DriverStatement(
+    select(inventory_levels)
+    .where(
+        _lv.tenant_id == bindparam("p_tenant_id", type_=_lv.tenant_id.type),
+        _lv.sku == any_(bindparam("p_skus", type_=ARRAY(_lv.sku.type))),
+        _lv.location_id == any_(bindparam("p_location_ids", type_=ARRAY(_lv.location_id.type))),
+    )
+    .order_by(_lv.sku, _lv.location_id)
 )
 
 
@@ -120,11 +134,19 @@ class SqlInventoryRepository:
         if not wanted:
             return []
         if location_ids is None:
-            rows = self._conn.execute(_LEVELS, {"p_tenant_id": tenant_id, "p_skus": wanted})
+            rows: Iterable[Any] = self._conn.execute(
+                _LEVELS, {"p_tenant_id": tenant_id, "p_skus": wanted}
+            )
         else:
-            rows = self._conn.execute(
-                _LEVELS_AT,
-                {"p_tenant_id": tenant_id, "p_skus": wanted, "p_location_ids": list(location_ids)},
+            params = {
+                "p_tenant_id": tenant_id,
+                "p_skus": wanted,
+                "p_location_ids": list(location_ids),
+            }
+            rows = (
+                _LEVELS_AT_PG.rows(self._conn, params)
+                if self._conn.dialect.name == "postgresql"
+                else self._conn.execute(_LEVELS_AT, params)
             )
         return [
             StockLevel(
@@ -207,8 +229,8 @@ class SqlInventoryRepository:
                 for sku, location_id, quantity in sorted(wanted)
                 if self.try_reserve(tenant_id, sku, location_id, quantity, at)
             }
-        rows = self._conn.exec_driver_sql(
-            _TRY_RESERVE_EACH,
+        rows = _TRY_RESERVE_EACH.rows(
+            self._conn,
             {
                 "tenant_id": tenant_id,
                 "skus": [sku for sku, _, _ in wanted],

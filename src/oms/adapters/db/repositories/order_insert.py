@@ -32,6 +32,7 @@ from uuid import UUID
 
 from sqlalchemy import JSON, Connection, Table
 
+from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.tables import (
     allocations,
     order_events,
@@ -83,7 +84,7 @@ def _statement() -> str:
     return f"WITH {', '.join(ctes)} SELECT count(*) FROM o"  # noqa: S608
 
 
-_INSERT_ORDER = _statement()
+_INSERT_ORDER = DriverStatement(_statement())
 
 
 def _encode(value: object) -> str:
@@ -108,4 +109,4 @@ def insert_new_order(
     params = {"o": json.dumps({c: order_row[c] for c in _ORDER_COLUMNS}, default=_encode)}
     for (_, name), rows in zip(_CHILDREN, children, strict=True):
         params[name] = json.dumps(rows, default=_encode)
-    return bool(conn.exec_driver_sql(_INSERT_ORDER, params).scalar())
+    return bool(_INSERT_ORDER.scalar(conn, params))

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
+from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.messages import outbox_rows
 from oms.adapters.db.repositories.order_insert import insert_new_order
 from oms.adapters.db.repositories.order_rows import (
@@ -52,6 +53,7 @@ _ID_BY_EXTERNAL_ID = select(_o.id).where(
     _o.channel == bindparam("p_channel", type_=_o.channel.type),
     _o.external_id == bindparam("p_external_id", type_=_o.external_id.type),
 )
+_ID_BY_EXTERNAL_ID_PG = DriverStatement(_ID_BY_EXTERNAL_ID)
 
 
 class SqlOrderRepository:
@@ -241,9 +243,11 @@ class SqlOrderRepository:
         )
 
     def id_by_external_id(self, tenant_id: UUID, channel: str, external_id: str) -> UUID | None:
-        found: UUID | None = self._conn.scalar(
-            _ID_BY_EXTERNAL_ID,
-            {"p_tenant_id": tenant_id, "p_channel": channel, "p_external_id": external_id},
+        params = {"p_tenant_id": tenant_id, "p_channel": channel, "p_external_id": external_id}
+        found: UUID | None = (
+            _ID_BY_EXTERNAL_ID_PG.scalar(self._conn, params)
+            if self._conn.dialect.name == "postgresql"
+            else self._conn.scalar(_ID_BY_EXTERNAL_ID, params)
         )
         return found
 

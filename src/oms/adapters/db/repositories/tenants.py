@@ -17,6 +17,7 @@ from uuid import UUID
 from sqlalchemy import Connection, bindparam, exists, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
+from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.tables import (
     api_keys,
     carrier_services,
@@ -42,7 +43,7 @@ FIRST_ORDER_NUMBER = 1001
 _POLICIES = select(tenants.c.settings).where(
     tenants.c.id == bindparam("p_tenant_id", type_=tenants.c.id.type)
 )
-_NEXT_IN_SEQUENCE = text("SELECT nextval(CAST(:sequence AS regclass))")
+_NEXT_IN_SEQUENCE = DriverStatement("SELECT nextval(CAST(%(sequence)s AS regclass))")
 _rp, _cr = routing_profiles.c, cart_reservations.c
 _tenant = bindparam("p_tenant_id", type_=tenants.c.id.type)
 _newest_profile = (
@@ -66,7 +67,7 @@ _INTAKE_SETTINGS = select(
 _r = risk_rules.c
 # On PostgreSQL the active risk rules come along too, as one JSON array (oldest id first,
 # as SqlRiskRuleRepository.active lists them).
-_INTAKE_SETTINGS_PG = _INTAKE_SETTINGS.add_columns(
+_INTAKE_SETTINGS_PG_QUERY = _INTAKE_SETTINGS.add_columns(
     select(
         func.json_agg(
             aggregate_order_by(
@@ -93,6 +94,7 @@ _INTAKE_SETTINGS_PG = _INTAKE_SETTINGS.add_columns(
     .scalar_subquery()
     .label("rate_cards"),
 )
+_INTAKE_SETTINGS_PG = DriverStatement(_INTAKE_SETTINGS_PG_QUERY)
 
 
 def _rules(raw: list[dict[str, Any]] | None) -> list[RiskRule]:
@@ -173,10 +175,12 @@ class SqlTenantRepository:
         """Policies, current routing profile (defaults if none), whether carts are due and,
         on PostgreSQL, the active risk rules and carrier rate cards."""
         postgres = self._conn.dialect.name == "postgresql"
-        row = self._conn.execute(
-            _INTAKE_SETTINGS_PG if postgres else _INTAKE_SETTINGS,
-            {"p_tenant_id": tenant_id, "p_now": now},
-        ).one()
+        params = {"p_tenant_id": tenant_id, "p_now": now}
+        row = (
+            _INTAKE_SETTINGS_PG.one(self._conn, params)
+            if postgres
+            else self._conn.execute(_INTAKE_SETTINGS, params).one()
+        )
         return IntakeSettings(
             policies=TenantPolicies.from_dict(row.settings),
             routing_profile=RoutingProfile()
@@ -194,9 +198,9 @@ class SqlTenantRepository:
 
     def next_order_number(self, tenant_id: UUID) -> int:
         if self._conn.dialect.name == "postgresql":
-            taken = self._conn.scalar(
-                _NEXT_IN_SEQUENCE, {"sequence": order_number_sequence(tenant_id)}
-            )
+            taken = _NEXT_IN_SEQUENCE.one(
+                self._conn, {"sequence": order_number_sequence(tenant_id)}
+            )[0]
             return int(taken)
         number = self._conn.scalar(
             update(tenants)

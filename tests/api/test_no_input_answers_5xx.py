@@ -287,12 +287,16 @@ def test_arbitrary_order_list_queries_never_answer_5xx(
 @pytest.fixture(scope="module")
 def floor(client: TestClient, shop: ApiTenant) -> dict[str, str]:
     """A released order with a fulfilment order in a wave, for the warehouse endpoints."""
+    # A SKU of its own: the fuzzed orders before this may have backordered every TEE there
+    # is, and new TEE stock would go to them first.
+    create_product(client, shop, "FLOOR-TEE")
+    set_on_hand(client, shop, "FLOOR-TEE", "WH-1", 5)
     placed = client.post(
         "/v1/orders",
         headers=shop.headers,
         json={
             "currency": "EUR",
-            "lines": [{"sku": "TEE", "quantity": 1}],
+            "lines": [{"sku": "FLOOR-TEE", "quantity": 1}],
             "customer": {"email": "fuzz@example.com"},
             "shipping_address": {
                 "name": "F Z",

@@ -22,7 +22,8 @@ Plans are ranked by, in order:
 
 Shipping comes through a ``Shipper`` callable so the router knows nothing of carriers; it is
 called at most once per (location, parcel grams) per ``route()`` call. The search itself is
-in ``oms.domain.routing_search``; ``bench/routing.py`` compares it with a MILP optimum.
+in ``oms.domain.routing_search`` (exact) and ``oms.domain.routing_heuristic``;
+``bench/routing.py`` compares it with a MILP optimum.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from decimal import Decimal
 from typing import NamedTuple
 from uuid import UUID
 
-from oms.domain.routing_search import Plan, Problem, exact_plans, heuristic_plans
+from oms.domain.routing_heuristic import heuristic_plans
+from oms.domain.routing_search import Plan, Problem, exact_plans
 
 __all__ = [
     "Candidate",

@@ -4,6 +4,7 @@ Run it from the project root::
 
     .venv/bin/python bench/intake.py [--orders 10000] [--clients 32] [--workers 2]
         [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--skip-pgbench]
+        [--repeat 1]
 
 What it does, in one run:
 
@@ -21,6 +22,9 @@ What it does, in one run:
    not as throughput. The number of measured orders in the database is checked against the
    201s. Warm-up failures are reported on their own line and do not stop the run (uvicorn
    restarts a worker that misses its 5 s health check, dropping that worker's connections).
+   With ``--repeat R`` the measured phase runs R times (fresh orders each time, the same
+   server and database): one line per run, then the full figures of the median run (by
+   orders/s). The machine's speed drifts from minute to minute; one run says little.
 5. Stops the server, then runs pgbench's TPC-B-like load on a scratch database of the same
    server (``pgbench -i -s 8``, then ``pgbench -c 8 -j 2 -T 20``), and drops that database.
 
@@ -218,7 +222,7 @@ def require_all_created(what: str, result: PhaseResult, expected: int) -> None:
 
 async def run_intake(
     args: argparse.Namespace, base: str, api_key: str, meter: CpuMeter
-) -> PhaseResult:
+) -> list[PhaseResult]:
     rng = random.Random(args.seed)
     skus = [f"SKU-{n:05d}" for n in range(args.skus)]
     locations, products, adjustments = catalogue_bodies(skus)
@@ -230,13 +234,16 @@ async def run_intake(
     ):
         require_all_created(what, await post_all(base, api_key, path, bodies, **setup), len(bodies))
     warmup = order_bodies(rng, skus, "warmup", args.warmup)
-    measured = order_bodies(rng, skus, "order", args.orders)
     warmed = await post_all(base, api_key, "/v1/orders", warmup, clients=args.clients)
-    meter.start()
-    result = await post_all(base, api_key, "/v1/orders", measured, clients=args.clients)
-    result.cpu = meter.stop()
-    result.warmup_failures = warmed.failures
-    return result
+    results = []
+    for run in range(args.repeat):
+        measured = order_bodies(rng, skus, f"order-{run}", args.orders)
+        meter.start()
+        result = await post_all(base, api_key, "/v1/orders", measured, clients=args.clients)
+        result.cpu = meter.stop()
+        result.warmup_failures = warmed.failures
+        results.append(result)
+    return results
 
 
 def run_pgbench(server_url: str) -> float:
@@ -261,9 +268,13 @@ def run_pgbench(server_url: str) -> float:
     return float(found.group(1))
 
 
+def rate_of(result: PhaseResult) -> float:
+    return result.ok / result.elapsed if result.elapsed else 0.0
+
+
 def print_table(args: argparse.Namespace, result: PhaseResult, tps: float | None) -> None:
     latencies = sorted(result.latencies)
-    rate = result.ok / result.elapsed if result.elapsed else 0.0
+    rate = rate_of(result)
 
     def failures(found: Counter[str]) -> str:
         return f"{sum(found.values())}" + (f"  {dict(found)}" if found else "")
@@ -313,12 +324,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="an existing database on the server, used to create and drop the others",
     )
     parser.add_argument("--skip-pgbench", action="store_true", help="leave pgbench out")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="measured runs of --orders each, one after the other on the same server; "
+        "each is printed, then the median run",
+    )
     parser.add_argument("--skus", type=int, default=500, help="products in the catalogue")
     parser.add_argument("--warmup", type=int, default=500, help="orders before measuring")
     parser.add_argument("--seed", type=int, default=20_240_601, help="RNG seed for the orders")
     args = parser.parse_args(argv)
-    if args.orders < 1 or args.clients < 1 or args.workers < 1 or args.skus < 3:
-        parser.error("--orders, --clients and --workers must be >= 1, --skus >= 3")
+    if min(args.orders, args.clients, args.workers, args.repeat) < 1 or args.skus < 3:
+        parser.error("--orders, --clients, --workers and --repeat must be >= 1, --skus >= 3")
     host = urlsplit(args.pg_url).hostname
     if host not in {"127.0.0.1", "localhost", "::1"}:
         parser.error("--pg-url must point at a loopback server")
@@ -338,15 +356,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         asyncio.run(wait_ready(base, server))
         meter = CpuMeter(server_group=server.pid, database=INTAKE_DB)
-        result = asyncio.run(run_intake(args, base, tenant["api_key"], meter))
+        results = asyncio.run(run_intake(args, base, tenant["api_key"], meter))
     finally:
         stop_server(server)
-    stored = count_orders(intake_url, "order-")
-    if stored != result.ok:
-        result.failures[f"{stored} orders stored for {result.ok} 201s"] += 1
+    for run, result in enumerate(results):
+        stored = count_orders(intake_url, f"order-{run}-")
+        if stored != result.ok:
+            result.failures[f"{stored} orders stored for {result.ok} 201s"] += 1
     tps = None if args.skip_pgbench else run_pgbench(args.pg_url)
-    print_table(args, result, tps)
+    if len(results) > 1:
+        print_runs(results)
+    print_table(args, sorted(results, key=rate_of)[len(results) // 2], tps)
     return 0
+
+
+def print_runs(results: Sequence[PhaseResult]) -> None:
+    """One line per measured run: the machine's speed drifts, so one run says little."""
+    print(f"\n{len(results)} runs (the median run follows):")
+    for run, result in enumerate(results, 1):
+        latencies = sorted(result.latencies)
+        cpu = result.cpu
+        per_order = 1000 / result.ok if result.ok else 0.0
+        where = (
+            ""
+            if cpu is None
+            else f", cpu ms/order server {cpu.server * per_order:.2f}"
+            f" postgres {cpu.postgres * per_order:.2f}"
+        )
+        print(
+            f"  run {run}: {rate_of(result):.1f} orders/s, p50/p95/p99 "
+            f"{percentile(latencies, 50) * 1000:.0f}/{percentile(latencies, 95) * 1000:.0f}/"
+            f"{percentile(latencies, 99) * 1000:.0f} ms, errors {sum(result.failures.values())}"
+            f"{where}"
+        )
 
 
 if __name__ == "__main__":

@@ -13,9 +13,8 @@ from oms.adapters.db.tables import tenants
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.services.ports import TransientStorageError
 
-pytestmark = pytest.mark.postgres
 
-
+@pytest.mark.postgres
 def test_postgres_connections_plan_each_statement_for_its_values(postgres_engine: Engine) -> None:
     # A generic plan made while a tenant had few rows kept scanning the whole tenant later.
     with postgres_engine.connect() as conn:
@@ -26,6 +25,7 @@ def test_postgres_connections_plan_each_statement_for_its_values(postgres_engine
     assert zone == "UTC"
 
 
+@pytest.mark.postgres
 def test_a_driver_statement_binds_its_own_values_and_gives_rows_with_attributes(
     postgres_engine: Engine,
 ) -> None:
@@ -54,6 +54,7 @@ def test_expanding_parameters_are_refused_when_the_statement_is_built() -> None:
         )
 
 
+@pytest.mark.postgres
 def test_driver_errors_are_sqlalchemy_errors_and_a_deadlock_is_still_retried(
     postgres_engine: Engine,
 ) -> None:
@@ -74,3 +75,21 @@ def test_driver_errors_are_sqlalchemy_errors_and_a_deadlock_is_still_retried(
     )
     with pytest.raises(TransientStorageError), SqlUnitOfWorkFactory(postgres_engine)() as uow:
         deadlock.rows(uow.tenants._conn, {})  # the unit of work's own connection
+
+
+def test_on_sqlite_a_driver_statement_runs_its_portable_form_through_sqlalchemy(
+    sqlite_engine: Engine,
+) -> None:
+    names = ["b", "a"]
+    statement = DriverStatement(
+        select(literal("on postgresql").label("via")),
+        portable=select(literal("portable").label("via"), bindparam("names").label("names")),
+    )
+    postgres_only = DriverStatement("SELECT 1 WHERE 1 = ANY(%(ones)s)")
+
+    with sqlite_engine.connect() as conn:
+        row = statement.one(conn, {"names": ",".join(names)})
+        with pytest.raises(RuntimeError, match="PostgreSQL statement on sqlite"):
+            postgres_only.rows(conn, {"ones": [1]})
+
+    assert (row.via, row.names) == ("portable", "b,a")

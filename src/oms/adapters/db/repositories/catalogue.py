@@ -39,15 +39,15 @@ _VISIBLE_LOCATIONS = (
     )
     .order_by(locations.c.code, locations.c.id)
 )
-# The same two on PostgreSQL, run through psycopg (oms.adapters.db.driver): every intake
-# reads them.
-_PRODUCTS_BY_SKUS_PG = DriverStatement(
+# Every intake reads both: on PostgreSQL through psycopg (oms.adapters.db.driver).
+_PRODUCTS_BY_SKUS_RUN = DriverStatement(
     select(products).where(
         products.c.tenant_id == bindparam("p_tenant_id", type_=products.c.tenant_id.type),
         products.c.sku == any_(bindparam("p_skus", type_=ARRAY(products.c.sku.type))),
-    )
+    ),
+    portable=_PRODUCTS_BY_SKUS,
 )
-_VISIBLE_LOCATIONS_PG = DriverStatement(_VISIBLE_LOCATIONS)
+_VISIBLE_LOCATIONS_RUN = DriverStatement(_VISIBLE_LOCATIONS)
 
 
 def _product(row: Row[Any]) -> Product:
@@ -109,12 +109,7 @@ class SqlProductRepository:
         wanted = sorted(set(skus))
         if not wanted:
             return {}
-        params = {"p_tenant_id": tenant_id, "p_skus": wanted}
-        rows = (
-            _PRODUCTS_BY_SKUS_PG.rows(self._conn, params)
-            if self._conn.dialect.name == "postgresql"
-            else self._conn.execute(_PRODUCTS_BY_SKUS, params)
-        )
+        rows = _PRODUCTS_BY_SKUS_RUN.rows(self._conn, {"p_tenant_id": tenant_id, "p_skus": wanted})
         return {row.sku: _product(row) for row in rows}
 
     def page(self, tenant_id: UUID, *, after_sku: str | None, limit: int) -> list[Product]:
@@ -198,12 +193,7 @@ class SqlLocationRepository:
         return None if row is None else _location(row)
 
     def visible_to(self, tenant_id: UUID) -> list[Location]:
-        params = {"p_tenant_id": tenant_id}
-        rows = (
-            _VISIBLE_LOCATIONS_PG.rows(self._conn, params)
-            if self._conn.dialect.name == "postgresql"
-            else self._conn.execute(_VISIBLE_LOCATIONS, params)
-        )
+        rows = _VISIBLE_LOCATIONS_RUN.rows(self._conn, {"p_tenant_id": tenant_id})
         return [_location(row) for row in rows]
 
     def grant(self, tenant_id: UUID, location_id: UUID, at: datetime) -> None:

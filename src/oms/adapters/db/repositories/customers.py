@@ -38,10 +38,11 @@ def _count_order(dialect_name: str) -> Executable:
 
 # Every intake with an email runs it: on PostgreSQL through psycopg (oms.adapters.db.driver),
 # its values bound by name.
-_COUNT_ORDER_PG = DriverStatement(
+_COUNT_ORDER = DriverStatement(
     _count_order("postgresql").values(  # type: ignore[attr-defined]
         {c.name: bindparam(c.name, type_=c.type) for c in customers.c}
-    )
+    ),
+    portable=_count_order("sqlite"),
 )
 
 
@@ -81,11 +82,7 @@ class SqlCustomerRepository:
             "last_order_at": at,
             "created_at": at,
         }
-        if self._conn.dialect.name == "postgresql":
-            row = _COUNT_ORDER_PG.one(self._conn, params)
-        else:
-            row = self._conn.execute(_count_order("sqlite"), params).one()
-        after = _record(row)
+        after = _record(_COUNT_ORDER.one(self._conn, params))
         return CustomerRecord(
             id=after.id,
             email=after.email,

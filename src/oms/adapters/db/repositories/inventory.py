@@ -109,14 +109,15 @@ _LEVELS_AT = _LEVELS.where(
     _lv.location_id.in_(bindparam("p_location_ids", expanding=True, type_=_lv.location_id.type))
 )
 # What every intake's routing reads, on PostgreSQL through psycopg (oms.adapters.db.driver).
-_LEVELS_AT_PG = DriverStatement(
+_LEVELS_AT_RUN = DriverStatement(
     select(inventory_levels)
     .where(
         _lv.tenant_id == bindparam("p_tenant_id", type_=_lv.tenant_id.type),
         _lv.sku == any_(bindparam("p_skus", type_=ARRAY(_lv.sku.type))),
         _lv.location_id == any_(bindparam("p_location_ids", type_=ARRAY(_lv.location_id.type))),
     )
-    .order_by(_lv.sku, _lv.location_id)
+    .order_by(_lv.sku, _lv.location_id),
+    portable=_LEVELS_AT,
 )
 
 
@@ -138,15 +139,9 @@ class SqlInventoryRepository:
                 _LEVELS, {"p_tenant_id": tenant_id, "p_skus": wanted}
             )
         else:
-            params = {
-                "p_tenant_id": tenant_id,
-                "p_skus": wanted,
-                "p_location_ids": list(location_ids),
-            }
-            rows = (
-                _LEVELS_AT_PG.rows(self._conn, params)
-                if self._conn.dialect.name == "postgresql"
-                else self._conn.execute(_LEVELS_AT, params)
+            rows = _LEVELS_AT_RUN.rows(
+                self._conn,
+                {"p_tenant_id": tenant_id, "p_skus": wanted, "p_location_ids": list(location_ids)},
             )
         return [
             StockLevel(

@@ -48,12 +48,13 @@ _LINE_KEY = frozenset({"tenant_id", "order_id", "line_no"})
 
 _o = orders.c
 # Asked by every order intake: built once, parameters bound at execution.
-_ID_BY_EXTERNAL_ID = select(_o.id).where(
-    _o.tenant_id == bindparam("p_tenant_id", type_=_o.tenant_id.type),
-    _o.channel == bindparam("p_channel", type_=_o.channel.type),
-    _o.external_id == bindparam("p_external_id", type_=_o.external_id.type),
+_ID_BY_EXTERNAL_ID = DriverStatement(
+    select(_o.id).where(
+        _o.tenant_id == bindparam("p_tenant_id", type_=_o.tenant_id.type),
+        _o.channel == bindparam("p_channel", type_=_o.channel.type),
+        _o.external_id == bindparam("p_external_id", type_=_o.external_id.type),
+    )
 )
-_ID_BY_EXTERNAL_ID_PG = DriverStatement(_ID_BY_EXTERNAL_ID)
 
 
 class SqlOrderRepository:
@@ -244,11 +245,7 @@ class SqlOrderRepository:
 
     def id_by_external_id(self, tenant_id: UUID, channel: str, external_id: str) -> UUID | None:
         params = {"p_tenant_id": tenant_id, "p_channel": channel, "p_external_id": external_id}
-        found: UUID | None = (
-            _ID_BY_EXTERNAL_ID_PG.scalar(self._conn, params)
-            if self._conn.dialect.name == "postgresql"
-            else self._conn.scalar(_ID_BY_EXTERNAL_ID, params)
-        )
+        found: UUID | None = _ID_BY_EXTERNAL_ID.scalar(self._conn, params)
         return found
 
     def page(

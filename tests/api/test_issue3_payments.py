@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from tests.api.support import ApiTenant, TestClient, assert_problem
+from tests.api.support import ApiTenant, TestClient, assert_problem, create_product
 from tests.api.test_issue3_support import (
     SYSTEM_ACTOR,
     Timeline,
@@ -442,3 +442,28 @@ def test_another_idempotency_key_is_another_payment(client: TestClient, shop: Ap
         ("capture", "10.00", "succeeded"),
         ("capture", "10.00", "succeeded"),
     ]
+
+
+def test_stock_that_releases_a_backordered_order_captures_its_digital_lines_at_once(
+    client: TestClient, shop: ApiTenant
+) -> None:
+    create_product(client, shop, "GIFT", price="20.00", kind="digital")
+    create_product(client, shop, "RARE", price="30.00")
+    waiting = clean_order(client, shop, ("RARE", 1), ("GIFT", 1), payment=CARD_APPROVED)
+    assert open_hold_reasons(waiting) == ["backordered"]
+    assert (waiting["payment_status"], waiting["total"]) == ("authorized", "50.00")
+
+    arrived = client.post(
+        "/v1/inventory/adjustments",
+        headers=shop.headers,
+        json={"sku": "RARE", "location": "WH", "delta": 2, "reason": "delivery"},
+    )
+    assert arrived.status_code == 201, arrived.text
+
+    order = client.get(f"/v1/orders/{waiting['id']}", headers=shop.headers).json()
+    assert order["released_at"] is not None
+    gift = next(line for line in order["lines"] if line["sku"] == "GIFT")
+    assert gift["quantities"]["delivered"] == 1
+    # The gift card went out on release: its 20.00 is taken now, the rest with the parcel.
+    assert order["payment_status"] == "partially_paid"
+    assert _payments(order)[-1] == ("capture", "20.00", "succeeded")

@@ -10,11 +10,14 @@ import pytest
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
+from oms.domain.catalogue import ProductKind
 from oms.domain.errors import IllegalTransition
 from oms.domain.holds import HoldReason
 from oms.domain.orders import Order
 from oms.domain.payments import PaymentKind
 from oms.domain.status import OrderStatus, PaymentStatus
+from oms.services import intake, inventory
+from oms.services.common import utcnow
 from oms.services.orders import get_order
 from oms.services.payments import PaymentRequest, pay
 from oms.services.timers import run_timers
@@ -127,3 +130,33 @@ def test_a_lapsed_authorization_puts_the_order_back_on_hold(
     run_timers(uow_factory=uow_factory, now=T0 + timedelta(days=9))
     order_again = get_order(uow_factory=uow_factory, tenant_id=unpaid.tenant_id, order_id=unpaid.id)
     assert len(order_again.events) == len(order.events)
+
+
+def test_a_digital_line_released_when_backordered_stock_arrives_has_its_value_captured_then(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID
+) -> None:
+    add_location(uow_factory, tenant_id, "A")
+    add_product(uow_factory, tenant_id, "X", price="25.00")
+    add_product(uow_factory, tenant_id, "CARD", price="30.00", kind=ProductKind.DIGITAL)
+    authorized = intake.ChannelPayment(gateway="manual", captured=False)
+    waiting = place(
+        uow_factory, tenant_id, order_of(("X", 1), ("CARD", 1), payment=authorized)
+    ).order
+    assert waiting.released_at is None
+    assert [h.reason for h in waiting.open_holds] == [HoldReason.BACKORDERED]
+    assert waiting.payment_summary(utcnow()).captured == 0
+
+    inventory.adjust_inventory(
+        uow_factory=uow_factory,
+        tenant_id=tenant_id,
+        command=inventory.Adjustment(sku="X", location_code="A", delta=3, reason="arrived"),
+        actor=TESTER,
+        gateways=gateway_named,
+    )
+
+    released = get_order(uow_factory=uow_factory, tenant_id=tenant_id, order_id=waiting.id)
+    assert released.released_at is not None
+    assert released.line(2).delivered == 1  # the card, delivered on release
+    # Its value is taken now, not with the parcel's shipment days later.
+    assert released.payment_summary(utcnow()).captured == Decimal("30.00")
+    assert released.payment_status is PaymentStatus.PARTIALLY_PAID

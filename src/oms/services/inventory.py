@@ -18,6 +18,7 @@ from oms.domain.inventory import (
 from oms.domain.orders import Actor
 from oms.services.carts import expire_due, expire_due_in
 from oms.services.common import utcnow
+from oms.services.payments import GatewayProvider
 from oms.services.ports import (
     OutboxMessage,
     TransientStorageError,
@@ -108,12 +109,14 @@ def adjust_inventory(
     actor: Actor,
     at: datetime | None = None,
     geocoder: Geocoder | None = None,
+    gateways: GatewayProvider | None = None,
 ) -> StockLevel:
     """Change on-hand stock (by a delta or to a counted figure) with a ledger movement.
 
     Refuses to leave less on hand than is reserved (409): cancel or move those orders first.
     When stock arrives, backorders waiting for the SKU are routed right after (their own
-    transactions), earliest promise first.
+    transactions), earliest promise first; with ``gateways``, an order that is released then
+    has the value of its digital lines captured at once.
     """
     at = at or utcnow()
     if command.safety_stock is not None and command.safety_stock < 0:
@@ -195,6 +198,7 @@ def adjust_inventory(
             tenant_id=tenant_id,
             skus=[command.sku],
             geocoder=geocoder,
+            gateways=gateways,
             at=at,
         )
     return StockLevel(

@@ -16,6 +16,7 @@ from oms.domain.orders import Actor, Order
 from oms.domain.routing import RoutingLine
 from oms.services.carts import expire_due_in
 from oms.services.common import retry_transient, utcnow
+from oms.services.payments import GatewayProvider, capture_shipped_value
 from oms.services.persistence import (
     SYSTEM,
     locked_order,
@@ -27,7 +28,13 @@ from oms.services.persistence import (
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.routing import NO_GEOCODER, Geocoder, RouteRequest, route_and_reserve
 
-__all__ = ["allocate_backorders", "refresh_backorder_hold", "reroute_order", "route_units"]
+__all__ = [
+    "allocate_backorders",
+    "refresh_backorder_hold",
+    "reroute_order",
+    "route_units",
+    "settle_and_capture",
+]
 
 log = logging.getLogger("oms.routing")
 
@@ -106,6 +113,17 @@ def refresh_backorder_hold(order: Order, uow: UnitOfWork, at: datetime) -> None:
         order.release_holds_of(HoldReason.BACKORDERED, actor=SYSTEM, at=at, note="stock allocated")
 
 
+def settle_and_capture(
+    uow: UnitOfWork, order: Order, gateways: GatewayProvider | None, at: datetime
+) -> None:
+    """``settle_order``; an order it releases has its digital lines delivered, and their
+    value is captured here when the gateways are at hand (else with the next shipment)."""
+    policies = uow.tenants.policies(order.tenant_id)
+    settle_order(order, policies=policies, at=at)
+    if gateways is not None:
+        capture_shipped_value(order, gateways=gateways, policies=policies, actor=SYSTEM, at=at)
+
+
 def reroute_order(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -115,6 +133,7 @@ def reroute_order(
     reason: str | None,
     actor: Actor,
     geocoder: Geocoder | None = None,
+    gateways: GatewayProvider | None = None,
     at: datetime | None = None,
 ) -> Order:
     """Release what is not shipped and route it again, never to ``exclude`` (location codes)."""
@@ -161,7 +180,7 @@ def reroute_order(
                     },
                 )
             refresh_backorder_hold(order, uow, when)
-            settle_order(order, policies=uow.tenants.policies(tenant_id), at=when)
+            settle_and_capture(uow, order, gateways, when)
             save_order_changes(uow, order, at=when)
             uow.commit()
             return order
@@ -175,9 +194,11 @@ def allocate_backorders(
     tenant_id: UUID,
     skus: Collection[str],
     geocoder: Geocoder | None = None,
+    gateways: GatewayProvider | None = None,
     at: datetime | None = None,
 ) -> int:
-    """Route waiting backorders that draw on ``skus``, earliest promise first; orders served."""
+    """Route waiting backorders that draw on ``skus``, earliest promise first; orders served
+    (an order this releases has the value of its digital lines captured, given ``gateways``)."""
     when = at or utcnow()
     with uow_factory(readonly=True) as uow:
         waiting = uow.orders.waiting_for_stock(tenant_id, skus, limit=BACKORDER_BATCH)
@@ -200,7 +221,7 @@ def allocate_backorders(
                 if not any(placed.values()):
                     return False
                 refresh_backorder_hold(order, uow, when)
-                settle_order(order, policies=uow.tenants.policies(tenant_id), at=when)
+                settle_and_capture(uow, order, gateways, when)
                 save_order_changes(uow, order, at=when)
                 uow.commit()
                 return True

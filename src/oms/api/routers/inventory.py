@@ -6,7 +6,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from oms.api.deps import ActorDep, GeocoderDep, PageDep, TenantId, UowDep, page_of, uuid_cursor
+from oms.api.deps import (
+    ActorDep,
+    GatewaysDep,
+    GeocoderDep,
+    PageDep,
+    TenantId,
+    UowDep,
+    page_of,
+    uuid_cursor,
+)
 from oms.api.schemas.common import Page
 from oms.api.schemas.inventory import AdjustmentCreate, MovementRead, StockRead
 from oms.services import inventory
@@ -23,11 +32,18 @@ def adjust(
     actor: ActorDep,
     uow: UowDep,
     geocoder: GeocoderDep,
+    gateways: GatewaysDep,
 ) -> StockRead:
-    """Change on-hand stock by ``delta`` or to a counted ``set_on_hand``; returns the stock."""
+    """Change on-hand stock by ``delta`` or to a counted ``set_on_hand``; returns the stock.
+    Backorders waiting for it are routed at once (a released order's digital value captured)."""
     command = body.to_command()
     inventory.adjust_inventory(
-        uow_factory=uow, tenant_id=tenant_id, command=command, actor=actor, geocoder=geocoder
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        command=command,
+        actor=actor,
+        geocoder=geocoder,
+        gateways=gateways,
     )
     return StockRead.of(inventory.get_stock(uow_factory=uow, tenant_id=tenant_id, sku=command.sku))
 

@@ -128,6 +128,7 @@ def reroute(
     actor: ActorDep,
     uow: UowDep,
     geocoder: GeocoderDep,
+    gateways: GatewaysDep,
     body: RerouteIn | None = None,
 ) -> OrderRead:
     """Release what is not shipped and route it again (e.g. a location cannot fulfil it)."""
@@ -140,6 +141,7 @@ def reroute(
         reason=given.reason,
         actor=actor,
         geocoder=geocoder,
+        gateways=gateways,
     )
     return OrderRead.of(order)
 

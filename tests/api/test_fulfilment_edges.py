@@ -206,6 +206,33 @@ def test_wrong_item_and_surplus_scans_are_refused_with_pointers_and_nothing_is_p
     )
 
 
+def test_a_package_that_has_not_shipped_can_be_unpacked_and_its_units_packed_again(
+    client: TestClient, shop: ApiTenant
+) -> None:
+    order = _place(client, shop, ("X", 2))
+    fo = _only_fo(client, shop, order["id"])
+    _picked(client, shop, "WH-A")
+    packages = f"/v1/fulfillment-orders/{fo['id']}/packages"
+    first = _post(client, shop, packages, {"scans": ["X"]}, 201)
+
+    unpacked = client.delete(f"{packages}/{first['id']}", headers=shop.headers)
+
+    assert unpacked.status_code == 200, unpacked.text
+    line = unpacked.json()["lines"][0]
+    assert (unpacked.json()["status"], line["picked"], line["packed"]) == ("in_progress", 2, 0)
+    assert _get(client, shop, packages) == []
+    timeline = _get(client, shop, f"/v1/orders/{order['id']}")["timeline"]
+    assert timeline[-1]["type"] == "fulfillment_order.unpacked"
+    assert timeline[-1]["data"]["items"] == {"X": 1}
+    # Both units go into one box now; gone is gone, and a shipped box stays whole.
+    again = _post(client, shop, packages, {"scans": ["X", X_GTIN]}, 201)
+    assert_problem(client.delete(f"{packages}/{first['id']}", headers=shop.headers), 404)
+    _post(client, shop, f"/v1/fulfillment-orders/{fo['id']}/shipments", None, 201)
+    refused = client.delete(f"{packages}/{again['id']}", headers=shop.headers)
+    assert_problem(refused, 409)
+    assert _get(client, shop, f"/v1/fulfillment-orders/{fo['id']}")["status"] == "shipped"
+
+
 def test_packing_a_store_pickup_is_refused(client: TestClient, shop: ApiTenant) -> None:
     order = _place(client, shop, ("Z", 1), pickup_location="STORE-1")
     fo = _only_fo(client, shop, order["id"])

@@ -180,6 +180,7 @@ class Work:
     fulfillment_order: str
     wave: str
     shipment: str
+    package: str
 
 
 # Keyed by their tenant: a world object id can be reused once a fresh world is collected.
@@ -219,7 +220,9 @@ def _their_work(world: World) -> Work:
         request=ShipRequest(carrier="stub", service="ground"),
         actor=Actor("system", "test"),
     )
-    _WORK[world.theirs.tenant.id] = Work(fo_id, wave.json()["id"], str(shipment.id))
+    _WORK[world.theirs.tenant.id] = Work(
+        fo_id, wave.json()["id"], str(shipment.id), packed.json()["id"]
+    )
     return _WORK[world.theirs.tenant.id]
 
 
@@ -268,6 +271,12 @@ ID_ROUTES = [
     IdRoute("POST", f"{_FO}/move", _their_fo, body={"location": "WH-1"}, owner_status=0),
     IdRoute("POST", f"{_FO}/pickup", _their_fo, body={"code": "123456"}, owner_status=0),
     IdRoute("POST", f"{_FO}/packages", _their_fo, body={"scans": ["X"]}, owner_status=0),
+    IdRoute(
+        "DELETE",
+        f"{_FO}/packages/{{package_id}}",
+        lambda w: [_their_work(w).fulfillment_order, _their_work(w).package],
+        owner_status=0,  # theirs has shipped: 409
+    ),
     IdRoute("POST", f"{_FO}/shipments", _their_fo, body={}, owner_status=0),
     IdRoute("GET", "/v1/pick-waves/{wave_id}", lambda w: [_their_work(w).wave]),
     IdRoute("GET", "/v1/pick-waves/{wave_id}/pick-list", lambda w: [_their_work(w).wave]),

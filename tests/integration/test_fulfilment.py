@@ -32,7 +32,7 @@ from oms.adapters.payments.registry import gateway_named
 from oms.config import Environment, Settings
 from oms.domain.addresses import Address
 from oms.domain.catalogue import LocationKind
-from oms.domain.errors import IllegalTransition, InvalidRequest
+from oms.domain.errors import IllegalTransition, InvalidRequest, NotFound
 from oms.domain.fulfilment import FulfillmentOrder, FulfillmentOrderStatus
 from oms.domain.holds import HoldReason
 from oms.domain.inventory import Movement, MovementKind
@@ -51,7 +51,7 @@ from oms.services.fulfilment_changes import (
 )
 from oms.services.holds import place_hold, release_hold
 from oms.services.orders import get_order
-from oms.services.packing import PackRequest, pack
+from oms.services.packing import PackRequest, pack, unpack
 from oms.services.picking import PickConfirmation, WaveResult, confirm_picks, create_wave
 from oms.services.pickup import collect_pickup
 from oms.services.policies import update_policies
@@ -696,6 +696,33 @@ def test_each_partial_shipment_captures_exactly_the_value_of_what_left(
     ]
     assert shipped[-2:] == [(MovementKind.SHIPMENT, -2, 3), (MovementKind.SHIPMENT, -1, 2)]
     assert len(_events(order, "shipment.created")) == 2
+    _assert_clean(uow_factory, shop)
+
+
+def test_unpacking_a_box_gives_its_units_back_to_packing_and_a_shipped_box_stays_whole(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "X", "NEAR", 3)
+    order = _place(uow_factory, shop, ("X", 3))
+    fo = _fo_at(uow_factory, shop, order.id, "NEAR")
+    _pick(uow_factory, shop, "NEAR")
+    wrong = _pack(uow_factory, shop, fo.id, "X", "X")
+    kept = _pack(uow_factory, shop, fo.id, "X")
+    _ship(uow_factory, shop, fo.id, [kept])
+
+    after = unpack(
+        uow_factory=uow_factory, tenant_id=shop, fo_id=fo.id, package_id=wrong, actor=TESTER
+    )
+
+    assert [(line.picked, line.packed, line.shipped) for line in after.lines] == [(3, 1, 1)]
+    assert after.lines[0].to_pack == 2
+    with pytest.raises(IllegalTransition):
+        unpack(uow_factory=uow_factory, tenant_id=shop, fo_id=fo.id, package_id=kept, actor=TESTER)
+    with pytest.raises(NotFound):
+        unpack(uow_factory=uow_factory, tenant_id=shop, fo_id=fo.id, package_id=wrong, actor=TESTER)
+    _pack(uow_factory, shop, fo.id, "X", "X")
+    _ship(uow_factory, shop, fo.id)
+    assert _order(uow_factory, shop, order.id).fulfillment_status.value == "fulfilled"
     _assert_clean(uow_factory, shop)
 
 

@@ -157,6 +157,25 @@ def test_packing_takes_only_picked_units_and_shipping_only_packed_or_picked_ones
         fo.ship([(1, 2)])
 
 
+def test_unpacking_a_package_puts_its_units_back_to_be_packed_again() -> None:
+    fo = _fo(_line(3))
+    fo.record_picks({})
+    fo.pack({"X": 2})
+    assert fo.status is S.IN_PROGRESS
+
+    fo.unpack([(1, 2)])
+
+    (line,) = fo.lines
+    assert (line.picked, line.packed, line.to_pack) == (3, 0, 3)
+    fo.pack({"X": 3})
+    assert fo.status is S.PACKED
+    with pytest.raises(IllegalTransition, match="more than"):
+        fo.unpack([(1, 4)])
+    fo.ship([(1, 1)])  # one unit of the box left: the box is no longer whole
+    with pytest.raises(IllegalTransition, match="more than"):
+        fo.unpack([(1, 3)])
+
+
 def test_cancelling_takes_unpicked_units_first_then_puts_picked_ones_back() -> None:
     fo = _fo(_line(4))
     fo.record_picks({1: 2})  # two found, two short (cancelled)

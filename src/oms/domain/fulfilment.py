@@ -288,6 +288,17 @@ class FulfillmentOrder:
         self.refresh_status()
         return taken
 
+    def unpack(self, contents: Iterable[tuple[int, int]]) -> None:
+        """Take a package's ``(seq, units)`` out again: they wait to be packed once more."""
+        self.ensure_workable("unpack")
+        for seq, units in contents:
+            line = self.line(seq)
+            boxed = line.packed - min(line.shipped, line.packed)  # packed, not yet shipped
+            if units > boxed:
+                raise IllegalTransition(f"{line.sku}: {units} is more than the {boxed} packed")
+            line.packed -= units
+        self.refresh_status()
+
     def ship(self, contents: Iterable[tuple[int, int]]) -> None:
         """Mark ``(seq, units)`` as shipped (the packages' contents)."""
         self.ensure_workable("ship")

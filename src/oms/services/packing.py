@@ -4,7 +4,8 @@ Scans are SKUs or product barcodes (GTINs, with or without leading zeros). The b
 one the packer names, else the smallest of the location's box sizes that holds the items
 by volume and weight (``oms.domain.packing.choose_box``); a location without box sizes
 packs in whatever the packer says (dimensions optional). The package's weight is the
-scale's when given, else the items' catalogue weight plus the box's tare.
+scale's when given, else the items' catalogue weight plus the box's tare. A package not
+yet shipped can be unpacked (a wrong box, a damaged item): its units wait to be packed again.
 """
 
 from __future__ import annotations
@@ -15,17 +16,17 @@ from uuid import UUID
 
 import uuid6
 
-from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest
+from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
 from oms.domain.fulfilment import FulfillmentKind, FulfillmentOrder, Package, PackageItem
 from oms.domain.orders import Actor
 from oms.domain.packing import Box, PackItem, box_fits, choose_box, package_weight, verify_scans
 from oms.services.common import retry_transient, utcnow
 from oms.services.fulfilment import describe
 from oms.services.persistence import save_order_changes
-from oms.services.ports import UnitOfWorkFactory
+from oms.services.ports import TransientStorageError, UnitOfWorkFactory
 from oms.services.warehouse import lock_fulfillment_order
 
-__all__ = ["PackRequest", "PackResult", "pack"]
+__all__ = ["PackRequest", "PackResult", "pack", "unpack"]
 
 
 @dataclass(frozen=True)
@@ -142,5 +143,49 @@ def pack(
             save_order_changes(uow, order, at=when, fulfilment=located.fulfilment)
             uow.commit()
             return PackResult(fo, package)
+
+    return retry_transient(attempt)
+
+
+def unpack(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    fo_id: UUID,
+    package_id: UUID,
+    actor: Actor,
+    at: datetime | None = None,
+) -> FulfillmentOrder:
+    """Take a package that has not shipped apart: its units are to be packed again (404 for
+    a package not of this fulfilment order, 409 once it has shipped)."""
+    when = at or utcnow()
+
+    def attempt() -> FulfillmentOrder:
+        with uow_factory() as uow:
+            located = lock_fulfillment_order(uow, tenant_id, fo_id)
+            order, fo = located.order, located.fo
+            package = next(
+                (p for p in uow.fulfilment.packages_of(tenant_id, fo.id) if p.id == package_id),
+                None,
+            )
+            if package is None:
+                raise NotFound(f"No package {package_id} in fulfilment order {fo_id}")
+            if package.shipment_id is not None:
+                raise IllegalTransition(
+                    "This package has shipped", shipment_id=str(package.shipment_id)
+                )
+            fo.unpack((item.seq, item.quantity) for item in package.contents)
+            if not uow.fulfilment.remove_package(tenant_id, package.id):
+                raise TransientStorageError("the package changed while it was unpacked")
+            with order.change("fulfillment_order.unpacked", actor=actor, at=when) as data:
+                data.update(describe(fo))
+                data.update(
+                    package_id=str(package.id),
+                    items={item.sku: item.quantity for item in package.contents},
+                )
+            fo.updated_at = when
+            save_order_changes(uow, order, at=when, fulfilment=located.fulfilment)
+            uow.commit()
+            return fo
 
     return retry_transient(attempt)

@@ -171,6 +171,22 @@ def list_packages(fulfillment_order_id: str, tenant_id: TenantId, uow: UowDep) -
     return [PackageRead.of(p) for p in found]
 
 
+@router.delete("/{fulfillment_order_id}/packages/{package_id}", response_model=FulfillmentOrderRead)
+def unpack(
+    fulfillment_order_id: str, package_id: str, tenant_id: TenantId, actor: ActorDep, uow: UowDep
+) -> FulfillmentOrderRead:
+    """Take a package that has not shipped apart; its units are to be packed again (409 once
+    it has shipped)."""
+    fo = packing.unpack(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        fo_id=parse_uuid(fulfillment_order_id, "fulfilment order"),
+        package_id=parse_uuid(package_id, "package"),
+        actor=actor,
+    )
+    return FulfillmentOrderRead.of(fo)
+
+
 @router.post(
     "/{fulfillment_order_id}/shipments",
     response_model=ShipmentRead,

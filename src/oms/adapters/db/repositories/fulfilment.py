@@ -351,6 +351,16 @@ class SqlFulfilmentRepository:
         )
         return [package_from_row(row) for row in rows]
 
+    def remove_package(self, tenant_id: UUID, package_id: UUID) -> bool:
+        """Delete a package not yet shipped; False when there is no such package."""
+        pc = packages.c
+        result = self._conn.execute(
+            delete(packages).where(
+                pc.tenant_id == tenant_id, pc.id == package_id, pc.shipment_id.is_(None)
+            )
+        )
+        return result.rowcount == 1
+
     def mark_shipped(self, tenant_id: UUID, package_ids: Sequence[UUID], shipment_id: UUID) -> None:
         pc = packages.c
         self._conn.execute(

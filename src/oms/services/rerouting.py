@@ -28,13 +28,7 @@ from oms.services.persistence import (
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.routing import NO_GEOCODER, Geocoder, RouteRequest, route_and_reserve
 
-__all__ = [
-    "allocate_backorders",
-    "refresh_backorder_hold",
-    "reroute_order",
-    "route_units",
-    "settle_and_capture",
-]
+__all__ = ["allocate_backorders", "refresh_backorder_hold", "reroute_order", "route_units"]
 
 log = logging.getLogger("oms.routing")
 
@@ -113,7 +107,7 @@ def refresh_backorder_hold(order: Order, uow: UnitOfWork, at: datetime) -> None:
         order.release_holds_of(HoldReason.BACKORDERED, actor=SYSTEM, at=at, note="stock allocated")
 
 
-def settle_and_capture(
+def _settle_and_capture(
     uow: UnitOfWork, order: Order, gateways: GatewayProvider | None, at: datetime
 ) -> None:
     """``settle_order``; an order it releases has its digital lines delivered, and their
@@ -180,7 +174,7 @@ def reroute_order(
                     },
                 )
             refresh_backorder_hold(order, uow, when)
-            settle_and_capture(uow, order, gateways, when)
+            _settle_and_capture(uow, order, gateways, when)
             save_order_changes(uow, order, at=when)
             uow.commit()
             return order
@@ -221,7 +215,7 @@ def allocate_backorders(
                 if not any(placed.values()):
                     return False
                 refresh_backorder_hold(order, uow, when)
-                settle_and_capture(uow, order, gateways, when)
+                _settle_and_capture(uow, order, gateways, when)
                 save_order_changes(uow, order, at=when)
                 uow.commit()
                 return True

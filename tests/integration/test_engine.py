@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
 from sqlalchemy import Engine, bindparam, literal, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from oms.adapters.db.driver import DriverStatement
+from oms.adapters.db.engine import build_engine
 from oms.adapters.db.tables import tenants
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.config import Settings
+from oms.services.orders import get_order
 from oms.services.ports import TransientStorageError
+from oms.services.tenants import create_tenant
+from tests.builders import add_location, add_product, order_of, place, set_stock
 
 
 @pytest.mark.postgres
@@ -93,3 +99,30 @@ def test_on_sqlite_a_driver_statement_runs_its_portable_form_through_sqlalchemy(
             postgres_only.rows(conn, {"ones": [1]})
 
     assert (row.via, row.names) == ("portable", "b,a")
+
+
+@pytest.mark.postgres
+def test_an_order_placed_after_the_servers_connections_were_cut_goes_through_on_new_ones(
+    postgres_engine: Engine, postgres_url: str
+) -> None:  # postgres_engine: the database is migrated
+    # Its own engine: cutting the shared one's connections would fail other tests' first call.
+    engine = build_engine(Settings(database_url=postgres_url, db_pool_size=2, db_max_overflow=0))
+    uow_factory = SqlUnitOfWorkFactory(engine)
+    try:
+        tenant, _ = create_tenant(uow_factory=uow_factory, name="cut connections")
+        add_location(uow_factory, tenant.id, "A")
+        add_product(uow_factory, tenant.id, "X")
+        set_stock(uow_factory, tenant.id, "X", "A", 5)
+        first = place(uow_factory, tenant.id, order_of(("X", 1))).order
+        with engine.connect() as conn:  # the pooled connection the intake used
+            pid = conn.scalar(text("SELECT pg_backend_pid()"))
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+        # A server restart or failover between two orders: the next one is not lost.
+        second = place(uow_factory, tenant.id, order_of(("X", 1))).order
+
+        assert second.number == first.number + 1
+        assert get_order(uow_factory=uow_factory, tenant_id=tenant.id, order_id=second.id)
+    finally:
+        engine.dispose()

@@ -56,6 +56,7 @@ class SqlUnitOfWork:
         self._engine = engine
         self._readonly = readonly
         self._conn: Connection | None = None
+        self._commit_failed = False
 
     def __enter__(self) -> Self:
         conn = self._engine.connect()
@@ -86,9 +87,18 @@ class SqlUnitOfWork:
         try:
             if conn.in_transaction():
                 conn.rollback()
+        except DBAPIError:
+            if exc is None:
+                raise
+            # The connection died with the error being raised: that error says why (and
+            # SQLAlchemy has invalidated the pool's connections from before it).
         finally:
             conn.close()
-        if isinstance(exc, DBAPIError) and _is_transient(exc):
+        if isinstance(exc, DBAPIError) and (
+            _is_transient(exc) or (exc.connection_invalidated and not self._commit_failed)
+        ):
+            # A lost connection before COMMIT rolled everything back: the use case may run
+            # again on a new one. Lost during COMMIT, the outcome is unknown: never retried.
             raise TransientStorageError(str(exc.orig)) from exc
 
     def commit(self) -> None:
@@ -98,6 +108,7 @@ class SqlUnitOfWork:
         except DBAPIError as error:
             if _is_transient(error):
                 raise TransientStorageError(str(error.orig)) from error
+            self._commit_failed = True
             raise
 
     def rollback(self) -> None:

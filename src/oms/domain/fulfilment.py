@@ -36,10 +36,6 @@ __all__ = [
     "FulfillmentLine",
     "FulfillmentOrder",
     "FulfillmentOrderStatus",
-    "Package",
-    "PackageItem",
-    "PickWave",
-    "WaveStatus",
     "derive_fulfillment_order_status",
     "line_units",
     "lost_line_units",
@@ -347,58 +343,3 @@ class FulfillmentOrder:
         if units:
             self.refresh_status()
         return units
-
-
-class WaveStatus(StrEnum):
-    OPEN = "open"
-    COMPLETED = "completed"
-
-
-@dataclass
-class PickWave:
-    """A batch of fulfilment orders at one location, picked together from one pick list."""
-
-    id: UUID
-    tenant_id: UUID
-    location_id: UUID
-    fulfillment_order_ids: list[UUID]
-    created_by: str
-    created_at: datetime
-    status: WaveStatus = WaveStatus.OPEN
-    completed_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class PackageItem:
-    """Units of one fulfilment-order line inside a package or shipment."""
-
-    seq: int
-    line_no: int
-    sku: str
-    quantity: int
-
-    def to_dict(self) -> dict[str, int | str]:
-        """Plain dict for storage (``PackageItem(**d)`` reads it back)."""
-        return {
-            "seq": self.seq,
-            "line_no": self.line_no,
-            "sku": self.sku,
-            "quantity": self.quantity,
-        }
-
-
-@dataclass
-class Package:
-    """A packed box of one fulfilment order, waiting for (or part of) a shipment."""
-
-    id: UUID
-    fulfillment_order_id: UUID
-    weight_grams: int
-    contents: list[PackageItem]
-    created_by: str
-    created_at: datetime
-    box: str | None = None
-    length_mm: int | None = None
-    width_mm: int | None = None
-    height_mm: int | None = None
-    shipment_id: UUID | None = None

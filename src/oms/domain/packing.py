@@ -23,8 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from fractions import Fraction
 from typing import Literal
+from uuid import UUID
 
 from oms.domain.errors import FieldError, InvalidRequest
 
@@ -32,6 +34,8 @@ __all__ = [
     "MAX_FILL_RATIO",
     "Box",
     "PackItem",
+    "Package",
+    "PackageItem",
     "ScanProblem",
     "ScanResult",
     "box_fits",
@@ -294,3 +298,39 @@ def _resolve(
         message = f"{code!r} is {sku!r}, which is not an item of this fulfilment order"
         return ScanResult(index, code, sku, "wrong_item", message)
     return ScanResult(index, code, sku)
+
+
+@dataclass(frozen=True)
+class PackageItem:
+    """Units of one fulfilment-order line inside a package or shipment."""
+
+    seq: int
+    line_no: int
+    sku: str
+    quantity: int
+
+    def to_dict(self) -> dict[str, int | str]:
+        """Plain dict for storage (``PackageItem(**d)`` reads it back)."""
+        return {
+            "seq": self.seq,
+            "line_no": self.line_no,
+            "sku": self.sku,
+            "quantity": self.quantity,
+        }
+
+
+@dataclass
+class Package:
+    """A packed box of one fulfilment order, waiting for (or part of) a shipment."""
+
+    id: UUID
+    fulfillment_order_id: UUID
+    weight_grams: int
+    contents: list[PackageItem]
+    created_by: str
+    created_at: datetime
+    box: str | None = None
+    length_mm: int | None = None
+    width_mm: int | None = None
+    height_mm: int | None = None
+    shipment_id: UUID | None = None

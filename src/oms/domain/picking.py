@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from enum import StrEnum
 from uuid import UUID
 
 from oms.domain.errors import FieldError, InvalidRequest
@@ -20,7 +21,9 @@ from oms.domain.errors import FieldError, InvalidRequest
 __all__ = [
     "PickListEntry",
     "PickTask",
+    "PickWave",
     "WaveCandidate",
+    "WaveStatus",
     "natural_key",
     "pick_list",
     "select_wave",
@@ -153,3 +156,22 @@ def split_short(*, picked: int, wanted: int) -> tuple[int, int]:
     if errors:
         raise InvalidRequest("The picked quantity is not valid", errors)
     return picked, wanted - picked
+
+
+class WaveStatus(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+
+
+@dataclass
+class PickWave:
+    """A batch of fulfilment orders at one location, picked together from one pick list."""
+
+    id: UUID
+    tenant_id: UUID
+    location_id: UUID
+    fulfillment_order_ids: list[UUID]
+    created_by: str
+    created_at: datetime
+    status: WaveStatus = WaveStatus.OPEN
+    completed_at: datetime | None = None

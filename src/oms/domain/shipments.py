@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from oms.domain.fulfilment import PackageItem
+from oms.domain.packing import PackageItem
 from oms.domain.tracking import ShipmentStatus, TrackingEvent, delivered_at, derive_shipment_status
 
 __all__ = ["Shipment"]

@@ -8,8 +8,9 @@ from uuid import UUID
 
 from oms.domain.addresses import Address
 from oms.domain.errors import NotFound
-from oms.domain.fulfilment import FulfillmentOrder, Package
+from oms.domain.fulfilment import FulfillmentOrder
 from oms.domain.orders import Order
+from oms.domain.packing import Package
 from oms.domain.shipments import Shipment
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 

@@ -24,10 +24,10 @@ from oms.domain.fulfilment import (
     FulfillmentLine,
     FulfillmentOrder,
     FulfillmentOrderStatus,
-    Package,
     line_units,
 )
 from oms.domain.orders import SYSTEM, Allocation, Order
+from oms.domain.packing import Package
 from oms.domain.tenancy import Principal
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 

@@ -17,9 +17,18 @@ from uuid import UUID
 import uuid6
 
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
-from oms.domain.fulfilment import FulfillmentKind, FulfillmentOrder, Package, PackageItem
+from oms.domain.fulfilment import FulfillmentKind, FulfillmentOrder
 from oms.domain.orders import Actor
-from oms.domain.packing import Box, PackItem, box_fits, choose_box, package_weight, verify_scans
+from oms.domain.packing import (
+    Box,
+    Package,
+    PackageItem,
+    PackItem,
+    box_fits,
+    choose_box,
+    package_weight,
+    verify_scans,
+)
 from oms.services.common import retry_transient, utcnow
 from oms.services.fulfilment import describe
 from oms.services.persistence import save_order_changes

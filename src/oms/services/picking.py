@@ -18,16 +18,18 @@ from uuid import UUID
 import uuid6
 
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
-from oms.domain.fulfilment import (
-    FulfillmentKind,
-    FulfillmentOrder,
-    FulfillmentOrderStatus,
-    PickWave,
-    WaveStatus,
-)
+from oms.domain.fulfilment import FulfillmentKind, FulfillmentOrder, FulfillmentOrderStatus
 from oms.domain.inventory import MovementKind
 from oms.domain.orders import Actor
-from oms.domain.picking import PickListEntry, PickTask, WaveCandidate, pick_list, select_wave
+from oms.domain.picking import (
+    PickListEntry,
+    PickTask,
+    PickWave,
+    WaveCandidate,
+    WaveStatus,
+    pick_list,
+    select_wave,
+)
 from oms.services.common import retry_transient, utcnow
 from oms.services.fulfilment import describe
 from oms.services.persistence import save_order_changes, settle_order

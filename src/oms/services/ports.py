@@ -16,11 +16,12 @@ from uuid import UUID
 
 from oms.domain.carts import CartReservation, CartStatus
 from oms.domain.catalogue import Location, Product
-from oms.domain.fulfilment import FulfillmentOrder, Package, PickWave
+from oms.domain.fulfilment import FulfillmentOrder
 from oms.domain.holds import Hold, HoldReason
 from oms.domain.inventory import Movement, MovementKind, StockLevel
 from oms.domain.orders import Order
-from oms.domain.packing import Box
+from oms.domain.packing import Box, Package
+from oms.domain.picking import PickWave
 from oms.domain.policies import TenantPolicies
 from oms.domain.pricing import DiscountCode
 from oms.domain.risk import RiskRule

@@ -27,10 +27,11 @@ from oms.domain.errors import (
     InvalidRequest,
     NotFound,
 )
-from oms.domain.fulfilment import FulfillmentKind, Package, PackageItem
+from oms.domain.fulfilment import FulfillmentKind
 from oms.domain.geo import GeoPoint
 from oms.domain.inventory import MovementKind
 from oms.domain.orders import Actor
+from oms.domain.packing import Package, PackageItem
 from oms.domain.shipments import Shipment
 from oms.domain.shipping import Parcel, rate_shop, ship_date
 from oms.services.common import retry_transient, utcnow

@@ -21,7 +21,7 @@ from oms.api.responses import PDF_RESPONSE, pdf_response
 from oms.api.schemas.common import Page
 from oms.api.schemas.fulfilment import FulfillmentOrderRead, PickConfirmIn, WaveIn, WaveRead
 from oms.domain.errors import FieldError, InvalidRequest, NotFound
-from oms.domain.fulfilment import WaveStatus
+from oms.domain.picking import WaveStatus
 from oms.services import picking
 
 __all__ = ["router"]

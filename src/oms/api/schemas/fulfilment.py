@@ -9,15 +9,9 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from oms.api.schemas.common import Code, Sku, Strict, money_text
-from oms.domain.fulfilment import (
-    FulfillmentKind,
-    FulfillmentOrder,
-    FulfillmentOrderStatus,
-    Package,
-    PackageItem,
-    PickWave,
-    WaveStatus,
-)
+from oms.domain.fulfilment import FulfillmentKind, FulfillmentOrder, FulfillmentOrderStatus
+from oms.domain.packing import Package, PackageItem
+from oms.domain.picking import PickWave, WaveStatus
 from oms.domain.shipments import Shipment
 from oms.domain.tracking import ShipmentStatus, TrackingEvent
 from oms.services.picking import PickListView, WaveResult

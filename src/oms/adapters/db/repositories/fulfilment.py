@@ -26,13 +26,9 @@ from oms.adapters.db.tables import (
     pick_waves,
     product_bins,
 )
-from oms.domain.fulfilment import (
-    FulfillmentLine,
-    FulfillmentOrder,
-    FulfillmentOrderStatus,
-    Package,
-    PickWave,
-)
+from oms.domain.fulfilment import FulfillmentLine, FulfillmentOrder, FulfillmentOrderStatus
+from oms.domain.packing import Package
+from oms.domain.picking import PickWave
 from oms.services.ports import TransientStorageError
 
 __all__ = ["SqlFulfilmentRepository"]

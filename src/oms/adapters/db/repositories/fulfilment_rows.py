@@ -12,11 +12,9 @@ from oms.domain.fulfilment import (
     FulfillmentLine,
     FulfillmentOrder,
     FulfillmentOrderStatus,
-    Package,
-    PackageItem,
-    PickWave,
-    WaveStatus,
 )
+from oms.domain.packing import Package, PackageItem
+from oms.domain.picking import PickWave, WaveStatus
 
 __all__ = [
     "COUNTS",

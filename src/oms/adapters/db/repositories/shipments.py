@@ -11,7 +11,7 @@ from sqlalchemy.engine import Row
 
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import carrier_counters, shipments, tracking_events
-from oms.domain.fulfilment import PackageItem
+from oms.domain.packing import PackageItem
 from oms.domain.shipments import Shipment
 from oms.domain.tracking import ShipmentStatus, TrackingEvent
 

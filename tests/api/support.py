@@ -103,14 +103,20 @@ def assert_problem(
     return body
 
 
-def served_routes(app: FastAPI) -> set[tuple[str, str]]:
-    """``(method, path)`` of every route the app serves, through included routers too."""
+def api_routes(app: FastAPI) -> list[Any]:
+    """Every route the app serves, through included routers too."""
     # Recent FastAPI versions keep each included router as one entry in ``app.routes``.
     flatten = getattr(fastapi.routing, "iter_route_contexts", None)
-    routes = list(app.routes) if flatten is None else list(flatten(app.routes))
+    if flatten is None:
+        return list(app.routes)
+    return [context.route for context in flatten(app.routes)]
+
+
+def served_routes(app: FastAPI) -> set[tuple[str, str]]:
+    """``(method, path)`` of every route the app serves, through included routers too."""
     return {
         (method, route.path)
-        for route in routes
+        for route in api_routes(app)
         for method in (getattr(route, "methods", None) or ())
         if method != "HEAD"
     }

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import anyio.to_thread
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from sqlalchemy import Engine, create_engine
 
 from oms.api.app import create_app
 from oms.config import Settings
-from tests.api.support import TestClient, api_settings_for, assert_problem, served_routes
+from tests.api.support import (
+    TestClient,
+    api_routes,
+    api_settings_for,
+    assert_problem,
+    served_routes,
+)
 
 
 def test_the_liveness_probe_answers_ok(client: TestClient) -> None:
@@ -92,3 +101,20 @@ def test_the_interactive_docs_can_be_switched_off(
     with TestClient(create_app(settings, engine=sqlite_engine)) as without_docs:
         assert_problem(without_docs.get("/docs"), 404, "not_found")
         assert without_docs.get("/openapi.json").status_code == 200
+
+
+def test_every_dependency_is_async_so_none_costs_a_thread_pool_hop(client: TestClient) -> None:
+    plain: set[str] = set()
+
+    def walk(dependant: Dependant) -> None:
+        for sub in dependant.dependencies:
+            if sub.call is not None and not inspect.iscoroutinefunction(sub.call):
+                plain.add(getattr(sub.call, "__qualname__", repr(sub.call)))
+            walk(sub)
+
+    routes = [r for r in api_routes(client.app) if isinstance(r, APIRoute)]  # type: ignore[arg-type]
+    for route in routes:
+        walk(route.dependant)
+
+    assert routes
+    assert plain == set()

@@ -159,8 +159,12 @@ async def _tenant(principal: CurrentPrincipal) -> UUID:
 TenantId = Annotated[UUID, Depends(_tenant)]
 
 
-async def _actor(principal: CurrentPrincipal) -> Actor:
+def _actor_of(principal: Principal) -> Actor:
     return Actor("api_key", str(principal.key_id))
+
+
+async def _actor(principal: CurrentPrincipal) -> Actor:
+    return _actor_of(principal)
 
 
 ActorDep = Annotated[Actor, Depends(_actor)]
@@ -176,11 +180,16 @@ class Caller:
 
 
 async def _caller(principal: CurrentPrincipal) -> Caller:
-    return Caller(principal.require_tenant(), Actor("api_key", str(principal.key_id)))
+    return Caller(principal.require_tenant(), _actor_of(principal))
+
+
+async def _app_state(request: Request) -> AppState:
+    # async, like every dependency here: a plain def would cost a thread-pool hop.
+    return _state(request)
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
-AppDep = Annotated[AppState, Depends(_state)]
+AppDep = Annotated[AppState, Depends(_app_state)]
 
 
 def encode_cursor(value: str) -> str:

@@ -236,153 +236,170 @@ def _place_once(
     at: datetime,
 ) -> PlacedOrder:
     with uow_factory() as uow:
-        existing = _existing(uow, tenant_id, command, idempotency_key, fingerprint, at)
-        if existing is not None:
-            return existing
-        settings = uow.tenants.intake_settings(tenant_id, at)
-        policies: TenantPolicies = settings.policies
-        routing_profile = settings.routing_profile
-        levels = routing_profile.service_levels
-        if command.service_level not in levels:
-            raise InvalidRequest(
-                "Unknown service level",
-                [FieldError("#/service_level", f"one of: {', '.join(sorted(levels))}")],
-            )
-        if settings.carts_due:
-            expire_due_in(uow, tenant_id, at)
-        products = uow.products.by_skus(tenant_id, [line.sku for line in command.lines])
-        lines = _build_lines(command, products)
-        store = _pickup_store(uow, tenant_id, command.pickup_location)
-        verified = verify_contact(
-            command.customer,
-            command.shipping_address,
-            command.billing_address,
-            requires_shipping=store is None
-            and any(line.kind is not ProductKind.DIGITAL for line in lines),
+        placed = place_in(
+            uow, gateways, geocoder, tenant_id, command, actor, idempotency_key, fingerprint, at
         )
-        order = Order(
-            id=uuid6.uuid7(),
-            tenant_id=tenant_id,
-            number=0,
-            channel=command.channel,
-            external_id=command.external_id,
-            currency=command.currency,
-            customer=verified.customer,
-            shipping_address=verified.shipping_address,
-            billing_address=verified.billing_address,
-            lines=lines,
-            created_at=at,
-            updated_at=at,
-            allow_backorder=command.allow_backorder,
-            tags=list(command.tags),
-            note=command.note,
-            shipping_price=round_money(command.shipping_price, command.currency),
-            shipping_tax=round_money(command.shipping_tax, command.currency),
-            service_level=command.service_level,
-            pickup_location_id=None if store is None else store.id,
+        if placed.created:
+            uow.commit()
+        return placed
+
+
+def place_in(
+    uow: UnitOfWork,
+    gateways: GatewayProvider,
+    geocoder: Geocoder | None,
+    tenant_id: UUID,
+    command: PlaceOrder,
+    actor: Actor,
+    idempotency_key: str | None,
+    fingerprint: str,
+    at: datetime,
+) -> PlacedOrder:
+    """Place the order in ``uow``'s transaction, which the caller commits when created."""
+    existing = _existing(uow, tenant_id, command, idempotency_key, fingerprint, at)
+    if existing is not None:
+        return existing
+    settings = uow.tenants.intake_settings(tenant_id, at)
+    policies: TenantPolicies = settings.policies
+    routing_profile = settings.routing_profile
+    levels = routing_profile.service_levels
+    if command.service_level not in levels:
+        raise InvalidRequest(
+            "Unknown service level",
+            [FieldError("#/service_level", f"one of: {', '.join(sorted(levels))}")],
         )
-        if command.discount_codes:
-            order.discount_codes = apply_codes(
-                uow,
-                tenant_id=tenant_id,
-                codes=command.discount_codes,
-                subtotal=order.reprice().subtotal,
-                currency=order.currency,
-                customer_email=order.customer.email,
-                at=at,
-            )
-        totals = order.reprice()
-        held, cart_note = held_by_cart(uow, tenant_id, command.reservation_id, order.id, at)
-        reserved, routed = reserve_order_stock(
-            uow,
-            order,
-            products,
-            held,
-            geocoder or NO_GEOCODER,
-            at,
-            routing_profile,
-            settings.carrier_rate_cards,
-            store,
-        )
-        order.allocations = reserved.allocations
-        order.routing = routed.record
-        order.routing_profile_version = routed.profile_version
-        order.promised_ship_by = routed.promised_ship_by
-        order.promised_deliver_by = routed.promised_deliver_by
-        is_new_customer = True
-        if order.customer.email is not None:
-            customer = uow.customers.record_order(
-                tenant_id,
-                email=order.customer.email,
-                name=order.customer.name,
-                phone=order.customer.phone,
-                at=at,
-            )
-            order.customer_id = customer.id
-            is_new_customer = customer.orders_count == 0
-        order.number = uow.tenants.next_order_number(tenant_id)
-        risk = assess_order(
+    if settings.carts_due:
+        expire_due_in(uow, tenant_id, at)
+    products = uow.products.by_skus(tenant_id, [line.sku for line in command.lines])
+    lines = _build_lines(command, products)
+    store = _pickup_store(uow, tenant_id, command.pickup_location)
+    verified = verify_contact(
+        command.customer,
+        command.shipping_address,
+        command.billing_address,
+        requires_shipping=store is None
+        and any(line.kind is not ProductKind.DIGITAL for line in lines),
+    )
+    order = Order(
+        id=uuid6.uuid7(),
+        tenant_id=tenant_id,
+        number=0,
+        channel=command.channel,
+        external_id=command.external_id,
+        currency=command.currency,
+        customer=verified.customer,
+        shipping_address=verified.shipping_address,
+        billing_address=verified.billing_address,
+        lines=lines,
+        created_at=at,
+        updated_at=at,
+        allow_backorder=command.allow_backorder,
+        tags=list(command.tags),
+        note=command.note,
+        shipping_price=round_money(command.shipping_price, command.currency),
+        shipping_tax=round_money(command.shipping_tax, command.currency),
+        service_level=command.service_level,
+        pickup_location_id=None if store is None else store.id,
+    )
+    if command.discount_codes:
+        order.discount_codes = apply_codes(
             uow,
             tenant_id=tenant_id,
-            total=totals.total,
+            codes=command.discount_codes,
+            subtotal=order.reprice().subtotal,
             currency=order.currency,
+            customer_email=order.customer.email,
+            at=at,
+        )
+    totals = order.reprice()
+    held, cart_note = held_by_cart(uow, tenant_id, command.reservation_id, order.id, at)
+    reserved, routed = reserve_order_stock(
+        uow,
+        order,
+        products,
+        held,
+        geocoder or NO_GEOCODER,
+        at,
+        routing_profile,
+        settings.carrier_rate_cards,
+        store,
+    )
+    order.allocations = reserved.allocations
+    order.routing = routed.record
+    order.routing_profile_version = routed.profile_version
+    order.promised_ship_by = routed.promised_ship_by
+    order.promised_deliver_by = routed.promised_deliver_by
+    is_new_customer = True
+    if order.customer.email is not None:
+        customer = uow.customers.record_order(
+            tenant_id,
             email=order.customer.email,
-            shipping_address=order.shipping_address,
-            billing_address=order.billing_address,
-            is_new_customer=is_new_customer,
+            name=order.customer.name,
+            phone=order.customer.phone,
             at=at,
-            rules=settings.risk_rules,
         )
-        order.risk = risk.summary()
-        order.refresh_statuses(at)
-        order.record(
-            "order.placed",
-            actor=actor,
-            at=at,
-            data={
-                "channel": command.channel,
-                "external_id": command.external_id,
-                "total": str(totals.total),
-                "discount_codes": [c.code for c in order.discount_codes],
-                "allocations": [
-                    {
-                        "line_no": a.line_no,
-                        "sku": a.sku,
-                        "location": a.location_code,
-                        "quantity": a.quantity,
-                    }
-                    for a in order.allocations
-                ],
-                "backordered": {str(n): q for n, q in sorted(reserved.unfilled.items())},
-                "verification": [
-                    {"reason": f.reason.value, "pointer": f.pointer, "detail": f.detail}
-                    for f in verified.findings
-                ],
-                "risk": order.risk,
-                "reservation": cart_note,
-            },
-        )
-        if command.payment is not None:
-            _take_channel_payment(order, command.payment, gateways, policies, actor, at)
-        for reason, note in _holds_to_place(
-            order, verified.findings, [m.detail for m in risk.matches]
-        ):
-            hold = new_hold(reason, policies=policies, actor=SYSTEM, at=at, note=note)
-            order.place_hold(hold, actor=SYSTEM, at=at)
-        settle_order(order, policies=policies, at=at)
-        capture_shipped_value(order, gateways=gateways, policies=policies, actor=actor, at=at)
-        events = list(order.new_events)
-        if not uow.orders.add(order, outbox=outbox_messages(order, events)):
-            # A copy with the same external id committed after our check: start over to
-            # return it; this transaction (and its reservations) is rolled back.
-            raise TransientStorageError("duplicate external id raced")
-        if idempotency_key is not None:
-            uow.idempotency.attach(tenant_id, idempotency_key, order.id)
-        if order.released_at is not None:
-            # Paid and clean at once: its fulfilment orders are made in the same transaction.
-            save_order_changes(uow, order, at=at)
-        uow.commit()
-        return PlacedOrder(order=order, created=True)
+        order.customer_id = customer.id
+        is_new_customer = customer.orders_count == 0
+    order.number = uow.tenants.next_order_number(tenant_id)
+    risk = assess_order(
+        uow,
+        tenant_id=tenant_id,
+        total=totals.total,
+        currency=order.currency,
+        email=order.customer.email,
+        shipping_address=order.shipping_address,
+        billing_address=order.billing_address,
+        is_new_customer=is_new_customer,
+        at=at,
+        rules=settings.risk_rules,
+    )
+    order.risk = risk.summary()
+    order.refresh_statuses(at)
+    order.record(
+        "order.placed",
+        actor=actor,
+        at=at,
+        data={
+            "channel": command.channel,
+            "external_id": command.external_id,
+            "total": str(totals.total),
+            "discount_codes": [c.code for c in order.discount_codes],
+            "allocations": [
+                {
+                    "line_no": a.line_no,
+                    "sku": a.sku,
+                    "location": a.location_code,
+                    "quantity": a.quantity,
+                }
+                for a in order.allocations
+            ],
+            "backordered": {str(n): q for n, q in sorted(reserved.unfilled.items())},
+            "verification": [
+                {"reason": f.reason.value, "pointer": f.pointer, "detail": f.detail}
+                for f in verified.findings
+            ],
+            "risk": order.risk,
+            "reservation": cart_note,
+        },
+    )
+    if command.payment is not None:
+        _take_channel_payment(order, command.payment, gateways, policies, actor, at)
+    for reason, note in _holds_to_place(order, verified.findings, [m.detail for m in risk.matches]):
+        hold = new_hold(reason, policies=policies, actor=SYSTEM, at=at, note=note)
+        order.place_hold(hold, actor=SYSTEM, at=at)
+    settle_order(order, policies=policies, at=at)
+    capture_shipped_value(order, gateways=gateways, policies=policies, actor=actor, at=at)
+    events = list(order.new_events)
+    if not uow.orders.add(order, outbox=outbox_messages(order, events)):
+        # A copy with the same external id committed after our check: start over to
+        # return it; this transaction (and its reservations) is rolled back.
+        raise TransientStorageError("duplicate external id raced")
+    if idempotency_key is not None:
+        uow.idempotency.attach(tenant_id, idempotency_key, order.id)
+    if order.released_at is not None:
+        # Paid and clean at once: its fulfilment orders are made in the same transaction.
+        save_order_changes(uow, order, at=at)
+    return PlacedOrder(order=order, created=True)
 
 
 def _take_channel_payment(

@@ -36,6 +36,7 @@ __all__ = [
     "CatalogueRepository",
     "CustomerRecord",
     "CustomerRepository",
+    "CustomerTally",
     "DiscountRepository",
     "IdempotencyRecord",
     "IdempotencyRepository",
@@ -127,6 +128,7 @@ class TenantRepository(Protocol):
     def principal_for_key(self, key_hash: str) -> Principal | None: ...
     def revoke_api_key(self, key_id: UUID, at: datetime) -> bool: ...
     def next_order_number(self, tenant_id: UUID) -> int: ...
+    def next_order_numbers(self, tenant_id: UUID, count: int) -> list[int]: ...
     def policies(self, tenant_id: UUID) -> TenantPolicies: ...
     def set_policies(self, tenant_id: UUID, policies: TenantPolicies) -> None: ...
     def intake_settings(self, tenant_id: UUID, now: datetime) -> IntakeSettings: ...
@@ -212,6 +214,10 @@ class OrderRepository(Protocol):
         for_update: bool = False,
     ) -> Order | None: ...
     def exists(self, tenant_id: UUID, order_id: UUID) -> bool: ...
+    def add_all(self, entries: Sequence[tuple[Order, Sequence[OutboxMessage]]]) -> bool: ...
+    def ids_by_external_ids(
+        self, tenant_id: UUID, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], UUID]: ...
     def id_by_external_id(self, tenant_id: UUID, channel: str, external_id: str) -> UUID | None: ...
     def save(self, order: Order) -> None: ...
     def page(
@@ -254,6 +260,20 @@ class IdempotencyRepository(Protocol):
 
 
 @dataclass(frozen=True)
+class CustomerTally:
+    """Orders counted for one customer at once (``CustomerRepository.record_orders``);
+    ``id`` is used when the customer is new; name and phone are the latest given."""
+
+    id: UUID
+    email: str
+    name: str | None
+    phone: str | None
+    orders: int
+    first_order_at: datetime
+    last_order_at: datetime
+
+
+@dataclass(frozen=True)
 class CustomerRecord:
     """A tenant's customer, matched by normalised email."""
 
@@ -271,6 +291,10 @@ class CustomerRepository(Protocol):
     def record_order(
         self, tenant_id: UUID, *, email: str, name: str | None, phone: str | None, at: datetime
     ) -> CustomerRecord: ...
+    def by_emails(self, tenant_id: UUID, emails: Iterable[str]) -> dict[str, CustomerRecord]: ...
+    def record_orders(
+        self, tenant_id: UUID, tallies: Sequence[CustomerTally]
+    ) -> dict[str, UUID]: ...
     def get(self, tenant_id: UUID, customer_id: UUID) -> CustomerRecord | None: ...
     def page(
         self, tenant_id: UUID, *, email: str | None, after_id: UUID | None, limit: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.tables import customers
-from oms.services.ports import CustomerRecord
+from oms.services.ports import CustomerRecord, CustomerTally
 
 __all__ = ["SqlCustomerRepository"]
 
@@ -93,6 +94,61 @@ class SqlCustomerRepository:
             last_order_at=after.last_order_at,
             created_at=after.created_at,
         )
+
+    def by_emails(self, tenant_id: UUID, emails: Iterable[str]) -> dict[str, CustomerRecord]:
+        """The customers with these (normalised) emails that exist, by email."""
+        wanted = sorted(set(emails))
+        if not wanted:
+            return {}
+        rows = self._conn.execute(
+            select(customers).where(_c.tenant_id == tenant_id, _c.email.in_(wanted))
+        )
+        return {row.email: _record(row) for row in rows}
+
+    def record_orders(self, tenant_id: UUID, tallies: Sequence[CustomerTally]) -> dict[str, UUID]:
+        """``record_order`` for several customers at once, each ``tally.orders`` times, as
+        if called once per order in turn: the id of each customer, by email.
+
+        A customer already stored keeps its id whatever ``tally.id`` says: a caller that
+        expected a new one learns so from the answer. Rows are written in email order.
+        """
+        if not tallies:
+            return {}
+        new = (
+            sqlite.insert(customers)
+            if self._conn.dialect.name == "sqlite"
+            else postgresql.insert(customers)
+        )
+        statement = (
+            new.values(
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "id": tally.id,
+                        "email": tally.email,
+                        "name": tally.name,
+                        "phone": tally.phone,
+                        "orders_count": tally.orders,
+                        "first_order_at": tally.first_order_at,
+                        "last_order_at": tally.last_order_at,
+                        "created_at": tally.first_order_at,
+                    }
+                    for tally in sorted(tallies, key=lambda t: t.email)
+                ]
+            )
+            .on_conflict_do_update(
+                index_elements=[_c.tenant_id, _c.email],
+                set_={
+                    "orders_count": _c.orders_count + new.excluded.orders_count,
+                    "first_order_at": func.coalesce(_c.first_order_at, new.excluded.first_order_at),
+                    "last_order_at": new.excluded.last_order_at,
+                    "name": func.coalesce(new.excluded.name, _c.name),
+                    "phone": func.coalesce(new.excluded.phone, _c.phone),
+                },
+            )
+            .returning(_c.email, _c.id)
+        )
+        return {row.email: row.id for row in self._conn.execute(statement)}
 
     def get(self, tenant_id: UUID, customer_id: UUID) -> CustomerRecord | None:
         row = self._conn.execute(

@@ -44,7 +44,7 @@ from oms.adapters.db.tables import (
     payments,
 )
 
-__all__ = ["insert_new_order"]
+__all__ = ["insert_new_order", "insert_new_orders"]
 
 # Children in the order of the ``children`` argument; (table, CTE and parameter name).
 _CHILDREN: tuple[tuple[Table, str], ...] = (
@@ -67,12 +67,15 @@ def _selected(table: Table, columns: tuple[str, ...]) -> str:
     )
 
 
-def _statement() -> str:
+def _statement(*, many: bool) -> str:
     # Built once at import from the table definitions; every value is a bound parameter.
+    # One order: its children are written when it was. Several: only when all of them were.
     names = ", ".join(_ORDER_COLUMNS)
+    source = "json_populate_recordset" if many else "json_populate_record"
+    condition = "(SELECT count(*) FROM o) = %(n)s" if many else "EXISTS (SELECT FROM o)"
     ctes = [
         f"o AS (INSERT INTO orders ({names}) SELECT {_selected(orders, _ORDER_COLUMNS)} "  # noqa: S608
-        "FROM json_populate_record(NULL::orders, %(o)s) ON CONFLICT DO NOTHING RETURNING 1)"
+        f"FROM {source}(NULL::orders, %(o)s) ON CONFLICT DO NOTHING RETURNING 1)"
     ]
     for table, name in _CHILDREN:
         columns = tuple(c.name for c in table.c)
@@ -80,12 +83,13 @@ def _statement() -> str:
             f"{name} AS (INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
             f"SELECT {_selected(table, columns)} "
             f"FROM json_populate_recordset(NULL::{table.name}, %({name})s) "
-            "WHERE EXISTS (SELECT FROM o))"
+            f"WHERE {condition})"
         )
     return f"WITH {', '.join(ctes)} SELECT count(*) FROM o"  # noqa: S608
 
 
-_INSERT_ORDER = DriverStatement(_statement())
+_INSERT_ORDER = DriverStatement(_statement(many=False))
+_INSERT_ORDERS = DriverStatement(_statement(many=True))
 
 
 def _encode(value: object) -> str:
@@ -119,3 +123,22 @@ def insert_new_order(
     for (_, name), rows in zip(_CHILDREN, children, strict=True):
         params[name] = _dumps(rows)
     return bool(_INSERT_ORDER.scalar(conn, params))
+
+
+def insert_new_orders(
+    conn: Connection,
+    rows: list[tuple[dict[str, Any], tuple[list[dict[str, Any]], ...]]],
+) -> bool:
+    """``insert_new_order`` for several orders in one statement, all or none of their
+    children: True when every order was new and all was written.
+
+    When one order's external id exists, the other orders' rows are written but none of the
+    children: the caller must roll back (it learns of this from False).
+    """
+    params: dict[str, Any] = {
+        "n": len(rows),
+        "o": _dumps([{c: order_row[c] for c in _ORDER_COLUMNS} for order_row, _ in rows]),
+    }
+    for index, (_, name) in enumerate(_CHILDREN):
+        params[name] = _dumps([row for _, children in rows for row in children[index]])
+    return bool(_INSERT_ORDERS.scalar(conn, params) == len(rows))

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.messages import outbox_rows
-from oms.adapters.db.repositories.order_insert import insert_new_order
+from oms.adapters.db.repositories.order_insert import insert_new_order, insert_new_orders
 from oms.adapters.db.repositories.order_rows import (
     StoredRows,
     allocation_values,
@@ -68,41 +69,9 @@ class SqlOrderRepository:
 
         On PostgreSQL one statement writes the order and its children (``order_insert``).
         """
-        values = {
-            "tenant_id": order.tenant_id,
-            "id": order.id,
-            "number": order.number,
-            "channel": order.channel,
-            "external_id": order.external_id,
-            "currency": order.currency,
-            "customer_email": order.customer.email,
-            "customer_name": order.customer.name,
-            "customer_phone": order.customer.phone,
-            "shipping_address": None
-            if order.shipping_address is None
-            else order.shipping_address.to_dict(),
-            "billing_address": None
-            if order.billing_address is None
-            else order.billing_address.to_dict(),
-            "allow_backorder": order.allow_backorder,
-            "tags": order.tags,
-            "note": order.note,
-            "created_at": order.created_at,
-            **order_values(order),
-        }
+        values = _order_row(order)
         if self._conn.dialect.name == "postgresql":
-            inserted = insert_new_order(
-                self._conn,
-                values,
-                (
-                    [line_values(order, line) for line in order.lines],
-                    [allocation_values(order, a) for a in order.allocations],
-                    [hold_values(order, h) for h in order.holds],
-                    [payment_values(order, p) for p in order.new_payments],
-                    [event_values(order, e) for e in order.new_events],
-                    outbox_rows(order.tenant_id, outbox),
-                ),
-            )
+            inserted = insert_new_order(self._conn, values, _new_children(order, outbox))
             if inserted:
                 order.new_payments.clear()
                 order.new_events.clear()
@@ -121,6 +90,24 @@ class SqlOrderRepository:
         self._insert_new_events(order)
         if outbox:
             self._conn.execute(insert(outbox_table), outbox_rows(order.tenant_id, outbox))
+        return True
+
+    def add_all(self, entries: Sequence[tuple[Order, Sequence[OutboxMessage]]]) -> bool:
+        """``add`` for several new orders: True when all were written; False when one's
+        external id exists, and then the caller must roll back (some rows were written).
+
+        On PostgreSQL one statement writes them all, in (channel, external id) order, so two
+        transactions adding the same external ids wait for each other in one order.
+        """
+        ordered = sorted(entries, key=lambda e: (e[0].channel, e[0].external_id or ""))
+        if self._conn.dialect.name != "postgresql":
+            return all(self.add(order, outbox=outbox) for order, outbox in ordered)
+        rows = [(_order_row(order), _new_children(order, outbox)) for order, outbox in ordered]
+        if not insert_new_orders(self._conn, rows):
+            return False
+        for order, _ in ordered:
+            order.new_payments.clear()
+            order.new_events.clear()
         return True
 
     def _insert_new_payments(self, order: Order) -> None:
@@ -242,6 +229,23 @@ class SqlOrderRepository:
             self._conn.scalar(select(_o.id).where(_o.tenant_id == tenant_id, _o.id == order_id))
             is not None
         )
+
+    def ids_by_external_ids(
+        self, tenant_id: UUID, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], UUID]:
+        """The orders of these (channel, external id) pairs that exist, by pair."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        rows = self._conn.execute(
+            select(_o.channel, _o.external_id, _o.id).where(
+                _o.tenant_id == tenant_id,
+                _o.channel.in_(sorted({channel for channel, _ in wanted})),
+                _o.external_id.in_(sorted({external_id for _, external_id in wanted})),
+            )
+        )
+        found = {(row.channel, row.external_id): row.id for row in rows}
+        return {key: found[key] for key in wanted if key in found}
 
     def id_by_external_id(self, tenant_id: UUID, channel: str, external_id: str) -> UUID | None:
         params = {"p_tenant_id": tenant_id, "p_channel": channel, "p_external_id": external_id}
@@ -450,3 +454,42 @@ class SqlOrderRepository:
             )
         for order_id, events in grouped.items():
             by_id[order_id].events = events
+
+
+def _order_row(order: Order) -> dict[str, Any]:
+    return {
+        "tenant_id": order.tenant_id,
+        "id": order.id,
+        "number": order.number,
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "currency": order.currency,
+        "customer_email": order.customer.email,
+        "customer_name": order.customer.name,
+        "customer_phone": order.customer.phone,
+        "shipping_address": None
+        if order.shipping_address is None
+        else order.shipping_address.to_dict(),
+        "billing_address": None
+        if order.billing_address is None
+        else order.billing_address.to_dict(),
+        "allow_backorder": order.allow_backorder,
+        "tags": order.tags,
+        "note": order.note,
+        "created_at": order.created_at,
+        **order_values(order),
+    }
+
+
+def _new_children(
+    order: Order, outbox: Sequence[OutboxMessage]
+) -> tuple[list[dict[str, Any]], ...]:
+    """A new order's rows of order_lines, allocations, holds, payments, events and outbox."""
+    return (
+        [line_values(order, line) for line in order.lines],
+        [allocation_values(order, a) for a in order.allocations],
+        [hold_values(order, h) for h in order.holds],
+        [payment_values(order, p) for p in order.new_payments],
+        [event_values(order, e) for e in order.new_events],
+        outbox_rows(order.tenant_id, outbox),
+    )

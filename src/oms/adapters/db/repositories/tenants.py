@@ -44,6 +44,9 @@ _POLICIES = select(tenants.c.settings).where(
     tenants.c.id == bindparam("p_tenant_id", type_=tenants.c.id.type)
 )
 _NEXT_IN_SEQUENCE = DriverStatement("SELECT nextval(CAST(%(sequence)s AS regclass))")
+_NEXT_IN_SEQUENCE_MANY = DriverStatement(
+    "SELECT nextval(CAST(%(sequence)s AS regclass)) FROM generate_series(1, %(count)s)"
+)
 _rp, _cr = routing_profiles.c, cart_reservations.c
 _tenant = bindparam("p_tenant_id", type_=tenants.c.id.type)
 _newest_profile = (
@@ -195,6 +198,24 @@ class SqlTenantRepository:
         self._conn.execute(
             update(tenants).where(tenants.c.id == tenant_id).values(settings=policies.to_dict())
         )
+
+    def next_order_numbers(self, tenant_id: UUID, count: int) -> list[int]:
+        """``count`` order numbers at once, ascending."""
+        if count < 1:
+            return []
+        if self._conn.dialect.name == "postgresql":
+            rows = _NEXT_IN_SEQUENCE_MANY.rows(
+                self._conn, {"sequence": order_number_sequence(tenant_id), "count": count}
+            )
+            return sorted(int(row[0]) for row in rows)
+        last = self._conn.scalar(
+            update(tenants)
+            .where(tenants.c.id == tenant_id)
+            .values(last_order_number=tenants.c.last_order_number + count)
+            .returning(tenants.c.last_order_number)
+        )
+        assert last is not None, "tenant vanished inside its own transaction"
+        return list(range(int(last) - count + 1, int(last) + 1))
 
     def next_order_number(self, tenant_id: UUID) -> int:
         if self._conn.dialect.name == "postgresql":

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=200, ge=1, le=1_000)
     default_page_size: int = Field(default=50, ge=1, le=1_000)
     max_order_lines: int = Field(default=250, ge=1, le=10_000)
+    intake_group_size: int = Field(
+        default=32,
+        ge=1,
+        le=500,
+        description="At most this many orders an API worker places in one transaction "
+        "(orders that arrive while earlier ones are written go together; 1: one by one)",
+    )
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
     docs_enabled: bool = True
     public_url: str = Field(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from uuid import UUID
 
 import pytest
@@ -186,3 +188,40 @@ def test_reserving_several_rows_at_once_takes_each_row_that_has_enough_and_only_
         # another test runs on the shared database.
     assert taken == {("S1", b.id), ("S1", a.id), ("S2", a.id)}
     assert reserved == {("S1", a.id): 2, ("S1", b.id): 5, ("S2", a.id): 1, ("S2", b.id): 0}
+
+
+def test_reserving_several_rows_waits_for_a_row_another_transaction_holds_and_then_takes_it(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID
+) -> None:
+    """A row updated by another transaction while this one waited for its lock has a new
+    version; the reservation must find that version, not skip the row as if it were short.
+    (Found in the intake's group commit: every group that waited on a row went back.)"""
+    a = add_location(uow_factory, tenant_id, "A")
+    for sku in ("W1", "W2"):
+        add_product(uow_factory, tenant_id, sku)
+        set_stock(uow_factory, tenant_id, sku, "A", 5)
+    at = utcnow()
+    started = threading.Event()
+    taken: list[set[tuple[str, UUID]]] = []
+
+    def second() -> None:
+        started.set()
+        with uow_factory() as uow:  # on SQLite this waits for the first to commit
+            taken.append(
+                uow.inventory.try_reserve_each(tenant_id, [("W1", a.id, 1), ("W2", a.id, 1)], at)
+            )
+            uow.inventory.release(tenant_id, "W1", a.id, 1, at)
+            uow.inventory.release(tenant_id, "W2", a.id, 1, at)
+            uow.commit()
+
+    with uow_factory() as first:
+        assert first.inventory.try_reserve(tenant_id, "W2", a.id, 1, at)
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        started.wait()
+        time.sleep(0.3)  # the second transaction now waits for W2's lock (PostgreSQL)
+        first.inventory.release(tenant_id, "W2", a.id, 1, at)
+        first.commit()
+    waiter.join(timeout=10)
+
+    assert taken == [{("W1", a.id), ("W2", a.id)}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
@@ -18,6 +18,7 @@ from oms.adapters.geocoding.offline import OfflineGeocoder
 from oms.adapters.payments.registry import gateway_named
 from oms.api.deps import AppState, reject_nul_characters
 from oms.api.errors import install_error_handlers, problem
+from oms.api.intake_groups import IntakeGroups
 from oms.api.routers import (
     carriers,
     catalogue,
@@ -35,6 +36,7 @@ from oms.api.routers import (
     waves,
 )
 from oms.config import Environment, Settings
+from oms.services.intake_group import Outcome, Submission, place_group
 from oms.wiring import carrier_provider, download_signer
 
 __all__ = ["create_app"]
@@ -123,14 +125,30 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         redoc_url=None,
         dependencies=[Depends(reject_nul_characters)],
     )
+    uow_factory = SqlUnitOfWorkFactory(engine)
+
+    def place_orders(submissions: Sequence[Submission]) -> list[Outcome]:
+        return place_group(
+            uow_factory=uow_factory,
+            gateways=gateway_named,
+            geocoder=geocoder,
+            submissions=submissions,
+        )
+
     app.state.oms = AppState(
         settings=settings,
-        uow_factory=SqlUnitOfWorkFactory(engine),
+        uow_factory=uow_factory,
         key_cache={},
         gateways=gateway_named,
         geocoder=geocoder,
         carriers=carrier_provider(settings),
         downloads=download_signer(settings),
+        # Half the connections write order groups; the rest serve everything else.
+        intake=IntakeGroups(
+            place_orders,
+            writers=max(1, settings.db_pool_size // 2),
+            max_size=settings.intake_group_size,
+        ),
     )
     install_error_handlers(app)
     for module in (

@@ -19,6 +19,7 @@ from fastapi import Depends, Header, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from oms.adapters.downloads import DownloadSigner
+from oms.api.intake_groups import IntakeGroups
 from oms.api.schemas.common import Page
 from oms.config import Settings
 from oms.domain.errors import FieldError, InvalidRequest, NotFound, Unauthenticated
@@ -61,6 +62,7 @@ class AppState:
     geocoder: Geocoder
     carriers: CarrierProvider
     downloads: DownloadSigner
+    intake: IntakeGroups
 
 
 def _state(request: Request) -> AppState:

@@ -256,6 +256,10 @@ def place_in(
     at: datetime,
 ) -> PlacedOrder:
     """Place the order in ``uow``'s transaction, which the caller commits when created."""
+    if not is_known_currency(command.currency):
+        raise InvalidRequest(
+            "Unknown currency", [FieldError("#/currency", f"{command.currency!r} is not ISO 4217")]
+        )
     existing = _existing(uow, tenant_id, command, idempotency_key, fingerprint, at)
     if existing is not None:
         return existing
@@ -452,10 +456,6 @@ def place_order(
     also when the copies arrive together; the same key with another ``fingerprint`` is
     refused. With ``allow_backorder`` false and stock short, nothing is written.
     """
-    if not is_known_currency(command.currency):
-        raise InvalidRequest(
-            "Unknown currency", [FieldError("#/currency", f"{command.currency!r} is not ISO 4217")]
-        )
     when = at or utcnow()
     return retry_transient(
         lambda: _place_once(

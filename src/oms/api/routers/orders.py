@@ -9,6 +9,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from oms.api.deps import (
     ActorDep,
@@ -25,6 +26,8 @@ from oms.api.schemas.orders import CancelRequest, OrderCreate, OrderRead, etag_o
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.status import OrderStatus
 from oms.services import intake, orders
+from oms.services.common import utcnow
+from oms.services.intake_group import Submission, groupable
 from oms.services.ports import OrderFilter
 
 __all__ = ["router"]
@@ -53,7 +56,7 @@ def _fingerprint(body: OrderCreate) -> str:
     response_model=OrderRead,
     responses={200: {"description": "The order already existed (same key or external id)"}},
 )
-def place_order(
+async def place_order(
     body: OrderCreate,
     caller: CallerDep,
     app: AppDep,
@@ -67,19 +70,33 @@ def place_order(
             "Too many lines",
             [FieldError("#/lines", f"at most {settings.max_order_lines} lines per order")],
         )
-    placed = intake.place_order(
-        uow_factory=app.uow_factory,
-        gateways=app.gateways,
-        geocoder=app.geocoder,
+    submission = Submission(
         tenant_id=caller.tenant_id,
         command=body.to_command(),
         actor=caller.actor,
+        at=utcnow(),
         idempotency_key=idempotency_key,
         # Only a key is ever compared with a fingerprint: none to compute without one.
         fingerprint="" if idempotency_key is None else _fingerprint(body),
     )
+    if groupable(submission.command, idempotency_key):
+        # With the orders that arrive meanwhile, in one transaction (oms.api.intake_groups).
+        placed = await app.intake.place(submission)
+    else:
+        placed = await run_in_threadpool(
+            intake.place_order,
+            uow_factory=app.uow_factory,
+            gateways=app.gateways,
+            geocoder=app.geocoder,
+            tenant_id=submission.tenant_id,
+            command=submission.command,
+            actor=submission.actor,
+            idempotency_key=idempotency_key,
+            fingerprint=submission.fingerprint,
+            at=submission.at,
+        )
     # The answer is serialised here, once: returned as a model, FastAPI would validate it
-    # again (in a thread-pool hop of its own) before serialising it.
+    # again before serialising it.
     return Response(
         content=OrderRead.of(placed.order).model_dump_json(),
         status_code=201 if placed.created else 200,

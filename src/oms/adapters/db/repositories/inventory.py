@@ -73,8 +73,10 @@ _TAKE_OUT = (
 # try_reserve for several rows in one statement (PostgreSQL). ``locked`` takes the row locks
 # one row at a time in (sku, location) order, as one conditional UPDATE per row in that
 # order would, so concurrent orders cannot deadlock; the UPDATE then re-checks each row's
-# condition against the row as it now is. Rows are found by primary key and updated by
-# their physical address (ctid): no scan of the tenant's other levels.
+# condition against the row as it now is. Rows are found by primary key, both times: not
+# by physical address (ctid), because a row another transaction updated while this one
+# waited for its lock has a new address that this statement's snapshot cannot see, and
+# the UPDATE would skip it as if its stock had run out.
 _TRY_RESERVE_EACH = DriverStatement("""
 WITH wanted AS (
     SELECT * FROM unnest(
@@ -84,9 +86,9 @@ WITH wanted AS (
     ) AS w(sku, location_id, quantity)
     ORDER BY sku, location_id
 ), locked AS (
-    SELECT lv.ctid AS row_id, w.quantity
+    SELECT w.sku, w.location_id, w.quantity
     FROM wanted w CROSS JOIN LATERAL (
-        SELECT ctid FROM inventory_levels
+        SELECT 1 FROM inventory_levels
         WHERE tenant_id = %(tenant_id)s AND sku = w.sku AND location_id = w.location_id
         FOR UPDATE
     ) lv
@@ -94,7 +96,8 @@ WITH wanted AS (
 UPDATE inventory_levels lv
 SET reserved = lv.reserved + k.quantity, updated_at = %(at)s
 FROM locked k
-WHERE lv.ctid = k.row_id AND lv.on_hand - lv.reserved - lv.safety_stock >= k.quantity
+WHERE lv.tenant_id = %(tenant_id)s AND lv.sku = k.sku AND lv.location_id = k.location_id
+    AND lv.on_hand - lv.reserved - lv.safety_stock >= k.quantity
 RETURNING lv.sku, lv.location_id
 """)
 _LEVELS = (

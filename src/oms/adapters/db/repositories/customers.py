@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import uuid6
-from sqlalchemy import Connection, Executable, bindparam, func, select
+from sqlalchemy import ARRAY, Connection, Executable, any_, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from oms.adapters.db.driver import DriverStatement
@@ -45,6 +45,71 @@ _COUNT_ORDER = DriverStatement(
     ),
     portable=_count_order("sqlite"),
 )
+
+
+# record_orders on PostgreSQL: one statement whatever the number of customers (arrays).
+_COUNT_ORDERS = DriverStatement("""
+INSERT INTO customers AS c (
+    tenant_id, id, email, name, phone, orders_count, first_order_at, last_order_at, created_at
+)
+SELECT %(tenant_id)s, t.id, t.email, t.name, t.phone, t.orders, t.first_at, t.last_at, t.first_at
+FROM unnest(
+    CAST(%(ids)s AS UUID[]), CAST(%(emails)s AS VARCHAR[]), CAST(%(names)s AS VARCHAR[]),
+    CAST(%(phones)s AS VARCHAR[]), CAST(%(orders)s AS INTEGER[]),
+    CAST(%(firsts)s AS TIMESTAMPTZ[]), CAST(%(lasts)s AS TIMESTAMPTZ[])
+) AS t(id, email, name, phone, orders, first_at, last_at)
+ORDER BY t.email
+ON CONFLICT (tenant_id, email) DO UPDATE SET
+    orders_count = c.orders_count + excluded.orders_count,
+    first_order_at = COALESCE(c.first_order_at, excluded.first_order_at),
+    last_order_at = excluded.last_order_at,
+    name = COALESCE(excluded.name, c.name),
+    phone = COALESCE(excluded.phone, c.phone)
+RETURNING c.email, c.id
+""")
+_BY_EMAILS = DriverStatement(
+    select(customers).where(
+        _c.tenant_id == bindparam("p_tenant_id", type_=_c.tenant_id.type),
+        _c.email == any_(bindparam("p_emails", type_=ARRAY(_c.email.type))),
+    ),
+    portable=select(customers).where(
+        _c.tenant_id == bindparam("p_tenant_id", type_=_c.tenant_id.type),
+        _c.email.in_(bindparam("p_emails", expanding=True, type_=_c.email.type)),
+    ),
+)
+
+
+def _count_orders_portable(tallies: Sequence[CustomerTally], tenant_id: UUID) -> Executable:
+    new = sqlite.insert(customers)
+    return (
+        new.values(
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "id": t.id,
+                    "email": t.email,
+                    "name": t.name,
+                    "phone": t.phone,
+                    "orders_count": t.orders,
+                    "first_order_at": t.first_order_at,
+                    "last_order_at": t.last_order_at,
+                    "created_at": t.first_order_at,
+                }
+                for t in tallies
+            ]
+        )
+        .on_conflict_do_update(
+            index_elements=[_c.tenant_id, _c.email],
+            set_={
+                "orders_count": _c.orders_count + new.excluded.orders_count,
+                "first_order_at": func.coalesce(_c.first_order_at, new.excluded.first_order_at),
+                "last_order_at": new.excluded.last_order_at,
+                "name": func.coalesce(new.excluded.name, _c.name),
+                "phone": func.coalesce(new.excluded.phone, _c.phone),
+            },
+        )
+        .returning(_c.email, _c.id)
+    )
 
 
 def _record(row: Any) -> CustomerRecord:
@@ -100,9 +165,7 @@ class SqlCustomerRepository:
         wanted = sorted(set(emails))
         if not wanted:
             return {}
-        rows = self._conn.execute(
-            select(customers).where(_c.tenant_id == tenant_id, _c.email.in_(wanted))
-        )
+        rows = _BY_EMAILS.rows(self._conn, {"p_tenant_id": tenant_id, "p_emails": wanted})
         return {row.email: _record(row) for row in rows}
 
     def record_orders(self, tenant_id: UUID, tallies: Sequence[CustomerTally]) -> dict[str, UUID]:
@@ -112,43 +175,24 @@ class SqlCustomerRepository:
         A customer already stored keeps its id whatever ``tally.id`` says: a caller that
         expected a new one learns so from the answer. Rows are written in email order.
         """
-        if not tallies:
+        ordered = sorted(tallies, key=lambda t: t.email)
+        if not ordered:
             return {}
-        new = (
-            sqlite.insert(customers)
-            if self._conn.dialect.name == "sqlite"
-            else postgresql.insert(customers)
-        )
-        statement = (
-            new.values(
-                [
-                    {
-                        "tenant_id": tenant_id,
-                        "id": tally.id,
-                        "email": tally.email,
-                        "name": tally.name,
-                        "phone": tally.phone,
-                        "orders_count": tally.orders,
-                        "first_order_at": tally.first_order_at,
-                        "last_order_at": tally.last_order_at,
-                        "created_at": tally.first_order_at,
-                    }
-                    for tally in sorted(tallies, key=lambda t: t.email)
-                ]
-            )
-            .on_conflict_do_update(
-                index_elements=[_c.tenant_id, _c.email],
-                set_={
-                    "orders_count": _c.orders_count + new.excluded.orders_count,
-                    "first_order_at": func.coalesce(_c.first_order_at, new.excluded.first_order_at),
-                    "last_order_at": new.excluded.last_order_at,
-                    "name": func.coalesce(new.excluded.name, _c.name),
-                    "phone": func.coalesce(new.excluded.phone, _c.phone),
-                },
-            )
-            .returning(_c.email, _c.id)
-        )
-        return {row.email: row.id for row in self._conn.execute(statement)}
+        params = {
+            "tenant_id": tenant_id,
+            "ids": [t.id for t in ordered],
+            "emails": [t.email for t in ordered],
+            "names": [t.name for t in ordered],
+            "phones": [t.phone for t in ordered],
+            "orders": [t.orders for t in ordered],
+            "firsts": [t.first_order_at for t in ordered],
+            "lasts": [t.last_order_at for t in ordered],
+        }
+        if self._conn.dialect.name == "postgresql":
+            rows: Iterable[Any] = _COUNT_ORDERS.rows(self._conn, params)
+        else:
+            rows = self._conn.execute(_count_orders_portable(ordered, tenant_id))
+        return {row.email: row.id for row in rows}
 
     def get(self, tenant_id: UUID, customer_id: UUID) -> CustomerRecord | None:
         row = self._conn.execute(

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import ARRAY, Connection, any_, bindparam, func, insert, select, update
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.messages import outbox_rows
@@ -55,6 +55,20 @@ _ID_BY_EXTERNAL_ID = DriverStatement(
         _o.channel == bindparam("p_channel", type_=_o.channel.type),
         _o.external_id == bindparam("p_external_id", type_=_o.external_id.type),
     )
+)
+
+# The (channel, external id) pairs of an intake group, on PostgreSQL through psycopg.
+_IDS_BY_EXTERNAL_IDS = DriverStatement(
+    select(_o.channel, _o.external_id, _o.id).where(
+        _o.tenant_id == bindparam("p_tenant_id", type_=_o.tenant_id.type),
+        _o.channel == any_(bindparam("p_channels", type_=ARRAY(_o.channel.type))),
+        _o.external_id == any_(bindparam("p_external_ids", type_=ARRAY(_o.external_id.type))),
+    ),
+    portable=select(_o.channel, _o.external_id, _o.id).where(
+        _o.tenant_id == bindparam("p_tenant_id", type_=_o.tenant_id.type),
+        _o.channel.in_(bindparam("p_channels", expanding=True, type_=_o.channel.type)),
+        _o.external_id.in_(bindparam("p_external_ids", expanding=True, type_=_o.external_id.type)),
+    ),
 )
 
 
@@ -237,12 +251,13 @@ class SqlOrderRepository:
         wanted = sorted(set(keys))
         if not wanted:
             return {}
-        rows = self._conn.execute(
-            select(_o.channel, _o.external_id, _o.id).where(
-                _o.tenant_id == tenant_id,
-                _o.channel.in_(sorted({channel for channel, _ in wanted})),
-                _o.external_id.in_(sorted({external_id for _, external_id in wanted})),
-            )
+        rows = _IDS_BY_EXTERNAL_IDS.rows(
+            self._conn,
+            {
+                "p_tenant_id": tenant_id,
+                "p_channels": sorted({channel for channel, _ in wanted}),
+                "p_external_ids": sorted({external_id for _, external_id in wanted}),
+            },
         )
         found = {(row.channel, row.external_id): row.id for row in rows}
         return {key: found[key] for key in wanted if key in found}

@@ -25,16 +25,24 @@ _c = customers.c
 def _count_order(dialect_name: str) -> Executable:
     """Insert the customer with one order, or count one more: one statement, built once."""
     new = sqlite.insert(customers) if dialect_name == "sqlite" else postgresql.insert(customers)
+    statement: Executable = _counted(new).returning(*customers.c)
+    return statement
+
+
+def _counted(new: Any) -> Any:
+    """``new`` (rows of customers, ``orders_count`` the orders to count), or, for a
+    customer already stored, its orders counted on top: the latest name and phone given
+    win, the first order's time stays."""
     return new.on_conflict_do_update(
         index_elements=[_c.tenant_id, _c.email],
         set_={
-            "orders_count": _c.orders_count + 1,
+            "orders_count": _c.orders_count + new.excluded.orders_count,
             "first_order_at": func.coalesce(_c.first_order_at, new.excluded.first_order_at),
             "last_order_at": new.excluded.last_order_at,
             "name": func.coalesce(new.excluded.name, _c.name),
             "phone": func.coalesce(new.excluded.phone, _c.phone),
         },
-    ).returning(*customers.c)
+    )
 
 
 # Every intake with an email runs it: on PostgreSQL through psycopg (oms.adapters.db.driver),
@@ -80,36 +88,24 @@ _BY_EMAILS = DriverStatement(
 
 
 def _count_orders_portable(tallies: Sequence[CustomerTally], tenant_id: UUID) -> Executable:
-    new = sqlite.insert(customers)
-    return (
-        new.values(
-            [
-                {
-                    "tenant_id": tenant_id,
-                    "id": t.id,
-                    "email": t.email,
-                    "name": t.name,
-                    "phone": t.phone,
-                    "orders_count": t.orders,
-                    "first_order_at": t.first_order_at,
-                    "last_order_at": t.last_order_at,
-                    "created_at": t.first_order_at,
-                }
-                for t in tallies
-            ]
-        )
-        .on_conflict_do_update(
-            index_elements=[_c.tenant_id, _c.email],
-            set_={
-                "orders_count": _c.orders_count + new.excluded.orders_count,
-                "first_order_at": func.coalesce(_c.first_order_at, new.excluded.first_order_at),
-                "last_order_at": new.excluded.last_order_at,
-                "name": func.coalesce(new.excluded.name, _c.name),
-                "phone": func.coalesce(new.excluded.phone, _c.phone),
-            },
-        )
-        .returning(_c.email, _c.id)
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "id": t.id,
+            "email": t.email,
+            "name": t.name,
+            "phone": t.phone,
+            "orders_count": t.orders,
+            "first_order_at": t.first_order_at,
+            "last_order_at": t.last_order_at,
+            "created_at": t.first_order_at,
+        }
+        for t in tallies
+    ]
+    statement: Executable = _counted(sqlite.insert(customers).values(rows)).returning(
+        _c.email, _c.id
     )
+    return statement
 
 
 def _record(row: Any) -> CustomerRecord:

@@ -1,0 +1,147 @@
+"""How POST /v1/orders forms groups (``oms.api.intake_groups``), with a stand-in writer."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from oms.api.intake_groups import IntakeGroups
+from oms.domain.errors import InvalidRequest
+from oms.domain.orders import Actor
+from oms.services.intake import LineRequest, PlacedOrder, PlaceOrder
+from oms.services.intake_group import Outcome, Submission
+
+
+def _submission(name: str) -> Submission:
+    return Submission(
+        tenant_id=uuid4(),
+        command=PlaceOrder(currency="EUR", lines=(LineRequest("SKU", 1),), external_id=name),
+        actor=Actor("system", "test"),
+        at=datetime.now(UTC),
+    )
+
+
+class Writer:
+    """Records each group; holds every write until ``release`` is set."""
+
+    def __init__(self, *, fail: bool = False) -> None:
+        self.groups: list[list[str]] = []
+        self.release = threading.Event()
+        self.started = threading.Semaphore(0)
+        self.fail = fail
+
+    def __call__(self, submissions: Sequence[Submission]) -> list[Outcome]:
+        names = [s.command.external_id or "" for s in submissions]
+        self.groups.append(names)
+        self.started.release()
+        self.release.wait(timeout=5)
+        if self.fail:
+            raise RuntimeError("the commit failed")
+        return [
+            InvalidRequest(f"{name} is bad") if name.startswith("bad") else _placed(name)
+            for name in names
+        ]
+
+
+def _placed(name: str) -> PlacedOrder:
+    return PlacedOrder(order=name, created=True)  # type: ignore[arg-type]  # a stand-in
+
+
+async def _wait_for_writes(writer: Writer, count: int) -> None:
+    for _ in range(count):
+        await asyncio.to_thread(writer.started.acquire, True, 5)
+
+
+def test_a_lone_order_is_written_at_once_in_a_group_of_its_own() -> None:
+    writer = Writer()
+    writer.release.set()
+    groups = IntakeGroups(writer, writers=2, max_size=10)
+
+    placed = asyncio.run(groups.place(_submission("a")))
+
+    assert placed.order == "a"  # type: ignore[comparison-overlap]
+    assert writer.groups == [["a"]]
+
+
+def test_orders_that_arrive_while_the_writers_are_busy_go_together() -> None:
+    writer = Writer()
+    groups = IntakeGroups(writer, writers=2, max_size=3)
+
+    async def scenario() -> list[Any]:
+        first = [asyncio.create_task(groups.place(_submission(n))) for n in ("a", "b")]
+        await _wait_for_writes(writer, 2)  # both writers busy with a group of one each
+        later = [asyncio.create_task(groups.place(_submission(n))) for n in "cdefg"]
+        await asyncio.sleep(0.05)
+        assert writer.groups == [["a"], ["b"]]  # nobody else starts while both are busy
+        writer.release.set()
+        return list(await asyncio.gather(*first, *later))
+
+    placed = asyncio.run(scenario())
+
+    assert [p.order for p in placed] == list("abcdefg")
+    assert writer.groups[:2] == [["a"], ["b"]]
+    # In arrival order, at most max_size each (the two are written side by side).
+    assert sorted(writer.groups[2:]) == [["c", "d", "e"], ["f", "g"]]
+
+
+def test_each_caller_hears_its_own_outcome_and_a_failed_group_reaches_all_its_callers() -> None:
+    writer = Writer()
+    writer.release.set()
+    groups = IntakeGroups(writer, writers=1, max_size=10)
+
+    async def mixed() -> list[Any]:
+        names = ("ok-1", "bad-1", "ok-2")
+        tasks = [groups.place(_submission(n)) for n in names]
+        return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+    ok_1, bad_1, ok_2 = asyncio.run(mixed())
+    assert isinstance(ok_1, PlacedOrder)
+    assert isinstance(ok_2, PlacedOrder)
+    assert isinstance(bad_1, InvalidRequest)
+
+    failing = Writer(fail=True)
+    failing.release.set()
+    broken = IntakeGroups(failing, writers=1, max_size=10)
+
+    async def all_fail() -> list[Any]:
+        tasks = [broken.place(_submission(n)) for n in ("x", "y")]
+        return list(await asyncio.gather(*tasks, return_exceptions=True))
+
+    answers = asyncio.run(all_fail())
+    assert [type(a) for a in answers] == [RuntimeError, RuntimeError]
+    # The groups go on after a failure: the next order is written.
+    failing.fail = False
+    assert asyncio.run(broken.place(_submission("z"))).order == "z"  # type: ignore[comparison-overlap]
+
+
+def test_a_caller_that_goes_away_leaves_its_order_in_the_group() -> None:
+    writer = Writer()
+    groups = IntakeGroups(writer, writers=1, max_size=10)
+
+    async def scenario() -> Any:
+        busy = asyncio.create_task(groups.place(_submission("a")))
+        await _wait_for_writes(writer, 1)
+        leaving = asyncio.create_task(groups.place(_submission("gone")))
+        staying = asyncio.create_task(groups.place(_submission("stays")))
+        await asyncio.sleep(0.01)
+        leaving.cancel()
+        writer.release.set()
+        return await asyncio.gather(busy, staying)
+
+    busy, staying = asyncio.run(scenario())
+
+    assert (busy.order, staying.order) == ("a", "stays")
+    assert writer.groups == [["a"], ["gone", "stays"]]
+
+
+def test_groups_need_a_writer_and_room_for_an_order() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        IntakeGroups(Writer(), writers=0, max_size=1)
+    with pytest.raises(ValueError, match="at least 1"):
+        IntakeGroups(Writer(), writers=1, max_size=0)

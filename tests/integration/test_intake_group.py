@@ -154,7 +154,7 @@ _order = st.fixed_dictionaries(
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking here takes minutes
 )
 @given(
-    orders=st.lists(_order, min_size=1, max_size=8),
+    orders=st.lists(_order, min_size=2, max_size=8),
     stock=st.fixed_dictionaries({s: st.integers(0, 8) for s in ("RED", "BLUE", "GREEN")}),
 )
 def test_a_group_places_orders_as_placing_them_one_by_one_would(

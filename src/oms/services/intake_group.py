@@ -101,13 +101,16 @@ def place_group(
     geocoder: Geocoder | None,
     submissions: Sequence[Submission],
 ) -> list[Outcome]:
-    """Place every submission: the groupable ones together, the rest (and any the group
-    could not take) alone with ``intake.place_order``. One outcome per submission, in
-    order: the placed order, or the error placing it alone would have raised."""
+    """Place every submission: the groupable ones together (when there are two or more),
+    the rest (and any the group could not take) alone with ``intake.place_order``. One
+    outcome per submission, in order: the placed order, or the error placing it alone
+    would have raised."""
     outcomes: list[Outcome | None] = [None] * len(submissions)
     together = [i for i, s in enumerate(submissions) if groupable(s.command, s.idempotency_key)]
     alone = [i for i in range(len(submissions)) if i not in set(together)]
-    if together:
+    if len(together) == 1:  # a group of one costs more than placing it alone
+        alone.extend(together)
+    elif together:
         try:
             placed = _place_together(uow_factory, geocoder, [submissions[i] for i in together])
         except TransientStorageError as error:

@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 import uuid6
-from sqlalchemy import ARRAY, Connection, Executable, any_, bindparam, func, select
+from sqlalchemy import Connection, Executable, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from oms.adapters.db.driver import DriverStatement
@@ -75,11 +75,15 @@ ON CONFLICT (tenant_id, email) DO UPDATE SET
     phone = COALESCE(excluded.phone, c.phone)
 RETURNING c.email, c.id
 """)
+# One lookup of the unique index per email, whatever the planner believes of the table's
+# size (a plain ``= ANY`` was planned, on a table never analysed, as a scan of the tenant).
 _BY_EMAILS = DriverStatement(
-    select(customers).where(
-        _c.tenant_id == bindparam("p_tenant_id", type_=_c.tenant_id.type),
-        _c.email == any_(bindparam("p_emails", type_=ARRAY(_c.email.type))),
-    ),
+    """
+SELECT c.* FROM unnest(CAST(%(p_emails)s AS VARCHAR[])) AS k(email)
+CROSS JOIN LATERAL (
+    SELECT * FROM customers WHERE tenant_id = %(p_tenant_id)s AND email = k.email
+) c
+""",
     portable=select(customers).where(
         _c.tenant_id == bindparam("p_tenant_id", type_=_c.tenant_id.type),
         _c.email.in_(bindparam("p_emails", expanding=True, type_=_c.email.type)),

@@ -75,13 +75,14 @@ ON CONFLICT (tenant_id, email) DO UPDATE SET
     phone = COALESCE(excluded.phone, c.phone)
 RETURNING c.email, c.id
 """)
-# One lookup of the unique index per email, whatever the planner believes of the table's
-# size (a plain ``= ANY`` was planned, on a table never analysed, as a scan of the tenant).
+# One probe of the unique index per email, whatever the planner believes of the table's
+# size (a plain ``= ANY``, or the join without its LIMIT, was planned on a table never
+# analysed as a scan of all the tenant's customers).
 _BY_EMAILS = DriverStatement(
     """
 SELECT c.* FROM unnest(CAST(%(p_emails)s AS VARCHAR[])) AS k(email)
 CROSS JOIN LATERAL (
-    SELECT * FROM customers WHERE tenant_id = %(p_tenant_id)s AND email = k.email
+    SELECT * FROM customers WHERE tenant_id = %(p_tenant_id)s AND email = k.email LIMIT 1
 ) c
 """,
     portable=select(customers).where(

@@ -58,9 +58,10 @@ _ID_BY_EXTERNAL_ID = DriverStatement(
 )
 
 # The (channel, external id) pairs of an intake group, on PostgreSQL through psycopg: one
-# lookup of the unique index per pair, whatever the planner believes of the table's size (a
-# plain ``= ANY`` on both columns was planned, on a table never analysed, as a scan of all
-# the tenant's orders).
+# probe of the unique index per pair, whatever the planner believes of the table's size.
+# A plain ``= ANY`` on both columns, or the same join without the LIMIT (which keeps the
+# planner from merging it into a hash join), was planned on a table never analysed as a
+# scan of all the tenant's orders: 7 ms for 16 pairs against 0.2 ms.
 _IDS_BY_EXTERNAL_IDS = DriverStatement(
     """
 SELECT o.channel, o.external_id, o.id
@@ -69,6 +70,7 @@ FROM unnest(CAST(%(p_channels)s AS VARCHAR[]), CAST(%(p_external_ids)s AS VARCHA
 CROSS JOIN LATERAL (
     SELECT channel, external_id, id FROM orders
     WHERE tenant_id = %(p_tenant_id)s AND channel = k.channel AND external_id = k.external_id
+    LIMIT 1
 ) o
 """,
     portable=select(_o.channel, _o.external_id, _o.id).where(

@@ -25,6 +25,7 @@ from oms.adapters.payments.registry import gateway_named
 from oms.domain.catalogue import ProductKind
 from oms.domain.errors import InsufficientStock, InvalidRequest
 from oms.domain.orders import Order
+from oms.domain.risk import RiskRuleKind
 from oms.services import intake, intake_group
 from oms.services.checks import find_invariant_violations
 from oms.services.common import utcnow
@@ -32,6 +33,7 @@ from oms.services.intake import PlacedOrder
 from oms.services.intake_group import Submission, place_group
 from oms.services.inventory import get_stock
 from oms.services.orders import get_order
+from oms.services.risk import create_risk_rule
 from oms.services.tenants import create_tenant
 from tests.builders import (
     PAID,
@@ -405,3 +407,42 @@ def test_copies_of_orders_in_concurrent_groups_make_one_order_each(
     }
     assert _stock(uow_factory, tenant_id)["RED"][0] == PER_GROUP
     _clean(uow_factory, tenant_id)
+
+
+def test_risk_rules_see_the_group_as_one_order_after_another(
+    uow_factory: SqlUnitOfWorkFactory, alone: list[Submission]
+) -> None:
+    """A rule on new customers is answered from the group's own count (the first order of
+    a new email is new, the second is not); a rule that counts past orders in the database
+    cannot be, and its orders go alone with the same outcome as one by one."""
+    outcomes: dict[str, list[list[str]]] = {}
+    for rule, params in (
+        (RiskRuleKind.NEW_CUSTOMER_VALUE_ABOVE, {"amount": "15.00", "currency": "EUR"}),
+        (RiskRuleKind.EMAIL_VELOCITY, {"max_orders": 1, "window_hours": 24}),
+    ):
+        seen = []
+        for grouped in (False, True):
+            tenant_id = _new_tenant(uow_factory)
+            _world(uow_factory, tenant_id, {"RED": 20})
+            create_risk_rule(uow_factory=uow_factory, tenant_id=tenant_id, kind=rule, params=params)
+            commands = [order_of(("RED", 2), email="new@example.com", payment=None)] * 3
+            if grouped:
+                alone.clear()
+                placed = _group(uow_factory, [_submit(tenant_id, c) for c in commands])
+                went_alone = len(alone)
+            else:
+                placed = [place(uow_factory, tenant_id, c) for c in commands]
+            seen.append(
+                [
+                    sorted(h.reason.value for h in p.order.holds)
+                    for p in placed
+                    if isinstance(p, PlacedOrder)
+                ]
+            )
+        assert seen[0] == seen[1]
+        outcomes[rule.value] = seen[0]
+        assert went_alone == (3 if rule is RiskRuleKind.EMAIL_VELOCITY else 0)
+    new_customer = outcomes[RiskRuleKind.NEW_CUSTOMER_VALUE_ABOVE.value]
+    assert ["fraud_review" in holds for holds in new_customer] == [True, False, False]
+    velocity = outcomes[RiskRuleKind.EMAIL_VELOCITY.value]
+    assert ["fraud_review" in holds for holds in velocity] == [False, True, True]

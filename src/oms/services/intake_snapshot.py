@@ -1,0 +1,391 @@
+"""The snapshot an intake group places its orders in (``oms.services.intake_group``).
+
+``GroupSnapshot`` stands in for the unit of work while each order of a group is placed by
+``intake.place_in``. Every repository method the intake calls is answered as the database
+would answer it in a transaction of that order's own: from reads made once for the whole
+group (settings, products, locations, stock levels, customers, known external ids), less
+what the group's earlier orders took, or passed through to the real unit of work when the
+answer cannot depend on the group's own writes. Any other method raises ``NotGroupable``,
+and the order is placed alone. ``write`` then writes what the kept orders did, in the
+intake's lock order, and says whether the database still agreed.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, NoReturn
+from uuid import UUID
+
+import uuid6
+
+from oms.domain.catalogue import Location, Product, unit_demand
+from oms.domain.inventory import StockLevel
+from oms.domain.orders import Order
+from oms.services.intake import PlaceOrder
+from oms.services.ports import (
+    CustomerRecord,
+    CustomerTally,
+    IntakeSettings,
+    OutboxMessage,
+    UnitOfWork,
+)
+
+__all__ = ["GroupSnapshot", "NotGroupable"]
+
+
+class NotGroupable(Exception):
+    """The order needs something the group's snapshot cannot answer: place it alone."""
+
+
+@dataclass
+class _Customer:
+    """A customer as the database would hold it after the group's orders so far (``record``),
+    and what those orders add to the stored row."""
+
+    record: CustomerRecord
+    orders: int = 0
+    first_order_at: datetime | None = None
+    last_order_at: datetime | None = None
+    name: str | None = None  # the latest name given in the group
+    phone: str | None = None
+
+
+class GroupSnapshot:
+    """The unit of work the group's orders are placed in (see the module's docstring).
+
+    Each repository the intake uses is a part below: it answers from the reads made once
+    for the group, or passes a read through when its answer cannot depend on the group's
+    own writes. Any other method of any repository raises ``NotGroupable``.
+    """
+
+    def __init__(self, uow: UnitOfWork, orders: Sequence[tuple[UUID, PlaceOrder]]) -> None:
+        """Read what ``orders`` (tenant, command) will need, in ``uow``'s transaction."""
+        self.uow = uow
+        self.remaining: dict[UUID, int] = defaultdict(int)
+        external: dict[UUID, set[tuple[str, str]]] = defaultdict(set)
+        skus: dict[UUID, set[str]] = defaultdict(set)
+        emails: dict[UUID, set[str]] = defaultdict(set)
+        for tenant_id, command in orders:
+            self.remaining[tenant_id] += 1
+            if command.external_id is not None:
+                external[tenant_id].add((command.channel, command.external_id))
+            skus[tenant_id].update(line.sku for line in command.lines)
+            if command.customer.email:
+                emails[tenant_id].add(command.customer.email.strip().lower())
+        self.external = {t: uow.orders.ids_by_external_ids(t, keys) for t, keys in external.items()}
+        self.asked_external = {(t, c, e) for t, keys in external.items() for c, e in keys}
+        self.known_products: dict[UUID, dict[str, Product]] = {}
+        self.known_locations: dict[UUID, list[Location]] = {}
+        self.levels: dict[tuple[UUID, str, UUID], StockLevel] = {}
+        self.level_skus: dict[UUID, set[str]] = {}
+        for tenant_id, wanted in skus.items():
+            products = uow.products.by_skus(tenant_id, wanted)
+            self.known_products[tenant_id] = products
+            located = uow.locations.visible_to(tenant_id)
+            self.known_locations[tenant_id] = located
+            components = {sku for p in products.values() for sku in unit_demand(p)}
+            self.level_skus[tenant_id] = components
+            for level in uow.inventory.levels(tenant_id, components, [c.id for c in located]):
+                self.levels[(tenant_id, level.sku, level.location_id)] = level
+        self.known_customers: dict[tuple[UUID, str], _Customer] = {}
+        for tenant_id, wanted in emails.items():
+            for email, record in uow.customers.by_emails(tenant_id, wanted).items():
+                self.known_customers[(tenant_id, email)] = _Customer(record)
+        self.absent_emails = {
+            (t, e) for t, wanted in emails.items() for e in wanted
+        } - self.known_customers.keys()
+        self.numbers: dict[UUID, list[int]] = defaultdict(list)
+        # What the kept orders did.
+        self.reserved: dict[tuple[UUID, str, UUID], int] = defaultdict(int)
+        self.kept_orders: list[tuple[Order, Sequence[OutboxMessage]]] = []
+        self.kept_external: set[tuple[UUID, str, str]] = set()
+        # What the order being placed did so far.
+        self.tenant: UUID | None = None
+        self.taking: dict[tuple[UUID, str, UUID], int] = defaultdict(int)
+        self.counting: dict[tuple[UUID, str], _Customer] = {}
+        self.numbered: list[int] = []
+        self.adding: tuple[Order, Sequence[OutboxMessage]] | None = None
+        self.parts = {
+            "tenants": _Tenants(self),
+            "products": _Products(self),
+            "locations": _Locations(self),
+            "inventory": _Inventory(self),
+            "orders": _Orders(self),
+            "customers": _Customers(self),
+            "routing": _Routing(self),
+            "risk_rules": _RiskRules(self),
+        }
+
+    def __getattr__(self, name: str) -> Any:
+        parts: dict[str, _Part] = self.__dict__.get("parts", {})
+        if name in parts:
+            return parts[name]
+        raise NotGroupable(name)
+
+    def begin(self, tenant_id: UUID) -> None:
+        self.tenant = tenant_id
+        self.taking.clear()
+        self.counting.clear()
+        self.numbered.clear()
+        self.adding = None
+
+    def keep(self) -> None:
+        for key, units in self.taking.items():
+            self.reserved[key] += units
+        self.known_customers.update(self.counting)
+        if self.adding is not None:
+            order = self.adding[0]
+            self.kept_orders.append(self.adding)
+            if order.external_id is not None:
+                self.kept_external.add((order.tenant_id, order.channel, order.external_id))
+        self._done()
+
+    def discard(self) -> None:
+        if self.tenant is not None:  # numbers taken and not used go back, in order
+            self.numbers[self.tenant][:0] = self.numbered
+        self._done()
+
+    def _done(self) -> None:
+        if self.tenant is not None:
+            self.remaining[self.tenant] -= 1
+        self.tenant = None
+        self.taking.clear()
+        self.counting.clear()
+        self.numbered.clear()
+        self.adding = None
+
+    def has_writes(self) -> bool:
+        return bool(self.kept_orders)
+
+    def write(self, *, at: datetime) -> bool:
+        """Write what the kept orders did; False when the database moved meanwhile (the
+        caller rolls back). Stock, then customers, then orders: the intake's lock order."""
+        by_tenant: dict[UUID, list[tuple[str, UUID, int]]] = defaultdict(list)
+        for (tenant_id, sku, location_id), units in self.reserved.items():
+            if units < 0:
+                return False
+            if units:
+                by_tenant[tenant_id].append((sku, location_id, units))
+        for tenant_id, wanted in sorted(by_tenant.items(), key=lambda item: str(item[0])):
+            if len(self.uow.inventory.try_reserve_each(tenant_id, wanted, at)) != len(wanted):
+                return False
+        tallies: dict[UUID, list[CustomerTally]] = defaultdict(list)
+        expected: dict[UUID, dict[str, UUID]] = defaultdict(dict)
+        for (tenant_id, email), customer in self.known_customers.items():
+            if customer.orders == 0:
+                continue
+            assert customer.first_order_at is not None
+            assert customer.last_order_at is not None
+            tallies[tenant_id].append(
+                CustomerTally(
+                    id=customer.record.id,
+                    email=email,
+                    name=customer.name,
+                    phone=customer.phone,
+                    orders=customer.orders,
+                    first_order_at=customer.first_order_at,
+                    last_order_at=customer.last_order_at,
+                )
+            )
+            expected[tenant_id][email] = customer.record.id
+        for tenant_id, rows in sorted(tallies.items(), key=lambda item: str(item[0])):
+            if self.uow.customers.record_orders(tenant_id, rows) != expected[tenant_id]:
+                return False  # a customer taken for new was stored meanwhile
+        return self.uow.orders.add_all(self.kept_orders)
+
+    def level(self, tenant_id: UUID, sku: str, location_id: UUID) -> StockLevel | None:
+        """The level as the database would show it to the order being placed."""
+        if sku not in self.level_skus.get(tenant_id, ()):
+            raise NotGroupable(f"stock of {sku}")
+        key = (tenant_id, sku, location_id)
+        level = self.levels.get(key)
+        if level is None:
+            return None
+        taken = self.reserved.get(key, 0) + self.taking.get(key, 0)
+        return replace(level, reserved=level.reserved + taken) if taken else level
+
+
+class _Part:
+    """One repository of the snapshot; what it does not answer, it refuses."""
+
+    def __init__(self, snapshot: GroupSnapshot) -> None:
+        self.s = snapshot
+
+    def __getattr__(self, name: str) -> NoReturn:
+        raise NotGroupable(f"{type(self).__name__[1:].lower()}.{name}")
+
+
+class _Tenants(_Part):
+    def intake_settings(self, tenant_id: UUID, now: datetime) -> IntakeSettings:
+        cache: dict[UUID, IntakeSettings] = self.__dict__.setdefault("cache", {})
+        if tenant_id not in cache:
+            cache[tenant_id] = self.s.uow.tenants.intake_settings(tenant_id, now)
+        return cache[tenant_id]
+
+    def next_order_number(self, tenant_id: UUID) -> int:
+        numbers = self.s.numbers[tenant_id]
+        if not numbers:
+            count = max(1, self.s.remaining[tenant_id])
+            numbers.extend(self.s.uow.tenants.next_order_numbers(tenant_id, count))
+        number = numbers.pop(0)
+        self.s.numbered.append(number)
+        return number
+
+
+class _Products(_Part):
+    def by_skus(self, tenant_id: UUID, skus: Iterable[str]) -> dict[str, Product]:
+        known = self.s.known_products.get(tenant_id)
+        if known is None:
+            raise NotGroupable("products of another tenant")
+        return {sku: known[sku] for sku in skus if sku in known}
+
+
+class _Locations(_Part):
+    def visible_to(self, tenant_id: UUID) -> list[Location]:
+        known = self.s.known_locations.get(tenant_id)
+        if known is None:
+            raise NotGroupable("locations of another tenant")
+        return list(known)
+
+
+class _Routing(_Part):
+    def carrier_service_rows(self, *, active_only: bool = True) -> list[dict[str, Any]]:
+        if not active_only:
+            raise NotGroupable("routing.carrier_service_rows")
+        if "rows" not in self.__dict__:
+            self.__dict__["rows"] = self.s.uow.routing.carrier_service_rows()
+        rows: list[dict[str, Any]] = self.__dict__["rows"]
+        return rows
+
+
+class _RiskRules(_Part):
+    def active(self, tenant_id: UUID) -> list[Any]:
+        cache: dict[UUID, list[Any]] = self.__dict__.setdefault("cache", {})
+        if tenant_id not in cache:
+            cache[tenant_id] = self.s.uow.risk_rules.active(tenant_id)
+        return list(cache[tenant_id])
+
+
+class _Inventory(_Part):
+    """Stock: the group's read, less what its orders took; the same conditions."""
+
+    def levels(
+        self, tenant_id: UUID, skus: Iterable[str], location_ids: Iterable[UUID] | None = None
+    ) -> list[StockLevel]:
+        if location_ids is None:
+            raise NotGroupable("inventory.levels at every location")
+        places = sorted(set(location_ids))
+        found = (self.s.level(tenant_id, sku, at) for sku in sorted(set(skus)) for at in places)
+        return [level for level in found if level is not None]
+
+    def try_reserve(
+        self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
+    ) -> bool:
+        level = self.s.level(tenant_id, sku, location_id)
+        if level is None or level.on_hand - level.reserved - level.safety_stock < quantity:
+            return False
+        self.s.taking[(tenant_id, sku, location_id)] += quantity
+        return True
+
+    def try_reserve_each(
+        self, tenant_id: UUID, wanted: Sequence[tuple[str, UUID, int]], at: datetime
+    ) -> set[tuple[str, UUID]]:
+        keys = sorted((sku, location_id) for sku, location_id, _ in wanted)
+        if len(set(keys)) != len(keys):
+            raise ValueError("each row may be reserved once per call")
+        return {
+            (sku, location_id)
+            for sku, location_id, quantity in sorted(wanted)
+            if self.try_reserve(tenant_id, sku, location_id, quantity, at)
+        }
+
+    def release(
+        self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
+    ) -> None:
+        level = self.s.level(tenant_id, sku, location_id)
+        if level is None or level.reserved < quantity:
+            raise RuntimeError(f"cannot release {quantity} of {sku} at {location_id}")
+        self.s.taking[(tenant_id, sku, location_id)] -= quantity
+
+
+class _Customers(_Part):
+    """Counted as the database would count them, one order after another."""
+
+    def record_order(
+        self, tenant_id: UUID, *, email: str, name: str | None, phone: str | None, at: datetime
+    ) -> CustomerRecord:
+        key = (tenant_id, email)
+        customer = replace(self.s.counting.get(key) or self._customer(key, at))
+        before = customer.record
+        after = replace(
+            before,
+            name=before.name if name is None else name,
+            phone=before.phone if phone is None else phone,
+            orders_count=before.orders_count + 1,
+            first_order_at=before.first_order_at or at,
+            last_order_at=at,
+        )
+        customer.record = after
+        customer.orders += 1
+        customer.first_order_at = customer.first_order_at or at
+        customer.last_order_at = at
+        customer.name = customer.name if name is None else name
+        customer.phone = customer.phone if phone is None else phone
+        self.s.counting[key] = customer
+        # As the stored repository answers: the customer as it was before this order.
+        return replace(
+            after,
+            orders_count=after.orders_count - 1,
+            first_order_at=after.first_order_at if after.orders_count > 1 else None,
+        )
+
+    def _customer(self, key: tuple[UUID, str], at: datetime) -> _Customer:
+        if key in self.s.known_customers:
+            return self.s.known_customers[key]
+        tenant_id, email = key
+        if key not in self.s.absent_emails:  # normalised otherwise than guessed: ask
+            found = self.s.uow.customers.by_emails(tenant_id, [email]).get(email)
+            if found is not None:
+                return _Customer(found)
+        new = CustomerRecord(
+            id=uuid6.uuid7(),
+            email=email,
+            name=None,
+            phone=None,
+            orders_count=0,
+            first_order_at=None,
+            last_order_at=None,
+            created_at=at,
+        )
+        return _Customer(new)
+
+
+class _Orders(_Part):
+    def id_by_external_id(self, tenant_id: UUID, channel: str, external_id: str) -> UUID | None:
+        if (tenant_id, channel, external_id) in self.s.kept_external:
+            raise NotGroupable("a second copy of an order in the group")
+        if (tenant_id, channel, external_id) in self.s.asked_external:
+            return self.s.external[tenant_id].get((channel, external_id))
+        return self.s.uow.orders.id_by_external_id(tenant_id, channel, external_id)
+
+    def get(
+        self,
+        tenant_id: UUID,
+        order_id: UUID,
+        *,
+        with_events: bool = True,
+        for_update: bool = False,
+    ) -> Order | None:
+        # Only an order stored before the group is ever asked for (an earlier copy).
+        return self.s.uow.orders.get(
+            tenant_id, order_id, with_events=with_events, for_update=for_update
+        )
+
+    def add(self, order: Order, *, outbox: Sequence[OutboxMessage] = ()) -> bool:
+        if (order.tenant_id, order.channel, order.external_id) in self.s.kept_external:
+            raise NotGroupable("a second copy of an order in the group")
+        self.s.adding = (order, tuple(outbox))
+        return True

@@ -69,25 +69,49 @@ def test_a_lone_order_is_written_at_once_in_a_group_of_its_own() -> None:
     assert writer.groups == [["a"]]
 
 
-def test_orders_that_arrive_while_the_writers_are_busy_go_together() -> None:
+def test_orders_that_arrive_while_groups_are_written_go_together() -> None:
     writer = Writer()
     groups = IntakeGroups(writer, writers=2, max_size=3)
 
     async def scenario() -> list[Any]:
-        first = [asyncio.create_task(groups.place(_submission(n))) for n in ("a", "b")]
-        await _wait_for_writes(writer, 2)  # both writers busy with a group of one each
-        later = [asyncio.create_task(groups.place(_submission(n))) for n in "cdefg"]
+        a = asyncio.create_task(groups.place(_submission("a")))
+        await _wait_for_writes(writer, 1)  # a lone order goes at once
+        b = asyncio.create_task(groups.place(_submission("b")))
         await asyncio.sleep(0.05)
-        assert writer.groups == [["a"], ["b"]]  # nobody else starts while both are busy
+        assert writer.groups == [["a"]]  # b waits for company while a is written
+        c = asyncio.create_task(groups.place(_submission("c")))
+        await _wait_for_writes(writer, 1)  # ... and goes with c, on the second writer
+        later = [asyncio.create_task(groups.place(_submission(n))) for n in "defg"]
+        await asyncio.sleep(0.05)
+        assert writer.groups == [["a"], ["b", "c"]]  # both writers busy: the rest wait
         writer.release.set()
-        return list(await asyncio.gather(*first, *later))
+        return list(await asyncio.gather(a, b, c, *later))
 
     placed = asyncio.run(scenario())
 
     assert [p.order for p in placed] == list("abcdefg")
-    assert writer.groups[:2] == [["a"], ["b"]]
-    # In arrival order, at most max_size each (the two are written side by side).
-    assert sorted(writer.groups[2:]) == [["c", "d", "e"], ["f", "g"]]
+    # In arrival order, at most max_size each; the last one waited for the writers to
+    # finish rather than go alone while another group was written.
+    assert sorted(writer.groups) == [["a"], ["b", "c"], ["d", "e", "f"], ["g"]]
+
+
+def test_a_lone_order_waits_for_company_no_longer_than_the_group_being_written() -> None:
+    writer = Writer()
+    groups = IntakeGroups(writer, writers=2, max_size=10)
+
+    async def scenario() -> list[Any]:
+        a = asyncio.create_task(groups.place(_submission("a")))
+        await _wait_for_writes(writer, 1)
+        b = asyncio.create_task(groups.place(_submission("b")))
+        await asyncio.sleep(0.05)
+        assert writer.groups == [["a"]]
+        writer.release.set()  # a is written; nobody else came: b goes alone
+        return list(await asyncio.gather(a, b))
+
+    placed = asyncio.run(scenario())
+
+    assert [p.order for p in placed] == ["a", "b"]
+    assert writer.groups == [["a"], ["b"]]
 
 
 def test_each_caller_hears_its_own_outcome_and_a_failed_group_reaches_all_its_callers() -> None:

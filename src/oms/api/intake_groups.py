@@ -2,10 +2,13 @@
 together (``oms.services.intake_group``).
 
 A worker writes at most ``writers`` groups at once, each in a thread of its own with its
-own connection. An order that finds a writer free starts a group at once, so a lone order
-waits for nothing; under load, the orders that arrive meanwhile wait for the next free
-writer and then go together, up to ``max_size`` at a time. The busier the worker, the
-bigger the groups and the fewer statements, commits and thread hand-offs per order.
+own connection. An order that finds nothing being written starts a group at once, so on a
+quiet worker no order waits. Under load, the orders that arrive meanwhile wait for the next
+free writer and then go together, up to ``max_size`` at a time; a single order waiting
+while another group is written waits for company (the next order) or for that group to
+finish, rather than go alone (measured: 11% of the benchmark's orders went alone before,
+at about three times the CPU of an order in a group). The busier the worker, the bigger
+the groups and the fewer statements, commits and thread hand-offs per order.
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ class IntakeGroups:
 
     def _start(self) -> None:
         while self._writing < self._writers and self._waiting:
+            if self._writing and len(self._waiting) == 1:
+                # Another group is being written: this order waits for company (the next
+                # order to arrive) or for that group to finish, rather than going alone.
+                return
             group = self._waiting[: self._max_size]
             del self._waiting[: self._max_size]
             self._writing += 1

@@ -53,7 +53,7 @@ class IntakeGroups:
 
     def _start(self) -> None:
         while self._writing < self._writers and self._waiting:
-            if self._writing and len(self._waiting) == 1:
+            if self._writing and len(self._waiting) == 1 and self._max_size > 1:
                 # Another group is being written: this order waits for company (the next
                 # order to arrive) or for that group to finish, rather than going alone.
                 return

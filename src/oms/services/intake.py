@@ -224,26 +224,6 @@ def _pickup_store(uow: UnitOfWork, tenant_id: UUID, code: str | None) -> Locatio
     return found
 
 
-def _place_once(
-    uow_factory: UnitOfWorkFactory,
-    gateways: GatewayProvider,
-    geocoder: Geocoder | None,
-    tenant_id: UUID,
-    command: PlaceOrder,
-    actor: Actor,
-    idempotency_key: str | None,
-    fingerprint: str,
-    at: datetime,
-) -> PlacedOrder:
-    with uow_factory() as uow:
-        placed = place_in(
-            uow, gateways, geocoder, tenant_id, command, actor, idempotency_key, fingerprint, at
-        )
-        if placed.created:
-            uow.commit()
-        return placed
-
-
 def place_in(
     uow: UnitOfWork,
     gateways: GatewayProvider,
@@ -457,16 +437,22 @@ def place_order(
     refused. With ``allow_backorder`` false and stock short, nothing is written.
     """
     when = at or utcnow()
-    return retry_transient(
-        lambda: _place_once(
-            uow_factory,
-            gateways,
-            geocoder,
-            tenant_id,
-            command,
-            actor,
-            idempotency_key,
-            fingerprint,
-            when,
-        )
-    )
+
+    def once() -> PlacedOrder:
+        with uow_factory() as uow:
+            placed = place_in(
+                uow,
+                gateways,
+                geocoder,
+                tenant_id,
+                command,
+                actor,
+                idempotency_key,
+                fingerprint,
+                when,
+            )
+            if placed.created:
+                uow.commit()
+            return placed
+
+    return retry_transient(once)

@@ -446,3 +446,46 @@ def test_risk_rules_see_the_group_as_one_order_after_another(
     assert ["fraud_review" in holds for holds in new_customer] == [True, False, False]
     velocity = outcomes[RiskRuleKind.EMAIL_VELOCITY.value]
     assert ["fraud_review" in holds for holds in velocity] == [False, True, True]
+
+
+def test_a_group_of_several_tenants_keeps_each_to_its_own(
+    uow_factory: SqlUnitOfWorkFactory, alone: list[Submission]
+) -> None:
+    """One group (as an operator's worker may form) with two tenants using the same SKUs,
+    external ids and customer email: each order lands in its own tenant, with its tenant's
+    stock, numbers and customer."""
+    first, second = _new_tenant(uow_factory), _new_tenant(uow_factory)
+    _world(uow_factory, first, {"RED": 1})
+    _world(uow_factory, second, {"RED": 5})
+    submissions = [
+        _submit(tenant_id, order_of(("RED", 2), external_id=name, payment=None))
+        for name in ("shared-1", "shared-2")
+        for tenant_id in (first, second)
+    ]
+
+    outcomes = _group(uow_factory, submissions)
+
+    assert alone == []
+    placed = [o for o in outcomes if isinstance(o, PlacedOrder)]
+    assert len(placed) == 4
+    assert all(p.created for p in placed)
+    by_tenant: dict[UUID, list[Order]] = {}
+    for p in placed:
+        by_tenant.setdefault(p.order.tenant_id, []).append(p.order)
+    for tenant_id, orders in by_tenant.items():
+        assert [o.external_id for o in orders] == ["shared-1", "shared-2"]
+        numbers = [o.number for o in orders]
+        assert numbers == sorted(numbers)
+        assert numbers[1] - numbers[0] == 1
+        stored = [
+            get_order(uow_factory=uow_factory, tenant_id=tenant_id, order_id=o.id) for o in orders
+        ]
+        assert [_view(s) for s in stored] == [_view(o) for o in orders]
+        assert len({o.customer_id for o in orders}) == 1
+    # First tenant: 1 RED at A and none at B, so one unit placed and the rest backordered.
+    assert [o.lines[0].allocated for o in by_tenant[first]] == [1, 0]
+    assert [o.lines[0].allocated for o in by_tenant[second]] == [2, 2]
+    assert by_tenant[first][0].customer_id != by_tenant[second][0].customer_id
+    assert _stock(uow_factory, first)["RED"] == (1, 0)
+    assert _stock(uow_factory, second)["RED"] == (4, 3)
+    _clean(uow_factory, first, second)

@@ -63,13 +63,13 @@ def _no_fault_in_the_group_path(caplog: pytest.LogCaptureFixture) -> Any:
 def alone(monkeypatch: pytest.MonkeyPatch) -> list[Submission]:
     """The submissions placed alone rather than in the group."""
     calls: list[Submission] = []
-    real = intake_group._place_alone
+    real = intake_group.place_alone
 
     def spy(uow_factory: Any, gateways: Any, geocoder: Any, submission: Submission) -> Any:
         calls.append(submission)
         return real(uow_factory, gateways, geocoder, submission)
 
-    monkeypatch.setattr(intake_group, "_place_alone", spy)
+    monkeypatch.setattr(intake_group, "place_alone", spy)
     return calls
 
 

@@ -44,7 +44,7 @@ from oms.services.payments import GatewayProvider
 from oms.services.ports import TransientStorageError, UnitOfWork, UnitOfWorkFactory
 from oms.services.routing import Geocoder
 
-__all__ = ["NotGroupable", "Outcome", "Submission", "groupable", "place_group"]
+__all__ = ["NotGroupable", "Outcome", "Submission", "groupable", "place_alone", "place_group"]
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def place_group(
     would have raised."""
     outcomes: list[Outcome | None] = [None] * len(submissions)
     together = [i for i, s in enumerate(submissions) if groupable(s.command, s.idempotency_key)]
-    alone = [i for i in range(len(submissions)) if i not in set(together)]
+    alone = sorted(set(range(len(submissions))) - set(together))
     if len(together) == 1:  # a group of one costs more than placing it alone
         alone.extend(together)
     elif together:
@@ -107,30 +107,33 @@ def place_group(
                 else:
                     outcomes[i] = outcome
     for i in sorted(alone):
-        outcomes[i] = _place_alone(uow_factory, gateways, geocoder, submissions[i])
-    return [outcome for outcome in outcomes if outcome is not None]
+        try:
+            outcomes[i] = place_alone(uow_factory, gateways, geocoder, submissions[i])
+        except Exception as error:  # it belongs to this submission's caller
+            outcomes[i] = error
+    done = [outcome for outcome in outcomes if outcome is not None]
+    assert len(done) == len(submissions), "every submission has its outcome"
+    return done
 
 
-def _place_alone(
+def place_alone(
     uow_factory: UnitOfWorkFactory,
     gateways: GatewayProvider,
     geocoder: Geocoder | None,
     submission: Submission,
-) -> Outcome:
-    try:
-        return intake.place_order(
-            uow_factory=uow_factory,
-            gateways=gateways,
-            geocoder=geocoder,
-            tenant_id=submission.tenant_id,
-            command=submission.command,
-            actor=submission.actor,
-            idempotency_key=submission.idempotency_key,
-            fingerprint=submission.fingerprint,
-            at=submission.at,
-        )
-    except Exception as error:  # it belongs to this submission's caller
-        return error
+) -> PlacedOrder:
+    """``intake.place_order`` for one submission, in a transaction of its own."""
+    return intake.place_order(
+        uow_factory=uow_factory,
+        gateways=gateways,
+        geocoder=geocoder,
+        tenant_id=submission.tenant_id,
+        command=submission.command,
+        actor=submission.actor,
+        idempotency_key=submission.idempotency_key,
+        fingerprint=submission.fingerprint,
+        at=submission.at,
+    )
 
 
 def _no_gateway(name: str) -> PaymentGateway:

@@ -126,6 +126,7 @@ class GroupSnapshot:
         raise NotGroupable(name)
 
     def begin(self, tenant_id: UUID) -> None:
+        """Start placing an order of ``tenant_id``: nothing taken, counted or added yet."""
         self.tenant = tenant_id
         self.taking.clear()
         self.counting.clear()
@@ -151,11 +152,8 @@ class GroupSnapshot:
     def _done(self) -> None:
         if self.tenant is not None:
             self.remaining[self.tenant] -= 1
+            self.begin(self.tenant)
         self.tenant = None
-        self.taking.clear()
-        self.counting.clear()
-        self.numbered.clear()
-        self.adding = None
 
     def has_writes(self) -> bool:
         return bool(self.kept_orders)
@@ -219,11 +217,14 @@ class _Part:
 
 
 class _Tenants(_Part):
+    def __init__(self, snapshot: GroupSnapshot) -> None:
+        super().__init__(snapshot)
+        self.settings: dict[UUID, IntakeSettings] = {}
+
     def intake_settings(self, tenant_id: UUID, now: datetime) -> IntakeSettings:
-        cache: dict[UUID, IntakeSettings] = self.__dict__.setdefault("cache", {})
-        if tenant_id not in cache:
-            cache[tenant_id] = self.s.uow.tenants.intake_settings(tenant_id, now)
-        return cache[tenant_id]
+        if tenant_id not in self.settings:
+            self.settings[tenant_id] = self.s.uow.tenants.intake_settings(tenant_id, now)
+        return self.settings[tenant_id]
 
     def next_order_number(self, tenant_id: UUID) -> int:
         numbers = self.s.numbers[tenant_id]
@@ -252,21 +253,27 @@ class _Locations(_Part):
 
 
 class _Routing(_Part):
+    def __init__(self, snapshot: GroupSnapshot) -> None:
+        super().__init__(snapshot)
+        self.rows: list[dict[str, Any]] | None = None
+
     def carrier_service_rows(self, *, active_only: bool = True) -> list[dict[str, Any]]:
         if not active_only:
             raise NotGroupable("routing.carrier_service_rows")
-        if "rows" not in self.__dict__:
-            self.__dict__["rows"] = self.s.uow.routing.carrier_service_rows()
-        rows: list[dict[str, Any]] = self.__dict__["rows"]
-        return rows
+        if self.rows is None:
+            self.rows = self.s.uow.routing.carrier_service_rows()
+        return self.rows
 
 
 class _RiskRules(_Part):
+    def __init__(self, snapshot: GroupSnapshot) -> None:
+        super().__init__(snapshot)
+        self.rules: dict[UUID, list[Any]] = {}
+
     def active(self, tenant_id: UUID) -> list[Any]:
-        cache: dict[UUID, list[Any]] = self.__dict__.setdefault("cache", {})
-        if tenant_id not in cache:
-            cache[tenant_id] = self.s.uow.risk_rules.active(tenant_id)
-        return list(cache[tenant_id])
+        if tenant_id not in self.rules:
+            self.rules[tenant_id] = self.s.uow.risk_rules.active(tenant_id)
+        return list(self.rules[tenant_id])
 
 
 class _Inventory(_Part):

@@ -25,9 +25,9 @@ from oms.api.schemas.common import Page
 from oms.api.schemas.orders import CancelRequest, OrderCreate, OrderRead, etag_of
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.status import OrderStatus
-from oms.services import intake, orders
+from oms.services import orders
 from oms.services.common import utcnow
-from oms.services.intake_group import Submission, groupable
+from oms.services.intake_group import Submission, groupable, place_alone
 from oms.services.ports import OrderFilter
 
 __all__ = ["router"]
@@ -84,16 +84,7 @@ async def place_order(
         placed = await app.intake.place(submission)
     else:
         placed = await run_in_threadpool(
-            intake.place_order,
-            uow_factory=app.uow_factory,
-            gateways=app.gateways,
-            geocoder=app.geocoder,
-            tenant_id=submission.tenant_id,
-            command=submission.command,
-            actor=submission.actor,
-            idempotency_key=idempotency_key,
-            fingerprint=submission.fingerprint,
-            at=submission.at,
+            place_alone, app.uow_factory, app.gateways, app.geocoder, submission
         )
     # The answer is serialised here, once: returned as a model, FastAPI would validate it
     # again before serialising it.

@@ -179,6 +179,9 @@ class SqlCustomerRepository:
         ordered = sorted(tallies, key=lambda t: t.email)
         if not ordered:
             return {}
+        if self._conn.dialect.name != "postgresql":
+            rows: Iterable[Any] = self._conn.execute(_count_orders_portable(ordered, tenant_id))
+            return {row.email: row.id for row in rows}
         params = {
             "tenant_id": tenant_id,
             "ids": [t.id for t in ordered],
@@ -189,10 +192,7 @@ class SqlCustomerRepository:
             "firsts": [t.first_order_at for t in ordered],
             "lasts": [t.last_order_at for t in ordered],
         }
-        if self._conn.dialect.name == "postgresql":
-            rows: Iterable[Any] = _COUNT_ORDERS.rows(self._conn, params)
-        else:
-            rows = self._conn.execute(_count_orders_portable(ordered, tenant_id))
+        rows = _COUNT_ORDERS.rows(self._conn, params)
         return {row.email: row.id for row in rows}
 
     def get(self, tenant_id: UUID, customer_id: UUID) -> CustomerRecord | None:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 from uuid import UUID
 
-import uuid6
-
 from oms.adapters.payments.registry import gateway_named
 from oms.domain.addresses import Address
 from oms.domain.catalogue import BundleComponent, Location, ProductKind
+from oms.domain.ids import new_id
 from oms.domain.orders import Actor, Customer
 from oms.domain.tenancy import ApiKeyScope, Principal
 from oms.services import catalogue, intake, inventory
@@ -27,7 +26,7 @@ PAID = intake.ChannelPayment(gateway="manual", captured=True)
 
 
 def tenant_principal(tenant_id: UUID) -> Principal:
-    return Principal(key_id=uuid6.uuid7(), scope=ApiKeyScope.TENANT, tenant_id=tenant_id)
+    return Principal(key_id=new_id(), scope=ApiKeyScope.TENANT, tenant_id=tenant_id)
 
 
 def add_location(

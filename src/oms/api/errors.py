@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from oms.api.schemas.common import NUL_FREE, NUL_MESSAGE
 from oms.domain.errors import (
     Conflict,
     Forbidden,
@@ -93,13 +94,23 @@ def _pointer(loc: tuple[Any, ...]) -> str:
     return "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def _detail(error: Any) -> str:
+    # Strict models refuse NUL through a pattern (oms.api.schemas.common); say so plainly.
+    if (
+        error.get("type") == "string_pattern_mismatch"
+        and (error.get("ctx") or {}).get("pattern") == NUL_FREE
+    ):
+        return NUL_MESSAGE
+    return str(error.get("msg", "invalid"))
+
+
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
     found = []
     for error in exc.errors():
         loc = tuple(error.get("loc", ()))
         # Pydantic adds the validator name of union/tagged members; keep the field path.
         loc = tuple(p for p in loc if not (isinstance(p, str) and p.startswith("function-")))
-        found.append({"pointer": _pointer(loc), "detail": str(error.get("msg", "invalid"))})
+        found.append({"pointer": _pointer(loc), "detail": _detail(error)})
     return found
 
 

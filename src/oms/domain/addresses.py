@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 __all__ = ["Address"]
@@ -25,8 +25,8 @@ class Address:
     longitude: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict for storage and events."""
-        return asdict(self)
+        """Plain dict for storage and events (every field is a plain value: no deep copy)."""
+        return {name: getattr(self, name) for name in _FIELD_NAMES}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Address:
@@ -53,3 +53,6 @@ class Address:
             latitude=number("latitude"),
             longitude=number("longitude"),
         )
+
+
+_FIELD_NAMES = tuple(f.name for f in fields(Address))

@@ -29,7 +29,12 @@ def minor_units(currency: str) -> int:
     return int(get_currency_precision(currency))
 
 
+@lru_cache(maxsize=256)
+def _minor_unit(currency: str) -> Decimal:
+    """The smallest amount of ``currency`` as an exponent for ``quantize``: 0.01 for EUR."""
+    return Decimal(1).scaleb(-minor_units(currency))
+
+
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round half up to the currency's minor unit; the one rounding rule used everywhere."""
-    exponent = Decimal(1).scaleb(-minor_units(currency))
-    return amount.quantize(exponent, rounding=ROUND_HALF_UP)
+    return amount.quantize(_minor_unit(currency), rounding=ROUND_HALF_UP)

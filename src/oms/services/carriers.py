@@ -7,12 +7,12 @@ from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-import uuid6
 import yaml
 
 from oms.domain.addresses import Address
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.geo import GeoPoint
+from oms.domain.ids import new_id
 from oms.domain.rate_import import parse_rate_cards
 from oms.domain.shipping import CarrierService, Parcel, Quote, rate_shop, ship_date
 from oms.domain.tenancy import Principal
@@ -97,7 +97,7 @@ def import_rate_cards(
                 code=service.code,
                 name=service.name,
                 rate_card=to_document(service),
-                service_id=uuid6.uuid7(),
+                service_id=new_id(),
                 at=when,
             ):
                 created += 1

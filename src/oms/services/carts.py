@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
 
-import uuid6
-
 from oms.domain.allocation import Demand
 from oms.domain.carts import CartLine, CartReservation, CartStatus
 from oms.domain.catalogue import ProductKind, unit_demand
@@ -24,6 +22,7 @@ from oms.domain.errors import (
     NotFound,
     Shortage,
 )
+from oms.domain.ids import new_id
 from oms.services.common import retry_transient, utcnow
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.reservations import reserve_demands
@@ -124,7 +123,7 @@ def create_cart_reservation(
                     ]
                 )
             cart = CartReservation(
-                id=uuid6.uuid7(),
+                id=new_id(),
                 status=CartStatus.ACTIVE,
                 expires_at=now + ttl,
                 created_at=now,

@@ -8,8 +8,6 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-import uuid6
-
 from oms.domain.addresses import Address
 from oms.domain.catalogue import (
     BundleComponent,
@@ -22,6 +20,7 @@ from oms.domain.catalogue import (
     location_named,
 )
 from oms.domain.errors import AlreadyExists, FieldError, Forbidden, InvalidRequest, NotFound
+from oms.domain.ids import new_id
 from oms.domain.money import is_known_currency
 from oms.domain.packing import Box
 from oms.domain.tenancy import Principal
@@ -74,7 +73,7 @@ def create_product(
             "Unknown currency", [FieldError("#/currency", f"{command.currency!r} is not ISO 4217")]
         )
     product = Product(
-        id=uuid6.uuid7(),
+        id=new_id(),
         tenant_id=tenant_id,
         sku=command.sku,
         name=command.name,
@@ -143,7 +142,7 @@ def create_location(
     (a tenant key's, or the tenant an operator key names with OMS-Tenant)."""
     owner = principal.tenant_id
     location = Location(
-        id=uuid6.uuid7(),
+        id=new_id(),
         owner_tenant_id=owner,
         code=command.code,
         name=command.name,

@@ -8,9 +8,8 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-import uuid6
-
 from oms.domain.errors import AlreadyExists, FieldError, InvalidRequest, NotFound
+from oms.domain.ids import new_id
 from oms.domain.pricing import DiscountCode, normalize_code
 from oms.services.common import utcnow
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -26,7 +25,7 @@ def create_discount_code(
     at: datetime | None = None,
 ) -> DiscountCode:
     """Define a code (stored upper-case); a code already defined is refused with 409."""
-    code = replace(code, id=uuid6.uuid7(), code=normalize_code(code.code), times_used=0)
+    code = replace(code, id=new_id(), code=normalize_code(code.code), times_used=0)
     code.validate()
     with uow_factory() as uow:
         if not uow.discounts.add(tenant_id, code, at or utcnow()):

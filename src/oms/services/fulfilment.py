@@ -15,8 +15,6 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-import uuid6
-
 from oms.domain.catalogue import ProductKind, location_named, unit_demand
 from oms.domain.errors import FieldError, InvalidRequest, NotFound
 from oms.domain.fulfilment import (
@@ -26,6 +24,7 @@ from oms.domain.fulfilment import (
     FulfillmentOrderStatus,
     line_units,
 )
+from oms.domain.ids import new_id
 from oms.domain.orders import SYSTEM, Allocation, Order
 from oms.domain.packing import Package
 from oms.domain.tenancy import Principal
@@ -79,7 +78,7 @@ def _new_orders(
         pickup = order.pickup_location_id == location_id
         made.append(
             FulfillmentOrder(
-                id=uuid6.uuid7(),
+                id=new_id(),
                 tenant_id=order.tenant_id,
                 order_id=order.id,
                 order_number=order.number,

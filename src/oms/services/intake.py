@@ -22,8 +22,6 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-import uuid6
-
 from oms.domain.addresses import Address
 from oms.domain.catalogue import Location, Product, ProductKind, location_named
 from oms.domain.errors import (
@@ -32,6 +30,7 @@ from oms.domain.errors import (
     InvalidRequest,
 )
 from oms.domain.holds import HoldReason
+from oms.domain.ids import new_id
 from oms.domain.money import is_known_currency, round_money
 from oms.domain.orders import Actor, Customer, Order, OrderLine
 from oms.domain.payments import PaymentKind
@@ -265,7 +264,7 @@ def place_in(
         and any(line.kind is not ProductKind.DIGITAL for line in lines),
     )
     order = Order(
-        id=uuid6.uuid7(),
+        id=new_id(),
         tenant_id=tenant_id,
         number=0,
         channel=command.channel,

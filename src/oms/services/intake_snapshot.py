@@ -19,9 +19,8 @@ from datetime import datetime
 from typing import Any, NoReturn
 from uuid import UUID
 
-import uuid6
-
 from oms.domain.catalogue import Location, Product, unit_demand
+from oms.domain.ids import new_id
 from oms.domain.inventory import StockLevel
 from oms.domain.orders import Order
 from oms.services.intake import PlaceOrder
@@ -358,7 +357,7 @@ class _Customers(_Part):
             if found is not None:
                 return _Customer(found)
         new = CustomerRecord(
-            id=uuid6.uuid7(),
+            id=new_id(),
             email=email,
             name=None,
             phone=None,

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-import uuid6
-
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
 from oms.domain.fulfilment import FulfillmentKind, FulfillmentOrder
+from oms.domain.ids import new_id
 from oms.domain.orders import Actor
 from oms.domain.packing import (
     Box,
@@ -126,7 +125,7 @@ def pack(
             )
             taken = fo.pack(counts)
             package = Package(
-                id=uuid6.uuid7(),
+                id=new_id(),
                 fulfillment_order_id=fo.id,
                 weight_grams=max(weight, 1),
                 contents=[

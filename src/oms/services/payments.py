@@ -15,10 +15,9 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-import uuid6
-
 from oms.adapters.payments.base import GatewayResult, PaymentGateway
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
+from oms.domain.ids import new_id
 from oms.domain.lifecycle import OrderAction, ensure_allowed
 from oms.domain.orders import Actor, Order
 from oms.domain.payments import (
@@ -185,7 +184,7 @@ def run_payment(
             raise InvalidRequest("Name the payment gateway", [FieldError("#/gateway", "required")])
         result = _call(gateways(name), order, request, parent, amount)
         record = PaymentRecord(
-            id=uuid6.uuid7(),
+            id=new_id(),
             kind=request.kind,
             amount=amount,
             currency=order.currency,

@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-import uuid6
-
 from oms.domain.errors import NotFound
 from oms.domain.fulfilment import FulfillmentOrder
 from oms.domain.holds import Hold, HoldReason
+from oms.domain.ids import new_id
 from oms.domain.orders import SYSTEM, Actor, Order, OrderEvent
 from oms.domain.policies import TenantPolicies
 from oms.domain.status import FulfillmentStatus, OrderStatus
@@ -82,7 +81,7 @@ def new_hold(
 ) -> Hold:
     """A hold due after the tenant's SLA for ``reason``."""
     return Hold(
-        id=uuid6.uuid7(),
+        id=new_id(),
         reason=reason,
         created_at=at,
         due_at=at + policies.hold_sla(reason),

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
-import uuid6
-
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
 from oms.domain.fulfilment import FulfillmentKind, FulfillmentOrder, FulfillmentOrderStatus
+from oms.domain.ids import new_id
 from oms.domain.inventory import MovementKind
 from oms.domain.orders import Actor
 from oms.domain.picking import (
@@ -136,7 +135,7 @@ def create_wave(
                 for c in select_wave(candidates, max_orders=max_orders, max_units=max_units)
             }
             wave = PickWave(
-                id=uuid6.uuid7(),
+                id=new_id(),
                 tenant_id=tenant_id,
                 location_id=location.id,
                 fulfillment_order_ids=sorted(chosen),

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-import uuid6
-
 from oms.domain.allocation import Demand, Pick, plan_allocation
+from oms.domain.ids import new_id
 from oms.domain.inventory import StockLevel
 from oms.domain.orders import Allocation
 from oms.services.ports import TransientStorageError, UnitOfWork
@@ -123,7 +122,7 @@ def reserve_demands(
                     held[key].quantity += units
                 else:
                     held[key] = Allocation(
-                        id=uuid6.uuid7(),
+                        id=new_id(),
                         line_no=pick.line_no,
                         sku=sku,
                         location_id=pick.location_id,
@@ -169,7 +168,7 @@ def take_held_stock(
                 from_pool[key].quantity += units
             else:
                 from_pool[key] = Allocation(
-                    id=uuid6.uuid7(),
+                    id=new_id(),
                     line_no=pick.line_no,
                     sku=sku,
                     location_id=pick.location_id,

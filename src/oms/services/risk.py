@@ -8,10 +8,9 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import uuid6
-
 from oms.domain.addresses import Address
 from oms.domain.errors import NotFound
+from oms.domain.ids import new_id
 from oms.domain.risk import (
     RiskAssessment,
     RiskFacts,
@@ -37,7 +36,7 @@ def create_risk_rule(
     at: datetime | None = None,
 ) -> RiskRule:
     """Add a rule after checking its parameters (422 with field pointers)."""
-    rule = RiskRule(id=uuid6.uuid7(), kind=kind, params=parse_rule_params(kind, params))
+    rule = RiskRule(id=new_id(), kind=kind, params=parse_rule_params(kind, params))
     with uow_factory() as uow:
         uow.risk_rules.add(tenant_id, rule, at or utcnow())
         uow.commit()

@@ -18,12 +18,11 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-import uuid6
-
 from oms.domain.addresses import Address
 from oms.domain.allocation import Demand
 from oms.domain.catalogue import Location
 from oms.domain.geo import Geocode, GeoPoint, GeoPrecision
+from oms.domain.ids import new_id
 from oms.domain.orders import Allocation
 from oms.domain.routing import (
     RoutingLine,
@@ -149,7 +148,7 @@ def _take(
             for sku, per in sorted(lines[line_no].per_unit.items()):
                 taken_all.allocations.append(
                     Allocation(
-                        id=uuid6.uuid7(),
+                        id=new_id(),
                         line_no=line_no,
                         sku=sku,
                         location_id=package.location_id,

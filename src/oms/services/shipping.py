@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-import uuid6
-
 from oms.adapters.carriers.base import CarrierError, CarrierGateway, LabelRequest
 from oms.domain.addresses import Address
 from oms.domain.catalogue import Location
@@ -29,6 +27,7 @@ from oms.domain.errors import (
 )
 from oms.domain.fulfilment import FulfillmentKind
 from oms.domain.geo import GeoPoint
+from oms.domain.ids import new_id
 from oms.domain.inventory import MovementKind
 from oms.domain.orders import Actor
 from oms.domain.packing import Package, PackageItem
@@ -256,7 +255,7 @@ def create_shipment(
                 ) from refusal
             contents = _merged(packages)
             shipment = Shipment(
-                id=uuid6.uuid7(),
+                id=new_id(),
                 tenant_id=tenant_id,
                 order_id=order.id,
                 fulfillment_order_id=fo.id,

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-import uuid6
-
 from oms.domain.errors import InvalidRequest, NotFound
+from oms.domain.ids import new_id
 from oms.domain.tenancy import ApiKeyScope, Principal, Tenant, hash_api_key, new_api_key
 from oms.services.common import utcnow
 from oms.services.ports import ApiKeyRecord, UnitOfWorkFactory
@@ -44,7 +43,7 @@ def _add_key(
 ) -> CreatedKey:
     secret = new_api_key()
     record = ApiKeyRecord(
-        id=uuid6.uuid7(),
+        id=new_id(),
         tenant_id=tenant_id,
         scope=scope,
         name=name,
@@ -70,7 +69,7 @@ def create_tenant(
     if not name:
         raise InvalidRequest("A tenant needs a name")
     at = at or utcnow()
-    tenant = Tenant(id=uuid6.uuid7(), name=name, created_at=at)
+    tenant = Tenant(id=new_id(), name=name, created_at=at)
     key = _add_key(
         uow_factory,
         scope=ApiKeyScope.TENANT,

@@ -8,12 +8,12 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-import uuid6
 from sqlalchemy import Connection, Executable, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.tables import customers
+from oms.domain.ids import new_id
 from oms.services.ports import CustomerRecord, CustomerTally
 
 __all__ = ["SqlCustomerRepository"]
@@ -140,7 +140,7 @@ class SqlCustomerRepository:
         """
         params = {
             "tenant_id": tenant_id,
-            "id": uuid6.uuid7(),
+            "id": new_id(),
             "email": email,
             "name": name,
             "phone": phone,

@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import uuid6
 from sqlalchemy import (
     ARRAY,
     ColumnElement,
@@ -38,6 +37,7 @@ from oms.adapters.db.tables import (
     inventory_movements,
     locations,
 )
+from oms.domain.ids import new_id
 from oms.domain.inventory import Movement, MovementKind, StockLevel
 from oms.services.ports import InvariantViolation
 
@@ -288,7 +288,7 @@ class SqlInventoryRepository:
         actor: str,
         at: datetime,
     ) -> UUID:
-        movement_id: UUID = uuid6.uuid7()
+        movement_id: UUID = new_id()
         self._conn.execute(
             insert(inventory_movements).values(
                 tenant_id=tenant_id,

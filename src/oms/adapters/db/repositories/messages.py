@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import uuid6
 from sqlalchemy import Connection, insert, select, update
 
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import idempotency_keys, outbox
+from oms.domain.ids import new_id
 from oms.services.ports import IdempotencyRecord, OutboxMessage
 
 __all__ = ["SqlIdempotencyRepository", "SqlOutboxRepository", "outbox_rows"]
@@ -22,7 +22,7 @@ def outbox_rows(tenant_id: UUID, messages: Sequence[OutboxMessage]) -> list[dict
     return [
         {
             "tenant_id": tenant_id,
-            "id": uuid6.uuid7(),
+            "id": new_id(),
             "topic": m.topic,
             "aggregate_id": m.aggregate_id,
             "payload": m.payload,

@@ -51,11 +51,16 @@ PROBLEM_JSON = "application/problem+json"
 
 
 def api_settings_for(url: str) -> Settings:
-    """Test settings with small, explicit limits, so the tests can reach them cheaply."""
+    """Test settings with small, explicit limits, so the tests can reach them cheaply.
+
+    Keys are cached, as in production: a tenant's first order is then placed through the
+    route and the next ones through the intake lane (``oms.api.intake_lane``), which only
+    takes keys the cache holds. So the order tests cover both.
+    """
     return Settings(
         database_url=url,
         environment=Environment.TEST,
-        api_key_cache_seconds=0,
+        api_key_cache_seconds=3_600,
         max_body_bytes=16_000,
         max_page_size=50,
         default_page_size=10,

@@ -19,6 +19,7 @@ from oms.adapters.payments.registry import gateway_named
 from oms.api.deps import AppState, reject_nul_characters
 from oms.api.errors import install_error_handlers, problem
 from oms.api.intake_groups import IntakeGroups
+from oms.api.intake_lane import IntakeLane
 from oms.api.routers import (
     carriers,
     catalogue,
@@ -169,4 +170,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
+    # Outermost: plain order placements are answered before the framework's machinery.
+    app.add_middleware(IntakeLane)
     return app

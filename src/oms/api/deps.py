@@ -46,6 +46,9 @@ __all__ = [
     "SettingsDep",
     "TenantId",
     "UowDep",
+    "actor_of",
+    "bearer_secret",
+    "cached_principal",
     "decode_cursor",
     "encode_cursor",
     "page_of",
@@ -104,6 +107,19 @@ DownloadsDep = Annotated[DownloadSigner, Depends(_downloads)]
 UowDep = Annotated[UnitOfWorkFactory, Depends(_uow)]
 
 
+def bearer_secret(authorization: str | None) -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header; None when it is not one."""
+    if not authorization or not authorization.lower().startswith("bearer "):
+        return None
+    return authorization[7:].strip()
+
+
+def cached_principal(state: AppState, secret: str, now: float) -> Principal | None:
+    """Who ``secret`` belongs to, while the key cache still holds it (``now``: monotonic)."""
+    cached = state.key_cache.get(secret)
+    return cached[1] if cached is not None and cached[0] > now else None
+
+
 async def _principal(
     request: Request,
     authorization: Annotated[str | None, Header()] = None,
@@ -111,15 +127,15 @@ async def _principal(
         str | None, Header(description="Operator keys: the tenant to act on")
     ] = None,
 ) -> Principal:
-    if not authorization or not authorization.lower().startswith("bearer "):
+    secret = bearer_secret(authorization)
+    if secret is None:
         raise Unauthenticated("Send your API key as 'Authorization: Bearer <key>'")
-    secret = authorization[7:].strip()
     state = _state(request)
     ttl = state.settings.api_key_cache_seconds
     now = time.monotonic()
-    cached = state.key_cache.get(secret)
-    if cached is not None and cached[0] > now:
-        principal = cached[1]
+    cached = cached_principal(state, secret, now)
+    if cached is not None:
+        principal = cached
     else:
         found = await run_in_threadpool(
             tenant_services.authenticate, uow_factory=state.uow_factory, secret=secret
@@ -161,12 +177,12 @@ async def _tenant(principal: CurrentPrincipal) -> UUID:
 TenantId = Annotated[UUID, Depends(_tenant)]
 
 
-def _actor_of(principal: Principal) -> Actor:
+def actor_of(principal: Principal) -> Actor:
     return Actor("api_key", str(principal.key_id))
 
 
 async def _actor(principal: CurrentPrincipal) -> Actor:
-    return _actor_of(principal)
+    return actor_of(principal)
 
 
 ActorDep = Annotated[Actor, Depends(_actor)]
@@ -182,7 +198,7 @@ class Caller:
 
 
 async def _caller(principal: CurrentPrincipal) -> Caller:
-    return Caller(principal.require_tenant(), _actor_of(principal))
+    return Caller(principal.require_tenant(), actor_of(principal))
 
 
 async def _app_state(request: Request) -> AppState:

@@ -25,7 +25,7 @@ from oms.domain.errors import (
 )
 from oms.services.ports import TransientStorageError
 
-__all__ = ["install_error_handlers", "problem"]
+__all__ = ["install_error_handlers", "problem", "problem_for"]
 
 log = logging.getLogger("oms.api")
 
@@ -119,21 +119,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(OmsError)
     async def _oms_error(request: Request, exc: OmsError) -> JSONResponse:
-        status = next((s for cls, s in STATUS_OF if isinstance(exc, cls)), 400)
-        # Extra members add to the problem; they never replace its standard members.
-        extra = {k: v for k, v in exc.extra.items() if k not in _STANDARD_MEMBERS}
-        if isinstance(exc, InvalidRequest) and exc.errors:
-            extra["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in exc.errors]
-        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-        return problem(
-            status,
-            code=exc.code,
-            title=exc.title,
-            detail=exc.detail,
-            instance=request.url.path,
-            headers=headers,
-            **extra,
-        )
+        return problem_for(exc, method=request.method, path=request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -165,23 +151,48 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(TransientStorageError)
-    async def _busy(request: Request, _exc: TransientStorageError) -> JSONResponse:
+    async def _busy(request: Request, exc: TransientStorageError) -> JSONResponse:
+        return problem_for(exc, method=request.method, path=request.url.path)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        return problem_for(exc, method=request.method, path=request.url.path)
+
+
+def problem_for(exc: Exception, *, method: str, path: str) -> JSONResponse:
+    """The answer to an error a use case raised: its problem for an ``OmsError``, 503 for a
+    transient storage error, else 500 (logged). The API's handlers and the intake lane
+    (``oms.api.intake_lane``) answer through this one function."""
+    if isinstance(exc, OmsError):
+        status = next((s for cls, s in STATUS_OF if isinstance(exc, cls)), 400)
+        # Extra members add to the problem; they never replace its standard members.
+        extra = {k: v for k, v in exc.extra.items() if k not in _STANDARD_MEMBERS}
+        if isinstance(exc, InvalidRequest) and exc.errors:
+            extra["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in exc.errors]
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return problem(
+            status,
+            code=exc.code,
+            title=exc.title,
+            detail=exc.detail,
+            instance=path,
+            headers=headers,
+            **extra,
+        )
+    if isinstance(exc, TransientStorageError):
         return problem(
             503,
             code="busy",
             title="Busy",
             detail="The request met concurrent changes; retry it (it is safe to)",
-            instance=request.url.path,
+            instance=path,
             headers={"Retry-After": "1"},
         )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, _exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(
-            500,
-            code="internal_error",
-            title="Internal error",
-            detail="Something went wrong on our side; it has been logged",
-            instance=request.url.path,
-        )
+    log.exception("unhandled error on %s %s", method, path, exc_info=exc)
+    return problem(
+        500,
+        code="internal_error",
+        title="Internal error",
+        detail="Something went wrong on our side; it has been logged",
+        instance=path,
+    )

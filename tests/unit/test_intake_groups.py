@@ -114,6 +114,27 @@ def test_a_lone_order_waits_for_company_no_longer_than_the_group_being_written()
     assert writer.groups == [["a"], ["b"]]
 
 
+def test_while_a_group_is_written_the_next_starts_once_half_a_group_waits() -> None:
+    writer = Writer()
+    groups = IntakeGroups(writer, writers=2, max_size=10)
+
+    async def scenario() -> list[Any]:
+        a = asyncio.create_task(groups.place(_submission("a")))
+        await _wait_for_writes(writer, 1)
+        waiting = [asyncio.create_task(groups.place(_submission(n))) for n in "bcde"]
+        await asyncio.sleep(0.05)
+        assert writer.groups == [["a"]]  # four wait: less than half a group of ten
+        fifth = asyncio.create_task(groups.place(_submission("f")))
+        await _wait_for_writes(writer, 1)  # five: the second writer takes them
+        assert writer.groups == [["a"], ["b", "c", "d", "e", "f"]]
+        writer.release.set()
+        return list(await asyncio.gather(a, *waiting, fifth))
+
+    placed = asyncio.run(scenario())
+
+    assert [p.order for p in placed] == list("abcdef")
+
+
 def test_each_caller_hears_its_own_outcome_and_a_failed_group_reaches_all_its_callers() -> None:
     writer = Writer()
     writer.release.set()

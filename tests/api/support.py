@@ -31,6 +31,7 @@ __all__ = [
     "PROBLEM_JSON",
     "ApiTenant",
     "TestClient",
+    "api_routes",
     "api_settings_for",
     "assert_problem",
     "create_location",

@@ -4,6 +4,7 @@ body intact, to the framework, which answers it as it always has."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from oms.config import Settings
 from tests.api.support import (
     ApiTenant,
     TestClient,
+    api_routes,
     assert_problem,
     create_location,
     create_product,
@@ -187,6 +189,28 @@ def test_an_operator_acting_for_a_tenant_goes_through_the_route(
 
     assert (first.status_code, second.status_code) == (201, 201)
     assert len(_orders_handed_on(handed_on)) == 2
+
+
+def test_the_lane_knows_everything_the_route_and_the_app_run_for_an_order(
+    lane_client: TestClient,
+) -> None:
+    """The lane does by hand what these do for the route. A new middleware, app-wide
+    dependency or parameter of the route must be taught to the lane (or make it hand the
+    request on) before this test is changed."""
+    app: Any = lane_client.app
+    route = next(
+        r
+        for r in api_routes(app)
+        if getattr(r, "path", "") == "/v1/orders" and "POST" in getattr(r, "methods", ())
+    )
+    assert [m.cls.__name__ for m in app.user_middleware] == ["IntakeLane", "BodySizeLimit"]
+    assert [d.dependency.__name__ for d in app.router.dependencies] == ["reject_nul_characters"]
+    assert list(inspect.signature(route.endpoint).parameters) == [
+        "body",
+        "caller",
+        "app",
+        "idempotency_key",
+    ]
 
 
 async def _through_lane(headers: list[tuple[bytes, bytes]], messages: list[Message]) -> Any:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from hypothesis import given, settings
@@ -23,6 +24,8 @@ from oms.api.app import create_app
 from oms.api.intake_lane import IntakeLane
 from oms.api.schemas.orders import OrderCreate
 from oms.config import Settings
+from oms.domain.errors import Conflict
+from oms.domain.tenancy import ApiKeyScope, Principal
 from tests.api.support import (
     ApiTenant,
     TestClient,
@@ -213,9 +216,14 @@ def test_the_lane_knows_everything_the_route_and_the_app_run_for_an_order(
     ]
 
 
-async def _through_lane(headers: list[tuple[bytes, bytes]], messages: list[Message]) -> Any:
-    """Run one request through a lane whose inner app only records what it received."""
+async def _through_lane(
+    headers: list[tuple[bytes, bytes]], messages: list[Message]
+) -> tuple[list[Message], list[Message]]:
+    """One request through a lane whose inner app only records what reached it, with the
+    key ``k`` cached for a tenant and an intake that refuses every order (409): what the
+    inner app received, and what the lane itself sent."""
     received: list[Message] = []
+    sent: list[Message] = []
 
     async def inner(scope: Scope, receive: Receive, send: Send) -> None:
         while True:
@@ -230,10 +238,16 @@ async def _through_lane(headers: list[tuple[bytes, bytes]], messages: list[Messa
         return pending.pop(0)
 
     async def send(message: Message) -> None:
-        raise AssertionError(f"the lane answered: {message}")
+        sent.append(message)
 
+    async def refuse(submission: Any) -> Any:
+        raise Conflict("No stock for this test")
+
+    tenant = Principal(key_id=uuid4(), scope=ApiKeyScope.TENANT, tenant_id=uuid4())
     state = SimpleNamespace(
-        settings=SimpleNamespace(max_body_bytes=100, max_order_lines=5), key_cache={}
+        settings=SimpleNamespace(max_body_bytes=100, max_order_lines=5),
+        key_cache={"k": (float("inf"), tenant)},
+        intake=SimpleNamespace(place=refuse),
     )
     scope = {
         "type": "http",
@@ -245,41 +259,57 @@ async def _through_lane(headers: list[tuple[bytes, bytes]], messages: list[Messa
         "app": SimpleNamespace(state=SimpleNamespace(oms=state)),
     }
     await IntakeLane(inner)(scope, receive, send)
-    return received
+    return received, sent
 
 
 JSON_KEY = [(b"authorization", b"Bearer k"), (b"content-type", b"application/json")]
+ORDER = b'{"currency": "EUR", "lines": [{"sku": "A", "quantity": 1}]}'
+
+
+def test_the_lane_answers_a_plain_order_of_a_cached_key_itself() -> None:
+    """The control for the cases below: this request is the lane's to answer."""
+    received, sent = asyncio.run(
+        _through_lane(JSON_KEY, [{"type": "http.request", "body": ORDER, "more_body": False}])
+    )
+
+    assert received == []
+    assert sent[0]["type"] == "http.response.start"
+    assert sent[0]["status"] == 409
 
 
 @pytest.mark.parametrize(
     ("headers", "messages"),
     [
         pytest.param(
-            [(b"authorization", b"Bearer k"), (b"x-note", b"a\x00b"), *JSON_KEY[1:]],
-            [{"type": "http.request", "body": b"{}", "more_body": False}],
+            [*JSON_KEY, (b"x-note", b"a\x00b")],
+            [{"type": "http.request", "body": ORDER, "more_body": False}],
             id="nul-in-a-header",
         ),
         pytest.param(
-            JSON_KEY,
+            [(b"authorization", b"Bearer other"), *JSON_KEY],
+            [{"type": "http.request", "body": ORDER, "more_body": False}],
+            id="two-keys",
+        ),
+        pytest.param(
+            [(b"authorization", b"Bearer unknown"), *JSON_KEY[1:]],
             [
-                {"type": "http.request", "body": b'{"a"', "more_body": True},
-                {"type": "http.request", "body": b": 1}", "more_body": False},
+                {"type": "http.request", "body": ORDER[:20], "more_body": True},
+                {"type": "http.request", "body": ORDER[20:], "more_body": False},
             ],
             id="key-not-cached-two-chunks",
         ),
         pytest.param(
             JSON_KEY,
             [
-                {"type": "http.request", "body": b"x" * 60, "more_body": True},
-                {"type": "http.request", "body": b"x" * 60, "more_body": True},
-                {"type": "http.request", "body": b"x" * 60, "more_body": False},
+                {"type": "http.request", "body": ORDER, "more_body": True},
+                {"type": "http.request", "body": b" " * 60, "more_body": False},
             ],
             id="over-the-limit-midway",
         ),
         pytest.param(
             JSON_KEY,
             [
-                {"type": "http.request", "body": b"{", "more_body": True},
+                {"type": "http.request", "body": ORDER[:20], "more_body": True},
                 {"type": "http.disconnect"},
             ],
             id="client-went-away",
@@ -289,7 +319,10 @@ JSON_KEY = [(b"authorization", b"Bearer k"), (b"content-type", b"application/jso
 def test_a_request_handed_on_arrives_message_for_message(
     headers: list[tuple[bytes, bytes]], messages: list[Message]
 ) -> None:
-    assert asyncio.run(_through_lane(headers, messages)) == messages
+    received, sent = asyncio.run(_through_lane(headers, messages))
+
+    assert sent == []
+    assert received == messages
 
 
 ORDER_ADAPTER = TypeAdapter(OrderCreate)

@@ -104,8 +104,12 @@ def _plain_headers(scope: Scope, limit: int) -> str | None:
         if b"\x00" in value or name in _ROUTE_HEADERS:
             return None
         if name == b"authorization":
+            if authorization is not None:  # which one counts is the framework's to say
+                return None
             authorization = value
         elif name == b"content-type":
+            if json_body:
+                return None
             json_body = value.split(b";", 1)[0].strip().lower() == b"application/json"
         elif name == b"content-length" and (not value.isdigit() or int(value) > limit):
             return None

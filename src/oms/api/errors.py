@@ -117,9 +117,11 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, str]]:
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every error into problem+json."""
 
-    @app.exception_handler(OmsError)
-    async def _oms_error(request: Request, exc: OmsError) -> JSONResponse:
+    async def _raised(request: Request, exc: Exception) -> JSONResponse:
         return problem_for(exc, method=request.method, path=request.url.path)
+
+    for raised in (OmsError, TransientStorageError, Exception):
+        app.add_exception_handler(raised, _raised)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -149,14 +151,6 @@ def install_error_handlers(app: FastAPI) -> None:
             instance=request.url.path,
             headers=headers or None,
         )
-
-    @app.exception_handler(TransientStorageError)
-    async def _busy(request: Request, exc: TransientStorageError) -> JSONResponse:
-        return problem_for(exc, method=request.method, path=request.url.path)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return problem_for(exc, method=request.method, path=request.url.path)
 
 
 def problem_for(exc: Exception, *, method: str, path: str) -> JSONResponse:

@@ -7,7 +7,8 @@ per order. ``place_group`` places a group of orders in one transaction:
 1. It reads once what they all need: settings, products, locations, stock levels,
    customers and known external ids, per tenant.
 2. It places each order with the code that places it alone (``intake.place_in``), against
-   a ``_Snapshot`` of those reads that also counts what the group's earlier orders took.
+   a ``GroupSnapshot`` of those reads (``oms.services.intake_snapshot``) that also counts
+   what the group's earlier orders took.
 3. It writes them all: one conditional reservation per tenant (the stock rows locked in
    (SKU, location) order, as alone), one customer upsert per tenant (in email order), one
    insert of every order and its children, and one commit.

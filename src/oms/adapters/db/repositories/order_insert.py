@@ -1,24 +1,24 @@
-"""A new order on PostgreSQL in one statement: the order row and all its children.
+"""New orders on PostgreSQL in one statement: the order rows and all their children.
 
 Order intake writes an order, its lines, allocations, holds, payments, first events and
 their outbox messages. As separate INSERTs that is seven round trips, and each costs more
 client CPU (SQLAlchemy and driver overhead) than the server needs to run it. On PostgreSQL
-one statement does it::
+one statement does it, for one order or for an intake group's::
 
-    WITH o AS (INSERT INTO orders (...) SELECT ... FROM json_populate_record(NULL::orders, $1)
+    WITH o AS (INSERT INTO orders (...) SELECT ... FROM json_populate_recordset(NULL::orders, $1)
                ON CONFLICT DO NOTHING RETURNING 1),
          l AS (INSERT INTO order_lines (...)
                SELECT ... FROM json_populate_recordset(NULL::order_lines, $2)
-               WHERE EXISTS (SELECT FROM o)),
+               WHERE (SELECT count(*) FROM o) = $n),
          ...
     SELECT count(*) FROM o
 
 Each table's rows travel as one JSON document, so the statement's text never changes
 whatever the number of rows: psycopg converts it once and prepares it once per connection
 (a long statement or one with more than 50 parameters would be parsed again on every call).
-The children are written only when the order row was: a copy whose external id already
-exists writes nothing, as with separate statements. The stored values are those SQLAlchemy
-would bind: JSON columns hold JSON text (``None`` as JSON ``null``), amounts are exact
+The children are written only when every order row was: a lone order whose external id
+already exists writes nothing, as with separate statements. The stored values are those
+SQLAlchemy would bind: JSON columns hold JSON text (``None`` as JSON ``null``), amounts are exact
 (sent as decimal strings), times are aware. The documents are written by orjson, several
 times faster than ``json`` here (5% of a server's CPU per order went to ``json.dumps``).
 """
@@ -44,7 +44,7 @@ from oms.adapters.db.tables import (
     payments,
 )
 
-__all__ = ["insert_new_order", "insert_new_orders"]
+__all__ = ["insert_new_orders"]
 
 # Children in the order of the ``children`` argument; (table, CTE and parameter name).
 _CHILDREN: tuple[tuple[Table, str], ...] = (
@@ -60,22 +60,20 @@ _ORDER_COLUMNS = tuple(c.name for c in orders.c if c.name != "destination")
 
 
 def _selected(table: Table, columns: tuple[str, ...]) -> str:
-    # json_populate_record turns a JSON null into SQL NULL; SQLAlchemy's JSON type stores
+    # json_populate_recordset turns a JSON null into SQL NULL; SQLAlchemy's JSON type stores
     # Python None as JSON 'null', and so must this.
     return ", ".join(
         f"COALESCE({c}, 'null'::json)" if isinstance(table.c[c].type, JSON) else c for c in columns
     )
 
 
-def _statement(*, many: bool) -> str:
+def _statement() -> str:
     # Built once at import from the table definitions; every value is a bound parameter.
-    # One order: its children are written when it was. Several: only when all of them were.
+    # The children are written only when every order row was.
     names = ", ".join(_ORDER_COLUMNS)
-    source = "json_populate_recordset" if many else "json_populate_record"
-    condition = "(SELECT count(*) FROM o) = %(n)s" if many else "EXISTS (SELECT FROM o)"
     ctes = [
         f"o AS (INSERT INTO orders ({names}) SELECT {_selected(orders, _ORDER_COLUMNS)} "  # noqa: S608
-        f"FROM {source}(NULL::orders, %(o)s) ON CONFLICT DO NOTHING RETURNING 1)"
+        "FROM json_populate_recordset(NULL::orders, %(o)s) ON CONFLICT DO NOTHING RETURNING 1)"
     ]
     for table, name in _CHILDREN:
         columns = tuple(c.name for c in table.c)
@@ -83,13 +81,12 @@ def _statement(*, many: bool) -> str:
             f"{name} AS (INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
             f"SELECT {_selected(table, columns)} "
             f"FROM json_populate_recordset(NULL::{table.name}, %({name})s) "
-            f"WHERE {condition})"
+            "WHERE (SELECT count(*) FROM o) = %(n)s)"
         )
     return f"WITH {', '.join(ctes)} SELECT count(*) FROM o"  # noqa: S608
 
 
-_INSERT_ORDER = DriverStatement(_statement(many=False))
-_INSERT_ORDERS = DriverStatement(_statement(many=True))
+_INSERT_ORDERS = DriverStatement(_statement())
 
 
 def _encode(value: object) -> str:
@@ -109,31 +106,18 @@ def _dumps(value: object) -> str:
     return orjson.dumps(value, default=_encode, option=_OPTIONS).decode()
 
 
-def insert_new_order(
-    conn: Connection,
-    order_row: dict[str, Any],
-    children: tuple[list[dict[str, Any]], ...],
-) -> bool:
-    """Insert ``order_row`` and, if it was new, its ``children`` rows; True when inserted.
-
-    ``children`` holds the rows of order_lines, allocations, order_holds, payments,
-    order_events and outbox, in that order, each a list of column -> value mappings.
-    """
-    params = {"o": _dumps({c: order_row[c] for c in _ORDER_COLUMNS})}
-    for (_, name), rows in zip(_CHILDREN, children, strict=True):
-        params[name] = _dumps(rows)
-    return bool(_INSERT_ORDER.scalar(conn, params))
-
-
 def insert_new_orders(
     conn: Connection,
     rows: list[tuple[dict[str, Any], tuple[list[dict[str, Any]], ...]]],
 ) -> bool:
-    """``insert_new_order`` for several orders in one statement, all or none of their
-    children: True when every order was new and all was written.
+    """Insert each ``(order row, children)`` and, if every order was new, all their
+    children, in one statement: True when every order was new and all was written.
 
-    When one order's external id exists, the other orders' rows are written but none of the
-    children: the caller must roll back (it learns of this from False).
+    ``children`` holds the rows of order_lines, allocations, order_holds, payments,
+    order_events and outbox, in that order, each a list of column -> value mappings. When
+    one order's external id exists, the other orders' rows are written but none of the
+    children: the caller must roll back (it learns of this from False). A lone order
+    whose external id exists writes nothing.
     """
     params: dict[str, Any] = {
         "n": len(rows),

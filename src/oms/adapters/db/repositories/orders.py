@@ -12,7 +12,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.messages import outbox_rows
-from oms.adapters.db.repositories.order_insert import insert_new_order, insert_new_orders
+from oms.adapters.db.repositories.order_insert import insert_new_orders
 from oms.adapters.db.repositories.order_rows import (
     StoredRows,
     allocation_values,
@@ -94,7 +94,7 @@ class SqlOrderRepository:
         """
         values = _order_row(order)
         if self._conn.dialect.name == "postgresql":
-            inserted = insert_new_order(self._conn, values, _new_children(order, outbox))
+            inserted = insert_new_orders(self._conn, [(values, _new_children(order, outbox))])
             if inserted:
                 order.new_payments.clear()
                 order.new_events.clear()

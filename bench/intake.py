@@ -61,13 +61,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import aiohttp
 import psycopg
+import uvloop
 
 from benchkit import (
     REQUEST_TIMEOUT,
     CpuMeter,
     CpuUse,
+    KeepAlive,
     api_headers,
     database_url,
     drop_database,
@@ -129,27 +130,32 @@ async def post_all(
     """
     result = PhaseResult()
     next_index = iter(range(len(bodies)))
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT)
-    url = base + path
+    headers = api_headers(api_key)
+    requests = [KeepAlive.request("POST", base, path, headers, body) for body in bodies]
 
     async def client() -> None:
-        connector = aiohttp.TCPConnector(limit=1, force_close=False)
-        async with aiohttp.ClientSession(
-            connector=connector, headers=api_headers(api_key), timeout=timeout
-        ) as session:
+        connection: KeepAlive | None = None
+        try:
             for i in next_index:
                 started = time.perf_counter()
                 try:
-                    async with session.post(url, data=bodies[i]) as response:
-                        await response.read()
-                        status = response.status
-                except (aiohttp.ClientError, TimeoutError) as error:
+                    if connection is None or connection.closed:
+                        connection = await KeepAlive.open(base)
+                    async with asyncio.timeout(REQUEST_TIMEOUT):
+                        status, _ = await connection.send(requests[i])
+                except (OSError, TimeoutError) as error:
                     result.failures[type(error).__name__] += 1
+                    if connection is not None:
+                        connection.close()
+                    connection = None
                     continue
                 if status == 201:
                     result.latencies.append(time.perf_counter() - started)
                 else:
                     result.failures[f"HTTP {status}"] += 1
+        finally:
+            if connection is not None:
+                connection.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
@@ -356,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         asyncio.run(wait_ready(base, server))
         meter = CpuMeter(server_group=server.pid, database=INTAKE_DB)
-        results = asyncio.run(run_intake(args, base, tenant["api_key"], meter))
+        results = uvloop.run(run_intake(args, base, tenant["api_key"], meter))
     finally:
         stop_server(server)
     for run, result in enumerate(results):

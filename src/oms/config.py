@@ -49,6 +49,12 @@ class Settings(BaseSettings):
         "runs against the database at once (the rest wait their turn in the event loop)",
     )
     db_max_overflow: int = Field(default=20, ge=0, le=500)
+    db_analyze_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="On a PostgreSQL server with autovacuum off, how often each API worker "
+        "looks for tables that changed enough to analyze (0: never; oms.adapters.db.statistics)",
+    )
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
     max_page_size: int = Field(default=200, ge=1, le=1_000)
     default_page_size: int = Field(default=50, ge=1, le=1_000)

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oms.adapters.db.engine import build_engine
+from oms.adapters.db.statistics import StatisticsKeeper
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.geocoding.offline import OfflineGeocoder
 from oms.adapters.payments.registry import gateway_named
@@ -112,10 +113,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # pooled connections. More threads would only wait for a connection (or open and
         # close overflow ones) while contending for the GIL and for rows.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
+        keeper = StatisticsKeeper(engine, interval=settings.db_analyze_seconds)
         if settings.environment is not Environment.TEST:
             # Load the geocoding indexes in the background so no order waits for them.
             threading.Thread(target=geocoder.warm_up, name="geocoder-warm-up", daemon=True).start()
-        yield
+            keeper.start()
+        try:
+            yield
+        finally:
+            keeper.stop()
 
     app = FastAPI(
         lifespan=lifespan,

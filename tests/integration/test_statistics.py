@@ -1,0 +1,128 @@
+"""Planner statistics kept by oms when the PostgreSQL server does not (autovacuum off)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import Engine, create_engine, insert, text
+
+from oms.adapters.db.statistics import StatisticsKeeper, analyze_due, autovacuum_is_on
+from oms.adapters.db.tables import products
+from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.services.tenants import create_tenant
+
+
+def _add_products(engine: Engine, tenant_id: UUID, count: int) -> None:
+    """``count`` new products, their changes counted by the server's statistics at once."""
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "id": uuid4(),
+            "sku": f"STAT-{uuid4().hex[:12]}",
+            "name": f"Statistics {n}",
+            "price": Decimal("1.00"),
+            "currency": "EUR",
+            "weight_grams": 100,
+            "kind": "physical",
+            "components": {},
+            "created_at": datetime.now(UTC),
+        }
+        for n in range(count)
+    ]
+    with engine.begin() as conn:
+        conn.execute(insert(products), rows)
+        # Counted changes reach pg_stat_user_tables when the transaction ends (not up to
+        # a second later, as they otherwise may).
+        conn.execute(text("SELECT pg_stat_force_next_flush()"))
+
+
+def _analyzed_count(engine: Engine, table: str) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.scalar(
+                text("SELECT analyze_count FROM pg_stat_user_tables WHERE relname = :t"),
+                {"t": table},
+            )
+            or 0
+        )
+
+
+def _new_tenant(engine: Engine) -> UUID:
+    tenant, _ = create_tenant(uow_factory=SqlUnitOfWorkFactory(engine), name="statistics")
+    return tenant.id
+
+
+@pytest.mark.postgres
+def test_a_table_is_analyzed_once_it_changed_past_autovacuums_threshold(
+    postgres_engine: Engine,
+) -> None:
+    with postgres_engine.begin() as conn:
+        analyze_due(conn)  # what other tests changed
+        threshold = conn.scalar(text("SELECT current_setting('autovacuum_analyze_threshold')"))
+    tenant_id = _new_tenant(postgres_engine)
+    _add_products(postgres_engine, tenant_id, 5)
+
+    with postgres_engine.begin() as conn:
+        early = analyze_due(conn)
+    _add_products(postgres_engine, tenant_id, int(str(threshold)) + 10)
+    with postgres_engine.begin() as conn:
+        due = analyze_due(conn)
+    with postgres_engine.begin() as conn:
+        again = analyze_due(conn)
+
+    assert early is not None
+    assert "products" not in early  # 5 rows changed: below the threshold
+    assert due is not None
+    assert "products" in due
+    assert again is not None
+    assert "products" not in again  # analyzed: nothing changed since
+
+
+@pytest.mark.postgres
+def test_one_process_analyzes_at_a_time(postgres_engine: Engine) -> None:
+    with postgres_engine.begin() as holder:
+        first = analyze_due(holder)  # holds the round's lock until it commits
+        with postgres_engine.begin() as other:
+            second = analyze_due(other)
+
+    assert first is not None
+    assert second is None
+
+
+@pytest.mark.postgres
+def test_the_keeper_analyzes_changed_tables_while_autovacuum_is_off(
+    postgres_engine: Engine,
+) -> None:
+    with postgres_engine.connect() as conn:
+        if autovacuum_is_on(conn):
+            pytest.skip("this server's autovacuum keeps its statistics itself")
+    tenant_id = _new_tenant(postgres_engine)
+    before = _analyzed_count(postgres_engine, "products")
+    keeper = StatisticsKeeper(postgres_engine, interval=0.05)
+    keeper.start()
+    assert keeper.running
+    try:
+        _add_products(postgres_engine, tenant_id, 120)
+        deadline = time.monotonic() + 10
+        while _analyzed_count(postgres_engine, "products") == before:
+            assert time.monotonic() < deadline, "the keeper never analyzed products"
+            time.sleep(0.05)
+    finally:
+        keeper.stop()
+
+    assert _analyzed_count(postgres_engine, "products") > before
+
+
+def test_the_keeper_leaves_sqlite_alone(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'keeper.db'}")
+    keeper = StatisticsKeeper(engine, interval=0.05)
+    keeper.start()
+    running = keeper.running
+    keeper.stop()
+
+    assert running is False

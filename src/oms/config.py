@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     db_analyze_seconds: float = Field(
         default=2.0,
         ge=0,
-        description="On a PostgreSQL server with autovacuum off, how often each API worker "
-        "looks for tables that changed enough to analyze (0: never; oms.adapters.db.statistics)",
+        description="How often each API worker analyzes the PostgreSQL tables that changed "
+        "enough and that autovacuum does not (0: never; oms.adapters.db.statistics)",
     )
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
     max_page_size: int = Field(default=200, ge=1, le=1_000)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -63,13 +64,20 @@ def test_a_table_is_analyzed_once_it_changed_past_autovacuums_threshold(
 ) -> None:
     with postgres_engine.begin() as conn:
         analyze_due(conn)  # what other tests changed
-        threshold = conn.scalar(text("SELECT current_setting('autovacuum_analyze_threshold')"))
+    with postgres_engine.begin() as conn:  # autovacuum's rule, for the table as it now is
+        threshold = conn.scalar(
+            text(
+                "SELECT current_setting('autovacuum_analyze_threshold')::float8"
+                " + current_setting('autovacuum_analyze_scale_factor')::float8"
+                " * greatest(reltuples, 0) FROM pg_class WHERE relname = 'products'"
+            )
+        )
     tenant_id = _new_tenant(postgres_engine)
     _add_products(postgres_engine, tenant_id, 5)
 
     with postgres_engine.begin() as conn:
         early = analyze_due(conn)
-    _add_products(postgres_engine, tenant_id, int(str(threshold)) + 10)
+    _add_products(postgres_engine, tenant_id, math.ceil(float(threshold or 0)) + 10)
     with postgres_engine.begin() as conn:
         due = analyze_due(conn)
     with postgres_engine.begin() as conn:

@@ -15,9 +15,8 @@ __all__ = ["build_engine"]
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled PostgreSQL connection idle for longer than this is pinged before it is used.
 IDLE_PING_SECONDS = 10.0
-# Plan every prepared statement for its parameters (see build_engine); read times in UTC
-# (``oms.adapters.db.driver`` reads them without SQLAlchemy's conversion).
-POSTGRES_OPTIONS = "-c plan_cache_mode=force_custom_plan -c TimeZone=UTC"
+# Read times in UTC (``oms.adapters.db.driver`` reads them without SQLAlchemy's conversion).
+POSTGRES_OPTIONS = "-c TimeZone=UTC"
 
 
 def build_engine(settings: Settings) -> Engine:
@@ -27,12 +26,13 @@ def build_engine(settings: Settings) -> Engine:
     takes the write lock up front, so two writers queue on ``busy_timeout`` instead of
     failing when a reader tries to upgrade its lock.
 
-    PostgreSQL connections plan each statement for the values it is given
-    (``plan_cache_mode=force_custom_plan``). psycopg prepares a statement after its fifth
-    run, and PostgreSQL then soon settles on a generic plan made from the statistics of the
-    moment: made while a tenant had few rows, it kept scanning every row of the tenant once
-    there were thousands (an order's stock levels: 1,500 rows read for 9; the order intake
-    bench lost half its throughput to it). Planning costs far less than such a plan.
+    PostgreSQL connections leave the choice between a generic and a custom plan to the
+    server (its ``plan_cache_mode``, ``auto`` unless configured otherwise). psycopg
+    prepares a statement after its fifth run, and the server may then keep a generic plan
+    made from the statistics of the moment; a plan made before a table had statistics (a
+    tenant's first orders) read every row of the tenant once there were thousands.
+    Statistics are kept current (autovacuum, or ``oms.adapters.db.statistics`` where it
+    is off), and each ``ANALYZE`` makes the server plan the statements of that table again.
     """
     url = settings.database_url
     if url.startswith("sqlite"):

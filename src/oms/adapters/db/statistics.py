@@ -1,18 +1,22 @@
-"""Planner statistics on a PostgreSQL server that does not gather them (autovacuum off).
+"""Planner statistics where the PostgreSQL server does not gather them (yet).
 
 PostgreSQL plans every statement from the statistics ``ANALYZE`` gathers, and autovacuum
 runs ``ANALYZE`` on a table once enough of it changed. On a server with autovacuum off
 nothing does, and the planner guesses: ``tenant_id = $1`` then matches one row in two
 hundred, so reading three SKUs' stock became a scan of the tenant's every stock row with
 the three kept, and the reservation's UPDATE a hash join over all of them (1,500 rows
-read for 3 under bench/intake.py, about a third of PostgreSQL's CPU per order).
+read for 3 under bench/intake.py). Worse, a generic plan the server keeps for a prepared
+statement is made from the statistics of its moment: one made before a table had any
+(the foreign-key check of an order's lines looked the order up by tenant alone) kept
+reading the whole tenant until the next ``ANALYZE`` of that table.
 
-``StatisticsKeeper`` fills that gap. When the server's ``autovacuum`` is off, every
-``OMS_DB_ANALYZE_SECONDS`` it analyzes the tables of the current schema that changed past
-autovacuum's own threshold (``autovacuum_analyze_threshold`` rows plus
-``autovacuum_analyze_scale_factor`` of the table), one process of the deployment at a time
-(a transaction-level advisory lock; the others skip that round). With autovacuum on it
-does nothing: the server keeps its statistics itself.
+``StatisticsKeeper`` fills the gap. Every ``OMS_DB_ANALYZE_SECONDS`` it analyzes the
+tables of the current schema that changed past autovacuum's own threshold
+(``autovacuum_analyze_threshold`` rows plus ``autovacuum_analyze_scale_factor`` of the
+table): all of them when the server's autovacuum is off; with it on, only those it has
+not analyzed yet (a new database's first minute under load, before autovacuum's first
+round). One process of the deployment at a time (a transaction-level advisory lock; the
+others skip that round).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ SELECT quote_ident(s.relname) AS name
 FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
 WHERE s.schemaname = current_schema()
   AND s.n_mod_since_analyze > 0
+  AND (NOT current_setting('autovacuum')::boolean
+       OR (s.last_analyze IS NULL AND s.last_autoanalyze IS NULL))
   AND s.n_mod_since_analyze >= current_setting('autovacuum_analyze_threshold')::float8
       + current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(c.reltuples, 0)
 ORDER BY s.relname
@@ -45,9 +51,9 @@ def autovacuum_is_on(conn: Connection) -> bool:
 
 
 def analyze_due(conn: Connection) -> list[str] | None:
-    """Analyze every table of the current schema that changed past autovacuum's threshold,
-    in ``conn``'s transaction (the caller commits); their names, or None when another
-    process is analyzing meanwhile."""
+    """Analyze the tables of the current schema that changed past autovacuum's threshold
+    (with autovacuum on, only those never analyzed), in ``conn``'s transaction (the caller
+    commits); their names, or None when another process is analyzing meanwhile."""
     if not conn.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": ADVISORY_KEY}):
         return None
     names = [str(name) for name in conn.scalars(_DUE)]
@@ -57,8 +63,8 @@ def analyze_due(conn: Connection) -> list[str] | None:
 
 
 class StatisticsKeeper:
-    """A daemon thread that runs ``analyze_due`` every ``interval`` seconds while the
-    server's autovacuum is off (see the module's docstring), on a connection of its own to
+    """A daemon thread that runs ``analyze_due`` every ``interval`` seconds (see the
+    module's docstring), on a connection of its own to
     ``engine``'s database (so it never waits for, or holds, one of the pool's). Only for
     PostgreSQL; on any other database it does nothing."""
 
@@ -98,16 +104,15 @@ class StatisticsKeeper:
     def _run(self) -> None:
         try:
             with self._engine.connect() as conn:
-                if autovacuum_is_on(conn):
-                    return
-        except Exception:
-            log.warning("cannot tell whether autovacuum is on; not analyzing", exc_info=True)
-            return
-        log.warning(
-            "autovacuum is off on this PostgreSQL server: oms analyzes its tables itself "
-            "once they change (every %ss, OMS_DB_ANALYZE_SECONDS)",
-            self._interval,
-        )
+                autovacuum = autovacuum_is_on(conn)
+        except Exception:  # the server is not there yet: the rounds will tell
+            autovacuum = True
+        if not autovacuum:
+            log.warning(
+                "autovacuum is off on this PostgreSQL server: oms analyzes its tables itself "
+                "once they change (every %ss, OMS_DB_ANALYZE_SECONDS)",
+                self._interval,
+            )
         while not self._stop.wait(self._interval):
             try:
                 analyzed = self.run_once()

@@ -58,6 +58,23 @@ def test_a_driver_statement_binds_its_own_values_and_gives_rows_with_attributes(
     assert row.at.utcoffset() == UTC.utcoffset(None)
 
 
+@pytest.mark.postgres
+def test_a_command_and_a_query_that_matched_nothing_both_give_no_rows(
+    postgres_engine: Engine,
+) -> None:
+    command = DriverStatement("SET LOCAL statement_timeout = 0")
+    empty = DriverStatement("SELECT 1 AS one WHERE false")
+
+    with postgres_engine.begin() as conn:
+        from_command = command.rows(conn, {})
+        from_empty = empty.rows(conn, {})
+        first = empty.first(conn, {})
+
+    assert from_command == []
+    assert from_empty == []
+    assert first is None
+
+
 def test_expanding_parameters_are_refused_when_the_statement_is_built() -> None:
     with pytest.raises(ValueError, match="ANY"):
         DriverStatement(

@@ -68,7 +68,10 @@ class DriverStatement:
         try:
             with driver.cursor(row_factory=namedtuple_row) as cursor:
                 cursor.execute(self.sql, {**self.fixed, **params} if self.fixed else params)
-                return cursor.fetchall() if cursor.description is not None else []
+                # Whether it gave rows, from the result itself: ``description`` would build
+                # a Column object per column, about a tenth of a statement's client CPU.
+                result = cursor.pgresult
+                return cursor.fetchall() if result is not None and result.nfields else []
         except psycopg.Error as error:
             raise DBAPIError.instance(
                 self.sql, dict(params), error, psycopg.Error, connection_invalidated=driver.closed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -28,17 +28,24 @@ def _submission(name: str) -> Submission:
 
 
 class Writer:
-    """Records each group; holds every write until ``release`` is set."""
+    """Records each group; holds every write until ``release`` is set. With ``writes``,
+    each group says at once that it has reached its writes (as ``place_group`` does once
+    its orders are placed); else only when done."""
 
-    def __init__(self, *, fail: bool = False) -> None:
+    def __init__(self, *, fail: bool = False, writes: bool = False) -> None:
         self.groups: list[list[str]] = []
         self.release = threading.Event()
         self.started = threading.Semaphore(0)
         self.fail = fail
+        self.writes = writes
 
-    def __call__(self, submissions: Sequence[Submission]) -> list[Outcome]:
+    def __call__(
+        self, submissions: Sequence[Submission], on_writing: Callable[[], None]
+    ) -> list[Outcome]:
         names = [s.command.external_id or "" for s in submissions]
         self.groups.append(names)
+        if self.writes:
+            on_writing()
         self.started.release()
         self.release.wait(timeout=5)
         if self.fail:
@@ -54,8 +61,8 @@ def _placed(name: str) -> PlacedOrder:
 
 
 async def _wait_for_writes(writer: Writer, count: int) -> None:
-    for _ in range(count):
-        await asyncio.to_thread(writer.started.acquire, True, 5)
+    for _ in range(count):  # well within the 5 s a held write waits for its release
+        assert await asyncio.to_thread(writer.started.acquire, True, 2), "no group started"
 
 
 def test_a_lone_order_is_written_at_once_in_a_group_of_its_own() -> None:
@@ -133,6 +140,29 @@ def test_while_a_group_is_written_the_next_starts_once_half_a_group_waits() -> N
     placed = asyncio.run(scenario())
 
     assert [p.order for p in placed] == list("abcdef")
+
+
+def test_once_a_group_writes_the_orders_waiting_start_the_next_at_once() -> None:
+    writer = Writer(writes=True)
+    groups = IntakeGroups(writer, writers=2, max_size=10)
+
+    async def scenario() -> list[Any]:
+        a = asyncio.create_task(groups.place(_submission("a")))
+        await _wait_for_writes(writer, 1)  # a is writing (its placing is done)
+        await asyncio.sleep(0.05)  # its word reaches the event loop
+        b = asyncio.create_task(groups.place(_submission("b")))
+        await _wait_for_writes(writer, 1)  # b did not wait for half a group
+        assert writer.groups == [["a"], ["b"]]
+        c = asyncio.create_task(groups.place(_submission("c")))
+        await asyncio.sleep(0.05)
+        assert writer.groups == [["a"], ["b"]]  # both writers busy: c waits for one
+        writer.release.set()
+        return list(await asyncio.gather(a, b, c))
+
+    placed = asyncio.run(scenario())
+
+    assert [p.order for p in placed] == ["a", "b", "c"]
+    assert writer.groups == [["a"], ["b"], ["c"]]
 
 
 def test_each_caller_hears_its_own_outcome_and_a_failed_group_reaches_all_its_callers() -> None:

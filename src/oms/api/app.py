@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
@@ -134,12 +134,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     uow_factory = SqlUnitOfWorkFactory(engine)
 
-    def place_orders(submissions: Sequence[Submission]) -> list[Outcome]:
+    def place_orders(
+        submissions: Sequence[Submission], on_writing: Callable[[], None]
+    ) -> list[Outcome]:
         return place_group(
             uow_factory=uow_factory,
             gateways=gateway_named,
             geocoder=geocoder,
             submissions=submissions,
+            on_writing=on_writing,
         )
 
     app.state.oms = AppState(

@@ -29,7 +29,7 @@ the reservation is the same conditional update, made for the group's total per r
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -85,11 +85,13 @@ def place_group(
     gateways: GatewayProvider,
     geocoder: Geocoder | None,
     submissions: Sequence[Submission],
+    on_writing: Callable[[], None] | None = None,
 ) -> list[Outcome]:
     """Place every submission: the groupable ones together (when there are two or more),
     the rest (and any the group could not take) alone with ``intake.place_order``. One
     outcome per submission, in order: the placed order, or the error placing it alone
-    would have raised."""
+    would have raised. ``on_writing`` is called once the group's orders are placed and its
+    writes begin (what is left is mostly the database's work)."""
     outcomes: list[Outcome | None] = [None] * len(submissions)
     together = [i for i, s in enumerate(submissions) if groupable(s.command, s.idempotency_key)]
     alone = sorted(set(range(len(submissions))) - set(together))
@@ -97,7 +99,9 @@ def place_group(
         alone.extend(together)
     elif together:
         try:
-            placed = _place_together(uow_factory, geocoder, [submissions[i] for i in together])
+            placed = _place_together(
+                uow_factory, geocoder, [submissions[i] for i in together], on_writing
+            )
         except TransientStorageError as error:
             log.info("an intake group of %d went back one by one: %s", len(together), error)
             alone.extend(together)
@@ -142,7 +146,10 @@ def _no_gateway(name: str) -> PaymentGateway:
 
 
 def _place_together(
-    uow_factory: UnitOfWorkFactory, geocoder: Geocoder | None, submissions: Sequence[Submission]
+    uow_factory: UnitOfWorkFactory,
+    geocoder: Geocoder | None,
+    submissions: Sequence[Submission],
+    on_writing: Callable[[], None] | None = None,
 ) -> list[Outcome | None]:
     """Outcomes of the orders placed in the group; None for those to place alone."""
     results: list[Outcome | None] = [None] * len(submissions)
@@ -177,6 +184,8 @@ def _place_together(
             snapshot.keep()
             results[k] = placed
         if snapshot.has_writes():
+            if on_writing is not None:
+                on_writing()
             if not snapshot.write(at=max(s.at for s in submissions)):
                 raise TransientStorageError("the database moved while the group was placed")
             uow.commit()

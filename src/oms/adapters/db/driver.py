@@ -70,8 +70,8 @@ class DriverStatement:
                 cursor.execute(self.sql, {**self.fixed, **params} if self.fixed else params)
                 # Whether it gave rows, from the result itself: ``description`` would build
                 # a Column object per column, about a tenth of a statement's client CPU.
-                result = cursor.pgresult
-                return cursor.fetchall() if result is not None and result.nfields else []
+                answer = cursor.pgresult
+                return cursor.fetchall() if answer is not None and answer.nfields else []
         except psycopg.Error as error:
             raise DBAPIError.instance(
                 self.sql, dict(params), error, psycopg.Error, connection_invalidated=driver.closed

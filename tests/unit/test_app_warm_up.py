@@ -1,0 +1,28 @@
+"""What an API worker does in the background at start (``oms.api.app``)."""
+
+from __future__ import annotations
+
+import gc
+
+from oms.api.app import _warm_up
+
+
+class _Geocoder:
+    def __init__(self) -> None:
+        self.warmed = False
+
+    def warm_up(self) -> None:
+        self.warmed = True
+
+
+def test_after_the_warm_up_the_collector_leaves_what_exists_alone() -> None:
+    geocoder = _Geocoder()
+    gc.unfreeze()
+    try:
+        _warm_up(geocoder)  # type: ignore[arg-type]  # a stand-in
+        frozen = gc.get_freeze_count()
+    finally:
+        gc.unfreeze()
+
+    assert geocoder.warmed
+    assert frozen > 0

@@ -50,7 +50,7 @@ class IntakeGroups:
         self._place = place
         self._writers = writers
         self._max_size = max_size
-        # While a group is written, the waiting orders start another once this many wait.
+        # While a group is being placed, the waiting orders start another once this many wait.
         self._company = max(2, max_size // 2)
         self._writing = 0  # groups on a writer
         self._placing = 0  # of which not writing yet
@@ -86,10 +86,11 @@ class IntakeGroups:
             task.add_done_callback(self._tasks.discard)
 
     def _placed(self, group: _Group) -> None:
+        """``group`` writes, or is done: the waiting orders need not wait for it."""
         if group.placing:
             group.placing = False
             self._placing -= 1
-            self._start()
+        self._start()
 
     async def _write(self, group: _Group) -> None:
         loop = asyncio.get_running_loop()
@@ -111,5 +112,4 @@ class IntakeGroups:
                     future.set_result(outcome)
         finally:
             self._writing -= 1
-            self._placed(group)  # starts the next group
-            self._start()
+            self._placed(group)

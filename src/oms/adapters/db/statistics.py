@@ -64,9 +64,9 @@ def analyze_due(conn: Connection) -> list[str] | None:
 
 class StatisticsKeeper:
     """A daemon thread that runs ``analyze_due`` every ``interval`` seconds (see the
-    module's docstring), on a connection of its own to
-    ``engine``'s database (so it never waits for, or holds, one of the pool's). Only for
-    PostgreSQL; on any other database it does nothing."""
+    module's docstring), on a connection of its own to ``engine``'s database (so it never
+    waits for, or holds, one of the pool's). Only for PostgreSQL; elsewhere it does
+    nothing."""
 
     def __init__(self, engine: Engine, *, interval: float) -> None:
         self._enabled = engine.dialect.name == "postgresql" and interval > 0

@@ -280,7 +280,7 @@ class KeepAlive(asyncio.Protocol):
     async def send(self, request: bytes) -> tuple[int, bytes]:
         """Send one prepared request; its status and body. ConnectionError when the
         connection closes before the answer (the caller opens another)."""
-        if self._lost is not None or self._transport is None:
+        if self.closed or self._transport is None:
             raise ConnectionError("the connection is closed") from self._lost
         self._answer = asyncio.get_running_loop().create_future()
         self._transport.write(request)

@@ -53,6 +53,20 @@ def _analyzed_count(engine: Engine, table: str) -> int:
         )
 
 
+def _threshold(engine: Engine, table: str) -> int:
+    """Changed rows past which autovacuum's rule has ``table`` analyzed, as it now is."""
+    with engine.connect() as conn:
+        found = conn.scalar(
+            text(
+                "SELECT current_setting('autovacuum_analyze_threshold')::float8"
+                " + current_setting('autovacuum_analyze_scale_factor')::float8"
+                " * greatest(reltuples, 0) FROM pg_class WHERE relname = :t"
+            ),
+            {"t": table},
+        )
+    return math.ceil(float(found or 0))
+
+
 def _new_tenant(engine: Engine) -> UUID:
     tenant, _ = create_tenant(uow_factory=SqlUnitOfWorkFactory(engine), name="statistics")
     return tenant.id
@@ -64,20 +78,13 @@ def test_a_table_is_analyzed_once_it_changed_past_autovacuums_threshold(
 ) -> None:
     with postgres_engine.begin() as conn:
         analyze_due(conn)  # what other tests changed
-    with postgres_engine.begin() as conn:  # autovacuum's rule, for the table as it now is
-        threshold = conn.scalar(
-            text(
-                "SELECT current_setting('autovacuum_analyze_threshold')::float8"
-                " + current_setting('autovacuum_analyze_scale_factor')::float8"
-                " * greatest(reltuples, 0) FROM pg_class WHERE relname = 'products'"
-            )
-        )
+    threshold = _threshold(postgres_engine, "products")
     tenant_id = _new_tenant(postgres_engine)
     _add_products(postgres_engine, tenant_id, 5)
 
     with postgres_engine.begin() as conn:
         early = analyze_due(conn)
-    _add_products(postgres_engine, tenant_id, math.ceil(float(threshold or 0)) + 10)
+    _add_products(postgres_engine, tenant_id, threshold + 10)
     with postgres_engine.begin() as conn:
         due = analyze_due(conn)
     with postgres_engine.begin() as conn:
@@ -115,7 +122,7 @@ def test_the_keeper_analyzes_changed_tables_while_autovacuum_is_off(
     keeper.start()
     assert keeper.running
     try:
-        _add_products(postgres_engine, tenant_id, 120)
+        _add_products(postgres_engine, tenant_id, _threshold(postgres_engine, "products") + 10)
         deadline = time.monotonic() + 10
         while _analyzed_count(postgres_engine, "products") == before:
             assert time.monotonic() < deadline, "the keeper never analyzed products"

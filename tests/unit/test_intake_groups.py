@@ -76,7 +76,7 @@ def test_a_lone_order_is_written_at_once_in_a_group_of_its_own() -> None:
     assert writer.groups == [["a"]]
 
 
-def test_orders_that_arrive_while_groups_are_written_go_together() -> None:
+def test_orders_that_arrive_while_groups_are_placed_go_together() -> None:
     writer = Writer()
     groups = IntakeGroups(writer, writers=2, max_size=3)
 
@@ -102,7 +102,7 @@ def test_orders_that_arrive_while_groups_are_written_go_together() -> None:
     assert sorted(writer.groups) == [["a"], ["b", "c"], ["d", "e", "f"], ["g"]]
 
 
-def test_a_lone_order_waits_for_company_no_longer_than_the_group_being_written() -> None:
+def test_a_lone_order_waits_for_company_no_longer_than_the_group_being_placed() -> None:
     writer = Writer()
     groups = IntakeGroups(writer, writers=2, max_size=10)
 
@@ -121,7 +121,7 @@ def test_a_lone_order_waits_for_company_no_longer_than_the_group_being_written()
     assert writer.groups == [["a"], ["b"]]
 
 
-def test_while_a_group_is_written_the_next_starts_once_half_a_group_waits() -> None:
+def test_while_a_group_is_placed_the_next_starts_once_half_a_group_waits() -> None:
     writer = Writer()
     groups = IntakeGroups(writer, writers=2, max_size=10)
 

@@ -331,18 +331,10 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level")] = "info",
 ) -> None:
     """Serve the API (uvicorn) on OMS_DATABASE_URL."""
-    import uvicorn
+    from oms.api.serving import serve as serve_api
 
     _settings()
-    uvicorn.run(
-        "oms.api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=log_level,
-        access_log=log_level == "debug",
-    )
+    serve_api("oms.api.app:create_app", host=host, port=port, workers=workers, log_level=log_level)
 
 
 @app.command("demo")

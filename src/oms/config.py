@@ -66,6 +66,14 @@ class Settings(BaseSettings):
         description="At most this many orders an API worker places in one transaction "
         "(orders that arrive while earlier ones are written go together; 1: one by one)",
     )
+    intake_group_wait_ms: float = Field(
+        default=6.0,
+        ge=0,
+        le=1_000,
+        description="After an API worker answers a big group of orders, how long the orders "
+        "that wait may wait for its callers' next orders to go with them (0: never; "
+        "oms.api.intake_groups)",
+    )
     api_key_cache_seconds: float = Field(default=5.0, ge=0)
     docs_enabled: bool = True
     public_url: str = Field(

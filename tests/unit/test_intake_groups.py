@@ -35,6 +35,7 @@ class Writer:
     def __init__(self, *, fail: bool = False, writes: bool = False) -> None:
         self.groups: list[list[str]] = []
         self.release = threading.Event()
+        self.gates: list[threading.Event] = []  # each group's own release, besides ``release``
         self.started = threading.Semaphore(0)
         self.fail = fail
         self.writes = writes
@@ -46,8 +47,12 @@ class Writer:
         self.groups.append(names)
         if self.writes:
             on_writing()
+        gate = threading.Event()
+        self.gates.append(gate)
         self.started.release()
-        self.release.wait(timeout=5)
+        for _ in range(500):  # 5 s at most
+            if self.release.is_set() or gate.wait(0.01):
+                break
         if self.fail:
             raise RuntimeError("the commit failed")
         return [
@@ -165,6 +170,98 @@ def test_once_a_group_writes_the_orders_waiting_start_the_next_at_once() -> None
     assert writer.groups == [["a"], ["b"], ["c"]]
 
 
+async def _a_big_group_answered(groups: IntakeGroups, writer: Writer) -> None:
+    """``a`` alone, then ``b`` and ``c`` together (big for a max_size of 8), all answered."""
+    a = asyncio.create_task(groups.place(_submission("a")))
+    await _wait_for_writes(writer, 1)
+    b_and_c = [asyncio.create_task(groups.place(_submission(n))) for n in "bc"]
+    await asyncio.sleep(0.05)
+    writer.release.set()
+    await asyncio.gather(a, *b_and_c)
+    assert writer.groups == [["a"], ["b", "c"]]
+
+
+def test_after_a_big_group_is_answered_the_next_orders_wait_a_little_to_go_together() -> None:
+    writer = Writer()
+    groups = IntakeGroups(writer, writers=2, max_size=8, linger=5.0)
+
+    async def scenario() -> list[Any]:
+        await _a_big_group_answered(groups, writer)
+        d = asyncio.create_task(groups.place(_submission("d")))
+        await asyncio.sleep(0.05)
+        assert writer.groups == [["a"], ["b", "c"]]  # d waits for the callers of b and c
+        e = asyncio.create_task(groups.place(_submission("e")))
+        return list(await asyncio.gather(d, e))  # as many as b and c: they go at once
+
+    placed = asyncio.run(asyncio.wait_for(scenario(), 2))
+
+    assert [p.order for p in placed] == ["d", "e"]
+    assert writer.groups == [["a"], ["b", "c"], ["d", "e"]]
+
+
+def test_the_wait_for_company_after_a_big_group_ends_after_the_linger() -> None:
+    writer = Writer()
+    groups = IntakeGroups(writer, writers=2, max_size=8, linger=0.3)
+
+    async def scenario() -> tuple[Any, float]:
+        await _a_big_group_answered(groups, writer)
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        placed = await groups.place(_submission("d"))  # nobody else comes
+        return placed, loop.time() - asked
+
+    placed, waited = asyncio.run(asyncio.wait_for(scenario(), 2))
+
+    assert placed.order == "d"
+    assert writer.groups == [["a"], ["b", "c"], ["d"]]
+    assert waited >= 0.25  # it waited for company (the linger), and then went alone
+
+
+def test_while_a_big_group_is_written_fewer_orders_wait_for_its_answers() -> None:
+    writer = Writer()
+    groups = IntakeGroups(writer, writers=2, max_size=8, linger=5.0)
+
+    async def scenario() -> list[Any]:
+        a = asyncio.create_task(groups.place(_submission("a")))
+        await _wait_for_writes(writer, 1)  # a is being placed: b and c wait for it
+        b_and_c = [asyncio.create_task(groups.place(_submission(n))) for n in "bc"]
+        await asyncio.sleep(0.05)
+        writer.writes = True
+        writer.gates[0].set()  # a is answered: b and c go, and write at once
+        await _wait_for_writes(writer, 1)
+        await asyncio.sleep(0.05)  # their word that they write reaches the event loop
+        d = asyncio.create_task(groups.place(_submission("d")))
+        await asyncio.sleep(0.05)
+        # A writer is free and nothing is being placed, yet d waits for b and c's answers.
+        assert writer.groups == [["a"], ["b", "c"]]
+        writer.gates[1].set()  # b and c are answered: d waits for their callers a little
+        await asyncio.sleep(0.05)
+        assert writer.groups == [["a"], ["b", "c"]]
+        e = asyncio.create_task(groups.place(_submission("e")))
+        await asyncio.sleep(0.05)
+        assert writer.groups == [["a"], ["b", "c"]]  # d, and b and c's callers, are awaited
+        f = asyncio.create_task(groups.place(_submission("f")))
+        writer.release.set()
+        return list(await asyncio.gather(a, *b_and_c, d, e, f))
+
+    placed = asyncio.run(asyncio.wait_for(scenario(), 2))
+
+    assert [p.order for p in placed] == list("abcdef")
+    assert writer.groups == [["a"], ["b", "c"], ["d", "e", "f"]]
+
+
+def test_without_a_linger_an_order_after_a_big_group_goes_at_once() -> None:
+    writer = Writer()
+    groups = IntakeGroups(writer, writers=2, max_size=8)
+
+    async def scenario() -> Any:
+        await _a_big_group_answered(groups, writer)
+        return await groups.place(_submission("d"))
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 0.5)).order == "d"
+    assert writer.groups == [["a"], ["b", "c"], ["d"]]
+
+
 def test_each_caller_hears_its_own_outcome_and_a_failed_group_reaches_all_its_callers() -> None:
     writer = Writer()
     writer.release.set()
@@ -220,3 +317,5 @@ def test_groups_need_a_writer_and_room_for_an_order() -> None:
         IntakeGroups(Writer(), writers=0, max_size=1)
     with pytest.raises(ValueError, match="at least 1"):
         IntakeGroups(Writer(), writers=1, max_size=0)
+    with pytest.raises(ValueError, match="not negative"):
+        IntakeGroups(Writer(), writers=1, max_size=8, linger=-0.001)

@@ -175,6 +175,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             place_orders,
             writers=max(1, settings.db_pool_size // 2),
             max_size=settings.intake_group_size,
+            linger=settings.intake_group_wait_ms / 1000,
         ),
     )
     install_error_handlers(app)

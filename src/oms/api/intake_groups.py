@@ -29,7 +29,7 @@ load from 313-377 to 433-489 orders/s. Waiting only while a group is in its firs
 kept the machine busier (82-85% -> 89-93% of both cores in four of five interleaved runs).
 Waiting for a big group's answers (6 ms), six interleaved pairs of 12,000 orders: more
 orders/s in five (+1% to +17%), fewer in one (-13%); in the four pairs where group sizes
-were counted, groups of one fell from 40-60% of the groups to 4-12% and the CPU per order
+were counted, groups of one fell from 40-62% of the groups to 4-13% and the CPU per order
 by 10-18%.
 """
 

@@ -116,7 +116,8 @@ class IntakeGroups:
             task.add_done_callback(self._tasks.discard)
 
     def _awaits_answers(self) -> bool:
-        """Whether the waiting orders wait for a big group's callers (module docstring)."""
+        """Whether the waiting orders wait for a big group's callers (module docstring);
+        a wait after its answers gets a timer that ends it."""
         if self._placing:  # half a group waits: it goes (see _start)
             return False
         waiting = len(self._waiting)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import socket
 import sys
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -43,7 +43,17 @@ def listener_at(family: int, address: tuple[Any, ...]) -> socket.socket:
     The protocol is given as TCP: asyncio turns Nagle's algorithm off only on connections
     accepted from a socket that says it is TCP.
     """
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    tcp = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock = _bind_reusing_port(tcp, address)
+    sock.set_inheritable(True)
+    return sock
+
+
+_S = TypeVar("_S", bound=socket.socket)
+
+
+def _bind_reusing_port(sock: _S, address: tuple[Any, ...]) -> _S:
+    """``sock`` bound to ``address`` with ``SO_REUSEPORT``; closed if it cannot be."""
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -51,7 +61,6 @@ def listener_at(family: int, address: tuple[Any, ...]) -> socket.socket:
     except OSError:
         sock.close()
         raise
-    sock.set_inheritable(True)
     return sock
 
 
@@ -72,15 +81,7 @@ class WorkerListener(socket.socket):
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind((host, port))
             address = probe.getsockname()
-        sock = cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            sock.bind(address)
-        except OSError:
-            sock.close()
-            raise
-        return sock
+        return _bind_reusing_port(cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP), address)
 
     def __reduce__(self) -> tuple[Any, tuple[int, tuple[Any, ...]]]:
         return listener_at, (int(self.family), self.getsockname())

@@ -69,12 +69,9 @@ class StatisticsKeeper:
     nothing."""
 
     def __init__(self, engine: Engine, *, interval: float) -> None:
+        self._url = engine.url
         self._enabled = engine.dialect.name == "postgresql" and interval > 0
-        self._engine = (
-            create_engine(engine.url, pool_size=1, max_overflow=0, pool_pre_ping=True)
-            if self._enabled
-            else engine
-        )
+        self._engine: Engine | None = None  # its own, made when it starts
         self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -82,7 +79,10 @@ class StatisticsKeeper:
     def start(self) -> None:
         if not self._enabled:
             return
-        self._thread = threading.Thread(target=self._run, name="oms-statistics", daemon=True)
+        self._engine = create_engine(self._url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+        self._thread = threading.Thread(
+            target=self._run, args=(self._engine,), name="oms-statistics", daemon=True
+        )
         self._thread.start()
 
     @property
@@ -93,17 +93,12 @@ class StatisticsKeeper:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
-        if self._enabled:
+        if self._engine is not None:
             self._engine.dispose()
 
-    def run_once(self) -> list[str] | None:
-        """One round: the tables analyzed (None: another process had the round)."""
-        with self._engine.begin() as conn:
-            return analyze_due(conn)
-
-    def _run(self) -> None:
+    def _run(self, engine: Engine) -> None:
         try:
-            with self._engine.connect() as conn:
+            with engine.connect() as conn:
                 autovacuum = autovacuum_is_on(conn)
         except Exception:  # the server is not there yet: the rounds will tell
             autovacuum = True
@@ -115,7 +110,8 @@ class StatisticsKeeper:
             )
         while not self._stop.wait(self._interval):
             try:
-                analyzed = self.run_once()
+                with engine.begin() as conn:
+                    analyzed = analyze_due(conn)
             except Exception:  # a lost connection, a restart: try again next round
                 log.warning("analyzing tables failed", exc_info=True)
                 continue

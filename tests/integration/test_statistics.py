@@ -12,7 +12,12 @@ from uuid import UUID, uuid4
 import pytest
 from sqlalchemy import Engine, create_engine, insert, text
 
-from oms.adapters.db.statistics import StatisticsKeeper, analyze_due, autovacuum_is_on
+from oms.adapters.db.statistics import (
+    StatisticsKeeper,
+    analyze_due,
+    autovacuum_is_on,
+    naptime_seconds,
+)
 from oms.adapters.db.tables import products
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.services.tenants import create_tenant
@@ -77,18 +82,18 @@ def test_a_table_is_analyzed_once_it_changed_past_autovacuums_threshold(
     postgres_engine: Engine,
 ) -> None:
     with postgres_engine.begin() as conn:
-        analyze_due(conn)  # what other tests changed
+        analyze_due(conn, min_age=0)  # what other tests changed
     threshold = _threshold(postgres_engine, "products")
     tenant_id = _new_tenant(postgres_engine)
     _add_products(postgres_engine, tenant_id, 5)
 
     with postgres_engine.begin() as conn:
-        early = analyze_due(conn)
+        early = analyze_due(conn, min_age=0)
     _add_products(postgres_engine, tenant_id, threshold + 10)
     with postgres_engine.begin() as conn:
-        due = analyze_due(conn)
+        due = analyze_due(conn, min_age=0)
     with postgres_engine.begin() as conn:
-        again = analyze_due(conn)
+        again = analyze_due(conn, min_age=0)
 
     assert early is not None
     assert "products" not in early  # 5 rows changed: below the threshold
@@ -99,11 +104,42 @@ def test_a_table_is_analyzed_once_it_changed_past_autovacuums_threshold(
 
 
 @pytest.mark.postgres
+def test_a_table_analyzed_lately_waits_for_min_age_but_one_never_analyzed_does_not(
+    postgres_engine: Engine,
+) -> None:
+    with postgres_engine.connect() as conn:
+        if autovacuum_is_on(conn):
+            pytest.skip("this server's autovacuum keeps its statistics itself")
+    with postgres_engine.begin() as conn:
+        analyze_due(conn, min_age=0)  # products analyzed now
+    tenant_id = _new_tenant(postgres_engine)
+    _add_products(postgres_engine, tenant_id, _threshold(postgres_engine, "products") + 10)
+    with postgres_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE never_analyzed (n integer)"))
+        conn.execute(text("INSERT INTO never_analyzed SELECT generate_series(1, 100)"))
+        conn.execute(text("SELECT pg_stat_force_next_flush()"))
+    try:
+        with postgres_engine.begin() as conn:
+            lately = analyze_due(conn, min_age=3600)
+        with postgres_engine.begin() as conn:
+            later = analyze_due(conn, min_age=0)
+    finally:
+        with postgres_engine.begin() as conn:
+            conn.execute(text("DROP TABLE never_analyzed"))
+
+    assert lately is not None
+    assert "never_analyzed" in lately  # no statistics at all: analyzed at once
+    assert "products" not in lately  # analyzed less than min_age ago: not yet
+    assert later is not None
+    assert "products" in later
+
+
+@pytest.mark.postgres
 def test_one_process_analyzes_at_a_time(postgres_engine: Engine) -> None:
     with postgres_engine.begin() as holder:
-        first = analyze_due(holder)  # holds the round's lock until it commits
+        first = analyze_due(holder, min_age=0)  # holds the round's lock until it commits
         with postgres_engine.begin() as other:
-            second = analyze_due(other)
+            second = analyze_due(other, min_age=0)
 
     assert first is not None
     assert second is None
@@ -118,7 +154,7 @@ def test_the_keeper_analyzes_changed_tables_while_autovacuum_is_off(
             pytest.skip("this server's autovacuum keeps its statistics itself")
     tenant_id = _new_tenant(postgres_engine)
     before = _analyzed_count(postgres_engine, "products")
-    keeper = StatisticsKeeper(postgres_engine, interval=0.05)
+    keeper = StatisticsKeeper(postgres_engine, interval=0.05, min_age=0)
     keeper.start()
     assert keeper.running
     try:
@@ -141,3 +177,14 @@ def test_the_keeper_leaves_sqlite_alone(tmp_path: Path) -> None:
     keeper.stop()
 
     assert running is False
+
+
+@pytest.mark.postgres
+def test_the_naptime_is_the_servers_own(postgres_engine: Engine) -> None:
+    with postgres_engine.connect() as conn:
+        server = conn.scalar(
+            text("SELECT setting::float8 FROM pg_settings WHERE name = 'autovacuum_naptime'")
+        )
+        found = naptime_seconds(conn)
+
+    assert found == server

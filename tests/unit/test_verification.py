@@ -6,13 +6,14 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from hypothesis import given
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from oms.domain.addresses import Address
 from oms.domain.holds import HoldReason
 from oms.domain.orders import Customer
-from oms.domain.verification import VerifiedContact, verify_contact
+from oms.domain.verification import _PLAIN_EMAIL, VerifiedContact, _plain_email, verify_contact
 
 CLEAN = {
     "US": Address(
@@ -293,6 +294,66 @@ def test_an_invalid_email_is_held_and_kept(email: str) -> None:
     assert pointers(result) == ["#/customer/email"]
     assert result.findings[0].reason is HoldReason.CONTACT_INVALID
     assert result.customer.email == email
+
+
+_LOCAL = st.text(alphabet="abcXYZ019_+-.é", min_size=1, max_size=70)
+_LABEL = st.text(alphabet="abcXYZ019-", min_size=1, max_size=66)
+_TLD = st.sampled_from(
+    ["com", "NL", "test", "Local", "onion", "x", "c0m", "xn--p1ai", "ab--cd", "a" * 63, "a" * 64]
+) | st.text(alphabet="abzAZ09-", min_size=1, max_size=5)
+_NEAR_PLAIN = st.builds(
+    lambda local, labels, tld: f"{local}@{'.'.join([*labels, tld])}",
+    _LOCAL,
+    st.lists(_LABEL, max_size=5),
+    _TLD,
+)
+# Near email_validator's limits: 253 characters after the @, 254 in all.
+_NEAR_LIMITS = st.builds(
+    lambda local, labels, tld: f"{'x' * local}@{'.'.join(['b' * 63] * labels)}.{'c' * tld}",
+    st.integers(1, 70),
+    st.integers(1, 4),
+    st.integers(2, 63),
+)
+
+
+def _as_email_validator_has_it(text: str) -> tuple[str, bool]:
+    try:
+        return validate_email(text, check_deliverability=False).normalized.lower(), True
+    except EmailNotValidError:
+        return text, False
+
+
+@settings(max_examples=1500)
+@given(
+    _NEAR_PLAIN
+    | _NEAR_LIMITS
+    | st.from_regex(_PLAIN_EMAIL, fullmatch=True)
+    | st.text(alphabet=st.characters(codec="utf-8"), max_size=40).map(lambda t: t + "@a.com")
+)
+def test_an_email_is_stored_and_held_exactly_as_email_validator_says(email: str) -> None:
+    cleaned = " ".join(email.split())  # whitespace is collapsed before anything else
+    stored, valid = _as_email_validator_has_it(cleaned)
+    result = verify(CLEAN["US"], customer=Customer(email=email))
+
+    assert result.customer.email == (stored if cleaned else None)
+    assert pointers(result) == ([] if valid or not cleaned else ["#/customer/email"])
+
+
+@pytest.mark.parametrize(
+    ("email", "plain"),
+    [
+        ("jane.doe+orders@example.com", True),
+        ("Customer_12@Mail.Example.CO.UK", True),
+        ("jane@example.test", False),  # special-use: email_validator refuses it
+        ("jane@xn--bcher-kva.example", False),  # punycode: email_validator's own path
+        ("a" * 243 + "@example.com", False),  # 255 characters in all
+        ("jane@example", False),  # no top-level domain
+        ("jane@127.0.0.1", False),
+        ("jané@example.com", False),  # not ASCII
+    ],
+)
+def test_the_plain_shape_is_checked_without_email_validator(email: str, plain: bool) -> None:
+    assert _plain_email(email) is plain
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,6 @@ class StockLevel:
     on_hand: int
     reserved: int
     safety_stock: int = 0
-    updated_at: datetime | None = None
 
     @property
     def available(self) -> int:

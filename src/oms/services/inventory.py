@@ -207,7 +207,6 @@ def adjust_inventory(
         on_hand=on_hand,
         reserved=level.reserved,
         safety_stock=safety,
-        updated_at=at,
     )
 
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import psycopg
-from psycopg.rows import namedtuple_row
+from psycopg.rows import RowFactory, namedtuple_row, tuple_row
 from sqlalchemy import ClauseElement, Connection, Executable
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.exc import DBAPIError
@@ -58,15 +58,27 @@ class DriverStatement:
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         """Every row, each with its columns as attributes (empty for a statement without)."""
+        return self._fetch(conn, params, namedtuple_row)
+
+    def tuples(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row as a plain tuple, its columns in the statement's order: for a hot
+        statement whose rows are read by position (a tuple costs less than a named one)."""
+        return self._fetch(conn, params, tuple_row)
+
+    def _fetch(
+        self, conn: Connection, params: Mapping[str, Any], row_factory: RowFactory[Any]
+    ) -> list[Any]:
         if conn.dialect.name != "postgresql":
             if self.portable is None:
                 raise RuntimeError(f"a PostgreSQL statement on {conn.dialect.name}")
             result = conn.execute(self.portable, dict(params))
-            return list(result) if result.returns_rows else []
+            if not result.returns_rows:
+                return []
+            return list(result) if row_factory is namedtuple_row else [tuple(r) for r in result]
         driver = conn.connection.driver_connection
         assert isinstance(driver, psycopg.Connection), "DriverStatement is for PostgreSQL"
         try:
-            with driver.cursor(row_factory=namedtuple_row) as cursor:
+            with driver.cursor(row_factory=row_factory) as cursor:
                 cursor.execute(self.sql, {**self.fixed, **params} if self.fixed else params)
                 # Whether it gave rows, from the result itself: ``description`` would build
                 # a Column object per column, about a tenth of a statement's client CPU.

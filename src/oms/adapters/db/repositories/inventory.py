@@ -100,8 +100,10 @@ WHERE lv.tenant_id = %(tenant_id)s AND lv.sku = k.sku AND lv.location_id = k.loc
     AND lv.on_hand - lv.reserved - lv.safety_stock >= k.quantity
 RETURNING lv.sku, lv.location_id
 """)
+# A level's columns in ``StockLevel``'s order: each row makes one as it is.
+_LEVEL_COLUMNS = (_lv.sku, _lv.location_id, _lv.on_hand, _lv.reserved, _lv.safety_stock)
 _LEVELS = (
-    select(inventory_levels)
+    select(*_LEVEL_COLUMNS)
     .where(
         _lv.tenant_id == bindparam("p_tenant_id", type_=_lv.tenant_id.type),
         _lv.sku.in_(bindparam("p_skus", expanding=True, type_=_lv.sku.type)),
@@ -113,7 +115,7 @@ _LEVELS_AT = _LEVELS.where(
 )
 # What every intake's routing reads, on PostgreSQL through psycopg (oms.adapters.db.driver).
 _LEVELS_AT_RUN = DriverStatement(
-    select(inventory_levels)
+    select(*_LEVEL_COLUMNS)
     .where(
         _lv.tenant_id == bindparam("p_tenant_id", type_=_lv.tenant_id.type),
         _lv.sku == any_(bindparam("p_skus", type_=ARRAY(_lv.sku.type))),
@@ -142,21 +144,11 @@ class SqlInventoryRepository:
                 _LEVELS, {"p_tenant_id": tenant_id, "p_skus": wanted}
             )
         else:
-            rows = _LEVELS_AT_RUN.rows(
+            rows = _LEVELS_AT_RUN.tuples(
                 self._conn,
                 {"p_tenant_id": tenant_id, "p_skus": wanted, "p_location_ids": list(location_ids)},
             )
-        return [
-            StockLevel(
-                sku=row.sku,
-                location_id=row.location_id,
-                on_hand=row.on_hand,
-                reserved=row.reserved,
-                safety_stock=row.safety_stock,
-                updated_at=row.updated_at,
-            )
-            for row in rows
-        ]
+        return [StockLevel(*row) for row in rows]
 
     def ensure_level(self, tenant_id: UUID, sku: str, location_id: UUID, at: datetime) -> None:
         insert_if_absent(

@@ -52,6 +52,25 @@ class _Customer:
     phone: str | None = None
 
 
+@dataclass(slots=True, eq=False)  # eq=False: found in lists by identity
+class _Stock:
+    """One stock row as read for the group, and what the group's orders took of it."""
+
+    level: StockLevel
+    reserved: int = 0  # by the orders kept
+    taking: int = 0  # by the order being placed
+
+    def now(self) -> StockLevel:
+        """The row as the order being placed would read it."""
+        taken = self.reserved + self.taking
+        if not taken:
+            return self.level
+        level = self.level
+        return StockLevel(
+            level.sku, level.location_id, level.on_hand, level.reserved + taken, level.safety_stock
+        )
+
+
 class GroupSnapshot:
     """The unit of work the group's orders are placed in (see the module's docstring).
 
@@ -78,7 +97,9 @@ class GroupSnapshot:
         self.asked_external = {(t, c, e) for t, keys in external.items() for c, e in keys}
         self.known_products: dict[UUID, dict[str, Product]] = {}
         self.known_locations: dict[UUID, list[Location]] = {}
-        self.levels: dict[tuple[UUID, str, UUID], StockLevel] = {}
+        # One entry per stock row read, by (tenant, SKU, location): looked up about a dozen
+        # times per order, so one lookup answers the row and what was taken of it.
+        self.stock: dict[tuple[UUID, str, UUID], _Stock] = {}
         self.level_skus: dict[UUID, set[str]] = {}
         for tenant_id, wanted in skus.items():
             products = uow.products.by_skus(tenant_id, wanted)
@@ -88,7 +109,7 @@ class GroupSnapshot:
             components = {sku for p in products.values() for sku in unit_demand(p)}
             self.level_skus[tenant_id] = components
             for level in uow.inventory.levels(tenant_id, components, [c.id for c in located]):
-                self.levels[(tenant_id, level.sku, level.location_id)] = level
+                self.stock[(tenant_id, level.sku, level.location_id)] = _Stock(level)
         self.known_customers: dict[tuple[UUID, str], _Customer] = {}
         for tenant_id, wanted in emails.items():
             for email, record in uow.customers.by_emails(tenant_id, wanted).items():
@@ -98,12 +119,11 @@ class GroupSnapshot:
         } - self.known_customers.keys()
         self.numbers: dict[UUID, list[int]] = defaultdict(list)
         # What the kept orders did.
-        self.reserved: dict[tuple[UUID, str, UUID], int] = defaultdict(int)
         self.kept_orders: list[tuple[Order, Sequence[OutboxMessage]]] = []
         self.kept_external: set[tuple[UUID, str, str]] = set()
         # What the order being placed did so far.
         self.tenant: UUID | None = None
-        self.taking: dict[tuple[UUID, str, UUID], int] = defaultdict(int)
+        self.taking: list[_Stock] = []  # the rows it takes stock of
         self.counting: dict[tuple[UUID, str], _Customer] = {}
         self.numbered: list[int] = []
         self.adding: tuple[Order, Sequence[OutboxMessage]] | None = None
@@ -127,14 +147,18 @@ class GroupSnapshot:
     def begin(self, tenant_id: UUID) -> None:
         """Start placing an order of ``tenant_id``: nothing taken, counted or added yet."""
         self.tenant = tenant_id
+        for stock in self.taking:
+            stock.taking = 0
         self.taking.clear()
         self.counting.clear()
         self.numbered.clear()
         self.adding = None
 
     def keep(self) -> None:
-        for key, units in self.taking.items():
-            self.reserved[key] += units
+        for stock in self.taking:
+            stock.reserved += stock.taking
+            stock.taking = 0
+        self.taking.clear()
         self.known_customers.update(self.counting)
         if self.adding is not None:
             order = self.adding[0]
@@ -161,11 +185,11 @@ class GroupSnapshot:
         """Write what the kept orders did; False when the database moved meanwhile (the
         caller rolls back). Stock, then customers, then orders: the intake's lock order."""
         by_tenant: dict[UUID, list[tuple[str, UUID, int]]] = defaultdict(list)
-        for (tenant_id, sku, location_id), units in self.reserved.items():
-            if units < 0:
+        for (tenant_id, sku, location_id), stock in self.stock.items():
+            if stock.reserved < 0:
                 return False
-            if units:
-                by_tenant[tenant_id].append((sku, location_id, units))
+            if stock.reserved:
+                by_tenant[tenant_id].append((sku, location_id, stock.reserved))
         for tenant_id, wanted in sorted(by_tenant.items(), key=lambda item: str(item[0])):
             if len(self.uow.inventory.try_reserve_each(tenant_id, wanted, at)) != len(wanted):
                 return False
@@ -195,14 +219,14 @@ class GroupSnapshot:
 
     def level(self, tenant_id: UUID, sku: str, location_id: UUID) -> StockLevel | None:
         """The level as the database would show it to the order being placed."""
-        if sku not in self.level_skus.get(tenant_id, ()):
+        stock = self._stock(tenant_id, sku, location_id)
+        return None if stock is None else stock.now()
+
+    def _stock(self, tenant_id: UUID, sku: str, location_id: UUID) -> _Stock | None:
+        stock = self.stock.get((tenant_id, sku, location_id))
+        if stock is None and sku not in self.level_skus.get(tenant_id, ()):
             raise NotGroupable(f"stock of {sku}")
-        key = (tenant_id, sku, location_id)
-        level = self.levels.get(key)
-        if level is None:
-            return None
-        taken = self.reserved.get(key, 0) + self.taking.get(key, 0)
-        return replace(level, reserved=level.reserved + taken) if taken else level
+        return stock
 
 
 class _Part:
@@ -290,10 +314,16 @@ class _Inventory(_Part):
     def try_reserve(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
     ) -> bool:
-        level = self.s.level(tenant_id, sku, location_id)
-        if level is None or level.on_hand - level.reserved - level.safety_stock < quantity:
+        stock = self.s._stock(tenant_id, sku, location_id)
+        if stock is None:
             return False
-        self.s.taking[(tenant_id, sku, location_id)] += quantity
+        level = stock.level
+        taken = stock.reserved + stock.taking
+        if level.on_hand - level.reserved - taken - level.safety_stock < quantity:
+            return False
+        if stock not in self.s.taking:
+            self.s.taking.append(stock)
+        stock.taking += quantity
         return True
 
     def try_reserve_each(
@@ -311,10 +341,12 @@ class _Inventory(_Part):
     def release(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
     ) -> None:
-        level = self.s.level(tenant_id, sku, location_id)
-        if level is None or level.reserved < quantity:
+        stock = self.s._stock(tenant_id, sku, location_id)
+        if stock is None or stock.level.reserved + stock.reserved + stock.taking < quantity:
             raise RuntimeError(f"cannot release {quantity} of {sku} at {location_id}")
-        self.s.taking[(tenant_id, sku, location_id)] -= quantity
+        if stock not in self.s.taking:
+            self.s.taking.append(stock)
+        stock.taking -= quantity
 
 
 class _Customers(_Part):

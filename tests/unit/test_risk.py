@@ -19,6 +19,8 @@ from oms.domain.risk import (
     RiskMatch,
     RiskRule,
     RiskRuleKind,
+    _fold,
+    _fold_any,
     address_key,
     assess,
     parse_rule_params,
@@ -651,3 +653,15 @@ def test_assess_flags_an_order_for_exactly_the_active_rules_whose_condition_hold
     assert [(m.rule_id, m.kind) for m in assessment.matches] == [(r.id, r.kind) for r in expected]
     assert assessment.flagged is bool(expected)
     assert json.loads(json.dumps(assessment.summary()))["flagged"] is bool(expected)
+
+
+@given(
+    st.text(alphabet=st.characters(codec="ascii"))
+    | st.text(alphabet="Hauptstraße 1 Ålesund-Øst Straße ÉCOLE ǅ ﬁ ½ .,#")
+    | st.text()
+)
+def test_an_ascii_address_is_folded_as_any_other(text: str) -> None:
+    assert _fold(text) == _fold_any(text)
+    assert address_key(text, "1", "NL") == (
+        None if not _fold_any(text) else f"nl|1|{_fold_any(text)}"
+    )

@@ -127,21 +127,18 @@ class GroupSnapshot:
         self.counting: dict[tuple[UUID, str], _Customer] = {}
         self.numbered: list[int] = []
         self.adding: tuple[Order, Sequence[OutboxMessage]] | None = None
-        self.parts = {
-            "tenants": _Tenants(self),
-            "products": _Products(self),
-            "locations": _Locations(self),
-            "inventory": _Inventory(self),
-            "orders": _Orders(self),
-            "customers": _Customers(self),
-            "routing": _Routing(self),
-            "risk_rules": _RiskRules(self),
-        }
+        # The repositories the intake uses, as attributes (the intake reaches them a few
+        # dozen times per order); any other is refused by __getattr__.
+        self.tenants = _Tenants(self)
+        self.products = _Products(self)
+        self.locations = _Locations(self)
+        self.inventory = _Inventory(self)
+        self.orders = _Orders(self)
+        self.customers = _Customers(self)
+        self.routing = _Routing(self)
+        self.risk_rules = _RiskRules(self)
 
     def __getattr__(self, name: str) -> Any:
-        parts: dict[str, _Part] = self.__dict__.get("parts", {})
-        if name in parts:
-            return parts[name]
         raise NotGroupable(name)
 
     def begin(self, tenant_id: UUID) -> None:

@@ -152,6 +152,8 @@ def take_held_stock(
     hold and what is still to reserve.
     """
     pool = {key: units for key, units in held.items() if units > 0}
+    if not pool:  # no cart hold (most orders): nothing to give or release
+        return ReservationResult(), [d for d in demands if d.quantity > 0]
     plan = plan_allocation(demands, pool, sorted({loc for _, loc in pool}))
     per_unit = {d.line_no: d.per_unit for d in demands}
     from_pool: dict[tuple[int, str, UUID], Allocation] = {}

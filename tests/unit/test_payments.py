@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import UUID
@@ -528,3 +528,13 @@ def test_payment_status_derivation_is_total_over_every_summary(
     }
     status = derive_payment_status(PaymentSummary(a, c, r, v), total=t)
     assert [s for s, holds in conditions.items() if holds] == [status]
+
+
+@pytest.mark.parametrize("currency", ["EUR", "JPY", "KWD"])
+def test_no_records_sum_to_the_zeros_a_declined_record_sums_to(currency: str) -> None:
+    declined = auth("100", outcome=DECLINED, currency=currency)
+
+    nothing = summarize([], currency=currency, now=NOW)
+    replayed = summarize([declined], currency=currency, now=NOW)
+
+    assert [str(v) for v in astuple(nothing)] == [str(v) for v in astuple(replayed)]

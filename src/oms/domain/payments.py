@@ -220,6 +220,9 @@ def summarize(records: Sequence[PaymentRecord], *, currency: str, now: datetime)
 
     Raises ``ValueError`` for a succeeded record in another currency (a broken invariant).
     """
+    if not records:  # an order not paid for yet: nothing to replay
+        zero = round_money(ZERO, currency)
+        return PaymentSummary(authorized=zero, captured=zero, refunded=zero, voided=zero)
     for record in records:
         if record.outcome is PaymentOutcome.SUCCEEDED and record.currency != currency:
             raise ValueError(f"Payment {record.id} is in {record.currency}, not {currency}")

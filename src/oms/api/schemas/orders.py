@@ -296,86 +296,95 @@ class OrderRead(BaseModel):
         money = order.currency
         now = datetime.now(UTC)
         totals = order.totals or order.reprice()
-        return cls(
-            id=order.id,
-            number=order.number,
-            name=f"#{order.number}",
-            channel=order.channel,
-            external_id=order.external_id,
-            currency=order.currency,
-            status=order.status,
-            fulfillment_status=order.fulfillment_status,
-            payment_status=order.payment_status,
-            customer=CustomerOut(
-                email=order.customer.email, name=order.customer.name, phone=order.customer.phone
-            ),
-            shipping_address=AddressOut.of(order.shipping_address),
-            billing_address=AddressOut.of(order.billing_address),
-            subtotal=money_text(totals.subtotal, money),
-            total=money_text(totals.total, money),
-            totals=TotalsOut(
-                subtotal=money_text(totals.subtotal, money),
-                discount_total=money_text(totals.discount_total, money),
-                shipping=money_text(totals.shipping, money),
-                shipping_discount=money_text(totals.shipping_discount, money),
-                tax_total=money_text(totals.tax_total, money),
-                total=money_text(totals.total, money),
-            ),
-            discount_codes=[c.code for c in order.discount_codes],
-            payments=[PaymentOut.of(p) for p in order.payments],
-            risk=order.risk,
-            customer_id=order.customer_id,
-            service_level=order.service_level,
-            promised_ship_by=order.promised_ship_by,
-            promised_deliver_by=order.promised_deliver_by,
-            routing_profile_version=order.routing_profile_version,
-            pickup_location_id=order.pickup_location_id,
-            allow_backorder=order.allow_backorder,
-            tags=order.tags,
-            note=order.note,
-            lines=[
-                LineOut(
-                    line_no=line.line_no,
-                    sku=line.sku,
-                    name=line.name,
-                    kind=line.kind,
-                    unit_price=money_text(line.unit_price, money),
-                    subtotal=money_text(line.subtotal(money), money),
-                    discount=money_text(line.discount, money),
-                    tax=money_text(line.tax, money),
-                    total=money_text(line.total(money), money),
-                    quantity=line.quantity,
-                    quantities=LineQuantitiesOut(
-                        ordered=line.quantity,
-                        allocated=line.allocated,
-                        backordered=line.backordered,
-                        shipped=line.shipped,
-                        delivered=line.delivered,
-                        cancelled=line.cancelled,
-                        returned=line.returned,
-                    ),
-                )
-                for line in order.lines
-            ],
-            allocations=[
-                AllocationOut(
-                    line_no=a.line_no,
-                    sku=a.sku,
-                    location_id=a.location_id,
-                    location=a.location_code,
-                    quantity=a.open,
-                    allocated=a.quantity,
-                    released=a.released,
-                    fulfilled=a.fulfilled,
-                )
-                for a in order.allocations
-            ],
-            holds=[HoldRead.of(h, now=now) for h in order.holds],
-            released_at=order.released_at,
-            timeline=[EventOut.of(e) for e in order.events] if with_timeline else None,
-            version=order.version,
-            created_at=order.created_at,
-            updated_at=order.updated_at,
+        # One validation of the whole tree: nested dicts cost less than a model each.
+        return cls.model_validate(
+            {
+                "id": order.id,
+                "number": order.number,
+                "name": f"#{order.number}",
+                "channel": order.channel,
+                "external_id": order.external_id,
+                "currency": order.currency,
+                "status": order.status,
+                "fulfillment_status": order.fulfillment_status,
+                "payment_status": order.payment_status,
+                "customer": {
+                    "email": order.customer.email,
+                    "name": order.customer.name,
+                    "phone": order.customer.phone,
+                },
+                "shipping_address": None
+                if order.shipping_address is None
+                else order.shipping_address.to_dict(),
+                "billing_address": None
+                if order.billing_address is None
+                else order.billing_address.to_dict(),
+                "subtotal": money_text(totals.subtotal, money),
+                "total": money_text(totals.total, money),
+                "totals": {
+                    "subtotal": money_text(totals.subtotal, money),
+                    "discount_total": money_text(totals.discount_total, money),
+                    "shipping": money_text(totals.shipping, money),
+                    "shipping_discount": money_text(totals.shipping_discount, money),
+                    "tax_total": money_text(totals.tax_total, money),
+                    "total": money_text(totals.total, money),
+                },
+                "discount_codes": [c.code for c in order.discount_codes],
+                "payments": [PaymentOut.of(p) for p in order.payments],
+                "risk": order.risk,
+                "customer_id": order.customer_id,
+                "service_level": order.service_level,
+                "promised_ship_by": order.promised_ship_by,
+                "promised_deliver_by": order.promised_deliver_by,
+                "routing_profile_version": order.routing_profile_version,
+                "pickup_location_id": order.pickup_location_id,
+                "allow_backorder": order.allow_backorder,
+                "tags": order.tags,
+                "note": order.note,
+                "lines": [
+                    {
+                        "line_no": line.line_no,
+                        "sku": line.sku,
+                        "name": line.name,
+                        "kind": line.kind,
+                        "unit_price": money_text(line.unit_price, money),
+                        "subtotal": money_text(line.subtotal(money), money),
+                        "discount": money_text(line.discount, money),
+                        "tax": money_text(line.tax, money),
+                        "total": money_text(line.total(money), money),
+                        "quantity": line.quantity,
+                        "quantities": {
+                            "ordered": line.quantity,
+                            "allocated": line.allocated,
+                            "backordered": line.backordered,
+                            "shipped": line.shipped,
+                            "delivered": line.delivered,
+                            "cancelled": line.cancelled,
+                            "returned": line.returned,
+                        },
+                    }
+                    for line in order.lines
+                ],
+                "allocations": [
+                    {
+                        "line_no": a.line_no,
+                        "sku": a.sku,
+                        "location_id": a.location_id,
+                        "location": a.location_code,
+                        "quantity": a.open,
+                        "allocated": a.quantity,
+                        "released": a.released,
+                        "fulfilled": a.fulfilled,
+                    }
+                    for a in order.allocations
+                ],
+                "holds": [HoldRead.of(h, now=now) for h in order.holds],
+                "released_at": order.released_at,
+                "timeline": [EventOut.of(e) for e in order.events] if with_timeline else None,
+                "version": order.version,
+                "created_at": order.created_at,
+                "updated_at": order.updated_at,
+            }
         )
 
 

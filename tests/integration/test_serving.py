@@ -172,6 +172,20 @@ def test_serve_spreads_kept_alive_connections_over_its_workers(
     assert min(counts.values()) > 0, counts
 
 
+def test_answers_on_one_kept_alive_connection_arrive_whole_and_in_order(
+    two_workers: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    _, port = two_workers
+    with closing(http.client.HTTPConnection("127.0.0.1", port, timeout=5)) as connection:
+        answers = []
+        for path in ("/healthz", "/v1/orders", "/healthz"):
+            connection.request("GET", path)
+            response = connection.getresponse()
+            answers.append((response.status, len(response.read()) > 0))
+
+    assert answers == [(200, True), (401, True), (200, True)]
+
+
 def test_a_port_another_server_listens_on_is_refused_with_one_line(sqlite_url: str) -> None:
     with closing(WorkerListener.bind_to("127.0.0.1", 0)) as other:
         other.listen(8)  # another oms serve, say, whose workers would share its connections

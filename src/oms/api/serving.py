@@ -27,6 +27,8 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
+from oms.api.http_protocol import CoalescingHttpToolsProtocol
+
 __all__ = ["WorkerListener", "balances_workers", "listener_at", "serve"]
 
 log = logging.getLogger("uvicorn.error")
@@ -97,6 +99,7 @@ def serve(app: str, *, host: str, port: int, workers: int, log_level: str) -> No
         "workers": workers,
         "log_level": log_level,
         "access_log": log_level == "debug",
+        "http": CoalescingHttpToolsProtocol,
     }
     if workers == 1 or not balances_workers():
         uvicorn.run(app, **options)

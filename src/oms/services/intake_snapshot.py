@@ -216,10 +216,12 @@ class GroupSnapshot:
 
     def level(self, tenant_id: UUID, sku: str, location_id: UUID) -> StockLevel | None:
         """The level as the database would show it to the order being placed."""
-        stock = self._stock(tenant_id, sku, location_id)
+        stock = self.entry(tenant_id, sku, location_id)
         return None if stock is None else stock.now()
 
-    def _stock(self, tenant_id: UUID, sku: str, location_id: UUID) -> _Stock | None:
+    def entry(self, tenant_id: UUID, sku: str, location_id: UUID) -> _Stock | None:
+        """The stock row read for the group, None when there is none; NotGroupable for a
+        SKU the group did not read."""
         stock = self.stock.get((tenant_id, sku, location_id))
         if stock is None and sku not in self.level_skus.get(tenant_id, ()):
             raise NotGroupable(f"stock of {sku}")
@@ -311,7 +313,7 @@ class _Inventory(_Part):
     def try_reserve(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
     ) -> bool:
-        stock = self.s._stock(tenant_id, sku, location_id)
+        stock = self.s.entry(tenant_id, sku, location_id)
         if stock is None:
             return False
         level = stock.level
@@ -338,7 +340,7 @@ class _Inventory(_Part):
     def release(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
     ) -> None:
-        stock = self.s._stock(tenant_id, sku, location_id)
+        stock = self.s.entry(tenant_id, sku, location_id)
         if stock is None or stock.level.reserved + stock.reserved + stock.taking < quantity:
             raise RuntimeError(f"cannot release {quantity} of {sku} at {location_id}")
         if stock not in self.s.taking:

@@ -313,12 +313,8 @@ class OrderRead(BaseModel):
                     "name": order.customer.name,
                     "phone": order.customer.phone,
                 },
-                "shipping_address": None
-                if order.shipping_address is None
-                else order.shipping_address.to_dict(),
-                "billing_address": None
-                if order.billing_address is None
-                else order.billing_address.to_dict(),
+                "shipping_address": AddressOut.of(order.shipping_address),
+                "billing_address": AddressOut.of(order.billing_address),
                 "subtotal": money_text(totals.subtotal, money),
                 "total": money_text(totals.total, money),
                 "totals": {

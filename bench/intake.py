@@ -15,7 +15,10 @@ What it does, in one run:
    ``/readyz``.
 3. Through the HTTP API: 3 locations, ``--skus`` products, and ample stock of every product at
    every location (``POST /v1/locations``, ``/v1/products``, ``/v1/inventory/adjustments``).
-4. Warms up with ``--warmup`` orders, then places ``--orders`` orders (3 lines each, SKUs
+4. Warms up with ``--warmup`` orders and waits (up to 20 s) until the tables they wrote
+   have planner statistics: ``oms serve`` analyzes a table without any within seconds,
+   and a run measured before that would measure plans made blind. Then it places
+   ``--orders`` orders (3 lines each, SKUs
    and quantities from a seeded RNG, a unique ``external_id`` each) with ``POST /v1/orders``
    from ``--clients`` concurrent clients, each one coroutine with one keep-alive connection.
    Every answer must be 201; anything else (or a transport error) is counted as an error and
@@ -114,6 +117,38 @@ def count_orders(url: str, external_id_prefix: str) -> int:
             (external_id_prefix + "%",),
         ).fetchone()
     return int(row[0]) if row else 0
+
+
+# The tables an order intake writes: measuring starts once each has planner statistics.
+INTAKE_TABLES = (
+    "orders",
+    "order_lines",
+    "allocations",
+    "order_holds",
+    "order_events",
+    "outbox",
+    "customers",
+)
+STATISTICS_WAIT = 20.0
+
+
+def wait_for_statistics(url: str, timeout: float = STATISTICS_WAIT) -> list[str]:
+    """Wait until the warm-up's tables have been analyzed (by the server's statistics
+    keeper, or autovacuum): the tables still without statistics after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True, connect_timeout=5) as conn:
+        while True:
+            missing = [
+                str(name)
+                for (name,) in conn.execute(
+                    "SELECT relname FROM pg_stat_user_tables WHERE relname = ANY(%s)"
+                    " AND last_analyze IS NULL AND last_autoanalyze IS NULL",
+                    (list(INTAKE_TABLES),),
+                )
+            ]
+            if not missing or time.monotonic() > deadline:
+                return sorted(missing)
+            time.sleep(0.2)
 
 
 async def post_all(
@@ -227,7 +262,7 @@ def require_all_created(what: str, result: PhaseResult, expected: int) -> None:
 
 
 async def run_intake(
-    args: argparse.Namespace, base: str, api_key: str, meter: CpuMeter
+    args: argparse.Namespace, base: str, api_key: str, meter: CpuMeter, statistics_url: str
 ) -> list[PhaseResult]:
     rng = random.Random(args.seed)
     skus = [f"SKU-{n:05d}" for n in range(args.skus)]
@@ -241,6 +276,11 @@ async def run_intake(
         require_all_created(what, await post_all(base, api_key, path, bodies, **setup), len(bodies))
     warmup = order_bodies(rng, skus, "warmup", args.warmup)
     warmed = await post_all(base, api_key, "/v1/orders", warmup, clients=args.clients)
+    # Without statistics the server plans blind (docs/performance.md, item 11): the
+    # measured runs start once the tables the warm-up wrote have them, as they soon would.
+    missing = await asyncio.to_thread(wait_for_statistics, statistics_url)
+    if missing:
+        print(f"no planner statistics after {STATISTICS_WAIT:.0f} s for: {', '.join(missing)}")
     results = []
     for run in range(args.repeat):
         measured = order_bodies(rng, skus, f"order-{run}", args.orders)
@@ -362,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         asyncio.run(wait_ready(base, server))
         meter = CpuMeter(server_group=server.pid, database=INTAKE_DB)
-        results = uvloop.run(run_intake(args, base, tenant["api_key"], meter))
+        results = uvloop.run(run_intake(args, base, tenant["api_key"], meter, intake_url))
     finally:
         stop_server(server)
     for run, result in enumerate(results):

@@ -83,7 +83,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.group_size < 1 or args.groups < 1 or args.warmup < 0 or args.skus < 3:
-        parser.error("--group-size and --groups must be at least 1, --skus at least 3")
+        parser.error(
+            "--group-size and --groups must be at least 1, --warmup not negative, --skus at least 3"
+        )
     return args
 
 

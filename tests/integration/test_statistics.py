@@ -72,6 +72,12 @@ def _threshold(engine: Engine, table: str) -> int:
     return math.ceil(float(found or 0))
 
 
+def _skip_where_autovacuum_is_on(engine: Engine) -> None:
+    with engine.connect() as conn:
+        if autovacuum_is_on(conn):
+            pytest.skip("this server's autovacuum keeps its statistics itself")
+
+
 def _new_tenant(engine: Engine) -> UUID:
     tenant, _ = create_tenant(uow_factory=SqlUnitOfWorkFactory(engine), name="statistics")
     return tenant.id
@@ -107,9 +113,7 @@ def test_a_table_is_analyzed_once_it_changed_past_autovacuums_threshold(
 def test_a_table_analyzed_lately_waits_for_min_age_but_one_never_analyzed_does_not(
     postgres_engine: Engine,
 ) -> None:
-    with postgres_engine.connect() as conn:
-        if autovacuum_is_on(conn):
-            pytest.skip("this server's autovacuum keeps its statistics itself")
+    _skip_where_autovacuum_is_on(postgres_engine)
     with postgres_engine.begin() as conn:
         analyze_due(conn, min_age=0)  # products analyzed now
     tenant_id = _new_tenant(postgres_engine)
@@ -149,9 +153,7 @@ def test_one_process_analyzes_at_a_time(postgres_engine: Engine) -> None:
 def test_the_keeper_analyzes_changed_tables_while_autovacuum_is_off(
     postgres_engine: Engine,
 ) -> None:
-    with postgres_engine.connect() as conn:
-        if autovacuum_is_on(conn):
-            pytest.skip("this server's autovacuum keeps its statistics itself")
+    _skip_where_autovacuum_is_on(postgres_engine)
     tenant_id = _new_tenant(postgres_engine)
     before = _analyzed_count(postgres_engine, "products")
     keeper = StatisticsKeeper(postgres_engine, interval=0.05, min_age=0)

@@ -34,8 +34,8 @@ _POSTAL_CODE_LABELS = {"zip": "ZIP code", "pin": "PIN code", "eircode": "Eircode
 _ALPHA_2 = re.compile(r"[A-Z]{2}")
 # The commonest shape of address, which email_validator accepts as it is (letters, digits
 # and ``_+-`` in dot-separated words before the @; a host name of ASCII labels with an
-# alphabetic top-level domain after it): checked here in a few microseconds rather than
-# the 30-40 it takes, once per order. tests/unit/test_verification.py checks with
+# alphabetic top-level domain after it): checked here in under a microsecond rather than
+# the 17-35 it takes, once per order. tests/unit/test_verification.py checks with
 # hypothesis that every address it takes, email_validator takes and writes the same.
 _PLAIN_EMAIL = re.compile(
     r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"

@@ -38,6 +38,8 @@ __all__ = ["StatisticsKeeper", "analyze_due", "autovacuum_is_on", "naptime_secon
 
 log = logging.getLogger(__name__)
 
+# PostgreSQL's own default autovacuum_naptime, for a keeper that could not ask the server.
+DEFAULT_NAPTIME_SECONDS = 60.0
 # pg_try_advisory_xact_lock key: one analysing process per database at a time.
 ADVISORY_KEY = 0x6F6D735F73746174  # "oms_stat"
 
@@ -124,7 +126,7 @@ class StatisticsKeeper:
                 min_age = naptime_seconds(conn) if self._min_age is None else self._min_age
         except Exception:  # the server is not there yet: the rounds will tell
             autovacuum = True
-            min_age = 60.0 if self._min_age is None else self._min_age
+            min_age = DEFAULT_NAPTIME_SECONDS if self._min_age is None else self._min_age
         if not autovacuum:
             log.warning(
                 "autovacuum is off on this PostgreSQL server: oms analyzes its tables itself "

@@ -54,7 +54,7 @@ from oms.services.fulfilment_changes import (
     reject_fulfillment_order,
 )
 from oms.services.holds import place_hold, release_hold
-from oms.services.orders import get_order
+from oms.services.orders import cancel_order, get_order
 from oms.services.packing import PackRequest, pack, unpack
 from oms.services.picking import PickConfirmation, WaveResult, confirm_picks, create_wave
 from oms.services.pickup import collect_pickup, pickup_code_for_notification
@@ -706,6 +706,37 @@ def test_each_partial_shipment_captures_exactly_the_value_of_what_left(
     ]
     assert shipped[-2:] == [(MovementKind.SHIPMENT, -2, 3), (MovementKind.SHIPMENT, -1, 2)]
     assert len(_events(order, "shipment.created")) == 2
+    _assert_clean(uow_factory, shop)
+
+
+def test_a_cancelled_order_whose_parcel_was_packed_owes_nothing_and_its_payment_is_owed_back(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "X", "NEAR", 5)
+    order = _place(uow_factory, shop, ("X", 2), shipping_price=Decimal("4.95"))
+    assert (order.total, order.payment_status.value) == (Decimal("24.95"), "paid")
+    fo = _fo_at(uow_factory, shop, order.id, "NEAR")
+    _pick(uow_factory, shop, "NEAR")
+    _pack(uow_factory, shop, fo.id, "X", "X")
+
+    cancelled = cancel_order(
+        uow_factory=uow_factory,
+        gateways=gateway_named,
+        tenant_id=shop,
+        order_id=order.id,
+        actor=TESTER,
+        reason="customer changed their mind",
+    )
+
+    # Shipping goes with the goods: nothing left, so no shipping either (docs/payments.md).
+    assert (cancelled.status.value, cancelled.total) == ("cancelled", Decimal("0.00"))
+    assert cancelled.totals is not None
+    assert cancelled.totals.shipping == Decimal("0.00")
+    assert [(h.reason, h.note) for h in cancelled.open_holds] == [
+        (HoldReason.REFUND_DUE, "24.95 EUR captured beyond the total")
+    ]
+    assert _only_fo(uow_factory, shop, order.id).status is FulfillmentOrderStatus.CANCELLED
+    assert _stock(uow_factory, shop, "X") == {"NEAR": (5, 0)}
     _assert_clean(uow_factory, shop)
 
 

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from threading import Barrier
 from typing import Any
 from uuid import UUID
@@ -930,6 +931,50 @@ def test_five_wrong_pickup_codes_lock_the_pickup_each_time_longer_and_then_it_op
         ((second + timedelta(minutes=30)).isoformat(), 10),
     ]
     _assert_clean(uow_factory, shop)
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_upgrading_takes_the_codes_earlier_versions_left_in_the_outbox_out(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    server = name = ""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'upgrade.db'}"
+    else:
+        server, _, name = str(request.getfixturevalue("postgres_url")).rpartition("/")
+        url = f"{server}/{name}_upgrade"
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name}_upgrade WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {name}_upgrade")
+    engine = build_engine(Settings(database_url=url))
+    try:
+        upgrade(engine, "0005")
+        tenant_id, message_id = UUID(int=7), UUID(int=8)
+        payload = {"fulfillment_order_id": "f", "pickup_code": "134425", "expires_at": "x"}
+        with engine.begin() as conn:
+            conn.execute(
+                outbox.insert().values(
+                    tenant_id=tenant_id,
+                    id=message_id,
+                    topic="notification.pickup_ready",
+                    aggregate_id=message_id,
+                    payload=payload,
+                    created_at=T_READY,
+                )
+            )
+
+        upgrade(engine)
+
+        assert _outbox(engine, tenant_id, "notification.pickup_ready") == [
+            {"fulfillment_order_id": "f", "expires_at": "x"}
+        ]
+    finally:
+        engine.dispose()
+        if backend == "postgres":
+            with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {name}_upgrade WITH (FORCE)")
 
 
 def _outbox(engine: Engine, tenant_id: UUID, topic: str) -> list[dict[str, Any]]:

@@ -346,13 +346,17 @@ def demo(
     """Migrate, seed a demo tenant with locations, products, stock and orders, then serve."""
     from oms.adapters.db.migrate import upgrade
     from oms.demo import seed_demo
-    from oms.wiring import carrier_provider
+    from oms.wiring import carrier_provider, pickup_code_key
 
     with _database(_settings()) as uow:
         _guard(lambda: upgrade(uow.engine))
         settings = _settings()
         seeded = _guard(
-            lambda: seed_demo(uow_factory=uow, carrier_gateway=carrier_provider(settings))
+            lambda: seed_demo(
+                uow_factory=uow,
+                carrier_gateway=carrier_provider(settings),
+                pickup_key=pickup_code_key(settings),
+            )
         )
     typer.echo(
         f"demo tenant: {seeded.tenant_id}\n"

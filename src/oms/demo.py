@@ -14,6 +14,7 @@ from oms.domain.addresses import Address
 from oms.domain.catalogue import BundleComponent, LocationKind, ProductKind
 from oms.domain.holds import HoldReason
 from oms.domain.orders import Actor, Customer
+from oms.domain.pickup_codes import PickupCodeKey
 from oms.domain.pricing import DiscountCode, DiscountKind
 from oms.domain.risk import RiskRuleKind
 from oms.domain.tenancy import ApiKeyScope, Principal
@@ -55,7 +56,11 @@ def _find_demo_tenant(uow_factory: UnitOfWorkFactory) -> UUID | None:
 
 
 def seed_demo(
-    *, uow_factory: UnitOfWorkFactory, carrier_gateway: CarrierProvider, now: datetime | None = None
+    *,
+    uow_factory: UnitOfWorkFactory,
+    carrier_gateway: CarrierProvider,
+    pickup_key: PickupCodeKey,
+    now: datetime | None = None,
 ) -> DemoKeys:
     """Seed the demo once; later runs only issue fresh keys for the existing demo."""
     operator = tenants.create_api_key(
@@ -186,7 +191,7 @@ def seed_demo(
                 actor=SYSTEM,
             )
 
-    _seed_orders(uow_factory, tenant.id, carrier_gateway, now or datetime.now(UTC))
+    _seed_orders(uow_factory, tenant.id, carrier_gateway, pickup_key, now or datetime.now(UTC))
     return DemoKeys(tenant.id, key.secret, operator.secret)
 
 
@@ -236,7 +241,11 @@ DEMO_RATES = """
 
 
 def _seed_orders(
-    uow_factory: UnitOfWorkFactory, tenant_id: UUID, carrier_gateway: CarrierProvider, now: datetime
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    carrier_gateway: CarrierProvider,
+    pickup_key: PickupCodeKey,
+    now: datetime,
 ) -> None:
     """Orders in every state the operations lead meets, holds of every reason included."""
     carriers.import_rate_cards(uow_factory=uow_factory, principal=None, text=DEMO_RATES, fmt="yaml")
@@ -286,6 +295,7 @@ def _seed_orders(
         carriers=carrier_gateway,
         ship_to=boston,
         now=now,
+        pickup_key=pickup_key,
         geocoder=geocoder,
     )
     samples = [
@@ -376,4 +386,4 @@ def _seed_orders(
                 note="customer asked us to wait for a second item",
                 actor=SYSTEM,
             )
-    seed_todays_wave(uow_factory=uow_factory, tenant_id=tenant_id, now=now)
+    seed_todays_wave(uow_factory=uow_factory, tenant_id=tenant_id, now=now, pickup_key=pickup_key)

@@ -20,6 +20,7 @@ from oms.domain.errors import IllegalTransition
 from oms.domain.fulfilment import FulfillmentOrderStatus
 from oms.domain.orders import Actor, Customer
 from oms.domain.packing import Box
+from oms.domain.pickup_codes import PickupCodeKey
 from oms.domain.shipments import Shipment
 from oms.domain.tenancy import ApiKeyScope, Principal
 from oms.domain.tracking import TrackingEvent
@@ -81,7 +82,11 @@ def _place(
 
 
 def _work_at(
-    uow_factory: UnitOfWorkFactory, tenant_id: UUID, code: str, at: datetime
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    code: str,
+    at: datetime,
+    pickup_key: PickupCodeKey,
 ) -> list[UUID]:
     """Wave every open fulfilment order at ``code`` and confirm it; their ids."""
     try:
@@ -102,6 +107,7 @@ def _work_at(
         wave_id=wave.wave.id,
         confirmations=None,
         actor=PICKER,
+        pickup_key=pickup_key,
         at=at,
     )
     return list(wave.wave.fulfillment_order_ids)
@@ -130,6 +136,7 @@ def seed_fulfilment(
     carriers: shipping.CarrierProvider,
     ship_to: Address,
     now: datetime,
+    pickup_key: PickupCodeKey,
     geocoder: Geocoder | None = None,
 ) -> None:
     """Fill the warehouse floor (see the module docstring)."""
@@ -158,7 +165,7 @@ def seed_fulfilment(
             geocoder=geocoder,
         )
     for code in ("WH-EAST", "WH-WEST"):
-        for fo_id in _work_at(uow_factory, tenant_id, code, shipped_at):
+        for fo_id in _work_at(uow_factory, tenant_id, code, shipped_at, pickup_key):
             _pack_all(uow_factory, tenant_id, fo_id, shipped_at)
             shipping.create_shipment(
                 uow_factory=uow_factory,
@@ -190,11 +197,13 @@ def seed_fulfilment(
         pickup_at="STORE-NYC",
         at=now,
     )
-    _work_at(uow_factory, tenant_id, "STORE-NYC", now)
+    _work_at(uow_factory, tenant_id, "STORE-NYC", now, pickup_key)
 
 
-def seed_todays_wave(*, uow_factory: UnitOfWorkFactory, tenant_id: UUID, now: datetime) -> None:
+def seed_todays_wave(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, now: datetime, pickup_key: PickupCodeKey
+) -> None:
     """Today's east-warehouse work: picked, and the first one packed."""
-    picked = _work_at(uow_factory, tenant_id, "WH-EAST", now)
+    picked = _work_at(uow_factory, tenant_id, "WH-EAST", now, pickup_key)
     if picked:
         _pack_all(uow_factory, tenant_id, picked[0], now)

@@ -6,11 +6,12 @@ from oms.adapters.carriers.base import CarrierGateway
 from oms.adapters.carriers.table_rate import TableRateCarrier
 from oms.adapters.downloads import DownloadSigner
 from oms.config import Settings
+from oms.domain.pickup_codes import PickupCodeKey
 from oms.services.ports import UnitOfWork
 from oms.services.routing_network import carrier_services
 from oms.services.shipping import CarrierProvider
 
-__all__ = ["carrier_provider", "download_signer"]
+__all__ = ["carrier_provider", "download_signer", "pickup_code_key"]
 
 
 def carrier_provider(settings: Settings) -> CarrierProvider:
@@ -29,3 +30,8 @@ def carrier_provider(settings: Settings) -> CarrierProvider:
 
 def download_signer(settings: Settings) -> DownloadSigner:
     return DownloadSigner(settings.secret_key, settings.public_url)
+
+
+def pickup_code_key(settings: Settings) -> PickupCodeKey:
+    """Pickup codes are derived from the deployment's secret key (``OMS_SECRET_KEY``)."""
+    return PickupCodeKey(settings.secret_key)

@@ -250,6 +250,31 @@ def test_packing_a_store_pickup_is_refused(client: TestClient, shop: ApiTenant) 
     assert _stock(client, shop, "Z") == {"STORE-1": (2, 1)}
 
 
+def test_a_pickup_guessed_at_is_locked_with_423_and_retry_after(
+    client: TestClient, shop: ApiTenant
+) -> None:
+    order = _place(client, shop, ("Z", 1), pickup_location="STORE-1")
+    fo = _only_fo(client, shop, order["id"])
+    code = _picked(client, shop, "STORE-1")["pickup_codes"][fo["id"]]
+    wrong = "000000" if code != "000000" else "111111"
+    url = f"/v1/fulfillment-orders/{fo['id']}/pickup"
+
+    for left in (4, 3, 2, 1):
+        refused = client.post(url, headers=shop.headers, json={"code": wrong})
+        assert assert_problem(refused, 422, "invalid_request")["attempts_left"] == left
+    locked = client.post(url, headers=shop.headers, json={"code": wrong})
+    body = assert_problem(locked, 423, "locked_out")
+    assert int(locked.headers["Retry-After"]) == body["retry_after"] > 0
+    assert datetime.fromisoformat(body["locked_until"]).tzinfo is not None
+    # The right code is not even looked at while the lock lasts.
+    assert_problem(client.post(url, headers=shop.headers, json={"code": code}), 423)
+    assert _get(client, shop, f"/v1/fulfillment-orders/{fo['id']}")["status"] == (
+        "ready_for_pickup"
+    )
+    timeline = _get(client, shop, f"/v1/orders/{order['id']}")["timeline"]
+    assert "fulfillment_order.pickup_locked" in [event["type"] for event in timeline]
+
+
 # --- 2 and 3 over HTTP: what a refusal answers ---------------------------------------------
 
 

@@ -29,11 +29,13 @@ DEFAULT_POLICIES: dict[str, Any] = {
         "fraud_review": 2.0,
         "manual": 24.0,
         "payment_pending": 24.0,
+        "refund_due": 48.0,
     },
     "authorization_ttl_hours": 168.0,
     "reservation_max_ttl_minutes": 60,
     "pickup_expiry_days": 7,
     "download_link_days": 30,
+    "overpayment": "review",
 }
 
 

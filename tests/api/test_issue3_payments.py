@@ -12,6 +12,7 @@ import pytest
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from tests.api.support import ApiTenant, TestClient, assert_problem, create_product
 from tests.api.test_issue3_support import (
+    PAID,
     SYSTEM_ACTOR,
     Timeline,
     actor_of,
@@ -467,3 +468,79 @@ def test_stock_that_releases_a_backordered_order_captures_its_digital_lines_at_o
     # The gift card went out on release: its 20.00 is taken now, the rest with the parcel.
     assert order["payment_status"] == "partially_paid"
     assert _payments(order)[-1] == ("capture", "20.00", "succeeded")
+
+
+# --- money the order no longer owes ----------------------------------------------------------
+
+
+def _refund_due_queue(client: TestClient, tenant: ApiTenant) -> list[dict[str, Any]]:
+    response = client.get("/v1/holds", headers=tenant.headers, params={"reason": "refund_due"})
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+def test_a_cancelled_paid_order_shows_what_it_is_owed_back_until_that_is_refunded(
+    client: TestClient, shop: ApiTenant
+) -> None:
+    order = paid_order(client, shop)
+
+    cancelled = _ok(client.post(f"/v1/orders/{order['id']}/cancel", headers=shop.headers))
+
+    assert (cancelled["total"], cancelled["payment_status"], cancelled["refund_due"]) == (
+        "0.00",
+        "paid",
+        "50.00",
+    )
+    (item,) = _refund_due_queue(client, shop)
+    assert (item["order_id"], item["note"]) == (order["id"], "50.00 EUR captured beyond the total")
+    kept = client.post(
+        f"/v1/orders/{order['id']}/holds/{item['id']}/release",
+        headers=shop.headers,
+        json={"note": "we keep it"},
+    )
+    assert_problem(kept, 409, "illegal_transition")
+    raised = client.post(
+        f"/v1/orders/{order['id']}/holds", headers=shop.headers, json={"reason": "refund_due"}
+    )
+    assert assert_problem(raised, 422)["errors"][0]["pointer"] == "#/reason"
+
+    refunded = _ok(_pay(client, shop, order["id"], "refund"))
+
+    assert (refunded["payment_status"], refunded["refund_due"]) == ("refunded", "0.00")
+    assert _refund_due_queue(client, shop) == []
+
+
+def test_with_the_refund_policy_a_cancelled_paid_order_is_refunded_at_once(
+    client: TestClient, shop: ApiTenant
+) -> None:
+    policy = client.put("/v1/policies", headers=shop.headers, json={"overpayment": "refund"})
+    assert policy.status_code == 200, policy.text
+    assert policy.json()["overpayment"] == "refund"
+    order = paid_order(client, shop)
+
+    cancelled = _ok(client.post(f"/v1/orders/{order['id']}/cancel", headers=shop.headers))
+
+    assert (cancelled["payment_status"], cancelled["refund_due"]) == ("refunded", "0.00")
+    assert ("refund", "50.00", "succeeded") in _payments(cancelled)
+    assert _refund_due_queue(client, shop) == []
+
+
+def test_authorizing_an_order_an_edit_left_overpaid_is_409_not_a_negative_amount(
+    client: TestClient, shop: ApiTenant
+) -> None:
+    # Paid, but held for its address: still editable.
+    order = clean_order(client, shop, ("TEE", 1), ("MUG", 2), shipping_address=None, payment=PAID)
+    assert order["total"] == "60.00"
+    edited = client.patch(
+        f"/v1/orders/{order['id']}",
+        headers={**shop.headers, "If-Match": f'"{order["version"]}"'},
+        json={"lines": [{"line_no": 1, "quantity": 0}]},
+    )
+    assert edited.status_code == 200, edited.text
+    assert (edited.json()["total"], edited.json()["refund_due"]) == ("10.00", "50.00")
+
+    refused = _pay(client, shop, order["id"], "authorize", CARD_APPROVED)
+
+    body = assert_problem(refused, 409, "illegal_transition")
+    assert "owes nothing" in body["detail"]

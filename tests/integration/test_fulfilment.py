@@ -11,33 +11,38 @@ module runs on databases of its own, so no other module's orders are routed by t
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from threading import Barrier
 from typing import Any
 from uuid import UUID
 
 import psycopg
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect, select
 
 from oms.adapters.db.engine import build_engine
 from oms.adapters.db.migrate import upgrade
+from oms.adapters.db.tables import metadata, outbox
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
 from oms.config import Environment, Settings
 from oms.domain.addresses import Address
 from oms.domain.catalogue import LocationKind
-from oms.domain.errors import IllegalTransition, InvalidRequest, NotFound
+from oms.domain.errors import Gone, IllegalTransition, InvalidRequest, LockedOut, NotFound
 from oms.domain.fulfilment import FulfillmentOrder, FulfillmentOrderStatus
 from oms.domain.holds import HoldReason
 from oms.domain.inventory import Movement, MovementKind
 from oms.domain.orders import Order
 from oms.domain.payments import PaymentKind, PaymentOutcome
+from oms.domain.pickup_codes import PickupCodeKey
 from oms.domain.pricing import DiscountCode, DiscountKind
 from oms.domain.tracking import ShipmentStatus, TrackingEvent
 from oms.services import catalogue, intake
@@ -50,10 +55,10 @@ from oms.services.fulfilment_changes import (
     reject_fulfillment_order,
 )
 from oms.services.holds import place_hold, release_hold
-from oms.services.orders import get_order
+from oms.services.orders import cancel_order, get_order
 from oms.services.packing import PackRequest, pack, unpack
 from oms.services.picking import PickConfirmation, WaveResult, confirm_picks, create_wave
-from oms.services.pickup import collect_pickup
+from oms.services.pickup import collect_pickup, pickup_code_for_notification
 from oms.services.policies import update_policies
 from oms.services.rerouting import reroute_order
 from oms.services.shipping import ShipRequest, create_shipment, shipments_of_order
@@ -65,6 +70,11 @@ from tests.integration.test_routing import COLOGNE, RATES
 
 WAREHOUSES = {"NEAR": (50.88, 7.06), "BONN": (50.73, 7.10), "FAR": (48.14, 11.58)}
 """Seen from Cologne: NEAR is the cheapest to ship from, then BONN, then FAR."""
+
+T_READY = datetime(2031, 3, 3, 9, 30, tzinfo=UTC)
+"""A fixed moment for what a test times itself (a Monday, not that it matters)."""
+
+PICKUP_KEY = PickupCodeKey("a test deployment's secret key")
 
 CARRIERS = carrier_provider(Settings(database_url="sqlite://", environment=Environment.TEST))
 
@@ -264,6 +274,7 @@ def _pick(
         wave_id=wave.wave.id,
         confirmations=found,
         actor=TESTER,
+        pickup_key=PICKUP_KEY,
         at=at,
     )
 
@@ -699,6 +710,37 @@ def test_each_partial_shipment_captures_exactly_the_value_of_what_left(
     _assert_clean(uow_factory, shop)
 
 
+def test_a_cancelled_order_whose_parcel_was_packed_owes_nothing_and_its_payment_is_owed_back(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "X", "NEAR", 5)
+    order = _place(uow_factory, shop, ("X", 2), shipping_price=Decimal("4.95"))
+    assert (order.total, order.payment_status.value) == (Decimal("24.95"), "paid")
+    fo = _fo_at(uow_factory, shop, order.id, "NEAR")
+    _pick(uow_factory, shop, "NEAR")
+    _pack(uow_factory, shop, fo.id, "X", "X")
+
+    cancelled = cancel_order(
+        uow_factory=uow_factory,
+        gateways=gateway_named,
+        tenant_id=shop,
+        order_id=order.id,
+        actor=TESTER,
+        reason="customer changed their mind",
+    )
+
+    # Shipping goes with the goods: nothing left, so no shipping either (docs/payments.md).
+    assert (cancelled.status.value, cancelled.total) == ("cancelled", Decimal("0.00"))
+    assert cancelled.totals is not None
+    assert cancelled.totals.shipping == Decimal("0.00")
+    assert [(h.reason, h.note) for h in cancelled.open_holds] == [
+        (HoldReason.REFUND_DUE, "24.95 EUR captured beyond the total")
+    ]
+    assert _only_fo(uow_factory, shop, order.id).status is FulfillmentOrderStatus.CANCELLED
+    assert _stock(uow_factory, shop, "X") == {"NEAR": (5, 0)}
+    _assert_clean(uow_factory, shop)
+
+
 def test_unpacking_a_box_gives_its_units_back_to_packing_and_a_shipped_box_stays_whole(
     uow_factory: SqlUnitOfWorkFactory, shop: UUID
 ) -> None:
@@ -748,6 +790,7 @@ def test_a_pickup_code_must_match_and_works_once(
         return collect_pickup(
             uow_factory=uow_factory,
             gateways=gateway_named,
+            pickup_key=PICKUP_KEY,
             tenant_id=shop,
             fo_id=store.id,
             code=given,
@@ -773,6 +816,173 @@ def test_a_pickup_code_must_match_and_works_once(
     assert (order.status.value, order.fulfillment_status.value) == ("closed", "delivered")
     assert len(_events(order, "fulfillment_order.picked_up")) == 1
     _assert_clean(uow_factory, shop)
+
+
+def _stored_text(engine: Engine, tenant_id: UUID) -> list[tuple[str, str, str]]:
+    """Every value stored for the tenant (and in tables shared by tenants), as text:
+    (table, column, value). Every table the database holds is read."""
+    present = set(inspect(engine).get_table_names()) - {"alembic_version"}
+    assert present == set(metadata.tables)
+    found: list[tuple[str, str, str]] = []
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            query = select(table)
+            if "tenant_id" in table.c:
+                query = query.where(table.c.tenant_id == tenant_id)
+            for row in conn.execute(query):
+                for column, value in row._mapping.items():
+                    if value is not None:
+                        found.append((table.name, str(column), json.dumps(value, default=str)))
+    return found
+
+
+def test_a_pickup_code_is_stored_nowhere_in_clear(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID, fulfilment_engine: Engine
+) -> None:
+    set_stock(uow_factory, shop, "Z", "STORE", 2)
+    order = _pickup_order(uow_factory, shop)
+    store = _fo_at(uow_factory, shop, order.id, "STORE")
+    code = _pick(uow_factory, shop, "STORE", at=T_READY).pickup_codes[store.id]
+    # The outbox, the timeline, the fulfilment order, every table: the code as a number of
+    # its own (not inside a longer run of digits) appears nowhere.
+    in_clear = re.compile(rf"(?<!\d){code}(?!\d)")
+    stored = _stored_text(fulfilment_engine, shop)
+    assert any(table == "outbox" for table, _, _ in stored)
+    assert [(t, c) for t, c, text in stored if in_clear.search(text)] == []
+    (ready,) = _outbox(fulfilment_engine, shop, "notification.pickup_ready")
+    assert ready["fulfillment_order_id"] == str(store.id)
+
+    # The notification step derives the code from the key, while the pickup can use it.
+    def notified(now: datetime, key: PickupCodeKey = PICKUP_KEY) -> str:
+        return pickup_code_for_notification(
+            uow_factory=uow_factory, pickup_key=key, tenant_id=shop, fo_id=store.id, now=now
+        )
+
+    assert notified(T_READY + timedelta(minutes=1)) == code
+    with pytest.raises(Gone):
+        notified(datetime.fromisoformat(ready["expires_at"]))
+    with pytest.raises(Gone):  # another deployment key: no code, not a wrong one
+        notified(T_READY, PickupCodeKey("another deployment's secret key"))
+    collect_pickup(
+        uow_factory=uow_factory,
+        gateways=gateway_named,
+        pickup_key=PICKUP_KEY,
+        tenant_id=shop,
+        fo_id=store.id,
+        code=code,
+        actor=TESTER,
+        at=T_READY + timedelta(hours=1),
+    )
+    with pytest.raises(Gone):
+        notified(T_READY + timedelta(hours=2))
+
+
+def test_five_wrong_pickup_codes_lock_the_pickup_each_time_longer_and_then_it_opens_again(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    set_stock(uow_factory, shop, "Z", "STORE", 2)
+    order = _pickup_order(uow_factory, shop)
+    store = _fo_at(uow_factory, shop, order.id, "STORE")
+    code = _pick(uow_factory, shop, "STORE", at=T_READY).pickup_codes[store.id]
+    wrong = "000000" if code != "000000" else "111111"
+
+    def collect(given: str, at: datetime) -> Any:
+        return collect_pickup(
+            uow_factory=uow_factory,
+            gateways=gateway_named,
+            pickup_key=PICKUP_KEY,
+            tenant_id=shop,
+            fo_id=store.id,
+            code=given,
+            actor=TESTER,
+            at=at,
+        )
+
+    def four_wrong_then_locked(at: datetime) -> LockedOut:
+        for left in (4, 3, 2, 1):
+            with pytest.raises(InvalidRequest) as refused:
+                collect(wrong, at)
+            assert refused.value.extra["attempts_left"] == left
+        with pytest.raises(LockedOut) as locked:
+            collect(wrong, at)
+        return locked.value
+
+    first = T_READY + timedelta(minutes=5)
+    locked = four_wrong_then_locked(first)
+    assert locked.locked_until == first + timedelta(minutes=15)
+    # While it is locked even the right code is refused, unread, and nothing leaves.
+    with pytest.raises(LockedOut) as still:
+        collect(code, first + timedelta(minutes=14, seconds=50))
+    assert still.value.extra["retry_after"] == 10
+    assert _stock(uow_factory, shop, "Z") == {"STORE": (2, 1)}
+
+    # Five more wrong codes after the lock: locked twice as long.
+    second = first + timedelta(minutes=15)
+    assert four_wrong_then_locked(second).locked_until == second + timedelta(minutes=30)
+    assert collect(code, second + timedelta(minutes=30)).fo.status is (
+        FulfillmentOrderStatus.CLOSED
+    )
+    timeline = _order(uow_factory, shop, order.id)
+    assert [
+        (e["locked_until"], e["wrong_codes"])
+        for e in _events(timeline, "fulfillment_order.pickup_locked")
+    ] == [
+        ((first + timedelta(minutes=15)).isoformat(), 5),
+        ((second + timedelta(minutes=30)).isoformat(), 10),
+    ]
+    _assert_clean(uow_factory, shop)
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_upgrading_takes_the_codes_earlier_versions_left_in_the_outbox_out(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    server = name = ""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'upgrade.db'}"
+    else:
+        server, _, name = str(request.getfixturevalue("postgres_url")).rpartition("/")
+        url = f"{server}/{name}_upgrade"
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name}_upgrade WITH (FORCE)")
+            admin.execute(f"CREATE DATABASE {name}_upgrade")
+    engine = build_engine(Settings(database_url=url))
+    try:
+        upgrade(engine, "0005")
+        tenant_id, message_id = UUID(int=7), UUID(int=8)
+        payload = {"fulfillment_order_id": "f", "pickup_code": "134425", "expires_at": "x"}
+        with engine.begin() as conn:
+            conn.execute(
+                outbox.insert().values(
+                    tenant_id=tenant_id,
+                    id=message_id,
+                    topic="notification.pickup_ready",
+                    aggregate_id=message_id,
+                    payload=payload,
+                    created_at=T_READY,
+                )
+            )
+
+        upgrade(engine)
+
+        assert _outbox(engine, tenant_id, "notification.pickup_ready") == [
+            {"fulfillment_order_id": "f", "expires_at": "x"}
+        ]
+    finally:
+        engine.dispose()
+        if backend == "postgres":
+            with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {name}_upgrade WITH (FORCE)")
+
+
+def _outbox(engine: Engine, tenant_id: UUID, topic: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(outbox.c.payload).where(outbox.c.tenant_id == tenant_id, outbox.c.topic == topic)
+        )
+        return [dict(row.payload) for row in rows]
 
 
 def test_an_uncollected_pickup_is_cancelled_and_restocked_after_the_tenants_expiry(
@@ -810,6 +1020,7 @@ def test_an_uncollected_pickup_is_cancelled_and_restocked_after_the_tenants_expi
         collect_pickup(
             uow_factory=uow_factory,
             gateways=gateway_named,
+            pickup_key=PICKUP_KEY,
             tenant_id=shop,
             fo_id=store.id,
             code=code,
@@ -922,6 +1133,7 @@ def test_an_order_held_while_its_wave_is_out_leaves_the_wave_and_is_waved_again_
         wave_id=wave.wave.id,
         confirmations=None,
         actor=TESTER,
+        pickup_key=PICKUP_KEY,
     )
 
     held = _fos(uow_factory, shop, order.id)[0]

@@ -11,6 +11,7 @@ from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
 from oms.domain.catalogue import ProductKind
 from oms.domain.errors import IdempotencyMismatch, InsufficientStock, InvalidRequest
+from oms.domain.holds import HoldReason
 from oms.domain.status import OrderStatus
 from oms.services.intake import LineRequest, PlaceOrder, place_order
 from oms.services.inventory import get_stock
@@ -170,9 +171,10 @@ def test_cancelling_releases_the_stock_once_however_often_it_is_asked(
         )
     assert cancelled.status is OrderStatus.CANCELLED
     kinds = [e.type for e in cancelled.events]
-    assert kinds[-1] == "order.cancelled"
+    # It was paid: the money is owed back, flagged once (docs/payments.md).
+    assert kinds[-2:] == ["order.cancelled", "hold.placed"]
     assert kinds.count("order.cancelled") == 1
-    assert cancelled.open_holds == []
+    assert [h.reason for h in cancelled.open_holds] == [HoldReason.REFUND_DUE]
     assert [(line.cancelled, line.allocated, line.backordered) for line in cancelled.lines] == [
         (3, 0, 0),
         (2, 0, 0),

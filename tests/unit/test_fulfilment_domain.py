@@ -3,7 +3,7 @@ cancelling, and how component units make order-line units."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
@@ -20,6 +20,7 @@ from oms.domain.fulfilment import (
     line_units,
     lost_line_units,
 )
+from oms.domain.pickup_codes import FIRST_LOCK, WRONG_CODES_PER_LOCK, PickupCodeKey, lock_after
 
 S = FulfillmentOrderStatus
 T0 = datetime(2026, 11, 27, 9, tzinfo=UTC)
@@ -218,3 +219,52 @@ def test_a_component_short_breaks_whole_bundles_rounding_up() -> None:
     lost = lost_line_units({(1, "A"): 3, (1, "B"): 1, (2, "X"): 2}, recipes)
 
     assert lost == {1: 2, 2: 2}
+
+
+# --- store pickup codes ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("wrong_codes", "lock"),
+    [
+        (0, None),
+        (1, None),
+        (4, None),
+        (5, timedelta(minutes=15)),
+        (6, None),
+        (10, timedelta(minutes=30)),
+        (15, timedelta(hours=1)),
+        (35, timedelta(hours=16)),
+        (40, timedelta(hours=24)),
+        (10_000, timedelta(hours=24)),
+    ],
+)
+def test_every_fifth_wrong_pickup_code_locks_twice_as_long_as_the_last_up_to_a_day(
+    wrong_codes: int, lock: timedelta | None
+) -> None:
+    assert lock_after(wrong_codes) == lock
+
+
+def test_a_pickup_lock_refuses_until_its_end_and_not_after() -> None:
+    fo = _fo(_line(picked=2), kind=FulfillmentKind.PICKUP)
+    ends = [fo.refuse_pickup_code(T0) for _ in range(WRONG_CODES_PER_LOCK)]
+
+    assert ends == [None] * (WRONG_CODES_PER_LOCK - 1) + [T0 + FIRST_LOCK]
+    assert fo.pickup_lock(T0 + FIRST_LOCK - timedelta(seconds=1)) == T0 + FIRST_LOCK
+    assert fo.pickup_lock(T0 + FIRST_LOCK) is None
+
+
+@given(secret=st.text(min_size=16, max_size=40), other=st.text(min_size=16, max_size=40))
+def test_a_pickup_code_is_six_digits_checked_only_by_its_own_key(secret: str, other: str) -> None:
+    key, fo_id, tenant_id = PickupCodeKey(secret), uuid4(), uuid4()
+    code = key.code_of(tenant_id=tenant_id, fo_id=fo_id, ready_at=T0)
+    stored = key.verifier(fo_id=fo_id, code=code)
+
+    assert len(code) == 6
+    assert code.isdigit()
+    assert key.matches(fo_id=fo_id, code=f" {code} ", stored=stored)
+    assert not key.matches(fo_id=uuid4(), code=code, stored=stored)
+    assert not key.matches(fo_id=fo_id, code=code, stored=None)
+    if other != secret:
+        assert not PickupCodeKey(other).matches(fo_id=fo_id, code=code, stored=stored)
+    assert secret not in repr(key)

@@ -24,6 +24,8 @@ ALLOWED_PAIRS = {
     (OrderAction.PLACE_HOLD, OrderStatus.ON_HOLD),
     (OrderAction.RELEASE_HOLD, OrderStatus.OPEN),
     (OrderAction.RELEASE_HOLD, OrderStatus.ON_HOLD),
+    # A flag (refund_due) stops nothing, so it may be raised and settled in any state.
+    *((OrderAction.FLAG, status) for status in OrderStatus),
     (OrderAction.CANCEL, OrderStatus.OPEN),
     (OrderAction.CANCEL, OrderStatus.ON_HOLD),
     (OrderAction.CANCEL, OrderStatus.CANCELLED),
@@ -110,7 +112,12 @@ def test_releasing_a_hold_needs_a_note_and_then_cannot_be_repeated() -> None:
 
 @pytest.mark.parametrize(
     ("secured", "holds", "released"),
-    [(True, [], True), (False, [], False), (True, [HoldReason.FRAUD_REVIEW], False)],
+    [
+        (True, [], True),
+        (False, [], False),
+        (True, [HoldReason.FRAUD_REVIEW], False),
+        (True, [HoldReason.REFUND_DUE], True),  # a flag holds nothing back
+    ],
 )
 def test_release_for_fulfilment_needs_payment_and_no_open_hold(
     secured: bool, holds: list[HoldReason], released: bool
@@ -120,6 +127,34 @@ def test_release_for_fulfilment_needs_payment_and_no_open_hold(
         order.place_hold(_hold(reason), actor=WHO, at=NOW)
     assert order.release_for_fulfilment(payment_secured=secured, actor=WHO, at=NOW) is released
     assert (order.released_at is not None) is released
+
+
+@pytest.mark.parametrize(
+    "line", [{"allocated": 2}, {"cancelled": 2}, {"shipped": 2, "delivered": 2}]
+)
+def test_a_refund_due_flag_stops_nothing_and_only_the_system_settles_it(
+    line: dict[str, int],
+) -> None:
+    order = _order(**line)
+    order.refresh_statuses(NOW)
+    status = order.status
+
+    order.place_hold(_hold(HoldReason.REFUND_DUE), actor=WHO, at=NOW)
+
+    assert order.status is status
+    assert [h.reason for h in order.open_holds] == [HoldReason.REFUND_DUE]
+    assert order.blocking_holds == []
+    with pytest.raises(IllegalTransition, match="refund the money"):
+        order.release_hold(UUID(int=9), actor=WHO, at=NOW, note="keep it")
+    order.release_holds_of(HoldReason.REFUND_DUE, actor=WHO, at=NOW, note="refunded")
+    assert order.open_holds == []
+
+
+def test_cancelling_keeps_a_refund_due_flag_open() -> None:
+    order = _order(allocated=2)
+    order.place_hold(_hold(HoldReason.REFUND_DUE), actor=WHO, at=NOW)
+    order.cancel(actor=WHO, at=NOW, reason=None)
+    assert [h.reason for h in order.open_holds] == [HoldReason.REFUND_DUE]
 
 
 def test_a_cancelled_order_is_never_released() -> None:
@@ -136,6 +171,8 @@ def test_a_cancelled_order_is_never_released() -> None:
         ({"hold_sla_hours": {"manual": True}}, "#/hold_sla_hours/manual"),
         ({"authorization_ttl_hours": 0}, "#/authorization_ttl_hours"),
         ({"reservation_max_ttl_minutes": 99999}, "#/reservation_max_ttl_minutes"),
+        ({"overpayment": "keep"}, "#/overpayment"),
+        ({"overpayment": ["refund"]}, "#/overpayment"),
     ],
 )
 def test_bad_policies_are_refused_with_a_pointer(raw: dict[str, object], pointer: str) -> None:

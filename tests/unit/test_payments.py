@@ -20,13 +20,16 @@ from oms.domain.payments import (
     PaymentOutcome,
     PaymentRecord,
     PaymentSummary,
+    amount_due,
     check_capture,
     check_refund,
     check_void,
     derive_payment_status,
     expired_authorizations,
     is_payment_secured,
+    kept,
     payment_amount,
+    refund_due,
     summarize,
 )
 from oms.domain.status import PaymentStatus
@@ -146,6 +149,42 @@ def test_payment_is_secured_by_open_holds_plus_kept_captures(
     summary: PaymentSummary, total: str, secured: bool
 ) -> None:
     assert is_payment_secured(summary, total=Decimal(total)) is secured
+
+
+@pytest.mark.parametrize(
+    ("summary", "total", "due", "owed_back"),
+    [
+        (totals(), "100", "100", "0"),
+        (totals(authorized="100"), "100", "100", "0"),  # held, not yet taken
+        (totals(captured="60"), "100", "40", "0"),
+        (totals(captured="100"), "100", "0", "0"),
+        (totals(captured="100"), "0", "0", "100"),  # a cancelled order that was paid
+        (totals(captured="48.94"), "24.94", "0", "24.00"),  # an edit lowered the total
+        (totals(captured="48.94", refunded="24.00"), "24.94", "0", "0"),
+        (totals(captured="100", refunded="30"), "100", "30", "0"),
+    ],
+)
+def test_what_an_order_still_owes_and_what_it_is_owed_back_are_never_negative(
+    summary: PaymentSummary, total: str, due: str, owed_back: str
+) -> None:
+    assert amount_due(summary.kept, total=Decimal(total)) == Decimal(due)
+    assert refund_due(summary.kept, total=Decimal(total)) == Decimal(owed_back)
+
+
+_amounts = st.decimals(min_value=0, max_value=10_000, places=2, allow_nan=False)
+
+
+@given(_amounts, _amounts, _amounts, _amounts)
+def test_the_balance_is_either_owed_or_owed_back_never_both(
+    captured: Decimal, refunded: Decimal, authorized: Decimal, total: Decimal
+) -> None:
+    summary = PaymentSummary(authorized, captured, refunded, Decimal(0))
+    due = amount_due(summary.kept, total=total)
+    back = refund_due(summary.kept, total=total)
+    assert due >= 0
+    assert back >= 0
+    assert due == 0 or back == 0
+    assert captured - refunded + due - back == total
 
 
 @pytest.mark.parametrize(
@@ -501,6 +540,7 @@ def test_operations_the_checks_accept_never_move_more_money_than_was_held(
         )
         assert summary.captured <= ever
         assert 0 <= summary.refunded <= summary.captured
+        assert summary.kept == kept(records)
         assert summary.authorized >= 0
         assert summary.authorized + summary.captured + summary.voided <= ever
         total = Decimal(total_cents) / 100

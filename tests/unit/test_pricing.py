@@ -196,6 +196,25 @@ def test_free_shipping_zeroes_the_shipping_but_keeps_the_channels_taxes() -> Non
     assert str(totals.lines[0].total) == "47.60"
 
 
+@pytest.mark.parametrize("codes", [[], [FREE_SHIPPING], [percent("10")]])
+def test_an_order_with_nothing_left_to_pay_for_owes_no_shipping_and_totals_zero(
+    codes: list[DiscountCode],
+) -> None:
+    # Every line cancelled: shipping goes with the goods, packed parcel or not.
+    totals = price_order(
+        currency="EUR", lines=[], shipping=D("4.95"), shipping_tax=D("0.94"), discounts=codes
+    )
+    assert totals == OrderTotals(
+        lines=(),
+        subtotal=D("0.00"),
+        discount_total=D("0.00"),
+        shipping=D("0.00"),
+        shipping_discount=D("0.00"),
+        tax_total=D("0.00"),
+        total=D("0.00"),
+    )
+
+
 def test_taxes_are_not_recomputed_after_a_discount() -> None:
     order_lines = [LineInput(1, D("100.00"), 1, tax=D("19.00"))]
     totals = price_order(currency="EUR", lines=order_lines, discounts=[percent("50")])

@@ -40,7 +40,7 @@ from oms.api.routers import (
 )
 from oms.config import Environment, Settings
 from oms.services.intake_group import Outcome, Submission, place_group
-from oms.wiring import carrier_provider, download_signer
+from oms.wiring import carrier_provider, download_signer, pickup_code_key
 
 __all__ = ["create_app"]
 
@@ -170,6 +170,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         geocoder=geocoder,
         carriers=carrier_provider(settings),
         downloads=download_signer(settings),
+        pickup_key=pickup_code_key(settings),
         # Half the connections write order groups; the rest serve everything else.
         intake=IntakeGroups(
             place_orders,

@@ -24,6 +24,7 @@ from oms.api.schemas.common import Page
 from oms.config import Settings
 from oms.domain.errors import FieldError, InvalidRequest, NotFound, Unauthenticated
 from oms.domain.orders import Actor
+from oms.domain.pickup_codes import PickupCodeKey
 from oms.domain.tenancy import Principal
 from oms.services import tenants as tenant_services
 from oms.services.payments import GatewayProvider
@@ -43,6 +44,7 @@ __all__ = [
     "GatewaysDep",
     "GeocoderDep",
     "PageDep",
+    "PickupKeyDep",
     "SettingsDep",
     "TenantId",
     "UowDep",
@@ -65,6 +67,7 @@ class AppState:
     geocoder: Geocoder
     carriers: CarrierProvider
     downloads: DownloadSigner
+    pickup_key: PickupCodeKey
     intake: IntakeGroups
 
 
@@ -102,7 +105,12 @@ async def _downloads(request: Request) -> DownloadSigner:
     return _state(request).downloads
 
 
+async def _pickup_key(request: Request) -> PickupCodeKey:
+    return _state(request).pickup_key
+
+
 CarriersDep = Annotated[CarrierProvider, Depends(_carriers)]
+PickupKeyDep = Annotated[PickupCodeKey, Depends(_pickup_key)]
 DownloadsDep = Annotated[DownloadSigner, Depends(_downloads)]
 UowDep = Annotated[UnitOfWorkFactory, Depends(_uow)]
 

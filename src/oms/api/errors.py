@@ -17,6 +17,7 @@ from oms.domain.errors import (
     Forbidden,
     Gone,
     InvalidRequest,
+    LockedOut,
     NotFound,
     OmsError,
     PreconditionFailed,
@@ -43,6 +44,7 @@ STATUS_OF: list[tuple[type[OmsError], int]] = [
     (PreconditionRequired, 428),
     (Forbidden, 403),
     (Gone, 410),
+    (LockedOut, 423),
 ]
 
 
@@ -164,6 +166,8 @@ def problem_for(exc: Exception, *, method: str, path: str) -> JSONResponse:
         if isinstance(exc, InvalidRequest) and exc.errors:
             extra["errors"] = [{"pointer": e.pointer, "detail": e.detail} for e in exc.errors]
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, LockedOut):
+            headers = {"Retry-After": str(exc.extra["retry_after"])}
         return problem(
             status,
             code=exc.code,

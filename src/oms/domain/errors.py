@@ -17,12 +17,15 @@ one HTTP status (``oms.api.errors``) and the CLI into a one-line message.
      ├── Unauthenticated          no API key, or one that is unknown or revoked (or a bad
      │                            webhook signature)
      ├── Forbidden                the key is valid but its scope does not allow this
+     ├── LockedOut                too many wrong attempts (a pickup code): locked until a time
      └── Gone                     it existed but is no longer available (an expired link)
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "IllegalTransition",
     "InsufficientStock",
     "InvalidRequest",
+    "LockedOut",
     "NotFound",
     "OmsError",
     "PreconditionFailed",
@@ -148,6 +152,22 @@ class Unauthenticated(OmsError):
 class Forbidden(OmsError):
     code = "forbidden"
     title = "Forbidden"
+
+
+class LockedOut(OmsError):
+    """Refused without looking at the attempt: too many wrong ones came before it.
+
+    ``extra`` carries ``locked_until`` (ISO 8601) and ``retry_after`` (whole seconds)."""
+
+    code = "locked_out"
+    title = "Locked after too many wrong attempts"
+
+    def __init__(self, detail: str, *, locked_until: datetime, now: datetime, **extra: Any):
+        seconds = max(1, math.ceil((locked_until - now).total_seconds()))
+        super().__init__(
+            detail, locked_until=locked_until.isoformat(), retry_after=seconds, **extra
+        )
+        self.locked_until = locked_until
 
 
 class Gone(OmsError):

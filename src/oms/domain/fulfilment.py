@@ -30,6 +30,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest
+from oms.domain.pickup_codes import lock_after
 
 __all__ = [
     "FulfillmentKind",
@@ -192,6 +193,8 @@ class FulfillmentOrder:
     pickup_code_hash: str | None = None
     ready_at: datetime | None = None
     pickup_expires_at: datetime | None = None
+    pickup_wrong_codes: int = 0
+    pickup_locked_until: datetime | None = None
     version: int = 0
     changed: bool = field(default=False, repr=False)
 
@@ -304,6 +307,22 @@ class FulfillmentOrder:
                 raise IllegalTransition(f"{line.sku}: cannot ship more than was picked")
             line.shipped += units
         self.refresh_status()
+
+    def pickup_lock(self, at: datetime) -> datetime | None:
+        """When the pickup's lock after wrong codes ends, if it is locked at ``at``."""
+        until = self.pickup_locked_until
+        return until if until is not None and at < until else None
+
+    def refuse_pickup_code(self, at: datetime) -> datetime | None:
+        """Count a wrong pickup code; returns the end of the lock it starts, if it starts one
+        (``oms.domain.pickup_codes``: every fifth, each lock longer than the last)."""
+        self.pickup_wrong_codes += 1
+        self.changed = True
+        lock = lock_after(self.pickup_wrong_codes)
+        if lock is None:
+            return None
+        self.pickup_locked_until = at + lock
+        return self.pickup_locked_until
 
     def hand_over(self) -> list[tuple[FulfillmentLine, int]]:
         """Everything picked and unshipped leaves the store with the customer (or, for a

@@ -1,4 +1,10 @@
-"""Holds: what stops an order from being released for fulfilment, with a reason and a due time."""
+"""Holds: what stops an order from being released for fulfilment, with a reason and a due time.
+
+One reason stops nothing: ``refund_due`` is money captured beyond the order's total, waiting
+for someone to refund it. It sits in the exceptions queue with the others (with its due
+time), but the order and its fulfilment go on; the system opens it and closes it as the
+payments and the total say (``oms.services.persistence.settle_order``), never a person.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-__all__ = ["DEFAULT_HOLD_SLAS", "Hold", "HoldReason"]
+__all__ = ["DEFAULT_HOLD_SLAS", "FLAGS_ONLY", "SYSTEM_ONLY", "Hold", "HoldReason"]
 
 
 class HoldReason(StrEnum):
@@ -17,6 +23,7 @@ class HoldReason(StrEnum):
     FRAUD_REVIEW = "fraud_review"
     BACKORDERED = "backordered"
     MANUAL = "manual"
+    REFUND_DUE = "refund_due"
 
 
 # How long each kind of hold may stay open before it is overdue, unless a tenant says otherwise.
@@ -27,7 +34,13 @@ DEFAULT_HOLD_SLAS: dict[HoldReason, timedelta] = {
     HoldReason.FRAUD_REVIEW: timedelta(hours=2),
     HoldReason.BACKORDERED: timedelta(days=7),
     HoldReason.MANUAL: timedelta(hours=24),
+    HoldReason.REFUND_DUE: timedelta(hours=48),
 }
+
+# Reasons that flag an order without stopping it (its status, release and fulfilment).
+FLAGS_ONLY = frozenset({HoldReason.REFUND_DUE})
+# Reasons only the system opens and closes, from the order's own records.
+SYSTEM_ONLY = frozenset({HoldReason.REFUND_DUE})
 
 
 @dataclass
@@ -47,6 +60,11 @@ class Hold:
     @property
     def is_open(self) -> bool:
         return self.released_at is None
+
+    @property
+    def stops_fulfilment(self) -> bool:
+        """Open and of a reason that keeps the order from going on (not a mere flag)."""
+        return self.is_open and self.reason not in FLAGS_ONLY
 
     def is_overdue(self, now: datetime) -> bool:
         """Open past its due time."""

@@ -3,6 +3,7 @@
 action          allowed when status is            and also
 place_hold      open, on_hold                     -
 release_hold    open, on_hold                     the hold is open; a note is given
+flag            any                               a flag that stops nothing (refund_due)
 cancel          open, on_hold, cancelled (no-op)  no unit has shipped
 edit            open, on_hold                     not yet released for fulfilment
 authorize       open, on_hold                     -
@@ -26,6 +27,7 @@ __all__ = ["ALLOWED", "OrderAction", "ensure_allowed"]
 class OrderAction(StrEnum):
     PLACE_HOLD = "place_hold"
     RELEASE_HOLD = "release_hold"
+    FLAG = "flag"
     CANCEL = "cancel"
     EDIT = "edit"
     AUTHORIZE = "authorize"
@@ -41,6 +43,7 @@ _OPEN = frozenset({OrderStatus.OPEN, OrderStatus.ON_HOLD})
 ALLOWED: dict[OrderAction, frozenset[OrderStatus]] = {
     OrderAction.PLACE_HOLD: _OPEN,
     OrderAction.RELEASE_HOLD: _OPEN,
+    OrderAction.FLAG: frozenset(OrderStatus),
     OrderAction.CANCEL: _OPEN | {OrderStatus.CANCELLED},
     OrderAction.EDIT: _OPEN,
     OrderAction.AUTHORIZE: _OPEN,
@@ -54,6 +57,7 @@ ALLOWED: dict[OrderAction, frozenset[OrderStatus]] = {
 _VERB = {
     OrderAction.PLACE_HOLD: "put on hold",
     OrderAction.RELEASE_HOLD: "release a hold of",
+    OrderAction.FLAG: "flag",
     OrderAction.CANCEL: "cancel",
     OrderAction.EDIT: "edit",
     OrderAction.AUTHORIZE: "authorize a payment for",

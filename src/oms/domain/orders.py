@@ -13,7 +13,7 @@ from uuid import UUID
 from oms.domain.addresses import Address
 from oms.domain.catalogue import ProductKind
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
-from oms.domain.holds import Hold, HoldReason
+from oms.domain.holds import FLAGS_ONLY, SYSTEM_ONLY, Hold, HoldReason
 from oms.domain.lifecycle import OrderAction, ensure_allowed
 from oms.domain.money import MAX_AMOUNT, round_money
 from oms.domain.payments import (
@@ -21,6 +21,8 @@ from oms.domain.payments import (
     PaymentSummary,
     derive_payment_status,
     is_payment_secured,
+    kept,
+    refund_due,
     summarize,
 )
 from oms.domain.pricing import DiscountCode, LineInput, OrderTotals, price_order
@@ -221,6 +223,10 @@ class Order:
         """Authorized or paid for the whole total, counting only what is still held at ``now``."""
         return is_payment_secured(self.payment_summary(now), total=self.total)
 
+    def refund_due(self) -> Decimal:
+        """Money captured beyond the total, owed back to the customer (0 when none)."""
+        return round_money(refund_due(kept(self.payments), total=self.total), self.currency)
+
     def add_payment(self, record: PaymentRecord) -> None:
         """Keep a gateway's answer; it is saved with the change that asked for it."""
         self.payments.append(record)
@@ -317,7 +323,7 @@ class Order:
     def refresh_statuses(self, now: datetime | None = None) -> None:
         """Derive every status axis again from the lines, holds and payment records."""
         self.fulfillment_status = derive_fulfillment_status(self.lines)
-        self.status = derive_order_status(self.lines, open_holds=len(self.open_holds))
+        self.status = derive_order_status(self.lines, open_holds=len(self.blocking_holds))
         at = now or self.updated_at or self.created_at
         self.payment_status = derive_payment_status(self.payment_summary(at), total=self.total)
 
@@ -347,7 +353,13 @@ class Order:
 
     @property
     def open_holds(self) -> list[Hold]:
+        """Every open hold, flags included: the order's entries in the exceptions queue."""
         return [hold for hold in self.holds if hold.is_open]
+
+    @property
+    def blocking_holds(self) -> list[Hold]:
+        """The open holds that keep the order (and its fulfilment) from going on."""
+        return [hold for hold in self.holds if hold.stops_fulfilment]
 
     def place_hold(
         self,
@@ -356,8 +368,10 @@ class Order:
         actor: Actor,
         at: datetime,
     ) -> Hold:
-        """Put the order on hold; an open hold of the same reason is returned instead."""
-        ensure_allowed(OrderAction.PLACE_HOLD, self.status)
+        """Put the order on hold; an open hold of the same reason is returned instead. A flag
+        (``refund_due``) may be raised in any state and stops nothing."""
+        flag = hold.reason in FLAGS_ONLY
+        ensure_allowed(OrderAction.FLAG if flag else OrderAction.PLACE_HOLD, self.status)
         for existing in self.open_holds:
             if existing.reason is hold.reason:
                 return existing
@@ -371,11 +385,20 @@ class Order:
     def release_hold(
         self, hold_id: UUID, *, actor: Actor, at: datetime, note: str | None, manual: bool = True
     ) -> Hold:
-        """Release one open hold; a person must say why (``note``)."""
+        """Release one open hold; a person must say why (``note``). What only the system
+        raises (``refund_due``) only the system releases, once its cause is gone."""
         hold = next((h for h in self.holds if h.id == hold_id), None)
         if hold is None:
             raise NotFound(f"No hold {hold_id} on this order")
-        ensure_allowed(OrderAction.RELEASE_HOLD, self.status)
+        if manual and hold.reason in SYSTEM_ONLY:
+            raise IllegalTransition(
+                f"A {hold.reason.value} item closes by itself once nothing is owed back: "
+                "refund the money (POST .../payments/refund; gateway manual for a refund "
+                "made elsewhere)",
+                hold_id=str(hold_id),
+            )
+        flag = hold.reason in FLAGS_ONLY
+        ensure_allowed(OrderAction.FLAG if flag else OrderAction.RELEASE_HOLD, self.status)
         if not hold.is_open:
             raise IllegalTransition("This hold was already released", hold_id=str(hold_id))
         if manual and not (note and note.strip()):
@@ -403,7 +426,7 @@ class Order:
         """Release the order to the warehouses once unheld and paid for; True if it happened now."""
         if self.released_at is not None or self.status is not OrderStatus.OPEN:
             return False
-        if not payment_secured or self.open_holds:
+        if not payment_secured or self.blocking_holds:
             return False
         ensure_allowed(OrderAction.RELEASE, self.status, released=False)
         with self.change("order.released", actor=actor, at=at) as data:
@@ -445,7 +468,7 @@ class Order:
                 line.allocated = 0
                 line.backordered = 0
                 cancelled_units[str(line.line_no)] = units
-            for hold in self.open_holds:
+            for hold in self.blocking_holds:
                 hold.released_at = at
                 hold.released_by = str(actor)
                 hold.release_note = "order cancelled"

@@ -37,14 +37,17 @@ __all__ = [
     "PaymentOutcome",
     "PaymentRecord",
     "PaymentSummary",
+    "amount_due",
     "check_capture",
     "check_refund",
     "check_void",
     "derive_payment_status",
     "expired_authorizations",
     "is_payment_secured",
+    "kept",
     "open_authorizations",
     "payment_amount",
+    "refund_due",
     "summarize",
 ]
 
@@ -94,6 +97,11 @@ class PaymentSummary:
     captured: Decimal
     refunded: Decimal
     voided: Decimal
+
+    @property
+    def kept(self) -> Decimal:
+        """What the captures left with the merchant after refunds."""
+        return self.captured - self.refunded
 
 
 def payment_amount(amount: Decimal, *, currency: str) -> Decimal:
@@ -259,6 +267,33 @@ def derive_payment_status(summary: PaymentSummary, *, total: Decimal) -> Payment
     return PaymentStatus.PENDING
 
 
+def kept(records: Sequence[PaymentRecord]) -> Decimal:
+    """Succeeded captures less succeeded refunds: ``summarize(...).kept`` without replaying
+    the authorizations (captures and refunds do not expire)."""
+    total = ZERO
+    for record in records:
+        if record.outcome is PaymentOutcome.SUCCEEDED:
+            if record.kind is PaymentKind.CAPTURE:
+                total += record.amount
+            elif record.kind is PaymentKind.REFUND:
+                total -= record.amount
+    return total
+
+
+def amount_due(kept: Decimal, *, total: Decimal) -> Decimal:
+    """What the order still owes: ``total`` less the captures it ``kept`` (never negative).
+
+    Open authorizations do not pay it; they are what a capture may draw on."""
+    return max(ZERO, total - kept)
+
+
+def refund_due(kept: Decimal, *, total: Decimal) -> Decimal:
+    """What the order is owed back: the captures it ``kept`` beyond ``total`` (never
+    negative). It happens when the total falls after a capture (a cancellation, an edit,
+    lines cancelled); ``amount_due`` and ``refund_due`` are never both above zero."""
+    return max(ZERO, kept - total)
+
+
 def is_payment_secured(summary: PaymentSummary, *, total: Decimal) -> bool:
     """True when open holds plus kept captures cover ``total`` (a zero total always is)."""
     return summary.authorized + summary.captured - summary.refunded >= total
@@ -280,8 +315,10 @@ def check_capture(
     authorization_id: UUID | None,
     amount: Decimal,
     now: datetime,
+    owed: Decimal | None = None,
 ) -> None:
-    """Refuse a capture beyond the open authorized amount (of ``authorization_id`` if given).
+    """Refuse a capture beyond the open authorized amount (of ``authorization_id`` if given),
+    or beyond ``owed``, what the order still owes (``amount_due``) when it is given.
 
     Partial captures are allowed, several of them, up to the authorized amount.
     """
@@ -304,6 +341,10 @@ def check_capture(
         raise IllegalTransition(
             f"Cannot capture {amount}: only {available} is authorized and not yet captured",
             capturable=str(available),
+        )
+    if owed is not None and amount > owed:
+        raise IllegalTransition(
+            f"Cannot capture {amount}: the order owes only {owed}", capturable=str(owed)
         )
 
 

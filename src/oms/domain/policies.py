@@ -1,19 +1,33 @@
 """Per-tenant policies: hold SLAs, authorization lifetime, cart reservation limits, how long
-a store keeps an uncollected pickup and how long download links last."""
+a store keeps an uncollected pickup, how long download links last, and what becomes of money
+captured beyond an order's total."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any
 
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.holds import DEFAULT_HOLD_SLAS, HoldReason
 
-__all__ = ["TenantPolicies"]
+__all__ = ["Overpayment", "TenantPolicies"]
 
 MAX_SLA_HOURS = 24 * 365
+
+
+class Overpayment(StrEnum):
+    """What happens to money captured beyond an order's total (it was cancelled, or lowered).
+
+    ``refund``: oms refunds it at once through the gateway of the captures; a refund the
+    gateway refuses leaves a ``refund_due`` item for a person. ``review``: a ``refund_due``
+    item waits in the exceptions queue until someone refunds it.
+    """
+
+    REFUND = "refund"
+    REVIEW = "review"
 
 
 @dataclass(frozen=True)
@@ -27,6 +41,7 @@ class TenantPolicies:
     reservation_max_ttl_minutes: int = 60
     pickup_expiry_days: int = 7
     download_link_days: int = 30
+    overpayment: Overpayment = Overpayment.REVIEW
 
     def hold_sla(self, reason: HoldReason) -> timedelta:
         """How long a hold of ``reason`` may stay open before it is overdue."""
@@ -45,6 +60,7 @@ class TenantPolicies:
             "reservation_max_ttl_minutes": self.reservation_max_ttl_minutes,
             "pickup_expiry_days": self.pickup_expiry_days,
             "download_link_days": self.download_link_days,
+            "overpayment": self.overpayment.value,
         }
 
     @classmethod
@@ -85,11 +101,16 @@ class TenantPolicies:
                 errors.append(FieldError(f"#/{name}", "whole days from 1 to 365"))
                 value = getattr(defaults, name)
             days[name] = value
+        overpayment = raw.get("overpayment", defaults.overpayment.value)
+        if not isinstance(overpayment, str) or overpayment not in set(Overpayment):
+            errors.append(FieldError("#/overpayment", "refund or review"))
+            overpayment = defaults.overpayment.value
         if errors:
             raise InvalidRequest("The policies are not valid", errors)
         return cls(
             hold_sla_hours=slas,
             authorization_ttl_hours=float(ttl),
             reservation_max_ttl_minutes=minutes,
+            overpayment=Overpayment(overpayment),
             **days,
         )

@@ -6,6 +6,8 @@ share of what earlier codes left, a fixed amount is capped at what is left, so t
 never exceeds the subtotal. The order discount is then spread over the lines in proportion
 to their subtotals (largest remainder, in minor units), so the line discounts add up to it
 exactly. Taxes are taken as the channel gave them and are not recomputed after discounts.
+Shipping goes with the goods: an order with nothing left to pay for (every line cancelled,
+even with its parcel packed) is charged no shipping and no shipping tax, so its total is 0.
 """
 
 from __future__ import annotations
@@ -196,8 +198,11 @@ def price_order(
 
     Taxes (line and shipping) are the channel's and are not recomputed after discounts; a
     free-shipping code removes the shipping charge but not the shipping tax the channel gave.
+    Without lines (everything cancelled) there is no shipping to pay either.
     """
     _check_arguments(currency, lines, shipping, discounts)
+    if not lines:
+        shipping = shipping_tax = _ZERO
     subtotals = [round_money(line.unit_price * line.quantity, currency) for line in lines]
     subtotal = sum(subtotals, _ZERO)
     remaining = subtotal

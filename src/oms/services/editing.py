@@ -31,7 +31,7 @@ from oms.domain.policies import TenantPolicies
 from oms.domain.verification import verify_contact
 from oms.services.carts import expire_due_in
 from oms.services.common import retry_transient, utcnow
-from oms.services.payments import GatewayProvider, capture_shipped_value
+from oms.services.payments import GatewayProvider, capture_shipped_value, refund_overpayment
 from oms.services.persistence import (
     SYSTEM,
     locked_order,
@@ -171,7 +171,8 @@ def edit_order(
     gateways: GatewayProvider | None = None,
 ) -> Order:
     """Apply ``edit`` if the order is still at ``expected_version`` (else 412) and unreleased;
-    if that releases it, its digital lines' value is captured (when ``gateways`` are given)."""
+    if that releases it, its digital lines' value is captured, and what a lower total no
+    longer owes is refunded by the tenant's policy (when ``gateways`` are given) or flagged."""
     when = at or utcnow()
 
     def attempt() -> Order:
@@ -212,6 +213,10 @@ def edit_order(
                 text = f"{finding.pointer}: {finding.detail}"
                 findings[finding.reason] = text if found is None else f"{found}; {text}"
             _refresh_holds(order, policies, findings, when)
+            if gateways is not None:
+                refund_overpayment(
+                    order, gateways=gateways, policies=policies, actor=actor, at=when
+                )
             settle_order(order, policies=policies, at=when)
             if gateways is not None:
                 capture_shipped_value(

@@ -3,7 +3,8 @@
 ``sync_fulfilment`` runs whenever a released order is saved (``save_order_changes`` and
 intake call it): allocations no fulfilment order covers yet become new fulfilment orders
 (one per location), units an allocation gave back (rerouted, cancelled) are cancelled on
-their fulfilment-order line, and an open hold on the order holds its fulfilment orders.
+their fulfilment-order line, and an open hold on the order (not a flag such as
+``refund_due``) holds its fulfilment orders.
 Digital lines need no location: ``deliver_digital`` delivers them when the order is released.
 """
 
@@ -157,7 +158,7 @@ def sync_fulfilment(
     fresh = [a for a in order.allocations if a.id not in by_allocation and a.open > 0]
     priority = 10 if order.service_level != "standard" else 100
     created = _new_orders(order, fresh, at, priority)
-    held = bool(order.open_holds)
+    held = bool(order.blocking_holds)
     for fo in [*fos, *created]:
         if fo.on_hold != held or fo.id not in before:
             fo.on_hold = held

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from oms.domain.holds import Hold, HoldReason
+from oms.domain.errors import FieldError, InvalidRequest
+from oms.domain.holds import SYSTEM_ONLY, Hold, HoldReason
 from oms.domain.orders import Actor, Order
 from oms.services.common import retry_transient, utcnow
 from oms.services.payments import GatewayProvider, capture_shipped_value
@@ -34,8 +35,14 @@ def place_hold(
     actor: Actor,
     at: datetime | None = None,
 ) -> tuple[Order, Hold]:
-    """Put an order on hold; one open hold per reason (placing it again returns it)."""
+    """Put an order on hold; one open hold per reason (placing it again returns it). A
+    reason only the system raises (``refund_due``) is refused at ``#/reason``."""
     when = at or utcnow()
+    if reason in SYSTEM_ONLY:
+        raise InvalidRequest(
+            f"{reason.value} is raised by the system from the order's payments",
+            [FieldError("#/reason", "not a reason a person may give")],
+        )
 
     def attempt() -> tuple[Order, Hold]:
         with uow_factory() as uow:

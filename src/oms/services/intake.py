@@ -44,6 +44,7 @@ from oms.services.payments import (
     GatewayProvider,
     PaymentRequest,
     capture_shipped_value,
+    refund_overpayment,
     run_payment,
 )
 from oms.services.persistence import (
@@ -370,6 +371,8 @@ def place_in(
     for reason, note in _holds_to_place(order, verified.findings, [m.detail for m in risk.matches]):
         hold = new_hold(reason, policies=policies, actor=SYSTEM, at=at, note=note)
         order.place_hold(hold, actor=SYSTEM, at=at)
+    # A channel may report more taken than the order totals: given back by the policy.
+    refund_overpayment(order, gateways=gateways, policies=policies, actor=actor, at=at)
     settle_order(order, policies=policies, at=at)
     capture_shipped_value(order, gateways=gateways, policies=policies, actor=actor, at=at)
     events = list(order.new_events)
@@ -409,7 +412,7 @@ def _take_channel_payment(
     if payment.captured and order.payment_summary(at).authorized > 0:
         run_payment(
             order,
-            PaymentRequest(kind=PaymentKind.CAPTURE, amount=payment.amount),
+            PaymentRequest(kind=PaymentKind.CAPTURE, amount=payment.amount, reported=True),
             gateways=gateways,
             policies=policies,
             actor=actor,

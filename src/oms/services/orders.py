@@ -10,7 +10,8 @@ from oms.domain.errors import (
 )
 from oms.domain.orders import Actor, Order
 from oms.services.common import retry_transient, utcnow
-from oms.services.persistence import locked_order, save_order_changes
+from oms.services.payments import GatewayProvider, refund_overpayment
+from oms.services.persistence import locked_order, save_order_changes, settle_order
 from oms.services.ports import (
     OrderFilter,
     UnitOfWorkFactory,
@@ -43,6 +44,7 @@ def list_orders(
 
 def _cancel_once(
     uow_factory: UnitOfWorkFactory,
+    gateways: GatewayProvider | None,
     tenant_id: UUID,
     order_id: UUID,
     actor: Actor,
@@ -56,6 +58,10 @@ def _cancel_once(
             uow.inventory.release(
                 tenant_id, allocation.sku, allocation.location_id, allocation.quantity, at
             )
+        policies = uow.tenants.policies(tenant_id)
+        if gateways is not None:
+            refund_overpayment(order, gateways=gateways, policies=policies, actor=actor, at=at)
+        settle_order(order, policies=policies, at=at)
         if save_order_changes(uow, order, at=at):
             uow.commit()
         return order
@@ -69,9 +75,12 @@ def cancel_order(
     actor: Actor,
     reason: str | None = None,
     at: datetime | None = None,
+    gateways: GatewayProvider | None = None,
 ) -> Order:
-    """Cancel what has not shipped and release its stock; cancelling twice is harmless."""
+    """Cancel what has not shipped and release its stock; cancelling twice is harmless.
+    What was paid is owed back: refunded (tenant policy ``refund``, with ``gateways``) or
+    left as a ``refund_due`` item in the exceptions queue."""
     when = at or utcnow()
     return retry_transient(
-        lambda: _cancel_once(uow_factory, tenant_id, order_id, actor, reason, when)
+        lambda: _cancel_once(uow_factory, gateways, tenant_id, order_id, actor, reason, when)
     )

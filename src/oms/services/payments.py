@@ -1,8 +1,11 @@
 """Payments of an order: authorize, capture, refund, void through a gateway, each idempotent.
 
 The rules are checked on the order's records before the gateway is asked (a capture beyond
-the authorization is refused with 409 and no gateway call); the gateway's answer, success or
-not, is recorded with one timeline event in the same transaction as the order's new state.
+the authorization, or beyond what the order still owes, is refused with 409 and no gateway
+call); the gateway's answer, success or not, is recorded with one timeline event in the same
+transaction as the order's new state. Money captured beyond the total (the order was
+cancelled or lowered) is refunded by ``refund_overpayment`` when the tenant's policy says so;
+what is still owed back then is a ``refund_due`` item (``persistence.settle_order``).
 The in-process gateways answer at once; a gateway that calls out over the network would be
 asked outside the transaction with a pending record first (not needed yet).
 """
@@ -17,6 +20,7 @@ from uuid import UUID
 
 from oms.adapters.payments.base import GatewayResult, PaymentGateway
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
+from oms.domain.holds import HoldReason
 from oms.domain.ids import new_id
 from oms.domain.lifecycle import OrderAction, ensure_allowed
 from oms.domain.orders import Actor, Order
@@ -24,13 +28,14 @@ from oms.domain.payments import (
     PaymentKind,
     PaymentOutcome,
     PaymentRecord,
+    amount_due,
     check_capture,
     check_refund,
     check_void,
     open_authorizations,
     payment_amount,
 )
-from oms.domain.policies import TenantPolicies
+from oms.domain.policies import Overpayment, TenantPolicies
 from oms.services.common import retry_transient, utcnow
 from oms.services.persistence import locked_order, save_order_changes, settle_order
 from oms.services.ports import UnitOfWorkFactory
@@ -40,6 +45,7 @@ __all__ = [
     "PaymentRequest",
     "capture_shipped_value",
     "pay",
+    "refund_overpayment",
     "run_payment",
 ]
 
@@ -61,7 +67,9 @@ _EVENT = {
 
 @dataclass(frozen=True)
 class PaymentRequest:
-    """One payment action; ``amount`` None means "what is left" (the total, the open hold...)."""
+    """One payment action; ``amount`` None means "what is left" (what the order owes, the open
+    hold...). ``reported``: a payment the sales channel already took, recorded as it was
+    taken even beyond what is owed (the excess is then owed back)."""
 
     kind: PaymentKind
     amount: Decimal | None = None
@@ -69,6 +77,7 @@ class PaymentRequest:
     token: str | None = None
     parent_id: UUID | None = None
     idempotency_key: str | None = None
+    reported: bool = False
 
 
 def _succeeded(order: Order, kind: PaymentKind) -> list[PaymentRecord]:
@@ -80,9 +89,15 @@ def _targets(
 ) -> list[tuple[PaymentRecord | None, Decimal]]:
     """Which earlier records the action acts on, and how much on each."""
     summary = order.payment_summary(at)
+    owed = amount_due(summary.kept, total=order.total)
     if request.kind is PaymentKind.AUTHORIZATION:
-        owed = order.total - summary.authorized - summary.captured + summary.refunded
-        amount = request.amount if request.amount is not None else owed
+        amount = request.amount if request.amount is not None else owed - summary.authorized
+        if request.amount is None and amount <= 0:
+            raise IllegalTransition(
+                f"The order owes nothing more to authorize: {owed} is owed and "
+                f"{summary.authorized} already authorized",
+                amount_due=str(owed),
+            )
         return [(None, payment_amount(amount, currency=order.currency))]
     if request.kind is PaymentKind.CAPTURE:
         held = open_authorizations(order.payments, now=at)
@@ -90,12 +105,19 @@ def _targets(
             held = [(r, a) for r, a in held if r.id == request.parent_id] or [
                 (r, Decimal(0)) for r in order.payments if r.id == request.parent_id
             ]
-        amount = (
-            request.amount if request.amount is not None else sum((a for _, a in held), Decimal(0))
-        )
-        if amount == 0:
+        limit = None if request.reported else owed
+        still_held = sum((a for _, a in held), Decimal(0))
+        if request.amount is not None:
+            amount = request.amount
+        elif still_held == 0:
             raise IllegalTransition("Nothing authorized is left to capture", capturable="0")
-        check_capture(order.payments, authorization_id=request.parent_id, amount=amount, now=at)
+        elif limit == 0:
+            raise IllegalTransition("The order owes nothing, so nothing is captured")
+        else:
+            amount = still_held if limit is None else min(still_held, limit)
+        check_capture(
+            order.payments, authorization_id=request.parent_id, amount=amount, now=at, owed=limit
+        )
         return _spread(held, amount)
     if request.kind is PaymentKind.REFUND:
         captures = _succeeded(order, PaymentKind.CAPTURE)
@@ -224,7 +246,8 @@ def capture_shipped_value(
     """Capture what the goods that left are worth and is not captured yet, as far as the
     open authorizations allow; returns the amount captured (0 when already paid)."""
     summary = order.payment_summary(at)
-    owed = order.value_shipped() - summary.captured
+    # What left is paid for by the captures the order keeps (refunds gave the rest back).
+    owed = order.value_shipped() - summary.kept
     held = sum((amount for _, amount in open_authorizations(order.payments, now=at)), Decimal(0))
     amount = min(owed, held)
     if amount <= 0:
@@ -238,6 +261,35 @@ def capture_shipped_value(
         at=at,
     )
     return sum((r.amount for r in records if r.outcome.value == "succeeded"), Decimal(0))
+
+
+def refund_overpayment(
+    order: Order,
+    *,
+    gateways: GatewayProvider,
+    policies: TenantPolicies,
+    actor: Actor,
+    at: datetime,
+) -> Decimal:
+    """Refund what was captured beyond the total, when the tenant's policy is ``refund``;
+    returns the amount refunded. Once a ``refund_due`` item is open (the policy is
+    ``review``, or a gateway refused) a person settles it: nothing is tried again here."""
+    if policies.overpayment is not Overpayment.REFUND or any(
+        hold.reason is HoldReason.REFUND_DUE for hold in order.open_holds
+    ):
+        return Decimal(0)
+    due = order.refund_due()
+    if due <= 0:
+        return Decimal(0)
+    records = run_payment(
+        order,
+        PaymentRequest(kind=PaymentKind.REFUND, amount=due),
+        gateways=gateways,
+        policies=policies,
+        actor=actor,
+        at=at,
+    )
+    return sum((r.amount for r in records if r.outcome is PaymentOutcome.SUCCEEDED), Decimal(0))
 
 
 def pay(
@@ -259,8 +311,12 @@ def pay(
             policies = uow.tenants.policies(tenant_id)
             run_payment(order, request, gateways=gateways, policies=policies, actor=actor, at=when)
             settle_order(order, policies=policies, at=when)
-            # Released now: digital lines were delivered, so their value is captured.
-            capture_shipped_value(order, gateways=gateways, policies=policies, actor=actor, at=when)
+            if request.kind in {PaymentKind.AUTHORIZATION, PaymentKind.CAPTURE}:
+                # Released now: digital lines were delivered, so their value is captured.
+                # (A refund or a void never releases an order, nor is it taken back here.)
+                capture_shipped_value(
+                    order, gateways=gateways, policies=policies, actor=actor, at=when
+                )
             if save_order_changes(uow, order, at=when):
                 uow.commit()
             return order

@@ -18,6 +18,7 @@ from oms.services.ports import OutboxMessage, UnitOfWork
 
 __all__ = [
     "SYSTEM",
+    "flag_refund_due",
     "locked_order",
     "new_hold",
     "outbox_messages",
@@ -99,7 +100,8 @@ def settle_order(order: Order, *, policies: TenantPolicies, at: datetime) -> Non
     Payment secured: release ``payment_pending`` holds. Not secured (nothing paid yet, or an
     authorization expired) while goods are still to ship: hold ``payment_pending``. Then
     release the order for fulfilment if nothing stops it; its digital lines are delivered
-    at that moment (the caller captures their value if it can reach the gateways).
+    at that moment (the caller captures their value if it can reach the gateways). Last,
+    money captured beyond the total is flagged (``flag_refund_due``).
     """
     secured = order.payment_secured(at)
     if secured:
@@ -120,6 +122,26 @@ def settle_order(order: Order, *, policies: TenantPolicies, at: datetime) -> Non
         )
     if order.release_for_fulfilment(payment_secured=secured, actor=SYSTEM, at=at):
         deliver_digital(order, at)
+    flag_refund_due(order, policies=policies, at=at)
+
+
+def flag_refund_due(order: Order, *, policies: TenantPolicies, at: datetime) -> None:
+    """Keep the order's ``refund_due`` item in step with its money: open (in the exceptions
+    queue) while it keeps captures beyond its total, closed once it does not. Money owed
+    back is never kept silently; whether it was refunded first is the tenant's policy
+    (``payments.refund_overpayment``)."""
+    due = order.refund_due()
+    if due > 0:
+        note = f"{due} {order.currency} captured beyond the total"
+        order.place_hold(
+            new_hold(HoldReason.REFUND_DUE, policies=policies, actor=SYSTEM, at=at, note=note),
+            actor=SYSTEM,
+            at=at,
+        )
+    else:
+        order.release_holds_of(
+            HoldReason.REFUND_DUE, actor=SYSTEM, at=at, note="nothing is owed back"
+        )
 
 
 _NOT_SHIPPED = {FulfillmentStatus.UNFULFILLED, FulfillmentStatus.PARTIALLY_FULFILLED}

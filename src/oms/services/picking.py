@@ -29,6 +29,7 @@ from oms.domain.picking import (
     pick_list,
     select_wave,
 )
+from oms.domain.pickup_codes import PickupCodeKey
 from oms.services.common import retry_transient, utcnow
 from oms.services.fulfilment import describe
 from oms.services.persistence import save_order_changes, settle_order
@@ -264,6 +265,7 @@ def _confirm_one(
     actor: Actor,
     at: datetime,
     result: WaveResult,
+    pickup_key: PickupCodeKey,
 ) -> None:
     located = lock_fulfillment_order(uow, tenant_id, fo_id)
     order, fo = located.order, located.fo
@@ -321,7 +323,9 @@ def _confirm_one(
             data["picked"] = {line.sku: line.picked for line in fo.lines if line.picked}
     if fo.status is FulfillmentOrderStatus.READY_FOR_PICKUP:
         days = uow.tenants.policies(tenant_id).pickup_expiry_days
-        result.pickup_codes[fo.id] = ready_for_pickup(uow, located, days, actor, at)
+        result.pickup_codes[fo.id] = ready_for_pickup(
+            uow, located, days, actor, at, pickup_key=pickup_key
+        )
     fo.updated_at = at
     settle_order(order, policies=uow.tenants.policies(tenant_id), at=at)
     save_order_changes(uow, order, at=at, fulfilment=located.fulfilment)
@@ -335,12 +339,14 @@ def confirm_picks(
     wave_id: UUID,
     confirmations: list[PickConfirmation] | None,
     actor: Actor,
+    pickup_key: PickupCodeKey,
     geocoder: Geocoder | None = None,
     at: datetime | None = None,
 ) -> WaveResult:
     """Close the wave: every unit picked except the shortfalls named (``picked`` below what
     the list asked for, per fulfilment order and SKU); shortfalls are written off and
-    routed again. ``confirmations`` None means everything was found."""
+    routed again. ``confirmations`` None means everything was found. Store pickups that
+    are ready get their one-time codes (made with ``pickup_key``) in the answer."""
     when = at or utcnow()
 
     def attempt() -> WaveResult:
@@ -355,7 +361,9 @@ def confirm_picks(
             members = uow.fulfilment.many(tenant_id, wave.fulfillment_order_ids)
             for fo_id in [fo.id for fo in sorted(members, key=lambda fo: (fo.order_id, fo.id))]:
                 named = found.get(fo_id) if confirmations is not None else None
-                _confirm_one(uow, tenant_id, fo_id, named, wave, geocoder, actor, when, result)
+                _confirm_one(
+                    uow, tenant_id, fo_id, named, wave, geocoder, actor, when, result, pickup_key
+                )
             wave.status = WaveStatus.COMPLETED
             wave.completed_at = when
             uow.fulfilment.save_wave(wave)

@@ -558,6 +558,8 @@ fulfillment_orders = Table(
     Column("pickup_code_hash", String(64), nullable=True),
     Column("ready_at", Timestamp, nullable=True),
     Column("pickup_expires_at", Timestamp, nullable=True),
+    Column("pickup_wrong_codes", Integer, nullable=False, server_default=text("0")),
+    Column("pickup_locked_until", Timestamp, nullable=True),
     Column("version", Integer, nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),

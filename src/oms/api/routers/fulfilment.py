@@ -15,6 +15,7 @@ from oms.api.deps import (
     GatewaysDep,
     GeocoderDep,
     PageDep,
+    PickupKeyDep,
     TenantId,
     UowDep,
     page_of,
@@ -237,11 +238,14 @@ def collect_pickup(
     actor: ActorDep,
     uow: UowDep,
     gateways: GatewaysDep,
+    pickup_key: PickupKeyDep,
 ) -> FulfillmentOrderRead:
-    """The customer shows the one-time pickup code at the counter (422 when wrong)."""
+    """The customer shows the one-time pickup code at the counter: 422 when wrong, 423 (with
+    Retry-After) while locked after too many wrong codes."""
     located = pickup.collect_pickup(
         uow_factory=uow,
         gateways=gateways,
+        pickup_key=pickup_key,
         tenant_id=tenant_id,
         fo_id=parse_uuid(fulfillment_order_id, "fulfilment order"),
         code=body.code,

@@ -16,6 +16,7 @@ from oms.api.deps import (
     AppDep,
     Caller,
     CallerDep,
+    GatewaysDep,
     PageDep,
     TenantId,
     UowDep,
@@ -175,11 +176,14 @@ def cancel_order(
     tenant_id: TenantId,
     actor: ActorDep,
     uow: UowDep,
+    gateways: GatewaysDep,
     body: CancelRequest | None = None,
 ) -> OrderRead:
-    """Cancel every unshipped unit and release its stock; repeating it changes nothing."""
+    """Cancel every unshipped unit and release its stock; repeating it changes nothing. What
+    was paid is refunded or left as a refund_due item, by the tenant's overpayment policy."""
     order = orders.cancel_order(
         uow_factory=uow,
+        gateways=gateways,
         tenant_id=tenant_id,
         order_id=parse_uuid(order_id, "order"),
         actor=actor,

@@ -11,6 +11,7 @@ from oms.api.deps import (
     ActorDep,
     GeocoderDep,
     PageDep,
+    PickupKeyDep,
     TenantId,
     UowDep,
     page_of,
@@ -95,6 +96,7 @@ def confirm_wave(
     actor: ActorDep,
     uow: UowDep,
     geocoder: GeocoderDep,
+    pickup_key: PickupKeyDep,
     body: PickConfirmIn | None = None,
 ) -> WaveRead:
     """Confirm the picks: shortfalls are written off at the location and routed again; store
@@ -111,6 +113,7 @@ def confirm_wave(
             for line in given.lines
         ],
         actor=actor,
+        pickup_key=pickup_key,
         geocoder=geocoder,
     )
     codes = {fo.location_code for fo in result.fulfillment_orders}

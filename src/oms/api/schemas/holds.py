@@ -11,7 +11,7 @@ from pydantic import Strict as PydanticStrict
 
 from oms.api.schemas.common import Strict
 from oms.domain.holds import Hold, HoldReason
-from oms.domain.policies import TenantPolicies
+from oms.domain.policies import Overpayment, TenantPolicies
 
 __all__ = ["HoldCreate", "HoldRead", "HoldRelease", "PoliciesRead", "PoliciesUpdate"]
 
@@ -78,6 +78,11 @@ class PoliciesUpdate(Strict):
     download_link_days: Annotated[int, PydanticStrict()] | None = Field(
         default=None, description="Days a digital download link stays valid"
     )
+    overpayment: Overpayment | None = Field(
+        default=None,
+        description="Money captured beyond an order's total: refund it at once through its "
+        "gateway, or review it (a refund_due item in the exceptions queue)",
+    )
 
     def merged_with(self, current: TenantPolicies) -> dict[str, Any]:
         raw = current.to_dict()
@@ -88,6 +93,7 @@ class PoliciesUpdate(Strict):
             "reservation_max_ttl_minutes",
             "pickup_expiry_days",
             "download_link_days",
+            "overpayment",
         ):
             value = getattr(self, name)
             if value is not None:
@@ -101,6 +107,7 @@ class PoliciesRead(BaseModel):
     reservation_max_ttl_minutes: int
     pickup_expiry_days: int
     download_link_days: int
+    overpayment: Overpayment
 
     @classmethod
     def of(cls, policies: TenantPolicies) -> PoliciesRead:

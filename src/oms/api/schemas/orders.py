@@ -266,6 +266,10 @@ class OrderRead(BaseModel):
     totals: TotalsOut
     discount_codes: list[str]
     payments: list[PaymentOut]
+    refund_due: str = Field(
+        description="Money captured beyond the total and not yet refunded (owed back to the "
+        "customer; a refund_due item is open while it is above zero)"
+    )
     risk: dict[str, Any] | None
     customer_id: UUID | None
     service_level: str
@@ -327,6 +331,7 @@ class OrderRead(BaseModel):
                 },
                 "discount_codes": [c.code for c in order.discount_codes],
                 "payments": [PaymentOut.of(p) for p in order.payments],
+                "refund_due": money_text(order.refund_due(), money),
                 "risk": order.risk,
                 "customer_id": order.customer_id,
                 "service_level": order.service_level,

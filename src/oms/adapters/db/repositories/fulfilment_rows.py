@@ -42,6 +42,8 @@ def header_values(fo: FulfillmentOrder) -> dict[str, Any]:
         "pickup_code_hash": fo.pickup_code_hash,
         "ready_at": fo.ready_at,
         "pickup_expires_at": fo.pickup_expires_at,
+        "pickup_wrong_codes": fo.pickup_wrong_codes,
+        "pickup_locked_until": fo.pickup_locked_until,
         "version": fo.version,
         "updated_at": fo.updated_at,
     }
@@ -83,6 +85,8 @@ def fulfillment_order_from_row(row: Row[Any]) -> FulfillmentOrder:
         pickup_code_hash=row.pickup_code_hash,
         ready_at=row.ready_at,
         pickup_expires_at=row.pickup_expires_at,
+        pickup_wrong_codes=row.pickup_wrong_codes,
+        pickup_locked_until=row.pickup_locked_until,
         version=row.version,
     )
 

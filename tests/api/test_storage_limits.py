@@ -17,7 +17,9 @@ import pytest
 from sqlalchemy import Engine
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.api import app as app_module
 from oms.api.app import create_app
+from oms.services.intake_group import Outcome
 from tests.api.support import (
     ApiTenant,
     TestClient,
@@ -260,8 +262,16 @@ RATE_CARD = """
 
 
 def test_one_order_too_long_to_store_fails_alone_in_a_group_of_concurrent_orders(
-    any_db_client: TestClient, seller: ApiTenant
+    any_db_client: TestClient, seller: ApiTenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    groups: list[int] = []
+    real = app_module.place_group
+
+    def recording(**kwargs: Any) -> list[Outcome]:
+        groups.append(len(kwargs["submissions"]))
+        return real(**kwargs)
+
+    monkeypatch.setattr(app_module, "place_group", recording)
     good = [order_body(("TEE", 1), external_id=f"good-{n}") for n in range(8)]
     bad = [
         order_body(("TEE", 1), customer={"email": "İ" * 320}),
@@ -289,3 +299,5 @@ def test_one_order_too_long_to_store_fails_alone_in_a_group_of_concurrent_orders
         "#/customer/email",
         "#/shipping_address/line1",
     ]
+    assert sum(groups) == len(bodies)
+    assert len(groups) < len(bodies)  # they went in groups

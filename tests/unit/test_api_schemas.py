@@ -1,4 +1,4 @@
-"""Every request body refuses text holding NUL, whatever its field's own rules."""
+"""Request schemas: every text refuses NUL, and fits the column it is stored in."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import importlib
 import pkgutil
 import re
 from collections.abc import Iterator
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
 
 import pytest
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import String
 
 import oms.api.routers
 import oms.api.schemas
+from oms.adapters.db import tables
 from oms.api.schemas.common import NUL_FREE, Strict
 
 
@@ -79,3 +82,146 @@ def test_the_nul_pattern_stays_out_of_the_published_schema() -> None:
     from oms.api.schemas.orders import OrderCreate
 
     assert NUL_FREE not in str(OrderCreate.model_json_schema())
+
+
+# --- Every request text fits the column it is stored in (or looked up in) ------------------
+
+# Kept in a text column or a JSON document, which has no length limit: its max_length
+# bounds the request. Or never stored at all: parsed, or compared with something stored.
+UNBOUNDED = "unbounded"
+NOT_STORED = "not stored"
+COLUMN_OF = {
+    "RateCardImport.document": NOT_STORED,  # parsed: see the rate card tests
+    "RateRequest.origin": "locations.code",
+    "RerouteIn.exclude_locations[]": "locations.code",
+    "RerouteIn.reason": UNBOUNDED,
+    "ReservationLineIn.sku": "cart_reservation_lines.sku",
+    "BoxIn.code": "packages.box",
+    "ComponentIn.sku": "products.sku",
+    "LocationCreate.code": "locations.code",
+    "LocationCreate.name": "locations.name",
+    "LocationCreate.pickup_cutoff": "locations.pickup_cutoff",
+    "ProductBinIn.sku": "product_bins.sku",
+    "ProductBinIn.bin": "product_bins.bin",
+    "ProductCreate.sku": "products.sku",
+    "ProductCreate.name": "products.name",
+    "ProductCreate.currency": "products.currency",
+    "ProductCreate.category": "products.category",
+    "ProductCreate.barcode": "products.barcode",
+    "ProductCreate.download_url": UNBOUNDED,
+    **{
+        f"AddressIn.{name}": UNBOUNDED
+        for name in ("name", "company", "line1", "line2", "city", "region", "country")
+    },
+    "AddressIn.postal_code": UNBOUNDED,  # and in the address key, checked once folded
+    "AddressIn.phone": UNBOUNDED,
+    "DiscountCodeCreate.code": "discount_codes.code",
+    "DiscountCodeCreate.currency": "discount_codes.currency",
+    "CarrierEventIn.id": "tracking_events.event_id",
+    "CarrierEventIn.tracking_number": "shipments.tracking_number",
+    "CarrierEventIn.location": "tracking_events.location",
+    "CarrierEventIn.description": UNBOUNDED,
+    "MoveIn.location": "locations.code",
+    "PackageIn.scans[]": "products.sku",
+    "PackageIn.box": "packages.box",
+    "PickIn.sku": "fulfillment_order_lines.sku",
+    "PickupIn.code": NOT_STORED,  # compared with its hash
+    "RejectIn.reason": UNBOUNDED,
+    "ShipmentIn.carrier": "shipments.carrier",
+    "ShipmentIn.service": "shipments.service",
+    "HoldCreate.note": UNBOUNDED,
+    "HoldRelease.note": UNBOUNDED,
+    "PoliciesUpdate.hold_sla_hours{}": NOT_STORED,  # hold reasons
+    "AdjustmentCreate.sku": "inventory_movements.sku",
+    "AdjustmentCreate.location": "locations.code",
+    "AdjustmentCreate.reason": UNBOUNDED,
+    "AdjustmentCreate.reference": "inventory_movements.reference",
+    "CancelRequest.reason": UNBOUNDED,
+    "CustomerIn.email": "orders.customer_email",
+    "CustomerIn.name": "orders.customer_name",
+    "CustomerIn.phone": "orders.customer_phone",
+    "LineChangeIn.sku": "order_lines.sku",
+    "LineIn.sku": "order_lines.sku",
+    "OrderCreate.channel": "orders.channel",
+    "OrderCreate.external_id": "orders.external_id",
+    "OrderCreate.currency": "orders.currency",
+    "OrderCreate.tags[]": UNBOUNDED,
+    "OrderCreate.note": UNBOUNDED,
+    "OrderCreate.discount_codes[]": "discount_codes.code",
+    "OrderCreate.service_level": "orders.service_level",
+    "OrderCreate.pickup_location": "locations.code",
+    "PaymentIn.gateway": "payments.gateway",
+    "PaymentIn.token": NOT_STORED,  # given to the gateway
+    "PaymentActionIn.gateway": "payments.gateway",
+    "PaymentActionIn.token": NOT_STORED,
+    "RiskRuleCreate.params{}": NOT_STORED,  # parameter names
+    "header:Idempotency-Key": "idempotency_keys.key",
+    "header:If-Match": NOT_STORED,
+    "header:X-OMS-Signature": NOT_STORED,
+}
+
+
+def _max_length(metadata: list[Any]) -> int | None:
+    found = [getattr(m, "max_length", None) for m in metadata]
+    return min((n for n in found if n is not None), default=None)
+
+
+def _texts_in(where: str, annotation: Any, metadata: list[Any]) -> Iterator[tuple[str, Any]]:
+    """``(where, max_length)`` of each text inside ``annotation`` (nested models apart)."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        yield from _texts_in(where, args[0], [*args[1:], *metadata])
+    elif origin in (Union, UnionType):
+        for arg in args:
+            yield from _texts_in(where, arg, metadata)
+    elif origin in (list, tuple, set, frozenset):  # the list's own limits are not its items'
+        yield from _texts_in(f"{where}[]", args[0], [])
+    elif origin is dict:
+        yield from _texts_in(f"{where}{{}}", args[0], [])
+        yield from _texts_in(f"{where}{{}}", args[1], [])
+    elif annotation is str:
+        yield where, _max_length(metadata)
+
+
+def _request_texts() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for model in MODELS:
+        for name, field in model.model_fields.items():
+            where = f"{model.__name__}.{name}"
+            found.update(_texts_in(where, field.annotation, list(field.metadata)))
+    for module in pkgutil.iter_modules(oms.api.routers.__path__):
+        router = importlib.import_module(f"oms.api.routers.{module.name}").router
+        for route in router.routes:
+            for param in getattr(route, "dependant", None).header_params:
+                found[f"header:{param.alias}"] = _max_length(param.field_info.metadata)
+    return found
+
+
+def test_every_request_text_says_where_it_is_stored() -> None:
+    texts = _request_texts()
+    assert sorted(set(texts) - set(COLUMN_OF)) == [], "add them to COLUMN_OF"
+    assert sorted(set(COLUMN_OF) - set(texts)) == [], "no such request text: remove them"
+
+
+@pytest.mark.parametrize(
+    ("text", "column"),
+    sorted(
+        (text, column)
+        for text, column in COLUMN_OF.items()
+        if column not in (UNBOUNDED, NOT_STORED)
+    ),
+)
+def test_a_request_text_is_as_long_as_its_column_allows(text: str, column: str) -> None:
+    table, name = column.split(".")
+    column_type = tables.metadata.tables[table].columns[name].type
+    assert isinstance(column_type, String)
+    assert column_type.length is not None
+
+    assert _request_texts()[text] == column_type.length
+
+
+@pytest.mark.parametrize(
+    "text", sorted(text for text, column in COLUMN_OF.items() if column == UNBOUNDED)
+)
+def test_a_request_text_kept_without_a_column_limit_still_has_a_limit(text: str) -> None:
+    assert isinstance(_request_texts()[text], int)

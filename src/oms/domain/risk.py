@@ -23,6 +23,8 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from oms.domain import lengths
+from oms.domain.addresses import Address
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.money import is_known_currency, round_money
 
@@ -33,6 +35,7 @@ __all__ = [
     "RiskRule",
     "RiskRuleKind",
     "address_key",
+    "address_key_problems",
     "assess",
     "parse_rule_params",
     "windows_needed",
@@ -145,6 +148,23 @@ def address_key(line1: str | None, postal_code: str | None, country: str | None)
     if not street or not nation:
         return None
     return f"{nation}|{_fold(postal_code or '').replace(' ', '')}|{street}"
+
+
+def address_key_problems(address: Address | None, *, at: str) -> list[FieldError]:
+    """The field to shorten when ``address``'s key is too long to store: folding can
+    lengthen text (NFKD makes one "ﷺ" eighteen characters), so its limit is checked after."""
+    if address is None:
+        return []
+    key = address_key(address.line1, address.postal_code, address.country)
+    if key is None or len(key) <= lengths.ADDRESS_KEY:
+        return []
+    postal_code = _fold(address.postal_code or "").replace(" ", "")
+    field = "postal_code" if len(postal_code) > lengths.POSTAL_CODE else "line1"
+    detail = (
+        f"is too long once folded for address matching ({len(key)} characters with the "
+        f"postal code and country; at most {lengths.ADDRESS_KEY})"
+    )
+    return [FieldError(f"{at}/{field}", detail)]
 
 
 def parse_rule_params(kind: RiskRuleKind, params: Mapping[str, Any]) -> dict[str, Any]:

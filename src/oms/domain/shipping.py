@@ -28,8 +28,10 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import NamedTuple
 
+from oms.domain import lengths
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.geo import GeoPoint, distance_km
+from oms.domain.lengths import length_problems
 from oms.domain.money import MAX_AMOUNT, is_known_currency, minor_units, round_money
 
 __all__ = [
@@ -268,6 +270,21 @@ class CarrierService:
     code: str
     name: str
     rate_card: RateCard
+
+    def validate(self) -> None:
+        """Refuse codes or a name too long to store, or an inconsistent card, with
+        ``InvalidRequest`` listing every problem (pointers relative to the service)."""
+        problems = length_problems(
+            [
+                ("#/carrier", self.carrier, lengths.CARRIER),
+                ("#/code", self.code, lengths.CARRIER_SERVICE),
+                ("#/name", self.name, lengths.NAME),
+            ]
+        )
+        checks = _card_checks(self.rate_card)
+        problems += [FieldError(at, detail) for at, ok, detail in checks if not ok]
+        if problems:
+            raise InvalidRequest("The carrier service is not valid", problems)
 
 
 @dataclass(frozen=True)

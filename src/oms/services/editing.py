@@ -197,6 +197,8 @@ def edit_order(
                     order.billing_address,
                     requires_shipping=any(ln.kind is not ProductKind.DIGITAL for ln in order.lines),
                 )
+                if too_long := verified.storage_problems():
+                    raise InvalidRequest("Some values are too long to store", too_long)
                 order.shipping_address = verified.shipping_address
                 _reallocate(uow, order, geocoder or NO_GEOCODER, when)
                 order.reprice()

@@ -263,6 +263,8 @@ def place_in(
         requires_shipping=store is None
         and any(line.kind is not ProductKind.DIGITAL for line in lines),
     )
+    if too_long := verified.storage_problems():
+        raise InvalidRequest("Some values are too long to store", too_long)
     order = Order(
         id=new_id(),
         tenant_id=tenant_id,

@@ -25,6 +25,7 @@ from oms.api.deps import (
 from oms.api.schemas.common import Page
 from oms.api.schemas.orders import CancelRequest, OrderCreate, OrderRead, etag_of
 from oms.config import Settings
+from oms.domain import lengths
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.status import OrderStatus
 from oms.services import orders
@@ -42,7 +43,7 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         min_length=1,
-        max_length=255,
+        max_length=lengths.IDEMPOTENCY_KEY,
         description="Send the same key again to get the same order back, never a second one",
     ),
 ]
@@ -126,8 +127,8 @@ def list_orders(
     uow: UowDep,
     page: PageDep,
     status: OrderStatus | None = None,
-    channel: Annotated[str | None, Query(max_length=50)] = None,
-    customer_email: Annotated[str | None, Query(max_length=320)] = None,
+    channel: Annotated[str | None, Query(max_length=lengths.CHANNEL)] = None,
+    customer_email: Annotated[str | None, Query(max_length=lengths.EMAIL)] = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
 ) -> Page[OrderRead]:

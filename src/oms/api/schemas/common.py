@@ -16,6 +16,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+from oms.domain import lengths
 from oms.domain.addresses import Address
 from oms.domain.money import round_money
 
@@ -24,6 +25,9 @@ __all__ = [
     "NUL_MESSAGE",
     "AddressIn",
     "AddressOut",
+    "BoxCode",
+    "CarrierCode",
+    "CarrierServiceCode",
     "Code",
     "Page",
     "Sku",
@@ -33,14 +37,36 @@ __all__ = [
 
 T = TypeVar("T")
 
-Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Every length comes from oms.domain.lengths, as the columns' do.
+Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.SKU)]
+_CODE = r"^[A-Za-z0-9._-]+$"
 Code = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$"
+        strip_whitespace=True, min_length=1, max_length=lengths.LOCATION_CODE, pattern=_CODE
     ),
 ]
+BoxCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.BOX)
+]
+CarrierCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=lengths.CARRIER, pattern=_CODE
+    ),
+]
+CarrierServiceCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=lengths.CARRIER_SERVICE, pattern=_CODE
+    ),
+]
+# Free text kept in a JSON document (an address) or a text column: long enough for anything.
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+PersonName = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=lengths.PERSON_NAME)
+]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.PHONE)]
 
 
 # Text that PostgreSQL can store: it can neither store nor compare text holding NUL.
@@ -106,13 +132,17 @@ class AddressIn(Strict):
     line2: ShortText | None = None
     city: ShortText | None = None
     region: ShortText | None = None
-    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = (
-        None
-    )
+    postal_code: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.POSTAL_CODE)]
+        | None
+    ) = None
     country: Annotated[
-        str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
+        str,
+        StringConstraints(
+            strip_whitespace=True, to_upper=True, max_length=2, pattern=r"^[A-Za-z]{2}$"
+        ),
     ] = Field(description="ISO 3166-1 alpha-2 country code")
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+    phone: Phone | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from oms.api.schemas.catalogue import Currency
 from oms.api.schemas.common import Strict
+from oms.domain import lengths
 from oms.domain.money import round_money
 from oms.domain.pricing import DiscountCode, DiscountKind
 
@@ -22,7 +23,7 @@ CodeText = Annotated[
         strip_whitespace=True,
         to_upper=True,
         min_length=1,
-        max_length=64,
+        max_length=lengths.DISCOUNT_CODE,
         pattern=r"^[A-Za-z0-9_-]+$",
     ),
 ]

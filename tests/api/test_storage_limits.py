@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
+from oms.adapters.carriers.signature import sign
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api import app as app_module
 from oms.api.app import create_app
@@ -301,3 +303,96 @@ def test_one_order_too_long_to_store_fails_alone_in_a_group_of_concurrent_orders
     ]
     assert sum(groups) == len(bodies)
     assert len(groups) < len(bodies)  # they went in groups
+
+
+# Valid ISO 8601 with an offset, but before year 1 or after year 9999 once in UTC.
+BEFORE_YEAR_1 = "0001-01-01T00:00:00+01:00"
+AFTER_YEAR_9999 = "9999-12-31T23:59:59-14:00"
+DISCOUNT = {"code": "FAR", "kind": "percentage", "value": "10"}
+CARRIER_EVENT = {"id": "e-1", "tracking_number": "T-1", "status": "in_transit"}
+TIMES_UTC_CANNOT_HOLD = [
+    pytest.param(
+        "GET",
+        "/v1/orders",
+        {"params": {"created_from": BEFORE_YEAR_1}},
+        "query:created_from",
+        id="created-from",
+    ),
+    pytest.param(
+        "GET",
+        "/v1/orders",
+        {"params": {"created_to": AFTER_YEAR_9999}},
+        "query:created_to",
+        id="created-to",
+    ),
+    pytest.param(
+        "POST",
+        "/v1/discount-codes",
+        {"json": {**DISCOUNT, "ends_at": AFTER_YEAR_9999}},
+        "#/ends_at",
+        id="discount-ends",
+    ),
+    pytest.param(
+        "POST",
+        "/v1/discount-codes",
+        {"json": {**DISCOUNT, "starts_at": BEFORE_YEAR_1}},
+        "#/starts_at",
+        id="discount-starts",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "request_parts", "pointer"), TIMES_UTC_CANNOT_HOLD)
+def test_a_time_that_utc_cannot_represent_answers_422_naming_the_field(
+    any_db_client: TestClient,
+    seller: ApiTenant,
+    method: str,
+    path: str,
+    request_parts: dict[str, Any],
+    pointer: str,
+) -> None:
+    response = any_db_client.request(method, path, headers=seller.headers, **request_parts)
+
+    problem = assert_problem(response, 422)
+    assert [error["pointer"] for error in problem["errors"]] == [pointer]
+
+
+def test_a_carrier_event_at_a_time_utc_cannot_represent_answers_422_naming_it(
+    any_db_client: TestClient,
+) -> None:
+    raw = json.dumps({"events": [{**CARRIER_EVENT, "occurred_at": AFTER_YEAR_9999}]}).encode()
+    secret = any_db_client.app.state.oms.settings.carrier_webhook_secret
+
+    response = any_db_client.post(
+        "/v1/carriers/acme/events",
+        content=raw,
+        headers={"Content-Type": "application/json", "X-OMS-Signature": sign(raw, secret)},
+    )
+
+    problem = assert_problem(response, 422)
+    assert [error["pointer"] for error in problem["errors"]] == ["#/events/0/occurred_at"]
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [
+        ("0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z"),
+        ("0001-01-01T00:00:00-01:00", "9999-12-31T23:59:59+14:00"),
+    ],
+)
+def test_the_first_and_last_times_utc_can_represent_are_taken(
+    any_db_client: TestClient, seller: ApiTenant, first: str, last: str
+) -> None:
+    listed = any_db_client.get(
+        "/v1/orders", headers=seller.headers, params={"created_from": first, "created_to": last}
+    )
+    created = any_db_client.post(
+        "/v1/discount-codes",
+        headers=seller.headers,
+        json={**DISCOUNT, "starts_at": first, "ends_at": last},
+    )
+
+    assert listed.status_code == 200, listed.text
+    assert created.status_code == 201, created.text
+    assert created.json()["starts_at"].startswith("0001-01-01T")
+    assert created.json()["ends_at"].startswith("9999-12-31T")

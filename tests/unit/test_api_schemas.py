@@ -6,17 +6,20 @@ import importlib
 import pkgutil
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import pytest
-from pydantic import BaseModel, ValidationError
+from hypothesis import example, given
+from hypothesis import strategies as st
+from pydantic import AwareDatetime, BaseModel, NaiveDatetime, ValidationError
 from sqlalchemy import String
 
 import oms.api.routers
 import oms.api.schemas
 from oms.adapters.db import tables
-from oms.api.schemas.common import NUL_FREE, Strict
+from oms.api.schemas.common import NUL_FREE, Strict, UtcTime, in_utc
 
 
 def _strict_models() -> list[type[Strict]]:
@@ -225,3 +228,84 @@ def test_a_request_text_is_as_long_as_its_column_allows(text: str, column: str) 
 )
 def test_a_request_text_kept_without_a_column_limit_still_has_a_limit(text: str) -> None:
     assert isinstance(_request_texts()[text], int)
+
+
+# --- Every time the API takes converts to UTC, or is refused at its field ------------------
+
+
+def _times_in(where: str, annotation: Any, metadata: list[Any]) -> Iterator[tuple[str, Any]]:
+    """``(where, metadata)`` of each datetime inside ``annotation`` (nested models apart)."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        yield from _times_in(where, args[0], [*args[1:], *metadata])
+    elif origin in (Union, UnionType, list, tuple, set, frozenset, dict):
+        for arg in args:
+            yield from _times_in(where, arg, metadata)
+    elif annotation in (AwareDatetime, NaiveDatetime) or (
+        isinstance(annotation, type) and issubclass(annotation, datetime)
+    ):
+        yield where, metadata
+
+
+def _accepted_times() -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
+    for model in MODELS:
+        for name, field in model.model_fields.items():
+            where = f"{model.__name__}.{name}"
+            found.update(_times_in(where, field.annotation, list(field.metadata)))
+    for module in pkgutil.iter_modules(oms.api.routers.__path__):
+        router = importlib.import_module(f"oms.api.routers.{module.name}").router
+        for route in router.routes:
+            dependant = route.dependant
+            for param in (*dependant.query_params, *dependant.header_params):
+                info = param.field_info
+                found.update(_times_in(f"query:{param.alias}", info.annotation, info.metadata))
+    return found
+
+
+def test_the_times_the_api_takes_are_found() -> None:
+    assert {
+        "query:created_from",
+        "query:created_to",
+        "DiscountCodeCreate.ends_at",
+        "CarrierEventIn.occurred_at",
+    } <= set(_accepted_times())
+
+
+@pytest.mark.parametrize("where", sorted(_accepted_times()))
+def test_every_time_the_api_takes_is_a_utc_time(where: str) -> None:
+    validators = [getattr(m, "func", None) for m in _accepted_times()[where]]
+    assert in_utc in validators, f"{where}: use UtcTime"
+
+
+class _Timed(BaseModel):
+    at: UtcTime
+
+
+OFFSETS = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(lambda m: timezone(timedelta(minutes=m)))
+
+
+@given(moment=st.datetimes(timezones=OFFSETS))
+@example(moment=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))))
+@example(moment=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=-1))))
+@example(moment=datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-14))))
+@example(moment=datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=14))))
+def test_a_utc_time_is_the_same_instant_in_utc_or_refused_at_its_field(moment: datetime) -> None:
+    try:
+        in_utc = moment.astimezone(UTC)
+    except OverflowError:
+        with pytest.raises(ValidationError) as refused:
+            _Timed(at=moment)
+        assert [(e["loc"], e["type"]) for e in refused.value.errors()] == [
+            (("at",), "datetime_out_of_range")
+        ]
+    else:
+        taken = _Timed(at=moment).at
+        assert (taken, taken.utcoffset()) == (in_utc, timedelta(0))
+
+
+def test_a_time_without_an_offset_is_refused() -> None:
+    with pytest.raises(ValidationError) as refused:
+        _Timed.model_validate({"at": "2026-01-01T00:00:00"})
+
+    assert [e["loc"] for e in refused.value.errors()] == [("at",)]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -14,7 +16,7 @@ from pydantic import (
     StringConstraints,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from oms.domain import lengths
 from oms.domain.addresses import Address
@@ -32,6 +34,8 @@ __all__ = [
     "Page",
     "Sku",
     "Strict",
+    "UtcTime",
+    "in_utc",
     "money_text",
 ]
 
@@ -67,6 +71,23 @@ PersonName = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=lengths.PERSON_NAME)
 ]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.PHONE)]
+
+
+def in_utc(value: datetime) -> datetime:
+    """``value`` as the same instant in UTC; refused without an offset, or when the instant
+    falls outside the years 1 to 9999 that Python (and so every time here) can hold."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise PydanticCustomError("timezone_aware", "give an offset, e.g. 2026-01-01T00:00:00Z")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "datetime_out_of_range", "is before year 1 or after year 9999 in UTC"
+        ) from None
+
+
+# Every time the API takes, in a body or a query: tests/unit/test_api_schemas.py checks.
+UtcTime = Annotated[datetime, AfterValidator(in_utc)]
 
 
 # Text that PostgreSQL can store: it can neither store nor compare text holding NUL.

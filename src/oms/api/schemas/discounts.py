@@ -10,7 +10,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints
 
 from oms.api.schemas.catalogue import Currency
-from oms.api.schemas.common import Strict
+from oms.api.schemas.common import Strict, UtcTime
 from oms.domain import lengths
 from oms.domain.money import round_money
 from oms.domain.pricing import DiscountCode, DiscountKind
@@ -40,8 +40,8 @@ class DiscountCodeCreate(Strict):
     )
     currency: Currency | None = None
     min_subtotal: Amount | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    starts_at: UtcTime | None = None
+    ends_at: UtcTime | None = None
     usage_limit: int | None = Field(default=None, ge=1, le=1_000_000_000)
     per_customer_limit: int | None = Field(default=None, ge=1, le=1_000_000)
     active: bool = True

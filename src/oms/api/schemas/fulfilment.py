@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 from oms.api.schemas.common import (
     BoxCode,
@@ -15,6 +15,7 @@ from oms.api.schemas.common import (
     Code,
     Sku,
     Strict,
+    UtcTime,
     money_text,
 )
 from oms.domain import lengths
@@ -340,7 +341,7 @@ class CarrierEventIn(Strict):
         str, StringConstraints(min_length=1, max_length=lengths.TRACKING_NUMBER)
     ]
     status: ShipmentStatus
-    occurred_at: AwareDatetime
+    occurred_at: UtcTime
     location: Annotated[str, StringConstraints(max_length=lengths.TRACKING_LOCATION)] | None = None
     description: Annotated[str, StringConstraints(max_length=1000)] | None = None
 

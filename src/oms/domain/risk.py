@@ -26,7 +26,7 @@ from uuid import UUID
 from oms.domain import lengths
 from oms.domain.addresses import Address
 from oms.domain.errors import FieldError, InvalidRequest
-from oms.domain.money import is_known_currency, round_money
+from oms.domain.money import is_known_currency, minor_unit_problem, round_money
 
 __all__ = [
     "RiskAssessment",
@@ -222,14 +222,10 @@ def _amount(value: object, currency: str | None, at: str, problems: list[FieldEr
     elif amount < 0:
         problems.append(FieldError(at, "must not be negative"))
     elif currency is not None:  # without one, the currency's own problem is reported
-        try:
-            rounded = round_money(amount, currency)
-        except InvalidOperation:
-            problems.append(FieldError(at, "is too large"))
-            return ""
-        if rounded == amount:
-            return str(rounded.copy_abs())
-        problems.append(FieldError(at, f"has more decimals than {currency} allows"))
+        problem = minor_unit_problem(amount, currency)
+        if problem is None:
+            return str(round_money(amount, currency))
+        problems.append(FieldError(at, problem))
     return ""
 
 

@@ -32,7 +32,7 @@ from oms.domain import lengths
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.geo import GeoPoint, distance_km
 from oms.domain.lengths import length_problems
-from oms.domain.money import MAX_AMOUNT, is_known_currency, minor_units, round_money
+from oms.domain.money import MAX_AMOUNT, is_known_currency, minor_unit_problem, round_money
 
 __all__ = [
     "CarrierService",
@@ -194,7 +194,7 @@ def _card_checks(card: RateCard) -> _Checks:
     fuel, max_weight = card.fuel_surcharge_pct, card.max_weight_grams
     currency = card.currency if is_known_currency(card.currency) else None
     checks = [
-        ("#/currency", currency is not None, "must be an ISO 4217 currency code"),
+        ("#/currency", currency is not None, "must be the ISO 4217 code of a currency in use"),
         ("#/dim_divisor", card.dim_divisor > 0, "must be positive"),
         ("#/fuel_surcharge_pct", fuel.is_finite() and 0 <= fuel <= 100, "must be from 0 to 100"),
         ("#/max_weight_grams", max_weight is None or max_weight > 0, "must be positive"),
@@ -257,9 +257,8 @@ def _rule_checks(rule: ZoneRule) -> _Checks:
 def _amount_check(amount: Decimal, pointer: str, currency: str | None) -> tuple[str, bool, str]:
     if not amount.is_finite() or amount < 0 or amount >= MAX_AMOUNT:
         return pointer, False, f"must be a number from 0 to below {MAX_AMOUNT:,}"
-    if currency is not None and round_money(amount, currency) != amount:
-        return pointer, False, f"must have at most {minor_units(currency)} decimals in {currency}"
-    return pointer, True, ""
+    problem = None if currency is None else minor_unit_problem(amount, currency)
+    return pointer, problem is None, problem or ""
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,8 @@ def place_in(
     """Place the order in ``uow``'s transaction, which the caller commits when created."""
     if not is_known_currency(command.currency):
         raise InvalidRequest(
-            "Unknown currency", [FieldError("#/currency", f"{command.currency!r} is not ISO 4217")]
+            "Unknown currency",
+            [FieldError("#/currency", f"{command.currency!r} is not a currency in use (ISO 4217)")],
         )
     existing = _existing(uow, tenant_id, command, idempotency_key, fingerprint, at)
     if existing is not None:

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from oms.api.schemas.common import AddressIn, AddressOut, BoxCode, Code, Sku, Strict, money_text
+from oms.api.schemas.common import (
+    AddressIn,
+    AddressOut,
+    BoxCode,
+    Code,
+    Currency,
+    Price,
+    Sku,
+    Strict,
+    money_text,
+    refuse_amounts_finer_than,
+)
 from oms.domain import lengths
 from oms.domain.catalogue import (
     MAX_DOWNLOAD_URL_LENGTH,
@@ -37,15 +47,6 @@ __all__ = [
     "ProductRead",
 ]
 
-Currency = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, to_upper=True, max_length=lengths.CURRENCY, pattern=r"^[A-Za-z]{3}$"
-    ),
-]
-Price = Annotated[
-    Decimal, Field(ge=0, le=Decimal("99999999999999"), max_digits=18, decimal_places=4)
-]
 Millimetres = Annotated[int, Field(ge=1, le=100_000)]
 Grams = Annotated[int, Field(ge=0, le=10_000_000)]
 
@@ -78,6 +79,11 @@ class ProductCreate(Strict):
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_DOWNLOAD_URL_LENGTH)]
         | None
     ) = Field(default=None, description="Digital products only: an http(s) URL")
+
+    @model_validator(mode="after")
+    def _price_in_its_currency(self) -> ProductCreate:
+        refuse_amounts_finer_than(self.currency, [(("price",), self.price)])
+        return self
 
     def to_command(self) -> NewProduct:
         return NewProduct(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
@@ -14,15 +15,22 @@ from pydantic import (
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     StringConstraints,
+    ValidationError,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema, PydanticCustomError
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
 
 from oms.domain import lengths
 from oms.domain.addresses import Address
-from oms.domain.money import round_money
+from oms.domain.money import (
+    is_known_currency,
+    minor_unit_problem,
+    round_money,
+    without_negative_zero,
+)
 
 __all__ = [
+    "MAX_PRICE",
     "NUL_FREE",
     "NUL_MESSAGE",
     "AddressIn",
@@ -31,12 +39,15 @@ __all__ = [
     "CarrierCode",
     "CarrierServiceCode",
     "Code",
+    "Currency",
     "Page",
+    "Price",
     "Sku",
     "Strict",
     "UtcTime",
     "in_utc",
     "money_text",
+    "refuse_amounts_finer_than",
 ]
 
 T = TypeVar("T")
@@ -187,6 +198,51 @@ class AddressOut(BaseModel):
     @classmethod
     def of(cls, address: Address | None) -> AddressOut | None:
         return None if address is None else cls(**address.to_dict())
+
+
+def _money_currency(code: str) -> str:
+    if not is_known_currency(code):
+        raise PydanticCustomError(
+            "currency", "must be the ISO 4217 code of a currency in use (not XXX, XTS, XAU...)"
+        )
+    return code
+
+
+# Money (oms.domain.money): a currency in use; an amount within NUMERIC(18, 4), never
+# negative zero, and within its currency's minor unit (``refuse_amounts_finer_than``, from
+# the model that holds both).
+Currency = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_upper=True, max_length=lengths.CURRENCY, pattern=r"^[A-Za-z]{3}$"
+    ),
+    AfterValidator(_money_currency),
+]
+MAX_PRICE = Decimal("99999999999999")
+Price = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_PRICE, max_digits=18, decimal_places=4),
+    AfterValidator(without_negative_zero),
+]
+
+
+def refuse_amounts_finer_than(
+    currency: str, amounts: Iterable[tuple[tuple[str | int, ...], Decimal | None]]
+) -> None:
+    """Refuse, at its field path, each amount with more decimals than ``currency``'s minor
+    unit (a JPY price of "1.5" is not "2"): the rule of ``oms.domain.money``, for a model
+    whose body holds both the currency and the amounts."""
+    problems = [
+        InitErrorDetails(
+            type=PydanticCustomError("money_decimals", problem),
+            loc=loc,
+            input=str(amount),
+        )
+        for loc, amount in amounts
+        if amount is not None and (problem := minor_unit_problem(amount, currency))
+    ]
+    if problems:
+        raise ValidationError.from_exception_data("amounts", problems)
 
 
 class Page(BaseModel, Generic[T]):

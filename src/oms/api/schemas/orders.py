@@ -10,15 +10,17 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from oms.adapters.payments.registry import GATEWAY_NAMES
-from oms.api.schemas.catalogue import Currency, Price
 from oms.api.schemas.common import (
     AddressIn,
     AddressOut,
+    Currency,
     PersonName,
     Phone,
+    Price,
     Sku,
     Strict,
     money_text,
+    refuse_amounts_finer_than,
 )
 from oms.api.schemas.holds import HoldRead
 from oms.domain import lengths
@@ -130,6 +132,21 @@ class OrderCreate(Strict):
         description="Code of the store where the customer collects the order (BOPIS); "
         "then no shipping address is needed",
     )
+
+    @model_validator(mode="after")
+    def _amounts_in_its_currency(self) -> OrderCreate:
+        amounts: list[tuple[tuple[str | int, ...], Decimal | None]] = [
+            (("shipping_price",), self.shipping_price),
+            (("shipping_tax",), self.shipping_tax),
+            (("payment", "amount"), None if self.payment is None else self.payment.amount),
+        ]
+        for n, line in enumerate(self.lines):
+            amounts += [
+                (("lines", n, "unit_price"), line.unit_price),
+                (("lines", n, "tax"), line.tax),
+            ]
+        refuse_amounts_finer_than(self.currency, amounts)
+        return self
 
     def to_command(self) -> PlaceOrder:
         return PlaceOrder(

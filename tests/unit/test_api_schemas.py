@@ -7,6 +7,7 @@ import pkgutil
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from types import UnionType
 from typing import Annotated, Any, Union, get_args, get_origin
 
@@ -14,12 +15,14 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from pydantic import AwareDatetime, BaseModel, NaiveDatetime, ValidationError
+from pydantic.fields import FieldInfo
 from sqlalchemy import String
 
 import oms.api.routers
 import oms.api.schemas
 from oms.adapters.db import tables
 from oms.api.schemas.common import NUL_FREE, Strict, UtcTime, in_utc
+from oms.domain.money import without_negative_zero
 
 
 def _strict_models() -> list[type[Strict]]:
@@ -309,3 +312,50 @@ def test_a_time_without_an_offset_is_refused() -> None:
         _Timed.model_validate({"at": "2026-01-01T00:00:00"})
 
     assert [e["loc"] for e in refused.value.errors()] == [("at",)]
+
+
+# --- Every amount the API takes is checked against its currency's minor unit --------------
+
+# Where each amount is checked with oms.domain.money.minor_unit_problem: by the model that
+# holds its currency (refuse_amounts_finer_than), or where the currency is known.
+AMOUNT_CHECKED_IN = {
+    "ProductCreate.price": "ProductCreate",
+    "LineIn.unit_price": "OrderCreate",
+    "LineIn.tax": "OrderCreate",
+    "OrderCreate.shipping_price": "OrderCreate",
+    "OrderCreate.shipping_tax": "OrderCreate",
+    "PaymentIn.amount": "OrderCreate",
+    "DiscountCodeCreate.value": "oms.domain.pricing.DiscountCode.validate",
+    "DiscountCodeCreate.min_subtotal": "oms.domain.pricing.DiscountCode.validate",
+    "LineChangeIn.unit_price": "oms.services.editing (the order's currency)",
+    "PaymentActionIn.amount": "oms.domain.payments.payment_amount (the order's currency)",
+}
+
+
+def _amounts() -> dict[str, list[Any]]:
+    found: dict[str, list[Any]] = {}
+    for model in MODELS:
+        for name, field in model.model_fields.items():
+            where = f"{model.__name__}.{name}"
+            for annotation in (field.annotation, *get_args(field.annotation)):
+                if annotation is Decimal:
+                    found[where] = list(field.metadata)
+                elif get_origin(annotation) is Annotated and get_args(annotation)[0] is Decimal:
+                    found[where] = [*get_args(annotation)[1:], *field.metadata]
+    return found
+
+
+def test_every_amount_the_api_takes_says_where_its_decimals_are_checked() -> None:
+    assert sorted(_amounts()) == sorted(AMOUNT_CHECKED_IN)
+
+
+@pytest.mark.parametrize("where", sorted(_amounts()))
+def test_an_amount_is_never_negative_zero(where: str) -> None:
+    metadata = [
+        inner
+        for m in _amounts()[where]
+        for inner in (m.metadata if isinstance(m, FieldInfo) else [m])
+    ]
+    positive = any(getattr(m, "gt", None) == 0 for m in metadata)
+    normalised = any(getattr(m, "func", None) is without_negative_zero for m in metadata)
+    assert positive or normalised, f"{where}: use Price"

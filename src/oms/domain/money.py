@@ -80,11 +80,10 @@ def minor_unit_problem(amount: Decimal, currency: str) -> str | None:
     if not amount.is_finite():
         return "must be a number"
     try:
-        fits = round_money(amount, currency) == amount
+        if amount.quantize(_minor_unit(currency), rounding=ROUND_HALF_UP) == amount:
+            return None
     except InvalidOperation:  # more digits than Decimal's context can quantize
-        fits = False
-    if fits:
-        return None
+        pass
     digits = minor_units(currency)
     if digits == 0:
         return f"must be a whole number in {currency}"

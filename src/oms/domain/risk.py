@@ -155,6 +155,9 @@ def address_key_problems(address: Address | None, *, at: str) -> list[FieldError
     lengthen text (NFKD makes one "ﷺ" eighteen characters), so its limit is checked after."""
     if address is None:
         return []
+    parts = (address.country or "", address.postal_code or "", address.line1 or "")
+    if sum(map(len, parts)) + 2 <= lengths.ADDRESS_KEY and "".join(parts).isascii():
+        return []  # folding ASCII never lengthens it: the commonest case, without folding
     key = address_key(address.line1, address.postal_code, address.country)
     if key is None or len(key) <= lengths.ADDRESS_KEY:
         return []

@@ -239,7 +239,7 @@ def refuse_amounts_finer_than(
             input=str(amount),
         )
         for loc, amount in amounts
-        if amount is not None and (problem := minor_unit_problem(amount, currency))
+        if amount and (problem := minor_unit_problem(amount, currency))  # 0 always fits
     ]
     if problems:
         raise ValidationError.from_exception_data("amounts", problems)

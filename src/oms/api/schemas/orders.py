@@ -141,10 +141,10 @@ class OrderCreate(Strict):
             (("payment", "amount"), None if self.payment is None else self.payment.amount),
         ]
         for n, line in enumerate(self.lines):
-            amounts += [
-                (("lines", n, "unit_price"), line.unit_price),
-                (("lines", n, "tax"), line.tax),
-            ]
+            if line.unit_price:  # most lines take the product's price, and no tax
+                amounts.append((("lines", n, "unit_price"), line.unit_price))
+            if line.tax:
+                amounts.append((("lines", n, "tax"), line.tax))
         refuse_amounts_finer_than(self.currency, amounts)
         return self
 

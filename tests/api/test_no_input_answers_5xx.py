@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -174,10 +175,42 @@ ADJUSTMENTS = st.tuples(
     ),
     ADJUSTMENT_CHANGES,
 ).map(lambda parts: {**parts[0], **parts[1]})
+# Times with any offset a client may send, the first and last days of the calendar included.
+TIMES = st.one_of(
+    st.datetimes(
+        timezones=st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(
+            lambda minutes: timezone(timedelta(minutes=minutes))
+        )
+    ).map(datetime.isoformat),
+    st.sampled_from(
+        [
+            "0001-01-01T00:00:00+01:00",
+            "0001-01-01T00:00:00Z",
+            "9999-12-31T23:59:59-14:00",
+            "9999-12-31T23:59:59.999999Z",
+            "2026-01-01T00:00:00",
+        ]
+    ),
+)
+DISCOUNTS = st.fixed_dictionaries(
+    {
+        "code": near(st.from_regex(r"[A-Z0-9]{1,12}", fullmatch=True)),
+        "kind": near(st.sampled_from(["percentage", "fixed_amount", "free_shipping"])),
+    },
+    optional={
+        "value": near(PRICES),
+        "currency": near(CURRENCIES),
+        "min_subtotal": near(PRICES),
+        "starts_at": near(TIMES),
+        "ends_at": near(TIMES),
+        "usage_limit": near(st.integers(0, 10)),
+    },
+)
 NEAR_VALID = {
     "/v1/orders": ORDERS,
     "/v1/products": PRODUCTS,
     "/v1/inventory/adjustments": ADJUSTMENTS,
+    "/v1/discount-codes": DISCOUNTS,
 }
 
 
@@ -261,16 +294,9 @@ ORDER_QUERIES = st.fixed_dictionaries(
     {},
     optional={
         name: st.one_of(QUERY_TEXT, st.integers().map(str))
-        for name in (
-            "limit",
-            "cursor",
-            "status",
-            "channel",
-            "customer_email",
-            "created_from",
-            "created_to",
-        )
-    },
+        for name in ("limit", "cursor", "status", "channel", "customer_email")
+    }
+    | {name: st.one_of(QUERY_TEXT, TIMES) for name in ("created_from", "created_to")},
 )
 
 

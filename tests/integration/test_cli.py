@@ -62,6 +62,8 @@ def test_a_revoked_key_no_longer_authenticates(fresh_sqlite: str) -> None:
             "No tenant",
         ),
         (["tenant", "create", "--name", "  "], "needs a name"),
+        (["tenant", "create", "--name", "n" * 201], "at most 200 characters"),
+        (["apikey", "create", "--operator", "--name", "n" * 201], "at most 200 characters"),
     ],
 )
 def test_bad_cli_input_gets_one_line_and_a_non_zero_exit(

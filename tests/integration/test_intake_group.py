@@ -11,6 +11,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from threading import Barrier
 from typing import Any, Self
 from uuid import UUID
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 
 from oms.adapters.db.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
@@ -37,6 +39,7 @@ from oms.services.risk import create_risk_rule
 from oms.services.tenants import create_tenant
 from tests.builders import (
     PAID,
+    SHIP_TO,
     TESTER,
     add_location,
     add_product,
@@ -489,3 +492,95 @@ def test_a_group_of_several_tenants_keeps_each_to_its_own(
     assert _stock(uow_factory, first)["RED"] == (1, 0)
     assert _stock(uow_factory, second)["RED"] == (4, 3)
     _clean(uow_factory, first, second)
+
+
+def test_orders_too_long_to_store_once_normalised_are_refused_alone_and_the_rest_placed(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    """An email grown past its column by lower-casing (as the API lower-cases it), a street
+    that grows past it on folding for address matching: each is refused at its field, and
+    the group places the others."""
+    tenant_id = _new_tenant(uow_factory)
+    _world(uow_factory, tenant_id, {"RED": 10})
+    grows = order_of(("RED", 1), payment=None, email=("İ" * 320).lower())
+    folds = order_of(("RED", 1), payment=None, ship_to=replace(SHIP_TO, line1="\ufdfa" * 30))
+    commands = [
+        order_of(("RED", 1), payment=None),
+        grows,
+        order_of(("RED", 1), payment=None),
+        folds,
+    ]
+
+    outcomes = _group(uow_factory, [_submit(tenant_id, c) for c in commands])
+
+    assert [type(o).__name__ for o in outcomes] == [
+        "PlacedOrder",
+        "InvalidRequest",
+        "PlacedOrder",
+        "InvalidRequest",
+    ]
+    refused = [o for o in outcomes if isinstance(o, InvalidRequest)]
+    assert [[e.pointer for e in o.errors] for o in refused] == [
+        ["#/customer/email"],
+        ["#/shipping_address/line1"],
+    ]
+    assert _stock(uow_factory, tenant_id)["RED"][0] == 2
+    _clean(uow_factory, tenant_id)
+
+
+def test_an_order_the_database_refuses_in_a_group_write_fails_alone(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Defence in depth: should the group's write still meet a database error, the group
+    rolls back and each order is placed alone, so that only the order at fault fails."""
+    uow_factory = SqlUnitOfWorkFactory(engine)
+    tenant_id = _new_tenant(uow_factory)
+    _world(uow_factory, tenant_id, {"RED": 10})
+    refusal = DataError("INSERT INTO orders ...", {}, Exception("value too long"))
+
+    class RefusingUnitOfWork(SqlUnitOfWork):
+        """Its database refuses to store an order whose note says so."""
+
+        def __enter__(self) -> Self:
+            inside = super().__enter__()
+            add, add_all = inside.orders.add, inside.orders.add_all
+
+            def refusing_add(order: Order, **kwargs: Any) -> bool:
+                if order.note == "refused":
+                    raise refusal
+                return add(order, **kwargs)
+
+            def refusing_add_all(entries: Sequence[tuple[Order, Any]]) -> bool:
+                if any(order.note == "refused" for order, _ in entries):
+                    raise refusal
+                return add_all(entries)
+
+            inside.orders.add = refusing_add  # type: ignore[method-assign]
+            inside.orders.add_all = refusing_add_all  # type: ignore[method-assign]
+            return inside
+
+    def refusing(*, readonly: bool = False) -> SqlUnitOfWork:
+        return RefusingUnitOfWork(engine, readonly=readonly)
+
+    plain = order_of(("RED", 1), payment=None)
+    commands = [plain, replace(plain, note="refused"), plain, plain]
+
+    outcomes = place_group(
+        uow_factory=refusing,
+        gateways=gateway_named,
+        geocoder=None,
+        submissions=[_submit(tenant_id, c) for c in commands],
+    )
+
+    assert [type(o).__name__ for o in outcomes] == [
+        "PlacedOrder",
+        "DataError",
+        "PlacedOrder",
+        "PlacedOrder",
+    ]
+    assert _stock(uow_factory, tenant_id)["RED"][0] == 3
+    _clean(uow_factory, tenant_id)
+    assert [r.message for r in caplog.records if r.name == intake_group.__name__] == [
+        "an intake group of 4 met an error writing; each order goes alone"
+    ]
+    caplog.clear()  # the one fault expected here

@@ -7,10 +7,18 @@ from decimal import Decimal
 from uuid import UUID
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from oms.domain.catalogue import ProductKind
 from oms.domain.errors import IllegalTransition
-from oms.domain.money import is_known_currency, minor_units, round_money
+from oms.domain.money import (
+    is_known_currency,
+    minor_unit_problem,
+    minor_units,
+    round_money,
+    without_negative_zero,
+)
 from oms.domain.orders import Actor, Allocation, Customer, Order, OrderLine
 from oms.domain.status import OrderStatus
 
@@ -38,6 +46,70 @@ def test_currencies_are_checked_against_iso_4217() -> None:
     assert is_known_currency("EUR")
     assert not is_known_currency("EURO")
     assert (minor_units("EUR"), minor_units("JPY")) == (2, 0)
+
+
+@pytest.mark.parametrize("code", ["EUR", "USD", "JPY", "KWD", "CHF", "XOF", "XCD"])
+def test_a_currency_in_use_somewhere_is_money(code: str) -> None:
+    assert is_known_currency(code)
+
+
+# ISO 4217 codes of no currency a shop can take: no currency, testing, precious metals,
+# bond market and accounting units, funds; and currencies no longer in use.
+@pytest.mark.parametrize(
+    "code",
+    [
+        *("XXX", "XTS", "XAU", "XAG", "XPT", "XPD", "XDR", "XBA", "XBB", "XBC", "XBD"),
+        *("XSU", "XUA", "CHE", "CHW", "CLF", "USN", "UYI", "MXV", "BOV", "COU"),
+        *("DEM", "HRK", "VEF"),
+    ],
+)
+def test_an_iso_code_of_no_tender_is_not_money(code: str) -> None:
+    assert not is_known_currency(code)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"),
+    [("1.5", "JPY"), ("1.005", "EUR"), ("1.0005", "KWD"), ("0.001", "USD"), ("NaN", "EUR")],
+)
+def test_an_amount_finer_than_its_currency_minor_unit_is_refused(
+    amount: str, currency: str
+) -> None:
+    assert minor_unit_problem(Decimal(amount), currency) is not None
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"),
+    [("1500", "JPY"), ("1500.00", "JPY"), ("1.5", "EUR"), ("1.50", "EUR"), ("1.005", "KWD")],
+)
+def test_an_amount_within_its_currency_minor_unit_is_taken(amount: str, currency: str) -> None:
+    assert minor_unit_problem(Decimal(amount), currency) is None
+
+
+@given(
+    amount=st.decimals(
+        allow_nan=False, allow_infinity=False, places=5, min_value=-(10**12), max_value=10**12
+    ),
+    currency=st.sampled_from(["EUR", "JPY", "KWD", "USD"]),
+)
+def test_an_amount_is_refused_exactly_when_rounding_would_change_it(
+    amount: Decimal, currency: str
+) -> None:
+    refused = minor_unit_problem(amount, currency) is not None
+    assert refused == (round_money(amount, currency) != amount)
+
+
+@pytest.mark.parametrize("amount", ["-0", "-0.00", "-0.0001", "-0.004"])
+def test_money_rounds_to_zero_never_to_negative_zero(amount: str) -> None:
+    assert str(round_money(Decimal(amount), "EUR")) == "0.00"
+
+
+@pytest.mark.parametrize("amount", ["-0", "-0.00", "-0E+3"])
+def test_negative_zero_is_zero(amount: str) -> None:
+    normalised = without_negative_zero(Decimal(amount))
+
+    assert normalised == Decimal(amount)
+    assert not normalised.is_signed()
+    assert normalised.as_tuple().exponent == Decimal(amount).as_tuple().exponent
 
 
 def _order(*lines: OrderLine, allocations: list[Allocation] | None = None) -> Order:

@@ -12,6 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from oms.domain import lengths
+from oms.domain.addresses import Address
 from oms.domain.errors import InvalidRequest
 from oms.domain.risk import (
     RiskAssessment,
@@ -22,6 +24,7 @@ from oms.domain.risk import (
     _fold,
     _fold_any,
     address_key,
+    address_key_problems,
     assess,
     parse_rule_params,
     windows_needed,
@@ -665,3 +668,27 @@ def test_an_ascii_address_is_folded_as_any_other(text: str) -> None:
     assert address_key(text, "1", "NL") == (
         None if not _fold_any(text) else f"nl|1|{_fold_any(text)}"
     )
+
+
+_STREETS = st.one_of(
+    st.text(max_size=300),
+    st.text(st.sampled_from("\ufdfa\u338f\u00df\u0130\uff21 -1"), max_size=300),
+    st.text(st.characters(codec="ascii"), max_size=300),
+)
+
+
+@given(
+    line1=_STREETS,
+    postal_code=st.one_of(st.none(), st.text(max_size=20), st.just("\ufdfa" * 20)),
+    country=st.sampled_from(["DE", "US", "\ufdfa"]),
+)
+def test_an_address_is_refused_exactly_when_its_key_would_not_fit_its_column(
+    line1: str, postal_code: str | None, country: str
+) -> None:
+    address = Address(country=country, line1=line1, postal_code=postal_code)
+    key = address_key(line1, postal_code, country)
+
+    problems = address_key_problems(address, at="#/shipping_address")
+
+    assert bool(problems) == (key is not None and len(key) > lengths.ADDRESS_KEY)
+    assert all(p.pointer.startswith("#/shipping_address/") for p in problems)

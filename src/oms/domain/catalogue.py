@@ -10,12 +10,12 @@ from enum import StrEnum
 from urllib.parse import urlsplit
 from uuid import UUID
 
+from oms.domain import lengths
 from oms.domain.addresses import Address
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.packing import Box, is_valid_gtin, validate_boxes
 
 __all__ = [
-    "MAX_BIN_LENGTH",
     "MAX_DOWNLOAD_URL_LENGTH",
     "BundleComponent",
     "Location",
@@ -29,7 +29,6 @@ __all__ = [
 ]
 
 MAX_DOWNLOAD_URL_LENGTH = 2000
-MAX_BIN_LENGTH = 64
 _DIMENSIONS = ("length_mm", "width_mm", "height_mm")
 
 
@@ -226,8 +225,8 @@ def check_bins(bins: Sequence[ProductBin], kinds: Mapping[str, ProductKind]) -> 
         elif kinds[entry.sku] is not ProductKind.PHYSICAL:
             errors.append(FieldError(f"{where}/sku", "only physical products lie in bins"))
         seen.add(entry.sku)
-        if not entry.bin.strip() or len(entry.bin) > MAX_BIN_LENGTH:
-            errors.append(FieldError(f"{where}/bin", f"must be 1 to {MAX_BIN_LENGTH} characters"))
+        if not entry.bin.strip() or len(entry.bin) > lengths.BIN:
+            errors.append(FieldError(f"{where}/bin", f"must be 1 to {lengths.BIN} characters"))
     if errors:
         raise InvalidRequest("The bins are not valid", errors)
 

@@ -20,7 +20,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from oms.domain.errors import FieldError, InvalidRequest
-from oms.domain.money import is_known_currency, minor_units, round_money
+from oms.domain.money import is_known_currency, minor_unit_problem, minor_units, round_money
 
 __all__ = [
     "DiscountCode",
@@ -45,10 +45,6 @@ class DiscountKind(StrEnum):
 def normalize_code(code: str) -> str:
     """The stored form of a code as a customer typed it: trimmed and upper-case."""
     return code.strip().upper()
-
-
-def _has_minor_digits(amount: Decimal, currency: str) -> bool:
-    return round_money(amount, currency) == amount
 
 
 @dataclass(frozen=True)
@@ -83,7 +79,7 @@ class DiscountCode:
             if needs_currency:
                 problems.append(("#/currency", "required for a fixed amount or a minimum"))
         elif not is_known_currency(self.currency):
-            problems.append(("#/currency", "must be an ISO 4217 currency code"))
+            problems.append(("#/currency", "must be the ISO 4217 code of a currency in use"))
         elif not needs_currency:
             problems.append(("#/currency", "only for a fixed amount or a minimum subtotal"))
         money_currency = (
@@ -97,16 +93,16 @@ class DiscountCode:
         elif self.kind is DiscountKind.FIXED_AMOUNT and value <= 0:
             problems.append(("#/value", "a fixed amount must be above 0"))
         elif self.kind is DiscountKind.FIXED_AMOUNT and money_currency is not None:
-            if not _has_minor_digits(value, money_currency):
-                problems.append(("#/value", f"more decimals than {money_currency} has"))
+            if (problem := minor_unit_problem(value, money_currency)) is not None:
+                problems.append(("#/value", problem))
         elif self.kind is DiscountKind.FREE_SHIPPING and value != 0:
             problems.append(("#/value", "must be 0 for free shipping"))
         minimum = self.min_subtotal
         if minimum is not None:
             if not minimum.is_finite() or minimum <= 0:
                 problems.append(("#/min_subtotal", "must be above 0"))
-            elif money_currency is not None and not _has_minor_digits(minimum, money_currency):
-                problems.append(("#/min_subtotal", f"more decimals than {money_currency} has"))
+            elif money_currency and (problem := minor_unit_problem(minimum, money_currency)):
+                problems.append(("#/min_subtotal", problem))
         for name, moment in (("starts_at", self.starts_at), ("ends_at", self.ends_at)):
             if moment is not None and moment.utcoffset() is None:
                 problems.append((f"#/{name}", "must include a time zone"))

@@ -186,7 +186,7 @@ def _build(document: object, locate: Callable[[str], str]) -> list[CarrierServic
             reader.fail(f"{at}/code", f"repeats the service at {locate(seen[key])}")
         seen.setdefault(key, at)
         try:
-            service.rate_card.validate()
+            service.validate()
         except InvalidRequest as refused:
             reader.errors += [FieldError(at + e.pointer[1:], e.detail) for e in refused.errors]
         services.append(service)

@@ -23,8 +23,10 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from oms.domain import lengths
+from oms.domain.addresses import Address
 from oms.domain.errors import FieldError, InvalidRequest
-from oms.domain.money import is_known_currency, round_money
+from oms.domain.money import is_known_currency, minor_unit_problem, round_money
 
 __all__ = [
     "RiskAssessment",
@@ -33,6 +35,7 @@ __all__ = [
     "RiskRule",
     "RiskRuleKind",
     "address_key",
+    "address_key_problems",
     "assess",
     "parse_rule_params",
     "windows_needed",
@@ -147,6 +150,26 @@ def address_key(line1: str | None, postal_code: str | None, country: str | None)
     return f"{nation}|{_fold(postal_code or '').replace(' ', '')}|{street}"
 
 
+def address_key_problems(address: Address | None, *, at: str) -> list[FieldError]:
+    """The field to shorten when ``address``'s key is too long to store: folding can
+    lengthen text (NFKD makes one "ﷺ" eighteen characters), so its limit is checked after."""
+    if address is None:
+        return []
+    parts = (address.country or "", address.postal_code or "", address.line1 or "")
+    if sum(map(len, parts)) + 2 <= lengths.ADDRESS_KEY and "".join(parts).isascii():
+        return []  # folding ASCII never lengthens it: the commonest case, without folding
+    key = address_key(address.line1, address.postal_code, address.country)
+    if key is None or len(key) <= lengths.ADDRESS_KEY:
+        return []
+    postal_code = _fold(address.postal_code or "").replace(" ", "")
+    field = "postal_code" if len(postal_code) > lengths.POSTAL_CODE else "line1"
+    detail = (
+        f"is too long once folded for address matching ({len(key)} characters with the "
+        f"postal code and country; at most {lengths.ADDRESS_KEY})"
+    )
+    return [FieldError(f"{at}/{field}", detail)]
+
+
 def parse_rule_params(kind: RiskRuleKind, params: Mapping[str, Any]) -> dict[str, Any]:
     """Validate and normalise a rule's parameters; ``InvalidRequest`` lists every problem."""
     if not isinstance(params, Mapping):
@@ -202,14 +225,10 @@ def _amount(value: object, currency: str | None, at: str, problems: list[FieldEr
     elif amount < 0:
         problems.append(FieldError(at, "must not be negative"))
     elif currency is not None:  # without one, the currency's own problem is reported
-        try:
-            rounded = round_money(amount, currency)
-        except InvalidOperation:
-            problems.append(FieldError(at, "is too large"))
-            return ""
-        if rounded == amount:
-            return str(rounded.copy_abs())
-        problems.append(FieldError(at, f"has more decimals than {currency} allows"))
+        problem = minor_unit_problem(amount, currency)
+        if problem is None:
+            return str(round_money(amount, currency))
+        problems.append(FieldError(at, problem))
     return ""
 
 

@@ -28,9 +28,11 @@ from decimal import Decimal
 from functools import cached_property, lru_cache
 from typing import NamedTuple
 
+from oms.domain import lengths
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.geo import GeoPoint, distance_km
-from oms.domain.money import MAX_AMOUNT, is_known_currency, minor_units, round_money
+from oms.domain.lengths import length_problems
+from oms.domain.money import MAX_AMOUNT, is_known_currency, minor_unit_problem, round_money
 
 __all__ = [
     "CarrierService",
@@ -192,7 +194,7 @@ def _card_checks(card: RateCard) -> _Checks:
     fuel, max_weight = card.fuel_surcharge_pct, card.max_weight_grams
     currency = card.currency if is_known_currency(card.currency) else None
     checks = [
-        ("#/currency", currency is not None, "must be an ISO 4217 currency code"),
+        ("#/currency", currency is not None, "must be the ISO 4217 code of a currency in use"),
         ("#/dim_divisor", card.dim_divisor > 0, "must be positive"),
         ("#/fuel_surcharge_pct", fuel.is_finite() and 0 <= fuel <= 100, "must be from 0 to 100"),
         ("#/max_weight_grams", max_weight is None or max_weight > 0, "must be positive"),
@@ -255,9 +257,8 @@ def _rule_checks(rule: ZoneRule) -> _Checks:
 def _amount_check(amount: Decimal, pointer: str, currency: str | None) -> tuple[str, bool, str]:
     if not amount.is_finite() or amount < 0 or amount >= MAX_AMOUNT:
         return pointer, False, f"must be a number from 0 to below {MAX_AMOUNT:,}"
-    if currency is not None and round_money(amount, currency) != amount:
-        return pointer, False, f"must have at most {minor_units(currency)} decimals in {currency}"
-    return pointer, True, ""
+    problem = None if currency is None else minor_unit_problem(amount, currency)
+    return pointer, problem is None, problem or ""
 
 
 @dataclass(frozen=True)
@@ -268,6 +269,21 @@ class CarrierService:
     code: str
     name: str
     rate_card: RateCard
+
+    def validate(self) -> None:
+        """Refuse codes or a name too long to store, or an inconsistent card, with
+        ``InvalidRequest`` listing every problem (pointers relative to the service)."""
+        problems = length_problems(
+            [
+                ("#/carrier", self.carrier, lengths.CARRIER),
+                ("#/code", self.code, lengths.CARRIER_SERVICE),
+                ("#/name", self.name, lengths.NAME),
+            ]
+        )
+        checks = _card_checks(self.rate_card)
+        problems += [FieldError(at, detail) for at, ok, detail in checks if not ok]
+        if problems:
+            raise InvalidRequest("The carrier service is not valid", problems)
 
 
 @dataclass(frozen=True)

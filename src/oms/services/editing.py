@@ -25,7 +25,7 @@ from oms.domain.errors import (
 )
 from oms.domain.holds import HoldReason
 from oms.domain.lifecycle import OrderAction, ensure_allowed
-from oms.domain.money import round_money
+from oms.domain.money import minor_unit_problem, round_money
 from oms.domain.orders import Actor, Order, OrderLine
 from oms.domain.policies import TenantPolicies
 from oms.domain.verification import verify_contact
@@ -97,6 +97,9 @@ def _apply_line_changes(
         price = change.unit_price if change.unit_price is not None else product.price
         if change.unit_price is None and product.currency != order.currency:
             errors.append(FieldError(f"{pointer}/unit_price", f"give a price in {order.currency}"))
+            continue
+        if problem := minor_unit_problem(price, order.currency):
+            errors.append(FieldError(f"{pointer}/unit_price", problem))
             continue
         if change.quantity < 1:
             errors.append(FieldError(f"{pointer}/quantity", "a new line needs at least 1 unit"))
@@ -198,6 +201,8 @@ def edit_order(
                     order.billing_address,
                     requires_shipping=any(ln.kind is not ProductKind.DIGITAL for ln in order.lines),
                 )
+                if too_long := verified.storage_problems():
+                    raise InvalidRequest("Some values are too long to store", too_long)
                 order.shipping_address = verified.shipping_address
                 _reallocate(uow, order, geocoder or NO_GEOCODER, when)
                 order.reprice()

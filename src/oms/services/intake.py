@@ -238,7 +238,8 @@ def place_in(
     """Place the order in ``uow``'s transaction, which the caller commits when created."""
     if not is_known_currency(command.currency):
         raise InvalidRequest(
-            "Unknown currency", [FieldError("#/currency", f"{command.currency!r} is not ISO 4217")]
+            "Unknown currency",
+            [FieldError("#/currency", f"{command.currency!r} is not a currency in use (ISO 4217)")],
         )
     existing = _existing(uow, tenant_id, command, idempotency_key, fingerprint, at)
     if existing is not None:
@@ -264,6 +265,8 @@ def place_in(
         requires_shipping=store is None
         and any(line.kind is not ProductKind.DIGITAL for line in lines),
     )
+    if too_long := verified.storage_problems():
+        raise InvalidRequest("Some values are too long to store", too_long)
     order = Order(
         id=new_id(),
         tenant_id=tenant_id,

@@ -22,8 +22,11 @@ call of any kind. So is an order refused for want of stock (decided again on fre
 figures), and a second copy of an external id within the group (placed alone, it finds
 the first). When writing finds that the database moved meanwhile (stock taken, an
 external id or a customer created by another transaction, a deadlock), the transaction
-rolls back and every order of the group is placed alone. Overselling stays impossible:
-the reservation is the same conditional update, made for the group's total per row.
+rolls back and every order of the group is placed alone. So it does when writing fails
+for any other reason (an order's row the database refuses, say, though validation should
+have refused it first): alone, only the order at fault fails. Overselling stays
+impossible: the reservation is the same conditional update, made for the group's total
+per row.
 """
 
 from __future__ import annotations
@@ -48,6 +51,10 @@ from oms.services.routing import Geocoder
 __all__ = ["NotGroupable", "Outcome", "Submission", "groupable", "place_alone", "place_group"]
 
 log = logging.getLogger(__name__)
+
+
+class _WriteFailed(Exception):
+    """Writing the group failed before its commit: nothing of it is stored."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,14 @@ def place_group(
             )
         except TransientStorageError as error:
             log.info("an intake group of %d went back one by one: %s", len(together), error)
+            alone.extend(together)
+        except _WriteFailed as failed:
+            # Logged as the fault it is; the order at fault fails again alone, on its own.
+            log.error(
+                "an intake group of %d met an error writing; each order goes alone",
+                len(together),
+                exc_info=failed.__cause__,
+            )
             alone.extend(together)
         else:
             for i, outcome in zip(together, placed, strict=True):
@@ -186,7 +201,13 @@ def _place_together(
         if snapshot.has_writes():
             if on_writing is not None:
                 on_writing()
-            if not snapshot.write(at=max(s.at for s in submissions)):
+            try:
+                wrote = snapshot.write(at=max(s.at for s in submissions))
+            except TransientStorageError:
+                raise
+            except Exception as error:
+                raise _WriteFailed from error
+            if not wrote:
                 raise TransientStorageError("the database moved while the group was placed")
             uow.commit()
     return results

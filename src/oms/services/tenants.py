@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from oms.domain import lengths
 from oms.domain.errors import InvalidRequest, NotFound
 from oms.domain.ids import new_id
+from oms.domain.lengths import length_problems
 from oms.domain.tenancy import ApiKeyScope, Principal, Tenant, hash_api_key, new_api_key
 from oms.services.common import utcnow
 from oms.services.ports import ApiKeyRecord, UnitOfWorkFactory
@@ -32,6 +34,11 @@ class CreatedKey:
     tenant_id: UUID | None
 
 
+def _refuse_long_name(of: str, name: str) -> None:
+    if too_long := length_problems([("#/name", name, lengths.NAME)]):
+        raise InvalidRequest(f"A {of}'s name {too_long[0].detail}", too_long)
+
+
 def _add_key(
     uow_factory: UnitOfWorkFactory,
     *,
@@ -41,6 +48,7 @@ def _add_key(
     at: datetime,
     new_tenant: Tenant | None = None,
 ) -> CreatedKey:
+    _refuse_long_name("key", name)
     secret = new_api_key()
     record = ApiKeyRecord(
         id=new_id(),
@@ -68,6 +76,7 @@ def create_tenant(
     name = name.strip()
     if not name:
         raise InvalidRequest("A tenant needs a name")
+    _refuse_long_name("tenant", name)
     at = at or utcnow()
     tenant = Tenant(id=new_id(), name=name, created_at=at)
     key = _add_key(

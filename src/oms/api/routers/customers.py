@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response, status
 from oms.api.deps import PageDep, TenantId, UowDep, page_of, parse_uuid, uuid_cursor
 from oms.api.schemas.common import Page
 from oms.api.schemas.customers import CustomerDetail, CustomerRead, RiskRuleCreate, RiskRuleRead
+from oms.domain import lengths
 from oms.services import customers, risk
 
 __all__ = ["router"]
@@ -21,7 +22,7 @@ def list_customers(
     tenant_id: TenantId,
     uow: UowDep,
     page: PageDep,
-    email: Annotated[str | None, Query(max_length=320)] = None,
+    email: Annotated[str | None, Query(max_length=lengths.EMAIL)] = None,
 ) -> Page[CustomerRead]:
     """Customers matched by normalised email, oldest first."""
     found = customers.list_customers(

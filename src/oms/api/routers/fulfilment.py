@@ -34,6 +34,7 @@ from oms.api.schemas.fulfilment import (
     ShipmentIn,
     ShipmentRead,
 )
+from oms.domain import lengths
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.fulfilment import FulfillmentOrderStatus
 from oms.services import documents, fulfilment, fulfilment_changes, packing, pickup, shipping
@@ -59,7 +60,9 @@ def list_fulfillment_orders(
     principal: CurrentPrincipal,
     uow: UowDep,
     page: PageDep,
-    location: Annotated[str | None, Query(max_length=64, description="A location code")] = None,
+    location: Annotated[
+        str | None, Query(max_length=lengths.LOCATION_CODE, description="A location code")
+    ] = None,
     status_: Annotated[
         list[str],
         Query(alias="status", description="Statuses, repeated or comma-separated"),
@@ -206,7 +209,7 @@ def create_shipment(
         Header(
             alias="Idempotency-Key",
             min_length=1,
-            max_length=255,
+            max_length=lengths.IDEMPOTENCY_KEY,
             description="Repeat the call with the same key: the same shipment, no second label",
         ),
     ] = None,

@@ -18,6 +18,7 @@ from oms.api.deps import (
 )
 from oms.api.schemas.common import Page
 from oms.api.schemas.inventory import AdjustmentCreate, MovementRead, StockRead
+from oms.domain import lengths
 from oms.services import inventory
 
 __all__ = ["router"]
@@ -72,7 +73,9 @@ def list_movements(
     tenant_id: TenantId,
     uow: UowDep,
     page: PageDep,
-    location: Annotated[str | None, Query(max_length=64, description="Location code")] = None,
+    location: Annotated[
+        str | None, Query(max_length=lengths.LOCATION_CODE, description="Location code")
+    ] = None,
 ) -> Page[MovementRead]:
     """The SKU's ledger, oldest first: every change of on hand, signed, and who made it."""
     found = inventory.list_movements(

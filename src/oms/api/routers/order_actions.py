@@ -11,6 +11,7 @@ from oms.api.deps import ActorDep, GatewaysDep, GeocoderDep, TenantId, UowDep, p
 from oms.api.schemas.common import Code, Strict
 from oms.api.schemas.orders import EventOut, OrderRead, OrderUpdate, etag_of
 from oms.api.schemas.payments import PaymentActionIn
+from oms.domain import lengths
 from oms.domain.errors import PreconditionFailed, PreconditionRequired
 from oms.domain.payments import PaymentKind
 from oms.services import editing, orders, payments, rerouting
@@ -24,7 +25,7 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         min_length=1,
-        max_length=255,
+        max_length=lengths.IDEMPOTENCY_KEY,
         description="Repeat the call with the same key and nothing happens twice",
     ),
 ]

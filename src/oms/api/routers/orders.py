@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -23,9 +22,10 @@ from oms.api.deps import (
     page_of,
     parse_uuid,
 )
-from oms.api.schemas.common import Page
+from oms.api.schemas.common import Page, UtcTime
 from oms.api.schemas.orders import CancelRequest, OrderCreate, OrderRead, etag_of
 from oms.config import Settings
+from oms.domain import lengths
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.status import OrderStatus
 from oms.services import orders
@@ -43,7 +43,7 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         min_length=1,
-        max_length=255,
+        max_length=lengths.IDEMPOTENCY_KEY,
         description="Send the same key again to get the same order back, never a second one",
     ),
 ]
@@ -127,18 +127,12 @@ def list_orders(
     uow: UowDep,
     page: PageDep,
     status: OrderStatus | None = None,
-    channel: Annotated[str | None, Query(max_length=50)] = None,
-    customer_email: Annotated[str | None, Query(max_length=320)] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    channel: Annotated[str | None, Query(max_length=lengths.CHANNEL)] = None,
+    customer_email: Annotated[str | None, Query(max_length=lengths.EMAIL)] = None,
+    created_from: UtcTime | None = None,
+    created_to: UtcTime | None = None,
 ) -> Page[OrderRead]:
     """Orders newest first; filters combine with AND."""
-    for name, value in (("created_from", created_from), ("created_to", created_to)):
-        if value is not None and value.tzinfo is None:
-            raise InvalidRequest(
-                "Times need a timezone",
-                [FieldError(f"query:{name}", "give an offset, e.g. 2026-01-01T00:00:00Z")],
-            )
     found = orders.list_orders(
         uow_factory=uow,
         tenant_id=tenant_id,

@@ -21,6 +21,7 @@ from oms.api.deps import (
 from oms.api.responses import PDF_RESPONSE, pdf_response
 from oms.api.schemas.common import Page
 from oms.api.schemas.fulfilment import FulfillmentOrderRead, PickConfirmIn, WaveIn, WaveRead
+from oms.domain import lengths
 from oms.domain.errors import FieldError, InvalidRequest, NotFound
 from oms.domain.picking import WaveStatus
 from oms.services import picking
@@ -58,7 +59,9 @@ def list_waves(
     tenant_id: TenantId,
     uow: UowDep,
     page: PageDep,
-    location: Annotated[str | None, Query(max_length=64, description="A location code")] = None,
+    location: Annotated[
+        str | None, Query(max_length=lengths.LOCATION_CODE, description="A location code")
+    ] = None,
     status_: Annotated[WaveStatus | None, Query(alias="status")] = None,
 ) -> Page[WaveRead]:
     """The floor's waves, newest first: open ones are out being picked."""

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from oms.api.schemas.common import AddressIn, AddressOut, Code, ShortText, Sku, Strict, money_text
+from oms.api.schemas.common import (
+    AddressIn,
+    AddressOut,
+    BoxCode,
+    Code,
+    Currency,
+    Price,
+    Sku,
+    Strict,
+    money_text,
+    refuse_amounts_finer_than,
+)
+from oms.domain import lengths
 from oms.domain.catalogue import (
-    MAX_BIN_LENGTH,
     MAX_DOWNLOAD_URL_LENGTH,
     BundleComponent,
     Location,
@@ -37,12 +47,6 @@ __all__ = [
     "ProductRead",
 ]
 
-Currency = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{3}$")
-]
-Price = Annotated[
-    Decimal, Field(ge=0, le=Decimal("99999999999999"), max_digits=18, decimal_places=4)
-]
 Millimetres = Annotated[int, Field(ge=1, le=100_000)]
 Grams = Annotated[int, Field(ge=0, le=10_000_000)]
 
@@ -54,16 +58,20 @@ class ComponentIn(Strict):
 
 class ProductCreate(Strict):
     sku: Sku
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.PRODUCT_NAME)
+    ]
     price: Price = Field(description='Unit price as a decimal string, e.g. "19.99"')
     currency: Currency
     kind: ProductKind = ProductKind.PHYSICAL
     weight_grams: int = Field(default=0, ge=0, le=10_000_000)
-    category: ShortText | None = None
+    category: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.CATEGORY)] | None
+    ) = None
     components: list[ComponentIn] = Field(default_factory=list, max_length=100)
-    barcode: Annotated[str, StringConstraints(strip_whitespace=True, max_length=14)] | None = Field(
-        default=None, description="GTIN-8, -12, -13 or -14 with a correct check digit"
-    )
+    barcode: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.BARCODE)] | None
+    ) = Field(default=None, description="GTIN-8, -12, -13 or -14 with a correct check digit")
     length_mm: Millimetres | None = Field(default=None, description="With width and height")
     width_mm: Millimetres | None = None
     height_mm: Millimetres | None = None
@@ -71,6 +79,11 @@ class ProductCreate(Strict):
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_DOWNLOAD_URL_LENGTH)]
         | None
     ) = Field(default=None, description="Digital products only: an http(s) URL")
+
+    @model_validator(mode="after")
+    def _price_in_its_currency(self) -> ProductCreate:
+        refuse_amounts_finer_than(self.currency, [(("price",), self.price)])
+        return self
 
     def to_command(self) -> NewProduct:
         return NewProduct(
@@ -134,7 +147,7 @@ class ProductRead(BaseModel):
 
 
 class BoxIn(Strict):
-    code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    code: BoxCode
     length_mm: Millimetres = Field(description="Inner length")
     width_mm: Millimetres = Field(description="Inner width")
     height_mm: Millimetres = Field(description="Inner height")
@@ -184,7 +197,9 @@ class LocationBoxesUpdate(Strict):
 
 class LocationCreate(Strict):
     code: Code
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.NAME)
+    ]
     kind: LocationKind = LocationKind.WAREHOUSE
     address: AddressIn | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
@@ -194,6 +209,7 @@ class LocationCreate(Strict):
     priority: int = Field(default=100, ge=0, le=1_000_000, description="Lower goes first")
     pickup_cutoff: str = Field(
         default="16:00",
+        max_length=lengths.CLOCK_TIME,
         pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
         description="Daily carrier pickup cut-off (HH:MM UTC); later orders ship a day later",
     )
@@ -262,7 +278,7 @@ class LocationRead(BaseModel):
 class ProductBinIn(Strict):
     sku: Sku
     bin: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_BIN_LENGTH)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.BIN)
     ]
 
     def to_domain(self) -> ProductBin:

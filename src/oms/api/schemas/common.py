@@ -2,45 +2,103 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     StringConstraints,
+    ValidationError,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, InitErrorDetails, PydanticCustomError
 
+from oms.domain import lengths
 from oms.domain.addresses import Address
-from oms.domain.money import round_money
+from oms.domain.money import (
+    is_known_currency,
+    minor_unit_problem,
+    round_money,
+    without_negative_zero,
+)
 
 __all__ = [
+    "MAX_PRICE",
     "NUL_FREE",
     "NUL_MESSAGE",
     "AddressIn",
     "AddressOut",
+    "BoxCode",
+    "CarrierCode",
+    "CarrierServiceCode",
     "Code",
+    "Currency",
     "Page",
+    "Price",
     "Sku",
     "Strict",
+    "UtcTime",
+    "in_utc",
     "money_text",
+    "refuse_amounts_finer_than",
 ]
 
 T = TypeVar("T")
 
-Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+# Every length comes from oms.domain.lengths, as the columns' do.
+Sku = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.SKU)]
+_CODE = r"^[A-Za-z0-9._-]+$"
 Code = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$"
+        strip_whitespace=True, min_length=1, max_length=lengths.LOCATION_CODE, pattern=_CODE
     ),
 ]
+BoxCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.BOX)
+]
+CarrierCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=lengths.CARRIER, pattern=_CODE
+    ),
+]
+CarrierServiceCode = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=lengths.CARRIER_SERVICE, pattern=_CODE
+    ),
+]
+# Free text kept in a JSON document (an address) or a text column: long enough for anything.
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300)]
+PersonName = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=lengths.PERSON_NAME)
+]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.PHONE)]
+
+
+def in_utc(value: datetime) -> datetime:
+    """``value`` as the same instant in UTC; refused without an offset, or when the instant
+    falls outside the years 1 to 9999 that Python (and so every time here) can hold."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise PydanticCustomError("timezone_aware", "give an offset, e.g. 2026-01-01T00:00:00Z")
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "datetime_out_of_range", "is before year 1 or after year 9999 in UTC"
+        ) from None
+
+
+# Every time the API takes, in a body or a query: tests/unit/test_api_schemas.py checks.
+UtcTime = Annotated[datetime, AfterValidator(in_utc)]
 
 
 # Text that PostgreSQL can store: it can neither store nor compare text holding NUL.
@@ -106,13 +164,17 @@ class AddressIn(Strict):
     line2: ShortText | None = None
     city: ShortText | None = None
     region: ShortText | None = None
-    postal_code: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] | None = (
-        None
-    )
+    postal_code: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.POSTAL_CODE)]
+        | None
+    ) = None
     country: Annotated[
-        str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
+        str,
+        StringConstraints(
+            strip_whitespace=True, to_upper=True, max_length=2, pattern=r"^[A-Za-z]{2}$"
+        ),
     ] = Field(description="ISO 3166-1 alpha-2 country code")
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+    phone: Phone | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
 
@@ -136,6 +198,51 @@ class AddressOut(BaseModel):
     @classmethod
     def of(cls, address: Address | None) -> AddressOut | None:
         return None if address is None else cls(**address.to_dict())
+
+
+def _money_currency(code: str) -> str:
+    if not is_known_currency(code):
+        raise PydanticCustomError(
+            "currency", "must be the ISO 4217 code of a currency in use (not XXX, XTS, XAU...)"
+        )
+    return code
+
+
+# Money (oms.domain.money): a currency in use; an amount within NUMERIC(18, 4), never
+# negative zero, and within its currency's minor unit (``refuse_amounts_finer_than``, from
+# the model that holds both).
+Currency = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, to_upper=True, max_length=lengths.CURRENCY, pattern=r"^[A-Za-z]{3}$"
+    ),
+    AfterValidator(_money_currency),
+]
+MAX_PRICE = Decimal("99999999999999")
+Price = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_PRICE, max_digits=18, decimal_places=4),
+    AfterValidator(without_negative_zero),
+]
+
+
+def refuse_amounts_finer_than(
+    currency: str, amounts: Iterable[tuple[tuple[str | int, ...], Decimal | None]]
+) -> None:
+    """Refuse, at its field path, each amount with more decimals than ``currency``'s minor
+    unit (a JPY price of "1.5" is not "2"): the rule of ``oms.domain.money``, for a model
+    whose body holds both the currency and the amounts."""
+    problems = [
+        InitErrorDetails(
+            type=PydanticCustomError("money_decimals", problem),
+            loc=loc,
+            input=str(amount),
+        )
+        for loc, amount in amounts
+        if amount and (problem := minor_unit_problem(amount, currency))  # 0 always fits
+    ]
+    if problems:
+        raise ValidationError.from_exception_data("amounts", problems)
 
 
 class Page(BaseModel, Generic[T]):

@@ -9,8 +9,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from oms.api.schemas.catalogue import Currency
-from oms.api.schemas.common import Strict
+from oms.api.schemas.common import Currency, Price, Strict, UtcTime
+from oms.domain import lengths
 from oms.domain.money import round_money
 from oms.domain.pricing import DiscountCode, DiscountKind
 
@@ -22,25 +22,22 @@ CodeText = Annotated[
         strip_whitespace=True,
         to_upper=True,
         min_length=1,
-        max_length=64,
+        max_length=lengths.DISCOUNT_CODE,
         pattern=r"^[A-Za-z0-9_-]+$",
     ),
-]
-Amount = Annotated[
-    Decimal, Field(ge=0, le=Decimal("99999999999999"), max_digits=18, decimal_places=4)
 ]
 
 
 class DiscountCodeCreate(Strict):
     code: CodeText
     kind: DiscountKind
-    value: Amount = Field(
+    value: Price = Field(
         default=Decimal(0), description="Percent for percentage, amount for fixed_amount, 0 else"
     )
     currency: Currency | None = None
-    min_subtotal: Amount | None = None
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
+    min_subtotal: Price | None = None
+    starts_at: UtcTime | None = None
+    ends_at: UtcTime | None = None
     usage_limit: int | None = Field(default=None, ge=1, le=1_000_000_000)
     per_customer_limit: int | None = Field(default=None, ge=1, le=1_000_000)
     active: bool = True

@@ -6,9 +6,19 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from oms.api.schemas.common import Code, Sku, Strict, money_text
+from oms.api.schemas.common import (
+    BoxCode,
+    CarrierCode,
+    CarrierServiceCode,
+    Code,
+    Sku,
+    Strict,
+    UtcTime,
+    money_text,
+)
+from oms.domain import lengths
 from oms.domain.fulfilment import FulfillmentKind, FulfillmentOrder, FulfillmentOrderStatus
 from oms.domain.packing import Package, PackageItem
 from oms.domain.picking import PickWave, WaveStatus
@@ -208,7 +218,7 @@ class PackageIn(Strict):
         max_length=10_000,
         description="Each scanned barcode (GTIN) or SKU, once per unit",
     )
-    box: Code | None = Field(default=None, description="A box size of the location; else chosen")
+    box: BoxCode | None = Field(default=None, description="A box size of the location; else chosen")
     weight_grams: int | None = Field(default=None, gt=0, le=1_000_000, description="From the scale")
     length_mm: Mm | None = None
     width_mm: Mm | None = None
@@ -257,8 +267,10 @@ class ShipmentIn(Strict):
     package_ids: list[UUID] | None = Field(
         default=None, max_length=500, description="Packages to ship; omit for every packed one"
     )
-    carrier: Code | None = Field(default=None, description="Defaults to the routed carrier")
-    service: Code | None = Field(default=None, description="Defaults to the routed service")
+    carrier: CarrierCode | None = Field(default=None, description="Defaults to the routed carrier")
+    service: CarrierServiceCode | None = Field(
+        default=None, description="Defaults to the routed service"
+    )
 
 
 class TrackingEventOut(BaseModel):
@@ -324,11 +336,13 @@ class PickupIn(Strict):
 
 
 class CarrierEventIn(Strict):
-    id: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    tracking_number: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    id: Annotated[str, StringConstraints(min_length=1, max_length=lengths.TRACKING_EVENT_ID)]
+    tracking_number: Annotated[
+        str, StringConstraints(min_length=1, max_length=lengths.TRACKING_NUMBER)
+    ]
     status: ShipmentStatus
-    occurred_at: AwareDatetime
-    location: Annotated[str, StringConstraints(max_length=200)] | None = None
+    occurred_at: UtcTime
+    location: Annotated[str, StringConstraints(max_length=lengths.TRACKING_LOCATION)] | None = None
     description: Annotated[str, StringConstraints(max_length=1000)] | None = None
 
 

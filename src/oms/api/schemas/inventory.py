@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from oms.api.schemas.common import Code, Sku, Strict
+from oms.domain import lengths
 from oms.domain.catalogue import ProductKind
 from oms.domain.inventory import MAX_QUANTITY, Movement, MovementKind
 from oms.services.inventory import Adjustment, SkuStock
@@ -23,9 +24,10 @@ class AdjustmentCreate(Strict):
     set_on_hand: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
     safety_stock: int | None = Field(default=None, ge=0, le=MAX_QUANTITY)
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-    reference: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = (
-        None
-    )
+    reference: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.REFERENCE)]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _one_change(self) -> AdjustmentCreate:

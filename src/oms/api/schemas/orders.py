@@ -10,9 +10,20 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from oms.adapters.payments.registry import GATEWAY_NAMES
-from oms.api.schemas.catalogue import Currency, Price
-from oms.api.schemas.common import AddressIn, AddressOut, ShortText, Sku, Strict, money_text
+from oms.api.schemas.common import (
+    AddressIn,
+    AddressOut,
+    Currency,
+    PersonName,
+    Phone,
+    Price,
+    Sku,
+    Strict,
+    money_text,
+    refuse_amounts_finer_than,
+)
 from oms.api.schemas.holds import HoldRead
+from oms.domain import lengths
 from oms.domain.catalogue import ProductKind
 from oms.domain.orders import Customer, Order, OrderEvent
 from oms.domain.payments import PaymentRecord
@@ -33,15 +44,20 @@ HARD_MAX_LINES = 10_000
 Channel = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=50, pattern=r"^[a-z0-9_.-]+$"
+        strip_whitespace=True,
+        min_length=1,
+        max_length=lengths.CHANNEL,
+        pattern=r"^[a-z0-9_.-]+$",
     ),
 ]
 
 
 class CustomerIn(Strict):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, max_length=320)] | None = None
-    name: ShortText | None = None
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = None
+    email: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.EMAIL)] | None
+    ) = None
+    name: PersonName | None = None
+    phone: Phone | None = None
 
 
 class LineIn(Strict):
@@ -59,7 +75,7 @@ class PaymentIn(Strict):
     """A payment that came with the order, as the channel reports it."""
 
     gateway: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.GATEWAY)
     ] = Field(description=f"One of: {', '.join(GATEWAY_NAMES)}")
     amount: Price | None = Field(default=None, description="Defaults to the order total")
     captured: bool = Field(default=False, description="True when the channel already took it")
@@ -69,7 +85,10 @@ class PaymentIn(Strict):
 class OrderCreate(Strict):
     channel: Channel = "api"
     external_id: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.EXTERNAL_ID),
+        ]
         | None
     ) = Field(default=None, description="The channel's own id: unique per channel")
     currency: Currency
@@ -85,22 +104,49 @@ class OrderCreate(Strict):
     shipping_price: Price = Decimal(0)
     shipping_tax: Price = Decimal(0)
     discount_codes: list[
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+        Annotated[
+            str,
+            StringConstraints(
+                strip_whitespace=True, min_length=1, max_length=lengths.DISCOUNT_CODE
+            ),
+        ]
     ] = Field(default_factory=list, max_length=5)
     payment: PaymentIn | None = None
     reservation_id: UUID | None = Field(
         default=None, description="A cart reservation whose stock this order takes over"
     )
     service_level: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.SERVICE_LEVEL),
     ] = Field(default="standard", description="A service level of the routing profile")
     pickup_location: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)] | None
+        Annotated[
+            str,
+            StringConstraints(
+                strip_whitespace=True, min_length=1, max_length=lengths.LOCATION_CODE
+            ),
+        ]
+        | None
     ) = Field(
         default=None,
         description="Code of the store where the customer collects the order (BOPIS); "
         "then no shipping address is needed",
     )
+
+    @model_validator(mode="after")
+    def _amounts_in_its_currency(self) -> OrderCreate:
+        amounts: list[tuple[tuple[str | int, ...], Decimal | None]] = [
+            (("shipping_price",), self.shipping_price),
+            (("shipping_tax",), self.shipping_tax),
+            (("payment", "amount"), None if self.payment is None else self.payment.amount),
+        ]
+        for n, line in enumerate(self.lines):
+            if line.unit_price:  # most lines take the product's price, and no tax
+                amounts.append((("lines", n, "unit_price"), line.unit_price))
+            if line.tax:
+                amounts.append((("lines", n, "tax"), line.tax))
+        refuse_amounts_finer_than(self.currency, amounts)
+        return self
 
     def to_command(self) -> PlaceOrder:
         return PlaceOrder(

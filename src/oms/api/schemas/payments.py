@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints
 
 from oms.api.schemas.common import Strict
+from oms.domain import lengths
 
 __all__ = ["PaymentActionIn"]
 
@@ -20,9 +21,9 @@ class PaymentActionIn(Strict):
         ]
         | None
     ) = Field(default=None, description="Defaults to what is left to act on")
-    gateway: Annotated[str, StringConstraints(strip_whitespace=True, max_length=40)] | None = Field(
-        default=None, description="authorize only: manual or test"
-    )
+    gateway: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.GATEWAY)] | None
+    ) = Field(default=None, description="authorize only: manual or test")
     token: Annotated[str, StringConstraints(max_length=200)] | None = None
     parent_id: UUID | None = Field(
         default=None, description="The authorization (capture, void) or capture (refund)"

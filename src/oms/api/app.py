@@ -19,6 +19,7 @@ from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.geocoding.offline import OfflineGeocoder
 from oms.adapters.payments.registry import gateway_named
 from oms.api.deps import AppState, reject_nul_characters
+from oms.api.docs import install_docs
 from oms.api.errors import install_error_handlers, problem
 from oms.api.intake_groups import IntakeGroups
 from oms.api.intake_lane import IntakeLane
@@ -145,7 +146,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="oms",
         version="0.1.0",
         summary="Order management for merchants and 3PLs",
-        docs_url="/docs" if settings.docs_enabled else None,
+        docs_url=None,  # served from vendored assets by oms.api.docs
         redoc_url=None,
         dependencies=[Depends(reject_nul_characters)],
     )
@@ -179,6 +180,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         ),
     )
     install_error_handlers(app)
+    if settings.docs_enabled:
+        install_docs(app)
     for module in (
         health,
         catalogue,

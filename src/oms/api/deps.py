@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 from uuid import UUID
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Security
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
 
 from oms.adapters.downloads import DownloadSigner
@@ -120,14 +122,31 @@ def cached_principal(state: AppState, secret: str, now: float) -> Principal | No
     return cached[1] if cached is not None and cached[0] > now else None
 
 
+class ApiKeyBearer(SecurityBase):
+    """The API key of a request's ``Authorization: Bearer <key>`` header (None without one),
+    as a security scheme: every route that needs a key declares it in the OpenAPI document,
+    and Swagger UI at /docs offers an Authorize button that sends it."""
+
+    def __init__(self) -> None:
+        self.model = HTTPBearerModel(
+            description="An API key: `Authorization: Bearer <key>` (docs/tenancy.md)"
+        )
+        self.scheme_name = "ApiKey"
+
+    async def __call__(self, request: Request) -> str | None:
+        return bearer_secret(request.headers.get("authorization"))
+
+
+_api_key = ApiKeyBearer()
+
+
 async def _principal(
     request: Request,
-    authorization: Annotated[str | None, Header()] = None,
+    secret: Annotated[str | None, Security(_api_key)],
     oms_tenant: Annotated[
         str | None, Header(description="Operator keys: the tenant to act on")
     ] = None,
 ) -> Principal:
-    secret = bearer_secret(authorization)
     if secret is None:
         raise Unauthenticated("Send your API key as 'Authorization: Bearer <key>'")
     state = _state(request)

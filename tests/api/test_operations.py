@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
 import pytest
@@ -172,11 +174,9 @@ def test_the_interactive_docs_can_be_switched_off(
         assert without_docs.get("/openapi.json").status_code == 200
 
 
-def _is_async(call: object) -> bool:
+def _is_async(call: Callable[..., Any]) -> bool:
     """A coroutine function, or an object whose ``__call__`` is one (a security scheme)."""
-    return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(
-        getattr(type(call), "__call__", None)
-    )
+    return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(type(call).__call__)
 
 
 def test_every_dependency_is_async_so_none_costs_a_thread_pool_hop(client: TestClient) -> None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from oms.adapters.carriers.base import CarrierGateway
 from oms.adapters.carriers.table_rate import TableRateCarrier
 from oms.adapters.downloads import DownloadSigner
 from oms.config import Settings
+from oms.services.carrier_gateway import CarrierGateway
 from oms.services.ports import UnitOfWork
 from oms.services.routing_network import carrier_services
 from oms.services.shipping import CarrierProvider

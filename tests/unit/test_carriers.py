@@ -15,14 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms.adapters.carriers import (
-    CarrierError,
-    CarrierGateway,
-    LabelRequest,
-    TableRateCarrier,
-    simulate_events,
-    tracking_prefix,
-)
+from oms.adapters.carriers import TableRateCarrier, simulate_events, tracking_prefix
 from oms.adapters.carriers.signature import sign, verify
 from oms.domain.addresses import Address
 from oms.domain.geo import GeoPoint
@@ -45,6 +38,7 @@ from oms.domain.tracking import (
     is_valid_tracking_number,
     make_tracking_number,
 )
+from oms.services.carrier_gateway import CarrierError, CarrierGateway, LabelRequest
 
 D = Decimal
 THURSDAY, FRIDAY = date(2026, 11, 26), date(2026, 11, 27)

@@ -15,7 +15,6 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from oms.adapters.payments.base import GatewayResult, PaymentGateway
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
 from oms.domain.ids import new_id
 from oms.domain.lifecycle import OrderAction, ensure_allowed
@@ -32,6 +31,7 @@ from oms.domain.payments import (
 )
 from oms.domain.policies import TenantPolicies
 from oms.services.common import retry_transient, utcnow
+from oms.services.payment_gateway import GatewayResult, PaymentGateway
 from oms.services.persistence import locked_order, save_order_changes, settle_order
 from oms.services.ports import UnitOfWorkFactory
 

@@ -41,7 +41,12 @@ from oms.api.routers import (
 )
 from oms.config import Environment, Settings
 from oms.services.intake_group import Outcome, Submission, place_group
-from oms.wiring import carrier_provider, download_signer
+from oms.wiring import (
+    carrier_provider,
+    carrier_signature_check,
+    document_renderer,
+    download_signer,
+)
 
 __all__ = ["create_app"]
 
@@ -171,6 +176,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         geocoder=geocoder,
         carriers=carrier_provider(settings),
         downloads=download_signer(settings),
+        documents=document_renderer(),
+        carrier_signatures=carrier_signature_check(settings),
         # Half the connections write order groups; the rest serve everything else.
         intake=IntakeGroups(
             place_orders,

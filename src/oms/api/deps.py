@@ -20,7 +20,6 @@ from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
 
-from oms.adapters.downloads import DownloadSigner
 from oms.api.intake_groups import IntakeGroups
 from oms.api.schemas.common import Page
 from oms.config import Settings
@@ -28,6 +27,9 @@ from oms.domain.errors import FieldError, InvalidRequest, NotFound, Unauthentica
 from oms.domain.orders import Actor
 from oms.domain.tenancy import Principal
 from oms.services import tenants as tenant_services
+from oms.services.carrier_webhooks import SignatureCheck
+from oms.services.document_renderer import DocumentRenderer
+from oms.services.downloads import DownloadLinks
 from oms.services.payments import GatewayProvider
 from oms.services.ports import UnitOfWorkFactory
 from oms.services.routing import Geocoder
@@ -39,8 +41,10 @@ __all__ = [
     "AppState",
     "Caller",
     "CallerDep",
+    "CarrierSignaturesDep",
     "CarriersDep",
     "CurrentPrincipal",
+    "DocumentsDep",
     "DownloadsDep",
     "GatewaysDep",
     "GeocoderDep",
@@ -66,7 +70,9 @@ class AppState:
     gateways: GatewayProvider
     geocoder: Geocoder
     carriers: CarrierProvider
-    downloads: DownloadSigner
+    downloads: DownloadLinks
+    documents: DocumentRenderer
+    carrier_signatures: SignatureCheck
     intake: IntakeGroups
 
 
@@ -100,12 +106,22 @@ async def _carriers(request: Request) -> CarrierProvider:
     return _state(request).carriers
 
 
-async def _downloads(request: Request) -> DownloadSigner:
+async def _downloads(request: Request) -> DownloadLinks:
     return _state(request).downloads
 
 
+async def _documents(request: Request) -> DocumentRenderer:
+    return _state(request).documents
+
+
+async def _carrier_signatures(request: Request) -> SignatureCheck:
+    return _state(request).carrier_signatures
+
+
 CarriersDep = Annotated[CarrierProvider, Depends(_carriers)]
-DownloadsDep = Annotated[DownloadSigner, Depends(_downloads)]
+DownloadsDep = Annotated[DownloadLinks, Depends(_downloads)]
+DocumentsDep = Annotated[DocumentRenderer, Depends(_documents)]
+CarrierSignaturesDep = Annotated[SignatureCheck, Depends(_carrier_signatures)]
 UowDep = Annotated[UnitOfWorkFactory, Depends(_uow)]
 
 

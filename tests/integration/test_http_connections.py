@@ -5,8 +5,10 @@ refused with 431.
 
 One server runs for the module, on a database that was never migrated: every route that
 touches a table fails there, which is how these tests get a 500 from a real process.
-Bounds on waiting are generous (the server's read timeout is one second; a test waits up
+Bounds on waiting are generous (the server's read timeout is two seconds; a test waits up
 to a minute): they only stop a test from hanging, nothing asserts how fast anything is.
+Where a test must stay within the timeout it keeps well inside it, and where it must pass
+it (but stay within uvicorn's 5 s keep-alive) it sits halfway between.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from oms.api.errors import PROBLEM_TYPE_BASE
 OMS = Path(sys.executable).with_name("oms")
 WAIT = 60.0  # seconds a test waits for an answer before it fails instead of hanging
 HEADER_LIMIT = 16_384  # the server's OMS_MAX_HEADER_BYTES in this module
+READ_TIMEOUT = 2.0  # the server's OMS_HTTP_READ_TIMEOUT_SECONDS in this module
 
 
 def _free_port() -> int:
@@ -50,14 +53,14 @@ def _answers(port: int) -> bool:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """The port of an ``oms serve`` on an unmigrated SQLite database, read timeout 1 s."""
+    """The port of an ``oms serve`` on an unmigrated SQLite database."""
     port = _free_port()
     database = tmp_path_factory.mktemp("unmigrated") / "oms.db"
     env = {
         **os.environ,
         "OMS_DATABASE_URL": f"sqlite:///{database}",
         "OMS_ENVIRONMENT": "test",
-        "OMS_HTTP_READ_TIMEOUT_SECONDS": "1",
+        "OMS_HTTP_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT),
         "OMS_MAX_HEADER_BYTES": str(HEADER_LIMIT),
     }
     process = subprocess.Popen(  # noqa: S603 - our own oms command
@@ -147,6 +150,31 @@ def test_a_body_shorter_than_its_content_length_is_answered_408_and_the_connecti
     assert answer.getheader("content-type") == "application/problem+json"
     assert json.loads(answer.body)["type"] == PROBLEM_TYPE_BASE + "request_timeout"
     assert closed
+
+
+def test_a_body_that_keeps_coming_is_read_however_long_it_takes_in_all(server: int) -> None:
+    pieces = [b'{"sku": ', b'"TEE", ', b'"name": ', b'"Tee"}']
+    head = (
+        b"POST /v1/products HTTP/1.1\r\nHost: oms\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % sum(len(p) for p in pieces)
+    )
+    with closing(_connect(server)) as sock:
+        sock.sendall(head)
+        for piece in pieces:  # in all longer than the timeout, each piece well within it
+            time.sleep(READ_TIMEOUT / 3)
+            sock.sendall(piece)
+        answer = _answer(sock)
+
+    assert answer.status == 401  # read whole, then refused for want of a key
+
+
+def test_a_kept_alive_connection_idle_between_requests_is_not_timed_out(server: int) -> None:
+    with closing(_connect(server)) as sock:
+        first = _exchange(sock, _get("/healthz"))
+        time.sleep(READ_TIMEOUT * 1.5)  # past the read timeout, within the 5 s keep-alive
+        second = _exchange(sock, _get("/healthz"))
+
+    assert (first.status, second.status) == (200, 200)
 
 
 def test_a_head_that_stops_half_way_is_answered_408_and_the_connection_closed(

@@ -134,6 +134,10 @@ class HttpProtocol(HttpToolsProtocol):
         self._in_request = False  # between a request's first byte and its last
         self._reading_head = True  # what arrives next belongs to a request's head
         self._head_bytes = 0  # of the head being read
+        # The client must send more by ``_deadline`` (event-loop time; None: we wait for
+        # nothing). One timer per connection checks it, moved on only when it fires, so a
+        # request costs no timer of its own.
+        self._deadline: float | None = None
         self._read_timer: asyncio.TimerHandle | None = None
         self._refusing = False  # answered 408 or 431: what arrives is dropped
         self._deferred_refusal: tuple[int, str, str] | None = None
@@ -142,17 +146,20 @@ class HttpProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(CoalescingTransport(transport, self.loop))  # type: ignore[arg-type]
-        self._arm_read_timer()  # its first request must begin in time
+        self._expect_bytes()  # its first request must begin in time
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._cancel_read_timer()
+        self._deadline = None
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+            self._read_timer = None
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._refusing:
             return
         if self._in_request and not self._reading_head:
-            self._arm_read_timer()  # the body moves: its silence starts again
+            self._expect_bytes()  # the body moves: its silence starts again
         while data and self._reading_head:
             room = self.max_header_bytes - self._head_bytes
             if room <= 0:
@@ -162,7 +169,7 @@ class HttpProtocol(HttpToolsProtocol):
                     f"A request's line and headers are limited to {self.max_header_bytes} bytes",
                 )
                 return
-            piece, data = data[:room], data[room:]
+            piece, data = (data, b"") if len(data) <= room else (data[:room], data[room:])
             self._head_bytes += len(piece)
             super().data_received(piece)
             if self._refusing or self.transport.is_closing():
@@ -175,19 +182,19 @@ class HttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_request = True
-        self._arm_read_timer()  # the head must be whole within the timeout
+        self._expect_bytes()  # the head must be whole within the timeout
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
         self._reading_head = False
-        self._arm_read_timer()
+        self._expect_bytes()
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._in_request = False
         self._reading_head = True
         self._head_bytes = 0
-        self._cancel_read_timer()
+        self._deadline = None
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -201,18 +208,19 @@ class HttpProtocol(HttpToolsProtocol):
 
     # The read timeout
 
-    def _arm_read_timer(self) -> None:
-        self._cancel_read_timer()
-        self._read_timer = self.loop.call_later(self.read_timeout, self._read_timed_out)
-
-    def _cancel_read_timer(self) -> None:
-        if self._read_timer is not None:
-            self._read_timer.cancel()
-            self._read_timer = None
+    def _expect_bytes(self) -> None:
+        """The client must send more within ``read_timeout`` from now."""
+        self._deadline = self.loop.time() + self.read_timeout
+        if self._read_timer is None:
+            self._read_timer = self.loop.call_later(self.read_timeout, self._read_timed_out)
 
     def _read_timed_out(self) -> None:
         self._read_timer = None
-        if self.transport.is_closing():
+        if self._deadline is None or self.transport.is_closing():
+            return
+        left = self._deadline - self.loop.time()
+        if left > 0:  # bytes came meanwhile: check again when the new deadline passes
+            self._read_timer = self.loop.call_later(left, self._read_timed_out)
             return
         if not self._in_request:  # a new connection that never sent a request
             self.transport.close()
@@ -223,7 +231,7 @@ class HttpProtocol(HttpToolsProtocol):
             answering
             and (self._reading_head or cycle.waiting_for_100_continue or cycle.response_started)
         ):
-            self._arm_read_timer()  # the client waits for us, not we for it
+            self._expect_bytes()  # the client waits for us, not we for it
             return
         if cycle is not None and cycle.response_complete and not self._reading_head:
             # Answered already (without the whole body): nothing more to say.
@@ -240,7 +248,7 @@ class HttpProtocol(HttpToolsProtocol):
     def _refuse(self, status: int, code: str, detail: str) -> None:
         """Answer ``status`` and close: now, or once an earlier pipelined answer is out."""
         self._refusing = True
-        self._cancel_read_timer()
+        self._deadline = None
         cycle = self.cycle
         if cycle is not None and not cycle.response_complete:
             if self._reading_head:  # that answer belongs to an earlier request

@@ -261,7 +261,9 @@ def serve(
     if workers == 1:
         uvicorn.run(app, **options)
         return
-    config = uvicorn.Config(app, **options)  # configures uvicorn's logging
+    # uvicorn's own wait for a worker's readiness (left only in its SIGHUP restarts) is as
+    # patient as WorkerSupervisor's; configuring also sets up uvicorn's logging.
+    config = uvicorn.Config(app, **options, timeout_worker_healthcheck=int(STARTUP_GRACE))
     if not balances_workers():
         _supervise(config, config.bind_socket())
         return

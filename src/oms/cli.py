@@ -8,15 +8,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 from uuid import UUID
 
 import typer
 
-from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.config import Settings
-from oms.domain.shipments import Shipment
-from oms.domain.tracking import TrackingEvent
+if TYPE_CHECKING:  # imported where used: a worker of `oms serve` imports this module
+    # before it can answer its supervisor's health checks (oms.api.serving)
+    from oms.adapters.db.uow import SqlUnitOfWorkFactory
+    from oms.config import Settings
+    from oms.domain.shipments import Shipment
+    from oms.domain.tracking import TrackingEvent
 
 T = TypeVar("T")
 
@@ -45,6 +47,8 @@ def _fail(message: str, code: int = 1) -> NoReturn:
 def _settings() -> Settings:
     from pydantic import ValidationError
 
+    from oms.config import Settings
+
     try:
         return Settings()
     except ValidationError as error:
@@ -58,6 +62,7 @@ def _settings() -> Settings:
 def _database(settings: Settings) -> Iterator[SqlUnitOfWorkFactory]:
     """A unit-of-work factory on a fresh engine, disposed when the command ends."""
     from oms.adapters.db.engine import build_engine
+    from oms.adapters.db.uow import SqlUnitOfWorkFactory
 
     engine = build_engine(settings)
     try:
@@ -333,8 +338,16 @@ def serve(
     """Serve the API (uvicorn) on OMS_DATABASE_URL."""
     from oms.api.serving import serve as serve_api
 
-    _settings()
-    serve_api("oms.api.app:create_app", host=host, port=port, workers=workers, log_level=log_level)
+    settings = _settings()
+    serve_api(
+        "oms.api.app:create_app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        read_timeout=settings.http_read_timeout_seconds,
+        max_header_bytes=settings.max_header_bytes,
+    )
 
 
 @app.command("demo")

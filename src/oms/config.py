@@ -56,6 +56,21 @@ class Settings(BaseSettings):
         "enough and that autovacuum does not (0: never; oms.adapters.db.statistics)",
     )
     max_body_bytes: int = Field(default=1_000_000, ge=1_000)
+    max_header_bytes: int = Field(
+        default=32_768,
+        ge=1_024,
+        le=1_048_576,
+        description="A request's line and headers together; more is answered 431 "
+        "(oms.api.http_protocol)",
+    )
+    http_read_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=3_600,
+        description="How long `oms serve` waits for the rest of a request that has begun "
+        "(its head within this long of its first byte, each piece of its body within this "
+        "long of the last) and for a new connection's first request; then 408 and close",
+    )
     max_page_size: int = Field(default=200, ge=1, le=1_000)
     default_page_size: int = Field(default=50, ge=1, le=1_000)
     max_order_lines: int = Field(default=250, ge=1, le=10_000)

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from oms.adapters.carriers.base import CarrierGateway
+from functools import partial
+
+from oms.adapters.carriers.signature import verify
 from oms.adapters.carriers.table_rate import TableRateCarrier
+from oms.adapters.documents.pdf import PdfRenderer
 from oms.adapters.downloads import DownloadSigner
 from oms.config import Settings
 from oms.domain.pickup_codes import PickupCodeKey
+from oms.services.carrier_gateway import CarrierGateway
+from oms.services.carrier_webhooks import SignatureCheck
+from oms.services.document_renderer import DocumentRenderer
+from oms.services.downloads import DownloadLinks
 from oms.services.ports import UnitOfWork
 from oms.services.routing_network import carrier_services
 from oms.services.shipping import CarrierProvider
 
-__all__ = ["carrier_provider", "download_signer", "pickup_code_key"]
+__all__ = [
+    "carrier_provider",
+    "carrier_signature_check",
+    "document_renderer",
+    "download_signer",
+    "pickup_code_key",
+]
 
 
 def carrier_provider(settings: Settings) -> CarrierProvider:
@@ -28,10 +41,21 @@ def carrier_provider(settings: Settings) -> CarrierProvider:
     return carriers
 
 
-def download_signer(settings: Settings) -> DownloadSigner:
+def download_signer(settings: Settings) -> DownloadLinks:
+    """Download links signed with the deployment's secret key, on this service."""
     return DownloadSigner(settings.secret_key, settings.public_url)
 
 
 def pickup_code_key(settings: Settings) -> PickupCodeKey:
     """Pickup codes are derived from the deployment's secret key (``OMS_SECRET_KEY``)."""
     return PickupCodeKey(settings.secret_key)
+
+
+def carrier_signature_check(settings: Settings) -> SignatureCheck:
+    """Carrier webhooks' HMAC-SHA256 signatures, with the deployment's shared secret."""
+    return partial(verify, secret=settings.carrier_webhook_secret)
+
+
+def document_renderer() -> DocumentRenderer:
+    """The warehouse's documents as PDF."""
+    return PdfRenderer()

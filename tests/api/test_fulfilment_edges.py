@@ -17,9 +17,10 @@ from sqlalchemy import Engine
 
 from oms.adapters.carriers.signature import sign
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.adapters.downloads import DownloadGrant, DownloadSigner
+from oms.adapters.downloads import DownloadSigner
 from oms.config import Settings
 from oms.services.checks import find_invariant_violations
+from oms.services.downloads import DownloadGrant
 from tests.api.fulfilment_support import (
     COLOGNE,
     add_sites,

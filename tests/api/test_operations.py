@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import inspect
+import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anyio.to_thread
+import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, create_engine
@@ -93,6 +97,72 @@ def test_the_interactive_docs_are_served_as_html(client: TestClient) -> None:
     assert "/openapi.json" in response.text
 
 
+# Routes that take no API key (docs/api.md): signed carrier webhooks, the public tracking
+# page and signed download links.
+_PUBLIC_ROUTES = {
+    ("post", "/v1/carriers/{carrier}/events"),
+    ("get", "/track/{tracking_number}"),
+    ("get", "/downloads/{token}"),
+}
+
+
+def _local_assets(html: str) -> list[str]:
+    """Every script, stylesheet and icon a page loads; fails on any that is not local."""
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    remote = [url for url in assets if not url.startswith("/") or url.startswith("//")]
+    assert not remote, f"the page loads from elsewhere: {remote}"
+    return assets
+
+
+@pytest.mark.parametrize(("page", "script"), [("/docs", "swagger-ui"), ("/redoc", "redoc")])
+def test_the_docs_pages_load_only_assets_the_server_serves_itself(
+    client: TestClient, page: str, script: str
+) -> None:
+    response = client.get(page)
+
+    assert response.status_code == 200
+    assets = _local_assets(response.text)
+    assert any(script in url and url.endswith(".js") for url in assets), assets
+    assert "/openapi.json" in response.text
+    assert "googleapis" not in response.text
+    for url in assets:
+        served = client.get(url)
+        assert served.status_code == 200, url
+        assert len(served.content) > 100, url
+
+
+def test_swagger_ui_asks_no_outside_validator(client: TestClient) -> None:
+    assert '"validatorUrl": null' in client.get("/docs").text
+
+
+def test_the_openapi_document_declares_the_bearer_key_on_every_route_that_needs_one(
+    client: TestClient,
+) -> None:
+    document = client.get("/openapi.json").json()
+
+    schemes = document["components"]["securitySchemes"]
+    bearer = [name for name, scheme in schemes.items() if scheme == {**scheme, "type": "http"}]
+    assert len(bearer) == 1
+    assert schemes[bearer[0]]["scheme"] == "bearer"
+    needs_key = {
+        (method, path)
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if {bearer[0]: []} in operation.get("security", [])
+    }
+    versioned = {
+        (method, path)
+        for path, operations in document["paths"].items()
+        for method in operations
+        if path.startswith("/v1/")
+    }
+    assert needs_key == versioned - _PUBLIC_ROUTES
+    assert ("post", "/v1/orders") in needs_key
+    # The key is the scheme's, not a header parameter each route lists.
+    parameters = document["paths"]["/v1/orders"]["post"].get("parameters", [])
+    assert all(p["name"].lower() != "authorization" for p in parameters)
+
+
 def test_the_interactive_docs_can_be_switched_off(
     api_settings: Settings, sqlite_engine: Engine
 ) -> None:
@@ -100,7 +170,13 @@ def test_the_interactive_docs_can_be_switched_off(
 
     with TestClient(create_app(settings, engine=sqlite_engine)) as without_docs:
         assert_problem(without_docs.get("/docs"), 404, "not_found")
+        assert_problem(without_docs.get("/redoc"), 404, "not_found")
         assert without_docs.get("/openapi.json").status_code == 200
+
+
+def _is_async(call: Callable[..., Any]) -> bool:
+    """A coroutine function, or an object whose ``__call__`` is one (a security scheme)."""
+    return inspect.iscoroutinefunction(call) or inspect.iscoroutinefunction(type(call).__call__)
 
 
 def test_every_dependency_is_async_so_none_costs_a_thread_pool_hop(client: TestClient) -> None:
@@ -108,7 +184,7 @@ def test_every_dependency_is_async_so_none_costs_a_thread_pool_hop(client: TestC
 
     def walk(dependant: Dependant) -> None:
         for sub in dependant.dependencies:
-            if sub.call is not None and not inspect.iscoroutinefunction(sub.call):
+            if sub.call is not None and not _is_async(sub.call):
                 plain.add(getattr(sub.call, "__qualname__", repr(sub.call)))
             walk(sub)
 

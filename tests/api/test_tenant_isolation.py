@@ -16,10 +16,10 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from oms.adapters.carriers.base import LabelRequest, PurchasedLabel
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
 from oms.domain.orders import Actor
+from oms.services.carrier_gateway import LabelRequest, PurchasedLabel
 from oms.services.shipping import ShipRequest, create_shipment
 from tests.api.support import (
     ApiTenant,

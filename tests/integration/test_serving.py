@@ -1,17 +1,21 @@
-"""``oms serve --workers N``: a listening socket per worker, balanced by the kernel."""
+"""``oms serve --workers N``: a listening socket per worker, balanced by the kernel; workers
+that a busy host slows are waited for, and a worker that dies is replaced with a log line
+saying why."""
 
 from __future__ import annotations
 
 import asyncio
 import http.client
+import json
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, closing
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, closing, suppress
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
@@ -102,16 +106,24 @@ def _connections_by_worker(workers: list[int], port: int) -> dict[int, int]:
 
 
 @pytest.fixture
-def two_workers(sqlite_url: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+def server_log(tmp_path: Path) -> Path:
+    """Where the ``two_workers`` server's stderr (uvicorn's log) goes."""
+    return tmp_path / "serve.log"
+
+
+@pytest.fixture
+def two_workers(sqlite_url: str, server_log: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
     with closing(socket.socket()) as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     env = {**os.environ, "OMS_DATABASE_URL": sqlite_url, "OMS_ENVIRONMENT": "test"}
-    server = subprocess.Popen(  # noqa: S603 - our own oms command
-        [str(OMS), "serve", "--workers", "2", "--port", str(port), "--log-level", "warning"],
-        env=env,
-        start_new_session=True,
-    )
+    with server_log.open("wb") as log:
+        server = subprocess.Popen(  # noqa: S603 - our own oms command
+            [str(OMS), "serve", "--workers", "2", "--port", str(port), "--log-level", "warning"],
+            env=env,
+            stderr=log,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 60
         # Both workers listen (each on a socket of its own) and answer.
@@ -201,3 +213,64 @@ def test_a_port_another_server_listens_on_is_refused_with_one_line(sqlite_url: s
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Address already in use" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# What a worker loads before it can answer its supervisor's health checks: the parent's main
+# module (the ``oms`` script imports ``oms.cli``) and the protocol its configuration names.
+_BEFORE_THE_FIRST_ANSWER = "import oms.cli, oms.api.http_protocol, uvicorn.supervisors"
+_FRAMEWORKS = ("sqlalchemy", "fastapi", "starlette", "pydantic", "psycopg", "alembic")
+
+
+def test_a_worker_loads_no_framework_before_it_can_answer_its_supervisor() -> None:
+    listing = f"{_BEFORE_THE_FIRST_ANSWER}; import sys, json; print(json.dumps(list(sys.modules)))"
+    done = subprocess.run(  # noqa: S603 - the interpreter running the tests
+        [sys.executable, "-c", listing], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = {name.split(".")[0] for name in json.loads(done.stdout)}
+    oms_loaded = {name for name in json.loads(done.stdout) if name.startswith("oms.")}
+
+    assert loaded.isdisjoint(_FRAMEWORKS), sorted(loaded & set(_FRAMEWORKS))
+    assert oms_loaded == {"oms.cli", "oms.api", "oms.api.http_protocol"}
+
+
+def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {seconds:g} s"
+        time.sleep(0.2)
+
+
+def test_a_worker_the_host_starves_for_longer_than_uvicorns_5_s_check_is_kept(
+    two_workers: tuple[subprocess.Popen[bytes], int], server_log: Path
+) -> None:
+    server, port = two_workers
+    workers = sorted(_children_serving(server.pid))
+    starved = workers[0]
+    os.kill(starved, signal.SIGSTOP)  # as if the host gave it no CPU at all
+    try:
+        time.sleep(8)  # uvicorn's supervisor kills a worker silent for 5 s
+    finally:
+        with suppress(ProcessLookupError):  # gone if it was killed meanwhile
+            os.kill(starved, signal.SIGCONT)
+    _wait_for(lambda: _answers(port), "the server answers")
+
+    assert sorted(_children_serving(server.pid)) == workers
+    assert "Worker [" not in server_log.read_text()
+
+
+def test_a_worker_that_dies_is_replaced_and_the_log_says_why(
+    two_workers: tuple[subprocess.Popen[bytes], int], server_log: Path
+) -> None:
+    server, port = two_workers
+    victim = _children_serving(server.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+
+    def replaced() -> bool:
+        workers = _children_serving(server.pid)
+        return victim not in workers and len(workers) == 2 and len(_sockets(port, "0A")) == 2
+
+    _wait_for(replaced, "a new worker listens")
+
+    said = server_log.read_text()
+    assert f"Worker [{victim}] was killed by SIGKILL" in said, said
+    assert "starting another" in said

@@ -15,16 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms.adapters.carriers import (
-    CarrierError,
-    CarrierGateway,
-    LabelRequest,
-    TableRateCarrier,
-    simulate_events,
-    tracking_prefix,
-)
+from oms.adapters.carriers import TableRateCarrier, simulate_events, tracking_prefix
 from oms.adapters.carriers.signature import sign, verify
 from oms.domain.addresses import Address
+from oms.domain.errors import Unauthenticated
 from oms.domain.geo import GeoPoint
 from oms.domain.shipping import (
     CarrierService,
@@ -45,6 +39,8 @@ from oms.domain.tracking import (
     is_valid_tracking_number,
     make_tracking_number,
 )
+from oms.services.carrier_gateway import CarrierError, CarrierGateway, LabelRequest
+from oms.services.carrier_webhooks import authenticate_carrier_events
 
 D = Decimal
 THURSDAY, FRIDAY = date(2026, 11, 26), date(2026, 11, 27)
@@ -386,3 +382,21 @@ def test_an_earlier_run_reports_a_prefix_of_a_later_one(
         first_morning = datetime.combine(deliver_by, datetime.min.time(), tzinfo=UTC)
         if everything[0].occurred_at < first_morning + timedelta(hours=7):
             assert everything[-1].occurred_at.date() == deliver_by
+
+
+def test_carrier_events_are_refused_unless_the_check_accepts_their_signature() -> None:
+    body = b'{"events": []}'
+    good = sign(body, "a-shared-secret-of-enough-length")
+
+    def check(raw: bytes, signature: str | None) -> bool:
+        return verify(raw, signature, "a-shared-secret-of-enough-length")
+
+    authenticate_carrier_events(body=body, signature=good, check=check)  # no error
+    for wrong in (
+        None,
+        "",
+        good.replace("sha256=", "sha1="),
+        sign(body + b" ", "a-shared-secret-of-enough-length"),
+    ):
+        with pytest.raises(Unauthenticated):
+            authenticate_carrier_events(body=body, signature=wrong, check=check)

@@ -16,17 +16,15 @@ from reportlab.graphics.barcode.code128 import Code128
 from reportlab.lib.pagesizes import LETTER
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
-from oms.adapters.documents.pdf import (
+from oms.adapters.documents.pdf import render_label, render_packing_slip, render_pick_list
+from oms.domain.addresses import Address
+from oms.services.document_renderer import (
     LabelDoc,
     PackingSlipDoc,
     PackingSlipLine,
     PickListDoc,
     PickListLine,
-    render_label,
-    render_packing_slip,
-    render_pick_list,
 )
-from oms.domain.addresses import Address
 
 WAREHOUSE = Address(
     country="US",

@@ -14,9 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oms.adapters.geocoding import Geocoder, OfflineGeocoder, StaticGeocoder
+from oms.adapters.geocoding import OfflineGeocoder, StaticGeocoder
 from oms.domain.addresses import Address
 from oms.domain.geo import EARTH_RADIUS_KM, Geocode, GeoPoint, GeoPrecision, distance_km
+from oms.services.geocoding import Geocoder
 
 P = GeoPrecision
 NEW_YORK = GeoPoint(40.7128, -74.0060)

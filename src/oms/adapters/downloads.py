@@ -1,4 +1,5 @@
-"""Signed, expiring download links for digital goods (itsdangerous).
+"""Signed, expiring download links for digital goods (itsdangerous), the
+``oms.services.downloads.DownloadLinks`` port.
 
 A link names the tenant, order and line and carries its expiry; it is signed with the
 deployment's secret key, so it cannot be forged or stretched. Nothing is stored: the same
@@ -7,29 +8,19 @@ order line always gets the same link, and revoking every link means changing the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-__all__ = ["DownloadGrant", "DownloadSigner"]
+from oms.services.downloads import DownloadGrant
 
-
-@dataclass(frozen=True)
-class DownloadGrant:
-    """What a valid link grants: one order line's file until ``expires_at``."""
-
-    tenant_id: UUID
-    order_id: UUID
-    line_no: int
-    expires_at: datetime
-
-    def expired(self, now: datetime) -> bool:
-        return now >= self.expires_at
+__all__ = ["DownloadSigner"]
 
 
 class DownloadSigner:
+    """The ``oms.services.downloads.DownloadLinks`` port, signing with ``secret_key``."""
+
     def __init__(self, secret_key: str, base_url: str) -> None:
         self._serializer = URLSafeSerializer(secret_key, salt="oms-download-link")
         self._base_url = base_url.rstrip("/")

@@ -19,6 +19,7 @@ from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.geocoding.offline import OfflineGeocoder
 from oms.adapters.payments.registry import gateway_named
 from oms.api.deps import AppState, reject_nul_characters
+from oms.api.docs import install_docs
 from oms.api.errors import install_error_handlers, problem
 from oms.api.intake_groups import IntakeGroups
 from oms.api.intake_lane import IntakeLane
@@ -40,7 +41,13 @@ from oms.api.routers import (
 )
 from oms.config import Environment, Settings
 from oms.services.intake_group import Outcome, Submission, place_group
-from oms.wiring import carrier_provider, download_signer, pickup_code_key
+from oms.wiring import (
+    carrier_provider,
+    carrier_signature_check,
+    document_renderer,
+    download_signer,
+    pickup_code_key,
+)
 
 __all__ = ["create_app"]
 
@@ -145,7 +152,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         title="oms",
         version="0.1.0",
         summary="Order management for merchants and 3PLs",
-        docs_url="/docs" if settings.docs_enabled else None,
+        docs_url=None,  # served from vendored assets by oms.api.docs
         redoc_url=None,
         dependencies=[Depends(reject_nul_characters)],
     )
@@ -171,6 +178,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         carriers=carrier_provider(settings),
         downloads=download_signer(settings),
         pickup_key=pickup_code_key(settings),
+        documents=document_renderer(),
+        carrier_signatures=carrier_signature_check(settings),
         # Half the connections write order groups; the rest serve everything else.
         intake=IntakeGroups(
             place_orders,
@@ -180,6 +189,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         ),
     )
     install_error_handlers(app)
+    if settings.docs_enabled:
+        install_docs(app)
     for module in (
         health,
         catalogue,

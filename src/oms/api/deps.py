@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 from uuid import UUID
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Query, Request, Security
+from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
+from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
 
-from oms.adapters.downloads import DownloadSigner
 from oms.api.intake_groups import IntakeGroups
 from oms.api.schemas.common import Page
 from oms.config import Settings
@@ -27,6 +28,9 @@ from oms.domain.orders import Actor
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.domain.tenancy import Principal
 from oms.services import tenants as tenant_services
+from oms.services.carrier_webhooks import SignatureCheck
+from oms.services.document_renderer import DocumentRenderer
+from oms.services.downloads import DownloadLinks
 from oms.services.payments import GatewayProvider
 from oms.services.ports import UnitOfWorkFactory
 from oms.services.routing import Geocoder
@@ -38,8 +42,10 @@ __all__ = [
     "AppState",
     "Caller",
     "CallerDep",
+    "CarrierSignaturesDep",
     "CarriersDep",
     "CurrentPrincipal",
+    "DocumentsDep",
     "DownloadsDep",
     "GatewaysDep",
     "GeocoderDep",
@@ -66,8 +72,10 @@ class AppState:
     gateways: GatewayProvider
     geocoder: Geocoder
     carriers: CarrierProvider
-    downloads: DownloadSigner
+    downloads: DownloadLinks
     pickup_key: PickupCodeKey
+    documents: DocumentRenderer
+    carrier_signatures: SignatureCheck
     intake: IntakeGroups
 
 
@@ -101,7 +109,7 @@ async def _carriers(request: Request) -> CarrierProvider:
     return _state(request).carriers
 
 
-async def _downloads(request: Request) -> DownloadSigner:
+async def _downloads(request: Request) -> DownloadLinks:
     return _state(request).downloads
 
 
@@ -109,9 +117,19 @@ async def _pickup_key(request: Request) -> PickupCodeKey:
     return _state(request).pickup_key
 
 
+async def _documents(request: Request) -> DocumentRenderer:
+    return _state(request).documents
+
+
+async def _carrier_signatures(request: Request) -> SignatureCheck:
+    return _state(request).carrier_signatures
+
+
 CarriersDep = Annotated[CarrierProvider, Depends(_carriers)]
+DownloadsDep = Annotated[DownloadLinks, Depends(_downloads)]
+DocumentsDep = Annotated[DocumentRenderer, Depends(_documents)]
+CarrierSignaturesDep = Annotated[SignatureCheck, Depends(_carrier_signatures)]
 PickupKeyDep = Annotated[PickupCodeKey, Depends(_pickup_key)]
-DownloadsDep = Annotated[DownloadSigner, Depends(_downloads)]
 UowDep = Annotated[UnitOfWorkFactory, Depends(_uow)]
 
 
@@ -128,14 +146,31 @@ def cached_principal(state: AppState, secret: str, now: float) -> Principal | No
     return cached[1] if cached is not None and cached[0] > now else None
 
 
+class ApiKeyBearer(SecurityBase):
+    """The API key of a request's ``Authorization: Bearer <key>`` header (None without one),
+    as a security scheme: every route that needs a key declares it in the OpenAPI document,
+    and Swagger UI at /docs offers an Authorize button that sends it."""
+
+    def __init__(self) -> None:
+        self.model = HTTPBearerModel(
+            description="An API key: `Authorization: Bearer <key>` (docs/tenancy.md)"
+        )
+        self.scheme_name = "ApiKey"
+
+    async def __call__(self, request: Request) -> str | None:
+        return bearer_secret(request.headers.get("authorization"))
+
+
+_api_key = ApiKeyBearer()
+
+
 async def _principal(
     request: Request,
-    authorization: Annotated[str | None, Header()] = None,
+    secret: Annotated[str | None, Security(_api_key)],
     oms_tenant: Annotated[
         str | None, Header(description="Operator keys: the tenant to act on")
     ] = None,
 ) -> Principal:
-    secret = bearer_secret(authorization)
     if secret is None:
         raise Unauthenticated("Send your API key as 'Authorization: Bearer <key>'")
     state = _state(request)

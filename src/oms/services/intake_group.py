@@ -38,12 +38,12 @@ from datetime import datetime
 from typing import cast
 from uuid import UUID
 
-from oms.adapters.payments.base import PaymentGateway
 from oms.domain.errors import InsufficientStock, OmsError
 from oms.domain.orders import Actor
 from oms.services import intake
 from oms.services.intake import PlacedOrder, PlaceOrder
 from oms.services.intake_snapshot import GroupSnapshot, NotGroupable
+from oms.services.payment_gateway import PaymentGateway
 from oms.services.payments import GatewayProvider
 from oms.services.ports import TransientStorageError, UnitOfWork, UnitOfWorkFactory
 from oms.services.routing import Geocoder

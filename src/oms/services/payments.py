@@ -18,7 +18,6 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from oms.adapters.payments.base import GatewayResult, PaymentGateway
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
 from oms.domain.holds import HoldReason
 from oms.domain.ids import new_id
@@ -37,6 +36,7 @@ from oms.domain.payments import (
 )
 from oms.domain.policies import Overpayment, TenantPolicies
 from oms.services.common import retry_transient, utcnow
+from oms.services.payment_gateway import GatewayResult, PaymentGateway
 from oms.services.persistence import locked_order, save_order_changes, settle_order
 from oms.services.ports import UnitOfWorkFactory
 

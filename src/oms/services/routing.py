@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from oms.domain.addresses import Address
@@ -32,6 +32,7 @@ from oms.domain.routing import (
 )
 from oms.domain.routing_profile import RoutingProfile
 from oms.domain.shipping import add_business_days, ship_date
+from oms.services.geocoding import Geocoder
 from oms.services.ports import TransientStorageError, UnitOfWork
 from oms.services.reservations import ReservationResult, reserve_demands
 from oms.services.routing_network import (
@@ -52,12 +53,6 @@ __all__ = [
 ]
 
 MAX_ROUNDS = 20
-
-
-class Geocoder(Protocol):
-    """Where an address is (``oms.adapters.geocoding``); never raises, never goes online."""
-
-    def geocode(self, address: Address) -> Geocode: ...
 
 
 class _GivenCoordinatesOnly:

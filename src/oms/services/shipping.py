@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from oms.adapters.carriers.base import CarrierError, CarrierGateway, LabelRequest
 from oms.domain.addresses import Address
 from oms.domain.catalogue import Location
 from oms.domain.errors import (
@@ -33,6 +32,7 @@ from oms.domain.orders import Actor
 from oms.domain.packing import Package, PackageItem
 from oms.domain.shipments import Shipment
 from oms.domain.shipping import Parcel, rate_shop, ship_date
+from oms.services.carrier_gateway import CarrierError, CarrierGateway, LabelRequest
 from oms.services.common import retry_transient, utcnow
 from oms.services.fulfilment import apply_progress, describe
 from oms.services.payments import GatewayProvider, capture_shipped_value

@@ -4,6 +4,8 @@ A carrier signs the raw request body with the secret it shares with us and sends
 ``sha256=<64 lower-case hex digits>`` in a header (GitHub's ``X-Hub-Signature-256`` style).
 ``verify`` recomputes the signature over the exact bytes received, before any parsing, and
 compares in constant time; a missing or malformed header, or an empty secret, is refused.
+``verify`` bound to the deployment's secret is the ``oms.services.carrier_webhooks``
+``SignatureCheck`` port (``oms.wiring``).
 """
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
-from oms.adapters.carriers.base import CarrierError, LabelRequest, PurchasedLabel
 from oms.domain.addresses import Address
 from oms.domain.geo import GeoPoint
 from oms.domain.shipping import CarrierService, Quote, quote
 from oms.domain.tracking import SERIAL_LIMIT, make_tracking_number
+from oms.services.carrier_gateway import CarrierError, LabelRequest, PurchasedLabel
 
 __all__ = ["DEFAULT_BASE_URL", "TableRateCarrier", "tracking_prefix"]
 

@@ -1,15 +1,14 @@
 """4x6 inch shipping labels rendered to PDF bytes, the tracking number as a Code 128 barcode.
 
-The input is a plain frozen dataclass the caller fills in; text goes through ``text`` so no
-input can make rendering fail. Output is deterministic: the same label gives the same bytes.
+The input is ``oms.services.document_renderer.LabelDoc``, a plain frozen dataclass; text
+goes through ``text`` so no input can make rendering fail. Output is deterministic: the
+same label gives the same bytes.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_UP, Decimal
 
 from reportlab.graphics.barcode.code128 import Code128
@@ -20,37 +19,11 @@ from reportlab.pdfgen.canvas import Canvas
 
 from oms.adapters.documents.text import BOLD, REGULAR, address_lines, cut, printable, wrap
 from oms.domain.addresses import Address
+from oms.services.document_renderer import LabelDoc
 
-__all__ = ["LABEL_SIZE", "LabelDoc", "render_label"]
+__all__ = ["LABEL_SIZE", "render_label"]
 
 LABEL_SIZE: tuple[float, float] = (4 * inch, 6 * inch)
-
-
-@dataclass(frozen=True)
-class LabelDoc:
-    """One package's shipping label; ``package_index`` counts from 1."""
-
-    tracking_number: str
-    carrier: str
-    service: str
-    ship_from: Address
-    ship_to: Address
-    weight_grams: int
-    order_number: str
-    package_index: int
-    package_count: int
-    ship_date: date
-    reference: str | None = None
-
-    def __post_init__(self) -> None:
-        if not self.tracking_number or not (
-            self.tracking_number.isascii() and self.tracking_number.isprintable()
-        ):
-            raise ValueError(f"a barcode needs printable ASCII, not {self.tracking_number!r}")
-        if not 1 <= self.package_index <= self.package_count:
-            raise ValueError(f"package {self.package_index} of {self.package_count}")
-        if self.weight_grams < 0:
-            raise ValueError(f"negative weight {self.weight_grams} g")
 
 
 def _kilograms(grams: int) -> str:

@@ -1,30 +1,44 @@
 """Pick lists, packing slips and 4x6 shipping labels rendered to PDF bytes with reportlab.
 
 The documents live in ``sheets`` (pick lists, packing slips) and ``label`` (shipping labels),
-with the text handling both share in ``text``; this module gathers their public names so
-callers can import every document from one place.
+with the text handling both share in ``text``; ``PdfRenderer`` draws them all for the use
+cases, as the port ``oms.services.document_renderer.DocumentRenderer`` asks.
 """
 
 from __future__ import annotations
 
-from oms.adapters.documents.label import LABEL_SIZE, LabelDoc, render_label
-from oms.adapters.documents.sheets import (
-    PackingSlipDoc,
-    PackingSlipLine,
-    PickListDoc,
-    PickListLine,
-    render_packing_slip,
-    render_pick_list,
-)
+import io
+from collections.abc import Sequence
+
+from pypdf import PdfReader, PdfWriter
+
+from oms.adapters.documents.label import LABEL_SIZE, render_label
+from oms.adapters.documents.sheets import render_packing_slip, render_pick_list
+from oms.services.document_renderer import LabelDoc, PackingSlipDoc, PickListDoc
 
 __all__ = [
     "LABEL_SIZE",
-    "LabelDoc",
-    "PackingSlipDoc",
-    "PackingSlipLine",
-    "PickListDoc",
-    "PickListLine",
+    "PdfRenderer",
     "render_label",
     "render_packing_slip",
     "render_pick_list",
 ]
+
+
+class PdfRenderer:
+    """The warehouse's documents as PDF (A4 sheets, 4x6 inch labels)."""
+
+    def pick_list(self, doc: PickListDoc) -> bytes:
+        return render_pick_list(doc)
+
+    def packing_slip(self, doc: PackingSlipDoc) -> bytes:
+        return render_packing_slip(doc)
+
+    def labels(self, docs: Sequence[LabelDoc]) -> bytes:
+        writer = PdfWriter()
+        for doc in docs:
+            for page in PdfReader(io.BytesIO(render_label(doc))).pages:
+                writer.add_page(page)
+        out = io.BytesIO()
+        writer.write(out)
+        return out.getvalue()

@@ -1,14 +1,14 @@
 """Pick lists for a wave and packing slips for a fulfilment order, rendered to PDF bytes.
 
-Inputs are plain frozen dataclasses the caller fills in; text goes through ``text`` so no input
-can make rendering fail. Output is deterministic: the same document gives the same bytes.
+Inputs are the plain frozen dataclasses of ``oms.services.document_renderer``; text goes
+through ``text`` so no input can make rendering fail. Output is deterministic: the same
+document gives the same bytes.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
@@ -23,16 +23,9 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from oms.adapters.documents.text import BOLD, REGULAR, address_lines, cut, markup, printable
-from oms.domain.addresses import Address
+from oms.services.document_renderer import PackingSlipDoc, PickListDoc
 
-__all__ = [
-    "PackingSlipDoc",
-    "PackingSlipLine",
-    "PickListDoc",
-    "PickListLine",
-    "render_packing_slip",
-    "render_pick_list",
-]
+__all__ = ["render_packing_slip", "render_pick_list"]
 
 _NOTE_LIMIT = 1000
 _REFERENCES_LIMIT = 240
@@ -42,53 +35,6 @@ _BODY = ParagraphStyle("oms-body", fontName=REGULAR, fontSize=9, leading=11)
 _HEAD = ParagraphStyle("oms-head", parent=_BODY, fontName=BOLD)
 _NUMBER = ParagraphStyle("oms-number", parent=_BODY, alignment=TA_RIGHT)
 _TITLE = ParagraphStyle("oms-title", fontName=BOLD, fontSize=16, leading=20, spaceAfter=4)
-
-
-@dataclass(frozen=True)
-class PickListLine:
-    """Units of one SKU to take from one bin, for the fulfilment orders named (e.g. "#1042")."""
-
-    bin: str | None
-    sku: str
-    name: str
-    quantity: int
-    fulfillment_orders: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class PickListDoc:
-    """A wave's pick list at one location; ``lines`` are printed in the order given."""
-
-    wave_id: str
-    location_code: str
-    location_name: str
-    created_at: datetime
-    lines: Sequence[PickListLine]
-    tenant_name: str | None = None
-
-
-@dataclass(frozen=True)
-class PackingSlipLine:
-    """Units of one SKU in the parcel."""
-
-    sku: str
-    name: str
-    quantity: int
-
-
-@dataclass(frozen=True)
-class PackingSlipDoc:
-    """The slip packed with one fulfilment order; ``ship_to`` is None when nothing is shipped."""
-
-    order_number: str
-    fulfillment_order_id: str
-    ship_from: Address
-    ship_to: Address | None
-    lines: Sequence[PackingSlipLine]
-    packages: int
-    created_at: datetime
-    note: str | None = None
-    merchant_name: str | None = None
 
 
 def _when(moment: datetime) -> str:

@@ -17,8 +17,8 @@ from __future__ import annotations
 from collections import Counter
 from decimal import Decimal
 
-from oms.adapters.payments.base import GatewayCall, GatewayResult
 from oms.domain.payments import PaymentKind, PaymentOutcome
+from oms.services.payment_gateway import GatewayCall, GatewayResult
 
 __all__ = ["ManualGateway"]
 

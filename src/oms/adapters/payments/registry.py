@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from oms.adapters.payments.base import PaymentGateway
 from oms.adapters.payments.manual import ManualGateway
 from oms.adapters.payments.testing import TestGateway
 from oms.domain.errors import FieldError, InvalidRequest
+from oms.services.payment_gateway import PaymentGateway
 
 __all__ = ["GATEWAY_NAMES", "gateway_named"]
 

@@ -7,11 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
-from oms.adapters.documents.pdf import PackingSlipDoc, PackingSlipLine, render_packing_slip
 from oms.api.deps import (
     ActorDep,
     CarriersDep,
     CurrentPrincipal,
+    DocumentsDep,
     GatewaysDep,
     GeocoderDep,
     PageDep,
@@ -258,33 +258,15 @@ def collect_pickup(
 
 
 @router.get("/{fulfillment_order_id}/packing-slip", response_class=Response, responses=PDF_RESPONSE)
-def packing_slip(fulfillment_order_id: str, tenant_id: TenantId, uow: UowDep) -> Response:
+def packing_slip(
+    fulfillment_order_id: str, tenant_id: TenantId, uow: UowDep, renderer: DocumentsDep
+) -> Response:
     """The packing slip of a fulfilment order, as PDF."""
-    content = documents.packing_slip_content(
+    document = documents.packing_slip_document(
         uow_factory=uow,
         tenant_id=tenant_id,
         fo_id=parse_uuid(fulfillment_order_id, "fulfilment order"),
+        renderer=renderer,
+        now=datetime.now(UTC),
     )
-    order, fo = content.order, content.fulfillment_order
-    pdf = render_packing_slip(
-        PackingSlipDoc(
-            order_number=f"#{order.number}",
-            fulfillment_order_id=str(fo.id),
-            ship_from=content.ship_from,
-            ship_to=order.shipping_address,
-            lines=[
-                PackingSlipLine(
-                    sku=line.sku,
-                    name=content.product_names.get(line.sku, line.sku),
-                    quantity=line.live,
-                )
-                for line in fo.lines
-                if line.live > 0
-            ],
-            packages=content.packages,
-            created_at=datetime.now(UTC),
-            note=order.note,
-            merchant_name=content.merchant_name,
-        )
-    )
-    return pdf_response(pdf, f"packing-slip-{order.number}.pdf")
+    return pdf_response(document.content, document.filename)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -10,13 +9,16 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
-from pypdf import PdfReader, PdfWriter
 from starlette.concurrency import run_in_threadpool
 
-from oms.adapters.carriers.signature import verify
-from oms.adapters.documents.pdf import LabelDoc, render_label
-from oms.adapters.downloads import DownloadGrant
-from oms.api.deps import DownloadsDep, SettingsDep, TenantId, UowDep, parse_uuid
+from oms.api.deps import (
+    CarrierSignaturesDep,
+    DocumentsDep,
+    DownloadsDep,
+    TenantId,
+    UowDep,
+    parse_uuid,
+)
 from oms.api.responses import PDF_RESPONSE, pdf_response
 from oms.api.schemas.fulfilment import (
     CarrierEventsIn,
@@ -26,9 +28,8 @@ from oms.api.schemas.fulfilment import (
     ShipmentRead,
     TrackingRead,
 )
-from oms.domain.errors import Gone, NotFound, Unauthenticated
 from oms.domain.tracking import TrackingEvent
-from oms.services import documents, downloads, fulfilment, shipping, tracking
+from oms.services import carrier_webhooks, documents, downloads, fulfilment, shipping, tracking
 
 __all__ = ["router"]
 
@@ -47,34 +48,17 @@ def get_shipment(shipment_id: str, tenant_id: TenantId, uow: UowDep) -> Shipment
 
 
 @router.get("/v1/shipments/{shipment_id}/label", response_class=Response, responses=PDF_RESPONSE)
-def shipping_label(shipment_id: str, tenant_id: TenantId, uow: UowDep) -> Response:
+def shipping_label(
+    shipment_id: str, tenant_id: TenantId, uow: UowDep, renderer: DocumentsDep
+) -> Response:
     """The 4x6 shipping label(s) with the tracking number as Code 128, one page a package."""
-    content = documents.label_content(
-        uow_factory=uow, tenant_id=tenant_id, shipment_id=parse_uuid(shipment_id, "shipment")
+    document = documents.labels_document(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        shipment_id=parse_uuid(shipment_id, "shipment"),
+        renderer=renderer,
     )
-    shipment, order = content.shipment, content.order
-    writer = PdfWriter()
-    for index, package in enumerate(content.packages, start=1):
-        page = render_label(
-            LabelDoc(
-                tracking_number=shipment.tracking_number,
-                carrier=shipment.carrier,
-                service=shipment.service,
-                ship_from=content.ship_from,
-                ship_to=content.ship_to,
-                weight_grams=0 if package is None else package.weight_grams,
-                order_number=f"#{order.number}",
-                package_index=index,
-                package_count=len(content.packages),
-                ship_date=shipment.created_at.date(),
-                reference=str(shipment.fulfillment_order_id),
-            )
-        )
-        for pdf_page in PdfReader(io.BytesIO(page)).pages:
-            writer.add_page(pdf_page)
-    out = io.BytesIO()
-    writer.write(out)
-    return pdf_response(out.getvalue(), f"label-{shipment.tracking_number}.pdf")
+    return pdf_response(document.content, document.filename)
 
 
 @router.get("/v1/orders/{order_id}/shipments", response_model=list[ShipmentRead])
@@ -103,16 +87,11 @@ def order_downloads(
 ) -> list[DownloadOut]:
     """Signed download links of the order's delivered digital lines, valid for the tenant's
     ``download_link_days`` from delivery."""
-    the_id = parse_uuid(order_id, "order")
-    delivered = downloads.digital_deliveries(uow_factory=uow, tenant_id=tenant_id, order_id=the_id)
+    found = downloads.download_links(
+        uow_factory=uow, tenant_id=tenant_id, order_id=parse_uuid(order_id, "order"), links=signer
+    )
     return [
-        DownloadOut(
-            line_no=d.line_no,
-            sku=d.sku,
-            url=signer.link(DownloadGrant(tenant_id, the_id, d.line_no, d.expires_at)),
-            expires_at=d.expires_at,
-        )
-        for d in delivered
+        DownloadOut(line_no=d.line_no, sku=d.sku, url=d.url, expires_at=d.expires_at) for d in found
     ]
 
 
@@ -120,13 +99,8 @@ def order_downloads(
 def download(token: str, uow: UowDep, signer: DownloadsDep) -> RedirectResponse:
     """A customer's download link: redirects to the file while the link is valid (410 after,
     404 for anything forged)."""
-    grant = signer.read(token)
-    if grant is None:
-        raise NotFound("No such download")
-    if grant.expired(datetime.now(UTC)):
-        raise Gone(f"This download link expired at {grant.expires_at.isoformat()}")
-    target = downloads.download_target(
-        uow_factory=uow, tenant_id=grant.tenant_id, order_id=grant.order_id, line_no=grant.line_no
+    target = downloads.open_download(
+        uow_factory=uow, token=token, links=signer, now=datetime.now(UTC)
     )
     return RedirectResponse(target, status_code=307)
 
@@ -144,7 +118,7 @@ def track(tracking_number: str, uow: UowDep) -> TrackingRead:
 async def carrier_events(
     carrier: str,
     request: Request,
-    settings: SettingsDep,
+    signatures: CarrierSignaturesDep,
     uow: UowDep,
     signature: Annotated[
         str | None,
@@ -154,8 +128,7 @@ async def carrier_events(
     """Tracking events from a carrier, signed with HMAC-SHA256 of the raw body (401 and
     nothing read when the signature is missing or wrong); each event id counts once."""
     body = await request.body()
-    if not verify(body, signature, settings.carrier_webhook_secret):
-        raise Unauthenticated(f"Missing or wrong {SIGNATURE_HEADER} signature")
+    carrier_webhooks.authenticate_carrier_events(body=body, signature=signature, check=signatures)
     try:
         parsed = CarrierEventsIn.model_validate_json(body)
     except ValidationError as invalid:

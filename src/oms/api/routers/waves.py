@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from oms.adapters.documents.pdf import PickListDoc, PickListLine, render_pick_list
 from oms.api.deps import (
     ActorDep,
+    DocumentsDep,
     GeocoderDep,
     PageDep,
     PickupKeyDep,
@@ -24,7 +24,7 @@ from oms.api.schemas.fulfilment import FulfillmentOrderRead, PickConfirmIn, Wave
 from oms.domain import lengths
 from oms.domain.errors import FieldError, InvalidRequest, NotFound
 from oms.domain.picking import WaveStatus
-from oms.services import picking
+from oms.services import documents, picking
 
 __all__ = ["router"]
 
@@ -124,30 +124,14 @@ def confirm_wave(
 
 
 @router.get("/v1/pick-waves/{wave_id}/pick-list", response_class=Response, responses=PDF_RESPONSE)
-def pick_list_pdf(wave_id: str, tenant_id: TenantId, uow: UowDep) -> Response:
+def pick_list_pdf(
+    wave_id: str, tenant_id: TenantId, uow: UowDep, renderer: DocumentsDep
+) -> Response:
     """The wave's pick list as PDF, sorted by bin."""
-    view = picking.wave_pick_list(
-        uow_factory=uow, tenant_id=tenant_id, wave_id=parse_uuid(wave_id, "pick wave")
+    document = documents.pick_list_document(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        wave_id=parse_uuid(wave_id, "pick wave"),
+        renderer=renderer,
     )
-    pdf = render_pick_list(
-        PickListDoc(
-            wave_id=str(view.wave.id),
-            location_code=view.location_code,
-            location_name=view.location_name,
-            created_at=view.wave.created_at,
-            tenant_name=view.merchant_name,
-            lines=[
-                PickListLine(
-                    bin=entry.bin,
-                    sku=entry.sku,
-                    name=view.names.get(entry.sku, entry.sku),
-                    quantity=entry.quantity,
-                    fulfillment_orders=tuple(
-                        f"#{view.order_numbers[fo_id]}" for fo_id in entry.fulfillment_order_ids
-                    ),
-                )
-                for entry in view.entries
-            ],
-        )
-    )
-    return pdf_response(pdf, f"pick-list-{view.wave.id}.pdf")
+    return pdf_response(document.content, document.filename)

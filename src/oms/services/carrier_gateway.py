@@ -1,6 +1,7 @@
 """The carrier gateway port: what oms needs from anything that prints shipping labels.
 
-Every carrier integration (the built-in ``TableRateCarrier``, real carrier APIs later)
+The port belongs to the use cases (``oms.services``); every carrier integration in
+``oms.adapters.carriers`` (the built-in ``TableRateCarrier``, real carrier APIs later)
 implements ``CarrierGateway``; the fulfilment use cases talk to nothing else, and tests and
 the demo buy labels from ``TableRateCarrier`` exactly as production buys them from a real
 carrier, like httpx's transports.
@@ -8,8 +9,9 @@ carrier, like httpx's transports.
 A label's life, as oms sees it::
 
     buy_label ──▶ PurchasedLabel (tracking number, cost, tracking URL, deliver-by date)
-                      └──▶ tracking events arrive by signed webhook (``signature``), or
-                           from ``simulate_events`` for the table-rate carriers
+                      └──▶ tracking events arrive by signed webhook, or from
+                           ``simulate_events`` for the table-rate carriers
+                           (both in ``oms.adapters.carriers``)
 
 ``buy_label``
     Buy one label for ``request.parcels`` (one or more parcels travelling together) with

@@ -1,6 +1,7 @@
 """The payment gateway port: what oms needs from anything that moves card money.
 
-Every gateway (``manual``, ``test``, and real processors later) implements
+The port belongs to the use cases (``oms.services``); every gateway in
+``oms.adapters.payments`` (``manual``, ``test``, and real processors later) implements
 ``PaymentGateway``; the use cases talk to nothing else, and tests and the demo run on
 ``TestGateway`` exactly as production runs on a real adapter, like httpx's transports.
 

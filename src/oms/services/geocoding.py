@@ -3,7 +3,8 @@
 Distributed order routing ranks the locations that could ship an order by how far they
 are from its destination, so every destination ``Address`` has to become a point on the
 map. A ``Geocoder`` does that; the router and the use cases talk to nothing else, and
-tests run on ``StaticGeocoder`` exactly as production runs on ``OfflineGeocoder``.
+tests run on ``StaticGeocoder`` exactly as production runs on ``OfflineGeocoder`` (both in
+``oms.adapters.geocoding``).
 
 ``geocode(address)`` returns a ``Geocode``: a ``GeoPoint`` and the ``GeoPrecision`` it
 was found at. Implementations walk the same ladder, from the most precise rung down, and

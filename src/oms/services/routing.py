@@ -19,10 +19,9 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from oms.domain.addresses import Address
-from oms.domain.allocation import Demand
+from oms.domain.allocation import Demand, Pick
 from oms.domain.catalogue import Location
 from oms.domain.geo import Geocode, GeoPoint, GeoPrecision
-from oms.domain.ids import new_id
 from oms.domain.orders import Allocation
 from oms.domain.routing import (
     RoutingLine,
@@ -33,7 +32,7 @@ from oms.domain.routing import (
 from oms.domain.routing_profile import RoutingProfile
 from oms.domain.shipping import add_business_days, ship_date
 from oms.services.ports import TransientStorageError, UnitOfWork
-from oms.services.reservations import ReservationResult, reserve_demands
+from oms.services.reservations import ReservationResult, hold_picks, reserve_demands, take_stock
 from oms.services.routing_network import (
     Shipper,
     carrier_services,
@@ -112,51 +111,36 @@ def _take(
     profile: RoutingProfile,
     at: datetime,
 ) -> _Taken:
-    """Reserve each package's stock; a package a race or a full location refused is skipped."""
+    """Reserve each package's stock whole; a package a race or a full location refused is
+    skipped (its capacity given back)."""
     taken_all = _Taken()
+    packages = []
     for package in sorted(result.packages, key=lambda p: p.code):
-        taken: list[tuple[str, int]] = []
-        wanted = sorted(
-            {
-                (sku, per * units)
-                for line_no, units in package.lines
-                for sku, per in lines[line_no].per_unit.items()
-            }
-        )
-        merged: dict[str, int] = {}
-        for sku, units in wanted:
-            merged[sku] = merged.get(sku, 0) + units
         limit = profile.daily_capacity.get(package.code)
         # Only a location with a daily capacity is counted: the counter row is hot, and an
         # unlimited location has nothing to protect.
-        ok = limit is None or uow.routing.take_capacity(
-            tenant_id, package.location_id, today, limit
-        )
-        for sku in sorted(merged) if ok else []:
-            if not uow.inventory.try_reserve(tenant_id, sku, package.location_id, merged[sku], at):
-                ok = False
-                break
-            taken.append((sku, merged[sku]))
-        if not ok:
+        if limit is None or uow.routing.take_capacity(tenant_id, package.location_id, today, limit):
+            packages.append(package)
+        else:
             taken_all.raced = True
-            for sku, units in taken:
-                uow.inventory.release(tenant_id, sku, package.location_id, units, at)
+    per_unit = {line_no: line.per_unit for line_no, line in lines.items()}
+    groups = [
+        [Pick(line_no, package.location_id, units) for line_no, units in package.lines]
+        for package in packages
+    ]
+    reserved = take_stock(uow, tenant_id=tenant_id, groups=groups, per_unit=per_unit, at=at)
+    held: dict[tuple[int, str, UUID], Allocation] = {}
+    for package, picks, whole in zip(packages, groups, reserved, strict=True):
+        if not whole:
+            taken_all.raced = True
+            if package.code in profile.daily_capacity:
+                uow.routing.give_back_capacity(tenant_id, package.location_id, today)
             continue
         taken_all.packages.append(package)
-        for line_no, units in package.lines:
-            taken_all.placed[line_no] = taken_all.placed.get(line_no, 0) + units
-            for sku, per in sorted(lines[line_no].per_unit.items()):
-                taken_all.allocations.append(
-                    Allocation(
-                        id=new_id(),
-                        line_no=line_no,
-                        sku=sku,
-                        location_id=package.location_id,
-                        quantity=per * units,
-                        created_at=at,
-                        location_code=package.code,
-                    )
-                )
+        for pick in picks:
+            taken_all.placed[pick.line_no] = taken_all.placed.get(pick.line_no, 0) + pick.units
+        hold_picks(held, picks, per_unit, at, package.code)
+    taken_all.allocations = list(held.values())
     return taken_all
 
 

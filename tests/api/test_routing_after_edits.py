@@ -220,3 +220,43 @@ def test_an_order_whose_address_is_edited_is_routed_to_the_new_place(
     routing = _routing(client, shop, placed["id"])
     assert _routed_by_cost(routing) == ("postal_code", ["exact"], [("NJ-1", "parcelco", "ground")])
     assert routing["packages"][0]["shipping"] == "12.00"  # far now
+
+
+def test_an_order_no_carrier_service_can_take_is_held_before_anyone_picks_it(
+    client: TestClient, shop: ApiTenant
+) -> None:
+    # The geocoder cannot place it, and the rate card prices only by distance.
+    outlying = {**NEW_YORK, "city": "Wake Island", "region": "79", "postal_code": "96898"}
+    outlying["country"] = "UM"
+    placed = post_json(
+        client,
+        shop,
+        "/v1/orders",
+        {
+            "currency": "USD",
+            "lines": [{"sku": "TEE", "quantity": 1}],
+            "customer": {"email": "pat@example.com", "name": "Pat Doe"},
+            "shipping_address": outlying,
+            "payment": CARD,
+        },
+        201,
+    )
+
+    held = get_json(client, shop, f"/v1/orders/{placed['id']}")
+    assert held["released_at"] is None
+    assert _open_holds(held) == ["no_carrier_service"]
+    routing = _routing(client, shop, placed["id"])
+    assert [(p["location"], p.get("unpriced")) for p in routing["packages"]] == [("NJ-1", True)]
+    assert get_json(client, shop, f"/v1/orders/{placed['id']}/fulfillment-orders") == []
+    assert get_json(client, shop, "/v1/inventory/TEE")["reserved"] == 1
+
+    fixed = _edit(client, shop, held, {"shipping_address": NEW_YORK})
+
+    assert _open_holds(fixed) == []
+    assert fixed["released_at"] is not None
+    (fo,) = get_json(client, shop, f"/v1/orders/{placed['id']}/fulfillment-orders")
+    assert (fo["carrier"], fo["service"]) == ("parcelco", "ground")
+
+
+def _open_holds(order: dict[str, Any]) -> list[str]:
+    return sorted(h["reason"] for h in order["holds"] if h["released_at"] is None)

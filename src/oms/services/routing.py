@@ -30,13 +30,14 @@ from oms.domain.routing import (
     route,
 )
 from oms.domain.routing_profile import RoutingProfile
-from oms.domain.shipping import add_business_days, ship_date
+from oms.domain.shipping import CarrierService, add_business_days, ship_date
 from oms.services.ports import TransientStorageError, UnitOfWork
 from oms.services.reservations import ReservationResult, hold_picks, reserve_demands, take_stock
 from oms.services.routing_network import (
     Shipper,
     carrier_services,
     cutoff_of,
+    destination_record,
     priced_in,
 )
 from oms.services.routing_network import network as gather_network
@@ -81,6 +82,9 @@ class RouteRequest:
     profile: RoutingProfile | None = None  # the current one is read when not given
     pickup_at: Location | None = None  # a store pickup: everything from there, nothing else
     carrier_rate_cards: Sequence[Mapping[str, Any]] | None = None  # read when not given
+    # Where the destination is, when an earlier routing of this address placed it; the
+    # geocoder places it when not given.
+    destination_geocode: Geocode | None = None
 
 
 @dataclass
@@ -157,11 +161,7 @@ def route_and_reserve(
     today = at.date()
     days = profile.promise_days(request.service_level)
     promise = None if days is None else add_business_days(today, days)
-    destination = (
-        geocoder.geocode(request.destination)
-        if request.destination is not None
-        else Geocode(None, GeoPrecision.UNKNOWN)
-    )
+    destination = _placed(request, geocoder)
     services = priced_in(carrier_services(uow, request.carrier_rate_cards), request.currency)
     policy = RoutingPolicy(
         allow_split=profile.allow_split,
@@ -171,28 +171,14 @@ def route_and_reserve(
     skus = sorted({sku for line in request.lines for sku in line.per_unit})
     if request.pickup_at is not None:
         return _store_pickup(uow, tenant_id, request, request.pickup_at, profile, promise, at)
-    if not services:
-        return _priority_rule(
-            uow,
-            tenant_id,
-            request,
-            profile,
-            skus,
-            promise,
-            at,
-            why="no carrier rate cards are configured, so nothing can be priced",
+    if not services or destination.point is None:
+        why = (
+            "no carrier rate cards are configured, so nothing can be priced"
+            if not services
+            else "the destination could not be placed on the map, so distances are unknown"
         )
-    if destination.point is None:
-        return _priority_rule(
-            uow,
-            tenant_id,
-            request,
-            profile,
-            skus,
-            promise,
-            at,
-            why="the destination could not be placed on the map, so distances are unknown",
-        )
+        fallback = _Fallback(profile, promise, destination, services, why)
+        return _priority_rule(uow, tenant_id, request, skus, fallback, at)
     remaining = {line.line_no: line for line in request.lines if line.quantity > 0}
     reserved = ReservationResult()
     rounds: list[dict[str, Any]] = []
@@ -228,11 +214,7 @@ def route_and_reserve(
     record = {
         "profile_version": profile.version,
         "service_level": request.service_level,
-        "destination": {
-            "latitude": None if destination.point is None else destination.point.latitude,
-            "longitude": None if destination.point is None else destination.point.longitude,
-            "precision": destination.precision.value,
-        },
+        "destination": destination_record(destination, request.destination),
         "promised_deliver_by": None if promise is None else promise.isoformat(),
         "carrier_rates": bool(services),
         "packages": packages,
@@ -300,20 +282,32 @@ def _round_record(result: RoutingResult, rejected: Sequence[tuple[str, str]]) ->
     }
 
 
+@dataclass(frozen=True)
+class _Fallback:
+    """What the priority rule is given: the profile, the promise, the destination as placed,
+    the carrier services (none, or none that can use distances) and why it is used."""
+
+    profile: RoutingProfile
+    promise: date | None
+    destination: Geocode
+    services: Sequence[CarrierService]
+    why: str
+
+
 def _priority_rule(
     uow: UnitOfWork,
     tenant_id: UUID,
     request: RouteRequest,
-    profile: RoutingProfile,
     skus: Sequence[str],
-    promise: date | None,
+    fallback: _Fallback,
     at: datetime,
-    *,
-    why: str,
 ) -> RoutedOrder:
-    """When nothing can be priced (no rate card, or no place for the destination): one
-    location with everything in priority order, else a split by priority (the foundation's
-    rule); ``why`` says which."""
+    """When nothing can be priced by distance (no rate card, or no place for the
+    destination): one location with everything in priority order, else a split by priority
+    (the foundation's rule); ``fallback.why`` says which. With rate cards, each location's
+    parcel is priced as the cards price a destination without a place (by country or
+    region); a parcel none of them prices is recorded ``unpriced`` (the order is held)."""
+    profile = fallback.profile
     net = gather_network(uow, tenant_id, skus, profile, request.exclude, at.date())
     reserved = reserve_demands(
         uow,
@@ -326,35 +320,97 @@ def _priority_rule(
     codes = {loc_id: loc.code for loc_id, loc in net.locations.items()}
     for allocation in reserved.allocations:
         allocation.location_code = codes.get(allocation.location_id)
+    ship = (
+        Shipper(
+            fallback.services,
+            net.locations,
+            fallback.destination,
+            request.destination,
+            fallback.promise,
+            at,
+        )
+        if fallback.services
+        else None
+    )
+    packages = [
+        _fallback_package(package, ship, net.locations, at)
+        for package in _packages_of(reserved, request.lines)
+    ]
     record = {
         "profile_version": profile.version,
         "service_level": request.service_level,
-        "packages": [
-            {
-                "location": code,
-                "lines": sorted(
-                    {(a.line_no, 0) for a in reserved.allocations if a.location_code == code}
-                ),
-            }
-            for code in sorted({a.location_code or "" for a in reserved.allocations})
-        ],
+        "destination": destination_record(fallback.destination, request.destination),
+        "carrier_rates": bool(fallback.services),
+        "packages": packages,
         "backordered": {str(n): q for n, q in sorted(reserved.unfilled.items())},
         "rounds": [
             {
                 "method": "priority",
-                "why": f"{why}: one location with everything, in priority order, else a "
-                "split by priority",
+                "why": f"{fallback.why}: one location with everything, in priority order, "
+                "else a split by priority",
                 "rejected": [{"location": c, "why": w} for c, w in net.rejected],
             }
         ],
-        "promised_deliver_by": None if promise is None else promise.isoformat(),
+        "promised_deliver_by": None if fallback.promise is None else fallback.promise.isoformat(),
     }
+    priced = [date.fromisoformat(p["deliver_by"]) for p in packages if "deliver_by" in p]
     return RoutedOrder(
         reserved=reserved,
         record=record,
-        promised_deliver_by=promise,
+        promised_ship_by=min(
+            (date.fromisoformat(p["ship_on"]) for p in packages if "ship_on" in p), default=None
+        ),
+        promised_deliver_by=max(priced, default=fallback.promise),
         profile_version=profile.version,
     )
+
+
+def _packages_of(
+    reserved: ReservationResult, lines: Sequence[RoutingLine]
+) -> list[tuple[UUID, str, list[tuple[int, int]], int]]:
+    """(location, code, (line, units) pairs, parcel grams) of each location's share."""
+    by_line = {line.line_no: line for line in lines}
+    units: dict[tuple[UUID, str], dict[int, int]] = {}
+    for a in reserved.allocations:
+        line = by_line[a.line_no]
+        share = units.setdefault((a.location_id, a.location_code or ""), {})
+        share[a.line_no] = max(share.get(a.line_no, 0), a.quantity // line.per_unit[a.sku])
+    return [
+        (
+            location_id,
+            code,
+            sorted(share.items()),
+            sum(n * by_line[line_no].weight_grams for line_no, n in share.items()),
+        )
+        for (location_id, code), share in sorted(units.items(), key=lambda item: item[0][1])
+    ]
+
+
+def _fallback_package(
+    package: tuple[UUID, str, list[tuple[int, int]], int],
+    ship: Shipper | None,
+    locations: Mapping[UUID, Location],
+    at: datetime,
+) -> dict[str, Any]:
+    location_id, code, lines, grams = package
+    found: dict[str, Any] = {
+        "location": code,
+        "lines": [[line_no, units] for line_no, units in lines],
+        "weight_grams": grams,
+    }
+    option = None if ship is None else ship(location_id, grams)
+    if option is not None:
+        found.update(
+            carrier=option.carrier,
+            service=option.service,
+            shipping=str(option.price),
+            ship_on=ship_date(at, cutoff_of(locations[location_id])).isoformat(),
+            deliver_by=option.deliver_by.isoformat(),
+            late=option.late,
+        )
+    elif ship is not None:
+        found["unpriced"] = True  # no carrier service prices this parcel
+    return found
 
 
 def _store_pickup(
@@ -412,11 +468,7 @@ def plan_route(
     """Route without reserving anything, under ``profile`` (what-if simulation)."""
     days = profile.promise_days(request.service_level)
     promise = None if days is None else add_business_days(at.date(), days)
-    destination = (
-        geocoder.geocode(request.destination)
-        if request.destination is not None
-        else Geocode(None, GeoPrecision.UNKNOWN)
-    )
+    destination = _placed(request, geocoder)
     skus = sorted({sku for line in request.lines for sku in line.per_unit})
     net = gather_network(uow, tenant_id, skus, profile, request.exclude, at.date())
     ship = Shipper(
@@ -433,3 +485,12 @@ def plan_route(
         split_penalty=profile.split_penalty,
     )
     return route(list(request.lines), net.candidates, ship=ship, policy=policy)
+
+
+def _placed(request: RouteRequest, geocoder: Geocoder) -> Geocode:
+    """Where the destination is: as given with the request, else as the geocoder places it."""
+    if request.destination_geocode is not None:
+        return request.destination_geocode
+    if request.destination is None:
+        return Geocode(None, GeoPrecision.UNKNOWN)
+    return geocoder.geocode(request.destination)

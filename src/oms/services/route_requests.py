@@ -17,7 +17,7 @@ from oms.domain.orders import Order
 from oms.domain.routing import RoutingLine
 from oms.domain.routing_profile import RoutingProfile
 from oms.services.routing import RouteRequest
-from oms.services.routing_network import recorded_destination
+from oms.services.routing_records import recorded_destination
 
 __all__ = ["order_route_request"]
 

@@ -4,10 +4,12 @@ For one order: geocode the destination (offline), gather candidate locations (ac
 to ship, not excluded by the profile, stores only with ship-from-store, stock above the
 routing safety stock, capacity left today), price each possible package with the carrier
 rate cards (cheapest service that meets the promise), let ``oms.domain.routing.route`` pick
-the cheapest plan, then take the stock with the usual conditional updates. A lost race
-re-plans what is left on fresh figures. Without any carrier service configured there is
-nothing to price: every package costs its handling, and candidates are offered in priority
-order so the cheapest-equal plan is the priority rule's.
+the cheapest plan, then take each package's stock whole (``reservations.take_stock``). A
+lost race re-plans what is left on fresh figures. Without any carrier service configured,
+or without a place for the destination, nothing can be priced by distance: the priority
+rule decides, and rate cards still price each location's parcel where they can without a
+distance (a parcel none prices is recorded ``unpriced``, and the order held). The record
+kept with the order is built in ``oms.services.routing_records``.
 """
 
 from __future__ import annotations
@@ -30,17 +32,18 @@ from oms.domain.routing import (
     route,
 )
 from oms.domain.routing_profile import RoutingProfile
-from oms.domain.shipping import CarrierService, add_business_days, ship_date
+from oms.domain.shipping import CarrierService, add_business_days
 from oms.services.ports import TransientStorageError, UnitOfWork
 from oms.services.reservations import ReservationResult, hold_picks, reserve_demands, take_stock
-from oms.services.routing_network import (
-    Shipper,
-    carrier_services,
-    cutoff_of,
-    destination_record,
-    priced_in,
-)
+from oms.services.routing_network import Shipper, carrier_services, priced_in
 from oms.services.routing_network import network as gather_network
+from oms.services.routing_records import (
+    destination_record,
+    fallback_package,
+    package_record,
+    packages_of,
+    round_record,
+)
 
 __all__ = [
     "NO_GEOCODER",
@@ -190,8 +193,8 @@ def route_and_reserve(
         ship = Shipper(services, net.locations, destination, request.destination, promise, at)
         result = route(list(remaining.values()), net.candidates, ship=ship, policy=policy)
         taken = _take(uow, tenant_id, result, remaining, today, profile, at)
-        rounds.append(_round_record(result, net.rejected))
-        packages.extend(_package_record(p, net.locations, at) for p in taken.packages)
+        rounds.append(round_record(result, net.rejected))
+        packages.extend(package_record(p, net.locations, at) for p in taken.packages)
         reserved.allocations.extend(taken.allocations)
         for line_no, units in taken.placed.items():
             reserved.allocated_units[line_no] = reserved.allocated_units.get(line_no, 0) + units
@@ -230,56 +233,6 @@ def route_and_reserve(
         promised_deliver_by=deliver_by if deliver_by is not None else promise,
         profile_version=profile.version,
     )
-
-
-def _package_record(
-    package: Any, locations: Mapping[UUID, Location], at: datetime
-) -> dict[str, Any]:
-    option = package.option
-    ship_on = ship_date(at, cutoff_of(locations[package.location_id]))
-    return {
-        "location": package.code,
-        "lines": [[line_no, units] for line_no, units in package.lines],
-        "weight_grams": package.weight_grams,
-        "carrier": option.carrier,
-        "service": option.service,
-        "shipping": str(option.price),
-        "handling": str(package.handling),
-        "ship_on": ship_on.isoformat(),
-        "deliver_by": option.deliver_by.isoformat(),
-        "late": option.late,
-    }
-
-
-def _round_record(result: RoutingResult, rejected: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    cost = result.cost
-    explanation = result.explanation
-    return {
-        "method": result.method,
-        "cost": {
-            "shipping": str(cost.shipping),
-            "handling": str(cost.handling),
-            "split_penalty": str(cost.split_penalty),
-            "late_penalty": str(cost.late_penalty),
-            "total": str(cost.total),
-        },
-        "why": explanation.why,
-        "considered": [
-            {
-                "locations": list(plan.locations),
-                "total": str(plan.cost.total),
-                "shipping": str(plan.cost.shipping),
-                "handling": str(plan.cost.handling),
-                "split_penalty": str(plan.cost.split_penalty),
-                "feasible": plan.feasible,
-                "note": plan.note,
-            }
-            for plan in explanation.considered
-        ],
-        "rejected": [
-            {"location": code, "why": why} for code, why in [*rejected, *explanation.rejected]
-        ],
-    }
 
 
 @dataclass(frozen=True)
@@ -333,8 +286,8 @@ def _priority_rule(
         else None
     )
     packages = [
-        _fallback_package(package, ship, net.locations, at)
-        for package in _packages_of(reserved, request.lines)
+        fallback_package(package, ship, net.locations, at)
+        for package in packages_of(reserved, request.lines)
     ]
     record = {
         "profile_version": profile.version,
@@ -363,54 +316,6 @@ def _priority_rule(
         promised_deliver_by=max(priced, default=fallback.promise),
         profile_version=profile.version,
     )
-
-
-def _packages_of(
-    reserved: ReservationResult, lines: Sequence[RoutingLine]
-) -> list[tuple[UUID, str, list[tuple[int, int]], int]]:
-    """(location, code, (line, units) pairs, parcel grams) of each location's share."""
-    by_line = {line.line_no: line for line in lines}
-    units: dict[tuple[UUID, str], dict[int, int]] = {}
-    for a in reserved.allocations:
-        line = by_line[a.line_no]
-        share = units.setdefault((a.location_id, a.location_code or ""), {})
-        share[a.line_no] = max(share.get(a.line_no, 0), a.quantity // line.per_unit[a.sku])
-    return [
-        (
-            location_id,
-            code,
-            sorted(share.items()),
-            sum(n * by_line[line_no].weight_grams for line_no, n in share.items()),
-        )
-        for (location_id, code), share in sorted(units.items(), key=lambda item: item[0][1])
-    ]
-
-
-def _fallback_package(
-    package: tuple[UUID, str, list[tuple[int, int]], int],
-    ship: Shipper | None,
-    locations: Mapping[UUID, Location],
-    at: datetime,
-) -> dict[str, Any]:
-    location_id, code, lines, grams = package
-    found: dict[str, Any] = {
-        "location": code,
-        "lines": [[line_no, units] for line_no, units in lines],
-        "weight_grams": grams,
-    }
-    option = None if ship is None else ship(location_id, grams)
-    if option is not None:
-        found.update(
-            carrier=option.carrier,
-            service=option.service,
-            shipping=str(option.price),
-            ship_on=ship_date(at, cutoff_of(locations[location_id])).isoformat(),
-            deliver_by=option.deliver_by.isoformat(),
-            late=option.late,
-        )
-    elif ship is not None:
-        found["unpriced"] = True  # no carrier service prices this parcel
-    return found
 
 
 def _store_pickup(

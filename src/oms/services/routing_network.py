@@ -2,16 +2,10 @@
 
 ``network`` gathers the candidates (active, shipping, not excluded, stock above the routing
 safety stock, capacity left today) and says why the others were left out; ``Shipper``
-prices a parcel from a location to the destination with the carrier rate cards.
-``destination_record`` keeps where the destination was placed with the order's routing, and
-``recorded_destination`` gives it back while the address is the same: every later routing
-of the order uses the geocode its intake used.
-"""
+prices a parcel from a location to the destination with the carrier rate cards."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -22,7 +16,7 @@ from uuid import UUID
 
 from oms.domain.addresses import Address
 from oms.domain.catalogue import Location, LocationKind
-from oms.domain.geo import Geocode, GeoPoint, GeoPrecision
+from oms.domain.geo import Geocode, GeoPoint
 from oms.domain.inventory import StockLevel
 from oms.domain.rate_import import parse_rate_cards
 from oms.domain.routing import (
@@ -39,10 +33,8 @@ __all__ = [
     "Shipper",
     "carrier_services",
     "cutoff_of",
-    "destination_record",
     "network",
     "priced_in",
-    "recorded_destination",
 ]
 
 UNLIMITED = 10**9
@@ -87,38 +79,6 @@ def cutoff_of(location: Location) -> time:
     """The location's daily carrier pickup cut-off."""
     hours, minutes = (int(part) for part in location.pickup_cutoff.split(":"))
     return time(hours, minutes)
-
-
-def _address_key(address: Address) -> str:
-    """A short digest of every field of ``address``: another address, another key."""
-    text = json.dumps(address.to_dict(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def destination_record(destination: Geocode, address: Address | None) -> dict[str, Any]:
-    """Where ``address`` was placed, as the order's routing record keeps it."""
-    point = destination.point
-    return {
-        "latitude": None if point is None else point.latitude,
-        "longitude": None if point is None else point.longitude,
-        "precision": destination.precision.value,
-        "address": None if address is None else _address_key(address),
-    }
-
-
-def recorded_destination(
-    routing: Mapping[str, Any] | None, address: Address | None
-) -> Geocode | None:
-    """Where the order's last routing placed ``address``, if it placed this very address."""
-    recorded = (routing or {}).get("destination")
-    if address is None or not isinstance(recorded, Mapping):
-        return None
-    if recorded.get("address") != _address_key(address):
-        return None
-    latitude, longitude = recorded.get("latitude"), recorded.get("longitude")
-    if not isinstance(latitude, int | float) or not isinstance(longitude, int | float):
-        return None
-    return Geocode(GeoPoint(float(latitude), float(longitude)), GeoPrecision(recorded["precision"]))
 
 
 @dataclass

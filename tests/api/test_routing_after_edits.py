@@ -39,8 +39,10 @@ US_RATES = """
       - {up_to_km: 50, zone: local}
       - {up_to_km: .inf, zone: far}
   prices:
-    - {zone: local, transit_days: 1, per_kg_over: "0.50", breaks: [{up_to_grams: 5000, price: "6.00"}]}
-    - {zone: far, transit_days: 3, per_kg_over: "1.00", breaks: [{up_to_grams: 5000, price: "12.00"}]}
+    - {zone: local, transit_days: 1, per_kg_over: "0.50",
+       breaks: [{up_to_grams: 5000, price: "6.00"}]}
+    - {zone: far, transit_days: 3, per_kg_over: "1.00",
+       breaks: [{up_to_grams: 5000, price: "12.00"}]}
 """
 # No coordinates: the API's geocoder places it by its ZIP code.
 NEW_YORK = {

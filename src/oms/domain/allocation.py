@@ -101,7 +101,7 @@ def stock_rows(
     summed over every pick and every line that draws on the row."""
     rows: dict[tuple[str, UUID], int] = defaultdict(int)
     for pick in picks:
-        for sku, per in per_unit[pick.line_no].items():
+        for sku, per in sorted(per_unit[pick.line_no].items()):
             if per * pick.units:
                 rows[(sku, pick.location_id)] += per * pick.units
     return dict(rows)

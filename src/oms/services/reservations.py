@@ -11,7 +11,6 @@ remainder again on fresh figures until every pick it tries succeeds or nothing i
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -59,10 +58,7 @@ def take_stock(
     short is given back. Every plan, the priority rule's and the router's, is taken here.
     """
     needs = [stock_rows(group, per_unit) for group in groups]
-    total: dict[tuple[str, UUID], int] = defaultdict(int)
-    for rows in needs:
-        for row, units in rows.items():
-            total[row] += units
+    total = stock_rows([pick for group in groups for pick in group], per_unit)
     taken = uow.inventory.try_reserve_each(
         tenant_id, [(sku, location, units) for (sku, location), units in sorted(total.items())], at
     )

@@ -28,6 +28,7 @@ DEFAULT_POLICIES: dict[str, Any] = {
         "contact_invalid": 8.0,
         "fraud_review": 2.0,
         "manual": 24.0,
+        "no_carrier_service": 4.0,
         "payment_pending": 24.0,
         "refund_due": 48.0,
     },

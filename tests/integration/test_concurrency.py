@@ -14,10 +14,11 @@ from uuid import UUID
 import pytest
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.domain.catalogue import ProductKind
 from oms.domain.errors import InsufficientStock
 from oms.services.checks import find_invariant_violations
-from oms.services.inventory import get_stock
-from tests.builders import add_location, add_product, order_of, place, set_stock
+from oms.services.inventory import Adjustment, adjust_inventory, get_stock
+from tests.builders import TESTER, add_location, add_product, order_of, place, set_stock
 
 RACERS = 50
 LAST_UNITS = 7
@@ -79,6 +80,62 @@ def test_with_backorders_allowed_exactly_the_stock_is_reserved(
         assert outcome == Counter({"allocated": LAST_UNITS, "backordered": RACERS - LAST_UNITS})
         stock = get_stock(uow_factory=uow_factory, tenant_id=tenant_id, sku=sku)
         assert (stock.reserved, stock.available) == (LAST_UNITS, 0)
+    assert [
+        v for v in find_invariant_violations(uow_factory=uow_factory) if v.tenant_id == tenant_id
+    ] == []
+
+
+def _stock_above_safety(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, sku: str, location: str, on_hand: int
+) -> None:
+    """``on_hand`` units of which ``SAFETY`` are safety stock."""
+    adjust_inventory(
+        uow_factory=uow_factory,
+        tenant_id=tenant_id,
+        command=Adjustment(
+            sku=sku, location_code=location, set_on_hand=on_hand, safety_stock=SAFETY, reason="t"
+        ),
+        actor=TESTER,
+    )
+
+
+SAFETY = 3
+
+
+@pytest.mark.parametrize("drawn", ["one sku", "a bundle of two skus"])
+def test_fifty_placements_race_for_the_last_units_and_never_take_the_safety_stock(
+    uow_factory: SqlUnitOfWorkFactory,
+    tenant_id: UUID,
+    request: pytest.FixtureRequest,
+    drawn: str,
+) -> None:
+    """However stale the figures a placement planned on, the reservation's own condition keeps
+    the safety stock back (a bundle takes two rows at once: PostgreSQL's batch statement)."""
+    add_location(uow_factory, tenant_id, "A")
+    add_location(uow_factory, tenant_id, "B", priority=200)
+    for round_no in range(_rounds(request)):
+        sku = f"SAFE-{round_no}"
+        parts = [sku] if drawn == "one sku" else [f"{sku}-X", f"{sku}-Y"]
+        for part in parts:
+            add_product(uow_factory, tenant_id, part)
+            _stock_above_safety(uow_factory, tenant_id, part, "A", 4 + SAFETY)
+            _stock_above_safety(uow_factory, tenant_id, part, "B", 3 + SAFETY)
+        if drawn != "one sku":
+            add_product(
+                uow_factory,
+                tenant_id,
+                sku,
+                kind=ProductKind.BUNDLE,
+                components=dict.fromkeys(parts, 1),
+            )
+
+        outcome = _race(uow_factory, tenant_id, sku, backorder=False)
+
+        assert outcome == Counter({"allocated": LAST_UNITS, "409": RACERS - LAST_UNITS})
+        for part in parts:
+            stock = get_stock(uow_factory=uow_factory, tenant_id=tenant_id, sku=part)
+            assert (stock.reserved, stock.available) == (LAST_UNITS, 0)
+            assert [loc.on_hand - (loc.reserved or 0) for loc in stock.locations] == [SAFETY] * 2
     assert [
         v for v in find_invariant_violations(uow_factory=uow_factory) if v.tenant_id == tenant_id
     ] == []

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from threading import Barrier
+from typing import NamedTuple
 from uuid import UUID
 
 import pytest
 
-from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.adapters.db.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from oms.domain.errors import AlreadyExists, InvalidRequest
+from oms.domain.ids import new_id
 from oms.domain.pricing import DiscountCode, DiscountKind
 from oms.services.discounts import create_discount_code, get_discount_code
 from tests.builders import add_location, add_product, order_of, place, set_stock
@@ -121,3 +124,94 @@ def test_a_code_window_is_respected(uow_factory: SqlUnitOfWorkFactory, shop: UUI
     with pytest.raises(InvalidRequest) as refused:
         place(uow_factory, shop, order_of(("X", 1), discount_codes=("LATER",)))
     assert "not started" in refused.value.errors[0].detail
+
+
+# --- the usage limits, one suite for both places they are written ---------------------------
+#
+# The total limit is checked twice: on the code as the order read it (``refusal``), and by
+# the conditional UPDATE that counts the use (``redeem``), which alone decides when another
+# order used the code after this one read it. Both are run against the same cases; the
+# database's is given the code as read before the others' uses, as a race would give it.
+
+
+class UsageCase(NamedTuple):
+    usage_limit: int | None
+    times_used: int
+    usable: bool
+
+
+USAGE_CASES = {
+    "no limit": UsageCase(None, 7, True),
+    "the first of one": UsageCase(1, 0, True),
+    "the last of ten": UsageCase(10, 9, True),
+    "one past ten": UsageCase(10, 10, False),
+    "the only one, used": UsageCase(1, 1, False),
+}
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+Usable = Callable[[SqlUnitOfWork, UUID, DiscountCode, int], bool]
+
+
+def _checked_on_the_read(
+    uow: SqlUnitOfWork, tenant_id: UUID, code: DiscountCode, used: int
+) -> bool:
+    read = replace(code, times_used=used)
+    return read.refusal(subtotal=Decimal(100), currency="EUR", at=NOW) is None
+
+
+def _redeemed_in_the_database(
+    uow: SqlUnitOfWork, tenant_id: UUID, code: DiscountCode, used: int
+) -> bool:
+    assert uow.discounts.add(tenant_id, replace(code, times_used=used), NOW)
+    why = uow.discounts.redeem(tenant_id, code, customer_email=None)  # read before those uses
+    stored = uow.discounts.get(tenant_id, code.id)
+    assert stored is not None
+    assert stored.times_used == used + (why is None)
+    return why is None
+
+
+USAGE_RULES: dict[str, Usable] = {
+    "checked on the read": _checked_on_the_read,
+    "redeemed in the database": _redeemed_in_the_database,
+}
+
+
+@pytest.mark.parametrize("usable", USAGE_RULES.values(), ids=USAGE_RULES.keys())
+@pytest.mark.parametrize("case", USAGE_CASES.values(), ids=USAGE_CASES.keys())
+def test_a_code_is_usable_only_below_its_usage_limit(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, case: UsageCase, usable: Usable
+) -> None:
+    code = DiscountCode(
+        id=new_id(),
+        code="LIMITED",
+        kind=DiscountKind.PERCENTAGE,
+        value=Decimal(10),
+        usage_limit=case.usage_limit,
+    )
+    with uow_factory() as uow:  # not committed
+        assert usable(uow, tenant_id, code, case.times_used) is case.usable
+
+
+@pytest.mark.parametrize(
+    ("limit", "uses", "usable"), [(1, 0, True), (1, 1, False), (3, 2, True), (3, 3, False)]
+)
+def test_a_code_is_usable_by_one_customer_only_below_its_per_customer_limit(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, limit: int, uses: int, usable: bool
+) -> None:
+    code = DiscountCode(
+        id=new_id(),
+        code="PERSONAL",
+        kind=DiscountKind.PERCENTAGE,
+        value=Decimal(10),
+        per_customer_limit=limit,
+    )
+    with uow_factory() as uow:  # not committed
+        assert uow.discounts.add(tenant_id, code, NOW)
+        for _ in range(uses):
+            assert uow.discounts.redeem(tenant_id, code, customer_email="ann@example.com") is None
+
+        why = uow.discounts.redeem(tenant_id, code, customer_email="ann@example.com")
+        other = uow.discounts.redeem(tenant_id, code, customer_email="bob@example.com")
+
+    assert (why is None) is usable
+    assert why is None or why == "already used by this customer"
+    assert other is None

@@ -8,7 +8,7 @@ from uuid import UUID
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oms.domain.allocation import Demand, plan_allocation
+from oms.domain.allocation import Demand, Pick, plan_allocation, stock_rows
 
 A, B, C = UUID(int=1), UUID(int=2), UUID(int=3)
 ONE = {"X": 1}
@@ -95,3 +95,30 @@ def test_a_plan_never_takes_more_than_the_stock_and_accounts_for_every_unit(
         assert units <= max(0, stock.get(key, 0))
     for demand in wanted:
         assert assigned[demand.line_no] + plan.unfilled.get(demand.line_no, 0) == demand.quantity
+
+
+def test_the_stock_rows_of_a_plan_sum_every_line_that_draws_on_a_row() -> None:
+    per_unit = {1: {"TEE": 1}, 2: {"TEE": 1, "CAP": 1}, 3: {"TEE": 2}, 4: {"CAP": 1}}
+    picks = [Pick(1, A, 1), Pick(2, A, 1), Pick(3, A, 2), Pick(2, B, 3), Pick(4, B, 3)]
+
+    assert stock_rows(picks, per_unit) == {
+        ("TEE", A): 6,
+        ("CAP", A): 1,
+        ("TEE", B): 3,
+        ("CAP", B): 6,
+    }
+
+
+@given(
+    picks=st.lists(
+        st.builds(Pick, st.integers(1, 3), st.sampled_from([A, B]), st.integers(0, 4)), max_size=6
+    )
+)
+def test_the_stock_rows_of_a_plan_are_its_picks_needs_added_up(picks: list[Pick]) -> None:
+    per_unit = {1: {"X": 1}, 2: {"X": 2, "Y": 1}, 3: {"Y": 3}}
+    expected: dict[tuple[str, UUID], int] = defaultdict(int)
+    for pick in picks:
+        for sku, per in per_unit[pick.line_no].items():
+            expected[(sku, pick.location_id)] += per * pick.units
+
+    assert stock_rows(picks, per_unit) == {row: n for row, n in expected.items() if n}

@@ -5,16 +5,20 @@ otherwise each line takes what it can from locations in priority order, splittin
 Whatever no location can supply is left unfilled (backordered). The plan is computed on
 a snapshot; the reservation itself is a conditional update that may still fail under a
 race, after which the caller plans the remainder again on fresh figures.
+
+``stock_rows`` says what a plan takes of each stock row: every plan (this rule's and the
+router's) is reserved through it, so two lines that draw on one row (a SKU on two lines, or
+on its own line and inside a bundle) take the sum of their needs.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
 
-__all__ = ["AllocationPlan", "Demand", "Pick", "plan_allocation"]
+__all__ = ["AllocationPlan", "Demand", "Pick", "plan_allocation", "stock_rows"]
 
 
 @dataclass(frozen=True)
@@ -88,3 +92,16 @@ def plan_allocation(
         if remaining:
             plan.unfilled[d.line_no] = remaining
     return plan
+
+
+def stock_rows(
+    picks: Iterable[Pick], per_unit: Mapping[int, Mapping[str, int]]
+) -> dict[tuple[str, UUID], int]:
+    """The units each (SKU, location) row gives ``picks`` (``per_unit``: by line number),
+    summed over every pick and every line that draws on the row."""
+    rows: dict[tuple[str, UUID], int] = defaultdict(int)
+    for pick in picks:
+        for sku, per in sorted(per_unit[pick.line_no].items()):
+            if per * pick.units:
+                rows[(sku, pick.location_id)] += per * pick.units
+    return dict(rows)

@@ -22,6 +22,7 @@ class HoldReason(StrEnum):
     CONTACT_INVALID = "contact_invalid"
     FRAUD_REVIEW = "fraud_review"
     BACKORDERED = "backordered"
+    NO_CARRIER_SERVICE = "no_carrier_service"  # routed where no rate card prices the parcel
     MANUAL = "manual"
     REFUND_DUE = "refund_due"
 
@@ -33,6 +34,7 @@ DEFAULT_HOLD_SLAS: dict[HoldReason, timedelta] = {
     HoldReason.CONTACT_INVALID: timedelta(hours=8),
     HoldReason.FRAUD_REVIEW: timedelta(hours=2),
     HoldReason.BACKORDERED: timedelta(days=7),
+    HoldReason.NO_CARRIER_SERVICE: timedelta(hours=4),
     HoldReason.MANUAL: timedelta(hours=24),
     HoldReason.REFUND_DUE: timedelta(hours=48),
 }

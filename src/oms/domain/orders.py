@@ -248,6 +248,29 @@ class Order:
         short = [f"{line.sku} x{line.backordered}" for line in self.lines if line.backordered]
         return "waiting for stock: " + ", ".join(short) if short else None
 
+    @property
+    def unpriced_note(self) -> str | None:
+        """Which parcels its routing planned no carrier service prices, or None."""
+        packages = (self.routing or {}).get("packages", [])
+        stuck = [str(p.get("location")) for p in packages if p.get("unpriced")]
+        if not stuck:
+            return None
+        address = self.shipping_address
+        place = "" if address is None else address.country.upper()
+        if address is not None and address.region:
+            place += f"-{address.region.upper()}"
+        return (
+            f"no carrier service prices a parcel from {', '.join(stuck)} to {place or 'nowhere'}"
+            ": correct the address, or release this hold and name a service when shipping"
+        )
+
+    def routing_holds(self) -> dict[HoldReason, str | None]:
+        """The holds its routing decides, each with its note (None: the hold is not due)."""
+        return {
+            HoldReason.BACKORDERED: self.backorder_note,
+            HoldReason.NO_CARRIER_SERVICE: self.unpriced_note,
+        }
+
     def value_shipped(self) -> Decimal:
         """What the goods that left are worth: each line's total in proportion to its shipped
         units, plus shipping (and its tax) with the first physical shipment. Rounding per

@@ -46,7 +46,12 @@ from oms.services.routing import NO_GEOCODER, Geocoder
 
 __all__ = ["LineChange", "OrderEdit", "edit_order"]
 
-_REVERIFIED = (HoldReason.ADDRESS_INVALID, HoldReason.CONTACT_INVALID, HoldReason.BACKORDERED)
+_REVERIFIED = (
+    HoldReason.ADDRESS_INVALID,
+    HoldReason.CONTACT_INVALID,
+    HoldReason.BACKORDERED,
+    HoldReason.NO_CARRIER_SERVICE,
+)
 
 
 @dataclass(frozen=True)
@@ -148,8 +153,7 @@ def _reallocate(uow: UnitOfWork, order: Order, geocoder: Geocoder, at: datetime)
 def _refresh_holds(
     order: Order, policies: TenantPolicies, findings: dict[HoldReason, str], at: datetime
 ) -> None:
-    if order.backorder_note is not None:
-        findings[HoldReason.BACKORDERED] = order.backorder_note
+    findings.update((reason, note) for reason, note in order.routing_holds().items() if note)
     for reason in _REVERIFIED:
         if reason in findings:
             order.place_hold(

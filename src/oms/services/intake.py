@@ -206,8 +206,7 @@ def _holds_to_place(
     wanted = [(reason, "; ".join(details)) for reason, details in grouped.items()]
     if risk_details:
         wanted.append((HoldReason.FRAUD_REVIEW, "; ".join(risk_details)))
-    if order.backorder_note is not None:
-        wanted.append((HoldReason.BACKORDERED, order.backorder_note))
+    wanted.extend((reason, note) for reason, note in order.routing_holds().items() if note)
     return wanted
 
 

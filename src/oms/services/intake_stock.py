@@ -13,11 +13,11 @@ from oms.domain.carts import CartStatus
 from oms.domain.catalogue import Location, Product, ProductKind, unit_demand
 from oms.domain.errors import FieldError, InsufficientStock, InvalidRequest, Shortage
 from oms.domain.orders import Order
-from oms.domain.routing import RoutingLine
 from oms.domain.routing_profile import RoutingProfile
 from oms.services.ports import UnitOfWork
 from oms.services.reservations import ReservationResult, merge_results, take_held_stock
-from oms.services.routing import Geocoder, RoutedOrder, RouteRequest, route_and_reserve
+from oms.services.route_requests import order_route_request
+from oms.services.routing import Geocoder, RoutedOrder, route_and_reserve
 
 __all__ = ["held_by_cart", "reserve_order_stock"]
 
@@ -71,16 +71,10 @@ def reserve_order_stock(
     routed = route_and_reserve(
         uow,
         tenant_id=order.tenant_id,
-        request=RouteRequest(
-            lines=[
-                RoutingLine(
-                    d.line_no, d.quantity, products[_sku(order, d.line_no)].weight_grams, d.per_unit
-                )
-                for d in rest
-            ],
-            destination=order.shipping_address,
-            service_level=order.service_level,
-            currency=order.currency,
+        request=order_route_request(
+            order,
+            {d.line_no: d.quantity for d in rest},
+            products,
             profile=profile,
             carrier_rate_cards=carrier_rate_cards,
             pickup_at=store,

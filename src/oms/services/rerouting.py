@@ -7,13 +7,12 @@ from collections.abc import Collection
 from datetime import datetime
 from uuid import UUID
 
-from oms.domain.catalogue import ProductKind, unit_demand
+from oms.domain.catalogue import ProductKind
 from oms.domain.errors import IllegalTransition
 from oms.domain.fulfilment import FulfillmentOrderStatus
 from oms.domain.holds import HoldReason
 from oms.domain.lifecycle import OrderAction, ensure_allowed
 from oms.domain.orders import Actor, Order
-from oms.domain.routing import RoutingLine
 from oms.services.carts import expire_due_in
 from oms.services.common import retry_transient, utcnow
 from oms.services.payments import GatewayProvider, capture_shipped_value
@@ -26,9 +25,10 @@ from oms.services.persistence import (
     settle_order,
 )
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
-from oms.services.routing import NO_GEOCODER, Geocoder, RouteRequest, route_and_reserve
+from oms.services.route_requests import order_route_request
+from oms.services.routing import NO_GEOCODER, Geocoder, route_and_reserve
 
-__all__ = ["allocate_backorders", "refresh_backorder_hold", "reroute_order", "route_units"]
+__all__ = ["allocate_backorders", "refresh_routing_holds", "reroute_order", "route_units"]
 
 log = logging.getLogger("oms.routing")
 
@@ -54,16 +54,6 @@ def route_units(
 ) -> dict[int, int]:
     """Route ``units`` per line, add the allocations to the order; units placed per line."""
     products = uow.products.by_skus(order.tenant_id, [line.sku for line in order.lines])
-    lines = [
-        RoutingLine(
-            line.line_no,
-            units[line.line_no],
-            products[line.sku].weight_grams,
-            unit_demand(products[line.sku]),
-        )
-        for line in order.lines
-        if units.get(line.line_no, 0) > 0 and line.kind is not ProductKind.DIGITAL
-    ]
     store = (
         None if order.pickup_location_id is None else uow.locations.get(order.pickup_location_id)
     )
@@ -74,12 +64,11 @@ def route_units(
     routed = route_and_reserve(
         uow,
         tenant_id=order.tenant_id,
-        request=RouteRequest(
-            lines=lines,
-            destination=order.shipping_address,
-            service_level=order.service_level,
+        request=order_route_request(
+            order,
+            units,
+            products,
             exclude=frozenset(exclude),
-            currency=order.currency,
             # A pickup store that refused the order is not asked again: it ships instead.
             pickup_at=store if store is not None and store.code not in exclude else None,
         ),
@@ -94,17 +83,26 @@ def route_units(
     return routed.reserved.allocated_units
 
 
-def refresh_backorder_hold(order: Order, uow: UnitOfWork, at: datetime) -> None:
-    note = order.backorder_note
-    if note is not None:
-        policies = uow.tenants.policies(order.tenant_id)
+_RESOLVED = {
+    HoldReason.BACKORDERED: "stock allocated",
+    HoldReason.NO_CARRIER_SERVICE: "every parcel has a carrier service",
+}
+
+
+def refresh_routing_holds(order: Order, uow: UnitOfWork, at: datetime) -> None:
+    """Hold the order for what its routing left undone (units without stock, parcels no
+    carrier service prices), and release those holds once done."""
+    policies = None
+    for reason, note in order.routing_holds().items():
+        if note is None:
+            order.release_holds_of(reason, actor=SYSTEM, at=at, note=_RESOLVED[reason])
+            continue
+        policies = policies or uow.tenants.policies(order.tenant_id)
         order.place_hold(
-            new_hold(HoldReason.BACKORDERED, policies=policies, actor=SYSTEM, at=at, note=note),
+            new_hold(reason, policies=policies, actor=SYSTEM, at=at, note=note),
             actor=SYSTEM,
             at=at,
         )
-    else:
-        order.release_holds_of(HoldReason.BACKORDERED, actor=SYSTEM, at=at, note="stock allocated")
 
 
 def _settle_and_capture(
@@ -173,7 +171,7 @@ def reroute_order(
                         if line.backordered
                     },
                 )
-            refresh_backorder_hold(order, uow, when)
+            refresh_routing_holds(order, uow, when)
             _settle_and_capture(uow, order, gateways, when)
             save_order_changes(uow, order, at=when)
             uow.commit()
@@ -214,7 +212,7 @@ def allocate_backorders(
                     data["allocated"] = {str(n): u for n, u in sorted(placed.items()) if u}
                 if not any(placed.values()):
                     return False
-                refresh_backorder_hold(order, uow, when)
+                refresh_routing_holds(order, uow, when)
                 _settle_and_capture(uow, order, gateways, when)
                 save_order_changes(uow, order, at=when)
                 uow.commit()

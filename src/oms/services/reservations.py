@@ -1,5 +1,9 @@
 """Reserving an order's stock: plan on a snapshot, then take it with conditional updates.
 
+Every plan is taken by ``take_stock``: what its picks need is summed per (SKU, location)
+row first (``oms.domain.allocation.stock_rows``), so lines that draw on one row take the
+sum of their needs, in one conditional update per row.
+
 A planned pick fails only when another transaction took that stock between the snapshot and
 the update; each failure therefore means someone else made progress, and the loop plans the
 remainder again on fresh figures until every pick it tries succeeds or nothing is left.
@@ -12,13 +16,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from oms.domain.allocation import Demand, Pick, plan_allocation
+from oms.domain.allocation import Demand, Pick, plan_allocation, stock_rows
 from oms.domain.ids import new_id
 from oms.domain.inventory import StockLevel
 from oms.domain.orders import Allocation
 from oms.services.ports import TransientStorageError, UnitOfWork
 
-__all__ = ["ReservationResult", "merge_results", "reserve_demands", "take_held_stock"]
+__all__ = [
+    "ReservationResult",
+    "hold_picks",
+    "merge_results",
+    "reserve_demands",
+    "take_held_stock",
+    "take_stock",
+]
 
 MAX_ROUNDS = 200
 
@@ -32,49 +43,58 @@ class ReservationResult:
     unfilled: dict[int, int] = field(default_factory=dict)
 
 
-def _take(
-    uow: UnitOfWork, tenant_id: UUID, pick: Pick, per_unit: Mapping[str, int], at: datetime
-) -> list[tuple[str, int]] | None:
-    """Reserve one pick's stock (all component SKUs or none); the SKUs and units taken."""
-    taken: list[tuple[str, int]] = []
-    for sku in sorted(per_unit):
-        units = per_unit[sku] * pick.units
-        if not uow.inventory.try_reserve(tenant_id, sku, pick.location_id, units, at):
-            for done_sku, done_units in taken:
-                uow.inventory.release(tenant_id, done_sku, pick.location_id, done_units, at)
-            return None
-        taken.append((sku, units))
-    return taken
-
-
-def _take_all(
+def take_stock(
     uow: UnitOfWork,
+    *,
     tenant_id: UUID,
+    groups: Sequence[Sequence[Pick]],
+    per_unit: Mapping[int, Mapping[str, int]],
+    at: datetime,
+) -> list[bool]:
+    """Reserve each group of picks whole or not at all; per group, whether it was reserved.
+
+    What the groups need is summed per (SKU, location) row (``stock_rows``) and taken with
+    one conditional update per row, in (SKU, location) order; a group with a row that was
+    short is given back. Every plan, the priority rule's and the router's, is taken here.
+    """
+    needs = [stock_rows(group, per_unit) for group in groups]
+    total = stock_rows([pick for group in groups for pick in group], per_unit)
+    taken = uow.inventory.try_reserve_each(
+        tenant_id, [(sku, location, units) for (sku, location), units in sorted(total.items())], at
+    )
+    reserved: list[bool] = []
+    for rows in needs:
+        whole = all(row in taken for row in rows)
+        reserved.append(whole)
+        for (sku, location), units in sorted(rows.items()) if not whole else ():
+            if (sku, location) in taken:
+                uow.inventory.release(tenant_id, sku, location, units, at)
+    return reserved
+
+
+def hold_picks(
+    held: dict[tuple[int, str, UUID], Allocation],
     picks: Sequence[Pick],
     per_unit: Mapping[int, Mapping[str, int]],
     at: datetime,
-) -> list[list[tuple[str, int]] | None]:
-    """``_take`` for every pick, in one statement when no two picks share a stock row."""
-    wanted = [
-        (sku, pick.location_id, per_unit[pick.line_no][sku] * pick.units)
-        for pick in picks
-        for sku in sorted(per_unit[pick.line_no])
-    ]
-    if len({(sku, location) for sku, location, _ in wanted}) != len(wanted):
-        return [_take(uow, tenant_id, pick, per_unit[pick.line_no], at) for pick in picks]
-    reserved = uow.inventory.try_reserve_each(tenant_id, wanted, at)
-    results: list[list[tuple[str, int]] | None] = []
+    location_code: str | None = None,
+) -> None:
+    """Add the stock ``picks`` took to ``held``: one allocation per (line, SKU, location)."""
     for pick in picks:
-        needs = per_unit[pick.line_no]
-        rows = [(sku, needs[sku] * pick.units) for sku in sorted(needs)]
-        if all((sku, pick.location_id) in reserved for sku, _ in rows):
-            results.append(rows)
-            continue
-        for sku, units in rows:  # a bundle is reserved whole or not at all
-            if (sku, pick.location_id) in reserved:
-                uow.inventory.release(tenant_id, sku, pick.location_id, units, at)
-        results.append(None)
-    return results
+        for (sku, location), units in stock_rows([pick], per_unit).items():
+            key = (pick.line_no, sku, location)
+            if key in held:
+                held[key].quantity += units
+            else:
+                held[key] = Allocation(
+                    id=new_id(),
+                    line_no=pick.line_no,
+                    sku=sku,
+                    location_id=location,
+                    quantity=units,
+                    created_at=at,
+                    location_code=location_code,
+                )
 
 
 def reserve_demands(
@@ -106,29 +126,19 @@ def reserve_demands(
         snapshot = None  # a lost race plans again on fresh figures
         plan = plan_allocation(wanted, stock, locations)
         raced = False
-        # A fixed order (SKU, then location) keeps concurrent orders from deadlocking.
-        picks = sorted(plan.picks, key=lambda p: (min(per_unit[p.line_no]), p.location_id))
-        for pick, taken in zip(picks, _take_all(uow, tenant_id, picks, per_unit, at), strict=True):
-            if taken is None:
+        picks = plan.picks
+        taken = take_stock(
+            uow, tenant_id=tenant_id, groups=[[p] for p in picks], per_unit=per_unit, at=at
+        )
+        for pick, whole in zip(picks, taken, strict=True):
+            if not whole:
                 raced = True
                 continue
             remaining[pick.line_no] -= pick.units
             result.allocated_units[pick.line_no] = (
                 result.allocated_units.get(pick.line_no, 0) + pick.units
             )
-            for sku, units in taken:
-                key = (pick.line_no, sku, pick.location_id)
-                if key in held:
-                    held[key].quantity += units
-                else:
-                    held[key] = Allocation(
-                        id=new_id(),
-                        line_no=pick.line_no,
-                        sku=sku,
-                        location_id=pick.location_id,
-                        quantity=units,
-                        created_at=at,
-                    )
+            hold_picks(held, [pick], per_unit, at)
         if not raced:
             break
     else:
@@ -162,21 +172,9 @@ def take_held_stock(
         result.allocated_units[pick.line_no] = (
             result.allocated_units.get(pick.line_no, 0) + pick.units
         )
-        for sku, per in per_unit[pick.line_no].items():
-            units = per * pick.units
-            pool[(sku, pick.location_id)] -= units
-            key = (pick.line_no, sku, pick.location_id)
-            if key in from_pool:
-                from_pool[key].quantity += units
-            else:
-                from_pool[key] = Allocation(
-                    id=new_id(),
-                    line_no=pick.line_no,
-                    sku=sku,
-                    location_id=pick.location_id,
-                    quantity=units,
-                    created_at=at,
-                )
+    for row, units in stock_rows(plan.picks, per_unit).items():
+        pool[row] -= units
+    hold_picks(from_pool, plan.picks, per_unit, at)
     for (sku, location), units in sorted(pool.items()):
         if units > 0:
             uow.inventory.release(tenant_id, sku, location, units, at)

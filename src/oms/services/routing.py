@@ -4,10 +4,12 @@ For one order: geocode the destination (offline), gather candidate locations (ac
 to ship, not excluded by the profile, stores only with ship-from-store, stock above the
 routing safety stock, capacity left today), price each possible package with the carrier
 rate cards (cheapest service that meets the promise), let ``oms.domain.routing.route`` pick
-the cheapest plan, then take the stock with the usual conditional updates. A lost race
-re-plans what is left on fresh figures. Without any carrier service configured there is
-nothing to price: every package costs its handling, and candidates are offered in priority
-order so the cheapest-equal plan is the priority rule's.
+the cheapest plan, then take each package's stock whole (``reservations.take_stock``). A
+lost race re-plans what is left on fresh figures. Without any carrier service configured,
+or without a place for the destination, nothing can be priced by distance: the priority
+rule decides, and rate cards still price each location's parcel where they can without a
+distance (a parcel none prices is recorded ``unpriced``, and the order held). The record
+kept with the order is built in ``oms.services.routing_records``.
 """
 
 from __future__ import annotations
@@ -19,10 +21,9 @@ from typing import Any
 from uuid import UUID
 
 from oms.domain.addresses import Address
-from oms.domain.allocation import Demand
+from oms.domain.allocation import Demand, Pick
 from oms.domain.catalogue import Location
 from oms.domain.geo import Geocode, GeoPoint, GeoPrecision
-from oms.domain.ids import new_id
 from oms.domain.orders import Allocation
 from oms.domain.routing import (
     RoutingLine,
@@ -31,17 +32,19 @@ from oms.domain.routing import (
     route,
 )
 from oms.domain.routing_profile import RoutingProfile
-from oms.domain.shipping import add_business_days, ship_date
+from oms.domain.shipping import CarrierService, add_business_days
 from oms.services.geocoding import Geocoder
 from oms.services.ports import TransientStorageError, UnitOfWork
-from oms.services.reservations import ReservationResult, reserve_demands
-from oms.services.routing_network import (
-    Shipper,
-    carrier_services,
-    cutoff_of,
-    priced_in,
-)
+from oms.services.reservations import ReservationResult, hold_picks, reserve_demands, take_stock
+from oms.services.routing_network import Shipper, carrier_services, priced_in
 from oms.services.routing_network import network as gather_network
+from oms.services.routing_records import (
+    destination_record,
+    fallback_package,
+    package_record,
+    packages_of,
+    round_record,
+)
 
 __all__ = [
     "NO_GEOCODER",
@@ -77,6 +80,9 @@ class RouteRequest:
     profile: RoutingProfile | None = None  # the current one is read when not given
     pickup_at: Location | None = None  # a store pickup: everything from there, nothing else
     carrier_rate_cards: Sequence[Mapping[str, Any]] | None = None  # read when not given
+    # Where the destination is, when an earlier routing of this address placed it; the
+    # geocoder places it when not given.
+    destination_geocode: Geocode | None = None
 
 
 @dataclass
@@ -107,51 +113,36 @@ def _take(
     profile: RoutingProfile,
     at: datetime,
 ) -> _Taken:
-    """Reserve each package's stock; a package a race or a full location refused is skipped."""
+    """Reserve each package's stock whole; a package a race or a full location refused is
+    skipped (its capacity given back)."""
     taken_all = _Taken()
+    packages = []
     for package in sorted(result.packages, key=lambda p: p.code):
-        taken: list[tuple[str, int]] = []
-        wanted = sorted(
-            {
-                (sku, per * units)
-                for line_no, units in package.lines
-                for sku, per in lines[line_no].per_unit.items()
-            }
-        )
-        merged: dict[str, int] = {}
-        for sku, units in wanted:
-            merged[sku] = merged.get(sku, 0) + units
         limit = profile.daily_capacity.get(package.code)
         # Only a location with a daily capacity is counted: the counter row is hot, and an
         # unlimited location has nothing to protect.
-        ok = limit is None or uow.routing.take_capacity(
-            tenant_id, package.location_id, today, limit
-        )
-        for sku in sorted(merged) if ok else []:
-            if not uow.inventory.try_reserve(tenant_id, sku, package.location_id, merged[sku], at):
-                ok = False
-                break
-            taken.append((sku, merged[sku]))
-        if not ok:
+        if limit is None or uow.routing.take_capacity(tenant_id, package.location_id, today, limit):
+            packages.append(package)
+        else:
             taken_all.raced = True
-            for sku, units in taken:
-                uow.inventory.release(tenant_id, sku, package.location_id, units, at)
+    per_unit = {line_no: line.per_unit for line_no, line in lines.items()}
+    groups = [
+        [Pick(line_no, package.location_id, units) for line_no, units in package.lines]
+        for package in packages
+    ]
+    reserved = take_stock(uow, tenant_id=tenant_id, groups=groups, per_unit=per_unit, at=at)
+    held: dict[tuple[int, str, UUID], Allocation] = {}
+    for package, picks, whole in zip(packages, groups, reserved, strict=True):
+        if not whole:
+            taken_all.raced = True
+            if package.code in profile.daily_capacity:
+                uow.routing.give_back_capacity(tenant_id, package.location_id, today)
             continue
         taken_all.packages.append(package)
-        for line_no, units in package.lines:
-            taken_all.placed[line_no] = taken_all.placed.get(line_no, 0) + units
-            for sku, per in sorted(lines[line_no].per_unit.items()):
-                taken_all.allocations.append(
-                    Allocation(
-                        id=new_id(),
-                        line_no=line_no,
-                        sku=sku,
-                        location_id=package.location_id,
-                        quantity=per * units,
-                        created_at=at,
-                        location_code=package.code,
-                    )
-                )
+        for pick in picks:
+            taken_all.placed[pick.line_no] = taken_all.placed.get(pick.line_no, 0) + pick.units
+        hold_picks(held, picks, per_unit, at, package.code)
+    taken_all.allocations = list(held.values())
     return taken_all
 
 
@@ -168,11 +159,7 @@ def route_and_reserve(
     today = at.date()
     days = profile.promise_days(request.service_level)
     promise = None if days is None else add_business_days(today, days)
-    destination = (
-        geocoder.geocode(request.destination)
-        if request.destination is not None
-        else Geocode(None, GeoPrecision.UNKNOWN)
-    )
+    destination = _placed(request, geocoder)
     services = priced_in(carrier_services(uow, request.carrier_rate_cards), request.currency)
     policy = RoutingPolicy(
         allow_split=profile.allow_split,
@@ -182,28 +169,14 @@ def route_and_reserve(
     skus = sorted({sku for line in request.lines for sku in line.per_unit})
     if request.pickup_at is not None:
         return _store_pickup(uow, tenant_id, request, request.pickup_at, profile, promise, at)
-    if not services:
-        return _priority_rule(
-            uow,
-            tenant_id,
-            request,
-            profile,
-            skus,
-            promise,
-            at,
-            why="no carrier rate cards are configured, so nothing can be priced",
+    if not services or destination.point is None:
+        why = (
+            "no carrier rate cards are configured, so nothing can be priced"
+            if not services
+            else "the destination could not be placed on the map, so distances are unknown"
         )
-    if destination.point is None:
-        return _priority_rule(
-            uow,
-            tenant_id,
-            request,
-            profile,
-            skus,
-            promise,
-            at,
-            why="the destination could not be placed on the map, so distances are unknown",
-        )
+        fallback = _Fallback(profile, promise, destination, services, why)
+        return _priority_rule(uow, tenant_id, request, skus, fallback, at)
     remaining = {line.line_no: line for line in request.lines if line.quantity > 0}
     reserved = ReservationResult()
     rounds: list[dict[str, Any]] = []
@@ -215,8 +188,8 @@ def route_and_reserve(
         ship = Shipper(services, net.locations, destination, request.destination, promise, at)
         result = route(list(remaining.values()), net.candidates, ship=ship, policy=policy)
         taken = _take(uow, tenant_id, result, remaining, today, profile, at)
-        rounds.append(_round_record(result, net.rejected))
-        packages.extend(_package_record(p, net.locations, at) for p in taken.packages)
+        rounds.append(round_record(result, net.rejected))
+        packages.extend(package_record(p, net.locations, at) for p in taken.packages)
         reserved.allocations.extend(taken.allocations)
         for line_no, units in taken.placed.items():
             reserved.allocated_units[line_no] = reserved.allocated_units.get(line_no, 0) + units
@@ -239,11 +212,7 @@ def route_and_reserve(
     record = {
         "profile_version": profile.version,
         "service_level": request.service_level,
-        "destination": {
-            "latitude": None if destination.point is None else destination.point.latitude,
-            "longitude": None if destination.point is None else destination.point.longitude,
-            "precision": destination.precision.value,
-        },
+        "destination": destination_record(destination, request.destination),
         "promised_deliver_by": None if promise is None else promise.isoformat(),
         "carrier_rates": bool(services),
         "packages": packages,
@@ -261,70 +230,32 @@ def route_and_reserve(
     )
 
 
-def _package_record(
-    package: Any, locations: Mapping[UUID, Location], at: datetime
-) -> dict[str, Any]:
-    option = package.option
-    ship_on = ship_date(at, cutoff_of(locations[package.location_id]))
-    return {
-        "location": package.code,
-        "lines": [[line_no, units] for line_no, units in package.lines],
-        "weight_grams": package.weight_grams,
-        "carrier": option.carrier,
-        "service": option.service,
-        "shipping": str(option.price),
-        "handling": str(package.handling),
-        "ship_on": ship_on.isoformat(),
-        "deliver_by": option.deliver_by.isoformat(),
-        "late": option.late,
-    }
+@dataclass(frozen=True)
+class _Fallback:
+    """What the priority rule is given: the profile, the promise, the destination as placed,
+    the carrier services (none, or none that can use distances) and why it is used."""
 
-
-def _round_record(result: RoutingResult, rejected: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    cost = result.cost
-    explanation = result.explanation
-    return {
-        "method": result.method,
-        "cost": {
-            "shipping": str(cost.shipping),
-            "handling": str(cost.handling),
-            "split_penalty": str(cost.split_penalty),
-            "late_penalty": str(cost.late_penalty),
-            "total": str(cost.total),
-        },
-        "why": explanation.why,
-        "considered": [
-            {
-                "locations": list(plan.locations),
-                "total": str(plan.cost.total),
-                "shipping": str(plan.cost.shipping),
-                "handling": str(plan.cost.handling),
-                "split_penalty": str(plan.cost.split_penalty),
-                "feasible": plan.feasible,
-                "note": plan.note,
-            }
-            for plan in explanation.considered
-        ],
-        "rejected": [
-            {"location": code, "why": why} for code, why in [*rejected, *explanation.rejected]
-        ],
-    }
+    profile: RoutingProfile
+    promise: date | None
+    destination: Geocode
+    services: Sequence[CarrierService]
+    why: str
 
 
 def _priority_rule(
     uow: UnitOfWork,
     tenant_id: UUID,
     request: RouteRequest,
-    profile: RoutingProfile,
     skus: Sequence[str],
-    promise: date | None,
+    fallback: _Fallback,
     at: datetime,
-    *,
-    why: str,
 ) -> RoutedOrder:
-    """When nothing can be priced (no rate card, or no place for the destination): one
-    location with everything in priority order, else a split by priority (the foundation's
-    rule); ``why`` says which."""
+    """When nothing can be priced by distance (no rate card, or no place for the
+    destination): one location with everything in priority order, else a split by priority
+    (the foundation's rule); ``fallback.why`` says which. With rate cards, each location's
+    parcel is priced as the cards price a destination without a place (by country or
+    region); a parcel none of them prices is recorded ``unpriced`` (the order is held)."""
+    profile = fallback.profile
     net = gather_network(uow, tenant_id, skus, profile, request.exclude, at.date())
     reserved = reserve_demands(
         uow,
@@ -337,33 +268,47 @@ def _priority_rule(
     codes = {loc_id: loc.code for loc_id, loc in net.locations.items()}
     for allocation in reserved.allocations:
         allocation.location_code = codes.get(allocation.location_id)
+    ship = (
+        Shipper(
+            fallback.services,
+            net.locations,
+            fallback.destination,
+            request.destination,
+            fallback.promise,
+            at,
+        )
+        if fallback.services
+        else None
+    )
+    packages = [
+        fallback_package(package, ship, net.locations, at)
+        for package in packages_of(reserved, request.lines)
+    ]
     record = {
         "profile_version": profile.version,
         "service_level": request.service_level,
-        "packages": [
-            {
-                "location": code,
-                "lines": sorted(
-                    {(a.line_no, 0) for a in reserved.allocations if a.location_code == code}
-                ),
-            }
-            for code in sorted({a.location_code or "" for a in reserved.allocations})
-        ],
+        "destination": destination_record(fallback.destination, request.destination),
+        "carrier_rates": bool(fallback.services),
+        "packages": packages,
         "backordered": {str(n): q for n, q in sorted(reserved.unfilled.items())},
         "rounds": [
             {
                 "method": "priority",
-                "why": f"{why}: one location with everything, in priority order, else a "
-                "split by priority",
+                "why": f"{fallback.why}: one location with everything, in priority order, "
+                "else a split by priority",
                 "rejected": [{"location": c, "why": w} for c, w in net.rejected],
             }
         ],
-        "promised_deliver_by": None if promise is None else promise.isoformat(),
+        "promised_deliver_by": None if fallback.promise is None else fallback.promise.isoformat(),
     }
+    priced = [date.fromisoformat(p["deliver_by"]) for p in packages if "deliver_by" in p]
     return RoutedOrder(
         reserved=reserved,
         record=record,
-        promised_deliver_by=promise,
+        promised_ship_by=min(
+            (date.fromisoformat(p["ship_on"]) for p in packages if "ship_on" in p), default=None
+        ),
+        promised_deliver_by=max(priced, default=fallback.promise),
         profile_version=profile.version,
     )
 
@@ -423,11 +368,7 @@ def plan_route(
     """Route without reserving anything, under ``profile`` (what-if simulation)."""
     days = profile.promise_days(request.service_level)
     promise = None if days is None else add_business_days(at.date(), days)
-    destination = (
-        geocoder.geocode(request.destination)
-        if request.destination is not None
-        else Geocode(None, GeoPrecision.UNKNOWN)
-    )
+    destination = _placed(request, geocoder)
     skus = sorted({sku for line in request.lines for sku in line.per_unit})
     net = gather_network(uow, tenant_id, skus, profile, request.exclude, at.date())
     ship = Shipper(
@@ -444,3 +385,12 @@ def plan_route(
         split_penalty=profile.split_penalty,
     )
     return route(list(request.lines), net.candidates, ship=ship, policy=policy)
+
+
+def _placed(request: RouteRequest, geocoder: Geocoder) -> Geocode:
+    """Where the destination is: as given with the request, else as the geocoder places it."""
+    if request.destination_geocode is not None:
+        return request.destination_geocode
+    if request.destination is None:
+        return Geocode(None, GeoPrecision.UNKNOWN)
+    return geocoder.geocode(request.destination)

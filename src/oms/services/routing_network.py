@@ -2,8 +2,7 @@
 
 ``network`` gathers the candidates (active, shipping, not excluded, stock above the routing
 safety stock, capacity left today) and says why the others were left out; ``Shipper``
-prices a parcel from a location to the destination with the carrier rate cards.
-"""
+prices a parcel from a location to the destination with the carrier rate cards."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from oms.domain.inventory import MovementKind
 from oms.domain.orders import Actor, Order
 from oms.services.persistence import locked_order
 from oms.services.ports import UnitOfWork
-from oms.services.rerouting import refresh_backorder_hold, route_units
+from oms.services.rerouting import refresh_routing_holds, route_units
 from oms.services.routing import NO_GEOCODER, Geocoder
 
 __all__ = [
@@ -139,7 +139,7 @@ def give_back(
         line = order.line(line_no)
         line.backordered -= units
         line.allocated += units
-    refresh_backorder_hold(order, uow, at)
+    refresh_routing_holds(order, uow, at)
     return placed
 
 

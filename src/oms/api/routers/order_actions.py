@@ -92,6 +92,7 @@ def edit_order(
     actor: ActorDep,
     uow: UowDep,
     gateways: GatewaysDep,
+    geocoder: GeocoderDep,
     response: Response,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> OrderRead:
@@ -110,6 +111,7 @@ def edit_order(
         expected_version=version,
         actor=actor,
         gateways=gateways,
+        geocoder=geocoder,
     )
     response.headers["ETag"] = etag_of(order)
     return OrderRead.of(order)

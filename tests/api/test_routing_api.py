@@ -102,7 +102,7 @@ def test_a_tenant_key_cannot_import_rate_cards(client: TestClient, shop: ApiTena
     )
     assert_problem(response, 403, "forbidden")
     listed = client.get("/v1/carrier-services", headers=shop.headers)
-    assert [(s["carrier"], s["code"]) for s in listed.json()] == [("acme", "ground")]
+    assert [(s["carrier"], s["code"]) for s in listed.json()["items"]] == [("acme", "ground")]
 
 
 def test_a_bad_rate_card_answers_422_with_a_pointer(
@@ -156,7 +156,7 @@ def test_profile_changes_are_versions_and_orders_record_theirs(
     bad = client.put("/v1/routing-profile", headers=shop.headers, json={"max_locations": 0})
     assert assert_problem(bad, 422)["errors"][0]["pointer"] == "#/max_locations"
     versions = client.get("/v1/routing-profile/versions", headers=shop.headers).json()
-    assert [v["version"] for v in versions] == [1]
+    assert [v["version"] for v in versions["items"]] == [1]
 
     order = place_order(client, shop, ("X", 1), shipping_address=COLOGNE)
     assert order["routing_profile_version"] == 1

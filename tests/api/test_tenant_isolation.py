@@ -202,7 +202,7 @@ def _their_work(world: World) -> Work:
     )
     world.theirs.order_ids.add(order["id"])
     fos = client.get(f"/v1/orders/{order['id']}/fulfillment-orders", headers=headers).json()
-    fo_id = fos[0]["id"]
+    fo_id = fos["items"][0]["id"]
     wave = client.post("/v1/locations/WH-1/pick-waves", headers=headers, json={})
     assert wave.status_code == 201, wave.text
     confirmed = client.post(f"/v1/pick-waves/{wave.json()['id']}/confirm", headers=headers)

@@ -52,6 +52,7 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "page_of",
+    "page_of_all",
     "reject_nul_characters",
 ]
 
@@ -270,6 +271,27 @@ def page_of(
         items=[item(row) for row in shown],
         next_cursor=encode_cursor(cursor(shown[-1])) if more else None,
     )
+
+
+def page_of_all(
+    found: Sequence[Found],
+    page: PageParams,
+    *,
+    item: Callable[[Found], Item],
+    cursor: Callable[[Found], str],
+    descending: bool = False,
+) -> Page[Item]:
+    """A page of a short list read whole (one order's shipments, the carrier services), in
+    ``cursor`` order (``descending``: last first).
+
+    The cursor names the last item shown, so the next page goes on where that one stopped
+    even when items were added meanwhile.
+    """
+    rows = sorted(found, key=cursor, reverse=descending)
+    if page.cursor is not None:
+        after = page.cursor
+        rows = [row for row in rows if (cursor(row) < after if descending else cursor(row) > after)]
+    return page_of(rows[: page.limit + 1], page, item=item, cursor=cursor)
 
 
 async def reject_nul_characters(request: Request) -> None:

@@ -12,13 +12,14 @@ from oms.api.deps import (
     TenantId,
     UowDep,
     page_of,
+    page_of_all,
     parse_uuid,
 )
 from oms.api.schemas.catalogue import (
     LocationBoxesUpdate,
     LocationCreate,
     LocationRead,
-    ProductBinsRead,
+    ProductBinRead,
     ProductBinsUpdate,
     ProductCreate,
     ProductRead,
@@ -124,18 +125,22 @@ def replace_location_boxes(
     return LocationRead.of(location)
 
 
-@router.put("/locations/{code}/bins", response_model=ProductBinsRead)
+@router.put("/locations/{code}/bins", response_model=Page[ProductBinRead])
 def set_location_bins(
     code: str, body: ProductBinsUpdate, principal: CurrentPrincipal, uow: UowDep
-) -> ProductBinsRead:
-    """Set where the listed SKUs lie at the location; answers all the tenant's bins there."""
+) -> Page[ProductBinRead]:
+    """Set where the listed SKUs lie at the location; answers all the tenant's bins there
+    (one page, in SKU order)."""
     bins = catalogue.set_bins(
         uow_factory=uow, principal=principal, code=code, bins=body.to_domain()
     )
-    return ProductBinsRead.of(bins)
+    return Page(items=[ProductBinRead.of(b) for b in bins], next_cursor=None)
 
 
-@router.get("/locations/{code}/bins", response_model=ProductBinsRead)
-def list_location_bins(code: str, principal: CurrentPrincipal, uow: UowDep) -> ProductBinsRead:
+@router.get("/locations/{code}/bins", response_model=Page[ProductBinRead])
+def list_location_bins(
+    code: str, principal: CurrentPrincipal, uow: UowDep, page: PageDep
+) -> Page[ProductBinRead]:
     """The tenant's bins at the location, in SKU order."""
-    return ProductBinsRead.of(catalogue.list_bins(uow_factory=uow, principal=principal, code=code))
+    found = catalogue.list_bins(uow_factory=uow, principal=principal, code=code)
+    return page_of_all(found, page, item=ProductBinRead.of, cursor=lambda b: b.sku)

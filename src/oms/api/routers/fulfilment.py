@@ -18,6 +18,7 @@ from oms.api.deps import (
     TenantId,
     UowDep,
     page_of,
+    page_of_all,
     parse_uuid,
     uuid_cursor,
 )
@@ -161,14 +162,17 @@ def pack(
     return PackageRead.of(result.package)
 
 
-@router.get("/{fulfillment_order_id}/packages", response_model=list[PackageRead])
-def list_packages(fulfillment_order_id: str, tenant_id: TenantId, uow: UowDep) -> list[PackageRead]:
+@router.get("/{fulfillment_order_id}/packages", response_model=Page[PackageRead])
+def list_packages(
+    fulfillment_order_id: str, tenant_id: TenantId, uow: UowDep, page: PageDep
+) -> Page[PackageRead]:
+    """The fulfilment order's packages, oldest first."""
     found = fulfilment.packages_of(
         uow_factory=uow,
         tenant_id=tenant_id,
         fo_id=parse_uuid(fulfillment_order_id, "fulfilment order"),
     )
-    return [PackageRead.of(p) for p in found]
+    return page_of_all(found, page, item=PackageRead.of, cursor=lambda p: str(p.id))
 
 
 @router.delete("/{fulfillment_order_id}/packages/{package_id}", response_model=FulfillmentOrderRead)

@@ -8,7 +8,8 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from oms.api.deps import ActorDep, TenantId, UowDep
+from oms.api.deps import ActorDep, PageDep, TenantId, UowDep, page_of_all
+from oms.api.schemas.common import Page
 from oms.domain.routing_profile import RoutingProfile
 from oms.services import routing_profiles
 
@@ -50,10 +51,15 @@ def put_profile(
     )
 
 
-@router.get("/routing-profile/versions", response_model=list[RoutingProfileRead])
-def list_versions(tenant_id: TenantId, uow: UowDep) -> list[RoutingProfileRead]:
+@router.get("/routing-profile/versions", response_model=Page[RoutingProfileRead])
+def list_versions(tenant_id: TenantId, uow: UowDep, page: PageDep) -> Page[RoutingProfileRead]:
     """Every saved version, newest first."""
-    return [
-        RoutingProfileRead.of(v.profile, created_at=v.created_at, created_by=v.created_by)
-        for v in routing_profiles.list_profile_versions(uow_factory=uow, tenant_id=tenant_id)
-    ]
+    return page_of_all(
+        routing_profiles.list_profile_versions(uow_factory=uow, tenant_id=tenant_id),
+        page,
+        item=lambda v: RoutingProfileRead.of(
+            v.profile, created_at=v.created_at, created_by=v.created_by
+        ),
+        cursor=lambda v: f"{v.profile.version:010d}",
+        descending=True,
+    )

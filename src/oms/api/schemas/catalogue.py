@@ -31,7 +31,6 @@ __all__ = [
     "LocationRead",
     "ProductBinIn",
     "ProductBinRead",
-    "ProductBinsRead",
     "ProductBinsUpdate",
     "ProductCreate",
     "ProductRead",
@@ -282,10 +281,6 @@ class ProductBinRead(BaseModel):
     sku: str
     bin: str
 
-
-class ProductBinsRead(BaseModel):
-    items: list[ProductBinRead] = Field(description="In SKU order")
-
     @classmethod
-    def of(cls, bins: list[ProductBin]) -> ProductBinsRead:
-        return cls(items=[ProductBinRead(sku=b.sku, bin=b.bin) for b in bins])
+    def of(cls, entry: ProductBin) -> ProductBinRead:
+        return cls(sku=entry.sku, bin=entry.bin)

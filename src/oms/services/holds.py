@@ -8,7 +8,7 @@ from uuid import UUID
 
 from oms.domain.holds import Hold, HoldReason
 from oms.domain.orders import Actor, Order
-from oms.services.common import retry_transient, utcnow
+from oms.services.common import CreateResult, retry_transient, utcnow
 from oms.services.payments import GatewayProvider, capture_shipped_value
 from oms.services.persistence import locked_order, new_hold, save_order_changes, settle_order
 from oms.services.ports import UnitOfWorkFactory
@@ -33,11 +33,12 @@ def place_hold(
     note: str | None,
     actor: Actor,
     at: datetime | None = None,
-) -> tuple[Order, Hold]:
-    """Put an order on hold; one open hold per reason (placing it again returns it)."""
+) -> tuple[Order, CreateResult[Hold]]:
+    """Put an order on hold; one open hold per reason (placing it again finds that one:
+    ``created`` False)."""
     when = at or utcnow()
 
-    def attempt() -> tuple[Order, Hold]:
+    def attempt() -> tuple[Order, CreateResult[Hold]]:
         with uow_factory() as uow:
             order = locked_order(uow, tenant_id, order_id)
             hold = new_hold(
@@ -46,7 +47,7 @@ def place_hold(
             placed = order.place_hold(hold, actor=actor, at=when)
             save_order_changes(uow, order, at=when)
             uow.commit()
-            return order, placed
+            return order, CreateResult(placed, created=placed is hold)
 
     return retry_transient(attempt)
 

@@ -22,7 +22,7 @@ from oms.api.deps import (
     parse_uuid,
     uuid_cursor,
 )
-from oms.api.responses import PDF_RESPONSE, pdf_response
+from oms.api.responses import PDF_RESPONSE, REPLAYED_CREATE, create_status, pdf_response
 from oms.api.schemas.common import Page
 from oms.api.schemas.fulfilment import (
     FulfillmentOrderRead,
@@ -195,6 +195,7 @@ def unpack(
     "/{fulfillment_order_id}/shipments",
     response_model=ShipmentRead,
     status_code=status.HTTP_201_CREATED,
+    responses=REPLAYED_CREATE,
 )
 def create_shipment(
     fulfillment_order_id: str,
@@ -203,6 +204,7 @@ def create_shipment(
     uow: UowDep,
     gateways: GatewaysDep,
     carriers: CarriersDep,
+    response: Response,
     body: ShipmentIn | None = None,
     idempotency_key: Annotated[
         str | None,
@@ -214,9 +216,10 @@ def create_shipment(
         ),
     ] = None,
 ) -> ShipmentRead:
-    """Buy a label and ship packed packages: stock leaves, payment for them is captured."""
+    """Buy a label and ship packed packages: stock leaves, payment for them is captured
+    (201); a retry with the same Idempotency-Key answers the first shipment (200)."""
     given = body or ShipmentIn()
-    shipment = shipping.create_shipment(
+    made = shipping.create_shipment(
         uow_factory=uow,
         gateways=gateways,
         carriers=carriers,
@@ -230,7 +233,8 @@ def create_shipment(
         ),
         actor=actor,
     )
-    return ShipmentRead.of(shipment)
+    response.status_code = create_status(made.created)
+    return ShipmentRead.of(made.resource)
 
 
 @router.post("/{fulfillment_order_id}/pickup", response_model=FulfillmentOrderRead)

@@ -13,9 +13,14 @@ from typing import Any
 
 from oms.domain.errors import FieldError, InvalidRequest
 
-__all__ = ["DEFAULT_SERVICE_LEVELS", "RoutingProfile"]
+__all__ = ["DEFAULT_SERVICE_LEVELS", "READ_ONLY_FIELDS", "RoutingProfile"]
 
 DEFAULT_SERVICE_LEVELS: dict[str, int] = {"standard": 5, "express": 2, "overnight": 1}
+
+READ_ONLY_FIELDS = frozenset({"version", "created_at", "created_by"})
+"""What a profile document says about a saved version rather than how to route. The API
+shows them beside the settings; a document sent back (``PUT``, ``oms routing simulate``)
+may carry them unchanged and they are ignored, so what is read can be written back."""
 
 
 def _amount(raw: Any, pointer: str, errors: list[FieldError]) -> Decimal:
@@ -77,11 +82,12 @@ class RoutingProfile:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], *, version: int = 0) -> RoutingProfile:
-        """Read a stored or submitted profile; bad values are refused with field pointers."""
+        """Read a stored or submitted profile; bad values are refused with field pointers
+        (``READ_ONLY_FIELDS`` are skipped)."""
         errors: list[FieldError] = []
         known = set(cls().to_dict())
         for key in raw:
-            if key not in known:
+            if key not in known and key not in READ_ONLY_FIELDS:
                 errors.append(FieldError(f"#/{key}", "not a routing profile setting"))
 
         def flag(name: str, default: bool) -> bool:

@@ -291,7 +291,11 @@ ID_ROUTES = [
     IdRoute("GET", "/v1/orders/{order_id}/downloads", _their_order),
     # A location code only the other tenant has.
     IdRoute(
-        "POST", "/v1/locations/{code}/pick-waves", lambda _w: ["FAR-AWAY"], body={}, owner_status=0
+        "POST",
+        "/v1/locations/{location}/pick-waves",
+        lambda _w: ["FAR-AWAY"],
+        body={},
+        owner_status=0,
     ),
     # Carriers are not tenants: without a valid signature nobody gets anywhere.
     IdRoute(
@@ -303,17 +307,17 @@ ID_ROUTES = [
         owner_status=401,
     ),
     IdRoute("GET", "/v1/products/{product_id}", lambda w: [w.theirs.product["id"]]),
-    IdRoute("GET", "/v1/locations/{location_id}", lambda w: [w.theirs.location["id"]]),
+    IdRoute("GET", "/v1/locations/{location}", lambda w: [w.theirs.location["id"]]),
     IdRoute(
         "POST",
-        "/v1/locations/{location_id}/grants",
+        "/v1/locations/{location}/grants",
         lambda w: [w.theirs.location["id"]],
         body=lambda w: {"tenant_id": str(w.mine.tenant.id)},
         status=403,  # granting is for operator keys; see the operator tests below
     ),
     IdRoute(
         "PUT",
-        "/v1/locations/{code}/boxes",
+        "/v1/locations/{location}/boxes",
         _their_own_code,
         body={
             "boxes": [
@@ -329,11 +333,11 @@ ID_ROUTES = [
     ),
     IdRoute(
         "PUT",
-        "/v1/locations/{code}/bins",
+        "/v1/locations/{location}/bins",
         _their_own_code,
         body={"bins": [{"sku": "SHARED", "bin": "A-01-3"}]},
     ),
-    IdRoute("GET", "/v1/locations/{code}/bins", _their_own_code),
+    IdRoute("GET", "/v1/locations/{location}/bins", _their_own_code),
     IdRoute("GET", "/v1/inventory/{sku}", lambda w: [w.theirs.product["sku"]]),
     IdRoute("GET", "/v1/inventory/{sku}/movements", lambda w: [w.theirs.product["sku"]]),
     IdRoute("GET", "/v1/orders/{order_id}", _their_order),

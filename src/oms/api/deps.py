@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 from uuid import UUID
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from oms.adapters.downloads import DownloadSigner
@@ -42,6 +42,8 @@ __all__ = [
     "DownloadsDep",
     "GatewaysDep",
     "GeocoderDep",
+    "LocationFilter",
+    "LocationRef",
     "PageDep",
     "SettingsDep",
     "TenantId",
@@ -209,6 +211,16 @@ async def _app_state(request: Request) -> AppState:
 
 CallerDep = Annotated[Caller, Depends(_caller)]
 AppDep = Annotated[AppState, Depends(_app_state)]
+
+
+# A location is named by its id or its code wherever a request names one; the services
+# resolve both through oms.domain.catalogue.location_named.
+LocationRef = Annotated[
+    str, Path(max_length=64, description="The location's id or code (docs/catalogue.md)")
+]
+LocationFilter = Annotated[
+    str | None, Query(max_length=64, description="Only this location: its id or code")
+]
 
 
 def encode_cursor(value: str) -> str:

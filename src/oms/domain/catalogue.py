@@ -233,11 +233,22 @@ def check_bins(bins: Sequence[ProductBin], kinds: Mapping[str, ProductKind]) -> 
 
 
 def location_named(
-    locations: Iterable[Location], code: str, tenant_id: UUID | None
+    locations: Iterable[Location], ref: str, tenant_id: UUID | None
 ) -> Location | None:
-    """The location a tenant means by ``code`` among those it may use: its own before one
-    of the operator's it was granted (codes are unique per owner, not across owners)."""
-    matches = [loc for loc in locations if loc.code == code]
+    """The location a caller means by ``ref``, its id or its code, among ``locations`` (those
+    it may use). An id names one; a code names the caller's own before one of the
+    operator's it was granted (codes are unique per owner, not across owners). The one
+    resolver for every request that names a location."""
+    candidates = list(locations)
+    try:
+        wanted: UUID | None = UUID(ref)
+    except ValueError:
+        wanted = None
+    if wanted is not None:
+        for loc in candidates:
+            if loc.id == wanted:
+                return loc
+    matches = [loc for loc in candidates if loc.code == ref]
     own = [loc for loc in matches if loc.owner_tenant_id == tenant_id]
     found = own or matches
     return found[0] if found else None

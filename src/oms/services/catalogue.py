@@ -178,13 +178,21 @@ def _visible(uow_factory: UnitOfWorkFactory, principal: Principal) -> list[Locat
         return _visible_in(uow, principal)
 
 
-def _named(uow: UnitOfWork, principal: Principal, code: str) -> Location:
-    """The location the caller means by ``code``: its tenant's own before a granted one."""
-    found = location_named(_visible_in(uow, principal), code, principal.tenant_id)
+def _named(uow: UnitOfWork, principal: Principal, ref: str) -> Location:
+    """The location the caller means by ``ref`` (an id or a code; a code names its tenant's
+    own before a granted one)."""
+    found = location_named(_visible_in(uow, principal), ref, principal.tenant_id)
     if found is None:
-        # The same answer for another tenant's code as for one nobody has.
-        raise NotFound(f"No location {code!r}")
+        # The same answer for another tenant's location as for one nobody has.
+        raise NotFound(f"No location {ref!r}")
     return found
+
+
+def _ensure_owner(principal: Principal, location: Location, action: str) -> None:
+    """Only a location's owner changes it: a tenant its own, an operator key the operator's
+    (a tenant using a granted operator location gets Forbidden)."""
+    if location.owner_tenant_id is None and not principal.is_operator:
+        raise Forbidden(f"Only an operator key may {action} location {location.code!r}")
 
 
 def list_locations(
@@ -197,45 +205,41 @@ def list_locations(
     return found[:limit]
 
 
-def get_location(
-    *, uow_factory: UnitOfWorkFactory, principal: Principal, location_id: UUID
-) -> Location:
-    """One location the caller may use; others answer NotFound."""
-    for location in _visible(uow_factory, principal):
-        if location.id == location_id:
-            return location
-    raise NotFound(f"No location {location_id}")
+def get_location(*, uow_factory: UnitOfWorkFactory, principal: Principal, ref: str) -> Location:
+    """One location the caller may use, by id or code; others answer NotFound."""
+    with uow_factory(readonly=True) as uow:
+        return _named(uow, principal, ref)
 
 
 def grant_location(
     *,
     uow_factory: UnitOfWorkFactory,
     principal: Principal,
-    location_id: UUID,
+    ref: str,
     tenant_id: UUID,
     at: datetime | None = None,
 ) -> None:
-    """Let a tenant use one of the operator's locations (operator keys only)."""
+    """Let a tenant use one of the operator's locations (by id or code; operator keys
+    only)."""
     principal.require_operator()
     with uow_factory() as uow:
-        location = uow.locations.get(location_id)
-        if location is None or location.owner_tenant_id is not None:
-            raise NotFound(f"No operator location {location_id}")
+        location = location_named(uow.locations.operator_locations(), ref, None)
+        if location is None:
+            raise NotFound(f"No operator location {ref!r}")
         if uow.tenants.get(tenant_id) is None:
             raise NotFound(f"No tenant {tenant_id}")
-        uow.locations.grant(tenant_id, location_id, at or utcnow())
+        uow.locations.grant(tenant_id, location.id, at or utcnow())
         uow.commit()
 
 
 def replace_boxes(
-    *, uow_factory: UnitOfWorkFactory, principal: Principal, code: str, boxes: Sequence[Box]
+    *, uow_factory: UnitOfWorkFactory, principal: Principal, ref: str, boxes: Sequence[Box]
 ) -> Location:
     """Replace the boxes a location packs in; only its owner may (the operator's need an
     operator key, so a tenant using one gets Forbidden)."""
     with uow_factory() as uow:
-        location = _named(uow, principal, code)
-        if location.owner_tenant_id is None and not principal.is_operator:
-            raise Forbidden(f"Only an operator key may change the boxes of location {code!r}")
+        location = _named(uow, principal, ref)
+        _ensure_owner(principal, location, "change the boxes of")
         location.boxes = tuple(boxes)
         location.validate()
         uow.locations.set_boxes(location.id, location.boxes)
@@ -247,14 +251,14 @@ def set_bins(
     *,
     uow_factory: UnitOfWorkFactory,
     principal: Principal,
-    code: str,
+    ref: str,
     bins: Sequence[ProductBin],
 ) -> list[ProductBin]:
     """Set the bins of the listed physical SKUs at a location the tenant can use (others
     keep theirs); answers every bin the tenant has there, in SKU order."""
     tenant_id = principal.require_tenant()
     with uow_factory() as uow:
-        location = _named(uow, principal, code)
+        location = _named(uow, principal, ref)
         products = uow.products.by_skus(tenant_id, [entry.sku for entry in bins])
         check_bins(bins, {sku: product.kind for sku, product in products.items()})
         uow.fulfilment.set_bins(tenant_id, location.id, {b.sku: b.bin for b in bins})
@@ -264,11 +268,11 @@ def set_bins(
 
 
 def list_bins(
-    *, uow_factory: UnitOfWorkFactory, principal: Principal, code: str
+    *, uow_factory: UnitOfWorkFactory, principal: Principal, ref: str
 ) -> list[ProductBin]:
     """Every bin the tenant has at a location it can use, in SKU order."""
     tenant_id = principal.require_tenant()
     with uow_factory(readonly=True) as uow:
-        location = _named(uow, principal, code)
+        location = _named(uow, principal, ref)
         found = uow.fulfilment.all_bins(tenant_id, location.id)
     return [ProductBin(sku, found[sku]) for sku in sorted(found)]

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response, status
 
 from oms.api.deps import (
     CurrentPrincipal,
+    LocationRef,
     PageDep,
     TenantId,
     UowDep,
@@ -88,59 +89,55 @@ def list_locations(principal: CurrentPrincipal, uow: UowDep, page: PageDep) -> P
     )
 
 
-@router.get("/locations/{location_id}", response_model=LocationRead)
-def get_location(location_id: str, principal: CurrentPrincipal, uow: UowDep) -> LocationRead:
-    location = catalogue.get_location(
-        uow_factory=uow, principal=principal, location_id=parse_uuid(location_id, "location")
-    )
-    return LocationRead.of(location)
+@router.get("/locations/{location}", response_model=LocationRead)
+def get_location(location: LocationRef, principal: CurrentPrincipal, uow: UowDep) -> LocationRead:
+    """A location the caller may use, by id or code."""
+    found = catalogue.get_location(uow_factory=uow, principal=principal, ref=location)
+    return LocationRead.of(found)
 
 
 class GrantCreate(Strict):
     tenant_id: UUID
 
 
-@router.post("/locations/{location_id}/grants", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/locations/{location}/grants", status_code=status.HTTP_204_NO_CONTENT)
 def grant_location(
-    location_id: str, body: GrantCreate, principal: CurrentPrincipal, uow: UowDep
+    location: LocationRef, body: GrantCreate, principal: CurrentPrincipal, uow: UowDep
 ) -> Response:
     """Let a tenant use one of the operator's locations (operator keys only)."""
     catalogue.grant_location(
-        uow_factory=uow,
-        principal=principal,
-        location_id=parse_uuid(location_id, "location"),
-        tenant_id=body.tenant_id,
+        uow_factory=uow, principal=principal, ref=location, tenant_id=body.tenant_id
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.put("/locations/{code}/boxes", response_model=LocationRead)
+@router.put("/locations/{location}/boxes", response_model=LocationRead)
 def replace_location_boxes(
-    code: str, body: LocationBoxesUpdate, principal: CurrentPrincipal, uow: UowDep
+    location: LocationRef, body: LocationBoxesUpdate, principal: CurrentPrincipal, uow: UowDep
 ) -> LocationRead:
     """Replace the box sizes the location packs in (its owner only)."""
-    location = catalogue.replace_boxes(
-        uow_factory=uow, principal=principal, code=code, boxes=body.to_domain()
+    changed = catalogue.replace_boxes(
+        uow_factory=uow, principal=principal, ref=location, boxes=body.to_domain()
     )
-    return LocationRead.of(location)
+    return LocationRead.of(changed)
 
 
-@router.put("/locations/{code}/bins", response_model=Page[ProductBinRead])
+@router.put("/locations/{location}/bins", response_model=Page[ProductBinRead])
 def set_location_bins(
-    code: str, body: ProductBinsUpdate, principal: CurrentPrincipal, uow: UowDep
+    location: LocationRef, body: ProductBinsUpdate, principal: CurrentPrincipal, uow: UowDep
 ) -> Page[ProductBinRead]:
     """Set where the listed SKUs lie at the location; answers all the tenant's bins there
     (one page, in SKU order)."""
     bins = catalogue.set_bins(
-        uow_factory=uow, principal=principal, code=code, bins=body.to_domain()
+        uow_factory=uow, principal=principal, ref=location, bins=body.to_domain()
     )
     return Page(items=[ProductBinRead.of(b) for b in bins], next_cursor=None)
 
 
-@router.get("/locations/{code}/bins", response_model=Page[ProductBinRead])
+@router.get("/locations/{location}/bins", response_model=Page[ProductBinRead])
 def list_location_bins(
-    code: str, principal: CurrentPrincipal, uow: UowDep, page: PageDep
+    location: LocationRef, principal: CurrentPrincipal, uow: UowDep, page: PageDep
 ) -> Page[ProductBinRead]:
     """The tenant's bins at the location, in SKU order."""
-    found = catalogue.list_bins(uow_factory=uow, principal=principal, code=code)
+    found = catalogue.list_bins(uow_factory=uow, principal=principal, ref=location)
     return page_of_all(found, page, item=ProductBinRead.of, cursor=lambda b: b.sku)

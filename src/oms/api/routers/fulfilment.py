@@ -14,6 +14,7 @@ from oms.api.deps import (
     CurrentPrincipal,
     GatewaysDep,
     GeocoderDep,
+    LocationFilter,
     PageDep,
     TenantId,
     UowDep,
@@ -59,7 +60,7 @@ def list_fulfillment_orders(
     principal: CurrentPrincipal,
     uow: UowDep,
     page: PageDep,
-    location: Annotated[str | None, Query(max_length=64, description="A location code")] = None,
+    location: LocationFilter = None,
     status_: Annotated[
         list[str],
         Query(alias="status", description="Statuses, repeated or comma-separated"),

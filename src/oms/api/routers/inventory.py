@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from oms.api.deps import (
     ActorDep,
     GatewaysDep,
     GeocoderDep,
+    LocationFilter,
     PageDep,
     TenantId,
     UowDep,
@@ -72,7 +71,7 @@ def list_movements(
     tenant_id: TenantId,
     uow: UowDep,
     page: PageDep,
-    location: Annotated[str | None, Query(max_length=64, description="Location code")] = None,
+    location: LocationFilter = None,
 ) -> Page[MovementRead]:
     """The SKU's ledger, oldest first: every change of on hand, signed, and who made it."""
     found = inventory.list_movements(

@@ -10,6 +10,8 @@ from oms.adapters.documents.pdf import PickListDoc, PickListLine, render_pick_li
 from oms.api.deps import (
     ActorDep,
     GeocoderDep,
+    LocationFilter,
+    LocationRef,
     PageDep,
     TenantId,
     UowDep,
@@ -30,10 +32,16 @@ router = APIRouter(tags=["fulfilment"])
 
 
 @router.post(
-    "/v1/locations/{code}/pick-waves", response_model=WaveRead, status_code=status.HTTP_201_CREATED
+    "/v1/locations/{location}/pick-waves",
+    response_model=WaveRead,
+    status_code=status.HTTP_201_CREATED,
 )
 def create_wave(
-    code: str, tenant_id: TenantId, actor: ActorDep, uow: UowDep, body: WaveIn | None = None
+    location: LocationRef,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    body: WaveIn | None = None,
 ) -> WaveRead:
     """Batch the location's most urgent open fulfilment orders (carrier cut-off, promised
     date, priority, age) into a wave; 409 when there is nothing to pick."""
@@ -41,7 +49,7 @@ def create_wave(
     result = picking.create_wave(
         uow_factory=uow,
         tenant_id=tenant_id,
-        location_code=code,
+        location_code=location,
         max_orders=given.max_orders,
         max_units=given.max_units,
         actor=actor,
@@ -57,7 +65,7 @@ def list_waves(
     tenant_id: TenantId,
     uow: UowDep,
     page: PageDep,
-    location: Annotated[str | None, Query(max_length=64, description="A location code")] = None,
+    location: LocationFilter = None,
     status_: Annotated[WaveStatus | None, Query(alias="status")] = None,
 ) -> Page[WaveRead]:
     """The floor's waves, newest first: open ones are out being picked."""
@@ -72,7 +80,7 @@ def list_waves(
         )
     except NotFound:
         raise InvalidRequest(
-            "Unknown location", [FieldError("query:location", "no such location code")]
+            "Unknown location", [FieldError("query:location", f"no location {location!r}")]
         ) from None
     return page_of(
         found, page, item=lambda pair: WaveRead.of(*pair), cursor=lambda pair: str(pair[0].id)

@@ -307,7 +307,16 @@ ID_ROUTES = [
         owner_status=401,
     ),
     IdRoute("GET", "/v1/products/{product_id}", lambda w: [w.theirs.product["id"]]),
+    IdRoute(
+        "PATCH", "/v1/products/{product_id}", lambda w: [w.theirs.product["id"]], body={"name": "p"}
+    ),
+    IdRoute(
+        "DELETE", "/v1/products/{product_id}", lambda w: [w.theirs.product["id"]], owner_status=204
+    ),
     IdRoute("GET", "/v1/locations/{location}", lambda w: [w.theirs.location["id"]]),
+    IdRoute("PATCH", "/v1/locations/{location}", _their_own_code, body={"name": "probe"}),
+    # Stock is reserved at their WH-1; at FAR-AWAY only perhaps: 204 or 409, never 404.
+    IdRoute("DELETE", "/v1/locations/{location}", _their_own_code, owner_status=0),
     IdRoute(
         "POST",
         "/v1/locations/{location}/grants",

@@ -25,6 +25,7 @@ __all__ = [
     "ProductKind",
     "check_bins",
     "location_named",
+    "order_line_refusal",
     "unit_demand",
 ]
 
@@ -72,6 +73,12 @@ class Product:
     width_mm: int | None = None
     height_mm: int | None = None
     download_url: str | None = None
+    archived_at: datetime | None = None
+
+    @property
+    def archived(self) -> bool:
+        """Archived: kept with its history, no longer sold (``order_line_refusal``)."""
+        return self.archived_at is not None
 
     @property
     def holds_stock(self) -> bool:
@@ -146,6 +153,16 @@ def _is_web_url(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(host)
 
 
+def order_line_refusal(product: Product | None, sku: str) -> str | None:
+    """Why a new order line (or cart line) cannot name ``sku``: there is no such product,
+    or it is archived; None when it can. Lines already ordered are not affected."""
+    if product is None:
+        return f"no product with SKU {sku!r}"
+    if product.archived:
+        return f"the product with SKU {sku!r} is archived: it is no longer sold"
+    return None
+
+
 def unit_demand(product: Product) -> dict[str, int]:
     """Stock one unit of ``product`` draws, per SKU; empty for digital goods."""
     if product.kind is ProductKind.BUNDLE:
@@ -175,6 +192,7 @@ class Location:
     pickup_cutoff: str = "16:00"
     timezone: str = "UTC"
     boxes: tuple[Box, ...] = ()
+    archived_at: datetime | None = None
 
     @property
     def preference(self) -> tuple[int, str]:
@@ -186,9 +204,21 @@ class Location:
         ``country`` (the destination's) when it has none on file."""
         return self.address or Address(country=country, name=self.name)
 
+    def archive(self, at: datetime) -> None:
+        """Keep it with its history but route nothing to it (``active`` False) any more; the
+        caller has checked that no stock is reserved there."""
+        if self.archived_at is None:
+            self.archived_at = at
+        self.active = False
+
     def validate(self) -> None:
-        """Refuse boxes ``validate_boxes`` refuses, and a box code listed twice."""
+        """Refuse one coordinate without the other, boxes ``validate_boxes`` refuses, and a
+        box code listed twice."""
         errors: list[FieldError] = []
+        if self.latitude is None and self.longitude is not None:
+            errors.append(FieldError("#/latitude", "give both latitude and longitude, or neither"))
+        if self.longitude is None and self.latitude is not None:
+            errors.append(FieldError("#/longitude", "give both latitude and longitude, or neither"))
         try:
             validate_boxes(self.boxes)
         except InvalidRequest as refused:
@@ -199,7 +229,7 @@ class Location:
                 errors.append(FieldError(f"#/boxes/{index}/code", "box code listed twice"))
             seen.add(box.code)
         if errors:
-            raise InvalidRequest("The boxes are not valid", errors)
+            raise InvalidRequest("The location is not valid", errors)
 
 
 @dataclass(frozen=True)

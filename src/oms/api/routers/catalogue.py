@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
 from oms.api.deps import (
     CurrentPrincipal,
@@ -20,10 +21,12 @@ from oms.api.schemas.catalogue import (
     LocationBoxesUpdate,
     LocationCreate,
     LocationRead,
+    LocationUpdate,
     ProductBinRead,
     ProductBinsUpdate,
     ProductCreate,
     ProductRead,
+    ProductUpdate,
 )
 from oms.api.schemas.common import Page, Strict
 from oms.services import catalogue
@@ -45,9 +48,21 @@ def create_product(
 
 
 @router.get("/products", response_model=Page[ProductRead])
-def list_products(tenant_id: TenantId, uow: UowDep, page: PageDep) -> Page[ProductRead]:
+def list_products(
+    tenant_id: TenantId,
+    uow: UowDep,
+    page: PageDep,
+    archived: Annotated[
+        bool | None, Query(description="true: only archived products; false: only the others")
+    ] = None,
+) -> Page[ProductRead]:
+    """The tenant's products in SKU order, archived ones included unless ``archived``."""
     found = catalogue.list_products(
-        uow_factory=uow, tenant_id=tenant_id, after_sku=page.cursor, limit=page.limit + 1
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        after_sku=page.cursor,
+        limit=page.limit + 1,
+        archived=archived,
     )
     return page_of(
         found,
@@ -63,6 +78,30 @@ def get_product(product_id: str, tenant_id: TenantId, uow: UowDep) -> ProductRea
         uow_factory=uow, tenant_id=tenant_id, product_id=parse_uuid(product_id, "product")
     )
     return ProductRead.of(product)
+
+
+@router.patch("/products/{product_id}", response_model=ProductRead)
+def edit_product(
+    product_id: str, body: ProductUpdate, tenant_id: TenantId, uow: UowDep
+) -> ProductRead:
+    """Change the fields sent (null clears an optional one); the SKU, kind and components
+    never change."""
+    product = catalogue.edit_product(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        product_id=parse_uuid(product_id, "product"),
+        edit=body.to_edit(),
+    )
+    return ProductRead.of(product)
+
+
+@router.delete("/products/{product_id}", status_code=status.HTTP_204_NO_CONTENT)
+def archive_product(product_id: str, tenant_id: TenantId, uow: UowDep) -> Response:
+    """Archive the product: its orders, stock and ledger stay; it can no longer be ordered."""
+    catalogue.archive_product(
+        uow_factory=uow, tenant_id=tenant_id, product_id=parse_uuid(product_id, "product")
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/locations", status_code=status.HTTP_201_CREATED, response_model=LocationRead)
@@ -94,6 +133,25 @@ def get_location(location: LocationRef, principal: CurrentPrincipal, uow: UowDep
     """A location the caller may use, by id or code."""
     found = catalogue.get_location(uow_factory=uow, principal=principal, ref=location)
     return LocationRead.of(found)
+
+
+@router.patch("/locations/{location}", response_model=LocationRead)
+def edit_location(
+    location: LocationRef, body: LocationUpdate, principal: CurrentPrincipal, uow: UowDep
+) -> LocationRead:
+    """Change the fields sent (its owner only); the code never changes."""
+    edited = catalogue.edit_location(
+        uow_factory=uow, principal=principal, ref=location, edit=body.to_edit()
+    )
+    return LocationRead.of(edited)
+
+
+@router.delete("/locations/{location}", status_code=status.HTTP_204_NO_CONTENT)
+def archive_location(location: LocationRef, principal: CurrentPrincipal, uow: UowDep) -> Response:
+    """Archive the location (its owner only): its stock and history stay, nothing is routed
+    to it any more; 409 while stock is reserved there."""
+    catalogue.archive_location(uow_factory=uow, principal=principal, ref=location)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 class GrantCreate(Strict):

@@ -70,6 +70,21 @@ class ApiKeyRecord:
 
 
 @dataclass(frozen=True)
+class ApiKeyView:
+    """An API key as it may be shown: who it is for and when it was made or revoked; its
+    ``prefix`` (the first characters of the secret) tells keys apart. Never the secret or
+    its hash."""
+
+    id: UUID
+    tenant_id: UUID | None
+    scope: ApiKeyScope
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
 class IntakeSettings:
     """What order intake reads first about a tenant, in one go."""
 
@@ -124,7 +139,9 @@ class TenantRepository(Protocol):
     def add(self, tenant: Tenant) -> None: ...
     def get(self, tenant_id: UUID) -> Tenant | None: ...
     def list_ids(self) -> list[UUID]: ...
+    def all(self) -> list[Tenant]: ...
     def add_api_key(self, record: ApiKeyRecord) -> None: ...
+    def api_keys(self, tenant_id: UUID | None = None) -> list[ApiKeyView]: ...
     def principal_for_key(self, key_hash: str) -> Principal | None: ...
     def revoke_api_key(self, key_id: UUID, at: datetime) -> bool: ...
     def next_order_number(self, tenant_id: UUID) -> int: ...

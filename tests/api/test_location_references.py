@@ -230,3 +230,43 @@ def test_another_tenants_location_is_not_found_by_id_or_code(
             json={"sku": "TEE", "location": ref, "delta": 1, "reason": "probe"},
         )
         assert [e["pointer"] for e in assert_problem(refused, 422)["errors"]] == ["#/location"]
+
+
+def test_a_routing_profile_names_locations_by_id_or_code_and_keeps_their_codes(
+    client: TestClient, shop: ApiTenant
+) -> None:
+    first, second = _location(client, shop, "WH-1"), _location(client, shop, "WH-2")
+
+    saved = client.put(
+        "/v1/routing-profile",
+        headers=shop.headers,
+        json={
+            "excluded_locations": [first["id"]],
+            "daily_capacity": {second["id"]: 40},
+            "handling_cost": {"WH-2": "1.50"},
+            "safety_stock": {"NOT-YET-BUILT": 2},  # a location to come keeps its code
+        },
+    )
+
+    assert saved.status_code == 200, saved.text
+    profile = saved.json()
+    assert profile["excluded_locations"] == ["WH-1"]
+    assert (profile["daily_capacity"], profile["handling_cost"]) == ({"WH-2": 40}, {"WH-2": "1.50"})
+    assert profile["safety_stock"] == {"NOT-YET-BUILT": 2}
+    order = _order(client, shop, shipping_address=BOSTON)
+    assert [a["location"] for a in order["allocations"]] == ["WH-2"]
+
+
+def test_a_routing_profile_naming_one_location_twice_is_refused(
+    client: TestClient, shop: ApiTenant
+) -> None:
+    first = _location(client, shop, "WH-1")
+
+    refused = client.put(
+        "/v1/routing-profile",
+        headers=shop.headers,
+        json={"daily_capacity": {first["id"]: 5, "WH-1": 6}},
+    )
+
+    pointers = [e["pointer"] for e in assert_problem(refused, 422)["errors"]]
+    assert pointers == ["#/daily_capacity/WH-1"]

@@ -6,8 +6,8 @@ Every change makes a new version; each order records the version it was routed w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -64,6 +64,33 @@ class RoutingProfile:
     def promise_days(self, service_level: str) -> int | None:
         """Business days promised for ``service_level``; None when the level is unknown."""
         return self.service_levels.get(service_level)
+
+    def by_code(self, code_of: Callable[[str], str]) -> RoutingProfile:
+        """The profile with every location it names (by id or code) named by its code, as
+        routing matches them; ``code_of`` answers a location's code, or what it was given
+        for a location it does not know. Two names of one location in one setting are
+        refused."""
+        errors: list[FieldError] = []
+
+        def keyed(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+            coded: dict[str, Any] = {}
+            for ref, value in values.items():
+                code = code_of(ref)
+                if code in coded:
+                    errors.append(FieldError(f"#/{name}/{ref}", f"names {code} a second time"))
+                coded[code] = value
+            return coded
+
+        named = replace(
+            self,
+            excluded_locations=tuple(sorted({code_of(ref) for ref in self.excluded_locations})),
+            daily_capacity=keyed("daily_capacity", self.daily_capacity),
+            safety_stock=keyed("safety_stock", self.safety_stock),
+            handling_cost=keyed("handling_cost", self.handling_cost),
+        )
+        if errors:
+            raise InvalidRequest("The routing profile is not valid", errors)
+        return named
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form stored per version and shown by the API (without the version)."""

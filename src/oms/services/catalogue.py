@@ -135,11 +135,11 @@ class ProductEdit:
     download_url: str | None = None
 
 
-def _refuse_cleared(edit: object, given: frozenset[str], required: frozenset[str]) -> None:
+def _refuse_cleared(edit: ProductEdit | LocationEdit, required: frozenset[str]) -> None:
     """An edit may clear an optional field with null, never a required one."""
     errors = [
         FieldError(f"#/{name}", "cannot be cleared")
-        for name in sorted(given & required)
+        for name in sorted(edit.given & required)
         if getattr(edit, name) is None
     ]
     if errors:
@@ -151,7 +151,7 @@ def edit_product(
 ) -> Product:
     """Change the named fields of a product (the SKU, kind and components never change);
     the edited product is checked like a new one."""
-    _refuse_cleared(edit, edit.given, frozenset({"name", "price", "currency", "weight_grams"}))
+    _refuse_cleared(edit, frozenset({"name", "price", "currency", "weight_grams"}))
     if edit.currency is not None:
         _check_currency(edit.currency)
     with uow_factory() as uow:
@@ -349,8 +349,8 @@ def edit_location(
 ) -> Location:
     """Change the named fields of a location (by id or code; its owner only); the edited
     location is checked like a new one."""
-    required = frozenset({"name", "kind", "can_ship", "can_pickup", "priority", "pickup_cutoff"})
-    _refuse_cleared(edit, edit.given, required | {"boxes"})
+    required = {"name", "kind", "can_ship", "can_pickup", "priority", "pickup_cutoff", "boxes"}
+    _refuse_cleared(edit, frozenset(required))
     with uow_factory() as uow:
         location = _named(uow, principal, ref)
         _ensure_owner(principal, location, "change")

@@ -239,7 +239,8 @@ def location_create(
     except ValidationError as error:
         first = error.errors()[0]
         where = "--" + "-".join(str(p) for p in first["loc"]).replace("_", "-")
-        fail(f"{where if first['loc'] else 'location'}: {first['msg']}", 2)
+        message = str(first["msg"]).removeprefix("Value error, ")
+        fail(f"{where if first['loc'] else 'location'}: {message}", 2)
     principal = _principal(tenant)
     _checked_tenant(principal)
     with database(load_settings()) as uow:

@@ -1,34 +1,35 @@
-"""The ``oms`` command: serve, demo, db, tenant, apikey, check."""
+"""The ``oms`` command: serve, demo, db, tenant, apikey, location, carriers, routing, check.
+
+Tenants, API keys and locations are in ``oms.cli_admin``; what every command shares
+(settings, the database, one-line errors) in ``oms.cli_support``.
+"""
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
 
+from oms.cli_admin import apikey_app, location_app, tenant_app
+from oms.cli_support import database as _database
+from oms.cli_support import fail as _fail
+from oms.cli_support import guard as _guard
+from oms.cli_support import load_settings as _settings
+from oms.cli_support import read_file as _read
+
 if TYPE_CHECKING:  # imported where used: a worker of `oms serve` imports this module
     # before it can answer its supervisor's health checks (oms.api.serving)
-    from oms.adapters.db.uow import SqlUnitOfWorkFactory
-    from oms.config import Settings
     from oms.domain.shipments import Shipment
     from oms.domain.tracking import TrackingEvent
-
-T = TypeVar("T")
 
 __all__ = ["app"]
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Order management system.")
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
-tenant_app = typer.Typer(no_args_is_help=True, help="Tenants (merchants).")
-apikey_app = typer.Typer(no_args_is_help=True, help="API keys.")
-location_app = typer.Typer(no_args_is_help=True, help="Locations.")
 carriers_app = typer.Typer(no_args_is_help=True, help="Carrier services and rate cards.")
 routing_app = typer.Typer(no_args_is_help=True, help="Order routing (DOM).")
 app.add_typer(db_app, name="db")
@@ -39,58 +40,6 @@ app.add_typer(carriers_app, name="carriers")
 app.add_typer(routing_app, name="routing")
 
 
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo("oms: " + " ".join(message.split()), err=True)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    from pydantic import ValidationError
-
-    from oms.config import Settings
-
-    try:
-        return Settings()
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = "OMS_" + "_".join(str(p) for p in first["loc"]).upper()
-        message = str(first["msg"]).removeprefix("Value error, ")
-        _fail(f"bad configuration: {where}: {message}")
-
-
-@contextmanager
-def _database(settings: Settings) -> Iterator[SqlUnitOfWorkFactory]:
-    """A unit-of-work factory on a fresh engine, disposed when the command ends."""
-    from oms.adapters.db.engine import build_engine
-    from oms.adapters.db.uow import SqlUnitOfWorkFactory
-
-    engine = build_engine(settings)
-    try:
-        yield SqlUnitOfWorkFactory(engine)
-    finally:
-        engine.dispose()
-
-
-def _guard(action: Callable[[], T]) -> T:
-    """Run ``action``; a deliberate error becomes one line on stderr and exit code 1."""
-    from sqlalchemy.exc import OperationalError
-
-    from oms.domain.errors import InvalidRequest, OmsError
-
-    try:
-        return action()
-    except InvalidRequest as error:
-        first = error.errors[0] if error.errors else None
-        more = f" (and {len(error.errors) - 1} more)" if len(error.errors) > 1 else ""
-        detail = "" if first is None else " ".join(first.detail.split())
-        where = "" if first is None else f": {first.pointer}: {detail}{more}"
-        _fail(f"{error.detail}{where}")
-    except OmsError as error:
-        _fail(error.detail)
-    except OperationalError as error:
-        _fail(f"database unavailable: {str(error.orig).strip().splitlines()[0]}")
-
-
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration to OMS_DATABASE_URL."""
@@ -99,75 +48,6 @@ def db_upgrade() -> None:
     with _database(_settings()) as uow:
         _guard(lambda: upgrade(uow.engine))
     typer.echo("database is up to date")
-
-
-@tenant_app.command("create")
-def tenant_create(
-    name: Annotated[str, typer.Option(help="The merchant's name")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
-) -> None:
-    """Create a tenant and print its first API key (shown once)."""
-    from oms.services.tenants import create_tenant
-
-    with _database(_settings()) as uow:
-        tenant, key = _guard(lambda: create_tenant(uow_factory=uow, name=name))
-    if as_json:
-        typer.echo(json.dumps({"tenant_id": str(tenant.id), "api_key": key.secret}))
-    else:
-        typer.echo(f"tenant {tenant.id} ({tenant.name})\napi key (shown once): {key.secret}")
-
-
-@apikey_app.command("create")
-def apikey_create(
-    tenant: Annotated[str | None, typer.Option(help="Tenant id; omit with --operator")] = None,
-    operator: Annotated[bool, typer.Option("--operator", help="An operator-scoped key")] = False,
-    name: Annotated[str, typer.Option(help="What the key is for")] = "cli",
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
-) -> None:
-    """Create an API key for a tenant, or for the operator (shown once)."""
-    from oms.domain.tenancy import ApiKeyScope
-    from oms.services.tenants import create_api_key
-
-    if operator == (tenant is not None):
-        _fail("give either --tenant ID or --operator", 2)
-    tenant_id = None
-    if tenant is not None:
-        try:
-            tenant_id = UUID(tenant)
-        except ValueError:
-            _fail(f"--tenant {tenant!r} is not a tenant id", 2)
-    scope = ApiKeyScope.OPERATOR if operator else ApiKeyScope.TENANT
-    with _database(_settings()) as uow:
-        key = _guard(
-            lambda: create_api_key(uow_factory=uow, scope=scope, tenant_id=tenant_id, name=name)
-        )
-    if as_json:
-        typer.echo(
-            json.dumps({"key_id": str(key.key_id), "scope": scope.value, "api_key": key.secret})
-        )
-    else:
-        typer.echo(f"{scope.value} api key (shown once): {key.secret}")
-
-
-@apikey_app.command("revoke")
-def apikey_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (key_id)")]) -> None:
-    """Revoke an API key; processes stop accepting it within OMS_API_KEY_CACHE_SECONDS."""
-    from oms.services.tenants import revoke_api_key
-
-    try:
-        parsed = UUID(key_id)
-    except ValueError:
-        _fail(f"{key_id!r} is not a key id", 2)
-    with _database(_settings()) as uow:
-        _guard(lambda: revoke_api_key(uow_factory=uow, key_id=parsed))
-    typer.echo(f"revoked {parsed}")
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as error:
-        _fail(f"cannot read {path}: {error.strerror}", 2)
 
 
 @carriers_app.command("import")

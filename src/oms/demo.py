@@ -95,7 +95,7 @@ def seed_demo(
             ),
         )
         catalogue.grant_location(
-            uow_factory=uow_factory, principal=op, location_id=location.id, tenant_id=tenant.id
+            uow_factory=uow_factory, principal=op, ref=str(location.id), tenant_id=tenant.id
         )
     catalogue.create_location(
         uow_factory=uow_factory,

@@ -145,7 +145,7 @@ def seed_fulfilment(
         catalogue.set_bins(
             uow_factory=uow_factory,
             principal=merchant,
-            code=code,
+            ref=code,
             bins=[ProductBin(sku, b) for sku, b in DEMO_BINS.items()],
         )
     past = now - timedelta(days=4)

@@ -425,7 +425,7 @@ def test_bins_are_set_per_sku_and_listed_in_sku_order(
 
     assert response.status_code == 200, response.text
     expected = [{"sku": "MUG", "bin": "B-2"}, {"sku": "TEE", "bin": "A-01-3"}]
-    assert response.json() == {"items": expected}
+    assert response.json() == {"items": expected, "next_cursor": None}
     assert _bins(client, tenant, "WH-1") == expected
 
 
@@ -446,7 +446,7 @@ def test_putting_bins_changes_the_listed_skus_and_keeps_the_others(
     ]
     assert response.status_code == 200, response.text
     assert _bins(client, tenant, "WH-1") == expected
-    assert _put_bins(client, tenant, "WH-1").json() == {"items": expected}
+    assert _put_bins(client, tenant, "WH-1").json() == {"items": expected, "next_cursor": None}
 
 
 def test_bins_are_per_location(client: TestClient, tenant: ApiTenant) -> None:

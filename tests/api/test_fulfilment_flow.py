@@ -145,7 +145,7 @@ def _pdf_text(data: bytes) -> str:
 
 
 def _fo_at(client: TestClient, shop: ApiTenant, order_id: str, code: str) -> dict[str, Any]:
-    fos = _get(client, shop, f"/v1/orders/{order_id}/fulfillment-orders")
+    fos = _get(client, shop, f"/v1/orders/{order_id}/fulfillment-orders")["items"]
     found: dict[str, Any] = next(
         fo for fo in fos if fo["location"] == code and fo["status"] != "cancelled"
     )
@@ -220,7 +220,7 @@ def test_an_order_split_across_two_warehouses_with_a_pickup_and_a_download_reach
     assert [fo["id"] for fo in queue["items"]] == [fo_a["id"]]
 
     # The download link redirects to the file.
-    [download] = _get(client, shop, f"/v1/orders/{order_id}/downloads")
+    [download] = _get(client, shop, f"/v1/orders/{order_id}/downloads")["items"]
     followed = client.get(download["url"].removeprefix(settings.public_url), follow_redirects=False)
     assert (followed.status_code, followed.headers["location"]) == (
         307,
@@ -242,7 +242,7 @@ def test_an_order_split_across_two_warehouses_with_a_pickup_and_a_download_reach
     )
     problem = assert_problem(wrong, 422)
     assert problem["errors"][0]["pointer"] == "#/scans/1"
-    assert _get(client, shop, f"/v1/fulfillment-orders/{fo_a['id']}/packages") == []
+    assert _get(client, shop, f"/v1/fulfillment-orders/{fo_a['id']}/packages")["items"] == []
     package = _post(
         client,
         shop,

@@ -293,7 +293,7 @@ def test_a_deactivated_rule_stays_listed_but_flags_nothing(
     response = client.delete(f"/v1/risk-rules/{rule['id']}", headers=shop.headers)
 
     assert (response.status_code, response.content) == (204, b"")
-    listed = client.get("/v1/risk-rules", headers=shop.headers).json()
+    listed = client.get("/v1/risk-rules", headers=shop.headers).json()["items"]
     assert [(r["id"], r["kind"], r["params"], r["active"]) for r in listed] == [
         (rule["id"], "order_value_above", {"amount": "10.00", "currency": "EUR"}, False),
         (kept["id"], "blocked_email", {"emails": ["fraud@example.com"]}, True),
@@ -310,7 +310,7 @@ def test_risk_rules_are_the_tenants_own(
     rule = _add_rule(client, shop, "order_value_above", amount="10", currency="EUR")
     stock_shop(client, other_tenant)
 
-    assert client.get("/v1/risk-rules", headers=other_tenant.headers).json() == []
+    assert client.get("/v1/risk-rules", headers=other_tenant.headers).json()["items"] == []
     assert paid_order(client, other_tenant)["risk"] == {"flagged": False, "matches": []}
     response = client.delete(f"/v1/risk-rules/{rule['id']}", headers=other_tenant.headers)
     assert_problem(response, 404, "not_found")
@@ -386,4 +386,4 @@ def test_a_risk_rule_with_bad_parameters_is_refused_with_pointers(
 
     problem = assert_problem(response, 422, code or "invalid_request")
     assert [e["pointer"] for e in problem["errors"]] == pointers
-    assert client.get("/v1/risk-rules", headers=tenant.headers).json() == []
+    assert client.get("/v1/risk-rules", headers=tenant.headers).json()["items"] == []

@@ -19,6 +19,7 @@ from tests.api.support import (
     create_product,
     place_order,
     set_on_hand,
+    walk_pages,
 )
 
 __all__ = [
@@ -81,10 +82,8 @@ def actor_of(uow_factory: SqlUnitOfWorkFactory, tenant: ApiTenant) -> str:
 
 
 def events_of(client: TestClient, tenant: ApiTenant, order_id: str) -> list[dict[str, Any]]:
-    response = client.get(f"/v1/orders/{order_id}/events", headers=tenant.headers)
-    assert response.status_code == 200, response.text
-    events: list[dict[str, Any]] = response.json()
-    return events
+    pages = walk_pages(client, f"/v1/orders/{order_id}/events", tenant.headers, limit=50)
+    return [event for page in pages for event in page]
 
 
 def open_hold_reasons(order: dict[str, Any]) -> list[str]:

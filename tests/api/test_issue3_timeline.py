@@ -153,7 +153,7 @@ CASES = [
         201,
         [("hold.placed", KEY), ("fulfillment_order.on_hold", SYSTEM)],
     ),
-    Case("placing the same hold reason twice", _paid_with_a_manual_hold, _hold("manual"), 201, []),
+    Case("placing the same hold reason twice", _paid_with_a_manual_hold, _hold("manual"), 200, []),
     Case(
         "releasing the last hold of a paid, valid order",
         _paid_in_fraud_review,

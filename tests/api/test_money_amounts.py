@@ -181,3 +181,17 @@ def test_negative_zero_is_stored_and_shown_as_zero(
     amounts = [order["lines"][0][name] for name in ("unit_price", "tax", "total")]
     amounts += list(order["totals"].values())
     assert not [amount for amount in amounts if amount.startswith("-")]
+
+
+def test_an_edited_price_is_checked_against_the_products_currency(
+    any_db_client: TestClient, seller: ApiTenant
+) -> None:
+    listed = any_db_client.get("/v1/products", headers=seller.headers).json()["items"]
+    product = next(p for p in listed if p["sku"] == "YEN")
+    answer = any_db_client.patch(
+        f"/v1/products/{product['id']}", headers=seller.headers, json={"price": "1.5"}
+    )
+    problem = assert_problem(answer, 422)
+    assert [e["pointer"] for e in problem["errors"]] == ["#/price"], problem
+    stored = any_db_client.get(f"/v1/products/{product['id']}", headers=seller.headers).json()
+    assert stored["price"] == "1500"

@@ -338,7 +338,7 @@ def floor(client: TestClient, shop: ApiTenant) -> dict[str, str]:
     fos = client.get(f"/v1/orders/{placed.json()['id']}/fulfillment-orders", headers=shop.headers)
     wave = client.post("/v1/locations/WH-1/pick-waves", headers=shop.headers, json={})
     assert wave.status_code == 201, wave.text
-    return {"fo": fos.json()[0]["id"], "wave": wave.json()["id"]}
+    return {"fo": fos.json()["items"][0]["id"], "wave": wave.json()["id"]}
 
 
 WAREHOUSE_WRITES = [

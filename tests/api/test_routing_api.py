@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -102,7 +103,7 @@ def test_a_tenant_key_cannot_import_rate_cards(client: TestClient, shop: ApiTena
     )
     assert_problem(response, 403, "forbidden")
     listed = client.get("/v1/carrier-services", headers=shop.headers)
-    assert [(s["carrier"], s["code"]) for s in listed.json()] == [("acme", "ground")]
+    assert [(s["carrier"], s["code"]) for s in listed.json()["items"]] == [("acme", "ground")]
 
 
 def test_a_bad_rate_card_answers_422_with_a_pointer(
@@ -156,13 +157,57 @@ def test_profile_changes_are_versions_and_orders_record_theirs(
     bad = client.put("/v1/routing-profile", headers=shop.headers, json={"max_locations": 0})
     assert assert_problem(bad, 422)["errors"][0]["pointer"] == "#/max_locations"
     versions = client.get("/v1/routing-profile/versions", headers=shop.headers).json()
-    assert [v["version"] for v in versions] == [1]
+    assert [v["version"] for v in versions["items"]] == [1]
 
     order = place_order(client, shop, ("X", 1), shipping_address=COLOGNE)
     assert order["routing_profile_version"] == 1
     routing = client.get(f"/v1/orders/{order['id']}/routing", headers=shop.headers).json()
     assert [p["location"] for p in routing["packages"]] == ["FAR"]
     assert {"location": "NEAR", "why": "excluded"} in routing["rounds"][0]["rejected"]
+
+
+def _settings_of(profile: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in profile.items() if k not in ("version", "created_at", "created_by")}
+
+
+def test_what_get_answers_put_takes_back_unchanged_and_saves_the_same_profile(
+    client: TestClient, shop: ApiTenant
+) -> None:
+    defaults = client.get("/v1/routing-profile", headers=shop.headers).json()
+    first = client.put("/v1/routing-profile", headers=shop.headers, json=defaults)
+    assert first.status_code == 200, first.text
+    assert (first.json()["version"], _settings_of(first.json())) == (1, _settings_of(defaults))
+    changed = client.put(
+        "/v1/routing-profile",
+        headers=shop.headers,
+        json={
+            "excluded_locations": ["NEAR"],
+            "split_penalty": "2.50",
+            "handling_cost": {"FAR": "1.25"},
+            "daily_capacity": {"BONN": 40},
+            "safety_stock": {"NEAR": 2},
+            "service_levels": {"standard": 4, "express": 2},
+        },
+    )
+    assert changed.status_code == 200, changed.text
+    read = client.get("/v1/routing-profile", headers=shop.headers).json()
+
+    again = client.put("/v1/routing-profile", headers=shop.headers, json=read)
+
+    assert again.status_code == 200, again.text
+    assert again.json()["version"] == read["version"] + 1
+    assert _settings_of(again.json()) == _settings_of(read)
+    assert _settings_of(client.get("/v1/routing-profile", headers=shop.headers).json()) == (
+        _settings_of(read)
+    )
+    # A version from the history goes back unchanged too (its created_at and created_by
+    # describe that version; a PUT makes a new one).
+    history = client.get("/v1/routing-profile/versions", headers=shop.headers).json()["items"]
+    oldest = history[-1]
+    assert oldest["version"] == 1
+    restored = client.put("/v1/routing-profile", headers=shop.headers, json=oldest)
+    assert restored.status_code == 200, restored.text
+    assert _settings_of(restored.json()) == _settings_of(oldest) == _settings_of(defaults)
 
 
 def test_an_order_goes_to_the_cheapest_location_and_can_be_rerouted(

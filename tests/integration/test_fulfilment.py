@@ -304,7 +304,7 @@ def _ship(
         fo_id=fo_id,
         request=ShipRequest(package_ids=package_ids),
         actor=TESTER,
-    )
+    ).resource
 
 
 # --- 1. short picks ---------------------------------------------------------------------------
@@ -1142,7 +1142,7 @@ def test_an_order_held_while_its_wave_is_out_leaves_the_wave_and_is_waved_again_
         uow_factory=uow_factory,
         tenant_id=shop,
         order_id=order.id,
-        hold_id=hold[1].id,
+        hold_id=hold[1].resource.id,
         note="go ahead",
         actor=TESTER,
     )

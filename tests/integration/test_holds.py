@@ -43,7 +43,7 @@ def _hold(
         actor=TESTER,
         at=at,
     )
-    return hold.id
+    return hold.resource.id
 
 
 def test_a_hold_puts_the_order_on_hold_with_a_due_time_from_the_tenant_sla(

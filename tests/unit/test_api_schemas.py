@@ -115,6 +115,13 @@ COLUMN_OF = {
     "ProductCreate.category": "products.category",
     "ProductCreate.barcode": "products.barcode",
     "ProductCreate.download_url": UNBOUNDED,
+    "ProductUpdate.name": "products.name",
+    "ProductUpdate.currency": "products.currency",
+    "ProductUpdate.category": "products.category",
+    "ProductUpdate.barcode": "products.barcode",
+    "ProductUpdate.download_url": UNBOUNDED,
+    "LocationUpdate.name": "locations.name",
+    "LocationUpdate.pickup_cutoff": "locations.pickup_cutoff",
     **{
         f"AddressIn.{name}": UNBOUNDED
         for name in ("name", "company", "line1", "line2", "city", "region", "country")
@@ -329,6 +336,7 @@ AMOUNT_CHECKED_IN = {
     "DiscountCodeCreate.min_subtotal": "oms.domain.pricing.DiscountCode.validate",
     "LineChangeIn.unit_price": "oms.services.editing (the order's currency)",
     "PaymentActionIn.amount": "oms.domain.payments.payment_amount (the order's currency)",
+    "ProductUpdate.price": "oms.services.catalogue.edit_product (the product's currency)",
 }
 
 

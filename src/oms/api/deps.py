@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 from uuid import UUID
 
-from fastapi import Depends, Header, Query, Request, Security
+from fastapi import Depends, Header, Path, Query, Request, Security
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
 from fastapi.security.base import SecurityBase
 from starlette.concurrency import run_in_threadpool
@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from oms.api.intake_groups import IntakeGroups
 from oms.api.schemas.common import Page
 from oms.config import Settings
+from oms.domain import lengths
 from oms.domain.errors import FieldError, InvalidRequest, NotFound, Unauthenticated
 from oms.domain.orders import Actor
 from oms.domain.pickup_codes import PickupCodeKey
@@ -49,6 +50,8 @@ __all__ = [
     "DownloadsDep",
     "GatewaysDep",
     "GeocoderDep",
+    "LocationFilter",
+    "LocationRef",
     "PageDep",
     "PickupKeyDep",
     "SettingsDep",
@@ -60,6 +63,7 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "page_of",
+    "page_of_all",
     "reject_nul_characters",
 ]
 
@@ -253,6 +257,21 @@ CallerDep = Annotated[Caller, Depends(_caller)]
 AppDep = Annotated[AppState, Depends(_app_state)]
 
 
+# A location is named by its id or its code wherever a request names one; the services
+# resolve both through oms.domain.catalogue.location_named.
+LocationRef = Annotated[
+    str,
+    Path(
+        max_length=lengths.LOCATION_CODE,
+        description="The location's id or code (docs/catalogue.md)",
+    ),
+]
+LocationFilter = Annotated[
+    str | None,
+    Query(max_length=lengths.LOCATION_CODE, description="Only this location: its id or code"),
+]
+
+
 def encode_cursor(value: str) -> str:
     return base64.urlsafe_b64encode(value.encode()).decode().rstrip("=")
 
@@ -313,6 +332,27 @@ def page_of(
         items=[item(row) for row in shown],
         next_cursor=encode_cursor(cursor(shown[-1])) if more else None,
     )
+
+
+def page_of_all(
+    found: Sequence[Found],
+    page: PageParams,
+    *,
+    item: Callable[[Found], Item],
+    cursor: Callable[[Found], str],
+    descending: bool = False,
+) -> Page[Item]:
+    """A page of a short list read whole (one order's shipments, the carrier services), in
+    ``cursor`` order (``descending``: last first).
+
+    The cursor names the last item shown, so the next page goes on where that one stopped
+    even when items were added meanwhile.
+    """
+    rows = sorted(found, key=cursor, reverse=descending)
+    if page.cursor is not None:
+        after = page.cursor
+        rows = [row for row in rows if (cursor(row) < after if descending else cursor(row) > after)]
+    return page_of(rows[: page.limit + 1], page, item=item, cursor=cursor)
 
 
 async def reject_nul_characters(request: Request) -> None:

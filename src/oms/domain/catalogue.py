@@ -25,6 +25,7 @@ __all__ = [
     "ProductKind",
     "check_bins",
     "location_named",
+    "order_line_refusal",
     "unit_demand",
 ]
 
@@ -71,6 +72,12 @@ class Product:
     width_mm: int | None = None
     height_mm: int | None = None
     download_url: str | None = None
+    archived_at: datetime | None = None
+
+    @property
+    def archived(self) -> bool:
+        """Archived: kept with its history, no longer sold (``order_line_refusal``)."""
+        return self.archived_at is not None
 
     @property
     def holds_stock(self) -> bool:
@@ -145,6 +152,16 @@ def _is_web_url(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(host)
 
 
+def order_line_refusal(product: Product | None, sku: str) -> str | None:
+    """Why a new order line (or cart line) cannot name ``sku``: there is no such product,
+    or it is archived; None when it can. Lines already ordered are not affected."""
+    if product is None:
+        return f"no product with SKU {sku!r}"
+    if product.archived:
+        return f"the product with SKU {sku!r} is archived: it is no longer sold"
+    return None
+
+
 def unit_demand(product: Product) -> dict[str, int]:
     """Stock one unit of ``product`` draws, per SKU; empty for digital goods."""
     if product.kind is ProductKind.BUNDLE:
@@ -174,6 +191,7 @@ class Location:
     pickup_cutoff: str = "16:00"
     timezone: str = "UTC"
     boxes: tuple[Box, ...] = ()
+    archived_at: datetime | None = None
 
     @property
     def preference(self) -> tuple[int, str]:
@@ -185,9 +203,21 @@ class Location:
         ``country`` (the destination's) when it has none on file."""
         return self.address or Address(country=country, name=self.name)
 
+    def archive(self, at: datetime) -> None:
+        """Keep it with its history but route nothing to it (``active`` False) any more; the
+        caller has checked that no stock is reserved there."""
+        if self.archived_at is None:
+            self.archived_at = at
+        self.active = False
+
     def validate(self) -> None:
-        """Refuse boxes ``validate_boxes`` refuses, and a box code listed twice."""
+        """Refuse one coordinate without the other, boxes ``validate_boxes`` refuses, and a
+        box code listed twice."""
         errors: list[FieldError] = []
+        if self.latitude is None and self.longitude is not None:
+            errors.append(FieldError("#/latitude", "give both latitude and longitude, or neither"))
+        if self.longitude is None and self.latitude is not None:
+            errors.append(FieldError("#/longitude", "give both latitude and longitude, or neither"))
         try:
             validate_boxes(self.boxes)
         except InvalidRequest as refused:
@@ -198,7 +228,7 @@ class Location:
                 errors.append(FieldError(f"#/boxes/{index}/code", "box code listed twice"))
             seen.add(box.code)
         if errors:
-            raise InvalidRequest("The boxes are not valid", errors)
+            raise InvalidRequest("The location is not valid", errors)
 
 
 @dataclass(frozen=True)
@@ -232,11 +262,22 @@ def check_bins(bins: Sequence[ProductBin], kinds: Mapping[str, ProductKind]) -> 
 
 
 def location_named(
-    locations: Iterable[Location], code: str, tenant_id: UUID | None
+    locations: Iterable[Location], ref: str, tenant_id: UUID | None
 ) -> Location | None:
-    """The location a tenant means by ``code`` among those it may use: its own before one
-    of the operator's it was granted (codes are unique per owner, not across owners)."""
-    matches = [loc for loc in locations if loc.code == code]
+    """The location a caller means by ``ref``, its id or its code, among ``locations`` (those
+    it may use). An id names one; a code names the caller's own before one of the
+    operator's it was granted (codes are unique per owner, not across owners). The one
+    resolver for every request that names a location."""
+    candidates = list(locations)
+    try:
+        wanted: UUID | None = UUID(ref)
+    except ValueError:
+        wanted = None
+    if wanted is not None:
+        for loc in candidates:
+            if loc.id == wanted:
+                return loc
+    matches = [loc for loc in candidates if loc.code == ref]
     own = [loc for loc in matches if loc.owner_tenant_id == tenant_id]
     found = own or matches
     return found[0] if found else None

@@ -5,6 +5,10 @@ Bad input raises ``InvalidRequest`` listing every problem found: YAML problems p
 document (``#/0/prices/1/breaks/0/price``), CSV problems name the row and the column
 (``row 4: price``; rows are numbered as lines, the header being row 1).
 
+The format is documented for users in docs/routing.md ("The import format"), with an example
+that ``tests/integration/test_rate_card_docs.py`` imports; the examples below are this
+module's own (``tests/unit/test_rate_import.py`` reads them).
+
 YAML: a list of services. ``dim_divisor`` (cm³ per kg, default 5000), ``fuel_surcharge_pct``
 (default 0) and ``max_weight_grams`` (default: no limit) may be left out, and so may
 ``distance_bands`` and ``regions``; other keys are required and unknown keys are refused.

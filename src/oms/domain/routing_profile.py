@@ -6,16 +6,21 @@ Every change makes a new version; each order records the version it was routed w
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from oms.domain.errors import FieldError, InvalidRequest
 
-__all__ = ["DEFAULT_SERVICE_LEVELS", "RoutingProfile"]
+__all__ = ["DEFAULT_SERVICE_LEVELS", "READ_ONLY_FIELDS", "RoutingProfile"]
 
 DEFAULT_SERVICE_LEVELS: dict[str, int] = {"standard": 5, "express": 2, "overnight": 1}
+
+READ_ONLY_FIELDS = frozenset({"version", "created_at", "created_by"})
+"""What a profile document says about a saved version rather than how to route. The API
+shows them beside the settings; a document sent back (``PUT``, ``oms routing simulate``)
+may carry them unchanged and they are ignored, so what is read can be written back."""
 
 
 def _amount(raw: Any, pointer: str, errors: list[FieldError]) -> Decimal:
@@ -60,6 +65,33 @@ class RoutingProfile:
         """Business days promised for ``service_level``; None when the level is unknown."""
         return self.service_levels.get(service_level)
 
+    def by_code(self, code_of: Callable[[str], str]) -> RoutingProfile:
+        """The profile with every location it names (by id or code) named by its code, as
+        routing matches them; ``code_of`` answers a location's code, or what it was given
+        for a location it does not know. Two names of one location in one setting are
+        refused."""
+        errors: list[FieldError] = []
+
+        def keyed(name: str, values: Mapping[str, Any]) -> dict[str, Any]:
+            coded: dict[str, Any] = {}
+            for ref, value in values.items():
+                code = code_of(ref)
+                if code in coded:
+                    errors.append(FieldError(f"#/{name}/{ref}", f"names {code} a second time"))
+                coded[code] = value
+            return coded
+
+        named = replace(
+            self,
+            excluded_locations=tuple(sorted({code_of(ref) for ref in self.excluded_locations})),
+            daily_capacity=keyed("daily_capacity", self.daily_capacity),
+            safety_stock=keyed("safety_stock", self.safety_stock),
+            handling_cost=keyed("handling_cost", self.handling_cost),
+        )
+        if errors:
+            raise InvalidRequest("The routing profile is not valid", errors)
+        return named
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form stored per version and shown by the API (without the version)."""
         return {
@@ -77,11 +109,12 @@ class RoutingProfile:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any], *, version: int = 0) -> RoutingProfile:
-        """Read a stored or submitted profile; bad values are refused with field pointers."""
+        """Read a stored or submitted profile; bad values are refused with field pointers
+        (``READ_ONLY_FIELDS`` are skipped)."""
         errors: list[FieldError] = []
         known = set(cls().to_dict())
         for key in raw:
-            if key not in known:
+            if key not in known and key not in READ_ONLY_FIELDS:
                 errors.append(FieldError(f"#/{key}", "not a routing profile setting"))
 
         def flag(name: str, default: bool) -> bool:

@@ -10,6 +10,7 @@ from uuid import UUID
 import yaml
 
 from oms.domain.addresses import Address
+from oms.domain.catalogue import location_named
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.geo import GeoPoint
 from oms.domain.ids import new_id
@@ -129,12 +130,11 @@ def shop_rates(
     when = now or utcnow()
     with uow_factory(readonly=True) as uow:
         services = carrier_services(uow)
-        matches = [loc for loc in uow.locations.visible_to(tenant_id) if loc.code == origin_code]
-    if not matches:
+        origin = location_named(uow.locations.visible_to(tenant_id), origin_code, tenant_id)
+    if origin is None:
         raise InvalidRequest(
             "Unknown location", [FieldError("#/origin", f"no location {origin_code!r}")]
         )
-    origin = matches[0]
     point = (
         None
         if origin.latitude is None or origin.longitude is None

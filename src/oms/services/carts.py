@@ -13,7 +13,7 @@ from uuid import UUID
 
 from oms.domain.allocation import Demand
 from oms.domain.carts import CartLine, CartReservation, CartStatus
-from oms.domain.catalogue import ProductKind, unit_demand
+from oms.domain.catalogue import ProductKind, order_line_refusal, unit_demand
 from oms.domain.errors import (
     FieldError,
     IllegalTransition,
@@ -89,9 +89,9 @@ def create_cart_reservation(
             expire_due_in(uow, tenant_id, now)
             products = uow.products.by_skus(tenant_id, [sku for sku, _ in lines])
             errors = [
-                FieldError(f"#/lines/{i}/sku", f"no product with SKU {sku!r}")
+                FieldError(f"#/lines/{i}/sku", refusal)
                 for i, (sku, _) in enumerate(lines)
-                if sku not in products
+                if (refusal := order_line_refusal(products.get(sku), sku)) is not None
             ]
             if errors:
                 raise InvalidRequest("The reservation cannot be made as given", errors)

@@ -1,18 +1,30 @@
-"""What every use case shares: the clock, retries of transient storage errors, paging."""
+"""What every use case shares: the clock, retries of transient storage errors, what an
+idempotent create answers."""
 
 from __future__ import annotations
 
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from oms.services.ports import TransientStorageError
 
-__all__ = ["retry_transient", "utcnow"]
+__all__ = ["CreateResult", "retry_transient", "utcnow"]
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class CreateResult(Generic[T]):
+    """What an idempotent create answers: the resource, and whether this call made it
+    (False: an earlier call made it and this one found it; the API then answers 200)."""
+
+    resource: T
+    created: bool
+
 
 MAX_ATTEMPTS = 8
 

@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from oms.domain.addresses import Address
-from oms.domain.catalogue import ProductKind
+from oms.domain.catalogue import ProductKind, order_line_refusal
 from oms.domain.errors import (
     FieldError,
     InsufficientStock,
@@ -96,9 +96,11 @@ def _apply_line_changes(
             done.append({"line_no": line.line_no, "from": before, "to": change.quantity})
             continue
         product = products.get(change.sku or "")
-        if product is None:
-            errors.append(FieldError(f"{pointer}/sku", f"no product with SKU {change.sku!r}"))
+        refusal = order_line_refusal(product, change.sku or "")
+        if refusal is not None:
+            errors.append(FieldError(f"{pointer}/sku", refusal))
             continue
+        assert product is not None  # order_line_refusal refuses a missing product
         price = change.unit_price if change.unit_price is not None else product.price
         if change.unit_price is None and product.currency != order.currency:
             errors.append(FieldError(f"{pointer}/unit_price", f"give a price in {order.currency}"))

@@ -235,7 +235,11 @@ def list_fulfillment_orders(
             if found is None:
                 raise InvalidRequest(
                     "Name one of your locations",
-                    [FieldError("query:location", "an operator location code is required")],
+                    [
+                        FieldError(
+                            "query:location", "the id or code of an operator location is required"
+                        )
+                    ],
                 )
             location_id = found.id
         elif location_code is not None:
@@ -244,7 +248,8 @@ def list_fulfillment_orders(
             )
             if found is None:
                 raise InvalidRequest(
-                    "Unknown location", [FieldError("query:location", "no such location code")]
+                    "Unknown location",
+                    [FieldError("query:location", f"no location {location_code!r}")],
                 )
             location_id = found.id
         return uow.fulfilment.page(

@@ -9,7 +9,7 @@ from uuid import UUID
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.holds import SYSTEM_ONLY, Hold, HoldReason
 from oms.domain.orders import Actor, Order
-from oms.services.common import retry_transient, utcnow
+from oms.services.common import CreateResult, retry_transient, utcnow
 from oms.services.payments import GatewayProvider, capture_shipped_value
 from oms.services.persistence import locked_order, new_hold, save_order_changes, settle_order
 from oms.services.ports import UnitOfWorkFactory
@@ -34,9 +34,10 @@ def place_hold(
     note: str | None,
     actor: Actor,
     at: datetime | None = None,
-) -> tuple[Order, Hold]:
-    """Put an order on hold; one open hold per reason (placing it again returns it). A
-    reason only the system raises (``refund_due``) is refused at ``#/reason``."""
+) -> tuple[Order, CreateResult[Hold]]:
+    """Put an order on hold; one open hold per reason (placing it again finds that one:
+    ``created`` False). A reason only the system raises (``refund_due``) is refused at
+    ``#/reason``."""
     when = at or utcnow()
     if reason in SYSTEM_ONLY:
         raise InvalidRequest(
@@ -44,7 +45,7 @@ def place_hold(
             [FieldError("#/reason", "not a reason a person may give")],
         )
 
-    def attempt() -> tuple[Order, Hold]:
+    def attempt() -> tuple[Order, CreateResult[Hold]]:
         with uow_factory() as uow:
             order = locked_order(uow, tenant_id, order_id)
             hold = new_hold(
@@ -53,7 +54,7 @@ def place_hold(
             placed = order.place_hold(hold, actor=actor, at=when)
             save_order_changes(uow, order, at=when)
             uow.commit()
-            return order, placed
+            return order, CreateResult(placed, created=placed is hold)
 
     return retry_transient(attempt)
 

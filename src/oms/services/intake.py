@@ -23,7 +23,13 @@ from decimal import Decimal
 from uuid import UUID
 
 from oms.domain.addresses import Address
-from oms.domain.catalogue import Location, Product, ProductKind, location_named
+from oms.domain.catalogue import (
+    Location,
+    Product,
+    ProductKind,
+    location_named,
+    order_line_refusal,
+)
 from oms.domain.errors import (
     FieldError,
     IdempotencyMismatch,
@@ -121,9 +127,11 @@ def _build_lines(command: PlaceOrder, products: dict[str, Product]) -> list[Orde
     for i, request in enumerate(command.lines):
         pointer = f"#/lines/{i}"
         product = products.get(request.sku)
-        if product is None:
-            errors.append(FieldError(f"{pointer}/sku", f"no product with SKU {request.sku!r}"))
+        refusal = order_line_refusal(product, request.sku)
+        if refusal is not None:
+            errors.append(FieldError(f"{pointer}/sku", refusal))
             continue
+        assert product is not None  # order_line_refusal refuses a missing product
         price = request.unit_price
         if price is None:
             if product.currency != command.currency:

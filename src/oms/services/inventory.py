@@ -95,9 +95,7 @@ def _location_by_code(
 ) -> Location:
     found = location_named(uow.locations.visible_to(tenant_id), code, tenant_id)
     if found is None:
-        raise InvalidRequest(
-            "Unknown location", [FieldError(pointer, f"no location with code {code!r}")]
-        )
+        raise InvalidRequest("Unknown location", [FieldError(pointer, f"no location {code!r}")])
     return found
 
 

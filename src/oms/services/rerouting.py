@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from uuid import UUID
 
-from oms.domain.catalogue import ProductKind
+from oms.domain.catalogue import ProductKind, location_named
 from oms.domain.errors import IllegalTransition
 from oms.domain.fulfilment import FulfillmentOrderStatus
 from oms.domain.holds import HoldReason
@@ -42,6 +42,17 @@ _WORK_STARTED = frozenset(
         FulfillmentOrderStatus.PARTIALLY_SHIPPED,
     }
 )
+
+
+def _location_codes(uow: UnitOfWork, tenant_id: UUID, refs: Collection[str]) -> frozenset[str]:
+    """The codes of the locations ``refs`` name (ids or codes), as routing rules name them;
+    a ref that names no location the tenant may use is kept as given (it matches none)."""
+    visible = uow.locations.visible_to(tenant_id)
+    codes = set()
+    for ref in refs:
+        found = location_named(visible, ref, tenant_id)
+        codes.add(ref if found is None else found.code)
+    return frozenset(codes)
 
 
 def route_units(
@@ -128,12 +139,14 @@ def reroute_order(
     gateways: GatewayProvider | None = None,
     at: datetime | None = None,
 ) -> Order:
-    """Release what is not shipped and route it again, never to ``exclude`` (location codes)."""
+    """Release what is not shipped and route it again, never to ``exclude`` (locations by id
+    or code)."""
     when = at or utcnow()
 
     def attempt() -> Order:
         with uow_factory() as uow:
             order = locked_order(uow, tenant_id, order_id)
+            excluded = _location_codes(uow, tenant_id, exclude)
             ensure_allowed(OrderAction.REROUTE, order.status)
             busy = [
                 fo
@@ -157,10 +170,10 @@ def reroute_order(
                     for line in order.lines
                     if line.kind is not ProductKind.DIGITAL
                 }
-                placed = route_units(uow, order, wanted, geocoder or NO_GEOCODER, exclude, when)
+                placed = route_units(uow, order, wanted, geocoder or NO_GEOCODER, excluded, when)
                 order.assign_units(placed)
                 data.update(
-                    excluded=sorted(exclude),
+                    excluded=sorted(excluded),
                     from_locations=before,
                     to_locations=sorted(
                         {a.location_code or "" for a in order.allocations if a.open}

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from oms.domain.catalogue import location_named
 from oms.domain.orders import Actor
 from oms.domain.routing_profile import RoutingProfile
 from oms.services.common import retry_transient, utcnow
@@ -37,13 +38,21 @@ def put_routing_profile(
     actor: Actor,
     at: datetime | None = None,
 ) -> RoutingProfile:
-    """Validate ``raw`` and save it as the next version (422 with pointers when invalid)."""
+    """Validate ``raw`` and save it as the next version (422 with pointers when invalid).
+    Locations may be named by id or code; the profile keeps their codes."""
     profile = RoutingProfile.from_dict(raw)
     when = at or utcnow()
 
     def attempt() -> RoutingProfile:
         with uow_factory() as uow:
-            saved = uow.routing.add_profile(tenant_id, profile, actor=str(actor), at=when)
+            visible = uow.locations.visible_to(tenant_id)
+
+            def code_of(ref: str) -> str:
+                found = location_named(visible, ref, tenant_id)
+                return ref if found is None else found.code
+
+            named = profile.by_code(code_of)
+            saved = uow.routing.add_profile(tenant_id, named, actor=str(actor), at=when)
             uow.commit()
             return saved
 

@@ -33,7 +33,7 @@ from oms.domain.packing import Package, PackageItem
 from oms.domain.shipments import Shipment
 from oms.domain.shipping import Parcel, rate_shop, ship_date
 from oms.services.carrier_gateway import CarrierError, CarrierGateway, LabelRequest
-from oms.services.common import retry_transient, utcnow
+from oms.services.common import CreateResult, retry_transient, utcnow
 from oms.services.fulfilment import apply_progress, describe
 from oms.services.payments import GatewayProvider, capture_shipped_value
 from oms.services.persistence import save_order_changes
@@ -191,17 +191,18 @@ def create_shipment(
     request: ShipRequest,
     actor: Actor,
     at: datetime | None = None,
-) -> Shipment:
+) -> CreateResult[Shipment]:
     """Ship packed packages of a fulfilment order (all waiting ones unless named) under one
-    label; partial shipments are simply shipments of some packages."""
+    label; partial shipments are simply shipments of some packages. A retry with the same
+    Idempotency-Key finds the first call's shipment (``created`` False)."""
     when = at or utcnow()
 
-    def attempt() -> Shipment:
+    def attempt() -> CreateResult[Shipment]:
         with uow_factory() as uow:
             located = lock_fulfillment_order(uow, tenant_id, fo_id)
             earlier = _repeated(uow, tenant_id, fo_id, request, when)
             if earlier is not None:
-                return earlier
+                return CreateResult(earlier, created=False)
             order, fo = located.order, located.fo
             fo.ensure_workable("ship")
             if fo.kind is not FulfillmentKind.SHIP:
@@ -303,7 +304,7 @@ def create_shipment(
             fo.updated_at = when
             save_order_changes(uow, order, at=when, fulfilment=located.fulfilment)
             uow.commit()
-            return shipment
+            return CreateResult(shipment, created=True)
 
     return retry_transient(attempt)
 

@@ -12,13 +12,15 @@ from oms.domain.ids import new_id
 from oms.domain.lengths import length_problems
 from oms.domain.tenancy import ApiKeyScope, Principal, Tenant, hash_api_key, new_api_key
 from oms.services.common import utcnow
-from oms.services.ports import ApiKeyRecord, UnitOfWorkFactory
+from oms.services.ports import ApiKeyRecord, ApiKeyView, UnitOfWorkFactory
 
 __all__ = [
     "CreatedKey",
     "authenticate",
     "create_api_key",
     "create_tenant",
+    "list_api_keys",
+    "list_tenants",
     "resolve_tenant",
     "revoke_api_key",
 ]
@@ -112,6 +114,23 @@ def revoke_api_key(
         if not uow.tenants.revoke_api_key(key_id, at or utcnow()):
             raise NotFound(f"No active API key {key_id}")
         uow.commit()
+
+
+def list_tenants(*, uow_factory: UnitOfWorkFactory) -> list[Tenant]:
+    """Every tenant of the deployment, oldest first."""
+    with uow_factory(readonly=True) as uow:
+        return uow.tenants.all()
+
+
+def list_api_keys(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID | None = None
+) -> list[ApiKeyView]:
+    """Every API key (or one tenant's; NotFound for an unknown tenant), revoked ones too,
+    oldest first: never a secret."""
+    with uow_factory(readonly=True) as uow:
+        if tenant_id is not None and uow.tenants.get(tenant_id) is None:
+            raise NotFound(f"No tenant {tenant_id}")
+        return uow.tenants.api_keys(tenant_id)
 
 
 def authenticate(*, uow_factory: UnitOfWorkFactory, secret: str) -> Principal | None:

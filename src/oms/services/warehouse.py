@@ -57,7 +57,7 @@ def lock_fulfillment_order(uow: UnitOfWork, tenant_id: UUID, fo_id: UUID) -> Loc
 
 
 def location_by_code(uow: UnitOfWork, tenant_id: UUID, code: str) -> Location:
-    """A location the tenant may use, by code (its own first); NotFound otherwise."""
+    """A location the tenant may use, by id or code (its own first); NotFound otherwise."""
     found = location_named(uow.locations.visible_to(tenant_id), code, tenant_id)
     if found is None:
         raise NotFound(f"No location {code!r}")

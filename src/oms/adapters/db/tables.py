@@ -125,6 +125,7 @@ locations = Table(
     ),
     Column("timezone", String(lengths.TIMEZONE), nullable=False, server_default=text("'UTC'")),
     Column("boxes", JSON, nullable=True),
+    Column("archived_at", Timestamp, nullable=True),
     ForeignKeyConstraint(["owner_tenant_id"], ["tenants.id"]),
     Index(
         "uq_locations_operator_code",
@@ -173,6 +174,7 @@ products = Table(
     Column("width_mm", Integer, nullable=True),
     Column("height_mm", Integer, nullable=True),
     Column("download_url", Text, nullable=True),
+    Column("archived_at", Timestamp, nullable=True),
     PrimaryKeyConstraint("tenant_id", "id"),
     UniqueConstraint("tenant_id", "sku"),
     Index("ix_products_barcode", "tenant_id", "barcode"),

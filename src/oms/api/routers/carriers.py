@@ -8,8 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field, StringConstraints
 
-from oms.api.deps import CurrentPrincipal, GeocoderDep, TenantId, UowDep
-from oms.api.schemas.common import AddressIn, Code, Strict
+from oms.api.deps import CurrentPrincipal, GeocoderDep, PageDep, TenantId, UowDep, page_of_all
+from oms.api.schemas.common import AddressIn, Code, Page, Strict
 from oms.domain.shipping import Parcel
 from oms.services import carriers
 from oms.services.carriers import to_document
@@ -48,20 +48,26 @@ def import_rate_cards(body: RateCardImport, principal: CurrentPrincipal, uow: Uo
     return ImportRead(created=result.created, updated=result.updated)
 
 
-@router.get("/carrier-services", response_model=list[CarrierServiceRead])
-def list_services(principal: CurrentPrincipal, uow: UowDep) -> list[CarrierServiceRead]:
-    """Every active carrier service with its rate card (YAML import format)."""
+@router.get("/carrier-services", response_model=Page[CarrierServiceRead])
+def list_services(
+    principal: CurrentPrincipal, uow: UowDep, page: PageDep
+) -> Page[CarrierServiceRead]:
+    """Every active carrier service with its rate card (YAML import format), by carrier and
+    code."""
     del principal  # any valid key may read the rate cards
-    return [
-        CarrierServiceRead(
+    return page_of_all(
+        carriers.list_carrier_services(uow_factory=uow),
+        page,
+        item=lambda s: CarrierServiceRead(
             carrier=s.carrier,
             code=s.code,
             name=s.name,
             currency=s.rate_card.currency,
             rate_card=to_document(s),
-        )
-        for s in carriers.list_carrier_services(uow_factory=uow)
-    ]
+        ),
+        # U+001F sorts before any printable character: the key orders as (carrier, code).
+        cursor=lambda s: f"{s.carrier}\x1f{s.code}",
+    )
 
 
 class RateRequest(Strict):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from oms.api.deps import PageDep, TenantId, UowDep, page_of, parse_uuid, uuid_cursor
+from oms.api.deps import PageDep, TenantId, UowDep, page_of, page_of_all, parse_uuid, uuid_cursor
 from oms.api.schemas.common import Page
 from oms.api.schemas.customers import CustomerDetail, CustomerRead, RiskRuleCreate, RiskRuleRead
 from oms.domain import lengths
@@ -60,9 +60,15 @@ def create_risk_rule(body: RiskRuleCreate, tenant_id: TenantId, uow: UowDep) -> 
     )
 
 
-@router.get("/risk-rules", response_model=list[RiskRuleRead])
-def list_risk_rules(tenant_id: TenantId, uow: UowDep) -> list[RiskRuleRead]:
-    return [RiskRuleRead.of(r) for r in risk.list_risk_rules(uow_factory=uow, tenant_id=tenant_id)]
+@router.get("/risk-rules", response_model=Page[RiskRuleRead])
+def list_risk_rules(tenant_id: TenantId, uow: UowDep, page: PageDep) -> Page[RiskRuleRead]:
+    """The tenant's risk rules, oldest first."""
+    return page_of_all(
+        risk.list_risk_rules(uow_factory=uow, tenant_id=tenant_id),
+        page,
+        item=RiskRuleRead.of,
+        cursor=lambda r: str(r.id),
+    )
 
 
 @router.delete("/risk-rules/{rule_id}", status_code=status.HTTP_204_NO_CONTENT)

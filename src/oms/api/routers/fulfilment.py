@@ -14,15 +14,17 @@ from oms.api.deps import (
     DocumentsDep,
     GatewaysDep,
     GeocoderDep,
+    LocationFilter,
     PageDep,
     PickupKeyDep,
     TenantId,
     UowDep,
     page_of,
+    page_of_all,
     parse_uuid,
     uuid_cursor,
 )
-from oms.api.responses import PDF_RESPONSE, pdf_response
+from oms.api.responses import PDF_RESPONSE, REPLAYED_CREATE, create_status, pdf_response
 from oms.api.schemas.common import Page
 from oms.api.schemas.fulfilment import (
     FulfillmentOrderRead,
@@ -60,9 +62,7 @@ def list_fulfillment_orders(
     principal: CurrentPrincipal,
     uow: UowDep,
     page: PageDep,
-    location: Annotated[
-        str | None, Query(max_length=lengths.LOCATION_CODE, description="A location code")
-    ] = None,
+    location: LocationFilter = None,
     status_: Annotated[
         list[str],
         Query(alias="status", description="Statuses, repeated or comma-separated"),
@@ -165,14 +165,17 @@ def pack(
     return PackageRead.of(result.package)
 
 
-@router.get("/{fulfillment_order_id}/packages", response_model=list[PackageRead])
-def list_packages(fulfillment_order_id: str, tenant_id: TenantId, uow: UowDep) -> list[PackageRead]:
+@router.get("/{fulfillment_order_id}/packages", response_model=Page[PackageRead])
+def list_packages(
+    fulfillment_order_id: str, tenant_id: TenantId, uow: UowDep, page: PageDep
+) -> Page[PackageRead]:
+    """The fulfilment order's packages, oldest first."""
     found = fulfilment.packages_of(
         uow_factory=uow,
         tenant_id=tenant_id,
         fo_id=parse_uuid(fulfillment_order_id, "fulfilment order"),
     )
-    return [PackageRead.of(p) for p in found]
+    return page_of_all(found, page, item=PackageRead.of, cursor=lambda p: str(p.id))
 
 
 @router.delete("/{fulfillment_order_id}/packages/{package_id}", response_model=FulfillmentOrderRead)
@@ -195,6 +198,7 @@ def unpack(
     "/{fulfillment_order_id}/shipments",
     response_model=ShipmentRead,
     status_code=status.HTTP_201_CREATED,
+    responses=REPLAYED_CREATE,
 )
 def create_shipment(
     fulfillment_order_id: str,
@@ -203,6 +207,7 @@ def create_shipment(
     uow: UowDep,
     gateways: GatewaysDep,
     carriers: CarriersDep,
+    response: Response,
     body: ShipmentIn | None = None,
     idempotency_key: Annotated[
         str | None,
@@ -214,9 +219,10 @@ def create_shipment(
         ),
     ] = None,
 ) -> ShipmentRead:
-    """Buy a label and ship packed packages: stock leaves, payment for them is captured."""
+    """Buy a label and ship packed packages: stock leaves, payment for them is captured
+    (201); a retry with the same Idempotency-Key answers the first shipment (200)."""
     given = body or ShipmentIn()
-    shipment = shipping.create_shipment(
+    made = shipping.create_shipment(
         uow_factory=uow,
         gateways=gateways,
         carriers=carriers,
@@ -230,7 +236,8 @@ def create_shipment(
         ),
         actor=actor,
     )
-    return ShipmentRead.of(shipment)
+    response.status_code = create_status(made.created)
+    return ShipmentRead.of(made.resource)
 
 
 @router.post("/{fulfillment_order_id}/pickup", response_model=FulfillmentOrderRead)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from oms.api.deps import (
     ActorDep,
@@ -16,6 +16,7 @@ from oms.api.deps import (
     parse_uuid,
     uuid_cursor,
 )
+from oms.api.responses import REPLAYED_CREATE, create_status
 from oms.api.schemas.common import Page
 from oms.api.schemas.holds import (
     HoldCreate,
@@ -35,13 +36,22 @@ router = APIRouter(prefix="/v1", tags=["holds"])
 
 
 @router.post(
-    "/orders/{order_id}/holds", status_code=status.HTTP_201_CREATED, response_model=HoldRead
+    "/orders/{order_id}/holds",
+    status_code=status.HTTP_201_CREATED,
+    response_model=HoldRead,
+    responses=REPLAYED_CREATE,
 )
 def place_hold(
-    order_id: str, body: HoldCreate, tenant_id: TenantId, actor: ActorDep, uow: UowDep
+    order_id: str,
+    body: HoldCreate,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    response: Response,
 ) -> HoldRead:
-    """Put an order on hold; an open hold of the same reason is returned instead of a second."""
-    order, hold = holds.place_hold(
+    """Put an order on hold (201); an open hold of the same reason is answered instead of a
+    second (200)."""
+    order, placed = holds.place_hold(
         uow_factory=uow,
         tenant_id=tenant_id,
         order_id=parse_uuid(order_id, "order"),
@@ -49,7 +59,8 @@ def place_hold(
         note=body.note,
         actor=actor,
     )
-    return HoldRead.of(hold, now=utcnow(), order_id=order.id, order_number=order.number)
+    response.status_code = create_status(placed.created)
+    return HoldRead.of(placed.resource, now=utcnow(), order_id=order.id, order_number=order.number)
 
 
 @router.post("/orders/{order_id}/holds/{hold_id}/release", response_model=OrderRead)

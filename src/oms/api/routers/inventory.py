@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, status
 
 from oms.api.deps import (
     ActorDep,
     GatewaysDep,
     GeocoderDep,
+    LocationFilter,
     PageDep,
     TenantId,
     UowDep,
@@ -18,7 +17,6 @@ from oms.api.deps import (
 )
 from oms.api.schemas.common import Page
 from oms.api.schemas.inventory import AdjustmentCreate, MovementRead, StockRead
-from oms.domain import lengths
 from oms.services import inventory
 
 __all__ = ["router"]
@@ -73,9 +71,7 @@ def list_movements(
     tenant_id: TenantId,
     uow: UowDep,
     page: PageDep,
-    location: Annotated[
-        str | None, Query(max_length=lengths.LOCATION_CODE, description="Location code")
-    ] = None,
+    location: LocationFilter = None,
 ) -> Page[MovementRead]:
     """The SKU's ledger, oldest first: every change of on hand, signed, and who made it."""
     found = inventory.list_movements(

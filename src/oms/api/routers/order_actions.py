@@ -7,8 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Response
 from pydantic import Field, StringConstraints
 
-from oms.api.deps import ActorDep, GatewaysDep, GeocoderDep, TenantId, UowDep, parse_uuid
-from oms.api.schemas.common import Code, Strict
+from oms.api.deps import (
+    ActorDep,
+    GatewaysDep,
+    GeocoderDep,
+    PageDep,
+    TenantId,
+    UowDep,
+    page_of_all,
+    parse_uuid,
+)
+from oms.api.schemas.common import Code, Page, Strict
 from oms.api.schemas.orders import EventOut, OrderRead, OrderUpdate, etag_of
 from oms.api.schemas.payments import PaymentActionIn
 from oms.domain import lengths
@@ -160,10 +169,10 @@ def get_routing(order_id: str, tenant_id: TenantId, uow: UowDep) -> dict[str, An
     return order.routing or {"packages": [], "rounds": [], "note": "not routed"}
 
 
-@router.get("/events", response_model=list[EventOut])
-def list_events(order_id: str, tenant_id: TenantId, uow: UowDep) -> list[EventOut]:
+@router.get("/events", response_model=Page[EventOut])
+def list_events(order_id: str, tenant_id: TenantId, uow: UowDep, page: PageDep) -> Page[EventOut]:
     """The order's timeline: every event, oldest first, with actor, reason and before/after."""
     order = orders.get_order(
         uow_factory=uow, tenant_id=tenant_id, order_id=parse_uuid(order_id, "order")
     )
-    return [EventOut.of(e) for e in order.events]
+    return page_of_all(order.events, page, item=EventOut.of, cursor=lambda e: f"{e.seq:010d}")

@@ -22,6 +22,7 @@ from oms.api.deps import (
     page_of,
     parse_uuid,
 )
+from oms.api.responses import create_status
 from oms.api.schemas.common import Page, UtcTime
 from oms.api.schemas.orders import CancelRequest, OrderCreate, OrderRead, etag_of
 from oms.config import Settings
@@ -106,7 +107,7 @@ def placed_answer(placed: PlacedOrder) -> Response:
     # Serialised here, once: returned as a model, FastAPI would validate it again first.
     return Response(
         content=OrderRead.of(placed.order).model_dump_json(),
-        status_code=201 if placed.created else 200,
+        status_code=create_status(placed.created),
         media_type="application/json",
         headers={"Location": f"/v1/orders/{placed.order.id}", "ETag": etag_of(placed.order)},
     )

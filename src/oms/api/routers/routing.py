@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, ConfigDict
 
-from oms.api.deps import ActorDep, TenantId, UowDep
+from oms.api.deps import ActorDep, PageDep, TenantId, UowDep, page_of_all
+from oms.api.schemas.common import Page
 from oms.domain.routing_profile import RoutingProfile
 from oms.services import routing_profiles
 
@@ -18,14 +19,20 @@ router = APIRouter(prefix="/v1", tags=["routing"])
 
 
 class RoutingProfileRead(BaseModel):
+    """The version and every setting side by side, in the shape ``PUT`` takes: what is read
+    can be sent back unchanged (``version``, ``created_at``, ``created_by`` are read-only
+    and ignored there)."""
+
+    # The settings are RoutingProfile.to_dict's, whatever it holds: one source for both ways.
+    model_config = ConfigDict(extra="allow")
+
     version: int
-    settings: dict[str, Any]
     created_at: datetime | None = None
     created_by: str | None = None
 
     @classmethod
     def of(cls, profile: RoutingProfile, **extra: Any) -> RoutingProfileRead:
-        return cls(version=profile.version, settings=profile.to_dict(), **extra)
+        return cls(version=profile.version, **profile.to_dict(), **extra)
 
 
 @router.get("/routing-profile", response_model=RoutingProfileRead)
@@ -38,11 +45,21 @@ def get_profile(tenant_id: TenantId, uow: UowDep) -> RoutingProfileRead:
 
 @router.put("/routing-profile", response_model=RoutingProfileRead)
 def put_profile(
-    body: dict[str, Any], tenant_id: TenantId, actor: ActorDep, uow: UowDep
+    body: Annotated[
+        dict[str, Any],
+        Body(
+            description="The settings, as GET answers them (docs/routing.md); a setting left "
+            "out takes its default; version, created_at and created_by are ignored"
+        ),
+    ],
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
 ) -> RoutingProfileRead:
     """Replace the profile: allow_split, max_locations, excluded_locations, ship_from_store,
     daily_capacity, safety_stock, handling_cost, default_handling_cost, split_penalty,
-    service_levels (days). Saved as a new version; orders record the version they used."""
+    service_levels (days). Saved as a new version; orders record the version they used.
+    What GET answers can be sent back unchanged."""
     return RoutingProfileRead.of(
         routing_profiles.put_routing_profile(
             uow_factory=uow, tenant_id=tenant_id, raw=body, actor=actor
@@ -50,10 +67,15 @@ def put_profile(
     )
 
 
-@router.get("/routing-profile/versions", response_model=list[RoutingProfileRead])
-def list_versions(tenant_id: TenantId, uow: UowDep) -> list[RoutingProfileRead]:
+@router.get("/routing-profile/versions", response_model=Page[RoutingProfileRead])
+def list_versions(tenant_id: TenantId, uow: UowDep, page: PageDep) -> Page[RoutingProfileRead]:
     """Every saved version, newest first."""
-    return [
-        RoutingProfileRead.of(v.profile, created_at=v.created_at, created_by=v.created_by)
-        for v in routing_profiles.list_profile_versions(uow_factory=uow, tenant_id=tenant_id)
-    ]
+    return page_of_all(
+        routing_profiles.list_profile_versions(uow_factory=uow, tenant_id=tenant_id),
+        page,
+        item=lambda v: RoutingProfileRead.of(
+            v.profile, created_at=v.created_at, created_by=v.created_by
+        ),
+        cursor=lambda v: f"{v.profile.version:010d}",
+        descending=True,
+    )

@@ -15,11 +15,14 @@ from oms.api.deps import (
     CarrierSignaturesDep,
     DocumentsDep,
     DownloadsDep,
+    PageDep,
     TenantId,
     UowDep,
+    page_of_all,
     parse_uuid,
 )
 from oms.api.responses import PDF_RESPONSE, pdf_response
+from oms.api.schemas.common import Page
 from oms.api.schemas.fulfilment import (
     CarrierEventsIn,
     CarrierEventsOut,
@@ -61,38 +64,46 @@ def shipping_label(
     return pdf_response(document.content, document.filename)
 
 
-@router.get("/v1/orders/{order_id}/shipments", response_model=list[ShipmentRead])
-def order_shipments(order_id: str, tenant_id: TenantId, uow: UowDep) -> list[ShipmentRead]:
+@router.get("/v1/orders/{order_id}/shipments", response_model=Page[ShipmentRead])
+def order_shipments(
+    order_id: str, tenant_id: TenantId, uow: UowDep, page: PageDep
+) -> Page[ShipmentRead]:
     """Every shipment of the order, oldest first."""
     found = shipping.shipments_of_order(
         uow_factory=uow, tenant_id=tenant_id, order_id=parse_uuid(order_id, "order")
     )
-    return [ShipmentRead.of(s) for s in found]
+    return page_of_all(found, page, item=ShipmentRead.of, cursor=lambda s: str(s.id))
 
 
-@router.get("/v1/orders/{order_id}/fulfillment-orders", response_model=list[FulfillmentOrderRead])
+@router.get("/v1/orders/{order_id}/fulfillment-orders", response_model=Page[FulfillmentOrderRead])
 def order_fulfillment_orders(
-    order_id: str, tenant_id: TenantId, uow: UowDep
-) -> list[FulfillmentOrderRead]:
-    """The order's fulfilment orders: one per location (and per move or reroute)."""
+    order_id: str, tenant_id: TenantId, uow: UowDep, page: PageDep
+) -> Page[FulfillmentOrderRead]:
+    """The order's fulfilment orders, oldest first: one per location (and per move or
+    reroute)."""
     found = fulfilment.fulfillment_orders_of_order(
         uow_factory=uow, tenant_id=tenant_id, order_id=parse_uuid(order_id, "order")
     )
-    return [FulfillmentOrderRead.of(fo) for fo in found]
+    return page_of_all(found, page, item=FulfillmentOrderRead.of, cursor=lambda fo: str(fo.id))
 
 
-@router.get("/v1/orders/{order_id}/downloads", response_model=list[DownloadOut])
+@router.get("/v1/orders/{order_id}/downloads", response_model=Page[DownloadOut])
 def order_downloads(
-    order_id: str, tenant_id: TenantId, uow: UowDep, signer: DownloadsDep
-) -> list[DownloadOut]:
-    """Signed download links of the order's delivered digital lines, valid for the tenant's
-    ``download_link_days`` from delivery."""
+    order_id: str, tenant_id: TenantId, uow: UowDep, signer: DownloadsDep, page: PageDep
+) -> Page[DownloadOut]:
+    """Signed download links of the order's delivered digital lines (in line order), valid
+    for the tenant's ``download_link_days`` from delivery."""
     found = downloads.download_links(
         uow_factory=uow, tenant_id=tenant_id, order_id=parse_uuid(order_id, "order"), links=signer
     )
-    return [
-        DownloadOut(line_no=d.line_no, sku=d.sku, url=d.url, expires_at=d.expires_at) for d in found
-    ]
+    return page_of_all(
+        found,
+        page,
+        item=lambda d: DownloadOut(
+            line_no=d.line_no, sku=d.sku, url=d.url, expires_at=d.expires_at
+        ),
+        cursor=lambda d: f"{d.line_no:010d}",
+    )
 
 
 @router.get("/downloads/{token}", tags=["public"], status_code=307)

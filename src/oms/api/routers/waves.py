@@ -10,6 +10,8 @@ from oms.api.deps import (
     ActorDep,
     DocumentsDep,
     GeocoderDep,
+    LocationFilter,
+    LocationRef,
     PageDep,
     PickupKeyDep,
     TenantId,
@@ -21,7 +23,6 @@ from oms.api.deps import (
 from oms.api.responses import PDF_RESPONSE, pdf_response
 from oms.api.schemas.common import Page
 from oms.api.schemas.fulfilment import FulfillmentOrderRead, PickConfirmIn, WaveIn, WaveRead
-from oms.domain import lengths
 from oms.domain.errors import FieldError, InvalidRequest, NotFound
 from oms.domain.picking import WaveStatus
 from oms.services import documents, picking
@@ -32,10 +33,16 @@ router = APIRouter(tags=["fulfilment"])
 
 
 @router.post(
-    "/v1/locations/{code}/pick-waves", response_model=WaveRead, status_code=status.HTTP_201_CREATED
+    "/v1/locations/{location}/pick-waves",
+    response_model=WaveRead,
+    status_code=status.HTTP_201_CREATED,
 )
 def create_wave(
-    code: str, tenant_id: TenantId, actor: ActorDep, uow: UowDep, body: WaveIn | None = None
+    location: LocationRef,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    body: WaveIn | None = None,
 ) -> WaveRead:
     """Batch the location's most urgent open fulfilment orders (carrier cut-off, promised
     date, priority, age) into a wave; 409 when there is nothing to pick."""
@@ -43,7 +50,7 @@ def create_wave(
     result = picking.create_wave(
         uow_factory=uow,
         tenant_id=tenant_id,
-        location_code=code,
+        location_code=location,
         max_orders=given.max_orders,
         max_units=given.max_units,
         actor=actor,
@@ -59,9 +66,7 @@ def list_waves(
     tenant_id: TenantId,
     uow: UowDep,
     page: PageDep,
-    location: Annotated[
-        str | None, Query(max_length=lengths.LOCATION_CODE, description="A location code")
-    ] = None,
+    location: LocationFilter = None,
     status_: Annotated[WaveStatus | None, Query(alias="status")] = None,
 ) -> Page[WaveRead]:
     """The floor's waves, newest first: open ones are out being picked."""
@@ -76,7 +81,7 @@ def list_waves(
         )
     except NotFound:
         raise InvalidRequest(
-            "Unknown location", [FieldError("query:location", "no such location code")]
+            "Unknown location", [FieldError("query:location", f"no location {location!r}")]
         ) from None
     return page_of(
         found, page, item=lambda pair: WaveRead.of(*pair), cursor=lambda pair: str(pair[0].id)

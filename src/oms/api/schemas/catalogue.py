@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from oms.api.schemas.common import (
     AddressIn,
@@ -31,7 +33,7 @@ from oms.domain.catalogue import (
     ProductKind,
 )
 from oms.domain.packing import Box
-from oms.services.catalogue import NewLocation, NewProduct
+from oms.services.catalogue import LocationEdit, NewLocation, NewProduct, ProductEdit
 
 __all__ = [
     "BoxIn",
@@ -39,12 +41,13 @@ __all__ = [
     "LocationBoxesUpdate",
     "LocationCreate",
     "LocationRead",
+    "LocationUpdate",
     "ProductBinIn",
     "ProductBinRead",
-    "ProductBinsRead",
     "ProductBinsUpdate",
     "ProductCreate",
     "ProductRead",
+    "ProductUpdate",
 ]
 
 Millimetres = Annotated[int, Field(ge=1, le=100_000)]
@@ -56,29 +59,42 @@ class ComponentIn(Strict):
     quantity: int = Field(ge=1, le=10_000)
 
 
+ProductName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.PRODUCT_NAME)
+]
+Barcode = Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.BARCODE)]
+DownloadUrl = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=MAX_DOWNLOAD_URL_LENGTH)
+]
+ProductWeight = Annotated[int, Field(ge=0, le=10_000_000)]
+Category = Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.CATEGORY)]
+
+
+def _never_changes(value: object, what: str) -> None:
+    del value
+    raise PydanticCustomError(
+        "immutable", "{what} never changes: archive this one and create another", {"what": what}
+    )
+
+
 class ProductCreate(Strict):
     sku: Sku
-    name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.PRODUCT_NAME)
-    ]
+    name: ProductName
     price: Price = Field(description='Unit price as a decimal string, e.g. "19.99"')
     currency: Currency
     kind: ProductKind = ProductKind.PHYSICAL
-    weight_grams: int = Field(default=0, ge=0, le=10_000_000)
-    category: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.CATEGORY)] | None
-    ) = None
+    weight_grams: ProductWeight = 0
+    category: Category | None = None
     components: list[ComponentIn] = Field(default_factory=list, max_length=100)
-    barcode: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.BARCODE)] | None
-    ) = Field(default=None, description="GTIN-8, -12, -13 or -14 with a correct check digit")
+    barcode: Barcode | None = Field(
+        default=None, description="GTIN-8, -12, -13 or -14 with a correct check digit"
+    )
     length_mm: Millimetres | None = Field(default=None, description="With width and height")
     width_mm: Millimetres | None = None
     height_mm: Millimetres | None = None
-    download_url: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_DOWNLOAD_URL_LENGTH)]
-        | None
-    ) = Field(default=None, description="Digital products only: an http(s) URL")
+    download_url: DownloadUrl | None = Field(
+        default=None, description="Digital products only: an http(s) URL"
+    )
 
     @model_validator(mode="after")
     def _price_in_its_currency(self) -> ProductCreate:
@@ -103,6 +119,37 @@ class ProductCreate(Strict):
         )
 
 
+class ProductUpdate(Strict):
+    """Only the fields sent change; null clears an optional one. The SKU, kind and
+    components never change (422 naming them)."""
+
+    name: ProductName | None = None
+    price: Price | None = Field(default=None, description='A decimal string, e.g. "19.99"')
+    currency: Currency | None = None
+    weight_grams: ProductWeight | None = None
+    category: Category | None = None
+    barcode: Barcode | None = Field(default=None, description="GTIN with its check digit")
+    length_mm: Millimetres | None = Field(default=None, description="With width and height")
+    width_mm: Millimetres | None = None
+    height_mm: Millimetres | None = None
+    download_url: DownloadUrl | None = Field(default=None, description="Digital products only")
+    # Named so that sending them says why they are refused (not just "extra input").
+    sku: SkipJsonSchema[object] = None
+    kind: SkipJsonSchema[object] = None
+    components: SkipJsonSchema[object] = None
+
+    @field_validator("sku", "kind", "components", mode="before")
+    @classmethod
+    def _immutable(cls, value: object) -> None:
+        _never_changes(value, "a product's SKU, kind or components")
+
+    def to_edit(self) -> ProductEdit:
+        never = {"sku", "kind", "components"}
+        return ProductEdit(
+            given=frozenset(self.model_fields_set - never), **self.model_dump(exclude=never)
+        )
+
+
 class ComponentOut(BaseModel):
     sku: str
     quantity: int
@@ -124,6 +171,7 @@ class ProductRead(BaseModel):
     height_mm: int | None
     download_url: str | None
     created_at: datetime | None
+    archived_at: datetime | None = Field(description="Set once archived: no longer sold")
 
     @classmethod
     def of(cls, product: Product) -> ProductRead:
@@ -143,6 +191,7 @@ class ProductRead(BaseModel):
             height_mm=product.height_mm,
             download_url=product.download_url,
             created_at=product.created_at,
+            archived_at=product.archived_at,
         )
 
 
@@ -195,24 +244,30 @@ class LocationBoxesUpdate(Strict):
         return tuple(box.to_domain() for box in self.boxes)
 
 
+LocationName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.NAME)
+]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+Priority = Annotated[int, Field(ge=0, le=1_000_000, description="Lower goes first")]
+Cutoff = Annotated[
+    str,
+    StringConstraints(max_length=lengths.CLOCK_TIME, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$"),
+    Field(description="Daily carrier pickup cut-off (HH:MM UTC); later orders ship a day later"),
+]
+
+
 class LocationCreate(Strict):
     code: Code
-    name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.NAME)
-    ]
+    name: LocationName
     kind: LocationKind = LocationKind.WAREHOUSE
     address: AddressIn | None = None
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
     can_ship: bool = True
     can_pickup: bool = False
-    priority: int = Field(default=100, ge=0, le=1_000_000, description="Lower goes first")
-    pickup_cutoff: str = Field(
-        default="16:00",
-        max_length=lengths.CLOCK_TIME,
-        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
-        description="Daily carrier pickup cut-off (HH:MM UTC); later orders ship a day later",
-    )
+    priority: Priority = 100
+    pickup_cutoff: Cutoff = "16:00"
     boxes: Boxes = Field(default_factory=list, description="The box sizes it packs in")
 
     @model_validator(mode="after")
@@ -237,6 +292,51 @@ class LocationCreate(Strict):
         )
 
 
+class LocationUpdate(Strict):
+    """Only the fields sent change; null clears an optional one (address, coordinates).
+    The code never changes, and archiving is DELETE (422 naming them)."""
+
+    name: LocationName | None = None
+    kind: LocationKind | None = None
+    address: AddressIn | None = None
+    latitude: Latitude | None = Field(default=None, description="With longitude")
+    longitude: Longitude | None = None
+    can_ship: bool | None = None
+    can_pickup: bool | None = None
+    priority: Priority | None = None
+    pickup_cutoff: Cutoff | None = None
+    boxes: Boxes | None = Field(default=None, description="Replaces the list, like PUT .../boxes")
+    code: SkipJsonSchema[object] = None
+    active: SkipJsonSchema[object] = None
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _immutable(cls, value: object) -> None:
+        _never_changes(value, "a location's code")
+
+    @field_validator("active", mode="before")
+    @classmethod
+    def _archive_with_delete(cls, value: object) -> None:
+        del value
+        raise PydanticCustomError("archive_with_delete", "archive a location with DELETE")
+
+    def to_edit(self) -> LocationEdit:
+        given = self.model_fields_set - {"code", "active"}
+        return LocationEdit(
+            given=frozenset(given),
+            name=self.name,
+            kind=self.kind,
+            address=None if self.address is None else self.address.to_domain(),
+            latitude=self.latitude,
+            longitude=self.longitude,
+            can_ship=self.can_ship,
+            can_pickup=self.can_pickup,
+            priority=self.priority,
+            pickup_cutoff=self.pickup_cutoff,
+            boxes=None if self.boxes is None else tuple(box.to_domain() for box in self.boxes),
+        )
+
+
 class LocationRead(BaseModel):
     id: UUID
     code: str
@@ -249,10 +349,11 @@ class LocationRead(BaseModel):
     can_ship: bool
     can_pickup: bool
     priority: int
-    active: bool
+    active: bool = Field(description="False once archived: routed to no more")
     pickup_cutoff: str
     boxes: list[BoxOut]
     created_at: datetime | None
+    archived_at: datetime | None
 
     @classmethod
     def of(cls, location: Location) -> LocationRead:
@@ -272,6 +373,7 @@ class LocationRead(BaseModel):
             pickup_cutoff=location.pickup_cutoff,
             boxes=[BoxOut.of(box) for box in location.boxes],
             created_at=location.created_at,
+            archived_at=location.archived_at,
         )
 
 
@@ -298,10 +400,6 @@ class ProductBinRead(BaseModel):
     sku: str
     bin: str
 
-
-class ProductBinsRead(BaseModel):
-    items: list[ProductBinRead] = Field(description="In SKU order")
-
     @classmethod
-    def of(cls, bins: list[ProductBin]) -> ProductBinsRead:
-        return cls(items=[ProductBinRead(sku=b.sku, bin=b.bin) for b in bins])
+    def of(cls, entry: ProductBin) -> ProductBinRead:
+        return cls(sku=entry.sku, bin=entry.bin)

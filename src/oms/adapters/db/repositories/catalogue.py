@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ARRAY, Connection, Row, any_, bindparam, or_, select, update
+from sqlalchemy import ARRAY, Connection, Row, any_, bindparam, func, or_, select, update
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.support import insert_if_absent
-from oms.adapters.db.tables import location_grants, locations, products
+from oms.adapters.db.tables import inventory_levels, location_grants, locations, products
 from oms.domain.addresses import Address
 from oms.domain.catalogue import BundleComponent, Location, LocationKind, Product, ProductKind
 from oms.domain.packing import Box
@@ -68,7 +68,24 @@ def _product(row: Row[Any]) -> Product:
         width_mm=row.width_mm,
         height_mm=row.height_mm,
         download_url=row.download_url,
+        archived_at=row.archived_at,
     )
+
+
+def _editable_product_columns(product: Product) -> dict[str, Any]:
+    """What an edit may change: never the tenant, id, SKU, kind or components."""
+    return {
+        "name": product.name,
+        "price": product.price,
+        "currency": product.currency,
+        "weight_grams": product.weight_grams,
+        "category": product.category,
+        "barcode": product.barcode,
+        "length_mm": product.length_mm,
+        "width_mm": product.width_mm,
+        "height_mm": product.height_mm,
+        "download_url": product.download_url,
+    }
 
 
 class SqlProductRepository:
@@ -83,26 +100,26 @@ class SqlProductRepository:
                 "tenant_id": product.tenant_id,
                 "id": product.id,
                 "sku": product.sku,
-                "name": product.name,
-                "price": product.price,
-                "currency": product.currency,
                 "kind": product.kind.value,
-                "weight_grams": product.weight_grams,
-                "category": product.category,
                 "components": [{"sku": c.sku, "quantity": c.quantity} for c in product.components],
                 "created_at": product.created_at,
-                "barcode": product.barcode,
-                "length_mm": product.length_mm,
-                "width_mm": product.width_mm,
-                "height_mm": product.height_mm,
-                "download_url": product.download_url,
+                "archived_at": product.archived_at,
+                **_editable_product_columns(product),
             },
         )
 
-    def get(self, tenant_id: UUID, product_id: UUID) -> Product | None:
-        row = self._conn.execute(
-            select(products).where(products.c.tenant_id == tenant_id, products.c.id == product_id)
-        ).first()
+    def update(self, product: Product) -> None:
+        self._conn.execute(
+            update(products)
+            .where(products.c.tenant_id == product.tenant_id, products.c.id == product.id)
+            .values(archived_at=product.archived_at, **_editable_product_columns(product))
+        )
+
+    def get(self, tenant_id: UUID, product_id: UUID, *, for_update: bool = False) -> Product | None:
+        query = select(products).where(
+            products.c.tenant_id == tenant_id, products.c.id == product_id
+        )
+        row = self._conn.execute(query.with_for_update() if for_update else query).first()
         return None if row is None else _product(row)
 
     def by_skus(self, tenant_id: UUID, skus: Iterable[str]) -> dict[str, Product]:
@@ -112,10 +129,20 @@ class SqlProductRepository:
         rows = _PRODUCTS_BY_SKUS_RUN.rows(self._conn, {"p_tenant_id": tenant_id, "p_skus": wanted})
         return {row.sku: _product(row) for row in rows}
 
-    def page(self, tenant_id: UUID, *, after_sku: str | None, limit: int) -> list[Product]:
+    def page(
+        self,
+        tenant_id: UUID,
+        *,
+        after_sku: str | None,
+        limit: int,
+        archived: bool | None = None,
+    ) -> list[Product]:
         query = select(products).where(products.c.tenant_id == tenant_id)
         if after_sku is not None:
             query = query.where(products.c.sku > after_sku)
+        if archived is not None:
+            column = products.c.archived_at
+            query = query.where(column.is_not(None) if archived else column.is_(None))
         rows = self._conn.execute(query.order_by(products.c.sku).limit(limit))
         return [_product(row) for row in rows]
 
@@ -138,6 +165,7 @@ def _location(row: Row[Any]) -> Location:
         pickup_cutoff=row.pickup_cutoff,
         timezone=row.timezone,
         boxes=tuple(Box(**box) for box in row.boxes or ()),
+        archived_at=row.archived_at,
     )
 
 
@@ -155,6 +183,25 @@ def _box_rows(boxes: Iterable[Box]) -> list[dict[str, Any]]:
     ]
 
 
+def _changeable_location_columns(location: Location) -> dict[str, Any]:
+    """Everything but the id, owner, code and creation time."""
+    return {
+        "name": location.name,
+        "kind": location.kind.value,
+        "address": None if location.address is None else location.address.to_dict(),
+        "latitude": location.latitude,
+        "longitude": location.longitude,
+        "can_ship": location.can_ship,
+        "can_pickup": location.can_pickup,
+        "priority": location.priority,
+        "active": location.active,
+        "pickup_cutoff": location.pickup_cutoff,
+        "timezone": location.timezone,
+        "boxes": _box_rows(location.boxes),
+        "archived_at": location.archived_at,
+    }
+
+
 class SqlLocationRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -167,21 +214,26 @@ class SqlLocationRepository:
                 "id": location.id,
                 "owner_tenant_id": location.owner_tenant_id,
                 "code": location.code,
-                "name": location.name,
-                "kind": location.kind.value,
-                "address": None if location.address is None else location.address.to_dict(),
-                "latitude": location.latitude,
-                "longitude": location.longitude,
-                "can_ship": location.can_ship,
-                "can_pickup": location.can_pickup,
-                "priority": location.priority,
-                "active": location.active,
                 "created_at": location.created_at,
-                "pickup_cutoff": location.pickup_cutoff,
-                "timezone": location.timezone,
-                "boxes": _box_rows(location.boxes),
+                **_changeable_location_columns(location),
             },
         )
+
+    def update(self, location: Location) -> None:
+        self._conn.execute(
+            update(locations)
+            .where(locations.c.id == location.id)
+            .values(**_changeable_location_columns(location))
+        )
+
+    def reserved_units(self, location_id: UUID) -> int:
+        """Units reserved at the location for any tenant (open allocations and cart holds)."""
+        found = self._conn.execute(
+            select(func.coalesce(func.sum(inventory_levels.c.reserved), 0)).where(
+                inventory_levels.c.location_id == location_id
+            )
+        ).scalar_one()
+        return int(found)
 
     def set_boxes(self, location_id: UUID, boxes: Iterable[Box]) -> None:
         self._conn.execute(

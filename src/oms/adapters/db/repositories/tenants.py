@@ -31,7 +31,7 @@ from oms.domain.policies import TenantPolicies
 from oms.domain.risk import RiskRule, RiskRuleKind
 from oms.domain.routing_profile import RoutingProfile
 from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
-from oms.services.ports import ApiKeyRecord, IntakeSettings
+from oms.services.ports import ApiKeyRecord, ApiKeyView, IntakeSettings
 
 __all__ = ["SqlTenantRepository", "order_number_sequence"]
 
@@ -137,6 +137,31 @@ class SqlTenantRepository:
 
     def list_ids(self) -> list[UUID]:
         return list(self._conn.scalars(select(tenants.c.id).order_by(tenants.c.created_at)))
+
+    def all(self) -> list[Tenant]:
+        rows = self._conn.execute(select(tenants).order_by(tenants.c.created_at, tenants.c.id))
+        return [Tenant(id=row.id, name=row.name, created_at=row.created_at) for row in rows]
+
+    def api_keys(self, tenant_id: UUID | None = None) -> list[ApiKeyView]:
+        """Every key (or one tenant's), oldest first; the hash is never read."""
+        k = api_keys.c
+        query = select(
+            k.id, k.tenant_id, k.scope, k.name, k.prefix, k.created_at, k.revoked_at
+        ).order_by(k.created_at, k.id)
+        if tenant_id is not None:
+            query = query.where(k.tenant_id == tenant_id)
+        return [
+            ApiKeyView(
+                id=row.id,
+                tenant_id=row.tenant_id,
+                scope=ApiKeyScope(row.scope),
+                name=row.name,
+                prefix=row.prefix,
+                created_at=row.created_at,
+                revoked_at=row.revoked_at,
+            )
+            for row in self._conn.execute(query)
+        ]
 
     def add_api_key(self, record: ApiKeyRecord) -> None:
         self._conn.execute(

@@ -56,7 +56,8 @@ from oms.services.picking import PickConfirmation, WaveResult, confirm_picks, cr
 from oms.services.pickup import collect_pickup
 from oms.services.policies import update_policies
 from oms.services.rerouting import reroute_order
-from oms.services.shipping import ShipRequest, create_shipment, shipments_of_order
+from oms.services.shipping import ShipRequest, create_shipment, shipments_of_order, track_parcel
+from oms.services.tenants import create_tenant
 from oms.services.timers import run_timers
 from oms.services.tracking import CarrierEvent, record_carrier_events
 from oms.wiring import carrier_provider
@@ -112,6 +113,10 @@ def uow_factory(fulfilment_engine: Engine) -> SqlUnitOfWorkFactory:
 @pytest.fixture
 def shop(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID) -> UUID:
     """A tenant with three warehouses, a store for pickups, and products X, Y and Z."""
+    return _open_shop(uow_factory, tenant_id)
+
+
+def _open_shop(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID) -> UUID:
     for code, (lat, lon) in WAREHOUSES.items():
         catalogue.create_location(
             uow_factory=uow_factory,
@@ -958,3 +963,43 @@ def test_rerouting_a_whole_order_whose_picking_has_started_is_refused(
         )
 
     assert _stock(uow_factory, shop, "X") == {"NEAR": (5, 1), "BONN": (5, 0)}
+
+
+# --- 5. carrier tracking ---------------------------------------------------------------------
+
+
+def _shipped(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID) -> Any:
+    set_stock(uow_factory, tenant_id, "X", "NEAR", 5)
+    order = _place(uow_factory, tenant_id, ("X", 1))
+    near = _fo_at(uow_factory, tenant_id, order.id, "NEAR")
+    _pick(uow_factory, tenant_id, "NEAR")
+    _pack(uow_factory, tenant_id, near.id, "X")
+    return _ship(uow_factory, tenant_id, near.id)
+
+
+def test_carrier_events_find_each_tenants_shipment_by_tracking_number_alone(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    other, _ = create_tenant(uow_factory=uow_factory, name="another shop")
+    ours, theirs = (
+        _shipped(uow_factory, shop),
+        _shipped(uow_factory, _open_shop(uow_factory, other.id)),
+    )
+    assert ours.carrier == theirs.carrier
+    at = datetime(2026, 12, 1, 15, tzinfo=UTC)
+    # Event ids are the carrier's: one tenant's never hides another tenant's event.
+    batch = [
+        CarrierEvent(s.tracking_number, TrackingEvent("scan-1", ShipmentStatus.DELIVERED, at))
+        for s in (ours, theirs)
+    ]
+
+    first = record_carrier_events(uow_factory=uow_factory, carrier=ours.carrier, events=batch)
+    again = record_carrier_events(uow_factory=uow_factory, carrier=ours.carrier, events=batch)
+
+    assert (first.accepted, first.duplicates, first.unknown, first.status_changes) == (2, 0, [], 2)
+    assert (again.accepted, again.duplicates, again.status_changes) == (0, 2, 0)
+    for tenant_id, shipment in ((shop, ours), (other.id, theirs)):
+        tracked = track_parcel(uow_factory=uow_factory, tracking_number=shipment.tracking_number)
+        assert (tracked.tenant_id, tracked.id) == (tenant_id, shipment.id)
+        assert tracked.status is ShipmentStatus.DELIVERED
+        assert [e.event_id for e in tracked.events] == ["scan-1"]

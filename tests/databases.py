@@ -13,7 +13,10 @@ import psycopg
 import pytest
 from sqlalchemy import make_url
 
-__all__ = ["scratch_database_url"]
+__all__ = ["ENGINES", "scratch_database_url"]
+
+# Parameters of a fixture that runs its tests on each engine (PostgreSQL's marked).
+ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 def scratch_database_url(request: pytest.FixtureRequest, kind: str, name: str) -> Iterator[str]:

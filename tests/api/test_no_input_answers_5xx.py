@@ -182,14 +182,14 @@ NEAR_VALID = {
 
 
 @pytest.fixture(scope="module")
-def client(api_settings: Settings, sqlite_engine: Engine) -> Iterator[TestClient]:
+def client(api_settings: Settings, api_engine: Engine) -> Iterator[TestClient]:
     """Unhandled errors come back as the 500 a caller would see, not as exceptions.
 
     API keys are cached here (they are in production too) so that a thousand examples
     spend their time on the bodies, not on looking the same key up again.
     """
     settings = api_settings.model_copy(update={"api_key_cache_seconds": 3_600})
-    app = create_app(settings, engine=sqlite_engine)
+    app = create_app(settings, engine=api_engine)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

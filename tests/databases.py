@@ -3,6 +3,10 @@
 Most tests share one database per engine (tests/conftest.py) and isolate themselves by
 tenant. A few cannot: what they set is deployment-wide (the carriers' rate cards route every
 tenant's orders), or they need a schema at an older revision (migration tests).
+
+Every PostgreSQL database the tests use commits without waiting for the disk
+(``synchronous_commit = off``): a test database need not survive a server crash, and
+waiting for the WAL flush was most of a commit's time (7 ms against 0.5 ms here).
 """
 
 from __future__ import annotations
@@ -11,12 +15,44 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import make_url
+from sqlalchemy import URL, make_url
 
-__all__ = ["ENGINES", "scratch_database_url"]
+__all__ = ["ENGINES", "create_postgres_database", "drop_postgres_database", "scratch_database_url"]
 
 # Parameters of a fixture that runs its tests on each engine (PostgreSQL's marked).
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _admin(url: URL) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(
+        url.set(drivername="postgresql").render_as_string(hide_password=False),
+        autocommit=True,
+        connect_timeout=3,
+    )
+
+
+def create_postgres_database(server: str, name: str) -> str:
+    """Create database ``name`` anew on the server ``server`` (any database URL there
+    names it); its URL."""
+    url = make_url(server).set(drivername="postgresql")
+    with _admin(url) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        admin.execute(f"CREATE DATABASE {name}")
+    created = url.set(database=name)
+    tune_postgres_database(created.render_as_string(hide_password=False))
+    return created.render_as_string(hide_password=False)
+
+
+def tune_postgres_database(database: str) -> None:
+    """Commits there stop waiting for the disk (new connections; needs its owner)."""
+    url = make_url(database)
+    with _admin(url) as conn:
+        conn.execute(f"ALTER DATABASE {url.database} SET synchronous_commit = off")
+
+
+def drop_postgres_database(server: str, name: str) -> None:
+    with _admin(make_url(server)) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def scratch_database_url(request: pytest.FixtureRequest, kind: str, name: str) -> Iterator[str]:
@@ -26,15 +62,10 @@ def scratch_database_url(request: pytest.FixtureRequest, kind: str, name: str) -
         factory: pytest.TempPathFactory = request.getfixturevalue("tmp_path_factory")
         yield f"sqlite:///{factory.mktemp(name) / 'oms.db'}"
         return
-    shared = make_url(request.getfixturevalue("postgres_url")).set(drivername="postgresql")
-    url = shared.set(database=f"{shared.database}_{name}".lower())
-    with psycopg.connect(shared.render_as_string(hide_password=False), autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {url.database} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {url.database}")
+    shared: str = request.getfixturevalue("postgres_url")
+    scratch = f"{make_url(shared).database}_{name}".lower()
+    url = create_postgres_database(shared, scratch)
     try:
-        yield url.render_as_string(hide_password=False)
+        yield url
     finally:
-        with psycopg.connect(
-            shared.render_as_string(hide_password=False), autocommit=True
-        ) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {url.database} WITH (FORCE)")
+        drop_postgres_database(shared, scratch)

@@ -2,8 +2,9 @@
 
 Two kinds of bodies per write endpoint: arbitrary JSON, and near-valid bodies whose every
 field is sometimes replaced by something hostile (huge or negative numbers, NaN, unicode,
-lone surrogates, NUL, nulls, wrong types). Runs on SQLite; see test_storage_limits.py for
-what only PostgreSQL refuses.
+lone surrogates, NUL, nulls, wrong types). Runs on SQLite only, the most examples for the
+time: what only PostgreSQL refuses (text it cannot hold, numbers past NUMERIC(18, 4)) is
+tested on both engines in test_storage_limits.py.
 """
 
 from __future__ import annotations
@@ -179,6 +180,11 @@ NEAR_VALID = {
     "/v1/products": PRODUCTS,
     "/v1/inventory/adjustments": ADJUSTMENTS,
 }
+
+
+@pytest.fixture(scope="module")
+def api_engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,7 @@
-"""Operations: liveness, readiness, and the published API description."""
+"""Operations: liveness, readiness, and the published API description.
+
+Nothing here depends on the database engine: the module runs on SQLite only.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import inspect
 from pathlib import Path
 
 import anyio.to_thread
+import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, create_engine
@@ -19,6 +23,11 @@ from tests.api.support import (
     assert_problem,
     served_routes,
 )
+
+
+@pytest.fixture(scope="module")
+def api_engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 def test_the_liveness_probe_answers_ok(client: TestClient) -> None:

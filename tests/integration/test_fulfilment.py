@@ -21,7 +21,6 @@ from threading import Barrier
 from typing import Any
 from uuid import UUID
 
-import psycopg
 import pytest
 from sqlalchemy import Engine
 
@@ -62,6 +61,7 @@ from oms.services.timers import run_timers
 from oms.services.tracking import CarrierEvent, record_carrier_events
 from oms.wiring import carrier_provider
 from tests.builders import TESTER, add_product, order_of, place, set_stock, tenant_principal
+from tests.databases import ENGINES, scratch_database_url
 from tests.integration.test_routing import COLOGNE, RATES
 
 WAREHOUSES = {"NEAR": (50.88, 7.06), "BONN": (50.73, 7.10), "FAR": (48.14, 11.58)}
@@ -79,30 +79,13 @@ def _prepared(settings: Settings) -> Engine:
     return engine
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def fulfilment_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
+@pytest.fixture(scope="module", params=ENGINES)
+def fulfilment_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """A database of this module's own, with the carriers' rate cards imported."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('fulfilment') / 'fulfilment.db'}"
-        engine = _prepared(Settings(database_url=url))
+    for url in scratch_database_url(request, request.param, "fulfilment"):
+        engine = _prepared(Settings(database_url=url, db_max_overflow=20))
         yield engine
         engine.dispose()
-        return
-    base: str = request.getfixturevalue("postgres_url")
-    server, _, name = base.rpartition("/")
-    scratch = f"{name}_fulfilment"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {scratch}")
-    engine = _prepared(Settings(database_url=f"{server}/{scratch}", db_max_overflow=20))
-    yield engine
-    engine.dispose()
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ transport; uvloop sends each at once, so every answer costs two ``send`` system 
 reaches the client as two TCP segments (the connections do not delay small writes). On
 loopback each ``send`` also runs the receiving side's TCP work and wakes the reader. Here
 the protocol's transport keeps the writes of one turn of the event loop and sends them as
-one at the end of the turn (py-spy put 6% of an API worker's time in uvicorn's ``send``
-under bench/intake.py).
+one at the end of the turn: a ``send`` per write was a visible share of an API worker's
+time under bench/intake.py (docs/performance.md, item 20).
 """
 
 from __future__ import annotations

@@ -241,11 +241,11 @@ class KeepAlive(asyncio.Protocol):
     """One keep-alive HTTP/1.1 connection that sends prepared requests one at a time.
 
     The load generators share the machine with the server and PostgreSQL, so every CPU
-    millisecond they spend is one the measured system does not get. aiohttp spent about
-    0.4 ms of CPU per request here (building and parsing headers, its session machinery);
-    this client sends bytes prepared before the clock starts and parses each answer with
-    httptools (the parser uvicorn uses), about a third of that. Use :meth:`open`, then
-    :meth:`send` for each request, then :meth:`close`.
+    millisecond they spend is one the measured system does not get. aiohttp builds and
+    parses headers and runs its session machinery for every request; this client sends
+    bytes prepared before the clock starts and parses each answer with httptools (the
+    parser uvicorn uses), for a fraction of the CPU (docs/performance.md, item 10).
+    Use :meth:`open`, then :meth:`send` for each request, then :meth:`close`.
     """
 
     def __init__(self) -> None:

@@ -7,14 +7,14 @@ Run it from the project root::
     .venv/bin/python bench/intake_groups.py --group-size 16 --groups 8 --callgrind
 
 ``bench/intake.py`` measures the service under load over HTTP, where this machine's speed
-drifts by 10-20% from one minute to the next, and CPU milliseconds per order drift with it.
+drifts from one minute to the next, and CPU milliseconds per order drift with it.
 This one measures the intake's own work, one group after another in one thread, with no
 HTTP: the work an API worker's writer thread does (``oms.services.intake_group.place_group``)
 and what PostgreSQL does for it. Under valgrind (``--callgrind``) it also counts the
 instructions this process runs for the measured groups (it runs itself again under
 ``valgrind --tool=callgrind``, instrumenting only those groups; slow, so use few groups).
-They repeat to 0.01% from run to run whatever else the machine does: a change to the
-intake can be judged exactly.
+They repeat from run to run whatever else the machine does (docs/performance.md): a change
+to the intake can be judged exactly.
 
 What it does:
 

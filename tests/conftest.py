@@ -4,13 +4,15 @@ Tests share one database per engine and isolate themselves by tenant: every tabl
 tenant-scoped, so a new tenant per test is a clean slate without truncating anything.
 
 PostgreSQL: ``OMS_TEST_POSTGRES_URL`` names the database to use (``.ci/run`` creates a
-fresh one). Without it, a scratch database is created on 127.0.0.1:5432 as ``postgres`` and
-dropped afterwards; when no server answers the PostgreSQL tests are skipped, and the run
-says so at the end. ``OMS_REQUIRE_POSTGRES=1`` makes a missing server an error instead.
+fresh one). Without it, a scratch database is created on 127.0.0.1:5432 as ``postgres``
+and dropped afterwards; when no server answers the PostgreSQL tests are skipped, and the
+run says so at the end. ``OMS_REQUIRE_POSTGRES=1`` makes a missing server an error
+instead. Either way its commits stop waiting for the disk (``tests.databases``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,7 @@ from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.config import Environment, Settings
 from oms.services.tenants import create_tenant
+from tests.databases import create_postgres_database, drop_postgres_database, tune_postgres_database
 
 # Properties are about correctness, not speed: a loaded CI machine must not fail them on
 # hypothesis' per-example deadline (benchmarks in bench/ measure speed).
@@ -65,23 +68,21 @@ def postgres_url() -> Iterator[str]:
     given = os.environ.get("OMS_TEST_POSTGRES_URL")
     required = os.environ.get("OMS_REQUIRE_POSTGRES") == "1"
     if given:
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+            tune_postgres_database(given)
         yield given
         return
+    name = f"oms_test_{os.getpid()}"
     try:
-        admin = psycopg.connect(DEFAULT_SERVER, autocommit=True, connect_timeout=3)
+        url = create_postgres_database(DEFAULT_SERVER, name)
     except psycopg.OperationalError as error:
         reason = f"PostgreSQL not reachable at 127.0.0.1:5432 ({str(error).strip()[:80]})"
         if required:
             pytest.fail(reason)
         _pg_skip_reason.append(reason)
         pytest.skip(reason)
-    name = f"oms_test_{os.getpid()}"
-    with admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {name}")
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(DEFAULT_SERVER, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    yield url
+    drop_postgres_database(DEFAULT_SERVER, name)
 
 
 @pytest.fixture(scope="session")

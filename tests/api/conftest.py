@@ -1,6 +1,10 @@
-"""API fixtures: one app and test client per module on the session's SQLite database.
+"""API fixtures: one app and test client per module and database engine.
 
-Every test takes fresh tenants, so modules share the database without seeing each other.
+Each module runs on SQLite, then on PostgreSQL (its tests marked ``postgres``): the hot
+paths have PostgreSQL-only statements, so the HTTP tests must cover both. Every test takes
+fresh tenants, so modules share the session's database of each engine without seeing each
+other; a module that sets something deployment-wide (carrier rate cards) takes a database
+of its own (``tests.databases``).
 """
 
 from __future__ import annotations
@@ -20,21 +24,29 @@ from tests.api.support import (
     new_operator_headers,
     new_tenant,
 )
+from tests.databases import ENGINES
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def api_engine(request: pytest.FixtureRequest) -> Engine:
+    """The session's shared database: SQLite, then PostgreSQL."""
+    found: Engine = request.getfixturevalue(f"{request.param}_engine")
+    return found
 
 
 @pytest.fixture(scope="module")
-def api_settings(sqlite_url: str) -> Settings:
-    return api_settings_for(sqlite_url)
+def api_settings(api_engine: Engine) -> Settings:
+    return api_settings_for(api_engine.url.render_as_string(hide_password=False))
 
 
 @pytest.fixture(scope="module")
-def api_uow(sqlite_engine: Engine) -> SqlUnitOfWorkFactory:
-    return SqlUnitOfWorkFactory(sqlite_engine)
+def api_uow(api_engine: Engine) -> SqlUnitOfWorkFactory:
+    return SqlUnitOfWorkFactory(api_engine)
 
 
 @pytest.fixture(scope="module")
-def client(api_settings: Settings, sqlite_engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(api_settings, engine=sqlite_engine)) as test_client:
+def client(api_settings: Settings, api_engine: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app(api_settings, engine=api_engine)) as test_client:
         yield test_client
 
 

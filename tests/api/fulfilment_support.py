@@ -5,7 +5,6 @@ request helpers."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
 from oms.config import Settings
 from tests.api.support import ApiTenant, TestClient, api_settings_for, new_operator_headers
+from tests.databases import scratch_database_url
 from tests.integration.test_routing import RATES
 
 __all__ = ["COLOGNE", "add_sites", "get_json", "own_engine", "post_json", "rated_client"]
@@ -32,13 +32,13 @@ COLOGNE = {
 }
 
 
-def own_engine(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Engine]:
-    """A migrated SQLite database for one module."""
-    path: Path = tmp_path_factory.mktemp(name) / "api.db"
-    engine = build_engine(api_settings_for(f"sqlite:///{path}"))
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+def own_engine(request: pytest.FixtureRequest, name: str) -> Iterator[Engine]:
+    """A migrated database for one module, on the engine ``request.param`` names."""
+    for url in scratch_database_url(request, request.param, name):
+        engine = build_engine(api_settings_for(url))
+        upgrade(engine)
+        yield engine
+        engine.dispose()
 
 
 def rated_client(

@@ -1,8 +1,8 @@
 """What fulfilment needs from the catalogue: barcodes, dimensions and download URLs on
 products, the boxes a location packs in, and the bins a tenant's SKUs lie in there.
 
-Most tests run on the session's SQLite database; the last ones run the same round trips
-on SQLite and PostgreSQL (the root ``engine`` fixture).
+The tests run on SQLite and PostgreSQL (as every API module does); the last one also reads
+the stored rows back from each database.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from tests.api.support import (
     new_tenant,
     set_on_hand,
 )
+from tests.databases import ENGINES
 
 SITES = {
     "WH-A": ("warehouse", 50.88, 7.06, {"city": "Koeln"}),
@@ -51,9 +52,9 @@ X_GTIN = "4006381333931"
 FILE_URL = "https://files.example.com/guide.pdf"
 
 
-@pytest.fixture(scope="module")
-def edges_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    yield from own_engine(tmp_path_factory, "fulfilment-edges")
+@pytest.fixture(scope="module", params=ENGINES)
+def edges_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    yield from own_engine(request, "fulfilment_edges")
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +64,7 @@ def edges_uow(edges_engine: Engine) -> SqlUnitOfWorkFactory:
 
 @pytest.fixture(scope="module")
 def settings(edges_engine: Engine) -> Settings:
-    return api_settings_for(str(edges_engine.url))
+    return api_settings_for(edges_engine.url.render_as_string(hide_password=False))
 
 
 @pytest.fixture(scope="module")

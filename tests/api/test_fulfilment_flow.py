@@ -45,6 +45,7 @@ from tests.api.support import (
     new_tenant,
     set_on_hand,
 )
+from tests.databases import ENGINES
 
 CARD = {"gateway": "test", "token": "tok_approve"}
 SITES = {
@@ -58,9 +59,9 @@ BOXES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def api_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    yield from own_engine(tmp_path_factory, "fulfilment-api")
+@pytest.fixture(scope="module", params=ENGINES)
+def api_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    yield from own_engine(request, "fulfilment_api")
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def api_uow(api_engine: Engine) -> SqlUnitOfWorkFactory:
 
 @pytest.fixture(scope="module")
 def settings(api_engine: Engine) -> Settings:
-    return api_settings_for(str(api_engine.url))
+    return api_settings_for(api_engine.url.render_as_string(hide_password=False))
 
 
 @pytest.fixture(scope="module")
@@ -417,7 +418,7 @@ def test_the_carrier_simulator_moves_shipments_to_delivered_through_the_webhook_
     )
     fo = _fo_at(client, shop, order["id"], "WH-A")
     _package, shipment = _wave_pick_pack_ship(client, shop, "WH-A", fo["id"], ["X"])
-    monkeypatch.setenv("OMS_DATABASE_URL", str(api_engine.url))
+    monkeypatch.setenv("OMS_DATABASE_URL", api_engine.url.render_as_string(hide_password=False))
     runner = CliRunner()
 
     bad = runner.invoke(app, ["carriers", "simulate", "--at", "tomorrow"])

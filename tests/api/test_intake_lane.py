@@ -70,8 +70,8 @@ class HandedOn:
 
 
 @pytest.fixture(scope="module")
-def lane_client(api_settings: Settings, sqlite_engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(api_settings, engine=sqlite_engine)) as client:
+def lane_client(api_settings: Settings, api_engine: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app(api_settings, engine=api_engine)) as client:
         assert client.get("/healthz").status_code == 200  # builds the middleware stack
         yield client
 

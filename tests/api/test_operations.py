@@ -1,4 +1,7 @@
-"""Operations: liveness, readiness, and the published API description."""
+"""Operations: liveness, readiness, and the published API description.
+
+Nothing here depends on the database engine: the module runs on SQLite only.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +26,11 @@ from tests.api.support import (
     assert_problem,
     served_routes,
 )
+
+
+@pytest.fixture(scope="module")
+def api_engine(sqlite_engine: Engine) -> Engine:
+    return sqlite_engine
 
 
 def test_the_liveness_probe_answers_ok(client: TestClient) -> None:

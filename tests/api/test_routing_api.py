@@ -6,17 +6,15 @@ Rate cards are deployment-wide, so this module runs on a database of its own.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
-from oms.adapters.db.engine import build_engine
-from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
 from oms.config import Settings
+from tests.api.fulfilment_support import own_engine
 from tests.api.support import (
     ApiTenant,
     TestClient,
@@ -28,6 +26,7 @@ from tests.api.support import (
     place_order,
     set_on_hand,
 )
+from tests.databases import ENGINES
 from tests.integration.test_routing import RATES
 
 COLOGNE = {
@@ -41,13 +40,9 @@ COLOGNE = {
 }
 
 
-@pytest.fixture(scope="module")
-def api_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    path: Path = tmp_path_factory.mktemp("routing-api") / "api.db"
-    engine = build_engine(api_settings_for(f"sqlite:///{path}"))
-    upgrade(engine)
-    yield engine
-    engine.dispose()
+@pytest.fixture(scope="module", params=ENGINES)
+def api_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    yield from own_engine(request, "routing_api")
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +52,7 @@ def api_uow(api_engine: Engine) -> SqlUnitOfWorkFactory:
 
 @pytest.fixture(scope="module")
 def client(api_engine: Engine) -> Iterator[TestClient]:
-    settings: Settings = api_settings_for(str(api_engine.url))
+    settings: Settings = api_settings_for(api_engine.url.render_as_string(hide_password=False))
     with TestClient(create_app(settings, engine=api_engine)) as test_client:
         yield test_client
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -148,3 +150,18 @@ def test_an_order_placed_after_the_servers_connections_were_cut_goes_through_on_
         assert get_order(uow_factory=uow_factory, tenant_id=tenant.id, order_id=second.id)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("price", ["12.5", "12.50", "12", "0.0001"])
+def test_an_amount_reads_back_alike_on_both_engines(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, price: str
+) -> None:
+    # PostgreSQL keeps NUMERIC(18, 4): SQLite's text must not read back looking otherwise,
+    # or whatever shows an amount shows it differently per engine.
+    add_product(uow_factory, tenant_id, "X", price=price)
+
+    with uow_factory(readonly=True) as uow:
+        stored = uow.products.by_skus(tenant_id, ["X"])["X"].price
+
+    assert stored == Decimal(price)
+    assert str(stored) == str(Decimal(price).quantize(Decimal("0.0001")))

@@ -19,12 +19,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from threading import Barrier
 from typing import Any
 from uuid import UUID
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, inspect, select
 
@@ -61,11 +59,13 @@ from oms.services.picking import PickConfirmation, WaveResult, confirm_picks, cr
 from oms.services.pickup import collect_pickup, pickup_code_for_notification
 from oms.services.policies import update_policies
 from oms.services.rerouting import reroute_order
-from oms.services.shipping import ShipRequest, create_shipment, shipments_of_order
+from oms.services.shipping import ShipRequest, create_shipment, shipments_of_order, track_parcel
+from oms.services.tenants import create_tenant
 from oms.services.timers import run_timers
 from oms.services.tracking import CarrierEvent, record_carrier_events
 from oms.wiring import carrier_provider
 from tests.builders import TESTER, add_product, order_of, place, set_stock, tenant_principal
+from tests.databases import ENGINES, scratch_database_url
 from tests.integration.test_routing import COLOGNE, RATES
 
 WAREHOUSES = {"NEAR": (50.88, 7.06), "BONN": (50.73, 7.10), "FAR": (48.14, 11.58)}
@@ -88,30 +88,13 @@ def _prepared(settings: Settings) -> Engine:
     return engine
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def fulfilment_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
+@pytest.fixture(scope="module", params=ENGINES)
+def fulfilment_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """A database of this module's own, with the carriers' rate cards imported."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('fulfilment') / 'fulfilment.db'}"
-        engine = _prepared(Settings(database_url=url))
+    for url in scratch_database_url(request, request.param, "fulfilment"):
+        engine = _prepared(Settings(database_url=url, db_max_overflow=20))
         yield engine
         engine.dispose()
-        return
-    base: str = request.getfixturevalue("postgres_url")
-    server, _, name = base.rpartition("/")
-    scratch = f"{name}_fulfilment"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {scratch}")
-    engine = _prepared(Settings(database_url=f"{server}/{scratch}", db_max_overflow=20))
-    yield engine
-    engine.dispose()
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -122,6 +105,10 @@ def uow_factory(fulfilment_engine: Engine) -> SqlUnitOfWorkFactory:
 @pytest.fixture
 def shop(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID) -> UUID:
     """A tenant with three warehouses, a store for pickups, and products X, Y and Z."""
+    return _open_shop(uow_factory, tenant_id)
+
+
+def _open_shop(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID) -> UUID:
     for code, (lat, lon) in WAREHOUSES.items():
         catalogue.create_location(
             uow_factory=uow_factory,
@@ -937,44 +924,33 @@ def test_five_wrong_pickup_codes_lock_the_pickup_each_time_longer_and_then_it_op
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )
 def test_upgrading_takes_the_codes_earlier_versions_left_in_the_outbox_out(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+    backend: str, request: pytest.FixtureRequest
 ) -> None:
-    server = name = ""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'upgrade.db'}"
-    else:
-        server, _, name = str(request.getfixturevalue("postgres_url")).rpartition("/")
-        url = f"{server}/{name}_upgrade"
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {name}_upgrade WITH (FORCE)")
-            admin.execute(f"CREATE DATABASE {name}_upgrade")
-    engine = build_engine(Settings(database_url=url))
-    try:
-        upgrade(engine, "0005")
-        tenant_id, message_id = UUID(int=7), UUID(int=8)
-        payload = {"fulfillment_order_id": "f", "pickup_code": "134425", "expires_at": "x"}
-        with engine.begin() as conn:
-            conn.execute(
-                outbox.insert().values(
-                    tenant_id=tenant_id,
-                    id=message_id,
-                    topic="notification.pickup_ready",
-                    aggregate_id=message_id,
-                    payload=payload,
-                    created_at=T_READY,
+    for url in scratch_database_url(request, backend, "pickup_upgrade"):
+        engine = build_engine(Settings(database_url=url))
+        try:
+            upgrade(engine, "0005")
+            tenant_id, message_id = UUID(int=7), UUID(int=8)
+            payload = {"fulfillment_order_id": "f", "pickup_code": "134425", "expires_at": "x"}
+            with engine.begin() as conn:
+                conn.execute(
+                    outbox.insert().values(
+                        tenant_id=tenant_id,
+                        id=message_id,
+                        topic="notification.pickup_ready",
+                        aggregate_id=message_id,
+                        payload=payload,
+                        created_at=T_READY,
+                    )
                 )
-            )
 
-        upgrade(engine)
+            upgrade(engine)
 
-        assert _outbox(engine, tenant_id, "notification.pickup_ready") == [
-            {"fulfillment_order_id": "f", "expires_at": "x"}
-        ]
-    finally:
-        engine.dispose()
-        if backend == "postgres":
-            with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-                admin.execute(f"DROP DATABASE IF EXISTS {name}_upgrade WITH (FORCE)")
+            assert _outbox(engine, tenant_id, "notification.pickup_ready") == [
+                {"fulfillment_order_id": "f", "expires_at": "x"}
+            ]
+        finally:
+            engine.dispose()
 
 
 def _outbox(engine: Engine, tenant_id: UUID, topic: str) -> list[dict[str, Any]]:
@@ -1170,3 +1146,43 @@ def test_rerouting_a_whole_order_whose_picking_has_started_is_refused(
         )
 
     assert _stock(uow_factory, shop, "X") == {"NEAR": (5, 1), "BONN": (5, 0)}
+
+
+# --- 5. carrier tracking ---------------------------------------------------------------------
+
+
+def _shipped(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID) -> Any:
+    set_stock(uow_factory, tenant_id, "X", "NEAR", 5)
+    order = _place(uow_factory, tenant_id, ("X", 1))
+    near = _fo_at(uow_factory, tenant_id, order.id, "NEAR")
+    _pick(uow_factory, tenant_id, "NEAR")
+    _pack(uow_factory, tenant_id, near.id, "X")
+    return _ship(uow_factory, tenant_id, near.id)
+
+
+def test_carrier_events_find_each_tenants_shipment_by_tracking_number_alone(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    other, _ = create_tenant(uow_factory=uow_factory, name="another shop")
+    ours, theirs = (
+        _shipped(uow_factory, shop),
+        _shipped(uow_factory, _open_shop(uow_factory, other.id)),
+    )
+    assert ours.carrier == theirs.carrier
+    at = datetime(2026, 12, 1, 15, tzinfo=UTC)
+    # Event ids are the carrier's: one tenant's never hides another tenant's event.
+    batch = [
+        CarrierEvent(s.tracking_number, TrackingEvent("scan-1", ShipmentStatus.DELIVERED, at))
+        for s in (ours, theirs)
+    ]
+
+    first = record_carrier_events(uow_factory=uow_factory, carrier=ours.carrier, events=batch)
+    again = record_carrier_events(uow_factory=uow_factory, carrier=ours.carrier, events=batch)
+
+    assert (first.accepted, first.duplicates, first.unknown, first.status_changes) == (2, 0, [], 2)
+    assert (again.accepted, again.duplicates, again.status_changes) == (0, 2, 0)
+    for tenant_id, shipment in ((shop, ours), (other.id, theirs)):
+        tracked = track_parcel(uow_factory=uow_factory, tracking_number=shipment.tracking_number)
+        assert (tracked.tenant_id, tracked.id) == (tenant_id, shipment.id)
+        assert tracked.status is ShipmentStatus.DELIVERED
+        assert [e.event_id for e in tracked.events] == ["scan-1"]

@@ -112,12 +112,11 @@ class _TooLarge(Exception):
 def _warm_up(geocoder: OfflineGeocoder) -> None:
     """Build the geocoding indexes, then keep the collector off everything made so far.
 
-    The indexes are about 560,000 objects that live as long as the process, and Python's
-    full collection walks every live object while it holds the GIL: a 702 ms pause of one
-    worker in a bench/intake.py run of 8,000 orders, during which none of its requests
-    moved. ``gc.freeze`` moves what exists now out of the collector's sight (what is made
-    later is collected as before): in the same run the longest full collection took
-    71 ms, and all of them together 348 ms instead of 702.
+    The indexes are hundreds of thousands of objects that live as long as the process,
+    and Python's full collection walks every live object while it holds the GIL: a worker
+    paused long enough for none of its requests to move (docs/performance.md, item 13).
+    ``gc.freeze`` moves what exists now out of the collector's sight (what is made later is
+    collected as before).
     """
     geocoder.warm_up()
     gc.freeze()

@@ -5,8 +5,8 @@
   ``send`` system calls and reaches the client as two TCP segments (the connections do not
   delay small writes). On loopback each ``send`` also runs the receiving side's TCP work and
   wakes the reader. Here the protocol's transport keeps the writes of one turn of the event
-  loop and sends them as one at the end of the turn (py-spy put 6% of an API worker's time
-  in uvicorn's ``send`` under bench/intake.py).
+  loop and sends them as one at the end of the turn: a ``send`` per write was a visible
+  share of an API worker's time under bench/intake.py (docs/performance.md, item 20).
 - **An error after a whole answer keeps the connection.** Starlette answers an unexpected
   error with the API's 500 and then raises it again for the server's sake; uvicorn then
   closes the connection, although the answer went out whole without ``Connection: close``,

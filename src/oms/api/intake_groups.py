@@ -20,17 +20,13 @@ group; and once it is answered, the orders that wait (with nothing being placed)
 to ``linger`` seconds for as many orders as that group and they were, then go together.
 Without this, a worker under steady load kept a group of one or two beside each big group:
 a caller answered apart from the others stays apart (its order waits while theirs are
-placed, and goes alone when they write), at about three times the CPU per order.
+placed, and goes alone when they write), at several times the CPU per order.
 
-Measured (docs/performance.md): starting the next group as soon as two orders waited made
-groups of two the commonest size under the benchmark's load (a fifth of the orders), at
-about twice the CPU per order of a group of ten; waiting for half a group took the same
-load from 313-377 to 433-489 orders/s. Waiting only while a group is in its first part
-kept the machine busier (82-85% -> 89-93% of both cores in four of five interleaved runs).
-Waiting for a big group's answers (6 ms), six interleaved pairs of 12,000 orders: more
-orders/s in five (+1% to +17%), fewer in one (-13%); in the four pairs where group sizes
-were counted, groups of one fell from 40-62% of the groups to 4-13% and the CPU per order
-by 10-18%.
+Why these rules and not simpler ones (figures in docs/performance.md, items 9, 14 and 16):
+starting the next group as soon as two orders waited made small groups the commonest,
+each costing more per order than a big one; waiting only while a group is in its first
+part keeps the cores busier; waiting for a big group's callers ends the groups of one
+that otherwise follow every big group.
 """
 
 from __future__ import annotations

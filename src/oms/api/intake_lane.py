@@ -2,8 +2,7 @@
 
 Placing orders is the busiest route by far. Under the intake benchmark's load, FastAPI's
 routing, dependency solving and middleware cost a worker's event loop more CPU than
-validating the order and writing its answer (in-process, with the intake stubbed out: about
-two thirds of the 0.5-0.7 ms a request took; see docs/performance.md).
+validating the order and writing its answer (docs/performance.md, item 8).
 
 The lane answers a request itself only when it is plainly well-formed: ``POST /v1/orders``
 with no query string, a JSON body within the size limit, a tenant key the key cache already

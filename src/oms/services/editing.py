@@ -215,8 +215,8 @@ def edit_order(
                 data.update(
                     lines=changes,
                     shipping_address_changed=edit.shipping_address is not None,
-                    total_before=str(before_total),
-                    total_after=str(order.total),
+                    total_before=str(round_money(before_total, order.currency)),
+                    total_after=str(round_money(order.total, order.currency)),
                 )
             findings: dict[HoldReason, str] = {}
             for finding in verified.findings:

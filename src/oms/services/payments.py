@@ -22,6 +22,7 @@ from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, Not
 from oms.domain.holds import HoldReason
 from oms.domain.ids import new_id
 from oms.domain.lifecycle import OrderAction, ensure_allowed
+from oms.domain.money import round_money
 from oms.domain.orders import Actor, Order
 from oms.domain.payments import (
     PaymentKind,
@@ -227,7 +228,7 @@ def run_payment(
             data.update(
                 payment_id=str(record.id),
                 kind=record.kind.value,
-                amount=str(amount),
+                amount=str(round_money(amount, order.currency)),
                 gateway=name,
                 outcome=record.outcome.value,
             )

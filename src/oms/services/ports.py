@@ -52,6 +52,7 @@ __all__ = [
     "RiskRuleRepository",
     "RoutingRepository",
     "TenantRepository",
+    "TrackedParcel",
     "TransientStorageError",
     "UnitOfWork",
     "UnitOfWorkFactory",
@@ -437,14 +438,25 @@ class FulfilmentRepository(Protocol):
     ) -> None: ...
 
 
+@dataclass(frozen=True)
+class TrackedParcel:
+    """Whose shipment a carrier's tracking number is: the one lookup shared by all tenants."""
+
+    carrier: str
+    tracking_number: str
+    tenant_id: UUID
+    shipment_id: UUID
+
+
 class ShipmentRepository(Protocol):
     def add(self, shipment: Shipment) -> None: ...
     def save(self, shipment: Shipment) -> None: ...
     def get(
         self, tenant_id: UUID, shipment_id: UUID, *, with_events: bool = False
     ) -> Shipment | None: ...
-    def by_tracking_number(self, carrier: str, tracking_number: str) -> Shipment | None: ...
-    def with_tracking_number(self, tracking_number: str) -> list[Shipment]: ...
+    def locate(
+        self, tracking_number: str, *, carrier: str | None = None
+    ) -> list[TrackedParcel]: ...
     def for_order(self, tenant_id: UUID, order_id: UUID) -> list[Shipment]: ...
     def in_flight(self, *, limit: int) -> list[Shipment]: ...
     def add_event(

@@ -322,11 +322,14 @@ def track_parcel(*, uow_factory: UnitOfWorkFactory, tracking_number: str) -> Shi
     """The shipment behind a tracking number, with its events, for the public tracking page
     (NotFound when there is none; the number is the only key a customer has)."""
     with uow_factory(readonly=True) as uow:
-        found = uow.shipments.with_tracking_number(tracking_number)
-        if not found:
-            raise NotFound(f"No parcel {tracking_number}")
-        shipment = found[0]
-        shipment.events = uow.shipments.events_of(shipment.tenant_id, shipment.id)
+        found = uow.shipments.locate(tracking_number)
+        shipment = (
+            uow.shipments.get(found[0].tenant_id, found[0].shipment_id, with_events=True)
+            if found
+            else None
+        )
+    if shipment is None:
+        raise NotFound(f"No parcel {tracking_number}")
     return shipment
 
 

@@ -1,11 +1,14 @@
 """Carrier tracking: events in, shipment status derived, deliveries counted on the order.
 
 Carriers post events to ``POST /v1/carriers/{carrier}/events`` signed with HMAC-SHA256;
-the API checks the signature before anything is read. Each event is kept once per
-``(carrier, event id)``, so a redelivered event changes nothing. The shipment's status is
-derived from all its events (``oms.domain.tracking.derive_shipment_status``), so events
-may arrive in any order and a late "in transit" never undoes "delivered". A delivery marks
-the shipment's units delivered on the order, which closes it once everything is.
+the API checks the signature before anything is read. A carrier names a parcel by its
+tracking number only: the tracking numbers all tenants share say whose shipment it is, and
+everything after is read and written as that tenant's. Each event is kept once per
+``(carrier, event id)`` of the tenant, so a redelivered event changes nothing. The
+shipment's status is derived from all its events
+(``oms.domain.tracking.derive_shipment_status``), so events may arrive in any order and a
+late "in transit" never undoes "delivered". A delivery marks the shipment's units
+delivered on the order, which closes it once everything is.
 """
 
 from __future__ import annotations
@@ -78,6 +81,15 @@ def _apply(uow: UnitOfWork, shipment: Shipment, at: datetime, actor: Actor) -> b
     return True
 
 
+def _shipment_numbered(uow: UnitOfWork, carrier: str, tracking_number: str) -> Shipment | None:
+    """The shipment a carrier calls ``tracking_number``: its tenant from the tracking numbers
+    all tenants share, then the shipment read as that tenant's."""
+    found = uow.shipments.locate(tracking_number, carrier=carrier)
+    if not found:
+        return None
+    return uow.shipments.get(found[0].tenant_id, found[0].shipment_id)
+
+
 def record_carrier_events(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -100,7 +112,7 @@ def record_carrier_events(
             number: str = number, batch: list[TrackingEvent] = batch
         ) -> tuple[int, int, int]:
             with uow_factory() as uow:
-                shipment = uow.shipments.by_tracking_number(carrier, number)
+                shipment = _shipment_numbered(uow, carrier, number)
                 if shipment is None:
                     return -1, 0, 0
                 new = sum(uow.shipments.add_event(shipment, e, received_at=when) for e in batch)

@@ -2,9 +2,9 @@
 
 SQLAlchemy builds each statement once (so column lists stay those of the tables); running
 it through SQLAlchemy then costs more client CPU than PostgreSQL needs to answer it: an
-execution context, result metadata rebuilt from the cursor description, row processors.
-Measured on a stock-level read: 190-210 us of client CPU through SQLAlchemy, 90-110 us
-through psycopg; an intake runs about ten such statements.
+execution context, result metadata rebuilt from the cursor description, row processors
+(about twice the client CPU of psycopg alone for the intake's small statements: see
+docs/performance.md, item 3).
 
 On SQLite the statement runs through SQLAlchemy as before: the statement itself when it
 is portable, else the ``portable`` one given beside it (SQLite has no arrays, so a list
@@ -81,7 +81,7 @@ class DriverStatement:
             with driver.cursor(row_factory=row_factory) as cursor:
                 cursor.execute(self.sql, {**self.fixed, **params} if self.fixed else params)
                 # Whether it gave rows, from the result itself: ``description`` would build
-                # a Column object per column, about a tenth of a statement's client CPU.
+                # a Column object per column (docs/performance.md, item 13).
                 answer = cursor.pgresult
                 return cursor.fetchall() if answer is not None and answer.nfields else []
         except psycopg.Error as error:

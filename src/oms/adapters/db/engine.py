@@ -54,9 +54,10 @@ def build_engine(settings: Settings) -> Engine:
 def _ping_idle_connections(engine: Engine) -> None:
     """Ping a pooled connection before use only when it sat idle for a while.
 
-    ``pool_pre_ping`` would ping on every checkout: one round trip more per request, about
-    5% of an order intake. A connection in steady use was used moments ago; the ones that
-    may have been dropped meanwhile (server restart, idle timeout) are those that sat idle.
+    ``pool_pre_ping`` would ping on every checkout: one round trip more per request, a
+    visible share of an order intake (docs/performance.md, item 2). A connection in steady
+    use was used moments ago; the ones that may have been dropped meanwhile (server
+    restart, idle timeout) are those that sat idle.
     One found dead is replaced before use, as with ``pool_pre_ping``; a connection that
     dies while in use fails that request, and SQLAlchemy then refreshes the whole pool.
     """

@@ -21,8 +21,8 @@ One process of the deployment at a time (a transaction-level advisory lock; the 
 skip that round).
 
 Analyzing a table again as soon as it passed the threshold was too often: under
-bench/intake.py the order tables passed it every two seconds or so, and one round cost
-the server about half a second of CPU (orders 170 ms, their lines 90 ms, ...). Statistics
+bench/intake.py the order tables passed it every few seconds, and each round cost the
+server a large share of its CPU (docs/performance.md, item 17). Statistics
 once gathered stay good for the plans of the intake as a table grows (the planner scales
 its row counts by the table's size), so the first ``ANALYZE`` is the one that matters.
 """

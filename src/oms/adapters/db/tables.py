@@ -1,8 +1,10 @@
 """The database schema as SQLAlchemy Core tables; Alembic migrations create it.
 
-Every tenant-owned table carries ``tenant_id`` and leads its primary key and unique
-constraints with it, so the schema can be distributed by tenant. ``locations`` and
-``tenants`` are small shared tables.
+Every tenant-owned table carries ``tenant_id`` and leads its primary, unique and foreign
+keys with it, so the schema can be distributed by tenant; a few small tables are shared by
+every tenant (reference tables: ``tenants``, ``api_keys``, ``locations``, the carrier
+tables). tests/integration/test_schema_distribution.py holds the rule and names each
+reference table with its reason; docs/operations.md says how the schema distributes.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ __all__ = [
     "shipments",
     "tenants",
     "tracking_events",
+    "tracking_numbers",
 ]
 
 metadata = MetaData(
@@ -682,8 +685,8 @@ shipments = Table(
     Column("updated_at", Timestamp, nullable=False),
     PrimaryKeyConstraint("tenant_id", "id"),
     ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"]),
-    # Carriers name a shipment by its tracking number only: unique across tenants.
-    UniqueConstraint("carrier", "tracking_number"),
+    # Unique across tenants too: ``tracking_numbers`` holds that key (written with the row).
+    UniqueConstraint("tenant_id", "carrier", "tracking_number"),
     Index("ix_shipments_order", "tenant_id", "order_id"),
     Index("ix_shipments_open", "status", "created_at"),
 )
@@ -700,8 +703,25 @@ tracking_events = Table(
     Column("location", String(lengths.TRACKING_LOCATION), nullable=True),
     Column("description", Text, nullable=True),
     Column("received_at", Timestamp, nullable=False),
-    PrimaryKeyConstraint("carrier", "event_id"),
+    # A carrier's event ids are its own; its tracking number found the tenant first.
+    PrimaryKeyConstraint("tenant_id", "carrier", "event_id"),
     Index("ix_tracking_events_shipment", "tenant_id", "shipment_id"),
+)
+
+# Carriers name a parcel by its tracking number only, whichever tenant shipped it: this
+# small shared (reference) table finds the tenant and shipment, so the tenant-owned tables
+# keep tenant-led keys. Written in the shipment's own transaction.
+tracking_numbers = Table(
+    "tracking_numbers",
+    metadata,
+    Column("carrier", String(40), nullable=False),
+    Column("tracking_number", String(40), nullable=False),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("shipment_id", Uuid, nullable=False),
+    PrimaryKeyConstraint("carrier", "tracking_number"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    # The public tracking page knows the number, not the carrier.
+    Index("ix_tracking_numbers_tracking_number", "tracking_number"),
 )
 
 # The last serial number handed out per carrier (tracking numbers are built from it).

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Numeric, String
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 __all__ = ["Amount", "UtcDateTime"]
+
+_SCALE = Decimal("0.0001")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -34,7 +36,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 class Amount(TypeDecorator[Decimal]):
-    """Exact decimal money: NUMERIC(18, 4) on PostgreSQL, canonical text on SQLite."""
+    """Exact decimal money: NUMERIC(18, 4) on PostgreSQL, canonical text on SQLite.
+
+    Read back with four decimals on both, as PostgreSQL gives them: a value's look must not
+    depend on the engine (what is shown is formatted by currency, not by storage).
+    """
 
     impl = Numeric(18, 4)
     cache_ok = True
@@ -54,4 +60,5 @@ class Amount(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(str(value)) if not isinstance(value, Decimal) else value
+        found = value if isinstance(value, Decimal) else Decimal(str(value))
+        return found.quantize(_SCALE, rounding=ROUND_HALF_UP)

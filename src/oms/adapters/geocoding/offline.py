@@ -174,7 +174,8 @@ def _us_zip_area(region: str) -> str | None:
 @cache
 def _zip_points() -> dict[str, tuple[GeoPoint, str]]:
     """ZIP code -> (centre, state). ``filter_by()`` rather than ``list_all()``: the latter
-    keeps its 42,000 dicts (~90 MB) alive in the module for the life of the process."""
+    keeps a dict per ZIP code alive in the module for the life of the process
+    (docs/performance.md, item 13)."""
     index: dict[str, tuple[GeoPoint, str]] = {}
     for row in zipcodes.filter_by():  # type: ignore[no-untyped-call]  # unannotated wrapper
         point = _point(row.get("lat"), row.get("long"))

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from oms.api.schemas.common import Strict
+from oms.api.schemas.common import Strict, money_text
 from oms.domain.risk import RiskRule, RiskRuleKind
 from oms.services.customers import CustomerHistory
 from oms.services.ports import CustomerRecord
@@ -68,7 +68,7 @@ class CustomerDetail(CustomerRead):
                     status=o.status.value,
                     fulfillment_status=o.fulfillment_status.value,
                     payment_status=o.payment_status.value,
-                    total=format(o.total, "f"),
+                    total=money_text(o.total, o.currency),
                     currency=o.currency,
                     created_at=o.created_at,
                 )

@@ -75,9 +75,12 @@ class DiscountCodeRead(BaseModel):
     @classmethod
     def of(cls, code: DiscountCode) -> DiscountCodeRead:
         def text(amount: Decimal | None) -> str | None:
+            # Storage keeps four decimals: an amount shows its currency's, a percentage its own.
             if amount is None:
                 return None
-            return format(round_money(amount, code.currency) if code.currency else amount, "f")
+            return format(
+                round_money(amount, code.currency) if code.currency else amount.normalize(), "f"
+            )
 
         return cls(
             id=code.id,

@@ -19,9 +19,9 @@ whatever the number of rows: psycopg converts it once and prepares it once per c
 The children are written only when every order row was: a lone order whose external id
 already exists writes nothing, as with separate statements. The stored values are those
 SQLAlchemy would bind: JSON columns hold JSON text (``None`` as JSON ``null``), amounts are exact
-(sent as decimal strings), times are aware. The documents are written by orjson, several
-times faster than ``json`` here (5% of a server's CPU per order went to ``json.dumps``),
-times included (handing each to a Python callback cost 4% of an intake's instructions).
+(sent as decimal strings), times are aware. The documents are written by orjson, times
+included: ``json.dumps``, and handing each time to a Python callback, were visible shares
+of an intake's CPU (docs/performance.md, items 4 and 18).
 """
 
 from __future__ import annotations

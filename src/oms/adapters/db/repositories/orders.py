@@ -61,7 +61,7 @@ _ID_BY_EXTERNAL_ID = DriverStatement(
 # probe of the unique index per pair, whatever the planner believes of the table's size.
 # A plain ``= ANY`` on both columns, or the same join without the LIMIT (which keeps the
 # planner from merging it into a hash join), was planned on a table never analysed as a
-# scan of all the tenant's orders: 7 ms for 16 pairs against 0.2 ms.
+# scan of all the tenant's orders (docs/performance.md, item 6).
 _IDS_BY_EXTERNAL_IDS = DriverStatement(
     """
 SELECT o.channel, o.external_id, o.id

@@ -1,4 +1,9 @@
-"""Shipments, the carrier tracking events they received, and tracking serial numbers."""
+"""Shipments, the carrier tracking events they received, and tracking serial numbers.
+
+A carrier names a parcel by its tracking number only: ``tracking_numbers`` (shared by all
+tenants, written with the shipment) says whose shipment it is, so every other read here
+is by tenant.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +15,18 @@ from sqlalchemy import Connection, insert, select, text, update
 from sqlalchemy.engine import Row
 
 from oms.adapters.db.repositories.support import insert_if_absent
-from oms.adapters.db.tables import carrier_counters, shipments, tracking_events
+from oms.adapters.db.tables import carrier_counters, shipments, tracking_events, tracking_numbers
 from oms.domain.packing import PackageItem
 from oms.domain.shipments import Shipment
 from oms.domain.tracking import ShipmentStatus, TrackingEvent
+from oms.services.ports import TrackedParcel
 
 __all__ = ["SqlShipmentRepository"]
 
 _sh = shipments.c
 _te = tracking_events.c
 _cc = carrier_counters.c
+_tn = tracking_numbers.c
 _FINAL = [ShipmentStatus.DELIVERED.value, ShipmentStatus.RETURNED_TO_SENDER.value]
 
 
@@ -51,6 +58,15 @@ class SqlShipmentRepository:
         self._conn = conn
 
     def add(self, shipment: Shipment) -> None:
+        # The lookup row first: a tracking number another tenant holds fails here.
+        self._conn.execute(
+            insert(tracking_numbers).values(
+                carrier=shipment.carrier,
+                tracking_number=shipment.tracking_number,
+                tenant_id=shipment.tenant_id,
+                shipment_id=shipment.id,
+            )
+        )
         self._conn.execute(
             insert(shipments).values(
                 tenant_id=shipment.tenant_id,
@@ -98,19 +114,21 @@ class SqlShipmentRepository:
             shipment.events = self.events_of(tenant_id, shipment_id)
         return shipment
 
-    def by_tracking_number(self, carrier: str, tracking_number: str) -> Shipment | None:
-        """The shipment a carrier calls ``tracking_number``, whichever tenant it belongs to."""
-        row = self._conn.execute(
-            select(shipments).where(_sh.carrier == carrier, _sh.tracking_number == tracking_number)
-        ).first()
-        return None if row is None else _from_row(row)
-
-    def with_tracking_number(self, tracking_number: str) -> list[Shipment]:
-        """Shipments of any carrier and tenant under ``tracking_number`` (the public page)."""
-        rows = self._conn.execute(
-            select(shipments).where(_sh.tracking_number == tracking_number).order_by(_sh.id)
-        )
-        return [_from_row(row) for row in rows]
+    def locate(self, tracking_number: str, *, carrier: str | None = None) -> list[TrackedParcel]:
+        """Whose shipment ``tracking_number`` is (of ``carrier``, or of any carrier)."""
+        query = select(tracking_numbers).where(_tn.tracking_number == tracking_number)
+        if carrier is not None:
+            query = query.where(_tn.carrier == carrier)
+        rows = self._conn.execute(query.order_by(_tn.carrier))
+        return [
+            TrackedParcel(
+                carrier=row.carrier,
+                tracking_number=row.tracking_number,
+                tenant_id=row.tenant_id,
+                shipment_id=row.shipment_id,
+            )
+            for row in rows
+        ]
 
     def for_order(self, tenant_id: UUID, order_id: UUID) -> list[Shipment]:
         rows = self._conn.execute(

@@ -174,7 +174,7 @@ def test_an_order_edited_before_release_is_routed_as_intake_routed_it_and_ships(
     assert edited["routing_profile_version"] == placed["routing_profile_version"]
     paid = post_json(client, shop, f"/v1/orders/{placed['id']}/payments/authorize", CARD)
     assert paid["released_at"] is not None
-    (fo,) = get_json(client, shop, f"/v1/orders/{placed['id']}/fulfillment-orders")
+    (fo,) = get_json(client, shop, f"/v1/orders/{placed['id']}/fulfillment-orders")["items"]
     assert (fo["carrier"], fo["service"]) == ("parcelco", "ground")
     wave = post_json(client, shop, "/v1/locations/NJ-1/pick-waves", {"max_orders": 10}, 201)
     post_json(client, shop, f"/v1/pick-waves/{wave['id']}/confirm")
@@ -249,14 +249,14 @@ def test_an_order_no_carrier_service_can_take_is_held_before_anyone_picks_it(
     assert _open_holds(held) == ["no_carrier_service"]
     routing = _routing(client, shop, placed["id"])
     assert [(p["location"], p.get("unpriced")) for p in routing["packages"]] == [("NJ-1", True)]
-    assert get_json(client, shop, f"/v1/orders/{placed['id']}/fulfillment-orders") == []
+    assert get_json(client, shop, f"/v1/orders/{placed['id']}/fulfillment-orders")["items"] == []
     assert get_json(client, shop, "/v1/inventory/TEE")["reserved"] == 1
 
     fixed = _edit(client, shop, held, {"shipping_address": NEW_YORK})
 
     assert _open_holds(fixed) == []
     assert fixed["released_at"] is not None
-    (fo,) = get_json(client, shop, f"/v1/orders/{placed['id']}/fulfillment-orders")
+    (fo,) = get_json(client, shop, f"/v1/orders/{placed['id']}/fulfillment-orders")["items"]
     assert (fo["carrier"], fo["service"]) == ("parcelco", "ground")
 
 

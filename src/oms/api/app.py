@@ -39,6 +39,7 @@ from oms.api.routers import (
     waves,
 )
 from oms.config import Environment, Settings
+from oms.domain import zip_areas
 from oms.services.intake_group import Outcome, Submission, place_group
 from oms.wiring import carrier_provider, download_signer
 
@@ -103,7 +104,8 @@ class _TooLarge(Exception):
 
 
 def _warm_up(geocoder: OfflineGeocoder) -> None:
-    """Build the geocoding indexes, then keep the collector off everything made so far.
+    """Build the geocoding indexes and the ZIP code table address verification reads, then
+    keep the collector off everything made so far.
 
     The indexes are about 560,000 objects that live as long as the process, and Python's
     full collection walks every live object while it holds the GIL: a 702 ms pause of one
@@ -113,6 +115,7 @@ def _warm_up(geocoder: OfflineGeocoder) -> None:
     71 ms, and all of them together 348 ms instead of 702.
     """
     geocoder.warm_up()
+    zip_areas.warm_up()
     gc.freeze()
 
 

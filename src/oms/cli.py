@@ -74,15 +74,32 @@ def carriers_import(
     typer.echo(f"imported: {result.created} new, {result.updated} replaced carrier service(s)")
 
 
+# The clock of the commands that play time forward: the current time unless told otherwise.
+ClockOption = Annotated[
+    str | None,
+    typer.Option(
+        "--at",
+        help="Pretend it is this time (ISO 8601, e.g. 2026-12-01T18:00:00Z); default now",
+    ),
+]
+
+
+def _clock(at: str | None) -> datetime:
+    """The time ``--at`` names (with its time zone), or the current time."""
+    if at is None:
+        return datetime.now(UTC)
+    try:
+        when = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        _fail(f"--at: not an ISO 8601 time: {at!r}")
+    if when.tzinfo is None:
+        _fail("--at: give a time zone (e.g. Z)")
+    return when.astimezone(UTC)
+
+
 @carriers_app.command("simulate")
 def carriers_simulate(
-    at: Annotated[
-        str | None,
-        typer.Option(
-            "--at",
-            help="Pretend it is this time (ISO 8601, e.g. 2026-12-01T18:00:00Z); default now",
-        ),
-    ] = None,
+    at: ClockOption = None,
     seed: Annotated[int, typer.Option(help="Which realistic journeys parcels take")] = 1,
 ) -> None:
     """Play the table-rate carriers: send every shipment on its way the tracking events a
@@ -91,14 +108,7 @@ def carriers_simulate(
     from oms.adapters.carriers.simulator import simulate_events
     from oms.services.tracking import simulate_carriers
 
-    when = datetime.now(UTC)
-    if at is not None:
-        try:
-            when = datetime.fromisoformat(at.replace("Z", "+00:00"))
-        except ValueError:
-            _fail(f"--at: not an ISO 8601 time: {at!r}")
-        if when.tzinfo is None:
-            _fail("--at: give a time zone (e.g. Z)")
+    when = _clock(at)
 
     def journey(shipment: Shipment, now: datetime) -> list[TrackingEvent]:
         return simulate_events(
@@ -235,12 +245,15 @@ def demo(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after")] = True,
+    at: ClockOption = None,
 ) -> None:
-    """Migrate, seed a demo tenant with locations, products, stock and orders, then serve."""
+    """Migrate, seed a demo tenant with locations, products, stock and orders, then serve.
+    Its history (orders shipped and delivered, today's wave) is told back from ``--at``."""
     from oms.adapters.db.migrate import upgrade
     from oms.demo import seed_demo
     from oms.wiring import carrier_provider, pickup_code_key
 
+    now = _clock(at)
     with _database(_settings()) as uow:
         _guard(lambda: upgrade(uow.engine))
         settings = _settings()
@@ -249,6 +262,7 @@ def demo(
                 uow_factory=uow,
                 carrier_gateway=carrier_provider(settings),
                 pickup_key=pickup_code_key(settings),
+                now=now,
             )
         )
     typer.echo(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
 from oms.adapters.geocoding.offline import OfflineGeocoder
 from oms.adapters.payments.registry import gateway_named
-from oms.demo_fulfilment import DEMO_BOXES, seed_fulfilment, seed_todays_wave
+from oms.demo_fulfilment import DEMO_BOXES, DemoTimeline, seed_fulfilment, seed_todays_wave
 from oms.domain.addresses import Address
 from oms.domain.catalogue import BundleComponent, LocationKind, ProductKind
 from oms.domain.holds import HoldReason
@@ -60,20 +60,31 @@ def seed_demo(
     uow_factory: UnitOfWorkFactory,
     carrier_gateway: CarrierProvider,
     pickup_key: PickupCodeKey,
-    now: datetime | None = None,
+    now: datetime,
 ) -> DemoKeys:
-    """Seed the demo once; later runs only issue fresh keys for the existing demo."""
+    """Seed the demo once; later runs only issue fresh keys for the existing demo. Its
+    history is told back from ``now`` (``DemoTimeline``), never from the wall clock."""
+    timeline = DemoTimeline.back_from(now)
     operator = tenants.create_api_key(
-        uow_factory=uow_factory, scope=ApiKeyScope.OPERATOR, tenant_id=None, name="demo operator"
+        uow_factory=uow_factory,
+        scope=ApiKeyScope.OPERATOR,
+        tenant_id=None,
+        name="demo operator",
+        at=now,
     )
     existing = _find_demo_tenant(uow_factory)
     if existing is not None:
         key = tenants.create_api_key(
-            uow_factory=uow_factory, scope=ApiKeyScope.TENANT, tenant_id=existing, name="demo"
+            uow_factory=uow_factory,
+            scope=ApiKeyScope.TENANT,
+            tenant_id=existing,
+            name="demo",
+            at=now,
         )
         return DemoKeys(existing, key.secret, operator.secret)
 
-    tenant, key = tenants.create_tenant(uow_factory=uow_factory, name=DEMO_TENANT)
+    opened = timeline.opened
+    tenant, key = tenants.create_tenant(uow_factory=uow_factory, name=DEMO_TENANT, at=opened)
     op = Principal(key_id=operator.key_id, scope=ApiKeyScope.OPERATOR, tenant_id=None)
     merchant = Principal(key_id=key.key_id, scope=ApiKeyScope.TENANT, tenant_id=tenant.id)
     warehouses = [
@@ -93,9 +104,14 @@ def seed_demo(
                 priority=priority,
                 boxes=DEMO_BOXES,
             ),
+            at=opened,
         )
         catalogue.grant_location(
-            uow_factory=uow_factory, principal=op, ref=str(location.id), tenant_id=tenant.id
+            uow_factory=uow_factory,
+            principal=op,
+            ref=str(location.id),
+            tenant_id=tenant.id,
+            at=opened,
         )
     catalogue.create_location(
         uow_factory=uow_factory,
@@ -111,6 +127,7 @@ def seed_demo(
             priority=50,
             boxes=DEMO_BOXES,
         ),
+        at=opened,
     )
 
     catalog = [
@@ -130,6 +147,7 @@ def seed_demo(
             command=catalogue.NewProduct(
                 sku=sku, name=name, price=Decimal(price), currency="USD", weight_grams=grams
             ),
+            at=opened,
         )
     catalogue.create_product(
         uow_factory=uow_factory,
@@ -142,6 +160,7 @@ def seed_demo(
             kind=ProductKind.DIGITAL,
             download_url="https://example.com/demo/gift-card-50.pdf",
         ),
+        at=opened,
     )
     catalogue.create_product(
         uow_factory=uow_factory,
@@ -158,6 +177,7 @@ def seed_demo(
                 BundleComponent("TOTE-CANVAS", 1),
             ),
         ),
+        at=opened,
     )
 
     stock = {
@@ -189,9 +209,10 @@ def seed_demo(
                     sku=sku, location_code=code, set_on_hand=units, reason="opening stock count"
                 ),
                 actor=SYSTEM,
+                at=opened,
             )
 
-    _seed_orders(uow_factory, tenant.id, carrier_gateway, pickup_key, now or datetime.now(UTC))
+    _seed_orders(uow_factory, tenant.id, carrier_gateway, pickup_key, timeline)
     return DemoKeys(tenant.id, key.secret, operator.secret)
 
 
@@ -245,10 +266,13 @@ def _seed_orders(
     tenant_id: UUID,
     carrier_gateway: CarrierProvider,
     pickup_key: PickupCodeKey,
-    now: datetime,
+    timeline: DemoTimeline,
 ) -> None:
     """Orders in every state the operations lead meets, holds of every reason included."""
-    carriers.import_rate_cards(uow_factory=uow_factory, principal=None, text=DEMO_RATES, fmt="yaml")
+    now, opened = timeline.now, timeline.opened
+    carriers.import_rate_cards(
+        uow_factory=uow_factory, principal=None, text=DEMO_RATES, fmt="yaml", at=opened
+    )
     routing_profiles.put_routing_profile(
         uow_factory=uow_factory,
         tenant_id=tenant_id,
@@ -259,6 +283,7 @@ def _seed_orders(
             "safety_stock": {"STORE-NYC": 2},
         },
         actor=SYSTEM,
+        at=opened,
     )
     geocoder = OfflineGeocoder()
     boston = Address(
@@ -282,19 +307,21 @@ def _seed_orders(
             usage_limit=100,
             per_customer_limit=1,
         ),
+        at=opened,
     )
     risk.create_risk_rule(
         uow_factory=uow_factory,
         tenant_id=tenant_id,
         kind=RiskRuleKind.ORDER_VALUE_ABOVE,
         params={"amount": "1500.00", "currency": "USD"},
+        at=opened,
     )
     seed_fulfilment(
         uow_factory=uow_factory,
         tenant_id=tenant_id,
         carriers=carrier_gateway,
         ship_to=boston,
-        now=now,
+        timeline=timeline,
         pickup_key=pickup_key,
         geocoder=geocoder,
     )
@@ -368,6 +395,7 @@ def _seed_orders(
                 payment=sample.payment,
             ),
             actor=SYSTEM,
+            at=now,
         )
         if sample.then == "cancel":
             orders.cancel_order(
@@ -376,6 +404,7 @@ def _seed_orders(
                 order_id=placed.order.id,
                 actor=SYSTEM,
                 reason="customer changed their mind",
+                at=now,
             )
         elif sample.then == "hold":
             holds.place_hold(
@@ -385,5 +414,6 @@ def _seed_orders(
                 reason=HoldReason.MANUAL,
                 note="customer asked us to wait for a second item",
                 actor=SYSTEM,
+                at=now,
             )
     seed_todays_wave(uow_factory=uow_factory, tenant_id=tenant_id, now=now, pickup_key=pickup_key)

@@ -1,14 +1,17 @@
 """The demo's warehouse floor: orders shipped and delivered, work in progress, a pickup.
 
-Two orders were placed four days ago and shipped three days ago; the carrier simulator then
-brings their tracking up to now (delivered, or a failed attempt for the odd parcel). Today's
+The demo is told back from the ``now`` it is given (``DemoTimeline``), never from the wall
+clock. Two orders were shipped ``SHIPPED_BUSINESS_DAYS_AGO`` business days before now and
+placed the day before; the carrier simulator then brings their tracking up to now
+(delivered, or a failed attempt for the odd parcel), whatever the day of the week. Today's
 released orders at the east warehouse are in a confirmed wave: one is packed and waiting
 for its label, the rest are picked. A store pickup waits at the counter with its code.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from uuid import UUID
 
@@ -22,13 +25,40 @@ from oms.domain.orders import Actor, Customer
 from oms.domain.packing import Box
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.domain.shipments import Shipment
+from oms.domain.shipping import subtract_business_days
 from oms.domain.tenancy import ApiKeyScope, Principal
 from oms.domain.tracking import TrackingEvent
 from oms.services import catalogue, intake, packing, picking, shipping, tracking
 from oms.services.ports import UnitOfWorkFactory
 from oms.services.routing import Geocoder
 
-__all__ = ["DEMO_BOXES", "seed_fulfilment", "seed_todays_wave"]
+__all__ = ["DEMO_BOXES", "DemoTimeline", "seed_fulfilment", "seed_todays_wave"]
+
+# More than the slowest demo service takes (coast-to-coast: 5 business days), so that the
+# parcels shipped then are due on a business day before today, on any day of the week.
+SHIPPED_BUSINESS_DAYS_AGO = 6
+SHIPPED_AT = time(15, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DemoTimeline:
+    """When the demo's past happened, told back from its ``now``."""
+
+    now: datetime
+    shipped: datetime  # the delivered orders left the warehouse
+    placed: datetime  # ... and were placed, the day before
+    opened: datetime  # the shop was set up: locations, products, stock, rules
+
+    @classmethod
+    def back_from(cls, now: datetime) -> DemoTimeline:
+        """The timeline of a demo seeded at ``now`` (timezone-aware)."""
+        if now.utcoffset() is None:
+            raise ValueError("the demo's now must be timezone-aware")
+        shipped_on = subtract_business_days(now.astimezone(UTC).date(), SHIPPED_BUSINESS_DAYS_AGO)
+        shipped = datetime.combine(shipped_on, SHIPPED_AT)
+        placed = shipped - timedelta(days=1)
+        return cls(now=now, shipped=shipped, placed=placed, opened=placed - timedelta(days=1))
+
 
 DEMO_BOXES = (
     Box("SMALL", 250, 200, 100, 3000, tare_grams=120),
@@ -135,12 +165,13 @@ def seed_fulfilment(
     tenant_id: UUID,
     carriers: shipping.CarrierProvider,
     ship_to: Address,
-    now: datetime,
+    timeline: DemoTimeline,
     pickup_key: PickupCodeKey,
     geocoder: Geocoder | None = None,
 ) -> None:
     """Fill the warehouse floor (see the module docstring)."""
     merchant = Principal(key_id=UUID(int=0), scope=ApiKeyScope.TENANT, tenant_id=tenant_id)
+    now, past, shipped_at = timeline.now, timeline.placed, timeline.shipped
     for code in ("WH-EAST", "WH-WEST"):
         catalogue.set_bins(
             uow_factory=uow_factory,
@@ -148,8 +179,6 @@ def seed_fulfilment(
             ref=code,
             bins=[ProductBin(sku, b) for sku, b in DEMO_BINS.items()],
         )
-    past = now - timedelta(days=4)
-    shipped_at = now - timedelta(days=3)
     for external_id, lines in (
         ("SHOP-0990", (("TEE-WHT-M", 2), ("CAP-NAVY", 1))),
         ("SHOP-0991", (("BOTTLE-750", 1),)),

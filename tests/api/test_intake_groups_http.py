@@ -5,18 +5,24 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
+from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api import app as app_module
+from oms.api.app import create_app
 from oms.services.intake_group import Outcome, Submission
 from tests.api.support import (
     ApiTenant,
     TestClient,
+    api_settings_for,
     create_location,
     create_product,
+    new_tenant,
     order_body,
     set_on_hand,
     stock_of,
@@ -71,3 +77,51 @@ def test_concurrent_orders_are_grouped_and_answered_one_by_one(
     # Sixteen requests, fewer groups: they went together.
     assert sum(groups) == len(bodies)
     assert len(groups) < len(bodies)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_two_copies_for_the_last_unit_answer_201_and_200_with_one_order(
+    engine: Engine, workers: int, request: pytest.FixtureRequest
+) -> None:
+    """The same order sent twice at once (to one worker, or to two), for the last unit and
+    refusing backorders: one copy creates it, the other answers it; neither answers 409."""
+    settings = api_settings_for(engine.url.render_as_string(hide_password=False))
+    tenant = new_tenant(SqlUnitOfWorkFactory(engine), "twins")
+    rounds = 10 if "postgres" in request.node.callspec.id else 3
+    with ExitStack() as stack:
+        clients = [
+            stack.enter_context(TestClient(create_app(settings, engine=engine)))
+            for _ in range(workers)
+        ]
+        first = clients[0]
+        create_location(first, tenant, "WH")
+        for client in clients:  # the key is cached: the orders take the intake lane
+            assert client.get("/v1/orders", headers=tenant.headers).status_code == 200
+        for round_no in range(rounds):
+            sku = f"LAST-{round_no}"
+            create_product(first, tenant, sku)
+            set_on_hand(first, tenant, sku, "WH", 1)
+            body = order_body((sku, 1), allow_backorder=False, external_id=f"twin-{round_no}")
+
+            async def send_twins(body: dict[str, Any] = body) -> list[httpx.Response]:
+                async with (
+                    httpx.AsyncClient(
+                        transport=httpx.ASGITransport(app=clients[0].app), base_url="http://a"
+                    ) as one,
+                    httpx.AsyncClient(
+                        transport=httpx.ASGITransport(app=clients[-1].app), base_url="http://b"
+                    ) as other,
+                ):
+                    return list(
+                        await asyncio.gather(
+                            one.post("/v1/orders", headers=tenant.headers, json=body),
+                            other.post("/v1/orders", headers=tenant.headers, json=body),
+                        )
+                    )
+
+            answers = asyncio.run(send_twins())
+
+            assert sorted(a.status_code for a in answers) == [200, 201], [a.text for a in answers]
+            assert len({a.json()["id"] for a in answers}) == 1
+            stock = stock_of(first, tenant, sku)
+            assert (stock["reserved"], stock["available"]) == (1, 0)

@@ -48,6 +48,10 @@ def _post(client: TestClient, tenant: ApiTenant, **fields: Any) -> Any:
             [("address_invalid", "#/shipping_address/region")],
         ),
         (
+            {"shipping_address": {**BOSTON, "region": "CA"}},
+            [("address_invalid", "#/shipping_address/postal_code")],
+        ),
+        (
             {"shipping_address": {**VALID_ADDRESS, "country": "XX"}},
             [("address_invalid", "#/shipping_address/country")],
         ),
@@ -83,6 +87,7 @@ def _post(client: TestClient, tenant: ApiTenant, **fields: Any) -> Any:
     ids=[
         "US postal code of four digits",
         "unknown region",
+        "ZIP code of another state",
         "unknown country",
         "no street line",
         "no shipping address",
@@ -126,6 +131,18 @@ def test_a_bad_postal_code_is_named_with_an_example_in_the_hold_note(
         "(for example 95014)."
     )
     assert hold["created_by"] == "system:oms"
+
+
+def test_a_zip_code_of_another_state_is_held_with_a_note_naming_both(
+    client: TestClient, shop: ApiTenant
+) -> None:
+    order = _post(client, shop, shipping_address={**BOSTON, "region": "CA"}).json()
+
+    [hold] = order["holds"]
+    assert (hold["reason"], hold["note"]) == (
+        "address_invalid",
+        "#/shipping_address/postal_code: ZIP code 02110 is in MA, not CA.",
+    )
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.domain.catalogue import ProductKind
 from oms.domain.errors import InsufficientStock
 from oms.services.checks import find_invariant_violations
+from oms.services.intake import PlacedOrder, PlaceOrder
 from oms.services.inventory import Adjustment, adjust_inventory, get_stock
 from tests.builders import TESTER, add_location, add_product, order_of, place, set_stock
 
@@ -166,3 +167,29 @@ def test_twenty_copies_of_one_order_create_exactly_one(
     assert sum(created for _, created in results) == 1
     stock = get_stock(uow_factory=uow_factory, tenant_id=tenant_id, sku="DUP")
     assert stock.reserved == 2
+
+
+def test_two_copies_of_an_order_for_the_last_unit_both_answer_the_first_order(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, request: pytest.FixtureRequest
+) -> None:
+    """The copy that loses the race for the stock finds the order its twin placed: the
+    external id is looked up again before a stock failure decides the answer."""
+    add_location(uow_factory, tenant_id, "A")
+    for round_no in range(_rounds(request)):
+        sku = f"ONE-LEFT-{round_no}"
+        add_product(uow_factory, tenant_id, sku)
+        set_stock(uow_factory, tenant_id, sku, "A", 1)
+        command = order_of((sku, 1), external_id=f"TWIN-{round_no}", allow_backorder=False)
+        barrier = Barrier(2)
+
+        def one(_: int, command: PlaceOrder = command, barrier: Barrier = barrier) -> PlacedOrder:
+            barrier.wait()
+            return place(uow_factory, tenant_id, command)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = list(pool.map(one, range(2)))
+
+        assert len({a.order.id for a in answers}) == 1
+        assert sorted(a.created for a in answers) == [False, True]
+        stock = get_stock(uow_factory=uow_factory, tenant_id=tenant_id, sku=sku)
+        assert (stock.reserved, stock.available) == (1, 0)

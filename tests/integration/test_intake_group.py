@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from threading import Barrier
@@ -22,8 +22,10 @@ from hypothesis import strategies as st
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
 
+from oms.adapters.db.engine import build_engine
 from oms.adapters.db.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
+from oms.config import Environment, Settings
 from oms.domain.catalogue import ProductKind
 from oms.domain.errors import InsufficientStock, InvalidRequest
 from oms.domain.orders import Order
@@ -409,6 +411,67 @@ def test_copies_of_orders_in_concurrent_groups_make_one_order_each(
         f"dup-{k}": 1 for k in range(PER_GROUP)
     }
     assert _stock(uow_factory, tenant_id)["RED"][0] == PER_GROUP
+    _clean(uow_factory, tenant_id)
+
+
+@pytest.fixture
+def second_process(engine: Engine) -> Iterator[SqlUnitOfWorkFactory]:
+    """Another process's view of the same database: an engine and a pool of its own."""
+    url = engine.url.render_as_string(hide_password=False)
+    other = build_engine(Settings(database_url=url, environment=Environment.TEST))
+    yield SqlUnitOfWorkFactory(other)
+    other.dispose()
+
+
+@pytest.mark.parametrize(
+    "where", ["one group", "two groups", "two processes", "a group and alone", "both alone"]
+)
+def test_two_copies_for_the_last_unit_answer_one_order_wherever_they_land(
+    uow_factory: SqlUnitOfWorkFactory,
+    tenant_id: UUID,
+    second_process: SqlUnitOfWorkFactory,
+    request: pytest.FixtureRequest,
+    where: str,
+) -> None:
+    """Two copies of an order for the last unit, refusing backorders: whichever loses the
+    race for the stock answers the order its twin placed, never 409."""
+    _world(uow_factory, tenant_id, {"GREEN": 100})
+    for round_no in range(_rounds(request)):
+        sku = f"ONE-LEFT-{round_no}"
+        add_product(uow_factory, tenant_id, sku)
+        set_stock(uow_factory, tenant_id, sku, "A", 1)
+        twin = order_of(
+            (sku, 1), external_id=f"twin-{round_no}", payment=None, allow_backorder=False
+        )
+        company = order_of(("GREEN", 1), payment=None, email=None)  # makes a group of two
+        callers: list[tuple[SqlUnitOfWorkFactory, list[intake.PlaceOrder]]] = {
+            "one group": [(uow_factory, [twin, company, twin])],
+            "two groups": [(uow_factory, [twin, company]), (uow_factory, [company, twin])],
+            "two processes": [(uow_factory, [twin, company]), (second_process, [company, twin])],
+            "a group and alone": [(uow_factory, [twin, company]), (second_process, [twin])],
+            "both alone": [(uow_factory, [twin]), (second_process, [twin])],
+        }[where]
+        barrier = Barrier(len(callers))
+
+        def one_caller(
+            caller: tuple[SqlUnitOfWorkFactory, list[intake.PlaceOrder]],
+            barrier: Barrier = barrier,
+        ) -> list[PlacedOrder | Exception]:
+            factory, commands = caller
+            submissions = [_submit(tenant_id, command) for command in commands]
+            barrier.wait()
+            return _group(factory, submissions)
+
+        with ThreadPoolExecutor(max_workers=len(callers)) as pool:
+            outcomes = [o for group in pool.map(one_caller, callers) for o in group]
+
+        answers = [o for o in outcomes if not isinstance(o, PlacedOrder) or o.order.external_id]
+        assert all(isinstance(a, PlacedOrder) for a in answers), answers
+        placed = [a for a in answers if isinstance(a, PlacedOrder)]
+        assert len({a.order.id for a in placed}) == 1
+        assert sorted(a.created for a in placed) == [False, True]
+        stock = get_stock(uow_factory=uow_factory, tenant_id=tenant_id, sku=sku)
+        assert (stock.reserved, stock.available) == (1, 0)
     _clean(uow_factory, tenant_id)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 
 from oms.api.app import _warm_up
+from oms.domain import zip_areas
 
 
 class _Geocoder:
@@ -17,6 +18,7 @@ class _Geocoder:
 
 def test_after_the_warm_up_the_collector_leaves_what_exists_alone() -> None:
     geocoder = _Geocoder()
+    zip_areas._areas.cache_clear()
     gc.unfreeze()
     try:
         _warm_up(geocoder)  # type: ignore[arg-type]  # a stand-in
@@ -25,4 +27,5 @@ def test_after_the_warm_up_the_collector_leaves_what_exists_alone() -> None:
         gc.unfreeze()
 
     assert geocoder.warmed
+    assert zip_areas._areas.cache_info().currsize == 1  # address verification's ZIP table
     assert frozen > 0

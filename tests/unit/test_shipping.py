@@ -29,6 +29,7 @@ from oms.domain.shipping import (
     quote,
     rate_shop,
     ship_date,
+    subtract_business_days,
 )
 
 D = Decimal
@@ -355,6 +356,32 @@ def test_business_days_agree_with_counting_them_one_by_one(start: date, days: in
         expected += timedelta(days=1)
         left -= expected.weekday() < 5
     assert add_business_days(start, days) == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "days", "expected"),
+    [
+        (FRIDAY, 1, THURSDAY),
+        (MONDAY, 1, MONDAY - timedelta(days=3)),
+        (SATURDAY, 0, SATURDAY),
+        (SATURDAY, 1, FRIDAY),
+        (SATURDAY + timedelta(days=1), 1, FRIDAY),
+        (WEDNESDAY, 10, WEDNESDAY - timedelta(days=14)),
+    ],
+)
+def test_business_days_back_skip_the_weekend(start: date, days: int, expected: date) -> None:
+    assert subtract_business_days(start, days) == expected
+
+
+@settings(deadline=None)
+@given(start=st.dates(date(2000, 1, 1), date(2100, 1, 1)), days=st.integers(1, 400))
+def test_business_days_back_then_forth_come_home(start: date, days: int) -> None:
+    """Back ``days`` business days lands on a business day, from which ``days`` forth is
+    ``start`` itself (or, from a weekend, the next business day)."""
+    back = subtract_business_days(start, days)
+
+    assert back.weekday() < 5
+    assert add_business_days(back, days) == add_business_days(start - timedelta(days=1), 1)
 
 
 @pytest.mark.parametrize(

@@ -60,21 +60,21 @@ def test_a_clean_address_passes_unchanged(country: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("country", "given_region", "code"),
+    ("country", "given_region", "code", "postal_code"),
     [
-        ("US", "CA", "CA"),
-        ("US", "US-CA", "CA"),
-        ("US", "california", "CA"),
-        ("US", "  New   York ", "NY"),
-        ("CA", "Ontario", "ON"),
-        ("JP", "Tokyo", "13"),
-        ("JP", "東京都", "13"),
+        ("US", "CA", "CA", "95014"),
+        ("US", "US-CA", "CA", "95014"),
+        ("US", "california", "CA", "95014"),
+        ("US", "  New   York ", "NY", "10001"),
+        ("CA", "Ontario", "ON", "K1A 0B1"),
+        ("JP", "Tokyo", "13", "100-8111"),
+        ("JP", "東京都", "13", "100-8111"),
     ],
 )
 def test_a_region_is_accepted_as_code_prefixed_code_or_name_and_stored_as_code(
-    country: str, given_region: str, code: str
+    country: str, given_region: str, code: str, postal_code: str
 ) -> None:
-    result = verify(ship_to(country, region=given_region))
+    result = verify(ship_to(country, region=given_region, postal_code=postal_code))
 
     assert result.findings == ()
     assert result.shipping_address is not None
@@ -183,6 +183,55 @@ def test_a_postal_code_in_the_wrong_format_is_held_and_kept(country: str, postal
     assert result.findings[0].reason is HoldReason.ADDRESS_INVALID
     assert result.shipping_address is not None
     assert result.shipping_address.postal_code == postal_code
+
+
+@pytest.mark.parametrize(
+    ("region", "postal_code"),
+    [
+        ("CA", "95014"),
+        ("MA", "02110"),
+        ("Massachusetts", "02110-1234"),
+        ("US-NY", "10001"),
+        ("DC", "20500"),
+        ("TX", "75001"),
+        ("PR", "00901"),  # a territory as a US address's region
+        ("AK", "99501"),
+        ("CA", "00000"),  # no such ZIP code in the data: nothing to contradict the state
+    ],
+)
+def test_a_zip_code_of_the_addresses_state_passes(region: str, postal_code: str) -> None:
+    assert verify(ship_to("US", region=region, postal_code=postal_code)).findings == ()
+
+
+@pytest.mark.parametrize(
+    ("region", "postal_code", "detail"),
+    [
+        ("CA", "02110", "ZIP code 02110 is in MA, not CA."),
+        ("California", "10001", "ZIP code 10001 is in NY, not CA."),
+        ("NY", "02110-1234", "ZIP code 02110 is in MA, not NY."),
+        ("MA", "00901", "ZIP code 00901 is in PR, not MA."),
+        ("PR", "02110", "ZIP code 02110 is in MA, not PR."),
+        ("NJ", "10001", "ZIP code 10001 is in NY, not NJ."),
+    ],
+)
+def test_a_zip_code_of_another_state_is_held_naming_both(
+    region: str, postal_code: str, detail: str
+) -> None:
+    address = ship_to("US", region=region, postal_code=postal_code)
+
+    result = verify(address)
+
+    assert [(f.reason, f.pointer, f.detail) for f in result.findings] == [
+        (HoldReason.ADDRESS_INVALID, "#/shipping_address/postal_code", detail)
+    ]
+    assert result.shipping_address is not None
+    assert result.shipping_address.postal_code == postal_code
+
+
+def test_a_zip_code_is_not_compared_with_a_region_that_is_no_state() -> None:
+    result = verify(ship_to("US", region="Atlantis", postal_code="02110"))
+
+    assert pointers(result) == ["#/shipping_address/region"]
 
 
 def test_a_postal_code_is_upper_cased_and_its_whitespace_collapsed() -> None:

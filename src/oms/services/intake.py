@@ -12,6 +12,13 @@ One transaction, retried on deadlock, in this order (the lock order every use ca
     record the channel's payment, if any
     place holds; release for fulfilment when nothing stops it
     insert order, lines, allocations, holds, payments, events, outbox
+    refused (409, 422)?  (channel, external_id) seen now -> return that order
+
+A copy of the order may commit between the replay check and the refusal, taking what this
+copy was then refused for (the last unit in stock): on PostgreSQL the copy's reservation
+waits for the first copy's row lock and then finds the row empty. So a refusal is the
+answer only once the external id is looked up again (a fresh snapshot on PostgreSQL;
+SQLite's writers never overlap).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from oms.domain.errors import (
     FieldError,
     IdempotencyMismatch,
     InvalidRequest,
+    OmsError,
 )
 from oms.domain.holds import HoldReason
 from oms.domain.ids import new_id
@@ -188,12 +196,9 @@ def _existing(
         record = uow.idempotency.get(tenant_id, idempotency_key)
         if record is not None:
             return _replay(uow, tenant_id, record, fingerprint)
-    if command.external_id is not None:
-        existing_id = uow.orders.id_by_external_id(tenant_id, command.channel, command.external_id)
-        if existing_id is not None:
-            existing = uow.orders.get(tenant_id, existing_id)
-            assert existing is not None
-            return PlacedOrder(order=existing, created=False)
+    existing = _by_external_id(uow, tenant_id, command)
+    if existing is not None:
+        return existing
     if idempotency_key is not None and not uow.idempotency.claim(
         tenant_id, idempotency_key, operation=PLACE_ORDER, fingerprint=fingerprint, at=at
     ):
@@ -203,6 +208,18 @@ def _existing(
             raise TransientStorageError("idempotency key vanished")
         return _replay(uow, tenant_id, record, fingerprint)
     return None
+
+
+def _by_external_id(uow: UnitOfWork, tenant_id: UUID, command: PlaceOrder) -> PlacedOrder | None:
+    """The stored order with the command's ``(channel, external_id)``, if any."""
+    if command.external_id is None:
+        return None
+    existing_id = uow.orders.id_by_external_id(tenant_id, command.channel, command.external_id)
+    if existing_id is None:
+        return None
+    existing = uow.orders.get(tenant_id, existing_id)
+    assert existing is not None
+    return PlacedOrder(order=existing, created=False)
 
 
 def _holds_to_place(
@@ -251,6 +268,28 @@ def place_in(
     existing = _existing(uow, tenant_id, command, idempotency_key, fingerprint, at)
     if existing is not None:
         return existing
+    try:
+        return _place_new(uow, gateways, geocoder, tenant_id, command, actor, idempotency_key, at)
+    except OmsError:
+        # A copy that committed since the check above may have taken what this one was
+        # refused for (module docstring): then its order is the answer, not the refusal.
+        meanwhile = _by_external_id(uow, tenant_id, command)
+        if meanwhile is None:
+            raise
+        return meanwhile
+
+
+def _place_new(
+    uow: UnitOfWork,
+    gateways: GatewayProvider,
+    geocoder: Geocoder | None,
+    tenant_id: UUID,
+    command: PlaceOrder,
+    actor: Actor,
+    idempotency_key: str | None,
+    at: datetime,
+) -> PlacedOrder:
+    """Place a new order (no copy of it found): every step from the settings to the insert."""
     settings = uow.tenants.intake_settings(tenant_id, at)
     policies: TenantPolicies = settings.policies
     routing_profile = settings.routing_profile

@@ -50,6 +50,7 @@ from countryinfo import CountryInfo, CountryNotFoundError
 
 from oms.domain.addresses import Address
 from oms.domain.geo import Geocode, GeoPoint, GeoPrecision
+from oms.domain.zip_areas import ZIP_TERRITORIES
 
 __all__ = ["OfflineGeocoder"]
 
@@ -57,16 +58,7 @@ _UNKNOWN = Geocode(point=None, precision=GeoPrecision.UNKNOWN)
 
 # Places outside the 50 states and DC that use US ZIP codes; a US address may name them as
 # its region. GeoNames (and ISO 3166-1) treat them as countries of their own.
-_US_ZIP_AREAS = {
-    "PR": "puerto rico",
-    "GU": "guam",
-    "VI": "virgin islands",
-    "AS": "american samoa",
-    "MP": "northern mariana islands",
-    "FM": "micronesia",
-    "MH": "marshall islands",
-    "PW": "palau",
-}
+_US_ZIP_AREAS = {code: name.lower() for code, name in ZIP_TERRITORIES.items()}
 _US_ZIP_AREA_BY_NAME = {name: code for code, name in _US_ZIP_AREAS.items()} | {
     "us virgin islands": "VI",
     "united states virgin islands": "VI",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import uuid4
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from tests.api.order_support import VALID_ADDRESS
 from tests.api.support import (
     ApiTenant,
     TestClient,
@@ -14,7 +15,6 @@ from tests.api.support import (
     place_order,
     set_on_hand,
 )
-from tests.api.test_issue3_support import VALID_ADDRESS
 
 PAID = {"gateway": "manual", "captured": True}
 

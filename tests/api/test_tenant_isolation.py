@@ -21,6 +21,7 @@ from oms.adapters.payments.registry import gateway_named
 from oms.domain.orders import Actor
 from oms.services.carrier_gateway import LabelRequest, PurchasedLabel
 from oms.services.shipping import ShipRequest, create_shipment
+from tests.api.order_support import VALID_ADDRESS
 from tests.api.support import (
     ApiTenant,
     TestClient,
@@ -37,7 +38,6 @@ from tests.api.support import (
     stock_of,
     walk_pages,
 )
-from tests.api.test_issue3_support import VALID_ADDRESS
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from tests.api.order_support import PAID, VALID_ADDRESS, stock_shop
 from tests.api.support import ApiTenant, TestClient, assert_problem, order_body, stock_of
-from tests.api.test_issue3_support import PAID, VALID_ADDRESS, stock_shop
 
 
 @pytest.fixture

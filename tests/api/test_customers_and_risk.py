@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.api.order_support import clean_order, open_hold_reasons, paid_order, stock_shop
 from tests.api.support import ApiTenant, TestClient, assert_problem
-from tests.api.test_issue3_support import clean_order, open_hold_reasons, paid_order, stock_shop
 
 
 @pytest.fixture

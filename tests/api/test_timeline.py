@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from tests.api.support import ApiTenant, TestClient, assert_problem, order_body
-from tests.api.test_issue3_support import (
+from tests.api.order_support import (
     PAID,
     SYSTEM_ACTOR,
     VALID_ADDRESS,
@@ -29,6 +28,7 @@ from tests.api.test_issue3_support import (
     paid_order,
     stock_shop,
 )
+from tests.api.support import ApiTenant, TestClient, assert_problem, order_body
 
 Order = dict[str, Any]
 KEY, SYSTEM = "key", "system"

@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from tests.api.support import ApiTenant, TestClient, assert_problem, stock_of
-from tests.api.test_issue3_support import (
+from tests.api.order_support import (
     SYSTEM_ACTOR,
     VALID_ADDRESS,
     Timeline,
@@ -18,6 +17,7 @@ from tests.api.test_issue3_support import (
     paid_order,
     stock_shop,
 )
+from tests.api.support import ApiTenant, TestClient, assert_problem, stock_of
 
 
 @pytest.fixture

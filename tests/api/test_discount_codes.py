@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.api.order_support import PAID, VALID_ADDRESS, stock_shop
 from tests.api.support import ApiTenant, TestClient, assert_problem, order_body, walk_pages
-from tests.api.test_issue3_support import PAID, VALID_ADDRESS, stock_shop
 
 TOMORROW = (datetime.now(UTC) + timedelta(days=1)).isoformat()
 YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).isoformat()

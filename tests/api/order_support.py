@@ -1,8 +1,7 @@
-"""Helpers shared by the ``test_issue3_*`` API tests (verification and promising); no tests here.
+"""Helpers shared by the API tests of verification and promising; no tests here.
 
-It lives beside them under a ``test_issue3_`` name because new files in this directory are
-named so; ``tests.api.support`` builds the shared world, this adds what the issue needs: a
-stocked shop, clean and paid orders, and reading the timeline before and after a call.
+``tests.api.support`` builds the shared world; this adds what those tests need: a stocked
+shop, clean and paid orders, and reading the timeline before and after a call.
 """
 
 from __future__ import annotations

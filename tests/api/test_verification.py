@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from tests.api.support import ApiTenant, TestClient, assert_problem, order_body
-from tests.api.test_issue3_support import (
+from tests.api.order_support import (
     PAID,
     VALID_ADDRESS,
     events_of,
     open_hold_reasons,
     stock_shop,
 )
+from tests.api.support import ApiTenant, TestClient, assert_problem, order_body
 
 BOSTON = {
     "name": "Ann Smith",

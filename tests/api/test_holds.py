@@ -9,8 +9,7 @@ import pytest
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.routers import holds as holds_routes
-from tests.api.support import ApiTenant, TestClient, assert_problem, walk_pages
-from tests.api.test_issue3_support import (
+from tests.api.order_support import (
     SYSTEM_ACTOR,
     VALID_ADDRESS,
     Timeline,
@@ -20,6 +19,7 @@ from tests.api.test_issue3_support import (
     paid_order,
     stock_shop,
 )
+from tests.api.support import ApiTenant, TestClient, assert_problem, walk_pages
 
 DEFAULT_POLICIES: dict[str, Any] = {
     "hold_sla_hours": {

@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from tests.api.support import ApiTenant, TestClient, assert_problem, create_product
-from tests.api.test_issue3_support import (
+from tests.api.order_support import (
     PAID,
     SYSTEM_ACTOR,
     Timeline,
@@ -21,6 +20,7 @@ from tests.api.test_issue3_support import (
     paid_order,
     stock_shop,
 )
+from tests.api.support import ApiTenant, TestClient, assert_problem, create_product
 
 CARD_APPROVED = {"gateway": "test", "token": "tok_approve"}
 

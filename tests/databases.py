@@ -15,9 +15,19 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import URL, make_url
+from sqlalchemy import URL, Engine, make_url
 
-__all__ = ["ENGINES", "create_postgres_database", "drop_postgres_database", "scratch_database_url"]
+from oms.adapters.db.engine import build_engine
+from oms.adapters.db.migrate import upgrade
+from oms.config import Settings
+
+__all__ = [
+    "ENGINES",
+    "create_postgres_database",
+    "drop_postgres_database",
+    "own_database",
+    "scratch_database_url",
+]
 
 # Parameters of a fixture that runs its tests on each engine (PostgreSQL's marked).
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -69,3 +79,14 @@ def scratch_database_url(request: pytest.FixtureRequest, kind: str, name: str) -
         yield url
     finally:
         drop_postgres_database(shared, scratch)
+
+
+def own_database(request: pytest.FixtureRequest, name: str) -> Iterator[Engine]:
+    """A migrated database called ``name`` on ``request.param`` ("sqlite" or "postgres"),
+    for a module whose settings are deployment-wide (rate cards); dropped afterwards."""
+    settings = {"db_pool_size": 10, "db_max_overflow": 40, "api_key_cache_seconds": 3_600}
+    for url in scratch_database_url(request, request.param, name):
+        engine = build_engine(Settings(database_url=url, **settings))
+        upgrade(engine)
+        yield engine
+        engine.dispose()

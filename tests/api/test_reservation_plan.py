@@ -33,7 +33,7 @@ from tests.api.support import (
     order_body,
     set_on_hand,
 )
-from tests.scratch_database import ENGINES, own_database
+from tests.databases import ENGINES, own_database
 
 CARD = {"gateway": "test", "token": "tok_approve"}
 # Both warehouses are within 15 km of the destination (the "local" zone).
@@ -55,10 +55,8 @@ NEEDS = {
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def api_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
-    yield from own_database(request, tmp_path_factory, "reservation_plan")
+def api_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    yield from own_database(request, "reservation_plan")
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from tests.api.support import (
     new_tenant,
     set_on_hand,
 )
-from tests.scratch_database import ENGINES, own_database
+from tests.databases import ENGINES, own_database
 
 US_RATES = """
 - carrier: parcelco
@@ -57,10 +57,8 @@ CARD = {"gateway": "test", "token": "tok_approve"}
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def api_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
-    yield from own_database(request, tmp_path_factory, "edit_routing")
+def api_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    yield from own_database(request, "edit_routing")
 
 
 @pytest.fixture(scope="module")

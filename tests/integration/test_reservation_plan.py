@@ -35,8 +35,8 @@ from oms.services.common import utcnow
 from oms.services.intake_group import Submission, place_group
 from oms.services.tenants import create_tenant
 from tests.builders import TESTER, add_product, order_of, place, set_stock
+from tests.databases import ENGINES, own_database
 from tests.integration.test_routing import COLOGNE, RATES, SITES
-from tests.scratch_database import ENGINES, own_database
 
 COMPONENTS = ("TEE", "CAP", "MUG")
 NEEDS = {
@@ -51,10 +51,8 @@ UNPLACED = replace(COLOGNE, latitude=None, longitude=None)  # no geocoder: the p
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def plan_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
-    yield from own_database(request, tmp_path_factory, "plan_property")
+def plan_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    yield from own_database(request, "plan_property")
 
 
 @pytest.fixture(scope="module")

@@ -253,15 +253,21 @@ def capture_shipped_value(
     amount = min(owed, held)
     if amount <= 0:
         return Decimal(0)
-    records = run_payment(
-        order,
-        PaymentRequest(kind=PaymentKind.CAPTURE, amount=amount),
-        gateways=gateways,
-        policies=policies,
-        actor=actor,
-        at=at,
+    return _moved(
+        run_payment(
+            order,
+            PaymentRequest(kind=PaymentKind.CAPTURE, amount=amount),
+            gateways=gateways,
+            policies=policies,
+            actor=actor,
+            at=at,
+        )
     )
-    return sum((r.amount for r in records if r.outcome.value == "succeeded"), Decimal(0))
+
+
+def _moved(records: list[PaymentRecord]) -> Decimal:
+    """What the records that went through moved."""
+    return sum((r.amount for r in records if r.outcome is PaymentOutcome.SUCCEEDED), Decimal(0))
 
 
 def refund_overpayment(
@@ -282,15 +288,16 @@ def refund_overpayment(
     due = order.refund_due()
     if due <= 0:
         return Decimal(0)
-    records = run_payment(
-        order,
-        PaymentRequest(kind=PaymentKind.REFUND, amount=due),
-        gateways=gateways,
-        policies=policies,
-        actor=actor,
-        at=at,
+    return _moved(
+        run_payment(
+            order,
+            PaymentRequest(kind=PaymentKind.REFUND, amount=due),
+            gateways=gateways,
+            policies=policies,
+            actor=actor,
+            at=at,
+        )
     )
-    return sum((r.amount for r in records if r.outcome is PaymentOutcome.SUCCEEDED), Decimal(0))
 
 
 def pay(

@@ -121,7 +121,7 @@ def test_the_highest_priority_location_is_not_the_answer_when_another_is_cheaper
     )
     assert shipped_from(result) == {"ALT": ((1, 2),)}
     assert result.explanation.why == (
-        "cheapest over 2 candidate locations and 1 feasible grouping of the lines; "
+        "cheapest over 2 candidate locations and 1 feasible grouping of the units; "
         "ALT saves 5.50 over MAIN"
     )
 
@@ -225,8 +225,21 @@ def test_a_line_is_split_over_two_near_locations_when_whole_it_could_only_arrive
     result = route([line(1, 4, "X")], candidates, ship=shipper(rates), policy=DEFAULT)
     assert shipped_from(result) == {"NEAR1": ((1, 1),), "NEAR2": ((1, 3),)}
     assert not any(p.option.late for p in result.packages)
+    assert result.method == "exact"
+    assert result.explanation.why.endswith("FAR would arrive later (2025-03-16)")
+
+
+def test_beyond_the_exact_limit_a_late_plan_is_split_to_arrive_on_time() -> None:
+    candidates = [at("FAR", {"X": 4}), at("NEAR1", {"X": 1}), at("NEAR2", {"X": 3})]
+    rates = {"FAR": Rate("5.00", days=2), "NEAR1": Rate("6.00"), "NEAR2": Rate("6.00")}
+    result = route(
+        [line(1, 4, "X")], candidates, ship=shipper(rates), policy=DEFAULT, exact_shape_limit=1
+    )
+    assert shipped_from(result) == {"NEAR1": ((1, 1),), "NEAR2": ((1, 3),)}
     assert result.method == "heuristic"
-    assert result.explanation.why.startswith("no plan of whole lines is on time")
+    assert result.explanation.why.startswith(
+        "the ways to divide 4 units into at most 3 packages exceed the exact limit of 1"
+    )
 
 
 def test_a_line_no_location_holds_whole_is_split_and_the_rest_backordered() -> None:
@@ -234,7 +247,7 @@ def test_a_line_no_location_holds_whole_is_split_and_the_rest_backordered() -> N
     rates = {"A": Rate("5.00"), "B": Rate("5.00"), "C": Rate("2.00")}
     order = [line(1, 10, "X"), line(2, 1, "Y")]
     result = route(order, candidates, ship=shipper(rates), policy=DEFAULT)
-    assert result.method == "heuristic"
+    assert result.method == "exact"
     # Y rides along with A's share of X instead of opening a third package at C.
     assert shipped_from(result) == {"A": ((1, 4), (2, 1)), "B": ((1, 3),)}
     assert result.unfilled == {1: 3}

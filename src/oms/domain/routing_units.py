@@ -1,0 +1,339 @@
+"""Exact routing over units: every way to divide an order's units into packages.
+
+Internal to ``oms.domain.routing``. A plan gives each location it uses one load (units per
+line); the plans of one **shape** (a multiset of at most ``K`` non-empty loads whose units
+sum to at most the order's) differ only in which location ships which load, and
+``assign`` picks the best distinct locations for a shape exactly. So enumerating every
+shape is exact over units, backorders included (a shape may leave units unshipped).
+
+``unit_plans`` searches them by branch and bound, within a budget of shapes met (the
+router's limit for the exact method: an order with at most that many shapes always
+finishes, a larger one finishes when the bounds cut enough of it):
+
+1. The whole-line plans (``exact_plans``) come first: they are cheap and usually win.
+2. Shapes are built one load at a time, loads in a fixed order (most units first, so each
+   shape is met once), and a branch is cut as soon as its lower bound cannot beat the best
+   plan so far: units it can still place (at most as many per load as the last one), the
+   latest arrival and the cost of its loads so far, each at least what the cheapest holder
+   of the load would charge for the lightest parcel of the order.
+3. A shape none of whose locations can take one of its loads (stock, weight cap), or whose
+   loads cannot get distinct locations, is cut with everything built on it.
+
+The bound needs the ``Shipper`` to be monotone in weight, as rate cards are (prices rise
+with weight; a heavier parcel has no more services to choose from): from one location a
+heavier parcel never arrives sooner, never costs less while on time, and cannot be shipped
+where a lighter one cannot.
+"""
+
+from __future__ import annotations
+
+import itertools
+from bisect import bisect_left, insort
+from collections.abc import Sequence
+from functools import lru_cache
+
+from oms.domain.routing_search import (
+    Load,
+    Plan,
+    Problem,
+    assign,
+    exact_plans,
+    offer_with_spares,
+    unique_sorted,
+)
+
+__all__ = ["loads_of", "unit_plans"]
+
+_NEVER = 1 << 62
+# Plans kept per search besides the best: alternatives for the explanation.
+_KEPT = 5
+# Per order quantities, the lists of loads that fit in what is left kept for the next order.
+_FITS_KEPT = 4096
+
+
+class _Layout:
+    """Every non-empty load of an order's quantities, most units first (then descending), and
+    which of them fit in what is left; shared by the orders of those quantities."""
+
+    def __init__(self, quantities: tuple[int, ...]) -> None:
+        loads = [v for v in itertools.product(*(range(q + 1) for q in quantities)) if any(v)]
+        loads.sort(key=lambda v: (sum(v), v), reverse=True)
+        self.loads = loads
+        self.index = {v: j for j, v in enumerate(loads)}
+        self.sizes = [sum(v) for v in loads]
+        self._fits: dict[Load, list[int]] = {}
+
+    def fits(self, rem: Load) -> list[int]:
+        """The loads no bigger than ``rem`` in any line, in order."""
+        found = self._fits.get(rem)
+        if found is None:
+            index = self.index
+            found = sorted(
+                index[v] for v in itertools.product(*(range(r + 1) for r in rem)) if any(v)
+            )
+            if len(self._fits) < _FITS_KEPT:
+                self._fits[rem] = found
+        return found
+
+
+@lru_cache(maxsize=256)
+def _layout(quantities: tuple[int, ...]) -> _Layout:
+    return _Layout(quantities)
+
+
+class _Bounds:
+    """Lower bounds on packages: per location from the order's lightest parcel, and from
+    anywhere for heavier parcels (see the module)."""
+
+    def __init__(self, p: Problem) -> None:
+        lightest = min(p.wt)
+        self.cands = len(p.cands)
+        self.late = [_NEVER] * self.cands
+        self.cost = [_NEVER] * self.cands
+        self.shippable = 0
+        for c in range(len(p.cands)):
+            priced = p.package(c, lightest)
+            if priced is None:
+                continue  # heavier parcels cannot ship from here either
+            self.shippable |= 1 << c
+            self.late[c] = priced[0]
+            # Late, a heavier parcel may go by a slower, cheaper service: only the fixed
+            # cost and the late penalty are sure.
+            self.cost[c] = min(priced[1], p.fixed[c] + p.late)
+        self.by_cost = sorted(range(len(p.cands)), key=self.cost.__getitem__)
+        self.by_late = sorted(range(len(p.cands)), key=self.late.__getitem__)
+        # The cheapest m distinct packages: a shape of m loads costs at least this.
+        self.cheapest = list(
+            itertools.accumulate(
+                (self.cost[c] for c in self.by_cost if self.shippable >> c & 1), initial=0
+            )
+        )
+        self.soonest = min(self.late[c] for c in self.by_late) if self.cands else _NEVER
+        self.p = p
+        # Heavier parcels: bounds at weights base, 2 base, 4 base, ... priced when needed.
+        self.base = min((w for w in p.wt if w > 0), default=0)
+        self.ladder: dict[int, tuple[int, int]] = {}
+
+    def of(self, holders: int) -> tuple[int, int] | None:
+        """(earliest arrival, least cost) any of ``holders`` could manage; None: none ships."""
+        holders &= self.shippable
+        if not holders:
+            return None
+        late = next(self.late[c] for c in self.by_late if holders >> c & 1)
+        cost = next(self.cost[c] for c in self.by_cost if holders >> c & 1)
+        return late, cost
+
+    def packages(self, m: int) -> int:
+        """The least cost of ``m`` packages from distinct locations."""
+        return self.cheapest[m] if m < len(self.cheapest) else _NEVER
+
+    def heavy(self, grams: int) -> tuple[int, int]:
+        """(earliest arrival, least cost) of a package of at least ``grams`` from anywhere."""
+        if grams < self.base or not self.base:
+            return self.soonest, self.packages(1)
+        k = (grams // self.base).bit_length() - 1
+        found = self.ladder.get(k)
+        if found is None:
+            p, level = self.p, self.base << k
+            late = cost = _NEVER
+            for c in range(self.cands):
+                priced = p.package(c, level) if self.shippable >> c & 1 else None
+                if priced is not None:
+                    late = min(late, priced[0])
+                    cost = min(cost, priced[1], p.fixed[c] + p.late)
+            found = self.ladder[k] = (late, cost)
+        return found
+
+
+class _Search:
+    """The branch and bound over shapes (see the module); loads are kept by index."""
+
+    def __init__(self, p: Problem, out: list[Plan], budget: int) -> None:
+        self.p = p
+        self.out = out
+        self.budget = budget  # shapes it may still meet; below 0: it stopped short
+        self.best = min(plan.key for plan in out)
+        self.top = sorted(plan.key[:4] for plan in out)[:_KEPT]
+        self.workable = 0
+        self.bounds = _Bounds(p)
+        # No plan places more of a line than its K best holders have together.
+        holders = [rooms for c, rooms in enumerate(p.rooms) if self.bounds.shippable >> c & 1]
+        caps = tuple(
+            min(q, sum(sorted((rooms[i] for rooms in holders), reverse=True)[: p.k]))
+            for i, q in enumerate(p.qty)
+        )
+        self.caps = caps
+        self.forced = p.total_units - sum(caps)  # units every plan leaves unfilled
+        self.layout = _layout(caps)
+        # Per load, bounds on its arrival and cost: unknown (-1) until first met, then from
+        # the lightest parcel, then (once priced) its actual options; _NEVER: no plan.
+        count = len(self.layout.loads)
+        self.late = [-1] * count
+        self.cost = [-1] * count
+        self.priced = [False] * count
+        self.lightest_first = sorted(range(p.n), key=p.wt.__getitem__)
+
+    def bound(self, j: int) -> None:
+        """Bound load ``j`` by its holders' lightest parcels and by its weight."""
+        load = self.layout.loads[j]
+        found = self.bounds.of(self.p.holders(load))
+        if found is None:
+            self.late[j] = self.cost[j] = _NEVER
+        else:
+            heavy = self.bounds.heavy(self.p.grams(load))
+            self.late[j], self.cost[j] = max(found[0], heavy[0]), max(found[1], heavy[1])
+
+    def price(self, j: int) -> None:
+        """Tighten load ``j``'s bounds to its soonest and cheapest actual options."""
+        options = self.p.load_options(self.layout.loads[j])
+        self.priced[j] = True
+        if options:
+            self.late[j] = options[0][0]
+            self.cost[j] = min(o[1] for o in options)
+        else:  # no carrier takes it from anywhere (a weight cap): a dead end
+            self.late[j] = self.cost[j] = _NEVER
+
+    def whole(self, j: int) -> bool:
+        """Whether load ``j`` holds whole lines only."""
+        return all(u in (0, q) for u, q in zip(self.layout.loads[j], self.p.qty, strict=True))
+
+    def run(self) -> None:
+        p = self.p
+        # Every plan of one package that ships everything is a whole-line plan, offered.
+        cheapest_two = self.bounds.packages(2) - p.split
+        if self.best[0] == 0 and (0, 0, cheapest_two, 2) > self.best[:4]:
+            return
+        self.grow((), self.caps, p.total_units - self.forced, 0, 0, 0)
+
+    def lower(
+        self, j: int, rem: Load, late: int, cost: int, packages: int, after: int
+    ) -> tuple[int, int, int]:
+        """(late, cost, packages) that no plan grown from the shape so far plus load ``j``
+        can beat: while it leaves more unfilled than the best so far it must grow, placing
+        the rest of those units (at least the lightest ones) in the packages it may add."""
+        p, bounds = self.p, self.bounds
+        late = max(late, self.late[j])
+        cost += self.cost[j] - p.split
+        need = after + self.forced - self.best[0]
+        most = p.k - packages
+        if need > 0 and most > 0:
+            load = self.layout.loads[j]
+            grams = 0
+            for i in self.lightest_first:
+                units = min(need, rem[i] - load[i])
+                grams += units * p.wt[i]
+                need -= units
+                if not need:
+                    break
+            # The heaviest of m more packages weighs at least grams / m.
+            late = max(late, bounds.heavy(-(-grams // most))[0])
+            cost += min(
+                bounds.heavy(-(-grams // m))[1] + (m - 1) * bounds.packages(1)
+                for m in range(1, most + 1)
+            )
+            packages += 1
+        elif need > 0:
+            return _NEVER, _NEVER, packages
+        return late, max(cost, bounds.packages(packages) - p.split), packages
+
+    def grow(
+        self,
+        shape: tuple[int, ...],  # indices into the layout, non-decreasing
+        rem: Load,
+        left: int,  # units not yet placed
+        late: int,  # the latest of the loads' earliest arrivals
+        cost: int,  # the sum of the loads' least costs
+        start: int,
+    ) -> None:
+        layout = self.layout
+        packages = len(shape) + 1
+        most = self.p.k - packages  # loads that may follow the next one
+        fitting = layout.fits(rem)
+        for j in fitting[bisect_left(fitting, start) :]:
+            self.budget -= 1  # one more shape met: the shape so far plus load j
+            if self.budget < 0:
+                return
+            size = layout.sizes[j]
+            after = left - size
+            best = self.best[:4]
+            # Later loads are no bigger than this one.
+            lowest = max(0, after - most * size)
+            if lowest + self.forced > self.best[0]:
+                break  # smaller loads place fewer units still
+            if self.late[j] < 0:
+                self.bound(j)
+            if self.cost[j] >= _NEVER:
+                continue
+            if (lowest + self.forced, *self.lower(j, rem, late, cost, packages, after)) > best:
+                continue
+            if not self.priced[j]:
+                self.price(j)
+                if self.cost[j] >= _NEVER:
+                    continue
+                if (lowest + self.forced, *self.lower(j, rem, late, cost, packages, after)) > best:
+                    continue
+            grown = (*shape, j)
+            here = (
+                after + self.forced,
+                max(late, self.late[j]),
+                max(cost + self.cost[j], self.bounds.packages(packages)) - self.p.split,
+                packages,
+            )
+            if (
+                here <= best
+                and not all(self.whole(i) for i in grown)  # those were all offered
+                and not self.evaluate(grown)
+            ):
+                continue  # no plan of this shape: none built on it either
+            if most > 0 and after > 0:
+                rest = tuple(b - a for a, b in zip(layout.loads[j], rem, strict=True))
+                self.grow(grown, rest, after, here[1], cost + self.cost[j], j)
+                if self.budget < 0:
+                    return
+
+    def evaluate(self, shape: tuple[int, ...]) -> bool:
+        """Offer the best plan of ``shape`` if it may matter; False when it has none."""
+        p = self.p
+        loads = [self.layout.loads[i] for i in shape]
+        choices = [p.load_options(v) for v in loads]
+        if not all(choices):
+            return False
+        picks = assign(choices)
+        if picks is None:
+            return False
+        self.workable += 1
+        rank = (
+            p.total_units - sum(self.layout.sizes[i] for i in shape),
+            max(o[0] for o in picks),
+            sum(o[1] for o in picks) - p.split,
+            len(picks),
+        )
+        if len(self.top) == _KEPT and rank > self.top[-1]:
+            return True  # neither the best nor an alternative worth showing
+        before = len(self.out)
+        offer_with_spares(p, loads, choices, picks, self.out)
+        for plan in self.out[before:]:
+            self.best = min(self.best, plan.key)
+            insort(self.top, plan.key[:4])
+        del self.top[_KEPT:]
+        return True
+
+
+def loads_of(quantities: Sequence[int]) -> int:
+    """How many different loads an order of ``quantities`` units per line has."""
+    count = 1
+    for q in quantities:
+        count *= q + 1
+    return count - 1
+
+
+def unit_plans(p: Problem, budget: int) -> tuple[list[Plan], int, bool]:
+    """Plans best first, exact over units (backorders included) when the search met at most
+    ``budget`` shapes; how many shapes worked; whether the search finished."""
+    full = (1 << p.n) - 1
+    out, workable = exact_plans(p, full, allow_drop=True)
+    if max(p.qty, default=0) <= 1:
+        return out, workable, True  # every load is a group of whole lines
+    search = _Search(p, out, budget)
+    search.run()
+    return unique_sorted(search.out), workable + search.workable, search.budget >= 0

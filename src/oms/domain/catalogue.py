@@ -26,6 +26,8 @@ __all__ = [
     "check_bins",
     "location_named",
     "unit_demand",
+    "unit_weight_grams",
+    "weighed_by",
 ]
 
 MAX_DOWNLOAD_URL_LENGTH = 2000
@@ -144,6 +146,22 @@ def _is_web_url(url: str) -> bool:
     except ValueError:  # e.g. an unbalanced IPv6 bracket
         return False
     return parts.scheme.lower() in ("http", "https") and bool(host)
+
+
+def weighed_by(product: Product) -> tuple[str, ...]:
+    """The SKUs whose weights make up one unit's weight: a bundle's components when it has
+    no weight of its own; else none (the product's own weight)."""
+    if product.kind is ProductKind.BUNDLE and not product.weight_grams:
+        return tuple(c.sku for c in product.components)
+    return ()
+
+
+def unit_weight_grams(product: Product, parts: Mapping[str, Product]) -> int:
+    """Grams one unit weighs: its own weight, or for a bundle without one the sum of its
+    components' weights times their quantities (``parts`` by SKU; one missing weighs 0)."""
+    if not weighed_by(product):
+        return product.weight_grams
+    return sum(c.quantity * parts[c.sku].weight_grams for c in product.components if c.sku in parts)
 
 
 def unit_demand(product: Product) -> dict[str, int]:

@@ -17,7 +17,13 @@ from oms.domain.routing import RoutingLine
 from oms.domain.routing_profile import RoutingProfile
 from oms.services.ports import UnitOfWork
 from oms.services.reservations import ReservationResult, merge_results, take_held_stock
-from oms.services.routing import Geocoder, RoutedOrder, RouteRequest, route_and_reserve
+from oms.services.routing import (
+    Geocoder,
+    RoutedOrder,
+    RouteRequest,
+    route_and_reserve,
+    unit_weights,
+)
 
 __all__ = ["held_by_cart", "reserve_order_stock"]
 
@@ -68,14 +74,13 @@ def reserve_order_stock(
         code_of = {loc.id: loc.code for loc in uow.locations.visible_to(order.tenant_id)}
         for allocation in from_cart.allocations:
             allocation.location_code = code_of.get(allocation.location_id)
+    grams = unit_weights(uow, tenant_id=order.tenant_id, products=products)
     routed = route_and_reserve(
         uow,
         tenant_id=order.tenant_id,
         request=RouteRequest(
             lines=[
-                RoutingLine(
-                    d.line_no, d.quantity, products[_sku(order, d.line_no)].weight_grams, d.per_unit
-                )
+                RoutingLine(d.line_no, d.quantity, grams[_sku(order, d.line_no)], d.per_unit)
                 for d in rest
             ],
             destination=order.shipping_address,

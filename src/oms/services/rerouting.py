@@ -26,7 +26,13 @@ from oms.services.persistence import (
     settle_order,
 )
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
-from oms.services.routing import NO_GEOCODER, Geocoder, RouteRequest, route_and_reserve
+from oms.services.routing import (
+    NO_GEOCODER,
+    Geocoder,
+    RouteRequest,
+    route_and_reserve,
+    unit_weights,
+)
 
 __all__ = ["allocate_backorders", "refresh_backorder_hold", "reroute_order", "route_units"]
 
@@ -54,11 +60,12 @@ def route_units(
 ) -> dict[int, int]:
     """Route ``units`` per line, add the allocations to the order; units placed per line."""
     products = uow.products.by_skus(order.tenant_id, [line.sku for line in order.lines])
+    grams = unit_weights(uow, tenant_id=order.tenant_id, products=products)
     lines = [
         RoutingLine(
             line.line_no,
             units[line.line_no],
-            products[line.sku].weight_grams,
+            grams[line.sku],
             unit_demand(products[line.sku]),
         )
         for line in order.lines

@@ -42,7 +42,7 @@ from uuid import UUID
 
 from oms.domain.routing_heuristic import heuristic_plans
 from oms.domain.routing_search import Plan, Problem, exact_plans
-from oms.domain.routing_units import loads_of, unit_plans
+from oms.domain.routing_units import loads_of, placeable, unit_plans
 
 __all__ = [
     "EXACT_SHAPE_LIMIT",
@@ -214,7 +214,7 @@ def _search(
     )
     if problem.n > exact_line_limit:
         reason = f"{_many(problem.n, 'line')} exceed the exact limit of {exact_line_limit}"
-    elif loads_of(problem.qty) > exact_shape_limit:
+    elif loads_of(placeable(problem)) > exact_shape_limit:
         reason = f"{ways} exceed the exact limit of {exact_shape_limit:,}"
         seeds, _ = exact_plans(problem, _whole_lines(problem), allow_drop=True)
     else:

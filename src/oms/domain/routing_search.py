@@ -151,6 +151,7 @@ class Problem:
         self._loads: dict[Load, list[Option]] = {}
         self._groups: dict[int, list[Option]] = {}  # by line mask: whole-line loads
         self._holders: dict[Load, int] = {}
+        self._pieces: dict[Load, tuple[tuple[int, int], ...]] = {}
         self._room_bits: dict[tuple[int, int], int] = {}
         self.on_time_only = False
 
@@ -199,6 +200,13 @@ class Problem:
     def whole(self, mask: int) -> Load:
         """The load of the lines of ``mask``, each whole."""
         return tuple(q if mask >> i & 1 else 0 for i, q in enumerate(self.qty))
+
+    def pieces(self, load: Load) -> tuple[tuple[int, int], ...]:
+        """``load`` as ``(line index, units)`` pieces."""
+        found = self._pieces.get(load)
+        if found is None:
+            found = self._pieces[load] = tuple((i, units) for i, units in enumerate(load) if units)
+        return found
 
     def grams(self, load: Load) -> int:
         """What ``load`` weighs."""
@@ -270,13 +278,6 @@ class Problem:
         if found is None:
             found = self._groups[mask] = self.load_options(self.whole(mask))
         return found
-
-    def key_of(self, alloc: Alloc, late: int, cost: int) -> Key:
-        """The rank of ``alloc``, whose packages arrive late by ``late`` and cost ``cost``."""
-        placed = sum(u for _, pieces in alloc for _, u in pieces)
-        pieces = sum(len(p) for _, p in alloc)
-        used = tuple(c for c, _ in alloc)
-        return (self.total_units - placed, late, cost, len(alloc), pieces, used)
 
 
 @lru_cache(maxsize=4096)
@@ -358,15 +359,26 @@ def _cheapest_distinct(tops: list[list[Option]]) -> list[Option] | None:
 
 def offer(p: Problem, loads: Sequence[Load], picks: list[Option], out: list[Plan]) -> None:
     """Add the plan that ships ``loads[j]`` from ``picks[j]`` to ``out``."""
-    late = max((o[0] for o in picks), default=0)
-    cost = sum(o[1] for o in picks) - (p.split if picks else 0)
-    alloc = tuple(
-        sorted(
-            (o[2], tuple((i, units) for i, units in enumerate(load) if units))
-            for load, o in zip(loads, picks, strict=True)
-        )
+    late = cost = placed = pieces = 0
+    shares = []
+    for load, (option_late, option_cost, c) in zip(loads, picks, strict=True):
+        late = max(late, option_late)
+        cost += option_cost
+        share = p.pieces(load)
+        shares.append((c, share))
+        placed += sum(units for _, units in share)
+        pieces += len(share)
+    shares.sort()
+    alloc = tuple(shares)
+    key = (
+        p.total_units - placed,
+        late,
+        cost - (p.split if picks else 0),
+        len(alloc),
+        pieces,
+        tuple(c for c, _ in alloc),
     )
-    out.append(Plan(p.key_of(alloc, late, cost), alloc))
+    out.append(Plan(key, alloc))
 
 
 def offer_with_spares(

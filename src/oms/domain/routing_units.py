@@ -42,11 +42,13 @@ from oms.domain.routing_search import (
     unique_sorted,
 )
 
-__all__ = ["loads_of", "unit_plans"]
+__all__ = ["loads_of", "placeable", "unit_plans"]
 
 _NEVER = 1 << 62
 # Plans kept per search besides the best: alternatives for the explanation.
 _KEPT = 5
+# How many times a load's bounds can be tightened (_Search.tighten).
+_STAGES = 2
 # Per order quantities, the lists of loads that fit in what is left kept for the next order.
 _FITS_KEPT = 4096
 
@@ -110,9 +112,10 @@ class _Bounds:
         )
         self.soonest = min(self.late[c] for c in self.by_late) if self.cands else _NEVER
         self.p = p
-        # Heavier parcels: bounds at weights base, 2 base, 4 base, ... priced when needed.
+        # Heavier parcels from anywhere: at weights base, 2 base, 4 base, ... when needed.
         self.base = min((w for w in p.wt if w > 0), default=0)
         self.ladder: dict[int, tuple[int, int]] = {}
+        self._rest: dict[tuple[int, int], tuple[int, int]] = {}
 
     def of(self, holders: int) -> tuple[int, int] | None:
         """(earliest arrival, least cost) any of ``holders`` could manage; None: none ships."""
@@ -123,9 +126,45 @@ class _Bounds:
         cost = next(self.cost[c] for c in self.by_cost if holders >> c & 1)
         return late, cost
 
+    def least(self, holders: int, grams: int) -> tuple[int, int] | None:
+        """(earliest arrival, least cost) of a parcel of ``grams`` from any of ``holders``;
+        None: none ships it. Exact, yet only the holders whose lightest parcel could still
+        beat the best so far are priced."""
+        holders &= self.shippable
+        p = self.p
+        cost = late = _NEVER
+        for c in self.by_cost:
+            if holders >> c & 1:
+                if self.cost[c] >= cost:
+                    break
+                priced = p.package(c, grams)
+                if priced is not None:
+                    cost = min(cost, priced[1])
+        if cost >= _NEVER:
+            return None
+        for c in self.by_late:
+            if holders >> c & 1:
+                if self.late[c] >= late:
+                    break
+                priced = p.package(c, grams)
+                if priced is not None:
+                    late = min(late, priced[0])
+        return late, cost
+
     def packages(self, m: int) -> int:
         """The least cost of ``m`` packages from distinct locations."""
         return self.cheapest[m] if m < len(self.cheapest) else _NEVER
+
+    def rest(self, grams: int, most: int) -> tuple[int, int]:
+        """(arrival, cost) bounds of at most ``most`` packages carrying ``grams`` in all: the
+        heaviest of m packages weighs at least grams / m."""
+        key = (grams, most)
+        found = self._rest.get(key)
+        if found is None:
+            one = self.packages(1)
+            cost = min(self.heavy(-(-grams // m))[1] + (m - 1) * one for m in range(1, most + 1))
+            found = self._rest[key] = (self.heavy(-(-grams // most))[0], cost)
+        return found
 
     def heavy(self, grams: int) -> tuple[int, int]:
         """(earliest arrival, least cost) of a package of at least ``grams`` from anywhere."""
@@ -134,14 +173,8 @@ class _Bounds:
         k = (grams // self.base).bit_length() - 1
         found = self.ladder.get(k)
         if found is None:
-            p, level = self.p, self.base << k
-            late = cost = _NEVER
-            for c in range(self.cands):
-                priced = p.package(c, level) if self.shippable >> c & 1 else None
-                if priced is not None:
-                    late = min(late, priced[0])
-                    cost = min(cost, priced[1], p.fixed[c] + p.late)
-            found = self.ladder[k] = (late, cost)
+            found = self.least(self.shippable, self.base << k) or (_NEVER, _NEVER)
+            self.ladder[k] = found
         return found
 
 
@@ -156,53 +189,49 @@ class _Search:
         self.top = sorted(plan.key[:4] for plan in out)[:_KEPT]
         self.workable = 0
         self.bounds = _Bounds(p)
-        # No plan places more of a line than its K best holders have together.
-        holders = [rooms for c, rooms in enumerate(p.rooms) if self.bounds.shippable >> c & 1]
-        caps = tuple(
-            min(q, sum(sorted((rooms[i] for rooms in holders), reverse=True)[: p.k]))
-            for i, q in enumerate(p.qty)
-        )
+        caps = placeable(p, self.bounds.shippable)
         self.caps = caps
         self.forced = p.total_units - sum(caps)  # units every plan leaves unfilled
         self.layout = _layout(caps)
         # Per load, bounds on its arrival and cost: unknown (-1) until first met, then from
         # the lightest parcel, then (once priced) its actual options; _NEVER: no plan.
         count = len(self.layout.loads)
-        self.late = [-1] * count
-        self.cost = [-1] * count
-        self.priced = [False] * count
+        self.late = [0] * count
+        self.cost = [0] * count
+        self.stage = [0] * count  # how far each load's bounds were tightened (see tighten)
         self.lightest_first = sorted(range(p.n), key=p.wt.__getitem__)
 
-    def bound(self, j: int) -> None:
-        """Bound load ``j`` by its holders' lightest parcels and by its weight."""
+    def tighten(self, j: int) -> None:
+        """Tighten load ``j``'s bounds one stage: first by its holders' lightest parcels, then
+        to its soonest and cheapest actual options."""
         load = self.layout.loads[j]
-        found = self.bounds.of(self.p.holders(load))
-        if found is None:
-            self.late[j] = self.cost[j] = _NEVER
+        if self.stage[j]:
+            found = self.bounds.least(self.p.holders(load), self.p.grams(load))
         else:
-            heavy = self.bounds.heavy(self.p.grams(load))
-            self.late[j], self.cost[j] = max(found[0], heavy[0]), max(found[1], heavy[1])
-
-    def price(self, j: int) -> None:
-        """Tighten load ``j``'s bounds to its soonest and cheapest actual options."""
-        options = self.p.load_options(self.layout.loads[j])
-        self.priced[j] = True
-        if options:
-            self.late[j] = options[0][0]
-            self.cost[j] = min(o[1] for o in options)
-        else:  # no carrier takes it from anywhere (a weight cap): a dead end
-            self.late[j] = self.cost[j] = _NEVER
+            found = self.bounds.of(self.p.holders(load))
+        # None: no carrier takes it from anywhere (a weight cap), a dead end.
+        self.late[j], self.cost[j] = (_NEVER, _NEVER) if found is None else found
+        self.stage[j] += 1
 
     def whole(self, j: int) -> bool:
         """Whether load ``j`` holds whole lines only."""
         return all(u in (0, q) for u, q in zip(self.layout.loads[j], self.p.qty, strict=True))
 
     def run(self) -> None:
-        p = self.p
-        # Every plan of one package that ships everything is a whole-line plan, offered.
-        cheapest_two = self.bounds.packages(2) - p.split
-        if self.best[0] == 0 and (0, 0, cheapest_two, 2) > self.best[:4]:
-            return
+        p, bounds = self.p, self.bounds
+        if self.best[0] == 0:
+            # Every plan of one package that ships everything is a whole-line plan, offered;
+            # of m packages, the heaviest weighs at least a share 1/m of it all.
+            grams = p.grams(tuple(p.qty))
+            least = min(
+                (
+                    bounds.heavy(-(-grams // m))[1] + (m - 1) * bounds.packages(1)
+                    for m in range(2, p.k + 1)
+                ),
+                default=_NEVER,
+            )
+            if (0, 0, max(least, bounds.packages(2)) - p.split, 2) > self.best[:4]:
+                return
         self.grow((), self.caps, p.total_units - self.forced, 0, 0, 0)
 
     def lower(
@@ -210,31 +239,33 @@ class _Search:
     ) -> tuple[int, int, int]:
         """(late, cost, packages) that no plan grown from the shape so far plus load ``j``
         can beat: while it leaves more unfilled than the best so far it must grow, placing
-        the rest of those units (at least the lightest ones) in the packages it may add."""
+        the rest of those units (at least the lightest ones) in the packages it may add
+        (weighed once load ``j``'s own weight was)."""
         p, bounds = self.p, self.bounds
         late = max(late, self.late[j])
         cost += self.cost[j] - p.split
         need = after + self.forced - self.best[0]
-        most = p.k - packages
-        if need > 0 and most > 0:
-            load = self.layout.loads[j]
-            grams = 0
-            for i in self.lightest_first:
-                units = min(need, rem[i] - load[i])
-                grams += units * p.wt[i]
-                need -= units
-                if not need:
-                    break
-            # The heaviest of m more packages weighs at least grams / m.
-            late = max(late, bounds.heavy(-(-grams // most))[0])
-            cost += min(
-                bounds.heavy(-(-grams // m))[1] + (m - 1) * bounds.packages(1)
-                for m in range(1, most + 1)
-            )
+        if need > 0:
+            most = p.k - packages
+            if most <= 0:
+                return _NEVER, _NEVER, packages
             packages += 1
-        elif need > 0:
-            return _NEVER, _NEVER, packages
-        return late, max(cost, bounds.packages(packages) - p.split), packages
+            if self.stage[j] < _STAGES:
+                cost += bounds.cheapest[1]
+            else:
+                load, wt, grams = self.layout.loads[j], p.wt, 0
+                for i in self.lightest_first:
+                    units = rem[i] - load[i]
+                    if units >= need:
+                        grams += need * wt[i]
+                        break
+                    grams += units * wt[i]
+                    need -= units
+                rest_late, rest_cost = bounds.rest(grams, most)
+                late = max(late, rest_late)
+                cost += rest_cost
+        least = bounds.packages(packages) - p.split
+        return late, max(cost, least), packages
 
     def grow(
         self,
@@ -260,18 +291,15 @@ class _Search:
             lowest = max(0, after - most * size)
             if lowest + self.forced > self.best[0]:
                 break  # smaller loads place fewer units still
-            if self.late[j] < 0:
-                self.bound(j)
-            if self.cost[j] >= _NEVER:
+            if not self.stage[j]:
+                self.tighten(j)
+            while self.cost[j] < _NEVER:
+                lower = self.lower(j, rem, late, cost, packages, after)
+                if (lowest + self.forced, *lower) > best or self.stage[j] == _STAGES:
+                    break
+                self.tighten(j)
+            if self.cost[j] >= _NEVER or (lowest + self.forced, *lower) > best:
                 continue
-            if (lowest + self.forced, *self.lower(j, rem, late, cost, packages, after)) > best:
-                continue
-            if not self.priced[j]:
-                self.price(j)
-                if self.cost[j] >= _NEVER:
-                    continue
-                if (lowest + self.forced, *self.lower(j, rem, late, cost, packages, after)) > best:
-                    continue
             grown = (*shape, j)
             here = (
                 after + self.forced,
@@ -317,6 +345,16 @@ class _Search:
             insort(self.top, plan.key[:4])
         del self.top[_KEPT:]
         return True
+
+
+def placeable(p: Problem, shippable: int = -1) -> Load:
+    """Per line, the most units a plan can place: no more than its ``K`` best holders (among
+    ``shippable``) have together."""
+    holders = [rooms for c, rooms in enumerate(p.rooms) if shippable >> c & 1]
+    return tuple(
+        min(q, sum(sorted((rooms[i] for rooms in holders), reverse=True)[: p.k]))
+        for i, q in enumerate(p.qty)
+    )
 
 
 def loads_of(quantities: Sequence[int]) -> int:

@@ -514,15 +514,18 @@ def assert_plan_keeps_every_rule(net: Network, result: RoutingResult) -> None:
     assert cost.late_penalty == policy.late_penalty * sum(p.option.late for p in result.packages)
 
 
+WEIGHT_CAPS = st.sampled_from([None, None, 2500, 6000])
+
+
 @settings(max_examples=300, deadline=None)
-@given(networks())
+@given(networks(caps=WEIGHT_CAPS))
 def test_every_plan_keeps_stock_capacity_package_and_cost_rules(net: Network) -> None:
     result = route(net.lines, net.candidates, ship=shipper(net.rates), policy=net.policy)
     assert_plan_keeps_every_rule(net, result)
 
 
 @settings(max_examples=100, deadline=None)
-@given(networks(most_lines=10, most_locations=6))
+@given(networks(most_lines=10, most_locations=6, caps=WEIGHT_CAPS))
 def test_orders_beyond_the_exact_limit_keep_every_rule_too(net: Network) -> None:
     result = route(
         net.lines, net.candidates, ship=shipper(net.rates), policy=net.policy, exact_line_limit=2
@@ -617,7 +620,7 @@ def best_plan_over_units(net: Network) -> Rank:
         most_locations=4,
         stock=st.sampled_from([0, 1, 2, 3, 6]),
         quantities=st.integers(1, 3),
-        caps=st.sampled_from([None, None, 2500, 5000]),
+        caps=WEIGHT_CAPS,
     ).filter(lambda net: sum(ln.quantity for ln in net.lines) <= 6)
 )
 def test_the_exact_method_matches_a_brute_force_over_every_assignment_of_units(

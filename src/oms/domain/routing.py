@@ -27,7 +27,8 @@ Shipping comes through a ``Shipper`` callable so the router knows nothing of car
 called at most once per (location, parcel grams) per ``route()`` call and must be monotone
 in weight, as rate cards are: from one location a heavier parcel never arrives sooner,
 never costs less while on time, and cannot ship where a lighter one cannot. The search is
-in ``oms.domain.routing_search``, ``routing_units`` and ``routing_heuristic``;
+in ``oms.domain.routing_search``, ``routing_lines``, ``routing_units`` and
+``routing_heuristic``;
 ``bench/routing.py`` compares it with a MILP optimum.
 """
 
@@ -41,7 +42,8 @@ from typing import NamedTuple
 from uuid import UUID
 
 from oms.domain.routing_heuristic import heuristic_plans
-from oms.domain.routing_search import Plan, Problem, exact_plans
+from oms.domain.routing_lines import exact_plans
+from oms.domain.routing_search import Plan, Problem
 from oms.domain.routing_units import loads_of, placeable, unit_plans
 
 __all__ = [

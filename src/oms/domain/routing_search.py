@@ -1,6 +1,6 @@
-"""The search behind ``oms.domain.routing``: the problem, plans and the exact search over
-line groupings (here), exact over units (``oms.domain.routing_units``), then the bounded
-heuristic (``oms.domain.routing_heuristic``).
+"""The search behind ``oms.domain.routing``: the problem and its plans (here), the exact
+search over whole lines (``oms.domain.routing_lines``) and over units
+(``oms.domain.routing_units``), then the bounded heuristic (``oms.domain.routing_heuristic``).
 
 Internal to the router; ``route()`` is the public entry point. Money is held here as integer
 micro-units (1e-6 of the currency) so the inner loops never touch ``Decimal``; the router
@@ -15,20 +15,17 @@ A plan gives each location it uses one **load**: units per line (a tuple, one en
 line). ``Problem.load_options`` lists every location able to supply a load, priced with
 the load's weight (memoised per load, and ship() per (location, grams)).
 
-- Whole lines (``exact_plans``): set partitions of the lines into at most ``K`` groups; each
-  group is a load of whole lines. A plan uses each location once, so the groups of one
-  partition take distinct locations: when their favourites collide, a small branch and
-  bound picks the best distinct ones (for one lateness bound, each group's ``K`` cheapest
-  locations suffice). With ``allow_drop`` some lines may stay unshipped: the fewest
-  unshipped units first.
-- ``Problem.only_on_time`` makes late options count as impossible, for the router's second
-  look when the best plan of a heuristic search is late.
+A plan uses each location once, so the loads of one plan take distinct locations:
+``assign`` picks the best distinct ones when their favourites collide (a small branch and
+bound: for one lateness bound, each load's ``K`` cheapest locations suffice).
+``Problem.only_on_time`` makes late options count as impossible, for the router's second
+look when the best plan of a heuristic search is late.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
@@ -44,7 +41,6 @@ __all__ = [
     "Plan",
     "Problem",
     "assign",
-    "exact_plans",
     "offer",
     "offer_with_spares",
     "to_micros",
@@ -280,31 +276,6 @@ class Problem:
         return found
 
 
-@lru_cache(maxsize=4096)
-def _partitions(mask: int, most: int) -> tuple[tuple[int, ...], ...]:
-    """Every split of ``mask`` into at most ``most`` non-empty groups, fewest groups first."""
-    if mask == 0:
-        return ((),)
-    if most == 0:
-        return ()
-    low = mask & -mask
-    rest = mask ^ low
-    found: list[tuple[int, ...]] = []
-    for sub in _submasks(rest):
-        found.extend((low | sub, *tail) for tail in _partitions(rest ^ sub, most - 1))
-    found.sort(key=lambda groups: (len(groups), groups))
-    return tuple(found)
-
-
-def _submasks(mask: int) -> Iterator[int]:
-    sub = mask
-    while True:
-        yield sub
-        if sub == 0:
-            return
-        sub = (sub - 1) & mask
-
-
 def assign(choices: list[list[Option]]) -> list[Option] | None:
     """One option per group, no location twice: latest arrival first, then cost, smallest.
 
@@ -395,43 +366,6 @@ def offer_with_spares(
         spares = (o for o in options if o[2] not in taken)
         for spare in itertools.islice(spares, _SPARES if len(loads) == 1 else 1):
             offer(p, loads, [*picks[:j], spare, *picks[j + 1 :]], out)
-
-
-def exact_plans(p: Problem, mask: int, *, allow_drop: bool) -> tuple[list[Plan], int]:
-    """Whole-line plans over the lines of ``mask``, best first, and how many groupings worked.
-
-    Without ``allow_drop`` every line of ``mask`` is shipped (an empty list: impossible);
-    with it, the groupings that leave the fewest units unshipped.
-    """
-    drops: Iterable[int] = [0]
-    if allow_drop:  # the other drops sorted only when shipping everything is impossible
-        drops = itertools.chain(drops, _drops(p, mask))
-    out: list[Plan] = []
-    workable = 0
-    fewest: int | None = None
-    for dropped in drops:
-        if fewest is not None and _units(p, dropped) > fewest:
-            break
-        for groups in _partitions(mask ^ dropped, p.k):
-            choices = [p.group_options(g) for g in groups]
-            if not all(choices):
-                continue
-            picks = assign(choices)
-            if picks is None:
-                continue
-            workable += 1
-            fewest = _units(p, dropped)
-            offer_with_spares(p, [p.whole(g) for g in groups], choices, picks, out)
-    return unique_sorted(out), workable
-
-
-def _drops(p: Problem, mask: int) -> Iterator[int]:
-    """The non-empty sets of lines of ``mask`` to leave unshipped, fewest units first."""
-    yield from sorted((s for s in _submasks(mask) if s), key=lambda s: (_units(p, s), s))
-
-
-def _units(p: Problem, mask: int) -> int:
-    return sum(p.qty[i] for i in range(p.n) if mask >> i & 1)
 
 
 def unique_sorted(plans: list[Plan]) -> list[Plan]:

@@ -32,12 +32,12 @@ from bisect import bisect_left, insort
 from collections.abc import Sequence
 from functools import lru_cache
 
+from oms.domain.routing_lines import exact_plans
 from oms.domain.routing_search import (
     Load,
     Plan,
     Problem,
     assign,
-    exact_plans,
     offer_with_spares,
     unique_sorted,
 )

@@ -298,6 +298,23 @@ def test_a_multi_unit_line_is_split_over_two_near_locations_when_one_far_one_cos
     assert result.explanation.why.endswith("splitting across NEAR1+NEAR2 saves 11.79 over FAR")
 
 
+def test_splitting_a_line_never_opens_more_packages_than_allowed() -> None:
+    # Spreading C's three units over the cheap A and B leaves one unit for C: three packages.
+    candidates = [at("A", {"X": 1}), at("B", {"X": 1}), at("C", {"X": 3})]
+    rates = {"A": Rate("2.00"), "B": Rate("2.00"), "C": Rate("1.00", per_kg="10.00")}
+    policy = RoutingPolicy(max_locations=2)
+    for exact_line_limit in (6, 0):
+        result = route(
+            [line(1, 3, "X")],
+            candidates,
+            ship=shipper(rates),
+            policy=policy,
+            exact_line_limit=exact_line_limit,
+        )
+        assert len(result.packages) <= 2
+        assert result.unfilled == {}
+
+
 def test_a_bundle_is_routed_by_its_components() -> None:
     kit = {"X": 2, "Y": 1}  # two units need X 4 and Y 2
     candidates = [at("CHEAP", {"X": 3, "Y": 9}), at("DEAR", {"X": 4, "Y": 2})]

@@ -188,7 +188,9 @@ class _Search:
                 continue
             best: tuple[Key, int, int] | None = None
             for c in self.targets():
-                units = sum(u for _, u in _shippable(d, c, [(i, min(d.unfilled[i], d.room(c, i)))]))
+                units = min(d.unfilled[i], d.room(c, i))
+                if units > 0:  # no more than a carrier takes from there
+                    units = sum(u for _, u in _shippable(d, c, [(i, units)]))
                 if units <= 0:
                     continue
                 d.add(c, i, units)
@@ -244,7 +246,9 @@ class _Search:
             moved: list[tuple[int, int]] = []
             left = units
             for _, target in ranked:
-                if not left or (target not in d.alloc and len(d.alloc) >= d.p.k):
+                if not left:
+                    break
+                if target not in d.alloc and len(d.alloc) >= d.p.k:
                     continue
                 take = min(left, d.room(target, i))
                 take = sum(u for _, u in _shippable(d, target, [(i, take)]))
@@ -252,11 +256,13 @@ class _Search:
                     d.add(target, i, take)
                     moved.append((target, take))
                     left -= take
-            if left:
-                d.add(c, i, left)  # what found no other place stays
-            if moved and self.better():
+            # What finds no other place stays, if a package is left for it.
+            valid = not left or c in d.alloc or len(d.alloc) < d.p.k
+            if valid and left:
+                d.add(c, i, left)
+            if valid and moved and self.better():
                 return True
-            if left:
+            if valid and left:
                 d.remove(c, i, left)
             for target, take in reversed(moved):
                 d.remove(target, i, take)

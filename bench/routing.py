@@ -49,6 +49,9 @@ orders), so the methods are compared order by order on identical inputs, by:
     of 0.01 a gap below 0.01 proves optimality. It runs on the first ``--milp-orders``
     orders; (c) is compared with it on exactly those orders.
 
+(e) heuristic alone: (c) with its exact search switched off (``exact_line_limit=0``), on
+    the MILP's orders: how good the bounded heuristic is where it has to decide alone.
+
 (a) and (b) skip locations at capacity but ignore the limit of 3 locations (as the rule
 does), and do not look at weight: a package of theirs that no service takes ships nothing
 (its units count as backordered). The table says how often they exceed 3 locations. Costs
@@ -747,7 +750,9 @@ def _key(o: Outcome) -> tuple[int, int, Decimal]:
     return (o.unfilled, o.latest_late, o.total)
 
 
-def _compare(oms: list[Outcome], optimum: list[Outcome], not_optimal: int) -> str:
+def _compare(
+    oms: list[Outcome], optimum: list[Outcome], not_optimal: int, name: str = "(c)"
+) -> str:
     pairs = list(zip(oms, optimum, strict=True))
     worse = [(c, d) for c, d in pairs if _key(c) > _key(d)]
     excess = sum((c.total for c in oms), Decimal(0)) - sum((d.total for d in optimum), Decimal(0))
@@ -756,13 +761,13 @@ def _compare(oms: list[Outcome], optimum: list[Outcome], not_optimal: int) -> st
     by_split = sum(d.split_lines > c.split_lines for c, d in worse)
     heuristic = sum(c.method == "heuristic" for c, _ in worse)
     return (
-        f"(c) against (d), same {len(pairs):,} orders: (c) costs {_money(excess)} more "
-        f"({share:.3f}%); (c) worse on {len(worse)} orders "
+        f"{name} against (d), same {len(pairs):,} orders: {name} costs {_money(excess)} more "
+        f"({share:.3f}%); {name} worse on {len(worse)} orders "
         f"({sum(c.unfilled > d.unfilled for c, d in worse)} by backorders, "
         f"{sum(c.unfilled == d.unfilled and c.latest_late > d.latest_late for c, d in worse)} "
         f"by a later arrival, largest cost gap {_money(largest)}; on {by_split} of them (d) "
-        f"splits a line that (c) keeps whole, {heuristic} were routed by the heuristic); "
-        f"(d) worse than (c) on {sum(_key(c) < _key(d) for c, d in pairs)} orders; "
+        f"splits a line that {name} keeps whole, {heuristic} were routed by the heuristic); "
+        f"(d) worse than {name} on {sum(_key(c) < _key(d) for c, d in pairs)} orders; "
         f"MILP not proven optimal on {not_optimal}"
     )
 
@@ -822,6 +827,15 @@ def run_network(n_locations: int, args: argparse.Namespace, family: Family) -> N
         outcome = price(order, milp.solve(order, net.candidates, ship), by_id, ship)
         outcome.seconds, outcome.cpu = time.perf_counter() - t0, time.process_time() - c0
         optimum.append(outcome)
+    heuristic: list[Outcome] = []  # (c) with its exact search switched off
+    for order in subset:
+        ship = rates.shipper(order, net.points)
+        t0, c0 = time.perf_counter(), time.process_time()
+        outcome = oms(
+            route(order.lines, net.candidates, ship=ship, policy=POLICY, exact_line_limit=0)
+        )
+        outcome.seconds, outcome.cpu = time.perf_counter() - t0, time.process_time() - c0
+        heuristic.append(outcome)
     gc.unfreeze()
 
     oms_all, oms_subset = results["(c) oms"], results["(c) oms"][: len(subset)]
@@ -838,7 +852,9 @@ def run_network(n_locations: int, args: argparse.Namespace, family: Family) -> N
     if subset:
         print(_row("(c) oms, MILP subset", oms_subset, None))
         print(_row("(d) MILP, same subset", optimum, oms_subset))
+        print(_row("(e) heuristic alone", heuristic, oms_subset))
         print(_compare(oms_subset, optimum, milp.not_optimal))
+        print(_compare(heuristic, optimum, milp.not_optimal, name="(e)"))
     print(
         "(c) method: "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(how.items()))

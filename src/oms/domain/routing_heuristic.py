@@ -4,7 +4,8 @@ Seeds (the caller's, e.g. the exact plan of whole lines, and a greedy cover), th
 placement of unfilled units, then local moves until none improves or a fixed budget of
 evaluations is spent: close a package (its units spread over the other packages), move a
 piece (a line's units at a location) or part of it to another location, spread a piece
-over the cheapest locations that can take it, hand a location's share to an unused one.
+over the cheapest locations that can take it, hand a location's share to an unused one,
+let two locations trade their shares.
 Wherever a parcel would be too heavy for every carrier (a weight cap), fewer units are
 tried: the most that still ship, lightest units first. Every move is checked against the
 stock left, so nothing is over-assigned. Plans, keys and the problem are those of
@@ -124,8 +125,9 @@ def _shippable(d: _Draft, c: int, pieces: list[tuple[int, int]]) -> list[tuple[i
     return first(low)
 
 
-def _greedy_cover(p: Problem) -> _Draft:
-    """Open locations one at a time, each the one that ships most of what is left."""
+def _greedy_cover(p: Problem, *, thrifty: bool) -> _Draft:
+    """Open locations one at a time, each the one that ships most of what is left (or, when
+    ``thrifty``, that ships it at least cost a unit)."""
     d = _Draft(p)
     while len(d.alloc) < p.k and any(d.unfilled):
         open_lines = [i for i in range(p.n) if d.unfilled[i]]
@@ -138,12 +140,14 @@ def _greedy_cover(p: Problem) -> _Draft:
             priced = p.package(c, sum(u * p.wt[i] for i, u in taken)) if units else None
             if priced is not None:
                 rank = (-units, priced[0], priced[1], c)
+                if thrifty:
+                    rank = (priced[0], priced[1] // units, -units, c)
                 if best is None or rank < best[0]:
                     best = (rank, taken)
         if best is None:
             break
         for i, units in best[1]:
-            d.add(best[0][3], i, units)
+            d.add(best[0][-1], i, units)
     return d
 
 
@@ -292,6 +296,32 @@ class _Search:
                 d.add(c, i, units)
         return False
 
+    def exchange(self) -> bool:
+        """Let two used locations trade everything they ship."""
+        d = self.d
+        used = sorted(d.alloc)
+        for x, a in enumerate(used):
+            for b in used[x + 1 :]:
+                if self.budget <= 0:
+                    return False
+                shares = sorted(d.alloc[a].items()), sorted(d.alloc[b].items())
+                for here, pieces in zip((a, b), shares, strict=True):
+                    for i, units in pieces:
+                        d.remove(here, i, units)
+                if _fits(d, b, shares[0]) and _fits(d, a, shares[1]):
+                    for there, pieces in zip((b, a), shares, strict=True):
+                        for i, units in pieces:
+                            d.add(there, i, units)
+                    if self.better():
+                        return True
+                    for there, pieces in zip((b, a), shares, strict=True):
+                        for i, units in pieces:
+                            d.remove(there, i, units)
+                for here, pieces in zip((a, b), shares, strict=True):
+                    for i, units in pieces:
+                        d.add(here, i, units)
+        return False
+
     def close(self) -> bool:
         """Spread one location's pieces over the other used locations, saving a package."""
         d = self.d
@@ -323,7 +353,7 @@ class _Search:
         return False
 
     def run(self) -> None:
-        moves = (self.fill, self.close, self.relocate, self.spread, self.swap)
+        moves = (self.fill, self.close, self.relocate, self.spread, self.swap, self.exchange)
         while self.budget > 0 and any(move() for move in moves):
             pass
 
@@ -339,9 +369,9 @@ def _fits(d: _Draft, c: int, pieces: list[tuple[int, int]]) -> bool:
 
 
 def heuristic_plans(p: Problem, seeds: Sequence[Plan]) -> list[Plan]:
-    """Improve each seed plan and a greedy cover; the results and the starts, best first."""
+    """Improve each seed plan and two greedy covers; the results and the starts, best first."""
     drafts = [_from_plan(p, seed) for seed in seeds]
-    drafts.append(_greedy_cover(p))
+    drafts += [_greedy_cover(p, thrifty=False), _greedy_cover(p, thrifty=True)]
     results: list[Plan] = []
     for draft in drafts:
         if draft.key() is None:

@@ -18,10 +18,10 @@ lines (a line may be split over locations). Plans are ranked by, in order:
   order with no more ways than that): optimal over every assignment of units to
   locations, backorders included.
 - **heuristic** otherwise: seeds (the best plan the exact search found, or the exact plan
-  of whole lines, when the order has few lines; a greedy cover) improved by greedy
-  placement of the remaining units and bounded local moves that split, move and merge
-  units; never over-assigns, never builds a parcel no carrier takes. When its best plan
-  is late it runs again with late options ruled out.
+  of whole lines, when the order has few lines; two greedy covers) improved by greedy
+  placement of the remaining units and bounded local moves that split, move, merge and
+  trade units; never over-assigns, never builds a parcel no carrier takes. When its best
+  plan is late it runs again with late options ruled out.
 
 Shipping comes through a ``Shipper`` callable so the router knows nothing of carriers; it is
 called at most once per (location, parcel grams) per ``route()`` call and must be monotone

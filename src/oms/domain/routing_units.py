@@ -13,9 +13,13 @@ finishes, a larger one finishes when the bounds cut enough of it):
 1. The whole-line plans (``exact_plans``) come first: they are cheap and usually win.
 2. Shapes are built one load at a time, loads in a fixed order (most units first, so each
    shape is met once), and a branch is cut as soon as its lower bound cannot beat the best
-   plan so far: units it can still place (at most as many per load as the last one), the
-   latest arrival and the cost of its loads so far, each at least what the cheapest holder
-   of the load would charge for the lightest parcel of the order.
+   plan so far: the units it can still place (no more per load than the last one; no more
+   of a line than its ``K`` best holders have), the latest arrival and the cost of its
+   loads, and of the packages it must still add to place enough units (the heaviest of m
+   packages carries at least 1/m of what they must carry). A load's bounds are tightened
+   only while the branch survives: first what its holders would charge for the order's
+   lightest parcel, then its own weight priced at the holders that could still be
+   cheaper.
 3. A shape none of whose locations can take one of its loads (stock, weight cap), or whose
    loads cannot get distinct locations, is cut with everything built on it.
 

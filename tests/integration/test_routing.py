@@ -286,3 +286,20 @@ def test_a_bundle_weighs_its_components_unless_it_has_a_weight_of_its_own(
     )
     assert alone == []
     assert [weights(p.order) for p in placed if not isinstance(p, Exception)] == [[3600], [4300]]
+
+
+def test_an_order_too_heavy_for_one_parcel_is_shipped_in_parcels_under_the_weight_cap(
+    uow_factory: SqlUnitOfWorkFactory, network: UUID
+) -> None:
+    capped = RATES.replace("  currency: EUR\n", "  currency: EUR\n  max_weight_grams: 30000\n")
+    import_rate_cards(uow_factory=uow_factory, principal=None, text=capped, fmt="yaml")
+    _product(uow_factory, network, "ANVIL", 12_000)
+    set_stock(uow_factory, network, "ANVIL", "NEAR", 3)
+    set_stock(uow_factory, network, "ANVIL", "BONN", 3)
+
+    order = _order(uow_factory, network, ("ANVIL", 3))  # 36 kg: no service takes it whole
+
+    assert [(line.allocated, line.backordered) for line in order.lines] == [(3, 0)]
+    packages = order.routing["packages"]
+    assert sorted(p["weight_grams"] for p in packages) == [12_000, 24_000]
+    assert sorted(p["location"] for p in packages) == ["BONN", "NEAR"]

@@ -53,8 +53,9 @@ _NEVER = 1 << 62
 _KEPT = 5
 # How many times a load's bounds can be tightened (_Search.tighten).
 _STAGES = 2
-# Per order quantities, the lists of loads that fit in what is left kept for the next order.
-_FITS_KEPT = 4096
+# Per order quantities, how many entries of the lists of loads that fit in what is left are
+# kept for the next order (memory stays bounded whatever the orders).
+_FITS_KEPT = 50_000
 
 
 class _Layout:
@@ -68,6 +69,7 @@ class _Layout:
         self.index = {v: j for j, v in enumerate(loads)}
         self.sizes = [sum(v) for v in loads]
         self._fits: dict[Load, list[int]] = {}
+        self._kept = 0
 
     def fits(self, rem: Load) -> list[int]:
         """The loads no bigger than ``rem`` in any line, in order."""
@@ -77,12 +79,13 @@ class _Layout:
             found = sorted(
                 index[v] for v in itertools.product(*(range(r + 1) for r in rem)) if any(v)
             )
-            if len(self._fits) < _FITS_KEPT:
+            if self._kept + len(found) <= _FITS_KEPT:
                 self._fits[rem] = found
+                self._kept += len(found)
         return found
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=128)
 def _layout(quantities: tuple[int, ...]) -> _Layout:
     return _Layout(quantities)
 

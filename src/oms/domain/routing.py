@@ -215,7 +215,8 @@ def _search(
         f"{_many(problem.k, 'package')}"
     )
     if problem.n > exact_line_limit:
-        reason = f"{_many(problem.n, 'line')} exceed the exact limit of {exact_line_limit}"
+        exceed = "exceeds" if problem.n == 1 else "exceed"
+        reason = f"{_many(problem.n, 'line')} {exceed} the exact limit of {exact_line_limit}"
     elif loads_of(placeable(problem)) > exact_shape_limit:
         reason = f"{ways} exceed the exact limit of {exact_shape_limit:,}"
         seeds, _ = exact_plans(problem, _whole_lines(problem), allow_drop=True)

@@ -3,9 +3,10 @@
 Run it from the project root::
 
     .venv/bin/python bench/routing.py [--orders 10000] [--locations 10,50,200] [--seed 7]
-        [--milp-orders 2000]
+        [--milp-orders 2000] [--families easy,hard]
 
-What it builds, from ``--seed`` alone (so every run with the same arguments is the same):
+What it builds, from ``--seed`` alone (so every run with the same arguments is the same),
+in two families of networks and orders:
 
 * A country: the continental US box, with destinations drawn around 18 population centres
   (85 %) or uniformly (15 %); locations likewise but spread wider. A quarter of the
@@ -20,8 +21,15 @@ What it builds, from ``--seed`` alone (so every run with the same arguments is t
   ``acme/2day`` up to 30 kg). ``ship()`` is ``rate_shop`` with the promised date: the
   cheapest on-time quote, else the fastest one marked late. Its answers are memoised by
   (zone, weight bracket, ship date, promise), on which ``rate_shop`` is constant.
-* ``--orders`` orders of 1-4 lines (Zipf SKUs, mostly one unit), placed over one week;
-  75 % standard (5 business days), 20 % express (2), 5 % overnight (1).
+* ``--orders`` orders of 1-4 lines (Zipf SKUs), placed over one week; 75 % standard (5
+  business days), 20 % express (2), 5 % overnight (1).
+
+The **easy** family: stock as above, lines mostly of one unit (72 %; 2, 3 or 6 units
+otherwise), no weight limit on the ground services. The **hard** family: every location
+holds half as many SKUs and a quarter of the depth, lines of 1, 2, 3, 4, 6 or 10 units
+(30/25/20/10/10/5 %), 15 % of the SKUs heavy (about 8 kg a unit), and every service takes
+at most 31.5 kg (30 kg for ``acme/2day``), as real ones do: multi-unit lines, sparse stock
+and weight caps, so that lines must be split and parcels kept under the caps.
 
 Every order is routed against the same network snapshot (stock is not depleted between
 orders), so the methods are compared order by order on identical inputs, by:
@@ -41,14 +49,19 @@ orders), so the methods are compared order by order on identical inputs, by:
     of 0.01 a gap below 0.01 proves optimality. It runs on the first ``--milp-orders``
     orders; (c) is compared with it on exactly those orders.
 
+(e) heuristic alone: (c) with its exact search switched off (``exact_line_limit=0``), on
+    the MILP's orders: how good the bounded heuristic is where it has to decide alone.
+
 (a) and (b) skip locations at capacity but ignore the limit of 3 locations (as the rule
-does); the table says how often they exceed it. Costs are recomputed from each plan's
-packages with the same ``ship()``: shipping, handling, split penalty, late penalty.
-Routing times are per order for the method's whole decision (for (a) and (b) including
-pricing the packages; for (d) building the model and pricing every load), in one process,
-with the rate memo filled beforehand and a short warm-up: p50 and p99 of wall-clock time,
-and p99 of this process's CPU time, which other load on the machine barely disturbs.
-Nothing is asserted about the figures.
+does), and do not look at weight: a package of theirs that no service takes ships nothing
+(its units count as backordered). The table says how often they exceed 3 locations. Costs
+are recomputed from each plan's packages with the same ``ship()``: shipping, handling,
+split penalty, late penalty; the total is shown with and without the late penalties
+(which dominate it: a late package costs 1000). Routing times are per order for the
+method's whole decision (for (a) and (b) including pricing the packages; for (d) building
+the model and pricing every load), in one process, with the rate memo filled beforehand
+and a short warm-up: p50 and p99 of wall-clock time, and p99 of this process's CPU time,
+which other load on the machine barely disturbs. Nothing is asserted about the figures.
 """
 
 from __future__ import annotations
@@ -117,6 +130,40 @@ MONDAY = datetime(2025, 3, 3, tzinfo=UTC)
 CUTOFF = clock(15, 0, tzinfo=UTC)
 SERVICE_LEVELS = [(5, 0.75), (2, 0.20), (1, 0.05)]  # business days promised, share
 BIG_UNFILLED, BIG_LATE_DAY = 1e6, 1e4  # MILP objective weights: lexicographic like route()
+CAP_GRAMS = 31_500  # the hard family's weight limit on the ground services
+
+
+@dataclass(frozen=True)
+class Family:
+    """How a family's networks and orders are drawn (see the module's docstring)."""
+
+    name: str
+    quantities: tuple[tuple[int, float], ...]  # (units of a line, share)
+    heavy_share: float  # of the SKUs, about 8 kg a unit
+    holding: float  # times the chance that a location holds a SKU
+    depth: float  # times the units it holds
+    capped: bool  # the ground services take at most CAP_GRAMS
+
+    def describe(self) -> str:
+        lines = ", ".join(f"{units} ({share:.0%})" for units, share in self.quantities)
+        return (
+            f"{self.name}: units per line {lines}; heavy SKUs {self.heavy_share:.0%}; "
+            f"stock held x{self.holding:g}, depth x{self.depth:g}; "
+            + (f"every service at most {CAP_GRAMS:,} g" if self.capped else "no ground weight cap")
+        )
+
+
+FAMILIES = {
+    "easy": Family("easy", ((1, 0.72), (2, 0.18), (3, 0.07), (6, 0.03)), 0.0, 1.0, 1.0, False),
+    "hard": Family(
+        "hard",
+        ((1, 0.30), (2, 0.25), (3, 0.20), (4, 0.10), (6, 0.10), (10, 0.05)),
+        0.15,
+        0.5,
+        0.25,
+        True,
+    ),
+}
 
 
 # --- the network ----------------------------------------------------------------------------
@@ -172,19 +219,21 @@ def _two_day(zone: int) -> float:
     return 2.1 * _acme(zone)
 
 
-def carrier_services() -> list[CarrierService]:
-    """Three services sharing one zone rule (so a zone is one per origin-destination pair)."""
+def carrier_services(*, capped: bool = False) -> list[CarrierService]:
+    """Three services sharing one zone rule (so a zone is one per origin-destination pair);
+    ``capped``: the ground services take at most CAP_GRAMS."""
     ground_days = {2: 1, 3: 2, 4: 3, 5: 3, 6: 4, 7: 5, 8: 5}
     regional_days = {2: 1, 3: 1, 4: 2, 5: 4, 6: 5, 7: 6, 8: 6}
     two_days = {z: 1 if z <= 3 else 2 for z in ground_days}
+    cap = CAP_GRAMS if capped else None
     return [
         CarrierService(
             "acme", "ground", "Acme Ground",
-            _card(_acme, lambda z: 0.45 + 0.08 * z, ground_days, "8"),
+            _card(_acme, lambda z: 0.45 + 0.08 * z, ground_days, "8", max_grams=cap),
         ),
         CarrierService(
             "swift", "ground", "Swift Regional",
-            _card(_swift, lambda z: 0.40 + 0.12 * z, regional_days, "6"),
+            _card(_swift, lambda z: 0.40 + 0.12 * z, regional_days, "6", max_grams=cap),
         ),
         CarrierService(
             "acme", "2day", "Acme 2Day",
@@ -210,9 +259,18 @@ class Network:
     orders: list[Order]
 
 
-def build_network(rng: random.Random, n_locations: int, n_orders: int) -> Network:
+def build_network(
+    rng: random.Random, n_locations: int, n_orders: int, family: Family = FAMILIES["easy"]
+) -> Network:
     popularity = [1 / (rank + 1) ** 1.05 for rank in range(N_SKUS)]
     weights = [int(min(15000, max(50, rng.lognormvariate(math.log(600), 0.9)))) for _ in popularity]
+    if family.heavy_share:
+        weights = [
+            int(min(25000, rng.lognormvariate(math.log(8000), 0.4)))
+            if rng.random() < family.heavy_share
+            else grams
+            for grams in weights
+        ]
     candidates: list[Candidate] = []
     points: dict[UUID, GeoPoint] = {}
     dcs: list[Candidate] = []
@@ -223,11 +281,11 @@ def build_network(rng: random.Random, n_locations: int, n_orders: int) -> Networ
         points[location_id] = _point(rng, 1.5, 0.3)
         stock: dict[str, int] = {}
         for s, pop in enumerate(popularity):
-            share = min(
+            share = family.holding * min(
                 0.97, 0.08 + 2.5 * math.sqrt(pop / popularity[0]) * (1.0 if is_dc else 0.45)
             )
             if rng.random() < share:
-                mean = (30 if is_dc else 4) * (pop / popularity[0]) ** 0.3
+                mean = family.depth * (30 if is_dc else 4) * (pop / popularity[0]) ** 0.3
                 stock[f"S{s:04d}"] = 1 + int(rng.expovariate(1 / max(0.5, mean)))
         handling = rng.uniform(1.2, 1.8) if is_dc else rng.uniform(2.5, 4.0)
         capacity = 0 if rng.random() < 0.04 else 1000
@@ -247,7 +305,7 @@ def build_network(rng: random.Random, n_locations: int, n_orders: int) -> Networ
             skus.add(rng.choices(range(N_SKUS), popularity)[0])
         lines = []
         for line_no, s in enumerate(sorted(skus), start=1):
-            quantity = rng.choices([1, 2, 3, 6], [0.72, 0.18, 0.07, 0.03])[0]
+            quantity = rng.choices(*zip(*family.quantities, strict=True))[0]
             per_unit, grams = {f"S{s:04d}": 1}, weights[s]
             if rng.random() < 0.03:  # a bundle: this SKU plus a second component
                 other = rng.choices(range(N_SKUS), popularity)[0]
@@ -302,6 +360,9 @@ class RateTable:
         so that timed routing never waits for a cold ``rate_shop``."""
         origin = GeoPoint(30.0, -98.0)
         heaviest = max(sum(ln.quantity * ln.weight_grams for ln in o.lines) for o in orders)
+        caps = [s.rate_card.max_weight_grams for s in self.services]
+        if None not in caps:  # nothing heavier ships: the answer is the same None
+            heaviest = min(heaviest, max(c for c in caps if c is not None) + 1)
         dates = sorted({(o.ship_on, o.promise) for o in orders})
         low_km = 0.0
         for km in BANDS_KM:
@@ -394,25 +455,33 @@ class Outcome:
     def total(self) -> Decimal:
         return self.shipping + self.handling + self.split + self.late
 
+    @property
+    def on_time_cost(self) -> Decimal:
+        """The total without late penalties."""
+        return self.shipping + self.handling + self.split
+
 
 def price(order: Order, shares: Shares, by_id: dict[UUID, Candidate], ship: Shipper) -> Outcome:
     grams_of = {ln.line_no: ln.weight_grams for ln in order.lines}
-    out = Outcome(packages=len(shares))
-    shipped = 0
+    out = Outcome()
+    shipped: list[list[tuple[int, int]]] = []
     for location_id, pieces in shares.items():
         option = ship(location_id, sum(units * grams_of[no] for no, units in pieces))
-        if option is None:
-            raise RuntimeError(f"order {order.number}: no carrier serves {location_id}")
+        if option is None:  # too heavy for every service: it ships nothing
+            continue
         out.shipping += option.price
         out.handling += by_id[location_id].handling_cost
         if option.late:
             out.late_packages += 1
             out.late += POLICY.late_penalty
             out.latest_late = max(out.latest_late, option.deliver_by.toordinal())
-        shipped += sum(units for _, units in pieces)
-    out.split = POLICY.split_penalty * max(0, len(shares) - 1)
-    out.split_lines = _split_lines(shares.values())
-    out.unfilled = sum(ln.quantity for ln in order.lines) - shipped
+        shipped.append(pieces)
+    out.packages = len(shipped)
+    out.split = POLICY.split_penalty * max(0, len(shipped) - 1)
+    out.split_lines = _split_lines(shipped)
+    out.unfilled = sum(ln.quantity for ln in order.lines) - sum(
+        units for pieces in shipped for _, units in pieces
+    )
     return out
 
 
@@ -625,7 +694,10 @@ COLUMNS = [
     ("handling", 11),
     ("split pen.", 10),
     ("late pkgs", 9),
+    ("late pen.", 12),
     ("total", 14),
+    ("vs (c)", 8),
+    ("excl. late", 12),
     ("vs (c)", 8),
     ("pkgs/order", 10),
     ("split %", 7),
@@ -637,12 +709,17 @@ COLUMNS = [
 ]
 
 
+def _versus(mine: Decimal, base: Decimal) -> str:
+    return f"{(mine - base) / base * 100:+.2f}%" if base else ""
+
+
 def _row(name: str, outs: list[Outcome], reference: list[Outcome] | None) -> str:
     total = sum((o.total for o in outs), Decimal(0))
-    versus = ""
+    on_time = sum((o.on_time_cost for o in outs), Decimal(0))
+    versus = versus_on_time = ""
     if reference is not None:
-        base = sum((o.total for o in reference), Decimal(0))
-        versus = f"{(total - base) / base * 100:+.2f}%"
+        versus = _versus(total, sum((o.total for o in reference), Decimal(0)))
+        versus_on_time = _versus(on_time, sum((o.on_time_cost for o in reference), Decimal(0)))
     cells = [
         name,
         f"{len(outs):,}",
@@ -650,8 +727,11 @@ def _row(name: str, outs: list[Outcome], reference: list[Outcome] | None) -> str
         _money(sum((o.handling for o in outs), Decimal(0))),
         _money(sum((o.split for o in outs), Decimal(0))),
         f"{sum(o.late_packages for o in outs):,}",
+        _money(sum((o.late for o in outs), Decimal(0))),
         _money(total),
         versus,
+        _money(on_time),
+        versus_on_time,
         f"{sum(o.packages for o in outs) / len(outs):.3f}",
         f"{sum(o.packages > 1 for o in outs) / len(outs) * 100:.1f}",
         f"{sum(o.packages > POLICY.max_locations for o in outs):,}",
@@ -670,29 +750,34 @@ def _key(o: Outcome) -> tuple[int, int, Decimal]:
     return (o.unfilled, o.latest_late, o.total)
 
 
-def _compare(oms: list[Outcome], optimum: list[Outcome], not_optimal: int) -> str:
+def _compare(
+    oms: list[Outcome], optimum: list[Outcome], not_optimal: int, name: str = "(c)"
+) -> str:
     pairs = list(zip(oms, optimum, strict=True))
     worse = [(c, d) for c, d in pairs if _key(c) > _key(d)]
     excess = sum((c.total for c in oms), Decimal(0)) - sum((d.total for d in optimum), Decimal(0))
-    share = excess / sum((d.total for d in optimum), Decimal(0)) * 100
+    share = excess / (sum((d.total for d in optimum), Decimal(0)) or 1) * 100
     largest = max((c.total - d.total for c, d in worse), default=Decimal(0))
     by_split = sum(d.split_lines > c.split_lines for c, d in worse)
     heuristic = sum(c.method == "heuristic" for c, _ in worse)
     return (
-        f"(c) against (d), same {len(pairs):,} orders: (c) costs {_money(excess)} more "
-        f"({share:.3f}%); (c) worse on {len(worse)} orders "
+        f"{name} against (d), same {len(pairs):,} orders: {name} costs {_money(excess)} more "
+        f"({share:.3f}%); {name} worse on {len(worse)} orders "
         f"({sum(c.unfilled > d.unfilled for c, d in worse)} by backorders, "
         f"{sum(c.unfilled == d.unfilled and c.latest_late > d.latest_late for c, d in worse)} "
         f"by a later arrival, largest cost gap {_money(largest)}; on {by_split} of them (d) "
-        f"splits a line that (c) keeps whole, {heuristic} were routed by the heuristic); "
-        f"(d) worse than (c) on {sum(_key(c) < _key(d) for c, d in pairs)} orders; "
+        f"splits a line that {name} keeps whole, {heuristic} were routed by the heuristic); "
+        f"(d) worse than {name} on {sum(_key(c) < _key(d) for c, d in pairs)} orders; "
         f"MILP not proven optimal on {not_optimal}"
     )
 
 
-def run_network(n_locations: int, args: argparse.Namespace, services: list[CarrierService]) -> None:
+def run_network(n_locations: int, args: argparse.Namespace, family: Family) -> None:
     started = time.perf_counter()
-    net = build_network(random.Random(f"{args.seed}/{n_locations}"), n_locations, args.orders)
+    services = carrier_services(capped=family.capped)
+    # The easy family's seeds are the ones it always had, so its figures stay comparable.
+    seed = f"{args.seed}/{n_locations}" + ("" if family.name == "easy" else f"/{family.name}")
+    net = build_network(random.Random(seed), n_locations, args.orders, family)
     gc.collect()
     gc.freeze()  # the network lives for the whole run: keep it out of collections
     rates = RateTable(services)
@@ -742,11 +827,22 @@ def run_network(n_locations: int, args: argparse.Namespace, services: list[Carri
         outcome = price(order, milp.solve(order, net.candidates, ship), by_id, ship)
         outcome.seconds, outcome.cpu = time.perf_counter() - t0, time.process_time() - c0
         optimum.append(outcome)
+    heuristic: list[Outcome] = []  # (c) with its exact search switched off
+    for order in subset:
+        ship = rates.shipper(order, net.points)
+        t0, c0 = time.perf_counter(), time.process_time()
+        outcome = oms(
+            route(order.lines, net.candidates, ship=ship, policy=POLICY, exact_line_limit=0)
+        )
+        outcome.seconds, outcome.cpu = time.perf_counter() - t0, time.process_time() - c0
+        heuristic.append(outcome)
     gc.unfreeze()
 
     oms_all, oms_subset = results["(c) oms"], results["(c) oms"][: len(subset)]
+    units = sum(ln.quantity for order in net.orders for ln in order.lines)
     print(
-        f"\n== {n_locations} locations ({full} at capacity today), {len(net.orders):,} orders; "
+        f"\n== {family.name}: {n_locations} locations ({full} at capacity today), "
+        f"{len(net.orders):,} orders ({units / len(net.orders):.2f} units an order); "
         f"MILP on the first {len(subset):,} =="
     )
     print("  ".join(h.rjust(w) if i else h.ljust(w) for i, (h, w) in enumerate(COLUMNS)))
@@ -756,7 +852,9 @@ def run_network(n_locations: int, args: argparse.Namespace, services: list[Carri
     if subset:
         print(_row("(c) oms, MILP subset", oms_subset, None))
         print(_row("(d) MILP, same subset", optimum, oms_subset))
+        print(_row("(e) heuristic alone", heuristic, oms_subset))
         print(_compare(oms_subset, optimum, milp.not_optimal))
+        print(_compare(heuristic, optimum, milp.not_optimal, name="(e)"))
     print(
         "(c) method: "
         + ", ".join(f"{k} {v:,}" for k, v in sorted(how.items()))
@@ -770,7 +868,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--locations", default="10,50,200", help="comma-separated sizes")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--milp-orders", type=int, default=2_000)
+    parser.add_argument("--families", default="easy,hard", help="comma-separated: easy, hard")
     args = parser.parse_args(argv)
+    families = [name.strip() for name in args.families.split(",")]
+    unknown = [name for name in families if name not in FAMILIES]
+    if unknown:
+        parser.error(f"unknown family {', '.join(unknown)}: choose from {', '.join(FAMILIES)}")
     services = carrier_services()
     print(
         f"Routing benchmark (bench/routing.py), seed {args.seed}, Python "
@@ -794,12 +897,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         "lexicographic like route(): unfilled units, then latest late arrival, then cost"
     )
     print(
-        "total = shipping + handling + split penalty + late penalty; 'vs (c)' on the same "
-        "orders; backorder = units unfilled; times per order in ms (wall clock; 'p99 cpu' = "
-        "process CPU time)"
+        "total = shipping + handling + split penalty + late penalty, 'excl. late' without the "
+        "late penalty; 'vs (c)' on the same orders; backorder = units unfilled (for (a) and "
+        "(b) also the units of a package no service takes); times per order in ms (wall "
+        "clock; 'p99 cpu' = process CPU time)"
     )
-    for size in (int(s) for s in args.locations.split(",")):
-        run_network(size, args, services)
+    for name in families:
+        print(f"\nfamily {FAMILIES[name].describe()}")
+        for size in (int(s) for s in args.locations.split(",")):
+            run_network(size, args, FAMILIES[name])
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import psycopg
@@ -13,13 +15,16 @@ from sqlalchemy import Engine
 from oms.adapters.db.engine import build_engine
 from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.adapters.payments.registry import gateway_named
 from oms.config import Settings
 from oms.domain.addresses import Address
+from oms.domain.catalogue import BundleComponent, ProductKind
 from oms.domain.holds import HoldReason
 from oms.domain.orders import Actor, Order
 from oms.domain.tenancy import ApiKeyScope, Principal
-from oms.services import catalogue
+from oms.services import catalogue, intake_group
 from oms.services.carriers import import_rate_cards
+from oms.services.common import utcnow
 from oms.services.inventory import Adjustment, adjust_inventory, get_stock
 from oms.services.orders import get_order
 from oms.services.rerouting import reroute_order
@@ -218,3 +223,83 @@ def test_a_backorder_is_routed_by_itself_when_stock_arrives(
     assert filled.open_holds == []
     assert filled.released_at is not None
     assert "order.backorder_allocated" in [e.type for e in filled.events]
+
+
+def _product(
+    uow: SqlUnitOfWorkFactory, tenant_id: UUID, sku: str, grams: int, **parts: int
+) -> None:
+    catalogue.create_product(
+        uow_factory=uow,
+        tenant_id=tenant_id,
+        command=catalogue.NewProduct(
+            sku=sku,
+            name=sku,
+            price=Decimal("10.00"),
+            currency="EUR",
+            kind=ProductKind.BUNDLE if parts else ProductKind.PHYSICAL,
+            weight_grams=grams,
+            components=tuple(BundleComponent(s, q) for s, q in parts.items()),
+        ),
+    )
+
+
+def test_a_bundle_weighs_its_components_unless_it_has_a_weight_of_its_own(
+    uow_factory: SqlUnitOfWorkFactory, network: UUID, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _product(uow_factory, network, "HEAVY", 1200)
+    _product(uow_factory, network, "LIGHT", 300)
+    _product(uow_factory, network, "KIT", 0, HEAVY=1, LIGHT=2)  # 1,800 g a kit
+    _product(uow_factory, network, "BOXED", 2500, HEAVY=1, LIGHT=2)  # weighed with its box
+    set_stock(uow_factory, network, "HEAVY", "NEAR", 20)
+    set_stock(uow_factory, network, "LIGHT", "NEAR", 40)
+
+    def weights(order: Order) -> list[int]:
+        return [package["weight_grams"] for package in order.routing["packages"]]
+
+    assert weights(_order(uow_factory, network, ("KIT", 2))) == [3600]
+    assert weights(_order(uow_factory, network, ("BOXED", 1), ("KIT", 1))) == [4300]
+
+    # The same through an intake group, which reads the products once for all its orders.
+    alone: list[Any] = []
+    real = intake_group.place_alone
+
+    def spy(*args: Any) -> Any:
+        alone.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(intake_group, "place_alone", spy)
+    placed = intake_group.place_group(
+        uow_factory=uow_factory,
+        gateways=gateway_named,
+        geocoder=None,
+        submissions=[
+            intake_group.Submission(
+                tenant_id=network,
+                command=replace(order_of(*lines, payment=None), shipping_address=COLOGNE),
+                actor=TESTER,
+                at=utcnow(),
+                idempotency_key=None,
+                fingerprint="",
+            )
+            for lines in [(("KIT", 2),), (("BOXED", 1), ("KIT", 1))]
+        ],
+    )
+    assert alone == []
+    assert [weights(p.order) for p in placed if not isinstance(p, Exception)] == [[3600], [4300]]
+
+
+def test_an_order_too_heavy_for_one_parcel_is_shipped_in_parcels_under_the_weight_cap(
+    uow_factory: SqlUnitOfWorkFactory, network: UUID
+) -> None:
+    capped = RATES.replace("  currency: EUR\n", "  currency: EUR\n  max_weight_grams: 30000\n")
+    import_rate_cards(uow_factory=uow_factory, principal=None, text=capped, fmt="yaml")
+    _product(uow_factory, network, "ANVIL", 12_000)
+    set_stock(uow_factory, network, "ANVIL", "NEAR", 3)
+    set_stock(uow_factory, network, "ANVIL", "BONN", 3)
+
+    order = _order(uow_factory, network, ("ANVIL", 3))  # 36 kg: no service takes it whole
+
+    assert [(line.allocated, line.backordered) for line in order.lines] == [(3, 0)]
+    packages = order.routing["packages"]
+    assert sorted(p["weight_grams"] for p in packages) == [12_000, 24_000]
+    assert sorted(p["location"] for p in packages) == ["BONN", "NEAR"]

@@ -27,6 +27,8 @@ __all__ = [
     "location_named",
     "order_line_refusal",
     "unit_demand",
+    "unit_weight_grams",
+    "weighed_by",
 ]
 
 MAX_DOWNLOAD_URL_LENGTH = 2000
@@ -160,6 +162,22 @@ def order_line_refusal(product: Product | None, sku: str) -> str | None:
     if product.archived:
         return f"the product with SKU {sku!r} is archived: it is no longer sold"
     return None
+
+
+def weighed_by(product: Product) -> tuple[str, ...]:
+    """The SKUs whose weights make up one unit's weight: a bundle's components when it has
+    no weight of its own; else none (the product's own weight)."""
+    if product.kind is ProductKind.BUNDLE and not product.weight_grams:
+        return tuple(c.sku for c in product.components)
+    return ()
+
+
+def unit_weight_grams(product: Product, parts: Mapping[str, Product]) -> int:
+    """Grams one unit weighs: its own weight, or for a bundle without one the sum of its
+    components' weights times their quantities (``parts`` by SKU; one missing weighs 0)."""
+    if not weighed_by(product):
+        return product.weight_grams
+    return sum(c.quantity * parts[c.sku].weight_grams for c in product.components if c.sku in parts)
 
 
 def unit_demand(product: Product) -> dict[str, int]:

@@ -1,9 +1,10 @@
-"""Routing (DOM): which location ships which lines of one order, and why.
+"""Routing (DOM): which location ships which units of one order, and why.
 
 ``route()`` minimises shipping + handling + a penalty per extra package (+ a penalty per
 package that misses the promised date), subject to stock above the routing safety stock,
-each location's capacity for today and the routing profile (split allowed, most locations).
-Plans are ranked by, in order:
+each location's capacity for today, the carriers' weight limits and the routing profile
+(split allowed, most locations). Each location used ships one package: any units of any
+lines (a line may be split over locations). Plans are ranked by, in order:
 
 1. fewest units left unfilled (backordered): shipping late beats not shipping;
 2. on time before late, and among late plans the one whose last parcel arrives soonest: a
@@ -11,18 +12,23 @@ Plans are ranked by, in order:
    still charged in the cost, once per late package);
 3. cost; then fewer packages, fewer line pieces, and location codes.
 
-- **exact** (``n <= exact_line_limit`` lines, each suppliable whole by some location): every
-  grouping of the lines into at most ``max_locations`` groups, each group at a location able
-  to ship it whole (one package per location). Optimal among whole-line plans.
-- **heuristic** otherwise (a line no location has whole, many lines, too few locations
-  allowed), and also when the best whole-line plan is late: then the search runs again with
-  late options ruled out, so that a line split over nearer locations can still arrive on
-  time. Seeds (the exact plan over the lines that fit whole, a greedy cover) are improved
-  by greedy placement of the remaining units and bounded local moves. Never over-assigns.
+- **exact** when the order has at most ``exact_line_limit`` lines and a branch and bound
+  over the ways to divide its units into at most ``max_locations`` packages settles it
+  within ``exact_shape_limit`` of them (``oms.domain.routing_units``; always so for an
+  order with no more ways than that): optimal over every assignment of units to
+  locations, backorders included.
+- **heuristic** otherwise: seeds (the best plan the exact search found, or the exact plan
+  of whole lines, when the order has few lines; two greedy covers) improved by greedy
+  placement of the remaining units and bounded local moves that split, move, merge and
+  trade units; never over-assigns, never builds a parcel no carrier takes. When its best
+  plan is late it runs again with late options ruled out.
 
 Shipping comes through a ``Shipper`` callable so the router knows nothing of carriers; it is
-called at most once per (location, parcel grams) per ``route()`` call. The search itself is
-in ``oms.domain.routing_search`` (exact) and ``oms.domain.routing_heuristic``;
+called at most once per (location, parcel grams) per ``route()`` call and must be monotone
+in weight, as rate cards are: from one location a heavier parcel never arrives sooner,
+never costs less while on time, and cannot ship where a lighter one cannot. The search is
+in ``oms.domain.routing_search``, ``routing_lines``, ``routing_units`` and
+``routing_heuristic``;
 ``bench/routing.py`` compares it with a MILP optimum.
 """
 
@@ -36,9 +42,12 @@ from typing import NamedTuple
 from uuid import UUID
 
 from oms.domain.routing_heuristic import heuristic_plans
-from oms.domain.routing_search import Plan, Problem, exact_plans
+from oms.domain.routing_lines import exact_plans
+from oms.domain.routing_search import Plan, Problem
+from oms.domain.routing_units import loads_of, placeable, unit_plans
 
 __all__ = [
+    "EXACT_SHAPE_LIMIT",
     "Candidate",
     "CostBreakdown",
     "Explanation",
@@ -53,6 +62,9 @@ __all__ = [
 ]
 
 _CONSIDERED = 5
+# The exact method's limit: ways to divide an order's units into packages that its search
+# may meet (docs/routing.md).
+EXACT_SHAPE_LIMIT = 5_000
 
 
 @dataclass(frozen=True)
@@ -89,7 +101,8 @@ class ShipOption:
 
 
 # (location_id, parcel grams) -> the cheapest option meeting the promise, else the fastest
-# one marked late, else None (this location cannot ship this parcel).
+# one marked late, else None (this location cannot ship this parcel). Monotone in weight:
+# see the module's docstring.
 Shipper = Callable[[UUID, int], ShipOption | None]
 
 
@@ -163,13 +176,14 @@ def route(
     ship: Shipper,
     policy: RoutingPolicy,
     exact_line_limit: int = 6,
+    exact_shape_limit: int = EXACT_SHAPE_LIMIT,
 ) -> RoutingResult:
     """Route one order: the cheapest plan under stock, capacity and ``policy``, explained.
 
     Raises ``ValueError`` for malformed input (duplicate line numbers or locations,
     negative quantities or weights, ``max_locations`` below 1).
     """
-    _validate(lines, candidates, policy, exact_line_limit)
+    _validate(lines, candidates, policy, exact_line_limit, exact_shape_limit)
     active = sorted((ln for ln in lines if ln.quantity > 0), key=lambda ln: ln.line_no)
     problem = Problem(
         active,
@@ -181,48 +195,53 @@ def route(
     )
     if not active:
         return _result(problem, active, policy, [Plan((0, 0, 0, 0, 0, ()), ())], "exact", "", 0)
-    plans, method, reason, count = _search(problem, active, exact_line_limit)
-    if plans[0].key[1] and (method == "heuristic" or max(problem.qty) > 1):
-        # Late with whole lines: splitting a line over nearer locations may still be on time.
+    plans, method, reason, count = _search(problem, exact_line_limit, exact_shape_limit)
+    if plans[0].key[1] and method == "heuristic":
+        # Late: splitting lines over nearer locations may still be on time.
         on_time = _on_time_plans(problem, exact_line_limit)
         if on_time and on_time[0].key < plans[0].key:
             plans = sorted({*on_time, *plans})
-            method, reason, count = "heuristic", "no plan of whole lines is on time", len(on_time)
+            count = len(on_time)
     return _result(problem, active, policy, plans, method, reason, count)
 
 
 def _search(
-    problem: Problem, active: Sequence[RoutingLine], exact_line_limit: int
+    problem: Problem, exact_line_limit: int, exact_shape_limit: int
 ) -> tuple[list[Plan], str, str, int]:
     """The plans found best first, the method, why the heuristic was needed, how many."""
-    full = (1 << problem.n) - 1
-    whole = sum(1 << i for i in range(problem.n) if problem.line_bits[i])
-    if problem.n <= exact_line_limit and whole == full:
-        plans, groupings = exact_plans(problem, full, allow_drop=False)
-        if plans:
-            return plans, "exact", "", groupings
     seeds: list[Plan] = []
-    if problem.n <= exact_line_limit:
-        seeds, _ = exact_plans(problem, whole, allow_drop=True)
-    found = heuristic_plans(problem, seeds[:1])
+    ways = (
+        f"the ways to divide {_many(problem.total_units, 'unit')} into at most "
+        f"{_many(problem.k, 'package')}"
+    )
     if problem.n > exact_line_limit:
-        reason = f"{problem.n} lines exceed the exact limit of {exact_line_limit}"
-    elif whole != full:
-        short = [str(ln.line_no) for i, ln in enumerate(active) if not whole >> i & 1]
-        reason = f"no location holds line {', '.join(short)} whole"
+        exceed = "exceeds" if problem.n == 1 else "exceed"
+        reason = f"{_many(problem.n, 'line')} {exceed} the exact limit of {exact_line_limit}"
+    elif loads_of(placeable(problem)) > exact_shape_limit:
+        reason = f"{ways} exceed the exact limit of {exact_shape_limit:,}"
+        seeds, _ = exact_plans(problem, _whole_lines(problem), allow_drop=True)
     else:
-        reason = f"no {problem.k} locations can ship whole lines covering the order"
+        plans, workable, finished = unit_plans(problem, exact_shape_limit)
+        if finished:
+            return plans, "exact", "", workable
+        reason = f"{ways} exceed the exact limit of {exact_shape_limit:,}"
+        seeds = plans
+    found = heuristic_plans(problem, seeds[:1])
     return sorted({*found, *seeds[:_CONSIDERED]}), "heuristic", reason, len(found)
+
+
+def _whole_lines(problem: Problem) -> int:
+    """The lines some location holds whole, as a mask."""
+    return sum(1 << i for i in range(problem.n) if problem.line_bits[i])
 
 
 def _on_time_plans(problem: Problem, exact_line_limit: int) -> list[Plan]:
     """The heuristic's plans when late options count as impossible."""
     problem.only_on_time(True)
     try:
-        whole = sum(1 << i for i in range(problem.n) if problem.line_bits[i])
         seeds: list[Plan] = []
         if problem.n <= exact_line_limit:
-            seeds, _ = exact_plans(problem, whole, allow_drop=True)
+            seeds, _ = exact_plans(problem, _whole_lines(problem), allow_drop=True)
         return heuristic_plans(problem, seeds[:1])
     finally:
         problem.only_on_time(False)
@@ -233,11 +252,12 @@ def _validate(
     candidates: Sequence[Candidate],
     policy: RoutingPolicy,
     exact_line_limit: int,
+    exact_shape_limit: int,
 ) -> None:
     if policy.max_locations < 1:
         raise ValueError("max_locations must be at least 1")
-    if exact_line_limit < 0:
-        raise ValueError("exact_line_limit must not be negative")
+    if exact_line_limit < 0 or exact_shape_limit < 0:
+        raise ValueError("exact limits must not be negative")
     if policy.split_penalty < 0 or policy.late_penalty < 0:
         raise ValueError("penalties must not be negative")
     if len({ln.line_no for ln in lines}) != len(lines):
@@ -351,24 +371,17 @@ def _result(
         cost=weighed[0].summary.cost,
         explanation=Explanation(
             considered=tuple(w.summary for w in weighed),
-            rejected=_rejected(problem, method),
+            rejected=_rejected(problem),
             why=_why(problem, peers, unfilled, reason, count),
         ),
         method=method,
     )
 
 
-def _rejected(problem: Problem, method: str) -> tuple[tuple[str, str], ...]:
+def _rejected(problem: Problem) -> tuple[tuple[str, str], ...]:
     rejected = list(problem.rejected)
     for c in problem.unshippable():
         rejected.append((problem.cands[c].code, "no carrier service for the parcel"))
-    if method == "exact":
-        whole = 0
-        for bits in problem.line_bits:
-            whole |= bits
-        for c, cand in enumerate(problem.cands):
-            if not whole >> c & 1:
-                rejected.append((cand.code, "cannot supply any line whole"))
     return tuple(sorted(rejected))
 
 
@@ -406,7 +419,7 @@ def _why(
             f"{reason}; cheapest of {_many(count, 'plan')} from the bounded heuristic over {where}"
         )
     else:
-        groupings = f"{_many(count, 'feasible grouping')} of the lines"
+        groupings = f"{_many(count, 'feasible grouping')} of the units"
         head = f"cheapest over {where} and {groupings}"
     if reason and peers[0].arrives:
         head = f"{reason}; {head}"

@@ -1,10 +1,14 @@
-"""The bounded heuristic search of ``oms.domain.routing``, after the exact one gives up.
+"""The bounded heuristic search of ``oms.domain.routing``, for orders beyond the exact limit.
 
-Seeds (the caller's, e.g. the exact plan over the lines some location can supply whole, and
-a greedy cover), then greedy placement of unfilled units, then local moves (relocate a
-piece, hand a location's share to an unused one, close a package) until none improves or a
-fixed budget of evaluations is spent. Every move is checked against the stock left, so
-nothing is over-assigned. Plans, keys and the problem are those of
+Seeds (the caller's, e.g. the exact plan of whole lines, and a greedy cover), then greedy
+placement of unfilled units, then local moves until none improves or a fixed budget of
+evaluations is spent: close a package (its units spread over the other packages), move a
+piece (a line's units at a location) or part of it to another location, spread a piece
+over the cheapest locations that can take it, hand a location's share to an unused one,
+let two locations trade their shares.
+Wherever a parcel would be too heavy for every carrier (a weight cap), fewer units are
+tried: the most that still ship, lightest units first. Every move is checked against the
+stock left, so nothing is over-assigned. Plans, keys and the problem are those of
 ``oms.domain.routing_search``.
 """
 
@@ -77,7 +81,8 @@ class _Draft:
 
 
 def _load(d: _Draft, c: int, lines: list[int]) -> list[tuple[int, int]]:
-    """What ``c`` could add for ``lines``: lines it can take whole first, then parts."""
+    """What ``c`` could add for ``lines``: lines it can take whole first, then parts; no
+    more than a carrier takes from there (lightest units kept)."""
     stock = dict(d.left[c] if c in d.left else d.p.avail[c])
     taken: list[tuple[int, int]] = []
     for whole in (True, False):
@@ -89,11 +94,40 @@ def _load(d: _Draft, c: int, lines: list[int]) -> list[tuple[int, int]]:
             for sku, per in d.p.per[i]:
                 stock[sku] -= per * units
             taken.append((i, units))
-    return taken
+    return _shippable(d, c, taken)
 
 
-def _greedy_cover(p: Problem) -> _Draft:
-    """Open locations one at a time, each the one that ships most of what is left."""
+def _shippable(d: _Draft, c: int, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The most units of ``pieces`` that ``c`` can still ship with what it has, lightest
+    first (a heavier parcel never ships where a lighter one cannot)."""
+    p, base = d.p, d.grams.get(c, 0)
+    if p.package(c, base + sum(units * p.wt[i] for i, units in pieces)) is not None:
+        return pieces
+    light = sorted(pieces, key=lambda piece: p.wt[piece[0]])
+
+    def first(count: int) -> list[tuple[int, int]]:
+        kept = []
+        for i, units in light:
+            if count <= 0:
+                break
+            kept.append((i, min(units, count)))
+            count -= units
+        return kept
+
+    low, high = 0, sum(units for _, units in pieces)  # low ships, high does not
+    while high - low > 1:
+        middle = (low + high) // 2
+        grams = base + sum(units * p.wt[i] for i, units in first(middle))
+        if p.package(c, grams) is None:
+            high = middle
+        else:
+            low = middle
+    return first(low)
+
+
+def _greedy_cover(p: Problem, *, thrifty: bool) -> _Draft:
+    """Open locations one at a time, each the one that ships most of what is left (or, when
+    ``thrifty``, that ships it at least cost a unit)."""
     d = _Draft(p)
     while len(d.alloc) < p.k and any(d.unfilled):
         open_lines = [i for i in range(p.n) if d.unfilled[i]]
@@ -106,12 +140,14 @@ def _greedy_cover(p: Problem) -> _Draft:
             priced = p.package(c, sum(u * p.wt[i] for i, u in taken)) if units else None
             if priced is not None:
                 rank = (-units, priced[0], priced[1], c)
+                if thrifty:
+                    rank = (priced[0], priced[1] // units, -units, c)
                 if best is None or rank < best[0]:
                     best = (rank, taken)
         if best is None:
             break
         for i, units in best[1]:
-            d.add(best[0][3], i, units)
+            d.add(best[0][-1], i, units)
     return d
 
 
@@ -157,6 +193,8 @@ class _Search:
             best: tuple[Key, int, int] | None = None
             for c in self.targets():
                 units = min(d.unfilled[i], d.room(c, i))
+                if units > 0:  # no more than a carrier takes from there
+                    units = sum(u for _, u in _shippable(d, c, [(i, units)]))
                 if units <= 0:
                     continue
                 d.add(c, i, units)
@@ -172,20 +210,66 @@ class _Search:
         return False
 
     def relocate(self) -> bool:
-        """Move one piece (a line's units at a location) to another location."""
+        """Move one piece (a line's units at a location), or part of it, to another location."""
         d = self.d
         pieces = [(c, i, u) for c in sorted(d.alloc) for i, u in sorted(d.alloc[c].items())]
         for c, i, units in pieces:
-            d.remove(c, i, units)
             for target in self.targets():
                 if self.budget <= 0:
-                    break
-                if target == c or d.room(target, i) < units:
+                    return False
+                if target == c:
                     continue
-                d.add(target, i, units)
-                if self.better():
-                    return True
-                d.remove(target, i, units)
+                most = min(units, d.room(target, i))
+                for moved in sorted({most, units // 2, 1}, reverse=True):
+                    if not 0 < moved <= most:
+                        continue
+                    d.remove(c, i, moved)
+                    d.add(target, i, moved)
+                    if self.better():
+                        return True
+                    d.remove(target, i, moved)
+                    d.add(c, i, moved)
+        return False
+
+    def spread(self) -> bool:
+        """Move one piece over the locations that ship a unit of it cheapest."""
+        d = self.d
+        pieces = [(c, i, u) for c in sorted(d.alloc) for i, u in sorted(d.alloc[c].items())]
+        for c, i, units in pieces:
+            if self.budget <= 0:
+                return False
+            if units < 2:
+                continue
+            d.remove(c, i, units)
+            ranked = []
+            for target in self.targets():
+                priced = d.p.package(target, d.grams.get(target, 0) + d.p.wt[i])
+                if target != c and priced is not None and d.room(target, i) > 0:
+                    ranked.append((priced, target))
+            ranked.sort()
+            moved: list[tuple[int, int]] = []
+            left = units
+            for _, target in ranked:
+                if not left:
+                    break
+                if target not in d.alloc and len(d.alloc) >= d.p.k:
+                    continue
+                take = min(left, d.room(target, i))
+                take = sum(u for _, u in _shippable(d, target, [(i, take)]))
+                if take > 0:
+                    d.add(target, i, take)
+                    moved.append((target, take))
+                    left -= take
+            # What finds no other place stays, if a package is left for it.
+            valid = not left or c in d.alloc or len(d.alloc) < d.p.k
+            if valid and left:
+                d.add(c, i, left)
+            if valid and moved and self.better():
+                return True
+            if valid and left:
+                d.remove(c, i, left)
+            for target, take in reversed(moved):
+                d.remove(target, i, take)
             d.add(c, i, units)
         return False
 
@@ -210,6 +294,32 @@ class _Search:
                         d.remove(target, i, units)
             for i, units in pieces:
                 d.add(c, i, units)
+        return False
+
+    def exchange(self) -> bool:
+        """Let two used locations trade everything they ship."""
+        d = self.d
+        used = sorted(d.alloc)
+        for x, a in enumerate(used):
+            for b in used[x + 1 :]:
+                if self.budget <= 0:
+                    return False
+                shares = sorted(d.alloc[a].items()), sorted(d.alloc[b].items())
+                for here, pieces in zip((a, b), shares, strict=True):
+                    for i, units in pieces:
+                        d.remove(here, i, units)
+                if _fits(d, b, shares[0]) and _fits(d, a, shares[1]):
+                    for there, pieces in zip((b, a), shares, strict=True):
+                        for i, units in pieces:
+                            d.add(there, i, units)
+                    if self.better():
+                        return True
+                    for there, pieces in zip((b, a), shares, strict=True):
+                        for i, units in pieces:
+                            d.remove(there, i, units)
+                for here, pieces in zip((a, b), shares, strict=True):
+                    for i, units in pieces:
+                        d.add(here, i, units)
         return False
 
     def close(self) -> bool:
@@ -243,7 +353,7 @@ class _Search:
         return False
 
     def run(self) -> None:
-        moves = (self.fill, self.close, self.relocate, self.swap)
+        moves = (self.fill, self.close, self.relocate, self.spread, self.swap, self.exchange)
         while self.budget > 0 and any(move() for move in moves):
             pass
 
@@ -259,13 +369,14 @@ def _fits(d: _Draft, c: int, pieces: list[tuple[int, int]]) -> bool:
 
 
 def heuristic_plans(p: Problem, seeds: Sequence[Plan]) -> list[Plan]:
-    """Improve each seed plan and a greedy cover; the results, best first."""
+    """Improve each seed plan and two greedy covers; the results and the starts, best first."""
     drafts = [_from_plan(p, seed) for seed in seeds]
-    drafts.append(_greedy_cover(p))
+    drafts += [_greedy_cover(p, thrifty=False), _greedy_cover(p, thrifty=True)]
     results: list[Plan] = []
     for draft in drafts:
         if draft.key() is None:
             continue
+        results.append(draft.plan())  # where it started: an alternative for the explanation
         _Search(draft).run()
         results.append(draft.plan())
     return unique_sorted(results)

@@ -1,5 +1,6 @@
-"""The search behind ``oms.domain.routing``: exact over line groupings (here), then bounded
-heuristic (``oms.domain.routing_heuristic``).
+"""The search behind ``oms.domain.routing``: the problem and its plans (here), the exact
+search over whole lines (``oms.domain.routing_lines``) and over units
+(``oms.domain.routing_units``), then the bounded heuristic (``oms.domain.routing_heuristic``).
 
 Internal to the router; ``route()`` is the public entry point. Money is held here as integer
 micro-units (1e-6 of the currency) so the inner loops never touch ``Decimal``; the router
@@ -10,22 +11,21 @@ arrival (0 when every package is on time), cost, packages, line pieces, candidat
 indices)``. Candidates are sorted by location code, so the last element is the "then
 location code" tie-break.
 
-- Exact (``exact_plans``): set partitions of the lines into at most ``K`` groups; per group
-  every location that can supply the whole group, priced with the group's weight (memoised).
-  A plan uses each location once, so the groups of one partition take distinct locations:
-  when their favourites collide, a small branch and bound picks the best distinct ones (for
-  one lateness bound, each group's ``K`` cheapest locations suffice). With ``allow_drop``
-  some lines may stay unshipped: the fewest unshipped units first.
-- Heuristic (``oms.domain.routing_heuristic``): seeds, greedy placement, then local moves
-  within a fixed budget, on the same ``Problem`` and ``Plan``.
-- ``Problem.only_on_time`` makes late options count as impossible, for the router's second
-  look when the best plan of whole lines is late.
+A plan gives each location it uses one **load**: units per line (a tuple, one entry per
+line). ``Problem.load_options`` lists every location able to supply a load, priced with
+the load's weight (memoised per load, and ship() per (location, grams)).
+
+A plan uses each location once, so the loads of one plan take distinct locations:
+``assign`` picks the best distinct ones when their favourites collide (a small branch and
+bound: for one lateness bound, each load's ``K`` cheapest locations suffice).
+``Problem.only_on_time`` makes late options count as impossible, for the router's second
+look when the best plan of a heuristic search is late.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
@@ -34,7 +34,18 @@ from uuid import UUID
 if TYPE_CHECKING:
     from oms.domain.routing import Candidate, RoutingLine, ShipOption
 
-__all__ = ["Key", "Plan", "Problem", "exact_plans", "to_micros", "unique_sorted"]
+__all__ = [
+    "Key",
+    "Load",
+    "Option",
+    "Plan",
+    "Problem",
+    "assign",
+    "offer",
+    "offer_with_spares",
+    "to_micros",
+    "unique_sorted",
+]
 
 MICROS = 1_000_000
 # Room of a line that draws no stock (a digital or service line): unlimited at any location.
@@ -48,6 +59,8 @@ Key = tuple[int, int, int, int, int, tuple[int, ...]]
 Alloc = tuple[tuple[int, tuple[tuple[int, int], ...]], ...]
 # (late arrival ordinal or 0 when on time, cost, candidate index): one package's price.
 Option = tuple[int, int, int]
+# Units per line (one entry per line) that one location ships.
+Load = tuple[int, ...]
 
 
 @lru_cache(maxsize=8192)
@@ -90,6 +103,7 @@ class Problem:
         self.cands: list[Candidate] = []
         self.rejected: list[tuple[str, str]] = []
         self.avail: list[dict[str, int]] = []
+        self.rooms: list[list[int]] = []  # per candidate: units of each line it holds alone
         self.line_bits = [0] * self.n  # per line: the candidates that hold it whole
         free = any(not per for per in self.per)  # a line drawing no stock fits anywhere
         singles = [(i, per[0][0], per[0][1]) for i, per in enumerate(self.per) if len(per) == 1]
@@ -102,14 +116,15 @@ class Problem:
             held = cand.available.get
             stock = {sku: units for sku in skus if (units := held(sku, 0)) > 0}
             bit = 1 << len(self.cands)
+            rooms = [0] * self.n
             useful = free
             for i, sku, need in singles if stock else ():
-                room = stock.get(sku, 0) // need
+                room = rooms[i] = stock.get(sku, 0) // need
                 useful = useful or room > 0
                 if room >= self.qty[i]:
                     self.line_bits[i] |= bit
             for i in others:
-                room = self.room(stock, i)
+                room = rooms[i] = self.room(stock, i)
                 useful = useful or room > 0
                 if room >= self.qty[i]:
                     self.line_bits[i] |= bit
@@ -118,6 +133,7 @@ class Problem:
                 continue
             self.cands.append(cand)
             self.avail.append(stock)
+            self.rooms.append(rooms)
         # Fixed cost of a package: handling plus the split penalty (charged once less per plan).
         self.fixed = [to_micros(c.handling_cost) + self.split for c in self.cands]
         # Lines that share a SKU with another line: their groups need a summed stock check.
@@ -128,7 +144,11 @@ class Problem:
         ]
         self._costs: dict[tuple[int, int], tuple[int, int] | None] = {}
         self.options: dict[tuple[int, int], ShipOption] = {}
-        self._groups: dict[int, list[Option]] = {}
+        self._loads: dict[Load, list[Option]] = {}
+        self._groups: dict[int, list[Option]] = {}  # by line mask: whole-line loads
+        self._holders: dict[Load, int] = {}
+        self._pieces: dict[Load, tuple[tuple[int, int], ...]] = {}
+        self._room_bits: dict[tuple[int, int], int] = {}
         self.on_time_only = False
 
     def room(self, stock: dict[str, int], i: int) -> int:
@@ -163,6 +183,7 @@ class Problem:
     def only_on_time(self, flag: bool) -> None:
         """From now on treat late options as impossible (``True``) or as priced (``False``)."""
         self.on_time_only = flag
+        self._loads.clear()
         self._groups.clear()
 
     def unshippable(self) -> set[int]:
@@ -172,69 +193,90 @@ class Problem:
             shipped[c] = shipped.get(c, False) or priced is not None
         return {c for c, ok in shipped.items() if not ok}
 
-    def group_options(self, mask: int) -> list[Option]:
-        """Every location able to supply the lines of ``mask`` whole, on-time and cheap first."""
-        found = self._groups.get(mask)
+    def whole(self, mask: int) -> Load:
+        """The load of the lines of ``mask``, each whole."""
+        return tuple(q if mask >> i & 1 else 0 for i, q in enumerate(self.qty))
+
+    def pieces(self, load: Load) -> tuple[tuple[int, int], ...]:
+        """``load`` as ``(line index, units)`` pieces."""
+        found = self._pieces.get(load)
+        if found is None:
+            found = self._pieces[load] = tuple((i, units) for i, units in enumerate(load) if units)
+        return found
+
+    def grams(self, load: Load) -> int:
+        """What ``load`` weighs."""
+        return sum(units * wt for units, wt in zip(load, self.wt, strict=True))
+
+    def room_bits(self, i: int, units: int) -> int:
+        """The candidates that hold ``units`` of line ``i`` (each line alone)."""
+        key = (i, units)
+        bits = self._room_bits.get(key)
+        if bits is None:
+            if units == self.qty[i]:
+                bits = self.line_bits[i]
+            else:
+                bits = sum(1 << c for c, rooms in enumerate(self.rooms) if rooms[i] >= units)
+            self._room_bits[key] = bits
+        return bits
+
+    def holders(self, load: Load) -> int:
+        """The candidates that hold all of ``load`` (lines sharing a SKU summed)."""
+        found = self._holders.get(load)
         if found is not None:
             return found
         bits = -1
-        grams = 0
-        members = [i for i in range(self.n) if mask >> i & 1]
+        mask = 0
+        for i, units in enumerate(load):
+            if units:
+                bits &= self.room_bits(i, units)
+                mask |= 1 << i
         need: dict[str, int] = {}
-        for i in members:
-            bits &= self.line_bits[i]
-            grams += self.wt[i] * self.qty[i]
-            if self.shares[i] & mask:
+        for i, units in enumerate(load):
+            if units and self.shares[i] & mask:
                 for sku, per in self.per[i]:
-                    need[sku] = need.get(sku, 0) + per * self.qty[i]
+                    need[sku] = need.get(sku, 0) + per * units
+        if need:
+            kept = bits
+            while bits > 0:
+                low = bits & -bits
+                bits ^= low
+                stock = self.avail[low.bit_length() - 1]
+                if any(stock.get(sku, 0) < units for sku, units in need.items()):
+                    kept ^= low
+            bits = kept
+        found = max(bits, 0)
+        self._holders[load] = found
+        return found
+
+    def load_options(self, load: Load) -> list[Option]:
+        """Every location able to supply and ship ``load``, on-time and cheap first."""
+        found = self._loads.get(load)
+        if found is not None:
+            return found
+        bits = self.holders(load)
+        grams = self.grams(load)
         found = []
         while bits > 0:
             low = bits & -bits
             c = low.bit_length() - 1
             bits ^= low
-            if need and any(self.avail[c].get(sku, 0) < units for sku, units in need.items()):
-                continue
             priced = self.package(c, grams)
             if priced is not None:
                 found.append((priced[0], priced[1], c))
         found.sort()
-        self._groups[mask] = found
+        self._loads[load] = found
         return found
 
-    def key_of(self, alloc: Alloc, late: int, cost: int) -> Key:
-        """The rank of ``alloc``, whose packages arrive late by ``late`` and cost ``cost``."""
-        placed = sum(u for _, pieces in alloc for _, u in pieces)
-        pieces = sum(len(p) for _, p in alloc)
-        used = tuple(c for c, _ in alloc)
-        return (self.total_units - placed, late, cost, len(alloc), pieces, used)
+    def group_options(self, mask: int) -> list[Option]:
+        """Every location able to supply the lines of ``mask`` whole, on-time and cheap first."""
+        found = self._groups.get(mask)
+        if found is None:
+            found = self._groups[mask] = self.load_options(self.whole(mask))
+        return found
 
 
-@lru_cache(maxsize=4096)
-def _partitions(mask: int, most: int) -> tuple[tuple[int, ...], ...]:
-    """Every split of ``mask`` into at most ``most`` non-empty groups, fewest groups first."""
-    if mask == 0:
-        return ((),)
-    if most == 0:
-        return ()
-    low = mask & -mask
-    rest = mask ^ low
-    found: list[tuple[int, ...]] = []
-    for sub in _submasks(rest):
-        found.extend((low | sub, *tail) for tail in _partitions(rest ^ sub, most - 1))
-    found.sort(key=lambda groups: (len(groups), groups))
-    return tuple(found)
-
-
-def _submasks(mask: int) -> Iterator[int]:
-    sub = mask
-    while True:
-        yield sub
-        if sub == 0:
-            return
-        sub = (sub - 1) & mask
-
-
-def _assign(choices: list[list[Option]]) -> list[Option] | None:
+def assign(choices: list[list[Option]]) -> list[Option] | None:
     """One option per group, no location twice: latest arrival first, then cost, smallest.
 
     For one lateness bound, each group's ``m`` cheapest options suffice (``m`` groups): a
@@ -286,52 +328,44 @@ def _cheapest_distinct(tops: list[list[Option]]) -> list[Option] | None:
     return best
 
 
-def _offer(p: Problem, groups: tuple[int, ...], picks: list[Option], out: list[Plan]) -> None:
-    late = max((o[0] for o in picks), default=0)
-    cost = sum(o[1] for o in picks) - (p.split if picks else 0)
-    alloc = tuple(
-        sorted(
-            (o[2], tuple((i, p.qty[i]) for i in range(p.n) if g >> i & 1))
-            for g, o in zip(groups, picks, strict=True)
-        )
+def offer(p: Problem, loads: Sequence[Load], picks: list[Option], out: list[Plan]) -> None:
+    """Add the plan that ships ``loads[j]`` from ``picks[j]`` to ``out``."""
+    late = cost = placed = pieces = 0
+    shares = []
+    for load, (option_late, option_cost, c) in zip(loads, picks, strict=True):
+        late = max(late, option_late)
+        cost += option_cost
+        share = p.pieces(load)
+        shares.append((c, share))
+        placed += sum(units for _, units in share)
+        pieces += len(share)
+    shares.sort()
+    alloc = tuple(shares)
+    key = (
+        p.total_units - placed,
+        late,
+        cost - (p.split if picks else 0),
+        len(alloc),
+        pieces,
+        tuple(c for c, _ in alloc),
     )
-    out.append(Plan(p.key_of(alloc, late, cost), alloc))
+    out.append(Plan(key, alloc))
 
 
-def exact_plans(p: Problem, mask: int, *, allow_drop: bool) -> tuple[list[Plan], int]:
-    """Whole-line plans over the lines of ``mask``, best first, and how many groupings worked.
-
-    Without ``allow_drop`` every line of ``mask`` is shipped (an empty list: impossible);
-    with it, the groupings that leave the fewest units unshipped.
-    """
-    drops = sorted(_submasks(mask), key=lambda s: (_units(p, s), s)) if allow_drop else [0]
-    out: list[Plan] = []
-    workable = 0
-    fewest: int | None = None
-    for dropped in drops:
-        if fewest is not None and _units(p, dropped) > fewest:
-            break
-        for groups in _partitions(mask ^ dropped, p.k):
-            choices = [p.group_options(g) for g in groups]
-            if not all(choices):
-                continue
-            picks = _assign(choices)
-            if picks is None:
-                continue
-            workable += 1
-            fewest = _units(p, dropped)
-            _offer(p, groups, picks, out)
-            # Runners-up for the explanation: one group moved to another free location.
-            taken = {o[2] for o in picks}
-            for j, options in enumerate(choices):
-                spares = (o for o in options if o[2] not in taken)
-                for spare in itertools.islice(spares, _SPARES if len(groups) == 1 else 1):
-                    _offer(p, groups, [*picks[:j], spare, *picks[j + 1 :]], out)
-    return unique_sorted(out), workable
-
-
-def _units(p: Problem, mask: int) -> int:
-    return sum(p.qty[i] for i in range(p.n) if mask >> i & 1)
+def offer_with_spares(
+    p: Problem,
+    loads: Sequence[Load],
+    choices: list[list[Option]],
+    picks: list[Option],
+    out: list[Plan],
+) -> None:
+    """Offer the plan, and runners-up for the explanation: one load moved to a free location."""
+    offer(p, loads, picks, out)
+    taken = {o[2] for o in picks}
+    for j, options in enumerate(choices):
+        spares = (o for o in options if o[2] not in taken)
+        for spare in itertools.islice(spares, _SPARES if len(loads) == 1 else 1):
+            offer(p, loads, [*picks[:j], spare, *picks[j + 1 :]], out)
 
 
 def unique_sorted(plans: list[Plan]) -> list[Plan]:

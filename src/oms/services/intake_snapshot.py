@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 from uuid import UUID
 
-from oms.domain.catalogue import Location, Product, unit_demand
+from oms.domain.catalogue import Location, Product, unit_demand, weighed_by
 from oms.domain.ids import new_id
 from oms.domain.inventory import StockLevel
 from oms.domain.orders import Order
@@ -103,6 +103,9 @@ class GroupSnapshot:
         self.level_skus: dict[UUID, set[str]] = {}
         for tenant_id, wanted in skus.items():
             products = uow.products.by_skus(tenant_id, wanted)
+            parts = {sku for p in products.values() for sku in weighed_by(p)} - products.keys()
+            if parts:  # what a bundle without a weight of its own weighs (services.routing)
+                products = {**products, **uow.products.by_skus(tenant_id, parts)}
             self.known_products[tenant_id] = products
             located = uow.locations.visible_to(tenant_id)
             self.known_locations[tenant_id] = located

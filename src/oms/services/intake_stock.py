@@ -17,7 +17,7 @@ from oms.domain.routing_profile import RoutingProfile
 from oms.services.ports import UnitOfWork
 from oms.services.reservations import ReservationResult, merge_results, take_held_stock
 from oms.services.route_requests import order_route_request
-from oms.services.routing import Geocoder, RoutedOrder, route_and_reserve
+from oms.services.routing import Geocoder, RoutedOrder, route_and_reserve, unit_weights
 
 __all__ = ["held_by_cart", "reserve_order_stock"]
 
@@ -68,6 +68,7 @@ def reserve_order_stock(
         code_of = {loc.id: loc.code for loc in uow.locations.visible_to(order.tenant_id)}
         for allocation in from_cart.allocations:
             allocation.location_code = code_of.get(allocation.location_id)
+    grams = unit_weights(uow, tenant_id=order.tenant_id, products=products)
     routed = route_and_reserve(
         uow,
         tenant_id=order.tenant_id,
@@ -75,6 +76,7 @@ def reserve_order_stock(
             order,
             {d.line_no: d.quantity for d in rest},
             products,
+            grams=grams,
             profile=profile,
             carrier_rate_cards=carrier_rate_cards,
             pickup_at=store,

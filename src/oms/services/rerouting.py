@@ -26,7 +26,7 @@ from oms.services.persistence import (
 )
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.route_requests import order_route_request
-from oms.services.routing import NO_GEOCODER, Geocoder, route_and_reserve
+from oms.services.routing import NO_GEOCODER, Geocoder, route_and_reserve, unit_weights
 
 __all__ = ["allocate_backorders", "refresh_routing_holds", "reroute_order", "route_units"]
 
@@ -65,6 +65,7 @@ def route_units(
 ) -> dict[int, int]:
     """Route ``units`` per line, add the allocations to the order; units placed per line."""
     products = uow.products.by_skus(order.tenant_id, [line.sku for line in order.lines])
+    grams = unit_weights(uow, tenant_id=order.tenant_id, products=products)
     store = (
         None if order.pickup_location_id is None else uow.locations.get(order.pickup_location_id)
     )
@@ -79,6 +80,7 @@ def route_units(
             order,
             units,
             products,
+            grams=grams,
             exclude=frozenset(exclude),
             # A pickup store that refused the order is not asked again: it ships instead.
             pickup_at=store if store is not None and store.code not in exclude else None,

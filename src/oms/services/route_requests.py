@@ -27,18 +27,20 @@ def order_route_request(
     units: Mapping[int, int],
     products: Mapping[str, Product],
     *,
+    grams: Mapping[str, int],
     exclude: frozenset[str] = frozenset(),
     profile: RoutingProfile | None = None,
     carrier_rate_cards: Sequence[Mapping[str, Any]] | None = None,
     pickup_at: Location | None = None,
 ) -> RouteRequest:
-    """Route ``units`` per line of ``order`` (physical lines only); ``profile`` and
-    ``carrier_rate_cards`` are read in the transaction when not given."""
+    """Route ``units`` per line of ``order`` (physical lines only), each unit weighing
+    ``grams`` by SKU (``routing.unit_weights``: a bundle weighs its components); ``profile``
+    and ``carrier_rate_cards`` are read in the transaction when not given."""
     lines = [
         RoutingLine(
             line.line_no,
             units[line.line_no],
-            products[line.sku].weight_grams,
+            grams[line.sku],
             unit_demand(products[line.sku]),
         )
         for line in order.lines

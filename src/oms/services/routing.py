@@ -22,7 +22,7 @@ from uuid import UUID
 
 from oms.domain.addresses import Address
 from oms.domain.allocation import Demand, Pick
-from oms.domain.catalogue import Location
+from oms.domain.catalogue import Location, Product, unit_weight_grams, weighed_by
 from oms.domain.geo import Geocode, GeoPoint, GeoPrecision
 from oms.domain.orders import Allocation
 from oms.domain.routing import (
@@ -53,6 +53,7 @@ __all__ = [
     "RoutedOrder",
     "plan_route",
     "route_and_reserve",
+    "unit_weights",
 ]
 
 MAX_ROUNDS = 20
@@ -68,6 +69,17 @@ class _GivenCoordinatesOnly:
 
 
 NO_GEOCODER: Geocoder = _GivenCoordinatesOnly()
+
+
+def unit_weights(
+    uow: UnitOfWork, *, tenant_id: UUID, products: Mapping[str, Product]
+) -> dict[str, int]:
+    """Grams per unit of each of ``products``; reads the components a bundle is weighed by."""
+    parts = dict(products)
+    missing = {sku for product in products.values() for sku in weighed_by(product)} - set(parts)
+    if missing:
+        parts.update(uow.products.by_skus(tenant_id, sorted(missing)))
+    return {sku: unit_weight_grams(product, parts) for sku, product in products.items()}
 
 
 @dataclass(frozen=True)

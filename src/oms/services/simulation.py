@@ -25,7 +25,7 @@ from oms.domain.routing import RoutingLine
 from oms.domain.routing_profile import RoutingProfile
 from oms.services.common import utcnow
 from oms.services.ports import UnitOfWorkFactory
-from oms.services.routing import Geocoder, RouteRequest, plan_route
+from oms.services.routing import Geocoder, RouteRequest, plan_route, unit_weights
 
 __all__ = ["SimulatedOrder", "SimulationTotals", "parse_orders", "simulate"]
 
@@ -113,9 +113,10 @@ def simulate(
     with uow_factory(readonly=True) as uow:
         skus = {sku for order in orders for sku, _ in order.lines}
         products = uow.products.by_skus(tenant_id, skus)
+        grams = unit_weights(uow, tenant_id=tenant_id, products=products)
         for order in orders:
             lines = [
-                RoutingLine(i + 1, quantity, products[sku].weight_grams, unit_demand(products[sku]))
+                RoutingLine(i + 1, quantity, grams[sku], unit_demand(products[sku]))
                 for i, (sku, quantity) in enumerate(order.lines)
                 if sku in products and quantity > 0
             ]

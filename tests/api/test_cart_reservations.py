@@ -3,12 +3,14 @@ taking it over."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
+from sqlalchemy import Engine, update
 
+from oms.adapters.db.tables import cart_reservations
 from tests.api.order_support import PAID, VALID_ADDRESS, stock_shop
 from tests.api.support import ApiTenant, TestClient, assert_problem, order_body, stock_of
 
@@ -131,14 +133,26 @@ def test_releasing_a_reservation_gives_the_stock_back_once(
     assert _available(client, shop) == {"TEE": 5, "MUG": 5}
 
 
+def _age(api_engine: Engine, reservation: dict[str, Any], by: timedelta) -> None:
+    """Move a reservation's expiry ``by`` into the past: the test's clock, not the wall's."""
+    expires_at = datetime.fromisoformat(reservation["expires_at"]) - by
+    with api_engine.begin() as conn:
+        conn.execute(
+            update(cart_reservations)
+            .where(cart_reservations.c.id == UUID(reservation["id"]))
+            .values(expires_at=expires_at)
+        )
+
+
 def test_a_reservation_past_its_time_expires_and_gives_the_stock_back(
-    client: TestClient, shop: ApiTenant
+    client: TestClient, shop: ApiTenant, api_engine: Engine
 ) -> None:
-    response = _reserve(client, shop, ("TEE", 4), ttl_seconds=1)
+    response = _reserve(client, shop, ("TEE", 4), ttl_seconds=60)
     assert response.status_code == 201, response.text
     reservation = response.json()
+    assert _available(client, shop) == {"TEE": 1, "MUG": 5}
 
-    time.sleep(1.05)
+    _age(api_engine, reservation, timedelta(seconds=61))
 
     read = client.get(f"/v1/reservations/{reservation['id']}", headers=shop.headers).json()
     assert read["status"] == "expired"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -10,8 +10,9 @@ import pytest
 from tests.api.order_support import PAID, VALID_ADDRESS, stock_shop
 from tests.api.support import ApiTenant, TestClient, assert_problem, order_body, walk_pages
 
-TOMORROW = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-YESTERDAY = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+# Far from any day the suite runs on: a code not started yet, and one long expired.
+TOMORROW = datetime(2999, 1, 1, tzinfo=UTC).isoformat()
+YESTERDAY = datetime(2000, 1, 1, tzinfo=UTC).isoformat()
 
 
 @pytest.fixture

@@ -463,24 +463,27 @@ def _token(url: str) -> str:
 def test_a_valid_download_link_redirects_to_the_products_file(
     client: TestClient, shop: ApiTenant, settings: Settings
 ) -> None:
-    _order_id, link = _download_link(client, shop)
+    order_id, link = _download_link(client, shop)
 
     followed = client.get(f"/downloads/{_token(link['url'])}", follow_redirects=False)
 
     assert (followed.status_code, followed.headers["location"]) == (307, FILE_URL)
     assert link["url"].startswith(settings.public_url)
-    assert datetime.fromisoformat(link["expires_at"]) > datetime.now(UTC) + timedelta(days=29)
+    # Delivered as it was placed; valid for the tenant's download_link_days (30) from then.
+    placed = datetime.fromisoformat(_get(client, shop, f"/v1/orders/{order_id}")["created_at"])
+    lifetime = datetime.fromisoformat(link["expires_at"]) - placed
+    assert timedelta(days=30) - timedelta(minutes=1) <= lifetime <= timedelta(days=30, minutes=1)
 
 
 def test_an_expired_download_link_answers_410(
     client: TestClient, shop: ApiTenant, settings: Settings
 ) -> None:
     order_id, link = _download_link(client, shop)
-    # The link the API gave, as it reads a day after its expiry: same order line, and
+    # The link the API gave, as it reads long after its expiry: same order line, and
     # signed with the deployment's key, but its time is up.
     signer = DownloadSigner(settings.secret_key, settings.public_url)
-    yesterday = datetime.now(UTC) - timedelta(days=1)
-    expired = signer.link(DownloadGrant(shop.id, UUID(order_id), link["line_no"], yesterday))
+    long_ago = datetime(2000, 1, 1, tzinfo=UTC)
+    expired = signer.link(DownloadGrant(shop.id, UUID(order_id), link["line_no"], long_ago))
 
     answer = client.get(f"/downloads/{_token(expired)}", follow_redirects=False)
 
@@ -495,7 +498,7 @@ def test_a_forged_download_link_answers_404(
     order_id, link = _download_link(client, shop)
     token = _token(link["url"])
     grant = DownloadGrant(
-        shop.id, UUID(order_id), link["line_no"], datetime.now(UTC) + timedelta(days=3650)
+        shop.id, UUID(order_id), link["line_no"], datetime(2999, 1, 1, tzinfo=UTC)
     )
     other = DownloadSigner("a-key-that-is-not-the-deployments", settings.public_url)
     forged = {

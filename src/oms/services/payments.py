@@ -253,20 +253,19 @@ def capture_shipped_value(
     amount = min(owed, held)
     if amount <= 0:
         return Decimal(0)
-    return _moved(
-        run_payment(
-            order,
-            PaymentRequest(kind=PaymentKind.CAPTURE, amount=amount),
-            gateways=gateways,
-            policies=policies,
-            actor=actor,
-            at=at,
-        )
-    )
+    return _moved(order, PaymentRequest(PaymentKind.CAPTURE, amount), gateways, policies, actor, at)
 
 
-def _moved(records: list[PaymentRecord]) -> Decimal:
-    """What the records that went through moved."""
+def _moved(
+    order: Order,
+    request: PaymentRequest,
+    gateways: GatewayProvider,
+    policies: TenantPolicies,
+    actor: Actor,
+    at: datetime,
+) -> Decimal:
+    """Run ``request`` on ``order``; what the records that went through moved."""
+    records = run_payment(order, request, gateways=gateways, policies=policies, actor=actor, at=at)
     return sum((r.amount for r in records if r.outcome is PaymentOutcome.SUCCEEDED), Decimal(0))
 
 
@@ -288,16 +287,7 @@ def refund_overpayment(
     due = order.refund_due()
     if due <= 0:
         return Decimal(0)
-    return _moved(
-        run_payment(
-            order,
-            PaymentRequest(kind=PaymentKind.REFUND, amount=due),
-            gateways=gateways,
-            policies=policies,
-            actor=actor,
-            at=at,
-        )
-    )
+    return _moved(order, PaymentRequest(PaymentKind.REFUND, due), gateways, policies, actor, at)
 
 
 def pay(

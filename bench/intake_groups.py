@@ -36,6 +36,7 @@ What it does:
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import json
 import os
@@ -80,6 +81,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--callgrind",
         action="store_true",
         help="count instructions: run again under valgrind's callgrind (slow: few groups)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="write cProfile statistics of the measured groups to FILE (read with pstats)",
     )
     args = parser.parse_args(argv)
     if args.group_size < 1 or args.groups < 1 or args.warmup < 0 or args.skus < 3:
@@ -204,9 +210,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if counting is not None:
         _callgrind("--instr=on")
         _callgrind("--zero")
+    profiler = cProfile.Profile() if args.profile else None
     meter.start()
     began = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
     placed = place(measured)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
     wall = time.perf_counter() - began
     cpu = meter.stop()
     instructions = None

@@ -22,7 +22,7 @@ from uuid import UUID
 
 from oms.services.ports import UnitOfWork
 
-__all__ = ["Event", "EventSink", "Outcome", "StatusLinks"]
+__all__ = ["Branding", "Event", "EventSink", "Outcome", "StatusLinks"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,18 @@ class EventSink(Protocol):
         """Deliver once (``attempt``: 1 for the first); never raises for the receiver's
         failures, which are the outcome. Runs outside any transaction."""
         ...
+
+
+@dataclass(frozen=True)
+class Branding:
+    """How a merchant looks to its customers, in emails and on the status and tracking
+    pages: the name they know, a logo (an https URL or a data: URI) and two colours
+    (``#rrggbb``)."""
+
+    display_name: str
+    logo_url: str | None = None
+    colour: str = "#1f4e79"
+    accent_colour: str = "#f2f5f9"
 
 
 class StatusLinks(Protocol):

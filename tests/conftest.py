@@ -8,6 +8,11 @@ fresh one). Without it, a scratch database is created on 127.0.0.1:5432 as ``pos
 and dropped afterwards; when no server answers the PostgreSQL tests are skipped, and the
 run says so at the end. ``OMS_REQUIRE_POSTGRES=1`` makes a missing server an error
 instead. Either way its commits stop waiting for the disk (``tests.databases``).
+
+Under pytest-xdist (``scripts/test`` runs two workers) each worker has databases of its
+own: the named database gets a sibling per worker (``<name>_gw0``, created and dropped
+here), so migrations and module databases (``tests.databases.own_database``) never race.
+Whether PostgreSQL answers is asked once in the process that reports the run.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from uuid import UUID
 import psycopg
 import pytest
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import Engine
+from sqlalchemy import Engine, make_url
 
 from oms.adapters.db.engine import build_engine
 from oms.adapters.db.migrate import upgrade
@@ -63,26 +68,38 @@ def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+def _unreachable(server: str) -> str | None:
+    """Why the PostgreSQL server of ``server`` (a database URL there) does not answer."""
+    try:
+        psycopg.connect(server, connect_timeout=3).close()
+    except psycopg.OperationalError as error:
+        return f"PostgreSQL not reachable at 127.0.0.1:5432 ({str(error).strip()[:80]})"
+    return None
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     given = os.environ.get("OMS_TEST_POSTGRES_URL")
     required = os.environ.get("OMS_REQUIRE_POSTGRES") == "1"
-    if given:
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if given and worker is None:
         with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
             tune_postgres_database(given)
         yield given
         return
-    name = f"oms_test_{os.getpid()}"
-    try:
-        url = create_postgres_database(DEFAULT_SERVER, name)
-    except psycopg.OperationalError as error:
-        reason = f"PostgreSQL not reachable at 127.0.0.1:5432 ({str(error).strip()[:80]})"
+    server = given or DEFAULT_SERVER
+    base = make_url(given).database if given else "oms_test"
+    if given:  # a worker of a run given its database: that name is the run's own
+        name = f"{base}_{worker}"
+    else:  # the run's process id tells concurrent runs apart
+        name = f"{base}_{os.getppid()}_{worker}" if worker else f"{base}_{os.getpid()}"
+    if (reason := _unreachable(server)) is not None:
         if required:
             pytest.fail(reason)
-        _pg_skip_reason.append(reason)
         pytest.skip(reason)
+    url = create_postgres_database(server, name)
     yield url
-    drop_postgres_database(DEFAULT_SERVER, name)
+    drop_postgres_database(server, name)
 
 
 @pytest.fixture(scope="session")
@@ -110,6 +127,14 @@ def uow_factory(engine: Engine) -> SqlUnitOfWorkFactory:
 def tenant_id(uow_factory: SqlUnitOfWorkFactory) -> UUID:
     tenant, _ = create_tenant(uow_factory=uow_factory, name="test tenant")
     return tenant.id
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Ask once, in the process that reports the run, whether PostgreSQL answers."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        reason = _unreachable(os.environ.get("OMS_TEST_POSTGRES_URL") or DEFAULT_SERVER)
+        if reason is not None:
+            _pg_skip_reason.append(reason)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -8,15 +8,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-import psycopg
 import pytest
 from sqlalchemy import Engine
 
-from oms.adapters.db.engine import build_engine
-from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
-from oms.config import Settings
 from oms.domain.addresses import Address
 from oms.domain.catalogue import BundleComponent, ProductKind
 from oms.domain.holds import HoldReason
@@ -30,6 +26,7 @@ from oms.services.orders import get_order
 from oms.services.rerouting import reroute_order
 from oms.services.routing_profiles import put_routing_profile
 from tests.builders import TESTER, add_product, order_of, place, set_stock
+from tests.databases import ENGINES, own_database
 
 RATES = """
 - carrier: acme
@@ -64,33 +61,11 @@ COLOGNE = Address(
 SITES = {"NEAR": (50.88, 7.06, 50), "FAR": (48.14, 11.58, 10), "BONN": (50.73, 7.10, 20)}
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def routing_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Engine]:
+@pytest.fixture(scope="module", params=ENGINES)
+def routing_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """A database of this module's own: carrier rate cards are deployment-wide, and other
     modules' orders must not start being routed by them."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('routing') / 'routing.db'}"
-        engine = build_engine(Settings(database_url=url))
-        upgrade(engine)
-        yield engine
-        engine.dispose()
-        return
-    base: str = request.getfixturevalue("postgres_url")
-    server, _, name = base.rpartition("/")
-    scratch = f"{name}_routing"
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
-        admin.execute(f"CREATE DATABASE {scratch}")
-    engine = build_engine(Settings(database_url=f"{server}/{scratch}", db_max_overflow=20))
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {scratch} WITH (FORCE)")
+    yield from own_database(request, "routing")
 
 
 @pytest.fixture

@@ -99,9 +99,11 @@ def stock_rows(
 ) -> dict[tuple[str, UUID], int]:
     """The units each (SKU, location) row gives ``picks`` (``per_unit``: by line number),
     summed over every pick and every line that draws on the row."""
-    rows: dict[tuple[str, UUID], int] = defaultdict(int)
+    rows: dict[tuple[str, UUID], int] = {}
     for pick in picks:
-        for sku, per in sorted(per_unit[pick.line_no].items()):
-            if per * pick.units:
-                rows[(sku, pick.location_id)] += per * pick.units
-    return dict(rows)
+        location, units = pick.location_id, pick.units
+        for sku, per in per_unit[pick.line_no].items():
+            if per * units:
+                row = (sku, location)
+                rows[row] = rows.get(row, 0) + per * units
+    return rows

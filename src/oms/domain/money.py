@@ -71,7 +71,9 @@ def without_negative_zero(amount: Decimal) -> Decimal:
 def round_money(amount: Decimal, currency: str) -> Decimal:
     """Round half up to the currency's minor unit; the one rounding rule used everywhere.
     A negative amount that rounds to zero is zero ("0.00", never "-0.00")."""
-    return without_negative_zero(amount.quantize(_minor_unit(currency), rounding=ROUND_HALF_UP))
+    rounded = amount.quantize(_minor_unit(currency), rounding=ROUND_HALF_UP)
+    # without_negative_zero, inline: this runs for every amount of every order.
+    return rounded if rounded else rounded.copy_abs()
 
 
 def minor_unit_problem(amount: Decimal, currency: str) -> str | None:

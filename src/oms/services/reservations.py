@@ -58,7 +58,10 @@ def take_stock(
     short is given back. Every plan, the priority rule's and the router's, is taken here.
     """
     needs = [stock_rows(group, per_unit) for group in groups]
-    total = stock_rows([pick for group in groups for pick in group], per_unit)
+    total: dict[tuple[str, UUID], int] = {}
+    for rows in needs:
+        for row, units in rows.items():
+            total[row] = total.get(row, 0) + units
     taken = uow.inventory.try_reserve_each(
         tenant_id, [(sku, location, units) for (sku, location), units in sorted(total.items())], at
     )

@@ -9,11 +9,12 @@ later routing of the order uses the geocode its intake used.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+import orjson
 
 from oms.domain.addresses import Address
 from oms.domain.catalogue import Location
@@ -35,8 +36,8 @@ __all__ = [
 
 def _address_key(address: Address) -> str:
     """A short digest of every field of ``address``: another address, another key."""
-    text = json.dumps(address.to_dict(), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    text = orjson.dumps(address.to_dict(), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(text).hexdigest()[:16]
 
 
 def destination_record(destination: Geocode, address: Address | None) -> dict[str, Any]:

@@ -114,6 +114,7 @@ def _instructions_counted(out_pattern: str) -> int:
 def _under_callgrind(argv: Sequence[str]) -> int:
     """Run this script again under callgrind, instrumenting only what it switches on."""
     with tempfile.TemporaryDirectory() as scratch:
+        scratch = os.environ.get("CG_KEEP", scratch)
         out = f"{scratch}/callgrind.%p"
         command = [
             "valgrind",

@@ -84,8 +84,11 @@ def hold_picks(
 ) -> None:
     """Add the stock ``picks`` took to ``held``: one allocation per (line, SKU, location)."""
     for pick in picks:
-        for (sku, location), units in stock_rows([pick], per_unit).items():
-            key = (pick.line_no, sku, location)
+        # stock_rows of one pick: each SKU its line draws, per unit times the units.
+        for sku, per in per_unit[pick.line_no].items():
+            if not (units := per * pick.units):
+                continue
+            key = (pick.line_no, sku, pick.location_id)
             if key in held:
                 held[key].quantity += units
             else:
@@ -93,7 +96,7 @@ def hold_picks(
                     id=new_id(),
                     line_no=pick.line_no,
                     sku=sku,
-                    location_id=location,
+                    location_id=pick.location_id,
                     quantity=units,
                     created_at=at,
                     location_code=location_code,

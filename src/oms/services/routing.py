@@ -171,8 +171,10 @@ def route_and_reserve(
     today = at.date()
     days = profile.promise_days(request.service_level)
     promise = None if days is None else add_business_days(today, days)
-    destination = _placed(request, geocoder)
     services = priced_in(carrier_services(uow, request.carrier_rate_cards), request.currency)
+    # Only a rate card prices by distance: without one the destination is not placed (a
+    # later routing with cards places it then; ``recorded_destination`` finds none).
+    destination = _placed(request, geocoder) if services else _NOT_PLACED
     policy = RoutingPolicy(
         allow_split=profile.allow_split,
         max_locations=profile.max_locations,
@@ -299,7 +301,11 @@ def _priority_rule(
     record = {
         "profile_version": profile.version,
         "service_level": request.service_level,
-        "destination": destination_record(fallback.destination, request.destination),
+        "destination": (
+            destination_record(fallback.destination, request.destination)
+            if fallback.services
+            else None
+        ),
         "carrier_rates": bool(fallback.services),
         "packages": packages,
         "backordered": {str(n): q for n, q in sorted(reserved.unfilled.items())},
@@ -399,10 +405,13 @@ def plan_route(
     return route(list(request.lines), net.candidates, ship=ship, policy=policy)
 
 
+_NOT_PLACED = Geocode(None, GeoPrecision.UNKNOWN)
+
+
 def _placed(request: RouteRequest, geocoder: Geocoder) -> Geocode:
     """Where the destination is: as given with the request, else as the geocoder places it."""
     if request.destination_geocode is not None:
         return request.destination_geocode
     if request.destination is None:
-        return Geocode(None, GeoPrecision.UNKNOWN)
+        return _NOT_PLACED
     return geocoder.geocode(request.destination)

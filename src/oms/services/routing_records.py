@@ -36,7 +36,7 @@ __all__ = [
 
 def _address_key(address: Address) -> str:
     """A short digest of every field of ``address``: another address, another key."""
-    text = orjson.dumps(address.to_dict(), option=orjson.OPT_SORT_KEYS)
+    text = orjson.dumps(address)  # every field, in the dataclass's order
     return hashlib.sha256(text).hexdigest()[:16]
 
 

@@ -73,7 +73,8 @@ def _unreachable(server: str) -> str | None:
     try:
         psycopg.connect(server, connect_timeout=3).close()
     except psycopg.OperationalError as error:
-        return f"PostgreSQL not reachable at 127.0.0.1:5432 ({str(error).strip()[:80]})"
+        where = make_url(server)
+        return f"PostgreSQL not reachable at {where.host}:{where.port} ({str(error).strip()[:80]})"
     return None
 
 

@@ -199,3 +199,22 @@ def test_previews_of_unknown_templates_and_orders_are_refused(
     assert "order_confirmed" in assert_problem(unknown, 404)["templates"]
     assert_problem(no_order, 404)
     assert assert_problem(bad_hold, 422)["errors"][0]["pointer"] == "#/hold_reason"
+
+
+def test_a_preview_of_another_tenants_order_answers_like_a_missing_one(
+    client: TestClient, tenant: ApiTenant, other_tenant: ApiTenant
+) -> None:
+    stock_shop(client, other_tenant)
+    theirs = clean_order(client, other_tenant, customer={"email": "theirs@example.com"})
+    missing = "00000000-0000-4000-8000-000000000000"
+
+    def preview(order_id: str) -> dict[str, object]:
+        answer = client.post(
+            "/v1/notification-templates/order_confirmed/preview",
+            headers=tenant.headers,
+            json={"order_id": order_id},
+        )
+        body = assert_problem(answer, 404)
+        return {k: str(v).replace(order_id, "<id>") for k, v in body.items()}
+
+    assert preview(theirs["id"]) == preview(missing)

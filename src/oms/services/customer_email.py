@@ -29,6 +29,7 @@ from oms.domain.notifications import (
     template_for,
 )
 from oms.domain.orders import Order
+from oms.domain.payments import summarize
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.domain.shipments import Shipment
 from oms.services.events import Event, StatusLinks
@@ -105,8 +106,12 @@ def _lines(address: Address | None) -> tuple[str, ...]:
     return tuple(p for p in (*parts, address.country) if p)
 
 
-def _order_facts(order: Order, links: StatusLinks, now: datetime) -> OrderFacts:
-    summary = order.payment_summary(now)
+def _order_facts(order: Order, links: StatusLinks, as_of: datetime) -> OrderFacts:
+    """The order as the customer knows it; its payments as they stood at ``as_of`` (the
+    event's time: a cancellation tells what was paid when it happened, not after a refund
+    that followed)."""
+    payments = [p for p in order.payments if p.created_at <= as_of]
+    summary = summarize(payments, currency=order.currency, now=as_of)
     return OrderFacts(
         number=order.number,
         customer_name=order.customer.name,
@@ -218,7 +223,7 @@ def compose_email(
     order = uow.orders.get(event.tenant_id, event.aggregate_id, with_events=False)
     if order is None or not order.customer.email:
         return None
-    context = replace(context, order=_order_facts(order, links, now))
+    context = replace(context, order=_order_facts(order, links, event.created_at))
     told = _facts_for(
         uow, event, template, order, context, links=links, pickup_key=pickup_key, now=now
     )

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import Engine
 
 from oms.adapters.broker.nats_sink import event_body
+from oms.adapters.carriers.signature import sign
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.email.rendering import JinjaEmailRenderer
 from oms.adapters.email.sink import EmailSink
@@ -183,8 +184,6 @@ def _ship(client: TestClient, shop: ApiTenant, order_id: str) -> dict[str, Any]:
 
 
 def _carrier_says(client: TestClient, settings: Settings, number: str, *steps: str) -> None:
-    from oms.adapters.carriers.signature import sign
-
     events = [
         {
             "id": f"{number}-{status}",

@@ -178,7 +178,7 @@ def test_a_preview_of_the_pickup_email_never_shows_a_real_code(
 ) -> None:
     preview = _preview(client, tenant, "ready_for_pickup")
 
-    assert "Your collection code: 123456" in preview["text"]
+    assert "Your collection code: 739204" in preview["text"]
 
 
 def test_previews_of_unknown_templates_and_orders_are_refused(

@@ -234,7 +234,7 @@ def compose_email(
 
 # --- preview -------------------------------------------------------------------------------
 
-SAMPLE_PICKUP_CODE = "123456"  # never a real one, even with a real order
+SAMPLE_PICKUP_CODE = "739204"  # never a real one, even with a real order
 
 
 def _sample_order(links: StatusLinks, tenant_id: UUID) -> OrderFacts:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import Engine
@@ -491,3 +492,41 @@ def test_a_template_switched_off_after_fan_out_is_not_sent(
 
     assert (prepared, fanned_out) == (None, [])
     assert inbox.take() == []
+
+
+def test_a_webhook_endpoint_switched_off_is_told_to_the_merchant(
+    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+) -> None:
+    endpoint_id = uuid4()
+    event = Event(
+        id=uuid4(),
+        tenant_id=shop.id,
+        type="webhook_endpoint.disabled",
+        created_at=datetime(2026, 12, 3, tzinfo=UTC),
+        data={"id": str(endpoint_id), "url": "https://hooks.musterladen.example/oms"},
+        topic="webhook_endpoint.disabled",
+        aggregate_id=endpoint_id,
+        detail={},
+    )
+    nobody_to_tell = deliver(driver.sink, driver.uow, [event])
+    changed = client.put(
+        "/v1/notification-settings",
+        headers=shop.headers,
+        json={"notify_email": "ops@musterladen.example"},
+    )
+    assert changed.status_code == 200, changed.text
+
+    [told] = deliver(driver.sink, driver.uow, [event])
+    [message] = inbox.take()
+
+    assert nobody_to_tell == []  # no address of the merchant's own yet
+    assert (told.key, told.outcome and told.outcome.delivered) == (
+        "webhook_endpoint_disabled",
+        True,
+    )
+    assert message["To"] == "ops@musterladen.example"
+    assert (
+        message["Subject"] == "Webhook endpoint switched off: https://hooks.musterladen.example/oms"
+    )
+    text, _ = _parts(message)
+    assert str(endpoint_id) in text

@@ -97,11 +97,32 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(default=_DEV_SECRET, min_length=16)
     carrier_webhook_secret: str = Field(default=_DEV_CARRIER_SECRET, min_length=16)
+    smtp_url: str | None = Field(
+        default=None,
+        description="Mail server for customer email, smtp://[user:password@]host:port"
+        "[?starttls=1&timeout=10] or smtps://...; unset: no email is sent",
+    )
+    email_from: str = Field(
+        default="orders@localhost",
+        description="Sender address of tenants that set none (notification settings)",
+    )
+    nats_url: str | None = Field(
+        default=None,
+        description="NATS server events are also published to (JetStream stream OMS, "
+        "subjects oms.<tenant_id>.<event type>), e.g. nats://127.0.0.1:4222; unset: none",
+    )
 
     @field_validator("database_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         return normalise_database_url(value)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _known_mail_server(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("smtp://", "smtps://")):
+            raise ValueError("OMS_SMTP_URL must start with smtp:// or smtps://")
+        return value or None
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:

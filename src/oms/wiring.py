@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 from functools import partial
+from urllib.parse import urlsplit
 
+from oms.adapters.broker.nats_sink import JetStreamPublisher, NatsSink
 from oms.adapters.carriers.signature import verify
 from oms.adapters.carriers.table_rate import TableRateCarrier
 from oms.adapters.documents.pdf import PdfRenderer
 from oms.adapters.downloads import DownloadSigner
+from oms.adapters.email.links import PlainStatusLinks
+from oms.adapters.email.rendering import JinjaEmailRenderer
+from oms.adapters.email.sink import EmailSink
+from oms.adapters.email.smtp import SmtpMailer, SmtpServer
 from oms.config import Settings
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.services.carrier_gateway import CarrierGateway
 from oms.services.carrier_webhooks import SignatureCheck
 from oms.services.document_renderer import DocumentRenderer
 from oms.services.downloads import DownloadLinks
+from oms.services.events import StatusLinks
+from oms.services.mailer import EmailRenderer, Mailer
 from oms.services.ports import UnitOfWork
 from oms.services.routing_network import carrier_services
 from oms.services.shipping import CarrierProvider
@@ -23,7 +31,11 @@ __all__ = [
     "carrier_signature_check",
     "document_renderer",
     "download_signer",
+    "email_renderer",
+    "email_sink",
+    "nats_sink",
     "pickup_code_key",
+    "plain_status_links",
 ]
 
 
@@ -59,3 +71,37 @@ def carrier_signature_check(settings: Settings) -> SignatureCheck:
 def document_renderer() -> DocumentRenderer:
     """The warehouse's documents as PDF."""
     return PdfRenderer()
+
+
+def email_renderer() -> EmailRenderer:
+    """Customer and merchant emails from the packaged Jinja2 templates."""
+    return JinjaEmailRenderer()
+
+
+def plain_status_links(settings: Settings) -> StatusLinks:
+    """Unsigned order status and tracking links on this service (a stand-in until the
+    tracking pages' signed links are wired)."""
+    return PlainStatusLinks(settings.public_url)
+
+
+def email_sink(
+    settings: Settings, *, links: StatusLinks, mailer: Mailer | None = None
+) -> EmailSink | None:
+    """The email sink over ``OMS_SMTP_URL`` (or ``mailer``); None when neither is set."""
+    if mailer is None:
+        if not settings.smtp_url:
+            return None
+        mailer = SmtpMailer(SmtpServer.from_url(settings.smtp_url))
+    return EmailSink(
+        mailer=mailer,
+        renderer=email_renderer(),
+        links=links,
+        pickup_key=pickup_code_key(settings),
+        default_sender=settings.email_from,
+        message_id_domain=urlsplit(settings.public_url).hostname or "oms.localhost",
+    )
+
+
+def nats_sink(settings: Settings) -> NatsSink | None:
+    """The NATS JetStream sink over ``OMS_NATS_URL``; None when unset."""
+    return NatsSink(JetStreamPublisher(settings.nats_url)) if settings.nats_url else None

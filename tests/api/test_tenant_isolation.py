@@ -418,6 +418,9 @@ ID_ROUTES = [
     ],
 ]
 ROUTE_ID = "{0.method} {0.path}".format
+# Routes whose path parameters name something every tenant has (a template), not a
+# tenant's resource; an id in their body has its own isolation test beside the route's.
+NAMED_ROUTES = {("POST", "/v1/notification-templates/{name}/preview")}
 
 
 def _without(ids: list[str], body: dict[str, Any]) -> str:
@@ -434,7 +437,7 @@ def test_every_v1_route_that_takes_an_id_has_an_isolation_case(client: TestClien
         if path.startswith("/v1/") and path_parameters(path)
     }
 
-    assert routes == {(r.method, r.path) for r in ID_ROUTES}
+    assert routes - NAMED_ROUTES == {(r.method, r.path) for r in ID_ROUTES}
 
 
 @pytest.mark.parametrize("route", ID_ROUTES, ids=ROUTE_ID)

@@ -168,6 +168,15 @@ COLUMN_OF = {
     "PaymentActionIn.gateway": "payments.gateway",
     "PaymentActionIn.token": NOT_STORED,
     "RiskRuleCreate.params{}": NOT_STORED,  # parameter names
+    "NotificationSettingsUpdate.sender_name": "notification_settings.sender_name",
+    "NotificationSettingsUpdate.sender_email": "notification_settings.sender_email",
+    "NotificationSettingsUpdate.reply_to": "notification_settings.reply_to",
+    "NotificationSettingsUpdate.notify_email": "notification_settings.notify_email",
+    "NotificationSettingsUpdate.logo_url": UNBOUNDED,
+    "NotificationSettingsUpdate.colour": "notification_settings.colour",
+    "NotificationSettingsUpdate.accent_colour": "notification_settings.accent_colour",
+    "NotificationSettingsUpdate.templates{}": NOT_STORED,  # template names, checked
+    "TemplatePreviewRequest.hold_reason": NOT_STORED,
     "header:Idempotency-Key": "idempotency_keys.key",
     "header:If-Match": NOT_STORED,
     "header:X-OMS-Signature": NOT_STORED,

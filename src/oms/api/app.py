@@ -32,6 +32,7 @@ from oms.api.routers import (
     health,
     holds,
     inventory,
+    notifications,
     order_actions,
     orders,
     reservations,
@@ -47,7 +48,9 @@ from oms.wiring import (
     carrier_signature_check,
     document_renderer,
     download_signer,
+    email_renderer,
     pickup_code_key,
+    plain_status_links,
 )
 
 __all__ = ["create_app"]
@@ -189,6 +192,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             max_size=settings.intake_group_size,
             linger=settings.intake_group_wait_ms / 1000,
         ),
+        status_links=plain_status_links(settings),
+        email_renderer=email_renderer(),
     )
     install_error_handlers(app)
     if settings.docs_enabled:
@@ -208,6 +213,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         fulfilment,
         waves,
         shipments,
+        notifications,
     ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)

@@ -32,6 +32,8 @@ from oms.services import tenants as tenant_services
 from oms.services.carrier_webhooks import SignatureCheck
 from oms.services.document_renderer import DocumentRenderer
 from oms.services.downloads import DownloadLinks
+from oms.services.events import StatusLinks
+from oms.services.mailer import EmailRenderer
 from oms.services.payments import GatewayProvider
 from oms.services.ports import UnitOfWorkFactory
 from oms.services.routing import Geocoder
@@ -48,6 +50,7 @@ __all__ = [
     "CurrentPrincipal",
     "DocumentsDep",
     "DownloadsDep",
+    "EmailRendererDep",
     "GatewaysDep",
     "GeocoderDep",
     "LocationFilter",
@@ -55,6 +58,7 @@ __all__ = [
     "PageDep",
     "PickupKeyDep",
     "SettingsDep",
+    "StatusLinksDep",
     "TenantId",
     "UowDep",
     "actor_of",
@@ -81,6 +85,8 @@ class AppState:
     documents: DocumentRenderer
     carrier_signatures: SignatureCheck
     intake: IntakeGroups
+    status_links: StatusLinks
+    email_renderer: EmailRenderer
 
 
 def _state(request: Request) -> AppState:
@@ -129,7 +135,17 @@ async def _carrier_signatures(request: Request) -> SignatureCheck:
     return _state(request).carrier_signatures
 
 
+async def _status_links(request: Request) -> StatusLinks:
+    return _state(request).status_links
+
+
+async def _email_renderer(request: Request) -> EmailRenderer:
+    return _state(request).email_renderer
+
+
 CarriersDep = Annotated[CarrierProvider, Depends(_carriers)]
+StatusLinksDep = Annotated[StatusLinks, Depends(_status_links)]
+EmailRendererDep = Annotated[EmailRenderer, Depends(_email_renderer)]
 DownloadsDep = Annotated[DownloadLinks, Depends(_downloads)]
 DocumentsDep = Annotated[DocumentRenderer, Depends(_documents)]
 CarrierSignaturesDep = Annotated[SignatureCheck, Depends(_carrier_signatures)]

@@ -36,7 +36,12 @@ from oms.services.persistence import save_order_changes
 from oms.services.ports import OutboxMessage, UnitOfWork, UnitOfWorkFactory
 from oms.services.warehouse import Locked, lock_fulfillment_order, take_off_shelf
 
-__all__ = ["collect_pickup", "pickup_code_for_notification", "ready_for_pickup"]
+__all__ = [
+    "collect_pickup",
+    "live_pickup_code",
+    "pickup_code_for_notification",
+    "ready_for_pickup",
+]
 
 
 def ready_for_pickup(
@@ -97,6 +102,15 @@ def _live_code(fo: FulfillmentOrder, pickup_key: PickupCodeKey, now: datetime) -
     return code
 
 
+def live_pickup_code(
+    uow: UnitOfWork, *, pickup_key: PickupCodeKey, tenant_id: UUID, fo_id: UUID, now: datetime
+) -> str | None:
+    """The code of a pickup derived again in the caller's transaction, or None once it was
+    collected, expired or cancelled, or the key changed (the notification step's read)."""
+    fo = uow.fulfilment.get(tenant_id, fo_id)
+    return None if fo is None else _live_code(fo, pickup_key, now)
+
+
 def pickup_code_for_notification(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -108,8 +122,9 @@ def pickup_code_for_notification(
     """The code a ``notification.pickup_ready`` message is rendered with, derived again;
     Gone (410) once the pickup was collected, expired or cancelled, or the key changed."""
     with uow_factory(readonly=True) as uow:
-        fo = uow.fulfilment.get(tenant_id, fo_id)
-    code = None if fo is None else _live_code(fo, pickup_key, now or utcnow())
+        code = live_pickup_code(
+            uow, pickup_key=pickup_key, tenant_id=tenant_id, fo_id=fo_id, now=now or utcnow()
+        )
     if code is None:
         raise Gone("This pickup has no code to send any more", fulfillment_order_id=str(fo_id))
     return code

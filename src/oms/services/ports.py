@@ -19,6 +19,7 @@ from oms.domain.catalogue import Location, Product
 from oms.domain.fulfilment import FulfillmentOrder
 from oms.domain.holds import Hold, HoldReason
 from oms.domain.inventory import Movement, MovementKind, StockLevel
+from oms.domain.notifications import NotificationSettings
 from oms.domain.orders import Order
 from oms.domain.packing import Box, Package
 from oms.domain.picking import PickWave
@@ -44,6 +45,7 @@ __all__ = [
     "InvariantViolation",
     "InventoryRepository",
     "LocationRepository",
+    "NotificationSettingsRepository",
     "OrderFilter",
     "OrderRepository",
     "OutboxMessage",
@@ -466,6 +468,11 @@ class ShipmentRepository(Protocol):
     def next_serial(self, counter: str) -> int: ...
 
 
+class NotificationSettingsRepository(Protocol):
+    def get(self, tenant_id: UUID) -> NotificationSettings | None: ...
+    def put(self, tenant_id: UUID, settings: NotificationSettings, *, at: datetime) -> None: ...
+
+
 class TransientStorageError(Exception):
     """A deadlock, serialisation failure or lock timeout: the whole use case may be retried."""
 
@@ -499,6 +506,8 @@ class UnitOfWork(Protocol):
     def fulfilment(self) -> FulfilmentRepository: ...
     @property
     def shipments(self) -> ShipmentRepository: ...
+    @property
+    def notification_settings(self) -> NotificationSettingsRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -52,6 +52,7 @@ __all__ = [
     "location_loads",
     "locations",
     "metadata",
+    "notification_settings",
     "order_events",
     "order_holds",
     "order_lines",
@@ -730,4 +731,23 @@ carrier_counters = Table(
     metadata,
     Column("carrier", String(lengths.CARRIER), primary_key=True),
     Column("last_serial", BigInteger, nullable=False),
+)
+
+# A tenant's email settings (oms.domain.notifications): sender, branding, templates on/off.
+# No row: every default.
+notification_settings = Table(
+    "notification_settings",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("sender_name", String(lengths.NAME), nullable=True),
+    Column("sender_email", String(lengths.EMAIL), nullable=True),
+    Column("reply_to", String(lengths.EMAIL), nullable=True),
+    Column("notify_email", String(lengths.EMAIL), nullable=True),
+    Column("logo_url", Text, nullable=True),
+    Column("colour", String(7), nullable=False),
+    Column("accent_colour", String(7), nullable=False),
+    Column("templates", JSON, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
 )

@@ -14,6 +14,7 @@ from oms.adapters.db.repositories.discounts import SqlDiscountRepository
 from oms.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
 from oms.adapters.db.repositories.inventory import SqlInventoryRepository
 from oms.adapters.db.repositories.messages import SqlIdempotencyRepository, SqlOutboxRepository
+from oms.adapters.db.repositories.notifications import SqlNotificationSettingsRepository
 from oms.adapters.db.repositories.orders import SqlOrderRepository
 from oms.adapters.db.repositories.risk import SqlRiskRuleRepository
 from oms.adapters.db.repositories.routing import SqlRoutingRepository
@@ -51,6 +52,7 @@ class SqlUnitOfWork:
     routing: SqlRoutingRepository
     fulfilment: SqlFulfilmentRepository
     shipments: SqlShipmentRepository
+    notification_settings: SqlNotificationSettingsRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -78,6 +80,7 @@ class SqlUnitOfWork:
         self.routing = SqlRoutingRepository(conn)
         self.fulfilment = SqlFulfilmentRepository(conn)
         self.shipments = SqlShipmentRepository(conn)
+        self.notification_settings = SqlNotificationSettingsRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -1,0 +1,1 @@
+"""Message brokers events are published to (NATS JetStream)."""

@@ -1,0 +1,103 @@
+"""The email sink: customer (and merchant) emails as one way events leave the OMS.
+
+``oms worker`` calls it like every ``EventSink``: ``subscribers`` names the template an
+event is told with (switched on, someone to write to), ``prepare`` reads the facts and
+writes the email in a short transaction, ``send`` hands it to the mailer outside any.
+A delivery is one (event, template); its ``Message-ID`` is derived from both, so a retry
+sends the very same message again and can be recognised as such.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from uuid import UUID
+
+from oms.adapters.email.metrics import count_email
+from oms.domain.notifications import Template
+from oms.domain.pickup_codes import PickupCodeKey
+from oms.services.common import utcnow
+from oms.services.customer_email import compose_email, email_templates_for
+from oms.services.events import Event, EventSink, Outcome, StatusLinks
+from oms.services.mailer import EmailRenderer, Mailer, OutgoingEmail
+from oms.services.ports import UnitOfWork
+
+__all__ = ["EmailSink", "message_id_for"]
+
+
+def message_id_for(event_id: UUID, template: Template, domain: str) -> str:
+    """The Message-ID of the email ``template`` sends for event ``event_id``: the same for
+    every attempt."""
+    return f"<{event_id}.{template.value}@{domain}>"
+
+
+class EmailSink(EventSink):
+    """Emails through ``mailer``, written by ``renderer``; ``default_sender`` is the address
+    of tenants that set none; ``message_id_domain`` the right-hand side of Message-IDs."""
+
+    def __init__(
+        self,
+        *,
+        mailer: Mailer,
+        renderer: EmailRenderer,
+        links: StatusLinks,
+        pickup_key: PickupCodeKey,
+        default_sender: str,
+        message_id_domain: str,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.mailer = mailer
+        self._renderer = renderer
+        self._links = links
+        self._pickup_key = pickup_key
+        self._default_sender = default_sender
+        self._domain = message_id_domain
+        self._clock = clock
+
+    @property
+    def kind(self) -> str:
+        return "email"
+
+    def subscribers(self, uow: UnitOfWork, event: Event) -> Sequence[str]:
+        return email_templates_for(uow, event)
+
+    def prepare(self, uow: UnitOfWork, event: Event, key: str) -> OutgoingEmail | None:
+        try:
+            template = Template(key)
+        except ValueError:
+            return None
+        draft = compose_email(
+            uow, event, template, links=self._links, pickup_key=self._pickup_key, now=self._clock()
+        )
+        if draft is None:
+            return None
+        rendered = self._renderer.render(draft.context)
+        return OutgoingEmail(
+            message_id=message_id_for(event.id, template, self._domain),
+            sender_name=draft.context.branding.display_name,
+            sender_address=draft.sender_address or self._default_sender,
+            to=draft.to,
+            reply_to=draft.reply_to,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            template=template,
+        )
+
+    def send(self, prepared: object, *, event: Event, key: str, attempt: int) -> Outcome:
+        if not isinstance(prepared, OutgoingEmail):
+            return Outcome(delivered=False, error="nothing prepared to send", final=True)
+        started = time.perf_counter()
+        receipt = self.mailer.send(prepared)
+        latency = (time.perf_counter() - started) * 1000
+        count_email(key, accepted=receipt.accepted, final=receipt.permanent)
+        if receipt.accepted:
+            return Outcome(delivered=True, status_code=receipt.code, latency_ms=latency)
+        return Outcome(
+            delivered=False,
+            status_code=receipt.code,
+            error=receipt.detail[:500] or "not accepted",
+            latency_ms=latency,
+            final=receipt.permanent,
+        )

@@ -1,0 +1,532 @@
+"""Customer email end to end: orders placed, held, shipped, collected, cancelled and
+refunded through the API; their outbox messages delivered to the email sink by a minimal
+driver (what ``oms worker`` does for one sink); the emails sent over SMTP to a real server
+on loopback (aiosmtpd) and read back as they arrived.
+
+Rate cards are deployment-wide, so this module runs on a database of its own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import Engine
+
+from oms.adapters.broker.nats_sink import event_body
+from oms.adapters.carriers.signature import sign
+from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.adapters.email.rendering import JinjaEmailRenderer
+from oms.adapters.email.sink import EmailSink
+from oms.adapters.email.smtp import SmtpMailer, SmtpServer
+from oms.config import Settings
+from oms.services.events import Event
+from oms.wiring import pickup_code_key
+from tests.api.fulfilment_support import (
+    COLOGNE,
+    add_sites,
+    get_json,
+    own_engine,
+    post_json,
+    rated_client,
+)
+from tests.api.support import (
+    ApiTenant,
+    TestClient,
+    api_settings_for,
+    create_product,
+    new_tenant,
+    set_on_hand,
+)
+from tests.databases import ENGINES
+from tests.mail_support import (
+    Delivery,
+    Inbox,
+    MemoryStatusLinks,
+    deliver,
+    outbox_events,
+    running_smtp_server,
+)
+
+CARD = {"gateway": "test", "token": "tok_approve"}
+PAID = {"gateway": "manual", "captured": True}
+SITES = {
+    "WH-A": ("warehouse", 50.88, 7.06, {"city": "Koeln", "postal_code": "51105"}),
+    "STORE-1": ("store", 50.94, 6.95, {"city": "Koeln", "postal_code": "50667"}),
+}
+BOXES = [
+    {"code": "L", "length_mm": 600, "width_mm": 400, "height_mm": 400, "max_weight_grams": 30000},
+]
+ERIKA = {"email": "erika@example.com", "name": "Erika Mustermann"}
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def api_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    yield from own_engine(request, "customer_email")
+
+
+@pytest.fixture(scope="module")
+def api_uow(api_engine: Engine) -> SqlUnitOfWorkFactory:
+    return SqlUnitOfWorkFactory(api_engine)
+
+
+@pytest.fixture(scope="module")
+def settings(api_engine: Engine) -> Settings:
+    return api_settings_for(api_engine.url.render_as_string(hide_password=False))
+
+
+@pytest.fixture(scope="module")
+def client(
+    api_engine: Engine, settings: Settings, api_uow: SqlUnitOfWorkFactory
+) -> Iterator[TestClient]:
+    yield from rated_client(api_engine, settings, api_uow)
+
+
+@pytest.fixture(scope="module")
+def smtp_server() -> Iterator[Inbox]:
+    yield from running_smtp_server()
+
+
+@pytest.fixture
+def inbox(smtp_server: Inbox) -> Iterator[Inbox]:
+    smtp_server.take()
+    yield smtp_server
+    smtp_server.refuse.clear()
+
+
+@pytest.fixture
+def sink(settings: Settings, smtp_server: Inbox) -> Iterator[EmailSink]:
+    mailer = SmtpMailer(SmtpServer.from_url(f"smtp://127.0.0.1:{smtp_server.port}?timeout=5"))
+    yield EmailSink(
+        mailer=mailer,
+        renderer=JinjaEmailRenderer(),
+        links=MemoryStatusLinks(),
+        pickup_key=pickup_code_key(settings),
+        default_sender="orders@oms.test",
+        message_id_domain="oms.test",
+    )
+    mailer.close()
+
+
+@pytest.fixture
+def shop(api_uow: SqlUnitOfWorkFactory, client: TestClient) -> ApiTenant:
+    tenant = new_tenant(api_uow, "Musterladen")
+    add_sites(client, tenant, SITES, BOXES)
+    create_product(client, tenant, "X", name="Wool scarf", price="20.00", weight_grams=800)
+    create_product(client, tenant, "Z", name="Tea mug", price="12.00", weight_grams=300)
+    set_on_hand(client, tenant, "X", "WH-A", 20)
+    set_on_hand(client, tenant, "Z", "STORE-1", 5)
+    return tenant
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+class Driver:
+    """Delivers the shop's new outbox messages to the sink, as the worker would."""
+
+    def __init__(
+        self, client: TestClient, shop: ApiTenant, uow: SqlUnitOfWorkFactory, sink: EmailSink
+    ) -> None:
+        self.client, self.shop, self.uow, self.sink = client, shop, uow, sink
+        self.seen: set[UUID] = set()
+        self.events: list[Event] = []
+
+    def _order(self, order_id: UUID) -> dict[str, Any]:
+        answer: dict[str, Any] = get_json(self.client, self.shop, f"/v1/orders/{order_id}")
+        return answer
+
+    def new_events(self) -> list[Event]:
+        found = outbox_events(self.uow, self.shop.id, data_of=self._order, seen=self.seen)
+        self.events += found
+        return found
+
+    def run(self) -> list[Delivery]:
+        return deliver(self.sink, self.uow, self.new_events())
+
+
+@pytest.fixture
+def driver(
+    client: TestClient, shop: ApiTenant, api_uow: SqlUnitOfWorkFactory, sink: EmailSink
+) -> Driver:
+    return Driver(client, shop, api_uow, sink)
+
+
+def _parts(message: EmailMessage) -> tuple[str, str]:
+    """The plain-text and HTML bodies of a multipart/alternative message."""
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    assert text is not None
+    assert html is not None
+    return text.get_content(), html.get_content()
+
+
+def _fo_at(client: TestClient, shop: ApiTenant, order_id: str, code: str) -> dict[str, Any]:
+    fos = get_json(client, shop, f"/v1/orders/{order_id}/fulfillment-orders")["items"]
+    found: dict[str, Any] = next(fo for fo in fos if fo["location"] == code)
+    return found
+
+
+def _ship(client: TestClient, shop: ApiTenant, order_id: str) -> dict[str, Any]:
+    fo = _fo_at(client, shop, order_id, "WH-A")
+    wave = post_json(client, shop, "/v1/locations/WH-A/pick-waves", {"max_orders": 10}, 201)
+    post_json(client, shop, f"/v1/pick-waves/{wave['id']}/confirm")
+    post_json(client, shop, f"/v1/fulfillment-orders/{fo['id']}/packages", {"scans": ["X"]}, 201)
+    shipment: dict[str, Any] = post_json(
+        client, shop, f"/v1/fulfillment-orders/{fo['id']}/shipments", None, 201
+    )
+    return shipment
+
+
+def _carrier_says(client: TestClient, settings: Settings, number: str, *steps: str) -> None:
+    events = [
+        {
+            "id": f"{number}-{status}",
+            "tracking_number": number,
+            "status": status,
+            "occurred_at": f"2026-11-2{day}T09:00:00Z",
+            "location": "Koeln hub",
+        }
+        for day, status in enumerate(steps, start=1 if steps[0] != "delivered" else 5)
+    ]
+    body = json.dumps({"events": events}).encode()
+    answer = client.post(
+        "/v1/carriers/acme/events",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-OMS-Signature": sign(body, settings.carrier_webhook_secret),
+        },
+    )
+    assert answer.status_code == 200, answer.text
+
+
+# --- the emails ------------------------------------------------------------------------------
+
+
+def test_a_shipped_order_tells_the_customer_each_step_with_its_tracking_link(
+    client: TestClient, shop: ApiTenant, settings: Settings, driver: Driver, inbox: Inbox
+) -> None:
+    order = post_json(
+        client,
+        shop,
+        "/v1/orders",
+        {
+            "currency": "EUR",
+            "lines": [{"sku": "X", "quantity": 2}],
+            "customer": ERIKA,
+            "shipping_address": COLOGNE,
+            "payment": CARD,
+        },
+        201,
+    )
+    shipment = _ship(client, shop, order["id"])
+    _carrier_says(client, settings, shipment["tracking_number"], "in_transit", "out_for_delivery")
+    _carrier_says(client, settings, shipment["tracking_number"], "delivered")
+
+    deliveries = driver.run()
+    arrived = inbox.take()
+
+    number, tracking = order["number"], shipment["tracking_number"]
+    assert [(d.key, d.outcome and d.outcome.delivered) for d in deliveries] == [
+        ("order_confirmed", True),
+        ("shipped", True),
+        ("out_for_delivery", True),
+        ("delivered", True),
+    ]
+    assert [m["Subject"] for m in arrived] == [
+        f"Thank you for your order #{number}",
+        f"Your order #{number} is on its way",
+        f"Your order #{number} arrives today",
+        f"Your order #{number} has been delivered",
+    ]
+    status_link = f"https://status.test/{shop.id}/{number}?token=signed-{order['id']}"
+    for message, delivery in zip(arrived, deliveries, strict=True):
+        text, html = _parts(message)
+        assert message["To"] == "erika@example.com"
+        assert message["From"] == "Musterladen <orders@oms.test>"
+        assert message["Message-ID"] == f"<{delivery.event.id}.{delivery.key}@oms.test>"
+        assert status_link in text
+        assert status_link.replace("&", "&amp;") in html
+        assert "Erika Mustermann" in text
+        assert "Erika Mustermann" in html
+    for message in arrived[1:]:
+        text, html = _parts(message)
+        assert f"https://track.test/{tracking}" in text
+        assert f'href="https://track.test/{tracking}"' in html
+    assert all("with Acme" in _parts(m)[0] for m in arrived[1:3])  # shipped, out for delivery
+    confirmed_text, _ = _parts(arrived[0])
+    assert "2 x Wool scarf" in confirmed_text
+    assert "Heidestrasse 17" in confirmed_text
+    assert "€40.00" in confirmed_text
+
+
+def test_the_pickup_code_travels_in_the_ready_for_pickup_email_and_nowhere_else(
+    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+) -> None:
+    order = post_json(
+        client,
+        shop,
+        "/v1/orders",
+        {
+            "currency": "EUR",
+            "lines": [{"sku": "Z", "quantity": 1}],
+            "customer": ERIKA,
+            "pickup_location": "STORE-1",
+            "payment": CARD,
+        },
+        201,
+    )
+    fo = _fo_at(client, shop, order["id"], "STORE-1")
+    wave = post_json(client, shop, "/v1/locations/STORE-1/pick-waves", {}, 201)
+    code = post_json(client, shop, f"/v1/pick-waves/{wave['id']}/confirm")["pickup_codes"][fo["id"]]
+    # A shipped order of the same customer, so other kinds of email are there to look in.
+    other = post_json(
+        client,
+        shop,
+        "/v1/orders",
+        {
+            "currency": "EUR",
+            "lines": [{"sku": "X", "quantity": 1}],
+            "customer": ERIKA,
+            "shipping_address": COLOGNE,
+            "payment": CARD,
+        },
+        201,
+    )
+    _ship(client, shop, other["id"])
+
+    deliveries = driver.run()
+    arrived = inbox.take()
+
+    by_subject = {m["Subject"]: m for m in arrived}
+    ready = by_subject[f"Your order #{order['number']} is ready to collect"]
+    text, html = _parts(ready)
+    assert f"Your collection code: {code}" in text
+    assert f">{code}</p>" in html
+    assert "Site STORE-1" in text  # where to collect it
+    assert len(arrived) == len(deliveries) == 4  # two confirmations, ready, shipped
+    for message in arrived:
+        if message is not ready:
+            assert code not in message.as_string(), message["Subject"]
+    # Nor in any event payload or body a webhook or the broker would carry.
+    for event in driver.events:
+        assert code not in json.dumps(event.detail) + json.dumps(event.data)
+        assert code.encode() not in event_body(event)
+
+    # Collected: the code is spent, and a late attempt sends nothing.
+    post_json(client, shop, f"/v1/fulfillment-orders/{fo['id']}/pickup", {"code": code})
+    pickup_event = next(e for e in driver.events if e.type == "pickup.ready")
+    with driver.uow(readonly=True) as uow:
+        assert driver.sink.prepare(uow, pickup_event, "ready_for_pickup") is None
+
+
+def test_an_address_we_cannot_use_asks_the_customer_for_a_corrected_one(
+    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+) -> None:
+    changed = client.put(
+        "/v1/notification-settings",
+        headers=shop.headers,
+        json={"reply_to": "help@musterladen.example", "templates": {"order_confirmed": False}},
+    )
+    assert changed.status_code == 200, changed.text
+    order = post_json(
+        client,
+        shop,
+        "/v1/orders",
+        {
+            "currency": "EUR",
+            "lines": [{"sku": "X", "quantity": 1}],
+            "customer": ERIKA,
+            "shipping_address": {**COLOGNE, "postal_code": "5114"},  # German codes have 5
+            "payment": PAID,
+        },
+        201,
+    )
+
+    deliveries = driver.run()
+    [message] = inbox.take()
+
+    assert [d.key for d in deliveries] == ["action_needed"]  # the confirmation is off
+    assert message["Subject"] == f"Please check your delivery address for order #{order['number']}"
+    assert message["Reply-To"] == "help@musterladen.example"
+    text, html = _parts(message)
+    assert "reply to this email with the full, correct address" in text.lower()
+    assert "5114 Koeln" in text
+    assert "What to do" in html
+
+
+def test_an_unpaid_order_asks_for_payment_and_a_fraud_review_says_nothing(
+    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+) -> None:
+    order = post_json(
+        client,
+        shop,
+        "/v1/orders",
+        {
+            "currency": "EUR",
+            "lines": [{"sku": "X", "quantity": 1}],
+            "customer": ERIKA,
+            "shipping_address": COLOGNE,
+        },
+        201,
+    )
+    post_json(
+        client, shop, f"/v1/orders/{order['id']}/holds", {"reason": "fraud_review"}, status=201
+    )
+
+    deliveries = driver.run()
+    arrived = inbox.take()
+
+    held = [e.detail["data"]["reason"] for e in driver.events if e.type == "order.on_hold"]
+    assert sorted(held) == ["fraud_review", "payment_pending"]
+    assert [d.key for d in deliveries] == ["order_confirmed", "action_needed"]
+    assert (
+        arrived[1]["Subject"] == f"Your payment for order #{order['number']} has not come through"
+    )
+    text, _ = _parts(arrived[1])
+    assert "€20.00" in text
+    assert "complete your payment" in text
+
+
+def test_a_hold_lifted_before_the_email_goes_sends_nothing(
+    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+) -> None:
+    order = post_json(
+        client,
+        shop,
+        "/v1/orders",
+        {
+            "currency": "EUR",
+            "lines": [{"sku": "X", "quantity": 1}],
+            "customer": ERIKA,
+            "shipping_address": {**COLOGNE, "postal_code": "5114"},
+            "payment": PAID,
+        },
+        201,
+    )
+    [hold] = get_json(client, shop, f"/v1/orders/{order['id']}")["holds"]
+    events = driver.new_events()
+    post_json(
+        client,
+        shop,
+        f"/v1/orders/{order['id']}/holds/{hold['id']}/release",
+        {"note": "confirmed by phone"},
+    )
+
+    deliveries = deliver(driver.sink, driver.uow, events)
+
+    assert [(d.key, d.outcome is None) for d in deliveries] == [
+        ("order_confirmed", False),
+        ("action_needed", True),
+    ]
+    assert [m["Subject"] for m in inbox.take()] == [f"Thank you for your order #{order['number']}"]
+
+
+def test_a_cancelled_then_refunded_order_says_so_with_the_amount(
+    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+) -> None:
+    order = post_json(
+        client,
+        shop,
+        "/v1/orders",
+        {
+            "currency": "EUR",
+            "lines": [{"sku": "X", "quantity": 1}],
+            "customer": ERIKA,
+            "shipping_address": COLOGNE,
+            "payment": PAID,
+        },
+        201,
+    )
+    post_json(client, shop, f"/v1/orders/{order['id']}/cancel", {"reason": "customer asked"})
+    post_json(client, shop, f"/v1/orders/{order['id']}/payments/refund", {"gateway": "manual"})
+
+    deliveries = driver.run()
+    arrived = inbox.take()
+
+    assert [d.key for d in deliveries] == ["order_confirmed", "cancelled", "refunded"]
+    number = order["number"]
+    assert [m["Subject"] for m in arrived[1:]] == [
+        f"Your order #{number} has been cancelled",
+        f"We have refunded €20.00 for order #{number}",
+    ]
+    cancelled, _ = _parts(arrived[1])
+    assert "You paid €20.00" in cancelled
+    assert "customer asked" not in cancelled  # the merchant's note stays the merchant's
+
+
+def test_a_template_switched_off_after_fan_out_is_not_sent(
+    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+) -> None:
+    post_json(
+        client,
+        shop,
+        "/v1/orders",
+        {
+            "currency": "EUR",
+            "lines": [{"sku": "X", "quantity": 1}],
+            "customer": ERIKA,
+            "shipping_address": COLOGNE,
+            "payment": PAID,
+        },
+        201,
+    )
+    [event] = driver.new_events()
+    with driver.uow() as uow:
+        assert driver.sink.subscribers(uow, event) == ["order_confirmed"]
+    off = {"templates": {"order_confirmed": False}}
+    assert (
+        client.put("/v1/notification-settings", headers=shop.headers, json=off).status_code == 200
+    )
+
+    with driver.uow(readonly=True) as uow:
+        prepared = driver.sink.prepare(uow, event, "order_confirmed")
+        fanned_out = driver.sink.subscribers(uow, event)
+
+    assert (prepared, fanned_out) == (None, [])
+    assert inbox.take() == []
+
+
+def test_a_webhook_endpoint_switched_off_is_told_to_the_merchant(
+    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+) -> None:
+    endpoint_id = uuid4()
+    event = Event(
+        id=uuid4(),
+        tenant_id=shop.id,
+        type="webhook_endpoint.disabled",
+        created_at=datetime(2026, 12, 3, tzinfo=UTC),
+        data={"id": str(endpoint_id), "url": "https://hooks.musterladen.example/oms"},
+        topic="webhook_endpoint.disabled",
+        aggregate_id=endpoint_id,
+        detail={},
+    )
+    nobody_to_tell = deliver(driver.sink, driver.uow, [event])
+    changed = client.put(
+        "/v1/notification-settings",
+        headers=shop.headers,
+        json={"notify_email": "ops@musterladen.example"},
+    )
+    assert changed.status_code == 200, changed.text
+
+    [told] = deliver(driver.sink, driver.uow, [event])
+    [message] = inbox.take()
+
+    assert nobody_to_tell == []  # no address of the merchant's own yet
+    assert (told.key, told.outcome and told.outcome.delivered) == (
+        "webhook_endpoint_disabled",
+        True,
+    )
+    assert message["To"] == "ops@musterladen.example"
+    assert (
+        message["Subject"] == "Webhook endpoint switched off: https://hooks.musterladen.example/oms"
+    )
+    text, _ = _parts(message)
+    assert str(endpoint_id) in text

@@ -27,7 +27,8 @@ def test_tenant_create_prints_the_tenant_and_a_working_key_as_json(fresh_sqlite:
     result = runner.invoke(app, ["tenant", "create", "--name", "Acme", "--json"])
     assert result.exit_code == 0, result.output
     created = json.loads(result.stdout)
-    assert set(created) == {"tenant_id", "api_key"}
+    assert set(created) == {"tenant_id", "slug", "api_key"}
+    assert created["slug"] == "acme"
 
     more = runner.invoke(app, ["apikey", "create", "--tenant", created["tenant_id"], "--json"])
     assert more.exit_code == 0, more.output

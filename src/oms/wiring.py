@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from functools import partial
+from uuid import UUID
 
 from oms.adapters.carriers.signature import verify
 from oms.adapters.carriers.table_rate import TableRateCarrier
 from oms.adapters.documents.pdf import PdfRenderer
 from oms.adapters.downloads import DownloadSigner
+from oms.adapters.status_links import StatusLinkSigner
 from oms.config import Settings
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.services.carrier_gateway import CarrierGateway
 from oms.services.carrier_webhooks import SignatureCheck
 from oms.services.document_renderer import DocumentRenderer
 from oms.services.downloads import DownloadLinks
-from oms.services.ports import UnitOfWork
+from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.routing_network import carrier_services
 from oms.services.shipping import CarrierProvider
+from oms.services.tenants import resolve_tenant
 
 __all__ = [
     "carrier_provider",
@@ -24,6 +29,7 @@ __all__ = [
     "document_renderer",
     "download_signer",
     "pickup_code_key",
+    "status_links",
 ]
 
 
@@ -59,3 +65,24 @@ def carrier_signature_check(settings: Settings) -> SignatureCheck:
 def document_renderer() -> DocumentRenderer:
     """The warehouse's documents as PDF."""
     return PdfRenderer()
+
+
+def status_links(
+    settings: Settings,
+    uow_factory: UnitOfWorkFactory,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> StatusLinkSigner:
+    """Order status and tracking links on this service (``OMS_PUBLIC_URL``), signed with the
+    deployment's secret key: the ``oms.services.events.StatusLinks`` port (for emails) and
+    the ``oms.services.order_status.StatusGrants`` that reads them back (for the page).
+    A tenant's slug is read once, in a transaction of its own: slugs never change.
+    ``clock``: when links are made (their 90 days run from it); default the wall clock."""
+    slugs: dict[UUID, str] = {}
+
+    def slug_of(tenant_id: UUID) -> str:
+        if tenant_id not in slugs:
+            slugs[tenant_id] = resolve_tenant(uow_factory=uow_factory, tenant_id=tenant_id).slug
+        return slugs[tenant_id]
+
+    return StatusLinkSigner(settings.secret_key, settings.public_url, slug_of=slug_of, clock=clock)

@@ -42,12 +42,15 @@ from oms.api.routers import (
 from oms.config import Environment, Settings
 from oms.domain import zip_areas
 from oms.services.intake_group import Outcome, Submission, place_group
+from oms.web.pages import PageClock
+from oms.web.routes import install_public_pages
 from oms.wiring import (
     carrier_provider,
     carrier_signature_check,
     document_renderer,
     download_signer,
     pickup_code_key,
+    status_links,
 )
 
 __all__ = ["create_app"]
@@ -125,8 +128,14 @@ def _warm_up(geocoder: OfflineGeocoder) -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
-    """Build the API for ``settings`` (default: from the environment)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    page_clock: PageClock | None = None,
+) -> FastAPI:
+    """Build the API for ``settings`` (default: from the environment); ``page_clock``: the
+    clocks of the public pages (tests give their own)."""
     settings = settings or Settings()
     engine = engine or build_engine(settings)
     geocoder = OfflineGeocoder()
@@ -210,6 +219,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         shipments,
     ):
         app.include_router(module.router)
+    install_public_pages(
+        app,
+        settings=settings,
+        grants=status_links(settings, uow_factory),
+        clock=page_clock,
+    )
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     # Outermost: plain order placements are answered before the framework's machinery.
     app.add_middleware(IntakeLane)

@@ -44,6 +44,7 @@ __all__ = [
     "InvariantViolation",
     "InventoryRepository",
     "LocationRepository",
+    "OrderContact",
     "OrderFilter",
     "OrderRepository",
     "OutboxMessage",
@@ -113,6 +114,16 @@ class OrderFilter:
     customer_email: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OrderContact:
+    """What a customer proves an order is theirs with: its email and the postal codes of
+    its addresses (shipping, then billing)."""
+
+    order_id: UUID
+    email: str | None
+    postal_codes: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -246,6 +257,7 @@ class OrderRepository(Protocol):
         for_update: bool = False,
     ) -> Order | None: ...
     def exists(self, tenant_id: UUID, order_id: UUID) -> bool: ...
+    def contact_by_number(self, tenant_id: UUID, number: int) -> OrderContact | None: ...
     def add_all(self, entries: Sequence[tuple[Order, Sequence[OutboxMessage]]]) -> bool: ...
     def ids_by_external_ids(
         self, tenant_id: UUID, keys: Iterable[tuple[str, str]]

@@ -37,19 +37,24 @@ __all__ = ["install_public_pages", "router"]
 router = APIRouter(tags=["public"])
 
 
-def _pages(request: Request) -> PublicPages:
+def _pages_of(request: Request) -> PublicPages:
     pages: PublicPages = request.app.state.public_pages
     return pages
 
 
-def _grants(request: Request) -> StatusGrants:
+async def _pages(request: Request) -> PublicPages:
+    # async, like every dependency: a plain def would cost a thread-pool hop.
+    return _pages_of(request)
+
+
+async def _grants(request: Request) -> StatusGrants:
     grants: StatusGrants = request.app.state.status_grants
     return grants
 
 
 async def _rate_limited(request: Request) -> None:
     host = request.client.host if request.client else None
-    wait = _pages(request).limiter.take(client_key(host))
+    wait = _pages_of(request).limiter.take(client_key(host))
     if wait is not None:
         raise RateLimited(wait)
 

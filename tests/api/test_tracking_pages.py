@@ -26,6 +26,7 @@ from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.status_links import StatusLinkSigner
 from oms.api.app import create_app
 from oms.config import Settings
+from oms.services.fulfilment_changes import expire_uncollected_pickups
 from oms.services.tenants import resolve_tenant
 from oms.web.pages import PageClock
 from oms.wiring import status_links
@@ -570,3 +571,58 @@ def test_a_link_past_its_ninety_days_has_expired(
     assert page.alerts == ["This link has expired; look your order up instead"]
     assert page.h("h1") == ["Find your order"]
     assert_problem(expired_json, 410, "gone")
+
+
+def test_a_pickup_collected_or_left_too_long_says_so(
+    client: TestClient, api_uow: SqlUnitOfWorkFactory
+) -> None:
+    shop = new_tenant(api_uow, "Pickup corner")
+    slug = resolve_tenant(uow_factory=api_uow, tenant_id=shop.id).slug
+    add_sites(client, shop, {"STORE-1": SITES["STORE-1"]}, BOXES)
+    create_product(client, shop, "MUG", name="Mug")
+    set_on_hand(client, shop, "MUG", "STORE-1", 5)
+    collected, left = (
+        post_json(
+            client,
+            shop,
+            "/v1/orders",
+            {
+                "currency": "EUR",
+                "lines": [{"sku": "MUG", "quantity": 1}],
+                "customer": {"email": EMAIL},
+                "pickup_location": "STORE-1",
+                "payment": CARD,
+            },
+            201,
+        )
+        for _ in range(2)
+    )
+    wave = post_json(client, shop, "/v1/locations/STORE-1/pick-waves", {}, 201)
+    codes = post_json(client, shop, f"/v1/pick-waves/{wave['id']}/confirm")["pickup_codes"]
+    [fo] = get_json(client, shop, f"/v1/orders/{collected['id']}/fulfillment-orders")["items"]
+    post_json(client, shop, f"/v1/fulfillment-orders/{fo['id']}/pickup", {"code": codes[fo["id"]]})
+    # Long after every pickup's time ran out (a fixed date, not the wall clock).
+    assert (
+        expire_uncollected_pickups(
+            uow_factory=api_uow, tenant_id=shop.id, now=datetime(2999, 1, 1, tzinfo=UTC)
+        )
+        == 1
+    )
+
+    picked = _page(_status(client, slug, BROWSER, number=str(collected["number"]), email=EMAIL))
+    expired = _page(_status(client, slug, BROWSER, number=str(left["number"]), email=EMAIL))
+    expired_json = _status(client, slug, AS_JSON, number=str(left["number"]), email=EMAIL).json()
+
+    assert picked.h("h1") == ["Picked up"]
+    assert "Picked up" in picked.text.split("Store pickup", 1)[1]
+    assert expired.h("h1") == ["Cancelled"]
+    assert "Not picked up in time" in expired.text
+    assert [p["state"] for p in expired_json["pickups"]] == ["expired"]
+    assert [(t["type"], t["title"]) for t in expired_json["timeline"]] == [
+        ("order.placed", "Order placed"),
+        ("order.released", "Order confirmed"),
+        ("fulfillment_order.ready_for_pickup", "Ready for pickup"),
+        ("fulfillment_order.pickup_expired", "Not picked up in time"),
+    ]
+    for code in codes.values():
+        assert code not in json.dumps(expired_json)

@@ -161,6 +161,11 @@ class ParcelPage:
     branding: Branding
 
 
+def _slug(slug: str) -> str:
+    """Slugs are lower case; a URL typed with capitals finds the shop all the same."""
+    return slug.strip().lower()
+
+
 def _shop(uow: UnitOfWork, tenant: Tenant) -> Shop:
     return Shop(tenant_id=tenant.id, slug=tenant.slug, branding=branding_of(uow, tenant.id))
 
@@ -168,15 +173,15 @@ def _shop(uow: UnitOfWork, tenant: Tenant) -> Shop:
 def shop_named(*, uow_factory: UnitOfWorkFactory, slug: str) -> Shop:
     """The merchant whose status page ``slug`` names (NotFound when none does)."""
     with uow_factory(readonly=True) as uow:
-        tenant = uow.tenants.by_slug(slug)
+        tenant = uow.tenants.by_slug(_slug(slug))
         if tenant is None:
             raise NotFound(f"No shop {slug!r}")
         return _shop(uow, tenant)
 
 
-def _pickup_state(fo: FulfillmentOrder) -> PickupState | None:
+def _pickup_state(fo: FulfillmentOrder, expired: bool) -> PickupState | None:
     """How a pickup stands; None for one the customer never needs to see (refused by its
-    store or moved elsewhere before it was ready)."""
+    store, or moved or cancelled before it was ready)."""
     status = fo.status
     if status is FulfillmentOrderStatus.READY_FOR_PICKUP:
         return PickupState.READY
@@ -185,14 +190,25 @@ def _pickup_state(fo: FulfillmentOrder) -> PickupState | None:
     if status is FulfillmentOrderStatus.REJECTED:
         return None
     if status is FulfillmentOrderStatus.CANCELLED:
-        return PickupState.EXPIRED if fo.ready_at is not None else None
+        if expired:
+            return PickupState.EXPIRED
+        return PickupState.CANCELLED if fo.ready_at is not None else None
     return PickupState.PREPARING
 
 
-def _pickups(uow: UnitOfWork, fos: list[FulfillmentOrder]) -> list[Pickup]:
+def _pickups(uow: UnitOfWork, order: Order, fos: list[FulfillmentOrder]) -> list[Pickup]:
+    expired = {
+        str(e.data.get("fulfillment_order_id"))
+        for e in order.events
+        if e.type == "fulfillment_order.pickup_expired"
+    }
     found = []
     for fo in fos:
-        state = None if fo.kind is not FulfillmentKind.PICKUP else _pickup_state(fo)
+        state = (
+            None
+            if fo.kind is not FulfillmentKind.PICKUP
+            else _pickup_state(fo, str(fo.id) in expired)
+        )
         if state is None:
             continue
         store = uow.locations.get(fo.location_id)
@@ -213,7 +229,7 @@ def _status_page(uow: UnitOfWork, shop: Shop, order: Order) -> OrderStatusPage:
     for shipment in shipments:
         shipment.events = uow.shipments.events_of(order.tenant_id, shipment.id)
     parcels = [ParcelStatus.of(s) for s in shipments]
-    pickups = _pickups(uow, uow.fulfilment.for_order(order.tenant_id, order.id))
+    pickups = _pickups(uow, order, uow.fulfilment.for_order(order.tenant_id, order.id))
     return OrderStatusPage(
         shop=shop,
         number=order.number,
@@ -273,7 +289,7 @@ def find_order(
     wanted_email = (email or "").strip().casefold() or None
     wanted_postal = _postal(postal_code)
     with uow_factory(readonly=True) as uow:
-        tenant = uow.tenants.by_slug(slug)
+        tenant = uow.tenants.by_slug(_slug(slug))
         if tenant is None:
             raise NotFound(f"No shop {slug!r}")
         contact = uow.orders.contact_by_number(tenant.id, _order_number(number))
@@ -303,7 +319,7 @@ def open_order(
     for a link of another shop, Gone once it has expired."""
     grant = grants.read(token)
     with uow_factory(readonly=True) as uow:
-        tenant = uow.tenants.by_slug(slug)
+        tenant = uow.tenants.by_slug(_slug(slug))
         if tenant is None:
             raise NotFound(f"No shop {slug!r}")
         if grant is None or grant.tenant_id != tenant.id:

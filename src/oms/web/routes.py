@@ -143,7 +143,7 @@ def order_status_page(
         return _refused(uow, pages, slug, refused, asked)
     if not html:
         return _json(OrderStatusRead.of(page))
-    return pages.render("status.html", branding=page.shop.branding, page=page, slug=slug)
+    return pages.render("status.html", branding=page.shop.branding, page=page, slug=page.shop.slug)
 
 
 def _form(
@@ -174,7 +174,7 @@ def _form(
         "status_form.html",
         status=422 if partial else 200,
         branding=shop.branding,
-        slug=slug,
+        slug=shop.slug,
         asked=asked,
         message=_lookup_problem(number) if partial else None,
     )
@@ -196,7 +196,7 @@ def _refused(
         "status_form.html",
         status=410 if isinstance(refused, Gone) else 404,
         branding=shop.branding,
-        slug=slug,
+        slug=shop.slug,
         asked=asked,
         message=refused.detail,
     )

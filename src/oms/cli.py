@@ -270,6 +270,7 @@ def demo(
         f"demo API key (shown once): {seeded.api_key}\n"
         f"operator API key (shown once): {seeded.operator_key}\n"
         f"API: http://{host}:{port}/v1  docs: http://{host}:{port}/docs\n"
+        f"order status page: http://{host}:{port}/status/{seeded.slug}\n"
         f"try: curl -H 'Authorization: Bearer {seeded.api_key}' http://{host}:{port}/v1/orders"
     )
     sys.stdout.flush()

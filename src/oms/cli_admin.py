@@ -65,17 +65,29 @@ def _echo_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: 
 @tenant_app.command("create")
 def tenant_create(
     name: Annotated[str, typer.Option(help="The merchant's name")],
+    slug: Annotated[
+        str | None,
+        typer.Option(
+            help="Its name in its order status page's URL (/status/SLUG): lower-case "
+            "letters, digits and hyphens; default: made from the name"
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Create a tenant and print its first API key (shown once)."""
     from oms.services.tenants import create_tenant
 
     with database(load_settings()) as uow:
-        tenant, key = guard(lambda: create_tenant(uow_factory=uow, name=name))
+        tenant, key = guard(lambda: create_tenant(uow_factory=uow, name=name, slug=slug))
     if as_json:
-        typer.echo(json.dumps({"tenant_id": str(tenant.id), "api_key": key.secret}))
+        typer.echo(
+            json.dumps({"tenant_id": str(tenant.id), "slug": tenant.slug, "api_key": key.secret})
+        )
     else:
-        typer.echo(f"tenant {tenant.id} ({tenant.name})\napi key (shown once): {key.secret}")
+        typer.echo(
+            f"tenant {tenant.id} ({tenant.name}), slug {tenant.slug}\n"
+            f"api key (shown once): {key.secret}"
+        )
 
 
 @tenant_app.command("list")
@@ -89,11 +101,12 @@ def tenant_list(as_json: AsJson = False) -> None:
         {
             "id": str(t.id),
             "name": t.name,
+            "slug": t.slug,
             "created_at": None if t.created_at is None else t.created_at.isoformat(),
         }
         for t in found
     ]
-    _echo_rows(rows, ("id", "created_at", "name"), as_json)
+    _echo_rows(rows, ("id", "slug", "created_at", "name"), as_json)
 
 
 # --- API keys ---------------------------------------------------------------------------------

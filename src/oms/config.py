@@ -95,6 +95,14 @@ class Settings(BaseSettings):
         default="http://127.0.0.1:8000",
         description="Where customers reach this service (tracking and download links)",
     )
+    public_rate_limit_per_minute: float = Field(
+        default=30.0,
+        gt=0,
+        le=100_000,
+        description="Requests a minute each client address may make to the public status and "
+        "tracking pages, after a burst of OMS_PUBLIC_RATE_LIMIT_BURST (oms.web.rate_limit)",
+    )
+    public_rate_limit_burst: int = Field(default=20, ge=1, le=100_000)
     secret_key: str = Field(default=_DEV_SECRET, min_length=16)
     carrier_webhook_secret: str = Field(default=_DEV_CARRIER_SECRET, min_length=16)
     smtp_url: str | None = Field(

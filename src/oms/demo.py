@@ -17,7 +17,7 @@ from oms.domain.orders import Actor, Customer
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.domain.pricing import DiscountCode, DiscountKind
 from oms.domain.risk import RiskRuleKind
-from oms.domain.tenancy import ApiKeyScope, Principal
+from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
 from oms.services import (
     carriers,
     catalogue,
@@ -44,14 +44,15 @@ class DemoKeys:
     tenant_id: UUID
     api_key: str
     operator_key: str
+    slug: str = ""  # the demo shop's name in its order status page's URL
 
 
-def _find_demo_tenant(uow_factory: UnitOfWorkFactory) -> UUID | None:
+def _find_demo_tenant(uow_factory: UnitOfWorkFactory) -> Tenant | None:
     with uow_factory(readonly=True) as uow:
         for tenant_id in uow.tenants.list_ids():
             tenant = uow.tenants.get(tenant_id)
             if tenant is not None and tenant.name == DEMO_TENANT:
-                return tenant_id
+                return tenant
     return None
 
 
@@ -77,11 +78,11 @@ def seed_demo(
         key = tenants.create_api_key(
             uow_factory=uow_factory,
             scope=ApiKeyScope.TENANT,
-            tenant_id=existing,
+            tenant_id=existing.id,
             name="demo",
             at=now,
         )
-        return DemoKeys(existing, key.secret, operator.secret)
+        return DemoKeys(existing.id, key.secret, operator.secret, existing.slug)
 
     opened = timeline.opened
     tenant, key = tenants.create_tenant(uow_factory=uow_factory, name=DEMO_TENANT, at=opened)
@@ -213,7 +214,7 @@ def seed_demo(
             )
 
     _seed_orders(uow_factory, tenant.id, carrier_gateway, pickup_key, timeline)
-    return DemoKeys(tenant.id, key.secret, operator.secret)
+    return DemoKeys(tenant.id, key.secret, operator.secret, tenant.slug)
 
 
 @dataclass(frozen=True)

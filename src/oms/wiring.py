@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from urllib.parse import urlsplit
+from uuid import UUID
 
 from oms.adapters.broker.nats_sink import JetStreamPublisher, NatsSink
 from oms.adapters.carriers.signature import verify
 from oms.adapters.carriers.table_rate import TableRateCarrier
 from oms.adapters.documents.pdf import PdfRenderer
 from oms.adapters.downloads import DownloadSigner
-from oms.adapters.email.links import PlainStatusLinks
 from oms.adapters.email.rendering import JinjaEmailRenderer
 from oms.adapters.email.sink import EmailSink
 from oms.adapters.email.smtp import SmtpMailer, SmtpServer
+from oms.adapters.status_links import StatusLinkSigner
 from oms.config import Settings
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.services.carrier_gateway import CarrierGateway
@@ -22,9 +25,10 @@ from oms.services.document_renderer import DocumentRenderer
 from oms.services.downloads import DownloadLinks
 from oms.services.events import StatusLinks
 from oms.services.mailer import EmailRenderer, Mailer
-from oms.services.ports import UnitOfWork
+from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.routing_network import carrier_services
 from oms.services.shipping import CarrierProvider
+from oms.services.tenants import resolve_tenant
 
 __all__ = [
     "carrier_provider",
@@ -35,7 +39,7 @@ __all__ = [
     "email_sink",
     "nats_sink",
     "pickup_code_key",
-    "plain_status_links",
+    "status_links",
 ]
 
 
@@ -78,12 +82,6 @@ def email_renderer() -> EmailRenderer:
     return JinjaEmailRenderer()
 
 
-def plain_status_links(settings: Settings) -> StatusLinks:
-    """Unsigned order status and tracking links on this service (a stand-in until the
-    tracking pages' signed links are wired)."""
-    return PlainStatusLinks(settings.public_url)
-
-
 def email_sink(
     settings: Settings, *, links: StatusLinks, mailer: Mailer | None = None
 ) -> EmailSink | None:
@@ -105,3 +103,24 @@ def email_sink(
 def nats_sink(settings: Settings) -> NatsSink | None:
     """The NATS JetStream sink over ``OMS_NATS_URL``; None when unset."""
     return NatsSink(JetStreamPublisher(settings.nats_url)) if settings.nats_url else None
+
+
+def status_links(
+    settings: Settings,
+    uow_factory: UnitOfWorkFactory,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> StatusLinkSigner:
+    """Order status and tracking links on this service (``OMS_PUBLIC_URL``), signed with the
+    deployment's secret key: the ``oms.services.events.StatusLinks`` port (for emails) and
+    the ``oms.services.order_status.StatusGrants`` that reads them back (for the page).
+    A tenant's slug is read once, in a transaction of its own: slugs never change.
+    ``clock``: when links are made (their 90 days run from it); default the wall clock."""
+    slugs: dict[UUID, str] = {}
+
+    def slug_of(tenant_id: UUID) -> str:
+        if tenant_id not in slugs:
+            slugs[tenant_id] = resolve_tenant(uow_factory=uow_factory, tenant_id=tenant_id).slug
+        return slugs[tenant_id]
+
+    return StatusLinkSigner(settings.secret_key, settings.public_url, slug_of=slug_of, clock=clock)

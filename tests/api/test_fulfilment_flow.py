@@ -262,7 +262,10 @@ def test_an_order_split_across_two_warehouses_with_a_pickup_and_a_download_reach
         "ground",
         "label_created",
     )
-    public = client.get(shipment["tracking_url"].removeprefix(settings.public_url))
+    public = client.get(
+        shipment["tracking_url"].removeprefix(settings.public_url),
+        headers={"Accept": "application/json"},
+    )
     assert (public.status_code, public.json()["status"]) == (200, "label_created")
     assert "Erika" not in public.text  # the public page shows the parcel, not the customer
     label = client.get(f"/v1/shipments/{shipment['id']}/label", headers=shop.headers)
@@ -317,8 +320,10 @@ def test_an_order_split_across_two_warehouses_with_a_pickup_and_a_download_reach
     assert (late["accepted"], late["duplicates"]) == (1, 1)
     tracked = _get(client, shop, f"/v1/shipments/{shipment['id']}")
     assert tracked["status"] == "delivered"
-    assert client.get(f"/track/{shipment['tracking_number']}").json()["status"] == "delivered"
-    assert client.get("/track/ZZ000000000OM").status_code == 404
+    as_json = {"Accept": "application/json"}
+    tracked_publicly = client.get(f"/track/{shipment['tracking_number']}", headers=as_json)
+    assert tracked_publicly.json()["status"] == "delivered"
+    assert client.get("/track/ZZ000000000OM", headers=as_json).status_code == 404
     assert len(tracked["events"]) == 2
     order = _order(client, shop, order_id)
     assert order["fulfillment_status"] == "partially_delivered"

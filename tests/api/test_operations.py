@@ -105,11 +105,12 @@ def test_the_interactive_docs_are_served_as_html(client: TestClient) -> None:
     assert "/openapi.json" in response.text
 
 
-# Routes that take no API key (docs/api.md): signed carrier webhooks, the public tracking
-# page and signed download links.
+# Routes that take no API key (docs/api.md): signed carrier webhooks, signed download links
+# and the pages customers open (the tracking page, a shop's order status page).
 _PUBLIC_ROUTES = {
     ("post", "/v1/carriers/{carrier}/events"),
     ("get", "/track/{tracking_number}"),
+    ("get", "/status/{slug}"),
     ("get", "/downloads/{token}"),
 }
 

@@ -27,7 +27,8 @@ def test_tenant_create_prints_the_tenant_and_a_working_key_as_json(fresh_sqlite:
     result = runner.invoke(app, ["tenant", "create", "--name", "Acme", "--json"])
     assert result.exit_code == 0, result.output
     created = json.loads(result.stdout)
-    assert set(created) == {"tenant_id", "api_key"}
+    assert set(created) == {"tenant_id", "slug", "api_key"}
+    assert created["slug"] == "acme"
 
     more = runner.invoke(app, ["apikey", "create", "--tenant", created["tenant_id"], "--json"])
     assert more.exit_code == 0, more.output
@@ -100,6 +101,7 @@ def test_demo_seeds_orders_and_check_then_passes(fresh_sqlite: str, now: str) ->
     result = runner.invoke(app, ["demo", "--no-serve", "--at", now])
     assert result.exit_code == 0, result.output
     assert "demo API key" in result.stdout
+    assert "/status/demo-outfitters" in result.stdout
     engine = create_engine(fresh_sqlite)
     with engine.connect() as conn:
         statuses = set(conn.execute(text("SELECT status FROM orders")).scalars())
@@ -126,6 +128,7 @@ def test_demo_seeds_orders_and_check_then_passes(fresh_sqlite: str, now: str) ->
 
     again = runner.invoke(app, ["demo", "--no-serve", "--at", now])
     assert again.exit_code == 0
+    assert "/status/demo-outfitters" in again.stdout
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM tenants")).scalar() == 1
 

@@ -57,6 +57,38 @@ def test_tenant_list_shows_every_tenant_with_its_id_and_name(fresh_sqlite: str) 
     assert all(t["created_at"] for t in listed)
     assert acme["tenant_id"] in text
     assert "Globex" in text
+    assert [t["slug"] for t in listed] == ["acme", "globex"]
+    assert "globex" in text
+
+
+def test_tenant_create_prints_the_slug_made_from_the_name_or_the_one_chosen(
+    fresh_sqlite: str,
+) -> None:
+    made = _tenant("Café Zoë")
+    again = _tenant("cafe zoe")
+    chosen = _json("tenant", "create", "--name", "Zoë", "--slug", "zoe-berlin")
+    text = _ok("tenant", "create", "--name", "Zed")
+
+    assert (made["slug"], again["slug"], chosen["slug"]) == ("cafe-zoe", "cafe-zoe-2", "zoe-berlin")
+    assert set(made) == {"tenant_id", "slug", "api_key"}
+    assert "slug zed" in text
+
+
+@pytest.mark.parametrize(
+    ("slug", "message"),
+    [("Zoe Berlin", "lower-case letters"), ("taken", "taken"), ("", "must not be empty")],
+)
+def test_tenant_create_refuses_a_bad_or_taken_slug_in_one_line(
+    fresh_sqlite: str, slug: str, message: str
+) -> None:
+    _ok("tenant", "create", "--name", "First", "--slug", "taken")
+
+    result = runner.invoke(app, ["tenant", "create", "--name", "Zoe", "--slug", slug])
+
+    assert result.exit_code != 0
+    assert message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert len(_json("tenant", "list")) == 1
 
 
 def test_apikey_list_shows_prefix_scope_and_created_never_the_secret(fresh_sqlite: str) -> None:

@@ -43,6 +43,8 @@ from oms.api.routers import (
 from oms.config import Environment, Settings
 from oms.domain import zip_areas
 from oms.services.intake_group import Outcome, Submission, place_group
+from oms.web.pages import PageClock
+from oms.web.routes import install_public_pages
 from oms.wiring import (
     carrier_provider,
     carrier_signature_check,
@@ -50,7 +52,7 @@ from oms.wiring import (
     download_signer,
     email_renderer,
     pickup_code_key,
-    plain_status_links,
+    status_links,
 )
 
 __all__ = ["create_app"]
@@ -128,8 +130,14 @@ def _warm_up(geocoder: OfflineGeocoder) -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
-    """Build the API for ``settings`` (default: from the environment)."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    page_clock: PageClock | None = None,
+) -> FastAPI:
+    """Build the API for ``settings`` (default: from the environment); ``page_clock``: the
+    clocks of the public pages (tests give their own)."""
     settings = settings or Settings()
     engine = engine or build_engine(settings)
     geocoder = OfflineGeocoder()
@@ -162,6 +170,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         dependencies=[Depends(reject_nul_characters)],
     )
     uow_factory = SqlUnitOfWorkFactory(engine)
+    links = status_links(settings, uow_factory)
 
     def place_orders(
         submissions: Sequence[Submission], on_writing: Callable[[], None]
@@ -192,7 +201,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             max_size=settings.intake_group_size,
             linger=settings.intake_group_wait_ms / 1000,
         ),
-        status_links=plain_status_links(settings),
+        status_links=links,
         email_renderer=email_renderer(),
     )
     install_error_handlers(app)
@@ -216,6 +225,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         notifications,
     ):
         app.include_router(module.router)
+    install_public_pages(
+        app,
+        settings=settings,
+        grants=links,
+        clock=page_clock,
+    )
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     # Outermost: plain order placements are answered before the framework's machinery.
     app.add_middleware(IntakeLane)

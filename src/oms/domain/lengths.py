@@ -44,6 +44,7 @@ __all__ = [
     "REFERENCE",
     "SERVICE_LEVEL",
     "SKU",
+    "SLUG",
     "TIMEZONE",
     "TRACKING_EVENT_ID",
     "TRACKING_LOCATION",
@@ -71,6 +72,7 @@ GATEWAY_REFERENCE = 200
 BARCODE = 14  # GTIN-14 at most
 TIMEZONE = 64
 CLOCK_TIME = 5  # "HH:MM"
+SLUG = 63  # a tenant's name in its status page's URL (a DNS label's length at most)
 
 # Names and free text.
 NAME = 200  # of a tenant, an API key, a location, a carrier service

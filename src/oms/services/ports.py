@@ -46,6 +46,7 @@ __all__ = [
     "InventoryRepository",
     "LocationRepository",
     "NotificationSettingsRepository",
+    "OrderContact",
     "OrderFilter",
     "OrderRepository",
     "OutboxMessage",
@@ -118,6 +119,16 @@ class OrderFilter:
 
 
 @dataclass(frozen=True)
+class OrderContact:
+    """What a customer proves an order is theirs with: its email and the postal codes of
+    its addresses (shipping, then billing)."""
+
+    order_id: UUID
+    email: str | None
+    postal_codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class QueuedHold:
     """An open hold in the exceptions queue, with the order it stops."""
 
@@ -139,8 +150,10 @@ class InvariantViolation:
 
 
 class TenantRepository(Protocol):
-    def add(self, tenant: Tenant) -> None: ...
+    def add(self, tenant: Tenant) -> bool: ...
     def get(self, tenant_id: UUID) -> Tenant | None: ...
+    def by_slug(self, slug: str) -> Tenant | None: ...
+    def slugs_like(self, base: str) -> set[str]: ...
     def list_ids(self) -> list[UUID]: ...
     def all(self) -> list[Tenant]: ...
     def add_api_key(self, record: ApiKeyRecord) -> None: ...
@@ -246,6 +259,7 @@ class OrderRepository(Protocol):
         for_update: bool = False,
     ) -> Order | None: ...
     def exists(self, tenant_id: UUID, order_id: UUID) -> bool: ...
+    def contact_by_number(self, tenant_id: UUID, number: int) -> OrderContact | None: ...
     def add_all(self, entries: Sequence[tuple[Order, Sequence[OutboxMessage]]]) -> bool: ...
     def ids_by_external_ids(
         self, tenant_id: UUID, keys: Iterable[tuple[str, str]]

@@ -50,6 +50,7 @@ __all__ = [
     "ShipRequest",
     "create_shipment",
     "get_shipment",
+    "parcel_numbered",
     "shipments_of_order",
     "track_parcel",
 ]
@@ -318,19 +319,24 @@ def get_shipment(*, uow_factory: UnitOfWorkFactory, tenant_id: UUID, shipment_id
     return shipment
 
 
-def track_parcel(*, uow_factory: UnitOfWorkFactory, tracking_number: str) -> Shipment:
-    """The shipment behind a tracking number, with its events, for the public tracking page
-    (NotFound when there is none; the number is the only key a customer has)."""
-    with uow_factory(readonly=True) as uow:
-        found = uow.shipments.locate(tracking_number)
-        shipment = (
-            uow.shipments.get(found[0].tenant_id, found[0].shipment_id, with_events=True)
-            if found
-            else None
-        )
+def parcel_numbered(uow: UnitOfWork, tracking_number: str) -> Shipment:
+    """The shipment behind a tracking number, with its events, read in ``uow`` (NotFound
+    when there is none; the number is the only key a customer has)."""
+    found = uow.shipments.locate(tracking_number)
+    shipment = (
+        uow.shipments.get(found[0].tenant_id, found[0].shipment_id, with_events=True)
+        if found
+        else None
+    )
     if shipment is None:
         raise NotFound(f"No parcel {tracking_number}")
     return shipment
+
+
+def track_parcel(*, uow_factory: UnitOfWorkFactory, tracking_number: str) -> Shipment:
+    """The shipment behind a tracking number, with its events (``parcel_numbered``)."""
+    with uow_factory(readonly=True) as uow:
+        return parcel_numbered(uow, tracking_number)
 
 
 def shipments_of_order(

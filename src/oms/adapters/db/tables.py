@@ -92,6 +92,9 @@ tenants = Table(
     Column("last_order_number", BigInteger, nullable=False, server_default=text("1000")),
     Column("created_at", Timestamp, nullable=False),
     Column("settings", JSON, nullable=True),
+    # Names the tenant in its order status page's URL (oms.domain.tenancy).
+    Column("slug", String(lengths.SLUG), nullable=False),
+    UniqueConstraint("slug"),
 )
 
 api_keys = Table(

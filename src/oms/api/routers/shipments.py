@@ -29,7 +29,6 @@ from oms.api.schemas.fulfilment import (
     DownloadOut,
     FulfillmentOrderRead,
     ShipmentRead,
-    TrackingRead,
 )
 from oms.domain.tracking import TrackingEvent
 from oms.services import carrier_webhooks, documents, downloads, fulfilment, shipping, tracking
@@ -114,15 +113,6 @@ def download(token: str, uow: UowDep, signer: DownloadsDep) -> RedirectResponse:
         uow_factory=uow, token=token, links=signer, now=datetime.now(UTC)
     )
     return RedirectResponse(target, status_code=307)
-
-
-@router.get("/track/{tracking_number}", response_model=TrackingRead, tags=["public"])
-def track(tracking_number: str, uow: UowDep) -> TrackingRead:
-    """The public tracking page behind every label's tracking URL (no key needed): the
-    parcel's status and scans, without the order or the addresses."""
-    return TrackingRead.of(
-        shipping.track_parcel(uow_factory=uow, tracking_number=tracking_number.strip().upper())
-    )
 
 
 @router.post("/v1/carriers/{carrier}/events", response_model=CarrierEventsOut, tags=["carriers"])

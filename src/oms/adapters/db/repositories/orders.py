@@ -41,7 +41,7 @@ from oms.adapters.db.tables import outbox as outbox_table  # the argument of add
 from oms.domain.catalogue import ProductKind
 from oms.domain.holds import HoldReason
 from oms.domain.orders import Allocation, Order, OrderEvent, OrderLine
-from oms.services.ports import OrderFilter, OutboxMessage, QueuedHold
+from oms.services.ports import OrderContact, OrderFilter, OutboxMessage, QueuedHold
 
 __all__ = ["SqlOrderRepository"]
 
@@ -252,6 +252,22 @@ class SqlOrderRepository:
             self._conn.scalar(select(_o.id).where(_o.tenant_id == tenant_id, _o.id == order_id))
             is not None
         )
+
+    def contact_by_number(self, tenant_id: UUID, number: int) -> OrderContact | None:
+        """What a customer proves an order is theirs with, by the order's number."""
+        row = self._conn.execute(
+            select(_o.id, _o.customer_email, _o.shipping_address, _o.billing_address).where(
+                _o.tenant_id == tenant_id, _o.number == number
+            )
+        ).first()
+        if row is None:
+            return None
+        postal_codes = tuple(
+            str(address["postal_code"])
+            for address in (row.shipping_address, row.billing_address)
+            if address and address.get("postal_code")
+        )
+        return OrderContact(order_id=row.id, email=row.customer_email, postal_codes=postal_codes)
 
     def ids_by_external_ids(
         self, tenant_id: UUID, keys: Iterable[tuple[str, str]]

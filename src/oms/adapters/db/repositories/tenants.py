@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, exists, func, insert, select, text
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from oms.adapters.db.driver import DriverStatement
+from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
     api_keys,
     carrier_services,
@@ -109,6 +110,13 @@ def _rules(raw: list[dict[str, Any]] | None) -> list[RiskRule]:
     ]
 
 
+_TENANT = select(tenants.c.id, tenants.c.name, tenants.c.created_at, tenants.c.slug)
+
+
+def _tenant_of(row: Any) -> Tenant:
+    return Tenant(id=row.id, name=row.name, created_at=row.created_at, slug=row.slug)
+
+
 def order_number_sequence(tenant_id: UUID) -> str:
     """The name of the PostgreSQL sequence that numbers ``tenant_id``'s orders."""
     return f"order_number_{tenant_id.hex}"
@@ -118,10 +126,20 @@ class SqlTenantRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    def add(self, tenant: Tenant) -> None:
-        self._conn.execute(
-            insert(tenants).values(id=tenant.id, name=tenant.name, created_at=tenant.created_at)
+    def add(self, tenant: Tenant) -> bool:
+        """Insert the tenant; False (and nothing written) when its slug is taken."""
+        added = insert_if_absent(
+            self._conn,
+            tenants,
+            {
+                "id": tenant.id,
+                "name": tenant.name,
+                "created_at": tenant.created_at,
+                "slug": tenant.slug,
+            },
         )
+        if not added:
+            return False
         if self._conn.dialect.name == "postgresql":
             # Transactional DDL: the sequence exists exactly when the tenant row does.
             self._conn.execute(
@@ -130,17 +148,33 @@ class SqlTenantRepository:
                     f"START WITH {FIRST_ORDER_NUMBER}"
                 )
             )
+        return True
 
     def get(self, tenant_id: UUID) -> Tenant | None:
-        row = self._conn.execute(select(tenants).where(tenants.c.id == tenant_id)).first()
-        return None if row is None else Tenant(id=row.id, name=row.name, created_at=row.created_at)
+        row = self._conn.execute(_TENANT.where(tenants.c.id == tenant_id)).first()
+        return None if row is None else _tenant_of(row)
+
+    def by_slug(self, slug: str) -> Tenant | None:
+        row = self._conn.execute(_TENANT.where(tenants.c.slug == slug)).first()
+        return None if row is None else _tenant_of(row)
+
+    def slugs_like(self, base: str) -> set[str]:
+        """The slugs taken among ``base`` and ``base-<anything>``."""
+        escaped = base.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return set(
+            self._conn.scalars(
+                select(tenants.c.slug).where(
+                    (tenants.c.slug == base) | tenants.c.slug.like(f"{escaped}-%", escape="\\")
+                )
+            )
+        )
 
     def list_ids(self) -> list[UUID]:
         return list(self._conn.scalars(select(tenants.c.id).order_by(tenants.c.created_at)))
 
     def all(self) -> list[Tenant]:
-        rows = self._conn.execute(select(tenants).order_by(tenants.c.created_at, tenants.c.id))
-        return [Tenant(id=row.id, name=row.name, created_at=row.created_at) for row in rows]
+        rows = self._conn.execute(_TENANT.order_by(tenants.c.created_at, tenants.c.id))
+        return [_tenant_of(row) for row in rows]
 
     def api_keys(self, tenant_id: UUID | None = None) -> list[ApiKeyView]:
         """Every key (or one tenant's), oldest first; the hash is never read."""

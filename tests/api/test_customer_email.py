@@ -157,6 +157,28 @@ def driver(
     return Driver(client, shop, api_uow, sink)
 
 
+def _place(
+    client: TestClient,
+    shop: ApiTenant,
+    sku: str,
+    *,
+    quantity: int = 1,
+    shipping_address: dict[str, Any] | None = COLOGNE,
+    **fields: Any,
+) -> dict[str, Any]:
+    """Erika's order of ``quantity`` units of ``sku`` (to Cologne unless told), placed."""
+    body = {
+        "currency": "EUR",
+        "lines": [{"sku": sku, "quantity": quantity}],
+        "customer": ERIKA,
+        **fields,
+    }
+    if shipping_address is not None:
+        body["shipping_address"] = shipping_address
+    placed: dict[str, Any] = post_json(client, shop, "/v1/orders", body, 201)
+    return placed
+
+
 def _parts(message: EmailMessage) -> tuple[str, str]:
     """The plain-text and HTML bodies of a multipart/alternative message."""
     assert message.get_content_type() == "multipart/alternative"
@@ -213,19 +235,7 @@ def _carrier_says(client: TestClient, settings: Settings, number: str, *steps: s
 def test_a_shipped_order_tells_the_customer_each_step_with_its_tracking_link(
     client: TestClient, shop: ApiTenant, settings: Settings, driver: Driver, inbox: Inbox
 ) -> None:
-    order = post_json(
-        client,
-        shop,
-        "/v1/orders",
-        {
-            "currency": "EUR",
-            "lines": [{"sku": "X", "quantity": 2}],
-            "customer": ERIKA,
-            "shipping_address": COLOGNE,
-            "payment": CARD,
-        },
-        201,
-    )
+    order = _place(client, shop, "X", quantity=2, payment=CARD)
     shipment = _ship(client, shop, order["id"])
     _carrier_says(client, settings, shipment["tracking_number"], "in_transit", "out_for_delivery")
     _carrier_says(client, settings, shipment["tracking_number"], "delivered")
@@ -270,36 +280,14 @@ def test_a_shipped_order_tells_the_customer_each_step_with_its_tracking_link(
 def test_the_pickup_code_travels_in_the_ready_for_pickup_email_and_nowhere_else(
     client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
 ) -> None:
-    order = post_json(
-        client,
-        shop,
-        "/v1/orders",
-        {
-            "currency": "EUR",
-            "lines": [{"sku": "Z", "quantity": 1}],
-            "customer": ERIKA,
-            "pickup_location": "STORE-1",
-            "payment": CARD,
-        },
-        201,
+    order = _place(
+        client, shop, "Z", pickup_location="STORE-1", payment=CARD, shipping_address=None
     )
     fo = _fo_at(client, shop, order["id"], "STORE-1")
     wave = post_json(client, shop, "/v1/locations/STORE-1/pick-waves", {}, 201)
     code = post_json(client, shop, f"/v1/pick-waves/{wave['id']}/confirm")["pickup_codes"][fo["id"]]
     # A shipped order of the same customer, so other kinds of email are there to look in.
-    other = post_json(
-        client,
-        shop,
-        "/v1/orders",
-        {
-            "currency": "EUR",
-            "lines": [{"sku": "X", "quantity": 1}],
-            "customer": ERIKA,
-            "shipping_address": COLOGNE,
-            "payment": CARD,
-        },
-        201,
-    )
+    other = _place(client, shop, "X", payment=CARD)
     _ship(client, shop, other["id"])
 
     deliveries = driver.run()
@@ -336,18 +324,9 @@ def test_an_address_we_cannot_use_asks_the_customer_for_a_corrected_one(
         json={"reply_to": "help@musterladen.example", "templates": {"order_confirmed": False}},
     )
     assert changed.status_code == 200, changed.text
-    order = post_json(
-        client,
-        shop,
-        "/v1/orders",
-        {
-            "currency": "EUR",
-            "lines": [{"sku": "X", "quantity": 1}],
-            "customer": ERIKA,
-            "shipping_address": {**COLOGNE, "postal_code": "5114"},  # German codes have 5
-            "payment": PAID,
-        },
-        201,
+    # German postal codes have five digits: this one cannot be used.
+    order = _place(
+        client, shop, "X", shipping_address={**COLOGNE, "postal_code": "5114"}, payment=PAID
     )
 
     deliveries = driver.run()
@@ -365,18 +344,7 @@ def test_an_address_we_cannot_use_asks_the_customer_for_a_corrected_one(
 def test_an_unpaid_order_asks_for_payment_and_a_fraud_review_says_nothing(
     client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
 ) -> None:
-    order = post_json(
-        client,
-        shop,
-        "/v1/orders",
-        {
-            "currency": "EUR",
-            "lines": [{"sku": "X", "quantity": 1}],
-            "customer": ERIKA,
-            "shipping_address": COLOGNE,
-        },
-        201,
-    )
+    order = _place(client, shop, "X")
     post_json(
         client, shop, f"/v1/orders/{order['id']}/holds", {"reason": "fraud_review"}, status=201
     )
@@ -398,18 +366,8 @@ def test_an_unpaid_order_asks_for_payment_and_a_fraud_review_says_nothing(
 def test_a_hold_lifted_before_the_email_goes_sends_nothing(
     client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
 ) -> None:
-    order = post_json(
-        client,
-        shop,
-        "/v1/orders",
-        {
-            "currency": "EUR",
-            "lines": [{"sku": "X", "quantity": 1}],
-            "customer": ERIKA,
-            "shipping_address": {**COLOGNE, "postal_code": "5114"},
-            "payment": PAID,
-        },
-        201,
+    order = _place(
+        client, shop, "X", shipping_address={**COLOGNE, "postal_code": "5114"}, payment=PAID
     )
     [hold] = get_json(client, shop, f"/v1/orders/{order['id']}")["holds"]
     events = driver.new_events()
@@ -432,19 +390,7 @@ def test_a_hold_lifted_before_the_email_goes_sends_nothing(
 def test_a_cancelled_then_refunded_order_says_so_with_the_amount(
     client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
 ) -> None:
-    order = post_json(
-        client,
-        shop,
-        "/v1/orders",
-        {
-            "currency": "EUR",
-            "lines": [{"sku": "X", "quantity": 1}],
-            "customer": ERIKA,
-            "shipping_address": COLOGNE,
-            "payment": PAID,
-        },
-        201,
-    )
+    order = _place(client, shop, "X", payment=PAID)
     post_json(client, shop, f"/v1/orders/{order['id']}/cancel", {"reason": "customer asked"})
     post_json(client, shop, f"/v1/orders/{order['id']}/payments/refund", {"gateway": "manual"})
 
@@ -465,19 +411,7 @@ def test_a_cancelled_then_refunded_order_says_so_with_the_amount(
 def test_a_template_switched_off_after_fan_out_is_not_sent(
     client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
 ) -> None:
-    post_json(
-        client,
-        shop,
-        "/v1/orders",
-        {
-            "currency": "EUR",
-            "lines": [{"sku": "X", "quantity": 1}],
-            "customer": ERIKA,
-            "shipping_address": COLOGNE,
-            "payment": PAID,
-        },
-        201,
-    )
+    _place(client, shop, "X", payment=PAID)
     [event] = driver.new_events()
     with driver.uow() as uow:
         assert driver.sink.subscribers(uow, event) == ["order_confirmed"]

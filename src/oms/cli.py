@@ -1,4 +1,5 @@
-"""The ``oms`` command: serve, demo, db, tenant, apikey, location, carriers, routing, check.
+"""The ``oms`` command: serve, worker, demo, db, tenant, apikey, location, carriers,
+routing, check.
 
 Tenants, API keys and locations are in ``oms.cli_admin``; what every command shares
 (settings, the database, one-line errors) in ``oms.cli_support``.
@@ -238,6 +239,56 @@ def serve(
         read_timeout=settings.http_read_timeout_seconds,
         max_header_bytes=settings.max_header_bytes,
     )
+
+
+@app.command("worker")
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Stop when a round finds nothing due (else run on)")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=5000, help="Outbox messages and deliveries per round")
+    ] = 200,
+    threads: Annotated[int, typer.Option(min=1, max=512, help="Sends at once")] = 32,
+    idle_seconds: Annotated[
+        float, typer.Option(min=0.01, max=60, help="Sleep after a round with nothing to do")
+    ] = 0.2,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port (127.0.0.1)")
+    ] = None,
+) -> None:
+    """Deliver the outbox: fan each event out to its subscribers (webhook endpoints, and
+    the email and NATS sinks when configured) and send what is due, retrying on the
+    schedule. SIGTERM finishes the batch in progress, then stops."""
+    import logging
+
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    from oms.adapters.metrics import DeliveryMetrics
+    from oms.wiring import event_renderer, event_sinks
+    from oms.worker.runner import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = _settings()
+    registry = CollectorRegistry()
+    metrics = DeliveryMetrics(registry)
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=registry)
+    with _database(settings) as uow:
+        runner = Worker(
+            uow_factory=uow,
+            sinks=event_sinks(settings, lambda: datetime.now(UTC)),
+            render=event_renderer(),
+            batch_size=batch_size,
+            threads=threads,
+            idle_seconds=idle_seconds,
+            observe=metrics.observe,
+        )
+        runner.stop_on_signals()
+        typer.echo(f"oms worker: delivering (batch {batch_size}, {threads} threads)")
+        sys.stdout.flush()
+        attempted = _guard(lambda: runner.run(once=once))
+    typer.echo(f"oms worker: stopped after {attempted} delivery attempt(s)")
 
 
 @app.command("demo")

@@ -97,6 +97,13 @@ class Settings(BaseSettings):
     )
     secret_key: str = Field(default=_DEV_SECRET, min_length=16)
     carrier_webhook_secret: str = Field(default=_DEV_CARRIER_SECRET, min_length=16)
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhook endpoints reach loopback, private and link-local addresses "
+        "(tests, the demo, a receiver on this host); off, only public addresses are called",
+    )
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_read_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("database_url")
     @classmethod

@@ -38,6 +38,7 @@ from oms.api.routers import (
     routing,
     shipments,
     waves,
+    webhook_endpoints,
 )
 from oms.config import Environment, Settings
 from oms.domain import zip_areas
@@ -48,6 +49,7 @@ from oms.wiring import (
     document_renderer,
     download_signer,
     pickup_code_key,
+    webhook_address_guard,
 )
 
 __all__ = ["create_app"]
@@ -189,6 +191,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             max_size=settings.intake_group_size,
             linger=settings.intake_group_wait_ms / 1000,
         ),
+        webhook_addresses=webhook_address_guard(settings),
     )
     install_error_handlers(app)
     if settings.docs_enabled:
@@ -208,6 +211,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         fulfilment,
         waves,
         shipments,
+        webhook_endpoints,
     ):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)

@@ -36,6 +36,7 @@ from oms.services.payments import GatewayProvider
 from oms.services.ports import UnitOfWorkFactory
 from oms.services.routing import Geocoder
 from oms.services.shipping import CarrierProvider
+from oms.services.webhook_endpoints import AddressCheck
 
 __all__ = [
     "ActorDep",
@@ -81,6 +82,7 @@ class AppState:
     documents: DocumentRenderer
     carrier_signatures: SignatureCheck
     intake: IntakeGroups
+    webhook_addresses: AddressCheck
 
 
 def _state(request: Request) -> AppState:

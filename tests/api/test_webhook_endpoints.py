@@ -251,3 +251,27 @@ def test_a_replay_from_the_future_is_refused(client: TestClient, tenant: ApiTena
     )
 
     assert [e["pointer"] for e in assert_problem(response, 422)["errors"]] == ["#/since"]
+
+
+def test_metrics_show_what_waits_for_the_workers(
+    client: TestClient, tenant: ApiTenant, api_uow: SqlUnitOfWorkFactory
+) -> None:
+    with api_uow() as work:
+        work.outbox.add_many(
+            tenant.id,
+            [OutboxMessage("order.placed", tenant.id, {}, datetime(2026, 1, 1, tzinfo=UTC))],
+        )
+        work.commit()
+
+    response = client.get("/metrics")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in response.text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert values["oms_outbox_backlog"] >= 1
+    assert values["oms_outbox_oldest_age_seconds"] > 0
+    assert {"oms_deliveries_pending", "oms_deliveries_due"} <= set(values)

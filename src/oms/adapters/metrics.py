@@ -1,28 +1,20 @@
-"""Prometheus metrics of events out (prometheus-client).
-
-The worker counts what it delivers and how long events waited (``oms worker
---metrics-port`` serves them); ``/metrics`` on the API reads what waits in the database
-at each scrape (outbox backlog, its oldest message's age, deliveries pending and due), so
-one scrape of any API process sees the whole deployment's backlog.
-"""
+"""Prometheus metrics a worker keeps (prometheus-client): what it delivers and how long
+events waited; ``oms worker --metrics-port`` serves them. The backlog in the database is
+``/metrics`` on the API (``oms.api.metrics``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
 
 from oms.domain.delivery_schedule import DeliveryStatus
 from oms.services.deliveries import ClaimedDelivery
 from oms.services.events import Outcome
-from oms.services.ports import UnitOfWorkFactory
 
-__all__ = ["BacklogCollector", "DeliveryMetrics"]
+__all__ = ["DeliveryMetrics"]
 
-# From 10 ms to 2 minutes, then the retries' hours.
+# Buckets from a hundredth of a second up to a day (retries wait hours).
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 600, 3600, 86400)
 
 
@@ -67,39 +59,3 @@ class DeliveryMetrics:
         self.send_latency.labels(delivery.sink_kind).observe(outcome.latency_ms / 1000)
         if status is DeliveryStatus.DELIVERED:
             self.event_to_delivery.labels(delivery.sink_kind).observe(max(age.total_seconds(), 0.0))
-
-
-class BacklogCollector(Collector):
-    """Reads the backlog from the database at each scrape."""
-
-    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Callable[[], datetime]) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        now = self._clock()
-        with self._uow_factory(readonly=True) as uow:
-            backlog = uow.deliveries.backlog(now=now)
-        yield GaugeMetricFamily(
-            "oms_outbox_backlog", "Outbox messages not fanned out yet", value=backlog.outbox_waiting
-        )
-        age = (
-            0.0
-            if backlog.oldest_waiting_at is None
-            else (now - backlog.oldest_waiting_at).total_seconds()
-        )
-        yield GaugeMetricFamily(
-            "oms_outbox_oldest_age_seconds",
-            "Age of the oldest outbox message not fanned out yet (0: none)",
-            value=max(age, 0.0),
-        )
-        yield GaugeMetricFamily(
-            "oms_deliveries_pending",
-            "Deliveries waiting for an attempt",
-            value=backlog.deliveries_pending,
-        )
-        yield GaugeMetricFamily(
-            "oms_deliveries_due",
-            "Pending deliveries whose attempt is due now",
-            value=backlog.deliveries_due,
-        )

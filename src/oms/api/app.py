@@ -32,6 +32,7 @@ from oms.api.routers import (
     health,
     holds,
     inventory,
+    metrics,
     order_actions,
     orders,
     reservations,
@@ -198,6 +199,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         install_docs(app)
     for module in (
         health,
+        metrics,
         catalogue,
         inventory,
         orders,

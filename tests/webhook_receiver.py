@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,6 +65,7 @@ class Receiver:
     secrets: list[str]
     answers: list[int] = field(default_factory=list)
     clock: Callable[[], datetime] | None = None
+    delay: float = 0.0  # seconds each answer takes (a slow receiver)
     arrivals: list[Arrival] = field(default_factory=list)
     url: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -110,6 +112,8 @@ def receiving(receiver: Receiver) -> Iterator[Receiver]:
             length = int(self.headers.get("content-length", "0"))
             body = self.rfile.read(length)
             headers = {k.lower(): v for k, v in self.headers.items()}
+            if receiver.delay:
+                time.sleep(receiver.delay)
             status = receiver.answer(body, headers)
             answer = b'{"ok": true}' if status < 300 else b"not now" * 1000
             self.send_response(status)
@@ -120,7 +124,11 @@ def receiving(receiver: Receiver) -> Iterator[Receiver]:
         def log_message(self, format: str, *args: object) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request: object, client_address: object) -> None:
+            return  # a sender killed mid-request (the kill -9 test) is no error here
+
+    server = Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

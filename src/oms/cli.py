@@ -8,7 +8,7 @@ Tenants, API keys and locations are in ``oms.cli_admin``; what every command sha
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
@@ -256,6 +256,15 @@ def worker(
     metrics_port: Annotated[
         int | None, typer.Option(help="Serve Prometheus metrics on this port (127.0.0.1)")
     ] = None,
+    lease_seconds: Annotated[
+        float,
+        typer.Option(
+            min=2,
+            max=3600,
+            help="How long a claimed delivery is this worker's; a killed worker's come due "
+            "again after it",
+        ),
+    ] = 120,
 ) -> None:
     """Deliver the outbox: fan each event out to its subscribers (webhook endpoints, and
     the email and NATS sinks when configured) and send what is due, retrying on the
@@ -269,6 +278,7 @@ def worker(
     from oms.worker.runner import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     settings = _settings()
     registry = CollectorRegistry()
     metrics = DeliveryMetrics(registry)
@@ -283,6 +293,7 @@ def worker(
             threads=threads,
             idle_seconds=idle_seconds,
             observe=metrics.observe,
+            lease=timedelta(seconds=lease_seconds),
         )
         runner.stop_on_signals()
         typer.echo(f"oms worker: delivering (batch {batch_size}, {threads} threads)")

@@ -55,7 +55,8 @@ def test_creating_an_endpoint_shows_its_secret_once(client: TestClient, tenant: 
     assert created["event_types"] == ["order.created", "shipment.delivered"]
     read = client.get(f"/v1/webhook-endpoints/{created['id']}", headers=tenant.headers).json()
     assert "secret" not in read
-    assert read["url"] == PUBLIC and read["description"] == "ERP"
+    assert read["url"] == PUBLIC
+    assert read["description"] == "ERP"
     listed = client.get("/v1/webhook-endpoints", headers=tenant.headers).json()
     assert [e["id"] for e in listed["items"]] == [created["id"]]
     assert "secret" not in listed["items"][0]
@@ -216,7 +217,8 @@ def test_deliveries_are_listed_retried_and_replayed(
         assert failed["attempt_history"] is None
 
         retried = client.post(f"{base}/deliveries/{failed['id']}/retry", headers=tenant.headers)
-        assert retried.status_code == 200 and retried.json()["status"] == "pending"
+        assert retried.status_code == 200
+        assert retried.json()["status"] == "pending"
         _deliver(api_uow, sink, now + timedelta(minutes=1))  # due again after the retry's wait
 
         one = client.get(f"{base}/deliveries/{failed['id']}", headers=tenant.headers).json()
@@ -230,7 +232,8 @@ def test_deliveries_are_listed_retried_and_replayed(
             headers=tenant.headers,
             json={"since": (now - timedelta(hours=1)).isoformat()},
         )
-        assert replayed.status_code == 200 and replayed.json() == {"scheduled": 1}
+        assert replayed.status_code == 200
+        assert replayed.json() == {"scheduled": 1}
         _deliver(api_uow, sink, now + timedelta(minutes=2))
     sink.close()
 

@@ -235,7 +235,7 @@ def deliver_due(
                     event=event,
                     key=delivery.subscriber_key,
                     attempt=delivery.attempt,
-                    deadline=lease_until - SEND_ALLOWANCE,
+                    deadline=lease_until - min(SEND_ALLOWANCE, lease / 2),
                 )
             )
         uow.commit()

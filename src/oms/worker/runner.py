@@ -18,12 +18,13 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from sqlalchemy.exc import DBAPIError
 
 from oms.services.event_delivery import (
+    DEFAULT_LEASE,
     AttemptObserver,
     DeliveryReport,
     EventRenderer,
@@ -88,6 +89,7 @@ class Worker:
         clock: Clock = _utcnow,
         rng: random.Random | None = None,
         observe: AttemptObserver | None = None,
+        lease: timedelta = DEFAULT_LEASE,
     ) -> None:
         self._uow_factory = uow_factory
         self._sinks = list(sinks)
@@ -98,6 +100,7 @@ class Worker:
         self._clock = clock
         self._rng = rng or random.Random()
         self._observe = observe
+        self._lease = lease
         self._sender = ThreadedSender(threads)
         self._stop = threading.Event()
 
@@ -122,6 +125,7 @@ class Worker:
             limit=self._batch,
             sender=self._sender,
             observe=self._observe,
+            lease=self._lease,
         )
         return RoundReport(fanned, report)
 
@@ -145,6 +149,10 @@ class Worker:
                     self._stop.wait(self._idle)
         finally:
             self._sender.close()
+            for sink in self._sinks:
+                close = getattr(sink, "close", None)
+                if callable(close):
+                    close()
         return attempted
 
     def stop_on_signals(self) -> None:

@@ -7,6 +7,7 @@ Tenants, API keys and locations are in ``oms.cli_admin``; what every command sha
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -308,9 +309,14 @@ def demo(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after")] = True,
     at: ClockOption = None,
+    worker: Annotated[
+        bool,
+        typer.Option("--worker/--no-worker", help="Run `oms worker` beside the server"),
+    ] = True,
 ) -> None:
-    """Migrate, seed a demo tenant with locations, products, stock and orders, then serve.
-    Its history (orders shipped and delivered, today's wave) is told back from ``--at``."""
+    """Migrate, seed a demo tenant with locations, products, stock and orders, then serve
+    (with a worker delivering events beside it). Its history (orders shipped and
+    delivered, today's wave) is told back from ``--at``."""
     from oms.adapters.db.migrate import upgrade
     from oms.demo import seed_demo
     from oms.wiring import carrier_provider, pickup_code_key
@@ -336,4 +342,17 @@ def demo(
     )
     sys.stdout.flush()
     if serve_after:
-        serve(host=host, port=port, workers=1, log_level="info")
+        beside = _start_worker() if worker else None
+        try:
+            serve(host=host, port=port, workers=1, log_level="info")
+        finally:
+            if beside is not None:
+                beside.terminate()  # SIGTERM: it finishes its batch
+                beside.wait(timeout=60)
+
+
+def _start_worker() -> subprocess.Popen[bytes]:
+    """``oms worker`` in a process of its own, on the same settings."""
+    return subprocess.Popen(
+        [sys.executable, "-c", "from oms.cli import app; app()", "worker"],
+    )

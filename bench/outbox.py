@@ -33,6 +33,7 @@ from uuid import UUID
 
 import psycopg
 from aiohttp import web
+
 from benchkit import (
     OMS,
     KeepAlive,
@@ -125,24 +126,33 @@ def counts(conn: psycopg.Connection) -> tuple[int, int, int]:
     return int(waiting[0]), int(pending), int(delivered)  # type: ignore[index]
 
 
-def latencies(
-    conn: psycopg.Connection, since: str | None = None
-) -> tuple[list[float], list[float]]:
-    """Seconds from event to delivery and from fan-out to delivery, sorted."""
-    rows = conn.execute(
-        "SELECT extract(epoch FROM d.delivered_at - o.created_at), "
-        "extract(epoch FROM d.delivered_at - d.created_at) "
-        "FROM event_deliveries d JOIN outbox o ON o.tenant_id = d.tenant_id AND o.id = d.event_id "
-        "WHERE d.status = 'delivered'" + ("" if since is None else " AND o.created_at >= %s"),
-        () if since is None else (since,),
-    ).fetchall()
+_LATENCIES = (
+    "SELECT extract(epoch FROM d.delivered_at - o.created_at), "
+    "extract(epoch FROM d.delivered_at - d.created_at) "
+    "FROM event_deliveries d JOIN outbox o ON o.tenant_id = d.tenant_id AND o.id = d.event_id "
+    "WHERE d.status = 'delivered' AND o.created_at >= %s"
+)
+
+
+def latencies(conn: psycopg.Connection, since: object) -> tuple[list[float], list[float]]:
+    """Seconds from event to delivery and from fan-out to delivery, sorted (events created
+    since ``since``)."""
+    rows = conn.execute(_LATENCIES, (since,)).fetchall()
     return sorted(float(r[0]) for r in rows), sorted(float(r[1]) for r in rows)
 
 
 def print_figures(name: str, event: list[float], fanned: list[float]) -> None:
     print(
-        f"{name}: event->delivery p50 {percentile(event, 50):.3f} s, p99 {percentile(event, 99):.3f} s; "
-        f"fan-out->delivery p50 {percentile(fanned, 50):.3f} s, p99 {percentile(fanned, 99):.3f} s"
+        f"{name}: event->delivery p50 {percentile(event, 50):.3f} s, "
+        f"p99 {percentile(event, 99):.3f} s; fan-out->delivery "
+        f"p50 {percentile(fanned, 50):.3f} s, p99 {percentile(fanned, 99):.3f} s"
+    )
+
+
+def show(started: float, waiting: int, pending: int, delivered: int) -> None:
+    print(
+        f"  t={time.perf_counter() - started:5.1f}s outbox {waiting:6d} "
+        f"pending {pending:6d} delivered {delivered:6d}"
     )
 
 
@@ -176,7 +186,8 @@ async def phase_a(args: argparse.Namespace) -> None:
             )
             conn.execute("ANALYZE")
             print(
-                f"(a) {args.events} events waiting; {args.workers} workers, batch {args.batch}, {args.threads} threads"
+                f"(a) {args.events} events waiting; {args.workers} workers, "
+                f"batch {args.batch}, {args.threads} threads"
             )
             started = time.perf_counter()
             workers = start_workers(env, args.workers, args.batch, args.threads)
@@ -184,21 +195,21 @@ async def phase_a(args: argparse.Namespace) -> None:
                 while True:
                     await asyncio.sleep(1.0)
                     waiting, pending, delivered = counts(conn)
-                    print(
-                        f"  t={time.perf_counter() - started:5.1f}s outbox {waiting:6d} pending {pending:6d} delivered {delivered:6d}"
-                    )
+                    show(started, waiting, pending, delivered)
                     if delivered >= args.events:
                         break
             finally:
                 stop_workers(workers)
             first, last = conn.execute(
-                "SELECT extract(epoch FROM min(created_at)), extract(epoch FROM max(delivered_at)) FROM event_deliveries"
+                "SELECT extract(epoch FROM min(created_at)), "
+                "extract(epoch FROM max(delivered_at)) FROM event_deliveries"
             ).fetchone()  # type: ignore[misc]
             span = float(last) - float(first)
             print(
-                f"(a) {args.events / span:,.0f} deliveries/s (fan-out included; first delivery row to last delivered, {span:.1f} s)"
+                f"(a) {args.events / span:,.0f} deliveries/s (fan-out included; from the first "
+                f"delivery made to the last delivered, {span:.1f} s)"
             )
-            print_figures("(a)", *latencies(conn))
+            print_figures("(a)", *latencies(conn, "-infinity"))
     finally:
         await receiver.cleanup()
         drop_database(args.server_url, DB)
@@ -256,22 +267,9 @@ async def phase_b(args: argparse.Namespace) -> None:
             require_all_created(
                 what, await post_all(base, api_key, path, bodies, clients=8), len(bodies)
             )
-        answer = await asyncio.to_thread(
-            lambda: (
-                __import__("urllib.request")
-                .request.urlopen(
-                    __import__("urllib.request").request.Request(
-                        f"{base}/v1/webhook-endpoints",
-                        data=json.dumps(
-                            {"url": f"http://127.0.0.1:{hook_port}/hooks", "event_types": ["*"]}
-                        ).encode(),
-                        headers={**api_headers(api_key), "content-type": "application/json"},
-                    )
-                )
-                .status
-            )
-        )
-        assert answer == 201
+        hook = json.dumps({"url": f"http://127.0.0.1:{hook_port}/hooks", "event_types": ["*"]})
+        made = await post_all(base, api_key, "/v1/webhook-endpoints", [hook.encode()], clients=1)
+        require_all_created("webhook endpoint", made, 1)
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("UPDATE outbox SET published_at = now()")  # the set-up's own events
             since = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
@@ -279,7 +277,8 @@ async def phase_b(args: argparse.Namespace) -> None:
             count = int(args.rate * args.seconds)
             bodies = order_bodies(random.Random(1), skus, "paced", count)
             print(
-                f"(b) {count} orders at {args.rate:g}/s for {args.seconds:g} s; {args.workers} workers; oms serve --workers {args.serve_workers}"
+                f"(b) {count} orders at {args.rate:g}/s for {args.seconds:g} s; "
+                f"{args.workers} workers; oms serve --workers {args.serve_workers}"
             )
             started = time.perf_counter()
             posting = asyncio.create_task(
@@ -290,14 +289,13 @@ async def phase_b(args: argparse.Namespace) -> None:
                 await asyncio.sleep(1.0)
                 waiting, pending, delivered = counts(conn)
                 peak = max(peak, waiting + pending)
-                print(
-                    f"  t={time.perf_counter() - started:5.1f}s outbox {waiting:6d} pending {pending:6d} delivered {delivered:6d}"
-                )
+                show(started, waiting, pending, delivered)
                 if posting.done() and waiting == 0 and pending == 0:
                     break
             placed = await posting
             print(
-                f"(b) {placed} orders placed in {time.perf_counter() - started:.1f} s; peak backlog {peak}"
+                f"(b) {placed} orders placed; all delivered after "
+                f"{time.perf_counter() - started:.1f} s; peak backlog {peak}"
             )
             print_figures("(b)", *latencies(conn, since))
     finally:

@@ -1,4 +1,5 @@
-"""The ``oms`` command: serve, demo, db, tenant, apikey, location, carriers, routing, check.
+"""The ``oms`` command: serve, worker, demo, db, tenant, apikey, location, carriers,
+routing, check.
 
 Tenants, API keys and locations are in ``oms.cli_admin``; what every command shares
 (settings, the database, one-line errors) in ``oms.cli_support``.
@@ -6,8 +7,9 @@ Tenants, API keys and locations are in ``oms.cli_admin``; what every command sha
 
 from __future__ import annotations
 
+import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
@@ -240,15 +242,81 @@ def serve(
     )
 
 
+@app.command("worker")
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Stop when a round finds nothing due (else run on)")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=5000, help="Outbox messages and deliveries per round")
+    ] = 200,
+    threads: Annotated[int, typer.Option(min=1, max=512, help="Sends at once")] = 32,
+    idle_seconds: Annotated[
+        float, typer.Option(min=0.01, max=60, help="Sleep after a round with nothing to do")
+    ] = 0.2,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port (127.0.0.1)")
+    ] = None,
+    lease_seconds: Annotated[
+        float,
+        typer.Option(
+            min=2,
+            max=3600,
+            help="How long a claimed delivery is this worker's; a killed worker's come due "
+            "again after it",
+        ),
+    ] = 120,
+) -> None:
+    """Deliver the outbox: fan each event out to its subscribers (webhook endpoints, and
+    the email and NATS sinks when configured) and send what is due, retrying on the
+    schedule. SIGTERM finishes the batch in progress, then stops."""
+    import logging
+
+    from prometheus_client import REGISTRY, start_http_server
+
+    from oms.adapters.metrics import DeliveryMetrics
+    from oms.wiring import event_renderer, event_sinks
+    from oms.worker.runner import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
+    settings = _settings()
+    # The default registry: the email sink's counters (oms.adapters.email.metrics) are there.
+    metrics = DeliveryMetrics(REGISTRY)
+    if metrics_port is not None:
+        start_http_server(metrics_port, addr="127.0.0.1", registry=REGISTRY)
+    with _database(settings) as uow:
+        runner = Worker(
+            uow_factory=uow,
+            sinks=event_sinks(settings, lambda: datetime.now(UTC), uow_factory=uow),
+            render=event_renderer(),
+            batch_size=batch_size,
+            threads=threads,
+            idle_seconds=idle_seconds,
+            observe=metrics.observe,
+            lease=timedelta(seconds=lease_seconds),
+        )
+        runner.stop_on_signals()
+        typer.echo(f"oms worker: delivering (batch {batch_size}, {threads} threads)")
+        sys.stdout.flush()
+        attempted = _guard(lambda: runner.run(once=once))
+    typer.echo(f"oms worker: stopped after {attempted} delivery attempt(s)")
+
+
 @app.command("demo")
 def demo(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve", help="Serve after")] = True,
     at: ClockOption = None,
+    worker: Annotated[
+        bool,
+        typer.Option("--worker/--no-worker", help="Run `oms worker` beside the server"),
+    ] = True,
 ) -> None:
-    """Migrate, seed a demo tenant with locations, products, stock and orders, then serve.
-    Its history (orders shipped and delivered, today's wave) is told back from ``--at``."""
+    """Migrate, seed a demo tenant with locations, products, stock and orders, then serve
+    (with a worker delivering events beside it). Its history (orders shipped and
+    delivered, today's wave) is told back from ``--at``."""
     from oms.adapters.db.migrate import upgrade
     from oms.demo import seed_demo
     from oms.wiring import carrier_provider, pickup_code_key
@@ -275,4 +343,17 @@ def demo(
     )
     sys.stdout.flush()
     if serve_after:
-        serve(host=host, port=port, workers=1, log_level="info")
+        beside = _start_worker() if worker else None
+        try:
+            serve(host=host, port=port, workers=1, log_level="info")
+        finally:
+            if beside is not None:
+                beside.terminate()  # SIGTERM: it finishes its batch
+                beside.wait(timeout=60)
+
+
+def _start_worker() -> subprocess.Popen[bytes]:
+    """``oms worker`` in a process of its own, on the same settings."""
+    return subprocess.Popen(
+        [sys.executable, "-c", "from oms.cli import app; app()", "worker"],
+    )

@@ -119,6 +119,13 @@ class Settings(BaseSettings):
         description="NATS server events are also published to (JetStream stream OMS, "
         "subjects oms.<tenant_id>.<event type>), e.g. nats://127.0.0.1:4222; unset: none",
     )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhook endpoints reach loopback, private and link-local addresses "
+        "(tests, the demo, a receiver on this host); off, only public addresses are called",
+    )
+    webhook_connect_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_read_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("database_url")
     @classmethod

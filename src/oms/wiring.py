@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
 from urllib.parse import urlsplit
@@ -17,13 +17,15 @@ from oms.adapters.email.rendering import JinjaEmailRenderer
 from oms.adapters.email.sink import EmailSink
 from oms.adapters.email.smtp import SmtpMailer, SmtpServer
 from oms.adapters.status_links import StatusLinkSigner
+from oms.adapters.webhooks.addresses import AddressGuard
 from oms.config import Settings
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.services.carrier_gateway import CarrierGateway
 from oms.services.carrier_webhooks import SignatureCheck
 from oms.services.document_renderer import DocumentRenderer
 from oms.services.downloads import DownloadLinks
-from oms.services.events import StatusLinks
+from oms.services.event_delivery import EventRenderer
+from oms.services.events import EventSink, StatusLinks
 from oms.services.mailer import EmailRenderer, Mailer
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.routing_network import carrier_services
@@ -37,9 +39,12 @@ __all__ = [
     "download_signer",
     "email_renderer",
     "email_sink",
+    "event_renderer",
+    "event_sinks",
     "nats_sink",
     "pickup_code_key",
     "status_links",
+    "webhook_address_guard",
 ]
 
 
@@ -124,3 +129,42 @@ def status_links(
         return slugs[tenant_id]
 
     return StatusLinkSigner(settings.secret_key, settings.public_url, slug_of=slug_of, clock=clock)
+
+
+def webhook_address_guard(settings: Settings) -> AddressGuard:
+    """Webhook URLs must reach public addresses only, unless OMS_WEBHOOK_ALLOW_PRIVATE=1."""
+    return AddressGuard(allow_private=settings.webhook_allow_private)
+
+
+def event_renderer() -> EventRenderer:
+    """Events carry their resource as the API returns it."""
+    from oms.api.event_data import render_event_data
+
+    return render_event_data
+
+
+def event_sinks(
+    settings: Settings, clock: Callable[[], datetime], *, uow_factory: UnitOfWorkFactory
+) -> Sequence[EventSink]:
+    """The ways events leave, in the order they are fanned out to: merchant webhooks, then
+    customer email when ``OMS_SMTP_URL`` is set, then NATS JetStream when ``OMS_NATS_URL``
+    is. Emails link the order status page with links signed as the API signs them."""
+    from oms.adapters.webhooks.sink import WebhookSink, new_client
+
+    sinks: list[EventSink] = [
+        WebhookSink(
+            client=new_client(
+                connect_timeout=settings.webhook_connect_timeout_seconds,
+                read_timeout=settings.webhook_read_timeout_seconds,
+            ),
+            guard=webhook_address_guard(settings),
+            clock=clock,
+        )
+    ]
+    email = email_sink(settings, links=status_links(settings, uow_factory, clock=clock))
+    if email is not None:
+        sinks.append(email)
+    nats = nats_sink(settings)
+    if nats is not None:
+        sinks.append(nats)
+    return sinks

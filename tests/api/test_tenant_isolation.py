@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID, uuid4
@@ -20,6 +21,7 @@ from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
 from oms.domain.orders import Actor
 from oms.services.carrier_gateway import LabelRequest, PurchasedLabel
+from oms.services.deliveries import Fanout, OutboxEntry
 from oms.services.shipping import ShipRequest, create_shipment
 from tests.api.order_support import VALID_ADDRESS
 from tests.api.support import (
@@ -236,6 +238,32 @@ def _their_own_code(_world: World) -> list[str]:
     return ["FAR-AWAY"]
 
 
+def _their_endpoint(world: World) -> list[str]:
+    return [
+        _created_by_them(
+            world,
+            "/v1/webhook-endpoints",
+            {"url": "https://93.184.215.14/hooks", "event_types": ["*"]},
+        )
+    ]
+
+
+def _their_delivery(world: World) -> list[str]:
+    """One of their webhook endpoints and a delivery to it (as the worker would fan out)."""
+    endpoint_id = _their_endpoint(world)[0]
+    tenant_id, now = world.theirs.tenant.id, datetime.now(UTC)
+    entry = OutboxEntry(tenant_id, uuid4(), "order.placed", UUID(endpoint_id), {}, now)
+    with world.uow() as uow:
+        uow.deliveries.publish(
+            [Fanout(entry, "order.created", {}, [("webhook", endpoint_id)])], at=now
+        )
+        uow.commit()
+    listed = world.client.get(
+        f"/v1/webhook-endpoints/{endpoint_id}/deliveries", headers=world.theirs.headers
+    )
+    return [endpoint_id, listed.json()["items"][0]["id"]]
+
+
 @dataclass(frozen=True)
 class IdRoute:
     """How to call one id-taking route with another tenant's ids, or with missing ones."""
@@ -263,6 +291,17 @@ class IdRoute:
 
 
 _FO = "/v1/fulfillment-orders/{fulfillment_order_id}"
+
+_HOOK = "/v1/webhook-endpoints/{endpoint_id}"
+_WEBHOOK_ROUTES = [
+    IdRoute("GET", _HOOK, _their_endpoint),
+    IdRoute("DELETE", _HOOK, _their_endpoint, owner_status=204),
+    IdRoute("POST", f"{_HOOK}/rotate-secret", _their_endpoint),
+    IdRoute("GET", f"{_HOOK}/deliveries", _their_endpoint),
+    IdRoute("POST", f"{_HOOK}/replay", _their_endpoint, body={"since": "2026-01-01T00:00:00Z"}),
+    IdRoute("GET", f"{_HOOK}/deliveries/{{delivery_id}}", _their_delivery),
+    IdRoute("POST", f"{_HOOK}/deliveries/{{delivery_id}}/retry", _their_delivery),
+]
 
 ID_ROUTES = [
     IdRoute("GET", _FO, _their_fo),
@@ -416,6 +455,7 @@ ID_ROUTES = [
             ("POST", "/v1/reservations/{reservation_id}/release"),
         )
     ],
+    *_WEBHOOK_ROUTES,
 ]
 ROUTE_ID = "{0.method} {0.path}".format
 # Routes whose path parameters name something every tenant has (a template), not a

@@ -31,6 +31,7 @@ from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.tables import metadata, outbox
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
+from oms.api.event_data import render_event_data
 from oms.config import Environment, Settings
 from oms.domain.addresses import Address
 from oms.domain.catalogue import LocationKind
@@ -47,6 +48,7 @@ from oms.services import catalogue, intake
 from oms.services.carriers import import_rate_cards
 from oms.services.checks import find_invariant_violations
 from oms.services.discounts import create_discount_code
+from oms.services.event_delivery import fan_out
 from oms.services.fulfilment_changes import (
     expire_uncollected_pickups,
     move_fulfillment_order,
@@ -830,10 +832,20 @@ def test_a_pickup_code_is_stored_nowhere_in_clear(
     order = _pickup_order(uow_factory, shop)
     store = _fo_at(uow_factory, shop, order.id, "STORE")
     code = _pick(uow_factory, shop, "STORE", at=T_READY).pickup_codes[store.id]
+    # Fanned out, as `oms worker` does: the events' data (every webhook payload's) is stored.
+    while fan_out(
+        uow_factory=uow_factory,
+        sinks=[],
+        render=render_event_data,
+        clock=lambda: T_READY,
+        limit=500,
+    ):
+        pass
     # The outbox, the timeline, the fulfilment order, every table: the code as a number of
     # its own (not inside a longer run of digits) appears nowhere.
     in_clear = re.compile(rf"(?<!\d){code}(?!\d)")
     stored = _stored_text(fulfilment_engine, shop)
+    assert any(t == "outbox" and c == "event_type" and "pickup.ready" in v for t, c, v in stored)
     assert any(table == "outbox" for table, _, _ in stored)
     assert [(t, c) for t, c, text in stored if in_clear.search(text)] == []
     (ready,) = _outbox(fulfilment_engine, shop, "notification.pickup_ready")

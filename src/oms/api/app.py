@@ -32,6 +32,7 @@ from oms.api.routers import (
     health,
     holds,
     inventory,
+    metrics,
     notifications,
     order_actions,
     orders,
@@ -39,6 +40,7 @@ from oms.api.routers import (
     routing,
     shipments,
     waves,
+    webhook_endpoints,
 )
 from oms.config import Environment, Settings
 from oms.domain import zip_areas
@@ -53,6 +55,7 @@ from oms.wiring import (
     email_renderer,
     pickup_code_key,
     status_links,
+    webhook_address_guard,
 )
 
 __all__ = ["create_app"]
@@ -203,12 +206,14 @@ def create_app(
         ),
         status_links=links,
         email_renderer=email_renderer(),
+        webhook_addresses=webhook_address_guard(settings),
     )
     install_error_handlers(app)
     if settings.docs_enabled:
         install_docs(app)
     for module in (
         health,
+        metrics,
         catalogue,
         inventory,
         orders,
@@ -223,6 +228,7 @@ def create_app(
         waves,
         shipments,
         notifications,
+        webhook_endpoints,
     ):
         app.include_router(module.router)
     install_public_pages(

@@ -38,6 +38,7 @@ from oms.services.payments import GatewayProvider
 from oms.services.ports import UnitOfWorkFactory
 from oms.services.routing import Geocoder
 from oms.services.shipping import CarrierProvider
+from oms.services.webhook_endpoints import AddressCheck
 
 __all__ = [
     "ActorDep",
@@ -87,6 +88,7 @@ class AppState:
     intake: IntakeGroups
     status_links: StatusLinks
     email_renderer: EmailRenderer
+    webhook_addresses: AddressCheck
 
 
 def _state(request: Request) -> AppState:

@@ -255,6 +255,13 @@ def get_stock(
         return _stock_of(uow, tenant_id, [product])[0]
 
 
+def stock_of_sku(uow: UnitOfWork, tenant_id: UUID, sku: str) -> SkuStock | None:
+    """One SKU's stock read in the caller's unit of work (None: no such product); what an
+    ``inventory.*`` event carries."""
+    product = uow.products.by_skus(tenant_id, [sku]).get(sku)
+    return None if product is None else _stock_of(uow, tenant_id, [product])[0]
+
+
 def list_stock(
     *,
     uow_factory: UnitOfWorkFactory,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 from uuid import UUID
 
 from oms.domain.carts import CartReservation, CartStatus
@@ -30,6 +30,10 @@ from oms.domain.routing_profile import RoutingProfile
 from oms.domain.shipments import Shipment
 from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
 from oms.domain.tracking import TrackingEvent
+
+if TYPE_CHECKING:  # they name UnitOfWork in turn
+    from oms.services.deliveries import DeliveryRepository
+    from oms.services.webhook_endpoints import WebhookEndpointRepository
 
 __all__ = [
     "ApiKeyRecord",
@@ -522,6 +526,10 @@ class UnitOfWork(Protocol):
     def shipments(self) -> ShipmentRepository: ...
     @property
     def notification_settings(self) -> NotificationSettingsRepository: ...
+    @property
+    def deliveries(self) -> DeliveryRepository: ...
+    @property
+    def webhooks(self) -> WebhookEndpointRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -41,8 +41,10 @@ __all__ = [
     "cart_reservation_lines",
     "cart_reservations",
     "customers",
+    "delivery_attempts",
     "discount_codes",
     "discount_usages",
+    "event_deliveries",
     "fulfillment_order_lines",
     "fulfillment_orders",
     "idempotency_keys",
@@ -69,6 +71,7 @@ __all__ = [
     "tenants",
     "tracking_events",
     "tracking_numbers",
+    "webhook_endpoints",
 ]
 
 metadata = MetaData(
@@ -353,7 +356,12 @@ outbox = Table(
     Column("aggregate_id", Uuid, nullable=False),
     Column("payload", JSON, nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    # Fanned out: its deliveries exist (``oms worker``); NULL while waiting for a worker.
     Column("published_at", Timestamp, nullable=True),
+    # Set at fan-out: the public event type (NULL: not a public event) and the resource it
+    # is about as the API returned it then, the same for every delivery and retry.
+    Column("event_type", String(60), nullable=True),
+    Column("data", JSON, nullable=True),
     PrimaryKeyConstraint("tenant_id", "id"),
     Index(
         "ix_outbox_unpublished",
@@ -753,4 +761,74 @@ notification_settings = Table(
     Column("updated_at", Timestamp, nullable=False),
     PrimaryKeyConstraint("tenant_id"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+# Merchant webhook endpoints (docs/events.md). The secret signs deliveries, so it is kept,
+# not hashed; the previous one keeps signing beside it until ``previous_secret_until``.
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("url", String(2000), nullable=False),
+    Column("event_types", JSON, nullable=False),
+    Column("description", String(500), nullable=True),
+    Column("secret", String(100), nullable=False),
+    Column("previous_secret", String(100), nullable=True),
+    Column("previous_secret_until", Timestamp, nullable=True),
+    Column("disabled_at", Timestamp, nullable=True),
+    Column("failing_since", Timestamp, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+# One row per (event, subscriber): the worker's unit of delivery, claimed with a lease.
+event_deliveries = Table(
+    "event_deliveries",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    Column("sink_kind", String(20), nullable=False),
+    Column("subscriber_key", String(200), nullable=False),
+    Column("status", String(12), nullable=False),  # pending, delivered, failed, cancelled
+    Column("attempts", Integer, nullable=False),
+    # The attempts counted before the current round of retries (a manual retry or a replay
+    # starts the schedule again).
+    Column("round_start", Integer, nullable=False),
+    Column("next_attempt_at", Timestamp, nullable=True),
+    Column("lease_until", Timestamp, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_latency_ms", Float, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("last_response_body", Text, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("delivered_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "event_id", "sink_kind", "subscriber_key"),
+    Index(
+        "ix_event_deliveries_due",
+        "next_attempt_at",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index("ix_event_deliveries_subscriber", "tenant_id", "sink_kind", "subscriber_key", "id"),
+)
+
+# Every attempt of a delivery, with what the subscriber answered (the body truncated).
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("delivery_id", Uuid, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Column("delivered", Boolean, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("latency_ms", Float, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("response_body", Text, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "delivery_id", "attempt"),
 )

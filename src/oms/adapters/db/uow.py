@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from oms.adapters.db.repositories.carts import SqlCartRepository
 from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlProductRepository
 from oms.adapters.db.repositories.customers import SqlCustomerRepository
+from oms.adapters.db.repositories.deliveries import SqlDeliveryRepository
 from oms.adapters.db.repositories.discounts import SqlDiscountRepository
 from oms.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
 from oms.adapters.db.repositories.inventory import SqlInventoryRepository
@@ -20,6 +21,7 @@ from oms.adapters.db.repositories.risk import SqlRiskRuleRepository
 from oms.adapters.db.repositories.routing import SqlRoutingRepository
 from oms.adapters.db.repositories.shipments import SqlShipmentRepository
 from oms.adapters.db.repositories.tenants import SqlTenantRepository
+from oms.adapters.db.repositories.webhooks import SqlWebhookEndpointRepository
 from oms.services.ports import TransientStorageError
 
 __all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory"]
@@ -53,6 +55,8 @@ class SqlUnitOfWork:
     fulfilment: SqlFulfilmentRepository
     shipments: SqlShipmentRepository
     notification_settings: SqlNotificationSettingsRepository
+    deliveries: SqlDeliveryRepository
+    webhooks: SqlWebhookEndpointRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -81,6 +85,8 @@ class SqlUnitOfWork:
         self.fulfilment = SqlFulfilmentRepository(conn)
         self.shipments = SqlShipmentRepository(conn)
         self.notification_settings = SqlNotificationSettingsRepository(conn)
+        self.deliveries = SqlDeliveryRepository(conn)
+        self.webhooks = SqlWebhookEndpointRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

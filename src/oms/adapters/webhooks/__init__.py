@@ -1,0 +1,1 @@
+"""Merchant webhooks: Standard Webhooks signatures, the public-address guard, the sink."""

@@ -1,0 +1,298 @@
+"""What ``oms worker`` does, one batch at a time: fan outbox messages out to the sinks'
+subscribers, then deliver what is due, at least once, on the retry schedule.
+
+    outbox row ──fan_out──▶ event (type, data) ──▶ delivery per (sink, subscriber)
+                                                         │ deliver_due: claim with a lease,
+                                                         │ prepare (short transaction),
+                                                         │ send (no transaction),
+                                                         ▼ record the attempt
+                              delivered · pending (retry at t + backoff) · failed · cancelled
+
+The clock and the random source (the retries' jitter) are injected; so is the way sends
+run (``Sender``: one by one here, a thread pool in the worker process).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from random import Random
+from typing import Any, Protocol, runtime_checkable
+from uuid import UUID
+
+from oms.domain.delivery_schedule import DeliveryStatus, retry_delay
+from oms.services.deliveries import AttemptRecord, ClaimedDelivery, Fanout
+from oms.services.event_catalogue import ResourceRef, derived_topics, public_type, resource_of
+from oms.services.events import Event, EventSink, Outcome
+from oms.services.ports import OutboxMessage, UnitOfWork, UnitOfWorkFactory
+
+__all__ = [
+    "DEFAULT_LEASE",
+    "AttemptObserver",
+    "DeliveryReport",
+    "EventRenderer",
+    "SendJob",
+    "Sender",
+    "SubscriberHealth",
+    "deliver_due",
+    "fan_out",
+    "send_in_turn",
+]
+
+log = logging.getLogger(__name__)
+
+# How long a claimed delivery is this worker's: longer than a batch of sends can take
+# (sends that would start too near its end are handed back unsent).
+DEFAULT_LEASE = timedelta(minutes=2)
+# A send may take this long (the webhook sink's connect + read timeouts, with margin).
+SEND_ALLOWANCE = timedelta(seconds=30)
+
+Clock = Callable[[], datetime]
+# The resource an event carries, as the API returns it (None: it no longer exists).
+EventRenderer = Callable[[UnitOfWork, UUID, ResourceRef], dict[str, Any] | None]
+
+
+@dataclass(frozen=True)
+class SendJob:
+    """One send to make: the sink, what it prepared, the event, the subscriber."""
+
+    sink: EventSink
+    prepared: object
+    event: Event
+    key: str
+    attempt: int
+    deadline: datetime  # no send may start after this (the lease would not cover it)
+
+
+# Runs the jobs (concurrently or not) and answers their outcomes in the same order; None
+# for a job not started because its deadline had passed.
+Sender = Callable[[Sequence[SendJob], Clock], list[Outcome | None]]
+
+
+def send_once(job: SendJob) -> Outcome:
+    """``job``'s send; a sink that raises (it should not) is a failed attempt."""
+    try:
+        return job.sink.send(job.prepared, event=job.event, key=job.key, attempt=job.attempt)
+    except Exception as error:  # a bug in a sink must not stop the others' deliveries
+        log.exception("sink %s raised while sending event %s", job.sink.kind, job.event.id)
+        return Outcome(delivered=False, error=f"{type(error).__name__}: {error}")
+
+
+def send_in_turn(jobs: Sequence[SendJob], clock: Clock) -> list[Outcome | None]:
+    """Each send after the other (tests, SQLite demos)."""
+    return [send_once(job) if clock() < job.deadline else None for job in jobs]
+
+
+@runtime_checkable
+class SubscriberHealth(Protocol):
+    """A sink that keeps track of its subscribers' health (webhook endpoints failing for
+    days are disabled) is told every attempt's outcome, in the transaction recording it."""
+
+    def after_attempts(
+        self, uow: UnitOfWork, outcomes: Sequence[tuple[UUID, str, Outcome]], at: datetime
+    ) -> None: ...
+
+
+# Told of every recorded attempt (metrics): the delivery, its outcome, its new status and
+# the time from the event to this attempt.
+AttemptObserver = Callable[[ClaimedDelivery, Outcome, DeliveryStatus, timedelta], None]
+
+
+def fan_out(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    sinks: Sequence[EventSink],
+    render: EventRenderer,
+    clock: Clock,
+    limit: int,
+) -> int:
+    """Claim up to ``limit`` outbox messages, turn each public one into an event (data
+    rendered once per resource in the batch), create a delivery for every subscriber of
+    every sink and mark them published, in one transaction; the number claimed."""
+    with uow_factory() as uow:
+        entries = uow.deliveries.claim_unpublished(limit=limit)
+        if not entries:
+            return 0
+        now = clock()
+        rendered: dict[tuple[UUID, ResourceRef], dict[str, Any] | None] = {}
+        fanouts: list[Fanout] = []
+        derived: dict[UUID, list[OutboxMessage]] = {}
+        for entry in entries:
+            event_type = public_type(entry.topic, entry.payload)
+            if event_type is None:
+                fanouts.append(Fanout(entry, None, None, ()))
+                continue
+            ref = resource_of(event_type, str(entry.aggregate_id), entry.payload)
+            data: dict[str, Any] | None = None
+            if ref is not None:
+                if (entry.tenant_id, ref) not in rendered:
+                    rendered[entry.tenant_id, ref] = render(uow, entry.tenant_id, ref)
+                data = rendered[entry.tenant_id, ref]
+            if data is None:  # gone already (a deleted endpoint): its id is what is left
+                data = {"id": ref.key if ref is not None else str(entry.aggregate_id)}
+            event = Event(
+                id=entry.id,
+                tenant_id=entry.tenant_id,
+                type=event_type,
+                created_at=entry.created_at,
+                data=data,
+                topic=entry.topic,
+                aggregate_id=entry.aggregate_id,
+                detail=entry.payload,
+            )
+            subscribers = [
+                (sink.kind, key) for sink in sinks for key in sink.subscribers(uow, event)
+            ]
+            fanouts.append(Fanout(entry, event_type, data, subscribers))
+            for topic in derived_topics(entry.topic, data):
+                derived.setdefault(entry.tenant_id, []).append(
+                    OutboxMessage(
+                        topic=topic,
+                        aggregate_id=entry.aggregate_id,
+                        payload={**entry.payload, "derived_from": str(entry.id)},
+                        created_at=now,
+                    )
+                )
+        uow.deliveries.publish(fanouts, at=now)
+        for tenant_id, messages in derived.items():
+            uow.outbox.add_many(tenant_id, messages)
+        uow.commit()
+    return len(entries)
+
+
+@dataclass
+class DeliveryReport:
+    """What one ``deliver_due`` round did."""
+
+    claimed: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    handed_back: int = 0
+    statuses: dict[UUID, DeliveryStatus] = field(default_factory=dict)
+
+
+_NOTHING_TO_SEND = Outcome(delivered=False, error="nothing to send any more", final=True)
+
+
+def _verdict(
+    claimed: ClaimedDelivery, outcome: Outcome, at: datetime, rng: Random
+) -> tuple[DeliveryStatus, datetime | None]:
+    """The status an attempt leaves a delivery in, and when it is tried next."""
+    if outcome.delivered:
+        return DeliveryStatus.DELIVERED, None
+    if outcome.final:
+        return DeliveryStatus.CANCELLED, None
+    wait = retry_delay(claimed.attempt - claimed.round_start, rng)
+    if wait is None:
+        return DeliveryStatus.FAILED, None
+    return DeliveryStatus.PENDING, at + wait
+
+
+def deliver_due(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    sinks: Mapping[str, EventSink],
+    clock: Clock,
+    rng: Random,
+    limit: int,
+    sender: Sender = send_in_turn,
+    lease: timedelta = DEFAULT_LEASE,
+    observe: AttemptObserver | None = None,
+) -> DeliveryReport:
+    """Claim up to ``limit`` due deliveries with a lease and prepare them (one short
+    transaction), send them (no transaction), record every attempt (one transaction)."""
+    report = DeliveryReport()
+    now = clock()
+    lease_until = now + lease
+    with uow_factory() as uow:
+        claimed = uow.deliveries.claim_due(now=now, lease_until=lease_until, limit=limit)
+        if not claimed:
+            return report
+        events = uow.deliveries.events(sorted({(c.tenant_id, c.event_id) for c in claimed}))
+        jobs: list[SendJob] = []
+        sendable: list[ClaimedDelivery] = []
+        unsendable: list[ClaimedDelivery] = []
+        for delivery in claimed:
+            sink = sinks.get(delivery.sink_kind)
+            event = events.get(delivery.event_id)
+            prepared = (
+                None
+                if sink is None or event is None
+                else sink.prepare(uow, event, delivery.subscriber_key)
+            )
+            if sink is None or event is None or prepared is None:
+                unsendable.append(delivery)
+                continue
+            sendable.append(delivery)
+            jobs.append(
+                SendJob(
+                    sink=sink,
+                    prepared=prepared,
+                    event=event,
+                    key=delivery.subscriber_key,
+                    attempt=delivery.attempt,
+                    deadline=lease_until - min(SEND_ALLOWANCE, lease / 2),
+                )
+            )
+        uow.commit()
+    report.claimed = len(claimed)
+    outcomes = sender(jobs, clock) if jobs else []
+    at = clock()
+    records: list[AttemptRecord] = []
+    for delivery in unsendable:
+        records.append(
+            AttemptRecord(delivery, _NOTHING_TO_SEND, at, DeliveryStatus.CANCELLED, None)
+        )
+    for delivery, outcome in zip(sendable, outcomes, strict=True):
+        if outcome is None:
+            records.append(AttemptRecord(delivery, None, at, DeliveryStatus.PENDING, at))
+            continue
+        status, next_at = _verdict(delivery, outcome, at, rng)
+        records.append(AttemptRecord(delivery, outcome, at, status, next_at))
+    _record(uow_factory, sinks, records, at)
+    for record in records:
+        _count(report, record)
+        if observe is not None and record.outcome is not None:
+            event = events.get(record.delivery.event_id)
+            age = at - event.created_at if event is not None else timedelta(0)
+            observe(record.delivery, record.outcome, record.status, age)
+    return report
+
+
+def _record(
+    uow_factory: UnitOfWorkFactory,
+    sinks: Mapping[str, EventSink],
+    records: Sequence[AttemptRecord],
+    at: datetime,
+) -> None:
+    with uow_factory() as uow:
+        uow.deliveries.record(records)
+        by_kind: dict[str, list[tuple[UUID, str, Outcome]]] = {}
+        for record in records:
+            if record.outcome is not None and record.status is not DeliveryStatus.CANCELLED:
+                by_kind.setdefault(record.delivery.sink_kind, []).append(
+                    (record.delivery.tenant_id, record.delivery.subscriber_key, record.outcome)
+                )
+        for kind, outcomes in by_kind.items():
+            sink = sinks.get(kind)
+            if isinstance(sink, SubscriberHealth):
+                sink.after_attempts(uow, outcomes, at)
+        uow.commit()
+
+
+def _count(report: DeliveryReport, record: AttemptRecord) -> None:
+    report.statuses[record.delivery.id] = record.status
+    if record.outcome is None:
+        report.handed_back += 1
+    elif record.status is DeliveryStatus.DELIVERED:
+        report.delivered += 1
+    elif record.status is DeliveryStatus.PENDING:
+        report.retrying += 1
+    elif record.status is DeliveryStatus.FAILED:
+        report.failed += 1
+    else:
+        report.cancelled += 1

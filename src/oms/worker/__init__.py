@@ -1,0 +1,1 @@
+"""The background process: ``oms worker`` delivers the outbox (``oms.worker.runner``)."""

@@ -1,6 +1,6 @@
 """What the email tests share: a real SMTP server on loopback (aiosmtpd) that keeps what
-it is sent and can refuse recipients, in-memory status links, and a minimal outbox driver
-that does what ``oms worker`` does for one sink (fan-out, prepare, send)."""
+it is sent and can refuse recipients, in-memory status links, and ``oms worker``'s use cases
+driven one round at a time for one sink."""
 
 from __future__ import annotations
 
@@ -10,39 +10,22 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from random import Random
 from typing import Any
 from uuid import UUID
 
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from oms.adapters.db.tables import outbox
-from oms.services.events import Event, EventSink, Outcome
+from oms.adapters.db.tables import event_deliveries, outbox
+from oms.api.event_data import render_event_data
+from oms.services.event_delivery import deliver_due, fan_out
+from oms.services.events import Event, EventSink
 from oms.services.ports import UnitOfWorkFactory
 
-__all__ = [
-    "PUBLIC_TYPE",
-    "Delivery",
-    "Inbox",
-    "MemoryStatusLinks",
-    "deliver",
-    "outbox_events",
-    "running_smtp_server",
-]
-
-# Outbox topic -> public event type, for the topics customer emails answer (the worker's
-# event catalogue maps these the same way).
-PUBLIC_TYPE = {
-    "order.placed": "order.created",
-    "hold.placed": "order.on_hold",
-    "shipment.created": "shipment.created",
-    "shipment.out_for_delivery": "shipment.out_for_delivery",
-    "shipment.delivered": "shipment.delivered",
-    "notification.pickup_ready": "pickup.ready",
-    "order.cancelled": "order.cancelled",
-    "payment.refunded": "payment.refunded",
-}
+__all__ = ["Delivery", "Inbox", "MemoryStatusLinks", "Worker", "running_smtp_server"]
 
 
 class MemoryStatusLinks:
@@ -106,62 +89,96 @@ def running_smtp_server() -> Iterator[Inbox]:
         controller.stop()
 
 
-def outbox_events(
-    uow_factory: UnitOfWorkFactory,
-    tenant_id: UUID,
-    *,
-    data_of: Any = None,
-    seen: set[UUID] | None = None,
-) -> list[Event]:
-    """The tenant's outbox messages of ``PUBLIC_TYPE``'s topics as events, oldest first,
-    skipping those in ``seen`` (which it fills); ``data_of(aggregate_id)`` gives ``data``
-    (the resource as the API returns it)."""
-    engine = uow_factory.engine  # type: ignore[attr-defined]
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(outbox)
-            .where(outbox.c.tenant_id == tenant_id)
-            .order_by(outbox.c.created_at, outbox.c.id)
-        ).all()
-    events = []
-    for row in rows:
-        if row.topic not in PUBLIC_TYPE or (seen is not None and row.id in seen):
-            continue
-        if seen is not None:
-            seen.add(row.id)
-        events.append(
+class Worker:
+    """What ``oms worker`` does, one round at a time and with one sink: the real fan-out and
+    delivery use cases (``oms.services.event_delivery``) on a fixed clock, so every delivery
+    is due when asked for. ``events`` are the tenant's events fanned out so far, oldest
+    first. What other tenants left waiting is fanned out to nobody when it starts: the
+    worker claims every tenant's outbox, and a test hears only of its own."""
+
+    CLOCK = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+    def __init__(self, uow: UnitOfWorkFactory, sink: EventSink, tenant_id: UUID) -> None:
+        self.uow, self.sink, self.tenant_id = uow, sink, tenant_id
+        self.events: list[Event] = []
+        self._seen: set[UUID] = set()
+        self._fan_out([])
+        self.fan_out()  # nothing yet: what the tenant's setup wrote, marked seen
+        self.events.clear()
+
+    def _fan_out(self, sinks: list[EventSink]) -> None:
+        while fan_out(
+            uow_factory=self.uow,
+            sinks=sinks,
+            render=render_event_data,
+            clock=lambda: self.CLOCK,
+            limit=500,
+        ):
+            pass
+
+    def fan_out(self) -> list[Event]:
+        """Fan out every waiting outbox message; the events made of them."""
+        self._fan_out([self.sink])
+        engine = self.uow.engine  # type: ignore[attr-defined]
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(outbox)
+                .where(outbox.c.tenant_id == self.tenant_id, outbox.c.event_type.is_not(None))
+                .order_by(outbox.c.created_at, outbox.c.id)
+            ).all()
+        new = [
             Event(
                 id=row.id,
-                tenant_id=tenant_id,
-                type=PUBLIC_TYPE[row.topic],
+                tenant_id=row.tenant_id,
+                type=row.event_type,
                 created_at=row.created_at,
-                data=data_of(row.aggregate_id) if data_of else {},
+                data=dict(row.data or {}),
                 topic=row.topic,
                 aggregate_id=row.aggregate_id,
                 detail=dict(row.payload),
             )
+            for row in rows
+            if row.id not in self._seen
+        ]
+        self._seen.update(event.id for event in new)
+        self.events += new
+        return new
+
+    def deliver(self) -> list[Delivery]:
+        """Send every due delivery once; what became of each, in the events' order."""
+        report = deliver_due(
+            uow_factory=self.uow,
+            sinks={self.sink.kind: self.sink},
+            clock=lambda: self.CLOCK,
+            rng=Random(0),
+            limit=500,
         )
-    return events
+        engine = self.uow.engine  # type: ignore[attr-defined]
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(event_deliveries)
+                .where(
+                    event_deliveries.c.tenant_id == self.tenant_id,
+                    event_deliveries.c.id.in_(list(report.statuses)),
+                )
+                .order_by(event_deliveries.c.created_at, event_deliveries.c.id)
+            ).all()
+        by_id = {event.id: event for event in self.events}
+        order = {event.id: n for n, event in enumerate(self.events)}
+        done = [
+            Delivery(by_id[row.event_id], row.subscriber_key, row.status == "delivered")
+            for row in rows
+        ]
+        return sorted(done, key=lambda d: order[d.event.id])
+
+    def run(self) -> list[Delivery]:
+        """Fan out, then deliver."""
+        self.fan_out()
+        return self.deliver()
 
 
 @dataclass(frozen=True)
 class Delivery:
     event: Event
     key: str
-    outcome: Outcome | None  # None: prepare found nothing to send
-
-
-def deliver(sink: EventSink, uow_factory: UnitOfWorkFactory, events: list[Event]) -> list[Delivery]:
-    """Fan out each event to the sink's subscribers, then prepare and send each once."""
-    done = []
-    for event in events:
-        with uow_factory() as uow:
-            keys = list(sink.subscribers(uow, event))
-        for key in keys:
-            with uow_factory(readonly=True) as uow:
-                prepared = sink.prepare(uow, event, key)
-            outcome = None
-            if prepared is not None:
-                outcome = sink.send(prepared, event=event, key=key, attempt=1)
-            done.append(Delivery(event, key, outcome))
-    return done
+    sent: bool  # False: not sent (nothing to send any more, or the server refused it)

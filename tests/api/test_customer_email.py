@@ -1,7 +1,8 @@
 """Customer email end to end: orders placed, held, shipped, collected, cancelled and
-refunded through the API; their outbox messages delivered to the email sink by a minimal
-driver (what ``oms worker`` does for one sink); the emails sent over SMTP to a real server
-on loopback (aiosmtpd) and read back as they arrived.
+refunded through the API; their outbox messages fanned out and delivered by ``oms worker``'s
+use cases (``tests.mail_support.Worker``: one round at a time); the emails sent over SMTP to
+a real server on loopback (aiosmtpd) and read back as they arrived. One test runs the
+sinks as ``oms.wiring.event_sinks`` gives them to the worker, webhook beside email.
 
 Rate cards are deployment-wide, so this module runs on a database of its own.
 """
@@ -10,10 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from random import Random
 from typing import Any
-from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import Engine
@@ -24,9 +25,12 @@ from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.email.rendering import JinjaEmailRenderer
 from oms.adapters.email.sink import EmailSink
 from oms.adapters.email.smtp import SmtpMailer, SmtpServer
+from oms.adapters.webhooks.addresses import AddressGuard
+from oms.api.event_data import render_event_data
 from oms.config import Settings
-from oms.services.events import Event
-from oms.wiring import pickup_code_key
+from oms.services.event_delivery import deliver_due, fan_out
+from oms.services.webhook_endpoints import EndpointHealth, create_endpoint, record_endpoint_health
+from oms.wiring import event_sinks, pickup_code_key
 from tests.api.fulfilment_support import (
     COLOGNE,
     add_sites,
@@ -44,14 +48,8 @@ from tests.api.support import (
     set_on_hand,
 )
 from tests.databases import ENGINES
-from tests.mail_support import (
-    Delivery,
-    Inbox,
-    MemoryStatusLinks,
-    deliver,
-    outbox_events,
-    running_smtp_server,
-)
+from tests.mail_support import Inbox, MemoryStatusLinks, Worker, running_smtp_server
+from tests.webhook_receiver import Receiver, receiving
 
 CARD = {"gateway": "test", "token": "tok_approve"}
 PAID = {"gateway": "manual", "captured": True}
@@ -127,34 +125,9 @@ def shop(api_uow: SqlUnitOfWorkFactory, client: TestClient) -> ApiTenant:
 # --- helpers ---------------------------------------------------------------------------------
 
 
-class Driver:
-    """Delivers the shop's new outbox messages to the sink, as the worker would."""
-
-    def __init__(
-        self, client: TestClient, shop: ApiTenant, uow: SqlUnitOfWorkFactory, sink: EmailSink
-    ) -> None:
-        self.client, self.shop, self.uow, self.sink = client, shop, uow, sink
-        self.seen: set[UUID] = set()
-        self.events: list[Event] = []
-
-    def _order(self, order_id: UUID) -> dict[str, Any]:
-        answer: dict[str, Any] = get_json(self.client, self.shop, f"/v1/orders/{order_id}")
-        return answer
-
-    def new_events(self) -> list[Event]:
-        found = outbox_events(self.uow, self.shop.id, data_of=self._order, seen=self.seen)
-        self.events += found
-        return found
-
-    def run(self) -> list[Delivery]:
-        return deliver(self.sink, self.uow, self.new_events())
-
-
 @pytest.fixture
-def driver(
-    client: TestClient, shop: ApiTenant, api_uow: SqlUnitOfWorkFactory, sink: EmailSink
-) -> Driver:
-    return Driver(client, shop, api_uow, sink)
+def driver(api_uow: SqlUnitOfWorkFactory, sink: EmailSink, shop: ApiTenant) -> Worker:
+    return Worker(api_uow, sink, shop.id)
 
 
 def _place(
@@ -233,7 +206,7 @@ def _carrier_says(client: TestClient, settings: Settings, number: str, *steps: s
 
 
 def test_a_shipped_order_tells_the_customer_each_step_with_its_tracking_link(
-    client: TestClient, shop: ApiTenant, settings: Settings, driver: Driver, inbox: Inbox
+    client: TestClient, shop: ApiTenant, settings: Settings, driver: Worker, inbox: Inbox
 ) -> None:
     order = _place(client, shop, "X", quantity=2, payment=CARD)
     shipment = _ship(client, shop, order["id"])
@@ -244,7 +217,7 @@ def test_a_shipped_order_tells_the_customer_each_step_with_its_tracking_link(
     arrived = inbox.take()
 
     number, tracking = order["number"], shipment["tracking_number"]
-    assert [(d.key, d.outcome and d.outcome.delivered) for d in deliveries] == [
+    assert [(d.key, d.sent) for d in deliveries] == [
         ("order_confirmed", True),
         ("shipped", True),
         ("out_for_delivery", True),
@@ -278,7 +251,7 @@ def test_a_shipped_order_tells_the_customer_each_step_with_its_tracking_link(
 
 
 def test_the_pickup_code_travels_in_the_ready_for_pickup_email_and_nowhere_else(
-    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+    client: TestClient, shop: ApiTenant, driver: Worker, inbox: Inbox
 ) -> None:
     order = _place(
         client, shop, "Z", pickup_location="STORE-1", payment=CARD, shipping_address=None
@@ -316,7 +289,7 @@ def test_the_pickup_code_travels_in_the_ready_for_pickup_email_and_nowhere_else(
 
 
 def test_an_address_we_cannot_use_asks_the_customer_for_a_corrected_one(
-    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+    client: TestClient, shop: ApiTenant, driver: Worker, inbox: Inbox
 ) -> None:
     changed = client.put(
         "/v1/notification-settings",
@@ -342,7 +315,7 @@ def test_an_address_we_cannot_use_asks_the_customer_for_a_corrected_one(
 
 
 def test_an_unpaid_order_asks_for_payment_and_a_fraud_review_says_nothing(
-    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+    client: TestClient, shop: ApiTenant, driver: Worker, inbox: Inbox
 ) -> None:
     order = _place(client, shop, "X")
     post_json(
@@ -364,13 +337,13 @@ def test_an_unpaid_order_asks_for_payment_and_a_fraud_review_says_nothing(
 
 
 def test_a_hold_lifted_before_the_email_goes_sends_nothing(
-    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+    client: TestClient, shop: ApiTenant, driver: Worker, inbox: Inbox
 ) -> None:
     order = _place(
         client, shop, "X", shipping_address={**COLOGNE, "postal_code": "5114"}, payment=PAID
     )
     [hold] = get_json(client, shop, f"/v1/orders/{order['id']}")["holds"]
-    events = driver.new_events()
+    driver.fan_out()
     post_json(
         client,
         shop,
@@ -378,17 +351,17 @@ def test_a_hold_lifted_before_the_email_goes_sends_nothing(
         {"note": "confirmed by phone"},
     )
 
-    deliveries = deliver(driver.sink, driver.uow, events)
+    deliveries = driver.deliver()
 
-    assert [(d.key, d.outcome is None) for d in deliveries] == [
-        ("order_confirmed", False),
-        ("action_needed", True),
+    assert [(d.key, d.sent) for d in deliveries] == [
+        ("order_confirmed", True),
+        ("action_needed", False),
     ]
     assert [m["Subject"] for m in inbox.take()] == [f"Thank you for your order #{order['number']}"]
 
 
 def test_a_cancelled_then_refunded_order_says_so_with_the_amount(
-    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+    client: TestClient, shop: ApiTenant, driver: Worker, inbox: Inbox
 ) -> None:
     order = _place(client, shop, "X", payment=PAID)
     post_json(client, shop, f"/v1/orders/{order['id']}/cancel", {"reason": "customer asked"})
@@ -409,10 +382,10 @@ def test_a_cancelled_then_refunded_order_says_so_with_the_amount(
 
 
 def test_a_template_switched_off_after_fan_out_is_not_sent(
-    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+    client: TestClient, shop: ApiTenant, driver: Worker, inbox: Inbox
 ) -> None:
     _place(client, shop, "X", payment=PAID)
-    [event] = driver.new_events()
+    event = next(e for e in driver.fan_out() if e.type == "order.created")
     with driver.uow() as uow:
         assert driver.sink.subscribers(uow, event) == ["order_confirmed"]
     off = {"templates": {"order_confirmed": False}}
@@ -425,42 +398,110 @@ def test_a_template_switched_off_after_fan_out_is_not_sent(
         fanned_out = driver.sink.subscribers(uow, event)
 
     assert (prepared, fanned_out) == (None, [])
+    assert [(d.key, d.sent) for d in driver.deliver()] == [("order_confirmed", False)]
     assert inbox.take() == []
 
 
 def test_a_webhook_endpoint_switched_off_is_told_to_the_merchant(
-    client: TestClient, shop: ApiTenant, driver: Driver, inbox: Inbox
+    client: TestClient, shop: ApiTenant, driver: Worker, inbox: Inbox
 ) -> None:
-    endpoint_id = uuid4()
-    event = Event(
-        id=uuid4(),
+    endpoint = create_endpoint(
+        uow_factory=driver.uow,
         tenant_id=shop.id,
-        type="webhook_endpoint.disabled",
-        created_at=datetime(2026, 12, 3, tzinfo=UTC),
-        data={"id": str(endpoint_id), "url": "https://hooks.musterladen.example/oms"},
-        topic="webhook_endpoint.disabled",
-        aggregate_id=endpoint_id,
-        detail={},
+        url="http://127.0.0.1:9/oms-hooks",
+        event_types=["order.created"],
+        description="the shop's ERP",
+        check=AddressGuard(allow_private=True),
     )
-    nobody_to_tell = deliver(driver.sink, driver.uow, [event])
+    failed = [EndpointHealth(shop.id, endpoint.id, delivered=False)]
+    first_failure = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+    for at in (first_failure, first_failure + timedelta(days=3, seconds=1)):
+        with driver.uow() as uow:
+            record_endpoint_health(uow, failed, at)
+            uow.commit()
+
+    nobody_to_tell = driver.run()  # the shop has no address of its own for this yet
     changed = client.put(
         "/v1/notification-settings",
         headers=shop.headers,
         json={"notify_email": "ops@musterladen.example"},
     )
     assert changed.status_code == 200, changed.text
-
-    [told] = deliver(driver.sink, driver.uow, [event])
+    [disabled] = [e for e in driver.events if e.type == "webhook_endpoint.disabled"]
+    with driver.uow() as uow:
+        assert driver.sink.subscribers(uow, disabled) == ["webhook_endpoint_disabled"]
+    # Fanned out again as a replay would: the same event, now with someone to tell.
+    with driver.uow(readonly=True) as uow:
+        prepared = driver.sink.prepare(uow, disabled, "webhook_endpoint_disabled")
+    assert prepared is not None
+    told = driver.sink.send(prepared, event=disabled, key="webhook_endpoint_disabled", attempt=1)
     [message] = inbox.take()
 
-    assert nobody_to_tell == []  # no address of the merchant's own yet
-    assert (told.key, told.outcome and told.outcome.delivered) == (
-        "webhook_endpoint_disabled",
-        True,
-    )
+    assert nobody_to_tell == []
+    assert told.delivered
     assert message["To"] == "ops@musterladen.example"
-    assert (
-        message["Subject"] == "Webhook endpoint switched off: https://hooks.musterladen.example/oms"
-    )
+    assert message["Subject"] == "Webhook endpoint switched off: http://127.0.0.1:9/oms-hooks"
     text, _ = _parts(message)
-    assert str(endpoint_id) in text
+    assert str(endpoint.id) in text
+
+
+def test_the_worker_sends_every_sink_and_the_email_link_opens_the_status_page(
+    client: TestClient, shop: ApiTenant, settings: Settings, driver: Worker, inbox: Inbox
+) -> None:
+    """The sinks as ``oms worker`` is given them (``oms.wiring.event_sinks``): a webhook
+    endpoint verified with the standardwebhooks library, and customer email whose signed
+    status link opens the shop's order status page without asking anything."""
+    wired = settings.model_copy(
+        update={
+            "smtp_url": f"smtp://127.0.0.1:{inbox.port}?timeout=5",
+            "email_from": "o@oms.test",
+            "webhook_allow_private": True,
+        }
+    )
+    sinks = event_sinks(wired, lambda: Worker.CLOCK, uow_factory=driver.uow)
+    assert [sink.kind for sink in sinks] == ["webhook", "email"]
+    with receiving(Receiver(secrets=[], clock=lambda: Worker.CLOCK)) as receiver:
+        endpoint = create_endpoint(
+            uow_factory=driver.uow,
+            tenant_id=shop.id,
+            url=receiver.url,
+            event_types=["order.created"],
+            description=None,
+            check=AddressGuard(allow_private=True),
+        )
+        receiver.secrets.append(endpoint.secret)
+        order = _place(client, shop, "X", payment=PAID)
+        while fan_out(
+            uow_factory=driver.uow,
+            sinks=sinks,
+            render=render_event_data,
+            clock=lambda: Worker.CLOCK,
+            limit=500,
+        ):
+            pass
+        report = deliver_due(
+            uow_factory=driver.uow,
+            sinks={sink.kind: sink for sink in sinks},
+            clock=lambda: Worker.CLOCK,
+            rng=Random(0),
+            limit=500,
+        )
+        for sink in sinks:
+            close = getattr(sink, "close", None)
+            if close is not None:
+                close()
+
+    [hook] = receiver.arrivals
+    [message] = inbox.take()
+    assert report.delivered == 2
+    assert hook.verified, hook.error
+    assert hook.payload["data"]["id"] == order["id"]
+    assert message["Subject"] == f"Thank you for your order #{order['number']}"
+    text, _ = _parts(message)
+    [link] = [w for w in text.split() if "/status/" in w]
+    assert link.startswith(f"{settings.public_url.rstrip('/')}/status/")
+    page = client.get(
+        link.removeprefix(settings.public_url.rstrip("/")), headers={"Accept": "text/html"}
+    )
+    assert page.status_code == 200, page.text
+    assert f"#{order['number']}" in page.text

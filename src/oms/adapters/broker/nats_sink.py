@@ -182,6 +182,10 @@ class NatsSink(EventSink):
     def __init__(self, publisher: JetStreamPublisher) -> None:
         self.publisher = publisher
 
+    def close(self) -> None:
+        """Close the connection to NATS (``oms worker`` closes its sinks when it stops)."""
+        self.publisher.close()
+
     @property
     def kind(self) -> str:
         return "nats"

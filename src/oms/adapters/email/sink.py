@@ -85,6 +85,13 @@ class EmailSink(EventSink):
             template=template,
         )
 
+    def close(self) -> None:
+        """Close the mail server connection of the calling thread, if the mailer keeps one
+        (``oms worker`` closes its sinks when it stops)."""
+        close = getattr(self.mailer, "close", None)
+        if callable(close):
+            close()
+
     def send(self, prepared: object, *, event: Event, key: str, attempt: int) -> Outcome:
         if not isinstance(prepared, OutgoingEmail):
             return Outcome(delivered=False, error="nothing prepared to send", final=True)

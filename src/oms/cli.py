@@ -22,6 +22,7 @@ from oms.cli_support import fail as _fail
 from oms.cli_support import guard as _guard
 from oms.cli_support import load_settings as _settings
 from oms.cli_support import read_file as _read
+from oms.cli_users import user_app
 
 if TYPE_CHECKING:  # imported where used: a worker of `oms serve` imports this module
     # before it can answer its supervisor's health checks (oms.api.serving)
@@ -38,6 +39,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(location_app, name="location")
+app.add_typer(user_app, name="user")
 app.add_typer(carriers_app, name="carriers")
 app.add_typer(routing_app, name="routing")
 

@@ -33,6 +33,7 @@ from oms.domain.tracking import TrackingEvent
 
 if TYPE_CHECKING:  # they name UnitOfWork in turn
     from oms.services.deliveries import DeliveryRepository
+    from oms.services.users import UserRepository
     from oms.services.webhook_endpoints import WebhookEndpointRepository
 
 __all__ = [
@@ -530,6 +531,8 @@ class UnitOfWork(Protocol):
     def deliveries(self) -> DeliveryRepository: ...
     @property
     def webhooks(self) -> WebhookEndpointRepository: ...
+    @property
+    def users(self) -> UserRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

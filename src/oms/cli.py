@@ -321,7 +321,8 @@ def demo(
     delivered, today's wave) is told back from ``--at``."""
     from oms.adapters.db.migrate import upgrade
     from oms.demo import seed_demo
-    from oms.wiring import carrier_provider, pickup_code_key
+    from oms.demo_users import DEMO_PASSWORD, seed_demo_users
+    from oms.wiring import carrier_provider, password_hasher, pickup_code_key
 
     now = _clock(at)
     with _database(_settings()) as uow:
@@ -334,6 +335,19 @@ def demo(
                 pickup_key=pickup_code_key(settings),
                 now=now,
             )
+        )
+        logins = _guard(
+            lambda: seed_demo_users(
+                uow_factory=uow,
+                hasher=password_hasher(settings),
+                tenant_id=seeded.tenant_id,
+                now=now,
+            )
+        )
+    portal = f"http://{host}:{port}/app"
+    for login in logins:
+        typer.echo(
+            f"portal: {portal}  {login.role.value}: {login.email} / password {DEMO_PASSWORD}"
         )
     typer.echo(
         f"demo tenant: {seeded.tenant_id}\n"

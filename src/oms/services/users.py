@@ -28,7 +28,6 @@ __all__ = [
     "create_user",
     "list_users",
     "sign_in",
-    "user_names",
 ]
 
 
@@ -131,12 +130,3 @@ def active_user(*, uow_factory: UnitOfWorkFactory, user_id: UUID) -> User | None
     with uow_factory(readonly=True) as uow:
         user = uow.users.get(user_id)
     return None if user is None or user.disabled_at is not None else user
-
-
-def user_names(*, uow_factory: UnitOfWorkFactory, ids: Iterable[UUID]) -> dict[UUID, str]:
-    """The emails of these users, by id (to name them in a timeline)."""
-    wanted = set(ids)
-    if not wanted:
-        return {}
-    with uow_factory(readonly=True) as uow:
-        return {user_id: user.email for user_id, user in uow.users.by_ids(wanted).items()}

@@ -15,10 +15,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from starlette.responses import HTMLResponse, Response
 
+from oms.domain.money import round_money
 from oms.web.pages import HERE, PageClock, template_environment
 
 __all__ = ["STATIC_FILES", "PortalPages"]
@@ -43,6 +45,11 @@ HEADERS = {
 }
 
 
+def _money(amount: Decimal, currency: str) -> str:
+    """An amount in its currency's minor unit, with the currency: ``50.00 EUR``."""
+    return f"{round_money(Decimal(amount), currency)} {currency}"
+
+
 @dataclass(frozen=True)
 class StaticFile:
     body: bytes
@@ -61,6 +68,7 @@ class PortalPages:
             body = (HERE / "static" / name).read_bytes()
             self.static[name] = StaticFile(body, media_type, hashlib.sha256(body).hexdigest()[:16])
         self._templates.globals.update(asset=self.asset)
+        self._templates.filters.update(money=_money)
 
     def asset(self, name: str) -> str:
         """The URL of a static file, with its version (so it may be cached for a year)."""

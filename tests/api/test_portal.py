@@ -289,3 +289,20 @@ def test_the_static_files_are_served_with_versions(client: TestClient) -> None:
         assert answer.status_code == 200
         assert "immutable" in answer.headers["cache-control"]
     assert client.get("/app/static/status.css").status_code == 404
+
+
+def test_orders_are_filtered_by_the_location_holding_their_stock(
+    client: TestClient, shop: ApiTenant, admin: User
+) -> None:
+    order = clean_order(client, shop)
+    locations = client.get("/v1/locations", headers=shop.headers).json()["items"]
+    [warehouse] = [loc for loc in locations if loc["code"] == "WH"]
+    sign_in(client, admin)
+
+    there = client.get("/app/orders", params={"location": warehouse["id"]}).text
+    elsewhere = client.get(
+        "/app/orders", params={"location": "00000000-0000-7000-8000-000000000000"}
+    ).text
+
+    assert f">#{order['number']}<" in there
+    assert f">#{order['number']}<" not in elsewhere

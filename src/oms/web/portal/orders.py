@@ -18,7 +18,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from oms.domain.addresses import Address
-from oms.domain.errors import NotFound, OmsError
+from oms.domain.errors import (
+    InvalidRequest,
+    NotFound,
+    OmsError,
+    PreconditionFailed,
+    PreconditionRequired,
+)
 from oms.domain.holds import HoldReason
 from oms.domain.status import FulfillmentStatus, OrderStatus, PaymentStatus
 from oms.services import editing, holds, orders, rerouting
@@ -204,7 +210,12 @@ def order_page(
     return _order_page(request, viewer, portal.pages, tenant, order, done=done)
 
 
-_STATUS_OF = {"InvalidRequest": 422, "PreconditionFailed": 412, "PreconditionRequired": 428}
+# A refusal's status on the page, as the API answers it (oms.api.errors); the rest: 409.
+_STATUS_OF: tuple[tuple[type[OmsError], int], ...] = (
+    (InvalidRequest, 422),
+    (PreconditionFailed, 412),
+    (PreconditionRequired, 428),
+)
 
 
 def _act(
@@ -227,7 +238,7 @@ def _act(
     except NotFound:
         return _not_found(pages, viewer)
     except OmsError as refused:
-        status = _STATUS_OF.get(type(refused).__name__, 409)
+        status = next((code for kind, code in _STATUS_OF if isinstance(refused, kind)), 409)
         details = "; ".join(f"{e.pointer}: {e.detail}" for e in getattr(refused, "errors", []))
         problem = refused.detail + (f" ({details})" if details else "")
         return _order_page(request, viewer, pages, tenant, order, status=status, problem=problem)

@@ -22,6 +22,7 @@ from oms.cli_support import fail as _fail
 from oms.cli_support import guard as _guard
 from oms.cli_support import load_settings as _settings
 from oms.cli_support import read_file as _read
+from oms.cli_users import user_app
 
 if TYPE_CHECKING:  # imported where used: a worker of `oms serve` imports this module
     # before it can answer its supervisor's health checks (oms.api.serving)
@@ -38,6 +39,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(location_app, name="location")
+app.add_typer(user_app, name="user")
 app.add_typer(carriers_app, name="carriers")
 app.add_typer(routing_app, name="routing")
 
@@ -319,7 +321,8 @@ def demo(
     delivered, today's wave) is told back from ``--at``."""
     from oms.adapters.db.migrate import upgrade
     from oms.demo import seed_demo
-    from oms.wiring import carrier_provider, pickup_code_key
+    from oms.demo_users import DEMO_PASSWORD, seed_demo_users
+    from oms.wiring import carrier_provider, password_hasher, pickup_code_key
 
     now = _clock(at)
     with _database(_settings()) as uow:
@@ -332,6 +335,19 @@ def demo(
                 pickup_key=pickup_code_key(settings),
                 now=now,
             )
+        )
+        logins = _guard(
+            lambda: seed_demo_users(
+                uow_factory=uow,
+                hasher=password_hasher(settings),
+                tenant_id=seeded.tenant_id,
+                now=now,
+            )
+        )
+    portal = f"http://{host}:{port}/app"
+    for login in logins:
+        typer.echo(
+            f"portal: {portal}  {login.role.value}: {login.email} / password {DEMO_PASSWORD}"
         )
     typer.echo(
         f"demo tenant: {seeded.tenant_id}\n"

@@ -17,7 +17,7 @@ from oms.cli_support import database, fail, guard, load_settings
 from oms.domain.catalogue import Location, LocationKind
 from oms.domain.tenancy import ApiKeyScope, Principal
 
-__all__ = ["apikey_app", "location_app", "tenant_app"]
+__all__ = ["AsJson", "apikey_app", "echo_rows", "location_app", "tenant_app", "tenant_id_of"]
 
 tenant_app = typer.Typer(no_args_is_help=True, help="Tenants (merchants).")
 apikey_app = typer.Typer(no_args_is_help=True, help="API keys.")
@@ -28,14 +28,15 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON")]
 CLI_KEY = UUID(int=0)
 
 
-def _tenant_id(text: str) -> UUID:
+def tenant_id_of(text: str) -> UUID:
+    """The tenant id ``--tenant`` gave; not an id ends the command (exit 2)."""
     try:
         return UUID(text)
     except ValueError:
         fail(f"--tenant {text!r} is not a tenant id", 2)
 
 
-def _echo_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: bool) -> None:
+def echo_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], as_json: bool) -> None:
     """A JSON array, or a table: a header and one line per row, in aligned columns."""
     if as_json:
         typer.echo(json.dumps(list(rows), indent=2))
@@ -106,7 +107,7 @@ def tenant_list(as_json: AsJson = False) -> None:
         }
         for t in found
     ]
-    _echo_rows(rows, ("id", "slug", "created_at", "name"), as_json)
+    echo_rows(rows, ("id", "slug", "created_at", "name"), as_json)
 
 
 # --- API keys ---------------------------------------------------------------------------------
@@ -124,7 +125,7 @@ def apikey_create(
 
     if operator == (tenant is not None):
         fail("give either --tenant ID or --operator", 2)
-    tenant_id = None if tenant is None else _tenant_id(tenant)
+    tenant_id = None if tenant is None else tenant_id_of(tenant)
     scope = ApiKeyScope.OPERATOR if operator else ApiKeyScope.TENANT
     with database(load_settings()) as uow:
         key = guard(
@@ -148,7 +149,7 @@ def apikey_list(
     A key's secret is shown once, when it is made; its prefix tells keys apart."""
     from oms.services.tenants import list_api_keys
 
-    tenant_id = None if tenant is None else _tenant_id(tenant)
+    tenant_id = None if tenant is None else tenant_id_of(tenant)
     with database(load_settings()) as uow:
         found = guard(lambda: list_api_keys(uow_factory=uow, tenant_id=tenant_id))
     rows = [
@@ -164,7 +165,7 @@ def apikey_list(
         for k in found
     ]
     columns = ("key_id", "scope", "tenant_id", "prefix", "created_at", "revoked_at", "name")
-    _echo_rows(rows, columns, as_json)
+    echo_rows(rows, columns, as_json)
 
 
 @apikey_app.command("revoke")
@@ -194,7 +195,7 @@ def _principal(tenant: str | None) -> Principal:
     return Principal(
         key_id=CLI_KEY,
         scope=ApiKeyScope.OPERATOR,
-        tenant_id=None if tenant is None else _tenant_id(tenant),
+        tenant_id=None if tenant is None else tenant_id_of(tenant),
     )
 
 
@@ -282,7 +283,7 @@ def location_list(tenant: TenantOption = None, as_json: AsJson = False) -> None:
             )
         )
     rows = [_location_row(loc) for loc in found]
-    _echo_rows(rows, ("id", "code", "kind", "owner", "active", "name"), as_json)
+    echo_rows(rows, ("id", "code", "kind", "owner", "active", "name"), as_json)
 
 
 @location_app.command("grant")
@@ -293,7 +294,7 @@ def location_grant(
     """Let a tenant use one of the operator's locations (stock it, be routed to it)."""
     from oms.services.catalogue import grant_location
 
-    tenant_id = _tenant_id(tenant)
+    tenant_id = tenant_id_of(tenant)
     with database(load_settings()) as uow:
         guard(
             lambda: grant_location(

@@ -16,9 +16,10 @@ from oms.adapters.downloads import DownloadSigner
 from oms.adapters.email.rendering import JinjaEmailRenderer
 from oms.adapters.email.sink import EmailSink
 from oms.adapters.email.smtp import SmtpMailer, SmtpServer
+from oms.adapters.passwords import Argon2Hasher
 from oms.adapters.status_links import StatusLinkSigner
 from oms.adapters.webhooks.addresses import AddressGuard
-from oms.config import Settings
+from oms.config import Environment, Settings
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.services.carrier_gateway import CarrierGateway
 from oms.services.carrier_webhooks import SignatureCheck
@@ -42,6 +43,7 @@ __all__ = [
     "event_renderer",
     "event_sinks",
     "nats_sink",
+    "password_hasher",
     "pickup_code_key",
     "status_links",
     "webhook_address_guard",
@@ -60,6 +62,12 @@ def carrier_provider(settings: Settings) -> CarrierProvider:
         )
 
     return carriers
+
+
+def password_hasher(settings: Settings) -> Argon2Hasher:
+    """argon2id for portal passwords; a cheap cost under test (the rules are tested, not
+    the hash's strength)."""
+    return Argon2Hasher(cheap=settings.environment is Environment.TEST)
 
 
 def download_signer(settings: Settings) -> DownloadLinks:

@@ -102,6 +102,8 @@ def test_demo_seeds_orders_and_check_then_passes(fresh_sqlite: str, now: str) ->
     assert result.exit_code == 0, result.output
     assert "demo API key" in result.stdout
     assert "/status/demo-outfitters" in result.stdout
+    assert "portal: http://127.0.0.1:8000/app  operator-admin: operator@demo.oms" in result.stdout
+    assert "merchant-admin: merchant@demo.oms / password oms-demo-password" in result.stdout
     engine = create_engine(fresh_sqlite)
     with engine.connect() as conn:
         statuses = set(conn.execute(text("SELECT status FROM orders")).scalars())
@@ -131,6 +133,7 @@ def test_demo_seeds_orders_and_check_then_passes(fresh_sqlite: str, now: str) ->
     assert "/status/demo-outfitters" in again.stdout
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM tenants")).scalar() == 1
+        assert conn.execute(text("SELECT count(*) FROM users")).scalar() == 2
 
     check = runner.invoke(app, ["check"])
     assert check.exit_code == 0, check.output

@@ -53,6 +53,8 @@ REFERENCE_TABLES = {
     "tenants": "the tenants themselves; every tenant-owned table refers to it",
     "api_keys": "a request's key is looked up by its hash before its tenant is known, and "
     "operator keys have no tenant",
+    "users": "a person signs in by email before any tenant is known, and operator users "
+    "have no tenant",
     "locations": "the operator's warehouses serve every tenant granted them (a tenant's own "
     "stores live here too, so one id space answers every stock level and fulfilment order)",
     "carrier_services": "the operator's carrier services and rate cards, priced for every "

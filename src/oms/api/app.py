@@ -46,6 +46,7 @@ from oms.config import Environment, Settings
 from oms.domain import zip_areas
 from oms.services.intake_group import Outcome, Submission, place_group
 from oms.web.pages import PageClock
+from oms.web.portal.routes import install_portal
 from oms.web.routes import install_public_pages
 from oms.wiring import (
     carrier_provider,
@@ -53,6 +54,7 @@ from oms.wiring import (
     document_renderer,
     download_signer,
     email_renderer,
+    password_hasher,
     pickup_code_key,
     status_links,
     webhook_address_guard,
@@ -237,6 +239,7 @@ def create_app(
         grants=links,
         clock=page_clock,
     )
+    install_portal(app, settings=settings, hasher=password_hasher(settings), clock=page_clock)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     # Outermost: plain order placements are answered before the framework's machinery.
     app.add_middleware(IntakeLane)

@@ -172,6 +172,12 @@ class DeliveryRepository(Protocol):
 
     def attempts(self, tenant_id: UUID, delivery_id: UUID) -> list[AttemptView]: ...
 
+    def for_aggregate(
+        self, tenant_id: UUID, aggregate_id: UUID, *, limit: int
+    ) -> list[DeliveryView]:
+        """The deliveries of the events about one aggregate (an order), newest first."""
+        ...
+
     def retry(self, tenant_id: UUID, delivery_id: UUID, *, at: datetime) -> bool:
         """Make a delivery that is not pending due at ``at`` with a fresh schedule; False
         when it is pending already."""

@@ -33,6 +33,7 @@ from oms.domain.tracking import TrackingEvent
 
 if TYPE_CHECKING:  # they name UnitOfWork in turn
     from oms.services.deliveries import DeliveryRepository
+    from oms.services.users import UserRepository
     from oms.services.webhook_endpoints import WebhookEndpointRepository
 
 __all__ = [
@@ -53,6 +54,7 @@ __all__ = [
     "OrderContact",
     "OrderFilter",
     "OrderRepository",
+    "OrderSearch",
     "OutboxMessage",
     "OutboxRepository",
     "QueuedHold",
@@ -118,6 +120,25 @@ class OrderFilter:
     status: str | None = None
     channel: str | None = None
     customer_email: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OrderSearch:
+    """What the portal's order search asks (every part optional, all combined with AND).
+
+    ``text`` finds an order by its number, its channel's external id, the customer's email,
+    a tracking number of one of its shipments (each exactly, case aside) or a part of the
+    customer's name."""
+
+    text: str | None = None
+    status: str | None = None
+    fulfillment_status: str | None = None
+    payment_status: str | None = None
+    channel: str | None = None
+    location_id: UUID | None = None
+    hold_reason: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
 
@@ -285,6 +306,11 @@ class OrderRepository(Protocol):
     def open_holds_page(
         self, tenant_id: UUID, *, reason: HoldReason | None, after_id: UUID | None, limit: int
     ) -> list[QueuedHold]: ...
+    def search(
+        self, tenant_id: UUID | None, *, search: OrderSearch, before_id: UUID | None, limit: int
+    ) -> list[Order]:
+        """Orders matching ``search``, newest first; ``tenant_id`` None: every tenant's."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -530,6 +556,8 @@ class UnitOfWork(Protocol):
     def deliveries(self) -> DeliveryRepository: ...
     @property
     def webhooks(self) -> WebhookEndpointRepository: ...
+    @property
+    def users(self) -> UserRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -32,7 +32,15 @@ from oms.domain.customer_status import PARCEL_WORDS, WORDS
 from oms.services.events import Branding
 from oms.web.rate_limit import RateLimiter
 
-__all__ = ["JSON_HEADERS", "STYLESHEET", "Look", "PageClock", "PublicPages", "look_of"]
+__all__ = [
+    "JSON_HEADERS",
+    "STYLESHEET",
+    "Look",
+    "PageClock",
+    "PublicPages",
+    "look_of",
+    "template_environment",
+]
 
 HERE = Path(__file__).parent
 STYLESHEET = "status.css"
@@ -115,6 +123,20 @@ def _iso(moment: date | datetime | None) -> str:
     return "" if moment is None else moment.isoformat()
 
 
+def template_environment() -> Environment:
+    """The Jinja2 environment of every page in ``oms.web`` (the portal's under
+    ``templates/portal/``): autoescaped, with the date filters and the customer words."""
+    templates = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    templates.filters.update(when=_when, day=_day, iso=_iso)
+    templates.globals.update(words=WORDS, parcel_words=PARCEL_WORDS)
+    return templates
+
+
 @dataclass(frozen=True)
 class PageClock:
     """The clocks of the public pages: ``now`` for links' expiry, ``monotonic`` for the
@@ -132,14 +154,7 @@ class PublicPages:
         self.clock = clock
         self.stylesheet = (HERE / "static" / STYLESHEET).read_bytes()
         self.stylesheet_version = hashlib.sha256(self.stylesheet).hexdigest()[:16]
-        self._templates = Environment(
-            loader=FileSystemLoader(HERE / "templates"),
-            autoescape=select_autoescape(default=True, default_for_string=True),
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        self._templates.filters.update(when=_when, day=_day, iso=_iso)
-        self._templates.globals.update(words=WORDS, parcel_words=PARCEL_WORDS)
+        self._templates = template_environment()
 
     def render(
         self,

@@ -100,6 +100,23 @@ tenants = Table(
     UniqueConstraint("slug"),
 )
 
+# People who sign in to the portal (oms.domain.users); merchant roles carry their tenant.
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("email", String(lengths.EMAIL), nullable=False),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("tenant_id", Uuid, nullable=True),
+    Column("failed_logins", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", Timestamp, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("disabled_at", Timestamp, nullable=True),
+    UniqueConstraint("email"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,

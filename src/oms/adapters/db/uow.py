@@ -21,6 +21,7 @@ from oms.adapters.db.repositories.risk import SqlRiskRuleRepository
 from oms.adapters.db.repositories.routing import SqlRoutingRepository
 from oms.adapters.db.repositories.shipments import SqlShipmentRepository
 from oms.adapters.db.repositories.tenants import SqlTenantRepository
+from oms.adapters.db.repositories.users import SqlUserRepository
 from oms.adapters.db.repositories.webhooks import SqlWebhookEndpointRepository
 from oms.services.ports import TransientStorageError
 
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
     notification_settings: SqlNotificationSettingsRepository
     deliveries: SqlDeliveryRepository
     webhooks: SqlWebhookEndpointRepository
+    users: SqlUserRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -87,6 +89,7 @@ class SqlUnitOfWork:
         self.notification_settings = SqlNotificationSettingsRepository(conn)
         self.deliveries = SqlDeliveryRepository(conn)
         self.webhooks = SqlWebhookEndpointRepository(conn)
+        self.users = SqlUserRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -221,6 +221,21 @@ class _Deliveries:
         d = self._s.deliveries.get(delivery_id)
         return d.view if d is not None and d.view.tenant_id == tenant_id else None
 
+    def for_aggregate(
+        self, tenant_id: UUID, aggregate_id: UUID, *, limit: int
+    ) -> list[DeliveryView]:
+        events = {
+            row.entry.id
+            for row in self._s.outbox.values()
+            if row.entry.tenant_id == tenant_id and row.entry.aggregate_id == aggregate_id
+        }
+        views = [
+            d.view
+            for d in self._s.deliveries.values()
+            if d.view.tenant_id == tenant_id and d.view.event_id in events
+        ]
+        return sorted(views, key=lambda v: v.id, reverse=True)[:limit]
+
     def page(
         self,
         tenant_id: UUID,

@@ -340,6 +340,13 @@ class SqlDeliveryRepository:
             conditions.append(_d.id < before_id)
         return self._views(and_(*conditions), limit=limit)
 
+    def for_aggregate(
+        self, tenant_id: UUID, aggregate_id: UUID, *, limit: int
+    ) -> list[DeliveryView]:
+        return self._views(
+            and_(_d.tenant_id == tenant_id, _o.aggregate_id == aggregate_id), limit=limit
+        )
+
     def attempts(self, tenant_id: UUID, delivery_id: UUID) -> list[AttemptView]:
         rows = self._conn.execute(
             select(delivery_attempts)

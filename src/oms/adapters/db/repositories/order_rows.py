@@ -78,6 +78,10 @@ def order_values(order: Order) -> dict[str, Any]:
         "routing_profile_version": order.routing_profile_version,
         "promised_ship_by": order.promised_ship_by,
         "promised_deliver_by": order.promised_deliver_by,
+        # An edit may change the address: it is written with every save.
+        "shipping_address": None
+        if order.shipping_address is None
+        else order.shipping_address.to_dict(),
         "shipping_address_key": None
         if order.shipping_address is None
         else address_key(

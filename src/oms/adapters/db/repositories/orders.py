@@ -26,6 +26,7 @@ from oms.adapters.db.repositories.order_rows import (
     payment_values,
     read_stored_rows,
 )
+from oms.adapters.db.repositories.order_search import search_statement
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
     allocations,
@@ -41,7 +42,13 @@ from oms.adapters.db.tables import outbox as outbox_table  # the argument of add
 from oms.domain.catalogue import ProductKind
 from oms.domain.holds import HoldReason
 from oms.domain.orders import Allocation, Order, OrderEvent, OrderLine
-from oms.services.ports import OrderContact, OrderFilter, OutboxMessage, QueuedHold
+from oms.services.ports import (
+    OrderContact,
+    OrderFilter,
+    OrderSearch,
+    OutboxMessage,
+    QueuedHold,
+)
 
 __all__ = ["SqlOrderRepository"]
 
@@ -313,6 +320,18 @@ class SqlOrderRepository:
         self._load_children(found, with_events=False)
         return found
 
+    def search(
+        self, tenant_id: UUID | None, *, search: OrderSearch, before_id: UUID | None, limit: int
+    ) -> list[Order]:
+        rows = self._conn.execute(search_statement(tenant_id, search, before_id, limit))
+        found = [order_from_row(row) for row in rows]
+        by_tenant: dict[UUID, list[Order]] = defaultdict(list)
+        for order in found:
+            by_tenant[order.tenant_id].append(order)
+        for group in by_tenant.values():
+            self._load_children(group, with_events=False)
+        return found
+
     def count_recent(
         self, tenant_id: UUID, *, email: str | None, address: str | None, since: datetime
     ) -> int:
@@ -507,9 +526,6 @@ def _order_row(order: Order) -> dict[str, Any]:
         "customer_email": order.customer.email,
         "customer_name": order.customer.name,
         "customer_phone": order.customer.phone,
-        "shipping_address": None
-        if order.shipping_address is None
-        else order.shipping_address.to_dict(),
         "billing_address": None
         if order.billing_address is None
         else order.billing_address.to_dict(),

@@ -1,0 +1,116 @@
+"""The exceptions queue: open holds grouped by reason, oldest first, each with its age and
+SLA colour; several released at once with one note. Operators looking at all tenants see
+every tenant's holds."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import urlencode
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from oms.domain.errors import OmsError
+from oms.domain.holds import HoldReason
+from oms.services import holds
+from oms.services.holds import HoldView
+from oms.web.portal.auth import CheckedForm, PortalDep, ViewerDep, actor_may_act, app_state
+from oms.web.portal.words import age_of, sla_colour
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+
+PER_TENANT = 200
+
+
+@dataclass(frozen=True)
+class QueuedItem:
+    tenant_id: UUID
+    tenant: str
+    view: HoldView
+    age: str
+    colour: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.tenant_id}:{self.view.order_id}:{self.view.hold.id}"
+
+
+@router.get("/exceptions")
+def exceptions_queue(
+    request: Request, viewer: ViewerDep, portal: PortalDep, done: str | None = None
+) -> Response:
+    """Open holds by reason, oldest first, with age and SLA colour."""
+    state = app_state(request)
+    now = portal.pages.clock.now()
+    tenant_ids = [viewer.tenant_id] if viewer.tenant_id else [t.id for t in viewer.tenants]
+    names = viewer.tenant_names
+    groups: dict[HoldReason, list[QueuedItem]] = defaultdict(list)
+    for tenant_id in tenant_ids:
+        for view in holds.list_open_holds(
+            uow_factory=state.uow_factory,
+            tenant_id=tenant_id,
+            reason=None,
+            after_id=None,
+            limit=PER_TENANT,
+            now=now,
+        ):
+            groups[view.hold.reason].append(
+                QueuedItem(
+                    tenant_id=tenant_id,
+                    tenant=names.get(tenant_id, str(tenant_id)),
+                    view=view,
+                    age=age_of(view.hold.created_at, now),
+                    colour=sla_colour(view.hold, now),
+                )
+            )
+    ordered = [
+        (reason, sorted(groups[reason], key=lambda item: item.view.hold.created_at))
+        for reason in HoldReason
+        if groups.get(reason)
+    ]
+    return portal.pages.render(
+        "exceptions.html",
+        viewer=viewer,
+        groups=ordered,
+        total=sum(len(items) for _, items in ordered),
+        done=done,
+        path=request.url.path,
+    )
+
+
+@router.post("/exceptions/release")
+def release_many(request: Request, viewer: ViewerDep, form: CheckedForm) -> Response:
+    """Release every ticked hold with the one note; says how many were released and which
+    were refused (each in its own transaction)."""
+    actor_may_act(viewer)
+    state = app_state(request)
+    note = form.get("note")[:2000] or None
+    released, refused = 0, []
+    for key in form.all("hold")[:500]:
+        try:
+            tenant_id, order_id, hold_id = (UUID(part) for part in key.split(":"))
+        except ValueError:
+            continue
+        if not viewer.may_see(tenant_id):
+            continue
+        try:
+            holds.release_hold(
+                uow_factory=state.uow_factory,
+                tenant_id=tenant_id,
+                order_id=order_id,
+                hold_id=hold_id,
+                note=note,
+                actor=viewer.actor,
+                gateways=state.gateways,
+            )
+            released += 1
+        except OmsError as error:
+            refused.append(error.detail)
+    done = f"{released} hold(s) released"
+    if refused:
+        done += f"; {len(refused)} refused: {refused[0]}"
+    return RedirectResponse("/app/exceptions?" + urlencode({"done": done}), 303)

@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from oms.adapters.db.repositories.carts import SqlCartRepository
 from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlProductRepository
 from oms.adapters.db.repositories.customers import SqlCustomerRepository
+from oms.adapters.db.repositories.dashboard import SqlDashboardRepository
 from oms.adapters.db.repositories.deliveries import SqlDeliveryRepository
 from oms.adapters.db.repositories.discounts import SqlDiscountRepository
 from oms.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
     notification_settings: SqlNotificationSettingsRepository
     deliveries: SqlDeliveryRepository
     webhooks: SqlWebhookEndpointRepository
+    dashboard: SqlDashboardRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -87,6 +89,7 @@ class SqlUnitOfWork:
         self.notification_settings = SqlNotificationSettingsRepository(conn)
         self.deliveries = SqlDeliveryRepository(conn)
         self.webhooks = SqlWebhookEndpointRepository(conn)
+        self.dashboard = SqlDashboardRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -84,8 +84,8 @@ class SqlDashboardRepository:
 
     def _rows(self, query: Executable) -> Any:
         """Run ``query``; on PostgreSQL first turn JIT compilation off for the transaction:
-        these aggregates cost enough to trigger it, and compiling them took longer (about
-        40 ms) than running them."""
+        these aggregates cost enough to trigger it, and compiling them took longer than
+        running them (docs/performance.md, Portal)."""
         if self._postgres and not self._prepared:
             self._conn.execute(text("SET LOCAL jit = off"))
             self._prepared = True

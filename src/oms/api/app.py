@@ -27,6 +27,7 @@ from oms.api.routers import (
     carriers,
     catalogue,
     customers,
+    dashboard,
     discounts,
     fulfilment,
     health,
@@ -231,6 +232,7 @@ def create_app(
         shipments,
         notifications,
         webhook_endpoints,
+        dashboard,
     ):
         app.include_router(module.router)
     install_public_pages(

@@ -34,6 +34,8 @@ from oms.adapters.db.types import Amount, UtcDateTime
 from oms.domain import lengths
 
 __all__ = [
+    "BACKLOG_PREDICATE",
+    "ERROR_EVENTS_PREDICATE",
     "allocations",
     "api_keys",
     "carrier_counters",
@@ -245,6 +247,16 @@ inventory_movements = Table(
     Index("ix_inventory_movements_level", "tenant_id", "sku", "location_id"),
 )
 
+# Open orders with units still to ship; the timeline events that are fulfilment errors
+# (oms.services.dashboard.ERROR_CAUSES): the partial indexes of the dashboard's queries.
+BACKLOG_PREDICATE = (
+    "status IN ('open', 'on_hold') AND fulfillment_status IN ('unfulfilled', 'partially_fulfilled')"
+)
+ERROR_EVENTS_PREDICATE = (
+    "type IN ('fulfillment_order.short_picked', 'shipment.exception', "
+    "'shipment.returned_to_sender')"
+)
+
 orders = Table(
     "orders",
     metadata,
@@ -301,6 +313,15 @@ orders = Table(
     Index("ix_orders_tenant_email", "tenant_id", "customer_email", "created_at"),
     Index("ix_orders_tenant_address", "tenant_id", "shipping_address_key", "created_at"),
     Index("ix_orders_tenant_customer", "tenant_id", "customer_id"),
+    # The dashboard's (migration 0013): open orders with units to ship, and promises by day.
+    Index(
+        "ix_orders_backlog",
+        "created_at",
+        "tenant_id",
+        sqlite_where=text(BACKLOG_PREDICATE),
+        postgresql_where=text(BACKLOG_PREDICATE),
+    ),
+    Index("ix_orders_promised", "promised_ship_by", "tenant_id"),
 )
 
 order_lines = Table(
@@ -362,6 +383,14 @@ order_events = Table(
     Column("created_at", Timestamp, nullable=False),
     PrimaryKeyConstraint("tenant_id", "order_id", "seq"),
     ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"]),
+    # The dashboard's fulfilment errors by time (migration 0013).
+    Index(
+        "ix_order_events_errors",
+        "created_at",
+        "tenant_id",
+        sqlite_where=text(ERROR_EVENTS_PREDICATE),
+        postgresql_where=text(ERROR_EVENTS_PREDICATE),
+    ),
 )
 
 outbox = Table(
@@ -718,6 +747,7 @@ shipments = Table(
     UniqueConstraint("tenant_id", "carrier", "tracking_number"),
     Index("ix_shipments_order", "tenant_id", "order_id"),
     Index("ix_shipments_open", "status", "created_at"),
+    Index("ix_shipments_created", "created_at", "tenant_id"),  # the dashboard's (0013)
 )
 
 tracking_events = Table(

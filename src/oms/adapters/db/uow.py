@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from oms.adapters.db.repositories.carts import SqlCartRepository
 from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlProductRepository
 from oms.adapters.db.repositories.customers import SqlCustomerRepository
+from oms.adapters.db.repositories.dashboard import SqlDashboardRepository
 from oms.adapters.db.repositories.deliveries import SqlDeliveryRepository
 from oms.adapters.db.repositories.discounts import SqlDiscountRepository
 from oms.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
@@ -59,6 +60,7 @@ class SqlUnitOfWork:
     deliveries: SqlDeliveryRepository
     webhooks: SqlWebhookEndpointRepository
     users: SqlUserRepository
+    dashboard: SqlDashboardRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -90,6 +92,7 @@ class SqlUnitOfWork:
         self.deliveries = SqlDeliveryRepository(conn)
         self.webhooks = SqlWebhookEndpointRepository(conn)
         self.users = SqlUserRepository(conn)
+        self.dashboard = SqlDashboardRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

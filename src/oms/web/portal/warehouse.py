@@ -332,19 +332,12 @@ def wave_page(
             view = picking.wave_pick_list(
                 uow_factory=state.uow_factory, tenant_id=tenant, wave_id=wave
             )
-            fos = [
-                fulfilment.get_fulfillment_order(
-                    uow_factory=state.uow_factory, tenant_id=tenant, fo_id=fo_id
-                )
-                for fo_id in view.wave.fulfillment_order_ids
-            ]
         except NotFound:
             return _not_found(portal.pages, viewer)
         return portal.pages.render(
             "warehouse_wave.html",
             viewer=viewer,
             view=view,
-            fos=fos,
             done=done,
             tenant_id=tenant,
             base=f"/app/warehouse/{tenant}",
@@ -458,7 +451,9 @@ def _station_page(
     problem: str | None = None,
     done: str | None = None,
     box: str = "",
+    scanned: bool = False,
 ) -> Response:
+    """The station; after a scan (``scanned``) a refused last scan answers 422."""
     state = app_state(request)
     try:
         station = packing.pack_station(
@@ -475,6 +470,8 @@ def _station_page(
     except NotFound:
         return _not_found(pages, viewer)
     shown = _scan_shown(station, fo)
+    if scanned and shown is not None and not shown.ok:
+        status = 422
     accepted = [r.code for r in station.results if r.accepted]
     waiting = [p for p in station.packages if p.shipment_id is None]
     return pages.render(
@@ -540,11 +537,7 @@ def scan(
         if tenant is None or fo is None:
             return _not_found(portal.pages, viewer)
         scans = [*_scans(form), form.get("scan")[:200]]
-        page = _station_page(request, viewer, portal.pages, tenant, fo, scans, box=form.get("box"))
-        refused = b'data-scan="error"' in page.body
-        if refused:
-            page.status_code = 422
-        return page
+        return _station_page(request, viewer, portal.pages, tenant, fo, scans, scanned=True)
 
     return _page(run)
 

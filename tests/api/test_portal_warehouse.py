@@ -299,6 +299,16 @@ def test_the_pack_station_checks_each_scan_packs_and_ships(
     by_type = {e["type"]: e for e in events_of(client, shop, order["id"])}
     assert by_type["fulfillment_order.packed"]["actor"] == f"user:{staff.id}"
     assert by_type["shipment.created"]["actor"] == f"user:{staff.id}"
+    refused = [
+        e for e in events_of(client, shop, order["id"]) if e["type"].endswith("scan_refused")
+    ]
+    assert [(e["data"]["code"], e["actor"]) for e in refused] == [
+        ("SOCKS", f"user:{staff.id}"),
+        ("BEANS", f"user:{staff.id}"),
+    ]
+    assert "more than the 2 still to pack" in refused[1]["data"]["reason"]
+    timeline = client.get(f"/app/orders/{shop.id}/{order['id']}").text
+    assert f"fulfillment order.scan refused</strong> by {staff.email}" in timeline
     assert len(get_json(client, shop, f"/v1/orders/{order['id']}/shipments")["items"]) == 1
 
 

@@ -36,7 +36,15 @@ from oms.services.persistence import save_order_changes
 from oms.services.ports import TransientStorageError, UnitOfWorkFactory
 from oms.services.warehouse import lock_fulfillment_order
 
-__all__ = ["PackRequest", "PackResult", "PackStation", "pack", "pack_station", "unpack"]
+__all__ = [
+    "PackRequest",
+    "PackResult",
+    "PackStation",
+    "pack",
+    "pack_station",
+    "record_refused_scan",
+    "unpack",
+]
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,34 @@ def pack_station(
         boxes=location.boxes if location else (),
         packages=packages,
     )
+
+
+def record_refused_scan(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    fo_id: UUID,
+    code: str,
+    reason: str,
+    actor: Actor,
+    at: datetime | None = None,
+) -> None:
+    """Put a scan the pack station refused in the order's timeline
+    (``fulfillment_order.scan_refused``: the code and why), so wrong items at the bench are
+    on record with who scanned them. Nothing else changes."""
+    when = at or utcnow()
+
+    def attempt() -> None:
+        with uow_factory() as uow:
+            located = lock_fulfillment_order(uow, tenant_id, fo_id)
+            order, fo = located.order, located.fo
+            with order.change("fulfillment_order.scan_refused", actor=actor, at=when) as data:
+                data.update(describe(fo))
+                data.update(code=code[:200], reason=reason[:500])
+            save_order_changes(uow, order, at=when, fulfilment=located.fulfilment)
+            uow.commit()
+
+    retry_transient(attempt)
 
 
 def pack(

@@ -452,11 +452,13 @@ def _station_page(
     done: str | None = None,
     box: str = "",
     scanned: bool = False,
+    station: packing.PackStation | None = None,
 ) -> Response:
-    """The station; after a scan (``scanned``) a refused last scan answers 422."""
+    """The station (``station`` when the scans were already checked); after a scan
+    (``scanned``) a refused last scan answers 422."""
     state = app_state(request)
     try:
-        station = packing.pack_station(
+        station = station or packing.pack_station(
             uow_factory=state.uow_factory, tenant_id=tenant, fo_id=fo_id, scans=scans
         )
         fo = station.fulfillment_order
@@ -537,7 +539,26 @@ def scan(
         if tenant is None or fo is None:
             return _not_found(portal.pages, viewer)
         scans = [*_scans(form), form.get("scan")[:200]]
-        return _station_page(request, viewer, portal.pages, tenant, fo, scans, scanned=True)
+        state = app_state(request)
+        try:
+            station = packing.pack_station(
+                uow_factory=state.uow_factory, tenant_id=tenant, fo_id=fo, scans=scans
+            )
+        except NotFound:
+            return _not_found(portal.pages, viewer)
+        last = station.results[-1]
+        if not last.accepted:
+            packing.record_refused_scan(
+                uow_factory=state.uow_factory,
+                tenant_id=tenant,
+                fo_id=fo,
+                code=last.code,
+                reason=last.message or "refused",
+                actor=viewer.actor,
+            )
+        return _station_page(
+            request, viewer, portal.pages, tenant, fo, scans, scanned=True, station=station
+        )
 
     return _page(run)
 

@@ -32,6 +32,7 @@ PRIVATE = {
     "fulfillment_order.ready_for_pickup",
     "fulfillment_order.rejected",
     "fulfillment_order.resumed",
+    "fulfillment_order.scan_refused",
     "fulfillment_order.short_picked",
     "fulfillment_order.unpacked",
     "shipment.label_created",

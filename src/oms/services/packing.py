@@ -23,7 +23,9 @@ from oms.domain.packing import (
     Package,
     PackageItem,
     PackItem,
+    ScanResult,
     box_fits,
+    check_scans,
     choose_box,
     package_weight,
     verify_scans,
@@ -34,7 +36,15 @@ from oms.services.persistence import save_order_changes
 from oms.services.ports import TransientStorageError, UnitOfWorkFactory
 from oms.services.warehouse import lock_fulfillment_order
 
-__all__ = ["PackRequest", "PackResult", "pack", "unpack"]
+__all__ = [
+    "PackRequest",
+    "PackResult",
+    "PackStation",
+    "pack",
+    "pack_station",
+    "record_refused_scan",
+    "unpack",
+]
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,77 @@ def _box(boxes: tuple[Box, ...], request: PackRequest, items: list[PackItem]) ->
             [FieldError("#/scans", "pack them in two packages, or add a larger box size")],
         )
     return chosen
+
+
+@dataclass(frozen=True)
+class PackStation:
+    """What a pack station shows for a fulfilment order and the scans made so far: each
+    scan accepted or refused (``oms.domain.packing.check_scans``), the units still to pack
+    per SKU, the product names, the location's box sizes and the packages made."""
+
+    fulfillment_order: FulfillmentOrder
+    results: list[ScanResult]
+    to_pack: dict[str, int]
+    names: dict[str, str]
+    boxes: tuple[Box, ...]
+    packages: list[Package]
+
+    def left(self, sku: str) -> int:
+        """Units of ``sku`` still to scan after the accepted scans."""
+        scanned = sum(1 for r in self.results if r.accepted and r.sku == sku)
+        return self.to_pack.get(sku, 0) - scanned
+
+
+def pack_station(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, fo_id: UUID, scans: list[str]
+) -> PackStation:
+    """Check ``scans`` against what the fulfilment order has to pack, writing nothing: the
+    same check ``pack`` makes (NotFound for another tenant's fulfilment order)."""
+    with uow_factory(readonly=True) as uow:
+        fo = uow.fulfilment.get(tenant_id, fo_id)
+        if fo is None:
+            raise NotFound(f"No fulfilment order {fo_id}")
+        products = uow.products.by_skus(tenant_id, {line.sku for line in fo.lines})
+        location = uow.locations.get(fo.location_id)
+        packages = uow.fulfilment.packages_of(tenant_id, fo_id)
+    barcodes = {p.barcode: sku for sku, p in products.items() if p.barcode}
+    expected = fo.units_by_sku("to_pack")
+    return PackStation(
+        fulfillment_order=fo,
+        results=check_scans(expected=expected, scans=scans, barcodes=barcodes),
+        to_pack=expected,
+        names={sku: p.name for sku, p in products.items()},
+        boxes=location.boxes if location else (),
+        packages=packages,
+    )
+
+
+def record_refused_scan(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    fo_id: UUID,
+    code: str,
+    reason: str,
+    actor: Actor,
+    at: datetime | None = None,
+) -> None:
+    """Put a scan the pack station refused in the order's timeline
+    (``fulfillment_order.scan_refused``: the code and why), so wrong items at the bench are
+    on record with who scanned them. Nothing else changes."""
+    when = at or utcnow()
+
+    def attempt() -> None:
+        with uow_factory() as uow:
+            located = lock_fulfillment_order(uow, tenant_id, fo_id)
+            order, fo = located.order, located.fo
+            with order.change("fulfillment_order.scan_refused", actor=actor, at=when) as data:
+                data.update(describe(fo))
+                data.update(code=code[:200], reason=reason[:500])
+            save_order_changes(uow, order, at=when, fulfilment=located.fulfilment)
+            uow.commit()
+
+    retry_transient(attempt)
 
 
 def pack(

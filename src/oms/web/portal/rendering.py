@@ -30,6 +30,8 @@ STATIC_FILES = {
     "portal.css": "text/css",
     "portal.js": "text/javascript",
     "htmx.min.js": "text/javascript",
+    "warehouse.css": "text/css",
+    "warehouse.js": "text/javascript",
 }
 
 POLICY = (

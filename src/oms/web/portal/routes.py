@@ -5,6 +5,8 @@
 - ``/app/orders`` (search), ``/app/orders/{tenant}/{order}`` and its actions —
   ``oms.web.portal.orders``
 - ``/app/exceptions`` and ``/app/exceptions/release`` — ``oms.web.portal.queue``
+- ``/app/warehouse/...``: locations, queue by cut-off, waves, pack station, pickups —
+  ``oms.web.portal.warehouse``
 - ``/app/static/{name}``: the stylesheet, htmx and ``portal.js``
 
 A page for someone not signed in sends them to the login form; a form without the session's
@@ -22,7 +24,7 @@ from starlette.responses import Response
 from oms.config import Settings
 from oms.services.users import PasswordHasher
 from oms.web.pages import PageClock
-from oms.web.portal import auth, orders, queue
+from oms.web.portal import auth, orders, queue, warehouse
 from oms.web.portal.rendering import STATIC_FILES, PortalPages
 from oms.web.portal.session import SessionCodec
 
@@ -75,5 +77,5 @@ def install_portal(
     app.add_exception_handler(auth.SignInNeeded, _sign_in)
     app.add_exception_handler(auth.CsrfRefused, _csrf)
     app.add_exception_handler(auth.Forbidden, _forbidden)
-    for module in (auth, orders, queue):
+    for module in (auth, orders, queue, warehouse):
         app.include_router(module.router)

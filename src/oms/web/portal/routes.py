@@ -2,6 +2,7 @@
 
 - ``/app/login`` (GET the form, POST ``email`` and ``password``), ``/app/logout`` (POST),
   ``/app/tenant`` (POST: an operator picks a tenant or all) — ``oms.web.portal.auth``
+- ``/app`` and ``/app/dashboard``: the dashboard — ``oms.web.portal.dashboard``
 - ``/app/orders`` (search), ``/app/orders/{tenant}/{order}`` and its actions —
   ``oms.web.portal.orders``
 - ``/app/exceptions`` and ``/app/exceptions/release`` — ``oms.web.portal.queue``
@@ -22,7 +23,7 @@ from starlette.responses import Response
 from oms.config import Settings
 from oms.services.users import PasswordHasher
 from oms.web.pages import PageClock
-from oms.web.portal import auth, orders, queue
+from oms.web.portal import auth, dashboard, orders, queue
 from oms.web.portal.rendering import STATIC_FILES, PortalPages
 from oms.web.portal.session import SessionCodec
 
@@ -75,5 +76,5 @@ def install_portal(
     app.add_exception_handler(auth.SignInNeeded, _sign_in)
     app.add_exception_handler(auth.CsrfRefused, _csrf)
     app.add_exception_handler(auth.Forbidden, _forbidden)
-    for module in (auth, orders, queue):
+    for module in (auth, dashboard, orders, queue):
         app.include_router(module.router)

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from oms.config import Settings
 from oms.services.users import PasswordHasher
 from oms.web.pages import PageClock
-from oms.web.portal import auth, dashboard, orders, queue
+from oms.web.portal import auth, dashboard, inventory, orders, queue
 from oms.web.portal import settings as settings_pages
 from oms.web.portal.rendering import STATIC_FILES, PortalPages
 from oms.web.portal.session import SessionCodec
@@ -77,5 +77,5 @@ def install_portal(
     app.add_exception_handler(auth.SignInNeeded, _sign_in)
     app.add_exception_handler(auth.CsrfRefused, _csrf)
     app.add_exception_handler(auth.Forbidden, _forbidden)
-    for module in (auth, dashboard, orders, queue, settings_pages):
+    for module in (auth, dashboard, orders, queue, inventory, settings_pages):
         app.include_router(module.router)

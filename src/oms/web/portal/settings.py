@@ -61,9 +61,13 @@ def may_configure(viewer: Viewer) -> bool:
     return viewer.user.role in ADMINS
 
 
-def _admin(viewer: Viewer) -> None:
+def require_admin(viewer: Viewer) -> None:
+    """Refused (403) unless the user is an admin."""
     if not may_configure(viewer):
         raise Forbidden
+
+
+_admin = require_admin
 
 
 def _uuid(text: str | None) -> UUID | None:

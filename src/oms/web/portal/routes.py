@@ -6,6 +6,10 @@
 - ``/app/orders`` (search), ``/app/orders/{tenant}/{order}`` and its actions —
   ``oms.web.portal.orders``
 - ``/app/exceptions`` and ``/app/exceptions/release`` — ``oms.web.portal.queue``
+- ``/app/inventory`` (stock, adjustments, ledger) and ``/app/catalogue/...`` (products,
+  locations) — ``oms.web.portal.inventory``
+- ``/app/settings/...`` (webhook endpoints, notifications, routing profile, carrier rate
+  cards, API keys) — ``oms.web.portal.settings``
 - ``/app/static/{name}``: the stylesheet, htmx and ``portal.js``
 
 A page for someone not signed in sends them to the login form; a form without the session's
@@ -71,7 +75,7 @@ def install_portal(
             "refused.html",
             status=403,
             title="Not allowed",
-            message="Your role may look at orders but not change them.",
+            message="Your role may look at this but not change it.",
         )
 
     app.add_exception_handler(auth.SignInNeeded, _sign_in)

@@ -159,6 +159,7 @@ def test_the_delivery_log_shows_each_delivery_and_retries_and_replays_them(
         [done] = read(client.get(page).text).tables["deliveries"][1:]
         since = (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
         replayed = _post(client, page, f"{page}/replay", [("since", since)])
+        attempts = read(client.get(f"{page}/deliveries/{delivery['id']}").text)
         delivered = read(client.get(page, params={"status": "delivered"}).text)
         pending = read(client.get(page, params={"status": "pending"}).text)
     sink.close()
@@ -168,6 +169,10 @@ def test_the_delivery_log_shows_each_delivery_and_retries_and_replays_them(
     assert retried.status_code == 303
     assert done[:4] == ["webhook_endpoint.disabled", "delivered", "2", "200"]
     assert "1 delivery(ies) scheduled again" in client.get(replayed.headers["location"]).text
+    assert [row[2:4] for row in attempts.tables["attempts"][1:]] == [
+        ["failed", "500"],
+        ["delivered", "200"],
+    ]
     assert "deliveries" not in delivered.tables  # the replay made it pending again
     assert [row[1] for row in pending.tables["deliveries"][1:]] == ["pending"]
 
@@ -181,11 +186,12 @@ def test_a_replay_from_the_future_is_refused_on_the_page(
     page = f"{HOOKS}/{endpoint['id']}"
 
     answer = _post(client, page, f"{page}/replay", [("since", "2999-01-01T00:00")])
+    garbled = _post(client, page, f"{page}/replay", [("since", "soon")])
 
-    assert (
-        "Nothing to replay from the future"
-        in read(client.get(answer.headers["location"]).text).alerts[0]
-    )
+    assert answer.status_code == 422
+    assert "Nothing to replay from the future" in read(answer.text).alerts[0]
+    assert garbled.status_code == 422
+    assert "#/since" in read(garbled.text).alerts[0]
 
 
 def test_another_tenants_endpoint_is_not_found(
@@ -206,6 +212,7 @@ def test_another_tenants_endpoint_is_not_found(
     page = f"{HOOKS}/{theirs.id}"
 
     assert client.get(page).status_code == 404
+    assert client.get(f"{page}/deliveries/{theirs.id}").status_code == 404
     assert _listed(client) == []
     assert _post(client, HOOKS, f"{page}/delete").status_code == 404
     assert _post(client, HOOKS, f"{page}/rotate").status_code == 404

@@ -205,21 +205,20 @@ def _statuses(text: str | None) -> DeliveryStatus | None:
     return DeliveryStatus(text) if text in {s.value for s in DeliveryStatus} else None
 
 
-@router.get("/webhooks/{endpoint_id}")
-def webhook_page(
+def _endpoint_page(
     request: Request,
+    viewer: Viewer,
+    pages: PortalPages,
     endpoint_id: str,
-    viewer: ViewerDep,
-    portal: PortalDep,
-    status: _Text = None,
-    before: _Text = None,
-    done: Annotated[str | None, Query(max_length=300)] = None,
-    problem: Annotated[str | None, Query(max_length=500)] = None,
+    *,
+    status: str | None = None,
+    before: str | None = None,
+    done: str | None = None,
+    problem: str | None = None,
+    code: int = 200,
 ) -> Response:
-    """One endpoint: its settings, its deliveries newest first (filtered by status), and
-    the rotate, replay, retry and delete forms."""
     if viewer.tenant_id is None:
-        return _page(portal.pages, request, viewer, "webhook.html")
+        return _page(pages, request, viewer, "webhook.html")
     wanted = _uuid(endpoint_id)
     uow = app_state(request).uow_factory
     try:
@@ -237,7 +236,7 @@ def webhook_page(
             limit=PAGE_SIZE,
         )
     except NotFound:
-        return _not_found(portal.pages, request, viewer, "webhook endpoint")
+        return _not_found(pages, request, viewer, "webhook endpoint")
     more = None
     if len(deliveries) > PAGE_SIZE:
         deliveries = deliveries[:PAGE_SIZE]
@@ -245,8 +244,8 @@ def webhook_page(
         more = f"/app/settings/webhooks/{endpoint.id}?" + urlencode(
             {k: v for k, v in query.items() if v}
         )
-    return _page(
-        portal.pages,
+    response = _page(
+        pages,
         request,
         viewer,
         "webhook.html",
@@ -257,7 +256,56 @@ def webhook_page(
         asked_status=status or "",
         done=done,
         problem=problem,
-        now=portal.pages.clock.now(),
+        now=pages.clock.now(),
+    )
+    response.status_code = code
+    return response
+
+
+@router.get("/webhooks/{endpoint_id}")
+def webhook_page(
+    request: Request,
+    endpoint_id: str,
+    viewer: ViewerDep,
+    portal: PortalDep,
+    status: _Text = None,
+    before: _Text = None,
+    done: Annotated[str | None, Query(max_length=300)] = None,
+) -> Response:
+    """One endpoint: its settings, its deliveries newest first (filtered by status), and
+    the rotate, replay, retry and delete forms."""
+    return _endpoint_page(
+        request, viewer, portal.pages, endpoint_id, status=status, before=before, done=done
+    )
+
+
+@router.get("/webhooks/{endpoint_id}/deliveries/{delivery_id}")
+def delivery_page(
+    request: Request, endpoint_id: str, delivery_id: str, viewer: ViewerDep, portal: PortalDep
+) -> Response:
+    """One delivery and every attempt of it (when, response code, latency, error)."""
+    wanted, delivery = _uuid(endpoint_id), _uuid(delivery_id)
+    if viewer.tenant_id is None:
+        return _page(portal.pages, request, viewer, "delivery.html")
+    try:
+        if wanted is None or delivery is None:
+            raise NotFound("No such delivery")
+        found = endpoints.get_delivery(
+            uow_factory=app_state(request).uow_factory,
+            tenant_id=viewer.tenant_id,
+            endpoint_id=wanted,
+            delivery_id=delivery,
+        )
+    except NotFound:
+        return _not_found(portal.pages, request, viewer, "delivery")
+    return _page(
+        portal.pages,
+        request,
+        viewer,
+        "delivery.html",
+        endpoint_id=wanted,
+        delivery=found.delivery,
+        attempts=found.attempts,
     )
 
 
@@ -375,8 +423,9 @@ def webhook_replay(
     except NotFound:
         return _not_found(portal.pages, request, viewer, "webhook endpoint")
     except InvalidRequest as refused:
-        assert wanted is not None
-        return _back(wanted, problem=_problem(refused))
+        return _endpoint_page(
+            request, viewer, portal.pages, endpoint_id, problem=_problem(refused), code=422
+        )
     return _back(wanted, done=f"{count} delivery(ies) scheduled again")
 
 

@@ -236,3 +236,23 @@ def test_locations_are_listed(client: TestClient, admin: User) -> None:
     rows = read(client.get("/app/catalogue/locations").text).tables["locations"][1:]
 
     assert [row[:2] for row in rows] == [["WH", "Location WH"]]
+
+
+def test_an_operator_looking_at_all_tenants_is_asked_to_pick_one(
+    client: TestClient, api_uow: SqlUnitOfWorkFactory, shop: ApiTenant
+) -> None:
+    sign_in(client, new_user(api_uow, Role.OPERATOR_ADMIN))
+
+    everyone = client.get(STOCK).text
+    adjusted = _post(
+        client, STOCK, f"{STOCK}/adjust", sku="TEE", location="WH", quantity="5", reason="x"
+    )
+    created = _post(client, STOCK, "/app/settings/webhooks", url="https://93.184.215.14/hooks")
+    _post(client, STOCK, "/app/tenant", tenant=str(shop.id), next=STOCK)
+    picked = read(client.get(STOCK).text)
+
+    assert "Pick the tenant in the switcher" in everyone
+    assert adjusted.status_code == 200
+    assert "Pick the tenant in the switcher" in created.text
+    assert _api_stock(client, shop, "TEE")["on_hand"] == 10
+    assert [row[0] for row in picked.tables["stock"][1:]] == ["MUG", "TEE"]

@@ -172,7 +172,9 @@ def webhook_create(
 ) -> Response:
     """Add an endpoint; the answer shows its secret, once."""
     _admin(viewer)
-    tenant_id = _tenant(viewer)
+    if viewer.tenant_id is None:
+        return _page(portal.pages, request, viewer, "settings_pick.html")
+    tenant_id = viewer.tenant_id
     state = app_state(request)
     types = [t for t in form.all("event_types") if t][:100] or ["*"]
     asked = {"url": form.get("url"), "description": form.get("description"), "types": types}
@@ -461,7 +463,9 @@ def notification_save(
 ) -> Response:
     """Replace the settings with the form's (422 on the page naming each bad field)."""
     _admin(viewer)
-    tenant_id = _tenant(viewer)
+    if viewer.tenant_id is None:
+        return _page(portal.pages, request, viewer, "settings_pick.html")
+    tenant_id = viewer.tenant_id
     switched_on = set(form.all("template_on"))
     raw: dict[str, Any] = {name: form.get(name)[:200_000] or None for name in TEXT_FIELDS}
     raw["colour"] = form.get("colour")

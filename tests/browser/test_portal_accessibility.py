@@ -46,7 +46,7 @@ def signed_in(browser: Any, served: Served) -> Any:
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/app/orders")
+    page.wait_for_url("**/app/dashboard")
     page.order_url = f"/app/orders/{shop.id}/{order['id']}"
     yield page
     context.close()

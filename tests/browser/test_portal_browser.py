@@ -50,7 +50,8 @@ def test_a_merchant_finds_an_order_by_email_and_releases_its_hold(
     page.goto("/app/login")
     page.screenshot(path=artefacts / "login.png", full_page=True)
     _sign_in(page, admin)
-    page.wait_for_url("**/app/orders")
+    page.wait_for_url("**/app/dashboard")
+    page.goto("/app/orders")
     page.get_by_label("Find an order").fill("ada.browser@example.com")
     page.get_by_role("button", name="Search").click()
     link = page.get_by_role("link", name=f"#{order['number']}")
@@ -75,7 +76,7 @@ def test_a_merchant_user_gets_the_404_page_for_another_tenants_order(
     other = stock_shop(served.http, new_tenant(served.uow, "Other Shop"))  # type: ignore[arg-type]
     theirs = clean_order(served.http, other)  # type: ignore[arg-type]
     _sign_in(page, new_user(served.uow, Role.MERCHANT_VIEWER, shop.id))
-    page.wait_for_url("**/app/orders")
+    page.wait_for_url("**/app/dashboard")
 
     answer = page.goto(f"/app/orders/{other.id}/{theirs['id']}")
 
@@ -89,7 +90,7 @@ def test_a_post_without_the_csrf_token_is_refused(
 ) -> None:
     order = clean_order(served.http, shop)  # type: ignore[arg-type]
     _sign_in(page, new_user(served.uow, Role.MERCHANT_ADMIN, shop.id))
-    page.wait_for_url("**/app/orders")
+    page.wait_for_url("**/app/dashboard")
     page.goto(f"/app/orders/{shop.id}/{order['id']}")
 
     # The cancel form, sent by the browser with its session cookie but without the token.

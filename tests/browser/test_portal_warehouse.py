@@ -71,7 +71,7 @@ def _sign_in(page: Any, user: User) -> None:
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/app/orders")
+    page.wait_for_url("**/app/dashboard")
 
 
 def _scan(page: Any, code: str) -> None:

@@ -214,7 +214,7 @@ def _safe_next(target: str | None) -> str:
     """Where to go after signing in: a path of the portal only (no open redirect)."""
     if target and target.startswith("/app") and not target.startswith("//"):
         return target
-    return "/app/orders"
+    return "/app/dashboard"
 
 
 @router.get("/login")

@@ -71,11 +71,6 @@ def _choice(
     return text if text in {m.value for m in allowed} else None
 
 
-@router.get("")
-def home() -> Response:
-    return RedirectResponse("/app/orders", 303)
-
-
 @router.get("/orders")
 async def order_list(
     request: Request,

@@ -2,11 +2,16 @@
 
 - ``/app/login`` (GET the form, POST ``email`` and ``password``), ``/app/logout`` (POST),
   ``/app/tenant`` (POST: an operator picks a tenant or all) — ``oms.web.portal.auth``
+- ``/app`` and ``/app/dashboard``: the dashboard — ``oms.web.portal.dashboard``
 - ``/app/orders`` (search), ``/app/orders/{tenant}/{order}`` and its actions —
   ``oms.web.portal.orders``
 - ``/app/exceptions`` and ``/app/exceptions/release`` — ``oms.web.portal.queue``
 - ``/app/warehouse/...``: locations, queue by cut-off, waves, pack station, pickups —
   ``oms.web.portal.warehouse``
+- ``/app/inventory`` (stock, adjustments, ledger) and ``/app/catalogue/...`` (products,
+  locations) — ``oms.web.portal.inventory``
+- ``/app/settings/...`` (webhook endpoints, notifications, routing profile, carrier rate
+  cards, API keys) — ``oms.web.portal.settings``
 - ``/app/static/{name}``: the stylesheet, htmx and ``portal.js``
 
 A page for someone not signed in sends them to the login form; a form without the session's
@@ -24,7 +29,8 @@ from starlette.responses import Response
 from oms.config import Settings
 from oms.services.users import PasswordHasher
 from oms.web.pages import PageClock
-from oms.web.portal import auth, orders, queue, warehouse
+from oms.web.portal import auth, dashboard, inventory, orders, queue, warehouse
+from oms.web.portal import settings as settings_pages
 from oms.web.portal.rendering import STATIC_FILES, PortalPages
 from oms.web.portal.session import SessionCodec
 
@@ -71,11 +77,11 @@ def install_portal(
             "refused.html",
             status=403,
             title="Not allowed",
-            message="Your role may look at orders but not change them.",
+            message="Your role may look at this but not change it.",
         )
 
     app.add_exception_handler(auth.SignInNeeded, _sign_in)
     app.add_exception_handler(auth.CsrfRefused, _csrf)
     app.add_exception_handler(auth.Forbidden, _forbidden)
-    for module in (auth, orders, queue, warehouse):
+    for module in (auth, dashboard, orders, queue, inventory, warehouse, settings_pages):
         app.include_router(module.router)

@@ -114,6 +114,12 @@ def test_a_killed_worker_loses_nothing_and_two_workers_deliver_everything(
 
         others = [_worker(url, log, "--batch-size", "50", "--threads", "8") for _ in range(2)]
         try:
+            # SIGTERM is the worker's to handle once it runs: wait until both say so (a
+            # loaded machine can take seconds to start them; the first could deliver all).
+            _wait_for(
+                lambda: log_path.read_text().count("oms worker: delivering") >= 3,
+                "both workers to start",
+            )
             _wait_for(lambda: len(set(receiver.ids())) >= EVENTS, "every event to arrive")
             _wait_for(lambda: _all_delivered(uow, tenant.id), "every delivery to be recorded")
         finally:

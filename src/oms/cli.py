@@ -288,7 +288,9 @@ def worker(
     with _database(settings) as uow:
         runner = Worker(
             uow_factory=uow,
-            sinks=event_sinks(settings, lambda: datetime.now(UTC), uow_factory=uow),
+            sinks=event_sinks(
+                settings, lambda: datetime.now(UTC), uow_factory=uow, max_connections=threads
+            ),
             render=event_renderer(),
             batch_size=batch_size,
             threads=threads,

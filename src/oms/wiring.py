@@ -144,18 +144,24 @@ def event_renderer() -> EventRenderer:
 
 
 def event_sinks(
-    settings: Settings, clock: Callable[[], datetime], *, uow_factory: UnitOfWorkFactory
+    settings: Settings,
+    clock: Callable[[], datetime],
+    *,
+    uow_factory: UnitOfWorkFactory,
+    max_connections: int = 64,
 ) -> Sequence[EventSink]:
-    """The ways events leave, in the order they are fanned out to: merchant webhooks, then
-    customer email when ``OMS_SMTP_URL`` is set, then NATS JetStream when ``OMS_NATS_URL``
-    is. Emails link the order status page with links signed as the API signs them."""
-    from oms.adapters.webhooks.sink import WebhookSink, new_client
+    """The ways events leave, in the order they are fanned out to: merchant webhooks (at
+    most ``max_connections`` at once to one address), then customer email when
+    ``OMS_SMTP_URL`` is set, then NATS JetStream when ``OMS_NATS_URL`` is. Emails link the
+    order status page with links signed as the API signs them."""
+    from oms.adapters.webhooks.sink import WebhookSink, new_http
 
     sinks: list[EventSink] = [
         WebhookSink(
-            client=new_client(
+            transport=new_http(
                 connect_timeout=settings.webhook_connect_timeout_seconds,
                 read_timeout=settings.webhook_read_timeout_seconds,
+                max_connections=max_connections,
             ),
             guard=webhook_address_guard(settings),
             clock=clock,

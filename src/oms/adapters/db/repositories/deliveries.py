@@ -112,8 +112,33 @@ class SqlDeliveryRepository:
         ]
 
     def publish(self, fanouts: Sequence[Fanout], *, at: datetime) -> int:
+        return len(self._publish(fanouts, at=at, lease_until=None))
+
+    def publish_claimed(
+        self, fanouts: Sequence[Fanout], *, at: datetime, lease_until: datetime
+    ) -> list[ClaimedDelivery]:
+        return [
+            ClaimedDelivery(
+                tenant_id=row["tenant_id"],
+                id=row["id"],
+                event_id=row["event_id"],
+                sink_kind=row["sink_kind"],
+                subscriber_key=row["subscriber_key"],
+                attempt=1,
+                round_start=0,
+                lease_until=lease_until,
+            )
+            for row in self._publish(fanouts, at=at, lease_until=lease_until)
+        ]
+
+    def _publish(
+        self, fanouts: Sequence[Fanout], *, at: datetime, lease_until: datetime | None
+    ) -> list[dict[str, Any]]:
+        """Mark the messages published and insert their deliveries (leased until
+        ``lease_until`` when given); the rows inserted (a pair that had a delivery keeps
+        it)."""
         if not fanouts:
-            return 0
+            return []
         self._conn.execute(
             _PUBLISH,
             [
@@ -137,17 +162,21 @@ class SqlDeliveryRepository:
                 "status": _PENDING,
                 "attempts": 0,
                 "round_start": 0,
-                "next_attempt_at": at,
-                "lease_until": None,
+                "next_attempt_at": lease_until or at,
+                "lease_until": lease_until,
                 "created_at": at,
                 "updated_at": at,
             }
             for f in fanouts
             for kind, key in f.subscribers
         ]
-        if rows:
-            self._conn.execute(_insert_ignoring(self._dialect, event_deliveries), rows)
-        return len(rows)
+        if not rows:
+            return []
+        inserted = self._conn.execute(
+            _insert_ignoring(self._dialect, event_deliveries).returning(_d.id), rows
+        )
+        made = {row.id for row in inserted}
+        return [row for row in rows if row["id"] in made]
 
     def claim_due(
         self, *, now: datetime, lease_until: datetime, limit: int

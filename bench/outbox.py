@@ -96,6 +96,8 @@ def start_workers(
 ) -> list[subprocess.Popen[bytes]]:
     """``count`` workers in one process group (the first one's); returns once every one
     has started delivering, and prints how long that took."""
+    if not count:
+        return []
     started = time.perf_counter()
     workers: list[subprocess.Popen[bytes]] = []
     for _ in range(count):
@@ -124,6 +126,8 @@ def start_workers(
 
 
 def stop_workers(workers: Sequence[subprocess.Popen[bytes]]) -> None:
+    if not workers:
+        return
     os.killpg(workers[0].pid, signal.SIGTERM)
     for worker in workers:
         worker.communicate(timeout=60)
@@ -326,7 +330,9 @@ async def phase_b(args: argparse.Namespace) -> None:
             conn.execute("UPDATE outbox SET published_at = now()")  # the set-up's own events
             since = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
             workers = start_workers(env, args.workers, args.batch, args.threads)
-            meter, serve_meter = CpuMeter(workers[0].pid, DB), CpuMeter(server.pid, DB)
+            # --workers 0: intake alone (what the machine does without delivering)
+            meter = CpuMeter(workers[0].pid if workers else -1, DB)
+            serve_meter = CpuMeter(server.pid, DB)
             meter.start()
             serve_meter.start()
             count = int(args.rate * args.seconds)
@@ -347,7 +353,7 @@ async def phase_b(args: argparse.Namespace) -> None:
                 waiting, pending, delivered = counts(conn)
                 peak = max(peak, waiting + pending)
                 show(started, waiting, pending, delivered)
-                if posting.done() and waiting == 0 and pending == 0:
+                if posting.done() and ((waiting == 0 and pending == 0) or not workers):
                     break
             cpu, serve_cpu = meter.stop(), serve_meter.stop()
             placed = await posting
@@ -364,7 +370,10 @@ async def phase_b(args: argparse.Namespace) -> None:
         workers = []
         print_cpu(cpu, stop_receiver(receiver), int(total))
         if serve_cpu is not None:
-            print(f"CPU: oms serve {serve_cpu.server:.1f} s, PostgreSQL {serve_cpu.postgres:.1f} s")
+            print(
+                f"CPU: oms serve {serve_cpu.server:.1f} s, PostgreSQL {serve_cpu.postgres:.1f} s, "
+                f"this client {serve_cpu.client:.1f} s, the rest {serve_cpu.other:.1f} s"
+            )
     finally:
         if workers:
             stop_workers(workers)

@@ -275,7 +275,7 @@ def worker(
     from prometheus_client import REGISTRY, start_http_server
 
     from oms.adapters.metrics import DeliveryMetrics
-    from oms.wiring import event_renderer, event_sinks
+    from oms.wiring import event_batch_renderer, event_renderer, event_sinks
     from oms.worker.runner import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -292,6 +292,7 @@ def worker(
                 settings, lambda: datetime.now(UTC), uow_factory=uow, max_connections=threads
             ),
             render=event_renderer(),
+            render_many=event_batch_renderer(),
             batch_size=batch_size,
             threads=threads,
             idle_seconds=idle_seconds,

@@ -24,7 +24,7 @@ from oms.services.carrier_gateway import CarrierGateway
 from oms.services.carrier_webhooks import SignatureCheck
 from oms.services.document_renderer import DocumentRenderer
 from oms.services.downloads import DownloadLinks
-from oms.services.event_delivery import EventRenderer
+from oms.services.event_delivery import EventBatchRenderer, EventRenderer
 from oms.services.events import EventSink, StatusLinks
 from oms.services.mailer import EmailRenderer, Mailer
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
@@ -39,6 +39,7 @@ __all__ = [
     "download_signer",
     "email_renderer",
     "email_sink",
+    "event_batch_renderer",
     "event_renderer",
     "event_sinks",
     "nats_sink",
@@ -141,6 +142,13 @@ def event_renderer() -> EventRenderer:
     from oms.api.event_data import render_event_data
 
     return render_event_data
+
+
+def event_batch_renderer() -> EventBatchRenderer:
+    """A batch's orders rendered together, as the API returns them."""
+    from oms.api.event_data import render_event_batch
+
+    return render_event_batch
 
 
 def event_sinks(

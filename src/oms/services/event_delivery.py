@@ -39,6 +39,7 @@ __all__ = [
     "DEFAULT_LEASE",
     "AttemptObserver",
     "DeliveryReport",
+    "EventBatchRenderer",
     "EventRenderer",
     "SendBatch",
     "SendJob",
@@ -64,6 +65,13 @@ SEND_ALLOWANCE = timedelta(seconds=30)
 Clock = Callable[[], datetime]
 # The resource an event carries, as the API returns it (None: it no longer exists).
 EventRenderer = Callable[[UnitOfWork, UUID, ResourceRef], dict[str, Any] | None]
+# Many resources at once (a table read once for all of them rather than once each), by
+# (tenant id, resource); None for those that no longer exist. Those it leaves out are
+# rendered one by one (``EventRenderer``).
+EventBatchRenderer = Callable[
+    [UnitOfWork, Sequence[tuple[UUID, ResourceRef]]],
+    Mapping[tuple[UUID, ResourceRef], dict[str, Any] | None],
+]
 
 
 @dataclass(frozen=True)
@@ -146,25 +154,39 @@ def fan_out_and_claim(
     clock: Clock,
     limit: int,
     lease: timedelta | None = DEFAULT_LEASE,
+    render_many: EventBatchRenderer | None = None,
 ) -> tuple[int, SendBatch]:
     """``fan_out``, with the deliveries it creates claimed by the caller for ``lease`` and
     prepared in the same transaction (none claimed when ``lease`` is None): the number of
-    messages claimed and the batch to send."""
+    messages claimed and the batch to send. With ``render_many`` the batch's resources are
+    rendered all at once."""
     with uow_factory() as uow:
         entries = uow.deliveries.claim_unpublished(limit=limit)
         if not entries:
             return 0, SendBatch()
         now = clock()
+        typed = [(entry, public_type(entry.topic, entry.payload)) for entry in entries]
+        refs = {
+            entry.id: resource_of(event_type, str(entry.aggregate_id), entry.payload)
+            for entry, event_type in typed
+            if event_type is not None
+        }
         rendered: dict[tuple[UUID, ResourceRef], dict[str, Any] | None] = {}
+        if render_many is not None:
+            wanted: set[tuple[UUID, ResourceRef]] = set()
+            for entry, _ in typed:
+                found = refs.get(entry.id)
+                if found is not None:
+                    wanted.add((entry.tenant_id, found))
+            rendered.update(render_many(uow, sorted(wanted, key=str)))
         fanouts: list[Fanout] = []
         events: dict[UUID, Event] = {}
         derived: dict[UUID, list[OutboxMessage]] = {}
-        for entry in entries:
-            event_type = public_type(entry.topic, entry.payload)
+        for entry, event_type in typed:
             if event_type is None:
                 fanouts.append(Fanout(entry, None, None, ()))
                 continue
-            ref = resource_of(event_type, str(entry.aggregate_id), entry.payload)
+            ref = refs[entry.id]
             data: dict[str, Any] | None = None
             if ref is not None:
                 if (entry.tenant_id, ref) not in rendered:

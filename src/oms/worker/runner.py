@@ -33,6 +33,7 @@ from oms.services.event_delivery import (
     DEFAULT_LEASE,
     AttemptObserver,
     DeliveryReport,
+    EventBatchRenderer,
     EventRenderer,
     SendBatch,
     SendJob,
@@ -114,6 +115,7 @@ class Worker:
         uow_factory: UnitOfWorkFactory,
         sinks: Sequence[EventSink],
         render: EventRenderer,
+        render_many: EventBatchRenderer | None = None,
         batch_size: int = 200,
         threads: int = 32,
         idle_seconds: float = 0.2,
@@ -126,6 +128,7 @@ class Worker:
         self._sinks = list(sinks)
         self._by_kind: Mapping[str, EventSink] = {sink.kind: sink for sink in sinks}
         self._render = render
+        self._render_many = render_many
         self._batch = batch_size
         self._idle = idle_seconds
         self._clock = clock
@@ -133,9 +136,9 @@ class Worker:
         self._observe = observe
         self._lease = lease
         self._sender = BatchSender(threads)
-        # Runs each batch's sends, so that the main thread can fan out the next meanwhile.
+        # Send and record each batch, so that the main thread can fan out the next meanwhile.
         self._sending = ThreadPoolExecutor(max_workers=2, thread_name_prefix="oms-batch")
-        self._in_flight: deque[tuple[SendBatch, Future[list[Outcome | None]]]] = deque()
+        self._in_flight: deque[Future[DeliveryReport]] = deque()
         self._stop = threading.Event()
 
     def stop(self) -> None:
@@ -150,6 +153,7 @@ class Worker:
             clock=self._clock,
             limit=self._batch,
             lease=self._lease,
+            render_many=self._render_many,
         )
         batch.extend(
             claim_due_batch(
@@ -162,9 +166,9 @@ class Worker:
         )
         return fanned, batch
 
-    def _record_oldest(self) -> DeliveryReport:
-        batch, sending = self._in_flight.popleft()
-        outcomes = sending.result()
+    def _send_and_record(self, batch: SendBatch) -> DeliveryReport:
+        """On a sending thread: send the batch, then record its attempts at once."""
+        outcomes = self._sender(batch.jobs, self._clock)
         try:
             return record_batch(
                 uow_factory=self._uow_factory,
@@ -182,19 +186,15 @@ class Worker:
             return DeliveryReport(claimed=len(batch), handed_back=len(batch))
 
     def run_round(self) -> RoundReport:
-        """Fan out and claim one batch and start sending it; record the batch sent before
-        it (one batch is sending while the next is fanned out). A round that finds nothing
-        records whatever is still sending."""
+        """Fan out and claim one batch, and hand it to a sending thread, which sends it and
+        records its attempts; at most two batches are sending at once (the round waits for
+        the older one). A round that finds nothing waits for what is still sending."""
         fanned, batch = self._claim()
+        while self._in_flight and (len(self._in_flight) >= 2 or not len(batch)):
+            self._in_flight.popleft().result()
         if len(batch):
-            self._in_flight.append(
-                (batch, self._sending.submit(self._sender, batch.jobs, self._clock))
-            )
-        report = DeliveryReport(claimed=len(batch))
-        while len(self._in_flight) > (1 if len(batch) else 0):
-            done = self._record_oldest()
-            report.handed_back += done.handed_back
-        return RoundReport(fanned, report)
+            self._in_flight.append(self._sending.submit(self._send_and_record, batch))
+        return RoundReport(fanned, DeliveryReport(claimed=len(batch)))
 
     def run(self, *, once: bool = False) -> int:
         """Rounds until stopped (``once``: until a round finds nothing to do); the number
@@ -209,14 +209,14 @@ class Worker:
                     log.warning("worker round failed, retrying: %s", str(error).splitlines()[0])
                     self._stop.wait(1.0)
                     continue
-                attempted += report.deliveries.claimed - report.deliveries.handed_back
+                attempted += report.deliveries.claimed
                 if report.idle and not self._in_flight:
                     if once:
                         break
                     self._stop.wait(self._idle)
         finally:
             while self._in_flight:
-                self._record_oldest()
+                self._in_flight.popleft().result()
             self._sending.shutdown(wait=True)
             self._sender.close()
             for sink in self._sinks:

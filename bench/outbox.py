@@ -266,7 +266,8 @@ async def phase_a(args: argparse.Namespace) -> None:
             stop_workers(workers)
         if receiver.poll() is None:
             receiver.kill()
-        drop_database(args.server_url, DB)
+        if not args.keep_database:
+            drop_database(args.server_url, DB)
 
 
 async def paced_orders(
@@ -380,7 +381,8 @@ async def phase_b(args: argparse.Namespace) -> None:
         stop_server(server)
         if receiver is not None and receiver.poll() is None:
             receiver.kill()
-        drop_database(args.server_url, DB)
+        if not args.keep_database:
+            drop_database(args.server_url, DB)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -397,6 +399,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--serve-workers", type=int, default=2)
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help=f"leave the scratch database {DB} (e.g. --workers 0 fills an outbox to profile)",
+    )
     args = parser.parse_args(argv)
     if args.phase in ("a", "both"):
         asyncio.run(phase_a(args))

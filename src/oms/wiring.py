@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from oms.adapters.broker.nats_sink import JetStreamPublisher, NatsSink
 from oms.adapters.carriers.signature import verify
 from oms.adapters.carriers.table_rate import TableRateCarrier
-from oms.adapters.documents.pdf import PdfRenderer
 from oms.adapters.downloads import DownloadSigner
 from oms.adapters.email.rendering import JinjaEmailRenderer
 from oms.adapters.email.sink import EmailSink
@@ -31,6 +30,9 @@ from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.routing_network import carrier_services
 from oms.services.shipping import CarrierProvider
 from oms.services.tenants import resolve_tenant
+
+if TYPE_CHECKING:  # imported where used: `oms worker` needs neither PDF nor NATS to start
+    from oms.adapters.broker.nats_sink import NatsSink
 
 __all__ = [
     "carrier_provider",
@@ -80,6 +82,8 @@ def carrier_signature_check(settings: Settings) -> SignatureCheck:
 
 def document_renderer() -> DocumentRenderer:
     """The warehouse's documents as PDF."""
+    from oms.adapters.documents.pdf import PdfRenderer
+
     return PdfRenderer()
 
 
@@ -108,7 +112,11 @@ def email_sink(
 
 def nats_sink(settings: Settings) -> NatsSink | None:
     """The NATS JetStream sink over ``OMS_NATS_URL``; None when unset."""
-    return NatsSink(JetStreamPublisher(settings.nats_url)) if settings.nats_url else None
+    if not settings.nats_url:
+        return None
+    from oms.adapters.broker.nats_sink import JetStreamPublisher, NatsSink
+
+    return NatsSink(JetStreamPublisher(settings.nats_url))
 
 
 def status_links(

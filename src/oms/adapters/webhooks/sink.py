@@ -19,11 +19,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 from uuid import UUID
 
-import httpx
 import orjson
 
 from oms.adapters.webhooks.addresses import AddressGuard, Resolved
@@ -34,6 +33,9 @@ from oms.services.event_delivery import SendJob
 from oms.services.events import Event, Outcome
 from oms.services.ports import UnitOfWork
 from oms.services.webhook_endpoints import WEBHOOK_SINK, EndpointHealth, record_endpoint_health
+
+if TYPE_CHECKING:  # httpx is imported where used: the worker sends without it
+    import httpx
 
 __all__ = [
     "MAX_STORED_BODY",
@@ -76,6 +78,8 @@ def new_client(
 ) -> httpx.Client:
     """An httpx client for webhooks (``HttpxTransport``): no redirects followed, bounded
     waits, kept-alive connections."""
+    import httpx
+
     return httpx.Client(
         follow_redirects=False,
         timeout=httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout),
@@ -101,6 +105,8 @@ class HttpxTransport:
         return [self._post(post) for post in posts]
 
     def _post(self, post: Post) -> Answer:
+        import httpx
+
         started = time.perf_counter()
         headers = dict(post.headers)
         url = f"{post.scheme}://{post.host_header}{post.target}"

@@ -13,8 +13,11 @@ with order intake.
     endpoint; the backlog over time and p50/p99 event -> delivery.
 
 Each phase uses a scratch database on the server (``--server-url``), dropped afterwards.
-The receiver answers 200 at once (aiohttp, in this process); signatures are checked by the
-tests, not here.
+The receiver (bench/receiver.py) is a process of its own that answers 200 at once and
+verifies every request's signature with the ``standardwebhooks`` library; it prints how
+many arrived and verified. The CPU the workers, the PostgreSQL backends and the receiver
+used while delivering is printed per delivery (the workers' start-up, printed apart, is
+not in it).
 """
 
 from __future__ import annotations
@@ -29,13 +32,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from uuid import UUID
 
 import psycopg
-from aiohttp import web
 
 from benchkit import (
     OMS,
+    CpuMeter,
+    CpuUse,
     KeepAlive,
     api_headers,
     database_url,
@@ -54,50 +59,91 @@ DB = "oms_bench_outbox"
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-async def start_receiver(port: int) -> web.AppRunner:
-    async def hook(request: web.Request) -> web.Response:
-        await request.read()
-        return web.Response(text="ok")
+def start_receiver(port: int, secret: str) -> subprocess.Popen[str]:
+    """bench/receiver.py on ``port``, verifying with ``secret``; returns once it listens."""
+    receiver = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("receiver.py")),
+            "--port",
+            str(port),
+            "--secret",
+            secret,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert receiver.stdout is not None
+    if receiver.stdout.readline().strip() != "ready":
+        raise SystemExit("the receiver did not start")
+    return receiver
 
-    app = web.Application()
-    app.router.add_post("/hooks", hook)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner
+
+def stop_receiver(receiver: subprocess.Popen[str]) -> dict[str, float]:
+    """Stop the receiver; what it counted."""
+    receiver.send_signal(signal.SIGTERM)
+    out, _ = receiver.communicate(timeout=30)
+    counts: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+    print(
+        f"receiver: {counts['received']:.0f} requests, {counts['verified']:.0f} verified with "
+        f"standardwebhooks, {counts['refused']:.0f} refused; {counts['cpu_seconds']:.1f} s CPU"
+    )
+    return counts
 
 
 def start_workers(
     env: dict[str, str], count: int, batch: int, threads: int
 ) -> list[subprocess.Popen[bytes]]:
-    return [
-        subprocess.Popen(
-            [
-                OMS,
-                "worker",
-                "--batch-size",
-                str(batch),
-                "--threads",
-                str(threads),
-                "--idle-seconds",
-                "0.05",
-            ],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
+    """``count`` workers in one process group (the first one's); returns once every one
+    has started delivering, and prints how long that took."""
+    if not count:
+        return []
+    started = time.perf_counter()
+    workers: list[subprocess.Popen[bytes]] = []
+    for _ in range(count):
+        workers.append(
+            subprocess.Popen(
+                [
+                    OMS,
+                    "worker",
+                    "--batch-size",
+                    str(batch),
+                    "--threads",
+                    str(threads),
+                    "--idle-seconds",
+                    "0.05",
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                process_group=workers[0].pid if workers else 0,
+            )
         )
-        for _ in range(count)
-    ]
+    for worker in workers:
+        assert worker.stdout is not None
+        worker.stdout.readline()  # "oms worker: delivering ..."
+    print(f"  {count} workers started in {time.perf_counter() - started:.1f} s")
+    return workers
 
 
 def stop_workers(workers: Sequence[subprocess.Popen[bytes]]) -> None:
+    if not workers:
+        return
+    os.killpg(workers[0].pid, signal.SIGTERM)
     for worker in workers:
-        os.killpg(worker.pid, signal.SIGTERM)
-    for worker in workers:
-        worker.wait(timeout=60)
+        worker.communicate(timeout=60)
 
 
-def create_endpoint(url: str, tenant_id: UUID, receiver: str) -> None:
+def print_cpu(cpu: CpuUse | None, receiver: dict[str, float], deliveries: int) -> None:
+    if cpu is None or not deliveries:
+        return
+    per = 1e6 / deliveries
+    print(
+        f"CPU per delivery: workers {cpu.server * per:.0f} us, PostgreSQL {cpu.postgres * per:.0f}"
+        f" us, receiver {receiver['cpu_seconds'] * per:.0f} us (whole run)"
+    )
+
+
+def create_endpoint(url: str, tenant_id: UUID, receiver: str) -> str:
     from oms.adapters.db.engine import build_engine
     from oms.adapters.db.uow import SqlUnitOfWorkFactory
     from oms.adapters.webhooks.addresses import AddressGuard
@@ -105,7 +151,7 @@ def create_endpoint(url: str, tenant_id: UUID, receiver: str) -> None:
     from oms.services.webhook_endpoints import create_endpoint as create
 
     engine = build_engine(Settings(database_url=url))
-    create(
+    made = create(
         uow_factory=SqlUnitOfWorkFactory(engine),
         tenant_id=tenant_id,
         url=receiver,
@@ -114,6 +160,7 @@ def create_endpoint(url: str, tenant_id: UUID, receiver: str) -> None:
         check=AddressGuard(allow_private=True),
     )
     engine.dispose()
+    return made.secret
 
 
 def counts(conn: psycopg.Connection) -> tuple[int, int, int]:
@@ -173,9 +220,10 @@ def setup(args: argparse.Namespace) -> tuple[str, dict[str, str], UUID, str]:
 async def phase_a(args: argparse.Namespace) -> None:
     url, env, tenant_id, _ = setup(args)
     port = free_port()
-    receiver = await start_receiver(port)
+    secret = create_endpoint(url, tenant_id, f"http://127.0.0.1:{port}/hooks")
+    receiver = start_receiver(port, secret)
+    workers: list[subprocess.Popen[bytes]] = []
     try:
-        create_endpoint(url, tenant_id, f"http://127.0.0.1:{port}/hooks")
         with psycopg.connect(url, autocommit=True) as conn:
             endpoint = conn.execute("SELECT id FROM webhook_endpoints").fetchone()[0]  # type: ignore[index]
             conn.execute(
@@ -189,17 +237,19 @@ async def phase_a(args: argparse.Namespace) -> None:
                 f"(a) {args.events} events waiting; {args.workers} workers, "
                 f"batch {args.batch}, {args.threads} threads"
             )
-            started = time.perf_counter()
             workers = start_workers(env, args.workers, args.batch, args.threads)
-            try:
-                while True:
-                    await asyncio.sleep(1.0)
-                    waiting, pending, delivered = counts(conn)
-                    show(started, waiting, pending, delivered)
-                    if delivered >= args.events:
-                        break
-            finally:
-                stop_workers(workers)
+            meter = CpuMeter(workers[0].pid, DB)
+            meter.start()
+            started = time.perf_counter()
+            while True:
+                await asyncio.sleep(1.0)
+                waiting, pending, delivered = counts(conn)
+                show(started, waiting, pending, delivered)
+                if delivered >= args.events:
+                    break
+            cpu = meter.stop()
+            stop_workers(workers)
+            workers = []
             first, last = conn.execute(
                 "SELECT extract(epoch FROM min(created_at)), "
                 "extract(epoch FROM max(delivered_at)) FROM event_deliveries"
@@ -210,9 +260,14 @@ async def phase_a(args: argparse.Namespace) -> None:
                 f"delivery made to the last delivered, {span:.1f} s)"
             )
             print_figures("(a)", *latencies(conn, "-infinity"))
+        print_cpu(cpu, stop_receiver(receiver), args.events)
     finally:
-        await receiver.cleanup()
-        drop_database(args.server_url, DB)
+        if workers:
+            stop_workers(workers)
+        if receiver.poll() is None:
+            receiver.kill()
+        if not args.keep_database:
+            drop_database(args.server_url, DB)
 
 
 async def paced_orders(
@@ -252,7 +307,7 @@ async def phase_b(args: argparse.Namespace) -> None:
     url, env, _tenant_id, api_key = setup(args)
     port, hook_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
-    receiver = await start_receiver(hook_port)
+    receiver: subprocess.Popen[str] | None = None
     server = start_server(env, port, args.serve_workers)
     workers: list[subprocess.Popen[bytes]] = []
     try:
@@ -271,9 +326,16 @@ async def phase_b(args: argparse.Namespace) -> None:
         made = await post_all(base, api_key, "/v1/webhook-endpoints", [hook.encode()], clients=1)
         require_all_created("webhook endpoint", made, 1)
         with psycopg.connect(url, autocommit=True) as conn:
+            secret = conn.execute("SELECT secret FROM webhook_endpoints").fetchone()[0]  # type: ignore[index]
+            receiver = start_receiver(hook_port, secret)
             conn.execute("UPDATE outbox SET published_at = now()")  # the set-up's own events
             since = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
             workers = start_workers(env, args.workers, args.batch, args.threads)
+            # --workers 0: intake alone (what the machine does without delivering)
+            meter = CpuMeter(workers[0].pid if workers else -1, DB)
+            serve_meter = CpuMeter(server.pid, DB)
+            meter.start()
+            serve_meter.start()
             count = int(args.rate * args.seconds)
             bodies = order_bodies(random.Random(1), skus, "paced", count)
             print(
@@ -284,26 +346,43 @@ async def phase_b(args: argparse.Namespace) -> None:
             posting = asyncio.create_task(
                 paced_orders(base, api_key, bodies, args.rate, args.clients)
             )
+            posting.add_done_callback(lambda _: ended.append(time.perf_counter()))
+            ended: list[float] = []
             peak = 0
             while True:
                 await asyncio.sleep(1.0)
                 waiting, pending, delivered = counts(conn)
                 peak = max(peak, waiting + pending)
                 show(started, waiting, pending, delivered)
-                if posting.done() and waiting == 0 and pending == 0:
+                if posting.done() and ((waiting == 0 and pending == 0) or not workers):
                     break
+            cpu, serve_cpu = meter.stop(), serve_meter.stop()
             placed = await posting
             print(
-                f"(b) {placed} orders placed; all delivered after "
+                f"(b) {placed} orders placed in {ended[0] - started:.1f} s "
+                f"({placed / (ended[0] - started):,.0f}/s); all delivered after "
                 f"{time.perf_counter() - started:.1f} s; peak backlog {peak}"
             )
             print_figures("(b)", *latencies(conn, since))
+            total = conn.execute(
+                "SELECT count(*) FROM event_deliveries WHERE status = 'delivered'"
+            ).fetchone()[0]  # type: ignore[index]
+        stop_workers(workers)
+        workers = []
+        print_cpu(cpu, stop_receiver(receiver), int(total))
+        if serve_cpu is not None:
+            print(
+                f"CPU: oms serve {serve_cpu.server:.1f} s, PostgreSQL {serve_cpu.postgres:.1f} s, "
+                f"this client {serve_cpu.client:.1f} s, the rest {serve_cpu.other:.1f} s"
+            )
     finally:
         if workers:
             stop_workers(workers)
         stop_server(server)
-        await receiver.cleanup()
-        drop_database(args.server_url, DB)
+        if receiver is not None and receiver.poll() is None:
+            receiver.kill()
+        if not args.keep_database:
+            drop_database(args.server_url, DB)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -318,8 +397,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--rate", type=float, default=500)
     parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--clients", type=int, default=128)
     parser.add_argument("--serve-workers", type=int, default=2)
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help=f"leave the scratch database {DB} (e.g. --workers 0 fills an outbox to profile)",
+    )
     args = parser.parse_args(argv)
     if args.phase in ("a", "both"):
         asyncio.run(phase_a(args))

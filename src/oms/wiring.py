@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from uuid import UUID
 
-from oms.adapters.broker.nats_sink import JetStreamPublisher, NatsSink
 from oms.adapters.carriers.signature import verify
 from oms.adapters.carriers.table_rate import TableRateCarrier
-from oms.adapters.documents.pdf import PdfRenderer
 from oms.adapters.downloads import DownloadSigner
 from oms.adapters.email.rendering import JinjaEmailRenderer
 from oms.adapters.email.sink import EmailSink
@@ -25,13 +24,16 @@ from oms.services.carrier_gateway import CarrierGateway
 from oms.services.carrier_webhooks import SignatureCheck
 from oms.services.document_renderer import DocumentRenderer
 from oms.services.downloads import DownloadLinks
-from oms.services.event_delivery import EventRenderer
+from oms.services.event_delivery import EventBatchRenderer, EventRenderer
 from oms.services.events import EventSink, StatusLinks
 from oms.services.mailer import EmailRenderer, Mailer
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.routing_network import carrier_services
 from oms.services.shipping import CarrierProvider
 from oms.services.tenants import resolve_tenant
+
+if TYPE_CHECKING:  # imported where used: `oms worker` needs neither PDF nor NATS to start
+    from oms.adapters.broker.nats_sink import NatsSink
 
 __all__ = [
     "carrier_provider",
@@ -40,6 +42,7 @@ __all__ = [
     "download_signer",
     "email_renderer",
     "email_sink",
+    "event_batch_renderer",
     "event_renderer",
     "event_sinks",
     "nats_sink",
@@ -87,6 +90,8 @@ def carrier_signature_check(settings: Settings) -> SignatureCheck:
 
 def document_renderer() -> DocumentRenderer:
     """The warehouse's documents as PDF."""
+    from oms.adapters.documents.pdf import PdfRenderer
+
     return PdfRenderer()
 
 
@@ -115,7 +120,11 @@ def email_sink(
 
 def nats_sink(settings: Settings) -> NatsSink | None:
     """The NATS JetStream sink over ``OMS_NATS_URL``; None when unset."""
-    return NatsSink(JetStreamPublisher(settings.nats_url)) if settings.nats_url else None
+    if not settings.nats_url:
+        return None
+    from oms.adapters.broker.nats_sink import JetStreamPublisher, NatsSink
+
+    return NatsSink(JetStreamPublisher(settings.nats_url))
 
 
 def status_links(
@@ -151,19 +160,32 @@ def event_renderer() -> EventRenderer:
     return render_event_data
 
 
+def event_batch_renderer() -> EventBatchRenderer:
+    """A batch's orders rendered together, as the API returns them."""
+    from oms.api.event_data import render_event_batch
+
+    return render_event_batch
+
+
 def event_sinks(
-    settings: Settings, clock: Callable[[], datetime], *, uow_factory: UnitOfWorkFactory
+    settings: Settings,
+    clock: Callable[[], datetime],
+    *,
+    uow_factory: UnitOfWorkFactory,
+    max_connections: int = 64,
 ) -> Sequence[EventSink]:
-    """The ways events leave, in the order they are fanned out to: merchant webhooks, then
-    customer email when ``OMS_SMTP_URL`` is set, then NATS JetStream when ``OMS_NATS_URL``
-    is. Emails link the order status page with links signed as the API signs them."""
-    from oms.adapters.webhooks.sink import WebhookSink, new_client
+    """The ways events leave, in the order they are fanned out to: merchant webhooks (at
+    most ``max_connections`` at once to one address), then customer email when
+    ``OMS_SMTP_URL`` is set, then NATS JetStream when ``OMS_NATS_URL`` is. Emails link the
+    order status page with links signed as the API signs them."""
+    from oms.adapters.webhooks.sink import WebhookSink, new_http
 
     sinks: list[EventSink] = [
         WebhookSink(
-            client=new_client(
+            transport=new_http(
                 connect_timeout=settings.webhook_connect_timeout_seconds,
                 read_timeout=settings.webhook_read_timeout_seconds,
+                max_connections=max_connections,
             ),
             guard=webhook_address_guard(settings),
             clock=clock,

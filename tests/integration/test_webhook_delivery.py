@@ -17,13 +17,21 @@ from sqlalchemy import Engine, func, select
 from oms.adapters.db.tables import outbox
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.webhooks.addresses import AddressGuard
-from oms.adapters.webhooks.sink import WebhookSink, new_client
-from oms.api.event_data import render_event_data
+from oms.adapters.webhooks.sink import WebhookSink, new_client, new_http
+from oms.api.event_data import render_event_batch, render_event_data
 from oms.domain.delivery_schedule import JITTER, MAX_ATTEMPTS, DeliveryStatus, base_delay
 from oms.services import webhook_endpoints as endpoints
-from oms.services.event_delivery import deliver_due, fan_out
+from oms.services.event_catalogue import ResourceRef
+from oms.services.event_delivery import (
+    claim_due_batch,
+    deliver_due,
+    fan_out,
+    fan_out_and_claim,
+    record_batch,
+)
 from oms.services.ports import OutboxMessage
 from oms.services.tenants import create_tenant
+from oms.worker.runner import BatchSender
 from tests.builders import add_location, add_product, order_of, place, set_stock
 from tests.databases import ENGINES, own_database
 from tests.webhook_receiver import Receiver, receiving
@@ -312,3 +320,57 @@ def test_a_deleted_endpoint_gets_nothing_more(
             select(func.count()).select_from(outbox).where(outbox.c.tenant_id == tenant_id)
         ).scalar()
     assert statuses == 1
+
+
+def test_a_worker_batch_is_claimed_at_fan_out_sent_at_once_and_recorded(
+    uow: SqlUnitOfWorkFactory, clock: Clock
+) -> None:
+    tenant_id = _tenant(uow)
+    http = new_http()
+    sink = WebhookSink(transport=http, guard=AddressGuard(allow_private=True), clock=clock)
+    sender = BatchSender(threads=2)
+    try:
+        with receiving(Receiver(secrets=[], clock=clock)) as receiver:
+            endpoint = _endpoint(uow, tenant_id, receiver.url, ["order.created"], clock())
+            receiver.secrets.append(endpoint.secret)
+            add_location(uow, tenant_id, "WH1")
+            add_product(uow, tenant_id, "TEE")
+            set_stock(uow, tenant_id, "TEE", "WH1", 10)
+            placed = [place(uow, tenant_id, order_of(("TEE", 1))).order for _ in range(3)]
+
+            fanned, batch = fan_out_and_claim(
+                uow_factory=uow,
+                sinks=[sink],
+                render=render_event_data,
+                render_many=render_event_batch,
+                clock=clock,
+                limit=500,
+            )
+            # Claimed by this worker: no other claim takes them while it sends.
+            assert not len(
+                claim_due_batch(uow_factory=uow, sinks={sink.kind: sink}, clock=clock, limit=500)
+            )
+            report = record_batch(
+                uow_factory=uow,
+                sinks={sink.kind: sink},
+                batch=batch,
+                outcomes=sender(batch.jobs, clock),
+                clock=clock,
+                rng=random.Random(5),
+            )
+    finally:
+        sender.close()
+        http.close()
+
+    assert fanned >= 3
+    assert report.delivered == len(batch.jobs) == len(receiver.arrivals) == 3
+    assert all(a.verified for a in receiver.arrivals), [a.error for a in receiver.arrivals]
+    sent = {a.payload["data"]["id"]: a.payload["data"] for a in receiver.arrivals}
+    with uow() as work:
+        for order in placed:
+            # Rendered with the batch, exactly as one order is rendered alone.
+            assert sent[str(order.id)] == render_event_data(
+                work, tenant_id, ResourceRef("order", str(order.id))
+            )
+        attempts = work.deliveries.attempts(tenant_id, batch.sendable[0].id)
+    assert [(a.attempt, a.delivered, a.status_code) for a in attempts] == [(1, True, 200)]

@@ -7,6 +7,7 @@ is never part of any of these answers.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from oms.services.event_catalogue import ResourceRef
 from oms.services.inventory import stock_of_sku
 from oms.services.ports import UnitOfWork
 
-__all__ = ["render_event_data"]
+__all__ = ["render_event_batch", "render_event_data"]
 
 
 def _id(key: str) -> UUID | None:
@@ -51,3 +52,25 @@ def render_event_data(uow: UnitOfWork, tenant_id: UUID, ref: ResourceRef) -> dic
         return None if shipment is None else ShipmentRead.of(shipment).model_dump(mode="json")
     endpoint = uow.webhooks.get(tenant_id, key)
     return None if endpoint is None else WebhookEndpointRead.of(endpoint).model_dump(mode="json")
+
+
+def render_event_batch(
+    uow: UnitOfWork, refs: Sequence[tuple[UUID, ResourceRef]]
+) -> dict[tuple[UUID, ResourceRef], dict[str, Any] | None]:
+    """The orders among ``refs`` rendered together (each table read once per tenant, not
+    once per order), as ``render_event_data`` renders each; the other resources are left
+    to it."""
+    wanted: dict[UUID, dict[UUID, ResourceRef]] = {}
+    for tenant_id, ref in refs:
+        key = _id(ref.key) if ref.kind == "order" else None
+        if key is not None:
+            wanted.setdefault(tenant_id, {})[key] = ref
+    rendered: dict[tuple[UUID, ResourceRef], dict[str, Any] | None] = {}
+    for tenant_id, by_id in wanted.items():
+        for ref in by_id.values():
+            rendered[tenant_id, ref] = None  # unless found
+        for order in uow.orders.get_many(tenant_id, list(by_id)):
+            rendered[tenant_id, by_id[order.id]] = OrderRead.of(
+                order, with_timeline=False
+            ).model_dump(mode="json")
+    return rendered

@@ -140,6 +140,13 @@ class DeliveryRepository(Protocol):
         has one keeps it); the number of deliveries created."""
         ...
 
+    def publish_claimed(
+        self, fanouts: Sequence[Fanout], *, at: datetime, lease_until: datetime
+    ) -> list[ClaimedDelivery]:
+        """``publish``, with the deliveries created already claimed by the caller until
+        ``lease_until`` (their first attempt is about to be made); those created."""
+        ...
+
     def claim_due(
         self, *, now: datetime, lease_until: datetime, limit: int
     ) -> list[ClaimedDelivery]:

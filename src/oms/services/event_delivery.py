@@ -9,7 +9,14 @@ subscribers, then deliver what is due, at least once, on the retry schedule.
                               delivered · pending (retry at t + backoff) · failed · cancelled
 
 The clock and the random source (the retries' jitter) are injected; so is the way sends
-run (``Sender``: one by one here, a thread pool in the worker process).
+run (``Sender``: one by one here; in the worker process a sink that ``SendsMany`` gets its
+jobs as one batch, the others a thread pool).
+
+``deliver_due`` is three steps the worker also runs apart, to overlap them:
+``claim_due_batch`` (claim and prepare, one short transaction), the sends, and
+``record_batch`` (one transaction). ``fan_out_and_claim`` fans out and claims the
+deliveries it creates for this worker at once (leased, prepared in the same transaction),
+so a fresh event goes out without waiting for another claim.
 """
 
 from __future__ import annotations
@@ -32,12 +39,18 @@ __all__ = [
     "DEFAULT_LEASE",
     "AttemptObserver",
     "DeliveryReport",
+    "EventBatchRenderer",
     "EventRenderer",
+    "SendBatch",
     "SendJob",
     "Sender",
+    "SendsMany",
     "SubscriberHealth",
+    "claim_due_batch",
     "deliver_due",
     "fan_out",
+    "fan_out_and_claim",
+    "record_batch",
     "send_in_turn",
 ]
 
@@ -52,6 +65,13 @@ SEND_ALLOWANCE = timedelta(seconds=30)
 Clock = Callable[[], datetime]
 # The resource an event carries, as the API returns it (None: it no longer exists).
 EventRenderer = Callable[[UnitOfWork, UUID, ResourceRef], dict[str, Any] | None]
+# Many resources at once (a table read once for all of them rather than once each), by
+# (tenant id, resource); None for those that no longer exist. Those it leaves out are
+# rendered one by one (``EventRenderer``).
+EventBatchRenderer = Callable[
+    [UnitOfWork, Sequence[tuple[UUID, ResourceRef]]],
+    Mapping[tuple[UUID, ResourceRef], dict[str, Any] | None],
+]
 
 
 @dataclass(frozen=True)
@@ -86,6 +106,15 @@ def send_in_turn(jobs: Sequence[SendJob], clock: Clock) -> list[Outcome | None]:
 
 
 @runtime_checkable
+class SendsMany(Protocol):
+    """A sink that sends a batch of its jobs itself, concurrently (the webhook sink: many
+    requests at once on one event loop); the outcomes in the jobs' order. Like ``send``, it
+    never raises for the receivers' failures."""
+
+    def send_many(self, jobs: Sequence[SendJob]) -> list[Outcome]: ...
+
+
+@runtime_checkable
 class SubscriberHealth(Protocol):
     """A sink that keeps track of its subscribers' health (webhook endpoints failing for
     days are disabled) is told every attempt's outcome, in the transaction recording it."""
@@ -111,20 +140,53 @@ def fan_out(
     """Claim up to ``limit`` outbox messages, turn each public one into an event (data
     rendered once per resource in the batch), create a delivery for every subscriber of
     every sink and mark them published, in one transaction; the number claimed."""
+    fanned, _ = fan_out_and_claim(
+        uow_factory=uow_factory, sinks=sinks, render=render, clock=clock, limit=limit, lease=None
+    )
+    return fanned
+
+
+def fan_out_and_claim(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    sinks: Sequence[EventSink],
+    render: EventRenderer,
+    clock: Clock,
+    limit: int,
+    lease: timedelta | None = DEFAULT_LEASE,
+    render_many: EventBatchRenderer | None = None,
+) -> tuple[int, SendBatch]:
+    """``fan_out``, with the deliveries it creates claimed by the caller for ``lease`` and
+    prepared in the same transaction (none claimed when ``lease`` is None): the number of
+    messages claimed and the batch to send. With ``render_many`` the batch's resources are
+    rendered all at once."""
     with uow_factory() as uow:
         entries = uow.deliveries.claim_unpublished(limit=limit)
         if not entries:
-            return 0
+            return 0, SendBatch()
         now = clock()
+        typed = [(entry, public_type(entry.topic, entry.payload)) for entry in entries]
+        refs = {
+            entry.id: resource_of(event_type, str(entry.aggregate_id), entry.payload)
+            for entry, event_type in typed
+            if event_type is not None
+        }
         rendered: dict[tuple[UUID, ResourceRef], dict[str, Any] | None] = {}
+        if render_many is not None:
+            wanted: set[tuple[UUID, ResourceRef]] = set()
+            for entry, _ in typed:
+                found = refs.get(entry.id)
+                if found is not None:
+                    wanted.add((entry.tenant_id, found))
+            rendered.update(render_many(uow, sorted(wanted, key=str)))
         fanouts: list[Fanout] = []
+        events: dict[UUID, Event] = {}
         derived: dict[UUID, list[OutboxMessage]] = {}
-        for entry in entries:
-            event_type = public_type(entry.topic, entry.payload)
+        for entry, event_type in typed:
             if event_type is None:
                 fanouts.append(Fanout(entry, None, None, ()))
                 continue
-            ref = resource_of(event_type, str(entry.aggregate_id), entry.payload)
+            ref = refs[entry.id]
             data: dict[str, Any] | None = None
             if ref is not None:
                 if (entry.tenant_id, ref) not in rendered:
@@ -142,6 +204,7 @@ def fan_out(
                 aggregate_id=entry.aggregate_id,
                 detail=entry.payload,
             )
+            events[entry.id] = event
             subscribers = [
                 (sink.kind, key) for sink in sinks for key in sink.subscribers(uow, event)
             ]
@@ -155,11 +218,16 @@ def fan_out(
                         created_at=now,
                     )
                 )
-        uow.deliveries.publish(fanouts, at=now)
+        batch = SendBatch()
+        if lease is None:
+            uow.deliveries.publish(fanouts, at=now)
+        else:
+            claimed = uow.deliveries.publish_claimed(fanouts, at=now, lease_until=now + lease)
+            batch = _prepared(uow, {s.kind: s for s in sinks}, claimed, events, lease)
         for tenant_id, messages in derived.items():
             uow.outbox.add_many(tenant_id, messages)
         uow.commit()
-    return len(entries)
+    return len(entries), batch
 
 
 @dataclass
@@ -192,6 +260,118 @@ def _verdict(
     return DeliveryStatus.PENDING, at + wait
 
 
+@dataclass
+class SendBatch:
+    """Deliveries claimed (with a lease) and prepared: ``jobs`` to send for the
+    ``sendable`` ones, in the same order; ``unsendable`` ones end undelivered (nothing to
+    send any more)."""
+
+    sendable: list[ClaimedDelivery] = field(default_factory=list)
+    jobs: list[SendJob] = field(default_factory=list)
+    unsendable: list[ClaimedDelivery] = field(default_factory=list)
+    events: dict[UUID, Event] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.sendable) + len(self.unsendable)
+
+    def extend(self, other: SendBatch) -> None:
+        self.sendable += other.sendable
+        self.jobs += other.jobs
+        self.unsendable += other.unsendable
+        self.events.update(other.events)
+
+
+def _prepared(
+    uow: UnitOfWork,
+    sinks: Mapping[str, EventSink],
+    claimed: Sequence[ClaimedDelivery],
+    events: Mapping[UUID, Event],
+    lease: timedelta,
+) -> SendBatch:
+    batch = SendBatch(events=dict(events))
+    for delivery in claimed:
+        sink = sinks.get(delivery.sink_kind)
+        event = events.get(delivery.event_id)
+        prepared = (
+            None
+            if sink is None or event is None
+            else sink.prepare(uow, event, delivery.subscriber_key)
+        )
+        if sink is None or event is None or prepared is None:
+            batch.unsendable.append(delivery)
+            continue
+        batch.sendable.append(delivery)
+        batch.jobs.append(
+            SendJob(
+                sink=sink,
+                prepared=prepared,
+                event=event,
+                key=delivery.subscriber_key,
+                attempt=delivery.attempt,
+                deadline=delivery.lease_until - min(SEND_ALLOWANCE, lease / 2),
+            )
+        )
+    return batch
+
+
+def claim_due_batch(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    sinks: Mapping[str, EventSink],
+    clock: Clock,
+    limit: int,
+    lease: timedelta = DEFAULT_LEASE,
+) -> SendBatch:
+    """Claim up to ``limit`` due deliveries with a lease and prepare them (one short
+    transaction)."""
+    now = clock()
+    with uow_factory() as uow:
+        claimed = uow.deliveries.claim_due(now=now, lease_until=now + lease, limit=limit)
+        if not claimed:
+            return SendBatch()
+        events = uow.deliveries.events(sorted({(c.tenant_id, c.event_id) for c in claimed}))
+        batch = _prepared(uow, sinks, claimed, events, lease)
+        uow.commit()
+    return batch
+
+
+def record_batch(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    sinks: Mapping[str, EventSink],
+    batch: SendBatch,
+    outcomes: Sequence[Outcome | None],
+    clock: Clock,
+    rng: Random,
+    observe: AttemptObserver | None = None,
+) -> DeliveryReport:
+    """Record every attempt of ``batch`` (``outcomes`` in its jobs' order; None: not
+    started, handed back) in one transaction."""
+    report = DeliveryReport(claimed=len(batch))
+    if not len(batch):
+        return report
+    at = clock()
+    records: list[AttemptRecord] = []
+    for delivery in batch.unsendable:
+        records.append(
+            AttemptRecord(delivery, _NOTHING_TO_SEND, at, DeliveryStatus.CANCELLED, None)
+        )
+    for delivery, outcome in zip(batch.sendable, outcomes, strict=True):
+        if outcome is None:
+            records.append(AttemptRecord(delivery, None, at, DeliveryStatus.PENDING, at))
+            continue
+        status, next_at = _verdict(delivery, outcome, at, rng)
+        records.append(AttemptRecord(delivery, outcome, at, status, next_at))
+    _record(uow_factory, sinks, records, at)
+    for record in records:
+        _count(report, record)
+        if observe is not None and record.outcome is not None:
+            event = batch.events.get(record.delivery.event_id)
+            age = at - event.created_at if event is not None else timedelta(0)
+            observe(record.delivery, record.outcome, record.status, age)
+    return report
+
+
 def deliver_due(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -205,62 +385,19 @@ def deliver_due(
 ) -> DeliveryReport:
     """Claim up to ``limit`` due deliveries with a lease and prepare them (one short
     transaction), send them (no transaction), record every attempt (one transaction)."""
-    report = DeliveryReport()
-    now = clock()
-    lease_until = now + lease
-    with uow_factory() as uow:
-        claimed = uow.deliveries.claim_due(now=now, lease_until=lease_until, limit=limit)
-        if not claimed:
-            return report
-        events = uow.deliveries.events(sorted({(c.tenant_id, c.event_id) for c in claimed}))
-        jobs: list[SendJob] = []
-        sendable: list[ClaimedDelivery] = []
-        unsendable: list[ClaimedDelivery] = []
-        for delivery in claimed:
-            sink = sinks.get(delivery.sink_kind)
-            event = events.get(delivery.event_id)
-            prepared = (
-                None
-                if sink is None or event is None
-                else sink.prepare(uow, event, delivery.subscriber_key)
-            )
-            if sink is None or event is None or prepared is None:
-                unsendable.append(delivery)
-                continue
-            sendable.append(delivery)
-            jobs.append(
-                SendJob(
-                    sink=sink,
-                    prepared=prepared,
-                    event=event,
-                    key=delivery.subscriber_key,
-                    attempt=delivery.attempt,
-                    deadline=lease_until - min(SEND_ALLOWANCE, lease / 2),
-                )
-            )
-        uow.commit()
-    report.claimed = len(claimed)
-    outcomes = sender(jobs, clock) if jobs else []
-    at = clock()
-    records: list[AttemptRecord] = []
-    for delivery in unsendable:
-        records.append(
-            AttemptRecord(delivery, _NOTHING_TO_SEND, at, DeliveryStatus.CANCELLED, None)
-        )
-    for delivery, outcome in zip(sendable, outcomes, strict=True):
-        if outcome is None:
-            records.append(AttemptRecord(delivery, None, at, DeliveryStatus.PENDING, at))
-            continue
-        status, next_at = _verdict(delivery, outcome, at, rng)
-        records.append(AttemptRecord(delivery, outcome, at, status, next_at))
-    _record(uow_factory, sinks, records, at)
-    for record in records:
-        _count(report, record)
-        if observe is not None and record.outcome is not None:
-            event = events.get(record.delivery.event_id)
-            age = at - event.created_at if event is not None else timedelta(0)
-            observe(record.delivery, record.outcome, record.status, age)
-    return report
+    batch = claim_due_batch(
+        uow_factory=uow_factory, sinks=sinks, clock=clock, limit=limit, lease=lease
+    )
+    outcomes = sender(batch.jobs, clock) if batch.jobs else []
+    return record_batch(
+        uow_factory=uow_factory,
+        sinks=sinks,
+        batch=batch,
+        outcomes=outcomes,
+        clock=clock,
+        rng=rng,
+        observe=observe,
+    )
 
 
 def _record(

@@ -97,7 +97,29 @@ class _Deliveries:
         return [r.entry for r in rows[:limit]]
 
     def publish(self, fanouts: Sequence[Fanout], *, at: datetime) -> int:
-        created = 0
+        return len(self._publish(fanouts, at=at, lease_until=None))
+
+    def publish_claimed(
+        self, fanouts: Sequence[Fanout], *, at: datetime, lease_until: datetime
+    ) -> list[ClaimedDelivery]:
+        return [
+            ClaimedDelivery(
+                tenant_id=d.view.tenant_id,
+                id=d.view.id,
+                event_id=d.view.event_id,
+                sink_kind=d.view.sink_kind,
+                subscriber_key=d.view.subscriber_key,
+                attempt=1,
+                round_start=0,
+                lease_until=lease_until,
+            )
+            for d in self._publish(fanouts, at=at, lease_until=lease_until)
+        ]
+
+    def _publish(
+        self, fanouts: Sequence[Fanout], *, at: datetime, lease_until: datetime | None
+    ) -> list[_Delivery]:
+        created: list[_Delivery] = []
         taken = {
             (d.view.event_id, d.view.sink_kind, d.view.subscriber_key)
             for d in self._s.deliveries.values()
@@ -126,8 +148,9 @@ class _Deliveries:
                     updated_at=at,
                     delivered_at=None,
                 )
-                self._s.deliveries[view.id] = _Delivery(view, next_attempt_at=at)
-                created += 1
+                made = _Delivery(view, lease_until=lease_until, next_attempt_at=lease_until or at)
+                self._s.deliveries[view.id] = made
+                created.append(made)
         return created
 
     def claim_due(

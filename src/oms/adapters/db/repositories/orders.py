@@ -254,6 +254,16 @@ class SqlOrderRepository:
             self._remember(order)
         return order
 
+    def get_many(self, tenant_id: UUID, order_ids: Sequence[UUID]) -> list[Order]:
+        if not order_ids:
+            return []
+        rows = self._conn.execute(
+            select(orders).where(_o.tenant_id == tenant_id, _o.id.in_(list(order_ids)))
+        )
+        found = [order_from_row(row) for row in rows]
+        self._load_children(found, with_events=False)
+        return found
+
     def exists(self, tenant_id: UUID, order_id: UUID) -> bool:
         return (
             self._conn.scalar(select(_o.id).where(_o.tenant_id == tenant_id, _o.id == order_id))

@@ -125,6 +125,30 @@ def _page(run: Callable[[], Response]) -> Response:
         return refused.response
 
 
+def _pdf(
+    viewer: Viewer,
+    portal: Any,
+    tenant_id: str,
+    thing_id: str,
+    make: Callable[[UUID, UUID], Any],
+) -> Response:
+    """A document the API prints, for staff: ``make(tenant, id)`` renders it (NotFound,
+    like an unknown tenant or id, is the 404 page)."""
+
+    def run() -> Response:
+        tenant = _staff(viewer, portal.pages, tenant_id)
+        thing = _uuid(thing_id)
+        if tenant is None or thing is None:
+            return _not_found(portal.pages, viewer)
+        try:
+            document = make(tenant, thing)
+        except NotFound:
+            return _not_found(portal.pages, viewer)
+        return pdf_response(document.content, document.filename)
+
+    return _page(run)
+
+
 def _principal(viewer: Viewer, tenant_id: UUID) -> Principal:
     return Principal(key_id=viewer.user.id, scope=ApiKeyScope.TENANT, tenant_id=tenant_id)
 
@@ -352,25 +376,16 @@ def pick_list_pdf(
     request: Request, tenant_id: str, wave_id: str, viewer: ViewerDep, portal: PortalDep
 ) -> Response:
     """The wave's pick list as the PDF the API prints."""
-
-    def run() -> Response:
-        tenant = _staff(viewer, portal.pages, tenant_id)
-        wave = _uuid(wave_id)
-        if tenant is None or wave is None:
-            return _not_found(portal.pages, viewer)
-        state = app_state(request)
-        try:
-            document = documents.pick_list_document(
-                uow_factory=state.uow_factory,
-                tenant_id=tenant,
-                wave_id=wave,
-                renderer=state.documents,
-            )
-        except NotFound:
-            return _not_found(portal.pages, viewer)
-        return pdf_response(document.content, document.filename)
-
-    return _page(run)
+    state = app_state(request)
+    return _pdf(
+        viewer,
+        portal,
+        tenant_id,
+        wave_id,
+        lambda tenant, wave: documents.pick_list_document(
+            uow_factory=state.uow_factory, tenant_id=tenant, wave_id=wave, renderer=state.documents
+        ),
+    )
 
 
 @router.post("/{tenant_id}/waves/{wave_id}/confirm", dependencies=[Depends(checked_form)])
@@ -657,26 +672,20 @@ def packing_slip(
     request: Request, tenant_id: str, fo_id: str, viewer: ViewerDep, portal: PortalDep
 ) -> Response:
     """The packing slip, the PDF the API prints."""
-
-    def run() -> Response:
-        tenant = _staff(viewer, portal.pages, tenant_id)
-        fo = _uuid(fo_id)
-        if tenant is None or fo is None:
-            return _not_found(portal.pages, viewer)
-        state = app_state(request)
-        try:
-            document = documents.packing_slip_document(
-                uow_factory=state.uow_factory,
-                tenant_id=tenant,
-                fo_id=fo,
-                renderer=state.documents,
-                now=portal.pages.clock.now().astimezone(UTC),
-            )
-        except NotFound:
-            return _not_found(portal.pages, viewer)
-        return pdf_response(document.content, document.filename)
-
-    return _page(run)
+    state = app_state(request)
+    return _pdf(
+        viewer,
+        portal,
+        tenant_id,
+        fo_id,
+        lambda tenant, fo: documents.packing_slip_document(
+            uow_factory=state.uow_factory,
+            tenant_id=tenant,
+            fo_id=fo,
+            renderer=state.documents,
+            now=portal.pages.clock.now().astimezone(UTC),
+        ),
+    )
 
 
 @router.get("/{tenant_id}/shipments/{shipment_id}/label.pdf")
@@ -684,25 +693,19 @@ def label(
     request: Request, tenant_id: str, shipment_id: str, viewer: ViewerDep, portal: PortalDep
 ) -> Response:
     """The shipment's 4x6 label(s), the PDF the API prints."""
-
-    def run() -> Response:
-        tenant = _staff(viewer, portal.pages, tenant_id)
-        shipment = _uuid(shipment_id)
-        if tenant is None or shipment is None:
-            return _not_found(portal.pages, viewer)
-        state = app_state(request)
-        try:
-            document = documents.labels_document(
-                uow_factory=state.uow_factory,
-                tenant_id=tenant,
-                shipment_id=shipment,
-                renderer=state.documents,
-            )
-        except NotFound:
-            return _not_found(portal.pages, viewer)
-        return pdf_response(document.content, document.filename)
-
-    return _page(run)
+    state = app_state(request)
+    return _pdf(
+        viewer,
+        portal,
+        tenant_id,
+        shipment_id,
+        lambda tenant, shipment: documents.labels_document(
+            uow_factory=state.uow_factory,
+            tenant_id=tenant,
+            shipment_id=shipment,
+            renderer=state.documents,
+        ),
+    )
 
 
 @router.post("/{tenant_id}/locations/{code}/pickups/{fo_id}")

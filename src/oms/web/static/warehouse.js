@@ -26,8 +26,10 @@
     if (!station) { return; }
     var result = station.getAttribute("data-scan");
     if (result) { beep(result === "ok"); }
+    // The answer brings an empty field; what is in it now was typed since (a scanner fires
+    // the next code at once): keep it, only make sure the field has the focus.
     var field = document.getElementById("scan");
-    if (field) { field.value = ""; field.focus(); }
+    if (field && document.activeElement !== field) { field.focus(); }
   }
   document.addEventListener("htmx:beforeSwap", function (event) {
     if (event.detail.xhr && event.detail.xhr.status === 422) {

@@ -10,7 +10,9 @@ with order intake.
     time, p50/p99 from fan-out to delivery and from event to delivery.
 (b) with intake: `oms serve` takes orders paced at ``--rate`` a second (bench/intake.py's
     client) for ``--seconds`` while the workers deliver every order event to a webhook
-    endpoint; the backlog over time and p50/p99 event -> delivery.
+    endpoint and, unless ``--no-email``, customer email to an SMTP server on loopback (a
+    process of its own: aiosmtpd, discarding what it accepts); the backlog over time and
+    p50/p99 event -> delivery, over every delivery (webhook and email).
 
 Each phase uses a scratch database on the server (``--server-url``), dropped afterwards.
 The receiver (bench/receiver.py) is a process of its own that answers 200 at once and
@@ -28,6 +30,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -89,6 +92,33 @@ def stop_receiver(receiver: subprocess.Popen[str]) -> dict[str, float]:
         f"standardwebhooks, {counts['refused']:.0f} refused; {counts['cpu_seconds']:.1f} s CPU"
     )
     return counts
+
+
+def start_smtp_server(port: int) -> subprocess.Popen[bytes]:
+    """aiosmtpd on 127.0.0.1:``port``, accepting and discarding every message."""
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Sink",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return server
+        except OSError:
+            time.sleep(0.05)
+    server.kill()
+    raise RuntimeError("the SMTP server did not start")
 
 
 def start_workers(
@@ -308,6 +338,11 @@ async def phase_b(args: argparse.Namespace) -> None:
     port, hook_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     receiver: subprocess.Popen[str] | None = None
+    smtp: subprocess.Popen[bytes] | None = None
+    if args.email:
+        smtp_port = free_port()
+        smtp = start_smtp_server(smtp_port)
+        env = {**env, "OMS_SMTP_URL": f"smtp://127.0.0.1:{smtp_port}?timeout=10"}
     server = start_server(env, port, args.serve_workers)
     workers: list[subprocess.Popen[bytes]] = []
     try:
@@ -340,7 +375,8 @@ async def phase_b(args: argparse.Namespace) -> None:
             bodies = order_bodies(random.Random(1), skus, "paced", count)
             print(
                 f"(b) {count} orders at {args.rate:g}/s for {args.seconds:g} s; "
-                f"{args.workers} workers; oms serve --workers {args.serve_workers}"
+                f"{args.workers} workers; oms serve --workers {args.serve_workers}; "
+                f"email {'on' if args.email else 'off'}"
             )
             started = time.perf_counter()
             posting = asyncio.create_task(
@@ -367,6 +403,11 @@ async def phase_b(args: argparse.Namespace) -> None:
             total = conn.execute(
                 "SELECT count(*) FROM event_deliveries WHERE status = 'delivered'"
             ).fetchone()[0]  # type: ignore[index]
+            by_sink = conn.execute(
+                "SELECT sink_kind, status, count(*) FROM event_deliveries "
+                "GROUP BY sink_kind, status ORDER BY 1, 2"
+            ).fetchall()
+            print("(b) deliveries: " + ", ".join(f"{k} {st} {n}" for k, st, n in by_sink))
         stop_workers(workers)
         workers = []
         print_cpu(cpu, stop_receiver(receiver), int(total))
@@ -381,6 +422,8 @@ async def phase_b(args: argparse.Namespace) -> None:
         stop_server(server)
         if receiver is not None and receiver.poll() is None:
             receiver.kill()
+        if smtp is not None:
+            smtp.kill()
         if not args.keep_database:
             drop_database(args.server_url, DB)
 
@@ -399,6 +442,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=128)
     parser.add_argument("--serve-workers", type=int, default=2)
+    parser.add_argument(
+        "--email",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="(b): customer email on, to an SMTP server on loopback",
+    )
     parser.add_argument(
         "--keep-database",
         action="store_true",

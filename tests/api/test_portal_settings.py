@@ -127,6 +127,10 @@ def _deliver(uow: SqlUnitOfWorkFactory, sink: WebhookSink, now: datetime) -> Non
 def test_the_delivery_log_shows_each_delivery_and_retries_and_replays_them(
     client: TestClient, admin: User, tenant: ApiTenant, api_uow: SqlUnitOfWorkFactory
 ) -> None:
+    # The wall clock, read once: the API's retry and replay schedule from it (its routers
+    # take no injected clock yet) and the receiver checks signatures' timestamps against
+    # it. Every other time here is this reading plus an offset, so nothing depends on
+    # the day or the hour.
     now = datetime.now(UTC).replace(microsecond=0)
     sink = WebhookSink(
         client=new_client(), guard=AddressGuard(allow_private=True), clock=lambda: now

@@ -251,7 +251,7 @@ def _their_endpoint(world: World) -> list[str]:
 def _their_delivery(world: World) -> list[str]:
     """One of their webhook endpoints and a delivery to it (as the worker would fan out)."""
     endpoint_id = _their_endpoint(world)[0]
-    tenant_id, now = world.theirs.tenant.id, datetime.now(UTC)
+    tenant_id, now = world.theirs.tenant.id, datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
     entry = OutboxEntry(tenant_id, uuid4(), "order.placed", UUID(endpoint_id), {}, now)
     with world.uow() as uow:
         uow.deliveries.publish(

@@ -24,7 +24,8 @@ from oms.services.intake import place_order
 from oms.services.inventory import get_stock
 from tests.builders import TESTER, add_location, add_product, order_of, set_stock
 
-T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+# A fixed moment: every step takes its time from it, never from the wall clock.
+T0 = datetime(2030, 6, 3, 9, 0, tzinfo=UTC)
 TTL = timedelta(minutes=15)
 
 

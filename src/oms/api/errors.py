@@ -48,6 +48,11 @@ STATUS_OF: list[tuple[type[OmsError], int]] = [
 ]
 
 
+def status_of(error: OmsError) -> int:
+    """The HTTP status an error answers with, the API's and the portal's alike."""
+    return next((s for cls, s in STATUS_OF if isinstance(error, cls)), 400)
+
+
 def problem(
     status: int,
     *,
@@ -160,7 +165,7 @@ def problem_for(exc: Exception, *, method: str, path: str) -> JSONResponse:
     transient storage error, else 500 (logged). The API's handlers and the intake lane
     (``oms.api.intake_lane``) answer through this one function."""
     if isinstance(exc, OmsError):
-        status = next((s for cls, s in STATUS_OF if isinstance(exc, cls)), 400)
+        status = status_of(exc)
         # Extra members add to the problem; they never replace its standard members.
         extra = {k: v for k, v in exc.extra.items() if k not in _STANDARD_MEMBERS}
         if isinstance(exc, InvalidRequest) and exc.errors:

@@ -33,7 +33,7 @@ from oms.web.portal.auth import (
     app_state,
     checked_form,
 )
-from oms.web.portal.rendering import PortalPages
+from oms.web.portal.rendering import PortalPages, refusal
 from oms.web.portal.settings import may_configure
 from oms.web.portal.settings import require_admin as _admin
 
@@ -55,12 +55,6 @@ def _uuid(text: str | None) -> UUID | None:
         return None if not text else UUID(text)
     except ValueError:
         return None
-
-
-def _refusal(refused: OmsError) -> tuple[int, str]:
-    status = 422 if isinstance(refused, InvalidRequest) else 409
-    details = "; ".join(f"{e.pointer}: {e.detail}" for e in getattr(refused, "errors", []))
-    return status, refused.detail + (f" ({details})" if details else "")
 
 
 def _render(
@@ -199,7 +193,7 @@ def adjust(request: Request, viewer: ViewerDep, portal: PortalDep, form: Checked
             gateways=state.gateways,
         )
     except OmsError as refused:
-        status, problem = _refusal(refused)
+        status, problem = refusal(refused)
         return _stock_page(
             request, viewer, portal.pages, status=status, problem=problem, asked=asked
         )
@@ -373,7 +367,7 @@ def product_edit(
     except NotFound:
         return _not_found(portal.pages, request, viewer, "product")
     except OmsError as refused:
-        status, problem = _refusal(refused)
+        status, problem = refusal(refused)
         return _product_page(
             request, viewer, portal.pages, product_id, status=status, problem=problem
         )

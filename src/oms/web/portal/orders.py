@@ -19,11 +19,8 @@ from starlette.responses import RedirectResponse, Response
 
 from oms.domain.addresses import Address
 from oms.domain.errors import (
-    InvalidRequest,
     NotFound,
     OmsError,
-    PreconditionFailed,
-    PreconditionRequired,
 )
 from oms.domain.holds import HoldReason
 from oms.domain.status import FulfillmentStatus, OrderStatus, PaymentStatus
@@ -39,7 +36,7 @@ from oms.web.portal.auth import (
     actor_may_act,
     app_state,
 )
-from oms.web.portal.rendering import PortalPages
+from oms.web.portal.rendering import PortalPages, refusal
 from oms.web.portal.words import routing_story, who
 
 __all__ = ["router"]
@@ -205,14 +202,6 @@ def order_page(
     return _order_page(request, viewer, portal.pages, tenant, order, done=done)
 
 
-# A refusal's status on the page, as the API answers it (oms.api.errors); the rest: 409.
-_STATUS_OF: tuple[tuple[type[OmsError], int], ...] = (
-    (InvalidRequest, 422),
-    (PreconditionFailed, 412),
-    (PreconditionRequired, 428),
-)
-
-
 def _act(
     request: Request,
     viewer: Viewer,
@@ -233,9 +222,7 @@ def _act(
     except NotFound:
         return _not_found(pages, viewer)
     except OmsError as refused:
-        status = next((code for kind, code in _STATUS_OF if isinstance(refused, kind)), 409)
-        details = "; ".join(f"{e.pointer}: {e.detail}" for e in getattr(refused, "errors", []))
-        problem = refused.detail + (f" ({details})" if details else "")
+        status, problem = refusal(refused)
         return _order_page(request, viewer, pages, tenant, order, status=status, problem=problem)
     where = f"/app/orders/{tenant}/{order}?" + urlencode({"done": action})
     return RedirectResponse(where, 303)

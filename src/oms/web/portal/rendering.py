@@ -20,10 +20,20 @@ from typing import Any
 
 from starlette.responses import HTMLResponse, Response
 
+from oms.api.errors import status_of
+from oms.domain.errors import OmsError
 from oms.domain.money import round_money
 from oms.web.pages import HERE, PageClock, template_environment
 
-__all__ = ["STATIC_FILES", "PortalPages"]
+__all__ = ["STATIC_FILES", "PortalPages", "refusal"]
+
+
+def refusal(error: OmsError) -> tuple[int, str]:
+    """How a page shows a use case's refusal: the status the API would answer with
+    (``oms.api.errors.status_of``) and the sentence, each field's problem after it."""
+    details = "; ".join(f"{e.pointer}: {e.detail}" for e in getattr(error, "errors", []))
+    return status_of(error), error.detail + (f" ({details})" if details else "")
+
 
 # name -> media type: everything /app/static serves (nothing else is read from disk).
 STATIC_FILES = {

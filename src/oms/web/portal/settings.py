@@ -39,7 +39,7 @@ from oms.web.portal.auth import (
     app_state,
     checked_form,
 )
-from oms.web.portal.rendering import PortalPages
+from oms.web.portal.rendering import PortalPages, refusal
 
 __all__ = ["router"]
 
@@ -75,11 +75,6 @@ def _uuid(text: str | None) -> UUID | None:
         return None if not text else UUID(text)
     except ValueError:
         return None
-
-
-def _problem(refused: InvalidRequest) -> str:
-    details = "; ".join(f"{e.pointer}: {e.detail}" for e in refused.errors)
-    return refused.detail + (f" ({details})" if details else "")
 
 
 def _page(
@@ -190,7 +185,7 @@ def webhook_create(
         )
     except InvalidRequest as refused:
         return _endpoint_list(
-            request, viewer, portal.pages, status=422, problem=_problem(refused), asked=asked
+            request, viewer, portal.pages, status=422, problem=refusal(refused)[1], asked=asked
         )
     return portal.pages.render(
         "webhook_secret.html",
@@ -426,7 +421,7 @@ def webhook_replay(
         return _not_found(portal.pages, request, viewer, "webhook endpoint")
     except InvalidRequest as refused:
         return _endpoint_page(
-            request, viewer, portal.pages, endpoint_id, problem=_problem(refused), code=422
+            request, viewer, portal.pages, endpoint_id, problem=refusal(refused)[1], code=422
         )
     return _back(wanted, done=f"{count} delivery(ies) scheduled again")
 
@@ -488,7 +483,7 @@ def notification_save(
             values=raw,
             templates=list(Template),
             done=None,
-            problem=_problem(refused),
+            problem=refusal(refused)[1],
         )
         response.status_code = 422
         return response

@@ -28,10 +28,8 @@ from starlette.responses import RedirectResponse, Response
 from oms.api.responses import pdf_response
 from oms.domain.errors import (
     InvalidRequest,
-    LockedOut,
     NotFound,
     OmsError,
-    PreconditionFailed,
 )
 from oms.domain.fulfilment import FulfillmentOrder, FulfillmentOrderStatus
 from oms.domain.picking import WaveStatus
@@ -45,7 +43,7 @@ from oms.web.portal.auth import (
     app_state,
     checked_form,
 )
-from oms.web.portal.rendering import PortalPages
+from oms.web.portal.rendering import PortalPages, refusal
 
 __all__ = ["router"]
 
@@ -61,12 +59,6 @@ OPEN_WORK = (
     FulfillmentOrderStatus.ON_HOLD.value,
     FulfillmentOrderStatus.READY_FOR_PICKUP.value,
 )
-_STATUS_OF: tuple[tuple[type[OmsError], int], ...] = (
-    (NotFound, 404),
-    (InvalidRequest, 422),
-    (PreconditionFailed, 412),
-    (LockedOut, 423),
-)
 
 
 class _Refused(Exception):
@@ -74,15 +66,6 @@ class _Refused(Exception):
 
     def __init__(self, response: Response) -> None:
         self.response = response
-
-
-def _status_of(error: OmsError) -> int:
-    return next((code for kind, code in _STATUS_OF if isinstance(error, kind)), 409)
-
-
-def _problem(error: OmsError) -> str:
-    details = "; ".join(e.detail for e in getattr(error, "errors", []))
-    return error.detail + (f": {details}" if details else "")
 
 
 def _uuid(text: str) -> UUID | None:
@@ -321,14 +304,9 @@ def create_wave(
                 actor=viewer.actor,
             )
         except OmsError as refused:
+            status, problem = refusal(refused)
             return _queue_page(
-                request,
-                viewer,
-                portal.pages,
-                tenant,
-                code,
-                status=_status_of(refused),
-                problem=_problem(refused),
+                request, viewer, portal.pages, tenant, code, status=status, problem=problem
             )
         return RedirectResponse(f"/app/warehouse/{tenant}/waves/{result.wave.id}", 303)
 
@@ -418,7 +396,7 @@ def confirm_wave(
         except NotFound:
             return _not_found(portal.pages, viewer)
         except OmsError as refused:
-            done = _problem(refused)
+            done = refusal(refused)[1]
         where = f"/app/warehouse/{tenant}/waves/{wave}?" + urlencode({"done": done})
         return RedirectResponse(where, 303)
 
@@ -605,6 +583,7 @@ def pack(
                 actor=viewer.actor,
             )
         except OmsError as refused:
+            status, problem = refusal(refused)
             return _station_page(
                 request,
                 viewer,
@@ -612,8 +591,8 @@ def pack(
                 tenant,
                 fo,
                 scans,
-                status=_status_of(refused),
-                problem=_problem(refused),
+                status=status,
+                problem=problem,
                 box=form.get("box"),
             )
         where = f"/app/warehouse/{tenant}/fulfilment/{fo}?" + urlencode({"done": "Packed"})
@@ -651,6 +630,7 @@ def ship(
                 actor=viewer.actor,
             )
         except OmsError as refused:
+            status, problem = refusal(refused)
             return _station_page(
                 request,
                 viewer,
@@ -658,8 +638,8 @@ def ship(
                 tenant,
                 fo,
                 [],
-                status=_status_of(refused),
-                problem=_problem(refused),
+                status=status,
+                problem=problem,
             )
         where = f"/app/warehouse/{tenant}/fulfilment/{fo}?" + urlencode({"done": "Shipped"})
         return RedirectResponse(where, 303)
@@ -738,14 +718,9 @@ def hand_over(
                 actor=viewer.actor,
             )
         except OmsError as refused:
+            status, problem = refusal(refused)
             return _queue_page(
-                request,
-                viewer,
-                portal.pages,
-                tenant,
-                code,
-                status=_status_of(refused),
-                problem=_problem(refused),
+                request, viewer, portal.pages, tenant, code, status=status, problem=problem
             )
         number = located.order.number
         return _back_to_queue(tenant, code, done=f"Order #{number} handed over")

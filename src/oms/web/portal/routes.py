@@ -6,8 +6,8 @@
 - ``/app/orders`` (search), ``/app/orders/{tenant}/{order}`` and its actions —
   ``oms.web.portal.orders``
 - ``/app/exceptions`` and ``/app/exceptions/release`` — ``oms.web.portal.queue``
-- ``/app/warehouse/...``: locations, queue by cut-off, waves, pack station, pickups —
-  ``oms.web.portal.warehouse``
+- ``/app/warehouse/...``: locations, queue by cut-off, waves, pickups —
+  ``oms.web.portal.warehouse``; the pack station — ``oms.web.portal.pack_station``
 - ``/app/inventory`` (stock, adjustments, ledger) and ``/app/catalogue/...`` (products,
   locations) — ``oms.web.portal.inventory``
 - ``/app/settings/...`` (webhook endpoints, notifications, routing profile, carrier rate
@@ -29,7 +29,7 @@ from starlette.responses import Response
 from oms.config import Settings
 from oms.services.users import PasswordHasher
 from oms.web.pages import PageClock
-from oms.web.portal import auth, dashboard, inventory, orders, queue, warehouse
+from oms.web.portal import auth, dashboard, inventory, orders, pack_station, queue, warehouse
 from oms.web.portal import settings as settings_pages
 from oms.web.portal.rendering import STATIC_FILES, PortalPages
 from oms.web.portal.session import SessionCodec
@@ -83,5 +83,14 @@ def install_portal(
     app.add_exception_handler(auth.SignInNeeded, _sign_in)
     app.add_exception_handler(auth.CsrfRefused, _csrf)
     app.add_exception_handler(auth.Forbidden, _forbidden)
-    for module in (auth, dashboard, orders, queue, inventory, warehouse, settings_pages):
+    for module in (
+        auth,
+        dashboard,
+        orders,
+        queue,
+        inventory,
+        warehouse,
+        pack_station,
+        settings_pages,
+    ):
         app.include_router(module.router)

@@ -16,7 +16,6 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
@@ -33,7 +32,7 @@ from oms.web.portal.auth import (
     app_state,
     checked_form,
 )
-from oms.web.portal.rendering import PortalPages, refusal
+from oms.web.portal.rendering import PortalPages, parse_uuid, refusal
 from oms.web.portal.settings import may_configure
 from oms.web.portal.settings import require_admin as _admin
 
@@ -48,13 +47,6 @@ _Text = Annotated[str | None, Query(max_length=200)]
 def is_low(stock: inventory.LocationStock) -> bool:
     """Low stock: available at or below the safety stock kept at the location."""
     return stock.available <= (stock.safety_stock or 0)
-
-
-def _uuid(text: str | None) -> UUID | None:
-    try:
-        return None if not text else UUID(text)
-    except ValueError:
-        return None
 
 
 def _render(
@@ -225,7 +217,7 @@ def ledger(
             tenant_id=viewer.tenant_id,
             sku=sku or "",
             location_code=None,
-            after_id=_uuid(after),
+            after_id=parse_uuid(after),
             limit=PAGE_SIZE + 1,
         )
     except NotFound:
@@ -299,7 +291,7 @@ def _product_page(
     problem: str | None = None,
     done: str | None = None,
 ) -> Response:
-    wanted = _uuid(product_id)
+    wanted = parse_uuid(product_id)
     if viewer.tenant_id is None:
         return _render(pages, request, viewer, "product.html")
     try:
@@ -342,7 +334,7 @@ def product_edit(
 ) -> Response:
     """Change the product's name, price, category, barcode and weight."""
     _admin(viewer)
-    wanted = _uuid(product_id)
+    wanted = parse_uuid(product_id)
     if viewer.tenant_id is None or wanted is None:
         return _not_found(portal.pages, request, viewer, "product")
     try:
@@ -382,7 +374,7 @@ def product_archive(
 ) -> Response:
     """Archive the product: kept with its orders, stock and ledger, no longer sold."""
     _admin(viewer)
-    wanted = _uuid(product_id)
+    wanted = parse_uuid(product_id)
     try:
         if viewer.tenant_id is None or wanted is None:
             raise NotFound("No such product")

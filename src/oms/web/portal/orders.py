@@ -36,7 +36,7 @@ from oms.web.portal.auth import (
     actor_may_act,
     app_state,
 )
-from oms.web.portal.rendering import PortalPages, refusal
+from oms.web.portal.rendering import PortalPages, parse_uuid, refusal
 from oms.web.portal.words import routing_story, who
 
 __all__ = ["router"]
@@ -46,13 +46,6 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 PAGE_SIZE = 50
 ADDRESS_FIELDS = ("name", "company", "line1", "line2", "city", "region", "postal_code", "country")
 _Text = Annotated[str | None, Query(max_length=320)]
-
-
-def _uuid(text: str | None) -> UUID | None:
-    try:
-        return None if not text else UUID(text)
-    except ValueError:
-        return None
 
 
 def _day(text: str | None) -> date | None:
@@ -93,7 +86,7 @@ async def order_list(
         fulfillment_status=_choice(fulfillment, FulfillmentStatus),
         payment_status=_choice(payment, PaymentStatus),
         channel=(channel or "").strip() or None,
-        location_id=_uuid(location),
+        location_id=parse_uuid(location),
         hold_reason=_choice(hold, HoldReason),
         created_from=None if day_from is None else datetime.combine(day_from, time(), UTC),
         created_to=(
@@ -106,7 +99,7 @@ async def order_list(
         uow_factory=uow,
         tenant_id=viewer.tenant_id,
         search=search,
-        before_id=_uuid(before),
+        before_id=parse_uuid(before),
         limit=PAGE_SIZE + 1,
     )
     choices = await run_in_threadpool(search_choices, uow_factory=uow, tenant_id=viewer.tenant_id)
@@ -196,7 +189,7 @@ def order_page(
 ) -> Response:
     """One order: lines, allocations, routing in words, payments, fulfilment, shipments,
     deliveries of its events and the timeline, with the actions the user may take."""
-    tenant, order = _uuid(tenant_id), _uuid(order_id)
+    tenant, order = parse_uuid(tenant_id), parse_uuid(order_id)
     if tenant is None or order is None:
         return _not_found(portal.pages, viewer)
     return _order_page(request, viewer, portal.pages, tenant, order, done=done)
@@ -212,7 +205,7 @@ def _act(
     run: object,
 ) -> Response:
     """Run ``run(tenant, order)`` for the user; the order page after it (or its refusal)."""
-    tenant, order = _uuid(tenant_id), _uuid(order_id)
+    tenant, order = parse_uuid(tenant_id), parse_uuid(order_id)
     if tenant is None or order is None or not viewer.may_see(tenant):
         return _not_found(pages, viewer)
     actor_may_act(viewer)
@@ -246,7 +239,7 @@ def release_hold(
     state = app_state(request)
 
     def run(tenant: UUID, order: UUID) -> None:
-        hold = _uuid(hold_id)
+        hold = parse_uuid(hold_id)
         if hold is None:
             raise NotFound(f"No hold {hold_id}")
         holds.release_hold(

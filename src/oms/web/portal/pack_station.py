@@ -31,8 +31,8 @@ from oms.web.portal.auth import (
     ViewerDep,
     app_state,
 )
-from oms.web.portal.rendering import PortalPages, refusal
-from oms.web.portal.staff import not_found, page, parse_uuid, pdf, staff_tenant
+from oms.web.portal.rendering import PortalPages, parse_uuid, refusal
+from oms.web.portal.staff import not_found, page, pdf, staff_tenant
 
 __all__ = ["router"]
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from starlette.responses import HTMLResponse, Response
 
@@ -25,7 +26,15 @@ from oms.domain.errors import OmsError
 from oms.domain.money import round_money
 from oms.web.pages import HERE, PageClock, template_environment
 
-__all__ = ["STATIC_FILES", "PortalPages", "refusal"]
+__all__ = ["STATIC_FILES", "PortalPages", "parse_uuid", "refusal"]
+
+
+def parse_uuid(text: str | None) -> UUID | None:
+    """The id a URL or a form names, or None when it names none (a 404 page, not a 500)."""
+    try:
+        return None if not text else UUID(text)
+    except ValueError:
+        return None
 
 
 def refusal(error: OmsError) -> tuple[int, str]:

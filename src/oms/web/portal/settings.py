@@ -39,7 +39,7 @@ from oms.web.portal.auth import (
     app_state,
     checked_form,
 )
-from oms.web.portal.rendering import PortalPages, refusal
+from oms.web.portal.rendering import PortalPages, parse_uuid, refusal
 
 __all__ = ["router"]
 
@@ -68,13 +68,6 @@ def require_admin(viewer: Viewer) -> None:
 
 
 _admin = require_admin
-
-
-def _uuid(text: str | None) -> UUID | None:
-    try:
-        return None if not text else UUID(text)
-    except ValueError:
-        return None
 
 
 def _page(
@@ -216,7 +209,7 @@ def _endpoint_page(
 ) -> Response:
     if viewer.tenant_id is None:
         return _page(pages, request, viewer, "webhook.html")
-    wanted = _uuid(endpoint_id)
+    wanted = parse_uuid(endpoint_id)
     uow = app_state(request).uow_factory
     try:
         if wanted is None:
@@ -229,7 +222,7 @@ def _endpoint_page(
             tenant_id=viewer.tenant_id,
             endpoint_id=wanted,
             status=_statuses(status),
-            before_id=_uuid(before),
+            before_id=parse_uuid(before),
             limit=PAGE_SIZE,
         )
     except NotFound:
@@ -281,7 +274,7 @@ def delivery_page(
     request: Request, endpoint_id: str, delivery_id: str, viewer: ViewerDep, portal: PortalDep
 ) -> Response:
     """One delivery and every attempt of it (when, response code, latency, error)."""
-    wanted, delivery = _uuid(endpoint_id), _uuid(delivery_id)
+    wanted, delivery = parse_uuid(endpoint_id), parse_uuid(delivery_id)
     if viewer.tenant_id is None:
         return _page(portal.pages, request, viewer, "delivery.html")
     try:
@@ -316,7 +309,7 @@ def webhook_delete(
 ) -> Response:
     """Delete an endpoint (its pending deliveries end undelivered)."""
     _admin(viewer)
-    wanted = _uuid(endpoint_id)
+    wanted = parse_uuid(endpoint_id)
     try:
         if wanted is None:
             raise NotFound("No such endpoint")
@@ -339,7 +332,7 @@ def webhook_rotate(
 ) -> Response:
     """A new secret, shown once; the old one keeps signing for 24 hours."""
     _admin(viewer)
-    wanted = _uuid(endpoint_id)
+    wanted = parse_uuid(endpoint_id)
     try:
         if wanted is None:
             raise NotFound("No such endpoint")
@@ -373,7 +366,7 @@ def webhook_retry(
 ) -> Response:
     """Send one delivery again now, with a fresh retry schedule."""
     _admin(viewer)
-    wanted, delivery = _uuid(endpoint_id), _uuid(delivery_id)
+    wanted, delivery = parse_uuid(endpoint_id), parse_uuid(delivery_id)
     try:
         if wanted is None or delivery is None:
             raise NotFound("No such delivery")
@@ -406,7 +399,7 @@ def webhook_replay(
 ) -> Response:
     """Send again every event since a moment (UTC) that went to this endpoint."""
     _admin(viewer)
-    wanted = _uuid(endpoint_id)
+    wanted = parse_uuid(endpoint_id)
     try:
         if wanted is None:
             raise NotFound("No such endpoint")

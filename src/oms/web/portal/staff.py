@@ -15,9 +15,9 @@ from oms.api.responses import pdf_response
 from oms.domain.errors import NotFound
 from oms.domain.tenancy import ApiKeyScope, Principal
 from oms.web.portal.auth import Viewer
-from oms.web.portal.rendering import PortalPages
+from oms.web.portal.rendering import PortalPages, parse_uuid
 
-__all__ = ["Refused", "not_found", "page", "parse_uuid", "pdf", "principal", "staff_tenant"]
+__all__ = ["Refused", "not_found", "page", "pdf", "principal", "staff_tenant"]
 
 
 class Refused(Exception):
@@ -25,13 +25,6 @@ class Refused(Exception):
 
     def __init__(self, response: Response) -> None:
         self.response = response
-
-
-def parse_uuid(text: str) -> UUID | None:
-    try:
-        return UUID(text)
-    except ValueError:
-        return None
 
 
 def staff_tenant(viewer: Viewer, pages: PortalPages, tenant_id: str | None = None) -> UUID | None:

@@ -37,8 +37,8 @@ from oms.web.portal.auth import (
     app_state,
     checked_form,
 )
-from oms.web.portal.rendering import PortalPages, refusal
-from oms.web.portal.staff import not_found, page, parse_uuid, pdf, principal, staff_tenant
+from oms.web.portal.rendering import PortalPages, parse_uuid, refusal
+from oms.web.portal.staff import not_found, page, pdf, principal, staff_tenant
 
 __all__ = ["router"]
 

@@ -22,6 +22,7 @@ from oms.config import Environment, Settings
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.services.carrier_gateway import CarrierGateway
 from oms.services.carrier_webhooks import SignatureCheck
+from oms.services.common import utcnow
 from oms.services.document_renderer import DocumentRenderer
 from oms.services.downloads import DownloadLinks
 from oms.services.event_delivery import EventBatchRenderer, EventRenderer
@@ -101,13 +102,17 @@ def email_renderer() -> EmailRenderer:
 
 
 def email_sink(
-    settings: Settings, *, links: StatusLinks, mailer: Mailer | None = None
+    settings: Settings,
+    *,
+    links: StatusLinks,
+    mailer: Mailer | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> EmailSink | None:
     """The email sink over ``OMS_SMTP_URL`` (or ``mailer``); None when neither is set."""
     if mailer is None:
         if not settings.smtp_url:
             return None
-        mailer = SmtpMailer(SmtpServer.from_url(settings.smtp_url))
+        mailer = SmtpMailer(SmtpServer.from_url(settings.smtp_url), clock=clock)
     return EmailSink(
         mailer=mailer,
         renderer=email_renderer(),
@@ -115,6 +120,7 @@ def email_sink(
         pickup_key=pickup_code_key(settings),
         default_sender=settings.email_from,
         message_id_domain=urlsplit(settings.public_url).hostname or "oms.localhost",
+        clock=clock,
     )
 
 
@@ -191,7 +197,9 @@ def event_sinks(
             clock=clock,
         )
     ]
-    email = email_sink(settings, links=status_links(settings, uow_factory, clock=clock))
+    email = email_sink(
+        settings, links=status_links(settings, uow_factory, clock=clock), clock=clock
+    )
     if email is not None:
         sinks.append(email)
     nats = nats_sink(settings)

@@ -505,3 +505,50 @@ def test_the_worker_sends_every_sink_and_the_email_link_opens_the_status_page(
     )
     assert page.status_code == 200, page.text
     assert f"#{order['number']}" in page.text
+
+
+class _CountedOrders:
+    """An order repository that counts how the orders are read."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.reads: list[str] = []
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        self.reads.append("get")
+        return self._inner.get(*args, **kwargs)
+
+    def get_many(self, *args: Any, **kwargs: Any) -> Any:
+        self.reads.append("get_many")
+        return self._inner.get_many(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def test_a_batch_of_emails_reads_its_orders_at_once_and_says_what_each_alone_would(
+    client: TestClient, shop: ApiTenant, driver: Worker, sink: EmailSink
+) -> None:
+    """The worker prepares a batch in one transaction: the confirmations of three orders
+    read the three orders in one query (not one each), and each email is the one its event
+    would get alone."""
+    placed = [_place(client, shop, "X", payment=PAID) for _ in range(3)]
+    events = [e for e in driver.fan_out() if e.type == "order.created"]
+    assert sorted(str(e.aggregate_id) for e in events) == sorted(o["id"] for o in placed)
+    wanted = [(event, "order_confirmed") for event in events]
+
+    with driver.uow(readonly=True) as uow:
+        counted = _CountedOrders(uow.orders)
+        uow.orders = counted  # type: ignore[misc]
+        together = sink.prepare_many(uow, wanted)
+        reads_together = list(counted.reads)
+    alone = []
+    for event, key in wanted:
+        with driver.uow(readonly=True) as uow:
+            alone.append(sink.prepare(uow, event, key))
+
+    assert reads_together == ["get_many"]
+    assert together == alone
+    assert [email.to for email in together if email is not None] == [ERIKA["email"]] * 3
+    numbers = {f"#{o['number']}" for o in placed}
+    assert {email.subject.split()[-1] for email in together if email is not None} == numbers

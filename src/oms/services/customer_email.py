@@ -12,6 +12,7 @@ made-up one, and never with a real pickup code.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -32,7 +33,7 @@ from oms.domain.orders import Order
 from oms.domain.payments import summarize
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.domain.shipments import Shipment
-from oms.services.events import Event, StatusLinks
+from oms.services.events import Branding, Event, StatusLinks
 from oms.services.mailer import (
     EmailContext,
     EmailRenderer,
@@ -48,7 +49,15 @@ from oms.services.notifications import branding_of, settings_of
 from oms.services.pickup import live_pickup_code
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 
-__all__ = ["EmailDraft", "compose_email", "email_templates_for", "event_facts", "preview_email"]
+__all__ = [
+    "EmailDraft",
+    "EmailFacts",
+    "compose_email",
+    "email_template_of",
+    "email_templates_for",
+    "event_facts",
+    "preview_email",
+]
 
 
 @dataclass(frozen=True)
@@ -71,7 +80,46 @@ def _merchant_address(settings: NotificationSettings) -> str | None:
     return settings.notify_email or settings.sender_email
 
 
-def _customer_email(uow: UnitOfWork, event: Event) -> str | None:
+class EmailFacts:
+    """What the emails of one batch share, read once in the batch's transaction: each
+    tenant's settings and branding, and the orders (``preload`` reads many at once)."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self.uow = uow
+        self._settings: dict[UUID, NotificationSettings] = {}
+        self._branding: dict[UUID, Branding] = {}
+        self._orders: dict[tuple[UUID, UUID], Order | None] = {}
+
+    def settings(self, tenant_id: UUID) -> NotificationSettings:
+        if tenant_id not in self._settings:
+            self._settings[tenant_id] = settings_of(self.uow, tenant_id)
+        return self._settings[tenant_id]
+
+    def branding(self, tenant_id: UUID) -> Branding:
+        if tenant_id not in self._branding:
+            self._branding[tenant_id] = branding_of(self.uow, tenant_id)
+        return self._branding[tenant_id]
+
+    def order(self, tenant_id: UUID, order_id: UUID) -> Order | None:
+        if (tenant_id, order_id) not in self._orders:
+            self._orders[tenant_id, order_id] = self.uow.orders.get(
+                tenant_id, order_id, with_events=False
+            )
+        return self._orders[tenant_id, order_id]
+
+    def preload(self, wanted: Iterable[tuple[UUID, UUID]]) -> None:
+        """Read the orders ``wanted`` (tenant, order) not read yet, one query per tenant."""
+        by_tenant: dict[UUID, list[UUID]] = {}
+        for key in wanted:
+            if key not in self._orders:
+                self._orders[key] = None  # unless found below
+                by_tenant.setdefault(key[0], []).append(key[1])
+        for tenant_id, order_ids in by_tenant.items():
+            for order in self.uow.orders.get_many(tenant_id, order_ids):
+                self._orders[tenant_id, order.id] = order
+
+
+def _customer_email(facts: EmailFacts, event: Event) -> str | None:
     """The customer's address: from the event's order resource or payload when there, else
     read from the order."""
     customer = event.data.get("customer")
@@ -79,20 +127,28 @@ def _customer_email(uow: UnitOfWork, event: Event) -> str | None:
         return str(customer["email"])
     if event.detail.get("customer_email"):
         return str(event.detail["customer_email"])
-    order = uow.orders.get(event.tenant_id, event.aggregate_id, with_events=False)
+    order = facts.order(event.tenant_id, event.aggregate_id)
     return None if order is None else order.customer.email
 
 
-def email_templates_for(uow: UnitOfWork, event: Event) -> list[str]:
+def email_template_of(event: Event) -> Template | None:
+    """The template ``event`` would be told with, before any setting is looked at."""
+    return template_for(event.type, hold_reason=event_facts(event).get("reason"))
+
+
+def email_templates_for(
+    uow: UnitOfWork, event: Event, facts: EmailFacts | None = None
+) -> list[str]:
     """The templates ``event`` is told with: at most one, switched on, with an address."""
-    template = template_for(event.type, hold_reason=event_facts(event).get("reason"))
+    template = email_template_of(event)
     if template is None:
         return []
-    settings = settings_of(uow, event.tenant_id)
+    facts = facts or EmailFacts(uow)
+    settings = facts.settings(event.tenant_id)
     if not settings.enabled(template):
         return []
     if template in CUSTOMER_TEMPLATES:
-        address = _customer_email(uow, event)
+        address = _customer_email(facts, event)
     else:
         address = _merchant_address(settings)
     return [template.value] if address else []
@@ -202,13 +258,16 @@ def compose_email(
     links: StatusLinks,
     pickup_key: PickupCodeKey,
     now: datetime,
+    facts: EmailFacts | None = None,
 ) -> EmailDraft | None:
-    """The email ``template`` sends for ``event``, its facts read in this transaction; None
-    when there is nothing to send any more (switched off, no address, facts gone)."""
-    settings = settings_of(uow, event.tenant_id)
+    """The email ``template`` sends for ``event``, its facts read in this transaction
+    (through ``facts`` when the batch shares them); None when there is nothing to send any
+    more (switched off, no address, facts gone)."""
+    facts = facts or EmailFacts(uow)
+    settings = facts.settings(event.tenant_id)
     if not settings.enabled(template):
         return None
-    context = EmailContext(template=template, branding=branding_of(uow, event.tenant_id))
+    context = EmailContext(template=template, branding=facts.branding(event.tenant_id))
     if template not in CUSTOMER_TEMPLATES:
         to = _merchant_address(settings)
         data = event.data
@@ -220,7 +279,7 @@ def compose_email(
         if to is None:
             return None
         return EmailDraft(to, replace(context, endpoint=endpoint), settings.sender_email, None)
-    order = uow.orders.get(event.tenant_id, event.aggregate_id, with_events=False)
+    order = facts.order(event.tenant_id, event.aggregate_id)
     if order is None or not order.customer.email:
         return None
     context = replace(context, order=_order_facts(order, links, event.created_at))

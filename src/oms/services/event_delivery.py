@@ -41,6 +41,7 @@ __all__ = [
     "DeliveryReport",
     "EventBatchRenderer",
     "EventRenderer",
+    "PreparesMany",
     "SendBatch",
     "SendJob",
     "Sender",
@@ -112,6 +113,16 @@ class SendsMany(Protocol):
     never raises for the receivers' failures."""
 
     def send_many(self, jobs: Sequence[SendJob]) -> list[Outcome]: ...
+
+
+@runtime_checkable
+class PreparesMany(Protocol):
+    """A sink that prepares a batch's deliveries at once (the email sink reads the orders
+    of all its emails in one query); what each one's ``prepare`` would answer, in order."""
+
+    def prepare_many(
+        self, uow: UnitOfWork, wanted: Sequence[tuple[Event, str]]
+    ) -> Sequence[object | None]: ...
 
 
 @runtime_checkable
@@ -289,23 +300,34 @@ def _prepared(
     lease: timedelta,
 ) -> SendBatch:
     batch = SendBatch(events=dict(events))
+    prepared: dict[UUID, object | None] = {}
+    together: dict[str, list[ClaimedDelivery]] = {}
     for delivery in claimed:
         sink = sinks.get(delivery.sink_kind)
         event = events.get(delivery.event_id)
-        prepared = (
-            None
-            if sink is None or event is None
-            else sink.prepare(uow, event, delivery.subscriber_key)
-        )
-        if sink is None or event is None or prepared is None:
+        if sink is None or event is None:
+            prepared[delivery.id] = None
+        elif isinstance(sink, PreparesMany):
+            together.setdefault(delivery.sink_kind, []).append(delivery)
+        else:
+            prepared[delivery.id] = sink.prepare(uow, event, delivery.subscriber_key)
+    for kind, deliveries in together.items():
+        sink = sinks[kind]
+        assert isinstance(sink, PreparesMany)
+        wanted = [(events[d.event_id], d.subscriber_key) for d in deliveries]
+        for delivery, made in zip(deliveries, sink.prepare_many(uow, wanted), strict=True):
+            prepared[delivery.id] = made
+    for delivery in claimed:
+        made = prepared[delivery.id]
+        if made is None:
             batch.unsendable.append(delivery)
             continue
         batch.sendable.append(delivery)
         batch.jobs.append(
             SendJob(
-                sink=sink,
-                prepared=prepared,
-                event=event,
+                sink=sinks[delivery.sink_kind],
+                prepared=made,
+                event=events[delivery.event_id],
                 key=delivery.subscriber_key,
                 attempt=delivery.attempt,
                 deadline=delivery.lease_until - min(SEND_ALLOWANCE, lease / 2),

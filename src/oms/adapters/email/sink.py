@@ -15,15 +15,17 @@ from datetime import datetime
 from uuid import UUID
 
 from oms.adapters.email.metrics import count_email
-from oms.domain.notifications import Template
+from oms.domain.notifications import CUSTOMER_TEMPLATES, Template
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.services.common import utcnow
-from oms.services.customer_email import compose_email, email_templates_for
+from oms.services.customer_email import EmailFacts, compose_email, email_templates_for
 from oms.services.events import Event, EventSink, Outcome, StatusLinks
 from oms.services.mailer import EmailRenderer, Mailer, OutgoingEmail
 from oms.services.ports import UnitOfWork
 
 __all__ = ["EmailSink", "message_id_for"]
+
+_CUSTOMER_KEYS = frozenset(template.value for template in CUSTOMER_TEMPLATES)
 
 
 def message_id_for(event_id: UUID, template: Template, domain: str) -> str:
@@ -54,21 +56,53 @@ class EmailSink(EventSink):
         self._default_sender = default_sender
         self._domain = message_id_domain
         self._clock = clock
+        # The facts read in one transaction, reused for the rest of it (a batch); the
+        # worker fans out and prepares on one thread.
+        self._shared: EmailFacts | None = None
 
     @property
     def kind(self) -> str:
         return "email"
 
+    def _facts(self, uow: UnitOfWork) -> EmailFacts:
+        """What this transaction's emails share (a batch is one transaction)."""
+        if self._shared is None or self._shared.uow is not uow:
+            self._shared = EmailFacts(uow)
+        return self._shared
+
     def subscribers(self, uow: UnitOfWork, event: Event) -> Sequence[str]:
-        return email_templates_for(uow, event)
+        return email_templates_for(uow, event, self._facts(uow))
 
     def prepare(self, uow: UnitOfWork, event: Event, key: str) -> OutgoingEmail | None:
+        return self.prepare_many(uow, [(event, key)])[0]
+
+    def prepare_many(
+        self, uow: UnitOfWork, wanted: Sequence[tuple[Event, str]]
+    ) -> list[OutgoingEmail | None]:
+        """Each email of a batch, written from facts read once for all of them: every order
+        they tell of in one query per tenant, each tenant's settings once."""
+        facts = self._facts(uow)
+        facts.preload(
+            (event.tenant_id, event.aggregate_id) for event, key in wanted if key in _CUSTOMER_KEYS
+        )
+        now = self._clock()
+        return [self._written(uow, facts, event, key, now) for event, key in wanted]
+
+    def _written(
+        self, uow: UnitOfWork, facts: EmailFacts, event: Event, key: str, now: datetime
+    ) -> OutgoingEmail | None:
         try:
             template = Template(key)
         except ValueError:
             return None
         draft = compose_email(
-            uow, event, template, links=self._links, pickup_key=self._pickup_key, now=self._clock()
+            uow,
+            event,
+            template,
+            links=self._links,
+            pickup_key=self._pickup_key,
+            now=now,
+            facts=facts,
         )
         if draft is None:
             return None

@@ -133,21 +133,30 @@ class SmtpMailer(Mailer):
         self.server = server
         self._clock = clock
         self._local = threading.local()
+        self._lock = threading.Lock()
+        self._tls_context: ssl.SSLContext | None = None
+
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS settings, made once: loading the system's certificates takes tens of
+        milliseconds, and plain SMTP never needs them."""
+        with self._lock:
+            if self._tls_context is None:
+                self._tls_context = ssl.create_default_context()
+            return self._tls_context
 
     def _connect(self) -> smtplib.SMTP:
         server = self.server
-        context = ssl.create_default_context()
         conn: smtplib.SMTP
         if server.implicit_tls:
             conn = smtplib.SMTP_SSL(
-                server.host, server.port, timeout=server.timeout, context=context
+                server.host, server.port, timeout=server.timeout, context=self._tls()
             )
         else:
             conn = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
         try:
             conn.ehlo()
             if server.starttls and not server.implicit_tls:
-                conn.starttls(context=context)
+                conn.starttls(context=self._tls())
                 conn.ehlo()
             if server.user:
                 conn.login(server.user, server.password or "")

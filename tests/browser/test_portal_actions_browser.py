@@ -1,0 +1,71 @@
+"""More of the portal's actions in a real browser: a customer email sent again from the order
+page; holds cancelled in bulk from the exceptions queue with the keyboard. Screenshots go to
+test-artefacts/portal/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from oms.domain.users import Role, User
+from tests.api.email_support import RecordingEmails, deliver_emails
+from tests.api.order_support import clean_order, stock_shop
+from tests.api.portal_support import PASSWORD, new_user
+from tests.api.support import ApiTenant, new_tenant
+from tests.browser.conftest import Served
+from tests.mail_support import Worker
+
+SENT_AT = Worker.CLOCK
+
+
+@pytest.fixture(scope="module")
+def shop(served: Served) -> ApiTenant:
+    return stock_shop(served.http, new_tenant(served.uow, "Action Shop"))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def page(browser: Any, served: Served) -> Any:
+    context = browser.new_context(base_url=served.url, viewport={"width": 1024, "height": 768})
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+def _sign_in(page: Any, user: User) -> None:
+    page.goto("/app/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/app/dashboard")
+
+
+def test_a_customer_email_is_sent_again_from_the_order_page(
+    page: Any, served: Served, shop: ApiTenant, artefacts: Path
+) -> None:
+    sink = RecordingEmails(shop.id)
+    order = clean_order(served.http, shop)  # type: ignore[arg-type]
+    deliver_emails(served.uow, sink, SENT_AT)
+    admin = new_user(served.uow, Role.MERCHANT_ADMIN, shop.id)
+    _sign_in(page, admin)
+    page.goto(f"/app/orders/{shop.id}/{order['id']}")
+
+    page.get_by_label("Email to send again").select_option(index=0)
+    page.get_by_label("Why send it again").fill("customer lost it")
+    page.screenshot(path=artefacts / "order-resend.png", full_page=True)
+    page.get_by_role("button", name="Send again").click()
+
+    page.get_by_text("Email queued to be sent again.").wait_for()
+    timeline = page.locator("ol.timeline").inner_text().replace("\n", " ")
+    assert f"notification.resent by {admin.email}: customer lost it" in timeline
+    with served.uow(readonly=True) as uow:
+        [email] = [
+            d
+            for d in uow.deliveries.for_aggregate(shop.id, UUID(order["id"]), limit=50)
+            if d.sink_kind == "email"
+        ]
+    assert email.next_attempt_at is not None
+    deliver_emails(served.uow, sink, email.next_attempt_at)
+    assert [key for _, key in sink.sent] == ["order_confirmed", "order_confirmed"]

@@ -69,3 +69,32 @@ def test_a_customer_email_is_sent_again_from_the_order_page(
     assert email.next_attempt_at is not None
     deliver_emails(served.uow, sink, email.next_attempt_at)
     assert [key for _, key in sink.sent] == ["order_confirmed", "order_confirmed"]
+
+
+def test_holds_orders_are_cancelled_in_bulk_from_the_keyboard(
+    page: Any, served: Served, shop: ApiTenant, artefacts: Path
+) -> None:
+    first, second = (clean_order(served.http, shop) for _ in range(2))  # type: ignore[arg-type]
+    kept = clean_order(served.http, shop)  # type: ignore[arg-type]
+    admin = new_user(served.uow, Role.MERCHANT_ADMIN, shop.id)
+    _sign_in(page, admin)
+    page.goto("/app/exceptions")
+
+    for order in (first, second):
+        page.get_by_label(f"Order #{order['number']}", exact=True).focus()
+        page.keyboard.press("Space")
+    page.get_by_label("Note for the selected holds").focus()
+    page.keyboard.type("duplicates")
+    page.screenshot(path=artefacts / "exceptions-selected.png", full_page=True)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Cancel selected orders").focus()
+    page.keyboard.press("Enter")
+
+    page.get_by_text("2 order(s) cancelled.").wait_for()
+    statuses = {
+        order["id"]: served.http.get(f"/v1/orders/{order['id']}", headers=shop.headers).json()[
+            "status"
+        ]
+        for order in (first, second, kept)
+    }
+    assert statuses == {first["id"]: "cancelled", second["id"]: "cancelled", kept["id"]: "on_hold"}

@@ -12,6 +12,8 @@
   locations) — ``oms.web.portal.inventory``
 - ``/app/settings/...`` (webhook endpoints, notifications, routing profile, carrier rate
   cards, API keys) — ``oms.web.portal.settings``
+- ``/app/settings/routing/what-if``: the routing profile's what-if run —
+  ``oms.web.portal.what_if``
 - ``/app/static/{name}``: the stylesheet, htmx and ``portal.js``
 
 A page for someone not signed in sends them to the login form; a form without the session's
@@ -33,6 +35,7 @@ from oms.web.portal import auth, dashboard, inventory, orders, pack_station, que
 from oms.web.portal import settings as settings_pages
 from oms.web.portal.rendering import STATIC_FILES, PortalPages
 from oms.web.portal.session import SessionCodec
+from oms.web.portal.what_if import router as what_if_router
 
 __all__ = ["install_portal"]
 
@@ -94,3 +97,4 @@ def install_portal(
         settings_pages,
     ):
         app.include_router(module.router)
+    app.include_router(what_if_router)

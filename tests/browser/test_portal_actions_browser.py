@@ -128,3 +128,28 @@ def test_a_what_if_run_tells_its_result_in_words(
     assert "routed under both profiles" in told
     assert re.search(r"Units that would wait for stock: [1-9]\d* instead of 0\.", told), told
     assert _violations(page) == []
+
+
+def test_an_api_key_is_made_shown_once_and_revoked(
+    page: Any, served: Served, shop: ApiTenant, artefacts: Path
+) -> None:
+    _sign_in(page, new_user(served.uow, Role.MERCHANT_ADMIN, shop.id))
+    page.goto("/app/settings/api-keys")
+
+    page.get_by_label("Name of the new key").fill("Browser bridge")
+    page.get_by_role("button", name="Make the key").click()
+    secret = page.locator("#secret").inner_text().strip()
+    page.screenshot(path=artefacts / "api-key-made.png", full_page=True)
+    assert _violations(page) == []
+    works = served.http.get("/v1/orders", headers={"Authorization": f"Bearer {secret}"})
+    page.get_by_role("link", name="Back to the API keys").click()
+    assert secret not in page.content()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name=f"Revoke Browser bridge ({secret[:12]})").click()
+
+    page.get_by_text("Key Browser bridge").wait_for()
+    page.screenshot(path=artefacts / "api-keys.png", full_page=True)
+    assert _violations(page) == []
+    assert works.status_code == 200
+    revoked = served.http.get("/v1/orders", headers={"Authorization": f"Bearer {secret}"})
+    assert revoked.status_code == 401

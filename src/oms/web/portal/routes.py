@@ -14,6 +14,8 @@
   cards, API keys) — ``oms.web.portal.settings``
 - ``/app/settings/routing/what-if``: the routing profile's what-if run —
   ``oms.web.portal.what_if``
+- ``/app/settings/api-keys`` (POST) and ``.../{key}/revoke``: make and revoke API keys —
+  ``oms.web.portal.api_keys``
 - ``/app/static/{name}``: the stylesheet, htmx and ``portal.js``
 
 A page for someone not signed in sends them to the login form; a form without the session's
@@ -33,6 +35,7 @@ from oms.services.users import PasswordHasher
 from oms.web.pages import PageClock
 from oms.web.portal import auth, dashboard, inventory, orders, pack_station, queue, warehouse
 from oms.web.portal import settings as settings_pages
+from oms.web.portal.api_keys import router as api_keys_router
 from oms.web.portal.rendering import STATIC_FILES, PortalPages
 from oms.web.portal.session import SessionCodec
 from oms.web.portal.what_if import router as what_if_router
@@ -98,3 +101,4 @@ def install_portal(
     ):
         app.include_router(module.router)
     app.include_router(what_if_router)
+    app.include_router(api_keys_router)

@@ -1,6 +1,7 @@
 """More of the portal's actions in a real browser: a customer email sent again from the order
 page; holds cancelled in bulk from the exceptions queue with the keyboard; a routing what-if
-told in words. axe-core finds no serious violation on each page after the action.
+told in words; an API key made and revoked; the whole floor of an operator location and a
+short pick reported. axe-core finds no serious violation on each page after the action.
 Screenshots go to test-artefacts/portal/."""
 
 from __future__ import annotations
@@ -14,9 +15,15 @@ import pytest
 
 from oms.domain.users import Role, User
 from tests.api.email_support import RecordingEmails, deliver_emails
-from tests.api.order_support import clean_order, stock_shop
+from tests.api.order_support import VALID_ADDRESS, clean_order, stock_shop
 from tests.api.portal_support import PASSWORD, new_user
-from tests.api.support import ApiTenant, new_tenant
+from tests.api.support import (
+    ApiTenant,
+    new_operator_headers,
+    new_tenant,
+    place_order,
+    set_on_hand,
+)
 from tests.browser.conftest import Served
 from tests.browser.test_portal_accessibility import _violations
 from tests.mail_support import Worker
@@ -153,3 +160,52 @@ def test_an_api_key_is_made_shown_once_and_revoked(
     assert works.status_code == 200
     revoked = served.http.get("/v1/orders", headers={"Authorization": f"Bearer {secret}"})
     assert revoked.status_code == 401
+
+
+def test_staff_see_the_whole_floor_and_report_a_short_pick(
+    page: Any, served: Served, shop: ApiTenant, artefacts: Path
+) -> None:
+    http = served.http
+    operator = new_operator_headers(served.uow)
+    hall = http.post(
+        "/v1/locations", headers=operator, json={"code": "HALL", "name": "3PL hall"}
+    ).json()
+    other = stock_shop(http, new_tenant(served.uow, "Second Merchant"))  # type: ignore[arg-type]
+    orders = {}
+    for merchant in (shop, other):
+        granted = http.post(
+            f"/v1/locations/{hall['id']}/grants",
+            headers=operator,
+            json={"tenant_id": str(merchant.id)},
+        )
+        assert granted.status_code == 204, granted.text
+        set_on_hand(http, merchant, "TEE", "HALL", 3)  # type: ignore[arg-type]
+        orders[merchant.id] = place_order(
+            http,  # type: ignore[arg-type]
+            merchant,
+            ("TEE", 2),
+            shipping_address=VALID_ADDRESS,
+            payment={"gateway": "manual", "captured": True},
+        )
+    _sign_in(page, new_user(served.uow, Role.OPERATOR_STAFF))
+
+    page.goto("/app/warehouse")
+    page.get_by_role("link", name="HALL · 3PL hall: every merchant").click()
+    floor = page.locator("#floor")
+    floor.wait_for()
+    page.screenshot(path=artefacts / "warehouse-floor.png", full_page=True)
+    assert _violations(page) == []
+    text = floor.inner_text()
+    assert "Action Shop" in text
+    assert "Second Merchant" in text
+    page.get_by_role("link", name="Action Shop").first.click()
+    page.get_by_role("button", name="Create a pick wave").click()
+    number = orders[shop.id]["number"]
+    page.get_by_label(f"Found of TEE for order #{number}").fill("1")
+    page.screenshot(path=artefacts / "warehouse-short-pick.png", full_page=True)
+    page.get_by_role("button", name="Confirm what was found").click()
+
+    page.get_by_text("1 unit(s) short, written off and routed again").wait_for()
+    assert _violations(page) == []
+    events = http.get(f"/v1/orders/{orders[shop.id]['id']}/events", headers=shop.headers)
+    assert "fulfillment_order.short_picked" in [e["type"] for e in events.json()["items"]]

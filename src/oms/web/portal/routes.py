@@ -16,6 +16,9 @@
   ``oms.web.portal.what_if``
 - ``/app/settings/api-keys`` (POST) and ``.../{key}/revoke``: make and revoke API keys —
   ``oms.web.portal.api_keys``
+- ``/app/warehouse/{tenant}/waves/{wave}/found`` (short picks) and
+  ``/app/warehouse/floor/{code}`` (an operator location across merchants) —
+  ``oms.web.portal.floor``
 - ``/app/static/{name}``: the stylesheet, htmx and ``portal.js``
 
 A page for someone not signed in sends them to the login form; a form without the session's
@@ -36,6 +39,7 @@ from oms.web.pages import PageClock
 from oms.web.portal import auth, dashboard, inventory, orders, pack_station, queue, warehouse
 from oms.web.portal import settings as settings_pages
 from oms.web.portal.api_keys import router as api_keys_router
+from oms.web.portal.floor import router as floor_router
 from oms.web.portal.rendering import STATIC_FILES, PortalPages
 from oms.web.portal.session import SessionCodec
 from oms.web.portal.what_if import router as what_if_router
@@ -102,3 +106,4 @@ def install_portal(
         app.include_router(module.router)
     app.include_router(what_if_router)
     app.include_router(api_keys_router)
+    app.include_router(floor_router)

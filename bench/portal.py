@@ -2,7 +2,7 @@
 
 Run it from the project root::
 
-    .venv/bin/python bench/portal.py [--orders 100000] [--calls 200] [--reuse]
+    .venv/bin/python bench/portal.py [--orders 100000] [--calls 200] [--reuse] [--search-only]
         [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--database oms_bench_portal]
 
 It seeds ``--database`` with ``--orders`` orders (``bench/seed_orders.py``; ``--reuse`` keeps
@@ -16,7 +16,10 @@ p95 and max in milliseconds:
   timeline, its fulfilment orders and its shipments);
 * over HTTP through the ASGI app in-process (``TestClient``, so no socket, but every
   middleware, dependency and serialisation): ``GET /v1/dashboard`` and ``GET /v1/orders``
-  with the same filters, a tenant key's and an operator key's.
+  with the same filters, a tenant key's and an operator key's;
+* the portal's order search (the use case for each kind of text typed) and its pages
+  ``/app/orders?q=`` and ``/app/orders/{tenant}/{order}`` as a signed-in user gets them
+  (``bench/portal_search.py``); ``--search-only`` times just these.
 
 Each call picks its subject (an e-mail, an order) from the seeded data with a seeded RNG.
 It asserts nothing about the figures.
@@ -38,6 +41,7 @@ import psycopg
 from fastapi.testclient import TestClient
 
 from oms.adapters.db.engine import build_engine
+from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
 from oms.config import Settings
@@ -46,6 +50,12 @@ from oms.services import dashboard, orders
 from oms.services.ports import OrderFilter
 from oms.services.shipping import shipments_of_order
 from oms.services.tenants import create_api_key
+from portal_search import (
+    search_subjects,
+    time_order_pages,
+    time_order_search,
+    time_search_in_database,
+)
 from seed_orders import seed
 
 AIM_MS = 150.0
@@ -94,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", default="oms_bench_portal")
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument(
+        "--search-only",
+        action="store_true",
+        help="time only the order search and the portal's order pages",
+    )
     args = parser.parse_args(argv)
 
     made = seed(
@@ -103,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seeded {made.orders} orders in {made.seconds:.1f} s")
     settings = Settings(database_url=made.url, api_key_cache_seconds=3600)
     engine = build_engine(settings)
+    upgrade(engine)  # a reused database gets the migrations added since it was seeded
     uow = SqlUnitOfWorkFactory(engine)
     tenant = made.tenants[0]
     subjects = _subjects(made.url, tenant)
@@ -110,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     now = datetime.now(UTC)
     month = (now - timedelta(days=29)).date(), now.date()
     ids, emails = subjects["ids"], subjects["emails"]
+    searched = search_subjects(made.url, tenant)
+    if args.search_only:
+        _time_search_and_pages(settings, engine, uow, tenant, searched, args.calls)
+        engine.dispose()
+        return 0
 
     print(f"\nin-process use cases ({args.calls} calls each, {made.orders} orders)")
     timed(
@@ -214,8 +235,27 @@ def main(argv: list[str] | None = None) -> int:
             args.calls,
             lambda i: get(f"/v1/orders/{rng.choice(ids)}", as_tenant)(i),
         )
+    _time_search_and_pages(settings, engine, uow, tenant, searched, args.calls)
     engine.dispose()
     return 0
+
+
+def _time_search_and_pages(
+    settings: Settings,
+    engine: Any,
+    uow: SqlUnitOfWorkFactory,
+    tenant: UUID,
+    searched: dict[str, list[Any]],
+    calls: int,
+) -> None:
+    """The order search in process, then the portal's order pages over HTTP (server time:
+    the ASGI app in process), ``bench/portal_search.py``."""
+    print(f"\nthe order search's statements in the database ({calls} calls each)")
+    time_search_in_database(engine, tenant, searched, random.Random(13), calls)
+    print(f"\nthe order search in process ({calls} calls each)")
+    time_order_search(uow, tenant, searched, random.Random(13), calls, timed)
+    print(f"\nthe portal's order pages over HTTP, in-process ASGI ({calls} calls each)")
+    time_order_pages(settings, engine, uow, tenant, searched, random.Random(17), calls, timed)
 
 
 if __name__ == "__main__":

@@ -381,3 +381,21 @@ def test_repeated_wrong_pickup_codes_lock_the_pickup(
 
     assert statuses[0] == 422
     assert statuses[-1] == 423
+
+
+def test_a_shipped_order_is_found_by_its_tracking_number(
+    client: TestClient, shop: ApiTenant, api_uow: SqlUnitOfWorkFactory
+) -> None:
+    order = _order(client, shop)
+    fo = _picked(client, shop, order)
+    post_json(
+        client, shop, f"/v1/fulfillment-orders/{fo['id']}/packages", {"scans": ["BEANS"] * 2}, 201
+    )
+    shipment = post_json(client, shop, f"/v1/fulfillment-orders/{fo['id']}/shipments", None, 201)
+    sign_in(client, new_user(api_uow, Role.MERCHANT_VIEWER, shop.id))
+
+    found = client.get("/app/orders", params={"q": shipment["tracking_number"].lower()}).text
+    missed = client.get("/app/orders", params={"q": shipment["tracking_number"] + "9"}).text
+
+    assert f">#{order['number']}<" in found
+    assert f">#{order['number']}<" not in missed

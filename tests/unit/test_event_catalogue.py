@@ -35,6 +35,7 @@ PRIVATE = {
     "fulfillment_order.scan_refused",
     "fulfillment_order.short_picked",
     "fulfillment_order.unpacked",
+    "notification.resent",
     "shipment.label_created",
     "payment.declined",
     "payment.failed",

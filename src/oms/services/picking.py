@@ -86,6 +86,8 @@ class PickListView:
     names: dict[str, str]
     order_numbers: dict[UUID, int]
     merchant_name: str | None = None
+    # Each order's share of the list (what a picker reports short against), in bin order.
+    picks: list[PickTask] = field(default_factory=list)
 
 
 def create_wave(
@@ -216,6 +218,7 @@ def wave_pick_list(
         names={sku: p.name for sku, p in products.items()},
         order_numbers={fo.id: fo.order_number for fo in fos},
         merchant_name=None if tenant is None else tenant.name,
+        picks=sorted(tasks, key=lambda t: (t.bin is None, t.bin or "", t.sku)),
     )
 
 

@@ -24,10 +24,10 @@ from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.routing import RoutingLine
 from oms.domain.routing_profile import RoutingProfile
 from oms.services.common import utcnow
-from oms.services.ports import UnitOfWorkFactory
+from oms.services.ports import OrderSearch, UnitOfWorkFactory
 from oms.services.routing import Geocoder, RouteRequest, plan_route, unit_weights
 
-__all__ = ["SimulatedOrder", "SimulationTotals", "parse_orders", "simulate"]
+__all__ = ["SimulatedOrder", "SimulationTotals", "parse_orders", "recent_orders", "simulate"]
 
 
 @dataclass(frozen=True)
@@ -142,3 +142,21 @@ def simulate(
                 total.backordered_units += sum(result.unfilled.values())
                 total.load.update(p.code for p in result.packages)
     return totals
+
+
+def recent_orders(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, limit: int
+) -> list[SimulatedOrder]:
+    """The tenant's latest ``limit`` orders shipped to an address, as simulation input (their
+    lines as ordered, their destination and service level): a what-if on real demand."""
+    with uow_factory(readonly=True) as uow:
+        found = uow.orders.search(tenant_id, search=OrderSearch(), before_id=None, limit=limit)
+    return [
+        SimulatedOrder(
+            destination=order.shipping_address,
+            lines=tuple((line.sku, line.quantity) for line in order.lines if line.quantity > 0),
+            service_level=order.service_level,
+        )
+        for order in found
+        if order.shipping_address is not None and order.pickup_location_id is None
+    ]

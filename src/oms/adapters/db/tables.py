@@ -322,6 +322,15 @@ orders = Table(
         postgresql_where=text(BACKLOG_PREDICATE),
     ),
     Index("ix_orders_promised", "promised_ship_by", "tenant_id"),
+    # The order search's (migration 0021): an external id without its channel, and on
+    # PostgreSQL only, a part of the customer's name (trigrams; ``ILIKE '%text%'``).
+    Index("ix_orders_tenant_external", "tenant_id", "external_id"),
+    Index(
+        "ix_orders_customer_name_trgm",
+        "customer_name",
+        postgresql_using="gin",
+        postgresql_ops={"customer_name": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql"),
 )
 
 order_lines = Table(

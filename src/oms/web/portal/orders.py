@@ -1,6 +1,7 @@
 """The portal's order pages: the search with its filters and cursor pages, one order with
 everything about it, and the actions on it (release a hold, cancel, reroute, edit the
-shipping address). Each calls the use case the API calls; nothing here reads the database.
+shipping address, send a customer email again). Each calls the use case the API calls;
+nothing here reads the database.
 
 Actions answer with a redirect to the order page (``?done=`` says what happened) or the
 order page again with the refusal and its status (409, 412, 422).
@@ -25,6 +26,7 @@ from oms.domain.errors import (
 from oms.domain.holds import HoldReason
 from oms.domain.status import FulfillmentStatus, OrderStatus, PaymentStatus
 from oms.services import editing, holds, orders, rerouting
+from oms.services.notification_resend import resend_email
 from oms.services.order_overview import find_orders, order_overview, search_choices
 from oms.services.ports import OrderSearch
 from oms.web.portal.auth import (
@@ -349,3 +351,34 @@ def edit_address(
         )
 
     return _act(request, viewer, portal.pages, tenant_id, order_id, "Address changed", run)
+
+
+@router.post("/orders/{tenant_id}/{order_id}/emails/resend")
+def resend_notification(
+    request: Request,
+    tenant_id: str,
+    order_id: str,
+    viewer: ViewerDep,
+    portal: PortalDep,
+    form: CheckedForm,
+) -> Response:
+    """Send one of the order's customer emails again (``oms worker`` sends it through the
+    email sink); ``notification.resent`` lands in the timeline under the user."""
+    state = app_state(request)
+
+    def run(tenant: UUID, order: UUID) -> None:
+        delivery = parse_uuid(form.get("delivery"))
+        if delivery is None:
+            raise NotFound("No such email of this order")
+        resend_email(
+            uow_factory=state.uow_factory,
+            tenant_id=tenant,
+            order_id=order,
+            delivery_id=delivery,
+            actor=viewer.actor,
+            note=_note(form),
+        )
+
+    return _act(
+        request, viewer, portal.pages, tenant_id, order_id, "Email queued to be sent again", run
+    )

@@ -1,6 +1,7 @@
 """The exceptions queue: open holds grouped by reason, oldest first, each with its age and
-SLA colour; several released at once with one note. Operators looking at all tenants see
-every tenant's holds."""
+SLA colour; several released at once with one note, or their orders cancelled at once with
+one reason (what was paid refunded, as the API's cancel). Operators looking at all tenants
+see every tenant's holds."""
 
 from __future__ import annotations
 
@@ -14,9 +15,17 @@ from starlette.responses import RedirectResponse, Response
 
 from oms.domain.errors import OmsError
 from oms.domain.holds import HoldReason
-from oms.services import holds
+from oms.services import holds, orders
 from oms.services.holds import HoldView
-from oms.web.portal.auth import CheckedForm, PortalDep, ViewerDep, actor_may_act, app_state
+from oms.web.portal.auth import (
+    CheckedForm,
+    Form,
+    PortalDep,
+    Viewer,
+    ViewerDep,
+    actor_may_act,
+    app_state,
+)
 from oms.web.portal.words import age_of, sla_colour
 
 __all__ = ["router"]
@@ -82,6 +91,25 @@ def exceptions_queue(
     )
 
 
+def _ticked(viewer: Viewer, form: Form) -> list[tuple[UUID, UUID, UUID]]:
+    """The (tenant, order, hold) of each ticked box the user may see, in the form's order."""
+    found = []
+    for key in form.all("hold")[:500]:
+        try:
+            tenant_id, order_id, hold_id = (UUID(part) for part in key.split(":"))
+        except ValueError:
+            continue
+        if viewer.may_see(tenant_id):
+            found.append((tenant_id, order_id, hold_id))
+    return found
+
+
+def _answer(done: str, refused: list[str]) -> Response:
+    if refused:
+        done += f"; {len(refused)} refused: {refused[0]}"
+    return RedirectResponse("/app/exceptions?" + urlencode({"done": done}), 303)
+
+
 @router.post("/exceptions/release")
 def release_many(request: Request, viewer: ViewerDep, form: CheckedForm) -> Response:
     """Release every ticked hold with the one note; says how many were released and which
@@ -90,13 +118,7 @@ def release_many(request: Request, viewer: ViewerDep, form: CheckedForm) -> Resp
     state = app_state(request)
     note = form.get("note")[:2000] or None
     released, refused = 0, []
-    for key in form.all("hold")[:500]:
-        try:
-            tenant_id, order_id, hold_id = (UUID(part) for part in key.split(":"))
-        except ValueError:
-            continue
-        if not viewer.may_see(tenant_id):
-            continue
+    for tenant_id, order_id, hold_id in _ticked(viewer, form):
         try:
             holds.release_hold(
                 uow_factory=state.uow_factory,
@@ -110,7 +132,35 @@ def release_many(request: Request, viewer: ViewerDep, form: CheckedForm) -> Resp
             released += 1
         except OmsError as error:
             refused.append(error.detail)
-    done = f"{released} hold(s) released"
-    if refused:
-        done += f"; {len(refused)} refused: {refused[0]}"
-    return RedirectResponse("/app/exceptions?" + urlencode({"done": done}), 303)
+    return _answer(f"{released} hold(s) released", refused)
+
+
+@router.post("/exceptions/cancel")
+def cancel_many(request: Request, viewer: ViewerDep, form: CheckedForm) -> Response:
+    """Cancel the order of every ticked hold (once per order) with the one note as the
+    reason; what was paid is refunded by the tenant's policy (``orders.cancel_order`` with
+    the gateways, as the API). A note is required; each order in its own transaction."""
+    actor_may_act(viewer)
+    state = app_state(request)
+    note = form.get("note")[:2000]
+    if not note:
+        return _answer("Nothing cancelled: a reason is required", [])
+    cancelled, refused = 0, []
+    seen: set[tuple[UUID, UUID]] = set()
+    for tenant_id, order_id, _hold in _ticked(viewer, form):
+        if (tenant_id, order_id) in seen:
+            continue
+        seen.add((tenant_id, order_id))
+        try:
+            orders.cancel_order(
+                uow_factory=state.uow_factory,
+                tenant_id=tenant_id,
+                order_id=order_id,
+                actor=viewer.actor,
+                reason=note,
+                gateways=state.gateways,
+            )
+            cancelled += 1
+        except OmsError as error:
+            refused.append(error.detail)
+    return _answer(f"{cancelled} order(s) cancelled", refused)

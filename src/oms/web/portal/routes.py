@@ -12,6 +12,13 @@
   locations) — ``oms.web.portal.inventory``
 - ``/app/settings/...`` (webhook endpoints, notifications, routing profile, carrier rate
   cards, API keys) — ``oms.web.portal.settings``
+- ``/app/settings/routing/what-if``: the routing profile's what-if run —
+  ``oms.web.portal.what_if``
+- ``/app/settings/api-keys`` (POST) and ``.../{key}/revoke``: make and revoke API keys —
+  ``oms.web.portal.api_keys``
+- ``/app/warehouse/{tenant}/waves/{wave}/found`` (short picks) and
+  ``/app/warehouse/floor/{code}`` (an operator location across merchants) —
+  ``oms.web.portal.floor``
 - ``/app/static/{name}``: the stylesheet, htmx and ``portal.js``
 
 A page for someone not signed in sends them to the login form; a form without the session's
@@ -31,8 +38,11 @@ from oms.services.users import PasswordHasher
 from oms.web.pages import PageClock
 from oms.web.portal import auth, dashboard, inventory, orders, pack_station, queue, warehouse
 from oms.web.portal import settings as settings_pages
+from oms.web.portal.api_keys import router as api_keys_router
+from oms.web.portal.floor import router as floor_router
 from oms.web.portal.rendering import STATIC_FILES, PortalPages
 from oms.web.portal.session import SessionCodec
+from oms.web.portal.what_if import router as what_if_router
 
 __all__ = ["install_portal"]
 
@@ -94,3 +104,6 @@ def install_portal(
         settings_pages,
     ):
         app.include_router(module.router)
+    app.include_router(what_if_router)
+    app.include_router(api_keys_router)
+    app.include_router(floor_router)

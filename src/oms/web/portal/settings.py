@@ -588,12 +588,21 @@ async def carrier_rate_cards(request: Request, viewer: ViewerDep, portal: Portal
 
 
 @router.get("/api-keys")
-def api_keys(request: Request, viewer: ViewerDep, portal: PortalDep) -> Response:
+def api_keys(
+    request: Request, viewer: ViewerDep, portal: PortalDep, done: _Text = None
+) -> Response:
     """The API keys of the tenant looked at (an operator looking at all: every key),
-    revoked ones too; never a secret, only its first characters."""
+    revoked ones too; never a secret, only its first characters. Admins make and revoke
+    keys here (``oms.web.portal.api_keys``)."""
     keys = tenants.list_api_keys(
         uow_factory=app_state(request).uow_factory, tenant_id=viewer.tenant_id
     )
     return portal.pages.render(
-        "api_keys.html", viewer=viewer, path=request.url.path, keys=keys, names=viewer.tenant_names
+        "api_keys.html",
+        viewer=viewer,
+        path=request.url.path,
+        keys=keys,
+        names=viewer.tenant_names,
+        may_configure=may_configure(viewer),
+        done=done,
     )

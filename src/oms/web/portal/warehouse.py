@@ -29,6 +29,7 @@ from oms.domain.errors import (
 from oms.domain.fulfilment import FulfillmentOrder, FulfillmentOrderStatus
 from oms.domain.picking import WaveStatus
 from oms.services import catalogue, documents, fulfilment, picking, pickup
+from oms.services.order_overview import search_choices
 from oms.web.portal.auth import (
     CheckedForm,
     PortalDep,
@@ -103,6 +104,7 @@ def locations(request: Request, viewer: ViewerDep, portal: PortalDep) -> Respons
             "warehouse_locations.html",
             viewer=viewer,
             rows=rows,
+            floors=search_choices(uow_factory=uow, tenant_id=None).locations,
             names=viewer.tenant_names,
             path=request.url.path,
         )

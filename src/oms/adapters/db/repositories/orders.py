@@ -26,7 +26,7 @@ from oms.adapters.db.repositories.order_rows import (
     payment_values,
     read_stored_rows,
 )
-from oms.adapters.db.repositories.order_search import search_statement
+from oms.adapters.db.repositories.order_search import search_statement, tracked_statement
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
     allocations,
@@ -333,7 +333,9 @@ class SqlOrderRepository:
     def search(
         self, tenant_id: UUID | None, *, search: OrderSearch, before_id: UUID | None, limit: int
     ) -> list[Order]:
-        rows = self._conn.execute(search_statement(tenant_id, search, before_id, limit))
+        by_tracking = tracked_statement(tenant_id, search.text or "")
+        tracked = set() if by_tracking is None else set(self._conn.execute(by_tracking).scalars())
+        rows = self._conn.execute(search_statement(tenant_id, search, before_id, limit, tracked))
         found = [order_from_row(row) for row in rows]
         by_tenant: dict[UUID, list[Order]] = defaultdict(list)
         for order in found:

@@ -78,7 +78,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         started.wait(0.01)
     assert server.started, "the portal's server did not start"
     url = f"http://127.0.0.1:{port}"
-    with httpx.Client(base_url=url) as http:
+    # A loaded machine (CI beside other jobs) can take longer than httpx's default 5 s.
+    with httpx.Client(base_url=url, timeout=60) as http:
         yield Served(url=url, http=http, uow=SqlUnitOfWorkFactory(engine))
     server.should_exit = True
     thread.join(timeout=10)

@@ -40,6 +40,7 @@ __all__ = [
     "RemotePayment",
     "SalesChannel",
     "SalesChannelFactory",
+    "StoreUnavailable",
     "create_channel",
     "delete_channel",
     "get_channel",
@@ -76,6 +77,10 @@ class ChannelOrder:
 
 class PayloadRefused(ValueError):
     """A verified body that is not an order as the store documents it (422)."""
+
+
+class StoreUnavailable(Exception):
+    """The store's API did not answer usefully after every retry."""
 
 
 class SalesChannel(Protocol):

@@ -27,10 +27,13 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+import httpx
 
 from oms.domain.addresses import Address
 from oms.domain.channels import ChannelConnection, ChannelKind
@@ -256,8 +259,16 @@ class ShopifyChannel:
 
     kind = ChannelKind.SHOPIFY
 
-    def __init__(self, connection: ChannelConnection) -> None:
+    def __init__(
+        self,
+        connection: ChannelConnection,
+        *,
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.connection = connection
+        self._client = client
+        self._sleep = sleep
 
     def verify_webhook(self, *, raw_body: bytes, headers: Mapping[str, str]) -> bool:
         secret = self.connection.credentials.get("webhook_secret")
@@ -272,4 +283,13 @@ class ShopifyChannel:
         return order_of_payload(parse_order_json(raw_body), self.connection)
 
     def orders_since(self, since: datetime) -> Iterator[ChannelOrder]:
-        raise NotImplementedError("the Shopify backfill is not built yet")
+        from oms.adapters.channels.shopify_admin import ShopifyAdmin
+
+        admin = ShopifyAdmin(
+            api_base_url=str(self.connection.settings["api_base_url"]),
+            access_token=self.connection.credentials.get("access_token", ""),
+            client=self._client,
+            sleep=self._sleep,
+        )
+        for payload in admin.orders_since(since):
+            yield order_of_payload(payload, self.connection)

@@ -42,6 +42,36 @@ class FakeShop:
     retry_after: str = "2"
     requests: list[Request] = field(default_factory=list)
     base_url: str = ""
+    # The Admin GraphQL API: fulfillment orders by order gid, and the fulfilments created.
+    fulfillment_orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    fulfillments: list[dict[str, Any]] = field(default_factory=list)
+    graphql_calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def graphql(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Answer a query or mutation this fake knows, as the Admin GraphQL API would."""
+        self.graphql_calls.append(body)
+        query, variables = body["query"], body.get("variables") or {}
+        if "fulfillmentOrders" in query:
+            nodes = self.fulfillment_orders.get(variables["id"])
+            order = None if nodes is None else {"fulfillmentOrders": {"nodes": nodes}}
+            return {"data": {"order": order}}
+        if "fulfillmentCreate" in query:
+            wanted = variables["fulfillment"]
+            for group in wanted["lineItemsByFulfillmentOrder"]:
+                for node in (n for ns in self.fulfillment_orders.values() for n in ns):
+                    if node["id"] != group["fulfillmentOrderId"]:
+                        continue
+                    for item in group["fulfillmentOrderLineItems"]:
+                        for line in node["lineItems"]["nodes"]:
+                            if line["id"] == item["id"]:
+                                line["remainingQuantity"] -= item["quantity"]
+            self.fulfillments.append(wanted)
+            made = {
+                "id": f"gid://shopify/Fulfillment/{len(self.fulfillments)}",
+                "status": "SUCCESS",
+            }
+            return {"data": {"fulfillmentCreate": {"fulfillment": made, "userErrors": []}}}
+        return {"errors": [{"message": "unknown query"}]}
 
     def _page(self, query: dict[str, list[str]]) -> tuple[list[dict[str, Any]], str | None]:
         if "page_info" in query:
@@ -101,6 +131,24 @@ class FakeShop:
                 if link:
                     headers["Link"] = link
                 self._send(200, json.dumps({"orders": page}).encode(), headers)
+
+            def do_POST(self) -> None:
+                url = urlsplit(self.path)
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                token = self.headers.get("X-Shopify-Access-Token")
+                status = shop.answers.pop(0) if shop.answers else 200
+                if token != shop.access_token:
+                    status = 401
+                shop.requests.append(Request("POST", url.path, {}, token, status))
+                if status == 429:
+                    body429 = b'{"errors":"Throttled"}'
+                    self._send(429, body429, {"Retry-After": shop.retry_after})
+                    return
+                if status != 200 or url.path != f"{API_PATH}/graphql.json":
+                    self._send(status if status != 200 else 404, b'{"errors":"no"}', {})
+                    return
+                answer = json.dumps(shop.graphql(json.loads(body))).encode()
+                self._send(200, answer, {"Content-Type": "application/json"})
 
         return Handler
 

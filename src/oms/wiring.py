@@ -201,6 +201,12 @@ def event_sinks(
     nats = nats_sink(settings)
     if nats is not None:
         sinks.append(nats)
+    engine = getattr(uow_factory, "engine", None)
+    if engine is not None:
+        # Shipments of Shopify orders go back to the shop (oms.adapters.channels.shopify_push).
+        from oms.adapters.channels.shopify_push import ShopifyFulfilmentSink
+
+        sinks.append(ShopifyFulfilmentSink(channels=channel_repository(settings, engine)))
     return sinks
 
 

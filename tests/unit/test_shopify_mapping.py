@@ -11,6 +11,8 @@ from uuid import uuid4
 
 import pytest
 from cryptography.fernet import InvalidToken
+from hypothesis import given
+from hypothesis import strategies as st
 
 from oms.adapters.channels.credentials import FernetCipher
 from oms.adapters.channels.shopify import (
@@ -153,3 +155,53 @@ def test_the_fixture_carries_every_documented_top_level_field() -> None:
         "order_number", "taxes_included", "refunds", "fulfillments", "note_attributes",
     }  # fmt: skip
     assert expected <= fields
+
+
+@given(
+    order_id=st.integers(min_value=1, max_value=2**64 - 1),
+    lines=st.lists(
+        st.tuples(
+            st.integers(min_value=1, max_value=50),  # quantity
+            st.decimals(min_value=0, max_value=5000, places=2),  # unit price
+            st.decimals(min_value=0, max_value=1, places=2),  # discount share
+            st.decimals(min_value=0, max_value=Decimal("0.25"), places=2),  # tax rate
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    taxes_included=st.booleans(),
+)
+def test_mapped_lines_keep_the_shops_money_to_the_cent(
+    order_id: int,
+    lines: list[tuple[int, Decimal, Decimal, Decimal]],
+    taxes_included: bool,
+) -> None:
+    body = json.loads(FIXTURE.read_text())  # floats as floats: it is dumped again below
+    body["taxes_included"] = taxes_included
+    template = body["line_items"][0]
+    items, expected = [], []
+    for n, (quantity, price, share, rate) in enumerate(lines):
+        discount = (price * quantity * share).quantize(Decimal("0.01"))
+        tax = ((price * quantity - discount) * rate).quantize(Decimal("0.01"))
+        items.append(
+            {
+                **template,
+                "sku": f"SKU-{n}",
+                "quantity": quantity,
+                "price": str(price),
+                "discount_allocations": [{"amount": str(discount)}],
+                "tax_lines": [{"price": str(tax)}],
+            }
+        )
+        net = price * quantity - discount - (tax if taxes_included else 0)
+        expected.append((quantity, max(net, Decimal(0)), tax))
+    body["line_items"] = items
+    raw = json.dumps(body).replace('"id": 5872311409921734519', f'"id": {order_id}', 1)
+    mapped = order_of_payload(parse_order_json(raw.encode()), connection())
+    assert mapped.external_id == str(order_id)
+    for line, (quantity, net, tax) in zip(mapped.command.lines, expected, strict=True):
+        assert line.unit_price is not None
+        assert line.unit_price >= 0
+        assert line.tax == tax
+        # The unit price is the line's net at the cent: half a cent per unit at most apart.
+        assert abs(line.unit_price * quantity - net) <= Decimal("0.005") * quantity

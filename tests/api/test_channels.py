@@ -319,3 +319,22 @@ def test_a_cancellation_arriving_first_places_the_order_cancelled(
     assert order["status"] == "cancelled"
     stock = client.get("/v1/inventory/BEANIE-GRAPHITE", headers=tenant.headers).json()
     assert stock["reserved"] == 0
+
+
+def test_many_unpaid_orders_at_once_are_placed_in_groups_without_waiting_forever(
+    client: TestClient, tenant: ApiTenant
+) -> None:
+    # Unpaid orders may be placed in groups (oms.api.intake_groups): more of them at once
+    # than the server has threads must all be answered.
+    stock_the_shop(client, tenant)
+    channel = connect_shop(client, tenant)
+    bodies = []
+    for n in range(40):
+        payload = fixture_payload()
+        payload.update(id=int(ORDER_ID) + n, financial_status="pending")
+        bodies.append(json.dumps(payload).encode())
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        answers = list(pool.map(lambda raw: deliver(client, channel, raw), bodies))
+    assert [a.status_code for a in answers] == [200] * 40
+    assert sum(a.json()["created"] for a in answers) == 40
+    assert len(orders_of(client, tenant, channel)) == 10  # a page; the rest follow

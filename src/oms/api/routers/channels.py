@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-import anyio.from_thread
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
@@ -30,10 +29,10 @@ from oms.api.schemas.channels import (
 )
 from oms.api.schemas.common import Page
 from oms.domain.channels import ChannelKind, SyncDirection, SyncOutcome
-from oms.domain.errors import FieldError, InvalidRequest, NotFound, Unauthenticated
+from oms.domain.errors import FieldError, InvalidRequest, NotFound, OmsError, Unauthenticated
 from oms.domain.orders import Actor
 from oms.services import channels as channel_service
-from oms.services.channel_orders import receive_order
+from oms.services.channel_orders import PlaceSubmission, receive_order
 from oms.services.channels import (
     ChannelChanges,
     ChannelRepository,
@@ -164,15 +163,25 @@ def sync_log(
     return [SyncEntryRead.of(e) for e in entries]
 
 
-def _placer(app: AppState) -> Any:
-    """Places a submission as POST /v1/orders does: grouped when it may be, else alone
-    (called from a worker thread, so the group's coroutine runs on the event loop)."""
-
-    def place(submission: Submission) -> PlacedOrder:
+async def _placed(app: AppState, submission: Submission) -> PlacedOrder | OmsError:
+    """The submission placed as POST /v1/orders places it: with the orders arriving
+    meanwhile when it may be (``app.intake``, on the event loop), else alone in a worker
+    thread; a refusal is returned, for the use case to log and raise."""
+    try:
         if groupable(submission.command, submission.idempotency_key):
-            placed: PlacedOrder = anyio.from_thread.run(app.intake.place, submission)
-            return placed
-        return place_alone(app.uow_factory, app.gateways, app.geocoder, submission)
+            return await app.intake.place(submission)
+        return await run_in_threadpool(
+            place_alone, app.uow_factory, app.gateways, app.geocoder, submission
+        )
+    except OmsError as refused:
+        return refused
+
+
+def _given(outcome: PlacedOrder | OmsError) -> PlaceSubmission:
+    def place(_: Submission) -> PlacedOrder:
+        if isinstance(outcome, OmsError):
+            raise outcome
+        return outcome
 
     return place
 
@@ -211,17 +220,24 @@ async def shopify_webhook(
         ) from None
     if incoming is None:
         return {"topic": topic, "handled": False}
+    actor = Actor("channel", str(found.id))
+    at = utcnow()
+    # Placed first, on the loop: a worker thread waiting for the group would hold one of
+    # the threads the group itself needs.
+    outcome = await _placed(
+        app, Submission(tenant_id=found.tenant_id, command=incoming.command, actor=actor, at=at)
+    )
     received = await run_in_threadpool(
         lambda: receive_order(
             channels=state.channels,
             uow_factory=app.uow_factory,
             gateways=app.gateways,
-            place=_placer(app),
+            place=_given(outcome),
             connection=found,
             incoming=incoming,
             operation=operation,
-            actor=Actor("channel", str(found.id)),
-            at=utcnow(),
+            actor=actor,
+            at=at,
         )
     )
     return {

@@ -6,11 +6,11 @@ its order was placed or refused, so the log cannot ride in the intake's transact
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -26,6 +26,8 @@ from oms.domain.channels import (
 from oms.services.channels import CredentialCipher
 
 __all__ = ["SqlChannelRepository"]
+
+LAST_SYNCED_STEP = timedelta(seconds=10)
 
 _c = channels.c
 _l = channel_sync_log.c
@@ -141,9 +143,17 @@ class SqlChannelRepository:
 
     def log(self, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None) -> None:
         changes: dict[str, Any] = {"last_synced_at": entry.at}
+        # Every webhook of a shop would update its one connection row, and concurrent
+        # webhooks would queue on that row's lock: it is updated when the health changes,
+        # a failure is recorded, or last_synced_at is older than LAST_SYNCED_STEP.
+        stale = or_(_c.last_synced_at.is_(None), _c.last_synced_at < entry.at - LAST_SYNCED_STEP)
         if health is not None:
             changes["health"] = health.value
             changes["health_detail"] = entry.detail
+            if health is ChannelHealth.HEALTHY:
+                stale = or_(stale, _c.health != health.value)
+            else:
+                stale = true()
         with self._engine.begin() as conn:
             conn.execute(
                 insert(channel_sync_log).values(
@@ -161,7 +171,7 @@ class SqlChannelRepository:
             )
             conn.execute(
                 update(channels)
-                .where(_c.tenant_id == tenant_id, _c.id == entry.channel_id)
+                .where(_c.tenant_id == tenant_id, _c.id == entry.channel_id, stale)
                 .values(**changes)
             )
 

@@ -10,7 +10,7 @@ A channel adapter (one per kind, ``oms.adapters.channels``) turns what a store s
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -71,8 +71,6 @@ class ChannelOrder:
     payment: RemotePayment = RemotePayment.PENDING
     cancelled: bool = False
     cancel_reason: str | None = None
-    raw_topic: str | None = None
-    unknown_skus: tuple[str, ...] = field(default=())
 
 
 class PayloadRefused(ValueError):

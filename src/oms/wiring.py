@@ -34,11 +34,15 @@ from oms.services.shipping import CarrierProvider
 from oms.services.tenants import resolve_tenant
 
 if TYPE_CHECKING:  # imported where used: `oms worker` needs neither PDF nor NATS to start
+    from sqlalchemy import Engine
+
     from oms.adapters.broker.nats_sink import NatsSink
+    from oms.services.channels import ChannelRepository
 
 __all__ = [
     "carrier_provider",
     "carrier_signature_check",
+    "channel_repository",
     "document_renderer",
     "download_signer",
     "email_renderer",
@@ -205,4 +209,19 @@ def event_sinks(
     nats = nats_sink(settings)
     if nats is not None:
         sinks.append(nats)
+    engine = getattr(uow_factory, "engine", None)
+    if engine is not None:
+        # Shipments of Shopify orders go back to the shop (oms.adapters.channels.shopify_push).
+        from oms.adapters.channels.shopify_push import ShopifyFulfilmentSink
+
+        sinks.append(ShopifyFulfilmentSink(channels=channel_repository(settings, engine)))
     return sinks
+
+
+def channel_repository(settings: Settings, engine: Engine) -> ChannelRepository:
+    """Channel connections in the database, their credentials encrypted with the keys of
+    ``OMS_SECRET_KEY`` (comma-separated; the first encrypts)."""
+    from oms.adapters.channels.credentials import FernetCipher
+    from oms.adapters.db.repositories.channels import SqlChannelRepository
+
+    return SqlChannelRepository(engine, FernetCipher(settings.secret_key))

@@ -31,6 +31,7 @@ DEFAULT_POLICIES: dict[str, Any] = {
         "no_carrier_service": 4.0,
         "payment_pending": 24.0,
         "refund_due": 48.0,
+        "unknown_sku": 24.0,
     },
     "authorization_ttl_hours": 168.0,
     "reservation_max_ttl_minutes": 60,

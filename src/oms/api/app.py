@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from oms.adapters.channels.registry import sales_channel_of
 from oms.adapters.db.engine import build_engine
 from oms.adapters.db.statistics import StatisticsKeeper
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
@@ -26,6 +27,7 @@ from oms.api.intake_lane import IntakeLane
 from oms.api.routers import (
     carriers,
     catalogue,
+    channels,
     customers,
     dashboard,
     discounts,
@@ -52,6 +54,7 @@ from oms.web.routes import install_public_pages
 from oms.wiring import (
     carrier_provider,
     carrier_signature_check,
+    channel_repository,
     document_renderer,
     download_signer,
     email_renderer,
@@ -233,8 +236,13 @@ def create_app(
         notifications,
         webhook_endpoints,
         dashboard,
+        channels,
     ):
         app.include_router(module.router)
+    app.include_router(channels.store_router)
+    app.state.channels = channels.ChannelState(
+        channels=channel_repository(settings, engine), adapters=sales_channel_of
+    )
     install_public_pages(
         app,
         settings=settings,

@@ -25,6 +25,7 @@ class HoldReason(StrEnum):
     NO_CARRIER_SERVICE = "no_carrier_service"  # routed where no rate card prices the parcel
     MANUAL = "manual"
     REFUND_DUE = "refund_due"
+    UNKNOWN_SKU = "unknown_sku"  # a channel's order names a SKU the catalogue does not have
 
 
 # How long each kind of hold may stay open before it is overdue, unless a tenant says otherwise.
@@ -37,6 +38,7 @@ DEFAULT_HOLD_SLAS: dict[HoldReason, timedelta] = {
     HoldReason.NO_CARRIER_SERVICE: timedelta(hours=4),
     HoldReason.MANUAL: timedelta(hours=24),
     HoldReason.REFUND_DUE: timedelta(hours=48),
+    HoldReason.UNKNOWN_SKU: timedelta(hours=24),
 }
 
 # Reasons that flag an order without stopping it (its status, release and fulfilment).

@@ -119,6 +119,9 @@ class PlaceOrder:
     reservation_id: UUID | None = None
     service_level: str = "standard"
     pickup_location: str | None = None  # a store's code: the customer collects it there
+    # A store's order naming a SKU the catalogue lacks is taken, the line kept (backordered:
+    # no stock can be found for it) and the order held (unknown_sku), instead of refused.
+    hold_unknown_skus: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,36 @@ class PlacedOrder:
 
     order: Order
     created: bool
+
+
+def _unknown_skus(
+    command: PlaceOrder, tenant_id: UUID, products: dict[str, Product]
+) -> tuple[dict[str, Product], str | None]:
+    """For a store's order (``hold_unknown_skus``): ``products`` with a stand-in for each SKU
+    the catalogue lacks (physical, never stocked, so its line is backordered), and the note
+    of the ``unknown_sku`` hold naming those lines; else ``products`` and None."""
+    if not command.hold_unknown_skus:
+        return products, None
+    unknown = [(i, r) for i, r in enumerate(command.lines) if r.sku not in products]
+    if not unknown:
+        return products, None
+    stand_ins = {
+        r.sku: Product(
+            id=new_id(),
+            tenant_id=tenant_id,
+            sku=r.sku,
+            name=f"Unknown SKU {r.sku}",
+            price=r.unit_price if r.unit_price is not None else Decimal(0),
+            currency=command.currency,
+        )
+        for _, r in unknown
+    }
+    lines = "; ".join(f"line {i + 1}: SKU {r.sku!r} x {r.quantity}" for i, r in unknown)
+    note = (
+        f"not in the catalogue: {lines}. Add the product (or map the SKU on the channel) "
+        "and its stock, then release."
+    )
+    return {**products, **stand_ins}, note
 
 
 def _build_lines(command: PlaceOrder, products: dict[str, Product]) -> list[OrderLine]:
@@ -223,7 +256,10 @@ def _by_external_id(uow: UnitOfWork, tenant_id: UUID, command: PlaceOrder) -> Pl
 
 
 def _holds_to_place(
-    order: Order, findings: tuple[Finding, ...], risk_details: list[str]
+    order: Order,
+    findings: tuple[Finding, ...],
+    risk_details: list[str],
+    unknown_lines: str | None = None,
 ) -> list[tuple[HoldReason, str]]:
     grouped: dict[HoldReason, list[str]] = defaultdict(list)
     for finding in findings:
@@ -232,6 +268,8 @@ def _holds_to_place(
     if risk_details:
         wanted.append((HoldReason.FRAUD_REVIEW, "; ".join(risk_details)))
     wanted.extend((reason, note) for reason, note in order.routing_holds().items() if note)
+    if unknown_lines is not None:
+        wanted.append((HoldReason.UNKNOWN_SKU, unknown_lines))
     return wanted
 
 
@@ -302,6 +340,7 @@ def _place_new(
     if settings.carts_due:
         expire_due_in(uow, tenant_id, at)
     products = uow.products.by_skus(tenant_id, [line.sku for line in command.lines])
+    products, unknown = _unknown_skus(command, tenant_id, products)
     lines = _build_lines(command, products)
     store = _pickup_store(uow, tenant_id, command.pickup_location)
     verified = verify_contact(
@@ -417,7 +456,12 @@ def _place_new(
     )
     if command.payment is not None:
         _take_channel_payment(order, command.payment, gateways, policies, actor, at)
-    for reason, note in _holds_to_place(order, verified.findings, [m.detail for m in risk.matches]):
+    for reason, note in _holds_to_place(
+        order,
+        verified.findings,
+        [m.detail for m in risk.matches],
+        unknown,
+    ):
         hold = new_hold(reason, policies=policies, actor=SYSTEM, at=at, note=note)
         order.place_hold(hold, actor=SYSTEM, at=at)
     # A channel may report more taken than the order totals: given back by the policy.

@@ -42,6 +42,9 @@ __all__ = [
     "carrier_services",
     "cart_reservation_lines",
     "cart_reservations",
+    "channel_orders",
+    "channel_sync_log",
+    "channels",
     "customers",
     "delivery_attempts",
     "discount_codes",
@@ -887,4 +890,60 @@ delivery_attempts = Table(
     Column("error", Text, nullable=True),
     Column("response_body", Text, nullable=True),
     PrimaryKeyConstraint("tenant_id", "delivery_id", "attempt"),
+)
+
+# Sales channel connections (oms.domain.channels); ``credentials`` is Fernet ciphertext.
+# A store's webhook names only the connection's id: ``ix_channels_id`` finds it.
+channels = Table(
+    "channels",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(lengths.NAME), nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("credentials", Text, nullable=False),
+    Column("location_codes", JSON, nullable=False),
+    Column("sku_mapping", JSON, nullable=False),
+    Column("push_fulfilments", Boolean, nullable=False),
+    Column("push_stock", Boolean, nullable=False),
+    Column("health", String(20), nullable=False),
+    Column("health_detail", Text, nullable=True),
+    Column("last_synced_at", Timestamp, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "name"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    Index("ix_channels_id", "id"),
+)
+
+# What each connection received and sent, newest last.
+channel_sync_log = Table(
+    "channel_sync_log",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("channel_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("at", Timestamp, nullable=False),
+    Column("direction", String(10), nullable=False),
+    Column("operation", String(100), nullable=False),
+    Column("outcome", String(10), nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("external_id", String(lengths.EXTERNAL_ID), nullable=True),
+    Column("order_id", Uuid, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "channel_id", "id"),
+    Index("ix_channel_sync_log_at", "tenant_id", "channel_id", "at"),
+)
+
+# The store's ``updated_at`` of the last copy of each order applied: older copies change nothing.
+channel_orders = Table(
+    "channel_orders",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("channel_id", Uuid, nullable=False),
+    Column("external_id", String(lengths.EXTERNAL_ID), nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    Column("remote_updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "channel_id", "external_id"),
 )

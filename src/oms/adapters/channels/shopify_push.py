@@ -1,0 +1,255 @@
+"""Fulfilments back to Shopify: an outbox subscriber (``EventSink``) that, when a shipment
+of a Shopify order is created, calls the Admin GraphQL API's ``fulfillmentCreate`` on the
+order's fulfillment orders with the carrier, tracking number and tracking URL.
+
+1. ``subscribers``: a ``shipment.created`` event of an order whose channel is a Shopify
+   connection that pushes fulfilments: that connection.
+2. ``send``: query the order's fulfillment orders (``order.fulfillmentOrders``), match the
+   shipment's contents to their line items by SKU (through the connection's SKU mapping,
+   read backwards), then ``fulfillmentCreate`` with ``trackingInfo``. Items already
+   fulfilled are not sent again, so a retry after a lost answer sends nothing twice.
+
+A 429 is retried inside the attempt after its ``Retry-After`` (at most ``max_wait``
+seconds, ``sleep`` injected); any other failure is the attempt's outcome, and the outbox
+retries it on its schedule, so a shop down for a while gets every fulfilment once back.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import httpx
+
+from oms.domain.channels import ChannelKind, SyncDirection, SyncOutcome
+from oms.services.channels import ChannelRepository, log_sync
+from oms.services.common import utcnow
+from oms.services.events import Event, Outcome
+from oms.services.ports import UnitOfWork
+
+__all__ = ["FULFILLMENT_CREATE", "FULFILLMENT_ORDERS", "FulfilmentPush", "ShopifyFulfilmentSink"]
+
+FULFILLMENT_ORDERS = """
+query OrderFulfillmentOrders($id: ID!) {
+  order(id: $id) {
+    fulfillmentOrders(first: 20) {
+      nodes {
+        id
+        status
+        lineItems(first: 100) { nodes { id sku remainingQuantity } }
+      }
+    }
+  }
+}
+"""
+
+FULFILLMENT_CREATE = """
+mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
+  fulfillmentCreate(fulfillment: $fulfillment) {
+    fulfillment { id status }
+    userErrors { field message }
+  }
+}
+"""
+
+_OPEN = {"OPEN", "IN_PROGRESS"}
+_MAX_429 = 5
+
+
+@dataclass(frozen=True)
+class FulfilmentPush:
+    """What one fulfilment needs: where, with what token, which order, what shipped."""
+
+    channel_id: UUID
+    graphql_url: str
+    access_token: str
+    order_gid: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    items: tuple[tuple[str, int], ...]  # the store's SKU, quantity
+
+
+class _Failed(Exception):
+    def __init__(self, message: str, status: int | None = None, final: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.final = final
+
+
+class ShopifyFulfilmentSink:
+    """``EventSink`` of kind ``shopify``: shipments of Shopify orders become fulfilments."""
+
+    kind = "shopify"
+
+    def __init__(
+        self,
+        *,
+        channels: ChannelRepository,
+        client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_wait: float = 30.0,
+    ) -> None:
+        self._channels = channels
+        self._client = client or httpx.Client(timeout=30.0)
+        self._sleep = sleep
+        self._max_wait = max_wait
+
+    def _channel_of(self, uow: UnitOfWork, event: Event) -> tuple[UUID, str] | None:
+        order = uow.orders.get(event.tenant_id, event.aggregate_id)
+        if order is None or order.external_id is None:
+            return None
+        kind, _, rest = order.channel.partition(":")
+        if kind != ChannelKind.SHOPIFY.value:
+            return None
+        try:
+            return UUID(rest), order.external_id
+        except ValueError:
+            return None
+
+    def subscribers(self, uow: UnitOfWork, event: Event) -> Sequence[str]:
+        if event.type != "shipment.created":
+            return []
+        found = self._channel_of(uow, event)
+        if found is None:
+            return []
+        connection = self._channels.get(event.tenant_id, found[0])
+        if connection is None or not connection.push_fulfilments:
+            return []
+        return [str(connection.id)]
+
+    def prepare(self, uow: UnitOfWork, event: Event, key: str) -> object | None:
+        found = self._channel_of(uow, event)
+        connection = self._channels.get(event.tenant_id, UUID(key))
+        if found is None or connection is None or not connection.push_fulfilments:
+            return None
+        theirs = {ours: store for store, ours in connection.sku_mapping.items()}
+        data = event.data
+        return FulfilmentPush(
+            channel_id=connection.id,
+            graphql_url=str(connection.settings["api_base_url"]).rstrip("/") + "/graphql.json",
+            access_token=connection.credentials.get("access_token", ""),
+            order_gid=f"gid://shopify/Order/{found[1]}",
+            carrier=str(data.get("carrier", "")),
+            tracking_number=str(data.get("tracking_number", "")),
+            tracking_url=str(data.get("tracking_url", "")),
+            items=tuple(
+                (theirs.get(str(item["sku"]), str(item["sku"])), int(item["quantity"]))
+                for item in data.get("contents", [])
+            ),
+        )
+
+    def _graphql(self, push: FulfilmentPush, query: str, variables: dict[str, Any]) -> Any:
+        for _ in range(_MAX_429):
+            try:
+                response = self._client.post(
+                    push.graphql_url,
+                    json={"query": query, "variables": variables},
+                    headers={"X-Shopify-Access-Token": push.access_token},
+                )
+            except httpx.TransportError as error:
+                raise _Failed(f"{type(error).__name__}: {error}") from None
+            if response.status_code == 429:
+                raw = response.headers.get("Retry-After", "1")
+                try:
+                    wait = float(raw)
+                except ValueError:
+                    wait = 1.0
+                self._sleep(min(max(wait, 0.0), self._max_wait))
+                continue
+            if response.status_code >= 300:
+                raise _Failed(response.text[:500], response.status_code)
+            body = json.loads(response.content)
+            if body.get("errors"):
+                raise _Failed(json.dumps(body["errors"])[:500], response.status_code)
+            return body.get("data") or {}
+        raise _Failed("still rate limited (429) after every wait", 429)
+
+    def _line_items(self, push: FulfilmentPush) -> list[dict[str, Any]]:
+        """Per open fulfillment order, its line items for the shipment's contents."""
+        data = self._graphql(push, FULFILLMENT_ORDERS, {"id": push.order_gid})
+        order = data.get("order")
+        if order is None:
+            raise _Failed(f"Shopify has no order {push.order_gid}", final=True)
+        wanted = dict(push.items)
+        chosen: list[dict[str, Any]] = []
+        for node in order["fulfillmentOrders"]["nodes"]:
+            if node.get("status") not in _OPEN:
+                continue
+            items = []
+            for line in node["lineItems"]["nodes"]:
+                take = min(wanted.get(line.get("sku") or "", 0), int(line["remainingQuantity"]))
+                if take > 0:
+                    items.append({"id": line["id"], "quantity": take})
+                    wanted[line["sku"]] -= take
+            if items:
+                chosen.append(
+                    {"fulfillmentOrderId": node["id"], "fulfillmentOrderLineItems": items}
+                )
+        return chosen
+
+    def send(self, prepared: object, *, event: Event, key: str, attempt: int) -> Outcome:
+        assert isinstance(prepared, FulfilmentPush)
+        started = time.perf_counter()
+        try:
+            by_order = self._line_items(prepared)
+            if by_order:
+                data = self._graphql(
+                    prepared,
+                    FULFILLMENT_CREATE,
+                    {
+                        "fulfillment": {
+                            "lineItemsByFulfillmentOrder": by_order,
+                            "trackingInfo": {
+                                "company": prepared.carrier,
+                                "number": prepared.tracking_number,
+                                "url": prepared.tracking_url,
+                            },
+                            "notifyCustomer": True,
+                        }
+                    },
+                )
+                errors = data.get("fulfillmentCreate", {}).get("userErrors") or []
+                if errors:
+                    raise _Failed(json.dumps(errors)[:500], 200, final=True)
+        except _Failed as failed:
+            self._log(event, prepared, SyncOutcome.FAILED, str(failed))
+            return Outcome(
+                delivered=False,
+                status_code=failed.status,
+                error=str(failed),
+                latency_ms=(time.perf_counter() - started) * 1000,
+                final=failed.final,
+            )
+        detail = (
+            f"fulfilment with {prepared.carrier} {prepared.tracking_number}"
+            if by_order
+            else "nothing left to fulfil: already fulfilled in Shopify"
+        )
+        self._log(event, prepared, SyncOutcome.OK, detail)
+        return Outcome(
+            delivered=True, status_code=200, latency_ms=(time.perf_counter() - started) * 1000
+        )
+
+    def _log(self, event: Event, push: FulfilmentPush, outcome: SyncOutcome, detail: str) -> None:
+        connection = self._channels.get(event.tenant_id, push.channel_id)
+        if connection is None:
+            return
+        log_sync(
+            channels=self._channels,
+            connection=connection,
+            direction=SyncDirection.OUTBOUND,
+            operation="fulfillmentCreate",
+            outcome=outcome,
+            at=utcnow(),
+            detail=detail,
+            external_id=push.order_gid.rsplit("/", 1)[-1],
+            order_id=event.aggregate_id,
+        )
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,249 @@
+"""/v1/channels: a tenant's store connections; /channels/{id}/shopify/webhooks: what the
+stores send (signed by the store, so no API key)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from starlette.concurrency import run_in_threadpool
+
+from oms.api.deps import (
+    AppDep,
+    AppState,
+    PageDep,
+    TenantId,
+    page_of,
+    parse_uuid,
+    uuid_cursor,
+)
+from oms.api.schemas.channels import (
+    CREDENTIAL_NAMES,
+    SETTING_NAMES,
+    ChannelCreate,
+    ChannelRead,
+    ChannelUpdate,
+    SyncEntryRead,
+    split_create,
+)
+from oms.api.schemas.common import Page
+from oms.domain.channels import ChannelKind, SyncDirection, SyncOutcome
+from oms.domain.errors import FieldError, InvalidRequest, NotFound, OmsError, Unauthenticated
+from oms.domain.orders import Actor
+from oms.services import channels as channel_service
+from oms.services.channel_orders import PlaceSubmission, receive_order
+from oms.services.channels import (
+    ChannelChanges,
+    ChannelRepository,
+    PayloadRefused,
+    SalesChannelFactory,
+)
+from oms.services.common import utcnow
+from oms.services.intake import PlacedOrder
+from oms.services.intake_group import Submission, groupable, place_alone
+
+__all__ = ["ChannelState", "router", "store_router"]
+
+router = APIRouter(prefix="/v1/channels", tags=["channels"])
+store_router = APIRouter(prefix="/channels", tags=["channels"])
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    """What the channel routes need beside ``AppState``: the connections, the adapters."""
+
+    channels: ChannelRepository
+    adapters: SalesChannelFactory
+
+
+def _channel_state(request: Request) -> ChannelState:
+    state: ChannelState = request.app.state.channels
+    return state
+
+
+ChannelsDep = Annotated[ChannelState, Depends(_channel_state)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ChannelRead)
+def create_channel(
+    body: Annotated[ChannelCreate, Body()],
+    tenant_id: TenantId,
+    state: ChannelsDep,
+    response: Response,
+) -> ChannelRead:
+    """Connect a store; its credentials are stored encrypted and never shown again."""
+    kind, settings, credentials = split_create(body)
+    connection = channel_service.create_channel(
+        channels=state.channels,
+        tenant_id=tenant_id,
+        kind=kind,
+        name=body.name,
+        settings=settings,
+        credentials=credentials,
+        location_codes=body.location_codes,
+        sku_mapping=body.sku_mapping,
+        push_fulfilments=body.push_fulfilments,
+        push_stock=body.push_stock,
+    )
+    response.headers["Location"] = f"/v1/channels/{connection.id}"
+    return ChannelRead.of(connection)
+
+
+@router.get("", response_model=Page[ChannelRead])
+def list_channels(tenant_id: TenantId, state: ChannelsDep, page: PageDep) -> Page[ChannelRead]:
+    found = channel_service.list_channels(
+        channels=state.channels,
+        tenant_id=tenant_id,
+        after_id=None if page.cursor is None else uuid_cursor(page.cursor),
+        limit=page.limit + 1,
+    )
+    return page_of(found, page, item=ChannelRead.of, cursor=lambda c: str(c.id))
+
+
+@router.get("/{channel_id}", response_model=ChannelRead)
+def get_channel(channel_id: str, tenant_id: TenantId, state: ChannelsDep) -> ChannelRead:
+    return ChannelRead.of(
+        channel_service.get_channel(
+            channels=state.channels,
+            tenant_id=tenant_id,
+            channel_id=parse_uuid(channel_id, "channel"),
+        )
+    )
+
+
+@router.patch("/{channel_id}", response_model=ChannelRead)
+def update_channel(
+    channel_id: str, body: ChannelUpdate, tenant_id: TenantId, state: ChannelsDep
+) -> ChannelRead:
+    """Change what is given; credentials given replace the stored ones of those names."""
+    given = body.model_dump(exclude_none=True)
+    changes = ChannelChanges(
+        name=body.name,
+        settings={k: given[k] for k in SETTING_NAMES if k in given} or None,
+        credentials={k: given[k] for k in CREDENTIAL_NAMES if k in given} or None,
+        location_codes=None if body.location_codes is None else tuple(body.location_codes),
+        sku_mapping=body.sku_mapping,
+        push_fulfilments=body.push_fulfilments,
+        push_stock=body.push_stock,
+    )
+    return ChannelRead.of(
+        channel_service.update_channel(
+            channels=state.channels,
+            tenant_id=tenant_id,
+            channel_id=parse_uuid(channel_id, "channel"),
+            changes=changes,
+        )
+    )
+
+
+@router.delete("/{channel_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_channel(channel_id: str, tenant_id: TenantId, state: ChannelsDep) -> Response:
+    """Disconnect the store; the orders it brought in stay."""
+    channel_service.delete_channel(
+        channels=state.channels, tenant_id=tenant_id, channel_id=parse_uuid(channel_id, "channel")
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/{channel_id}/sync-log", response_model=list[SyncEntryRead])
+def sync_log(
+    channel_id: str,
+    tenant_id: TenantId,
+    state: ChannelsDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> list[SyncEntryRead]:
+    """What the connection received and sent, newest first."""
+    entries = channel_service.sync_log(
+        channels=state.channels,
+        tenant_id=tenant_id,
+        channel_id=parse_uuid(channel_id, "channel"),
+        limit=limit,
+    )
+    return [SyncEntryRead.of(e) for e in entries]
+
+
+async def _placed(app: AppState, submission: Submission) -> PlacedOrder | OmsError:
+    """The submission placed as POST /v1/orders places it: with the orders arriving
+    meanwhile when it may be (``app.intake``, on the event loop), else alone in a worker
+    thread; a refusal is returned, for the use case to log and raise."""
+    try:
+        if groupable(submission.command, submission.idempotency_key):
+            return await app.intake.place(submission)
+        return await run_in_threadpool(
+            place_alone, app.uow_factory, app.gateways, app.geocoder, submission
+        )
+    except OmsError as refused:
+        return refused
+
+
+def _given(outcome: PlacedOrder | OmsError) -> PlaceSubmission:
+    def place(_: Submission) -> PlacedOrder:
+        if isinstance(outcome, OmsError):
+            raise outcome
+        return outcome
+
+    return place
+
+
+@store_router.post("/{channel_id}/shopify/webhooks", include_in_schema=True)
+async def shopify_webhook(
+    channel_id: str, request: Request, app: AppDep, state: ChannelsDep
+) -> dict[str, Any]:
+    """A Shopify ``orders/*`` webhook: the signature is checked on the raw body first (401
+    and nothing stored when it fails); the order goes through the same intake as POST
+    /v1/orders, exactly once however often it is sent."""
+    raw = await request.body()
+    found = await run_in_threadpool(state.channels.find, parse_uuid(channel_id, "channel"))
+    if found is None or found.kind is not ChannelKind.SHOPIFY:
+        raise NotFound("No such Shopify channel", channel_id=channel_id)
+    adapter = state.adapters(found)
+    if not adapter.verify_webhook(raw_body=raw, headers=request.headers):
+        raise Unauthenticated("The X-Shopify-Hmac-Sha256 signature does not match the body")
+    topic = request.headers.get("x-shopify-topic", "")
+    webhook_id = request.headers.get("x-shopify-webhook-id")
+    operation = f"webhook {topic}"
+    try:
+        incoming = adapter.order_of_webhook(topic=topic, raw_body=raw)
+    except PayloadRefused as error:
+        channel_service.log_sync(
+            channels=state.channels,
+            connection=found,
+            direction=SyncDirection.INBOUND,
+            operation=operation,
+            outcome=SyncOutcome.FAILED,
+            at=utcnow(),
+            detail=f"{error} (webhook {webhook_id})",
+        )
+        raise InvalidRequest(
+            "The body is not a Shopify order", [FieldError("#", str(error))]
+        ) from None
+    if incoming is None:
+        return {"topic": topic, "handled": False}
+    actor = Actor("channel", str(found.id))
+    at = utcnow()
+    # Placed first, on the loop: a worker thread waiting for the group would hold one of
+    # the threads the group itself needs.
+    outcome = await _placed(
+        app, Submission(tenant_id=found.tenant_id, command=incoming.command, actor=actor, at=at)
+    )
+    received = await run_in_threadpool(
+        lambda: receive_order(
+            channels=state.channels,
+            uow_factory=app.uow_factory,
+            gateways=app.gateways,
+            place=_given(outcome),
+            connection=found,
+            incoming=incoming,
+            operation=operation,
+            actor=actor,
+            at=at,
+        )
+    )
+    return {
+        "topic": topic,
+        "handled": True,
+        "order_id": str(received.order.id),
+        "created": received.created,
+        "applied": received.applied,
+    }

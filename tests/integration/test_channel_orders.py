@@ -1,0 +1,159 @@
+"""The channel intake use case with the fake store and in-memory connections, on the real
+intake (SQLite and PostgreSQL): once per order, copies applied in the store's order."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from uuid import UUID
+
+import pytest
+
+from oms.adapters.memory.channels import FakeSalesChannel, InMemoryChannelRepository
+from oms.adapters.payments.registry import gateway_named
+from oms.domain.channels import ChannelHealth, ChannelKind, SyncOutcome
+from oms.domain.errors import InvalidRequest
+from oms.domain.orders import Actor
+from oms.domain.status import OrderStatus, PaymentStatus
+from oms.services.channel_orders import receive_order
+from oms.services.channels import (
+    ChannelOrder,
+    RemotePayment,
+    create_channel,
+    sync_log,
+)
+from oms.services.intake import ChannelPayment, LineRequest, PlaceOrder
+from oms.services.intake_group import place_alone
+from oms.services.ports import UnitOfWorkFactory
+from tests.builders import add_location, add_product, set_stock
+
+AT = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+STORE = Actor("channel", "fake")
+
+
+@pytest.fixture
+def stocked(uow_factory: UnitOfWorkFactory, tenant_id: UUID) -> UUID:
+    add_location(uow_factory, tenant_id, "MAIN")
+    add_product(uow_factory, tenant_id, "MUG")
+    set_stock(uow_factory, tenant_id, "MUG", "MAIN", 10)
+    return tenant_id
+
+
+def copy_of(channel: str, *, minutes: int, paid: bool = False, sku: str = "MUG") -> ChannelOrder:
+    return ChannelOrder(
+        external_id="1001",
+        updated_at=AT + timedelta(minutes=minutes),
+        command=PlaceOrder(
+            currency="EUR",
+            lines=(LineRequest(sku=sku, quantity=2, unit_price=None),),
+            channel=channel,
+            external_id="1001",
+            payment=ChannelPayment(gateway="manual", captured=True) if paid else None,
+            hold_unknown_skus=True,
+        ),
+        payment=RemotePayment.PAID if paid else RemotePayment.PENDING,
+    )
+
+
+def test_copies_are_one_order_applied_newest_last(
+    uow_factory: UnitOfWorkFactory, stocked: UUID
+) -> None:
+    channels = InMemoryChannelRepository()
+    connection = create_channel(
+        channels=channels,
+        tenant_id=stocked,
+        kind=ChannelKind.API,
+        name="fake store",
+        settings={},
+        credentials={},
+        at=AT,
+    )
+    store = FakeSalesChannel(kind=ChannelKind.API)
+    receive = partial(
+        receive_order,
+        channels=channels,
+        uow_factory=uow_factory,
+        gateways=gateway_named,
+        place=partial(place_alone, uow_factory, gateway_named, None),
+        connection=connection,
+        operation="webhook",
+        actor=STORE,
+        at=AT,
+    )
+    channel = connection.order_channel
+    store.orders = {"v1": copy_of(channel, minutes=0), "v2": copy_of(channel, minutes=5, paid=True)}
+    first = receive(incoming=store.order_of_webhook(topic="x", raw_body=b"v1"))
+    paid = receive(incoming=store.order_of_webhook(topic="x", raw_body=b"v2"))
+    stale = receive(incoming=store.order_of_webhook(topic="x", raw_body=b"v1"))
+    assert (first.created, paid.created, stale.created) == (True, False, False)
+    assert (paid.applied, stale.applied) == (True, False)
+    assert first.order.id == paid.order.id == stale.order.id
+    assert paid.order.payment_status is PaymentStatus.PAID
+    entries = sync_log(channels=channels, tenant_id=stocked, channel_id=connection.id, limit=10)
+    assert [e.outcome for e in entries] == [SyncOutcome.IGNORED, SyncOutcome.OK, SyncOutcome.OK]
+    assert channels.get(stocked, connection.id).health is ChannelHealth.HEALTHY  # type: ignore[union-attr]
+
+
+def test_an_order_of_unknown_skus_only_is_taken_and_held(
+    uow_factory: UnitOfWorkFactory, stocked: UUID
+) -> None:
+    channels = InMemoryChannelRepository()
+    connection = create_channel(
+        channels=channels,
+        tenant_id=stocked,
+        kind=ChannelKind.API,
+        name="fake store",
+        settings={},
+        credentials={},
+        at=AT,
+    )
+    received = receive_order(
+        channels=channels,
+        uow_factory=uow_factory,
+        gateways=gateway_named,
+        place=partial(place_alone, uow_factory, gateway_named, None),
+        connection=connection,
+        incoming=copy_of(connection.order_channel, minutes=0, sku="NOPE"),
+        operation="webhook",
+        actor=STORE,
+        at=AT,
+    )
+    assert received.order.status is OrderStatus.ON_HOLD
+    reasons = {h.reason.value for h in received.order.open_holds}
+    assert "unknown_sku" in reasons
+    (line,) = received.order.lines
+    assert (line.sku, line.quantity, line.allocated) == ("NOPE", 2, 0)
+
+
+def test_a_refused_order_is_logged_as_failed(uow_factory: UnitOfWorkFactory, stocked: UUID) -> None:
+    channels = InMemoryChannelRepository()
+    connection = create_channel(
+        channels=channels,
+        tenant_id=stocked,
+        kind=ChannelKind.API,
+        name="fake store",
+        settings={},
+        credentials={},
+        at=AT,
+    )
+    bad = copy_of(connection.order_channel, minutes=0)
+    bad = ChannelOrder(
+        external_id="1001",
+        updated_at=bad.updated_at,
+        command=PlaceOrder(currency="XXQ", lines=bad.command.lines, channel=bad.command.channel),
+    )
+    with pytest.raises(InvalidRequest):
+        receive_order(
+            channels=channels,
+            uow_factory=uow_factory,
+            gateways=gateway_named,
+            place=partial(place_alone, uow_factory, gateway_named, None),
+            connection=connection,
+            incoming=bad,
+            operation="webhook",
+            actor=STORE,
+            at=AT,
+        )
+    found = channels.get(stocked, connection.id)
+    assert found is not None
+    assert found.health is ChannelHealth.FAILING

@@ -272,6 +272,11 @@ class InventoryRepository(Protocol):
         limit: int,
     ) -> list[Movement]: ...
     def find_violations(self, tenant_id: UUID) -> list[InvariantViolation]: ...
+    def changed_page(
+        self, tenant_id: UUID, *, since: datetime, after: tuple[str, UUID] | None, limit: int
+    ) -> list[StockLevel]:
+        """Levels changed at or after ``since`` in (SKU, location) order, after ``after``."""
+        ...
 
 
 class OrderRepository(Protocol):
@@ -516,6 +521,11 @@ class ShipmentRepository(Protocol):
     ) -> bool: ...
     def events_of(self, tenant_id: UUID, shipment_id: UUID) -> list[TrackingEvent]: ...
     def next_serial(self, counter: str) -> int: ...
+    def created_page(
+        self, tenant_id: UUID, *, since: datetime, after: tuple[datetime, UUID] | None, limit: int
+    ) -> list[Shipment]:
+        """Shipments made at or after ``since``, oldest first, after the ``after`` key."""
+        ...
 
 
 class NotificationSettingsRepository(Protocol):

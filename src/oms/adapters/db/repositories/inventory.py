@@ -23,6 +23,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    tuple_,
     union_all,
     update,
 )
@@ -336,6 +337,16 @@ class SqlInventoryRepository:
             )
             for row in self._conn.execute(query)
         ]
+
+    def changed_page(
+        self, tenant_id: UUID, *, since: datetime, after: tuple[str, UUID] | None, limit: int
+    ) -> list[StockLevel]:
+        """Levels changed at or after ``since``, in (SKU, location) order (an export's pages)."""
+        query = select(*_LEVEL_COLUMNS).where(_lv.tenant_id == tenant_id, _lv.updated_at >= since)
+        if after is not None:
+            query = query.where(tuple_(_lv.sku, _lv.location_id) > tuple_(*after))
+        rows = self._conn.execute(query.order_by(_lv.sku, _lv.location_id).limit(limit))
+        return [StockLevel(*row) for row in rows]
 
     def find_violations(self, tenant_id: UUID) -> list[InvariantViolation]:
         mv = inventory_movements.c

@@ -43,15 +43,16 @@ def _import(
 ) -> None:
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-    from oms.adapters.csv_files import CsvSource, ErrorReport, error_report_path
+    from oms.adapters.csv_files import ErrorReport, error_report_path
     from oms.adapters.payments.registry import gateway_named
     from oms.domain.orders import Actor
+    from oms.services.csv_source import CsvSource
     from oms.services.import_rows import ImportKind
     from oms.services.imports import ImportRequest, import_rows
 
     tenant_id = tenant_id_of(tenant)
     try:
-        source = CsvSource.open(path)
+        source = CsvSource(path.open("rb"))
         size = path.stat().st_size
     except OSError as error:
         fail(f"cannot read {path}: {error.strerror}", 2)

@@ -17,13 +17,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oms.adapters.csv_files import CsvSource
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
 from oms.domain.catalogue import ProductKind
 from oms.domain.errors import InvalidRequest
 from oms.domain.inventory import MovementKind
 from oms.services import inventory
+from oms.services.csv_source import CsvSource
 from oms.services.import_rows import ImportKind, RowError
 from oms.services.imports import ImportRequest, ImportSummary, import_rows
 from oms.services.intake import PlaceOrder

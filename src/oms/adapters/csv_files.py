@@ -1,8 +1,6 @@
-"""CSV files: rows streamed off a file (or an upload) and the row-level error report.
+"""CSV files: the row-level error report of an import, and an export's rows written.
 
-Reading goes through the csv module one record at a time: memory does not grow with the
-file. A record's number counts the header as 1, as a spreadsheet numbers its rows (a quoted
-cell spanning lines is still one record). The error report is written next to the input as
+(Reading is ``oms.services.csv_source``.) The error report is written next to the input as
 ``FILE.errors.csv`` (``row,column,message``) as errors come; a run without errors removes
 an earlier run's report, so a report on disk always belongs to the last run.
 """
@@ -10,49 +8,14 @@ an earlier run's report, so a report on disk always belongs to the last run.
 from __future__ import annotations
 
 import csv
-import io
-import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import IO, BinaryIO
+from typing import IO
 
 from oms.services.import_rows import RowError
 
-__all__ = ["CsvSource", "ErrorReport", "error_report_path", "write_rows"]
-
-# A cell may be long (a Shopify product's Body (HTML)); far beyond this is not a CSV.
-csv.field_size_limit(min(sys.maxsize, 16 * 1024 * 1024))
-
-
-class CsvSource:
-    """A CSV file's header and its records, streamed; ``position`` is the bytes read."""
-
-    def __init__(self, raw: BinaryIO) -> None:
-        self._raw = raw
-        self._text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        self._reader = csv.reader(self._text)
-        self.header: list[str] = next(self._reader, [])
-
-    @classmethod
-    def open(cls, path: Path) -> CsvSource:
-        """The file at ``path`` (binary, buffered: its position is cheap to read)."""
-        return cls(path.open("rb"))
-
-    @property
-    def position(self) -> int:
-        return self._raw.tell()
-
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
-        """``(row number, cells)`` of every record after the header; blank lines skipped."""
-        number = 1
-        for cells in self._reader:
-            number += 1
-            if any(cell.strip() for cell in cells):
-                yield number, cells
-
-    def close(self) -> None:
-        self._text.close()
+__all__ = ["ErrorReport", "error_report_path", "write_rows"]
 
 
 def error_report_path(source: Path) -> Path:

@@ -32,6 +32,7 @@ from oms.api.routers import (
     fulfilment,
     health,
     holds,
+    imports,
     inventory,
     metrics,
     notifications,
@@ -233,6 +234,7 @@ def create_app(
         notifications,
         webhook_endpoints,
         dashboard,
+        imports,
     ):
         app.include_router(module.router)
     install_public_pages(

@@ -35,12 +35,19 @@ from oms.domain.orders import Actor
 from oms.services import import_rows as parse
 from oms.services.carts import expire_due_in
 from oms.services.catalogue import NewProduct
-from oms.services.common import utcnow
+from oms.services.common import retry_transient, utcnow
 from oms.services.import_rows import ImportKind, InventoryRow, OrderRows, RowError, RowProblem
 from oms.services.intake import PlacedOrder, place_in
 from oms.services.intake_group import Submission, place_group
 from oms.services.payments import GatewayProvider
-from oms.services.ports import OutboxMessage, TransientStorageError, UnitOfWork, UnitOfWorkFactory
+from oms.services.ports import (
+    LevelSet,
+    NewMovement,
+    OutboxMessage,
+    TransientStorageError,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from oms.services.rerouting import allocate_backorders
 from oms.services.routing import Geocoder
 
@@ -50,7 +57,6 @@ T = TypeVar("T")
 Cells = Mapping[str, str | None]
 Applied = tuple[str, list["RowError"]]  # a row's outcome (created...) and its problems
 KEPT_ERRORS = 1_000  # in the summary; the report (``on_error``) gets every one
-MAX_CAS_ATTEMPTS = 50
 
 
 @dataclass
@@ -192,12 +198,18 @@ def _in_batches_or_alone(
     tally: _Tally,
 ) -> None:
     """Apply ``rows`` in one transaction; if it fails as a whole, each row alone."""
-    try:
+
+    def attempt() -> list[Applied]:
         with uow_factory() as uow:
-            outcomes = apply(uow, rows)
+            applied = apply(uow, rows)
             if not dry_run:
                 uow.commit()
-    except (TransientStorageError, Exception) as error:
+            return applied
+
+    try:
+        # A row alone is retried as any use case is (a level that changed is read again).
+        outcomes = retry_transient(attempt) if len(rows) == 1 else attempt()
+    except Exception as error:
         if len(rows) == 1:
             tally.errors([RowError(row_of(rows[0]), "", f"could not be stored: {error}")])
             return
@@ -369,19 +381,23 @@ def _set_levels(
     actor: Actor,
     at: datetime,
     arrived: set[str],
-) -> list[tuple[str, list[RowError]]]:
-    """Set each row's level (a count) with a ledger movement where it changes."""
+) -> list[Applied]:
+    """Set each row's level (a count) with a ledger movement where it changes: the rows
+    are decided against the levels as read, then every changed level is set at once,
+    compared with what was read (a level changed meanwhile: the batch starts over)."""
     expire_due_in(uow, tenant_id, at)
     products = uow.products.by_skus(tenant_id, {row.sku for row, _ in rows})
-    for key in sorted({(row.sku, location.id) for row, location in rows if row.sku in products}):
-        uow.inventory.ensure_level(tenant_id, key[0], key[1], at)
-    levels = {
+    keys = sorted({(row.sku, location.id) for row, location in rows if row.sku in products})
+    uow.inventory.ensure_levels(tenant_id, keys, at)
+    read = {
         (lv.sku, lv.location_id): lv
         for lv in uow.inventory.levels(
             tenant_id, products, list({location.id for _, location in rows})
         )
     }
-    outcomes: list[tuple[str, list[RowError]]] = []
+    levels = dict(read)
+    outcomes: list[Applied] = []
+    movements: list[NewMovement] = []
     messages: list[OutboxMessage] = []
     for row, location in rows:
         product = products.get(row.sku)
@@ -390,52 +406,33 @@ def _set_levels(
             outcomes.append(("failed", [RowError(row.row, "sku", why)]))
             continue
         key = (row.sku, location.id)
-        level, change = levels[key], 0
-        for _ in range(MAX_CAS_ATTEMPTS):
-            change = adjustment_delta(on_hand=level.on_hand, delta=None, set_on_hand=row.on_hand)
-            safety = level.safety_stock if row.safety_stock is None else row.safety_stock
-            on_hand = level.on_hand + change
-            if on_hand < level.reserved:
-                break
-            if change == 0 and safety == level.safety_stock:
-                break
-            if uow.inventory.compare_and_set(
-                tenant_id, level, on_hand=on_hand, safety_stock=safety, at=at
-            ):
-                break
-            (level,) = uow.inventory.levels(tenant_id, [row.sku], [location.id])
-        else:
-            raise TransientStorageError("the stock level kept changing")
+        level = levels[key]
+        change = adjustment_delta(on_hand=level.on_hand, delta=None, set_on_hand=row.on_hand)
+        on_hand = level.on_hand + change
+        safety = level.safety_stock if row.safety_stock is None else row.safety_stock
         if on_hand < level.reserved:
-            outcomes.append(
-                (
-                    "failed",
-                    [
-                        RowError(
-                            row.row,
-                            "on_hand",
-                            f"{level.reserved} units are reserved at {location.code}; "
-                            "on hand cannot go below that",
-                        )
-                    ],
-                )
+            why = (
+                f"{level.reserved} units are reserved at {location.code}; "
+                "on hand cannot go below that"
             )
+            outcomes.append(("failed", [RowError(row.row, "on_hand", why)]))
             continue
         if change == 0 and safety == level.safety_stock:
             outcomes.append(("unchanged", []))
             continue
         if change:
-            uow.inventory.add_movement(
-                tenant_id,
-                sku=row.sku,
-                location_id=location.id,
-                kind=MovementKind.COUNT,
-                quantity=change,
-                on_hand_after=on_hand,
-                reason="csv import",
-                reference=f"{reference} row {row.row}",
-                actor=str(actor),
-                at=at,
+            movements.append(
+                NewMovement(
+                    sku=row.sku,
+                    location_id=location.id,
+                    kind=MovementKind.COUNT,
+                    quantity=change,
+                    on_hand_after=on_hand,
+                    reason="csv import",
+                    reference=f"{reference} row {row.row}",
+                    actor=str(actor),
+                    at=at,
+                )
             )
         if change > 0 or safety < level.safety_stock:
             arrived.add(row.sku)
@@ -456,8 +453,15 @@ def _set_levels(
         )
         levels[key] = StockLevel(row.sku, location.id, on_hand, level.reserved, safety)
         outcomes.append(("updated", []))
-    if messages:
-        uow.outbox.add_many(tenant_id, messages)
+    changes = [
+        LevelSet(read[key], level.on_hand, level.safety_stock)
+        for key, level in levels.items()
+        if level != read[key]
+    ]
+    if len(uow.inventory.set_levels(tenant_id, changes, at)) != len(changes):
+        raise TransientStorageError("a stock level changed while the batch was applied")
+    uow.inventory.add_movements(tenant_id, movements)
+    uow.outbox.add_many(tenant_id, messages)
     return outcomes
 
 

@@ -164,6 +164,30 @@ class QueuedHold:
 
 
 @dataclass(frozen=True)
+class LevelSet:
+    """A compare-and-set of one level: from ``level`` as it was read to these figures."""
+
+    level: StockLevel
+    on_hand: int
+    safety_stock: int
+
+
+@dataclass(frozen=True)
+class NewMovement:
+    """A ledger row to write (``InventoryRepository.add_movements``)."""
+
+    sku: str
+    location_id: UUID
+    kind: MovementKind
+    quantity: int
+    on_hand_after: int
+    reason: str | None
+    reference: str | None
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class InvariantViolation:
     """One inventory row whose books do not balance."""
 
@@ -272,6 +296,23 @@ class InventoryRepository(Protocol):
         limit: int,
     ) -> list[Movement]: ...
     def find_violations(self, tenant_id: UUID) -> list[InvariantViolation]: ...
+    def ensure_levels(
+        self, tenant_id: UUID, keys: Sequence[tuple[str, UUID]], at: datetime
+    ) -> None:
+        """``ensure_level`` for each ``(sku, location)``, in one statement."""
+        ...
+
+    def set_levels(
+        self, tenant_id: UUID, changes: Sequence[LevelSet], at: datetime
+    ) -> set[tuple[str, UUID]]:
+        """``compare_and_set`` for each change (one per level), in (SKU, location) order;
+        the levels that were set (a level changed meanwhile is left as it is)."""
+        ...
+
+    def add_movements(self, tenant_id: UUID, movements: Sequence[NewMovement]) -> None:
+        """``add_movement`` for each, in one statement."""
+        ...
+
     def changed_page(
         self, tenant_id: UUID, *, since: datetime, after: tuple[str, UUID] | None, limit: int
     ) -> list[StockLevel]:

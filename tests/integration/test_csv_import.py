@@ -399,3 +399,14 @@ def test_counts_are_ledger_movements_of_kind_count(
         3,
         "csv import row 2",
     )
+
+
+def test_a_sku_twice_in_one_file_is_created_then_updated_by_the_later_row(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, batch_size: int
+) -> None:
+    data = b"sku,name,price,currency\nTWICE,First,1.00,EUR\nTWICE,Second,2.00,EUR\n"
+    summary, errors = run(uow_factory, tenant_id, ImportKind.PRODUCTS, data, batch_size=batch_size)
+    assert (errors, counts(summary)) == ([], (1, 1, 0, 0, 0))
+    with uow_factory(readonly=True) as uow:
+        found = uow.products.by_skus(tenant_id, ["TWICE"])["TWICE"]
+    assert (found.name, found.price) == ("Second", Decimal("2.00"))

@@ -276,7 +276,8 @@ def _upsert_products(
     """Create the new SKUs, update the changed ones, leave the equal ones alone; a stored
     product keeps the fields the file has no column for."""
     known = uow.products.by_skus(tenant_id, {command.sku for _, command in rows})
-    outcomes: list[tuple[str, list[RowError]]] = []
+    fresh: dict[str, Product] = {}  # added at the end, in one statement
+    outcomes: list[Applied] = []
     for number, command in rows:
         found = known.get(command.sku)
         try:
@@ -288,9 +289,7 @@ def _upsert_products(
                     **{name: getattr(command, name) for name in (*_PRODUCT_FIELDS, "sku", "kind")},
                 )
                 product.validate({})
-                if not uow.products.add(product):
-                    raise TransientStorageError(f"SKU {command.sku} was added meanwhile")
-                known[command.sku] = product
+                known[command.sku] = fresh[command.sku] = product
                 outcomes.append(("created", []))
                 continue
             if "kind" in given and found.kind is not command.kind:
@@ -304,11 +303,16 @@ def _upsert_products(
                 continue
             product = replace(found, **wanted)
             product.validate({})
-            uow.products.update(product)
+            if command.sku in fresh:  # a SKU twice in the batch: the later row wins
+                fresh[command.sku] = product
+            else:
+                uow.products.update(product)
             known[command.sku] = product
             outcomes.append(("updated", []))
         except InvalidRequest as refusal:
             outcomes.append(("failed", _field_errors(number, refusal, _product_column)))
+    if len(uow.products.add_many(list(fresh.values()))) != len(fresh):
+        raise TransientStorageError("a SKU of the batch was added meanwhile")
     return outcomes
 
 
@@ -503,6 +507,15 @@ def _order_batch(
             refused.append((order, problem.errors))
             continue
         ready.append((order, Submission(tenant_id, command, actor, at)))
+    # An order placed before (a re-run) is found here at once; the intake would find it too.
+    with uow_factory(readonly=True) as uow:
+        seen = uow.orders.ids_by_external_ids(
+            tenant_id, [(parse.CSV_CHANNEL, s.command.external_id or "") for _, s in ready]
+        )
+    for order, submission in ready:
+        if (parse.CSV_CHANNEL, submission.command.external_id) in seen:
+            tally.outcome("unchanged", len(order.rows))
+    ready = [(o, s) for o, s in ready if (parse.CSV_CHANNEL, s.command.external_id) not in seen]
     if request.dry_run:
         outcomes = [_try_order(uow_factory, gateways, geocoder, s) for _, s in ready]
     else:

@@ -27,7 +27,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.support import insert_if_absent
@@ -129,6 +129,28 @@ WHERE lv.tenant_id = %(tenant_id)s AND lv.sku = k.sku AND lv.location_id = k.loc
     AND lv.on_hand = k.was_on_hand AND lv.safety_stock = k.was_safety
     AND lv.reserved <= k.on_hand
 RETURNING lv.sku, lv.location_id
+""")
+# ensure_levels and add_movements on PostgreSQL: one statement over arrays, not a row each.
+_ENSURE_EACH = DriverStatement("""
+INSERT INTO inventory_levels
+    (tenant_id, sku, location_id, on_hand, reserved, safety_stock, updated_at)
+SELECT %(tenant_id)s, w.sku, w.location_id, 0, 0, 0, %(at)s
+FROM unnest(CAST(%(skus)s AS VARCHAR[]), CAST(%(locations)s AS UUID[])) AS w(sku, location_id)
+ORDER BY w.sku, w.location_id
+ON CONFLICT DO NOTHING
+RETURNING sku
+""")
+_MOVEMENTS_EACH = DriverStatement("""
+INSERT INTO inventory_movements (tenant_id, id, sku, location_id, kind, quantity,
+    on_hand_after, reason, reference, actor, created_at)
+SELECT %(tenant_id)s, w.* FROM unnest(
+    CAST(%(ids)s AS UUID[]), CAST(%(skus)s AS VARCHAR[]), CAST(%(locations)s AS UUID[]),
+    CAST(%(kinds)s AS VARCHAR[]), CAST(%(quantities)s AS INTEGER[]),
+    CAST(%(after)s AS INTEGER[]), CAST(%(reasons)s AS TEXT[]),
+    CAST(%(references)s AS VARCHAR[]), CAST(%(actors)s AS VARCHAR[]),
+    CAST(%(created)s AS TIMESTAMPTZ[])
+) AS w
+RETURNING id
 """)
 # A level's columns in ``StockLevel``'s order: each row makes one as it is.
 _LEVEL_COLUMNS = (_lv.sku, _lv.location_id, _lv.on_hand, _lv.reserved, _lv.safety_stock)
@@ -372,9 +394,20 @@ class SqlInventoryRepository:
     ) -> None:
         if not keys:
             return
-        dialect = sqlite if self._conn.dialect.name == "sqlite" else postgresql
+        if self._conn.dialect.name == "postgresql":
+            ordered = sorted(keys)
+            _ENSURE_EACH.rows(
+                self._conn,
+                {
+                    "tenant_id": tenant_id,
+                    "skus": [sku for sku, _ in ordered],
+                    "locations": [location_id for _, location_id in ordered],
+                    "at": at,
+                },
+            )
+            return
         self._conn.execute(
-            dialect.insert(inventory_levels).on_conflict_do_nothing(),
+            sqlite.insert(inventory_levels).on_conflict_do_nothing(),
             [
                 {
                     "tenant_id": tenant_id,
@@ -420,6 +453,24 @@ class SqlInventoryRepository:
 
     def add_movements(self, tenant_id: UUID, movements: Sequence[NewMovement]) -> None:
         if not movements:
+            return
+        if self._conn.dialect.name == "postgresql":
+            _MOVEMENTS_EACH.rows(
+                self._conn,
+                {
+                    "tenant_id": tenant_id,
+                    "ids": [new_id() for _ in movements],
+                    "skus": [m.sku for m in movements],
+                    "locations": [m.location_id for m in movements],
+                    "kinds": [m.kind.value for m in movements],
+                    "quantities": [m.quantity for m in movements],
+                    "after": [m.on_hand_after for m in movements],
+                    "reasons": [m.reason for m in movements],
+                    "references": [m.reference for m in movements],
+                    "actors": [m.actor for m in movements],
+                    "created": [m.at for m in movements],
+                },
+            )
             return
         self._conn.execute(
             insert(inventory_movements),

@@ -18,6 +18,7 @@ import typer
 
 from oms.cli_admin import apikey_app, location_app, tenant_app
 from oms.cli_channels import channels_app
+from oms.cli_imports import export_app, import_app
 from oms.cli_support import database as _database
 from oms.cli_support import fail as _fail
 from oms.cli_support import guard as _guard
@@ -44,6 +45,8 @@ app.add_typer(user_app, name="user")
 app.add_typer(carriers_app, name="carriers")
 app.add_typer(routing_app, name="routing")
 app.add_typer(channels_app, name="channels")
+app.add_typer(import_app, name="import")
+app.add_typer(export_app, name="export")
 
 
 @db_app.command("upgrade")

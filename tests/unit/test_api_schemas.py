@@ -166,6 +166,7 @@ COLUMN_OF = {
     "OrderCreate.discount_codes[]": "discount_codes.code",
     "OrderCreate.service_level": "orders.service_level",
     "OrderCreate.pickup_location": "locations.code",
+    "OrderCreate.store_location": "locations.code",
     "PaymentIn.gateway": "payments.gateway",
     "PaymentIn.token": NOT_STORED,  # given to the gateway
     "PaymentActionIn.gateway": "payments.gateway",

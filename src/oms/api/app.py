@@ -34,6 +34,7 @@ from oms.api.routers import (
     fulfilment,
     health,
     holds,
+    imports,
     inventory,
     metrics,
     notifications,
@@ -237,6 +238,7 @@ def create_app(
         webhook_endpoints,
         dashboard,
         channels,
+        imports,
     ):
         app.include_router(module.router)
     app.include_router(channels.store_router)

@@ -122,6 +122,7 @@ class PlaceOrder:
     # A store's order naming a SKU the catalogue lacks is taken, the line kept (backordered:
     # no stock can be found for it) and the order held (unknown_sku), instead of refused.
     hold_unknown_skus: bool = False
+    store_location: str | None = None  # a till sale: sold and handed over there (services.pos)
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,17 @@ def _pickup_store(uow: UnitOfWork, tenant_id: UUID, code: str | None) -> Locatio
     return found
 
 
+def _till_store(uow: UnitOfWork, tenant_id: UUID, code: str) -> Location:
+    """The store a till sale happens in: active and visible (its stock only is sold)."""
+    found = location_named(uow.locations.visible_to(tenant_id), code, tenant_id)
+    if found is None or not found.active:
+        raise InvalidRequest(
+            "Unknown store location",
+            [FieldError("#/store_location", f"no active location {code!r}")],
+        )
+    return found
+
+
 def place_in(
     uow: UnitOfWork,
     gateways: GatewayProvider,
@@ -343,6 +355,8 @@ def _place_new(
     products, unknown = _unknown_skus(command, tenant_id, products)
     lines = _build_lines(command, products)
     store = _pickup_store(uow, tenant_id, command.pickup_location)
+    if command.store_location is not None:
+        store = _till_store(uow, tenant_id, command.store_location)
     verified = verify_contact(
         command.customer,
         command.shipping_address,

@@ -83,6 +83,7 @@ def groupable(command: PlaceOrder, idempotency_key: str | None) -> bool:
         and command.payment is None
         and not command.discount_codes
         and command.reservation_id is None
+        and command.store_location is None
     )
 
 

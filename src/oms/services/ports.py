@@ -164,6 +164,30 @@ class QueuedHold:
 
 
 @dataclass(frozen=True)
+class LevelSet:
+    """A compare-and-set of one level: from ``level`` as it was read to these figures."""
+
+    level: StockLevel
+    on_hand: int
+    safety_stock: int
+
+
+@dataclass(frozen=True)
+class NewMovement:
+    """A ledger row to write (``InventoryRepository.add_movements``)."""
+
+    sku: str
+    location_id: UUID
+    kind: MovementKind
+    quantity: int
+    on_hand_after: int
+    reason: str | None
+    reference: str | None
+    actor: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class InvariantViolation:
     """One inventory row whose books do not balance."""
 
@@ -196,6 +220,10 @@ class TenantRepository(Protocol):
 class CatalogueRepository(Protocol):
     def add(self, product: Product) -> bool: ...
     def update(self, product: Product) -> None: ...
+    def add_many(self, new: Sequence[Product]) -> set[str]:
+        """``add`` for each product (distinct SKUs) in one statement; the SKUs added."""
+        ...
+
     def get(
         self, tenant_id: UUID, product_id: UUID, *, for_update: bool = False
     ) -> Product | None: ...
@@ -272,6 +300,28 @@ class InventoryRepository(Protocol):
         limit: int,
     ) -> list[Movement]: ...
     def find_violations(self, tenant_id: UUID) -> list[InvariantViolation]: ...
+    def ensure_levels(
+        self, tenant_id: UUID, keys: Sequence[tuple[str, UUID]], at: datetime
+    ) -> None:
+        """``ensure_level`` for each ``(sku, location)``, in one statement."""
+        ...
+
+    def set_levels(
+        self, tenant_id: UUID, changes: Sequence[LevelSet], at: datetime
+    ) -> set[tuple[str, UUID]]:
+        """``compare_and_set`` for each change (one per level), in (SKU, location) order;
+        the levels that were set (a level changed meanwhile is left as it is)."""
+        ...
+
+    def add_movements(self, tenant_id: UUID, movements: Sequence[NewMovement]) -> None:
+        """``add_movement`` for each, in one statement."""
+        ...
+
+    def changed_page(
+        self, tenant_id: UUID, *, since: datetime, after: tuple[str, UUID] | None, limit: int
+    ) -> list[StockLevel]:
+        """Levels changed at or after ``since`` in (SKU, location) order, after ``after``."""
+        ...
 
 
 class OrderRepository(Protocol):
@@ -516,6 +566,11 @@ class ShipmentRepository(Protocol):
     ) -> bool: ...
     def events_of(self, tenant_id: UUID, shipment_id: UUID) -> list[TrackingEvent]: ...
     def next_serial(self, counter: str) -> int: ...
+    def created_page(
+        self, tenant_id: UUID, *, since: datetime, after: tuple[datetime, UUID] | None, limit: int
+    ) -> list[Shipment]:
+        """Shipments made at or after ``since``, oldest first, after the ``after`` key."""
+        ...
 
 
 class NotificationSettingsRepository(Protocol):

@@ -34,6 +34,7 @@ from oms.services.common import utcnow
 from oms.services.intake import PlacedOrder
 from oms.services.intake_group import Submission, groupable, place_alone
 from oms.services.ports import OrderFilter
+from oms.services.pos import sell_submission as sell_at_till
 
 __all__ = ["order_submission", "placed_answer", "router"]
 
@@ -72,7 +73,12 @@ async def place_order(
     # key first, through the same order_submission and placed_answer.
     # Two dependencies rather than six: each costs the busiest route of all some CPU.
     submission = order_submission(body, caller, app.settings, idempotency_key)
-    if groupable(submission.command, idempotency_key):
+    if submission.command.store_location is not None:
+        # A till sale: sold and handed over in one transaction (oms.services.pos).
+        placed = await run_in_threadpool(
+            sell_at_till, app.uow_factory, app.gateways, app.geocoder, submission
+        )
+    elif groupable(submission.command, idempotency_key):
         # With the orders that arrive meanwhile, in one transaction (oms.api.intake_groups).
         placed = await app.intake.place(submission)
     else:

@@ -132,6 +132,19 @@ class OrderCreate(Strict):
         description="Code of the store where the customer collects the order (BOPIS); "
         "then no shipping address is needed",
     )
+    store_location: (
+        Annotated[
+            str,
+            StringConstraints(
+                strip_whitespace=True, min_length=1, max_length=lengths.LOCATION_CODE
+            ),
+        ]
+        | None
+    ) = Field(
+        default=None,
+        description='A till sale (channel "pos", external_id = the receipt id): code of the '
+        "store that sells and hands over the goods at once, from its own stock",
+    )
 
     @model_validator(mode="after")
     def _amounts_in_its_currency(self) -> OrderCreate:
@@ -187,6 +200,7 @@ class OrderCreate(Strict):
             reservation_id=self.reservation_id,
             service_level=self.service_level,
             pickup_location=self.pickup_location,
+            store_location=self.store_location,
         )
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import ARRAY, Connection, Row, any_, bindparam, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.support import insert_if_absent
@@ -107,6 +108,31 @@ class SqlProductRepository:
                 **_editable_product_columns(product),
             },
         )
+
+    def add_many(self, new: Sequence[Product]) -> set[str]:
+        """``add`` for each product, in one statement; the SKUs that were added."""
+        if not new:
+            return set()
+        dialect = sqlite if self._conn.dialect.name == "sqlite" else postgresql
+        rows = self._conn.execute(
+            dialect.insert(products).on_conflict_do_nothing().returning(products.c.sku),
+            [
+                {
+                    "tenant_id": product.tenant_id,
+                    "id": product.id,
+                    "sku": product.sku,
+                    "kind": product.kind.value,
+                    "components": [
+                        {"sku": c.sku, "quantity": c.quantity} for c in product.components
+                    ],
+                    "created_at": product.created_at,
+                    "archived_at": product.archived_at,
+                    **_editable_product_columns(product),
+                }
+                for product in new
+            ],
+        )
+        return {row.sku for row in rows}
 
     def update(self, product: Product) -> None:
         self._conn.execute(

@@ -23,9 +23,11 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    tuple_,
     union_all,
     update,
 )
+from sqlalchemy.dialects import sqlite
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.support import insert_if_absent
@@ -39,7 +41,7 @@ from oms.adapters.db.tables import (
 )
 from oms.domain.ids import new_id
 from oms.domain.inventory import Movement, MovementKind, StockLevel
-from oms.services.ports import InvariantViolation
+from oms.services.ports import InvariantViolation, LevelSet, NewMovement
 
 __all__ = ["SqlInventoryRepository"]
 
@@ -99,6 +101,56 @@ FROM locked k
 WHERE lv.tenant_id = %(tenant_id)s AND lv.sku = k.sku AND lv.location_id = k.location_id
     AND lv.on_hand - lv.reserved - lv.safety_stock >= k.quantity
 RETURNING lv.sku, lv.location_id
+""")
+# compare_and_set for several levels in one statement (PostgreSQL), the rows locked in
+# (sku, location) order first as _TRY_RESERVE_EACH locks them.
+_SET_EACH = DriverStatement("""
+WITH wanted AS (
+    SELECT * FROM unnest(
+        CAST(%(skus)s AS VARCHAR[]),
+        CAST(%(locations)s AS UUID[]),
+        CAST(%(was_on_hand)s AS INTEGER[]),
+        CAST(%(was_safety)s AS INTEGER[]),
+        CAST(%(on_hand)s AS INTEGER[]),
+        CAST(%(safety)s AS INTEGER[])
+    ) AS w(sku, location_id, was_on_hand, was_safety, on_hand, safety)
+    ORDER BY sku, location_id
+), locked AS (
+    SELECT w.* FROM wanted w CROSS JOIN LATERAL (
+        SELECT 1 FROM inventory_levels
+        WHERE tenant_id = %(tenant_id)s AND sku = w.sku AND location_id = w.location_id
+        FOR UPDATE
+    ) lv
+)
+UPDATE inventory_levels lv
+SET on_hand = k.on_hand, safety_stock = k.safety, updated_at = %(at)s
+FROM locked k
+WHERE lv.tenant_id = %(tenant_id)s AND lv.sku = k.sku AND lv.location_id = k.location_id
+    AND lv.on_hand = k.was_on_hand AND lv.safety_stock = k.was_safety
+    AND lv.reserved <= k.on_hand
+RETURNING lv.sku, lv.location_id
+""")
+# ensure_levels and add_movements on PostgreSQL: one statement over arrays, not a row each.
+_ENSURE_EACH = DriverStatement("""
+INSERT INTO inventory_levels
+    (tenant_id, sku, location_id, on_hand, reserved, safety_stock, updated_at)
+SELECT %(tenant_id)s, w.sku, w.location_id, 0, 0, 0, %(at)s
+FROM unnest(CAST(%(skus)s AS VARCHAR[]), CAST(%(locations)s AS UUID[])) AS w(sku, location_id)
+ORDER BY w.sku, w.location_id
+ON CONFLICT DO NOTHING
+RETURNING sku
+""")
+_MOVEMENTS_EACH = DriverStatement("""
+INSERT INTO inventory_movements (tenant_id, id, sku, location_id, kind, quantity,
+    on_hand_after, reason, reference, actor, created_at)
+SELECT %(tenant_id)s, w.* FROM unnest(
+    CAST(%(ids)s AS UUID[]), CAST(%(skus)s AS VARCHAR[]), CAST(%(locations)s AS UUID[]),
+    CAST(%(kinds)s AS VARCHAR[]), CAST(%(quantities)s AS INTEGER[]),
+    CAST(%(after)s AS INTEGER[]), CAST(%(reasons)s AS TEXT[]),
+    CAST(%(references)s AS VARCHAR[]), CAST(%(actors)s AS VARCHAR[]),
+    CAST(%(created)s AS TIMESTAMPTZ[])
+) AS w
+RETURNING id
 """)
 # A level's columns in ``StockLevel``'s order: each row makes one as it is.
 _LEVEL_COLUMNS = (_lv.sku, _lv.location_id, _lv.on_hand, _lv.reserved, _lv.safety_stock)
@@ -336,6 +388,119 @@ class SqlInventoryRepository:
             )
             for row in self._conn.execute(query)
         ]
+
+    def ensure_levels(
+        self, tenant_id: UUID, keys: Sequence[tuple[str, UUID]], at: datetime
+    ) -> None:
+        if not keys:
+            return
+        if self._conn.dialect.name == "postgresql":
+            ordered = sorted(keys)
+            _ENSURE_EACH.rows(
+                self._conn,
+                {
+                    "tenant_id": tenant_id,
+                    "skus": [sku for sku, _ in ordered],
+                    "locations": [location_id for _, location_id in ordered],
+                    "at": at,
+                },
+            )
+            return
+        self._conn.execute(
+            sqlite.insert(inventory_levels).on_conflict_do_nothing(),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "sku": sku,
+                    "location_id": location_id,
+                    "on_hand": 0,
+                    "reserved": 0,
+                    "safety_stock": 0,
+                    "updated_at": at,
+                }
+                for sku, location_id in sorted(keys)
+            ],
+        )
+
+    def set_levels(
+        self, tenant_id: UUID, changes: Sequence[LevelSet], at: datetime
+    ) -> set[tuple[str, UUID]]:
+        ordered = sorted(changes, key=lambda c: (c.level.sku, c.level.location_id))
+        if len({(c.level.sku, c.level.location_id) for c in ordered}) != len(ordered):
+            raise ValueError("each level may be set once per call")
+        if self._conn.dialect.name != "postgresql" or len(ordered) < 2:
+            return {
+                (c.level.sku, c.level.location_id)
+                for c in ordered
+                if self.compare_and_set(
+                    tenant_id, c.level, on_hand=c.on_hand, safety_stock=c.safety_stock, at=at
+                )
+            }
+        rows = _SET_EACH.rows(
+            self._conn,
+            {
+                "tenant_id": tenant_id,
+                "skus": [c.level.sku for c in ordered],
+                "locations": [c.level.location_id for c in ordered],
+                "was_on_hand": [c.level.on_hand for c in ordered],
+                "was_safety": [c.level.safety_stock for c in ordered],
+                "on_hand": [c.on_hand for c in ordered],
+                "safety": [c.safety_stock for c in ordered],
+                "at": at,
+            },
+        )
+        return {(row.sku, row.location_id) for row in rows}
+
+    def add_movements(self, tenant_id: UUID, movements: Sequence[NewMovement]) -> None:
+        if not movements:
+            return
+        if self._conn.dialect.name == "postgresql":
+            _MOVEMENTS_EACH.rows(
+                self._conn,
+                {
+                    "tenant_id": tenant_id,
+                    "ids": [new_id() for _ in movements],
+                    "skus": [m.sku for m in movements],
+                    "locations": [m.location_id for m in movements],
+                    "kinds": [m.kind.value for m in movements],
+                    "quantities": [m.quantity for m in movements],
+                    "after": [m.on_hand_after for m in movements],
+                    "reasons": [m.reason for m in movements],
+                    "references": [m.reference for m in movements],
+                    "actors": [m.actor for m in movements],
+                    "created": [m.at for m in movements],
+                },
+            )
+            return
+        self._conn.execute(
+            insert(inventory_movements),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "id": new_id(),
+                    "sku": m.sku,
+                    "location_id": m.location_id,
+                    "kind": m.kind.value,
+                    "quantity": m.quantity,
+                    "on_hand_after": m.on_hand_after,
+                    "reason": m.reason,
+                    "reference": m.reference,
+                    "actor": m.actor,
+                    "created_at": m.at,
+                }
+                for m in movements
+            ],
+        )
+
+    def changed_page(
+        self, tenant_id: UUID, *, since: datetime, after: tuple[str, UUID] | None, limit: int
+    ) -> list[StockLevel]:
+        """Levels changed at or after ``since``, in (SKU, location) order (an export's pages)."""
+        query = select(*_LEVEL_COLUMNS).where(_lv.tenant_id == tenant_id, _lv.updated_at >= since)
+        if after is not None:
+            query = query.where(tuple_(_lv.sku, _lv.location_id) > tuple_(*after))
+        rows = self._conn.execute(query.order_by(_lv.sku, _lv.location_id).limit(limit))
+        return [StockLevel(*row) for row in rows]
 
     def find_violations(self, tenant_id: UUID) -> list[InvariantViolation]:
         mv = inventory_movements.c

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, insert, select, text, update
+from sqlalchemy import Connection, insert, select, text, tuple_, update
 from sqlalchemy.engine import Row
 
 from oms.adapters.db.repositories.support import insert_if_absent
@@ -146,6 +146,16 @@ class SqlShipmentRepository:
             .order_by(_sh.created_at, _sh.id)
             .limit(limit)
         )
+        return [_from_row(row) for row in rows]
+
+    def created_page(
+        self, tenant_id: UUID, *, since: datetime, after: tuple[datetime, UUID] | None, limit: int
+    ) -> list[Shipment]:
+        """Shipments made at or after ``since``, oldest first (an export's pages)."""
+        query = select(shipments).where(_sh.tenant_id == tenant_id, _sh.created_at >= since)
+        if after is not None:
+            query = query.where(tuple_(_sh.created_at, _sh.id) > tuple_(*after))
+        rows = self._conn.execute(query.order_by(_sh.created_at, _sh.id).limit(limit))
         return [_from_row(row) for row in rows]
 
     def add_event(self, shipment: Shipment, event: TrackingEvent, *, received_at: datetime) -> bool:

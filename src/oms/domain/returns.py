@@ -39,6 +39,7 @@ __all__ = [
     "check_request",
     "derive_order_return_status",
     "returnable_units",
+    "units_by_line",
     "window_start",
 ]
 
@@ -300,6 +301,11 @@ class ReturnRequest:
         by_line = {line.line_no: line for line in self.lines}
         for index, (line_no, disposition, count) in enumerate(units):
             line = by_line.get(line_no)
+            if count < 1:
+                raise InvalidRequest(
+                    "Received units must be at least 1",
+                    [FieldError(f"#/lines/{index}/quantity", "at least 1")],
+                )
             if line is None:
                 raise InvalidRequest(
                     f"Line {line_no} is not on this return",
@@ -325,6 +331,22 @@ class ReturnRequest:
             f"A {self.status.value} return is refunded once its units are received",
             return_id=str(self.id),
         )
+
+    def waiting_units(self) -> dict[int, int]:
+        """Units per line this return still holds on the order: asked for or approved and
+        not yet received (none once rejected)."""
+        if self.status is ReturnStatus.REJECTED or self.status is ReturnStatus.RECEIVED:
+            return {}
+        return {line.line_no: line.quantity - line.received for line in self.lines}
+
+    def refunded_units(self) -> dict[int, int]:
+        """Units per line this return paid back: all it asked for when refunded before
+        receipt, else those received; none before its refund."""
+        if self.refunded_at is None:
+            return {}
+        if self.received_at is not None and self.received_at <= self.refunded_at:
+            return {line.line_no: line.received for line in self.lines}
+        return {line.line_no: line.quantity for line in self.lines}
 
     def mark_refunded(
         self, *, amount: Decimal, fee: Decimal, shipping: Decimal, key: str | None, at: datetime
@@ -436,3 +458,12 @@ def derive_order_return_status(
     if returned:
         return OrderReturnStatus.PARTIALLY_RETURNED
     return OrderReturnStatus.REQUESTED if open_returns else OrderReturnStatus.NONE
+
+
+def units_by_line(counts: Iterable[Mapping[int, int]]) -> dict[int, int]:
+    """Units per line summed over several returns' counts."""
+    summed: dict[int, int] = {}
+    for count in counts:
+        for line_no, units in count.items():
+            summed[line_no] = summed.get(line_no, 0) + units
+    return summed

@@ -38,6 +38,7 @@ from oms.api.routers import (
     order_actions,
     orders,
     reservations,
+    returns,
     routing,
     shipments,
     waves,
@@ -233,6 +234,7 @@ def create_app(
         notifications,
         webhook_endpoints,
         dashboard,
+        returns,
     ):
         app.include_router(module.router)
     install_public_pages(

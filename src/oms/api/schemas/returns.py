@@ -1,0 +1,148 @@
+"""Returns (RMAs): what ``/v1/orders/{order_id}/returns`` and ``/v1/returns`` take and give."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from oms.api.schemas.common import Strict, money_text
+from oms.domain import lengths
+from oms.domain.returns import Disposition, Resolution, ReturnPolicy, ReturnRequest, ReturnStatus
+
+__all__ = [
+    "ReturnCreate",
+    "ReturnDecision",
+    "ReturnPolicyRead",
+    "ReturnRead",
+    "ReturnReceipt",
+]
+
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Units = Annotated[int, Field(ge=1, le=1_000_000)]
+
+
+class ReturnLineIn(Strict):
+    line_no: Annotated[int, Field(ge=1, le=100_000)]
+    quantity: Units
+    reason: Code = Field(description="One of the tenant's reason codes (GET /v1/return-policy)")
+
+
+class ExchangeLineIn(Strict):
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=lengths.SKU)]
+    quantity: Units
+
+
+class ReturnCreate(Strict):
+    lines: Annotated[list[ReturnLineIn], Field(min_length=1, max_length=500)]
+    resolution: Resolution = Resolution.REFUND
+    exchange_lines: Annotated[list[ExchangeLineIn], Field(max_length=500)] = Field(
+        default_factory=list, description="exchange only: what to send instead"
+    )
+    note: Note | None = None
+
+
+class ReturnDecision(Strict):
+    note: Note | None = Field(default=None, description="Required to reject")
+
+
+class ReceivedLineIn(Strict):
+    line_no: Annotated[int, Field(ge=1, le=100_000)]
+    quantity: Units
+    disposition: Disposition
+
+
+class ReturnReceipt(Strict):
+    location: Annotated[str, StringConstraints(min_length=1, max_length=lengths.LOCATION_CODE)]
+    lines: Annotated[list[ReceivedLineIn], Field(min_length=1, max_length=500)]
+
+
+class ReturnLineRead(BaseModel):
+    line_no: int
+    sku: str
+    quantity: int
+    reason: str
+    received: int
+    restocked: int
+    quarantined: int
+    disposed: int
+
+
+class ReturnRead(BaseModel):
+    id: UUID
+    order_id: UUID
+    order_number: int
+    status: ReturnStatus
+    resolution: Resolution
+    lines: list[ReturnLineRead]
+    currency: str
+    note: str | None
+    created_at: datetime
+    created_by: str
+    decided_at: datetime | None
+    decided_by: str | None
+    decision_note: str | None
+    received_at: datetime | None
+    refunded_at: datetime | None
+    refund_amount: str | None = Field(description="What went back to the customer")
+    restocking_fee: str | None
+    shipping_refund: str | None
+
+    @classmethod
+    def of(cls, found: ReturnRequest) -> ReturnRead:
+        def money(amount: Decimal | None) -> str | None:
+            return None if amount is None else money_text(amount, found.currency)
+
+        return cls(
+            id=found.id,
+            order_id=found.order_id,
+            order_number=found.order_number,
+            status=found.status,
+            resolution=found.resolution,
+            lines=[
+                ReturnLineRead(
+                    line_no=ln.line_no,
+                    sku=ln.sku,
+                    quantity=ln.quantity,
+                    reason=ln.reason,
+                    received=ln.received,
+                    restocked=ln.restocked,
+                    quarantined=ln.quarantined,
+                    disposed=ln.disposed,
+                )
+                for ln in found.lines
+            ],
+            currency=found.currency,
+            note=found.note,
+            created_at=found.created_at,
+            created_by=found.created_by,
+            decided_at=found.decided_at,
+            decided_by=found.decided_by,
+            decision_note=found.decision_note,
+            received_at=found.received_at,
+            refunded_at=found.refunded_at,
+            refund_amount=money(found.refund_amount),
+            restocking_fee=money(found.restocking_fee),
+            shipping_refund=money(found.shipping_refund),
+        )
+
+
+class ReturnPolicyRead(BaseModel):
+    window_days: int
+    reasons: list[str]
+    final_sale_skus: list[str]
+    auto_approve_below: str | None
+    auto_approve_reasons: list[str]
+    restocking_fee_percent: str
+    fee_exempt_reasons: list[str]
+    shipping_refund: Literal["full_return", "never"]
+    refund_before_receipt: bool
+
+    @classmethod
+    def of(cls, policy: ReturnPolicy) -> ReturnPolicyRead:
+        raw: dict[str, Any] = policy.to_dict()
+        return cls(**raw)

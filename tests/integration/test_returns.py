@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
+from threading import Barrier
 from uuid import UUID
 
 import pytest
@@ -23,9 +26,10 @@ from oms.domain.returns import (
     WantedLine,
 )
 from oms.services import returns
-from oms.services.orders import get_order
+from oms.services.orders import cancel_order, get_order
+from oms.services.policies import update_policies
 from oms.services.return_records import ReturnFilter
-from tests.builders import TESTER
+from tests.builders import TESTER, order_of, place
 from tests.integration.returns_support import (
     SHIPPED_AT,
     add_code,
@@ -35,6 +39,7 @@ from tests.integration.returns_support import (
     shipped_order,
     stock_at_near,
 )
+from tests.integration.test_routing import COLOGNE
 
 __all__ = ["returns_engine"]
 
@@ -264,3 +269,66 @@ def test_a_repeated_request_with_its_key_makes_no_second_return(
     first = _request(uow_factory, shop, order.id, (1, 1, "changed_mind"), key="rma-1")
     again = _request(uow_factory, shop, order.id, (1, 1, "changed_mind"), key="rma-1")
     assert again.id == first.id
+
+
+def test_ten_refunds_of_one_return_at_once_make_one_refund(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID, returns_engine: Engine
+) -> None:
+    if returns_engine.dialect.name != "postgresql":
+        pytest.skip("a race needs PostgreSQL's concurrent writers")
+    order = shipped_order(uow_factory, shop, ("Z", 2))
+    request = _request(uow_factory, shop, order.id, (1, 1, "defective"))
+    _receive(uow_factory, shop, request.id, (1, 1, Disposition.RESTOCK))
+    start = Barrier(10)
+
+    def refund(n: int) -> str:
+        start.wait()
+        try:
+            _refund(uow_factory, shop, request.id, key=f"client-{n}")
+        except IllegalTransition:
+            return "refused"
+        return "refunded"
+
+    with ThreadPoolExecutor(10) as pool:
+        outcomes = list(pool.map(refund, range(10)))
+    assert sorted(outcomes) == ["refunded"] + ["refused"] * 9
+    after = get_order(uow_factory=uow_factory, tenant_id=shop, order_id=order.id)
+    refunds = [p for p in after.payments if p.kind is PaymentKind.REFUND]
+    assert [p.amount for p in refunds] == [Decimal("30.00")]
+
+
+@pytest.mark.parametrize(
+    ("overpayment", "refunded", "flagged"),
+    [
+        ("refund", Decimal("20.00"), []),
+        ("review", Decimal(0), ["refund_due"]),
+    ],
+)
+def test_a_cancelled_paid_order_is_refunded_or_flagged_never_kept_silently(
+    uow_factory: SqlUnitOfWorkFactory,
+    shop: UUID,
+    overpayment: str,
+    refunded: Decimal,
+    flagged: list[str],
+) -> None:
+    update_policies(uow_factory=uow_factory, tenant_id=shop, raw={"overpayment": overpayment})
+    placed = place(uow_factory, shop, replace(order_of(("X", 2)), shipping_address=COLOGNE))
+    assert placed.order.payment_status.value == "paid"
+    cancelled = cancel_order(
+        uow_factory=uow_factory,
+        tenant_id=shop,
+        order_id=placed.order.id,
+        actor=TESTER,
+        gateways=gateway_named,
+        at=LATER,
+    )
+    refunds = sum(
+        (
+            p.amount
+            for p in cancelled.payments
+            if p.kind is PaymentKind.REFUND and p.outcome is PaymentOutcome.SUCCEEDED
+        ),
+        Decimal(0),
+    )
+    assert refunds == refunded
+    assert [h.reason.value for h in cancelled.open_holds] == flagged

@@ -21,15 +21,17 @@ from oms.domain.pricing import DiscountCode, DiscountKind
 from oms.domain.returns import (
     Disposition,
     OrderReturnStatus,
+    Resolution,
     ReturnPolicy,
     ReturnStatus,
     WantedLine,
 )
 from oms.services import returns
+from oms.services.exchanges import ExchangeRefused
 from oms.services.orders import cancel_order, get_order
 from oms.services.policies import update_policies
 from oms.services.return_records import ReturnFilter
-from tests.builders import TESTER, order_of, place
+from tests.builders import TESTER, order_of, place, set_stock
 from tests.integration.returns_support import (
     SHIPPED_AT,
     add_code,
@@ -332,3 +334,120 @@ def test_a_cancelled_paid_order_is_refunded_or_flagged_never_kept_silently(
     )
     assert refunds == refunded
     assert [h.reason.value for h in cancelled.open_holds] == flagged
+
+
+def _exchange(
+    uow_factory: SqlUnitOfWorkFactory,
+    shop: UUID,
+    order_id: UUID,
+    line: tuple[int, int, str],
+    *wanted: tuple[str, int],
+) -> returns.ReturnRequest:
+    found, _ = returns.request_return(
+        uow_factory=uow_factory,
+        tenant_id=shop,
+        order_id=order_id,
+        command=returns.NewReturn(
+            (WantedLine(*line),),
+            Resolution.EXCHANGE,
+            exchange_lines=tuple(returns.ExchangeLine(s, q) for s, q in wanted),
+        ),
+        actor=TESTER,
+        at=LATER,
+        gateways=gateway_named,
+    )
+    return found
+
+
+def test_an_exchange_in_stock_is_reserved_at_once_and_the_difference_refunded(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    order = shipped_order(uow_factory, shop, ("Y", 1))  # 15.00, exchanged for X at 10.00
+    before = stock_at_near(uow_factory, shop, "X")
+    request = _exchange(uow_factory, shop, order.id, (1, 1, "wrong_size"), ("X", 1))
+    assert request.exchange_order_id is not None
+    assert request.exchange_credit == Decimal("10.00")
+    replacement = get_order(
+        uow_factory=uow_factory, tenant_id=shop, order_id=request.exchange_order_id
+    )
+    assert (replacement.lines[0].sku, replacement.lines[0].allocated) == ("X", 1)
+    assert replacement.payment_status.value == "paid"
+    assert stock_at_near(uow_factory, shop, "X")[1] == before[1] - 1
+    returns.approve_return(
+        uow_factory=uow_factory, tenant_id=shop, return_id=request.id, actor=TESTER, at=LATER
+    )
+    _receive(uow_factory, shop, request.id, (1, 1, Disposition.RESTOCK))
+    assert _refund(uow_factory, shop, request.id).refund_amount == Decimal("5.00")
+    assert_books_balance(uow_factory, shop)
+
+
+def test_an_exchange_costing_more_leaves_the_difference_to_pay(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    order = shipped_order(uow_factory, shop, ("X", 1))  # 10.00, exchanged for Z at 30.00
+    request = _exchange(uow_factory, shop, order.id, (1, 1, "wrong_size"), ("Z", 1))
+    assert request.exchange_order_id is not None
+    replacement = get_order(
+        uow_factory=uow_factory, tenant_id=shop, order_id=request.exchange_order_id
+    )
+    assert replacement.payment_status.value == "partially_paid"
+    assert [h.reason.value for h in replacement.open_holds] == ["payment_pending"]
+
+
+@pytest.mark.parametrize("policy", ["refuse", "backorder"])
+def test_an_exchange_for_a_size_out_of_stock_is_refused_or_backordered_by_policy(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID, policy: str
+) -> None:
+    returns.put_policy(
+        uow_factory=uow_factory,
+        tenant_id=shop,
+        policy=ReturnPolicy.from_dict({"exchange_out_of_stock": policy}),
+    )
+    order = shipped_order(uow_factory, shop, ("X", 1))
+    with uow_factory() as uow:
+        (level,) = uow.inventory.levels(shop, ["Z"])
+    set_stock(uow_factory, shop, "Z", "NEAR", level.reserved)
+    if policy == "refuse":
+        with pytest.raises(ExchangeRefused, match=r"out of stock: Z \(0 available\)"):
+            _exchange(uow_factory, shop, order.id, (1, 1, "wrong_size"), ("Z", 1))
+        assert (
+            returns.list_returns(
+                uow_factory=uow_factory,
+                tenant_id=shop,
+                filters=ReturnFilter(order_id=order.id),
+                before_id=None,
+                limit=5,
+            )
+            == []
+        )
+    else:
+        request = _exchange(uow_factory, shop, order.id, (1, 1, "wrong_size"), ("Z", 1))
+        assert request.exchange_order_id is not None
+        replacement = get_order(
+            uow_factory=uow_factory, tenant_id=shop, order_id=request.exchange_order_id
+        )
+        assert replacement.lines[0].backordered == 1
+
+
+def test_rejecting_an_exchange_cancels_its_replacement_and_frees_the_stock(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    order = shipped_order(uow_factory, shop, ("X", 1))
+    before = stock_at_near(uow_factory, shop, "Y")
+    request = _exchange(uow_factory, shop, order.id, (1, 1, "changed_mind"), ("Y", 1))
+    returns.reject_return(
+        uow_factory=uow_factory,
+        tenant_id=shop,
+        return_id=request.id,
+        actor=TESTER,
+        note="worn",
+        at=LATER,
+        gateways=gateway_named,
+    )
+    assert request.exchange_order_id is not None
+    replacement = get_order(
+        uow_factory=uow_factory, tenant_id=shop, order_id=request.exchange_order_id
+    )
+    assert replacement.status.value == "cancelled"
+    assert stock_at_near(uow_factory, shop, "Y") == before
+    assert_books_balance(uow_factory, shop)

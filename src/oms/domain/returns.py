@@ -28,6 +28,7 @@ from oms.domain.orders import Order, OrderLine
 __all__ = [
     "DEFAULT_REASONS",
     "Disposition",
+    "ExchangeShortage",
     "OrderReturnStatus",
     "Resolution",
     "ReturnLine",
@@ -90,6 +91,14 @@ class ShippingRefund(StrEnum):
     NEVER = "never"
 
 
+class ExchangeShortage(StrEnum):
+    """An exchange for a size out of stock: ``refuse`` the request saying which SKU is
+    short, or ``backorder`` the replacement until stock arrives."""
+
+    REFUSE = "refuse"
+    BACKORDER = "backorder"
+
+
 class OrderReturnStatus(StrEnum):
     """The order's ``return_status`` axis, derived from its lines and open returns."""
 
@@ -112,6 +121,7 @@ class ReturnPolicy:
     fee_exempt_reasons: frozenset[str] = _MERCHANT_FAULT
     shipping_refund: ShippingRefund = ShippingRefund.FULL_RETURN
     refund_before_receipt: bool = False
+    exchange_out_of_stock: ExchangeShortage = ExchangeShortage.REFUSE
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form for storage and the API."""
@@ -127,6 +137,7 @@ class ReturnPolicy:
             "fee_exempt_reasons": sorted(self.fee_exempt_reasons),
             "shipping_refund": self.shipping_refund.value,
             "refund_before_receipt": self.refund_before_receipt,
+            "exchange_out_of_stock": self.exchange_out_of_stock.value,
         }
 
     @classmethod
@@ -152,6 +163,10 @@ class ReturnPolicy:
         if shipping not in set(ShippingRefund):
             errors.append(FieldError("#/shipping_refund", "full_return or never"))
             shipping = base.shipping_refund.value
+        shortage = raw.get("exchange_out_of_stock", base.exchange_out_of_stock.value)
+        if shortage not in set(ExchangeShortage):
+            errors.append(FieldError("#/exchange_out_of_stock", "refuse or backorder"))
+            shortage = base.exchange_out_of_stock.value
         before = raw.get("refund_before_receipt", False)
         if not isinstance(before, bool):
             errors.append(FieldError("#/refund_before_receipt", "true or false"))
@@ -171,6 +186,7 @@ class ReturnPolicy:
             ),
             shipping_refund=ShippingRefund(shipping),
             refund_before_receipt=bool(before),
+            exchange_out_of_stock=ExchangeShortage(shortage),
         )
 
 
@@ -257,6 +273,7 @@ class ReturnRequest:
     shipping_refund: Decimal | None = None
     refund_key: str | None = None
     exchange_order_id: UUID | None = None
+    exchange_credit: Decimal | None = None  # what the replacement order took of the refund
     version: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 

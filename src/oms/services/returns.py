@@ -11,8 +11,9 @@ The flow and the money rules are drawn in docs/returns.md.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from uuid import UUID
 
 from oms.domain.errors import (
@@ -38,13 +39,21 @@ from oms.domain.returns import (
     units_by_line,
 )
 from oms.services.common import retry_transient, utcnow
-from oms.services.payments import GatewayProvider, PaymentRequest, run_payment
+from oms.services.exchanges import ExchangeLine, place_exchange
+from oms.services.payment_gateway import PaymentGateway
+from oms.services.payments import (
+    GatewayProvider,
+    PaymentRequest,
+    refund_overpayment,
+    run_payment,
+)
 from oms.services.persistence import locked_order, save_order_changes, settle_order
 from oms.services.ports import TransientStorageError, UnitOfWork, UnitOfWorkFactory
 from oms.services.return_records import ReturnFilter
 from oms.services.return_stock import ReceivedUnits, put_back
 
 __all__ = [
+    "ExchangeLine",
     "NewReturn",
     "ReceivedUnits",
     "approve_return",
@@ -60,6 +69,7 @@ __all__ = [
 ]
 
 CREATE_RETURN = "create_return"
+ZERO = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -69,11 +79,15 @@ class NewReturn:
     lines: tuple[WantedLine, ...]
     resolution: Resolution = Resolution.REFUND
     note: str | None = None
+    exchange_lines: tuple[ExchangeLine, ...] = ()
 
     def fingerprint(self, order_id: UUID) -> str:
         """What a repeated request must match to be the same request."""
-        text = f"{order_id}|{self.resolution}|{self.note}|" + ";".join(
-            f"{w.line_no}:{w.quantity}:{w.reason}" for w in self.lines
+        text = (
+            f"{order_id}|{self.resolution}|{self.note}|"
+            + ";".join(f"{w.line_no}:{w.quantity}:{w.reason}" for w in self.lines)
+            + "|"
+            + ";".join(f"{e.sku}:{e.quantity}" for e in self.exchange_lines)
         )
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -138,15 +152,15 @@ def request_return(
     actor: Actor,
     idempotency_key: str | None = None,
     at: datetime | None = None,
+    gateways: GatewayProvider | None = None,
 ) -> tuple[ReturnRequest, bool]:
     """Open a return for shipped lines: ``requested``, or ``approved`` at once when the
     tenant's policy approves it by itself; the bool is False for a repeated request."""
     when = at or utcnow()
-    if command.resolution is Resolution.EXCHANGE:
+    if command.exchange_lines and command.resolution is not Resolution.EXCHANGE:
         raise InvalidRequest(
-            "Exchanges are not taken yet: return for a refund or store credit and place a "
-            "new order for the replacement",
-            [FieldError("#/resolution", "refund or store_credit")],
+            "exchange_lines go with resolution exchange",
+            [FieldError("#/exchange_lines", "only for resolution exchange")],
         )
 
     def attempt() -> tuple[ReturnRequest, bool]:
@@ -179,7 +193,22 @@ def request_return(
             value = _quote(
                 order, request, {ln.line_no: ln.quantity for ln in lines}, others, policy
             ).merchandise
-            _record(order, request, "return.requested", actor, when, value=str(value))
+            if command.resolution is Resolution.EXCHANGE:
+                replacement = place_exchange(
+                    uow,
+                    gateways or _no_gateways,
+                    order=order,
+                    request=request,
+                    wanted=command.exchange_lines,
+                    credit=value,
+                    policy=policy,
+                    actor=actor,
+                    at=when,
+                )
+                extra = {"exchange_order_id": str(replacement.id)}
+            else:
+                extra = {}
+            _record(order, request, "return.requested", actor, when, value=str(value), **extra)
             if auto_approves(policy, lines, value=value):
                 request.approve(actor=str(SYSTEM), at=when, note="approved by the return policy")
                 _record(order, request, "return.approved", SYSTEM, when, automatic=True)
@@ -221,6 +250,36 @@ def _locked(uow: UnitOfWork, tenant_id: UUID, return_id: UUID) -> tuple[Order, R
     return order, request
 
 
+def _cancel_replacement(
+    uow: UnitOfWork,
+    request: ReturnRequest,
+    actor: Actor,
+    at: datetime,
+    gateways: GatewayProvider | None,
+) -> None:
+    """Cancel the replacement of a rejected exchange; the credit it took is owed back to
+    nobody but itself (refunded through ``manual`` by policy, else a refund_due item)."""
+    assert request.exchange_order_id is not None
+    replacement = locked_order(uow, request.tenant_id, request.exchange_order_id)
+    released = replacement.cancel(actor=actor, at=at, reason=f"return {request.id} rejected")
+    for allocation in sorted(released, key=lambda a: (a.sku, a.location_id)):
+        uow.inventory.release(
+            request.tenant_id, allocation.sku, allocation.location_id, allocation.quantity, at
+        )
+    policies = uow.tenants.policies(request.tenant_id)
+    if gateways is not None:
+        refund_overpayment(replacement, gateways=gateways, policies=policies, actor=actor, at=at)
+    settle_order(replacement, policies=policies, at=at)
+    save_order_changes(uow, replacement, at=at)
+
+
+def _no_gateways(name: str) -> PaymentGateway:
+    raise InvalidRequest(
+        f"No payment gateway {name!r} is reachable here",
+        [FieldError("#/resolution", "exchanges need the payment gateways")],
+    )
+
+
 def _decide(
     uow_factory: UnitOfWorkFactory,
     tenant_id: UUID,
@@ -230,6 +289,7 @@ def _decide(
     at: datetime | None,
     *,
     approve: bool,
+    gateways: GatewayProvider | None = None,
 ) -> ReturnRequest:
     when = at or utcnow()
 
@@ -242,6 +302,8 @@ def _decide(
             else:
                 request.reject(actor=str(actor), at=when, note=note)
                 _record(order, request, "return.rejected", actor, when, reason=note)
+                if request.exchange_order_id is not None:
+                    _cancel_replacement(uow, request, actor, when, gateways)
             uow.returns.save(request)
             save_order_changes(uow, order, at=when)
             uow.commit()
@@ -271,9 +333,13 @@ def reject_return(
     actor: Actor,
     note: str | None,
     at: datetime | None = None,
+    gateways: GatewayProvider | None = None,
 ) -> ReturnRequest:
-    """Refuse a return nothing of which was received yet; the note says why."""
-    return _decide(uow_factory, tenant_id, return_id, actor, note, at, approve=False)
+    """Refuse a return nothing of which was received yet; the note says why. An exchange's
+    replacement order is cancelled with it."""
+    return _decide(
+        uow_factory, tenant_id, return_id, actor, note, at, approve=False, gateways=gateways
+    )
 
 
 def receive_return(
@@ -354,6 +420,9 @@ def refund_return(
             units = request.refund_units(policy)
             others = uow.returns.for_order(tenant_id, request.order_id)
             quote = _quote(order, request, units, others, policy)
+            if request.exchange_credit:
+                # The replacement order took this much of it already.
+                quote = replace(quote, amount=max(quote.amount - request.exchange_credit, ZERO))
             if request.resolution is not Resolution.STORE_CREDIT and quote.amount > 0:
                 records = run_payment(
                     order,

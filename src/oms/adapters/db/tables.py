@@ -907,6 +907,7 @@ returns = Table(
     Column("shipping_refund", Money, nullable=True),
     Column("refund_key", String(lengths.IDEMPOTENCY_KEY), nullable=True),
     Column("exchange_order_id", Uuid, nullable=True),
+    Column("exchange_credit", Money, nullable=True),
     Column("created_at", Timestamp, nullable=False),
     Column("created_by", String(lengths.ACTOR), nullable=False),
     Column("updated_at", Timestamp, nullable=False),

@@ -28,8 +28,7 @@ from oms.api.schemas.returns import (
     ReturnRead,
     ReturnReceipt,
 )
-from oms.domain.errors import FieldError, InvalidRequest
-from oms.domain.returns import Resolution, ReturnPolicy, ReturnStatus, WantedLine
+from oms.domain.returns import ReturnPolicy, ReturnStatus, WantedLine
 from oms.services import returns
 from oms.services.return_records import ReturnFilter
 
@@ -50,17 +49,15 @@ def create_return(
     tenant_id: TenantId,
     actor: ActorDep,
     uow: UowDep,
+    gateways: GatewaysDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> ReturnRead:
     """Ask to return shipped units: 201 with ``status`` ``requested`` (waiting in the queue)
     or ``approved`` (the policy approved it at once); 422 naming each line that may not come
-    back; 409 once the return window closed."""
-    if body.exchange_lines and body.resolution is not Resolution.EXCHANGE:
-        raise InvalidRequest(
-            "exchange_lines go with resolution exchange",
-            [FieldError("#/exchange_lines", "only for resolution exchange")],
-        )
+    back; 409 once the return window closed. ``exchange``: the replacement order is placed
+    and reserved now (``exchange_order_id``); a size out of stock answers 409
+    ``exchange_out_of_stock`` naming it, or is backordered, by the tenant's policy."""
     found, created = returns.request_return(
         uow_factory=uow,
         tenant_id=tenant_id,
@@ -69,9 +66,13 @@ def create_return(
             lines=tuple(WantedLine(ln.line_no, ln.quantity, ln.reason) for ln in body.lines),
             resolution=body.resolution,
             note=body.note,
+            exchange_lines=tuple(
+                returns.ExchangeLine(e.sku, e.quantity) for e in body.exchange_lines
+            ),
         ),
         actor=actor,
         idempotency_key=idempotency_key,
+        gateways=gateways,
     )
     response.status_code = create_status(created)
     return ReturnRead.of(found)
@@ -99,7 +100,12 @@ def approve_return(
 
 @router.post("/returns/{return_id}/reject", response_model=ReturnRead)
 def reject_return(
-    return_id: str, body: ReturnDecision, tenant_id: TenantId, actor: ActorDep, uow: UowDep
+    return_id: str,
+    body: ReturnDecision,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    gateways: GatewaysDep,
 ) -> ReturnRead:
     """Refuse a return nothing of which was received; the note (required) says why."""
     return ReturnRead.of(
@@ -109,6 +115,7 @@ def reject_return(
             return_id=parse_uuid(return_id, "return"),
             actor=actor,
             note=body.note,
+            gateways=gateways,
         )
     )
 

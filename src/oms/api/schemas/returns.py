@@ -91,6 +91,12 @@ class ReturnRead(BaseModel):
     refund_amount: str | None = Field(description="What went back to the customer")
     restocking_fee: str | None
     shipping_refund: str | None
+    exchange_order_id: UUID | None = Field(
+        description="exchange: the linked order that sends the replacement"
+    )
+    exchange_credit: str | None = Field(
+        description="exchange: what the returned units paid of the replacement order"
+    )
 
     @classmethod
     def of(cls, found: ReturnRequest) -> ReturnRead:
@@ -128,6 +134,8 @@ class ReturnRead(BaseModel):
             refund_amount=money(found.refund_amount),
             restocking_fee=money(found.restocking_fee),
             shipping_refund=money(found.shipping_refund),
+            exchange_order_id=found.exchange_order_id,
+            exchange_credit=money(found.exchange_credit),
         )
 
 
@@ -141,6 +149,7 @@ class ReturnPolicyRead(BaseModel):
     fee_exempt_reasons: list[str]
     shipping_refund: Literal["full_return", "never"]
     refund_before_receipt: bool
+    exchange_out_of_stock: Literal["refuse", "backorder"]
 
     @classmethod
     def of(cls, policy: ReturnPolicy) -> ReturnPolicyRead:

@@ -35,6 +35,7 @@ def _values(request: ReturnRequest) -> dict[str, Any]:
         "shipping_refund": request.shipping_refund,
         "refund_key": request.refund_key,
         "exchange_order_id": request.exchange_order_id,
+        "exchange_credit": request.exchange_credit,
         "updated_at": request.updated_at,
         "version": request.version,
     }
@@ -78,6 +79,7 @@ def _from_row(row: Row[Any], lines: list[ReturnLine]) -> ReturnRequest:
         shipping_refund=row.shipping_refund,
         refund_key=row.refund_key,
         exchange_order_id=row.exchange_order_id,
+        exchange_credit=row.exchange_credit,
         version=row.version,
     )
 

@@ -119,6 +119,7 @@ class EmailContext:
     hold: HoldFacts | None = None
     refund_amount: Decimal | None = None
     endpoint: EndpointFacts | None = None
+    return_note: str | None = None  # a rejected return: why
 
 
 @dataclass(frozen=True)

@@ -162,3 +162,25 @@ def test_the_return_policy_is_read_and_replaced(client: TestClient, shop: ApiTen
     assert (put.json()["window_days"], put.json()["restocking_fee_percent"]) == (14, "5")
     bad = client.put("/v1/return-policy", headers=shop.headers, json={"window_days": "x"})
     assert [e["pointer"] for e in assert_problem(bad, 422)["errors"]] == ["#/window_days"]
+
+
+def test_an_approved_return_gets_a_label_through_the_carrier_port(
+    client: TestClient, shop: ApiTenant, uow: SqlUnitOfWorkFactory
+) -> None:
+    order = shipped_order(uow, shop.id, ("Y", 1))
+    opened = _open(client, shop, order, (1, 1, "changed_mind")).json()
+    early = _post(client, shop, f"/v1/returns/{opened['id']}/label", {"location": "NEAR"})
+    assert_problem(early, 409)
+    _post(client, shop, f"/v1/returns/{opened['id']}/approve")
+    labelled = _post(client, shop, f"/v1/returns/{opened['id']}/label", {"location": "NEAR"})
+    assert labelled.status_code == 200, labelled.text
+    label = labelled.json()["label"]
+    assert (label["carrier"], label["customer_paid"]) == ("acme", False)
+    assert label["tracking_url"].endswith(label["tracking_number"])
+    refused = _post(
+        client,
+        shop,
+        f"/v1/returns/{opened['id']}/label",
+        {"location": "NEAR", "carrier": "acme", "service": "teleport"},
+    )
+    assert refused.json()["label"] == label  # one label per return: the one bought

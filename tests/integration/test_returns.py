@@ -30,9 +30,11 @@ from oms.services import returns
 from oms.services.exchanges import ExchangeRefused
 from oms.services.orders import cancel_order, get_order
 from oms.services.policies import update_policies
+from oms.services.return_labels import buy_return_label
 from oms.services.return_records import ReturnFilter
 from tests.builders import TESTER, order_of, place, set_stock
 from tests.integration.returns_support import (
+    CARRIERS,
     SHIPPED_AT,
     add_code,
     assert_books_balance,
@@ -451,3 +453,42 @@ def test_rejecting_an_exchange_cancels_its_replacement_and_frees_the_stock(
     assert replacement.status.value == "cancelled"
     assert stock_at_near(uow_factory, shop, "Y") == before
     assert_books_balance(uow_factory, shop)
+
+
+@pytest.mark.parametrize("customer_pays", [False, True])
+def test_a_return_label_is_bought_once_and_comes_off_the_refund_when_the_customer_pays(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID, customer_pays: bool
+) -> None:
+    returns.put_policy(
+        uow_factory=uow_factory,
+        tenant_id=shop,
+        policy=ReturnPolicy(customer_pays_label=customer_pays),
+    )
+    order = shipped_order(uow_factory, shop, ("Z", 1))
+    request = _request(uow_factory, shop, order.id, (1, 1, "defective"))
+    labelled = buy_return_label(
+        uow_factory=uow_factory,
+        carriers=CARRIERS,
+        tenant_id=shop,
+        return_id=request.id,
+        location="NEAR",
+        actor=TESTER,
+        at=LATER,
+    )
+    again = buy_return_label(
+        uow_factory=uow_factory,
+        carriers=CARRIERS,
+        tenant_id=shop,
+        return_id=request.id,
+        location="NEAR",
+        actor=TESTER,
+        at=LATER,
+    )
+    assert labelled.label is not None
+    assert again.label == labelled.label
+    assert labelled.label.carrier == "acme"
+    assert labelled.label.cost > 0
+    _receive(uow_factory, shop, request.id, (1, 1, Disposition.RESTOCK))
+    refunded = _refund(uow_factory, shop, request.id)
+    expected = Decimal("30.00") - (labelled.label.cost if customer_pays else 0)
+    assert refunded.refund_amount == expected

@@ -20,8 +20,15 @@ from oms.services import returns
 from oms.services.customer_email import compose_email
 from oms.services.event_catalogue import public_type
 from oms.services.events import Event
+from oms.services.return_labels import buy_return_label
 from tests.builders import TESTER
-from tests.integration.returns_support import SHIPPED_AT, open_shop, returns_engine, shipped_order
+from tests.integration.returns_support import (
+    CARRIERS,
+    SHIPPED_AT,
+    open_shop,
+    returns_engine,
+    shipped_order,
+)
 
 __all__ = ["returns_engine"]
 
@@ -129,6 +136,15 @@ def test_approved_and_received_emails_follow_a_defect(
         actor=TESTER,
         at=LATER,
     )
+    buy_return_label(
+        uow_factory=uow_factory,
+        carriers=CARRIERS,
+        tenant_id=shop,
+        return_id=request.id,
+        location="NEAR",
+        actor=TESTER,
+        at=LATER,
+    )
     returns.receive_return(
         uow_factory=uow_factory,
         tenant_id=shop,
@@ -141,6 +157,19 @@ def test_approved_and_received_emails_follow_a_defect(
     (approved,) = _events(returns_engine, shop, "return.approved")
     (received,) = _events(returns_engine, shop, "return.received")
     assert _subject(uow_factory, approved) == f"Your return for order #{order.number} is approved"
+    with uow_factory(readonly=True) as uow:
+        draft = compose_email(
+            uow,
+            approved,
+            Template.RETURN_APPROVED,
+            links=_Links(),
+            pickup_key=PickupCodeKey("k"),
+            now=LATER,
+        )
+    assert draft is not None
+    label = returns.get_return(uow_factory=uow_factory, tenant_id=shop, return_id=request.id).label
+    assert label is not None
+    assert label.tracking_number in JinjaEmailRenderer().render(draft.context).text
     assert _subject(uow_factory, received) == (
         f"We have received your return for order #{order.number}"
     )

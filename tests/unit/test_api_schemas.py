@@ -102,6 +102,9 @@ COLUMN_OF = {
     "ReturnDecision.note": UNBOUNDED,
     "ReturnLineIn.reason": "return_lines.reason",
     "ReturnReceipt.location": "locations.code",
+    "ReturnLabelIn.location": "locations.code",
+    "ReturnLabelIn.carrier": "carrier_services.carrier",
+    "ReturnLabelIn.service": "carrier_services.code",
     "WebhookEndpointCreate.url": "webhook_endpoints.url",
     "WebhookEndpointCreate.description": "webhook_endpoints.description",
     "WebhookEndpointCreate.event_types[]": NOT_STORED,  # only known type names are kept

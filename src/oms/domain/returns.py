@@ -31,6 +31,7 @@ __all__ = [
     "ExchangeShortage",
     "OrderReturnStatus",
     "Resolution",
+    "ReturnLabel",
     "ReturnLine",
     "ReturnPolicy",
     "ReturnRequest",
@@ -122,6 +123,7 @@ class ReturnPolicy:
     shipping_refund: ShippingRefund = ShippingRefund.FULL_RETURN
     refund_before_receipt: bool = False
     exchange_out_of_stock: ExchangeShortage = ExchangeShortage.REFUSE
+    customer_pays_label: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form for storage and the API."""
@@ -138,6 +140,7 @@ class ReturnPolicy:
             "shipping_refund": self.shipping_refund.value,
             "refund_before_receipt": self.refund_before_receipt,
             "exchange_out_of_stock": self.exchange_out_of_stock.value,
+            "customer_pays_label": self.customer_pays_label,
         }
 
     @classmethod
@@ -170,6 +173,9 @@ class ReturnPolicy:
         before = raw.get("refund_before_receipt", False)
         if not isinstance(before, bool):
             errors.append(FieldError("#/refund_before_receipt", "true or false"))
+        label_paid = raw.get("customer_pays_label", False)
+        if not isinstance(label_paid, bool):
+            errors.append(FieldError("#/customer_pays_label", "true or false"))
         if errors:
             raise InvalidRequest("The return policy is not valid", errors)
         return cls(
@@ -187,6 +193,7 @@ class ReturnPolicy:
             shipping_refund=ShippingRefund(shipping),
             refund_before_receipt=bool(before),
             exchange_out_of_stock=ExchangeShortage(shortage),
+            customer_pays_label=bool(label_paid),
         )
 
 
@@ -247,6 +254,18 @@ class ReturnLine:
             self.disposed += units
 
 
+@dataclass(frozen=True)
+class ReturnLabel:
+    """The label the customer sends the units back with, bought through the carrier port."""
+
+    carrier: str
+    service: str
+    tracking_number: str
+    tracking_url: str
+    cost: Decimal
+    customer_paid: bool  # its cost comes off the refund
+
+
 @dataclass
 class ReturnRequest:
     """One return of one order (an RMA): its lines, its status and the money it moved."""
@@ -274,6 +293,7 @@ class ReturnRequest:
     refund_key: str | None = None
     exchange_order_id: UUID | None = None
     exchange_credit: Decimal | None = None  # what the replacement order took of the refund
+    label: ReturnLabel | None = None
     version: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 

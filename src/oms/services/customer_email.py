@@ -196,7 +196,10 @@ def _facts_for(
         found = None if return_id is None else uow.returns.get(tenant_id, return_id)
         if found is None or found.status.value not in RETURN_TEMPLATES[template]:
             return None  # the return moved on (or is gone): this email would be stale
-        return replace(context, return_note=found.decision_note)
+        label = (
+            None if found.label is None else (found.label.tracking_number, found.label.tracking_url)
+        )
+        return replace(context, return_note=found.decision_note, return_label=label)
     return context
 
 

@@ -56,6 +56,7 @@ PUBLIC_TYPES: dict[str, tuple[ResourceKind, str]] = {
     "payment.refunded": ("order", "money was refunded to the customer"),
     "return.requested": ("order", "a customer or staff asked to return units of an order"),
     "return.approved": ("order", "a return was approved (by a person or the return policy)"),
+    "return.label_created": ("order", "a return label was bought for the customer"),
     "return.rejected": ("order", "a return was rejected, with a note saying why"),
     "return.received": ("order", "returned units were received and inspected"),
     "return.refunded": ("order", "a return was paid back (or given as store credit)"),
@@ -70,7 +71,7 @@ PUBLIC_TYPES: dict[str, tuple[ResourceKind, str]] = {
 }
 
 # The steps of a return (oms.services.returns), each a timeline event and a public type.
-RETURN_STEPS = ("requested", "approved", "rejected", "received", "refunded")
+RETURN_STEPS = ("requested", "approved", "label_created", "rejected", "received", "refunded")
 
 # Outbox topic -> public type, for the topics that map whatever their payload says.
 _BY_TOPIC = {

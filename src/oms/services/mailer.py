@@ -120,6 +120,7 @@ class EmailContext:
     refund_amount: Decimal | None = None
     endpoint: EndpointFacts | None = None
     return_note: str | None = None  # a rejected return: why
+    return_label: tuple[str, str] | None = None  # a return's label: tracking number, URL
 
 
 @dataclass(frozen=True)

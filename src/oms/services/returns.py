@@ -60,9 +60,11 @@ __all__ = [
     "get_policy",
     "get_return",
     "list_returns",
+    "lock_return",
     "order_return_status",
     "put_policy",
     "receive_return",
+    "record_step",
     "refund_return",
     "reject_return",
     "request_return",
@@ -122,7 +124,7 @@ def _repeated(
     return found
 
 
-def _record(
+def record_step(
     order: Order,
     request: ReturnRequest,
     event: str,
@@ -208,10 +210,10 @@ def request_return(
                 extra = {"exchange_order_id": str(replacement.id)}
             else:
                 extra = {}
-            _record(order, request, "return.requested", actor, when, value=str(value), **extra)
+            record_step(order, request, "return.requested", actor, when, value=str(value), **extra)
             if auto_approves(policy, lines, value=value):
                 request.approve(actor=str(SYSTEM), at=when, note="approved by the return policy")
-                _record(order, request, "return.approved", SYSTEM, when, automatic=True)
+                record_step(order, request, "return.approved", SYSTEM, when, automatic=True)
             uow.returns.add(request)
             save_order_changes(uow, order, at=when)
             if idempotency_key is not None:
@@ -239,7 +241,7 @@ def _quote(
     )
 
 
-def _locked(uow: UnitOfWork, tenant_id: UUID, return_id: UUID) -> tuple[Order, ReturnRequest]:
+def lock_return(uow: UnitOfWork, tenant_id: UUID, return_id: UUID) -> tuple[Order, ReturnRequest]:
     """The return's order locked, then the return as it is after the lock."""
     found = uow.returns.get(tenant_id, return_id)
     if found is None:
@@ -295,13 +297,13 @@ def _decide(
 
     def attempt() -> ReturnRequest:
         with uow_factory() as uow:
-            order, request = _locked(uow, tenant_id, return_id)
+            order, request = lock_return(uow, tenant_id, return_id)
             if approve:
                 request.approve(actor=str(actor), at=when, note=note)
-                _record(order, request, "return.approved", actor, when, reason=note)
+                record_step(order, request, "return.approved", actor, when, reason=note)
             else:
                 request.reject(actor=str(actor), at=when, note=note)
-                _record(order, request, "return.rejected", actor, when, reason=note)
+                record_step(order, request, "return.rejected", actor, when, reason=note)
                 if request.exchange_order_id is not None:
                     _cancel_replacement(uow, request, actor, when, gateways)
             uow.returns.save(request)
@@ -361,12 +363,12 @@ def receive_return(
 
     def attempt() -> ReturnRequest:
         with uow_factory() as uow:
-            order, request = _locked(uow, tenant_id, return_id)
+            order, request = lock_return(uow, tenant_id, return_id)
             request.receive([(u.line_no, u.disposition, u.quantity) for u in units], at=when)
             restocked = put_back(uow, order, request, location, units, actor=actor, at=when)
             for unit in units:
                 order.line(unit.line_no).returned += unit.quantity
-            _record(
+            record_step(
                 order,
                 request,
                 "return.received",
@@ -409,7 +411,7 @@ def refund_return(
 
     def attempt() -> ReturnRequest:
         with uow_factory() as uow:
-            order, request = _locked(uow, tenant_id, return_id)
+            order, request = lock_return(uow, tenant_id, return_id)
             if (
                 request.status is ReturnStatus.REFUNDED
                 and idempotency_key is not None
@@ -420,6 +422,10 @@ def refund_return(
             units = request.refund_units(policy)
             others = uow.returns.for_order(tenant_id, request.order_id)
             quote = _quote(order, request, units, others, policy)
+            if request.label is not None and request.label.customer_paid:
+                fee = quote.fee + request.label.cost
+                amount = max(quote.amount - request.label.cost, ZERO)
+                quote = replace(quote, fee=fee, amount=amount)
             if request.exchange_credit:
                 # The replacement order took this much of it already.
                 quote = replace(quote, amount=max(quote.amount - request.exchange_credit, ZERO))
@@ -453,7 +459,7 @@ def refund_return(
                 key=idempotency_key,
                 at=when,
             )
-            _record(
+            record_step(
                 order,
                 request,
                 "return.refunded",

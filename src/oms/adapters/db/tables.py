@@ -908,6 +908,7 @@ returns = Table(
     Column("refund_key", String(lengths.IDEMPOTENCY_KEY), nullable=True),
     Column("exchange_order_id", Uuid, nullable=True),
     Column("exchange_credit", Money, nullable=True),
+    Column("label", JSON, nullable=True),
     Column("created_at", Timestamp, nullable=False),
     Column("created_by", String(lengths.ACTOR), nullable=False),
     Column("updated_at", Timestamp, nullable=False),

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from oms.api.deps import (
     ActorDep,
+    CarriersDep,
     GatewaysDep,
     PageDep,
     TenantId,
@@ -24,12 +25,13 @@ from oms.api.schemas.common import Page, UtcTime
 from oms.api.schemas.returns import (
     ReturnCreate,
     ReturnDecision,
+    ReturnLabelIn,
     ReturnPolicyRead,
     ReturnRead,
     ReturnReceipt,
 )
 from oms.domain.returns import ReturnPolicy, ReturnStatus, WantedLine
-from oms.services import returns
+from oms.services import return_labels, returns
 from oms.services.return_records import ReturnFilter
 
 __all__ = ["router"]
@@ -116,6 +118,32 @@ def reject_return(
             actor=actor,
             note=body.note,
             gateways=gateways,
+        )
+    )
+
+
+@router.post("/returns/{return_id}/label", response_model=ReturnRead)
+def buy_return_label(
+    return_id: str,
+    body: ReturnLabelIn,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    carriers: CarriersDep,
+) -> ReturnRead:
+    """Buy the label the customer sends an approved return back on, to ``location``, with
+    the carrier and service of the order's latest shipment unless named; asking again
+    answers the label bought. 422 when the carrier refuses it."""
+    return ReturnRead.of(
+        return_labels.buy_return_label(
+            uow_factory=uow,
+            carriers=carriers,
+            tenant_id=tenant_id,
+            return_id=parse_uuid(return_id, "return"),
+            location=body.location,
+            carrier=body.carrier,
+            service=body.service,
+            actor=actor,
         )
     )
 

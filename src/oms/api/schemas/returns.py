@@ -16,6 +16,7 @@ from oms.domain.returns import Disposition, Resolution, ReturnPolicy, ReturnRequ
 __all__ = [
     "ReturnCreate",
     "ReturnDecision",
+    "ReturnLabelIn",
     "ReturnPolicyRead",
     "ReturnRead",
     "ReturnReceipt",
@@ -61,6 +62,25 @@ class ReturnReceipt(Strict):
     lines: Annotated[list[ReceivedLineIn], Field(min_length=1, max_length=500)]
 
 
+Carrier = Annotated[str, StringConstraints(min_length=1, max_length=lengths.CARRIER)]
+Service = Annotated[str, StringConstraints(min_length=1, max_length=lengths.CARRIER_SERVICE)]
+
+
+class ReturnLabelIn(Strict):
+    location: Annotated[str, StringConstraints(min_length=1, max_length=lengths.LOCATION_CODE)]
+    carrier: Carrier | None = None
+    service: Service | None = None
+
+
+class ReturnLabelRead(BaseModel):
+    carrier: str
+    service: str
+    tracking_number: str
+    tracking_url: str
+    cost: str
+    customer_paid: bool = Field(description="Its cost comes off the refund")
+
+
 class ReturnLineRead(BaseModel):
     line_no: int
     sku: str
@@ -97,6 +117,7 @@ class ReturnRead(BaseModel):
     exchange_credit: str | None = Field(
         description="exchange: what the returned units paid of the replacement order"
     )
+    label: ReturnLabelRead | None = Field(description="The label the units come back on")
 
     @classmethod
     def of(cls, found: ReturnRequest) -> ReturnRead:
@@ -136,6 +157,16 @@ class ReturnRead(BaseModel):
             shipping_refund=money(found.shipping_refund),
             exchange_order_id=found.exchange_order_id,
             exchange_credit=money(found.exchange_credit),
+            label=None
+            if found.label is None
+            else ReturnLabelRead(
+                carrier=found.label.carrier,
+                service=found.label.service,
+                tracking_number=found.label.tracking_number,
+                tracking_url=found.label.tracking_url,
+                cost=money_text(found.label.cost, found.currency),
+                customer_paid=found.label.customer_paid,
+            ),
         )
 
 
@@ -150,6 +181,7 @@ class ReturnPolicyRead(BaseModel):
     shipping_refund: Literal["full_return", "never"]
     refund_before_receipt: bool
     exchange_out_of_stock: Literal["refuse", "backorder"]
+    customer_pays_label: bool
 
     @classmethod
     def of(cls, policy: ReturnPolicy) -> ReturnPolicyRead:

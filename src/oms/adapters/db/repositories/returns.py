@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +12,14 @@ from sqlalchemy import Connection, Row, exists, insert, select, update
 
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import return_lines, return_policies, returns
-from oms.domain.returns import Resolution, ReturnLine, ReturnPolicy, ReturnRequest, ReturnStatus
+from oms.domain.returns import (
+    Resolution,
+    ReturnLabel,
+    ReturnLine,
+    ReturnPolicy,
+    ReturnRequest,
+    ReturnStatus,
+)
 from oms.services.return_records import ReturnFilter
 
 __all__ = ["SqlReturnRepository"]
@@ -36,9 +44,32 @@ def _values(request: ReturnRequest) -> dict[str, Any]:
         "refund_key": request.refund_key,
         "exchange_order_id": request.exchange_order_id,
         "exchange_credit": request.exchange_credit,
+        "label": None if request.label is None else _label_values(request.label),
         "updated_at": request.updated_at,
         "version": request.version,
     }
+
+
+def _label_values(label: ReturnLabel) -> dict[str, Any]:
+    return {
+        "carrier": label.carrier,
+        "service": label.service,
+        "tracking_number": label.tracking_number,
+        "tracking_url": label.tracking_url,
+        "cost": str(label.cost),
+        "customer_paid": label.customer_paid,
+    }
+
+
+def _label_of(raw: dict[str, Any]) -> ReturnLabel:
+    return ReturnLabel(
+        carrier=raw["carrier"],
+        service=raw["service"],
+        tracking_number=raw["tracking_number"],
+        tracking_url=raw["tracking_url"],
+        cost=Decimal(raw["cost"]),
+        customer_paid=bool(raw["customer_paid"]),
+    )
 
 
 def _line_values(request: ReturnRequest, line: ReturnLine) -> dict[str, Any]:
@@ -80,6 +111,7 @@ def _from_row(row: Row[Any], lines: list[ReturnLine]) -> ReturnRequest:
         refund_key=row.refund_key,
         exchange_order_id=row.exchange_order_id,
         exchange_credit=row.exchange_credit,
+        label=None if row.label is None else _label_of(row.label),
         version=row.version,
     )
 

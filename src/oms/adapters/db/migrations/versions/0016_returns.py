@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("refund_key", sa.String(255), nullable=True),
         sa.Column("exchange_order_id", sa.Uuid(), nullable=True),
         sa.Column("exchange_credit", Amount(), nullable=True),
+        sa.Column("label", sa.JSON(), nullable=True),
         sa.Column("created_at", UtcDateTime(), nullable=False),
         sa.Column("created_by", sa.String(100), nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),

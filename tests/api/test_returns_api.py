@@ -184,3 +184,34 @@ def test_an_approved_return_gets_a_label_through_the_carrier_port(
         {"location": "NEAR", "carrier": "acme", "service": "teleport"},
     )
     assert refused.json()["label"] == label  # one label per return: the one bought
+
+
+def test_a_lost_parcel_claim_through_the_api_reships_at_no_charge(
+    client: TestClient, shop: ApiTenant, uow: SqlUnitOfWorkFactory
+) -> None:
+    order = shipped_order(uow, shop.id, ("X", 1))
+    claimed = _post(
+        client,
+        shop,
+        f"/v1/orders/{order.id}/claims",
+        {"lines": [{"line_no": 1, "quantity": 1}], "kind": "lost", "resolution": "reship"},
+    )
+    assert claimed.status_code == 201, claimed.text
+    body = claimed.json()
+    assert (body["status"], body["resolution"], body["lines"][0]["reason"]) == (
+        "approved",
+        "reship",
+        "lost_in_transit",
+    )
+    reship = client.get(f"/v1/orders/{body['exchange_order_id']}", headers=shop.headers).json()
+    assert (reship["channel"], reship["totals"]["total"]) == ("claim", "0.00")
+    refused = _post(
+        client,
+        shop,
+        f"/v1/orders/{order.id}/returns",
+        {
+            "lines": [{"line_no": 1, "quantity": 1, "reason": "changed_mind"}],
+            "resolution": "reship",
+        },
+    )
+    assert [e["pointer"] for e in assert_problem(refused, 422)["errors"]] == ["#/resolution"]

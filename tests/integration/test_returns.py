@@ -27,6 +27,7 @@ from oms.domain.returns import (
     WantedLine,
 )
 from oms.services import returns
+from oms.services.claims import ClaimedUnits, open_claim
 from oms.services.exchanges import ExchangeRefused
 from oms.services.orders import cancel_order, get_order
 from oms.services.policies import update_policies
@@ -492,3 +493,65 @@ def test_a_return_label_is_bought_once_and_comes_off_the_refund_when_the_custome
     refunded = _refund(uow_factory, shop, request.id)
     expected = Decimal("30.00") - (labelled.label.cost if customer_pays else 0)
     assert refunded.refund_amount == expected
+
+
+def test_a_lost_parcel_is_reshipped_at_no_charge_and_its_units_cannot_be_returned(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    order = shipped_order(uow_factory, shop, ("X", 2))
+    claim = open_claim(
+        uow_factory=uow_factory,
+        gateways=gateway_named,
+        tenant_id=shop,
+        order_id=order.id,
+        units=[ClaimedUnits(1, 2)],
+        damaged=False,
+        resolution=Resolution.RESHIP,
+        actor=TESTER,
+        at=LATER,
+    )
+    assert claim.is_claim
+    assert claim.exchange_order_id is not None
+    reship = get_order(uow_factory=uow_factory, tenant_id=shop, order_id=claim.exchange_order_id)
+    assert (reship.total, reship.lines[0].sku, reship.lines[0].allocated) == (Decimal(0), "X", 2)
+    assert reship.released_at is not None
+    with pytest.raises(InvalidRequest):
+        _request(uow_factory, shop, order.id, (1, 1, "changed_mind"))
+    with pytest.raises(IllegalTransition, match="reshipment"):
+        _refund(uow_factory, shop, claim.id)
+
+
+def test_a_damaged_parcel_is_refunded_at_once_without_a_fee_and_once_per_key(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID
+) -> None:
+    returns.put_policy(
+        uow_factory=uow_factory,
+        tenant_id=shop,
+        policy=ReturnPolicy(restocking_fee_percent=Decimal(20)),
+    )
+    order = shipped_order(uow_factory, shop, ("Z", 1), ("X", 1))
+
+    def claim() -> returns.ReturnRequest:
+        return open_claim(
+            uow_factory=uow_factory,
+            gateways=gateway_named,
+            tenant_id=shop,
+            order_id=order.id,
+            units=[ClaimedUnits(1, 1)],
+            damaged=True,
+            resolution=Resolution.REFUND,
+            actor=TESTER,
+            at=LATER,
+            idempotency_key="claim-1",
+        )
+
+    first, again = claim(), claim()
+    assert again.id == first.id
+    assert (first.status, first.refund_amount, first.restocking_fee) == (
+        ReturnStatus.REFUNDED,
+        Decimal("30.00"),
+        Decimal("0.00"),
+    )
+    after = get_order(uow_factory=uow_factory, tenant_id=shop, order_id=order.id)
+    assert [p.amount for p in after.payments if p.kind is PaymentKind.REFUND] == [Decimal("30.00")]
+    assert after.refund_due() == 0

@@ -26,6 +26,7 @@ from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest
 from oms.domain.orders import Order, OrderLine
 
 __all__ = [
+    "CLAIM_REASONS",
     "DEFAULT_REASONS",
     "Disposition",
     "ExchangeShortage",
@@ -74,6 +75,11 @@ class Resolution(StrEnum):
     REFUND = "refund"
     EXCHANGE = "exchange"
     STORE_CREDIT = "store_credit"
+    RESHIP = "reship"  # a claim: the same units again, at no charge
+
+
+# A claim (lost or damaged in transit) is a return that never comes back.
+CLAIM_REASONS = ("lost_in_transit", "damaged_in_transit")
 
 
 class Disposition(StrEnum):
@@ -302,6 +308,11 @@ class ReturnRequest:
         return self.status in OPEN_STATUSES
 
     @property
+    def is_claim(self) -> bool:
+        """Lost or damaged in transit: nothing comes back, nothing waits for receipt."""
+        return all(line.reason in CLAIM_REASONS for line in self.lines)
+
+    @property
     def reasons(self) -> list[str]:
         return sorted({line.reason for line in self.lines})
 
@@ -360,9 +371,14 @@ class ReturnRequest:
         when the policy refunds before receipt; refused in any other state."""
         if self.status is ReturnStatus.REFUNDED:
             raise IllegalTransition("This return was refunded already", return_id=str(self.id))
+        if self.resolution is Resolution.RESHIP:
+            raise IllegalTransition(
+                "This claim was answered with a reshipment; it is not refunded",
+                return_id=str(self.id),
+            )
         if self.status is ReturnStatus.RECEIVED:
             return {line.line_no: line.received for line in self.lines}
-        if self.status is ReturnStatus.APPROVED and policy.refund_before_receipt:
+        if self.status is ReturnStatus.APPROVED and (policy.refund_before_receipt or self.is_claim):
             return {line.line_no: line.quantity for line in self.lines}
         raise IllegalTransition(
             f"A {self.status.value} return is refunded once its units are received",

@@ -28,6 +28,7 @@ from oms.domain.orders import SYSTEM, Actor, Order
 from oms.domain.payments import PaymentKind, PaymentOutcome, kept
 from oms.domain.refunds import RefundQuote, auto_approves, quote_refund
 from oms.domain.returns import (
+    CLAIM_REASONS,
     OrderReturnStatus,
     Resolution,
     ReturnPolicy,
@@ -67,7 +68,9 @@ __all__ = [
     "record_step",
     "refund_return",
     "reject_return",
+    "repeated_return",
     "request_return",
+    "waiting_units_of",
 ]
 
 CREATE_RETURN = "create_return"
@@ -94,7 +97,8 @@ class NewReturn:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _waiting(returns: list[ReturnRequest]) -> dict[int, int]:
+def waiting_units_of(returns: list[ReturnRequest]) -> dict[int, int]:
+    """Units per line the open returns of an order still hold."""
     return units_by_line(r.waiting_units() for r in returns)
 
 
@@ -102,7 +106,7 @@ def _refunded_before(returns: list[ReturnRequest], but: UUID | None = None) -> d
     return units_by_line(r.refunded_units() for r in returns if r.id != but)
 
 
-def _repeated(
+def repeated_return(
     uow: UnitOfWork, tenant_id: UUID, key: str | None, fingerprint: str, at: datetime
 ) -> ReturnRequest | None:
     """The return an earlier request with the same Idempotency-Key made, or None after
@@ -159,6 +163,11 @@ def request_return(
     """Open a return for shipped lines: ``requested``, or ``approved`` at once when the
     tenant's policy approves it by itself; the bool is False for a repeated request."""
     when = at or utcnow()
+    if command.resolution is Resolution.RESHIP:
+        raise InvalidRequest(
+            "A reshipment answers a claim (POST /v1/orders/{order_id}/claims), not a return",
+            [FieldError("#/resolution", "refund, exchange or store_credit")],
+        )
     if command.exchange_lines and command.resolution is not Resolution.EXCHANGE:
         raise InvalidRequest(
             "exchange_lines go with resolution exchange",
@@ -168,7 +177,7 @@ def request_return(
     def attempt() -> tuple[ReturnRequest, bool]:
         with uow_factory() as uow:
             order = locked_order(uow, tenant_id, order_id)
-            earlier = _repeated(
+            earlier = repeated_return(
                 uow, tenant_id, idempotency_key, command.fingerprint(order_id), when
             )
             if earlier is not None:
@@ -176,7 +185,7 @@ def request_return(
             policy = uow.returns.policy(tenant_id)
             others = uow.returns.for_order(tenant_id, order_id)
             lines = check_request(
-                order, command.lines, pending=_waiting(others), policy=policy, at=when
+                order, command.lines, pending=waiting_units_of(others), policy=policy, at=when
             )
             request = ReturnRequest(
                 id=new_id(),
@@ -419,6 +428,9 @@ def refund_return(
             ):
                 return request
             policy = uow.returns.policy(tenant_id)
+            if request.is_claim:  # lost or damaged on the way: never the customer's fee
+                exempt = policy.fee_exempt_reasons | set(CLAIM_REASONS)
+                policy = replace(policy, fee_exempt_reasons=frozenset(exempt))
             units = request.refund_units(policy)
             others = uow.returns.for_order(tenant_id, request.order_id)
             quote = _quote(order, request, units, others, policy)

@@ -23,6 +23,7 @@ from oms.api.responses import REPLAYED_CREATE, create_status
 from oms.api.routers.order_actions import IdempotencyKey
 from oms.api.schemas.common import Page, UtcTime
 from oms.api.schemas.returns import (
+    ClaimCreate,
     ReturnCreate,
     ReturnDecision,
     ReturnLabelIn,
@@ -30,8 +31,8 @@ from oms.api.schemas.returns import (
     ReturnRead,
     ReturnReceipt,
 )
-from oms.domain.returns import ReturnPolicy, ReturnStatus, WantedLine
-from oms.services import return_labels, returns
+from oms.domain.returns import Resolution, ReturnPolicy, ReturnStatus, WantedLine
+from oms.services import claims, return_labels, returns
 from oms.services.return_records import ReturnFilter
 
 __all__ = ["router"]
@@ -78,6 +79,40 @@ def create_return(
     )
     response.status_code = create_status(created)
     return ReturnRead.of(found)
+
+
+@router.post(
+    "/orders/{order_id}/claims",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReturnRead,
+    responses=REPLAYED_CREATE,
+)
+def create_claim(
+    order_id: str,
+    body: ClaimCreate,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    gateways: GatewaysDep,
+    idempotency_key: IdempotencyKey = None,
+) -> ReturnRead:
+    """A parcel lost or damaged in transit: answered at once by a reshipment (a linked
+    order, no charge: ``exchange_order_id``) or a refund of the units' value. The claim is
+    a return whose units never come back (reason ``lost_in_transit`` or
+    ``damaged_in_transit``)."""
+    return ReturnRead.of(
+        claims.open_claim(
+            uow_factory=uow,
+            gateways=gateways,
+            tenant_id=tenant_id,
+            order_id=parse_uuid(order_id, "order"),
+            units=[claims.ClaimedUnits(ln.line_no, ln.quantity) for ln in body.lines],
+            damaged=body.kind == "damaged",
+            resolution=Resolution(body.resolution),
+            actor=actor,
+            idempotency_key=idempotency_key,
+        )
+    )
 
 
 @router.post("/returns/{return_id}/approve", response_model=ReturnRead)

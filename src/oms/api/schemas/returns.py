@@ -14,6 +14,7 @@ from oms.domain import lengths
 from oms.domain.returns import Disposition, Resolution, ReturnPolicy, ReturnRequest, ReturnStatus
 
 __all__ = [
+    "ClaimCreate",
     "ReturnCreate",
     "ReturnDecision",
     "ReturnLabelIn",
@@ -45,6 +46,20 @@ class ReturnCreate(Strict):
         default_factory=list, description="exchange only: what to send instead"
     )
     note: Note | None = None
+
+
+class ClaimLineIn(Strict):
+    line_no: Annotated[int, Field(ge=1, le=100_000)]
+    quantity: Units
+
+
+class ClaimCreate(Strict):
+    lines: Annotated[list[ClaimLineIn], Field(min_length=1, max_length=500)]
+    kind: Literal["lost", "damaged"] = Field(description="What happened in transit")
+    resolution: Literal["reship", "refund"] = Field(
+        description="reship: the same units again at no charge (a linked order); refund: "
+        "their value back at once"
+    )
 
 
 class ReturnDecision(Strict):

@@ -215,3 +215,26 @@ def test_a_lost_parcel_claim_through_the_api_reships_at_no_charge(
         },
     )
     assert [e["pointer"] for e in assert_problem(refused, 422)["errors"]] == ["#/resolution"]
+
+
+def test_the_customer_asks_for_a_return_on_the_status_page_with_number_and_email(
+    client: TestClient, shop: ApiTenant, uow: SqlUnitOfWorkFactory
+) -> None:
+    order = shipped_order(uow, shop.id, ("X", 1))
+    with uow(readonly=True) as read:
+        tenant = read.tenants.get(shop.id)
+    assert tenant is not None
+    path = f"/status/{tenant.slug}/returns"
+    ask = {
+        "number": str(order.number),
+        "email": "ERIKA@example.com",
+        "lines": [{"line_no": 1, "quantity": 1, "reason": "defective"}],
+    }
+    wrong = client.post(path, json=ask | {"email": "someone@example.com"})
+    assert assert_problem(wrong, 404)["detail"] == "We could not find an order with these details"
+    made = client.post(path, json=ask)
+    assert made.status_code == 201, made.text
+    assert set(made.json()) == {"id", "status"}
+    assert made.json()["status"] == "approved"
+    staff_view = client.get(f"/v1/returns/{made.json()['id']}", headers=shop.headers).json()
+    assert staff_view["created_by"] == f"customer:order {order.number}"

@@ -103,6 +103,9 @@ COLUMN_OF = {
     "ReturnLineIn.reason": "return_lines.reason",
     "ReturnReceipt.location": "locations.code",
     "ReturnLabelIn.location": "locations.code",
+    "CustomerReturnCreate.number": NOT_STORED,  # parsed as the order's number
+    "CustomerReturnCreate.email": "orders.customer_email",
+    "CustomerReturnCreate.note": UNBOUNDED,
     "ReturnLabelIn.carrier": "carrier_services.carrier",
     "ReturnLabelIn.service": "carrier_services.code",
     "WebhookEndpointCreate.url": "webhook_endpoints.url",

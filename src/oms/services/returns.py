@@ -255,7 +255,8 @@ def lock_return(uow: UnitOfWork, tenant_id: UUID, return_id: UUID) -> tuple[Orde
     found = uow.returns.get(tenant_id, return_id)
     if found is None:
         raise NotFound(f"No return {return_id}")
-    order = locked_order(uow, tenant_id, found.order_id)
+    # The timeline is not needed after the request (its window): new events still number on.
+    order = locked_order(uow, tenant_id, found.order_id, with_events=False)
     request = uow.returns.get(tenant_id, return_id, for_update=True)
     assert request is not None  # returns are never deleted
     return order, request

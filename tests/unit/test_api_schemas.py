@@ -97,6 +97,17 @@ def test_the_nul_pattern_stays_out_of_the_published_schema() -> None:
 UNBOUNDED = "unbounded"
 NOT_STORED = "not stored"
 COLUMN_OF = {
+    "ExchangeLineIn.sku": "products.sku",
+    "ReturnCreate.note": UNBOUNDED,
+    "ReturnDecision.note": UNBOUNDED,
+    "ReturnLineIn.reason": "return_lines.reason",
+    "ReturnReceipt.location": "locations.code",
+    "ReturnLabelIn.location": "locations.code",
+    "CustomerReturnCreate.number": NOT_STORED,  # parsed as the order's number
+    "CustomerReturnCreate.email": "orders.customer_email",
+    "CustomerReturnCreate.note": UNBOUNDED,
+    "ReturnLabelIn.carrier": "carrier_services.carrier",
+    "ReturnLabelIn.service": "carrier_services.code",
     "WebhookEndpointCreate.url": "webhook_endpoints.url",
     "WebhookEndpointCreate.description": "webhook_endpoints.description",
     "WebhookEndpointCreate.event_types[]": NOT_STORED,  # only known type names are kept

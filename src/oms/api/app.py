@@ -41,6 +41,7 @@ from oms.api.routers import (
     order_actions,
     orders,
     reservations,
+    returns,
     routing,
     shipments,
     waves,
@@ -49,6 +50,7 @@ from oms.api.routers import (
 from oms.config import Environment, Settings
 from oms.domain import zip_areas
 from oms.services.intake_group import Outcome, Submission, place_group
+from oms.web import customer_returns
 from oms.web.pages import PageClock
 from oms.web.portal.routes import install_portal
 from oms.web.routes import install_public_pages
@@ -239,6 +241,7 @@ def create_app(
         dashboard,
         channels,
         imports,
+        returns,
     ):
         app.include_router(module.router)
     app.include_router(channels.store_router)
@@ -251,6 +254,7 @@ def create_app(
         grants=links,
         clock=page_clock,
     )
+    app.include_router(customer_returns.router)  # the status page's returns (after its limiter)
     install_portal(app, settings=settings, hasher=password_hasher(settings), clock=page_clock)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     # Outermost: plain order placements are answered before the framework's machinery.

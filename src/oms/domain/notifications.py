@@ -48,6 +48,10 @@ class Template(StrEnum):
     READY_FOR_PICKUP = "ready_for_pickup"
     CANCELLED = "cancelled"
     REFUNDED = "refunded"
+    RETURN_REQUESTED = "return_requested"
+    RETURN_APPROVED = "return_approved"
+    RETURN_REJECTED = "return_rejected"
+    RETURN_RECEIVED = "return_received"
     # To the merchant: a webhook endpoint failed for days and was switched off.
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
 
@@ -64,6 +68,11 @@ _TEMPLATE_OF_EVENT: dict[str, Template] = {
     "pickup.ready": Template.READY_FOR_PICKUP,
     "order.cancelled": Template.CANCELLED,
     "payment.refunded": Template.REFUNDED,
+    # A return's refund is told by payment.refunded's email; return.refunded sends none.
+    "return.requested": Template.RETURN_REQUESTED,
+    "return.approved": Template.RETURN_APPROVED,
+    "return.rejected": Template.RETURN_REJECTED,
+    "return.received": Template.RETURN_RECEIVED,
     "webhook_endpoint.disabled": Template.WEBHOOK_ENDPOINT_DISABLED,
 }
 

@@ -17,6 +17,7 @@ from oms.domain.holds import FLAGS_ONLY, SYSTEM_ONLY, Hold, HoldReason
 from oms.domain.lifecycle import OrderAction, ensure_allowed
 from oms.domain.money import MAX_AMOUNT, round_money
 from oms.domain.payments import (
+    PaymentOutcome,
     PaymentRecord,
     PaymentSummary,
     derive_payment_status,
@@ -221,11 +222,29 @@ class Order:
 
     def payment_secured(self, now: datetime) -> bool:
         """Authorized or paid for the whole total, counting only what is still held at ``now``."""
-        return is_payment_secured(self.payment_summary(now), total=self.total)
+        return is_payment_secured(self.payment_summary(now), total=self.payable_total)
 
     def refund_due(self) -> Decimal:
         """Money captured beyond the total, owed back to the customer (0 when none)."""
-        return round_money(refund_due(kept(self.payments), total=self.total), self.currency)
+        return round_money(refund_due(kept(self.payments), total=self.payable_total), self.currency)
+
+    @property
+    def return_credit(self) -> Decimal:
+        """What returns paid back (succeeded refunds linked to a return): goods that came
+        back are no longer paid for, so the order owes that much less."""
+        return sum(
+            (
+                p.amount
+                for p in self.payments
+                if p.return_id is not None and p.outcome is PaymentOutcome.SUCCEEDED
+            ),
+            Decimal(0),
+        )
+
+    @property
+    def payable_total(self) -> Decimal:
+        """The total less what returns paid back: what the captures must cover."""
+        return self.total - self.return_credit
 
     def add_payment(self, record: PaymentRecord) -> None:
         """Keep a gateway's answer; it is saved with the change that asked for it."""

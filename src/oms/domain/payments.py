@@ -87,6 +87,8 @@ class PaymentRecord:
     expires_at: datetime | None = None
     idempotency_key: str | None = None
     message: str | None = None
+    # A refund that paid a return back (oms.domain.refunds): it lowers what the order owes.
+    return_id: UUID | None = None
 
 
 @dataclass(frozen=True)

@@ -247,7 +247,25 @@ def _facts_for(
         return replace(context, pickup=pickup)
     if template is Template.REFUNDED:
         return replace(context, refund_amount=Decimal(str(facts.get("amount", "0"))))
+    if template in RETURN_TEMPLATES:
+        return_id = _uuid(facts.get("return_id"))
+        found = None if return_id is None else uow.returns.get(tenant_id, return_id)
+        if found is None or found.status.value not in RETURN_TEMPLATES[template]:
+            return None  # the return moved on (or is gone): this email would be stale
+        label = (
+            None if found.label is None else (found.label.tracking_number, found.label.tracking_url)
+        )
+        return replace(context, return_note=found.decision_note, return_label=label)
     return context
+
+
+# A return email is sent while the return is still in one of these states.
+RETURN_TEMPLATES = {
+    Template.RETURN_REQUESTED: {"requested"},
+    Template.RETURN_APPROVED: {"approved", "received", "refunded"},
+    Template.RETURN_REJECTED: {"rejected"},
+    Template.RETURN_RECEIVED: {"received", "refunded"},
+}
 
 
 def compose_email(

@@ -54,6 +54,12 @@ PUBLIC_TYPES: dict[str, tuple[ResourceKind, str]] = {
     "pickup.collected": ("fulfillment_order", "the customer collected a store pickup"),
     "payment.captured": ("order", "money was captured for an order"),
     "payment.refunded": ("order", "money was refunded to the customer"),
+    "return.requested": ("order", "a customer or staff asked to return units of an order"),
+    "return.approved": ("order", "a return was approved (by a person or the return policy)"),
+    "return.label_created": ("order", "a return label was bought for the customer"),
+    "return.rejected": ("order", "a return was rejected, with a note saying why"),
+    "return.received": ("order", "returned units were received and inspected"),
+    "return.refunded": ("order", "a return was paid back (or given as store credit)"),
     "inventory.low_stock": (
         "stock",
         "a stock count or adjustment left a location with no more on hand than its safety stock",
@@ -63,6 +69,9 @@ PUBLIC_TYPES: dict[str, tuple[ResourceKind, str]] = {
         "a webhook endpoint failing for 3 days was disabled",
     ),
 }
+
+# The steps of a return (oms.services.returns), each a timeline event and a public type.
+RETURN_STEPS = ("requested", "approved", "label_created", "rejected", "received", "refunded")
 
 # Outbox topic -> public type, for the topics that map whatever their payload says.
 _BY_TOPIC = {
@@ -87,6 +96,7 @@ _BY_TOPIC = {
     "payment.captured": "payment.captured",
     "payment.refunded": "payment.refunded",
     "webhook_endpoint.disabled": "webhook_endpoint.disabled",
+    **{f"return.{step}": f"return.{step}" for step in RETURN_STEPS},
     **{
         f"shipment.{status}": f"shipment.{status}"
         for status in (

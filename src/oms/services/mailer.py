@@ -119,6 +119,8 @@ class EmailContext:
     hold: HoldFacts | None = None
     refund_amount: Decimal | None = None
     endpoint: EndpointFacts | None = None
+    return_note: str | None = None  # a rejected return: why
+    return_label: tuple[str, str] | None = None  # a return's label: tracking number, URL
 
 
 @dataclass(frozen=True)

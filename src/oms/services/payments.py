@@ -79,6 +79,7 @@ class PaymentRequest:
     parent_id: UUID | None = None
     idempotency_key: str | None = None
     reported: bool = False
+    return_id: UUID | None = None  # a refund paying a return back (oms.services.returns)
 
 
 def _succeeded(order: Order, kind: PaymentKind) -> list[PaymentRecord]:
@@ -90,7 +91,7 @@ def _targets(
 ) -> list[tuple[PaymentRecord | None, Decimal]]:
     """Which earlier records the action acts on, and how much on each."""
     summary = order.payment_summary(at)
-    owed = amount_due(summary.kept, total=order.total)
+    owed = amount_due(summary.kept, total=order.payable_total)
     if request.kind is PaymentKind.AUTHORIZATION:
         amount = request.amount if request.amount is not None else owed - summary.authorized
         if request.amount is None and amount <= 0:
@@ -221,6 +222,7 @@ def run_payment(
             else None,
             idempotency_key=request.idempotency_key if not records else None,
             message=result.message,
+            return_id=request.return_id,
         )
         event = _EVENT[request.kind] if result.succeeded else f"payment.{result.outcome.value}"
         with order.change(event, actor=actor, at=at, reason=result.message) as data:
@@ -248,7 +250,8 @@ def capture_shipped_value(
     open authorizations allow; returns the amount captured (0 when already paid)."""
     summary = order.payment_summary(at)
     # What left is paid for by the captures the order keeps (refunds gave the rest back).
-    owed = order.value_shipped() - summary.kept
+    # Returns paid back are no longer owed for, though their units did leave.
+    owed = order.value_shipped() - order.return_credit - summary.kept
     held = sum((amount for _, amount in open_authorizations(order.payments, now=at)), Decimal(0))
     amount = min(owed, held)
     if amount <= 0:

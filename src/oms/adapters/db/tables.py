@@ -70,6 +70,9 @@ __all__ = [
     "pick_waves",
     "product_bins",
     "products",
+    "return_lines",
+    "return_policies",
+    "returns",
     "risk_rules",
     "routing_profiles",
     "shipments",
@@ -545,6 +548,8 @@ payments = Table(
     Column("idempotency_key", String(lengths.IDEMPOTENCY_KEY), nullable=True),
     Column("message", Text, nullable=True),
     Column("created_at", Timestamp, nullable=False),
+    # The return a refund paid back (migration 0016): it lowers what the order is owed.
+    Column("return_id", Uuid, nullable=True),
     PrimaryKeyConstraint("tenant_id", "id"),
     ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"]),
     Index("ix_payments_order", "tenant_id", "order_id"),
@@ -946,4 +951,68 @@ channel_orders = Table(
     Column("order_id", Uuid, nullable=False),
     Column("remote_updated_at", Timestamp, nullable=False),
     PrimaryKeyConstraint("tenant_id", "channel_id", "external_id"),
+)
+
+# Returns (RMAs), their lines and each tenant's return policy (migration 0016).
+returns = Table(
+    "returns",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    Column("order_number", BigInteger, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("resolution", String(20), nullable=False),
+    Column("currency", String(lengths.CURRENCY), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("decided_at", Timestamp, nullable=True),
+    Column("decided_by", String(lengths.ACTOR), nullable=True),
+    Column("decision_note", Text, nullable=True),
+    Column("received_at", Timestamp, nullable=True),
+    Column("refunded_at", Timestamp, nullable=True),
+    Column("refund_amount", Money, nullable=True),
+    Column("restocking_fee", Money, nullable=True),
+    Column("shipping_refund", Money, nullable=True),
+    Column("refund_key", String(lengths.IDEMPOTENCY_KEY), nullable=True),
+    Column("exchange_order_id", Uuid, nullable=True),
+    Column("exchange_credit", Money, nullable=True),
+    Column("label", JSON, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(lengths.ACTOR), nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    Column("version", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"]),
+    Index("ix_returns_order", "tenant_id", "order_id"),
+    Index("ix_returns_status", "tenant_id", "status", "created_at"),
+)
+
+return_lines = Table(
+    "return_lines",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("return_id", Uuid, nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("reason", String(100), nullable=False),
+    Column("restocked", Integer, nullable=False),
+    Column("quarantined", Integer, nullable=False),
+    Column("disposed", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "return_id", "line_no"),
+    ForeignKeyConstraint(["tenant_id", "return_id"], ["returns.tenant_id", "returns.id"]),
+    Index("ix_return_lines_reason", "tenant_id", "reason"),
+    CheckConstraint(
+        "restocked + quarantined + disposed <= quantity", name="received_within_quantity"
+    ),
+)
+
+return_policies = Table(
+    "return_policies",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("policy", JSON, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
 )

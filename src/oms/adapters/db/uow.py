@@ -18,6 +18,7 @@ from oms.adapters.db.repositories.inventory import SqlInventoryRepository
 from oms.adapters.db.repositories.messages import SqlIdempotencyRepository, SqlOutboxRepository
 from oms.adapters.db.repositories.notifications import SqlNotificationSettingsRepository
 from oms.adapters.db.repositories.orders import SqlOrderRepository
+from oms.adapters.db.repositories.returns import SqlReturnRepository
 from oms.adapters.db.repositories.risk import SqlRiskRuleRepository
 from oms.adapters.db.repositories.routing import SqlRoutingRepository
 from oms.adapters.db.repositories.shipments import SqlShipmentRepository
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
     webhooks: SqlWebhookEndpointRepository
     users: SqlUserRepository
     dashboard: SqlDashboardRepository
+    returns: SqlReturnRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -93,6 +95,7 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookEndpointRepository(conn)
         self.users = SqlUserRepository(conn)
         self.dashboard = SqlDashboardRepository(conn)
+        self.returns = SqlReturnRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -77,6 +77,8 @@ class JinjaEmailRenderer(EmailRenderer):
             "hold": context.hold,
             "refund_amount": context.refund_amount,
             "endpoint": context.endpoint,
+            "return_note": context.return_note,
+            "return_label": context.return_label,
         }
         name = context.template.value
         first, _, body = self._env.get_template(f"{name}.txt").render(values).partition("\n")

@@ -27,6 +27,7 @@ from oms.domain import lengths
 from oms.domain.catalogue import ProductKind
 from oms.domain.orders import Customer, Order, OrderEvent
 from oms.domain.payments import PaymentRecord
+from oms.domain.returns import OrderReturnStatus, derive_order_return_status
 from oms.domain.status import FulfillmentStatus, OrderStatus, PaymentStatus
 from oms.services.editing import LineChange, OrderEdit
 from oms.services.intake import ChannelPayment, LineRequest, PlaceOrder
@@ -261,6 +262,7 @@ class PaymentOut(BaseModel):
     expires_at: datetime | None
     message: str | None
     created_at: datetime
+    return_id: UUID | None = Field(default=None, description="The return a refund paid back")
 
     @classmethod
     def of(cls, record: PaymentRecord) -> PaymentOut:
@@ -276,6 +278,7 @@ class PaymentOut(BaseModel):
             expires_at=record.expires_at,
             message=record.message,
             created_at=record.created_at,
+            return_id=record.return_id,
         )
 
 
@@ -318,6 +321,11 @@ class OrderRead(BaseModel):
     status: OrderStatus
     fulfillment_status: FulfillmentStatus
     payment_status: PaymentStatus
+    return_status: OrderReturnStatus = Field(
+        default=OrderReturnStatus.NONE,
+        description="none, partially_returned or returned, from the units received back "
+        "(open returns: GET /v1/returns?order_id=...)",
+    )
     customer: CustomerOut
     shipping_address: AddressOut | None
     billing_address: AddressOut | None
@@ -372,6 +380,7 @@ class OrderRead(BaseModel):
                 "status": order.status,
                 "fulfillment_status": order.fulfillment_status,
                 "payment_status": order.payment_status,
+                "return_status": derive_order_return_status(order.lines, open_returns=0),
                 "customer": {
                     "email": order.customer.email,
                     "name": order.customer.name,

@@ -178,6 +178,7 @@ def payment_values(order: Order, record: PaymentRecord) -> dict[str, Any]:
         "idempotency_key": record.idempotency_key,
         "message": record.message,
         "created_at": record.created_at,
+        "return_id": record.return_id,
     }
 
 
@@ -195,6 +196,7 @@ def payment_from_row(row: Row[Any]) -> PaymentRecord:
         expires_at=row.expires_at,
         idempotency_key=row.idempotency_key,
         message=row.message,
+        return_id=row.return_id,
     )
 
 

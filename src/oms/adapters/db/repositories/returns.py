@@ -1,0 +1,233 @@
+"""Returns (RMAs) and their lines, and each tenant's return policy, in SQL."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Row, exists, insert, select, update
+
+from oms.adapters.db.repositories.support import insert_if_absent
+from oms.adapters.db.tables import return_lines, return_policies, returns
+from oms.domain.returns import (
+    Resolution,
+    ReturnLabel,
+    ReturnLine,
+    ReturnPolicy,
+    ReturnRequest,
+    ReturnStatus,
+)
+from oms.services.return_records import ReturnFilter
+
+__all__ = ["SqlReturnRepository"]
+
+_r = returns.c
+_l = return_lines.c
+_p = return_policies.c
+
+
+def _values(request: ReturnRequest) -> dict[str, Any]:
+    return {
+        "status": request.status.value,
+        "note": request.note,
+        "decided_at": request.decided_at,
+        "decided_by": request.decided_by,
+        "decision_note": request.decision_note,
+        "received_at": request.received_at,
+        "refunded_at": request.refunded_at,
+        "refund_amount": request.refund_amount,
+        "restocking_fee": request.restocking_fee,
+        "shipping_refund": request.shipping_refund,
+        "refund_key": request.refund_key,
+        "exchange_order_id": request.exchange_order_id,
+        "exchange_credit": request.exchange_credit,
+        "label": None if request.label is None else _label_values(request.label),
+        "updated_at": request.updated_at,
+        "version": request.version,
+    }
+
+
+def _label_values(label: ReturnLabel) -> dict[str, Any]:
+    return {
+        "carrier": label.carrier,
+        "service": label.service,
+        "tracking_number": label.tracking_number,
+        "tracking_url": label.tracking_url,
+        "cost": str(label.cost),
+        "customer_paid": label.customer_paid,
+    }
+
+
+def _label_of(raw: dict[str, Any]) -> ReturnLabel:
+    return ReturnLabel(
+        carrier=raw["carrier"],
+        service=raw["service"],
+        tracking_number=raw["tracking_number"],
+        tracking_url=raw["tracking_url"],
+        cost=Decimal(raw["cost"]),
+        customer_paid=bool(raw["customer_paid"]),
+    )
+
+
+def _line_values(request: ReturnRequest, line: ReturnLine) -> dict[str, Any]:
+    return {
+        "tenant_id": request.tenant_id,
+        "return_id": request.id,
+        "line_no": line.line_no,
+        "sku": line.sku,
+        "quantity": line.quantity,
+        "reason": line.reason,
+        "restocked": line.restocked,
+        "quarantined": line.quarantined,
+        "disposed": line.disposed,
+    }
+
+
+def _from_row(row: Row[Any], lines: list[ReturnLine]) -> ReturnRequest:
+    return ReturnRequest(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        order_id=row.order_id,
+        order_number=row.order_number,
+        status=ReturnStatus(row.status),
+        resolution=Resolution(row.resolution),
+        lines=lines,
+        currency=row.currency,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        updated_at=row.updated_at,
+        note=row.note,
+        decided_at=row.decided_at,
+        decided_by=row.decided_by,
+        decision_note=row.decision_note,
+        received_at=row.received_at,
+        refunded_at=row.refunded_at,
+        refund_amount=row.refund_amount,
+        restocking_fee=row.restocking_fee,
+        shipping_refund=row.shipping_refund,
+        refund_key=row.refund_key,
+        exchange_order_id=row.exchange_order_id,
+        exchange_credit=row.exchange_credit,
+        label=None if row.label is None else _label_of(row.label),
+        version=row.version,
+    )
+
+
+class SqlReturnRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def add(self, request: ReturnRequest) -> None:
+        self._conn.execute(
+            insert(returns).values(
+                tenant_id=request.tenant_id,
+                id=request.id,
+                order_id=request.order_id,
+                order_number=request.order_number,
+                resolution=request.resolution.value,
+                currency=request.currency,
+                created_at=request.created_at,
+                created_by=request.created_by,
+                **_values(request),
+            )
+        )
+        self._conn.execute(
+            insert(return_lines), [_line_values(request, line) for line in request.lines]
+        )
+
+    def save(self, request: ReturnRequest) -> None:
+        request.version += 1
+        self._conn.execute(
+            update(returns)
+            .where(_r.tenant_id == request.tenant_id, _r.id == request.id)
+            .values(**_values(request))
+        )
+        for line in request.lines:
+            self._conn.execute(
+                update(return_lines)
+                .where(
+                    _l.tenant_id == request.tenant_id,
+                    _l.return_id == request.id,
+                    _l.line_no == line.line_no,
+                )
+                .values(
+                    restocked=line.restocked, quarantined=line.quarantined, disposed=line.disposed
+                )
+            )
+
+    def _load(self, tenant_id: UUID, rows: list[Row[Any]]) -> list[ReturnRequest]:
+        if not rows:
+            return []
+        lines: dict[UUID, list[ReturnLine]] = defaultdict(list)
+        found = self._conn.execute(
+            select(return_lines)
+            .where(_l.tenant_id == tenant_id, _l.return_id.in_([row.id for row in rows]))
+            .order_by(_l.return_id, _l.line_no)
+        )
+        for line in found:
+            lines[line.return_id].append(
+                ReturnLine(
+                    line_no=line.line_no,
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    reason=line.reason,
+                    restocked=line.restocked,
+                    quarantined=line.quarantined,
+                    disposed=line.disposed,
+                )
+            )
+        return [_from_row(row, lines[row.id]) for row in rows]
+
+    def get(
+        self, tenant_id: UUID, return_id: UUID, *, for_update: bool = False
+    ) -> ReturnRequest | None:
+        query = select(returns).where(_r.tenant_id == tenant_id, _r.id == return_id)
+        if for_update and self._conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self._conn.execute(query).first()
+        return None if row is None else self._load(tenant_id, [row])[0]
+
+    def for_order(self, tenant_id: UUID, order_id: UUID) -> list[ReturnRequest]:
+        rows = self._conn.execute(
+            select(returns)
+            .where(_r.tenant_id == tenant_id, _r.order_id == order_id)
+            .order_by(_r.id)
+        ).all()
+        return self._load(tenant_id, list(rows))
+
+    def page(
+        self, tenant_id: UUID, *, filters: ReturnFilter, before_id: UUID | None, limit: int
+    ) -> list[ReturnRequest]:
+        query = select(returns).where(_r.tenant_id == tenant_id)
+        if filters.status is not None:
+            query = query.where(_r.status == filters.status.value)
+        if filters.order_id is not None:
+            query = query.where(_r.order_id == filters.order_id)
+        if filters.reason is not None:
+            query = query.where(
+                exists().where(
+                    _l.tenant_id == _r.tenant_id, _l.return_id == _r.id, _l.reason == filters.reason
+                )
+            )
+        if filters.created_from is not None:
+            query = query.where(_r.created_at >= filters.created_from)
+        if filters.created_to is not None:
+            query = query.where(_r.created_at < filters.created_to)
+        if before_id is not None:
+            query = query.where(_r.id < before_id)
+        rows = self._conn.execute(query.order_by(_r.id.desc()).limit(limit)).all()
+        return self._load(tenant_id, list(rows))
+
+    def policy(self, tenant_id: UUID) -> ReturnPolicy:
+        row = self._conn.execute(select(_p.policy).where(_p.tenant_id == tenant_id)).first()
+        return ReturnPolicy() if row is None else ReturnPolicy.from_dict(row.policy)
+
+    def put_policy(self, tenant_id: UUID, policy: ReturnPolicy, *, at: datetime) -> None:
+        values = {"policy": policy.to_dict(), "updated_at": at}
+        if not insert_if_absent(self._conn, return_policies, {"tenant_id": tenant_id, **values}):
+            self._conn.execute(
+                update(return_policies).where(_p.tenant_id == tenant_id).values(**values)
+            )

@@ -1,0 +1,58 @@
+"""The port returns are stored behind: ``ReturnRepository`` (SQL in
+``oms.adapters.db.repositories.returns``, in memory in ``oms.adapters.memory.returns``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from oms.domain.returns import ReturnPolicy, ReturnRequest, ReturnStatus
+
+__all__ = ["ReturnFilter", "ReturnRepository"]
+
+
+@dataclass(frozen=True)
+class ReturnFilter:
+    """What ``GET /v1/returns`` narrows by; None: anything."""
+
+    status: ReturnStatus | None = None
+    reason: str | None = None
+    order_id: UUID | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+class ReturnRepository(Protocol):
+    def add(self, request: ReturnRequest) -> None:
+        """Store a new return with its lines."""
+        ...
+
+    def save(self, request: ReturnRequest) -> None:
+        """Store a changed return (its status, dates, money and received units)."""
+        ...
+
+    def get(
+        self, tenant_id: UUID, return_id: UUID, *, for_update: bool = False
+    ) -> ReturnRequest | None:
+        """One return, locked for this transaction with ``for_update`` (PostgreSQL)."""
+        ...
+
+    def for_order(self, tenant_id: UUID, order_id: UUID) -> list[ReturnRequest]:
+        """Every return of one order, oldest first."""
+        ...
+
+    def page(
+        self, tenant_id: UUID, *, filters: ReturnFilter, before_id: UUID | None, limit: int
+    ) -> list[ReturnRequest]:
+        """Returns matching ``filters``, newest first, older than ``before_id``."""
+        ...
+
+    def policy(self, tenant_id: UUID) -> ReturnPolicy:
+        """The tenant's return policy (the defaults when it set none)."""
+        ...
+
+    def put_policy(self, tenant_id: UUID, policy: ReturnPolicy, *, at: datetime) -> None:
+        """Replace the tenant's return policy."""
+        ...

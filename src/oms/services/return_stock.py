@@ -1,0 +1,114 @@
+"""Units of a return counted in at a location: what each disposition does to stock.
+
+``restock``: on hand rises by the units (a ``return_restock`` movement in the ledger, so
+``oms check`` still finds on hand equal to the ledger), and they are available again.
+``quarantine`` and ``dispose``: nothing enters stock; the return counts them (a quarantined
+unit waits aside, outside what can be sold, until someone adjusts it in by hand).
+A bundle's units go back as its components.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from oms.domain.catalogue import location_named
+from oms.domain.errors import FieldError, InvalidRequest
+from oms.domain.inventory import MovementKind
+from oms.domain.orders import Actor, Order
+from oms.domain.returns import Disposition, ReturnRequest
+from oms.services.ports import TransientStorageError, UnitOfWork
+
+__all__ = ["ReceivedUnits", "put_back"]
+
+MAX_CAS_ATTEMPTS = 20
+
+
+@dataclass(frozen=True)
+class ReceivedUnits:
+    """``quantity`` units of order line ``line_no`` received with ``disposition``."""
+
+    line_no: int
+    quantity: int
+    disposition: Disposition
+
+
+def _restock(
+    uow: UnitOfWork,
+    order: Order,
+    sku: str,
+    location_id: UUID,
+    units: int,
+    *,
+    reference: str,
+    actor: Actor,
+    at: datetime,
+) -> None:
+    tenant_id = order.tenant_id
+    uow.inventory.ensure_level(tenant_id, sku, location_id, at)
+    for _ in range(MAX_CAS_ATTEMPTS):
+        (level,) = uow.inventory.levels(tenant_id, [sku], [location_id])
+        on_hand = level.on_hand + units
+        if uow.inventory.compare_and_set(
+            tenant_id, level, on_hand=on_hand, safety_stock=level.safety_stock, at=at
+        ):
+            break
+    else:
+        raise TransientStorageError("the stock level kept changing")
+    uow.inventory.add_movement(
+        tenant_id,
+        sku=sku,
+        location_id=location_id,
+        kind=MovementKind.RETURN_RESTOCK,
+        quantity=units,
+        on_hand_after=on_hand,
+        reason=f"return of order {order.number}",
+        reference=reference,
+        actor=str(actor),
+        at=at,
+    )
+
+
+def put_back(
+    uow: UnitOfWork,
+    order: Order,
+    request: ReturnRequest,
+    location: str,
+    units: list[ReceivedUnits],
+    *,
+    actor: Actor,
+    at: datetime,
+) -> dict[str, int]:
+    """Restock what ``units`` say to restock at ``location`` (its code or id); the units put
+    back per SKU. Refuses an unknown location with a pointer at ``#/location``."""
+    found = location_named(uow.locations.visible_to(order.tenant_id), location, order.tenant_id)
+    if found is None:
+        raise InvalidRequest(
+            "Unknown location", [FieldError("#/location", f"no location {location!r}")]
+        )
+    wanted: dict[str, int] = {}
+    for unit in units:
+        if unit.disposition is not Disposition.RESTOCK or unit.quantity <= 0:
+            continue
+        sku = order.line(unit.line_no).sku
+        product = uow.products.by_skus(order.tenant_id, [sku]).get(sku)
+        parts = (
+            [(c.sku, c.quantity) for c in product.components]
+            if product and product.components
+            else [(sku, 1)]
+        )
+        for part, per_unit in parts:
+            wanted[part] = wanted.get(part, 0) + per_unit * unit.quantity
+    for sku in sorted(wanted):  # the canonical (SKU, location) order
+        _restock(
+            uow,
+            order,
+            sku,
+            found.id,
+            wanted[sku],
+            reference=f"return:{request.id}",
+            actor=actor,
+            at=at,
+        )
+    return wanted

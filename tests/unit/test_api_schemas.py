@@ -97,6 +97,20 @@ def test_the_nul_pattern_stays_out_of_the_published_schema() -> None:
 UNBOUNDED = "unbounded"
 NOT_STORED = "not stored"
 COLUMN_OF = {
+    "SupplierCreate.name": "suppliers.name",
+    "SupplierCreate.currency": "suppliers.currency",
+    "PurchaseOrderCreate.location": "locations.code",
+    "PoLineCreate.sku": "purchase_order_lines.sku",
+    "ReceiptLineCreate.sku": "purchase_order_lines.sku",
+    "InboundShipmentCreate.location": "locations.code",
+    "InboundShipmentCreate.reference": "inbound_shipments.reference",
+    "InboundShipmentCreate.tracking": "inbound_shipments.tracking",
+    "AsnLineCreate.sku": "inbound_lines.sku",
+    "InboundReceiptCreate.scan_id": "inbound_scans.scan_id",
+    "ScanLineCreate.sku": "inbound_scans.sku",
+    "ScanLineCreate.reason": UNBOUNDED,
+    "PutawayLineCreate.sku": "inbound_putaways.sku",
+    "PutawayLineCreate.bin": "inbound_putaways.bin",
     "WebhookEndpointCreate.url": "webhook_endpoints.url",
     "WebhookEndpointCreate.description": "webhook_endpoints.description",
     "WebhookEndpointCreate.event_types[]": NOT_STORED,  # only known type names are kept
@@ -349,6 +363,7 @@ AMOUNT_CHECKED_IN = {
     "LineChangeIn.unit_price": "oms.services.editing (the order's currency)",
     "PaymentActionIn.amount": "oms.domain.payments.payment_amount (the order's currency)",
     "ProductUpdate.price": "oms.services.catalogue.edit_product (the product's currency)",
+    "PoLineCreate.unit_cost": "oms.services.purchasing (the supplier's currency)",
 }
 
 

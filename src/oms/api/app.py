@@ -37,12 +37,14 @@ from oms.api.routers import (
     notifications,
     order_actions,
     orders,
+    purchasing,
     reservations,
     routing,
     shipments,
     waves,
     webhook_endpoints,
 )
+from oms.api.routers import inbound as inbound_routes
 from oms.config import Environment, Settings
 from oms.domain import zip_areas
 from oms.services.intake_group import Outcome, Submission, place_group
@@ -233,6 +235,8 @@ def create_app(
         notifications,
         webhook_endpoints,
         dashboard,
+        purchasing,
+        inbound_routes,
     ):
         app.include_router(module.router)
     install_public_pages(

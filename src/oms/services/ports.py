@@ -18,6 +18,13 @@ from oms.domain.carts import CartReservation, CartStatus
 from oms.domain.catalogue import Location, Product
 from oms.domain.fulfilment import FulfillmentOrder
 from oms.domain.holds import Hold, HoldReason
+from oms.domain.inbound import (
+    InboundLine,
+    InboundShipment,
+    IncomingSupply,
+    PurchaseOrder,
+    Supplier,
+)
 from oms.domain.inventory import Movement, MovementKind, StockLevel
 from oms.domain.notifications import NotificationSettings
 from oms.domain.orders import Order
@@ -47,6 +54,7 @@ __all__ = [
     "DiscountRepository",
     "IdempotencyRecord",
     "IdempotencyRepository",
+    "InboundRepository",
     "IntakeSettings",
     "InvariantViolation",
     "InventoryRepository",
@@ -523,6 +531,63 @@ class NotificationSettingsRepository(Protocol):
     def put(self, tenant_id: UUID, settings: NotificationSettings, *, at: datetime) -> None: ...
 
 
+class InboundRepository(Protocol):
+    """Suppliers, purchase orders and inbound shipments (docs/inbound.md)."""
+
+    def add_supplier(self, supplier: Supplier) -> None: ...
+    def supplier(self, tenant_id: UUID, supplier_id: UUID) -> Supplier | None: ...
+    def suppliers(
+        self, tenant_id: UUID, *, after_id: UUID | None, limit: int
+    ) -> list[Supplier]: ...
+    def add_purchase_order(self, po: PurchaseOrder, *, actor: str) -> None: ...
+    def purchase_order(
+        self, tenant_id: UUID, po_id: UUID, *, for_update: bool = False
+    ) -> PurchaseOrder | None: ...
+    def purchase_orders(
+        self, tenant_id: UUID, *, after_id: UUID | None, limit: int
+    ) -> list[PurchaseOrder]: ...
+    def save_purchase_order(self, po: PurchaseOrder) -> None: ...
+    def incoming(self, tenant_id: UUID, skus: Iterable[str]) -> list[IncomingSupply]: ...
+    def backordered_units(self, tenant_id: UUID, skus: Iterable[str]) -> dict[str, int]: ...
+    def add_shipment(self, shipment: InboundShipment) -> None: ...
+    def shipment(
+        self, tenant_id: UUID, shipment_id: UUID, *, for_update: bool = False
+    ) -> InboundShipment | None: ...
+    def shipment_tenant(self, shipment_id: UUID) -> UUID | None: ...
+    def shipments(
+        self, tenant_id: UUID | None, *, after_id: UUID | None, limit: int
+    ) -> list[InboundShipment]: ...
+    def save_shipment(
+        self, shipment: InboundShipment, *, new_lines: Sequence[InboundLine]
+    ) -> None: ...
+    def claim_scan(
+        self, tenant_id: UUID, shipment_id: UUID, scan_id: str, *, actor: str, at: datetime
+    ) -> bool: ...
+    def add_scan_lines(
+        self,
+        tenant_id: UUID,
+        shipment_id: UUID,
+        scan_id: str,
+        rows: Sequence[dict[str, Any]],
+        *,
+        actor: str,
+        at: datetime,
+    ) -> None: ...
+    def exceptions(self, tenant_id: UUID, shipment_id: UUID) -> list[dict[str, Any]]: ...
+    def add_putaway(
+        self,
+        tenant_id: UUID,
+        *,
+        shipment_id: UUID,
+        sku: str,
+        bin_code: str,
+        quantity: int,
+        actor: str,
+        at: datetime,
+    ) -> None: ...
+    def location_bins(self, location_id: UUID) -> tuple[list[str], set[str]]: ...
+
+
 class TransientStorageError(Exception):
     """A deadlock, serialisation failure or lock timeout: the whole use case may be retried."""
 
@@ -566,6 +631,8 @@ class UnitOfWork(Protocol):
     def users(self) -> UserRepository: ...
     @property
     def dashboard(self) -> DashboardRepository: ...
+    @property
+    def inbound(self) -> InboundRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -50,6 +50,10 @@ __all__ = [
     "fulfillment_order_lines",
     "fulfillment_orders",
     "idempotency_keys",
+    "inbound_lines",
+    "inbound_putaways",
+    "inbound_scans",
+    "inbound_shipments",
     "inventory_levels",
     "inventory_movements",
     "location_grants",
@@ -67,9 +71,12 @@ __all__ = [
     "pick_waves",
     "product_bins",
     "products",
+    "purchase_order_lines",
+    "purchase_orders",
     "risk_rules",
     "routing_profiles",
     "shipments",
+    "suppliers",
     "tenants",
     "tracking_events",
     "tracking_numbers",
@@ -878,4 +885,134 @@ delivery_attempts = Table(
     Column("error", Text, nullable=True),
     Column("response_body", Text, nullable=True),
     PrimaryKeyConstraint("tenant_id", "delivery_id", "attempt"),
+)
+
+# Inbound stock (docs/inbound.md): suppliers and purchase orders, ASNs with their scans and
+# putaways. Lines keep running counts, changed only under the shipment's row lock.
+suppliers = Table(
+    "suppliers",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("name", String(lengths.NAME), nullable=False),
+    Column("lead_time_days", Integer, nullable=False),
+    Column("moq", Integer, nullable=False),
+    Column("pack_size", Integer, nullable=False),
+    Column("currency", String(lengths.CURRENCY), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+)
+
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("supplier_id", Uuid, nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("expected_at", Date, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_by", String(lengths.ACTOR), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("sent_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "supplier_id"], ["suppliers.tenant_id", "suppliers.id"]),
+    ForeignKeyConstraint(["location_id"], ["locations.id"]),
+    Index("ix_purchase_orders_status", "tenant_id", "status"),
+)
+
+purchase_order_lines = Table(
+    "purchase_order_lines",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("purchase_order_id", Uuid, nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_cost", Amount, nullable=False),
+    Column("received", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "purchase_order_id", "line_no"),
+    ForeignKeyConstraint(
+        ["tenant_id", "purchase_order_id"], ["purchase_orders.tenant_id", "purchase_orders.id"]
+    ),
+    ForeignKeyConstraint(["tenant_id", "sku"], ["products.tenant_id", "products.sku"]),
+    CheckConstraint("quantity > 0 AND received >= 0", name="po_quantities"),
+    Index("ix_purchase_order_lines_sku", "tenant_id", "sku"),
+)
+
+inbound_shipments = Table(
+    "inbound_shipments",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("reference", String(lengths.REFERENCE), nullable=False),
+    Column("tracking", String(lengths.TRACKING_NUMBER), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("created_by", String(lengths.ACTOR), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("closed_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["location_id"], ["locations.id"]),
+    # The operator's receiving queue of a warehouse, every merchant's shipments in it.
+    Index("ix_inbound_shipments_location", "location_id", "status"),
+)
+
+inbound_lines = Table(
+    "inbound_lines",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("shipment_id", Uuid, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("expected", Integer, nullable=False),
+    Column("received_good", Integer, nullable=False),
+    Column("received_damaged", Integer, nullable=False),
+    Column("put_away", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "shipment_id", "sku"),
+    ForeignKeyConstraint(
+        ["tenant_id", "shipment_id"], ["inbound_shipments.tenant_id", "inbound_shipments.id"]
+    ),
+    ForeignKeyConstraint(["tenant_id", "sku"], ["products.tenant_id", "products.sku"]),
+    CheckConstraint(
+        "expected >= 0 AND received_good >= 0 AND received_damaged >= 0 "
+        "AND put_away >= 0 AND put_away <= received_good",
+        name="inbound_counts",
+    ),
+)
+
+# One row per scanned line; a scan id seen before is not counted again.
+inbound_scans = Table(
+    "inbound_scans",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("shipment_id", Uuid, nullable=False),
+    Column("scan_id", String(100), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("condition", String(10), nullable=False),
+    Column("exceptions", JSON, nullable=False),
+    Column("actor", String(lengths.ACTOR), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "shipment_id", "scan_id", "seq"),
+    ForeignKeyConstraint(
+        ["tenant_id", "shipment_id"], ["inbound_shipments.tenant_id", "inbound_shipments.id"]
+    ),
+)
+
+inbound_putaways = Table(
+    "inbound_putaways",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("shipment_id", Uuid, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("bin", String(lengths.BIN), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("actor", String(lengths.ACTOR), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(
+        ["tenant_id", "shipment_id"], ["inbound_shipments.tenant_id", "inbound_shipments.id"]
+    ),
 )

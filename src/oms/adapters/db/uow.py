@@ -14,6 +14,7 @@ from oms.adapters.db.repositories.dashboard import SqlDashboardRepository
 from oms.adapters.db.repositories.deliveries import SqlDeliveryRepository
 from oms.adapters.db.repositories.discounts import SqlDiscountRepository
 from oms.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
+from oms.adapters.db.repositories.inbound import SqlInboundRepository
 from oms.adapters.db.repositories.inventory import SqlInventoryRepository
 from oms.adapters.db.repositories.messages import SqlIdempotencyRepository, SqlOutboxRepository
 from oms.adapters.db.repositories.notifications import SqlNotificationSettingsRepository
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
     webhooks: SqlWebhookEndpointRepository
     users: SqlUserRepository
     dashboard: SqlDashboardRepository
+    inbound: SqlInboundRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -93,6 +95,7 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookEndpointRepository(conn)
         self.users = SqlUserRepository(conn)
         self.dashboard = SqlDashboardRepository(conn)
+        self.inbound = SqlInboundRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -9,12 +9,13 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from oms.api.schemas.common import Code, Sku, Strict
+from oms.api.schemas.inbound import IncomingRead
 from oms.domain import lengths
 from oms.domain.catalogue import ProductKind
 from oms.domain.inventory import MAX_QUANTITY, Movement, MovementKind
 from oms.services.inventory import Adjustment, SkuStock
 
-__all__ = ["AdjustmentCreate", "MovementRead", "StockRead"]
+__all__ = ["AdjustmentCreate", "MovementRead", "StockRead", "StockWithIncomingRead"]
 
 
 class AdjustmentCreate(Strict):
@@ -121,3 +122,9 @@ class MovementRead(BaseModel):
             actor=movement.actor,
             created_at=movement.created_at,
         )
+
+
+class StockWithIncomingRead(StockRead):
+    """One SKU's stock and what open purchase orders bring, by expected date."""
+
+    incoming: list[IncomingRead] = Field(default_factory=list)

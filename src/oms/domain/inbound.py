@@ -197,8 +197,8 @@ def classify_scan(
     if line is None:
         found.append(("unexpected", reason or f"{sku} was not announced on this shipment"))
     elif condition is Condition.GOOD:
-        over = line.received_good + good - max(line.expected - line.received_damaged, 0)
-        over = min(over, good)
+        # Good units beyond the announced quantity; damaged ones are flagged as damaged.
+        over = min(line.received_good + good - line.expected, good)
         if over > 0:
             found.append(("over", reason or f"{over} more than announced"))
     if damaged:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from oms.domain.catalogue import Location
@@ -204,7 +205,7 @@ def receive_scan(
         if problems:
             raise InvalidRequest("Unknown SKUs", problems)
         new_lines: list[InboundLine] = []
-        rows = []
+        rows: list[dict[str, Any]] = []
         good: dict[str, int] = {}
         for scan in lines:
             line = shipment.line_for(scan.sku)
@@ -244,9 +245,15 @@ def receive_scan(
                     at=at,
                 )
         shipment.status = InboundStatus.RECEIVING
-        uow.inbound.save_shipment(shipment, new_lines=new_lines)
+        uow.inbound.save_shipment(shipment, new_lines=new_lines, changed=good)
         uow.inbound.add_scan_lines(tenant_id, shipment_id, scan_id, rows, actor=str(actor), at=at)
-        shipment.exceptions = uow.inbound.exceptions(tenant_id, shipment_id)
+        # The answer carries this scan's exceptions (GET the shipment for all of them): a
+        # scan's cost must not grow with the shipment's history.
+        shipment.exceptions = [
+            {"sku": row["sku"], "kind": kind, "reason": reason, "scan_id": scan_id}
+            for row in rows
+            for kind, reason in row["exceptions"]
+        ]
         uow.outbox.add_many(
             tenant_id,
             [
@@ -347,7 +354,7 @@ def put_away(
                 actor=str(actor),
                 at=at,
             )
-        uow.inbound.save_shipment(shipment, new_lines=[])
+        uow.inbound.save_shipment(shipment, new_lines=[], changed=[i.sku for i in lines])
         uow.outbox.add_many(
             tenant_id,
             [

@@ -558,7 +558,11 @@ class InboundRepository(Protocol):
         self, tenant_id: UUID | None, *, after_id: UUID | None, limit: int
     ) -> list[InboundShipment]: ...
     def save_shipment(
-        self, shipment: InboundShipment, *, new_lines: Sequence[InboundLine]
+        self,
+        shipment: InboundShipment,
+        *,
+        new_lines: Sequence[InboundLine],
+        changed: Iterable[str] = (),
     ) -> None: ...
     def claim_scan(
         self, tenant_id: UUID, shipment_id: UUID, scan_id: str, *, actor: str, at: datetime

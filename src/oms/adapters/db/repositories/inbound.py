@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
@@ -355,17 +355,33 @@ class SqlInboundRepository:
             query = query.where(_sh.id > after_id)
         return self._shipments(self._conn.execute(query.order_by(_sh.id).limit(limit)).all())
 
-    def save_shipment(self, shipment: InboundShipment, *, new_lines: Sequence[InboundLine]) -> None:
-        """Write the shipment's status and every line's counts (``new_lines`` are inserted)."""
+    def save_shipment(
+        self,
+        shipment: InboundShipment,
+        *,
+        new_lines: Sequence[InboundLine],
+        changed: Iterable[str] = (),
+    ) -> None:
+        """Write the shipment's status and the counts of the ``changed`` SKUs' lines
+        (``new_lines`` are inserted)."""
         self._conn.execute(
             update(inbound_shipments)
-            .where(_sh.tenant_id == shipment.tenant_id, _sh.id == shipment.id)
+            .where(
+                _sh.tenant_id == shipment.tenant_id,
+                _sh.id == shipment.id,
+                # A scan of a shipment already receiving rewrites nothing.
+                or_(
+                    _sh.status != shipment.status.value,
+                    _sh.closed_at.is_distinct_from(shipment.closed_at),
+                ),
+            )
             .values(status=shipment.status.value, closed_at=shipment.closed_at)
         )
-        fresh = {id(line) for line in new_lines}
+        fresh = {line.sku for line in new_lines}
+        wanted = set(changed) - fresh
         self._insert_lines(shipment.tenant_id, shipment.id, new_lines)
         for line in shipment.lines:
-            if id(line) in fresh:
+            if line.sku not in wanted:
                 continue
             self._conn.execute(
                 update(inbound_lines)

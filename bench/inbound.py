@@ -50,6 +50,7 @@ from benchkit import (
 
 BENCH_DB = "oms_bench_inbound"
 WAREHOUSE = "WH-INBOUND"
+SERVER_START_TIMEOUT = 180.0  # a loaded machine starts the server slowly
 SKUS = [f"INB-{n:03d}" for n in range(20)]
 
 
@@ -189,7 +190,7 @@ def main() -> int:
     base = f"http://127.0.0.1:{port}"
     server = start_server(env, port, args.workers)
     try:
-        asyncio.run(wait_ready(base, server))
+        asyncio.run(wait_ready(base, server, timeout=SERVER_START_TIMEOUT))
         shipments = asyncio.run(
             _setup(
                 base,

@@ -192,7 +192,6 @@ def receive_scan(
     with uow_factory() as uow:
         shipment, _ = _open_for_work(uow, tenant_id, shipment_id, operator=operator)
         if not uow.inbound.claim_scan(tenant_id, shipment_id, scan_id, actor=str(actor), at=at):
-            shipment.exceptions = uow.inbound.exceptions(tenant_id, shipment_id)
             return ReceivedScan(scan_id=scan_id, counted=False, shipment=shipment)
         unknown = {ln.sku for ln in lines if shipment.line_for(ln.sku) is None}
         products = uow.products.by_skus(tenant_id, unknown) if unknown else {}

@@ -329,6 +329,11 @@ def _their_inbound_shipment(world: World) -> list[str]:
     return [_created_by_them(world, "/v1/inbound-shipments", body)]
 
 
+def _their_count_sheet(world: World) -> list[str]:
+    body = {"location": "WH-1", "skus": ["THEIRS-1"]}
+    return [_created_by_them(world, "/v1/cycle-counts", body)]
+
+
 _PO = "/v1/purchase-orders/{po_id}"
 _ASN = "/v1/inbound-shipments/{shipment_id}"
 _UNIT = {"lines": [{"sku": "THEIRS-1", "quantity": 1}]}
@@ -341,6 +346,21 @@ _INBOUND_ROUTES = [
     IdRoute("POST", f"{_ASN}/receipts", _their_inbound_shipment, body=_UNIT),
     IdRoute("POST", f"{_ASN}/putaway", _their_inbound_shipment, body=_UNIT, owner_status=0),
     IdRoute("POST", f"{_ASN}/close", _their_inbound_shipment),
+    IdRoute("GET", "/v1/cycle-counts/{sheet_id}", _their_count_sheet),
+    IdRoute(
+        "POST",
+        "/v1/cycle-counts/{sheet_id}/counts",
+        _their_count_sheet,
+        body={"lines": [{"sku": "THEIRS-1", "counted": 1}]},
+        owner_status=0,
+    ),
+    IdRoute(
+        "POST",
+        "/v1/cycle-counts/{sheet_id}/approve",
+        _their_count_sheet,
+        body={"reason": "probe"},
+        owner_status=0,
+    ),
 ]
 
 ID_ROUTES = [

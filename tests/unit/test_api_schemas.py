@@ -111,6 +111,11 @@ COLUMN_OF = {
     "ScanLineCreate.reason": UNBOUNDED,
     "PutawayLineCreate.sku": "inbound_putaways.sku",
     "PutawayLineCreate.bin": "inbound_putaways.bin",
+    "CountSheetCreate.location": "locations.code",
+    "CountSheetCreate.skus[]": "count_lines.sku",
+    "CountSheetCreate.bins[]": "count_lines.bin",
+    "CountEntry.sku": "count_lines.sku",
+    "ApprovalCreate.reason": UNBOUNDED,  # count_sheets.reason and movement reasons: text
     "WebhookEndpointCreate.url": "webhook_endpoints.url",
     "WebhookEndpointCreate.description": "webhook_endpoints.description",
     "WebhookEndpointCreate.event_types[]": NOT_STORED,  # only known type names are kept

@@ -27,6 +27,7 @@ from oms.api.routers import (
     carriers,
     catalogue,
     customers,
+    cycle_counts,
     dashboard,
     discounts,
     fulfilment,
@@ -237,6 +238,7 @@ def create_app(
         dashboard,
         purchasing,
         inbound_routes,
+        cycle_counts,
     ):
         app.include_router(module.router)
     install_public_pages(

@@ -16,6 +16,7 @@ from uuid import UUID
 
 from oms.domain.carts import CartReservation, CartStatus
 from oms.domain.catalogue import Location, Product
+from oms.domain.counts import CountSheet
 from oms.domain.fulfilment import FulfillmentOrder
 from oms.domain.holds import Hold, HoldReason
 from oms.domain.inbound import (
@@ -590,6 +591,11 @@ class InboundRepository(Protocol):
         at: datetime,
     ) -> None: ...
     def location_bins(self, location_id: UUID) -> tuple[list[str], set[str]]: ...
+    def add_count_sheet(self, sheet: CountSheet) -> None: ...
+    def count_sheet(
+        self, tenant_id: UUID, sheet_id: UUID, *, for_update: bool = False
+    ) -> CountSheet | None: ...
+    def save_count_sheet(self, sheet: CountSheet) -> None: ...
 
 
 class TransientStorageError(Exception):

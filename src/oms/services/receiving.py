@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from oms.domain.errors import FieldError, InvalidRequest
+from oms.domain.errors import FieldError, InvalidRequest, StockReserved
 from oms.domain.inventory import MAX_QUANTITY, MovementKind
 from oms.services.ports import TransientStorageError, UnitOfWork
 
-__all__ = ["receive_into_stock"]
+__all__ = ["count_into_stock", "receive_into_stock"]
 
 MAX_CAS_ATTEMPTS = 50
 
@@ -59,3 +59,48 @@ def receive_into_stock(
         at=at,
     )
     return on_hand
+
+
+def count_into_stock(
+    uow: UnitOfWork,
+    tenant_id: UUID,
+    *,
+    sku: str,
+    location_id: UUID,
+    counted: int,
+    reason: str,
+    reference: str | None,
+    actor: str,
+    at: datetime,
+) -> int:
+    """Set on hand to a counted figure with a ``count`` movement of the difference (none
+    when it agrees); the change. Refuses (409) to count below what is reserved there."""
+    uow.inventory.ensure_level(tenant_id, sku, location_id, at)
+    for _ in range(MAX_CAS_ATTEMPTS):
+        (level,) = uow.inventory.levels(tenant_id, [sku], [location_id])
+        if counted < level.reserved:
+            raise StockReserved(
+                f"{level.reserved} units of {sku} are reserved there; a count cannot go below",
+                reserved=level.reserved,
+            )
+        if counted == level.on_hand:
+            return 0
+        if uow.inventory.compare_and_set(
+            tenant_id, level, on_hand=counted, safety_stock=level.safety_stock, at=at
+        ):
+            break
+    else:
+        raise TransientStorageError("the stock level kept changing")
+    uow.inventory.add_movement(
+        tenant_id,
+        sku=sku,
+        location_id=location_id,
+        kind=MovementKind.COUNT,
+        quantity=counted - level.on_hand,
+        on_hand_after=counted,
+        reason=reason,
+        reference=reference,
+        actor=actor,
+        at=at,
+    )
+    return counted - level.on_hand

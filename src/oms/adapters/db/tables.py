@@ -1016,3 +1016,35 @@ inbound_putaways = Table(
         ["tenant_id", "shipment_id"], ["inbound_shipments.tenant_id", "inbound_shipments.id"]
     ),
 )
+
+# Cycle counts (docs/inbound.md#cycle-counts): a sheet per count, a line per SKU.
+count_sheets = Table(
+    "count_sheets",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("blind", Boolean, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_by", String(lengths.ACTOR), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("approved_by", String(lengths.ACTOR), nullable=True),
+    Column("approved_at", Timestamp, nullable=True),
+    Column("reason", Text, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["location_id"], ["locations.id"]),
+)
+
+count_lines = Table(
+    "count_lines",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("sheet_id", Uuid, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("bin", String(lengths.BIN), nullable=True),
+    Column("counted", Integer, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "sheet_id", "sku"),
+    ForeignKeyConstraint(["tenant_id", "sheet_id"], ["count_sheets.tenant_id", "count_sheets.id"]),
+    ForeignKeyConstraint(["tenant_id", "sku"], ["products.tenant_id", "products.sku"]),
+    CheckConstraint("counted IS NULL OR counted >= 0", name="counted_not_negative"),
+)

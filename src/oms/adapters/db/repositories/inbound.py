@@ -11,6 +11,8 @@ from sqlalchemy import Connection, func, insert, or_, select, update
 
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
+    count_lines,
+    count_sheets,
     inbound_lines,
     inbound_putaways,
     inbound_scans,
@@ -24,6 +26,7 @@ from oms.adapters.db.tables import (
     purchase_orders,
     suppliers,
 )
+from oms.domain.counts import CountLine, CountSheet, CountStatus
 from oms.domain.ids import new_id
 from oms.domain.inbound import (
     OPEN_PO_STATUSES,
@@ -500,3 +503,90 @@ class SqlInboundRepository:
             .group_by(bc.bin)
         ).all()
         return [row[0] for row in rows], {row[0] for row in rows if (row[1] or 0) > 0}
+
+    # Cycle counts
+
+    def add_count_sheet(self, sheet: CountSheet) -> None:
+        self._conn.execute(
+            insert(count_sheets).values(
+                tenant_id=sheet.tenant_id,
+                id=sheet.id,
+                location_id=sheet.location_id,
+                blind=sheet.blind,
+                status=sheet.status.value,
+                created_by=sheet.created_by,
+                created_at=sheet.created_at,
+            )
+        )
+        self._conn.execute(
+            insert(count_lines),
+            [
+                {
+                    "tenant_id": sheet.tenant_id,
+                    "sheet_id": sheet.id,
+                    "sku": line.sku,
+                    "bin": line.bin,
+                    "counted": line.counted,
+                }
+                for line in sheet.lines
+            ],
+        )
+
+    def count_sheet(
+        self, tenant_id: UUID, sheet_id: UUID, *, for_update: bool = False
+    ) -> CountSheet | None:
+        cs = count_sheets.c
+        query = (
+            select(count_sheets, locations.c.code)
+            .join(locations, locations.c.id == cs.location_id)
+            .where(cs.tenant_id == tenant_id, cs.id == sheet_id)
+        )
+        if for_update:
+            self._conn.execute(
+                select(cs.id).where(cs.tenant_id == tenant_id, cs.id == sheet_id).with_for_update()
+            )
+        row = self._conn.execute(query).first()
+        if row is None:
+            return None
+        cl = count_lines.c
+        lines = [
+            CountLine(sku=line.sku, bin=line.bin, counted=line.counted)
+            for line in self._conn.execute(
+                select(cl.sku, cl.bin, cl.counted)
+                .where(cl.tenant_id == tenant_id, cl.sheet_id == sheet_id)
+                .order_by(cl.sku)
+            )
+        ]
+        return CountSheet(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            location_id=row.location_id,
+            location_code=row.code,
+            blind=row.blind,
+            lines=lines,
+            created_at=row.created_at,
+            created_by=row.created_by,
+            status=CountStatus(row.status),
+            approved_at=row.approved_at,
+            approved_by=row.approved_by,
+            reason=row.reason,
+        )
+
+    def save_count_sheet(self, sheet: CountSheet) -> None:
+        cs, cl = count_sheets.c, count_lines.c
+        self._conn.execute(
+            update(count_sheets)
+            .where(cs.tenant_id == sheet.tenant_id, cs.id == sheet.id)
+            .values(
+                status=sheet.status.value,
+                approved_at=sheet.approved_at,
+                approved_by=sheet.approved_by,
+                reason=sheet.reason,
+            )
+        )
+        for line in sheet.lines:
+            self._conn.execute(
+                update(count_lines)
+                .where(cl.tenant_id == sheet.tenant_id, cl.sheet_id == sheet.id, cl.sku == line.sku)
+                .values(counted=line.counted)
+            )

@@ -1,4 +1,4 @@
-"""inbound: suppliers, purchase orders and their lines, ASNs with lines, scans and putaways
+"""inbound: suppliers, purchase orders, ASNs with lines, scans and putaways; cycle counts
 
 Every table leads its keys with ``tenant_id``. Receiving counts live on the lines and change
 only under the shipment's row lock; a scan id seen before is not counted again
@@ -177,9 +177,51 @@ def upgrade() -> None:
         "ix_purchase_order_lines_sku", "purchase_order_lines", ["tenant_id", "sku"], unique=False
     )
 
+    op.create_table(
+        "count_sheets",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("location_id", sa.Uuid(), nullable=False),
+        sa.Column("blind", sa.Boolean(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("approved_by", sa.String(length=100), nullable=True),
+        sa.Column("approved_at", UtcDateTime(), nullable=True),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["location_id"], ["locations.id"], name=op.f("fk_count_sheets_location_id_locations")
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_count_sheets")),
+    )
+    op.create_table(
+        "count_lines",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("sheet_id", sa.Uuid(), nullable=False),
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("bin", sa.String(length=64), nullable=True),
+        sa.Column("counted", sa.Integer(), nullable=True),
+        sa.CheckConstraint(
+            "counted IS NULL OR counted >= 0", name=op.f("ck_count_lines_counted_not_negative")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "sheet_id"],
+            ["count_sheets.tenant_id", "count_sheets.id"],
+            name=op.f("fk_count_lines_tenant_id_sheet_id_count_sheets"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "sku"],
+            ["products.tenant_id", "products.sku"],
+            name=op.f("fk_count_lines_tenant_id_sku_products"),
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "sheet_id", "sku", name=op.f("pk_count_lines")),
+    )
+
 
 def downgrade() -> None:
     for name in (
+        "count_lines",
+        "count_sheets",
         "purchase_order_lines",
         "inbound_scans",
         "inbound_putaways",

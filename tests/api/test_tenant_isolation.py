@@ -334,6 +334,11 @@ def _their_count_sheet(world: World) -> list[str]:
     return [_created_by_them(world, "/v1/cycle-counts", body)]
 
 
+def _their_transfer(world: World) -> list[str]:
+    body = {"from": "WH-1", "to": "FAR-AWAY", "lines": [{"sku": "THEIRS-1", "quantity": 1}]}
+    return [_created_by_them(world, "/v1/transfers", body)]
+
+
 _PO = "/v1/purchase-orders/{po_id}"
 _ASN = "/v1/inbound-shipments/{shipment_id}"
 _UNIT = {"lines": [{"sku": "THEIRS-1", "quantity": 1}]}
@@ -346,6 +351,11 @@ _INBOUND_ROUTES = [
     IdRoute("POST", f"{_ASN}/receipts", _their_inbound_shipment, body=_UNIT),
     IdRoute("POST", f"{_ASN}/putaway", _their_inbound_shipment, body=_UNIT, owner_status=0),
     IdRoute("POST", f"{_ASN}/close", _their_inbound_shipment),
+    IdRoute("GET", "/v1/transfers/{transfer_id}", _their_transfer),
+    IdRoute("POST", "/v1/transfers/{transfer_id}/ship", _their_transfer, owner_status=0),
+    IdRoute(
+        "POST", "/v1/transfers/{transfer_id}/receipts", _their_transfer, body=_UNIT, owner_status=0
+    ),
     IdRoute("GET", "/v1/cycle-counts/{sheet_id}", _their_count_sheet),
     IdRoute(
         "POST",

@@ -115,6 +115,9 @@ COLUMN_OF = {
     "CountSheetCreate.skus[]": "count_lines.sku",
     "CountSheetCreate.bins[]": "count_lines.bin",
     "CountEntry.sku": "count_lines.sku",
+    "TransferCreate.from_": "locations.code",
+    "TransferCreate.to": "locations.code",
+    "TransferLineIn.sku": "transfer_lines.sku",
     "ApprovalCreate.reason": UNBOUNDED,  # count_sheets.reason and movement reasons: text
     "WebhookEndpointCreate.url": "webhook_endpoints.url",
     "WebhookEndpointCreate.description": "webhook_endpoints.description",

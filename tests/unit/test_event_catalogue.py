@@ -46,6 +46,8 @@ PRIVATE = {
     "inbound_shipment.closed",
     "purchase_order.sent",
     "purchase_order.received",
+    "transfer.shipped",
+    "transfer.received",
 }
 
 

@@ -42,6 +42,7 @@ from oms.api.routers import (
     reservations,
     routing,
     shipments,
+    transfers,
     waves,
     webhook_endpoints,
 )
@@ -239,6 +240,7 @@ def create_app(
         purchasing,
         inbound_routes,
         cycle_counts,
+        transfers,
     ):
         app.include_router(module.router)
     install_public_pages(

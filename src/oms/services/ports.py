@@ -16,7 +16,7 @@ from uuid import UUID
 
 from oms.domain.carts import CartReservation, CartStatus
 from oms.domain.catalogue import Location, Product
-from oms.domain.counts import CountSheet
+from oms.domain.counts import CountSheet, Transfer
 from oms.domain.fulfilment import FulfillmentOrder
 from oms.domain.holds import Hold, HoldReason
 from oms.domain.inbound import (
@@ -596,6 +596,12 @@ class InboundRepository(Protocol):
         self, tenant_id: UUID, sheet_id: UUID, *, for_update: bool = False
     ) -> CountSheet | None: ...
     def save_count_sheet(self, sheet: CountSheet) -> None: ...
+    def add_transfer(self, transfer: Transfer, *, actor: str) -> None: ...
+    def transfer(
+        self, tenant_id: UUID, transfer_id: UUID, *, for_update: bool = False
+    ) -> Transfer | None: ...
+    def save_transfer(self, transfer: Transfer) -> None: ...
+    def in_transit(self, tenant_id: UUID, sku: str) -> list[tuple[str, str, int, UUID]]: ...
 
 
 class TransientStorageError(Exception):

@@ -6,11 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from oms.domain.errors import FieldError, InvalidRequest, StockReserved
+from oms.domain.errors import (
+    FieldError,
+    InsufficientStock,
+    InvalidRequest,
+    Shortage,
+    StockReserved,
+)
 from oms.domain.inventory import MAX_QUANTITY, MovementKind
 from oms.services.ports import TransientStorageError, UnitOfWork
 
-__all__ = ["count_into_stock", "receive_into_stock"]
+__all__ = ["count_into_stock", "receive_into_stock", "take_from_stock"]
 
 MAX_CAS_ATTEMPTS = 50
 
@@ -26,8 +32,10 @@ def receive_into_stock(
     reference: str | None,
     actor: str,
     at: datetime,
+    kind: MovementKind = MovementKind.RECEIPT,
 ) -> int:
-    """Add ``quantity`` units to on hand with a ``receipt`` movement; on hand after.
+    """Add ``quantity`` units to on hand with a ``receipt`` movement (or ``kind``); on hand
+    after.
 
     The same compare-and-set on the level row as an adjustment, so a concurrent reservation
     is never overwritten (it is retried against the fresh row)."""
@@ -50,7 +58,7 @@ def receive_into_stock(
         tenant_id,
         sku=sku,
         location_id=location_id,
-        kind=MovementKind.RECEIPT,
+        kind=kind,
         quantity=quantity,
         on_hand_after=on_hand,
         reason=reason,
@@ -104,3 +112,47 @@ def count_into_stock(
         at=at,
     )
     return counted - level.on_hand
+
+
+def take_from_stock(
+    uow: UnitOfWork,
+    tenant_id: UUID,
+    *,
+    sku: str,
+    location_id: UUID,
+    quantity: int,
+    kind: MovementKind,
+    reason: str,
+    reference: str | None,
+    actor: str,
+    at: datetime,
+) -> int:
+    """Take ``quantity`` units that are available (not reserved, above safety stock) off
+    on hand with a movement of ``kind``; on hand after. Refuses (409) what is not there."""
+    uow.inventory.ensure_level(tenant_id, sku, location_id, at)
+    for _ in range(MAX_CAS_ATTEMPTS):
+        (level,) = uow.inventory.levels(tenant_id, [sku], [location_id])
+        if level.available < quantity:
+            raise InsufficientStock(
+                [Shortage(sku=sku, requested=quantity, available=level.available)]
+            )
+        on_hand = level.on_hand - quantity
+        if uow.inventory.compare_and_set(
+            tenant_id, level, on_hand=on_hand, safety_stock=level.safety_stock, at=at
+        ):
+            break
+    else:
+        raise TransientStorageError("the stock level kept changing")
+    uow.inventory.add_movement(
+        tenant_id,
+        sku=sku,
+        location_id=location_id,
+        kind=kind,
+        quantity=-quantity,
+        on_hand_after=on_hand,
+        reason=reason,
+        reference=reference,
+        actor=actor,
+        at=at,
+    )
+    return on_hand

@@ -1048,3 +1048,36 @@ count_lines = Table(
     ForeignKeyConstraint(["tenant_id", "sku"], ["products.tenant_id", "products.sku"]),
     CheckConstraint("counted IS NULL OR counted >= 0", name="counted_not_negative"),
 )
+
+# Transfers between a tenant's locations; a line's shipped-but-not-received units are in
+# transit (in no inventory level: visible, not sellable).
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("from_location_id", Uuid, nullable=False),
+    Column("to_location_id", Uuid, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_by", String(lengths.ACTOR), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("shipped_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["from_location_id"], ["locations.id"]),
+    ForeignKeyConstraint(["to_location_id"], ["locations.id"]),
+    Index("ix_transfers_status", "tenant_id", "status"),
+)
+
+transfer_lines = Table(
+    "transfer_lines",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("transfer_id", Uuid, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("received", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "transfer_id", "sku"),
+    ForeignKeyConstraint(["tenant_id", "transfer_id"], ["transfers.tenant_id", "transfers.id"]),
+    ForeignKeyConstraint(["tenant_id", "sku"], ["products.tenant_id", "products.sku"]),
+    CheckConstraint("quantity > 0 AND received >= 0", name="transfer_quantities"),
+)

@@ -124,7 +124,20 @@ class MovementRead(BaseModel):
         )
 
 
+class InTransitRead(BaseModel):
+    """Units of the SKU shipped from one location to another and not yet received: in no
+    location's stock, so sellable nowhere."""
+
+    from_: str = Field(serialization_alias="from")
+    to: str
+    quantity: int
+    transfer_id: str
+
+
 class StockWithIncomingRead(StockRead):
     """One SKU's stock and what open purchase orders bring, by expected date."""
 
     incoming: list[IncomingRead] = Field(default_factory=list)
+    in_transit: list[InTransitRead] = Field(
+        default_factory=list, description="Shipped between locations, not yet received"
+    )

@@ -25,8 +25,17 @@ from oms.adapters.db.tables import (
     purchase_order_lines,
     purchase_orders,
     suppliers,
+    transfer_lines,
+    transfers,
 )
-from oms.domain.counts import CountLine, CountSheet, CountStatus
+from oms.domain.counts import (
+    CountLine,
+    CountSheet,
+    CountStatus,
+    Transfer,
+    TransferLine,
+    TransferStatus,
+)
 from oms.domain.ids import new_id
 from oms.domain.inbound import (
     OPEN_PO_STATUSES,
@@ -590,3 +599,109 @@ class SqlInboundRepository:
                 .where(cl.tenant_id == sheet.tenant_id, cl.sheet_id == sheet.id, cl.sku == line.sku)
                 .values(counted=line.counted)
             )
+
+    # Transfers
+
+    def add_transfer(self, transfer: Transfer, *, actor: str) -> None:
+        self._conn.execute(
+            insert(transfers).values(
+                tenant_id=transfer.tenant_id,
+                id=transfer.id,
+                from_location_id=transfer.from_location_id,
+                to_location_id=transfer.to_location_id,
+                status=transfer.status.value,
+                created_by=actor,
+                created_at=transfer.created_at,
+                shipped_at=transfer.shipped_at,
+            )
+        )
+        self._conn.execute(
+            insert(transfer_lines),
+            [
+                {
+                    "tenant_id": transfer.tenant_id,
+                    "transfer_id": transfer.id,
+                    "sku": line.sku,
+                    "quantity": line.quantity,
+                    "received": line.received,
+                }
+                for line in transfer.lines
+            ],
+        )
+
+    def transfer(
+        self, tenant_id: UUID, transfer_id: UUID, *, for_update: bool = False
+    ) -> Transfer | None:
+        tc, tl = transfers.c, transfer_lines.c
+        if for_update:
+            self._conn.execute(
+                select(tc.id)
+                .where(tc.tenant_id == tenant_id, tc.id == transfer_id)
+                .with_for_update()
+            )
+        source, target = locations.alias("source"), locations.alias("target")
+        row = self._conn.execute(
+            select(transfers, source.c.code.label("from_code"), target.c.code.label("to_code"))
+            .join(source, source.c.id == tc.from_location_id)
+            .join(target, target.c.id == tc.to_location_id)
+            .where(tc.tenant_id == tenant_id, tc.id == transfer_id)
+        ).first()
+        if row is None:
+            return None
+        lines = [
+            TransferLine(sku=line.sku, quantity=line.quantity, received=line.received)
+            for line in self._conn.execute(
+                select(tl.sku, tl.quantity, tl.received)
+                .where(tl.tenant_id == tenant_id, tl.transfer_id == transfer_id)
+                .order_by(tl.sku)
+            )
+        ]
+        return Transfer(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            from_location_id=row.from_location_id,
+            from_code=row.from_code,
+            to_location_id=row.to_location_id,
+            to_code=row.to_code,
+            lines=lines,
+            created_at=row.created_at,
+            status=TransferStatus(row.status),
+            shipped_at=row.shipped_at,
+        )
+
+    def save_transfer(self, transfer: Transfer) -> None:
+        tc, tl = transfers.c, transfer_lines.c
+        self._conn.execute(
+            update(transfers)
+            .where(tc.tenant_id == transfer.tenant_id, tc.id == transfer.id)
+            .values(status=transfer.status.value, shipped_at=transfer.shipped_at)
+        )
+        for line in transfer.lines:
+            self._conn.execute(
+                update(transfer_lines)
+                .where(
+                    tl.tenant_id == transfer.tenant_id,
+                    tl.transfer_id == transfer.id,
+                    tl.sku == line.sku,
+                )
+                .values(received=line.received)
+            )
+
+    def in_transit(self, tenant_id: UUID, sku: str) -> list[tuple[str, str, int, UUID]]:
+        """Units of ``sku`` shipped and not yet received: (from, to, units, transfer id)."""
+        tc, tl = transfers.c, transfer_lines.c
+        source, target = locations.alias("source"), locations.alias("target")
+        rows = self._conn.execute(
+            select(source.c.code, target.c.code, tl.quantity - tl.received, tc.id)
+            .join(transfers, (tc.tenant_id == tl.tenant_id) & (tc.id == tl.transfer_id))
+            .join(source, source.c.id == tc.from_location_id)
+            .join(target, target.c.id == tc.to_location_id)
+            .where(
+                tl.tenant_id == tenant_id,
+                tl.sku == sku,
+                tc.status == TransferStatus.IN_TRANSIT.value,
+                tl.quantity > tl.received,
+            )
+            .order_by(tc.id)
+        )
+        return [(r[0], r[1], int(r[2]), r[3]) for r in rows]

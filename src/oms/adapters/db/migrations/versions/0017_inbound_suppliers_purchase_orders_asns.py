@@ -1,4 +1,4 @@
-"""inbound: suppliers, purchase orders, ASNs with lines, scans and putaways; cycle counts
+"""inbound: suppliers, purchase orders, ASNs with lines, scans and putaways; cycle counts; transfers
 
 Every table leads its keys with ``tenant_id``. Receiving counts live on the lines and change
 only under the shipment's row lock; a scan id seen before is not counted again
@@ -217,9 +217,55 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "sheet_id", "sku", name=op.f("pk_count_lines")),
     )
 
+    op.create_table(
+        "transfers",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("from_location_id", sa.Uuid(), nullable=False),
+        sa.Column("to_location_id", sa.Uuid(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("created_by", sa.String(length=100), nullable=False),
+        sa.Column("created_at", UtcDateTime(), nullable=False),
+        sa.Column("shipped_at", UtcDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["from_location_id"],
+            ["locations.id"],
+            name=op.f("fk_transfers_from_location_id_locations"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["to_location_id"], ["locations.id"], name=op.f("fk_transfers_to_location_id_locations")
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_transfers")),
+    )
+    op.create_index("ix_transfers_status", "transfers", ["tenant_id", "status"], unique=False)
+    op.create_table(
+        "transfer_lines",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("transfer_id", sa.Uuid(), nullable=False),
+        sa.Column("sku", sa.String(length=64), nullable=False),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.Column("received", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "quantity > 0 AND received >= 0", name=op.f("ck_transfer_lines_transfer_quantities")
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "transfer_id"],
+            ["transfers.tenant_id", "transfers.id"],
+            name=op.f("fk_transfer_lines_tenant_id_transfer_id_transfers"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id", "sku"],
+            ["products.tenant_id", "products.sku"],
+            name=op.f("fk_transfer_lines_tenant_id_sku_products"),
+        ),
+        sa.PrimaryKeyConstraint("tenant_id", "transfer_id", "sku", name=op.f("pk_transfer_lines")),
+    )
+
 
 def downgrade() -> None:
     for name in (
+        "transfer_lines",
+        "transfers",
         "count_lines",
         "count_sheets",
         "purchase_order_lines",

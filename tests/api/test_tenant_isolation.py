@@ -303,6 +303,76 @@ _WEBHOOK_ROUTES = [
     IdRoute("POST", f"{_HOOK}/deliveries/{{delivery_id}}/retry", _their_delivery),
 ]
 
+
+def _their_purchase_order(world: World) -> list[str]:
+    """A draft purchase order of theirs, to a supplier of theirs, for their WH-1."""
+    supplier = _created_by_them(
+        world,
+        "/v1/suppliers",
+        {"name": "Their supplier", "lead_time_days": 7, "currency": "EUR"},
+    )
+    body = {
+        "supplier_id": supplier,
+        "location": "WH-1",
+        "expected_at": "2026-12-24",
+        "lines": [{"sku": "THEIRS-1", "quantity": 5, "unit_cost": "1.00"}],
+    }
+    return [_created_by_them(world, "/v1/purchase-orders", body)]
+
+
+def _their_inbound_shipment(world: World) -> list[str]:
+    body = {
+        "location": "WH-1",
+        "reference": "ASN-THEIRS",
+        "lines": [{"sku": "THEIRS-1", "expected_quantity": 3}],
+    }
+    return [_created_by_them(world, "/v1/inbound-shipments", body)]
+
+
+def _their_count_sheet(world: World) -> list[str]:
+    body = {"location": "WH-1", "skus": ["THEIRS-1"]}
+    return [_created_by_them(world, "/v1/cycle-counts", body)]
+
+
+def _their_transfer(world: World) -> list[str]:
+    body = {"from": "WH-1", "to": "FAR-AWAY", "lines": [{"sku": "THEIRS-1", "quantity": 1}]}
+    return [_created_by_them(world, "/v1/transfers", body)]
+
+
+_PO = "/v1/purchase-orders/{po_id}"
+_ASN = "/v1/inbound-shipments/{shipment_id}"
+_UNIT = {"lines": [{"sku": "THEIRS-1", "quantity": 1}]}
+_INBOUND_ROUTES = [
+    IdRoute("GET", _PO, _their_purchase_order),
+    IdRoute("POST", f"{_PO}/send", _their_purchase_order),
+    IdRoute("POST", f"{_PO}/cancel", _their_purchase_order),
+    IdRoute("POST", f"{_PO}/receipts", _their_purchase_order, body=_UNIT, owner_status=0),
+    IdRoute("GET", _ASN, _their_inbound_shipment),
+    IdRoute("POST", f"{_ASN}/receipts", _their_inbound_shipment, body=_UNIT),
+    IdRoute("POST", f"{_ASN}/putaway", _their_inbound_shipment, body=_UNIT, owner_status=0),
+    IdRoute("POST", f"{_ASN}/close", _their_inbound_shipment),
+    IdRoute("GET", "/v1/transfers/{transfer_id}", _their_transfer),
+    IdRoute("POST", "/v1/transfers/{transfer_id}/ship", _their_transfer, owner_status=0),
+    IdRoute(
+        "POST", "/v1/transfers/{transfer_id}/receipts", _their_transfer, body=_UNIT, owner_status=0
+    ),
+    IdRoute("GET", "/v1/cycle-counts/{sheet_id}", _their_count_sheet),
+    IdRoute(
+        "POST",
+        "/v1/cycle-counts/{sheet_id}/counts",
+        _their_count_sheet,
+        body={"lines": [{"sku": "THEIRS-1", "counted": 1}]},
+        owner_status=0,
+    ),
+    IdRoute(
+        "POST",
+        "/v1/cycle-counts/{sheet_id}/approve",
+        _their_count_sheet,
+        body={"reason": "probe"},
+        owner_status=0,
+    ),
+]
+
 ID_ROUTES = [
     IdRoute("GET", _FO, _their_fo),
     IdRoute("GET", f"{_FO}/packages", _their_fo),
@@ -456,6 +526,7 @@ ID_ROUTES = [
         )
     ],
     *_WEBHOOK_ROUTES,
+    *_INBOUND_ROUTES,
 ]
 ROUTE_ID = "{0.method} {0.path}".format
 # Routes whose path parameters name something every tenant has (a template), not a

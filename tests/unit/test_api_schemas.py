@@ -108,6 +108,28 @@ COLUMN_OF = {
     "CustomerReturnCreate.note": UNBOUNDED,
     "ReturnLabelIn.carrier": "carrier_services.carrier",
     "ReturnLabelIn.service": "carrier_services.code",
+    "SupplierCreate.name": "suppliers.name",
+    "SupplierCreate.currency": "suppliers.currency",
+    "PurchaseOrderCreate.location": "locations.code",
+    "PoLineCreate.sku": "purchase_order_lines.sku",
+    "ReceiptLineCreate.sku": "purchase_order_lines.sku",
+    "InboundShipmentCreate.location": "locations.code",
+    "InboundShipmentCreate.reference": "inbound_shipments.reference",
+    "InboundShipmentCreate.tracking": "inbound_shipments.tracking",
+    "AsnLineCreate.sku": "inbound_lines.sku",
+    "InboundReceiptCreate.scan_id": "inbound_scans.scan_id",
+    "ScanLineCreate.sku": "inbound_scans.sku",
+    "ScanLineCreate.reason": UNBOUNDED,
+    "PutawayLineCreate.sku": "inbound_putaways.sku",
+    "PutawayLineCreate.bin": "inbound_putaways.bin",
+    "CountSheetCreate.location": "locations.code",
+    "CountSheetCreate.skus[]": "count_lines.sku",
+    "CountSheetCreate.bins[]": "count_lines.bin",
+    "CountEntry.sku": "count_lines.sku",
+    "TransferCreate.from_": "locations.code",
+    "TransferCreate.to": "locations.code",
+    "TransferLineIn.sku": "transfer_lines.sku",
+    "ApprovalCreate.reason": UNBOUNDED,  # count_sheets.reason and movement reasons: text
     "WebhookEndpointCreate.url": "webhook_endpoints.url",
     "WebhookEndpointCreate.description": "webhook_endpoints.description",
     "WebhookEndpointCreate.event_types[]": NOT_STORED,  # only known type names are kept
@@ -401,6 +423,7 @@ AMOUNT_CHECKED_IN = {
     "LineChangeIn.unit_price": "oms.services.editing (the order's currency)",
     "PaymentActionIn.amount": "oms.domain.payments.payment_amount (the order's currency)",
     "ProductUpdate.price": "oms.services.catalogue.edit_product (the product's currency)",
+    "PoLineCreate.unit_cost": "oms.services.purchasing (the supplier's currency)",
 }
 
 

@@ -40,6 +40,15 @@ PRIVATE = {
     "payment.declined",
     "payment.failed",
     "payment.pending",
+    # Inbound stock (docs/inbound.md): in the outbox, not yet public types.
+    "inbound_shipment.announced",
+    "inbound_shipment.received",
+    "inbound_shipment.put_away",
+    "inbound_shipment.closed",
+    "purchase_order.sent",
+    "purchase_order.received",
+    "transfer.shipped",
+    "transfer.received",
 }
 
 

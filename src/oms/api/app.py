@@ -29,6 +29,7 @@ from oms.api.routers import (
     catalogue,
     channels,
     customers,
+    cycle_counts,
     dashboard,
     discounts,
     fulfilment,
@@ -40,13 +41,16 @@ from oms.api.routers import (
     notifications,
     order_actions,
     orders,
+    purchasing,
     reservations,
     returns,
     routing,
     shipments,
+    transfers,
     waves,
     webhook_endpoints,
 )
+from oms.api.routers import inbound as inbound_routes
 from oms.config import Environment, Settings
 from oms.domain import zip_areas
 from oms.services.intake_group import Outcome, Submission, place_group
@@ -242,6 +246,10 @@ def create_app(
         channels,
         imports,
         returns,
+        purchasing,
+        inbound_routes,
+        cycle_counts,
+        transfers,
     ):
         app.include_router(module.router)
     app.include_router(channels.store_router)

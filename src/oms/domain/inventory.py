@@ -31,6 +31,9 @@ class MovementKind(StrEnum):
     RETURN_RESTOCK = "return_restock"
     TRANSFER = "transfer"
     COUNT = "count"
+    # Units moved into a bin within a location: on hand there is unchanged (quantity 0),
+    # the reason names the bin and the units (docs/inbound.md).
+    PUTAWAY = "putaway"
 
 
 @dataclass(frozen=True)

@@ -140,6 +140,7 @@ class GroupSnapshot:
         self.customers = _Customers(self)
         self.routing = _Routing(self)
         self.risk_rules = _RiskRules(self)
+        self.inbound = _Inbound(self)
 
     def __getattr__(self, name: str) -> Any:
         raise NotGroupable(name)
@@ -288,6 +289,25 @@ class _Routing(_Part):
         if self.rows is None:
             self.rows = self.s.uow.routing.carrier_service_rows()
         return self.rows
+
+
+class _Inbound(_Part):
+    """Incoming supply for a backorder's promise (oms.services.incoming): purchase orders
+    pass through; the units already waiting count the group's kept orders too."""
+
+    def incoming(self, tenant_id: UUID, skus: Iterable[str]) -> list[Any]:
+        return self.s.uow.inbound.incoming(tenant_id, skus)
+
+    def backordered_units(self, tenant_id: UUID, skus: Iterable[str]) -> dict[str, int]:
+        wanted = set(skus)
+        found = self.s.uow.inbound.backordered_units(tenant_id, wanted)
+        for order, _ in self.s.kept_orders:
+            if order.tenant_id != tenant_id:
+                continue
+            for line in order.lines:
+                if line.backordered and line.sku in wanted:
+                    found[line.sku] = found.get(line.sku, 0) + line.backordered
+        return found
 
 
 class _RiskRules(_Part):

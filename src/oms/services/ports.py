@@ -16,8 +16,16 @@ from uuid import UUID
 
 from oms.domain.carts import CartReservation, CartStatus
 from oms.domain.catalogue import Location, Product
+from oms.domain.counts import CountSheet, Transfer
 from oms.domain.fulfilment import FulfillmentOrder
 from oms.domain.holds import Hold, HoldReason
+from oms.domain.inbound import (
+    InboundLine,
+    InboundShipment,
+    IncomingSupply,
+    PurchaseOrder,
+    Supplier,
+)
 from oms.domain.inventory import Movement, MovementKind, StockLevel
 from oms.domain.notifications import NotificationSettings
 from oms.domain.orders import Order
@@ -48,6 +56,7 @@ __all__ = [
     "DiscountRepository",
     "IdempotencyRecord",
     "IdempotencyRepository",
+    "InboundRepository",
     "IntakeSettings",
     "InvariantViolation",
     "InventoryRepository",
@@ -579,6 +588,78 @@ class NotificationSettingsRepository(Protocol):
     def put(self, tenant_id: UUID, settings: NotificationSettings, *, at: datetime) -> None: ...
 
 
+class InboundRepository(Protocol):
+    """Suppliers, purchase orders and inbound shipments (docs/inbound.md)."""
+
+    def add_supplier(self, supplier: Supplier) -> None: ...
+    def supplier(self, tenant_id: UUID, supplier_id: UUID) -> Supplier | None: ...
+    def suppliers(
+        self, tenant_id: UUID, *, after_id: UUID | None, limit: int
+    ) -> list[Supplier]: ...
+    def add_purchase_order(self, po: PurchaseOrder, *, actor: str) -> None: ...
+    def purchase_order(
+        self, tenant_id: UUID, po_id: UUID, *, for_update: bool = False
+    ) -> PurchaseOrder | None: ...
+    def purchase_orders(
+        self, tenant_id: UUID, *, after_id: UUID | None, limit: int
+    ) -> list[PurchaseOrder]: ...
+    def save_purchase_order(self, po: PurchaseOrder) -> None: ...
+    def incoming(self, tenant_id: UUID, skus: Iterable[str]) -> list[IncomingSupply]: ...
+    def backordered_units(self, tenant_id: UUID, skus: Iterable[str]) -> dict[str, int]: ...
+    def add_shipment(self, shipment: InboundShipment) -> None: ...
+    def shipment(
+        self, tenant_id: UUID, shipment_id: UUID, *, for_update: bool = False
+    ) -> InboundShipment | None: ...
+    def shipment_tenant(self, shipment_id: UUID) -> UUID | None: ...
+    def shipments(
+        self, tenant_id: UUID | None, *, after_id: UUID | None, limit: int
+    ) -> list[InboundShipment]: ...
+    def save_shipment(
+        self,
+        shipment: InboundShipment,
+        *,
+        new_lines: Sequence[InboundLine],
+        changed: Iterable[str] = (),
+    ) -> None: ...
+    def claim_scan(
+        self, tenant_id: UUID, shipment_id: UUID, scan_id: str, *, actor: str, at: datetime
+    ) -> bool: ...
+    def add_scan_lines(
+        self,
+        tenant_id: UUID,
+        shipment_id: UUID,
+        scan_id: str,
+        rows: Sequence[dict[str, Any]],
+        *,
+        actor: str,
+        at: datetime,
+    ) -> None: ...
+    def exceptions(self, tenant_id: UUID, shipment_id: UUID) -> list[dict[str, Any]]: ...
+    def add_putaway(
+        self,
+        tenant_id: UUID,
+        *,
+        shipment_id: UUID,
+        sku: str,
+        bin_code: str,
+        quantity: int,
+        actor: str,
+        at: datetime,
+    ) -> None: ...
+    def location_bins(self, location_id: UUID) -> tuple[list[str], set[str]]: ...
+    def add_count_sheet(self, sheet: CountSheet) -> None: ...
+    def count_sheet(
+        self, tenant_id: UUID, sheet_id: UUID, *, for_update: bool = False
+    ) -> CountSheet | None: ...
+    def save_count_sheet(self, sheet: CountSheet) -> None: ...
+    def add_transfer(self, transfer: Transfer, *, actor: str) -> None: ...
+    def transfer(
+        self, tenant_id: UUID, transfer_id: UUID, *, for_update: bool = False
+    ) -> Transfer | None: ...
+    def save_transfer(self, transfer: Transfer) -> None: ...
+    def in_transit(self, tenant_id: UUID, sku: str) -> list[tuple[str, str, int, UUID]]: ...
+
+
 class TransientStorageError(Exception):
     """A deadlock, serialisation failure or lock timeout: the whole use case may be retried."""
 
@@ -624,6 +705,8 @@ class UnitOfWork(Protocol):
     def dashboard(self) -> DashboardRepository: ...
     @property
     def returns(self) -> ReturnRepository: ...
+    @property
+    def inbound(self) -> InboundRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -34,6 +34,7 @@ from oms.domain.routing import (
 from oms.domain.routing_profile import RoutingProfile
 from oms.domain.shipping import CarrierService, add_business_days
 from oms.services.geocoding import Geocoder
+from oms.services.incoming import promise_from_incoming
 from oms.services.ports import TransientStorageError, UnitOfWork
 from oms.services.reservations import ReservationResult, hold_picks, reserve_demands, take_stock
 from oms.services.routing_network import Shipper, carrier_services, priced_in
@@ -166,7 +167,37 @@ def route_and_reserve(
     geocoder: Geocoder,
     at: datetime,
 ) -> RoutedOrder:
-    """Route ``request.lines`` and reserve the stock; unplaceable units are backordered."""
+    """Route ``request.lines`` and reserve the stock; unplaceable units are backordered, and
+    promised by the purchase orders bringing them when there are any (docs/inbound.md)."""
+    routed = _route_and_reserve(uow, tenant_id=tenant_id, request=request, geocoder=geocoder, at=at)
+    if not routed.reserved.unfilled:
+        return routed
+    lines = {line.line_no: line for line in request.lines}
+    unfilled: dict[str, int] = {}
+    for line_no, units in routed.reserved.unfilled.items():
+        for sku, per_unit in lines[line_no].per_unit.items():
+            unfilled[sku] = unfilled.get(sku, 0) + units * per_unit
+    profile = request.profile or uow.routing.current_profile(tenant_id)
+    routed.promised_ship_by, routed.promised_deliver_by = promise_from_incoming(
+        uow,
+        tenant_id,
+        unfilled=unfilled,
+        promise_days=profile.promise_days(request.service_level),
+        record=routed.record,
+        promised_ship_by=routed.promised_ship_by,
+        promised_deliver_by=routed.promised_deliver_by,
+    )
+    return routed
+
+
+def _route_and_reserve(
+    uow: UnitOfWork,
+    *,
+    tenant_id: UUID,
+    request: RouteRequest,
+    geocoder: Geocoder,
+    at: datetime,
+) -> RoutedOrder:
     profile = request.profile or uow.routing.current_profile(tenant_id)
     today = at.date()
     days = profile.promise_days(request.service_level)

@@ -53,6 +53,10 @@ __all__ = [
     "fulfillment_order_lines",
     "fulfillment_orders",
     "idempotency_keys",
+    "inbound_lines",
+    "inbound_putaways",
+    "inbound_scans",
+    "inbound_shipments",
     "inventory_levels",
     "inventory_movements",
     "location_grants",
@@ -70,12 +74,15 @@ __all__ = [
     "pick_waves",
     "product_bins",
     "products",
+    "purchase_order_lines",
+    "purchase_orders",
     "return_lines",
     "return_policies",
     "returns",
     "risk_rules",
     "routing_profiles",
     "shipments",
+    "suppliers",
     "tenants",
     "tracking_events",
     "tracking_numbers",
@@ -1015,4 +1022,199 @@ return_policies = Table(
     Column("updated_at", Timestamp, nullable=False),
     PrimaryKeyConstraint("tenant_id"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+# Inbound stock (docs/inbound.md): suppliers and purchase orders, ASNs with their scans and
+# putaways. Lines keep running counts, changed only under the shipment's row lock.
+suppliers = Table(
+    "suppliers",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("name", String(lengths.NAME), nullable=False),
+    Column("lead_time_days", Integer, nullable=False),
+    Column("moq", Integer, nullable=False),
+    Column("pack_size", Integer, nullable=False),
+    Column("currency", String(lengths.CURRENCY), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+)
+
+purchase_orders = Table(
+    "purchase_orders",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("supplier_id", Uuid, nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("expected_at", Date, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_by", String(lengths.ACTOR), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("sent_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "supplier_id"], ["suppliers.tenant_id", "suppliers.id"]),
+    ForeignKeyConstraint(["location_id"], ["locations.id"]),
+    Index("ix_purchase_orders_status", "tenant_id", "status"),
+)
+
+purchase_order_lines = Table(
+    "purchase_order_lines",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("purchase_order_id", Uuid, nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_cost", Amount, nullable=False),
+    Column("received", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "purchase_order_id", "line_no"),
+    ForeignKeyConstraint(
+        ["tenant_id", "purchase_order_id"], ["purchase_orders.tenant_id", "purchase_orders.id"]
+    ),
+    ForeignKeyConstraint(["tenant_id", "sku"], ["products.tenant_id", "products.sku"]),
+    CheckConstraint("quantity > 0 AND received >= 0", name="po_quantities"),
+    Index("ix_purchase_order_lines_sku", "tenant_id", "sku"),
+)
+
+inbound_shipments = Table(
+    "inbound_shipments",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("reference", String(lengths.REFERENCE), nullable=False),
+    Column("tracking", String(lengths.TRACKING_NUMBER), nullable=True),
+    Column("status", String(20), nullable=False),
+    Column("created_by", String(lengths.ACTOR), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("closed_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["location_id"], ["locations.id"]),
+    # The operator's receiving queue of a warehouse, every merchant's shipments in it.
+    Index("ix_inbound_shipments_location", "location_id", "status"),
+)
+
+inbound_lines = Table(
+    "inbound_lines",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("shipment_id", Uuid, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("expected", Integer, nullable=False),
+    Column("received_good", Integer, nullable=False),
+    Column("received_damaged", Integer, nullable=False),
+    Column("put_away", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "shipment_id", "sku"),
+    ForeignKeyConstraint(
+        ["tenant_id", "shipment_id"], ["inbound_shipments.tenant_id", "inbound_shipments.id"]
+    ),
+    ForeignKeyConstraint(["tenant_id", "sku"], ["products.tenant_id", "products.sku"]),
+    CheckConstraint(
+        "expected >= 0 AND received_good >= 0 AND received_damaged >= 0 "
+        "AND put_away >= 0 AND put_away <= received_good",
+        name="inbound_counts",
+    ),
+)
+
+# One row per scanned line; a scan id seen before is not counted again.
+inbound_scans = Table(
+    "inbound_scans",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("shipment_id", Uuid, nullable=False),
+    Column("scan_id", String(100), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("condition", String(10), nullable=False),
+    Column("exceptions", JSON, nullable=False),
+    Column("actor", String(lengths.ACTOR), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "shipment_id", "scan_id", "seq"),
+    ForeignKeyConstraint(
+        ["tenant_id", "shipment_id"], ["inbound_shipments.tenant_id", "inbound_shipments.id"]
+    ),
+)
+
+inbound_putaways = Table(
+    "inbound_putaways",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("shipment_id", Uuid, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("bin", String(lengths.BIN), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("actor", String(lengths.ACTOR), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(
+        ["tenant_id", "shipment_id"], ["inbound_shipments.tenant_id", "inbound_shipments.id"]
+    ),
+)
+
+# Cycle counts (docs/inbound.md#cycle-counts): a sheet per count, a line per SKU.
+count_sheets = Table(
+    "count_sheets",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("blind", Boolean, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_by", String(lengths.ACTOR), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("approved_by", String(lengths.ACTOR), nullable=True),
+    Column("approved_at", Timestamp, nullable=True),
+    Column("reason", Text, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["location_id"], ["locations.id"]),
+)
+
+count_lines = Table(
+    "count_lines",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("sheet_id", Uuid, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("bin", String(lengths.BIN), nullable=True),
+    Column("counted", Integer, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "sheet_id", "sku"),
+    ForeignKeyConstraint(["tenant_id", "sheet_id"], ["count_sheets.tenant_id", "count_sheets.id"]),
+    ForeignKeyConstraint(["tenant_id", "sku"], ["products.tenant_id", "products.sku"]),
+    CheckConstraint("counted IS NULL OR counted >= 0", name="counted_not_negative"),
+)
+
+# Transfers between a tenant's locations; a line's shipped-but-not-received units are in
+# transit (in no inventory level: visible, not sellable).
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("from_location_id", Uuid, nullable=False),
+    Column("to_location_id", Uuid, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created_by", String(lengths.ACTOR), nullable=False),
+    Column("created_at", Timestamp, nullable=False),
+    Column("shipped_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["from_location_id"], ["locations.id"]),
+    ForeignKeyConstraint(["to_location_id"], ["locations.id"]),
+    Index("ix_transfers_status", "tenant_id", "status"),
+)
+
+transfer_lines = Table(
+    "transfer_lines",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("transfer_id", Uuid, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("received", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "transfer_id", "sku"),
+    ForeignKeyConstraint(["tenant_id", "transfer_id"], ["transfers.tenant_id", "transfers.id"]),
+    ForeignKeyConstraint(["tenant_id", "sku"], ["products.tenant_id", "products.sku"]),
+    CheckConstraint("quantity > 0 AND received >= 0", name="transfer_quantities"),
 )

@@ -14,6 +14,7 @@ from oms.adapters.db.repositories.dashboard import SqlDashboardRepository
 from oms.adapters.db.repositories.deliveries import SqlDeliveryRepository
 from oms.adapters.db.repositories.discounts import SqlDiscountRepository
 from oms.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
+from oms.adapters.db.repositories.inbound import SqlInboundRepository
 from oms.adapters.db.repositories.inventory import SqlInventoryRepository
 from oms.adapters.db.repositories.messages import SqlIdempotencyRepository, SqlOutboxRepository
 from oms.adapters.db.repositories.notifications import SqlNotificationSettingsRepository
@@ -63,6 +64,7 @@ class SqlUnitOfWork:
     users: SqlUserRepository
     dashboard: SqlDashboardRepository
     returns: SqlReturnRepository
+    inbound: SqlInboundRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -96,6 +98,7 @@ class SqlUnitOfWork:
         self.users = SqlUserRepository(conn)
         self.dashboard = SqlDashboardRepository(conn)
         self.returns = SqlReturnRepository(conn)
+        self.inbound = SqlInboundRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -16,8 +16,15 @@ from oms.api.deps import (
     uuid_cursor,
 )
 from oms.api.schemas.common import Page
-from oms.api.schemas.inventory import AdjustmentCreate, MovementRead, StockRead
-from oms.services import inventory
+from oms.api.schemas.inbound import IncomingRead
+from oms.api.schemas.inventory import (
+    AdjustmentCreate,
+    InTransitRead,
+    MovementRead,
+    StockRead,
+    StockWithIncomingRead,
+)
+from oms.services import incoming, inventory, transfers
 
 __all__ = ["router"]
 
@@ -60,9 +67,23 @@ def list_stock(tenant_id: TenantId, uow: UowDep, page: PageDep) -> Page[StockRea
     )
 
 
-@router.get("/{sku}", response_model=StockRead)
-def get_stock(sku: str, tenant_id: TenantId, uow: UowDep) -> StockRead:
-    return StockRead.of(inventory.get_stock(uow_factory=uow, tenant_id=tenant_id, sku=sku))
+@router.get("/{sku}", response_model=StockWithIncomingRead, response_model_by_alias=True)
+def get_stock(sku: str, tenant_id: TenantId, uow: UowDep) -> StockWithIncomingRead:
+    """Totals, one row per location, and what open purchase orders bring, by date."""
+    stock = StockRead.of(inventory.get_stock(uow_factory=uow, tenant_id=tenant_id, sku=sku))
+    return StockWithIncomingRead(
+        **stock.model_dump(),
+        incoming=[
+            IncomingRead.of(s)
+            for s in incoming.incoming_supply(uow_factory=uow, tenant_id=tenant_id, sku=sku)
+        ],
+        in_transit=[
+            InTransitRead(from_=src, to=dst, quantity=units, transfer_id=str(transfer_id))
+            for src, dst, units, transfer_id in transfers.in_transit(
+                uow_factory=uow, tenant_id=tenant_id, sku=sku
+            )
+        ],
+    )
 
 
 @router.get("/{sku}/movements", response_model=Page[MovementRead])

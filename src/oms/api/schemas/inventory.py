@@ -9,12 +9,13 @@ from uuid import UUID
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from oms.api.schemas.common import Code, Sku, Strict
+from oms.api.schemas.inbound import IncomingRead
 from oms.domain import lengths
 from oms.domain.catalogue import ProductKind
 from oms.domain.inventory import MAX_QUANTITY, Movement, MovementKind
 from oms.services.inventory import Adjustment, SkuStock
 
-__all__ = ["AdjustmentCreate", "MovementRead", "StockRead"]
+__all__ = ["AdjustmentCreate", "MovementRead", "StockRead", "StockWithIncomingRead"]
 
 
 class AdjustmentCreate(Strict):
@@ -121,3 +122,22 @@ class MovementRead(BaseModel):
             actor=movement.actor,
             created_at=movement.created_at,
         )
+
+
+class InTransitRead(BaseModel):
+    """Units of the SKU shipped from one location to another and not yet received: in no
+    location's stock, so sellable nowhere."""
+
+    from_: str = Field(serialization_alias="from")
+    to: str
+    quantity: int
+    transfer_id: str
+
+
+class StockWithIncomingRead(StockRead):
+    """One SKU's stock and what open purchase orders bring, by expected date."""
+
+    incoming: list[IncomingRead] = Field(default_factory=list)
+    in_transit: list[InTransitRead] = Field(
+        default_factory=list, description="Shipped between locations, not yet received"
+    )

@@ -1,0 +1,228 @@
+"""Receiving-scan latency over HTTP on PostgreSQL: 8 receivers scanning cartons at once.
+
+Run it from the project root::
+
+    .venv/bin/python bench/inbound.py [--receivers 8] [--scans 200] [--shared]
+        [--workers 2] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+Setup, not timed: drops and re-creates the database ``oms_bench_inbound``, runs ``oms db
+upgrade``, creates a tenant and an operator key, starts ``oms serve --workers N`` on a free
+loopback port. Through the API the operator creates a warehouse and grants it to the
+tenant; the tenant creates 20 products and announces one inbound shipment per receiver (20
+lines each), or with ``--shared`` a single one that every receiver scans.
+
+Measured: ``--receivers`` coroutines (one keep-alive connection each), started together,
+each posting ``--scans`` receipts (``POST /v1/inbound-shipments/{id}/receipts`` with the
+operator key, one carton: 1-3 lines of 1-12 units, 1 in 20 of them damaged, every scan
+with its own ``scan_id``). Every scan is a ``receipt`` movement per SKU, the line counts
+under the shipment's row lock, the scan rows and an outbox event in one transaction.
+
+It prints p50/p95/p99/max latency in milliseconds and scans per second, then checks that
+every shipment's counts equal what was sent, that on hand equals the good units and that
+``oms check`` passes (exit code 1 otherwise). Nothing is asserted about speed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import time
+from typing import Any
+
+import aiohttp
+
+from benchkit import (
+    api_headers,
+    database_url,
+    free_port,
+    json_body,
+    percentile,
+    recreate_database,
+    run_oms,
+    start_server,
+    stop_server,
+    wait_ready,
+)
+
+BENCH_DB = "oms_bench_inbound"
+WAREHOUSE = "WH-INBOUND"
+SERVER_START_TIMEOUT = 180.0  # a loaded machine starts the server slowly
+SKUS = [f"INB-{n:03d}" for n in range(20)]
+
+
+async def _post(
+    session: aiohttp.ClientSession, url: str, key: str, body: Any, *, tenant: str | None = None
+) -> Any:
+    headers = api_headers(key)
+    if tenant is not None:
+        headers["OMS-Tenant"] = tenant
+    async with session.post(url, data=json_body(body), headers=headers) as response:
+        text = await response.text()
+        if response.status >= 300:
+            raise RuntimeError(f"POST {url}: {response.status} {text[:300]}")
+        return json.loads(text) if text else None
+
+
+async def _setup(
+    base: str, tenant_key: str, operator_key: str, tenant_id: str, n: int
+) -> list[str]:
+    async with aiohttp.ClientSession() as session:
+        await _post(
+            session, f"{base}/v1/locations", operator_key, {"code": WAREHOUSE, "name": "3PL"}
+        )
+        await _post(
+            session,
+            f"{base}/v1/locations/{WAREHOUSE}/grants",
+            operator_key,
+            {"tenant_id": tenant_id},
+        )
+        for sku in SKUS:
+            await _post(
+                session,
+                f"{base}/v1/products",
+                tenant_key,
+                {"sku": sku, "name": sku, "price": "9.00", "currency": "EUR"},
+            )
+        ids = []
+        for i in range(n):
+            asn = await _post(
+                session,
+                f"{base}/v1/inbound-shipments",
+                tenant_key,
+                {
+                    "location": WAREHOUSE,
+                    "reference": f"ASN-{i}",
+                    "lines": [{"sku": sku, "expected_quantity": 1000} for sku in SKUS],
+                },
+            )
+            ids.append(asn["id"])
+        return ids
+
+
+async def _receiver(
+    base: str,
+    key: str,
+    shipment_id: str,
+    scans: int,
+    seed: int,
+    start: asyncio.Event,
+    latencies: list[float],
+    sent: dict[tuple[str, str], list[int]],
+) -> None:
+    rng = random.Random(seed)
+    url = f"{base}/v1/inbound-shipments/{shipment_id}/receipts"
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as session:
+        await start.wait()
+        for n in range(scans):
+            lines = [
+                {
+                    "sku": sku,
+                    "quantity": rng.randint(1, 12),
+                    "condition": "damaged" if rng.random() < 0.05 else "good",
+                }
+                for sku in rng.sample(SKUS, rng.randint(1, 3))
+            ]
+            began = time.perf_counter()
+            await _post(session, url, key, {"scan_id": f"r{seed}-{n}", "lines": lines})
+            latencies.append((time.perf_counter() - began) * 1000)
+            for line in lines:
+                counts = sent.setdefault((shipment_id, line["sku"]), [0, 0])
+                counts[0 if line["condition"] == "good" else 1] += line["quantity"]
+
+
+async def _measure(
+    base: str, key: str, shipments: list[str], receivers: int, scans: int
+) -> tuple[list[float], float, dict[tuple[str, str], list[int]]]:
+    start = asyncio.Event()
+    latencies: list[float] = []
+    sent: dict[tuple[str, str], list[int]] = {}
+    tasks = [
+        asyncio.create_task(
+            _receiver(base, key, shipments[i % len(shipments)], scans, i, start, latencies, sent)
+        )
+        for i in range(receivers)
+    ]
+    await asyncio.sleep(0.2)  # every session open before the start
+    began = time.perf_counter()
+    start.set()
+    await asyncio.gather(*tasks)
+    return latencies, time.perf_counter() - began, sent
+
+
+async def _check(
+    base: str, key: str, shipments: list[str], sent: dict[tuple[str, str], list[int]]
+) -> list[str]:
+    problems = []
+    good_by_sku: dict[str, int] = {}
+    async with aiohttp.ClientSession() as session:
+        for shipment_id in set(shipments):
+            async with session.get(
+                f"{base}/v1/inbound-shipments/{shipment_id}", headers=api_headers(key)
+            ) as response:
+                shipment = await response.json()
+            for line in shipment["lines"]:
+                good, damaged = sent.get((shipment_id, line["sku"]), [0, 0])
+                good_by_sku[line["sku"]] = good_by_sku.get(line["sku"], 0) + good
+                if (line["received"], line["damaged"]) != (good + damaged, damaged):
+                    problems.append(f"{shipment_id} {line['sku']}: {line} != {good}+{damaged}")
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--receivers", type=int, default=8)
+    parser.add_argument("--scans", type=int, default=200, help="scans per receiver")
+    parser.add_argument("--shared", action="store_true", help="all scan one shipment")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+
+    recreate_database(args.pg_url, BENCH_DB)
+    env = {**os.environ, "OMS_DATABASE_URL": database_url(args.pg_url, BENCH_DB)}
+    run_oms(["db", "upgrade"], env)
+    tenant = json.loads(run_oms(["tenant", "create", "--name", "Bench merchant", "--json"], env))
+    operator = json.loads(run_oms(["apikey", "create", "--operator", "--json"], env))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(env, port, args.workers)
+    try:
+        asyncio.run(wait_ready(base, server, timeout=SERVER_START_TIMEOUT))
+        shipments = asyncio.run(
+            _setup(
+                base,
+                tenant["api_key"],
+                operator["api_key"],
+                tenant["tenant_id"],
+                1 if args.shared else args.receivers,
+            )
+        )
+        latencies, wall, sent = asyncio.run(
+            _measure(base, operator["api_key"], shipments, args.receivers, args.scans)
+        )
+        problems = asyncio.run(_check(base, tenant["api_key"], shipments, sent))
+    finally:
+        stop_server(server)
+    check = run_oms(["check"], env)
+    latencies.sort()
+    mode = "one shared shipment" if args.shared else "one shipment each"
+    print(
+        f"receiving scans: {args.receivers} receivers ({mode}), {len(latencies)} scans in "
+        f"{wall:.2f} s = {len(latencies) / wall:.0f} scans/s, server workers {args.workers}"
+    )
+    print(
+        "latency ms: "
+        + "  ".join(f"p{p} {percentile(latencies, p):.1f}" for p in (50, 95, 99))
+        + f"  max {latencies[-1]:.1f}"
+    )
+    print(f"oms check: {check.strip() or 'ok'}")
+    for problem in problems:
+        print("MISMATCH", problem)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,707 @@
+"""Suppliers, purchase orders and inbound shipments (ASNs) in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, func, insert, or_, select, update
+
+from oms.adapters.db.repositories.support import insert_if_absent
+from oms.adapters.db.tables import (
+    count_lines,
+    count_sheets,
+    inbound_lines,
+    inbound_putaways,
+    inbound_scans,
+    inbound_shipments,
+    inventory_levels,
+    locations,
+    order_lines,
+    orders,
+    product_bins,
+    purchase_order_lines,
+    purchase_orders,
+    suppliers,
+    transfer_lines,
+    transfers,
+)
+from oms.domain.counts import (
+    CountLine,
+    CountSheet,
+    CountStatus,
+    Transfer,
+    TransferLine,
+    TransferStatus,
+)
+from oms.domain.ids import new_id
+from oms.domain.inbound import (
+    OPEN_PO_STATUSES,
+    InboundLine,
+    InboundShipment,
+    InboundStatus,
+    IncomingSupply,
+    PoStatus,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Supplier,
+)
+
+__all__ = ["SqlInboundRepository"]
+
+_s = suppliers.c
+_po = purchase_orders.c
+_pl = purchase_order_lines.c
+_sh = inbound_shipments.c
+_il = inbound_lines.c
+
+
+class SqlInboundRepository:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    # Suppliers
+
+    def add_supplier(self, supplier: Supplier) -> None:
+        self._conn.execute(
+            insert(suppliers).values(
+                tenant_id=supplier.tenant_id,
+                id=supplier.id,
+                name=supplier.name,
+                lead_time_days=supplier.lead_time_days,
+                moq=supplier.moq,
+                pack_size=supplier.pack_size,
+                currency=supplier.currency,
+                created_at=supplier.created_at,
+            )
+        )
+
+    def supplier(self, tenant_id: UUID, supplier_id: UUID) -> Supplier | None:
+        row = self._conn.execute(
+            select(suppliers).where(_s.tenant_id == tenant_id, _s.id == supplier_id)
+        ).first()
+        return None if row is None else Supplier(**row._mapping)
+
+    def suppliers(self, tenant_id: UUID, *, after_id: UUID | None, limit: int) -> list[Supplier]:
+        query = select(suppliers).where(_s.tenant_id == tenant_id)
+        if after_id is not None:
+            query = query.where(_s.id > after_id)
+        rows = self._conn.execute(query.order_by(_s.id).limit(limit))
+        return [Supplier(**row._mapping) for row in rows]
+
+    # Purchase orders
+
+    def add_purchase_order(self, po: PurchaseOrder, *, actor: str) -> None:
+        self._conn.execute(
+            insert(purchase_orders).values(
+                tenant_id=po.tenant_id,
+                id=po.id,
+                supplier_id=po.supplier_id,
+                location_id=po.location_id,
+                expected_at=po.expected_at,
+                status=po.status.value,
+                created_by=actor,
+                created_at=po.created_at,
+                sent_at=po.sent_at,
+            )
+        )
+        self._conn.execute(
+            insert(purchase_order_lines),
+            [
+                {
+                    "tenant_id": po.tenant_id,
+                    "purchase_order_id": po.id,
+                    "line_no": line.line_no,
+                    "sku": line.sku,
+                    "quantity": line.quantity,
+                    "unit_cost": line.unit_cost,
+                    "received": line.received,
+                }
+                for line in po.lines
+            ],
+        )
+
+    def _purchase_orders(self, tenant_id: UUID, rows: Sequence[Any]) -> list[PurchaseOrder]:
+        if not rows:
+            return []
+        ids = [row.id for row in rows]
+        lines: dict[UUID, list[PurchaseOrderLine]] = {i: [] for i in ids}
+        for line in self._conn.execute(
+            select(purchase_order_lines)
+            .where(_pl.tenant_id == tenant_id, _pl.purchase_order_id.in_(ids))
+            .order_by(_pl.purchase_order_id, _pl.line_no)
+        ):
+            lines[line.purchase_order_id].append(
+                PurchaseOrderLine(
+                    line_no=line.line_no,
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_cost=line.unit_cost,
+                    received=line.received,
+                )
+            )
+        return [
+            PurchaseOrder(
+                id=row.id,
+                tenant_id=row.tenant_id,
+                supplier_id=row.supplier_id,
+                location_id=row.location_id,
+                location_code=row.code,
+                expected_at=row.expected_at,
+                lines=lines[row.id],
+                created_at=row.created_at,
+                status=PoStatus(row.status),
+                sent_at=row.sent_at,
+                currency=row.currency,
+            )
+            for row in rows
+        ]
+
+    def _po_query(self, tenant_id: UUID) -> Any:
+        return (
+            select(purchase_orders, locations.c.code, _s.currency)
+            .join(locations, locations.c.id == _po.location_id)
+            .join(suppliers, (_s.tenant_id == _po.tenant_id) & (_s.id == _po.supplier_id))
+            .where(_po.tenant_id == tenant_id)
+        )
+
+    def purchase_order(
+        self, tenant_id: UUID, po_id: UUID, *, for_update: bool = False
+    ) -> PurchaseOrder | None:
+        if for_update:
+            # Lock the order's own row first: receipts of one PO queue up behind each other.
+            self._conn.execute(
+                select(_po.id).where(_po.tenant_id == tenant_id, _po.id == po_id).with_for_update()
+            )
+        rows = self._conn.execute(self._po_query(tenant_id).where(_po.id == po_id)).all()
+        found = self._purchase_orders(tenant_id, rows)
+        return found[0] if found else None
+
+    def purchase_orders(
+        self, tenant_id: UUID, *, after_id: UUID | None, limit: int
+    ) -> list[PurchaseOrder]:
+        query = self._po_query(tenant_id)
+        if after_id is not None:
+            query = query.where(_po.id > after_id)
+        rows = self._conn.execute(query.order_by(_po.id).limit(limit)).all()
+        return self._purchase_orders(tenant_id, rows)
+
+    def save_purchase_order(self, po: PurchaseOrder) -> None:
+        self._conn.execute(
+            update(purchase_orders)
+            .where(_po.tenant_id == po.tenant_id, _po.id == po.id)
+            .values(status=po.status.value, sent_at=po.sent_at)
+        )
+        for line in po.lines:
+            self._conn.execute(
+                update(purchase_order_lines)
+                .where(
+                    _pl.tenant_id == po.tenant_id,
+                    _pl.purchase_order_id == po.id,
+                    _pl.line_no == line.line_no,
+                )
+                .values(received=line.received)
+            )
+
+    def incoming(self, tenant_id: UUID, skus: Iterable[str]) -> list[IncomingSupply]:
+        """Open purchase order lines' units still to come, by SKU, earliest first."""
+        wanted = sorted(set(skus))
+        if not wanted:
+            return []
+        rows = self._conn.execute(
+            select(_pl.sku, locations.c.code, _po.expected_at, _pl.quantity, _pl.received, _po.id)
+            .join(
+                purchase_orders,
+                (_po.tenant_id == _pl.tenant_id) & (_po.id == _pl.purchase_order_id),
+            )
+            .join(locations, locations.c.id == _po.location_id)
+            .where(
+                _pl.tenant_id == tenant_id,
+                _pl.sku.in_(wanted),
+                _po.status.in_([s.value for s in OPEN_PO_STATUSES]),
+                _pl.quantity > _pl.received,
+            )
+            .order_by(_po.expected_at, _po.id)
+        )
+        return [
+            IncomingSupply(
+                sku=row.sku,
+                location_code=row.code,
+                expected_at=row.expected_at,
+                quantity=row.quantity - row.received,
+                purchase_order_id=row.id,
+            )
+            for row in rows
+        ]
+
+    def backordered_units(self, tenant_id: UUID, skus: Iterable[str]) -> dict[str, int]:
+        """Units of each SKU that open orders wait for (their own lines, not bundles')."""
+        ln = order_lines.c
+        rows = self._conn.execute(
+            select(ln.sku, func.sum(ln.backordered))
+            .join(orders, (orders.c.tenant_id == ln.tenant_id) & (orders.c.id == ln.order_id))
+            .where(
+                ln.tenant_id == tenant_id,
+                ln.sku.in_(sorted(set(skus))),
+                ln.backordered > 0,
+                orders.c.status.in_(["open", "on_hold"]),
+            )
+            .group_by(ln.sku)
+        )
+        return {row[0]: int(row[1] or 0) for row in rows}
+
+    # Inbound shipments
+
+    def add_shipment(self, shipment: InboundShipment) -> None:
+        self._conn.execute(
+            insert(inbound_shipments).values(
+                tenant_id=shipment.tenant_id,
+                id=shipment.id,
+                location_id=shipment.location_id,
+                reference=shipment.reference,
+                tracking=shipment.tracking,
+                status=shipment.status.value,
+                created_by=shipment.created_by,
+                created_at=shipment.created_at,
+                closed_at=shipment.closed_at,
+            )
+        )
+        self._insert_lines(shipment.tenant_id, shipment.id, shipment.lines)
+
+    def _insert_lines(
+        self, tenant_id: UUID, shipment_id: UUID, lines: Sequence[InboundLine]
+    ) -> None:
+        if not lines:
+            return
+        self._conn.execute(
+            insert(inbound_lines),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "shipment_id": shipment_id,
+                    "sku": line.sku,
+                    "expected": line.expected,
+                    "received_good": line.received_good,
+                    "received_damaged": line.received_damaged,
+                    "put_away": line.put_away,
+                }
+                for line in lines
+            ],
+        )
+
+    def _shipments(self, rows: Sequence[Any]) -> list[InboundShipment]:
+        if not rows:
+            return []
+        keys = [(row.tenant_id, row.id) for row in rows]
+        lines: dict[tuple[UUID, UUID], list[InboundLine]] = {k: [] for k in keys}
+        tenant_ids = sorted({k[0] for k in keys})
+        for line in self._conn.execute(
+            select(inbound_lines)
+            .where(_il.tenant_id.in_(tenant_ids), _il.shipment_id.in_([k[1] for k in keys]))
+            .order_by(_il.sku)
+        ):
+            key = (line.tenant_id, line.shipment_id)
+            if key in lines:
+                lines[key].append(
+                    InboundLine(
+                        sku=line.sku,
+                        expected=line.expected,
+                        received_good=line.received_good,
+                        received_damaged=line.received_damaged,
+                        put_away=line.put_away,
+                    )
+                )
+        return [
+            InboundShipment(
+                id=row.id,
+                tenant_id=row.tenant_id,
+                location_id=row.location_id,
+                location_code=row.code,
+                reference=row.reference,
+                lines=lines[(row.tenant_id, row.id)],
+                created_at=row.created_at,
+                created_by=row.created_by,
+                status=InboundStatus(row.status),
+                tracking=row.tracking,
+                closed_at=row.closed_at,
+            )
+            for row in rows
+        ]
+
+    def shipment(
+        self, tenant_id: UUID, shipment_id: UUID, *, for_update: bool = False
+    ) -> InboundShipment | None:
+        if for_update:
+            # Every count of a shipment happens under its row lock: two receivers scanning it
+            # at once take turns, each seeing the other's counts (docs/inbound.md).
+            self._conn.execute(
+                select(_sh.id)
+                .where(_sh.tenant_id == tenant_id, _sh.id == shipment_id)
+                .with_for_update()
+            )
+        rows = self._conn.execute(
+            select(inbound_shipments, locations.c.code)
+            .join(locations, locations.c.id == _sh.location_id)
+            .where(_sh.tenant_id == tenant_id, _sh.id == shipment_id)
+        ).all()
+        found = self._shipments(rows)
+        return found[0] if found else None
+
+    def shipment_tenant(self, shipment_id: UUID) -> UUID | None:
+        """Whose shipment this is (the operator addresses any merchant's by id)."""
+        found: UUID | None = self._conn.scalar(select(_sh.tenant_id).where(_sh.id == shipment_id))
+        return found
+
+    def shipments(
+        self, tenant_id: UUID | None, *, after_id: UUID | None, limit: int
+    ) -> list[InboundShipment]:
+        """A page of shipments by id: one tenant's, or (None) every tenant's."""
+        query = select(inbound_shipments, locations.c.code).join(
+            locations, locations.c.id == _sh.location_id
+        )
+        if tenant_id is not None:
+            query = query.where(_sh.tenant_id == tenant_id)
+        if after_id is not None:
+            query = query.where(_sh.id > after_id)
+        return self._shipments(self._conn.execute(query.order_by(_sh.id).limit(limit)).all())
+
+    def save_shipment(
+        self,
+        shipment: InboundShipment,
+        *,
+        new_lines: Sequence[InboundLine],
+        changed: Iterable[str] = (),
+    ) -> None:
+        """Write the shipment's status and the counts of the ``changed`` SKUs' lines
+        (``new_lines`` are inserted)."""
+        self._conn.execute(
+            update(inbound_shipments)
+            .where(
+                _sh.tenant_id == shipment.tenant_id,
+                _sh.id == shipment.id,
+                # A scan of a shipment already receiving rewrites nothing.
+                or_(
+                    _sh.status != shipment.status.value,
+                    _sh.closed_at.is_distinct_from(shipment.closed_at),
+                ),
+            )
+            .values(status=shipment.status.value, closed_at=shipment.closed_at)
+        )
+        fresh = {line.sku for line in new_lines}
+        wanted = set(changed) - fresh
+        self._insert_lines(shipment.tenant_id, shipment.id, new_lines)
+        for line in shipment.lines:
+            if line.sku not in wanted:
+                continue
+            self._conn.execute(
+                update(inbound_lines)
+                .where(
+                    _il.tenant_id == shipment.tenant_id,
+                    _il.shipment_id == shipment.id,
+                    _il.sku == line.sku,
+                )
+                .values(
+                    received_good=line.received_good,
+                    received_damaged=line.received_damaged,
+                    put_away=line.put_away,
+                )
+            )
+
+    def claim_scan(
+        self, tenant_id: UUID, shipment_id: UUID, scan_id: str, *, actor: str, at: datetime
+    ) -> bool:
+        """True the first time ``scan_id`` is seen on the shipment (its first row is written)."""
+        return insert_if_absent(
+            self._conn,
+            inbound_scans,
+            {
+                "tenant_id": tenant_id,
+                "shipment_id": shipment_id,
+                "scan_id": scan_id,
+                "seq": 0,
+                "sku": "",
+                "quantity": 0,
+                "condition": "",
+                "exceptions": [],
+                "actor": actor,
+                "created_at": at,
+            },
+        )
+
+    def add_scan_lines(
+        self,
+        tenant_id: UUID,
+        shipment_id: UUID,
+        scan_id: str,
+        rows: Sequence[dict[str, Any]],
+        *,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        """The lines of a claimed scan, numbered from 1 (row 0 is the claim)."""
+        self._conn.execute(
+            insert(inbound_scans),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "shipment_id": shipment_id,
+                    "scan_id": scan_id,
+                    "seq": seq,
+                    "actor": actor,
+                    "created_at": at,
+                    **row,
+                }
+                for seq, row in enumerate(rows, start=1)
+            ],
+        )
+
+    def exceptions(self, tenant_id: UUID, shipment_id: UUID) -> list[dict[str, Any]]:
+        """Every exception the scans of a shipment recorded, in scan order."""
+        sc = inbound_scans.c
+        found: list[dict[str, Any]] = []
+        for row in self._conn.execute(
+            select(sc.sku, sc.exceptions, sc.scan_id, sc.created_at)
+            .where(sc.tenant_id == tenant_id, sc.shipment_id == shipment_id, sc.seq > 0)
+            .order_by(sc.created_at, sc.scan_id, sc.seq)
+        ):
+            for kind, reason in row.exceptions:
+                found.append(
+                    {"sku": row.sku, "kind": kind, "reason": reason, "scan_id": row.scan_id}
+                )
+        return found
+
+    def add_putaway(
+        self,
+        tenant_id: UUID,
+        *,
+        shipment_id: UUID,
+        sku: str,
+        bin_code: str,
+        quantity: int,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        self._conn.execute(
+            insert(inbound_putaways).values(
+                tenant_id=tenant_id,
+                id=new_id(),
+                shipment_id=shipment_id,
+                sku=sku,
+                bin=bin_code,
+                quantity=quantity,
+                actor=actor,
+                created_at=at,
+            )
+        )
+
+    def location_bins(self, location_id: UUID) -> tuple[list[str], set[str]]:
+        """The bins known at a location (any tenant's SKUs name them) and those holding stock."""
+        bc, lv = product_bins.c, inventory_levels.c
+        rows = self._conn.execute(
+            select(bc.bin, func.max(lv.on_hand))
+            .select_from(product_bins)
+            .outerjoin(
+                inventory_levels,
+                (lv.tenant_id == bc.tenant_id)
+                & (lv.sku == bc.sku)
+                & (lv.location_id == bc.location_id),
+            )
+            .where(bc.location_id == location_id)
+            .group_by(bc.bin)
+        ).all()
+        return [row[0] for row in rows], {row[0] for row in rows if (row[1] or 0) > 0}
+
+    # Cycle counts
+
+    def add_count_sheet(self, sheet: CountSheet) -> None:
+        self._conn.execute(
+            insert(count_sheets).values(
+                tenant_id=sheet.tenant_id,
+                id=sheet.id,
+                location_id=sheet.location_id,
+                blind=sheet.blind,
+                status=sheet.status.value,
+                created_by=sheet.created_by,
+                created_at=sheet.created_at,
+            )
+        )
+        self._conn.execute(
+            insert(count_lines),
+            [
+                {
+                    "tenant_id": sheet.tenant_id,
+                    "sheet_id": sheet.id,
+                    "sku": line.sku,
+                    "bin": line.bin,
+                    "counted": line.counted,
+                }
+                for line in sheet.lines
+            ],
+        )
+
+    def count_sheet(
+        self, tenant_id: UUID, sheet_id: UUID, *, for_update: bool = False
+    ) -> CountSheet | None:
+        cs = count_sheets.c
+        query = (
+            select(count_sheets, locations.c.code)
+            .join(locations, locations.c.id == cs.location_id)
+            .where(cs.tenant_id == tenant_id, cs.id == sheet_id)
+        )
+        if for_update:
+            self._conn.execute(
+                select(cs.id).where(cs.tenant_id == tenant_id, cs.id == sheet_id).with_for_update()
+            )
+        row = self._conn.execute(query).first()
+        if row is None:
+            return None
+        cl = count_lines.c
+        lines = [
+            CountLine(sku=line.sku, bin=line.bin, counted=line.counted)
+            for line in self._conn.execute(
+                select(cl.sku, cl.bin, cl.counted)
+                .where(cl.tenant_id == tenant_id, cl.sheet_id == sheet_id)
+                .order_by(cl.sku)
+            )
+        ]
+        return CountSheet(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            location_id=row.location_id,
+            location_code=row.code,
+            blind=row.blind,
+            lines=lines,
+            created_at=row.created_at,
+            created_by=row.created_by,
+            status=CountStatus(row.status),
+            approved_at=row.approved_at,
+            approved_by=row.approved_by,
+            reason=row.reason,
+        )
+
+    def save_count_sheet(self, sheet: CountSheet) -> None:
+        cs, cl = count_sheets.c, count_lines.c
+        self._conn.execute(
+            update(count_sheets)
+            .where(cs.tenant_id == sheet.tenant_id, cs.id == sheet.id)
+            .values(
+                status=sheet.status.value,
+                approved_at=sheet.approved_at,
+                approved_by=sheet.approved_by,
+                reason=sheet.reason,
+            )
+        )
+        for line in sheet.lines:
+            self._conn.execute(
+                update(count_lines)
+                .where(cl.tenant_id == sheet.tenant_id, cl.sheet_id == sheet.id, cl.sku == line.sku)
+                .values(counted=line.counted)
+            )
+
+    # Transfers
+
+    def add_transfer(self, transfer: Transfer, *, actor: str) -> None:
+        self._conn.execute(
+            insert(transfers).values(
+                tenant_id=transfer.tenant_id,
+                id=transfer.id,
+                from_location_id=transfer.from_location_id,
+                to_location_id=transfer.to_location_id,
+                status=transfer.status.value,
+                created_by=actor,
+                created_at=transfer.created_at,
+                shipped_at=transfer.shipped_at,
+            )
+        )
+        self._conn.execute(
+            insert(transfer_lines),
+            [
+                {
+                    "tenant_id": transfer.tenant_id,
+                    "transfer_id": transfer.id,
+                    "sku": line.sku,
+                    "quantity": line.quantity,
+                    "received": line.received,
+                }
+                for line in transfer.lines
+            ],
+        )
+
+    def transfer(
+        self, tenant_id: UUID, transfer_id: UUID, *, for_update: bool = False
+    ) -> Transfer | None:
+        tc, tl = transfers.c, transfer_lines.c
+        if for_update:
+            self._conn.execute(
+                select(tc.id)
+                .where(tc.tenant_id == tenant_id, tc.id == transfer_id)
+                .with_for_update()
+            )
+        source, target = locations.alias("source"), locations.alias("target")
+        row = self._conn.execute(
+            select(transfers, source.c.code.label("from_code"), target.c.code.label("to_code"))
+            .join(source, source.c.id == tc.from_location_id)
+            .join(target, target.c.id == tc.to_location_id)
+            .where(tc.tenant_id == tenant_id, tc.id == transfer_id)
+        ).first()
+        if row is None:
+            return None
+        lines = [
+            TransferLine(sku=line.sku, quantity=line.quantity, received=line.received)
+            for line in self._conn.execute(
+                select(tl.sku, tl.quantity, tl.received)
+                .where(tl.tenant_id == tenant_id, tl.transfer_id == transfer_id)
+                .order_by(tl.sku)
+            )
+        ]
+        return Transfer(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            from_location_id=row.from_location_id,
+            from_code=row.from_code,
+            to_location_id=row.to_location_id,
+            to_code=row.to_code,
+            lines=lines,
+            created_at=row.created_at,
+            status=TransferStatus(row.status),
+            shipped_at=row.shipped_at,
+        )
+
+    def save_transfer(self, transfer: Transfer) -> None:
+        tc, tl = transfers.c, transfer_lines.c
+        self._conn.execute(
+            update(transfers)
+            .where(tc.tenant_id == transfer.tenant_id, tc.id == transfer.id)
+            .values(status=transfer.status.value, shipped_at=transfer.shipped_at)
+        )
+        for line in transfer.lines:
+            self._conn.execute(
+                update(transfer_lines)
+                .where(
+                    tl.tenant_id == transfer.tenant_id,
+                    tl.transfer_id == transfer.id,
+                    tl.sku == line.sku,
+                )
+                .values(received=line.received)
+            )
+
+    def in_transit(self, tenant_id: UUID, sku: str) -> list[tuple[str, str, int, UUID]]:
+        """Units of ``sku`` shipped and not yet received: (from, to, units, transfer id)."""
+        tc, tl = transfers.c, transfer_lines.c
+        source, target = locations.alias("source"), locations.alias("target")
+        rows = self._conn.execute(
+            select(source.c.code, target.c.code, tl.quantity - tl.received, tc.id)
+            .join(transfers, (tc.tenant_id == tl.tenant_id) & (tc.id == tl.transfer_id))
+            .join(source, source.c.id == tc.from_location_id)
+            .join(target, target.c.id == tc.to_location_id)
+            .where(
+                tl.tenant_id == tenant_id,
+                tl.sku == sku,
+                tc.status == TransferStatus.IN_TRANSIT.value,
+                tl.quantity > tl.received,
+            )
+            .order_by(tc.id)
+        )
+        return [(r[0], r[1], int(r[2]), r[3]) for r in rows]

@@ -1,0 +1,463 @@
+"""Inbound shipments (ASNs): a merchant announces, the warehouse receives by scanning,
+puts away to bins and closes with a variance per line. docs/inbound.md draws the flow.
+
+Every count of a shipment happens under its row lock (``uow.inbound.shipment(...,
+for_update=True)``) and a scan id is counted once, so two receivers scanning one shipment
+never count a carton twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from oms.domain.catalogue import Location
+from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
+from oms.domain.ids import new_id
+from oms.domain.inbound import (
+    Condition,
+    InboundLine,
+    InboundShipment,
+    InboundStatus,
+    VarianceLine,
+    classify_scan,
+    suggest_bin,
+    variance_report,
+)
+from oms.domain.inventory import MovementKind
+from oms.domain.orders import Actor
+from oms.services.common import utcnow
+from oms.services.inventory import _location_by_code
+from oms.services.payments import GatewayProvider
+from oms.services.ports import OutboxMessage, UnitOfWork, UnitOfWorkFactory
+from oms.services.purchasing import ensure_may_receive
+from oms.services.receiving import receive_into_stock
+from oms.services.rerouting import allocate_backorders
+from oms.services.routing import Geocoder
+
+__all__ = [
+    "Closed",
+    "PutawayLine",
+    "ReceivedScan",
+    "ScanLine",
+    "ShipmentAnnouncement",
+    "announce_shipment",
+    "close_shipment",
+    "get_shipment",
+    "list_shipments",
+    "put_away",
+    "receive_scan",
+    "suggested_bins",
+    "tenant_for_shipment",
+]
+
+
+@dataclass(frozen=True)
+class ShipmentAnnouncement:
+    location: str
+    reference: str
+    lines: Sequence[tuple[str, int]]  # (sku, expected quantity)
+    tracking: str | None = None
+
+
+@dataclass(frozen=True)
+class ScanLine:
+    sku: str
+    quantity: int
+    condition: Condition = Condition.GOOD
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PutawayLine:
+    sku: str
+    quantity: int
+    bin: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceivedScan:
+    scan_id: str
+    counted: bool  # False: the scan id was counted before
+    shipment: InboundShipment
+
+
+@dataclass(frozen=True)
+class Closed:
+    shipment: InboundShipment
+    report: list[VarianceLine]
+
+
+def _event(topic: str, shipment: InboundShipment, at: datetime, **extra: object) -> OutboxMessage:
+    return OutboxMessage(
+        topic=topic,
+        aggregate_id=shipment.id,
+        payload={
+            "inbound_shipment_id": str(shipment.id),
+            "reference": shipment.reference,
+            "location": shipment.location_code,
+            "status": shipment.status.value,
+            **extra,
+        },
+        created_at=at,
+    )
+
+
+def announce_shipment(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    command: ShipmentAnnouncement,
+    actor: Actor,
+    at: datetime | None = None,
+) -> InboundShipment:
+    """Announce stock on its way to a location the tenant may use (its own or granted)."""
+    at = at or utcnow()
+    with uow_factory() as uow:
+        location = _location_by_code(uow, tenant_id, command.location)
+        products = uow.products.by_skus(tenant_id, [sku for sku, _ in command.lines])
+        problems = []
+        seen: set[str] = set()
+        for n, (sku, _) in enumerate(command.lines):
+            product = products.get(sku)
+            if product is None or not product.holds_stock:
+                problems.append(FieldError(f"#/lines/{n}/sku", f"no stocked product {sku!r}"))
+            if sku in seen:
+                problems.append(FieldError(f"#/lines/{n}/sku", "each SKU once per shipment"))
+            seen.add(sku)
+        if problems:
+            raise InvalidRequest("The shipment's lines are not valid", problems)
+        shipment = InboundShipment(
+            id=new_id(),
+            tenant_id=tenant_id,
+            location_id=location.id,
+            location_code=location.code,
+            reference=command.reference,
+            lines=[InboundLine(sku=sku, expected=q) for sku, q in command.lines],
+            created_at=at,
+            created_by=str(actor),
+            tracking=command.tracking,
+        )
+        uow.inbound.add_shipment(shipment)
+        uow.outbox.add_many(
+            tenant_id,
+            [
+                _event(
+                    "inbound_shipment.announced",
+                    shipment,
+                    at,
+                    lines=[{"sku": sku, "expected_quantity": q} for sku, q in command.lines],
+                )
+            ],
+        )
+        uow.commit()
+    return shipment
+
+
+def _open_for_work(
+    uow: UnitOfWork, tenant_id: UUID, shipment_id: UUID, *, operator: bool
+) -> tuple[InboundShipment, Location]:
+    shipment = uow.inbound.shipment(tenant_id, shipment_id, for_update=True)
+    if shipment is None:
+        raise NotFound("No such inbound shipment")
+    location = uow.locations.get(shipment.location_id)
+    assert location is not None
+    ensure_may_receive(location, operator=operator)
+    if shipment.status is InboundStatus.CLOSED:
+        raise IllegalTransition("This inbound shipment is closed")
+    return shipment, location
+
+
+def receive_scan(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    shipment_id: UUID,
+    lines: Sequence[ScanLine],
+    actor: Actor,
+    operator: bool,
+    scan_id: str | None = None,
+    at: datetime | None = None,
+    geocoder: Geocoder | None = None,
+    gateways: GatewayProvider | None = None,
+) -> ReceivedScan:
+    """Count scanned units against the shipment: good ones go on hand (``receipt``), damaged
+    ones are recorded and kept off it; over, damaged and unexpected are recorded with a
+    reason. A ``scan_id`` seen before counts nothing. Backorders are routed after."""
+    at = at or utcnow()
+    scan_id = scan_id or str(new_id())
+    with uow_factory() as uow:
+        shipment, _ = _open_for_work(uow, tenant_id, shipment_id, operator=operator)
+        if not uow.inbound.claim_scan(tenant_id, shipment_id, scan_id, actor=str(actor), at=at):
+            return ReceivedScan(scan_id=scan_id, counted=False, shipment=shipment)
+        unknown = {ln.sku for ln in lines if shipment.line_for(ln.sku) is None}
+        products = uow.products.by_skus(tenant_id, unknown) if unknown else {}
+        problems = [
+            FieldError(f"#/lines/{n}/sku", f"no stocked product {ln.sku!r}")
+            for n, ln in enumerate(lines)
+            if ln.sku in unknown
+            and (products.get(ln.sku) is None or not products[ln.sku].holds_stock)
+        ]
+        if problems:
+            raise InvalidRequest("Unknown SKUs", problems)
+        new_lines: list[InboundLine] = []
+        rows: list[dict[str, Any]] = []
+        good: dict[str, int] = {}
+        for scan in lines:
+            line = shipment.line_for(scan.sku)
+            outcome = classify_scan(
+                line,
+                sku=scan.sku,
+                quantity=scan.quantity,
+                condition=scan.condition,
+                reason=scan.reason,
+            )
+            if line is None:
+                line = InboundLine(sku=scan.sku, expected=0)
+                shipment.lines.append(line)
+                new_lines.append(line)
+            line.received_good += outcome.good
+            line.received_damaged += outcome.damaged
+            good[scan.sku] = good.get(scan.sku, 0) + outcome.good
+            rows.append(
+                {
+                    "sku": scan.sku,
+                    "quantity": scan.quantity,
+                    "condition": scan.condition.value,
+                    "exceptions": [list(e) for e in outcome.exceptions],
+                }
+            )
+        for sku in sorted(good):  # level rows in SKU order, as every stock writer
+            if good[sku]:
+                receive_into_stock(
+                    uow,
+                    tenant_id,
+                    sku=sku,
+                    location_id=shipment.location_id,
+                    quantity=good[sku],
+                    reason=f"inbound shipment {shipment.reference}",
+                    reference=str(shipment.id),
+                    actor=str(actor),
+                    at=at,
+                )
+        shipment.status = InboundStatus.RECEIVING
+        uow.inbound.save_shipment(shipment, new_lines=new_lines, changed=good)
+        uow.inbound.add_scan_lines(tenant_id, shipment_id, scan_id, rows, actor=str(actor), at=at)
+        # The answer carries this scan's exceptions (GET the shipment for all of them): a
+        # scan's cost must not grow with the shipment's history.
+        shipment.exceptions = [
+            {"sku": row["sku"], "kind": kind, "reason": reason, "scan_id": scan_id}
+            for row in rows
+            for kind, reason in row["exceptions"]
+        ]
+        uow.outbox.add_many(
+            tenant_id,
+            [
+                _event(
+                    "inbound_shipment.received",
+                    shipment,
+                    at,
+                    scan_id=scan_id,
+                    lines=rows,
+                )
+            ],
+        )
+        uow.commit()
+    arrived = sorted(sku for sku, units in good.items() if units)
+    if arrived:
+        allocate_backorders(
+            uow_factory=uow_factory,
+            tenant_id=tenant_id,
+            skus=arrived,
+            geocoder=geocoder,
+            gateways=gateways,
+            at=at,
+        )
+    return ReceivedScan(scan_id=scan_id, counted=True, shipment=shipment)
+
+
+def _suggest(
+    uow: UnitOfWork, shipment: InboundShipment, skus: Sequence[str]
+) -> dict[str, str | None]:
+    current = uow.fulfilment.bins(shipment.tenant_id, shipment.location_id, skus)
+    known, occupied = uow.inbound.location_bins(shipment.location_id)
+    return {
+        sku: suggest_bin(current=current.get(sku), known=known, occupied=occupied) for sku in skus
+    }
+
+
+def suggested_bins(uow: UnitOfWork, shipment: InboundShipment) -> dict[str, str | None]:
+    """Where each line's SKU would be put away now (None: no bin is free; name one)."""
+    return _suggest(uow, shipment, [line.sku for line in shipment.lines])
+
+
+def put_away(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    shipment_id: UUID,
+    lines: Sequence[PutawayLine],
+    actor: Actor,
+    operator: bool,
+    at: datetime | None = None,
+) -> InboundShipment:
+    """Move received good units into bins: a ``putaway`` movement each (on hand unchanged);
+    a SKU without a bin at the location gets the one it is put into."""
+    at = at or utcnow()
+    with uow_factory() as uow:
+        shipment, _ = _open_for_work(uow, tenant_id, shipment_id, operator=operator)
+        for n, item in enumerate(lines):
+            line = shipment.line_for(item.sku)
+            if line is None:
+                raise InvalidRequest(
+                    "Not on this shipment",
+                    [FieldError(f"#/lines/{n}/sku", f"{item.sku!r} was not received here")],
+                )
+            waiting = line.received_good - line.put_away
+            if item.quantity > waiting:
+                raise InvalidRequest(
+                    "More than is waiting to be put away",
+                    [FieldError(f"#/lines/{n}/quantity", f"{waiting} received units wait")],
+                )
+            bin_code = item.bin or _suggest(uow, shipment, [item.sku])[item.sku]
+            if bin_code is None:
+                raise InvalidRequest(
+                    "No bin to suggest",
+                    [FieldError(f"#/lines/{n}/bin", "no free bin is known here: name one")],
+                )
+            if not uow.fulfilment.bins(tenant_id, shipment.location_id, [item.sku]):
+                uow.fulfilment.set_bins(tenant_id, shipment.location_id, {item.sku: bin_code})
+            line.put_away += item.quantity
+            uow.inbound.add_putaway(
+                tenant_id,
+                shipment_id=shipment_id,
+                sku=item.sku,
+                bin_code=bin_code,
+                quantity=item.quantity,
+                actor=str(actor),
+                at=at,
+            )
+            (level,) = uow.inventory.levels(tenant_id, [item.sku], [shipment.location_id])
+            uow.inventory.add_movement(
+                tenant_id,
+                sku=item.sku,
+                location_id=shipment.location_id,
+                kind=MovementKind.PUTAWAY,
+                quantity=0,
+                on_hand_after=level.on_hand,
+                reason=f"{item.quantity} units to bin {bin_code}",
+                reference=str(shipment.id),
+                actor=str(actor),
+                at=at,
+            )
+        uow.inbound.save_shipment(shipment, new_lines=[], changed=[i.sku for i in lines])
+        uow.outbox.add_many(
+            tenant_id,
+            [
+                _event(
+                    "inbound_shipment.put_away",
+                    shipment,
+                    at,
+                    lines=[{"sku": i.sku, "quantity": i.quantity} for i in lines],
+                )
+            ],
+        )
+        shipment.exceptions = uow.inbound.exceptions(tenant_id, shipment_id)
+        uow.commit()
+    return shipment
+
+
+def close_shipment(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    shipment_id: UUID,
+    actor: Actor,
+    operator: bool,
+    at: datetime | None = None,
+) -> Closed:
+    """Close the shipment: nothing more is counted; each line's variance is answered and
+    a short line is recorded as an exception."""
+    at = at or utcnow()
+    with uow_factory() as uow:
+        shipment, _ = _open_for_work(uow, tenant_id, shipment_id, operator=operator)
+        shipment.status = InboundStatus.CLOSED
+        shipment.closed_at = at
+        report = variance_report(shipment.lines)
+        shorts = [
+            {
+                "sku": v.sku,
+                "quantity": 0,
+                "condition": Condition.GOOD.value,
+                "exceptions": [["short", f"{-v.variance} fewer than announced"]],
+            }
+            for v in report
+            if v.verdict == "short"
+        ]
+        if shorts:
+            uow.inbound.claim_scan(tenant_id, shipment_id, "close", actor=str(actor), at=at)
+            uow.inbound.add_scan_lines(
+                tenant_id, shipment_id, "close", shorts, actor=str(actor), at=at
+            )
+        uow.inbound.save_shipment(shipment, new_lines=[])
+        shipment.exceptions = uow.inbound.exceptions(tenant_id, shipment_id)
+        uow.outbox.add_many(
+            tenant_id,
+            [
+                _event(
+                    "inbound_shipment.closed",
+                    shipment,
+                    at,
+                    lines=[
+                        {
+                            "sku": v.sku,
+                            "expected": v.expected,
+                            "received": v.received,
+                            "damaged": v.damaged,
+                            "variance": v.variance,
+                            "verdict": v.verdict,
+                        }
+                        for v in report
+                    ],
+                )
+            ],
+        )
+        uow.commit()
+    return Closed(shipment=shipment, report=report)
+
+
+def get_shipment(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, shipment_id: UUID
+) -> tuple[InboundShipment, dict[str, str | None]]:
+    """The shipment with its exceptions and each line's suggested bin."""
+    with uow_factory(readonly=True) as uow:
+        shipment = uow.inbound.shipment(tenant_id, shipment_id)
+        if shipment is None:
+            raise NotFound("No such inbound shipment")
+        shipment.exceptions = uow.inbound.exceptions(tenant_id, shipment_id)
+        return shipment, suggested_bins(uow, shipment)
+
+
+def tenant_for_shipment(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID | None, shipment_id: UUID
+) -> UUID:
+    """The tenant a request acts on for a shipment: the caller's, or for the operator
+    without one named, the shipment's own (404 when there is none)."""
+    if tenant_id is not None:
+        return tenant_id
+    with uow_factory(readonly=True) as uow:
+        found = uow.inbound.shipment_tenant(shipment_id)
+    if found is None:
+        raise NotFound("No such inbound shipment")
+    return found
+
+
+def list_shipments(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID | None, after_id: UUID | None, limit: int
+) -> list[InboundShipment]:
+    """A page of inbound shipments by id: one tenant's, or (None, the operator) everyone's."""
+    with uow_factory(readonly=True) as uow:
+        return uow.inbound.shipments(tenant_id, after_id=after_id, limit=limit)

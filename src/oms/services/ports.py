@@ -32,6 +32,7 @@ from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
 from oms.domain.tracking import TrackingEvent
 
 if TYPE_CHECKING:  # they name UnitOfWork in turn
+    from oms.services.billing import BillingRepository
     from oms.services.dashboard import DashboardRepository
     from oms.services.deliveries import DeliveryRepository
     from oms.services.users import UserRepository
@@ -566,6 +567,8 @@ class UnitOfWork(Protocol):
     def users(self) -> UserRepository: ...
     @property
     def dashboard(self) -> DashboardRepository: ...
+    @property
+    def billing(self) -> BillingRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

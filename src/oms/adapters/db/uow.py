@@ -7,6 +7,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from oms.adapters.db.repositories.billing import SqlBillingRepository
 from oms.adapters.db.repositories.carts import SqlCartRepository
 from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlProductRepository
 from oms.adapters.db.repositories.customers import SqlCustomerRepository
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
     webhooks: SqlWebhookEndpointRepository
     users: SqlUserRepository
     dashboard: SqlDashboardRepository
+    billing: SqlBillingRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -93,6 +95,7 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookEndpointRepository(conn)
         self.users = SqlUserRepository(conn)
         self.dashboard = SqlDashboardRepository(conn)
+        self.billing = SqlBillingRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

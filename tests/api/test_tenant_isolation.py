@@ -456,6 +456,15 @@ ID_ROUTES = [
         )
     ],
     *_WEBHOOK_ROUTES,
+    # A merchant's statement (the current month; without a price list the owner gets 409).
+    *[
+        IdRoute("GET", path, lambda w: [str(w.theirs.tenant.id)], owner_status=0)
+        for path in (
+            "/v1/billing/statements/{tenant_id}",
+            "/v1/billing/statements/{tenant_id}/csv",
+            "/v1/billing/statements/{tenant_id}/pdf",
+        )
+    ],
 ]
 ROUTE_ID = "{0.method} {0.path}".format
 # Routes whose path parameters name something every tenant has (a template), not a

@@ -66,6 +66,12 @@ class Period:
             raise InvalidRequest("Invalid period", [FieldError(pointer, "must be YYYY-MM")])
         return cls(int(found.group(1)), int(found.group(2)))
 
+    @classmethod
+    def containing(cls, moment: datetime) -> Period:
+        """The month ``moment`` falls in (UTC)."""
+        utc = moment.astimezone(UTC)
+        return cls(utc.year, utc.month)
+
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 

@@ -47,6 +47,7 @@ __all__ = [
     "get_price_list",
     "set_price_list",
     "statement_for",
+    "statement_of",
     "statements_for",
 ]
 
@@ -225,6 +226,26 @@ def statement_for(
             "This merchant has no price list: set one first (PUT /v1/billing/price-list)"
         )
     return found
+
+
+def statement_of(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    principal: Principal,
+    tenant_id: UUID,
+    period: Period,
+    at: datetime | None = None,
+) -> Statement:
+    """One merchant's statement as the caller may see it: an operator's of any merchant, a
+    merchant's of its own only (another's is 404, like one that does not exist)."""
+    if not principal.is_operator and principal.tenant_id != tenant_id:
+        raise NotFound(f"No merchant {tenant_id}")
+    if principal.is_operator and principal.tenant_id not in (None, tenant_id):
+        raise NotFound(f"No merchant {tenant_id}")
+    with uow_factory(readonly=True) as uow:
+        if uow.tenants.get(tenant_id) is None:
+            raise NotFound(f"No merchant {tenant_id}")
+    return statement_for(uow_factory=uow_factory, tenant_id=tenant_id, period=period, at=at)
 
 
 def statements_for(

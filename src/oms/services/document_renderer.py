@@ -31,6 +31,8 @@ __all__ = [
     "PackingSlipLine",
     "PickListDoc",
     "PickListLine",
+    "StatementDoc",
+    "StatementDocLine",
 ]
 
 
@@ -108,6 +110,29 @@ class LabelDoc:
             raise ValueError(f"negative weight {self.weight_grams} g")
 
 
+@dataclass(frozen=True)
+class StatementDocLine:
+    """One priced line of a billing statement, its figures already formatted."""
+
+    description: str
+    quantity: str
+    rate: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class StatementDoc:
+    """A 3PL's billing statement to one merchant for one period."""
+
+    merchant_name: str
+    merchant_id: str
+    period: str
+    currency: str
+    lines: Sequence[StatementDocLine]
+    total: str
+    notes: Sequence[str] = ()
+
+
 class DocumentRenderer(Protocol):
     """Draws the warehouse's documents as PDF; see the module docstring for the contract."""
 
@@ -121,4 +146,8 @@ class DocumentRenderer(Protocol):
 
     def labels(self, docs: Sequence[LabelDoc]) -> bytes:
         """A shipment's labels in one file, one page a package, in the order given."""
+        ...
+
+    def statement(self, doc: StatementDoc) -> bytes:
+        """A merchant's billing statement for a period."""
         ...

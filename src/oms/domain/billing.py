@@ -249,7 +249,7 @@ def storage_usage(
         sku, location = key
         on_hand = opening.get(key, 0)
         changes = per_day.get(key, {})
-        bin_name = bins.get(key, f"\x00{sku}")  # no bin: the SKU is a bin of its own
+        bin_name = bins.get(key, f"\x1f{sku}")  # no bin: the SKU is a bin of its own
         for day in days:
             on_hand += changes.get(day, 0)
             if on_hand > 0:

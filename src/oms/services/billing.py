@@ -4,8 +4,9 @@ The statement counts what happened at the operator's own locations (``owner_tena
 None: the 3PL's warehouses), never at a merchant's own stores:
 
 - storage from the ledger: each stock row's on hand at the month's start (the sum of its
-  movements before) plus its movements summed per day (``BillingRepository`` aggregates in
-  SQL, per row and day), replayed by ``oms.domain.billing.storage_usage``;
+  movements before) plus its movements summed per day, a running sum per row and day, all
+  aggregated in the database (``BillingRepository.storage_usage``), by the rule that
+  ``oms.domain.billing.storage_usage`` states in Python;
 - receiving from the ledger's ``receipt`` movements (receipts of inbound shipments and
   purchase orders carry their reference);
 - picks, packages and labels from the shipments created in the month;
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 from uuid import UUID
@@ -31,7 +32,6 @@ from oms.domain.billing import (
     Statement,
     StorageUsage,
     price_activity,
-    storage_usage,
 )
 from oms.domain.errors import Conflict, NotFound
 from oms.domain.tenancy import Principal
@@ -79,20 +79,13 @@ class BillingRepository(Protocol):
         self, tenant_id: UUID, prices: PriceList, *, actor: str, at: datetime
     ) -> None: ...
 
-    def opening_stock(
-        self, tenant_id: UUID, location_ids: Sequence[UUID], before: datetime
-    ) -> dict[tuple[str, UUID], int]:
-        """(SKU, location) -> the sum of its movements before ``before``."""
-        ...
-
-    def daily_stock_changes(
-        self, tenant_id: UUID, location_ids: Sequence[UUID], start: datetime, end: datetime
-    ) -> dict[tuple[str, UUID, date], int]:
-        """(SKU, location, UTC day) -> the sum of its movements that day, in [start, end)."""
-        ...
-
-    def bins(self, tenant_id: UUID, location_ids: Sequence[UUID]) -> dict[tuple[str, UUID], str]:
-        """(SKU, location) -> its bin."""
+    def storage_usage(
+        self, tenant_id: UUID, location_ids: Sequence[UUID], start: datetime, days: int
+    ) -> dict[UUID, tuple[int, int]]:
+        """Location -> (unit-days, bin-days) over ``days`` days from ``start``, by the rule of
+        ``oms.domain.billing.storage_usage``: each stock row's on hand at the end of each
+        day (its movements before ``start``, plus those of each day, summed per row and day),
+        and the bins holding stock then (a SKU with no bin is a bin of its own)."""
         ...
 
     def receiving(
@@ -155,12 +148,7 @@ def activity_of(uow: UnitOfWork, *, tenant_id: UUID, period: Period, as_of: date
     ids = sorted(codes)
     start, end = period.start, min(period.end, max(as_of, period.start))
     repo = uow.billing
-    usage = storage_usage(
-        days=period.days(until=end),
-        opening=repo.opening_stock(tenant_id, ids, start),
-        deltas=repo.daily_stock_changes(tenant_id, ids, start, end),
-        bins=repo.bins(tenant_id, ids),
-    )
+    usage = repo.storage_usage(tenant_id, ids, start, len(period.days(until=end)))
     receiving = repo.receiving(tenant_id, ids, start, end)
     shipped = repo.shipped(tenant_id, ids, start, end)
     by_sku: Counter[str] = Counter()

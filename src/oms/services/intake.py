@@ -119,6 +119,7 @@ class PlaceOrder:
     reservation_id: UUID | None = None
     service_level: str = "standard"
     pickup_location: str | None = None  # a store's code: the customer collects it there
+    duties_terms: str | None = None  # DAP or DDP; None: the tenant's policy
 
 
 @dataclass(frozen=True)
@@ -333,6 +334,7 @@ def _place_new(
         shipping_tax=round_money(command.shipping_tax, command.currency),
         service_level=command.service_level,
         pickup_location_id=None if store is None else store.id,
+        duties_terms=command.duties_terms or policies.duties_terms,
     )
     if command.discount_codes:
         order.discount_codes = apply_codes(

@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from oms.api.schemas.common import Currency, Strict, money_text
 from oms.domain import lengths
@@ -17,6 +17,7 @@ from oms.domain.billing import (
     StorageBasis,
     StorageRate,
 )
+from oms.domain.money import without_negative_zero
 from oms.services.billing import StatementSet
 
 __all__ = [
@@ -27,7 +28,12 @@ __all__ = [
     "StatementRead",
 ]
 
-Rate = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=4)]
+# A rate may be finer than the currency's minor unit; never negative zero (like Price).
+Rate = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=18, decimal_places=4),
+    AfterValidator(without_negative_zero),
+]
 LocationOrAny = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.LOCATION_CODE)
 ]

@@ -25,6 +25,7 @@ from oms.api.schemas.common import (
 from oms.api.schemas.holds import HoldRead
 from oms.domain import lengths
 from oms.domain.catalogue import ProductKind
+from oms.domain.customs import DutiesTerms
 from oms.domain.orders import Customer, Order, OrderEvent
 from oms.domain.payments import PaymentRecord
 from oms.domain.status import FulfillmentStatus, OrderStatus, PaymentStatus
@@ -132,6 +133,11 @@ class OrderCreate(Strict):
         description="Code of the store where the customer collects the order (BOPIS); "
         "then no shipping address is needed",
     )
+    duties_terms: DutiesTerms | None = Field(
+        default=None,
+        description="Who pays duties and import taxes when the parcel crosses a border: "
+        "DAP (the receiver) or DDP (the sender); the tenant's policy (default DAP) if left out",
+    )
 
     @model_validator(mode="after")
     def _amounts_in_its_currency(self) -> OrderCreate:
@@ -187,6 +193,7 @@ class OrderCreate(Strict):
             reservation_id=self.reservation_id,
             service_level=self.service_level,
             pickup_location=self.pickup_location,
+            duties_terms=self.duties_terms,
         )
 
 
@@ -319,6 +326,7 @@ class OrderRead(BaseModel):
     risk: dict[str, Any] | None
     customer_id: UUID | None
     service_level: str
+    duties_terms: str = Field(default="DAP", description="DAP or DDP")
     promised_ship_by: date | None
     promised_deliver_by: date | None
     routing_profile_version: int | None
@@ -381,6 +389,7 @@ class OrderRead(BaseModel):
                 "risk": order.risk,
                 "customer_id": order.customer_id,
                 "service_level": order.service_level,
+                "duties_terms": order.duties_terms or DutiesTerms.DAP.value,
                 "promised_ship_by": order.promised_ship_by,
                 "promised_deliver_by": order.promised_deliver_by,
                 "routing_profile_version": order.routing_profile_version,

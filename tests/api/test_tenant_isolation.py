@@ -325,6 +325,14 @@ ID_ROUTES = [
     ),
     IdRoute("GET", "/v1/shipments/{shipment_id}", lambda w: [_their_work(w).shipment]),
     IdRoute("GET", "/v1/shipments/{shipment_id}/label", lambda w: [_their_work(w).shipment]),
+    IdRoute("GET", "/v1/shipments/{shipment_id}/customs", lambda w: [_their_work(w).shipment]),
+    # A domestic shipment needs no commercial invoice: its owner gets 409, never a 404.
+    IdRoute(
+        "GET",
+        "/v1/shipments/{shipment_id}/commercial-invoice",
+        lambda w: [_their_work(w).shipment],
+        owner_status=0,
+    ),
     IdRoute("GET", "/v1/orders/{order_id}/fulfillment-orders", _their_order),
     IdRoute("GET", "/v1/orders/{order_id}/shipments", _their_order),
     IdRoute("GET", "/v1/orders/{order_id}/downloads", _their_order),

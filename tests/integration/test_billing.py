@@ -37,10 +37,12 @@ from oms.domain.errors import Conflict
 from oms.domain.ids import new_id
 from oms.domain.inventory import MovementKind
 from oms.domain.money import round_money
+from oms.domain.orders import Order
 from oms.domain.tenancy import ApiKeyScope, Principal
 from oms.services import catalogue, inventory
 from oms.services.billing import set_price_list, statement_for, statements_for
 from oms.services.checks import find_invariant_violations
+from oms.services.orders import get_order
 from oms.services.packing import PackRequest, pack
 from oms.services.picking import confirm_picks, create_wave
 from oms.services.shipping import ShipRequest, create_shipment
@@ -139,17 +141,20 @@ def _adjust(
     )
 
 
-def _ship_order(
+def ship_order(
     uow_factory: SqlUnitOfWorkFactory,
     tenant_id: UUID,
     code: str,
     lines: tuple[tuple[str, int], ...],
     parcels: list[list[str]],
     at: datetime,
-) -> None:
-    """Place an order and take it through wave, pick, pack (one package per scan list) and
-    one shipment at ``at``."""
-    placed = place(uow_factory, tenant_id, replace(order_of(*lines), shipping_address=COLOGNE))
+    *,
+    duties_terms: str | None = None,
+) -> Order:
+    """Place an order (to Cologne) and take it through wave, pick, pack (one package per
+    scan list) and one shipment at ``at``; answers the order as it is then."""
+    command = replace(order_of(*lines), shipping_address=COLOGNE, duties_terms=duties_terms)
+    placed = place(uow_factory, tenant_id, command)
     wave = create_wave(
         uow_factory=uow_factory,
         tenant_id=tenant_id,
@@ -189,6 +194,7 @@ def _ship_order(
         actor=TESTER,
         at=at,
     )
+    return get_order(uow_factory=uow_factory, tenant_id=tenant_id, order_id=placed.order.id)
 
 
 def _seed_month(uow_factory: SqlUnitOfWorkFactory) -> tuple[UUID, str]:
@@ -245,11 +251,11 @@ def _seed_month(uow_factory: SqlUnitOfWorkFactory) -> tuple[UUID, str]:
     _receive(uow_factory, t, "MUG", wh, 5, "ASN-0002", _at(3, 15))
     _receive(uow_factory, t, "VASE", wh, 12, "PO-77", _at(17, 8))
     _adjust(uow_factory, t, "VASE", code, -3, _at(9, 11))
-    _ship_order(
+    ship_order(
         uow_factory, t, code, (("VASE", 2), ("MUG", 3)), [["VASE", "VASE"], ["MUG"] * 3], _at(5)
     )
-    _ship_order(uow_factory, t, code, (("TEA", 60),), [["TEA"] * 60], _at(12, 23))
-    _ship_order(uow_factory, t, code, (("MUG", 30),), [["MUG"] * 30], _at(31, 22))
+    ship_order(uow_factory, t, code, (("TEA", 60),), [["TEA"] * 60], _at(12, 23))
+    ship_order(uow_factory, t, code, (("MUG", 30),), [["MUG"] * 30], _at(31, 22))
     # The merchant's own room is not the 3PL's work; April is not March.
     _receive(uow_factory, t, "TEA", own.id, 500, "OWN-1", _at(10))
     _receive(uow_factory, t, "VASE", wh, 7, "ASN-0003", _at(1, 0, month=4))

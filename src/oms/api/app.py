@@ -28,6 +28,7 @@ from oms.api.routers import (
     carriers,
     catalogue,
     customers,
+    customs,
     dashboard,
     discounts,
     fulfilment,
@@ -235,6 +236,7 @@ def create_app(
         webhook_endpoints,
         dashboard,
         billing,
+        customs,
     ):
         app.include_router(module.router)
     install_public_pages(

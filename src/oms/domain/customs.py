@@ -35,6 +35,7 @@ __all__ = [
     "customs_problems",
     "normal_hs_code",
     "postal_form",
+    "shipped_value",
 ]
 
 # 300 SDR at the conversion postal operators publish (the UPU's CN22 limit), per currency;
@@ -79,19 +80,26 @@ def crosses_border(origin_country: str | None, destination_country: str | None) 
 
 @dataclass(frozen=True)
 class CustomsLine:
-    """Units of one SKU in a parcel, as a customs form declares them."""
+    """Units of one SKU in a parcel, as a customs form declares them; ``value`` is what the
+    customer paid for those units (``shipped_value``)."""
 
     sku: str
     description: str
     quantity: int
-    unit_value: Decimal
+    value: Decimal
     weight_grams: int  # of all its units
     hs_code: str | None
     origin_country: str | None
 
-    @property
-    def value(self) -> Decimal:
-        return self.unit_value * self.quantity
+
+def shipped_value(
+    *, unit_price: Decimal, ordered: int, discount: Decimal, shipped: int, currency: str
+) -> Decimal:
+    """The value of ``shipped`` of an order line's ``ordered`` units: the line's price after
+    its discount, in proportion, rounded once (as payment captures what ships)."""
+    if ordered <= 0:
+        return round_money(Decimal(0), currency)
+    return round_money((unit_price * ordered - discount) * shipped / ordered, currency)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from typing import Protocol
 from oms.domain.addresses import Address
 
 __all__ = [
+    "CommercialInvoiceDoc",
+    "CommercialInvoiceLine",
     "DocumentRenderer",
     "LabelDoc",
     "PackingSlipDoc",
@@ -133,6 +135,36 @@ class StatementDoc:
     notes: Sequence[str] = ()
 
 
+@dataclass(frozen=True)
+class CommercialInvoiceLine:
+    """Units of one SKU shipped across a border; ``value`` formatted in the currency."""
+
+    sku: str
+    description: str
+    hs_code: str
+    origin_country: str
+    quantity: int
+    weight_grams: int
+    value: str
+
+
+@dataclass(frozen=True)
+class CommercialInvoiceDoc:
+    """The commercial invoice that travels with a shipment leaving its origin country."""
+
+    invoice_number: str
+    order_number: str
+    tracking_number: str
+    ship_date: date
+    sender: Address
+    receiver: Address | None
+    currency: str
+    duties_terms: str
+    lines: Sequence[CommercialInvoiceLine]
+    total: str
+    weight_grams: int
+
+
 class DocumentRenderer(Protocol):
     """Draws the warehouse's documents as PDF; see the module docstring for the contract."""
 
@@ -150,4 +182,8 @@ class DocumentRenderer(Protocol):
 
     def statement(self, doc: StatementDoc) -> bytes:
         """A merchant's billing statement for a period."""
+        ...
+
+    def commercial_invoice(self, doc: CommercialInvoiceDoc) -> bytes:
+        """A cross-border shipment's commercial invoice."""
         ...

@@ -238,26 +238,40 @@ def storage_usage(
     ``opening`` is each stock row's (SKU, location) on hand when the first day began,
     ``deltas`` the sum of its movements per day. A day counts the on hand at its end; a bin
     counts on a day when any SKU in it has stock then, and a SKU with no bin is a bin of its
-    own. Work is per stock row and day, not per movement.
+    own. Work is per stock row and day with a change, never per movement or per idle day:
+    a row's on hand is constant between its changes, so each stretch counts at once.
     """
-    per_day: dict[tuple[str, UUID], dict[date, int]] = defaultdict(dict)
+    position = {day: n for n, day in enumerate(days)}
+    changes: dict[tuple[str, UUID], dict[int, int]] = defaultdict(dict)
     for (sku, location, day), delta in deltas.items():
-        per_day[(sku, location)][day] = per_day[(sku, location)].get(day, 0) + delta
+        n = position.get(day)
+        if n is not None:
+            row = changes[(sku, location)]
+            row[n] = row.get(n, 0) + delta
     unit_days: dict[UUID, int] = defaultdict(int)
-    occupied: dict[tuple[UUID, date], set[str]] = defaultdict(set)
-    for key in set(opening) | set(per_day):
+    stocked: dict[tuple[UUID, str], list[tuple[int, int]]] = defaultdict(list)
+    for key in set(opening) | set(changes):
         sku, location = key
-        on_hand = opening.get(key, 0)
-        changes = per_day.get(key, {})
+        on_hand, since = opening.get(key, 0), 0
+        stretches: list[tuple[int, int, int]] = []
+        for index, delta in sorted(changes.get(key, {}).items()):
+            if index > since and on_hand > 0:
+                stretches.append((since, index, on_hand))
+            on_hand, since = on_hand + delta, index
+        if len(days) > since and on_hand > 0:
+            stretches.append((since, len(days), on_hand))
         bin_name = bins.get(key, f"\x1f{sku}")  # no bin: the SKU is a bin of its own
-        for day in days:
-            on_hand += changes.get(day, 0)
-            if on_hand > 0:
-                unit_days[location] += on_hand
-                occupied[(location, day)].add(bin_name)
+        for first, stop, units in stretches:
+            unit_days[location] += units * (stop - first)
+            stocked[(location, bin_name)].append((first, stop))
     bin_days: dict[UUID, int] = defaultdict(int)
-    for (location, _), names in occupied.items():
-        bin_days[location] += len(names)
+    for (location, _), spans in stocked.items():
+        covered, reach = 0, 0
+        for first, stop in sorted(spans):  # days on which any SKU of the bin had stock
+            if stop > reach:
+                covered += stop - max(first, reach)
+                reach = stop
+        bin_days[location] += covered
     return {loc: (unit_days[loc], bin_days[loc]) for loc in set(unit_days) | set(bin_days)}
 
 

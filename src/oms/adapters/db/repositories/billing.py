@@ -2,31 +2,26 @@
 
 Storage is the heavy part: a month over a million movements. The database sums the
 movements before the month per stock row, and those in the month per stock row and UTC day;
-Python only walks the (few) rows and days (``oms.domain.billing.storage_usage``).
+Python then walks each row's days with a change (``oms.domain.billing.storage_usage``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
     Connection,
-    Integer,
-    and_,
+    Date,
     cast,
     delete,
     func,
     insert,
-    literal,
     select,
     text,
-    true,
-    union,
-    union_all,
 )
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -37,7 +32,7 @@ from oms.adapters.db.tables import (
     product_bins,
     shipments,
 )
-from oms.domain.billing import PriceList, StorageBasis, StorageRate
+from oms.domain.billing import PriceList, StorageBasis, StorageRate, storage_usage
 from oms.domain.inventory import MovementKind
 from oms.services.billing import ReceivingTally, ShippedWork
 
@@ -125,14 +120,12 @@ class SqlBillingRepository:
             # A month's rows per SKU, location and day are sorted and joined in memory.
             self._conn.execute(text("SET LOCAL work_mem = '64MB'"))
 
-    def _day_index(self, column: Any, start: datetime) -> ColumnElement[int]:
-        """Whole UTC days from ``start`` to a timestamp at or after it (0 on the first day)."""
+    def _day(self, column: Any) -> ColumnElement[Any]:
+        """The UTC day of a timestamp: a date on PostgreSQL, ISO text on SQLite (which stores
+        UTC timestamps as ISO text)."""
         if self._postgres:
-            seconds = func.extract("epoch", column - start)
-            return cast(func.floor(seconds / 86400), Integer)
-        # SQLite stores UTC timestamps as ISO text; julianday reads it.
-        naive = start.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
-        return cast(func.julianday(column) - func.julianday(naive), Integer)
+            return cast(func.timezone("UTC", column), Date)
+        return func.substr(column, 1, 10)
 
     def storage_usage(
         self, tenant_id: UUID, location_ids: Sequence[UUID], start: datetime, days: int
@@ -142,97 +135,35 @@ class SqlBillingRepository:
         self._prepare()
         end = start + timedelta(days=days)
         scope = (_m.tenant_id == tenant_id, _m.location_id.in_(location_ids))
-        opening = (
-            select(_m.sku, _m.location_id, func.sum(_m.quantity).label("q"))
-            .where(*scope, _m.created_at < start)
-            .group_by(_m.sku, _m.location_id)
-            .cte("opening")
-        )
-        day = self._day_index(_m.created_at, start)
-        changes = (
-            select(_m.sku, _m.location_id, day.label("d"), func.sum(_m.quantity).label("q"))
-            .where(*scope, _m.created_at >= start, _m.created_at < end)
-            .group_by(_m.sku, _m.location_id, day)
-            .cte("changes")
-        )
-        rows = union(
-            select(opening.c.sku, opening.c.location_id),
-            select(changes.c.sku, changes.c.location_id),
-        ).cte("stock_rows")
-        calendar = union_all(*(select(literal(n, Integer).label("d")) for n in range(days))).cte(
-            "calendar"
-        )
-        # Each stock row's on hand at the end of each day: the opening plus a running sum.
-        running = func.sum(func.coalesce(changes.c.q, 0)).over(
-            partition_by=(rows.c.sku, rows.c.location_id), order_by=calendar.c.d
-        )
+        opening = {
+            (sku, loc): int(total)
+            for sku, loc, total in self._conn.execute(
+                select(_m.sku, _m.location_id, func.sum(_m.quantity))
+                .where(*scope, _m.created_at < start)
+                .group_by(_m.sku, _m.location_id)
+            )
+            if total
+        }
+        day = self._day(_m.created_at).label("day")
+        changes = {
+            (sku, loc, d if isinstance(d, date) else date.fromisoformat(str(d))): int(total)
+            for sku, loc, d, total in self._conn.execute(
+                select(_m.sku, _m.location_id, day, func.sum(_m.quantity))
+                .where(*scope, _m.created_at >= start, _m.created_at < end)
+                .group_by(_m.sku, _m.location_id, day)
+            )
+        }
         b = product_bins.c
-        daily = (
-            select(
-                rows.c.location_id,
-                rows.c.sku,
-                calendar.c.d,
-                (func.coalesce(opening.c.q, 0) + running).label("on_hand"),
+        bins = {
+            (sku, loc): name
+            for sku, loc, name in self._conn.execute(
+                select(b.sku, b.location_id, b.bin).where(
+                    b.tenant_id == tenant_id, b.location_id.in_(location_ids)
+                )
             )
-            .select_from(rows)
-            .join(calendar, true())
-            .outerjoin(
-                changes,
-                and_(
-                    changes.c.sku == rows.c.sku,
-                    changes.c.location_id == rows.c.location_id,
-                    changes.c.d == calendar.c.d,
-                ),
-            )
-            .outerjoin(
-                opening,
-                and_(opening.c.sku == rows.c.sku, opening.c.location_id == rows.c.location_id),
-            )
-            .cte("daily")
-        )
-        stocked = (
-            select(
-                daily.c.location_id,
-                daily.c.d,
-                daily.c.on_hand,
-                # A SKU with no bin is a bin of its own.
-                func.coalesce(b.bin, literal("\x1f") + daily.c.sku).label("bin"),
-            )
-            .select_from(daily)
-            .outerjoin(
-                product_bins,
-                and_(
-                    b.tenant_id == tenant_id,
-                    b.sku == daily.c.sku,
-                    b.location_id == daily.c.location_id,
-                ),
-            )
-            .where(daily.c.on_hand > 0)
-            .cte("stocked")
-        )
-        occupied = select(stocked.c.location_id, stocked.c.bin, stocked.c.d).distinct().subquery()
-        unit_days = select(
-            stocked.c.location_id, literal("unit").label("what"), func.sum(stocked.c.on_hand)
-        ).group_by(stocked.c.location_id)
-        bin_days = select(
-            occupied.c.location_id, literal("bin").label("what"), func.count()
-        ).group_by(occupied.c.location_id)
-        found: dict[UUID, list[int]] = {}
-        for location_id, what, figure in self._conn.execute(union_all(unit_days, bin_days)):
-            pair = found.setdefault(location_id, [0, 0])
-            pair[0 if what == "unit" else 1] = int(figure)
-        return {loc: (pair[0], pair[1]) for loc, pair in found.items()}
-
-    def bins(self, tenant_id: UUID, location_ids: Sequence[UUID]) -> dict[tuple[str, UUID], str]:
-        if not location_ids:
-            return {}
-        b = product_bins.c
-        rows = self._conn.execute(
-            select(b.sku, b.location_id, b.bin).where(
-                b.tenant_id == tenant_id, b.location_id.in_(location_ids)
-            )
-        )
-        return {(sku, loc): name for sku, loc, name in rows}
+        }
+        calendar = [(start + timedelta(days=n)).date() for n in range(days)]
+        return storage_usage(days=calendar, opening=opening, deltas=changes, bins=bins)
 
     def receiving(
         self, tenant_id: UUID, location_ids: Sequence[UUID], start: datetime, end: datetime

@@ -38,6 +38,7 @@ DEFAULT_POLICIES: dict[str, Any] = {
     "pickup_expiry_days": 7,
     "download_link_days": 30,
     "overpayment": "review",
+    "duties_terms": "DAP",
 }
 
 

@@ -395,6 +395,14 @@ ID_ROUTES = [
     ),
     IdRoute("GET", "/v1/shipments/{shipment_id}", lambda w: [_their_work(w).shipment]),
     IdRoute("GET", "/v1/shipments/{shipment_id}/label", lambda w: [_their_work(w).shipment]),
+    IdRoute("GET", "/v1/shipments/{shipment_id}/customs", lambda w: [_their_work(w).shipment]),
+    # A domestic shipment needs no commercial invoice: its owner gets 409, never a 404.
+    IdRoute(
+        "GET",
+        "/v1/shipments/{shipment_id}/commercial-invoice",
+        lambda w: [_their_work(w).shipment],
+        owner_status=0,
+    ),
     IdRoute("GET", "/v1/orders/{order_id}/fulfillment-orders", _their_order),
     IdRoute("GET", "/v1/orders/{order_id}/shipments", _their_order),
     IdRoute("GET", "/v1/orders/{order_id}/downloads", _their_order),
@@ -527,6 +535,15 @@ ID_ROUTES = [
     ],
     *_WEBHOOK_ROUTES,
     *_INBOUND_ROUTES,
+    # A merchant's statement (the current month; without a price list the owner gets 409).
+    *[
+        IdRoute("GET", path, lambda w: [str(w.theirs.tenant.id)], owner_status=0)
+        for path in (
+            "/v1/billing/statements/{tenant_id}",
+            "/v1/billing/statements/{tenant_id}/csv",
+            "/v1/billing/statements/{tenant_id}/pdf",
+        )
+    ],
 ]
 ROUTE_ID = "{0.method} {0.path}".format
 # Routes whose path parameters name something every tenant has (a template), not a

@@ -130,6 +130,15 @@ COLUMN_OF = {
     "TransferCreate.to": "locations.code",
     "TransferLineIn.sku": "transfer_lines.sku",
     "ApprovalCreate.reason": UNBOUNDED,  # count_sheets.reason and movement reasons: text
+    "PriceListBody.currency": "billing_price_lists.currency",
+    "PriceListBody.special_handling{}": UNBOUNDED,  # a category, in the price list's JSON
+    "StorageRateBody.location": "locations.code",
+    "ProductCreate.customs_description": "products.customs_description",
+    "ProductCreate.hs_code": "products.hs_code",
+    "ProductCreate.origin_country": "products.origin_country",
+    "ProductUpdate.customs_description": "products.customs_description",
+    "ProductUpdate.hs_code": "products.hs_code",
+    "ProductUpdate.origin_country": "products.origin_country",
     "WebhookEndpointCreate.url": "webhook_endpoints.url",
     "WebhookEndpointCreate.description": "webhook_endpoints.description",
     "WebhookEndpointCreate.event_types[]": NOT_STORED,  # only known type names are kept
@@ -411,7 +420,20 @@ def test_a_time_without_an_offset_is_refused() -> None:
 
 # Where each amount is checked with oms.domain.money.minor_unit_problem: by the model that
 # holds its currency (refuse_amounts_finer_than), or where the currency is known.
+# Billing rates are finer than money (0.0125 per unit-day): at most 4 decimals, checked by
+# the price list; each priced line is rounded to the currency once.
+_RATE = "oms.domain.billing.PriceList (rates: at most 4 decimals)"
 AMOUNT_CHECKED_IN = {
+    "PriceListBody.receiving_per_receipt": _RATE,
+    "PriceListBody.receiving_per_line": _RATE,
+    "PriceListBody.receiving_per_unit": _RATE,
+    "PriceListBody.pick_per_order": _RATE,
+    "PriceListBody.pick_per_line": _RATE,
+    "PriceListBody.pick_per_unit": _RATE,
+    "PriceListBody.per_package": _RATE,
+    "PriceListBody.label_markup_percent": _RATE,
+    "PriceListBody.special_handling": _RATE,
+    "StorageRateBody.rate": _RATE,
     "ProductCreate.price": "ProductCreate",
     "LineIn.unit_price": "OrderCreate",
     "LineIn.tax": "OrderCreate",

@@ -25,10 +25,12 @@ from oms.api.errors import install_error_handlers, problem
 from oms.api.intake_groups import IntakeGroups
 from oms.api.intake_lane import IntakeLane
 from oms.api.routers import (
+    billing,
     carriers,
     catalogue,
     channels,
     customers,
+    customs,
     cycle_counts,
     dashboard,
     discounts,
@@ -250,6 +252,8 @@ def create_app(
         inbound_routes,
         cycle_counts,
         transfers,
+        billing,
+        customs,
     ):
         app.include_router(module.router)
     app.include_router(channels.store_router)

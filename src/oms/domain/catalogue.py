@@ -12,6 +12,7 @@ from uuid import UUID
 
 from oms.domain import lengths
 from oms.domain.addresses import Address
+from oms.domain.customs import customs_problems
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.packing import Box, is_valid_gtin, validate_boxes
 
@@ -75,6 +76,10 @@ class Product:
     height_mm: int | None = None
     download_url: str | None = None
     archived_at: datetime | None = None
+    # Customs (oms.domain.customs): tariff number, ISO country of origin, description.
+    hs_code: str | None = None
+    origin_country: str | None = None
+    customs_description: str | None = None
 
     @property
     def archived(self) -> bool:
@@ -113,7 +118,11 @@ class Product:
             raise InvalidRequest("The product is not valid", errors)
 
     def _fulfilment_field_errors(self) -> list[FieldError]:
-        errors: list[FieldError] = []
+        errors: list[FieldError] = customs_problems(
+            hs_code=self.hs_code,
+            origin_country=self.origin_country,
+            description=self.customs_description,
+        )
         if self.barcode is not None and not is_valid_gtin(self.barcode):
             errors.append(
                 FieldError("#/barcode", "must be a GTIN-8, -12, -13 or -14 with its check digit")

@@ -29,11 +29,13 @@ __all__ = [
     "CHANNEL",
     "CLOCK_TIME",
     "CURRENCY",
+    "CUSTOMS_DESCRIPTION",
     "DISCOUNT_CODE",
     "EMAIL",
     "EXTERNAL_ID",
     "GATEWAY",
     "GATEWAY_REFERENCE",
+    "HS_CODE",
     "IDEMPOTENCY_KEY",
     "LOCATION_CODE",
     "NAME",
@@ -89,6 +91,11 @@ ACTOR = 100  # who did something: "api_key:<uuid>", "user:<name>"
 # An address as matched against others: "country|postal code|folded street"
 # (``oms.domain.risk.address_key``).
 ADDRESS_KEY = 400
+
+# Customs: an HS / tariff code (6 digits internationally, up to 10 nationally, maybe dotted)
+# and the plain description a customs form asks for.
+HS_CODE = 14
+CUSTOMS_DESCRIPTION = 200
 
 
 def length_problems(

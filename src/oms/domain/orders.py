@@ -174,6 +174,9 @@ class Order:
     promised_ship_by: date | None = None
     promised_deliver_by: date | None = None
     pickup_location_id: UUID | None = None
+    # Who pays duties and taxes when the parcel crosses a border: "DDP" (the sender) or
+    # "DAP" (the receiver); set at intake (oms.domain.customs.DutiesTerms).
+    duties_terms: str | None = None
     # The highest timeline number so far, for when the timeline itself was not read.
     last_seq: int = 0
     new_events: list[OrderEvent] = field(default_factory=list, repr=False)

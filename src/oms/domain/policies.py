@@ -42,6 +42,8 @@ class TenantPolicies:
     pickup_expiry_days: int = 7
     download_link_days: int = 30
     overpayment: Overpayment = Overpayment.REVIEW
+    # Orders that do not say: who pays duties across a border (oms.domain.customs).
+    duties_terms: str = "DAP"
 
     def hold_sla(self, reason: HoldReason) -> timedelta:
         """How long a hold of ``reason`` may stay open before it is overdue."""
@@ -61,6 +63,7 @@ class TenantPolicies:
             "pickup_expiry_days": self.pickup_expiry_days,
             "download_link_days": self.download_link_days,
             "overpayment": self.overpayment.value,
+            "duties_terms": self.duties_terms,
         }
 
     @classmethod
@@ -105,9 +108,14 @@ class TenantPolicies:
         if not isinstance(overpayment, str) or overpayment not in set(Overpayment):
             errors.append(FieldError("#/overpayment", "refund or review"))
             overpayment = defaults.overpayment.value
+        duties = raw.get("duties_terms", defaults.duties_terms)
+        if duties not in ("DAP", "DDP"):
+            errors.append(FieldError("#/duties_terms", "DAP or DDP"))
+            duties = defaults.duties_terms
         if errors:
             raise InvalidRequest("The policies are not valid", errors)
         return cls(
+            duties_terms=duties,
             hold_sla_hours=slas,
             authorization_ttl_hours=float(ttl),
             reservation_max_ttl_minutes=minutes,

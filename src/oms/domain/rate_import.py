@@ -10,7 +10,8 @@ that ``tests/integration/test_rate_card_docs.py`` imports; the examples below ar
 module's own (``tests/unit/test_rate_import.py`` reads them).
 
 YAML: a list of services. ``dim_divisor`` (cm³ per kg, default 5000), ``fuel_surcharge_pct``
-(default 0) and ``max_weight_grams`` (default: no limit) may be left out, and so may
+(default 0), ``max_weight_grams`` (default: no limit) and ``international`` (default true;
+false: a domestic-only service, never offered across a border) may be left out, and so may
 ``distance_bands`` and ``regions``; other keys are required and unknown keys are refused.
 Amounts may be numbers or quoted strings; ``.inf`` is an open-ended band; ``yes``, ``no``,
 ``on`` and ``off`` are read as text, so ``country: NO`` is Norway::
@@ -174,7 +175,7 @@ class _Reader:
 # --- From a document (the parsed YAML, or the CSV rows gathered into the same shape) ---------
 
 _SERVICE = {"carrier", "code", "name", "currency", "zones", "prices"}
-_SERVICE_OPTIONAL = {"dim_divisor", "fuel_surcharge_pct", "max_weight_grams"}
+_SERVICE_OPTIONAL = {"dim_divisor", "fuel_surcharge_pct", "max_weight_grams", "international"}
 _PRICE = {"zone", "transit_days", "per_kg_over", "breaks"}
 
 
@@ -279,7 +280,13 @@ def _service(reader: _Reader, entry: dict[str, Any], at: str) -> CarrierService:
         ),
     )
     carrier, code = text(entry["carrier"], f"{at}/carrier"), text(entry["code"], f"{at}/code")
-    return CarrierService(carrier, code, text(entry["name"], f"{at}/name"), card)
+    international = entry.get("international", True)
+    if not isinstance(international, bool):
+        reader.errors.append(FieldError(f"{at}/international", "must be true or false"))
+        international = True
+    return CarrierService(
+        carrier, code, text(entry["name"], f"{at}/name"), card, international=international
+    )
 
 
 def _load_yaml(text: str) -> object:

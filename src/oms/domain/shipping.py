@@ -270,6 +270,15 @@ class CarrierService:
     code: str
     name: str
     rate_card: RateCard
+    # False: a domestic-only service, never offered for a parcel that crosses a border.
+    international: bool = True
+
+    def serves_route(self, origin_country: str, destination_country: str) -> bool:
+        """A domestic-only service serves only parcels that stay in one country (a country
+        unknown on either side does not count as a border)."""
+        if self.international or not origin_country or not destination_country:
+            return True
+        return origin_country.upper() == destination_country.upper()
 
     def validate(self) -> None:
         """Refuse codes or a name too long to store, or an inconsistent card, with
@@ -385,10 +394,13 @@ def quote(
     destination_region: str | None,
     ship_on: date,
 ) -> Quote | None:
-    """The service's quote, or ``None`` when it does not serve the zone or the parcel is too
-    heavy (actual weight above ``max_weight_grams``)."""
+    """The service's quote, or ``None`` when it does not serve the zone, the parcel is too
+    heavy (actual weight above ``max_weight_grams``), or it is domestic-only and the parcel
+    crosses a border."""
     card = service.rate_card
     if card.max_weight_grams is not None and parcel.weight_grams > card.max_weight_grams:
+        return None
+    if not service.serves_route(origin_country, destination_country):
         return None
     zone = card.zones.zone_for(
         origin=origin,

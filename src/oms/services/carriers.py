@@ -69,6 +69,8 @@ def to_document(service: CarrierService) -> dict[str, Any]:
     }
     if card.max_weight_grams is not None:
         document["max_weight_grams"] = card.max_weight_grams
+    if not service.international:
+        document["international"] = False
     return {"format": "yaml", "document": yaml.safe_dump([document], sort_keys=False)}
 
 

@@ -72,6 +72,9 @@ class NewProduct:
     width_mm: int | None = None
     height_mm: int | None = None
     download_url: str | None = None
+    hs_code: str | None = None
+    origin_country: str | None = None
+    customs_description: str | None = None
 
 
 def create_product(
@@ -100,6 +103,9 @@ def create_product(
         width_mm=command.width_mm,
         height_mm=command.height_mm,
         download_url=command.download_url,
+        hs_code=command.hs_code,
+        origin_country=command.origin_country,
+        customs_description=command.customs_description,
     )
     with uow_factory() as uow:
         parts = uow.products.by_skus(tenant_id, [c.sku for c in command.components])
@@ -134,6 +140,9 @@ class ProductEdit:
     width_mm: int | None = None
     height_mm: int | None = None
     download_url: str | None = None
+    hs_code: str | None = None
+    origin_country: str | None = None
+    customs_description: str | None = None
 
 
 def _refuse_cleared(edit: ProductEdit | LocationEdit, required: frozenset[str]) -> None:

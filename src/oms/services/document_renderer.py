@@ -25,12 +25,16 @@ from typing import Protocol
 from oms.domain.addresses import Address
 
 __all__ = [
+    "CommercialInvoiceDoc",
+    "CommercialInvoiceLine",
     "DocumentRenderer",
     "LabelDoc",
     "PackingSlipDoc",
     "PackingSlipLine",
     "PickListDoc",
     "PickListLine",
+    "StatementDoc",
+    "StatementDocLine",
 ]
 
 
@@ -108,6 +112,59 @@ class LabelDoc:
             raise ValueError(f"negative weight {self.weight_grams} g")
 
 
+@dataclass(frozen=True)
+class StatementDocLine:
+    """One priced line of a billing statement, its figures already formatted."""
+
+    description: str
+    quantity: str
+    rate: str
+    amount: str
+
+
+@dataclass(frozen=True)
+class StatementDoc:
+    """A 3PL's billing statement to one merchant for one period."""
+
+    merchant_name: str
+    merchant_id: str
+    period: str
+    currency: str
+    lines: Sequence[StatementDocLine]
+    total: str
+    notes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class CommercialInvoiceLine:
+    """Units of one SKU shipped across a border; ``value`` formatted in the currency."""
+
+    sku: str
+    description: str
+    hs_code: str
+    origin_country: str
+    quantity: int
+    weight_grams: int
+    value: str
+
+
+@dataclass(frozen=True)
+class CommercialInvoiceDoc:
+    """The commercial invoice that travels with a shipment leaving its origin country."""
+
+    invoice_number: str
+    order_number: str
+    tracking_number: str
+    ship_date: date
+    sender: Address
+    receiver: Address | None
+    currency: str
+    duties_terms: str
+    lines: Sequence[CommercialInvoiceLine]
+    total: str
+    weight_grams: int
+
+
 class DocumentRenderer(Protocol):
     """Draws the warehouse's documents as PDF; see the module docstring for the contract."""
 
@@ -121,4 +178,12 @@ class DocumentRenderer(Protocol):
 
     def labels(self, docs: Sequence[LabelDoc]) -> bytes:
         """A shipment's labels in one file, one page a package, in the order given."""
+        ...
+
+    def statement(self, doc: StatementDoc) -> bytes:
+        """A merchant's billing statement for a period."""
+        ...
+
+    def commercial_invoice(self, doc: CommercialInvoiceDoc) -> bytes:
+        """A cross-border shipment's commercial invoice."""
         ...

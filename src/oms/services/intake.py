@@ -123,6 +123,7 @@ class PlaceOrder:
     # no stock can be found for it) and the order held (unknown_sku), instead of refused.
     hold_unknown_skus: bool = False
     store_location: str | None = None  # a till sale: sold and handed over there (services.pos)
+    duties_terms: str | None = None  # DAP or DDP; None: the tenant's policy
 
 
 @dataclass(frozen=True)
@@ -386,6 +387,7 @@ def _place_new(
         shipping_tax=round_money(command.shipping_tax, command.currency),
         service_level=command.service_level,
         pickup_location_id=None if store is None else store.id,
+        duties_terms=command.duties_terms or policies.duties_terms,
     )
     if command.discount_codes:
         order.discount_codes = apply_codes(

@@ -40,6 +40,7 @@ from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
 from oms.domain.tracking import TrackingEvent
 
 if TYPE_CHECKING:  # they name UnitOfWork in turn
+    from oms.services.billing import BillingRepository
     from oms.services.dashboard import DashboardRepository
     from oms.services.deliveries import DeliveryRepository
     from oms.services.return_records import ReturnRepository
@@ -707,6 +708,8 @@ class UnitOfWork(Protocol):
     def returns(self) -> ReturnRepository: ...
     @property
     def inbound(self) -> InboundRepository: ...
+    @property
+    def billing(self) -> BillingRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -38,6 +38,7 @@ __all__ = [
     "ERROR_EVENTS_PREDICATE",
     "allocations",
     "api_keys",
+    "billing_price_lists",
     "carrier_counters",
     "carrier_services",
     "cart_reservation_lines",
@@ -217,6 +218,10 @@ products = Table(
     Column("height_mm", Integer, nullable=True),
     Column("download_url", Text, nullable=True),
     Column("archived_at", Timestamp, nullable=True),
+    # Customs (migration 0018): HS code, ISO country of origin, what the goods are.
+    Column("hs_code", String(lengths.HS_CODE), nullable=True),
+    Column("origin_country", String(2), nullable=True),
+    Column("customs_description", String(lengths.CUSTOMS_DESCRIPTION), nullable=True),
     PrimaryKeyConstraint("tenant_id", "id"),
     UniqueConstraint("tenant_id", "sku"),
     Index("ix_products_barcode", "tenant_id", "barcode"),
@@ -258,6 +263,8 @@ inventory_movements = Table(
     Column("created_at", Timestamp, nullable=False),
     PrimaryKeyConstraint("tenant_id", "id"),
     Index("ix_inventory_movements_level", "tenant_id", "sku", "location_id"),
+    # Billing reads a month of a tenant's ledger (migration 0018).
+    Index("ix_inventory_movements_time", "tenant_id", "created_at"),
 )
 
 # Open orders with units still to ship; the timeline events that are fulfilment errors
@@ -318,6 +325,8 @@ orders = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
+    # Who pays duties and taxes at the border: DDP (the sender) or DAP (the receiver).
+    Column("duties_terms", String(3), nullable=True),
     PrimaryKeyConstraint("tenant_id", "id"),
     UniqueConstraint("tenant_id", "number"),
     UniqueConstraint("tenant_id", "channel", "external_id"),
@@ -1019,6 +1028,16 @@ return_policies = Table(
     metadata,
     Column("tenant_id", Uuid, nullable=False),
     Column("policy", JSON, nullable=False),
+)
+
+# A merchant's price list for the 3PL's work (oms.domain.billing.PriceList); no row: none set.
+billing_price_lists = Table(
+    "billing_price_lists",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("currency", String(lengths.CURRENCY), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("updated_by", String(lengths.ACTOR), nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     PrimaryKeyConstraint("tenant_id"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),

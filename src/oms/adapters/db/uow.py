@@ -7,6 +7,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from oms.adapters.db.repositories.billing import SqlBillingRepository
 from oms.adapters.db.repositories.carts import SqlCartRepository
 from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlProductRepository
 from oms.adapters.db.repositories.customers import SqlCustomerRepository
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
     dashboard: SqlDashboardRepository
     returns: SqlReturnRepository
     inbound: SqlInboundRepository
+    billing: SqlBillingRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -99,6 +101,7 @@ class SqlUnitOfWork:
         self.dashboard = SqlDashboardRepository(conn)
         self.returns = SqlReturnRepository(conn)
         self.inbound = SqlInboundRepository(conn)
+        self.billing = SqlBillingRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

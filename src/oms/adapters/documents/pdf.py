@@ -14,7 +14,14 @@ from pypdf import PdfReader, PdfWriter
 
 from oms.adapters.documents.label import LABEL_SIZE, render_label
 from oms.adapters.documents.sheets import render_packing_slip, render_pick_list
-from oms.services.document_renderer import LabelDoc, PackingSlipDoc, PickListDoc
+from oms.adapters.documents.statements import render_commercial_invoice, render_statement
+from oms.services.document_renderer import (
+    CommercialInvoiceDoc,
+    LabelDoc,
+    PackingSlipDoc,
+    PickListDoc,
+    StatementDoc,
+)
 
 __all__ = [
     "LABEL_SIZE",
@@ -42,3 +49,9 @@ class PdfRenderer:
         out = io.BytesIO()
         writer.write(out)
         return out.getvalue()
+
+    def statement(self, doc: StatementDoc) -> bytes:
+        return render_statement(doc)
+
+    def commercial_invoice(self, doc: CommercialInvoiceDoc) -> bytes:
+        return render_commercial_invoice(doc)

@@ -25,7 +25,16 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from oms.adapters.documents.text import BOLD, REGULAR, address_lines, cut, markup, printable
 from oms.services.document_renderer import PackingSlipDoc, PickListDoc
 
-__all__ = ["render_packing_slip", "render_pick_list"]
+__all__ = [
+    "BODY",
+    "NUMBER",
+    "TITLE",
+    "build_sheet",
+    "grid",
+    "render_packing_slip",
+    "render_pick_list",
+    "sheet_margin",
+]
 
 _NOTE_LIMIT = 1000
 _REFERENCES_LIMIT = 240
@@ -114,6 +123,27 @@ def _build(
     on_page = _footer(footer)
     template.build(story, onFirstPage=on_page, onLaterPages=on_page)
     return buffer.getvalue()
+
+
+# The sheet's parts other documents of this package are built from (billing statements,
+# commercial invoices).
+BODY, NUMBER, TITLE = _BODY, _NUMBER, _TITLE
+
+
+def grid(rows: list[list[Any]], *, widths: Sequence[float], numeric: int) -> Table:
+    """A table whose header row repeats on every page; column ``numeric`` is right-aligned."""
+    return _grid(rows, widths=widths, numeric=numeric)
+
+
+def build_sheet(
+    story: list[Any], *, page_size: tuple[float, float], title: str, author: str, footer: str
+) -> bytes:
+    """The PDF bytes of ``story`` with the sheets' margins, metadata and footer."""
+    return _build(story, page_size=page_size, title=title, author=author, footer=footer)
+
+
+def sheet_margin() -> float:
+    return _MARGIN
 
 
 def render_pick_list(doc: PickListDoc, *, page_size: tuple[float, float] = A4) -> bytes:

@@ -6,7 +6,14 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
@@ -32,6 +39,7 @@ from oms.domain.catalogue import (
     ProductBin,
     ProductKind,
 )
+from oms.domain.customs import normal_hs_code
 from oms.domain.packing import Box
 from oms.services.catalogue import LocationEdit, NewLocation, NewProduct, ProductEdit
 
@@ -68,6 +76,19 @@ DownloadUrl = Annotated[
 ]
 ProductWeight = Annotated[int, Field(ge=0, le=10_000_000)]
 Category = Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.CATEGORY)]
+# Customs (oms.domain.customs): dots and spaces of an HS code are dropped before it is checked.
+HsCode = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=lengths.HS_CODE),
+    AfterValidator(normal_hs_code),
+]
+Country = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, min_length=2, max_length=2)
+]
+CustomsText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.CUSTOMS_DESCRIPTION),
+]
 
 
 def _never_changes(value: object, what: str) -> None:
@@ -95,6 +116,15 @@ class ProductCreate(Strict):
     download_url: DownloadUrl | None = Field(
         default=None, description="Digital products only: an http(s) URL"
     )
+    hs_code: HsCode | None = Field(
+        default=None, description='HS tariff code, 6 to 10 digits ("6109.10" allowed)'
+    )
+    origin_country: Country | None = Field(
+        default=None, description="Country of origin, ISO 3166-1 alpha-2"
+    )
+    customs_description: CustomsText | None = Field(
+        default=None, description="What the goods are, for customs forms"
+    )
 
     @model_validator(mode="after")
     def _price_in_its_currency(self) -> ProductCreate:
@@ -116,6 +146,9 @@ class ProductCreate(Strict):
             width_mm=self.width_mm,
             height_mm=self.height_mm,
             download_url=self.download_url,
+            hs_code=self.hs_code,
+            origin_country=self.origin_country,
+            customs_description=self.customs_description,
         )
 
 
@@ -133,6 +166,9 @@ class ProductUpdate(Strict):
     width_mm: Millimetres | None = None
     height_mm: Millimetres | None = None
     download_url: DownloadUrl | None = Field(default=None, description="Digital products only")
+    hs_code: HsCode | None = Field(default=None, description="HS tariff code, 6 to 10 digits")
+    origin_country: Country | None = Field(default=None, description="ISO 3166-1 alpha-2")
+    customs_description: CustomsText | None = None
     # Named so that sending them says why they are refused (not just "extra input").
     sku: SkipJsonSchema[object] = None
     kind: SkipJsonSchema[object] = None
@@ -170,6 +206,9 @@ class ProductRead(BaseModel):
     width_mm: int | None
     height_mm: int | None
     download_url: str | None
+    hs_code: str | None = None
+    origin_country: str | None = None
+    customs_description: str | None = None
     created_at: datetime | None
     archived_at: datetime | None = Field(description="Set once archived: no longer sold")
 
@@ -190,6 +229,9 @@ class ProductRead(BaseModel):
             width_mm=product.width_mm,
             height_mm=product.height_mm,
             download_url=product.download_url,
+            hs_code=product.hs_code,
+            origin_country=product.origin_country,
+            customs_description=product.customs_description,
             created_at=product.created_at,
             archived_at=product.archived_at,
         )

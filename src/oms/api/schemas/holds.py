@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from pydantic import Strict as PydanticStrict
 
 from oms.api.schemas.common import Strict
+from oms.domain.customs import DutiesTerms
 from oms.domain.holds import Hold, HoldReason
 from oms.domain.policies import Overpayment, TenantPolicies
 
@@ -83,6 +84,9 @@ class PoliciesUpdate(Strict):
         description="Money captured beyond an order's total: refund it at once through its "
         "gateway, or review it (a refund_due item in the exceptions queue)",
     )
+    duties_terms: DutiesTerms | None = Field(
+        default=None, description="Duties terms of orders that name none: DAP or DDP"
+    )
 
     def merged_with(self, current: TenantPolicies) -> dict[str, Any]:
         raw = current.to_dict()
@@ -94,6 +98,7 @@ class PoliciesUpdate(Strict):
             "pickup_expiry_days",
             "download_link_days",
             "overpayment",
+            "duties_terms",
         ):
             value = getattr(self, name)
             if value is not None:
@@ -108,6 +113,7 @@ class PoliciesRead(BaseModel):
     pickup_expiry_days: int
     download_link_days: int
     overpayment: Overpayment
+    duties_terms: DutiesTerms = DutiesTerms.DAP
 
     @classmethod
     def of(cls, policies: TenantPolicies) -> PoliciesRead:

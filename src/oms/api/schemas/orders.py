@@ -25,6 +25,7 @@ from oms.api.schemas.common import (
 from oms.api.schemas.holds import HoldRead
 from oms.domain import lengths
 from oms.domain.catalogue import ProductKind
+from oms.domain.customs import DutiesTerms
 from oms.domain.orders import Customer, Order, OrderEvent
 from oms.domain.payments import PaymentRecord
 from oms.domain.returns import OrderReturnStatus, derive_order_return_status
@@ -146,6 +147,11 @@ class OrderCreate(Strict):
         description='A till sale (channel "pos", external_id = the receipt id): code of the '
         "store that sells and hands over the goods at once, from its own stock",
     )
+    duties_terms: DutiesTerms | None = Field(
+        default=None,
+        description="Who pays duties and import taxes when the parcel crosses a border: "
+        "DAP (the receiver) or DDP (the sender); the tenant's policy (default DAP) if left out",
+    )
 
     @model_validator(mode="after")
     def _amounts_in_its_currency(self) -> OrderCreate:
@@ -202,6 +208,7 @@ class OrderCreate(Strict):
             service_level=self.service_level,
             pickup_location=self.pickup_location,
             store_location=self.store_location,
+            duties_terms=self.duties_terms,
         )
 
 
@@ -341,6 +348,7 @@ class OrderRead(BaseModel):
     risk: dict[str, Any] | None
     customer_id: UUID | None
     service_level: str
+    duties_terms: str = Field(default="DAP", description="DAP or DDP")
     promised_ship_by: date | None
     promised_deliver_by: date | None
     routing_profile_version: int | None
@@ -404,6 +412,7 @@ class OrderRead(BaseModel):
                 "risk": order.risk,
                 "customer_id": order.customer_id,
                 "service_level": order.service_level,
+                "duties_terms": order.duties_terms or DutiesTerms.DAP.value,
                 "promised_ship_by": order.promised_ship_by,
                 "promised_deliver_by": order.promised_deliver_by,
                 "routing_profile_version": order.routing_profile_version,

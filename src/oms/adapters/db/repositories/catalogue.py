@@ -70,6 +70,9 @@ def _product(row: Row[Any]) -> Product:
         height_mm=row.height_mm,
         download_url=row.download_url,
         archived_at=row.archived_at,
+        hs_code=row.hs_code,
+        origin_country=row.origin_country,
+        customs_description=row.customs_description,
     )
 
 
@@ -86,6 +89,9 @@ def _editable_product_columns(product: Product) -> dict[str, Any]:
         "width_mm": product.width_mm,
         "height_mm": product.height_mm,
         "download_url": product.download_url,
+        "hs_code": product.hs_code,
+        "origin_country": product.origin_country,
+        "customs_description": product.customs_description,
     }
 
 

@@ -236,6 +236,7 @@ def order_from_row(row: Row[Any]) -> Order:
         allow_backorder=row.allow_backorder,
         tags=list(row.tags),
         note=row.note,
+        duties_terms=row.duties_terms,
         version=row.version,
         status=OrderStatus(row.status),
         fulfillment_status=FulfillmentStatus(row.fulfillment_status),

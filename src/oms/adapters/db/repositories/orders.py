@@ -545,6 +545,7 @@ def _order_row(order: Order) -> dict[str, Any]:
         "tags": order.tags,
         "note": order.note,
         "created_at": order.created_at,
+        "duties_terms": order.duties_terms,
         **order_values(order),
     }
 

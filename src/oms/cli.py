@@ -17,6 +17,7 @@ from uuid import UUID
 import typer
 
 from oms.cli_admin import apikey_app, location_app, tenant_app
+from oms.cli_forecast import forecast_app, import_app
 from oms.cli_support import database as _database
 from oms.cli_support import fail as _fail
 from oms.cli_support import guard as _guard
@@ -42,6 +43,8 @@ app.add_typer(location_app, name="location")
 app.add_typer(user_app, name="user")
 app.add_typer(carriers_app, name="carriers")
 app.add_typer(routing_app, name="routing")
+app.add_typer(import_app, name="import")
+app.add_typer(forecast_app, name="forecast")
 
 
 @db_app.command("upgrade")

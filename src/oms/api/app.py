@@ -29,6 +29,7 @@ from oms.api.routers import (
     customers,
     dashboard,
     discounts,
+    forecasts,
     fulfilment,
     health,
     holds,
@@ -233,6 +234,7 @@ def create_app(
         notifications,
         webhook_endpoints,
         dashboard,
+        forecasts,
     ):
         app.include_router(module.router)
     install_public_pages(

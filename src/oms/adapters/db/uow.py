@@ -12,6 +12,7 @@ from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlPro
 from oms.adapters.db.repositories.customers import SqlCustomerRepository
 from oms.adapters.db.repositories.dashboard import SqlDashboardRepository
 from oms.adapters.db.repositories.deliveries import SqlDeliveryRepository
+from oms.adapters.db.repositories.demand import SqlDemandRepository
 from oms.adapters.db.repositories.discounts import SqlDiscountRepository
 from oms.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
 from oms.adapters.db.repositories.inventory import SqlInventoryRepository
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
     webhooks: SqlWebhookEndpointRepository
     users: SqlUserRepository
     dashboard: SqlDashboardRepository
+    demand: SqlDemandRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -93,6 +95,7 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookEndpointRepository(conn)
         self.users = SqlUserRepository(conn)
         self.dashboard = SqlDashboardRepository(conn)
+        self.demand = SqlDemandRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

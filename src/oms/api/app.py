@@ -38,6 +38,7 @@ from oms.api.routers import (
     notifications,
     order_actions,
     orders,
+    replenishment,
     reservations,
     routing,
     shipments,
@@ -235,6 +236,7 @@ def create_app(
         webhook_endpoints,
         dashboard,
         forecasts,
+        replenishment,
     ):
         app.include_router(module.router)
     install_public_pages(

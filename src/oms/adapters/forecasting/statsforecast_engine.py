@@ -45,10 +45,8 @@ from oms.services.forecasting import SeriesForecast
 
 __all__ = ["StatsforecastEngine"]
 
-_WEEK = 7
 _YEARLY_MIN_DAYS = 400
 _YEARLY_MIN_SWING = 0.2
-_MIN_TRAIN = 4 * _WEEK
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
@@ -57,12 +55,19 @@ BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 @dataclass(frozen=True)
 class StatsforecastEngine:
     """``origins`` backtest origins ``step`` days apart, each scored over ``step`` days;
-    parameters fitted on at most ``fit_days`` days; ``n_jobs`` processes (-1: one per CPU)."""
+    parameters fitted on at most ``fit_days`` days; ``n_jobs`` processes (-1: one per CPU).
+    ``season_length`` is the short season in periods (7: a week of days) and ``yearly``
+    whether a yearly profile is tried (daily series only); ``ets_model`` and
+    ``theta_model`` narrow AutoETS's and AutoTheta's searches (their cost grows with it)."""
 
     origins: int = 3
     step: int = 28
     fit_days: int = 182
     n_jobs: int = 1
+    season_length: int = 7
+    yearly: bool = True
+    ets_model: str = "ANA"
+    theta_model: str = "OTM"
 
     def forecast(self, series: Sequence[DailySeries], *, horizon: int) -> list[SeriesForecast]:
         jobs = os.cpu_count() or 1 if self.n_jobs < 0 else self.n_jobs
@@ -72,6 +77,13 @@ class StatsforecastEngine:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("fork")) as pool:
             return list(pool.map(self._one_packed, [(s, horizon) for s in series], chunksize=chunk))
 
+    def _fit(self, name: str, y: FloatArray) -> Any:
+        if name == "AutoETS":
+            return AutoETS(season_length=self.season_length, model=self.ets_model).fit(y)
+        if name == "AutoTheta":
+            return AutoTheta(season_length=self.season_length, model=self.theta_model).fit(y)
+        return None  # the intermittent models are refitted at each origin: microseconds
+
     def _one_packed(self, job: tuple[DailySeries, int]) -> SeriesForecast:
         return self.one(*job)
 
@@ -79,13 +91,15 @@ class StatsforecastEngine:
         """The forecast of one series."""
         y = np.asarray(series.quantities, dtype=np.float64)
         censored = np.asarray(series.censored, dtype=bool)
-        y = impute_censored(y, censored)
+        season_length = self.season_length
+        y = impute_censored(y, censored, season_length)
         kind = demand_class(y[-365:].tolist())
         smooth = kind in ("smooth", "erratic")
         n = len(y)
-        origins = min(self.origins, max(0, (n - _MIN_TRAIN - _WEEK) // self.step))
+        origins = min(self.origins, max(0, (n - 5 * season_length) // self.step))
         cut = n - origins * self.step
-        profile = _yearly_profile(y[:cut], series.start.toordinal()) if smooth else None
+        yearly = smooth and self.yearly
+        profile = _yearly_profile(y[:cut], series.start.toordinal()) if yearly else None
         season = (
             _season_at(profile, series.start.toordinal(), n + horizon)
             if profile is not None
@@ -93,7 +107,8 @@ class StatsforecastEngine:
         )
         z = y / season[:n]
         names = ["AutoETS", "AutoTheta"] if smooth else ["CrostonOptimized", "TSB", "ADIDA"]
-        fitted = {name: _fit(name, z[max(0, cut - self.fit_days) : cut]) for name in names}
+        train = z[max(0, cut - self.fit_days) : cut]
+        fitted = {name: self._fit(name, train) for name in names}
         mask = ~censored
         errors: dict[str, list[FloatArray]] = {name: [] for name in names}
         naive_abs = 0.0
@@ -101,7 +116,7 @@ class StatsforecastEngine:
             origin = cut + k * self.step
             actual = y[origin : origin + self.step]
             keep = mask[origin : origin + self.step]
-            naive = _seasonal_naive(y[:origin], self.step)
+            naive = _seasonal_naive(y[:origin], self.step, season_length)
             naive_abs += float(np.abs(actual - naive)[keep].sum())
             for name in names:
                 guess = _run(name, fitted[name], z[:origin], self.step)
@@ -114,10 +129,10 @@ class StatsforecastEngine:
             residuals = np.stack(errors[best])
         else:
             best, mase = names[0], None
-            residuals = (y[_WEEK:] - y[:-_WEEK])[None, :]
+            residuals = (y[season_length:] - y[:-season_length])[None, :]
         mean = _run(best, fitted[best], z, horizon) * season[n:]
         mean = np.clip(mean, 0.0, None)
-        bounds = _interval_bounds(mean, residuals)
+        bounds = _interval_bounds(mean, residuals, season_length)
         valid = residuals[~np.isnan(residuals)]
         return SeriesForecast(
             model=best,
@@ -132,7 +147,7 @@ class StatsforecastEngine:
         )
 
 
-def impute_censored(y: FloatArray, censored: BoolArray) -> FloatArray:
+def impute_censored(y: FloatArray, censored: BoolArray, season_length: int = 7) -> FloatArray:
     """``y`` with each censored day replaced by the median of the same weekday in up to four
     uncensored weeks either side (the series' uncensored mean if there are none)."""
     if not censored.any():
@@ -144,7 +159,7 @@ def impute_censored(y: FloatArray, censored: BoolArray) -> FloatArray:
         near = [
             y[j]
             for k in range(1, 5)
-            for j in (i - k * _WEEK, i + k * _WEEK)
+            for j in (i - k * season_length, i + k * season_length)
             if 0 <= j < n and not censored[j]
         ]
         out[i] = float(np.median(near)) if near else fallback
@@ -192,14 +207,6 @@ def _season_at(factors: FloatArray, start_ordinal: int, n: int) -> FloatArray:
     return np.asarray(np.interp(day_of_year, xs, ys), dtype=np.float64)
 
 
-def _fit(name: str, y: FloatArray) -> Any:
-    if name == "AutoETS":
-        return AutoETS(season_length=_WEEK, model="ZNA").fit(y)
-    if name == "AutoTheta":
-        return AutoTheta(season_length=_WEEK, model="OTM").fit(y)
-    return None  # the intermittent models are refitted at each origin: they cost microseconds
-
-
 def _run(name: str, fitted: Any, y: FloatArray, h: int) -> FloatArray:
     """``h`` days ahead of ``y`` by the model ``name`` (the smooth ones with the parameters
     fitted before the first origin)."""
@@ -215,30 +222,30 @@ def _run(name: str, fitted: Any, y: FloatArray, h: int) -> FloatArray:
     return np.asarray(model.forecast(y=y, h=h)["mean"], dtype=np.float64)
 
 
-def _seasonal_naive(y: FloatArray, h: int) -> FloatArray:
-    """The same weekday of the last week, repeated."""
-    last = y[-_WEEK:]
-    return np.array([last[i % _WEEK] for i in range(h)], dtype=np.float64)
+def _seasonal_naive(y: FloatArray, h: int, season_length: int) -> FloatArray:
+    """The same period of the last season (the same weekday last week), repeated."""
+    last = y[-season_length:]
+    return np.array([last[i % season_length] for i in range(h)], dtype=np.float64)
 
 
 _QUANTILES = (10.0, 90.0, 2.5, 97.5)
 
 
-def _interval_bounds(mean: FloatArray, residuals: FloatArray) -> list[tuple[float, ...]]:
+def _interval_bounds(mean: FloatArray, residuals: FloatArray, week: int) -> list[tuple[float, ...]]:
     """lo80, hi80, lo95, hi95: the mean plus the backtest errors' quantiles of the same week
     of the horizon (the last backtested week's, widened by sqrt of time, beyond)."""
     horizon = len(mean)
-    weeks = max(1, math.ceil(residuals.shape[1] / _WEEK))
+    weeks = max(1, math.ceil(residuals.shape[1] / week))
     per_week = []
     for w in range(weeks):
-        chunk = residuals[:, w * _WEEK : (w + 1) * _WEEK]
+        chunk = residuals[:, w * week : (w + 1) * week]
         valid = chunk[~np.isnan(chunk)]
         if valid.size == 0:
             valid = residuals[~np.isnan(residuals)] if (~np.isnan(residuals)).any() else np.zeros(1)
         per_week.append(np.percentile(valid, _QUANTILES))
     out: list[list[float]] = [[], [], [], []]
     for i in range(horizon):
-        w = i // _WEEK
+        w = i // week
         q = per_week[min(w, weeks - 1)]
         if w >= weeks:
             q = q * math.sqrt((w + 1) / weeks)

@@ -64,8 +64,10 @@ def import_sales_history(
 
 @forecast_app.command("run")
 def forecast_run(
-    tenant: TenantOption,
-    sku: Annotated[str | None, typer.Option(help="Only this SKU")] = None,
+    tenant: Annotated[
+        str | None, typer.Option(help="Tenant id; default every tenant (the nightly run)")
+    ] = None,
+    sku: Annotated[str | None, typer.Option(help="Only this SKU (needs --tenant)")] = None,
     jobs: Annotated[int, typer.Option(help="Processes (-1: one per CPU)")] = -1,
     order_days: Annotated[
         int, typer.Option(help="Days of orders (today included) to add to the history first")
@@ -76,33 +78,35 @@ def forecast_run(
     ] = None,
 ) -> None:
     """Add the last days' orders to the demand history, then forecast every SKU (in total and
-    per location) from it and store the forecasts."""
+    per location) from it and store the forecasts; for one tenant or each in turn."""
     from oms.adapters.forecasting.statsforecast_engine import StatsforecastEngine
     from oms.services.common import utcnow
     from oms.services.demand import refresh_order_demand
-    from oms.services.forecasting import run_forecasts
+    from oms.services.forecasting import ForecastRun, run_forecasts
 
-    tenant_id = _tenant(tenant)
-    now = utcnow() if at is None else _moment(at)
+    if sku is not None and tenant is None:
+        _fail("--sku needs --tenant", 2)
     if order_days < 1:
         _fail("--order-days must be 1 or more", 2)
+    now = utcnow() if at is None else _moment(at)
+    engine = StatsforecastEngine(n_jobs=jobs)
     with _database(_settings()) as uow:
-        _guard(
-            lambda: refresh_order_demand(
-                uow_factory=uow, tenant_id=tenant_id, now=now, days=order_days
+        if tenant is not None:
+            tenants = [_tenant(tenant)]
+        else:
+            with uow(readonly=True) as read:
+                tenants = read.tenants.list_ids()
+        for tenant_id in tenants:
+
+            def one(tenant_id: UUID = tenant_id) -> ForecastRun:
+                refresh_order_demand(uow_factory=uow, tenant_id=tenant_id, now=now, days=order_days)
+                return run_forecasts(
+                    uow_factory=uow, engine=engine, tenant_id=tenant_id, now=now, sku=sku
+                )
+
+            run = _guard(one)
+            models = ", ".join(f"{name} {count}" for name, count in run.models.most_common())
+            typer.echo(
+                f"tenant {tenant_id}: forecast {run.series} series; {run.beating_baseline} beat "
+                f"seasonal-naive in their backtest; models: {models or 'none'}"
             )
-        )
-        run = _guard(
-            lambda: run_forecasts(
-                uow_factory=uow,
-                engine=StatsforecastEngine(n_jobs=jobs),
-                tenant_id=tenant_id,
-                now=now,
-                sku=sku,
-            )
-        )
-    models = ", ".join(f"{name} {count}" for name, count in run.models.most_common())
-    typer.echo(
-        f"forecast {run.series} series; {run.beating_baseline} beat seasonal-naive in their "
-        f"backtest; models: {models or 'none'}"
-    )

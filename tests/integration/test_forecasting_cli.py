@@ -46,6 +46,9 @@ def test_an_imported_history_is_forecast_by_the_command(shop: str, tmp_path: Pat
     )
     assert ran.exit_code == 0, ran.output
     assert "forecast 2 series" in ran.stdout
+    everyone = runner.invoke(app, ["forecast", "run", "--jobs", "1", "--at", NOW.isoformat()])
+    assert everyone.exit_code == 0, everyone.output
+    assert f"tenant {shop}: forecast 2 series" in everyone.stdout
 
 
 @pytest.mark.parametrize(

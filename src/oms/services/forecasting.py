@@ -10,7 +10,7 @@ describes the method.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -100,12 +100,19 @@ def _as_forecast(series: DailySeries, found: SeriesForecast, now: datetime) -> D
     )
 
 
-def _series_of(days: Sequence[DemandDay], sku: str, last_day: datetime) -> list[DailySeries]:
-    """The SKU's series over all locations, then one per location that has demand."""
-    mine = [d for d in days if d.sku == sku]
+def _series_of(mine: Sequence[DemandDay], sku: str, last_day: datetime) -> list[DailySeries]:
+    """The SKU's series (from its days ``mine``) over all locations, then one per location
+    that has demand."""
     last = last_day.date()
-    keys = [ALL_LOCATIONS, *sorted({d.location for d in mine if d.location != ALL_LOCATIONS})]
-    found = [daily_series(mine, sku=sku, location=key, last=last) for key in keys]
+    by_location: dict[str, list[DemandDay]] = defaultdict(list)
+    for d in mine:
+        by_location[d.location].append(d)
+    found = [daily_series(mine, sku=sku, location=ALL_LOCATIONS, last=last)]
+    found += [
+        daily_series(by_location[key], sku=sku, location=key, last=last)
+        for key in sorted(by_location)
+        if key != ALL_LOCATIONS
+    ]
     return [s for s in found if s is not None and s.end <= last]
 
 
@@ -126,9 +133,11 @@ def run_forecasts(
     run = ForecastRun()
     for start in range(0, len(skus), _BATCH_SKUS):
         batch = skus[start : start + _BATCH_SKUS]
+        by_sku: dict[str, list[DemandDay]] = defaultdict(list)
         with uow_factory(readonly=True) as uow:
-            days = uow.demand.days(tenant_id, batch)
-        series = [s for one in batch for s in _series_of(days, one, yesterday)]
+            for day in uow.demand.days(tenant_id, batch):
+                by_sku[day.sku].append(day)
+        series = [s for one in batch for s in _series_of(by_sku[one], one, yesterday)]
         if not series:
             continue
         found = engine.forecast(series, horizon=horizon)

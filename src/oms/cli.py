@@ -18,6 +18,7 @@ import typer
 
 from oms.cli_admin import apikey_app, location_app, tenant_app
 from oms.cli_channels import channels_app
+from oms.cli_forecast import forecast_app
 from oms.cli_imports import export_app, import_app
 from oms.cli_support import database as _database
 from oms.cli_support import fail as _fail
@@ -47,6 +48,7 @@ app.add_typer(routing_app, name="routing")
 app.add_typer(channels_app, name="channels")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
+app.add_typer(forecast_app, name="forecast")
 
 
 @db_app.command("upgrade")

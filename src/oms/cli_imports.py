@@ -22,7 +22,9 @@ from oms.cli_support import database, fail, guard, load_settings
 
 __all__ = ["export_app", "import_app"]
 
-import_app = typer.Typer(no_args_is_help=True, help="Import products, stock or orders (CSV).")
+import_app = typer.Typer(
+    no_args_is_help=True, help="Import products, stock, orders or sales history (CSV)."
+)
 export_app = typer.Typer(no_args_is_help=True, help="Export orders, stock or shipments (CSV).")
 
 Tenant = Annotated[str, typer.Option(help="Tenant id")]

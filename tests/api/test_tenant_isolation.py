@@ -290,6 +290,23 @@ class IdRoute:
         return [_missing_id(name) for name in path_parameters(self.path)]
 
 
+def _their_forecast(world: World) -> list[str]:
+    """Their SKU, with a forecast made for it (a week of flat history at their WH-1)."""
+    from oms.adapters.memory.forecasting import WeekdayMeanEngine
+    from oms.services.demand import import_sales_history
+    from oms.services.forecasting import run_forecasts
+
+    sku = str(world.theirs.product["sku"])
+    now = datetime(2036, 1, 8, tzinfo=UTC)
+    rows = [f"2036-01-0{day},{sku},WH-1,2" for day in range(1, 8)]
+    history = "\n".join(["date,sku,location,quantity", *rows])
+    tenant_id = world.theirs.tenant.id
+    import_sales_history(uow_factory=world.uow, tenant_id=tenant_id, text=history)
+    engine = WeekdayMeanEngine()
+    run_forecasts(uow_factory=world.uow, engine=engine, tenant_id=tenant_id, now=now, horizon=7)
+    return [sku]
+
+
 _FO = "/v1/fulfillment-orders/{fulfillment_order_id}"
 
 _HOOK = "/v1/webhook-endpoints/{endpoint_id}"
@@ -466,6 +483,7 @@ ID_ROUTES = [
     IdRoute("GET", "/v1/locations/{location}/bins", _their_own_code),
     IdRoute("GET", "/v1/inventory/{sku}", lambda w: [w.theirs.product["sku"]]),
     IdRoute("GET", "/v1/inventory/{sku}/movements", lambda w: [w.theirs.product["sku"]]),
+    IdRoute("GET", "/v1/forecasts/{sku}", _their_forecast),
     IdRoute("GET", "/v1/orders/{order_id}", _their_order),
     IdRoute(
         "PATCH",

@@ -34,6 +34,7 @@ from oms.api.routers import (
     cycle_counts,
     dashboard,
     discounts,
+    forecasts,
     fulfilment,
     health,
     holds,
@@ -44,6 +45,7 @@ from oms.api.routers import (
     order_actions,
     orders,
     purchasing,
+    replenishment,
     reservations,
     returns,
     routing,
@@ -254,6 +256,8 @@ def create_app(
         transfers,
         billing,
         customs,
+        forecasts,
+        replenishment,
     ):
         app.include_router(module.router)
     app.include_router(channels.store_router)

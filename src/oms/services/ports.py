@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # they name UnitOfWork in turn
     from oms.services.billing import BillingRepository
     from oms.services.dashboard import DashboardRepository
     from oms.services.deliveries import DeliveryRepository
+    from oms.services.demand import DemandRepository
     from oms.services.return_records import ReturnRepository
     from oms.services.users import UserRepository
     from oms.services.webhook_endpoints import WebhookEndpointRepository
@@ -710,6 +711,8 @@ class UnitOfWork(Protocol):
     def inbound(self) -> InboundRepository: ...
     @property
     def billing(self) -> BillingRepository: ...
+    @property
+    def demand(self) -> DemandRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

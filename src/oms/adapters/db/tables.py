@@ -48,6 +48,8 @@ __all__ = [
     "channels",
     "customers",
     "delivery_attempts",
+    "demand_days",
+    "demand_forecasts",
     "discount_codes",
     "discount_usages",
     "event_deliveries",
@@ -1236,4 +1238,44 @@ transfer_lines = Table(
     ForeignKeyConstraint(["tenant_id", "transfer_id"], ["transfers.tenant_id", "transfers.id"]),
     ForeignKeyConstraint(["tenant_id", "sku"], ["products.tenant_id", "products.sku"]),
     CheckConstraint("quantity > 0 AND received >= 0", name="transfer_quantities"),
+)
+
+# Daily demand per SKU and location code, from a sales-history import ("import") or the
+# system's own orders ("orders"); a series is their sum (oms.services.demand, migration 0019).
+demand_days = Table(
+    "demand_days",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("location", String(lengths.LOCATION_CODE), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("source", String(10), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("revenue", Money, nullable=True),
+    Column("promo", Boolean, nullable=False),
+    Column("stockout", Boolean, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "sku", "location", "day", "source"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+    CheckConstraint("quantity >= 0", name="quantity_not_negative"),
+)
+
+# The latest forecast per SKU and location ("": every location together), with its
+# backtest (oms.services.forecasting, migration 0019).
+demand_forecasts = Table(
+    "demand_forecasts",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("location", String(lengths.LOCATION_CODE), nullable=False),
+    Column("made_at", Timestamp, nullable=False),
+    Column("history_end", Date, nullable=False),
+    Column("model", String(40), nullable=False),
+    Column("demand_class", String(20), nullable=False),
+    Column("points", JSON, nullable=False),
+    Column("mase", Float, nullable=True),
+    Column("origins", Integer, nullable=False),
+    Column("beats_baseline", Boolean, nullable=False),
+    Column("error_sd", Float, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "sku", "location"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
 )

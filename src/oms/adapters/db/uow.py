@@ -13,6 +13,7 @@ from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlPro
 from oms.adapters.db.repositories.customers import SqlCustomerRepository
 from oms.adapters.db.repositories.dashboard import SqlDashboardRepository
 from oms.adapters.db.repositories.deliveries import SqlDeliveryRepository
+from oms.adapters.db.repositories.demand import SqlDemandRepository
 from oms.adapters.db.repositories.discounts import SqlDiscountRepository
 from oms.adapters.db.repositories.fulfilment import SqlFulfilmentRepository
 from oms.adapters.db.repositories.inbound import SqlInboundRepository
@@ -67,6 +68,7 @@ class SqlUnitOfWork:
     returns: SqlReturnRepository
     inbound: SqlInboundRepository
     billing: SqlBillingRepository
+    demand: SqlDemandRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -102,6 +104,7 @@ class SqlUnitOfWork:
         self.returns = SqlReturnRepository(conn)
         self.inbound = SqlInboundRepository(conn)
         self.billing = SqlBillingRepository(conn)
+        self.demand = SqlDemandRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -1,0 +1,1 @@
+"""Forecast engines (the ``ForecastEngine`` port of ``oms.services.forecasting``)."""

@@ -34,6 +34,7 @@ from oms.domain.tracking import TrackingEvent
 if TYPE_CHECKING:  # they name UnitOfWork in turn
     from oms.services.dashboard import DashboardRepository
     from oms.services.deliveries import DeliveryRepository
+    from oms.services.rollups import RollupRepository
     from oms.services.users import UserRepository
     from oms.services.webhook_endpoints import WebhookEndpointRepository
 
@@ -566,6 +567,8 @@ class UnitOfWork(Protocol):
     def users(self) -> UserRepository: ...
     @property
     def dashboard(self) -> DashboardRepository: ...
+    @property
+    def rollups(self) -> RollupRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -19,6 +19,7 @@ from oms.adapters.db.repositories.messages import SqlIdempotencyRepository, SqlO
 from oms.adapters.db.repositories.notifications import SqlNotificationSettingsRepository
 from oms.adapters.db.repositories.orders import SqlOrderRepository
 from oms.adapters.db.repositories.risk import SqlRiskRuleRepository
+from oms.adapters.db.repositories.rollups import SqlRollupRepository
 from oms.adapters.db.repositories.routing import SqlRoutingRepository
 from oms.adapters.db.repositories.shipments import SqlShipmentRepository
 from oms.adapters.db.repositories.tenants import SqlTenantRepository
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
     webhooks: SqlWebhookEndpointRepository
     users: SqlUserRepository
     dashboard: SqlDashboardRepository
+    rollups: SqlRollupRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -93,6 +95,7 @@ class SqlUnitOfWork:
         self.webhooks = SqlWebhookEndpointRepository(conn)
         self.users = SqlUserRepository(conn)
         self.dashboard = SqlDashboardRepository(conn)
+        self.rollups = SqlRollupRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -24,6 +24,7 @@ from oms.api.errors import install_error_handlers, problem
 from oms.api.intake_groups import IntakeGroups
 from oms.api.intake_lane import IntakeLane
 from oms.api.routers import (
+    analytics,
     carriers,
     catalogue,
     customers,
@@ -233,6 +234,7 @@ def create_app(
         notifications,
         webhook_endpoints,
         dashboard,
+        analytics,
     ):
         app.include_router(module.router)
     install_public_pages(

@@ -32,6 +32,7 @@ from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
 from oms.domain.tracking import TrackingEvent
 
 if TYPE_CHECKING:  # they name UnitOfWork in turn
+    from oms.services.analytics import AnalyticsRepository
     from oms.services.dashboard import DashboardRepository
     from oms.services.deliveries import DeliveryRepository
     from oms.services.rollups import RollupRepository
@@ -569,6 +570,8 @@ class UnitOfWork(Protocol):
     def dashboard(self) -> DashboardRepository: ...
     @property
     def rollups(self) -> RollupRepository: ...
+    @property
+    def analytics(self) -> AnalyticsRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -7,6 +7,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from oms.adapters.db.repositories.analytics import SqlAnalyticsRepository
 from oms.adapters.db.repositories.carts import SqlCartRepository
 from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlProductRepository
 from oms.adapters.db.repositories.customers import SqlCustomerRepository
@@ -63,6 +64,7 @@ class SqlUnitOfWork:
     users: SqlUserRepository
     dashboard: SqlDashboardRepository
     rollups: SqlRollupRepository
+    analytics: SqlAnalyticsRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -96,6 +98,7 @@ class SqlUnitOfWork:
         self.users = SqlUserRepository(conn)
         self.dashboard = SqlDashboardRepository(conn)
         self.rollups = SqlRollupRepository(conn)
+        self.analytics = SqlAnalyticsRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

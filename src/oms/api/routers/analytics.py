@@ -42,7 +42,7 @@ def _text(value: Any) -> Any:
     return value
 
 
-def _answer(name: str, meta: dict[str, Any], rows: Sequence[dict[str, Any]], fmt: str) -> Response:
+def answer(name: str, meta: dict[str, Any], rows: Sequence[dict[str, Any]], fmt: str) -> Response:
     if fmt == "csv":
         out = io.StringIO()
         columns = list(rows[0]) if rows else []
@@ -132,7 +132,7 @@ def get_sales(
         now=utcnow(),
     )
     meta = {"from": report.days.first, "to": report.days.last, "period": period, "by": by}
-    return _answer(f"sales-by-{by}-{period}", meta, sales_rows(report), format)
+    return answer(f"sales-by-{by}-{period}", meta, sales_rows(report), format)
 
 
 @router.get("/skus")
@@ -149,7 +149,7 @@ def get_skus(
         uow_factory=uow, tenant_id=_tenant(principal), first=first, last=last, now=utcnow()
     )
     meta = {"from": report.days.first, "to": report.days.last}
-    return _answer("skus", meta, sku_rows(report), format)
+    return answer("skus", meta, sku_rows(report), format)
 
 
 @router.get("/fulfilment")
@@ -179,4 +179,4 @@ def get_fulfilment(
         "split_of": report.split_of,
         "errors": report.errors,
     }
-    return _answer(f"fulfilment-by-{by}", meta, fulfilment_rows(report), format)
+    return answer(f"fulfilment-by-{by}", meta, fulfilment_rows(report), format)

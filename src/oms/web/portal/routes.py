@@ -29,6 +29,7 @@ from starlette.responses import Response
 from oms.config import Settings
 from oms.services.users import PasswordHasher
 from oms.web.pages import PageClock
+from oms.web.portal import analytics as analytics_pages
 from oms.web.portal import auth, dashboard, inventory, orders, pack_station, queue, warehouse
 from oms.web.portal import settings as settings_pages
 from oms.web.portal.rendering import STATIC_FILES, PortalPages
@@ -92,5 +93,6 @@ def install_portal(
         warehouse,
         pack_station,
         settings_pages,
+        analytics_pages,
     ):
         app.include_router(module.router)

@@ -165,13 +165,16 @@ class SqlRollupRepository:
             _o.created_at >= day_start(first),
             _o.created_at < day_start(last + timedelta(days=1)),
         )
-        written = 0
         for query in self._facts(scope):
-            columns = list(query.selected_columns)
-            names = [c.name for c in columns]
-            result = self._conn.execute(insert(analytics_facts).from_select(names, query))
-            written += max(result.rowcount or 0, 0)
-        return written
+            names = [column.name for column in query.selected_columns]
+            self._conn.execute(insert(analytics_facts).from_select(names, query))
+        # (INSERT ... SELECT's rowcount is not reported alike by every driver: count them.)
+        written = self._conn.execute(
+            select(func.count())
+            .select_from(analytics_facts)
+            .where(_f.tenant_id == tenant_id, _f.placed_day >= first, _f.placed_day <= last)
+        ).scalar()
+        return int(written or 0)
 
     def _row(
         self,

@@ -23,7 +23,7 @@ It asserts nothing about the figures.
 
 The dashboard is timed twice: first from the raw rows (the analytics rollups switched off
 for the run), then after ``oms.services.rollups.rebuild`` (timed too) with the rollups, as
-a running worker keeps them: ``--dirty`` orders placed in the last five days are touched
+a running worker keeps them: ``--dirty`` orders placed in the last three days are touched
 just before (``updated_at`` now), so their days are read raw, as the orders changed since
 the worker's last refresh are.
 """
@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database", default="oms_bench_portal")
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument(
-        "--dirty", type=int, default=200, help="recent orders changed since the last refresh"
+        "--dirty", type=int, default=20, help="recent orders changed since the last refresh"
     )
     args = parser.parse_args(argv)
 
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         conn.execute(
             "UPDATE orders SET updated_at = %s WHERE (tenant_id, id) IN (SELECT tenant_id, id "
             "FROM orders WHERE created_at > %s ORDER BY random() LIMIT %s)",
-            (now, now - timedelta(days=5), args.dirty),
+            (now, now - timedelta(days=3), args.dirty),
         )
         conn.execute("ANALYZE analytics_facts")
     dashboards(f"rollups, {args.dirty} recent orders changed since the last refresh")

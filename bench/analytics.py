@@ -5,9 +5,10 @@ Run it from the project root::
     .venv/bin/python bench/analytics.py [--lines 10000000] [--calls 50] [--days 365] [--reuse]
         [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--database oms_bench_analytics]
 
-It seeds ``--database`` with orders of about ``--lines`` order lines (``bench/seed_orders.py``,
-COPY: 1-4 lines an order, so ``lines / 2.5`` orders of 5 tenants over ``--days`` days, with
-their fulfilment orders, shipments and timeline), builds the rollups with the code the
+It seeds ``--database`` with orders of about ``--lines`` order lines
+(``bench/seed_orders.py``, COPY: 1-4 lines an order, two on average, so ``lines / 2``
+orders of 5 tenants over ``--days`` days, with their fulfilment orders, shipments and
+timeline), builds the rollups with the code the
 worker and ``oms analytics rebuild`` use (``oms.services.rollups.rebuild``, timed), then times
 each analytics read ``--calls`` times (p50, p95, max in ms): in-process use cases
 (``oms.services.analytics``) for the biggest tenant and for every tenant, and
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true", help="keep a seeded, rebuilt database")
     args = parser.parse_args(argv)
 
-    orders = int(args.lines / 2.5)
+    orders = args.lines // 2
     made = seed(
         server_url=args.pg_url,
         database=args.database,

@@ -56,10 +56,12 @@ class SqlAnalyticsRepository:
         if by == "location":
             kind, key = "routed", _f.location_id
         elif by == "category":
-            kind, key = "sales", func.coalesce(_p.category, literal("(none)"))
+            kind, key = "sku", func.coalesce(_p.category, literal("(none)"))
+        elif by == "sku":
+            kind, key = "sku", _f.sku
         else:
-            kind = "sales"
-            key = {"channel": _f.channel, "sku": _f.sku, "total": literal(None)}[by]
+            kind = "units"
+            key = {"channel": _f.channel, "total": literal(None)}[by]
         currency = literal(None) if by == "location" else _f.currency
         source: Any = analytics_facts
         if by == "category":
@@ -72,7 +74,7 @@ class SqlAnalyticsRepository:
             currency.label("currency"),
             func.sum(_f.orders).label("orders"),
             func.sum(_f.n).label("units"),
-            func.sum(_f.met if kind == "sales" else _f.done_met).label("cancelled"),
+            func.sum(_f.done_met if kind == "routed" else _f.met).label("cancelled"),
             func.sum(_f.amount_e4).label("e4"),
         ).select_from(source)
         query = self._where(query, kind, tenant_id, days)
@@ -163,7 +165,7 @@ class SqlAnalyticsRepository:
         self, tenant_id: UUID | None, days: DayRange
     ) -> dict[tuple[str, date], int]:
         query = self._where(
-            select(_f.sku, _f.day, func.sum(_f.n).label("n")), "sales", tenant_id, days
+            select(_f.sku, _f.day, func.sum(_f.n).label("n")), "sku", tenant_id, days
         ).group_by(_f.sku, _f.day)
         return {(row.sku, _day(row.day)): int(row.n or 0) for row in self._conn.execute(query)}
 
@@ -180,7 +182,7 @@ class SqlAnalyticsRepository:
 
     def sku_sales(self, tenant_id: UUID | None, days: DayRange) -> dict[str, Decimal]:
         query = self._where(
-            select(_f.sku, func.sum(_f.amount_e4).label("e4")), "sales", tenant_id, days
+            select(_f.sku, func.sum(_f.amount_e4).label("e4")), "sku", tenant_id, days
         ).group_by(_f.sku)
         return {row.sku: _money(row.e4) for row in self._conn.execute(query)}
 

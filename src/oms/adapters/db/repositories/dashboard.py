@@ -98,11 +98,19 @@ class _Plan:
 
     facts: ColumnElement[bool] | None = None
     raw: ColumnElement[bool] | None = None
+    # No raw order was placed before this (None: unknown), so neither was anything of
+    # theirs: a shipment or a timeline event is never dated before its order.
+    raw_since: datetime | None = None
 
 
-def _outside(runs: list[tuple[date, date]]) -> ColumnElement[bool]:
-    """Orders placed on none of the days of ``runs`` (consecutive days, in order)."""
-    parts: list[ColumnElement[bool]] = [_o.created_at < day_start(runs[0][0])]
+def _outside(runs: list[tuple[date, date]], *, since: date | None = None) -> ColumnElement[bool]:
+    """Orders placed on none of the days of ``runs`` (consecutive days, in order); with
+    ``since``, none placed before it (no order was)."""
+    parts: list[ColumnElement[bool]] = []
+    if since is None:
+        parts.append(_o.created_at < day_start(runs[0][0]))
+    elif since < runs[0][0]:
+        parts.append(and_(_o.created_at >= day_start(since), _o.created_at < day_start(runs[0][0])))
     for (_, last), (first, _) in itertools.pairwise(runs):
         parts.append(
             and_(
@@ -132,6 +140,7 @@ class SqlDashboardRepository:
         if states:
             facts: list[ColumnElement[bool]] = []
             raw: list[ColumnElement[bool]] = []
+            since: datetime | None = None
             for state in states:
                 dirty = rollups.changed_days(state.tenant_id, state.changed_since)
                 fresh = fresh_days(state, dirty)
@@ -146,10 +155,35 @@ class SqlDashboardRepository:
                         or_(*[and_(_f.placed_day >= a, _f.placed_day <= b) for a, b in fresh]),
                     )
                 )
-                raw.append(and_(_o.tenant_id == state.tenant_id, _outside(fresh)))
+                # Orders placed before the rollups' coverage (one index probe to know).
+                before = self._conn.execute(
+                    select(_o.id)
+                    .where(
+                        _o.tenant_id == state.tenant_id,
+                        _o.created_at < day_start(state.covered_from),
+                    )
+                    .limit(1)
+                ).first()
+                raw.append(
+                    and_(
+                        _o.tenant_id == state.tenant_id,
+                        _outside(fresh, since=None if before else state.covered_from),
+                    )
+                )
+                if window.tenant_id is not None and before is None:
+                    first, last = fresh[0]
+                    since = day_start(
+                        last + timedelta(days=1)
+                        if first == state.covered_from
+                        else state.covered_from
+                    )
             if window.tenant_id is None:
                 raw.append(_o.tenant_id.not_in([state.tenant_id for state in states]))
-            plan = _Plan(facts=or_(*facts) if facts else false(), raw=or_(*raw) if raw else false())
+            plan = _Plan(
+                facts=or_(*facts) if facts else false(),
+                raw=or_(*raw) if raw else false(),
+                raw_since=since,
+            )
         self._plans[window] = plan
         return plan
 
@@ -297,6 +331,9 @@ class SqlDashboardRepository:
         )
         if raw is not None:
             query = query.where(raw)
+        since = self._plan(window).raw_since
+        if since is not None:
+            query = query.where(_s.created_at >= since)
         found = {
             row.currency: ShippingTally(
                 currency=row.currency,
@@ -405,13 +442,35 @@ class SqlDashboardRepository:
             window,
         )
         raw = self._raw_placed_in_range(window)
-        if raw is not None:
-            per_order = per_order.where(raw)
-        grouped = per_order.group_by(_fo.tenant_id, _fo.order_id).subquery()
-        query = select(
-            func.count().label("of"),
-            func.sum(case((grouped.c.locations > 1, 1), else_=0)).label("met"),
-        )
+        if raw is None:
+            grouped = per_order.group_by(_fo.tenant_id, _fo.order_id).subquery()
+            query = select(
+                func.count().label("of"),
+                func.sum(case((grouped.c.locations > 1, 1), else_=0)).label("met"),
+            )
+        else:
+            # The few raw orders first, each counting its locations by its own index.
+            locations = (
+                select(func.count(distinct(_fo.location_id)))
+                .where(
+                    _fo.tenant_id == _o.tenant_id,
+                    _fo.order_id == _o.id,
+                    _fo.kind.in_(_SPLIT_KINDS),
+                    _fo.status != "rejected",
+                )
+                .scalar_subquery()
+            )
+            each = _scoped(
+                select(locations.label("locations")).where(
+                    _o.created_at >= window.days.start, _o.created_at < window.days.end, raw
+                ),
+                _o.tenant_id,
+                window,
+            ).subquery()
+            query = select(
+                func.sum(case((each.c.locations > 0, 1), else_=0)).label("of"),
+                func.sum(case((each.c.locations > 1, 1), else_=0)).label("met"),
+            )
         row = self._rows(query).one()
         of, met = int(row.of or 0), int(row.met or 0)
         facts = self._facts(

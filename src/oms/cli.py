@@ -17,6 +17,7 @@ from uuid import UUID
 import typer
 
 from oms.cli_admin import apikey_app, location_app, tenant_app
+from oms.cli_analytics import analytics_app
 from oms.cli_channels import channels_app
 from oms.cli_forecast import forecast_app
 from oms.cli_imports import export_app, import_app
@@ -49,6 +50,7 @@ app.add_typer(channels_app, name="channels")
 app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(analytics_app, name="analytics")
 
 
 @db_app.command("upgrade")
@@ -275,10 +277,19 @@ def worker(
             "again after it",
         ),
     ] = 120,
+    rollup_seconds: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=86400,
+            help="Catch the analytics rollups up this often (0: never; docs/analytics.md)",
+        ),
+    ] = 30,
 ) -> None:
     """Deliver the outbox: fan each event out to its subscribers (webhook endpoints, and
     the email and NATS sinks when configured) and send what is due, retrying on the
-    schedule. SIGTERM finishes the batch in progress, then stops."""
+    schedule; every ``--rollup-seconds`` catch the analytics rollups up. SIGTERM finishes
+    the batch in progress, then stops."""
     import logging
 
     import orjson
@@ -286,6 +297,7 @@ def worker(
     from psycopg.types.json import set_json_loads
 
     from oms.adapters.metrics import DeliveryMetrics
+    from oms.services.rollups import refresh
     from oms.wiring import event_batch_renderer, event_renderer, event_sinks
     from oms.worker.runner import Worker
 
@@ -312,6 +324,9 @@ def worker(
             idle_seconds=idle_seconds,
             observe=metrics.observe,
             lease=timedelta(seconds=lease_seconds),
+            periodic=[(rollup_seconds, lambda: refresh(uow_factory=uow, now=datetime.now(UTC)))]
+            if rollup_seconds
+            else [],
         )
         runner.stop_on_signals()
         typer.echo(f"oms worker: delivering (batch {batch_size}, {threads} threads)")

@@ -25,6 +25,7 @@ from oms.api.errors import install_error_handlers, problem
 from oms.api.intake_groups import IntakeGroups
 from oms.api.intake_lane import IntakeLane
 from oms.api.routers import (
+    analytics,
     billing,
     carriers,
     catalogue,
@@ -258,6 +259,7 @@ def create_app(
         customs,
         forecasts,
         replenishment,
+        analytics,
     ):
         app.include_router(module.router)
     app.include_router(channels.store_router)

@@ -40,11 +40,13 @@ from oms.domain.tenancy import ApiKeyScope, Principal, Tenant
 from oms.domain.tracking import TrackingEvent
 
 if TYPE_CHECKING:  # they name UnitOfWork in turn
+    from oms.services.analytics import AnalyticsRepository
     from oms.services.billing import BillingRepository
     from oms.services.dashboard import DashboardRepository
     from oms.services.deliveries import DeliveryRepository
     from oms.services.demand import DemandRepository
     from oms.services.return_records import ReturnRepository
+    from oms.services.rollups import RollupRepository
     from oms.services.users import UserRepository
     from oms.services.webhook_endpoints import WebhookEndpointRepository
 
@@ -713,6 +715,10 @@ class UnitOfWork(Protocol):
     def billing(self) -> BillingRepository: ...
     @property
     def demand(self) -> DemandRepository: ...
+    @property
+    def rollups(self) -> RollupRepository: ...
+    @property
+    def analytics(self) -> AnalyticsRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

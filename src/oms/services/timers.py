@@ -1,5 +1,5 @@
 """Things that happen because time passed: lapsed authorizations, expired cart holds,
-store pickups nobody collected.
+store pickups nobody collected; and the analytics rollups caught up (oms.services.rollups).
 
 Nothing here needs a process of its own: ``oms timers`` (cron, or the worker) runs them,
 and each is also applied lazily whenever the order or stock in question is touched.
@@ -17,6 +17,7 @@ from oms.services.common import retry_transient, utcnow
 from oms.services.fulfilment_changes import expire_uncollected_pickups
 from oms.services.persistence import SYSTEM, save_order_changes, settle_order
 from oms.services.ports import UnitOfWorkFactory
+from oms.services.rollups import refresh
 
 __all__ = ["TimerReport", "hold_lapsed_authorizations", "run_timers"]
 
@@ -28,6 +29,7 @@ class TimerReport:
     carts_expired: int
     orders_put_on_payment_hold: int
     pickups_expired: int = 0
+    rollup_days_recounted: int = 0
 
 
 def hold_lapsed_authorizations(
@@ -68,5 +70,8 @@ def run_timers(*, uow_factory: UnitOfWorkFactory, now: datetime | None = None) -
         held += hold_lapsed_authorizations(uow_factory=uow_factory, tenant_id=tenant_id, now=at)
         pickups += expire_uncollected_pickups(uow_factory=uow_factory, tenant_id=tenant_id, now=at)
     return TimerReport(
-        carts_expired=carts, orders_put_on_payment_hold=held, pickups_expired=pickups
+        carts_expired=carts,
+        orders_put_on_payment_hold=held,
+        pickups_expired=pickups,
+        rollup_days_recounted=refresh(uow_factory=uow_factory, now=at, tenant_ids=tenant_ids),
     )

@@ -20,6 +20,7 @@ import logging
 import random
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -123,8 +124,13 @@ class Worker:
         rng: random.Random | None = None,
         observe: AttemptObserver | None = None,
         lease: timedelta = DEFAULT_LEASE,
+        periodic: Sequence[tuple[float, Callable[[], object]]] = (),
     ) -> None:
         self._uow_factory = uow_factory
+        # Jobs run between rounds every so many seconds (the analytics rollups' refresh),
+        # first at the first round; a failure is logged and tried again next time.
+        self._periodic = [(seconds, job) for seconds, job in periodic]
+        self._next_run = [0.0 for _ in self._periodic]
         self._sinks = list(sinks)
         self._by_kind: Mapping[str, EventSink] = {sink.kind: sink for sink in sinks}
         self._render = render
@@ -196,12 +202,24 @@ class Worker:
             self._in_flight.append(self._sending.submit(self._send_and_record, batch))
         return RoundReport(fanned, DeliveryReport(claimed=len(batch)))
 
+    def run_periodic(self) -> None:
+        """Run the periodic jobs that are due (a monotonic clock decides, not ``clock``)."""
+        for n, (seconds, job) in enumerate(self._periodic):
+            if time.monotonic() < self._next_run[n]:
+                continue
+            self._next_run[n] = time.monotonic() + seconds
+            try:
+                job()
+            except Exception:  # a job's failure must not stop the deliveries
+                log.exception("periodic job failed; tried again in %s s", seconds)
+
     def run(self, *, once: bool = False) -> int:
         """Rounds until stopped (``once``: until a round finds nothing to do); the number
         of deliveries claimed for an attempt."""
         attempted = 0
         try:
             while not self._stop.is_set():
+                self.run_periodic()
                 try:
                     report = self.run_round()
                 except (TransientStorageError, DBAPIError) as error:

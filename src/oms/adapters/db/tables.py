@@ -37,6 +37,8 @@ __all__ = [
     "BACKLOG_PREDICATE",
     "ERROR_EVENTS_PREDICATE",
     "allocations",
+    "analytics_facts",
+    "analytics_state",
     "api_keys",
     "billing_price_lists",
     "carrier_counters",
@@ -1040,6 +1042,46 @@ billing_price_lists = Table(
     Column("currency", String(lengths.CURRENCY), nullable=False),
     Column("body", JSON, nullable=False),
     Column("updated_by", String(lengths.ACTOR), nullable=False),
+)
+
+# Analytics' daily rollups (migration 0020, oms.adapters.db.repositories.rollups): each row
+# one fact of the orders one tenant placed on ``placed_day``, counted on ``day`` (placed,
+# due, shipped...) along the dimensions the ``kind`` has (the others NULL); ``dims`` joins
+# them into the key. Rows are rewritten a whole (tenant, placed_day) at a time, never added
+# to, so a replay or a restart cannot count twice. docs/analytics.md lists every kind.
+analytics_facts = Table(
+    "analytics_facts",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("placed_day", Date, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("dims", String(400), nullable=False),
+    Column("channel", String(lengths.CHANNEL), nullable=True),
+    Column("sku", String(lengths.SKU), nullable=True),
+    Column("location_id", Uuid, nullable=True),
+    Column("carrier", String(lengths.CARRIER), nullable=True),
+    Column("service", String(lengths.CARRIER_SERVICE), nullable=True),
+    Column("currency", String(lengths.CURRENCY), nullable=True),
+    Column("detail", String(60), nullable=True),
+    Column("n", BigInteger, nullable=False),
+    Column("met", BigInteger, nullable=False),
+    Column("done", BigInteger, nullable=False),
+    Column("done_met", BigInteger, nullable=False),
+    Column("orders", BigInteger, nullable=False),
+    Column("amount_e4", BigInteger, nullable=False),  # money in ten-thousandths: exact sums
+    PrimaryKeyConstraint("tenant_id", "placed_day", "kind", "day", "dims"),
+    Index("ix_analytics_facts_day", "kind", "day", "tenant_id"),
+)
+
+# Per tenant: the rollups hold every order placed from ``covered_from`` whose last change
+# is before ``watermark`` (less the margin of oms.services.rollups).
+analytics_state = Table(
+    "analytics_state",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("covered_from", Date, nullable=False),
+    Column("watermark", Timestamp, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     PrimaryKeyConstraint("tenant_id"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
@@ -1279,3 +1321,5 @@ demand_forecasts = Table(
     PrimaryKeyConstraint("tenant_id", "sku", "location"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
 )
+# The orders changed since a moment: what the rollups must count again (migration 0020).
+Index("ix_orders_updated", orders.c.updated_at, orders.c.tenant_id)

@@ -7,6 +7,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from oms.adapters.db.repositories.analytics import SqlAnalyticsRepository
 from oms.adapters.db.repositories.billing import SqlBillingRepository
 from oms.adapters.db.repositories.carts import SqlCartRepository
 from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlProductRepository
@@ -23,6 +24,7 @@ from oms.adapters.db.repositories.notifications import SqlNotificationSettingsRe
 from oms.adapters.db.repositories.orders import SqlOrderRepository
 from oms.adapters.db.repositories.returns import SqlReturnRepository
 from oms.adapters.db.repositories.risk import SqlRiskRuleRepository
+from oms.adapters.db.repositories.rollups import SqlRollupRepository
 from oms.adapters.db.repositories.routing import SqlRoutingRepository
 from oms.adapters.db.repositories.shipments import SqlShipmentRepository
 from oms.adapters.db.repositories.tenants import SqlTenantRepository
@@ -69,6 +71,8 @@ class SqlUnitOfWork:
     inbound: SqlInboundRepository
     billing: SqlBillingRepository
     demand: SqlDemandRepository
+    rollups: SqlRollupRepository
+    analytics: SqlAnalyticsRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -105,6 +109,8 @@ class SqlUnitOfWork:
         self.inbound = SqlInboundRepository(conn)
         self.billing = SqlBillingRepository(conn)
         self.demand = SqlDemandRepository(conn)
+        self.rollups = SqlRollupRepository(conn)
+        self.analytics = SqlAnalyticsRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -36,6 +36,7 @@ from starlette.responses import Response
 from oms.config import Settings
 from oms.services.users import PasswordHasher
 from oms.web.pages import PageClock
+from oms.web.portal import analytics as analytics_pages
 from oms.web.portal import auth, dashboard, inventory, orders, pack_station, queue, warehouse
 from oms.web.portal import settings as settings_pages
 from oms.web.portal.api_keys import router as api_keys_router
@@ -102,6 +103,7 @@ def install_portal(
         warehouse,
         pack_station,
         settings_pages,
+        analytics_pages,
     ):
         app.include_router(module.router)
     app.include_router(what_if_router)

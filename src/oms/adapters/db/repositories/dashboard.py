@@ -2,11 +2,19 @@
 
 Every query is scoped by the window's tenant, or by none for an operator's view of every
 tenant; each returns counts, never rows of orders (docs/dashboard.md).
+
+The figures over the range add two parts: the daily rollups (``analytics_facts``) for the
+orders placed on the days they hold exactly (``oms.services.rollups.fresh_days``), and the
+raw rows of every other order (placed before the rollups' coverage, after their watermark,
+or on a day with an order changed since). Every fact of one order is in one part, so the
+distinct orders of a figure add up too. Without rollups (never rebuilt) every figure is raw.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import itertools
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -19,17 +27,21 @@ from sqlalchemy import (
     case,
     cast,
     distinct,
+    false,
     func,
     literal,
     or_,
     select,
     text,
+    true,
 )
 from sqlalchemy.sql import Executable
 
+from oms.adapters.db.repositories.rollups import SqlRollupRepository, day_start
 from oms.adapters.db.tables import (
     BACKLOG_PREDICATE,
     ERROR_EVENTS_PREDICATE,
+    analytics_facts,
     fulfillment_orders,
     order_events,
     order_holds,
@@ -45,6 +57,7 @@ from oms.services.dashboard import (
     Tally,
     Window,
 )
+from oms.services.rollups import fresh_days
 
 __all__ = ["SqlDashboardRepository"]
 
@@ -53,6 +66,7 @@ _s = shipments.c
 _fo = fulfillment_orders.c
 _h = order_holds.c
 _ev = order_events.c
+_f = analytics_facts.c
 
 # Order ids are unique across tenants (UUIDv7), so counting them needs no tenant beside.
 # Open orders with units still to ship, and the fulfilment errors, written as the partial
@@ -76,11 +90,128 @@ def _scoped(query: _Query, column: Any, window: Window) -> _Query:
     return scoped
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """Which orders a window reads from the rollups (``facts``: a condition on
+    ``analytics_facts``) and which raw (``raw``: a condition on ``orders``); both None
+    when there are no rollups to read."""
+
+    facts: ColumnElement[bool] | None = None
+    raw: ColumnElement[bool] | None = None
+    # No raw order was placed before this (None: unknown), so neither was anything of
+    # theirs: a shipment or a timeline event is never dated before its order.
+    raw_since: datetime | None = None
+
+
+def _outside(runs: list[tuple[date, date]], *, since: date | None = None) -> ColumnElement[bool]:
+    """Orders placed on none of the days of ``runs`` (consecutive days, in order); with
+    ``since``, none placed before it (no order was)."""
+    parts: list[ColumnElement[bool]] = []
+    if since is None:
+        parts.append(_o.created_at < day_start(runs[0][0]))
+    elif since < runs[0][0]:
+        parts.append(and_(_o.created_at >= day_start(since), _o.created_at < day_start(runs[0][0])))
+    for (_, last), (first, _) in itertools.pairwise(runs):
+        parts.append(
+            and_(
+                _o.created_at >= day_start(last + timedelta(days=1)),
+                _o.created_at < day_start(first),
+            )
+        )
+    parts.append(_o.created_at >= day_start(runs[-1][1] + timedelta(days=1)))
+    return or_(*parts)
+
+
 class SqlDashboardRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._postgres = conn.dialect.name == "postgresql"
         self._prepared = False
+        self._plans: dict[Window, _Plan] = {}
+        self._fresh: dict[Window, list[tuple[date, date]]] = {}  # one tenant's fresh runs
+
+    def _plan(self, window: Window) -> _Plan:
+        """Split the window's orders between the rollups and the raw rows (once)."""
+        if window in self._plans:
+            return self._plans[window]
+        rollups = SqlRollupRepository(self._conn)
+        states = rollups.states(window.tenant_id)
+        plan = _Plan()
+        if states:
+            facts: list[ColumnElement[bool]] = []
+            raw: list[ColumnElement[bool]] = []
+            since: datetime | None = None
+            for state in states:
+                dirty = rollups.changed_days(state.tenant_id, state.changed_since)
+                fresh = fresh_days(state, dirty)
+                if window.tenant_id is not None:
+                    self._fresh[window] = fresh
+                if not fresh:
+                    raw.append(_o.tenant_id == state.tenant_id)
+                    continue
+                facts.append(
+                    and_(
+                        _f.tenant_id == state.tenant_id,
+                        or_(*[and_(_f.placed_day >= a, _f.placed_day <= b) for a, b in fresh]),
+                    )
+                )
+                # Orders placed before the rollups' coverage (one index probe to know).
+                before = self._conn.execute(
+                    select(_o.id)
+                    .where(
+                        _o.tenant_id == state.tenant_id,
+                        _o.created_at < day_start(state.covered_from),
+                    )
+                    .limit(1)
+                ).first()
+                raw.append(
+                    and_(
+                        _o.tenant_id == state.tenant_id,
+                        _outside(fresh, since=None if before else state.covered_from),
+                    )
+                )
+                if window.tenant_id is not None and before is None:
+                    first, last = fresh[0]
+                    since = day_start(
+                        last + timedelta(days=1)
+                        if first == state.covered_from
+                        else state.covered_from
+                    )
+            if window.tenant_id is None:
+                raw.append(_o.tenant_id.not_in([state.tenant_id for state in states]))
+            plan = _Plan(
+                facts=or_(*facts) if facts else false(),
+                raw=or_(*raw) if raw else false(),
+                raw_since=since,
+            )
+        self._plans[window] = plan
+        return plan
+
+    def _facts(
+        self, window: Window, kind: str, *columns: Any, first: date, last: date
+    ) -> Select[Any] | None:
+        """The rollups' rows of one kind on the days ``first`` to ``last``, or None."""
+        plan = self._plan(window)
+        if plan.facts is None:
+            return None
+        return select(*columns).where(_f.kind == kind, _f.day >= first, _f.day <= last, plan.facts)
+
+    def _raw(self, window: Window) -> ColumnElement[bool] | None:
+        return self._plan(window).raw
+
+    def _raw_placed_in_range(self, window: Window) -> ColumnElement[bool] | None:
+        """``_raw`` for the figures of orders placed in the range: the same orders,
+        without the conditions no order of the range meets (tighter for the planner)."""
+        if window.tenant_id is None or window not in self._fresh:
+            return self._raw(window)
+        runs = [
+            (max(a, window.days.first), min(b, window.days.last))
+            for a, b in self._fresh[window]
+            if b >= window.days.first and a <= window.days.last
+        ]
+        if not runs:
+            return true()
+        return _outside(runs)
 
     def _rows(self, query: Executable) -> Any:
         """Run ``query``; on PostgreSQL first turn JIT compilation off for the transaction:
@@ -110,8 +241,24 @@ class SqlDashboardRepository:
             ),
             _o.tenant_id,
             window,
-        ).group_by(day)
-        return {self._as_date(row.day): int(row.n) for row in self._rows(query)}
+        )
+        raw = self._raw_placed_in_range(window)
+        if raw is not None:
+            query = query.where(raw)
+        found = {self._as_date(row.day): int(row.n) for row in self._rows(query.group_by(day))}
+        facts = self._facts(
+            window,
+            "placed",
+            _f.day,
+            func.sum(_f.n).label("n"),
+            first=window.days.first,
+            last=window.days.last,
+        )
+        if facts is not None:
+            for row in self._rows(facts.group_by(_f.day)):
+                key = self._as_date(row.day)
+                found[key] = found.get(key, 0) + int(row.n or 0)
+        return {day: n for day, n in found.items() if n}
 
     def orders_since(self, window: Window, since: datetime) -> int:
         query = _scoped(
@@ -164,57 +311,118 @@ class SqlDashboardRepository:
         return Tally(of=int(row.n or 0), met=int(row.o or 0))
 
     def shipping(self, window: Window) -> list[ShippingTally]:
+        raw = self._raw(window)
+        source: Any = shipments
+        if raw is not None:
+            source = shipments.join(
+                orders, and_(_o.tenant_id == _s.tenant_id, _o.id == _s.order_id)
+            )
         query = _scoped(
             select(
                 _s.currency,
                 func.count().label("n"),
                 func.count(distinct(_s.order_id)).label("o"),
                 func.sum(_s.cost).label("cost"),
-            ).where(_s.created_at >= window.days.start, _s.created_at < window.days.end),
+            )
+            .select_from(source)
+            .where(_s.created_at >= window.days.start, _s.created_at < window.days.end),
             _s.tenant_id,
             window,
-        ).group_by(_s.currency)
-        return [
-            ShippingTally(
+        )
+        if raw is not None:
+            query = query.where(raw)
+        since = self._plan(window).raw_since
+        if since is not None:
+            query = query.where(_s.created_at >= since)
+        found = {
+            row.currency: ShippingTally(
                 currency=row.currency,
                 shipments=int(row.n),
                 orders=int(row.o),
                 cost=Decimal(str(row.cost or 0)),
             )
-            for row in self._rows(query)
-        ]
+            for row in self._rows(query.group_by(_s.currency))
+        }
+        first, last = window.days.first, window.days.last
+        costs = self._facts(
+            window,
+            "shipment",
+            _f.currency,
+            func.sum(_f.n).label("n"),
+            func.sum(_f.amount_e4).label("e4"),
+            first=first,
+            last=last,
+        )
+        # An order counts once, on its first shipping day of the range: the rows of
+        # ship_orders whose previous shipping day (detail) is before the range.
+        firsts = self._facts(
+            window, "ship_orders", _f.currency, func.sum(_f.n).label("n"), first=first, last=last
+        )
+        if costs is None or firsts is None:
+            return list(found.values())
+        ordered = {
+            row.currency: int(row.n or 0)
+            for row in self._rows(
+                firsts.where(or_(_f.detail.is_(None), _f.detail < first.isoformat())).group_by(
+                    _f.currency
+                )
+            )
+        }
+        for row in self._rows(costs.group_by(_f.currency)):
+            before = found.get(row.currency, ShippingTally(row.currency, 0, 0, Decimal(0)))
+            found[row.currency] = ShippingTally(
+                currency=row.currency,
+                shipments=before.shipments + int(row.n or 0),
+                orders=before.orders + ordered.get(row.currency, 0),
+                cost=before.cost + Decimal(int(row.e4 or 0)) / 10000,
+            )
+        return list(found.values())
 
     def on_time(self, window: Window) -> Tally:
+        raw = self._raw(window)
         # Each order due in the range with its first shipment (None: not shipped).
-        due = (
-            _scoped(
-                select(
-                    _o.promised_ship_by.label("due"),
-                    func.min(_s.created_at).label("shipped_at"),
-                )
-                .select_from(
-                    orders.outerjoin(
-                        shipments, and_(_s.tenant_id == _o.tenant_id, _s.order_id == _o.id)
-                    )
-                )
-                .where(
-                    _o.promised_ship_by >= window.days.first,
-                    _o.promised_ship_by <= window.days.last,
-                    _o.status != "cancelled",
-                ),
-                _o.tenant_id,
-                window,
+        due_query = _scoped(
+            select(
+                _o.promised_ship_by.label("due"),
+                func.min(_s.created_at).label("shipped_at"),
             )
-            .group_by(_o.tenant_id, _o.id, _o.promised_ship_by)
-            .subquery()
+            .select_from(
+                orders.outerjoin(
+                    shipments, and_(_s.tenant_id == _o.tenant_id, _s.order_id == _o.id)
+                )
+            )
+            .where(
+                _o.promised_ship_by >= window.days.first,
+                _o.promised_ship_by <= window.days.last,
+                _o.status != "cancelled",
+            ),
+            _o.tenant_id,
+            window,
         )
+        if raw is not None:
+            due_query = due_query.where(raw)
+        due = due_query.group_by(_o.tenant_id, _o.id, _o.promised_ship_by).subquery()
         counted = or_(due.c.shipped_at.is_not(None), due.c.due < window.today)
         query = select(
             func.sum(case((counted, 1), else_=0)).label("of"),
             func.sum(case((self._day(due.c.shipped_at) <= due.c.due, 1), else_=0)).label("met"),
         )
         row = self._rows(query).one()
-        return Tally(of=int(row.of or 0), met=int(row.met or 0))
+        of, met = int(row.of or 0), int(row.met or 0)
+        # A day of the rollups before today counts every order due; from today on, the
+        # shipped ones (done).
+        facts = self._facts(
+            window,
+            "due",
+            func.sum(case((_f.day < window.today, _f.n), else_=_f.done)).label("of"),
+            func.sum(_f.met).label("met"),
+            first=window.days.first,
+            last=window.days.last,
+        )
+        if facts is not None:
+            rolled = self._rows(facts).one()
+            of, met = of + int(rolled.of or 0), met + int(rolled.met or 0)
+        return Tally(of=of, met=met)
 
     def splits(self, window: Window) -> Tally:
         per_order = _scoped(
@@ -233,22 +441,82 @@ class SqlDashboardRepository:
             _o.tenant_id,
             window,
         )
-        grouped = per_order.group_by(_fo.tenant_id, _fo.order_id).subquery()
-        query = select(
-            func.count().label("of"),
-            func.sum(case((grouped.c.locations > 1, 1), else_=0)).label("met"),
-        )
+        raw = self._raw_placed_in_range(window)
+        if raw is None:
+            grouped = per_order.group_by(_fo.tenant_id, _fo.order_id).subquery()
+            query = select(
+                func.count().label("of"),
+                func.sum(case((grouped.c.locations > 1, 1), else_=0)).label("met"),
+            )
+        else:
+            # The few raw orders first, each counting its locations by its own index.
+            locations = (
+                select(func.count(distinct(_fo.location_id)))
+                .where(
+                    _fo.tenant_id == _o.tenant_id,
+                    _fo.order_id == _o.id,
+                    _fo.kind.in_(_SPLIT_KINDS),
+                    _fo.status != "rejected",
+                )
+                .scalar_subquery()
+            )
+            each = _scoped(
+                select(locations.label("locations")).where(
+                    _o.created_at >= window.days.start, _o.created_at < window.days.end, raw
+                ),
+                _o.tenant_id,
+                window,
+            ).subquery()
+            query = select(
+                func.sum(case((each.c.locations > 0, 1), else_=0)).label("of"),
+                func.sum(case((each.c.locations > 1, 1), else_=0)).label("met"),
+            )
         row = self._rows(query).one()
-        return Tally(of=int(row.of or 0), met=int(row.met or 0))
+        of, met = int(row.of or 0), int(row.met or 0)
+        facts = self._facts(
+            window,
+            "split",
+            func.sum(_f.n).label("of"),
+            func.sum(_f.met).label("met"),
+            first=window.days.first,
+            last=window.days.last,
+        )
+        if facts is not None:
+            rolled = self._rows(facts).one()
+            of, met = of + int(rolled.of or 0), met + int(rolled.met or 0)
+        return Tally(of=of, met=met)
 
     def fulfilment_errors(self, window: Window) -> dict[str, int]:
+        raw = self._raw(window)
+        source: Any = order_events
+        if raw is not None:
+            source = order_events.join(
+                orders, and_(_o.tenant_id == _ev.tenant_id, _o.id == _ev.order_id)
+            )
         query = _scoped(
-            select(_ev.type, func.count().label("n")).where(
+            select(_ev.type, func.count().label("n"))
+            .select_from(source)
+            .where(
                 _ERRORS,
                 _ev.created_at >= window.days.start,
                 _ev.created_at < window.days.end,
             ),
             _ev.tenant_id,
             window,
-        ).group_by(_ev.type)
-        return {ERROR_CAUSES[row.type]: int(row.n) for row in self._rows(query)}
+        )
+        if raw is not None:
+            query = query.where(raw)
+        found = {ERROR_CAUSES[row.type]: int(row.n) for row in self._rows(query.group_by(_ev.type))}
+        facts = self._facts(
+            window,
+            "error",
+            _f.detail,
+            func.sum(_f.n).label("n"),
+            first=window.days.first,
+            last=window.days.last,
+        )
+        if facts is not None:
+            for row in self._rows(facts.where(_f.detail.in_(ERROR_CAUSES)).group_by(_f.detail)):
+                cause = ERROR_CAUSES[row.detail]
+                found[cause] = found.get(cause, 0) + int(row.n or 0)
+        return found

@@ -1,0 +1,164 @@
+"""How fast the analytics reads are over the daily rollups of many order lines (PostgreSQL).
+
+Run it from the project root::
+
+    .venv/bin/python bench/analytics.py [--lines 10000000] [--calls 50] [--days 365] [--reuse]
+        [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--database oms_bench_analytics]
+
+It seeds ``--database`` with orders of about ``--lines`` order lines
+(``bench/seed_orders.py``, COPY: 1-4 lines an order, two on average, so ``lines / 2``
+orders of 5 tenants over ``--days`` days, with their fulfilment orders, shipments and
+timeline), builds the rollups with the code the
+worker and ``oms analytics rebuild`` use (``oms.services.rollups.rebuild``, timed), then times
+each analytics read ``--calls`` times (p50, p95, max in ms): in-process use cases
+(``oms.services.analytics``) for the biggest tenant and for every tenant, and
+``GET /v1/analytics/...`` and the portal's CSV through the ASGI app (``TestClient``).
+It asserts nothing about the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import psycopg
+from fastapi.testclient import TestClient
+
+from oms.adapters.db.engine import build_engine
+from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.api.app import create_app
+from oms.config import Settings
+from oms.domain.tenancy import ApiKeyScope
+from oms.services import analytics
+from oms.services.rollups import rebuild
+from oms.services.tenants import create_api_key
+from portal import _percentiles
+from seed_orders import seed
+
+AIM_MS = 300.0
+
+
+def timed(name: str, calls: int, call: Callable[[], Any]) -> float:
+    call()
+    samples = []
+    for _ in range(calls):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    p50, p95, worst = _percentiles(samples)
+    mark = "" if p95 < AIM_MS else f"   (over the {AIM_MS:.0f} ms aim)"
+    print(f"{name:<56} p50 {p50:7.1f}  p95 {p95:7.1f}  max {worst:7.1f} ms{mark}")
+    return p95
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--database", default="oms_bench_analytics")
+    parser.add_argument("--reuse", action="store_true", help="keep a seeded database")
+    args = parser.parse_args(argv)
+
+    orders = args.lines // 2
+    made = seed(
+        server_url=args.pg_url,
+        database=args.database,
+        orders=orders,
+        days=args.days,
+        reuse=args.reuse,
+    )
+    with psycopg.connect(made.url) as conn:
+        lines = conn.execute("SELECT count(*) FROM order_lines").fetchone()
+    print(f"{made.orders} orders, {lines[0] if lines else 0} order lines", end="")
+    print(f" (seeded in {made.seconds:.0f} s)" if made.seconds else "")
+    settings = Settings(database_url=made.url, api_key_cache_seconds=3600)
+    engine = build_engine(settings)
+    uow = SqlUnitOfWorkFactory(engine)
+    now = datetime.now(UTC)
+    # The rollups are always rebuilt: their code is what is measured.
+    started = time.perf_counter()
+    built = rebuild(uow_factory=uow, now=now)
+    print(
+        f"rollups rebuilt (oms.services.rollups.rebuild): {built.rows} rows for "
+        f"{built.days} tenant-days in {time.perf_counter() - started:.1f} s"
+    )
+    with psycopg.connect(made.url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE analytics_facts")
+    tenant = made.tenants[0]
+    today = now.date()
+    ranges = {
+        "30 days": (today - timedelta(days=29), today),
+        "a year": (today - timedelta(days=364), today),
+    }
+
+    print(f"\nin-process use cases ({args.calls} calls each)")
+    for label, (first, last) in ranges.items():
+        for who, tenant_id in (("one tenant", tenant), ("every tenant", None)):
+            common: dict[str, Any] = {
+                "uow_factory": uow,
+                "tenant_id": tenant_id,
+                "first": first,
+                "last": last,
+                "now": now,
+            }
+            timed(
+                f"sales per day, {who}, {label}",
+                args.calls,
+                lambda c=common: analytics.sales(**c),
+            )
+            timed(
+                f"sales per week by SKU, {who}, {label}",
+                args.calls,
+                lambda c=common: analytics.sales(period="week", by="sku", **c),
+            )
+            timed(
+                f"sales per month by channel, {who}, {label}",
+                args.calls,
+                lambda c=common: analytics.sales(period="month", by="channel", **c),
+            )
+            timed(
+                f"SKUs (cover, ABC/XYZ), {who}, {label}",
+                args.calls,
+                lambda c=common: analytics.skus(**c),
+            )
+            timed(
+                f"fulfilment by carrier, {who}, {label}",
+                args.calls,
+                lambda c=common: analytics.fulfilment(by="carrier", **c),
+            )
+            timed(
+                f"fulfilment by location, {who}, {label}",
+                args.calls,
+                lambda c=common: analytics.fulfilment(by="location", **c),
+            )
+
+    key = create_api_key(uow_factory=uow, scope=ApiKeyScope.TENANT, tenant_id=tenant, name="bench")
+    headers = {"Authorization": f"Bearer {key.secret}"}
+    first, last = ranges["a year"]
+    year = {"from": first.isoformat(), "to": last.isoformat()}
+    print(f"\nover HTTP, in-process ASGI, one tenant, a year ({args.calls} calls each)")
+    with TestClient(create_app(settings, engine=engine)) as client:
+        for path, params in (
+            ("/v1/analytics/sales", {"period": "week"}),
+            ("/v1/analytics/sales", {"period": "month", "by": "sku", "format": "csv"}),
+            ("/v1/analytics/skus", {}),
+            ("/v1/analytics/fulfilment", {"by": "service"}),
+        ):
+
+            def call(path: str = path, params: dict[str, str] = params) -> None:
+                answer = client.get(path, params={**year, **params}, headers=headers)
+                assert answer.status_code == 200, answer.text
+
+            timed(f"GET {path} {params}", args.calls, call)
+    engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -388,6 +388,17 @@ _INBOUND_ROUTES = [
         body={"reason": "probe"},
         owner_status=0,
     ),
+def _their_channel(world: World) -> list[str]:
+    body = {"kind": "api", "name": f"channel {uuid4().hex[:8]}"}
+    return [_created_by_them(world, "/v1/channels", body)]
+
+
+_CHANNEL = "/v1/channels/{channel_id}"
+_CHANNEL_ROUTES = [
+    IdRoute("GET", _CHANNEL, _their_channel),
+    IdRoute("PATCH", _CHANNEL, _their_channel, body={"push_stock": True}),
+    IdRoute("DELETE", _CHANNEL, _their_channel, owner_status=204),
+    IdRoute("GET", f"{_CHANNEL}/sync-log", _their_channel),
 ]
 
 ID_ROUTES = [
@@ -562,6 +573,7 @@ ID_ROUTES = [
             "/v1/billing/statements/{tenant_id}/pdf",
         )
     ],
+    *_CHANNEL_ROUTES,
 ]
 ROUTE_ID = "{0.method} {0.path}".format
 # Routes whose path parameters name something every tenant has (a template), not a

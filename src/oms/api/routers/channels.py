@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
 from oms.api.deps import (
@@ -15,6 +15,7 @@ from oms.api.deps import (
     PageDep,
     TenantId,
     page_of,
+    page_of_all,
     parse_uuid,
     uuid_cursor,
 )
@@ -57,7 +58,7 @@ class ChannelState:
     adapters: SalesChannelFactory
 
 
-def _channel_state(request: Request) -> ChannelState:
+async def _channel_state(request: Request) -> ChannelState:
     state: ChannelState = request.app.state.channels
     return state
 
@@ -146,21 +147,24 @@ def delete_channel(channel_id: str, tenant_id: TenantId, state: ChannelsDep) -> 
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{channel_id}/sync-log", response_model=list[SyncEntryRead])
+@router.get("/{channel_id}/sync-log", response_model=Page[SyncEntryRead])
 def sync_log(
-    channel_id: str,
-    tenant_id: TenantId,
-    state: ChannelsDep,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> list[SyncEntryRead]:
-    """What the connection received and sent, newest first."""
+    channel_id: str, tenant_id: TenantId, state: ChannelsDep, page: PageDep
+) -> Page[SyncEntryRead]:
+    """What the connection received and sent (its last 500 entries), newest first."""
     entries = channel_service.sync_log(
         channels=state.channels,
         tenant_id=tenant_id,
         channel_id=parse_uuid(channel_id, "channel"),
-        limit=limit,
+        limit=500,
     )
-    return [SyncEntryRead.of(e) for e in entries]
+    return page_of_all(
+        entries,
+        page,
+        item=SyncEntryRead.of,
+        cursor=lambda e: f"{e.at.isoformat()}|{e.id}",
+        descending=True,
+    )
 
 
 async def _placed(app: AppState, submission: Submission) -> PlacedOrder | OmsError:

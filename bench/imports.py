@@ -54,6 +54,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--memory-rows", default="50000,200000", help="inventory file sizes")
     parser.add_argument("--big-mb", type=int, default=0, help="also stream a file this big")
     parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--only-pos", action="store_true", help="measure the till only")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     return parser.parse_args(argv)
 
@@ -159,6 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{summary.unchanged} unchanged, {summary.failed} refused)"
         )
 
+    if args.only_pos:
+        header = "sku,name,price,currency,kind,weight_grams,category"
+        run(ImportKind.PRODUCTS, csv_bytes(header, product_rows(50)))
+        pos_latency(TestClient(app), tenant["api_key"], args)
+        return 0
     products = csv_bytes(
         "sku,name,price,currency,kind,weight_grams,category", product_rows(args.products)
     )
@@ -298,10 +304,22 @@ def pos_latency(client: object, api_key: str, args: argparse.Namespace) -> None:
 
     for n in range(30):
         sale(f"warm-{n}")
+    meter = CpuMeter(server_group=-1, database=DB)
+    meter.start()
     times = sorted(sale(f"R-{n}") for n in range(args.sales))
+    used = meter.stop()
+    cpu = (
+        ""
+        if used is None
+        else (
+            f"; CPU per sale {1000 * used.client / args.sales:.1f} ms oms"
+            f" + {1000 * used.postgres / args.sales:.1f} ms PostgreSQL"
+        )
+    )
     print(
         f"point of sale ({args.sales} till sales, 1-3 lines): "
         f"p50 {1000 * percentile(times, 50):.1f} ms, p99 {1000 * percentile(times, 99):.1f} ms"
+        f"{cpu}"
     )
 
 

@@ -110,7 +110,7 @@ class _Tally:
 def file_problems(request: ImportRequest) -> None:
     """Refuse a file the import cannot read at all (422): its header, its --currency."""
     problems = parse.header_problems(request.kind, request.header)
-    if request.currency is not None and not is_known_currency(request.currency):
+    if request.currency is not None and not is_known_currency(request.currency.upper()):
         problems.append(RowError(0, "currency", f"{request.currency!r} is not a currency"))
     if problems:
         raise InvalidRequest(

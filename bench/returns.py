@@ -16,8 +16,9 @@ a queue; for each they ask to return one unit of line 1 as ``defective`` (approv
 default policy at once: ``POST /v1/orders/{id}/returns``), receive it into stock
 (``POST /v1/returns/{id}/receive``, restock) and ask for its refund twice at the same moment
 with two Idempotency-Keys (``POST /v1/returns/{id}/refund``): one must answer 200 and the
-other 409. It prints p50/p95/p99/max latency in ms per step (the aim: p99 < 100 ms for the
-request and the refund), the rate, and every unexpected answer.
+other 409; then reads the return (``GET /v1/returns/{id}``: what a trivial request costs
+under the same load, for comparison). It prints p50/p95/p99/max latency in ms per step (the
+aim: p99 < 100 ms for the request and the refund), the rate, and every unexpected answer.
 
 Checked afterwards (exit code 1 when one fails): for every order the refunds never exceed
 the captures; each return was refunded exactly once, by a refund record linked to it whose
@@ -75,7 +76,7 @@ from oms.wiring import carrier_provider
 
 BENCH_DB = "oms_bench_returns"
 WAREHOUSE = "WH-RET"
-STEPS = ("request", "receive", "refund")
+STEPS = ("request", "receive", "refund", "read")
 BENCH = Actor("system", "bench")
 PRICES = {"TEE": "24.00", "CAP": "18.00", "MUG": "9.99"}
 SHIPPED_AT = datetime.now(UTC) - timedelta(days=2)  # inside the default 30-day window
@@ -297,6 +298,11 @@ async def client(flow: Flow, base: str, api_key: str, queue: asyncio.Queue[UUID]
                     for k in ("a", "b")
                 )
             )
+            # A plain read of the return under the same load: what any request costs here.
+            start = time.perf_counter()
+            async with session.get(f"/v1/returns/{return_id}") as read:
+                await read.read()
+            flow.latency["read"].append((time.perf_counter() - start) * 1000)
             statuses = tuple(sorted(s for s, _ in answers))
             flow.refund_answers[statuses] += 1
             if statuses != (200, 409):

@@ -1,5 +1,6 @@
-"""The port returns are stored behind: ``ReturnRepository`` (SQL in
-``oms.adapters.db.repositories.returns``, in memory in ``oms.adapters.memory.returns``)."""
+"""The port returns are stored behind: ``ReturnRepository``, in SQL in
+``oms.adapters.db.repositories.returns`` (no in-memory fake yet: the returns use cases also
+need the orders, payments and stock of the SQL unit of work, and are tested on it)."""
 
 from __future__ import annotations
 

@@ -279,3 +279,10 @@ def test_the_fake_engine_leaves_censored_days_out_of_its_weekday_means() -> None
     values[21], censored[21] = 0.0, True  # a stock-out on the weekday of day 0
     found = WeekdayMeanEngine(origins=0).forecast([_series(values, censored)], horizon=7)[0]
     assert math.isclose(found.mean[0], 10.0)
+
+
+def test_two_processes_answer_what_one_does_in_the_same_order() -> None:
+    series = [_series(_weekly(70, seed=seed, level=2.0 + seed % 5)) for seed in range(60)]
+    alone = StatsforecastEngine(origins=1, step=7, n_jobs=1).forecast(series, horizon=7)
+    shared = StatsforecastEngine(origins=1, step=7, n_jobs=2).forecast(series, horizon=7)
+    assert shared == alone

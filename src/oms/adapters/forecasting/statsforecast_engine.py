@@ -70,7 +70,7 @@ class StatsforecastEngine:
     theta_model: str = "OTM"
 
     def forecast(self, series: Sequence[DailySeries], *, horizon: int) -> list[SeriesForecast]:
-        jobs = os.cpu_count() or 1 if self.n_jobs < 0 else self.n_jobs
+        jobs = (os.cpu_count() or 1) if self.n_jobs < 0 else self.n_jobs
         if jobs <= 1 or len(series) < 50:
             return [self.one(s, horizon) for s in series]
         chunk = max(1, math.ceil(len(series) / (jobs * 8)))

@@ -86,7 +86,7 @@ class AnalyticsRepository(Protocol):
     """Aggregates of the rollups of one tenant (None: every tenant) over days."""
 
     def sales(
-        self, tenant_id: UUID | None, days: DayRange, by: str, top: int
+        self, tenant_id: UUID | None, days: DayRange, by: str, top: int, period: str = "day"
     ) -> list[SalesRow]: ...
     def shipped(self, tenant_id: UUID | None, days: DayRange, by: str) -> list[ShippedRow]: ...
     def transit(
@@ -168,7 +168,7 @@ def sales(
     _choice(by, DIMENSIONS, "query:by")
     days = _range(first, last, now)
     with uow_factory(readonly=True) as uow:
-        rows = uow.analytics.sales(tenant_id, days, by, TOP)
+        rows = uow.analytics.sales(tenant_id, days, by, TOP, period)
     summed: dict[tuple[date, str | None, str | None], list[object]] = {}
     for row in rows:
         key = (period_start(row.day, period), row.key, row.currency)

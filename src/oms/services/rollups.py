@@ -61,7 +61,7 @@ class RollupState:
 class RollupRepository(Protocol):
     """The rollups of ``analytics_facts`` and their state, per tenant."""
 
-    def state(self, tenant_id: UUID) -> RollupState | None: ...
+    def state(self, tenant_id: UUID, *, for_update: bool = False) -> RollupState | None: ...
     def save_state(self, state: RollupState, *, at: datetime) -> None: ...
     def first_placed_day(self, tenant_id: UUID) -> date | None: ...
     def changed_days(self, tenant_id: UUID, since: datetime) -> set[date]: ...
@@ -112,7 +112,9 @@ def refresh(
     recounted = 0
     for tenant_id in tenant_ids:
         with uow_factory() as uow:
-            state = uow.rollups.state(tenant_id)
+            # Locked: a second worker refreshing the tenant waits, then recounts the same
+            # days again (the same rows), instead of colliding on their keys.
+            state = uow.rollups.state(tenant_id, for_update=True)
             if state is None:
                 continue
             days = uow.rollups.changed_days(tenant_id, state.changed_since)
@@ -153,6 +155,7 @@ def rebuild(
     tenants = days = rows = 0
     for tenant_id in tenant_ids:
         with uow_factory() as uow:
+            uow.rollups.state(tenant_id, for_update=True)
             first = since or uow.rollups.first_placed_day(tenant_id) or today
             rows += uow.rollups.recount(tenant_id, first, today)
             uow.rollups.save_state(RollupState(tenant_id, first, now), at=now)

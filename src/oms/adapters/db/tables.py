@@ -1072,6 +1072,7 @@ analytics_facts = Table(
     Column("amount_e4", BigInteger, nullable=False),  # money in ten-thousandths: exact sums
     PrimaryKeyConstraint("tenant_id", "placed_day", "kind", "day", "dims"),
     Index("ix_analytics_facts_day", "kind", "day", "tenant_id"),
+    Index("ix_analytics_facts_tenant", "tenant_id", "kind", "day"),
 )
 
 # Per tenant: the rollups hold every order placed from ``covered_from`` whose last change

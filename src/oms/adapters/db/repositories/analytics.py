@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Select, and_, func, literal, select
+from sqlalchemy import Connection, Date, Select, and_, cast, func, literal, select
 
 from oms.adapters.db.tables import analytics_facts, inventory_levels, products
 from oms.services.analytics import SalesRow, ShippedRow, SkuRow
@@ -51,7 +51,19 @@ class SqlAnalyticsRepository:
         )
         return [row[0] for row in rows]
 
-    def sales(self, tenant_id: UUID | None, days: DayRange, by: str, top: int) -> list[SalesRow]:
+    def _period(self, period: str) -> Any:
+        """The first day of each rollup day's period, counted by the database."""
+        if period == "day":
+            return _f.day
+        if self._conn.dialect.name == "postgresql":
+            return cast(func.date_trunc(period, _f.day), Date)
+        if period == "week":  # SQLite: the Monday on or before the day
+            return func.date(_f.day, "-6 days", "weekday 1")
+        return func.date(_f.day, "start of month")
+
+    def sales(
+        self, tenant_id: UUID | None, days: DayRange, by: str, top: int, period: str = "day"
+    ) -> list[SalesRow]:
         key: Any
         if by == "location":
             kind, key = "routed", _f.location_id
@@ -68,8 +80,9 @@ class SqlAnalyticsRepository:
             source = analytics_facts.outerjoin(
                 products, and_(_p.tenant_id == _f.tenant_id, _p.sku == _f.sku)
             )
+        start = self._period(period).label("start")
         query: Any = select(
-            _f.day,
+            start,
             key.label("key"),
             currency.label("currency"),
             func.sum(_f.orders).label("orders"),
@@ -82,10 +95,10 @@ class SqlAnalyticsRepository:
             column = _f.sku if by == "sku" else _f.location_id
             keep = self._top(kind, column, tenant_id, days, top)
             query = query.where(column.in_(keep))
-        rows = self._conn.execute(query.group_by(_f.day, key, currency))
+        rows = self._conn.execute(query.group_by(start, key, currency))
         return [
             SalesRow(
-                day=_day(row.day),
+                day=_day(row.start),
                 key=None if row.key is None else str(row.key),
                 currency=row.currency,
                 orders=int(row.orders or 0),

@@ -102,10 +102,11 @@ class SqlRollupRepository:
 
     # --- state --------------------------------------------------------------------------
 
-    def state(self, tenant_id: UUID) -> RollupState | None:
-        row = self._conn.execute(
-            select(analytics_state).where(analytics_state.c.tenant_id == tenant_id)
-        ).first()
+    def state(self, tenant_id: UUID, *, for_update: bool = False) -> RollupState | None:
+        query = select(analytics_state).where(analytics_state.c.tenant_id == tenant_id)
+        if for_update:
+            query = query.with_for_update()
+        row = self._conn.execute(query).first()
         if row is None:
             return None
         return RollupState(row.tenant_id, row.covered_from, row.watermark)

@@ -49,6 +49,7 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_analytics_facts_day", "analytics_facts", ["kind", "day", "tenant_id"])
+    op.create_index("ix_analytics_facts_tenant", "analytics_facts", ["tenant_id", "kind", "day"])
     op.create_table(
         "analytics_state",
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
@@ -66,5 +67,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_orders_updated", table_name="orders")
     op.drop_table("analytics_state")
+    op.drop_index("ix_analytics_facts_tenant", table_name="analytics_facts")
     op.drop_index("ix_analytics_facts_day", table_name="analytics_facts")
     op.drop_table("analytics_facts")

@@ -53,6 +53,7 @@ def test_an_admin_makes_a_key_sees_it_once_and_revokes_it(
 ) -> None:
     sign_in(client, admin)
 
+    too_long = _post(client, KEYS, name="x" * 300)
     made = _post(client, KEYS, name="ERP bridge")
     secret = _secret(made.text)
     works = client.get("/v1/orders", headers={"Authorization": f"Bearer {secret}"})
@@ -61,6 +62,8 @@ def test_an_admin_makes_a_key_sees_it_once_and_revokes_it(
     revoked = _post(client, f"{KEYS}/{key_id}/revoke")
     refused = client.get("/v1/orders", headers={"Authorization": f"Bearer {secret}"})
 
+    assert too_long.status_code == 303
+    assert "No key made" in client.get(too_long.headers["location"]).text
     assert made.status_code == 200
     assert "shown this once" in made.text
     assert works.status_code == 200

@@ -589,7 +589,10 @@ async def carrier_rate_cards(request: Request, viewer: ViewerDep, portal: Portal
 
 @router.get("/api-keys")
 def api_keys(
-    request: Request, viewer: ViewerDep, portal: PortalDep, done: _Text = None
+    request: Request,
+    viewer: ViewerDep,
+    portal: PortalDep,
+    done: Annotated[str | None, Query(max_length=600)] = None,
 ) -> Response:
     """The API keys of the tenant looked at (an operator looking at all: every key),
     revoked ones too; never a secret, only its first characters. Admins make and revoke

@@ -388,6 +388,9 @@ _INBOUND_ROUTES = [
         body={"reason": "probe"},
         owner_status=0,
     ),
+]
+
+
 def _their_channel(world: World) -> list[str]:
     body = {"kind": "api", "name": f"channel {uuid4().hex[:8]}"}
     return [_created_by_them(world, "/v1/channels", body)]

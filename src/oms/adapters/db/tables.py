@@ -1032,6 +1032,9 @@ return_policies = Table(
     metadata,
     Column("tenant_id", Uuid, nullable=False),
     Column("policy", JSON, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
 )
 
 # A merchant's price list for the 3PL's work (oms.domain.billing.PriceList); no row: none set.
@@ -1042,6 +1045,9 @@ billing_price_lists = Table(
     Column("currency", String(lengths.CURRENCY), nullable=False),
     Column("body", JSON, nullable=False),
     Column("updated_by", String(lengths.ACTOR), nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
 )
 
 # Analytics' daily rollups (migration 0020, oms.adapters.db.repositories.rollups): each row

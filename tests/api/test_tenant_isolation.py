@@ -391,6 +391,68 @@ _INBOUND_ROUTES = [
 ]
 
 
+def _their_shipped_order(world: World) -> list[str]:
+    """The order of their shipment (``_their_work``): one unit of line 1 shipped."""
+    path = f"/v1/shipments/{_their_work(world).shipment}"
+    shipment = world.client.get(path, headers=world.theirs.headers)
+    assert shipment.status_code == 200, shipment.text
+    return [str(shipment.json()["order_id"])]
+
+
+# Keyed by their tenant, like _WORK: the shipped unit can be asked back once.
+_RETURNS: dict[UUID, str] = {}
+
+
+def _their_return(world: World) -> list[str]:
+    """A return of theirs, asking the shipped unit back."""
+    if world.theirs.tenant.id not in _RETURNS:
+        order_id = _their_shipped_order(world)[0]
+        body = {"lines": [{"line_no": 1, "quantity": 1, "reason": "changed_mind"}]}
+        path = f"/v1/orders/{order_id}/returns"
+        _RETURNS[world.theirs.tenant.id] = _created_by_them(world, path, body)
+    return [_RETURNS[world.theirs.tenant.id]]
+
+
+_RETURN = "/v1/returns/{return_id}"
+_RETURN_ROUTES = [
+    IdRoute("GET", _RETURN, _their_return),
+    IdRoute("POST", f"{_RETURN}/approve", _their_return, owner_status=0),
+    IdRoute("POST", f"{_RETURN}/reject", _their_return, body={"note": "probe"}, owner_status=0),
+    IdRoute("POST", f"{_RETURN}/label", _their_return, body={"location": "WH-1"}, owner_status=0),
+    IdRoute(
+        "POST",
+        f"{_RETURN}/receive",
+        _their_return,
+        body={
+            "location": "WH-1",
+            "lines": [{"line_no": 1, "quantity": 1, "disposition": "restock"}],
+        },
+        owner_status=0,
+    ),
+    IdRoute(
+        "POST",
+        f"{_RETURN}/refund",
+        _their_return,
+        headers=lambda _: {"Idempotency-Key": f"probe-{uuid4().hex}"},
+        owner_status=0,
+    ),
+    IdRoute(
+        "POST",
+        "/v1/orders/{order_id}/returns",
+        _their_shipped_order,
+        body={"lines": [{"line_no": 1, "quantity": 1, "reason": "changed_mind"}]},
+        owner_status=0,  # their unit may be asked back already: 409
+    ),
+    IdRoute(
+        "POST",
+        "/v1/orders/{order_id}/claims",
+        _their_shipped_order,
+        body={"lines": [{"line_no": 1, "quantity": 1}], "kind": "lost", "resolution": "refund"},
+        owner_status=0,
+    ),
+]
+
+
 def _their_channel(world: World) -> list[str]:
     body = {"kind": "api", "name": f"channel {uuid4().hex[:8]}"}
     return [_created_by_them(world, "/v1/channels", body)]
@@ -577,6 +639,7 @@ ID_ROUTES = [
         )
     ],
     *_CHANNEL_ROUTES,
+    *_RETURN_ROUTES,
 ]
 ROUTE_ID = "{0.method} {0.path}".format
 # Routes whose path parameters name something every tenant has (a template), not a

@@ -26,7 +26,7 @@ __all__ = ["JinjaEmailRenderer", "readable_on"]
 
 @lru_cache(maxsize=4096)
 def _money(amount: Decimal, currency: str) -> str:
-    # Babel takes about 85 us an amount; prices repeat from email to email.
+    # Babel is slow to format an amount (docs/performance.md); prices repeat from email to email.
     return str(format_currency(amount, currency, locale="en"))
 
 

@@ -94,8 +94,8 @@ def message_bytes(email: OutgoingEmail, *, now: datetime) -> bytes:
     """``email`` as the bytes of a multipart/alternative message (plain text first, then
     HTML, both quoted-printable UTF-8), ready for ``DATA``.
 
-    Written here rather than through ``email.message.EmailMessage``, which takes about 2 ms
-    a message (docs/performance.md); the tests parse what this writes with the standard
+    Written here rather than through ``email.message.EmailMessage``, which costs many times
+    more a message (docs/performance.md); the tests parse what this writes with the standard
     library's parser and find every header and both bodies as given."""
     boundary = _BOUNDARY + hashlib.sha256(email.message_id.encode()).hexdigest()[:32]
     headers = [

@@ -123,16 +123,53 @@ def test_a_bad_price_list_or_period_is_a_problem_naming_the_field(
     assert "query:period" in str(body)
 
 
+def _every_page(client: TestClient, path: str, headers: dict[str, str]) -> dict[str, Any]:
+    """Every page of a statements list, followed by its cursors, joined."""
+    joined: dict[str, Any] = {"items": [], "unpriced_tenants": []}
+    cursor: str | None = None
+    while True:
+        answer = client.get(path + (f"&cursor={cursor}" if cursor else ""), headers=headers)
+        assert answer.status_code == 200, answer.text
+        page = answer.json()
+        joined["items"] += page["items"]
+        joined["unpriced_tenants"] += page["unpriced_tenants"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return joined
+
+
+def test_the_operator_pages_through_every_merchants_statement_once(
+    client: TestClient,
+    billed: tuple[dict[str, str], ApiTenant],
+    other_tenant: ApiTenant,
+) -> None:
+    operator, tenant = billed
+    path = f"/v1/billing/statements?period={PERIOD}"
+    whole = _every_page(client, f"{path}&limit=50", operator)
+    by_one = _every_page(client, f"{path}&limit=1", operator)
+
+    named = [s["tenant_id"] for s in by_one["items"]] + by_one["unpriced_tenants"]
+    assert len(named) == len(set(named))  # no merchant twice
+    assert {str(tenant.id), str(other_tenant.id)} <= set(named)
+    assert sorted(named) == sorted(
+        [s["tenant_id"] for s in whole["items"]] + whole["unpriced_tenants"]
+    )
+    first = client.get(f"{path}&limit=1", headers=operator).json()
+    assert len(first["items"]) + len(first["unpriced_tenants"]) == 1
+    assert first["next_cursor"] is not None
+    body = assert_problem(client.get(f"{path}&cursor=bm90LWFuLWlk", headers=operator), 422)
+    assert "query:cursor" in str(body)
+
+
 def test_the_statement_counts_the_month_and_each_caller_sees_what_tenancy_allows(
     client: TestClient,
     billed: tuple[dict[str, str], ApiTenant],
     other_tenant: ApiTenant,
 ) -> None:
     operator, tenant = billed
-    everyone = client.get(f"/v1/billing/statements?period={PERIOD}", headers=operator)
-    assert everyone.status_code == 200
-    mine = next(s for s in everyone.json()["items"] if s["tenant_id"] == str(tenant.id))
-    assert str(other_tenant.id) in everyone.json()["unpriced_tenants"]
+    everyone = _every_page(client, f"/v1/billing/statements?period={PERIOD}&limit=50", operator)
+    mine = next(s for s in everyone["items"] if s["tenant_id"] == str(tenant.id))
+    assert str(other_tenant.id) in everyone["unpriced_tenants"]
     # 10 units all 31 days, 5 more from the 10th: 22 days.
     assert mine["activity"]["storage"][0]["unit_days"] == 10 * 31 + 5 * 22
     assert (mine["activity"]["receipts"], mine["activity"]["receipt_units"]) == (1, 5)

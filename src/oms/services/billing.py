@@ -108,6 +108,8 @@ class StatementSet:
     period: Period
     statements: list[Statement]
     unpriced_tenants: list[UUID]
+    # A page of merchants (by id): the last one on it, when more follow.
+    more_after: UUID | None = None
 
 
 def get_price_list(*, uow_factory: UnitOfWorkFactory, tenant_id: UUID) -> PriceList:
@@ -242,13 +244,22 @@ def statements_for(
     principal: Principal,
     period: Period,
     at: datetime | None = None,
+    after: UUID | None = None,
+    limit: int | None = None,
 ) -> StatementSet:
-    """The statements the caller may see: an operator key without a tenant, every merchant's;
-    otherwise the one merchant's it acts for."""
+    """The statements the caller may see: an operator key without a tenant, every merchant's
+    (by merchant id: up to ``limit`` of them, after ``after``); otherwise the one merchant's
+    it acts for."""
     as_of = at or utcnow()
+    more_after: UUID | None = None
     with uow_factory(readonly=True) as uow:
         if principal.is_operator and principal.tenant_id is None:
-            tenant_ids = [t.id for t in uow.tenants.all()]
+            tenant_ids = sorted((t.id for t in uow.tenants.all()), key=str)
+            if after is not None:
+                tenant_ids = [t for t in tenant_ids if str(t) > str(after)]
+            if limit is not None and len(tenant_ids) > limit:
+                tenant_ids = tenant_ids[:limit]
+                more_after = tenant_ids[-1]
         else:
             tenant_ids = [principal.require_tenant()]
         statements: list[Statement] = []
@@ -259,4 +270,6 @@ def statements_for(
                 unpriced.append(tenant_id)
             else:
                 statements.append(found)
-    return StatementSet(period=period, statements=statements, unpriced_tenants=unpriced)
+    return StatementSet(
+        period=period, statements=statements, unpriced_tenants=unpriced, more_after=more_after
+    )

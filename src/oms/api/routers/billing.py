@@ -7,10 +7,19 @@ and alone sets prices; a merchant's key sees its own statement and price list on
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from oms.api.deps import CurrentPrincipal, DocumentsDep, TenantId, UowDep, parse_uuid
+from oms.api.deps import (
+    CurrentPrincipal,
+    DocumentsDep,
+    PageDep,
+    TenantId,
+    UowDep,
+    encode_cursor,
+    parse_uuid,
+)
 from oms.api.responses import PDF_RESPONSE, pdf_response
 from oms.api.schemas.billing import (
     PriceListBody,
@@ -19,6 +28,7 @@ from oms.api.schemas.billing import (
     StatementRead,
 )
 from oms.domain.billing import Period, Statement
+from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.tenancy import Principal
 from oms.services import billing
 from oms.services.billing_documents import statement_csv, statement_pdf
@@ -53,16 +63,30 @@ def get_price_list(tenant_id: TenantId, uow: UowDep) -> PriceListRead:
     return PriceListRead.of(billing.get_price_list(uow_factory=uow, tenant_id=tenant_id))
 
 
+def _merchant_cursor(cursor: str) -> UUID:
+    try:
+        return UUID(cursor)
+    except ValueError:
+        raise InvalidRequest(
+            "The cursor is not valid", [FieldError("query:cursor", "not a cursor from this API")]
+        ) from None
+
+
 @router.get("/statements", response_model=StatementListRead)
 def list_statements(
-    period: PeriodQuery, principal: CurrentPrincipal, uow: UowDep
+    period: PeriodQuery, principal: CurrentPrincipal, uow: UowDep, page: PageDep
 ) -> StatementListRead:
     """The period's statements: an operator key's of every merchant (one with OMS-Tenant),
-    a merchant's of its own."""
+    a page of merchants at a time, by merchant id; a merchant's of its own."""
     found = billing.statements_for(
-        uow_factory=uow, principal=principal, period=Period.parse(period)
+        uow_factory=uow,
+        principal=principal,
+        period=Period.parse(period),
+        after=None if page.cursor is None else _merchant_cursor(page.cursor),
+        limit=page.limit,
     )
-    return StatementListRead.of(found)
+    more = found.more_after
+    return StatementListRead.of(found, None if more is None else encode_cursor(str(more)))
 
 
 def _one(

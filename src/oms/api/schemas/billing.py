@@ -207,13 +207,17 @@ class StatementListRead(BaseModel):
     period: str
     items: list[StatementRead]
     unpriced_tenants: list[UUID] = Field(
-        description="Merchants with no price list: not billed until one is set"
+        description="Merchants of this page with no price list: not billed until one is set"
+    )
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= to get the next merchants; null on the last page"
     )
 
     @classmethod
-    def of(cls, found: StatementSet) -> StatementListRead:
+    def of(cls, found: StatementSet, next_cursor: str | None) -> StatementListRead:
         return cls(
             period=str(found.period),
             items=[StatementRead.of(s) for s in found.statements],
             unpriced_tenants=found.unpriced_tenants,
+            next_cursor=next_cursor,
         )

@@ -215,6 +215,27 @@ def test_shipping_is_not_refunded_for_a_partial_return_nor_under_never() -> None
     assert (partial.amount, never.amount) == (Decimal("40.00"), Decimal("80.00"))
 
 
+def test_a_full_return_of_free_goods_still_gives_the_shipping_back() -> None:
+    # Found by the property below: a line discounted to nothing, paid shipping. The return
+    # that completes the order brings the shipping and its tax back though its goods are 0.
+    order = _order(
+        [_line(1, "0.01", 1)],
+        shipping="0.01",
+        shipping_tax="1.00",
+        codes=[_code(DiscountKind.PERCENTAGE, "50")],
+    )
+    quote = quote_refund(
+        order,
+        [ReturnLine(1, "SKU-1", 1, "changed_mind")],
+        {1: 1},
+        refunded_before={},
+        policy=ReturnPolicy(),
+        kept=order.total,
+    )
+    assert (quote.merchandise, quote.shipping) == (Decimal("0.00"), Decimal("1.01"))
+    assert quote.amount == order.total == Decimal("1.01")
+
+
 def test_a_refund_never_exceeds_what_the_order_keeps() -> None:
     order = _order([_line(1, "40.00", 1)])
     quote = quote_refund(

@@ -85,7 +85,7 @@ def quote_refund(
     merchandise = sum(values.values(), ZERO)
     fee = round_money(fee_base * policy.restocking_fee_percent / 100, currency)
     shipping = ZERO
-    if policy.shipping_refund is ShippingRefund.FULL_RETURN and merchandise > 0:
+    if policy.shipping_refund is ShippingRefund.FULL_RETURN:
         after = dict(refunded_before)
         for line_no, count in units.items():
             after[line_no] = after.get(line_no, 0) + count

@@ -20,14 +20,14 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from oms.domain.errors import FieldError, InvalidRequest, NotFound, OmsError
+from oms.domain.errors import FieldError, InvalidRequest, OmsError
 from oms.domain.fulfilment import FulfillmentOrderStatus
 from oms.domain.tenancy import ApiKeyScope, Principal
 from oms.services import fulfilment, picking
 from oms.services.order_overview import search_choices
 from oms.web.portal.auth import CheckedForm, Form, PortalDep, Viewer, ViewerDep, app_state
-from oms.web.portal.rendering import PortalPages, parse_uuid, refusal
-from oms.web.portal.staff import not_found, page, staff_tenant
+from oms.web.portal.rendering import PortalPages, refusal
+from oms.web.portal.staff import not_found, page, staff_tenant, staff_wave
 from oms.web.portal.warehouse import OPEN_WORK, QUEUE_SIZE, QueueItem, _blocked_by, _by_cutoff
 
 __all__ = ["found_counts", "router"]
@@ -89,17 +89,11 @@ def report_found(
     """Close the wave with what was found: fewer units than asked is a short pick."""
 
     def run() -> Response:
-        tenant = staff_tenant(viewer, portal.pages, tenant_id)
-        wave = parse_uuid(wave_id)
-        if tenant is None or wave is None:
-            return not_found(portal.pages, viewer)
+        found = staff_wave(request, viewer, portal.pages, tenant_id, wave_id)
+        if isinstance(found, Response):
+            return found
+        tenant, wave, view = found.tenant, found.wave, found.view
         state = app_state(request)
-        try:
-            view = picking.wave_pick_list(
-                uow_factory=state.uow_factory, tenant_id=tenant, wave_id=wave
-            )
-        except NotFound:
-            return not_found(portal.pages, viewer)
         try:
             counts = found_counts(view, form)
             picking.confirm_picks(

@@ -6,18 +6,30 @@ API prints, served to staff."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from oms.api.responses import pdf_response
 from oms.domain.errors import NotFound
 from oms.domain.tenancy import ApiKeyScope, Principal
-from oms.web.portal.auth import Viewer
+from oms.services import picking
+from oms.web.portal.auth import Viewer, app_state
 from oms.web.portal.rendering import PortalPages, parse_uuid
 
-__all__ = ["Refused", "not_found", "page", "pdf", "principal", "staff_tenant"]
+__all__ = [
+    "Refused",
+    "StaffWave",
+    "not_found",
+    "page",
+    "pdf",
+    "principal",
+    "staff_tenant",
+    "staff_wave",
+]
 
 
 class Refused(Exception):
@@ -47,6 +59,33 @@ def staff_tenant(viewer: Viewer, pages: PortalPages, tenant_id: str | None = Non
     if tenant is None or tenant not in viewer.tenant_names:
         raise Refused(not_found(pages, viewer))
     return tenant
+
+
+@dataclass(frozen=True)
+class StaffWave:
+    """A wave a staff member works on: its tenant, its id and its pick list."""
+
+    tenant: UUID
+    wave: UUID
+    view: picking.PickListView
+
+
+def staff_wave(
+    request: Request, viewer: Viewer, pages: PortalPages, tenant_id: str, wave_id: str
+) -> StaffWave | Response:
+    """The wave ``wave_id`` of a tenant the viewer works for, with its pick list; else the
+    not-found page (an unknown, malformed or other tenant's id alike)."""
+    tenant = staff_tenant(viewer, pages, tenant_id)
+    wave = parse_uuid(wave_id)
+    if tenant is None or wave is None:
+        return not_found(pages, viewer)
+    try:
+        view = picking.wave_pick_list(
+            uow_factory=app_state(request).uow_factory, tenant_id=tenant, wave_id=wave
+        )
+    except NotFound:
+        return not_found(pages, viewer)
+    return StaffWave(tenant, wave, view)
 
 
 def not_found(pages: PortalPages, viewer: Viewer) -> Response:

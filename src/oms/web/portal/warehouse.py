@@ -39,7 +39,7 @@ from oms.web.portal.auth import (
     checked_form,
 )
 from oms.web.portal.rendering import PortalPages, parse_uuid, refusal
-from oms.web.portal.staff import not_found, page, pdf, principal, staff_tenant
+from oms.web.portal.staff import not_found, page, pdf, principal, staff_tenant, staff_wave
 
 __all__ = ["router"]
 
@@ -246,21 +246,14 @@ def wave_page(
     """The wave's pick list as a print view, with the PDF and the confirmation."""
 
     def run() -> Response:
-        tenant = staff_tenant(viewer, portal.pages, tenant_id)
-        wave = parse_uuid(wave_id)
-        if tenant is None or wave is None:
-            return not_found(portal.pages, viewer)
-        state = app_state(request)
-        try:
-            view = picking.wave_pick_list(
-                uow_factory=state.uow_factory, tenant_id=tenant, wave_id=wave
-            )
-        except NotFound:
-            return not_found(portal.pages, viewer)
+        found = staff_wave(request, viewer, portal.pages, tenant_id, wave_id)
+        if isinstance(found, Response):
+            return found
+        tenant = found.tenant
         return portal.pages.render(
             "warehouse_wave.html",
             viewer=viewer,
-            view=view,
+            view=found.view,
             done=done,
             tenant_id=tenant,
             base=f"/app/warehouse/{tenant}",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
+from uuid import UUID
 
 from sqlalchemy import (
     ColumnElement,
@@ -47,6 +48,7 @@ from oms.adapters.db.tables import (
     order_holds,
     orders,
     shipments,
+    tenants,
 )
 from oms.services.dashboard import (
     AGE_BUCKETS,
@@ -141,6 +143,8 @@ class SqlDashboardRepository:
             facts: list[ColumnElement[bool]] = []
             raw: list[ColumnElement[bool]] = []
             since: datetime | None = None
+            # Every tenant's raw orders placed after this (None: some may be older).
+            bounds: list[datetime] | None = []
             for state in states:
                 dirty = rollups.changed_days(state.tenant_id, state.changed_since)
                 fresh = fresh_days(state, dirty)
@@ -148,6 +152,7 @@ class SqlDashboardRepository:
                     self._fresh[window] = fresh
                 if not fresh:
                     raw.append(_o.tenant_id == state.tenant_id)
+                    bounds = None
                     continue
                 facts.append(
                     and_(
@@ -170,15 +175,33 @@ class SqlDashboardRepository:
                         _outside(fresh, since=None if before else state.covered_from),
                     )
                 )
-                if window.tenant_id is not None and before is None:
+                if before is None:
                     first, last = fresh[0]
-                    since = day_start(
+                    own = day_start(
                         last + timedelta(days=1)
                         if first == state.covered_from
                         else state.covered_from
                     )
+                    if window.tenant_id is not None:
+                        since = own
+                    elif bounds is not None:
+                        bounds.append(own)
+                else:
+                    bounds = None
             if window.tenant_id is None:
-                raw.append(_o.tenant_id.not_in([state.tenant_id for state in states]))
+                covered = [state.tenant_id for state in states]
+                raw.append(_o.tenant_id.not_in(covered))
+                if bounds and not self._orders_beyond(covered):
+                    # No tenant without rollups has orders, and each covered tenant's raw
+                    # orders are recent: a bound its index on (tenant_id, created_at) serves.
+                    since = min(bounds)
+                    raw = [
+                        and_(
+                            _o.tenant_id.in_(covered),
+                            _o.created_at >= since,
+                            or_(*raw[:-1]),
+                        )
+                    ]
             plan = _Plan(
                 facts=or_(*facts) if facts else false(),
                 raw=or_(*raw) if raw else false(),
@@ -186,6 +209,16 @@ class SqlDashboardRepository:
             )
         self._plans[window] = plan
         return plan
+
+    def _orders_beyond(self, covered: list[UUID]) -> bool:
+        """Whether a tenant without rollups has an order (one index probe per such tenant)."""
+        for (tenant_id,) in self._conn.execute(select(tenants.c.id)):
+            if tenant_id in covered:
+                continue
+            probe = select(_o.id).where(_o.tenant_id == tenant_id).limit(1)
+            if self._conn.execute(probe).first() is not None:
+                return True
+        return False
 
     def _facts(
         self, window: Window, kind: str, *columns: Any, first: date, last: date
@@ -506,6 +539,9 @@ class SqlDashboardRepository:
         )
         if raw is not None:
             query = query.where(raw)
+        since = self._plan(window).raw_since
+        if since is not None:
+            query = query.where(_ev.created_at >= since)
         found = {ERROR_CAUSES[row.type]: int(row.n) for row in self._rows(query.group_by(_ev.type))}
         facts = self._facts(
             window,

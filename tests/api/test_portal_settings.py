@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+import oms.services.webhook_endpoints as webhook_endpoints_service
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.webhooks.addresses import AddressGuard
 from oms.adapters.webhooks.sink import WebhookSink, new_client
@@ -125,18 +126,22 @@ def _deliver(uow: SqlUnitOfWorkFactory, sink: WebhookSink, now: datetime) -> Non
 
 
 def test_the_delivery_log_shows_each_delivery_and_retries_and_replays_them(
-    client: TestClient, admin: User, tenant: ApiTenant, api_uow: SqlUnitOfWorkFactory
+    client: TestClient,
+    admin: User,
+    tenant: ApiTenant,
+    api_uow: SqlUnitOfWorkFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The wall clock, read once: the API's retry and replay schedule from it (its routers
-    # take no injected clock yet) and the receiver checks signatures' timestamps against
-    # it. Every other time here is this reading plus an offset, so nothing depends on
-    # the day or the hour.
-    now = datetime.now(UTC).replace(microsecond=0)
+    # A fixed moment, in the past: the API's retry and replay read the services' clock
+    # (their routers take no clock yet), so it is set to this moment here; a time read
+    # anywhere else would leave the retried delivery not yet due, and the test red.
+    now = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    monkeypatch.setattr(webhook_endpoints_service, "utcnow", lambda: now)
     sink = WebhookSink(
         client=new_client(), guard=AddressGuard(allow_private=True), clock=lambda: now
     )
     sign_in(client, admin)
-    with receiving(Receiver(secrets=[], answers=[500])) as receiver:
+    with receiving(Receiver(secrets=[], answers=[500], clock=lambda: now)) as receiver:
         endpoint = endpoints.create_endpoint(
             uow_factory=api_uow,
             tenant_id=tenant.id,

@@ -546,7 +546,7 @@ def test_rejecting_a_fulfilment_order_that_has_left_is_refused(
     _pack(uow_factory, shop, near.id, "X")
     shipment = _ship(uow_factory, shop, near.id)
     if state == "closed":
-        delivered = TrackingEvent("d-1", ShipmentStatus.DELIVERED, datetime.now(UTC))
+        delivered = TrackingEvent("d-1", ShipmentStatus.DELIVERED, T_READY)
         record_carrier_events(
             uow_factory=uow_factory,
             carrier=shipment.carrier,
@@ -980,7 +980,7 @@ def test_an_uncollected_pickup_is_cancelled_and_restocked_after_the_tenants_expi
     set_stock(uow_factory, shop, "Z", "STORE", 2)
     order = _pickup_order(uow_factory, shop)
     store = _fo_at(uow_factory, shop, order.id, "STORE")
-    ready_at = datetime.now(UTC)
+    ready_at = T_READY
     code = _pick(uow_factory, shop, "STORE", at=ready_at).pickup_codes[store.id]
     deadline = ready_at + timedelta(days=2)
     assert _fo_at(uow_factory, shop, order.id, "STORE").pickup_expires_at == deadline

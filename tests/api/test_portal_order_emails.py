@@ -6,11 +6,13 @@ the user; another order's email, or one still waiting, is refused."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 import pytest
+from sqlalchemy import Engine
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.event_data import render_event_data
@@ -21,11 +23,19 @@ from oms.domain.users import Role, User
 from oms.services.event_delivery import fan_out
 from oms.services.notification_resend import resend_email
 from tests.api.email_support import RecordingEmails, deliver_emails
+from tests.api.fulfilment_support import own_engine
 from tests.api.order_support import clean_order, stock_shop
 from tests.api.portal_support import csrf_of, new_user, sign_in
 from tests.api.support import ApiTenant, TestClient
+from tests.databases import ENGINES
 
 FIRST_SENT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def api_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A database of its own: the worker's fan-out reads every tenant's events."""
+    yield from own_engine(request, "portal_order_emails")
 
 
 @pytest.fixture

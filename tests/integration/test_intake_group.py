@@ -156,7 +156,7 @@ _order = st.fixed_dictionaries(
 
 
 @settings(
-    max_examples=12,
+    max_examples=8,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking here takes minutes
 )

@@ -122,7 +122,9 @@ def test_a_lapsed_authorization_puts_the_order_back_on_hold(
     uow_factory: SqlUnitOfWorkFactory, unpaid: Order
 ) -> None:
     _pay(uow_factory, unpaid, PaymentKind.AUTHORIZATION, gateway="test", token="tok_approve")
-    report = run_timers(uow_factory=uow_factory, now=T0 + timedelta(days=8))
+    report = run_timers(
+        uow_factory=uow_factory, now=T0 + timedelta(days=8), tenants=[unpaid.tenant_id]
+    )
     assert report.orders_put_on_payment_hold >= 1
     order = get_order(uow_factory=uow_factory, tenant_id=unpaid.tenant_id, order_id=unpaid.id)
     assert [h.reason for h in order.open_holds] == [HoldReason.PAYMENT_PENDING]
@@ -132,7 +134,7 @@ def test_a_lapsed_authorization_puts_the_order_back_on_hold(
         "hold.placed",
         "fulfillment_order.on_hold",
     ]
-    run_timers(uow_factory=uow_factory, now=T0 + timedelta(days=9))
+    run_timers(uow_factory=uow_factory, now=T0 + timedelta(days=9), tenants=[unpaid.tenant_id])
     order_again = get_order(uow_factory=uow_factory, tenant_id=unpaid.tenant_id, order_id=unpaid.id)
     assert len(order_again.events) == len(order.events)
 

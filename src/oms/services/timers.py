@@ -7,6 +7,7 @@ and each is also applied lazily whenever the order or stock in question is touch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -59,11 +60,19 @@ def hold_lapsed_authorizations(
     return changed
 
 
-def run_timers(*, uow_factory: UnitOfWorkFactory, now: datetime | None = None) -> TimerReport:
-    """Run every timer that is due, for every tenant."""
+def run_timers(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    now: datetime | None = None,
+    tenants: Sequence[UUID] | None = None,
+) -> TimerReport:
+    """Run every timer that is due, for every tenant (or only for ``tenants``)."""
     at = now or utcnow()
-    with uow_factory(readonly=True) as uow:
-        tenant_ids = uow.tenants.list_ids()
+    if tenants is None:
+        with uow_factory(readonly=True) as uow:
+            tenant_ids = uow.tenants.list_ids()
+    else:
+        tenant_ids = list(tenants)
     carts = held = pickups = 0
     for tenant_id in tenant_ids:
         carts += expire_due(uow_factory=uow_factory, tenant_id=tenant_id, now=at)

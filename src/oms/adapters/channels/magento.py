@@ -174,7 +174,7 @@ def order_of_payload(payload: Mapping[str, Any], connection: ChannelConnection) 
     last = text(payload.get("customer_lastname")) or text(bill.get("lastname"))
     note = (
         f"Magento #{text(payload.get('increment_id')) or external_id}; "
-        f"total {_money(payload.get('grand_total'))} {currency}"
+        f"total {round_money(_money(payload.get('grand_total')), currency)} {currency}"
     )
     if coupon := text(payload.get("coupon_code")):
         note = f"{note}; coupon {coupon}"

@@ -30,6 +30,7 @@ class FakeMagento:
     retry_after: str = "2"
     requests: list[Request] = field(default_factory=list)
     shipments: list[dict[str, Any]] = field(default_factory=list)
+    total_count_extra: int = 0  # a count that overstates what matches (orders in flux)
     base_url: str = ""
 
     def answer(
@@ -79,7 +80,7 @@ class FakeMagento:
         body = {
             "items": matching[start : start + self.page_size],
             "search_criteria": {"page_size": self.page_size, "current_page": page},
-            "total_count": len(matching),
+            "total_count": len(matching) + self.total_count_extra,
         }
         return Answer(200, body, {})
 

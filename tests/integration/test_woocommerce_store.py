@@ -207,8 +207,10 @@ def test_a_shipment_becomes_a_customer_note_with_its_tracking_after_a_429(
         _, _, again = deliver(sink, uow_factory, event)  # a retry after a lost answer
         sink.close()
     assert keys == [str(connection.id)]
-    assert outcome is not None and outcome.delivered
-    assert again is not None and again.delivered
+    assert outcome is not None
+    assert outcome.delivered
+    assert again is not None
+    assert again.delivered
     assert slept == [3.0]
     (note,) = store.notes["4817"]  # the retry added no second note
     assert note["customer_note"] is True
@@ -216,7 +218,8 @@ def test_a_shipment_becomes_a_customer_note_with_its_tracking_after_a_429(
     assert f"https://www.dhl.de/track?piececode={TRACKING}" in note["note"]
     assert "2 x MUG-STONE-350" in note["note"]
     # Not every line has shipped: the order is not completed yet.
-    assert isinstance(prepared, WooCommerceCompletion) and not prepared.complete
+    assert isinstance(prepared, WooCommerceCompletion)
+    assert not prepared.complete
     assert store.orders[0]["status"] == "processing"
     assert not [r for r in store.requests if r.method == "PUT"]
     log = repo.entries(tenant_id, connection.id, limit=5)
@@ -271,7 +274,8 @@ def test_a_store_that_is_down_gets_the_note_once_back_and_an_unknown_order_ends_
         (True, False, 200),
     ]
     assert len(store.notes["4817"]) == 1
-    assert gone is not None and (gone.delivered, gone.final, gone.status_code) == (
+    assert gone is not None
+    assert (gone.delivered, gone.final, gone.status_code) == (
         False,
         True,
         404,

@@ -56,7 +56,8 @@ def test_the_fixture_maps_to_what_the_store_charged() -> None:
     assert mapped.external_id == "1874"  # entity_id, not the increment_id
     assert mapped.updated_at == datetime(2026, 12, 7, 9, 20, 11, tzinfo=UTC)
     assert mapped.payment is RemotePayment.PAID
-    assert command.payment is not None and command.payment.captured
+    assert command.payment is not None
+    assert command.payment.captured
     assert command.channel == f"magento2:{store.id}"
     # The configurable's child (parent_item_id) is not a second line.
     assert [(ln.sku, ln.quantity, ln.unit_price, ln.tax) for ln in command.lines] == [
@@ -71,7 +72,8 @@ def test_the_fixture_maps_to_what_the_store_charged() -> None:
         "Lena Hoffmann",
     )
     shipping, billing = command.shipping_address, command.billing_address
-    assert shipping is not None and billing is not None
+    assert shipping is not None
+    assert billing is not None
     assert (shipping.line1, shipping.line2, shipping.company) == (
         "Kastanienallee 12",
         None,

@@ -60,7 +60,8 @@ def test_the_fixture_maps_to_what_the_store_charged() -> None:
     assert command.channel == store.order_channel == f"woocommerce:{store.id}"
     assert mapped.updated_at == datetime(2026, 12, 7, 9, 14, 24, tzinfo=UTC)  # the GMT field
     assert mapped.payment is RemotePayment.PAID
-    assert command.payment is not None and command.payment.captured
+    assert command.payment is not None
+    assert command.payment.captured
     assert not mapped.cancelled
     # Line totals after the coupon, without tax; the tax beside them.
     assert [(ln.sku, ln.quantity, ln.unit_price, ln.tax) for ln in command.lines] == [
@@ -75,7 +76,8 @@ def test_the_fixture_maps_to_what_the_store_charged() -> None:
     assert command.customer.name == "Jonas Becker"
     assert command.customer.phone == "+49 341 5550172"
     shipping, billing = command.shipping_address, command.billing_address
-    assert shipping is not None and billing is not None
+    assert shipping is not None
+    assert billing is not None
     assert (shipping.line1, shipping.city, shipping.postal_code, shipping.country) == (
         "Karl-Liebknecht-Straße 9",
         "Leipzig",

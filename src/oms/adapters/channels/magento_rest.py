@@ -3,9 +3,9 @@ bearer token: orders by ``searchCriteria`` for the pull, one order, and shipment
 
 The pull: ``GET /orders`` filtered on ``updated_at`` ``gteq`` the start (Magento keeps
 ``updated_at`` in UTC, as ``YYYY-MM-DD HH:MM:SS``), sorted by ``entity_id`` ascending,
-``pageSize`` 100, ``currentPage`` from 1 while ``(page - 1) * pageSize < total_count``:
-Magento answers a page past the end with the last page again, so the count, not an empty
-page, ends it.
+``pageSize`` 100, ``currentPage`` from 1 until ``total_count`` orders came: Magento answers
+a page past the end with the last page again (its ``search_criteria.current_page`` then
+differs from the one asked), so the count, not an empty page, ends it.
 """
 
 from __future__ import annotations
@@ -74,8 +74,9 @@ class MagentoRest:
         )
 
     def orders_since(self, since: datetime) -> Iterator[dict[str, Any]]:
-        """Every order updated at or after ``since``, page by page."""
-        page = 1
+        """Every order updated at or after ``since``, page by page, until ``total_count``
+        orders came (a store may cap ``pageSize`` below what is asked)."""
+        page, seen = 1, 0
         while True:
             response = self._http.call(
                 "GET",
@@ -87,8 +88,13 @@ class MagentoRest:
             items, total = body.get("items"), body.get("total_count")
             if not isinstance(items, list) or not isinstance(total, int):
                 raise MagentoPayloadError("the answer has no items and total_count")
+            criteria = body.get("search_criteria")
+            answered = criteria.get("current_page") if isinstance(criteria, dict) else None
+            if answered is not None and answered != page:
+                return  # a page past the end: Magento answers the last one again
             yield from (o for o in items if isinstance(o, dict))
-            if not items or page * PAGE_SIZE >= total:
+            seen += len(items)
+            if not items or seen >= total:
                 return
             page += 1
 

@@ -268,3 +268,48 @@ def test_a_store_that_is_down_gets_the_shipment_once_back(
     ]
     (shipment,) = store.shipments
     assert shipment["items"] == [{"order_item_id": 5533, "qty": 1}]
+
+
+def test_a_hold_in_magento_holds_the_order_until_magento_releases_it(
+    engine: Engine, uow_factory: UnitOfWorkFactory, tenant_id: UUID
+) -> None:
+    from oms.domain.holds import HoldReason
+    from oms.domain.status import OrderStatus
+    from oms.services.orders import get_order
+
+    stock(uow_factory, tenant_id)
+    repo = repository(engine)
+    (order,) = store_orders(1)
+    order.update(state="holded", status="holded")
+    store = FakeMagento(TOKEN, orders=[order])
+    with store_running(store):
+        connection = connect(repo, tenant_id, store.base_url)
+        pull = partial(
+            backfill_orders,
+            channels=repo,
+            uow_factory=uow_factory,
+            gateways=gateway_named,
+            place=partial(place_alone, uow_factory, gateway_named, None),
+            connection=connection,
+            store=MagentoChannel(connection),
+            since=SINCE,
+            actor=Actor("channel", str(connection.id)),
+            at=AT,
+        )
+        pull()
+        with uow_factory(readonly=True) as uow:
+            (placed,) = uow.orders.page(
+                tenant_id,
+                filters=OrderFilter(channel=connection.order_channel),
+                before_id=None,
+                limit=10,
+            )
+        held = get_order(uow_factory=uow_factory, tenant_id=tenant_id, order_id=placed.id)
+        order.update(state="processing", status="processing", updated_at="2026-12-07 11:00:00")
+        pull()
+        released = get_order(uow_factory=uow_factory, tenant_id=tenant_id, order_id=placed.id)
+    assert held.status is OrderStatus.ON_HOLD
+    (hold,) = [h for h in held.open_holds if h.reason is HoldReason.MANUAL]
+    assert hold.note == "on hold in Magento (#000001874)"
+    assert released.status is OrderStatus.OPEN
+    assert not [h for h in released.open_holds if h.reason is HoldReason.MANUAL]

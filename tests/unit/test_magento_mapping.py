@@ -181,3 +181,10 @@ def test_the_fixture_carries_every_documented_top_level_field() -> None:
         "extension_attributes", "shipping_description", "store_id", "protect_code",
     }  # fmt: skip
     assert expected <= fields
+
+
+@pytest.mark.parametrize(("state", "held"), [("holded", True), ("processing", False)])
+def test_a_hold_in_magento_is_carried(state: str, held: bool) -> None:
+    mapped = order_of_payload(payload(state=state, status=state), connection())
+    assert mapped.held is held
+    assert mapped.hold_note == "on hold in Magento (#000001874)"

@@ -20,6 +20,8 @@ Mapping (``Magento\\Sales\\Api\\Data\\OrderInterface``, as ``GET /rest/V1/orders
     payment.amount_paid >= grand_total -> captured; amount_authorized -> authorized;
         else pending (state new, pending_payment, payment_review, holded)
     state canceled              -> cancelled; closed (refunded) -> nothing recorded at intake
+    state holded                -> a manual hold placed by the channel, released when the
+                                   store's copy is no longer holded
 """
 
 from __future__ import annotations
@@ -207,6 +209,8 @@ def order_of_payload(payload: Mapping[str, Any], connection: ChannelConnection) 
         payment=remote,
         cancelled=payload.get("state") == "canceled",
         cancel_reason="canceled in Magento",
+        held=payload.get("state") == "holded",
+        hold_note=f"on hold in Magento (#{text(payload.get('increment_id')) or external_id})",
     )
 
 

@@ -150,22 +150,23 @@ class MagentoShipmentSink:
         started = time.perf_counter()
         try:
             detail = self._push(prepared)
-        except (StoreCallFailed, PayloadRefused) as failed:
+        except StoreCallFailed as failed:
+            status, final, problem = failed.status, failed.final, str(failed)
+        except PayloadRefused as refused:
             # An answer that is not what the store documents cannot get better by retrying.
-            refused = not isinstance(failed, StoreCallFailed)
-            status = 200 if refused else failed.status  # type: ignore[union-attr]
-            final = refused or failed.final  # type: ignore[union-attr]
-            self._log(event, prepared, SyncOutcome.FAILED, str(failed))
+            status, final, problem = 200, True, str(refused)
+        else:
+            self._log(event, prepared, SyncOutcome.OK, detail)
             return Outcome(
-                delivered=False,
-                status_code=status,
-                error=str(failed)[:500],
-                latency_ms=(time.perf_counter() - started) * 1000,
-                final=final,
+                delivered=True, status_code=200, latency_ms=(time.perf_counter() - started) * 1000
             )
-        self._log(event, prepared, SyncOutcome.OK, detail)
+        self._log(event, prepared, SyncOutcome.FAILED, problem)
         return Outcome(
-            delivered=True, status_code=200, latency_ms=(time.perf_counter() - started) * 1000
+            delivered=False,
+            status_code=status,
+            error=problem[:500],
+            latency_ms=(time.perf_counter() - started) * 1000,
+            final=final,
         )
 
     def _log(self, event: Event, push: MagentoShipment, outcome: SyncOutcome, detail: str) -> None:

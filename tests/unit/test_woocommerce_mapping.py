@@ -134,6 +134,11 @@ def test_skus_go_through_the_mapping_and_a_line_without_one_is_named_by_its_prod
     assert [ln.sku for ln in mapped.command.lines] == ["MUG-350", "woocommerce-product-1905"]
 
 
+def test_a_legacy_api_body_is_refused_with_what_to_change() -> None:
+    with pytest.raises(WooCommercePayloadError, match="WP REST API Integration v3"):
+        parse_order_json(b'{"order": {"id": 4817, "order_number": "4817"}}')
+
+
 def test_fees_are_named_in_the_note() -> None:
     body = payload(fee_lines=[{"id": 1, "name": "Nachnahme", "total": "2.00", "total_tax": "0.38"}])
     assert "fee Nachnahme 2.38 EUR" in (order_of_payload(body, connection()).command.note or "")

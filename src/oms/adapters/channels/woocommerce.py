@@ -82,6 +82,10 @@ def parse_order_json(raw_body: bytes) -> dict[str, Any]:
     found = parse_json(raw_body, WooCommercePayloadError)
     if not isinstance(found, dict):
         raise WooCommercePayloadError("the body is not a JSON object")
+    if set(found) == {"order"}:
+        raise WooCommercePayloadError(
+            "a legacy API body: set the webhook's API version to WP REST API Integration v3"
+        )
     return found
 
 

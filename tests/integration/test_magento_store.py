@@ -163,6 +163,16 @@ def test_the_cli_syncs_a_magento_channel(
         )
     assert result.exit_code == 0, result.output
     assert "3 placed, 0 updated, 0 unchanged, 0 refused" in result.stdout
+    store.orders = [{"entity_id": 1, "updated_at": "2026-12-07 10:00:00"}]  # no items
+    with store_running(store):
+        connection.settings["base_url"] = store.base_url
+        repo.save(connection)
+        garbled = runner.invoke(
+            app, ["channels", "sync", str(connection.id), "--since", "2026-12-07T00:00:00Z"]
+        )
+    assert garbled.exit_code == 1
+    assert "not what it documents" in garbled.output
+    assert "Traceback" not in garbled.output
 
 
 def magento_order(

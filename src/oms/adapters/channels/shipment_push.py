@@ -49,8 +49,10 @@ def shipment_of_store(
     if channel_kind != kind.value:
         return None
     try:
-        channel_id = UUID(key if key is not None else rest)
+        channel_id = UUID(rest)
     except ValueError:
+        return None
+    if key is not None and key != str(channel_id):
         return None
     connection = channels.get(event.tenant_id, channel_id)
     if connection is None or connection.kind is not kind or not connection.push_fulfilments:

@@ -33,7 +33,7 @@ def channels_sync(
     from oms.adapters.payments.registry import gateway_named
     from oms.domain.orders import Actor
     from oms.services.channel_orders import backfill_orders
-    from oms.services.channels import StoreUnavailable
+    from oms.services.channels import PayloadRefused, StoreUnavailable
     from oms.services.common import utcnow
     from oms.services.intake_group import place_alone
     from oms.wiring import channel_repository
@@ -66,6 +66,8 @@ def channels_sync(
                 )
             except StoreUnavailable as error:
                 fail(f"the store did not answer: {error}")
+            except PayloadRefused as error:
+                fail(f"the store's answer is not what it documents: {error}")
             typer.echo(
                 f"{report.created} placed, {report.updated} updated, "
                 f"{report.unchanged} unchanged, {report.refused} refused (see the sync log)"

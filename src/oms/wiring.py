@@ -215,6 +215,12 @@ def event_sinks(
         from oms.adapters.channels.shopify_push import ShopifyFulfilmentSink
 
         sinks.append(ShopifyFulfilmentSink(channels=channel_repository(settings, engine)))
+        # Shipments of WooCommerce and Magento orders too (adapters/channels/*_push.py).
+        from oms.adapters.channels.magento_push import MagentoShipmentSink
+        from oms.adapters.channels.woocommerce_push import WooCommerceShipmentSink
+
+        sinks.append(WooCommerceShipmentSink(channels=channel_repository(settings, engine)))
+        sinks.append(MagentoShipmentSink(channels=channel_repository(settings, engine)))
     return sinks
 
 

@@ -459,7 +459,13 @@ def test_the_worker_sends_every_sink_and_the_email_link_opens_the_status_page(
         }
     )
     sinks = event_sinks(wired, lambda: Worker.CLOCK, uow_factory=driver.uow)
-    assert [sink.kind for sink in sinks] == ["webhook", "email", "shopify"]
+    assert [sink.kind for sink in sinks] == [
+        "webhook",
+        "email",
+        "shopify",
+        "woocommerce",
+        "magento2",
+    ]
     with receiving(Receiver(secrets=[], clock=lambda: Worker.CLOCK)) as receiver:
         endpoint = create_endpoint(
             uow_factory=driver.uow,

@@ -84,9 +84,15 @@ def shipped_order(
     *lines: tuple[str, int],
     codes: tuple[str, ...] = (),
     at: datetime = SHIPPED_AT,
+    channel: str = "api",
+    external_id: str | None = None,
 ) -> Order:
-    """A paid order, picked, packed and shipped whole from NEAR at ``at``."""
-    command = replace(order_of(*lines), shipping_address=COLOGNE, discount_codes=codes)
+    """A paid order (of ``channel``), picked, packed and shipped whole from NEAR at ``at``."""
+    command = replace(
+        order_of(*lines, channel=channel, external_id=external_id),
+        shipping_address=COLOGNE,
+        discount_codes=codes,
+    )
     placed = intake.place_order(
         uow_factory=uow_factory,
         gateways=gateway_named,

@@ -4,7 +4,8 @@
         -> adapter: signature verified on the raw bytes, body mapped to a ChannelOrder
         -> intake.place (the same use case, verification, routing and holds as POST /v1/orders;
            exactly once per (channel, external_id))
-        -> the copy's updated_at newer than the last applied?  apply payment and cancellation
+        -> the copy's updated_at newer than the last applied?  apply payment, the store's hold
+      (placed or released) and cancellation
         -> sync log entry; the connection's health
 
 Copies of one order arrive duplicated and out of order. The stored ``updated_at`` of the
@@ -20,6 +21,7 @@ from datetime import datetime
 
 from oms.domain.channels import ChannelConnection, SyncDirection, SyncOutcome
 from oms.domain.errors import OmsError
+from oms.domain.holds import HoldReason
 from oms.domain.orders import Actor, Order
 from oms.domain.payments import PaymentKind
 from oms.domain.status import OrderStatus
@@ -32,6 +34,7 @@ from oms.services.channels import (
     StoreUnavailable,
     log_sync,
 )
+from oms.services.holds import place_hold, release_hold
 from oms.services.intake import PlacedOrder
 from oms.services.intake_group import Submission
 from oms.services.orders import cancel_order
@@ -96,6 +99,15 @@ def _apply_update(
                 actor=actor,
                 at=at,
             )
+    if order.status is not OrderStatus.CANCELLED:
+        order = _mirror_hold(
+            uow_factory=uow_factory,
+            gateways=gateways,
+            order=order,
+            incoming=incoming,
+            actor=actor,
+            at=at,
+        )
     if incoming.cancelled and order.status is not OrderStatus.CANCELLED:
         order = cancel_order(
             uow_factory=uow_factory,
@@ -106,6 +118,45 @@ def _apply_update(
             at=at,
             gateways=gateways,
         )
+    return order
+
+
+def _mirror_hold(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    gateways: GatewayProvider,
+    order: Order,
+    incoming: ChannelOrder,
+    actor: Actor,
+    at: datetime,
+) -> Order:
+    """A store's hold as a manual hold placed by the channel; released when the store
+    releases it. A manual hold someone placed in oms is never released by the store."""
+    ours = [
+        h for h in order.open_holds if h.reason is HoldReason.MANUAL and h.created_by == str(actor)
+    ]
+    if incoming.held and not ours:
+        order, _ = place_hold(
+            uow_factory=uow_factory,
+            tenant_id=order.tenant_id,
+            order_id=order.id,
+            reason=HoldReason.MANUAL,
+            note=incoming.hold_note or "on hold in the store",
+            actor=actor,
+            at=at,
+        )
+    elif not incoming.held:
+        for hold in ours:
+            order = release_hold(
+                uow_factory=uow_factory,
+                tenant_id=order.tenant_id,
+                order_id=order.id,
+                hold_id=hold.id,
+                note="released in the store",
+                actor=actor,
+                gateways=gateways,
+                at=at,
+            )
     return order
 
 

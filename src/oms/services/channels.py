@@ -63,7 +63,8 @@ class RemotePayment(StrEnum):
 @dataclass(frozen=True)
 class ChannelOrder:
     """One order as a store sent it, mapped: the intake command, and what later copies of
-    the same order may change (payment, cancellation), ordered by ``updated_at``."""
+    the same order may change (payment, cancellation, a hold in the store), ordered by
+    ``updated_at``."""
 
     external_id: str
     updated_at: datetime
@@ -71,6 +72,8 @@ class ChannelOrder:
     payment: RemotePayment = RemotePayment.PENDING
     cancelled: bool = False
     cancel_reason: str | None = None
+    held: bool = False  # on hold in the store (Magento's "holded"): mirrored as a manual hold
+    hold_note: str | None = None
 
 
 class PayloadRefused(ValueError):

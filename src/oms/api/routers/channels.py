@@ -1,5 +1,6 @@
-"""/v1/channels: a tenant's store connections; /channels/{id}/shopify/webhooks: what the
-stores send (signed by the store, so no API key)."""
+"""/v1/channels: a tenant's store connections; /channels/{id}/shopify/webhooks and
+/channels/{id}/woocommerce/webhooks: what the stores send (signed by the store, so no API
+key)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
+from oms.adapters.channels.woocommerce import is_ping
 from oms.api.deps import (
     AppDep,
     AppState,
@@ -29,7 +31,7 @@ from oms.api.schemas.channels import (
     split_create,
 )
 from oms.api.schemas.common import Page
-from oms.domain.channels import ChannelKind, SyncDirection, SyncOutcome
+from oms.domain.channels import ChannelConnection, ChannelKind, SyncDirection, SyncOutcome
 from oms.domain.errors import FieldError, InvalidRequest, NotFound, OmsError, Unauthenticated
 from oms.domain.orders import Actor
 from oms.services import channels as channel_service
@@ -190,22 +192,19 @@ def _given(outcome: PlacedOrder | OmsError) -> PlaceSubmission:
     return place
 
 
-@store_router.post("/{channel_id}/shopify/webhooks", include_in_schema=True)
-async def shopify_webhook(
-    channel_id: str, request: Request, app: AppDep, state: ChannelsDep
+async def _store_webhook(
+    *,
+    app: AppState,
+    state: ChannelState,
+    found: ChannelConnection,
+    raw: bytes,
+    topic: str,
+    delivery_id: str | None,
+    store: str,
 ) -> dict[str, Any]:
-    """A Shopify ``orders/*`` webhook: the signature is checked on the raw body first (401
-    and nothing stored when it fails); the order goes through the same intake as POST
-    /v1/orders, exactly once however often it is sent."""
-    raw = await request.body()
-    found = await run_in_threadpool(state.channels.find, parse_uuid(channel_id, "channel"))
-    if found is None or found.kind is not ChannelKind.SHOPIFY:
-        raise NotFound("No such Shopify channel", channel_id=channel_id)
+    """A verified delivery of a store: mapped by its adapter, then through the same intake
+    as POST /v1/orders, exactly once however often it is sent."""
     adapter = state.adapters(found)
-    if not adapter.verify_webhook(raw_body=raw, headers=request.headers):
-        raise Unauthenticated("The X-Shopify-Hmac-Sha256 signature does not match the body")
-    topic = request.headers.get("x-shopify-topic", "")
-    webhook_id = request.headers.get("x-shopify-webhook-id")
     operation = f"webhook {topic}"
     try:
         incoming = adapter.order_of_webhook(topic=topic, raw_body=raw)
@@ -217,10 +216,10 @@ async def shopify_webhook(
             operation=operation,
             outcome=SyncOutcome.FAILED,
             at=utcnow(),
-            detail=f"{error} (webhook {webhook_id})",
+            detail=f"{error} (webhook {delivery_id})",
         )
         raise InvalidRequest(
-            "The body is not a Shopify order", [FieldError("#", str(error))]
+            f"The body is not a {store} order", [FieldError("#", str(error))]
         ) from None
     if incoming is None:
         return {"topic": topic, "handled": False}
@@ -251,3 +250,58 @@ async def shopify_webhook(
         "created": received.created,
         "applied": received.applied,
     }
+
+
+async def _connection_of_kind(
+    state: ChannelState, channel_id: str, kind: ChannelKind, store: str
+) -> ChannelConnection:
+    found = await run_in_threadpool(state.channels.find, parse_uuid(channel_id, "channel"))
+    if found is None or found.kind is not kind:
+        raise NotFound(f"No such {store} channel", channel_id=channel_id)
+    return found
+
+
+@store_router.post("/{channel_id}/shopify/webhooks", include_in_schema=True)
+async def shopify_webhook(
+    channel_id: str, request: Request, app: AppDep, state: ChannelsDep
+) -> dict[str, Any]:
+    """A Shopify ``orders/*`` webhook: the signature is checked on the raw body first (401
+    and nothing stored when it fails); the order goes through the same intake as POST
+    /v1/orders, exactly once however often it is sent."""
+    raw = await request.body()
+    found = await _connection_of_kind(state, channel_id, ChannelKind.SHOPIFY, "Shopify")
+    if not state.adapters(found).verify_webhook(raw_body=raw, headers=request.headers):
+        raise Unauthenticated("The X-Shopify-Hmac-Sha256 signature does not match the body")
+    return await _store_webhook(
+        app=app,
+        state=state,
+        found=found,
+        raw=raw,
+        topic=request.headers.get("x-shopify-topic", ""),
+        delivery_id=request.headers.get("x-shopify-webhook-id"),
+        store="Shopify",
+    )
+
+
+@store_router.post("/{channel_id}/woocommerce/webhooks", include_in_schema=True)
+async def woocommerce_webhook(
+    channel_id: str, request: Request, app: AppDep, state: ChannelsDep
+) -> dict[str, Any]:
+    """A WooCommerce ``order.created`` / ``order.updated`` webhook: ``X-WC-Webhook-Signature``
+    is checked on the raw body first (401 and nothing stored when it fails); the ping sent
+    when the webhook is saved is answered 200 and stores nothing."""
+    raw = await request.body()
+    found = await _connection_of_kind(state, channel_id, ChannelKind.WOOCOMMERCE, "WooCommerce")
+    if is_ping(raw_body=raw, headers=request.headers):
+        return {"topic": None, "handled": False, "ping": True}
+    if not state.adapters(found).verify_webhook(raw_body=raw, headers=request.headers):
+        raise Unauthenticated("The X-WC-Webhook-Signature signature does not match the body")
+    return await _store_webhook(
+        app=app,
+        state=state,
+        found=found,
+        raw=raw,
+        topic=request.headers.get("x-wc-webhook-topic", ""),
+        delivery_id=request.headers.get("x-wc-webhook-delivery-id"),
+        store="WooCommerce",
+    )

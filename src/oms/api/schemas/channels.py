@@ -184,8 +184,8 @@ class ChannelRead(BaseModel):
             health=connection.health,
             health_detail=connection.health_detail,
             last_synced_at=connection.last_synced_at,
-            webhook_path=f"/channels/{connection.id}/shopify/webhooks"
-            if connection.kind is ChannelKind.SHOPIFY
+            webhook_path=f"/channels/{connection.id}/{connection.kind.value}/webhooks"
+            if connection.kind in (ChannelKind.SHOPIFY, ChannelKind.WOOCOMMERCE)
             else None,
             created_at=connection.created_at,
             updated_at=connection.updated_at,

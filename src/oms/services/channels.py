@@ -97,6 +97,11 @@ class SalesChannel(Protocol):
 
     def verify_webhook(self, *, raw_body: bytes, headers: Mapping[str, str]) -> bool: ...
 
+    def is_handshake(self, *, raw_body: bytes, headers: Mapping[str, str]) -> bool:
+        """A delivery that only tests the endpoint (WooCommerce's ping when a webhook is
+        saved): answered 200, nothing stored, no signature to check."""
+        ...
+
     def order_of_webhook(self, *, topic: str, raw_body: bytes) -> ChannelOrder | None: ...
 
     def orders_since(self, since: datetime) -> Iterator[ChannelOrder]:

@@ -230,6 +230,10 @@ class MagentoChannel:
         self._client = client
         self._sleep = sleep
 
+    def is_handshake(self, *, raw_body: bytes, headers: Mapping[str, str]) -> bool:
+        """Magento sends no webhooks."""
+        return False
+
     def verify_webhook(self, *, raw_body: bytes, headers: Mapping[str, str]) -> bool:
         return False  # Magento signs no order webhooks: its orders are pulled
 

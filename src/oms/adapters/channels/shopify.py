@@ -270,6 +270,10 @@ class ShopifyChannel:
         self._client = client
         self._sleep = sleep
 
+    def is_handshake(self, *, raw_body: bytes, headers: Mapping[str, str]) -> bool:
+        """Shopify sends no such delivery."""
+        return False
+
     def verify_webhook(self, *, raw_body: bytes, headers: Mapping[str, str]) -> bool:
         secret = self.connection.credentials.get("webhook_secret")
         given = headers.get("x-shopify-hmac-sha256")

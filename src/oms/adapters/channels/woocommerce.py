@@ -243,6 +243,10 @@ class WooCommerceChannel:
         self._client = client
         self._sleep = sleep
 
+    def is_handshake(self, *, raw_body: bytes, headers: Mapping[str, str]) -> bool:
+        """The ping sent when a webhook is saved."""
+        return is_ping(raw_body=raw_body, headers=headers)
+
     def verify_webhook(self, *, raw_body: bytes, headers: Mapping[str, str]) -> bool:
         secret = self.connection.credentials.get("webhook_secret")
         given = headers.get("x-wc-webhook-signature")

@@ -117,6 +117,10 @@ class FakeSalesChannel:
     orders: dict[str, ChannelOrder] = field(default_factory=dict)
     kind: ChannelKind = ChannelKind.API
 
+    def is_handshake(self, *, raw_body: bytes, headers: Mapping[str, str]) -> bool:
+        """The fake store sends none."""
+        return False
+
     def verify_webhook(self, *, raw_body: bytes, headers: Mapping[str, str]) -> bool:
         return headers.get("x-fake-signature") == self.secret
 

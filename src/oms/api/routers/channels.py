@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 from starlette.concurrency import run_in_threadpool
 
-from oms.adapters.channels.woocommerce import is_ping
 from oms.api.deps import (
     AppDep,
     AppState,
@@ -292,7 +291,7 @@ async def woocommerce_webhook(
     when the webhook is saved is answered 200 and stores nothing."""
     raw = await request.body()
     found = await _connection_of_kind(state, channel_id, ChannelKind.WOOCOMMERCE, "WooCommerce")
-    if is_ping(raw_body=raw, headers=request.headers):
+    if state.adapters(found).is_handshake(raw_body=raw, headers=request.headers):
         return {"topic": None, "handled": False, "ping": True}
     if not state.adapters(found).verify_webhook(raw_body=raw, headers=request.headers):
         raise Unauthenticated("The X-WC-Webhook-Signature signature does not match the body")

@@ -33,6 +33,7 @@ from sqlalchemy import (
     update,
 )
 
+from oms.adapters.db.repositories.stock_days import sample_stock
 from oms.adapters.db.tables import (
     analytics_facts,
     analytics_state,
@@ -152,6 +153,9 @@ class SqlRollupRepository:
         }
 
     # --- the facts ----------------------------------------------------------------------
+
+    def sample_stock(self, tenant_id: UUID, *, at: datetime, since: datetime | None) -> int:
+        return sample_stock(self._conn, tenant_id, at=at, since=since)
 
     def recount(self, tenant_id: UUID, first: date, last: date) -> int:
         """Rewrite the facts of the orders ``tenant_id`` placed from ``first`` to ``last``;

@@ -71,6 +71,11 @@ class RollupRepository(Protocol):
         all) or out now (``stock_days``: stock-out days)."""
         ...
 
+    def claim_nightly(
+        self, tenant_id: UUID, day: date, *, now: datetime, lease: timedelta
+    ) -> bool: ...
+    def finish_nightly(self, tenant_id: UUID, day: date, *, now: datetime) -> None: ...
+
 
 def runs(days: Iterable[date]) -> list[tuple[date, date]]:
     """Days as runs of consecutive days, first to last, in order."""

@@ -1363,3 +1363,16 @@ stock_days = Table(
     PrimaryKeyConstraint("tenant_id", "sku", "location_id", "day"),
     Index("ix_stock_days_day", "tenant_id", "day"),
 )
+
+# The nightly decisions run per tenant and UTC day (oms.services.nightly, migration 0028):
+# claimed at the start (``started_at``), done at ``finished_at``; a day done is not run again.
+nightly_runs = Table(
+    "nightly_runs",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("started_at", Timestamp, nullable=False),
+    Column("finished_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "day"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)

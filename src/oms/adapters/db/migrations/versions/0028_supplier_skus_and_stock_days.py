@@ -1,8 +1,9 @@
-"""supplier of each SKU and daily stock samples
+"""supplier of each SKU, daily stock samples and the nightly runs
 
 ``supplier_skus`` links a SKU to the supplier it is bought from and its unit cost
 (replenishment groups its suggestions per supplier by it); ``stock_days`` holds, per SKU,
-location and UTC day, the lowest and the last availability the worker saw (stock-out days).
+location and UTC day, the lowest and the last availability the worker saw (stock-out days);
+``nightly_runs`` the worker's nightly decisions per tenant and day (run once a day).
 
 Revision ID: 0028
 Revises: 0021
@@ -54,9 +55,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant_id", "sku", "location_id", "day", name="pk_stock_days"),
     )
     op.create_index("ix_stock_days_day", "stock_days", ["tenant_id", "day"])
+    op.create_table(
+        "nightly_runs",
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("started_at", UtcDateTime(), nullable=False),
+        sa.Column("finished_at", UtcDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("tenant_id", "day", name="pk_nightly_runs"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name="fk_nightly_runs_tenant_id_tenants"
+        ),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("nightly_runs")
     op.drop_index("ix_stock_days_day", table_name="stock_days")
     op.drop_table("stock_days")
     op.drop_table("supplier_skus")

@@ -281,7 +281,7 @@ def speed(args: argparse.Namespace) -> None:
     load = os.getloadavg()[0]
     cpu_before = _cpu_seconds()
     started = time.perf_counter()
-    engine.forecast(series, horizon=56)
+    found = engine.forecast(series, horizon=56)
     took = time.perf_counter() - started
     cpu = _cpu_seconds() - cpu_before
     counts = {k: kinds[: args.series].count(k) for k in CLASSES}
@@ -289,7 +289,16 @@ def speed(args: argparse.Namespace) -> None:
         f"\n== speed: {len(series)} series of {DAYS} days, {args.jobs} processes: "
         f"{took:.1f} s wall ({len(series) / took:.0f} series/s), {cpu:.1f} s of CPU "
         f"(so {cpu / args.jobs:.1f} s on {args.jobs} idle cores); load average before "
-        f"{load:.1f} on {os.cpu_count()} CPUs; mix {counts}"
+        f"{load:.1f}, after {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs; mix {counts}"
+    )
+    # The same run's backtests: quality at this speed (the selection rule is the same).
+    by_class: dict[str, list[float]] = {}
+    for kind, one in zip(kinds[: args.series], found, strict=True):
+        if one.backtest.mase is not None:
+            by_class.setdefault(kind, []).append(one.backtest.mase)
+    print(
+        "   median MASE vs seasonal-naive in this run: "
+        + ", ".join(f"{kind} {statistics.median(v):.3f}" for kind, v in by_class.items())
     )
 
 

@@ -71,17 +71,22 @@ def _upsert(
 ) -> int:
     if not samples:
         return 0
-    known: dict[tuple[str, UUID], int] = {
-        (row.sku, row.location_id): int(row.low)
+    known: dict[tuple[str, UUID], tuple[int, int]] = {
+        (row.sku, row.location_id): (int(row.low), int(row.close))
         for row in conn.execute(
-            select(_sd.sku, _sd.location_id, _sd.low).where(
+            select(_sd.sku, _sd.location_id, _sd.low, _sd.close).where(
                 _sd.tenant_id == tenant_id, _sd.day == day
             )
         )
     }
     fresh: list[dict[str, Any]] = []
+    updated = 0
     for (sku, location_id), (low, close) in samples.items():
-        if (sku, location_id) in known:
+        seen = known.get((sku, location_id))
+        if seen is not None:
+            low = min(low, seen[0])
+            if (low, close) == seen:  # out all along, say: nothing to write
+                continue
             conn.execute(
                 update(stock_days)
                 .where(
@@ -90,8 +95,9 @@ def _upsert(
                     _sd.location_id == location_id,
                     _sd.day == day,
                 )
-                .values(low=min(low, known[(sku, location_id)]), close=close, updated_at=at)
+                .values(low=low, close=close, updated_at=at)
             )
+            updated += 1
         else:
             fresh.append(
                 {
@@ -106,4 +112,4 @@ def _upsert(
             )
     if fresh:
         conn.execute(insert(stock_days), fresh)
-    return len(samples)
+    return updated + len(fresh)

@@ -14,6 +14,7 @@ import pytest
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.memory.forecasting import WeekdayMeanEngine
 from oms.domain.demand import DailySeries
+from oms.domain.errors import InvalidRequest
 from oms.domain.policies import TenantPolicies
 from oms.services.demand import import_sales_history
 from oms.services.forecasting import SeriesForecast
@@ -58,7 +59,7 @@ def test_the_nightly_hour_is_a_policy_from_0_to_23(
 ) -> None:
     assert get_policies(uow_factory=uow_factory, tenant_id=tenant_id).nightly_hour == 2
     assert TenantPolicies.from_dict({"nightly_hour": 23}).nightly_hour == 23
-    with pytest.raises(Exception, match="policies are not valid"):
+    with pytest.raises(InvalidRequest, match="policies are not valid"):
         TenantPolicies.from_dict({"nightly_hour": 24})
 
 

@@ -35,11 +35,39 @@ from oms.config import Settings
 from oms.domain.tenancy import ApiKeyScope
 from oms.services import analytics
 from oms.services.rollups import rebuild
+from oms.services.stockouts import stockouts
 from oms.services.tenants import create_api_key
 from portal import _percentiles
 from seed_orders import seed
 
 AIM_MS = 300.0
+
+
+def _seed_stock_days(url: str, days: int, now: datetime) -> None:
+    """Daily stock samples as the worker would have written them (the seeder writes no
+    inventory): every SKU ordered at each location, one day in twenty out, with server-side
+    ``generate_series`` (fast); and the size of what the analytics read."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DELETE FROM stock_days")
+        conn.execute(
+            """
+            INSERT INTO stock_days (tenant_id, sku, location_id, day, low, close, updated_at)
+            SELECT k.tenant_id, k.sku, k.location_id, d::date,
+                   CASE WHEN random() < 0.05 THEN 0 ELSE 5 END, 5, %(now)s
+            FROM (SELECT DISTINCT tenant_id, sku, location_id FROM analytics_facts
+                  WHERE kind = 'routed') AS k,
+                 generate_series(%(first)s::date, %(last)s::date, interval '1 day') AS d
+            """,
+            {"now": now, "first": (now - timedelta(days=days)).date(), "last": now.date()},
+        )
+        conn.execute("ANALYZE stock_days")
+        facts = conn.execute("SELECT count(*) FROM analytics_facts").fetchone()
+        samples = conn.execute("SELECT count(*) FROM stock_days").fetchone()
+        lines = conn.execute("SELECT count(*) FROM order_lines").fetchone()
+    print(
+        f"order lines {lines[0] if lines else 0:,}; rollup rows {facts[0] if facts else 0:,}; "
+        f"stock samples {samples[0] if samples else 0:,}"
+    )
 
 
 def timed(name: str, calls: int, call: Callable[[], Any]) -> float:
@@ -97,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         "a year": (today - timedelta(days=364), today),
     }
 
+    _seed_stock_days(made.url, args.days, now)
     print(f"\nin-process use cases ({args.calls} calls each)")
     for label, (first, last) in ranges.items():
         for who, tenant_id in (("one tenant", tenant), ("every tenant", None)):
@@ -137,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
                 args.calls,
                 lambda c=common: analytics.fulfilment(by="location", **c),
             )
+            timed(
+                f"stock-out days, {who}, {label}",
+                args.calls,
+                lambda c=common: stockouts(**c),
+            )
 
     key = create_api_key(uow_factory=uow, scope=ApiKeyScope.TENANT, tenant_id=tenant, name="bench")
     headers = {"Authorization": f"Bearer {key.secret}"}
@@ -149,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             ("/v1/analytics/sales", {"period": "month", "by": "sku", "format": "csv"}),
             ("/v1/analytics/skus", {}),
             ("/v1/analytics/fulfilment", {"by": "service"}),
+            ("/v1/analytics/stockouts", {}),
         ):
 
             def call(path: str = path, params: dict[str, str] = params) -> None:

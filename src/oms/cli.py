@@ -19,7 +19,7 @@ import typer
 from oms.cli_admin import apikey_app, location_app, tenant_app
 from oms.cli_analytics import analytics_app
 from oms.cli_channels import channels_app
-from oms.cli_forecast import forecast_app
+from oms.cli_forecast import forecast_app, nightly_job
 from oms.cli_imports import export_app, import_app
 from oms.cli_support import database as _database
 from oms.cli_support import fail as _fail
@@ -285,6 +285,16 @@ def worker(
             help="Catch the analytics rollups up this often (0: never; docs/analytics.md)",
         ),
     ] = 30,
+    nightly_seconds: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=86400,
+            help="Check this often whether a tenant's nightly forecasts, rollups and "
+            "replenishment are due (each tenant's nightly_hour, once a day; 0: never; "
+            "docs/decisions.md)",
+        ),
+    ] = 60,
 ) -> None:
     """Deliver the outbox: fan each event out to its subscribers (webhook endpoints, and
     the email and NATS sinks when configured) and send what is due, retrying on the
@@ -324,9 +334,12 @@ def worker(
             idle_seconds=idle_seconds,
             observe=metrics.observe,
             lease=timedelta(seconds=lease_seconds),
-            periodic=[(rollup_seconds, lambda: refresh(uow_factory=uow, now=datetime.now(UTC)))]
-            if rollup_seconds
-            else [],
+            periodic=(
+                [(rollup_seconds, lambda: refresh(uow_factory=uow, now=datetime.now(UTC)))]
+                if rollup_seconds
+                else []
+            )
+            + ([(nightly_seconds, nightly_job(uow))] if nightly_seconds else []),
         )
         runner.stop_on_signals()
         typer.echo(f"oms worker: delivering (batch {batch_size}, {threads} threads)")

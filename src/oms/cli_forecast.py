@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
@@ -16,7 +17,10 @@ from oms.cli_support import guard as _guard
 from oms.cli_support import load_settings as _settings
 from oms.cli_support import read_file as _read
 
-__all__ = ["forecast_app"]
+if TYPE_CHECKING:
+    from oms.services.ports import UnitOfWorkFactory
+
+__all__ = ["forecast_app", "nightly_job"]
 
 forecast_app = typer.Typer(no_args_is_help=True, help="Demand forecasts.")
 
@@ -110,3 +114,17 @@ def forecast_run(
                 f"tenant {tenant_id}: forecast {run.series} series; {run.beating_baseline} beat "
                 f"seasonal-naive in their backtest; models: {models or 'none'}"
             )
+
+
+def nightly_job(uow: UnitOfWorkFactory) -> Callable[[], object]:
+    """``oms worker``'s nightly decisions (oms.services.nightly) on a thread beside its
+    deliveries, on the wall clock."""
+    from oms.adapters.forecasting.statsforecast_engine import StatsforecastEngine
+    from oms.services.nightly import run_nightly
+    from oms.worker.nightly import InBackground
+
+    engine = StatsforecastEngine(n_jobs=1)
+    return InBackground(
+        lambda: run_nightly(uow_factory=uow, engine=engine, now=datetime.now(UTC)),
+        name="oms-nightly",
+    )

@@ -39,6 +39,7 @@ DEFAULT_POLICIES: dict[str, Any] = {
     "download_link_days": 30,
     "overpayment": "review",
     "duties_terms": "DAP",
+    "nightly_hour": 2,
 }
 
 

@@ -20,6 +20,7 @@ from oms.services.rollups import rebuild
 from tests.api.order_support import clean_order, stock_shop
 from tests.api.portal_pages import FixedClock, read
 from tests.api.portal_support import new_user, sign_in
+from tests.api.stockout_support import RANGE, sell_out
 from tests.api.support import TestClient, new_tenant
 
 
@@ -77,3 +78,18 @@ def test_a_bad_date_is_refused_on_the_page(
     assert answer.status_code == 422
     assert "Not a date" in answer.text
     assert "No sales in this range." in answer.text
+
+
+def test_the_page_lists_stock_out_days_and_downloads_them(
+    portal: TestClient, api_uow: SqlUnitOfWorkFactory
+) -> None:
+    shop = new_tenant(api_uow, "Sold Out Shop")
+    sell_out(api_uow, shop)
+    sign_in(portal, new_user(api_uow, Role.MERCHANT_VIEWER, shop.id))
+    answer = portal.get("/app/analytics", params=RANGE)
+    assert answer.status_code == 200, answer.text
+    [row] = read(answer.text).tables["stockouts-table"][1:]
+    assert row[:5] == ["SO-A", "SO", "2", "2039-05-04", "2039-05-05"]
+    download = portal.get("/app/analytics/stockouts.csv", params=RANGE)
+    [line] = list(csv.DictReader(io.StringIO(download.text)))
+    assert (line["sku"], line["stockout_days"]) == ("SO-A", "2")

@@ -27,6 +27,7 @@ __all__ = [
     "PurchaseOrderLine",
     "ScanOutcome",
     "Supplier",
+    "SupplierSku",
     "VarianceLine",
     "classify_scan",
     "eta_for",
@@ -59,6 +60,15 @@ class Supplier:
     pack_size: int
     currency: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class SupplierSku:
+    """The supplier a SKU is bought from and what one unit costs from it."""
+
+    sku: str
+    supplier_id: UUID
+    unit_cost: Decimal
 
 
 @dataclass

@@ -44,6 +44,9 @@ class TenantPolicies:
     overpayment: Overpayment = Overpayment.REVIEW
     # Orders that do not say: who pays duties across a border (oms.domain.customs).
     duties_terms: str = "DAP"
+    # The UTC hour from which the worker runs the tenant's nightly decisions (forecasts,
+    # rollups, replenishment; oms.services.nightly), once a day.
+    nightly_hour: int = 2
 
     def hold_sla(self, reason: HoldReason) -> timedelta:
         """How long a hold of ``reason`` may stay open before it is overdue."""
@@ -64,6 +67,7 @@ class TenantPolicies:
             "download_link_days": self.download_link_days,
             "overpayment": self.overpayment.value,
             "duties_terms": self.duties_terms,
+            "nightly_hour": self.nightly_hour,
         }
 
     @classmethod
@@ -112,10 +116,15 @@ class TenantPolicies:
         if duties not in ("DAP", "DDP"):
             errors.append(FieldError("#/duties_terms", "DAP or DDP"))
             duties = defaults.duties_terms
+        hour = raw.get("nightly_hour", defaults.nightly_hour)
+        if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:
+            errors.append(FieldError("#/nightly_hour", "a UTC hour from 0 to 23"))
+            hour = defaults.nightly_hour
         if errors:
             raise InvalidRequest("The policies are not valid", errors)
         return cls(
             duties_terms=duties,
+            nightly_hour=hour,
             hold_sla_hours=slas,
             authorization_ttl_hours=float(ttl),
             reservation_max_ttl_minutes=minutes,

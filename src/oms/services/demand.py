@@ -9,7 +9,7 @@ aggregating orders again replaces the order days of the range it covers.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Protocol
 from uuid import UUID
@@ -17,6 +17,7 @@ from uuid import UUID
 from oms.domain.demand import DemandDay, parse_sales_history
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.forecasting import DemandForecast
+from oms.domain.stockouts import DEMAND_WINDOW, days_out_with_demand
 from oms.services.ports import UnitOfWorkFactory
 
 __all__ = [
@@ -46,6 +47,13 @@ class DemandRepository(Protocol):
     def order_demand(self, tenant_id: UUID, *, first: date, last: date) -> list[DemandDay]:
         """The units ordered per SKU, location code and day of the order (allocated, less
         what was released), and the units backordered as stock-out days at no location."""
+        ...
+
+    def stock_out_days(
+        self, tenant_id: UUID, *, first: date, last: date
+    ) -> list[tuple[str, str, date]]:
+        """(SKU, location code, day) of the days its lowest availability there was <= 0
+        (the worker's ``stock_days`` samples)."""
         ...
 
     def skus(self, tenant_id: UUID) -> list[str]:
@@ -105,11 +113,49 @@ def refresh_order_demand(
     *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, now: datetime, days: int = 3
 ) -> int:
     """Aggregate the orders of the last ``days`` days (today included, UTC) into daily
-    demand, replacing what an earlier run stored for them; answers the rows stored."""
+    demand, replacing what an earlier run stored for them; the stock-out days among them
+    (``oms.domain.stockouts``) are flagged censored, with a row of 0 units where nothing
+    sold. Answers the rows stored."""
     last = now.date()
     first = last - timedelta(days=days - 1)
     with uow_factory() as uow:
         found = uow.demand.order_demand(tenant_id, first=first, last=last)
+        found = _censor_stock_outs(uow.demand, tenant_id, found, first=first, last=last)
         uow.demand.replace_range(tenant_id, found, source=ORDERS, first=first, last=last)
         uow.commit()
     return len(found)
+
+
+def _censor_stock_outs(
+    demand: DemandRepository,
+    tenant_id: UUID,
+    found: list[DemandDay],
+    *,
+    first: date,
+    last: date,
+) -> list[DemandDay]:
+    """``found`` with the SKU-location days that were stock-out days flagged ``stockout``,
+    and a censored row of 0 units for each such day with no sales: forecasting then treats
+    them as unknown demand, not as no demand."""
+    out = demand.stock_out_days(tenant_id, first=first, last=last)
+    if not out:
+        return found
+    skus = sorted({sku for sku, _, _ in out})
+    start = first - timedelta(days=DEMAND_WINDOW)
+    sold: dict[tuple[str, str, date], int] = {
+        (d.sku, d.location, d.day): d.quantity
+        for d in demand.days(tenant_id, skus)
+        if start <= d.day < first
+    }
+    for d in found:
+        sold[(d.sku, d.location, d.day)] = d.quantity
+    censored = days_out_with_demand(out, sold)
+    flagged = [
+        replace(d, stockout=True) if (d.sku, d.location, d.day) in censored else d for d in found
+    ]
+    have = {(d.sku, d.location, d.day) for d in found}
+    flagged += [
+        DemandDay(day=day, sku=sku, location=code, quantity=0, stockout=True)
+        for sku, code, day in sorted(censored - have)
+    ]
+    return flagged

@@ -66,6 +66,15 @@ class RollupRepository(Protocol):
     def first_placed_day(self, tenant_id: UUID) -> date | None: ...
     def changed_days(self, tenant_id: UUID, since: datetime) -> set[date]: ...
     def recount(self, tenant_id: UUID, first: date, last: date) -> int: ...
+    def sample_stock(self, tenant_id: UUID, *, at: datetime, since: datetime | None) -> int:
+        """Record the day's lowest availability of the levels changed since ``since`` (None:
+        all) or out now (``stock_days``: stock-out days)."""
+        ...
+
+    def claim_nightly(
+        self, tenant_id: UUID, day: date, *, now: datetime, lease: timedelta
+    ) -> bool: ...
+    def finish_nightly(self, tenant_id: UUID, day: date, *, now: datetime) -> None: ...
 
 
 def runs(days: Iterable[date]) -> list[tuple[date, date]]:
@@ -121,6 +130,7 @@ def refresh(
             for first, last in runs(d for d in days if d >= state.covered_from):
                 uow.rollups.recount(tenant_id, first, last)
                 recounted += (last - first).days + 1
+            uow.rollups.sample_stock(tenant_id, at=now, since=state.changed_since)
             uow.rollups.save_state(
                 RollupState(tenant_id, state.covered_from, max(now, state.watermark)), at=now
             )
@@ -158,6 +168,7 @@ def rebuild(
             uow.rollups.state(tenant_id, for_update=True)
             first = since or uow.rollups.first_placed_day(tenant_id) or today
             rows += uow.rollups.recount(tenant_id, first, today)
+            uow.rollups.sample_stock(tenant_id, at=now, since=None)
             uow.rollups.save_state(RollupState(tenant_id, first, now), at=now)
             uow.commit()
         tenants += 1

@@ -1330,3 +1330,49 @@ demand_forecasts = Table(
 )
 # The orders changed since a moment: what the rollups must count again (migration 0020).
 Index("ix_orders_updated", orders.c.updated_at, orders.c.tenant_id)
+
+# The supplier a SKU is bought from, at what unit cost: replenishment groups its suggested
+# orders per supplier by it (oms.services.replenishment, migration 0028).
+supplier_skus = Table(
+    "supplier_skus",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("supplier_id", Uuid, nullable=False),
+    Column("unit_cost", Money, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "sku"),
+    ForeignKeyConstraint(["tenant_id", "sku"], ["products.tenant_id", "products.sku"]),
+    ForeignKeyConstraint(["tenant_id", "supplier_id"], ["suppliers.tenant_id", "suppliers.id"]),
+)
+
+# Stock per SKU, location and UTC day as the worker saw it: the lowest availability seen
+# that day and the last; a day with ``low`` <= 0 is a day the SKU was out there
+# (oms.services.stockouts, migration 0028). Only levels that changed or were out are
+# sampled, so a level in stock all day has no row.
+stock_days = Table(
+    "stock_days",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("low", Integer, nullable=False),
+    Column("close", Integer, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "sku", "location_id", "day"),
+    Index("ix_stock_days_day", "tenant_id", "day"),
+)
+
+# The nightly decisions run per tenant and UTC day (oms.services.nightly, migration 0028):
+# claimed at the start (``started_at``), done at ``finished_at``; a day done is not run again.
+nightly_runs = Table(
+    "nightly_runs",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("started_at", Timestamp, nullable=False),
+    Column("finished_at", Timestamp, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "day"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)

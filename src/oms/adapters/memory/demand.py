@@ -26,6 +26,7 @@ class MemoryDemand:
     rows: dict[tuple[UUID, str, str, date, str], DemandDay] = field(default_factory=dict)
     forecasts_: dict[tuple[UUID, str, str], DemandForecast] = field(default_factory=dict)
     order_days: dict[UUID, list[DemandDay]] = field(default_factory=dict)
+    out_days: dict[UUID, list[tuple[str, str, date]]] = field(default_factory=dict)
 
     def put_days(self, tenant_id: UUID, days: Sequence[DemandDay], *, source: str) -> None:
         for d in days:
@@ -42,6 +43,11 @@ class MemoryDemand:
 
     def order_demand(self, tenant_id: UUID, *, first: date, last: date) -> list[DemandDay]:
         return [d for d in self.order_days.get(tenant_id, []) if first <= d.day <= last]
+
+    def stock_out_days(
+        self, tenant_id: UUID, *, first: date, last: date
+    ) -> list[tuple[str, str, date]]:
+        return [k for k in self.out_days.get(tenant_id, []) if first <= k[2] <= last]
 
     def skus(self, tenant_id: UUID) -> list[str]:
         return sorted({k[1] for k in self.rows if k[0] == tenant_id})

@@ -17,8 +17,9 @@ from oms.api.deps import CurrentPrincipal, UowDep
 from oms.domain.tenancy import Principal
 from oms.services import analytics
 from oms.services.common import utcnow
+from oms.services.stockouts import StockoutReport, stockouts
 
-__all__ = ["fulfilment_rows", "router", "sales_rows", "sku_rows"]
+__all__ = ["fulfilment_rows", "router", "sales_rows", "sku_rows", "stockout_rows"]
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
@@ -180,3 +181,35 @@ def get_fulfilment(
         "errors": report.errors,
     }
     return answer(f"fulfilment-by-{by}", meta, fulfilment_rows(report), format)
+
+
+def stockout_rows(report: StockoutReport) -> list[dict[str, Any]]:
+    return [
+        {
+            "sku": s.sku,
+            "location": report.codes.get(s.location, str(s.location)),  # type: ignore[call-overload]
+            "stockout_days": s.days,
+            "first_day": s.first_day,
+            "last_day": s.last_day,
+            "demand_per_day": s.demand_per_day,
+            "lost_units": s.lost_units,
+        }
+        for s in report.spells
+    ]
+
+
+@router.get("/stockouts")
+def get_stockouts(
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    first: First = None,
+    last: Last = None,
+    format: Format = "json",
+) -> Response:
+    """Per SKU and location: the days it was out where it had demand, the demand per
+    in-stock day and the units lost at that rate (docs/analytics.md)."""
+    report = stockouts(
+        uow_factory=uow, tenant_id=_tenant(principal), first=first, last=last, now=utcnow()
+    )
+    meta = {"from": report.days.first, "to": report.days.last}
+    return answer("stockouts", meta, stockout_rows(report), format)

@@ -87,6 +87,11 @@ class PoliciesUpdate(Strict):
     duties_terms: DutiesTerms | None = Field(
         default=None, description="Duties terms of orders that name none: DAP or DDP"
     )
+    nightly_hour: Annotated[int, PydanticStrict()] | None = Field(
+        default=None,
+        description="UTC hour (0-23) from which the worker runs the nightly forecasts, "
+        "rollups and replenishment, once a day",
+    )
 
     def merged_with(self, current: TenantPolicies) -> dict[str, Any]:
         raw = current.to_dict()
@@ -99,6 +104,7 @@ class PoliciesUpdate(Strict):
             "download_link_days",
             "overpayment",
             "duties_terms",
+            "nightly_hour",
         ):
             value = getattr(self, name)
             if value is not None:
@@ -114,6 +120,7 @@ class PoliciesRead(BaseModel):
     download_link_days: int
     overpayment: Overpayment
     duties_terms: DutiesTerms = DutiesTerms.DAP
+    nightly_hour: int = 2
 
     @classmethod
     def of(cls, policies: TenantPolicies) -> PoliciesRead:

@@ -1,5 +1,5 @@
 """The analytics pages (``/app/analytics``): sales and units per period with a bar chart,
-by a dimension; SKUs (velocity, cover, ABC/XYZ); fulfilment by carrier, service or
+by a dimension; SKUs (velocity, cover, ABC/XYZ); stock-out days; fulfilment by carrier, service or
 location with errors by cause; each table also as CSV (``/app/analytics/{report}.csv``).
 The figures of ``oms.services.analytics``, the same the API answers (docs/analytics.md)."""
 
@@ -12,9 +12,16 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from oms.api.routers.analytics import answer, fulfilment_rows, sales_rows, sku_rows
+from oms.api.routers.analytics import (
+    answer,
+    fulfilment_rows,
+    sales_rows,
+    sku_rows,
+    stockout_rows,
+)
 from oms.domain.errors import InvalidRequest
 from oms.services import analytics
+from oms.services.stockouts import stockouts
 from oms.web.portal.auth import PortalDep, ViewerDep, app_state
 from oms.web.portal.charts import bar_chart
 from oms.web.portal.dashboard import CAUSE_WORDS, percent
@@ -56,6 +63,7 @@ def _reports(
         "sales": analytics.sales(period=period, by=by, **common),
         "skus": analytics.skus(**common),
         "fulfilment": analytics.fulfilment(by=ship_by, **common),
+        "stockouts": stockouts(**common),
     }
 
 
@@ -109,6 +117,7 @@ async def analytics_page(
         sales=sales,
         skus=found["skus"],
         ful=found["fulfilment"],
+        stockouts=stockout_rows(found["stockouts"]),
         chart=bar_chart(
             f"Units per {sales.period}",
             [(f"{start:%d %b}", n) for start, n in sorted(units.items())],
@@ -133,8 +142,9 @@ async def analytics_csv(
     by: _Text = None,
     ship_by: _Text = None,
 ) -> Response:
-    """One of the page's tables as a CSV file: ``sales``, ``skus`` or ``fulfilment``."""
-    if report not in ("sales", "skus", "fulfilment"):
+    """One of the page's tables as a CSV file: ``sales``, ``skus``, ``fulfilment`` or
+    ``stockouts``."""
+    if report not in ("sales", "skus", "fulfilment", "stockouts"):
         return await run_in_threadpool(
             portal.pages.render, "not_found.html", status=404, viewer=viewer, path=request.url.path
         )
@@ -153,6 +163,8 @@ async def analytics_csv(
         rows = sales_rows(found[report])
     elif report == "skus":
         rows = sku_rows(found[report])
+    elif report == "stockouts":
+        rows = stockout_rows(found[report])
     else:
         rows = fulfilment_rows(found[report])
     return answer(report, {}, rows, "csv")

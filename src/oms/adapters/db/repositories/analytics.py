@@ -10,7 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, Date, Select, and_, cast, func, literal, select
 
-from oms.adapters.db.tables import analytics_facts, inventory_levels, products
+from oms.adapters.db.tables import analytics_facts, inventory_levels, products, stock_days
 from oms.services.analytics import SalesRow, ShippedRow, SkuRow
 from oms.services.dashboard import DayRange
 
@@ -208,3 +208,33 @@ class SqlAnalyticsRepository:
         if tenant_id is not None:
             query = query.where(_inv.tenant_id == tenant_id)
         return {(row.sku, row.location_id): int(row.free or 0) for row in self._conn.execute(query)}
+
+    def stock_out_days(
+        self, tenant_id: UUID | None, first: date, last: date
+    ) -> list[tuple[str, UUID, date]]:
+        """(SKU, location, day) of every sampled day whose lowest availability was <= 0."""
+        sd = stock_days.c
+        query = select(sd.sku, sd.location_id, sd.day).where(
+            sd.low <= 0, sd.day >= first, sd.day <= last
+        )
+        if tenant_id is not None:
+            query = query.where(sd.tenant_id == tenant_id)
+        return [(row.sku, row.location_id, _day(row.day)) for row in self._conn.execute(query)]
+
+    def routed_by_day(
+        self, tenant_id: UUID | None, first: date, last: date, skus: list[str]
+    ) -> dict[tuple[str, UUID, date], int]:
+        """Units routed per SKU (of ``skus``), location and day (the ``routed`` rollups)."""
+        if not skus:
+            return {}
+        query = (
+            select(_f.sku, _f.location_id, _f.day, func.sum(_f.n).label("n"))
+            .where(_f.kind == "routed", _f.day >= first, _f.day <= last, _f.sku.in_(sorted(skus)))
+            .group_by(_f.sku, _f.location_id, _f.day)
+        )
+        if tenant_id is not None:
+            query = query.where(_f.tenant_id == tenant_id)
+        return {
+            (row.sku, row.location_id, _day(row.day)): int(row.n or 0)
+            for row in self._conn.execute(query)
+        }

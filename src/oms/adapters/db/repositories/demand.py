@@ -18,6 +18,7 @@ from oms.adapters.db.tables import (
     locations,
     order_lines,
     orders,
+    stock_days,
 )
 from oms.domain.demand import ALL_LOCATIONS, DemandDay, merge_days
 from oms.domain.forecasting import Backtest, DemandForecast, ForecastPoint
@@ -129,6 +130,25 @@ class SqlDemandRepository:
             for r in self._conn.execute(backordered)
         ]
         return merge_days(found)
+
+    def stock_out_days(
+        self, tenant_id: UUID, *, first: date, last: date
+    ) -> list[tuple[str, str, date]]:
+        """(SKU, location code, day) of the sampled days its availability was <= 0 there."""
+        sd = stock_days.c
+        rows = self._conn.execute(
+            select(sd.sku, locations.c.code, sd.day)
+            .join(locations, locations.c.id == sd.location_id)
+            .where(sd.tenant_id == tenant_id, sd.low <= 0, sd.day >= first, sd.day <= last)
+        )
+        return [
+            (
+                row.sku,
+                row.code,
+                row.day if isinstance(row.day, date) else date.fromisoformat(row.day),
+            )
+            for row in rows
+        ]
 
     def skus(self, tenant_id: UUID) -> list[str]:
         query = select(_d.sku).where(_d.tenant_id == tenant_id).distinct().order_by(_d.sku)

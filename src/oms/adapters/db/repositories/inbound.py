@@ -24,6 +24,7 @@ from oms.adapters.db.tables import (
     product_bins,
     purchase_order_lines,
     purchase_orders,
+    supplier_skus,
     suppliers,
     transfer_lines,
     transfers,
@@ -47,6 +48,7 @@ from oms.domain.inbound import (
     PurchaseOrder,
     PurchaseOrderLine,
     Supplier,
+    SupplierSku,
 )
 
 __all__ = ["SqlInboundRepository"]
@@ -234,6 +236,60 @@ class SqlInboundRepository:
                 purchase_order_id=row.id,
             )
             for row in rows
+        ]
+
+    def on_order(self, tenant_id: UUID, skus: Iterable[str]) -> dict[tuple[str, str], int]:
+        """Units still to come per SKU and location code on purchase orders not yet
+        received nor cancelled, drafts included (replenishment's stock on order)."""
+        wanted = sorted(set(skus))
+        if not wanted:
+            return {}
+        statuses = [PoStatus.DRAFT.value, *(s.value for s in OPEN_PO_STATUSES)]
+        rows = self._conn.execute(
+            select(_pl.sku, locations.c.code, func.sum(_pl.quantity - _pl.received))
+            .join(
+                purchase_orders,
+                (_po.tenant_id == _pl.tenant_id) & (_po.id == _pl.purchase_order_id),
+            )
+            .join(locations, locations.c.id == _po.location_id)
+            .where(
+                _pl.tenant_id == tenant_id,
+                _pl.sku.in_(wanted),
+                _po.status.in_(statuses),
+                _pl.quantity > _pl.received,
+            )
+            .group_by(_pl.sku, locations.c.code)
+        )
+        return {(row[0], row[1]): int(row[2]) for row in rows}
+
+    def set_supplier_sku(self, tenant_id: UUID, link: SupplierSku, *, at: datetime) -> None:
+        """Buy ``link.sku`` from ``link.supplier_id`` at ``link.unit_cost`` (replacing the
+        SKU's earlier supplier)."""
+        _ss = supplier_skus.c
+        self._conn.execute(
+            supplier_skus.delete().where(_ss.tenant_id == tenant_id, _ss.sku == link.sku)
+        )
+        self._conn.execute(
+            insert(supplier_skus).values(
+                tenant_id=tenant_id,
+                sku=link.sku,
+                supplier_id=link.supplier_id,
+                unit_cost=link.unit_cost,
+                updated_at=at,
+            )
+        )
+
+    def supplier_skus(
+        self, tenant_id: UUID, *, supplier_id: UUID | None = None
+    ) -> list[SupplierSku]:
+        """The tenant's SKU-supplier links (of one supplier), by SKU."""
+        _ss = supplier_skus.c
+        query = select(_ss.sku, _ss.supplier_id, _ss.unit_cost).where(_ss.tenant_id == tenant_id)
+        if supplier_id is not None:
+            query = query.where(_ss.supplier_id == supplier_id)
+        return [
+            SupplierSku(sku=row.sku, supplier_id=row.supplier_id, unit_cost=row.unit_cost)
+            for row in self._conn.execute(query.order_by(_ss.sku))
         ]
 
     def backordered_units(self, tenant_id: UUID, skus: Iterable[str]) -> dict[str, int]:

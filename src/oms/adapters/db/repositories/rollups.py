@@ -33,11 +33,14 @@ from sqlalchemy import (
     update,
 )
 
+from oms.adapters.db.repositories.stock_days import sample_stock
+from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
     analytics_facts,
     analytics_state,
     fulfillment_order_lines,
     fulfillment_orders,
+    nightly_runs,
     order_events,
     order_lines,
     orders,
@@ -152,6 +155,39 @@ class SqlRollupRepository:
         }
 
     # --- the facts ----------------------------------------------------------------------
+
+    def sample_stock(self, tenant_id: UUID, *, at: datetime, since: datetime | None) -> int:
+        return sample_stock(self._conn, tenant_id, at=at, since=since)
+
+    def claim_nightly(self, tenant_id: UUID, day: date, *, now: datetime, lease: timedelta) -> bool:
+        """Claim the tenant's nightly run of ``day``: True unless it is done, or started
+        less than ``lease`` ago (by a worker that may still be at it)."""
+        n = nightly_runs.c
+        if insert_if_absent(
+            self._conn, nightly_runs, {"tenant_id": tenant_id, "day": day, "started_at": now}
+        ):
+            return True
+        row = self._conn.execute(
+            select(n.started_at, n.finished_at)
+            .where(n.tenant_id == tenant_id, n.day == day)
+            .with_for_update()
+        ).one()
+        if row.finished_at is not None or row.started_at > now - lease:
+            return False
+        self._conn.execute(
+            update(nightly_runs)
+            .where(n.tenant_id == tenant_id, n.day == day)
+            .values(started_at=now)
+        )
+        return True
+
+    def finish_nightly(self, tenant_id: UUID, day: date, *, now: datetime) -> None:
+        n = nightly_runs.c
+        self._conn.execute(
+            update(nightly_runs)
+            .where(n.tenant_id == tenant_id, n.day == day)
+            .values(finished_at=now)
+        )
 
     def recount(self, tenant_id: UUID, first: date, last: date) -> int:
         """Rewrite the facts of the orders ``tenant_id`` placed from ``first`` to ``last``;

@@ -17,7 +17,7 @@ from oms.domain.orders import Actor
 from oms.services.common import utcnow
 from oms.services.inventory import _location_by_code
 from oms.services.payments import GatewayProvider
-from oms.services.ports import UnitOfWork, UnitOfWorkFactory
+from oms.services.ports import OutboxMessage, UnitOfWork, UnitOfWorkFactory
 from oms.services.purchasing import ensure_may_receive
 from oms.services.receiving import count_into_stock
 from oms.services.rerouting import allocate_backorders
@@ -195,6 +195,7 @@ def approve_count(
                 else "This count is approved already"
             )
         raised = []
+        posted: list[dict[str, object]] = []
         for line in sheet.lines:  # SKU order, as every stock writer
             assert line.counted is not None
             change = count_into_stock(
@@ -210,9 +211,29 @@ def approve_count(
             )
             if change > 0:
                 raised.append(line.sku)
+            posted.append(
+                {"sku": line.sku, "bin": line.bin, "counted": line.counted, "change": change}
+            )
         sheet.approved_at, sheet.approved_by, sheet.reason = at, str(actor), reason
         sheet.status = count_status(sheet)
         uow.inbound.save_count_sheet(sheet)
+        uow.outbox.add_many(
+            tenant_id,
+            [
+                OutboxMessage(
+                    topic="cycle_count.approved",
+                    aggregate_id=sheet.id,
+                    payload={
+                        "cycle_count_id": str(sheet.id),
+                        "location": sheet.location_code,
+                        "status": sheet.status.value,
+                        "reason": reason,
+                        "lines": posted,
+                    },
+                    created_at=at,
+                )
+            ],
+        )
         uow.commit()
     if raised:
         allocate_backorders(

@@ -261,7 +261,16 @@ def receive_scan(
                     shipment,
                     at,
                     scan_id=scan_id,
-                    lines=rows,
+                    lines=[
+                        {
+                            **row,
+                            "exceptions": [
+                                {"kind": kind, "reason": reason}
+                                for kind, reason in row["exceptions"]
+                            ],
+                        }
+                        for row in rows
+                    ],
                 )
             ],
         )

@@ -23,7 +23,14 @@ from oms.services.receiving import count_into_stock
 from oms.services.rerouting import allocate_backorders
 from oms.services.routing import Geocoder
 
-__all__ = ["ReviewLine", "approve_count", "create_count", "record_counts", "review_count"]
+__all__ = [
+    "ReviewLine",
+    "approve_count",
+    "create_count",
+    "list_counts",
+    "record_counts",
+    "review_count",
+]
 
 
 @dataclass(frozen=True)
@@ -245,3 +252,11 @@ def approve_count(
             at=at,
         )
     return sheet
+
+
+def list_counts(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, limit: int = 100
+) -> list[CountSheet]:
+    """The tenant's latest count sheets, newest first."""
+    with uow_factory(readonly=True) as uow:
+        return uow.inbound.count_sheets(tenant_id, limit=limit)

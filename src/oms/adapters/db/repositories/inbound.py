@@ -705,3 +705,29 @@ class SqlInboundRepository:
             .order_by(tc.id)
         )
         return [(r[0], r[1], int(r[2]), r[3]) for r in rows]
+
+    # Lists for the portal (newest first)
+
+    def transfers(self, tenant_id: UUID, *, limit: int) -> list[Transfer]:
+        """The tenant's latest ``limit`` transfers, newest first."""
+        tc = transfers.c
+        ids = self._conn.scalars(
+            select(tc.id)
+            .where(tc.tenant_id == tenant_id)
+            .order_by(tc.created_at.desc(), tc.id.desc())
+            .limit(limit)
+        ).all()
+        found = (self.transfer(tenant_id, i) for i in ids)
+        return [t for t in found if t is not None]
+
+    def count_sheets(self, tenant_id: UUID, *, limit: int) -> list[CountSheet]:
+        """The tenant's latest ``limit`` count sheets, newest first."""
+        cs = count_sheets.c
+        ids = self._conn.scalars(
+            select(cs.id)
+            .where(cs.tenant_id == tenant_id)
+            .order_by(cs.created_at.desc(), cs.id.desc())
+            .limit(limit)
+        ).all()
+        found = (self.count_sheet(tenant_id, i) for i in ids)
+        return [s for s in found if s is not None]

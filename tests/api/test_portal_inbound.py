@@ -286,7 +286,8 @@ def test_billing_statements_per_month_with_csv_and_pdf_a_merchant_sees_its_own(
     pdf_file = client.get(pdf_url)
 
     assert listed.status_code == 200
-    assert csv_url in listed.text and pdf_url in listed.text
+    assert csv_url in listed.text
+    assert pdf_url in listed.text
     api_csv = client.get(
         f"/v1/billing/statements/{merchant.id}/csv?period=2026-11", headers=operator
     )

@@ -34,7 +34,7 @@ from oms.services.inventory import _location_by_code
 from oms.services.payments import GatewayProvider
 from oms.services.ports import OutboxMessage, UnitOfWork, UnitOfWorkFactory
 from oms.services.purchasing import ensure_may_receive
-from oms.services.receiving import receive_into_stock
+from oms.services.receiving import receive_units_into_stock
 from oms.services.rerouting import allocate_backorders
 from oms.services.routing import Geocoder
 
@@ -171,6 +171,22 @@ def _open_for_work(
     return shipment, location
 
 
+def _open_for_scan(
+    uow: UnitOfWork, tenant_id: UUID, shipment_id: UUID, *, operator: bool
+) -> InboundShipment:
+    uow.inbound.lock_for_scan(tenant_id, shipment_id)
+    shipment = uow.inbound.shipment(tenant_id, shipment_id)
+    if shipment is None:
+        raise NotFound("No such inbound shipment")
+    if not operator:  # the operator receives anywhere: no need to read the location
+        location = uow.locations.get(shipment.location_id)
+        assert location is not None
+        ensure_may_receive(location, operator=operator)
+    if shipment.status is InboundStatus.CLOSED:
+        raise IllegalTransition("This inbound shipment is closed")
+    return shipment
+
+
 def receive_scan(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -190,7 +206,7 @@ def receive_scan(
     at = at or utcnow()
     scan_id = scan_id or str(new_id())
     with uow_factory() as uow:
-        shipment, _ = _open_for_work(uow, tenant_id, shipment_id, operator=operator)
+        shipment = _open_for_scan(uow, tenant_id, shipment_id, operator=operator)
         if not uow.inbound.claim_scan(tenant_id, shipment_id, scan_id, actor=str(actor), at=at):
             return ReceivedScan(scan_id=scan_id, counted=False, shipment=shipment)
         unknown = {ln.sku for ln in lines if shipment.line_for(ln.sku) is None}
@@ -203,22 +219,41 @@ def receive_scan(
         ]
         if problems:
             raise InvalidRequest("Unknown SKUs", problems)
-        new_lines: list[InboundLine] = []
+        if shipment.status is InboundStatus.ANNOUNCED:
+            # Before any line is locked: scans waiting here hold no line yet.
+            shipment.status = InboundStatus.RECEIVING
+            uow.inbound.save_shipment(shipment, new_lines=[])
+        totals: dict[str, tuple[int, int]] = {}
+        for scan in lines:
+            so_far_good, so_far_damaged = totals.get(scan.sku, (0, 0))
+            if scan.condition is Condition.GOOD:
+                totals[scan.sku] = (so_far_good + scan.quantity, so_far_damaged)
+            else:
+                totals[scan.sku] = (so_far_good, so_far_damaged + scan.quantity)
+        # Each line's count under its own row's lock, read back as it is now (another
+        # receiver's scan of the same shipment may have counted since it was read above).
+        counted = uow.inbound.count_lines(tenant_id, shipment_id, totals)
+        for sku, (expected, good_now, damaged_now) in counted.items():
+            line = shipment.line_for(sku)
+            if line is None:
+                line = InboundLine(sku=sku, expected=expected)
+                shipment.lines.append(line)
+            line.received_good = good_now - totals[sku][0]  # as it was before this scan
+            line.received_damaged = damaged_now - totals[sku][1]
+        shipment.lines.sort(key=lambda ln: ln.sku)
         rows: list[dict[str, Any]] = []
         good: dict[str, int] = {}
         for scan in lines:
             line = shipment.line_for(scan.sku)
+            assert line is not None
             outcome = classify_scan(
-                line,
+                None if scan.sku in unknown else line,
                 sku=scan.sku,
                 quantity=scan.quantity,
                 condition=scan.condition,
                 reason=scan.reason,
             )
-            if line is None:
-                line = InboundLine(sku=scan.sku, expected=0)
-                shipment.lines.append(line)
-                new_lines.append(line)
+            unknown.discard(scan.sku)  # a second line of it in this scan is over, not new
             line.received_good += outcome.good
             line.received_damaged += outcome.damaged
             good[scan.sku] = good.get(scan.sku, 0) + outcome.good
@@ -230,21 +265,16 @@ def receive_scan(
                     "exceptions": [list(e) for e in outcome.exceptions],
                 }
             )
-        for sku in sorted(good):  # level rows in SKU order, as every stock writer
-            if good[sku]:
-                receive_into_stock(
-                    uow,
-                    tenant_id,
-                    sku=sku,
-                    location_id=shipment.location_id,
-                    quantity=good[sku],
-                    reason=f"inbound shipment {shipment.reference}",
-                    reference=str(shipment.id),
-                    actor=str(actor),
-                    at=at,
-                )
-        shipment.status = InboundStatus.RECEIVING
-        uow.inbound.save_shipment(shipment, new_lines=new_lines, changed=good)
+        receive_units_into_stock(
+            uow,
+            tenant_id,
+            location_id=shipment.location_id,
+            units=good,
+            reason=f"inbound shipment {shipment.reference}",
+            reference=str(shipment.id),
+            actor=str(actor),
+            at=at,
+        )
         uow.inbound.add_scan_lines(tenant_id, shipment_id, scan_id, rows, actor=str(actor), at=at)
         # The answer carries this scan's exceptions (GET the shipment for all of them): a
         # scan's cost must not grow with the shipment's history.

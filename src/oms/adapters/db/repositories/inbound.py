@@ -13,6 +13,7 @@ from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
     count_lines,
     count_sheets,
+    inbound_cartons,
     inbound_lines,
     inbound_putaways,
     inbound_scans,
@@ -451,6 +452,7 @@ class SqlInboundRepository:
                     "seq": seq,
                     "actor": actor,
                     "created_at": at,
+                    "carton": None,
                     **row,
                 }
                 for seq, row in enumerate(rows, start=1)
@@ -705,6 +707,53 @@ class SqlInboundRepository:
             .order_by(tc.id)
         )
         return [(r[0], r[1], int(r[2]), r[3]) for r in rows]
+
+    # Cartons (docs/inbound.md#cartons)
+
+    def add_cartons(
+        self,
+        tenant_id: UUID,
+        shipment_id: UUID,
+        cartons: Sequence[tuple[str, Sequence[tuple[str, int]]]],
+    ) -> None:
+        rows = [
+            {
+                "tenant_id": tenant_id,
+                "shipment_id": shipment_id,
+                "code": code,
+                "sku": sku,
+                "expected": expected,
+            }
+            for code, contents in cartons
+            for sku, expected in contents
+        ]
+        if rows:
+            self._conn.execute(insert(inbound_cartons), rows)
+
+    def cartons(self, tenant_id: UUID, shipment_id: UUID) -> dict[str, dict[str, int]]:
+        c = inbound_cartons.c
+        found: dict[str, dict[str, int]] = {}
+        for code, sku, expected in self._conn.execute(
+            select(c.code, c.sku, c.expected)
+            .where(c.tenant_id == tenant_id, c.shipment_id == shipment_id)
+            .order_by(c.code, c.sku)
+        ):
+            found.setdefault(code, {})[sku] = int(expected)
+        return found
+
+    def carton_received(self, tenant_id: UUID, shipment_id: UUID) -> dict[tuple[str, str], int]:
+        sc = inbound_scans.c
+        rows = self._conn.execute(
+            select(sc.carton, sc.sku, func.sum(sc.quantity))
+            .where(
+                sc.tenant_id == tenant_id,
+                sc.shipment_id == shipment_id,
+                sc.seq > 0,
+                sc.carton.is_not(None),
+            )
+            .group_by(sc.carton, sc.sku)
+        )
+        return {(code, sku): int(units) for code, sku, units in rows}
 
     # Scans: each line under its own row's lock (docs/inbound.md#receiving)
 

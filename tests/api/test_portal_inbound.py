@@ -302,3 +302,38 @@ def test_billing_statements_per_month_with_csv_and_pdf_a_merchant_sees_its_own(
     assert client.get(csv_url).status_code == 404
     assert sign_in(client, new_user(api_uow, Role.MERCHANT_VIEWER, merchant.id)) == 303
     assert client.get(csv_url).text == api_csv.text
+
+
+def test_scanning_a_carton_code_receives_its_contents_and_the_close_shows_each_carton(
+    client: TestClient, merchant: ApiTenant, warehouse: str, staff: User
+) -> None:
+    made = client.post(
+        "/v1/inbound-shipments",
+        headers=merchant.headers,
+        json={
+            "location": warehouse,
+            "reference": f"ASN-{new_id().hex[-6:]}",
+            "cartons": [
+                {"code": "CTN-1", "lines": [{"sku": "ALPHA", "expected_quantity": 2}]},
+                {"code": "CTN-2", "lines": [{"sku": "BRAVO", "expected_quantity": 5}]},
+            ],
+        },
+    ).json()
+    assert sign_in(client, staff) == 303
+    url = f"/app/inbound/{merchant.id}/shipments/{made['id']}"
+    screen = client.get(url)
+
+    carton = _scan(client, url, screen.text, "CTN-1")
+    twice = _scan(client, url, carton.text, "CTN-1")
+    closed = client.post(
+        f"{url}/close", data={"csrf_token": csrf_of(twice.text)}, follow_redirects=False
+    )
+    page = client.get(closed.headers["location"])
+
+    assert _headline(carton.text) == "Carton CTN-1: +2 units | 1 SKUs received"
+    assert _headline(twice.text).startswith("Carton CTN-1: already counted")
+    assert read(page.text).tables["carton-table"][1:] == [
+        ["CTN-1", "2", "2", "+0", "exact"],
+        ["CTN-2", "5", "0", "-5", "short"],
+    ]
+    assert stock_of(client, merchant, "ALPHA")["on_hand"] == 2

@@ -1,10 +1,11 @@
 """The receiving screen of one inbound shipment (docs/portal.md, "Inbound"): like the pack
-station, an autofocused scan field; a scan is a SKU (or barcode-as-SKU), a quantity and a
-condition, counted at once through the use case the API calls
-(``oms.services.inbound.receive_scan``) and its result shown large: the line's count
-against what was announced, over or damaged said in words; a refused scan (an unknown SKU,
-a merchant at the operator's warehouse) in red, with a 422. Closing shows the variance
-table. ``warehouse.js`` swaps the screen in place with htmx and refocuses the field.
+station, an autofocused scan field. A scan is a SKU (or barcode-as-SKU) with a quantity and
+a condition, or a carton's code (its announced contents received at once), counted through
+the use case the API calls (``oms.services.inbound.receive_scan``), its result shown large:
+the line's count against what was announced, over or damaged said in words; a refused scan
+(an unknown SKU, a merchant at the operator's warehouse) in red, with the API's status.
+Closing shows the variance table, per line and per carton. ``warehouse.js`` swaps the screen
+in place with htmx and refocuses the field.
 
 Each form carries a fresh scan id, so a double submit counts once (``counted: false``).
 """
@@ -104,6 +105,9 @@ def _screen(
     except NotFound:
         return not_found(pages, request, viewer, "inbound shipment")
     closed = shipment.status is InboundStatus.CLOSED
+    cartons, carton_variance = inbound.cartons_of(
+        uow_factory=app_state(request).uow_factory, tenant_id=tenant, shipment_id=shipment_id
+    )
     return render(
         pages,
         request,
@@ -113,6 +117,8 @@ def _screen(
         shipment=shipment,
         bins=bins,
         report=variance_report(shipment.lines) if closed else [],
+        cartons=cartons,
+        carton_variance=carton_variance,
         closed=closed,
         shown=shown,
         problem=problem,
@@ -168,6 +174,12 @@ def scan(
     if ids is None:
         return not_found(portal.pages, request, viewer, "inbound shipment")
     actor_may_act(viewer)
+    code = form.get("sku")[:100]
+    cartons, _ = inbound.cartons_of(
+        uow_factory=app_state(request).uow_factory, tenant_id=ids[0], shipment_id=ids[1]
+    )
+    if code in cartons:
+        return _carton_scan(request, viewer, portal.pages, ids, code, cartons[code])
     line = _scan_line(form)
     if isinstance(line, str):
         refused = ScanShown(False, "Refused", line)
@@ -188,6 +200,38 @@ def scan(
         return _screen(request, viewer, portal.pages, *ids, status=status, shown=refused)
     shown = _shown(received.shipment, line, received.counted)
     return _screen(request, viewer, portal.pages, *ids, shown=shown)
+
+
+def _carton_scan(
+    request: Request,
+    viewer: Viewer,
+    pages: PortalPages,
+    ids: tuple[UUID, UUID],
+    code: str,
+    contents: dict[str, int],
+) -> Response:
+    """A carton's code scanned: its announced contents received at once (once only)."""
+    try:
+        received = inbound.receive_scan(
+            uow_factory=app_state(request).uow_factory,
+            tenant_id=ids[0],
+            shipment_id=ids[1],
+            lines=[],
+            carton=code,
+            actor=viewer.actor,
+            operator=viewer.user.role.is_operator,
+        )
+    except OmsError as error:
+        status, problem = refusal(error)
+        refused = ScanShown(False, f"Refused: carton {code}", problem)
+        return _screen(request, viewer, pages, *ids, status=status, shown=refused)
+    units = sum(contents.values())
+    shown = (
+        ScanShown(True, f"Carton {code}: +{units} units", f"{len(contents)} SKUs received")
+        if received.counted
+        else ScanShown(True, f"Carton {code}: already counted", "Nothing added")
+    )
+    return _screen(request, viewer, pages, *ids, shown=shown)
 
 
 @router.post("/{tenant_id}/shipments/{shipment_id}/close", dependencies=[Depends(checked_form)])

@@ -12,25 +12,32 @@ three months (February to April 2031; March is billed): receipts (a fifth, in AS
 lines), shipments and adjustments, on random (SKU, location) rows at random moments. Then it
 builds March's statement (``oms.services.billing.statement_for``, what
 ``GET /v1/billing/statements`` runs) ``--repeat`` times and prints each time, and the
-activity, so a run can be checked against the next.
+activity, so a run can be checked against the next. Beside each wall time it prints the CPU
+the run took: this process's (``time.process_time``) and the PostgreSQL backend's serving
+it (its ``/proc/<pid>/stat`` user + system ticks, the server being on this machine), which
+say more than the wall time on a loaded machine. ``--reuse`` keeps a database seeded by an
+earlier ``--keep`` run (same arguments) instead of seeding again; ``--profile`` adds a
+pyinstrument profile of one more run.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import sys
 import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 import psycopg
-from sqlalchemy import insert
+from sqlalchemy import Engine, func, insert, select, text
 
 from oms.adapters.db.engine import build_engine
 from oms.adapters.db.migrate import upgrade
-from oms.adapters.db.tables import locations, product_bins, products
+from oms.adapters.db.tables import inventory_movements, locations, product_bins, products
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.config import Environment, Settings
 from oms.domain.billing import Period, PriceList, StorageBasis, StorageRate
@@ -152,6 +159,42 @@ def _copy_movements(
         conn.execute("ANALYZE inventory_movements")
 
 
+def _backend_cpu(engine: Engine) -> tuple[list[Any], float]:
+    """The backends connected to the bench's database (the pool's) and the CPU seconds they
+    used so far."""
+    with engine.connect() as conn:
+        pids = list(
+            conn.scalars(
+                text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            )
+        )
+    return pids, sum(_cpu_of(pid) for pid in pids)
+
+
+def _cpu_of(pid: Any) -> float:
+    try:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+    except OSError:
+        return float("nan")  # a server on another machine
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _seeded(engine: Engine, movements: int) -> bool:
+    try:
+        with engine.connect() as conn:
+            return bool(
+                conn.scalar(select(func.count()).select_from(inventory_movements)) == movements
+            )
+    except Exception:
+        return False
+
+
+def _tenant_of(engine: Engine) -> UUID:
+    with engine.connect() as conn:
+        found: UUID = conn.scalar(select(inventory_movements.c.tenant_id).limit(1))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--movements", type=int, default=1_000_000)
@@ -162,45 +205,61 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print where the time goes")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="a database kept by --keep")
     args = parser.parse_args()
     name = "oms_bench_billing"
-    recreate_database(args.server, name)
     url = database_url(args.server, name)
-    engine = build_engine(Settings(database_url=url, environment=Environment.DEVELOPMENT))
+    settings = Settings(database_url=url, environment=Environment.DEVELOPMENT)
+    engine = build_engine(settings)
+    reused = args.reuse and _seeded(engine, args.movements)
+    if not reused:
+        engine.dispose()
+        recreate_database(args.server, name)
+        engine = build_engine(settings)
     try:
-        upgrade(engine)
         uow_factory = SqlUnitOfWorkFactory(engine)
-        tenant, _ = create_tenant(uow_factory=uow_factory, name="Bench merchant")
-        codes, location_ids = _seed_catalogue(uow_factory, tenant.id, args.skus, args.locations)
-        began = time.perf_counter()
-        _copy_movements(url, tenant.id, codes, location_ids, args.movements, args.seed)
-        print(
-            f"seeded {args.movements:,} movements with COPY in {time.perf_counter() - began:.1f} s"
-        )
-        operator = Principal(key_id=new_id(), scope=ApiKeyScope.OPERATOR, tenant_id=tenant.id)
-        set_price_list(uow_factory=uow_factory, principal=operator, prices=PRICES)
-        for attempt in range(1, args.repeat + 1):
+        if reused:
+            tenant_id = _tenant_of(engine)
+            print(f"reusing the {args.movements:,} movements kept by an earlier run")
+        else:
+            upgrade(engine)
+            tenant, _ = create_tenant(uow_factory=uow_factory, name="Bench merchant")
+            tenant_id = tenant.id
+            codes, location_ids = _seed_catalogue(uow_factory, tenant_id, args.skus, args.locations)
             began = time.perf_counter()
+            _copy_movements(url, tenant_id, codes, location_ids, args.movements, args.seed)
+            print(
+                f"seeded {args.movements:,} movements with COPY in "
+                f"{time.perf_counter() - began:.1f} s"
+            )
+            operator = Principal(key_id=new_id(), scope=ApiKeyScope.OPERATOR, tenant_id=tenant_id)
+            set_price_list(uow_factory=uow_factory, principal=operator, prices=PRICES)
+        for attempt in range(1, args.repeat + 1):
+            pids, server_before = _backend_cpu(engine)
+            began, cpu_before = time.perf_counter(), time.process_time()
             statement = statement_for(
                 uow_factory=uow_factory,
-                tenant_id=tenant.id,
+                tenant_id=tenant_id,
                 period=MARCH,
                 at=datetime(2031, 5, 1, tzinfo=UTC),
             )
-            took = time.perf_counter() - began
-            print(f"statement {MARCH} run {attempt}: {took:.2f} s")
+            took, cpu = time.perf_counter() - began, time.process_time() - cpu_before
+            server = sum(_cpu_of(pid) for pid in pids) - server_before
+            print(
+                f"statement {MARCH} run {attempt}: {took:.2f} s wall, CPU {cpu:.2f} s here + "
+                f"{server:.2f} s PostgreSQL backend (load {os.getloadavg()[0]:.1f})"
+            )
         if args.profile:
-            import cProfile
-            import pstats
+            from pyinstrument import Profiler
 
-            with cProfile.Profile() as profile:
+            with Profiler() as profiler:
                 statement_for(
                     uow_factory=uow_factory,
-                    tenant_id=tenant.id,
+                    tenant_id=tenant_id,
                     period=MARCH,
                     at=datetime(2031, 5, 1, tzinfo=UTC),
                 )
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(18)
+            print(profiler.output_text(unicode=False, color=False, show_all=False))
         a = statement.activity
         print(
             f"unit-days {sum(s.unit_days for s in a.storage):,}, bin-days "

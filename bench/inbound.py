@@ -17,7 +17,10 @@ operator key, one carton: 1-3 lines of 1-12 units, 1 in 20 of them damaged, ever
 with its own ``scan_id``). Every scan is a ``receipt`` movement per SKU, the line counts
 under the shipment's row lock, the scan rows and an outbox event in one transaction.
 
-It prints p50/p95/p99/max latency in milliseconds and scans per second, then checks that
+It prints p50/p95/p99/max latency in milliseconds and scans per second, the CPU time per
+scan of the server's processes and of the PostgreSQL backends serving the bench's database
+(``/proc/<pid>/stat``, the server being on this machine; on a loaded machine the CPU says
+more than the wall time), then checks that
 every shipment's counts equal what was sent, that on hand equals the good units and that
 ``oms check`` passes (exit code 1 otherwise). Nothing is asserted about speed.
 """
@@ -65,6 +68,42 @@ async def _post(
         if response.status >= 300:
             raise RuntimeError(f"POST {url}: {response.status} {text[:300]}")
         return json.loads(text) if text else None
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+        except OSError:
+            continue  # gone meanwhile
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _session_pids(session: int) -> list[int]:
+    """The processes of a session (``oms serve`` and its workers run in their own)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
+            except OSError:
+                continue
+            if int(fields[3]) == session:
+                found.append(int(entry))
+    return found
+
+
+def _backend_pids(pg_url: str) -> list[int]:
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (BENCH_DB,),
+        ).fetchall()
+    return [int(row[0]) for row in rows]
 
 
 async def _setup(
@@ -200,9 +239,15 @@ def main() -> int:
                 1 if args.shared else args.receivers,
             )
         )
+        server_pids = _session_pids(server.pid)
+        backends = _backend_pids(args.pg_url)  # the pools are open after the setup
+        cpu_before = (_cpu_seconds(server_pids), _cpu_seconds(backends))
         latencies, wall, sent = asyncio.run(
             _measure(base, operator["api_key"], shipments, args.receivers, args.scans)
         )
+        new_backends = [pid for pid in _backend_pids(args.pg_url) if pid not in backends]
+        server_cpu = _cpu_seconds(server_pids) - cpu_before[0]
+        pg_cpu = _cpu_seconds(backends) - cpu_before[1] + _cpu_seconds(new_backends)
         problems = asyncio.run(_check(base, tenant["api_key"], shipments, sent))
     finally:
         stop_server(server)
@@ -217,6 +262,11 @@ def main() -> int:
         "latency ms: "
         + "  ".join(f"p{p} {percentile(latencies, p):.1f}" for p in (50, 95, 99))
         + f"  max {latencies[-1]:.1f}"
+    )
+    per_scan = 1000 / len(latencies)
+    print(
+        f"CPU per scan: server {server_cpu * per_scan:.1f} ms + PostgreSQL "
+        f"{pg_cpu * per_scan:.1f} ms (load average {os.getloadavg()[0]:.1f})"
     )
     print(f"oms check: {check.strip() or 'ok'}")
     for problem in problems:

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from oms.adapters.db.tables import inventory_movements
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.domain.errors import IllegalTransition
 from oms.services import inbound
 from oms.services.checks import find_invariant_violations
 from oms.services.inventory import get_stock
@@ -113,4 +114,50 @@ def test_two_receivers_scanning_one_shipment_never_double_count(
     assert shipment.lines[0].received == CARTONS * 2
     assert get_stock(uow_factory=uow_factory, tenant_id=tenant_id, sku="TEE").on_hand == CARTONS * 2
     assert _ledger_sum(uow_factory, tenant_id, "TEE") == CARTONS * 2
+    assert find_invariant_violations(uow_factory=uow_factory) == []
+
+
+def test_scans_racing_a_close_are_counted_before_it_or_refused_after_it(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID
+) -> None:
+    add_location(uow_factory, tenant_id, "WH")
+    for sku in ("CAP", "TEE"):
+        add_product(uow_factory, tenant_id, sku)
+    shipment_id = _announce(uow_factory, tenant_id, ("CAP", 10), ("TEE", 10))
+    barrier = Barrier(3)
+
+    def receiver(sku: str) -> int:
+        # Each receiver scans its own SKU of the shared shipment (their lines are locked
+        # apart) until the shipment is closed under it.
+        barrier.wait()
+        counted = 0
+        for c in range(CARTONS):
+            try:
+                _scan(uow_factory, tenant_id, shipment_id, f"{sku}-{c}", (sku, 1))
+            except IllegalTransition:
+                break
+            counted += 1
+        return counted
+
+    def closer() -> inbound.Closed:
+        barrier.wait()
+        return inbound.close_shipment(
+            uow_factory=uow_factory,
+            tenant_id=tenant_id,
+            shipment_id=shipment_id,
+            actor=TESTER,
+            operator=False,
+            at=NOW,
+        )
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        scanned = [pool.submit(receiver, sku) for sku in ("CAP", "TEE")]
+        closed = pool.submit(closer).result()
+        counts = dict(zip(("CAP", "TEE"), (f.result() for f in scanned), strict=True))
+
+    reported = {v.sku: v.received for v in closed.report}
+    assert reported == counts  # the close saw every scan counted before it, none after
+    for sku, units in counts.items():
+        assert _ledger_sum(uow_factory, tenant_id, sku) == units
+        assert get_stock(uow_factory=uow_factory, tenant_id=tenant_id, sku=sku).on_hand == units
     assert find_invariant_violations(uow_factory=uow_factory) == []

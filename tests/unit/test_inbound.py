@@ -15,6 +15,7 @@ from oms.domain.inbound import (
     IncomingSupply,
     PoStatus,
     PurchaseOrderLine,
+    carton_report,
     classify_scan,
     eta_for,
     po_status,
@@ -94,3 +95,28 @@ def test_the_suggested_bin_is_the_skus_own_else_the_first_empty_one() -> None:
     assert suggest_bin(current="Z-09", known=known, occupied={"Z-09"}) == "Z-09"
     assert suggest_bin(current=None, known=known, occupied={"A-01"}) == "B-01"
     assert suggest_bin(current=None, known=known, occupied=set(known)) is None
+
+
+@pytest.mark.parametrize(
+    ("announced", "received", "verdicts"),
+    [
+        ({"C1": {"A": 2}}, {("C1", "A"): 2}, [("C1", 2, 2, "exact")]),
+        ({"C1": {"A": 2}}, {}, [("C1", 2, 0, "short")]),
+        ({"C1": {"A": 2}}, {("C1", "A"): 3}, [("C1", 2, 3, "over")]),
+        ({"C1": {"A": 2, "B": 1}}, {("C1", "A"): 3}, [("C1", 3, 3, "mixed")]),
+        ({}, {("C9", "A"): 1}, [("C9", 0, 1, "unexpected")]),
+        (
+            {"C2": {"A": 1}, "C1": {"B": 1}},
+            {("C1", "B"): 1, ("C2", "A"): 1},
+            [("C1", 1, 1, "exact"), ("C2", 1, 1, "exact")],
+        ),
+    ],
+)
+def test_each_carton_gets_its_verdict(
+    announced: dict[str, dict[str, int]],
+    received: dict[tuple[str, str], int],
+    verdicts: list[tuple[str, int, int, str]],
+) -> None:
+    report = carton_report(announced, received)
+
+    assert [(c.code, c.expected, c.received, c.verdict) for c in report] == verdicts

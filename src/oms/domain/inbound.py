@@ -8,7 +8,7 @@ Pure rules only: statuses are derived from line quantities (``po_status``,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -265,3 +265,46 @@ def suggest_bin(
         return current
     taken = set(occupied)
     return next((b for b in sorted(known) if b not in taken), None)
+
+
+@dataclass(frozen=True)
+class CartonVariance:
+    """One carton at the close: its SKUs' announced and counted units (good and damaged,
+    counted by scans naming the carton) and the verdict over all of them: ``exact``,
+    ``over``, ``short``, ``mixed`` (some SKUs over, some short) or ``unexpected`` (a code
+    not announced)."""
+
+    code: str
+    lines: tuple[tuple[str, int, int], ...]  # (sku, expected, received), SKU order
+    verdict: str
+
+    @property
+    def expected(self) -> int:
+        return sum(expected for _, expected, _ in self.lines)
+
+    @property
+    def received(self) -> int:
+        return sum(received for _, _, received in self.lines)
+
+
+def carton_report(
+    announced: Mapping[str, Mapping[str, int]], received: Mapping[tuple[str, str], int]
+) -> list[CartonVariance]:
+    """Each carton's variance, by code: announced ``code -> {sku: expected}``, counted
+    ``(code, sku) -> units`` (a code scanned but never announced is ``unexpected``)."""
+    codes = sorted(set(announced) | {code for code, _ in received})
+    report = []
+    for code in codes:
+        expected = announced.get(code, {})
+        skus = sorted(set(expected) | {sku for c, sku in received if c == code})
+        lines = tuple((sku, expected.get(sku, 0), received.get((code, sku), 0)) for sku in skus)
+        over = any(got > want for _, want, got in lines)
+        short = any(got < want for _, want, got in lines)
+        if code not in announced:
+            verdict = "unexpected"
+        elif over and short:
+            verdict = "mixed"
+        else:
+            verdict = "over" if over else "short" if short else "exact"
+        report.append(CartonVariance(code=code, lines=lines, verdict=verdict))
+    return report

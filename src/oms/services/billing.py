@@ -4,9 +4,9 @@ The statement counts what happened at the operator's own locations (``owner_tena
 None: the 3PL's warehouses), never at a merchant's own stores:
 
 - storage from the ledger: each stock row's on hand at the month's start (the sum of its
-  movements before) plus its movements summed per day, both aggregated in the database
-  (``BillingRepository.storage_usage``), replayed per row and day with a change by
-  ``oms.domain.billing.storage_usage``;
+  movements before) plus its movements summed per day, by the rule of
+  ``oms.domain.billing.storage_usage``, computed in the database
+  (``BillingRepository.storage_usage``);
 - receiving from the ledger's ``receipt`` movements (receipts of inbound shipments and
   purchase orders carry their reference);
 - picks, packages and labels from the shipments created in the month;

@@ -17,13 +17,20 @@ from oms.domain.orders import Actor
 from oms.services.common import utcnow
 from oms.services.inventory import _location_by_code
 from oms.services.payments import GatewayProvider
-from oms.services.ports import UnitOfWork, UnitOfWorkFactory
+from oms.services.ports import OutboxMessage, UnitOfWork, UnitOfWorkFactory
 from oms.services.purchasing import ensure_may_receive
 from oms.services.receiving import count_into_stock
 from oms.services.rerouting import allocate_backorders
 from oms.services.routing import Geocoder
 
-__all__ = ["ReviewLine", "approve_count", "create_count", "record_counts", "review_count"]
+__all__ = [
+    "ReviewLine",
+    "approve_count",
+    "create_count",
+    "list_counts",
+    "record_counts",
+    "review_count",
+]
 
 
 @dataclass(frozen=True)
@@ -195,6 +202,7 @@ def approve_count(
                 else "This count is approved already"
             )
         raised = []
+        posted: list[dict[str, object]] = []
         for line in sheet.lines:  # SKU order, as every stock writer
             assert line.counted is not None
             change = count_into_stock(
@@ -210,9 +218,29 @@ def approve_count(
             )
             if change > 0:
                 raised.append(line.sku)
+            posted.append(
+                {"sku": line.sku, "bin": line.bin, "counted": line.counted, "change": change}
+            )
         sheet.approved_at, sheet.approved_by, sheet.reason = at, str(actor), reason
         sheet.status = count_status(sheet)
         uow.inbound.save_count_sheet(sheet)
+        uow.outbox.add_many(
+            tenant_id,
+            [
+                OutboxMessage(
+                    topic="cycle_count.approved",
+                    aggregate_id=sheet.id,
+                    payload={
+                        "cycle_count_id": str(sheet.id),
+                        "location": sheet.location_code,
+                        "status": sheet.status.value,
+                        "reason": reason,
+                        "lines": posted,
+                    },
+                    created_at=at,
+                )
+            ],
+        )
         uow.commit()
     if raised:
         allocate_backorders(
@@ -224,3 +252,11 @@ def approve_count(
             at=at,
         )
     return sheet
+
+
+def list_counts(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, limit: int = 100
+) -> list[CountSheet]:
+    """The tenant's latest count sheets, newest first."""
+    with uow_factory(readonly=True) as uow:
+        return uow.inbound.count_sheets(tenant_id, limit=limit)

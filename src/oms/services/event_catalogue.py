@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 __all__ = [
     "PUBLIC_TYPES",
+    "RECORD_KINDS",
     "ResourceKind",
     "ResourceRef",
     "derived_topics",
@@ -25,7 +26,24 @@ __all__ = [
     "unknown_types",
 ]
 
-ResourceKind = Literal["order", "fulfillment_order", "shipment", "stock", "webhook_endpoint"]
+ResourceKind = Literal[
+    "order",
+    "fulfillment_order",
+    "shipment",
+    "stock",
+    "webhook_endpoint",
+    "purchase_order",
+    "inbound_shipment",
+    "transfer",
+    "cycle_count",
+]
+
+# The warehouse's steps carry the message's own record as ``data`` (written in the step's
+# transaction: the scan, the variance at closing, the differences a count posted), not the
+# resource re-read at fan-out, which a later step may already have changed.
+RECORD_KINDS: frozenset[ResourceKind] = frozenset(
+    {"purchase_order", "inbound_shipment", "transfer", "cycle_count"}
+)
 
 # Public type -> (the resource its data is, what it means). docs/events.md follows this.
 PUBLIC_TYPES: dict[str, tuple[ResourceKind, str]] = {
@@ -68,6 +86,25 @@ PUBLIC_TYPES: dict[str, tuple[ResourceKind, str]] = {
         "webhook_endpoint",
         "a webhook endpoint failing for 3 days was disabled",
     ),
+    "purchase_order.sent": ("purchase_order", "a purchase order was sent to its supplier"),
+    "purchase_order.received": (
+        "purchase_order",
+        "units of a purchase order were received (its status says partly or in full)",
+    ),
+    "inbound_shipment.received": (
+        "inbound_shipment",
+        "a scan of an inbound shipment was counted (good units went on hand)",
+    ),
+    "inbound_shipment.closed": (
+        "inbound_shipment",
+        "an inbound shipment was closed: each line's expected, received, damaged, variance",
+    ),
+    "transfer.shipped": ("transfer", "a transfer left its source location (now in transit)"),
+    "transfer.received": ("transfer", "units of a transfer arrived at its destination"),
+    "cycle_count.approved": (
+        "cycle_count",
+        "a cycle count was approved: each difference posted as a count movement",
+    ),
 }
 
 # The steps of a return (oms.services.returns), each a timeline event and a public type.
@@ -97,6 +134,18 @@ _BY_TOPIC = {
     "payment.refunded": "payment.refunded",
     "webhook_endpoint.disabled": "webhook_endpoint.disabled",
     **{f"return.{step}": f"return.{step}" for step in RETURN_STEPS},
+    **{
+        topic: topic
+        for topic in (
+            "purchase_order.sent",
+            "purchase_order.received",
+            "inbound_shipment.received",
+            "inbound_shipment.closed",
+            "transfer.shipped",
+            "transfer.received",
+            "cycle_count.approved",
+        )
+    },
     **{
         f"shipment.{status}": f"shipment.{status}"
         for status in (
@@ -141,7 +190,7 @@ def resource_of(
     inner = payload.get("data")
     details = inner if isinstance(inner, Mapping) else {}
     key: object
-    if kind == "order" or kind == "webhook_endpoint":
+    if kind == "order" or kind == "webhook_endpoint" or kind in RECORD_KINDS:
         key = aggregate_id
     elif kind == "fulfillment_order":
         key = payload.get("fulfillment_order_id") or details.get("fulfillment_order_id")

@@ -31,7 +31,13 @@ from uuid import UUID
 
 from oms.domain.delivery_schedule import DeliveryStatus, retry_delay
 from oms.services.deliveries import AttemptRecord, ClaimedDelivery, Fanout
-from oms.services.event_catalogue import ResourceRef, derived_topics, public_type, resource_of
+from oms.services.event_catalogue import (
+    RECORD_KINDS,
+    ResourceRef,
+    derived_topics,
+    public_type,
+    resource_of,
+)
 from oms.services.events import Event, EventSink, Outcome
 from oms.services.ports import OutboxMessage, UnitOfWork, UnitOfWorkFactory
 
@@ -187,7 +193,7 @@ def fan_out_and_claim(
             wanted: set[tuple[UUID, ResourceRef]] = set()
             for entry, _ in typed:
                 found = refs.get(entry.id)
-                if found is not None:
+                if found is not None and found.kind not in RECORD_KINDS:
                     wanted.add((entry.tenant_id, found))
             rendered.update(render_many(uow, sorted(wanted, key=str)))
         fanouts: list[Fanout] = []
@@ -199,7 +205,9 @@ def fan_out_and_claim(
                 continue
             ref = refs[entry.id]
             data: dict[str, Any] | None = None
-            if ref is not None:
+            if ref is not None and ref.kind in RECORD_KINDS:
+                data = dict(entry.payload)
+            elif ref is not None:
                 if (entry.tenant_id, ref) not in rendered:
                     rendered[entry.tenant_id, ref] = render(uow, entry.tenant_id, ref)
                 data = rendered[entry.tenant_id, ref]

@@ -9,7 +9,7 @@ never count a carton twice.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -18,11 +18,13 @@ from oms.domain.catalogue import Location
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
 from oms.domain.ids import new_id
 from oms.domain.inbound import (
+    CartonVariance,
     Condition,
     InboundLine,
     InboundShipment,
     InboundStatus,
     VarianceLine,
+    carton_report,
     classify_scan,
     suggest_bin,
     variance_report,
@@ -34,7 +36,7 @@ from oms.services.inventory import _location_by_code
 from oms.services.payments import GatewayProvider
 from oms.services.ports import OutboxMessage, UnitOfWork, UnitOfWorkFactory
 from oms.services.purchasing import ensure_may_receive
-from oms.services.receiving import receive_into_stock
+from oms.services.receiving import receive_units_into_stock
 from oms.services.rerouting import allocate_backorders
 from oms.services.routing import Geocoder
 
@@ -45,6 +47,8 @@ __all__ = [
     "ScanLine",
     "ShipmentAnnouncement",
     "announce_shipment",
+    "carton_lines",
+    "cartons_of",
     "close_shipment",
     "get_shipment",
     "list_shipments",
@@ -61,6 +65,8 @@ class ShipmentAnnouncement:
     reference: str
     lines: Sequence[tuple[str, int]]  # (sku, expected quantity)
     tracking: str | None = None
+    # (code, [(sku, expected quantity)]): the lines are their sums when left out
+    cartons: Sequence[tuple[str, Sequence[tuple[str, int]]]] = ()
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,37 @@ class ReceivedScan:
 class Closed:
     shipment: InboundShipment
     report: list[VarianceLine]
+    cartons: list[CartonVariance] = field(default_factory=list)
+
+
+def carton_lines(
+    cartons: Sequence[tuple[str, Sequence[tuple[str, int]]]],
+) -> list[tuple[str, int]]:
+    """The shipment's lines the cartons add up to, in SKU order."""
+    totals: dict[str, int] = {}
+    for _, contents in cartons:
+        for sku, units in contents:
+            totals[sku] = totals.get(sku, 0) + units
+    return sorted(totals.items())
+
+
+def _check_cartons(command: ShipmentAnnouncement) -> list[tuple[str, int]]:
+    """The lines of an announcement (its cartons' sums when it names no lines); 422 when
+    a carton repeats a code or a SKU, or the lines and the cartons disagree."""
+    problems = []
+    codes: set[str] = set()
+    for n, (code, contents) in enumerate(command.cartons):
+        if code in codes:
+            problems.append(FieldError(f"#/cartons/{n}/code", "each carton code once"))
+        codes.add(code)
+        if len({sku for sku, _ in contents}) != len(contents):
+            problems.append(FieldError(f"#/cartons/{n}/lines", "each SKU once per carton"))
+    summed = carton_lines(command.cartons)
+    if command.cartons and command.lines and sorted(command.lines) != summed:
+        problems.append(FieldError("#/cartons", "the cartons do not add up to the lines"))
+    if problems:
+        raise InvalidRequest("The shipment's cartons are not valid", problems)
+    return list(command.lines) or summed
 
 
 def _event(topic: str, shipment: InboundShipment, at: datetime, **extra: object) -> OutboxMessage:
@@ -116,12 +153,13 @@ def announce_shipment(
 ) -> InboundShipment:
     """Announce stock on its way to a location the tenant may use (its own or granted)."""
     at = at or utcnow()
+    lines = _check_cartons(command)
     with uow_factory() as uow:
         location = _location_by_code(uow, tenant_id, command.location)
-        products = uow.products.by_skus(tenant_id, [sku for sku, _ in command.lines])
+        products = uow.products.by_skus(tenant_id, [sku for sku, _ in lines])
         problems = []
         seen: set[str] = set()
-        for n, (sku, _) in enumerate(command.lines):
+        for n, (sku, _) in enumerate(lines):
             product = products.get(sku)
             if product is None or not product.holds_stock:
                 problems.append(FieldError(f"#/lines/{n}/sku", f"no stocked product {sku!r}"))
@@ -136,12 +174,13 @@ def announce_shipment(
             location_id=location.id,
             location_code=location.code,
             reference=command.reference,
-            lines=[InboundLine(sku=sku, expected=q) for sku, q in command.lines],
+            lines=[InboundLine(sku=sku, expected=q) for sku, q in lines],
             created_at=at,
             created_by=str(actor),
             tracking=command.tracking,
         )
         uow.inbound.add_shipment(shipment)
+        uow.inbound.add_cartons(tenant_id, shipment.id, command.cartons)
         uow.outbox.add_many(
             tenant_id,
             [
@@ -149,7 +188,7 @@ def announce_shipment(
                     "inbound_shipment.announced",
                     shipment,
                     at,
-                    lines=[{"sku": sku, "expected_quantity": q} for sku, q in command.lines],
+                    lines=[{"sku": sku, "expected_quantity": q} for sku, q in lines],
                 )
             ],
         )
@@ -171,6 +210,22 @@ def _open_for_work(
     return shipment, location
 
 
+def _open_for_scan(
+    uow: UnitOfWork, tenant_id: UUID, shipment_id: UUID, *, operator: bool
+) -> InboundShipment:
+    uow.inbound.lock_for_scan(tenant_id, shipment_id)
+    shipment = uow.inbound.shipment(tenant_id, shipment_id)
+    if shipment is None:
+        raise NotFound("No such inbound shipment")
+    if not operator:  # the operator receives anywhere: no need to read the location
+        location = uow.locations.get(shipment.location_id)
+        assert location is not None
+        ensure_may_receive(location, operator=operator)
+    if shipment.status is InboundStatus.CLOSED:
+        raise IllegalTransition("This inbound shipment is closed")
+    return shipment
+
+
 def receive_scan(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -180,6 +235,7 @@ def receive_scan(
     actor: Actor,
     operator: bool,
     scan_id: str | None = None,
+    carton: str | None = None,
     at: datetime | None = None,
     geocoder: Geocoder | None = None,
     gateways: GatewayProvider | None = None,
@@ -188,9 +244,18 @@ def receive_scan(
     ones are recorded and kept off it; over, damaged and unexpected are recorded with a
     reason. A ``scan_id`` seen before counts nothing. Backorders are routed after."""
     at = at or utcnow()
-    scan_id = scan_id or str(new_id())
     with uow_factory() as uow:
-        shipment, _ = _open_for_work(uow, tenant_id, shipment_id, operator=operator)
+        shipment = _open_for_scan(uow, tenant_id, shipment_id, operator=operator)
+        if carton is not None and not lines:
+            # A carton code alone receives what the carton was announced to hold, once.
+            contents = uow.inbound.cartons(tenant_id, shipment_id).get(carton)
+            if contents is None:
+                raise InvalidRequest(
+                    "No such carton", [FieldError("#/carton", f"{carton!r} is not announced")]
+                )
+            lines = [ScanLine(sku, units) for sku, units in sorted(contents.items())]
+            scan_id = scan_id or f"carton:{carton}"
+        scan_id = scan_id or str(new_id())
         if not uow.inbound.claim_scan(tenant_id, shipment_id, scan_id, actor=str(actor), at=at):
             return ReceivedScan(scan_id=scan_id, counted=False, shipment=shipment)
         unknown = {ln.sku for ln in lines if shipment.line_for(ln.sku) is None}
@@ -203,22 +268,41 @@ def receive_scan(
         ]
         if problems:
             raise InvalidRequest("Unknown SKUs", problems)
-        new_lines: list[InboundLine] = []
+        if shipment.status is InboundStatus.ANNOUNCED:
+            # Before any line is locked: scans waiting here hold no line yet.
+            shipment.status = InboundStatus.RECEIVING
+            uow.inbound.save_shipment(shipment, new_lines=[])
+        totals: dict[str, tuple[int, int]] = {}
+        for scan in lines:
+            so_far_good, so_far_damaged = totals.get(scan.sku, (0, 0))
+            if scan.condition is Condition.GOOD:
+                totals[scan.sku] = (so_far_good + scan.quantity, so_far_damaged)
+            else:
+                totals[scan.sku] = (so_far_good, so_far_damaged + scan.quantity)
+        # Each line's count under its own row's lock, read back as it is now (another
+        # receiver's scan of the same shipment may have counted since it was read above).
+        counted = uow.inbound.count_lines(tenant_id, shipment_id, totals)
+        for sku, (expected, good_now, damaged_now) in counted.items():
+            line = shipment.line_for(sku)
+            if line is None:
+                line = InboundLine(sku=sku, expected=expected)
+                shipment.lines.append(line)
+            line.received_good = good_now - totals[sku][0]  # as it was before this scan
+            line.received_damaged = damaged_now - totals[sku][1]
+        shipment.lines.sort(key=lambda ln: ln.sku)
         rows: list[dict[str, Any]] = []
         good: dict[str, int] = {}
         for scan in lines:
             line = shipment.line_for(scan.sku)
+            assert line is not None
             outcome = classify_scan(
-                line,
+                None if scan.sku in unknown else line,
                 sku=scan.sku,
                 quantity=scan.quantity,
                 condition=scan.condition,
                 reason=scan.reason,
             )
-            if line is None:
-                line = InboundLine(sku=scan.sku, expected=0)
-                shipment.lines.append(line)
-                new_lines.append(line)
+            unknown.discard(scan.sku)  # a second line of it in this scan is over, not new
             line.received_good += outcome.good
             line.received_damaged += outcome.damaged
             good[scan.sku] = good.get(scan.sku, 0) + outcome.good
@@ -228,23 +312,19 @@ def receive_scan(
                     "quantity": scan.quantity,
                     "condition": scan.condition.value,
                     "exceptions": [list(e) for e in outcome.exceptions],
+                    "carton": carton,
                 }
             )
-        for sku in sorted(good):  # level rows in SKU order, as every stock writer
-            if good[sku]:
-                receive_into_stock(
-                    uow,
-                    tenant_id,
-                    sku=sku,
-                    location_id=shipment.location_id,
-                    quantity=good[sku],
-                    reason=f"inbound shipment {shipment.reference}",
-                    reference=str(shipment.id),
-                    actor=str(actor),
-                    at=at,
-                )
-        shipment.status = InboundStatus.RECEIVING
-        uow.inbound.save_shipment(shipment, new_lines=new_lines, changed=good)
+        receive_units_into_stock(
+            uow,
+            tenant_id,
+            location_id=shipment.location_id,
+            units=good,
+            reason=f"inbound shipment {shipment.reference}",
+            reference=str(shipment.id),
+            actor=str(actor),
+            at=at,
+        )
         uow.inbound.add_scan_lines(tenant_id, shipment_id, scan_id, rows, actor=str(actor), at=at)
         # The answer carries this scan's exceptions (GET the shipment for all of them): a
         # scan's cost must not grow with the shipment's history.
@@ -261,7 +341,16 @@ def receive_scan(
                     shipment,
                     at,
                     scan_id=scan_id,
-                    lines=rows,
+                    lines=[
+                        {
+                            **{k: v for k, v in row.items() if k != "carton"},
+                            "exceptions": [
+                                {"kind": kind, "reason": reason}
+                                for kind, reason in row["exceptions"]
+                            ],
+                        }
+                        for row in rows
+                    ],
                 )
             ],
         )
@@ -404,6 +493,7 @@ def close_shipment(
             )
         uow.inbound.save_shipment(shipment, new_lines=[])
         shipment.exceptions = uow.inbound.exceptions(tenant_id, shipment_id)
+        cartons = _carton_report(uow, tenant_id, shipment_id)
         uow.outbox.add_many(
             tenant_id,
             [
@@ -426,7 +516,25 @@ def close_shipment(
             ],
         )
         uow.commit()
-    return Closed(shipment=shipment, report=report)
+    return Closed(shipment=shipment, report=report, cartons=cartons)
+
+
+def _carton_report(uow: UnitOfWork, tenant_id: UUID, shipment_id: UUID) -> list[CartonVariance]:
+    return carton_report(
+        uow.inbound.cartons(tenant_id, shipment_id),
+        uow.inbound.carton_received(tenant_id, shipment_id),
+    )
+
+
+def cartons_of(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, shipment_id: UUID
+) -> tuple[dict[str, dict[str, int]], list[CartonVariance]]:
+    """The shipment's announced cartons (code -> {sku: expected}) and each one's variance
+    so far."""
+    with uow_factory(readonly=True) as uow:
+        return uow.inbound.cartons(tenant_id, shipment_id), _carton_report(
+            uow, tenant_id, shipment_id
+        )
 
 
 def get_shipment(

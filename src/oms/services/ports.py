@@ -8,7 +8,7 @@ query can forget its tenant.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol, Self
@@ -330,6 +330,14 @@ class InventoryRepository(Protocol):
 
     def add_movements(self, tenant_id: UUID, movements: Sequence[NewMovement]) -> None:
         """``add_movement`` for each, in one statement."""
+        ...
+
+    def add_on_hand(
+        self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
+    ) -> int | None:
+        """Add ``quantity`` to a level's on hand in one statement (the level made if it is
+        missing); on hand after, or None when it would pass ``limit`` of the domain
+        (``MAX_QUANTITY``): nothing changes then."""
         ...
 
     def changed_page(
@@ -668,6 +676,34 @@ class InboundRepository(Protocol):
     ) -> Transfer | None: ...
     def save_transfer(self, transfer: Transfer) -> None: ...
     def in_transit(self, tenant_id: UUID, sku: str) -> list[tuple[str, str, int, UUID]]: ...
+    def transfers(self, tenant_id: UUID, *, limit: int) -> list[Transfer]: ...
+    def add_cartons(
+        self,
+        tenant_id: UUID,
+        shipment_id: UUID,
+        cartons: Sequence[tuple[str, Sequence[tuple[str, int]]]],
+    ) -> None: ...
+    def cartons(self, tenant_id: UUID, shipment_id: UUID) -> dict[str, dict[str, int]]:
+        """Each announced carton's contents: code -> {sku: expected}."""
+        ...
+
+    def carton_received(self, tenant_id: UUID, shipment_id: UUID) -> dict[tuple[str, str], int]:
+        """Units counted by scans naming a carton: (code, sku) -> good + damaged."""
+        ...
+
+    def lock_for_scan(self, tenant_id: UUID, shipment_id: UUID) -> None:
+        """Share the shipment's row with other scans, never with a close (which locks it)."""
+        ...
+
+    def count_lines(
+        self, tenant_id: UUID, shipment_id: UUID, counts: Mapping[str, tuple[int, int]]
+    ) -> dict[str, tuple[int, int, int]]:
+        """Add (good, damaged) units to each SKU's line, in SKU order, each under its row's
+        lock (a missing line is made with expected 0); each line's (expected, good,
+        damaged) after."""
+        ...
+
+    def count_sheets(self, tenant_id: UUID, *, limit: int) -> list[CountSheet]: ...
 
 
 class TransientStorageError(Exception):

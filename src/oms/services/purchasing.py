@@ -217,8 +217,19 @@ def _event(topic: str, po: PurchaseOrder, at: datetime, **extra: object) -> Outb
         aggregate_id=po.id,
         payload={
             "purchase_order_id": str(po.id),
+            "supplier_id": str(po.supplier_id),
             "status": po.status.value,
             "location": po.location_code,
+            "expected_at": po.expected_at.isoformat(),
+            "lines": [
+                {
+                    "sku": ln.sku,
+                    "quantity": ln.quantity,
+                    "received": ln.received,
+                    "open_quantity": ln.open_quantity,
+                }
+                for ln in po.lines
+            ],
             **extra,
         },
         created_at=at,
@@ -237,7 +248,7 @@ def send_purchase_order(
         po.sent_at = at
         po.status = po_status(sent=True, cancelled=False, lines=po.lines)
         uow.inbound.save_purchase_order(po)
-        uow.outbox.add_many(tenant_id, [_event("purchase_order.sent", po, at)])
+        uow.outbox.add_many(tenant_id, [_event("purchase_order.sent", po, at, received={})])
         uow.commit()
     return po
 

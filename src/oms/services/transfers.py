@@ -22,7 +22,14 @@ from oms.services.receiving import receive_into_stock, take_from_stock
 from oms.services.rerouting import allocate_backorders
 from oms.services.routing import Geocoder
 
-__all__ = ["create_transfer", "get_transfer", "in_transit", "receive_transfer", "ship_transfer"]
+__all__ = [
+    "create_transfer",
+    "get_transfer",
+    "in_transit",
+    "list_transfers",
+    "receive_transfer",
+    "ship_transfer",
+]
 
 
 def create_transfer(
@@ -204,3 +211,11 @@ def in_transit(
     """Units of ``sku`` on their way between locations: (from, to, units, transfer id)."""
     with uow_factory(readonly=True) as uow:
         return uow.inbound.in_transit(tenant_id, sku)
+
+
+def list_transfers(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, limit: int = 100
+) -> list[Transfer]:
+    """The tenant's latest transfers, newest first."""
+    with uow_factory(readonly=True) as uow:
+        return uow.inbound.transfers(tenant_id, limit=limit)

@@ -1201,10 +1201,28 @@ inbound_scans = Table(
     Column("exceptions", JSON, nullable=False),
     Column("actor", String(lengths.ACTOR), nullable=False),
     Column("created_at", Timestamp, nullable=False),
+    # The carton the scanned units came in (migration 0025), when the scan named one.
+    Column("carton", String(100), nullable=True),
     PrimaryKeyConstraint("tenant_id", "shipment_id", "scan_id", "seq"),
     ForeignKeyConstraint(
         ["tenant_id", "shipment_id"], ["inbound_shipments.tenant_id", "inbound_shipments.id"]
     ),
+)
+
+# An ASN's cartons (migration 0025): what each announced carton holds, a row per SKU.
+inbound_cartons = Table(
+    "inbound_cartons",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("shipment_id", Uuid, nullable=False),
+    Column("code", String(100), nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("expected", Integer, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "shipment_id", "code", "sku"),
+    ForeignKeyConstraint(
+        ["tenant_id", "shipment_id"], ["inbound_shipments.tenant_id", "inbound_shipments.id"]
+    ),
+    CheckConstraint("expected > 0", name="inbound_carton_expected"),
 )
 
 inbound_putaways = Table(

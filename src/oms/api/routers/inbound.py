@@ -21,13 +21,11 @@ from oms.api.deps import (
 from oms.api.schemas.common import Page
 from oms.api.schemas.inbound import (
     CloseRead,
-    ExceptionRead,
     InboundReceiptCreate,
     InboundShipmentCreate,
     InboundShipmentRead,
     PutawayCreate,
     ScanRead,
-    VarianceRead,
 )
 from oms.domain.tenancy import Principal
 from oms.services import inbound
@@ -104,6 +102,7 @@ def receive(
         actor=actor,
         operator=principal.is_operator,
         scan_id=body.scan_id,
+        carton=body.carton,
         geocoder=geocoder,
         gateways=gateways,
     )
@@ -142,9 +141,4 @@ def close(
         actor=actor,
         operator=principal.is_operator,
     )
-    return CloseRead(
-        id=str(closed.shipment.id),
-        status=closed.shipment.status,
-        lines=[VarianceRead.of(v) for v in closed.report],
-        exceptions=[ExceptionRead(**e) for e in closed.shipment.exceptions],  # type: ignore[arg-type]
-    )
+    return CloseRead.of(closed)

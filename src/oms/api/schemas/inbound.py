@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from oms.api.schemas.common import Code, Currency, Price, Sku, Strict
 from oms.domain import lengths
@@ -22,7 +22,7 @@ from oms.domain.inbound import (
     VarianceLine,
 )
 from oms.domain.inventory import MAX_QUANTITY
-from oms.services.inbound import ReceivedScan, ScanLine, ShipmentAnnouncement
+from oms.services.inbound import Closed, ReceivedScan, ScanLine, ShipmentAnnouncement
 from oms.services.purchasing import PoLineInput, ReceiptLine
 from oms.services.purchasing import PurchaseOrderCreate as PoCommand
 from oms.services.purchasing import SupplierCreate as SupplierCommand
@@ -190,6 +190,14 @@ class AsnLineCreate(Strict):
     expected_quantity: Quantity
 
 
+CartonCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class AsnCartonCreate(Strict):
+    code: CartonCode = Field(description="The carton's code as it is printed on it (scanned)")
+    lines: list[AsnLineCreate] = Field(min_length=1, max_length=1000)
+
+
 class InboundShipmentCreate(Strict):
     location: Code = Field(description="The warehouse receiving it: its id or code")
     reference: Annotated[
@@ -199,7 +207,22 @@ class InboundShipmentCreate(Strict):
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.TRACKING_NUMBER)]
         | None
     ) = None
-    lines: list[AsnLineCreate] = Field(min_length=1, max_length=1000)
+    lines: list[AsnLineCreate] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="What is coming; the cartons' sums when left out",
+    )
+    cartons: list[AsnCartonCreate] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="The cartons and what each holds (a carton's code received at once)",
+    )
+
+    @model_validator(mode="after")
+    def _lines_or_cartons(self) -> InboundShipmentCreate:
+        if not self.lines and not self.cartons:
+            raise ValueError("give the lines, the cartons, or both")
+        return self
 
     def to_command(self) -> ShipmentAnnouncement:
         return ShipmentAnnouncement(
@@ -207,6 +230,9 @@ class InboundShipmentCreate(Strict):
             reference=self.reference,
             tracking=self.tracking,
             lines=[(ln.sku, ln.expected_quantity) for ln in self.lines],
+            cartons=[
+                (c.code, [(ln.sku, ln.expected_quantity) for ln in c.lines]) for c in self.cartons
+            ],
         )
 
 
@@ -225,7 +251,18 @@ class InboundReceiptCreate(Strict):
         default=None,
         description="The scanner's id of this scan: sent again, it is not counted again",
     )
-    lines: list[ScanLineCreate] = Field(min_length=1, max_length=1000)
+    carton: CartonCode | None = Field(
+        default=None,
+        description="The carton scanned: alone, it receives the carton's announced contents; "
+        "with lines, they are counted as this carton's",
+    )
+    lines: list[ScanLineCreate] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _lines_or_carton(self) -> InboundReceiptCreate:
+        if not self.lines and self.carton is None:
+            raise ValueError("give the scanned lines, a carton, or both")
+        return self
 
     def to_lines(self) -> list[ScanLine]:
         return [ScanLine(ln.sku, ln.quantity, ln.condition, ln.reason) for ln in self.lines]
@@ -339,8 +376,51 @@ class VarianceRead(BaseModel):
         )
 
 
+class CartonLineRead(BaseModel):
+    sku: str
+    expected: int
+    received: int
+    variance: int
+
+
+class CartonVarianceRead(BaseModel):
+    code: str
+    expected: int
+    received: int
+    variance: int
+    verdict: str = Field(description="exact, over, short, mixed or unexpected")
+    lines: list[CartonLineRead]
+
+
 class CloseRead(BaseModel):
     id: str
     status: InboundStatus
     lines: list[VarianceRead]
     exceptions: list[ExceptionRead]
+    cartons: list[CartonVarianceRead] = Field(
+        default_factory=list,
+        description="Per carton, counted by the scans naming it (none without cartons)",
+    )
+
+    @classmethod
+    def of(cls, closed: Closed) -> CloseRead:
+        return cls(
+            id=str(closed.shipment.id),
+            status=closed.shipment.status,
+            lines=[VarianceRead.of(v) for v in closed.report],
+            exceptions=[ExceptionRead(**e) for e in closed.shipment.exceptions],  # type: ignore[arg-type]
+            cartons=[
+                CartonVarianceRead(
+                    code=c.code,
+                    expected=c.expected,
+                    received=c.received,
+                    variance=c.received - c.expected,
+                    verdict=c.verdict,
+                    lines=[
+                        CartonLineRead(sku=sku, expected=e, received=r, variance=r - e)
+                        for sku, e, r in c.lines
+                    ],
+                )
+                for c in closed.cartons
+            ],
+        )

@@ -19,6 +19,9 @@
 - ``/app/warehouse/{tenant}/waves/{wave}/found`` (short picks) and
   ``/app/warehouse/floor/{code}`` (an operator location across merchants) —
   ``oms.web.portal.floor``
+- ``/app/inbound/...``: inbound shipments and their receiving screen —
+  ``oms.web.portal.receiving``; purchase orders, transfers, cycle counts and billing
+  statements — ``oms.web.portal.inbound_pages``
 - ``/app/static/{name}``: the stylesheet, htmx and ``portal.js``
 
 A page for someone not signed in sends them to the login form; a form without the session's
@@ -41,6 +44,8 @@ from oms.web.portal import auth, dashboard, inventory, orders, pack_station, que
 from oms.web.portal import settings as settings_pages
 from oms.web.portal.api_keys import router as api_keys_router
 from oms.web.portal.floor import router as floor_router
+from oms.web.portal.inbound_pages import router as inbound_router
+from oms.web.portal.receiving import router as receiving_router
 from oms.web.portal.rendering import STATIC_FILES, PortalPages
 from oms.web.portal.session import SessionCodec
 from oms.web.portal.what_if import router as what_if_router
@@ -109,3 +114,5 @@ def install_portal(
     app.include_router(what_if_router)
     app.include_router(api_keys_router)
     app.include_router(floor_router)
+    app.include_router(receiving_router)
+    app.include_router(inbound_router)

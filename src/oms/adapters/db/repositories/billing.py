@@ -1,44 +1,94 @@
 """Billing's reads in SQL: price lists, and a month of ledger and shipments aggregated.
 
-Storage is the heavy part: a month over a million movements. The database sums the
-movements before the month per stock row, and those in the month per stock row and UTC day;
-Python then walks each row's days with a change (``oms.domain.billing.storage_usage``).
+Storage is the heavy part: a month over a million movements. One statement computes it in
+the database (``_STORAGE``), by the rule of ``oms.domain.billing.storage_usage`` (which the
+tests hold it to): the movements per stock row and UTC day index (-1 for everything before
+the month: the opening), a running sum over them (the on hand after each day with a
+change) and the next such day (``LEAD``) make each stretch of constant on hand; unit-days
+are on hand x the stretch's days, and a bin's days are the union of the stretches of its
+SKUs with stock, each stretch adding what reaches past the latest end before it (a running
+``MAX`` over the bin's stretches in order). Only a row per location leaves the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
     Connection,
-    Date,
-    cast,
+    Uuid,
+    bindparam,
+    column,
     delete,
     func,
     insert,
     select,
     text,
 )
-from sqlalchemy.sql.elements import ColumnElement
 
 from oms.adapters.db.tables import (
     billing_price_lists,
     fulfillment_orders,
     inventory_movements,
-    product_bins,
     shipments,
 )
-from oms.domain.billing import PriceList, StorageBasis, StorageRate, storage_usage
+from oms.domain.billing import PriceList, StorageBasis, StorageRate
 from oms.domain.inventory import MovementKind
 from oms.services.billing import ReceivingTally, ShippedWork
 
 __all__ = ["SqlBillingRepository", "price_list_body", "price_list_from_body"]
 
 _m = inventory_movements.c
+
+# The UTC day index of a movement from the month's first day (-1 before it), per dialect:
+# PostgreSQL subtracts dates; SQLite keeps UTC timestamps as ISO text. SKUs and bins are
+# sorted byte by byte (the sorts are the statement's cost; SQLite's default already is).
+_DAY_INDEX = {
+    "postgresql": "CASE WHEN m.created_at < :start THEN -1 "
+    "ELSE (timezone('UTC', m.created_at))::date - CAST(:start_day AS date) END",
+    "sqlite": "CASE WHEN m.created_at < :start THEN -1 "
+    "ELSE CAST(julianday(substr(m.created_at, 1, 10)) - julianday(:start_day) AS INTEGER) END",
+}
+_BYTEWISE = {"postgresql": ' COLLATE "C"', "sqlite": ""}
+_STORAGE = """
+WITH per_day AS (
+    SELECT m.sku{bytewise} AS sku, m.location_id, {day} AS d, SUM(m.quantity) AS q
+    FROM inventory_movements m
+    WHERE m.tenant_id = :tenant AND m.location_id IN :locations AND m.created_at < :end
+    GROUP BY m.sku{bytewise}, m.location_id, {day}
+), stretches AS (
+    SELECT sku, location_id,
+           CASE WHEN d < 0 THEN 0 ELSE d END AS first,
+           LEAD(d, 1, :days) OVER w AS stop,
+           SUM(q) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS units
+    FROM per_day
+    WINDOW w AS (PARTITION BY sku, location_id ORDER BY d)
+), stocked AS (
+    SELECT s.location_id, s.first, s.stop, s.units,
+           COALESCE(b.bin, :no_bin || s.sku){bytewise} AS bin_key
+    FROM stretches s
+    LEFT JOIN product_bins b
+      ON b.tenant_id = :tenant AND b.sku = s.sku AND b.location_id = s.location_id
+    WHERE s.units > 0 AND s.stop > s.first
+), reached AS (
+    SELECT location_id, first, stop, units,
+           COALESCE(MAX(stop) OVER (
+               PARTITION BY location_id, bin_key ORDER BY first, stop
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS reach
+    FROM stocked
+)
+SELECT location_id,
+       SUM(units * (stop - first)) AS unit_days,
+       SUM(CASE WHEN stop <= reach THEN 0
+                WHEN first >= reach THEN stop - first
+                ELSE stop - reach END) AS bin_days
+FROM reached
+GROUP BY location_id
+"""
 
 
 def price_list_body(prices: PriceList) -> dict[str, Any]:
@@ -120,50 +170,36 @@ class SqlBillingRepository:
             # A month's rows per SKU, location and day are sorted and joined in memory.
             self._conn.execute(text("SET LOCAL work_mem = '64MB'"))
 
-    def _day(self, column: Any) -> ColumnElement[Any]:
-        """The UTC day of a timestamp: a date on PostgreSQL, ISO text on SQLite (which stores
-        UTC timestamps as ISO text)."""
-        if self._postgres:
-            return cast(func.timezone("UTC", column), Date)
-        return func.substr(column, 1, 10)
-
     def storage_usage(
         self, tenant_id: UUID, location_ids: Sequence[UUID], start: datetime, days: int
     ) -> dict[UUID, tuple[int, int]]:
         if not location_ids or days <= 0:
             return {}
         self._prepare()
-        end = start + timedelta(days=days)
-        scope = (_m.tenant_id == tenant_id, _m.location_id.in_(location_ids))
-        opening = {
-            (sku, loc): int(total)
-            for sku, loc, total in self._conn.execute(
-                select(_m.sku, _m.location_id, func.sum(_m.quantity))
-                .where(*scope, _m.created_at < start)
-                .group_by(_m.sku, _m.location_id)
+        dialect = "postgresql" if self._postgres else "sqlite"
+        query = (
+            text(_STORAGE.format(day=_DAY_INDEX[dialect], bytewise=_BYTEWISE[dialect]))
+            .bindparams(
+                bindparam("tenant", type_=Uuid),
+                bindparam("locations", type_=Uuid, expanding=True),
+                bindparam("start", type_=inventory_movements.c.created_at.type),
+                bindparam("end", type_=inventory_movements.c.created_at.type),
             )
-            if total
-        }
-        day = self._day(_m.created_at).label("day")
-        changes = {
-            (sku, loc, d if isinstance(d, date) else date.fromisoformat(str(d))): int(total)
-            for sku, loc, d, total in self._conn.execute(
-                select(_m.sku, _m.location_id, day, func.sum(_m.quantity))
-                .where(*scope, _m.created_at >= start, _m.created_at < end)
-                .group_by(_m.sku, _m.location_id, day)
-            )
-        }
-        b = product_bins.c
-        bins = {
-            (sku, loc): name
-            for sku, loc, name in self._conn.execute(
-                select(b.sku, b.location_id, b.bin).where(
-                    b.tenant_id == tenant_id, b.location_id.in_(location_ids)
-                )
-            )
-        }
-        calendar = [(start + timedelta(days=n)).date() for n in range(days)]
-        return storage_usage(days=calendar, opening=opening, deltas=changes, bins=bins)
+            .columns(column("location_id", Uuid), column("unit_days"), column("bin_days"))
+        )
+        rows = self._conn.execute(
+            query,
+            {
+                "tenant": tenant_id,
+                "locations": list(location_ids),
+                "start": start,
+                "end": start + timedelta(days=days),
+                "start_day": start.date().isoformat(),
+                "days": days,
+                "no_bin": "\x1f",  # a SKU with no bin is a bin of its own
+            },
+        )
+        return {loc: (int(unit_days or 0), int(bin_days or 0)) for loc, unit_days, bin_days in rows}
 
     def receiving(
         self, tenant_id: UUID, location_ids: Sequence[UUID], start: datetime, end: datetime

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -13,6 +13,7 @@ from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
     count_lines,
     count_sheets,
+    inbound_cartons,
     inbound_lines,
     inbound_putaways,
     inbound_scans,
@@ -507,6 +508,7 @@ class SqlInboundRepository:
                     "seq": seq,
                     "actor": actor,
                     "created_at": at,
+                    "carton": None,
                     **row,
                 }
                 for seq, row in enumerate(rows, start=1)
@@ -761,3 +763,121 @@ class SqlInboundRepository:
             .order_by(tc.id)
         )
         return [(r[0], r[1], int(r[2]), r[3]) for r in rows]
+
+    # Cartons (docs/inbound.md#cartons)
+
+    def add_cartons(
+        self,
+        tenant_id: UUID,
+        shipment_id: UUID,
+        cartons: Sequence[tuple[str, Sequence[tuple[str, int]]]],
+    ) -> None:
+        rows = [
+            {
+                "tenant_id": tenant_id,
+                "shipment_id": shipment_id,
+                "code": code,
+                "sku": sku,
+                "expected": expected,
+            }
+            for code, contents in cartons
+            for sku, expected in contents
+        ]
+        if rows:
+            self._conn.execute(insert(inbound_cartons), rows)
+
+    def cartons(self, tenant_id: UUID, shipment_id: UUID) -> dict[str, dict[str, int]]:
+        c = inbound_cartons.c
+        found: dict[str, dict[str, int]] = {}
+        for code, sku, expected in self._conn.execute(
+            select(c.code, c.sku, c.expected)
+            .where(c.tenant_id == tenant_id, c.shipment_id == shipment_id)
+            .order_by(c.code, c.sku)
+        ):
+            found.setdefault(code, {})[sku] = int(expected)
+        return found
+
+    def carton_received(self, tenant_id: UUID, shipment_id: UUID) -> dict[tuple[str, str], int]:
+        sc = inbound_scans.c
+        rows = self._conn.execute(
+            select(sc.carton, sc.sku, func.sum(sc.quantity))
+            .where(
+                sc.tenant_id == tenant_id,
+                sc.shipment_id == shipment_id,
+                sc.seq > 0,
+                sc.carton.is_not(None),
+            )
+            .group_by(sc.carton, sc.sku)
+        )
+        return {(code, sku): int(units) for code, sku, units in rows}
+
+    # Scans: each line under its own row's lock (docs/inbound.md#receiving)
+
+    def lock_for_scan(self, tenant_id: UUID, shipment_id: UUID) -> None:
+        # FOR KEY SHARE: scans of one shipment do not wait for each other here (their lines
+        # are locked one by one), but a close (FOR UPDATE) waits for them and they for it.
+        self._conn.execute(
+            select(_sh.id)
+            .where(_sh.tenant_id == tenant_id, _sh.id == shipment_id)
+            .with_for_update(key_share=True)
+        )
+
+    def count_lines(
+        self, tenant_id: UUID, shipment_id: UUID, counts: Mapping[str, tuple[int, int]]
+    ) -> dict[str, tuple[int, int, int]]:
+        after: dict[str, tuple[int, int, int]] = {}
+        for sku in sorted(counts):
+            good, damaged = counts[sku]
+            row = self._conn.execute(
+                update(inbound_lines)
+                .where(_il.tenant_id == tenant_id, _il.shipment_id == shipment_id, _il.sku == sku)
+                .values(
+                    received_good=_il.received_good + good,
+                    received_damaged=_il.received_damaged + damaged,
+                )
+                .returning(_il.expected, _il.received_good, _il.received_damaged)
+            ).first()
+            if row is None:  # not announced: its line is made, once, whoever scans it first
+                insert_if_absent(
+                    self._conn,
+                    inbound_lines,
+                    {
+                        "tenant_id": tenant_id,
+                        "shipment_id": shipment_id,
+                        "sku": sku,
+                        "expected": 0,
+                        "received_good": 0,
+                        "received_damaged": 0,
+                        "put_away": 0,
+                    },
+                )
+                after.update(self.count_lines(tenant_id, shipment_id, {sku: (good, damaged)}))
+                continue
+            after[sku] = (int(row[0]), int(row[1]), int(row[2]))
+        return after
+
+    # Lists for the portal (newest first)
+
+    def transfers(self, tenant_id: UUID, *, limit: int) -> list[Transfer]:
+        """The tenant's latest ``limit`` transfers, newest first."""
+        tc = transfers.c
+        ids = self._conn.scalars(
+            select(tc.id)
+            .where(tc.tenant_id == tenant_id)
+            .order_by(tc.created_at.desc(), tc.id.desc())
+            .limit(limit)
+        ).all()
+        found = (self.transfer(tenant_id, i) for i in ids)
+        return [t for t in found if t is not None]
+
+    def count_sheets(self, tenant_id: UUID, *, limit: int) -> list[CountSheet]:
+        """The tenant's latest ``limit`` count sheets, newest first."""
+        cs = count_sheets.c
+        ids = self._conn.scalars(
+            select(cs.id)
+            .where(cs.tenant_id == tenant_id)
+            .order_by(cs.created_at.desc(), cs.id.desc())
+            .limit(limit)
+        ).all()
+        found = (self.count_sheet(tenant_id, i) for i in ids)
+        return [s for s in found if s is not None]

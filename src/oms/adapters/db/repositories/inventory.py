@@ -27,7 +27,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects import postgresql, sqlite
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.support import insert_if_absent
@@ -40,7 +40,7 @@ from oms.adapters.db.tables import (
     locations,
 )
 from oms.domain.ids import new_id
-from oms.domain.inventory import Movement, MovementKind, StockLevel
+from oms.domain.inventory import MAX_QUANTITY, Movement, MovementKind, StockLevel
 from oms.services.ports import InvariantViolation, LevelSet, NewMovement
 
 __all__ = ["SqlInventoryRepository"]
@@ -562,3 +562,26 @@ class SqlInventoryRepository:
                     )
                 )
         return found
+
+    def add_on_hand(
+        self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
+    ) -> int | None:
+        # One upsert: the row's lock orders it with reservations and compare-and-set writers
+        # (which compare on hand, so theirs fails and retries against the fresh row).
+        maker = postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
+        values = maker(inventory_levels).values(
+            tenant_id=tenant_id,
+            sku=sku,
+            location_id=location_id,
+            on_hand=quantity,
+            reserved=0,
+            safety_stock=0,
+            updated_at=at,
+        )
+        statement = values.on_conflict_do_update(
+            index_elements=["tenant_id", "sku", "location_id"],
+            set_={"on_hand": _lv.on_hand + quantity, "updated_at": at},
+            where=_lv.on_hand + quantity <= MAX_QUANTITY,
+        ).returning(_lv.on_hand)
+        found = self._conn.execute(statement).scalar_one_or_none()
+        return None if found is None else int(found)

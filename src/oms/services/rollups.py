@@ -35,7 +35,6 @@ __all__ = [
     "RebuildReport",
     "RollupRepository",
     "RollupState",
-    "fresh_days",
     "rebuild",
     "refresh",
     "runs",
@@ -51,6 +50,11 @@ class RollupState:
     tenant_id: UUID
     covered_from: date
     watermark: datetime
+
+    @property
+    def covered_to(self) -> date:
+        """The last placed day the rollups cover: the watermark's (UTC)."""
+        return self.watermark.astimezone(UTC).date()
 
     @property
     def changed_since(self) -> datetime:
@@ -77,28 +81,6 @@ def runs(days: Iterable[date]) -> list[tuple[date, date]]:
         else:
             found.append((day, day))
     return found
-
-
-def fresh_days(state: RollupState, dirty: set[date]) -> list[tuple[date, date]]:
-    """The placed days the rollups hold exactly, as runs: the coverage up to the
-    watermark's day, less the ``dirty`` days (changed since ``changed_since``)."""
-    last = state.watermark.astimezone(UTC).date()
-    if last < state.covered_from:
-        return []
-    out: list[tuple[date, date]] = []
-    start: date | None = None
-    day = state.covered_from
-    while day <= last:
-        if day in dirty:
-            if start is not None:
-                out.append((start, day - timedelta(days=1)))
-                start = None
-        elif start is None:
-            start = day
-        day += timedelta(days=1)
-    if start is not None:
-        out.append((start, last))
-    return out
 
 
 def refresh(

@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             (now, now - timedelta(days=3), args.dirty),
         )
         conn.execute("ANALYZE analytics_facts")
+        conn.execute("ANALYZE analytics_order_facts")
     dashboards(f"rollups, {args.dirty} recent orders changed since the last refresh")
 
     def listing(filters: OrderFilter) -> Callable[[int], Any]:

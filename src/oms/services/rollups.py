@@ -14,9 +14,11 @@ whose last change (``orders.updated_at``) is before ``watermark``. ``refresh`` (
 ``oms timers``) recounts the placed days of the orders changed since the last watermark
 (less ``MARGIN``, for transactions that committed late) and moves the watermark to now;
 ``rebuild`` (``oms analytics rebuild [--since]``) recounts every day and turns them on for
-a tenant. A reader that needs exact figures (the dashboard) reads raw rows for the placed
-days changed since ``watermark - MARGIN`` and for days outside the coverage: ``fresh_days``.
-docs/analytics.md.
+a tenant. The kinds the dashboard reads are also kept per order (each order's share, as the
+last recount of its day found it, written with the day's rows), so a reader that needs
+exact figures (the dashboard) reads the rollups of the covered days (``covered_from`` to
+``covered_to``), subtracts the shares of the orders changed since ``changed_since`` and
+reads those orders raw, with the orders placed outside the coverage. docs/analytics.md.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ distinct orders of a figure add up too. Without rollups (never rebuilt) every fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
@@ -149,16 +149,10 @@ class SqlDashboardRepository:
                 after = day_start(state.covered_to + timedelta(days=1))
                 raw.append(and_(tenant, _o.created_at >= after))
                 changed, shared, earliest = self._changed(state)
-                if changed is not None and shared is not None:
+                if changed is not None:
                     raw.append(changed)
-                    shares.append(
-                        and_(
-                            _of.tenant_id == state.tenant_id,
-                            _of.placed_day >= state.covered_from,
-                            _of.placed_day <= state.covered_to,
-                            shared,
-                        )
-                    )
+                if shared is not None:
+                    shares.append(shared)
                 # Orders placed before the rollups' coverage (one index probe to know).
                 before = self._conn.execute(
                     select(_o.id)
@@ -192,24 +186,37 @@ class SqlDashboardRepository:
         self, state: RollupState
     ) -> tuple[ColumnElement[bool] | None, ColumnElement[bool] | None, datetime | None]:
         """The tenant's orders changed since its rollups' ``changed_since``: a condition on
-        ``orders``, the same on ``analytics_order_facts`` (None, None: no such order), and
-        the earliest placed of them."""
-        since = and_(_o.tenant_id == state.tenant_id, _o.updated_at >= state.changed_since)
+        ``orders`` (None: no such order), one on ``analytics_order_facts`` choosing their
+        shares in the covered days (None: none there), and the earliest placed of them."""
+        tenant = state.tenant_id
+        since = and_(_o.tenant_id == tenant, _o.updated_at >= state.changed_since)
         found = self._conn.execute(
             select(_o.id, _o.created_at).where(since).limit(_BY_ID + 1)
         ).all()
         if not found:
             return None, None, None
         if len(found) <= _BY_ID:
-            ids = [row.id for row in found]
+            # Named by id, their shares are primary key probes: a share's placed day is its
+            # order's, so the covered ones are chosen here.
+            covered = [
+                row.id
+                for row in found
+                if state.covered_from <= row.created_at.astimezone(UTC).date() <= state.covered_to
+            ]
             earliest: datetime = min(row.created_at for row in found)
             return (
-                and_(_o.tenant_id == state.tenant_id, _o.id.in_(ids)),
-                _of.order_id.in_(ids),
+                and_(_o.tenant_id == tenant, _o.id.in_([row.id for row in found])),
+                and_(_of.tenant_id == tenant, _of.order_id.in_(covered)) if covered else None,
                 earliest,
             )
         first = self._conn.execute(select(func.min(_o.created_at)).where(since)).scalar()
-        return since, _of.order_id.in_(select(_o.id).where(since)), first
+        shared = and_(
+            _of.tenant_id == tenant,
+            _of.placed_day >= state.covered_from,
+            _of.placed_day <= state.covered_to,
+            _of.order_id.in_(select(_o.id).where(since)),
+        )
+        return since, shared, first
 
     def _orders_beyond(self, covered: list[UUID]) -> bool:
         """Whether a tenant without rollups has an order (one index probe per such tenant)."""

@@ -3,11 +3,12 @@
 Every query is scoped by the window's tenant, or by none for an operator's view of every
 tenant; each returns counts, never rows of orders (docs/dashboard.md).
 
-The figures over the range add two parts: the daily rollups (``analytics_facts``) for the
-orders placed on the days they hold exactly (``oms.services.rollups.fresh_days``), and the
-raw rows of every other order (placed before the rollups' coverage, after their watermark,
-or on a day with an order changed since). Every fact of one order is in one part, so the
-distinct orders of a figure add up too. Without rollups (never rebuilt) every figure is raw.
+The figures over the range add two parts: the daily rollups (``analytics_facts``) of the
+placed days they cover, less the shares (``analytics_order_facts``) of the orders changed
+since they were counted; and the raw rows of those changed orders and of the orders placed
+outside the coverage (before it, or after the watermark's day). Every fact of one order is
+in one part, so the distinct orders of a figure add up too. Without rollups (never
+rebuilt) every figure is raw.
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ It asserts nothing about the figures.
 The dashboard is timed twice: first from the raw rows (the analytics rollups switched off
 for the run), then after ``oms.services.rollups.rebuild`` (timed too) with the rollups, as
 a running worker keeps them: ``--dirty`` orders placed in the last three days are touched
-just before (``updated_at`` now), so their days are read raw, as the orders changed since
+just before (``updated_at`` now), so they are read raw (their shares subtracted), as the orders changed since
 the worker's last refresh are.
 """
 

@@ -27,8 +27,8 @@ It asserts nothing about the figures.
 The dashboard is timed twice: first from the raw rows (the analytics rollups switched off
 for the run), then after ``oms.services.rollups.rebuild`` (timed too) with the rollups, as
 a running worker keeps them: ``--dirty`` orders placed in the last three days are touched
-just before (``updated_at`` now), so they are read raw (their shares subtracted), as the orders changed since
-the worker's last refresh are.
+just before (``updated_at`` now), so they are read raw (their shares subtracted), as the
+orders changed since the worker's last refresh are.
 """
 
 from __future__ import annotations

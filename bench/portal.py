@@ -27,8 +27,8 @@ It asserts nothing about the figures.
 The dashboard is timed twice: first from the raw rows (the analytics rollups switched off
 for the run), then after ``oms.services.rollups.rebuild`` (timed too) with the rollups, as
 a running worker keeps them: ``--dirty`` orders placed in the last three days are touched
-just before (``updated_at`` now), so their days are read raw, as the orders changed since
-the worker's last refresh are.
+just before (``updated_at`` now), so they are read raw (their shares subtracted), as the
+orders changed since the worker's last refresh are.
 """
 
 from __future__ import annotations
@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             (now, now - timedelta(days=3), args.dirty),
         )
         conn.execute("ANALYZE analytics_facts")
+        conn.execute("ANALYZE analytics_order_facts")
     dashboards(f"rollups, {args.dirty} recent orders changed since the last refresh")
 
     def listing(filters: OrderFilter) -> Callable[[int], Any]:

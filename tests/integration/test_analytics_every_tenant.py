@@ -1,7 +1,8 @@
 """The operator's dashboard of every tenant gives the same figures through the rollups as
 from the raw rows, on SQLite and PostgreSQL: two shops' random activity, part before a
 rebuild of every tenant and part after, read for every tenant through the rollups (each
-tenant's raw orders bounded by the day its rollups stop being fresh) and raw.
+tenant's raw orders bounded by the earliest placed of its changed orders) and raw; and an
+order changed since the rebuild is read raw alone, not with its placed day's other orders.
 
 A database of its own: the bounded reading needs every tenant with orders covered by
 rollups, which the shared test databases (other modules' tenants) never are.
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, insert, select
 
-from oms.adapters.db.tables import analytics_state
+from oms.adapters.db.tables import analytics_state, orders
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.services.dashboard import Window, dashboard, day_range
 from oms.services.rollups import rebuild
@@ -31,6 +32,7 @@ from tests.integration.test_analytics_rollups import (
     _figures,
     _order,
     _range,
+    _read,
     _shop,
     _Writer,
 )
@@ -122,6 +124,70 @@ def test_a_fresh_past_and_a_changed_today_take_the_bounded_way_with_the_same_fig
         with every_engine.begin() as conn:
             conn.execute(insert(analytics_state), kept)
     assert through_rollups == raw
+
+
+def _read_raw(engine: Engine, read: Any) -> Any:
+    """``read()`` with every tenant's rollups turned off (state kept and put back)."""
+    with engine.begin() as conn:
+        kept = [dict(row._mapping) for row in conn.execute(select(analytics_state))]
+        conn.execute(delete(analytics_state))
+    try:
+        return read()
+    finally:
+        with engine.begin() as conn:
+            conn.execute(insert(analytics_state), kept)
+
+
+def test_an_order_changed_since_the_rebuild_is_read_raw_without_its_days_other_orders(
+    every_engine: Engine,
+) -> None:
+    """Three orders placed and shipped on the same days before the rebuild; one ships
+    again after it. The rollups keep the day; the dashboard subtracts that order's share,
+    reads it raw, and reads none of the other two raw."""
+    uow_factory = SqlUnitOfWorkFactory(every_engine)
+    tenant_id, locations = _shop(uow_factory)
+    writer = _Writer(every_engine, tenant_id, locations)
+    writer._ids, writer._fos = {}, {}
+    unchanged = [
+        Drawn(3, 10, "api", 1, False, [(0, "ship", False)], [(1, 9, "EUR", 500)], [], 1)
+        for _ in range(2)
+    ]
+    changed = Drawn(
+        3,
+        11,
+        "shopify",
+        1,
+        False,
+        [(0, "ship", False), (1, "ship", False)],
+        [(1, 9, "EUR", 500), (6, 10, "USD", 300)],
+        [(6, 8, "shipment.exception")],
+        2,
+    )
+    activity = [*unchanged, changed]
+    for drawn in activity:
+        writer.write(drawn, after=False)
+    rebuild(uow_factory=uow_factory, now=REBUILT)  # every tenant
+    for drawn in activity:
+        writer.write(drawn, after=True)
+    ranges = [[0, 12], [3, 4], [9, 10]]
+
+    days = day_range(first=DAY0, last=DAY0 + timedelta(days=12), today=NOW.date())
+    for window in (Window(tenant_id, days, NOW), Window(None, days, NOW)):
+        with uow_factory(readonly=True) as uow:
+            repo: Any = uow.dashboard
+            raw = repo._plan(window).raw
+            read_raw = repo._conn.execute(
+                select(orders.c.id).where(raw, orders.c.tenant_id == tenant_id)
+            ).all()
+        assert [row.id for row in read_raw] == [writer._ids[id(changed)]]
+
+    through_rollups = _read(uow_factory, tenant_id, ranges), _read_every_tenant(uow_factory, ranges)
+    raw_figures = _read_raw(
+        every_engine,
+        lambda: (_read(uow_factory, tenant_id, ranges), _read_every_tenant(uow_factory, ranges)),
+    )
+    assert through_rollups == raw_figures
+    assert through_rollups[0][0]["shipping"]  # the changed order's shipments count
 
 
 @settings(

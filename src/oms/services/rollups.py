@@ -14,9 +14,11 @@ whose last change (``orders.updated_at``) is before ``watermark``. ``refresh`` (
 ``oms timers``) recounts the placed days of the orders changed since the last watermark
 (less ``MARGIN``, for transactions that committed late) and moves the watermark to now;
 ``rebuild`` (``oms analytics rebuild [--since]``) recounts every day and turns them on for
-a tenant. A reader that needs exact figures (the dashboard) reads raw rows for the placed
-days changed since ``watermark - MARGIN`` and for days outside the coverage: ``fresh_days``.
-docs/analytics.md.
+a tenant. The kinds the dashboard reads are also kept per order (each order's share, as the
+last recount of its day found it, written with the day's rows), so a reader that needs
+exact figures (the dashboard) reads the rollups of the covered days (``covered_from`` to
+``covered_to``), subtracts the shares of the orders changed since ``changed_since`` and
+reads those orders raw, with the orders placed outside the coverage. docs/analytics.md.
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ __all__ = [
     "RebuildReport",
     "RollupRepository",
     "RollupState",
-    "fresh_days",
     "rebuild",
     "refresh",
     "runs",
@@ -51,6 +52,11 @@ class RollupState:
     tenant_id: UUID
     covered_from: date
     watermark: datetime
+
+    @property
+    def covered_to(self) -> date:
+        """The last placed day the rollups cover: the watermark's (UTC)."""
+        return self.watermark.astimezone(UTC).date()
 
     @property
     def changed_since(self) -> datetime:
@@ -86,28 +92,6 @@ def runs(days: Iterable[date]) -> list[tuple[date, date]]:
         else:
             found.append((day, day))
     return found
-
-
-def fresh_days(state: RollupState, dirty: set[date]) -> list[tuple[date, date]]:
-    """The placed days the rollups hold exactly, as runs: the coverage up to the
-    watermark's day, less the ``dirty`` days (changed since ``changed_since``)."""
-    last = state.watermark.astimezone(UTC).date()
-    if last < state.covered_from:
-        return []
-    out: list[tuple[date, date]] = []
-    start: date | None = None
-    day = state.covered_from
-    while day <= last:
-        if day in dirty:
-            if start is not None:
-                out.append((start, day - timedelta(days=1)))
-                start = None
-        elif start is None:
-            start = day
-        day += timedelta(days=1)
-    if start is not None:
-        out.append((start, last))
-    return out
 
 
 def refresh(

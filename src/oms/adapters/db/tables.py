@@ -38,6 +38,7 @@ __all__ = [
     "ERROR_EVENTS_PREDICATE",
     "allocations",
     "analytics_facts",
+    "analytics_order_facts",
     "analytics_state",
     "api_keys",
     "billing_price_lists",
@@ -1393,4 +1394,35 @@ nightly_runs = Table(
     Column("finished_at", Timestamp, nullable=True),
     PrimaryKeyConstraint("tenant_id", "day"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+
+# Each order's share of the dashboard's rollups (migration 0022): the facts of the kinds the
+# dashboard reads (placed, split, due, ship_orders, shipment, error) per order, as the last
+# recount of its placed day found them; ``analytics_facts``' rows of those kinds are their
+# sums. The dashboard subtracts a changed order's share and reads the order raw instead.
+analytics_order_facts = Table(
+    "analytics_order_facts",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    Column("placed_day", Date, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("dims", String(400), nullable=False),
+    Column("channel", String(lengths.CHANNEL), nullable=True),
+    Column("sku", String(lengths.SKU), nullable=True),
+    Column("location_id", Uuid, nullable=True),
+    Column("carrier", String(lengths.CARRIER), nullable=True),
+    Column("service", String(lengths.CARRIER_SERVICE), nullable=True),
+    Column("currency", String(lengths.CURRENCY), nullable=True),
+    Column("detail", String(60), nullable=True),
+    Column("n", BigInteger, nullable=False),
+    Column("met", BigInteger, nullable=False),
+    Column("done", BigInteger, nullable=False),
+    Column("done_met", BigInteger, nullable=False),
+    Column("orders", BigInteger, nullable=False),
+    Column("amount_e4", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "order_id", "kind", "day", "dims"),
+    Index("ix_analytics_order_facts_placed", "tenant_id", "placed_day"),
 )

@@ -3,18 +3,18 @@
 Every query is scoped by the window's tenant, or by none for an operator's view of every
 tenant; each returns counts, never rows of orders (docs/dashboard.md).
 
-The figures over the range add two parts: the daily rollups (``analytics_facts``) for the
-orders placed on the days they hold exactly (``oms.services.rollups.fresh_days``), and the
-raw rows of every other order (placed before the rollups' coverage, after their watermark,
-or on a day with an order changed since). Every fact of one order is in one part, so the
-distinct orders of a figure add up too. Without rollups (never rebuilt) every figure is raw.
+The figures over the range add two parts: the daily rollups (``analytics_facts``) of the
+placed days they cover, less the shares (``analytics_order_facts``) of the orders changed
+since they were counted; and the raw rows of those changed orders and of the orders placed
+outside the coverage (before it, or after the watermark's day). Every fact of one order is
+in one part, so the distinct orders of a figure add up too. Without rollups (never
+rebuilt) every figure is raw.
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 from uuid import UUID
@@ -34,7 +34,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    true,
 )
 from sqlalchemy.sql import Executable
 
@@ -43,6 +42,7 @@ from oms.adapters.db.tables import (
     BACKLOG_PREDICATE,
     ERROR_EVENTS_PREDICATE,
     analytics_facts,
+    analytics_order_facts,
     fulfillment_orders,
     order_events,
     order_holds,
@@ -59,7 +59,7 @@ from oms.services.dashboard import (
     Tally,
     Window,
 )
-from oms.services.rollups import fresh_days
+from oms.services.rollups import RollupState
 
 __all__ = ["SqlDashboardRepository"]
 
@@ -69,6 +69,9 @@ _fo = fulfillment_orders.c
 _h = order_holds.c
 _ev = order_events.c
 _f = analytics_facts.c
+_of = analytics_order_facts.c
+# The measures the dashboard sums (linear, so a changed order's share subtracts).
+_SUMMED = ("n", "met", "done", "amount_e4")
 
 # Order ids are unique across tenants (UUIDv7), so counting them needs no tenant beside.
 # Open orders with units still to ship, and the fulfilment errors, written as the partial
@@ -94,34 +97,23 @@ def _scoped(query: _Query, column: Any, window: Window) -> _Query:
 
 @dataclass(frozen=True)
 class _Plan:
-    """Which orders a window reads from the rollups (``facts``: a condition on
-    ``analytics_facts``) and which raw (``raw``: a condition on ``orders``); both None
-    when there are no rollups to read."""
+    """Which orders a window reads from the rollups and which raw: ``facts`` (a condition
+    on ``analytics_facts``: the covered placed days), ``shares`` (on
+    ``analytics_order_facts``: the shares in them of the orders changed since, subtracted;
+    None: no such order) and ``raw`` (on ``orders``: the changed orders and those placed
+    outside the coverage). All None when there are no rollups to read."""
 
     facts: ColumnElement[bool] | None = None
+    shares: ColumnElement[bool] | None = None
     raw: ColumnElement[bool] | None = None
     # No raw order was placed before this (None: unknown), so neither was anything of
     # theirs: a shipment or a timeline event is never dated before its order.
     raw_since: datetime | None = None
 
 
-def _outside(runs: list[tuple[date, date]], *, since: date | None = None) -> ColumnElement[bool]:
-    """Orders placed on none of the days of ``runs`` (consecutive days, in order); with
-    ``since``, none placed before it (no order was)."""
-    parts: list[ColumnElement[bool]] = []
-    if since is None:
-        parts.append(_o.created_at < day_start(runs[0][0]))
-    elif since < runs[0][0]:
-        parts.append(and_(_o.created_at >= day_start(since), _o.created_at < day_start(runs[0][0])))
-    for (_, last), (first, _) in itertools.pairwise(runs):
-        parts.append(
-            and_(
-                _o.created_at >= day_start(last + timedelta(days=1)),
-                _o.created_at < day_start(first),
-            )
-        )
-    parts.append(_o.created_at >= day_start(runs[-1][1] + timedelta(days=1)))
-    return or_(*parts)
+# Up to this many changed orders of a tenant are named by id (primary key probes); more
+# (a worker far behind) are found by ``ix_orders_updated`` in each query instead.
+_BY_ID = 200
 
 
 class SqlDashboardRepository:
@@ -130,7 +122,7 @@ class SqlDashboardRepository:
         self._postgres = conn.dialect.name == "postgresql"
         self._prepared = False
         self._plans: dict[Window, _Plan] = {}
-        self._fresh: dict[Window, list[tuple[date, date]]] = {}  # one tenant's fresh runs
+        self._rolled: dict[Window, Any] = {}
 
     def _plan(self, window: Window) -> _Plan:
         """Split the window's orders between the rollups and the raw rows (once)."""
@@ -141,74 +133,91 @@ class SqlDashboardRepository:
         plan = _Plan()
         if states:
             facts: list[ColumnElement[bool]] = []
+            shares: list[ColumnElement[bool]] = []
             raw: list[ColumnElement[bool]] = []
-            since: datetime | None = None
-            # Every tenant's raw orders placed after this (None: some may be older).
+            # Every tenant's raw orders were placed after this (None: some may be older).
             bounds: list[datetime] | None = []
             for state in states:
-                dirty = rollups.changed_days(state.tenant_id, state.changed_since)
-                fresh = fresh_days(state, dirty)
-                if window.tenant_id is not None:
-                    self._fresh[window] = fresh
-                if not fresh:
-                    raw.append(_o.tenant_id == state.tenant_id)
+                tenant = _o.tenant_id == state.tenant_id
+                if state.covered_to < state.covered_from:
+                    raw.append(tenant)
                     bounds = None
                     continue
-                facts.append(
-                    and_(
-                        _f.tenant_id == state.tenant_id,
-                        or_(*[and_(_f.placed_day >= a, _f.placed_day <= b) for a, b in fresh]),
-                    )
+                covered = and_(
+                    _f.placed_day >= state.covered_from, _f.placed_day <= state.covered_to
                 )
+                facts.append(and_(_f.tenant_id == state.tenant_id, covered))
+                after = day_start(state.covered_to + timedelta(days=1))
+                raw.append(and_(tenant, _o.created_at >= after))
+                changed, shared, earliest = self._changed(state)
+                if changed is not None:
+                    raw.append(changed)
+                if shared is not None:
+                    shares.append(shared)
                 # Orders placed before the rollups' coverage (one index probe to know).
                 before = self._conn.execute(
                     select(_o.id)
-                    .where(
-                        _o.tenant_id == state.tenant_id,
-                        _o.created_at < day_start(state.covered_from),
-                    )
+                    .where(tenant, _o.created_at < day_start(state.covered_from))
                     .limit(1)
                 ).first()
-                raw.append(
-                    and_(
-                        _o.tenant_id == state.tenant_id,
-                        _outside(fresh, since=None if before else state.covered_from),
-                    )
-                )
-                if before is None:
-                    first, last = fresh[0]
-                    own = day_start(
-                        last + timedelta(days=1)
-                        if first == state.covered_from
-                        else state.covered_from
-                    )
-                    if window.tenant_id is not None:
-                        since = own
-                    elif bounds is not None:
-                        bounds.append(own)
-                else:
+                if before is not None:
+                    raw.append(and_(tenant, _o.created_at < day_start(state.covered_from)))
                     bounds = None
+                elif bounds is not None:
+                    bounds.append(min(after, earliest or after))
             if window.tenant_id is None:
-                covered = [state.tenant_id for state in states]
-                raw.append(_o.tenant_id.not_in(covered))
-                if bounds and not self._orders_beyond(covered):
-                    # No tenant without rollups has orders, and each covered tenant's raw
-                    # orders are recent: a bound its index on (tenant_id, created_at) serves.
-                    since = min(bounds)
-                    raw = [
-                        and_(
-                            _o.tenant_id.in_(covered),
-                            _o.created_at >= since,
-                            or_(*raw[:-1]),
-                        )
-                    ]
+                covered_ids = [state.tenant_id for state in states]
+                if bounds is None or self._orders_beyond(covered_ids):
+                    raw.append(_o.tenant_id.not_in(covered_ids))
+                    bounds = None
+                else:
+                    # No tenant without rollups has orders: each raw order is one of a
+                    # covered tenant's (its index on (tenant_id, ...) serves).
+                    raw = [and_(_o.tenant_id.in_(covered_ids), or_(*raw))]
             plan = _Plan(
                 facts=or_(*facts) if facts else false(),
+                shares=or_(*shares) if shares else None,
                 raw=or_(*raw) if raw else false(),
-                raw_since=since,
+                raw_since=min(bounds) if bounds else None,
             )
         self._plans[window] = plan
         return plan
+
+    def _changed(
+        self, state: RollupState
+    ) -> tuple[ColumnElement[bool] | None, ColumnElement[bool] | None, datetime | None]:
+        """The tenant's orders changed since its rollups' ``changed_since``: a condition on
+        ``orders`` (None: no such order), one on ``analytics_order_facts`` choosing their
+        shares in the covered days (None: none there), and the earliest placed of them."""
+        tenant = state.tenant_id
+        since = and_(_o.tenant_id == tenant, _o.updated_at >= state.changed_since)
+        found = self._conn.execute(
+            select(_o.id, _o.created_at).where(since).limit(_BY_ID + 1)
+        ).all()
+        if not found:
+            return None, None, None
+        if len(found) <= _BY_ID:
+            # Named by id, their shares are primary key probes: a share's placed day is its
+            # order's, so the covered ones are chosen here.
+            covered = [
+                row.id
+                for row in found
+                if state.covered_from <= row.created_at.astimezone(UTC).date() <= state.covered_to
+            ]
+            earliest: datetime = min(row.created_at for row in found)
+            return (
+                and_(_o.tenant_id == tenant, _o.id.in_([row.id for row in found])),
+                and_(_of.tenant_id == tenant, _of.order_id.in_(covered)) if covered else None,
+                earliest,
+            )
+        first = self._conn.execute(select(func.min(_o.created_at)).where(since)).scalar()
+        shared = and_(
+            _of.tenant_id == tenant,
+            _of.placed_day >= state.covered_from,
+            _of.placed_day <= state.covered_to,
+            _of.order_id.in_(select(_o.id).where(since)),
+        )
+        return since, shared, first
 
     def _orders_beyond(self, covered: list[UUID]) -> bool:
         """Whether a tenant without rollups has an order (one index probe per such tenant)."""
@@ -220,31 +229,42 @@ class SqlDashboardRepository:
                 return True
         return False
 
-    def _facts(
-        self, window: Window, kind: str, *columns: Any, first: date, last: date
-    ) -> Select[Any] | None:
-        """The rollups' rows of one kind on the days ``first`` to ``last``, or None."""
+    def _rollups(self, window: Window) -> Any:
+        """The rollups' rows the window reads, less the shares of the orders changed since
+        they were counted (those rows negated), as a subquery; None without rollups."""
+        if window in self._rolled:
+            return self._rolled[window]
         plan = self._plan(window)
-        if plan.facts is None:
+        rolled: Any = None
+        if plan.facts is not None:
+            columns = ("kind", "day", "currency", "detail")
+            query: Any = select(
+                *[_f[name] for name in columns], *[_f[name] for name in _SUMMED]
+            ).where(plan.facts)
+            if plan.shares is not None:
+                query = query.union_all(
+                    select(
+                        *[_of[name] for name in columns],
+                        *[(-_of[name]).label(name) for name in _SUMMED],
+                    ).where(plan.shares)
+                )
+            rolled = query.subquery("rolled")
+        self._rolled[window] = rolled
+        return rolled
+
+    def _facts(
+        self, window: Window, kind: str, *, first: date, last: date
+    ) -> tuple[Any, ColumnElement[bool]] | None:
+        """The rollups' rows (``_rollups``' columns) and the condition choosing those of one
+        kind on the days ``first`` to ``last``; None without rollups."""
+        rolled = self._rollups(window)
+        if rolled is None:
             return None
-        return select(*columns).where(_f.kind == kind, _f.day >= first, _f.day <= last, plan.facts)
+        c = rolled.c
+        return c, and_(c.kind == kind, c.day >= first, c.day <= last)
 
     def _raw(self, window: Window) -> ColumnElement[bool] | None:
         return self._plan(window).raw
-
-    def _raw_placed_in_range(self, window: Window) -> ColumnElement[bool] | None:
-        """``_raw`` for the figures of orders placed in the range: the same orders,
-        without the conditions no order of the range meets (tighter for the planner)."""
-        if window.tenant_id is None or window not in self._fresh:
-            return self._raw(window)
-        runs = [
-            (max(a, window.days.first), min(b, window.days.last))
-            for a, b in self._fresh[window]
-            if b >= window.days.first and a <= window.days.last
-        ]
-        if not runs:
-            return true()
-        return _outside(runs)
 
     def _rows(self, query: Executable) -> Any:
         """Run ``query``; on PostgreSQL first turn JIT compilation off for the transaction:
@@ -275,20 +295,15 @@ class SqlDashboardRepository:
             _o.tenant_id,
             window,
         )
-        raw = self._raw_placed_in_range(window)
+        raw = self._raw(window)
         if raw is not None:
             query = query.where(raw)
         found = {self._as_date(row.day): int(row.n) for row in self._rows(query.group_by(day))}
-        facts = self._facts(
-            window,
-            "placed",
-            _f.day,
-            func.sum(_f.n).label("n"),
-            first=window.days.first,
-            last=window.days.last,
-        )
+        facts = self._facts(window, "placed", first=window.days.first, last=window.days.last)
         if facts is not None:
-            for row in self._rows(facts.group_by(_f.day)):
+            c, kind = facts
+            rolled = select(c.day, func.sum(c.n).label("n")).where(kind).group_by(c.day)
+            for row in self._rows(rolled):
                 key = self._as_date(row.day)
                 found[key] = found.get(key, 0) + int(row.n or 0)
         return {day: n for day, n in found.items() if n}
@@ -377,31 +392,26 @@ class SqlDashboardRepository:
             for row in self._rows(query.group_by(_s.currency))
         }
         first, last = window.days.first, window.days.last
-        costs = self._facts(
-            window,
-            "shipment",
-            _f.currency,
-            func.sum(_f.n).label("n"),
-            func.sum(_f.amount_e4).label("e4"),
-            first=first,
-            last=last,
-        )
+        costs = self._facts(window, "shipment", first=first, last=last)
         # An order counts once, on its first shipping day of the range: the rows of
         # ship_orders whose previous shipping day (detail) is before the range.
-        firsts = self._facts(
-            window, "ship_orders", _f.currency, func.sum(_f.n).label("n"), first=first, last=last
-        )
+        firsts = self._facts(window, "ship_orders", first=first, last=last)
         if costs is None or firsts is None:
             return list(found.values())
+        c, shipped = costs
+        _, first_shipped = firsts
         ordered = {
             row.currency: int(row.n or 0)
             for row in self._rows(
-                firsts.where(or_(_f.detail.is_(None), _f.detail < first.isoformat())).group_by(
-                    _f.currency
-                )
+                select(c.currency, func.sum(c.n).label("n"))
+                .where(first_shipped, or_(c.detail.is_(None), c.detail < first.isoformat()))
+                .group_by(c.currency)
             )
         }
-        for row in self._rows(costs.group_by(_f.currency)):
+        per_currency = select(
+            c.currency, func.sum(c.n).label("n"), func.sum(c.amount_e4).label("e4")
+        ).where(shipped)
+        for row in self._rows(per_currency.group_by(c.currency)):
             before = found.get(row.currency, ShippingTally(row.currency, 0, 0, Decimal(0)))
             found[row.currency] = ShippingTally(
                 currency=row.currency,
@@ -444,16 +454,15 @@ class SqlDashboardRepository:
         of, met = int(row.of or 0), int(row.met or 0)
         # A day of the rollups before today counts every order due; from today on, the
         # shipped ones (done).
-        facts = self._facts(
-            window,
-            "due",
-            func.sum(case((_f.day < window.today, _f.n), else_=_f.done)).label("of"),
-            func.sum(_f.met).label("met"),
-            first=window.days.first,
-            last=window.days.last,
-        )
+        facts = self._facts(window, "due", first=window.days.first, last=window.days.last)
         if facts is not None:
-            rolled = self._rows(facts).one()
+            c, due_kind = facts
+            rolled = self._rows(
+                select(
+                    func.sum(case((c.day < window.today, c.n), else_=c.done)).label("of"),
+                    func.sum(c.met).label("met"),
+                ).where(due_kind)
+            ).one()
             of, met = of + int(rolled.of or 0), met + int(rolled.met or 0)
         return Tally(of=of, met=met)
 
@@ -474,7 +483,7 @@ class SqlDashboardRepository:
             _o.tenant_id,
             window,
         )
-        raw = self._raw_placed_in_range(window)
+        raw = self._raw(window)
         if raw is None:
             grouped = per_order.group_by(_fo.tenant_id, _fo.order_id).subquery()
             query = select(
@@ -506,16 +515,12 @@ class SqlDashboardRepository:
             )
         row = self._rows(query).one()
         of, met = int(row.of or 0), int(row.met or 0)
-        facts = self._facts(
-            window,
-            "split",
-            func.sum(_f.n).label("of"),
-            func.sum(_f.met).label("met"),
-            first=window.days.first,
-            last=window.days.last,
-        )
+        facts = self._facts(window, "split", first=window.days.first, last=window.days.last)
         if facts is not None:
-            rolled = self._rows(facts).one()
+            c, split_kind = facts
+            rolled = self._rows(
+                select(func.sum(c.n).label("of"), func.sum(c.met).label("met")).where(split_kind)
+            ).one()
             of, met = of + int(rolled.of or 0), met + int(rolled.met or 0)
         return Tally(of=of, met=met)
 
@@ -543,16 +548,15 @@ class SqlDashboardRepository:
         if since is not None:
             query = query.where(_ev.created_at >= since)
         found = {ERROR_CAUSES[row.type]: int(row.n) for row in self._rows(query.group_by(_ev.type))}
-        facts = self._facts(
-            window,
-            "error",
-            _f.detail,
-            func.sum(_f.n).label("n"),
-            first=window.days.first,
-            last=window.days.last,
-        )
+        facts = self._facts(window, "error", first=window.days.first, last=window.days.last)
         if facts is not None:
-            for row in self._rows(facts.where(_f.detail.in_(ERROR_CAUSES)).group_by(_f.detail)):
+            c, error_kind = facts
+            per_type = (
+                select(c.detail, func.sum(c.n).label("n"))
+                .where(error_kind, c.detail.in_(ERROR_CAUSES))
+                .group_by(c.detail)
+            )
+            for row in self._rows(per_type):
                 cause = ERROR_CAUSES[row.detail]
                 found[cause] = found.get(cause, 0) + int(row.n or 0)
         return found

@@ -2,8 +2,11 @@
 
 ``recount`` rewrites every fact of the orders one tenant placed on a run of days: one
 DELETE and one INSERT ... SELECT per kind, each grouped by the database (docs/analytics.md
-lists the kinds and their columns). Money is summed in ten-thousandths as integers, so the
-sums are exact on SQLite too (which stores money as text).
+lists the kinds and their columns). The kinds the dashboard reads (``ORDER_KINDS``) are
+written per order first (``analytics_order_facts``: each order's share, which the
+dashboard subtracts when the order has changed since) and their daily rows are the sums of
+those shares. Money is summed in ten-thousandths as integers, so the sums are exact on
+SQLite too (which stores money as text).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from oms.adapters.db.repositories.stock_days import sample_stock
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
     analytics_facts,
+    analytics_order_facts,
     analytics_state,
     fulfillment_order_lines,
     fulfillment_orders,
@@ -48,7 +52,7 @@ from oms.adapters.db.tables import (
 )
 from oms.services.rollups import RollupState
 
-__all__ = ["ERROR_TYPES", "SqlRollupRepository", "day_of", "day_start", "e4_sum"]
+__all__ = ["ERROR_TYPES", "ORDER_KINDS", "SqlRollupRepository", "day_of", "day_start", "e4_sum"]
 
 ERROR_TYPES = (
     "fulfillment_order.short_picked",
@@ -58,6 +62,8 @@ ERROR_TYPES = (
 )
 """The timeline events counted as fulfilment errors (kind ``error``, by type)."""
 SPLIT_KINDS = ("ship", "pickup")
+ORDER_KINDS = ("placed", "split", "due", "ship_orders", "shipment", "error")
+"""The kinds the dashboard reads, kept per order too (``analytics_order_facts``)."""
 
 _o = orders.c
 _s = shipments.c
@@ -66,6 +72,7 @@ _fl = fulfillment_order_lines.c
 _l = order_lines.c
 _ev = order_events.c
 _f = analytics_facts.c
+_of = analytics_order_facts.c
 _DIMS = ("channel", "sku", "location_id", "carrier", "service", "currency", "detail")
 _MEASURES = ("n", "met", "done", "done_met", "orders", "amount_e4")
 
@@ -192,11 +199,14 @@ class SqlRollupRepository:
     def recount(self, tenant_id: UUID, first: date, last: date) -> int:
         """Rewrite the facts of the orders ``tenant_id`` placed from ``first`` to ``last``;
         the rows written."""
-        self._conn.execute(
-            delete(analytics_facts).where(
-                _f.tenant_id == tenant_id, _f.placed_day >= first, _f.placed_day <= last
+        for table in (analytics_facts, analytics_order_facts):
+            self._conn.execute(
+                delete(table).where(
+                    table.c.tenant_id == tenant_id,
+                    table.c.placed_day >= first,
+                    table.c.placed_day <= last,
+                )
             )
-        )
         scope = and_(
             _o.tenant_id == tenant_id,
             _o.created_at >= day_start(first),
@@ -204,7 +214,21 @@ class SqlRollupRepository:
         )
         for query in self._facts(scope):
             names = [column.name for column in query.selected_columns]
-            self._conn.execute(insert(analytics_facts).from_select(names, query))
+            table = analytics_order_facts if "order_id" in names else analytics_facts
+            self._conn.execute(insert(table).from_select(names, query))
+        # The daily rows of the per-order kinds: the sums of the orders' shares.
+        keys = [_of.tenant_id, _of.placed_day, _of.kind, _of.day, _of.dims]
+        keys += [_of[name] for name in _DIMS]
+        summed = (
+            select(
+                *keys,
+                *[cast(func.sum(_of[name]), BigInteger).label(name) for name in _MEASURES],
+            )
+            .where(_of.tenant_id == tenant_id, _of.placed_day >= first, _of.placed_day <= last)
+            .group_by(*keys)
+        )
+        names = [column.name for column in summed.selected_columns]
+        self._conn.execute(insert(analytics_facts).from_select(names, summed))
         # (INSERT ... SELECT's rowcount is not reported alike by every driver: count them.)
         written = self._conn.execute(
             select(func.count())
@@ -221,9 +245,11 @@ class SqlRollupRepository:
         dims: dict[str, Any],
         measures: dict[str, Any],
     ) -> list[Any]:
-        """The selected columns of one kind's facts, named as the table's."""
+        """The selected columns of one kind's facts, named as the table's (with the
+        order's id for the kinds kept per order)."""
         columns: list[Any] = [
             _o.tenant_id.label("tenant_id"),
+            *([_o.id.label("order_id")] if kind in ORDER_KINDS else []),
             placed.label("placed_day"),
             literal(kind).label("kind"),
             day.label("day"),
@@ -242,6 +268,8 @@ class SqlRollupRepository:
         return columns
 
     def _facts(self, scope: ColumnElement[bool]) -> list[Any]:
+        """Each kind's facts of the orders in ``scope``, per order (an ``order_id``
+        column) for ``ORDER_KINDS``."""
         placed = self._day(_o.created_at)
         ship_day = self._day(_s.created_at)
         queries: list[Any] = []
@@ -263,7 +291,7 @@ class SqlRollupRepository:
                 )
             )
             .where(scope)
-            .group_by(_o.tenant_id, placed, _o.channel, _o.currency)
+            .group_by(_o.tenant_id, _o.id, placed, _o.channel, _o.currency)
         )
 
         # sales: ordered units by SKU; met = cancelled, done = shipped; amount = line value.
@@ -353,6 +381,7 @@ class SqlRollupRepository:
         per_order = (
             select(
                 _o.tenant_id.label("tenant_id"),
+                _o.id.label("order_id"),
                 placed.label("placed"),
                 func.count(distinct(_fo.location_id)).label("locations"),
             )
@@ -368,6 +397,7 @@ class SqlRollupRepository:
         queries.append(
             select(
                 per_order.c.tenant_id.label("tenant_id"),
+                per_order.c.order_id.label("order_id"),
                 per_order.c.placed.label("placed_day"),
                 literal("split").label("kind"),
                 per_order.c.placed.label("day"),
@@ -376,7 +406,7 @@ class SqlRollupRepository:
                 cast(func.count(), BigInteger).label("n"),
                 cast(_count(per_order.c.locations > 1), BigInteger).label("met"),
                 *[cast(literal(0), BigInteger).label(n) for n in _MEASURES[2:]],
-            ).group_by(per_order.c.tenant_id, per_order.c.placed)
+            ).group_by(per_order.c.tenant_id, per_order.c.order_id, per_order.c.placed)
         )
 
         # due: orders not cancelled by promised ship day; done = shipped, met = on time.
@@ -415,7 +445,7 @@ class SqlRollupRepository:
                 )
             )
             .where(scope, _o.promised_ship_by.is_not(None), _o.status != "cancelled")
-            .group_by(_o.tenant_id, placed, _o.promised_ship_by, _o.channel)
+            .group_by(_o.tenant_id, _o.id, placed, _o.promised_ship_by, _o.channel)
         )
 
         # ship_orders: orders shipping on a day in a currency, by the day they last shipped
@@ -449,6 +479,7 @@ class SqlRollupRepository:
         queries.append(
             select(
                 lagged.c.tenant_id.label("tenant_id"),
+                lagged.c.order_id.label("order_id"),
                 lagged.c.placed.label("placed_day"),
                 literal("ship_orders").label("kind"),
                 lagged.c.day.label("day"),
@@ -468,7 +499,14 @@ class SqlRollupRepository:
                 *[cast(literal(0), BigInteger).label(n) for n in _MEASURES[1:4]],
                 cast(func.count(), BigInteger).label("orders"),
                 cast(literal(0), BigInteger).label("amount_e4"),
-            ).group_by(lagged.c.tenant_id, lagged.c.placed, lagged.c.day, lagged.c.currency, prev)
+            ).group_by(
+                lagged.c.tenant_id,
+                lagged.c.order_id,
+                lagged.c.placed,
+                lagged.c.day,
+                lagged.c.currency,
+                prev,
+            )
         )
 
         # shipment: by ship day, location, carrier, service and currency; met = shipped by
@@ -506,7 +544,7 @@ class SqlRollupRepository:
             )
             .select_from(shipped_from)
             .where(scope)
-            .group_by(_o.tenant_id, placed, ship_day, *where_shipped.values())
+            .group_by(_o.tenant_id, _o.id, placed, ship_day, *where_shipped.values())
         )
 
         # transit: delivered shipments by whole days from label to delivery (detail).
@@ -554,6 +592,6 @@ class SqlRollupRepository:
                 )
             )
             .where(scope, _ev.type.in_(ERROR_TYPES))
-            .group_by(_o.tenant_id, placed, event_day, _ev.type)
+            .group_by(_o.tenant_id, _o.id, placed, event_day, _ev.type)
         )
         return queries

@@ -35,7 +35,7 @@ in ``oms.domain.routing_search``, ``routing_lines``, ``routing_units`` and
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -43,6 +43,7 @@ from uuid import UUID
 
 from oms.domain.routing_heuristic import heuristic_plans
 from oms.domain.routing_lines import exact_plans
+from oms.domain.routing_lookahead import Lookahead
 from oms.domain.routing_search import Plan, Problem
 from oms.domain.routing_units import loads_of, placeable, unit_plans
 
@@ -126,17 +127,21 @@ class Package:
     weight_grams: int
     option: ShipOption
     handling: Decimal
+    # What the units drawn are worth to demand expected near the location (look-ahead).
+    depletion: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
 class CostBreakdown:
-    """``total`` is the sum of the other four."""
+    """``total`` is the sum of the others; ``depletion`` is the look-ahead term (0 without
+    one: ``oms.domain.routing_lookahead``)."""
 
     shipping: Decimal
     handling: Decimal
     split_penalty: Decimal
     late_penalty: Decimal
     total: Decimal
+    depletion: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,8 @@ class Explanation:
     considered: tuple[PlanSummary, ...]
     rejected: tuple[tuple[str, str], ...]
     why: str
+    # With a look-ahead: what it kept back or used, in words ("" when it changed nothing).
+    lookahead: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,8 +184,11 @@ def route(
     policy: RoutingPolicy,
     exact_line_limit: int = 6,
     exact_shape_limit: int = EXACT_SHAPE_LIMIT,
+    lookahead: Lookahead | None = None,
 ) -> RoutingResult:
     """Route one order: the cheapest plan under stock, capacity and ``policy``, explained.
+    With ``lookahead``, each unit drawn also costs what it is worth to the demand expected
+    near its location, and the explanation says what that changed.
 
     Raises ``ValueError`` for malformed input (duplicate line numbers or locations,
     negative quantities or weights, ``max_locations`` below 1).
@@ -192,6 +202,7 @@ def route(
         max_packages=policy.max_locations if policy.allow_split else 1,
         split_penalty=policy.split_penalty,
         late_penalty=policy.late_penalty,
+        lookahead=lookahead,
     )
     if not active:
         return _result(problem, active, policy, [Plan((0, 0, 0, 0, 0, ()), ())], "exact", "", 0)
@@ -202,7 +213,85 @@ def route(
         if on_time and on_time[0].key < plans[0].key:
             plans = sorted({*on_time, *plans})
             count = len(on_time)
-    return _result(problem, active, policy, plans, method, reason, count)
+    result = _result(problem, active, policy, plans, method, reason, count)
+    if lookahead is not None and _lookahead_matters(problem, lookahead):
+        myopic = route(
+            lines,
+            candidates,
+            ship=ship,
+            policy=policy,
+            exact_line_limit=exact_line_limit,
+            exact_shape_limit=exact_shape_limit,
+        )
+        words = _lookahead_words(problem, active, result, myopic)
+        result = replace(result, explanation=replace(result.explanation, lookahead=words))
+    return result
+
+
+def _lookahead_matters(problem: Problem, lookahead: Lookahead) -> bool:
+    """Whether any candidate's last unit of a SKU of the order is worth anything."""
+    skus = {sku for per in problem.per for sku, _ in per}
+    return any(
+        lookahead.matters(cand.code, sku, stock.get(sku, 0))
+        for cand, stock in zip(problem.cands, problem.avail, strict=True)
+        for sku in skus
+        if stock.get(sku, 0) > 0
+    )
+
+
+def _drawn(
+    packages: Sequence[Package], active: Sequence[RoutingLine]
+) -> dict[tuple[str, str], int]:
+    """Units of each SKU drawn per location code."""
+    per_unit = {ln.line_no: ln.per_unit for ln in active}
+    drawn: dict[tuple[str, str], int] = {}
+    for package in packages:
+        for line_no, units in package.lines:
+            for sku, per in per_unit[line_no].items():
+                key = (package.code, sku)
+                drawn[key] = drawn.get(key, 0) + per * units
+    return drawn
+
+
+def _lookahead_words(
+    problem: Problem, active: Sequence[RoutingLine], chosen: RoutingResult, myopic: RoutingResult
+) -> str:
+    """What the look-ahead changed against the plan of today's cost alone, in words."""
+    assert problem.lookahead is not None
+    now, then = _drawn(chosen.packages, active), _drawn(myopic.packages, active)
+    stock = {c.code: a for c, a in zip(problem.cands, problem.avail, strict=True)}
+    kept = []
+    penalty = Decimal(0)
+    for (code, sku), units in sorted(then.items()):
+        spared = units - now.get((code, sku), 0)
+        if spared > 0:
+            held = stock[code].get(sku, 0)
+            penalty += problem.lookahead.penalty(code, sku, held, units)
+            penalty -= problem.lookahead.penalty(code, sku, held, units - spared)
+            kept.append(f"{spared} of {sku} at {code}")
+    if kept:
+        more = (chosen.cost.total - chosen.cost.depletion) - (
+            myopic.cost.total - myopic.cost.depletion
+        )
+        return (
+            f"kept {', '.join(kept)} for expected nearby demand, +{_money(penalty)} penalty "
+            f"had they been used; this plan costs {_money(more)} more today"
+        )
+    if chosen.cost.depletion > 0:
+        used = ", ".join(
+            f"{units} of {sku} at {code}"
+            for (code, sku), units in sorted(now.items())
+            if problem.lookahead.penalty(code, sku, stock[code].get(sku, 0), units) > 0
+        )
+        return (
+            f"uses {used} that nearby demand is expected to need, "
+            f"+{_money(chosen.cost.depletion)} penalty; no other plan is cheaper with it"
+        )
+    return ""
+
+
+def _money(amount: Decimal) -> str:
+    return str(amount.quantize(Decimal("0.01")))
 
 
 def _search(
@@ -276,6 +365,9 @@ def _packages(problem: Problem, active: Sequence[RoutingLine], plan: Plan) -> tu
     for c, pieces in plan.alloc:
         grams = sum(units * problem.wt[i] for i, units in pieces)
         cand = problem.cands[c]
+        load = [0] * problem.n
+        for i, units in pieces:
+            load[i] = units
         packages.append(
             Package(
                 location_id=cand.location_id,
@@ -284,6 +376,7 @@ def _packages(problem: Problem, active: Sequence[RoutingLine], plan: Plan) -> tu
                 weight_grams=grams,
                 option=problem.options[(c, grams)],
                 handling=cand.handling_cost,
+                depletion=problem.depletion_amount(c, tuple(load)),
             )
         )
     return tuple(packages)
@@ -294,7 +387,9 @@ def _breakdown(packages: Sequence[Package], policy: RoutingPolicy) -> CostBreakd
     handling = sum((p.handling for p in packages), Decimal(0))
     split = policy.split_penalty * (len(packages) - 1) if packages else Decimal(0)
     late = policy.late_penalty * sum(1 for p in packages if p.option.late)
-    return CostBreakdown(shipping, handling, split, late, shipping + handling + split + late)
+    depletion = sum((p.depletion for p in packages), Decimal(0))
+    total = shipping + handling + split + late + depletion
+    return CostBreakdown(shipping, handling, split, late, total, depletion)
 
 
 class _Weighed(NamedTuple):

@@ -28,7 +28,7 @@ the term; the exact search and the heuristic both charge it through
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
@@ -43,6 +43,7 @@ __all__ = [
     "depletion_penalty",
     "extra_cost",
     "need_probability",
+    "outlooks_of",
     "unit_value",
 ]
 
@@ -152,6 +153,30 @@ def extra_cost(own: Decimal, others: Sequence[tuple[Decimal, float]]) -> Decimal
     spare = [cost for cost, units in others if units > 0]
     nearest = min(spare) if spare else min(cost for cost, _ in others)
     return max(Decimal(0), nearest - own)
+
+
+def outlooks_of(
+    sku: str,
+    stock: Mapping[str, int],
+    demand: Mapping[str, float],
+    unit_cost: Callable[[str, str], Decimal | None],
+) -> dict[tuple[str, str], Outlook]:
+    """The outlook of ``sku`` at each location code holding it (``stock``): its expected
+    ``demand`` there, and ``extra_cost`` against the others, where ``unit_cost(origin,
+    near)`` is what a unit costs from ``origin`` to ``near``'s place (None: no service)."""
+    found: dict[tuple[str, str], Outlook] = {}
+    holders = sorted(code for code, units in stock.items() if units > 0)
+    for here in holders:
+        own = unit_cost(here, here)
+        if own is None:
+            continue
+        others = [
+            (cost, stock[there] - demand.get(there, 0.0))
+            for there in holders
+            if there != here and (cost := unit_cost(there, here)) is not None
+        ]
+        found[(here, sku)] = Outlook(demand.get(here, 0.0), extra_cost(own, others))
+    return found
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from uuid import UUID
 
 from oms.domain.geo import Geocode, GeoPoint, GeoPrecision
 from oms.domain.routing import Candidate, RoutingLine
-from oms.domain.routing_lookahead import Lookahead, Outlook, extra_cost
+from oms.domain.routing_lookahead import Lookahead, Outlook, outlooks_of
 from oms.domain.routing_profile import RoutingProfile
 from oms.domain.shipping import CarrierService
 from oms.services.ports import UnitOfWork
@@ -77,23 +77,20 @@ def lookahead_for(
     cache = _SHARED if cache is None else cache
     cache.on(at.date())
     horizon = settings.horizon_days
+    by_code = {c.code: c for c in net.candidates}
     outlooks: dict[tuple[str, str], Outlook] = {}
     for sku, grams in sorted(unit_grams(lines).items()):
-        holders = [c for c in net.candidates if c.available.get(sku, 0) > 0]
-        demand = {c.code: _demand(uow, cache, tenant_id, sku, c.code, horizon, at) for c in holders}
-        for here in holders:
-            costs = {
-                c.location_id: _unit_cost(cache, net, services, c, here, grams, at) for c in holders
-            }
-            own = costs[here.location_id]
-            if own is None:
-                continue
-            others = [
-                (cost, c.available.get(sku, 0) - demand[c.code])
-                for c in holders
-                if c is not here and (cost := costs[c.location_id]) is not None
-            ]
-            outlooks[(here.code, sku)] = Outlook(demand[here.code], extra_cost(own, others))
+        stock = {c.code: c.available.get(sku, 0) for c in net.candidates}
+        demand = {
+            code: _demand(uow, cache, tenant_id, sku, code, horizon, at)
+            for code, units in stock.items()
+            if units > 0
+        }
+
+        def unit_cost(origin: str, near: str, grams: int = grams) -> Decimal | None:
+            return _unit_cost(cache, net, services, by_code[origin], by_code[near], grams, at)
+
+        outlooks.update(outlooks_of(sku, stock, demand, unit_cost))
     return Lookahead(outlooks, settings.weight)
 
 

@@ -14,11 +14,9 @@ from oms.domain.routing import Candidate, RoutingLine, RoutingPolicy, route
 from oms.domain.routing_lookahead import (
     Lookahead,
     LookaheadSettings,
-    Outlook,
+    SkuOutlook,
     depletion_penalty,
-    extra_cost,
-    need_probability,
-    unit_value,
+    serving_cost,
 )
 from oms.domain.routing_profile import RoutingProfile
 from tests.unit.test_routing import (
@@ -31,53 +29,102 @@ from tests.unit.test_routing import (
     uid,
 )
 
-outlooks = st.builds(
-    Outlook,
-    demand=st.floats(0, 80, allow_nan=False),
-    extra=st.integers(0, 2000).map(lambda cents: Decimal(cents) / 100),
-)
+CODES = ["A", "B", "C", "D"]
+
+
+@st.composite
+def sku_outlooks(draw: st.DrawFn) -> SkuOutlook:
+    codes = CODES[: draw(st.integers(1, 4))]
+    stock = {c: draw(st.integers(0, 12)) for c in codes}
+    demand = {c: draw(st.floats(0, 15, allow_nan=False)) for c in codes}
+    cost = {
+        (a, b): Decimal(draw(st.integers(300, 2000))) / 100
+        for a in codes
+        for b in codes
+        if draw(st.integers(0, 9))
+    }
+    return SkuOutlook(stock, demand, cost)
+
+
+def lp_serving_cost(outlook: SkuOutlook) -> float:
+    """The same least cost by scipy's LP (HiGHS): x[origin, region] and unserved[region]."""
+    from scipy.optimize import linprog
+
+    regions = [r for r, d in outlook.demand.items() if d > 1e-9]
+    origins = [o for o, units in outlook.stock.items() if units > 0]
+    pairs = [(o, r) for o in origins for r in regions if (o, r) in outlook.unit_cost]
+    if not regions:
+        return 0.0
+    unserved = []
+    for r in regions:
+        priced = [float(outlook.unit_cost[o, r]) for o in origins if (o, r) in outlook.unit_cost]
+        unserved.append(max([float(outlook.unit_cost.get((r, r), 0)), *priced]) + 1.0)
+    c = [float(outlook.unit_cost[p]) for p in pairs] + unserved
+    a_eq = [
+        [1.0 if p[1] == r else 0.0 for p in pairs] + [1.0 * (q == r) for q in regions]
+        for r in regions
+    ]
+    a_ub = [[1.0 if p[0] == o else 0.0 for p in pairs] + [0.0] * len(regions) for o in origins]
+    found = linprog(
+        c,
+        A_ub=a_ub or None,
+        b_ub=[outlook.stock[o] for o in origins] or None,
+        A_eq=a_eq,
+        b_eq=[outlook.demand[r] for r in regions],
+    )
+    assert found.status == 0
+    return float(found.fun)
+
+
+@settings(max_examples=40, deadline=None)
+@given(sku_outlooks())
+def test_the_least_serving_cost_is_the_lp_optimum(outlook: SkuOutlook) -> None:
+    assert serving_cost(outlook, outlook.stock) == pytest.approx(lp_serving_cost(outlook), abs=1e-6)
+
+
+def test_the_last_units_cost_what_serving_their_demand_from_the_next_best_costs_more() -> None:
+    outlook = SkuOutlook(
+        {"RENO": 2, "DALLAS": 40},
+        {"RENO": 6.0, "DALLAS": 4.0},
+        {
+            ("RENO", "RENO"): Decimal("7.00"),
+            ("DALLAS", "RENO"): Decimal("10.00"),
+            ("DALLAS", "DALLAS"): Decimal("7.00"),
+            ("RENO", "DALLAS"): Decimal("10.00"),
+        },
+    )
+    assert depletion_penalty(outlook, "RENO", 1, Decimal(1)) == Decimal("3.00")
+    assert depletion_penalty(outlook, "RENO", 2, Decimal("1.5")) == Decimal("9.00")
+    assert depletion_penalty(outlook, "DALLAS", 3, Decimal(1)) == 0  # 36 to spare
+
+
 weights = st.sampled_from([Decimal("0.5"), Decimal(1), Decimal(2)])
 
 
-def test_the_last_unit_where_demand_is_expected_is_worth_the_extra_cost() -> None:
-    assert unit_value(Outlook(20.0, Decimal("3.00")), 1, Decimal(1)) == Decimal("3.00")
-    # Three units of a demand of about 2: the third is needed about one time in three.
-    third = unit_value(Outlook(2.0, Decimal("3.00")), 3, Decimal(1))
-    assert third == (Decimal("3.00") * Decimal(repr(round(need_probability(2.0, 3), 6))))
-    assert Decimal("0.9") < third < Decimal("1.1")
-
-
-def test_the_next_best_location_is_the_cheapest_with_units_to_spare() -> None:
-    others = [(Decimal("5.00"), 0.0), (Decimal("7.00"), 4.0), (Decimal("9.00"), 10.0)]
-    assert extra_cost(Decimal("4.00"), others) == Decimal("3.00")
-    assert extra_cost(Decimal("4.00"), [(Decimal("5.00"), -2.0)]) == Decimal("1.00")
-    assert extra_cost(Decimal("6.00"), [(Decimal("5.00"), 3.0)]) == Decimal(0)
-    assert extra_cost(Decimal("4.00"), []) == Decimal(0)
-
-
-@settings(max_examples=50, deadline=None)
-@given(outlooks, st.integers(0, 30), weights)
+@settings(max_examples=40, deadline=None)
+@given(sku_outlooks(), st.integers(1, 4), weights)
 def test_the_term_is_zero_when_stock_is_plentiful(
-    outlook: Outlook, extra_units: int, weight: Decimal
+    outlook: SkuOutlook, units: int, weight: Decimal
 ) -> None:
-    plentiful = int(3 * outlook.demand) + 15 + extra_units
-    assert unit_value(outlook, plentiful, weight) == 0
-    assert depletion_penalty(outlook, plentiful + 5, 5, weight) == 0
+    code = next(iter(outlook.stock))
+    plentiful = units + int(sum(outlook.demand.values())) + 1
+    stocked = SkuOutlook({**outlook.stock, code: plentiful}, outlook.demand, outlook.unit_cost)
+    assert depletion_penalty(stocked, code, units, weight) == 0
 
 
-@settings(max_examples=50, deadline=None)
-@given(outlooks, st.integers(0, 60), st.integers(1, 8), weights)
+@settings(max_examples=40, deadline=None)
+@given(sku_outlooks(), st.integers(1, 4), weights)
 def test_the_term_never_rises_as_stock_rises(
-    outlook: Outlook, spare: int, units: int, weight: Decimal
+    outlook: SkuOutlook, units: int, weight: Decimal
 ) -> None:
-    stock = units + spare  # a plan never draws more than is held
-    assert unit_value(outlook, stock + 1, weight) <= unit_value(outlook, stock, weight)
-    more = depletion_penalty(outlook, stock + 1, units, weight)
-    assert 0 <= more <= depletion_penalty(outlook, stock, units, weight)
+    code = next(iter(outlook.stock))
+    ahead = Lookahead({"TEE": outlook}, weight)
+    held = outlook.stock[code] + units  # a plan never draws more than is held
+    fewer = ahead.penalty(code, "TEE", held, units)
+    more = ahead.penalty(code, "TEE", held + 1, units)
+    assert 0 <= more <= fewer
     # Drawing more units never costs less.
-    assert depletion_penalty(outlook, stock, units + 1, weight) >= depletion_penalty(
-        outlook, stock, units, weight
-    )
+    assert ahead.penalty(code, "TEE", held + 1, units + 1) >= more
 
 
 def test_the_profile_option_is_off_by_default_and_read_back_unchanged() -> None:
@@ -115,8 +162,14 @@ DALLAS = Candidate(uid("DALLAS"), "DALLAS", {"TEE": 40}, 100, Decimal("1.00"))
 RATES = {"RENO": Rate("6.00", "0"), "DALLAS": Rate("6.50", "0")}
 TEE = RoutingLine(1, 2, 300, {"TEE": 1})
 POLICY = RoutingPolicy(split_penalty=Decimal("1.00"))
+COSTS = {
+    ("RENO", "RENO"): Decimal("7.00"),
+    ("DALLAS", "RENO"): Decimal("10.00"),
+    ("DALLAS", "DALLAS"): Decimal("7.00"),
+    ("RENO", "DALLAS"): Decimal("10.00"),
+}
 AHEAD = Lookahead(
-    {("RENO", "TEE"): Outlook(6.0, Decimal("3.00")), ("DALLAS", "TEE"): Outlook(4.0, Decimal(1))}
+    {"TEE": SkuOutlook({"RENO": 2, "DALLAS": 40}, {"RENO": 6.0, "DALLAS": 4.0}, COSTS)}
 )
 
 
@@ -165,10 +218,22 @@ def test_a_used_unit_that_nearby_demand_needs_is_charged_and_said() -> None:
 
 
 def lookaheads(net: Network) -> st.SearchStrategy[Lookahead]:
-    keys = [(c.code, sku) for c in net.candidates for sku in c.available]
-    return st.dictionaries(st.sampled_from(keys), outlooks, max_size=len(keys)).map(
-        lambda found: Lookahead(found, Decimal(1))
-    )
+    codes = [c.code for c in net.candidates]
+    skus = sorted({sku for c in net.candidates for sku in c.available})
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Lookahead:
+        found = {}
+        for sku in skus:
+            demand = {c: draw(st.floats(0, 6, allow_nan=False)) for c in codes}
+            cost = {
+                (a, b): Decimal(draw(st.integers(100, 1500))) / 100 for a in codes for b in codes
+            }
+            stock = {c.code: c.available.get(sku, 0) for c in net.candidates}
+            found[sku] = SkuOutlook(stock, demand, cost)
+        return Lookahead(found, Decimal(1))
+
+    return build()
 
 
 def best_total_over_units(net: Network, ahead: Lookahead) -> tuple[int, int, Decimal]:

@@ -1,56 +1,53 @@
-"""Look-ahead routing: what a location's last units are worth to the demand expected near it.
+"""Look-ahead routing: what a location's units are worth to the demand expected near it.
 
 A router that looks only at today's order ships from wherever is cheapest now, and may use
-up a location's last units on an order from far away; the next order from near that
-location then ships from further away, at a higher price. In the spirit of Acimovic and
+up a location's last units on an order from far away; the next orders from near that
+location then ship from further away, at a higher price. In the spirit of Acimovic and
 Graves (2015, "Making better fulfillment decisions on the fly in an online retail
-environment"), each unit carries a **marginal value** (a dual price): the expected extra
-cost its absence would cause over the coming days, and the router adds it to a plan's cost
-for every unit the plan draws.
+environment"), units carry a **marginal value** (the dual price of stock in the problem of
+serving the demand still to come), and the router adds it to a plan's cost for the units
+the plan draws.
 
-For one SKU at one location with ``stock`` units (above the routing safety stock):
+For one SKU (``SkuOutlook``): the units each candidate location holds, the demand expected
+near each location over the horizon (its own forecast: the demand it served in the past),
+and what a unit costs from each location to each location's place. ``serving_cost`` is the
+least cost of serving that expected demand from the stock (a small transportation
+problem, solved exactly; demand no stock can serve costs the dearest way to serve it plus
+one, so it is served whenever stock allows). Drawing ``k`` units at a location now costs
+the increase of that least cost when the location holds ``k`` fewer
+(``depletion_penalty``), times the profile's weight:
 
-* ``D`` is the demand expected near the location over the horizon (the location's own
-  forecast: the demand it served in the past; Poisson with the forecast's mean);
-* ``extra`` is what serving one unit of that demand from the next-best location costs more
-  than serving it from here (``extra_cost``: the cheapest other location with units to
-  spare beyond its own expected demand, else the cheapest other holder);
-* the ``stock``-th unit is needed near here with probability ``P(D >= stock)``, so it is
-  worth ``weight x extra x P(D >= stock)``; drawing ``k`` units from ``stock`` costs the sum
-  over the ``k`` last units (``depletion_penalty``).
+* it is zero while the location has units to spare beyond what the plan for the coming
+  demand uses from it (plentiful stock costs nothing);
+* it never rises as the location's stock rises (the least cost is convex in the stock);
+* it is the cost of serving the nearby demand from the next-best location when that one
+  has units to spare, and more when the next-best location then runs short too.
 
-Values are zero where the stock covers the horizon's demand with 99.5% probability
-(``COVERED``), never negative, and never rise as stock rises. Only these functions decide
-the term; the exact search and the heuristic both charge it through
-``oms.domain.routing_search.Problem``.
+Only these functions decide the term; the exact search and the heuristic both charge it
+through ``oms.domain.routing_search.Problem``.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping, Sequence
+import heapq
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from functools import lru_cache
 
 from oms.domain.errors import FieldError
 
 __all__ = [
-    "COVERED",
     "Lookahead",
     "LookaheadSettings",
-    "Outlook",
+    "SkuOutlook",
     "depletion_penalty",
-    "extra_cost",
-    "need_probability",
-    "outlooks_of",
-    "unit_value",
+    "outlook_of",
+    "serving_cost",
 ]
 
-COVERED = 0.995
-"""A unit whose chance of being needed near its location is below 1 - COVERED is worth 0."""
-
-_CENT = Decimal("0.000001")
+_EPSILON = 1e-9
+_PLACES = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
@@ -99,102 +96,167 @@ class LookaheadSettings:
 
 
 @dataclass(frozen=True)
-class Outlook:
-    """One SKU at one location: the demand expected near it over the horizon, and what
-    serving a unit of it from the next-best location costs more than from here."""
+class SkuOutlook:
+    """One SKU: units held per location code, demand expected near each location code over
+    the horizon, and per (origin, near) the cost of a unit from ``origin`` to ``near``'s
+    place (a pair absent: no service)."""
 
-    demand: float
-    extra: Decimal
+    stock: Mapping[str, int]
+    demand: Mapping[str, float]
+    unit_cost: Mapping[tuple[str, str], Decimal]
+
+    def key(self) -> _Key:
+        return (
+            tuple(sorted(self.demand.items())),
+            tuple(sorted((pair, float(cost)) for pair, cost in self.unit_cost.items())),
+        )
+
+
+_Key = tuple[tuple[tuple[str, float], ...], tuple[tuple[tuple[str, str], float], ...]]
+
+
+def serving_cost(outlook: SkuOutlook, stock: Mapping[str, int]) -> float:
+    """The least cost of serving the expected demand from ``stock`` (see the module)."""
+    held = tuple(sorted((code, units) for code, units in stock.items() if units > 0))
+    return _least(outlook.key(), held)
 
 
 @lru_cache(maxsize=65_536)
-def need_probability(demand: float, stock: int) -> float:
-    """``P(D >= stock)`` for Poisson demand of mean ``demand``: the chance that the
-    ``stock``-th unit held is needed within the horizon."""
-    if stock <= 0:
-        return 1.0
-    if demand <= 0:
+def _least(key: _Key, held: tuple[tuple[str, int], ...]) -> float:
+    demand, costs = dict(key[0]), dict(key[1])
+    regions = [code for code, units in sorted(demand.items()) if units > _EPSILON]
+    if not regions:
         return 0.0
-    # 1 - P(D <= stock - 1), the terms summed in log space (large means stay finite).
-    log_term = -demand
-    below = 0.0
-    for j in range(stock):
-        if j:
-            log_term += math.log(demand) - math.log(j)
-        below += math.exp(log_term)
-    return min(1.0, max(0.0, 1.0 - below))
+    # Nodes: 0 source, supplies (the last one: demand left unserved), regions, sink.
+    supplies = [code for code, _ in held]
+    capacity = [float(units) for _, units in held] + [sum(demand[r] for r in regions)]
+    n_supply = len(capacity)
+    sink = 1 + n_supply + len(regions)
+    graph: list[list[int]] = [[] for _ in range(sink + 1)]
+    to: list[int] = []
+    cap: list[float] = []
+    cost: list[float] = []
+
+    def edge(a: int, b: int, room: float, price: float) -> None:
+        for frm, dst, r, c in ((a, b, room, price), (b, a, 0.0, -price)):
+            graph[frm].append(len(to))
+            to.append(dst)
+            cap.append(r)
+            cost.append(c)
+
+    for i, room in enumerate(capacity):
+        edge(0, 1 + i, room, 0.0)
+    for j, region in enumerate(regions):
+        node = 1 + n_supply + j
+        priced = [costs[o, region] for o in supplies if (o, region) in costs]
+        unserved = max([costs.get((region, region), 0.0), *priced]) + 1.0
+        for i, origin in enumerate(supplies):
+            if (origin, region) in costs:
+                edge(1 + i, node, float("inf"), costs[origin, region])
+        edge(n_supply, node, float("inf"), unserved)
+        edge(node, sink, demand[region], 0.0)
+    return _min_cost_flow(graph, to, cap, cost, sink, sum(demand[r] for r in regions))
 
 
-def unit_value(outlook: Outlook, stock: int, weight: Decimal) -> Decimal:
-    """What the last of ``stock`` units is worth near its location (0 when covered)."""
-    chance = need_probability(round(outlook.demand, 6), stock)
-    if chance < 1 - COVERED or outlook.extra <= 0 or weight <= 0:
+def _min_cost_flow(
+    graph: list[list[int]],
+    to: list[int],
+    cap: list[float],
+    cost: list[float],
+    sink: int,
+    want: float,
+) -> float:
+    """Successive shortest paths (Dijkstra on reduced costs) from node 0 to ``sink``."""
+    nodes = len(graph)
+    potential = [0.0] * nodes
+    total = 0.0
+    while want > _EPSILON:
+        dist = [float("inf")] * nodes
+        via = [-1] * nodes
+        dist[0] = 0.0
+        queue = [(0.0, 0)]
+        while queue:
+            d, u = heapq.heappop(queue)
+            if d > dist[u] + _EPSILON:
+                continue
+            for e in graph[u]:
+                if cap[e] > _EPSILON:
+                    v = to[e]
+                    nd = d + cost[e] + potential[u] - potential[v]
+                    if nd < dist[v] - _EPSILON:
+                        dist[v] = nd
+                        via[v] = e
+                        heapq.heappush(queue, (nd, v))
+        if via[sink] < 0:
+            break
+        for v in range(nodes):
+            if dist[v] < float("inf"):
+                potential[v] += dist[v]
+        push = want
+        v = sink
+        while v:
+            e = via[v]
+            push = min(push, cap[e])
+            v = to[e ^ 1]
+        v = sink
+        while v:
+            e = via[v]
+            cap[e] -= push
+            cap[e ^ 1] += push
+            total += push * cost[e]
+            v = to[e ^ 1]
+        want -= push
+    return total
+
+
+def depletion_penalty(outlook: SkuOutlook, code: str, units: int, weight: Decimal) -> Decimal:
+    """What drawing ``units`` at ``code`` now costs the expected demand: the rise of
+    ``serving_cost`` when ``code`` holds that many fewer, times ``weight`` (never below 0)."""
+    held = outlook.stock.get(code, 0)
+    if units <= 0 or held <= 0 or weight <= 0:
         return Decimal(0)
-    value = weight * outlook.extra * Decimal(repr(round(chance, 6)))
-    return value.quantize(_CENT, rounding=ROUND_HALF_EVEN)
+    after = dict(outlook.stock)
+    after[code] = max(0, held - units)
+    rise = serving_cost(outlook, after) - serving_cost(outlook, outlook.stock)
+    value = weight * Decimal(repr(round(max(rise, 0.0), 4)))
+    return value.quantize(_PLACES)
 
 
-def depletion_penalty(outlook: Outlook, stock: int, units: int, weight: Decimal) -> Decimal:
-    """The cost of drawing ``units`` of ``stock``: the values of the last ``units`` units."""
-    return sum(
-        (unit_value(outlook, stock - j, weight) for j in range(min(units, max(stock, 0)))),
-        Decimal(0),
-    )
-
-
-def extra_cost(own: Decimal, others: Sequence[tuple[Decimal, float]]) -> Decimal:
-    """Per unit, what serving this location's nearby demand from the next-best location
-    costs more than from here. ``own``: the cost of a unit from here; ``others``: per other
-    location holding the SKU, (the cost of a unit from there, its units to spare beyond its
-    own expected demand). The cheapest one with units to spare, else the cheapest holder;
-    nothing when no other location holds the SKU (the demand waits either way)."""
-    if not others:
-        return Decimal(0)
-    spare = [cost for cost, units in others if units > 0]
-    nearest = min(spare) if spare else min(cost for cost, _ in others)
-    return max(Decimal(0), nearest - own)
-
-
-def outlooks_of(
-    sku: str,
+def outlook_of(
     stock: Mapping[str, int],
     demand: Mapping[str, float],
     unit_cost: Callable[[str, str], Decimal | None],
-) -> dict[tuple[str, str], Outlook]:
-    """The outlook of ``sku`` at each location code holding it (``stock``): its expected
-    ``demand`` there, and ``extra_cost`` against the others, where ``unit_cost(origin,
-    near)`` is what a unit costs from ``origin`` to ``near``'s place (None: no service)."""
-    found: dict[tuple[str, str], Outlook] = {}
-    holders = sorted(code for code, units in stock.items() if units > 0)
-    for here in holders:
-        own = unit_cost(here, here)
-        if own is None:
-            continue
-        others = [
-            (cost, stock[there] - demand.get(there, 0.0))
-            for there in holders
-            if there != here and (cost := unit_cost(there, here)) is not None
-        ]
-        found[(here, sku)] = Outlook(demand.get(here, 0.0), extra_cost(own, others))
-    return found
+) -> SkuOutlook:
+    """The outlook of one SKU: ``unit_cost(origin, near)`` is asked for every location
+    holding it (``stock``) and every location with expected ``demand``."""
+    origins = sorted(code for code, units in stock.items() if units > 0)
+    places = sorted(code for code, units in demand.items() if units > 0)
+    costs: dict[tuple[str, str], Decimal] = {}
+    for origin in origins:
+        for near in places:
+            found = unit_cost(origin, near)
+            if found is not None:
+                costs[origin, near] = found
+    return SkuOutlook(dict(stock), dict(demand), costs)
 
 
 @dataclass(frozen=True)
 class Lookahead:
-    """The outlooks of one order's SKUs at its candidate locations, keyed by (location
-    code, SKU), and the profile's weight: what the router charges for depleting stock."""
+    """The outlooks of one order's SKUs and the profile's weight: what the router charges
+    for depleting stock."""
 
-    outlooks: Mapping[tuple[str, str], Outlook] = field(default_factory=dict)
+    outlooks: Mapping[str, SkuOutlook] = field(default_factory=dict)
     weight: Decimal = Decimal(1)
 
     def penalty(self, code: str, sku: str, stock: int, units: int) -> Decimal:
         """The cost of drawing ``units`` of ``sku`` from the ``stock`` held at ``code``."""
-        outlook = self.outlooks.get((code, sku))
+        outlook = self.outlooks.get(sku)
         if outlook is None or units <= 0:
             return Decimal(0)
-        return depletion_penalty(outlook, stock, units, self.weight)
+        if outlook.stock.get(code, 0) != stock:
+            outlook = SkuOutlook({**outlook.stock, code: stock}, outlook.demand, outlook.unit_cost)
+        return depletion_penalty(outlook, code, units, self.weight)
 
     def matters(self, code: str, sku: str, stock: int) -> bool:
-        """Whether the last unit of ``stock`` at ``code`` is worth anything."""
-        outlook = self.outlooks.get((code, sku))
-        return outlook is not None and unit_value(outlook, stock, self.weight) > 0
+        """Whether drawing one unit of ``sku`` at ``code`` costs anything."""
+        return self.penalty(code, sku, stock, 1) > 0

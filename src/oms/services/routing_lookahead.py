@@ -16,9 +16,10 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
+from oms.domain.catalogue import Location
 from oms.domain.geo import Geocode, GeoPoint, GeoPrecision
 from oms.domain.routing import Candidate, RoutingLine
-from oms.domain.routing_lookahead import Lookahead, Outlook, outlooks_of
+from oms.domain.routing_lookahead import Lookahead, SkuOutlook, outlook_of
 from oms.domain.routing_profile import RoutingProfile
 from oms.domain.shipping import CarrierService
 from oms.services.ports import UnitOfWork
@@ -78,19 +79,18 @@ def lookahead_for(
     cache.on(at.date())
     horizon = settings.horizon_days
     by_code = {c.code: c for c in net.candidates}
-    outlooks: dict[tuple[str, str], Outlook] = {}
+    places = {loc.code: loc for loc in net.locations.values()}
+    outlooks: dict[str, SkuOutlook] = {}
     for sku, grams in sorted(unit_grams(lines).items()):
         stock = {c.code: c.available.get(sku, 0) for c in net.candidates}
         demand = {
-            code: _demand(uow, cache, tenant_id, sku, code, horizon, at)
-            for code, units in stock.items()
-            if units > 0
+            code: _demand(uow, cache, tenant_id, sku, code, horizon, at) for code in sorted(places)
         }
 
         def unit_cost(origin: str, near: str, grams: int = grams) -> Decimal | None:
-            return _unit_cost(cache, net, services, by_code[origin], by_code[near], grams, at)
+            return _unit_cost(cache, net, services, by_code[origin], places[near], grams, at)
 
-        outlooks.update(outlooks_of(sku, stock, demand, unit_cost))
+        outlooks[sku] = outlook_of(stock, demand, unit_cost)
     return Lookahead(outlooks, settings.weight)
 
 
@@ -118,14 +118,13 @@ def _unit_cost(
     net: Network,
     services: Sequence[CarrierService],
     origin: Candidate,
-    near: Candidate,
+    place: Location,
     grams: int,
     at: datetime,
 ) -> Decimal | None:
-    """Handling plus the cheapest service for one unit from ``origin`` to ``near``'s place."""
-    key = (origin.location_id, near.location_id, grams)
+    """Handling plus the cheapest service for one unit from ``origin`` to ``place``."""
+    key = (origin.location_id, place.id, grams)
     if key not in cache.unit_cost:
-        place = net.locations[near.location_id]
         cost = None
         if place.latitude is not None and place.longitude is not None:
             point = Geocode(GeoPoint(place.latitude, place.longitude), GeoPrecision.GIVEN)

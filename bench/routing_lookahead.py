@@ -55,6 +55,10 @@ from uuid import UUID
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from hindsight import SequenceProblem, solve
+from oms.domain.geo import GeoPoint
+from oms.domain.routing import Candidate, RoutingLine, route
+from oms.domain.routing_lookahead import Lookahead, outlook_of
+from oms.domain.shipping import add_business_days, ship_date
 from routing import (
     CENTRES,
     CUTOFF,
@@ -67,11 +71,6 @@ from routing import (
     build_network,
     carrier_services,
 )
-
-from oms.domain.geo import GeoPoint
-from oms.domain.routing import Candidate, RoutingLine, route
-from oms.domain.routing_lookahead import Lookahead, outlook_of
-from oms.domain.shipping import add_business_days, ship_date
 
 IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
 HISTORY_DAYS = 28
@@ -217,7 +216,9 @@ def run(world: World, lookahead: tuple[Decimal, int] | None, forecast: Forecast)
             weight, horizon = lookahead
             grams = order.lines[0].weight_grams
 
-            def unit_cost(origin: str, near: str, grams: int = grams) -> Decimal | None:
+            def unit_cost(
+                origin: str, near: str, grams: int = grams, order: Order = order
+            ) -> Decimal | None:
                 key = (origin, near, grams)
                 if key not in unit_costs:
                     place = world.points[world.candidates[near].location_id]
@@ -331,7 +332,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         found = evaluate(world, grid)
         results[name] = found
         myopic, best = found["myopic"], found["hindsight"]
-        assert isinstance(myopic, Outcome) and isinstance(best, Outcome)
+        assert isinstance(myopic, Outcome)
+        assert isinstance(best, Outcome)
         print(
             f"\n== {name} sequence (seed {seed}): {len(world.sequence):,} orders, {units:,} "
             f"units, {sum(world.stock.values()):,} units of stock at the start =="
@@ -339,7 +341,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"{'method':<34}{'total cost':>12}{'vs hindsight':>14}{'gap captured':>14}"
               f"{'backorders':>12}{'late':>6}{'cpu s':>8}")  # fmt: skip
 
-        def row(label: str, o: Outcome, captured: str) -> None:
+        def row(label: str, o: Outcome, captured: str, best: Outcome = best) -> None:
             extra = (o.cost - best.cost) / best.cost * 100 if best.cost else Decimal(0)
             print(
                 f"{label:<34}{o.cost:>12,.2f}{extra:>+13.2f}%{captured:>14}"
@@ -382,7 +384,9 @@ def _plot(found: dict[str, object], chosen: tuple[Decimal, int]) -> None:
     best = found["hindsight"]
     myopic = found["myopic"]
     ahead = found["ahead"]
-    assert isinstance(best, Outcome) and isinstance(myopic, Outcome) and isinstance(ahead, dict)
+    assert isinstance(best, Outcome)
+    assert isinstance(myopic, Outcome)
+    assert isinstance(ahead, dict)
     fig, ax = plt.subplots(figsize=(8, 3.6))
     for label, o, colour in (
         ("(a) myopic", myopic, "tab:orange"),

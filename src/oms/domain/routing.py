@@ -59,6 +59,7 @@ __all__ = [
     "RoutingResult",
     "ShipOption",
     "Shipper",
+    "less_this_order",
     "route",
 ]
 
@@ -195,6 +196,8 @@ def route(
     """
     _validate(lines, candidates, policy, exact_line_limit, exact_shape_limit)
     active = sorted((ln for ln in lines if ln.quantity > 0), key=lambda ln: ln.line_no)
+    if lookahead is not None:
+        lookahead = less_this_order(lookahead, active, candidates, ship)
     problem = Problem(
         active,
         candidates,
@@ -226,6 +229,36 @@ def route(
         words = _lookahead_words(problem, active, result, myopic)
         result = replace(result, explanation=replace(result.explanation, lookahead=words))
     return result
+
+
+def less_this_order(
+    lookahead: Lookahead,
+    lines: Sequence[RoutingLine],
+    candidates: Sequence[Candidate],
+    ship: Shipper,
+) -> Lookahead:
+    """The look-ahead without this order's own units: each SKU's units are taken from the
+    demand expected near the location that ships a unit of them cheapest (where, with stock
+    to spare, such an order goes, and so where the forecast counted it)."""
+    for sku, units in sorted(_units_per_sku(lines).items()):
+        grams = min(ln.weight_grams for ln in lines if sku in ln.per_unit)
+        best: tuple[Decimal, str] | None = None
+        for cand in candidates:
+            option = ship(cand.location_id, grams) if cand.available.get(sku, 0) > 0 else None
+            if option is not None:
+                here = (option.price + cand.handling_cost, cand.code)
+                best = here if best is None or here < best else best
+        if best is not None:
+            lookahead = lookahead.without(sku, best[1], units)
+    return lookahead
+
+
+def _units_per_sku(lines: Sequence[RoutingLine]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for ln in lines:
+        for sku, per in ln.per_unit.items():
+            found[sku] = found.get(sku, 0) + per * ln.quantity
+    return found
 
 
 def _lookahead_matters(problem: Problem, lookahead: Lookahead) -> bool:

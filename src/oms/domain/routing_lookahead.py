@@ -257,6 +257,17 @@ class Lookahead:
             outlook = SkuOutlook({**outlook.stock, code: stock}, outlook.demand, outlook.unit_cost)
         return depletion_penalty(outlook, code, units, self.weight)
 
+    def without(self, sku: str, code: str, units: int) -> Lookahead:
+        """The same, with ``units`` of the demand expected near ``code`` taken out: the
+        order being routed is part of that demand, not more of it to come."""
+        outlook = self.outlooks.get(sku)
+        if outlook is None or units <= 0:
+            return self
+        demand = dict(outlook.demand)
+        demand[code] = max(0.0, demand.get(code, 0.0) - units)
+        fewer = SkuOutlook(outlook.stock, demand, outlook.unit_cost)
+        return Lookahead({**self.outlooks, sku: fewer}, self.weight)
+
     def matters(self, code: str, sku: str, stock: int) -> bool:
         """Whether drawing one unit of ``sku`` at ``code`` costs anything."""
         return self.penalty(code, sku, stock, 1) > 0

@@ -3,8 +3,8 @@
 Run it from the project root::
 
     .venv/bin/python bench/routing_lookahead.py [--locations 20] [--skus 10] [--days 14]
-        [--orders-per-day 60] [--seed 7] [--tune-seed 8] [--weights 0.25,0.5,0.75,1]
-        [--horizons 3,7,14] [--no-plots]
+        [--orders-per-day 60] [--seed 7] [--tune-seed 8] [--weights 0.5,0.75,1]
+        [--horizons 7,14] [--no-plots]
 
 On ``bench/routing.py``'s network (its locations, handling costs and carrier rate cards;
 ``--locations`` of them, none at capacity), ``--skus`` SKUs are sold over ``--days`` days
@@ -313,8 +313,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--orders-per-day", type=float, default=60)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--tune-seed", type=int, default=8)
-    parser.add_argument("--weights", default="0.25,0.5,0.75,1")
-    parser.add_argument("--horizons", default="3,7,14")
+    parser.add_argument("--weights", default="0.5,0.75,1")
+    parser.add_argument("--horizons", default="7,14")
     parser.add_argument("--no-plots", action="store_true")
     args = parser.parse_args(argv)
     grid = [(Decimal(w), int(h)) for h in args.horizons.split(",") for w in args.weights.split(",")]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from oms.domain.errors import FieldError
 from oms.domain.routing import Candidate, RoutingLine, RoutingPolicy, less_this_order, route
 from oms.domain.routing_lookahead import (
+    SCENARIOS,
     Lookahead,
     LookaheadSettings,
     SkuOutlook,
@@ -57,8 +58,8 @@ def lp_serving_cost(outlook: SkuOutlook) -> float:
         return 0.0
     unserved = []
     for r in regions:
-        priced = [float(outlook.unit_cost[o, r]) for o in origins if (o, r) in outlook.unit_cost]
-        unserved.append(max([float(outlook.unit_cost.get((r, r), 0)), *priced]) + 1.0)
+        priced = [float(cost) for (_, near), cost in outlook.unit_cost.items() if near == r]
+        unserved.append(max(priced, default=0.0) + 1.0)
     c = [float(outlook.unit_cost[p]) for p in pairs] + unserved
     a_eq = [
         [1.0 if p[1] == r else 0.0 for p in pairs] + [1.0 * (q == r) for q in regions]
@@ -83,9 +84,10 @@ def test_the_least_serving_cost_is_the_lp_optimum(outlook: SkuOutlook) -> None:
 
 
 def test_the_last_units_cost_what_serving_their_demand_from_the_next_best_costs_more() -> None:
+    # Reno expects ~20 (never fewer than 5 in any scenario): both units are surely needed.
     outlook = SkuOutlook(
         {"RENO": 2, "DALLAS": 40},
-        {"RENO": 6.0, "DALLAS": 4.0},
+        {"RENO": 20.0, "DALLAS": 2.0},
         {
             ("RENO", "RENO"): Decimal("7.00"),
             ("DALLAS", "RENO"): Decimal("10.00"),
@@ -95,7 +97,7 @@ def test_the_last_units_cost_what_serving_their_demand_from_the_next_best_costs_
     )
     assert depletion_penalty(outlook, "RENO", 1, Decimal(1)) == Decimal("3.00")
     assert depletion_penalty(outlook, "RENO", 2, Decimal("1.5")) == Decimal("9.00")
-    assert depletion_penalty(outlook, "DALLAS", 3, Decimal(1)) == 0  # 36 to spare
+    assert depletion_penalty(outlook, "DALLAS", 3, Decimal(1)) == 0  # enough to spare
 
 
 weights = st.sampled_from([Decimal("0.5"), Decimal(1), Decimal(2)])
@@ -107,7 +109,8 @@ def test_the_term_is_zero_when_stock_is_plentiful(
     outlook: SkuOutlook, units: int, weight: Decimal
 ) -> None:
     code = next(iter(outlook.stock))
-    plentiful = units + int(sum(outlook.demand.values())) + 1
+    # More than the demand to come in its largest scenario, all by itself.
+    plentiful = units + int(max(SCENARIOS) * sum(outlook.demand.values())) + 1
     stocked = SkuOutlook({**outlook.stock, code: plentiful}, outlook.demand, outlook.unit_cost)
     assert depletion_penalty(stocked, code, units, weight) == 0
 
@@ -212,7 +215,10 @@ def test_with_plentiful_stock_the_lookahead_changes_nothing() -> None:
 def test_a_used_unit_that_nearby_demand_needs_is_charged_and_said() -> None:
     only = route([TEE], [RENO], ship=shipper(RATES), policy=POLICY, lookahead=AHEAD)
     assert [p.code for p in only.packages] == ["RENO"]
-    assert only.cost.depletion == AHEAD.penalty("RENO", "TEE", 2, 2) > 0
+    # Charged for the demand to come: Reno's expected demand less this order's 2 units.
+    rest = less_this_order(AHEAD, [TEE], [RENO], shipper(RATES))
+    assert rest.outlooks["TEE"].demand["RENO"] == 4.0
+    assert only.cost.depletion == rest.penalty("RENO", "TEE", 2, 2) > 0
     assert only.cost.total == only.cost.shipping + only.cost.handling + only.cost.depletion
     assert only.explanation.lookahead.startswith("uses 2 of TEE at RENO")
 

@@ -47,6 +47,9 @@ __all__ = [
 ]
 
 _EPSILON = 1e-9
+SCENARIOS = (0.25, 0.625, 1.0, 1.375, 1.75)
+"""Demand to come is uncertain: the term averages the rise over these multiples of the
+forecast (the rise of a certain forecast overstates how surely a unit is needed)."""
 _PLACES = Decimal("0.0001")
 
 
@@ -105,6 +108,13 @@ class SkuOutlook:
     demand: Mapping[str, float]
     unit_cost: Mapping[tuple[str, str], Decimal]
 
+    def scaled(self, factor: float) -> SkuOutlook:
+        """The same with every expected demand times ``factor``."""
+        if factor == 1.0:
+            return self
+        demand = {code: units * factor for code, units in self.demand.items()}
+        return SkuOutlook(self.stock, demand, self.unit_cost)
+
     def key(self) -> _Key:
         return (
             tuple(sorted(self.demand.items())),
@@ -148,8 +158,10 @@ def _least(key: _Key, held: tuple[tuple[str, int], ...]) -> float:
         edge(0, 1 + i, room, 0.0)
     for j, region in enumerate(regions):
         node = 1 + n_supply + j
-        priced = [costs[o, region] for o in supplies if (o, region) in costs]
-        unserved = max([costs.get((region, region), 0.0), *priced]) + 1.0
+        # Whatever the stock: from every origin priced, held or not (else less stock could
+        # make the demand cheaper to leave unserved).
+        priced = [price for (_, near), price in costs.items() if near == region]
+        unserved = max(priced, default=0.0) + 1.0
         for i, origin in enumerate(supplies):
             if (origin, region) in costs:
                 edge(1 + i, node, float("inf"), costs[origin, region])
@@ -217,7 +229,11 @@ def depletion_penalty(outlook: SkuOutlook, code: str, units: int, weight: Decima
         return Decimal(0)
     after = dict(outlook.stock)
     after[code] = max(0, held - units)
-    rise = serving_cost(outlook, after) - serving_cost(outlook, outlook.stock)
+    rise = 0.0
+    for scale in SCENARIOS:
+        scaled = outlook.scaled(scale)
+        rise += serving_cost(scaled, after) - serving_cost(scaled, outlook.stock)
+    rise /= len(SCENARIOS)
     value = weight * Decimal(repr(round(max(rise, 0.0), 4)))
     return value.quantize(_PLACES)
 

@@ -24,7 +24,7 @@ def simulate_routing(
     orders_per_day: Annotated[float, typer.Option(help="Orders a day (Poisson)")] = 12.0,
     skus: Annotated[int, typer.Option(help="SKUs")] = 4,
     history_days: Annotated[int, typer.Option(help="Days of history forecast first")] = 56,
-    weight: Annotated[str, typer.Option(help="The look-ahead's weight")] = "0.5",
+    weight: Annotated[str, typer.Option(help="The look-ahead's weight")] = "0.75",
     horizon_days: Annotated[int, typer.Option(help="The look-ahead's horizon")] = 7,
     seed: Annotated[int, typer.Option(help="Everything is drawn from it")] = 7,
     jobs: Annotated[int, typer.Option(help="Forecasting processes")] = 1,

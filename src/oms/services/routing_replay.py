@@ -78,7 +78,7 @@ class ReplaySettings:
     orders_per_day: float = 12.0
     skus: int = 4
     seed: int = 7
-    weight: Decimal = Decimal("0.5")
+    weight: Decimal = Decimal("0.75")
     horizon_days: int = 7
 
     def check(self) -> None:

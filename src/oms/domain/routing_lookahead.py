@@ -15,7 +15,8 @@ least cost of serving that expected demand from the stock (a small transportatio
 problem, solved exactly; demand no stock can serve costs the dearest way to serve it plus
 one, so it is served whenever stock allows). Drawing ``k`` units at a location now costs
 the increase of that least cost when the location holds ``k`` fewer
-(``depletion_penalty``), times the profile's weight:
+(``depletion_penalty``), averaged over a few multiples of the forecast (``SCENARIOS``:
+the demand to come is uncertain), times the profile's weight:
 
 * it is zero while the location has units to spare beyond what the plan for the coming
   demand uses from it (plentiful stock costs nothing);

@@ -21,6 +21,7 @@ from oms.cli_analytics import analytics_app
 from oms.cli_channels import channels_app
 from oms.cli_forecast import forecast_app, nightly_job
 from oms.cli_imports import export_app, import_app
+from oms.cli_simulate import simulate_app
 from oms.cli_support import database as _database
 from oms.cli_support import fail as _fail
 from oms.cli_support import guard as _guard
@@ -51,6 +52,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(export_app, name="export")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(analytics_app, name="analytics")
+app.add_typer(simulate_app, name="simulate")
 
 
 @db_app.command("upgrade")

@@ -35,7 +35,7 @@ in ``oms.domain.routing_search``, ``routing_lines``, ``routing_units`` and
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import NamedTuple
@@ -43,6 +43,8 @@ from uuid import UUID
 
 from oms.domain.routing_heuristic import heuristic_plans
 from oms.domain.routing_lines import exact_plans
+from oms.domain.routing_lookahead import Lookahead
+from oms.domain.routing_lookahead_plans import less_this_order, lookahead_matters, lookahead_words
 from oms.domain.routing_search import Plan, Problem
 from oms.domain.routing_units import loads_of, placeable, unit_plans
 
@@ -58,6 +60,7 @@ __all__ = [
     "RoutingResult",
     "ShipOption",
     "Shipper",
+    "less_this_order",
     "route",
 ]
 
@@ -126,17 +129,21 @@ class Package:
     weight_grams: int
     option: ShipOption
     handling: Decimal
+    # What the units drawn are worth to demand expected near the location (look-ahead).
+    depletion: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
 class CostBreakdown:
-    """``total`` is the sum of the other four."""
+    """``total`` is the sum of the others; ``depletion`` is the look-ahead term (0 without
+    one: ``oms.domain.routing_lookahead``)."""
 
     shipping: Decimal
     handling: Decimal
     split_penalty: Decimal
     late_penalty: Decimal
     total: Decimal
+    depletion: Decimal = Decimal(0)
 
 
 @dataclass(frozen=True)
@@ -156,6 +163,8 @@ class Explanation:
     considered: tuple[PlanSummary, ...]
     rejected: tuple[tuple[str, str], ...]
     why: str
+    # With a look-ahead: what it kept back or used, in words ("" when it changed nothing).
+    lookahead: str = ""
 
 
 @dataclass(frozen=True)
@@ -177,14 +186,19 @@ def route(
     policy: RoutingPolicy,
     exact_line_limit: int = 6,
     exact_shape_limit: int = EXACT_SHAPE_LIMIT,
+    lookahead: Lookahead | None = None,
 ) -> RoutingResult:
     """Route one order: the cheapest plan under stock, capacity and ``policy``, explained.
+    With ``lookahead``, each unit drawn also costs what it is worth to the demand expected
+    near its location, and the explanation says what that changed.
 
     Raises ``ValueError`` for malformed input (duplicate line numbers or locations,
     negative quantities or weights, ``max_locations`` below 1).
     """
     _validate(lines, candidates, policy, exact_line_limit, exact_shape_limit)
     active = sorted((ln for ln in lines if ln.quantity > 0), key=lambda ln: ln.line_no)
+    if lookahead is not None:
+        lookahead = less_this_order(lookahead, active, candidates, ship)
     problem = Problem(
         active,
         candidates,
@@ -192,6 +206,7 @@ def route(
         max_packages=policy.max_locations if policy.allow_split else 1,
         split_penalty=policy.split_penalty,
         late_penalty=policy.late_penalty,
+        lookahead=lookahead,
     )
     if not active:
         return _result(problem, active, policy, [Plan((0, 0, 0, 0, 0, ()), ())], "exact", "", 0)
@@ -202,7 +217,19 @@ def route(
         if on_time and on_time[0].key < plans[0].key:
             plans = sorted({*on_time, *plans})
             count = len(on_time)
-    return _result(problem, active, policy, plans, method, reason, count)
+    result = _result(problem, active, policy, plans, method, reason, count)
+    if lookahead is not None and lookahead_matters(problem, lookahead):
+        myopic = route(
+            lines,
+            candidates,
+            ship=ship,
+            policy=policy,
+            exact_line_limit=exact_line_limit,
+            exact_shape_limit=exact_shape_limit,
+        )
+        words = lookahead_words(problem, active, result, myopic)
+        result = replace(result, explanation=replace(result.explanation, lookahead=words))
+    return result
 
 
 def _search(
@@ -276,6 +303,9 @@ def _packages(problem: Problem, active: Sequence[RoutingLine], plan: Plan) -> tu
     for c, pieces in plan.alloc:
         grams = sum(units * problem.wt[i] for i, units in pieces)
         cand = problem.cands[c]
+        load = [0] * problem.n
+        for i, units in pieces:
+            load[i] = units
         packages.append(
             Package(
                 location_id=cand.location_id,
@@ -284,6 +314,7 @@ def _packages(problem: Problem, active: Sequence[RoutingLine], plan: Plan) -> tu
                 weight_grams=grams,
                 option=problem.options[(c, grams)],
                 handling=cand.handling_cost,
+                depletion=problem.depletion_amount(c, tuple(load)),
             )
         )
     return tuple(packages)
@@ -294,7 +325,9 @@ def _breakdown(packages: Sequence[Package], policy: RoutingPolicy) -> CostBreakd
     handling = sum((p.handling for p in packages), Decimal(0))
     split = policy.split_penalty * (len(packages) - 1) if packages else Decimal(0)
     late = policy.late_penalty * sum(1 for p in packages if p.option.late)
-    return CostBreakdown(shipping, handling, split, late, shipping + handling + split + late)
+    depletion = sum((p.depletion for p in packages), Decimal(0))
+    total = shipping + handling + split + late + depletion
+    return CostBreakdown(shipping, handling, split, late, total, depletion)
 
 
 class _Weighed(NamedTuple):

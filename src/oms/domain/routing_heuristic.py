@@ -68,6 +68,9 @@ class _Draft:
                 return None
             late = max(late, priced[0])
             cost += priced[1]
+            if self.p.lookahead is not None:
+                load = tuple(self.alloc[c].get(i, 0) for i in range(self.p.n))
+                cost += self.p.depletion(c, load)
         pieces = sum(len(x) for x in self.alloc.values())
         used = tuple(sorted(self.alloc))
         split = self.p.split if used else 0

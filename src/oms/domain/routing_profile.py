@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from oms.domain.errors import FieldError, InvalidRequest
+from oms.domain.routing_lookahead import LookaheadSettings
 
 __all__ = ["DEFAULT_SERVICE_LEVELS", "READ_ONLY_FIELDS", "RoutingProfile"]
 
@@ -57,6 +58,9 @@ class RoutingProfile:
     default_handling_cost: Decimal = Decimal(0)
     split_penalty: Decimal = Decimal(0)
     service_levels: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_SERVICE_LEVELS))
+    # Charge the depletion of stock that forecast demand near a location will need
+    # (oms.domain.routing_lookahead); off by default.
+    lookahead: LookaheadSettings = field(default_factory=LookaheadSettings)
 
     def handling_at(self, code: str) -> Decimal:
         return self.handling_cost.get(code, self.default_handling_cost)
@@ -105,6 +109,7 @@ class RoutingProfile:
             "default_handling_cost": str(self.default_handling_cost),
             "split_penalty": str(self.split_penalty),
             "service_levels": dict(self.service_levels),
+            "lookahead": self.lookahead.to_dict(),
         }
 
     @classmethod
@@ -167,6 +172,7 @@ class RoutingProfile:
                 str(k): _count(v, f"#/service_levels/{k}", errors, low=0, high=60)
                 for k, v in dict(levels).items()
             },
+            lookahead=LookaheadSettings.from_raw(raw.get("lookahead", {}), errors),
         )
         if errors:
             raise InvalidRequest("The routing profile is not valid", errors)

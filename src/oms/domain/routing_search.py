@@ -33,6 +33,7 @@ from uuid import UUID
 
 if TYPE_CHECKING:
     from oms.domain.routing import Candidate, RoutingLine, ShipOption
+    from oms.domain.routing_lookahead import Lookahead
 
 __all__ = [
     "Key",
@@ -88,8 +89,10 @@ class Problem:
         max_packages: int,
         split_penalty: Decimal,
         late_penalty: Decimal,
+        lookahead: Lookahead | None = None,
     ) -> None:
         self.n = len(lines)
+        self.lookahead = lookahead
         self.qty = [ln.quantity for ln in lines]
         self.wt = [ln.weight_grams for ln in lines]
         self.per = [tuple(sorted(ln.per_unit.items())) for ln in lines]
@@ -149,6 +152,7 @@ class Problem:
         self._holders: dict[Load, int] = {}
         self._pieces: dict[Load, tuple[tuple[int, int], ...]] = {}
         self._room_bits: dict[tuple[int, int], int] = {}
+        self._depletion: dict[tuple[int, Load], int] = {}
         self.on_time_only = False
 
     def room(self, stock: dict[str, int], i: int) -> int:
@@ -179,6 +183,35 @@ class Problem:
         if self.on_time_only and priced is not None and priced[0]:
             return None
         return priced
+
+    def depletion(self, c: int, load: Load) -> int:
+        """The look-ahead cost (micro-units) of ``c`` shipping ``load``: what the units it
+        draws are worth to the demand expected near ``c`` (0 without a look-ahead)."""
+        if self.lookahead is None:
+            return 0
+        key = (c, load)
+        found = self._depletion.get(key)
+        if found is None:
+            found = to_micros(self.depletion_amount(c, load))
+            self._depletion[key] = found
+        return found
+
+    def depletion_amount(self, c: int, load: Load) -> Decimal:
+        """``depletion`` as an amount of money."""
+        if self.lookahead is None:
+            return Decimal(0)
+        drawn: dict[str, int] = {}
+        for i, units in enumerate(load):
+            for sku, per in self.per[i] if units else ():
+                drawn[sku] = drawn.get(sku, 0) + per * units
+        code, stock = self.cands[c].code, self.avail[c]
+        return sum(
+            (
+                self.lookahead.penalty(code, sku, stock.get(sku, 0), units)
+                for sku, units in sorted(drawn.items())
+            ),
+            Decimal(0),
+        )
 
     def only_on_time(self, flag: bool) -> None:
         """From now on treat late options as impossible (``True``) or as priced (``False``)."""
@@ -263,7 +296,7 @@ class Problem:
             bits ^= low
             priced = self.package(c, grams)
             if priced is not None:
-                found.append((priced[0], priced[1], c))
+                found.append((priced[0], priced[1] + self.depletion(c, load), c))
         found.sort()
         self._loads[load] = found
         return found

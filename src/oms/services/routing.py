@@ -37,6 +37,7 @@ from oms.services.geocoding import Geocoder
 from oms.services.incoming import promise_from_incoming
 from oms.services.ports import TransientStorageError, UnitOfWork
 from oms.services.reservations import ReservationResult, hold_picks, reserve_demands, take_stock
+from oms.services.routing_lookahead import lookahead_for
 from oms.services.routing_network import Shipper, carrier_services, priced_in
 from oms.services.routing_network import network as gather_network
 from oms.services.routing_records import (
@@ -231,7 +232,17 @@ def _route_and_reserve(
             break
         net = gather_network(uow, tenant_id, skus, profile, request.exclude, today)
         ship = Shipper(services, net.locations, destination, request.destination, promise, at)
-        result = route(list(remaining.values()), net.candidates, ship=ship, policy=policy)
+        todo = list(remaining.values())
+        lookahead = lookahead_for(
+            uow,
+            tenant_id=tenant_id,
+            profile=profile,
+            net=net,
+            services=services,
+            lines=todo,
+            at=at,
+        )
+        result = route(todo, net.candidates, ship=ship, policy=policy, lookahead=lookahead)
         taken = _take(uow, tenant_id, result, remaining, today, profile, at)
         rounds.append(round_record(result, net.rejected))
         packages.extend(package_record(p, net.locations, at) for p in taken.packages)
@@ -420,8 +431,9 @@ def plan_route(
     destination = _placed(request, geocoder)
     skus = sorted({sku for line in request.lines for sku in line.per_unit})
     net = gather_network(uow, tenant_id, skus, profile, request.exclude, at.date())
+    services = priced_in(carrier_services(uow), request.currency)
     ship = Shipper(
-        priced_in(carrier_services(uow), request.currency),
+        services,
         net.locations,
         destination,
         request.destination,
@@ -433,7 +445,16 @@ def plan_route(
         max_locations=profile.max_locations,
         split_penalty=profile.split_penalty,
     )
-    return route(list(request.lines), net.candidates, ship=ship, policy=policy)
+    lookahead = lookahead_for(
+        uow,
+        tenant_id=tenant_id,
+        profile=profile,
+        net=net,
+        services=services,
+        lines=request.lines,
+        at=at,
+    )
+    return route(list(request.lines), net.candidates, ship=ship, policy=policy, lookahead=lookahead)
 
 
 _NOT_PLACED = Geocode(None, GeoPrecision.UNKNOWN)

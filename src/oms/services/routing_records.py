@@ -90,7 +90,7 @@ def round_record(result: RoutingResult, rejected: Sequence[tuple[str, str]]) -> 
     """One routing round: its cost, the plans considered and why the winner won."""
     cost = result.cost
     explanation = result.explanation
-    return {
+    record: dict[str, Any] = {
         "method": result.method,
         "cost": {
             "shipping": str(cost.shipping),
@@ -116,6 +116,12 @@ def round_record(result: RoutingResult, rejected: Sequence[tuple[str, str]]) -> 
             {"location": code, "why": why} for code, why in [*rejected, *explanation.rejected]
         ],
     }
+    # The look-ahead's share, only when it had one (records without it stay as they were).
+    if cost.depletion:
+        record["cost"]["depletion"] = str(cost.depletion)
+    if explanation.lookahead:
+        record["lookahead"] = explanation.lookahead
+    return record
 
 
 def packages_of(

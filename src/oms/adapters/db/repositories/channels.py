@@ -6,6 +6,7 @@ its order was placed or refused, so the log cannot ride in the intake's transact
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -14,7 +15,12 @@ from sqlalchemy import Engine, delete, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from oms.adapters.db.tables import channel_orders, channel_sync_log, channels
+from oms.adapters.db.tables import (
+    channel_inventory_items,
+    channel_orders,
+    channel_sync_log,
+    channels,
+)
 from oms.domain.channels import (
     ChannelConnection,
     ChannelHealth,
@@ -32,6 +38,7 @@ LAST_SYNCED_STEP = timedelta(seconds=10)
 _c = channels.c
 _l = channel_sync_log.c
 _o = channel_orders.c
+_i = channel_inventory_items.c
 
 
 class SqlChannelRepository:
@@ -101,6 +108,11 @@ class SqlChannelRepository:
             row = conn.execute(select(channels).where(_c.id == channel_id)).first()
         return None if row is None else self._connection(row)
 
+    def stock_pushers(self) -> list[ChannelConnection]:
+        with self._engine.connect() as conn:
+            rows = conn.execute(select(channels).where(_c.push_stock == true())).all()
+        return [self._connection(row) for row in rows]
+
     def page(
         self, tenant_id: UUID, *, after_id: UUID | None, limit: int
     ) -> list[ChannelConnection]:
@@ -137,6 +149,11 @@ class SqlChannelRepository:
                 conn.execute(
                     delete(channel_orders).where(
                         _o.tenant_id == tenant_id, _o.channel_id == channel_id
+                    )
+                )
+                conn.execute(
+                    delete(channel_inventory_items).where(
+                        _i.tenant_id == tenant_id, _i.channel_id == channel_id
                     )
                 )
         return bool(gone)
@@ -224,3 +241,47 @@ class SqlChannelRepository:
         with self._engine.begin() as conn:
             # RETURNING names the row written; none when the stored copy is as new or newer.
             return conn.execute(statement.returning(_o.external_id)).first() is not None
+
+    def inventory_items(
+        self, tenant_id: UUID, channel_id: UUID, skus: Sequence[str]
+    ) -> dict[str, str]:
+        if not skus:
+            return {}
+        with self._engine.connect() as conn:
+            rows = conn.execute(
+                select(_i.sku, _i.inventory_item_id).where(
+                    _i.tenant_id == tenant_id,
+                    _i.channel_id == channel_id,
+                    _i.sku.in_(sorted(set(skus))),
+                )
+            )
+            return {row.sku: row.inventory_item_id for row in rows}
+
+    def remember_inventory_items(
+        self, tenant_id: UUID, channel_id: UUID, items: Mapping[str, str], at: datetime
+    ) -> None:
+        if not items:
+            return
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(channel_inventory_items)
+        statement = statement.on_conflict_do_update(
+            index_elements=[_i.tenant_id, _i.channel_id, _i.sku],
+            set_={
+                "inventory_item_id": statement.excluded.inventory_item_id,
+                "looked_up_at": statement.excluded.looked_up_at,
+            },
+        )
+        with self._engine.begin() as conn:
+            conn.execute(
+                statement,
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "channel_id": channel_id,
+                        "sku": sku,
+                        "inventory_item_id": item_id,
+                        "looked_up_at": at,
+                    }
+                    for sku, item_id in sorted(items.items())
+                ],
+            )

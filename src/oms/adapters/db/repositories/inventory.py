@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 
 from oms.adapters.db.driver import DriverStatement
+from oms.adapters.db.repositories.stock_changes import mark_changed
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
     allocations,
@@ -236,7 +237,10 @@ class SqlInventoryRepository:
             )
             .values(on_hand=on_hand, safety_stock=safety_stock, updated_at=at)
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        mark_changed(self._conn, tenant_id, [(level.sku, level.location_id)], at)
+        return True
 
     def try_reserve(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
@@ -251,7 +255,10 @@ class SqlInventoryRepository:
                 "p_at": at,
             },
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        mark_changed(self._conn, tenant_id, [(sku, location_id)], at)
+        return True
 
     def try_reserve_each(
         self, tenant_id: UUID, wanted: Sequence[tuple[str, UUID, int]], at: datetime
@@ -281,7 +288,9 @@ class SqlInventoryRepository:
                 "at": at,
             },
         )
-        return {(row.sku, row.location_id) for row in rows}
+        reserved = {(row.sku, row.location_id) for row in rows}
+        mark_changed(self._conn, tenant_id, reserved, at)
+        return reserved
 
     def release(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
@@ -298,6 +307,7 @@ class SqlInventoryRepository:
         )
         if result.rowcount != 1:
             raise RuntimeError(f"cannot release {quantity} of {sku} at {location_id}")
+        mark_changed(self._conn, tenant_id, [(sku, location_id)], at)
 
     def take_out(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
@@ -316,6 +326,7 @@ class SqlInventoryRepository:
         ).scalar()
         if on_hand is None:
             raise RuntimeError(f"{quantity} of {sku} at {location_id} are not reserved")
+        mark_changed(self._conn, tenant_id, [(sku, location_id)], at)
         return int(on_hand)
 
     def add_movement(
@@ -449,7 +460,9 @@ class SqlInventoryRepository:
                 "at": at,
             },
         )
-        return {(row.sku, row.location_id) for row in rows}
+        done = {(row.sku, row.location_id) for row in rows}
+        mark_changed(self._conn, tenant_id, done, at)
+        return done
 
     def add_movements(self, tenant_id: UUID, movements: Sequence[NewMovement]) -> None:
         if not movements:

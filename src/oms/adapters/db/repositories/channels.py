@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, delete, insert, or_, select, true, update
+from sqlalchemy import Connection, Engine, delete, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -45,6 +45,12 @@ class SqlChannelRepository:
     def __init__(self, engine: Engine, cipher: CredentialCipher) -> None:
         self._engine = engine
         self._cipher = cipher
+
+    def _read(self) -> Connection:
+        # A read-only transaction: on SQLite a deferred BEGIN, so a read made while the
+        # caller's own unit of work holds the write lock (a sink asked for subscribers in
+        # the worker's fan-out transaction) does not wait for that lock forever.
+        return self._engine.connect().execution_options(oms_readonly=True)
 
     def _connection(self, row: Any) -> ChannelConnection:
         return ChannelConnection(
@@ -97,19 +103,19 @@ class SqlChannelRepository:
         return True
 
     def get(self, tenant_id: UUID, channel_id: UUID) -> ChannelConnection | None:
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 select(channels).where(_c.tenant_id == tenant_id, _c.id == channel_id)
             ).first()
         return None if row is None else self._connection(row)
 
     def find(self, channel_id: UUID) -> ChannelConnection | None:
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(select(channels).where(_c.id == channel_id)).first()
         return None if row is None else self._connection(row)
 
     def stock_pushers(self) -> list[ChannelConnection]:
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(select(channels).where(_c.push_stock == true())).all()
         return [self._connection(row) for row in rows]
 
@@ -119,7 +125,7 @@ class SqlChannelRepository:
         query = select(channels).where(_c.tenant_id == tenant_id)
         if after_id is not None:
             query = query.where(_c.id > after_id)
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(query.order_by(_c.id).limit(limit)).all()
         return [self._connection(row) for row in rows]
 
@@ -193,7 +199,7 @@ class SqlChannelRepository:
             )
 
     def entries(self, tenant_id: UUID, channel_id: UUID, *, limit: int) -> list[SyncEntry]:
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(channel_sync_log)
                 .where(_l.tenant_id == tenant_id, _l.channel_id == channel_id)
@@ -247,7 +253,7 @@ class SqlChannelRepository:
     ) -> dict[str, str]:
         if not skus:
             return {}
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(_i.sku, _i.inventory_item_id).where(
                     _i.tenant_id == tenant_id,

@@ -47,9 +47,13 @@ def test_adjusting_reserving_and_releasing_each_leave_a_marker_of_the_level(
     add_product(uow_factory, tenant_id, "CUP")
     set_stock(uow_factory, tenant_id, "MUG", "BER", 5)
     assert _markers(engine, tenant_id) == {("MUG", str(ber.id))}
+    set_stock(uow_factory, tenant_id, "CUP", "BER", 5)
     _clear(engine, tenant_id)
-    placed = place(uow_factory, tenant_id, order_of(("MUG", 2)))  # reserved
+    place(uow_factory, tenant_id, order_of(("MUG", 1)))  # one level reserved
     assert _markers(engine, tenant_id) == {("MUG", str(ber.id))}
+    _clear(engine, tenant_id)
+    placed = place(uow_factory, tenant_id, order_of(("MUG", 2), ("CUP", 1)))  # two at once
+    assert _markers(engine, tenant_id) == {("MUG", str(ber.id)), ("CUP", str(ber.id))}
     _clear(engine, tenant_id)
     cancel_order(
         uow_factory=uow_factory,
@@ -58,7 +62,7 @@ def test_adjusting_reserving_and_releasing_each_leave_a_marker_of_the_level(
         reason="customer",
         actor=TESTER,
     )  # released
-    assert _markers(engine, tenant_id) == {("MUG", str(ber.id))}
+    assert _markers(engine, tenant_id) == {("MUG", str(ber.id)), ("CUP", str(ber.id))}
 
 
 def test_markers_coalesce_keep_the_first_moment_and_are_claimed_once(

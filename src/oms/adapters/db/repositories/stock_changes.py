@@ -19,6 +19,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Executable, delete, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
+from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.tables import stock_changes
 from oms.services.stock_push import StockChange
 
@@ -33,16 +34,41 @@ def _mark_statement(dialect_name: str) -> Executable:
     return insert(stock_changes).on_conflict_do_nothing()
 
 
+# mark_changed on PostgreSQL: one statement over arrays, however many levels.
+_MARK_EACH = DriverStatement("""
+INSERT INTO stock_changes (tenant_id, sku, location_id, changed_at)
+SELECT %(tenant_id)s, w.sku, w.location_id, %(at)s
+FROM unnest(CAST(%(skus)b AS VARCHAR[]), CAST(%(locations)b AS UUID[])) AS w(sku, location_id)
+ORDER BY w.sku, w.location_id
+ON CONFLICT DO NOTHING
+""")
+
+
 def mark_changed(
     conn: Connection, tenant_id: UUID, levels: Iterable[tuple[str, UUID]], at: datetime
 ) -> None:
     """Leave a marker for each level (SKU, location) whose quantities changed."""
-    rows = [
-        {"tenant_id": tenant_id, "sku": sku, "location_id": location_id, "changed_at": at}
-        for sku, location_id in sorted(set(levels), key=lambda lv: (lv[0], str(lv[1])))
-    ]
-    if rows:
-        conn.execute(_mark_statement(conn.dialect.name), rows)
+    ordered = sorted(set(levels))
+    if not ordered:
+        return
+    if conn.dialect.name == "postgresql":
+        _MARK_EACH.rows(
+            conn,
+            {
+                "tenant_id": tenant_id,
+                "skus": [sku for sku, _ in ordered],
+                "locations": [location_id for _, location_id in ordered],
+                "at": at,
+            },
+        )
+        return
+    conn.execute(
+        _mark_statement(conn.dialect.name),
+        [
+            {"tenant_id": tenant_id, "sku": sku, "location_id": location_id, "changed_at": at}
+            for sku, location_id in ordered
+        ],
+    )
 
 
 class SqlStockChangeRepository:

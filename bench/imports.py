@@ -5,7 +5,7 @@ backends, from /proc): the second says what the import costs when the machine is
 
     .venv/bin/python bench/imports.py [--products 20000] [--locations 5] [--orders 2000]
                                       [--sales 500] [--memory-rows 50000,200000]
-                                      [--big-mb 0]
+                                      [--big-mb 0] [--only-inventory]
 
 Creates its own database (``oms_bench_imports``) on the loopback PostgreSQL server and
 prints, each measured in this process through ``oms.services.imports`` (what ``oms import``
@@ -55,6 +55,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--big-mb", type=int, default=0, help="also stream a file this big")
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--only-pos", action="store_true", help="measure the till only")
+    parser.add_argument(
+        "--only-inventory", action="store_true", help="products and inventory phases only"
+    )
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     return parser.parse_args(argv)
 
@@ -178,6 +181,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report("inventory, levels set", *run(ImportKind.INVENTORY, stock))
     analyze()
     report("inventory, same file again", *run(ImportKind.INVENTORY, stock))
+    if args.only_inventory:
+        return 0
 
     header = (
         "order_id,currency,sku,quantity,email,customer_name,ship_name,ship_line1,"

@@ -1,6 +1,8 @@
 """A Shopify shop on loopback, for tests: the Admin REST orders endpoint as documented
 (cursor pagination by ``page_info`` in the ``Link`` header, ``X-Shopify-Access-Token``,
-429 with ``Retry-After``), and a record of every request.
+429 with ``Retry-After``), the Admin GraphQL calls oms makes (fulfillment orders,
+``fulfillmentCreate``, ``productVariants`` by SKU, ``inventorySetQuantities``, THROTTLED
+answers), and a record of every request.
 
 ``orders`` are REST ``Order`` objects (dicts); ``page_size`` is the shop's own page length
 (whatever ``limit`` asks, to make pagination show in a few orders); ``answers`` scripts the
@@ -10,6 +12,7 @@ status codes of the first requests (a 429 carries ``Retry-After: retry_after``).
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +49,15 @@ class FakeShop:
     fulfillment_orders: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     fulfillments: list[dict[str, Any]] = field(default_factory=list)
     graphql_calls: list[dict[str, Any]] = field(default_factory=list)
+    # Inventory: each variant's SKU -> its InventoryItem gid; the available quantity of
+    # (item gid, location gid) as set; every inventorySetQuantities input received.
+    variants: dict[str, str] = field(default_factory=dict)
+    available: dict[tuple[str, str], int] = field(default_factory=dict)
+    inventory_sets: list[dict[str, Any]] = field(default_factory=list)
+    # A shop that is down answers 503 to everything; ``throttled`` GraphQL calls are
+    # answered THROTTLED (cost 10, 4 points available, 2 restored a second: wait 3 s).
+    down: bool = False
+    throttled: int = 0
 
     def graphql(self, body: dict[str, Any]) -> dict[str, Any]:
         """Answer a query or mutation this fake knows, as the Admin GraphQL API would."""
@@ -71,6 +83,35 @@ class FakeShop:
                 "status": "SUCCESS",
             }
             return {"data": {"fulfillmentCreate": {"fulfillment": made, "userErrors": []}}}
+        if "productVariants" in query:
+            skus = [
+                re.sub(r"\\(.)", r"\1", found)
+                for found in re.findall(r'sku:"((?:[^"\\]|\\.)*)"', variables["query"])
+            ]
+            nodes = [
+                {"sku": sku, "inventoryItem": {"id": self.variants[sku]}}
+                for sku in skus
+                if sku in self.variants
+            ]
+            return {"data": {"productVariants": {"nodes": nodes[: variables["first"]]}}}
+        if "inventorySetQuantities" in query:
+            wanted = variables["input"]
+            known = set(self.variants.values())
+            errors = [
+                {"code": "INVALID_INVENTORY_ITEM", "field": ["input", "quantities", str(n)],
+                 "message": "The specified inventory item could not be found."}
+                for n, q in enumerate(wanted["quantities"])
+                if q["inventoryItemId"] not in known
+            ]  # fmt: skip
+            if wanted["name"] != "available" or not wanted.get("reason"):
+                errors.append({"code": "INVALID_NAME", "field": ["input"], "message": "no"})
+            if not errors:
+                self.inventory_sets.append(wanted)
+                for q in wanted["quantities"]:
+                    self.available[q["inventoryItemId"], q["locationId"]] = q["quantity"]
+            group = None if errors else {"reason": wanted["reason"]}
+            answer = {"inventoryAdjustmentGroup": group, "userErrors": errors}
+            return {"data": {"inventorySetQuantities": answer}}
         return {"errors": [{"message": "unknown query"}]}
 
     def _page(self, query: dict[str, list[str]]) -> tuple[list[dict[str, Any]], str | None]:
@@ -115,6 +156,8 @@ class FakeShop:
                 status = shop.answers.pop(0) if shop.answers else 200
                 if token != shop.access_token:
                     status = 401
+                if shop.down:
+                    status = 503
                 shop.requests.append(Request("GET", url.path, query, token, status))
                 if status == 429:
                     body = b'{"errors":"Exceeded 2 calls per second for api client."}'
@@ -139,7 +182,21 @@ class FakeShop:
                 status = shop.answers.pop(0) if shop.answers else 200
                 if token != shop.access_token:
                     status = 401
+                if shop.down:
+                    status = 503
                 shop.requests.append(Request("POST", url.path, {}, token, status))
+                if status == 200 and shop.throttled:
+                    shop.throttled -= 1
+                    throttled = {
+                        "errors": [{"message": "Throttled", "extensions": {"code": "THROTTLED"}}],
+                        "extensions": {"cost": {
+                            "requestedQueryCost": 10, "actualQueryCost": None,
+                            "throttleStatus": {"maximumAvailable": 1000.0,
+                                               "currentlyAvailable": 4, "restoreRate": 2.0},
+                        }},
+                    }  # fmt: skip
+                    self._send(200, json.dumps(throttled).encode(), {})
+                    return
                 if status == 429:
                     body429 = b'{"errors":"Throttled"}'
                     self._send(429, body429, {"Retry-After": shop.retry_after})

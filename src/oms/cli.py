@@ -297,11 +297,21 @@ def worker(
             "docs/decisions.md)",
         ),
     ] = 60,
+    stock_push_seconds: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=3600,
+            help="Push changed stock to the stores after this long, in one batch "
+            "(0: never; docs/channels.md)",
+        ),
+    ] = 5,
 ) -> None:
     """Deliver the outbox: fan each event out to its subscribers (webhook endpoints, and
     the email and NATS sinks when configured) and send what is due, retrying on the
-    schedule; every ``--rollup-seconds`` catch the analytics rollups up. SIGTERM finishes
-    the batch in progress, then stops."""
+    schedule; every ``--rollup-seconds`` catch the analytics rollups up, every
+    ``--stock-push-seconds`` queue the stock levels changed since for the stores that sell
+    them. SIGTERM finishes the batch in progress, then stops."""
     import logging
 
     import orjson
@@ -310,7 +320,7 @@ def worker(
 
     from oms.adapters.metrics import DeliveryMetrics
     from oms.services.rollups import refresh
-    from oms.wiring import event_batch_renderer, event_renderer, event_sinks
+    from oms.wiring import event_batch_renderer, event_renderer, event_sinks, stock_pushes
     from oms.worker.runner import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -336,12 +346,19 @@ def worker(
             idle_seconds=idle_seconds,
             observe=metrics.observe,
             lease=timedelta(seconds=lease_seconds),
-            periodic=(
-                [(rollup_seconds, lambda: refresh(uow_factory=uow, now=datetime.now(UTC)))]
-                if rollup_seconds
-                else []
-            )
-            + ([(nightly_seconds, nightly_job(uow))] if nightly_seconds else []),
+            periodic=[
+                *(
+                    [(rollup_seconds, lambda: refresh(uow_factory=uow, now=datetime.now(UTC)))]
+                    if rollup_seconds
+                    else []
+                ),
+                *([(nightly_seconds, nightly_job(uow))] if nightly_seconds else []),
+                *(
+                    [(stock_push_seconds, stock_pushes(settings, uow, stock_push_seconds))]
+                    if stock_push_seconds
+                    else []
+                ),
+            ],
         )
         runner.stop_on_signals()
         typer.echo(f"oms worker: delivering (batch {batch_size}, {threads} threads)")

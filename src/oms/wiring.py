@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -54,6 +54,7 @@ __all__ = [
     "password_hasher",
     "pickup_code_key",
     "status_links",
+    "stock_pushes",
     "webhook_address_guard",
 ]
 
@@ -212,16 +213,38 @@ def event_sinks(
     engine = getattr(uow_factory, "engine", None)
     if engine is not None:
         # Shipments of Shopify orders go back to the shop (oms.adapters.channels.shopify_push).
-        from oms.adapters.channels.shopify_push import ShopifyFulfilmentSink
-
-        sinks.append(ShopifyFulfilmentSink(channels=channel_repository(settings, engine)))
         # Shipments of WooCommerce and Magento orders too (adapters/channels/*_push.py).
         from oms.adapters.channels.magento_push import MagentoShipmentSink
+        from oms.adapters.channels.shopify_push import ShopifyFulfilmentSink
+        from oms.adapters.channels.shopify_stock import ShopifyStockSink
         from oms.adapters.channels.woocommerce_push import WooCommerceShipmentSink
 
-        sinks.append(WooCommerceShipmentSink(channels=channel_repository(settings, engine)))
-        sinks.append(MagentoShipmentSink(channels=channel_repository(settings, engine)))
+        channels = channel_repository(settings, engine)
+        sinks.append(ShopifyFulfilmentSink(channels=channels))
+        sinks.append(WooCommerceShipmentSink(channels=channels))
+        sinks.append(MagentoShipmentSink(channels=channels))
+        # Stock levels go to the shops that sell them (oms.services.stock_push).
+        sinks.append(ShopifyStockSink(channels=channels))
     return sinks
+
+
+def stock_pushes(
+    settings: Settings, uow_factory: UnitOfWorkFactory, seconds: float
+) -> Callable[[], int]:
+    """The worker's periodic job that queues the stock pushes (``oms.services.stock_push``)
+    of the levels changed more than ``seconds`` ago (the debounce window)."""
+    from oms.services.stock_push import queue_stock_pushes
+
+    engine = getattr(uow_factory, "engine", None)
+    if engine is None:
+        return lambda: 0
+    channels = channel_repository(settings, engine)
+    return lambda: queue_stock_pushes(
+        uow_factory=uow_factory,
+        channels=channels,
+        now=datetime.now(UTC),
+        window=timedelta(seconds=seconds),
+    )
 
 
 def channel_repository(settings: Settings, engine: Engine) -> ChannelRepository:

@@ -62,7 +62,7 @@ CREDENTIAL_FIELDS: dict[ChannelKind, tuple[str, ...]] = {
     ChannelKind.CSV: (),
 }
 SETTING_FIELDS: dict[ChannelKind, tuple[str, ...]] = {
-    ChannelKind.SHOPIFY: ("shop_domain", "api_base_url"),
+    ChannelKind.SHOPIFY: ("shop_domain", "api_base_url", "shopify_locations"),
     ChannelKind.WOOCOMMERCE: ("store_url",),
     ChannelKind.MAGENTO2: ("base_url",),
     ChannelKind.API: (),

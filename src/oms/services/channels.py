@@ -164,6 +164,22 @@ class ChannelRepository(Protocol):
         the stored one (or none is stored): True when it was, so the caller applies it."""
         ...
 
+    def stock_pushers(self) -> list[ChannelConnection]:
+        """Every tenant's connections with ``push_stock`` on (the worker's stock push)."""
+        ...
+
+    def inventory_items(
+        self, tenant_id: UUID, channel_id: UUID, skus: Sequence[str]
+    ) -> dict[str, str]:
+        """The store's own ids of the items of these SKUs (the store's SKUs), where known."""
+        ...
+
+    def remember_inventory_items(
+        self, tenant_id: UUID, channel_id: UUID, items: Mapping[str, str], at: datetime
+    ) -> None:
+        """Keep the store's item ids of these SKUs (looked up in the store) for next time."""
+        ...
+
 
 @dataclass(frozen=True)
 class ChannelChanges:

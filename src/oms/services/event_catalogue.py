@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 __all__ = [
+    "INTERNAL_TYPES",
     "PUBLIC_TYPES",
     "RECORD_KINDS",
     "ResourceKind",
@@ -105,6 +106,13 @@ PUBLIC_TYPES: dict[str, tuple[ResourceKind, str]] = {
         "cycle_count",
         "a cycle count was approved: each difference posted as a count movement",
     ),
+}
+
+# Internal types: outbox messages for the OMS's own outbound connections, never public
+# (no webhook or broker subscriber hears of them). Each is its own type and its payload is
+# its data; only a sink naming it in its ``internal_types`` is asked for subscribers.
+INTERNAL_TYPES: dict[str, str] = {
+    "channel.stock_push": "available quantities to set in a store (oms.services.stock_push)",
 }
 
 # The steps of a return (oms.services.returns), each a timeline event and a public type.

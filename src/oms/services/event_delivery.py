@@ -32,6 +32,7 @@ from uuid import UUID
 from oms.domain.delivery_schedule import DeliveryStatus, retry_delay
 from oms.services.deliveries import AttemptRecord, ClaimedDelivery, Fanout
 from oms.services.event_catalogue import (
+    INTERNAL_TYPES,
     RECORD_KINDS,
     ResourceRef,
     derived_topics,
@@ -182,11 +183,11 @@ def fan_out_and_claim(
         if not entries:
             return 0, SendBatch()
         now = clock()
-        typed = [(entry, public_type(entry.topic, entry.payload)) for entry in entries]
+        typed = [(entry, _event_type(entry.topic, entry.payload)) for entry in entries]
         refs = {
             entry.id: resource_of(event_type, str(entry.aggregate_id), entry.payload)
             for entry, event_type in typed
-            if event_type is not None
+            if event_type is not None and event_type not in INTERNAL_TYPES
         }
         rendered: dict[tuple[UUID, ResourceRef], dict[str, Any] | None] = {}
         if render_many is not None:
@@ -203,9 +204,9 @@ def fan_out_and_claim(
             if event_type is None:
                 fanouts.append(Fanout(entry, None, None, ()))
                 continue
-            ref = refs[entry.id]
+            ref = refs.get(entry.id)
             data: dict[str, Any] | None = None
-            if ref is not None and ref.kind in RECORD_KINDS:
+            if event_type in INTERNAL_TYPES or (ref is not None and ref.kind in RECORD_KINDS):
                 data = dict(entry.payload)
             elif ref is not None:
                 if (entry.tenant_id, ref) not in rendered:
@@ -225,7 +226,11 @@ def fan_out_and_claim(
             )
             events[entry.id] = event
             subscribers = [
-                (sink.kind, key) for sink in sinks for key in sink.subscribers(uow, event)
+                (sink.kind, key)
+                for sink in sinks
+                if event_type not in INTERNAL_TYPES
+                or event_type in getattr(sink, "internal_types", ())
+                for key in sink.subscribers(uow, event)
             ]
             fanouts.append(Fanout(entry, event_type, data, subscribers))
             for topic in derived_topics(entry.topic, data):
@@ -247,6 +252,11 @@ def fan_out_and_claim(
             uow.outbox.add_many(tenant_id, messages)
         uow.commit()
     return len(entries), batch
+
+
+def _event_type(topic: str, payload: Mapping[str, Any]) -> str | None:
+    """The public type of an outbox message, or its internal type (the topic itself)."""
+    return topic if topic in INTERNAL_TYPES else public_type(topic, payload)
 
 
 @dataclass

@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # they name UnitOfWork in turn
     from oms.services.demand import DemandRepository
     from oms.services.return_records import ReturnRepository
     from oms.services.rollups import RollupRepository
+    from oms.services.stock_push import StockChangeRepository
     from oms.services.users import UserRepository
     from oms.services.webhook_endpoints import WebhookEndpointRepository
 
@@ -761,6 +762,8 @@ class UnitOfWork(Protocol):
     def rollups(self) -> RollupRepository: ...
     @property
     def analytics(self) -> AnalyticsRepository: ...
+    @property
+    def stock_changes(self) -> StockChangeRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -9,8 +9,9 @@ order's fulfillment orders with the carrier, tracking number and tracking URL.
    read backwards), then ``fulfillmentCreate`` with ``trackingInfo``. Items already
    fulfilled are not sent again, so a retry after a lost answer sends nothing twice.
 
-A 429 is retried inside the attempt after its ``Retry-After`` (at most ``max_wait``
-seconds, ``sleep`` injected); any other failure is the attempt's outcome, and the outbox
+A 429 is retried inside the attempt after its ``Retry-After``, a THROTTLED answer after
+the bucket refills (``shopify_graphql``: at most ``max_wait`` seconds, ``sleep``
+injected); any other failure is the attempt's outcome, and the outbox
 retries it on its schedule, so a shop down for a while gets every fulfilment once back.
 """
 
@@ -25,6 +26,7 @@ from uuid import UUID
 
 import httpx
 
+from oms.adapters.channels.shopify_graphql import GraphQLFailed, ShopifyGraphQL
 from oms.domain.channels import ChannelKind, SyncDirection, SyncOutcome
 from oms.services.channels import ChannelRepository, log_sync
 from oms.services.common import utcnow
@@ -57,7 +59,6 @@ mutation FulfillmentCreate($fulfillment: FulfillmentInput!) {
 """
 
 _OPEN = {"OPEN", "IN_PROGRESS"}
-_MAX_429 = 5
 
 
 @dataclass(frozen=True)
@@ -74,13 +75,6 @@ class FulfilmentPush:
     items: tuple[tuple[str, int], ...]  # the store's SKU, quantity
 
 
-class _Failed(Exception):
-    def __init__(self, message: str, status: int | None = None, final: bool = False) -> None:
-        super().__init__(message)
-        self.status = status
-        self.final = final
-
-
 class ShopifyFulfilmentSink:
     """``EventSink`` of kind ``shopify``: shipments of Shopify orders become fulfilments."""
 
@@ -95,9 +89,7 @@ class ShopifyFulfilmentSink:
         max_wait: float = 30.0,
     ) -> None:
         self._channels = channels
-        self._client = client or httpx.Client(timeout=30.0)
-        self._sleep = sleep
-        self._max_wait = max_wait
+        self._api = ShopifyGraphQL(client=client, sleep=sleep, max_wait=max_wait)
 
     def _channel_of(self, uow: UnitOfWork, event: Event) -> tuple[UUID, str] | None:
         order = uow.orders.get(event.tenant_id, event.aggregate_id)
@@ -144,37 +136,14 @@ class ShopifyFulfilmentSink:
         )
 
     def _graphql(self, push: FulfilmentPush, query: str, variables: dict[str, Any]) -> Any:
-        for _ in range(_MAX_429):
-            try:
-                response = self._client.post(
-                    push.graphql_url,
-                    json={"query": query, "variables": variables},
-                    headers={"X-Shopify-Access-Token": push.access_token},
-                )
-            except httpx.TransportError as error:
-                raise _Failed(f"{type(error).__name__}: {error}") from None
-            if response.status_code == 429:
-                raw = response.headers.get("Retry-After", "1")
-                try:
-                    wait = float(raw)
-                except ValueError:
-                    wait = 1.0
-                self._sleep(min(max(wait, 0.0), self._max_wait))
-                continue
-            if response.status_code >= 300:
-                raise _Failed(response.text[:500], response.status_code)
-            body = json.loads(response.content)
-            if body.get("errors"):
-                raise _Failed(json.dumps(body["errors"])[:500], response.status_code)
-            return body.get("data") or {}
-        raise _Failed("still rate limited (429) after every wait", 429)
+        return self._api.call(push.graphql_url, push.access_token, query, variables)
 
     def _line_items(self, push: FulfilmentPush) -> list[dict[str, Any]]:
         """Per open fulfillment order, its line items for the shipment's contents."""
         data = self._graphql(push, FULFILLMENT_ORDERS, {"id": push.order_gid})
         order = data.get("order")
         if order is None:
-            raise _Failed(f"Shopify has no order {push.order_gid}", final=True)
+            raise GraphQLFailed(f"Shopify has no order {push.order_gid}", final=True)
         wanted = dict(push.items)
         chosen: list[dict[str, Any]] = []
         for node in order["fulfillmentOrders"]["nodes"]:
@@ -215,8 +184,8 @@ class ShopifyFulfilmentSink:
                 )
                 errors = data.get("fulfillmentCreate", {}).get("userErrors") or []
                 if errors:
-                    raise _Failed(json.dumps(errors)[:500], 200, final=True)
-        except _Failed as failed:
+                    raise GraphQLFailed(json.dumps(errors)[:500], 200, final=True)
+        except GraphQLFailed as failed:
             self._log(event, prepared, SyncOutcome.FAILED, str(failed))
             return Outcome(
                 delivered=False,
@@ -252,4 +221,4 @@ class ShopifyFulfilmentSink:
         )
 
     def close(self) -> None:
-        self._client.close()
+        self._api.close()

@@ -1426,3 +1426,29 @@ analytics_order_facts = Table(
     PrimaryKeyConstraint("tenant_id", "order_id", "kind", "day", "dims"),
     Index("ix_analytics_order_facts_placed", "tenant_id", "placed_day"),
 )
+
+# Stock push to the stores (migration 0024). A level whose quantities changed leaves one
+# marker per (tenant, SKU, location), the first change's moment kept (later ones coalesce
+# into it); the worker turns markers older than the debounce window into pushes.
+stock_changes = Table(
+    "stock_changes",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("location_id", Uuid, nullable=False),
+    Column("changed_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "sku", "location_id"),
+    Index("ix_stock_changes_changed_at", "changed_at"),
+)
+
+# A store's own id of the item a SKU is (Shopify's InventoryItem gid), looked up once by SKU.
+channel_inventory_items = Table(
+    "channel_inventory_items",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("channel_id", Uuid, nullable=False),
+    Column("sku", String(lengths.SKU), nullable=False),
+    Column("inventory_item_id", String(200), nullable=False),
+    Column("looked_up_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "channel_id", "sku"),
+)

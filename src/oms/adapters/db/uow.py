@@ -27,6 +27,7 @@ from oms.adapters.db.repositories.risk import SqlRiskRuleRepository
 from oms.adapters.db.repositories.rollups import SqlRollupRepository
 from oms.adapters.db.repositories.routing import SqlRoutingRepository
 from oms.adapters.db.repositories.shipments import SqlShipmentRepository
+from oms.adapters.db.repositories.stock_changes import SqlStockChangeRepository
 from oms.adapters.db.repositories.tenants import SqlTenantRepository
 from oms.adapters.db.repositories.users import SqlUserRepository
 from oms.adapters.db.repositories.webhooks import SqlWebhookEndpointRepository
@@ -73,6 +74,7 @@ class SqlUnitOfWork:
     demand: SqlDemandRepository
     rollups: SqlRollupRepository
     analytics: SqlAnalyticsRepository
+    stock_changes: SqlStockChangeRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -111,6 +113,7 @@ class SqlUnitOfWork:
         self.demand = SqlDemandRepository(conn)
         self.rollups = SqlRollupRepository(conn)
         self.analytics = SqlAnalyticsRepository(conn)
+        self.stock_changes = SqlStockChangeRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

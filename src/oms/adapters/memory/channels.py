@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from uuid import UUID
@@ -22,6 +22,7 @@ class InMemoryChannelRepository:
         self._connections: dict[UUID, ChannelConnection] = {}
         self._log: dict[UUID, list[SyncEntry]] = {}
         self._versions: dict[tuple[UUID, UUID, str], datetime] = {}
+        self._items: dict[tuple[UUID, UUID, str], str] = {}
 
     def _name_taken(self, connection: ChannelConnection) -> bool:
         return any(
@@ -104,6 +105,27 @@ class InMemoryChannelRepository:
                 return False
             self._versions[key] = updated_at
             return True
+
+    def stock_pushers(self) -> list[ChannelConnection]:
+        with self._lock:
+            return [c for c in self._connections.values() if c.push_stock]
+
+    def inventory_items(
+        self, tenant_id: UUID, channel_id: UUID, skus: Sequence[str]
+    ) -> dict[str, str]:
+        with self._lock:
+            return {
+                sku: self._items[tenant_id, channel_id, sku]
+                for sku in skus
+                if (tenant_id, channel_id, sku) in self._items
+            }
+
+    def remember_inventory_items(
+        self, tenant_id: UUID, channel_id: UUID, items: Mapping[str, str], at: datetime
+    ) -> None:
+        with self._lock:
+            for sku, item_id in items.items():
+                self._items[tenant_id, channel_id, sku] = item_id
 
 
 @dataclass

@@ -54,6 +54,9 @@ ShopDomain = Annotated[
 ]
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=lengths.SKU)]
 LocationCode = Annotated[str, StringConstraints(min_length=1, max_length=lengths.LOCATION_CODE)]
+ShopifyLocation = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^(gid://shopify/Location/)?[0-9]+$")
+]
 
 
 class _Common(Strict):
@@ -76,6 +79,11 @@ class ShopifyChannelCreate(_Common):
     webhook_secret: Secret = Field(description="The app's API secret key, which signs webhooks")
     api_base_url: Url | None = Field(
         default=None, description="Defaults to https://<shop_domain>/admin/api/2025-01"
+    )
+    shopify_locations: dict[LocationCode, ShopifyLocation] | None = Field(
+        default=None,
+        description="Location code -> the Shopify location its stock is pushed to "
+        "(gid://shopify/Location/<id> or the number)",
     )
 
 
@@ -132,6 +140,7 @@ class ChannelUpdate(Strict):
     api_base_url: Url | None = None
     store_url: Url | None = None
     base_url: Url | None = None
+    shopify_locations: dict[LocationCode, ShopifyLocation] | None = None
     access_token: Secret | None = None
     webhook_secret: Secret | None = None
     consumer_key: Secret | None = None
@@ -142,7 +151,7 @@ class ChannelUpdate(Strict):
     push_stock: bool | None = None
 
 
-SETTING_NAMES = ("shop_domain", "api_base_url", "store_url", "base_url")
+SETTING_NAMES = ("shop_domain", "api_base_url", "store_url", "base_url", "shopify_locations")
 CREDENTIAL_NAMES = ("access_token", "webhook_secret", "consumer_key", "consumer_secret")
 
 

@@ -6,15 +6,21 @@ its order was placed or refused, so the log cannot ride in the intake's transact
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Engine, delete, insert, or_, select, true, update
+from sqlalchemy import Connection, Engine, delete, insert, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from oms.adapters.db.tables import channel_orders, channel_sync_log, channels
+from oms.adapters.db.tables import (
+    channel_inventory_items,
+    channel_orders,
+    channel_sync_log,
+    channels,
+)
 from oms.domain.channels import (
     ChannelConnection,
     ChannelHealth,
@@ -32,12 +38,19 @@ LAST_SYNCED_STEP = timedelta(seconds=10)
 _c = channels.c
 _l = channel_sync_log.c
 _o = channel_orders.c
+_i = channel_inventory_items.c
 
 
 class SqlChannelRepository:
     def __init__(self, engine: Engine, cipher: CredentialCipher) -> None:
         self._engine = engine
         self._cipher = cipher
+
+    def _read(self) -> Connection:
+        # A read-only transaction: on SQLite a deferred BEGIN, so a read made while the
+        # caller's own unit of work holds the write lock (a sink asked for subscribers in
+        # the worker's fan-out transaction) does not wait for that lock forever.
+        return self._engine.connect().execution_options(oms_readonly=True)
 
     def _connection(self, row: Any) -> ChannelConnection:
         return ChannelConnection(
@@ -90,16 +103,21 @@ class SqlChannelRepository:
         return True
 
     def get(self, tenant_id: UUID, channel_id: UUID) -> ChannelConnection | None:
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 select(channels).where(_c.tenant_id == tenant_id, _c.id == channel_id)
             ).first()
         return None if row is None else self._connection(row)
 
     def find(self, channel_id: UUID) -> ChannelConnection | None:
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(select(channels).where(_c.id == channel_id)).first()
         return None if row is None else self._connection(row)
+
+    def stock_pushers(self) -> list[ChannelConnection]:
+        with self._read() as conn:
+            rows = conn.execute(select(channels).where(_c.push_stock == true())).all()
+        return [self._connection(row) for row in rows]
 
     def page(
         self, tenant_id: UUID, *, after_id: UUID | None, limit: int
@@ -107,7 +125,7 @@ class SqlChannelRepository:
         query = select(channels).where(_c.tenant_id == tenant_id)
         if after_id is not None:
             query = query.where(_c.id > after_id)
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(query.order_by(_c.id).limit(limit)).all()
         return [self._connection(row) for row in rows]
 
@@ -137,6 +155,11 @@ class SqlChannelRepository:
                 conn.execute(
                     delete(channel_orders).where(
                         _o.tenant_id == tenant_id, _o.channel_id == channel_id
+                    )
+                )
+                conn.execute(
+                    delete(channel_inventory_items).where(
+                        _i.tenant_id == tenant_id, _i.channel_id == channel_id
                     )
                 )
         return bool(gone)
@@ -176,7 +199,7 @@ class SqlChannelRepository:
             )
 
     def entries(self, tenant_id: UUID, channel_id: UUID, *, limit: int) -> list[SyncEntry]:
-        with self._engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(channel_sync_log)
                 .where(_l.tenant_id == tenant_id, _l.channel_id == channel_id)
@@ -224,3 +247,47 @@ class SqlChannelRepository:
         with self._engine.begin() as conn:
             # RETURNING names the row written; none when the stored copy is as new or newer.
             return conn.execute(statement.returning(_o.external_id)).first() is not None
+
+    def inventory_items(
+        self, tenant_id: UUID, channel_id: UUID, skus: Sequence[str]
+    ) -> dict[str, str]:
+        if not skus:
+            return {}
+        with self._read() as conn:
+            rows = conn.execute(
+                select(_i.sku, _i.inventory_item_id).where(
+                    _i.tenant_id == tenant_id,
+                    _i.channel_id == channel_id,
+                    _i.sku.in_(sorted(set(skus))),
+                )
+            )
+            return {row.sku: row.inventory_item_id for row in rows}
+
+    def remember_inventory_items(
+        self, tenant_id: UUID, channel_id: UUID, items: Mapping[str, str], at: datetime
+    ) -> None:
+        if not items:
+            return
+        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(channel_inventory_items)
+        statement = statement.on_conflict_do_update(
+            index_elements=[_i.tenant_id, _i.channel_id, _i.sku],
+            set_={
+                "inventory_item_id": statement.excluded.inventory_item_id,
+                "looked_up_at": statement.excluded.looked_up_at,
+            },
+        )
+        with self._engine.begin() as conn:
+            conn.execute(
+                statement,
+                [
+                    {
+                        "tenant_id": tenant_id,
+                        "channel_id": channel_id,
+                        "sku": sku,
+                        "inventory_item_id": item_id,
+                        "looked_up_at": at,
+                    }
+                    for sku, item_id in sorted(items.items())
+                ],
+            )

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from oms.adapters.db.driver import DriverStatement
+from oms.adapters.db.repositories.stock_changes import mark_changed
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
     allocations,
@@ -72,7 +73,8 @@ _TAKE_OUT = (
     .values(on_hand=_lv.on_hand - _quantity, reserved=_lv.reserved - _quantity, updated_at=_at)
     .returning(_lv.on_hand)
 )
-# try_reserve for several rows in one statement (PostgreSQL). ``locked`` takes the row locks
+# try_reserve for several rows in one statement (PostgreSQL), leaving the changed levels'
+# markers (``mark_changed``) in the same statement. ``locked`` takes the row locks
 # one row at a time in (sku, location) order, as one conditional UPDATE per row in that
 # order would, so concurrent orders cannot deadlock; the UPDATE then re-checks each row's
 # condition against the row as it now is. Rows are found by primary key, both times: not
@@ -94,25 +96,32 @@ WITH wanted AS (
         WHERE tenant_id = %(tenant_id)s AND sku = w.sku AND location_id = w.location_id
         FOR UPDATE
     ) lv
+), reserved AS (
+    UPDATE inventory_levels lv
+    SET reserved = lv.reserved + k.quantity, updated_at = %(at)s
+    FROM locked k
+    WHERE lv.tenant_id = %(tenant_id)s AND lv.sku = k.sku AND lv.location_id = k.location_id
+        AND lv.on_hand - lv.reserved - lv.safety_stock >= k.quantity
+    RETURNING lv.sku, lv.location_id
+), marked AS (
+    INSERT INTO stock_changes (tenant_id, sku, location_id, changed_at)
+    SELECT %(tenant_id)s, r.sku, r.location_id, %(at)s FROM reserved r
+    ORDER BY r.sku, r.location_id
+    ON CONFLICT DO NOTHING
 )
-UPDATE inventory_levels lv
-SET reserved = lv.reserved + k.quantity, updated_at = %(at)s
-FROM locked k
-WHERE lv.tenant_id = %(tenant_id)s AND lv.sku = k.sku AND lv.location_id = k.location_id
-    AND lv.on_hand - lv.reserved - lv.safety_stock >= k.quantity
-RETURNING lv.sku, lv.location_id
+SELECT sku, location_id FROM reserved
 """)
 # compare_and_set for several levels in one statement (PostgreSQL), the rows locked in
 # (sku, location) order first as _TRY_RESERVE_EACH locks them.
 _SET_EACH = DriverStatement("""
 WITH wanted AS (
     SELECT * FROM unnest(
-        CAST(%(skus)s AS VARCHAR[]),
-        CAST(%(locations)s AS UUID[]),
-        CAST(%(was_on_hand)s AS INTEGER[]),
-        CAST(%(was_safety)s AS INTEGER[]),
-        CAST(%(on_hand)s AS INTEGER[]),
-        CAST(%(safety)s AS INTEGER[])
+        CAST(%(skus)b AS VARCHAR[]),
+        CAST(%(locations)b AS UUID[]),
+        CAST(%(was_on_hand)b AS INTEGER[]),
+        CAST(%(was_safety)b AS INTEGER[]),
+        CAST(%(on_hand)b AS INTEGER[]),
+        CAST(%(safety)b AS INTEGER[])
     ) AS w(sku, location_id, was_on_hand, was_safety, on_hand, safety)
     ORDER BY sku, location_id
 ), locked AS (
@@ -135,7 +144,7 @@ _ENSURE_EACH = DriverStatement("""
 INSERT INTO inventory_levels
     (tenant_id, sku, location_id, on_hand, reserved, safety_stock, updated_at)
 SELECT %(tenant_id)s, w.sku, w.location_id, 0, 0, 0, %(at)s
-FROM unnest(CAST(%(skus)s AS VARCHAR[]), CAST(%(locations)s AS UUID[])) AS w(sku, location_id)
+FROM unnest(CAST(%(skus)b AS VARCHAR[]), CAST(%(locations)b AS UUID[])) AS w(sku, location_id)
 ORDER BY w.sku, w.location_id
 ON CONFLICT DO NOTHING
 RETURNING sku
@@ -144,11 +153,11 @@ _MOVEMENTS_EACH = DriverStatement("""
 INSERT INTO inventory_movements (tenant_id, id, sku, location_id, kind, quantity,
     on_hand_after, reason, reference, actor, created_at)
 SELECT %(tenant_id)s, w.* FROM unnest(
-    CAST(%(ids)s AS UUID[]), CAST(%(skus)s AS VARCHAR[]), CAST(%(locations)s AS UUID[]),
-    CAST(%(kinds)s AS VARCHAR[]), CAST(%(quantities)s AS INTEGER[]),
-    CAST(%(after)s AS INTEGER[]), CAST(%(reasons)s AS TEXT[]),
-    CAST(%(references)s AS VARCHAR[]), CAST(%(actors)s AS VARCHAR[]),
-    CAST(%(created)s AS TIMESTAMPTZ[])
+    CAST(%(ids)b AS UUID[]), CAST(%(skus)b AS VARCHAR[]), CAST(%(locations)b AS UUID[]),
+    CAST(%(kinds)b AS VARCHAR[]), CAST(%(quantities)b AS INTEGER[]),
+    CAST(%(after)b AS INTEGER[]), CAST(%(reasons)b AS TEXT[]),
+    CAST(%(references)b AS VARCHAR[]), CAST(%(actors)b AS VARCHAR[]),
+    CAST(%(created)b AS TIMESTAMPTZ[])
 ) AS w
 RETURNING id
 """)
@@ -236,7 +245,10 @@ class SqlInventoryRepository:
             )
             .values(on_hand=on_hand, safety_stock=safety_stock, updated_at=at)
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        mark_changed(self._conn, tenant_id, [(level.sku, level.location_id)], at)
+        return True
 
     def try_reserve(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
@@ -251,7 +263,10 @@ class SqlInventoryRepository:
                 "p_at": at,
             },
         )
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        mark_changed(self._conn, tenant_id, [(sku, location_id)], at)
+        return True
 
     def try_reserve_each(
         self, tenant_id: UUID, wanted: Sequence[tuple[str, UUID, int]], at: datetime
@@ -281,6 +296,7 @@ class SqlInventoryRepository:
                 "at": at,
             },
         )
+        # The statement left the markers of the levels it changed (stock_changes).
         return {(row.sku, row.location_id) for row in rows}
 
     def release(
@@ -298,6 +314,7 @@ class SqlInventoryRepository:
         )
         if result.rowcount != 1:
             raise RuntimeError(f"cannot release {quantity} of {sku} at {location_id}")
+        mark_changed(self._conn, tenant_id, [(sku, location_id)], at)
 
     def take_out(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
@@ -316,6 +333,7 @@ class SqlInventoryRepository:
         ).scalar()
         if on_hand is None:
             raise RuntimeError(f"{quantity} of {sku} at {location_id} are not reserved")
+        mark_changed(self._conn, tenant_id, [(sku, location_id)], at)
         return int(on_hand)
 
     def add_movement(
@@ -449,7 +467,9 @@ class SqlInventoryRepository:
                 "at": at,
             },
         )
-        return {(row.sku, row.location_id) for row in rows}
+        done = {(row.sku, row.location_id) for row in rows}
+        mark_changed(self._conn, tenant_id, done, at)
+        return done
 
     def add_movements(self, tenant_id: UUID, movements: Sequence[NewMovement]) -> None:
         if not movements:

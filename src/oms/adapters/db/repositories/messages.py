@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -9,6 +10,7 @@ from uuid import UUID
 
 from sqlalchemy import Connection, insert, select, update
 
+from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import idempotency_keys, outbox
 from oms.domain.ids import new_id
@@ -33,6 +35,18 @@ def outbox_rows(tenant_id: UUID, messages: Sequence[OutboxMessage]) -> list[dict
     ]
 
 
+# add_many on PostgreSQL: one statement over arrays rather than a row each (an import's
+# batch writes hundreds of messages: binding them row by row cost more than writing them).
+_OUTBOX_EACH = DriverStatement("""
+INSERT INTO outbox (tenant_id, id, topic, aggregate_id, payload, created_at, published_at)
+SELECT %(tenant_id)s, w.id, w.topic, w.aggregate_id, CAST(w.payload AS JSON), w.created_at, NULL
+FROM unnest(
+    CAST(%(ids)b AS UUID[]), CAST(%(topics)b AS VARCHAR[]), CAST(%(aggregates)b AS UUID[]),
+    CAST(%(payloads)b AS TEXT[]), CAST(%(created)b AS TIMESTAMPTZ[])
+) AS w(id, topic, aggregate_id, payload, created_at)
+""")
+
+
 class SqlOutboxRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -40,7 +54,20 @@ class SqlOutboxRepository:
     def add_many(self, tenant_id: UUID, messages: Sequence[OutboxMessage]) -> None:
         if not messages:
             return
-        self._conn.execute(insert(outbox), outbox_rows(tenant_id, messages))
+        if self._conn.dialect.name != "postgresql" or len(messages) < 2:
+            self._conn.execute(insert(outbox), outbox_rows(tenant_id, messages))
+            return
+        _OUTBOX_EACH.rows(
+            self._conn,
+            {
+                "tenant_id": tenant_id,
+                "ids": [new_id() for _ in messages],
+                "topics": [m.topic for m in messages],
+                "aggregates": [m.aggregate_id for m in messages],
+                "payloads": [json.dumps(m.payload) for m in messages],
+                "created": [m.created_at for m in messages],
+            },
+        )
 
 
 _ik = idempotency_keys.c

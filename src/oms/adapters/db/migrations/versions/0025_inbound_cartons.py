@@ -5,7 +5,7 @@ carton code receives those contents at once, and ``inbound_scans.carton`` says w
 scanned units came in, so closing reports over and short per carton (docs/inbound.md).
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0024
 Create Date: 2026-12-07
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0025"
-down_revision = "0022"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 

@@ -40,7 +40,7 @@ from oms.domain.returns import (
     units_by_line,
 )
 from oms.services.common import retry_transient, utcnow
-from oms.services.exchanges import ExchangeLine, place_exchange
+from oms.services.exchanges import ExchangeLine, place_exchange, release_replacement
 from oms.services.payment_gateway import PaymentGateway
 from oms.services.payments import (
     GatewayProvider,
@@ -395,6 +395,7 @@ def receive_return(
                 ],
                 restocked=restocked,
             )
+            release_replacement(uow, request, uow.returns.policy(tenant_id), actor=actor, at=when)
             uow.returns.save(request)
             save_order_changes(uow, order, at=when)
             uow.commit()

@@ -63,6 +63,10 @@ class ReturnRepository(Protocol):
         """The tenant's return policy (the defaults when it set none)."""
         ...
 
+    def stored_policies(self) -> dict[UUID, ReturnPolicy]:
+        """Every tenant's policy that was ever set (every tenant: a worker's job)."""
+        ...
+
     def put_policy(self, tenant_id: UUID, policy: ReturnPolicy, *, at: datetime) -> None:
         """Replace the tenant's return policy."""
         ...

@@ -238,6 +238,10 @@ class SqlReturnRepository:
         row = self._conn.execute(select(_p.policy).where(_p.tenant_id == tenant_id)).first()
         return ReturnPolicy() if row is None else ReturnPolicy.from_dict(row.policy)
 
+    def stored_policies(self) -> dict[UUID, ReturnPolicy]:
+        rows = self._conn.execute(select(_p.tenant_id, _p.policy).order_by(_p.tenant_id))
+        return {row.tenant_id: ReturnPolicy.from_dict(row.policy) for row in rows}
+
     def put_policy(self, tenant_id: UUID, policy: ReturnPolicy, *, at: datetime) -> None:
         values = {"policy": policy.to_dict(), "updated_at": at}
         if not insert_if_absent(self._conn, return_policies, {"tenant_id": tenant_id, **values}):

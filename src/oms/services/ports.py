@@ -47,6 +47,7 @@ if TYPE_CHECKING:  # they name UnitOfWork in turn
     from oms.services.demand import DemandRepository
     from oms.services.return_records import ReturnRepository
     from oms.services.rollups import RollupRepository
+    from oms.services.store_credit import StoreCreditRepository
     from oms.services.users import UserRepository
     from oms.services.webhook_endpoints import WebhookEndpointRepository
 
@@ -714,6 +715,8 @@ class UnitOfWork(Protocol):
     def dashboard(self) -> DashboardRepository: ...
     @property
     def returns(self) -> ReturnRepository: ...
+    @property
+    def store_credit(self) -> StoreCreditRepository: ...
     @property
     def inbound(self) -> InboundRepository: ...
     @property

@@ -52,6 +52,7 @@ from oms.services.persistence import locked_order, save_order_changes, settle_or
 from oms.services.ports import TransientStorageError, UnitOfWork, UnitOfWorkFactory
 from oms.services.return_records import ReturnFilter
 from oms.services.return_stock import ReceivedUnits, put_back
+from oms.services.store_credit import credit_entry
 
 __all__ = [
     "ExchangeLine",
@@ -415,9 +416,10 @@ def refund_return(
     at: datetime | None = None,
 ) -> ReturnRequest:
     """Pay a return back through the gateways of the order's captures (newest first), the
-    amount computed here (``oms.domain.refunds``), never given; a store-credit return is
-    recorded without a gateway. A second refund of the same return is refused (409) unless
-    it repeats the first one's Idempotency-Key, which answers the refunded return."""
+    amount computed here (``oms.domain.refunds``), never given; a store-credit return
+    credits the customer's store-credit ledger instead of a gateway. A second refund of the
+    same return is refused (409) unless it repeats the first one's Idempotency-Key, which
+    answers the refunded return."""
     when = at or utcnow()
 
     def attempt() -> ReturnRequest:
@@ -443,6 +445,8 @@ def refund_return(
             if request.exchange_credit:
                 # The replacement order took this much of it already.
                 quote = replace(quote, amount=max(quote.amount - request.exchange_credit, ZERO))
+            if request.resolution is Resolution.STORE_CREDIT and quote.amount > 0:
+                _credit_customer(uow, order, request, quote.amount, actor, when)
             if request.resolution is not Resolution.STORE_CREDIT and quote.amount > 0:
                 records = run_payment(
                     order,
@@ -491,6 +495,35 @@ def refund_return(
             return request
 
     return retry_transient(attempt)
+
+
+def _credit_customer(
+    uow: UnitOfWork,
+    order: Order,
+    request: ReturnRequest,
+    amount: Decimal,
+    actor: Actor,
+    at: datetime,
+) -> None:
+    """Credit a store-credit return's amount to the order's customer (their ledger)."""
+    if order.customer_id is None:
+        raise Conflict(
+            "The order has no customer to give store credit to; refund it instead",
+            return_id=str(request.id),
+        )
+    uow.store_credit.credit(
+        credit_entry(
+            tenant_id=order.tenant_id,
+            customer_id=order.customer_id,
+            currency=order.currency,
+            amount=amount,
+            actor=actor,
+            at=at,
+            return_id=request.id,
+            order_id=order.id,
+            note=f"return of order {order.number}",
+        )
+    )
 
 
 def get_return(

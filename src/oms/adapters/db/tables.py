@@ -1395,9 +1395,10 @@ store_credit_balances = Table(
     Column("tenant_id", Uuid, nullable=False),
     Column("customer_id", Uuid, nullable=False),
     Column("currency", String(lengths.CURRENCY), nullable=False),
-    Column("balance", Money, nullable=False),
+    # Ten-thousandths of the currency unit: integer arithmetic, exact on both databases.
+    Column("balance_e4", BigInteger, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     PrimaryKeyConstraint("tenant_id", "customer_id", "currency"),
     ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
-    CheckConstraint("balance >= 0", name="store_credit_never_negative"),
+    CheckConstraint("balance_e4 >= 0", name="store_credit_never_negative"),
 )

@@ -75,13 +75,13 @@ def upgrade() -> None:
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("customer_id", sa.Uuid(), nullable=False),
         sa.Column("currency", sa.String(3), nullable=False),
-        sa.Column("balance", Amount(), nullable=False),
+        sa.Column("balance_e4", sa.BigInteger(), nullable=False),
         sa.Column("updated_at", UtcDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("tenant_id", "customer_id", "currency"),
         sa.ForeignKeyConstraint(
             ["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]
         ),
-        sa.CheckConstraint("balance >= 0", name="store_credit_never_negative"),
+        sa.CheckConstraint("balance_e4 >= 0", name="store_credit_never_negative"),
     )
 
 

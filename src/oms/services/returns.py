@@ -20,6 +20,7 @@ from oms.domain.errors import (
     Conflict,
     FieldError,
     IdempotencyMismatch,
+    IllegalTransition,
     InvalidRequest,
     NotFound,
 )
@@ -64,6 +65,7 @@ __all__ = [
     "list_returns",
     "lock_return",
     "order_return_status",
+    "preview_refund",
     "put_policy",
     "receive_return",
     "record_step",
@@ -431,20 +433,7 @@ def refund_return(
                 and (request.refund_key == idempotency_key)
             ):
                 return request
-            policy = uow.returns.policy(tenant_id)
-            if request.is_claim:  # lost or damaged on the way: never the customer's fee
-                exempt = policy.fee_exempt_reasons | set(CLAIM_REASONS)
-                policy = replace(policy, fee_exempt_reasons=frozenset(exempt))
-            units = request.refund_units(policy)
-            others = uow.returns.for_order(tenant_id, request.order_id)
-            quote = _quote(order, request, units, others, policy)
-            if request.label is not None and request.label.customer_paid:
-                fee = quote.fee + request.label.cost
-                amount = max(quote.amount - request.label.cost, ZERO)
-                quote = replace(quote, fee=fee, amount=amount)
-            if request.exchange_credit:
-                # The replacement order took this much of it already.
-                quote = replace(quote, amount=max(quote.amount - request.exchange_credit, ZERO))
+            quote = _refund_quote(uow, order, request)
             if request.resolution is Resolution.STORE_CREDIT and quote.amount > 0:
                 _credit_customer(uow, order, request, quote.amount, actor, when)
             if request.resolution is not Resolution.STORE_CREDIT and quote.amount > 0:
@@ -495,6 +484,45 @@ def refund_return(
             return request
 
     return retry_transient(attempt)
+
+
+def _refund_quote(uow: UnitOfWork, order: Order, request: ReturnRequest) -> RefundQuote:
+    """What refunding ``request`` now pays back (IllegalTransition when it may not be):
+    the units' value by ``quote_refund``, less a label the customer pays and what an
+    exchange's replacement took already."""
+    policy = uow.returns.policy(request.tenant_id)
+    if request.is_claim:  # lost or damaged on the way: never the customer's fee
+        exempt = policy.fee_exempt_reasons | set(CLAIM_REASONS)
+        policy = replace(policy, fee_exempt_reasons=frozenset(exempt))
+    units = request.refund_units(policy)
+    others = uow.returns.for_order(request.tenant_id, request.order_id)
+    quote = _quote(order, request, units, others, policy)
+    if request.label is not None and request.label.customer_paid:
+        fee = quote.fee + request.label.cost
+        amount = max(quote.amount - request.label.cost, ZERO)
+        quote = replace(quote, fee=fee, amount=amount)
+    if request.exchange_credit:
+        # The replacement order took this much of it already.
+        quote = replace(quote, amount=max(quote.amount - request.exchange_credit, ZERO))
+    return quote
+
+
+def preview_refund(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, return_id: UUID
+) -> RefundQuote | None:
+    """What refunding the return now would pay back, without paying; None when it may not
+    be refunded now (not received yet, refunded already, a reshipped claim)."""
+    with uow_factory(readonly=True) as uow:
+        found = uow.returns.get(tenant_id, return_id)
+        if found is None:
+            raise NotFound(f"No return {return_id}")
+        order = uow.orders.get(tenant_id, found.order_id, with_events=False)
+        if order is None:
+            raise NotFound(f"No order {found.order_id}")
+        try:
+            return _refund_quote(uow, order, found)
+        except IllegalTransition:
+            return None
 
 
 def _credit_customer(

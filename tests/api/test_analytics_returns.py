@@ -17,8 +17,10 @@ from sqlalchemy import Engine
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
 from oms.domain.returns import WantedLine
+from oms.domain.users import Role
 from oms.services import returns
 from oms.services.rollups import rebuild
+from tests.api.portal_support import new_user, sign_in
 from tests.api.support import ApiTenant, TestClient, api_settings_for, new_tenant
 from tests.builders import TESTER
 from tests.integration.returns_support import (
@@ -102,3 +104,17 @@ def test_a_wrong_item_return_is_a_fulfilment_error_cause(
     got = client.get("/v1/analytics/fulfilment", params=RANGE, headers=shop.headers).json()
     assert got["errors"].get("return.wrong_item") == 1
     assert "return.wrong_size" not in got["errors"]  # the customer's choice, not an error
+
+
+def test_the_portal_analytics_page_has_the_return_reasons_panel_and_its_csv(
+    client: TestClient, uow: SqlUnitOfWorkFactory, shop: ApiTenant
+) -> None:
+    sign_in(client, new_user(uow, Role.MERCHANT_ADMIN, shop.id))
+    page = client.get("/app/analytics", params=RANGE)
+    assert page.status_code == 200
+    panel = page.text.split('id="returns-h"')[1].split("</section>")[0]
+    assert '<td>X</td><td>wrong size</td><td class="num">3</td>' in panel
+    assert "Returns: wrong item sent</dt><dd>1</dd>" in page.text
+    csv_file = client.get("/app/analytics/returns.csv", params=RANGE)
+    assert csv_file.headers["content-type"].startswith("text/csv")
+    assert "X,wrong_size,3,2,0,4,0.75" in csv_file.text

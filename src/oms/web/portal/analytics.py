@@ -1,7 +1,8 @@
 """The analytics pages (``/app/analytics``): sales and units per period with a bar chart,
 by a dimension; SKUs (velocity, cover, ABC/XYZ); fulfilment by carrier, service or
-location with errors by cause; each table also as CSV (``/app/analytics/{report}.csv``).
-The figures of ``oms.services.analytics``, the same the API answers (docs/analytics.md)."""
+location with errors by cause (returns' fulfilment faults among them); return reasons by
+SKU; each table also as CSV (``/app/analytics/{report}.csv``). The figures of
+``oms.services.analytics``, the same the API answers (docs/analytics.md)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from oms.api.routers.analytics import answer, fulfilment_rows, sales_rows, sku_rows
+from oms.api.routers.analytics import (
+    answer,
+    fulfilment_rows,
+    return_reason_rows,
+    sales_rows,
+    sku_rows,
+)
 from oms.domain.errors import InvalidRequest
 from oms.services import analytics
 from oms.web.portal.auth import PortalDep, ViewerDep, app_state
@@ -29,6 +36,10 @@ CAUSES = {
     "fulfillment_order.scan_refused": "Scan mismatches",
     "shipment.exception": CAUSE_WORDS["carrier_exceptions"],
     "shipment.returned_to_sender": CAUSE_WORDS["returned_to_sender"],
+    "return.wrong_item": "Returns: wrong item sent",
+    "return.damaged": "Returns: arrived damaged",
+    "return.lost_in_transit": "Claims: lost in transit",
+    "return.damaged_in_transit": "Claims: damaged in transit",
 }
 
 
@@ -56,6 +67,7 @@ def _reports(
         "sales": analytics.sales(period=period, by=by, **common),
         "skus": analytics.skus(**common),
         "fulfilment": analytics.fulfilment(by=ship_by, **common),
+        "returns": analytics.return_reasons(**common),
     }
 
 
@@ -109,6 +121,7 @@ async def analytics_page(
         sales=sales,
         skus=found["skus"],
         ful=found["fulfilment"],
+        returned=found["returns"],
         chart=bar_chart(
             f"Units per {sales.period}",
             [(f"{start:%d %b}", n) for start, n in sorted(units.items())],
@@ -133,8 +146,9 @@ async def analytics_csv(
     by: _Text = None,
     ship_by: _Text = None,
 ) -> Response:
-    """One of the page's tables as a CSV file: ``sales``, ``skus`` or ``fulfilment``."""
-    if report not in ("sales", "skus", "fulfilment"):
+    """One of the page's tables as a CSV file: ``sales``, ``skus``, ``fulfilment`` or
+    ``returns`` (return reasons by SKU)."""
+    if report not in ("sales", "skus", "fulfilment", "returns"):
         return await run_in_threadpool(
             portal.pages.render, "not_found.html", status=404, viewer=viewer, path=request.url.path
         )
@@ -153,6 +167,8 @@ async def analytics_csv(
         rows = sales_rows(found[report])
     elif report == "skus":
         rows = sku_rows(found[report])
+    elif report == "returns":
+        rows = return_reason_rows(found[report])
     else:
         rows = fulfilment_rows(found[report])
     return answer(report, {}, rows, "csv")

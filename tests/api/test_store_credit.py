@@ -86,6 +86,8 @@ def test_a_store_credit_return_credits_the_customer_and_the_ledger_balances(
     order = client.get(f"/v1/orders/{refunded['order_id']}", headers=shop.headers).json()
     assert order["payment_status"] == "paid"
     assert find_store_credit_drift(uow_factory=uow) == []
+    customer = client.get(f"/v1/customers/{customer_id}", headers=shop.headers).json()
+    assert customer["store_credit"] == {"EUR": refunded["refund_amount"]}
 
 
 def test_an_unknown_customer_has_no_store_credit(client: TestClient, shop: ApiTenant) -> None:

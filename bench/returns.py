@@ -359,7 +359,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = f"http://127.0.0.1:{port}"
     server = start_server(env, port, args.workers)
     try:
-        asyncio.run(wait_ready(base, server))
+        # A loaded machine can take minutes to import and start two server processes.
+        asyncio.run(wait_ready(base, server, timeout=600))
         meter = CpuMeter(server_group=server.pid, database=BENCH_DB)
         meter.start()
         flow, wall = asyncio.run(run_flow(base, tenant["api_key"], orders, args.clients))

@@ -16,7 +16,9 @@ from sqlalchemy import Engine
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
 from oms.domain.errors import Conflict
+from oms.domain.users import Role
 from oms.services.store_credit import find_store_credit_drift, spend_store_credit
+from tests.api.portal_support import new_user, sign_in
 from tests.api.support import ApiTenant, TestClient, api_settings_for, assert_problem, new_tenant
 from tests.builders import TESTER
 from tests.integration.returns_support import open_shop, returns_engine, shipped_order
@@ -88,6 +90,9 @@ def test_a_store_credit_return_credits_the_customer_and_the_ledger_balances(
     assert find_store_credit_drift(uow_factory=uow) == []
     customer = client.get(f"/v1/customers/{customer_id}", headers=shop.headers).json()
     assert customer["store_credit"] == {"EUR": refunded["refund_amount"]}
+    sign_in(client, new_user(uow, Role.MERCHANT_ADMIN, shop.id))
+    page = client.get(f"/app/orders/{shop.id}/{refunded['order_id']}")
+    assert f"<dt>Store credit</dt><dd>{refunded['refund_amount']} EUR</dd>" in page.text
 
 
 def test_an_unknown_customer_has_no_store_credit(client: TestClient, shop: ApiTenant) -> None:

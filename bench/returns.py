@@ -47,6 +47,7 @@ import aiohttp
 import psycopg
 
 from benchkit import (
+    CpuMeter,
     database_url,
     free_port,
     percentile,
@@ -358,8 +359,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     base = f"http://127.0.0.1:{port}"
     server = start_server(env, port, args.workers)
     try:
-        asyncio.run(wait_ready(base, server))
+        # A loaded machine can take minutes to import and start two server processes.
+        asyncio.run(wait_ready(base, server, timeout=600))
+        meter = CpuMeter(server_group=server.pid, database=BENCH_DB)
+        meter.start()
         flow, wall = asyncio.run(run_flow(base, tenant["api_key"], orders, args.clients))
+        cpu = meter.stop()
     finally:
         stop_server(server)
     print(
@@ -375,6 +380,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                 + "".join(f"{percentile(values, p):>8.1f}" for p in (50, 95, 99))
                 + f"{values[-1]:>8.1f}"
             )
+    calls = sum(len(flow.latency[step]) for step in STEPS)
+    if cpu is not None and calls:
+        # Wall figures on a shared machine say more about the machine; CPU per call does not.
+        print(
+            f"CPU per return ({calls / args.orders:.0f} calls: request, receive, 2 refunds, "
+            f"read): server {1000 * cpu.server / args.orders:.1f} ms, PostgreSQL "
+            f"{1000 * cpu.postgres / args.orders:.1f} ms (lower bound), client "
+            f"{1000 * cpu.client / args.orders:.1f} ms; per call: server "
+            f"{1000 * cpu.server / calls:.1f} ms, PostgreSQL {1000 * cpu.postgres / calls:.1f} ms"
+        )
+        print(
+            f"the rest of the machine meanwhile: {cpu.other:.1f} CPU s in {wall:.1f} s "
+            f"({cpu.other / wall:.2f} cores busy with other work)"
+        )
     print(f"refund pairs (status of both answers): {dict(flow.refund_answers)}")
     for (step, status), count in sorted(flow.unexpected.items()):
         print(f"unexpected: {step} {status} x{count}: {flow.first_body[(step, status)]}")

@@ -319,6 +319,8 @@ def worker(
     from psycopg.types.json import set_json_loads
 
     from oms.adapters.metrics import DeliveryMetrics
+    from oms.adapters.payments.registry import gateway_named
+    from oms.services.parcel_claims import claim_quiet_parcels
     from oms.services.rollups import refresh
     from oms.wiring import event_batch_renderer, event_renderer, event_sinks, stock_pushes
     from oms.worker.runner import Worker
@@ -359,6 +361,13 @@ def worker(
                     else []
                 ),
             ],
+        )
+        # Parcels not scanned for the tenant's claim_after_days open their claim (hourly).
+        runner.add_periodic(
+            3600,
+            lambda: claim_quiet_parcels(
+                uow_factory=uow, gateways=gateway_named, now=datetime.now(UTC)
+            ),
         )
         runner.stop_on_signals()
         typer.echo(f"oms worker: delivering (batch {batch_size}, {threads} threads)")

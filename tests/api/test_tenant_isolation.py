@@ -602,6 +602,7 @@ ID_ROUTES = [
         ],
     ),
     IdRoute("GET", "/v1/customers/{customer_id}", lambda w: [_their_customer(w)]),
+    IdRoute("GET", "/v1/customers/{customer_id}/store-credit", lambda w: [_their_customer(w)]),
     IdRoute(
         "DELETE",
         "/v1/risk-rules/{rule_id}",

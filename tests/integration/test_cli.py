@@ -123,10 +123,15 @@ def test_demo_seeds_orders_and_check_then_passes(fresh_sqlite: str, now: str) ->
     assert shipments & {"delivered", "exception", "returned_to_sender"}
     # Every reason but no_carrier_service (each demo order ships with a priced parcel; that
     # hold is shown in tests/api/test_routing_after_edits.py) and unknown_sku (only a store's
-    # order names a SKU the catalogue lacks: tests/api/test_channels.py).
+    # order names a SKU the catalogue lacks: tests/api/test_channels.py), awaiting_return
+    # and parcel_claim (the demo's tenants keep the default return policy, under which
+    # exchanges ship at once and no claim opens by itself: tests/integration/
+    # test_returns_tracking.py and test_parcel_claims.py).
     assert held_for == {reason.value for reason in HoldReason} - {
         "no_carrier_service",
         "unknown_sku",
+        "awaiting_return",
+        "parcel_claim",
     }
     assert {"paid", "authorized", "pending"} <= payment_states
     assert backordered is not None

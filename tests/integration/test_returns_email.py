@@ -16,11 +16,13 @@ from oms.adapters.payments.registry import gateway_named
 from oms.domain.notifications import Template, template_for
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.domain.returns import Disposition, WantedLine
+from oms.domain.tracking import ShipmentStatus, TrackingEvent
 from oms.services import returns
 from oms.services.customer_email import compose_email
 from oms.services.event_catalogue import public_type
 from oms.services.events import Event
 from oms.services.return_labels import buy_return_label
+from oms.services.tracking import CarrierEvent, record_carrier_events
 from tests.builders import TESTER
 from tests.integration.returns_support import (
     CARRIERS,
@@ -173,3 +175,41 @@ def test_approved_and_received_emails_follow_a_defect(
     assert _subject(uow_factory, received) == (
         f"We have received your return for order #{order.number}"
     )
+
+
+def test_the_approval_email_still_goes_once_the_parcel_is_scanned_on_its_way(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, returns_engine: Engine
+) -> None:
+    shop = open_shop(uow_factory, tenant_id)
+    order = shipped_order(uow_factory, shop, ("X", 1))
+    request, _ = returns.request_return(
+        uow_factory=uow_factory,
+        tenant_id=shop,
+        order_id=order.id,
+        command=returns.NewReturn((WantedLine(1, 1, "defective"),)),
+        actor=TESTER,
+        at=LATER,
+    )
+    labelled = buy_return_label(
+        uow_factory=uow_factory,
+        carriers=CARRIERS,
+        tenant_id=shop,
+        return_id=request.id,
+        location="NEAR",
+        actor=TESTER,
+        at=LATER,
+    )
+    assert labelled.label is not None
+    record_carrier_events(
+        uow_factory=uow_factory,
+        carrier=labelled.label.carrier,
+        events=[
+            CarrierEvent(
+                labelled.label.tracking_number,
+                TrackingEvent("scan-1", ShipmentStatus.IN_TRANSIT, LATER + timedelta(hours=3)),
+            )
+        ],
+        at=LATER + timedelta(hours=3),
+    )
+    (approved,) = _events(returns_engine, shop, "return.approved")
+    assert _subject(uow_factory, approved) == f"Your return for order #{order.number} is approved"

@@ -62,6 +62,7 @@ REFERENCE_TABLES = {
     "carrier_counters": "one tracking serial per carrier, whichever tenant ships",
     "tracking_numbers": "a carrier names a parcel by its tracking number only: the lookup "
     "that finds the tenant before anything tenant-owned is read",
+    "return_tracking_numbers": "the same lookup for return labels' parcels",
 }
 # Alembic's own bookkeeping, not part of the schema.
 NOT_SCHEMA = {"alembic_version"}

@@ -51,6 +51,7 @@ from oms.api.routers import (
     returns,
     routing,
     shipments,
+    store_credit,
     transfers,
     waves,
     webhook_endpoints,
@@ -260,6 +261,7 @@ def create_app(
         forecasts,
         replenishment,
         analytics,
+        store_credit,
     ):
         app.include_router(module.router)
     app.include_router(channels.store_router)

@@ -1,9 +1,13 @@
 """Holds: what stops an order from being released for fulfilment, with a reason and a due time.
 
-One reason stops nothing: ``refund_due`` is money captured beyond the order's total, waiting
-for someone to refund it. It sits in the exceptions queue with the others (with its due
-time), but the order and its fulfilment go on; the system opens it and closes it as the
-payments and the total say (``oms.services.persistence.settle_order``), never a person.
+Two reasons stop nothing (flags): ``refund_due`` is money captured beyond the order's total,
+waiting for someone to refund it; the system opens it and closes it as the payments and the
+total say (``oms.services.persistence.settle_order``), never a person. ``parcel_claim`` is
+a claim oms opened by itself for a parcel the carrier reported in trouble or that went
+unscanned for days (``oms.services.parcel_claims``), for a person to follow up with the
+carrier and release. Both sit in the exceptions queue with the others (with their due
+time), but the order and its fulfilment go on. ``awaiting_return`` holds an exchange's
+replacement until its return is in transit or received (the tenant's policy).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ class HoldReason(StrEnum):
     MANUAL = "manual"
     REFUND_DUE = "refund_due"
     UNKNOWN_SKU = "unknown_sku"  # a channel's order names a SKU the catalogue does not have
+    AWAITING_RETURN = "awaiting_return"  # an exchange's replacement waits for the return
+    PARCEL_CLAIM = "parcel_claim"  # a claim opened by itself: a parcel lost or in trouble
 
 
 # How long each kind of hold may stay open before it is overdue, unless a tenant says otherwise.
@@ -39,10 +45,12 @@ DEFAULT_HOLD_SLAS: dict[HoldReason, timedelta] = {
     HoldReason.MANUAL: timedelta(hours=24),
     HoldReason.REFUND_DUE: timedelta(hours=48),
     HoldReason.UNKNOWN_SKU: timedelta(hours=24),
+    HoldReason.AWAITING_RETURN: timedelta(days=30),
+    HoldReason.PARCEL_CLAIM: timedelta(hours=48),
 }
 
 # Reasons that flag an order without stopping it (its status, release and fulfilment).
-FLAGS_ONLY = frozenset({HoldReason.REFUND_DUE})
+FLAGS_ONLY = frozenset({HoldReason.REFUND_DUE, HoldReason.PARCEL_CLAIM})
 # Reasons only the system opens and closes, from the order's own records.
 SYSTEM_ONLY = frozenset({HoldReason.REFUND_DUE})
 

@@ -1,8 +1,13 @@
 """Returns (RMAs): what a customer may send back, and the life of one return.
 
-    requested ──approve──▶ approved ──receive (all units)──▶ received ──refund──▶ refunded
-        │ (auto-approved by policy: straight to approved)          ▲
-        └──reject (with a note)──▶ rejected      approved ──refund (policy refund_before_receipt)
+    requested ──approve──▶ approved ──label scans──▶ in_transit ──▶ delivered ──receive──▶ received
+        │ (auto-approved by policy)   └─────────receive (all units)─────────────────▶ received
+        └──reject (with a note)──▶ rejected                          received ──refund──▶ refunded
+                                 approved ──refund (policy refund_before_receipt)──▶ refunded
+
+``in_transit`` and ``delivered`` (at the warehouse, not yet inspected) come from the carrier's
+tracking events of the return label (``ReturnRequest.track_parcel``); receipt still needs the
+warehouse to inspect every unit.
 
 A line may be returned when it shipped: ``returnable_units`` is what shipped, less what came
 back already and what open returns (requested, approved) still wait for. Digital goods and the
@@ -24,11 +29,14 @@ from uuid import UUID
 from oms.domain.catalogue import ProductKind
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest
 from oms.domain.orders import Order, OrderLine
+from oms.domain.tracking import ShipmentStatus
 
 __all__ = [
     "CLAIM_REASONS",
     "DEFAULT_REASONS",
+    "ClaimAnswer",
     "Disposition",
+    "ExchangeRelease",
     "ExchangeShortage",
     "OrderReturnStatus",
     "Resolution",
@@ -41,6 +49,7 @@ __all__ = [
     "WantedLine",
     "check_request",
     "derive_order_return_status",
+    "exchange_may_ship",
     "returnable_units",
     "units_by_line",
     "window_start",
@@ -63,12 +72,27 @@ MAX_WINDOW_DAYS = 365
 class ReturnStatus(StrEnum):
     REQUESTED = "requested"
     APPROVED = "approved"
+    IN_TRANSIT = "in_transit"  # the return label's parcel is on its way (carrier scans)
+    DELIVERED = "delivered"  # the parcel reached the warehouse; its units await inspection
     REJECTED = "rejected"
     RECEIVED = "received"
     REFUNDED = "refunded"
 
 
-OPEN_STATUSES = frozenset({ReturnStatus.REQUESTED, ReturnStatus.APPROVED})
+OPEN_STATUSES = frozenset(
+    {ReturnStatus.REQUESTED, ReturnStatus.APPROVED, ReturnStatus.IN_TRANSIT, ReturnStatus.DELIVERED}
+)
+# Approved and not yet received: the units are on their way (or about to be).
+_AWAITING_UNITS = frozenset(
+    {ReturnStatus.APPROVED, ReturnStatus.IN_TRANSIT, ReturnStatus.DELIVERED}
+)
+# What a return label's carrier status moves the return to.
+_PARCEL_STEPS = {
+    ShipmentStatus.IN_TRANSIT: ReturnStatus.IN_TRANSIT,
+    ShipmentStatus.OUT_FOR_DELIVERY: ReturnStatus.IN_TRANSIT,
+    ShipmentStatus.DELIVERED: ReturnStatus.DELIVERED,
+}
+_PARCEL_ORDER = (ReturnStatus.APPROVED, ReturnStatus.IN_TRANSIT, ReturnStatus.DELIVERED)
 
 
 class Resolution(StrEnum):
@@ -106,6 +130,23 @@ class ExchangeShortage(StrEnum):
     BACKORDER = "backorder"
 
 
+class ExchangeRelease(StrEnum):
+    """When an exchange's replacement order may ship: ``at_once`` (reserved and released at
+    request time), once the return is ``in_transit`` (scanned by the carrier, or further),
+    or once it is ``received`` (every unit in)."""
+
+    AT_ONCE = "at_once"
+    IN_TRANSIT = "in_transit"
+    RECEIVED = "received"
+
+
+class ClaimAnswer(StrEnum):
+    """How a claim opened by itself (carrier exception, no scan for days) is answered."""
+
+    RESHIP = "reship"
+    REFUND = "refund"
+
+
 class OrderReturnStatus(StrEnum):
     """The order's ``return_status`` axis, derived from its lines and open returns."""
 
@@ -130,6 +171,10 @@ class ReturnPolicy:
     refund_before_receipt: bool = False
     exchange_out_of_stock: ExchangeShortage = ExchangeShortage.REFUSE
     customer_pays_label: bool = False
+    exchange_ships: ExchangeRelease = ExchangeRelease.AT_ONCE
+    claim_on_exception: bool = False  # a carrier exception on a parcel opens a claim
+    claim_after_days: int = 0  # no scan for this many days opens a claim (0: never)
+    claim_answer: ClaimAnswer = ClaimAnswer.RESHIP
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form for storage and the API."""
@@ -147,6 +192,10 @@ class ReturnPolicy:
             "refund_before_receipt": self.refund_before_receipt,
             "exchange_out_of_stock": self.exchange_out_of_stock.value,
             "customer_pays_label": self.customer_pays_label,
+            "exchange_ships": self.exchange_ships.value,
+            "claim_on_exception": self.claim_on_exception,
+            "claim_after_days": self.claim_after_days,
+            "claim_answer": self.claim_answer.value,
         }
 
     @classmethod
@@ -182,6 +231,21 @@ class ReturnPolicy:
         label_paid = raw.get("customer_pays_label", False)
         if not isinstance(label_paid, bool):
             errors.append(FieldError("#/customer_pays_label", "true or false"))
+        ships = raw.get("exchange_ships", base.exchange_ships.value)
+        if ships not in set(ExchangeRelease):
+            errors.append(FieldError("#/exchange_ships", "at_once, in_transit or received"))
+            ships = base.exchange_ships.value
+        on_exception = raw.get("claim_on_exception", base.claim_on_exception)
+        if not isinstance(on_exception, bool):
+            errors.append(FieldError("#/claim_on_exception", "true or false"))
+        quiet = raw.get("claim_after_days", base.claim_after_days)
+        if isinstance(quiet, bool) or not isinstance(quiet, int) or not 0 <= quiet <= 365:
+            errors.append(FieldError("#/claim_after_days", "whole days from 0 (never) to 365"))
+            quiet = 0
+        answer = raw.get("claim_answer", base.claim_answer.value)
+        if answer not in set(ClaimAnswer):
+            errors.append(FieldError("#/claim_answer", "reship or refund"))
+            answer = base.claim_answer.value
         if errors:
             raise InvalidRequest("The return policy is not valid", errors)
         return cls(
@@ -200,6 +264,10 @@ class ReturnPolicy:
             refund_before_receipt=bool(before),
             exchange_out_of_stock=ExchangeShortage(shortage),
             customer_pays_label=bool(label_paid),
+            exchange_ships=ExchangeRelease(ships),
+            claim_on_exception=bool(on_exception),
+            claim_after_days=quiet,
+            claim_answer=ClaimAnswer(answer),
         )
 
 
@@ -300,6 +368,8 @@ class ReturnRequest:
     exchange_order_id: UUID | None = None
     exchange_credit: Decimal | None = None  # what the replacement order took of the refund
     label: ReturnLabel | None = None
+    parcel_status: ShipmentStatus | None = None  # the return label's carrier status
+    last_scan_at: datetime | None = None
     version: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -330,7 +400,7 @@ class ReturnRequest:
 
     def reject(self, *, actor: str, at: datetime, note: str | None) -> None:
         """Refuse the return; a person must say why."""
-        self._require([ReturnStatus.REQUESTED, ReturnStatus.APPROVED], "rejected")
+        self._require([ReturnStatus.REQUESTED, *_PARCEL_ORDER], "rejected")
         if any(line.received for line in self.lines):
             raise IllegalTransition("Units of this return were received already")
         if not (note and note.strip()):
@@ -342,7 +412,7 @@ class ReturnRequest:
 
     def receive(self, units: Sequence[tuple[int, Disposition, int]], *, at: datetime) -> None:
         """Count ``(line_no, disposition, units)`` as received; ``received`` once all are."""
-        allowed = [ReturnStatus.APPROVED]
+        allowed = list(_AWAITING_UNITS)
         if self.refunded_at is not None:  # refunded before receipt: the parcel still comes
             allowed.append(ReturnStatus.REFUNDED)
         self._require(allowed, "received")
@@ -363,7 +433,7 @@ class ReturnRequest:
         self.updated_at = at
         if all(line.received >= line.quantity for line in self.lines):
             self.received_at = at
-            if self.status is ReturnStatus.APPROVED:
+            if self.status in _AWAITING_UNITS:
                 self.status = ReturnStatus.RECEIVED
 
     def refund_units(self, policy: ReturnPolicy) -> dict[int, int]:
@@ -378,12 +448,28 @@ class ReturnRequest:
             )
         if self.status is ReturnStatus.RECEIVED:
             return {line.line_no: line.received for line in self.lines}
-        if self.status is ReturnStatus.APPROVED and (policy.refund_before_receipt or self.is_claim):
+        if self.status in _AWAITING_UNITS and (policy.refund_before_receipt or self.is_claim):
             return {line.line_no: line.quantity for line in self.lines}
         raise IllegalTransition(
             f"A {self.status.value} return is refunded once its units are received",
             return_id=str(self.id),
         )
+
+    def track_parcel(self, status: ShipmentStatus, *, scanned_at: datetime, at: datetime) -> bool:
+        """Take the return label's carrier status (derived from all its events); the return
+        moves forward to ``in_transit`` or ``delivered`` (never back, never past receipt or
+        a refund); True when its status moved."""
+        self.parcel_status = status
+        if self.last_scan_at is None or scanned_at > self.last_scan_at:
+            self.last_scan_at = scanned_at
+        self.updated_at = at
+        step = _PARCEL_STEPS.get(status)
+        if step is None or self.status not in _PARCEL_ORDER:
+            return False
+        if _PARCEL_ORDER.index(step) <= _PARCEL_ORDER.index(self.status):
+            return False
+        self.status = step
+        return True
 
     def waiting_units(self) -> dict[int, int]:
         """Units per line this return still holds on the order: asked for or approved and
@@ -417,6 +503,18 @@ class WantedLine:
     line_no: int
     quantity: int
     reason: str
+
+
+def exchange_may_ship(policy: ReturnPolicy, request: ReturnRequest) -> bool:
+    """Whether the replacement of an exchange may ship now, by the policy's
+    ``exchange_ships`` and how far the return came."""
+    if policy.exchange_ships is ExchangeRelease.AT_ONCE:
+        return True
+    if request.received_at is not None or request.status is ReturnStatus.RECEIVED:
+        return True
+    if policy.exchange_ships is ExchangeRelease.IN_TRANSIT:
+        return request.status in {ReturnStatus.IN_TRANSIT, ReturnStatus.DELIVERED}
+    return False
 
 
 def window_start(order: Order) -> datetime | None:

@@ -82,6 +82,17 @@ class SkuRow:
     amount: Decimal
 
 
+@dataclass(frozen=True)
+class ReturnReasonRow:
+    """Units of one SKU asked back for one reason (returns not rejected)."""
+
+    sku: str
+    reason: str
+    units: int
+    received: int
+    returns: int
+
+
 class AnalyticsRepository(Protocol):
     """Aggregates of the rollups of one tenant (None: every tenant) over days."""
 
@@ -94,6 +105,7 @@ class AnalyticsRepository(Protocol):
     ) -> dict[tuple[str | None, int], int]: ...
     def splits(self, tenant_id: UUID | None, days: DayRange) -> tuple[int, int]: ...
     def errors(self, tenant_id: UUID | None, days: DayRange) -> dict[str, int]: ...
+    def return_reasons(self, tenant_id: UUID | None, days: DayRange) -> list[ReturnReasonRow]: ...
     def units_by_sku_day(
         self, tenant_id: UUID | None, days: DayRange
     ) -> dict[tuple[str, date], int]: ...
@@ -390,3 +402,57 @@ def fulfilment(
         split_of=split_of,
         errors=dict(sorted(errors.items())),
     )
+
+
+@dataclass(frozen=True)
+class ReturnReasonFigures:
+    sku: str
+    reason: str
+    units: int  # asked back for this reason
+    received: int
+    returns: int
+    ordered: int  # units of the SKU ordered in the range
+    return_rate: Decimal | None  # units asked back (any reason) / units ordered
+
+
+@dataclass(frozen=True)
+class ReturnReasonReport:
+    days: DayRange
+    rows: list[ReturnReasonFigures]
+
+
+def return_reasons(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID | None,
+    first: date | None,
+    last: date | None,
+    now: datetime,
+) -> ReturnReasonReport:
+    """Return reasons by SKU over the range (by the day each return was asked for): units,
+    returns, units received, and the SKU's return rate against its units ordered; the SKUs
+    returned most first."""
+    days = _range(first, last, now)
+    with uow_factory(readonly=True) as uow:
+        repo = uow.analytics
+        found = repo.return_reasons(tenant_id, days)
+        ordered: dict[str, int] = {}
+        for (sku, _day), units in repo.units_by_sku_day(tenant_id, days).items():
+            ordered[sku] = ordered.get(sku, 0) + units
+    per_sku: dict[str, int] = {}
+    for row in found:
+        per_sku[row.sku] = per_sku.get(row.sku, 0) + row.units
+    rows = [
+        ReturnReasonFigures(
+            sku=row.sku,
+            reason=row.reason,
+            units=row.units,
+            received=row.received,
+            returns=row.returns,
+            ordered=ordered.get(row.sku, 0),
+            return_rate=_rate(per_sku[row.sku], ordered.get(row.sku, 0)),
+        )
+        for row in found
+    ]
+    rows.sort(key=lambda r: (-per_sku[r.sku], r.sku, -r.units, r.reason))
+    return ReturnReasonReport(days=days, rows=rows)

@@ -262,7 +262,7 @@ def _facts_for(
 # A return email is sent while the return is still in one of these states.
 RETURN_TEMPLATES = {
     Template.RETURN_REQUESTED: {"requested"},
-    Template.RETURN_APPROVED: {"approved", "received", "refunded"},
+    Template.RETURN_APPROVED: {"approved", "in_transit", "delivered", "received", "refunded"},
     Template.RETURN_REJECTED: {"rejected"},
     Template.RETURN_RECEIVED: {"received", "refunded"},
 }

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from uuid import UUID
 
 from oms.domain.errors import NotFound
@@ -18,6 +19,7 @@ HISTORY_LENGTH = 50
 class CustomerHistory:
     customer: CustomerRecord
     orders: list[Order]
+    store_credit: dict[str, Decimal] = field(default_factory=dict)  # balance per currency
 
 
 def list_customers(
@@ -41,7 +43,8 @@ def list_customers(
 def get_customer(
     *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, customer_id: UUID
 ) -> CustomerHistory:
-    """One customer with their most recent orders, newest first."""
+    """One customer with their most recent orders, newest first, and their store-credit
+    balance per currency."""
     with uow_factory(readonly=True) as uow:
         customer = uow.customers.get(tenant_id, customer_id)
         if customer is None:
@@ -52,4 +55,5 @@ def get_customer(
             before_id=None,
             limit=HISTORY_LENGTH,
         )
-    return CustomerHistory(customer=customer, orders=recent)
+        credit = uow.store_credit.balances(tenant_id, customer_id)
+    return CustomerHistory(customer=customer, orders=recent, store_credit=credit)

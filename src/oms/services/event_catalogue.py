@@ -76,6 +76,11 @@ PUBLIC_TYPES: dict[str, tuple[ResourceKind, str]] = {
     "return.requested": ("order", "a customer or staff asked to return units of an order"),
     "return.approved": ("order", "a return was approved (by a person or the return policy)"),
     "return.label_created": ("order", "a return label was bought for the customer"),
+    "return.in_transit": ("order", "the carrier scanned the return label's parcel on its way"),
+    "return.delivered": (
+        "order",
+        "the return parcel reached the warehouse (its units still to be inspected)",
+    ),
     "return.rejected": ("order", "a return was rejected, with a note saying why"),
     "return.received": ("order", "returned units were received and inspected"),
     "return.refunded": ("order", "a return was paid back (or given as store credit)"),
@@ -116,7 +121,16 @@ INTERNAL_TYPES: dict[str, str] = {
 }
 
 # The steps of a return (oms.services.returns), each a timeline event and a public type.
-RETURN_STEPS = ("requested", "approved", "label_created", "rejected", "received", "refunded")
+RETURN_STEPS = (
+    "requested",
+    "approved",
+    "label_created",
+    "in_transit",
+    "delivered",
+    "rejected",
+    "received",
+    "refunded",
+)
 
 # Outbox topic -> public type, for the topics that map whatever their payload says.
 _BY_TOPIC = {

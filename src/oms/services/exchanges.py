@@ -8,6 +8,11 @@ the replacement costs more, the rest is what it still owes (its ``payment_pendin
 waits for the customer's payment); when it costs less, the refund of the return pays back
 the difference. A size out of stock is refused naming the SKU, or backordered, by the
 tenant's ``exchange_out_of_stock`` policy. Rejecting the return cancels the replacement.
+
+When it ships is the tenant's ``exchange_ships`` policy: ``at_once``, or held
+(``awaiting_return``, its note saying what it waits for) until the return is in transit (the
+return label's first carrier scan) or received; the return's step releases it
+(``release_replacement``), so it is reserved from the start and ships when allowed.
 """
 
 from __future__ import annotations
@@ -18,14 +23,21 @@ from datetime import datetime
 from decimal import Decimal
 
 from oms.domain.errors import FieldError, InsufficientStock, InvalidRequest
+from oms.domain.holds import HoldReason
 from oms.domain.money import round_money
-from oms.domain.orders import Actor, Order
-from oms.domain.returns import ExchangeShortage, ReturnPolicy, ReturnRequest
+from oms.domain.orders import SYSTEM, Actor, Order
+from oms.domain.returns import (
+    ExchangeShortage,
+    ReturnPolicy,
+    ReturnRequest,
+    exchange_may_ship,
+)
 from oms.services.intake import ChannelPayment, LineRequest, PlaceOrder, place_in
 from oms.services.payments import GatewayProvider
+from oms.services.persistence import locked_order, new_hold, save_order_changes, settle_order
 from oms.services.ports import UnitOfWork
 
-__all__ = ["ExchangeLine", "ExchangeRefused", "place_exchange"]
+__all__ = ["ExchangeLine", "ExchangeRefused", "place_exchange", "release_replacement"]
 
 CHANNEL = "exchange"
 
@@ -102,7 +114,46 @@ def place_exchange(
         raise _refused(short, sizes) from short
     request.exchange_order_id = placed.order.id
     request.exchange_credit = applied
+    if not exchange_may_ship(policy, request):
+        _hold_replacement(uow, placed.order, request, policy, at)
     return placed.order
+
+
+def _hold_replacement(
+    uow: UnitOfWork, replacement: Order, request: ReturnRequest, policy: ReturnPolicy, at: datetime
+) -> None:
+    waits_for = "in transit" if policy.exchange_ships.value == "in_transit" else "received"
+    hold = new_hold(
+        HoldReason.AWAITING_RETURN,
+        policies=uow.tenants.policies(replacement.tenant_id),
+        actor=SYSTEM,
+        at=at,
+        note=f"ships once return {request.id} of order {request.order_number} is {waits_for}",
+    )
+    replacement.place_hold(hold, actor=SYSTEM, at=at)
+    save_order_changes(uow, replacement, at=at)
+
+
+def release_replacement(
+    uow: UnitOfWork, request: ReturnRequest, policy: ReturnPolicy, *, actor: Actor, at: datetime
+) -> bool:
+    """Release the exchange's replacement from its ``awaiting_return`` hold once the
+    return came far enough (``exchange_may_ship``); True when it was released. The caller
+    holds the return's order lock (taken before the replacement's, as everywhere)."""
+    if request.exchange_order_id is None or not exchange_may_ship(policy, request):
+        return False
+    replacement = locked_order(uow, request.tenant_id, request.exchange_order_id)
+    if not any(h.reason is HoldReason.AWAITING_RETURN for h in replacement.open_holds):
+        return False
+    replacement.release_holds_of(
+        HoldReason.AWAITING_RETURN,
+        actor=actor,
+        at=at,
+        note=f"return {request.id} is {request.status.value.replace('_', ' ')}",
+    )
+    settle_order(replacement, policies=uow.tenants.policies(request.tenant_id), at=at)
+    save_order_changes(uow, replacement, at=at)
+    return True
 
 
 def _refused(short: InsufficientStock, sizes: str) -> ExchangeRefused:

@@ -5,7 +5,8 @@ deliveries of its events, the people named in its timeline), each in one read tr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal
 from uuid import UUID
 
 from oms.domain.catalogue import Location
@@ -33,6 +34,7 @@ class OrderOverview:
     shipments: list[Shipment]
     deliveries: list[DeliveryView]
     people: dict[str, str]
+    store_credit: dict[str, Decimal] = field(default_factory=dict)  # the customer's balances
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,11 @@ def order_overview(
         people = {
             f"user:{user_id}": user.email for user_id, user in uow.users.by_ids(user_ids).items()
         }
+        credit = (
+            {}
+            if order.customer_id is None
+            else uow.store_credit.balances(tenant_id, order.customer_id)
+        )
     return OrderOverview(
         order=order,
         tenant=tenant,
@@ -99,4 +106,5 @@ def order_overview(
         shipments=shipments,
         deliveries=deliveries,
         people=people,
+        store_credit=credit,
     )

@@ -129,6 +129,7 @@ def buy_return_label(
                 tracking_url=bought.tracking_url,
             )
             uow.returns.save(request)
+            uow.returns.register_label(request)
             save_order_changes(uow, order, at=when)
             uow.commit()
             return request

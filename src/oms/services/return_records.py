@@ -10,8 +10,17 @@ from typing import Protocol
 from uuid import UUID
 
 from oms.domain.returns import ReturnPolicy, ReturnRequest, ReturnStatus
+from oms.domain.tracking import TrackingEvent
 
-__all__ = ["ReturnFilter", "ReturnRepository"]
+__all__ = ["ReturnFilter", "ReturnRepository", "TrackedReturn"]
+
+
+@dataclass(frozen=True)
+class TrackedReturn:
+    """Whose return a return label's tracking number is."""
+
+    tenant_id: UUID
+    return_id: UUID
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,28 @@ class ReturnRepository(Protocol):
         """The tenant's return policy (the defaults when it set none)."""
         ...
 
+    def stored_policies(self) -> dict[UUID, ReturnPolicy]:
+        """Every tenant's policy that was ever set (every tenant: a worker's job)."""
+        ...
+
     def put_policy(self, tenant_id: UUID, policy: ReturnPolicy, *, at: datetime) -> None:
         """Replace the tenant's return policy."""
+        ...
+
+    def register_label(self, request: ReturnRequest) -> None:
+        """Make the return's label findable by its carrier and tracking number."""
+        ...
+
+    def locate_label(self, carrier: str, tracking_number: str) -> TrackedReturn | None:
+        """Whose return label ``tracking_number`` of ``carrier`` is (any tenant)."""
+        ...
+
+    def add_parcel_event(
+        self, request: ReturnRequest, carrier: str, event: TrackingEvent, *, received_at: datetime
+    ) -> bool:
+        """Keep a carrier event of the return's label once; False for a redelivery."""
+        ...
+
+    def parcel_events(self, tenant_id: UUID, return_id: UUID) -> list[TrackingEvent]:
+        """Every event of the return label's parcel, oldest first."""
         ...

@@ -20,6 +20,7 @@ from oms.domain.errors import (
     Conflict,
     FieldError,
     IdempotencyMismatch,
+    IllegalTransition,
     InvalidRequest,
     NotFound,
 )
@@ -40,7 +41,7 @@ from oms.domain.returns import (
     units_by_line,
 )
 from oms.services.common import retry_transient, utcnow
-from oms.services.exchanges import ExchangeLine, place_exchange
+from oms.services.exchanges import ExchangeLine, place_exchange, release_replacement
 from oms.services.payment_gateway import PaymentGateway
 from oms.services.payments import (
     GatewayProvider,
@@ -52,6 +53,7 @@ from oms.services.persistence import locked_order, save_order_changes, settle_or
 from oms.services.ports import TransientStorageError, UnitOfWork, UnitOfWorkFactory
 from oms.services.return_records import ReturnFilter
 from oms.services.return_stock import ReceivedUnits, put_back
+from oms.services.store_credit import credit_entry
 
 __all__ = [
     "ExchangeLine",
@@ -63,6 +65,7 @@ __all__ = [
     "list_returns",
     "lock_return",
     "order_return_status",
+    "preview_refund",
     "put_policy",
     "receive_return",
     "record_step",
@@ -395,6 +398,7 @@ def receive_return(
                 ],
                 restocked=restocked,
             )
+            release_replacement(uow, request, uow.returns.policy(tenant_id), actor=actor, at=when)
             uow.returns.save(request)
             save_order_changes(uow, order, at=when)
             uow.commit()
@@ -414,9 +418,10 @@ def refund_return(
     at: datetime | None = None,
 ) -> ReturnRequest:
     """Pay a return back through the gateways of the order's captures (newest first), the
-    amount computed here (``oms.domain.refunds``), never given; a store-credit return is
-    recorded without a gateway. A second refund of the same return is refused (409) unless
-    it repeats the first one's Idempotency-Key, which answers the refunded return."""
+    amount computed here (``oms.domain.refunds``), never given; a store-credit return
+    credits the customer's store-credit ledger instead of a gateway. A second refund of the
+    same return is refused (409) unless it repeats the first one's Idempotency-Key, which
+    answers the refunded return."""
     when = at or utcnow()
 
     def attempt() -> ReturnRequest:
@@ -428,20 +433,9 @@ def refund_return(
                 and (request.refund_key == idempotency_key)
             ):
                 return request
-            policy = uow.returns.policy(tenant_id)
-            if request.is_claim:  # lost or damaged on the way: never the customer's fee
-                exempt = policy.fee_exempt_reasons | set(CLAIM_REASONS)
-                policy = replace(policy, fee_exempt_reasons=frozenset(exempt))
-            units = request.refund_units(policy)
-            others = uow.returns.for_order(tenant_id, request.order_id)
-            quote = _quote(order, request, units, others, policy)
-            if request.label is not None and request.label.customer_paid:
-                fee = quote.fee + request.label.cost
-                amount = max(quote.amount - request.label.cost, ZERO)
-                quote = replace(quote, fee=fee, amount=amount)
-            if request.exchange_credit:
-                # The replacement order took this much of it already.
-                quote = replace(quote, amount=max(quote.amount - request.exchange_credit, ZERO))
+            quote = _refund_quote(uow, order, request)
+            if request.resolution is Resolution.STORE_CREDIT and quote.amount > 0:
+                _credit_customer(uow, order, request, quote.amount, actor, when)
             if request.resolution is not Resolution.STORE_CREDIT and quote.amount > 0:
                 records = run_payment(
                     order,
@@ -490,6 +484,74 @@ def refund_return(
             return request
 
     return retry_transient(attempt)
+
+
+def _refund_quote(uow: UnitOfWork, order: Order, request: ReturnRequest) -> RefundQuote:
+    """What refunding ``request`` now pays back (IllegalTransition when it may not be):
+    the units' value by ``quote_refund``, less a label the customer pays and what an
+    exchange's replacement took already."""
+    policy = uow.returns.policy(request.tenant_id)
+    if request.is_claim:  # lost or damaged on the way: never the customer's fee
+        exempt = policy.fee_exempt_reasons | set(CLAIM_REASONS)
+        policy = replace(policy, fee_exempt_reasons=frozenset(exempt))
+    units = request.refund_units(policy)
+    others = uow.returns.for_order(request.tenant_id, request.order_id)
+    quote = _quote(order, request, units, others, policy)
+    if request.label is not None and request.label.customer_paid:
+        fee = quote.fee + request.label.cost
+        amount = max(quote.amount - request.label.cost, ZERO)
+        quote = replace(quote, fee=fee, amount=amount)
+    if request.exchange_credit:
+        # The replacement order took this much of it already.
+        quote = replace(quote, amount=max(quote.amount - request.exchange_credit, ZERO))
+    return quote
+
+
+def preview_refund(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, return_id: UUID
+) -> RefundQuote | None:
+    """What refunding the return now would pay back, without paying; None when it may not
+    be refunded now (not received yet, refunded already, a reshipped claim)."""
+    with uow_factory(readonly=True) as uow:
+        found = uow.returns.get(tenant_id, return_id)
+        if found is None:
+            raise NotFound(f"No return {return_id}")
+        order = uow.orders.get(tenant_id, found.order_id, with_events=False)
+        if order is None:
+            raise NotFound(f"No order {found.order_id}")
+        try:
+            return _refund_quote(uow, order, found)
+        except IllegalTransition:
+            return None
+
+
+def _credit_customer(
+    uow: UnitOfWork,
+    order: Order,
+    request: ReturnRequest,
+    amount: Decimal,
+    actor: Actor,
+    at: datetime,
+) -> None:
+    """Credit a store-credit return's amount to the order's customer (their ledger)."""
+    if order.customer_id is None:
+        raise Conflict(
+            "The order has no customer to give store credit to; refund it instead",
+            return_id=str(request.id),
+        )
+    uow.store_credit.credit(
+        credit_entry(
+            tenant_id=order.tenant_id,
+            customer_id=order.customer_id,
+            currency=order.currency,
+            amount=amount,
+            actor=actor,
+            at=at,
+            return_id=request.id,
+            order_id=order.id,
+            note=f"return of order {order.number}",
+        )
+    )
 
 
 def get_return(

@@ -8,7 +8,10 @@ everything after is read and written as that tenant's. Each event is kept once p
 shipment's status is derived from all its events
 (``oms.domain.tracking.derive_shipment_status``), so events may arrive in any order and a
 late "in transit" never undoes "delivered". A delivery marks the shipment's units
-delivered on the order, which closes it once everything is.
+delivered on the order, which closes it once everything is. A tracking number that is no
+shipment's may be a return label's: ``oms.services.return_tracking`` moves that return.
+A shipment that turns ``exception`` is handed to ``on_exception`` (the automatic claims of
+``oms.services.parcel_claims``) after its transaction.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from oms.services.common import retry_transient, utcnow
 from oms.services.fulfilment import apply_progress, describe
 from oms.services.persistence import save_order_changes
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
+from oms.services.return_tracking import track_return_parcel
 from oms.services.warehouse import lock_fulfillment_order
 
 __all__ = [
@@ -97,9 +101,10 @@ def record_carrier_events(
     events: Sequence[CarrierEvent],
     actor: Actor | None = None,
     at: datetime | None = None,
+    on_exception: ExceptionHook | None = None,
 ) -> TrackingReport:
-    """Keep a carrier's events (each once) and move the shipments they concern; one
-    transaction per shipment, so one bad parcel cannot block the others."""
+    """Keep a carrier's events (each once) and move the shipments (and return parcels) they
+    concern; one transaction per parcel, so one bad parcel cannot block the others."""
     when = at or utcnow()
     who = actor or Actor("carrier", carrier)
     by_number: dict[str, list[TrackingEvent]] = defaultdict(list)
@@ -110,25 +115,46 @@ def record_carrier_events(
 
         def attempt(
             number: str = number, batch: list[TrackingEvent] = batch
-        ) -> tuple[int, int, int]:
+        ) -> tuple[int, int, int, Shipment | None]:
             with uow_factory() as uow:
                 shipment = _shipment_numbered(uow, carrier, number)
                 if shipment is None:
-                    return -1, 0, 0
+                    parcel = track_return_parcel(
+                        uow,
+                        carrier=carrier,
+                        tracking_number=number,
+                        events=batch,
+                        actor=who,
+                        at=when,
+                    )
+                    if parcel is None:
+                        return -1, 0, 0, None
+                    uow.commit()
+                    return parcel[0], parcel[1], int(parcel[2]), None
                 new = sum(uow.shipments.add_event(shipment, e, received_at=when) for e in batch)
                 moved = _apply(uow, shipment, when, who) if new else False
                 uow.commit()
-                return new, len(batch) - new, int(moved)
+                return new, len(batch) - new, int(moved), shipment
 
-        new, repeated, moved = retry_transient(attempt)
+        new, repeated, moved, shipment = retry_transient(attempt)
         if new < 0:
             report.unknown.append(number)
             continue
+        if (
+            on_exception is not None
+            and moved
+            and shipment is not None
+            and shipment.status is ShipmentStatus.EXCEPTION
+        ):
+            on_exception(shipment)
         report.accepted += new
         report.duplicates += repeated
         report.status_changes += moved
     return report
 
+
+# Told of each shipment a batch of events turned ``exception`` (after its commit).
+ExceptionHook = Callable[[Shipment], object]
 
 Simulator = Callable[[Shipment, datetime], list[TrackingEvent]]
 

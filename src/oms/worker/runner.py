@@ -147,6 +147,11 @@ class Worker:
         self._in_flight: deque[Future[DeliveryReport]] = deque()
         self._stop = threading.Event()
 
+    def add_periodic(self, seconds: float, job: Callable[[], object]) -> None:
+        """Run ``job`` every ``seconds`` between rounds too, first at the next round."""
+        self._periodic.append((seconds, job))
+        self._next_run.append(0.0)
+
     def stop(self) -> None:
         """Finish the batches in progress, then return from ``run``."""
         self._stop.set()

@@ -84,10 +84,14 @@ __all__ = [
     "purchase_orders",
     "return_lines",
     "return_policies",
+    "return_tracking_events",
+    "return_tracking_numbers",
     "returns",
     "risk_rules",
     "routing_profiles",
     "shipments",
+    "store_credit_balances",
+    "store_credit_entries",
     "suppliers",
     "tenants",
     "tracking_events",
@@ -1002,6 +1006,9 @@ returns = Table(
     Column("created_by", String(lengths.ACTOR), nullable=False),
     Column("updated_at", Timestamp, nullable=False),
     Column("version", Integer, nullable=False),
+    # The return label's parcel as its carrier reports it (migration 0026).
+    Column("parcel_status", String(30), nullable=True),
+    Column("last_scan_at", Timestamp, nullable=True),
     PrimaryKeyConstraint("tenant_id", "id"),
     ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"]),
     Index("ix_returns_order", "tenant_id", "order_id"),
@@ -1451,4 +1458,69 @@ channel_inventory_items = Table(
     Column("inventory_item_id", String(200), nullable=False),
     Column("looked_up_at", Timestamp, nullable=False),
     PrimaryKeyConstraint("tenant_id", "channel_id", "sku"),
+)
+
+
+# Return labels' tracking (migration 0026): carriers name the return parcel by its tracking
+# number only, so this small shared (reference) table finds the tenant and the return, as
+# ``tracking_numbers`` does for shipments; the events themselves are the tenant's.
+return_tracking_numbers = Table(
+    "return_tracking_numbers",
+    metadata,
+    Column("carrier", String(lengths.CARRIER), nullable=False),
+    Column("tracking_number", String(40), nullable=False),
+    Column("tenant_id", Uuid, nullable=False),
+    Column("return_id", Uuid, nullable=False),
+    PrimaryKeyConstraint("carrier", "tracking_number"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+)
+
+return_tracking_events = Table(
+    "return_tracking_events",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("carrier", String(lengths.CARRIER), nullable=False),
+    Column("event_id", String(lengths.TRACKING_EVENT_ID), nullable=False),
+    Column("return_id", Uuid, nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("occurred_at", Timestamp, nullable=False),
+    Column("location", String(lengths.TRACKING_LOCATION), nullable=True),
+    Column("received_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "carrier", "event_id"),
+    ForeignKeyConstraint(["tenant_id", "return_id"], ["returns.tenant_id", "returns.id"]),
+    Index("ix_return_tracking_events_return", "tenant_id", "return_id"),
+)
+
+# Store credit (migration 0026): an append-only ledger per customer and currency, and the
+# balance it sums to, kept in one row that a conditional UPDATE never takes below zero.
+store_credit_entries = Table(
+    "store_credit_entries",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("currency", String(lengths.CURRENCY), nullable=False),
+    Column("amount", Money, nullable=False),  # + credited, - spent
+    Column("return_id", Uuid, nullable=True),
+    Column("order_id", Uuid, nullable=True),
+    Column("note", Text, nullable=True),
+    Column("created_at", Timestamp, nullable=False),
+    Column("created_by", String(lengths.ACTOR), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
+    Index("ix_store_credit_entries_customer", "tenant_id", "customer_id", "currency"),
+)
+
+store_credit_balances = Table(
+    "store_credit_balances",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("customer_id", Uuid, nullable=False),
+    Column("currency", String(lengths.CURRENCY), nullable=False),
+    # Ten-thousandths of the currency unit: integer arithmetic, exact on both databases.
+    Column("balance_e4", BigInteger, nullable=False),
+    Column("updated_at", Timestamp, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "customer_id", "currency"),
+    ForeignKeyConstraint(["tenant_id", "customer_id"], ["customers.tenant_id", "customers.id"]),
+    CheckConstraint("balance_e4 >= 0", name="store_credit_never_negative"),
 )

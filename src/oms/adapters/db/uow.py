@@ -28,6 +28,7 @@ from oms.adapters.db.repositories.rollups import SqlRollupRepository
 from oms.adapters.db.repositories.routing import SqlRoutingRepository
 from oms.adapters.db.repositories.shipments import SqlShipmentRepository
 from oms.adapters.db.repositories.stock_changes import SqlStockChangeRepository
+from oms.adapters.db.repositories.store_credit import SqlStoreCreditRepository
 from oms.adapters.db.repositories.tenants import SqlTenantRepository
 from oms.adapters.db.repositories.users import SqlUserRepository
 from oms.adapters.db.repositories.webhooks import SqlWebhookEndpointRepository
@@ -69,6 +70,7 @@ class SqlUnitOfWork:
     users: SqlUserRepository
     dashboard: SqlDashboardRepository
     returns: SqlReturnRepository
+    store_credit: SqlStoreCreditRepository
     inbound: SqlInboundRepository
     billing: SqlBillingRepository
     demand: SqlDemandRepository
@@ -108,6 +110,7 @@ class SqlUnitOfWork:
         self.users = SqlUserRepository(conn)
         self.dashboard = SqlDashboardRepository(conn)
         self.returns = SqlReturnRepository(conn)
+        self.store_credit = SqlStoreCreditRepository(conn)
         self.inbound = SqlInboundRepository(conn)
         self.billing = SqlBillingRepository(conn)
         self.demand = SqlDemandRepository(conn)

@@ -19,7 +19,14 @@ from oms.services import analytics
 from oms.services.common import utcnow
 from oms.services.stockouts import StockoutReport, stockouts
 
-__all__ = ["fulfilment_rows", "router", "sales_rows", "sku_rows", "stockout_rows"]
+__all__ = [
+    "fulfilment_rows",
+    "return_reason_rows",
+    "router",
+    "sales_rows",
+    "sku_rows",
+    "stockout_rows",
+]
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
@@ -213,3 +220,35 @@ def get_stockouts(
     )
     meta = {"from": report.days.first, "to": report.days.last}
     return answer("stockouts", meta, stockout_rows(report), format)
+
+
+def return_reason_rows(report: analytics.ReturnReasonReport) -> list[dict[str, Any]]:
+    return [
+        {
+            "sku": r.sku,
+            "reason": r.reason,
+            "units": r.units,
+            "returns": r.returns,
+            "received": r.received,
+            "ordered": r.ordered,
+            "return_rate": r.return_rate,
+        }
+        for r in report.rows
+    ]
+
+
+@router.get("/returns")
+def get_return_reasons(
+    principal: CurrentPrincipal,
+    uow: UowDep,
+    first: First = None,
+    last: Last = None,
+    format: Format = "json",
+) -> Response:
+    """Return reasons by SKU: units asked back per reason, returns, units received, and the
+    SKU's return rate (units asked back / units ordered in the range)."""
+    report = analytics.return_reasons(
+        uow_factory=uow, tenant_id=_tenant(principal), first=first, last=last, now=utcnow()
+    )
+    meta = {"from": report.days.first, "to": report.days.last}
+    return answer("return-reasons", meta, return_reason_rows(report), format)

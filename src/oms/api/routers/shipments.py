@@ -15,6 +15,7 @@ from oms.api.deps import (
     CarrierSignaturesDep,
     DocumentsDep,
     DownloadsDep,
+    GatewaysDep,
     PageDep,
     TenantId,
     UowDep,
@@ -32,6 +33,8 @@ from oms.api.schemas.fulfilment import (
 )
 from oms.domain.tracking import TrackingEvent
 from oms.services import carrier_webhooks, documents, downloads, fulfilment, shipping, tracking
+from oms.services.common import utcnow
+from oms.services.parcel_claims import ExceptionHandler
 
 __all__ = ["router"]
 
@@ -121,6 +124,7 @@ async def carrier_events(
     request: Request,
     signatures: CarrierSignaturesDep,
     uow: UowDep,
+    gateways: GatewaysDep,
     signature: Annotated[
         str | None,
         Header(alias=SIGNATURE_HEADER, description="sha256=<hex HMAC of the raw body>"),
@@ -150,7 +154,11 @@ async def carrier_events(
         for e in parsed.events
     ]
     report = await run_in_threadpool(
-        tracking.record_carrier_events, uow_factory=uow, carrier=carrier, events=events
+        tracking.record_carrier_events,
+        uow_factory=uow,
+        carrier=carrier,
+        events=events,
+        on_exception=ExceptionHandler(uow, gateways, utcnow()),
     )
     return CarrierEventsOut(
         accepted=report.accepted,

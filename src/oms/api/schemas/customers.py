@@ -54,12 +54,17 @@ class OrderSummary(BaseModel):
 
 class CustomerDetail(CustomerRead):
     orders: list[OrderSummary] = Field(description="Most recent orders, newest first")
+    store_credit: dict[str, str] = Field(
+        default_factory=dict,
+        description="Store-credit balance per currency (GET .../store-credit for the entries)",
+    )
 
     @classmethod
     def of_history(cls, history: CustomerHistory) -> CustomerDetail:
         base = CustomerRead.of(history.customer).model_dump()
         return cls(
             **base,
+            store_credit={c: money_text(b, c) for c, b in history.store_credit.items()},
             orders=[
                 OrderSummary(
                     id=o.id,

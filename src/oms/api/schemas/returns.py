@@ -133,6 +133,10 @@ class ReturnRead(BaseModel):
         description="exchange: what the returned units paid of the replacement order"
     )
     label: ReturnLabelRead | None = Field(description="The label the units come back on")
+    parcel_status: str | None = Field(
+        default=None, description="The return label's parcel as its carrier last reported it"
+    )
+    last_scan_at: datetime | None = Field(default=None, description="The parcel's latest scan")
 
     @classmethod
     def of(cls, found: ReturnRequest) -> ReturnRead:
@@ -182,6 +186,8 @@ class ReturnRead(BaseModel):
                 cost=money_text(found.label.cost, found.currency),
                 customer_paid=found.label.customer_paid,
             ),
+            parcel_status=None if found.parcel_status is None else found.parcel_status.value,
+            last_scan_at=found.last_scan_at,
         )
 
 
@@ -197,6 +203,10 @@ class ReturnPolicyRead(BaseModel):
     refund_before_receipt: bool
     exchange_out_of_stock: Literal["refuse", "backorder"]
     customer_pays_label: bool
+    exchange_ships: Literal["at_once", "in_transit", "received"]
+    claim_on_exception: bool
+    claim_after_days: int
+    claim_answer: Literal["reship", "refund"]
 
     @classmethod
     def of(cls, policy: ReturnPolicy) -> ReturnPolicyRead:

@@ -1,7 +1,8 @@
 """The analytics pages (``/app/analytics``): sales and units per period with a bar chart,
-by a dimension; SKUs (velocity, cover, ABC/XYZ); stock-out days; fulfilment by carrier, service or
-location with errors by cause; each table also as CSV (``/app/analytics/{report}.csv``).
-The figures of ``oms.services.analytics``, the same the API answers (docs/analytics.md)."""
+by a dimension; SKUs (velocity, cover, ABC/XYZ); stock-out days; fulfilment by carrier,
+service or location with errors by cause (returns' fulfilment faults among them); return
+reasons by SKU; each table also as CSV (``/app/analytics/{report}.csv``). The figures of
+``oms.services.analytics``, the same the API answers (docs/analytics.md)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from starlette.responses import Response
 from oms.api.routers.analytics import (
     answer,
     fulfilment_rows,
+    return_reason_rows,
     sales_rows,
     sku_rows,
     stockout_rows,
@@ -36,6 +38,10 @@ CAUSES = {
     "fulfillment_order.scan_refused": "Scan mismatches",
     "shipment.exception": CAUSE_WORDS["carrier_exceptions"],
     "shipment.returned_to_sender": CAUSE_WORDS["returned_to_sender"],
+    "return.wrong_item": "Returns: wrong item sent",
+    "return.damaged": "Returns: arrived damaged",
+    "return.lost_in_transit": "Claims: lost in transit",
+    "return.damaged_in_transit": "Claims: damaged in transit",
 }
 
 
@@ -64,6 +70,7 @@ def _reports(
         "skus": analytics.skus(**common),
         "fulfilment": analytics.fulfilment(by=ship_by, **common),
         "stockouts": stockouts(**common),
+        "returns": analytics.return_reasons(**common),
     }
 
 
@@ -118,6 +125,7 @@ async def analytics_page(
         skus=found["skus"],
         ful=found["fulfilment"],
         stockouts=stockout_rows(found["stockouts"]),
+        returned=found["returns"],
         chart=bar_chart(
             f"Units per {sales.period}",
             [(f"{start:%d %b}", n) for start, n in sorted(units.items())],
@@ -143,8 +151,8 @@ async def analytics_csv(
     ship_by: _Text = None,
 ) -> Response:
     """One of the page's tables as a CSV file: ``sales``, ``skus``, ``fulfilment`` or
-    ``stockouts``."""
-    if report not in ("sales", "skus", "fulfilment", "stockouts"):
+    ``stockouts`` or ``returns`` (return reasons by SKU)."""
+    if report not in ("sales", "skus", "fulfilment", "stockouts", "returns"):
         return await run_in_threadpool(
             portal.pages.render, "not_found.html", status=404, viewer=viewer, path=request.url.path
         )
@@ -165,6 +173,8 @@ async def analytics_csv(
         rows = sku_rows(found[report])
     elif report == "stockouts":
         rows = stockout_rows(found[report])
+    elif report == "returns":
+        rows = return_reason_rows(found[report])
     else:
         rows = fulfilment_rows(found[report])
     return answer(report, {}, rows, "csv")

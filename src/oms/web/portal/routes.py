@@ -6,6 +6,7 @@
 - ``/app/orders`` (search), ``/app/orders/{tenant}/{order}`` and its actions —
   ``oms.web.portal.orders``
 - ``/app/exceptions`` and ``/app/exceptions/release`` — ``oms.web.portal.queue``
+- ``/app/returns``: the returns queue, a return, its inspection screen — ``oms.web.portal.returns``
 - ``/app/warehouse/...``: locations, queue by cut-off, waves, pickups —
   ``oms.web.portal.warehouse``; the pack station — ``oms.web.portal.pack_station``
 - ``/app/inventory`` (stock, adjustments, ledger) and ``/app/catalogue/...`` (products,
@@ -41,6 +42,7 @@ from oms.services.users import PasswordHasher
 from oms.web.pages import PageClock
 from oms.web.portal import analytics as analytics_pages
 from oms.web.portal import auth, dashboard, inventory, orders, pack_station, queue, warehouse
+from oms.web.portal import returns as returns_pages
 from oms.web.portal import settings as settings_pages
 from oms.web.portal.api_keys import router as api_keys_router
 from oms.web.portal.floor import router as floor_router
@@ -109,6 +111,7 @@ def install_portal(
         pack_station,
         settings_pages,
         analytics_pages,
+        returns_pages,
     ):
         app.include_router(module.router)
     app.include_router(what_if_router)

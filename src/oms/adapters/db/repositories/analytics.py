@@ -11,7 +11,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Date, Select, and_, cast, func, literal, select
 
 from oms.adapters.db.tables import analytics_facts, inventory_levels, products, stock_days
-from oms.services.analytics import SalesRow, ShippedRow, SkuRow
+from oms.services.analytics import ReturnReasonRow, SalesRow, ShippedRow, SkuRow
 from oms.services.dashboard import DayRange
 
 __all__ = ["SqlAnalyticsRepository"]
@@ -173,6 +173,30 @@ class SqlAnalyticsRepository:
             select(_f.detail, func.sum(_f.n).label("n")), "error", tenant_id, days
         ).group_by(_f.detail)
         return {row.detail: int(row.n or 0) for row in self._conn.execute(query)}
+
+    def return_reasons(self, tenant_id: UUID | None, days: DayRange) -> list[ReturnReasonRow]:
+        query = self._where(
+            select(
+                _f.sku,
+                _f.detail,
+                func.sum(_f.n).label("units"),
+                func.sum(_f.done).label("received"),
+                func.sum(_f.orders).label("returns"),
+            ),
+            "return",
+            tenant_id,
+            days,
+        ).group_by(_f.sku, _f.detail)
+        return [
+            ReturnReasonRow(
+                sku=row.sku,
+                reason=row.detail,
+                units=int(row.units or 0),
+                received=int(row.received or 0),
+                returns=int(row.returns or 0),
+            )
+            for row in self._conn.execute(query)
+        ]
 
     def units_by_sku_day(
         self, tenant_id: UUID | None, days: DayRange

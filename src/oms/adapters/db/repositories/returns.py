@@ -11,7 +11,13 @@ from uuid import UUID
 from sqlalchemy import Connection, Row, exists, insert, select, update
 
 from oms.adapters.db.repositories.support import insert_if_absent
-from oms.adapters.db.tables import return_lines, return_policies, returns
+from oms.adapters.db.tables import (
+    return_lines,
+    return_policies,
+    return_tracking_events,
+    return_tracking_numbers,
+    returns,
+)
 from oms.domain.returns import (
     Resolution,
     ReturnLabel,
@@ -20,13 +26,16 @@ from oms.domain.returns import (
     ReturnRequest,
     ReturnStatus,
 )
-from oms.services.return_records import ReturnFilter
+from oms.domain.tracking import ShipmentStatus, TrackingEvent
+from oms.services.return_records import ReturnFilter, TrackedReturn
 
 __all__ = ["SqlReturnRepository"]
 
 _r = returns.c
 _l = return_lines.c
 _p = return_policies.c
+_tn = return_tracking_numbers.c
+_te = return_tracking_events.c
 
 
 def _values(request: ReturnRequest) -> dict[str, Any]:
@@ -47,6 +56,8 @@ def _values(request: ReturnRequest) -> dict[str, Any]:
         "label": None if request.label is None else _label_values(request.label),
         "updated_at": request.updated_at,
         "version": request.version,
+        "parcel_status": None if request.parcel_status is None else request.parcel_status.value,
+        "last_scan_at": request.last_scan_at,
     }
 
 
@@ -112,6 +123,8 @@ def _from_row(row: Row[Any], lines: list[ReturnLine]) -> ReturnRequest:
         exchange_order_id=row.exchange_order_id,
         exchange_credit=row.exchange_credit,
         label=None if row.label is None else _label_of(row.label),
+        parcel_status=None if row.parcel_status is None else ShipmentStatus(row.parcel_status),
+        last_scan_at=row.last_scan_at,
         version=row.version,
     )
 
@@ -225,9 +238,69 @@ class SqlReturnRepository:
         row = self._conn.execute(select(_p.policy).where(_p.tenant_id == tenant_id)).first()
         return ReturnPolicy() if row is None else ReturnPolicy.from_dict(row.policy)
 
+    def stored_policies(self) -> dict[UUID, ReturnPolicy]:
+        rows = self._conn.execute(select(_p.tenant_id, _p.policy).order_by(_p.tenant_id))
+        return {row.tenant_id: ReturnPolicy.from_dict(row.policy) for row in rows}
+
     def put_policy(self, tenant_id: UUID, policy: ReturnPolicy, *, at: datetime) -> None:
         values = {"policy": policy.to_dict(), "updated_at": at}
         if not insert_if_absent(self._conn, return_policies, {"tenant_id": tenant_id, **values}):
             self._conn.execute(
                 update(return_policies).where(_p.tenant_id == tenant_id).values(**values)
             )
+
+    def register_label(self, request: ReturnRequest) -> None:
+        """Make the return's label findable by its tracking number (carriers know no more)."""
+        assert request.label is not None
+        insert_if_absent(
+            self._conn,
+            return_tracking_numbers,
+            {
+                "carrier": request.label.carrier,
+                "tracking_number": request.label.tracking_number,
+                "tenant_id": request.tenant_id,
+                "return_id": request.id,
+            },
+        )
+
+    def locate_label(self, carrier: str, tracking_number: str) -> TrackedReturn | None:
+        row = self._conn.execute(
+            select(return_tracking_numbers).where(
+                _tn.carrier == carrier, _tn.tracking_number == tracking_number
+            )
+        ).first()
+        return None if row is None else TrackedReturn(row.tenant_id, row.return_id)
+
+    def add_parcel_event(
+        self, request: ReturnRequest, carrier: str, event: TrackingEvent, *, received_at: datetime
+    ) -> bool:
+        return insert_if_absent(
+            self._conn,
+            return_tracking_events,
+            {
+                "tenant_id": request.tenant_id,
+                "carrier": carrier,
+                "event_id": event.event_id,
+                "return_id": request.id,
+                "status": event.status.value,
+                "occurred_at": event.occurred_at,
+                "location": event.location,
+                "received_at": received_at,
+            },
+        )
+
+    def parcel_events(self, tenant_id: UUID, return_id: UUID) -> list[TrackingEvent]:
+        rows = self._conn.execute(
+            select(return_tracking_events)
+            .where(_te.tenant_id == tenant_id, _te.return_id == return_id)
+            .order_by(_te.occurred_at, _te.event_id)
+        )
+        return [
+            TrackingEvent(
+                event_id=row.event_id,
+                status=ShipmentStatus(row.status),
+                occurred_at=row.occurred_at,
+                location=row.location,
+            )
+            for row in rows
+        ]

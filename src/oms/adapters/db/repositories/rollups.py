@@ -48,11 +48,21 @@ from oms.adapters.db.tables import (
     order_events,
     order_lines,
     orders,
+    return_lines,
+    returns,
     shipments,
 )
 from oms.services.rollups import RollupState
 
-__all__ = ["ERROR_TYPES", "ORDER_KINDS", "SqlRollupRepository", "day_of", "day_start", "e4_sum"]
+__all__ = [
+    "ERROR_TYPES",
+    "ORDER_KINDS",
+    "RETURN_ERROR_REASONS",
+    "SqlRollupRepository",
+    "day_of",
+    "day_start",
+    "e4_sum",
+]
 
 ERROR_TYPES = (
     "fulfillment_order.short_picked",
@@ -61,6 +71,9 @@ ERROR_TYPES = (
     "shipment.returned_to_sender",
 )
 """The timeline events counted as fulfilment errors (kind ``error``, by type)."""
+RETURN_ERROR_REASONS = ("wrong_item", "damaged", "lost_in_transit", "damaged_in_transit")
+"""Return reasons that are a fulfilment error: the wrong item sent, damaged in packing, lost
+or damaged by the carrier (kind ``error``, detail ``return.<reason>``, one per return line)."""
 SPLIT_KINDS = ("ship", "pickup")
 ORDER_KINDS = ("placed", "split", "due", "ship_orders", "shipment", "error")
 """The kinds the dashboard reads, kept per order too (``analytics_order_facts``)."""
@@ -593,5 +606,48 @@ class SqlRollupRepository:
             )
             .where(scope, _ev.type.in_(ERROR_TYPES))
             .group_by(_o.tenant_id, _o.id, placed, event_day, _ev.type)
+        )
+
+        # return: units asked back by SKU and reason, by the day the return was asked for;
+        # orders = returns, done = units received. A return line whose reason is a
+        # fulfilment error also counts as one (error, detail return.<reason>).
+        _r, _rl = returns.c, return_lines.c
+        return_day = self._day(_r.created_at)
+        reason = func.substr(_rl.reason, 1, 60)  # the detail column's length
+        asked_back = return_lines.join(
+            returns, and_(_r.tenant_id == _rl.tenant_id, _r.id == _rl.return_id)
+        ).join(orders, and_(_o.tenant_id == _r.tenant_id, _o.id == _r.order_id))
+        queries.append(
+            select(
+                *self._row(
+                    "return",
+                    placed,
+                    return_day,
+                    {"sku": _rl.sku, "detail": reason},
+                    {
+                        "n": func.sum(_rl.quantity),
+                        "done": func.sum(_rl.restocked + _rl.quarantined + _rl.disposed),
+                        "orders": func.count(distinct(_r.id)),
+                    },
+                )
+            )
+            .select_from(asked_back)
+            .where(scope, _r.status != "rejected")
+            .group_by(_o.tenant_id, placed, return_day, _rl.sku, reason)
+        )
+        cause = literal("return.") + _rl.reason
+        queries.append(
+            select(
+                *self._row(
+                    "error",
+                    placed,
+                    return_day,
+                    {"detail": cause},
+                    {"n": func.count(), "orders": func.count(distinct(_o.id))},
+                )
+            )
+            .select_from(asked_back)
+            .where(scope, _r.status != "rejected", _rl.reason.in_(RETURN_ERROR_REASONS))
+            .group_by(_o.tenant_id, placed, return_day, _rl.reason)
         )
         return queries

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, insert, select, text, tuple_, update
+from sqlalchemy import Connection, func, insert, select, text, tuple_, update
 from sqlalchemy.engine import Row
 
 from oms.adapters.db.repositories.support import insert_if_absent
@@ -147,6 +147,26 @@ class SqlShipmentRepository:
             .limit(limit)
         )
         return [_from_row(row) for row in rows]
+
+    def unscanned_since(self, tenant_id: UUID, *, before: datetime, limit: int) -> list[UUID]:
+        latest = (
+            select(func.max(_te.occurred_at))
+            .where(_te.tenant_id == _sh.tenant_id, _te.shipment_id == _sh.id)
+            .scalar_subquery()
+        )
+        last_seen = func.coalesce(latest, _sh.created_at)
+        rows = self._conn.execute(
+            select(_sh.id)
+            .where(
+                _sh.tenant_id == tenant_id,
+                _sh.status.not_in(_FINAL),
+                _sh.created_at < before,
+                last_seen < before,
+            )
+            .order_by(_sh.created_at, _sh.id)
+            .limit(limit)
+        )
+        return [row.id for row in rows]
 
     def created_page(
         self, tenant_id: UUID, *, since: datetime, after: tuple[datetime, UUID] | None, limit: int

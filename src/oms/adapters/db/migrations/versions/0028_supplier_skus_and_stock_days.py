@@ -6,7 +6,7 @@ location and UTC day, the lowest and the last availability the worker saw (stock
 ``nightly_runs`` the worker's nightly decisions per tenant and day (run once a day).
 
 Revision ID: 0028
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-07
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from oms.adapters.db.types import Amount, UtcDateTime
 
 revision = "0028"
-down_revision = "0025"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

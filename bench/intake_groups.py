@@ -18,8 +18,9 @@ to the intake can be judged exactly.
 
 What it does:
 
-1. Re-creates the database ``oms_bench_groups`` on the server of ``--pg-url``, runs
-   ``oms db upgrade`` on it and creates a tenant with ``oms tenant create --json``.
+1. Re-creates the database ``oms_bench_groups`` (or ``--database``) on the server of
+   ``--pg-url``, runs ``oms db upgrade`` on it and creates a tenant with
+   ``oms tenant create --json``.
 2. Seeds bench/intake.py's catalogue through the API, in-process: 3 locations, ``--skus``
    products, ample stock of each at each location.
 3. Places ``--warmup`` groups and analyzes the database (as the statistics keeper of
@@ -76,6 +77,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--pg-url",
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="an existing database on the server, used to create and drop the other",
+    )
+    parser.add_argument(
+        "--database",
+        default=GROUPS_DB,
+        help="the database to re-create and use (another name lets two runs share a server)",
     )
     parser.add_argument(
         "--callgrind",
@@ -142,8 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     counting = os.environ.get(UNDER_CALLGRIND)
     if args.callgrind and counting is None:
         return _under_callgrind(sys.argv[1:] if argv is None else argv)
-    url = database_url(args.pg_url, GROUPS_DB)
-    recreate_database(args.pg_url, GROUPS_DB)
+    url = database_url(args.pg_url, args.database)
+    recreate_database(args.pg_url, args.database)
     env = {**os.environ, "OMS_DATABASE_URL": url}
     run_oms(["db", "upgrade"], env)
     tenant = json.loads(run_oms(["tenant", "create", "--name", "bench groups", "--json"], env))
@@ -207,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with app.state.oms.uow_factory.engine.begin() as conn:
         conn.exec_driver_sql("ANALYZE")  # as the statistics keeper would have by now
     measured = groups("order", args.groups)
-    meter = CpuMeter(server_group=-1, database=GROUPS_DB)
+    meter = CpuMeter(server_group=-1, database=args.database)
     if counting is not None:
         _callgrind("--instr=on")
         _callgrind("--zero")

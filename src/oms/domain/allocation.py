@@ -60,9 +60,10 @@ def plan_allocation(
 
     ``locations`` are the candidates in preference order. Never plans more than ``stock``.
     """
-    by_location: dict[UUID, dict[str, int]] = defaultdict(dict)
+    # By the location id's integer: a UUID hashes in Python, an int in C (every order).
+    by_location: dict[int, dict[str, int]] = defaultdict(dict)
     for (sku, location), units in stock.items():
-        by_location[location][sku] = max(0, units)
+        by_location[location.int][sku] = max(0, units)
 
     wanted = [d for d in demands if d.quantity > 0]
     total_need: dict[str, int] = defaultdict(int)
@@ -71,7 +72,7 @@ def plan_allocation(
             total_need[sku] += per * d.quantity
 
     for location in locations:
-        here = by_location.get(location, {})
+        here = by_location.get(location.int, {})
         if all(here.get(sku, 0) >= need for sku, need in total_need.items()):
             return AllocationPlan(picks=[Pick(d.line_no, location, d.quantity) for d in wanted])
 
@@ -81,7 +82,7 @@ def plan_allocation(
         for location in locations:
             if remaining == 0:
                 break
-            here = by_location.get(location, {})
+            here = by_location.get(location.int, {})
             units = min(remaining, _units_possible(d.per_unit, here))
             if units <= 0:
                 continue

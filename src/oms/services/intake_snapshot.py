@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NoReturn
 from uuid import UUID
@@ -56,6 +56,7 @@ class _Customer:
 class _Stock:
     """One stock row as read for the group, and what the group's orders took of it."""
 
+    tenant_id: UUID
     level: StockLevel
     reserved: int = 0  # by the orders kept
     taking: int = 0  # by the order being placed
@@ -98,8 +99,9 @@ class GroupSnapshot:
         self.known_products: dict[UUID, dict[str, Product]] = {}
         self.known_locations: dict[UUID, list[Location]] = {}
         # One entry per stock row read, by (tenant, SKU, location): looked up about a dozen
-        # times per order, so one lookup answers the row and what was taken of it.
-        self.stock: dict[tuple[UUID, str, UUID], _Stock] = {}
+        # times per order, so one lookup answers the row and what was taken of it. Keyed by
+        # the ids' integers: a UUID hashes in Python (a call per lookup), an int in C.
+        self.stock: dict[tuple[int, str, int], _Stock] = {}
         self.level_skus: dict[UUID, set[str]] = {}
         for tenant_id, wanted in skus.items():
             products = uow.products.by_skus(tenant_id, wanted)
@@ -112,7 +114,8 @@ class GroupSnapshot:
             components = {sku for p in products.values() for sku in unit_demand(p)}
             self.level_skus[tenant_id] = components
             for level in uow.inventory.levels(tenant_id, components, [c.id for c in located]):
-                self.stock[(tenant_id, level.sku, level.location_id)] = _Stock(level)
+                key = (tenant_id.int, level.sku, level.location_id.int)
+                self.stock[key] = _Stock(tenant_id, level)
         self.known_customers: dict[tuple[UUID, str], _Customer] = {}
         for tenant_id, wanted in emails.items():
             for email, record in uow.customers.by_emails(tenant_id, wanted).items():
@@ -186,11 +189,12 @@ class GroupSnapshot:
         """Write what the kept orders did; False when the database moved meanwhile (the
         caller rolls back). Stock, then customers, then orders: the intake's lock order."""
         by_tenant: dict[UUID, list[tuple[str, UUID, int]]] = defaultdict(list)
-        for (tenant_id, sku, location_id), stock in self.stock.items():
+        for stock in self.stock.values():
             if stock.reserved < 0:
                 return False
             if stock.reserved:
-                by_tenant[tenant_id].append((sku, location_id, stock.reserved))
+                level = stock.level
+                by_tenant[stock.tenant_id].append((level.sku, level.location_id, stock.reserved))
         for tenant_id, wanted in sorted(by_tenant.items(), key=lambda item: str(item[0])):
             if len(self.uow.inventory.try_reserve_each(tenant_id, wanted, at)) != len(wanted):
                 return False
@@ -218,15 +222,10 @@ class GroupSnapshot:
                 return False  # a customer taken for new was stored meanwhile
         return self.uow.orders.add_all(self.kept_orders)
 
-    def level(self, tenant_id: UUID, sku: str, location_id: UUID) -> StockLevel | None:
-        """The level as the database would show it to the order being placed."""
-        stock = self.entry(tenant_id, sku, location_id)
-        return None if stock is None else stock.now()
-
     def entry(self, tenant_id: UUID, sku: str, location_id: UUID) -> _Stock | None:
         """The stock row read for the group, None when there is none; NotGroupable for a
         SKU the group did not read."""
-        stock = self.stock.get((tenant_id, sku, location_id))
+        stock = self.stock.get((tenant_id.int, sku, location_id.int))
         if stock is None and sku not in self.level_skus.get(tenant_id, ()):
             raise NotGroupable(f"stock of {sku}")
         return stock
@@ -329,9 +328,15 @@ class _Inventory(_Part):
     ) -> list[StockLevel]:
         if location_ids is None:
             raise NotGroupable("inventory.levels at every location")
-        places = sorted(set(location_ids))
-        found = (self.s.level(tenant_id, sku, at) for sku in sorted(set(skus)) for at in places)
-        return [level for level in found if level is not None]
+        # Each location once, in id order (a UUID sorts by its integer), without hashing UUIDs.
+        places = [at for _, at in sorted({at.int: at for at in location_ids}.items())]
+        entry = self.s.entry
+        found = []
+        for sku in sorted(set(skus)):
+            for at in places:
+                if (stock := entry(tenant_id, sku, at)) is not None:
+                    found.append(stock.now())
+        return found
 
     def try_reserve(
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
@@ -351,8 +356,7 @@ class _Inventory(_Part):
     def try_reserve_each(
         self, tenant_id: UUID, wanted: Sequence[tuple[str, UUID, int]], at: datetime
     ) -> set[tuple[str, UUID]]:
-        keys = sorted((sku, location_id) for sku, location_id, _ in wanted)
-        if len(set(keys)) != len(keys):
+        if len({(sku, location_id.int) for sku, location_id, _ in wanted}) != len(wanted):
             raise ValueError("each row may be reserved once per call")
         return {
             (sku, location_id)
@@ -378,28 +382,38 @@ class _Customers(_Part):
         self, tenant_id: UUID, *, email: str, name: str | None, phone: str | None, at: datetime
     ) -> CustomerRecord:
         key = (tenant_id, email)
-        customer = replace(self.s.counting.get(key) or self._customer(key, at))
-        before = customer.record
-        after = replace(
-            before,
+        was = self.s.counting.get(key) or self._customer(key, at)
+        before = was.record
+        # Built field by field rather than with dataclasses.replace, which costs several
+        # times as much (this runs for every order of a group).
+        after = CustomerRecord(
+            id=before.id,
+            email=before.email,
             name=before.name if name is None else name,
             phone=before.phone if phone is None else phone,
             orders_count=before.orders_count + 1,
             first_order_at=before.first_order_at or at,
             last_order_at=at,
+            created_at=before.created_at,
         )
-        customer.record = after
-        customer.orders += 1
-        customer.first_order_at = customer.first_order_at or at
-        customer.last_order_at = at
-        customer.name = customer.name if name is None else name
-        customer.phone = customer.phone if phone is None else phone
-        self.s.counting[key] = customer
-        # As the stored repository answers: the customer as it was before this order.
-        return replace(
+        self.s.counting[key] = _Customer(
             after,
-            orders_count=after.orders_count - 1,
+            orders=was.orders + 1,
+            first_order_at=was.first_order_at or at,
+            last_order_at=at,
+            name=was.name if name is None else name,
+            phone=was.phone if phone is None else phone,
+        )
+        # As the stored repository answers: the customer as it was before this order.
+        return CustomerRecord(
+            id=after.id,
+            email=after.email,
+            name=after.name,
+            phone=after.phone,
+            orders_count=before.orders_count,
             first_order_at=after.first_order_at if after.orders_count > 1 else None,
+            last_order_at=at,
+            created_at=after.created_at,
         )
 
     def _customer(self, key: tuple[UUID, str], at: datetime) -> _Customer:

@@ -89,8 +89,8 @@ def hold_picks(
             if not (units := per * pick.units):
                 continue
             key = (pick.line_no, sku, pick.location_id)
-            if key in held:
-                held[key].quantity += units
+            if (allocation := held.get(key)) is not None:
+                allocation.quantity += units
             else:
                 held[key] = Allocation(
                     id=new_id(),

@@ -77,10 +77,10 @@ def unit_weights(
     uow: UnitOfWork, *, tenant_id: UUID, products: Mapping[str, Product]
 ) -> dict[str, int]:
     """Grams per unit of each of ``products``; reads the components a bundle is weighed by."""
-    parts = dict(products)
-    missing = {sku for product in products.values() for sku in weighed_by(product)} - set(parts)
-    if missing:
-        parts.update(uow.products.by_skus(tenant_id, sorted(missing)))
+    parts = products
+    missing = {sku for product in products.values() for sku in weighed_by(product)}
+    if missing - products.keys():
+        parts = {**products, **uow.products.by_skus(tenant_id, sorted(missing - products.keys()))}
     return {sku: unit_weight_grams(product, parts) for sku, product in products.items()}
 
 

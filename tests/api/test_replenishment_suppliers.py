@@ -168,3 +168,19 @@ def test_linking_refuses_unknown_suppliers_and_skus(
         422,
     )
     assert_problem(client.post(f"{URL}/{unknown}/draft-po", headers=tenant.headers), 404)
+
+
+def test_a_unit_cost_finer_than_the_suppliers_currency_is_refused(
+    client: TestClient, api_uow: SqlUnitOfWorkFactory, tenant: ApiTenant
+) -> None:
+    add_product(api_uow, tenant.id, "YEN")
+    created = client.post(
+        "/v1/suppliers",
+        json={"name": "Tokyo", "lead_time_days": 9, "moq": 1, "pack_size": 1, "currency": "JPY"},
+        headers=tenant.headers,
+    )
+    assert created.status_code == 201, created.text
+    at = f"/v1/suppliers/{created.json()['id']}/skus/YEN"
+    body = assert_problem(client.put(at, json={"unit_cost": "1.5"}, headers=tenant.headers), 422)
+    assert [e["pointer"] for e in body["errors"]] == ["#/unit_cost"]
+    assert client.put(at, json={"unit_cost": "150"}, headers=tenant.headers).status_code == 200

@@ -20,13 +20,14 @@ from sqlalchemy import String
 
 import oms.api.routers
 import oms.api.schemas
+import oms.web
 from oms.adapters.db import tables
 from oms.api.schemas.common import NUL_FREE, Strict, UtcTime, in_utc
 from oms.domain.money import without_negative_zero
 
 
 def _strict_models() -> list[type[Strict]]:
-    for package in (oms.api.schemas, oms.api.routers):
+    for package in (oms.api.schemas, oms.api.routers, oms.web):
         for module in pkgutil.iter_modules(package.__path__):
             importlib.import_module(f"{package.__name__}.{module.name}")
 
@@ -106,6 +107,10 @@ COLUMN_OF = {
     "CustomerReturnCreate.number": NOT_STORED,  # parsed as the order's number
     "CustomerReturnCreate.email": "orders.customer_email",
     "CustomerReturnCreate.note": UNBOUNDED,
+    "AsnCartonCreate.code": "inbound_cartons.code",
+    "InboundReceiptCreate.carton": "inbound_cartons.code",  # looked up
+    "ShopifyChannelCreate.shopify_locations{}": UNBOUNDED,  # in the channel's JSON settings
+    "ChannelUpdate.shopify_locations{}": UNBOUNDED,
     "ReturnLabelIn.carrier": "carrier_services.carrier",
     "ReturnLabelIn.service": "carrier_services.code",
     "SupplierCreate.name": "suppliers.name",
@@ -446,6 +451,7 @@ AMOUNT_CHECKED_IN = {
     "PaymentActionIn.amount": "oms.domain.payments.payment_amount (the order's currency)",
     "ProductUpdate.price": "oms.services.catalogue.edit_product (the product's currency)",
     "PoLineCreate.unit_cost": "oms.services.purchasing (the supplier's currency)",
+    "SupplierSkuUpdate.unit_cost": "oms.services.replenishment (the supplier's currency)",
 }
 
 

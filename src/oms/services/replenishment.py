@@ -23,6 +23,7 @@ from oms.domain.demand import ALL_LOCATIONS
 from oms.domain.errors import Conflict, FieldError, InvalidRequest, NotFound
 from oms.domain.forecasting import DemandForecast
 from oms.domain.inbound import PurchaseOrder, Supplier, SupplierSku
+from oms.domain.money import minor_unit_problem
 from oms.domain.orders import Actor
 from oms.domain.rebalancing import TransferSuggestion, transfers_between
 from oms.domain.replenishment import ReplenishmentPlan, SupplyTerms, plan_replenishment
@@ -135,12 +136,15 @@ def link_supplier_sku(
 ) -> SupplierSku:
     """Buy ``sku`` from the supplier at ``unit_cost`` from now on (one supplier per SKU)."""
     with uow_factory() as uow:
-        if uow.inbound.supplier(tenant_id, supplier_id) is None:
+        supplier = uow.inbound.supplier(tenant_id, supplier_id)
+        if supplier is None:
             raise NotFound("No such supplier")
         if sku not in uow.products.by_skus(tenant_id, [sku]):
             raise InvalidRequest("Unknown SKU", [FieldError("#/sku", f"no product {sku!r}")])
         if unit_cost < 0:
             raise InvalidRequest("Bad unit cost", [FieldError("#/unit_cost", "negative")])
+        if (finer := minor_unit_problem(unit_cost, supplier.currency)) is not None:
+            raise InvalidRequest("Bad unit cost", [FieldError("#/unit_cost", finer)])
         link = SupplierSku(sku=sku, supplier_id=supplier_id, unit_cost=unit_cost)
         uow.inbound.set_supplier_sku(tenant_id, link, at=at)
         uow.commit()

@@ -55,7 +55,10 @@ ShopDomain = Annotated[
 Sku = Annotated[str, StringConstraints(min_length=1, max_length=lengths.SKU)]
 LocationCode = Annotated[str, StringConstraints(min_length=1, max_length=lengths.LOCATION_CODE)]
 ShopifyLocation = Annotated[
-    str, StringConstraints(strip_whitespace=True, pattern=r"^(gid://shopify/Location/)?[0-9]+$")
+    str,
+    StringConstraints(
+        strip_whitespace=True, max_length=60, pattern=r"^(gid://shopify/Location/)?[0-9]+$"
+    ),
 ]
 
 

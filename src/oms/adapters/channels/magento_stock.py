@@ -16,9 +16,11 @@ source item: the location's source code from the connection's setting ``magento_
 
 No look-up is needed: Magento takes the SKU itself. Waiting rules as for the shipment push
 (``store_http``): a 429 is waited out inside the attempt, a 5xx or a dropped connection
-fails the attempt and the outbox retries it, another 4xx (say, a SKU Magento has no
-product of: the whole request is refused) ends the delivery. Each attempt is in the sync
-log (``source-items``).
+fails the attempt and the outbox retries it. Magento saves a request's items all or none:
+when it refuses one (400: a SKU it has no product of, a source it does not have), each
+item is sent alone, so the others are saved, and the delivery ends ``failed`` naming the
+refused ones (a retry cannot make Magento know them). Each attempt is in the sync log
+(``source-items``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from uuid import UUID
 
 import httpx
 
+from oms.adapters.channels.magento import MagentoPayloadError
 from oms.adapters.channels.magento_rest import MagentoRest
 from oms.adapters.channels.stock_sink import (
     log_stock_push,
@@ -37,7 +40,7 @@ from oms.adapters.channels.stock_sink import (
     store_attempt,
     store_skus,
 )
-from oms.adapters.channels.store_http import PUSH
+from oms.adapters.channels.store_http import PUSH, StoreCallFailed
 from oms.domain.channels import ChannelKind, SyncOutcome
 from oms.services.channels import ChannelRepository
 from oms.services.events import Event, Outcome
@@ -118,11 +121,27 @@ class MagentoStockSink:
             client=self._client,
             sleep=self._sleep,
         )
-        rest.save_source_items(
-            [source_item(sku, source, quantity) for sku, source, quantity in job.quantities],
-            policy=PUSH,
+        items = [source_item(sku, source, quantity) for sku, source, quantity in job.quantities]
+        try:
+            rest.save_source_items(items, policy=PUSH)
+        except StoreCallFailed as failed:
+            if failed.status != 400 or len(items) == 1:
+                raise
+        else:
+            return f"{len(items)} source items saved"
+        # Magento saves all or none: one item it refuses (a SKU it has no product of, an
+        # unknown source) must not hold the others back, so each is sent alone.
+        refused = []
+        for item in items:
+            try:
+                rest.save_source_items([item], policy=PUSH)
+            except StoreCallFailed as failed:
+                if failed.status != 400:
+                    raise
+                refused.append(f"{item['sku']} at {item['source_code']}")
+        raise MagentoPayloadError(
+            f"{len(items) - len(refused)} source items saved; refused: {', '.join(refused[:20])}"
         )
-        return f"{len(job.quantities)} source items saved"
 
     def send(self, prepared: object, *, event: Event, key: str, attempt: int) -> Outcome:
         assert isinstance(prepared, MagentoStockJob)

@@ -37,10 +37,9 @@ from oms.adapters.channels.magento_rest import MagentoRest
 from oms.adapters.channels.stock_sink import (
     log_stock_push,
     stock_push_connection,
-    store_attempt,
     store_skus,
 )
-from oms.adapters.channels.store_http import PUSH, StoreCallFailed
+from oms.adapters.channels.store_http import PUSH, StoreCallFailed, store_attempt
 from oms.domain.channels import ChannelKind, SyncOutcome
 from oms.services.channels import ChannelRepository
 from oms.services.events import Event, Outcome

@@ -37,10 +37,9 @@ import httpx
 from oms.adapters.channels.stock_sink import (
     log_stock_push,
     stock_push_connection,
-    store_attempt,
     store_skus,
 )
-from oms.adapters.channels.store_http import PUSH
+from oms.adapters.channels.store_http import PUSH, store_attempt
 from oms.adapters.channels.woocommerce import WooCommercePayloadError
 from oms.adapters.channels.woocommerce_rest import WooCommerceRest
 from oms.domain.channels import ChannelKind, SyncOutcome

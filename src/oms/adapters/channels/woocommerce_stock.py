@@ -20,7 +20,9 @@ figure is the sum of what is available at every location the connection sells
 
 Waiting rules as for the shipment push (``store_http``): a 429 is waited out inside the
 attempt (its ``Retry-After``, at most 30 s); a 5xx or a dropped connection fails the attempt
-and the outbox retries it; an object the batch refuses (its ``error``) ends the delivery.
+and the outbox retries it. An id the batch no longer knows (a product deleted, perhaps
+made again, since it was looked up) is forgotten and the attempt fails, so the retry looks
+its SKU up again; any other object the batch refuses (its ``error``) ends the delivery.
 Each attempt is in the sync log (``stock_quantity``).
 """
 
@@ -39,7 +41,7 @@ from oms.adapters.channels.stock_sink import (
     stock_push_connection,
     store_skus,
 )
-from oms.adapters.channels.store_http import PUSH, store_attempt
+from oms.adapters.channels.store_http import PUSH, StoreCallFailed, store_attempt
 from oms.adapters.channels.woocommerce import WooCommercePayloadError
 from oms.adapters.channels.woocommerce_rest import WooCommerceRest
 from oms.domain.channels import ChannelKind, SyncOutcome
@@ -53,6 +55,8 @@ __all__ = ["BATCH_SIZE", "WooCommerceStockJob", "WooCommerceStockSink", "item_id
 
 # Objects per batch request: WooCommerce's limit.
 BATCH_SIZE = 100
+# The batch's error for an id the store does not have (deleted since it was looked up).
+INVALID_ID = "woocommerce_rest_product_invalid_id"
 # SKUs per look-up (one page of at most 100 products answers them, variations included).
 SKUS_PER_LOOKUP = 50
 
@@ -68,6 +72,13 @@ def item_id_of(product: dict[str, Any]) -> str | None:
     if product.get("type") == "variation" and parent:
         return f"{parent}/{own}"
     return str(own)
+
+
+def _batch_of(item: str) -> tuple[str, int]:
+    """The batch path and object id of a remembered product (``"id"``) or variation
+    (``"parent/id"``)."""
+    parent, _, own = item.rpartition("/")
+    return (f"/products/{parent}/variations" if parent else "/products"), int(own)
 
 
 @dataclass(frozen=True)
@@ -168,21 +179,37 @@ class WooCommerceStockSink:
             if sku not in items:
                 unknown.append(sku)
                 continue
-            parent, _, own = items[sku].rpartition("/")
-            path = f"/products/{parent}/variations" if parent else "/products"
+            path, own = _batch_of(items[sku])
             updates.setdefault(path, []).append(
-                {"id": int(own), "manage_stock": True, "stock_quantity": quantity}
+                {"id": own, "manage_stock": True, "stock_quantity": quantity}
             )
+        # (batch path, id) -> the SKU it is, to name what the store no longer has.
+        sku_of: dict[tuple[str, Any], str] = {
+            _batch_of(items[sku]): sku for sku, _ in job.quantities if sku in items
+        }
         refused: list[str] = []
+        gone: list[str] = []
         sent = 0
         for path in sorted(updates, key=lambda p: (p != "/products", p)):
             objects = updates[path]
             for start in range(0, len(objects), BATCH_SIZE):
                 chunk = objects[start : start + BATCH_SIZE]
-                answered = rest.batch_update(path, chunk, policy=PUSH)
-                errors = [u for u in answered if isinstance(u.get("error"), dict)]
-                refused.extend(f"{u.get('id')}: {u['error'].get('message')}" for u in errors)
-                sent += len(chunk) - len(errors)
+                for answered in rest.batch_update(path, chunk, policy=PUSH):
+                    error, key = answered.get("error"), (path, answered.get("id"))
+                    if not isinstance(error, dict):
+                        sent += 1
+                    elif error.get("code") == INVALID_ID and key in sku_of:
+                        gone.append(sku_of[key])
+                    else:
+                        refused.append(f"{answered.get('id')}: {error.get('message')}")
+        if gone:
+            # Deleted (and perhaps made again) in the store since it was looked up.
+            self._channels.forget_inventory_items(event.tenant_id, job.channel_id, gone)
+            raise StoreCallFailed(
+                f"{sent} stock quantities set; the store no longer has the products of "
+                f"{', '.join(gone[:20])}: looked up again at the next attempt",
+                status=400,
+            )
         if refused:
             raise WooCommercePayloadError(f"the batch refused {'; '.join(refused)}")
         parts = [f"{sent} stock quantities set"]

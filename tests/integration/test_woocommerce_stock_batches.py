@@ -1,27 +1,33 @@
-"""The WooCommerce stock sink against a fake store on loopback, without a database: more
+"""The WooCommerce stock sink against a fake store on loopback, with the in-memory
+connection store: more
 than 100 products are set in requests of at most 100 (WooCommerce's batch limit),
-variations through their parent's batch, and an id the store no longer has ends the
-delivery naming it."""
+variations through their parent's batch, and an id the store no longer has is forgotten
+and looked up again at the retry (the forgetting on both databases too)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from uuid import UUID
 
+from sqlalchemy import Engine
+
+from oms.adapters.channels.credentials import FernetCipher
 from oms.adapters.channels.woocommerce_stock import (
     BATCH_SIZE,
     WooCommerceStockJob,
     WooCommerceStockSink,
     item_id_of,
 )
+from oms.adapters.db.repositories.channels import SqlChannelRepository
 from oms.adapters.memory.channels import InMemoryChannelRepository
-from oms.services.events import Event
+from oms.services.events import Event, Outcome
 from oms.services.stock_push import STOCK_PUSH_TOPIC
 from tests.store_server import store_running
 from tests.woocommerce_server import FakeWooCommerce
 
 TENANT = UUID("018f0000-0000-7000-8000-000000000001")
 CHANNEL = UUID("018f0000-0000-7000-8000-0000000000c1")
+OTHER = UUID("018f0000-0000-7000-8000-0000000000c2")
 AT = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 EVENT = Event(
     id=UUID("018f0000-0000-7000-8000-0000000000e1"),
@@ -71,21 +77,44 @@ def test_more_than_a_batch_goes_in_requests_of_at_most_100() -> None:
     }
 
 
-def test_an_id_the_store_no_longer_has_ends_the_delivery() -> None:
+def test_an_id_the_store_no_longer_has_is_looked_up_again_at_the_retry() -> None:
     store = FakeWooCommerce("ck", "cs")
-    store.products = [{"id": 1, "sku": "A", "type": "simple", "parent_id": 0}]
-    sink = WooCommerceStockSink(channels=InMemoryChannelRepository())
+    # B was product 9 when it was looked up; deleted and made again since, as product 10.
+    store.products = [
+        {"id": 1, "sku": "A", "type": "simple", "parent_id": 0},
+        {"id": 10, "sku": "B", "type": "simple", "parent_id": 0},
+    ]
+    channels = InMemoryChannelRepository()
+    channels.remember_inventory_items(TENANT, CHANNEL, {"A": "1", "B": "9"}, AT)
+    sink = WooCommerceStockSink(channels=channels)
     with store_running(store):
-        outcome = sink.send(
-            job(store, {"A": 2, "B": 5}, {"A": "1", "B": "9"}),
-            event=EVENT,
-            key=str(CHANNEL),
-            attempt=1,
-        )
+
+        def attempt() -> Outcome:
+            known = channels.inventory_items(TENANT, CHANNEL, ["A", "B"])
+            return sink.send(
+                job(store, {"A": 2, "B": 5}, known), event=EVENT, key=str(CHANNEL), attempt=1
+            )
+
+        first = attempt()
+        assert (first.delivered, first.final, first.status_code) == (False, False, 400)
+        assert "no longer has the products of B" in str(first.error)
+        assert store.products[0]["stock_quantity"] == 2  # the others are set all the same
+        assert channels.inventory_items(TENANT, CHANNEL, ["A", "B"]) == {"A": "1"}
+        again = attempt()
     sink.close()
-    assert (outcome.delivered, outcome.final) == (False, True)
-    assert outcome.error == "the batch refused 9: Invalid ID."
-    assert store.products[0]["stock_quantity"] == 2  # the others are set all the same
+    assert again.delivered
+    assert channels.inventory_items(TENANT, CHANNEL, ["A", "B"]) == {"A": "1", "B": "10"}
+    assert {p["id"]: p["stock_quantity"] for p in store.products} == {1: 2, 10: 5}
+
+
+def test_memory_and_sql_forget_what_they_are_told_to(engine: Engine, tenant_id: UUID) -> None:
+    sql = SqlChannelRepository(engine, FernetCipher("forget-items-key"))
+    for channels in (InMemoryChannelRepository(), sql):
+        channels.remember_inventory_items(tenant_id, CHANNEL, {"A": "1", "B": "2", "C": "3"}, AT)
+        channels.remember_inventory_items(tenant_id, OTHER, {"A": "7"}, AT)
+        channels.forget_inventory_items(tenant_id, CHANNEL, ["A", "C", "Z"])
+        assert channels.inventory_items(tenant_id, CHANNEL, ["A", "B", "C"]) == {"B": "2"}
+        assert channels.inventory_items(tenant_id, OTHER, ["A"]) == {"A": "7"}
 
 
 def test_what_is_remembered_of_a_product_or_a_variation() -> None:

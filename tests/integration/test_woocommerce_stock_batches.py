@@ -58,7 +58,7 @@ def test_more_than_a_batch_goes_in_requests_of_at_most_100() -> None:
         {"id": n, "sku": f"S{n:03d}", "type": "simple", "parent_id": 0} for n in range(1, 131)
     ] + [{"id": 500, "sku": "V", "type": "variation", "parent_id": 7}]
     quantities = {f"S{n:03d}": n for n in range(1, 131)} | {"V": 3, "GONE": 1}
-    known = {p["sku"]: str(p["id"]) for p in store.products[:125]}  # looked up before
+    known = {f"S{n:03d}": str(n) for n in range(1, 126)}  # looked up before
     sink = WooCommerceStockSink(channels=InMemoryChannelRepository())
     with store_running(store):
         outcome = sink.send(job(store, quantities, known), event=EVENT, key=str(CHANNEL), attempt=1)

@@ -2,7 +2,9 @@
 (an ``updated_at`` ``gteq`` filter, ``pageSize``/``currentPage``, ``total_count``; a page past
 the end answered with the last page, as Magento does), ``GET /rest/V1/orders/{id}`` and
 ``POST /rest/V1/order/{id}/ship`` (items checked against what is left to ship, tracks kept);
-a bearer token; ``answers`` scripts the status of the first requests."""
+``POST /rest/V1/inventory/source-items`` (every item's SKU and source checked, all saved
+or none); a bearer token; ``answers`` scripts the status of the first requests; ``down``:
+every request answered 503."""
 
 from __future__ import annotations
 
@@ -31,6 +33,11 @@ class FakeMagento:
     requests: list[Request] = field(default_factory=list)
     shipments: list[dict[str, Any]] = field(default_factory=list)
     total_count_extra: int = 0  # a count that overstates what matches (orders in flux)
+    catalogue: set[str] = field(default_factory=set)  # the SKUs of its products
+    sources: set[str] = field(default_factory=lambda: {"default"})
+    source_items: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    source_item_saves: list[list[dict[str, Any]]] = field(default_factory=list)
+    down: bool = False
     base_url: str = ""
 
     def answer(
@@ -42,6 +49,8 @@ class FakeMagento:
         body: Any,
     ) -> Answer:
         status = self.answers.pop(0) if self.answers else 200
+        if self.down:
+            status = 503
         if headers.get("authorization") != f"Bearer {self.access_token}":
             status = 401
         self.requests.append(Request(method, path, query, headers, body, status))
@@ -62,6 +71,8 @@ class FakeMagento:
             return Answer(200, order, {})
         if method == "POST" and (found := _SHIP.fullmatch(path)):
             return self._ship(found.group(1), body)
+        if method == "POST" and path == f"{API_PATH}/inventory/source-items":
+            return self._save_source_items(body["sourceItems"])
         return Answer(404, {"message": "Request does not match any route."}, {})
 
     def _order(self, entity_id: str) -> dict[str, Any] | None:
@@ -97,3 +108,16 @@ class FakeMagento:
             items[wanted["order_item_id"]]["qty_shipped"] += wanted["qty"]
         self.shipments.append(body)
         return Answer(200, 40 + len(self.shipments), {})
+
+    def _save_source_items(self, items: list[dict[str, Any]]) -> Answer:
+        errors = [
+            {"message": f"SKU {item['sku']} or source {item['source_code']} is unknown"}
+            for item in items
+            if item["sku"] not in self.catalogue or item["source_code"] not in self.sources
+        ]
+        if errors:
+            return Answer(400, {"message": "Validation Failed", "errors": errors}, {})
+        self.source_item_saves.append(items)
+        for item in items:
+            self.source_items[(item["sku"], item["source_code"])] = item
+        return Answer(200, [], {})

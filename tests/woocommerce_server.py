@@ -1,9 +1,12 @@
 """A WooCommerce store on loopback, for tests: the REST API v3 endpoints the adapter uses,
 as documented: ``GET /orders`` (``modified_after``, ``page``/``per_page``, ``X-WP-Total`` and
-``X-WP-TotalPages``), ``GET``/``POST /orders/{id}/notes``, ``PUT /orders/{id}``; over plain
+``X-WP-TotalPages``), ``GET``/``POST /orders/{id}/notes``, ``PUT /orders/{id}``, and for stock ``GET
+/products?sku=A,B`` (products and variations, a variation with ``type: "variation"`` and
+its ``parent_id``), ``POST /products/batch`` and ``POST /products/{id}/variations/batch``
+(``update`` objects, at most 100, an unknown id answered with its ``error``); over plain
 HTTP only OAuth 1.0a one-legged requests are let in (checked here independently of the
 adapter's signing); ``answers`` scripts the status of the first requests (a 429 carries
-``Retry-After: retry_after``)."""
+``Retry-After: retry_after``; ``down``: every request answered 503)."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ __all__ = ["API_PATH", "FakeWooCommerce"]
 
 API_PATH = "/wp-json/wc/v3"
 _ORDER = re.compile(rf"{API_PATH}/orders/(\d+)(/notes)?")
+_BATCH = re.compile(rf"{API_PATH}/products(?:/(\d+)/variations)?/batch")
 
 
 def _rfc3986(text: str) -> str:
@@ -39,6 +43,9 @@ class FakeWooCommerce:
     retry_after: str = "2"
     requests: list[Request] = field(default_factory=list)
     notes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    products: list[dict[str, Any]] = field(default_factory=list)  # variations too
+    batches: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    down: bool = False
     base_url: str = ""
 
     def _signed(self, method: str, path: str, query: dict[str, list[str]]) -> bool:
@@ -63,6 +70,8 @@ class FakeWooCommerce:
         body: Any,
     ) -> Answer:
         status = self.answers.pop(0) if self.answers else 200
+        if self.down:
+            status = 503
         if not self._signed(method, path, query):
             status = 401
         self.requests.append(Request(method, path, query, headers, body, status))
@@ -74,6 +83,12 @@ class FakeWooCommerce:
             return Answer(status, {"code": "internal_server_error"}, {})
         if method == "GET" and path == f"{API_PATH}/orders":
             return self._page(query)
+        if method == "GET" and path == f"{API_PATH}/products":
+            wanted = set(query["sku"][0].split(","))
+            per_page = int(query.get("per_page", ["10"])[0])
+            return Answer(200, [p for p in self.products if p["sku"] in wanted][:per_page], {})
+        if method == "POST" and (batch := _BATCH.fullmatch(path)):
+            return self._batch(batch.group(1), body)
         found = _ORDER.fullmatch(path)
         order = next((o for o in self.orders if found and str(o["id"]) == found.group(1)), None)
         if found is None or order is None:
@@ -108,3 +123,36 @@ class FakeWooCommerce:
         pages = max(1, math.ceil(len(matching) / self.page_size))
         headers = {"X-WP-Total": str(len(matching)), "X-WP-TotalPages": str(pages)}
         return Answer(200, matching[start : start + self.page_size], headers)
+
+    def _batch(self, parent: str | None, body: dict[str, Any]) -> Answer:
+        updates = body["update"]
+        if len(updates) > 100:
+            return Answer(413, {"code": "woocommerce_rest_request_entity_too_large"}, {})
+        self.batches.append((parent or "", updates))
+        answered = []
+        for update in updates:
+            product = next(
+                (
+                    p
+                    for p in self.products
+                    if p["id"] == update["id"]
+                    and (p["type"] == "variation") == (parent is not None)
+                    and (parent is None or str(p["parent_id"]) == parent)
+                ),
+                None,
+            )
+            if product is None:
+                answered.append(
+                    {
+                        "id": update["id"],
+                        "error": {
+                            "code": "woocommerce_rest_product_invalid_id",
+                            "message": "Invalid ID.",
+                            "data": {"status": 400},
+                        },
+                    }
+                )
+                continue
+            product.update({k: v for k, v in update.items() if k != "id"})
+            answered.append(product)
+        return Answer(200, {"update": answered}, {})

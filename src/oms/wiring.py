@@ -215,9 +215,11 @@ def event_sinks(
         # Shipments of Shopify orders go back to the shop (oms.adapters.channels.shopify_push).
         # Shipments of WooCommerce and Magento orders too (adapters/channels/*_push.py).
         from oms.adapters.channels.magento_push import MagentoShipmentSink
+        from oms.adapters.channels.magento_stock import MagentoStockSink
         from oms.adapters.channels.shopify_push import ShopifyFulfilmentSink
         from oms.adapters.channels.shopify_stock import ShopifyStockSink
         from oms.adapters.channels.woocommerce_push import WooCommerceShipmentSink
+        from oms.adapters.channels.woocommerce_stock import WooCommerceStockSink
 
         channels = channel_repository(settings, engine)
         sinks.append(ShopifyFulfilmentSink(channels=channels))
@@ -225,6 +227,8 @@ def event_sinks(
         sinks.append(MagentoShipmentSink(channels=channels))
         # Stock levels go to the shops that sell them (oms.services.stock_push).
         sinks.append(ShopifyStockSink(channels=channels))
+        sinks.append(WooCommerceStockSink(channels=channels))
+        sinks.append(MagentoStockSink(channels=channels))
     return sinks
 
 

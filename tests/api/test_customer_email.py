@@ -466,6 +466,8 @@ def test_the_worker_sends_every_sink_and_the_email_link_opens_the_status_page(
         "woocommerce",
         "magento2",
         "shopify_stock",
+        "woocommerce_stock",
+        "magento2_stock",
     ]
     with receiving(Receiver(secrets=[], clock=lambda: Worker.CLOCK)) as receiver:
         endpoint = create_endpoint(

@@ -3,7 +3,8 @@ leaves one (the adjustment, the reservation, the release), they coalesce, the wo
 claims those older than the window, and the pushes they make are in the outbox.
 
 The shared test database holds other tests' markers too: the claims here ask only for
-markers from a year no other test uses.
+markers from a year no other test uses. It holds other tests' connections pushing stock
+too, encrypted with keys of their own: the worker here reads this tenant's alone.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from oms.adapters.channels.credentials import FernetCipher
 from oms.adapters.db.repositories.channels import SqlChannelRepository
 from oms.adapters.db.repositories.stock_changes import mark_changed
 from oms.adapters.db.tables import outbox, stock_changes
-from oms.domain.channels import ChannelKind
+from oms.domain.channels import ChannelConnection, ChannelKind
 from oms.services.channels import create_channel
 from oms.services.orders import cancel_order
 from oms.services.ports import UnitOfWorkFactory
@@ -25,6 +26,18 @@ from oms.services.stock_push import StockChange, levels_of_message, queue_stock_
 from tests.builders import TESTER, add_location, add_product, order_of, place, set_stock
 
 LONG_AGO = datetime(2001, 3, 5, 9, 0, tzinfo=UTC)
+
+
+class _OneTenantsChannels(SqlChannelRepository):
+    """The connections of one tenant only (``stock_pushers``)."""
+
+    def __init__(self, engine: Engine, cipher: FernetCipher, tenant_id: UUID) -> None:
+        super().__init__(engine, cipher)
+        self._tenant_id = tenant_id
+
+    def stock_pushers(self) -> list[ChannelConnection]:
+        mine = self.page(self._tenant_id, after_id=None, limit=100)
+        return [connection for connection in mine if connection.push_stock]
 
 
 def _markers(engine: Engine, tenant_id: UUID) -> set[tuple[str, str]]:
@@ -97,7 +110,7 @@ def test_the_markers_claimed_become_one_push_per_channel_selling_the_location(
     ham = add_location(uow_factory, tenant_id, "HAM")
     for sku in ("A", "B"):
         add_product(uow_factory, tenant_id, sku)
-    channels = SqlChannelRepository(engine, FernetCipher("stock-changes-test-key"))
+    channels = _OneTenantsChannels(engine, FernetCipher("stock-changes-test-key"), tenant_id)
     made = {}
     for name, push, codes in [("all", True, ()), ("ham", True, ("HAM",)), ("off", False, ())]:
         made[name] = create_channel(

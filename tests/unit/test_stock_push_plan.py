@@ -24,12 +24,16 @@ CODES = {BER: "BER", HAM: "HAM"}
 
 
 def connection(
-    tenant_id: UUID = TENANT, *, push_stock: bool = True, locations: tuple[str, ...] = ()
+    tenant_id: UUID = TENANT,
+    *,
+    push_stock: bool = True,
+    locations: tuple[str, ...] = (),
+    kind: ChannelKind = ChannelKind.SHOPIFY,
 ) -> ChannelConnection:
     return ChannelConnection(
         tenant_id=tenant_id,
         id=uuid4(),
-        kind=ChannelKind.SHOPIFY,
+        kind=kind,
         name=f"shop {uuid4()}",
         created_at=AT,
         updated_at=AT,
@@ -121,3 +125,12 @@ def test_markers_in_memory_coalesce_and_are_claimed_once_the_window_has_passed()
         ("A", AT + timedelta(seconds=4)),
     ]
     assert markers.claim_due(changed_before=AT + timedelta(days=1), limit=10) == []
+
+
+def test_every_store_kind_pushing_stock_is_planned_its_pushes() -> None:
+    kinds = (ChannelKind.SHOPIFY, ChannelKind.WOOCOMMERCE, ChannelKind.MAGENTO2)
+    stores = [connection(kind=kind, locations=("BER",)) for kind in kinds]
+    pushes = plan_stock_pushes([change("A"), change("B", HAM)], {TENANT: stores}, CODES)
+    assert {push.channel_id: push.levels for push in pushes} == {
+        store.id: (("A", BER),) for store in stores
+    }

@@ -64,7 +64,7 @@ CREDENTIAL_FIELDS: dict[ChannelKind, tuple[str, ...]] = {
 SETTING_FIELDS: dict[ChannelKind, tuple[str, ...]] = {
     ChannelKind.SHOPIFY: ("shop_domain", "api_base_url", "shopify_locations"),
     ChannelKind.WOOCOMMERCE: ("store_url",),
-    ChannelKind.MAGENTO2: ("base_url",),
+    ChannelKind.MAGENTO2: ("base_url", "magento_sources"),
     ChannelKind.API: (),
     ChannelKind.CSV: (),
 }

@@ -180,6 +180,13 @@ class ChannelRepository(Protocol):
         """Keep the store's item ids of these SKUs (looked up in the store) for next time."""
         ...
 
+    def forget_inventory_items(
+        self, tenant_id: UUID, channel_id: UUID, skus: Sequence[str]
+    ) -> None:
+        """Drop the kept item ids of these SKUs (the store no longer knows them), so the
+        next push looks them up again."""
+        ...
+
 
 @dataclass(frozen=True)
 class ChannelChanges:

@@ -26,12 +26,11 @@ import httpx
 
 from oms.adapters.channels.magento import shippable_items
 from oms.adapters.channels.magento_rest import MagentoRest
-from oms.adapters.channels.shipment_push import log_push, shipment_of_store
-from oms.adapters.channels.store_http import PUSH, StoreCallFailed
+from oms.adapters.channels.shipment_push import ShipmentOfStore, ShipmentSink, log_push
+from oms.adapters.channels.store_http import PUSH, store_attempt
 from oms.domain.channels import ChannelKind, SyncOutcome
-from oms.services.channels import ChannelRepository, PayloadRefused
+from oms.services.channels import ChannelRepository
 from oms.services.events import Event, Outcome
-from oms.services.ports import UnitOfWork
 
 __all__ = ["MagentoShipment", "MagentoShipmentSink", "carrier_code_of"]
 
@@ -80,11 +79,12 @@ def items_to_ship(order: dict[str, Any], wanted: Sequence[tuple[str, int]]) -> l
     return chosen
 
 
-class MagentoShipmentSink:
+class MagentoShipmentSink(ShipmentSink):
     """``EventSink`` of kind ``magento2``: shipments of Magento orders become Magento
     shipments with their tracks."""
 
     kind = "magento2"
+    channel_kind = ChannelKind.MAGENTO2
 
     def __init__(
         self,
@@ -93,29 +93,22 @@ class MagentoShipmentSink:
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._channels = channels
+        super().__init__(channels=channels)
         self._client = client or httpx.Client(timeout=30.0)
         self._sleep = sleep
 
-    def subscribers(self, uow: UnitOfWork, event: Event) -> Sequence[str]:
-        found = shipment_of_store(uow, self._channels, event, ChannelKind.MAGENTO2)
-        return [] if found is None else [str(found.connection.id)]
-
-    def prepare(self, uow: UnitOfWork, event: Event, key: str) -> object | None:
-        found = shipment_of_store(uow, self._channels, event, ChannelKind.MAGENTO2, key)
-        if found is None:
-            return None
-        connection = found.connection
+    def push_of(self, shipment: ShipmentOfStore) -> object:
+        connection = shipment.connection
         return MagentoShipment(
             channel_id=connection.id,
             tenant_id=connection.tenant_id,
             base_url=str(connection.settings["base_url"]),
             access_token=connection.credentials.get("access_token", ""),
-            order_id=found.external_id,
-            carrier=found.carrier,
-            title=" ".join(p for p in (found.carrier, found.service) if p) or "Carrier",
-            tracking_number=found.tracking_number,
-            items=found.items,
+            order_id=shipment.external_id,
+            carrier=shipment.carrier,
+            title=" ".join(p for p in (shipment.carrier, shipment.service) if p) or "Carrier",
+            tracking_number=shipment.tracking_number,
+            items=shipment.items,
         )
 
     def _push(self, push: MagentoShipment) -> str:
@@ -147,26 +140,9 @@ class MagentoShipmentSink:
 
     def send(self, prepared: object, *, event: Event, key: str, attempt: int) -> Outcome:
         assert isinstance(prepared, MagentoShipment)
-        started = time.perf_counter()
-        try:
-            detail = self._push(prepared)
-        except StoreCallFailed as failed:
-            status, final, problem = failed.status, failed.final, str(failed)
-        except PayloadRefused as refused:
-            # An answer that is not what the store documents cannot get better by retrying.
-            status, final, problem = 200, True, str(refused)
-        else:
-            self._log(event, prepared, SyncOutcome.OK, detail)
-            return Outcome(
-                delivered=True, status_code=200, latency_ms=(time.perf_counter() - started) * 1000
-            )
-        self._log(event, prepared, SyncOutcome.FAILED, problem)
-        return Outcome(
-            delivered=False,
-            status_code=status,
-            error=problem[:500],
-            latency_ms=(time.perf_counter() - started) * 1000,
-            final=final,
+        return store_attempt(
+            lambda: self._push(prepared),
+            lambda outcome, detail: self._log(event, prepared, outcome, detail),
         )
 
     def _log(self, event: Event, push: MagentoShipment, outcome: SyncOutcome, detail: str) -> None:

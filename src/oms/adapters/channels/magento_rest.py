@@ -1,5 +1,6 @@
 """Magento 2's REST API (``{base_url}/rest/V1``) with an integration's access token as a
-bearer token: orders by ``searchCriteria`` for the pull, one order, and shipments.
+bearer token: orders by ``searchCriteria`` for the pull, one order, shipments, and the
+quantities of source items (stock per source).
 
 The pull: ``GET /orders`` filtered on ``updated_at`` ``gteq`` the start (Magento keeps
 ``updated_at`` in UTC, as ``YYYY-MM-DD HH:MM:SS``), sorted by ``entity_id`` ascending,
@@ -11,7 +12,7 @@ differs from the one asked), so the count, not an empty page, ends it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -109,6 +110,16 @@ class MagentoRest:
             "POST", f"{self._base}/order/{order_id}/ship", policy=policy, json=body
         )
         return response.text.strip().strip('"')
+
+    def save_source_items(self, items: Sequence[dict[str, Any]], *, policy: RetryPolicy) -> None:
+        """``POST /inventory/source-items`` (Inventory Management): each item's quantity
+        and stock status at its source, made or replaced."""
+        self._http.call(
+            "POST",
+            f"{self._base}/inventory/source-items",
+            policy=policy,
+            json={"sourceItems": list(items)},
+        )
 
     def close(self) -> None:
         self._http.close()

@@ -1,10 +1,13 @@
-"""What the WooCommerce and Magento shipment pushes share: which connection a
-``shipment.created`` event goes back to, the shipment's contents in the store's SKUs, and
-the sync log line of each attempt."""
+"""What the stores' shipment pushes share (Shopify, WooCommerce, Magento): which connection
+a ``shipment.created`` event goes back to, the shipment's contents in the store's SKUs, the
+sinks' common skeleton (``ShipmentSink``: ``subscribers`` and ``prepare``; each store
+says what it sends and how), and the sync log line of each attempt."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 from uuid import UUID
 
 from oms.domain.channels import ChannelConnection, ChannelKind, SyncDirection, SyncOutcome
@@ -14,7 +17,7 @@ from oms.services.common import utcnow
 from oms.services.events import Event
 from oms.services.ports import UnitOfWork
 
-__all__ = ["ShipmentOfStore", "log_push", "shipment_of_store"]
+__all__ = ["ShipmentOfStore", "ShipmentSink", "log_push", "shipment_of_store"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,31 @@ def shipment_of_store(
             for item in data.get("contents", [])
         ),
     )
+
+
+class ShipmentSink:
+    """The skeleton of an ``EventSink`` that sends shipments back to one kind of store:
+    ``subscribers`` names the connection a shipment of its order goes back to (a
+    ``channel_kind`` connection pushing fulfilments), ``prepare`` hands the shipment to
+    ``push_of``, which says what the store is sent; ``send`` and ``close`` are the store's."""
+
+    kind: ClassVar[str]
+    channel_kind: ClassVar[ChannelKind]
+
+    def __init__(self, *, channels: ChannelRepository) -> None:
+        self._channels = channels
+
+    def subscribers(self, uow: UnitOfWork, event: Event) -> Sequence[str]:
+        found = shipment_of_store(uow, self._channels, event, self.channel_kind)
+        return [] if found is None else [str(found.connection.id)]
+
+    def prepare(self, uow: UnitOfWork, event: Event, key: str) -> object | None:
+        found = shipment_of_store(uow, self._channels, event, self.channel_kind, key)
+        return None if found is None else self.push_of(found)
+
+    def push_of(self, shipment: ShipmentOfStore) -> object:
+        """What one attempt sends for ``shipment`` (read before every attempt)."""
+        raise NotImplementedError
 
 
 def log_push(

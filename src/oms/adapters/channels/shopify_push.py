@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import httpx
 
+from oms.adapters.channels.shipment_push import ShipmentOfStore, ShipmentSink, log_push
 from oms.adapters.channels.shopify_graphql import GraphQLFailed, ShopifyGraphQL
-from oms.domain.channels import ChannelKind, SyncDirection, SyncOutcome
-from oms.services.channels import ChannelRepository, log_sync
-from oms.services.common import utcnow
+from oms.domain.channels import ChannelKind, SyncOutcome
+from oms.services.channels import ChannelRepository
 from oms.services.events import Event, Outcome
-from oms.services.ports import UnitOfWork
 
 __all__ = ["FULFILLMENT_CREATE", "FULFILLMENT_ORDERS", "FulfilmentPush", "ShopifyFulfilmentSink"]
 
@@ -75,10 +74,11 @@ class FulfilmentPush:
     items: tuple[tuple[str, int], ...]  # the store's SKU, quantity
 
 
-class ShopifyFulfilmentSink:
+class ShopifyFulfilmentSink(ShipmentSink):
     """``EventSink`` of kind ``shopify``: shipments of Shopify orders become fulfilments."""
 
     kind = "shopify"
+    channel_kind = ChannelKind.SHOPIFY
 
     def __init__(
         self,
@@ -88,51 +88,20 @@ class ShopifyFulfilmentSink:
         sleep: Callable[[float], None] = time.sleep,
         max_wait: float = 30.0,
     ) -> None:
-        self._channels = channels
+        super().__init__(channels=channels)
         self._api = ShopifyGraphQL(client=client, sleep=sleep, max_wait=max_wait)
 
-    def _channel_of(self, uow: UnitOfWork, event: Event) -> tuple[UUID, str] | None:
-        order = uow.orders.get(event.tenant_id, event.aggregate_id)
-        if order is None or order.external_id is None:
-            return None
-        kind, _, rest = order.channel.partition(":")
-        if kind != ChannelKind.SHOPIFY.value:
-            return None
-        try:
-            return UUID(rest), order.external_id
-        except ValueError:
-            return None
-
-    def subscribers(self, uow: UnitOfWork, event: Event) -> Sequence[str]:
-        if event.type != "shipment.created":
-            return []
-        found = self._channel_of(uow, event)
-        if found is None:
-            return []
-        connection = self._channels.get(event.tenant_id, found[0])
-        if connection is None or not connection.push_fulfilments:
-            return []
-        return [str(connection.id)]
-
-    def prepare(self, uow: UnitOfWork, event: Event, key: str) -> object | None:
-        found = self._channel_of(uow, event)
-        connection = self._channels.get(event.tenant_id, UUID(key))
-        if found is None or connection is None or not connection.push_fulfilments:
-            return None
-        theirs = {ours: store for store, ours in connection.sku_mapping.items()}
-        data = event.data
+    def push_of(self, shipment: ShipmentOfStore) -> object:
+        connection = shipment.connection
         return FulfilmentPush(
             channel_id=connection.id,
             graphql_url=str(connection.settings["api_base_url"]).rstrip("/") + "/graphql.json",
             access_token=connection.credentials.get("access_token", ""),
-            order_gid=f"gid://shopify/Order/{found[1]}",
-            carrier=str(data.get("carrier", "")),
-            tracking_number=str(data.get("tracking_number", "")),
-            tracking_url=str(data.get("tracking_url", "")),
-            items=tuple(
-                (theirs.get(str(item["sku"]), str(item["sku"])), int(item["quantity"]))
-                for item in data.get("contents", [])
-            ),
+            order_gid=f"gid://shopify/Order/{shipment.external_id}",
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+            tracking_url=shipment.tracking_url,
+            items=shipment.items,
         )
 
     def _graphql(self, push: FulfilmentPush, query: str, variables: dict[str, Any]) -> Any:
@@ -205,16 +174,12 @@ class ShopifyFulfilmentSink:
         )
 
     def _log(self, event: Event, push: FulfilmentPush, outcome: SyncOutcome, detail: str) -> None:
-        connection = self._channels.get(event.tenant_id, push.channel_id)
-        if connection is None:
-            return
-        log_sync(
-            channels=self._channels,
-            connection=connection,
-            direction=SyncDirection.OUTBOUND,
+        log_push(
+            self._channels,
+            tenant_id=event.tenant_id,
+            channel_id=push.channel_id,
             operation="fulfillmentCreate",
             outcome=outcome,
-            at=utcnow(),
             detail=detail,
             external_id=push.order_gid.rsplit("/", 1)[-1],
             order_id=event.aggregate_id,

@@ -31,8 +31,9 @@ from uuid import UUID
 import httpx
 
 from oms.adapters.channels.shopify_graphql import GraphQLFailed, ShopifyGraphQL
-from oms.domain.channels import ChannelConnection, ChannelKind, SyncDirection, SyncOutcome
-from oms.services.channels import ChannelRepository, log_sync
+from oms.adapters.channels.stock_sink import log_stock_push, stock_push_connection, store_skus
+from oms.domain.channels import ChannelKind, SyncOutcome
+from oms.services.channels import ChannelRepository
 from oms.services.common import utcnow
 from oms.services.events import Event, Outcome
 from oms.services.ports import UnitOfWork
@@ -92,12 +93,6 @@ class StockPushJob:
     unmapped: tuple[str, ...]  # location codes with no Shopify location
 
 
-def _pushes(connection: ChannelConnection | None) -> bool:
-    return (
-        connection is not None and connection.kind is ChannelKind.SHOPIFY and connection.push_stock
-    )
-
-
 class ShopifyStockSink:
     """``EventSink`` of kind ``shopify_stock``: stock pushes become inventorySetQuantities."""
 
@@ -115,27 +110,18 @@ class ShopifyStockSink:
         self._channels = channels
         self._api = ShopifyGraphQL(client=client, sleep=sleep, max_wait=max_wait)
 
-    def _connection(self, event: Event) -> ChannelConnection | None:
-        try:
-            channel_id = UUID(str(event.data.get("channel_id")))
-        except ValueError:
-            return None
-        return self._channels.get(event.tenant_id, channel_id)
-
     def subscribers(self, uow: UnitOfWork, event: Event) -> Sequence[str]:
-        if event.type != STOCK_PUSH_TOPIC:
-            return []
-        connection = self._connection(event)
-        return [str(connection.id)] if connection is not None and _pushes(connection) else []
+        connection = stock_push_connection(self._channels, event, ChannelKind.SHOPIFY)
+        return [] if connection is None else [str(connection.id)]
 
     def prepare(self, uow: UnitOfWork, event: Event, key: str) -> object | None:
-        connection = self._connection(event)
-        if connection is None or not _pushes(connection) or str(connection.id) != key:
+        connection = stock_push_connection(self._channels, event, ChannelKind.SHOPIFY, key)
+        if connection is None:
             return None
         levels = levels_of_message(event.data)
         codes = {loc.id: loc.code for loc in uow.locations.visible_to(event.tenant_id)}
         shop_locations = dict(connection.settings.get("shopify_locations") or {})
-        theirs = {ours: store for store, ours in connection.sku_mapping.items()}
+        theirs = store_skus(connection)
         figures = available_figures(uow, event.tenant_id, levels)
         quantities: list[tuple[str, str, int]] = []
         unmapped: set[str] = set()
@@ -228,16 +214,12 @@ class ShopifyStockSink:
         )
 
     def _log(self, event: Event, job: StockPushJob, outcome: SyncOutcome, detail: str) -> None:
-        connection = self._channels.get(event.tenant_id, job.channel_id)
-        if connection is None:
-            return
-        log_sync(
-            channels=self._channels,
-            connection=connection,
-            direction=SyncDirection.OUTBOUND,
+        log_stock_push(
+            self._channels,
+            tenant_id=event.tenant_id,
+            channel_id=job.channel_id,
             operation="inventorySetQuantities",
             outcome=outcome,
-            at=utcnow(),
             detail=detail,
         )
 

@@ -6,7 +6,8 @@ of the WooCommerce and Magento adapters.
                       attempt at once (the outbox retries it on its schedule)
     other 4xx      -> fails at once (404 ``final``: a retry cannot help)
 
-``sleep`` is injected so tests never wait for real.
+``sleep`` is injected so tests never wait for real. ``store_attempt`` turns one attempt of
+a push (a shipment, stock) into the outbox's ``Outcome``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,19 @@ from typing import Any
 
 import httpx
 
-from oms.services.channels import StoreUnavailable
+from oms.domain.channels import SyncOutcome
+from oms.services.channels import PayloadRefused, StoreUnavailable
+from oms.services.events import Outcome
 
-__all__ = ["BACKFILL", "PUSH", "RetryPolicy", "StoreCallFailed", "StoreHttp", "retry_after"]
+__all__ = [
+    "BACKFILL",
+    "PUSH",
+    "RetryPolicy",
+    "StoreCallFailed",
+    "StoreHttp",
+    "retry_after",
+    "store_attempt",
+]
 
 
 @dataclass(frozen=True)
@@ -111,3 +122,30 @@ class StoreHttp:
 
     def close(self) -> None:
         self._client.close()
+
+
+def store_attempt(push: Callable[[], str], log: Callable[[SyncOutcome, str], None]) -> Outcome:
+    """Run one attempt of a REST store push (``push`` returns what it did) and log it: a
+    ``StoreCallFailed`` is the attempt's outcome (the outbox retries unless ``final``); an
+    answer that is not what the store documents, or that refuses what was sent
+    (``PayloadRefused``), cannot get better by retrying and ends the delivery."""
+    started = time.perf_counter()
+    try:
+        detail = push()
+    except StoreCallFailed as failed:
+        status, final, problem = failed.status, failed.final, str(failed)
+    except PayloadRefused as refused:
+        status, final, problem = 200, True, str(refused)
+    else:
+        log(SyncOutcome.OK, detail)
+        return Outcome(
+            delivered=True, status_code=200, latency_ms=(time.perf_counter() - started) * 1000
+        )
+    log(SyncOutcome.FAILED, problem)
+    return Outcome(
+        delivered=False,
+        status_code=status,
+        error=problem[:500],
+        latency_ms=(time.perf_counter() - started) * 1000,
+        final=final,
+    )

@@ -17,20 +17,19 @@ store) ends the delivery.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
 import httpx
 
-from oms.adapters.channels.shipment_push import ShipmentOfStore, log_push, shipment_of_store
-from oms.adapters.channels.store_http import PUSH, StoreCallFailed
+from oms.adapters.channels.shipment_push import ShipmentOfStore, ShipmentSink, log_push
+from oms.adapters.channels.store_http import PUSH, store_attempt
 from oms.adapters.channels.woocommerce_rest import WooCommerceRest
 from oms.domain.channels import ChannelKind, SyncOutcome
 from oms.domain.status import FulfillmentStatus
-from oms.services.channels import ChannelRepository, PayloadRefused
+from oms.services.channels import ChannelRepository
 from oms.services.events import Event, Outcome
-from oms.services.ports import UnitOfWork
 
 __all__ = ["WooCommerceCompletion", "WooCommerceShipmentSink", "tracking_note"]
 
@@ -67,11 +66,12 @@ def tracking_note(shipment: ShipmentOfStore) -> str:
     return f"{note}. In this parcel: {contents}." if contents else f"{note}."
 
 
-class WooCommerceShipmentSink:
+class WooCommerceShipmentSink(ShipmentSink):
     """``EventSink`` of kind ``woocommerce``: shipments of WooCommerce orders become customer
     notes with tracking, and complete orders ``completed``."""
 
     kind = "woocommerce"
+    channel_kind = ChannelKind.WOOCOMMERCE
 
     def __init__(
         self,
@@ -80,29 +80,22 @@ class WooCommerceShipmentSink:
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._channels = channels
+        super().__init__(channels=channels)
         self._client = client or httpx.Client(timeout=30.0)
         self._sleep = sleep
 
-    def subscribers(self, uow: UnitOfWork, event: Event) -> Sequence[str]:
-        found = shipment_of_store(uow, self._channels, event, ChannelKind.WOOCOMMERCE)
-        return [] if found is None else [str(found.connection.id)]
-
-    def prepare(self, uow: UnitOfWork, event: Event, key: str) -> object | None:
-        found = shipment_of_store(uow, self._channels, event, ChannelKind.WOOCOMMERCE, key)
-        if found is None:
-            return None
-        connection = found.connection
+    def push_of(self, shipment: ShipmentOfStore) -> object:
+        connection = shipment.connection
         return WooCommerceCompletion(
             channel_id=connection.id,
             tenant_id=connection.tenant_id,
             store_url=str(connection.settings["store_url"]),
             consumer_key=connection.credentials.get("consumer_key", ""),
             consumer_secret=connection.credentials.get("consumer_secret", ""),
-            order_id=found.external_id,
-            tracking_number=found.tracking_number,
-            note=tracking_note(found),
-            complete=found.order.fulfillment_status in _SHIPPED,
+            order_id=shipment.external_id,
+            tracking_number=shipment.tracking_number,
+            note=tracking_note(shipment),
+            complete=shipment.order.fulfillment_status in _SHIPPED,
         )
 
     def _push(self, push: WooCommerceCompletion) -> str:
@@ -129,26 +122,9 @@ class WooCommerceShipmentSink:
 
     def send(self, prepared: object, *, event: Event, key: str, attempt: int) -> Outcome:
         assert isinstance(prepared, WooCommerceCompletion)
-        started = time.perf_counter()
-        try:
-            detail = self._push(prepared)
-        except StoreCallFailed as failed:
-            status, final, problem = failed.status, failed.final, str(failed)
-        except PayloadRefused as refused:
-            # An answer that is not what the store documents cannot get better by retrying.
-            status, final, problem = 200, True, str(refused)
-        else:
-            self._log(event, prepared, SyncOutcome.OK, detail)
-            return Outcome(
-                delivered=True, status_code=200, latency_ms=(time.perf_counter() - started) * 1000
-            )
-        self._log(event, prepared, SyncOutcome.FAILED, problem)
-        return Outcome(
-            delivered=False,
-            status_code=status,
-            error=problem[:500],
-            latency_ms=(time.perf_counter() - started) * 1000,
-            final=final,
+        return store_attempt(
+            lambda: self._push(prepared),
+            lambda outcome, detail: self._log(event, prepared, outcome, detail),
         )
 
     def _log(

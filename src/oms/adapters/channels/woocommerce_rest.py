@@ -11,6 +11,9 @@ the signature being the base64 HMAC-SHA256, keyed with ``consumer_secret&``, of
 Backfill: ``GET /orders?modified_after=T&dates_are_gmt=true&orderby=id&order=asc&per_page=100
 &page=N``, N from 1 to the ``X-WP-TotalPages`` header (id order: an order changed during the
 sync does not move between pages).
+
+Stock: ``GET /products?sku=A,B`` finds products and variations by SKU, ``POST
+/products/batch`` and ``POST /products/{id}/variations/batch`` update up to 100 at a time.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -153,6 +156,35 @@ class WooCommerceRest:
             "PUT", f"{self._base}/orders/{order_id}", policy=policy, json={"status": status}
         )
         return parse_order_json(response.content)
+
+    def products_by_sku(self, skus: Sequence[str], *, policy: RetryPolicy) -> list[dict[str, Any]]:
+        """The products and variations with these SKUs (``GET /products?sku=A,B``; a
+        variation comes with ``type: "variation"`` and its ``parent_id``)."""
+        response = self._http.call(
+            "GET",
+            f"{self._base}/products",
+            policy=policy,
+            params={"sku": ",".join(skus), "per_page": PAGE_SIZE},
+        )
+        found = parse_json(response.content, WooCommercePayloadError)
+        if not isinstance(found, list):
+            raise WooCommercePayloadError("the answer is not a list of products")
+        return [p for p in found if isinstance(p, dict)]
+
+    def batch_update(
+        self, path: str, updates: Sequence[dict[str, Any]], *, policy: RetryPolicy
+    ) -> list[dict[str, Any]]:
+        """``POST {path}/batch`` with ``{"update": updates}`` (``path``: ``/products`` or
+        ``/products/{id}/variations``); the answer's ``update`` list, where an object that
+        was refused carries an ``error``."""
+        response = self._http.call(
+            "POST", f"{self._base}{path}/batch", policy=policy, json={"update": list(updates)}
+        )
+        found = parse_json(response.content, WooCommercePayloadError)
+        updated = found.get("update") if isinstance(found, dict) else None
+        if not isinstance(updated, list):
+            raise WooCommercePayloadError("the batch answer has no update list")
+        return [u for u in updated if isinstance(u, dict)]
 
     def close(self) -> None:
         self._http.close()

@@ -127,6 +127,13 @@ class InMemoryChannelRepository:
             for sku, item_id in items.items():
                 self._items[tenant_id, channel_id, sku] = item_id
 
+    def forget_inventory_items(
+        self, tenant_id: UUID, channel_id: UUID, skus: Sequence[str]
+    ) -> None:
+        with self._lock:
+            for sku in skus:
+                self._items.pop((tenant_id, channel_id, sku), None)
+
 
 @dataclass
 class FakeSalesChannel:

@@ -60,6 +60,8 @@ ShopifyLocation = Annotated[
         strip_whitespace=True, max_length=60, pattern=r"^(gid://shopify/Location/)?[0-9]+$"
     ),
 ]
+# A Magento (MSI) source code: no whitespace, as Magento requires.
+MagentoSource = Annotated[str, StringConstraints(pattern=r"^[^\s]{1,255}$")]
 
 
 class _Common(Strict):
@@ -102,6 +104,11 @@ class Magento2ChannelCreate(_Common):
     kind: Literal["magento2"]
     base_url: Url
     access_token: Secret
+    magento_sources: dict[LocationCode, MagentoSource] | None = Field(
+        default=None,
+        description="Location code -> the Magento source its stock is pushed to "
+        "(a location not named: its code as the source code)",
+    )
 
 
 class ApiChannelCreate(_Common):
@@ -144,6 +151,7 @@ class ChannelUpdate(Strict):
     store_url: Url | None = None
     base_url: Url | None = None
     shopify_locations: dict[LocationCode, ShopifyLocation] | None = None
+    magento_sources: dict[LocationCode, MagentoSource] | None = None
     access_token: Secret | None = None
     webhook_secret: Secret | None = None
     consumer_key: Secret | None = None
@@ -154,7 +162,14 @@ class ChannelUpdate(Strict):
     push_stock: bool | None = None
 
 
-SETTING_NAMES = ("shop_domain", "api_base_url", "store_url", "base_url", "shopify_locations")
+SETTING_NAMES = (
+    "shop_domain",
+    "api_base_url",
+    "store_url",
+    "base_url",
+    "shopify_locations",
+    "magento_sources",
+)
 CREDENTIAL_NAMES = ("access_token", "webhook_secret", "consumer_key", "consumer_secret")
 
 

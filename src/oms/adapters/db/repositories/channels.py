@@ -291,3 +291,17 @@ class SqlChannelRepository:
                     for sku, item_id in sorted(items.items())
                 ],
             )
+
+    def forget_inventory_items(
+        self, tenant_id: UUID, channel_id: UUID, skus: Sequence[str]
+    ) -> None:
+        if not skus:
+            return
+        with self._engine.begin() as conn:
+            conn.execute(
+                delete(channel_inventory_items).where(
+                    _i.tenant_id == tenant_id,
+                    _i.channel_id == channel_id,
+                    _i.sku.in_(sorted(set(skus))),
+                )
+            )

@@ -24,11 +24,13 @@ from tests.api.support import ApiTenant, TestClient, assert_problem, walk_pages
 DEFAULT_POLICIES: dict[str, Any] = {
     "hold_sla_hours": {
         "address_invalid": 4.0,
+        "awaiting_return": 720.0,
         "backordered": 168.0,
         "contact_invalid": 8.0,
         "fraud_review": 2.0,
         "manual": 24.0,
         "no_carrier_service": 4.0,
+        "parcel_claim": 48.0,
         "payment_pending": 24.0,
         "refund_due": 48.0,
         "unknown_sku": 24.0,

@@ -356,10 +356,32 @@ def _their_transfer(world: World) -> list[str]:
     return [_created_by_them(world, "/v1/transfers", body)]
 
 
+def _their_supplier(world: World) -> list[str]:
+    body = {"name": "Their supplier", "lead_time_days": 7, "currency": "EUR"}
+    return [_created_by_them(world, "/v1/suppliers", body)]
+
+
+def _their_supplier_sku(world: World) -> list[str]:
+    """A supplier of theirs and a SKU of theirs to link to it."""
+    return [*_their_supplier(world), "THEIRS-1"]
+
+
 _PO = "/v1/purchase-orders/{po_id}"
 _ASN = "/v1/inbound-shipments/{shipment_id}"
 _UNIT = {"lines": [{"sku": "THEIRS-1", "quantity": 1}]}
 _INBOUND_ROUTES = [
+    IdRoute(
+        "PUT",
+        "/v1/suppliers/{supplier_id}/skus/{sku}",
+        _their_supplier_sku,
+        body={"unit_cost": "1.00"},
+    ),
+    IdRoute(
+        "POST",
+        "/v1/replenishment/suggestions/{supplier_id}/draft-po",
+        _their_supplier,
+        owner_status=0,
+    ),
     IdRoute("GET", _PO, _their_purchase_order),
     IdRoute("POST", f"{_PO}/send", _their_purchase_order),
     IdRoute("POST", f"{_PO}/cancel", _their_purchase_order),

@@ -648,6 +648,6 @@ class SqlRollupRepository:
             )
             .select_from(asked_back)
             .where(scope, _r.status != "rejected", _rl.reason.in_(RETURN_ERROR_REASONS))
-            .group_by(_o.tenant_id, placed, return_day, _rl.reason)
+            .group_by(_o.tenant_id, _o.id, placed, return_day, _rl.reason)
         )
         return queries

@@ -111,6 +111,8 @@ COLUMN_OF = {
     "InboundReceiptCreate.carton": "inbound_cartons.code",  # looked up
     "ShopifyChannelCreate.shopify_locations{}": UNBOUNDED,  # in the channel's JSON settings
     "ChannelUpdate.shopify_locations{}": UNBOUNDED,
+    "Magento2ChannelCreate.magento_sources{}": UNBOUNDED,  # in the channel's JSON settings
+    "ChannelUpdate.magento_sources{}": UNBOUNDED,
     "ReturnLabelIn.carrier": "carrier_services.carrier",
     "ReturnLabelIn.service": "carrier_services.code",
     "SupplierCreate.name": "suppliers.name",

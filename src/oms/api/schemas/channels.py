@@ -60,8 +60,10 @@ ShopifyLocation = Annotated[
         strip_whitespace=True, max_length=60, pattern=r"^(gid://shopify/Location/)?[0-9]+$"
     ),
 ]
-# A Magento (MSI) source code: no whitespace, as Magento requires.
-MagentoSource = Annotated[str, StringConstraints(pattern=r"^[^\s]{1,255}$")]
+# A Magento (MSI) source code: no whitespace (as Magento requires) and no control character.
+MagentoSource = Annotated[
+    str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\s\x00-\x1f]+$")
+]
 
 
 class _Common(Strict):

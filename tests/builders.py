@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
@@ -106,6 +107,7 @@ def place(
     command: intake.PlaceOrder,
     *,
     key: str | None = None,
+    at: datetime | None = None,
 ) -> intake.PlacedOrder:
     return intake.place_order(
         uow_factory=uow_factory,
@@ -115,4 +117,5 @@ def place(
         actor=TESTER,
         idempotency_key=key,
         fingerprint="f" if key else "",
+        at=at,
     )

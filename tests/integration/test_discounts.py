@@ -119,10 +119,10 @@ def test_ten_concurrent_orders_from_one_customer_use_a_once_per_customer_code_on
 
 
 def test_a_code_window_is_respected(uow_factory: SqlUnitOfWorkFactory, shop: UUID) -> None:
-    soon = datetime.now(UTC) + timedelta(days=1)
-    _code(uow_factory, shop, "LATER", starts_at=soon)
+    placed_at = datetime(2031, 5, 6, 12, 0, tzinfo=UTC)
+    _code(uow_factory, shop, "LATER", starts_at=placed_at + timedelta(days=1))
     with pytest.raises(InvalidRequest) as refused:
-        place(uow_factory, shop, order_of(("X", 1), discount_codes=("LATER",)))
+        place(uow_factory, shop, order_of(("X", 1), discount_codes=("LATER",)), at=placed_at)
     assert "not started" in refused.value.errors[0].detail
 
 

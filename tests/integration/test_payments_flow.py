@@ -28,7 +28,9 @@ from oms.services.policies import update_policies
 from oms.services.timers import run_timers
 from tests.builders import TESTER, add_location, add_product, order_of, place, set_stock
 
-T0 = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+PLACED = datetime(2031, 2, 3, 9, 0, tzinfo=UTC)
+"""When the ``unpaid`` order is placed; a fixed moment, so no result depends on the day."""
+T0 = PLACED + timedelta(days=1)
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def unpaid(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID) -> Order:
     add_location(uow_factory, tenant_id, "A")
     add_product(uow_factory, tenant_id, "X", price="25.00")
     set_stock(uow_factory, tenant_id, "X", "A", 5)
-    return place(uow_factory, tenant_id, order_of(("X", 2), payment=None)).order
+    return place(uow_factory, tenant_id, order_of(("X", 2), payment=None), at=PLACED).order
 
 
 def _pay(

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
@@ -651,11 +651,16 @@ class SqlInboundRepository:
                 reason=sheet.reason,
             )
         )
-        for line in sheet.lines:
+        if sheet.lines:  # one statement for every line (executemany), not one per line
             self._conn.execute(
                 update(count_lines)
-                .where(cl.tenant_id == sheet.tenant_id, cl.sheet_id == sheet.id, cl.sku == line.sku)
-                .values(counted=line.counted)
+                .where(
+                    cl.tenant_id == sheet.tenant_id,
+                    cl.sheet_id == sheet.id,
+                    cl.sku == bindparam("line_sku"),
+                )
+                .values(counted=bindparam("line_counted")),
+                [{"line_sku": ln.sku, "line_counted": ln.counted} for ln in sheet.lines],
             )
 
     # Transfers

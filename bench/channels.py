@@ -38,7 +38,6 @@ import json
 import os
 import random
 import sys
-import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,7 +49,6 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).parent))
 
 from benchkit import (
-    REQUEST_TIMEOUT,
     KeepAlive,
     api_headers,
     database_url,
@@ -69,6 +67,7 @@ from intake import (
     order_bodies,
     post_all,
     require_all_created,
+    send_all,
 )
 
 DB = "oms_bench_channels"
@@ -122,38 +121,8 @@ async def post_webhooks(
     base: str, path: str, bodies: Sequence[bytes], *, clients: int
 ) -> PhaseResult:
     """POST every signed body from ``clients`` keep-alive coroutines; 200 counts as done."""
-    result = PhaseResult()
     requests = [signed(base, path, body, n) for n, body in enumerate(bodies)]
-    next_index = iter(range(len(requests)))
-
-    async def client() -> None:
-        connection: KeepAlive | None = None
-        try:
-            for i in next_index:
-                started = time.perf_counter()
-                try:
-                    if connection is None or connection.closed:
-                        connection = await KeepAlive.open(base)
-                    async with asyncio.timeout(REQUEST_TIMEOUT):
-                        status, _ = await connection.send(requests[i])
-                except (OSError, TimeoutError) as error:
-                    result.failures[type(error).__name__] += 1
-                    if connection is not None:
-                        connection.close()
-                    connection = None
-                    continue
-                if status == 200:
-                    result.latencies.append(time.perf_counter() - started)
-                else:
-                    result.failures[f"HTTP {status}"] += 1
-        finally:
-            if connection is not None:
-                connection.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    result.elapsed = time.perf_counter() - started
-    return result
+    return await send_all(base, requests, clients=clients, done=200)
 
 
 async def run(args: argparse.Namespace, base: str, api_key: str) -> dict[str, PhaseResult]:

@@ -163,10 +163,16 @@ async def post_all(
 
     A request counts as done only when it answers 201 and its body has been read.
     """
-    result = PhaseResult()
-    next_index = iter(range(len(bodies)))
     headers = api_headers(api_key)
     requests = [KeepAlive.request("POST", base, path, headers, body) for body in bodies]
+    return await send_all(base, requests, clients=clients, done=201)
+
+
+async def send_all(base: str, requests: Sequence[bytes], *, clients: int, done: int) -> PhaseResult:
+    """Send every ready-made request from ``clients`` coroutines, one keep-alive connection
+    each; a request counts as done when it answers ``done`` and its body has been read."""
+    result = PhaseResult()
+    next_index = iter(range(len(requests)))
 
     async def client() -> None:
         connection: KeepAlive | None = None
@@ -184,7 +190,7 @@ async def post_all(
                         connection.close()
                     connection = None
                     continue
-                if status == 201:
+                if status == done:
                     result.latencies.append(time.perf_counter() - started)
                 else:
                     result.failures[f"HTTP {status}"] += 1

@@ -337,3 +337,99 @@ def test_scanning_a_carton_code_receives_its_contents_and_the_close_shows_each_c
         ["CTN-2", "5", "0", "-5", "short"],
     ]
     assert stock_of(client, merchant, "ALPHA")["on_hand"] == 2
+
+
+def _links(html: str, kind: str) -> list[str]:
+    return re.findall(rf'href="(/app/inbound/[0-9a-f-]+/{kind}/[0-9a-f-]+)"', html)
+
+
+def _every_page(client: TestClient, url: str, kind: str) -> list[list[str]]:
+    """The links of ``kind`` on each page, following the next-page link to the end."""
+    pages: list[list[str]] = []
+    while url and len(pages) < 10:
+        html = client.get(url).text
+        pages.append(_links(html, kind))
+        more = re.search(r'<a href="(/app/inbound/[a-z-]+\?(?:after|before)=[0-9a-f-]+)"', html)
+        url = more.group(1) if more else ""
+    return pages
+
+
+def test_the_inbound_lists_come_a_page_at_a_time_without_gaps_or_repeats(
+    client: TestClient,
+    api_uow: SqlUnitOfWorkFactory,
+    merchant: ApiTenant,
+    warehouse: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("oms.web.portal.inbound_pages.LIST_SIZE", 2)
+    create_location(client, merchant, "SHOP-A")
+    create_location(client, merchant, "SHOP-B")
+    set_on_hand(client, merchant, "BRAVO", "SHOP-A", 50)
+    supplier = client.post(
+        "/v1/suppliers",
+        headers=merchant.headers,
+        json={"name": "Acme", "lead_time_days": 5, "moq": 1, "pack_size": 1, "currency": "EUR"},
+    ).json()
+    made: dict[str, list[str]] = {"shipments": [], "purchase-orders": [], "transfers": []}
+    made["counts"] = []
+    for _ in range(5):
+        made["shipments"].append(_announce(client, merchant, warehouse)["id"])
+        po = client.post(
+            "/v1/purchase-orders",
+            headers=merchant.headers,
+            json={
+                "supplier_id": supplier["id"],
+                "location": warehouse,
+                "expected_at": "2026-12-14",
+                "lines": [{"sku": "ALPHA", "quantity": 6, "unit_cost": "2.50"}],
+            },
+        )
+        made["purchase-orders"].append(po.json()["id"])
+        moved = client.post(
+            "/v1/transfers",
+            headers=merchant.headers,
+            json={"from": "SHOP-A", "to": "SHOP-B", "lines": [{"sku": "BRAVO", "quantity": 1}]},
+        )
+        made["transfers"].append(moved.json()["id"])
+        sheet = client.post(
+            "/v1/cycle-counts",
+            headers=merchant.headers,
+            json={"location": "SHOP-A", "skus": ["BRAVO"]},
+        )
+        made["counts"].append(sheet.json()["id"])
+    assert sign_in(client, new_user(api_uow, Role.MERCHANT_ADMIN, merchant.id)) == 303
+
+    for kind, ids in made.items():
+        pages = _every_page(client, f"/app/inbound/{kind}", kind)
+        shown = [link.rsplit("/", 1)[1] for page in pages for link in page]
+        # Shipments and purchase orders oldest first; transfers and counts newest first.
+        expected = ids if kind in ("shipments", "purchase-orders") else ids[::-1]
+        assert shown == expected, kind
+        assert [len(page) for page in pages] == [2, 2, 1], kind
+
+
+def test_the_operator_sees_every_merchants_newest_transfers_and_counts_first(
+    client: TestClient, api_uow: SqlUnitOfWorkFactory, staff: User
+) -> None:
+    shops = [new_tenant(api_uow, f"Lists {n} {new_id().hex[-6:]}") for n in (1, 2)]
+    made: dict[str, list[str]] = {"transfers": [], "counts": []}
+    for shop in shops:
+        create_product(client, shop, "BRAVO")
+        create_location(client, shop, "SHOP-A")
+        create_location(client, shop, "SHOP-B")
+        set_on_hand(client, shop, "BRAVO", "SHOP-A", 5)
+        moved = client.post(
+            "/v1/transfers",
+            headers=shop.headers,
+            json={"from": "SHOP-A", "to": "SHOP-B", "lines": [{"sku": "BRAVO", "quantity": 1}]},
+        )
+        made["transfers"].append(f"/app/inbound/{shop.id}/transfers/{moved.json()['id']}")
+        sheet = client.post(
+            "/v1/cycle-counts", headers=shop.headers, json={"location": "SHOP-A", "skus": ["BRAVO"]}
+        )
+        made["counts"].append(f"/app/inbound/{shop.id}/counts/{sheet.json()['id']}")
+    assert sign_in(client, staff) == 303
+
+    for kind, links in made.items():
+        first = _links(client.get(f"/app/inbound/{kind}").text, kind)
+        assert first[:2] == links[::-1], kind

@@ -255,8 +255,13 @@ def approve_count(
 
 
 def list_counts(
-    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, limit: int = 100
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID | None,
+    before_id: UUID | None = None,
+    limit: int = 100,
 ) -> list[CountSheet]:
-    """The tenant's latest count sheets, newest first."""
+    """A page of count sheets, newest first: the tenant's, or (None, the operator)
+    everyone's; those older than ``before_id`` when given."""
     with uow_factory(readonly=True) as uow:
-        return uow.inbound.count_sheets(tenant_id, limit=limit)
+        return uow.inbound.count_sheets(tenant_id, before_id=before_id, limit=limit)

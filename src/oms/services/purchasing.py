@@ -197,9 +197,9 @@ def get_purchase_order(
 
 
 def list_purchase_orders(
-    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, after_id: UUID | None, limit: int
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID | None, after_id: UUID | None, limit: int
 ) -> list[PurchaseOrder]:
-    """A page of the tenant's purchase orders, by id."""
+    """A page of purchase orders by id: the tenant's, or (None, the operator) everyone's."""
     with uow_factory(readonly=True) as uow:
         return uow.inbound.purchase_orders(tenant_id, after_id=after_id, limit=limit)
 

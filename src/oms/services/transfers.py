@@ -214,8 +214,13 @@ def in_transit(
 
 
 def list_transfers(
-    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, limit: int = 100
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID | None,
+    before_id: UUID | None = None,
+    limit: int = 100,
 ) -> list[Transfer]:
-    """The tenant's latest transfers, newest first."""
+    """A page of transfers, newest first: the tenant's, or (None, the operator) everyone's;
+    those older than ``before_id`` when given."""
     with uow_factory(readonly=True) as uow:
-        return uow.inbound.transfers(tenant_id, limit=limit)
+        return uow.inbound.transfers(tenant_id, before_id=before_id, limit=limit)

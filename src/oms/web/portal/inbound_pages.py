@@ -13,9 +13,9 @@ operator's warehouse exactly as its API key is (the refusal shown as on the API:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -39,11 +39,12 @@ from oms.web.portal.auth import (
 )
 from oms.web.portal.rendering import PortalPages, parse_uuid, refusal
 
-__all__ = ["router", "tenant_in_view"]
+__all__ = ["page_of", "router", "tenant_in_view"]
 
 router = APIRouter(prefix="/app/inbound", include_in_schema=False)
 
 LIST_SIZE = 100
+T = TypeVar("T")
 _PERIOD = re.compile(r"^\d{4}-\d{2}$")
 
 
@@ -58,6 +59,16 @@ def viewed_tenants(viewer: Viewer) -> list[UUID]:
     if viewer.tenant_id is not None:
         return [viewer.tenant_id]
     return [t.id for t in viewer.tenants]
+
+
+def page_of(
+    found: Sequence[T], path: str, cursor: str, key: Callable[[T], UUID]
+) -> tuple[list[T], str | None]:
+    """The first ``LIST_SIZE`` of ``found`` (asked for one more) and the next page's link
+    (``path?cursor=<the last shown's key>``), None when there is no more."""
+    shown = list(found[:LIST_SIZE])
+    more = f"{path}?{cursor}={key(shown[-1])}" if len(found) > LIST_SIZE else None
+    return shown, more
 
 
 def render(
@@ -114,17 +125,20 @@ def inbound_home() -> Response:
 
 
 @router.get("/purchase-orders")
-def purchase_orders(request: Request, viewer: ViewerDep, portal: PortalDep) -> Response:
-    """The purchase orders of the tenants in view, by id."""
-    uow = app_state(request).uow_factory
-    found = [
-        po
-        for tenant in viewed_tenants(viewer)
-        for po in purchasing.list_purchase_orders(
-            uow_factory=uow, tenant_id=tenant, after_id=None, limit=LIST_SIZE
-        )
-    ]
-    return render(portal.pages, request, viewer, "inbound_pos.html", orders=found)
+def purchase_orders(
+    request: Request, viewer: ViewerDep, portal: PortalDep, after: str | None = None
+) -> Response:
+    """The purchase orders of the tenants in view, by id, a page at a time."""
+    found = purchasing.list_purchase_orders(
+        uow_factory=app_state(request).uow_factory,
+        tenant_id=viewer.tenant_id,
+        after_id=parse_uuid(after),
+        limit=LIST_SIZE + 1,
+    )
+    shown, more = page_of(found, request.url.path, "after", lambda po: po.id)
+    seen = set(viewed_tenants(viewer))
+    orders = [po for po in shown if po.tenant_id in seen]
+    return render(portal.pages, request, viewer, "inbound_pos.html", orders=orders, more=more)
 
 
 def _po_page(
@@ -206,14 +220,22 @@ def purchase_order_step(
 
 
 @router.get("/transfers")
-def transfer_list(request: Request, viewer: ViewerDep, portal: PortalDep) -> Response:
-    uow = app_state(request).uow_factory
-    found = [
-        t
-        for tenant in viewed_tenants(viewer)
-        for t in transfers.list_transfers(uow_factory=uow, tenant_id=tenant, limit=LIST_SIZE)
-    ]
-    return render(portal.pages, request, viewer, "inbound_transfers.html", transfers=found)
+def transfer_list(
+    request: Request, viewer: ViewerDep, portal: PortalDep, before: str | None = None
+) -> Response:
+    """The transfers of the tenants in view, newest first, a page at a time."""
+    found = transfers.list_transfers(
+        uow_factory=app_state(request).uow_factory,
+        tenant_id=viewer.tenant_id,
+        before_id=parse_uuid(before),
+        limit=LIST_SIZE + 1,
+    )
+    shown, more = page_of(found, request.url.path, "before", lambda t: t.id)
+    seen = set(viewed_tenants(viewer))
+    found = [t for t in shown if t.tenant_id in seen]
+    return render(
+        portal.pages, request, viewer, "inbound_transfers.html", transfers=found, more=more
+    )
 
 
 def _transfer_page(
@@ -294,14 +316,20 @@ def transfer_step(
 
 
 @router.get("/counts")
-def count_list(request: Request, viewer: ViewerDep, portal: PortalDep) -> Response:
-    uow = app_state(request).uow_factory
-    found = [
-        s
-        for tenant in viewed_tenants(viewer)
-        for s in cycle_counts.list_counts(uow_factory=uow, tenant_id=tenant, limit=LIST_SIZE)
-    ]
-    return render(portal.pages, request, viewer, "inbound_counts.html", sheets=found)
+def count_list(
+    request: Request, viewer: ViewerDep, portal: PortalDep, before: str | None = None
+) -> Response:
+    """The count sheets of the tenants in view, newest first, a page at a time."""
+    found = cycle_counts.list_counts(
+        uow_factory=app_state(request).uow_factory,
+        tenant_id=viewer.tenant_id,
+        before_id=parse_uuid(before),
+        limit=LIST_SIZE + 1,
+    )
+    shown, more = page_of(found, request.url.path, "before", lambda sheet: sheet.id)
+    seen = set(viewed_tenants(viewer))
+    sheets = [sheet for sheet in shown if sheet.tenant_id in seen]
+    return render(portal.pages, request, viewer, "inbound_counts.html", sheets=sheets, more=more)
 
 
 def _count_page(

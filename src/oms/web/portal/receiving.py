@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 from oms.domain.errors import NotFound, OmsError
 from oms.domain.inbound import Condition, InboundShipment, InboundStatus, variance_report
 from oms.services import inbound
+from oms.web.portal import inbound_pages
 from oms.web.portal.auth import (
     CheckedForm,
     PortalDep,
@@ -31,14 +32,19 @@ from oms.web.portal.auth import (
     app_state,
     checked_form,
 )
-from oms.web.portal.inbound_pages import not_found, render, tenant_in_view, viewed_tenants
+from oms.web.portal.inbound_pages import (
+    not_found,
+    page_of,
+    render,
+    tenant_in_view,
+    viewed_tenants,
+)
 from oms.web.portal.rendering import PortalPages, parse_uuid, refusal
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/app/inbound", include_in_schema=False)
 
-LIST_SIZE = 100
 MAX_QUANTITY_PER_SCAN = 100_000
 
 
@@ -50,21 +56,26 @@ class ScanShown:
 
 
 @router.get("/shipments")
-def shipments(request: Request, viewer: ViewerDep, portal: PortalDep) -> Response:
-    """Inbound shipments: every merchant's for the operator looking at all, else one's."""
+def shipments(
+    request: Request, viewer: ViewerDep, portal: PortalDep, after: str | None = None
+) -> Response:
+    """Inbound shipments: every merchant's for the operator looking at all, else one's; by
+    id, a page at a time."""
     found = inbound.list_shipments(
         uow_factory=app_state(request).uow_factory,
         tenant_id=viewer.tenant_id,
-        after_id=None,
-        limit=LIST_SIZE,
+        after_id=parse_uuid(after),
+        limit=inbound_pages.LIST_SIZE + 1,
     )
+    shown, more = page_of(found, request.url.path, "after", lambda s: s.id)
     seen = set(viewed_tenants(viewer))
     return render(
         portal.pages,
         request,
         viewer,
         "inbound_shipments.html",
-        shipments=[s for s in found if s.tenant_id in seen],
+        shipments=[s for s in shown if s.tenant_id in seen],
+        more=more,
     )
 
 

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, tuple_, update
 
 from oms.adapters.db.tables import (
     count_lines,
@@ -82,20 +83,7 @@ class SqlCountsAndTransfers:
                 .order_by(cl.sku)
             )
         ]
-        return CountSheet(
-            id=row.id,
-            tenant_id=row.tenant_id,
-            location_id=row.location_id,
-            location_code=row.code,
-            blind=row.blind,
-            lines=lines,
-            created_at=row.created_at,
-            created_by=row.created_by,
-            status=CountStatus(row.status),
-            approved_at=row.approved_at,
-            approved_by=row.approved_by,
-            reason=row.reason,
-        )
+        return _count_sheet(row, lines)
 
     def save_count_sheet(self, sheet: CountSheet) -> None:
         cs, cl = count_sheets.c, count_lines.c
@@ -177,18 +165,7 @@ class SqlCountsAndTransfers:
                 .order_by(tl.sku)
             )
         ]
-        return Transfer(
-            id=row.id,
-            tenant_id=row.tenant_id,
-            from_location_id=row.from_location_id,
-            from_code=row.from_code,
-            to_location_id=row.to_location_id,
-            to_code=row.to_code,
-            lines=lines,
-            created_at=row.created_at,
-            status=TransferStatus(row.status),
-            shipped_at=row.shipped_at,
-        )
+        return _transfer(row, lines)
 
     def save_transfer(self, transfer: Transfer) -> None:
         tc, tl = transfers.c, transfer_lines.c
@@ -227,28 +204,93 @@ class SqlCountsAndTransfers:
         )
         return [(r[0], r[1], int(r[2]), r[3]) for r in rows]
 
-    # Lists for the portal (newest first)
+    # Lists for the portal: newest first, a page at a time (ids are time-ordered)
 
-    def transfers(self, tenant_id: UUID, *, limit: int) -> list[Transfer]:
-        """The tenant's latest ``limit`` transfers, newest first."""
-        tc = transfers.c
-        ids = self._conn.scalars(
-            select(tc.id)
-            .where(tc.tenant_id == tenant_id)
-            .order_by(tc.created_at.desc(), tc.id.desc())
-            .limit(limit)
-        ).all()
-        found = (self.transfer(tenant_id, i) for i in ids)
-        return [t for t in found if t is not None]
+    def transfers(
+        self, tenant_id: UUID | None, *, before_id: UUID | None = None, limit: int
+    ) -> list[Transfer]:
+        """A page of transfers, newest first: one tenant's, or (None) every tenant's; those
+        older than ``before_id`` when given. Two statements, however long the page."""
+        tc, tl = transfers.c, transfer_lines.c
+        source, target = locations.alias("source"), locations.alias("target")
+        query = (
+            select(transfers, source.c.code.label("from_code"), target.c.code.label("to_code"))
+            .join(source, source.c.id == tc.from_location_id)
+            .join(target, target.c.id == tc.to_location_id)
+        )
+        if tenant_id is not None:
+            query = query.where(tc.tenant_id == tenant_id)
+        if before_id is not None:
+            query = query.where(tc.id < before_id)
+        rows = self._conn.execute(query.order_by(tc.id.desc()).limit(limit)).all()
+        lines: dict[UUID, list[TransferLine]] = {row.id: [] for row in rows}
+        if rows:
+            for line in self._conn.execute(
+                select(tl.transfer_id, tl.sku, tl.quantity, tl.received)
+                .where(
+                    tuple_(tl.tenant_id, tl.transfer_id).in_([(r.tenant_id, r.id) for r in rows])
+                )
+                .order_by(tl.transfer_id, tl.sku)
+            ):
+                lines[line.transfer_id].append(
+                    TransferLine(sku=line.sku, quantity=line.quantity, received=line.received)
+                )
+        return [_transfer(row, lines[row.id]) for row in rows]
 
-    def count_sheets(self, tenant_id: UUID, *, limit: int) -> list[CountSheet]:
-        """The tenant's latest ``limit`` count sheets, newest first."""
-        cs = count_sheets.c
-        ids = self._conn.scalars(
-            select(cs.id)
-            .where(cs.tenant_id == tenant_id)
-            .order_by(cs.created_at.desc(), cs.id.desc())
-            .limit(limit)
-        ).all()
-        found = (self.count_sheet(tenant_id, i) for i in ids)
-        return [s for s in found if s is not None]
+    def count_sheets(
+        self, tenant_id: UUID | None, *, before_id: UUID | None = None, limit: int
+    ) -> list[CountSheet]:
+        """A page of count sheets, newest first: one tenant's, or (None) every tenant's;
+        those older than ``before_id`` when given. Two statements, however long the page."""
+        cs, cl = count_sheets.c, count_lines.c
+        query = select(count_sheets, locations.c.code).join(
+            locations, locations.c.id == cs.location_id
+        )
+        if tenant_id is not None:
+            query = query.where(cs.tenant_id == tenant_id)
+        if before_id is not None:
+            query = query.where(cs.id < before_id)
+        rows = self._conn.execute(query.order_by(cs.id.desc()).limit(limit)).all()
+        lines: dict[UUID, list[CountLine]] = {row.id: [] for row in rows}
+        if rows:
+            for line in self._conn.execute(
+                select(cl.sheet_id, cl.sku, cl.bin, cl.counted)
+                .where(tuple_(cl.tenant_id, cl.sheet_id).in_([(r.tenant_id, r.id) for r in rows]))
+                .order_by(cl.sheet_id, cl.sku)
+            ):
+                lines[line.sheet_id].append(
+                    CountLine(sku=line.sku, bin=line.bin, counted=line.counted)
+                )
+        return [_count_sheet(row, lines[row.id]) for row in rows]
+
+
+def _transfer(row: Any, lines: list[TransferLine]) -> Transfer:
+    return Transfer(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        from_location_id=row.from_location_id,
+        from_code=row.from_code,
+        to_location_id=row.to_location_id,
+        to_code=row.to_code,
+        lines=lines,
+        created_at=row.created_at,
+        status=TransferStatus(row.status),
+        shipped_at=row.shipped_at,
+    )
+
+
+def _count_sheet(row: Any, lines: list[CountLine]) -> CountSheet:
+    return CountSheet(
+        id=row.id,
+        tenant_id=row.tenant_id,
+        location_id=row.location_id,
+        location_code=row.code,
+        blind=row.blind,
+        lines=lines,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        status=CountStatus(row.status),
+        approved_at=row.approved_at,
+        approved_by=row.approved_by,
+        reason=row.reason,
+    )

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, or_, select, tuple_, update
 
 from oms.adapters.db.repositories.counts_transfers import SqlCountsAndTransfers
 from oms.adapters.db.repositories.support import insert_if_absent
@@ -115,14 +115,14 @@ class SqlInboundRepository(SqlCountsAndTransfers):
             ],
         )
 
-    def _purchase_orders(self, tenant_id: UUID, rows: Sequence[Any]) -> list[PurchaseOrder]:
+    def _purchase_orders(self, rows: Sequence[Any]) -> list[PurchaseOrder]:
         if not rows:
             return []
-        ids = [row.id for row in rows]
-        lines: dict[UUID, list[PurchaseOrderLine]] = {i: [] for i in ids}
+        lines: dict[UUID, list[PurchaseOrderLine]] = {row.id: [] for row in rows}
+        keys = [(row.tenant_id, row.id) for row in rows]
         for line in self._conn.execute(
             select(purchase_order_lines)
-            .where(_pl.tenant_id == tenant_id, _pl.purchase_order_id.in_(ids))
+            .where(tuple_(_pl.tenant_id, _pl.purchase_order_id).in_(keys))
             .order_by(_pl.purchase_order_id, _pl.line_no)
         ):
             lines[line.purchase_order_id].append(
@@ -151,13 +151,13 @@ class SqlInboundRepository(SqlCountsAndTransfers):
             for row in rows
         ]
 
-    def _po_query(self, tenant_id: UUID) -> Any:
-        return (
+    def _po_query(self, tenant_id: UUID | None) -> Any:
+        query = (
             select(purchase_orders, locations.c.code, _s.currency)
             .join(locations, locations.c.id == _po.location_id)
             .join(suppliers, (_s.tenant_id == _po.tenant_id) & (_s.id == _po.supplier_id))
-            .where(_po.tenant_id == tenant_id)
         )
+        return query if tenant_id is None else query.where(_po.tenant_id == tenant_id)
 
     def purchase_order(
         self, tenant_id: UUID, po_id: UUID, *, for_update: bool = False
@@ -168,17 +168,18 @@ class SqlInboundRepository(SqlCountsAndTransfers):
                 select(_po.id).where(_po.tenant_id == tenant_id, _po.id == po_id).with_for_update()
             )
         rows = self._conn.execute(self._po_query(tenant_id).where(_po.id == po_id)).all()
-        found = self._purchase_orders(tenant_id, rows)
+        found = self._purchase_orders(rows)
         return found[0] if found else None
 
     def purchase_orders(
-        self, tenant_id: UUID, *, after_id: UUID | None, limit: int
+        self, tenant_id: UUID | None, *, after_id: UUID | None, limit: int
     ) -> list[PurchaseOrder]:
+        """A page of purchase orders by id: one tenant's, or (None) every tenant's."""
         query = self._po_query(tenant_id)
         if after_id is not None:
             query = query.where(_po.id > after_id)
         rows = self._conn.execute(query.order_by(_po.id).limit(limit)).all()
-        return self._purchase_orders(tenant_id, rows)
+        return self._purchase_orders(rows)
 
     def save_purchase_order(self, po: PurchaseOrder) -> None:
         self._conn.execute(

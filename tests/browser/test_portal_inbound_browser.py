@@ -142,3 +142,25 @@ def test_an_inbound_page_has_no_serious_accessibility_violation(
     found = _violations(page)
     context.close()
     assert found == []
+
+
+def test_a_merchant_announces_a_shipment_in_the_browser_and_the_form_passes_axe(
+    browser: Any, served: Served, shop: ApiTenant
+) -> None:
+    context = browser.new_context(base_url=served.url, bypass_csp=True)
+    page = context.new_page()
+    _sign_in(page, new_user(served.uow, Role.MERCHANT_ADMIN, shop.id))
+    page.goto("/app/inbound/shipments")
+    page.get_by_role("link", name="Announce a shipment").click()
+    page.get_by_label("Arriving at").select_option("3PL-1")
+    found = _violations(page)
+    page.get_by_label("Reference", exact=True).fill("ASN-BROWSER")
+    page.get_by_label("Lines").fill("ALPHA, 4\nBRAVO, 1")
+    page.get_by_role("button", name="Announce").click()
+    page.get_by_text("ASN-BROWSER").first.wait_for()
+    context.close()
+
+    assert found == []
+    listed = served.http.get("/v1/inbound-shipments", headers=shop.headers).json()["items"]
+    [made] = [s for s in listed if s["reference"] == "ASN-BROWSER"]
+    assert {ln["sku"]: ln["expected"] for ln in made["lines"]} == {"ALPHA": 4, "BRAVO": 1}

@@ -243,6 +243,7 @@ def test_each_warehouse_step_makes_a_delivery_with_its_record(uow: SqlUnitOfWork
     ]
     closed = by_type["inbound_shipment.closed"]
     assert closed["status"] == "closed"
+    assert closed["cartons"] == []  # announced and scanned without cartons
     assert closed["lines"] == [
         {
             "sku": "ALPHA",
@@ -297,3 +298,80 @@ def test_an_endpoint_not_subscribed_to_warehouse_steps_gets_none(
     _fan_out(uow)
 
     assert _delivered_events(uow, tenant.id) == []
+
+
+def test_the_closed_event_carries_each_cartons_variance(uow: SqlUnitOfWorkFactory) -> None:
+    tenant, _ = create_tenant(uow_factory=uow, name="merchant by carton")
+    endpoints.create_endpoint(
+        uow_factory=uow,
+        tenant_id=tenant.id,
+        url="http://127.0.0.1:9/hooks",
+        event_types=["inbound_shipment.closed"],
+        description="closes only",
+        check=AddressGuard(allow_private=True),
+        at=NOW,
+    )
+    add_location(uow, tenant.id, "WH")
+    for sku in ("ALPHA", "BRAVO"):
+        add_product(uow, tenant.id, sku)
+    asn = inbound.announce_shipment(
+        uow_factory=uow,
+        tenant_id=tenant.id,
+        command=inbound.ShipmentAnnouncement(
+            location="WH",
+            reference="ASN-C",
+            lines=[],
+            cartons=[("C1", [("ALPHA", 3)]), ("C2", [("ALPHA", 1), ("BRAVO", 2)])],
+        ),
+        actor=TESTER,
+        at=NOW,
+    )
+    for n, (carton, lines) in enumerate(
+        [("C1", [inbound.ScanLine("ALPHA", 3)]), ("C2", [inbound.ScanLine("BRAVO", 3)])]
+    ):
+        inbound.receive_scan(
+            uow_factory=uow,
+            tenant_id=tenant.id,
+            shipment_id=asn.id,
+            lines=lines,
+            actor=TESTER,
+            operator=False,
+            scan_id=f"scan-{n}",
+            carton=carton,
+            at=NOW + timedelta(minutes=n + 1),
+        )
+    inbound.close_shipment(
+        uow_factory=uow,
+        tenant_id=tenant.id,
+        shipment_id=asn.id,
+        actor=TESTER,
+        operator=False,
+        at=NOW + timedelta(minutes=5),
+    )
+
+    _fan_out(uow)
+
+    [(event_type, closed)] = _delivered_events(uow, tenant.id)
+    assert event_type == "inbound_shipment.closed"
+    InboundClosedData.model_validate(closed)
+    assert closed["cartons"] == [
+        {
+            "code": "C1",
+            "expected": 3,
+            "received": 3,
+            "variance": 0,
+            "verdict": "exact",
+            "lines": [{"sku": "ALPHA", "expected": 3, "received": 3, "variance": 0}],
+        },
+        {
+            "code": "C2",
+            "expected": 3,
+            "received": 3,
+            "variance": 0,
+            "verdict": "mixed",
+            "lines": [
+                {"sku": "ALPHA", "expected": 1, "received": 0, "variance": -1},
+                {"sku": "BRAVO", "expected": 2, "received": 3, "variance": 1},
+            ],
+        },
+    ]

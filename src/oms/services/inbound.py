@@ -512,11 +512,27 @@ def close_shipment(
                         }
                         for v in report
                     ],
+                    cartons=[_carton_data(c) for c in cartons],
                 )
             ],
         )
         uow.commit()
     return Closed(shipment=shipment, report=report, cartons=cartons)
+
+
+def _carton_data(carton: CartonVariance) -> dict[str, object]:
+    """A carton's variance as the closed event carries it (as the close's answer does)."""
+    return {
+        "code": carton.code,
+        "expected": carton.expected,
+        "received": carton.received,
+        "variance": carton.received - carton.expected,
+        "verdict": carton.verdict,
+        "lines": [
+            {"sku": sku, "expected": e, "received": r, "variance": r - e}
+            for sku, e, r in carton.lines
+        ],
+    }
 
 
 def _carton_report(uow: UnitOfWork, tenant_id: UUID, shipment_id: UUID) -> list[CartonVariance]:

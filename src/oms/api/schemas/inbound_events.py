@@ -73,14 +73,32 @@ class VarianceLineData(_Record):
     verdict: str
 
 
+class CartonLineData(_Record):
+    sku: str
+    expected: int
+    received: int
+    variance: int
+
+
+class CartonVarianceData(_Record):
+    code: str
+    expected: int
+    received: int
+    variance: int
+    verdict: str
+    lines: list[CartonLineData]
+
+
 class InboundClosedData(_Record):
-    """``inbound_shipment.closed``: the variance of every line."""
+    """``inbound_shipment.closed``: the variance of every line, and of every carton (when
+    the shipment was announced or scanned by carton)."""
 
     inbound_shipment_id: str
     reference: str
     location: str
     status: str
     lines: list[VarianceLineData]
+    cartons: list[CartonVarianceData]
 
 
 class TransferLineData(_Record):

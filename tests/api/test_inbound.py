@@ -14,6 +14,7 @@ from oms.adapters.db.tables import inventory_movements, outbox
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.domain.ids import new_id
 from oms.services.checks import find_invariant_violations
+from tests.api.inbound_support import granted_warehouse
 from tests.api.support import (
     ApiTenant,
     TestClient,
@@ -33,16 +34,7 @@ def operator(api_uow: SqlUnitOfWorkFactory) -> dict[str, str]:
 @pytest.fixture
 def warehouse(client: TestClient, operator: dict[str, str], tenant: ApiTenant) -> str:
     """An operator warehouse granted to the tenant under test."""
-    code = f"WH-{new_id().hex[-10:]}"
-    created = client.post(
-        "/v1/locations", headers=operator, json={"code": code, "name": "3PL warehouse"}
-    )
-    assert created.status_code == 201, created.text
-    granted = client.post(
-        f"/v1/locations/{code}/grants", headers=operator, json={"tenant_id": str(tenant.id)}
-    )
-    assert granted.status_code == 204, granted.text
-    return code
+    return granted_warehouse(client, operator, tenant)
 
 
 def _announce(client: TestClient, tenant: ApiTenant, warehouse: str) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from pypdf import PdfReader
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.domain.ids import new_id
 from oms.domain.users import Role, User
+from tests.api.inbound_support import draft_purchase_order, granted_warehouse, new_supplier
 from tests.api.portal_pages import read
 from tests.api.portal_support import csrf_of, new_user, sign_in
 from tests.api.support import (
@@ -55,14 +56,7 @@ def merchant(client: TestClient, api_uow: SqlUnitOfWorkFactory) -> ApiTenant:
 @pytest.fixture
 def warehouse(client: TestClient, operator: dict[str, str], merchant: ApiTenant) -> str:
     """An operator warehouse granted to the merchant."""
-    code = f"WH-{new_id().hex[-10:]}"
-    made = client.post("/v1/locations", headers=operator, json={"code": code, "name": "3PL"})
-    assert made.status_code == 201, made.text
-    granted = client.post(
-        f"/v1/locations/{code}/grants", headers=operator, json={"tenant_id": str(merchant.id)}
-    )
-    assert granted.status_code == 204, granted.text
-    return code
+    return granted_warehouse(client, operator, merchant)
 
 
 @pytest.fixture
@@ -176,21 +170,8 @@ def test_a_merchant_sees_its_own_shipments_and_may_not_receive_at_the_operator(
 def test_a_purchase_order_is_sent_and_received_from_its_page(
     client: TestClient, merchant: ApiTenant, warehouse: str, staff: User
 ) -> None:
-    supplier = client.post(
-        "/v1/suppliers",
-        headers=merchant.headers,
-        json={"name": "Acme", "lead_time_days": 5, "moq": 1, "pack_size": 1, "currency": "EUR"},
-    ).json()
-    po = client.post(
-        "/v1/purchase-orders",
-        headers=merchant.headers,
-        json={
-            "supplier_id": supplier["id"],
-            "location": warehouse,
-            "expected_at": "2026-12-14",
-            "lines": [{"sku": "ALPHA", "quantity": 6, "unit_cost": "2.50"}],
-        },
-    ).json()
+    supplier = new_supplier(client, merchant)
+    po = draft_purchase_order(client, merchant, supplier["id"], warehouse)
     assert sign_in(client, staff) == 303
     url = f"/app/inbound/{merchant.id}/purchase-orders/{po['id']}"
     assert f'href="{url}"' in client.get("/app/inbound/purchase-orders").text
@@ -365,26 +346,13 @@ def test_the_inbound_lists_come_a_page_at_a_time_without_gaps_or_repeats(
     create_location(client, merchant, "SHOP-A")
     create_location(client, merchant, "SHOP-B")
     set_on_hand(client, merchant, "BRAVO", "SHOP-A", 50)
-    supplier = client.post(
-        "/v1/suppliers",
-        headers=merchant.headers,
-        json={"name": "Acme", "lead_time_days": 5, "moq": 1, "pack_size": 1, "currency": "EUR"},
-    ).json()
+    supplier = new_supplier(client, merchant)
     made: dict[str, list[str]] = {"shipments": [], "purchase-orders": [], "transfers": []}
     made["counts"] = []
     for _ in range(5):
         made["shipments"].append(_announce(client, merchant, warehouse)["id"])
-        po = client.post(
-            "/v1/purchase-orders",
-            headers=merchant.headers,
-            json={
-                "supplier_id": supplier["id"],
-                "location": warehouse,
-                "expected_at": "2026-12-14",
-                "lines": [{"sku": "ALPHA", "quantity": 6, "unit_cost": "2.50"}],
-            },
-        )
-        made["purchase-orders"].append(po.json()["id"])
+        po = draft_purchase_order(client, merchant, supplier["id"], warehouse)
+        made["purchase-orders"].append(po["id"])
         moved = client.post(
             "/v1/transfers",
             headers=merchant.headers,

@@ -12,6 +12,7 @@ import pytest
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.domain.ids import new_id
 from oms.domain.users import Role
+from tests.api.inbound_support import granted_warehouse, new_supplier
 from tests.api.portal_support import csrf_of, new_user, sign_in
 from tests.api.support import (
     ApiTenant,
@@ -33,15 +34,7 @@ def merchant(client: TestClient, api_uow: SqlUnitOfWorkFactory) -> ApiTenant:
 @pytest.fixture
 def warehouse(client: TestClient, api_uow: SqlUnitOfWorkFactory, merchant: ApiTenant) -> str:
     """An operator warehouse granted to the merchant."""
-    operator = new_operator_headers(api_uow)
-    code = f"WH-{new_id().hex[-10:]}"
-    made = client.post("/v1/locations", headers=operator, json={"code": code, "name": "3PL"})
-    assert made.status_code == 201, made.text
-    granted = client.post(
-        f"/v1/locations/{code}/grants", headers=operator, json={"tenant_id": str(merchant.id)}
-    )
-    assert granted.status_code == 204, granted.text
-    return code
+    return granted_warehouse(client, new_operator_headers(api_uow), merchant)
 
 
 def _send(client: TestClient, form: str, **data: str) -> Any:
@@ -140,11 +133,7 @@ def test_a_viewer_may_not_announce_and_the_operator_picks_a_merchant_first(
 def test_a_merchant_drafts_a_purchase_order_with_unit_costs(
     client: TestClient, api_uow: SqlUnitOfWorkFactory, merchant: ApiTenant, warehouse: str
 ) -> None:
-    supplier = client.post(
-        "/v1/suppliers",
-        headers=merchant.headers,
-        json={"name": "Acme", "lead_time_days": 5, "moq": 1, "pack_size": 1, "currency": "EUR"},
-    ).json()
+    supplier = new_supplier(client, merchant)
     assert sign_in(client, new_user(api_uow, Role.MERCHANT_ADMIN, merchant.id)) == 303
     form = "/app/inbound/purchase-orders/new"
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -39,12 +39,11 @@ from oms.web.portal.auth import (
 )
 from oms.web.portal.rendering import PortalPages, parse_uuid, refusal
 
-__all__ = ["page_of", "router", "tenant_in_view"]
+__all__ = ["list_page", "router", "tenant_in_view"]
 
 router = APIRouter(prefix="/app/inbound", include_in_schema=False)
 
 LIST_SIZE = 100
-T = TypeVar("T")
 _PERIOD = re.compile(r"^\d{4}-\d{2}$")
 
 
@@ -61,14 +60,36 @@ def viewed_tenants(viewer: Viewer) -> list[UUID]:
     return [t.id for t in viewer.tenants]
 
 
-def page_of(
-    found: Sequence[T], path: str, cursor: str, key: Callable[[T], UUID]
-) -> tuple[list[T], str | None]:
-    """The first ``LIST_SIZE`` of ``found`` (asked for one more) and the next page's link
-    (``path?cursor=<the last shown's key>``), None when there is no more."""
+class Listed(Protocol):
+    @property
+    def id(self) -> UUID: ...
+    @property
+    def tenant_id(self) -> UUID: ...
+
+
+L = TypeVar("L", bound=Listed)
+
+
+def list_page(
+    request: Request,
+    viewer: Viewer,
+    pages: PortalPages,
+    fetch: Callable[[UUID | None, UUID | None, int], Sequence[L]],
+    *,
+    cursor: str,
+    given: str | None,
+    template: str,
+    name: str,
+) -> Response:
+    """A list page: ``fetch(tenant or None for all, cursor id, limit)`` asked for one more
+    than ``LIST_SIZE``, the rows of the tenants in view shown as ``name``, and ``more``: the
+    next page's link (``?<cursor>=<the last shown's id>``), None at the end."""
+    found = fetch(viewer.tenant_id, parse_uuid(given), LIST_SIZE + 1)
     shown = list(found[:LIST_SIZE])
-    more = f"{path}?{cursor}={key(shown[-1])}" if len(found) > LIST_SIZE else None
-    return shown, more
+    more = f"{request.url.path}?{cursor}={shown[-1].id}" if len(found) > LIST_SIZE else None
+    seen = set(viewed_tenants(viewer))
+    rows = [row for row in shown if row.tenant_id in seen]
+    return render(pages, request, viewer, template, more=more, **{name: rows})
 
 
 def render(
@@ -129,16 +150,19 @@ def purchase_orders(
     request: Request, viewer: ViewerDep, portal: PortalDep, after: str | None = None
 ) -> Response:
     """The purchase orders of the tenants in view, by id, a page at a time."""
-    found = purchasing.list_purchase_orders(
-        uow_factory=app_state(request).uow_factory,
-        tenant_id=viewer.tenant_id,
-        after_id=parse_uuid(after),
-        limit=LIST_SIZE + 1,
+    uow = app_state(request).uow_factory
+    return list_page(
+        request,
+        viewer,
+        portal.pages,
+        lambda tenant, after_id, limit: purchasing.list_purchase_orders(
+            uow_factory=uow, tenant_id=tenant, after_id=after_id, limit=limit
+        ),
+        cursor="after",
+        given=after,
+        template="inbound_pos.html",
+        name="orders",
     )
-    shown, more = page_of(found, request.url.path, "after", lambda po: po.id)
-    seen = set(viewed_tenants(viewer))
-    orders = [po for po in shown if po.tenant_id in seen]
-    return render(portal.pages, request, viewer, "inbound_pos.html", orders=orders, more=more)
 
 
 def _po_page(
@@ -224,17 +248,18 @@ def transfer_list(
     request: Request, viewer: ViewerDep, portal: PortalDep, before: str | None = None
 ) -> Response:
     """The transfers of the tenants in view, newest first, a page at a time."""
-    found = transfers.list_transfers(
-        uow_factory=app_state(request).uow_factory,
-        tenant_id=viewer.tenant_id,
-        before_id=parse_uuid(before),
-        limit=LIST_SIZE + 1,
-    )
-    shown, more = page_of(found, request.url.path, "before", lambda t: t.id)
-    seen = set(viewed_tenants(viewer))
-    found = [t for t in shown if t.tenant_id in seen]
-    return render(
-        portal.pages, request, viewer, "inbound_transfers.html", transfers=found, more=more
+    uow = app_state(request).uow_factory
+    return list_page(
+        request,
+        viewer,
+        portal.pages,
+        lambda tenant, before_id, limit: transfers.list_transfers(
+            uow_factory=uow, tenant_id=tenant, before_id=before_id, limit=limit
+        ),
+        cursor="before",
+        given=before,
+        template="inbound_transfers.html",
+        name="transfers",
     )
 
 
@@ -320,16 +345,19 @@ def count_list(
     request: Request, viewer: ViewerDep, portal: PortalDep, before: str | None = None
 ) -> Response:
     """The count sheets of the tenants in view, newest first, a page at a time."""
-    found = cycle_counts.list_counts(
-        uow_factory=app_state(request).uow_factory,
-        tenant_id=viewer.tenant_id,
-        before_id=parse_uuid(before),
-        limit=LIST_SIZE + 1,
+    uow = app_state(request).uow_factory
+    return list_page(
+        request,
+        viewer,
+        portal.pages,
+        lambda tenant, before_id, limit: cycle_counts.list_counts(
+            uow_factory=uow, tenant_id=tenant, before_id=before_id, limit=limit
+        ),
+        cursor="before",
+        given=before,
+        template="inbound_counts.html",
+        name="sheets",
     )
-    shown, more = page_of(found, request.url.path, "before", lambda sheet: sheet.id)
-    seen = set(viewed_tenants(viewer))
-    sheets = [sheet for sheet in shown if sheet.tenant_id in seen]
-    return render(portal.pages, request, viewer, "inbound_counts.html", sheets=sheets, more=more)
 
 
 def _count_page(

@@ -22,7 +22,6 @@ from starlette.responses import RedirectResponse, Response
 from oms.domain.errors import NotFound, OmsError
 from oms.domain.inbound import Condition, InboundShipment, InboundStatus, variance_report
 from oms.services import inbound
-from oms.web.portal import inbound_pages
 from oms.web.portal.auth import (
     CheckedForm,
     PortalDep,
@@ -33,11 +32,10 @@ from oms.web.portal.auth import (
     checked_form,
 )
 from oms.web.portal.inbound_pages import (
+    list_page,
     not_found,
-    page_of,
     render,
     tenant_in_view,
-    viewed_tenants,
 )
 from oms.web.portal.rendering import PortalPages, parse_uuid, refusal
 
@@ -61,21 +59,18 @@ def shipments(
 ) -> Response:
     """Inbound shipments: every merchant's for the operator looking at all, else one's; by
     id, a page at a time."""
-    found = inbound.list_shipments(
-        uow_factory=app_state(request).uow_factory,
-        tenant_id=viewer.tenant_id,
-        after_id=parse_uuid(after),
-        limit=inbound_pages.LIST_SIZE + 1,
-    )
-    shown, more = page_of(found, request.url.path, "after", lambda s: s.id)
-    seen = set(viewed_tenants(viewer))
-    return render(
-        portal.pages,
+    uow = app_state(request).uow_factory
+    return list_page(
         request,
         viewer,
-        "inbound_shipments.html",
-        shipments=[s for s in shown if s.tenant_id in seen],
-        more=more,
+        portal.pages,
+        lambda tenant, after_id, limit: inbound.list_shipments(
+            uow_factory=uow, tenant_id=tenant, after_id=after_id, limit=limit
+        ),
+        cursor="after",
+        given=after,
+        template="inbound_shipments.html",
+        name="shipments",
     )
 
 

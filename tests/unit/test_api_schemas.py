@@ -103,6 +103,11 @@ COLUMN_OF = {
     "ReturnDecision.note": UNBOUNDED,
     "ReturnLineIn.reason": "return_lines.reason",
     "ReturnReceipt.location": "locations.code",
+    "TillReturnCreate.note": UNBOUNDED,
+    # kept in idempotency_keys.key after a prefix: test_a_till_receipt_fits_its_key
+    "TillReturnCreate.receipt_id": NOT_STORED,
+    "TillReturnCreate.store_location": "locations.code",
+    "TillReturnLineIn.reason": "return_lines.reason",
     "ReturnLabelIn.location": "locations.code",
     "CustomerReturnCreate.number": NOT_STORED,  # parsed as the order's number
     "CustomerReturnCreate.email": "orders.customer_email",
@@ -333,6 +338,15 @@ def test_a_request_text_is_as_long_as_its_column_allows(text: str, column: str) 
     assert column_type.length is not None
 
     assert _request_texts()[text] == column_type.length
+
+
+def test_a_till_receipt_fits_its_key() -> None:
+    from oms.services.till_returns import RECEIPT_KEY_PREFIX
+
+    key = tables.idempotency_keys.c.key.type
+    assert isinstance(key, String)
+
+    assert _request_texts()["TillReturnCreate.receipt_id"] + len(RECEIPT_KEY_PREFIX) == key.length
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from oms.domain.catalogue import location_named
+from oms.domain.catalogue import Location, location_named
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.inventory import MovementKind
 from oms.domain.orders import Actor, Order
@@ -70,6 +70,17 @@ def _restock(
     )
 
 
+def receiving_location(
+    uow: UnitOfWork, tenant_id: UUID, location: str, *, pointer: str = "#/location"
+) -> Location:
+    """The location returned units are received at (a code or id the tenant may use);
+    InvalidRequest at ``pointer`` when there is none."""
+    found = location_named(uow.locations.visible_to(tenant_id), location, tenant_id)
+    if found is None:
+        raise InvalidRequest("Unknown location", [FieldError(pointer, f"no location {location!r}")])
+    return found
+
+
 def put_back(
     uow: UnitOfWork,
     order: Order,
@@ -82,11 +93,7 @@ def put_back(
 ) -> dict[str, int]:
     """Restock what ``units`` say to restock at ``location`` (its code or id); the units put
     back per SKU. Refuses an unknown location with a pointer at ``#/location``."""
-    found = location_named(uow.locations.visible_to(order.tenant_id), location, order.tenant_id)
-    if found is None:
-        raise InvalidRequest(
-            "Unknown location", [FieldError("#/location", f"no location {location!r}")]
-        )
+    found = receiving_location(uow, order.tenant_id, location)
     wanted: dict[str, int] = {}
     for unit in units:
         if unit.disposition is not Disposition.RESTOCK or unit.quantity <= 0:

@@ -185,6 +185,8 @@ def request_return(
             )
             if earlier is not None:
                 return earlier, False
+            if command.resolution is Resolution.STORE_CREDIT:
+                _credit_holder(order)
             policy = uow.returns.policy(tenant_id)
             others = uow.returns.for_order(tenant_id, order_id)
             lines = check_request(
@@ -525,6 +527,17 @@ def preview_refund(
             return None
 
 
+def _credit_holder(order: Order, return_id: UUID | None = None) -> UUID:
+    """The customer a store-credit return credits: 409 for an order without one (asked
+    when the return is requested, so nothing is taken in that cannot be paid back)."""
+    if order.customer_id is None:
+        raise Conflict(
+            "The order has no customer to give store credit to; refund it instead",
+            **({"return_id": str(return_id)} if return_id else {}),
+        )
+    return order.customer_id
+
+
 def _credit_customer(
     uow: UnitOfWork,
     order: Order,
@@ -534,15 +547,11 @@ def _credit_customer(
     at: datetime,
 ) -> None:
     """Credit a store-credit return's amount to the order's customer (their ledger)."""
-    if order.customer_id is None:
-        raise Conflict(
-            "The order has no customer to give store credit to; refund it instead",
-            return_id=str(request.id),
-        )
+    customer_id = _credit_holder(order, return_id=request.id)
     uow.store_credit.credit(
         credit_entry(
             tenant_id=order.tenant_id,
-            customer_id=order.customer_id,
+            customer_id=customer_id,
             currency=order.currency,
             amount=amount,
             actor=actor,

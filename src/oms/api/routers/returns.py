@@ -1,4 +1,5 @@
-"""Returns (RMAs): ``POST /v1/orders/{order_id}/returns``, ``/v1/returns/{return_id}/approve``,
+"""Returns (RMAs): ``POST /v1/orders/{order_id}/returns`` (and ``/till-returns``: at a
+store's till in one call), ``/v1/returns/{return_id}/approve``,
 ``/reject``, ``/receive``, ``/refund``, ``GET /v1/returns`` and ``/v1/returns/{return_id}``,
 and the tenant's return policy at ``/v1/return-policy``. Names fixed by issue 20."""
 
@@ -30,9 +31,10 @@ from oms.api.schemas.returns import (
     ReturnPolicyRead,
     ReturnRead,
     ReturnReceipt,
+    TillReturnCreate,
 )
 from oms.domain.returns import Resolution, ReturnPolicy, ReturnStatus, WantedLine
-from oms.services import claims, return_labels, returns
+from oms.services import claims, return_labels, returns, till_returns
 from oms.services.return_records import ReturnFilter
 
 __all__ = ["router"]
@@ -76,6 +78,45 @@ def create_return(
         actor=actor,
         idempotency_key=idempotency_key,
         gateways=gateways,
+    )
+    response.status_code = create_status(created)
+    return ReturnRead.of(found)
+
+
+@router.post(
+    "/orders/{order_id}/till-returns",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ReturnRead,
+    responses=REPLAYED_CREATE,
+)
+def create_till_return(
+    order_id: str,
+    body: TillReturnCreate,
+    tenant_id: TenantId,
+    actor: ActorDep,
+    uow: UowDep,
+    gateways: GatewaysDep,
+    response: Response,
+) -> ReturnRead:
+    """Units handed back at a store's till: requested, approved, received at the store
+    (each line's disposition) and refunded (or given as store credit) in one call, answered
+    ``refunded``. The same ``receipt_id`` again is the same return (200), finishing any step
+    an interrupted call left; the policy's window, conditions and reasons hold as for any
+    return (422, 409)."""
+    found, created = till_returns.return_at_till(
+        uow_factory=uow,
+        gateways=gateways,
+        tenant_id=tenant_id,
+        order_id=parse_uuid(order_id, "order"),
+        store=body.store_location,
+        receipt_id=body.receipt_id,
+        lines=[
+            till_returns.TillReturnLine(ln.line_no, ln.quantity, ln.reason, ln.disposition)
+            for ln in body.lines
+        ],
+        resolution=Resolution(body.resolution),
+        actor=actor,
+        note=body.note,
     )
     response.status_code = create_status(created)
     return ReturnRead.of(found)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from oms.api.schemas.common import Strict, money_text
 from oms.domain import lengths
 from oms.domain.returns import Disposition, Resolution, ReturnPolicy, ReturnRequest, ReturnStatus
+from oms.services.till_returns import RECEIPT_KEY_PREFIX
 
 __all__ = [
     "ClaimCreate",
@@ -21,6 +22,7 @@ __all__ = [
     "ReturnPolicyRead",
     "ReturnRead",
     "ReturnReceipt",
+    "TillReturnCreate",
 ]
 
 Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
@@ -75,6 +77,32 @@ class ReceivedLineIn(Strict):
 class ReturnReceipt(Strict):
     location: Annotated[str, StringConstraints(min_length=1, max_length=lengths.LOCATION_CODE)]
     lines: Annotated[list[ReceivedLineIn], Field(min_length=1, max_length=500)]
+
+
+class TillReturnLineIn(Strict):
+    line_no: Annotated[int, Field(ge=1, le=100_000)]
+    quantity: Units
+    reason: Code = Field(description="One of the tenant's reason codes (GET /v1/return-policy)")
+    disposition: Disposition = Field(
+        default=Disposition.RESTOCK, description="restock (sellable again), quarantine, dispose"
+    )
+
+
+class TillReturnCreate(Strict):
+    receipt_id: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True,
+            min_length=1,
+            max_length=lengths.IDEMPOTENCY_KEY - len(RECEIPT_KEY_PREFIX),
+        ),
+    ] = Field(description="The till's return receipt: the same one again is the same return")
+    store_location: Annotated[
+        str, StringConstraints(min_length=1, max_length=lengths.LOCATION_CODE)
+    ] = Field(description="The store the units are handed back at")
+    lines: Annotated[list[TillReturnLineIn], Field(min_length=1, max_length=500)]
+    resolution: Literal["refund", "store_credit"] = "refund"
+    note: Note | None = None
 
 
 Carrier = Annotated[str, StringConstraints(min_length=1, max_length=lengths.CARRIER)]

@@ -467,6 +467,17 @@ _RETURN_ROUTES = [
     ),
     IdRoute(
         "POST",
+        "/v1/orders/{order_id}/till-returns",
+        _their_shipped_order,
+        body={
+            "receipt_id": "probe",
+            "store_location": "WH-1",
+            "lines": [{"line_no": 1, "quantity": 1, "reason": "changed_mind"}],
+        },
+        owner_status=0,  # their unit may be asked back already: 409
+    ),
+    IdRoute(
+        "POST",
         "/v1/orders/{order_id}/claims",
         _their_shipped_order,
         body={"lines": [{"line_no": 1, "quantity": 1}], "kind": "lost", "resolution": "refund"},

@@ -171,9 +171,11 @@ def simulate_replenishment(
             f"{name:<30}{found.average_stock(tally):>10,.0f}{tally.stockout_days:>16,}"
             f"{tally.fill_rate:>11.2%}{tally.sold:>10,}{tally.lost:>8,}"
         )
+    share = found.fewer_stockout_days
+    change = f"{share:.0%} fewer" if share >= 0 else f"{-share:.0%} more"
     typer.echo(
-        f"stock-out days: {found.fewer_stockout_days:.0%} fewer with the forecast policy at "
-        f"equal average stock; {found.transferred:,} units transferred between locations"
+        f"stock-out days: {change} with the forecast policy at equal average stock; "
+        f"{found.transferred:,} units transferred between locations"
     )
 
 

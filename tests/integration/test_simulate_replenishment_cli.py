@@ -90,12 +90,26 @@ def test_a_small_world_is_replayed_and_its_figures_agree_with_its_trace(tmp_path
                 assert after["on_hand"] == (
                     before["on_hand"] + after["received"] - after["sold"] + after["transferred"]
                 )
+    moves: dict[tuple[str, str], int] = defaultdict(int)
+    for r in rows:
+        moves[r["day"], r["sku"]] += r["transferred"]
+    assert any(r["transferred"] for r in rows)  # this world has transfers
+    assert set(moves.values()) == {0}  # a transfer moves stock, it makes none
     both = {p: sum(r["demand"] for r in rows if r["policy"] == p) for p in figures}
     assert both["static"] == both["forecast"]  # the same demand under both policies
-    share = re.search(r"stock-out days: (-?\d+)% fewer", out)
+    share = re.search(r"stock-out days: (\d+)% (fewer|more)", out)
     assert share is not None
     expected = 1 - figures["forecast"]["stockout_days"] / figures["static"]["stockout_days"]
-    assert int(share.group(1)) == round(100 * expected)
+    sign = 1 if share.group(2) == "fewer" else -1
+    assert sign * int(share.group(1)) == round(100 * expected)
+
+
+def test_more_stock_out_days_than_the_baseline_are_said_as_more() -> None:
+    out = _run(*SMALL, "--seed", "6")  # a tiny world where the forecast policy does worse
+    figures = _figures(out)
+
+    assert figures["forecast"]["stockout_days"] > figures["static"]["stockout_days"]
+    assert re.search(r"stock-out days: \d+% more with the forecast policy", out)
 
 
 def test_a_seeded_run_repeats_itself_and_another_seed_does_not() -> None:

@@ -6,18 +6,8 @@ Run it from the project root::
         [--series 10000] [--jobs 2] [--replay-skus 40] [--seed 7] [--no-plots]
 
 What it builds, from ``--seed`` alone, is two years of daily demand (730 days from
-2024-01-01) per SKU and location, in five classes:
-
-* **smooth**: a level with a weekly pattern (weekends up to 1.6x), gamma-Poisson noise;
-* **seasonal**: the same with a trend (-30% to +60% a year) and a yearly wave (amplitude
-  0.25-0.5, peak anywhere in the year);
-* **promo**: seasonal, plus five-day promotions about every two months lifting demand
-  2-3x, flagged ``promo`` in the history;
-* **intermittent**: a Poisson rate of 0.1-0.6 a day;
-* **lumpy**: a demand on 10-30% of days, of 1-12 units.
-
-Each SKU's demand is split over three locations (50/30/20%); a fifth of the series have a
-stock-out spell of 5-12 days (sales 0 where there was demand, flagged ``stockout``).
+2024-01-01) per SKU and location in five classes (smooth, seasonal, promo, intermittent,
+lumpy): ``oms.services.demand_world``, which ``oms simulate replenishment`` uses too.
 
 Sections:
 
@@ -31,17 +21,15 @@ Sections:
 * ``speed``: ``--series`` series of 730 days (the class mix above) forecast with
   ``--jobs`` processes; wall time, CPU time, the load average of the machine at the time,
   and the run's median MASE per class (quality at that speed).
-* ``replay``: ``--replay-skus`` SKUs at one location; the first year is imported history,
-  the second is played day by day through the real use cases (``refresh_order_demand``,
-  ``run_forecasts`` every 28 days on an injected clock, ``plan_replenishment`` daily)
-  with a lead time and review period of 7 days and lost sales; against a static min/max
-  (Odoo-style: min = mean x lead time + k x sd x sqrt(lead time), max = min + mean x
-  review period, from the first year, fixed) whose k is bisected until its average stock
-  equals the forecast policy's. Stock-out days (a SKU-day with unmet demand) and fill
-  rate (units sold / units demanded) of both. A day that ends with nothing on hand goes
-  in as a stock sample at 0 (what the worker records), which ``refresh_order_demand``
-  turns into censored demand; a third run leaves that out (stock-outs read as sales) to
-  show what the censoring is worth.
+* ``replay``: ``--replay-skus`` SKUs at one location, lead time and review period 7 days,
+  lost sales: ``oms.services.replenishment_replay.replay_replenishment``, the code ``oms
+  simulate replenishment`` runs (the first year is imported history, the second is played
+  day by day through ``refresh_order_demand``, ``run_forecasts`` every 28 days on an
+  injected clock and ``plan_sku``), against a static min/max (Odoo-style) whose k is
+  bisected until its average stock equals the forecast policy's. Stock-out days (a SKU-day
+  with unmet demand) and fill rate (units sold / units demanded) of both; a third run
+  leaves the stock-out samples out (stock-outs read as sales) to show what censoring them
+  is worth.
 
 Plots (PNG, matplotlib Agg) go to docs/img/decisions_*.png unless ``--no-plots``.
 """
@@ -55,11 +43,7 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
-from uuid import uuid4
 
 import numpy as np
 
@@ -67,104 +51,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from oms.adapters.forecasting.statsforecast_engine import StatsforecastEngine
 from oms.adapters.memory.demand import MemoryDemandUow
-from oms.domain.catalogue import Location, LocationKind
-from oms.domain.demand import DailySeries, DemandDay
-from oms.domain.replenishment import SupplyTerms, plan_replenishment
-from oms.services.demand import refresh_order_demand
-from oms.services.forecasting import SeriesForecast, run_forecasts
+from oms.domain.demand import DailySeries
+from oms.services.demand_world import CLASSES, DAYS, SMOOTH_CLASSES, START, generate, series_of
+from oms.services.forecasting import SeriesForecast
+from oms.services.replenishment_replay import (
+    ReplenishmentReplay,
+    replay_forecast_policy,
+    replay_replenishment,
+)
+from oms.services.replenishment_world import ReplenishmentReplaySettings, replay_world
 
-START = date(2024, 1, 1)
-DAYS = 730
-CLASSES = ("smooth", "seasonal", "promo", "intermittent", "lumpy")
-SMOOTH_CLASSES = ("smooth", "seasonal", "promo")
-MIX = (0.25, 0.25, 0.15, 0.2, 0.15)
-SHARES = (0.5, 0.3, 0.2)
 IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
-
-FloatArray = np.ndarray[Any, np.dtype[np.float64]]
-
-
-@dataclass
-class Sku:
-    """One generated SKU: its class and per-location true demand, sales and flags."""
-
-    name: str
-    kind: str
-    demand: list[FloatArray]  # per location: what customers wanted
-    promo: FloatArray  # bool per day
-    stockout: list[FloatArray] = field(default_factory=list)  # bool per day, per location
-
-
-def _rate(kind: str, rng: np.random.Generator, days: int) -> tuple[FloatArray, FloatArray]:
-    """The expected demand per day of a SKU of ``kind`` and its promotion days."""
-    t = np.arange(days, dtype=np.float64)
-    dow = (START.weekday() + np.arange(days)) % 7
-    weekly = np.array([0.85, 0.9, 0.9, 1.0, 1.15, 1.6, 1.3]) * rng.uniform(0.9, 1.1, 7)
-    promo = np.zeros(days, dtype=bool)
-    if kind == "intermittent":
-        return np.full(days, rng.uniform(0.1, 0.6)), promo
-    if kind == "lumpy":
-        occurs = rng.random(days) < rng.uniform(0.1, 0.3)
-        return occurs * rng.integers(1, 13, days).astype(np.float64), promo
-    base = rng.uniform(8, 60)
-    lam = base * weekly[dow]
-    if kind in ("seasonal", "promo"):
-        growth = rng.uniform(-0.3, 0.6)
-        amplitude = rng.uniform(0.25, 0.5)
-        phase = rng.uniform(0, 365.25)
-        lam = (
-            lam
-            * (1 + growth * t / 365)
-            * (1 + amplitude * np.sin(2 * np.pi * (t - phase) / 365.25))
-        )
-    if kind == "promo":
-        for start in range(int(rng.integers(10, 50)), days - 5, int(rng.integers(50, 70))):
-            promo[start : start + 5] = True
-        lam = np.where(promo, lam * rng.uniform(2, 3), lam)
-    return np.clip(lam, 0.05, None), promo
-
-
-def generate(n_skus: int, seed: int, days: int = DAYS, locations: int = 3) -> list[Sku]:
-    """``n_skus`` SKUs in the class mix, each split over ``locations`` locations."""
-    rng = np.random.default_rng(seed)
-    kinds = rng.choice(CLASSES, size=n_skus, p=MIX)
-    out = []
-    for i, kind in enumerate(kinds):
-        lam, promo = _rate(str(kind), rng, days)
-        if kind == "lumpy":
-            total = lam
-        else:  # gamma-Poisson: a little more spread than Poisson, as real demand has
-            total = rng.poisson(lam * rng.gamma(20, 1 / 20, days)).astype(np.float64)
-        shares = SHARES[:locations] if locations > 1 else (1.0,)
-        split = np.array([rng.multinomial(int(q), shares) for q in total], dtype=np.float64)
-        sku = Sku(
-            f"SKU-{i:05d}", str(kind), [split[:, j].copy() for j in range(len(shares))], promo
-        )
-        for _ in shares:
-            out_of_stock = np.zeros(days, dtype=bool)
-            if rng.random() < 0.2:
-                start = int(rng.integers(60, days - 40))
-                out_of_stock[start : start + int(rng.integers(5, 13))] = True
-            sku.stockout.append(out_of_stock)
-        out.append(sku)
-    return out
-
-
-def series_of(skus: list[Sku], days: int = DAYS) -> tuple[list[DailySeries], list[str]]:
-    """Every SKU x location as the history a merchant would import: sales (0 on stock-out
-    days) and the censored flags; with each series' class."""
-    series, kinds = [], []
-    for sku in skus:
-        for j, demand in enumerate(sku.demand):
-            sold = np.where(sku.stockout[j], 0.0, demand)[:days]
-            censored = (sku.stockout[j] | sku.promo)[:days]
-            series.append(
-                DailySeries(
-                    sku.name, f"L{j}", START, tuple(sold.tolist()), tuple(censored.tolist())
-                )
-            )
-            kinds.append(sku.kind)
-    return series, kinds
 
 
 # --- accuracy --------------------------------------------------------------------------
@@ -319,176 +216,67 @@ def _cpu_seconds() -> float:
 # --- replay ------------------------------------------------------------------------------
 
 LEAD, REVIEW = 7, 7
-REFRESH = 28
-
-
-@dataclass
-class Outcome:
-    stock_days: float = 0.0  # sum over SKU-days of units on hand at the end of the day
-    stockout_days: int = 0
-    demanded: float = 0.0
-    sold: float = 0.0
-    trace: dict[str, list[float]] = field(default_factory=dict)
-
-
-def _replay_static(skus: list[Sku], k: float, keep: str | None = None) -> Outcome:
-    out = Outcome()
-    for sku in skus:
-        demand = sku.demand[0]
-        first_year = demand[:365]
-        mu, sd = float(first_year.mean()), float(first_year.std())
-        low = mu * LEAD + k * sd * math.sqrt(LEAD)
-        high = low + mu * REVIEW
-        _simulate(
-            sku,
-            out,
-            lambda position, low=low, high=high: (
-                math.ceil(high - position) if position <= low else 0
-            ),
-            keep,
-        )
-    return out
-
-
-def _simulate(sku: Sku, out: Outcome, decide: Any, keep: str | None) -> None:
-    demand = sku.demand[0]
-    on_hand = math.ceil(float(demand[:365].mean()) * (LEAD + REVIEW))
-    arriving: dict[int, int] = defaultdict(int)
-    trace = []
-    for day in range(365, DAYS):
-        on_hand += arriving.pop(day, 0)
-        want = float(demand[day])
-        sold = min(on_hand, want)
-        on_hand -= int(sold)
-        out.demanded += want
-        out.sold += sold
-        out.stockout_days += int(want > sold)
-        out.stock_days += on_hand
-        trace.append(on_hand)
-        position = on_hand + sum(arriving.values())
-        quantity = decide(position)
-        if quantity > 0:
-            arriving[day + LEAD] += quantity
-    if keep == sku.name:
-        out.trace[sku.name] = trace
-
-
-def _replay_forecast(
-    skus: list[Sku],
-    service_level: float,
-    jobs: int,
-    keep: str | None = None,
-    censor: bool = True,
-) -> Outcome:
-    """The forecast policy through the real use cases: history imported, each day's sales
-    added through ``refresh_order_demand``, forecasts every 28 days. A day that ends with
-    nothing on hand is a stock sample at 0, as the worker records it (``stock_days``), and
-    ``refresh_order_demand`` censors it (``censor``; False: the days count as sold)."""
-    tenant = uuid4()
-    uow = MemoryDemandUow()
-    uow.locations.known.append(
-        Location(id=uuid4(), code="WH", name="WH", kind=LocationKind.WAREHOUSE)
-    )
-    engine = StatsforecastEngine(n_jobs=jobs)
-    terms = SupplyTerms(lead_time_days=LEAD, review_period_days=REVIEW, service_level=service_level)
-    for sku in skus:
-        history = [
-            DemandDay(START + timedelta(days=i), sku.name, "WH", int(q), promo=bool(sku.promo[i]))
-            for i, q in enumerate(sku.demand[0][:365])
-        ]
-        uow.demand.put_days(tenant, history, source="import")
-    state = {
-        sku.name: {"on_hand": math.ceil(float(sku.demand[0][:365].mean()) * (LEAD + REVIEW))}
-        for sku in skus
-    }
-    arriving: dict[str, dict[int, int]] = {sku.name: defaultdict(int) for sku in skus}
-    out = Outcome()
-    traces: dict[str, list[float]] = defaultdict(list)
-    forecasts: dict[str, Any] = {}
-    for day in range(365, DAYS):
-        today = START + timedelta(days=day)
-        now = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
-        if (day - 365) % REFRESH == 0:
-            run_forecasts(uow_factory=uow, engine=engine, tenant_id=tenant, now=now)
-            forecasts = {f.sku: f for f in uow.demand.forecasts(tenant, location="WH")}
-        sales = []
-        for sku in skus:
-            s = state[sku.name]
-            s["on_hand"] += arriving[sku.name].pop(day, 0)
-            want = float(sku.demand[0][day])
-            sold = min(s["on_hand"], want)
-            s["on_hand"] -= int(sold)
-            out.demanded += want
-            out.sold += sold
-            out.stockout_days += int(want > sold)
-            out.stock_days += s["on_hand"]
-            traces[sku.name].append(s["on_hand"])
-            sales.append(DemandDay(today, sku.name, "WH", int(sold), promo=bool(sku.promo[day])))
-            if censor and s["on_hand"] <= 0:
-                uow.demand.out_days.setdefault(tenant, []).append((sku.name, "WH", today))
-            position = s["on_hand"] + sum(arriving[sku.name].values())
-            plan = plan_replenishment(
-                forecast=forecasts[sku.name],
-                position=position,
-                terms=terms,
-                today=today + timedelta(days=1),
-            )
-            if plan.quantity > 0:
-                arriving[sku.name][day + LEAD] += plan.quantity
-        uow.demand.order_days[tenant] = sales
-        refresh_order_demand(uow_factory=uow, tenant_id=tenant, now=now, days=1)
-    if keep:
-        out.trace[keep] = traces[keep]
-    return out
 
 
 def replay(args: argparse.Namespace) -> None:
-    skus = [
-        s for s in generate(args.replay_skus * 3, args.seed + 2, locations=1) if s.kind != "lumpy"
-    ][: args.replay_skus]
-    keep = next((s.name for s in skus if s.kind == "seasonal"), skus[0].name)
+    settings = ReplenishmentReplaySettings(
+        skus=args.replay_skus,
+        locations=1,
+        seed=args.seed + 2,
+        lead_time_days=LEAD,
+        review_period_days=REVIEW,
+    )
+    engine = StatsforecastEngine(n_jobs=args.jobs)
+    memory = MemoryDemandUow()
     started = time.perf_counter()
-    smart = _replay_forecast(skus, 0.95, args.jobs, keep)
+    found = replay_replenishment(
+        uow_factory=memory, feed=memory, engine=engine, settings=settings, trace=True
+    )
     took = time.perf_counter() - started
-    target = smart.stock_days
-    low, high = 0.0, 10.0
-    for _ in range(40):  # bisect k until the static policy holds as much stock on average
-        mid = (low + high) / 2
-        if _replay_static(skus, mid).stock_days < target:
-            low = mid
-        else:
-            high = mid
-    k = (low + high) / 2
-    static = _replay_static(skus, k, keep)
-    days = DAYS - 365
+    memory = MemoryDemandUow()
+    blind, _ = replay_forecast_policy(
+        uow_factory=memory,
+        feed=memory,
+        engine=engine,
+        world=replay_world(settings),
+        censor_stockouts=False,
+    )
     print(
-        f"\n== replay: {len(skus)} SKUs x {days} days, lead time {LEAD}, review {REVIEW}, "
-        f"lost sales; forecast policy at 95% service level ({took:.0f} s)"
+        f"\n== replay: {found.shelves} SKUs x {settings.days} days, lead time {LEAD}, review "
+        f"{REVIEW}, lost sales; forecast policy at 95% service level ({took:.0f} s)"
     )
     print(f"{'policy':<34}{'avg stock':>10}{'stock-out days':>16}{'fill rate':>11}")
-    blind = _replay_forecast(skus, 0.95, args.jobs, censor=False)
     rows = (
-        (f"static min/max (k={k:.2f})", static),
-        ("forecast (s, S)", smart),
+        (f"static min/max (k={found.static_k:.2f})", found.static),
+        ("forecast (s, S)", found.forecast),
         ("forecast, stock-outs not censored", blind),
     )
-    for name, o in rows:
+    for name, tally in rows:
         print(
-            f"{name:<34}{o.stock_days / days:>10.0f}{o.stockout_days:>16}"
-            f"{o.sold / o.demanded:>11.2%}"
+            f"{name:<34}{found.average_stock(tally):>10.0f}{tally.stockout_days:>16}"
+            f"{tally.fill_rate:>11.2%}"
         )
-    fewer = 1 - smart.stockout_days / static.stockout_days if static.stockout_days else 0.0
-    print(f"stock-out days: {fewer:.0%} fewer with the forecast policy at equal stock (aim >= 30%)")
+    print(
+        f"stock-out days: {found.fewer_stockout_days:.0%} fewer with the forecast policy at "
+        "equal stock (aim >= 30%)"
+    )
     if not args.no_plots:
-        _plot_replay(static, smart, keep, k)
+        _plot_replay(found)
 
 
-def _plot_replay(static: Outcome, smart: Outcome, name: str, k: float) -> None:
+def _plot_replay(found: ReplenishmentReplay) -> None:
     import matplotlib.pyplot as plt
 
+    skus = replay_world(found.settings).skus
+    name = next((s.name for s in skus if s.kind == "seasonal"), skus[0].name)
+    stock = {
+        policy: [r.on_hand for r in found.trace if r.policy == policy and r.sku == name]
+        for policy in ("static", "forecast")
+    }
     fig, ax = plt.subplots(figsize=(8, 3.6))
-    ax.plot(static.trace[name], color="tab:orange", lw=0.9, label=f"static min/max (k={k:.2f})")
-    ax.plot(smart.trace[name], color="tab:blue", lw=0.9, label="forecast (s, S)")
+    label = f"static min/max (k={found.static_k:.2f})"
+    ax.plot(stock["static"], color="tab:orange", lw=0.9, label=label)
+    ax.plot(stock["forecast"], color="tab:blue", lw=0.9, label="forecast (s, S)")
     ax.set_xlabel("day of the replayed year")
     ax.set_ylabel("units on hand")
     ax.set_title(f"{name} (seasonal): stock on hand, equal average stock over all SKUs")

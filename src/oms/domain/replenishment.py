@@ -25,7 +25,7 @@ from statistics import NormalDist
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.forecasting import DemandForecast
 
-__all__ = ["ReplenishmentPlan", "SupplyTerms", "plan_replenishment"]
+__all__ = ["ReplenishmentPlan", "SupplyTerms", "plan_replenishment", "round_order"]
 
 MAX_DAYS = 365
 
@@ -75,7 +75,8 @@ class ReplenishmentPlan:
     reason: str
 
 
-def _round_order(shortfall: int, terms: SupplyTerms) -> int:
+def round_order(shortfall: int, terms: SupplyTerms) -> int:
+    """What to order for a ``shortfall``: at least the minimum order, in whole packs."""
     wanted = max(shortfall, terms.moq)
     return math.ceil(wanted / terms.pack_size) * terms.pack_size
 
@@ -96,7 +97,7 @@ def plan_replenishment(
     order_up_to = max(reorder_point, math.ceil(over_cover) + safety)
     quantity = 0
     if position <= reorder_point:
-        quantity = _round_order(order_up_to - position, terms)
+        quantity = round_order(order_up_to - position, terms)
     reason = _reason(
         forecast=forecast,
         terms=terms,

@@ -37,6 +37,7 @@ __all__ = [
     "SupplierGroup",
     "draft_purchase_orders",
     "link_supplier_sku",
+    "plan_sku",
     "suggest_purchases",
     "suggest_replenishment",
 ]
@@ -187,14 +188,15 @@ def _read_network(
     return _Network(forecasts, position, links, suppliers)
 
 
-def _plan_sku(
+def plan_sku(
     forecasts: Sequence[DemandForecast],
     position: dict[tuple[str, str], int],
     terms: SupplyTerms,
     today: date,
 ) -> tuple[list[TransferSuggestion], list[ReplenishmentPlan]]:
     """One SKU's transfers between its locations, then its plan at each location with the
-    transfers counted in the positions."""
+    transfers counted in the positions (``suggest_purchases`` per SKU; the replenishment
+    replay each simulated day)."""
     by_location = {f.location: f for f in forecasts}
     plans = [
         plan_replenishment(
@@ -259,7 +261,7 @@ def suggest_purchases(
             pack_size=supplier.pack_size,
             supplier=supplier.name,
         )
-        transfers, plans = _plan_sku(network.forecasts[sku], network.position, terms, today)
+        transfers, plans = plan_sku(network.forecasts[sku], network.position, terms, today)
         found.transfers.extend(transfers)
         groups[supplier.id].extend(
             PurchaseLine(plan=p, unit_cost=link.unit_cost)

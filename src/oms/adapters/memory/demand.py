@@ -113,3 +113,15 @@ class MemoryDemandUow:
 
     def commit(self) -> None:
         self.commits += 1
+
+    def record_day(
+        self,
+        tenant_id: UUID,
+        *,
+        sales: Sequence[DemandDay],
+        out_of_stock: Sequence[tuple[str, str, date]],
+    ) -> None:
+        """The replay's ``SalesFeed``: ``sales`` become the orders' demand (``order_days``)
+        and the stock-out samples are added (``out_days``)."""
+        self.demand.order_days[tenant_id] = list(sales)
+        self.demand.out_days.setdefault(tenant_id, []).extend(out_of_stock)

@@ -79,7 +79,8 @@ class StoreCreditRepository(Protocol):
         ...
 
     def drift(self, tenant_id: UUID) -> list[tuple[UUID, str, Decimal, Decimal]]:
-        """(customer, currency, balance, sum of entries) wherever the two differ."""
+        """(customer, currency, balance, sum of entries) wherever the two differ or the
+        balance is below zero."""
         ...
 
 
@@ -167,7 +168,8 @@ def spend_store_credit(
 def find_store_credit_drift(
     *, uow_factory: UnitOfWorkFactory
 ) -> list[tuple[UUID, UUID, str, Decimal, Decimal]]:
-    """(tenant, customer, currency, balance, sum of entries) wherever they differ."""
+    """(tenant, customer, currency, balance, sum of entries) wherever they differ or the
+    balance is below zero (``oms check``)."""
     with uow_factory(readonly=True) as uow:
         return [
             (tenant_id, *row)

@@ -264,6 +264,9 @@ RETURN_TEMPLATES = {
     Template.RETURN_REQUESTED: {"requested"},
     Template.RETURN_APPROVED: {"approved", "in_transit", "delivered", "received", "refunded"},
     Template.RETURN_REJECTED: {"rejected"},
+    # The return label's parcel (oms.services.return_tracking): told while still true.
+    Template.RETURN_IN_TRANSIT: {"in_transit"},
+    Template.RETURN_DELIVERED: {"delivered"},
     Template.RETURN_RECEIVED: {"received", "refunded"},
 }
 

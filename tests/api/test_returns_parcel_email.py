@@ -28,6 +28,7 @@ from oms.services.tracking import CarrierEvent, record_carrier_events
 from tests.builders import TESTER
 from tests.integration.returns_support import (
     CARRIERS,
+    PICKUP_KEY,
     SHIPPED_AT,
     open_shop,
     returns_engine,
@@ -69,9 +70,7 @@ def sink(smtp_server: Inbox) -> Iterator[EmailSink]:
         mailer=mailer,
         renderer=JinjaEmailRenderer(),
         links=MemoryStatusLinks(),
-        pickup_key=pickup_code_key(
-            Settings(database_url="sqlite://", environment=Environment.TEST)
-        ),
+        pickup_key=PICKUP_KEY,
         default_sender="orders@oms.test",
         message_id_domain="oms.test",
     )

@@ -17,14 +17,19 @@ from uuid import UUID
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from oms.adapters.db.tables import outbox
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.adapters.email.rendering import JinjaEmailRenderer
 from oms.adapters.payments.registry import gateway_named
 from oms.api.app import create_app
 from oms.domain.errors import IllegalTransition
+from oms.domain.notifications import Template
 from oms.domain.payments import PaymentKind, PaymentOutcome
 from oms.services import intake
+from oms.services.customer_email import compose_email
+from oms.services.events import Event
 from oms.services.orders import cancel_order
 from oms.services.payments import PaymentRequest, pay
 from oms.services.store_credit import credit_entry, find_store_credit_drift
@@ -37,8 +42,9 @@ from tests.api.support import (
     order_body,
 )
 from tests.builders import TESTER, order_of
-from tests.integration.returns_support import open_shop, returns_engine
+from tests.integration.returns_support import PICKUP_KEY, open_shop, returns_engine
 from tests.integration.test_routing import COLOGNE
+from tests.mail_support import MemoryStatusLinks
 
 __all__ = ["returns_engine"]
 
@@ -240,6 +246,43 @@ def test_a_cancelled_order_gives_the_credit_back(
         for e in events["items"]
     )
     assert find_store_credit_drift(uow_factory=uow) == []
+    (told,) = _refund_emails(uow, shop.id)
+    assert "back to your store credit with us" in told
+    assert "bank" not in told
+
+
+def _refund_emails(uow: SqlUnitOfWorkFactory, tenant_id: UUID) -> list[str]:
+    """The text of the ``refunded`` email each ``payment.refunded`` of the tenant sends."""
+    with uow.engine.connect() as conn:  # type: ignore[attr-defined]
+        rows = conn.execute(
+            select(outbox).where(
+                outbox.c.tenant_id == tenant_id, outbox.c.topic == "payment.refunded"
+            )
+        ).all()
+    texts = []
+    for row in rows:
+        event = Event(
+            id=row.id,
+            tenant_id=tenant_id,
+            type="payment.refunded",
+            created_at=row.created_at,
+            data={},
+            topic=row.topic,
+            aggregate_id=row.aggregate_id,
+            detail=row.payload,
+        )
+        with uow(readonly=True) as tx:
+            draft = compose_email(
+                tx,
+                event,
+                Template.REFUNDED,
+                links=MemoryStatusLinks(),
+                pickup_key=PICKUP_KEY,
+                now=row.created_at,
+            )
+        assert draft is not None
+        texts.append(JinjaEmailRenderer().render(draft.context).text)
+    return texts
 
 
 def test_a_partial_refund_gives_the_credit_share_back_as_credit(

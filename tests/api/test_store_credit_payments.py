@@ -374,3 +374,22 @@ def test_the_balance_never_goes_negative_and_matches_its_ledger(
         balance = _balance(uow, tenant.id, customer_id)
         assert balance >= 0
     assert not [d for d in find_store_credit_drift(uow_factory=uow) if d[0] == tenant.id]
+
+
+def test_a_cancel_without_the_gateways_still_gives_the_credit_back(
+    shop: ApiTenant, uow: SqlUnitOfWorkFactory
+) -> None:
+    """The portal cancels without the payment gateways: the card's share waits for a
+    person (refund_due), the credit comes back at once."""
+    customer_id = _customer_with_credit(uow, shop.id, "10.00")
+    placed = intake.place_order(
+        uow_factory=uow,
+        gateways=gateway_named,
+        tenant_id=shop.id,
+        command=_credit_order(uow, shop.id, "10.00"),
+        actor=TESTER,
+    ).order
+    cancelled = cancel_order(uow_factory=uow, tenant_id=shop.id, order_id=placed.id, actor=TESTER)
+    assert _balance(uow, shop.id, customer_id) == Decimal("10.00")
+    assert cancelled.refund_due() == Decimal("20.00")  # the manual capture, owed back
+    assert [h.reason.value for h in cancelled.open_holds] == ["refund_due"]

@@ -42,7 +42,12 @@ from tests.api.support import (
     order_body,
 )
 from tests.builders import TESTER, order_of
-from tests.integration.returns_support import PICKUP_KEY, open_shop, returns_engine
+from tests.integration.returns_support import (
+    PICKUP_KEY,
+    open_shop,
+    returns_engine,
+    shipped_order,
+)
 from tests.integration.test_routing import COLOGNE
 from tests.mail_support import MemoryStatusLinks
 
@@ -393,3 +398,44 @@ def test_a_cancel_without_the_gateways_still_gives_the_credit_back(
     assert _balance(uow, shop.id, customer_id) == Decimal("10.00")
     assert cancelled.refund_due() == Decimal("20.00")  # the manual capture, owed back
     assert [h.reason.value for h in cancelled.open_holds] == ["refund_due"]
+
+
+def test_a_returns_refund_gives_the_credit_share_back_as_credit(
+    client: TestClient, shop: ApiTenant, uow: SqlUnitOfWorkFactory
+) -> None:
+    customer_id = _customer_with_credit(uow, shop.id, "10.00")
+    order = shipped_order(
+        uow,
+        shop.id,
+        ("Z", 1),
+        payments=(
+            intake.ChannelPayment(gateway="store_credit", amount=Decimal("10.00")),
+            intake.ChannelPayment(gateway="manual", captured=True),
+        ),
+    )
+    assert order.payment_status.value == "paid"
+    created = client.post(
+        f"/v1/orders/{order.id}/returns",
+        headers=shop.headers,
+        json={"lines": [{"line_no": 1, "quantity": 1, "reason": "defective"}]},
+    ).json()
+    client.post(
+        f"/v1/returns/{created['id']}/receive",
+        headers=shop.headers,
+        json={
+            "location": "NEAR",
+            "lines": [{"line_no": 1, "quantity": 1, "disposition": "restock"}],
+        },
+    )
+    refunded = client.post(
+        f"/v1/returns/{created['id']}/refund", headers={**shop.headers, "Idempotency-Key": "r"}
+    )
+    assert refunded.status_code == 200, refunded.text
+    assert refunded.json()["refund_amount"] == "30.00"
+    after = client.get(f"/v1/orders/{order.id}", headers=shop.headers).json()
+    refunds = sorted(
+        (p["gateway"], p["amount"]) for p in after["payments"] if p["kind"] == "refund"
+    )
+    assert refunds == [("manual", "20.00"), ("store_credit", "10.00")]
+    assert _balance(uow, shop.id, customer_id) == Decimal("10.00")
+    assert find_store_credit_drift(uow_factory=uow) == []

@@ -9,7 +9,10 @@ entry and the balance change commit together, so the balance always equals the s
 entries (``find_store_credit_drift`` proves it).
 
 A return resolved as ``store_credit`` credits its refund amount here when it is refunded
-(``oms.services.returns.refund_return``), linked to the return and its order.
+(``oms.services.returns.refund_return``), linked to the return and its order. An order
+pays with it at intake through the ``store_credit`` gateway
+(``oms.services.store_credit_payments``): spent in the order's transaction, and its share of
+the order's refunds credited back.
 """
 
 from __future__ import annotations

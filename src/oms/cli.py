@@ -202,20 +202,32 @@ def routing_simulate(
 
 @app.command("check")
 def check() -> None:
-    """Verify the books: on_hand = ledger sum, reserved = open allocations, every row."""
-    from oms.services.checks import find_invariant_violations
+    """Verify the books: on_hand = ledger sum, reserved = open allocations, every row;
+    each customer's store-credit balance = the sum of its entries, never below zero."""
+    from oms.services.checks import find_invariant_violations, find_store_credit_violations
 
     with _database(_settings()) as uow:
         violations = _guard(lambda: find_invariant_violations(uow_factory=uow))
+        credit = _guard(lambda: find_store_credit_violations(uow_factory=uow))
     for v in violations:
         typer.echo(
             f"tenant {v.tenant_id} sku {v.sku} location {v.location_id}: "
             f"{v.field} is {v.stored}, expected {v.expected}",
             err=True,
         )
-    if violations:
-        _fail(f"{len(violations)} invariant violation(s)")
-    typer.echo("ok: every inventory level balances with its ledger and allocations")
+    for c in credit:
+        typer.echo(
+            f"tenant {c.tenant_id} customer {c.customer_id} store credit {c.currency}: "
+            f"balance is {c.stored}, expected {c.expected} (the sum of its entries"
+            f"{'; below zero' if c.negative else ''})",
+            err=True,
+        )
+    if violations or credit:
+        _fail(f"{len(violations) + len(credit)} invariant violation(s)")
+    typer.echo(
+        "ok: every inventory level balances with its ledger and allocations, "
+        "every store-credit balance with its entries"
+    )
 
 
 @app.command("timers")

@@ -86,13 +86,17 @@ def shipped_order(
     at: datetime = SHIPPED_AT,
     channel: str = "api",
     external_id: str | None = None,
+    payments: tuple[intake.ChannelPayment, ...] = (),
 ) -> Order:
-    """A paid order (of ``channel``), picked, packed and shipped whole from NEAR at ``at``."""
+    """A paid order (of ``channel``; by ``payments`` when given), picked, packed and shipped
+    whole from NEAR at ``at``."""
     command = replace(
         order_of(*lines, channel=channel, external_id=external_id),
         shipping_address=COLOGNE,
         discount_codes=codes,
     )
+    if payments:
+        command = replace(command, payment=None, payments=payments)
     placed = intake.place_order(
         uow_factory=uow_factory,
         gateways=gateway_named,

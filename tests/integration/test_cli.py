@@ -182,3 +182,32 @@ def test_check_passes_on_the_shared_postgres_database_after_the_races(
     monkeypatch.setenv("OMS_DATABASE_URL", postgres_url)
     result = runner.invoke(app, ["check"])
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "corruption",
+    [
+        # A balance with no entry behind it.
+        "INSERT INTO store_credit_balances (tenant_id, customer_id, currency, balance_e4,"
+        " updated_at) SELECT tenant_id, id, 'EUR', 50000, created_at FROM customers LIMIT 1",
+        # An entry the balance never counted.
+        "INSERT INTO store_credit_entries (tenant_id, id, customer_id, currency, amount,"
+        " created_at, created_by) SELECT tenant_id, id, id, 'EUR', '5.00', created_at, 'x'"
+        " FROM customers LIMIT 1",
+    ],
+)
+def test_check_names_the_store_credit_balances_that_drift_from_their_ledger(
+    fresh_sqlite: str, corruption: str
+) -> None:
+    assert runner.invoke(app, ["demo", "--no-serve", "--at", "2025-03-06T12:00:00Z"]).exit_code == 0
+    assert runner.invoke(app, ["check"]).exit_code == 0
+    engine = create_engine(fresh_sqlite)
+    with engine.begin() as conn:
+        assert conn.execute(text(corruption)).rowcount == 1
+
+    result = runner.invoke(app, ["check"])
+
+    assert result.exit_code == 1
+    assert "store credit EUR: balance is" in result.stderr
+    assert "(the sum of its entries)" in result.stderr
+    assert "1 invariant violation(s)" in result.stderr

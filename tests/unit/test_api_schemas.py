@@ -85,6 +85,27 @@ def test_a_nul_anywhere_in_an_order_is_refused_at_its_field() -> None:
     ]
 
 
+def test_an_orders_payments_are_checked_in_its_currency_and_not_beside_payment() -> None:
+    from oms.api.schemas.orders import OrderCreate
+
+    body: dict[str, Any] = {
+        "currency": "JPY",
+        "lines": [{"sku": "TEE", "quantity": 1}],
+        "payments": [{"gateway": "store_credit", "amount": "5"}, {"gateway": "test"}],
+    }
+    command = OrderCreate.model_validate(body).to_command()
+    assert [(p.gateway, p.amount) for p in command.payments] == [
+        ("store_credit", Decimal(5)),
+        ("test", None),
+    ]
+    with pytest.raises(ValidationError) as finer:
+        OrderCreate.model_validate({**body, "payments": [{"gateway": "manual", "amount": "1.5"}]})
+    assert [e["loc"] for e in finer.value.errors()] == [("payments", 0, "amount")]
+    with pytest.raises(ValidationError) as both:
+        OrderCreate.model_validate({**body, "payment": {"gateway": "manual"}})
+    assert [e["loc"] for e in both.value.errors()] == [("payments",)]
+
+
 def test_the_nul_pattern_stays_out_of_the_published_schema() -> None:
     from oms.api.schemas.orders import OrderCreate
 
@@ -460,7 +481,7 @@ AMOUNT_CHECKED_IN = {
     "LineIn.tax": "OrderCreate",
     "OrderCreate.shipping_price": "OrderCreate",
     "OrderCreate.shipping_tax": "OrderCreate",
-    "PaymentIn.amount": "OrderCreate",
+    "PaymentIn.amount": "OrderCreate",  # in payment and in each of payments
     "DiscountCodeCreate.value": "oms.domain.pricing.DiscountCode.validate",
     "DiscountCodeCreate.min_subtotal": "oms.domain.pricing.DiscountCode.validate",
     "LineChangeIn.unit_price": "oms.services.editing (the order's currency)",

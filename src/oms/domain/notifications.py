@@ -51,6 +51,8 @@ class Template(StrEnum):
     RETURN_REQUESTED = "return_requested"
     RETURN_APPROVED = "return_approved"
     RETURN_REJECTED = "return_rejected"
+    RETURN_IN_TRANSIT = "return_in_transit"
+    RETURN_DELIVERED = "return_delivered"
     RETURN_RECEIVED = "return_received"
     # To the merchant: a webhook endpoint failed for days and was switched off.
     WEBHOOK_ENDPOINT_DISABLED = "webhook_endpoint_disabled"
@@ -72,6 +74,8 @@ _TEMPLATE_OF_EVENT: dict[str, Template] = {
     "return.requested": Template.RETURN_REQUESTED,
     "return.approved": Template.RETURN_APPROVED,
     "return.rejected": Template.RETURN_REJECTED,
+    "return.in_transit": Template.RETURN_IN_TRANSIT,
+    "return.delivered": Template.RETURN_DELIVERED,
     "return.received": Template.RETURN_RECEIVED,
     "webhook_endpoint.disabled": Template.WEBHOOK_ENDPOINT_DISABLED,
 }

@@ -33,6 +33,7 @@ from oms.domain.orders import Order
 from oms.domain.payments import summarize
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.domain.shipments import Shipment
+from oms.domain.store_credit import STORE_CREDIT
 from oms.services.events import Branding, Event, StatusLinks
 from oms.services.mailer import (
     EmailContext,
@@ -246,7 +247,11 @@ def _facts_for(
         )
         return replace(context, pickup=pickup)
     if template is Template.REFUNDED:
-        return replace(context, refund_amount=Decimal(str(facts.get("amount", "0"))))
+        return replace(
+            context,
+            refund_amount=Decimal(str(facts.get("amount", "0"))),
+            refund_as_credit=facts.get("gateway") == STORE_CREDIT,
+        )
     if template in RETURN_TEMPLATES:
         return_id = _uuid(facts.get("return_id"))
         found = None if return_id is None else uow.returns.get(tenant_id, return_id)
@@ -264,6 +269,9 @@ RETURN_TEMPLATES = {
     Template.RETURN_REQUESTED: {"requested"},
     Template.RETURN_APPROVED: {"approved", "in_transit", "delivered", "received", "refunded"},
     Template.RETURN_REJECTED: {"rejected"},
+    # The return label's parcel (oms.services.return_tracking): told while still true.
+    Template.RETURN_IN_TRANSIT: {"in_transit"},
+    Template.RETURN_DELIVERED: {"delivered"},
     Template.RETURN_RECEIVED: {"received", "refunded"},
 }
 

@@ -43,6 +43,7 @@ from oms.services.persistence import (
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.rerouting import route_units
 from oms.services.routing import NO_GEOCODER, Geocoder
+from oms.services.store_credit_payments import order_gateways
 
 __all__ = ["LineChange", "OrderEdit", "edit_order"]
 
@@ -224,9 +225,15 @@ def edit_order(
                 text = f"{finding.pointer}: {finding.detail}"
                 findings[finding.reason] = text if found is None else f"{found}; {text}"
             _refresh_holds(order, policies, findings, when)
-            if gateways is not None:
+            provider = order_gateways(uow, order, gateways, actor=actor, at=when)
+            if provider is not None:  # without gateways, only the store credit goes back
                 refund_overpayment(
-                    order, gateways=gateways, policies=policies, actor=actor, at=when
+                    order,
+                    gateways=provider,
+                    policies=policies,
+                    actor=actor,
+                    at=when,
+                    credit_only=gateways is None,
                 )
             settle_order(order, policies=policies, at=when)
             if gateways is not None:

@@ -47,19 +47,17 @@ from oms.domain.holds import HoldReason
 from oms.domain.ids import new_id
 from oms.domain.money import is_known_currency, round_money
 from oms.domain.orders import Actor, Customer, Order, OrderLine
-from oms.domain.payments import PaymentKind
 from oms.domain.policies import TenantPolicies
 from oms.domain.verification import Finding, verify_contact
 from oms.services.carts import expire_due_in
 from oms.services.common import retry_transient, utcnow
 from oms.services.discounts import apply_codes
+from oms.services.intake_payments import ChannelPayment, take_channel_payments
 from oms.services.intake_stock import held_by_cart, reserve_order_stock
 from oms.services.payments import (
     GatewayProvider,
-    PaymentRequest,
     capture_shipped_value,
     refund_overpayment,
-    run_payment,
 )
 from oms.services.persistence import (
     SYSTEM,
@@ -91,16 +89,6 @@ class LineRequest:
 
 
 @dataclass(frozen=True)
-class ChannelPayment:
-    """A payment that came with the order: ``captured`` when the channel already took it."""
-
-    gateway: str
-    amount: Decimal | None = None
-    captured: bool = False
-    token: str | None = None
-
-
-@dataclass(frozen=True)
 class PlaceOrder:
     currency: str
     lines: tuple[LineRequest, ...]
@@ -116,6 +104,7 @@ class PlaceOrder:
     shipping_tax: Decimal = Decimal(0)
     discount_codes: tuple[str, ...] = ()
     payment: ChannelPayment | None = None
+    payments: tuple[ChannelPayment, ...] = ()  # more than one (store credit and a card)
     reservation_id: UUID | None = None
     service_level: str = "standard"
     pickup_location: str | None = None  # a store's code: the customer collects it there
@@ -470,8 +459,10 @@ def _place_new(
             "reservation": cart_note,
         },
     )
-    if command.payment is not None:
-        _take_channel_payment(order, command.payment, gateways, policies, actor, at)
+    if command.payment is not None or command.payments:
+        gateways = take_channel_payments(
+            uow, order, _pointed(command), gateways, policies, actor, at
+        )
     for reason, note in _holds_to_place(
         order,
         verified.findings,
@@ -497,36 +488,10 @@ def _place_new(
     return PlacedOrder(order=order, created=True)
 
 
-def _take_channel_payment(
-    order: Order,
-    payment: ChannelPayment,
-    gateways: GatewayProvider,
-    policies: TenantPolicies,
-    actor: Actor,
-    at: datetime,
-) -> None:
-    run_payment(
-        order,
-        PaymentRequest(
-            kind=PaymentKind.AUTHORIZATION,
-            amount=payment.amount,
-            gateway=payment.gateway,
-            token=payment.token,
-        ),
-        gateways=gateways,
-        policies=policies,
-        actor=actor,
-        at=at,
-    )
-    if payment.captured and order.payment_summary(at).authorized > 0:
-        run_payment(
-            order,
-            PaymentRequest(kind=PaymentKind.CAPTURE, amount=payment.amount, reported=True),
-            gateways=gateways,
-            policies=policies,
-            actor=actor,
-            at=at,
-        )
+def _pointed(command: PlaceOrder) -> tuple[tuple[str, ChannelPayment], ...]:
+    """The order's payments, each with the pointer of its entry in the request."""
+    first = () if command.payment is None else (("#/payment", command.payment),)
+    return first + tuple((f"#/payments/{n}", p) for n, p in enumerate(command.payments))
 
 
 def place_order(

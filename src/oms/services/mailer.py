@@ -118,6 +118,7 @@ class EmailContext:
     pickup: PickupFacts | None = None
     hold: HoldFacts | None = None
     refund_amount: Decimal | None = None
+    refund_as_credit: bool = False  # the refund went back to the customer's store credit
     endpoint: EndpointFacts | None = None
     return_note: str | None = None  # a rejected return: why
     return_label: tuple[str, str] | None = None  # a return's label: tracking number, URL

@@ -16,6 +16,7 @@ from oms.services.ports import (
     OrderFilter,
     UnitOfWorkFactory,
 )
+from oms.services.store_credit_payments import order_gateways
 
 __all__ = ["cancel_order", "get_order", "list_orders"]
 
@@ -59,8 +60,16 @@ def _cancel_once(
                 tenant_id, allocation.sku, allocation.location_id, allocation.quantity, at
             )
         policies = uow.tenants.policies(tenant_id)
-        if gateways is not None:
-            refund_overpayment(order, gateways=gateways, policies=policies, actor=actor, at=at)
+        provider = order_gateways(uow, order, gateways, actor=actor, at=at)
+        if provider is not None:  # without gateways, only the store credit goes back
+            refund_overpayment(
+                order,
+                gateways=provider,
+                policies=policies,
+                actor=actor,
+                at=at,
+                credit_only=gateways is None,
+            )
         settle_order(order, policies=policies, at=at)
         if save_order_changes(uow, order, at=at):
             uow.commit()

@@ -36,10 +36,12 @@ from oms.domain.payments import (
     payment_amount,
 )
 from oms.domain.policies import Overpayment, TenantPolicies
+from oms.domain.store_credit import STORE_CREDIT, split_refund
 from oms.services.common import retry_transient, utcnow
 from oms.services.payment_gateway import GatewayResult, PaymentGateway
 from oms.services.persistence import locked_order, save_order_changes, settle_order
 from oms.services.ports import UnitOfWorkFactory
+from oms.services.store_credit_payments import order_gateways
 
 __all__ = [
     "GatewayProvider",
@@ -138,7 +140,9 @@ def _targets(
         if amount == 0:
             raise IllegalTransition("Nothing captured is left to refund", refundable="0")
         check_refund(order.payments, amount=amount, now=at)
-        return _spread([(c, a) for c, a in left if a > 0], amount)
+        # The store-credit share goes back as credit (oms.domain.store_credit).
+        sources = [(c, a, c.gateway == STORE_CREDIT) for c, a in left if a > 0]
+        return [(c, a) for c, a in split_refund(sources, amount, order.currency)]
     check_void(order.payments, authorization_id=request.parent_id, now=at)
     held = open_authorizations(order.payments, now=at)
     return [(r, a) for r, a in held if request.parent_id in (None, r.id)]
@@ -279,18 +283,40 @@ def refund_overpayment(
     policies: TenantPolicies,
     actor: Actor,
     at: datetime,
+    credit_only: bool = False,
 ) -> Decimal:
     """Refund what was captured beyond the total, when the tenant's policy is ``refund``;
     returns the amount refunded. Once a ``refund_due`` item is open (the policy is
-    ``review``, or a gateway refused) a person settles it: nothing is tried again here."""
-    if policies.overpayment is not Overpayment.REFUND or any(
-        hold.reason is HoldReason.REFUND_DUE for hold in order.open_holds
-    ):
-        return Decimal(0)
+    ``review``, or a gateway refused) a person settles it: nothing is tried again here.
+    The store-credit share of it goes back to the customer's balance whatever the policy
+    (no outside money moves, so there is nothing to review); the ``refund_due`` item, if
+    any, is for the rest. ``credit_only``: a use case without the gateways gives back
+    only the credit."""
     due = order.refund_due()
-    if due <= 0:
+    if due <= 0 or any(hold.reason is HoldReason.REFUND_DUE for hold in order.open_holds):
         return Decimal(0)
+    if credit_only or policies.overpayment is not Overpayment.REFUND:
+        return _give_back_store_credit(order, due, gateways, policies, actor, at)
     return _moved(order, PaymentRequest(PaymentKind.REFUND, due), gateways, policies, actor, at)
+
+
+def _give_back_store_credit(
+    order: Order,
+    due: Decimal,
+    gateways: GatewayProvider,
+    policies: TenantPolicies,
+    actor: Actor,
+    at: datetime,
+) -> Decimal:
+    """Refund only the store-credit share of ``due`` (as credit); the rest waits."""
+    if due <= 0 or not any(p.gateway == STORE_CREDIT for p in order.payments):
+        return Decimal(0)
+    moved = Decimal(0)
+    for record, amount in _targets(order, PaymentRequest(PaymentKind.REFUND, due), at):
+        if record is not None and record.gateway == STORE_CREDIT:
+            request = PaymentRequest(PaymentKind.REFUND, amount, parent_id=record.id)
+            moved += _moved(order, request, gateways, policies, actor, at)
+    return moved
 
 
 def pay(
@@ -310,7 +336,13 @@ def pay(
         with uow_factory() as uow:
             order = locked_order(uow, tenant_id, order_id)
             policies = uow.tenants.policies(tenant_id)
-            run_payment(order, request, gateways=gateways, policies=policies, actor=actor, at=when)
+            if request.kind is PaymentKind.AUTHORIZATION and request.gateway == STORE_CREDIT:
+                raise InvalidRequest(
+                    "Store credit is spent when the order is placed",
+                    [FieldError("#/gateway", "store credit is a payment at intake only")],
+                )
+            provider = order_gateways(uow, order, gateways, actor=actor, at=when)
+            run_payment(order, request, gateways=provider, policies=policies, actor=actor, at=when)
             settle_order(order, policies=policies, at=when)
             if request.kind in {PaymentKind.AUTHORIZATION, PaymentKind.CAPTURE}:
                 # Released now: digital lines were delivered, so their value is captured.

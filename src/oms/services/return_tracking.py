@@ -7,7 +7,8 @@ shared by all tenants like ``tracking_numbers``). Each event is kept once; the p
 status is derived from all of them (``derive_shipment_status``: order and repeats do not
 matter), and the return moves forward to ``in_transit`` (first scan on the way) and
 ``delivered`` (at the warehouse: its units still wait for inspection, ``receive``), with a
-``return.in_transit`` / ``return.delivered`` timeline entry and event. An exchange whose
+``return.in_transit`` / ``return.delivered`` timeline entry and event (each emails the
+customer once: ``return_in_transit``, ``return_delivered``). An exchange whose
 replacement waits for the return in transit is released by the same step.
 """
 

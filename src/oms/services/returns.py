@@ -54,6 +54,7 @@ from oms.services.ports import TransientStorageError, UnitOfWork, UnitOfWorkFact
 from oms.services.return_records import ReturnFilter
 from oms.services.return_stock import ReceivedUnits, put_back
 from oms.services.store_credit import credit_entry
+from oms.services.store_credit_payments import order_gateways
 
 __all__ = [
     "ExchangeLine",
@@ -447,7 +448,7 @@ def refund_return(
                         idempotency_key=f"return:{request.id}",
                         return_id=request.id,
                     ),
-                    gateways=gateways,
+                    gateways=order_gateways(uow, order, gateways, actor=actor, at=when),
                     policies=uow.tenants.policies(tenant_id),
                     actor=actor,
                     at=when,

@@ -9,7 +9,10 @@ entry and the balance change commit together, so the balance always equals the s
 entries (``find_store_credit_drift`` proves it).
 
 A return resolved as ``store_credit`` credits its refund amount here when it is refunded
-(``oms.services.returns.refund_return``), linked to the return and its order.
+(``oms.services.returns.refund_return``), linked to the return and its order. An order
+pays with it at intake through the ``store_credit`` gateway
+(``oms.services.store_credit_payments``): spent in the order's transaction, and its share of
+the order's refunds credited back.
 """
 
 from __future__ import annotations
@@ -79,7 +82,8 @@ class StoreCreditRepository(Protocol):
         ...
 
     def drift(self, tenant_id: UUID) -> list[tuple[UUID, str, Decimal, Decimal]]:
-        """(customer, currency, balance, sum of entries) wherever the two differ."""
+        """(customer, currency, balance, sum of entries) wherever the two differ or the
+        balance is below zero."""
         ...
 
 
@@ -167,7 +171,8 @@ def spend_store_credit(
 def find_store_credit_drift(
     *, uow_factory: UnitOfWorkFactory
 ) -> list[tuple[UUID, UUID, str, Decimal, Decimal]]:
-    """(tenant, customer, currency, balance, sum of entries) wherever they differ."""
+    """(tenant, customer, currency, balance, sum of entries) wherever they differ or the
+    balance is below zero (``oms check``)."""
     with uow_factory(readonly=True) as uow:
         return [
             (tenant_id, *row)

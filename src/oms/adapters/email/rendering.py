@@ -76,6 +76,7 @@ class JinjaEmailRenderer(EmailRenderer):
             "pickup": context.pickup,
             "hold": context.hold,
             "refund_amount": context.refund_amount,
+            "refund_as_credit": context.refund_as_credit,
             "endpoint": context.endpoint,
             "return_note": context.return_note,
             "return_label": context.return_label,

@@ -7,7 +7,8 @@ from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from oms.adapters.payments.registry import GATEWAY_NAMES
 from oms.api.schemas.common import (
@@ -30,6 +31,7 @@ from oms.domain.orders import Customer, Order, OrderEvent
 from oms.domain.payments import PaymentRecord
 from oms.domain.returns import OrderReturnStatus, derive_order_return_status
 from oms.domain.status import FulfillmentStatus, OrderStatus, PaymentStatus
+from oms.domain.store_credit import STORE_CREDIT
 from oms.services.editing import LineChange, OrderEdit
 from oms.services.intake import ChannelPayment, LineRequest, PlaceOrder
 
@@ -78,8 +80,14 @@ class PaymentIn(Strict):
 
     gateway: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.GATEWAY)
-    ] = Field(description=f"One of: {', '.join(GATEWAY_NAMES)}")
-    amount: Price | None = Field(default=None, description="Defaults to the order total")
+    ] = Field(
+        description=f"One of: {', '.join(GATEWAY_NAMES)}, or {STORE_CREDIT} (in ``payments``: "
+        "spends the customer's store credit)"
+    )
+    amount: Price | None = Field(
+        default=None,
+        description="Defaults to what the order owes (store credit: up to the balance)",
+    )
     captured: bool = Field(default=False, description="True when the channel already took it")
     token: Annotated[str, StringConstraints(max_length=200)] | None = None
 
@@ -114,6 +122,11 @@ class OrderCreate(Strict):
         ]
     ] = Field(default_factory=list, max_length=5)
     payment: PaymentIn | None = None
+    payments: list[PaymentIn] = Field(
+        default_factory=list,
+        max_length=5,
+        description="Several payments (store credit and a card): instead of payment",
+    )
     reservation_id: UUID | None = Field(
         default=None, description="A cart reservation whose stock this order takes over"
     )
@@ -160,6 +173,19 @@ class OrderCreate(Strict):
             (("shipping_tax",), self.shipping_tax),
             (("payment", "amount"), None if self.payment is None else self.payment.amount),
         ]
+        if self.payment is not None and self.payments:
+            raise ValidationError.from_exception_data(
+                "payments",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("one_of", "give payment or payments, not both"),
+                        loc=("payments",),
+                        input=None,
+                    )
+                ],
+            )
+        for n, payment in enumerate(self.payments):
+            amounts.append((("payments", n, "amount"), payment.amount))
         for n, line in enumerate(self.lines):
             if line.unit_price:  # most lines take the product's price, and no tax
                 amounts.append((("lines", n, "unit_price"), line.unit_price))
@@ -203,6 +229,12 @@ class OrderCreate(Strict):
                 amount=self.payment.amount,
                 captured=self.payment.captured,
                 token=self.payment.token,
+            ),
+            payments=tuple(
+                ChannelPayment(
+                    gateway=p.gateway, amount=p.amount, captured=p.captured, token=p.token
+                )
+                for p in self.payments
             ),
             reservation_id=self.reservation_id,
             service_level=self.service_level,

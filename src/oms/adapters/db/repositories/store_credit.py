@@ -134,7 +134,7 @@ class SqlStoreCreditRepository:
         ):
             balance = _money(row.balance_e4)
             total = sums.pop((row.customer_id, row.currency), Decimal(0))
-            if balance != total:
+            if balance != total or balance < 0:
                 found.append((row.customer_id, row.currency, balance, total))
         found.extend((c, cur, Decimal(0), total) for (c, cur), total in sums.items())
         return found

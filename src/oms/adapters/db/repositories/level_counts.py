@@ -1,0 +1,200 @@
+"""Counted levels set at once (``InventoryRepository.count_levels``): each level from the
+figures it was read at to the counted ones, its ``count`` movement and its stock-push
+marker, for a whole batch of an inventory import.
+
+On PostgreSQL this is one statement over arrays (a data-modifying CTE):
+
+    wanted (unnest, in (SKU, location) order)
+      ├─ levels read as missing: INSERT with the counted figures (ON CONFLICT: not set)
+      └─ levels read as present: locked in that order, then a compare-and-set UPDATE
+                                 (on hand and safety stock as read, reserved <= new on hand)
+    counted = the levels inserted or updated
+      ├─ INSERT INTO inventory_movements  (where on hand changed: quantity = new - read)
+      └─ INSERT INTO stock_changes        (ON CONFLICT DO NOTHING, in (SKU, location) order)
+    answers the number of levels counted
+
+Rows are locked in (SKU, location) order, as every use case locks them (the lock is taken
+by primary key, not physical address: see ``_TRY_RESERVE_EACH``). A level that changed
+after it was read, or was made meanwhile, is not counted: the caller sees fewer levels
+than it asked for and starts over. On SQLite (one writer at a time) the same, a level at a
+time through the repository's own statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from sqlalchemy import Connection, insert
+from sqlalchemy.dialects import sqlite
+
+from oms.adapters.db.driver import DriverStatement
+from oms.adapters.db.repositories.stock_changes import mark_changed
+from oms.adapters.db.tables import inventory_levels, inventory_movements
+from oms.domain.ids import new_id
+from oms.domain.inventory import MovementKind
+from oms.services.ports import LevelCount
+
+__all__ = ["count_levels"]
+
+_COUNT_EACH = DriverStatement("""
+WITH wanted AS (
+    SELECT * FROM unnest(
+        CAST(%(ids)b AS UUID[]),
+        CAST(%(skus)b AS VARCHAR[]),
+        CAST(%(locations)b AS UUID[]),
+        CAST(%(was_on_hand)b AS INTEGER[]),
+        CAST(%(was_safety)b AS INTEGER[]),
+        CAST(%(on_hand)b AS INTEGER[]),
+        CAST(%(safety)b AS INTEGER[]),
+        CAST(%(references)b AS VARCHAR[])
+    ) AS w(id, sku, location_id, was_on_hand, was_safety, on_hand, safety, reference)
+    ORDER BY sku, location_id
+), made AS (
+    INSERT INTO inventory_levels
+        (tenant_id, sku, location_id, on_hand, reserved, safety_stock, updated_at)
+    SELECT %(tenant_id)s, w.sku, w.location_id, w.on_hand, 0, w.safety, %(at)s
+    FROM wanted w WHERE w.was_on_hand IS NULL
+    ORDER BY w.sku, w.location_id
+    ON CONFLICT DO NOTHING
+    RETURNING sku, location_id
+), locked AS (
+    SELECT w.* FROM wanted w CROSS JOIN LATERAL (
+        SELECT 1 FROM inventory_levels
+        WHERE tenant_id = %(tenant_id)s AND sku = w.sku AND location_id = w.location_id
+        FOR UPDATE
+    ) lv
+    WHERE w.was_on_hand IS NOT NULL
+), updated AS (
+    UPDATE inventory_levels lv
+    SET on_hand = k.on_hand, safety_stock = k.safety, updated_at = %(at)s
+    FROM locked k
+    WHERE lv.tenant_id = %(tenant_id)s AND lv.sku = k.sku AND lv.location_id = k.location_id
+        AND lv.on_hand = k.was_on_hand AND lv.safety_stock = k.was_safety
+        AND lv.reserved <= k.on_hand
+    RETURNING k.id, k.sku, k.location_id, k.on_hand - k.was_on_hand AS quantity, k.on_hand,
+        k.reference
+), counted AS (
+    SELECT id, sku, location_id, quantity, on_hand, reference FROM updated
+    UNION ALL
+    SELECT w.id, w.sku, w.location_id, w.on_hand, w.on_hand, w.reference
+    FROM made m JOIN wanted w ON w.sku = m.sku AND w.location_id = m.location_id
+), moved AS (
+    INSERT INTO inventory_movements (tenant_id, id, sku, location_id, kind, quantity,
+        on_hand_after, reason, reference, actor, created_at)
+    SELECT %(tenant_id)s, c.id, c.sku, c.location_id, %(kind)s, c.quantity, c.on_hand,
+        %(reason)s, c.reference, %(actor)s, %(at)s
+    FROM counted c WHERE c.quantity <> 0
+), marked AS (
+    INSERT INTO stock_changes (tenant_id, sku, location_id, changed_at)
+    SELECT %(tenant_id)s, c.sku, c.location_id, %(at)s FROM counted c
+    ORDER BY c.sku, c.location_id
+    ON CONFLICT DO NOTHING
+)
+SELECT count(*) FROM counted
+""")
+
+
+def count_levels(
+    conn: Connection,
+    tenant_id: UUID,
+    counts: Sequence[LevelCount],
+    *,
+    reason: str,
+    actor: str,
+    at: datetime,
+) -> int:
+    """Set each level of ``counts`` (one per level) and write its ``count`` movement and
+    marker; the number of levels set."""
+    if not counts:
+        return 0
+    if len({(c.sku, c.location_id) for c in counts}) != len(counts):
+        raise ValueError("each level may be counted once per call")
+    if conn.dialect.name == "postgresql":
+        found = _COUNT_EACH.tuples(
+            conn,
+            {
+                "tenant_id": tenant_id,
+                "ids": [new_id() for _ in counts],
+                "skus": [c.sku for c in counts],
+                "locations": [c.location_id for c in counts],
+                "was_on_hand": [c.was_on_hand for c in counts],
+                "was_safety": [c.was_safety_stock for c in counts],
+                "on_hand": [c.on_hand for c in counts],
+                "safety": [c.safety_stock for c in counts],
+                "references": [c.reference for c in counts],
+                "kind": MovementKind.COUNT.value,
+                "reason": reason,
+                "actor": actor,
+                "at": at,
+            },
+        )
+        return int(found[0][0])
+    return _count_one_by_one(conn, tenant_id, counts, reason=reason, actor=actor, at=at)
+
+
+def _count_one_by_one(
+    conn: Connection,
+    tenant_id: UUID,
+    counts: Sequence[LevelCount],
+    *,
+    reason: str,
+    actor: str,
+    at: datetime,
+) -> int:
+    lv = inventory_levels.c
+    done: list[LevelCount] = []
+    for c in sorted(counts, key=lambda c: (c.sku, c.location_id)):
+        if c.was_on_hand is None:
+            made = conn.execute(
+                sqlite.insert(inventory_levels)
+                .values(
+                    tenant_id=tenant_id,
+                    sku=c.sku,
+                    location_id=c.location_id,
+                    on_hand=c.on_hand,
+                    reserved=0,
+                    safety_stock=c.safety_stock,
+                    updated_at=at,
+                )
+                .on_conflict_do_nothing()
+            )
+            if made.rowcount == 1:
+                done.append(c)
+            continue
+        updated = conn.execute(
+            inventory_levels.update()
+            .where(
+                lv.tenant_id == tenant_id,
+                lv.sku == c.sku,
+                lv.location_id == c.location_id,
+                lv.on_hand == c.was_on_hand,
+                lv.safety_stock == c.was_safety_stock,
+                lv.reserved <= c.on_hand,
+            )
+            .values(on_hand=c.on_hand, safety_stock=c.safety_stock, updated_at=at)
+        )
+        if updated.rowcount == 1:
+            done.append(c)
+    moved = [
+        {
+            "tenant_id": tenant_id,
+            "id": new_id(),
+            "sku": c.sku,
+            "location_id": c.location_id,
+            "kind": MovementKind.COUNT.value,
+            "quantity": c.on_hand - (c.was_on_hand or 0),
+            "on_hand_after": c.on_hand,
+            "reason": reason,
+            "reference": c.reference,
+            "actor": actor,
+            "created_at": at,
+        }
+        for c in done
+        if c.on_hand != (c.was_on_hand or 0)
+    ]
+    if moved:
+        conn.execute(insert(inventory_movements), moved)
+    mark_changed(conn, tenant_id, [(c.sku, c.location_id) for c in done], at)
+    return len(done)

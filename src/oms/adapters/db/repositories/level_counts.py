@@ -6,8 +6,9 @@ On PostgreSQL this is one statement over arrays (a data-modifying CTE):
 
     wanted (unnest, in (SKU, location) order)
       ├─ levels read as missing: INSERT with the counted figures (ON CONFLICT: not set)
-      └─ levels read as present: locked in that order, then a compare-and-set UPDATE
-                                 (on hand and safety stock as read, reserved <= new on hand)
+      └─ levels read as present: locked in that order, kept where still as read (on hand,
+                                 safety stock) and reserved <= the new on hand, then written
+                                 (an upsert that always conflicts: by primary key)
     counted = the levels inserted or updated
       ├─ INSERT INTO inventory_movements  (where on hand changed: quantity = new - read)
       └─ INSERT INTO stock_changes        (ON CONFLICT DO NOTHING, in (SKU, location) order)
@@ -60,23 +61,32 @@ WITH wanted AS (
     ON CONFLICT DO NOTHING
     RETURNING sku, location_id
 ), locked AS (
+    -- Locked one at a time in (SKU, location) order, each as it now is (a row another
+    -- transaction changed meanwhile is read as that one left it); kept where it is still
+    -- as the caller read it and on hand stays at or above reserved.
     SELECT w.* FROM wanted w CROSS JOIN LATERAL (
-        SELECT 1 FROM inventory_levels
+        SELECT on_hand, reserved, safety_stock FROM inventory_levels
         WHERE tenant_id = %(tenant_id)s AND sku = w.sku AND location_id = w.location_id
         FOR UPDATE
     ) lv
-    WHERE w.was_on_hand IS NOT NULL
+    WHERE w.was_on_hand IS NOT NULL AND lv.on_hand = w.was_on_hand
+        AND lv.safety_stock = w.was_safety AND lv.reserved <= w.on_hand
 ), updated AS (
-    UPDATE inventory_levels lv
-    SET on_hand = k.on_hand, safety_stock = k.safety, updated_at = %(at)s
+    -- Every row here exists and is locked by this statement, so each is a conflict: an
+    -- update found through the primary key (not a join the planner might turn into a scan
+    -- of the tenant's levels), which nothing can change between the lock and the write.
+    INSERT INTO inventory_levels
+        (tenant_id, sku, location_id, on_hand, reserved, safety_stock, updated_at)
+    SELECT %(tenant_id)s, k.sku, k.location_id, k.on_hand, 0, k.safety, %(at)s
     FROM locked k
-    WHERE lv.tenant_id = %(tenant_id)s AND lv.sku = k.sku AND lv.location_id = k.location_id
-        AND lv.on_hand = k.was_on_hand AND lv.safety_stock = k.was_safety
-        AND lv.reserved <= k.on_hand
-    RETURNING k.id, k.sku, k.location_id, k.on_hand - k.was_on_hand AS quantity, k.on_hand,
-        k.reference
+    ORDER BY k.sku, k.location_id
+    ON CONFLICT (tenant_id, sku, location_id) DO UPDATE
+    SET on_hand = EXCLUDED.on_hand, safety_stock = EXCLUDED.safety_stock,
+        updated_at = EXCLUDED.updated_at
 ), counted AS (
-    SELECT id, sku, location_id, quantity, on_hand, reference FROM updated
+    SELECT k.id, k.sku, k.location_id, k.on_hand - k.was_on_hand AS quantity, k.on_hand,
+        k.reference
+    FROM locked k
     UNION ALL
     SELECT w.id, w.sku, w.location_id, w.on_hand, w.on_hand, w.reference
     FROM made m JOIN wanted w ON w.sku = m.sku AND w.location_id = m.location_id

@@ -392,11 +392,10 @@ def _set_levels(
     level a second row of the batch changes again is set in a second round, after the
     first, so its movements follow the rows."""
     expire_due_in(uow, tenant_id, at)
-    products = uow.products.by_skus(tenant_id, {row.sku for row, _ in rows})
     read = {
-        (lv.sku, lv.location_id): lv
-        for lv in uow.inventory.levels(
-            tenant_id, products, list({location.id for _, location in rows})
+        (found.sku, found.location_id): found
+        for found in uow.inventory.levels_to_count(
+            tenant_id, [(row.sku, location.id) for row, location in rows]
         )
     }
     # A level as the rows before left it: on hand, reserved, safety stock, and whether it
@@ -407,18 +406,17 @@ def _set_levels(
     outcomes: list[Applied] = []
     messages: list[OutboxMessage] = []
     for row, location in rows:
-        product = products.get(row.sku)
-        if product is None or not product.holds_stock:
-            why = "no product with this SKU" if product is None else "this product holds no stock"
+        key = (row.sku, location.id)
+        found = read.get(key)
+        if found is None or not found.holds_stock:
+            why = "no product with this SKU" if found is None else "this product holds no stock"
             outcomes.append(("failed", [RowError(row.row, "sku", why)]))
             continue
-        key = (row.sku, location.id)
         level = levels.get(key)
         if level is None:
-            found = read.get(key)
             level = (
                 (0, 0, 0, False)
-                if found is None
+                if found.on_hand is None
                 else (found.on_hand, found.reserved, found.safety_stock, True)
             )
         was, reserved, was_safety, stored = level
@@ -446,7 +444,7 @@ def _set_levels(
             messages.append(
                 OutboxMessage(
                     topic="inventory.adjusted",
-                    aggregate_id=product.id,
+                    aggregate_id=found.product_id,
                     payload={
                         "sku": row.sku,
                         "location": location.code,

@@ -68,6 +68,7 @@ __all__ = [
     "InvariantViolation",
     "InventoryRepository",
     "LevelCount",
+    "LevelToCount",
     "LocationRepository",
     "NotificationSettingsRepository",
     "OrderContact",
@@ -179,6 +180,19 @@ class QueuedHold:
     hold: Hold
     order_id: UUID
     order_number: int
+
+
+class LevelToCount(NamedTuple):
+    """A level an import may count, as read (``InventoryRepository.levels_to_count``): its
+    product, and its figures (``on_hand`` None: the SKU has no level there yet)."""
+
+    sku: str
+    location_id: UUID
+    product_id: UUID
+    holds_stock: bool
+    on_hand: int | None
+    reserved: int
+    safety_stock: int
 
 
 class LevelCount(NamedTuple):
@@ -323,6 +337,13 @@ class InventoryRepository(Protocol):
         limit: int,
     ) -> list[Movement]: ...
     def find_violations(self, tenant_id: UUID) -> list[InvariantViolation]: ...
+    def levels_to_count(
+        self, tenant_id: UUID, keys: Sequence[tuple[str, UUID]]
+    ) -> list[LevelToCount]:
+        """Each ``(sku, location)`` whose SKU is a product of the tenant, with the level
+        there as it is (none: zeros, ``on_hand`` None)."""
+        ...
+
     def count_levels(
         self,
         tenant_id: UUID,

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from oms.adapters.db.driver import DriverStatement
-from oms.adapters.db.repositories.level_counts import count_levels
+from oms.adapters.db.repositories.level_counts import count_levels, levels_to_count
 from oms.adapters.db.repositories.stock_changes import mark_changed
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
@@ -43,7 +43,7 @@ from oms.adapters.db.tables import (
 )
 from oms.domain.ids import new_id
 from oms.domain.inventory import MAX_QUANTITY, Movement, MovementKind, StockLevel
-from oms.services.ports import InvariantViolation, LevelCount, NewMovement
+from oms.services.ports import InvariantViolation, LevelCount, LevelToCount, NewMovement
 
 __all__ = ["SqlInventoryRepository"]
 
@@ -370,6 +370,11 @@ class SqlInventoryRepository:
             )
             for row in self._conn.execute(query)
         ]
+
+    def levels_to_count(
+        self, tenant_id: UUID, keys: Sequence[tuple[str, UUID]]
+    ) -> list[LevelToCount]:
+        return levels_to_count(self._conn, tenant_id, keys)
 
     def count_levels(
         self,

@@ -23,21 +23,39 @@ time through the repository's own statements.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.dialects import sqlite
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.stock_changes import mark_changed
-from oms.adapters.db.tables import inventory_levels, inventory_movements
+from oms.adapters.db.tables import inventory_levels, inventory_movements, products
+from oms.domain.catalogue import ProductKind, holds_stock
 from oms.domain.ids import new_id
 from oms.domain.inventory import MovementKind
-from oms.services.ports import LevelCount
+from oms.services.ports import LevelCount, LevelToCount
 
-__all__ = ["count_levels"]
+__all__ = ["count_levels", "levels_to_count"]
+
+# levels_to_count on PostgreSQL: each key looked up through its primary key, whatever the
+# statistics say (``OFFSET 0`` keeps each lookup a subquery of its own, so the plan is a
+# loop of index probes, never a scan of the tenant's levels).
+_TO_COUNT = DriverStatement("""
+SELECT w.sku, w.location_id, p.id, p.kind, lv.on_hand, lv.reserved, lv.safety_stock
+FROM unnest(CAST(%(skus)b AS VARCHAR[]), CAST(%(locations)b AS UUID[])) AS w(sku, location_id)
+CROSS JOIN LATERAL (
+    SELECT id, kind FROM products WHERE tenant_id = %(tenant_id)s AND sku = w.sku OFFSET 0
+) p
+LEFT JOIN LATERAL (
+    SELECT on_hand, reserved, safety_stock FROM inventory_levels
+    WHERE tenant_id = %(tenant_id)s AND sku = w.sku AND location_id = w.location_id
+    OFFSET 0
+) lv ON true
+""")
 
 _COUNT_EACH = DriverStatement("""
 WITH wanted AS (
@@ -104,6 +122,62 @@ WITH wanted AS (
 )
 SELECT count(*) FROM counted
 """)
+
+
+def levels_to_count(
+    conn: Connection, tenant_id: UUID, keys: Sequence[tuple[str, UUID]]
+) -> list[LevelToCount]:
+    """Each key whose SKU is a product of the tenant, with its level as it is."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return []
+    if conn.dialect.name == "postgresql":
+        rows: Iterable[Any] = _TO_COUNT.tuples(
+            conn,
+            {
+                "tenant_id": tenant_id,
+                "skus": [sku for sku, _ in wanted],
+                "locations": [location_id for _, location_id in wanted],
+            },
+        )
+    else:
+        pr, lv = products.c, inventory_levels.c
+        found = {
+            row.sku: row
+            for row in conn.execute(
+                select(pr.sku, pr.id, pr.kind).where(
+                    pr.tenant_id == tenant_id, pr.sku.in_({sku for sku, _ in wanted})
+                )
+            )
+        }
+        stored = {
+            (row.sku, row.location_id): row
+            for row in conn.execute(
+                select(lv.sku, lv.location_id, lv.on_hand, lv.reserved, lv.safety_stock).where(
+                    lv.tenant_id == tenant_id, lv.sku.in_(found)
+                )
+            )
+        }
+        rows = []
+        for sku, location_id in wanted:
+            product = found.get(sku)
+            if product is None:
+                continue
+            level = stored.get((sku, location_id))
+            figures = (None, None, None) if level is None else level[2:]
+            rows.append((sku, location_id, product.id, product.kind, *figures))
+    return [
+        LevelToCount(
+            sku,
+            location_id,
+            product_id,
+            holds_stock(ProductKind(kind)),
+            on_hand,
+            reserved or 0,
+            safety or 0,
+        )
+        for sku, location_id, product_id, kind, on_hand, reserved, safety in rows
+    ]
 
 
 def count_levels(

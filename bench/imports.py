@@ -12,7 +12,8 @@ prints, each measured in this process through ``oms.services.imports`` (what ``o
 runs, without the progress bar):
 
 * products rows/s: a new catalogue, then the same file again (every row unchanged);
-* inventory rows/s: a level per product and location set, then the same file again;
+* inventory rows/s: a level per product and location set (each made by its count), the
+  same file again, then a file of other counts (each an existing level changed);
 * orders/s: orders of one to three lines placed through the intake, then the file again;
 * memory: the import's peak Python allocation (tracemalloc, which slows it several
   times) and the process's peak resident size for inventory files of growing size: flat
@@ -202,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report("inventory, levels set", *run(ImportKind.INVENTORY, stock))
     analyze()
     report("inventory, same file again", *run(ImportKind.INVENTORY, stock))
+    # Every level again with another count: existing levels changed (the first file made them).
+    counts = csv_bytes("sku,location,on_hand", inventory_rows(rows, args.products, codes, rng))
+    report("inventory, levels changed", *run(ImportKind.INVENTORY, counts))
     if args.only_inventory:
         return 0
 

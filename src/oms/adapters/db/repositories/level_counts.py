@@ -41,12 +41,16 @@ from oms.services.ports import LevelCount, LevelToCount
 
 __all__ = ["count_levels", "levels_to_count"]
 
+# Whether a product of each kind (as stored) holds stock: the rule, read once per kind.
+_HOLDS_STOCK = {kind.value: holds_stock(kind) for kind in ProductKind}
+
 # levels_to_count on PostgreSQL: each key looked up through its primary key, whatever the
 # statistics say (``OFFSET 0`` keeps each lookup a subquery of its own, so the plan is a
 # loop of index probes, never a scan of the tenant's levels).
 _TO_COUNT = DriverStatement("""
-SELECT w.sku, w.location_id, p.id, p.kind, lv.on_hand, lv.reserved, lv.safety_stock
-FROM unnest(CAST(%(skus)b AS VARCHAR[]), CAST(%(locations)b AS UUID[])) AS w(sku, location_id)
+SELECT w.n, p.id, p.kind, lv.on_hand, lv.reserved, lv.safety_stock
+FROM unnest(CAST(%(skus)b AS VARCHAR[]), CAST(%(locations)b AS UUID[]))
+    WITH ORDINALITY AS w(sku, location_id, n)
 CROSS JOIN LATERAL (
     SELECT id, kind FROM products WHERE tenant_id = %(tenant_id)s AND sku = w.sku OFFSET 0
 ) p
@@ -128,18 +132,22 @@ def levels_to_count(
     conn: Connection, tenant_id: UUID, keys: Sequence[tuple[str, UUID]]
 ) -> list[LevelToCount]:
     """Each key whose SKU is a product of the tenant, with its level as it is."""
-    wanted = sorted(set(keys))
+    wanted = list(dict.fromkeys(keys))
     if not wanted:
         return []
     if conn.dialect.name == "postgresql":
-        rows: Iterable[Any] = _TO_COUNT.tuples(
-            conn,
-            {
-                "tenant_id": tenant_id,
-                "skus": [sku for sku, _ in wanted],
-                "locations": [location_id for _, location_id in wanted],
-            },
-        )
+        # Each row names its key by its place in ``wanted`` (the caller's own objects back).
+        rows: Iterable[Any] = [
+            (*wanted[n - 1], *found)
+            for n, *found in _TO_COUNT.tuples(
+                conn,
+                {
+                    "tenant_id": tenant_id,
+                    "skus": [sku for sku, _ in wanted],
+                    "locations": [location_id for _, location_id in wanted],
+                },
+            )
+        ]
     else:
         pr, lv = products.c, inventory_levels.c
         found = {
@@ -171,7 +179,7 @@ def levels_to_count(
             sku,
             location_id,
             product_id,
-            holds_stock(ProductKind(kind)),
+            _HOLDS_STOCK[kind],
             on_hand,
             reserved or 0,
             safety or 0,

@@ -12,7 +12,8 @@ prints, each measured in this process through ``oms.services.imports`` (what ``o
 runs, without the progress bar):
 
 * products rows/s: a new catalogue, then the same file again (every row unchanged);
-* inventory rows/s: a level per product and location set, then the same file again;
+* inventory rows/s: a level per product and location set (each made by its count), the
+  same file again, then a file of other counts (each an existing level changed);
 * orders/s: orders of one to three lines placed through the intake, then the file again;
 * memory: the import's peak Python allocation (tracemalloc, which slows it several
   times) and the process's peak resident size for inventory files of growing size: flat
@@ -26,6 +27,7 @@ runs, without the progress bar):
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gc
 import io
 import json
@@ -59,6 +61,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--only-inventory", action="store_true", help="products and inventory phases only"
     )
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument(
+        "--profile", default="", help="write a cProfile of the first inventory import here"
+    )
+    parser.add_argument("--db", default=DB, help="the database the bench creates (and keeps)")
     return parser.parse_args(argv)
 
 
@@ -92,8 +98,8 @@ def order_rows(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    url = database_url(args.pg_url, DB)
-    recreate_database(args.pg_url, DB)
+    url = database_url(args.pg_url, args.db)
+    recreate_database(args.pg_url, args.db)
     env = {**os.environ, "OMS_DATABASE_URL": url}
     run_oms(["db", "upgrade"], env)
     tenant = json.loads(run_oms(["tenant", "create", "--name", "bench imports", "--json"], env))
@@ -122,11 +128,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     rng = random.Random(1)
 
-    cpu_of: dict[int, float] = {}
+    cpu_of: dict[int, tuple[float, float]] = {}
+    profiled = False
 
     def run(kind: ImportKind, data: bytes) -> tuple[ImportSummary, float]:
+        nonlocal profiled
         source = CsvSource(io.BytesIO(data))
-        meter = CpuMeter(server_group=-1, database=DB)
+        profiler = None
+        if args.profile and kind is ImportKind.INVENTORY and not profiled:
+            profiled = True
+            profiler = cProfile.Profile()
+            profiler.enable()
+        meter = CpuMeter(server_group=-1, database=args.db)
         meter.start()
         began = time.perf_counter()
         summary = import_rows(
@@ -140,9 +153,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         wall = time.perf_counter() - began
         used = meter.stop()
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         # CPU seconds of this process and its PostgreSQL backends: on a shared, loaded
         # machine the wall clock says more about the neighbours than about the import.
-        cpu_of[id(summary)] = 0.0 if used is None else used.client + used.postgres
+        cpu_of[id(summary)] = (0.0, 0.0) if used is None else (used.client, used.postgres)
         return summary, wall
 
     def analyze() -> None:
@@ -155,8 +171,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         count = summary.created + summary.updated + summary.unchanged + summary.failed
         if unit == "orders":
             count = args.orders
-        cpu = cpu_of.get(id(summary), 0.0)
-        per_cpu = f"{count / cpu:>9,.0f} {unit}/cpu-s" if cpu else ""
+        client, postgres = cpu_of.get(id(summary), (0.0, 0.0))
+        cpu = client + postgres
+        per_cpu = (
+            f"{count / cpu:>9,.0f} {unit}/cpu-s ({1e6 * client / count:.0f} + "
+            f"{1e6 * postgres / count:.0f} us CPU a {unit[:-1]}: oms + PostgreSQL)"
+            if cpu and count
+            else ""
+        )
         print(
             f"{label:30} {count / seconds:>8,.0f} {unit}/s {per_cpu} ({count} in {seconds:.2f} s; "
             f"{summary.created} created, {summary.updated} updated, "
@@ -181,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     report("inventory, levels set", *run(ImportKind.INVENTORY, stock))
     analyze()
     report("inventory, same file again", *run(ImportKind.INVENTORY, stock))
+    # Every level again with another count: existing levels changed (the first file made them).
+    counts = csv_bytes("sku,location,on_hand", inventory_rows(rows, args.products, codes, rng))
+    report("inventory, levels changed", *run(ImportKind.INVENTORY, counts))
     if args.only_inventory:
         return 0
 
@@ -309,7 +334,7 @@ def pos_latency(client: object, api_key: str, args: argparse.Namespace) -> None:
 
     for n in range(30):
         sale(f"warm-{n}")
-    meter = CpuMeter(server_group=-1, database=DB)
+    meter = CpuMeter(server_group=-1, database=args.db)
     meter.start()
     times = sorted(sale(f"R-{n}") for n in range(args.sales))
     used = meter.stop()

@@ -25,6 +25,7 @@ __all__ = [
     "ProductBin",
     "ProductKind",
     "check_bins",
+    "holds_stock",
     "location_named",
     "order_line_refusal",
     "unit_demand",
@@ -40,6 +41,11 @@ class ProductKind(StrEnum):
     PHYSICAL = "physical"
     DIGITAL = "digital"
     BUNDLE = "bundle"
+
+
+def holds_stock(kind: ProductKind) -> bool:
+    """Only physical products have inventory levels of their own."""
+    return kind is ProductKind.PHYSICAL
 
 
 class LocationKind(StrEnum):
@@ -89,7 +95,7 @@ class Product:
     @property
     def holds_stock(self) -> bool:
         """Only physical products have inventory levels of their own."""
-        return self.kind is ProductKind.PHYSICAL
+        return holds_stock(self.kind)
 
     def validate(self, component_kinds: Mapping[str, ProductKind]) -> None:
         """Refuse a bundle without components, components elsewhere, or unknown parts; and a

@@ -24,6 +24,7 @@ __all__ = [
     "derived_topics",
     "public_type",
     "resource_of",
+    "stock_is_low",
     "unknown_types",
 ]
 
@@ -185,11 +186,18 @@ _BY_TOPIC = {
 _ROUTED = frozenset({"order.released", "order.rerouted", "order.backorder_allocated"})
 
 
+def stock_is_low(on_hand: int, safety_stock: int) -> bool:
+    """Whether a change of a level that leaves these figures is ``inventory.low_stock``:
+    the only ``inventory.adjusted`` messages anyone hears of. Writers of the topic write
+    it for these changes alone (a message no subscriber can receive is not written)."""
+    return on_hand <= safety_stock
+
+
 def public_type(topic: str, payload: Mapping[str, Any]) -> str | None:
     """The public type of an outbox message, or None when it is not a public event."""
     if topic == "inventory.adjusted":
         on_hand, safety = payload.get("on_hand"), payload.get("safety_stock")
-        if isinstance(on_hand, int) and isinstance(safety, int) and on_hand <= safety:
+        if isinstance(on_hand, int) and isinstance(safety, int) and stock_is_low(on_hand, safety):
             return "inventory.low_stock"
         return None
     return _BY_TOPIC.get(topic)

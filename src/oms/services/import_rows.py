@@ -162,6 +162,12 @@ class _Row:
         value = self.text(column, required=required)
         if value is None:
             return None
+        if value.isascii() and value.isdigit():  # the usual cell, read without a Decimal
+            whole = int(value)
+            if whole < minimum:
+                self.fail(column, f"at least {minimum}")
+                return None
+            return whole
         try:
             number = Decimal(value)
         except InvalidOperation:

@@ -29,20 +29,20 @@ from uuid import UUID
 from oms.domain.catalogue import Location, Product, location_named
 from oms.domain.errors import FieldError, InsufficientStock, InvalidRequest, OmsError
 from oms.domain.ids import new_id
-from oms.domain.inventory import MovementKind, StockLevel, adjustment_delta
+from oms.domain.inventory import adjustment_delta
 from oms.domain.money import is_known_currency
 from oms.domain.orders import Actor
 from oms.services import import_rows as parse
 from oms.services.carts import expire_due_in
 from oms.services.catalogue import NewProduct
 from oms.services.common import retry_transient, utcnow
+from oms.services.event_catalogue import stock_is_low
 from oms.services.import_rows import ImportKind, InventoryRow, OrderRows, RowError, RowProblem
 from oms.services.intake import PlacedOrder, place_in
 from oms.services.intake_group import Submission, place_group
 from oms.services.payments import GatewayProvider
 from oms.services.ports import (
-    LevelSet,
-    NewMovement,
+    LevelCount,
     OutboxMessage,
     TransientStorageError,
     UnitOfWork,
@@ -364,7 +364,8 @@ def _inventory_batch(
     if not ready:
         return
     # Levels are written in (SKU, location) order, as every use case locks them.
-    ready.sort(key=lambda item: (item[0].sku, str(item[1].id), item[0].row))
+    # (``.int``: the UUID's order, compared without a Python-level call per comparison.)
+    ready.sort(key=lambda item: (item[0].sku, item[1].id.int, item[0].row))
     arrived: set[str] = set()
 
     def apply(
@@ -388,83 +389,96 @@ def _set_levels(
 ) -> list[Applied]:
     """Set each row's level (a count) with a ledger movement where it changes: the rows
     are decided against the levels as read, then every changed level is set at once,
-    compared with what was read (a level changed meanwhile: the batch starts over)."""
+    compared with what was read (a level changed meanwhile: the batch starts over). A
+    level a second row of the batch changes again is set in a second round, after the
+    first, so its movements follow the rows."""
     expire_due_in(uow, tenant_id, at)
-    products = uow.products.by_skus(tenant_id, {row.sku for row, _ in rows})
-    keys = sorted({(row.sku, location.id) for row, location in rows if row.sku in products})
-    uow.inventory.ensure_levels(tenant_id, keys, at)
     read = {
-        (lv.sku, lv.location_id): lv
-        for lv in uow.inventory.levels(
-            tenant_id, products, list({location.id for _, location in rows})
+        (found.sku, found.location_id): found
+        for found in uow.inventory.levels_to_count(
+            tenant_id, list(dict.fromkeys((row.sku, location.id) for row, location in rows))
         )
     }
-    levels = dict(read)
+    # A level as the rows before left it: on hand, reserved, safety stock, and whether it
+    # is stored (a level never stocked is made by its first count).
+    levels: dict[tuple[str, UUID], tuple[int, int, int, bool]] = {}
+    rounds: list[list[LevelCount]] = []
+    counted: dict[tuple[str, UUID], int] = {}  # the rounds each level is in so far
     outcomes: list[Applied] = []
-    movements: list[NewMovement] = []
     messages: list[OutboxMessage] = []
     for row, location in rows:
-        product = products.get(row.sku)
-        if product is None or not product.holds_stock:
-            why = "no product with this SKU" if product is None else "this product holds no stock"
+        key = (row.sku, location.id)
+        found = read.get(key)
+        if found is None or not found.holds_stock:
+            why = "no product with this SKU" if found is None else "this product holds no stock"
             outcomes.append(("failed", [RowError(row.row, "sku", why)]))
             continue
-        key = (row.sku, location.id)
-        level = levels[key]
-        change = adjustment_delta(on_hand=level.on_hand, delta=None, set_on_hand=row.on_hand)
-        on_hand = level.on_hand + change
-        safety = level.safety_stock if row.safety_stock is None else row.safety_stock
-        if on_hand < level.reserved:
-            why = (
-                f"{level.reserved} units are reserved at {location.code}; "
-                "on hand cannot go below that"
+        level = levels.get(key)
+        if level is None:
+            level = (
+                (0, 0, 0, False)
+                if found.on_hand is None
+                else (found.on_hand, found.reserved, found.safety_stock, True)
             )
+        was, reserved, was_safety, stored = level
+        try:
+            change = (
+                0
+                if row.on_hand is None
+                else adjustment_delta(on_hand=was, delta=None, set_on_hand=row.on_hand)
+            )
+        except InvalidRequest as refusal:
+            outcomes.append(("failed", _field_errors(row.row, refusal, lambda _: "on_hand")))
+            continue
+        on_hand = was + change
+        safety = was_safety if row.safety_stock is None else row.safety_stock
+        if on_hand < reserved:
+            why = f"{reserved} units are reserved at {location.code}; on hand cannot go below that"
             outcomes.append(("failed", [RowError(row.row, "on_hand", why)]))
             continue
-        if change == 0 and safety == level.safety_stock:
+        if change == 0 and safety == was_safety:
             outcomes.append(("unchanged", []))
             continue
-        if change:
-            movements.append(
-                NewMovement(
-                    sku=row.sku,
-                    location_id=location.id,
-                    kind=MovementKind.COUNT,
-                    quantity=change,
-                    on_hand_after=on_hand,
-                    reason="csv import",
-                    reference=f"{reference} row {row.row}",
-                    actor=str(actor),
-                    at=at,
+        if change > 0 or safety < was_safety:
+            arrived.add(row.sku)
+        if stock_is_low(on_hand, safety):  # only then is the message a public event
+            messages.append(
+                OutboxMessage(
+                    topic="inventory.adjusted",
+                    aggregate_id=found.product_id,
+                    payload={
+                        "sku": row.sku,
+                        "location": location.code,
+                        "delta": change,
+                        "on_hand": on_hand,
+                        "safety_stock": safety,
+                        "reason": "csv import",
+                    },
+                    created_at=at,
                 )
             )
-        if change > 0 or safety < level.safety_stock:
-            arrived.add(row.sku)
-        messages.append(
-            OutboxMessage(
-                topic="inventory.adjusted",
-                aggregate_id=product.id,
-                payload={
-                    "sku": row.sku,
-                    "location": location.code,
-                    "delta": change,
-                    "on_hand": on_hand,
-                    "safety_stock": safety,
-                    "reason": "csv import",
-                },
-                created_at=at,
+        turn = counted.get(key, 0)
+        counted[key] = turn + 1
+        if turn == len(rounds):
+            rounds.append([])
+        rounds[turn].append(
+            LevelCount(
+                row.sku,
+                location.id,
+                was if stored else None,
+                was_safety,
+                on_hand,
+                safety,
+                f"{reference} row {row.row}",
             )
         )
-        levels[key] = StockLevel(row.sku, location.id, on_hand, level.reserved, safety)
+        levels[key] = (on_hand, reserved, safety, True)
         outcomes.append(("updated", []))
-    changes = [
-        LevelSet(read[key], level.on_hand, level.safety_stock)
-        for key, level in levels.items()
-        if level != read[key]
-    ]
-    if len(uow.inventory.set_levels(tenant_id, changes, at)) != len(changes):
-        raise TransientStorageError("a stock level changed while the batch was applied")
-    uow.inventory.add_movements(tenant_id, movements)
+    who = str(actor)
+    for counts in rounds:
+        done = uow.inventory.count_levels(tenant_id, counts, reason="csv import", actor=who, at=at)
+        if done != len(counts):
+            raise TransientStorageError("a stock level changed while the batch was applied")
     uow.outbox.add_many(tenant_id, messages)
     return outcomes
 

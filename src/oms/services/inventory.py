@@ -18,6 +18,7 @@ from oms.domain.inventory import (
 from oms.domain.orders import Actor
 from oms.services.carts import expire_due, expire_due_in
 from oms.services.common import utcnow
+from oms.services.event_catalogue import stock_is_low
 from oms.services.payments import GatewayProvider
 from oms.services.ports import (
     OutboxMessage,
@@ -170,24 +171,25 @@ def adjust_inventory(
                 actor=str(actor),
                 at=at,
             )
-        uow.outbox.add_many(
-            tenant_id,
-            [
-                OutboxMessage(
-                    topic="inventory.adjusted",
-                    aggregate_id=product.id,
-                    payload={
-                        "sku": command.sku,
-                        "location": location.code,
-                        "delta": change,
-                        "on_hand": on_hand,
-                        "safety_stock": safety,
-                        "reason": command.reason,
-                    },
-                    created_at=at,
-                )
-            ],
-        )
+        if stock_is_low(on_hand, safety):  # only then is the message a public event
+            uow.outbox.add_many(
+                tenant_id,
+                [
+                    OutboxMessage(
+                        topic="inventory.adjusted",
+                        aggregate_id=product.id,
+                        payload={
+                            "sku": command.sku,
+                            "location": location.code,
+                            "delta": change,
+                            "on_hand": on_hand,
+                            "safety_stock": safety,
+                            "reason": command.reason,
+                        },
+                        created_at=at,
+                    )
+                ],
+            )
         uow.commit()
     if change > 0 or (command.safety_stock is not None and safety < level.safety_stock):
         # Stock arrived (or less is kept back): waiting backorders get their turn.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self
 from uuid import UUID
 
 from oms.domain.carts import CartReservation, CartStatus
@@ -67,6 +67,8 @@ __all__ = [
     "IntakeSettings",
     "InvariantViolation",
     "InventoryRepository",
+    "LevelCount",
+    "LevelToCount",
     "LocationRepository",
     "NotificationSettingsRepository",
     "OrderContact",
@@ -180,13 +182,31 @@ class QueuedHold:
     order_number: int
 
 
-@dataclass(frozen=True)
-class LevelSet:
-    """A compare-and-set of one level: from ``level`` as it was read to these figures."""
+class LevelToCount(NamedTuple):
+    """A level an import may count, as read (``InventoryRepository.levels_to_count``): its
+    product, and its figures (``on_hand`` None: the SKU has no level there yet)."""
 
-    level: StockLevel
+    sku: str
+    location_id: UUID
+    product_id: UUID
+    holds_stock: bool
+    on_hand: int | None
+    reserved: int
+    safety_stock: int
+
+
+class LevelCount(NamedTuple):
+    """A counted level to set (``InventoryRepository.count_levels``): from the figures it
+    was read at (``was_on_hand`` None: there was no level yet) to these, with the
+    reference of its ``count`` movement. A tuple: an import makes one per changed row."""
+
+    sku: str
+    location_id: UUID
+    was_on_hand: int | None
+    was_safety_stock: int
     on_hand: int
     safety_stock: int
+    reference: str | None
 
 
 @dataclass(frozen=True)
@@ -317,17 +337,26 @@ class InventoryRepository(Protocol):
         limit: int,
     ) -> list[Movement]: ...
     def find_violations(self, tenant_id: UUID) -> list[InvariantViolation]: ...
-    def ensure_levels(
-        self, tenant_id: UUID, keys: Sequence[tuple[str, UUID]], at: datetime
-    ) -> None:
-        """``ensure_level`` for each ``(sku, location)``, in one statement."""
+    def levels_to_count(
+        self, tenant_id: UUID, keys: Sequence[tuple[str, UUID]]
+    ) -> list[LevelToCount]:
+        """Each ``(sku, location)`` whose SKU is a product of the tenant, with the level
+        there as it is (none: zeros, ``on_hand`` None)."""
         ...
 
-    def set_levels(
-        self, tenant_id: UUID, changes: Sequence[LevelSet], at: datetime
-    ) -> set[tuple[str, UUID]]:
-        """``compare_and_set`` for each change (one per level), in (SKU, location) order;
-        the levels that were set (a level changed meanwhile is left as it is)."""
+    def count_levels(
+        self,
+        tenant_id: UUID,
+        counts: Sequence[LevelCount],
+        *,
+        reason: str,
+        actor: str,
+        at: datetime,
+    ) -> int:
+        """Set each counted level (one per level; a missing one made) where it is still as
+        read and on hand stays at or above reserved, with a ``count`` movement of the
+        difference and a stock-push marker, in (SKU, location) order: the number set (a
+        level changed meanwhile is left as it is)."""
         ...
 
     def add_movements(self, tenant_id: UUID, movements: Sequence[NewMovement]) -> None:

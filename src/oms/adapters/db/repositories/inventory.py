@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from oms.adapters.db.driver import DriverStatement
+from oms.adapters.db.repositories.level_counts import count_levels, levels_to_count
 from oms.adapters.db.repositories.stock_changes import mark_changed
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
@@ -42,7 +43,7 @@ from oms.adapters.db.tables import (
 )
 from oms.domain.ids import new_id
 from oms.domain.inventory import MAX_QUANTITY, Movement, MovementKind, StockLevel
-from oms.services.ports import InvariantViolation, LevelSet, NewMovement
+from oms.services.ports import InvariantViolation, LevelCount, LevelToCount, NewMovement
 
 __all__ = ["SqlInventoryRepository"]
 
@@ -111,44 +112,7 @@ WITH wanted AS (
 )
 SELECT sku, location_id FROM reserved
 """)
-# compare_and_set for several levels in one statement (PostgreSQL), the rows locked in
-# (sku, location) order first as _TRY_RESERVE_EACH locks them.
-_SET_EACH = DriverStatement("""
-WITH wanted AS (
-    SELECT * FROM unnest(
-        CAST(%(skus)b AS VARCHAR[]),
-        CAST(%(locations)b AS UUID[]),
-        CAST(%(was_on_hand)b AS INTEGER[]),
-        CAST(%(was_safety)b AS INTEGER[]),
-        CAST(%(on_hand)b AS INTEGER[]),
-        CAST(%(safety)b AS INTEGER[])
-    ) AS w(sku, location_id, was_on_hand, was_safety, on_hand, safety)
-    ORDER BY sku, location_id
-), locked AS (
-    SELECT w.* FROM wanted w CROSS JOIN LATERAL (
-        SELECT 1 FROM inventory_levels
-        WHERE tenant_id = %(tenant_id)s AND sku = w.sku AND location_id = w.location_id
-        FOR UPDATE
-    ) lv
-)
-UPDATE inventory_levels lv
-SET on_hand = k.on_hand, safety_stock = k.safety, updated_at = %(at)s
-FROM locked k
-WHERE lv.tenant_id = %(tenant_id)s AND lv.sku = k.sku AND lv.location_id = k.location_id
-    AND lv.on_hand = k.was_on_hand AND lv.safety_stock = k.was_safety
-    AND lv.reserved <= k.on_hand
-RETURNING lv.sku, lv.location_id
-""")
-# ensure_levels and add_movements on PostgreSQL: one statement over arrays, not a row each.
-_ENSURE_EACH = DriverStatement("""
-INSERT INTO inventory_levels
-    (tenant_id, sku, location_id, on_hand, reserved, safety_stock, updated_at)
-SELECT %(tenant_id)s, w.sku, w.location_id, 0, 0, 0, %(at)s
-FROM unnest(CAST(%(skus)b AS VARCHAR[]), CAST(%(locations)b AS UUID[])) AS w(sku, location_id)
-ORDER BY w.sku, w.location_id
-ON CONFLICT DO NOTHING
-RETURNING sku
-""")
+# add_movements on PostgreSQL: one statement over arrays, not a row each.
 _MOVEMENTS_EACH = DriverStatement("""
 INSERT INTO inventory_movements (tenant_id, id, sku, location_id, kind, quantity,
     on_hand_after, reason, reference, actor, created_at)
@@ -407,69 +371,21 @@ class SqlInventoryRepository:
             for row in self._conn.execute(query)
         ]
 
-    def ensure_levels(
-        self, tenant_id: UUID, keys: Sequence[tuple[str, UUID]], at: datetime
-    ) -> None:
-        if not keys:
-            return
-        if self._conn.dialect.name == "postgresql":
-            ordered = sorted(keys)
-            _ENSURE_EACH.rows(
-                self._conn,
-                {
-                    "tenant_id": tenant_id,
-                    "skus": [sku for sku, _ in ordered],
-                    "locations": [location_id for _, location_id in ordered],
-                    "at": at,
-                },
-            )
-            return
-        self._conn.execute(
-            sqlite.insert(inventory_levels).on_conflict_do_nothing(),
-            [
-                {
-                    "tenant_id": tenant_id,
-                    "sku": sku,
-                    "location_id": location_id,
-                    "on_hand": 0,
-                    "reserved": 0,
-                    "safety_stock": 0,
-                    "updated_at": at,
-                }
-                for sku, location_id in sorted(keys)
-            ],
-        )
+    def levels_to_count(
+        self, tenant_id: UUID, keys: Sequence[tuple[str, UUID]]
+    ) -> list[LevelToCount]:
+        return levels_to_count(self._conn, tenant_id, keys)
 
-    def set_levels(
-        self, tenant_id: UUID, changes: Sequence[LevelSet], at: datetime
-    ) -> set[tuple[str, UUID]]:
-        ordered = sorted(changes, key=lambda c: (c.level.sku, c.level.location_id))
-        if len({(c.level.sku, c.level.location_id) for c in ordered}) != len(ordered):
-            raise ValueError("each level may be set once per call")
-        if self._conn.dialect.name != "postgresql" or len(ordered) < 2:
-            return {
-                (c.level.sku, c.level.location_id)
-                for c in ordered
-                if self.compare_and_set(
-                    tenant_id, c.level, on_hand=c.on_hand, safety_stock=c.safety_stock, at=at
-                )
-            }
-        rows = _SET_EACH.rows(
-            self._conn,
-            {
-                "tenant_id": tenant_id,
-                "skus": [c.level.sku for c in ordered],
-                "locations": [c.level.location_id for c in ordered],
-                "was_on_hand": [c.level.on_hand for c in ordered],
-                "was_safety": [c.level.safety_stock for c in ordered],
-                "on_hand": [c.on_hand for c in ordered],
-                "safety": [c.safety_stock for c in ordered],
-                "at": at,
-            },
-        )
-        done = {(row.sku, row.location_id) for row in rows}
-        mark_changed(self._conn, tenant_id, done, at)
-        return done
+    def count_levels(
+        self,
+        tenant_id: UUID,
+        counts: Sequence[LevelCount],
+        *,
+        reason: str,
+        actor: str,
+        at: datetime,
+    ) -> int:
+        return count_levels(self._conn, tenant_id, counts, reason=reason, actor=actor, at=at)
 
     def add_movements(self, tenant_id: UUID, movements: Sequence[NewMovement]) -> None:
         if not movements:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import UUID
@@ -33,7 +34,12 @@ from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.config import Environment, Settings
 from oms.services.tenants import create_tenant
-from tests.databases import create_postgres_database, drop_postgres_database, tune_postgres_database
+from tests.databases import (
+    create_postgres_database,
+    drop_postgres_database,
+    migrated_template,
+    tune_postgres_database,
+)
 
 # Properties are about correctness, not speed: a loaded CI machine must not fail them on
 # hypothesis' per-example deadline (benchmarks in bench/ measure speed).
@@ -61,9 +67,17 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def sqlite_engine(sqlite_url: str) -> Iterator[Engine]:
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file at the migrations' head, copied for each database that needs one."""
+    path: Path = tmp_path_factory.mktemp("template") / "migrated.db"
+    migrated_template(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def sqlite_engine(sqlite_url: str, sqlite_template: Path) -> Iterator[Engine]:
+    shutil.copyfile(sqlite_template, make_url(sqlite_url).database or "")
     engine = build_engine(_settings(sqlite_url))
-    upgrade(engine)
     yield engine
     engine.dispose()
 
@@ -101,6 +115,16 @@ def postgres_url() -> Iterator[str]:
     url = create_postgres_database(server, name)
     yield url
     drop_postgres_database(server, name)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_url: str) -> Iterator[str]:
+    """The name of a PostgreSQL database at the migrations' head, beside the session's
+    database, that module databases are created from (``CREATE DATABASE ... TEMPLATE``)."""
+    name = f"{make_url(postgres_url).database}_template"
+    migrated_template(create_postgres_database(postgres_url, name))
+    yield name
+    drop_postgres_database(postgres_url, name)
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,11 @@ import pytest
 from sqlalchemy import Engine
 
 from oms.adapters.db.engine import build_engine
-from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
 from oms.config import Settings
 from tests.api.support import ApiTenant, TestClient, api_settings_for, new_operator_headers
-from tests.databases import scratch_database_url
+from tests.databases import migrated_database_url
 from tests.integration.test_routing import RATES
 
 __all__ = ["COLOGNE", "add_sites", "get_json", "own_engine", "post_json", "rated_client"]
@@ -34,9 +33,8 @@ COLOGNE = {
 
 def own_engine(request: pytest.FixtureRequest, name: str) -> Iterator[Engine]:
     """A migrated database for one module, on the engine ``request.param`` names."""
-    for url in scratch_database_url(request, request.param, name):
+    for url in migrated_database_url(request, request.param, name):
         engine = build_engine(api_settings_for(url))
-        upgrade(engine)
         yield engine
         engine.dispose()
 

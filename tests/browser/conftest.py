@@ -1,6 +1,7 @@
 """Browser fixtures: a real HTTP server of the app on a free port with a database of the
-module's own, and Debian's Chromium (``/usr/bin/chromium``) driven by Playwright, one of
-each per test module.
+module's own, one per test module, and Debian's Chromium (``/usr/bin/chromium``) driven by
+Playwright, one for all the browser tests a process runs (each test opens a context of its
+own, so no cookies or storage are shared).
 
 The browser is never downloaded: without ``/usr/bin/chromium`` the tests are skipped with
 the reason, unless ``OMS_REQUIRE_BROWSER=1`` (``.ci/run`` sets it), which makes that a
@@ -10,6 +11,7 @@ failure. Screenshots go to ``test-artefacts/portal/`` (git-ignored).
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -22,7 +24,6 @@ import pytest
 import uvicorn
 
 from oms.adapters.db.engine import build_engine
-from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
 from oms.config import Environment, Settings
@@ -48,9 +49,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """``create_app`` behind uvicorn in a thread, on a SQLite database of the module's own."""
+def served(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Served]:
+    """``create_app`` behind uvicorn in a thread, on a SQLite database of the module's own
+    (a copy of the session's migrated one)."""
     path = tmp_path_factory.mktemp("portal") / "portal.db"
+    shutil.copyfile(sqlite_template, path)
     port = _free_port()
     settings = Settings(
         database_url=f"sqlite:///{path}",
@@ -58,7 +61,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         public_url=f"http://127.0.0.1:{port}",
     )
     engine = build_engine(settings)
-    upgrade(engine)
     config = uvicorn.Config(
         create_app(settings, engine=engine),
         host="127.0.0.1",
@@ -86,9 +88,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     engine.dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Headless Chromium from Debian, one per module."""
+    """Headless Chromium from Debian, closed after the last browser test of the process."""
     if not CHROMIUM.exists():
         reason = f"{CHROMIUM} is missing: the portal's browser tests need Debian's chromium"
         if os.environ.get("OMS_REQUIRE_BROWSER") == "1":

@@ -12,7 +12,6 @@ import pytest
 from sqlalchemy import Engine
 
 from oms.adapters.db.engine import build_engine
-from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
 from oms.config import Environment, Settings
@@ -30,7 +29,7 @@ from oms.services.picking import confirm_picks, create_wave
 from oms.services.shipping import ShipRequest, create_shipment
 from oms.wiring import carrier_provider
 from tests.builders import TESTER, add_product, order_of, set_stock, tenant_principal
-from tests.databases import ENGINES, scratch_database_url
+from tests.databases import ENGINES, migrated_database_url
 from tests.integration.test_routing import COLOGNE, RATES
 
 SHIPPED_AT = datetime(2031, 3, 3, 9, 30, tzinfo=UTC)
@@ -42,8 +41,8 @@ PRICES = {"X": "10.00", "Y": "15.00", "Z": "30.00"}
 
 
 def prepared_engine(settings: Settings) -> Engine:
+    """An engine on ``settings``' migrated database, with the test rate cards imported."""
     engine = build_engine(settings)
-    upgrade(engine)
     import_rate_cards(
         uow_factory=SqlUnitOfWorkFactory(engine), principal=None, text=RATES, fmt="yaml"
     )
@@ -53,7 +52,7 @@ def prepared_engine(settings: Settings) -> Engine:
 @pytest.fixture(scope="module", params=ENGINES)
 def returns_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """A database of this module's own, with the carriers' rate cards imported."""
-    for url in scratch_database_url(request, request.param, "returns"):
+    for url in migrated_database_url(request, request.param, "returns"):
         engine = prepared_engine(Settings(database_url=url, db_max_overflow=20))
         yield engine
         engine.dispose()

@@ -48,7 +48,7 @@ from oms.services.picking import confirm_picks, create_wave
 from oms.services.shipping import ShipRequest, create_shipment
 from oms.services.tenants import create_tenant
 from tests.builders import TESTER, order_of, place, tenant_principal
-from tests.databases import ENGINES, scratch_database_url
+from tests.databases import ENGINES, migrated_database_url
 from tests.integration.test_fulfilment import CARRIERS, PICKUP_KEY, _prepared
 from tests.integration.test_routing import COLOGNE
 
@@ -76,7 +76,7 @@ PRICES = PriceList(
 
 @pytest.fixture(scope="module", params=ENGINES)
 def billing_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    for url in scratch_database_url(request, request.param, "billing"):
+    for url in migrated_database_url(request, request.param, "billing"):
         engine = _prepared(Settings(database_url=url, db_max_overflow=20))
         yield engine
         engine.dispose()

@@ -31,7 +31,7 @@ from oms.services.customs import commercial_invoice_document, customs_declaratio
 from oms.services.policies import update_policies
 from oms.services.tenants import create_tenant
 from tests.builders import TESTER, tenant_principal
-from tests.databases import ENGINES, scratch_database_url
+from tests.databases import ENGINES, migrated_database_url
 from tests.integration.test_billing import ship_order
 from tests.integration.test_fulfilment import _prepared
 
@@ -63,7 +63,7 @@ POSTAL = """
 
 @pytest.fixture(scope="module", params=ENGINES)
 def customs_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    for url in scratch_database_url(request, request.param, "customs"):
+    for url in migrated_database_url(request, request.param, "customs"):
         engine = _prepared(Settings(database_url=url, db_max_overflow=20))
         import_rate_cards(
             uow_factory=SqlUnitOfWorkFactory(engine), principal=None, text=POSTAL, fmt="yaml"

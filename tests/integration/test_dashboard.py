@@ -30,7 +30,7 @@ from oms.services.picking import PickConfirmation, confirm_picks, create_wave
 from oms.services.shipping import ShipRequest, create_shipment
 from oms.services.tenants import create_tenant
 from tests.builders import TESTER, order_of, set_stock
-from tests.databases import ENGINES, scratch_database_url
+from tests.databases import ENGINES, migrated_database_url
 from tests.integration.test_fulfilment import CARRIERS, PICKUP_KEY, _open_shop, _prepared
 from tests.integration.test_routing import COLOGNE
 
@@ -44,7 +44,7 @@ def hours_ago(hours: float) -> datetime:
 
 @pytest.fixture(scope="module", params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    for url in scratch_database_url(request, request.param, "dashboard"):
+    for url in migrated_database_url(request, request.param, "dashboard"):
         engine = _prepared(Settings(database_url=url, db_max_overflow=20))
         yield engine
         engine.dispose()

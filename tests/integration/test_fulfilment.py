@@ -67,7 +67,7 @@ from oms.services.timers import run_timers
 from oms.services.tracking import CarrierEvent, record_carrier_events
 from oms.wiring import carrier_provider
 from tests.builders import TESTER, add_product, order_of, place, set_stock, tenant_principal
-from tests.databases import ENGINES, scratch_database_url
+from tests.databases import ENGINES, migrated_database_url, scratch_database_url
 from tests.integration.test_routing import COLOGNE, RATES
 
 WAREHOUSES = {"NEAR": (50.88, 7.06), "BONN": (50.73, 7.10), "FAR": (48.14, 11.58)}
@@ -82,8 +82,8 @@ CARRIERS = carrier_provider(Settings(database_url="sqlite://", environment=Envir
 
 
 def _prepared(settings: Settings) -> Engine:
+    """An engine on ``settings``' migrated database, with the test rate cards imported."""
     engine = build_engine(settings)
-    upgrade(engine)
     import_rate_cards(
         uow_factory=SqlUnitOfWorkFactory(engine), principal=None, text=RATES, fmt="yaml"
     )
@@ -93,7 +93,7 @@ def _prepared(settings: Settings) -> Engine:
 @pytest.fixture(scope="module", params=ENGINES)
 def fulfilment_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     """A database of this module's own, with the carriers' rate cards imported."""
-    for url in scratch_database_url(request, request.param, "fulfilment"):
+    for url in migrated_database_url(request, request.param, "fulfilment"):
         engine = _prepared(Settings(database_url=url, db_max_overflow=20))
         yield engine
         engine.dispose()

@@ -18,10 +18,12 @@ rate cards are deployment-wide, so this module runs on a database of its own.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -38,7 +40,6 @@ from hypothesis.stateful import (
 from sqlalchemy import Engine
 
 from oms.adapters.db.engine import build_engine
-from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
 from oms.config import Environment, Settings
@@ -77,10 +78,13 @@ fractions = st.none() | st.sampled_from([Decimal("0.25"), Decimal("0.5"), Decima
 
 
 @pytest.fixture(scope="module")
-def balance_uow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SqlUnitOfWorkFactory]:
-    url = f"sqlite:///{tmp_path_factory.mktemp('balance') / 'balance.db'}"
+def balance_uow(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[SqlUnitOfWorkFactory]:
+    path = tmp_path_factory.mktemp("balance") / "balance.db"
+    shutil.copyfile(sqlite_template, path)  # migrated
+    url = f"sqlite:///{path}"
     engine: Engine = build_engine(Settings(database_url=url, environment=Environment.TEST))
-    upgrade(engine)
     uow_factory = SqlUnitOfWorkFactory(engine)
     import_rate_cards(uow_factory=uow_factory, principal=None, text=RATES, fmt="yaml")
     yield uow_factory

@@ -5,6 +5,7 @@ imports them the two documented ways and prices the parcels the page prices."""
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
@@ -15,7 +16,6 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from oms.adapters.db.engine import build_engine
-from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
 from oms.cli import app
@@ -89,10 +89,10 @@ def test_the_example_prices_parcels_as_the_page_says(
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
+def engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
     """A database of its own: carrier services are deployment-wide."""
+    shutil.copyfile(sqlite_template, tmp_path / "rates.db")  # migrated
     made = build_engine(api_settings_for(f"sqlite:///{tmp_path / 'rates.db'}"))
-    upgrade(made)
     yield made
     made.dispose()
 

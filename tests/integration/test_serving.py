@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, closing, suppress
+from contextlib import ExitStack, closing, contextmanager, suppress
 from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
@@ -105,19 +105,14 @@ def _connections_by_worker(workers: list[int], port: int) -> dict[int, int]:
     return counts
 
 
-@pytest.fixture
-def server_log(tmp_path: Path) -> Path:
-    """Where the ``two_workers`` server's stderr (uvicorn's log) goes."""
-    return tmp_path / "serve.log"
-
-
-@pytest.fixture
-def two_workers(sqlite_url: str, server_log: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+@contextmanager
+def _serving(sqlite_url: str, log_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """``oms serve --workers 2`` on a free port, its stderr (uvicorn's log) to ``log_path``."""
     with closing(socket.socket()) as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     env = {**os.environ, "OMS_DATABASE_URL": sqlite_url, "OMS_ENVIRONMENT": "test"}
-    with server_log.open("wb") as log:
+    with log_path.open("wb") as log:
         server = subprocess.Popen(  # noqa: S603 - our own oms command
             [str(OMS), "serve", "--workers", "2", "--port", str(port), "--log-level", "warning"],
             env=env,
@@ -135,6 +130,35 @@ def two_workers(sqlite_url: str, server_log: Path) -> Iterator[tuple[subprocess.
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the ``two_workers`` server's stderr (uvicorn's log) goes."""
+    return tmp_path_factory.mktemp("serve") / "serve.log"
+
+
+@pytest.fixture(scope="module")
+def two_workers(sqlite_url: str, server_log: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """One server for the module's tests that leave it as they found it (a starved worker
+    is kept; each of them checks the log and the workers it relies on): starting
+    ``oms serve`` is three processes importing the app."""
+    with _serving(sqlite_url, server_log) as served:
+        yield served
+
+
+@pytest.fixture
+def fresh_log(tmp_path: Path) -> Path:
+    return tmp_path / "serve.log"
+
+
+@pytest.fixture
+def fresh_two_workers(
+    sqlite_url: str, fresh_log: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A server of the test's own, for a test that kills one of its workers."""
+    with _serving(sqlite_url, fresh_log) as served:
+        yield served
 
 
 def _children_serving(pid: int) -> list[int]:
@@ -264,9 +288,9 @@ def test_a_worker_the_host_starves_for_longer_than_uvicorns_5_s_check_is_kept(
 
 
 def test_a_worker_that_dies_is_replaced_and_the_log_says_why(
-    two_workers: tuple[subprocess.Popen[bytes], int], server_log: Path
+    fresh_two_workers: tuple[subprocess.Popen[bytes], int], fresh_log: Path
 ) -> None:
-    server, port = two_workers
+    server, port = fresh_two_workers
     victim = _children_serving(server.pid)[0]
     os.kill(victim, signal.SIGKILL)
 
@@ -276,6 +300,6 @@ def test_a_worker_that_dies_is_replaced_and_the_log_says_why(
 
     _wait_for(replaced, "a new worker listens")
 
-    said = server_log.read_text()
+    said = fresh_log.read_text()
     assert f"Worker [{victim}] was killed by SIGKILL" in said, said
     assert "starting another" in said

@@ -35,7 +35,7 @@ from oms.services.channels import create_channel
 from oms.services.stock_push import queue_stock_pushes
 from oms.worker.runner import Worker
 from tests.builders import order_of, place, set_stock
-from tests.databases import ENGINES, scratch_database_url
+from tests.databases import ENGINES, migrated_database_url
 from tests.integration.test_fulfilment import _fo_at, _open_shop, _pack, _pick, _prepared, _ship
 from tests.integration.test_routing import COLOGNE
 from tests.shopify_server import API_PATH, FakeShop, shop_running
@@ -51,7 +51,7 @@ T0 = datetime(2031, 3, 3, 9, 30, tzinfo=UTC)
 
 @pytest.fixture(scope="module", params=ENGINES)
 def stock_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    for url in scratch_database_url(request, request.param, "stockpush"):
+    for url in migrated_database_url(request, request.param, "stockpush"):
         engine = _prepared(Settings(database_url=url, db_max_overflow=20))
         yield engine
         engine.dispose()

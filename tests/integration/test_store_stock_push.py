@@ -25,7 +25,6 @@ from oms.adapters.channels.credentials import FernetCipher
 from oms.adapters.channels.magento_stock import MagentoStockSink
 from oms.adapters.channels.woocommerce_stock import WooCommerceStockSink
 from oms.adapters.db.engine import build_engine
-from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.repositories.channels import SqlChannelRepository
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.event_data import render_event_data
@@ -36,7 +35,7 @@ from oms.services.channels import create_channel
 from oms.services.stock_push import queue_stock_pushes
 from oms.worker.runner import Worker
 from tests.builders import add_location, add_product, order_of, place, set_stock
-from tests.databases import ENGINES, scratch_database_url
+from tests.databases import ENGINES, migrated_database_url
 from tests.magento_server import API_PATH as MAGENTO_API
 from tests.magento_server import FakeMagento
 from tests.store_server import store_running
@@ -52,9 +51,8 @@ TEA_PARENT = 400
 
 @pytest.fixture(scope="module", params=ENGINES)
 def store_stock_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
-    for url in scratch_database_url(request, request.param, "storestock"):
+    for url in migrated_database_url(request, request.param, "storestock"):
         engine = build_engine(Settings(database_url=url, db_max_overflow=20))
-        upgrade(engine)
         yield engine
         engine.dispose()
 

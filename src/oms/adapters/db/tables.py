@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     text,
 )
 
@@ -1386,6 +1387,9 @@ stock_days = Table(
     Column("low", Integer, nullable=False),
     Column("close", Integer, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
+    # Out and counting as a stock-out day (oms.domain.stockouts.judge_days_out, migration
+    # 0033), kept by the refresh so the report reads flags.
+    Column("stockout", Boolean, nullable=False, server_default=false()),
     PrimaryKeyConstraint("tenant_id", "sku", "location_id", "day"),
     Index("ix_stock_days_day", "tenant_id", "day"),
 )

@@ -1392,6 +1392,16 @@ stock_days = Table(
     Column("stockout", Boolean, nullable=False, server_default=false()),
     PrimaryKeyConstraint("tenant_id", "sku", "location_id", "day"),
     Index("ix_stock_days_day", "tenant_id", "day"),
+    # The stock-out report reads only the flagged days (a few in a hundred samples).
+    Index(
+        "ix_stock_days_stockout",
+        "tenant_id",
+        "day",
+        "sku",
+        "location_id",
+        postgresql_where=text("stockout"),
+        sqlite_where=text("stockout"),
+    ),
 )
 
 # The nightly decisions run per tenant and UTC day (oms.services.nightly, migration 0028):

@@ -3,8 +3,8 @@
 ``stock_days.stockout``: the day was out and counts as a stock-out day (the SKU had demand
 there, ``oms.domain.stockouts.judge_days_out``), set by the worker's rollup refresh and by
 ``oms analytics rebuild``, so that the stock-out report reads flags instead of judging
-every day again. Rows written before it read false: run ``oms analytics rebuild`` after
-upgrading (docs/analytics.md).
+every day again (``ix_stock_days_stockout``: only the flagged rows). Rows written before
+it read false: run ``oms analytics rebuild`` after upgrading (docs/analytics.md).
 
 Revision ID: 0033
 Revises: 0028
@@ -27,8 +27,16 @@ def upgrade() -> None:
         "stock_days",
         sa.Column("stockout", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
+    op.create_index(
+        "ix_stock_days_stockout",
+        "stock_days",
+        ["tenant_id", "day", "sku", "location_id"],
+        postgresql_where=sa.text("stockout"),
+        sqlite_where=sa.text("stockout"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_stock_days_stockout", table_name="stock_days")
     with op.batch_alter_table("stock_days") as batch:
         batch.drop_column("stockout")

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Date, Select, and_, cast, exists, func, literal, select
+from sqlalchemy import Connection, Date, Select, and_, case, cast, func, literal, select
 
 from oms.adapters.db.tables import analytics_facts, inventory_levels, products, stock_days
 from oms.domain.stockouts import DEMAND_WINDOW, StockoutSpell, spell
@@ -290,29 +290,25 @@ class SqlAnalyticsRepository:
         if not found:
             return []
         start = first - timedelta(days=DEMAND_WINDOW)
-        key = stock_days.alias("key")
+        # The units routed on the days not flagged: a left join on the flagged days and a
+        # sum of the rows it found none for (hashed; an anti-join sorted the rows by text).
         out = stock_days.alias("out")
-        same = [
-            key.c.tenant_id == _f.tenant_id,
-            key.c.sku == _f.sku,
-            key.c.location_id == _f.location_id,
-        ]
+        flagged_then = and_(
+            out.c.tenant_id == _f.tenant_id,
+            out.c.sku == _f.sku,
+            out.c.location_id == _f.location_id,
+            out.c.day == _f.day,
+            out.c.stockout,
+            out.c.day >= first,
+        )
         query = (
-            select(_f.sku, _f.location_id, func.sum(_f.n).label("n"))
-            .where(
-                _f.kind == "routed",
-                _f.day >= start,
-                _f.day <= last,
-                exists().where(*same, key.c.stockout, key.c.day >= first, key.c.day <= last),
-                ~exists().where(
-                    out.c.tenant_id == _f.tenant_id,
-                    out.c.sku == _f.sku,
-                    out.c.location_id == _f.location_id,
-                    out.c.day == _f.day,
-                    out.c.stockout,
-                    out.c.day >= first,
-                ),
+            select(
+                _f.sku,
+                _f.location_id,
+                func.sum(case((out.c.day.is_(None), _f.n), else_=0)).label("n"),
             )
+            .select_from(analytics_facts.outerjoin(out, flagged_then))
+            .where(_f.kind == "routed", _f.day >= start, _f.day <= last)
             .group_by(_f.sku, _f.location_id)
         )
         if tenant_id is not None:

@@ -2,8 +2,10 @@
 
 Run it from the project root::
 
-    .venv/bin/python bench/analytics.py [--lines 10000000] [--calls 50] [--days 365] [--reuse]
-        [--pg-url postgresql://postgres@127.0.0.1:5432/postgres] [--database oms_bench_analytics]
+    .venv/bin/python bench/analytics.py [--lines 10000000] [--calls 50] [--days 365]
+        [--reuse [--rebuild]] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--database oms_h_analytics_10m]
+
 
 It seeds ``--database`` with orders of about ``--lines`` order lines
 (``bench/seed_analytics.py``, generated on the server: 1-4 lines an order, two on average,

@@ -6,7 +6,6 @@ Run it from the project root::
         [--reuse [--rebuild]] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
         [--database oms_h_analytics_10m]
 
-
 It seeds ``--database`` with orders of about ``--lines`` order lines
 (``bench/seed_analytics.py``, generated on the server: 1-4 lines an order, two on average,
 so ``lines / 2`` orders of 5 tenants over ``--days`` days, with their fulfilment orders,

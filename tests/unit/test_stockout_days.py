@@ -1,13 +1,16 @@
 """The stock-out day rule: a day out counts only where the SKU had demand that day or in
-the 28 days before its spell began; lost units are the days times the in-stock demand."""
+the 28 days before its spell began; judged from any day on, with the flag of the day
+before, it finds the same days; lost units are the days times the in-stock demand."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from oms.domain.stockouts import days_out_with_demand, spells
+from oms.domain.stockouts import days_out_with_demand, judge_days_out, spells
 
 D = date(2030, 3, 1)
 
@@ -50,3 +53,22 @@ def test_lost_units_are_the_days_out_at_the_in_stock_rate() -> None:
     assert (spell.days, spell.first_day, spell.last_day) == (2, _d(10), _d(11))
     assert spell.demand_per_day == 2.0
     assert spell.lost_units == 4.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    out=st.sets(st.integers(0, 90), max_size=60),
+    sold=st.sets(st.integers(-40, 90), max_size=20),
+    since=st.integers(0, 95),
+)
+def test_judging_from_any_day_on_with_the_flag_of_the_day_before_judges_as_the_whole(
+    out: set[int], sold: set[int], since: int
+) -> None:
+    sold_days = sorted(_d(n) for n in sold)
+    whole = judge_days_out([_d(n) for n in out], sold_days)
+    # What the refresh does: the days before ``since`` keep their flags, the later ones
+    # are judged from the day before the first of them.
+    later = sorted(n for n in out if n >= since)
+    eve = None if not later or later[0] - 1 not in out else _d(later[0] - 1) in whole
+    again = judge_days_out([_d(n) for n in later], sold_days, before=eve)
+    assert again == {day for day in whole if day >= _d(since)}

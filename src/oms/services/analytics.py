@@ -20,6 +20,7 @@ from typing import Protocol
 from uuid import UUID
 
 from oms.domain.errors import FieldError, InvalidRequest
+from oms.domain.stockouts import StockoutSpell
 from oms.services.dashboard import DayRange, day_range
 from oms.services.ports import UnitOfWorkFactory
 
@@ -118,6 +119,9 @@ class AnalyticsRepository(Protocol):
     def routed_by_day(
         self, tenant_id: UUID | None, first: date, last: date, skus: list[str]
     ) -> dict[tuple[str, UUID, date], int]: ...
+    def stockout_spells(
+        self, tenant_id: UUID | None, first: date, last: date
+    ) -> list[StockoutSpell]: ...
 
 
 def _rate(met: int, of: int) -> Decimal | None:

@@ -77,6 +77,11 @@ class RollupRepository(Protocol):
         all) or out now (``stock_days``: stock-out days)."""
         ...
 
+    def flag_stockouts(self, tenant_id: UUID, since: date) -> int:
+        """Judge the sampled days out from ``since`` on again (``stock_days.stockout``,
+        ``oms.domain.stockouts.judge_days_out``); the flags changed."""
+        ...
+
     def claim_nightly(
         self, tenant_id: UUID, day: date, *, now: datetime, lease: timedelta
     ) -> bool: ...
@@ -115,6 +120,12 @@ def refresh(
                 uow.rollups.recount(tenant_id, first, last)
                 recounted += (last - first).days + 1
             uow.rollups.sample_stock(tenant_id, at=now, since=state.changed_since)
+            # Days out are judged by the units routed then: from the first day whose
+            # routed rollups or samples changed.
+            sampled = min(now, state.changed_since).astimezone(UTC).date()
+            uow.rollups.flag_stockouts(
+                tenant_id, min([sampled, *(d for d in days if d >= state.covered_from)])
+            )
             uow.rollups.save_state(
                 RollupState(tenant_id, state.covered_from, max(now, state.watermark)), at=now
             )
@@ -153,6 +164,7 @@ def rebuild(
             first = since or uow.rollups.first_placed_day(tenant_id) or today
             rows += uow.rollups.recount(tenant_id, first, today)
             uow.rollups.sample_stock(tenant_id, at=now, since=None)
+            uow.rollups.flag_stockouts(tenant_id, first)
             uow.rollups.save_state(RollupState(tenant_id, first, now), at=now)
             uow.commit()
         tenants += 1

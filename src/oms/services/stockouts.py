@@ -1,14 +1,15 @@
 """Stock-out days per SKU and location over a range (``GET /v1/analytics/stockouts``, the
 portal's analytics page): the days it was out where it had demand (``oms.domain.stockouts``
-holds the rule), from the worker's daily stock samples and the ``routed`` rollups."""
+holds the rule; the worker's rollup refresh flags them on its daily stock samples), with
+the units routed there on its other days (the ``routed`` rollups)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from uuid import UUID
 
-from oms.domain.stockouts import DEMAND_WINDOW, StockoutSpell, days_out_with_demand, spells
+from oms.domain.stockouts import StockoutSpell
 from oms.services.analytics import _range
 from oms.services.dashboard import DayRange
 from oms.services.ports import UnitOfWorkFactory
@@ -34,16 +35,11 @@ def stockouts(
     """Per SKU and location: stock-out days over the range (default the last 30 days), the
     first and last of them, the demand per in-stock day and the units lost at that rate."""
     days = _range(first, last, now)
-    start = days.first - timedelta(days=DEMAND_WINDOW)
     with uow_factory(readonly=True) as uow:
-        out = uow.analytics.stock_out_days(tenant_id, days.first, days.last)
-        skus = sorted({sku for sku, _, _ in out})
-        demand = uow.analytics.routed_by_day(tenant_id, start, days.last, skus)
+        found = uow.analytics.stockout_spells(tenant_id, days.first, days.last)
         codes: dict[UUID, str] = {}
-        for location_id in {location_id for _, location_id, _ in out}:
+        for location_id in {s.location for s in found}:
+            assert isinstance(location_id, UUID)
             location = uow.locations.get(location_id)
             codes[location_id] = location.code if location else str(location_id)
-    found = days_out_with_demand(out, demand)
-    return StockoutReport(
-        days=days, spells=spells(found, demand, first=days.first, last=days.last), codes=codes
-    )
+    return StockoutReport(days=days, spells=found, codes=codes)

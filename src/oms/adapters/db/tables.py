@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
     text,
 )
 
@@ -1386,8 +1387,21 @@ stock_days = Table(
     Column("low", Integer, nullable=False),
     Column("close", Integer, nullable=False),
     Column("updated_at", Timestamp, nullable=False),
+    # Out and counting as a stock-out day (oms.domain.stockouts.judge_days_out, migration
+    # 0033), kept by the refresh so the report reads flags.
+    Column("stockout", Boolean, nullable=False, server_default=false()),
     PrimaryKeyConstraint("tenant_id", "sku", "location_id", "day"),
     Index("ix_stock_days_day", "tenant_id", "day"),
+    # The stock-out report reads only the flagged days (a few in a hundred samples).
+    Index(
+        "ix_stock_days_stockout",
+        "tenant_id",
+        "day",
+        "sku",
+        "location_id",
+        postgresql_where=text("stockout"),
+        sqlite_where=text("stockout"),
+    ),
 )
 
 # The nightly decisions run per tenant and UTC day (oms.services.nightly, migration 0028):

@@ -3,14 +3,15 @@ figure, on the ``ix_analytics_facts_day`` index (kind, day, tenant)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Date, Select, and_, cast, func, literal, select
+from sqlalchemy import Connection, Date, Select, and_, case, cast, func, literal, select
 
 from oms.adapters.db.tables import analytics_facts, inventory_levels, products, stock_days
+from oms.domain.stockouts import DEMAND_WINDOW, StockoutSpell, spell
 from oms.services.analytics import ReturnReasonRow, SalesRow, ShippedRow, SkuRow
 from oms.services.dashboard import DayRange
 
@@ -262,3 +263,69 @@ class SqlAnalyticsRepository:
             (row.sku, row.location_id, _day(row.day)): int(row.n or 0)
             for row in self._conn.execute(query)
         }
+
+    def stockout_spells(
+        self, tenant_id: UUID | None, first: date, last: date
+    ) -> list[StockoutSpell]:
+        """Per SKU and location, the days flagged ``stockout`` from ``first`` to ``last``
+        and the units routed there on its other days from ``DEMAND_WINDOW`` days before."""
+        sd = stock_days.c
+        flagged = [sd.stockout, sd.day >= first, sd.day <= last]
+        if tenant_id is not None:
+            flagged.append(sd.tenant_id == tenant_id)
+        found = {
+            (row.sku, row.location_id): row
+            for row in self._conn.execute(
+                select(
+                    sd.sku,
+                    sd.location_id,
+                    func.count(sd.day.distinct()).label("days"),
+                    func.min(sd.day).label("first_day"),
+                    func.max(sd.day).label("last_day"),
+                )
+                .where(*flagged)
+                .group_by(sd.sku, sd.location_id)
+            )
+        }
+        if not found:
+            return []
+        start = first - timedelta(days=DEMAND_WINDOW)
+        # The units routed on the days not flagged: a left join on the flagged days and a
+        # sum of the rows it found none for (hashed; an anti-join sorted the rows by text).
+        out = stock_days.alias("out")
+        flagged_then = and_(
+            out.c.tenant_id == _f.tenant_id,
+            out.c.sku == _f.sku,
+            out.c.location_id == _f.location_id,
+            out.c.day == _f.day,
+            out.c.stockout,
+            out.c.day >= first,
+        )
+        query = (
+            select(
+                _f.sku,
+                _f.location_id,
+                func.sum(case((out.c.day.is_(None), _f.n), else_=0)).label("n"),
+            )
+            .select_from(analytics_facts.outerjoin(out, flagged_then))
+            .where(_f.kind == "routed", _f.day >= start, _f.day <= last)
+            .group_by(_f.sku, _f.location_id)
+        )
+        if tenant_id is not None:
+            query = query.where(_f.tenant_id == tenant_id)
+        units = {(row.sku, row.location_id): int(row.n or 0) for row in self._conn.execute(query)}
+        span = (last - start).days + 1
+        return [
+            spell(
+                sku=sku,
+                location=location_id,
+                days=int(row.days),
+                first_day=_day(row.first_day),
+                last_day=_day(row.last_day),
+                in_stock_units=units.get((sku, location_id), 0),
+                span=span,
+            )
+            for (sku, location_id), row in sorted(
+                found.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))
+            )
+        ]

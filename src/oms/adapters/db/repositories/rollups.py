@@ -36,7 +36,7 @@ from sqlalchemy import (
     update,
 )
 
-from oms.adapters.db.repositories.stock_days import sample_stock
+from oms.adapters.db.repositories.stock_days import flag_stockouts, sample_stock
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
     analytics_facts,
@@ -178,6 +178,9 @@ class SqlRollupRepository:
 
     def sample_stock(self, tenant_id: UUID, *, at: datetime, since: datetime | None) -> int:
         return sample_stock(self._conn, tenant_id, at=at, since=since)
+
+    def flag_stockouts(self, tenant_id: UUID, since: date) -> int:
+        return flag_stockouts(self._conn, tenant_id, since)
 
     def claim_nightly(self, tenant_id: UUID, day: date, *, now: datetime, lease: timedelta) -> bool:
         """Claim the tenant's nightly run of ``day``: True unless it is done, or started

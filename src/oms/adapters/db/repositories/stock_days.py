@@ -4,15 +4,22 @@ stock-out days). Written under the tenant's ``analytics_state`` lock, like the r
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from collections import defaultdict
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
-from oms.adapters.db.tables import inventory_levels, inventory_movements, stock_days
+from oms.adapters.db.tables import (
+    analytics_facts,
+    inventory_levels,
+    inventory_movements,
+    stock_days,
+)
+from oms.domain.stockouts import DEMAND_WINDOW, judge_days_out
 
-__all__ = ["sample_stock"]
+__all__ = ["flag_stockouts", "sample_stock"]
 
 _inv = inventory_levels.c
 _mv = inventory_movements.c
@@ -113,3 +120,71 @@ def _upsert(
     if fresh:
         conn.execute(insert(stock_days), fresh)
     return updated + len(fresh)
+
+
+def flag_stockouts(conn: Connection, tenant_id: UUID, since: date) -> int:
+    """Judge again every sampled day out of the tenant from ``since`` on (its ``stockout``
+    flag: ``oms.domain.stockouts.judge_days_out``), from the flag of the day before and the
+    ``routed`` rollups; answers the rows whose flag changed. Called after the samples and
+    the rollups of a refresh or rebuild, with ``since`` the first day either touched."""
+    _f = analytics_facts.c
+    out: dict[tuple[str, UUID], dict[date, bool]] = defaultdict(dict)
+    for row in conn.execute(
+        select(_sd.sku, _sd.location_id, _sd.day, _sd.stockout).where(
+            _sd.tenant_id == tenant_id, _sd.low <= 0, _sd.day >= since - timedelta(days=1)
+        )
+    ):
+        out[(row.sku, row.location_id)][_as_date(row.day)] = bool(row.stockout)
+    sold: dict[tuple[str, UUID], list[date]] = defaultdict(list)
+    if out:
+        for fact in conn.execute(
+            select(_f.sku, _f.location_id, _f.day)
+            .where(
+                _f.tenant_id == tenant_id,
+                _f.kind == "routed",
+                _f.day >= since - timedelta(days=DEMAND_WINDOW),
+                _f.sku.in_(sorted({sku for sku, _ in out})),
+            )
+            .group_by(_f.sku, _f.location_id, _f.day)
+            .having(func.sum(_f.n) > 0)
+        ):
+            sold[(fact.sku, fact.location_id)].append(_as_date(fact.day))
+    changes: list[dict[str, Any]] = []
+    for key, days in out.items():
+        judged = sorted(day for day in days if day >= since)
+        if not judged:
+            continue
+        # The day before the first judged: a day out before ``since`` (its flag kept), or
+        # not out (no row out between ``since`` and it).
+        eve = days.get(judged[0] - timedelta(days=1))
+        found = judge_days_out(judged, sorted(sold.get(key, ())), before=eve)
+        changes.extend(
+            {"k_sku": key[0], "k_location": key[1], "k_day": day, "flag": day in found}
+            for day in judged
+            if days[day] != (day in found)
+        )
+    # A day whose lowest rose above 0 (never, by the sampling) would keep a stale flag.
+    stale = conn.execute(
+        update(stock_days)
+        .where(_sd.tenant_id == tenant_id, _sd.day >= since, _sd.stockout, _sd.low > 0)
+        .values(stockout=False)
+    ).rowcount
+    if changes:
+        conn.execute(
+            update(stock_days)
+            .where(
+                and_(
+                    _sd.tenant_id == tenant_id,
+                    _sd.sku == bindparam("k_sku"),
+                    _sd.location_id == bindparam("k_location"),
+                    _sd.day == bindparam("k_day"),
+                )
+            )
+            .values(stockout=bindparam("flag")),
+            changes,
+        )
+    return len(changes) + (stale or 0)
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])

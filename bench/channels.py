@@ -49,6 +49,8 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).parent))
 
 from benchkit import (
+    CpuMeter,
+    CpuUse,
     KeepAlive,
     api_headers,
     database_url,
@@ -125,7 +127,9 @@ async def post_webhooks(
     return await send_all(base, requests, clients=clients, done=200)
 
 
-async def run(args: argparse.Namespace, base: str, api_key: str) -> dict[str, PhaseResult]:
+async def run(
+    args: argparse.Namespace, base: str, api_key: str, meter: CpuMeter
+) -> dict[str, tuple[PhaseResult, CpuUse | None]]:
     rng = random.Random(args.seed)
     skus = [f"SKU-{n:05d}" for n in range(args.skus)]
     locations, products, adjustments = catalogue_bodies(skus)
@@ -159,12 +163,16 @@ async def run(args: argparse.Namespace, base: str, api_key: str) -> dict[str, Ph
     await post_webhooks(
         base, hook, shopify_bodies(rng, skus, 10**9, args.warmup, "paid"), clients=args.clients
     )
-    results: dict[str, PhaseResult] = {}
+    results: dict[str, tuple[PhaseResult, CpuUse | None]] = {}
     api = order_bodies(rng, skus, "order", args.orders)
-    results["api"] = await post_all(base, api_key, "/v1/orders", api, clients=args.clients)
+    meter.start()
+    done = await post_all(base, api_key, "/v1/orders", api, clients=args.clients)
+    results["api"] = (done, meter.stop())
     for offset, status in ((0, "pending"), (args.orders, "paid")):
         bodies = shopify_bodies(rng, skus, offset, args.orders, status)
-        results[f"shopify {status}"] = await post_webhooks(base, hook, bodies, clients=args.clients)
+        meter.start()
+        done = await post_webhooks(base, hook, bodies, clients=args.clients)
+        results[f"shopify {status}"] = (done, meter.stop())
     return results
 
 
@@ -185,6 +193,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skus", type=int, default=500, help="products in the catalogue")
     parser.add_argument("--warmup", type=int, default=300, help="orders of each kind first")
     parser.add_argument("--seed", type=int, default=20_261_207, help="RNG seed")
+    parser.add_argument("--database", default=DB, help="the bench's own database (re-created)")
     parser.add_argument(
         "--pg-url",
         default="postgresql://postgres@127.0.0.1:5432/postgres",
@@ -198,9 +207,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    url = database_url(args.pg_url, DB)
+    url = database_url(args.pg_url, args.database)
     env = {**os.environ, "OMS_DATABASE_URL": url}
-    recreate_database(args.pg_url, DB)
+    recreate_database(args.pg_url, args.database)
     run_oms(["db", "upgrade"], env)
     tenant = json.loads(run_oms(["tenant", "create", "--name", "Bench merchant", "--json"], env))
     port = free_port()
@@ -208,20 +217,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     server = start_server(env, port, args.workers)
     try:
         asyncio.run(wait_ready(base, server))
-        results = uvloop.run(run(args, base, tenant["api_key"]))
+        meter = CpuMeter(server_group=server.pid, database=args.database)
+        results = uvloop.run(run(args, base, tenant["api_key"], meter))
     finally:
         stop_server(server)
-    api_rate = results["api"].ok / results["api"].elapsed
+    api_rate = results["api"][0].ok / results["api"][0].elapsed
     print(f"\n{args.orders} orders per phase, {args.clients} clients, {args.workers} workers")
-    print(f"{'phase':<18}{'orders/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs api':>9}")
-    for phase, result in results.items():
+    print(
+        f"{'phase':<18}{'orders/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs api':>9}"
+        f"{'CPU ms/order: server':>23}{'PostgreSQL':>12}"
+    )
+    for phase, (result, cpu) in results.items():
         rate = result.ok / result.elapsed if result.elapsed else 0.0
         latencies = sorted(result.latencies)
+        per = 1000 / max(result.ok, 1)
+        server_cpu = f"{cpu.server * per:>23.2f}{cpu.postgres * per:>12.2f}" if cpu else ""
         print(
             f"{phase:<18}{rate:>10.1f}{percentile(latencies, 50) * 1000:>9.0f}"
             f"{percentile(latencies, 99) * 1000:>9.0f}{sum(result.failures.values()):>8}"
-            f"{rate / api_rate:>9.0%}"
+            f"{rate / api_rate:>9.0%}{server_cpu}"
         )
+    print(f"load average {os.getloadavg()[0]:.1f}")
     stored = stored_orders(url)
     expected = {"bench": args.warmup + args.orders, "shopify": args.warmup + 2 * args.orders}
     print(f"orders stored (warm-up included): {dict(stored)}, expected {expected}")

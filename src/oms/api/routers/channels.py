@@ -173,7 +173,7 @@ async def _placed(app: AppState, submission: Submission) -> PlacedOrder | OmsErr
     meanwhile when it may be (``app.intake``, on the event loop), else alone in a worker
     thread; a refusal is returned, for the use case to log and raise."""
     try:
-        if groupable(submission.command, submission.idempotency_key):
+        if groupable(submission.command, submission.idempotency_key, app.gateways):
             return await app.intake.place(submission)
         return await run_in_threadpool(
             place_alone, app.uow_factory, app.gateways, app.geocoder, submission

@@ -1,5 +1,6 @@
-"""The channel intake use case with the fake store and in-memory connections, on the real
-intake (SQLite and PostgreSQL): once per order, copies applied in the store's order."""
+"""The channel intake use case with the fake store and connections in the database, on
+the real intake (SQLite and PostgreSQL): once per order, copies applied in the store's
+order; a created order's copy and sync log entry commit with it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from uuid import UUID
 
 import pytest
 
-from oms.adapters.memory.channels import FakeSalesChannel, InMemoryChannelRepository
+from oms.adapters.channels.credentials import FernetCipher
+from oms.adapters.db.repositories.channels import SqlChannelRepository
+from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.adapters.memory.channels import FakeSalesChannel
 from oms.adapters.payments.registry import gateway_named
 from oms.domain.channels import ChannelHealth, ChannelKind, SyncOutcome
 from oms.domain.errors import InvalidRequest
@@ -39,6 +43,11 @@ def stocked(uow_factory: UnitOfWorkFactory, tenant_id: UUID) -> UUID:
     return tenant_id
 
 
+def _channels(uow_factory: UnitOfWorkFactory) -> SqlChannelRepository:
+    assert isinstance(uow_factory, SqlUnitOfWorkFactory)
+    return SqlChannelRepository(uow_factory.engine, FernetCipher("channel-orders-test-key"))
+
+
 def copy_of(channel: str, *, minutes: int, paid: bool = False, sku: str = "MUG") -> ChannelOrder:
     return ChannelOrder(
         external_id="1001",
@@ -58,7 +67,7 @@ def copy_of(channel: str, *, minutes: int, paid: bool = False, sku: str = "MUG")
 def test_copies_are_one_order_applied_newest_last(
     uow_factory: UnitOfWorkFactory, stocked: UUID
 ) -> None:
-    channels = InMemoryChannelRepository()
+    channels = _channels(uow_factory)
     connection = create_channel(
         channels=channels,
         tenant_id=stocked,
@@ -97,7 +106,7 @@ def test_copies_are_one_order_applied_newest_last(
 def test_an_order_of_unknown_skus_only_is_taken_and_held(
     uow_factory: UnitOfWorkFactory, stocked: UUID
 ) -> None:
-    channels = InMemoryChannelRepository()
+    channels = _channels(uow_factory)
     connection = create_channel(
         channels=channels,
         tenant_id=stocked,
@@ -126,7 +135,7 @@ def test_an_order_of_unknown_skus_only_is_taken_and_held(
 
 
 def test_a_refused_order_is_logged_as_failed(uow_factory: UnitOfWorkFactory, stocked: UUID) -> None:
-    channels = InMemoryChannelRepository()
+    channels = _channels(uow_factory)
     connection = create_channel(
         channels=channels,
         tenant_id=stocked,

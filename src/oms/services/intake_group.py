@@ -43,7 +43,7 @@ from uuid import UUID
 from oms.domain.errors import InsufficientStock, OmsError
 from oms.domain.orders import Actor
 from oms.services import intake
-from oms.services.intake import PlacedOrder, PlaceOrder
+from oms.services.intake import OnCreated, PlacedOrder, PlaceOrder
 from oms.services.intake_snapshot import GroupSnapshot, NotGroupable
 from oms.services.payment_gateway import PaymentGateway
 from oms.services.payments import GatewayProvider
@@ -69,6 +69,9 @@ class Submission:
     at: datetime
     idempotency_key: str | None = None
     fingerprint: str = ""
+    # What the caller writes beside the order if it is created, in the same transaction
+    # (the group's when grouped): a store's copy and sync log entry.
+    on_created: OnCreated | None = None
 
 
 Outcome = PlacedOrder | Exception
@@ -169,6 +172,7 @@ def place_alone(
         idempotency_key=submission.idempotency_key,
         fingerprint=submission.fingerprint,
         at=submission.at,
+        on_created=submission.on_created,
     )
 
 
@@ -236,5 +240,14 @@ def _place_together(
                 raise _WriteFailed from error
             if not wrote:
                 raise TransientStorageError("the database moved while the group was placed")
+            try:
+                for s, outcome in zip(submissions, results, strict=True):
+                    created = isinstance(outcome, PlacedOrder) and outcome.created
+                    if s.on_created is not None and created:
+                        s.on_created(uow, cast(PlacedOrder, outcome))
+            except TransientStorageError:
+                raise
+            except Exception as error:
+                raise _WriteFailed from error
             uow.commit()
     return results

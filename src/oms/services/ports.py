@@ -43,6 +43,7 @@ from oms.domain.tracking import TrackingEvent
 if TYPE_CHECKING:  # they name UnitOfWork in turn
     from oms.services.analytics import AnalyticsRepository
     from oms.services.billing import BillingRepository
+    from oms.services.channels import ChannelIntakeRepository
     from oms.services.dashboard import DashboardRepository
     from oms.services.deliveries import DeliveryRepository
     from oms.services.demand import DemandRepository
@@ -772,6 +773,8 @@ class UnitOfWork(Protocol):
     def analytics(self) -> AnalyticsRepository: ...
     @property
     def stock_changes(self) -> StockChangeRepository: ...
+    @property
+    def channel_intake(self) -> ChannelIntakeRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -59,6 +59,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--only-inventory", action="store_true", help="products and inventory phases only"
     )
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--database", default=DB, help="the bench's own database (re-created)")
     return parser.parse_args(argv)
 
 
@@ -92,8 +93,8 @@ def order_rows(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    url = database_url(args.pg_url, DB)
-    recreate_database(args.pg_url, DB)
+    url = database_url(args.pg_url, args.database)
+    recreate_database(args.pg_url, args.database)
     env = {**os.environ, "OMS_DATABASE_URL": url}
     run_oms(["db", "upgrade"], env)
     tenant = json.loads(run_oms(["tenant", "create", "--name", "bench imports", "--json"], env))
@@ -126,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def run(kind: ImportKind, data: bytes) -> tuple[ImportSummary, float]:
         source = CsvSource(io.BytesIO(data))
-        meter = CpuMeter(server_group=-1, database=DB)
+        meter = CpuMeter(server_group=-1, database=args.database)
         meter.start()
         began = time.perf_counter()
         summary = import_rows(
@@ -309,7 +310,7 @@ def pos_latency(client: object, api_key: str, args: argparse.Namespace) -> None:
 
     for n in range(30):
         sale(f"warm-{n}")
-    meter = CpuMeter(server_group=-1, database=DB)
+    meter = CpuMeter(server_group=-1, database=args.database)
     meter.start()
     times = sorted(sale(f"R-{n}") for n in range(args.sales))
     used = meter.stop()

@@ -242,8 +242,7 @@ class GroupSnapshot:
                 return False  # a customer taken for new was stored meanwhile
         if not self.uow.orders.add_all(self.kept_orders):
             return False
-        for fo in self.kept_fulfilment:
-            self.uow.fulfilment.add(fo)
+        self.uow.fulfilment.add_many(self.kept_fulfilment)
         return True
 
     def entry(self, tenant_id: UUID, sku: str, location_id: UUID) -> _Stock | None:

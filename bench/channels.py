@@ -19,11 +19,14 @@ What it does, in one run on PostgreSQL:
      tests/fixtures/shopify/orders_create.json, ``financial_status`` pending, signed with
      the channel's secret (answers 200);
    - ``shopify paid``: the same with ``financial_status`` paid (the payment is recorded in
-     the intake's transaction, and an order with a payment is placed alone, not in a group).
+     the intake's transaction through the ``manual`` gateway, which calls nothing outside
+     the database, so the order is placed in a group and released there).
 4. Checks that every measured order is stored once, stops the server.
 
 It prints orders/s of each phase (2xx only, over the phase's wall time), p50/p99 latency,
-errors, and each Shopify phase's rate as a share of the API's. It asserts nothing.
+errors, each Shopify phase's rate as a share of the API's, and the CPU per order of the
+server's processes and of the PostgreSQL backends of its database (``/proc``), which a
+loaded machine disturbs much less than the rates. It asserts nothing.
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ import uvloop
 sys.path.insert(0, str(Path(__file__).parent))
 
 from benchkit import (
+    CpuMeter,
+    CpuUse,
     KeepAlive,
     api_headers,
     database_url,
@@ -125,7 +130,9 @@ async def post_webhooks(
     return await send_all(base, requests, clients=clients, done=200)
 
 
-async def run(args: argparse.Namespace, base: str, api_key: str) -> dict[str, PhaseResult]:
+async def run(
+    args: argparse.Namespace, base: str, api_key: str, meter: CpuMeter
+) -> dict[str, tuple[PhaseResult, CpuUse | None]]:
     rng = random.Random(args.seed)
     skus = [f"SKU-{n:05d}" for n in range(args.skus)]
     locations, products, adjustments = catalogue_bodies(skus)
@@ -135,6 +142,10 @@ async def run(args: argparse.Namespace, base: str, api_key: str) -> dict[str, Ph
         ("stock", "/v1/inventory/adjustments", adjustments),
     ):
         done = await post_all(base, api_key, path, bodies, clients=SETUP_CONCURRENCY)
+        if what == "stock" and set(done.failures) == {"ConnectionError"}:
+            # A loaded machine drops a few keep-alive connections: ample stock remains.
+            print(f"stock: {len(bodies) - done.ok} of {len(bodies)} adjustments lost, going on")
+            continue
         require_all_created(what, done, len(bodies))
     async with httpx.AsyncClient(base_url=base, headers=api_headers(api_key)) as http:
         answer = await http.post(
@@ -159,12 +170,16 @@ async def run(args: argparse.Namespace, base: str, api_key: str) -> dict[str, Ph
     await post_webhooks(
         base, hook, shopify_bodies(rng, skus, 10**9, args.warmup, "paid"), clients=args.clients
     )
-    results: dict[str, PhaseResult] = {}
+    results: dict[str, tuple[PhaseResult, CpuUse | None]] = {}
     api = order_bodies(rng, skus, "order", args.orders)
-    results["api"] = await post_all(base, api_key, "/v1/orders", api, clients=args.clients)
+    meter.start()
+    done = await post_all(base, api_key, "/v1/orders", api, clients=args.clients)
+    results["api"] = (done, meter.stop())
     for offset, status in ((0, "pending"), (args.orders, "paid")):
         bodies = shopify_bodies(rng, skus, offset, args.orders, status)
-        results[f"shopify {status}"] = await post_webhooks(base, hook, bodies, clients=args.clients)
+        meter.start()
+        done = await post_webhooks(base, hook, bodies, clients=args.clients)
+        results[f"shopify {status}"] = (done, meter.stop())
     return results
 
 
@@ -185,6 +200,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--skus", type=int, default=500, help="products in the catalogue")
     parser.add_argument("--warmup", type=int, default=300, help="orders of each kind first")
     parser.add_argument("--seed", type=int, default=20_261_207, help="RNG seed")
+    parser.add_argument("--database", default=DB, help="the bench's own database (re-created)")
     parser.add_argument(
         "--pg-url",
         default="postgresql://postgres@127.0.0.1:5432/postgres",
@@ -198,30 +214,37 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    url = database_url(args.pg_url, DB)
+    url = database_url(args.pg_url, args.database)
     env = {**os.environ, "OMS_DATABASE_URL": url}
-    recreate_database(args.pg_url, DB)
+    recreate_database(args.pg_url, args.database)
     run_oms(["db", "upgrade"], env)
     tenant = json.loads(run_oms(["tenant", "create", "--name", "Bench merchant", "--json"], env))
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_server(env, port, args.workers)
     try:
-        asyncio.run(wait_ready(base, server))
-        results = uvloop.run(run(args, base, tenant["api_key"]))
+        asyncio.run(wait_ready(base, server, timeout=180))
+        meter = CpuMeter(server_group=server.pid, database=args.database)
+        results = uvloop.run(run(args, base, tenant["api_key"], meter))
     finally:
         stop_server(server)
-    api_rate = results["api"].ok / results["api"].elapsed
+    api_rate = results["api"][0].ok / results["api"][0].elapsed
     print(f"\n{args.orders} orders per phase, {args.clients} clients, {args.workers} workers")
-    print(f"{'phase':<18}{'orders/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs api':>9}")
-    for phase, result in results.items():
+    print(
+        f"{'phase':<18}{'orders/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'vs api':>9}"
+        f"{'CPU ms/order: server':>23}{'PostgreSQL':>12}"
+    )
+    for phase, (result, cpu) in results.items():
         rate = result.ok / result.elapsed if result.elapsed else 0.0
         latencies = sorted(result.latencies)
+        per = 1000 / max(result.ok, 1)
+        server_cpu = f"{cpu.server * per:>23.2f}{cpu.postgres * per:>12.2f}" if cpu else ""
         print(
             f"{phase:<18}{rate:>10.1f}{percentile(latencies, 50) * 1000:>9.0f}"
             f"{percentile(latencies, 99) * 1000:>9.0f}{sum(result.failures.values()):>8}"
-            f"{rate / api_rate:>9.0%}"
+            f"{rate / api_rate:>9.0%}{server_cpu}"
         )
+    print(f"load average {os.getloadavg()[0]:.1f}")
     stored = stored_orders(url)
     expected = {"bench": args.warmup + args.orders, "shopify": args.warmup + 2 * args.orders}
     print(f"orders stored (warm-up included): {dict(stored)}, expected {expected}")

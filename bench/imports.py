@@ -64,7 +64,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile", default="", help="write a cProfile of the first inventory import here"
     )
-    parser.add_argument("--db", default=DB, help="the database the bench creates (and keeps)")
+    parser.add_argument(
+        "--database", "--db", default=DB, help="the database the bench creates (and keeps)"
+    )
     return parser.parse_args(argv)
 
 
@@ -98,8 +100,8 @@ def order_rows(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    url = database_url(args.pg_url, args.db)
-    recreate_database(args.pg_url, args.db)
+    url = database_url(args.pg_url, args.database)
+    recreate_database(args.pg_url, args.database)
     env = {**os.environ, "OMS_DATABASE_URL": url}
     run_oms(["db", "upgrade"], env)
     tenant = json.loads(run_oms(["tenant", "create", "--name", "bench imports", "--json"], env))
@@ -139,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             profiled = True
             profiler = cProfile.Profile()
             profiler.enable()
-        meter = CpuMeter(server_group=-1, database=args.db)
+        meter = CpuMeter(server_group=-1, database=args.database)
         meter.start()
         began = time.perf_counter()
         summary = import_rows(
@@ -334,7 +336,7 @@ def pos_latency(client: object, api_key: str, args: argparse.Namespace) -> None:
 
     for n in range(30):
         sale(f"warm-{n}")
-    meter = CpuMeter(server_group=-1, database=args.db)
+    meter = CpuMeter(server_group=-1, database=args.database)
     meter.start()
     times = sorted(sale(f"R-{n}") for n in range(args.sales))
     used = meter.stop()

@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from starlette.types import Message, Receive, Scope, Send
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.adapters.payments import gateway_named
 from oms.api.app import create_app
 from oms.api.intake_lane import IntakeLane
 from oms.api.schemas.orders import OrderCreate
@@ -248,6 +249,7 @@ async def _through_lane(
         settings=SimpleNamespace(max_body_bytes=100, max_order_lines=5),
         key_cache={"k": (float("inf"), tenant)},
         intake=SimpleNamespace(place=refuse),
+        gateways=gateway_named,
     )
     scope = {
         "type": "http",

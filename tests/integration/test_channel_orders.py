@@ -1,21 +1,30 @@
-"""The channel intake use case with the fake store and in-memory connections, on the real
-intake (SQLite and PostgreSQL): once per order, copies applied in the store's order."""
+"""The channel intake use case with the fake store and connections in the database, on
+the real intake (SQLite and PostgreSQL): once per order, copies applied in the store's
+order; a created order's copy and sync log entry commit with it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any, Self
 from uuid import UUID
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import DataError
 
-from oms.adapters.memory.channels import FakeSalesChannel, InMemoryChannelRepository
+from oms.adapters.channels.credentials import FernetCipher
+from oms.adapters.db.repositories.channels import SqlChannelRepository
+from oms.adapters.db.tables import channel_orders
+from oms.adapters.db.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from oms.adapters.memory.channels import FakeSalesChannel
 from oms.adapters.payments.registry import gateway_named
 from oms.domain.channels import ChannelHealth, ChannelKind, SyncOutcome
 from oms.domain.errors import InvalidRequest
 from oms.domain.orders import Actor
 from oms.domain.status import OrderStatus, PaymentStatus
-from oms.services.channel_orders import receive_order
+from oms.services.channel_orders import receive_order, submission_of
 from oms.services.channels import (
     ChannelOrder,
     RemotePayment,
@@ -23,7 +32,7 @@ from oms.services.channels import (
     sync_log,
 )
 from oms.services.intake import ChannelPayment, LineRequest, PlaceOrder
-from oms.services.intake_group import place_alone
+from oms.services.intake_group import place_alone, place_group
 from oms.services.ports import UnitOfWorkFactory
 from tests.builders import add_location, add_product, set_stock
 
@@ -37,6 +46,11 @@ def stocked(uow_factory: UnitOfWorkFactory, tenant_id: UUID) -> UUID:
     add_product(uow_factory, tenant_id, "MUG")
     set_stock(uow_factory, tenant_id, "MUG", "MAIN", 10)
     return tenant_id
+
+
+def _channels(uow_factory: UnitOfWorkFactory) -> SqlChannelRepository:
+    assert isinstance(uow_factory, SqlUnitOfWorkFactory)
+    return SqlChannelRepository(uow_factory.engine, FernetCipher("channel-orders-test-key"))
 
 
 def copy_of(channel: str, *, minutes: int, paid: bool = False, sku: str = "MUG") -> ChannelOrder:
@@ -58,7 +72,7 @@ def copy_of(channel: str, *, minutes: int, paid: bool = False, sku: str = "MUG")
 def test_copies_are_one_order_applied_newest_last(
     uow_factory: UnitOfWorkFactory, stocked: UUID
 ) -> None:
-    channels = InMemoryChannelRepository()
+    channels = _channels(uow_factory)
     connection = create_channel(
         channels=channels,
         tenant_id=stocked,
@@ -97,7 +111,7 @@ def test_copies_are_one_order_applied_newest_last(
 def test_an_order_of_unknown_skus_only_is_taken_and_held(
     uow_factory: UnitOfWorkFactory, stocked: UUID
 ) -> None:
-    channels = InMemoryChannelRepository()
+    channels = _channels(uow_factory)
     connection = create_channel(
         channels=channels,
         tenant_id=stocked,
@@ -126,7 +140,7 @@ def test_an_order_of_unknown_skus_only_is_taken_and_held(
 
 
 def test_a_refused_order_is_logged_as_failed(uow_factory: UnitOfWorkFactory, stocked: UUID) -> None:
-    channels = InMemoryChannelRepository()
+    channels = _channels(uow_factory)
     connection = create_channel(
         channels=channels,
         tenant_id=stocked,
@@ -157,3 +171,63 @@ def test_a_refused_order_is_logged_as_failed(uow_factory: UnitOfWorkFactory, sto
     found = channels.get(stocked, connection.id)
     assert found is not None
     assert found.health is ChannelHealth.FAILING
+
+
+def test_a_store_order_s_copy_and_log_commit_with_its_group_or_not_at_all(
+    uow_factory: UnitOfWorkFactory, stocked: UUID
+) -> None:
+    """Paid copies of three store orders placed as a group whose write fails: the group
+    rolls back (its copies' records and log entries with it), each goes alone, and each
+    order has exactly one copy record and one log entry; the order at fault has none."""
+    assert isinstance(uow_factory, SqlUnitOfWorkFactory)
+    engine = uow_factory.engine
+    channels = _channels(uow_factory)
+    connection = create_channel(
+        channels=channels,
+        tenant_id=stocked,
+        kind=ChannelKind.API,
+        name="fake store",
+        settings={},
+        credentials={},
+        at=AT,
+    )
+
+    class FailingUnitOfWork(SqlUnitOfWork):
+        def __enter__(self) -> Self:
+            inside = super().__enter__()
+            add_all = inside.orders.add_all
+
+            def failing(entries: Any) -> bool:
+                if len(entries) > 1:
+                    raise DataError("INSERT INTO orders ...", {}, Exception("refused"))
+                return add_all(entries)
+
+            inside.orders.add_all = failing  # type: ignore[method-assign]
+            return inside
+
+    def failing_factory(*, readonly: bool = False) -> SqlUnitOfWork:
+        return FailingUnitOfWork(engine, readonly=readonly)
+
+    copies = []
+    for n in range(3):
+        paid = copy_of(connection.order_channel, minutes=0, paid=True)
+        external = f"20{n}"
+        copies.append(
+            replace(paid, external_id=external, command=replace(paid.command, external_id=external))
+        )
+    submissions = [
+        submission_of(connection, c, operation="webhook", actor=STORE, at=AT) for c in copies
+    ]
+
+    outcomes = place_group(
+        uow_factory=failing_factory, gateways=gateway_named, geocoder=None, submissions=submissions
+    )
+
+    assert [type(o).__name__ for o in outcomes] == ["PlacedOrder"] * 3
+    entries = sync_log(channels=channels, tenant_id=stocked, channel_id=connection.id, limit=10)
+    assert sorted(e.external_id or "" for e in entries) == ["200", "201", "202"]
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(channel_orders.c.external_id).where(channel_orders.c.tenant_id == stocked)
+        ).all()
+    assert sorted(r.external_id for r in stored) == ["200", "201", "202"]

@@ -50,6 +50,8 @@ from tests.builders import (
     set_stock,
 )
 
+AUTHORIZED = intake.ChannelPayment(gateway="manual")  # a channel's hold, reported
+CARD = intake.ChannelPayment(gateway="test", token="tok_approve")  # a processor's call
 SKUS = ("RED", "BLUE", "GREEN", "KIT")  # KIT: a bundle of one RED and two BLUE
 
 
@@ -126,7 +128,18 @@ def _view(order: Order) -> dict[str, Any]:
         "risk": order.risk,
         "customer": order.customer.email,
         "events": [e.type for e in order.events],
+        "payments": [(p.kind, p.amount, p.outcome, p.gateway) for p in order.payments],
     }
+
+
+def _fulfilment(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID, order_id: UUID) -> list[Any]:
+    """The order's fulfilment orders as stored, without ids and times."""
+    with uow_factory() as uow:
+        found = uow.fulfilment.for_order(tenant_id, order_id)
+    return sorted(
+        (fo.location_code, fo.status, sorted((ln.sku, ln.quantity) for ln in fo.lines))
+        for fo in found
+    )
 
 
 def _stock(uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID) -> dict[str, tuple[int, int]]:
@@ -151,6 +164,9 @@ _order = st.fixed_dictionaries(
         "backorder": st.booleans(),
         "email": st.sampled_from(["ann@example.com", "Bob@Example.com", "cy@example.com", None]),
         "external": st.sampled_from([None, "x1", "x2"]),
+        # A channel's reported payment (``manual`` records only: grouped, released at once
+        # when clean) or a card's (``test`` calls out: placed alone).
+        "payment": st.sampled_from([None, PAID, AUTHORIZED, CARD]),
     }
 )
 
@@ -179,7 +195,7 @@ def test_a_group_places_orders_as_placing_them_one_by_one_would(
             allow_backorder=o["backorder"],
             email=o["email"],
             external_id=o["external"],
-            payment=None,
+            payment=o["payment"],
         )
         for o in orders
     ]
@@ -199,7 +215,8 @@ def test_a_group_places_orders_as_placing_them_one_by_one_would(
         except (InsufficientStock, InvalidRequest) as error:
             expected[i] = type(error).__name__
         else:
-            expected[i] = (placed.created, placed.order.number, _view(placed.order))
+            fulfilment = _fulfilment(uow_factory, one_by_one, placed.order.id)
+            expected[i] = (placed.created, placed.order.number, (_view(placed.order), fulfilment))
     # Only orders refused for want of stock (decided again alone) and later copies of an
     # external id leave the group.
     copies = sum(
@@ -208,7 +225,9 @@ def test_a_group_places_orders_as_placing_them_one_by_one_would(
         if c.external_id and c.external_id in {d.external_id for d in commands[:i]}
     )
     refused = sum(1 for e in expected.values() if e == "InsufficientStock")
-    assert len(sent_alone) <= refused + copies
+    cards = sum(1 for c in commands if c.payment is CARD)
+    lone = 1 if len(commands) - cards == 1 else 0  # a group of one is placed alone
+    assert len(sent_alone) <= refused + copies + cards + lone
     got: dict[int, Any] = {}
     for i, outcome in enumerate(outcomes):
         if isinstance(outcome, Exception):
@@ -218,7 +237,8 @@ def test_a_group_places_orders_as_placing_them_one_by_one_would(
                 uow_factory=uow_factory, tenant_id=grouped, order_id=outcome.order.id
             )
             assert _view(stored) == _view(outcome.order)
-            got[i] = (outcome.created, outcome.order.number, _view(stored))
+            fulfilment = _fulfilment(uow_factory, grouped, stored.id)
+            got[i] = (outcome.created, outcome.order.number, (_view(stored), fulfilment))
     # Numbers: unique and rising in the group's order, perhaps with gaps (numbers the
     # group drew for orders that then went alone are not used).
     numbers = [got[i][1] for i in kept + sent_alone if isinstance(got[i], tuple) and got[i][0]]
@@ -235,7 +255,7 @@ def test_orders_the_group_cannot_answer_are_placed_alone_in_the_same_call(
     _world(uow_factory, tenant_id, {"RED": 10, "BLUE": 10})
     submissions = [
         _submit(tenant_id, order_of(("RED", 1), payment=None, external_id="plain")),
-        _submit(tenant_id, order_of(("RED", 1), payment=PAID)),  # a gateway call
+        _submit(tenant_id, order_of(("RED", 1), payment=CARD)),  # a gateway that calls out
         _submit(tenant_id, order_of(("BLUE", 1), payment=None), key="key-1"),  # a key
         _submit(tenant_id, order_of(("NOPE", 1), payment=None)),  # invalid
         _submit(tenant_id, order_of(("BLUE", 50), payment=None, allow_backorder=False)),
@@ -250,7 +270,7 @@ def test_orders_the_group_cannot_answer_are_placed_alone_in_the_same_call(
     assert first.created
     assert isinstance(paid, PlacedOrder)
     assert paid.created
-    assert paid.order.payment_status == "paid"
+    assert paid.order.payment_status == "authorized"
     assert isinstance(keyed, PlacedOrder)
     assert keyed.created
     assert isinstance(invalid, InvalidRequest)

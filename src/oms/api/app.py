@@ -59,6 +59,7 @@ from oms.api.routers import (
 from oms.api.routers import inbound as inbound_routes
 from oms.config import Environment, Settings
 from oms.domain import zip_areas
+from oms.services.channel_cache import CachedChannels
 from oms.services.intake_group import Outcome, Submission, place_group
 from oms.web import customer_returns
 from oms.web.pages import PageClock
@@ -266,7 +267,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(channels.store_router)
     app.state.channels = channels.ChannelState(
-        channels=channel_repository(settings, engine), adapters=sales_channel_of
+        channels=CachedChannels(channel_repository(settings, engine)), adapters=sales_channel_of
     )
     install_public_pages(
         app,

@@ -92,7 +92,7 @@ class IntakeLane:
             submission = order_submission(order, caller, settings, None)
         except (ValidationError, InvalidRequest):
             return None
-        return submission if groupable(submission.command, None) else None
+        return submission if groupable(submission.command, None, state.gateways) else None
 
 
 def _plain_headers(scope: Scope, limit: int) -> str | None:

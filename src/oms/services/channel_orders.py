@@ -8,6 +8,11 @@
       (placed or released) and cancellation
         -> sync log entry; the connection's health
 
+A copy that creates its order writes the order's copy (``channel_orders``) and its sync
+log entry in the intake's own transaction (the group's, when grouped: see
+``submission_of``), so a new order costs no transaction of its own beyond the intake's.
+Copies of a known order, and refusals, are written in transactions of their own.
+
 Copies of one order arrive duplicated and out of order. The stored ``updated_at`` of the
 last copy applied decides: a copy no newer than it changes nothing (``advance_order`` is one
 conditional statement, so of two equal copies at once only one applies).
@@ -26,6 +31,7 @@ from oms.domain.orders import Actor, Order
 from oms.domain.payments import PaymentKind
 from oms.domain.status import OrderStatus
 from oms.services.channels import (
+    HEALTH_AFTER,
     ChannelOrder,
     ChannelRepository,
     PayloadRefused,
@@ -33,15 +39,23 @@ from oms.services.channels import (
     SalesChannel,
     StoreUnavailable,
     log_sync,
+    sync_entry,
 )
 from oms.services.holds import place_hold, release_hold
 from oms.services.intake import PlacedOrder
 from oms.services.intake_group import Submission
 from oms.services.orders import cancel_order
 from oms.services.payments import GatewayProvider, PaymentRequest, pay
-from oms.services.ports import UnitOfWorkFactory
+from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 
-__all__ = ["BackfillReport", "PlaceSubmission", "Received", "backfill_orders", "receive_order"]
+__all__ = [
+    "BackfillReport",
+    "PlaceSubmission",
+    "Received",
+    "backfill_orders",
+    "receive_order",
+    "submission_of",
+]
 
 # Places one submission as POST /v1/orders would (the API passes its intake; tests pass
 # ``intake_group.place_alone`` bound to their unit of work).
@@ -160,6 +174,47 @@ def _mirror_hold(
     return order
 
 
+def submission_of(
+    connection: ChannelConnection,
+    incoming: ChannelOrder,
+    *,
+    operation: str,
+    actor: Actor,
+    at: datetime,
+) -> Submission:
+    """The intake's submission of a store's copy: if it creates the order, the copy's
+    ``updated_at`` and the sync log entry are written in the same transaction."""
+
+    def record(uow: UnitOfWork, placed: PlacedOrder) -> None:
+        order = placed.order
+        uow.channel_intake.advance_order(
+            connection.tenant_id,
+            connection.id,
+            incoming.external_id,
+            order_id=order.id,
+            updated_at=incoming.updated_at,
+        )
+        entry = sync_entry(
+            connection=connection,
+            direction=SyncDirection.INBOUND,
+            operation=operation,
+            outcome=SyncOutcome.OK,
+            at=at,
+            detail=_detail(True, True, order),
+            external_id=incoming.external_id,
+            order_id=order.id,
+        )
+        uow.channel_intake.log(connection.tenant_id, entry, HEALTH_AFTER[SyncOutcome.OK])
+
+    return Submission(
+        tenant_id=connection.tenant_id,
+        command=incoming.command,
+        actor=actor,
+        at=at,
+        on_created=record,
+    )
+
+
 def receive_order(
     *,
     channels: ChannelRepository,
@@ -174,22 +229,22 @@ def receive_order(
 ) -> Received:
     """Place a store's order once; apply a copy newer than the last applied; log it.
 
-    A refusal of the intake (422, 409) is logged as failed and raised again.
+    A refusal of the intake (422, 409) is logged as failed and raised again. ``place``
+    takes ``submission_of``'s submission (whose writes come with a created order).
     """
-    submission = Submission(
-        tenant_id=connection.tenant_id, command=incoming.command, actor=actor, at=at
-    )
+    submission = submission_of(connection, incoming, operation=operation, actor=actor, at=at)
     try:
         placed = place(submission)
         order = placed.order
-        newer = channels.advance_order(
+        # A created order's copy was recorded with it (``submission_of``).
+        newer = placed.created or channels.advance_order(
             connection.tenant_id,
             connection.id,
             incoming.external_id,
             order_id=order.id,
             updated_at=incoming.updated_at,
         )
-        if placed.created or newer:
+        if newer:
             order = _apply_update(
                 uow_factory=uow_factory,
                 gateways=gateways,
@@ -210,7 +265,10 @@ def receive_order(
             external_id=incoming.external_id,
         )
         raise
-    applied = placed.created or newer
+    applied = newer
+    if placed.created and order is placed.order:
+        return Received(order=order, created=True, applied=True)  # logged with the order
+    # Created and then changed by the copy (cancelled or held in the store): logged again.
     log_sync(
         channels=channels,
         connection=connection,
@@ -218,7 +276,7 @@ def receive_order(
         operation=operation,
         outcome=SyncOutcome.OK if applied else SyncOutcome.IGNORED,
         at=at,
-        detail=_detail(placed.created, applied, order),
+        detail=_detail(False, applied, order),
         external_id=incoming.external_id,
         order_id=order.id,
     )

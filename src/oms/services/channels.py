@@ -33,6 +33,7 @@ from oms.services.intake import PlaceOrder
 
 __all__ = [
     "ChannelChanges",
+    "ChannelIntakeRepository",
     "ChannelOrder",
     "ChannelRepository",
     "CredentialCipher",
@@ -46,6 +47,7 @@ __all__ = [
     "get_channel",
     "list_channels",
     "log_sync",
+    "sync_entry",
     "sync_log",
     "update_channel",
 ]
@@ -188,6 +190,24 @@ class ChannelRepository(Protocol):
         ...
 
 
+class ChannelIntakeRepository(Protocol):
+    """``ChannelRepository``'s writes for an order the intake places, in the unit of work's
+    transaction (the intake's, or its group's): the order's copy and its sync log entry
+    commit with the order, or not at all."""
+
+    def advance_order(
+        self,
+        tenant_id: UUID,
+        channel_id: UUID,
+        external_id: str,
+        *,
+        order_id: UUID,
+        updated_at: datetime,
+    ) -> bool: ...
+
+    def log(self, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None) -> None: ...
+
+
 @dataclass(frozen=True)
 class ChannelChanges:
     """A PATCH: fields given are changed, None ones are left as they are."""
@@ -322,7 +342,37 @@ def log_sync(
     order_id: UUID | None = None,
 ) -> SyncEntry:
     """Append to the connection's sync log; a success makes it healthy, a failure failing."""
-    entry = SyncEntry(
+    entry = sync_entry(
+        connection=connection,
+        direction=direction,
+        operation=operation,
+        outcome=outcome,
+        at=at,
+        detail=detail,
+        external_id=external_id,
+        order_id=order_id,
+    )
+    channels.log(connection.tenant_id, entry, HEALTH_AFTER.get(outcome))
+    return entry
+
+
+# What an entry's outcome makes the connection's health (an ignored copy changes nothing).
+HEALTH_AFTER = {SyncOutcome.OK: ChannelHealth.HEALTHY, SyncOutcome.FAILED: ChannelHealth.FAILING}
+
+
+def sync_entry(
+    *,
+    connection: ChannelConnection,
+    direction: SyncDirection,
+    operation: str,
+    outcome: SyncOutcome,
+    at: datetime,
+    detail: str | None = None,
+    external_id: str | None = None,
+    order_id: UUID | None = None,
+) -> SyncEntry:
+    """A new entry of the connection's sync log."""
+    return SyncEntry(
         id=new_id(),
         channel_id=connection.id,
         at=at,
@@ -333,12 +383,6 @@ def log_sync(
         external_id=external_id,
         order_id=order_id,
     )
-    health = {
-        SyncOutcome.OK: ChannelHealth.HEALTHY,
-        SyncOutcome.FAILED: ChannelHealth.FAILING,
-    }.get(outcome)
-    channels.log(connection.tenant_id, entry, health)
-    return entry
 
 
 def sync_log(

@@ -24,6 +24,7 @@ SQLite's writers never overlap).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -75,7 +76,7 @@ from oms.services.ports import (
 from oms.services.risk import assess_order
 from oms.services.routing import NO_GEOCODER, Geocoder
 
-__all__ = ["ChannelPayment", "LineRequest", "PlaceOrder", "PlacedOrder", "place_order"]
+__all__ = ["ChannelPayment", "LineRequest", "OnCreated", "PlaceOrder", "PlacedOrder", "place_order"]
 
 PLACE_ORDER = "place_order"
 
@@ -121,6 +122,10 @@ class PlacedOrder:
 
     order: Order
     created: bool
+
+
+# Writes of the caller's own beside a new order, in its transaction (``place_order``).
+OnCreated = Callable[[UnitOfWork, PlacedOrder], None]
 
 
 def _unknown_skus(
@@ -505,8 +510,12 @@ def place_order(
     fingerprint: str = "",
     at: datetime | None = None,
     geocoder: Geocoder | None = None,
+    on_created: OnCreated | None = None,
 ) -> PlacedOrder:
     """Take an order exactly once: verify, price, reserve, assess, hold or release it.
+
+    ``on_created`` writes what the caller keeps beside a new order (a channel's copy and
+    sync log entry) in the order's transaction, before its commit.
 
     The same ``(channel, external_id)`` or ``idempotency_key`` returns the first order,
     also when the copies arrive together; the same key with another ``fingerprint`` is
@@ -528,6 +537,8 @@ def place_order(
                 when,
             )
             if placed.created:
+                if on_created is not None:
+                    on_created(uow, placed)
                 uow.commit()
             return placed
 

@@ -16,9 +16,11 @@ per order. ``place_group`` places a group of orders in one transaction:
 The snapshot answers only what it can answer exactly as the database would in a
 transaction of the order's own. Anything else raises ``NotGroupable`` inside the order's
 placement, and that order is placed alone after the group, exactly as before: an
-Idempotency-Key, a channel payment, a discount code, a cart reservation, risk rules that
-count past orders, a location with a daily capacity, an order released at once, a gateway
-call of any kind. So is an order refused for want of stock (decided again on fresh
+Idempotency-Key, a payment through a gateway that calls out (``PaymentGateway.calls_out``:
+a card processor; the ``manual`` gateway of a channel's reported payment only records, so
+such a paid order groups, and is released with its fulfilment orders in the group), a
+discount code, a cart reservation, risk rules that count past orders, a location with a
+daily capacity. So is an order refused for want of stock (decided again on fresh
 figures), and a second copy of an external id within the group (placed alone, it finds
 the first). When writing finds that the database moved meanwhile (stock taken, an
 external id or a customer created by another transaction, a deadlock), the transaction
@@ -41,7 +43,7 @@ from uuid import UUID
 from oms.domain.errors import InsufficientStock, OmsError
 from oms.domain.orders import Actor
 from oms.services import intake
-from oms.services.intake import PlacedOrder, PlaceOrder
+from oms.services.intake import OnCreated, PlacedOrder, PlaceOrder
 from oms.services.intake_snapshot import GroupSnapshot, NotGroupable
 from oms.services.payment_gateway import PaymentGateway
 from oms.services.payments import GatewayProvider
@@ -67,24 +69,39 @@ class Submission:
     at: datetime
     idempotency_key: str | None = None
     fingerprint: str = ""
+    # What the caller writes beside the order if it is created, in the same transaction
+    # (the group's when grouped): a store's copy and sync log entry.
+    on_created: OnCreated | None = None
 
 
 Outcome = PlacedOrder | Exception
 
 
-def groupable(command: PlaceOrder, idempotency_key: str | None) -> bool:
+def groupable(command: PlaceOrder, idempotency_key: str | None, gateways: GatewayProvider) -> bool:
     """Whether an order may go in a group at all (the snapshot decides the rest).
 
-    Never one that calls a payment gateway or claims an Idempotency-Key: a group that
-    rolls back must not have acted outside the database.
+    Never one that calls a payment gateway reaching outside the database
+    (``PaymentGateway.calls_out``) or claims an Idempotency-Key: a group that rolls back
+    must not have acted outside the database. A payment through a gateway that only
+    records (``manual``: a channel's reported payment) may.
     """
     return (
         idempotency_key is None
-        and command.payment is None
+        and (command.payment is None or _records_only(gateways, command.payment.gateway))
+        and not command.payments  # store credit with another payment: placed alone
         and not command.discount_codes
         and command.reservation_id is None
         and command.store_location is None
     )
+
+
+def _records_only(gateways: GatewayProvider, name: str) -> bool:
+    """Whether the gateway ``name`` calls nothing outside the database (False when unknown:
+    placed alone, the order meets the error it deserves)."""
+    try:
+        return not gateways(name).calls_out
+    except OmsError:
+        return False
 
 
 def place_group(
@@ -101,14 +118,16 @@ def place_group(
     would have raised. ``on_writing`` is called once the group's orders are placed and its
     writes begin (what is left is mostly the database's work)."""
     outcomes: list[Outcome | None] = [None] * len(submissions)
-    together = [i for i, s in enumerate(submissions) if groupable(s.command, s.idempotency_key)]
+    together = [
+        i for i, s in enumerate(submissions) if groupable(s.command, s.idempotency_key, gateways)
+    ]
     alone = sorted(set(range(len(submissions))) - set(together))
     if len(together) == 1:  # a group of one costs more than placing it alone
         alone.extend(together)
     elif together:
         try:
             placed = _place_together(
-                uow_factory, geocoder, [submissions[i] for i in together], on_writing
+                uow_factory, gateways, geocoder, [submissions[i] for i in together], on_writing
             )
         except TransientStorageError as error:
             log.info("an intake group of %d went back one by one: %s", len(together), error)
@@ -154,21 +173,33 @@ def place_alone(
         idempotency_key=submission.idempotency_key,
         fingerprint=submission.fingerprint,
         at=submission.at,
+        on_created=submission.on_created,
     )
 
 
-def _no_gateway(name: str) -> PaymentGateway:
-    raise NotGroupable(f"payment gateway {name!r}")
+def _recording_gateways(gateways: GatewayProvider) -> GatewayProvider:
+    """``gateways`` as a group may use them: only those that call nothing outside the
+    database (NotGroupable for the others, and the order is placed alone)."""
+
+    def gateway(name: str) -> PaymentGateway:
+        found = gateways(name)
+        if found.calls_out:
+            raise NotGroupable(f"payment gateway {name!r}")
+        return found
+
+    return gateway
 
 
 def _place_together(
     uow_factory: UnitOfWorkFactory,
+    gateways: GatewayProvider,
     geocoder: Geocoder | None,
     submissions: Sequence[Submission],
     on_writing: Callable[[], None] | None = None,
 ) -> list[Outcome | None]:
     """Outcomes of the orders placed in the group; None for those to place alone."""
     results: list[Outcome | None] = [None] * len(submissions)
+    recording = _recording_gateways(gateways)
     with uow_factory() as uow:
         snapshot = GroupSnapshot(uow, [(s.tenant_id, s.command) for s in submissions])
         for k, s in enumerate(submissions):
@@ -176,7 +207,7 @@ def _place_together(
             try:
                 placed = intake.place_in(
                     cast(UnitOfWork, snapshot),
-                    _no_gateway,
+                    recording,
                     geocoder,
                     s.tenant_id,
                     s.command,
@@ -210,5 +241,14 @@ def _place_together(
                 raise _WriteFailed from error
             if not wrote:
                 raise TransientStorageError("the database moved while the group was placed")
+            try:
+                for s, outcome in zip(submissions, results, strict=True):
+                    created = isinstance(outcome, PlacedOrder) and outcome.created
+                    if s.on_created is not None and created:
+                        s.on_created(uow, cast(PlacedOrder, outcome))
+            except TransientStorageError:
+                raise
+            except Exception as error:
+                raise _WriteFailed from error
             uow.commit()
     return results

@@ -8,6 +8,11 @@ what the group's earlier orders took, or passed through to the real unit of work
 answer cannot depend on the group's own writes. Any other method raises ``NotGroupable``,
 and the order is placed alone. ``write`` then writes what the kept orders did, in the
 intake's lock order, and says whether the database still agreed.
+
+An order released at once (paid through a gateway that calls nothing outside the
+database, and clean) is saved a second time by the intake with its fulfilment orders
+(``persistence.save_order_changes``); in the snapshot that save folds into the order's
+one insert, and its fulfilment orders are written after the group's orders.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ from typing import Any, NoReturn
 from uuid import UUID
 
 from oms.domain.catalogue import Location, Product, unit_demand, weighed_by
+from oms.domain.fulfilment import FulfillmentOrder
 from oms.domain.ids import new_id
 from oms.domain.inventory import StockLevel
-from oms.domain.orders import Order
+from oms.domain.orders import Order, OrderEvent
+from oms.domain.payments import PaymentRecord
 from oms.services.intake import PlaceOrder
 from oms.services.ports import (
     CustomerRecord,
@@ -127,12 +134,17 @@ class GroupSnapshot:
         # What the kept orders did.
         self.kept_orders: list[tuple[Order, Sequence[OutboxMessage]]] = []
         self.kept_external: set[tuple[UUID, str, str]] = set()
+        self.kept_fulfilment: list[FulfillmentOrder] = []
         # What the order being placed did so far.
         self.tenant: UUID | None = None
         self.taking: list[_Stock] = []  # the rows it takes stock of
         self.counting: dict[tuple[UUID, str], _Customer] = {}
         self.numbered: list[int] = []
-        self.adding: tuple[Order, Sequence[OutboxMessage]] | None = None
+        self.adding: tuple[Order, list[OutboxMessage]] | None = None
+        # What its insert will write beside it: the events and payments the real add
+        # would have taken (and cleared), and the fulfilment orders of a release.
+        self.unwritten: tuple[list[OrderEvent], list[PaymentRecord]] = ([], [])
+        self.fulfilling: list[FulfillmentOrder] = []
         # The repositories the intake uses, as attributes (the intake reaches them a few
         # dozen times per order); any other is refused by __getattr__.
         self.tenants = _Tenants(self)
@@ -144,6 +156,8 @@ class GroupSnapshot:
         self.routing = _Routing(self)
         self.risk_rules = _RiskRules(self)
         self.inbound = _Inbound(self)
+        self.outbox = _Outbox(self)
+        self.fulfilment = _Fulfilment(self)
 
     def __getattr__(self, name: str) -> Any:
         raise NotGroupable(name)
@@ -157,6 +171,8 @@ class GroupSnapshot:
         self.counting.clear()
         self.numbered.clear()
         self.adding = None
+        self.unwritten = ([], [])
+        self.fulfilling = []
 
     def keep(self) -> None:
         for stock in self.taking:
@@ -166,7 +182,11 @@ class GroupSnapshot:
         self.known_customers.update(self.counting)
         if self.adding is not None:
             order = self.adding[0]
+            events, payments = self.unwritten
+            order.new_events[:0] = events
+            order.new_payments[:0] = payments
             self.kept_orders.append(self.adding)
+            self.kept_fulfilment.extend(self.fulfilling)
             if order.external_id is not None:
                 self.kept_external.add((order.tenant_id, order.channel, order.external_id))
         self._done()
@@ -220,7 +240,10 @@ class GroupSnapshot:
         for tenant_id, rows in sorted(tallies.items(), key=lambda item: str(item[0])):
             if self.uow.customers.record_orders(tenant_id, rows) != expected[tenant_id]:
                 return False  # a customer taken for new was stored meanwhile
-        return self.uow.orders.add_all(self.kept_orders)
+        if not self.uow.orders.add_all(self.kept_orders):
+            return False
+        self.uow.fulfilment.add_many(self.kept_fulfilment)
+        return True
 
     def entry(self, tenant_id: UUID, sku: str, location_id: UUID) -> _Stock | None:
         """The stock row read for the group, None when there is none; NotGroupable for a
@@ -461,5 +484,37 @@ class _Orders(_Part):
     def add(self, order: Order, *, outbox: Sequence[OutboxMessage] = ()) -> bool:
         if (order.tenant_id, order.channel, order.external_id) in self.s.kept_external:
             raise NotGroupable("a second copy of an order in the group")
-        self.s.adding = (order, tuple(outbox))
+        self.s.adding = (order, list(outbox))
+        self.s.unwritten = (list(order.new_events), list(order.new_payments))
+        order.new_events.clear()  # as the real add does: later saves write only what follows
+        order.new_payments.clear()
         return True
+
+    def save(self, order: Order) -> None:
+        """The order being added, saved again (released at once): folded into its insert."""
+        if self.s.adding is None or self.s.adding[0] is not order:
+            raise NotGroupable("orders.save of another order")
+        events, payments = self.s.unwritten
+        events.extend(order.new_events)
+        payments.extend(order.new_payments)
+        order.new_events.clear()
+        order.new_payments.clear()
+
+
+class _Outbox(_Part):
+    def add_many(self, tenant_id: UUID, messages: Sequence[OutboxMessage]) -> None:
+        if self.s.adding is None or self.s.adding[0].tenant_id != tenant_id:
+            raise NotGroupable("outbox.add_many beside no order")
+        self.s.adding[1].extend(messages)
+
+
+class _Fulfilment(_Part):
+    def for_order(self, tenant_id: UUID, order_id: UUID) -> list[FulfillmentOrder]:
+        if self.s.adding is None or self.s.adding[0].id != order_id:
+            raise NotGroupable("fulfilment of a stored order")
+        return []  # the order is new: none yet
+
+    def add(self, fo: FulfillmentOrder) -> None:
+        if self.s.adding is None or self.s.adding[0].id != fo.order_id:
+            raise NotGroupable("fulfilment beside no order")
+        self.s.fulfilling.append(fo)

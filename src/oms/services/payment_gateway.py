@@ -83,9 +83,16 @@ class GatewayCall:
 
 
 class PaymentGateway(Protocol):
-    """A payment gateway; ``name`` is what ``PaymentRecord.gateway`` stores."""
+    """A payment gateway; ``name`` is what ``PaymentRecord.gateway`` stores.
+
+    ``calls_out`` says whether its calls reach anything outside this process and the
+    database (a processor's API). One that does not (``manual``: it only records what the
+    channel reports) may be called in a transaction that later rolls back, so an order
+    paying through it may be placed in an intake group (``intake_group.groupable``).
+    """
 
     name: str
+    calls_out: bool
 
     def authorize(
         self, *, amount: Decimal, currency: str, token: str | None, reference: str

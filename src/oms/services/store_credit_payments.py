@@ -42,6 +42,7 @@ class StoreCreditGateway:
     """The ledger of ``order``'s customer behind the payment port (module docstring)."""
 
     name = STORE_CREDIT
+    calls_out = False  # the ledger is in the order's own transaction
 
     def __init__(
         self, ledger: StoreCreditRepository, order: Order, *, actor: Actor, at: datetime

@@ -11,6 +11,7 @@ from oms.adapters.db.repositories.analytics import SqlAnalyticsRepository
 from oms.adapters.db.repositories.billing import SqlBillingRepository
 from oms.adapters.db.repositories.carts import SqlCartRepository
 from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlProductRepository
+from oms.adapters.db.repositories.channels import SqlChannelIntakeRepository
 from oms.adapters.db.repositories.customers import SqlCustomerRepository
 from oms.adapters.db.repositories.dashboard import SqlDashboardRepository
 from oms.adapters.db.repositories.deliveries import SqlDeliveryRepository
@@ -77,6 +78,7 @@ class SqlUnitOfWork:
     rollups: SqlRollupRepository
     analytics: SqlAnalyticsRepository
     stock_changes: SqlStockChangeRepository
+    channel_intake: SqlChannelIntakeRepository
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -117,6 +119,7 @@ class SqlUnitOfWork:
         self.rollups = SqlRollupRepository(conn)
         self.analytics = SqlAnalyticsRepository(conn)
         self.stock_changes = SqlStockChangeRepository(conn)
+        self.channel_intake = SqlChannelIntakeRepository(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -27,6 +27,7 @@ class ManualGateway:
     """Records payments taken by the channel; never declines, never fails."""
 
     name = "manual"
+    calls_out = False  # nothing leaves the process: a rolled-back call left no trace
 
     def __init__(self) -> None:
         self.calls: list[GatewayCall] = []

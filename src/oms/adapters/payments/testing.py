@@ -41,6 +41,7 @@ class TestGateway:
 
     __test__ = False  # not a pytest test class, despite the name
     name = "test"
+    calls_out = True  # it stands for a processor's API
 
     def __init__(self) -> None:
         self.calls: list[GatewayCall] = []

@@ -34,10 +34,10 @@ from oms.domain.channels import ChannelConnection, ChannelKind, SyncDirection, S
 from oms.domain.errors import FieldError, InvalidRequest, NotFound, OmsError, Unauthenticated
 from oms.domain.orders import Actor
 from oms.services import channels as channel_service
-from oms.services.channel_orders import PlaceSubmission, receive_order
+from oms.services.channel_cache import CachedChannels
+from oms.services.channel_orders import PlaceSubmission, receive_order, submission_of
 from oms.services.channels import (
     ChannelChanges,
-    ChannelRepository,
     PayloadRefused,
     SalesChannelFactory,
 )
@@ -55,7 +55,7 @@ store_router = APIRouter(prefix="/channels", tags=["channels"])
 class ChannelState:
     """What the channel routes need beside ``AppState``: the connections, the adapters."""
 
-    channels: ChannelRepository
+    channels: CachedChannels  # connections kept briefly (oms.services.channel_cache)
     adapters: SalesChannelFactory
 
 
@@ -173,7 +173,7 @@ async def _placed(app: AppState, submission: Submission) -> PlacedOrder | OmsErr
     meanwhile when it may be (``app.intake``, on the event loop), else alone in a worker
     thread; a refusal is returned, for the use case to log and raise."""
     try:
-        if groupable(submission.command, submission.idempotency_key):
+        if groupable(submission.command, submission.idempotency_key, app.gateways):
             return await app.intake.place(submission)
         return await run_in_threadpool(
             place_alone, app.uow_factory, app.gateways, app.geocoder, submission
@@ -227,7 +227,7 @@ async def _store_webhook(
     # Placed first, on the loop: a worker thread waiting for the group would hold one of
     # the threads the group itself needs.
     outcome = await _placed(
-        app, Submission(tenant_id=found.tenant_id, command=incoming.command, actor=actor, at=at)
+        app, submission_of(found, incoming, operation=operation, actor=actor, at=at)
     )
     received = await run_in_threadpool(
         lambda: receive_order(
@@ -254,7 +254,8 @@ async def _store_webhook(
 async def _connection_of_kind(
     state: ChannelState, channel_id: str, kind: ChannelKind, store: str
 ) -> ChannelConnection:
-    found = await run_in_threadpool(state.channels.find, parse_uuid(channel_id, "channel"))
+    wanted = parse_uuid(channel_id, "channel")
+    found = state.channels.fresh(wanted) or await run_in_threadpool(state.channels.find, wanted)
     if found is None or found.kind is not kind:
         raise NotFound(f"No such {store} channel", channel_id=channel_id)
     return found

@@ -78,7 +78,7 @@ async def place_order(
         placed = await run_in_threadpool(
             sell_at_till, app.uow_factory, app.gateways, app.geocoder, submission
         )
-    elif groupable(submission.command, idempotency_key):
+    elif groupable(submission.command, idempotency_key, app.gateways):
         # With the orders that arrive meanwhile, in one transaction (oms.api.intake_groups).
         placed = await app.intake.place(submission)
     else:

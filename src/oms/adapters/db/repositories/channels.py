@@ -1,7 +1,9 @@
 """Channel connections, their sync logs and the last copy applied of each order (SQL).
 
-Each call is its own short transaction on the engine: a store's webhook is logged whether
-its order was placed or refused, so the log cannot ride in the intake's transaction.
+``SqlChannelRepository``: each call is its own short transaction on the engine (a store's
+webhook is logged whether its order was placed or refused, so a refusal's entry cannot ride
+in the intake's rolled-back transaction). ``SqlChannelIntakeRepository``: the same writes
+of an order the intake places, in the intake's own transaction (the unit of work's).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from oms.domain.channels import (
 )
 from oms.services.channels import CredentialCipher
 
-__all__ = ["SqlChannelRepository"]
+__all__ = ["SqlChannelIntakeRepository", "SqlChannelRepository"]
 
 LAST_SYNCED_STEP = timedelta(seconds=10)
 
@@ -165,38 +167,8 @@ class SqlChannelRepository:
         return bool(gone)
 
     def log(self, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None) -> None:
-        changes: dict[str, Any] = {"last_synced_at": entry.at}
-        # Every webhook of a shop would update its one connection row, and concurrent
-        # webhooks would queue on that row's lock: it is updated when the health changes,
-        # a failure is recorded, or last_synced_at is older than LAST_SYNCED_STEP.
-        stale = or_(_c.last_synced_at.is_(None), _c.last_synced_at < entry.at - LAST_SYNCED_STEP)
-        if health is not None:
-            changes["health"] = health.value
-            changes["health_detail"] = entry.detail
-            if health is ChannelHealth.HEALTHY:
-                stale = or_(stale, _c.health != health.value)
-            else:
-                stale = true()
         with self._engine.begin() as conn:
-            conn.execute(
-                insert(channel_sync_log).values(
-                    tenant_id=tenant_id,
-                    channel_id=entry.channel_id,
-                    id=entry.id,
-                    at=entry.at,
-                    direction=entry.direction.value,
-                    operation=entry.operation[:100],
-                    outcome=entry.outcome.value,
-                    detail=entry.detail,
-                    external_id=entry.external_id,
-                    order_id=entry.order_id,
-                )
-            )
-            conn.execute(
-                update(channels)
-                .where(_c.tenant_id == tenant_id, _c.id == entry.channel_id, stale)
-                .values(**changes)
-            )
+            write_log(conn, tenant_id, entry, health)
 
     def entries(self, tenant_id: UUID, channel_id: UUID, *, limit: int) -> list[SyncEntry]:
         with self._read() as conn:
@@ -230,23 +202,8 @@ class SqlChannelRepository:
         order_id: UUID,
         updated_at: datetime,
     ) -> bool:
-        dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
-        statement = dialect.insert(channel_orders).values(
-            tenant_id=tenant_id,
-            channel_id=channel_id,
-            external_id=external_id,
-            order_id=order_id,
-            remote_updated_at=updated_at,
-        )
-        # One statement: of two copies at once, one inserts or moves the time forward.
-        statement = statement.on_conflict_do_update(
-            index_elements=[_o.tenant_id, _o.channel_id, _o.external_id],
-            set_={"remote_updated_at": updated_at, "order_id": order_id},
-            where=_o.remote_updated_at < updated_at,
-        )
         with self._engine.begin() as conn:
-            # RETURNING names the row written; none when the stored copy is as new or newer.
-            return conn.execute(statement.returning(_o.external_id)).first() is not None
+            return advance(conn, tenant_id, channel_id, external_id, order_id, updated_at)
 
     def inventory_items(
         self, tenant_id: UUID, channel_id: UUID, skus: Sequence[str]
@@ -305,3 +262,87 @@ class SqlChannelRepository:
                     _i.sku.in_(sorted(set(skus))),
                 )
             )
+
+
+class SqlChannelIntakeRepository:
+    """The writes of a store's order placed by the intake, in the unit of work's transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def advance_order(
+        self,
+        tenant_id: UUID,
+        channel_id: UUID,
+        external_id: str,
+        *,
+        order_id: UUID,
+        updated_at: datetime,
+    ) -> bool:
+        return advance(self._conn, tenant_id, channel_id, external_id, order_id, updated_at)
+
+    def log(self, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None) -> None:
+        write_log(self._conn, tenant_id, entry, health)
+
+
+def advance(
+    conn: Connection,
+    tenant_id: UUID,
+    channel_id: UUID,
+    external_id: str,
+    order_id: UUID,
+    updated_at: datetime,
+) -> bool:
+    """Record ``updated_at`` as the order's last copy applied when newer than the stored
+    one (or none is stored); True when it was."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(channel_orders).values(
+        tenant_id=tenant_id,
+        channel_id=channel_id,
+        external_id=external_id,
+        order_id=order_id,
+        remote_updated_at=updated_at,
+    )
+    # One statement: of two copies at once, one inserts or moves the time forward.
+    statement = statement.on_conflict_do_update(
+        index_elements=[_o.tenant_id, _o.channel_id, _o.external_id],
+        set_={"remote_updated_at": updated_at, "order_id": order_id},
+        where=_o.remote_updated_at < updated_at,
+    )
+    # RETURNING names the row written; none when the stored copy is as new or newer.
+    return conn.execute(statement.returning(_o.external_id)).first() is not None
+
+
+def write_log(
+    conn: Connection, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None
+) -> None:
+    """Append ``entry`` to the sync log; the connection's row follows (see below)."""
+    changes: dict[str, Any] = {"last_synced_at": entry.at}
+    # Every webhook of a shop would update its one connection row, and concurrent
+    # webhooks would queue on that row's lock: it is updated when the health changes,
+    # a failure is recorded, or last_synced_at is older than LAST_SYNCED_STEP.
+    stale = or_(_c.last_synced_at.is_(None), _c.last_synced_at < entry.at - LAST_SYNCED_STEP)
+    if health is not None:
+        changes["health"] = health.value
+        changes["health_detail"] = entry.detail
+        healthy = health is ChannelHealth.HEALTHY
+        stale = or_(stale, _c.health != health.value) if healthy else true()
+    conn.execute(
+        insert(channel_sync_log).values(
+            tenant_id=tenant_id,
+            channel_id=entry.channel_id,
+            id=entry.id,
+            at=entry.at,
+            direction=entry.direction.value,
+            operation=entry.operation[:100],
+            outcome=entry.outcome.value,
+            detail=entry.detail,
+            external_id=entry.external_id,
+            order_id=entry.order_id,
+        )
+    )
+    conn.execute(
+        update(channels)
+        .where(_c.tenant_id == tenant_id, _c.id == entry.channel_id, stale)
+        .values(**changes)
+    )

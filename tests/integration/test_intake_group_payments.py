@@ -1,0 +1,196 @@
+"""Paid orders in intake groups: a payment through a gateway that calls nothing outside the
+database (``manual``: a channel's reported payment) is recorded in the group, and a clean
+paid order is released there with its fulfilment orders; a gateway that calls out
+(``test``, standing for a card processor) is never called by a group. Both databases."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any, Self
+from uuid import UUID
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import DataError
+
+from oms.adapters.db.tables import fulfillment_orders, payments
+from oms.adapters.db.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from oms.adapters.payments import ManualGateway, TestGateway, gateway_named
+from oms.domain.orders import Order
+from oms.domain.payments import PaymentKind
+from oms.services import intake, intake_group
+from oms.services.checks import find_invariant_violations
+from oms.services.common import utcnow
+from oms.services.intake import PlacedOrder
+from oms.services.intake_group import Submission, groupable, place_group
+from oms.services.payment_gateway import PaymentGateway
+from oms.services.tenants import create_tenant
+from tests.builders import PAID, TESTER, add_location, add_product, order_of, set_stock
+
+AUTHORIZED = intake.ChannelPayment(gateway="manual")
+CARD = intake.ChannelPayment(gateway="test", token="tok_approve")
+
+
+class Gateways:
+    """One gateway of each kind, remembered, so a test can count their calls."""
+
+    def __init__(self) -> None:
+        self.manual = ManualGateway()
+        self.test = TestGateway()
+
+    def __call__(self, name: str) -> PaymentGateway:
+        return {"manual": self.manual, "test": self.test}[name]
+
+
+def _world(uow_factory: SqlUnitOfWorkFactory) -> UUID:
+    tenant, _ = create_tenant(uow_factory=uow_factory, name="paid group tenant")
+    add_location(uow_factory, tenant.id, "A")
+    for sku in ("RED", "BLUE"):
+        add_product(uow_factory, tenant.id, sku)
+        set_stock(uow_factory, tenant.id, sku, "A", 20)
+    return tenant.id
+
+
+def _submit(tenant_id: UUID, command: intake.PlaceOrder) -> Submission:
+    return Submission(tenant_id=tenant_id, command=command, actor=TESTER, at=utcnow())
+
+
+def _count(engine: Engine, table: Any, tenant_id: UUID) -> int:
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)
+        ).scalar_one()
+    return int(found)
+
+
+@pytest.fixture
+def alone(monkeypatch: pytest.MonkeyPatch) -> list[Submission]:
+    calls: list[Submission] = []
+    real = intake_group.place_alone
+
+    def spy(uow_factory: Any, gateways: Any, geocoder: Any, submission: Submission) -> Any:
+        calls.append(submission)
+        return real(uow_factory, gateways, geocoder, submission)
+
+    monkeypatch.setattr(intake_group, "place_alone", spy)
+    return calls
+
+
+def test_only_a_payment_through_a_gateway_that_calls_out_keeps_an_order_from_groups() -> None:
+    gateways = Gateways()
+    assert groupable(order_of(("RED", 1), payment=None), None, gateways)
+    assert groupable(order_of(("RED", 1), payment=PAID), None, gateways)
+    assert groupable(order_of(("RED", 1), payment=AUTHORIZED), None, gateways)
+    assert not groupable(order_of(("RED", 1), payment=CARD), None, gateways)
+    unknown = intake.ChannelPayment(gateway="nowhere")
+    assert not groupable(order_of(("RED", 1), payment=unknown), None, gateway_named)
+    assert not groupable(order_of(("RED", 1), payment=PAID), "key", gateways)
+
+
+def test_paid_channel_orders_are_placed_and_released_in_the_group(
+    engine: Engine, alone: list[Submission]
+) -> None:
+    uow_factory = SqlUnitOfWorkFactory(engine)
+    tenant_id = _world(uow_factory)
+    gateways = Gateways()
+    commands = [
+        order_of(("RED", 2), payment=PAID, external_id="p1"),
+        order_of(("RED", 1), ("BLUE", 1), payment=PAID, external_id="p2"),
+        order_of(("BLUE", 3), payment=AUTHORIZED, external_id="a1"),
+        order_of(("BLUE", 1), payment=None, external_id="u1"),
+    ]
+
+    outcomes = place_group(
+        uow_factory=uow_factory,
+        gateways=gateways,
+        geocoder=None,
+        submissions=[_submit(tenant_id, c) for c in commands],
+    )
+
+    assert alone == []
+    placed = [o for o in outcomes if isinstance(o, PlacedOrder)]
+    assert len(placed) == 4
+    assert [o.order.payment_status.value for o in placed] == [
+        "paid",
+        "paid",
+        "authorized",
+        "pending",
+    ]
+    # The clean paid and authorized orders are released with their fulfilment orders.
+    assert [o.order.released_at is not None for o in placed] == [True, True, True, False]
+    with uow_factory() as uow:
+        for o in placed:
+            stored = uow.orders.get(tenant_id, o.order.id)
+            assert stored is not None
+            assert stored.payment_status == o.order.payment_status
+            assert stored.version == o.order.version
+            fos = uow.fulfilment.for_order(tenant_id, o.order.id)
+            assert len(fos) == (1 if o.order.released_at is not None else 0)
+            assert [e.type for e in stored.events] == [e.type for e in o.order.events]
+    # An authorization and a capture per paid order, an authorization for the authorized.
+    kinds = [p.kind for o in placed for p in o.order.payments]
+    assert kinds.count(PaymentKind.AUTHORIZATION) == 3
+    assert kinds.count(PaymentKind.CAPTURE) == 2
+    assert _count(engine, payments, tenant_id) == 5
+    assert _count(engine, fulfillment_orders, tenant_id) == 3
+    assert gateways.test.calls == []
+    assert find_invariant_violations(uow_factory=uow_factory) == []
+
+
+def test_a_paid_group_that_rolls_back_leaves_no_payment_and_calls_no_card_gateway(
+    engine: Engine, alone: list[Submission], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The group's write fails (an order the database refuses): it rolls back, each order
+    goes alone; only what the alone placements did is stored, and the card gateway was
+    called once, by its order placed alone."""
+    uow_factory = SqlUnitOfWorkFactory(engine)
+    tenant_id = _world(uow_factory)
+    gateways = Gateways()
+    refusal = DataError("INSERT INTO orders ...", {}, Exception("value too long"))
+
+    class RefusingUnitOfWork(SqlUnitOfWork):
+        def __enter__(self) -> Self:
+            inside = super().__enter__()
+            add, add_all = inside.orders.add, inside.orders.add_all
+
+            def refusing_add(order: Order, **kwargs: Any) -> bool:
+                if order.note == "refused":
+                    raise refusal
+                return add(order, **kwargs)
+
+            def refusing_add_all(entries: Sequence[tuple[Order, Any]]) -> bool:
+                if any(order.note == "refused" for order, _ in entries):
+                    raise refusal
+                return add_all(entries)
+
+            inside.orders.add = refusing_add  # type: ignore[method-assign]
+            inside.orders.add_all = refusing_add_all  # type: ignore[method-assign]
+            return inside
+
+    def refusing(*, readonly: bool = False) -> SqlUnitOfWork:
+        return RefusingUnitOfWork(engine, readonly=readonly)
+
+    paid = order_of(("RED", 1), payment=PAID)
+    commands = [paid, replace(paid, note="refused"), paid, order_of(("BLUE", 1), payment=CARD)]
+
+    outcomes = place_group(
+        uow_factory=refusing,
+        gateways=gateways,
+        geocoder=None,
+        submissions=[_submit(tenant_id, c) for c in commands],
+    )
+
+    assert [type(o).__name__ for o in outcomes] == [
+        "PlacedOrder",
+        "DataError",
+        "PlacedOrder",
+        "PlacedOrder",
+    ]
+    assert len(alone) == 4  # the three of the group after its rollback, and the card's
+    # Two paid orders (authorization + capture each) and the card's authorization: nothing
+    # of the rolled-back group, nothing of the refused order.
+    assert _count(engine, payments, tenant_id) == 5
+    assert [c.kind for c in gateways.test.calls] == [PaymentKind.AUTHORIZATION]
+    assert find_invariant_violations(uow_factory=uow_factory) == []
+    caplog.clear()  # the group's write fault is logged, as expected here

@@ -34,6 +34,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -81,6 +82,15 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def _is_worker(pid: int) -> bool:
+    """Whether ``pid`` is an API worker (uvicorn spawns them through multiprocessing)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"spawn_main" in cmdline.read()
+    except OSError:
+        return False
+
+
 def _session_pids(session: int) -> list[int]:
     """The processes of a session (``oms serve`` and its workers run in their own)."""
     found = []
@@ -93,6 +103,28 @@ def _session_pids(session: int) -> list[int]:
             if int(fields[3]) == session:
                 found.append(int(entry))
     return found
+
+
+def _connections_by_worker(port: int, workers: list[int]) -> list[int]:
+    """How many established connections to ``port`` each of ``workers`` holds: the kernel
+    spreads them over the workers' sockets by a hash (``oms.api.serving``), and a worker
+    that holds more of the receivers' keep-alive connections makes them wait longer."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            next(rows)
+            for row in rows:
+                fields = row.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                    inodes.add(fields[9])
+    held = []
+    for pid in workers:
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            links = []
+        held.append(sum(1 for link in links if link[8:-1] in inodes and link.startswith("socket:")))
+    return held
 
 
 def _backend_pids(pg_url: str) -> list[int]:
@@ -174,8 +206,13 @@ async def _receiver(
 
 
 async def _measure(
-    base: str, key: str, shipments: list[str], receivers: int, scans: int
-) -> tuple[list[float], float, dict[tuple[str, str], list[int]]]:
+    base: str,
+    key: str,
+    shipments: list[str],
+    receivers: int,
+    scans: int,
+    spread: Callable[[], list[int]],
+) -> tuple[list[float], float, dict[tuple[str, str], list[int]], list[int]]:
     start = asyncio.Event()
     latencies: list[float] = []
     sent: dict[tuple[str, str], list[int]] = {}
@@ -188,8 +225,11 @@ async def _measure(
     await asyncio.sleep(0.2)  # every session open before the start
     began = time.perf_counter()
     start.set()
+    while len(latencies) < receivers and not all(task.done() for task in tasks):
+        await asyncio.sleep(0.005)  # every receiver's connection open by then, most likely
+    held = spread()
     await asyncio.gather(*tasks)
-    return latencies, time.perf_counter() - began, sent
+    return latencies, time.perf_counter() - began, sent, held
 
 
 async def _check(
@@ -240,10 +280,18 @@ def main() -> int:
             )
         )
         server_pids = _session_pids(server.pid)
+        workers = [pid for pid in server_pids if pid != server.pid and _is_worker(pid)]
         backends = _backend_pids(args.pg_url)  # the pools are open after the setup
         cpu_before = (_cpu_seconds(server_pids), _cpu_seconds(backends))
-        latencies, wall, sent = asyncio.run(
-            _measure(base, operator["api_key"], shipments, args.receivers, args.scans)
+        latencies, wall, sent, held = asyncio.run(
+            _measure(
+                base,
+                operator["api_key"],
+                shipments,
+                args.receivers,
+                args.scans,
+                lambda: _connections_by_worker(port, workers),
+            )
         )
         new_backends = [pid for pid in _backend_pids(args.pg_url) if pid not in backends]
         server_cpu = _cpu_seconds(server_pids) - cpu_before[0]
@@ -267,6 +315,11 @@ def main() -> int:
     print(
         f"CPU per scan: server {server_cpu * per_scan:.1f} ms + PostgreSQL "
         f"{pg_cpu * per_scan:.1f} ms (load average {os.getloadavg()[0]:.1f})"
+    )
+    print(
+        "receivers' connections per worker: "
+        + " / ".join(str(n) for n in held)
+        + " (the kernel's hash places them; a fuller worker's scans wait longer)"
     )
     print(f"oms check: {check.strip() or 'ok'}")
     for problem in problems:

@@ -20,7 +20,9 @@ under the shipment's row lock, the scan rows and an outbox event in one transact
 It prints p50/p95/p99/max latency in milliseconds and scans per second, the CPU time per
 scan of the server's processes and of the PostgreSQL backends serving the bench's database
 (``/proc/<pid>/stat``, the server being on this machine; on a loaded machine the CPU says
-more than the wall time), then checks that
+more than the wall time) and how many of the receivers' keep-alive connections each worker
+holds (the kernel places them by a hash: 5 / 3 makes one worker's scans wait longer), then
+checks that
 every shipment's counts equal what was sent, that on hand equals the good units and that
 ``oms check`` passes (exit code 1 otherwise). Nothing is asserted about speed.
 """
@@ -183,6 +185,7 @@ async def _receiver(
     start: asyncio.Event,
     latencies: list[float],
     sent: dict[tuple[str, str], list[int]],
+    connected: set[int],
 ) -> None:
     rng = random.Random(seed)
     url = f"{base}/v1/inbound-shipments/{shipment_id}/receipts"
@@ -200,6 +203,7 @@ async def _receiver(
             began = time.perf_counter()
             await _post(session, url, key, {"scan_id": f"r{seed}-{n}", "lines": lines})
             latencies.append((time.perf_counter() - began) * 1000)
+            connected.add(seed)
             for line in lines:
                 counts = sent.setdefault((shipment_id, line["sku"]), [0, 0])
                 counts[0 if line["condition"] == "good" else 1] += line["quantity"]
@@ -216,17 +220,28 @@ async def _measure(
     start = asyncio.Event()
     latencies: list[float] = []
     sent: dict[tuple[str, str], list[int]] = {}
+    connected: set[int] = set()
     tasks = [
         asyncio.create_task(
-            _receiver(base, key, shipments[i % len(shipments)], scans, i, start, latencies, sent)
+            _receiver(
+                base,
+                key,
+                shipments[i % len(shipments)],
+                scans,
+                i,
+                start,
+                latencies,
+                sent,
+                connected,
+            )
         )
         for i in range(receivers)
     ]
     await asyncio.sleep(0.2)  # every session open before the start
     began = time.perf_counter()
     start.set()
-    while len(latencies) < receivers and not all(task.done() for task in tasks):
-        await asyncio.sleep(0.005)  # every receiver's connection open by then, most likely
+    while len(connected) < receivers and not all(task.done() for task in tasks):
+        await asyncio.sleep(0.005)  # until every receiver's connection is open
     held = spread()
     await asyncio.gather(*tasks)
     return latencies, time.perf_counter() - began, sent, held

@@ -3,9 +3,10 @@
 Run it from the project root::
 
     .venv/bin/python bench/inbound.py [--receivers 8] [--scans 200] [--shared]
-        [--workers 2] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--workers 2] [--database oms_bench_inbound]
+        [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
 
-Setup, not timed: drops and re-creates the database ``oms_bench_inbound``, runs ``oms db
+Setup, not timed: drops and re-creates the database (``--database``), runs ``oms db
 upgrade``, creates a tenant and an operator key, starts ``oms serve --workers N`` on a free
 loopback port. Through the API the operator creates a warehouse and grants it to the
 tenant; the tenant creates 20 products and announces one inbound shipment per receiver (20
@@ -129,13 +130,13 @@ def _connections_by_worker(port: int, workers: list[int]) -> list[int]:
     return held
 
 
-def _backend_pids(pg_url: str) -> list[int]:
+def _backend_pids(pg_url: str, database: str) -> list[int]:
     import psycopg
 
     with psycopg.connect(pg_url, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (BENCH_DB,),
+            (database,),
         ).fetchall()
     return [int(row[0]) for row in rows]
 
@@ -272,11 +273,12 @@ def main() -> int:
     parser.add_argument("--scans", type=int, default=200, help="scans per receiver")
     parser.add_argument("--shared", action="store_true", help="all scan one shipment")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database", default=BENCH_DB, help="dropped and re-created")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
-    recreate_database(args.pg_url, BENCH_DB)
-    env = {**os.environ, "OMS_DATABASE_URL": database_url(args.pg_url, BENCH_DB)}
+    recreate_database(args.pg_url, args.database)
+    env = {**os.environ, "OMS_DATABASE_URL": database_url(args.pg_url, args.database)}
     run_oms(["db", "upgrade"], env)
     tenant = json.loads(run_oms(["tenant", "create", "--name", "Bench merchant", "--json"], env))
     operator = json.loads(run_oms(["apikey", "create", "--operator", "--json"], env))
@@ -296,7 +298,7 @@ def main() -> int:
         )
         server_pids = _session_pids(server.pid)
         workers = [pid for pid in server_pids if pid != server.pid and _is_worker(pid)]
-        backends = _backend_pids(args.pg_url)  # the pools are open after the setup
+        backends = _backend_pids(args.pg_url, args.database)  # the pools are open after the setup
         cpu_before = (_cpu_seconds(server_pids), _cpu_seconds(backends))
         latencies, wall, sent, held = asyncio.run(
             _measure(
@@ -308,7 +310,9 @@ def main() -> int:
                 lambda: _connections_by_worker(port, workers),
             )
         )
-        new_backends = [pid for pid in _backend_pids(args.pg_url) if pid not in backends]
+        new_backends = [
+            pid for pid in _backend_pids(args.pg_url, args.database) if pid not in backends
+        ]
         server_cpu = _cpu_seconds(server_pids) - cpu_before[0]
         pg_cpu = _cpu_seconds(backends) - cpu_before[1] + _cpu_seconds(new_backends)
         problems = asyncio.run(_check(base, tenant["api_key"], shipments, sent))

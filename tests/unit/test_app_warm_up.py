@@ -13,6 +13,7 @@ from oms.api import app as app_module
 from oms.api.app import _warm_up
 from oms.config import Environment, Settings
 from oms.domain import zip_areas
+from tests.api.support import TestClient
 
 
 class _Geocoder:
@@ -49,6 +50,8 @@ def test_a_worker_has_warmed_up_before_it_starts_serving(
         warmed.append(geocoder)
 
     monkeypatch.setattr(app_module, "_warm_up", warm_up)
+    built: list[object] = []
+    monkeypatch.setattr(app_module, "build_routes", built.append)
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'oms.db'}",
         environment=Environment.DEVELOPMENT,
@@ -56,8 +59,19 @@ def test_a_worker_has_warmed_up_before_it_starts_serving(
     )
     app = app_module.create_app(settings)
 
-    async def warmed_at_start() -> int:
+    async def warmed_at_start() -> tuple[int, int]:
         async with app.router.lifespan_context(app):
-            return len(warmed)
+            return len(warmed), len(built)
 
-    assert anyio.run(warmed_at_start) == 1
+    assert anyio.run(warmed_at_start) == (1, 1)
+
+
+def test_routes_built_ahead_still_answer(tmp_path: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'oms.db'}", environment=Environment.TEST
+    )
+    app = app_module.create_app(settings)
+    app_module.build_routes(app)
+    with TestClient(app) as client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/v1/no-such-route").status_code == 404

@@ -158,6 +158,30 @@ def _warm_up(geocoder: OfflineGeocoder) -> None:
     gc.freeze()
 
 
+# A path no route has: matching it makes every route be looked at.
+_NO_ROUTE_SCOPE: Scope = {
+    "type": "http",
+    "method": "GET",
+    "path": "/\x00",
+    "root_path": "",
+    "query_string": b"",
+    "headers": [],
+}
+
+
+def build_routes(app: FastAPI) -> None:
+    """Make FastAPI build what it builds for each route on the first request it matches.
+
+    FastAPI builds each included router's routes (their dependencies, their parameters'
+    and answers' pydantic adapters) when a request is first matched against them: 0.3 s of
+    CPU for this API's routes, which a worker's first requests paid (docs/performance.md
+    "Receiving scans and the workers' start"). Matching a path that no route has, before
+    the worker listens, builds all of them.
+    """
+    for route in app.router.routes:
+        route.matches(dict(_NO_ROUTE_SCOPE))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -171,7 +195,7 @@ def create_app(
     geocoder = OfflineGeocoder()
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Requests run their database work in worker threads: as many at once as there are
         # pooled connections. More threads would only wait for a connection (or open and
         # close overflow ones) while contending for the GIL and for rows.
@@ -182,6 +206,7 @@ def create_app(
             # done): built while requests run, the indexes held the GIL for seconds of CPU
             # between their every database round trip (see _warm_up).
             await anyio.to_thread.run_sync(_warm_up, geocoder)
+            build_routes(app)
             keeper.start()
         try:
             yield

@@ -44,6 +44,7 @@ __all__ = [
     "drop_database",
     "free_port",
     "json_body",
+    "listening_sockets",
     "percentile",
     "recreate_database",
     "run_oms",
@@ -217,21 +218,55 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 async def wait_ready(
     base: str, server: subprocess.Popen[bytes], timeout: float = SERVER_START_TIMEOUT
 ) -> None:
-    """Poll ``{base}/readyz`` until it answers 200; RuntimeError if the server exits first or
-    is not ready after ``timeout`` seconds."""
+    """Poll ``{base}/readyz`` until it answers 200 and every worker of ``server`` listens;
+    RuntimeError if the server exits first or is not ready after ``timeout`` seconds.
+
+    A worker listens once it has started (its warm-up included, ``oms.api.app``); on Linux
+    each has a socket of its own (``oms.api.serving``). The first answer comes from the
+    first worker up: connections opened before the others listen would all go to it."""
     deadline = time.monotonic() + timeout
+    port = urlsplit(base).port
+    workers = _workers_of(server)
     async with aiohttp.ClientSession() as session:
         while time.monotonic() < deadline:
             if server.poll() is not None:
                 raise RuntimeError(f"oms serve exited with code {server.returncode}")
             try:
                 async with session.get(f"{base}/readyz") as response:
-                    if response.status == 200:
+                    if response.status == 200 and (
+                        port is None or listening_sockets(port) >= workers
+                    ):
                         return
             except aiohttp.ClientError:
                 pass
             await asyncio.sleep(0.2)
     raise RuntimeError(f"oms serve not ready after {timeout:.0f}s")
+
+
+def _workers_of(server: subprocess.Popen[bytes]) -> int:
+    """The ``--workers`` of an ``oms serve`` started by :func:`start_server` (1 elsewhere
+    or off Linux, where the workers share one socket)."""
+    args = [str(arg) for arg in cast(Sequence[Any], server.args)]
+    if sys.platform != "linux" or "--workers" not in args:
+        return 1
+    return int(args[args.index("--workers") + 1])
+
+
+def listening_sockets(port: int) -> int:
+    """How many TCP sockets of this machine listen on ``port`` (``/proc/net/tcp``)."""
+    found = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as rows:
+                next(rows)
+                for row in rows:
+                    fields = row.split()
+                    # local address "ADDR:PORT" in hex; state 0A is LISTEN
+                    if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A":
+                        found += 1
+        except OSError:
+            continue
+    return found
 
 
 # --- HTTP and figures --------------------------------------------------------------------------

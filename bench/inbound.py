@@ -3,9 +3,10 @@
 Run it from the project root::
 
     .venv/bin/python bench/inbound.py [--receivers 8] [--scans 200] [--shared]
-        [--workers 2] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
+        [--workers 2] [--database oms_bench_inbound]
+        [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
 
-Setup, not timed: drops and re-creates the database ``oms_bench_inbound``, runs ``oms db
+Setup, not timed: drops and re-creates the database (``--database``), runs ``oms db
 upgrade``, creates a tenant and an operator key, starts ``oms serve --workers N`` on a free
 loopback port. Through the API the operator creates a warehouse and grants it to the
 tenant; the tenant creates 20 products and announces one inbound shipment per receiver (20
@@ -20,7 +21,9 @@ under the shipment's row lock, the scan rows and an outbox event in one transact
 It prints p50/p95/p99/max latency in milliseconds and scans per second, the CPU time per
 scan of the server's processes and of the PostgreSQL backends serving the bench's database
 (``/proc/<pid>/stat``, the server being on this machine; on a loaded machine the CPU says
-more than the wall time), then checks that
+more than the wall time) and how many of the receivers' keep-alive connections each worker
+holds (the kernel places them by a hash: 5 / 3 makes one worker's scans wait longer), then
+checks that
 every shipment's counts equal what was sent, that on hand equals the good units and that
 ``oms check`` passes (exit code 1 otherwise). Nothing is asserted about speed.
 """
@@ -34,6 +37,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -81,6 +85,15 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def _is_worker(pid: int) -> bool:
+    """Whether ``pid`` is an API worker (uvicorn spawns them through multiprocessing)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"spawn_main" in cmdline.read()
+    except OSError:
+        return False
+
+
 def _session_pids(session: int) -> list[int]:
     """The processes of a session (``oms serve`` and its workers run in their own)."""
     found = []
@@ -95,13 +108,35 @@ def _session_pids(session: int) -> list[int]:
     return found
 
 
-def _backend_pids(pg_url: str) -> list[int]:
+def _connections_by_worker(port: int, workers: list[int]) -> list[int]:
+    """How many established connections to ``port`` each of ``workers`` holds: the kernel
+    spreads them over the workers' sockets by a hash (``oms.api.serving``), and a worker
+    that holds more of the receivers' keep-alive connections makes them wait longer."""
+    inodes: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as rows:
+            next(rows)
+            for row in rows:
+                fields = row.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                    inodes.add(fields[9])
+    held = []
+    for pid in workers:
+        try:
+            links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+        except OSError:
+            links = []
+        held.append(sum(1 for link in links if link[8:-1] in inodes and link.startswith("socket:")))
+    return held
+
+
+def _backend_pids(pg_url: str, database: str) -> list[int]:
     import psycopg
 
     with psycopg.connect(pg_url, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (BENCH_DB,),
+            (database,),
         ).fetchall()
     return [int(row[0]) for row in rows]
 
@@ -151,6 +186,7 @@ async def _receiver(
     start: asyncio.Event,
     latencies: list[float],
     sent: dict[tuple[str, str], list[int]],
+    connected: set[int],
 ) -> None:
     rng = random.Random(seed)
     url = f"{base}/v1/inbound-shipments/{shipment_id}/receipts"
@@ -168,28 +204,48 @@ async def _receiver(
             began = time.perf_counter()
             await _post(session, url, key, {"scan_id": f"r{seed}-{n}", "lines": lines})
             latencies.append((time.perf_counter() - began) * 1000)
+            connected.add(seed)
             for line in lines:
                 counts = sent.setdefault((shipment_id, line["sku"]), [0, 0])
                 counts[0 if line["condition"] == "good" else 1] += line["quantity"]
 
 
 async def _measure(
-    base: str, key: str, shipments: list[str], receivers: int, scans: int
-) -> tuple[list[float], float, dict[tuple[str, str], list[int]]]:
+    base: str,
+    key: str,
+    shipments: list[str],
+    receivers: int,
+    scans: int,
+    spread: Callable[[], list[int]],
+) -> tuple[list[float], float, dict[tuple[str, str], list[int]], list[int]]:
     start = asyncio.Event()
     latencies: list[float] = []
     sent: dict[tuple[str, str], list[int]] = {}
+    connected: set[int] = set()
     tasks = [
         asyncio.create_task(
-            _receiver(base, key, shipments[i % len(shipments)], scans, i, start, latencies, sent)
+            _receiver(
+                base,
+                key,
+                shipments[i % len(shipments)],
+                scans,
+                i,
+                start,
+                latencies,
+                sent,
+                connected,
+            )
         )
         for i in range(receivers)
     ]
     await asyncio.sleep(0.2)  # every session open before the start
     began = time.perf_counter()
     start.set()
+    while len(connected) < receivers and not all(task.done() for task in tasks):
+        await asyncio.sleep(0.005)  # until every receiver's connection is open
+    held = spread()
     await asyncio.gather(*tasks)
-    return latencies, time.perf_counter() - began, sent
+    return latencies, time.perf_counter() - began, sent, held
 
 
 async def _check(
@@ -217,11 +273,12 @@ def main() -> int:
     parser.add_argument("--scans", type=int, default=200, help="scans per receiver")
     parser.add_argument("--shared", action="store_true", help="all scan one shipment")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--database", default=BENCH_DB, help="dropped and re-created")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
 
-    recreate_database(args.pg_url, BENCH_DB)
-    env = {**os.environ, "OMS_DATABASE_URL": database_url(args.pg_url, BENCH_DB)}
+    recreate_database(args.pg_url, args.database)
+    env = {**os.environ, "OMS_DATABASE_URL": database_url(args.pg_url, args.database)}
     run_oms(["db", "upgrade"], env)
     tenant = json.loads(run_oms(["tenant", "create", "--name", "Bench merchant", "--json"], env))
     operator = json.loads(run_oms(["apikey", "create", "--operator", "--json"], env))
@@ -240,12 +297,22 @@ def main() -> int:
             )
         )
         server_pids = _session_pids(server.pid)
-        backends = _backend_pids(args.pg_url)  # the pools are open after the setup
+        workers = [pid for pid in server_pids if pid != server.pid and _is_worker(pid)]
+        backends = _backend_pids(args.pg_url, args.database)  # the pools are open after the setup
         cpu_before = (_cpu_seconds(server_pids), _cpu_seconds(backends))
-        latencies, wall, sent = asyncio.run(
-            _measure(base, operator["api_key"], shipments, args.receivers, args.scans)
+        latencies, wall, sent, held = asyncio.run(
+            _measure(
+                base,
+                operator["api_key"],
+                shipments,
+                args.receivers,
+                args.scans,
+                lambda: _connections_by_worker(port, workers),
+            )
         )
-        new_backends = [pid for pid in _backend_pids(args.pg_url) if pid not in backends]
+        new_backends = [
+            pid for pid in _backend_pids(args.pg_url, args.database) if pid not in backends
+        ]
         server_cpu = _cpu_seconds(server_pids) - cpu_before[0]
         pg_cpu = _cpu_seconds(backends) - cpu_before[1] + _cpu_seconds(new_backends)
         problems = asyncio.run(_check(base, tenant["api_key"], shipments, sent))
@@ -267,6 +334,11 @@ def main() -> int:
     print(
         f"CPU per scan: server {server_cpu * per_scan:.1f} ms + PostgreSQL "
         f"{pg_cpu * per_scan:.1f} ms (load average {os.getloadavg()[0]:.1f})"
+    )
+    print(
+        "receivers' connections per worker: "
+        + " / ".join(str(n) for n in held)
+        + " (the kernel's hash places them; a fuller worker's scans wait longer)"
     )
     print(f"oms check: {check.strip() or 'ok'}")
     for problem in problems:

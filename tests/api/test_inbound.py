@@ -258,3 +258,35 @@ def test_a_merchant_receives_into_its_own_location(client: TestClient, tenant: A
     )
     assert scanned.status_code == 200, scanned.text
     assert stock_of(client, tenant, "ALPHA")["on_hand"] == 2
+
+
+def test_a_scan_is_counted_on_the_shipments_own_tenant_and_hidden_from_others(
+    client: TestClient,
+    operator: dict[str, str],
+    tenant: ApiTenant,
+    other_tenant: ApiTenant,
+    warehouse: str,
+) -> None:
+    for sku in ("ALPHA", "BRAVO", "CHARLIE"):
+        create_product(client, tenant, sku)
+    asn = _announce(client, tenant, warehouse)
+    url = f"/v1/inbound-shipments/{asn['id']}/receipts"
+    scan = {"scan_id": "c1", "lines": [{"sku": "ALPHA", "quantity": 3}]}
+
+    # The operator naming another tenant, and another tenant's key, find no such shipment.
+    as_other = {**operator, "OMS-Tenant": str(other_tenant.id)}
+    assert_problem(client.post(url, headers=as_other, json=scan), 404)
+    assert_problem(client.post(url, headers=other_tenant.headers, json=scan), 404)
+    unknown = f"/v1/inbound-shipments/{new_id()}/receipts"
+    assert_problem(client.post(unknown, headers=operator, json=scan), 404)
+    assert stock_of(client, tenant, "ALPHA")["on_hand"] == 0
+
+    # The operator without OMS-Tenant: the shipment's tenant; naming it: the same.
+    counted = client.post(url, headers=operator, json=scan)
+    assert counted.status_code == 200, counted.text
+    assert counted.json()["counted"] is True
+    as_owner = {**operator, "OMS-Tenant": str(tenant.id)}
+    again = client.post(url, headers=as_owner, json=scan)
+    assert again.status_code == 200, again.text
+    assert again.json()["counted"] is False
+    assert stock_of(client, tenant, "ALPHA")["on_hand"] == 3

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
@@ -142,6 +141,13 @@ def _warm_up(geocoder: OfflineGeocoder) -> None:
     """Build the geocoding indexes and the ZIP code table address verification reads, then
     keep the collector off everything made so far.
 
+    Run in a worker's startup, before it listens: no request waits for an index then, and
+    none runs beside the build. Built in a background thread while the worker served, the
+    indexes (seconds of CPU, docs/performance.md "Receiving scans and the workers' start")
+    took the GIL from every request each time one waited on the database, so a request of
+    a dozen round trips waited up to a switch interval (5 ms) at each, and the CPU of the
+    build was counted against the first requests' benchmarks.
+
     The indexes are hundreds of thousands of objects that live as long as the process,
     and Python's full collection walks every live object while it holds the GIL: a worker
     paused long enough for none of its requests to move (docs/performance.md, item 13).
@@ -151,6 +157,30 @@ def _warm_up(geocoder: OfflineGeocoder) -> None:
     geocoder.warm_up()
     zip_areas.warm_up()
     gc.freeze()
+
+
+# A path no route has: matching it makes every route be looked at.
+_NO_ROUTE_SCOPE: Scope = {
+    "type": "http",
+    "method": "GET",
+    "path": "/\x00",
+    "root_path": "",
+    "query_string": b"",
+    "headers": [],
+}
+
+
+def build_routes(app: FastAPI) -> None:
+    """Make FastAPI build what it builds for each route on the first request it matches.
+
+    FastAPI builds each included router's routes (their dependencies, their parameters'
+    and answers' pydantic adapters) when a request is first matched against them: 0.3 s of
+    CPU for this API's routes, which a worker's first requests paid (docs/performance.md
+    "Receiving scans and the workers' start"). Matching a path that no route has, before
+    the worker listens, builds all of them.
+    """
+    for route in app.router.routes:
+        route.matches(dict(_NO_ROUTE_SCOPE))
 
 
 def create_app(
@@ -166,17 +196,18 @@ def create_app(
     geocoder = OfflineGeocoder()
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Requests run their database work in worker threads: as many at once as there are
         # pooled connections. More threads would only wait for a connection (or open and
         # close overflow ones) while contending for the GIL and for rows.
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.db_pool_size
         keeper = StatisticsKeeper(engine, interval=settings.db_analyze_seconds)
         if settings.environment is not Environment.TEST:
-            # Load the geocoding indexes in the background so no order waits for them.
-            threading.Thread(
-                target=_warm_up, args=(geocoder,), name="geocoder-warm-up", daemon=True
-            ).start()
+            # Before the worker listens (uvicorn opens its socket once this startup is
+            # done): built while requests run, the indexes held the GIL for seconds of CPU
+            # between their every database round trip (see _warm_up).
+            await anyio.to_thread.run_sync(_warm_up, geocoder)
+            build_routes(app)
             keeper.start()
         try:
             yield

@@ -211,10 +211,12 @@ def _open_for_work(
 
 
 def _open_for_scan(
-    uow: UnitOfWork, tenant_id: UUID, shipment_id: UUID, *, operator: bool
+    uow: UnitOfWork, tenant_id: UUID | None, shipment_id: UUID, *, operator: bool
 ) -> InboundShipment:
-    uow.inbound.lock_for_scan(tenant_id, shipment_id)
-    shipment = uow.inbound.shipment(tenant_id, shipment_id)
+    if tenant_id is None and not operator:
+        raise NotFound("No such inbound shipment")
+    owner = uow.inbound.lock_for_scan(tenant_id, shipment_id)
+    shipment = None if owner is None else uow.inbound.shipment(owner, shipment_id)
     if shipment is None:
         raise NotFound("No such inbound shipment")
     if not operator:  # the operator receives anywhere: no need to read the location
@@ -229,7 +231,7 @@ def _open_for_scan(
 def receive_scan(
     *,
     uow_factory: UnitOfWorkFactory,
-    tenant_id: UUID,
+    tenant_id: UUID | None,
     shipment_id: UUID,
     lines: Sequence[ScanLine],
     actor: Actor,
@@ -242,10 +244,14 @@ def receive_scan(
 ) -> ReceivedScan:
     """Count scanned units against the shipment: good ones go on hand (``receipt``), damaged
     ones are recorded and kept off it; over, damaged and unexpected are recorded with a
-    reason. A ``scan_id`` seen before counts nothing. Backorders are routed after."""
+    reason. A ``scan_id`` seen before counts nothing. Backorders are routed after.
+
+    ``tenant_id`` None (``operator`` only): the shipment's own tenant, found as its row is
+    locked, in the scan's transaction."""
     at = at or utcnow()
     with uow_factory() as uow:
         shipment = _open_for_scan(uow, tenant_id, shipment_id, operator=operator)
+        tenant_id = shipment.tenant_id
         if carton is not None and not lines:
             # A carton code alone receives what the carton was announced to hold, once.
             contents = uow.inbound.cartons(tenant_id, shipment_id).get(carton)

@@ -734,8 +734,10 @@ class InboundRepository(Protocol):
         """Units counted by scans naming a carton: (code, sku) -> good + damaged."""
         ...
 
-    def lock_for_scan(self, tenant_id: UUID, shipment_id: UUID) -> None:
-        """Share the shipment's row with other scans, never with a close (which locks it)."""
+    def lock_for_scan(self, tenant_id: UUID | None, shipment_id: UUID) -> UUID | None:
+        """Share the shipment's row with other scans, never with a close (which locks it);
+        the shipment's tenant, None when there is no such shipment of ``tenant_id`` (None:
+        of any tenant, for the operator's key without OMS-Tenant)."""
         ...
 
     def count_lines(

@@ -96,7 +96,9 @@ def receive(
     """Count scanned units (repeatable; a ``scan_id`` sent again is not counted again)."""
     scan = inbound.receive_scan(
         uow_factory=uow,
-        tenant_id=_tenant(principal, uow, shipment_id),
+        # The operator's key without OMS-Tenant: the shipment's tenant, in the scan's own
+        # transaction (not one of its own before it, as the other routes here).
+        tenant_id=principal.tenant_id if principal.is_operator else principal.require_tenant(),
         shipment_id=shipment_id,
         lines=body.to_lines(),
         actor=actor,

@@ -610,14 +610,14 @@ class SqlInboundRepository(SqlCountsAndTransfers):
 
     # Scans: each line under its own row's lock (docs/inbound.md#receiving)
 
-    def lock_for_scan(self, tenant_id: UUID, shipment_id: UUID) -> None:
+    def lock_for_scan(self, tenant_id: UUID | None, shipment_id: UUID) -> UUID | None:
         # FOR KEY SHARE: scans of one shipment do not wait for each other here (their lines
         # are locked one by one), but a close (FOR UPDATE) waits for them and they for it.
-        self._conn.execute(
-            select(_sh.id)
-            .where(_sh.tenant_id == tenant_id, _sh.id == shipment_id)
-            .with_for_update(key_share=True)
-        )
+        query = select(_sh.tenant_id).where(_sh.id == shipment_id)
+        if tenant_id is not None:
+            query = query.where(_sh.tenant_id == tenant_id)
+        found: UUID | None = self._conn.scalar(query.with_for_update(key_share=True))
+        return found
 
     def count_lines(
         self, tenant_id: UUID, shipment_id: UUID, counts: Mapping[str, tuple[int, int]]

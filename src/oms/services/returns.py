@@ -110,14 +110,26 @@ def _refunded_before(returns: list[ReturnRequest], but: UUID | None = None) -> d
 
 
 def repeated_return(
-    uow: UnitOfWork, tenant_id: UUID, key: str | None, fingerprint: str, at: datetime
+    uow: UnitOfWork,
+    tenant_id: UUID,
+    key: str | None,
+    fingerprint: str,
+    at: datetime,
+    *,
+    return_id: UUID | None = None,
 ) -> ReturnRequest | None:
     """The return an earlier request with the same Idempotency-Key made, or None after
-    claiming the key; 422 for the key used on another request."""
+    claiming the key (for ``return_id``, the return this transaction makes, when known;
+    else the caller attaches it); 422 for the key used on another request."""
     if key is None:
         return None
     if uow.idempotency.claim(
-        tenant_id, key, operation=CREATE_RETURN, fingerprint=fingerprint, at=at
+        tenant_id,
+        key,
+        operation=CREATE_RETURN,
+        fingerprint=fingerprint,
+        at=at,
+        resource_id=return_id,
     ):
         return None
     record = uow.idempotency.get(tenant_id, key)
@@ -180,8 +192,16 @@ def request_return(
     def attempt() -> tuple[ReturnRequest, bool]:
         with uow_factory() as uow:
             order = locked_order(uow, tenant_id, order_id)
+            return_id = new_id()
+            # The key is claimed for the new return's id: it commits with the return or not
+            # at all, so no second statement attaches it.
             earlier = repeated_return(
-                uow, tenant_id, idempotency_key, command.fingerprint(order_id), when
+                uow,
+                tenant_id,
+                idempotency_key,
+                command.fingerprint(order_id),
+                when,
+                return_id=return_id,
             )
             if earlier is not None:
                 return earlier, False
@@ -191,7 +211,7 @@ def request_return(
                 order, command.lines, pending=waiting_units_of(others), policy=policy, at=when
             )
             request = ReturnRequest(
-                id=new_id(),
+                id=return_id,
                 tenant_id=tenant_id,
                 order_id=order_id,
                 order_number=order.number,
@@ -228,8 +248,6 @@ def request_return(
                 record_step(order, request, "return.approved", SYSTEM, when, automatic=True)
             uow.returns.add(request)
             save_order_changes(uow, order, at=when)
-            if idempotency_key is not None:
-                uow.idempotency.attach(tenant_id, idempotency_key, request.id)
             uow.commit()
             return request, True
 
@@ -255,11 +273,11 @@ def _quote(
 
 def lock_return(uow: UnitOfWork, tenant_id: UUID, return_id: UUID) -> tuple[Order, ReturnRequest]:
     """The return's order locked, then the return as it is after the lock."""
-    found = uow.returns.get(tenant_id, return_id)
-    if found is None:
+    order_id = uow.returns.order_id_of(tenant_id, return_id)
+    if order_id is None:
         raise NotFound(f"No return {return_id}")
     # The timeline is not needed after the request (its window): new events still number on.
-    order = locked_order(uow, tenant_id, found.order_id, with_events=False)
+    order = locked_order(uow, tenant_id, order_id, with_events=False)
     request = uow.returns.get(tenant_id, return_id, for_update=True)
     assert request is not None  # returns are never deleted
     return order, request
@@ -398,7 +416,10 @@ def receive_return(
                 ],
                 restocked=restocked,
             )
-            release_replacement(uow, request, uow.returns.policy(tenant_id), actor=actor, at=when)
+            if request.exchange_order_id is not None:
+                release_replacement(
+                    uow, request, uow.returns.policy(tenant_id), actor=actor, at=when
+                )
             uow.returns.save(request)
             save_order_changes(uow, order, at=when)
             uow.commit()
@@ -434,6 +455,7 @@ def refund_return(
             ):
                 return request
             quote = _refund_quote(uow, order, request)
+            policies = uow.tenants.policies(tenant_id)
             if request.resolution is Resolution.STORE_CREDIT and quote.amount > 0:
                 _credit_customer(uow, order, request, quote.amount, actor, when)
             if request.resolution is not Resolution.STORE_CREDIT and quote.amount > 0:
@@ -446,7 +468,7 @@ def refund_return(
                         return_id=request.id,
                     ),
                     gateways=gateways,
-                    policies=uow.tenants.policies(tenant_id),
+                    policies=policies,
                     actor=actor,
                     at=when,
                 )
@@ -477,7 +499,7 @@ def refund_return(
                 shipping=str(quote.shipping),
                 resolution=request.resolution.value,
             )
-            settle_order(order, policies=uow.tenants.policies(tenant_id), at=when)
+            settle_order(order, policies=policies, at=when)
             uow.returns.save(request)
             save_order_changes(uow, order, at=when)
             uow.commit()

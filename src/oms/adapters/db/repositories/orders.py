@@ -233,23 +233,24 @@ class SqlOrderRepository:
         for_update: bool = False,
     ) -> Order | None:
         query = select(orders).where(_o.tenant_id == tenant_id, _o.id == order_id)
+        if not with_events:
+            # The timeline's last number, so new events number on, in the same round trip.
+            ev = order_events.c
+            query = query.add_columns(
+                select(func.max(ev.seq))
+                .where(ev.tenant_id == _o.tenant_id, ev.order_id == _o.id)
+                .scalar_subquery()
+                .label("last_event_seq")
+            )
         if for_update:
-            query = query.with_for_update()
+            query = query.with_for_update(of=orders)
         row = self._conn.execute(query).first()
         if row is None:
             return None
         order = order_from_row(row)
         self._load_children([order], with_events=with_events)
         if not with_events:
-            ev = order_events.c
-            order.last_seq = int(
-                self._conn.scalar(
-                    select(func.max(ev.seq)).where(
-                        ev.tenant_id == tenant_id, ev.order_id == order_id
-                    )
-                )
-                or 0
-            )
+            order.last_seq = int(row.last_event_seq or 0)
         if for_update:
             self._remember(order)
         return order

@@ -63,6 +63,7 @@ __all__ = [
     "get_policy",
     "get_return",
     "list_returns",
+    "lock_order_returns",
     "lock_return",
     "order_return_status",
     "preview_refund",
@@ -273,14 +274,23 @@ def _quote(
 
 def lock_return(uow: UnitOfWork, tenant_id: UUID, return_id: UUID) -> tuple[Order, ReturnRequest]:
     """The return's order locked, then the return as it is after the lock."""
+    order, request, _ = lock_order_returns(uow, tenant_id, return_id)
+    return order, request
+
+
+def lock_order_returns(
+    uow: UnitOfWork, tenant_id: UUID, return_id: UUID
+) -> tuple[Order, ReturnRequest, list[ReturnRequest]]:
+    """The return's order locked, then all the order's returns as they are after the lock
+    (one statement): the order, the return asked for, and every return of the order."""
     order_id = uow.returns.order_id_of(tenant_id, return_id)
     if order_id is None:
         raise NotFound(f"No return {return_id}")
     # The timeline is not needed after the request (its window): new events still number on.
     order = locked_order(uow, tenant_id, order_id, with_events=False)
-    request = uow.returns.get(tenant_id, return_id, for_update=True)
-    assert request is not None  # returns are never deleted
-    return order, request
+    every = uow.returns.for_order(tenant_id, order_id, for_update=True)
+    request = next(r for r in every if r.id == return_id)  # returns are never deleted
+    return order, request, every
 
 
 def _cancel_replacement(
@@ -447,14 +457,14 @@ def refund_return(
 
     def attempt() -> ReturnRequest:
         with uow_factory() as uow:
-            order, request = lock_return(uow, tenant_id, return_id)
+            order, request, every = lock_order_returns(uow, tenant_id, return_id)
             if (
                 request.status is ReturnStatus.REFUNDED
                 and idempotency_key is not None
                 and (request.refund_key == idempotency_key)
             ):
                 return request
-            quote = _refund_quote(uow, order, request)
+            quote = _refund_quote(uow, order, request, every)
             policies = uow.tenants.policies(tenant_id)
             if request.resolution is Resolution.STORE_CREDIT and quote.amount > 0:
                 _credit_customer(uow, order, request, quote.amount, actor, when)
@@ -508,17 +518,23 @@ def refund_return(
     return retry_transient(attempt)
 
 
-def _refund_quote(uow: UnitOfWork, order: Order, request: ReturnRequest) -> RefundQuote:
+def _refund_quote(
+    uow: UnitOfWork,
+    order: Order,
+    request: ReturnRequest,
+    returns: list[ReturnRequest] | None = None,
+) -> RefundQuote:
     """What refunding ``request`` now pays back (IllegalTransition when it may not be):
     the units' value by ``quote_refund``, less a label the customer pays and what an
-    exchange's replacement took already."""
+    exchange's replacement took already. ``returns``: the order's returns, when read."""
     policy = uow.returns.policy(request.tenant_id)
     if request.is_claim:  # lost or damaged on the way: never the customer's fee
         exempt = policy.fee_exempt_reasons | set(CLAIM_REASONS)
         policy = replace(policy, fee_exempt_reasons=frozenset(exempt))
     units = request.refund_units(policy)
-    others = uow.returns.for_order(request.tenant_id, request.order_id)
-    quote = _quote(order, request, units, others, policy)
+    if returns is None:
+        returns = uow.returns.for_order(request.tenant_id, request.order_id)
+    quote = _quote(order, request, units, returns, policy)
     if request.label is not None and request.label.customer_paid:
         fee = quote.fee + request.label.cost
         amount = max(quote.amount - request.label.cost, ZERO)

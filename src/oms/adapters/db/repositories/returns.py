@@ -240,14 +240,15 @@ class SqlReturnRepository:
         )
         return found
 
-    def for_order(self, tenant_id: UUID, order_id: UUID) -> list[ReturnRequest]:
-        return self._rows_to_returns(
-            self._conn.execute(
-                self._select(_r.tenant_id == tenant_id, _r.order_id == order_id).order_by(
-                    _r.id, _l.line_no
-                )
-            )
+    def for_order(
+        self, tenant_id: UUID, order_id: UUID, *, for_update: bool = False
+    ) -> list[ReturnRequest]:
+        query = self._select(_r.tenant_id == tenant_id, _r.order_id == order_id).order_by(
+            _r.id, _l.line_no
         )
+        if for_update and self._conn.dialect.name == "postgresql":
+            query = query.with_for_update(of=returns)
+        return self._rows_to_returns(self._conn.execute(query))
 
     def page(
         self, tenant_id: UUID, *, filters: ReturnFilter, before_id: UUID | None, limit: int

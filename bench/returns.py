@@ -5,7 +5,8 @@ Run it from the project root::
     .venv/bin/python bench/returns.py [--orders 400] [--clients 16] [--workers 2]
         [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
 
-Setup, not timed: drops and re-creates the database ``oms_bench_returns``, ``oms db
+Setup, not timed: drops and re-creates the database ``oms_bench_returns`` (or
+``--database``), ``oms db
 upgrade``, ``oms tenant create``; then, in this process through the use cases, imports the
 ``acme/ground`` rate card, creates one warehouse with three products and a 10 % discount
 code, and places ``--orders`` paid, discounted orders of two lines (1-3 units each), picked,
@@ -114,6 +115,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--database", default=BENCH_DB, help="the scratch database's name")
     return parser.parse_args(argv)
 
 
@@ -348,9 +350,9 @@ def database_checks(url: str) -> list[tuple[str, bool, str]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    bench_url = database_url(args.pg_url, BENCH_DB)
+    bench_url = database_url(args.pg_url, args.database)
     env = {**os.environ, "OMS_DATABASE_URL": bench_url}
-    recreate_database(args.pg_url, BENCH_DB)
+    recreate_database(args.pg_url, args.database)
     run_oms(["db", "upgrade"], env)
     tenant = json.loads(run_oms(["tenant", "create", "--name", "Returns bench", "--json"], env))
     print(f"setup: shipping {args.orders} orders", flush=True)
@@ -361,7 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # A loaded machine can take minutes to import and start two server processes.
         asyncio.run(wait_ready(base, server, timeout=600))
-        meter = CpuMeter(server_group=server.pid, database=BENCH_DB)
+        meter = CpuMeter(server_group=server.pid, database=args.database)
         meter.start()
         flow, wall = asyncio.run(run_flow(base, tenant["api_key"], orders, args.clients))
         cpu = meter.stop()

@@ -34,6 +34,7 @@ from uuid import UUID
 from pyinstrument import Profiler
 from sqlalchemy import event
 
+from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.engine import build_engine
 from oms.adapters.db.migrate import upgrade
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
@@ -85,6 +86,15 @@ def _run(args: argparse.Namespace, url: str) -> int:
             traced.append(f"{current[0]:<13} " + " ".join(text.split())[:150])
 
     event.listen(engine, "before_cursor_execute", count)
+    # Statements run straight through psycopg (DriverStatement) pass no SQLAlchemy event.
+    fetch = DriverStatement._fetch
+
+    def counted_fetch(self: DriverStatement, conn: Any, params: Any, factory: Any) -> Any:
+        if conn.dialect.name == "postgresql":
+            count(None, None, self.sql)
+        return fetch(self, conn, params, factory)
+
+    DriverStatement._fetch = counted_fetch  # type: ignore[method-assign,assignment]
     from fastapi.testclient import TestClient
 
     cpu: dict[str, float] = defaultdict(float)

@@ -441,8 +441,19 @@ class OutboxRepository(Protocol):
 class IdempotencyRepository(Protocol):
     def get(self, tenant_id: UUID, key: str) -> IdempotencyRecord | None: ...
     def claim(
-        self, tenant_id: UUID, key: str, *, operation: str, fingerprint: str, at: datetime
-    ) -> bool: ...
+        self,
+        tenant_id: UUID,
+        key: str,
+        *,
+        operation: str,
+        fingerprint: str,
+        at: datetime,
+        resource_id: UUID | None = None,
+    ) -> bool:
+        """Take ``key`` for this request (False when it is taken): for ``resource_id`` when
+        the resource's id is known already, else ``attach`` names it later."""
+        ...
+
     def attach(self, tenant_id: UUID, key: str, resource_id: UUID) -> None: ...
 
 

@@ -49,8 +49,15 @@ class ReturnRepository(Protocol):
         """One return, locked for this transaction with ``for_update`` (PostgreSQL)."""
         ...
 
-    def for_order(self, tenant_id: UUID, order_id: UUID) -> list[ReturnRequest]:
-        """Every return of one order, oldest first."""
+    def order_id_of(self, tenant_id: UUID, return_id: UUID) -> UUID | None:
+        """The order a return belongs to (None for no such return), without reading it."""
+        ...
+
+    def for_order(
+        self, tenant_id: UUID, order_id: UUID, *, for_update: bool = False
+    ) -> list[ReturnRequest]:
+        """Every return of one order, oldest first; locked for this transaction with
+        ``for_update`` (PostgreSQL)."""
         ...
 
     def page(

@@ -64,6 +64,7 @@ __all__ = [
     "get_policy",
     "get_return",
     "list_returns",
+    "lock_order_returns",
     "lock_return",
     "order_return_status",
     "preview_refund",
@@ -111,14 +112,26 @@ def _refunded_before(returns: list[ReturnRequest], but: UUID | None = None) -> d
 
 
 def repeated_return(
-    uow: UnitOfWork, tenant_id: UUID, key: str | None, fingerprint: str, at: datetime
+    uow: UnitOfWork,
+    tenant_id: UUID,
+    key: str | None,
+    fingerprint: str,
+    at: datetime,
+    *,
+    return_id: UUID | None = None,
 ) -> ReturnRequest | None:
     """The return an earlier request with the same Idempotency-Key made, or None after
-    claiming the key; 422 for the key used on another request."""
+    claiming the key (for ``return_id``, the return this transaction makes, when known;
+    else the caller attaches it); 422 for the key used on another request."""
     if key is None:
         return None
     if uow.idempotency.claim(
-        tenant_id, key, operation=CREATE_RETURN, fingerprint=fingerprint, at=at
+        tenant_id,
+        key,
+        operation=CREATE_RETURN,
+        fingerprint=fingerprint,
+        at=at,
+        resource_id=return_id,
     ):
         return None
     record = uow.idempotency.get(tenant_id, key)
@@ -181,8 +194,16 @@ def request_return(
     def attempt() -> tuple[ReturnRequest, bool]:
         with uow_factory() as uow:
             order = locked_order(uow, tenant_id, order_id)
+            return_id = new_id()
+            # The key is claimed for the new return's id: it commits with the return or not
+            # at all, so no second statement attaches it.
             earlier = repeated_return(
-                uow, tenant_id, idempotency_key, command.fingerprint(order_id), when
+                uow,
+                tenant_id,
+                idempotency_key,
+                command.fingerprint(order_id),
+                when,
+                return_id=return_id,
             )
             if earlier is not None:
                 return earlier, False
@@ -194,7 +215,7 @@ def request_return(
                 order, command.lines, pending=waiting_units_of(others), policy=policy, at=when
             )
             request = ReturnRequest(
-                id=new_id(),
+                id=return_id,
                 tenant_id=tenant_id,
                 order_id=order_id,
                 order_number=order.number,
@@ -231,8 +252,6 @@ def request_return(
                 record_step(order, request, "return.approved", SYSTEM, when, automatic=True)
             uow.returns.add(request)
             save_order_changes(uow, order, at=when)
-            if idempotency_key is not None:
-                uow.idempotency.attach(tenant_id, idempotency_key, request.id)
             uow.commit()
             return request, True
 
@@ -258,14 +277,23 @@ def _quote(
 
 def lock_return(uow: UnitOfWork, tenant_id: UUID, return_id: UUID) -> tuple[Order, ReturnRequest]:
     """The return's order locked, then the return as it is after the lock."""
-    found = uow.returns.get(tenant_id, return_id)
-    if found is None:
+    order, request, _ = lock_order_returns(uow, tenant_id, return_id)
+    return order, request
+
+
+def lock_order_returns(
+    uow: UnitOfWork, tenant_id: UUID, return_id: UUID
+) -> tuple[Order, ReturnRequest, list[ReturnRequest]]:
+    """The return's order locked, then all the order's returns as they are after the lock
+    (one statement): the order, the return asked for, and every return of the order."""
+    order_id = uow.returns.order_id_of(tenant_id, return_id)
+    if order_id is None:
         raise NotFound(f"No return {return_id}")
     # The timeline is not needed after the request (its window): new events still number on.
-    order = locked_order(uow, tenant_id, found.order_id, with_events=False)
-    request = uow.returns.get(tenant_id, return_id, for_update=True)
-    assert request is not None  # returns are never deleted
-    return order, request
+    order = locked_order(uow, tenant_id, order_id, with_events=False)
+    every = uow.returns.for_order(tenant_id, order_id, for_update=True)
+    request = next(r for r in every if r.id == return_id)  # returns are never deleted
+    return order, request, every
 
 
 def _cancel_replacement(
@@ -401,7 +429,10 @@ def receive_return(
                 ],
                 restocked=restocked,
             )
-            release_replacement(uow, request, uow.returns.policy(tenant_id), actor=actor, at=when)
+            if request.exchange_order_id is not None:
+                release_replacement(
+                    uow, request, uow.returns.policy(tenant_id), actor=actor, at=when
+                )
             uow.returns.save(request)
             save_order_changes(uow, order, at=when)
             uow.commit()
@@ -429,14 +460,15 @@ def refund_return(
 
     def attempt() -> ReturnRequest:
         with uow_factory() as uow:
-            order, request = lock_return(uow, tenant_id, return_id)
+            order, request, every = lock_order_returns(uow, tenant_id, return_id)
             if (
                 request.status is ReturnStatus.REFUNDED
                 and idempotency_key is not None
                 and (request.refund_key == idempotency_key)
             ):
                 return request
-            quote = _refund_quote(uow, order, request)
+            quote = _refund_quote(uow, order, request, every)
+            policies = uow.tenants.policies(tenant_id)
             if request.resolution is Resolution.STORE_CREDIT and quote.amount > 0:
                 _credit_customer(uow, order, request, quote.amount, actor, when)
             if request.resolution is not Resolution.STORE_CREDIT and quote.amount > 0:
@@ -449,7 +481,7 @@ def refund_return(
                         return_id=request.id,
                     ),
                     gateways=order_gateways(uow, order, gateways, actor=actor, at=when),
-                    policies=uow.tenants.policies(tenant_id),
+                    policies=policies,
                     actor=actor,
                     at=when,
                 )
@@ -480,7 +512,7 @@ def refund_return(
                 shipping=str(quote.shipping),
                 resolution=request.resolution.value,
             )
-            settle_order(order, policies=uow.tenants.policies(tenant_id), at=when)
+            settle_order(order, policies=policies, at=when)
             uow.returns.save(request)
             save_order_changes(uow, order, at=when)
             uow.commit()
@@ -489,17 +521,23 @@ def refund_return(
     return retry_transient(attempt)
 
 
-def _refund_quote(uow: UnitOfWork, order: Order, request: ReturnRequest) -> RefundQuote:
+def _refund_quote(
+    uow: UnitOfWork,
+    order: Order,
+    request: ReturnRequest,
+    returns: list[ReturnRequest] | None = None,
+) -> RefundQuote:
     """What refunding ``request`` now pays back (IllegalTransition when it may not be):
     the units' value by ``quote_refund``, less a label the customer pays and what an
-    exchange's replacement took already."""
+    exchange's replacement took already. ``returns``: the order's returns, when read."""
     policy = uow.returns.policy(request.tenant_id)
     if request.is_claim:  # lost or damaged on the way: never the customer's fee
         exempt = policy.fee_exempt_reasons | set(CLAIM_REASONS)
         policy = replace(policy, fee_exempt_reasons=frozenset(exempt))
     units = request.refund_units(policy)
-    others = uow.returns.for_order(request.tenant_id, request.order_id)
-    quote = _quote(order, request, units, others, policy)
+    if returns is None:
+        returns = uow.returns.for_order(request.tenant_id, request.order_id)
+    quote = _quote(order, request, units, returns, policy)
     if request.label is not None and request.label.customer_paid:
         fee = quote.fee + request.label.cost
         amount = max(quote.amount - request.label.cost, ZERO)

@@ -91,7 +91,14 @@ class SqlIdempotencyRepository:
         )
 
     def claim(
-        self, tenant_id: UUID, key: str, *, operation: str, fingerprint: str, at: datetime
+        self,
+        tenant_id: UUID,
+        key: str,
+        *,
+        operation: str,
+        fingerprint: str,
+        at: datetime,
+        resource_id: UUID | None = None,
     ) -> bool:
         return insert_if_absent(
             self._conn,
@@ -101,7 +108,7 @@ class SqlIdempotencyRepository:
                 "key": key,
                 "operation": operation,
                 "fingerprint": fingerprint,
-                "resource_id": None,
+                "resource_id": resource_id,
                 "created_at": at,
             },
         )

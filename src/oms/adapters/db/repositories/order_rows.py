@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row, select
 
 from oms.adapters.db.tables import allocations, order_holds, order_lines, orders
 from oms.domain.addresses import Address
+from oms.domain.catalogue import ProductKind
 from oms.domain.holds import Hold, HoldReason
 from oms.domain.orders import Allocation, Customer, Order, OrderEvent, OrderLine
 from oms.domain.payments import PaymentKind, PaymentOutcome, PaymentRecord
@@ -21,10 +22,13 @@ from oms.domain.status import FulfillmentStatus, OrderStatus, PaymentStatus
 
 __all__ = [
     "StoredRows",
+    "allocation_from_row",
     "allocation_values",
+    "event_from_row",
     "event_values",
     "hold_from_row",
     "hold_values",
+    "line_from_row",
     "line_values",
     "order_from_row",
     "order_values",
@@ -146,6 +150,51 @@ def hold_values(order: Order, hold: Hold) -> dict[str, Any]:
         "released_by": hold.released_by,
         "release_note": hold.release_note,
     }
+
+
+def line_from_row(row: Row[Any]) -> OrderLine:
+    return OrderLine(
+        line_no=row.line_no,
+        sku=row.sku,
+        name=row.name,
+        kind=ProductKind(row.kind),
+        quantity=row.quantity,
+        unit_price=row.unit_price,
+        allocated=row.allocated,
+        backordered=row.backordered,
+        shipped=row.shipped,
+        delivered=row.delivered,
+        cancelled=row.cancelled,
+        returned=row.returned,
+        discount=row.discount,
+        tax=row.tax,
+    )
+
+
+def allocation_from_row(row: Row[Any]) -> Allocation:
+    """An allocation from its row joined with its location's ``location_code``."""
+    return Allocation(
+        id=row.id,
+        line_no=row.line_no,
+        sku=row.sku,
+        location_id=row.location_id,
+        quantity=row.quantity,
+        released=row.released,
+        fulfilled=row.fulfilled,
+        created_at=row.created_at,
+        location_code=row.location_code,
+    )
+
+
+def event_from_row(row: Row[Any]) -> OrderEvent:
+    return OrderEvent(
+        seq=row.seq,
+        type=row.type,
+        actor=row.actor,
+        created_at=row.created_at,
+        reason=row.reason,
+        data=row.data,
+    )
 
 
 def hold_from_row(row: Row[Any]) -> Hold:

@@ -13,12 +13,16 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.messages import outbox_rows
 from oms.adapters.db.repositories.order_insert import insert_new_orders
+from oms.adapters.db.repositories.order_load import load_order
 from oms.adapters.db.repositories.order_rows import (
     StoredRows,
+    allocation_from_row,
     allocation_values,
+    event_from_row,
     event_values,
     hold_from_row,
     hold_values,
+    line_from_row,
     line_values,
     order_from_row,
     order_values,
@@ -39,9 +43,8 @@ from oms.adapters.db.tables import (
     products,
 )
 from oms.adapters.db.tables import outbox as outbox_table  # the argument of add() is outbox
-from oms.domain.catalogue import ProductKind
 from oms.domain.holds import HoldReason
-from oms.domain.orders import Allocation, Order, OrderEvent, OrderLine
+from oms.domain.orders import Order, OrderEvent
 from oms.services.ports import (
     OrderContact,
     OrderFilter,
@@ -232,24 +235,11 @@ class SqlOrderRepository:
         with_events: bool = True,
         for_update: bool = False,
     ) -> Order | None:
-        query = select(orders).where(_o.tenant_id == tenant_id, _o.id == order_id)
-        if for_update:
-            query = query.with_for_update()
-        row = self._conn.execute(query).first()
-        if row is None:
+        order = load_order(
+            self._conn, tenant_id, order_id, with_events=with_events, for_update=for_update
+        )
+        if order is None:
             return None
-        order = order_from_row(row)
-        self._load_children([order], with_events=with_events)
-        if not with_events:
-            ev = order_events.c
-            order.last_seq = int(
-                self._conn.scalar(
-                    select(func.max(ev.seq)).where(
-                        ev.tenant_id == tenant_id, ev.order_id == order_id
-                    )
-                )
-                or 0
-            )
         if for_update:
             self._remember(order)
         return order
@@ -452,24 +442,7 @@ class SqlOrderRepository:
             .where(ln.tenant_id == tenant_id, ln.order_id.in_(ids))
             .order_by(ln.order_id, ln.line_no)
         ):
-            by_id[row.order_id].lines.append(
-                OrderLine(
-                    line_no=row.line_no,
-                    sku=row.sku,
-                    name=row.name,
-                    kind=ProductKind(row.kind),
-                    quantity=row.quantity,
-                    unit_price=row.unit_price,
-                    allocated=row.allocated,
-                    backordered=row.backordered,
-                    shipped=row.shipped,
-                    delivered=row.delivered,
-                    cancelled=row.cancelled,
-                    returned=row.returned,
-                    discount=row.discount,
-                    tax=row.tax,
-                )
-            )
+            by_id[row.order_id].lines.append(line_from_row(row))
         al = allocations.c
         for row in self._conn.execute(
             select(allocations, locations.c.code.label("location_code"))
@@ -477,19 +450,7 @@ class SqlOrderRepository:
             .where(al.tenant_id == tenant_id, al.order_id.in_(ids))
             .order_by(al.order_id, al.line_no, al.sku, al.location_id)
         ):
-            by_id[row.order_id].allocations.append(
-                Allocation(
-                    id=row.id,
-                    line_no=row.line_no,
-                    sku=row.sku,
-                    location_id=row.location_id,
-                    quantity=row.quantity,
-                    released=row.released,
-                    fulfilled=row.fulfilled,
-                    created_at=row.created_at,
-                    location_code=row.location_code,
-                )
-            )
+            by_id[row.order_id].allocations.append(allocation_from_row(row))
         pc = payments.c
         for row in self._conn.execute(
             select(payments)
@@ -513,16 +474,7 @@ class SqlOrderRepository:
             .where(ev.tenant_id == tenant_id, ev.order_id.in_(ids))
             .order_by(ev.order_id, ev.seq)
         ):
-            grouped[row.order_id].append(
-                OrderEvent(
-                    seq=row.seq,
-                    type=row.type,
-                    actor=row.actor,
-                    created_at=row.created_at,
-                    reason=row.reason,
-                    data=row.data,
-                )
-            )
+            grouped[row.order_id].append(event_from_row(row))
         for order_id, events in grouped.items():
             by_id[order_id].events = events
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, exists, insert, select, update
+from sqlalchemy import Connection, Row, Select, exists, insert, select, update
 
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
@@ -129,9 +129,27 @@ def _from_row(row: Row[Any], lines: list[ReturnLine]) -> ReturnRequest:
     )
 
 
+def _received_counts(request: ReturnRequest) -> dict[int, tuple[int, int, int]]:
+    return {ln.line_no: (ln.restocked, ln.quarantined, ln.disposed) for ln in request.lines}
+
+
+_LINE_COLUMNS = (
+    _l.line_no,
+    _l.sku.label("line_sku"),
+    _l.quantity.label("line_quantity"),
+    _l.reason.label("line_reason"),
+    _l.restocked.label("line_restocked"),
+    _l.quarantined.label("line_quarantined"),
+    _l.disposed.label("line_disposed"),
+)
+
+
 class SqlReturnRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        # What the database holds of each return's lines read or written in this unit of
+        # work: (restocked, quarantined, disposed) per line, so save writes changed lines only.
+        self._stored_lines: dict[UUID, dict[int, tuple[int, int, int]]] = {}
 
     def add(self, request: ReturnRequest) -> None:
         self._conn.execute(
@@ -150,6 +168,7 @@ class SqlReturnRepository:
         self._conn.execute(
             insert(return_lines), [_line_values(request, line) for line in request.lines]
         )
+        self._stored_lines[request.id] = _received_counts(request)
 
     def save(self, request: ReturnRequest) -> None:
         request.version += 1
@@ -158,7 +177,10 @@ class SqlReturnRepository:
             .where(_r.tenant_id == request.tenant_id, _r.id == request.id)
             .values(**_values(request))
         )
+        stored = self._stored_lines.get(request.id, {})
         for line in request.lines:
+            if stored.get(line.line_no) == (line.restocked, line.quarantined, line.disposed):
+                continue  # read in this unit of work and unchanged since
             self._conn.execute(
                 update(return_lines)
                 .where(
@@ -170,46 +192,63 @@ class SqlReturnRepository:
                     restocked=line.restocked, quarantined=line.quarantined, disposed=line.disposed
                 )
             )
+        self._stored_lines[request.id] = _received_counts(request)
 
-    def _load(self, tenant_id: UUID, rows: list[Row[Any]]) -> list[ReturnRequest]:
-        if not rows:
-            return []
-        lines: dict[UUID, list[ReturnLine]] = defaultdict(list)
-        found = self._conn.execute(
-            select(return_lines)
-            .where(_l.tenant_id == tenant_id, _l.return_id.in_([row.id for row in rows]))
-            .order_by(_l.return_id, _l.line_no)
+    def _select(self, *where: Any) -> Select[Any]:
+        """Returns with their lines in one statement: a return's row once per line, its
+        lines in order (every return has at least one line)."""
+        return (
+            select(returns, *_LINE_COLUMNS)
+            .join(return_lines, (_l.tenant_id == _r.tenant_id) & (_l.return_id == _r.id))
+            .where(*where)
         )
-        for line in found:
-            lines[line.return_id].append(
+
+    def _rows_to_returns(self, rows: Iterable[Row[Any]]) -> list[ReturnRequest]:
+        found: dict[UUID, tuple[Row[Any], list[ReturnLine]]] = {}
+        for row in rows:
+            entry = found.get(row.id)
+            if entry is None:
+                entry = found[row.id] = (row, [])
+            entry[1].append(
                 ReturnLine(
-                    line_no=line.line_no,
-                    sku=line.sku,
-                    quantity=line.quantity,
-                    reason=line.reason,
-                    restocked=line.restocked,
-                    quarantined=line.quarantined,
-                    disposed=line.disposed,
+                    line_no=row.line_no,
+                    sku=row.line_sku,
+                    quantity=row.line_quantity,
+                    reason=row.line_reason,
+                    restocked=row.line_restocked,
+                    quarantined=row.line_quarantined,
+                    disposed=row.line_disposed,
                 )
             )
-        return [_from_row(row, lines[row.id]) for row in rows]
+        loaded = [_from_row(row, lines) for row, lines in found.values()]
+        for request in loaded:
+            self._stored_lines[request.id] = _received_counts(request)
+        return loaded
 
     def get(
         self, tenant_id: UUID, return_id: UUID, *, for_update: bool = False
     ) -> ReturnRequest | None:
-        query = select(returns).where(_r.tenant_id == tenant_id, _r.id == return_id)
+        query = self._select(_r.tenant_id == tenant_id, _r.id == return_id).order_by(_l.line_no)
         if for_update and self._conn.dialect.name == "postgresql":
-            query = query.with_for_update()
-        row = self._conn.execute(query).first()
-        return None if row is None else self._load(tenant_id, [row])[0]
+            query = query.with_for_update(of=returns)
+        found = self._rows_to_returns(self._conn.execute(query))
+        return found[0] if found else None
 
-    def for_order(self, tenant_id: UUID, order_id: UUID) -> list[ReturnRequest]:
-        rows = self._conn.execute(
-            select(returns)
-            .where(_r.tenant_id == tenant_id, _r.order_id == order_id)
-            .order_by(_r.id)
-        ).all()
-        return self._load(tenant_id, list(rows))
+    def order_id_of(self, tenant_id: UUID, return_id: UUID) -> UUID | None:
+        found: UUID | None = self._conn.scalar(
+            select(_r.order_id).where(_r.tenant_id == tenant_id, _r.id == return_id)
+        )
+        return found
+
+    def for_order(
+        self, tenant_id: UUID, order_id: UUID, *, for_update: bool = False
+    ) -> list[ReturnRequest]:
+        query = self._select(_r.tenant_id == tenant_id, _r.order_id == order_id).order_by(
+            _r.id, _l.line_no
+        )
+        if for_update and self._conn.dialect.name == "postgresql":
+            query = query.with_for_update(of=returns)
+        return self._rows_to_returns(self._conn.execute(query))
 
     def page(
         self, tenant_id: UUID, *, filters: ReturnFilter, before_id: UUID | None, limit: int
@@ -231,8 +270,14 @@ class SqlReturnRepository:
             query = query.where(_r.created_at < filters.created_to)
         if before_id is not None:
             query = query.where(_r.id < before_id)
-        rows = self._conn.execute(query.order_by(_r.id.desc()).limit(limit)).all()
-        return self._load(tenant_id, list(rows))
+        ids = query.with_only_columns(_r.id).order_by(_r.id.desc()).limit(limit).subquery()
+        return self._rows_to_returns(
+            self._conn.execute(
+                self._select(_r.tenant_id == tenant_id, _r.id.in_(select(ids.c.id))).order_by(
+                    _r.id.desc(), _l.line_no
+                )
+            )
+        )
 
     def policy(self, tenant_id: UUID) -> ReturnPolicy:
         row = self._conn.execute(select(_p.policy).where(_p.tenant_id == tenant_id)).first()

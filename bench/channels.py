@@ -22,6 +22,10 @@ What it does, in one run on PostgreSQL:
      the intake's transaction through the ``manual`` gateway, which calls nothing outside
      the database, so the order is placed in a group and released there).
 4. Checks that every measured order is stored once, stops the server.
+5. Runs the CSV imports (``bench/imports.py`` in this process, its own database):
+   ``--csv-products`` products, five inventory levels each, and ``--csv-orders`` orders
+   unpaid and paid, printing rows/s (and per CPU second) of each; ``--csv-products 0``
+   skips it.
 
 It prints orders/s of each phase (2xx only, over the phase's wall time), p50/p99 latency,
 errors, each Shopify phase's rate as a share of the API's, and the CPU per order of the
@@ -51,6 +55,7 @@ import uvloop
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import imports as csv_imports
 from benchkit import (
     CpuMeter,
     CpuUse,
@@ -202,6 +207,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=20_261_207, help="RNG seed")
     parser.add_argument("--database", default=DB, help="the bench's own database (re-created)")
     parser.add_argument(
+        "--csv-products",
+        type=int,
+        default=4_000,
+        help="then the CSV imports (bench/imports.py): products, 5 levels each; 0 to skip",
+    )
+    parser.add_argument("--csv-orders", type=int, default=2_000, help="orders in the CSV phase")
+    parser.add_argument(
         "--pg-url",
         default="postgresql://postgres@127.0.0.1:5432/postgres",
         help="an existing database on the server, used to create the bench's own",
@@ -248,6 +260,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     stored = stored_orders(url)
     expected = {"bench": args.warmup + args.orders, "shopify": args.warmup + 2 * args.orders}
     print(f"orders stored (warm-up included): {dict(stored)}, expected {expected}")
+    if args.csv_products:
+        # The store's other way in: its spreadsheets, through the same intake (docs/import.md).
+        print("\nCSV imports on PostgreSQL (bench/imports.py, its own database):")
+        csv_imports.main(
+            [
+                f"--products={args.csv_products}",
+                f"--orders={args.csv_orders}",
+                "--memory-rows=",
+                "--sales=0",
+                f"--pg-url={args.pg_url}",
+            ]
+        )
     return 0
 
 

@@ -20,7 +20,6 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError
 
 from oms.adapters.db.engine import build_engine
 from oms.adapters.db.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
@@ -49,6 +48,7 @@ from tests.builders import (
     place,
     set_stock,
 )
+from tests.refusing_database import refusing_uow_factory
 
 AUTHORIZED = intake.ChannelPayment(gateway="manual")  # a channel's hold, reported
 CARD = intake.ChannelPayment(gateway="test", token="tok_approve")  # a processor's call
@@ -619,31 +619,7 @@ def test_an_order_the_database_refuses_in_a_group_write_fails_alone(
     uow_factory = SqlUnitOfWorkFactory(engine)
     tenant_id = _new_tenant(uow_factory)
     _world(uow_factory, tenant_id, {"RED": 10})
-    refusal = DataError("INSERT INTO orders ...", {}, Exception("value too long"))
-
-    class RefusingUnitOfWork(SqlUnitOfWork):
-        """Its database refuses to store an order whose note says so."""
-
-        def __enter__(self) -> Self:
-            inside = super().__enter__()
-            add, add_all = inside.orders.add, inside.orders.add_all
-
-            def refusing_add(order: Order, **kwargs: Any) -> bool:
-                if order.note == "refused":
-                    raise refusal
-                return add(order, **kwargs)
-
-            def refusing_add_all(entries: Sequence[tuple[Order, Any]]) -> bool:
-                if any(order.note == "refused" for order, _ in entries):
-                    raise refusal
-                return add_all(entries)
-
-            inside.orders.add = refusing_add  # type: ignore[method-assign]
-            inside.orders.add_all = refusing_add_all  # type: ignore[method-assign]
-            return inside
-
-    def refusing(*, readonly: bool = False) -> SqlUnitOfWork:
-        return RefusingUnitOfWork(engine, readonly=readonly)
+    refusing = refusing_uow_factory(engine)
 
     plain = order_of(("RED", 1), payment=None)
     commands = [plain, replace(plain, note="refused"), plain, plain]

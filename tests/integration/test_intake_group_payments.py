@@ -5,19 +5,16 @@ paid order is released there with its fulfilment orders; a gateway that calls ou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Self
+from typing import Any
 from uuid import UUID
 
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import DataError
 
 from oms.adapters.db.tables import fulfillment_orders, payments
-from oms.adapters.db.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments import ManualGateway, TestGateway, gateway_named
-from oms.domain.orders import Order
 from oms.domain.payments import PaymentKind
 from oms.services import intake, intake_group
 from oms.services.checks import find_invariant_violations
@@ -27,6 +24,7 @@ from oms.services.intake_group import Submission, groupable, place_group
 from oms.services.payment_gateway import PaymentGateway
 from oms.services.tenants import create_tenant
 from tests.builders import PAID, TESTER, add_location, add_product, order_of, set_stock
+from tests.refusing_database import refusing_uow_factory
 
 AUTHORIZED = intake.ChannelPayment(gateway="manual")
 CARD = intake.ChannelPayment(gateway="test", token="tok_approve")
@@ -147,29 +145,7 @@ def test_a_paid_group_that_rolls_back_leaves_no_payment_and_calls_no_card_gatewa
     uow_factory = SqlUnitOfWorkFactory(engine)
     tenant_id = _world(uow_factory)
     gateways = Gateways()
-    refusal = DataError("INSERT INTO orders ...", {}, Exception("value too long"))
-
-    class RefusingUnitOfWork(SqlUnitOfWork):
-        def __enter__(self) -> Self:
-            inside = super().__enter__()
-            add, add_all = inside.orders.add, inside.orders.add_all
-
-            def refusing_add(order: Order, **kwargs: Any) -> bool:
-                if order.note == "refused":
-                    raise refusal
-                return add(order, **kwargs)
-
-            def refusing_add_all(entries: Sequence[tuple[Order, Any]]) -> bool:
-                if any(order.note == "refused" for order, _ in entries):
-                    raise refusal
-                return add_all(entries)
-
-            inside.orders.add = refusing_add  # type: ignore[method-assign]
-            inside.orders.add_all = refusing_add_all  # type: ignore[method-assign]
-            return inside
-
-    def refusing(*, readonly: bool = False) -> SqlUnitOfWork:
-        return RefusingUnitOfWork(engine, readonly=readonly)
+    refusing = refusing_uow_factory(engine)
 
     paid = order_of(("RED", 1), payment=PAID)
     commands = [paid, replace(paid, note="refused"), paid, order_of(("BLUE", 1), payment=CARD)]

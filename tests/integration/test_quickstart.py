@@ -114,7 +114,8 @@ def test_the_quickstart_runs_as_written_to_a_delivered_order(tmp_path: Path) -> 
         "closed",
         "delivered",
         "paid",
-        "ok: every inventory level balances with its ledger and allocations",
+        "ok: every inventory level balances with its ledger and allocations, every"
+        " store-credit balance with its entries",
     ], out
     assert "Acme Ground" in lines
     assert '"carrier":"acme"' in out  # routed with a carrier service

@@ -145,8 +145,8 @@ def _warm_up(geocoder: OfflineGeocoder) -> None:
     none runs beside the build. Built in a background thread while the worker served, the
     indexes (seconds of CPU, docs/performance.md "Receiving scans and the workers' start")
     took the GIL from every request each time one waited on the database, so a request of
-    a dozen round trips waited up to a switch interval (5 ms) at each, and the CPU of the
-    build was counted against the first requests' benchmarks.
+    a dozen round trips waited up to a switch interval (``sys.getswitchinterval()``) at
+    each, and the CPU of the build was counted against the first requests' benchmarks.
 
     The indexes are hundreds of thousands of objects that live as long as the process,
     and Python's full collection walks every live object while it holds the GIL: a worker

@@ -24,7 +24,13 @@ from oms.domain.channels import ChannelHealth, ChannelKind, SyncOutcome
 from oms.domain.errors import InvalidRequest
 from oms.domain.orders import Actor
 from oms.domain.status import OrderStatus, PaymentStatus
-from oms.services.channel_orders import receive_order, submission_of
+from oms.services.channel_orders import (
+    CopyChanges,
+    changes_of,
+    receive_order,
+    settled_by_placing,
+    submission_of,
+)
 from oms.services.channels import (
     ChannelOrder,
     RemotePayment,
@@ -231,3 +237,66 @@ def test_a_store_order_s_copy_and_log_commit_with_its_group_or_not_at_all(
             select(channel_orders.c.external_id).where(channel_orders.c.tenant_id == stocked)
         ).all()
     assert sorted(r.external_id for r in stored) == ["200", "201", "202"]
+
+
+@pytest.mark.parametrize(
+    ("placed_paid", "copy", "changes"),
+    [
+        pytest.param(False, {}, CopyChanges(), id="the-same-copy"),
+        pytest.param(True, {"paid": True}, CopyChanges(), id="paid-as-placed"),
+        pytest.param(
+            False, {"paid": True}, CopyChanges(authorize=True, capture=True), id="paid-since"
+        ),
+        pytest.param(
+            False,
+            {"payment": RemotePayment.AUTHORIZED},
+            CopyChanges(authorize=True),
+            id="authorized-since",
+        ),
+        pytest.param(True, {"payment": RemotePayment.AUTHORIZED}, CopyChanges(), id="paid-kept"),
+        pytest.param(False, {"held": True}, CopyChanges(hold=True), id="held-in-the-store"),
+        pytest.param(True, {"cancelled": True}, CopyChanges(cancel=True), id="cancelled"),
+    ],
+)
+def test_what_a_copy_changes_in_the_order_it_placed(
+    uow_factory: UnitOfWorkFactory,
+    stocked: UUID,
+    placed_paid: bool,
+    copy: dict[str, Any],
+    changes: CopyChanges,
+) -> None:
+    """A copy that changes nothing in the order it created is settled by placing it (its
+    copy and log entry were written with the order); any other goes on in receive_order."""
+    channels = _channels(uow_factory)
+    connection = create_channel(
+        channels=channels,
+        tenant_id=stocked,
+        kind=ChannelKind.API,
+        name="fake store",
+        settings={},
+        credentials={},
+        at=AT,
+    )
+    first = copy_of(connection.order_channel, minutes=0, paid=placed_paid)
+    fields = {k: v for k, v in copy.items() if k != "paid"}
+    paid = copy.get("paid", False)
+    incoming = replace(copy_of(connection.order_channel, minutes=0, paid=paid), **fields)
+    placed = place_alone(
+        uow_factory,
+        gateway_named,
+        None,
+        submission_of(connection, first, operation="webhook", actor=STORE, at=AT),
+    )
+
+    found = changes_of(placed.order, incoming, actor=STORE, at=AT)
+    settled = settled_by_placing(placed, incoming, actor=STORE, at=AT)
+    again = settled_by_placing(replace(placed, created=False), incoming, actor=STORE, at=AT)
+
+    assert found == changes
+    assert (settled is None) == bool(changes)
+    assert settled is None or (settled.order, settled.created, settled.applied) == (
+        placed.order,
+        True,
+        True,
+    )
+    assert again is None  # a copy of a known order always goes on

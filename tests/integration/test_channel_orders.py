@@ -20,7 +20,7 @@ from oms.adapters.db.tables import channel_orders
 from oms.adapters.db.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from oms.adapters.memory.channels import FakeSalesChannel
 from oms.adapters.payments.registry import gateway_named
-from oms.domain.channels import ChannelHealth, ChannelKind, SyncOutcome
+from oms.domain.channels import ChannelHealth, ChannelKind, SyncDirection, SyncOutcome
 from oms.domain.errors import InvalidRequest
 from oms.domain.orders import Actor
 from oms.domain.status import OrderStatus, PaymentStatus
@@ -32,9 +32,11 @@ from oms.services.channel_orders import (
     submission_of,
 )
 from oms.services.channels import (
+    HEALTH_AFTER,
     ChannelOrder,
     RemotePayment,
     create_channel,
+    sync_entry,
     sync_log,
 )
 from oms.services.intake import ChannelPayment, LineRequest, PlaceOrder
@@ -300,3 +302,60 @@ def test_what_a_copy_changes_in_the_order_it_placed(
         True,
     )
     assert again is None  # a copy of a known order always goes on
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "health"),
+    [
+        pytest.param([SyncOutcome.OK] * 3, ChannelHealth.HEALTHY, id="healthy"),
+        pytest.param(
+            [SyncOutcome.OK, SyncOutcome.FAILED, SyncOutcome.OK], ChannelHealth.HEALTHY, id="mended"
+        ),
+        pytest.param([SyncOutcome.OK, SyncOutcome.FAILED], ChannelHealth.FAILING, id="failing"),
+    ],
+)
+def test_intake_log_entries_are_written_at_the_commit_and_the_connection_follows_the_last(
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    outcomes: list[SyncOutcome],
+    health: ChannelHealth,
+) -> None:
+    """A group's entries are kept until its commit, then written together; the connection's
+    health is the last entry's, as if each had been written in turn; none without a commit."""
+    channels = _channels(uow_factory)
+    connection = create_channel(
+        channels=channels,
+        tenant_id=tenant_id,
+        kind=ChannelKind.API,
+        name="fake store",
+        settings={},
+        credentials={},
+        at=AT,
+    )
+    entries = [
+        sync_entry(
+            connection=connection,
+            direction=SyncDirection.INBOUND,
+            operation="webhook",
+            outcome=outcome,
+            at=AT + timedelta(seconds=n),
+            external_id=str(n),
+        )
+        for n, outcome in enumerate(outcomes)
+    ]
+
+    def log_all(*, commit: bool) -> None:
+        with uow_factory() as uow:
+            for entry in entries:
+                uow.channel_intake.log(tenant_id, entry, HEALTH_AFTER.get(entry.outcome))
+            if commit:
+                uow.commit()
+
+    log_all(commit=False)
+    unwritten = sync_log(channels=channels, tenant_id=tenant_id, channel_id=connection.id, limit=9)
+    log_all(commit=True)
+
+    written = sync_log(channels=channels, tenant_id=tenant_id, channel_id=connection.id, limit=9)
+    assert unwritten == []
+    assert sorted(e.external_id or "" for e in written) == [str(n) for n in range(len(outcomes))]
+    assert channels.get(tenant_id, connection.id).health is health  # type: ignore[union-attr]

@@ -265,10 +265,20 @@ class SqlChannelRepository:
 
 
 class SqlChannelIntakeRepository:
-    """The writes of a store's order placed by the intake, in the unit of work's transaction."""
+    """The writes of a store's order placed by the intake, in the unit of work's transaction.
+
+    Log entries are kept until ``flush`` (the unit of work's commit calls it), so a group's
+    entries are written together: one multi-row insert, and each connection's row updated
+    once for its run of entries of one health rather than once an order."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._entries: list[tuple[UUID, SyncEntry, ChannelHealth | None]] = []
+
+    def flush(self) -> None:
+        """Write the entries kept, in the order they were logged."""
+        entries, self._entries = self._entries, []
+        write_logs(self._conn, entries)
 
     def advance_order(
         self,
@@ -282,7 +292,7 @@ class SqlChannelIntakeRepository:
         return advance(self._conn, tenant_id, channel_id, external_id, order_id, updated_at)
 
     def log(self, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None) -> None:
-        write_log(self._conn, tenant_id, entry, health)
+        self._entries.append((tenant_id, entry, health))
 
 
 def advance(
@@ -316,7 +326,50 @@ def advance(
 def write_log(
     conn: Connection, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None
 ) -> None:
-    """Append ``entry`` to the sync log; the connection's row follows (see below)."""
+    """Append ``entry`` to the sync log; the connection's row follows (``write_logs``)."""
+    write_logs(conn, [(tenant_id, entry, health)])
+
+
+def write_logs(
+    conn: Connection, entries: Sequence[tuple[UUID, SyncEntry, ChannelHealth | None]]
+) -> None:
+    """Append ``entries`` (tenant, entry, the connection's health after it) to the sync log
+    in one statement; each connection's row follows its last entry of a run of one health
+    (see below), as it would have followed each entry in turn."""
+    if not entries:
+        return
+    conn.execute(
+        insert(channel_sync_log),
+        [
+            {
+                "tenant_id": tenant_id,
+                "channel_id": entry.channel_id,
+                "id": entry.id,
+                "at": entry.at,
+                "direction": entry.direction.value,
+                "operation": entry.operation[:100],
+                "outcome": entry.outcome.value,
+                "detail": entry.detail,
+                "external_id": entry.external_id,
+                "order_id": entry.order_id,
+            }
+            for tenant_id, entry, _ in entries
+        ],
+    )
+    runs: list[tuple[UUID, SyncEntry, ChannelHealth | None]] = []
+    for tenant_id, entry, health in entries:
+        last = runs[-1] if runs else None
+        if last and (last[0], last[1].channel_id, last[2]) == (tenant_id, entry.channel_id, health):
+            runs[-1] = (tenant_id, entry if entry.at >= last[1].at else last[1], health)
+        else:
+            runs.append((tenant_id, entry, health))
+    for tenant_id, entry, health in runs:
+        _follow(conn, tenant_id, entry, health)
+
+
+def _follow(
+    conn: Connection, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None
+) -> None:
     changes: dict[str, Any] = {"last_synced_at": entry.at}
     # Every webhook of a shop would update its one connection row, and concurrent
     # webhooks would queue on that row's lock: it is updated when the health changes,
@@ -327,20 +380,6 @@ def write_log(
         changes["health_detail"] = entry.detail
         healthy = health is ChannelHealth.HEALTHY
         stale = or_(stale, _c.health != health.value) if healthy else true()
-    conn.execute(
-        insert(channel_sync_log).values(
-            tenant_id=tenant_id,
-            channel_id=entry.channel_id,
-            id=entry.id,
-            at=entry.at,
-            direction=entry.direction.value,
-            operation=entry.operation[:100],
-            outcome=entry.outcome.value,
-            detail=entry.detail,
-            external_id=entry.external_id,
-            order_id=entry.order_id,
-        )
-    )
     conn.execute(
         update(channels)
         .where(_c.tenant_id == tenant_id, _c.id == entry.channel_id, stale)

@@ -359,3 +359,60 @@ def test_intake_log_entries_are_written_at_the_commit_and_the_connection_follows
     assert unwritten == []
     assert sorted(e.external_id or "" for e in written) == [str(n) for n in range(len(outcomes))]
     assert channels.get(tenant_id, connection.id).health is health  # type: ignore[union-attr]
+
+
+def test_a_new_order_s_copy_is_written_at_the_commit_never_over_a_newer_one(
+    uow_factory: UnitOfWorkFactory, stocked: UUID
+) -> None:
+    channels = _channels(uow_factory)
+    connection = create_channel(
+        channels=channels,
+        tenant_id=stocked,
+        kind=ChannelKind.API,
+        name="fake store",
+        settings={},
+        credentials={},
+        at=AT,
+    )
+    placed = place_alone(
+        uow_factory,
+        gateway_named,
+        None,
+        submission_of(
+            connection,
+            copy_of(connection.order_channel, minutes=0),
+            operation="webhook",
+            actor=STORE,
+            at=AT,
+        ),
+    )
+
+    def record(*minutes: int, commit: bool) -> None:
+        with uow_factory() as uow:
+            for m in minutes:
+                uow.channel_intake.record_copy(
+                    stocked,
+                    connection.id,
+                    "1001",
+                    order_id=placed.order.id,
+                    updated_at=AT + timedelta(minutes=m),
+                )
+            if commit:
+                uow.commit()
+
+    def stored() -> datetime:
+        assert isinstance(uow_factory, SqlUnitOfWorkFactory)
+        with uow_factory.engine.connect() as conn:
+            found: datetime = conn.execute(
+                select(channel_orders.c.remote_updated_at).where(
+                    channel_orders.c.tenant_id == stocked
+                )
+            ).scalar_one()
+        return found.replace(tzinfo=UTC) if found.tzinfo is None else found
+
+    record(30, commit=False)
+    assert stored() == AT  # written with the order it placed; nothing without a commit
+    record(5, 10, commit=True)
+    assert stored() == AT + timedelta(minutes=10)
+    record(7, commit=True)
+    assert stored() == AT + timedelta(minutes=10)

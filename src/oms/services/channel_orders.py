@@ -194,7 +194,7 @@ def submission_of(
 
     def record(uow: UnitOfWork, placed: PlacedOrder) -> None:
         order = placed.order
-        uow.channel_intake.advance_order(
+        uow.channel_intake.record_copy(
             connection.tenant_id,
             connection.id,
             incoming.external_id,

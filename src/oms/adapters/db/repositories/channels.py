@@ -267,20 +267,31 @@ class SqlChannelRepository:
 class SqlChannelIntakeRepository:
     """The writes of a store's order placed by the intake, in the unit of work's transaction.
 
-    Log entries are kept until ``flush`` (the unit of work's commit calls it), so a group's
-    entries are written together: one multi-row insert, and each connection's row updated
-    once for its run of entries of one health rather than once an order."""
+    Copies recorded and log entries are kept until ``flush`` (the unit of work's commit
+    calls it), so a group's are written together: one statement for the copies, one
+    multi-row insert for the entries, and each connection's row updated once for its run
+    of entries of one health rather than once an order."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._copies: list[dict[str, Any]] = []
         self._entries: list[tuple[UUID, SyncEntry, ChannelHealth | None]] = []
 
     def flush(self) -> None:
-        """Write the entries kept, in the order they were logged."""
+        """Write the copies and entries kept, in the order they were given."""
+        copies, self._copies = self._copies, []
         entries, self._entries = self._entries, []
+        newest: dict[tuple[UUID, UUID, str], dict[str, Any]] = {}
+        for copy in copies:  # one row a copy in a statement: of one given twice, the newer
+            key = (copy["tenant_id"], copy["channel_id"], copy["external_id"])
+            kept = newest.get(key)
+            if kept is None or kept["remote_updated_at"] < copy["remote_updated_at"]:
+                newest[key] = copy
+        if newest:
+            self._conn.execute(_upsert_copy(self._conn), list(newest.values()))
         write_logs(self._conn, entries)
 
-    def advance_order(
+    def record_copy(
         self,
         tenant_id: UUID,
         channel_id: UUID,
@@ -288,8 +299,16 @@ class SqlChannelIntakeRepository:
         *,
         order_id: UUID,
         updated_at: datetime,
-    ) -> bool:
-        return advance(self._conn, tenant_id, channel_id, external_id, order_id, updated_at)
+    ) -> None:
+        self._copies.append(
+            {
+                "tenant_id": tenant_id,
+                "channel_id": channel_id,
+                "external_id": external_id,
+                "order_id": order_id,
+                "remote_updated_at": updated_at,
+            }
+        )
 
     def log(self, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None) -> None:
         self._entries.append((tenant_id, entry, health))
@@ -321,6 +340,20 @@ def advance(
     )
     # RETURNING names the row written; none when the stored copy is as new or newer.
     return conn.execute(statement.returning(_o.external_id)).first() is not None
+
+
+def _upsert_copy(conn: Connection) -> Any:
+    """``advance``'s statement for many copies at once (executemany), without RETURNING."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(channel_orders)
+    return statement.on_conflict_do_update(
+        index_elements=[_o.tenant_id, _o.channel_id, _o.external_id],
+        set_={
+            "remote_updated_at": statement.excluded.remote_updated_at,
+            "order_id": statement.excluded.order_id,
+        },
+        where=_o.remote_updated_at < statement.excluded.remote_updated_at,
+    )
 
 
 def write_log(

@@ -416,3 +416,61 @@ def test_a_new_order_s_copy_is_written_at_the_commit_never_over_a_newer_one(
     assert stored() == AT + timedelta(minutes=10)
     record(7, commit=True)
     assert stored() == AT + timedelta(minutes=10)
+
+
+def test_a_fault_writing_a_group_s_copies_sends_each_order_alone(
+    uow_factory: UnitOfWorkFactory, stocked: UUID
+) -> None:
+    """The copies and entries kept for the group's commit are written before it, inside the
+    group: a fault there rolls the group back and each order is placed alone, once."""
+    assert isinstance(uow_factory, SqlUnitOfWorkFactory)
+    engine = uow_factory.engine
+    channels = _channels(uow_factory)
+    connection = create_channel(
+        channels=channels,
+        tenant_id=stocked,
+        kind=ChannelKind.API,
+        name="fake store",
+        settings={},
+        credentials={},
+        at=AT,
+    )
+
+    class FailingUnitOfWork(SqlUnitOfWork):
+        def __enter__(self) -> Self:
+            inside = super().__enter__()
+            intake = inside.channel_intake
+            flush = intake.flush
+
+            def failing() -> None:
+                if len(intake._copies) > 1:
+                    raise DataError("INSERT INTO channel_orders ...", {}, Exception("refused"))
+                flush()
+
+            intake.flush = failing  # type: ignore[method-assign]
+            return inside
+
+    def failing_factory(*, readonly: bool = False) -> SqlUnitOfWork:
+        return FailingUnitOfWork(engine, readonly=readonly)
+
+    submissions = []
+    for n in range(3):
+        unpaid = copy_of(connection.order_channel, minutes=0)
+        external = f"30{n}"
+        copy = replace(
+            unpaid, external_id=external, command=replace(unpaid.command, external_id=external)
+        )
+        submissions.append(submission_of(connection, copy, operation="webhook", actor=STORE, at=AT))
+
+    outcomes = place_group(
+        uow_factory=failing_factory, gateways=gateway_named, geocoder=None, submissions=submissions
+    )
+
+    assert [type(o).__name__ for o in outcomes] == ["PlacedOrder"] * 3
+    entries = sync_log(channels=channels, tenant_id=stocked, channel_id=connection.id, limit=10)
+    assert sorted(e.external_id or "" for e in entries) == ["300", "301", "302"]
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(channel_orders.c.external_id).where(channel_orders.c.tenant_id == stocked)
+        ).all()
+    assert sorted(r.external_id for r in stored) == ["300", "301", "302"]

@@ -210,6 +210,10 @@ class ChannelIntakeRepository(Protocol):
         new order's): written as late as the commit, with the transaction's other copies."""
         ...
 
+    def flush(self) -> None:
+        """Write the copies and entries kept for the commit now (the commit does it too)."""
+        ...
+
 
 @dataclass(frozen=True)
 class ChannelChanges:

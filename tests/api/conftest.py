@@ -10,13 +10,18 @@ of its own (``tests.databases``).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any, cast
+from uuid import UUID
 
 import pytest
 from sqlalchemy import Engine
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
+from oms.api.routers.channels import ChannelState
 from oms.config import Settings
+from oms.domain.channels import ChannelConnection
+from oms.services.channel_cache import CachedChannels
 from tests.api.support import (
     ApiTenant,
     TestClient,
@@ -63,3 +68,31 @@ def other_tenant(api_uow: SqlUnitOfWorkFactory) -> ApiTenant:
 @pytest.fixture(scope="module")
 def operator_headers(api_uow: SqlUnitOfWorkFactory) -> dict[str, str]:
     return new_operator_headers(api_uow)
+
+
+class _Freshness:
+    """The app's connection cache with every stored connection fresh (``always``: the
+    Shopify webhook lane takes what it can) or none (the lane hands every request on and
+    the route reads the connection itself); the rest as the cache does it."""
+
+    def __init__(self, cached: CachedChannels, *, always: bool) -> None:
+        self._cached = cached
+        self._always = always
+
+    def fresh(self, channel_id: UUID) -> ChannelConnection | None:
+        return self._cached.find(channel_id) if self._always else None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cached, name)
+
+
+@pytest.fixture(params=["lane", "route"])
+def webhook_path(request: pytest.FixtureRequest, client: TestClient) -> Iterator[str]:
+    """Runs a store webhook test through the Shopify webhook lane (``oms.api.webhook_lane``)
+    and through the route alone, which must answer alike."""
+    state: Any = client.app.state  # type: ignore[attr-defined]
+    kept: ChannelState = state.channels
+    freshness = _Freshness(kept.channels, always=request.param == "lane")
+    state.channels = ChannelState(channels=cast(CachedChannels, freshness), adapters=kept.adapters)
+    yield request.param
+    state.channels = kept

@@ -8,6 +8,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, func, select
 
 from oms.adapters.db.tables import channel_orders, channel_sync_log, payments
@@ -38,6 +39,7 @@ def _log(client: TestClient, tenant: ApiTenant, channel: dict[str, Any]) -> list
     return items
 
 
+@pytest.mark.usefixtures("webhook_path")
 def test_the_same_paid_webhook_five_times_at_once_is_one_order_with_one_payment(
     client: TestClient, tenant: ApiTenant, api_engine: Engine
 ) -> None:
@@ -61,6 +63,7 @@ def test_the_same_paid_webhook_five_times_at_once_is_one_order_with_one_payment(
     assert placed["external_id"] == ORDER_ID
 
 
+@pytest.mark.usefixtures("webhook_path")
 def test_many_paid_orders_at_once_are_each_placed_paid_and_released_once(
     client: TestClient, tenant: ApiTenant, api_engine: Engine
 ) -> None:
@@ -85,6 +88,7 @@ def test_many_paid_orders_at_once_are_each_placed_paid_and_released_once(
         assert order.json()["released_at"] is not None
 
 
+@pytest.mark.usefixtures("webhook_path")
 def test_a_changed_webhook_secret_is_used_at_once(client: TestClient, tenant: ApiTenant) -> None:
     stock_the_shop(client, tenant)
     channel = connect_shop(client, tenant)
@@ -102,6 +106,7 @@ def test_a_changed_webhook_secret_is_used_at_once(client: TestClient, tenant: Ap
     assert deliver(client, channel, raw, secret="shpss_the_new_secret").status_code == 200
 
 
+@pytest.mark.usefixtures("webhook_path")
 def test_a_deleted_connection_receives_nothing_at_once(
     client: TestClient, tenant: ApiTenant
 ) -> None:

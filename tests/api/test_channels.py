@@ -182,6 +182,7 @@ def test_another_tenant_cannot_see_a_connection(
     assert_problem(response, 404)
 
 
+@pytest.mark.usefixtures("webhook_path")
 def test_a_signed_shopify_order_is_placed_as_sent(client: TestClient, tenant: ApiTenant) -> None:
     stock_the_shop(client, tenant)
     channel = connect_shop(client, tenant)
@@ -207,6 +208,7 @@ def test_a_signed_shopify_order_is_placed_as_sent(client: TestClient, tenant: Ap
     assert health["health"] == "healthy"
 
 
+@pytest.mark.usefixtures("webhook_path")
 def test_a_wrong_signature_is_refused_and_nothing_stored(
     client: TestClient, tenant: ApiTenant
 ) -> None:
@@ -234,6 +236,7 @@ def test_a_wrong_signature_is_refused_and_nothing_stored(
     assert log == []
 
 
+@pytest.mark.usefixtures("webhook_path")
 def test_the_same_webhook_five_times_at_once_is_one_order(
     client: TestClient, tenant: ApiTenant
 ) -> None:
@@ -251,6 +254,7 @@ def test_the_same_webhook_five_times_at_once_is_one_order(
     assert order["external_id"] == ORDER_ID
 
 
+@pytest.mark.usefixtures("webhook_path")
 def test_an_unknown_sku_is_taken_and_held_with_the_reason(
     client: TestClient, tenant: ApiTenant
 ) -> None:
@@ -274,6 +278,7 @@ def _later(payload: dict[str, Any], at: str, **changes: Any) -> bytes:
     return json.dumps(changed).encode()
 
 
+@pytest.mark.usefixtures("webhook_path")
 def test_updates_apply_in_the_shops_order_whatever_the_arrival(
     client: TestClient, tenant: ApiTenant
 ) -> None:
@@ -308,6 +313,7 @@ def test_updates_apply_in_the_shops_order_whatever_the_arrival(
     assert [e["outcome"] for e in log] == ["ignored", "ok", "ignored", "ok", "ok"]
 
 
+@pytest.mark.usefixtures("webhook_path")
 def test_a_cancellation_arriving_first_places_the_order_cancelled(
     client: TestClient, tenant: ApiTenant
 ) -> None:
@@ -325,6 +331,7 @@ def test_a_cancellation_arriving_first_places_the_order_cancelled(
     assert stock["reserved"] == 0
 
 
+@pytest.mark.usefixtures("webhook_path")
 def test_many_unpaid_orders_at_once_are_placed_in_groups_without_waiting_forever(
     client: TestClient, tenant: ApiTenant
 ) -> None:

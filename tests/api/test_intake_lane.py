@@ -207,7 +207,11 @@ def test_the_lane_knows_everything_the_route_and_the_app_run_for_an_order(
         for r in api_routes(app)
         if getattr(r, "path", "") == "/v1/orders" and "POST" in getattr(r, "methods", ())
     )
-    assert [m.cls.__name__ for m in app.user_middleware] == ["IntakeLane", "BodySizeLimit"]
+    assert [m.cls.__name__ for m in app.user_middleware] == [
+        "IntakeLane",
+        "ShopifyWebhookLane",
+        "BodySizeLimit",
+    ]
     assert [d.dependency.__name__ for d in app.router.dependencies] == ["reject_nul_characters"]
     assert list(inspect.signature(route.endpoint).parameters) == [
         "body",

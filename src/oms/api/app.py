@@ -56,6 +56,7 @@ from oms.api.routers import (
     webhook_endpoints,
 )
 from oms.api.routers import inbound as inbound_routes
+from oms.api.webhook_lane import ShopifyWebhookLane
 from oms.config import Environment, Settings
 from oms.domain import zip_areas
 from oms.services.channel_cache import CachedChannels
@@ -309,6 +310,8 @@ def create_app(
     app.include_router(customer_returns.router)  # the status page's returns (after its limiter)
     install_portal(app, settings=settings, hasher=password_hasher(settings), clock=page_clock)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
-    # Outermost: plain order placements are answered before the framework's machinery.
+    # Outermost: plain order placements and Shopify's new orders are answered before the
+    # framework's machinery.
+    app.add_middleware(ShopifyWebhookLane)
     app.add_middleware(IntakeLane)
     return app

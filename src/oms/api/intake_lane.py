@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from oms.api.deps import AppState, Caller, actor_of, bearer_secret, cached_principal
 from oms.api.errors import problem_for
+from oms.api.raw_requests import read_body, replaying
 from oms.api.routers.orders import order_submission, placed_answer
 from oms.api.schemas.orders import OrderCreate
 from oms.domain.errors import InvalidRequest
@@ -58,7 +59,7 @@ class IntakeLane:
         state: AppState = scope["app"].state.oms
         received: list[Message] = []
         submission = await self._admit(scope, receive, state, received)
-        replay = _replaying(received, receive)
+        replay = replaying(received, receive)
         if submission is None:
             await self.app(scope, replay, send)
             return
@@ -83,7 +84,7 @@ class IntakeLane:
         principal = cached_principal(state, secret, time.monotonic())
         if principal is None or principal.is_operator or principal.tenant_id is None:
             return None
-        body = await _read_body(receive, settings.max_body_bytes, received)
+        body = await read_body(receive, settings.max_body_bytes, received)
         if body is None:
             return None
         try:
@@ -115,33 +116,3 @@ def _plain_headers(scope: Scope, limit: int) -> str | None:
     if authorization is None or not json_body:
         return None
     return bearer_secret(authorization.decode("latin-1"))
-
-
-async def _read_body(receive: Receive, limit: int, received: list[Message]) -> bytes | None:
-    """The whole body, or None when it is over ``limit`` or the client went away."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        received.append(message)
-        if message["type"] != "http.request":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replaying(received: list[Message], receive: Receive) -> Receive:
-    """``receive`` as if nothing had been read: the kept messages first, then the rest."""
-    pending = list(received)
-
-    async def replay() -> Message:
-        if pending:
-            return pending.pop(0)
-        return await receive()
-
-    return replay

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 from oms.domain.channels import ChannelConnection, SyncDirection, SyncOutcome
 from oms.domain.errors import OmsError
@@ -50,10 +51,13 @@ from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 
 __all__ = [
     "BackfillReport",
+    "CopyChanges",
     "PlaceSubmission",
     "Received",
     "backfill_orders",
+    "changes_of",
     "receive_order",
+    "settled_by_placing",
     "submission_of",
 ]
 
@@ -71,6 +75,47 @@ class Received:
     applied: bool
 
 
+@dataclass(frozen=True)
+class CopyChanges:
+    """What a newer copy of a stored order changes in it (``changes_of``): payments to
+    record, the store's hold to mirror or release, a cancellation."""
+
+    authorize: bool = False
+    capture: bool = False
+    hold: bool = False
+    release: tuple[UUID, ...] = ()
+    cancel: bool = False
+
+    def __bool__(self) -> bool:
+        return self.authorize or self.capture or self.hold or bool(self.release) or self.cancel
+
+
+def changes_of(order: Order, incoming: ChannelOrder, *, actor: Actor, at: datetime) -> CopyChanges:
+    """What ``incoming`` changes in ``order``: its payment (authorized, or captured), the
+    store's hold as a manual hold placed by the channel (released when the store releases
+    it; a manual hold someone placed in oms is never released by the store), its
+    cancellation. A cancelled order takes none of them."""
+    if order.status is OrderStatus.CANCELLED:
+        return CopyChanges()
+    summary = order.payment_summary(at)
+    unpaid = incoming.payment is RemotePayment.PAID and summary.kept < order.total
+    ours = tuple(
+        h.id
+        for h in order.open_holds
+        if h.reason is HoldReason.MANUAL and h.created_by == str(actor)
+    )
+    return CopyChanges(
+        authorize=(
+            incoming.payment is RemotePayment.AUTHORIZED and summary.authorized + summary.kept == 0
+        )
+        or (unpaid and summary.authorized == 0),
+        capture=unpaid,
+        hold=incoming.held and not ours,
+        release=() if incoming.held else ours,
+        cancel=incoming.cancelled,
+    )
+
+
 def _apply_update(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -80,76 +125,29 @@ def _apply_update(
     actor: Actor,
     at: datetime,
 ) -> Order:
-    """Bring a stored order up to the store's newer copy: its payment and cancellation."""
-    summary = order.payment_summary(at)
-    if order.status is not OrderStatus.CANCELLED:
-        if incoming.payment is RemotePayment.AUTHORIZED and summary.authorized + summary.kept == 0:
-            order = pay(
-                uow_factory=uow_factory,
-                gateways=gateways,
-                tenant_id=order.tenant_id,
-                order_id=order.id,
-                request=PaymentRequest(kind=PaymentKind.AUTHORIZATION, gateway="manual"),
-                actor=actor,
-                at=at,
-            )
-        elif incoming.payment is RemotePayment.PAID and summary.kept < order.total:
-            if summary.authorized == 0:
-                order = pay(
-                    uow_factory=uow_factory,
-                    gateways=gateways,
-                    tenant_id=order.tenant_id,
-                    order_id=order.id,
-                    request=PaymentRequest(kind=PaymentKind.AUTHORIZATION, gateway="manual"),
-                    actor=actor,
-                    at=at,
-                )
-            order = pay(
-                uow_factory=uow_factory,
-                gateways=gateways,
-                tenant_id=order.tenant_id,
-                order_id=order.id,
-                request=PaymentRequest(kind=PaymentKind.CAPTURE, reported=True),
-                actor=actor,
-                at=at,
-            )
-    if order.status is not OrderStatus.CANCELLED:
-        order = _mirror_hold(
+    """Bring a stored order up to the store's newer copy (``changes_of``)."""
+    changes = changes_of(order, incoming, actor=actor, at=at)
+    if changes.authorize:
+        order = pay(
             uow_factory=uow_factory,
             gateways=gateways,
-            order=order,
-            incoming=incoming,
-            actor=actor,
-            at=at,
-        )
-    if incoming.cancelled and order.status is not OrderStatus.CANCELLED:
-        order = cancel_order(
-            uow_factory=uow_factory,
             tenant_id=order.tenant_id,
             order_id=order.id,
+            request=PaymentRequest(kind=PaymentKind.AUTHORIZATION, gateway="manual"),
             actor=actor,
-            reason=incoming.cancel_reason or "cancelled in the store",
             at=at,
-            gateways=gateways,
         )
-    return order
-
-
-def _mirror_hold(
-    *,
-    uow_factory: UnitOfWorkFactory,
-    gateways: GatewayProvider,
-    order: Order,
-    incoming: ChannelOrder,
-    actor: Actor,
-    at: datetime,
-) -> Order:
-    """A store's hold as a manual hold placed by the channel; released when the store
-    releases it. A manual hold someone placed in oms is never released by the store."""
-    ours = [
-        h for h in order.open_holds if h.reason is HoldReason.MANUAL and h.created_by == str(actor)
-    ]
-    if incoming.held and not ours:
+    if changes.capture:
+        order = pay(
+            uow_factory=uow_factory,
+            gateways=gateways,
+            tenant_id=order.tenant_id,
+            order_id=order.id,
+            request=PaymentRequest(kind=PaymentKind.CAPTURE, reported=True),
+            actor=actor,
+            at=at,
+        )
+    if changes.hold:
         order, _ = place_hold(
             uow_factory=uow_factory,
             tenant_id=order.tenant_id,
@@ -159,18 +157,27 @@ def _mirror_hold(
             actor=actor,
             at=at,
         )
-    elif not incoming.held:
-        for hold in ours:
-            order = release_hold(
-                uow_factory=uow_factory,
-                tenant_id=order.tenant_id,
-                order_id=order.id,
-                hold_id=hold.id,
-                note="released in the store",
-                actor=actor,
-                gateways=gateways,
-                at=at,
-            )
+    for hold_id in changes.release:
+        order = release_hold(
+            uow_factory=uow_factory,
+            tenant_id=order.tenant_id,
+            order_id=order.id,
+            hold_id=hold_id,
+            note="released in the store",
+            actor=actor,
+            gateways=gateways,
+            at=at,
+        )
+    if changes.cancel:
+        order = cancel_order(
+            uow_factory=uow_factory,
+            tenant_id=order.tenant_id,
+            order_id=order.id,
+            actor=actor,
+            reason=incoming.cancel_reason or "cancelled in the store",
+            at=at,
+            gateways=gateways,
+        )
     return order
 
 
@@ -187,7 +194,7 @@ def submission_of(
 
     def record(uow: UnitOfWork, placed: PlacedOrder) -> None:
         order = placed.order
-        uow.channel_intake.advance_order(
+        uow.channel_intake.record_copy(
             connection.tenant_id,
             connection.id,
             incoming.external_id,
@@ -215,6 +222,17 @@ def submission_of(
     )
 
 
+def settled_by_placing(
+    placed: PlacedOrder, incoming: ChannelOrder, *, actor: Actor, at: datetime
+) -> Received | None:
+    """What receiving a copy came to when placing it settled it: it created the order and
+    changes nothing in it (``changes_of``), so the copy and its log entry were written with
+    the order (``submission_of``). None when ``receive_order`` has more to do."""
+    if placed.created and not changes_of(placed.order, incoming, actor=actor, at=at):
+        return Received(order=placed.order, created=True, applied=True)
+    return None
+
+
 def receive_order(
     *,
     channels: ChannelRepository,
@@ -235,6 +253,9 @@ def receive_order(
     submission = submission_of(connection, incoming, operation=operation, actor=actor, at=at)
     try:
         placed = place(submission)
+        settled = settled_by_placing(placed, incoming, actor=actor, at=at)
+        if settled is not None:
+            return settled
         order = placed.order
         # A created order's copy was recorded with it (``submission_of``).
         newer = placed.created or channels.advance_order(
@@ -266,9 +287,8 @@ def receive_order(
         )
         raise
     applied = newer
-    if placed.created and order is placed.order:
-        return Received(order=order, created=True, applied=True)  # logged with the order
-    # Created and then changed by the copy (cancelled or held in the store): logged again.
+    # Known, or created and then changed by the copy (cancelled or held in the store): logged
+    # (again).
     log_sync(
         channels=channels,
         connection=connection,

@@ -195,7 +195,9 @@ class ChannelIntakeRepository(Protocol):
     transaction (the intake's, or its group's): the order's copy and its sync log entry
     commit with the order, or not at all."""
 
-    def advance_order(
+    def log(self, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None) -> None: ...
+
+    def record_copy(
         self,
         tenant_id: UUID,
         channel_id: UUID,
@@ -203,9 +205,14 @@ class ChannelIntakeRepository(Protocol):
         *,
         order_id: UUID,
         updated_at: datetime,
-    ) -> bool: ...
+    ) -> None:
+        """``ChannelRepository.advance_order`` for a copy whose outcome nobody waits for (a
+        new order's): written as late as the commit, with the transaction's other copies."""
+        ...
 
-    def log(self, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None) -> None: ...
+    def flush(self) -> None:
+        """Write the copies and entries kept for the commit now (the commit does it too)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -246,6 +246,8 @@ def _place_together(
                     created = isinstance(outcome, PlacedOrder) and outcome.created
                     if s.on_created is not None and created:
                         s.on_created(uow, cast(PlacedOrder, outcome))
+                # What they kept for the commit, now: a fault in it is the group's.
+                uow.channel_intake.flush()
             except TransientStorageError:
                 raise
             except Exception as error:

@@ -145,6 +145,7 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         assert self._conn is not None, "commit outside the unit of work"
+        self.channel_intake.flush()  # writes it keeps for the commit
         try:
             self._conn.commit()
         except DBAPIError as error:

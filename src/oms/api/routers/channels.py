@@ -30,20 +30,17 @@ from oms.api.schemas.channels import (
     split_create,
 )
 from oms.api.schemas.common import Page
+from oms.api.store_webhooks import receive_delivery
 from oms.domain.channels import ChannelConnection, ChannelKind, SyncDirection, SyncOutcome
-from oms.domain.errors import FieldError, InvalidRequest, NotFound, OmsError, Unauthenticated
-from oms.domain.orders import Actor
+from oms.domain.errors import FieldError, InvalidRequest, NotFound, Unauthenticated
 from oms.services import channels as channel_service
 from oms.services.channel_cache import CachedChannels
-from oms.services.channel_orders import PlaceSubmission, receive_order, submission_of
 from oms.services.channels import (
     ChannelChanges,
     PayloadRefused,
     SalesChannelFactory,
 )
 from oms.services.common import utcnow
-from oms.services.intake import PlacedOrder
-from oms.services.intake_group import Submission, groupable, place_alone
 
 __all__ = ["ChannelState", "router", "store_router"]
 
@@ -168,29 +165,6 @@ def sync_log(
     )
 
 
-async def _placed(app: AppState, submission: Submission) -> PlacedOrder | OmsError:
-    """The submission placed as POST /v1/orders places it: with the orders arriving
-    meanwhile when it may be (``app.intake``, on the event loop), else alone in a worker
-    thread; a refusal is returned, for the use case to log and raise."""
-    try:
-        if groupable(submission.command, submission.idempotency_key, app.gateways):
-            return await app.intake.place(submission)
-        return await run_in_threadpool(
-            place_alone, app.uow_factory, app.gateways, app.geocoder, submission
-        )
-    except OmsError as refused:
-        return refused
-
-
-def _given(outcome: PlacedOrder | OmsError) -> PlaceSubmission:
-    def place(_: Submission) -> PlacedOrder:
-        if isinstance(outcome, OmsError):
-            raise outcome
-        return outcome
-
-    return place
-
-
 async def _store_webhook(
     *,
     app: AppState,
@@ -222,33 +196,9 @@ async def _store_webhook(
         ) from None
     if incoming is None:
         return {"topic": topic, "handled": False}
-    actor = Actor("channel", str(found.id))
-    at = utcnow()
-    # Placed first, on the loop: a worker thread waiting for the group would hold one of
-    # the threads the group itself needs.
-    outcome = await _placed(
-        app, submission_of(found, incoming, operation=operation, actor=actor, at=at)
+    return await receive_delivery(
+        app=app, channels=state.channels, found=found, incoming=incoming, topic=topic
     )
-    received = await run_in_threadpool(
-        lambda: receive_order(
-            channels=state.channels,
-            uow_factory=app.uow_factory,
-            gateways=app.gateways,
-            place=_given(outcome),
-            connection=found,
-            incoming=incoming,
-            operation=operation,
-            actor=actor,
-            at=at,
-        )
-    )
-    return {
-        "topic": topic,
-        "handled": True,
-        "order_id": str(received.order.id),
-        "created": received.created,
-        "applied": received.applied,
-    }
 
 
 async def _connection_of_kind(

@@ -265,12 +265,33 @@ class SqlChannelRepository:
 
 
 class SqlChannelIntakeRepository:
-    """The writes of a store's order placed by the intake, in the unit of work's transaction."""
+    """The writes of a store's order placed by the intake, in the unit of work's transaction.
+
+    Copies recorded and log entries are kept until ``flush`` (the unit of work's commit
+    calls it), so a group's are written together: one statement for the copies, one
+    multi-row insert for the entries, and each connection's row updated once for its run
+    of entries of one health rather than once an order."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._copies: list[dict[str, Any]] = []
+        self._entries: list[tuple[UUID, SyncEntry, ChannelHealth | None]] = []
 
-    def advance_order(
+    def flush(self) -> None:
+        """Write the copies and entries kept, in the order they were given."""
+        copies, self._copies = self._copies, []
+        entries, self._entries = self._entries, []
+        newest: dict[tuple[UUID, UUID, str], dict[str, Any]] = {}
+        for copy in copies:  # one row a copy in a statement: of one given twice, the newer
+            key = (copy["tenant_id"], copy["channel_id"], copy["external_id"])
+            kept = newest.get(key)
+            if kept is None or kept["remote_updated_at"] < copy["remote_updated_at"]:
+                newest[key] = copy
+        if newest:
+            self._conn.execute(_upsert_copy(self._conn), list(newest.values()))
+        write_logs(self._conn, entries)
+
+    def record_copy(
         self,
         tenant_id: UUID,
         channel_id: UUID,
@@ -278,11 +299,19 @@ class SqlChannelIntakeRepository:
         *,
         order_id: UUID,
         updated_at: datetime,
-    ) -> bool:
-        return advance(self._conn, tenant_id, channel_id, external_id, order_id, updated_at)
+    ) -> None:
+        self._copies.append(
+            {
+                "tenant_id": tenant_id,
+                "channel_id": channel_id,
+                "external_id": external_id,
+                "order_id": order_id,
+                "remote_updated_at": updated_at,
+            }
+        )
 
     def log(self, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None) -> None:
-        write_log(self._conn, tenant_id, entry, health)
+        self._entries.append((tenant_id, entry, health))
 
 
 def advance(
@@ -313,10 +342,67 @@ def advance(
     return conn.execute(statement.returning(_o.external_id)).first() is not None
 
 
+def _upsert_copy(conn: Connection) -> Any:
+    """``advance``'s statement for many copies at once (executemany), without RETURNING."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(channel_orders)
+    return statement.on_conflict_do_update(
+        index_elements=[_o.tenant_id, _o.channel_id, _o.external_id],
+        set_={
+            "remote_updated_at": statement.excluded.remote_updated_at,
+            "order_id": statement.excluded.order_id,
+        },
+        where=_o.remote_updated_at < statement.excluded.remote_updated_at,
+    )
+
+
 def write_log(
     conn: Connection, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None
 ) -> None:
-    """Append ``entry`` to the sync log; the connection's row follows (see below)."""
+    """Append ``entry`` to the sync log; the connection's row follows (``write_logs``)."""
+    write_logs(conn, [(tenant_id, entry, health)])
+
+
+def write_logs(
+    conn: Connection, entries: Sequence[tuple[UUID, SyncEntry, ChannelHealth | None]]
+) -> None:
+    """Append ``entries`` (tenant, entry, the connection's health after it) to the sync log
+    in one statement; each connection's row follows its last entry of a run of one health
+    (see below), as it would have followed each entry in turn."""
+    if not entries:
+        return
+    conn.execute(
+        insert(channel_sync_log),
+        [
+            {
+                "tenant_id": tenant_id,
+                "channel_id": entry.channel_id,
+                "id": entry.id,
+                "at": entry.at,
+                "direction": entry.direction.value,
+                "operation": entry.operation[:100],
+                "outcome": entry.outcome.value,
+                "detail": entry.detail,
+                "external_id": entry.external_id,
+                "order_id": entry.order_id,
+            }
+            for tenant_id, entry, _ in entries
+        ],
+    )
+    runs: list[tuple[UUID, SyncEntry, ChannelHealth | None]] = []
+    for tenant_id, entry, health in entries:
+        last = runs[-1] if runs else None
+        if last and (last[0], last[1].channel_id, last[2]) == (tenant_id, entry.channel_id, health):
+            runs[-1] = (tenant_id, entry if entry.at >= last[1].at else last[1], health)
+        else:
+            runs.append((tenant_id, entry, health))
+    for tenant_id, entry, health in runs:
+        _follow(conn, tenant_id, entry, health)
+
+
+def _follow(
+    conn: Connection, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None
+) -> None:
     changes: dict[str, Any] = {"last_synced_at": entry.at}
     # Every webhook of a shop would update its one connection row, and concurrent
     # webhooks would queue on that row's lock: it is updated when the health changes,
@@ -327,20 +413,6 @@ def write_log(
         changes["health_detail"] = entry.detail
         healthy = health is ChannelHealth.HEALTHY
         stale = or_(stale, _c.health != health.value) if healthy else true()
-    conn.execute(
-        insert(channel_sync_log).values(
-            tenant_id=tenant_id,
-            channel_id=entry.channel_id,
-            id=entry.id,
-            at=entry.at,
-            direction=entry.direction.value,
-            operation=entry.operation[:100],
-            outcome=entry.outcome.value,
-            detail=entry.detail,
-            external_id=entry.external_id,
-            order_id=entry.order_id,
-        )
-    )
     conn.execute(
         update(channels)
         .where(_c.tenant_id == tenant_id, _c.id == entry.channel_id, stale)

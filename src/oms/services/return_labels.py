@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from oms.domain.catalogue import location_named
 from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest
 from oms.domain.geo import GeoPoint
 from oms.domain.orders import Actor, Order
@@ -20,6 +19,7 @@ from oms.services.carrier_gateway import CarrierError, LabelRequest
 from oms.services.common import retry_transient, utcnow
 from oms.services.persistence import save_order_changes
 from oms.services.ports import UnitOfWorkFactory
+from oms.services.return_stock import receiving_location
 from oms.services.returns import lock_return, record_step
 from oms.services.shipping import CarrierProvider
 
@@ -67,11 +67,7 @@ def buy_return_label(
                 )
             if order.shipping_address is None:
                 raise IllegalTransition("The order has no address to send the return from")
-            place = location_named(uow.locations.visible_to(tenant_id), location, tenant_id)
-            if place is None:
-                raise InvalidRequest(
-                    "Unknown location", [FieldError("#/location", f"no location {location!r}")]
-                )
+            place = receiving_location(uow, tenant_id, location)
             if carrier is None or service is None:
                 shipments = uow.shipments.for_order(tenant_id, order.id)
                 if not shipments:

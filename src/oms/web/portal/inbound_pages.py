@@ -39,7 +39,7 @@ from oms.web.portal.auth import (
 )
 from oms.web.portal.rendering import PortalPages, parse_uuid, refusal
 
-__all__ = ["list_page", "router", "tenant_in_view"]
+__all__ = ["ids_in_view", "list_page", "router", "tenant_in_view"]
 
 router = APIRouter(prefix="/app/inbound", include_in_schema=False)
 
@@ -51,6 +51,12 @@ def tenant_in_view(viewer: Viewer, tenant_id: str) -> UUID | None:
     """The tenant a URL names, when the viewer sees it (its own, or any for the operator)."""
     tenant = parse_uuid(tenant_id)
     return tenant if tenant is not None and tenant in viewer.tenant_names else None
+
+
+def ids_in_view(viewer: Viewer, tenant_id: str, item_id: str) -> tuple[UUID, UUID] | None:
+    """The tenant and the item a URL names, when the viewer sees the tenant; else None."""
+    tenant, found = tenant_in_view(viewer, tenant_id), parse_uuid(item_id)
+    return None if tenant is None or found is None else (tenant, found)
 
 
 def viewed_tenants(viewer: Viewer) -> list[UUID]:
@@ -187,9 +193,10 @@ def purchase_order(
     portal: PortalDep,
     done: str | None = None,
 ) -> Response:
-    tenant, po = tenant_in_view(viewer, tenant_id), parse_uuid(po_id)
-    if tenant is None or po is None:
+    ids = ids_in_view(viewer, tenant_id, po_id)
+    if ids is None:
         return not_found(portal.pages, request, viewer, "purchase order")
+    tenant, po = ids
     return _po_page(request, viewer, portal.pages, tenant, po, done=done)
 
 
@@ -204,9 +211,10 @@ def purchase_order_step(
     form: CheckedForm,
 ) -> Response:
     """``send`` a draft, or ``receive`` the units typed per line."""
-    tenant, po = tenant_in_view(viewer, tenant_id), parse_uuid(po_id)
-    if tenant is None or po is None or step not in ("send", "receive"):
+    ids = ids_in_view(viewer, tenant_id, po_id)
+    if ids is None or step not in ("send", "receive"):
         return not_found(portal.pages, request, viewer, "purchase order")
+    tenant, po = ids
     uow = app_state(request).uow_factory
     operator = viewer.user.role.is_operator
 
@@ -285,9 +293,10 @@ def transfer_page(
     portal: PortalDep,
     done: str | None = None,
 ) -> Response:
-    tenant, found = tenant_in_view(viewer, tenant_id), parse_uuid(transfer_id)
-    if tenant is None or found is None:
+    ids = ids_in_view(viewer, tenant_id, transfer_id)
+    if ids is None:
         return not_found(portal.pages, request, viewer, "transfer")
+    tenant, found = ids
     return _transfer_page(request, viewer, portal.pages, tenant, found, done=done)
 
 
@@ -301,9 +310,10 @@ def transfer_step(
     portal: PortalDep,
 ) -> Response:
     """``ship`` a draft, or ``receive`` everything still in transit."""
-    tenant, found = tenant_in_view(viewer, tenant_id), parse_uuid(transfer_id)
-    if tenant is None or found is None or step not in ("ship", "receive"):
+    ids = ids_in_view(viewer, tenant_id, transfer_id)
+    if ids is None or step not in ("ship", "receive"):
         return not_found(portal.pages, request, viewer, "transfer")
+    tenant, found = ids
     uow = app_state(request).uow_factory
     operator = viewer.user.role.is_operator
 
@@ -384,9 +394,10 @@ def count_page(
     portal: PortalDep,
     done: str | None = None,
 ) -> Response:
-    tenant, found = tenant_in_view(viewer, tenant_id), parse_uuid(sheet_id)
-    if tenant is None or found is None:
+    ids = ids_in_view(viewer, tenant_id, sheet_id)
+    if ids is None:
         return not_found(portal.pages, request, viewer, "count sheet")
+    tenant, found = ids
     return _count_page(request, viewer, portal.pages, tenant, found, done=done)
 
 
@@ -401,9 +412,10 @@ def count_step(
     form: CheckedForm,
 ) -> Response:
     """``count`` the figures typed per line (blank: not counted yet), or ``approve``."""
-    tenant, found = tenant_in_view(viewer, tenant_id), parse_uuid(sheet_id)
-    if tenant is None or found is None or step not in ("count", "approve"):
+    ids = ids_in_view(viewer, tenant_id, sheet_id)
+    if ids is None or step not in ("count", "approve"):
         return not_found(portal.pages, request, viewer, "count sheet")
+    tenant, found = ids
     uow = app_state(request).uow_factory
     operator = viewer.user.role.is_operator
 

@@ -32,12 +32,12 @@ from oms.web.portal.auth import (
     checked_form,
 )
 from oms.web.portal.inbound_pages import (
+    ids_in_view,
     list_page,
     not_found,
     render,
-    tenant_in_view,
 )
-from oms.web.portal.rendering import PortalPages, parse_uuid, refusal
+from oms.web.portal.rendering import PortalPages, refusal
 
 __all__ = ["router"]
 
@@ -134,11 +134,6 @@ def _screen(
     )
 
 
-def _ids(viewer: Viewer, tenant_id: str, shipment_id: str) -> tuple[UUID, UUID] | None:
-    tenant, found = tenant_in_view(viewer, tenant_id), parse_uuid(shipment_id)
-    return None if tenant is None or found is None else (tenant, found)
-
-
 @router.get("/{tenant_id}/shipments/{shipment_id}")
 def receiving_screen(
     request: Request,
@@ -148,7 +143,7 @@ def receiving_screen(
     portal: PortalDep,
     done: str | None = None,
 ) -> Response:
-    ids = _ids(viewer, tenant_id, shipment_id)
+    ids = ids_in_view(viewer, tenant_id, shipment_id)
     if ids is None:
         return not_found(portal.pages, request, viewer, "inbound shipment")
     return _screen(request, viewer, portal.pages, *ids, done=done)
@@ -176,7 +171,7 @@ def scan(
 ) -> Response:
     """Count one scan: the screen again with its result (200), or the refusal (422 for a
     bad scan, the API's status otherwise)."""
-    ids = _ids(viewer, tenant_id, shipment_id)
+    ids = ids_in_view(viewer, tenant_id, shipment_id)
     if ids is None:
         return not_found(portal.pages, request, viewer, "inbound shipment")
     actor_may_act(viewer)
@@ -245,7 +240,7 @@ def close(
     request: Request, tenant_id: str, shipment_id: str, viewer: ViewerDep, portal: PortalDep
 ) -> Response:
     """Close the shipment: the screen shows the variance table."""
-    ids = _ids(viewer, tenant_id, shipment_id)
+    ids = ids_in_view(viewer, tenant_id, shipment_id)
     if ids is None:
         return not_found(portal.pages, request, viewer, "inbound shipment")
     actor_may_act(viewer)

@@ -21,9 +21,10 @@
   ``/app/warehouse/floor/{code}`` (an operator location across merchants) —
   ``oms.web.portal.floor``
 - ``/app/inbound/...``: inbound shipments and their receiving screen —
-  ``oms.web.portal.receiving``; purchase orders, transfers, cycle counts and billing
-  statements — ``oms.web.portal.inbound_pages``; the forms that announce a shipment and
-  draft a purchase order — ``oms.web.portal.inbound_forms``
+  ``oms.web.portal.receiving``; purchase orders, transfers and cycle counts —
+  ``oms.web.portal.inbound_pages``; billing statements — ``oms.web.portal.billing_pages``;
+  the forms that announce a shipment and draft a purchase order —
+  ``oms.web.portal.inbound_forms``
 - ``/app/static/{name}``: the stylesheet, htmx and ``portal.js``
 
 A page for someone not signed in sends them to the login form; a form without the session's
@@ -46,6 +47,7 @@ from oms.web.portal import auth, dashboard, inventory, orders, pack_station, que
 from oms.web.portal import returns as returns_pages
 from oms.web.portal import settings as settings_pages
 from oms.web.portal.api_keys import router as api_keys_router
+from oms.web.portal.billing_pages import router as billing_router
 from oms.web.portal.floor import router as floor_router
 from oms.web.portal.inbound_forms import router as inbound_forms_router
 from oms.web.portal.inbound_pages import router as inbound_router
@@ -122,3 +124,4 @@ def install_portal(
     app.include_router(inbound_forms_router)
     app.include_router(receiving_router)
     app.include_router(inbound_router)
+    app.include_router(billing_router)

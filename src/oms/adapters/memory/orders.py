@@ -36,9 +36,13 @@ def _not_implemented(query: str) -> NoReturn:
 
 
 def _stored_copy(order: Order) -> Order:
+    """The order as its rows would keep it."""
     kept = copy.deepcopy(order)
     kept.new_events.clear()
     kept.new_payments.clear()
+    for allocation in kept.allocations:
+        allocation.created_at = allocation.created_at or order.created_at
+        allocation.location_code = None  # read from the location, as the SQL join does
     return kept
 
 
@@ -87,6 +91,16 @@ class MemoryOrderRepository:
             return None
         order = copy.deepcopy(found)
         order.last_seq = max(order.last_seq, len(order.events))
+        # In the order the rows are read: lines by number, allocations by (line, SKU,
+        # location) with their location's code, payments and holds by time.
+        locations = self._session.tables.locations
+        order.lines.sort(key=lambda ln: ln.line_no)
+        order.allocations.sort(key=lambda a: (a.line_no, a.sku, a.location_id))
+        for allocation in order.allocations:
+            place = locations.get(allocation.location_id)
+            allocation.location_code = None if place is None else place.code
+        order.payments.sort(key=lambda p: (p.created_at, p.id))
+        order.holds.sort(key=lambda h: (h.created_at, h.id))
         if not with_events:
             order.events = []
         return order

@@ -211,7 +211,8 @@ def test_count_levels_sets_only_levels_still_as_read(
     _set(uow_factory, tenant_id, one, on_hand=5)
     _set(uow_factory, tenant_id, two, on_hand=5, reserved=4)
     with uow_factory() as uow:
-        assert uow.inventory.levels_to_count(tenant_id, [("A", one), ("NONE", one)]) == [
+        asked = [("A", one), ("NONE", one), ("A", one)]
+        assert uow.inventory.levels_to_count(tenant_id, asked) == [
             LevelToCount("A", one, _product_id(uow_factory, tenant_id), True, 5, 0, 0)
         ]
         counted = uow.inventory.count_levels(

@@ -257,7 +257,7 @@ class MemoryInventoryRepository:
         tables = self._session.tables
         products = {p.sku: p for (t, _), p in tables.products.items() if t == tenant_id}
         found: list[LevelToCount] = []
-        for sku, location_id in keys:
+        for sku, location_id in dict.fromkeys(keys):  # each key once, as asked first
             product = products.get(sku)
             if product is None:
                 continue

@@ -89,7 +89,10 @@ class MemoryCustomerRepository:
 
     def record_orders(self, tenant_id: UUID, tallies: Sequence[CustomerTally]) -> dict[str, UUID]:
         """``record_order`` for several customers, each ``tally.orders`` times, in email
-        order; each customer's id by email (a stored one keeps its id)."""
+        order; each customer's id by email (a stored one keeps its id). An email given
+        twice is refused, as PostgreSQL refuses it (SQLite would add both up)."""
+        if len({t.email for t in tallies}) != len(tallies):
+            raise ValueError("each customer may be counted once per call")
         return {
             t.email: self._count(tenant_id, t).id for t in sorted(tallies, key=lambda t: t.email)
         }

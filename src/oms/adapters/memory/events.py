@@ -30,7 +30,7 @@ from oms.services.deliveries import (
 from oms.services.events import Event, Outcome
 from oms.services.ports import OutboxMessage, UnitOfWork
 
-__all__ = ["MemoryEventStore", "MemoryUnitOfWork", "ScriptedSink"]
+__all__ = ["EventStoreUnitOfWork", "MemoryEventStore", "ScriptedSink"]
 
 
 @dataclass
@@ -71,9 +71,9 @@ class MemoryEventStore:
         self.outbox[entry.id] = _Row(entry)
         return entry.id
 
-    def unit_of_work(self, *, readonly: bool = False) -> MemoryUnitOfWork:
+    def unit_of_work(self, *, readonly: bool = False) -> EventStoreUnitOfWork:
         """The ``UnitOfWorkFactory`` over this store."""
-        return MemoryUnitOfWork(self)
+        return EventStoreUnitOfWork(self)
 
 
 class _Outbox:
@@ -416,7 +416,7 @@ class _Webhooks:
         )
 
 
-class MemoryUnitOfWork:
+class EventStoreUnitOfWork:
     """A unit of work over a ``MemoryEventStore``: what it changes is kept only when
     committed (a copy is worked on meanwhile). Only the event repositories exist."""
 

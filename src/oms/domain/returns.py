@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -338,6 +338,20 @@ class ReturnLabel:
     tracking_url: str
     cost: Decimal
     customer_paid: bool  # its cost comes off the refund
+    # What the label's PDF prints (labels bought before these were kept have none of them):
+    # the receiving location, the parcel's weight and the day it was bought for.
+    location_id: UUID | None = None
+    weight_grams: int = 0
+    ship_on: date | None = None
+    # The carrier's code for a drop-off point to scan instead of a printed label, if it
+    # gives one; the email's QR code carries it, else the tracking number.
+    dropoff_code: str | None = None
+
+    @property
+    def qr_payload(self) -> str:
+        """What the drop-off QR code encodes: the carrier's drop-off code, else the tracking
+        number."""
+        return self.dropoff_code or self.tracking_number
 
 
 @dataclass

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -69,6 +69,10 @@ def _label_values(label: ReturnLabel) -> dict[str, Any]:
         "tracking_url": label.tracking_url,
         "cost": str(label.cost),
         "customer_paid": label.customer_paid,
+        "location_id": None if label.location_id is None else str(label.location_id),
+        "weight_grams": label.weight_grams,
+        "ship_on": None if label.ship_on is None else label.ship_on.isoformat(),
+        "dropoff_code": label.dropoff_code,
     }
 
 
@@ -80,6 +84,10 @@ def _label_of(raw: dict[str, Any]) -> ReturnLabel:
         tracking_url=raw["tracking_url"],
         cost=Decimal(raw["cost"]),
         customer_paid=bool(raw["customer_paid"]),
+        location_id=UUID(raw["location_id"]) if raw.get("location_id") else None,
+        weight_grams=int(raw.get("weight_grams") or 0),
+        ship_on=date.fromisoformat(raw["ship_on"]) if raw.get("ship_on") else None,
+        dropoff_code=raw.get("dropoff_code"),
     )
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, Select, exists, insert, select, update
+from sqlalchemy import Connection, Row, Select, exists, func, insert, select, update
 
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
@@ -19,6 +19,7 @@ from oms.adapters.db.tables import (
     returns,
 )
 from oms.domain.returns import (
+    OPEN_STATUSES,
     Resolution,
     ReturnLabel,
     ReturnLine,
@@ -257,6 +258,18 @@ class SqlReturnRepository:
         if for_update and self._conn.dialect.name == "postgresql":
             query = query.with_for_update(of=returns)
         return self._rows_to_returns(self._conn.execute(query))
+
+    def open_count(self, tenant_id: UUID, order_id: UUID) -> int:
+        counted = self._conn.scalar(
+            select(func.count())
+            .select_from(returns)
+            .where(
+                _r.tenant_id == tenant_id,
+                _r.order_id == order_id,
+                _r.status.in_(sorted(status.value for status in OPEN_STATUSES)),
+            )
+        )
+        return int(counted or 0)
 
     def page(
         self, tenant_id: UUID, *, filters: ReturnFilter, before_id: UUID | None, limit: int

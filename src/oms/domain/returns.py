@@ -50,6 +50,7 @@ __all__ = [
     "check_request",
     "derive_order_return_status",
     "exchange_may_ship",
+    "last_delivery",
     "returnable_units",
     "units_by_line",
     "window_start",
@@ -531,16 +532,22 @@ def exchange_may_ship(policy: ReturnPolicy, request: ReturnRequest) -> bool:
     return False
 
 
-def window_start(order: Order) -> datetime | None:
-    """When the return window opened: the order's last delivery (or collection), else its
-    last shipment; None when nothing left the warehouse."""
+def last_delivery(order: Order) -> datetime | None:
+    """When the order's last parcel was delivered (or pickup collected); None before."""
     delivered = [
         e.created_at
         for e in order.events
         if e.type in {"shipment.delivered", "fulfillment_order.picked_up"}
     ]
-    if delivered:
-        return max(delivered)
+    return max(delivered) if delivered else None
+
+
+def window_start(order: Order) -> datetime | None:
+    """When the return window opened: the order's last delivery (or collection), else its
+    last shipment; None when nothing left the warehouse."""
+    delivered = last_delivery(order)
+    if delivered is not None:
+        return delivered
     shipped = [e.created_at for e in order.events if e.type == "shipment.created"]
     return max(shipped) if shipped else None
 

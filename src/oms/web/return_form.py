@@ -8,9 +8,10 @@ the return itself needs the email the order was placed with, typed in the form, 
 through ``customer_returns.customer_return`` like the JSON call. Counted against the public
 pages' rate limit.
 
-Cross-site posts are refused (403) by a same-origin check: a browser's ``Origin`` header
-must name this host, and without one its ``Sec-Fetch-Site`` must be ``same-origin`` (or
-``none``: typed by the person). The pages set no cookie and the form asks for the email
+Cross-site posts are refused (403) by a same-origin check: a browser's ``Sec-Fetch-Site``
+must be ``same-origin`` (or ``none``: typed by the person), and an ``Origin`` header must
+name this host. (The pages' ``Referrer-Policy: no-referrer`` makes browsers send ``Origin:
+null`` for the page's own posts, so ``null`` is not compared; ``Sec-Fetch-Site`` is.) The pages set no cookie and the form asks for the email
 itself, so a forged post would have nothing to ride on anyway; the check keeps other sites
 from posting the form in the customer's name.
 """
@@ -60,10 +61,15 @@ class ReturnForm:
 def same_origin(headers: Mapping[str, str]) -> bool:
     """Whether a browser sent the post from this host's own page (see the module docstring);
     a client that is no browser sends neither header and passes."""
+    site = headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return False
     origin = headers.get("origin")
-    if origin is not None:
-        return origin != "null" and urlsplit(origin).netloc == headers.get("host", "")
-    return headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+    # The pages' Referrer-Policy (no-referrer) makes browsers send "Origin: null" even from
+    # the page itself, so only a real origin is compared.
+    if origin is not None and origin != "null":
+        return urlsplit(origin).netloc == headers.get("host", "")
+    return True
 
 
 def _reopen(

@@ -11,9 +11,10 @@ pages' rate limit.
 Cross-site posts are refused (403) by a same-origin check: a browser's ``Sec-Fetch-Site``
 must be ``same-origin`` (or ``none``: typed by the person), and an ``Origin`` header must
 name this host. (The pages' ``Referrer-Policy: no-referrer`` makes browsers send ``Origin:
-null`` for the page's own posts, so ``null`` is not compared; ``Sec-Fetch-Site`` is.) The pages set no cookie and the form asks for the email
-itself, so a forged post would have nothing to ride on anyway; the check keeps other sites
-from posting the form in the customer's name.
+null`` for the page's own posts, so ``null`` is not compared; ``Sec-Fetch-Site`` is.) The
+pages set no cookie and the form asks for the email itself, so a forged post would have
+nothing to ride on anyway; the check keeps other sites from posting the form in the
+customer's name.
 """
 
 from __future__ import annotations

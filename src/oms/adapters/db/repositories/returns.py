@@ -8,7 +8,17 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, Select, exists, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
@@ -34,6 +44,16 @@ __all__ = ["SqlReturnRepository"]
 
 _r = returns.c
 _l = return_lines.c
+# Built once: the order read asks it (services.orders.get_order_with_open_returns).
+_OPEN_COUNT = (
+    select(func.count())
+    .select_from(returns)
+    .where(
+        _r.tenant_id == bindparam("tenant_id"),
+        _r.order_id == bindparam("order_id"),
+        _r.status.in_(sorted(status.value for status in OPEN_STATUSES)),
+    )
+)
 _p = return_policies.c
 _tn = return_tracking_numbers.c
 _te = return_tracking_events.c
@@ -260,15 +280,7 @@ class SqlReturnRepository:
         return self._rows_to_returns(self._conn.execute(query))
 
     def open_count(self, tenant_id: UUID, order_id: UUID) -> int:
-        counted = self._conn.scalar(
-            select(func.count())
-            .select_from(returns)
-            .where(
-                _r.tenant_id == tenant_id,
-                _r.order_id == order_id,
-                _r.status.in_(sorted(status.value for status in OPEN_STATUSES)),
-            )
-        )
+        counted = self._conn.scalar(_OPEN_COUNT, {"tenant_id": tenant_id, "order_id": order_id})
         return int(counted or 0)
 
     def page(

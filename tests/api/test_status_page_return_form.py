@@ -19,6 +19,7 @@ from oms.domain.orders import Order
 from oms.domain.tracking import ShipmentStatus, TrackingEvent
 from oms.services.tracking import CarrierEvent, record_carrier_events
 from oms.web.pages import PageClock
+from oms.wiring import status_links
 from tests.api.support import ApiTenant, TestClient, api_settings_for, new_tenant
 from tests.integration.returns_support import SHIPPED_AT, open_shop, returns_engine, shipped_order
 
@@ -192,3 +193,30 @@ def test_the_form_counts_against_the_public_pages_rate_limit(
     with TestClient(app) as limited:
         answers = [_post(limited, slug, order).status_code for _ in range(3)]
         assert answers == [422, 422, 429]
+
+
+def test_a_page_opened_by_its_signed_link_posts_the_link_with_its_form(
+    returns_engine: Engine,
+    client: TestClient,
+    uow: SqlUnitOfWorkFactory,
+    shop: tuple[ApiTenant, str],
+) -> None:
+    tenant, slug = shop
+    order = _delivered(uow, tenant.id, ("X", 1))
+    settings = api_settings_for(returns_engine.url.render_as_string(hide_password=False))
+    token = status_links(settings, uow, clock=lambda: NOW).token(tenant.id, order.id)
+    page = client.get(f"/status/{slug}", params={"token": token})
+    assert f'<input type="hidden" name="token" value="{token}">' in page.text
+    assert "erika@example.com" not in page.text  # typed by the customer, never shown
+    choice = {"token": token, "return_email": "erika@example.com", "qty-1": "1"}
+    made = client.post(
+        f"/status/{slug}/returns/form", data=choice | {"reason-1": "defective"}, headers=BROWSER
+    )
+    assert made.status_code == 201, made.text
+    forged = client.post(
+        f"/status/{slug}/returns/form",
+        data=choice | {"token": token[:-3] + "AAA", "reason-1": "defective"},
+        headers=BROWSER,
+    )
+    assert forged.status_code == 404
+    assert "This link is not valid" in forged.text

@@ -126,6 +126,7 @@ def email_sink(
         default_sender=settings.email_from,
         message_id_domain=urlsplit(settings.public_url).hostname or "oms.localhost",
         clock=clock,
+        documents=document_renderer(),
     )
 
 

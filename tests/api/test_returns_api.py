@@ -238,3 +238,31 @@ def test_the_customer_asks_for_a_return_on_the_status_page_with_number_and_email
     assert made.json()["status"] == "approved"
     staff_view = client.get(f"/v1/returns/{made.json()['id']}", headers=shop.headers).json()
     assert staff_view["created_by"] == f"customer:order {order.number}"
+
+
+def test_an_order_read_says_requested_while_a_return_is_open_and_nothing_came_back(
+    client: TestClient, shop: ApiTenant, uow: SqlUnitOfWorkFactory
+) -> None:
+    order = shipped_order(uow, shop.id, ("X", 2))
+
+    def return_status() -> str:
+        got = client.get(f"/v1/orders/{order.id}", headers=shop.headers)
+        assert got.status_code == 200, got.text
+        status: str = got.json()["return_status"]
+        return status
+
+    assert return_status() == "none"
+    first = _open(client, shop, order, (1, 1, "changed_mind")).json()
+    assert return_status() == "requested"
+    _post(client, shop, f"/v1/returns/{first['id']}/reject", {"note": "worn"})
+    assert return_status() == "none"
+    second = _open(client, shop, order, (1, 1, "changed_mind")).json()
+    _post(client, shop, f"/v1/returns/{second['id']}/approve")
+    assert return_status() == "requested"
+    _post(
+        client,
+        shop,
+        f"/v1/returns/{second['id']}/receive",
+        {"location": "NEAR", "lines": [{"line_no": 1, "quantity": 1, "disposition": "restock"}]},
+    )
+    assert return_status() == "partially_returned"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -50,6 +50,7 @@ __all__ = [
     "check_request",
     "derive_order_return_status",
     "exchange_may_ship",
+    "last_delivery",
     "returnable_units",
     "units_by_line",
     "window_start",
@@ -338,6 +339,20 @@ class ReturnLabel:
     tracking_url: str
     cost: Decimal
     customer_paid: bool  # its cost comes off the refund
+    # What the label's PDF prints (labels bought before these were kept have none of them):
+    # the receiving location, the parcel's weight and the day it was bought for.
+    location_id: UUID | None = None
+    weight_grams: int = 0
+    ship_on: date | None = None
+    # The carrier's code for a drop-off point to scan instead of a printed label, if it
+    # gives one; the email's QR code carries it, else the tracking number.
+    dropoff_code: str | None = None
+
+    @property
+    def qr_payload(self) -> str:
+        """What the drop-off QR code encodes: the carrier's drop-off code, else the tracking
+        number."""
+        return self.dropoff_code or self.tracking_number
 
 
 @dataclass
@@ -517,16 +532,22 @@ def exchange_may_ship(policy: ReturnPolicy, request: ReturnRequest) -> bool:
     return False
 
 
-def window_start(order: Order) -> datetime | None:
-    """When the return window opened: the order's last delivery (or collection), else its
-    last shipment; None when nothing left the warehouse."""
+def last_delivery(order: Order) -> datetime | None:
+    """When the order's last parcel was delivered (or pickup collected); None before."""
     delivered = [
         e.created_at
         for e in order.events
         if e.type in {"shipment.delivered", "fulfillment_order.picked_up"}
     ]
-    if delivered:
-        return max(delivered)
+    return max(delivered) if delivered else None
+
+
+def window_start(order: Order) -> datetime | None:
+    """When the return window opened: the order's last delivery (or collection), else its
+    last shipment; None when nothing left the warehouse."""
+    delivered = last_delivery(order)
+    if delivered is not None:
+        return delivered
     shipped = [e.created_at for e in order.events if e.type == "shipment.created"]
     return max(shipped) if shipped else None
 

@@ -37,7 +37,8 @@ The contract, which every implementation keeps:
   longitude are used if it has both). A carrier that needs neither ignores them.
 * ``cost`` is what the carrier charges for all the parcels, a ``Decimal`` at the minor unit
   of ``currency``; ``deliver_by`` is the carrier's promised delivery date, ``None`` when it
-  promises none.
+  promises none. ``dropoff_code`` is the carrier's code for a paperless drop-off (what a
+  parcel shop scans instead of a printed label), ``None`` when it has none.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ class PurchasedLabel:
     carrier: str
     service: str
     deliver_by: date | None
+    dropoff_code: str | None = None  # a code a drop-off point scans instead of a printed label
 
 
 class CarrierGateway(Protocol):

@@ -34,8 +34,10 @@ from oms.domain.payments import summarize
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.domain.shipments import Shipment
 from oms.domain.store_credit import STORE_CREDIT
+from oms.services.document_renderer import DocumentRenderer
 from oms.services.events import Branding, Event, StatusLinks
 from oms.services.mailer import (
+    Attachment,
     EmailContext,
     EmailRenderer,
     EndpointFacts,
@@ -49,6 +51,7 @@ from oms.services.mailer import (
 from oms.services.notifications import branding_of, settings_of
 from oms.services.pickup import live_pickup_code
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
+from oms.services.return_label_email import label_attachments, label_facts
 
 __all__ = [
     "EmailDraft",
@@ -69,6 +72,7 @@ class EmailDraft:
     context: EmailContext
     sender_address: str | None
     reply_to: str | None
+    attachments: tuple[Attachment, ...] = ()
 
 
 def event_facts(event: Event) -> dict[str, Any]:
@@ -252,16 +256,32 @@ def _facts_for(
             refund_amount=Decimal(str(facts.get("amount", "0"))),
             refund_as_credit=facts.get("gateway") == STORE_CREDIT,
         )
-    if template in RETURN_TEMPLATES:
-        return_id = _uuid(facts.get("return_id"))
-        found = None if return_id is None else uow.returns.get(tenant_id, return_id)
-        if found is None or found.status.value not in RETURN_TEMPLATES[template]:
-            return None  # the return moved on (or is gone): this email would be stale
-        label = (
-            None if found.label is None else (found.label.tracking_number, found.label.tracking_url)
-        )
-        return replace(context, return_note=found.decision_note, return_label=label)
     return context
+
+
+def _return_facts(
+    uow: UnitOfWork,
+    event: Event,
+    template: Template,
+    order: Order,
+    context: EmailContext,
+    documents: DocumentRenderer | None,
+) -> tuple[EmailContext, tuple[Attachment, ...]] | None:
+    """A return email's context, read now, and its files: the approval email carries the
+    label's PDF and drop-off QR code when the label exists (and ``documents`` draws them);
+    None when the return moved on (or is gone) and the email would be stale."""
+    return_id = _uuid(event_facts(event).get("return_id"))
+    found = None if return_id is None else uow.returns.get(event.tenant_id, return_id)
+    if found is None or found.status.value not in RETURN_TEMPLATES[template]:
+        return None
+    context = replace(context, return_note=found.decision_note)
+    if found.label is None:
+        return context, ()
+    label = label_facts(order, found.label)
+    files: tuple[Attachment, ...] = ()
+    if template is Template.RETURN_APPROVED and documents is not None:
+        label, files = label_attachments(uow, order, found, label, documents=documents)
+    return replace(context, return_label=label), files
 
 
 # A return email is sent while the return is still in one of these states.
@@ -285,10 +305,12 @@ def compose_email(
     pickup_key: PickupCodeKey,
     now: datetime,
     facts: EmailFacts | None = None,
+    documents: DocumentRenderer | None = None,
 ) -> EmailDraft | None:
     """The email ``template`` sends for ``event``, its facts read in this transaction
     (through ``facts`` when the batch shares them); None when there is nothing to send any
-    more (switched off, no address, facts gone)."""
+    more (switched off, no address, facts gone). ``documents`` draws the files an email
+    carries (a return label's PDF and QR code); without it, none."""
     facts = facts or EmailFacts(uow)
     settings = facts.settings(event.tenant_id)
     if not settings.enabled(template):
@@ -309,12 +331,19 @@ def compose_email(
     if order is None or not order.customer.email:
         return None
     context = replace(context, order=_order_facts(order, links, event.created_at))
-    told = _facts_for(
-        uow, event, template, order, context, links=links, pickup_key=pickup_key, now=now
-    )
+    files: tuple[Attachment, ...] = ()
+    if template in RETURN_TEMPLATES:
+        written = _return_facts(uow, event, template, order, context, documents)
+        told, files = (None, ()) if written is None else written
+    else:
+        told = _facts_for(
+            uow, event, template, order, context, links=links, pickup_key=pickup_key, now=now
+        )
     if told is None:
         return None
-    return EmailDraft(order.customer.email, told, settings.sender_email, settings.reply_to)
+    return EmailDraft(
+        order.customer.email, told, settings.sender_email, settings.reply_to, attachments=files
+    )
 
 
 # --- preview -------------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 
 A use case (``oms.services.documents``) reads what a document shows in one transaction and
 fills in one of the plain frozen dataclasses below; a ``DocumentRenderer`` turns it into
-the bytes of a PDF. The built-in renderer draws them with reportlab
-(``oms.adapters.documents.pdf.PdfRenderer``).
+the bytes of a PDF (and a return label's drop-off QR code into a PNG image). The built-in
+renderer draws them with reportlab and segno (``oms.adapters.documents.pdf.PdfRenderer``).
 
 The contract, which every implementation keeps:
 
@@ -186,4 +186,9 @@ class DocumentRenderer(Protocol):
 
     def commercial_invoice(self, doc: CommercialInvoiceDoc) -> bytes:
         """A cross-border shipment's commercial invoice."""
+        ...
+
+    def dropoff_qr(self, payload: str) -> bytes:
+        """A PNG image of the QR code of ``payload`` (a return label's drop-off code or
+        tracking number), for a parcel shop to scan from a phone."""
         ...

@@ -30,6 +30,7 @@ from oms.domain.notifications import Template
 from oms.services.events import Branding
 
 __all__ = [
+    "Attachment",
     "EmailContext",
     "EmailRenderer",
     "EndpointFacts",
@@ -42,6 +43,7 @@ __all__ = [
     "ParcelFacts",
     "PickupFacts",
     "RenderedEmail",
+    "ReturnLabelFacts",
 ]
 
 
@@ -108,6 +110,32 @@ class EndpointFacts:
 
 
 @dataclass(frozen=True)
+class ReturnLabelFacts:
+    """A return's label as its emails tell it; ``cost`` is set when the customer pays it
+    (it comes off the refund). ``qr_cid`` names the drop-off QR code image the HTML shows,
+    when the email carries it (``Attachment.content_id``)."""
+
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    cost: Decimal | None = None
+    currency: str = ""
+    qr_cid: str | None = None
+    has_pdf: bool = False
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file an email carries: ``content_id`` set makes it an inline part the HTML shows
+    (``<img src="cid:...">``), else it is attached to download."""
+
+    filename: str
+    content_type: str  # "application/pdf", "image/png"
+    data: bytes
+    content_id: str | None = None
+
+
+@dataclass(frozen=True)
 class EmailContext:
     """Everything one email says; the template decides which parts it shows."""
 
@@ -121,7 +149,7 @@ class EmailContext:
     refund_as_credit: bool = False  # the refund went back to the customer's store credit
     endpoint: EndpointFacts | None = None
     return_note: str | None = None  # a rejected return: why
-    return_label: tuple[str, str] | None = None  # a return's label: tracking number, URL
+    return_label: ReturnLabelFacts | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +178,7 @@ class OutgoingEmail:
     html: str
     template: Template
     reply_to: str | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

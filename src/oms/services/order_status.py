@@ -36,9 +36,11 @@ from oms.domain.orders import Order
 from oms.domain.shipments import Shipment
 from oms.domain.tenancy import Tenant
 from oms.domain.tracking import ShipmentStatus, TrackingEvent
+from oms.services.common import utcnow
 from oms.services.events import Branding
 from oms.services.notifications import branding_of
 from oms.services.ports import UnitOfWork, UnitOfWorkFactory
+from oms.services.return_offer import ReturnOffer, return_offer
 from oms.services.shipping import parcel_numbered
 
 __all__ = [
@@ -149,6 +151,7 @@ class OrderStatusPage:
     parcels: tuple[ParcelStatus, ...]
     pickups: tuple[Pickup, ...]
     timeline: tuple[TimelineEntry, ...]
+    returns: ReturnOffer | None = None  # what the return form offers; None: no form
 
 
 @dataclass(frozen=True)
@@ -224,7 +227,7 @@ def _pickups(uow: UnitOfWork, order: Order, fos: list[FulfillmentOrder]) -> list
     return found
 
 
-def _status_page(uow: UnitOfWork, shop: Shop, order: Order) -> OrderStatusPage:
+def _status_page(uow: UnitOfWork, shop: Shop, order: Order, now: datetime) -> OrderStatusPage:
     shipments = uow.shipments.for_order(order.tenant_id, order.id)
     for shipment in shipments:
         shipment.events = uow.shipments.events_of(order.tenant_id, shipment.id)
@@ -246,6 +249,7 @@ def _status_page(uow: UnitOfWork, shop: Shop, order: Order) -> OrderStatusPage:
         parcels=tuple(parcels),
         pickups=tuple(pickups),
         timeline=tuple(customer_timeline(order.events)),
+        returns=return_offer(uow, order, now=now),
     )
 
 
@@ -281,6 +285,7 @@ def find_order(
     number: str,
     email: str | None = None,
     postal_code: str | None = None,
+    now: datetime | None = None,
 ) -> OrderStatusPage:
     """The order of the shop ``slug`` numbered ``number`` whose customer's email is
     ``email``, or one of whose addresses has ``postal_code`` (letter case, spaces and
@@ -304,7 +309,7 @@ def find_order(
         order = uow.orders.get(tenant.id, contact.order_id)
         if order is None:
             raise NotFound(NO_MATCH)
-        return _status_page(uow, _shop(uow, tenant), order)
+        return _status_page(uow, _shop(uow, tenant), order, now or utcnow())
 
 
 def open_order(
@@ -329,7 +334,7 @@ def open_order(
         order = uow.orders.get(tenant.id, grant.order_id)
         if order is None:
             raise NotFound("This link is not valid; look your order up instead")
-        return _status_page(uow, _shop(uow, tenant), order)
+        return _status_page(uow, _shop(uow, tenant), order, now)
 
 
 def parcel_page(*, uow_factory: UnitOfWorkFactory, tracking_number: str) -> ParcelPage:

@@ -30,6 +30,27 @@ def get_order(*, uow_factory: UnitOfWorkFactory, tenant_id: UUID, order_id: UUID
     return order
 
 
+def get_order_with_open_returns(
+    *, uow_factory: UnitOfWorkFactory, tenant_id: UUID, order_id: UUID
+) -> tuple[Order, int]:
+    """One order as ``get_order``, and how many of its returns are open, in the same
+    transaction. They are counted only when the count can change the order's
+    ``return_status``: units shipped, none received back yet, and a return asked for (every
+    return starts with ``return.requested`` on the order's timeline, read with the order);
+    otherwise 0 and no query."""
+    with uow_factory(readonly=True) as uow:
+        order = uow.orders.get(tenant_id, order_id)
+        if order is None:
+            raise NotFound(f"No order {order_id}")
+        askable = (
+            any(line.shipped for line in order.lines)
+            and not any(line.returned for line in order.lines)
+            and any(event.type == "return.requested" for event in order.events)
+        )
+        open_returns = uow.returns.open_count(tenant_id, order_id) if askable else 0
+    return order, open_returns
+
+
 def list_orders(
     *,
     uow_factory: UnitOfWorkFactory,

@@ -113,6 +113,10 @@ def buy_return_label(
                 tracking_url=bought.tracking_url,
                 cost=bought.cost,
                 customer_paid=policy.customer_pays_label,
+                location_id=place.id,
+                weight_grams=max(grams, MIN_PARCEL_GRAMS),
+                ship_on=when.date(),
+                dropoff_code=bought.dropoff_code,
             )
             request.updated_at = when
             record_step(

@@ -60,6 +60,11 @@ class ReturnRepository(Protocol):
         ``for_update`` (PostgreSQL)."""
         ...
 
+    def open_count(self, tenant_id: UUID, order_id: UUID) -> int:
+        """How many of the order's returns are open (``ReturnRequest.is_open``): one count
+        on the returns' order index."""
+        ...
+
     def page(
         self, tenant_id: UUID, *, filters: ReturnFilter, before_id: UUID | None, limit: int
     ) -> list[ReturnRequest]:

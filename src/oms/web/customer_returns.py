@@ -1,7 +1,8 @@
 """``POST /status/{slug}/returns``: the customer asks for a return from the shop's order
 status page (a shop's own front end posts it as JSON), by order number and email. Counted
 against the public pages' rate limit; a wrong number or email answers 404 in the status
-page's words. The answer says only the return's id and status."""
+page's words. The answer says only the return's id and status. The status page's own HTML
+form posts to ``/status/{slug}/returns/form`` (``oms.web.return_form``)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ from oms.domain import lengths
 from oms.domain.returns import Resolution, ReturnStatus, WantedLine
 from oms.services.customer_returns import customer_return
 from oms.services.returns import NewReturn
+from oms.web import return_form
 from oms.web.routes import RATE_LIMITED
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["public"])
+router.include_router(return_form.router)  # the same call as an HTML form on the page
 
 
 class CustomerReturnCreate(Strict):

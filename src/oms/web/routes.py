@@ -133,7 +133,12 @@ def order_status_page(
             )
         elif number and (email or postal_code):
             page = order_status.find_order(
-                uow_factory=uow, slug=slug, number=number, email=email, postal_code=postal_code
+                uow_factory=uow,
+                slug=slug,
+                number=number,
+                email=email,
+                postal_code=postal_code,
+                now=pages.clock.now(),
             )
         else:
             return _form(uow, pages, slug, html, asked, number, email, postal_code)
@@ -143,7 +148,11 @@ def order_status_page(
         return _refused(uow, pages, slug, refused, asked)
     if not html:
         return _json(OrderStatusRead.of(page))
-    return pages.render("status.html", branding=page.shop.branding, page=page, slug=page.shop.slug)
+    # How the page was opened travels with its return form, to find the order again.
+    lookup = {"token": token or "", **asked}
+    return pages.render(
+        "status.html", branding=page.shop.branding, page=page, slug=page.shop.slug, lookup=lookup
+    )
 
 
 def _form(

@@ -1,4 +1,5 @@
-"""Pick lists, packing slips and 4x6 shipping labels rendered to PDF bytes with reportlab.
+"""Pick lists, packing slips and 4x6 shipping labels rendered to PDF bytes with reportlab
+(and drop-off QR codes to PNG with segno, in ``qr``).
 
 The documents live in ``sheets`` (pick lists, packing slips) and ``label`` (shipping labels),
 with the text handling both share in ``text``; ``PdfRenderer`` draws them all for the use
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from pypdf import PdfReader, PdfWriter
 
 from oms.adapters.documents.label import LABEL_SIZE, render_label
+from oms.adapters.documents.qr import render_qr_png
 from oms.adapters.documents.sheets import render_packing_slip, render_pick_list
 from oms.adapters.documents.statements import render_commercial_invoice, render_statement
 from oms.services.document_renderer import (
@@ -55,3 +57,6 @@ class PdfRenderer:
 
     def commercial_invoice(self, doc: CommercialInvoiceDoc) -> bytes:
         return render_commercial_invoice(doc)
+
+    def dropoff_qr(self, payload: str) -> bytes:
+        return render_qr_png(payload)

@@ -19,6 +19,7 @@ from oms.domain.notifications import CUSTOMER_TEMPLATES, Template
 from oms.domain.pickup_codes import PickupCodeKey
 from oms.services.common import utcnow
 from oms.services.customer_email import EmailFacts, compose_email, email_templates_for
+from oms.services.document_renderer import DocumentRenderer
 from oms.services.events import Event, EventSink, Outcome, StatusLinks
 from oms.services.mailer import EmailRenderer, Mailer, OutgoingEmail
 from oms.services.ports import UnitOfWork
@@ -36,7 +37,8 @@ def message_id_for(event_id: UUID, template: Template, domain: str) -> str:
 
 class EmailSink(EventSink):
     """Emails through ``mailer``, written by ``renderer``; ``default_sender`` is the address
-    of tenants that set none; ``message_id_domain`` the right-hand side of Message-IDs."""
+    of tenants that set none; ``message_id_domain`` the right-hand side of Message-IDs;
+    ``documents`` draws the files an email carries (a return label's PDF and QR code)."""
 
     def __init__(
         self,
@@ -48,6 +50,7 @@ class EmailSink(EventSink):
         default_sender: str,
         message_id_domain: str,
         clock: Callable[[], datetime] = utcnow,
+        documents: DocumentRenderer | None = None,
     ) -> None:
         self.mailer = mailer
         self._renderer = renderer
@@ -56,6 +59,7 @@ class EmailSink(EventSink):
         self._default_sender = default_sender
         self._domain = message_id_domain
         self._clock = clock
+        self._documents = documents  # draws the files emails carry; None: no files
         # The facts read in one transaction, reused for the rest of it (a batch); the
         # worker fans out and prepares on one thread.
         self._shared: EmailFacts | None = None
@@ -103,6 +107,7 @@ class EmailSink(EventSink):
             pickup_key=self._pickup_key,
             now=now,
             facts=facts,
+            documents=self._documents,
         )
         if draft is None:
             return None
@@ -117,6 +122,7 @@ class EmailSink(EventSink):
             text=rendered.text,
             html=rendered.html,
             template=template,
+            attachments=draft.attachments,
         )
 
     def close(self) -> None:

@@ -13,6 +13,7 @@ message's).
 
 from __future__ import annotations
 
+import base64
 import binascii
 import hashlib
 import smtplib
@@ -26,7 +27,7 @@ from email.utils import format_datetime, formataddr
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from oms.services.common import utcnow
-from oms.services.mailer import Mailer, MailReceipt, OutgoingEmail
+from oms.services.mailer import Attachment, Mailer, MailReceipt, OutgoingEmail
 
 __all__ = ["SmtpMailer", "SmtpServer", "message_bytes"]
 
@@ -90,13 +91,48 @@ def _quoted_printable(text: str) -> bytes:
     return binascii.b2a_qp(lines.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
 
 
+def _text_part(subtype: str, body: str) -> list[bytes]:
+    return [
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode(),
+        _quoted_printable(body),
+        b"\r\n",
+    ]
+
+
+def _file_part(attachment: Attachment) -> list[bytes]:
+    """One file, base64 in lines of 76; inline (with its Content-ID) or to download."""
+    name = _one_line(attachment.filename).replace("\\", "_").replace('"', "_")
+    headers = f'Content-Type: {attachment.content_type}; name="{name}"\r\n'
+    if attachment.content_id:
+        headers += f"Content-ID: <{_one_line(attachment.content_id)}>\r\n"
+        headers += f'Content-Disposition: inline; filename="{name}"\r\n'
+    else:
+        headers += f'Content-Disposition: attachment; filename="{name}"\r\n'
+    headers += "Content-Transfer-Encoding: base64\r\n\r\n"
+    encoded = base64.encodebytes(attachment.data).replace(b"\n", b"\r\n")
+    return [headers.encode(), encoded]
+
+
+def _multipart(subtype: str, boundary: str, parts: list[list[bytes]]) -> list[bytes]:
+    """A multipart/``subtype`` body part of ``parts`` (each its headers and body)."""
+    chunks = [f'Content-Type: multipart/{subtype};\r\n boundary="{boundary}"\r\n\r\n'.encode()]
+    for part in parts:
+        chunks.append(f"--{boundary}\r\n".encode())
+        chunks += part
+    chunks.append(f"--{boundary}--\r\n".encode())
+    return chunks
+
+
 def message_bytes(email: OutgoingEmail, *, now: datetime) -> bytes:
     """``email`` as the bytes of a multipart/alternative message (plain text first, then
-    HTML, both quoted-printable UTF-8), ready for ``DATA``.
+    HTML, both quoted-printable UTF-8), ready for ``DATA``; with files, that is the first
+    part of a multipart/mixed whose other parts are the files to download, and the HTML is
+    a multipart/related with the images it shows inline (``Attachment.content_id``).
 
     Written here rather than through ``email.message.EmailMessage``, which costs many times
     more a message (docs/performance.md); the tests parse what this writes with the standard
-    library's parser and find every header and both bodies as given."""
+    library's parser and find every header, both bodies and every file as given."""
     boundary = _BOUNDARY + hashlib.sha256(email.message_id.encode()).hexdigest()[:32]
     headers = [
         f"Message-ID: {_one_line(email.message_id)}",
@@ -112,17 +148,17 @@ def message_bytes(email: OutgoingEmail, *, now: datetime) -> bytes:
         "Auto-Submitted: auto-generated",
         f"X-OMS-Template: {email.template.value}",
         "MIME-Version: 1.0",
-        f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"',
     ]
-    chunks = ["\r\n".join(headers).encode("utf-8"), b"\r\n\r\n"]
-    for subtype, body in (("plain", email.text), ("html", email.html)):
-        chunks.append(
-            f'--{boundary}\r\nContent-Type: text/{subtype}; charset="utf-8"\r\n'
-            "Content-Transfer-Encoding: quoted-printable\r\n\r\n".encode()
-        )
-        chunks += [_quoted_printable(body), b"\r\n"]
-    chunks.append(f"--{boundary}--\r\n".encode())
-    return b"".join(chunks)
+    inline = [_file_part(a) for a in email.attachments if a.content_id]
+    downloads = [_file_part(a) for a in email.attachments if not a.content_id]
+    html = _text_part("html", email.html)
+    if inline:
+        html = _multipart("related", boundary + "_r", [html, *inline])
+    body = _multipart("alternative", boundary, [_text_part("plain", email.text), html])
+    if downloads:
+        body = _multipart("mixed", boundary + "_m", [body, *downloads])
+    # The top part's Content-Type line is the last header; the blank line follows it.
+    return "\r\n".join(headers).encode("utf-8") + b"\r\n" + b"".join(body)
 
 
 class SmtpMailer(Mailer):

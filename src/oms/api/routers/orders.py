@@ -164,11 +164,11 @@ def list_orders(
 @router.get("/{order_id}", response_model=OrderRead)
 def get_order(order_id: str, tenant_id: TenantId, uow: UowDep, response: Response) -> OrderRead:
     """One order with everything about it; the ETag header is its version (for If-Match)."""
-    order = orders.get_order(
+    order, open_returns = orders.get_order_with_open_returns(
         uow_factory=uow, tenant_id=tenant_id, order_id=parse_uuid(order_id, "order")
     )
     response.headers["ETag"] = etag_of(order)
-    return OrderRead.of(order)
+    return OrderRead.of(order, open_returns=open_returns)
 
 
 @router.post("/{order_id}/cancel", response_model=OrderRead)

@@ -362,8 +362,10 @@ class OrderRead(BaseModel):
     payment_status: PaymentStatus
     return_status: OrderReturnStatus = Field(
         default=OrderReturnStatus.NONE,
-        description="none, partially_returned or returned, from the units received back "
-        "(open returns: GET /v1/returns?order_id=...)",
+        description="none, requested, partially_returned or returned: from the units "
+        "received back, and requested while a return is open and none came back yet (one "
+        "order read: GET /v1/orders/{id}; lists say none there, see "
+        "GET /v1/returns?order_id=...)",
     )
     customer: CustomerOut
     shipping_address: AddressOut | None
@@ -404,7 +406,9 @@ class OrderRead(BaseModel):
     updated_at: datetime | None
 
     @classmethod
-    def of(cls, order: Order, *, with_timeline: bool = True) -> OrderRead:
+    def of(cls, order: Order, *, with_timeline: bool = True, open_returns: int = 0) -> OrderRead:
+        """``open_returns``: how many of its returns are open, when the caller counted them
+        (``orders.get_order_with_open_returns``); 0 otherwise."""
         money = order.currency
         now = datetime.now(UTC)
         totals = order.totals or order.reprice()
@@ -420,7 +424,7 @@ class OrderRead(BaseModel):
                 "status": order.status,
                 "fulfillment_status": order.fulfillment_status,
                 "payment_status": order.payment_status,
-                "return_status": derive_order_return_status(order.lines, open_returns=0),
+                "return_status": derive_order_return_status(order.lines, open_returns=open_returns),
                 "customer": {
                     "email": order.customer.email,
                     "name": order.customer.name,

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Row, Select, exists, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    Select,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
@@ -19,6 +29,7 @@ from oms.adapters.db.tables import (
     returns,
 )
 from oms.domain.returns import (
+    OPEN_STATUSES,
     Resolution,
     ReturnLabel,
     ReturnLine,
@@ -33,6 +44,16 @@ __all__ = ["SqlReturnRepository"]
 
 _r = returns.c
 _l = return_lines.c
+# Built once: the order read asks it (services.orders.get_order_with_open_returns).
+_OPEN_COUNT = (
+    select(func.count())
+    .select_from(returns)
+    .where(
+        _r.tenant_id == bindparam("tenant_id"),
+        _r.order_id == bindparam("order_id"),
+        _r.status.in_(sorted(status.value for status in OPEN_STATUSES)),
+    )
+)
 _p = return_policies.c
 _tn = return_tracking_numbers.c
 _te = return_tracking_events.c
@@ -69,6 +90,10 @@ def _label_values(label: ReturnLabel) -> dict[str, Any]:
         "tracking_url": label.tracking_url,
         "cost": str(label.cost),
         "customer_paid": label.customer_paid,
+        "location_id": None if label.location_id is None else str(label.location_id),
+        "weight_grams": label.weight_grams,
+        "ship_on": None if label.ship_on is None else label.ship_on.isoformat(),
+        "dropoff_code": label.dropoff_code,
     }
 
 
@@ -80,6 +105,10 @@ def _label_of(raw: dict[str, Any]) -> ReturnLabel:
         tracking_url=raw["tracking_url"],
         cost=Decimal(raw["cost"]),
         customer_paid=bool(raw["customer_paid"]),
+        location_id=UUID(raw["location_id"]) if raw.get("location_id") else None,
+        weight_grams=int(raw.get("weight_grams") or 0),
+        ship_on=date.fromisoformat(raw["ship_on"]) if raw.get("ship_on") else None,
+        dropoff_code=raw.get("dropoff_code"),
     )
 
 
@@ -249,6 +278,10 @@ class SqlReturnRepository:
         if for_update and self._conn.dialect.name == "postgresql":
             query = query.with_for_update(of=returns)
         return self._rows_to_returns(self._conn.execute(query))
+
+    def open_count(self, tenant_id: UUID, order_id: UUID) -> int:
+        counted = self._conn.scalar(_OPEN_COUNT, {"tenant_id": tenant_id, "order_id": order_id})
+        return int(counted or 0)
 
     def page(
         self, tenant_id: UUID, *, filters: ReturnFilter, before_id: UUID | None, limit: int

@@ -19,6 +19,7 @@ problem the real run would (an unknown location, stock reserved) and writes noth
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -216,11 +217,14 @@ def _in_batches_or_alone(
         for row in rows:
             _in_batches_or_alone([row], apply, uow_factory, dry_run, row_of, tally)
         return
+    applied: Counter[str] = Counter()
     for outcome, errors in outcomes:
         if errors:
             tally.errors(errors)
         else:
-            tally.outcome(outcome)
+            applied[outcome] += 1
+    for outcome, rows_of_it in applied.items():
+        tally.outcome(outcome, rows_of_it)
 
 
 # --- products ---------------------------------------------------------------------------------

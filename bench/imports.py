@@ -129,6 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             uow_factory=uow_factory, principal=principal, command=NewLocation(code, code)
         )
     rng = random.Random(1)
+    # As `oms import` does before it reads the file (and an API worker once started): what
+    # exists now lives for the whole run, out of the collector's full collections.
+    gc.freeze()
 
     cpu_of: dict[int, tuple[float, float]] = {}
     profiled = False

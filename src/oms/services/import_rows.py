@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from typing import NamedTuple
 
 from oms.domain.addresses import Address
 from oms.domain.catalogue import ProductKind
@@ -362,9 +363,9 @@ def product_fields_given(header: Iterable[str], currency: str | None) -> frozens
 # --- inventory --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class InventoryRow:
-    """A level to set: on hand counted (and safety stock) of a SKU at a location."""
+class InventoryRow(NamedTuple):
+    """A level to set: on hand counted (and safety stock) of a SKU at a location. A tuple:
+    an import makes one per row (a frozen dataclass sets each field through a call)."""
 
     row: int
     sku: str

@@ -19,6 +19,7 @@ problem the real run would (an unknown location, stock reserved) and writes noth
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -216,11 +217,14 @@ def _in_batches_or_alone(
         for row in rows:
             _in_batches_or_alone([row], apply, uow_factory, dry_run, row_of, tally)
         return
+    applied: Counter[str] = Counter()
     for outcome, errors in outcomes:
         if errors:
             tally.errors(errors)
         else:
-            tally.outcome(outcome)
+            applied[outcome] += 1
+    for outcome, rows_of_it in applied.items():
+        tally.outcome(outcome, rows_of_it)
 
 
 # --- products ---------------------------------------------------------------------------------
@@ -393,21 +397,22 @@ def _set_levels(
     level a second row of the batch changes again is set in a second round, after the
     first, so its movements follow the rows."""
     expire_due_in(uow, tenant_id, at)
+    # A level's key here is (SKU, the location id's integer): a UUID is hashed through a
+    # Python-level method, an int is not (each key is hashed several times below).
+    wanted = {(row.sku, location.id.int): (row.sku, location.id) for row, location in rows}
     read = {
-        (found.sku, found.location_id): found
-        for found in uow.inventory.levels_to_count(
-            tenant_id, list(dict.fromkeys((row.sku, location.id) for row, location in rows))
-        )
+        (found.sku, found.location_id.int): found
+        for found in uow.inventory.levels_to_count(tenant_id, list(wanted.values()))
     }
     # A level as the rows before left it: on hand, reserved, safety stock, and whether it
     # is stored (a level never stocked is made by its first count).
-    levels: dict[tuple[str, UUID], tuple[int, int, int, bool]] = {}
+    levels: dict[tuple[str, int], tuple[int, int, int, bool]] = {}
     rounds: list[list[LevelCount]] = []
-    counted: dict[tuple[str, UUID], int] = {}  # the rounds each level is in so far
+    counted: dict[tuple[str, int], int] = {}  # the rounds each level is in so far
     outcomes: list[Applied] = []
     messages: list[OutboxMessage] = []
     for row, location in rows:
-        key = (row.sku, location.id)
+        key = (row.sku, location.id.int)
         found = read.get(key)
         if found is None or not found.holds_stock:
             why = "no product with this SKU" if found is None else "this product holds no stock"

@@ -132,7 +132,10 @@ def levels_to_count(
     conn: Connection, tenant_id: UUID, keys: Sequence[tuple[str, UUID]]
 ) -> list[LevelToCount]:
     """Each key whose SKU is a product of the tenant, with its level as it is."""
-    wanted = list(dict.fromkeys(keys))
+    # Each key once (by the location id's integer: hashed without a Python-level call).
+    wanted = list(
+        {(sku, location_id.int): (sku, location_id) for sku, location_id in keys}.values()
+    )
     if not wanted:
         return []
     if conn.dialect.name == "postgresql":
@@ -201,7 +204,7 @@ def count_levels(
     marker; the number of levels set."""
     if not counts:
         return 0
-    if len({(c.sku, c.location_id) for c in counts}) != len(counts):
+    if len({(c.sku, c.location_id.int) for c in counts}) != len(counts):
         raise ValueError("each level may be counted once per call")
     if conn.dialect.name == "postgresql":
         found = _COUNT_EACH.tuples(

@@ -181,6 +181,13 @@ class Order:
     last_seq: int = 0
     new_events: list[OrderEvent] = field(default_factory=list, repr=False)
     new_payments: list[PaymentRecord] = field(default_factory=list, repr=False)
+    # The last payment summary: (at, currency, the records it summed, the summary). Every
+    # change of an order derives its statuses again, so a paid order at intake would
+    # replay the same records a dozen times. The records are immutable, so the same
+    # records (by identity) in the same order at the same time sum to the same summary.
+    _summary_memo: tuple[datetime, str, tuple[PaymentRecord, ...], PaymentSummary] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def reprice(self) -> OrderTotals:
         """Compute every total again from the lines, shipping, taxes and discount codes."""
@@ -221,7 +228,19 @@ class Order:
 
     def payment_summary(self, now: datetime) -> PaymentSummary:
         """What the payment records add up to at ``now`` (authorizations may have expired)."""
-        return summarize(self.payments, currency=self.currency, now=now)
+        records = self.payments
+        memo = self._summary_memo
+        if (
+            memo is not None
+            and memo[0] == now
+            and memo[1] == self.currency
+            and len(memo[2]) == len(records)
+            and all(a is b for a, b in zip(memo[2], records, strict=True))
+        ):
+            return memo[3]
+        summary = summarize(records, currency=self.currency, now=now)
+        self._summary_memo = (now, self.currency, tuple(records), summary)
+        return summary
 
     def payment_secured(self, now: datetime) -> bool:
         """Authorized or paid for the whole total, counting only what is still held at ``now``."""

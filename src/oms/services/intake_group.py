@@ -11,7 +11,11 @@ per order. ``place_group`` places a group of orders in one transaction:
    what the group's earlier orders took.
 3. It writes them all: one conditional reservation per tenant (the stock rows locked in
    (SKU, location) order, as alone), one customer upsert per tenant (in email order), one
-   insert of every order and its children, and one commit.
+   insert of every order and its children (payments, events, outbox messages), one of
+   the released orders' fulfilment orders, and one commit.
+
+Python's cyclic garbage collector waits while a group is placed
+(``oms.services.collector_pause``): the group's objects live until its commit.
 
 The snapshot answers only what it can answer exactly as the database would in a
 transaction of the order's own. Anything else raises ``NotGroupable`` inside the order's
@@ -43,6 +47,7 @@ from uuid import UUID
 from oms.domain.errors import InsufficientStock, OmsError
 from oms.domain.orders import Actor
 from oms.services import intake
+from oms.services.collector_pause import collector_paused
 from oms.services.intake import OnCreated, PlacedOrder, PlaceOrder
 from oms.services.intake_snapshot import GroupSnapshot, NotGroupable
 from oms.services.payment_gateway import PaymentGateway
@@ -198,6 +203,17 @@ def _place_together(
     on_writing: Callable[[], None] | None = None,
 ) -> list[Outcome | None]:
     """Outcomes of the orders placed in the group; None for those to place alone."""
+    with collector_paused():  # its objects live until the commit (services.collector_pause)
+        return _place_in_snapshot(uow_factory, gateways, geocoder, submissions, on_writing)
+
+
+def _place_in_snapshot(
+    uow_factory: UnitOfWorkFactory,
+    gateways: GatewayProvider,
+    geocoder: Geocoder | None,
+    submissions: Sequence[Submission],
+    on_writing: Callable[[], None] | None,
+) -> list[Outcome | None]:
     results: list[Outcome | None] = [None] * len(submissions)
     recording = _recording_gateways(gateways)
     with uow_factory() as uow:

@@ -43,7 +43,7 @@ from oms.adapters.db.tables import (
     payments,
 )
 
-__all__ = ["insert_new_orders"]
+__all__ = ["insert_new_orders", "json_rows", "select_from_json"]
 
 # Children in the order of the ``children`` argument; (table, CTE and parameter name).
 _CHILDREN: tuple[tuple[Table, str], ...] = (
@@ -66,6 +66,17 @@ def _selected(table: Table, columns: tuple[str, ...]) -> str:
     )
 
 
+def select_from_json(table: Table, parameter: str) -> str:
+    """``INSERT INTO table (every column) SELECT ... FROM`` the JSON rows of ``parameter``
+    (a document ``json_rows`` wrote): one statement text whatever the number of rows."""
+    columns = tuple(c.name for c in table.c)
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
+        f"SELECT {_selected(table, columns)} "
+        f"FROM json_populate_recordset(NULL::{table.name}, %({parameter})s)"
+    )
+
+
 def _statement() -> str:
     # Built once at import from the table definitions; every value is a bound parameter.
     # The children are written only when every order row was.
@@ -75,11 +86,8 @@ def _statement() -> str:
         "FROM json_populate_recordset(NULL::orders, %(o)s) ON CONFLICT DO NOTHING RETURNING 1)"
     ]
     for table, name in _CHILDREN:
-        columns = tuple(c.name for c in table.c)
         ctes.append(
-            f"{name} AS (INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608
-            f"SELECT {_selected(table, columns)} "
-            f"FROM json_populate_recordset(NULL::{table.name}, %({name})s) "
+            f"{name} AS ({select_from_json(table, name)} "  # noqa: S608
             "WHERE (SELECT count(*) FROM o) = %(n)s)"
         )
     return f"WITH {', '.join(ctes)} SELECT count(*) FROM o"  # noqa: S608
@@ -102,7 +110,9 @@ def _encode(value: object) -> str:
 _OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS
 
 
-def _dumps(value: object) -> str:
+def json_rows(value: object) -> str:
+    """The JSON text of ``value`` (rows as column -> value mappings) as the statements here
+    send it: amounts exact, times as ``isoformat`` writes them."""
     return orjson.dumps(value, default=_encode, option=_OPTIONS).decode()
 
 
@@ -121,8 +131,8 @@ def insert_new_orders(
     """
     params: dict[str, Any] = {
         "n": len(rows),
-        "o": _dumps([{c: order_row[c] for c in _ORDER_COLUMNS} for order_row, _ in rows]),
+        "o": json_rows([{c: order_row[c] for c in _ORDER_COLUMNS} for order_row, _ in rows]),
     }
     for index, (_, name) in enumerate(_CHILDREN):
-        params[name] = _dumps([row for _, children in rows for row in children[index]])
+        params[name] = json_rows([row for _, children in rows for row in children[index]])
     return bool(_INSERT_ORDERS.scalar(conn, params) == len(rows))

@@ -23,6 +23,7 @@ from oms.api.docs import install_docs
 from oms.api.errors import install_error_handlers, problem
 from oms.api.intake_groups import IntakeGroups
 from oms.api.intake_lane import IntakeLane
+from oms.api.route_index import install_route_index
 from oms.api.routers import (
     analytics,
     billing,
@@ -309,6 +310,7 @@ def create_app(
     )
     app.include_router(customer_returns.router)  # the status page's returns (after its limiter)
     install_portal(app, settings=settings, hasher=password_hasher(settings), clock=page_clock)
+    install_route_index(app.router)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
     # Outermost: plain order placements and Shopify's new orders are answered before the
     # framework's machinery.

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from oms.domain.catalogue import Location, location_named
+from oms.domain.catalogue import Location, ProductKind, location_named
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.inventory import MAX_QUANTITY, MovementKind
 from oms.domain.orders import Actor, Order
@@ -57,19 +57,26 @@ def put_back(
     """Restock what ``units`` say to restock at ``location`` (its code or id); the units put
     back per SKU. Refuses an unknown location with a pointer at ``#/location``."""
     found = receiving_location(uow, order.tenant_id, location)
+    restocked = [
+        (order.line(unit.line_no), unit.quantity)
+        for unit in units
+        if unit.disposition is Disposition.RESTOCK and unit.quantity > 0
+    ]
+    # Only a bundle line's product is read (for its components), all in one read: any other
+    # line went out as its own SKU and comes back as it.
+    bundles = sorted({line.sku for line, _ in restocked if line.kind is ProductKind.BUNDLE})
+    products = uow.products.by_skus(order.tenant_id, bundles) if bundles else {}
     wanted: dict[str, int] = {}
-    for unit in units:
-        if unit.disposition is not Disposition.RESTOCK or unit.quantity <= 0:
-            continue
-        sku = order.line(unit.line_no).sku
-        product = uow.products.by_skus(order.tenant_id, [sku]).get(sku)
+    for line, quantity in restocked:
+        sku = line.sku
+        product = products.get(sku)
         parts = (
             [(c.sku, c.quantity) for c in product.components]
             if product and product.components
             else [(sku, 1)]
         )
         for part, per_unit in parts:
-            wanted[part] = wanted.get(part, 0) + per_unit * unit.quantity
+            wanted[part] = wanted.get(part, 0) + per_unit * quantity
     movements = []
     for sku in sorted(wanted):  # the canonical (SKU, location) order
         # Adding units never takes what is reserved: one upsert, no compare-and-set.

@@ -428,7 +428,10 @@ class ReturnRequest:
     def receive(self, units: Sequence[tuple[int, Disposition, int]], *, at: datetime) -> None:
         """Count ``(line_no, disposition, units)`` as received; ``received`` once all are."""
         allowed = list(_AWAITING_UNITS)
-        if self.refunded_at is not None:  # refunded before receipt: the parcel still comes
+        if self.refunded_at is not None and self.received_at is None:
+            # Refunded before receipt: the parcel still comes. Once every unit is in, a
+            # refunded return is refused as a received one is (a till's repeat that lost
+            # the race to the refund goes on from there, tests/api/test_till_returns.py).
             allowed.append(ReturnStatus.REFUNDED)
         self._require(allowed, "received")
         by_line = {line.line_no: line for line in self.lines}
@@ -455,7 +458,7 @@ class ReturnRequest:
         """The units of each line this return pays back: those received, or all of them
         when the policy refunds before receipt; refused in any other state."""
         if self.status is ReturnStatus.REFUNDED:
-            raise IllegalTransition("This return was refunded already", return_id=str(self.id))
+            raise self._refunded_already()
         if self.resolution is Resolution.RESHIP:
             raise IllegalTransition(
                 "This claim was answered with a reshipment; it is not refunded",
@@ -492,6 +495,20 @@ class ReturnRequest:
         if self.status is ReturnStatus.REJECTED or self.status is ReturnStatus.RECEIVED:
             return {}
         return {line.line_no: line.quantity - line.received for line in self.lines}
+
+    def repeats_refund(self, key: str | None) -> bool:
+        """Whether a refund asked now with Idempotency-Key ``key`` repeats this return's
+        refund (True: answer the return as it is); False while it is not refunded; refused
+        (409) for a refunded return asked again with another key or none. A refund is
+        final, so the answer is the same with or without the order's lock."""
+        if self.status is not ReturnStatus.REFUNDED:
+            return False
+        if key is not None and self.refund_key == key:
+            return True
+        raise self._refunded_already()
+
+    def _refunded_already(self) -> IllegalTransition:
+        return IllegalTransition("This return was refunded already", return_id=str(self.id))
 
     def refunded_units(self) -> dict[int, int]:
         """Units per line this return paid back: all it asked for when refunded before

@@ -368,8 +368,9 @@ class InventoryRepository(Protocol):
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
     ) -> int | None:
         """Add ``quantity`` to a level's on hand in one statement (the level made if it is
-        missing); on hand after, or None when it would pass ``limit`` of the domain
-        (``MAX_QUANTITY``): nothing changes then."""
+        missing), leaving its stock-push marker as every level change does; on hand after,
+        or None when it would pass ``limit`` of the domain (``MAX_QUANTITY``): nothing
+        changes then."""
         ...
 
     def changed_page(

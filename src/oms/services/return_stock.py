@@ -1,7 +1,8 @@
 """Units of a return counted in at a location: what each disposition does to stock.
 
-``restock``: on hand rises by the units (a ``return_restock`` movement in the ledger, so
-``oms check`` still finds on hand equal to the ledger), and they are available again.
+``restock``: on hand rises by the units (one upsert per SKU, with its stock-push marker;
+a ``return_restock`` movement in the ledger, so ``oms check`` still finds on hand equal
+to the ledger), and they are available again.
 ``quarantine`` and ``dispose``: nothing enters stock; the return counts them (a quarantined
 unit waits aside, outside what can be sold, until someone adjusts it in by hand).
 A bundle's units go back as its components.
@@ -13,16 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from oms.domain.catalogue import Location, location_named
+from oms.domain.catalogue import Location, ProductKind, location_named
 from oms.domain.errors import FieldError, InvalidRequest
-from oms.domain.inventory import MovementKind
+from oms.domain.inventory import MAX_QUANTITY, MovementKind
 from oms.domain.orders import Actor, Order
 from oms.domain.returns import Disposition, ReturnRequest
-from oms.services.ports import TransientStorageError, UnitOfWork
+from oms.services.ports import NewMovement, UnitOfWork
 
 __all__ = ["ReceivedUnits", "put_back"]
-
-MAX_CAS_ATTEMPTS = 20
 
 
 @dataclass(frozen=True)
@@ -32,42 +31,6 @@ class ReceivedUnits:
     line_no: int
     quantity: int
     disposition: Disposition
-
-
-def _restock(
-    uow: UnitOfWork,
-    order: Order,
-    sku: str,
-    location_id: UUID,
-    units: int,
-    *,
-    reference: str,
-    actor: Actor,
-    at: datetime,
-) -> None:
-    tenant_id = order.tenant_id
-    uow.inventory.ensure_level(tenant_id, sku, location_id, at)
-    for _ in range(MAX_CAS_ATTEMPTS):
-        (level,) = uow.inventory.levels(tenant_id, [sku], [location_id])
-        on_hand = level.on_hand + units
-        if uow.inventory.compare_and_set(
-            tenant_id, level, on_hand=on_hand, safety_stock=level.safety_stock, at=at
-        ):
-            break
-    else:
-        raise TransientStorageError("the stock level kept changing")
-    uow.inventory.add_movement(
-        tenant_id,
-        sku=sku,
-        location_id=location_id,
-        kind=MovementKind.RETURN_RESTOCK,
-        quantity=units,
-        on_hand_after=on_hand,
-        reason=f"return of order {order.number}",
-        reference=reference,
-        actor=str(actor),
-        at=at,
-    )
 
 
 def receiving_location(
@@ -94,28 +57,47 @@ def put_back(
     """Restock what ``units`` say to restock at ``location`` (its code or id); the units put
     back per SKU. Refuses an unknown location with a pointer at ``#/location``."""
     found = receiving_location(uow, order.tenant_id, location)
+    restocked = [
+        (order.line(unit.line_no), unit.quantity)
+        for unit in units
+        if unit.disposition is Disposition.RESTOCK and unit.quantity > 0
+    ]
+    # Only a bundle line's product is read (for its components), all in one read: any other
+    # line went out as its own SKU and comes back as it.
+    bundles = sorted({line.sku for line, _ in restocked if line.kind is ProductKind.BUNDLE})
+    products = uow.products.by_skus(order.tenant_id, bundles) if bundles else {}
     wanted: dict[str, int] = {}
-    for unit in units:
-        if unit.disposition is not Disposition.RESTOCK or unit.quantity <= 0:
-            continue
-        sku = order.line(unit.line_no).sku
-        product = uow.products.by_skus(order.tenant_id, [sku]).get(sku)
+    for line, quantity in restocked:
+        sku = line.sku
+        product = products.get(sku)
         parts = (
             [(c.sku, c.quantity) for c in product.components]
             if product and product.components
             else [(sku, 1)]
         )
         for part, per_unit in parts:
-            wanted[part] = wanted.get(part, 0) + per_unit * unit.quantity
+            wanted[part] = wanted.get(part, 0) + per_unit * quantity
+    movements = []
     for sku in sorted(wanted):  # the canonical (SKU, location) order
-        _restock(
-            uow,
-            order,
-            sku,
-            found.id,
-            wanted[sku],
-            reference=f"return:{request.id}",
-            actor=actor,
-            at=at,
+        # Adding units never takes what is reserved: one upsert, no compare-and-set.
+        on_hand = uow.inventory.add_on_hand(order.tenant_id, sku, found.id, wanted[sku], at)
+        if on_hand is None:
+            raise InvalidRequest(
+                "On hand would exceed the maximum quantity",
+                [FieldError("#/lines", f"on hand cannot exceed {MAX_QUANTITY}")],
+            )
+        movements.append(
+            NewMovement(
+                sku=sku,
+                location_id=found.id,
+                kind=MovementKind.RETURN_RESTOCK,
+                quantity=wanted[sku],
+                on_hand_after=on_hand,
+                reason=f"return of order {order.number}",
+                reference=f"return:{request.id}",
+                actor=str(actor),
+                at=at,
+            )
         )
+    uow.inventory.add_movements(order.tenant_id, movements)
     return wanted

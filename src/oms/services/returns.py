@@ -282,11 +282,13 @@ def lock_return(uow: UnitOfWork, tenant_id: UUID, return_id: UUID) -> tuple[Orde
 
 
 def lock_order_returns(
-    uow: UnitOfWork, tenant_id: UUID, return_id: UUID
+    uow: UnitOfWork, tenant_id: UUID, return_id: UUID, *, order_id: UUID | None = None
 ) -> tuple[Order, ReturnRequest, list[ReturnRequest]]:
     """The return's order locked, then all the order's returns as they are after the lock
-    (one statement): the order, the return asked for, and every return of the order."""
-    order_id = uow.returns.order_id_of(tenant_id, return_id)
+    (one statement): the order, the return asked for, and every return of the order.
+    ``order_id``: the return's order, when the caller read it already."""
+    if order_id is None:
+        order_id = uow.returns.order_id_of(tenant_id, return_id)
     if order_id is None:
         raise NotFound(f"No return {return_id}")
     # The timeline is not needed after the request (its window): new events still number on.
@@ -460,12 +462,17 @@ def refund_return(
 
     def attempt() -> ReturnRequest:
         with uow_factory() as uow:
-            order, request, every = lock_order_returns(uow, tenant_id, return_id)
-            if (
-                request.status is ReturnStatus.REFUNDED
-                and idempotency_key is not None
-                and (request.refund_key == idempotency_key)
-            ):
+            # A refunded return stays refunded: its repeat (or 409) is answered as read,
+            # without locking the order; any other state is decided after the lock.
+            seen = uow.returns.get(tenant_id, return_id)
+            if seen is None:
+                raise NotFound(f"No return {return_id}")
+            if seen.repeats_refund(idempotency_key):
+                return seen
+            order, request, every = lock_order_returns(
+                uow, tenant_id, return_id, order_id=seen.order_id
+            )
+            if request.repeats_refund(idempotency_key):
                 return request
             quote = _refund_quote(uow, order, request, every)
             policies = uow.tenants.policies(tenant_id)

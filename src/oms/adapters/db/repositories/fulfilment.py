@@ -45,6 +45,32 @@ _INSERT_MANY = DriverStatement(
 )
 
 
+# An order's fulfilment orders, each row one of their lines (a line's columns prefixed
+# ``l_``; none for a fulfilment order without lines), in the order ``for_order`` gives.
+_FOR_ORDER = DriverStatement(
+    select(
+        fulfillment_orders,
+        locations.c.code.label("location_code"),
+        *(
+            column.label(f"l_{column.name}")
+            for column in fulfillment_order_lines.c
+            if column.name not in ("tenant_id", "fulfillment_order_id")
+        ),
+    )
+    .select_from(
+        fulfillment_orders.join(locations, locations.c.id == _fo.location_id).outerjoin(
+            fulfillment_order_lines,
+            (_fl.tenant_id == _fo.tenant_id) & (_fl.fulfillment_order_id == _fo.id),
+        )
+    )
+    .where(
+        _fo.tenant_id == bindparam("p_tenant_id", type_=_fo.tenant_id.type),
+        _fo.order_id == bindparam("p_order_id", type_=_fo.order_id.type),
+    )
+    .order_by(_fo.created_at, _fo.id, _fl.seq)
+)
+
+
 class SqlFulfilmentRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -189,12 +215,28 @@ class SqlFulfilmentRepository:
         return None if row is None else self._with_lines([fulfillment_order_from_row(row)])[0]
 
     def for_order(self, tenant_id: UUID, order_id: UUID) -> list[FulfillmentOrder]:
-        rows = self._conn.execute(
-            self._select()
-            .where(_fo.tenant_id == tenant_id, _fo.order_id == order_id)
-            .order_by(_fo.created_at, _fo.id)
-        )
-        return self._with_lines([fulfillment_order_from_row(row) for row in rows])
+        """An order's fulfilment orders with their lines: one statement (every save of a
+        released order reads them, ``sync_fulfilment``)."""
+        found: dict[UUID, FulfillmentOrder] = {}
+        params = {"p_tenant_id": tenant_id, "p_order_id": order_id}
+        for row in _FOR_ORDER.rows(self._conn, params):
+            fo = found.get(row.id)
+            if fo is None:
+                fo = found[row.id] = fulfillment_order_from_row(row)
+            if row.l_seq is not None:
+                fo.lines.append(
+                    FulfillmentLine(
+                        seq=row.l_seq,
+                        line_no=row.l_line_no,
+                        sku=row.l_sku,
+                        quantity=row.l_quantity,
+                        allocation_id=row.l_allocation_id,
+                        **{name: getattr(row, f"l_{name}") for name in COUNTS},
+                    )
+                )
+        for fo in found.values():
+            self._remember(fo)
+        return list(found.values())
 
     def many(self, tenant_id: UUID, ids: Sequence[UUID]) -> list[FulfillmentOrder]:
         if not ids:

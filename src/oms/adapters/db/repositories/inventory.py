@@ -125,6 +125,25 @@ SELECT %(tenant_id)s, w.* FROM unnest(
 ) AS w
 RETURNING id
 """)
+# add_on_hand on PostgreSQL: the level raised (made when missing) and its stock-push
+# marker left, in one statement; no row (nothing changed) past MAX_QUANTITY.
+_ADD_ON_HAND = DriverStatement("""
+WITH added AS (
+    INSERT INTO inventory_levels AS lv
+        (tenant_id, sku, location_id, on_hand, reserved, safety_stock, updated_at)
+    VALUES (%(tenant_id)s, CAST(%(sku)s AS VARCHAR), %(location_id)s,
+        CAST(%(quantity)s AS INTEGER), 0, 0, %(at)s)
+    ON CONFLICT (tenant_id, sku, location_id) DO UPDATE
+    SET on_hand = lv.on_hand + EXCLUDED.on_hand, updated_at = EXCLUDED.updated_at
+    WHERE lv.on_hand + EXCLUDED.on_hand <= CAST(%(most)s AS INTEGER)
+    RETURNING lv.on_hand
+), marked AS (
+    INSERT INTO stock_changes (tenant_id, sku, location_id, changed_at)
+    SELECT %(tenant_id)s, CAST(%(sku)s AS VARCHAR), %(location_id)s, %(at)s FROM added
+    ON CONFLICT DO NOTHING
+)
+SELECT on_hand FROM added
+""")
 # A level's columns in ``StockLevel``'s order: each row makes one as it is.
 _LEVEL_COLUMNS = (_lv.sku, _lv.location_id, _lv.on_hand, _lv.reserved, _lv.safety_stock)
 _LEVELS = (
@@ -503,7 +522,21 @@ class SqlInventoryRepository:
         self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
     ) -> int | None:
         # One upsert: the row's lock orders it with reservations and compare-and-set writers
-        # (which compare on hand, so theirs fails and retries against the fresh row).
+        # (which compare on hand, so theirs fails and retries against the fresh row). On
+        # PostgreSQL the stock-push marker is written by the same statement.
+        if self._conn.dialect.name == "postgresql":
+            found = _ADD_ON_HAND.scalar(
+                self._conn,
+                {
+                    "tenant_id": tenant_id,
+                    "sku": sku,
+                    "location_id": location_id,
+                    "quantity": quantity,
+                    "at": at,
+                    "most": MAX_QUANTITY,
+                },
+            )
+            return None if found is None else int(found)
         maker = postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
         values = maker(inventory_levels).values(
             tenant_id=tenant_id,
@@ -520,4 +553,7 @@ class SqlInventoryRepository:
             where=_lv.on_hand + quantity <= MAX_QUANTITY,
         ).returning(_lv.on_hand)
         found = self._conn.execute(statement).scalar_one_or_none()
-        return None if found is None else int(found)
+        if found is None:
+            return None
+        mark_changed(self._conn, tenant_id, [(sku, location_id)], at)
+        return int(found)

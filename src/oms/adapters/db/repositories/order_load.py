@@ -1,6 +1,6 @@
-"""One order read whole by its id: the row, its lines, allocations, payments, holds and
-(when asked) its timeline, each statement built once and run through psycopg on PostgreSQL
-(``DriverStatement``), through SQLAlchemy elsewhere.
+"""One order read whole by its id: the row, its lines, allocations, payments, holds (only
+when the row says it has any) and (when asked) its timeline, each statement built once and
+run through psycopg on PostgreSQL (``DriverStatement``), through SQLAlchemy elsewhere.
 
 Every use case that changes an order reads it so (locked, ``for_update``), often several
 times per request (a return's request, receipt and refund each lock their order): through
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import Connection, bindparam, func, select
+from sqlalchemy import Connection, bindparam, exists, func, select
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.order_rows import (
@@ -38,6 +38,7 @@ __all__ = ["load_order"]
 
 _o = orders.c
 _ev = order_events.c
+_hc = order_holds.c
 _TENANT = bindparam("p_tenant_id", type_=_o.tenant_id.type)
 _ORDER = bindparam("p_order_id", type_=_o.id.type)
 
@@ -52,6 +53,10 @@ def _order_statement(*, with_last_seq: bool, for_update: bool) -> DriverStatemen
             .scalar_subquery()
             .label("last_event_seq")
         )
+    # Whether the order has holds at all (most have none): their read is left out if not.
+    query = query.add_columns(
+        exists().where(_hc.tenant_id == _o.tenant_id, _hc.order_id == _o.id).label("has_holds")
+    )
     if for_update:
         query = query.with_for_update(of=orders)
     return DriverStatement(query)
@@ -62,7 +67,7 @@ _ORDERS = {
     for last_seq in (False, True)
     for lock in (False, True)
 }
-_ln, _al, _pc, _hc = order_lines.c, allocations.c, payments.c, order_holds.c
+_ln, _al, _pc = order_lines.c, allocations.c, payments.c
 _LINES = DriverStatement(
     select(order_lines)
     .where(_ln.tenant_id == _TENANT, _ln.order_id == _ORDER)
@@ -102,7 +107,8 @@ def load_order(
     order.lines.extend(line_from_row(r) for r in _LINES.rows(conn, params))
     order.allocations.extend(allocation_from_row(r) for r in _ALLOCATIONS.rows(conn, params))
     order.payments.extend(payment_from_row(r) for r in _PAYMENTS.rows(conn, params))
-    order.holds.extend(hold_from_row(r) for r in _HOLDS.rows(conn, params))
+    if row.has_holds:
+        order.holds.extend(hold_from_row(r) for r in _HOLDS.rows(conn, params))
     if with_events:
         order.events = [event_from_row(r) for r in _EVENTS.rows(conn, params)]
     else:

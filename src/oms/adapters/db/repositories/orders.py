@@ -30,6 +30,7 @@ from oms.adapters.db.repositories.order_rows import (
     payment_values,
     read_stored_rows,
 )
+from oms.adapters.db.repositories.order_save import update_order_with_events
 from oms.adapters.db.repositories.order_search import search_statement, tracked_statement
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
@@ -179,12 +180,15 @@ class SqlOrderRepository:
         inserted, changed ones updated), holds, payments and new events.
 
         An order read ``for_update`` in this unit of work is compared with what was read, so
-        only changed rows are written; otherwise the stored rows are looked up first."""
-        self._conn.execute(
-            update(orders)
-            .where(_o.tenant_id == order.tenant_id, _o.id == order.id)
-            .values(**order_values(order))
-        )
+        only changed rows are written; otherwise the stored rows are looked up first. On
+        PostgreSQL the row and the new events are written by one statement, last."""
+        postgres = self._conn.dialect.name == "postgresql"
+        if not postgres:
+            self._conn.execute(
+                update(orders)
+                .where(_o.tenant_id == order.tenant_id, _o.id == order.id)
+                .values(**order_values(order))
+            )
         stored = self._stored.get(order.id) or read_stored_rows(self._conn, order)
         ln, al = order_lines.c, allocations.c
         for line in order.lines:
@@ -216,7 +220,17 @@ class SqlOrderRepository:
                 )
         self._save_holds(order, stored.holds)
         self._insert_new_payments(order)
-        self._insert_new_events(order)
+        if postgres:
+            update_order_with_events(
+                self._conn,
+                order.tenant_id,
+                order.id,
+                order_values(order),
+                [event_values(order, e) for e in order.new_events],
+            )
+            order.new_events.clear()
+        else:
+            self._insert_new_events(order)
         self._remember(order)
 
     def _remember(self, order: Order) -> None:

@@ -215,8 +215,7 @@ def _open_for_scan(
 ) -> InboundShipment:
     if tenant_id is None and not operator:
         raise NotFound("No such inbound shipment")
-    owner = uow.inbound.lock_for_scan(tenant_id, shipment_id)
-    shipment = None if owner is None else uow.inbound.shipment(owner, shipment_id)
+    shipment = uow.inbound.shipment_for_scan(tenant_id, shipment_id)
     if shipment is None:
         raise NotFound("No such inbound shipment")
     if not operator:  # the operator receives anywhere: no need to read the location

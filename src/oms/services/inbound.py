@@ -37,7 +37,7 @@ from oms.services.payments import GatewayProvider
 from oms.services.ports import OutboxMessage, UnitOfWork, UnitOfWorkFactory
 from oms.services.purchasing import ensure_may_receive
 from oms.services.receiving import receive_units_into_stock
-from oms.services.rerouting import allocate_backorders
+from oms.services.rerouting import allocate_backorders, backorders_wait_for
 from oms.services.routing import Geocoder
 
 __all__ = [
@@ -359,9 +359,12 @@ def receive_scan(
                 )
             ],
         )
+        # Asked after the levels are raised, under their locks: most scans bring SKUs no
+        # order waits for, and skip the backorders' transaction.
+        arrived = sorted(sku for sku, units in good.items() if units)
+        waited_for = backorders_wait_for(uow, tenant_id, arrived)
         uow.commit()
-    arrived = sorted(sku for sku, units in good.items() if units)
-    if arrived:
+    if waited_for:
         allocate_backorders(
             uow_factory=uow_factory,
             tenant_id=tenant_id,

@@ -11,7 +11,6 @@ from sqlalchemy import Connection, func, insert, or_, select, tuple_, update
 
 from oms.adapters.db.repositories.counts_transfers import SqlCountsAndTransfers
 from oms.adapters.db.repositories.inbound_scans import SqlInboundScans
-from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
     inbound_cartons,
     inbound_lines,
@@ -456,55 +455,6 @@ class SqlInboundRepository(SqlCountsAndTransfers, SqlInboundScans):
                     put_away=line.put_away,
                 )
             )
-
-    def claim_scan(
-        self, tenant_id: UUID, shipment_id: UUID, scan_id: str, *, actor: str, at: datetime
-    ) -> bool:
-        """True the first time ``scan_id`` is seen on the shipment (its first row is written)."""
-        return insert_if_absent(
-            self._conn,
-            inbound_scans,
-            {
-                "tenant_id": tenant_id,
-                "shipment_id": shipment_id,
-                "scan_id": scan_id,
-                "seq": 0,
-                "sku": "",
-                "quantity": 0,
-                "condition": "",
-                "exceptions": [],
-                "actor": actor,
-                "created_at": at,
-            },
-        )
-
-    def add_scan_lines(
-        self,
-        tenant_id: UUID,
-        shipment_id: UUID,
-        scan_id: str,
-        rows: Sequence[dict[str, Any]],
-        *,
-        actor: str,
-        at: datetime,
-    ) -> None:
-        """The lines of a claimed scan, numbered from 1 (row 0 is the claim)."""
-        self._conn.execute(
-            insert(inbound_scans),
-            [
-                {
-                    "tenant_id": tenant_id,
-                    "shipment_id": shipment_id,
-                    "scan_id": scan_id,
-                    "seq": seq,
-                    "actor": actor,
-                    "created_at": at,
-                    "carton": None,
-                    **row,
-                }
-                for seq, row in enumerate(rows, start=1)
-            ],
-        )
 
     def exceptions(self, tenant_id: UUID, shipment_id: UUID) -> list[dict[str, Any]]:
         """Every exception the scans of a shipment recorded, in scan order."""

@@ -2,22 +2,25 @@
 (``SqlInboundRepository`` takes these methods from ``SqlInboundScans``).
 
 On PostgreSQL each step is one statement however many lines the scan has: the shipment is
-locked (``FOR KEY SHARE``) and read with its lines in one, and the lines it counts are
-counted in one (locked first in SKU order, as separate updates would lock them). On SQLite
-(one writer at a time) the steps run as separate statements. docs/inbound.md#receiving.
+locked (``FOR KEY SHARE``) and read with its lines in one, the lines it counts are counted
+in one (locked first in SKU order, as separate updates would lock them) and its rows are
+written in one; each through psycopg (``DriverStatement``). On SQLite (one writer at a
+time) the steps run as separate statements. docs/inbound.md#receiving.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.support import insert_if_absent
-from oms.adapters.db.tables import inbound_lines, inbound_shipments
+from oms.adapters.db.tables import inbound_lines, inbound_scans, inbound_shipments
 from oms.domain.inbound import InboundLine, InboundShipment, InboundStatus
 
 __all__ = ["SqlInboundScans"]
@@ -65,6 +68,26 @@ WHERE il.tenant_id = %(tenant_id)s AND il.shipment_id = %(shipment_id)s AND il.s
 RETURNING il.sku, il.expected, il.received_good, il.received_damaged
 """)
 
+# A scan id claimed by its row 0; no row when it was claimed before.
+_CLAIM_SCAN = DriverStatement("""
+INSERT INTO inbound_scans (tenant_id, shipment_id, scan_id, seq, sku, quantity, condition,
+    exceptions, actor, created_at, carton)
+VALUES (%(tenant_id)s, %(shipment_id)s, %(scan_id)s, 0, '', 0, '', '[]', %(actor)s, %(at)s, NULL)
+ON CONFLICT DO NOTHING
+RETURNING seq
+""")
+_SCAN_LINES = DriverStatement("""
+INSERT INTO inbound_scans (tenant_id, shipment_id, scan_id, seq, sku, quantity, condition,
+    exceptions, actor, created_at, carton)
+SELECT %(tenant_id)s, %(shipment_id)s, %(scan_id)s, w.seq, w.sku, w.quantity, w.condition,
+    CAST(w.exceptions AS JSON), %(actor)s, %(at)s, w.carton
+FROM unnest(
+    CAST(%(seqs)s AS INTEGER[]), CAST(%(skus)s AS VARCHAR[]), CAST(%(quantities)s AS INTEGER[]),
+    CAST(%(conditions)s AS VARCHAR[]), CAST(%(exceptions)s AS TEXT[]),
+    CAST(%(cartons)s AS VARCHAR[])
+) AS w(seq, sku, quantity, condition, exceptions, carton)
+""")
+
 
 class SqlInboundScans:
     _conn: Connection
@@ -88,6 +111,64 @@ class SqlInboundScans:
             query = query.where(_sh.tenant_id == tenant_id)
         owner: UUID | None = self._conn.scalar(query.with_for_update(key_share=True))
         return None if owner is None else self.shipment(owner, shipment_id)
+
+    def claim_scan(
+        self, tenant_id: UUID, shipment_id: UUID, scan_id: str, *, actor: str, at: datetime
+    ) -> bool:
+        """True the first time ``scan_id`` is seen on the shipment (its first row is written)."""
+        key = {"tenant_id": tenant_id, "shipment_id": shipment_id, "scan_id": scan_id}
+        if self._conn.dialect.name == "postgresql":
+            return bool(_CLAIM_SCAN.tuples(self._conn, {**key, "actor": actor, "at": at}))
+        row = {"seq": 0, "sku": "", "quantity": 0, "condition": "", "exceptions": []}
+        return insert_if_absent(
+            self._conn, inbound_scans, {**key, **row, "actor": actor, "created_at": at}
+        )
+
+    def add_scan_lines(
+        self,
+        tenant_id: UUID,
+        shipment_id: UUID,
+        scan_id: str,
+        rows: Sequence[dict[str, Any]],
+        *,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        """The lines of a claimed scan, numbered from 1 (row 0 is the claim)."""
+        if self._conn.dialect.name == "postgresql":
+            _SCAN_LINES.rows(
+                self._conn,
+                {
+                    "tenant_id": tenant_id,
+                    "shipment_id": shipment_id,
+                    "scan_id": scan_id,
+                    "actor": actor,
+                    "at": at,
+                    "seqs": list(range(1, len(rows) + 1)),
+                    "skus": [row["sku"] for row in rows],
+                    "quantities": [row["quantity"] for row in rows],
+                    "conditions": [row["condition"] for row in rows],
+                    "exceptions": [json.dumps(row["exceptions"]) for row in rows],
+                    "cartons": [row.get("carton") for row in rows],
+                },
+            )
+            return
+        self._conn.execute(
+            insert(inbound_scans),
+            [
+                {
+                    "tenant_id": tenant_id,
+                    "shipment_id": shipment_id,
+                    "scan_id": scan_id,
+                    "seq": seq,
+                    "actor": actor,
+                    "created_at": at,
+                    "carton": None,
+                    **row,
+                }
+                for seq, row in enumerate(rows, start=1)
+            ],
+        )
 
     def count_lines(
         self, tenant_id: UUID, shipment_id: UUID, counts: Mapping[str, tuple[int, int]]

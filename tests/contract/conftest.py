@@ -3,12 +3,16 @@ port: the SQL adapter on SQLite and PostgreSQL (the shared migrated databases of
 ``tests/conftest.py``) and the in-memory unit of work, so the fake cannot drift from what
 the database does.
 
-The SQL databases are shared by the whole run: a test works inside a tenant of its own
+The SQL databases are the contract tests' own (copies of the migrated template, one per
+engine and test process): a repository test writes what a use case never would alone (a
+level without its ledger movement), which the whole-deployment checks of other modules
+(``oms check``) must not see. Within them a test works inside a tenant of its own
 (``tenant_id``) and gives deployment-wide rows (operator locations, slugs) unique names.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
@@ -16,14 +20,34 @@ from uuid import UUID
 import pytest
 from sqlalchemy import Engine
 
+from oms.adapters.db.engine import build_engine
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.memory.uow import MemoryUnitOfWorkFactory
+from oms.config import Environment, Settings
 from oms.domain.catalogue import BundleComponent, Location, LocationKind, Product, ProductKind
 from oms.domain.ids import new_id
 from oms.domain.tenancy import Tenant
 from oms.services.ports import UnitOfWorkFactory
+from tests.databases import migrated_database_url
 
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def _contract_engine(request: pytest.FixtureRequest, kind: str) -> Iterator[Engine]:
+    for url in migrated_database_url(request, kind, "contract"):
+        engine = build_engine(Settings(database_url=url, environment=Environment.TEST))
+        yield engine
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def contract_sqlite_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    yield from _contract_engine(request, "sqlite")
+
+
+@pytest.fixture(scope="session")
+def contract_postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    yield from _contract_engine(request, "postgres")
 
 
 @pytest.fixture(
@@ -37,7 +61,7 @@ def uow_factory(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
     """Each contract test runs on the in-memory unit of work, SQLite and PostgreSQL."""
     if request.param == "memory":
         return MemoryUnitOfWorkFactory()
-    engine: Engine = request.getfixturevalue(f"{request.param}_engine")
+    engine: Engine = request.getfixturevalue(f"contract_{request.param}_engine")
     return SqlUnitOfWorkFactory(engine)
 
 

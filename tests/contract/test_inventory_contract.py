@@ -196,9 +196,9 @@ def test_add_on_hand_makes_a_missing_level_and_stops_at_the_limit(
 ) -> None:
     one, two = stocked(uow_factory, tenant_id, ["A"], ["WH1", "WH2"])
     with uow_factory() as uow:
-        uow.inventory.add_on_hand(tenant_id, "A", one, 4, T0)
-        assert uow.inventory.add_on_hand(tenant_id, "A", one, 3, T0) == 7
-        assert uow.inventory.add_on_hand(tenant_id, "A", one, MAX_QUANTITY, T0) is None
+        uow.inventory.add_on_hand(tenant_id, one, {"A": 4}, T0)
+        assert uow.inventory.add_on_hand(tenant_id, one, {"A": 3}, T0) == {"A": 7}
+        assert uow.inventory.add_on_hand(tenant_id, one, {"A": MAX_QUANTITY}, T0) is None
         uow.commit()
     assert _level(uow_factory, tenant_id, one).on_hand == 7
     assert _level(uow_factory, tenant_id, two).on_hand == 0

@@ -30,7 +30,7 @@ _step = st.tuples(
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def sql_factory(request: pytest.FixtureRequest) -> SqlUnitOfWorkFactory:
-    engine: Engine = request.getfixturevalue(f"{request.param}_engine")
+    engine: Engine = request.getfixturevalue(f"contract_{request.param}_engine")
     return SqlUnitOfWorkFactory(engine)
 
 
@@ -46,7 +46,7 @@ def _apply(uow: UnitOfWork, tenant_id: Any, step: tuple[str, str, Any, int, int]
     if action == "take_out":
         return inventory.take_out(tenant_id, sku, place, n, at)
     if action == "receive":
-        return inventory.add_on_hand(tenant_id, sku, place, n, at)
+        return inventory.add_on_hand(tenant_id, place, {sku: n}, at)
     (level,) = inventory.levels(tenant_id, [sku], [place])
     on_hand = max(level.reserved, level.on_hand + n - 4)
     return inventory.compare_and_set(tenant_id, level, on_hand=on_hand, safety_stock=safety, at=at)

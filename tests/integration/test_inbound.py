@@ -9,15 +9,18 @@ from datetime import UTC, datetime
 from threading import Barrier
 from uuid import UUID
 
+import pytest
 from sqlalchemy import func, select
 
-from oms.adapters.db.tables import inventory_movements
+from oms.adapters.db.tables import inventory_movements, stock_changes
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.domain.errors import IllegalTransition
+from oms.domain.errors import IllegalTransition, InvalidRequest
+from oms.domain.inbound import Condition
+from oms.domain.inventory import MAX_QUANTITY
 from oms.services import inbound
 from oms.services.checks import find_invariant_violations
 from oms.services.inventory import get_stock
-from tests.builders import TESTER, add_location, add_product
+from tests.builders import TESTER, add_location, add_product, set_stock
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 CARTONS = 24
@@ -161,3 +164,50 @@ def test_scans_racing_a_close_are_counted_before_it_or_refused_after_it(
         assert _ledger_sum(uow_factory, tenant_id, sku) == units
         assert get_stock(uow_factory=uow_factory, tenant_id=tenant_id, sku=sku).on_hand == units
     assert find_invariant_violations(uow_factory=uow_factory) == []
+
+
+def test_a_scan_leaves_a_stock_push_marker_of_each_level_it_raised(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID
+) -> None:
+    warehouse = add_location(uow_factory, tenant_id, "WH")
+    for sku in ("CAP", "MUG", "TEE"):
+        add_product(uow_factory, tenant_id, sku)
+    shipment_id = _announce(uow_factory, tenant_id, ("CAP", 5), ("MUG", 5), ("TEE", 5))
+
+    _scan(
+        uow_factory,
+        tenant_id,
+        shipment_id,
+        "s1",
+        ("TEE", 2),
+        ("CAP", 1),
+        ("MUG", 1, Condition.DAMAGED),
+    )
+
+    sc = stock_changes.c
+    with uow_factory.engine.connect() as conn:
+        marked = set(
+            conn.execute(select(sc.sku, sc.location_id).where(sc.tenant_id == tenant_id)).all()
+        )
+    assert marked == {("CAP", warehouse.id), ("TEE", warehouse.id)}  # damaged: no change
+
+
+def test_a_scan_that_would_pass_the_most_on_hand_counts_nothing(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID
+) -> None:
+    add_location(uow_factory, tenant_id, "WH")
+    add_product(uow_factory, tenant_id, "CAP")
+    add_product(uow_factory, tenant_id, "TEE")
+    set_stock(uow_factory, tenant_id, "TEE", "WH", MAX_QUANTITY - 1)
+    shipment_id = _announce(uow_factory, tenant_id, ("CAP", 5), ("TEE", 5))
+
+    with pytest.raises(InvalidRequest, match="maximum"):
+        _scan(uow_factory, tenant_id, shipment_id, "s1", ("CAP", 3), ("TEE", 2))
+
+    assert get_stock(uow_factory=uow_factory, tenant_id=tenant_id, sku="CAP").on_hand == 0
+    assert get_stock(uow_factory=uow_factory, tenant_id=tenant_id, sku="TEE").on_hand == (
+        MAX_QUANTITY - 1
+    )
+    scan = _scan(uow_factory, tenant_id, shipment_id, "s1", ("CAP", 3))  # the id is free
+    assert scan.counted
+    assert [(ln.sku, ln.received_good) for ln in scan.shipment.lines] == [("CAP", 3), ("TEE", 0)]

@@ -37,7 +37,7 @@ from oms.services.payments import GatewayProvider
 from oms.services.ports import OutboxMessage, UnitOfWork, UnitOfWorkFactory
 from oms.services.purchasing import ensure_may_receive
 from oms.services.receiving import receive_units_into_stock
-from oms.services.rerouting import allocate_backorders
+from oms.services.rerouting import allocate_backorders, backorders_wait_for
 from oms.services.routing import Geocoder
 
 __all__ = [
@@ -215,8 +215,7 @@ def _open_for_scan(
 ) -> InboundShipment:
     if tenant_id is None and not operator:
         raise NotFound("No such inbound shipment")
-    owner = uow.inbound.lock_for_scan(tenant_id, shipment_id)
-    shipment = None if owner is None else uow.inbound.shipment(owner, shipment_id)
+    shipment = uow.inbound.shipment_for_scan(tenant_id, shipment_id)
     if shipment is None:
         raise NotFound("No such inbound shipment")
     if not operator:  # the operator receives anywhere: no need to read the location
@@ -360,9 +359,12 @@ def receive_scan(
                 )
             ],
         )
+        # Asked after the levels are raised, under their locks: most scans bring SKUs no
+        # order waits for, and skip the backorders' transaction.
+        arrived = sorted(sku for sku, units in good.items() if units)
+        waited_for = backorders_wait_for(uow, tenant_id, arrived)
         uow.commit()
-    arrived = sorted(sku for sku, units in good.items() if units)
-    if arrived:
+    if waited_for:
         allocate_backorders(
             uow_factory=uow_factory,
             tenant_id=tenant_id,

@@ -365,12 +365,12 @@ class InventoryRepository(Protocol):
         ...
 
     def add_on_hand(
-        self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
-    ) -> int | None:
-        """Add ``quantity`` to a level's on hand in one statement (the level made if it is
-        missing), leaving its stock-push marker as every level change does; on hand after,
-        or None when it would pass ``limit`` of the domain (``MAX_QUANTITY``): nothing
-        changes then."""
+        self, tenant_id: UUID, location_id: UUID, units: Mapping[str, int], at: datetime
+    ) -> dict[str, int] | None:
+        """Add each SKU's units to its level's on hand at the location, in SKU order (a
+        level made if it is missing), with a stock-push marker each; each SKU's on hand
+        after, or None when one would pass the domain's ``MAX_QUANTITY`` (the caller
+        then rolls back)."""
         ...
 
     def changed_page(
@@ -746,9 +746,11 @@ class InboundRepository(Protocol):
         """Units counted by scans naming a carton: (code, sku) -> good + damaged."""
         ...
 
-    def lock_for_scan(self, tenant_id: UUID | None, shipment_id: UUID) -> UUID | None:
-        """Share the shipment's row with other scans, never with a close (which locks it);
-        the shipment's tenant, None when there is no such shipment of ``tenant_id`` (None:
+    def shipment_for_scan(
+        self, tenant_id: UUID | None, shipment_id: UUID
+    ) -> InboundShipment | None:
+        """The shipment with its lines, its row shared with other scans and never with a
+        close (which locks it); None when there is no such shipment of ``tenant_id`` (None:
         of any tenant, for the operator's key without OMS-Tenant)."""
         ...
 

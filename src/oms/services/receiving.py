@@ -85,20 +85,18 @@ def receive_units_into_stock(
     actor: str,
     at: datetime,
 ) -> dict[str, int]:
-    """``receive_into_stock`` for several SKUs at one location in fewer statements: each
-    level's on hand raised by one upsert (in SKU order, as every stock writer), the
-    ``receipt`` movements written together; each SKU's on hand after."""
-    after: dict[str, int] = {}
-    for sku in sorted(units):
-        if units[sku] <= 0:
-            continue
-        on_hand = uow.inventory.add_on_hand(tenant_id, sku, location_id, units[sku], at)
-        if on_hand is None:
-            raise InvalidRequest(
-                "On hand would exceed the maximum quantity",
-                [FieldError("#/lines", f"on hand cannot exceed {MAX_QUANTITY}")],
-            )
-        after[sku] = on_hand
+    """``receive_into_stock`` for several SKUs at one location in fewer statements: the
+    levels' on hand raised by upserts (in SKU order, as every stock writer; one statement
+    on PostgreSQL), the ``receipt`` movements written together; each SKU's on hand
+    after."""
+    after = uow.inventory.add_on_hand(
+        tenant_id, location_id, {sku: n for sku, n in units.items() if n > 0}, at
+    )
+    if after is None:
+        raise InvalidRequest(
+            "On hand would exceed the maximum quantity",
+            [FieldError("#/lines", f"on hand cannot exceed {MAX_QUANTITY}")],
+        )
     uow.inventory.add_movements(
         tenant_id,
         [

@@ -28,7 +28,13 @@ from oms.services.ports import UnitOfWork, UnitOfWorkFactory
 from oms.services.route_requests import order_route_request
 from oms.services.routing import NO_GEOCODER, Geocoder, route_and_reserve, unit_weights
 
-__all__ = ["allocate_backorders", "refresh_routing_holds", "reroute_order", "route_units"]
+__all__ = [
+    "allocate_backorders",
+    "backorders_wait_for",
+    "refresh_routing_holds",
+    "reroute_order",
+    "route_units",
+]
 
 log = logging.getLogger("oms.routing")
 
@@ -193,6 +199,13 @@ def reroute_order(
             return order
 
     return retry_transient(attempt)
+
+
+def backorders_wait_for(uow: UnitOfWork, tenant_id: UUID, skus: Collection[str]) -> bool:
+    """Whether an open order waits for any of ``skus`` (bundles included): asked in the
+    transaction that brings them, so that ``allocate_backorders`` (transactions of its
+    own) runs after it only when one does."""
+    return bool(skus) and bool(uow.orders.waiting_for_stock(tenant_id, skus, limit=1))
 
 
 def allocate_backorders(

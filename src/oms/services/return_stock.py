@@ -77,22 +77,23 @@ def put_back(
         )
         for part, per_unit in parts:
             wanted[part] = wanted.get(part, 0) + per_unit * quantity
+    # Adding units never takes what is reserved: one upsert for every level, in the
+    # canonical (SKU, location) order, no compare-and-set.
+    raised = uow.inventory.add_on_hand(order.tenant_id, found.id, wanted, at) if wanted else {}
+    if raised is None:
+        raise InvalidRequest(
+            "On hand would exceed the maximum quantity",
+            [FieldError("#/lines", f"on hand cannot exceed {MAX_QUANTITY}")],
+        )
     movements = []
-    for sku in sorted(wanted):  # the canonical (SKU, location) order
-        # Adding units never takes what is reserved: one upsert, no compare-and-set.
-        on_hand = uow.inventory.add_on_hand(order.tenant_id, sku, found.id, wanted[sku], at)
-        if on_hand is None:
-            raise InvalidRequest(
-                "On hand would exceed the maximum quantity",
-                [FieldError("#/lines", f"on hand cannot exceed {MAX_QUANTITY}")],
-            )
+    for sku in sorted(wanted):
         movements.append(
             NewMovement(
                 sku=sku,
                 location_id=found.id,
                 kind=MovementKind.RETURN_RESTOCK,
                 quantity=wanted[sku],
-                on_hand_after=on_hand,
+                on_hand_after=raised[sku],
                 reason=f"return of order {order.number}",
                 reference=f"return:{request.id}",
                 actor=str(actor),

@@ -10,7 +10,7 @@ the row. Each change leaves a stock-push marker, as ``mark_changed`` does.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from uuid import UUID
@@ -333,23 +333,27 @@ class MemoryInventoryRepository:
         return len(done)
 
     def add_on_hand(
-        self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
-    ) -> int | None:
-        """Add ``quantity`` to on hand (the level made if missing); on hand after, or None
-        (nothing changed) past ``MAX_QUANTITY``."""
+        self, tenant_id: UUID, location_id: UUID, units: Mapping[str, int], at: datetime
+    ) -> dict[str, int] | None:
+        """Add each SKU's units to its level at the location (made if missing), in SKU
+        order; each SKU's on hand after, or None (nothing changed) when one would pass
+        ``MAX_QUANTITY``."""
         tables = self._session.write()
-        key = (tenant_id, sku, location_id)
-        stored = tables.levels.get(key)
-        if stored is None:
-            self._make(tables, tenant_id, sku, location_id)
-            tables.levels[key] = _checked(StoredLevel(quantity, 0, 0, at))
-            return quantity
-        if stored.on_hand + quantity > MAX_QUANTITY:
-            return None
-        tables.levels[key] = _checked(
-            replace(stored, on_hand=stored.on_hand + quantity, updated_at=at)
-        )
-        return stored.on_hand + quantity
+        after: dict[str, int] = {}
+        for sku in sorted(units):
+            stored = tables.levels.get((tenant_id, sku, location_id))
+            after[sku] = units[sku] + (0 if stored is None else stored.on_hand)
+            if after[sku] > MAX_QUANTITY:
+                return None
+        for sku in sorted(units):
+            key = (tenant_id, sku, location_id)
+            stored = tables.levels.get(key)
+            if stored is None:
+                self._make(tables, tenant_id, sku, location_id)
+                tables.levels[key] = _checked(StoredLevel(units[sku], 0, 0, at))
+            else:
+                tables.levels[key] = _checked(replace(stored, on_hand=after[sku], updated_at=at))
+        return after
 
     def changed_page(
         self, tenant_id: UUID, *, since: datetime, after: tuple[str, UUID] | None, limit: int

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import Connection, func, insert, or_, select, tuple_, update
 
 from oms.adapters.db.repositories.counts_transfers import SqlCountsAndTransfers
-from oms.adapters.db.repositories.support import insert_if_absent
+from oms.adapters.db.repositories.inbound_scans import SqlInboundScans
 from oms.adapters.db.tables import (
     inbound_cartons,
     inbound_lines,
@@ -50,7 +50,7 @@ _sh = inbound_shipments.c
 _il = inbound_lines.c
 
 
-class SqlInboundRepository(SqlCountsAndTransfers):
+class SqlInboundRepository(SqlCountsAndTransfers, SqlInboundScans):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
@@ -456,55 +456,6 @@ class SqlInboundRepository(SqlCountsAndTransfers):
                 )
             )
 
-    def claim_scan(
-        self, tenant_id: UUID, shipment_id: UUID, scan_id: str, *, actor: str, at: datetime
-    ) -> bool:
-        """True the first time ``scan_id`` is seen on the shipment (its first row is written)."""
-        return insert_if_absent(
-            self._conn,
-            inbound_scans,
-            {
-                "tenant_id": tenant_id,
-                "shipment_id": shipment_id,
-                "scan_id": scan_id,
-                "seq": 0,
-                "sku": "",
-                "quantity": 0,
-                "condition": "",
-                "exceptions": [],
-                "actor": actor,
-                "created_at": at,
-            },
-        )
-
-    def add_scan_lines(
-        self,
-        tenant_id: UUID,
-        shipment_id: UUID,
-        scan_id: str,
-        rows: Sequence[dict[str, Any]],
-        *,
-        actor: str,
-        at: datetime,
-    ) -> None:
-        """The lines of a claimed scan, numbered from 1 (row 0 is the claim)."""
-        self._conn.execute(
-            insert(inbound_scans),
-            [
-                {
-                    "tenant_id": tenant_id,
-                    "shipment_id": shipment_id,
-                    "scan_id": scan_id,
-                    "seq": seq,
-                    "actor": actor,
-                    "created_at": at,
-                    "carton": None,
-                    **row,
-                }
-                for seq, row in enumerate(rows, start=1)
-            ],
-        )
-
     def exceptions(self, tenant_id: UUID, shipment_id: UUID) -> list[dict[str, Any]]:
         """Every exception the scans of a shipment recorded, in scan order."""
         sc = inbound_scans.c
@@ -607,48 +558,3 @@ class SqlInboundRepository(SqlCountsAndTransfers):
             .group_by(sc.carton, sc.sku)
         )
         return {(code, sku): int(units) for code, sku, units in rows}
-
-    # Scans: each line under its own row's lock (docs/inbound.md#receiving)
-
-    def lock_for_scan(self, tenant_id: UUID | None, shipment_id: UUID) -> UUID | None:
-        # FOR KEY SHARE: scans of one shipment do not wait for each other here (their lines
-        # are locked one by one), but a close (FOR UPDATE) waits for them and they for it.
-        query = select(_sh.tenant_id).where(_sh.id == shipment_id)
-        if tenant_id is not None:
-            query = query.where(_sh.tenant_id == tenant_id)
-        found: UUID | None = self._conn.scalar(query.with_for_update(key_share=True))
-        return found
-
-    def count_lines(
-        self, tenant_id: UUID, shipment_id: UUID, counts: Mapping[str, tuple[int, int]]
-    ) -> dict[str, tuple[int, int, int]]:
-        after: dict[str, tuple[int, int, int]] = {}
-        for sku in sorted(counts):
-            good, damaged = counts[sku]
-            row = self._conn.execute(
-                update(inbound_lines)
-                .where(_il.tenant_id == tenant_id, _il.shipment_id == shipment_id, _il.sku == sku)
-                .values(
-                    received_good=_il.received_good + good,
-                    received_damaged=_il.received_damaged + damaged,
-                )
-                .returning(_il.expected, _il.received_good, _il.received_damaged)
-            ).first()
-            if row is None:  # not announced: its line is made, once, whoever scans it first
-                insert_if_absent(
-                    self._conn,
-                    inbound_lines,
-                    {
-                        "tenant_id": tenant_id,
-                        "shipment_id": shipment_id,
-                        "sku": sku,
-                        "expected": 0,
-                        "received_good": 0,
-                        "received_damaged": 0,
-                        "put_away": 0,
-                    },
-                )
-                after.update(self.count_lines(tenant_id, shipment_id, {sku: (good, damaged)}))
-                continue
-            after[sku] = (int(row[0]), int(row[1]), int(row[2]))
-        return after

@@ -9,7 +9,7 @@ condition against the committed row, so two transactions can never both take the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -27,7 +27,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.level_counts import count_levels, levels_to_count
@@ -125,24 +125,28 @@ SELECT %(tenant_id)s, w.* FROM unnest(
 ) AS w
 RETURNING id
 """)
-# add_on_hand on PostgreSQL: the level raised (made when missing) and its stock-push
-# marker left, in one statement; no row (nothing changed) past MAX_QUANTITY.
-_ADD_ON_HAND = DriverStatement("""
-WITH added AS (
+# add_on_hand on PostgreSQL: each level's on hand raised (the level made if missing) in SKU
+# order, and its stock-push marker left, in one statement. A level that would pass the
+# maximum answers no row and is left as it was.
+_ADD_ON_HAND_EACH = DriverStatement("""
+WITH raised AS (
     INSERT INTO inventory_levels AS lv
         (tenant_id, sku, location_id, on_hand, reserved, safety_stock, updated_at)
-    VALUES (%(tenant_id)s, CAST(%(sku)s AS VARCHAR), %(location_id)s,
-        CAST(%(quantity)s AS INTEGER), 0, 0, %(at)s)
+    SELECT %(tenant_id)s, w.sku, %(location_id)s, w.quantity, 0, 0, %(at)s
+    FROM unnest(CAST(%(skus)s AS VARCHAR[]), CAST(%(quantities)s AS INTEGER[]))
+        AS w(sku, quantity)
+    ORDER BY w.sku
     ON CONFLICT (tenant_id, sku, location_id) DO UPDATE
-    SET on_hand = lv.on_hand + EXCLUDED.on_hand, updated_at = EXCLUDED.updated_at
-    WHERE lv.on_hand + EXCLUDED.on_hand <= CAST(%(most)s AS INTEGER)
-    RETURNING lv.on_hand
+    SET on_hand = lv.on_hand + excluded.on_hand, updated_at = excluded.updated_at
+    WHERE lv.on_hand + excluded.on_hand <= %(most)s
+    RETURNING lv.sku, lv.on_hand
 ), marked AS (
     INSERT INTO stock_changes (tenant_id, sku, location_id, changed_at)
-    SELECT %(tenant_id)s, CAST(%(sku)s AS VARCHAR), %(location_id)s, %(at)s FROM added
+    SELECT %(tenant_id)s, r.sku, %(location_id)s, %(at)s FROM raised r
+    ORDER BY r.sku
     ON CONFLICT DO NOTHING
 )
-SELECT on_hand FROM added
+SELECT sku, on_hand FROM raised
 """)
 # A level's columns in ``StockLevel``'s order: each row makes one as it is.
 _LEVEL_COLUMNS = (_lv.sku, _lv.location_id, _lv.on_hand, _lv.reserved, _lv.safety_stock)
@@ -519,41 +523,51 @@ class SqlInventoryRepository:
         return found
 
     def add_on_hand(
-        self, tenant_id: UUID, sku: str, location_id: UUID, quantity: int, at: datetime
-    ) -> int | None:
-        # One upsert: the row's lock orders it with reservations and compare-and-set writers
-        # (which compare on hand, so theirs fails and retries against the fresh row). On
-        # PostgreSQL the stock-push marker is written by the same statement.
+        self, tenant_id: UUID, location_id: UUID, units: Mapping[str, int], at: datetime
+    ) -> dict[str, int] | None:
+        # One upsert per level, in SKU order: the row's lock orders it with reservations and
+        # compare-and-set writers (which compare on hand, so theirs fails and retries
+        # against the fresh row). On PostgreSQL every level and its marker in one statement.
+        skus = sorted(units)
+        if not skus:
+            return {}
         if self._conn.dialect.name == "postgresql":
-            found = _ADD_ON_HAND.scalar(
-                self._conn,
-                {
-                    "tenant_id": tenant_id,
-                    "sku": sku,
-                    "location_id": location_id,
-                    "quantity": quantity,
-                    "at": at,
-                    "most": MAX_QUANTITY,
-                },
+            raised = {
+                sku: int(on_hand)
+                for sku, on_hand in _ADD_ON_HAND_EACH.tuples(
+                    self._conn,
+                    {
+                        "tenant_id": tenant_id,
+                        "location_id": location_id,
+                        "skus": skus,
+                        "quantities": [units[sku] for sku in skus],
+                        "at": at,
+                        "most": MAX_QUANTITY,
+                    },
+                )
+            }
+            if len(raised) != len(skus):
+                return None
+            return {sku: raised[sku] for sku in skus}
+        after = {}
+        for sku in skus:
+            values = sqlite.insert(inventory_levels).values(
+                tenant_id=tenant_id,
+                sku=sku,
+                location_id=location_id,
+                on_hand=units[sku],
+                reserved=0,
+                safety_stock=0,
+                updated_at=at,
             )
-            return None if found is None else int(found)
-        maker = postgresql.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
-        values = maker(inventory_levels).values(
-            tenant_id=tenant_id,
-            sku=sku,
-            location_id=location_id,
-            on_hand=quantity,
-            reserved=0,
-            safety_stock=0,
-            updated_at=at,
-        )
-        statement = values.on_conflict_do_update(
-            index_elements=["tenant_id", "sku", "location_id"],
-            set_={"on_hand": _lv.on_hand + quantity, "updated_at": at},
-            where=_lv.on_hand + quantity <= MAX_QUANTITY,
-        ).returning(_lv.on_hand)
-        found = self._conn.execute(statement).scalar_one_or_none()
-        if found is None:
-            return None
-        mark_changed(self._conn, tenant_id, [(sku, location_id)], at)
-        return int(found)
+            statement = values.on_conflict_do_update(
+                index_elements=["tenant_id", "sku", "location_id"],
+                set_={"on_hand": _lv.on_hand + units[sku], "updated_at": at},
+                where=_lv.on_hand + units[sku] <= MAX_QUANTITY,
+            ).returning(_lv.on_hand)
+            found = self._conn.execute(statement).scalar_one_or_none()
+            if found is None:
+                return None
+            after[sku] = int(found)
+        mark_changed(self._conn, tenant_id, [(sku, location_id) for sku in skus], at)
+        return after

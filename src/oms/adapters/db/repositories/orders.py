@@ -92,6 +92,28 @@ CROSS JOIN LATERAL (
 )
 
 
+# waiting_for_stock on PostgreSQL: the bundles drawing on the SKUs found in the same
+# statement (their components are a JSON array of {"sku", "quantity"}).
+_WAITING_FOR_STOCK = DriverStatement("""
+SELECT o.id FROM orders o
+WHERE o.tenant_id = %(tenant_id)s AND o.status IN ('open', 'on_hold')
+    AND EXISTS (
+        SELECT 1 FROM order_lines ln
+        WHERE ln.tenant_id = o.tenant_id AND ln.order_id = o.id AND ln.backordered > 0
+            AND (ln.sku = ANY(CAST(%(skus)s AS VARCHAR[])) OR ln.sku IN (
+                SELECT p.sku FROM products p
+                WHERE p.tenant_id = %(tenant_id)s AND p.kind = 'bundle'
+                    AND EXISTS (
+                        SELECT 1 FROM json_array_elements(p.components) c
+                        WHERE c ->> 'sku' = ANY(CAST(%(skus)s AS VARCHAR[]))
+                    )
+            ))
+    )
+ORDER BY o.promised_deliver_by IS NULL, o.promised_deliver_by, o.created_at
+LIMIT %(limit)s
+""")
+
+
 class SqlOrderRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -367,6 +389,13 @@ class SqlOrderRepository:
         """Open orders with backordered lines drawing on ``skus`` (bundles included),
         earliest promise first, then oldest."""
         wanted = set(skus)
+        if self._conn.dialect.name == "postgresql":
+            return [
+                row[0]
+                for row in _WAITING_FOR_STOCK.tuples(
+                    self._conn, {"tenant_id": tenant_id, "skus": sorted(wanted), "limit": limit}
+                )
+            ]
         bundles = {
             row.sku
             for row in self._conn.execute(

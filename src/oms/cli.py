@@ -233,7 +233,7 @@ def check() -> None:
 @app.command("timers")
 def timers() -> None:
     """Run what is due because time passed: expire cart holds, re-hold lapsed payments,
-    cancel and restock store pickups nobody collected."""
+    cancel and restock store pickups nobody collected, route backorders whose stock is in."""
     from oms.services.timers import run_timers
 
     with _database(_settings()) as uow:
@@ -241,7 +241,8 @@ def timers() -> None:
     typer.echo(
         f"expired {report.carts_expired} cart reservation(s); put "
         f"{report.orders_put_on_payment_hold} order(s) back on payment_pending; cancelled "
-        f"{report.pickups_expired} uncollected pickup(s)"
+        f"{report.pickups_expired} uncollected pickup(s); routed "
+        f"{report.backorders_routed} backorder(s) whose stock is in"
     )
 
 

@@ -412,6 +412,11 @@ class OrderRepository(Protocol):
     def waiting_for_stock(
         self, tenant_id: UUID, skus: Iterable[str], *, limit: int
     ) -> list[UUID]: ...
+    def backordered_skus(self, tenant_id: UUID, *, limit: int) -> list[str]:
+        """The SKUs (a bundle's own, not its components) of open orders' backordered
+        lines, in SKU order."""
+        ...
+
     def with_lapsed_authorizations(
         self, tenant_id: UUID, now: datetime, *, limit: int
     ) -> list[UUID]: ...

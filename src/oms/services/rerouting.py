@@ -33,6 +33,7 @@ __all__ = [
     "backorders_wait_for",
     "refresh_routing_holds",
     "reroute_order",
+    "route_backorders_in_stock",
     "route_units",
 ]
 
@@ -206,6 +207,39 @@ def backorders_wait_for(uow: UnitOfWork, tenant_id: UUID, skus: Collection[str])
     transaction that brings them, so that ``allocate_backorders`` (transactions of its
     own) runs after it only when one does."""
     return bool(skus) and bool(uow.orders.waiting_for_stock(tenant_id, skus, limit=1))
+
+
+def route_backorders_in_stock(
+    *,
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    at: datetime,
+    geocoder: Geocoder | None = None,
+    gateways: GatewayProvider | None = None,
+) -> int:
+    """Route the backorders whose stock is on a shelf now, though no arrival told them (a
+    cancellation's release, an expired cart, an order placed as the stock arrived that the
+    arrival's routing did not see); orders served. A timer: ``oms timers`` runs it."""
+    with uow_factory(readonly=True) as uow:
+        skus = uow.orders.backordered_skus(tenant_id, limit=BACKORDER_BATCH)
+        if not skus:
+            return 0
+        products = uow.products.by_skus(tenant_id, skus)
+        drawn: set[str] = set()
+        for sku in skus:  # a bundle draws on its components' stock
+            parts = products[sku].components if sku in products else ()
+            drawn |= {c.sku for c in parts} if parts else {sku}
+        free = sorted({lv.sku for lv in uow.inventory.levels(tenant_id, drawn) if lv.available})
+    if not free:
+        return 0
+    return allocate_backorders(
+        uow_factory=uow_factory,
+        tenant_id=tenant_id,
+        skus=free,
+        geocoder=geocoder,
+        gateways=gateways,
+        at=at,
+    )
 
 
 def allocate_backorders(

@@ -1,5 +1,6 @@
 """Things that happen because time passed: lapsed authorizations, expired cart holds,
-store pickups nobody collected; and the analytics rollups caught up (oms.services.rollups).
+store pickups nobody collected, backorders whose stock is on a shelf that no arrival told
+them of; and the analytics rollups caught up (oms.services.rollups).
 
 Nothing here needs a process of its own: ``oms timers`` (cron, or the worker) runs them,
 and each is also applied lazily whenever the order or stock in question is touched.
@@ -18,6 +19,7 @@ from oms.services.common import retry_transient, utcnow
 from oms.services.fulfilment_changes import expire_uncollected_pickups
 from oms.services.persistence import SYSTEM, save_order_changes, settle_order
 from oms.services.ports import UnitOfWorkFactory
+from oms.services.rerouting import route_backorders_in_stock
 from oms.services.rollups import refresh
 
 __all__ = ["TimerReport", "hold_lapsed_authorizations", "run_timers"]
@@ -31,6 +33,7 @@ class TimerReport:
     orders_put_on_payment_hold: int
     pickups_expired: int = 0
     rollup_days_recounted: int = 0
+    backorders_routed: int = 0
 
 
 def hold_lapsed_authorizations(
@@ -73,14 +76,17 @@ def run_timers(
             tenant_ids = uow.tenants.list_ids()
     else:
         tenant_ids = list(tenants)
-    carts = held = pickups = 0
+    carts = held = pickups = routed = 0
     for tenant_id in tenant_ids:
         carts += expire_due(uow_factory=uow_factory, tenant_id=tenant_id, now=at)
         held += hold_lapsed_authorizations(uow_factory=uow_factory, tenant_id=tenant_id, now=at)
         pickups += expire_uncollected_pickups(uow_factory=uow_factory, tenant_id=tenant_id, now=at)
+        # After the expiries, which put units back on the shelf.
+        routed += route_backorders_in_stock(uow_factory=uow_factory, tenant_id=tenant_id, at=at)
     return TimerReport(
         carts_expired=carts,
         orders_put_on_payment_hold=held,
         pickups_expired=pickups,
+        backorders_routed=routed,
         rollup_days_recounted=refresh(uow_factory=uow_factory, now=at, tenant_ids=tenant_ids),
     )

@@ -197,6 +197,17 @@ class MemoryOrderRepository:
     ) -> int:
         _not_implemented("count_recent")
 
+    def backordered_skus(self, tenant_id: UUID, *, limit: int) -> list[str]:
+        """The SKUs of open orders' backordered lines, in SKU order."""
+        found = {
+            ln.sku
+            for (t, _), o in self._session.tables.orders.items()
+            if t == tenant_id and o.status in _WAITING
+            for ln in o.lines
+            if ln.backordered > 0
+        }
+        return sorted(found)[:limit]
+
     def with_lapsed_authorizations(
         self, tenant_id: UUID, now: datetime, *, limit: int
     ) -> list[UUID]:

@@ -424,6 +424,23 @@ class SqlOrderRepository:
         )
         return [row.id for row in self._conn.execute(query)]
 
+    def backordered_skus(self, tenant_id: UUID, *, limit: int) -> list[str]:
+        """The SKUs of open orders' backordered lines, in SKU order."""
+        ln = order_lines.c
+        query = (
+            select(ln.sku)
+            .join(orders, (_o.tenant_id == ln.tenant_id) & (_o.id == ln.order_id))
+            .where(
+                ln.tenant_id == tenant_id,
+                ln.backordered > 0,
+                _o.status.in_(["open", "on_hold"]),
+            )
+            .distinct()
+            .order_by(ln.sku)
+            .limit(limit)
+        )
+        return [row.sku for row in self._conn.execute(query)]
+
     def with_lapsed_authorizations(
         self, tenant_id: UUID, now: datetime, *, limit: int
     ) -> list[UUID]:

@@ -1,0 +1,95 @@
+"""A backorder is routed once its stock is on a shelf, even when no arrival tells it: a
+cancellation or an expired hold puts units back without routing anyone, and ``oms
+timers`` (``run_timers``) routes the waiting orders then, earliest promise first; where
+nothing is free it changes nothing (both databases)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.adapters.payments.registry import gateway_named
+from oms.domain.catalogue import ProductKind
+from oms.domain.orders import Order
+from oms.services import intake
+from oms.services.checks import find_invariant_violations
+from oms.services.orders import cancel_order
+from oms.services.timers import run_timers
+from tests.builders import TESTER, add_location, add_product, order_of, set_stock
+
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+LATER = NOW + timedelta(minutes=5)
+
+
+def _place(
+    uow: SqlUnitOfWorkFactory, tenant_id: UUID, *lines: tuple[str, int], level: str = "standard"
+) -> Order:
+    command = dataclasses.replace(order_of(*lines), service_level=level)
+    return intake.place_order(
+        uow_factory=uow,
+        gateways=gateway_named,
+        tenant_id=tenant_id,
+        command=command,
+        actor=TESTER,
+        at=NOW,
+    ).order
+
+
+def _waiting(uow: SqlUnitOfWorkFactory, tenant_id: UUID, order: Order) -> list[int]:
+    with uow(readonly=True) as unit:
+        found = unit.orders.get(tenant_id, order.id)
+    assert found is not None
+    return [line.backordered for line in found.lines]
+
+
+def test_units_a_cancellation_puts_back_reach_the_waiting_orders_at_the_next_timers(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID
+) -> None:
+    add_location(uow_factory, tenant_id, "WH")
+    add_product(uow_factory, tenant_id, "TEE")
+    set_stock(uow_factory, tenant_id, "TEE", "WH", 4)
+    first = _place(uow_factory, tenant_id, ("TEE", 4))
+    older = _place(uow_factory, tenant_id, ("TEE", 2))  # standard: promised later
+    newer = _place(uow_factory, tenant_id, ("TEE", 3), level="express")  # promised sooner
+    assert _waiting(uow_factory, tenant_id, older) == [2]
+
+    cancel_order(
+        uow_factory=uow_factory, tenant_id=tenant_id, order_id=first.id, actor=TESTER, at=NOW
+    )
+    assert _waiting(uow_factory, tenant_id, newer) == [3]  # the cancellation routed no one
+
+    report = run_timers(uow_factory=uow_factory, now=LATER, tenants=[tenant_id])
+
+    assert report.backorders_routed == 2
+    assert _waiting(uow_factory, tenant_id, newer) == [0]  # the sooner promise first
+    assert _waiting(uow_factory, tenant_id, older) == [1]  # the unit left, the rest waits
+    again = run_timers(uow_factory=uow_factory, now=LATER, tenants=[tenant_id])
+    assert again.backorders_routed == 0  # nothing free: nothing routed, nothing written
+    assert _waiting(uow_factory, tenant_id, older) == [1]
+    assert find_invariant_violations(uow_factory=uow_factory) == []
+
+
+def test_a_bundle_waiting_for_a_component_is_routed_when_the_component_is_free(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID
+) -> None:
+    add_location(uow_factory, tenant_id, "WH")
+    add_product(uow_factory, tenant_id, "MUG")
+    add_product(uow_factory, tenant_id, "GIFT", kind=ProductKind.BUNDLE, components={"MUG": 2})
+    set_stock(uow_factory, tenant_id, "MUG", "WH", 2)
+    holder = _place(uow_factory, tenant_id, ("MUG", 2))
+    gift = _place(uow_factory, tenant_id, ("GIFT", 1))
+    assert _waiting(uow_factory, tenant_id, gift) == [1]
+    assert (
+        run_timers(uow_factory=uow_factory, now=LATER, tenants=[tenant_id]).backorders_routed == 0
+    )
+
+    cancel_order(
+        uow_factory=uow_factory, tenant_id=tenant_id, order_id=holder.id, actor=TESTER, at=NOW
+    )
+    report = run_timers(uow_factory=uow_factory, now=LATER, tenants=[tenant_id])
+
+    assert report.backorders_routed == 1
+    assert _waiting(uow_factory, tenant_id, gift) == [0]
+    assert find_invariant_violations(uow_factory=uow_factory) == []

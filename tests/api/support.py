@@ -7,7 +7,6 @@ conversation with the service; every helper asserts the status it relies on.
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -15,17 +14,14 @@ from uuid import UUID
 import fastapi.routing
 import httpx
 from fastapi import FastAPI
-from starlette.exceptions import StarletteDeprecationWarning
 
 from oms.config import Environment, Settings
 from oms.domain.tenancy import ApiKeyScope
 from oms.services.ports import UnitOfWorkFactory
 from oms.services.tenants import create_api_key, create_tenant
 
-with warnings.catch_warnings():
-    # Starlette now prefers the httpx2 package, which is not a dependency; httpx still works.
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
+# The tests' client: Starlette's TestClient crossing to the app's loop once per request.
+from tests.api.app_client import AppClient as TestClient
 
 __all__ = [
     "PROBLEM_JSON",

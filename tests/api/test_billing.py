@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -17,9 +18,11 @@ from uuid import UUID
 
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import Engine
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.domain.inventory import MovementKind
+from tests.api.fulfilment_support import own_engine
 from tests.api.support import (
     ApiTenant,
     TestClient,
@@ -27,8 +30,19 @@ from tests.api.support import (
     create_product,
     new_operator_headers,
 )
+from tests.databases import ENGINES
 
 PERIOD = "2026-01"
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def api_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A database of the module's own: the operator pages through every merchant's
+    statement one a page, which on the shared database is every tenant the modules before
+    this one made (as many pages as that, and a cost that depends on the order of modules)."""
+    yield from own_engine(request, "billing_api")
+
+
 PRICES = {
     "currency": "EUR",
     "storage": [{"location": "*", "basis": "unit_day", "rate": "0.02"}],

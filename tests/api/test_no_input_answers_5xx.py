@@ -358,8 +358,15 @@ WAREHOUSE_WRITES = [
 ]
 
 
+# Arbitrary JSON to these seven is refused by the same body validation the properties above
+# fuzz at full count: with 150 examples each, --hypothesis-show-statistics counted every
+# example a 422 but for a few {}-like bodies (409, one 200), which come early. 50 each still
+# reach those answers.
+WAREHOUSE_BOUNDED = settings(BOUNDED, max_examples=50)
+
+
 @pytest.mark.parametrize("template", WAREHOUSE_WRITES)
-@BOUNDED
+@WAREHOUSE_BOUNDED
 @given(body=ANY_JSON, ascii_only=st.booleans())
 def test_arbitrary_json_to_the_warehouse_endpoints_never_answers_5xx(
     client: TestClient,

@@ -10,7 +10,9 @@ rollups, which the shared test databases (other modules' tenants) never are.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -19,11 +21,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, delete, insert, select
 
+from oms.adapters.db.engine import build_engine
 from oms.adapters.db.tables import analytics_state, orders
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.config import Environment, Settings
 from oms.services.dashboard import Window, dashboard, day_range
 from oms.services.rollups import rebuild
-from tests.databases import ENGINES, own_database
+from tests.databases import ENGINES, migrated_database_url, own_database
 from tests.integration.test_analytics_rollups import (
     DAY0,
     NOW,
@@ -41,6 +45,29 @@ from tests.integration.test_analytics_rollups import (
 @pytest.fixture(scope="module", params=ENGINES)
 def every_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     yield from own_database(request, "analytics_every_tenant")
+
+
+@pytest.fixture
+def fresh_engines(
+    request: pytest.FixtureRequest, every_engine: Engine
+) -> Callable[[], AbstractContextManager[Engine]]:
+    """A new migrated database per call on ``every_engine``'s engine (a template copy):
+    a hypothesis example then reads and rebuilds its own two tenants only, not every
+    tenant the examples before it left, so each costs what the first does."""
+    kind = "postgres" if every_engine.dialect.name == "postgresql" else "sqlite"
+    numbers = itertools.count()
+
+    @contextmanager
+    def fresh() -> Iterator[Engine]:
+        name = f"analytics_every_tenant_{next(numbers)}"
+        for url in migrated_database_url(request, kind, name):
+            engine = build_engine(Settings(database_url=url, environment=Environment.TEST))
+            try:
+                yield engine
+            finally:
+                engine.dispose()
+
+    return fresh
 
 
 def _read_every_tenant(uow_factory: SqlUnitOfWorkFactory, ranges: list[list[int]]) -> list[Any]:
@@ -202,6 +229,16 @@ def test_an_order_changed_since_the_rebuild_is_read_raw_without_its_days_other_o
     ranges=st.lists(_range, min_size=1, max_size=3),
 )
 def test_every_tenants_dashboard_reads_the_same_figures_from_the_rollups_as_from_the_rows(
+    fresh_engines: Callable[[], AbstractContextManager[Engine]],
+    first: list[Drawn],
+    second: list[Drawn],
+    ranges: list[list[int]],
+) -> None:
+    with fresh_engines() as every_engine:
+        _every_tenant_example(every_engine, first, second, ranges)
+
+
+def _every_tenant_example(
     every_engine: Engine, first: list[Drawn], second: list[Drawn], ranges: list[list[int]]
 ) -> None:
     uow_factory = SqlUnitOfWorkFactory(every_engine)

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import JSONResponse, Response
 
 from oms.api.deps import CurrentPrincipal, UowDep
+from oms.api.one_hop import OneHopRoute
 from oms.domain.tenancy import Principal
 from oms.services import analytics
 from oms.services.common import utcnow
@@ -28,7 +29,7 @@ __all__ = [
     "stockout_rows",
 ]
 
-router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/analytics", tags=["analytics"])
 
 First = Annotated[
     date | None, Query(alias="from", description="First day (UTC); default: 29 days before to")

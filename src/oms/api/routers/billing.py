@@ -20,6 +20,7 @@ from oms.api.deps import (
     encode_cursor,
     parse_uuid,
 )
+from oms.api.one_hop import OneHopRoute
 from oms.api.responses import PDF_RESPONSE, pdf_response
 from oms.api.schemas.billing import (
     PriceListBody,
@@ -37,7 +38,7 @@ from oms.services.ports import UnitOfWorkFactory
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/billing", tags=["billing"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/billing", tags=["billing"])
 
 PeriodQuery = Annotated[str, Query(max_length=7, description="A calendar month: YYYY-MM (UTC)")]
 OptionalPeriod = Annotated[

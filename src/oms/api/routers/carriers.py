@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field, StringConstraints
 
 from oms.api.deps import CurrentPrincipal, GeocoderDep, PageDep, TenantId, UowDep, page_of_all
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.common import AddressIn, Code, Page, Strict
 from oms.domain.shipping import Parcel
 from oms.services import carriers
@@ -16,7 +17,7 @@ from oms.services.carriers import to_document
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["carriers"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1", tags=["carriers"])
 
 
 class RateCardImport(Strict):

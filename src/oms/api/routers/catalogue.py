@@ -17,6 +17,7 @@ from oms.api.deps import (
     page_of_all,
     parse_uuid,
 )
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.catalogue import (
     LocationBoxesUpdate,
     LocationCreate,
@@ -33,7 +34,7 @@ from oms.services import catalogue
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["catalogue"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1", tags=["catalogue"])
 
 
 @router.post("/products", status_code=status.HTTP_201_CREATED, response_model=ProductRead)

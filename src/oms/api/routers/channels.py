@@ -20,6 +20,7 @@ from oms.api.deps import (
     parse_uuid,
     uuid_cursor,
 )
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.channels import (
     CREDENTIAL_NAMES,
     SETTING_NAMES,
@@ -44,8 +45,8 @@ from oms.services.common import utcnow
 
 __all__ = ["ChannelState", "router", "store_router"]
 
-router = APIRouter(prefix="/v1/channels", tags=["channels"])
-store_router = APIRouter(prefix="/channels", tags=["channels"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/channels", tags=["channels"])
+store_router = APIRouter(route_class=OneHopRoute, prefix="/channels", tags=["channels"])
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from oms.api.deps import PageDep, TenantId, UowDep, page_of, page_of_all, parse_uuid, uuid_cursor
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.common import Page
 from oms.api.schemas.customers import CustomerDetail, CustomerRead, RiskRuleCreate, RiskRuleRead
 from oms.domain import lengths
@@ -14,7 +15,7 @@ from oms.services import customers, risk
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["customers"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1", tags=["customers"])
 
 
 @router.get("/customers", response_model=Page[CustomerRead])

@@ -7,13 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from oms.api.deps import DocumentsDep, TenantId, UowDep, parse_uuid
+from oms.api.one_hop import OneHopRoute
 from oms.api.responses import PDF_RESPONSE, pdf_response
 from oms.api.schemas.common import money_text
 from oms.services import customs
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/shipments", tags=["shipments"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/shipments", tags=["shipments"])
 
 
 @router.get("/{shipment_id}/customs")

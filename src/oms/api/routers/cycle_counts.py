@@ -10,6 +10,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field, StringConstraints
 
 from oms.api.deps import ActorDep, CurrentPrincipal, GatewaysDep, GeocoderDep, UowDep
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.common import Code, Sku, Strict
 from oms.domain import lengths
 from oms.domain.counts import CountSheet, CountStatus
@@ -19,7 +20,7 @@ from oms.services.cycle_counts import ReviewLine
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/cycle-counts", tags=["inventory"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/cycle-counts", tags=["inventory"])
 
 BinCode = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=lengths.BIN)

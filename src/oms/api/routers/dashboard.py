@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from oms.api.deps import CurrentPrincipal, UowDep
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.dashboard import DashboardRead
 from oms.services import dashboard as dashboard_service
 from oms.services.common import utcnow
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/dashboard", tags=["dashboard"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/dashboard", tags=["dashboard"])
 
 
 @router.get("", response_model=DashboardRead, response_model_by_alias=True)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Response, status
 
 from oms.api.deps import PageDep, TenantId, UowDep, page_of, parse_uuid
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.common import Page
 from oms.api.schemas.discounts import DiscountCodeCreate, DiscountCodeRead
 from oms.services import discounts
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/discount-codes", tags=["discounts"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/discount-codes", tags=["discounts"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DiscountCodeRead)

@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from oms.api.deps import TenantId, UowDep
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.forecasts import ForecastRead
 from oms.services.forecasting import get_forecast
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/forecasts", tags=["forecasts"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/forecasts", tags=["forecasts"])
 
 
 @router.get("/{sku}", response_model=ForecastRead)

@@ -24,6 +24,7 @@ from oms.api.deps import (
     parse_uuid,
     uuid_cursor,
 )
+from oms.api.one_hop import OneHopRoute
 from oms.api.responses import PDF_RESPONSE, REPLAYED_CREATE, create_status, pdf_response
 from oms.api.schemas.common import Page
 from oms.api.schemas.fulfilment import (
@@ -43,7 +44,7 @@ from oms.services import documents, fulfilment, fulfilment_changes, packing, pic
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/fulfillment-orders", tags=["fulfilment"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/fulfillment-orders", tags=["fulfilment"])
 
 
 def _statuses(raw: list[str]) -> tuple[str, ...]:

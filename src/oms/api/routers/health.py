@@ -8,10 +8,11 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from oms.api.deps import UowDep
+from oms.api.one_hop import OneHopRoute
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(route_class=OneHopRoute, tags=["operations"])
 
 
 @router.get("/healthz")

@@ -16,6 +16,7 @@ from oms.api.deps import (
     parse_uuid,
     uuid_cursor,
 )
+from oms.api.one_hop import OneHopRoute
 from oms.api.responses import REPLAYED_CREATE, create_status
 from oms.api.schemas.common import Page
 from oms.api.schemas.holds import (
@@ -32,7 +33,7 @@ from oms.services.common import utcnow
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["holds"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1", tags=["holds"])
 
 
 @router.post(

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from oms.api.deps import ActorDep, GatewaysDep, GeocoderDep, TenantId, UowDep
+from oms.api.one_hop import OneHopRoute
 from oms.domain.errors import FieldError, InvalidRequest
 from oms.services.csv_source import CsvSource
 from oms.services.import_rows import ImportKind
@@ -24,7 +25,7 @@ from oms.services.imports import ImportRequest, ImportSummary, import_rows
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/imports", tags=["imports"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/imports", tags=["imports"])
 
 SPOOL_BYTES = 4 * 1024 * 1024  # kept in memory up to this, then on disk
 

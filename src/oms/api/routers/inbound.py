@@ -18,6 +18,7 @@ from oms.api.deps import (
     page_of,
     uuid_cursor,
 )
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.common import Page
 from oms.api.schemas.inbound import (
     CloseRead,
@@ -33,7 +34,7 @@ from oms.services.ports import UnitOfWorkFactory
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/inbound-shipments", tags=["inbound"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/inbound-shipments", tags=["inbound"])
 
 
 def _tenant(principal: Principal, uow: UnitOfWorkFactory, shipment_id: UUID) -> UUID:

@@ -15,6 +15,7 @@ from oms.api.deps import (
     page_of,
     uuid_cursor,
 )
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.common import Page
 from oms.api.schemas.inbound import IncomingRead
 from oms.api.schemas.inventory import (
@@ -28,7 +29,7 @@ from oms.services import incoming, inventory, transfers
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/inventory", tags=["inventory"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/inventory", tags=["inventory"])
 
 
 @router.post("/adjustments", status_code=status.HTTP_201_CREATED, response_model=StockRead)

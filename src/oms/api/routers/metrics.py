@@ -12,11 +12,12 @@ from starlette.concurrency import run_in_threadpool
 
 from oms.api.deps import UowDep
 from oms.api.metrics import metrics_text
+from oms.api.one_hop import OneHopRoute
 from oms.services.common import utcnow
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(route_class=OneHopRoute, tags=["operations"])
 
 
 @router.get("/metrics", response_class=Response)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from oms.api.deps import EmailRendererDep, StatusLinksDep, TenantId, UowDep
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.notifications import (
     NotificationSettingsRead,
     NotificationSettingsUpdate,
@@ -20,7 +21,7 @@ from oms.services.customer_email import preview_email
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["notifications"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1", tags=["notifications"])
 
 
 @router.get("/notification-settings", response_model=NotificationSettingsRead)

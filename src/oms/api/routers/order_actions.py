@@ -17,6 +17,7 @@ from oms.api.deps import (
     page_of_all,
     parse_uuid,
 )
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.common import Code, Page, Strict
 from oms.api.schemas.orders import EventOut, OrderRead, OrderUpdate, etag_of
 from oms.api.schemas.payments import PaymentActionIn
@@ -27,7 +28,7 @@ from oms.services import editing, orders, payments, rerouting
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/orders/{order_id}", tags=["orders"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/orders/{order_id}", tags=["orders"])
 
 IdempotencyKey = Annotated[
     str | None,

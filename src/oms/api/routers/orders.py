@@ -22,6 +22,7 @@ from oms.api.deps import (
     page_of,
     parse_uuid,
 )
+from oms.api.one_hop import OneHopRoute
 from oms.api.responses import create_status
 from oms.api.schemas.common import Page, UtcTime
 from oms.api.schemas.orders import CancelRequest, OrderCreate, OrderRead, etag_of
@@ -38,7 +39,7 @@ from oms.services.pos import sell_submission as sell_at_till
 
 __all__ = ["order_submission", "placed_answer", "router"]
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/orders", tags=["orders"])
 
 IdempotencyKey = Annotated[
     str | None,

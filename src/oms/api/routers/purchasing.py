@@ -17,6 +17,7 @@ from oms.api.deps import (
     page_of,
     uuid_cursor,
 )
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.common import Page
 from oms.api.schemas.inbound import (
     PurchaseOrderCreate,
@@ -29,7 +30,7 @@ from oms.services import purchasing
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["purchasing"])
+router = APIRouter(route_class=OneHopRoute, tags=["purchasing"])
 
 
 def _cursor(page_cursor: str | None) -> UUID | None:

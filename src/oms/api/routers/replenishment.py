@@ -11,6 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, status
 
 from oms.api.deps import ActorDep, TenantId, UowDep
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.inbound import PurchaseOrderRead
 from oms.api.schemas.replenishment import (
     DraftPurchaseOrdersRead,
@@ -30,7 +31,7 @@ from oms.services.replenishment import (
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["replenishment"])
+router = APIRouter(route_class=OneHopRoute, tags=["replenishment"])
 
 ReviewDays = Annotated[int, Query(ge=0, le=365, description="Days between orders")]
 ServiceLevel = Annotated[

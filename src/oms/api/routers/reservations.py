@@ -7,13 +7,14 @@ from datetime import timedelta
 from fastapi import APIRouter, Response, status
 
 from oms.api.deps import TenantId, UowDep, parse_uuid
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.carts import ReservationCreate, ReservationRead
 from oms.services import carts
 from oms.services.common import utcnow
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/reservations", tags=["reservations"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/reservations", tags=["reservations"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ReservationRead)

@@ -20,6 +20,7 @@ from oms.api.deps import (
     parse_uuid,
     uuid_cursor,
 )
+from oms.api.one_hop import OneHopRoute
 from oms.api.responses import REPLAYED_CREATE, create_status
 from oms.api.routers.order_actions import IdempotencyKey
 from oms.api.schemas.common import Page, UtcTime
@@ -39,7 +40,7 @@ from oms.services.return_records import ReturnFilter
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["returns"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1", tags=["returns"])
 
 
 @router.post(

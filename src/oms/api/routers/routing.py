@@ -9,13 +9,14 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict
 
 from oms.api.deps import ActorDep, PageDep, TenantId, UowDep, page_of_all
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.common import Page
 from oms.domain.routing_profile import RoutingProfile
 from oms.services import routing_profiles
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["routing"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1", tags=["routing"])
 
 
 class RoutingProfileRead(BaseModel):

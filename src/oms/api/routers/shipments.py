@@ -22,6 +22,7 @@ from oms.api.deps import (
     page_of_all,
     parse_uuid,
 )
+from oms.api.one_hop import OneHopRoute
 from oms.api.responses import PDF_RESPONSE, pdf_response
 from oms.api.schemas.common import Page
 from oms.api.schemas.fulfilment import (
@@ -38,7 +39,7 @@ from oms.services.parcel_claims import ExceptionHandler
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["fulfilment"])
+router = APIRouter(route_class=OneHopRoute, tags=["fulfilment"])
 
 SIGNATURE_HEADER = "X-OMS-Signature"
 

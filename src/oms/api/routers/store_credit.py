@@ -9,12 +9,13 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from oms.api.deps import TenantId, UowDep, parse_uuid
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.common import money_text
 from oms.services import store_credit
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["customers"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1", tags=["customers"])
 
 
 class StoreCreditBalanceRead(BaseModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from oms.api.deps import ActorDep, CurrentPrincipal, GatewaysDep, GeocoderDep, UowDep
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.common import Code, Sku, Strict
 from oms.domain.counts import Transfer, TransferStatus
 from oms.domain.inventory import MAX_QUANTITY
@@ -16,7 +17,7 @@ from oms.services import transfers
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/transfers", tags=["inventory"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/transfers", tags=["inventory"])
 
 
 class TransferLineIn(Strict):

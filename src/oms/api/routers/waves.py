@@ -20,6 +20,7 @@ from oms.api.deps import (
     parse_uuid,
     uuid_cursor,
 )
+from oms.api.one_hop import OneHopRoute
 from oms.api.responses import PDF_RESPONSE, pdf_response
 from oms.api.schemas.common import Page
 from oms.api.schemas.fulfilment import FulfillmentOrderRead, PickConfirmIn, WaveIn, WaveRead
@@ -29,7 +30,7 @@ from oms.services import documents, picking
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["fulfilment"])
+router = APIRouter(route_class=OneHopRoute, tags=["fulfilment"])
 
 
 @router.post(

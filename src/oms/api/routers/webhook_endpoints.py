@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from oms.api.deps import AppState, PageDep, TenantId, UowDep, page_of, parse_uuid, uuid_cursor
+from oms.api.one_hop import OneHopRoute
 from oms.api.schemas.common import Page
 from oms.api.schemas.webhooks import (
     DeliveryRead,
@@ -22,7 +23,7 @@ from oms.services.webhook_endpoints import AddressCheck
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/webhook-endpoints", tags=["webhooks"])
+router = APIRouter(route_class=OneHopRoute, prefix="/v1/webhook-endpoints", tags=["webhooks"])
 
 
 async def _address_check(request: Request) -> AddressCheck:

@@ -14,7 +14,6 @@ from oms.adapters.payments.registry import gateway_named
 from oms.domain.catalogue import ProductKind
 from oms.domain.orders import Order
 from oms.services import intake
-from oms.services.checks import find_invariant_violations
 from oms.services.orders import cancel_order
 from oms.services.timers import run_timers
 from tests.builders import TESTER, add_location, add_product, order_of, set_stock
@@ -44,6 +43,12 @@ def _waiting(uow: SqlUnitOfWorkFactory, tenant_id: UUID, order: Order) -> list[i
     return [line.backordered for line in found.lines]
 
 
+def _violations(uow: SqlUnitOfWorkFactory, tenant_id: UUID) -> list[object]:
+    """What ``oms check`` finds in this test's tenant (the database is shared)."""
+    with uow(readonly=True) as unit:
+        return list(unit.inventory.find_violations(tenant_id))
+
+
 def test_units_a_cancellation_puts_back_reach_the_waiting_orders_at_the_next_timers(
     uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID
 ) -> None:
@@ -68,7 +73,7 @@ def test_units_a_cancellation_puts_back_reach_the_waiting_orders_at_the_next_tim
     again = run_timers(uow_factory=uow_factory, now=LATER, tenants=[tenant_id])
     assert again.backorders_routed == 0  # nothing free: nothing routed, nothing written
     assert _waiting(uow_factory, tenant_id, older) == [1]
-    assert find_invariant_violations(uow_factory=uow_factory) == []
+    assert _violations(uow_factory, tenant_id) == []
 
 
 def test_a_bundle_waiting_for_a_component_is_routed_when_the_component_is_free(
@@ -92,4 +97,4 @@ def test_a_bundle_waiting_for_a_component_is_routed_when_the_component_is_free(
 
     assert report.backorders_routed == 1
     assert _waiting(uow_factory, tenant_id, gift) == [0]
-    assert find_invariant_violations(uow_factory=uow_factory) == []
+    assert _violations(uow_factory, tenant_id) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -10,7 +11,7 @@ from oms.adapters.payments.registry import gateway_named
 from oms.domain.addresses import Address
 from oms.domain.catalogue import BundleComponent, Location, ProductKind
 from oms.domain.ids import new_id
-from oms.domain.orders import Actor, Customer
+from oms.domain.orders import Actor, Customer, Order
 from oms.domain.tenancy import ApiKeyScope, Principal
 from oms.services import catalogue, intake, inventory
 from oms.services.ports import UnitOfWorkFactory
@@ -119,3 +120,23 @@ def place(
         fingerprint="f" if key else "",
         at=at,
     )
+
+
+def backordered(uow_factory: UnitOfWorkFactory, tenant_id: UUID, order_id: UUID) -> list[int]:
+    """Each line's backordered units of the order, as stored."""
+    with uow_factory(readonly=True) as uow:
+        found = uow.orders.get(tenant_id, order_id)
+    assert found is not None
+    return [line.backordered for line in found.lines]
+
+
+def placed_order(
+    uow_factory: UnitOfWorkFactory,
+    tenant_id: UUID,
+    *lines: tuple[str, int],
+    level: str = "standard",
+    at: datetime,
+) -> Order:
+    """An order of ``lines`` at the service ``level``, placed (backordered where short)."""
+    command = dataclasses.replace(order_of(*lines), service_level=level)
+    return place(uow_factory, tenant_id, command, at=at).order

@@ -5,42 +5,17 @@ nothing is free it changes nothing (both databases)."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.adapters.payments.registry import gateway_named
 from oms.domain.catalogue import ProductKind
-from oms.domain.orders import Order
-from oms.services import intake
 from oms.services.orders import cancel_order
 from oms.services.timers import run_timers
-from tests.builders import TESTER, add_location, add_product, order_of, set_stock
+from tests.builders import TESTER, add_location, add_product, backordered, placed_order, set_stock
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=5)
-
-
-def _place(
-    uow: SqlUnitOfWorkFactory, tenant_id: UUID, *lines: tuple[str, int], level: str = "standard"
-) -> Order:
-    command = dataclasses.replace(order_of(*lines), service_level=level)
-    return intake.place_order(
-        uow_factory=uow,
-        gateways=gateway_named,
-        tenant_id=tenant_id,
-        command=command,
-        actor=TESTER,
-        at=NOW,
-    ).order
-
-
-def _waiting(uow: SqlUnitOfWorkFactory, tenant_id: UUID, order: Order) -> list[int]:
-    with uow(readonly=True) as unit:
-        found = unit.orders.get(tenant_id, order.id)
-    assert found is not None
-    return [line.backordered for line in found.lines]
 
 
 def _violations(uow: SqlUnitOfWorkFactory, tenant_id: UUID) -> list[object]:
@@ -55,24 +30,26 @@ def test_units_a_cancellation_puts_back_reach_the_waiting_orders_at_the_next_tim
     add_location(uow_factory, tenant_id, "WH")
     add_product(uow_factory, tenant_id, "TEE")
     set_stock(uow_factory, tenant_id, "TEE", "WH", 4)
-    first = _place(uow_factory, tenant_id, ("TEE", 4))
-    older = _place(uow_factory, tenant_id, ("TEE", 2))  # standard: promised later
-    newer = _place(uow_factory, tenant_id, ("TEE", 3), level="express")  # promised sooner
-    assert _waiting(uow_factory, tenant_id, older) == [2]
+    first = placed_order(uow_factory, tenant_id, ("TEE", 4), at=NOW)
+    older = placed_order(uow_factory, tenant_id, ("TEE", 2), at=NOW)  # later promise
+    newer = placed_order(
+        uow_factory, tenant_id, ("TEE", 3), at=NOW, level="express"
+    )  # promised sooner
+    assert backordered(uow_factory, tenant_id, older.id) == [2]
 
     cancel_order(
         uow_factory=uow_factory, tenant_id=tenant_id, order_id=first.id, actor=TESTER, at=NOW
     )
-    assert _waiting(uow_factory, tenant_id, newer) == [3]  # the cancellation routed no one
+    assert backordered(uow_factory, tenant_id, newer.id) == [3]  # the cancellation routed no one
 
     report = run_timers(uow_factory=uow_factory, now=LATER, tenants=[tenant_id])
 
     assert report.backorders_routed == 2
-    assert _waiting(uow_factory, tenant_id, newer) == [0]  # the sooner promise first
-    assert _waiting(uow_factory, tenant_id, older) == [1]  # the unit left, the rest waits
+    assert backordered(uow_factory, tenant_id, newer.id) == [0]  # the sooner promise first
+    assert backordered(uow_factory, tenant_id, older.id) == [1]  # the unit left, the rest waits
     again = run_timers(uow_factory=uow_factory, now=LATER, tenants=[tenant_id])
     assert again.backorders_routed == 0  # nothing free: nothing routed, nothing written
-    assert _waiting(uow_factory, tenant_id, older) == [1]
+    assert backordered(uow_factory, tenant_id, older.id) == [1]
     assert _violations(uow_factory, tenant_id) == []
 
 
@@ -83,9 +60,9 @@ def test_a_bundle_waiting_for_a_component_is_routed_when_the_component_is_free(
     add_product(uow_factory, tenant_id, "MUG")
     add_product(uow_factory, tenant_id, "GIFT", kind=ProductKind.BUNDLE, components={"MUG": 2})
     set_stock(uow_factory, tenant_id, "MUG", "WH", 2)
-    holder = _place(uow_factory, tenant_id, ("MUG", 2))
-    gift = _place(uow_factory, tenant_id, ("GIFT", 1))
-    assert _waiting(uow_factory, tenant_id, gift) == [1]
+    holder = placed_order(uow_factory, tenant_id, ("MUG", 2), at=NOW)
+    gift = placed_order(uow_factory, tenant_id, ("GIFT", 1), at=NOW)
+    assert backordered(uow_factory, tenant_id, gift.id) == [1]
     assert (
         run_timers(uow_factory=uow_factory, now=LATER, tenants=[tenant_id]).backorders_routed == 0
     )
@@ -96,5 +73,5 @@ def test_a_bundle_waiting_for_a_component_is_routed_when_the_component_is_free(
     report = run_timers(uow_factory=uow_factory, now=LATER, tenants=[tenant_id])
 
     assert report.backorders_routed == 1
-    assert _waiting(uow_factory, tenant_id, gift) == [0]
+    assert backordered(uow_factory, tenant_id, gift.id) == [0]
     assert _violations(uow_factory, tenant_id) == []

@@ -4,34 +4,17 @@ databases)."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, datetime
 from uuid import UUID
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.adapters.payments.registry import gateway_named
 from oms.domain.catalogue import ProductKind
 from oms.domain.inbound import Condition
-from oms.domain.orders import Order
-from oms.services import inbound, intake
+from oms.services import inbound
 from oms.services.checks import find_invariant_violations
-from tests.builders import TESTER, add_location, add_product, order_of
+from tests.builders import TESTER, add_location, add_product, backordered, placed_order
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-
-
-def _place(
-    uow: SqlUnitOfWorkFactory, tenant_id: UUID, *lines: tuple[str, int], level: str = "standard"
-) -> Order:
-    command = dataclasses.replace(order_of(*lines), service_level=level)
-    return intake.place_order(
-        uow_factory=uow,
-        gateways=gateway_named,
-        tenant_id=tenant_id,
-        command=command,
-        actor=TESTER,
-        at=NOW,
-    ).order
 
 
 def _announce(uow: SqlUnitOfWorkFactory, tenant_id: UUID, *lines: tuple[str, int]) -> UUID:
@@ -58,22 +41,20 @@ def _scan(
     )
 
 
-def _waiting(uow: SqlUnitOfWorkFactory, tenant_id: UUID, order: Order) -> list[int]:
-    with uow(readonly=True) as unit:
-        found = unit.orders.get(tenant_id, order.id)
-    assert found is not None
-    return [line.backordered for line in found.lines]
-
-
 def test_scans_release_waiting_orders_in_promise_order(
     uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID
 ) -> None:
     add_location(uow_factory, tenant_id, "WH")
     add_product(uow_factory, tenant_id, "TEE")
     add_product(uow_factory, tenant_id, "CAP")
-    older = _place(uow_factory, tenant_id, ("TEE", 3))  # promised 5 business days after
-    newer = _place(uow_factory, tenant_id, ("TEE", 3), level="express")  # 2 days: sooner
-    assert (_waiting(uow_factory, tenant_id, older), _waiting(uow_factory, tenant_id, newer)) == (
+    older = placed_order(uow_factory, tenant_id, ("TEE", 3), at=NOW)  # 5 business days
+    newer = placed_order(
+        uow_factory, tenant_id, ("TEE", 3), at=NOW, level="express"
+    )  # 2 days: sooner
+    assert (
+        backordered(uow_factory, tenant_id, older.id),
+        backordered(uow_factory, tenant_id, newer.id),
+    ) == (
         [3],
         [3],
     )
@@ -81,14 +62,14 @@ def test_scans_release_waiting_orders_in_promise_order(
 
     _scan(uow_factory, tenant_id, shipment_id, inbound.ScanLine("CAP", 2))  # no one waits
     _scan(uow_factory, tenant_id, shipment_id, inbound.ScanLine("TEE", 3, Condition.DAMAGED))
-    assert _waiting(uow_factory, tenant_id, newer) == [3]  # damaged units serve no one
+    assert backordered(uow_factory, tenant_id, newer.id) == [3]  # damaged units serve no one
 
     _scan(uow_factory, tenant_id, shipment_id, inbound.ScanLine("TEE", 3))
-    assert _waiting(uow_factory, tenant_id, newer) == [0]
-    assert _waiting(uow_factory, tenant_id, older) == [3]
+    assert backordered(uow_factory, tenant_id, newer.id) == [0]
+    assert backordered(uow_factory, tenant_id, older.id) == [3]
 
     _scan(uow_factory, tenant_id, shipment_id, inbound.ScanLine("TEE", 3))
-    assert _waiting(uow_factory, tenant_id, older) == [0]
+    assert backordered(uow_factory, tenant_id, older.id) == [0]
     assert find_invariant_violations(uow_factory=uow_factory) == []
 
 
@@ -98,11 +79,11 @@ def test_a_scan_of_a_component_releases_an_order_waiting_for_its_bundle(
     add_location(uow_factory, tenant_id, "WH")
     add_product(uow_factory, tenant_id, "MUG")
     add_product(uow_factory, tenant_id, "KIT", kind=ProductKind.BUNDLE, components={"MUG": 2})
-    waiting = _place(uow_factory, tenant_id, ("KIT", 1))
-    assert _waiting(uow_factory, tenant_id, waiting) == [1]
+    waiting = placed_order(uow_factory, tenant_id, ("KIT", 1), at=NOW)
+    assert backordered(uow_factory, tenant_id, waiting.id) == [1]
     shipment_id = _announce(uow_factory, tenant_id, ("MUG", 2))
 
     _scan(uow_factory, tenant_id, shipment_id, inbound.ScanLine("MUG", 2))
 
-    assert _waiting(uow_factory, tenant_id, waiting) == [0]
+    assert backordered(uow_factory, tenant_id, waiting.id) == [0]
     assert find_invariant_violations(uow_factory=uow_factory) == []

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import gc
 import threading
+import weakref
 from collections.abc import Iterator
 
 import pytest
 
-from oms.services.collector_pause import collector_paused
+from oms.services.collector_pause import MOST_PAUSED_SECONDS, collector_paused
 
 
 @pytest.fixture(autouse=True)
@@ -66,3 +67,41 @@ def test_the_collector_waits_until_the_last_of_several_threads_is_done() -> None
         thread.join()
     assert seen == [False]
     assert gc.isenabled()
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_overlapping_groups_cannot_keep_the_collector_off_for_longer_than_the_bound() -> None:
+    gc.enable()
+    now = [100.0]
+    with collector_paused(clock=lambda: now[0]):  # a group that stays inside throughout
+        garbage = _Cycle()
+        gone = weakref.ref(garbage)
+        del garbage
+        with collector_paused(clock=lambda: now[0]):  # another ends before the bound
+            pass
+        assert gone() is not None  # the cycle waits: nothing collected yet
+        assert not gc.isenabled()
+        now[0] += MOST_PAUSED_SECONDS
+        with collector_paused(clock=lambda: now[0]):  # one that ends past the bound
+            pass
+        assert gone() is None  # collected once, though a group is still inside
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_a_collector_turned_off_elsewhere_is_never_run_by_the_bound() -> None:
+    gc.disable()
+    now = [0.0]
+    with collector_paused(clock=lambda: now[0]):
+        garbage = _Cycle()
+        gone = weakref.ref(garbage)
+        del garbage
+        now[0] += 10 * MOST_PAUSED_SECONDS
+        with collector_paused(clock=lambda: now[0]):
+            pass
+        assert gone() is not None
+    gc.collect()

@@ -12,36 +12,52 @@ group left behind is collected once it is done, as it would have been later.
 Reference counting goes on as always (most objects are freed by it the moment they are
 dropped); only the search for reference cycles waits. Several threads may place groups at
 once: the collector is held off while any of them is inside, and set back as it was
-found (it stays off when something else had turned it off).
+found (it stays off when something else had turned it off). Under steady load the groups
+of a worker's writer threads overlap, so that moment may not come for long: a group that
+ends after the collector has waited ``MOST_PAUSED_SECONDS`` collects once (what the
+waiting left behind) and the wait starts over, so the cycles left uncollected stay
+bounded, whatever the load.
 """
 
 from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["collector_paused"]
+__all__ = ["MOST_PAUSED_SECONDS", "collector_paused"]
+
+MOST_PAUSED_SECONDS = 1.0
+"""The longest the collector waits without a collection while groups keep overlapping."""
 
 _lock = threading.Lock()
 _inside = 0
 _was_enabled = False
+_paused_at = 0.0
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def collector_paused(*, clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
     """Hold off the cyclic garbage collector for the block (see the module's docstring)."""
-    global _inside, _was_enabled
+    global _inside, _was_enabled, _paused_at
     with _lock:
         if _inside == 0:
             _was_enabled = gc.isenabled()
+            _paused_at = clock()
             gc.disable()
         _inside += 1
     try:
         yield
     finally:
+        collect = False
         with _lock:
             _inside -= 1
             if _inside == 0 and _was_enabled:
                 gc.enable()
+            elif _was_enabled and clock() - _paused_at >= MOST_PAUSED_SECONDS:
+                _paused_at = clock()
+                collect = True
+        if collect:  # outside the lock: other groups may start and end meanwhile
+            gc.collect()

@@ -27,6 +27,7 @@ from oms.adapters.db.engine import build_engine
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
 from oms.config import Environment, Settings
+from oms.web.pages import PageClock
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTEFACTS = Path(__file__).resolve().parents[2] / "test-artefacts" / "portal"
@@ -49,7 +50,16 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Served]:
+def page_clock() -> PageClock | None:
+    """The public pages' clocks for the module's app (None: the real ones); a module whose
+    pages judge time overrides it."""
+    return None
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, page_clock: PageClock | None
+) -> Iterator[Served]:
     """``create_app`` behind uvicorn in a thread, on a SQLite database of the module's own
     (a copy of the session's migrated one)."""
     path = tmp_path_factory.mktemp("portal") / "portal.db"
@@ -62,7 +72,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> I
     )
     engine = build_engine(settings)
     config = uvicorn.Config(
-        create_app(settings, engine=engine),
+        create_app(settings, engine=engine, page_clock=page_clock),
         host="127.0.0.1",
         port=port,
         log_level="warning",

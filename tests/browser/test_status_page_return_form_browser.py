@@ -6,7 +6,7 @@ test-artefacts/portal/."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,20 @@ from oms.domain.orders import Order
 from oms.domain.tracking import ShipmentStatus, TrackingEvent
 from oms.services.carriers import import_rate_cards
 from oms.services.tracking import CarrierEvent, record_carrier_events
+from oms.web.pages import PageClock
 from tests.api.support import new_tenant
 from tests.browser.conftest import Served
 from tests.browser.test_portal_accessibility import _violations
-from tests.integration.returns_support import open_shop, shipped_order
+from tests.integration.returns_support import SHIPPED_AT, open_shop, shipped_order
 from tests.integration.test_routing import RATES
+
+DELIVERED_AT = SHIPPED_AT + timedelta(days=2)
+NOW = DELIVERED_AT + timedelta(hours=3)  # the pages' clock: well inside the return window
+
+
+@pytest.fixture(scope="module")
+def page_clock() -> PageClock:
+    return PageClock(now=lambda: NOW)
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +43,16 @@ def delivered(served: Served) -> tuple[str, Order]:
         (shipment,) = read.shipments.for_order(tenant.id, order.id)
         found = read.tenants.get(tenant.id)
     assert found is not None
-    # Delivered when the test runs, so the server's own clock finds the window open.
-    now = datetime.now(UTC)
     record_carrier_events(
         uow_factory=served.uow,
         carrier=shipment.carrier,
         events=[
             CarrierEvent(
-                shipment.tracking_number, TrackingEvent("delivered", ShipmentStatus.DELIVERED, now)
+                shipment.tracking_number,
+                TrackingEvent("delivered", ShipmentStatus.DELIVERED, DELIVERED_AT),
             )
         ],
-        at=now,
+        at=DELIVERED_AT,
     )
     return found.slug, order
 

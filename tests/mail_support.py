@@ -20,7 +20,12 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from oms.adapters.db.tables import event_deliveries, outbox
+from oms.adapters.email.rendering import JinjaEmailRenderer
+from oms.adapters.email.sink import EmailSink
+from oms.adapters.email.smtp import SmtpMailer, SmtpServer
 from oms.api.event_data import render_event_data
+from oms.domain.pickup_codes import PickupCodeKey
+from oms.services.document_renderer import DocumentRenderer
 from oms.services.event_delivery import deliver_due, fan_out
 from oms.services.events import Event, EventSink
 from oms.services.ports import UnitOfWorkFactory
@@ -182,3 +187,21 @@ class Delivery:
     event: Event
     key: str
     sent: bool  # False: not sent (nothing to send any more, or the server refused it)
+
+
+def smtp_sink(
+    inbox: Inbox, *, pickup_key: PickupCodeKey, documents: DocumentRenderer | None = None
+) -> Iterator[EmailSink]:
+    """An ``EmailSink`` sending to ``inbox``'s SMTP server on loopback (a fixture's body:
+    its connection is closed when the fixture ends)."""
+    mailer = SmtpMailer(SmtpServer.from_url(f"smtp://127.0.0.1:{inbox.port}?timeout=5"))
+    yield EmailSink(
+        mailer=mailer,
+        renderer=JinjaEmailRenderer(),
+        links=MemoryStatusLinks(),
+        pickup_key=pickup_key,
+        default_sender="orders@oms.test",
+        message_id_domain="oms.test",
+        documents=documents,
+    )
+    mailer.close()

@@ -22,9 +22,7 @@ from sqlalchemy import Engine
 from oms.adapters.broker.nats_sink import event_body
 from oms.adapters.carriers.signature import sign
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.adapters.email.rendering import JinjaEmailRenderer
 from oms.adapters.email.sink import EmailSink
-from oms.adapters.email.smtp import SmtpMailer, SmtpServer
 from oms.adapters.webhooks.addresses import AddressGuard
 from oms.api.event_data import render_event_data
 from oms.config import Settings
@@ -48,7 +46,7 @@ from tests.api.support import (
     set_on_hand,
 )
 from tests.databases import ENGINES
-from tests.mail_support import Inbox, MemoryStatusLinks, Worker, running_smtp_server
+from tests.mail_support import Inbox, Worker, running_smtp_server, smtp_sink
 from tests.webhook_receiver import Receiver, receiving
 
 CARD = {"gateway": "test", "token": "tok_approve"}
@@ -99,16 +97,7 @@ def inbox(smtp_server: Inbox) -> Iterator[Inbox]:
 
 @pytest.fixture
 def sink(settings: Settings, smtp_server: Inbox) -> Iterator[EmailSink]:
-    mailer = SmtpMailer(SmtpServer.from_url(f"smtp://127.0.0.1:{smtp_server.port}?timeout=5"))
-    yield EmailSink(
-        mailer=mailer,
-        renderer=JinjaEmailRenderer(),
-        links=MemoryStatusLinks(),
-        pickup_key=pickup_code_key(settings),
-        default_sender="orders@oms.test",
-        message_id_domain="oms.test",
-    )
-    mailer.close()
+    yield from smtp_sink(smtp_server, pickup_key=pickup_code_key(settings))
 
 
 @pytest.fixture

@@ -23,9 +23,7 @@ from sqlalchemy import Engine, select
 from oms.adapters.db.tables import event_deliveries
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.documents.pdf import PdfRenderer
-from oms.adapters.email.rendering import JinjaEmailRenderer
 from oms.adapters.email.sink import EmailSink
-from oms.adapters.email.smtp import SmtpMailer, SmtpServer
 from oms.domain.returns import ReturnPolicy, ReturnRequest, WantedLine
 from oms.services import returns
 from oms.services.notification_resend import resend_email
@@ -40,7 +38,7 @@ from tests.integration.returns_support import (
     returns_engine,
     shipped_order,
 )
-from tests.mail_support import Inbox, MemoryStatusLinks, Worker, running_smtp_server
+from tests.mail_support import Inbox, Worker, running_smtp_server, smtp_sink
 
 __all__ = ["returns_engine"]
 
@@ -72,17 +70,7 @@ def inbox(smtp_server: Inbox) -> Inbox:
 
 @pytest.fixture
 def sink(smtp_server: Inbox) -> Iterator[EmailSink]:
-    mailer = SmtpMailer(SmtpServer.from_url(f"smtp://127.0.0.1:{smtp_server.port}?timeout=5"))
-    yield EmailSink(
-        mailer=mailer,
-        renderer=JinjaEmailRenderer(),
-        links=MemoryStatusLinks(),
-        pickup_key=PICKUP_KEY,
-        default_sender="orders@oms.test",
-        message_id_domain="oms.test",
-        documents=PdfRenderer(),
-    )
-    mailer.close()
+    yield from smtp_sink(smtp_server, pickup_key=PICKUP_KEY, documents=PdfRenderer())
 
 
 def _approved_return(uow: SqlUnitOfWorkFactory, tenant_id: UUID) -> ReturnRequest:

@@ -14,9 +14,7 @@ import pytest
 from sqlalchemy import Engine
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.adapters.email.rendering import JinjaEmailRenderer
 from oms.adapters.email.sink import EmailSink
-from oms.adapters.email.smtp import SmtpMailer, SmtpServer
 from oms.domain.notifications import Template
 from oms.domain.returns import WantedLine
 from oms.domain.tracking import ShipmentStatus, TrackingEvent
@@ -34,7 +32,7 @@ from tests.integration.returns_support import (
     returns_engine,
     shipped_order,
 )
-from tests.mail_support import Inbox, MemoryStatusLinks, Worker, running_smtp_server
+from tests.mail_support import Inbox, Worker, running_smtp_server, smtp_sink
 
 __all__ = ["returns_engine"]
 
@@ -65,16 +63,7 @@ def inbox(smtp_server: Inbox) -> Inbox:
 
 @pytest.fixture
 def sink(smtp_server: Inbox) -> Iterator[EmailSink]:
-    mailer = SmtpMailer(SmtpServer.from_url(f"smtp://127.0.0.1:{smtp_server.port}?timeout=5"))
-    yield EmailSink(
-        mailer=mailer,
-        renderer=JinjaEmailRenderer(),
-        links=MemoryStatusLinks(),
-        pickup_key=PICKUP_KEY,
-        default_sender="orders@oms.test",
-        message_id_domain="oms.test",
-    )
-    mailer.close()
+    yield from smtp_sink(smtp_server, pickup_key=PICKUP_KEY)
 
 
 def _labelled_return(uow: SqlUnitOfWorkFactory, tenant_id: UUID) -> tuple[int, str, str]:

@@ -234,10 +234,11 @@ def check() -> None:
 def timers() -> None:
     """Run what is due because time passed: expire cart holds, re-hold lapsed payments,
     cancel and restock store pickups nobody collected, route backorders whose stock is in."""
+    from oms.adapters.payments.registry import gateway_named
     from oms.services.timers import run_timers
 
     with _database(_settings()) as uow:
-        report = _guard(lambda: run_timers(uow_factory=uow))
+        report = _guard(lambda: run_timers(uow_factory=uow, gateways=gateway_named))
     typer.echo(
         f"expired {report.carts_expired} cart reservation(s); put "
         f"{report.orders_put_on_payment_hold} order(s) back on payment_pending; cancelled "

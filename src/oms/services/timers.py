@@ -17,6 +17,7 @@ from oms.domain.payments import expired_authorizations
 from oms.services.carts import expire_due
 from oms.services.common import retry_transient, utcnow
 from oms.services.fulfilment_changes import expire_uncollected_pickups
+from oms.services.payments import GatewayProvider
 from oms.services.persistence import SYSTEM, save_order_changes, settle_order
 from oms.services.ports import UnitOfWorkFactory
 from oms.services.rerouting import route_backorders_in_stock
@@ -68,8 +69,10 @@ def run_timers(
     uow_factory: UnitOfWorkFactory,
     now: datetime | None = None,
     tenants: Sequence[UUID] | None = None,
+    gateways: GatewayProvider | None = None,
 ) -> TimerReport:
-    """Run every timer that is due, for every tenant (or only for ``tenants``)."""
+    """Run every timer that is due, for every tenant (or only for ``tenants``); a backorder
+    it releases has the value of its digital lines captured through ``gateways``."""
     at = now or utcnow()
     if tenants is None:
         with uow_factory(readonly=True) as uow:
@@ -82,7 +85,9 @@ def run_timers(
         held += hold_lapsed_authorizations(uow_factory=uow_factory, tenant_id=tenant_id, now=at)
         pickups += expire_uncollected_pickups(uow_factory=uow_factory, tenant_id=tenant_id, now=at)
         # After the expiries, which put units back on the shelf.
-        routed += route_backorders_in_stock(uow_factory=uow_factory, tenant_id=tenant_id, at=at)
+        routed += route_backorders_in_stock(
+            uow_factory=uow_factory, tenant_id=tenant_id, at=at, gateways=gateways
+        )
     return TimerReport(
         carts_expired=carts,
         orders_put_on_payment_hold=held,

@@ -239,4 +239,5 @@ def test_cart_reservations_fall_due_in_expiry_order_and_close_once(
     with uow_factory(readonly=True) as uow:
         closed = uow.carts.get(tenant_id, early.id)
         assert closed == replace(early, status=CartStatus.EXPIRED, closed_at=LATER)
+    with uow_factory() as uow:  # ``due`` claims them (locks on PostgreSQL): not read-only
         assert uow.carts.due(tenant_id, LATER, limit=5) == [late]

@@ -1,12 +1,16 @@
 """A unit of work is one transaction, on every implementation: commit publishes its
-writes, leaving without commit, ``rollback()`` or an exception discard them."""
+writes, leaving without commit, ``rollback()`` or an exception discard them; one opened
+read-only refuses every write, so a use case that writes where it meant only to read fails
+loudly instead of losing (or, committed, keeping) what it wrote."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
+from oms.adapters.memory.uow import ReadOnlyUnitOfWorkError
 from oms.services.ports import UnitOfWorkFactory
 from tests.contract.conftest import product
 
@@ -79,3 +83,25 @@ def test_a_stored_product_does_not_change_with_the_callers_object(
     mine.name = "changed without update"
     with uow_factory(readonly=True) as uow:
         assert uow.products.by_skus(tenant_id, ["OWN"])["OWN"].name == "Product OWN"
+
+
+def test_a_read_only_unit_of_work_refuses_writes(
+    uow_factory: UnitOfWorkFactory, tenant_id: UUID
+) -> None:
+    with uow_factory(readonly=True) as uow:
+        assert uow.products.by_skus(tenant_id, ["A"]) == {}  # reads are fine
+        with pytest.raises((ReadOnlyUnitOfWorkError, DBAPIError), match=r"(?i)read-?only"):
+            uow.products.add(product(tenant_id, "A"))
+    assert _skus(uow_factory, tenant_id) == set()
+
+
+def test_a_read_only_unit_of_work_leaves_the_next_one_free_to_write(
+    uow_factory: UnitOfWorkFactory, tenant_id: UUID
+) -> None:
+    for i in range(3):  # the pool hands the same connection back
+        with uow_factory(readonly=True) as uow:
+            uow.products.by_skus(tenant_id, ["A"])
+        with uow_factory() as uow:
+            uow.products.add(product(tenant_id, f"W{i}"))
+            uow.commit()
+    assert _skus(uow_factory, tenant_id) == {"W0", "W1", "W2"}

@@ -93,5 +93,15 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        mode = "DEFERRED" if connection.get_execution_options().get("oms_readonly") else "IMMEDIATE"
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if connection.get_execution_options().get("oms_readonly"):
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            # A read-only unit of work refuses writes, as on PostgreSQL; undone at checkin.
+            connection.exec_driver_sql("PRAGMA query_only=1")
+            connection.connection.info["oms_query_only"] = True
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        if record.info.pop("oms_query_only", False):
+            dbapi_connection.execute("PRAGMA query_only=0")

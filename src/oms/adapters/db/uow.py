@@ -89,7 +89,13 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         conn = self._engine.connect()
         if self._readonly:
-            conn = conn.execution_options(oms_readonly=True)
+            # Writes fail instead of vanishing in the rollback: PostgreSQL begins READ ONLY
+            # (psycopg's ``BEGIN READ ONLY``, no statement more), SQLite sets ``query_only``
+            # (``oms.adapters.db.engine``).
+            if conn.dialect.name == "postgresql":
+                conn = conn.execution_options(oms_readonly=True, postgresql_readonly=True)
+            else:
+                conn = conn.execution_options(oms_readonly=True)
         conn.begin()
         self._conn = conn
         self.tenants = SqlTenantRepository(conn)

@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import UTC, datetime
 from threading import Barrier
 from typing import Any, Self
 from uuid import UUID
@@ -31,7 +32,6 @@ from oms.domain.orders import Order
 from oms.domain.risk import RiskRuleKind
 from oms.services import intake, intake_group
 from oms.services.checks import find_invariant_violations
-from oms.services.common import utcnow
 from oms.services.intake import PlacedOrder
 from oms.services.intake_group import Submission, place_group
 from oms.services.inventory import get_stock
@@ -49,6 +49,9 @@ from tests.builders import (
     set_stock,
 )
 from tests.refusing_database import refusing_uow_factory
+
+AT = datetime(2031, 3, 3, 9, 30, tzinfo=UTC)
+"""A fixed clock for what these tests write (no test reads the wall clock)."""
 
 AUTHORIZED = intake.ChannelPayment(gateway="manual")  # a channel's hold, reported
 CARD = intake.ChannelPayment(gateway="test", token="tok_approve")  # a processor's call
@@ -102,7 +105,7 @@ def _submit(tenant_id: UUID, command: intake.PlaceOrder, key: str | None = None)
         tenant_id=tenant_id,
         command=command,
         actor=TESTER,
-        at=utcnow(),
+        at=AT,
         idempotency_key=key,
         fingerprint="f" if key else "",
     )

@@ -6,6 +6,7 @@ paid order is released there with its fulfilment orders; a gateway that calls ou
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,13 +19,15 @@ from oms.adapters.payments import ManualGateway, TestGateway, gateway_named
 from oms.domain.payments import PaymentKind
 from oms.services import intake, intake_group
 from oms.services.checks import find_invariant_violations
-from oms.services.common import utcnow
 from oms.services.intake import PlacedOrder
 from oms.services.intake_group import Submission, groupable, place_group
 from oms.services.payment_gateway import PaymentGateway
 from oms.services.tenants import create_tenant
 from tests.builders import PAID, TESTER, add_location, add_product, order_of, set_stock
 from tests.refusing_database import refusing_uow_factory
+
+AT = datetime(2031, 3, 3, 9, 30, tzinfo=UTC)
+"""A fixed clock for what these tests write (no test reads the wall clock)."""
 
 AUTHORIZED = intake.ChannelPayment(gateway="manual")
 CARD = intake.ChannelPayment(gateway="test", token="tok_approve")
@@ -51,7 +54,7 @@ def _world(uow_factory: SqlUnitOfWorkFactory) -> UUID:
 
 
 def _submit(tenant_id: UUID, command: intake.PlaceOrder) -> Submission:
-    return Submission(tenant_id=tenant_id, command=command, actor=TESTER, at=utcnow())
+    return Submission(tenant_id=tenant_id, command=command, actor=TESTER, at=AT)
 
 
 def _count(engine: Engine, table: Any, tenant_id: UUID) -> int:

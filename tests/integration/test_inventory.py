@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
@@ -14,9 +15,11 @@ from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.domain.catalogue import ProductKind
 from oms.domain.errors import InvalidRequest, NotFound, StockReserved
 from oms.services.checks import find_invariant_violations
-from oms.services.common import utcnow
 from oms.services.inventory import Adjustment, adjust_inventory, get_stock, list_stock
 from tests.builders import TESTER, add_location, add_product, order_of, place, set_stock
+
+AT = datetime(2031, 3, 3, 9, 30, tzinfo=UTC)
+"""A fixed clock for what these tests write (no test reads the wall clock)."""
 
 
 def _adjust(uow: SqlUnitOfWorkFactory, tenant_id: UUID, **fields: object) -> None:
@@ -173,7 +176,7 @@ def test_reserving_several_rows_at_once_takes_each_row_that_has_enough_and_only_
         add_product(uow_factory, tenant_id, sku)
         set_stock(uow_factory, tenant_id, sku, "A", 5)
         set_stock(uow_factory, tenant_id, sku, "B", 5)
-    at = utcnow()
+    at = AT
     with uow_factory() as uow:
         taken = uow.inventory.try_reserve_each(
             tenant_id, [("S2", b.id, 6), ("S1", b.id, 5), ("S1", a.id, 2), ("S2", a.id, 1)], at
@@ -200,7 +203,7 @@ def test_reserving_several_rows_waits_for_a_row_another_transaction_holds_and_th
     for sku in ("W1", "W2"):
         add_product(uow_factory, tenant_id, sku)
         set_stock(uow_factory, tenant_id, sku, "A", 5)
-    at = utcnow()
+    at = AT
     started = threading.Event()
     taken: list[set[tuple[str, UUID]]] = []
 

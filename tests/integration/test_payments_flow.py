@@ -19,7 +19,6 @@ from oms.domain.orders import Order
 from oms.domain.payments import PaymentKind
 from oms.domain.status import OrderStatus, PaymentStatus
 from oms.services import intake, inventory
-from oms.services.common import utcnow
 from oms.services.editing import LineChange, OrderEdit, edit_order
 from oms.services.holds import HoldView, list_open_holds, release_hold
 from oms.services.orders import cancel_order, get_order
@@ -149,11 +148,11 @@ def test_a_digital_line_released_when_backordered_stock_arrives_has_its_value_ca
     add_product(uow_factory, tenant_id, "CARD", price="30.00", kind=ProductKind.DIGITAL)
     authorized = intake.ChannelPayment(gateway="manual", captured=False)
     waiting = place(
-        uow_factory, tenant_id, order_of(("X", 1), ("CARD", 1), payment=authorized)
+        uow_factory, tenant_id, order_of(("X", 1), ("CARD", 1), payment=authorized), at=T1
     ).order
     assert waiting.released_at is None
     assert [h.reason for h in waiting.open_holds] == [HoldReason.BACKORDERED]
-    assert waiting.payment_summary(utcnow()).captured == 0
+    assert waiting.payment_summary(T1).captured == 0
 
     inventory.adjust_inventory(
         uow_factory=uow_factory,
@@ -161,13 +160,14 @@ def test_a_digital_line_released_when_backordered_stock_arrives_has_its_value_ca
         command=inventory.Adjustment(sku="X", location_code="A", delta=3, reason="arrived"),
         actor=TESTER,
         gateways=gateway_named,
+        at=T1,
     )
 
     released = get_order(uow_factory=uow_factory, tenant_id=tenant_id, order_id=waiting.id)
-    assert released.released_at is not None
+    assert released.released_at == T1
     assert released.line(2).delivered == 1  # the card, delivered on release
     # Its value is taken now, not with the parcel's shipment days later.
-    assert released.payment_summary(utcnow()).captured == Decimal("30.00")
+    assert released.payment_summary(T1).captured == Decimal("30.00")
     assert released.payment_status is PaymentStatus.PARTIALLY_PAID
 
 

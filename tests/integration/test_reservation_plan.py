@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -31,12 +32,14 @@ from oms.domain.tenancy import ApiKeyScope, Principal
 from oms.services import catalogue
 from oms.services.carriers import import_rate_cards
 from oms.services.checks import find_invariant_violations
-from oms.services.common import utcnow
 from oms.services.intake_group import Submission, place_group
 from oms.services.tenants import create_tenant
 from tests.builders import TESTER, add_product, order_of, place, set_stock
 from tests.databases import ENGINES, own_database
 from tests.integration.test_routing import COLOGNE, RATES, SITES
+
+AT = datetime(2031, 3, 3, 9, 30, tzinfo=UTC)
+"""A fixed clock for what these tests write (no test reads the wall clock)."""
 
 COMPONENTS = ("TEE", "CAP", "MUG")
 NEEDS = {
@@ -158,8 +161,7 @@ def test_every_row_reserves_the_sum_of_what_the_orders_allocations_hold(
             gateways=gateway_named,
             geocoder=None,
             submissions=[
-                Submission(tenant_id=tenant_id, command=c, actor=TESTER, at=utcnow())
-                for c in commands
+                Submission(tenant_id=tenant_id, command=c, actor=TESTER, at=AT) for c in commands
             ],
         )
         for outcome in outcomes:

@@ -12,17 +12,20 @@ that already has a reservation of its own, as a stale plan would find it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from typing import NamedTuple
 from uuid import UUID
 
 import pytest
 
 from oms.adapters.db.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
-from oms.services.common import utcnow
 from oms.services.intake import LineRequest, PlaceOrder
 from oms.services.intake_snapshot import GroupSnapshot
 from oms.services.inventory import Adjustment, adjust_inventory
 from tests.builders import TESTER, add_location, add_product
+
+AT = datetime(2031, 3, 3, 9, 30, tzinfo=UTC)
+"""A fixed clock for what these tests write (no test reads the wall clock)."""
 
 
 class Case(NamedTuple):
@@ -59,16 +62,16 @@ def _planned(uow: SqlUnitOfWork, tenant_id: UUID, rows: Sequence[Row]) -> list[b
     taken = [levels[(sku, at)].available >= quantity for sku, at, quantity in rows]
     for (sku, at, quantity), ok in zip(rows, taken, strict=True):
         if ok:  # as the plan would then take it
-            assert uow.inventory.try_reserve(tenant_id, sku, at, quantity, utcnow())
+            assert uow.inventory.try_reserve(tenant_id, sku, at, quantity, AT)
     return taken
 
 
 def _one_row_per_statement(uow: SqlUnitOfWork, tenant_id: UUID, rows: Sequence[Row]) -> list[bool]:
-    return [uow.inventory.try_reserve(tenant_id, *row, utcnow()) for row in rows]
+    return [uow.inventory.try_reserve(tenant_id, *row, AT) for row in rows]
 
 
 def _rows_in_one_statement(uow: SqlUnitOfWork, tenant_id: UUID, rows: Sequence[Row]) -> list[bool]:
-    taken = uow.inventory.try_reserve_each(tenant_id, rows, utcnow())
+    taken = uow.inventory.try_reserve_each(tenant_id, rows, AT)
     return [(sku, at) in taken for sku, at, _ in rows]
 
 
@@ -76,7 +79,7 @@ def _intake_group(uow: SqlUnitOfWork, tenant_id: UUID, rows: Sequence[Row]) -> l
     lines = tuple(LineRequest(sku=sku, quantity=1) for sku, _, _ in rows)
     snapshot = GroupSnapshot(uow, [(tenant_id, PlaceOrder(currency="EUR", lines=lines))])
     snapshot.begin(tenant_id)
-    at = utcnow()
+    at = AT
     taken = snapshot.inventory.try_reserve_each(tenant_id, rows, at)
     snapshot.keep()
     assert snapshot.write(at=at), "the database agreed with the group's read"
@@ -111,7 +114,7 @@ def test_a_reservation_takes_a_row_only_when_enough_is_left_above_its_safety_sto
             ),
             actor=TESTER,
         )
-    at = utcnow()
+    at = AT
     with uow_factory() as uow:
         for sku, case in zip(skus, CASES.values(), strict=True):
             if case.reserved:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -20,13 +21,15 @@ from oms.domain.orders import Actor, Order
 from oms.domain.tenancy import ApiKeyScope, Principal
 from oms.services import catalogue, intake_group
 from oms.services.carriers import import_rate_cards
-from oms.services.common import utcnow
 from oms.services.inventory import Adjustment, adjust_inventory, get_stock
 from oms.services.orders import get_order
 from oms.services.rerouting import reroute_order
 from oms.services.routing_profiles import put_routing_profile
 from tests.builders import TESTER, add_product, order_of, place, set_stock
 from tests.databases import ENGINES, own_database
+
+AT = datetime(2031, 3, 3, 9, 30, tzinfo=UTC)
+"""A fixed clock for what these tests write (no test reads the wall clock)."""
 
 RATES = """
 - carrier: acme
@@ -252,7 +255,7 @@ def test_a_bundle_weighs_its_components_unless_it_has_a_weight_of_its_own(
                 tenant_id=network,
                 command=replace(order_of(*lines, payment=None), shipping_address=COLOGNE),
                 actor=TESTER,
-                at=utcnow(),
+                at=AT,
                 idempotency_key=None,
                 fingerprint="",
             )

@@ -16,6 +16,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 from uuid import UUID, uuid4
@@ -27,11 +28,13 @@ from oms.adapters.db.tables import event_deliveries
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.webhooks.addresses import AddressGuard
 from oms.services import webhook_endpoints as endpoints
-from oms.services.common import utcnow
 from oms.services.ports import OutboxMessage
 from oms.services.tenants import create_tenant
 from tests.databases import own_database
 from tests.webhook_receiver import Receiver, receiving
+
+AT = datetime(2031, 3, 3, 9, 30, tzinfo=UTC)
+"""A fixed clock for what these tests write (no test reads the wall clock)."""
 
 pytestmark = pytest.mark.postgres
 
@@ -89,14 +92,14 @@ def test_a_killed_worker_loses_nothing_and_two_workers_deliver_everything(
         rolled_back = uuid4()
         with uow() as work:
             work.outbox.add_many(
-                tenant.id, [OutboxMessage("webhook_endpoint.disabled", rolled_back, {}, utcnow())]
+                tenant.id, [OutboxMessage("webhook_endpoint.disabled", rolled_back, {}, AT)]
             )
             work.rollback()
         with uow() as work:
             work.outbox.add_many(
                 tenant.id,
                 [
-                    OutboxMessage("webhook_endpoint.disabled", uuid4(), {"n": n}, utcnow())
+                    OutboxMessage("webhook_endpoint.disabled", uuid4(), {"n": n}, AT)
                     for n in range(EVENTS)
                 ],
             )

@@ -1,25 +1,31 @@
 """The order status page's return form in a real browser, with no script of the page's own:
 the customer finds a delivered order, picks a unit and a reason, confirms the email and
-sends; a missing reason comes back next to its field. axe-core finds no serious violation
-on the page with the form, with its problems, and on the answer. Screenshots go to
-test-artefacts/portal/."""
+sends; a missing reason comes back next to its field. An exchange: the customer picks the
+size wanted among the shop's products of the item's category (one out of stock shown, not
+selectable), forgets it first and is told next to the line, then gets the replacement and
+what is left to pay. axe-core finds no serious violation on the page with the form, with
+its problems, and on the answers. Screenshots go to test-artefacts/portal/."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.domain.orders import Order
 from oms.domain.tracking import ShipmentStatus, TrackingEvent
+from oms.services import catalogue
 from oms.services.carriers import import_rate_cards
 from oms.services.tracking import CarrierEvent, record_carrier_events
 from oms.web.pages import PageClock
 from tests.api.support import new_tenant
 from tests.browser.conftest import Served
 from tests.browser.test_portal_accessibility import _violations
+from tests.builders import set_stock
 from tests.integration.returns_support import SHIPPED_AT, open_shop, shipped_order
 from tests.integration.test_routing import RATES
 
@@ -33,28 +39,65 @@ def page_clock() -> PageClock:
 
 
 @pytest.fixture(scope="module")
-def delivered(served: Served) -> tuple[str, Order]:
-    """A shop's order of two Z, shipped and delivered: (the shop's slug, the order)."""
+def rates(served: Served) -> None:
     import_rate_cards(uow_factory=served.uow, principal=None, text=RATES, fmt="yaml")
-    tenant = new_tenant(served.uow, "Return Form Shop")
-    open_shop(served.uow, tenant.id)
-    order = shipped_order(served.uow, tenant.id, ("Z", 2))
-    with served.uow(readonly=True) as read:
-        (shipment,) = read.shipments.for_order(tenant.id, order.id)
-        found = read.tenants.get(tenant.id)
-    assert found is not None
+
+
+def _deliver(uow: SqlUnitOfWorkFactory, tenant_id: Any, *lines: tuple[str, int]) -> Order:
+    order = shipped_order(uow, tenant_id, *lines)
+    with uow(readonly=True) as read:
+        (shipment,) = read.shipments.for_order(tenant_id, order.id)
     record_carrier_events(
-        uow_factory=served.uow,
+        uow_factory=uow,
         carrier=shipment.carrier,
         events=[
             CarrierEvent(
                 shipment.tracking_number,
-                TrackingEvent("delivered", ShipmentStatus.DELIVERED, DELIVERED_AT),
+                TrackingEvent(f"delivered-{order.id}", ShipmentStatus.DELIVERED, DELIVERED_AT),
             )
         ],
         at=DELIVERED_AT,
     )
-    return found.slug, order
+    return order
+
+
+def _slug(uow: SqlUnitOfWorkFactory, tenant_id: Any) -> str:
+    with uow(readonly=True) as read:
+        found = read.tenants.get(tenant_id)
+    assert found is not None
+    return found.slug
+
+
+@pytest.fixture(scope="module")
+def delivered(served: Served, rates: None) -> tuple[str, Order]:
+    """A shop's order of two Z, shipped and delivered: (the shop's slug, the order)."""
+    tenant = new_tenant(served.uow, "Return Form Shop")
+    open_shop(served.uow, tenant.id)
+    order = _deliver(served.uow, tenant.id, ("Z", 2))
+    return _slug(served.uow, tenant.id), order
+
+
+@pytest.fixture(scope="module")
+def delivered_tee(served: Served, rates: None) -> tuple[str, Order]:
+    """A shop of T-shirts S, M, L (none left) and XL, one category; an order of one M,
+    shipped and delivered: (the shop's slug, the order)."""
+    tenant = new_tenant(served.uow, "Exchange Form Shop")
+    open_shop(served.uow, tenant.id)
+    for size, price in {"S": "20.00", "M": "20.00", "L": "20.00", "XL": "25.00"}.items():
+        catalogue.create_product(
+            uow_factory=served.uow,
+            tenant_id=tenant.id,
+            command=catalogue.NewProduct(
+                sku=f"TEE-{size}",
+                name=f"Tee {size}",
+                price=Decimal(price),
+                currency="EUR",
+                category="tees",
+            ),
+        )
+        set_stock(served.uow, tenant.id, f"TEE-{size}", "NEAR", 0 if size == "L" else 5)
+    order = _deliver(served.uow, tenant.id, ("TEE-M", 1))
+    return _slug(served.uow, tenant.id), order
 
 
 @pytest.fixture
@@ -98,3 +141,39 @@ def test_a_customer_sends_a_return_from_the_status_page(
     page.screenshot(path=str(artefacts / "status-return-requested.png"), full_page=True)
     page.get_by_role("link", name="Back to your order").click()
     page.get_by_role("heading", name="Send something back").wait_for()  # one Z still to go
+
+
+def test_a_customer_asks_for_another_size_from_the_status_page(
+    page: Any, delivered_tee: tuple[str, Order], artefacts: Path
+) -> None:
+    slug, order = delivered_tee
+    page.goto(f"/status/{slug}?number={order.number}&email=erika%40example.com")
+    page.get_by_role("heading", name="Send something back").wait_for()
+    instead = page.get_by_label("Instead, send me (for an exchange)")
+    assert instead.locator("option[value='TEE-L']").is_disabled()  # out of stock
+    assert (
+        instead.locator("option[value='TEE-L']").inner_text() == "Tee L, 20.00 EUR (out of stock)"
+    )
+    assert _violations(page) == []
+    page.screenshot(path=str(artefacts / "status-exchange-form.png"), full_page=True)
+
+    page.get_by_label("How many to send back").select_option("1")
+    page.get_by_label("Why").select_option("wrong_size")
+    page.get_by_label("An exchange for what I chose above").check()
+    page.get_by_role("button", name="Ask for a return").click()
+    problem = page.locator("#exchange-1-error")
+    problem.wait_for()
+    assert problem.inner_text() == "Choose what you would like instead"
+    assert instead.get_attribute("aria-invalid") == "true"
+    assert page.get_by_label("An exchange for what I chose above").is_checked()
+    assert _violations(page) == []
+    page.screenshot(path=str(artefacts / "status-exchange-form-problem.png"), full_page=True)
+
+    instead.select_option("TEE-XL")
+    page.get_by_role("button", name="Ask for a return").click()
+    page.get_by_role("heading", name="We have your exchange request").wait_for()
+    sent = page.get_by_role("region", name="What we send you instead")
+    assert sent.get_by_role("listitem").first.inner_text() == "1 \N{MULTIPLICATION SIGN} Tee XL"
+    assert "The difference of 5.00 EUR is still to pay" in sent.inner_text()
+    assert _violations(page) == []
+    page.screenshot(path=str(artefacts / "status-exchange-requested.png"), full_page=True)

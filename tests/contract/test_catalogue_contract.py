@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
 
-from oms.domain.catalogue import ProductKind
+from oms.domain.catalogue import BundleComponent, ProductKind
 from oms.domain.packing import Box
 from oms.services.ports import UnitOfWorkFactory
 from tests.contract.conftest import T0, add_tenant, location, product, stocked, unique
@@ -96,6 +96,40 @@ def test_pages_run_in_sku_order_and_filter_archived(
         assert page("B") == ["C", "D"]
         assert page(None, archived=True) == ["B", "D"]
         assert page("A", archived=False) == ["C"]
+
+
+def test_a_categorys_products_on_sale_are_found_in_sku_order(
+    uow_factory: UnitOfWorkFactory, tenant_id: UUID
+) -> None:
+    other = add_tenant(uow_factory)
+    with uow_factory() as uow:
+        for sku in ["T-M", "T-S", "T-L", "T-OLD", "T-USD", "T-EBOOK", "T-KIT", "MUG"]:
+            made = replace(product(tenant_id, sku), category="mugs" if sku == "MUG" else "tees")
+            if sku == "T-OLD":
+                made = replace(made, archived_at=T0)
+            elif sku == "T-USD":
+                made = replace(made, currency="USD")
+            elif sku == "T-EBOOK":
+                made = replace(made, kind=ProductKind.DIGITAL)
+            elif sku == "T-KIT":
+                made = replace(
+                    made, kind=ProductKind.BUNDLE, components=(BundleComponent("T-S", 2),)
+                )
+            uow.products.add(made)
+        uow.products.add(replace(product(other, "T-XL"), category="tees"))
+        uow.commit()
+    with uow_factory(readonly=True) as uow:
+
+        def found(limit: int, kinds: tuple[ProductKind, ...]) -> list[str]:
+            on_sale = uow.products.on_sale_in_category(
+                tenant_id, "tees", kinds=kinds, currency="EUR", limit=limit
+            )
+            return [p.sku for p in on_sale]
+
+        shipped = (ProductKind.PHYSICAL, ProductKind.BUNDLE)
+        assert found(10, shipped) == ["T-KIT", "T-L", "T-M", "T-S"]
+        assert found(2, shipped) == ["T-KIT", "T-L"]
+        assert found(10, (ProductKind.DIGITAL,)) == ["T-EBOOK"]
 
 
 def test_a_location_reads_back_and_its_code_is_unique_per_owner(

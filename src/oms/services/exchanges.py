@@ -112,6 +112,8 @@ def place_exchange(
     except InsufficientStock as short:
         sizes = ", ".join(f"{s.sku} ({s.available} available)" for s in short.shortages)
         raise _refused(short, sizes) from short
+    except InvalidRequest as refused:
+        raise _at_exchange_lines(refused) from refused
     request.exchange_order_id = placed.order.id
     request.exchange_credit = applied
     if not exchange_may_ship(policy, request):
@@ -154,6 +156,21 @@ def release_replacement(
     settle_order(replacement, policies=uow.tenants.policies(request.tenant_id), at=at)
     save_order_changes(uow, replacement, at=at)
     return True
+
+
+def _at_exchange_lines(refused: InvalidRequest) -> InvalidRequest:
+    """The intake's refusal of the replacement's lines (an archived product, a price in
+    another currency) pointed at the request's ``exchange_lines``, which they were."""
+    errors = [
+        FieldError(
+            error.pointer.replace("#/lines/", "#/exchange_lines/", 1)
+            if error.pointer.startswith("#/lines/")
+            else error.pointer,
+            error.detail,
+        )
+        for error in refused.errors
+    ]
+    return InvalidRequest("The replacement cannot be placed as asked", errors)
 
 
 def _refused(short: InsufficientStock, sizes: str) -> ExchangeRefused:

@@ -34,6 +34,7 @@ __all__ = [
     "LocationStock",
     "SkuStock",
     "adjust_inventory",
+    "available_units",
     "get_stock",
     "list_movements",
     "list_stock",
@@ -243,6 +244,12 @@ def _stock_of(uow: UnitOfWork, tenant_id: UUID, products: list[Product]) -> list
         rows.sort(key=lambda r: r.location.code)
         result.append(SkuStock(product=product, locations=rows))
     return result
+
+
+def available_units(uow: UnitOfWork, tenant_id: UUID, products: list[Product]) -> dict[str, int]:
+    """Units of each product available now over the tenant's locations (bundles from their
+    components), read in the caller's unit of work."""
+    return {stock.product.sku: stock.available for stock in _stock_of(uow, tenant_id, products)}
 
 
 def get_stock(

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, Self
 from uuid import UUID
 
 from oms.domain.carts import CartReservation, CartStatus
-from oms.domain.catalogue import Location, Product
+from oms.domain.catalogue import Location, Product, ProductKind
 from oms.domain.counts import CountSheet, Transfer
 from oms.domain.fulfilment import FulfillmentOrder
 from oms.domain.holds import Hold, HoldReason
@@ -274,6 +274,18 @@ class CatalogueRepository(Protocol):
         limit: int,
         archived: bool | None = None,
     ) -> list[Product]: ...
+    def on_sale_in_category(
+        self,
+        tenant_id: UUID,
+        category: str,
+        *,
+        kinds: Iterable[ProductKind],
+        currency: str,
+        limit: int,
+    ) -> list[Product]:
+        """Products of ``category`` not archived, of ``kinds``, priced in ``currency``: the
+        first ``limit`` in SKU order."""
+        ...
 
 
 class LocationRepository(Protocol):

@@ -2,8 +2,10 @@
 (or a pickup collected) and while the return window is open, the lines with units a new
 return may still take (``returnable_units``: shipped, not back, not waited for by an open
 return; never digital or final sale), the shop's reason codes and the resolutions the
-customer may choose. The request itself goes through ``customer_returns.customer_return``,
-which checks all of it again under the order's lock.
+customer may choose; and for an exchange, what each line may be exchanged for
+(``oms.domain.exchange_choices``: the products of the returned product's category, with a
+stock hint). The request itself goes through ``customer_returns.customer_return``, which
+checks all of it again under the order's lock.
 """
 
 from __future__ import annotations
@@ -11,8 +13,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from oms.domain.catalogue import Product
+from oms.domain.exchange_choices import (
+    CHOICES_PER_LINE,
+    EXCHANGE_KINDS,
+    ExchangeChoice,
+    exchange_choices,
+)
 from oms.domain.orders import Order
-from oms.domain.returns import last_delivery, returnable_units, window_start
+from oms.domain.returns import ReturnPolicy, last_delivery, returnable_units, window_start
+from oms.services.inventory import available_units
 from oms.services.ports import UnitOfWork
 from oms.services.returns import waiting_units_of
 
@@ -26,6 +36,7 @@ class ReturnableLine:
     line_no: int
     name: str
     units: int
+    exchanges: tuple[ExchangeChoice, ...] = ()  # what it may be exchanged for
 
 
 @dataclass(frozen=True)
@@ -34,8 +45,12 @@ class ReturnOffer:
 
     lines: tuple[ReturnableLine, ...]
     reasons: tuple[str, ...]
-    resolutions: tuple[str, ...]  # "refund", and "store_credit" for an order with a customer
+    resolutions: tuple[str, ...]  # "refund"; "store_credit" with a customer; "exchange"
     closes_on: date
+
+    def line(self, line_no: int) -> ReturnableLine | None:
+        """The offered line numbered ``line_no``, if offered."""
+        return next((line for line in self.lines if line.line_no == line_no), None)
 
 
 def return_offer(uow: UnitOfWork, order: Order, *, now: datetime) -> ReturnOffer | None:
@@ -50,17 +65,56 @@ def return_offer(uow: UnitOfWork, order: Order, *, now: datetime) -> ReturnOffer
     if now >= closes:
         return None
     pending = waiting_units_of(uow.returns.for_order(order.tenant_id, order.id))
-    lines = tuple(
-        ReturnableLine(line.line_no, line.name, units)
+    units = {
+        line.line_no: left
         for line in order.lines
-        if (units := returnable_units(line, pending=pending.get(line.line_no, 0), policy=policy))
-    )
-    if not lines:
+        if (left := returnable_units(line, pending=pending.get(line.line_no, 0), policy=policy))
+    }
+    if not units:
         return None
-    resolutions = ("refund", "store_credit") if order.customer_id else ("refund",)
+    choices = _exchange_choices(uow, order, units, policy)
+    lines = tuple(
+        ReturnableLine(line.line_no, line.name, units[line.line_no], choices.get(line.sku, ()))
+        for line in order.lines
+        if line.line_no in units
+    )
+    resolutions: tuple[str, ...] = ("refund", "store_credit") if order.customer_id else ("refund",)
+    if any(line.exchanges for line in lines):
+        resolutions += ("exchange",)
     return ReturnOffer(
         lines=lines,
         reasons=tuple(policy.reasons),
         resolutions=resolutions,
         closes_on=(closes - timedelta(microseconds=1)).date(),
     )
+
+
+def _exchange_choices(
+    uow: UnitOfWork, order: Order, units: dict[int, int], policy: ReturnPolicy
+) -> dict[str, tuple[ExchangeChoice, ...]]:
+    """What each returnable line's SKU may be exchanged for: one read of the lines'
+    products, one of each category's, one of their stock."""
+    skus = {line.sku for line in order.lines if line.line_no in units}
+    returned = uow.products.by_skus(order.tenant_id, skus)
+    candidates: dict[str, Product] = dict(returned)
+    for category in sorted({p.category for p in returned.values() if p.category}):
+        found = uow.products.on_sale_in_category(
+            order.tenant_id,
+            category,
+            kinds=EXCHANGE_KINDS,
+            currency=order.currency,
+            limit=CHOICES_PER_LINE,
+        )
+        candidates.update((p.sku, p) for p in found)
+    offered = [p for p in candidates.values() if p.kind in EXCHANGE_KINDS and not p.archived]
+    available = available_units(uow, order.tenant_id, offered)
+    return {
+        sku: exchange_choices(
+            returned.get(sku),
+            candidates.values(),
+            currency=order.currency,
+            available=available,
+            shortage=policy.exchange_out_of_stock,
+        )
+        for sku in skus
+    }

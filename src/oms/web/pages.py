@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse
 
 from oms.domain.customer_status import PARCEL_WORDS, WORDS
+from oms.domain.money import round_money
 from oms.services.events import Branding
 from oms.web.rate_limit import RateLimiter
 
@@ -123,6 +125,11 @@ def _iso(moment: date | datetime | None) -> str:
     return "" if moment is None else moment.isoformat()
 
 
+def _money(amount: Decimal, currency: str) -> str:
+    """An amount in its currency's minor unit, with the currency: ``25.00 EUR``."""
+    return f"{round_money(amount, currency)} {currency}"
+
+
 def template_environment() -> Environment:
     """The Jinja2 environment of every page in ``oms.web`` (the portal's under
     ``templates/portal/``): autoescaped, with the date filters and the customer words."""
@@ -132,7 +139,7 @@ def template_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    templates.filters.update(when=_when, day=_day, iso=_iso)
+    templates.filters.update(when=_when, day=_day, iso=_iso, money=_money)
     templates.globals.update(words=WORDS, parcel_words=PARCEL_WORDS)
     return templates
 

@@ -8,6 +8,13 @@ the return itself needs the email the order was placed with, typed in the form, 
 through ``customer_returns.customer_return`` like the JSON call. Counted against the public
 pages' rate limit.
 
+An exchange: each returned line names its replacement (``exchange-<line_no>``, one of the
+products the page offers for it, ``oms.domain.exchange_choices``), as many units as go
+back; the replacements are the request's ``exchange_lines`` (the same product chosen for two
+lines asked for once, their units added), placed, reserved and routed by the same use case
+as staff's exchanges. A replacement out of stock is refused next to its line (409) or
+backordered, by the shop's policy.
+
 Cross-site posts are refused (403) by a same-origin check: a browser's ``Sec-Fetch-Site``
 must be ``same-origin`` (or ``none``: typed by the person), and an ``Origin`` header must
 name this host. (The pages' ``Referrer-Policy: no-referrer`` makes browsers send ``Origin:
@@ -29,13 +36,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from oms.api.deps import UowDep
+from oms.api.deps import GatewaysDep, UowDep
 from oms.domain.errors import Conflict, Gone, InvalidRequest, NotFound
 from oms.domain.returns import Resolution, WantedLine
 from oms.services import order_status
-from oms.services.customer_returns import customer_return
+from oms.services.customer_returns import customer_return, replacement_of
+from oms.services.exchanges import ExchangeLine, ExchangeRefused
 from oms.services.order_status import OrderStatusPage, StatusGrants
+from oms.services.payments import GatewayProvider
 from oms.services.ports import UnitOfWorkFactory
+from oms.services.return_offer import ReturnOffer
 from oms.services.returns import NewReturn
 from oms.web.pages import PublicPages
 from oms.web.routes import RATE_LIMITED, GrantsDep, PagesDep
@@ -47,16 +57,32 @@ router = APIRouter(tags=["public"])
 LOOKUP_FIELDS = ("token", "number", "email", "postal_code")
 NOTE_LIMIT = 2000
 _LINE = re.compile(r"#/lines/(\d+)(?:/(quantity|reason|line_no))?")
+_EXCHANGE_LINE = re.compile(r"#/exchange_lines/(\d+)(?:/\w+)?")
 
 
 @dataclass
 class ReturnForm:
     """What the customer filled in, and the problems to show next to each field (keys:
-    ``return_email``, ``resolution``, ``note``, ``lines``, ``qty-<line_no>``, ``reason-<line_no>``;
-    ``form`` for the form as a whole)."""
+    ``return_email``, ``resolution``, ``note``, ``lines``, ``qty-<line_no>``, ``reason-<line_no>``,
+    ``exchange-<line_no>``; ``form`` for the form as a whole). ``chosen``: each returned
+    line's replacement SKU, for an exchange."""
 
     values: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    chosen: dict[int, str] = field(default_factory=dict)
+
+    def exchange_lines(self, wanted: list[WantedLine]) -> tuple[ExchangeLine, ...]:
+        """The replacements asked for: each chosen product once, with the units of every
+        returned line that chose it, in the order of the lines."""
+        units: dict[str, int] = {}
+        for item in wanted:
+            if (sku := self.chosen.get(item.line_no)) is not None:
+                units[sku] = units.get(sku, 0) + item.quantity
+        return tuple(ExchangeLine(sku, quantity) for sku, quantity in units.items())
+
+    def lines_choosing(self, sku: str) -> list[int]:
+        """The returned lines whose replacement is ``sku``."""
+        return [line_no for line_no, chosen in self.chosen.items() if chosen == sku]
 
 
 def same_origin(headers: Mapping[str, str]) -> bool:
@@ -125,16 +151,70 @@ def _read(page: OrderStatusPage, raw: Mapping[str, str]) -> tuple[ReturnForm, li
         form.errors["return_email"] = "Enter the email address you ordered with"
     if form.values.get("resolution", "refund") not in offer.resolutions:
         form.errors["resolution"] = "Choose how you would like to be paid back"
+    else:
+        _read_exchanges(offer, form, wanted)
     if len(form.values.get("note", "")) > NOTE_LIMIT:
         form.errors["note"] = f"At most {NOTE_LIMIT} characters"
     return form, wanted
 
 
+def _read_exchanges(offer: ReturnOffer, form: ReturnForm, wanted: list[WantedLine]) -> None:
+    """Each returned line's replacement, for an exchange: one of the products offered for
+    it; a replacement chosen without an exchange (or without units) is a problem to show,
+    not something to drop."""
+    exchanging = form.values.get("resolution") == "exchange"
+    returned = {item.line_no for item in wanted}
+    for line in offer.lines:
+        key = f"exchange-{line.line_no}"
+        sku = form.values.get(key, "")
+        if line.line_no not in returned:
+            unread = {f"qty-{line.line_no}", f"reason-{line.line_no}"} & form.errors.keys()
+            if sku and exchanging and not unread:
+                form.errors[f"qty-{line.line_no}"] = "Choose how many to send back in exchange"
+            continue
+        if not exchanging:
+            if sku:
+                form.errors["resolution"] = (
+                    "You chose something instead: choose an exchange, or set it back to none"
+                )
+            continue
+        if not line.exchanges:
+            form.errors[key] = "This item cannot be exchanged: ask for a refund of it instead"
+        elif not sku:
+            form.errors[key] = "Choose what you would like instead"
+        elif sku not in {choice.sku for choice in line.exchanges}:
+            form.errors[key] = "Choose one of the items offered"
+        else:
+            form.chosen[line.line_no] = sku
+
+
+def _out_of_stock(form: ReturnForm, page: OrderStatusPage, refused: ExchangeRefused) -> None:
+    """The replacements the stock could not hold, said next to the lines that chose them."""
+    offer = page.returns
+    for shortage in refused.shortages:
+        for line_no in form.lines_choosing(shortage.sku):
+            line = offer.line(line_no) if offer else None
+            names = {c.sku: c.name for c in line.exchanges} if line else {}
+            name = names.get(shortage.sku, shortage.sku)
+            form.errors[f"exchange-{line_no}"] = (
+                f"{name} is out of stock now: choose another item, or a refund"
+            )
+    if not any(key.startswith("exchange-") for key in form.errors):
+        form.errors["form"] = "What you chose instead is out of stock now"
+
+
 def _place(form: ReturnForm, wanted: list[WantedLine], refused: InvalidRequest) -> None:
     """The service's refusal put next to the fields it names."""
+    asked = form.exchange_lines(wanted)
     for error in refused.errors:
         match = _LINE.fullmatch(error.pointer)
-        if match and int(match.group(1)) < len(wanted):
+        exchange = _EXCHANGE_LINE.fullmatch(error.pointer)
+        if exchange and int(exchange.group(1)) < len(asked):
+            for line_no in form.lines_choosing(asked[int(exchange.group(1))].sku):
+                form.errors[f"exchange-{line_no}"] = (
+                    "This item cannot be sent any more: choose another one"
+                )
+        elif match and int(match.group(1)) < len(wanted):
             line_no = wanted[int(match.group(1))].line_no
             kind = "reason" if match.group(2) == "reason" else "qty"
             form.errors[f"{kind}-{line_no}"] = error.detail
@@ -150,6 +230,7 @@ def _answer(
     uow: UnitOfWorkFactory,
     grants: StatusGrants,
     pages: PublicPages,
+    gateways: GatewayProvider,
     slug: str,
     raw: dict[str, str],
 ) -> Response:
@@ -195,7 +276,9 @@ def _answer(
                 lines=tuple(wanted),
                 resolution=Resolution(form.values.get("resolution", "refund")),
                 note=note,
+                exchange_lines=form.exchange_lines(wanted),
             ),
+            gateways=gateways,
         )
     except NotFound:
         form.errors["return_email"] = "This is not the email address the order was placed with"
@@ -203,6 +286,9 @@ def _answer(
     except InvalidRequest as refused:
         _place(form, wanted, refused)
         return again(422)
+    except ExchangeRefused as refused:  # a replacement out of stock, the policy refuses
+        _out_of_stock(form, page, refused)
+        return again(409)
     except Conflict as refused:  # the window closed, store credit without a customer
         form.errors["form"] = refused.detail
         return again(409)
@@ -215,6 +301,7 @@ def _answer(
         slug=page.shop.slug,
         page=page,
         made=made,
+        replacement=replacement_of(uow_factory=uow, request=made),
         names=names,
         back=f"/status/{page.shop.slug}?{urlencode(opened)}",
     )
@@ -222,11 +309,16 @@ def _answer(
 
 @router.post("/status/{slug}/returns/form", include_in_schema=False, dependencies=RATE_LIMITED)
 async def return_form(
-    slug: str, request: Request, uow: UowDep, pages: PagesDep, grants: GrantsDep
+    slug: str,
+    request: Request,
+    uow: UowDep,
+    pages: PagesDep,
+    grants: GrantsDep,
+    gateways: GatewaysDep,
 ) -> Response:
     """The status page's return form, posted (see the module docstring)."""
     if not same_origin(request.headers):
         return await run_in_threadpool(pages.render, "cross_site.html", status=403)
     posted = await request.form(max_files=0, max_fields=300)
     raw: dict[str, Any] = {k: v for k, v in posted.items() if isinstance(v, str)}
-    return await run_in_threadpool(_answer, uow, grants, pages, slug, raw)
+    return await run_in_threadpool(_answer, uow, grants, pages, gateways, slug, raw)

@@ -235,6 +235,8 @@ products = Table(
     PrimaryKeyConstraint("tenant_id", "id"),
     UniqueConstraint("tenant_id", "sku"),
     Index("ix_products_barcode", "tenant_id", "barcode"),
+    # The status page's exchange choices: a category's products (migration 0035).
+    Index("ix_products_category", "tenant_id", "category", "sku"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
 )
 

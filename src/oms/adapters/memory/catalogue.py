@@ -8,7 +8,7 @@ from dataclasses import replace
 from uuid import UUID
 
 from oms.adapters.memory.tables import MemorySession
-from oms.domain.catalogue import Product
+from oms.domain.catalogue import Product, ProductKind
 
 __all__ = ["MemoryProductRepository"]
 
@@ -80,6 +80,28 @@ class MemoryProductRepository:
             if tenant == tenant_id
             and (after_sku is None or p.sku > after_sku)
             and (archived is None or (p.archived_at is not None) == archived)
+        ]
+        found.sort(key=lambda p: p.sku)
+        return [copy.deepcopy(p) for p in found[:limit]]
+
+    def on_sale_in_category(
+        self,
+        tenant_id: UUID,
+        category: str,
+        *,
+        kinds: Iterable[ProductKind],
+        currency: str,
+        limit: int,
+    ) -> list[Product]:
+        wanted = set(kinds)
+        found = [
+            p
+            for (tenant, _), p in self._session.tables.products.items()
+            if tenant == tenant_id
+            and p.category == category
+            and p.archived_at is None
+            and p.kind in wanted
+            and p.currency == currency
         ]
         found.sort(key=lambda p: p.sku)
         return [copy.deepcopy(p) for p in found[:limit]]

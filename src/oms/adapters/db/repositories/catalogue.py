@@ -250,6 +250,30 @@ class SqlProductRepository:
         rows = self._conn.execute(query.order_by(products.c.sku).limit(limit))
         return [_product(row) for row in rows]
 
+    def on_sale_in_category(
+        self,
+        tenant_id: UUID,
+        category: str,
+        *,
+        kinds: Iterable[ProductKind],
+        currency: str,
+        limit: int,
+    ) -> list[Product]:
+        # ix_products_category (tenant_id, category, sku) finds them in SKU order.
+        query = (
+            select(products)
+            .where(
+                products.c.tenant_id == tenant_id,
+                products.c.category == category,
+                products.c.archived_at.is_(None),
+                products.c.kind.in_([kind.value for kind in kinds]),
+                products.c.currency == currency,
+            )
+            .order_by(products.c.sku)
+            .limit(limit)
+        )
+        return [_product(row) for row in self._conn.execute(query)]
+
 
 def _location(row: Row[Any]) -> Location:
     return Location(

@@ -72,9 +72,7 @@ def _unpaid_order(client: TestClient, shop: ApiTenant, **fields: Any) -> dict[st
     placed = client.post(
         "/v1/orders",
         headers=shop.headers,
-        json=order_body(
-            ("Z", 1), customer={"email": EMAIL}, shipping_address=ADDRESS, **fields
-        ),
+        json=order_body(("Z", 1), customer={"email": EMAIL}, shipping_address=ADDRESS, **fields),
     )
     assert placed.status_code == 201, placed.text
     order: dict[str, Any] = placed.json()
@@ -179,7 +177,8 @@ def test_an_order_waiting_for_payment_is_paid_with_credit_once_per_key(
         ("authorization", "30.00", "succeeded"),
         ("capture", "30.00", "succeeded"),
     ]
-    assert _open_holds(body) == [] and body["released_at"] is not None
+    assert _open_holds(body) == []
+    assert body["released_at"] is not None
     routed = client.get(f"/v1/orders/{order['id']}/fulfillment-orders", headers=shop.headers)
     assert [fo["location"] for fo in routed.json()["items"]] == ["NEAR"]
     again = _authorize(client, shop, order["id"], CREDIT, "credit-1")
@@ -226,7 +225,8 @@ def test_credit_pays_what_it_covers_and_a_card_the_rest(
         if p["gateway"] == "test" and p["kind"] == "authorization"
     ]
     assert authorized == ["18.00"]  # the rest
-    assert _open_holds(card.json()) == [] and card.json()["released_at"] is not None
+    assert _open_holds(card.json()) == []
+    assert card.json()["released_at"] is not None
     assert credit_balance(uow, shop.id, customer_id) == Decimal("0.00")
     _books_balance(uow, shop.id)
 
@@ -264,7 +264,8 @@ def test_spending_more_than_is_open_or_than_the_balance_is_refused_and_writes_no
     assert beyond_balance["balance"] == "5.00"
 
     after = client.get(f"/v1/orders/{path}", headers=shop.headers).json()
-    assert after["payments"] == [] and after["payment_status"] == "pending"
+    assert after["payments"] == []
+    assert after["payment_status"] == "pending"
     assert credit_balance(uow, shop.id, customer_id) == Decimal("5.00")
     timeline = client.get(f"/v1/orders/{path}/events", headers=shop.headers).json()["items"]
     assert not [e for e in timeline if e["type"].startswith("payment.")]

@@ -26,14 +26,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import overload
 
+from oms.domain.errors import Conflict, FieldError, IllegalTransition, InvalidRequest
+from oms.domain.lifecycle import OrderAction, ensure_allowed
 from oms.domain.orders import Actor, Order
-from oms.domain.payments import PaymentOutcome
+from oms.domain.payments import PaymentOutcome, amount_due, kept
 from oms.domain.store_credit import STORE_CREDIT
 from oms.services.payment_gateway import GatewayResult, PaymentGateway
 from oms.services.ports import UnitOfWork
 from oms.services.store_credit import StoreCreditRepository, credit_entry
 
-__all__ = ["StoreCreditGateway", "order_gateways", "with_store_credit"]
+__all__ = ["StoreCreditGateway", "credit_to_spend", "order_gateways", "with_store_credit"]
 
 GatewayProvider = Callable[[str], PaymentGateway]  # as oms.services.payments names it
 
@@ -119,6 +121,49 @@ def with_store_credit(
         return gateways(name)
 
     return provide
+
+
+def credit_to_spend(
+    order: Order,
+    *,
+    ledger: StoreCreditRepository,
+    asked: Decimal | None,
+    at: datetime,
+    pointer: str = "#",
+    optional: bool = False,
+) -> Decimal | None:
+    """How much of its customer's store credit ``order`` spends: ``asked``, at most what is
+    still open (owed and not held by an authorization), or by default what is open up to the
+    balance. Nothing to spend is a 409 saying why, or None when ``optional`` (at intake, where
+    a zero balance spends nothing). ``pointer``: where the payment is in the request body."""
+    ensure_allowed(OrderAction.AUTHORIZE, order.status)
+    if order.customer_id is None:
+        raise InvalidRequest(
+            "Store credit is a customer's: the order names no customer",
+            [FieldError(f"{pointer}/gateway", "store credit needs the customer's email")],
+        )
+    held = order.payment_summary(at).authorized
+    owed = amount_due(kept(order.payments), total=order.payable_total)
+    open_ = owed - held
+    if asked is not None:
+        if asked > open_:
+            raise InvalidRequest(
+                "More store credit than the order owes",
+                [FieldError(f"{pointer}/amount", f"at most what it owes ({max(open_, 0)})")],
+            )
+        return asked
+    balance = ledger.balances(order.tenant_id, order.customer_id).get(order.currency, Decimal(0))
+    amount = min(balance, open_)
+    if amount > 0:
+        return amount
+    if optional:
+        return None
+    if open_ <= 0:
+        raise IllegalTransition(
+            f"The order owes nothing more to pay: {owed} is owed and {held} already authorized",
+            amount_due=str(owed),
+        )
+    raise Conflict(f"The customer has no store credit in {order.currency}", balance="0")
 
 
 @overload

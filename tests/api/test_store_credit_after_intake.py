@@ -25,10 +25,12 @@ from oms.adapters.payments.registry import gateway_named
 from oms.api.app import create_app
 from oms.domain.errors import Conflict
 from oms.domain.payments import PaymentKind
+from oms.domain.users import Role
 from oms.services import intake
 from oms.services.checks import find_invariant_violations
 from oms.services.payments import PaymentRequest, pay
 from oms.services.store_credit import find_store_credit_drift
+from tests.api.portal_support import new_user, sign_in
 from tests.api.store_credit_support import EMAIL, credit_balance, customer_with_credit
 from tests.api.support import (
     ApiTenant,
@@ -204,6 +206,11 @@ def test_an_order_waiting_for_payment_is_paid_with_credit_once_per_key(
         ).all()
     assert {"payment.authorized", "payment.captured", "order.released"} <= set(topics)
     _books_balance(uow, shop.id)
+    sign_in(client, new_user(uow, Role.MERCHANT_ADMIN, shop.id))
+    page = client.get(f"/app/orders/{shop.id}/{order['id']}").text
+    client.cookies.clear()
+    assert "<dt>Payment</dt><dd>paid</dd>" in page
+    assert "capture 30.00 EUR via store_credit: succeeded" in page
 
 
 def test_credit_pays_what_it_covers_and_a_card_the_rest(

@@ -162,6 +162,45 @@ def test_several_orders_spending_one_balance_at_once_never_overdraw_it(
     _books_balance(uow, shop.id)
 
 
+def test_one_key_sent_twice_at_once_spends_once(
+    shop: ApiTenant, uow: SqlUnitOfWorkFactory, returns_engine: Engine
+) -> None:
+    customer_id = customer_with_credit(uow, shop.id, "50.00")
+    order = intake.place_order(
+        uow_factory=uow,
+        gateways=gateway_named,
+        tenant_id=shop.id,
+        command=replace(order_of(("Z", 1), email=EMAIL, payment=None), shipping_address=COLOGNE),
+        actor=TESTER,
+    ).order
+    concurrent = returns_engine.dialect.name == "postgresql"
+    barrier = Barrier(2 if concurrent else 1)
+
+    def spend(_: int) -> list[UUID]:
+        barrier.wait()
+        paid = pay(
+            uow_factory=uow,
+            gateways=gateway_named,
+            tenant_id=shop.id,
+            order_id=order.id,
+            request=PaymentRequest(
+                PaymentKind.AUTHORIZATION, gateway="store_credit", idempotency_key="twice"
+            ),
+            actor=TESTER,
+        )
+        return [p.id for p in paid.payments]
+
+    if concurrent:
+        with ThreadPoolExecutor(2) as pool:
+            first, second = pool.map(spend, range(2))
+    else:
+        first, second = spend(0), spend(1)
+    assert first == second
+    assert len(first) == 2  # one authorization, one capture
+    assert credit_balance(uow, shop.id, customer_id) == Decimal("20.00")
+    _books_balance(uow, shop.id)
+
+
 def test_an_order_waiting_for_payment_is_paid_with_credit_once_per_key(
     client: TestClient, shop: ApiTenant, uow: SqlUnitOfWorkFactory, returns_engine: Engine
 ) -> None:

@@ -183,8 +183,9 @@ def test_an_order_paid_or_without_a_customer_spends_nothing() -> None:
     factory, tenant_id, customer_id = _world("100.00")
     paid = _order(factory, tenant_id, customer_id)
     _spend(factory, tenant_id, paid)
-    with pytest.raises(IllegalTransition, match="owes nothing more to pay"):
-        _spend(factory, tenant_id, paid)
+    for asked in (None, "1.00"):
+        with pytest.raises(IllegalTransition, match="owes nothing more to pay"):
+            _spend(factory, tenant_id, paid, asked)
     anonymous = _order(factory, tenant_id, None)
     with pytest.raises(InvalidRequest) as refused:
         _spend(factory, tenant_id, anonymous)

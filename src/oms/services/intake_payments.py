@@ -6,11 +6,12 @@ credit paid it all):
 
 * a gateway payment is authorized (``token``) and, when the channel says it already took
   it (``captured``), captured as reported;
-* a ``store_credit`` payment spends the customer's balance (``oms.services.
-  store_credit_payments``): authorized and captured at once, ``amount`` defaulting to what
-  the order owes up to the balance. The order must have a customer (an email) and the
-  amount may not exceed what it owes (422 at the entry); a balance that does not cover it
-  is a declined payment like a declined card: the order waits on ``payment_pending``.
+* a ``store_credit`` payment spends the customer's balance by the rule a later payment
+  with credit follows too (``oms.services.payments.pay_with_store_credit``): authorized
+  and captured at once, ``amount`` defaulting to what the order owes up to the balance.
+  The order must have a customer (an email) and the amount may not exceed what it owes
+  (422 at the entry); a balance that does not cover it is a declined payment like a
+  declined card: the order is placed and waits on ``payment_pending``.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ name ``store_credit`` answers with it and every other name with the real gateway
 ``void``       ``FAILED``: a store-credit authorization is captured at once, so nothing is
                ever held to release.
 
+How much an order spends is one rule, ``credit_to_spend``, at intake and afterwards
+(``oms.services.payments.pay_with_store_credit`` records it): what was asked, at most what
+the order still has open, or by default what is open up to the balance.
+
 The use cases that may refund an order (intake, cancel, edit, pay, return refunds) wrap
 their provider; one that does not, and so finds no ``store_credit`` gateway, refuses with
 the registry's 422 and writes nothing.
@@ -145,6 +149,11 @@ def credit_to_spend(
     held = order.payment_summary(at).authorized
     owed = amount_due(kept(order.payments), total=order.payable_total)
     open_ = owed - held
+    if open_ <= 0 and not optional:
+        raise IllegalTransition(
+            f"The order owes nothing more to pay: {owed} owed, {held} of it already authorized",
+            amount_due=str(owed),
+        )
     if asked is not None:
         if asked > open_:
             raise InvalidRequest(
@@ -158,11 +167,6 @@ def credit_to_spend(
         return amount
     if optional:
         return None
-    if open_ <= 0:
-        raise IllegalTransition(
-            f"The order owes nothing more to pay: {owed} is owed and {held} already authorized",
-            amount_due=str(owed),
-        )
     raise Conflict(f"The customer has no store credit in {order.currency}", balance="0")
 
 

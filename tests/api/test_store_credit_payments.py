@@ -32,7 +32,8 @@ from oms.services.customer_email import compose_email
 from oms.services.events import Event
 from oms.services.orders import cancel_order
 from oms.services.payments import PaymentRequest, pay
-from oms.services.store_credit import credit_entry, find_store_credit_drift
+from oms.services.store_credit import find_store_credit_drift
+from tests.api.store_credit_support import EMAIL, credit_balance, customer_with_credit
 from tests.api.support import (
     ApiTenant,
     TestClient,
@@ -53,7 +54,6 @@ from tests.mail_support import MemoryStatusLinks
 
 __all__ = ["returns_engine"]
 
-EMAIL = "erika@example.com"
 ADDRESS = {"line1": "Domkloster 4", "postal_code": "50667", "city": "Koeln", "country": "DE"}
 
 
@@ -74,37 +74,6 @@ def shop(uow: SqlUnitOfWorkFactory) -> ApiTenant:
     tenant = new_tenant(uow, "store credit checkout")
     open_shop(uow, tenant.id)
     return tenant
-
-
-def _customer_with_credit(uow: SqlUnitOfWorkFactory, tenant_id: UUID, amount: str) -> UUID:
-    """The customer EMAIL (known from an order of theirs) with ``amount`` EUR of credit."""
-    placed = intake.place_order(
-        uow_factory=uow,
-        gateways=gateway_named,
-        tenant_id=tenant_id,
-        command=replace(order_of(("X", 1), email=EMAIL), shipping_address=COLOGNE),
-        actor=TESTER,
-    ).order
-    assert placed.customer_id is not None
-    with uow() as tx:
-        tx.store_credit.credit(
-            credit_entry(
-                tenant_id=tenant_id,
-                customer_id=placed.customer_id,
-                currency="EUR",
-                amount=Decimal(amount),
-                actor=TESTER,
-                at=placed.created_at,
-                note="goodwill",
-            )
-        )
-        tx.commit()
-    return placed.customer_id
-
-
-def _balance(uow: SqlUnitOfWorkFactory, tenant_id: UUID, customer_id: UUID) -> Decimal:
-    with uow(readonly=True) as tx:
-        return tx.store_credit.balances(tenant_id, customer_id).get("EUR", Decimal(0))
 
 
 def _credit_order(uow: SqlUnitOfWorkFactory, tenant_id: UUID, amount: str) -> intake.PlaceOrder:
@@ -132,7 +101,7 @@ def _post_order(client: TestClient, shop: ApiTenant, payments: list[dict[str, An
 def test_two_orders_at_once_never_spend_more_than_the_balance(
     shop: ApiTenant, uow: SqlUnitOfWorkFactory, returns_engine: Engine
 ) -> None:
-    customer_id = _customer_with_credit(uow, shop.id, "30.00")
+    customer_id = customer_with_credit(uow, shop.id, "30.00")
     concurrent = returns_engine.dialect.name == "postgresql"  # SQLite writes one at a time
     barrier = Barrier(2 if concurrent else 1)
 
@@ -163,14 +132,14 @@ def test_two_orders_at_once_never_spend_more_than_the_balance(
         if p.gateway == "store_credit" and p.outcome is PaymentOutcome.DECLINED
     ]
     assert len(declined) == 1
-    assert _balance(uow, shop.id, customer_id) == Decimal("10.00")
+    assert credit_balance(uow, shop.id, customer_id) == Decimal("10.00")
     assert find_store_credit_drift(uow_factory=uow) == []
 
 
 def test_an_order_pays_with_credit_and_the_balance_shows_the_debit(
     client: TestClient, shop: ApiTenant, uow: SqlUnitOfWorkFactory
 ) -> None:
-    customer_id = _customer_with_credit(uow, shop.id, "12.50")
+    customer_id = customer_with_credit(uow, shop.id, "12.50")
     placed = _post_order(
         client,
         shop,
@@ -193,7 +162,7 @@ def test_an_order_pays_with_credit_and_the_balance_shows_the_debit(
 def test_credit_beyond_the_balance_is_declined_and_the_order_waits_for_payment(
     client: TestClient, shop: ApiTenant, uow: SqlUnitOfWorkFactory
 ) -> None:
-    customer_id = _customer_with_credit(uow, shop.id, "5.00")
+    customer_id = customer_with_credit(uow, shop.id, "5.00")
     placed = _post_order(client, shop, [{"gateway": "store_credit", "amount": "20.00"}])
     assert placed.status_code == 201, placed.text
     order = placed.json()
@@ -201,7 +170,7 @@ def test_credit_beyond_the_balance_is_declined_and_the_order_waits_for_payment(
         ("store_credit", "declined")
     ]
     assert order["payment_status"] == "pending"
-    assert _balance(uow, shop.id, customer_id) == Decimal("5.00")
+    assert credit_balance(uow, shop.id, customer_id) == Decimal("5.00")
 
 
 def test_store_credit_needs_a_customer_and_at_most_the_total(
@@ -235,14 +204,14 @@ def test_store_credit_needs_a_customer_and_at_most_the_total(
 def test_a_cancelled_order_gives_the_credit_back(
     client: TestClient, shop: ApiTenant, uow: SqlUnitOfWorkFactory
 ) -> None:
-    customer_id = _customer_with_credit(uow, shop.id, "20.00")
+    customer_id = customer_with_credit(uow, shop.id, "20.00")
     order = _post_order(
         client, shop, [{"gateway": "store_credit", "amount": "20.00"}, {"gateway": "manual"}]
     ).json()
-    assert _balance(uow, shop.id, customer_id) == Decimal("0.00")
+    assert credit_balance(uow, shop.id, customer_id) == Decimal("0.00")
     cancelled = client.post(f"/v1/orders/{order['id']}/cancel", headers=shop.headers, json={})
     assert cancelled.status_code == 200, cancelled.text
-    assert _balance(uow, shop.id, customer_id) == Decimal("20.00")
+    assert credit_balance(uow, shop.id, customer_id) == Decimal("20.00")
     refunds = [p for p in cancelled.json()["payments"] if p["kind"] == "refund"]
     assert [(p["gateway"], p["amount"]) for p in refunds] == [("store_credit", "20.00")]
     events = client.get(f"/v1/orders/{order['id']}/events", headers=shop.headers).json()
@@ -293,7 +262,7 @@ def _refund_emails(uow: SqlUnitOfWorkFactory, tenant_id: UUID) -> list[str]:
 def test_a_partial_refund_gives_the_credit_share_back_as_credit(
     client: TestClient, shop: ApiTenant, uow: SqlUnitOfWorkFactory
 ) -> None:
-    customer_id = _customer_with_credit(uow, shop.id, "10.00")
+    customer_id = customer_with_credit(uow, shop.id, "10.00")
     order = _post_order(
         client,
         shop,
@@ -309,14 +278,14 @@ def test_a_partial_refund_gives_the_credit_share_back_as_credit(
         (p["gateway"], p["amount"]) for p in refunded.json()["payments"] if p["kind"] == "refund"
     )
     assert refunds == [("manual", "10.00"), ("store_credit", "5.00")]  # a third was credit
-    assert _balance(uow, shop.id, customer_id) == Decimal("5.00")
+    assert credit_balance(uow, shop.id, customer_id) == Decimal("5.00")
     whole = client.post(
         f"/v1/orders/{order['id']}/payments/refund",
         headers={**shop.headers, "Idempotency-Key": "rest"},
         json={},
     )
     assert whole.json()["payment_status"] == "refunded"
-    assert _balance(uow, shop.id, customer_id) == Decimal("10.00")
+    assert credit_balance(uow, shop.id, customer_id) == Decimal("10.00")
     assert find_store_credit_drift(uow_factory=uow) == []
 
 
@@ -343,7 +312,7 @@ def test_the_balance_never_goes_negative_and_matches_its_ledger(
     and partial refunds keeps the balance at or above zero and equal to its entries."""
     tenant = new_tenant(uow, "credit property")
     open_shop(uow, tenant.id)
-    customer_id = _customer_with_credit(uow, tenant.id, "40.00")
+    customer_id = customer_with_credit(uow, tenant.id, "40.00")
     orders: list[UUID] = []
     for n, (step, cents) in enumerate(steps):
         amount = Decimal(cents) / 100
@@ -376,7 +345,7 @@ def test_the_balance_never_goes_negative_and_matches_its_ledger(
                     request=PaymentRequest(PaymentKind.REFUND, amount),
                     actor=TESTER,
                 )
-        balance = _balance(uow, tenant.id, customer_id)
+        balance = credit_balance(uow, tenant.id, customer_id)
         assert balance >= 0
     assert not [d for d in find_store_credit_drift(uow_factory=uow) if d[0] == tenant.id]
 
@@ -386,7 +355,7 @@ def test_a_cancel_without_the_gateways_still_gives_the_credit_back(
 ) -> None:
     """The portal cancels without the payment gateways: the card's share waits for a
     person (refund_due), the credit comes back at once."""
-    customer_id = _customer_with_credit(uow, shop.id, "10.00")
+    customer_id = customer_with_credit(uow, shop.id, "10.00")
     placed = intake.place_order(
         uow_factory=uow,
         gateways=gateway_named,
@@ -395,7 +364,7 @@ def test_a_cancel_without_the_gateways_still_gives_the_credit_back(
         actor=TESTER,
     ).order
     cancelled = cancel_order(uow_factory=uow, tenant_id=shop.id, order_id=placed.id, actor=TESTER)
-    assert _balance(uow, shop.id, customer_id) == Decimal("10.00")
+    assert credit_balance(uow, shop.id, customer_id) == Decimal("10.00")
     assert cancelled.refund_due() == Decimal("20.00")  # the manual capture, owed back
     assert [h.reason.value for h in cancelled.open_holds] == ["refund_due"]
 
@@ -403,7 +372,7 @@ def test_a_cancel_without_the_gateways_still_gives_the_credit_back(
 def test_a_returns_refund_gives_the_credit_share_back_as_credit(
     client: TestClient, shop: ApiTenant, uow: SqlUnitOfWorkFactory
 ) -> None:
-    customer_id = _customer_with_credit(uow, shop.id, "10.00")
+    customer_id = customer_with_credit(uow, shop.id, "10.00")
     order = shipped_order(
         uow,
         shop.id,
@@ -437,5 +406,5 @@ def test_a_returns_refund_gives_the_credit_share_back_as_credit(
         (p["gateway"], p["amount"]) for p in after["payments"] if p["kind"] == "refund"
     )
     assert refunds == [("manual", "20.00"), ("store_credit", "10.00")]
-    assert _balance(uow, shop.id, customer_id) == Decimal("10.00")
+    assert credit_balance(uow, shop.id, customer_id) == Decimal("10.00")
     assert find_store_credit_drift(uow_factory=uow) == []

@@ -6,11 +6,12 @@ credit paid it all):
 
 * a gateway payment is authorized (``token``) and, when the channel says it already took
   it (``captured``), captured as reported;
-* a ``store_credit`` payment spends the customer's balance (``oms.services.
-  store_credit_payments``): authorized and captured at once, ``amount`` defaulting to what
-  the order owes up to the balance. The order must have a customer (an email) and the
-  amount may not exceed what it owes (422 at the entry); a balance that does not cover it
-  is a declined payment like a declined card: the order waits on ``payment_pending``.
+* a ``store_credit`` payment spends the customer's balance by the rule a later payment
+  with credit follows too (``oms.services.payments.pay_with_store_credit``): authorized
+  and captured at once, ``amount`` defaulting to what the order owes up to the balance.
+  The order must have a customer (an email) and the amount may not exceed what it owes
+  (422 at the entry); a balance that does not cover it is a declined payment like a
+  declined card: the order is placed and waits on ``payment_pending``.
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.orders import Actor, Order
-from oms.domain.payments import PaymentKind, PaymentOutcome, amount_due, kept
+from oms.domain.payments import PaymentKind, amount_due, kept
 from oms.domain.policies import TenantPolicies
 from oms.domain.store_credit import STORE_CREDIT
-from oms.services.payments import GatewayProvider, PaymentRequest, run_payment
+from oms.services.payments import (
+    GatewayProvider,
+    PaymentRequest,
+    pay_with_store_credit,
+    run_payment,
+)
 from oms.services.ports import UnitOfWork
 from oms.services.store_credit_payments import with_store_credit
 
@@ -57,7 +62,17 @@ def take_channel_payments(
     if credit:
         gateways = with_store_credit(gateways, uow.store_credit, order, actor=actor, at=at)
     for pointer, payment in credit:
-        _spend_credit(uow, order, pointer, payment, gateways, policies, actor, at)
+        pay_with_store_credit(
+            order,
+            ledger=uow.store_credit,
+            amount=payment.amount,
+            gateways=gateways,
+            policies=policies,
+            actor=actor,
+            at=at,
+            pointer=pointer,
+            optional=True,
+        )
     paid_by_credit = (
         bool(credit) and amount_due(kept(order.payments), total=order.payable_total) == 0
     )
@@ -65,54 +80,6 @@ def take_channel_payments(
         if payment.gateway != STORE_CREDIT and not (paid_by_credit and payment.amount is None):
             _take(order, payment, gateways, policies, actor, at)
     return gateways
-
-
-def _spend_credit(
-    uow: UnitOfWork,
-    order: Order,
-    pointer: str,
-    payment: ChannelPayment,
-    gateways: GatewayProvider,
-    policies: TenantPolicies,
-    actor: Actor,
-    at: datetime,
-) -> None:
-    if order.customer_id is None:
-        raise InvalidRequest(
-            "Store credit is a customer's: the order names no customer",
-            [FieldError(f"{pointer}/gateway", "store credit needs the customer's email")],
-        )
-    owed = amount_due(kept(order.payments), total=order.payable_total)
-    amount = payment.amount
-    if amount is None:
-        balance = uow.store_credit.balances(order.tenant_id, order.customer_id)
-        amount = min(balance.get(order.currency, Decimal(0)), owed)
-        if amount <= 0:
-            return
-    elif amount > owed:
-        raise InvalidRequest(
-            "More store credit than the order costs",
-            [FieldError(f"{pointer}/amount", f"at most what the order owes ({owed})")],
-        )
-    (spent,) = run_payment(
-        order,
-        PaymentRequest(kind=PaymentKind.AUTHORIZATION, amount=amount, gateway=STORE_CREDIT),
-        gateways=gateways,
-        policies=policies,
-        actor=actor,
-        at=at,
-    )
-    if spent.outcome is PaymentOutcome.SUCCEEDED:
-        run_payment(
-            order,
-            PaymentRequest(
-                kind=PaymentKind.CAPTURE, amount=amount, parent_id=spent.id, reported=True
-            ),
-            gateways=gateways,
-            policies=policies,
-            actor=actor,
-            at=at,
-        )
 
 
 def _take(

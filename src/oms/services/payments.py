@@ -18,7 +18,7 @@ from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
 
-from oms.domain.errors import FieldError, IllegalTransition, InvalidRequest, NotFound
+from oms.domain.errors import Conflict, FieldError, IllegalTransition, InvalidRequest, NotFound
 from oms.domain.holds import HoldReason
 from oms.domain.ids import new_id
 from oms.domain.lifecycle import OrderAction, ensure_allowed
@@ -40,14 +40,16 @@ from oms.domain.store_credit import STORE_CREDIT, split_refund
 from oms.services.common import retry_transient, utcnow
 from oms.services.payment_gateway import GatewayResult, PaymentGateway
 from oms.services.persistence import locked_order, save_order_changes, settle_order
-from oms.services.ports import UnitOfWorkFactory
-from oms.services.store_credit_payments import order_gateways
+from oms.services.ports import UnitOfWork, UnitOfWorkFactory
+from oms.services.store_credit import StoreCreditRepository
+from oms.services.store_credit_payments import credit_to_spend, order_gateways, with_store_credit
 
 __all__ = [
     "GatewayProvider",
     "PaymentRequest",
     "capture_shipped_value",
     "pay",
+    "pay_with_store_credit",
     "refund_overpayment",
     "run_payment",
 ]
@@ -319,6 +321,82 @@ def _give_back_store_credit(
     return moved
 
 
+def pay_with_store_credit(
+    order: Order,
+    *,
+    ledger: StoreCreditRepository,
+    amount: Decimal | None,
+    gateways: GatewayProvider,
+    policies: TenantPolicies,
+    actor: Actor,
+    at: datetime,
+    pointer: str = "#",
+    idempotency_key: str | None = None,
+    optional: bool = False,
+) -> PaymentRecord | None:
+    """Pay ``order`` with its customer's store credit, at intake and after: the amount
+    ``credit_to_spend`` decides, authorized and captured at once through ``gateways`` (which
+    answer ``store_credit``: ``with_store_credit``). Returns the authorization, ``DECLINED``
+    when the balance does not cover it; None when ``optional`` and nothing was spent. An
+    ``idempotency_key`` seen before answers that authorization, spending nothing again."""
+    done = [
+        p
+        for p in order.payments
+        if idempotency_key is not None
+        and p.kind is PaymentKind.AUTHORIZATION
+        and p.idempotency_key == idempotency_key
+    ]
+    if done:
+        return done[0]
+    spend = credit_to_spend(
+        order, ledger=ledger, asked=amount, at=at, pointer=pointer, optional=optional
+    )
+    if spend is None:
+        return None
+    authorization = PaymentRequest(
+        PaymentKind.AUTHORIZATION, spend, gateway=STORE_CREDIT, idempotency_key=idempotency_key
+    )
+    (spent,) = run_payment(
+        order, authorization, gateways=gateways, policies=policies, actor=actor, at=at
+    )
+    if spent.outcome is PaymentOutcome.SUCCEEDED:
+        capture = PaymentRequest(PaymentKind.CAPTURE, spend, parent_id=spent.id, reported=True)
+        run_payment(order, capture, gateways=gateways, policies=policies, actor=actor, at=at)
+    return spent
+
+
+def _spend_credit_now(
+    uow: UnitOfWork,
+    order: Order,
+    request: PaymentRequest,
+    gateways: GatewayProvider,
+    policies: TenantPolicies,
+    actor: Actor,
+    at: datetime,
+) -> None:
+    """``pay``'s store-credit authorization: the intake's rule, a spend the balance does not
+    cover (a race lost to another order included) refused with 409 and nothing written."""
+    spent = pay_with_store_credit(
+        order,
+        ledger=uow.store_credit,
+        amount=request.amount,
+        gateways=with_store_credit(gateways, uow.store_credit, order, actor=actor, at=at),
+        policies=policies,
+        actor=actor,
+        at=at,
+        idempotency_key=request.idempotency_key,
+    )
+    if spent is not None and spent.outcome is not PaymentOutcome.SUCCEEDED:
+        assert order.customer_id is not None  # pay_with_store_credit refuses it otherwise
+        left = uow.store_credit.balances(order.tenant_id, order.customer_id)
+        balance = round_money(left.get(order.currency, Decimal(0)), order.currency)
+        raise Conflict(
+            f"The customer's store credit ({balance} {order.currency}) does not cover "
+            f"{spent.amount} {order.currency}",
+            balance=str(balance),
+        )
+
+
 def pay(
     *,
     uow_factory: UnitOfWorkFactory,
@@ -337,12 +415,12 @@ def pay(
             order = locked_order(uow, tenant_id, order_id)
             policies = uow.tenants.policies(tenant_id)
             if request.kind is PaymentKind.AUTHORIZATION and request.gateway == STORE_CREDIT:
-                raise InvalidRequest(
-                    "Store credit is spent when the order is placed",
-                    [FieldError("#/gateway", "store credit is a payment at intake only")],
+                _spend_credit_now(uow, order, request, gateways, policies, actor, when)
+            else:
+                provider = order_gateways(uow, order, gateways, actor=actor, at=when)
+                run_payment(
+                    order, request, gateways=provider, policies=policies, actor=actor, at=when
                 )
-            provider = order_gateways(uow, order, gateways, actor=actor, at=when)
-            run_payment(order, request, gateways=provider, policies=policies, actor=actor, at=when)
             settle_order(order, policies=policies, at=when)
             if request.kind in {PaymentKind.AUTHORIZATION, PaymentKind.CAPTURE}:
                 # Released now: digital lines were delivered, so their value is captured.

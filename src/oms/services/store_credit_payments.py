@@ -14,6 +14,10 @@ name ``store_credit`` answers with it and every other name with the real gateway
 ``void``       ``FAILED``: a store-credit authorization is captured at once, so nothing is
                ever held to release.
 
+How much an order spends is one rule, ``credit_to_spend``, at intake and afterwards
+(``oms.services.payments.pay_with_store_credit`` records it): what was asked, at most what
+the order still has open, or by default what is open up to the balance.
+
 The use cases that may refund an order (intake, cancel, edit, pay, return refunds) wrap
 their provider; one that does not, and so finds no ``store_credit`` gateway, refuses with
 the registry's 422 and writes nothing.
@@ -26,14 +30,16 @@ from datetime import datetime
 from decimal import Decimal
 from typing import overload
 
+from oms.domain.errors import Conflict, FieldError, IllegalTransition, InvalidRequest
+from oms.domain.lifecycle import OrderAction, ensure_allowed
 from oms.domain.orders import Actor, Order
-from oms.domain.payments import PaymentOutcome
+from oms.domain.payments import PaymentOutcome, amount_due, kept
 from oms.domain.store_credit import STORE_CREDIT
 from oms.services.payment_gateway import GatewayResult, PaymentGateway
 from oms.services.ports import UnitOfWork
 from oms.services.store_credit import StoreCreditRepository, credit_entry
 
-__all__ = ["StoreCreditGateway", "order_gateways", "with_store_credit"]
+__all__ = ["StoreCreditGateway", "credit_to_spend", "order_gateways", "with_store_credit"]
 
 GatewayProvider = Callable[[str], PaymentGateway]  # as oms.services.payments names it
 
@@ -119,6 +125,49 @@ def with_store_credit(
         return gateways(name)
 
     return provide
+
+
+def credit_to_spend(
+    order: Order,
+    *,
+    ledger: StoreCreditRepository,
+    asked: Decimal | None,
+    at: datetime,
+    pointer: str = "#",
+    optional: bool = False,
+) -> Decimal | None:
+    """How much of its customer's store credit ``order`` spends: ``asked``, at most what is
+    still open (owed and not held by an authorization), or by default what is open up to the
+    balance. Nothing to spend is a 409 saying why, or None when ``optional`` (at intake, where
+    a zero balance spends nothing). ``pointer``: where the payment is in the request body."""
+    ensure_allowed(OrderAction.AUTHORIZE, order.status)
+    if order.customer_id is None:
+        raise InvalidRequest(
+            "Store credit is a customer's: the order names no customer",
+            [FieldError(f"{pointer}/gateway", "store credit needs the customer's email")],
+        )
+    held = order.payment_summary(at).authorized
+    owed = amount_due(kept(order.payments), total=order.payable_total)
+    open_ = owed - held
+    if open_ <= 0 and not optional:
+        raise IllegalTransition(
+            f"The order owes nothing more to pay: {owed} owed, {held} of it already authorized",
+            amount_due=str(owed),
+        )
+    if asked is not None:
+        if asked > open_:
+            raise InvalidRequest(
+                "More store credit than the order owes",
+                [FieldError(f"{pointer}/amount", f"at most what it owes ({max(open_, 0)})")],
+            )
+        return asked
+    balance = ledger.balances(order.tenant_id, order.customer_id).get(order.currency, Decimal(0))
+    amount = min(balance, open_)
+    if amount > 0:
+        return amount
+    if optional:
+        return None
+    raise Conflict(f"The customer has no store credit in {order.currency}", balance="0")
 
 
 @overload

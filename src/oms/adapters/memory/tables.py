@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from oms.domain.carts import CartReservation
@@ -23,6 +24,9 @@ from oms.domain.pricing import DiscountCode
 from oms.domain.risk import RiskRule
 from oms.domain.tenancy import Tenant
 from oms.services.ports import ApiKeyRecord, CustomerRecord, IdempotencyRecord, OutboxMessage
+
+if TYPE_CHECKING:
+    from oms.services.store_credit import StoreCreditEntry
 
 __all__ = [
     "MemorySession",
@@ -76,6 +80,9 @@ class MemoryTables:
     risk_rules: dict[tuple[UUID, UUID], RiskRule] = field(default_factory=dict)
     carts: dict[tuple[UUID, UUID], CartReservation] = field(default_factory=dict)
     orders: dict[tuple[UUID, UUID], Order] = field(default_factory=dict)
+    # Store credit: (tenant, customer, currency) -> balance, and the ledger in insertion order.
+    store_credit_balances: dict[tuple[UUID, UUID, str], Decimal] = field(default_factory=dict)
+    store_credit_entries: list[StoreCreditEntry] = field(default_factory=list)
 
 
 class MemorySession:

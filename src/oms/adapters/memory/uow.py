@@ -13,8 +13,8 @@ with ``TransientStorageError`` (as a serialisation failure would), so ``retry_tr
 runs the use case again. ``readonly=True`` refuses every write with
 ``ReadOnlyUnitOfWorkError``.
 
-The repositories the catalogue, inventory, holds, customers, discounts and risk rules
-need are here (see docs/testing.md); every other one raises ``NotImplementedError``
+The repositories the catalogue, inventory, holds, customers, discounts, risk rules and
+store credit need are here (see docs/testing.md); every other one raises ``NotImplementedError``
 naming it, as do the few order queries not implemented.
 """
 
@@ -32,6 +32,7 @@ from oms.adapters.memory.locations import MemoryLocationRepository
 from oms.adapters.memory.messages import MemoryIdempotencyRepository, MemoryOutboxRepository
 from oms.adapters.memory.orders import MemoryOrderRepository
 from oms.adapters.memory.risk import MemoryRiskRuleRepository
+from oms.adapters.memory.store_credit import MemoryStoreCreditRepository
 from oms.adapters.memory.tables import MemorySession, MemoryTables, ReadOnlyUnitOfWorkError
 from oms.adapters.memory.tenants import MemoryTenantRepository
 from oms.services.ports import (
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
     from oms.services.return_records import ReturnRepository
     from oms.services.rollups import RollupRepository
     from oms.services.stock_push import StockChangeRepository
-    from oms.services.store_credit import StoreCreditRepository
     from oms.services.users import UserRepository
     from oms.services.webhook_endpoints import WebhookEndpointRepository
 
@@ -102,6 +102,7 @@ class MemoryUnitOfWork:
         self.discounts = MemoryDiscountRepository(self._session)
         self.risk_rules = MemoryRiskRuleRepository(self._session)
         self.carts = MemoryCartRepository(self._session)
+        self.store_credit = MemoryStoreCreditRepository(self._session)
 
     def _working_tables(self) -> MemoryTables:
         assert self._work is not None, "repository used outside the unit of work"
@@ -170,10 +171,6 @@ class MemoryUnitOfWork:
     @property
     def returns(self) -> ReturnRepository:
         _not_implemented("returns")
-
-    @property
-    def store_credit(self) -> StoreCreditRepository:
-        _not_implemented("store_credit")
 
     @property
     def inbound(self) -> InboundRepository:

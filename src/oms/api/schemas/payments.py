@@ -23,7 +23,11 @@ class PaymentActionIn(Strict):
     ) = Field(default=None, description="Defaults to what is left to act on")
     gateway: (
         Annotated[str, StringConstraints(strip_whitespace=True, max_length=lengths.GATEWAY)] | None
-    ) = Field(default=None, description="authorize only: manual or test")
+    ) = Field(
+        default=None,
+        description="authorize only: manual, test, or store_credit (spends the customer's "
+        "store credit, captured at once; amount defaults to what is open, up to the balance)",
+    )
     token: Annotated[str, StringConstraints(max_length=200)] | None = None
     parent_id: UUID | None = Field(
         default=None, description="The authorization (capture, void) or capture (refund)"

@@ -40,6 +40,8 @@ def uow(returns_engine: Engine) -> SqlUnitOfWorkFactory:
 @pytest.fixture(scope="module")
 def client(returns_engine: Engine) -> Iterator[TestClient]:
     settings = api_settings_for(returns_engine.url.render_as_string(hide_password=False))
+    # One client makes every call here: the rate limit is tests/api/test_public_rate_limit.py's.
+    settings = settings.model_copy(update={"public_rate_limit_burst": 1000})
     app = create_app(settings, engine=returns_engine, page_clock=PageClock(now=lambda: NOW))
     with TestClient(app) as test_client:
         yield test_client
@@ -298,3 +300,20 @@ def test_an_archived_replacement_is_refused_at_the_exchange_line_that_named_it(
     assert [e["pointer"] for e in assert_problem(answer, 422)["errors"]] == [
         "#/exchange_lines/0/sku"
     ]
+
+
+def test_a_line_with_nothing_to_exchange_for_is_refused_at_its_exchange_line(
+    client: TestClient, uow: SqlUnitOfWorkFactory, shop: tuple[ApiTenant, str]
+) -> None:
+    tenant, slug = shop
+    order = delivered(uow, tenant.id, ("TEE-M", 1), ("X", 1))
+    with uow(readonly=True) as read:
+        x = read.products.by_skus(tenant.id, ["X"])["X"]
+    catalogue.archive_product(uow_factory=uow, tenant_id=tenant.id, product_id=x.id)
+    tee, no_longer_sold = _read(client, slug, order)["returns"]["lines"]
+    assert (len(tee["exchanges"]), no_longer_sold["exchanges"]) == (4, [])
+    answer = _ask(client, slug, order, [(1, 1), (2, 1)], [(1, "TEE-S"), (2, "X")])
+    assert [(e["pointer"], e["detail"]) for e in assert_problem(answer, 422)["errors"]] == [
+        ("#/exchange_lines/1/sku", "line 2 cannot be exchanged: ask for a refund of it")
+    ]
+    assert _returns(client, tenant, order) == []

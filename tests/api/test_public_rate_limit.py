@@ -100,3 +100,24 @@ def test_other_clients_keep_their_own_buckets(
     # The API itself is not limited by the pages' buckets.
     with _client(app, "192.0.2.10") as first:
         assert first.get("/healthz").status_code == 200
+
+
+def test_the_json_return_call_counts_against_the_same_bucket(
+    app_and_slug: tuple[FastAPI, str],
+) -> None:
+    app, slug = app_and_slug
+    ask = {
+        "number": "1001",
+        "email": "erika@example.com",
+        "lines": [{"line_no": 1, "quantity": 1, "reason": "wrong_size"}],
+        "resolution": "exchange",
+        "exchange_lines": [{"line_no": 1, "sku": "TEE-L"}],
+    }
+    with _client(app, "198.51.100.23") as client:
+        allowed = [
+            client.post(f"/status/{slug}/returns", json=ask, headers=AS_JSON) for _ in range(BURST)
+        ]
+        refused = client.post(f"/status/{slug}/returns", json=ask, headers=AS_JSON)
+
+    assert [r.status_code for r in allowed] == [404] * BURST  # no such order
+    assert assert_problem(refused, 429, "rate_limited")["status"] == 429

@@ -234,7 +234,8 @@ def test_the_customer_asks_for_a_return_on_the_status_page_with_number_and_email
     assert assert_problem(wrong, 404)["detail"] == "We could not find an order with these details"
     made = client.post(path, json=ask)
     assert made.status_code == 201, made.text
-    assert set(made.json()) == {"id", "status"}
+    assert set(made.json()) == {"id", "status", "exchange"}
+    assert made.json()["exchange"] is None
     assert made.json()["status"] == "approved"
     staff_view = client.get(f"/v1/returns/{made.json()['id']}", headers=shop.headers).json()
     assert staff_view["created_by"] == f"customer:order {order.number}"

@@ -8,39 +8,24 @@ opens nothing (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
-from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 import pytest
 from sqlalchemy import Engine
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
-from oms.domain.catalogue import ProductKind
 from oms.domain.orders import Order
-from oms.domain.tracking import ShipmentStatus, TrackingEvent
 from oms.services import catalogue
-from oms.services.tracking import CarrierEvent, record_carrier_events
 from oms.web.pages import PageClock
+from tests.api.exchange_support import NOW, add_product, delivered, exchange_shop
 from tests.api.support import ApiTenant, TestClient, api_settings_for, new_tenant
 from tests.builders import set_stock
-from tests.integration.returns_support import (
-    SHIPPED_AT,
-    open_shop,
-    returns_engine,
-    shipped_order,
-    stock_at_near,
-)
+from tests.integration.returns_support import open_shop, returns_engine, stock_at_near
 
 __all__ = ["returns_engine"]
 
-DELIVERED_AT = SHIPPED_AT + timedelta(days=2)
-NOW = SHIPPED_AT + timedelta(days=5)
 BROWSER = {"Accept": "text/html", "Origin": "http://testserver"}
-# The shop's T-shirts: one category, sizes as products (the catalogue has no variants).
-TEES = {"TEE-S": "20.00", "TEE-M": "20.00", "TEE-L": "20.00", "TEE-XL": "25.00"}
 
 
 @pytest.fixture(scope="module")
@@ -56,63 +41,9 @@ def client(returns_engine: Engine) -> Iterator[TestClient]:
         yield test_client
 
 
-def _product(
-    uow: SqlUnitOfWorkFactory,
-    tenant_id: UUID,
-    sku: str,
-    price: str,
-    category: str | None,
-    kind: ProductKind = ProductKind.PHYSICAL,
-) -> None:
-    catalogue.create_product(
-        uow_factory=uow,
-        tenant_id=tenant_id,
-        command=catalogue.NewProduct(
-            sku=sku,
-            name=f"Tee {sku.removeprefix('TEE-')}" if category == "tees" else f"Product {sku}",
-            price=Decimal(price),
-            currency="EUR",
-            kind=kind,
-            category=category,
-            download_url="https://example.com/d" if kind is ProductKind.DIGITAL else None,
-        ),
-    )
-
-
 @pytest.fixture
 def shop(uow: SqlUnitOfWorkFactory) -> tuple[ApiTenant, str]:
-    """A shop with T-shirts S, M, L and XL in the category "tees" (no L in stock), a mug
-    of another category and an e-book (digital) among the tees."""
-    tenant = new_tenant(uow, "exchange form shop")
-    open_shop(uow, tenant.id)
-    for sku, price in TEES.items():
-        _product(uow, tenant.id, sku, price, "tees")
-        set_stock(uow, tenant.id, sku, "NEAR", 0 if sku == "TEE-L" else 10)
-    _product(uow, tenant.id, "MUG", "8.00", "mugs")
-    set_stock(uow, tenant.id, "MUG", "NEAR", 10)
-    _product(uow, tenant.id, "TEE-EBOOK", "5.00", "tees", kind=ProductKind.DIGITAL)
-    with uow(readonly=True) as read:
-        found = read.tenants.get(tenant.id)
-    assert found is not None
-    return tenant, found.slug
-
-
-def _delivered(uow: SqlUnitOfWorkFactory, tenant_id: UUID, *lines: tuple[str, int]) -> Order:
-    order = shipped_order(uow, tenant_id, *lines)
-    with uow(readonly=True) as read:
-        (shipment,) = read.shipments.for_order(tenant_id, order.id)
-    record_carrier_events(
-        uow_factory=uow,
-        carrier=shipment.carrier,
-        events=[
-            CarrierEvent(
-                shipment.tracking_number,
-                TrackingEvent(f"d-{order.id}", ShipmentStatus.DELIVERED, DELIVERED_AT),
-            )
-        ],
-        at=DELIVERED_AT,
-    )
-    return order
+    return exchange_shop(uow, "exchange form shop")
 
 
 def _page(client: TestClient, slug: str, order: Order) -> Any:
@@ -150,9 +81,9 @@ def test_each_returned_line_offers_the_shops_products_of_its_category(
     tenant, slug = shop
     other = new_tenant(uow, "another shop with tees")
     open_shop(uow, other.id)
-    _product(uow, other.id, "TEE-XXL", "20.00", "tees")
+    add_product(uow, other.id, "TEE-XXL", "20.00", "tees")
     set_stock(uow, other.id, "TEE-XXL", "NEAR", 10)
-    order = _delivered(uow, tenant.id, ("TEE-M", 1), ("X", 1))
+    order = delivered(uow, tenant.id, ("TEE-M", 1), ("X", 1))
     page = _page(client, slug, order)
     assert page.status_code == 200
     assert 'value="exchange"' in page.text
@@ -171,7 +102,7 @@ def test_an_exchange_from_the_form_reserves_the_replacement_and_says_what_is_lef
     client: TestClient, uow: SqlUnitOfWorkFactory, shop: tuple[ApiTenant, str]
 ) -> None:
     tenant, slug = shop
-    order = _delivered(uow, tenant.id, ("TEE-M", 1))
+    order = delivered(uow, tenant.id, ("TEE-M", 1))
     before = stock_at_near(uow, tenant.id, "TEE-XL")
     answer = _post(client, slug, order, **_exchange(1, "TEE-XL"))
     assert answer.status_code == 201, answer.text
@@ -197,7 +128,7 @@ def test_a_cheaper_replacement_says_the_difference_comes_back(
     client: TestClient, uow: SqlUnitOfWorkFactory, shop: tuple[ApiTenant, str]
 ) -> None:
     tenant, slug = shop
-    order = _delivered(uow, tenant.id, ("TEE-XL", 1), ("TEE-M", 1))
+    order = delivered(uow, tenant.id, ("TEE-XL", 1), ("TEE-M", 1))
     choice = _exchange(1, "TEE-S", reason="defective") | _exchange(2, "TEE-S", reason="defective")
     answer = _post(client, slug, order, **choice)
     assert answer.status_code == 201, answer.text
@@ -216,7 +147,7 @@ def test_a_replacement_out_of_stock_is_refused_next_to_its_line_and_nothing_is_o
     client: TestClient, uow: SqlUnitOfWorkFactory, shop: tuple[ApiTenant, str]
 ) -> None:
     tenant, slug = shop
-    order = _delivered(uow, tenant.id, ("TEE-M", 1))
+    order = delivered(uow, tenant.id, ("TEE-M", 1))
     # Shown out of stock (not selectable); a post naming it all the same, as when the last
     # one went between the page and the post.
     answer = _post(client, slug, order, **_exchange(1, "TEE-L"))
@@ -236,7 +167,7 @@ def test_with_the_backorder_policy_a_replacement_out_of_stock_is_backordered(
     tenant, slug = shop
     policy = {"exchange_out_of_stock": "backorder", "exchange_ships": "received"}
     assert client.put("/v1/return-policy", json=policy, headers=tenant.headers).status_code == 200
-    order = _delivered(uow, tenant.id, ("TEE-M", 1))
+    order = delivered(uow, tenant.id, ("TEE-M", 1))
     page = _page(client, slug, order)
     assert '<option value="TEE-L">Tee L, 20.00 EUR (not in stock: sent when it is back)' in (
         page.text
@@ -285,7 +216,7 @@ def test_exchange_problems_are_shown_next_to_their_fields_and_nothing_is_opened(
     message: str,
 ) -> None:
     tenant, slug = shop
-    order = _delivered(uow, tenant.id, ("TEE-M", 1))
+    order = delivered(uow, tenant.id, ("TEE-M", 1))
     answer = _post(client, slug, order, **fields)
     assert answer.status_code == 422, answer.text
     assert f'id="{field}-error">{message}' in answer.text
@@ -298,9 +229,9 @@ def test_another_shops_product_is_never_sent_in_exchange(
     tenant, slug = shop
     other = new_tenant(uow, "a shop whose tee is not offered")
     open_shop(uow, other.id)
-    _product(uow, other.id, "TEE-OTHER", "1.00", "tees")
+    add_product(uow, other.id, "TEE-OTHER", "1.00", "tees")
     set_stock(uow, other.id, "TEE-OTHER", "NEAR", 10)
-    order = _delivered(uow, tenant.id, ("TEE-M", 1))
+    order = delivered(uow, tenant.id, ("TEE-M", 1))
     answer = _post(client, slug, order, **_exchange(1, "TEE-OTHER"))
     assert answer.status_code == 422
     assert 'id="exchange-1-error">Choose one of the items offered' in answer.text
@@ -312,7 +243,7 @@ def test_an_item_with_nothing_to_exchange_for_says_so(
     client: TestClient, uow: SqlUnitOfWorkFactory, shop: tuple[ApiTenant, str]
 ) -> None:
     tenant, slug = shop
-    order = _delivered(uow, tenant.id, ("X", 1), ("TEE-M", 1))
+    order = delivered(uow, tenant.id, ("X", 1), ("TEE-M", 1))
     with uow(readonly=True) as read:
         x = read.products.by_skus(tenant.id, ["X"])["X"]
     catalogue.archive_product(uow_factory=uow, tenant_id=tenant.id, product_id=x.id)
@@ -334,7 +265,7 @@ def test_an_exchange_once_the_window_closed_is_refused(
     client: TestClient, uow: SqlUnitOfWorkFactory, shop: tuple[ApiTenant, str]
 ) -> None:
     tenant, slug = shop
-    order = _delivered(uow, tenant.id, ("TEE-M", 1))
+    order = delivered(uow, tenant.id, ("TEE-M", 1))
     policy = {"window_days": 1}
     assert client.put("/v1/return-policy", json=policy, headers=tenant.headers).status_code == 200
     assert "Send something back" not in _page(client, slug, order).text
@@ -348,7 +279,7 @@ def test_an_exchange_posted_from_another_site_is_refused(
     client: TestClient, uow: SqlUnitOfWorkFactory, shop: tuple[ApiTenant, str]
 ) -> None:
     tenant, slug = shop
-    order = _delivered(uow, tenant.id, ("TEE-M", 1))
+    order = delivered(uow, tenant.id, ("TEE-M", 1))
     other_origin = {"Accept": "text/html", "Origin": "https://attacker.example"}
     answer = _post(client, slug, order, headers=other_origin, **_exchange(1, "TEE-S"))
     assert answer.status_code == 403
@@ -360,7 +291,7 @@ def test_staff_asking_an_archived_replacement_are_told_at_its_exchange_line(
     client: TestClient, uow: SqlUnitOfWorkFactory, shop: tuple[ApiTenant, str]
 ) -> None:
     tenant, _ = shop
-    order = _delivered(uow, tenant.id, ("TEE-M", 1))
+    order = delivered(uow, tenant.id, ("TEE-M", 1))
     with uow(readonly=True) as read:
         tee = read.products.by_skus(tenant.id, ["TEE-S"])["TEE-S"]
     catalogue.archive_product(uow_factory=uow, tenant_id=tenant.id, product_id=tee.id)

@@ -400,7 +400,9 @@ def test_the_order_as_json_carries_the_same_facts_and_nothing_more(
         "parcels",
         "pickups",
         "timeline",
+        "returns",
     }
+    assert body["returns"] is None  # on its way: nothing to send back yet
     assert body["shop"] == {"slug": world.slug, "name": world.shop_name}
     assert (body["status"], body["status_text"]) == ("shipped", "Shipped")
     assert body["items"] == [{"name": "Espresso beans, 1 kg", "quantity": 2}]

@@ -133,6 +133,7 @@ COLUMN_OF = {
     "CustomerReturnCreate.number": NOT_STORED,  # parsed as the order's number
     "CustomerReturnCreate.email": "orders.customer_email",
     "CustomerReturnCreate.note": UNBOUNDED,
+    "CustomerExchangeLineIn.sku": "products.sku",  # looked up among the offered products
     "AsnCartonCreate.code": "inbound_cartons.code",
     "InboundReceiptCreate.carton": "inbound_cartons.code",  # looked up
     "ShopifyChannelCreate.shopify_locations{}": UNBOUNDED,  # in the channel's JSON settings

@@ -6,12 +6,18 @@ customer may choose; and for an exchange, what each line may be exchanged for
 (``oms.domain.exchange_choices``: the products of the returned product's category, with a
 stock hint). The request itself goes through ``customer_returns.customer_return``, which
 checks all of it again under the order's lock.
+
+What an exchange may ask for is ``chosen_exchange``: each returned line's replacement one of
+the products offered for that line, as many units as the line sends back; the status page's
+form and its JSON twin both ask it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from oms.domain.catalogue import Product
 from oms.domain.exchange_choices import (
@@ -21,12 +27,27 @@ from oms.domain.exchange_choices import (
     exchange_choices,
 )
 from oms.domain.orders import Order
-from oms.domain.returns import ReturnPolicy, last_delivery, returnable_units, window_start
+from oms.domain.returns import (
+    ReturnPolicy,
+    WantedLine,
+    last_delivery,
+    returnable_units,
+    window_start,
+)
+from oms.services.exchanges import ExchangeLine
 from oms.services.inventory import available_units
 from oms.services.ports import UnitOfWork
 from oms.services.returns import waiting_units_of
 
-__all__ = ["ReturnOffer", "ReturnableLine", "return_offer"]
+__all__ = [
+    "ChoiceProblem",
+    "ChosenExchange",
+    "ReturnOffer",
+    "ReturnableLine",
+    "chosen_exchange",
+    "exchange_lines_of",
+    "return_offer",
+]
 
 
 @dataclass(frozen=True)
@@ -118,3 +139,53 @@ def _exchange_choices(
         )
         for sku in skus
     }
+
+
+class ChoiceProblem(StrEnum):
+    """Why a returned line's replacement may not be asked for."""
+
+    NOTHING_OFFERED = "nothing_offered"  # the line offers nothing to exchange it for
+    NOT_CHOSEN = "not_chosen"  # a returned line without a replacement
+    NOT_OFFERED = "not_offered"  # a product that is not among the line's choices
+    NOT_RETURNED = "not_returned"  # a replacement for a line that is not sent back
+
+
+@dataclass(frozen=True)
+class ChosenExchange:
+    """An exchange as chosen: the replacements to ask for, or the problems by line number."""
+
+    lines: tuple[ExchangeLine, ...]
+    problems: Mapping[int, ChoiceProblem]
+
+
+def exchange_lines_of(
+    wanted: Sequence[WantedLine], chosen: Mapping[int, str]
+) -> tuple[ExchangeLine, ...]:
+    """The replacements for ``wanted`` where ``chosen`` names each line's product: each
+    product once, with the units of every returned line that chose it, in the lines' order."""
+    units: dict[str, int] = {}
+    for item in wanted:
+        if sku := chosen.get(item.line_no):
+            units[sku] = units.get(sku, 0) + item.quantity
+    return tuple(ExchangeLine(sku, quantity) for sku, quantity in units.items())
+
+
+def chosen_exchange(
+    offer: ReturnOffer, wanted: Sequence[WantedLine], chosen: Mapping[int, str]
+) -> ChosenExchange:
+    """Check an exchange of ``wanted`` against ``offer``: every returned line names
+    (``chosen``, by line number) one of the products offered for it, and nothing else is
+    named; the replacements are as many units as each line sends back."""
+    returned = {item.line_no for item in wanted}
+    problems = dict.fromkeys(chosen.keys() - returned, ChoiceProblem.NOT_RETURNED)
+    for line_no in sorted(returned):
+        line, sku = offer.line(line_no), chosen.get(line_no)
+        if line is None or not line.exchanges:
+            problems[line_no] = ChoiceProblem.NOTHING_OFFERED
+        elif not sku:
+            problems[line_no] = ChoiceProblem.NOT_CHOSEN
+        elif sku not in {choice.sku for choice in line.exchanges}:
+            problems[line_no] = ChoiceProblem.NOT_OFFERED
+    if problems:
+        return ChosenExchange((), problems)
+    return ChosenExchange(exchange_lines_of(wanted, chosen), {})

@@ -45,7 +45,12 @@ from oms.services.exchanges import ExchangeLine, ExchangeRefused
 from oms.services.order_status import OrderStatusPage, StatusGrants
 from oms.services.payments import GatewayProvider
 from oms.services.ports import UnitOfWorkFactory
-from oms.services.return_offer import ReturnOffer
+from oms.services.return_offer import (
+    ChoiceProblem,
+    ReturnOffer,
+    chosen_exchange,
+    exchange_lines_of,
+)
 from oms.services.returns import NewReturn
 from oms.web.pages import PublicPages
 from oms.web.routes import RATE_LIMITED, GrantsDep, PagesDep
@@ -72,13 +77,8 @@ class ReturnForm:
     chosen: dict[int, str] = field(default_factory=dict)
 
     def exchange_lines(self, wanted: list[WantedLine]) -> tuple[ExchangeLine, ...]:
-        """The replacements asked for: each chosen product once, with the units of every
-        returned line that chose it, in the order of the lines."""
-        units: dict[str, int] = {}
-        for item in wanted:
-            if (sku := self.chosen.get(item.line_no)) is not None:
-                units[sku] = units.get(sku, 0) + item.quantity
-        return tuple(ExchangeLine(sku, quantity) for sku, quantity in units.items())
+        """The replacements asked for (``exchange_lines_of``)."""
+        return exchange_lines_of(wanted, self.chosen)
 
     def lines_choosing(self, sku: str) -> list[int]:
         """The returned lines whose replacement is ``sku``."""
@@ -158,34 +158,36 @@ def _read(page: OrderStatusPage, raw: Mapping[str, str]) -> tuple[ReturnForm, li
     return form, wanted
 
 
+_CHOICE_WORDS = {
+    ChoiceProblem.NOTHING_OFFERED: "This item cannot be exchanged: ask for a refund of it instead",
+    ChoiceProblem.NOT_CHOSEN: "Choose what you would like instead",
+    ChoiceProblem.NOT_OFFERED: "Choose one of the items offered",
+}
+
+
 def _read_exchanges(offer: ReturnOffer, form: ReturnForm, wanted: list[WantedLine]) -> None:
     """Each returned line's replacement, for an exchange: one of the products offered for
-    it; a replacement chosen without an exchange (or without units) is a problem to show,
-    not something to drop."""
-    exchanging = form.values.get("resolution") == "exchange"
+    it (``chosen_exchange``); a replacement chosen without an exchange (or without units)
+    is a problem to show, not something to drop."""
     returned = {item.line_no for item in wanted}
-    for line in offer.lines:
-        key = f"exchange-{line.line_no}"
-        sku = form.values.get(key, "")
-        if line.line_no not in returned:
-            unread = {f"qty-{line.line_no}", f"reason-{line.line_no}"} & form.errors.keys()
-            if sku and exchanging and not unread:
-                form.errors[f"qty-{line.line_no}"] = "Choose how many to send back in exchange"
-            continue
-        if not exchanging:
-            if sku:
-                form.errors["resolution"] = (
-                    "You chose something instead: choose an exchange, or set it back to none"
-                )
-            continue
-        if not line.exchanges:
-            form.errors[key] = "This item cannot be exchanged: ask for a refund of it instead"
-        elif not sku:
-            form.errors[key] = "Choose what you would like instead"
-        elif sku not in {choice.sku for choice in line.exchanges}:
-            form.errors[key] = "Choose one of the items offered"
-        else:
-            form.chosen[line.line_no] = sku
+    picked = {
+        line.line_no: sku
+        for line in offer.lines
+        if (sku := form.values.get(f"exchange-{line.line_no}", ""))
+    }
+    if form.values.get("resolution") != "exchange":
+        if picked.keys() & returned:
+            form.errors["resolution"] = (
+                "You chose something instead: choose an exchange, or set it back to none"
+            )
+        return
+    checked = chosen_exchange(offer, wanted, picked)
+    for line_no, problem in checked.problems.items():
+        if problem is not ChoiceProblem.NOT_RETURNED:
+            form.errors[f"exchange-{line_no}"] = _CHOICE_WORDS[problem]
+        elif not {f"qty-{line_no}", f"reason-{line_no}"} & form.errors.keys():
+            form.errors[f"qty-{line_no}"] = "Choose how many to send back in exchange"
+    form.chosen = {n: sku for n, sku in picked.items() if n in returned}
 
 
 def _out_of_stock(form: ReturnForm, page: OrderStatusPage, refused: ExchangeRefused) -> None:

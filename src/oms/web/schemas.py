@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from oms.api.schemas.common import money_text
 from oms.domain.customer_status import PARCEL_WORDS, WORDS, CustomerStage, PickupState
+from oms.domain.exchange_choices import StockHint
 from oms.domain.tracking import ShipmentStatus
 from oms.services.order_status import OrderStatusPage, ParcelStatus, Pickup
+from oms.services.return_offer import ReturnOffer
 
 __all__ = ["OrderStatusRead"]
 
@@ -114,6 +117,61 @@ class TimelineOut(BaseModel):
     tracking_number: str | None
 
 
+class ExchangeChoiceOut(BaseModel):
+    sku: str = Field(description="What POST /status/{slug}/returns names in exchange_lines")
+    name: str
+    price: str
+    currency: str
+    stock: StockHint = Field(
+        description="in_stock; backorder (sent when it is back); out_of_stock (not "
+        "selectable: the shop refuses it)"
+    )
+    selectable: bool
+
+
+class ReturnableLineOut(BaseModel):
+    line_no: int
+    name: str
+    units: int = Field(description="How many may still be sent back")
+    exchanges: list[ExchangeChoiceOut] = Field(description="What it may be exchanged for")
+
+
+class ReturnOfferOut(BaseModel):
+    """What the return form offers (POST /status/{slug}/returns takes the same)."""
+
+    lines: list[ReturnableLineOut]
+    reasons: list[str]
+    resolutions: list[str]
+    closes_on: date = Field(description="The return window's last day")
+
+    @classmethod
+    def of(cls, offer: ReturnOffer) -> ReturnOfferOut:
+        return cls(
+            lines=[
+                ReturnableLineOut(
+                    line_no=line.line_no,
+                    name=line.name,
+                    units=line.units,
+                    exchanges=[
+                        ExchangeChoiceOut(
+                            sku=c.sku,
+                            name=c.name,
+                            price=money_text(c.price, c.currency),
+                            currency=c.currency,
+                            stock=c.stock,
+                            selectable=c.selectable,
+                        )
+                        for c in line.exchanges
+                    ],
+                )
+                for line in offer.lines
+            ],
+            reasons=list(offer.reasons),
+            resolutions=list(offer.resolutions),
+            closes_on=offer.closes_on,
+        )
+
+
 class OrderStatusRead(BaseModel):
     """What the customer may see of their order."""
 
@@ -128,6 +186,9 @@ class OrderStatusRead(BaseModel):
     parcels: list[ParcelOut]
     pickups: list[PickupOut]
     timeline: list[TimelineOut]
+    returns: ReturnOfferOut | None = Field(
+        default=None, description="What may be sent back now; null: nothing"
+    )
 
     @classmethod
     def of(cls, page: OrderStatusPage) -> OrderStatusRead:
@@ -153,4 +214,5 @@ class OrderStatusRead(BaseModel):
                 )
                 for t in page.timeline
             ],
+            returns=None if page.returns is None else ReturnOfferOut.of(page.returns),
         )

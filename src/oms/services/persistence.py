@@ -67,8 +67,7 @@ def save_order_changes(
         return False
     order.version += 1
     order.updated_at = at
-    uow.orders.save(order)
-    uow.outbox.add_many(order.tenant_id, outbox_messages(order, events))
+    uow.orders.save(order, outbox=outbox_messages(order, events))
     return True
 
 

@@ -205,6 +205,28 @@ _FOR_ORDER = DriverStatement(_BY_ORDER.order_by(_r.id, _l.line_no))
 _FOR_ORDER_LOCKED = DriverStatement(
     _BY_ORDER.order_by(_r.id, _l.line_no).with_for_update(of=returns)
 )
+# The tenant's return policy beside an order's returns, in the same statement: a column
+# of its own (NULL: none set). Unlocked, the returns are joined to a row that always is,
+# so an order without returns still gives the policy; locked, FOR UPDATE may not reach
+# into an outer join, so the policy is a column of each return's rows.
+_POLICY_OF_TENANT = (
+    select(_p.policy).where(_p.tenant_id == _TENANT).scalar_subquery().label("tenant_return_policy")
+)
+_POLICY_ROW = select(_POLICY_OF_TENANT).subquery("tenant_policy")
+_WITH_POLICY = DriverStatement(
+    select(_POLICY_ROW.c.tenant_return_policy, returns, *_LINE_COLUMNS)
+    .select_from(
+        _POLICY_ROW.outerjoin(
+            returns.join(return_lines, (_l.tenant_id == _r.tenant_id) & (_l.return_id == _r.id)),
+            (_r.tenant_id == _TENANT)
+            & (_r.order_id == bindparam("order_id", type_=_r.order_id.type)),
+        )
+    )
+    .order_by(_r.id, _l.line_no)
+)
+_WITH_POLICY_LOCKED = DriverStatement(
+    _BY_ORDER.add_columns(_POLICY_OF_TENANT).order_by(_r.id, _l.line_no).with_for_update(of=returns)
+)
 _ORDER_ID_OF = DriverStatement(
     select(_r.order_id).where(
         _r.tenant_id == _TENANT, _r.id == bindparam("return_id", type_=_r.id.type)
@@ -370,6 +392,20 @@ class SqlReturnRepository:
         return self._rows_to_returns(
             statement.rows(self._conn, {"tenant_id": tenant_id, "order_id": order_id})
         )
+
+    def for_order_with_policy(
+        self, tenant_id: UUID, order_id: UUID, *, for_update: bool = False
+    ) -> tuple[list[ReturnRequest], ReturnPolicy]:
+        params = {"tenant_id": tenant_id, "order_id": order_id}
+        if for_update:
+            rows = _WITH_POLICY_LOCKED.rows(self._conn, params)
+            if not rows:  # no returns: no row to carry the policy
+                return [], self.policy(tenant_id)
+        else:
+            rows = _WITH_POLICY.rows(self._conn, params)
+        stored = rows[0].tenant_return_policy
+        policy = ReturnPolicy() if stored is None else ReturnPolicy.from_dict(stored)
+        return self._rows_to_returns(row for row in rows if row.id is not None), policy
 
     def open_count(self, tenant_id: UUID, order_id: UUID) -> int:
         counted = self._conn.scalar(_OPEN_COUNT, {"tenant_id": tenant_id, "order_id": order_id})

@@ -83,6 +83,12 @@ class SqlOutboxRepository:
 
 
 _ik = idempotency_keys.c
+# claim on PostgreSQL, through psycopg: every request with an Idempotency-Key makes one.
+_CLAIM = DriverStatement("""
+INSERT INTO idempotency_keys (tenant_id, key, operation, fingerprint, resource_id, created_at)
+VALUES (%(tenant_id)s, %(key)s, %(operation)s, %(fingerprint)s, %(resource_id)s, %(created_at)s)
+ON CONFLICT DO NOTHING RETURNING 1
+""")
 
 
 class SqlIdempotencyRepository:
@@ -112,18 +118,19 @@ class SqlIdempotencyRepository:
         at: datetime,
         resource_id: UUID | None = None,
     ) -> bool:
-        return insert_if_absent(
-            self._conn,
-            idempotency_keys,
-            {
-                "tenant_id": tenant_id,
-                "key": key,
-                "operation": operation,
-                "fingerprint": fingerprint,
-                "resource_id": resource_id,
-                "created_at": at,
-            },
-        )
+        values = {
+            "tenant_id": tenant_id,
+            "key": key,
+            "operation": operation,
+            "fingerprint": fingerprint,
+            "resource_id": resource_id,
+            "created_at": at,
+        }
+        if self._conn.dialect.name == "postgresql":
+            # A concurrent claim of the same key waits for the other transaction and then
+            # finds the conflict, as insert_if_absent's.
+            return bool(_CLAIM.rows(self._conn, values))
+        return insert_if_absent(self._conn, idempotency_keys, values)
 
     def attach(self, tenant_id: UUID, key: str, resource_id: UUID) -> None:
         self._conn.execute(

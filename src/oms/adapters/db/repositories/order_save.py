@@ -5,11 +5,12 @@ Every save of a changed order (``SqlOrderRepository.save``) updates the order's 
 appends at least one event and its outbox message, and often changes a line, inserts a
 payment or a hold: through SQLAlchemy each was a statement of its own, the UPDATE rebuilt
 with its two dozen values each time. Here they are one statement (data-modifying CTEs),
-built once: the order's row, its new events and outbox messages, and its children's new
-and changed rows (lines, allocations, holds, payments), each child table's rows as one JSON
-document (``order_insert.json_rows``; an empty list writes nothing). Values go as
-SQLAlchemy would send them: a JSON column's value as JSON text (Python's None as JSON
-``null``, as SQLAlchemy's JSON type stores it), each cast to the column's type.
+built once per shape: the order's row, its new events and outbox messages, and its
+children's new and changed rows (lines, allocations, holds, payments), each child table's
+rows as one JSON document (``order_insert.json_rows``); a table with nothing to write is
+left out of the statement. Values go as SQLAlchemy would send them: a JSON column's value
+as JSON text (Python's None as JSON ``null``, as SQLAlchemy's JSON type stores it), each
+cast to the column's type.
 """
 
 from __future__ import annotations
@@ -98,18 +99,26 @@ ORDER_CHILDREN = tuple(name for name, _ in _CHILD_WRITES)
 """The children ``update_order_with_events`` writes, by name: each a list of rows."""
 
 
+_WRITES = dict(_CHILD_WRITES)
+
+
 @cache
-def _statement(names: tuple[str, ...]) -> DriverStatement:
+def _statement(
+    names: tuple[str, ...], with_outbox: bool, children: tuple[str, ...]
+) -> DriverStatement:
+    """The statement for these order columns, with the outbox's and these children's
+    writes only: the server plans no CTE that writes nothing (a handful of texts in all,
+    each prepared once per connection)."""
     sets = ", ".join(
         f"{name} = CAST(%({name})s AS {orders.c[name].type.compile(dialect=_DIALECT)})"
         for name in names
     )
     # The names are the table's own columns (``order_values``' keys), never input.
     update = f"UPDATE orders SET {sets} WHERE tenant_id = %(p_tenant_id)s AND id = %(p_order_id)s"  # noqa: S608
-    children = "".join(f", {name} AS ({write})" for name, write in _CHILD_WRITES)
+    messages = f", messages AS ({OUTBOX_FROM_ARRAYS})" if with_outbox else ""
+    writes = "".join(f", {name} AS ({_WRITES[name]})" for name in children)
     return DriverStatement(
-        f"WITH saved AS ({update}), events AS ({_EVENTS}), "
-        f"messages AS ({OUTBOX_FROM_ARRAYS}){children} SELECT 1"
+        f"WITH saved AS ({update}), events AS ({_EVENTS}){messages}{writes} SELECT 1"
     )
 
 
@@ -140,8 +149,10 @@ def update_order_with_events(
         ev_data=[json.dumps(e["data"]) for e in events],
         ev_created=[e["created_at"] for e in events],
     )
-    params.update(outbox_arrays(tenant_id, outbox))
+    if outbox:
+        params.update(outbox_arrays(tenant_id, outbox))
     given = children or {}
-    for name in ORDER_CHILDREN:
-        params[name] = json_rows(given.get(name, []))
-    _statement(names).rows(conn, params)
+    written = tuple(name for name in ORDER_CHILDREN if given.get(name))
+    for name in written:
+        params[name] = json_rows(given[name])
+    _statement(names, bool(outbox), written).rows(conn, params)

@@ -256,13 +256,19 @@ _COUNTS = ("restocked", "quarantined", "disposed")
 
 
 @cache
-def _save_statement(names: tuple[str, ...]) -> DriverStatement:
-    """PostgreSQL: a changed return's ``names`` (``_values``' keys) and its changed lines
-    (none, some) in one statement. The names are the tables' own columns, never input."""
-    return DriverStatement(
-        f"WITH r AS (UPDATE returns SET {_json_set(returns, names)} "  # noqa: S608
+def _save_statement(names: tuple[str, ...], with_lines: bool) -> DriverStatement:
+    """PostgreSQL: a changed return's ``names`` (``_values``' keys) and, ``with_lines``,
+    its changed lines in the same statement. The names are the tables' own columns, never
+    input."""
+    row = (
+        f"UPDATE returns SET {_json_set(returns, names)} "  # noqa: S608
         "FROM json_populate_record(NULL::returns, %(r)s) w "
-        "WHERE returns.tenant_id = w.tenant_id AND returns.id = w.id) "
+        "WHERE returns.tenant_id = w.tenant_id AND returns.id = w.id"
+    )
+    if not with_lines:
+        return DriverStatement(row)
+    return DriverStatement(
+        f"WITH r AS ({row}) "  # noqa: S608
         f"UPDATE return_lines SET {_json_set(return_lines, _COUNTS)} "
         "FROM json_populate_recordset(NULL::return_lines, %(l)s) w "
         "WHERE return_lines.tenant_id = w.tenant_id AND return_lines.return_id = w.return_id "
@@ -323,7 +329,7 @@ class SqlReturnRepository:
                 }
                 for line in changed
             ]
-            _save_statement(tuple(values)).rows(
+            _save_statement(tuple(values), bool(counts)).rows(
                 self._conn, {"r": json_rows(row), "l": json_rows(counts)}
             )
         else:

@@ -181,6 +181,9 @@ class Order:
     last_seq: int = 0
     new_events: list[OrderEvent] = field(default_factory=list, repr=False)
     new_payments: list[PaymentRecord] = field(default_factory=list, repr=False)
+    # What the order's fulfilment orders are known to be in step with (as read under the
+    # order's lock, or as last synced): ``oms.services.fulfilment.sync_fulfilment`` decides.
+    fulfilment_in_step: object = field(default=None, repr=False, compare=False)
     # The last payment summary: (at, currency, the records it summed, the summary). Every
     # change of an order derives its statuses again, so a paid order at intake would
     # replay the same records a dozen times. The records are immutable, so the same

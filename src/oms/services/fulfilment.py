@@ -129,6 +129,23 @@ def deliver_digital(order: Order, at: datetime) -> None:
                 data.update(line_no=line.line_no, sku=line.sku, quantity=units)
 
 
+def _sync_inputs(order: Order) -> tuple[object, ...]:
+    """All ``sync_fulfilment`` reads of the order to decide what to change: whether it was
+    released, each allocation's open units, and whether a hold stops fulfilment."""
+    return (
+        order.released_at is not None,
+        tuple((a.id, a.open) for a in order.allocations),
+        bool(order.blocking_holds),
+    )
+
+
+def mark_fulfilment_in_step(order: Order) -> None:
+    """Note that the order's stored fulfilment orders are in step with the order as it is
+    now: called on an order just read under its lock (every transaction that changed its
+    allocations or holds synced them before it committed, ``save_order_changes``)."""
+    order.fulfilment_in_step = _sync_inputs(order)
+
+
 def sync_fulfilment(
     uow: UnitOfWork,
     order: Order,
@@ -136,10 +153,19 @@ def sync_fulfilment(
     known: list[FulfillmentOrder] | None = None,
 ) -> list[FulfillmentOrder]:
     """Bring the order's fulfilment orders in step with its allocations and holds, record
-    what changed on the order's timeline, and save them; returns them all."""
+    what changed on the order's timeline, and save them; returns them all.
+
+    Without ``known`` (the caller neither read nor changed them), an order whose release,
+    allocations and blocking holds are as they were when its fulfilment orders were last
+    in step (``mark_fulfilment_in_step``) needs nothing: a sync decides from those alone
+    and changes nothing on a second run, so they are not read and [] is returned.
+    """
     if order.released_at is None:
         return known or []
     deliver_digital(order, at)
+    inputs = _sync_inputs(order)
+    if known is None and order.fulfilment_in_step == inputs:
+        return []
     fos = known if known is not None else uow.fulfilment.for_order(order.tenant_id, order.id)
     by_allocation = {
         line.allocation_id: (fo, line)
@@ -181,6 +207,7 @@ def sync_fulfilment(
                     data.update(describe(fo))
             fo.updated_at = at
             uow.fulfilment.save(fo)
+    order.fulfilment_in_step = inputs
     return [*fos, *created]
 
 

@@ -13,7 +13,7 @@ from oms.domain.ids import new_id
 from oms.domain.orders import SYSTEM, Actor, Order, OrderEvent
 from oms.domain.policies import TenantPolicies
 from oms.domain.status import FulfillmentStatus, OrderStatus
-from oms.services.fulfilment import deliver_digital, sync_fulfilment
+from oms.services.fulfilment import deliver_digital, mark_fulfilment_in_step, sync_fulfilment
 from oms.services.ports import OutboxMessage, UnitOfWork
 
 __all__ = [
@@ -67,8 +67,7 @@ def save_order_changes(
         return False
     order.version += 1
     order.updated_at = at
-    uow.orders.save(order)
-    uow.outbox.add_many(order.tenant_id, outbox_messages(order, events))
+    uow.orders.save(order, outbox=outbox_messages(order, events))
     return True
 
 
@@ -155,6 +154,7 @@ def locked_order(
     order = uow.orders.get(tenant_id, order_id, for_update=True, with_events=with_events)
     if order is None:
         raise NotFound(f"No order {order_id}")
+    mark_fulfilment_in_step(order)
     return order
 
 

@@ -60,6 +60,12 @@ class ReturnRepository(Protocol):
         ``for_update`` (PostgreSQL)."""
         ...
 
+    def for_order_with_policy(
+        self, tenant_id: UUID, order_id: UUID, *, for_update: bool = False
+    ) -> tuple[list[ReturnRequest], ReturnPolicy]:
+        """``for_order`` and the tenant's ``policy`` together (one statement in SQL)."""
+        ...
+
     def open_count(self, tenant_id: UUID, order_id: UUID) -> int:
         """How many of the order's returns are open (``ReturnRequest.is_open``): one count
         on the returns' order index."""

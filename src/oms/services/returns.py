@@ -58,6 +58,7 @@ from oms.services.store_credit_payments import order_gateways
 
 __all__ = [
     "ExchangeLine",
+    "LockedReturns",
     "NewReturn",
     "ReceivedUnits",
     "approve_return",
@@ -209,8 +210,7 @@ def request_return(
                 return earlier, False
             if command.resolution is Resolution.STORE_CREDIT:
                 _credit_holder(order)
-            policy = uow.returns.policy(tenant_id)
-            others = uow.returns.for_order(tenant_id, order_id)
+            others, policy = uow.returns.for_order_with_policy(tenant_id, order_id)
             lines = check_request(
                 order, command.lines, pending=waiting_units_of(others), policy=policy, at=when
             )
@@ -275,27 +275,37 @@ def _quote(
     )
 
 
+@dataclass(frozen=True)
+class LockedReturns:
+    """A return's order locked, then every return of the order as it is after the lock."""
+
+    order: Order
+    request: ReturnRequest  # the return asked for
+    every: list[ReturnRequest]  # every return of the order, the one asked for included
+    policy: ReturnPolicy  # the tenant's return policy
+
+
 def lock_return(uow: UnitOfWork, tenant_id: UUID, return_id: UUID) -> tuple[Order, ReturnRequest]:
     """The return's order locked, then the return as it is after the lock."""
-    order, request, _ = lock_order_returns(uow, tenant_id, return_id)
-    return order, request
+    locked = lock_order_returns(uow, tenant_id, return_id)
+    return locked.order, locked.request
 
 
 def lock_order_returns(
     uow: UnitOfWork, tenant_id: UUID, return_id: UUID, *, order_id: UUID | None = None
-) -> tuple[Order, ReturnRequest, list[ReturnRequest]]:
+) -> LockedReturns:
     """The return's order locked, then all the order's returns as they are after the lock
-    (one statement): the order, the return asked for, and every return of the order.
-    ``order_id``: the return's order, when the caller read it already."""
+    and the tenant's return policy (one statement). ``order_id``: the return's order, when
+    the caller read it already."""
     if order_id is None:
         order_id = uow.returns.order_id_of(tenant_id, return_id)
     if order_id is None:
         raise NotFound(f"No return {return_id}")
     # The timeline is not needed after the request (its window): new events still number on.
     order = locked_order(uow, tenant_id, order_id, with_events=False)
-    every = uow.returns.for_order(tenant_id, order_id, for_update=True)
+    every, policy = uow.returns.for_order_with_policy(tenant_id, order_id, for_update=True)
     request = next(r for r in every if r.id == return_id)  # returns are never deleted
-    return order, request, every
+    return LockedReturns(order, request, every, policy)
 
 
 def _cancel_replacement(
@@ -409,7 +419,8 @@ def receive_return(
 
     def attempt() -> ReturnRequest:
         with uow_factory() as uow:
-            order, request = lock_return(uow, tenant_id, return_id)
+            locked = lock_order_returns(uow, tenant_id, return_id)
+            order, request = locked.order, locked.request
             request.receive([(u.line_no, u.disposition, u.quantity) for u in units], at=when)
             restocked = put_back(uow, order, request, location, units, actor=actor, at=when)
             for unit in units:
@@ -432,9 +443,7 @@ def receive_return(
                 restocked=restocked,
             )
             if request.exchange_order_id is not None:
-                release_replacement(
-                    uow, request, uow.returns.policy(tenant_id), actor=actor, at=when
-                )
+                release_replacement(uow, request, locked.policy, actor=actor, at=when)
             uow.returns.save(request)
             save_order_changes(uow, order, at=when)
             uow.commit()
@@ -469,12 +478,11 @@ def refund_return(
                 raise NotFound(f"No return {return_id}")
             if seen.repeats_refund(idempotency_key):
                 return seen
-            order, request, every = lock_order_returns(
-                uow, tenant_id, return_id, order_id=seen.order_id
-            )
+            locked = lock_order_returns(uow, tenant_id, return_id, order_id=seen.order_id)
+            order, request = locked.order, locked.request
             if request.repeats_refund(idempotency_key):
                 return request
-            quote = _refund_quote(uow, order, request, every)
+            quote = _refund_quote(uow, order, request, locked.every, locked.policy)
             policies = uow.tenants.policies(tenant_id)
             if request.resolution is Resolution.STORE_CREDIT and quote.amount > 0:
                 _credit_customer(uow, order, request, quote.amount, actor, when)
@@ -533,11 +541,14 @@ def _refund_quote(
     order: Order,
     request: ReturnRequest,
     returns: list[ReturnRequest] | None = None,
+    policy: ReturnPolicy | None = None,
 ) -> RefundQuote:
     """What refunding ``request`` now pays back (IllegalTransition when it may not be):
     the units' value by ``quote_refund``, less a label the customer pays and what an
-    exchange's replacement took already. ``returns``: the order's returns, when read."""
-    policy = uow.returns.policy(request.tenant_id)
+    exchange's replacement took already. ``returns``, ``policy``: the order's returns and
+    the tenant's return policy, when read."""
+    if policy is None:
+        policy = uow.returns.policy(request.tenant_id)
     if request.is_claim:  # lost or damaged on the way: never the customer's fee
         exempt = policy.fee_exempt_reasons | set(CLAIM_REASONS)
         policy = replace(policy, fee_exempt_reasons=frozenset(exempt))

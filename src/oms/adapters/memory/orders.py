@@ -112,8 +112,9 @@ class MemoryOrderRepository:
     def exists(self, tenant_id: UUID, order_id: UUID) -> bool:
         return (tenant_id, order_id) in self._session.tables.orders
 
-    def save(self, order: Order) -> None:
-        """Write back the order as it is; its new events and payments are then stored."""
+    def save(self, order: Order, *, outbox: Sequence[OutboxMessage] = ()) -> None:
+        """Write back the order as it is and keep ``outbox``; its new events and payments
+        are then stored."""
         key = (order.tenant_id, order.id)
         stored = self._session.tables.orders.get(key)
         if stored is None:
@@ -121,7 +122,9 @@ class MemoryOrderRepository:
         kept = _stored_copy(order)
         if not order.events and stored.events:  # read without its timeline
             kept.events = [*stored.events, *copy.deepcopy(order.new_events)]
-        self._session.write().orders[key] = kept
+        writable = self._session.write()
+        writable.orders[key] = kept
+        writable.outbox.extend((order.tenant_id, new_id(), copy.deepcopy(m)) for m in outbox)
         order.new_events.clear()
         order.new_payments.clear()
 

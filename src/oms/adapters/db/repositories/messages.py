@@ -16,7 +16,13 @@ from oms.adapters.db.tables import idempotency_keys, outbox
 from oms.domain.ids import new_id
 from oms.services.ports import IdempotencyRecord, OutboxMessage
 
-__all__ = ["SqlIdempotencyRepository", "SqlOutboxRepository", "outbox_rows"]
+__all__ = [
+    "OUTBOX_FROM_ARRAYS",
+    "SqlIdempotencyRepository",
+    "SqlOutboxRepository",
+    "outbox_arrays",
+    "outbox_rows",
+]
 
 
 def outbox_rows(tenant_id: UUID, messages: Sequence[OutboxMessage]) -> list[dict[str, Any]]:
@@ -37,14 +43,30 @@ def outbox_rows(tenant_id: UUID, messages: Sequence[OutboxMessage]) -> list[dict
 
 # add_many on PostgreSQL: one statement over arrays rather than a row each (an import's
 # batch writes hundreds of messages: binding them row by row cost more than writing them).
-_OUTBOX_EACH = DriverStatement("""
+# An order's save writes its messages by the same text inside its own statement.
+OUTBOX_FROM_ARRAYS = """
 INSERT INTO outbox (tenant_id, id, topic, aggregate_id, payload, created_at, published_at)
-SELECT %(tenant_id)s, w.id, w.topic, w.aggregate_id, CAST(w.payload AS JSON), w.created_at, NULL
+SELECT %(outbox_tenant_id)s, w.id, w.topic, w.aggregate_id, CAST(w.payload AS JSON),
+    w.created_at, NULL
 FROM unnest(
-    CAST(%(ids)b AS UUID[]), CAST(%(topics)b AS VARCHAR[]), CAST(%(aggregates)b AS UUID[]),
-    CAST(%(payloads)b AS TEXT[]), CAST(%(created)b AS TIMESTAMPTZ[])
+    CAST(%(outbox_ids)b AS UUID[]), CAST(%(outbox_topics)b AS VARCHAR[]),
+    CAST(%(outbox_aggregates)b AS UUID[]), CAST(%(outbox_payloads)b AS TEXT[]),
+    CAST(%(outbox_created)b AS TIMESTAMPTZ[])
 ) AS w(id, topic, aggregate_id, payload, created_at)
-""")
+"""
+_OUTBOX_EACH = DriverStatement(OUTBOX_FROM_ARRAYS)
+
+
+def outbox_arrays(tenant_id: UUID, messages: Sequence[OutboxMessage]) -> dict[str, Any]:
+    """The parameters of ``OUTBOX_FROM_ARRAYS`` for ``messages``, each with a new id."""
+    return {
+        "outbox_tenant_id": tenant_id,
+        "outbox_ids": [new_id() for _ in messages],
+        "outbox_topics": [m.topic for m in messages],
+        "outbox_aggregates": [m.aggregate_id for m in messages],
+        "outbox_payloads": [json.dumps(m.payload) for m in messages],
+        "outbox_created": [m.created_at for m in messages],
+    }
 
 
 class SqlOutboxRepository:
@@ -54,23 +76,19 @@ class SqlOutboxRepository:
     def add_many(self, tenant_id: UUID, messages: Sequence[OutboxMessage]) -> None:
         if not messages:
             return
-        if self._conn.dialect.name != "postgresql" or len(messages) < 2:
+        if self._conn.dialect.name != "postgresql":
             self._conn.execute(insert(outbox), outbox_rows(tenant_id, messages))
             return
-        _OUTBOX_EACH.rows(
-            self._conn,
-            {
-                "tenant_id": tenant_id,
-                "ids": [new_id() for _ in messages],
-                "topics": [m.topic for m in messages],
-                "aggregates": [m.aggregate_id for m in messages],
-                "payloads": [json.dumps(m.payload) for m in messages],
-                "created": [m.created_at for m in messages],
-            },
-        )
+        _OUTBOX_EACH.rows(self._conn, outbox_arrays(tenant_id, messages))
 
 
 _ik = idempotency_keys.c
+# claim on PostgreSQL, through psycopg: every request with an Idempotency-Key makes one.
+_CLAIM = DriverStatement("""
+INSERT INTO idempotency_keys (tenant_id, key, operation, fingerprint, resource_id, created_at)
+VALUES (%(tenant_id)s, %(key)s, %(operation)s, %(fingerprint)s, %(resource_id)s, %(created_at)s)
+ON CONFLICT DO NOTHING RETURNING 1
+""")
 
 
 class SqlIdempotencyRepository:
@@ -100,18 +118,19 @@ class SqlIdempotencyRepository:
         at: datetime,
         resource_id: UUID | None = None,
     ) -> bool:
-        return insert_if_absent(
-            self._conn,
-            idempotency_keys,
-            {
-                "tenant_id": tenant_id,
-                "key": key,
-                "operation": operation,
-                "fingerprint": fingerprint,
-                "resource_id": resource_id,
-                "created_at": at,
-            },
-        )
+        values = {
+            "tenant_id": tenant_id,
+            "key": key,
+            "operation": operation,
+            "fingerprint": fingerprint,
+            "resource_id": resource_id,
+            "created_at": at,
+        }
+        if self._conn.dialect.name == "postgresql":
+            # A concurrent claim of the same key waits for the other transaction and then
+            # finds the conflict, as insert_if_absent's.
+            return bool(_CLAIM.rows(self._conn, values))
+        return insert_if_absent(self._conn, idempotency_keys, values)
 
     def attach(self, tenant_id: UUID, key: str, resource_id: UUID) -> None:
         self._conn.execute(

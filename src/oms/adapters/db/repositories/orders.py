@@ -197,21 +197,78 @@ class SqlOrderRepository:
             )
             order.new_events.clear()
 
-    def save(self, order: Order) -> None:
+    def save(self, order: Order, *, outbox: Sequence[OutboxMessage] = ()) -> None:
         """Write back the order: statuses and totals, lines and allocations (new ones
-        inserted, changed ones updated), holds, payments and new events.
+        inserted, changed ones updated), holds, payments, new events and ``outbox``.
 
         An order read ``for_update`` in this unit of work is compared with what was read, so
         only changed rows are written; otherwise the stored rows are looked up first. On
-        PostgreSQL the row and the new events are written by one statement, last."""
-        postgres = self._conn.dialect.name == "postgresql"
-        if not postgres:
-            self._conn.execute(
-                update(orders)
-                .where(_o.tenant_id == order.tenant_id, _o.id == order.id)
-                .values(**order_values(order))
-            )
+        PostgreSQL it is all one statement (``order_save``)."""
         stored = self._stored.get(order.id) or read_stored_rows(self._conn, order)
+        if self._conn.dialect.name == "postgresql":
+            self._save_in_one_statement(order, stored, outbox)
+        else:
+            self._save_each(order, stored, outbox)
+        self._remember(order)
+
+    def _save_in_one_statement(
+        self, order: Order, stored: StoredRows, outbox: Sequence[OutboxMessage]
+    ) -> None:
+        new_lines, changed_lines = [], []
+        for line in order.lines:
+            values = line_values(order, line)
+            before = stored.lines.get(line.line_no)
+            if before is None:
+                new_lines.append(values)
+            elif values != before:
+                changed_lines.append(values)
+        new_allocations, changed_allocations = [], []
+        for allocation in order.allocations:
+            counts = stored.allocations.get(allocation.id)
+            if counts is None:
+                new_allocations.append(allocation_values(order, allocation))
+            elif counts != (allocation.released, allocation.fulfilled):
+                changed_allocations.append(
+                    {
+                        "tenant_id": order.tenant_id,
+                        "id": allocation.id,
+                        "released": allocation.released,
+                        "fulfilled": allocation.fulfilled,
+                    }
+                )
+        new_holds, released_holds = [], []
+        for hold in order.holds:
+            if hold.id not in stored.holds:
+                new_holds.append(hold_values(order, hold))
+            elif stored.holds[hold.id] is None and hold.released_at is not None:
+                released_holds.append(hold_values(order, hold))
+        update_order_with_events(
+            self._conn,
+            order.tenant_id,
+            order.id,
+            order_values(order),
+            [event_values(order, e) for e in order.new_events],
+            outbox=outbox,
+            children={
+                "new_lines": new_lines,
+                "changed_lines": changed_lines,
+                "new_allocations": new_allocations,
+                "changed_allocations": changed_allocations,
+                "new_holds": new_holds,
+                "released_holds": released_holds,
+                "new_payments": [payment_values(order, p) for p in order.new_payments],
+            },
+        )
+        order.new_events.clear()
+        order.new_payments.clear()
+
+    def _save_each(self, order: Order, stored: StoredRows, outbox: Sequence[OutboxMessage]) -> None:
+        """``save`` a statement per changed row (SQLite)."""
+        self._conn.execute(
+            update(orders)
+            .where(_o.tenant_id == order.tenant_id, _o.id == order.id)
+            .values(**order_values(order))
+        )
         ln, al = order_lines.c, allocations.c
         for line in order.lines:
             values = line_values(order, line)
@@ -242,18 +299,9 @@ class SqlOrderRepository:
                 )
         self._save_holds(order, stored.holds)
         self._insert_new_payments(order)
-        if postgres:
-            update_order_with_events(
-                self._conn,
-                order.tenant_id,
-                order.id,
-                order_values(order),
-                [event_values(order, e) for e in order.new_events],
-            )
-            order.new_events.clear()
-        else:
-            self._insert_new_events(order)
-        self._remember(order)
+        self._insert_new_events(order)
+        if outbox:
+            self._conn.execute(insert(outbox_table), outbox_rows(order.tenant_id, outbox))
 
     def _remember(self, order: Order) -> None:
         """Keep what the database now holds for the order, to write only changes later."""

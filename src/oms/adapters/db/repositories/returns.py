@@ -1,17 +1,26 @@
-"""Returns (RMAs) and their lines, and each tenant's return policy, in SQL."""
+"""Returns (RMAs) and their lines, and each tenant's return policy, in SQL.
+
+The statements every return's step runs (its reads, writing a new return, saving a changed
+one, the policy) run on PostgreSQL straight through psycopg (``DriverStatement``): a new
+return and its lines are one statement, a changed return and its changed lines another
+(data-modifying CTEs over JSON rows, as ``order_insert`` writes an order). On SQLite the
+same statements, or the portable ones beside them, run through SQLAlchemy.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
+    JSON,
     Connection,
-    Row,
     Select,
+    Table,
     bindparam,
     exists,
     func,
@@ -20,6 +29,8 @@ from sqlalchemy import (
     update,
 )
 
+from oms.adapters.db.driver import DriverStatement
+from oms.adapters.db.repositories.order_insert import json_rows, select_from_json
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
     return_lines,
@@ -126,7 +137,7 @@ def _line_values(request: ReturnRequest, line: ReturnLine) -> dict[str, Any]:
     }
 
 
-def _from_row(row: Row[Any], lines: list[ReturnLine]) -> ReturnRequest:
+def _from_row(row: Any, lines: list[ReturnLine]) -> ReturnRequest:
     return ReturnRequest(
         id=row.id,
         tenant_id=row.tenant_id,
@@ -173,6 +184,112 @@ _LINE_COLUMNS = (
 )
 
 
+def _joined(*where: Any) -> Select[Any]:
+    """Returns with their lines in one statement: a return's row once per line, its lines
+    in order (every return has at least one line)."""
+    return (
+        select(returns, *_LINE_COLUMNS)
+        .join(return_lines, (_l.tenant_id == _r.tenant_id) & (_l.return_id == _r.id))
+        .where(*where)
+    )
+
+
+_TENANT = bindparam("tenant_id", type_=_r.tenant_id.type)
+_BY_ID = _joined(_r.tenant_id == _TENANT, _r.id == bindparam("return_id", type_=_r.id.type))
+_BY_ORDER = _joined(
+    _r.tenant_id == _TENANT, _r.order_id == bindparam("order_id", type_=_r.order_id.type)
+)
+_GET = DriverStatement(_BY_ID.order_by(_l.line_no))
+_GET_LOCKED = DriverStatement(_BY_ID.order_by(_l.line_no).with_for_update(of=returns))
+_FOR_ORDER = DriverStatement(_BY_ORDER.order_by(_r.id, _l.line_no))
+_FOR_ORDER_LOCKED = DriverStatement(
+    _BY_ORDER.order_by(_r.id, _l.line_no).with_for_update(of=returns)
+)
+# The tenant's return policy beside an order's returns, in the same statement: a column
+# of its own (NULL: none set). Unlocked, the returns are joined to a row that always is,
+# so an order without returns still gives the policy; locked, FOR UPDATE may not reach
+# into an outer join, so the policy is a column of each return's rows.
+_POLICY_OF_TENANT = (
+    select(_p.policy).where(_p.tenant_id == _TENANT).scalar_subquery().label("tenant_return_policy")
+)
+_POLICY_ROW = select(_POLICY_OF_TENANT).subquery("tenant_policy")
+_WITH_POLICY = DriverStatement(
+    select(_POLICY_ROW.c.tenant_return_policy, returns, *_LINE_COLUMNS)
+    .select_from(
+        _POLICY_ROW.outerjoin(
+            returns.join(return_lines, (_l.tenant_id == _r.tenant_id) & (_l.return_id == _r.id)),
+            (_r.tenant_id == _TENANT)
+            & (_r.order_id == bindparam("order_id", type_=_r.order_id.type)),
+        )
+    )
+    .order_by(_r.id, _l.line_no)
+)
+_WITH_POLICY_LOCKED = DriverStatement(
+    _BY_ORDER.add_columns(_POLICY_OF_TENANT).order_by(_r.id, _l.line_no).with_for_update(of=returns)
+)
+_ORDER_ID_OF = DriverStatement(
+    select(_r.order_id).where(
+        _r.tenant_id == _TENANT, _r.id == bindparam("return_id", type_=_r.id.type)
+    )
+)
+_POLICY = DriverStatement(
+    select(_p.policy).where(_p.tenant_id == bindparam("tenant_id", type_=_p.tenant_id.type))
+)
+
+# PostgreSQL: a new return and its lines in one statement.
+_ADD = DriverStatement(
+    f"WITH r AS ({select_from_json(returns, 'r')}) {select_from_json(return_lines, 'l')}"
+)
+
+
+def _json_set(table: Table, names: tuple[str, ...]) -> str:
+    # A JSON column's None is stored as JSON null, as SQLAlchemy's JSON type stores it.
+    return ", ".join(
+        f"{c} = COALESCE(w.{c}, 'null'::json)"
+        if isinstance(table.c[c].type, JSON)
+        else f"{c} = w.{c}"
+        for c in names
+    )
+
+
+_COUNTS = ("restocked", "quarantined", "disposed")
+
+
+@cache
+def _save_statement(names: tuple[str, ...], with_lines: bool) -> DriverStatement:
+    """PostgreSQL: a changed return's ``names`` (``_values``' keys) and, ``with_lines``,
+    its changed lines in the same statement. The names are the tables' own columns, never
+    input."""
+    row = (
+        f"UPDATE returns SET {_json_set(returns, names)} "  # noqa: S608
+        "FROM json_populate_record(NULL::returns, %(r)s) w "
+        "WHERE returns.tenant_id = w.tenant_id AND returns.id = w.id"
+    )
+    if not with_lines:
+        return DriverStatement(row)
+    return DriverStatement(
+        f"WITH r AS ({row}) "  # noqa: S608
+        f"UPDATE return_lines SET {_json_set(return_lines, _COUNTS)} "
+        "FROM json_populate_recordset(NULL::return_lines, %(l)s) w "
+        "WHERE return_lines.tenant_id = w.tenant_id AND return_lines.return_id = w.return_id "
+        "AND return_lines.line_no = w.line_no"
+    )
+
+
+def _return_row(request: ReturnRequest) -> dict[str, Any]:
+    return {
+        "tenant_id": request.tenant_id,
+        "id": request.id,
+        "order_id": request.order_id,
+        "order_number": request.order_number,
+        "resolution": request.resolution.value,
+        "currency": request.currency,
+        "created_at": request.created_at,
+        "created_by": request.created_by,
+        **_values(request),
+    }
+
+
 class SqlReturnRepository:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -181,59 +298,64 @@ class SqlReturnRepository:
         self._stored_lines: dict[UUID, dict[int, tuple[int, int, int]]] = {}
 
     def add(self, request: ReturnRequest) -> None:
-        self._conn.execute(
-            insert(returns).values(
-                tenant_id=request.tenant_id,
-                id=request.id,
-                order_id=request.order_id,
-                order_number=request.order_number,
-                resolution=request.resolution.value,
-                currency=request.currency,
-                created_at=request.created_at,
-                created_by=request.created_by,
-                **_values(request),
-            )
-        )
-        self._conn.execute(
-            insert(return_lines), [_line_values(request, line) for line in request.lines]
-        )
+        lines = [_line_values(request, line) for line in request.lines]
+        if self._conn.dialect.name == "postgresql":
+            _ADD.rows(self._conn, {"r": json_rows([_return_row(request)]), "l": json_rows(lines)})
+        else:
+            self._conn.execute(insert(returns).values(**_return_row(request)))
+            self._conn.execute(insert(return_lines), lines)
         self._stored_lines[request.id] = _received_counts(request)
 
     def save(self, request: ReturnRequest) -> None:
         request.version += 1
-        self._conn.execute(
-            update(returns)
-            .where(_r.tenant_id == request.tenant_id, _r.id == request.id)
-            .values(**_values(request))
-        )
         stored = self._stored_lines.get(request.id, {})
-        for line in request.lines:
-            if stored.get(line.line_no) == (line.restocked, line.quarantined, line.disposed):
-                continue  # read in this unit of work and unchanged since
-            self._conn.execute(
-                update(return_lines)
-                .where(
-                    _l.tenant_id == request.tenant_id,
-                    _l.return_id == request.id,
-                    _l.line_no == line.line_no,
-                )
-                .values(
-                    restocked=line.restocked, quarantined=line.quarantined, disposed=line.disposed
-                )
+        # Only lines read in this unit of work and changed since, or not read here, are written.
+        changed = [
+            line
+            for line in request.lines
+            if stored.get(line.line_no) != (line.restocked, line.quarantined, line.disposed)
+        ]
+        if self._conn.dialect.name == "postgresql":
+            values = _values(request)
+            row = {"tenant_id": request.tenant_id, "id": request.id, **values}
+            counts = [
+                {
+                    "tenant_id": request.tenant_id,
+                    "return_id": request.id,
+                    "line_no": line.line_no,
+                    "restocked": line.restocked,
+                    "quarantined": line.quarantined,
+                    "disposed": line.disposed,
+                }
+                for line in changed
+            ]
+            _save_statement(tuple(values), bool(counts)).rows(
+                self._conn, {"r": json_rows(row), "l": json_rows(counts)}
             )
+        else:
+            self._conn.execute(
+                update(returns)
+                .where(_r.tenant_id == request.tenant_id, _r.id == request.id)
+                .values(**_values(request))
+            )
+            for line in changed:
+                self._conn.execute(
+                    update(return_lines)
+                    .where(
+                        _l.tenant_id == request.tenant_id,
+                        _l.return_id == request.id,
+                        _l.line_no == line.line_no,
+                    )
+                    .values(
+                        restocked=line.restocked,
+                        quarantined=line.quarantined,
+                        disposed=line.disposed,
+                    )
+                )
         self._stored_lines[request.id] = _received_counts(request)
 
-    def _select(self, *where: Any) -> Select[Any]:
-        """Returns with their lines in one statement: a return's row once per line, its
-        lines in order (every return has at least one line)."""
-        return (
-            select(returns, *_LINE_COLUMNS)
-            .join(return_lines, (_l.tenant_id == _r.tenant_id) & (_l.return_id == _r.id))
-            .where(*where)
-        )
-
-    def _rows_to_returns(self, rows: Iterable[Row[Any]]) -> list[ReturnRequest]:
-        found: dict[UUID, tuple[Row[Any], list[ReturnLine]]] = {}
+    def _rows_to_returns(self, rows: Iterable[Any]) -> list[ReturnRequest]:
+        found: dict[UUID, tuple[Any, list[ReturnLine]]] = {}
         for row in rows:
             entry = found.get(row.id)
             if entry is None:
@@ -257,27 +379,39 @@ class SqlReturnRepository:
     def get(
         self, tenant_id: UUID, return_id: UUID, *, for_update: bool = False
     ) -> ReturnRequest | None:
-        query = self._select(_r.tenant_id == tenant_id, _r.id == return_id).order_by(_l.line_no)
-        if for_update and self._conn.dialect.name == "postgresql":
-            query = query.with_for_update(of=returns)
-        found = self._rows_to_returns(self._conn.execute(query))
+        statement = _GET_LOCKED if for_update else _GET
+        found = self._rows_to_returns(
+            statement.rows(self._conn, {"tenant_id": tenant_id, "return_id": return_id})
+        )
         return found[0] if found else None
 
     def order_id_of(self, tenant_id: UUID, return_id: UUID) -> UUID | None:
-        found: UUID | None = self._conn.scalar(
-            select(_r.order_id).where(_r.tenant_id == tenant_id, _r.id == return_id)
+        found: UUID | None = _ORDER_ID_OF.scalar(
+            self._conn, {"tenant_id": tenant_id, "return_id": return_id}
         )
         return found
 
     def for_order(
         self, tenant_id: UUID, order_id: UUID, *, for_update: bool = False
     ) -> list[ReturnRequest]:
-        query = self._select(_r.tenant_id == tenant_id, _r.order_id == order_id).order_by(
-            _r.id, _l.line_no
+        statement = _FOR_ORDER_LOCKED if for_update else _FOR_ORDER
+        return self._rows_to_returns(
+            statement.rows(self._conn, {"tenant_id": tenant_id, "order_id": order_id})
         )
-        if for_update and self._conn.dialect.name == "postgresql":
-            query = query.with_for_update(of=returns)
-        return self._rows_to_returns(self._conn.execute(query))
+
+    def for_order_with_policy(
+        self, tenant_id: UUID, order_id: UUID, *, for_update: bool = False
+    ) -> tuple[list[ReturnRequest], ReturnPolicy]:
+        params = {"tenant_id": tenant_id, "order_id": order_id}
+        if for_update:
+            rows = _WITH_POLICY_LOCKED.rows(self._conn, params)
+            if not rows:  # no returns: no row to carry the policy
+                return [], self.policy(tenant_id)
+        else:
+            rows = _WITH_POLICY.rows(self._conn, params)
+        stored = rows[0].tenant_return_policy
+        policy = ReturnPolicy() if stored is None else ReturnPolicy.from_dict(stored)
+        return self._rows_to_returns(row for row in rows if row.id is not None), policy
 
     def open_count(self, tenant_id: UUID, order_id: UUID) -> int:
         counted = self._conn.scalar(_OPEN_COUNT, {"tenant_id": tenant_id, "order_id": order_id})
@@ -306,15 +440,15 @@ class SqlReturnRepository:
         ids = query.with_only_columns(_r.id).order_by(_r.id.desc()).limit(limit).subquery()
         return self._rows_to_returns(
             self._conn.execute(
-                self._select(_r.tenant_id == tenant_id, _r.id.in_(select(ids.c.id))).order_by(
+                _joined(_r.tenant_id == tenant_id, _r.id.in_(select(ids.c.id))).order_by(
                     _r.id.desc(), _l.line_no
                 )
             )
         )
 
     def policy(self, tenant_id: UUID) -> ReturnPolicy:
-        row = self._conn.execute(select(_p.policy).where(_p.tenant_id == tenant_id)).first()
-        return ReturnPolicy() if row is None else ReturnPolicy.from_dict(row.policy)
+        stored = _POLICY.scalar(self._conn, {"tenant_id": tenant_id})
+        return ReturnPolicy() if stored is None else ReturnPolicy.from_dict(stored)
 
     def stored_policies(self) -> dict[UUID, ReturnPolicy]:
         rows = self._conn.execute(select(_p.tenant_id, _p.policy).order_by(_p.tenant_id))

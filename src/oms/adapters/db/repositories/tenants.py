@@ -44,6 +44,7 @@ FIRST_ORDER_NUMBER = 1001
 _POLICIES = select(tenants.c.settings).where(
     tenants.c.id == bindparam("p_tenant_id", type_=tenants.c.id.type)
 )
+_POLICIES_RUN = DriverStatement(_POLICIES)
 _NEXT_IN_SEQUENCE = DriverStatement("SELECT nextval(CAST(%(sequence)s AS regclass))")
 _NEXT_IN_SEQUENCE_MANY = DriverStatement(
     "SELECT nextval(CAST(%(sequence)s AS regclass)) FROM generate_series(1, %(count)s)"
@@ -230,7 +231,7 @@ class SqlTenantRepository:
         return revoked is not None
 
     def policies(self, tenant_id: UUID) -> TenantPolicies:
-        raw = self._conn.scalar(_POLICIES, {"p_tenant_id": tenant_id})
+        raw = _POLICIES_RUN.scalar(self._conn, {"p_tenant_id": tenant_id})
         return TenantPolicies.from_dict(raw)
 
     def intake_settings(self, tenant_id: UUID, now: datetime) -> IntakeSettings:

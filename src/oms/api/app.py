@@ -93,7 +93,18 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
+        declared = None
+        streamed = False
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length":
+                declared = value  # the last one, as a dict of the headers would keep
+            elif name == b"transfer-encoding":
+                streamed = True
+        if declared is None and not streamed:
+            # No length and no chunked body: an HTTP/1.1 request without a body (most
+            # calls are GETs), nothing to count, so nothing wraps receive and send.
+            await self.app(scope, receive, send)
+            return
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self._refuse(scope, receive, send)
             return

@@ -168,31 +168,22 @@ def cached_principal(state: AppState, secret: str, now: float) -> Principal | No
     return cached[1] if cached is not None and cached[0] > now else None
 
 
-class ApiKeyBearer(SecurityBase):
-    """The API key of a request's ``Authorization: Bearer <key>`` header (None without one),
-    as a security scheme: every route that needs a key declares it in the OpenAPI document,
-    and Swagger UI at /docs offers an Authorize button that sends it."""
-
-    def __init__(self) -> None:
-        self.model = HTTPBearerModel(
-            description="An API key: `Authorization: Bearer <key>` (docs/tenancy.md)"
-        )
-        self.scheme_name = "ApiKey"
-
-    async def __call__(self, request: Request) -> str | None:
-        return bearer_secret(request.headers.get("authorization"))
+_PRINCIPAL_KEY = "oms.principal"
 
 
-_api_key = ApiKeyBearer()
+async def _principal_of(request: Request, oms_tenant: str | None) -> Principal:
+    """Who calls: the key of the ``Authorization: Bearer`` header, from the key cache or
+    the database, acting on the ``OMS-Tenant`` header's tenant when an operator key sends
+    one. Resolved once per request, however many of the aliases below a route takes."""
+    found: Principal | None = request.scope.get(_PRINCIPAL_KEY)
+    if found is None:
+        found = await _authenticate(request, oms_tenant)
+        request.scope[_PRINCIPAL_KEY] = found
+    return found
 
 
-async def _principal(
-    request: Request,
-    secret: Annotated[str | None, Security(_api_key)],
-    oms_tenant: Annotated[
-        str | None, Header(description="Operator keys: the tenant to act on")
-    ] = None,
-) -> Principal:
+async def _authenticate(request: Request, oms_tenant: str | None) -> Principal:
+    secret = bearer_secret(request.headers.get("authorization"))
     if secret is None:
         raise Unauthenticated("Send your API key as 'Authorization: Bearer <key>'")
     state = _state(request)
@@ -232,38 +223,59 @@ async def _principal(
     return principal
 
 
-CurrentPrincipal = Annotated[Principal, Depends(_principal)]
+_OmsTenant = Annotated[str | None, Header(description="Operator keys: the tenant to act on")]
 
 
-async def _tenant(principal: CurrentPrincipal) -> UUID:
+class ApiKeyBearer(SecurityBase):
+    """The caller, as a security scheme: the API key of a request's ``Authorization: Bearer
+    <key>`` header (and the ``OMS-Tenant`` header of operator keys), handed to a route as
+    ``project`` makes of it. Every route that needs a key declares it in the OpenAPI
+    document, and Swagger UI at /docs offers an Authorize button that sends it.
+
+    Each alias below (``CurrentPrincipal``, ``TenantId``, ``ActorDep``, ``CallerDep``) is
+    one instance: one dependency for FastAPI to solve per alias a route takes, where a
+    projection depending on the principal, itself depending on the scheme, was three
+    (FastAPI solves a shared sub-dependency again for each dependant that takes it)."""
+
+    def __init__(self, project: Callable[[Principal], object]) -> None:
+        self.model = HTTPBearerModel(
+            description="An API key: `Authorization: Bearer <key>` (docs/tenancy.md)"
+        )
+        self.scheme_name = "ApiKey"
+        self.project = project
+
+    async def __call__(self, request: Request, oms_tenant: _OmsTenant = None) -> object:
+        return self.project(await _principal_of(request, oms_tenant))
+
+
+def _itself(principal: Principal) -> Principal:
+    return principal
+
+
+def _tenant_of(principal: Principal) -> UUID:
     return principal.require_tenant()
-
-
-TenantId = Annotated[UUID, Depends(_tenant)]
 
 
 def actor_of(principal: Principal) -> Actor:
     return Actor("api_key", str(principal.key_id))
 
 
-async def _actor(principal: CurrentPrincipal) -> Actor:
-    return actor_of(principal)
-
-
-ActorDep = Annotated[Actor, Depends(_actor)]
-
-
 @dataclass(frozen=True)
 class Caller:
     """The tenant a request acts for and who acts: one dependency where a hot route would
-    otherwise solve two (FastAPI solves a shared sub-dependency again for each)."""
+    otherwise solve two."""
 
     tenant_id: UUID
     actor: Actor
 
 
-async def _caller(principal: CurrentPrincipal) -> Caller:
+def _caller_of(principal: Principal) -> Caller:
     return Caller(principal.require_tenant(), actor_of(principal))
+
+
+CurrentPrincipal = Annotated[Principal, Security(ApiKeyBearer(_itself))]
+TenantId = Annotated[UUID, Security(ApiKeyBearer(_tenant_of))]
+ActorDep = Annotated[Actor, Security(ApiKeyBearer(actor_of))]
 
 
 async def _app_state(request: Request) -> AppState:
@@ -271,7 +283,7 @@ async def _app_state(request: Request) -> AppState:
     return _state(request)
 
 
-CallerDep = Annotated[Caller, Depends(_caller)]
+CallerDep = Annotated[Caller, Security(ApiKeyBearer(_caller_of))]
 AppDep = Annotated[AppState, Depends(_app_state)]
 
 
@@ -378,6 +390,15 @@ async def reject_nul_characters(request: Request) -> None:
     for name, value in request.path_params.items():
         if isinstance(value, str) and "\x00" in value:
             raise NotFound(f"No {name} with a NUL character")
+    # Every route runs this: the raw bytes are looked at first, and the query and the
+    # headers are decoded only when one may hold a NUL (a query's "%00" decodes to one).
+    query = request.scope.get("query_string", b"")
+    if (
+        b"\x00" not in query
+        and b"%00" not in query
+        and not any(b"\x00" in value for _, value in request.scope["headers"])
+    ):
+        return
     for source, items in (("query", request.query_params), ("header", request.headers)):
         for name, value in items.items():
             if "\x00" in value:

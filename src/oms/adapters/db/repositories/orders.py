@@ -203,7 +203,10 @@ class SqlOrderRepository:
 
         An order read ``for_update`` in this unit of work is compared with what was read, so
         only changed rows are written; otherwise the stored rows are looked up first. On
-        PostgreSQL the row and the new events are written by one statement, last."""
+        PostgreSQL the row and the new events are written by one statement, last.
+
+        The row is written by every save, changed or not: a locked read raced by this save
+        tells by the row's new version that its children changed (``order_load``)."""
         postgres = self._conn.dialect.name == "postgresql"
         if not postgres:
             self._conn.execute(

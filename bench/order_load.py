@@ -3,8 +3,8 @@ per read in this process (the driver and the mapping) and in its PostgreSQL back
 
 Run it from the project root::
 
-    .venv/bin/python bench/order_read.py [--orders 40] [--reads 3000]
-        [--database oms_bench_order_read]
+    .venv/bin/python bench/order_load.py [--orders 40] [--reads 3000]
+        [--database oms_bench_order_load]
         [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 It re-creates the database, ships ``--orders`` orders and walks each through a return
@@ -47,7 +47,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--orders", type=int, default=40)
     parser.add_argument("--reads", type=int, default=3000)
-    parser.add_argument("--database", default="oms_bench_order_read")
+    parser.add_argument("--database", default="oms_bench_order_load")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     url = database_url(args.pg_url, args.database)

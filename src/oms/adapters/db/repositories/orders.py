@@ -203,7 +203,10 @@ class SqlOrderRepository:
 
         An order read ``for_update`` in this unit of work is compared with what was read, so
         only changed rows are written; otherwise the stored rows are looked up first. On
-        PostgreSQL it is all one statement (``order_save``)."""
+        PostgreSQL it is all one statement (``order_save``).
+
+        The row is written by every save, changed or not: a locked read raced by this save
+        tells by the row's new version that its children changed (``order_load``)."""
         stored = self._stored.get(order.id) or read_stored_rows(self._conn, order)
         if self._conn.dialect.name == "postgresql":
             self._save_in_one_statement(order, stored, outbox)

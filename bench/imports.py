@@ -27,6 +27,7 @@ runs, without the progress bar):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import gc
 import io
@@ -100,7 +101,11 @@ def order_rows(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv)
+    with contextlib.ExitStack() as stack:
+        return measure(parse_args(argv), stack)
+
+
+def measure(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     url = database_url(args.pg_url, args.database)
     recreate_database(args.pg_url, args.database)
     env = {**os.environ, "OMS_DATABASE_URL": url}
@@ -123,8 +128,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     app = create_app()
     uow_factory = app.state.oms.uow_factory
-    # Each import's keeper says once that autovacuum is off (where it is): once is enough.
+    # Planner statistics kept for the whole run, as the API's workers keep them (and
+    # `oms import` while it runs: oms.adapters.db.statistics), by a keeper in this process
+    # (its CPU counts here, its backend's only while it analyzes during a phase).
     logging.getLogger("oms.adapters.db.statistics").setLevel(logging.ERROR)
+    stack.enter_context(
+        StatisticsKeeper(uow_factory.engine, interval=Settings().db_analyze_seconds)
+    )
     tenant_id = uuid.UUID(tenant["tenant_id"])
     actor = Actor("system", "bench")
     principal = Principal(key_id=uuid.uuid4(), scope=ApiKeyScope.TENANT, tenant_id=tenant_id)
@@ -150,22 +160,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             profiler = cProfile.Profile()
             profiler.enable()
         meter = CpuMeter(server_group=-1, database=args.database)
-        # As `oms import` runs (oms.cli_imports): with the planner statistics kept, by
-        # this process's own statistics keeper (whose CPU and backend count here too).
-        with StatisticsKeeper(uow_factory.engine, interval=Settings().db_analyze_seconds):
-            meter.start()
-            began = time.perf_counter()
-            summary = import_rows(
-                uow_factory=uow_factory,
-                gateways=gateway_named,
-                tenant_id=tenant_id,
-                request=ImportRequest(
-                    kind=kind, header=source.header, rows=source.rows(), batch_size=args.batch_size
-                ),
-                actor=actor,
-            )
-            wall = time.perf_counter() - began
-            used = meter.stop()
+        meter.start()
+        began = time.perf_counter()
+        summary = import_rows(
+            uow_factory=uow_factory,
+            gateways=gateway_named,
+            tenant_id=tenant_id,
+            request=ImportRequest(
+                kind=kind, header=source.header, rows=source.rows(), batch_size=args.batch_size
+            ),
+            actor=actor,
+        )
+        wall = time.perf_counter() - began
+        used = meter.stop()
         if profiler is not None:
             profiler.disable()
             profiler.dump_stats(args.profile)

@@ -12,6 +12,7 @@ One transaction, retried on deadlock, in this order (the lock order every use ca
     record the channel's payment, if any
     place holds; release for fulfilment when nothing stops it
     insert order, lines, allocations, holds, payments, events, outbox
+    (released at once: its fulfilment orders made first, written after it)
     refused (409, 422)?  (channel, external_id) seen now -> return that order
 
 A copy of the order may commit between the replay check and the refusal, taking what this

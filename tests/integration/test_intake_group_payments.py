@@ -12,7 +12,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import Engine, event, func, select
 
-from oms.adapters.db.tables import fulfillment_orders, payments
+from oms.adapters.db.tables import fulfillment_orders, outbox, payments
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments import ManualGateway, TestGateway, gateway_named
 from oms.domain.payments import PaymentKind
@@ -132,6 +132,13 @@ def test_paid_channel_orders_are_placed_and_released_in_the_group(
     assert kinds.count(PaymentKind.CAPTURE) == 2
     assert _count(engine, payments, tenant_id) == 5
     assert _count(engine, fulfillment_orders, tenant_id) == 3
+    with engine.connect() as conn:  # one outbox message per event, each once
+        messages = conn.execute(
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.aggregate_id.in_([o.order.id for o in placed]))
+        ).scalar_one()
+    assert messages == sum(len(o.order.events) for o in placed)
     assert gateways.test.calls == []
     assert find_invariant_violations(uow_factory=uow_factory) == []
 
@@ -217,4 +224,11 @@ def test_a_paid_order_placed_alone_is_written_once_with_its_release(engine: Engi
         "fulfillment_order.created",
     ]
     assert [(ln.sku, ln.quantity) for fo in fos for ln in fo.lines] == [("RED", 2), ("BLUE", 1)]
+    with engine.connect() as conn:  # one outbox message per event, each once
+        topics = conn.execute(
+            select(outbox.c.topic)
+            .where(outbox.c.aggregate_id == placed.order.id)
+            .order_by(outbox.c.created_at, outbox.c.id)
+        ).scalars()
+        assert sorted(topics) == sorted(e.type for e in stored.events)
     assert find_invariant_violations(uow_factory=uow_factory) == []

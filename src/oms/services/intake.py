@@ -484,10 +484,11 @@ def _place_new(
     refund_overpayment(order, gateways=gateways, policies=policies, actor=actor, at=at)
     settle_order(order, policies=policies, at=at)
     capture_shipped_value(order, gateways=gateways, policies=policies, actor=actor, at=at)
-    outbox = outbox_messages(order, list(order.new_events))
+    placed = list(order.new_events)
+    outbox = outbox_messages(order, placed)
     released = _released_at_once(order, at)
-    if released:  # the release's save, folded into the one insert
-        outbox += outbox_messages(order, changes_to_save(order, at=at))
+    if released:  # the release's save, folded into the one insert: its events' messages
+        outbox += outbox_messages(order, changes_to_save(order, at=at)[len(placed) :])
     if not uow.orders.add(order, outbox=outbox):
         # A copy with the same external id committed after our check: start over to
         # return it; this transaction (and its reservations) is rolled back.

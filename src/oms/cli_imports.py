@@ -47,6 +47,7 @@ def _import(
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
     from oms.adapters.csv_files import ErrorReport, error_report_path
+    from oms.adapters.db.statistics import StatisticsKeeper
     from oms.adapters.payments.registry import gateway_named
     from oms.domain.orders import Actor
     from oms.services.csv_source import CsvSource
@@ -80,8 +81,12 @@ def _import(
         console=None,
     )
     report_path = error_report_path(path)
+    settings = load_settings()
     with (
-        database(load_settings()) as uow,
+        database(settings) as uow,
+        # Planner statistics as an API worker keeps them (oms.adapters.db.statistics): a
+        # first import fills tables whose plans were made while they were empty.
+        StatisticsKeeper(uow.engine, interval=settings.db_analyze_seconds),
         ErrorReport(report_path) as report,
         progress,
     ):

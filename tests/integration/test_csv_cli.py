@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from oms.adapters.db.statistics import StatisticsKeeper
 from oms.cli import app
+from oms.services import imports
 
 runner = CliRunner()
 
@@ -128,3 +130,24 @@ def test_a_file_without_the_required_columns_is_refused_in_one_line(
     result = runner.invoke(app, ["import", "inventory", str(bad), "--tenant", shop])
     assert result.exit_code == 1
     assert "row:1/location" in result.stderr
+
+
+def test_an_import_keeps_planner_statistics_while_it_runs(
+    shop: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As each API worker does (oms.adapters.db.statistics): a first import into a new
+    PostgreSQL database fills tables whose plans were made while they were empty."""
+    calls: list[str] = []
+    monkeypatch.setattr(StatisticsKeeper, "start", lambda _: calls.append("start"))
+    monkeypatch.setattr(StatisticsKeeper, "stop", lambda _: calls.append("stop"))
+    import_rows = imports.import_rows
+
+    def importing(**kwargs: object) -> imports.ImportSummary:
+        calls.append("import")
+        return import_rows(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(imports, "import_rows", importing)
+    products = _write(tmp_path / "products.csv", "sku,name,price,currency\nA,A,5.00,EUR\n")
+    result = runner.invoke(app, ["import", "products", str(products), "--tenant", shop])
+    assert result.exit_code == 0, result.output
+    assert calls == ["start", "import", "stop"]

@@ -11,9 +11,9 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 
-from oms.adapters.db.tables import fulfillment_orders, payments
+from oms.adapters.db.tables import fulfillment_orders, outbox, payments
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments import ManualGateway, TestGateway, gateway_named
 from oms.domain.payments import PaymentKind
@@ -135,6 +135,13 @@ def test_paid_channel_orders_are_placed_and_released_in_the_group(
     assert kinds.count(PaymentKind.CAPTURE) == 2
     assert _count(engine, payments, tenant_id) == 5
     assert _count(engine, fulfillment_orders, tenant_id) == 3
+    with engine.connect() as conn:  # one outbox message per event, each once
+        messages = conn.execute(
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.aggregate_id.in_([o.order.id for o in placed]))
+        ).scalar_one()
+    assert messages == sum(len(o.order.events) for o in placed)
     assert gateways.test.calls == []
     assert find_invariant_violations(uow_factory=uow_factory) == []
 
@@ -173,3 +180,58 @@ def test_a_paid_group_that_rolls_back_leaves_no_payment_and_calls_no_card_gatewa
     assert [c.kind for c in gateways.test.calls] == [PaymentKind.AUTHORIZATION]
     assert find_invariant_violations(uow_factory=uow_factory) == []
     caplog.clear()  # the group's write fault is logged, as expected here
+
+
+def test_a_paid_order_placed_alone_is_written_once_with_its_release(engine: Engine) -> None:
+    """Released at once, the order's release rides in its one insert and its fulfilment
+    orders follow it: nothing of the new order is read back, its row never updated."""
+    uow_factory = SqlUnitOfWorkFactory(engine)
+    tenant_id = _world(uow_factory)
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()).lower())
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        placed = intake.place_order(
+            uow_factory=uow_factory,
+            gateways=Gateways(),
+            tenant_id=tenant_id,
+            command=order_of(("RED", 2), ("BLUE", 1), payment=PAID, external_id="alone-1"),
+            actor=TESTER,
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+    assert placed.created
+    assert placed.order.released_at is not None
+    read_back = [
+        s
+        for s in seen
+        if s.startswith("select")
+        and any(f"from {t} " in s for t in ("order_lines", "allocations", "fulfillment_orders"))
+    ]
+    assert read_back == []
+    assert not [s for s in seen if s.startswith("update orders")]
+    with uow_factory() as uow:
+        stored = uow.orders.get(tenant_id, placed.order.id)
+        fos = uow.fulfilment.for_order(tenant_id, placed.order.id)
+    assert stored is not None
+    assert stored.version == placed.order.version == 2  # placed, then released: as before
+    assert [e.type for e in stored.events] == [
+        "order.placed",
+        "payment.authorized",
+        "payment.captured",
+        "order.released",
+        "fulfillment_order.created",
+    ]
+    assert [(ln.sku, ln.quantity) for fo in fos for ln in fo.lines] == [("RED", 2), ("BLUE", 1)]
+    with engine.connect() as conn:  # one outbox message per event, each once
+        topics = conn.execute(
+            select(outbox.c.topic)
+            .where(outbox.c.aggregate_id == placed.order.id)
+            .order_by(outbox.c.created_at, outbox.c.id)
+        ).scalars()
+        assert sorted(topics) == sorted(e.type for e in stored.events)
+    assert find_invariant_violations(uow_factory=uow_factory) == []

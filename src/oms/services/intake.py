@@ -12,6 +12,7 @@ One transaction, retried on deadlock, in this order (the lock order every use ca
     record the channel's payment, if any
     place holds; release for fulfilment when nothing stops it
     insert order, lines, allocations, holds, payments, events, outbox
+    (released at once: its fulfilment orders made first, written after it)
     refused (409, 422)?  (channel, external_id) seen now -> return that order
 
 A copy of the order may commit between the replay check and the refusal, taking what this
@@ -28,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import cast
 from uuid import UUID
 
 from oms.domain.addresses import Address
@@ -44,6 +46,7 @@ from oms.domain.errors import (
     InvalidRequest,
     OmsError,
 )
+from oms.domain.fulfilment import FulfillmentOrder
 from oms.domain.holds import HoldReason
 from oms.domain.ids import new_id
 from oms.domain.money import is_known_currency, round_money
@@ -53,6 +56,7 @@ from oms.domain.verification import Finding, verify_contact
 from oms.services.carts import expire_due_in
 from oms.services.common import retry_transient, utcnow
 from oms.services.discounts import apply_codes
+from oms.services.fulfilment import sync_fulfilment
 from oms.services.intake_payments import ChannelPayment, take_channel_payments
 from oms.services.intake_stock import held_by_cart, reserve_order_stock
 from oms.services.payments import (
@@ -62,9 +66,9 @@ from oms.services.payments import (
 )
 from oms.services.persistence import (
     SYSTEM,
+    changes_to_save,
     new_hold,
     outbox_messages,
-    save_order_changes,
     settle_order,
 )
 from oms.services.ports import (
@@ -480,17 +484,42 @@ def _place_new(
     refund_overpayment(order, gateways=gateways, policies=policies, actor=actor, at=at)
     settle_order(order, policies=policies, at=at)
     capture_shipped_value(order, gateways=gateways, policies=policies, actor=actor, at=at)
-    events = list(order.new_events)
-    if not uow.orders.add(order, outbox=outbox_messages(order, events)):
+    placed = list(order.new_events)
+    outbox = outbox_messages(order, placed)
+    released = _released_at_once(order, at)
+    if released:  # the release's save, folded into the one insert: its events' messages
+        outbox += outbox_messages(order, changes_to_save(order, at=at)[len(placed) :])
+    if not uow.orders.add(order, outbox=outbox):
         # A copy with the same external id committed after our check: start over to
         # return it; this transaction (and its reservations) is rolled back.
         raise TransientStorageError("duplicate external id raced")
+    uow.fulfilment.add_many(released)
     if idempotency_key is not None:
         uow.idempotency.attach(tenant_id, idempotency_key, order.id)
-    if order.released_at is not None:
-        # Paid and clean at once: its fulfilment orders are made in the same transaction.
-        save_order_changes(uow, order, at=at)
     return PlacedOrder(order=order, created=True)
+
+
+class _NotWrittenYet:
+    """Stands for the unit of work while ``sync_fulfilment`` makes a new order's first
+    fulfilment orders: it keeps what is added, to write after the order's row."""
+
+    def __init__(self) -> None:
+        self.fulfilment = self
+        self.added: list[FulfillmentOrder] = []
+
+    def add(self, fo: FulfillmentOrder) -> None:
+        self.added.append(fo)
+
+
+def _released_at_once(order: Order, at: datetime) -> list[FulfillmentOrder]:
+    """A new order released at once (paid and clean): its fulfilment orders, made now (their
+    events join its own), to write after it; none when it is not released. Written with
+    the order, not saved after it: one insert, with no stored rows to read back."""
+    if order.released_at is None:
+        return []
+    pending = _NotWrittenYet()
+    sync_fulfilment(cast(UnitOfWork, pending), order, at, known=[])
+    return pending.added
 
 
 def _pointed(command: PlaceOrder) -> tuple[tuple[str, ChannelPayment], ...]:

@@ -10,9 +10,8 @@ and the order is placed alone. ``write`` then writes what the kept orders did, i
 intake's lock order, and says whether the database still agreed.
 
 An order released at once (paid through a gateway that calls nothing outside the
-database, and clean) is saved a second time by the intake with its fulfilment orders
-(``persistence.save_order_changes``); in the snapshot that save folds into the order's
-one insert, and its fulfilment orders are written after the group's orders.
+database, and clean) is inserted once with its release's events, as alone; its fulfilment
+orders (``fulfilment.add_many``) are written after the group's orders.
 """
 
 from __future__ import annotations
@@ -142,7 +141,7 @@ class GroupSnapshot:
         self.numbered: list[int] = []
         self.adding: tuple[Order, list[OutboxMessage]] | None = None
         # What its insert will write beside it: the events and payments the real add
-        # would have taken (and cleared), and the fulfilment orders of a release.
+        # would have taken (and cleared), and the fulfilment orders of its release.
         self.unwritten: tuple[list[OrderEvent], list[PaymentRecord]] = ([], [])
         self.fulfilling: list[FulfillmentOrder] = []
         # The repositories the intake uses, as attributes (the intake reaches them a few
@@ -510,12 +509,8 @@ class _Outbox(_Part):
 
 
 class _Fulfilment(_Part):
-    def for_order(self, tenant_id: UUID, order_id: UUID) -> list[FulfillmentOrder]:
-        if self.s.adding is None or self.s.adding[0].id != order_id:
-            raise NotGroupable("fulfilment of a stored order")
-        return []  # the order is new: none yet
-
-    def add(self, fo: FulfillmentOrder) -> None:
-        if self.s.adding is None or self.s.adding[0].id != fo.order_id:
+    def add_many(self, fos: Sequence[FulfillmentOrder]) -> None:
+        """The first fulfilment orders of the order being added (released at once)."""
+        if fos and (self.s.adding is None or any(fo.order_id != self.s.adding[0].id for fo in fos)):
             raise NotGroupable("fulfilment beside no order")
-        self.s.fulfilling.append(fo)
+        self.s.fulfilling.extend(fos)

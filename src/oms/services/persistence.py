@@ -18,6 +18,7 @@ from oms.services.ports import OutboxMessage, UnitOfWork
 
 __all__ = [
     "SYSTEM",
+    "changes_to_save",
     "flag_refund_due",
     "locked_order",
     "new_hold",
@@ -62,13 +63,21 @@ def save_order_changes(
     ones already loaded and changed by the caller, else they are read).
     """
     sync_fulfilment(uow, order, at, fulfilment)
-    events = list(order.new_events)
+    events = changes_to_save(order, at=at)
     if not events:
         return False
-    order.version += 1
-    order.updated_at = at
     uow.orders.save(order, outbox=outbox_messages(order, events))
     return True
+
+
+def changes_to_save(order: Order, *, at: datetime) -> list[OrderEvent]:
+    """The order's unsaved events, with its version counted and its time stamped for the
+    save that writes them; none: there is nothing to save."""
+    events = list(order.new_events)
+    if events:
+        order.version += 1
+        order.updated_at = at
+    return events
 
 
 def new_hold(

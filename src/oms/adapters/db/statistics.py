@@ -18,7 +18,9 @@ before autovacuum's first round. When the server's autovacuum is off, it also an
 again the tables analyzed before that changed past the threshold, at the pace autovacuum
 would: at most once per ``autovacuum_naptime`` (a minute unless configured otherwise).
 One process of the deployment at a time (a transaction-level advisory lock; the others
-skip that round).
+skip that round). Each API worker runs one, and so does ``oms import`` while it imports:
+a first import into a new database fills tables whose foreign-key checks would otherwise
+keep plans made while they were empty (docs/performance.md).
 
 Analyzing a table again as soon as it passed the threshold was too often: under
 bench/intake.py the order tables passed it every few seconds, and each round cost the
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import Self
 
 from sqlalchemy import Connection, Engine, create_engine, text
 
@@ -107,6 +110,13 @@ class StatisticsKeeper:
             target=self._run, args=(self._engine,), name="oms-statistics", daemon=True
         )
         self._thread.start()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
 
     @property
     def running(self) -> bool:

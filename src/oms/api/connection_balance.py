@@ -4,8 +4,8 @@ The workers share one listening socket, which the parent binds and listens on (a
 ``--workers`` does). uvicorn's own accept takes every connection waiting whenever its worker
 wakes, and a kernel that spreads connections over several sockets (``SO_REUSEPORT``) does
 so by a hash of their addresses: either way a handful of kept-alive connections (a load
-balancer's pool, a store's API clients, a benchmark's) could land six on one worker and two
-on the other, and the fuller worker's requests then queue behind each other.
+balancer's pool, a store's API clients, a benchmark's) could land mostly on one worker, and
+the fuller worker's requests then queue behind each other.
 
 Here each worker accepts from the shared socket itself, one connection at a time, and only
 while no other worker holds fewer open connections (``may_accept``): connections opened one
@@ -18,10 +18,14 @@ The counts live in a small table in shared memory (``oms.api.connection_table``)
 parent creates and hands to each worker with its socket. A worker claims a row once it has
 started (its warm-up done); only it writes the row: its pid, its open connections (counted
 from their accept to their ``connection_lost``) and when it last checked in (every
-``HEARTBEAT`` seconds). The others only read it. A worker that has not
-checked in for ``STALE_AFTER`` seconds (stopped, hung, killed: its supervisor deals with it)
-is left out, so the others take the new connections meanwhile; a worker still starting has
-no row and is not waited for either; a worker that stops leaves the table first.
+``HEARTBEAT`` seconds). The others only read it. A worker that has not checked in for
+``STALE_AFTER`` seconds (stopped, hung, killed: its supervisor deals with it) is left out,
+so the others take the new connections meanwhile; a worker still starting has no row and is
+not waited for either; a worker that stops leaves the table first.
+
+The socket is shared, not one per worker, because a connection the kernel has queued on one
+worker's own socket can only be accepted by that worker: a worker that held back would
+leave its queue waiting, and closing its socket would reset what is queued there.
 
 uvicorn hands each worker's sockets to its event loop's ``create_server``. The workers run
 on a loop from ``new_event_loop`` (uvloop's, or asyncio's where uvloop is missing; uvicorn's

@@ -7,8 +7,9 @@ their connections open (load balancers, the API clients of a store, ``bench/inta
 then stay where they landed: in bench/intake.py's runs, all 32 connections went to one of
 the two workers in some runs and the other worker idled (docs/performance.md). Sockets of
 their own bound with ``SO_REUSEPORT`` (which this module gave the workers before) let the
-kernel spread connections by a hash of their addresses: 6 and 2 of 8 connections, in
-bench/inbound.py's runs, and the fuller worker's requests waited longer.
+kernel spread connections by a hash of their addresses, which split a handful of them
+unevenly as often as not, and the fuller worker's requests waited longer (docs/performance.md,
+the seventh session of 2026-12-07).
 
 Here the parent binds and listens (so a port in use fails at once, and port 0 picks one
 port for all), and the workers share its socket, each accepting from it only while no other

@@ -228,5 +228,7 @@ def test_rows_are_claimed_once_each_and_a_full_table_says_so() -> None:
         assert sorted((row.pid, row.connections) for row in table.claimed()) == [(2, 0), (4, 0)]
         assert table.others(second, since=5.5) == [0]  # row 4 checked in at 6.0
         assert table.others(second, since=6.5) == []
+        table.forget(4)  # its supervisor reaped it
+        assert [row.pid for row in table.claimed()] == [2]
     finally:
         table.close()

@@ -282,7 +282,7 @@ def test_a_worker_the_host_starves_for_longer_than_uvicorns_5_s_check_is_kept(
         with ExitStack() as stack:
             # The other worker takes them all: one that stopped checking in is not waited for.
             for _ in range(3):
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 stack.enter_context(closing(connection))
                 connection.request("GET", "/healthz")
                 assert connection.getresponse().status == 200

@@ -19,9 +19,12 @@ parent creates and hands to each worker with its socket. A worker claims a row o
 started (its warm-up done); only it writes the row: its pid, its open connections (counted
 from their accept to their ``connection_lost``) and when it last checked in (every
 ``HEARTBEAT`` seconds). The others only read it. A worker that has not checked in for
-``STALE_AFTER`` seconds (stopped, hung, killed: its supervisor deals with it) is left out,
-so the others take the new connections meanwhile; a worker still starting has no row and is
-not waited for either; a worker that stops leaves the table first.
+``STALE_AFTER`` seconds (stopped, or hung until its supervisor kills it) is left out, so the
+others take the new connections meanwhile; the limit is generous because a busy worker on a
+loaded host can miss several check-ins (its first requests, say, before anything is warm).
+The supervisor clears the row of a worker that died as soon as it has reaped it
+(``oms.api.serving``); a worker still starting has no row and is not waited for either; a
+worker that stops leaves the table first.
 
 The socket is shared, not one per worker, because a connection the kernel has queued on one
 worker's own socket can only be accepted by that worker: a worker that held back would
@@ -62,7 +65,7 @@ __all__ = [
 log = logging.getLogger("uvicorn.error")
 
 HEARTBEAT = 0.25  # seconds between a worker's check-ins in the table
-STALE_AFTER = 1.0  # seconds after its last check-in a worker is no longer waited for
+STALE_AFTER = 5.0  # seconds after its last check-in a worker is no longer waited for
 NAP = 0.002  # seconds a worker holding more than another leaves the socket alone
 _FULL_NAP = 1.0  # after the process ran out of file descriptors (asyncio waits as long)
 

@@ -93,6 +93,16 @@ class ConnectionTable:
         self._held.discard(row)
         fcntl.lockf(self._fd, fcntl.LOCK_UN, 1, row * _FIELDS * _CELL)
 
+    def forget(self, pid: int) -> None:
+        """Clear the row of worker ``pid``, which has ended (its supervisor reaped it).
+
+        Its lock went with its process; a worker that claimed the row meanwhile rewrites it
+        at its next check-in."""
+        for row in range(self.rows):
+            at = row * _FIELDS
+            if self._cells[at] == pid:
+                self._cells[at : at + _FIELDS] = memoryview(bytes(_FIELDS * _CELL)).cast("q")
+
     def others(self, row: int, *, since: float) -> list[int]:
         """The open connections of the workers other than ``row``'s that checked in at
         ``since`` or later (``time.monotonic`` seconds)."""

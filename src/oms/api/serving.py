@@ -26,9 +26,10 @@ than 5 seconds, so each new worker was killed before it could answer, and the ne
 only as "died". ``WorkerSupervisor`` keeps one ping in flight per worker and waits
 ``STARTUP_GRACE`` seconds for a new worker's first answer and ``SILENCE_LIMIT`` seconds for
 later ones before it kills the worker, and it logs why each worker it replaces went: its
-exit code or signal, or how long it was silent. (What a worker imports before it can answer
-is kept small as well: ``oms.cli``, ``oms.api.http_protocol`` and
-``oms.api.connection_balance`` load no framework.)
+exit code or signal, or how long it was silent; it clears a worker's row of the connection
+table once it has reaped the worker, so the others do not wait for it. (What a worker
+imports before it can answer is kept small as well: ``oms.cli``, ``oms.api.http_protocol``
+and ``oms.api.connection_balance`` load no framework.)
 """
 
 from __future__ import annotations
@@ -43,13 +44,16 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from oms.api.http_protocol import HttpProtocol
+
+if TYPE_CHECKING:  # fcntl, which it needs, is POSIX only
+    from oms.api.connection_table import ConnectionTable
 
 __all__ = [
     "SILENCE_LIMIT",
@@ -131,8 +135,10 @@ class WorkerSupervisor(Multiprocess):
         startup_grace: float = STARTUP_GRACE,
         silence_limit: float = SILENCE_LIMIT,
         clock: Callable[[], float] = time.monotonic,
+        table: ConnectionTable | None = None,
     ) -> None:
         super().__init__(config, sockets)
+        self.table = table  # the workers' connection table, if they share connections
         self.startup_grace = startup_grace
         self.silence_limit = silence_limit
         self._clock = clock
@@ -164,6 +170,8 @@ class WorkerSupervisor(Multiprocess):
                     return
                 ended = how_a_worker_ended(process.exitcode)
                 log.error("Worker [%s] %s; starting another", process.pid, ended)
+            if self.table is not None and process.pid is not None:
+                self.table.forget(process.pid)  # the other workers need not wait for it
             if self.should_exit.is_set():
                 return
             replacement = Process(self.config, self.sockets)
@@ -241,14 +249,16 @@ def serve(
         workers,
     )
     try:
-        _supervise(config, listener)
+        _supervise(config, listener, table)
     finally:
         table.close()
 
 
-def _supervise(config: uvicorn.Config, listener: socket.socket) -> None:
+def _supervise(
+    config: uvicorn.Config, listener: socket.socket, table: ConnectionTable | None = None
+) -> None:
     try:
-        WorkerSupervisor(config, sockets=[listener]).run()
+        WorkerSupervisor(config, sockets=[listener], table=table).run()
     except KeyboardInterrupt:
         pass
     finally:

@@ -218,12 +218,12 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 async def wait_ready(
     base: str, server: subprocess.Popen[bytes], timeout: float = SERVER_START_TIMEOUT
 ) -> None:
-    """Poll ``{base}/readyz`` until it answers 200 and every worker of ``server`` listens;
+    """Poll ``{base}/readyz`` until it answers 200 and every worker of ``server`` accepts;
     RuntimeError if the server exits first or is not ready after ``timeout`` seconds.
 
-    A worker listens once it has started (its warm-up included, ``oms.api.app``); on Linux
-    each has a socket of its own (``oms.api.serving``). The first answer comes from the
-    first worker up: connections opened before the others listen would all go to it."""
+    A worker accepts once it has started (its warm-up included, ``oms.api.app``). The first
+    answer comes from the first worker up: connections opened before the others accept
+    would all go to it."""
     deadline = time.monotonic() + timeout
     port = urlsplit(base).port
     workers = _workers_of(server)
@@ -234,7 +234,7 @@ async def wait_ready(
             try:
                 async with session.get(f"{base}/readyz") as response:
                     if response.status == 200 and (
-                        port is None or listening_sockets(port) >= workers
+                        port is None or workers_accepting(server.pid, port) >= workers
                     ):
                         return
             except aiohttp.ClientError:
@@ -245,11 +245,23 @@ async def wait_ready(
 
 def _workers_of(server: subprocess.Popen[bytes]) -> int:
     """The ``--workers`` of an ``oms serve`` started by :func:`start_server` (1 elsewhere
-    or off Linux, where the workers share one socket)."""
+    or off Linux, where nothing here can tell the workers apart)."""
     args = [str(arg) for arg in cast(Sequence[Any], server.args)]
     if sys.platform != "linux" or "--workers" not in args:
         return 1
     return int(args[args.index("--workers") + 1])
+
+
+def workers_accepting(server_pid: int, port: int) -> int:
+    """How many workers of the ``oms serve`` whose parent is ``server_pid`` accept: their
+    rows in its connection table (``oms.api.connection_table``). With the code before that
+    table (``PYTHONPATH`` at an older checkout, for a "before" figure), whose workers had a
+    socket each (``SO_REUSEPORT``): the sockets listening on ``port``."""
+    try:
+        from oms.api.connection_table import server_table
+    except ImportError:
+        return listening_sockets(port)
+    return len(server_table(server_pid) or [])
 
 
 def listening_sockets(port: int) -> int:

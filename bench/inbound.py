@@ -22,10 +22,10 @@ It prints p50/p95/p99/max latency in milliseconds and scans per second, the CPU 
 scan of the server's processes and of the PostgreSQL backends serving the bench's database
 (``/proc/<pid>/stat``, the server being on this machine; on a loaded machine the CPU says
 more than the wall time) and how many of the receivers' keep-alive connections each worker
-holds (the kernel places them by a hash: 5 / 3 makes one worker's scans wait longer), then
-checks that
-every shipment's counts equal what was sent, that on hand equals the good units and that
-``oms check`` passes (exit code 1 otherwise). Nothing is asserted about speed.
+holds (the workers take them in turn, ``oms.api.connection_balance``; 5 / 3 would make one
+worker's scans wait longer), then checks that every shipment's counts equal what was sent,
+that on hand equals the good units and that ``oms check`` passes (exit code 1 otherwise).
+Nothing is asserted about speed.
 """
 
 from __future__ import annotations
@@ -109,9 +109,9 @@ def _session_pids(session: int) -> list[int]:
 
 
 def _connections_by_worker(port: int, workers: list[int]) -> list[int]:
-    """How many established connections to ``port`` each of ``workers`` holds: the kernel
-    spreads them over the workers' sockets by a hash (``oms.api.serving``), and a worker
-    that holds more of the receivers' keep-alive connections makes them wait longer."""
+    """How many established connections to ``port`` each of ``workers`` holds: the workers
+    take them in turn (``oms.api.connection_balance``), and a worker that holds more of
+    the receivers' keep-alive connections makes them wait longer."""
     inodes: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with open(table) as rows:
@@ -338,7 +338,7 @@ def main() -> int:
     print(
         "receivers' connections per worker: "
         + " / ".join(str(n) for n in held)
-        + " (the kernel's hash places them; a fuller worker's scans wait longer)"
+        + " (a fuller worker's scans wait longer)"
     )
     print(f"oms check: {check.strip() or 'ok'}")
     for problem in problems:

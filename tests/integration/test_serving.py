@@ -1,6 +1,5 @@
-"""``oms serve --workers N``: a listening socket per worker, balanced by the kernel; workers
-that a busy host slows are waited for, and a worker that dies is replaced with a log line
-saying why."""
+"""``oms serve --workers N``: the workers share their connections evenly; workers that a busy
+host slows are waited for, and a worker that dies is replaced with a log line saying why."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ import asyncio
 import http.client
 import json
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -16,61 +14,17 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, closing, contextmanager, suppress
-from multiprocessing.reduction import ForkingPickler
 from pathlib import Path
 
 import pytest
 
-from oms.api.serving import WorkerListener, balances_workers
+from oms.api.connection_table import server_table
 
 pytestmark = pytest.mark.skipif(
-    not balances_workers(), reason="only Linux balances connections over SO_REUSEPORT sockets"
+    sys.platform != "linux", reason="counts the workers' connections through /proc"
 )
 
 OMS = Path(sys.executable).with_name("oms")
-
-
-def _unpickled(listener: WorkerListener) -> socket.socket:
-    """What a worker gets: uvicorn pickles its sockets with multiprocessing's pickler."""
-    made = ForkingPickler.loads(bytes(ForkingPickler.dumps(listener)))
-    assert isinstance(made, socket.socket)
-    return made
-
-
-def _accept_all(listeners: list[socket.socket], expected: int) -> list[int]:
-    """How many connections each listener accepts, until ``expected`` in all (5 s at most)."""
-    counts = [0] * len(listeners)
-    accepted: list[socket.socket] = []
-    deadline = time.monotonic() + 5
-    while sum(counts) < expected and time.monotonic() < deadline:
-        ready, _, _ = select.select(listeners, [], [], 0.5)
-        for sock in ready:
-            connection, _ = sock.accept()
-            accepted.append(connection)
-            counts[listeners.index(sock)] += 1
-    for connection in accepted:
-        connection.close()
-    return counts
-
-
-def test_each_worker_gets_a_listener_of_its_own_and_the_kernel_spreads_connections() -> None:
-    with ExitStack() as stack:
-        parent = stack.enter_context(closing(WorkerListener.bind_to("127.0.0.1", 0)))
-        workers = [stack.enter_context(closing(_unpickled(parent))) for _ in range(2)]
-        assert all(w.getsockname() == parent.getsockname() for w in workers)
-        assert len({parent.fileno(), *(w.fileno() for w in workers)}) == 3
-        for worker in workers:
-            worker.listen(128)
-        clients = [
-            stack.enter_context(closing(socket.create_connection(parent.getsockname())))
-            for _ in range(64)
-        ]
-        counts = _accept_all(workers, len(clients))
-    # Every connection reached a worker (none waits on the parent's socket, which does not
-    # listen), and both workers got some: by a hash of 64 connections' ports, all on one
-    # side has a chance of 2 in 2**64.
-    assert sum(counts) == 64
-    assert min(counts) > 0, counts
 
 
 def _children(pid: int) -> list[int]:
@@ -121,8 +75,8 @@ def _serving(sqlite_url: str, log_path: Path) -> Iterator[tuple[subprocess.Popen
         )
     try:
         deadline = time.monotonic() + 60
-        # Both workers listen (each on a socket of its own) and answer.
-        while len(_sockets(port, "0A")) < 2 or not _answers(port):
+        # Both workers accept (each has its row in the table) and the server answers.
+        while len(_accepting(server.pid)) < 2 or not _answers(port):
             assert server.poll() is None, "oms serve exited"
             assert time.monotonic() < deadline, "oms serve did not start in 60 s"
             time.sleep(0.2)
@@ -170,6 +124,23 @@ def _children_serving(pid: int) -> list[int]:
     ]
 
 
+def _accepting(server_pid: int) -> dict[int, int]:
+    """The open connections of each worker of the server that accepts (its table's rows,
+    those of workers that died left out)."""
+    rows = server_table(server_pid) or []
+    workers = _children_serving(server_pid)
+    return {row.pid: row.connections for row in rows if row.pid in workers}
+
+
+def _quiet(server_pid: int) -> list[int]:
+    """The workers, once both accept and hold no connection (the server closes the earlier
+    tests' connections as it notices them go)."""
+    _wait_for(
+        lambda: list(_accepting(server_pid).values()) == [0, 0], "both workers idle", seconds=30
+    )
+    return sorted(_accepting(server_pid))
+
+
 def _answers(port: int) -> bool:
     try:
         with closing(http.client.HTTPConnection("127.0.0.1", port, timeout=2)) as connection:
@@ -197,15 +168,35 @@ async def _hold_connections(port: int, count: int, workers: list[int]) -> dict[i
             writer.close()
 
 
-def test_serve_spreads_kept_alive_connections_over_its_workers(
+def test_serve_deals_a_burst_of_kept_alive_connections_out_evenly(
     two_workers: tuple[subprocess.Popen[bytes], int],
 ) -> None:
     server, port = two_workers
-    # On one shared socket, the first worker to wake would accept all of a burst.
-    counts = asyncio.run(_hold_connections(port, 32, _children_serving(server.pid)))
-    assert sum(counts.values()) == 32, counts
-    assert len(counts) == 2, counts
-    assert min(counts.values()) > 0, counts
+    workers = _quiet(server.pid)
+    # On one shared socket, the first worker to wake would accept all of a burst; sockets of
+    # their own would get them by a hash of their addresses.
+    counts = asyncio.run(_hold_connections(port, 32, workers))
+
+    assert sorted(counts.values()) == [16, 16], counts
+
+
+def test_connections_opened_one_after_another_go_to_the_workers_in_turn(
+    two_workers: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    server, port = two_workers
+    workers = _quiet(server.pid)
+    with ExitStack() as stack:
+        for _ in range(8):  # each answered, so accepted and counted, before the next opens
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            stack.enter_context(closing(connection))
+            connection.request("GET", "/healthz")
+            assert connection.getresponse().read()
+        held = _connections_by_worker(workers, port)
+        counted = _accepting(server.pid)
+
+    # Counted from the processes' open sockets (/proc), and by the server's own table.
+    assert sorted(held.values()) == [4, 4], held
+    assert counted == held
 
 
 def test_answers_on_one_kept_alive_connection_arrive_whole_and_in_order(
@@ -223,8 +214,11 @@ def test_answers_on_one_kept_alive_connection_arrive_whole_and_in_order(
 
 
 def test_a_port_another_server_listens_on_is_refused_with_one_line(sqlite_url: str) -> None:
-    with closing(WorkerListener.bind_to("127.0.0.1", 0)) as other:
-        other.listen(8)  # another oms serve, say, whose workers would share its connections
+    with closing(socket.socket()) as other:
+        # Another server, even one whose sockets would share the port with others'.
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen(8)
         port = other.getsockname()[1]
         done = subprocess.run(  # noqa: S603 - our own oms command
             [str(OMS), "serve", "--workers", "2", "--port", str(port)],
@@ -241,7 +235,9 @@ def test_a_port_another_server_listens_on_is_refused_with_one_line(sqlite_url: s
 
 # What a worker loads before it can answer its supervisor's health checks: the parent's main
 # module (the ``oms`` script imports ``oms.cli``) and the protocol its configuration names.
-_BEFORE_THE_FIRST_ANSWER = "import oms.cli, oms.api.http_protocol, uvicorn.supervisors"
+_BEFORE_THE_FIRST_ANSWER = (
+    "import oms.cli, oms.api.http_protocol, oms.api.connection_balance, uvicorn.supervisors"
+)
 _FRAMEWORKS = ("sqlalchemy", "fastapi", "starlette", "pydantic", "psycopg", "alembic")
 
 
@@ -254,9 +250,15 @@ def test_a_worker_loads_no_framework_before_it_can_answer_its_supervisor() -> No
     oms_loaded = {name for name in json.loads(done.stdout) if name.startswith("oms.")}
 
     assert loaded.isdisjoint(_FRAMEWORKS), sorted(loaded & set(_FRAMEWORKS))
-    # Besides the CLI and the protocol, only the pure domain (stdlib only: tests/unit/
-    # test_layers.py) that the CLI's option types name.
-    beyond = {"oms.cli", "oms.api", "oms.api.http_protocol"}
+    # Besides the CLI, the protocol and the balancing, only the pure domain (stdlib only:
+    # tests/unit/test_layers.py) that the CLI's option types name.
+    beyond = {
+        "oms.cli",
+        "oms.api",
+        "oms.api.http_protocol",
+        "oms.api.connection_balance",
+        "oms.api.connection_table",
+    }
     extra = {n for n in oms_loaded - beyond if not n.startswith(("oms.cli_", "oms.domain"))}
     assert beyond <= oms_loaded
     assert extra == set(), sorted(extra)
@@ -273,10 +275,17 @@ def test_a_worker_the_host_starves_for_longer_than_uvicorns_5_s_check_is_kept(
     two_workers: tuple[subprocess.Popen[bytes], int], server_log: Path
 ) -> None:
     server, port = two_workers
-    workers = sorted(_children_serving(server.pid))
+    workers = _quiet(server.pid)
     starved = workers[0]
     os.kill(starved, signal.SIGSTOP)  # as if the host gave it no CPU at all
     try:
+        with ExitStack() as stack:
+            # The other worker takes them all: one that stopped checking in is not waited for.
+            for _ in range(3):
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                stack.enter_context(closing(connection))
+                connection.request("GET", "/healthz")
+                assert connection.getresponse().status == 200
         time.sleep(8)  # uvicorn's supervisor kills a worker silent for 5 s
     finally:
         with suppress(ProcessLookupError):  # gone if it was killed meanwhile
@@ -290,13 +299,13 @@ def test_a_worker_the_host_starves_for_longer_than_uvicorns_5_s_check_is_kept(
 def test_a_worker_that_dies_is_replaced_and_the_log_says_why(
     fresh_two_workers: tuple[subprocess.Popen[bytes], int], fresh_log: Path
 ) -> None:
-    server, port = fresh_two_workers
+    server, _ = fresh_two_workers
     victim = _children_serving(server.pid)[0]
     os.kill(victim, signal.SIGKILL)
 
     def replaced() -> bool:
         workers = _children_serving(server.pid)
-        return victim not in workers and len(workers) == 2 and len(_sockets(port, "0A")) == 2
+        return victim not in workers and len(workers) == 2 and len(_accepting(server.pid)) == 2
 
     _wait_for(replaced, "a new worker listens")
 

@@ -1,20 +1,22 @@
-"""Running the API under uvicorn: a listening socket per worker where the kernel balances
-connections between them, and a supervisor that is patient with workers a busy host slows.
+"""Running the API under uvicorn: workers that share their connections evenly, and a
+supervisor that is patient with workers a busy host slows.
 
 uvicorn's ``--workers N`` binds one socket in the parent and hands the same socket to every
 worker; whichever worker wakes first accepts all the connections waiting. Clients that keep
 their connections open (load balancers, the API clients of a store, ``bench/intake.py``)
 then stay where they landed: in bench/intake.py's runs, all 32 connections went to one of
-the two workers in some runs and the other worker idled (docs/performance.md).
+the two workers in some runs and the other worker idled (docs/performance.md). Sockets of
+their own bound with ``SO_REUSEPORT`` (which this module gave the workers before) let the
+kernel spread connections by a hash of their addresses, which split a handful of them
+unevenly as often as not, and the fuller worker's requests waited longer (docs/performance.md,
+the seventh session of 2026-12-07).
 
-On Linux each worker gets a socket of its own instead, bound to the same address with
-``SO_REUSEPORT``: the kernel spreads new connections over the workers' sockets by a hash of
-each connection's addresses. uvicorn still supervises the workers (restarts, signals); only
-the socket it passes them changes. The parent binds the address first (so a port in use
-fails at once, and port 0 picks one port for all), and never listens on it; a bound socket
-that does not listen gets no connections. Elsewhere (macOS and the BSDs do not balance such
-sockets) uvicorn's one shared socket is passed instead. With one worker, uvicorn runs as it
-always does.
+Here the parent binds and listens (so a port in use fails at once, and port 0 picks one
+port for all), and the workers share its socket, each accepting from it only while no other
+worker holds fewer open connections (``oms.api.connection_balance``): 8 connections land 4
+and 4. A worker still starting accepts none (connections wait in the backlog, or go to the
+workers that have started). Off POSIX systems uvicorn's one shared socket is passed as is.
+With one worker, uvicorn runs as it always does.
 
 uvicorn's supervisor pings each worker every half second and kills one that does not answer
 within 5 seconds, starting or not; a worker answers from a thread it starts only once its
@@ -24,14 +26,17 @@ than 5 seconds, so each new worker was killed before it could answer, and the ne
 only as "died". ``WorkerSupervisor`` keeps one ping in flight per worker and waits
 ``STARTUP_GRACE`` seconds for a new worker's first answer and ``SILENCE_LIMIT`` seconds for
 later ones before it kills the worker, and it logs why each worker it replaces went: its
-exit code or signal, or how long it was silent. (What a worker imports before it can answer
-is kept small as well: ``oms.cli`` and ``oms.api.http_protocol`` load no framework.)
+exit code or signal, or how long it was silent; it clears a worker's row of the connection
+table once it has reaped the worker, so the others do not wait for it. (What a worker
+imports before it can answer is kept small as well: ``oms.cli``, ``oms.api.http_protocol``
+and ``oms.api.connection_balance`` load no framework.)
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 import pickle
 import signal
 import socket
@@ -39,7 +44,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -47,15 +52,16 @@ from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 from oms.api.http_protocol import HttpProtocol
 
+if TYPE_CHECKING:  # fcntl, which it needs, is POSIX only
+    from oms.api.connection_table import ConnectionTable
+
 __all__ = [
     "SILENCE_LIMIT",
     "STARTUP_GRACE",
-    "WorkerListener",
     "WorkerSupervisor",
     "WorkerWatch",
     "balances_workers",
     "how_a_worker_ended",
-    "listener_at",
     "serve",
 ]
 
@@ -63,58 +69,9 @@ log = logging.getLogger("uvicorn.error")
 
 
 def balances_workers() -> bool:
-    """Whether this system spreads connections over sockets bound with ``SO_REUSEPORT``."""
-    return sys.platform == "linux" and hasattr(socket, "SO_REUSEPORT")
-
-
-def listener_at(family: int, address: tuple[Any, ...]) -> socket.socket:
-    """A new TCP socket bound to ``address`` with ``SO_REUSEPORT``, not yet listening.
-
-    The protocol is given as TCP: asyncio turns Nagle's algorithm off only on connections
-    accepted from a socket that says it is TCP.
-    """
-    tcp = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock = _bind_reusing_port(tcp, address)
-    sock.set_inheritable(True)
-    return sock
-
-
-_S = TypeVar("_S", bound=socket.socket)
-
-
-def _bind_reusing_port(sock: _S, address: tuple[Any, ...]) -> _S:
-    """``sock`` bound to ``address`` with ``SO_REUSEPORT``; closed if it cannot be."""
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        sock.bind(address)
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-class WorkerListener(socket.socket):
-    """The parent's bound socket: each worker that unpickles it gets a new socket of its
-    own on the same address (``listener_at``), which the worker then listens on.
-
-    uvicorn passes its sockets to each worker it starts (restarts too) by pickling them.
-    """
-
-    @classmethod
-    def bind_to(cls, host: str, port: int) -> WorkerListener:
-        """Bound to ``(host, port)``; port 0 picks a free one. Raises ``OSError`` when the
-        address is taken, also by another server that uses ``SO_REUSEPORT`` (which would
-        otherwise share its connections with this one)."""
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            probe.bind((host, port))
-            address = probe.getsockname()
-        return _bind_reusing_port(cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP), address)
-
-    def __reduce__(self) -> tuple[Any, tuple[int, tuple[Any, ...]]]:
-        return listener_at, (int(self.family), self.getsockname())
+    """Whether the workers share their connections evenly here (POSIX systems; tested on
+    Linux): shared memory, record locks and a socket passed to each worker."""
+    return os.name == "posix"
 
 
 STARTUP_GRACE = 120.0  # seconds a new worker may take to answer its first health check
@@ -178,8 +135,10 @@ class WorkerSupervisor(Multiprocess):
         startup_grace: float = STARTUP_GRACE,
         silence_limit: float = SILENCE_LIMIT,
         clock: Callable[[], float] = time.monotonic,
+        table: ConnectionTable | None = None,
     ) -> None:
         super().__init__(config, sockets)
+        self.table = table  # the workers' connection table, if they share connections
         self.startup_grace = startup_grace
         self.silence_limit = silence_limit
         self._clock = clock
@@ -211,6 +170,8 @@ class WorkerSupervisor(Multiprocess):
                     return
                 ended = how_a_worker_ended(process.exitcode)
                 log.error("Worker [%s] %s; starting another", process.pid, ended)
+            if self.table is not None and process.pid is not None:
+                self.table.forget(process.pid)  # the other workers need not wait for it
             if self.should_exit.is_set():
                 return
             replacement = Process(self.config, self.sockets)
@@ -245,8 +206,8 @@ def serve(
 ) -> None:
     """Serve the ASGI application factory at import path ``app``: ``uvicorn.run`` with
     ``oms.api.http_protocol``'s protocol (``read_timeout`` and ``max_header_bytes`` bound to
-    it); with several workers, supervised by ``WorkerSupervisor``, each with a socket of its
-    own where the kernel balances them."""
+    it); with several workers, supervised by ``WorkerSupervisor``, sharing one socket and
+    its connections evenly (``oms.api.connection_balance``)."""
     options: dict[str, Any] = {
         "factory": True,
         "host": host,
@@ -263,27 +224,41 @@ def serve(
         return
     # uvicorn's own wait for a worker's readiness (left only in its SIGHUP restarts) is as
     # patient as WorkerSupervisor's; configuring also sets up uvicorn's logging.
-    config = uvicorn.Config(app, **options, timeout_worker_healthcheck=int(STARTUP_GRACE))
+    options["timeout_worker_healthcheck"] = int(STARTUP_GRACE)
     if not balances_workers():
+        config = uvicorn.Config(app, **options)
         _supervise(config, config.bind_socket())
         return
+    from oms.api.connection_balance import SharedListener
+    from oms.api.connection_table import ConnectionTable
+
+    # The workers run on a loop whose create_server, given the shared socket, accepts in
+    # turn with the others (oms.api.connection_balance).
+    config = uvicorn.Config(app, **options, loop="oms.api.connection_balance:new_event_loop")
+    # Rows for the workers, their replacements starting beside them, and a few more.
+    table = ConnectionTable.create(rows=2 * workers + 2)
     try:
-        listener = WorkerListener.bind_to(host, port)
+        listener = SharedListener.bind_to(host, port, backlog=config.backlog, table=table)
     except OSError as error:
         log.error("cannot listen on %s:%d: %s", host, port, error)
         sys.exit(STARTUP_FAILURE)
     log.info(
-        "Uvicorn running on http://%s:%d (%d workers, a socket each: SO_REUSEPORT)",
+        "Uvicorn running on http://%s:%d (%d workers sharing its connections evenly)",
         host,
         listener.getsockname()[1],
         workers,
     )
-    _supervise(config, listener)
-
-
-def _supervise(config: uvicorn.Config, listener: socket.socket) -> None:
     try:
-        WorkerSupervisor(config, sockets=[listener]).run()
+        _supervise(config, listener, table)
+    finally:
+        table.close()
+
+
+def _supervise(
+    config: uvicorn.Config, listener: socket.socket, table: ConnectionTable | None = None
+) -> None:
+    try:
+        WorkerSupervisor(config, sockets=[listener], table=table).run()
     except KeyboardInterrupt:
         pass
     finally:

@@ -3,21 +3,36 @@ one category (the catalogue has no variants), and its orders delivered."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
+from sqlalchemy import Engine
+
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.api.app import create_app
 from oms.domain.catalogue import ProductKind
 from oms.domain.orders import Order
 from oms.domain.tracking import ShipmentStatus, TrackingEvent
 from oms.services import catalogue
 from oms.services.tracking import CarrierEvent, record_carrier_events
-from tests.api.support import ApiTenant, new_tenant
+from oms.web.pages import PageClock
+from tests.api.support import ApiTenant, TestClient, api_settings_for, new_tenant
 from tests.builders import set_stock
 from tests.integration.returns_support import SHIPPED_AT, open_shop, shipped_order
 
-__all__ = ["DELIVERED_AT", "NOW", "TEES", "add_product", "delivered", "exchange_shop"]
+__all__ = [
+    "DELIVERED_AT",
+    "NOW",
+    "TEES",
+    "add_product",
+    "delivered",
+    "exchange_shop",
+    "status_page_client",
+]
 
 DELIVERED_AT = SHIPPED_AT + timedelta(days=2)
 NOW = SHIPPED_AT + timedelta(days=5)
@@ -82,3 +97,15 @@ def delivered(uow: SqlUnitOfWorkFactory, tenant_id: UUID, *lines: tuple[str, int
         at=DELIVERED_AT,
     )
     return order
+
+
+@contextmanager
+def status_page_client(engine: Engine, **settings: Any) -> Iterator[TestClient]:
+    """A client of the app on ``engine`` whose public pages' clock reads ``NOW`` (the
+    return window open), with ``settings`` changed from the tests' own."""
+    config = api_settings_for(engine.url.render_as_string(hide_password=False))
+    app = create_app(
+        config.model_copy(update=settings), engine=engine, page_clock=PageClock(now=lambda: NOW)
+    )
+    with TestClient(app) as client:
+        yield client

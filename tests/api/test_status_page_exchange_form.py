@@ -14,12 +14,15 @@ import pytest
 from sqlalchemy import Engine
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.api.app import create_app
 from oms.domain.orders import Order
 from oms.services import catalogue
-from oms.web.pages import PageClock
-from tests.api.exchange_support import NOW, add_product, delivered, exchange_shop
-from tests.api.support import ApiTenant, TestClient, api_settings_for, new_tenant
+from tests.api.exchange_support import (
+    add_product,
+    delivered,
+    exchange_shop,
+    status_page_client,
+)
+from tests.api.support import ApiTenant, TestClient, new_tenant
 from tests.builders import set_stock
 from tests.integration.returns_support import open_shop, returns_engine, stock_at_near
 
@@ -35,9 +38,7 @@ def uow(returns_engine: Engine) -> SqlUnitOfWorkFactory:
 
 @pytest.fixture(scope="module")
 def client(returns_engine: Engine) -> Iterator[TestClient]:
-    settings = api_settings_for(returns_engine.url.render_as_string(hide_password=False))
-    app = create_app(settings, engine=returns_engine, page_clock=PageClock(now=lambda: NOW))
-    with TestClient(app) as test_client:
+    with status_page_client(returns_engine) as test_client:
         yield test_client
 
 

@@ -6,9 +6,7 @@ PostgreSQL)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
-from uuid import UUID
 
 import pytest
 from sqlalchemy import Engine
@@ -16,17 +14,14 @@ from sqlalchemy import Engine
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
 from oms.domain.orders import Order
-from oms.domain.tracking import ShipmentStatus, TrackingEvent
-from oms.services.tracking import CarrierEvent, record_carrier_events
 from oms.web.pages import PageClock
 from oms.wiring import status_links
+from tests.api.exchange_support import NOW, delivered, status_page_client
 from tests.api.support import ApiTenant, TestClient, api_settings_for, new_tenant
-from tests.integration.returns_support import SHIPPED_AT, open_shop, returns_engine, shipped_order
+from tests.integration.returns_support import open_shop, returns_engine, shipped_order
 
 __all__ = ["returns_engine"]
 
-DELIVERED_AT = SHIPPED_AT + timedelta(days=2)
-NOW = SHIPPED_AT + timedelta(days=5)
 BROWSER = {"Accept": "text/html", "Origin": "http://testserver"}
 
 
@@ -37,9 +32,7 @@ def uow(returns_engine: Engine) -> SqlUnitOfWorkFactory:
 
 @pytest.fixture(scope="module")
 def client(returns_engine: Engine) -> Iterator[TestClient]:
-    settings = api_settings_for(returns_engine.url.render_as_string(hide_password=False))
-    app = create_app(settings, engine=returns_engine, page_clock=PageClock(now=lambda: NOW))
-    with TestClient(app) as test_client:
+    with status_page_client(returns_engine) as test_client:
         yield test_client
 
 
@@ -51,24 +44,6 @@ def shop(uow: SqlUnitOfWorkFactory) -> tuple[ApiTenant, str]:
         found = read.tenants.get(tenant.id)
     assert found is not None
     return tenant, found.slug
-
-
-def _delivered(uow: SqlUnitOfWorkFactory, tenant_id: UUID, *lines: tuple[str, int]) -> Order:
-    order = shipped_order(uow, tenant_id, *lines)
-    with uow(readonly=True) as read:
-        (shipment,) = read.shipments.for_order(tenant_id, order.id)
-    record_carrier_events(
-        uow_factory=uow,
-        carrier=shipment.carrier,
-        events=[
-            CarrierEvent(
-                shipment.tracking_number,
-                TrackingEvent(f"d-{order.id}", ShipmentStatus.DELIVERED, DELIVERED_AT),
-            )
-        ],
-        at=DELIVERED_AT,
-    )
-    return order
 
 
 def _post(client: TestClient, slug: str, order: Order, headers: Any = None, **fields: Any) -> Any:
@@ -91,9 +66,9 @@ def test_a_delivered_order_shows_the_return_form_with_its_lines_and_reasons(
 ) -> None:
     tenant, slug = shop
     shipped = shipped_order(uow, tenant.id, ("X", 1))
-    delivered = _delivered(uow, tenant.id, ("X", 2))
+    done = delivered(uow, tenant.id, ("X", 2))
     query = {"email": "erika@example.com"}
-    page = client.get(f"/status/{slug}", params={"number": delivered.number} | query)
+    page = client.get(f"/status/{slug}", params={"number": done.number} | query)
     assert page.status_code == 200
     assert f'action="/status/{slug}/returns/form"' in page.text
     assert '<option value="2">2</option>' in page.text
@@ -108,7 +83,7 @@ def test_posting_the_form_opens_the_return_and_says_what_happened(
     client: TestClient, uow: SqlUnitOfWorkFactory, shop: tuple[ApiTenant, str]
 ) -> None:
     tenant, slug = shop
-    order = _delivered(uow, tenant.id, ("X", 2), ("Y", 1))
+    order = delivered(uow, tenant.id, ("X", 2), ("Y", 1))
     answer = _post(client, slug, order, **{"qty-1": "1", "reason-1": "defective", "qty-2": "0"})
     assert answer.status_code == 201, answer.text
     assert "Your return is approved" in answer.text
@@ -134,7 +109,7 @@ def test_problems_are_shown_next_to_their_fields_and_nothing_is_opened(
     client: TestClient, uow: SqlUnitOfWorkFactory, shop: tuple[ApiTenant, str]
 ) -> None:
     tenant, slug = shop
-    order = _delivered(uow, tenant.id, ("X", 1))
+    order = delivered(uow, tenant.id, ("X", 1))
     nothing = _post(client, slug, order)
     assert nothing.status_code == 422
     assert 'id="lines-error">Choose at least one item to send back' in nothing.text
@@ -163,7 +138,7 @@ def test_a_post_from_another_site_is_refused(
     client: TestClient, uow: SqlUnitOfWorkFactory, shop: tuple[ApiTenant, str]
 ) -> None:
     tenant, slug = shop
-    order = _delivered(uow, tenant.id, ("X", 1))
+    order = delivered(uow, tenant.id, ("X", 1))
     choice = {"qty-1": "1", "reason-1": "defective"}
     other_origin = {"Accept": "text/html", "Origin": "https://attacker.example"}
     assert _post(client, slug, order, headers=other_origin, **choice).status_code == 403
@@ -182,7 +157,7 @@ def test_the_form_counts_against_the_public_pages_rate_limit(
     returns_engine: Engine, uow: SqlUnitOfWorkFactory, shop: tuple[ApiTenant, str]
 ) -> None:
     tenant, slug = shop
-    order = _delivered(uow, tenant.id, ("X", 1))
+    order = delivered(uow, tenant.id, ("X", 1))
     url = returns_engine.url.render_as_string(hide_password=False)
     settings = api_settings_for(url).model_copy(
         update={"public_rate_limit_burst": 2, "public_rate_limit_per_minute": 1}
@@ -202,7 +177,7 @@ def test_a_page_opened_by_its_signed_link_posts_the_link_with_its_form(
     shop: tuple[ApiTenant, str],
 ) -> None:
     tenant, slug = shop
-    order = _delivered(uow, tenant.id, ("X", 1))
+    order = delivered(uow, tenant.id, ("X", 1))
     settings = api_settings_for(returns_engine.url.render_as_string(hide_password=False))
     token = status_links(settings, uow, clock=lambda: NOW).token(tenant.id, order.id)
     page = client.get(f"/status/{slug}", params={"token": token})

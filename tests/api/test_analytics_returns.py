@@ -6,22 +6,20 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from uuid import UUID
 
 import pytest
-from sqlalchemy import Engine
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.api.app import create_app
 from oms.domain.returns import WantedLine
 from oms.domain.users import Role
 from oms.services import returns
 from oms.services.rollups import rebuild
 from tests.api.portal_support import new_user, sign_in
-from tests.api.support import ApiTenant, TestClient, api_settings_for, new_tenant
+from tests.api.returns_fixtures import client, uow
+from tests.api.support import ApiTenant, TestClient, new_tenant
 from tests.builders import TESTER
 from tests.integration.returns_support import (
     SHIPPED_AT,
@@ -30,21 +28,9 @@ from tests.integration.returns_support import (
     shipped_order,
 )
 
-__all__ = ["returns_engine"]
+__all__ = ["client", "returns_engine", "uow"]
 
 RANGE = {"from": "2031-03-01", "to": "2031-03-14"}
-
-
-@pytest.fixture(scope="module")
-def uow(returns_engine: Engine) -> SqlUnitOfWorkFactory:
-    return SqlUnitOfWorkFactory(returns_engine)
-
-
-@pytest.fixture(scope="module")
-def client(returns_engine: Engine) -> Iterator[TestClient]:
-    settings = api_settings_for(returns_engine.url.render_as_string(hide_password=False))
-    with TestClient(create_app(settings, engine=returns_engine)) as test_client:
-        yield test_client
 
 
 def _returned(uow: SqlUnitOfWorkFactory, shop: UUID, order_id: UUID, *lines: WantedLine) -> None:

@@ -5,20 +5,18 @@ SKU, choose a disposition, read the result), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 from uuid import UUID
 
 import pytest
-from sqlalchemy import Engine
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.api.app import create_app
 from oms.domain.returns import WantedLine
 from oms.domain.users import Role, User
 from oms.services import returns
 from tests.api.portal_support import csrf_of, new_user, sign_in
-from tests.api.support import ApiTenant, TestClient, api_settings_for, new_tenant
+from tests.api.returns_fixtures import client, uow
+from tests.api.support import ApiTenant, TestClient, new_tenant
 from tests.builders import TESTER
 from tests.integration.returns_support import (
     SHIPPED_AT,
@@ -29,19 +27,7 @@ from tests.integration.returns_support import (
     stock_at_near,
 )
 
-__all__ = ["returns_engine"]
-
-
-@pytest.fixture(scope="module")
-def uow(returns_engine: Engine) -> SqlUnitOfWorkFactory:
-    return SqlUnitOfWorkFactory(returns_engine)
-
-
-@pytest.fixture(scope="module")
-def client(returns_engine: Engine) -> Iterator[TestClient]:
-    settings = api_settings_for(returns_engine.url.render_as_string(hide_password=False))
-    with TestClient(create_app(settings, engine=returns_engine)) as test_client:
-        yield test_client
+__all__ = ["client", "returns_engine", "uow"]
 
 
 @pytest.fixture

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import Engine
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.api.app import create_app
 from oms.domain.orders import Order
-from tests.api.support import ApiTenant, TestClient, api_settings_for, assert_problem, new_tenant
+from tests.api.returns_fixtures import client, uow
+from tests.api.support import ApiTenant, TestClient, assert_problem, new_tenant
 from tests.integration.returns_support import (
     assert_books_balance,
     open_shop,
@@ -21,19 +19,7 @@ from tests.integration.returns_support import (
     stock_at_near,
 )
 
-__all__ = ["returns_engine"]
-
-
-@pytest.fixture(scope="module")
-def uow(returns_engine: Engine) -> SqlUnitOfWorkFactory:
-    return SqlUnitOfWorkFactory(returns_engine)
-
-
-@pytest.fixture(scope="module")
-def client(returns_engine: Engine) -> Iterator[TestClient]:
-    settings = api_settings_for(returns_engine.url.render_as_string(hide_password=False))
-    with TestClient(create_app(settings, engine=returns_engine)) as test_client:
-        yield test_client
+__all__ = ["client", "returns_engine", "uow"]
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ once (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from decimal import ROUND_DOWN, Decimal
 from threading import Barrier
@@ -14,28 +13,16 @@ import pytest
 from sqlalchemy import Engine
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.api.app import create_app
 from oms.domain.errors import Conflict
 from oms.domain.users import Role
 from oms.services.store_credit import find_store_credit_drift, spend_store_credit
 from tests.api.portal_support import new_user, sign_in
-from tests.api.support import ApiTenant, TestClient, api_settings_for, assert_problem, new_tenant
+from tests.api.returns_fixtures import client, uow
+from tests.api.support import ApiTenant, TestClient, assert_problem, new_tenant
 from tests.builders import TESTER
 from tests.integration.returns_support import open_shop, returns_engine, shipped_order
 
-__all__ = ["returns_engine"]
-
-
-@pytest.fixture(scope="module")
-def uow(returns_engine: Engine) -> SqlUnitOfWorkFactory:
-    return SqlUnitOfWorkFactory(returns_engine)
-
-
-@pytest.fixture(scope="module")
-def client(returns_engine: Engine) -> Iterator[TestClient]:
-    settings = api_settings_for(returns_engine.url.render_as_string(hide_password=False))
-    with TestClient(create_app(settings, engine=returns_engine)) as test_client:
-        yield test_client
+__all__ = ["client", "returns_engine", "uow"]
 
 
 @pytest.fixture

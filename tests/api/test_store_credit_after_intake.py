@@ -8,7 +8,6 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from decimal import Decimal
@@ -22,7 +21,6 @@ from sqlalchemy import Engine, select
 from oms.adapters.db.tables import outbox
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
-from oms.api.app import create_app
 from oms.domain.errors import Conflict
 from oms.domain.payments import PaymentKind
 from oms.domain.users import Role
@@ -31,11 +29,11 @@ from oms.services.checks import find_invariant_violations
 from oms.services.payments import PaymentRequest, pay
 from oms.services.store_credit import find_store_credit_drift
 from tests.api.portal_support import new_user, sign_in
+from tests.api.returns_fixtures import client, uow
 from tests.api.store_credit_support import EMAIL, credit_balance, customer_with_credit
 from tests.api.support import (
     ApiTenant,
     TestClient,
-    api_settings_for,
     assert_problem,
     new_tenant,
     order_body,
@@ -44,22 +42,10 @@ from tests.builders import TESTER, order_of
 from tests.integration.returns_support import open_shop, returns_engine
 from tests.integration.test_routing import COLOGNE
 
-__all__ = ["returns_engine"]
+__all__ = ["client", "returns_engine", "uow"]
 
 ADDRESS = {"line1": "Domkloster 4", "postal_code": "50667", "city": "Koeln", "country": "DE"}
 CREDIT = {"gateway": "store_credit"}
-
-
-@pytest.fixture(scope="module")
-def uow(returns_engine: Engine) -> SqlUnitOfWorkFactory:
-    return SqlUnitOfWorkFactory(returns_engine)
-
-
-@pytest.fixture(scope="module")
-def client(returns_engine: Engine) -> Iterator[TestClient]:
-    settings_ = api_settings_for(returns_engine.url.render_as_string(hide_password=False))
-    with TestClient(create_app(settings_, engine=returns_engine)) as test_client:
-        yield test_client
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ gives the credit share back as credit (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import replace
@@ -23,7 +22,6 @@ from oms.adapters.db.tables import outbox
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.email.rendering import JinjaEmailRenderer
 from oms.adapters.payments.registry import gateway_named
-from oms.api.app import create_app
 from oms.domain.errors import IllegalTransition
 from oms.domain.notifications import Template
 from oms.domain.payments import PaymentKind, PaymentOutcome
@@ -33,11 +31,11 @@ from oms.services.events import Event
 from oms.services.orders import cancel_order
 from oms.services.payments import PaymentRequest, pay
 from oms.services.store_credit import find_store_credit_drift
+from tests.api.returns_fixtures import client, uow
 from tests.api.store_credit_support import EMAIL, credit_balance, customer_with_credit
 from tests.api.support import (
     ApiTenant,
     TestClient,
-    api_settings_for,
     assert_problem,
     new_tenant,
     order_body,
@@ -52,21 +50,9 @@ from tests.integration.returns_support import (
 from tests.integration.test_routing import COLOGNE
 from tests.mail_support import MemoryStatusLinks
 
-__all__ = ["returns_engine"]
+__all__ = ["client", "returns_engine", "uow"]
 
 ADDRESS = {"line1": "Domkloster 4", "postal_code": "50667", "city": "Koeln", "country": "DE"}
-
-
-@pytest.fixture(scope="module")
-def uow(returns_engine: Engine) -> SqlUnitOfWorkFactory:
-    return SqlUnitOfWorkFactory(returns_engine)
-
-
-@pytest.fixture(scope="module")
-def client(returns_engine: Engine) -> Iterator[TestClient]:
-    settings_ = api_settings_for(returns_engine.url.render_as_string(hide_password=False))
-    with TestClient(create_app(settings_, engine=returns_engine)) as test_client:
-        yield test_client
 
 
 @pytest.fixture

@@ -489,17 +489,6 @@ class _Orders(_Part):
         order.new_payments.clear()
         return True
 
-    def save(self, order: Order, *, outbox: Sequence[OutboxMessage] = ()) -> None:
-        """The order being added, saved again (released at once): folded into its insert."""
-        if self.s.adding is None or self.s.adding[0] is not order:
-            raise NotGroupable("orders.save of another order")
-        self.s.adding[1].extend(outbox)
-        events, payments = self.s.unwritten
-        events.extend(order.new_events)
-        payments.extend(order.new_payments)
-        order.new_events.clear()
-        order.new_payments.clear()
-
 
 class _Outbox(_Part):
     def add_many(self, tenant_id: UUID, messages: Sequence[OutboxMessage]) -> None:

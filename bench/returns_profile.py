@@ -35,7 +35,7 @@ from typing import Any
 from uuid import UUID
 
 from pyinstrument import Profiler
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.engine import build_engine
@@ -88,6 +88,11 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the database in place")
     parser.add_argument(
         "--trace", action="store_true", help="print the statements of the last return's calls"
+    )
+    parser.add_argument(
+        "--plans",
+        action="store_true",
+        help="print the statements prepared on a pooled connection, with their plans' counts",
     )
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
@@ -232,6 +237,15 @@ def _run(args: argparse.Namespace, url: str) -> int:
             profiler.stop()
         elif profiler is not None:
             profiler.disable()
+    if args.plans:
+        with engine.connect() as conn:
+            for row in conn.execute(
+                text(
+                    "SELECT generic_plans, custom_plans, statement FROM pg_prepared_statements"
+                    " ORDER BY generic_plans + custom_plans DESC"
+                )
+            ):
+                print(f"generic {row[0]:>5} custom {row[1]:>5}  {' '.join(row[2].split())[:90]}")
     engine.dispose()
     n = len(measured)
     print(f"\n{n} returns in process on PostgreSQL ({WARM_UP} more to warm up)")

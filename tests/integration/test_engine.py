@@ -199,17 +199,20 @@ def test_a_rolled_back_unit_of_work_keeps_its_connections_prepared_statements(
         with uow_factory() as uow:  # a request refused after a write: never committed
             read.rows(uow.tenants._conn, {})
             uow.tenants.set_policies(tenant.id, replace(TenantPolicies(), pickup_expiry_days=2))
-        with uow_factory() as uow:  # a statement failed: the transaction is aborted
-            read.rows(uow.tenants._conn, {})
-            with pytest.raises(DBAPIError):
-                DriverStatement("SELECT 1 / 0").rows(uow.tenants._conn, {})
         with uow_factory(readonly=True) as uow:
             read.rows(uow.tenants._conn, {})
-            runs = _prepared_runs(uow.tenants._conn, marker)
+            kept = _prepared_runs(uow.tenants._conn, marker)
             policies = uow.tenants.policies(tenant.id)
+        # A statement failed: the transaction is aborted.
+        with uow_factory() as uow, pytest.raises(DBAPIError):
+            DriverStatement("SELECT 1 / 0").rows(uow.tenants._conn, {})
+        with uow_factory(readonly=True) as uow:
+            after_failure = _prepared_runs(uow.tenants._conn, marker)
     finally:
         engine.dispose()
 
     # Prepared once, then run by its name after each rollback (psycopg forgot it at each).
-    assert runs == [4]
+    assert kept == [3]
     assert policies.pickup_expiry_days == 7  # the refused request's write was rolled back
+    # After a failed statement psycopg rolls back as ever: everything prepared is freed.
+    assert after_failure == []

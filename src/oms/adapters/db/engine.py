@@ -54,9 +54,6 @@ def build_engine(settings: Settings) -> Engine:
     return engine
 
 
-_IN_TRANSACTION = {pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR}
-
-
 def _keep_prepared_statements(engine: Engine) -> None:
     """Roll back without psycopg forgetting the statements it prepared on the connection.
 
@@ -70,9 +67,12 @@ def _keep_prepared_statements(engine: Engine) -> None:
 
     A statement prepared on the server outlives the transaction it was prepared in, and
     the schema changes only in migrations (a ``DROP`` or ``ALTER`` still makes psycopg
-    forget them all: it reads each statement's result). So the ROLLBACK goes through libpq
-    first; psycopg's own rollback then finds no transaction and does nothing. When libpq's
-    ROLLBACK fails (a lost connection), psycopg's runs as before and raises what it raises.
+    forget them all: it reads each statement's result). So a transaction in which nothing
+    failed is rolled back through libpq first; psycopg's own rollback then finds no
+    transaction and does nothing. A transaction in which a statement failed is rolled back
+    by psycopg as before: a statement whose preparing run failed is prepared on the server
+    but forgotten by psycopg, and its ``DEALLOCATE ALL`` frees it. When libpq's ROLLBACK
+    fails (a lost connection), psycopg's runs as before and raises what it raises.
     """
 
     @event.listens_for(engine, "rollback")
@@ -90,7 +90,7 @@ def _rollback_keeping_prepared(driver: Any) -> None:
         return
     with driver.lock:
         pgconn = driver.pgconn
-        if pgconn.transaction_status not in _IN_TRANSACTION:
+        if pgconn.transaction_status != pq.TransactionStatus.INTRANS:
             return
         try:
             pgconn.exec_(b"ROLLBACK")  # its failure leaves the rollback to psycopg

@@ -1,8 +1,8 @@
 """Units of a return counted in at a location: what each disposition does to stock.
 
-``restock``: on hand rises by the units (one upsert per SKU, with its stock-push marker;
-a ``return_restock`` movement in the ledger, so ``oms check`` still finds on hand equal
-to the ledger), and they are available again.
+``restock``: on hand rises by the units (one upsert per SKU, with its stock-push marker
+and a ``return_restock`` movement in the ledger, so ``oms check`` still finds on hand
+equal to the ledger; one statement on PostgreSQL), and they are available again.
 ``quarantine`` and ``dispose``: nothing enters stock; the return counts them (a quarantined
 unit waits aside, outside what can be sold, until someone adjusts it in by hand).
 A bundle's units go back as its components.
@@ -23,7 +23,7 @@ from oms.domain.errors import FieldError, InvalidRequest
 from oms.domain.inventory import MAX_QUANTITY, MovementKind
 from oms.domain.orders import Actor, Order
 from oms.domain.returns import Disposition, ReturnRequest
-from oms.services.ports import NewMovement, UnitOfWork
+from oms.services.ports import MovementNote, UnitOfWork
 
 __all__ = ["ReceivedUnits", "Restock", "put_back", "units_to_put_back"]
 
@@ -101,25 +101,21 @@ def put_back(
     if not wanted:
         return
     # Adding units never takes what is reserved: one upsert for every level, in the
-    # canonical (SKU, location) order, no compare-and-set.
-    raised = uow.inventory.add_on_hand(order.tenant_id, restock.location_id, wanted, at)
+    # canonical (SKU, location) order, no compare-and-set; the ledger's movements with it.
+    raised = uow.inventory.add_on_hand_with_movements(
+        order.tenant_id,
+        restock.location_id,
+        wanted,
+        at,
+        note=MovementNote(
+            kind=MovementKind.RETURN_RESTOCK,
+            reason=f"return of order {order.number}",
+            reference=f"return:{request.id}",
+            actor=str(actor),
+        ),
+    )
     if raised is None:
         raise InvalidRequest(
             "On hand would exceed the maximum quantity",
             [FieldError("#/lines", f"on hand cannot exceed {MAX_QUANTITY}")],
         )
-    movements = [
-        NewMovement(
-            sku=sku,
-            location_id=restock.location_id,
-            kind=MovementKind.RETURN_RESTOCK,
-            quantity=wanted[sku],
-            on_hand_after=raised[sku],
-            reason=f"return of order {order.number}",
-            reference=f"return:{request.id}",
-            actor=str(actor),
-            at=at,
-        )
-        for sku in sorted(wanted)
-    ]
-    uow.inventory.add_movements(order.tenant_id, movements)

@@ -62,8 +62,7 @@ def _keep_prepared_statements(engine: Engine) -> None:
     undid a change of the schema. Every read-only unit of work ends with a rollback, and so
     does every refused request: under load a pooled connection seldom ran a statement five
     times between two rollbacks, so nearly every statement was parsed and planned anew
-    (PostgreSQL's CPU per call of a return's steps halved without it: docs/performance.md,
-    "Prepared statements kept across rollbacks").
+    (docs/performance.md, "A return's calls on PostgreSQL").
 
     A statement prepared on the server outlives the transaction it was prepared in, and
     the schema changes only in migrations (a ``DROP`` or ``ALTER`` still makes psycopg

@@ -9,7 +9,13 @@ from uuid import UUID
 import pytest
 
 from oms.domain.inventory import MAX_QUANTITY, MovementKind, StockLevel
-from oms.services.ports import LevelCount, LevelToCount, NewMovement, UnitOfWorkFactory
+from oms.services.ports import (
+    LevelCount,
+    LevelToCount,
+    MovementNote,
+    NewMovement,
+    UnitOfWorkFactory,
+)
 from tests.contract.conftest import T0, stocked
 
 LATER = T0 + timedelta(hours=1)
@@ -202,6 +208,39 @@ def test_add_on_hand_makes_a_missing_level_and_stops_at_the_limit(
         uow.commit()
     assert _level(uow_factory, tenant_id, one).on_hand == 7
     assert _level(uow_factory, tenant_id, two).on_hand == 0
+
+
+def test_add_on_hand_with_movements_writes_a_movement_per_sku_with_its_on_hand_after(
+    uow_factory: UnitOfWorkFactory, tenant_id: UUID
+) -> None:
+    (one,) = stocked(uow_factory, tenant_id, ["A", "B", "C"], ["WH1"])
+    note = MovementNote(MovementKind.RETURN_RESTOCK, "return of order 7", "return:r1", "tester")
+    _set(uow_factory, tenant_id, one, on_hand=5)  # A only (its ledger: none, as the fixture's)
+    with uow_factory() as uow:
+        raised = uow.inventory.add_on_hand_with_movements(
+            tenant_id, one, {"B": 2, "A": 3, "C": 1}, T0, note=note
+        )
+        refused = uow.inventory.add_on_hand_with_movements(
+            tenant_id, one, {"A": MAX_QUANTITY}, T0, note=note
+        )
+        uow.commit()
+    assert raised == {"A": 8, "B": 2, "C": 1}
+    assert refused is None
+    with uow_factory(readonly=True) as uow:
+        written = {
+            sku: uow.inventory.movements(tenant_id, sku, location_id=one, after_id=None, limit=9)
+            for sku in ("A", "B", "C")
+        }
+    assert {
+        sku: [(m.kind, m.quantity, m.on_hand_after, m.reason, m.reference, m.actor) for m in moves]
+        for sku, moves in written.items()
+    } == {
+        sku: [
+            (MovementKind.RETURN_RESTOCK, units, after, "return of order 7", "return:r1", "tester")
+        ]
+        for sku, units, after in (("A", 3, 8), ("B", 2, 2), ("C", 1, 1))
+    }
+    assert written["A"][0].created_at == T0
 
 
 def test_count_levels_sets_only_levels_still_as_read(

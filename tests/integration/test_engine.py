@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from uuid import UUID
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, bindparam, literal, select, text
+from sqlalchemy import Connection, Engine, bindparam, literal, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from oms.adapters.db.driver import DriverStatement
@@ -16,6 +17,7 @@ from oms.adapters.db.engine import build_engine
 from oms.adapters.db.tables import tenants
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.config import Settings
+from oms.domain.policies import TenantPolicies
 from oms.services.orders import get_order
 from oms.services.ports import TransientStorageError
 from oms.services.tenants import create_tenant
@@ -165,3 +167,52 @@ def test_an_amount_reads_back_alike_on_both_engines(
 
     assert stored == Decimal(price)
     assert str(stored) == str(Decimal(price).quantize(Decimal("0.0001")))
+
+
+def _prepared_runs(conn: Connection, marker: str) -> list[int]:
+    """How often each statement prepared on this connection whose text has ``marker`` ran."""
+    return list(
+        conn.scalars(
+            text(
+                "SELECT generic_plans + custom_plans FROM pg_prepared_statements"
+                " WHERE statement LIKE :marker"
+            ),
+            {"marker": f"%{marker}%"},
+        )
+    )
+
+
+@pytest.mark.postgres
+def test_a_rolled_back_unit_of_work_keeps_its_connections_prepared_statements(
+    postgres_engine: Engine, postgres_url: str
+) -> None:  # postgres_engine: the database is migrated
+    # One pooled connection, so every unit of work below runs on the same one.
+    engine = build_engine(Settings(database_url=postgres_url, db_pool_size=1, db_max_overflow=0))
+    uow_factory = SqlUnitOfWorkFactory(engine)
+    marker = "kept across rollbacks"
+    read = DriverStatement("SELECT count(*) FROM tenants WHERE name <> 'kept across rollbacks'")
+    try:
+        tenant, _ = create_tenant(uow_factory=uow_factory, name="rollbacks")
+        with uow_factory(readonly=True) as uow:  # psycopg prepares it at its sixth run
+            for _ in range(6):
+                read.rows(uow.tenants._conn, {})
+        with uow_factory() as uow:  # a request refused after a write: never committed
+            read.rows(uow.tenants._conn, {})
+            uow.tenants.set_policies(tenant.id, replace(TenantPolicies(), pickup_expiry_days=2))
+        with uow_factory(readonly=True) as uow:
+            read.rows(uow.tenants._conn, {})
+            kept = _prepared_runs(uow.tenants._conn, marker)
+            policies = uow.tenants.policies(tenant.id)
+        # A statement failed: the transaction is aborted.
+        with uow_factory() as uow, pytest.raises(DBAPIError):
+            DriverStatement("SELECT 1 / 0").rows(uow.tenants._conn, {})
+        with uow_factory(readonly=True) as uow:
+            after_failure = _prepared_runs(uow.tenants._conn, marker)
+    finally:
+        engine.dispose()
+
+    # Prepared once, then run by its name after each rollback (psycopg forgot it at each).
+    assert kept == [3]
+    assert policies.pickup_expiry_days == 7  # the refused request's write was rolled back
+    # After a failed statement psycopg rolls back as ever: everything prepared is freed.
+    assert after_failure == []

@@ -4,12 +4,15 @@ answered as it is (a repeat of its key) or refused, on both databases."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 
+from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.adapters.payments.registry import gateway_named
 from oms.domain.catalogue import ProductKind
@@ -102,6 +105,50 @@ def test_a_bundle_goes_back_as_its_components_and_each_level_is_marked_for_the_s
         after["Y"][0],
     )
     assert _markers(uow_factory, shop) == {"X", "Y", "Z"}
+    assert_books_balance(uow_factory, shop)
+
+
+def test_a_receipt_writes_the_stock_last_so_its_levels_stay_locked_only_for_the_commit(
+    uow_factory: SqlUnitOfWorkFactory,
+    shop: UUID,
+    returns_engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Every receipt of the same SKUs waits for these rows until this one commits.
+    order = shipped_order(uow_factory, shop, ("KIT", 1), ("Z", 1))
+    request = _returned(uow_factory, shop, order.id, 1, 1)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    fetch = DriverStatement._fetch
+
+    def seen_driver(self: DriverStatement, conn: Any, params: Any, factory: Any) -> Any:
+        if conn.dialect.name == "postgresql":  # psycopg's own: no SQLAlchemy event
+            statements.append(self.sql)
+        return fetch(self, conn, params, factory)
+
+    monkeypatch.setattr(DriverStatement, "_fetch", seen_driver)
+    event.listen(returns_engine, "before_cursor_execute", seen)
+    try:
+        returns.receive_return(
+            uow_factory=uow_factory,
+            tenant_id=shop,
+            return_id=request.id,
+            location="NEAR",
+            units=[returns.ReceivedUnits(1, 1, Disposition.RESTOCK)],
+            actor=TESTER,
+            at=RECEIVED_AT,
+        )
+    finally:
+        event.remove(returns_engine, "before_cursor_execute", seen)
+
+    stock = [i for i, s in enumerate(statements) if "inventory_levels" in s]
+    saves = [i for i, s in enumerate(statements) if re.search(r"UPDATE (orders|returns) ", s)]
+    assert stock
+    assert saves
+    assert min(stock) > max(saves)
     assert_books_balance(uow_factory, shop)
 
 

@@ -226,6 +226,37 @@ class NewMovement:
 
 
 @dataclass(frozen=True)
+class MovementNote:
+    """What every movement of one change says (``add_on_hand_with_movements``): its kind,
+    why, what it refers to and who made it."""
+
+    kind: MovementKind
+    reason: str | None
+    reference: str | None
+    actor: str
+
+    def movements(
+        self, location_id: UUID, units: Mapping[str, int], after: Mapping[str, int], at: datetime
+    ) -> list[NewMovement]:
+        """A movement per SKU of ``units`` at the location, in SKU order, its on hand after
+        as ``after`` says."""
+        return [
+            NewMovement(
+                sku=sku,
+                location_id=location_id,
+                kind=self.kind,
+                quantity=units[sku],
+                on_hand_after=after[sku],
+                reason=self.reason,
+                reference=self.reference,
+                actor=self.actor,
+                at=at,
+            )
+            for sku in sorted(units)
+        ]
+
+
+@dataclass(frozen=True)
 class InvariantViolation:
     """One inventory row whose books do not balance."""
 
@@ -383,6 +414,20 @@ class InventoryRepository(Protocol):
         level made if it is missing), with a stock-push marker each; each SKU's on hand
         after, or None when one would pass the domain's ``MAX_QUANTITY`` (the caller
         then rolls back)."""
+        ...
+
+    def add_on_hand_with_movements(
+        self,
+        tenant_id: UUID,
+        location_id: UUID,
+        units: Mapping[str, int],
+        at: datetime,
+        *,
+        note: MovementNote,
+    ) -> dict[str, int] | None:
+        """``add_on_hand``, and a movement per SKU (``note``'s, its units, its level's on
+        hand after) in the ledger; one statement on PostgreSQL. None as ``add_on_hand``
+        (the caller then rolls back)."""
         ...
 
     def changed_page(

@@ -52,7 +52,7 @@ from oms.services.payments import (
 from oms.services.persistence import locked_order, save_order_changes, settle_order
 from oms.services.ports import TransientStorageError, UnitOfWork, UnitOfWorkFactory
 from oms.services.return_records import ReturnFilter
-from oms.services.return_stock import ReceivedUnits, put_back
+from oms.services.return_stock import ReceivedUnits, put_back, units_to_put_back
 from oms.services.store_credit import credit_entry
 from oms.services.store_credit_payments import order_gateways
 
@@ -422,7 +422,7 @@ def receive_return(
             locked = lock_order_returns(uow, tenant_id, return_id)
             order, request = locked.order, locked.request
             request.receive([(u.line_no, u.disposition, u.quantity) for u in units], at=when)
-            restocked = put_back(uow, order, request, location, units, actor=actor, at=when)
+            restock = units_to_put_back(uow, order, location, units)
             for unit in units:
                 order.line(unit.line_no).returned += unit.quantity
             record_step(
@@ -440,12 +440,14 @@ def receive_return(
                     }
                     for u in units
                 ],
-                restocked=restocked,
+                restocked=restock.units,
             )
             if request.exchange_order_id is not None:
                 release_replacement(uow, request, locked.policy, actor=actor, at=when)
             uow.returns.save(request)
             save_order_changes(uow, order, at=when)
+            # Last: the levels' rows stay locked from here to the commit (return_stock).
+            put_back(uow, order, request, restock, actor=actor, at=when)
             uow.commit()
             return request
 

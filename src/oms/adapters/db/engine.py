@@ -5,7 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc
+import psycopg
+from psycopg import pq
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from oms.config import Settings
@@ -48,7 +50,51 @@ def build_engine(settings: Settings) -> Engine:
         connect_args={"options": POSTGRES_OPTIONS},
     )
     _ping_idle_connections(engine)
+    _keep_prepared_statements(engine)
     return engine
+
+
+def _keep_prepared_statements(engine: Engine) -> None:
+    """Roll back without psycopg forgetting the statements it prepared on the connection.
+
+    psycopg prepares a statement after its fifth run on a connection, and forgets all it
+    prepared at every ROLLBACK (then sends ``DEALLOCATE ALL``), in case the transaction
+    undid a change of the schema. Every read-only unit of work ends with a rollback, and so
+    does every refused request: under load a pooled connection seldom ran a statement five
+    times between two rollbacks, so nearly every statement was parsed and planned anew
+    (docs/performance.md, "A return's calls on PostgreSQL").
+
+    A statement prepared on the server outlives the transaction it was prepared in, and
+    the schema changes only in migrations (a ``DROP`` or ``ALTER`` still makes psycopg
+    forget them all: it reads each statement's result). So a transaction in which nothing
+    failed is rolled back through libpq first; psycopg's own rollback then finds no
+    transaction and does nothing. A transaction in which a statement failed is rolled back
+    by psycopg as before: a statement whose preparing run failed is prepared on the server
+    but forgotten by psycopg, and its ``DEALLOCATE ALL`` frees it. When libpq's ROLLBACK
+    fails (a lost connection), psycopg's runs as before and raises what it raises.
+    """
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(connection: Connection) -> None:
+        if not (connection.closed or connection.invalidated):
+            _rollback_keeping_prepared(connection.connection.driver_connection)
+
+    @event.listens_for(engine, "reset")
+    def _on_reset(dbapi_connection: Any, _record: ConnectionPoolEntry, _state: Any) -> None:
+        _rollback_keeping_prepared(dbapi_connection)
+
+
+def _rollback_keeping_prepared(driver: Any) -> None:
+    if not isinstance(driver, psycopg.Connection) or driver.closed:
+        return
+    with driver.lock:
+        pgconn = driver.pgconn
+        if pgconn.transaction_status != pq.TransactionStatus.INTRANS:
+            return
+        try:
+            pgconn.exec_(b"ROLLBACK")  # its failure leaves the rollback to psycopg
+        except psycopg.Error:
+            return
 
 
 def _ping_idle_connections(engine: Engine) -> None:

@@ -20,7 +20,13 @@ from oms.domain.carts import CartStatus
 from oms.domain.catalogue import holds_stock
 from oms.domain.ids import new_id
 from oms.domain.inventory import MAX_QUANTITY, Movement, MovementKind, StockLevel
-from oms.services.ports import InvariantViolation, LevelCount, LevelToCount, NewMovement
+from oms.services.ports import (
+    InvariantViolation,
+    LevelCount,
+    LevelToCount,
+    MovementNote,
+    NewMovement,
+)
 
 __all__ = ["MemoryInventoryRepository"]
 
@@ -354,6 +360,20 @@ class MemoryInventoryRepository:
             else:
                 tables.levels[key] = _checked(replace(stored, on_hand=after[sku], updated_at=at))
         return after
+
+    def add_on_hand_with_movements(
+        self,
+        tenant_id: UUID,
+        location_id: UUID,
+        units: Mapping[str, int],
+        at: datetime,
+        *,
+        note: MovementNote,
+    ) -> dict[str, int] | None:
+        raised = self.add_on_hand(tenant_id, location_id, units, at)
+        if raised is not None:
+            self.add_movements(tenant_id, note.movements(location_id, units, raised, at))
+        return raised
 
     def changed_page(
         self, tenant_id: UUID, *, since: datetime, after: tuple[str, UUID] | None, limit: int

@@ -31,6 +31,7 @@ from sqlalchemy.dialects import sqlite
 
 from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.level_counts import count_levels, levels_to_count
+from oms.adapters.db.repositories.restock import RAISE_LEVELS, add_on_hand_with_movements
 from oms.adapters.db.repositories.stock_changes import mark_changed
 from oms.adapters.db.repositories.support import insert_if_absent
 from oms.adapters.db.tables import (
@@ -43,7 +44,13 @@ from oms.adapters.db.tables import (
 )
 from oms.domain.ids import new_id
 from oms.domain.inventory import MAX_QUANTITY, Movement, MovementKind, StockLevel
-from oms.services.ports import InvariantViolation, LevelCount, LevelToCount, NewMovement
+from oms.services.ports import (
+    InvariantViolation,
+    LevelCount,
+    LevelToCount,
+    MovementNote,
+    NewMovement,
+)
 
 __all__ = ["SqlInventoryRepository"]
 
@@ -128,26 +135,7 @@ RETURNING id
 # add_on_hand on PostgreSQL: each level's on hand raised (the level made if missing) in SKU
 # order, and its stock-push marker left, in one statement. A level that would pass the
 # maximum answers no row and is left as it was.
-_ADD_ON_HAND_EACH = DriverStatement("""
-WITH raised AS (
-    INSERT INTO inventory_levels AS lv
-        (tenant_id, sku, location_id, on_hand, reserved, safety_stock, updated_at)
-    SELECT %(tenant_id)s, w.sku, %(location_id)s, w.quantity, 0, 0, %(at)s
-    FROM unnest(CAST(%(skus)s AS VARCHAR[]), CAST(%(quantities)s AS INTEGER[]))
-        AS w(sku, quantity)
-    ORDER BY w.sku
-    ON CONFLICT (tenant_id, sku, location_id) DO UPDATE
-    SET on_hand = lv.on_hand + excluded.on_hand, updated_at = excluded.updated_at
-    WHERE lv.on_hand + excluded.on_hand <= %(most)s
-    RETURNING lv.sku, lv.on_hand
-), marked AS (
-    INSERT INTO stock_changes (tenant_id, sku, location_id, changed_at)
-    SELECT %(tenant_id)s, r.sku, %(location_id)s, %(at)s FROM raised r
-    ORDER BY r.sku
-    ON CONFLICT DO NOTHING
-)
-SELECT sku, on_hand FROM raised
-""")
+_ADD_ON_HAND_EACH = DriverStatement(RAISE_LEVELS + "SELECT sku, on_hand FROM raised")  # noqa: S608
 # A level's columns in ``StockLevel``'s order: each row makes one as it is.
 _LEVEL_COLUMNS = (_lv.sku, _lv.location_id, _lv.on_hand, _lv.reserved, _lv.safety_stock)
 _LEVELS = (
@@ -450,6 +438,22 @@ class SqlInventoryRepository:
                 for m in movements
             ],
         )
+
+    def add_on_hand_with_movements(
+        self,
+        tenant_id: UUID,
+        location_id: UUID,
+        units: Mapping[str, int],
+        at: datetime,
+        *,
+        note: MovementNote,
+    ) -> dict[str, int] | None:
+        if self._conn.dialect.name == "postgresql":
+            return add_on_hand_with_movements(self._conn, tenant_id, location_id, units, at, note)
+        raised = self.add_on_hand(tenant_id, location_id, units, at)
+        if raised is not None:
+            self.add_movements(tenant_id, note.movements(location_id, units, raised, at))
+        return raised
 
     def changed_page(
         self, tenant_id: UUID, *, since: datetime, after: tuple[str, UUID] | None, limit: int

@@ -102,6 +102,12 @@ def shopify_bodies(
         order["order_number"] = start + n
         order["financial_status"] = status
         order["email"] = order["contact_email"] = f"shopper{n}@example.com"
+        # A number of its own per order, as its email (verification remembers numbers it
+        # has read: one number for every order would be read once).
+        number = (start + n) % 9_000_000  # the warm-up's too are distinct from the phases'
+        order["customer"]["phone"] = f"+49151{20_000_000 + number}"
+        for place in ("shipping_address", "billing_address"):
+            order[place]["phone"] = f"+49 30 {12_000_000 + number}"
         lines = []
         for k, sku in enumerate(rng.sample(skus, 3)):
             line = copy.deepcopy(item)

@@ -64,6 +64,8 @@ __all__ = [
 
 ORDER_TOPICS = frozenset({"orders/create", "orders/updated", "orders/paid", "orders/cancelled"})
 _NOTE_LIMIT = 2000
+_ZERO = Decimal(0)
+_UNIT_PRICE_STEP = Decimal("0.0001")
 
 
 class ShopifyPayloadError(PayloadRefused):
@@ -208,8 +210,16 @@ def _customer(payload: Mapping[str, Any]) -> Customer:
 
 
 def _tax(raw: Any) -> Decimal:
-    lines = raw if isinstance(raw, list) else []
-    return sum((_money(t.get("price")) for t in lines if isinstance(t, Mapping)), Decimal(0))
+    return _total(raw if isinstance(raw, list) else (), "price")
+
+
+def _total(entries: Any, key: str) -> Decimal:
+    """The sum of ``key``'s amounts over the objects among ``entries``."""
+    total = _ZERO
+    for entry in entries:
+        if isinstance(entry, Mapping):
+            total += _money(entry.get(key))
+    return total
 
 
 def _lines(
@@ -227,22 +237,18 @@ def _lines(
             raise _Inexact
         if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity <= 0:
             raise ShopifyPayloadError("a line item has no positive quantity")
-        discounts = item.get("discount_allocations")
-        discount = sum(
-            (_money(d.get("amount")) for d in discounts or [] if isinstance(d, Mapping)),
-            Decimal(0),
-        )
+        discount = _total(item.get("discount_allocations") or (), "amount")
         tax = _tax(item.get("tax_lines"))
         line_total = _money(item.get("price")) * quantity - discount
         if taxes_included:
             line_total -= tax
-        unit = (line_total / quantity).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        unit = (line_total / quantity).quantize(_UNIT_PRICE_STEP, rounding=ROUND_HALF_UP)
         sku = _text(item.get("sku")) or f"shopify-variant-{_number_text(item.get('variant_id'))}"
         lines.append(
             LineRequest(
                 sku=connection.our_sku(sku),
                 quantity=quantity,
-                unit_price=round_money(max(unit, Decimal(0)), currency),
+                unit_price=round_money(max(unit, _ZERO), currency),
                 tax=round_money(tax, currency),
             )
         )

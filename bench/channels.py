@@ -16,8 +16,9 @@ What it does, in one run on PostgreSQL:
    concurrent keep-alive clients:
    - ``api``: ``POST /v1/orders`` with bench/intake.py's bodies (answers 201);
    - ``shopify pending``: ``orders/create`` webhooks, full-size payloads shaped as
-     tests/fixtures/shopify/orders_create.json, ``financial_status`` pending, signed with
-     the channel's secret (answers 200);
+     tests/fixtures/shopify/orders_create.json (each order with an email and phone
+     numbers of its own), ``financial_status`` pending, signed with the channel's secret
+     (answers 200);
    - ``shopify paid``: the same with ``financial_status`` paid (the payment is recorded in
      the intake's transaction through the ``manual`` gateway, which calls nothing outside
      the database, so the order is placed in a group and released there).

@@ -16,8 +16,9 @@ What it does, in one run on PostgreSQL:
    concurrent keep-alive clients:
    - ``api``: ``POST /v1/orders`` with bench/intake.py's bodies (answers 201);
    - ``shopify pending``: ``orders/create`` webhooks, full-size payloads shaped as
-     tests/fixtures/shopify/orders_create.json, ``financial_status`` pending, signed with
-     the channel's secret (answers 200);
+     tests/fixtures/shopify/orders_create.json (each order with an email and phone
+     numbers of its own), ``financial_status`` pending, signed with the channel's secret
+     (answers 200);
    - ``shopify paid``: the same with ``financial_status`` paid (the payment is recorded in
      the intake's transaction through the ``manual`` gateway, which calls nothing outside
      the database, so the order is placed in a group and released there).
@@ -102,6 +103,12 @@ def shopify_bodies(
         order["order_number"] = start + n
         order["financial_status"] = status
         order["email"] = order["contact_email"] = f"shopper{n}@example.com"
+        # A number of its own per order, as its email (verification remembers numbers it
+        # has read: one number for every order would be read once).
+        number = (start + n) % 9_000_000  # the warm-up's too are distinct from the phases'
+        order["customer"]["phone"] = f"+49151{20_000_000 + number}"
+        for place in ("shipping_address", "billing_address"):
+            order[place]["phone"] = f"+49 30 {12_000_000 + number}"
         lines = []
         for k, sku in enumerate(rng.sample(skus, 3)):
             line = copy.deepcopy(item)

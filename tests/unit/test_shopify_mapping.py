@@ -128,6 +128,64 @@ def test_the_signature_is_checked_on_the_raw_bytes() -> None:
     )
 
 
+def test_a_webhook_body_maps_as_the_exact_parser_reads_it() -> None:
+    """orjson reads the body first: what it maps is what the exact parser's copy maps."""
+    raw = FIXTURE.read_bytes()
+    shop = connection()
+    webhook = ShopifyChannel(shop).order_of_webhook(topic="orders/create", raw_body=raw)
+    assert webhook == order_of_payload(parse_order_json(raw), shop)
+
+
+def _body(**changes: str) -> bytes:
+    """The fixture with top-level values replaced by raw JSON text."""
+    body = json.loads(FIXTURE.read_text())
+    marks = {key: f"@{key}@" for key in changes}
+    body.update(marks)
+    raw = json.dumps(body)
+    for key, text in changes.items():
+        raw = raw.replace(f'"{marks[key]}"', text)
+    return raw.encode()
+
+
+@pytest.mark.parametrize(
+    ("changes", "read"),
+    [
+        pytest.param({"id": str(2**64 + 1)}, ("external_id", str(2**64 + 1)), id="id over 64 bits"),
+        pytest.param(
+            {"total_price": "112.850000000000000001"},
+            ("note", "Shopify #1042; total 112.850000000000000001 EUR"),
+            id="amount beyond a float",
+        ),
+        pytest.param({"name": "1001.50"}, ("note", "Shopify 1001.50; total 112.85 EUR"), id="name"),
+    ],
+)
+def test_numbers_a_float_cannot_hold_are_read_exactly_from_a_webhook(
+    changes: dict[str, str], read: tuple[str, str]
+) -> None:
+    """A bare number orjson would read as a float (an integer over 64 bits, a fraction)
+    comes out as the body wrote it."""
+    raw = _body(**changes)
+    mapped = ShopifyChannel(connection()).order_of_webhook(topic="orders/create", raw_body=raw)
+    assert mapped is not None
+    field, expected = read
+    value = mapped.external_id if field == "external_id" else mapped.command.note
+    assert value.startswith(expected)
+
+
+def test_a_float_given_to_the_mapping_is_refused() -> None:
+    with pytest.raises(ShopifyPayloadError, match="float"):
+        order_of_payload(payload(total_price=112.85), connection())
+
+
+def test_a_body_orjson_refuses_is_read_by_the_exact_parser() -> None:
+    """NaN is not JSON, but Python's parser reads it; a body of it is mapped as before."""
+    raw = _body(total_price="NaN")
+    mapped = ShopifyChannel(connection()).order_of_webhook(topic="orders/create", raw_body=raw)
+    assert mapped is not None
+    assert mapped.command.note is not None
+    assert mapped.command.note.startswith("Shopify #1042; total NaN EUR")
+
+
 def test_topics_without_an_order_are_not_mapped() -> None:
     channel = ShopifyChannel(connection())
     assert channel.order_of_webhook(topic="products/update", raw_body=b"{}") is None

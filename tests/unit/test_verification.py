@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import phonenumbers
 import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
@@ -13,7 +14,13 @@ from hypothesis import strategies as st
 from oms.domain.addresses import Address
 from oms.domain.holds import HoldReason
 from oms.domain.orders import Customer
-from oms.domain.verification import _PLAIN_EMAIL, VerifiedContact, _plain_email, verify_contact
+from oms.domain.verification import (
+    _PLAIN_EMAIL,
+    VerifiedContact,
+    _e164,
+    _plain_email,
+    verify_contact,
+)
 
 CLEAN = {
     "US": Address(
@@ -447,6 +454,39 @@ def test_an_invalid_phone_is_held_and_kept(phone: str) -> None:
     assert result.customer.phone == phone
     assert result.shipping_address is not None
     assert result.shipping_address.phone == phone
+
+
+def test_a_number_given_again_is_read_once_and_each_place_gets_its_own_finding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The customer's, shipping and billing number are often one number: it is parsed
+    once (the answer is remembered), and each place still gets its value and finding."""
+    parsed: list[tuple[str, str | None]] = []
+    parse = phonenumbers.parse
+
+    def counted(text: str, region: str | None = None) -> phonenumbers.PhoneNumber:
+        parsed.append((text, region))
+        return parse(text, region)
+
+    monkeypatch.setattr(phonenumbers, "parse", counted)
+    _e164.cache_clear()
+    given = "030 901821"
+    bad = "030 9"
+    result = verify(
+        ship_to("DE", phone=given),
+        billing=ship_to("DE", phone=bad),
+        customer=Customer(phone=given),
+    )
+    again = verify(ship_to("DE", phone=bad), customer=Customer(phone=given))
+
+    assert parsed == [(given, "DE"), (bad, "DE")]
+    assert result.customer.phone == "+4930901821"
+    assert result.shipping_address is not None
+    assert result.shipping_address.phone == "+4930901821"
+    assert result.billing_address is not None
+    assert result.billing_address.phone == bad
+    assert pointers(result) == ["#/billing_address/phone"]
+    assert pointers(again) == ["#/shipping_address/phone"]
 
 
 @pytest.mark.parametrize(("requires_shipping", "held"), [(True, True), (False, False)])

@@ -11,7 +11,7 @@ from oms.adapters.db.repositories.analytics import SqlAnalyticsRepository
 from oms.adapters.db.repositories.billing import SqlBillingRepository
 from oms.adapters.db.repositories.carts import SqlCartRepository
 from oms.adapters.db.repositories.catalogue import SqlLocationRepository, SqlProductRepository
-from oms.adapters.db.repositories.channels import SqlChannelIntakeRepository
+from oms.adapters.db.repositories.channel_intake import SqlChannelIntakeRepository
 from oms.adapters.db.repositories.customers import SqlCustomerRepository
 from oms.adapters.db.repositories.dashboard import SqlDashboardRepository
 from oms.adapters.db.repositories.deliveries import SqlDeliveryRepository

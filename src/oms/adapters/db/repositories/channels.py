@@ -2,8 +2,8 @@
 
 ``SqlChannelRepository``: each call is its own short transaction on the engine (a store's
 webhook is logged whether its order was placed or refused, so a refusal's entry cannot ride
-in the intake's rolled-back transaction). ``SqlChannelIntakeRepository``: the same writes
-of an order the intake places, in the intake's own transaction (the unit of work's).
+in the intake's rolled-back transaction). The same writes of an order the intake places,
+in the intake's own transaction, are ``channel_intake.SqlChannelIntakeRepository``'s.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from oms.domain.channels import (
 )
 from oms.services.channels import CredentialCipher
 
-__all__ = ["SqlChannelIntakeRepository", "SqlChannelRepository"]
+__all__ = ["SqlChannelRepository", "health_runs", "upsert_copies", "write_logs"]
 
 LAST_SYNCED_STEP = timedelta(seconds=10)
 
@@ -264,56 +264,6 @@ class SqlChannelRepository:
             )
 
 
-class SqlChannelIntakeRepository:
-    """The writes of a store's order placed by the intake, in the unit of work's transaction.
-
-    Copies recorded and log entries are kept until ``flush`` (the unit of work's commit
-    calls it), so a group's are written together: one statement for the copies, one
-    multi-row insert for the entries, and each connection's row updated once for its run
-    of entries of one health rather than once an order."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self._copies: list[dict[str, Any]] = []
-        self._entries: list[tuple[UUID, SyncEntry, ChannelHealth | None]] = []
-
-    def flush(self) -> None:
-        """Write the copies and entries kept, in the order they were given."""
-        copies, self._copies = self._copies, []
-        entries, self._entries = self._entries, []
-        newest: dict[tuple[UUID, UUID, str], dict[str, Any]] = {}
-        for copy in copies:  # one row a copy in a statement: of one given twice, the newer
-            key = (copy["tenant_id"], copy["channel_id"], copy["external_id"])
-            kept = newest.get(key)
-            if kept is None or kept["remote_updated_at"] < copy["remote_updated_at"]:
-                newest[key] = copy
-        if newest:
-            self._conn.execute(_upsert_copy(self._conn), list(newest.values()))
-        write_logs(self._conn, entries)
-
-    def record_copy(
-        self,
-        tenant_id: UUID,
-        channel_id: UUID,
-        external_id: str,
-        *,
-        order_id: UUID,
-        updated_at: datetime,
-    ) -> None:
-        self._copies.append(
-            {
-                "tenant_id": tenant_id,
-                "channel_id": channel_id,
-                "external_id": external_id,
-                "order_id": order_id,
-                "remote_updated_at": updated_at,
-            }
-        )
-
-    def log(self, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None) -> None:
-        self._entries.append((tenant_id, entry, health))
-
-
 def advance(
     conn: Connection,
     tenant_id: UUID,
@@ -340,6 +290,13 @@ def advance(
     )
     # RETURNING names the row written; none when the stored copy is as new or newer.
     return conn.execute(statement.returning(_o.external_id)).first() is not None
+
+
+def upsert_copies(conn: Connection, copies: Sequence[Mapping[str, Any]]) -> None:
+    """``advance`` for many copies of distinct orders at once (executemany), as column ->
+    value mappings."""
+    if copies:
+        conn.execute(_upsert_copy(conn), list(copies))
 
 
 def _upsert_copy(conn: Connection) -> Any:
@@ -389,6 +346,15 @@ def write_logs(
             for tenant_id, entry, _ in entries
         ],
     )
+    for tenant_id, entry, health in health_runs(entries):
+        _follow(conn, tenant_id, entry, health)
+
+
+def health_runs(
+    entries: Sequence[tuple[UUID, SyncEntry, ChannelHealth | None]],
+) -> list[tuple[UUID, SyncEntry, ChannelHealth | None]]:
+    """Each run of consecutive entries of one connection and one health, as its latest
+    entry: what the connection's row follows."""
     runs: list[tuple[UUID, SyncEntry, ChannelHealth | None]] = []
     for tenant_id, entry, health in entries:
         last = runs[-1] if runs else None
@@ -396,8 +362,7 @@ def write_logs(
             runs[-1] = (tenant_id, entry if entry.at >= last[1].at else last[1], health)
         else:
             runs.append((tenant_id, entry, health))
-    for tenant_id, entry, health in runs:
-        _follow(conn, tenant_id, entry, health)
+    return runs
 
 
 def _follow(

@@ -32,6 +32,7 @@ __all__ = [
     "create_postgres_database",
     "drop_postgres_database",
     "migrated_database_url",
+    "migrated_sqlite_file",
     "migrated_template",
     "own_database",
     "scratch_database_url",
@@ -108,6 +109,14 @@ def migrated_database_url(request: pytest.FixtureRequest, kind: str, name: str) 
         yield url
     finally:
         drop_postgres_database(shared, scratch)
+
+
+def migrated_sqlite_file(template: Path, path: Path) -> str:
+    """The URL of a SQLite database at ``path``, at the migrations' head: a copy of the
+    session's ``sqlite_template``, as ``oms db upgrade`` would leave an empty file (the
+    command itself runs where it is the subject: test_user_cli.py, test_rate_card_docs.py)."""
+    shutil.copyfile(template, path)
+    return f"sqlite:///{path}"
 
 
 def migrated_template(url: str) -> None:

@@ -7,7 +7,6 @@ the stored rows back from each database.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -16,11 +15,9 @@ from sqlalchemy import Engine, select
 
 from oms.adapters.db.tables import locations, product_bins, products
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.api.app import create_app
 from tests.api.support import (
     ApiTenant,
     TestClient,
-    api_settings_for,
     assert_problem,
     create_location,
     create_product,
@@ -557,19 +554,11 @@ def test_an_operator_key_names_the_tenant_whose_bins_it_sets(
 # --- both databases -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def any_db_client(engine: Engine) -> Iterator[TestClient]:
-    """A client on SQLite, then on PostgreSQL (the root ``engine`` fixture)."""
-    settings = api_settings_for(str(engine.url.render_as_string(hide_password=False)))
-    with TestClient(create_app(settings, engine=engine)) as test_client:
-        yield test_client
-
-
 def test_both_databases_store_the_fulfilment_fields(
-    any_db_client: TestClient, engine: Engine, uow_factory: SqlUnitOfWorkFactory
+    client: TestClient, api_engine: Engine, api_uow: SqlUnitOfWorkFactory
 ) -> None:
-    client, tenant = any_db_client, new_tenant(uow_factory)
-    operator_headers = new_operator_headers(uow_factory)
+    tenant = new_tenant(api_uow)
+    operator_headers = new_operator_headers(api_uow)
     physical = create_product(
         client,
         tenant,
@@ -596,7 +585,7 @@ def test_both_databases_store_the_fulfilment_fields(
         LARGE,
     ]
     assert _bins(client, tenant, hub["code"]) == [{"sku": "TEE", "bin": "A-01-3"}]
-    with engine.connect() as conn:
+    with api_engine.connect() as conn:
         pc, lc, bc = products.c, locations.c, product_bins.c
         stored = conn.execute(
             select(pc.sku, pc.barcode, pc.length_mm, pc.width_mm, pc.height_mm, pc.download_url)

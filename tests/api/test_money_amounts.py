@@ -7,18 +7,14 @@ a shop can take (XXX, XTS, XAU...) is refused; negative zero is zero. On both da
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
-from oms.api.app import create_app
 from tests.api.support import (
     ApiTenant,
     TestClient,
-    api_settings_for,
     assert_problem,
     create_location,
     create_product,
@@ -29,21 +25,13 @@ from tests.api.support import (
 
 
 @pytest.fixture
-def any_db_client(engine: Engine) -> Iterator[TestClient]:
-    """A client on SQLite, then on PostgreSQL (the root ``engine`` fixture)."""
-    settings = api_settings_for(str(engine.url.render_as_string(hide_password=False)))
-    with TestClient(create_app(settings, engine=engine)) as test_client:
-        yield test_client
-
-
-@pytest.fixture
-def seller(any_db_client: TestClient, uow_factory: SqlUnitOfWorkFactory) -> ApiTenant:
-    seller = new_tenant(uow_factory)
-    create_location(any_db_client, seller, "WH-1")
-    create_product(any_db_client, seller, "TEE")
-    create_product(any_db_client, seller, "YEN", price="1500", currency="JPY")
-    set_on_hand(any_db_client, seller, "TEE", "WH-1", 10)
-    set_on_hand(any_db_client, seller, "YEN", "WH-1", 10)
+def seller(client: TestClient, api_uow: SqlUnitOfWorkFactory) -> ApiTenant:
+    seller = new_tenant(api_uow)
+    create_location(client, seller, "WH-1")
+    create_product(client, seller, "TEE")
+    create_product(client, seller, "YEN", price="1500", currency="JPY")
+    set_on_hand(client, seller, "TEE", "WH-1", 10)
+    set_on_hand(client, seller, "YEN", "WH-1", 10)
     return seller
 
 
@@ -66,9 +54,9 @@ NOT_MONEY = ["XXX", "XTS", "XAU", "HRK"]  # no currency, testing, gold, gone (20
     ],
 )
 def test_a_code_of_no_currency_a_shop_can_take_is_refused(
-    any_db_client: TestClient, seller: ApiTenant, path: str, body: dict[str, Any], code: str
+    client: TestClient, seller: ApiTenant, path: str, body: dict[str, Any], code: str
 ) -> None:
-    response = any_db_client.post(path, headers=seller.headers, json={**body, "currency": code})
+    response = client.post(path, headers=seller.headers, json={**body, "currency": code})
 
     problem = assert_problem(response, 422)
     assert [error["pointer"] for error in problem["errors"]] == ["#/currency"]
@@ -127,21 +115,21 @@ FINER_THAN_THE_CURRENCY = [
 
 @pytest.mark.parametrize(("path", "body", "pointer"), FINER_THAN_THE_CURRENCY)
 def test_an_amount_finer_than_its_currency_is_refused_at_its_field(
-    any_db_client: TestClient, seller: ApiTenant, path: str, body: dict[str, Any], pointer: str
+    client: TestClient, seller: ApiTenant, path: str, body: dict[str, Any], pointer: str
 ) -> None:
-    response = any_db_client.post(path, headers=seller.headers, json=body)
+    response = client.post(path, headers=seller.headers, json=body)
 
     problem = assert_problem(response, 422)
     assert [error["pointer"] for error in problem["errors"]] == [pointer]
 
 
 def test_an_edited_line_price_finer_than_the_order_currency_is_refused(
-    any_db_client: TestClient, seller: ApiTenant
+    client: TestClient, seller: ApiTenant
 ) -> None:
-    placed = any_db_client.post("/v1/orders", headers=seller.headers, json=YEN_ORDER)
+    placed = client.post("/v1/orders", headers=seller.headers, json=YEN_ORDER)
     assert placed.status_code == 201, placed.text
 
-    response = any_db_client.patch(
+    response = client.patch(
         f"/v1/orders/{placed.json()['id']}",
         headers={**seller.headers, "If-Match": placed.headers["ETag"]},
         json={"lines": [{"sku": "TEE", "quantity": 1, "unit_price": "1.5"}]},
@@ -152,18 +140,16 @@ def test_an_edited_line_price_finer_than_the_order_currency_is_refused(
 
 
 def test_trailing_zeros_within_the_minor_unit_are_the_same_amount(
-    any_db_client: TestClient, seller: ApiTenant
+    client: TestClient, seller: ApiTenant
 ) -> None:
-    created = create_product(any_db_client, seller, "YEN-2", price="1500.00", currency="JPY")
+    created = create_product(client, seller, "YEN-2", price="1500.00", currency="JPY")
 
     assert created["price"] == "1500"
 
 
-def test_negative_zero_is_stored_and_shown_as_zero(
-    any_db_client: TestClient, seller: ApiTenant
-) -> None:
-    product = create_product(any_db_client, seller, "FREE", price="-0")
-    placed = any_db_client.post(
+def test_negative_zero_is_stored_and_shown_as_zero(client: TestClient, seller: ApiTenant) -> None:
+    product = create_product(client, seller, "FREE", price="-0")
+    placed = client.post(
         "/v1/orders",
         headers=seller.headers,
         json={
@@ -174,7 +160,7 @@ def test_negative_zero_is_stored_and_shown_as_zero(
         },
     )
     assert placed.status_code == 201, placed.text
-    stored = any_db_client.get(f"/v1/products/{product['id']}", headers=seller.headers).json()
+    stored = client.get(f"/v1/products/{product['id']}", headers=seller.headers).json()
 
     assert (product["price"], stored["price"]) == ("0.00", "0.00")
     order = placed.json()
@@ -184,14 +170,14 @@ def test_negative_zero_is_stored_and_shown_as_zero(
 
 
 def test_an_edited_price_is_checked_against_the_products_currency(
-    any_db_client: TestClient, seller: ApiTenant
+    client: TestClient, seller: ApiTenant
 ) -> None:
-    listed = any_db_client.get("/v1/products", headers=seller.headers).json()["items"]
+    listed = client.get("/v1/products", headers=seller.headers).json()["items"]
     product = next(p for p in listed if p["sku"] == "YEN")
-    answer = any_db_client.patch(
+    answer = client.patch(
         f"/v1/products/{product['id']}", headers=seller.headers, json={"price": "1.5"}
     )
     problem = assert_problem(answer, 422)
     assert [e["pointer"] for e in problem["errors"]] == ["#/price"], problem
-    stored = any_db_client.get(f"/v1/products/{product['id']}", headers=seller.headers).json()
+    stored = client.get(f"/v1/products/{product['id']}", headers=seller.headers).json()
     assert stored["price"] == "1500"

@@ -21,11 +21,11 @@ from oms.adapters.carriers.signature import sign
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api import app as app_module
 from oms.api.app import create_app
+from oms.config import Settings
 from oms.services.intake_group import Outcome
 from tests.api.support import (
     ApiTenant,
     TestClient,
-    api_settings_for,
     assert_problem,
     create_location,
     create_product,
@@ -38,19 +38,22 @@ NUL = "\x00"
 
 
 @pytest.fixture
-def any_db_client(engine: Engine) -> Iterator[TestClient]:
-    """A client on SQLite, then on PostgreSQL (the root ``engine`` fixture)."""
-    settings = api_settings_for(str(engine.url.render_as_string(hide_password=False)))
-    with TestClient(create_app(settings, engine=engine)) as test_client:
+def own_client(api_settings: Settings, api_engine: Engine) -> Iterator[TestClient]:
+    """A client on an app of the test's own (its intake groups have placed nothing yet)."""
+    with TestClient(create_app(api_settings, engine=api_engine)) as test_client:
         yield test_client
 
 
-@pytest.fixture
-def seller(any_db_client: TestClient, uow_factory: SqlUnitOfWorkFactory) -> ApiTenant:
-    seller = new_tenant(uow_factory)
-    create_location(any_db_client, seller, "WH-1")
-    create_product(any_db_client, seller, "TEE")
+def _seller(client: TestClient, uow: SqlUnitOfWorkFactory) -> ApiTenant:
+    seller = new_tenant(uow)
+    create_location(client, seller, "WH-1")
+    create_product(client, seller, "TEE")
     return seller
+
+
+@pytest.fixture
+def seller(client: TestClient, api_uow: SqlUnitOfWorkFactory) -> ApiTenant:
+    return _seller(client, api_uow)
 
 
 def _b64(raw: str) -> str:
@@ -119,7 +122,7 @@ TEXT_WITH_NUL = [
 
 @pytest.mark.parametrize(("method", "path", "request_parts", "pointer"), TEXT_WITH_NUL)
 def test_text_with_a_nul_character_answers_422_naming_the_field(
-    any_db_client: TestClient,
+    client: TestClient,
     seller: ApiTenant,
     method: str,
     path: str,
@@ -129,7 +132,7 @@ def test_text_with_a_nul_character_answers_422_naming_the_field(
     headers = {**seller.headers, **request_parts.get("headers", {})}
     parts = {k: v for k, v in request_parts.items() if k != "headers"}
 
-    response = any_db_client.request(method, path, headers=headers, **parts)
+    response = client.request(method, path, headers=headers, **parts)
 
     body = assert_problem(response, 422)
     assert [error["pointer"] for error in body["errors"]] == [pointer]
@@ -138,19 +141,19 @@ def test_text_with_a_nul_character_answers_422_naming_the_field(
 
 
 def test_a_sku_with_a_nul_character_in_the_path_is_not_found(
-    any_db_client: TestClient, seller: ApiTenant
+    client: TestClient, seller: ApiTenant
 ) -> None:
-    response = any_db_client.get("/v1/inventory/TEE%00", headers=seller.headers)
+    response = client.get("/v1/inventory/TEE%00", headers=seller.headers)
 
     assert_problem(response, 404, "not_found")
 
 
 def test_an_order_whose_total_cannot_be_stored_answers_422(
-    any_db_client: TestClient, seller: ApiTenant
+    client: TestClient, seller: ApiTenant
 ) -> None:
-    create_product(any_db_client, seller, "JET", price="99999999999999")
+    create_product(client, seller, "JET", price="99999999999999")
 
-    response = any_db_client.post("/v1/orders", headers=seller.headers, json=order_body(("JET", 2)))
+    response = client.post("/v1/orders", headers=seller.headers, json=order_body(("JET", 2)))
 
     assert_problem(response, 422)
 
@@ -223,27 +226,27 @@ TOO_LONG_FOR_ITS_COLUMN = [
 
 @pytest.mark.parametrize(("method", "path", "body", "pointer"), TOO_LONG_FOR_ITS_COLUMN)
 def test_text_too_long_for_its_column_answers_422_naming_the_field(
-    any_db_client: TestClient,
+    client: TestClient,
     seller: ApiTenant,
     method: str,
     path: str,
     body: dict[str, Any],
     pointer: str,
 ) -> None:
-    response = any_db_client.request(method, path, headers=seller.headers, json=body)
+    response = client.request(method, path, headers=seller.headers, json=body)
 
     problem = assert_problem(response, 422)
     assert [error["pointer"] for error in problem["errors"]] == [pointer]
 
 
 def test_a_carrier_name_too_long_for_its_column_is_refused_naming_the_line(
-    any_db_client: TestClient, uow_factory: SqlUnitOfWorkFactory
+    client: TestClient, api_uow: SqlUnitOfWorkFactory
 ) -> None:
     document = RATE_CARD.replace("carrier: acme", f"carrier: {'a' * 41}")
 
-    response = any_db_client.post(
+    response = client.post(
         "/v1/carrier-services/import",
-        headers=new_operator_headers(uow_factory),
+        headers=new_operator_headers(api_uow),
         json={"format": "yaml", "document": document},
     )
 
@@ -264,8 +267,9 @@ RATE_CARD = """
 
 
 def test_one_order_too_long_to_store_fails_alone_in_a_group_of_concurrent_orders(
-    any_db_client: TestClient, seller: ApiTenant, monkeypatch: pytest.MonkeyPatch
+    own_client: TestClient, api_uow: SqlUnitOfWorkFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    seller = _seller(own_client, api_uow)
     groups: list[int] = []
     real = app_module.place_group
 
@@ -284,7 +288,7 @@ def test_one_order_too_long_to_store_fails_alone_in_a_group_of_concurrent_orders
     bodies = [*good[:4], bad[0], *good[4:], bad[1]]
 
     async def send_all() -> list[httpx.Response]:
-        transport = httpx.ASGITransport(app=any_db_client.app)
+        transport = httpx.ASGITransport(app=own_client.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://oms") as http:
             return list(
                 await asyncio.gather(
@@ -344,26 +348,26 @@ TIMES_UTC_CANNOT_HOLD = [
 
 @pytest.mark.parametrize(("method", "path", "request_parts", "pointer"), TIMES_UTC_CANNOT_HOLD)
 def test_a_time_that_utc_cannot_represent_answers_422_naming_the_field(
-    any_db_client: TestClient,
+    client: TestClient,
     seller: ApiTenant,
     method: str,
     path: str,
     request_parts: dict[str, Any],
     pointer: str,
 ) -> None:
-    response = any_db_client.request(method, path, headers=seller.headers, **request_parts)
+    response = client.request(method, path, headers=seller.headers, **request_parts)
 
     problem = assert_problem(response, 422)
     assert [error["pointer"] for error in problem["errors"]] == [pointer]
 
 
 def test_a_carrier_event_at_a_time_utc_cannot_represent_answers_422_naming_it(
-    any_db_client: TestClient,
+    client: TestClient,
 ) -> None:
     raw = json.dumps({"events": [{**CARRIER_EVENT, "occurred_at": AFTER_YEAR_9999}]}).encode()
-    secret = any_db_client.app.state.oms.settings.carrier_webhook_secret
+    secret = client.app.state.oms.settings.carrier_webhook_secret
 
-    response = any_db_client.post(
+    response = client.post(
         "/v1/carriers/acme/events",
         content=raw,
         headers={"Content-Type": "application/json", "X-OMS-Signature": sign(raw, secret)},
@@ -381,12 +385,12 @@ def test_a_carrier_event_at_a_time_utc_cannot_represent_answers_422_naming_it(
     ],
 )
 def test_the_first_and_last_times_utc_can_represent_are_taken(
-    any_db_client: TestClient, seller: ApiTenant, first: str, last: str
+    client: TestClient, seller: ApiTenant, first: str, last: str
 ) -> None:
-    listed = any_db_client.get(
+    listed = client.get(
         "/v1/orders", headers=seller.headers, params={"created_from": first, "created_to": last}
     )
-    created = any_db_client.post(
+    created = client.post(
         "/v1/discount-codes",
         headers=seller.headers,
         json={**DISCOUNT, "starts_at": first, "ends_at": last},

@@ -16,15 +16,15 @@ from typer.testing import CliRunner
 from oms.adapters.db.tables import analytics_facts, analytics_state
 from oms.cli import app
 from oms.worker.runner import Worker
+from tests.databases import migrated_sqlite_file
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def fresh_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+def fresh_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_template: Path) -> str:
+    url = migrated_sqlite_file(sqlite_template, tmp_path / "cli.db")
     monkeypatch.setenv("OMS_DATABASE_URL", url)
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     return url
 
 

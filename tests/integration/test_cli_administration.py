@@ -17,15 +17,15 @@ from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.cli import app
 from oms.config import Settings
 from tests.builders import add_product, order_of, place, set_stock
+from tests.databases import migrated_sqlite_file
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def fresh_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
+def fresh_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_template: Path) -> str:
+    url = migrated_sqlite_file(sqlite_template, tmp_path / "cli.db")
     monkeypatch.setenv("OMS_DATABASE_URL", url)
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     return url
 
 

@@ -13,15 +13,17 @@ from typer.testing import CliRunner
 from oms.adapters.db.statistics import StatisticsKeeper
 from oms.cli import app
 from oms.services import imports
+from tests.databases import migrated_sqlite_file
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_template: Path) -> str:
     """A fresh SQLite deployment with one tenant and a warehouse; the tenant's id."""
-    monkeypatch.setenv("OMS_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    monkeypatch.setenv(
+        "OMS_DATABASE_URL", migrated_sqlite_file(sqlite_template, tmp_path / "cli.db")
+    )
     created = runner.invoke(app, ["tenant", "create", "--name", "Shop", "--json"])
     tenant: str = json.loads(created.stdout)["tenant_id"]
     made = runner.invoke(

@@ -11,15 +11,17 @@ import pytest
 from typer.testing import CliRunner
 
 from oms.cli import app
+from tests.databases import migrated_sqlite_file
 
 runner = CliRunner()
 NOW = datetime(2036, 7, 1, 3, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("OMS_DATABASE_URL", f"sqlite:///{tmp_path / 'forecast.db'}")
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_template: Path) -> str:
+    monkeypatch.setenv(
+        "OMS_DATABASE_URL", migrated_sqlite_file(sqlite_template, tmp_path / "forecast.db")
+    )
     created = json.loads(runner.invoke(app, ["tenant", "create", "--name", "F", "--json"]).stdout)
     tenant: str = created["tenant_id"]
     made = runner.invoke(

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from oms.cli import app
+from tests.databases import migrated_sqlite_file
 from tests.integration.test_routing import RATES
 
 runner = CliRunner()
@@ -22,9 +23,10 @@ CSV_RATES = (
 
 
 @pytest.fixture
-def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setenv("OMS_DATABASE_URL", f"sqlite:///{tmp_path / 'sim.db'}")
-    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sqlite_template: Path) -> dict[str, str]:
+    monkeypatch.setenv(
+        "OMS_DATABASE_URL", migrated_sqlite_file(sqlite_template, tmp_path / "sim.db")
+    )
     created: dict[str, str] = json.loads(
         runner.invoke(app, ["tenant", "create", "--name", "S", "--json"]).stdout
     )

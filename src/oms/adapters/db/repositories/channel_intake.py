@@ -30,6 +30,7 @@ from oms.adapters.db.driver import DriverStatement
 from oms.adapters.db.repositories.channels import (
     LAST_SYNCED_STEP,
     health_runs,
+    sync_log_row,
     upsert_copies,
     write_logs,
 )
@@ -95,7 +96,7 @@ class SqlChannelIntakeRepository:
             self._conn,
             {
                 "c": json_rows(list(newest.values())),
-                "l": json_rows([_log_row(tenant_id, entry) for tenant_id, entry, _ in entries]),
+                "l": json_rows([sync_log_row(tenant_id, entry) for tenant_id, entry, _ in entries]),
                 "f": json_rows(
                     [
                         {
@@ -133,18 +134,3 @@ class SqlChannelIntakeRepository:
 
     def log(self, tenant_id: UUID, entry: SyncEntry, health: ChannelHealth | None) -> None:
         self._entries.append((tenant_id, entry, health))
-
-
-def _log_row(tenant_id: UUID, entry: SyncEntry) -> dict[str, Any]:
-    return {
-        "tenant_id": tenant_id,
-        "channel_id": entry.channel_id,
-        "id": entry.id,
-        "at": entry.at,
-        "direction": entry.direction.value,
-        "operation": entry.operation[:100],
-        "outcome": entry.outcome.value,
-        "detail": entry.detail,
-        "external_id": entry.external_id,
-        "order_id": entry.order_id,
-    }

@@ -33,7 +33,7 @@ from oms.domain.channels import (
 )
 from oms.services.channels import CredentialCipher
 
-__all__ = ["SqlChannelRepository", "health_runs", "upsert_copies", "write_logs"]
+__all__ = ["SqlChannelRepository", "health_runs", "sync_log_row", "upsert_copies", "write_logs"]
 
 LAST_SYNCED_STEP = timedelta(seconds=10)
 
@@ -330,24 +330,26 @@ def write_logs(
         return
     conn.execute(
         insert(channel_sync_log),
-        [
-            {
-                "tenant_id": tenant_id,
-                "channel_id": entry.channel_id,
-                "id": entry.id,
-                "at": entry.at,
-                "direction": entry.direction.value,
-                "operation": entry.operation[:100],
-                "outcome": entry.outcome.value,
-                "detail": entry.detail,
-                "external_id": entry.external_id,
-                "order_id": entry.order_id,
-            }
-            for tenant_id, entry, _ in entries
-        ],
+        [sync_log_row(tenant_id, entry) for tenant_id, entry, _ in entries],
     )
     for tenant_id, entry, health in health_runs(entries):
         _follow(conn, tenant_id, entry, health)
+
+
+def sync_log_row(tenant_id: UUID, entry: SyncEntry) -> dict[str, Any]:
+    """``entry``'s row of ``channel_sync_log``."""
+    return {
+        "tenant_id": tenant_id,
+        "channel_id": entry.channel_id,
+        "id": entry.id,
+        "at": entry.at,
+        "direction": entry.direction.value,
+        "operation": entry.operation[:100],
+        "outcome": entry.outcome.value,
+        "detail": entry.detail,
+        "external_id": entry.external_id,
+        "order_id": entry.order_id,
+    }
 
 
 def health_runs(

@@ -79,7 +79,10 @@ def test_a_killed_worker_loses_nothing_and_two_workers_deliver_everything(
     url = pg_engine.url.render_as_string(hide_password=False)
     tenant, _ = create_tenant(uow_factory=uow, name="merchant")
     log_path = tmp_path / "workers.log"
-    with log_path.open("ab") as log, receiving(Receiver(secrets=[], delay=0.0)) as receiver:
+    with (
+        log_path.open("ab") as log,
+        receiving(Receiver(secrets=[], delay=0.0, own_stamp=True)) as receiver,
+    ):
         endpoint = endpoints.create_endpoint(
             uow_factory=uow,
             tenant_id=tenant.id,

@@ -166,10 +166,22 @@ def _warm_up(geocoder: OfflineGeocoder) -> None:
     paused long enough for none of its requests to move (docs/performance.md, item 13).
     ``gc.freeze`` moves what exists now out of the collector's sight (what is made later is
     collected as before).
+
+    While the indexes grow, the collector would walk them again and again (each full
+    collection over all that was built so far) and find nothing to free: it waits until
+    they are built, collects once what the build left behind, and the rest is frozen
+    (docs/performance.md, "A worker's warm-up without collections").
     """
-    geocoder.warm_up()
-    zip_areas.warm_up()
-    gc.freeze()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        geocoder.warm_up()
+        zip_areas.warm_up()
+        gc.collect()
+        gc.freeze()
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 # A path no route has: matching it makes every route be looked at.

@@ -25,14 +25,20 @@ from tests.builders import set_stock
 from tests.integration.returns_support import SHIPPED_AT, open_shop, shipped_order
 
 __all__ = [
+    "BROWSER",
     "DELIVERED_AT",
     "NOW",
     "TEES",
     "add_product",
     "delivered",
     "exchange_shop",
+    "post_return_form",
+    "returns_of",
     "status_page_client",
 ]
+
+# What a browser on the page's own site sends with the form.
+BROWSER = {"Accept": "text/html", "Origin": "http://testserver"}
 
 DELIVERED_AT = SHIPPED_AT + timedelta(days=2)
 NOW = SHIPPED_AT + timedelta(days=5)
@@ -109,3 +115,23 @@ def status_page_client(engine: Engine, **settings: Any) -> Iterator[TestClient]:
     )
     with TestClient(app) as client:
         yield client
+
+
+def post_return_form(
+    client: TestClient, slug: str, order: Order, headers: Any = None, **fields: Any
+) -> Any:
+    """Post the status page's return form for ``order`` (opened and confirmed with the
+    customer's email), with ``fields`` added or replaced."""
+    form = {
+        "number": str(order.number),
+        "email": "erika@example.com",  # how the page was opened
+        "return_email": "erika@example.com",  # typed to confirm
+    } | fields
+    return client.post(f"/status/{slug}/returns/form", data=form, headers=headers or BROWSER)
+
+
+def returns_of(client: TestClient, tenant: ApiTenant, order: Order) -> list[Any]:
+    """The returns of ``order``, as its shop's staff list them."""
+    got = client.get("/v1/returns", headers=tenant.headers, params={"order_id": str(order.id)})
+    items: list[Any] = got.json()["items"]
+    return items

@@ -20,6 +20,8 @@ from tests.api.exchange_support import (
     add_product,
     delivered,
     exchange_shop,
+    post_return_form,
+    returns_of,
     status_page_client,
 )
 from tests.api.support import ApiTenant, TestClient, new_tenant
@@ -27,8 +29,6 @@ from tests.builders import set_stock
 from tests.integration.returns_support import open_shop, returns_engine, stock_at_near
 
 __all__ = ["returns_engine"]
-
-BROWSER = {"Accept": "text/html", "Origin": "http://testserver"}
 
 
 @pytest.fixture(scope="module")
@@ -50,21 +50,6 @@ def shop(uow: SqlUnitOfWorkFactory) -> tuple[ApiTenant, str]:
 def _page(client: TestClient, slug: str, order: Order) -> Any:
     params = {"number": order.number, "email": "erika@example.com"}
     return client.get(f"/status/{slug}", params=params, headers={"Accept": "text/html"})
-
-
-def _post(client: TestClient, slug: str, order: Order, headers: Any = None, **fields: Any) -> Any:
-    form = {
-        "number": str(order.number),
-        "email": "erika@example.com",
-        "return_email": "erika@example.com",
-    } | fields
-    return client.post(f"/status/{slug}/returns/form", data=form, headers=headers or BROWSER)
-
-
-def _returns(client: TestClient, tenant: ApiTenant, order: Order) -> list[Any]:
-    got = client.get("/v1/returns", headers=tenant.headers, params={"order_id": str(order.id)})
-    items: list[Any] = got.json()["items"]
-    return items
 
 
 def _exchange(line_no: int, sku: str, units: int = 1, reason: str = "wrong_size") -> dict[str, str]:
@@ -105,13 +90,13 @@ def test_an_exchange_from_the_form_reserves_the_replacement_and_says_what_is_lef
     tenant, slug = shop
     order = delivered(uow, tenant.id, ("TEE-M", 1))
     before = stock_at_near(uow, tenant.id, "TEE-XL")
-    answer = _post(client, slug, order, **_exchange(1, "TEE-XL"))
+    answer = post_return_form(client, slug, order, **_exchange(1, "TEE-XL"))
     assert answer.status_code == 201, answer.text
     assert "We have your exchange request" in answer.text
     assert "What we send you instead" in answer.text
     assert "1 \N{MULTIPLICATION SIGN} Tee XL" in answer.text
     assert "The difference of <strong>5.00 EUR</strong> is still to pay" in answer.text
-    (made,) = _returns(client, tenant, order)
+    (made,) = returns_of(client, tenant, order)
     assert made["resolution"] == "exchange"
     assert made["created_by"] == f"customer:order {order.number}"
     assert made["exchange_credit"] == "20.00"
@@ -131,11 +116,11 @@ def test_a_cheaper_replacement_says_the_difference_comes_back(
     tenant, slug = shop
     order = delivered(uow, tenant.id, ("TEE-XL", 1), ("TEE-M", 1))
     choice = _exchange(1, "TEE-S", reason="defective") | _exchange(2, "TEE-S", reason="defective")
-    answer = _post(client, slug, order, **choice)
+    answer = post_return_form(client, slug, order, **choice)
     assert answer.status_code == 201, answer.text
     assert "Your exchange is approved" in answer.text  # defective: approved by the policy
     assert "we refund the difference once your items arrive" in answer.text
-    (made,) = _returns(client, tenant, order)
+    (made,) = returns_of(client, tenant, order)
     replacement = client.get(f"/v1/orders/{made['exchange_order_id']}", headers=tenant.headers)
     # The same product chosen for two lines is asked for once, with both lines' units.
     assert [(ln["sku"], ln["quantities"]["ordered"]) for ln in replacement.json()["lines"]] == [
@@ -151,14 +136,14 @@ def test_a_replacement_out_of_stock_is_refused_next_to_its_line_and_nothing_is_o
     order = delivered(uow, tenant.id, ("TEE-M", 1))
     # Shown out of stock (not selectable); a post naming it all the same, as when the last
     # one went between the page and the post.
-    answer = _post(client, slug, order, **_exchange(1, "TEE-L"))
+    answer = post_return_form(client, slug, order, **_exchange(1, "TEE-L"))
     assert answer.status_code == 409, answer.text
     assert 'id="exchange-1-error">Tee L is out of stock now: choose another item, or a refund' in (
         answer.text
     )
     assert 'aria-describedby="exchange-1-hint exchange-1-error" aria-invalid="true"' in answer.text
     assert "Your return was not sent" in answer.text
-    assert _returns(client, tenant, order) == []
+    assert returns_of(client, tenant, order) == []
     assert stock_at_near(uow, tenant.id, "TEE-L") == (0, 0)
 
 
@@ -173,11 +158,11 @@ def test_with_the_backorder_policy_a_replacement_out_of_stock_is_backordered(
     assert '<option value="TEE-L">Tee L, 20.00 EUR (not in stock: sent when it is back)' in (
         page.text
     )
-    answer = _post(client, slug, order, **_exchange(1, "TEE-L"))
+    answer = post_return_form(client, slug, order, **_exchange(1, "TEE-L"))
     assert answer.status_code == 201, answer.text
     assert "Some of it is not in stock yet" in answer.text
     assert "We send it once we have received your return." in answer.text
-    (made,) = _returns(client, tenant, order)
+    (made,) = returns_of(client, tenant, order)
     replacement = client.get(f"/v1/orders/{made['exchange_order_id']}", headers=tenant.headers)
     assert [(ln["sku"], ln["quantities"]["backordered"]) for ln in replacement.json()["lines"]] == [
         ("TEE-L", 1)
@@ -218,10 +203,10 @@ def test_exchange_problems_are_shown_next_to_their_fields_and_nothing_is_opened(
 ) -> None:
     tenant, slug = shop
     order = delivered(uow, tenant.id, ("TEE-M", 1))
-    answer = _post(client, slug, order, **fields)
+    answer = post_return_form(client, slug, order, **fields)
     assert answer.status_code == 422, answer.text
     assert f'id="{field}-error">{message}' in answer.text
-    assert _returns(client, tenant, order) == []
+    assert returns_of(client, tenant, order) == []
 
 
 def test_another_shops_product_is_never_sent_in_exchange(
@@ -233,10 +218,10 @@ def test_another_shops_product_is_never_sent_in_exchange(
     add_product(uow, other.id, "TEE-OTHER", "1.00", "tees")
     set_stock(uow, other.id, "TEE-OTHER", "NEAR", 10)
     order = delivered(uow, tenant.id, ("TEE-M", 1))
-    answer = _post(client, slug, order, **_exchange(1, "TEE-OTHER"))
+    answer = post_return_form(client, slug, order, **_exchange(1, "TEE-OTHER"))
     assert answer.status_code == 422
     assert 'id="exchange-1-error">Choose one of the items offered' in answer.text
-    assert _returns(client, tenant, order) == []
+    assert returns_of(client, tenant, order) == []
     assert stock_at_near(uow, other.id, "TEE-OTHER") == (10, 10)
 
 
@@ -251,7 +236,7 @@ def test_an_item_with_nothing_to_exchange_for_says_so(
     page = _page(client, slug, order)
     assert 'id="exchange-1-hint">This item cannot be exchanged' in page.text
     assert 'name="exchange-1"' not in page.text
-    answer = _post(
+    answer = post_return_form(
         client, slug, order, **_exchange(1, "X") | _exchange(2, "TEE-S") | {"exchange-1": ""}
     )
     assert answer.status_code == 422
@@ -259,7 +244,7 @@ def test_an_item_with_nothing_to_exchange_for_says_so(
         'id="exchange-1-error">This item cannot be exchanged: ask for a refund of it instead'
         in (answer.text)
     )
-    assert _returns(client, tenant, order) == []
+    assert returns_of(client, tenant, order) == []
 
 
 def test_an_exchange_once_the_window_closed_is_refused(
@@ -270,10 +255,10 @@ def test_an_exchange_once_the_window_closed_is_refused(
     policy = {"window_days": 1}
     assert client.put("/v1/return-policy", json=policy, headers=tenant.headers).status_code == 200
     assert "Send something back" not in _page(client, slug, order).text
-    answer = _post(client, slug, order, **_exchange(1, "TEE-S"))
+    answer = post_return_form(client, slug, order, **_exchange(1, "TEE-S"))
     assert answer.status_code == 422
     assert 'id="return-problems"><p>Nothing of this order can be returned any more' in answer.text
-    assert _returns(client, tenant, order) == []
+    assert returns_of(client, tenant, order) == []
 
 
 def test_an_exchange_posted_from_another_site_is_refused(
@@ -282,9 +267,9 @@ def test_an_exchange_posted_from_another_site_is_refused(
     tenant, slug = shop
     order = delivered(uow, tenant.id, ("TEE-M", 1))
     other_origin = {"Accept": "text/html", "Origin": "https://attacker.example"}
-    answer = _post(client, slug, order, headers=other_origin, **_exchange(1, "TEE-S"))
+    answer = post_return_form(client, slug, order, headers=other_origin, **_exchange(1, "TEE-S"))
     assert answer.status_code == 403
-    assert _returns(client, tenant, order) == []
+    assert returns_of(client, tenant, order) == []
     assert stock_at_near(uow, tenant.id, "TEE-S") == (10, 10)
 
 

@@ -19,6 +19,7 @@ from tests.api.exchange_support import (
     add_product,
     delivered,
     exchange_shop,
+    returns_of,
     status_page_client,
 )
 from tests.api.support import ApiTenant, TestClient, assert_problem, new_tenant
@@ -77,12 +78,6 @@ def _ask(
     return client.post(f"/status/{slug}/returns", json=body, headers=JSON)
 
 
-def _returns(client: TestClient, tenant: ApiTenant, order: Order) -> list[Any]:
-    got = client.get("/v1/returns", headers=tenant.headers, params={"order_id": str(order.id)})
-    items: list[Any] = got.json()["items"]
-    return items
-
-
 def test_the_json_read_lists_what_each_line_may_be_exchanged_for(
     client: TestClient, uow: SqlUnitOfWorkFactory, shop: tuple[ApiTenant, str]
 ) -> None:
@@ -127,7 +122,7 @@ def test_a_json_exchange_reserves_the_replacement_and_says_what_is_left_to_pay(
     answer = _ask(client, slug, order, [(1, 1)], [(1, "TEE-XL")])
     assert answer.status_code == 201, answer.text
     body = answer.json()
-    (made,) = _returns(client, tenant, order)
+    (made,) = returns_of(client, tenant, order)
     assert (body["id"], body["status"]) == (made["id"], "requested")
     assert made["resolution"] == "exchange"
     assert made["created_by"] == f"customer:order {order.number}"
@@ -178,7 +173,7 @@ def test_a_json_exchange_out_of_stock_is_a_conflict_naming_its_line(
         {"pointer": "#/exchange_lines/0/sku", "line_no": 1, "sku": "TEE-L"}
     ]
     assert "available" not in answer.text  # no stock figures on the public side
-    assert _returns(client, tenant, order) == []
+    assert returns_of(client, tenant, order) == []
     assert stock_at_near(uow, tenant.id, "TEE-L") == (0, 0)
 
 
@@ -238,7 +233,7 @@ def test_a_json_exchange_of_what_is_not_offered_is_refused_at_its_pointer(
     answer = _ask(client, slug, order, lines, exchange)
     problem = assert_problem(answer, 422)
     assert [(e["pointer"], e["detail"]) for e in problem["errors"]] == [(pointer, detail)]
-    assert _returns(client, tenant, order) == []
+    assert returns_of(client, tenant, order) == []
 
 
 def test_another_shops_product_is_never_sent_for_a_json_exchange(
@@ -254,7 +249,7 @@ def test_another_shops_product_is_never_sent_for_a_json_exchange(
     assert [e["pointer"] for e in assert_problem(answer, 422)["errors"]] == [
         "#/exchange_lines/0/sku"
     ]
-    assert _returns(client, tenant, order) == []
+    assert returns_of(client, tenant, order) == []
     assert stock_at_near(uow, other.id, "TEE-OTHER") == (10, 10)
 
 
@@ -270,7 +265,7 @@ def test_a_json_exchange_is_refused_before_delivery_and_once_the_window_closed(
     assert client.put("/v1/return-policy", json=policy, headers=tenant.headers).status_code == 200
     late = assert_problem(_ask(client, slug, order, [(1, 1)], [(1, "TEE-S")]), 409)
     assert late["detail"].startswith("The return window closed on")
-    assert _returns(client, tenant, order) == _returns(client, tenant, on_its_way) == []
+    assert returns_of(client, tenant, order) == returns_of(client, tenant, on_its_way) == []
 
 
 def test_a_json_exchange_with_a_wrong_email_or_another_resolution_is_refused(
@@ -284,7 +279,7 @@ def test_a_json_exchange_with_a_wrong_email_or_another_resolution_is_refused(
     assert [e["pointer"] for e in assert_problem(refund, 422)["errors"]] == ["#/exchange_lines"]
     too_many = _ask(client, slug, order, [(1, 2)], [(1, "TEE-S")])
     assert [e["pointer"] for e in assert_problem(too_many, 422)["errors"]] == ["#/lines/0/quantity"]
-    assert _returns(client, tenant, order) == []
+    assert returns_of(client, tenant, order) == []
 
 
 def test_an_archived_replacement_is_refused_at_the_exchange_line_that_named_it(
@@ -316,4 +311,4 @@ def test_a_line_with_nothing_to_exchange_for_is_refused_at_its_exchange_line(
     assert [(e["pointer"], e["detail"]) for e in assert_problem(answer, 422)["errors"]] == [
         ("#/exchange_lines/1/sku", "line 2 cannot be exchanged: ask for a refund of it")
     ]
-    assert _returns(client, tenant, order) == []
+    assert returns_of(client, tenant, order) == []

@@ -6,23 +6,26 @@ PostgreSQL)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.api.app import create_app
-from oms.domain.orders import Order
 from oms.web.pages import PageClock
 from oms.wiring import status_links
-from tests.api.exchange_support import NOW, delivered, status_page_client
+from tests.api.exchange_support import (
+    BROWSER,
+    NOW,
+    delivered,
+    post_return_form,
+    returns_of,
+    status_page_client,
+)
 from tests.api.support import ApiTenant, TestClient, api_settings_for, new_tenant
 from tests.integration.returns_support import open_shop, returns_engine, shipped_order
 
 __all__ = ["returns_engine"]
-
-BROWSER = {"Accept": "text/html", "Origin": "http://testserver"}
 
 
 @pytest.fixture(scope="module")
@@ -44,21 +47,6 @@ def shop(uow: SqlUnitOfWorkFactory) -> tuple[ApiTenant, str]:
         found = read.tenants.get(tenant.id)
     assert found is not None
     return tenant, found.slug
-
-
-def _post(client: TestClient, slug: str, order: Order, headers: Any = None, **fields: Any) -> Any:
-    form = {
-        "number": str(order.number),
-        "email": "erika@example.com",  # how the page was opened
-        "return_email": "erika@example.com",  # typed to confirm
-    } | fields
-    return client.post(f"/status/{slug}/returns/form", data=form, headers=headers or BROWSER)
-
-
-def _returns(client: TestClient, tenant: ApiTenant, order: Order) -> list[Any]:
-    got = client.get("/v1/returns", headers=tenant.headers, params={"order_id": str(order.id)})
-    items: list[Any] = got.json()["items"]
-    return items
 
 
 def test_a_delivered_order_shows_the_return_form_with_its_lines_and_reasons(
@@ -84,10 +72,12 @@ def test_posting_the_form_opens_the_return_and_says_what_happened(
 ) -> None:
     tenant, slug = shop
     order = delivered(uow, tenant.id, ("X", 2), ("Y", 1))
-    answer = _post(client, slug, order, **{"qty-1": "1", "reason-1": "defective", "qty-2": "0"})
+    answer = post_return_form(
+        client, slug, order, **{"qty-1": "1", "reason-1": "defective", "qty-2": "0"}
+    )
     assert answer.status_code == 201, answer.text
     assert "Your return is approved" in answer.text
-    (made,) = _returns(client, tenant, order)
+    (made,) = returns_of(client, tenant, order)
     assert made["status"] == "approved"
     assert made["created_by"] == f"customer:order {order.number}"
     assert [(ln["line_no"], ln["quantity"], ln["reason"]) for ln in made["lines"]] == [
@@ -95,7 +85,7 @@ def test_posting_the_form_opens_the_return_and_says_what_happened(
     ]
     assert made["id"] in answer.text
 
-    waiting = _post(client, slug, order, **{"qty-2": "1", "reason-2": "changed_mind"})
+    waiting = post_return_form(client, slug, order, **{"qty-2": "1", "reason-2": "changed_mind"})
     assert waiting.status_code == 201, waiting.text
     assert "We have your return request" in waiting.text
     page = client.get(
@@ -110,17 +100,17 @@ def test_problems_are_shown_next_to_their_fields_and_nothing_is_opened(
 ) -> None:
     tenant, slug = shop
     order = delivered(uow, tenant.id, ("X", 1))
-    nothing = _post(client, slug, order)
+    nothing = post_return_form(client, slug, order)
     assert nothing.status_code == 422
     assert 'id="lines-error">Choose at least one item to send back' in nothing.text
-    no_reason = _post(client, slug, order, **{"qty-1": "1"})
+    no_reason = post_return_form(client, slug, order, **{"qty-1": "1"})
     assert no_reason.status_code == 422
     assert 'id="reason-1-error">Choose why you are sending it back' in no_reason.text
     assert 'aria-describedby="reason-1-error" aria-invalid="true"' in no_reason.text
     assert '<option value="1" selected>' in no_reason.text  # what was chosen stays chosen
-    too_many = _post(client, slug, order, **{"qty-1": "5", "reason-1": "defective"})
+    too_many = post_return_form(client, slug, order, **{"qty-1": "5", "reason-1": "defective"})
     assert 'id="qty-1-error">Choose from 0 to 1' in too_many.text
-    wrong_email = _post(
+    wrong_email = post_return_form(
         client,
         slug,
         order,
@@ -131,7 +121,7 @@ def test_problems_are_shown_next_to_their_fields_and_nothing_is_opened(
     assert 'id="return_email-error">This is not the email address the order was placed with' in (
         wrong_email.text
     )
-    assert _returns(client, tenant, order) == []
+    assert returns_of(client, tenant, order) == []
 
 
 def test_a_post_from_another_site_is_refused(
@@ -141,16 +131,16 @@ def test_a_post_from_another_site_is_refused(
     order = delivered(uow, tenant.id, ("X", 1))
     choice = {"qty-1": "1", "reason-1": "defective"}
     other_origin = {"Accept": "text/html", "Origin": "https://attacker.example"}
-    assert _post(client, slug, order, headers=other_origin, **choice).status_code == 403
+    assert post_return_form(client, slug, order, headers=other_origin, **choice).status_code == 403
     cross_site = {"Accept": "text/html", "Sec-Fetch-Site": "cross-site"}
-    assert _post(client, slug, order, headers=cross_site, **choice).status_code == 403
-    assert _returns(client, tenant, order) == []
+    assert post_return_form(client, slug, order, headers=cross_site, **choice).status_code == 403
+    assert returns_of(client, tenant, order) == []
     sibling = {"Accept": "text/html", "Sec-Fetch-Site": "same-site", "Origin": "null"}
-    assert _post(client, slug, order, headers=sibling, **choice).status_code == 403
-    assert _returns(client, tenant, order) == []
+    assert post_return_form(client, slug, order, headers=sibling, **choice).status_code == 403
+    assert returns_of(client, tenant, order) == []
     # The page's own post: its no-referrer policy makes the browser say "Origin: null".
     own_page = {"Accept": "text/html", "Sec-Fetch-Site": "same-origin", "Origin": "null"}
-    assert _post(client, slug, order, headers=own_page, **choice).status_code == 201
+    assert post_return_form(client, slug, order, headers=own_page, **choice).status_code == 201
 
 
 def test_the_form_counts_against_the_public_pages_rate_limit(
@@ -166,7 +156,7 @@ def test_the_form_counts_against_the_public_pages_rate_limit(
         settings, engine=returns_engine, page_clock=PageClock(now=lambda: NOW, monotonic=lambda: 0)
     )
     with TestClient(app) as limited:
-        answers = [_post(limited, slug, order).status_code for _ in range(3)]
+        answers = [post_return_form(limited, slug, order).status_code for _ in range(3)]
         assert answers == [422, 422, 429]
 
 

@@ -9,7 +9,6 @@ its problems, and on the answers. Screenshots go to test-artefacts/portal/."""
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +16,17 @@ import pytest
 
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
 from oms.domain.orders import Order
-from oms.domain.tracking import ShipmentStatus, TrackingEvent
-from oms.services import catalogue
 from oms.services.carriers import import_rate_cards
-from oms.services.tracking import CarrierEvent, record_carrier_events
 from oms.web.pages import PageClock
+from tests.api.exchange_support import DELIVERED_AT, add_product
+from tests.api.exchange_support import delivered as delivered_order
 from tests.api.support import new_tenant
 from tests.browser.conftest import Served
 from tests.browser.test_portal_accessibility import _violations
 from tests.builders import set_stock
-from tests.integration.returns_support import SHIPPED_AT, open_shop, shipped_order
+from tests.integration.returns_support import open_shop
 from tests.integration.test_routing import RATES
 
-DELIVERED_AT = SHIPPED_AT + timedelta(days=2)
 NOW = DELIVERED_AT + timedelta(hours=3)  # the pages' clock: well inside the return window
 
 
@@ -41,24 +38,6 @@ def page_clock() -> PageClock:
 @pytest.fixture(scope="module")
 def rates(served: Served) -> None:
     import_rate_cards(uow_factory=served.uow, principal=None, text=RATES, fmt="yaml")
-
-
-def _deliver(uow: SqlUnitOfWorkFactory, tenant_id: Any, *lines: tuple[str, int]) -> Order:
-    order = shipped_order(uow, tenant_id, *lines)
-    with uow(readonly=True) as read:
-        (shipment,) = read.shipments.for_order(tenant_id, order.id)
-    record_carrier_events(
-        uow_factory=uow,
-        carrier=shipment.carrier,
-        events=[
-            CarrierEvent(
-                shipment.tracking_number,
-                TrackingEvent(f"delivered-{order.id}", ShipmentStatus.DELIVERED, DELIVERED_AT),
-            )
-        ],
-        at=DELIVERED_AT,
-    )
-    return order
 
 
 def _slug(uow: SqlUnitOfWorkFactory, tenant_id: Any) -> str:
@@ -73,7 +52,7 @@ def delivered(served: Served, rates: None) -> tuple[str, Order]:
     """A shop's order of two Z, shipped and delivered: (the shop's slug, the order)."""
     tenant = new_tenant(served.uow, "Return Form Shop")
     open_shop(served.uow, tenant.id)
-    order = _deliver(served.uow, tenant.id, ("Z", 2))
+    order = delivered_order(served.uow, tenant.id, ("Z", 2))
     return _slug(served.uow, tenant.id), order
 
 
@@ -84,19 +63,9 @@ def delivered_tee(served: Served, rates: None) -> tuple[str, Order]:
     tenant = new_tenant(served.uow, "Exchange Form Shop")
     open_shop(served.uow, tenant.id)
     for size, price in {"S": "20.00", "M": "20.00", "L": "20.00", "XL": "25.00"}.items():
-        catalogue.create_product(
-            uow_factory=served.uow,
-            tenant_id=tenant.id,
-            command=catalogue.NewProduct(
-                sku=f"TEE-{size}",
-                name=f"Tee {size}",
-                price=Decimal(price),
-                currency="EUR",
-                category="tees",
-            ),
-        )
+        add_product(served.uow, tenant.id, f"TEE-{size}", price, "tees")
         set_stock(served.uow, tenant.id, f"TEE-{size}", "NEAR", 0 if size == "L" else 5)
-    order = _deliver(served.uow, tenant.id, ("TEE-M", 1))
+    order = delivered_order(served.uow, tenant.id, ("TEE-M", 1))
     return _slug(served.uow, tenant.id), order
 
 

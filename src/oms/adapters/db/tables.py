@@ -584,7 +584,8 @@ payments = Table(
     Column("return_id", Uuid, nullable=True),
     PrimaryKeyConstraint("tenant_id", "id"),
     ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.id"]),
-    Index("ix_payments_order", "tenant_id", "order_id"),
+    # Also the index of an order's payments: its first two columns (migration 0036 dropped
+    # the separate (tenant_id, order_id) index that only cost a write per payment).
     UniqueConstraint("tenant_id", "order_id", "kind", "idempotency_key"),
 )
 

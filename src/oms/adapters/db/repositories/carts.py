@@ -33,6 +33,18 @@ _DUE = (
 _DUE_SKIP_LOCKED = DriverStatement(_DUE.with_for_update(skip_locked=True), portable=_DUE)
 
 
+# Asked before every batch of an inventory import is read (and by the sweeps elsewhere).
+_ANY_DUE = DriverStatement(
+    select(_c.id)
+    .where(
+        _c.tenant_id == bindparam("p_tenant_id", type_=_c.tenant_id.type),
+        _c.status == CartStatus.ACTIVE.value,
+        _c.expires_at <= bindparam("p_now", type_=_c.expires_at.type),
+    )
+    .limit(1)
+)
+
+
 def _cart(row: Row[Any]) -> CartReservation:
     return CartReservation(
         id=row.id,
@@ -101,15 +113,7 @@ class SqlCartRepository:
         return None if row is None else self._with_lines(tenant_id, [_cart(row)])[0]
 
     def any_due(self, tenant_id: UUID, now: datetime) -> bool:
-        found = self._conn.execute(
-            select(_c.id)
-            .where(
-                _c.tenant_id == tenant_id,
-                _c.status == CartStatus.ACTIVE.value,
-                _c.expires_at <= now,
-            )
-            .limit(1)
-        ).first()
+        found = _ANY_DUE.first(self._conn, {"p_tenant_id": tenant_id, "p_now": now})
         return found is not None
 
     def due(self, tenant_id: UUID, now: datetime, *, limit: int) -> list[CartReservation]:

@@ -22,6 +22,19 @@ skip that round). Each API worker runs one, and so does ``oms import`` while it 
 a first import into a new database fills tables whose foreign-key checks would otherwise
 keep plans made while they were empty (docs/performance.md).
 
+Two things the keeper cannot do for an import. It sees a table's changes only once the
+server has counted them (up to a second after the commit) and then at its next round: an
+import into a new database ran its first seconds on plans made while its tables were
+empty. And a plan the server keeps (a prepared statement's, a foreign-key check's) made
+while a table was small stays as it was made while the table grows, until the table is
+analyzed again: the check of each fulfilment order line, planned when the table held a
+batch's hundred rows, read the whole table (a sequential scan, the cheapest way through a
+hundred rows) for every line of a two-thousand-order import, the keeper waiting
+``autovacuum_naptime`` before analyzing again. So an import has ``analyze_grown``
+(``SqlPlannerStatistics``, the unit of work's ``statistics``) analyze the tables that hold
+rows but have no statistics of them, or grew to ``GROWTH`` times the pages their
+statistics saw, after its first batch and again after each doubling of its batches.
+
 Analyzing a table again as soon as it passed the threshold was too often: under
 bench/intake.py the order tables passed it every few seconds, and each round cost the
 server a large share of its CPU (docs/performance.md, item 17). Statistics
@@ -37,7 +50,14 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine, create_engine, text
 
-__all__ = ["StatisticsKeeper", "analyze_due", "autovacuum_is_on", "naptime_seconds"]
+__all__ = [
+    "SqlPlannerStatistics",
+    "StatisticsKeeper",
+    "analyze_due",
+    "analyze_grown",
+    "autovacuum_is_on",
+    "naptime_seconds",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +78,24 @@ WHERE s.schemaname = current_schema()
   AND s.n_mod_since_analyze >= current_setting('autovacuum_analyze_threshold')::float8
       + current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(c.reltuples, 0)
 ORDER BY s.relname
+""")
+
+
+# How many times the pages its statistics saw a table grows to before ``analyze_grown``
+# analyzes it again.
+GROWTH = 4
+# Tables with rows (pages on disk now) that were never analyzed or analyzed while empty
+# (relpages 0), or that grew to GROWTH times the pages their statistics saw. pg_class and
+# the files' sizes, not the counters of pg_stat_user_tables: those lag the commits.
+_GROWN = text("""
+SELECT quote_ident(c.relname) AS name
+FROM pg_class c
+WHERE c.relnamespace = current_schema()::regnamespace
+  AND c.relkind = 'r'
+  AND pg_relation_size(c.oid) > 0
+  AND pg_relation_size(c.oid)
+      >= :growth * c.relpages::bigint * current_setting('block_size')::bigint
+ORDER BY c.relname
 """)
 
 
@@ -84,6 +122,32 @@ def analyze_due(conn: Connection, *, min_age: float) -> list[str] | None:
     for name in names:  # quoted by the server (quote_ident)
         conn.exec_driver_sql(f"ANALYZE {name}")
     return names
+
+
+def analyze_grown(conn: Connection, *, growth: float = GROWTH) -> list[str]:
+    """Analyze the tables of the current schema that hold rows but have no statistics of
+    them (never analyzed, or analyzed while empty) or grew to ``growth`` times the pages
+    their statistics saw, in ``conn``'s transaction (the caller commits), in name order as
+    ``analyze_due`` does; their names."""
+    names = [str(name) for name in conn.scalars(_GROWN, {"growth": growth})]
+    for name in names:  # quoted by the server (quote_ident)
+        conn.exec_driver_sql(f"ANALYZE {name}")
+    return names
+
+
+class SqlPlannerStatistics:
+    """The unit of work's ``statistics`` (``oms.services.ports.PlannerStatistics``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def refresh_grown(self) -> None:
+        # SQLite keeps no plans past a statement's connection cache, and plans well enough
+        # without statistics (its ``ANALYZE`` is not free).
+        if self._conn.dialect.name == "postgresql":
+            analyzed = analyze_grown(self._conn)
+            if analyzed:
+                log.info("analyzed %s (new or grown)", ", ".join(analyzed))
 
 
 class StatisticsKeeper:

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, insert, text
 from oms.adapters.db.engine import build_engine
 from oms.adapters.db.statistics import (
     GROWTH,
+    SMALL_PAGES,
     StatisticsKeeper,
     analyze_due,
     analyze_grown,
@@ -212,7 +213,7 @@ def _rows_seen(engine: Engine, table: str) -> float:
 
 
 @pytest.mark.postgres
-def test_tables_with_rows_and_no_statistics_or_grown_past_them_are_analyzed(
+def test_tables_with_rows_and_no_statistics_or_grown_from_small_ones_are_analyzed(
     postgres_engine: Engine,
 ) -> None:
     with postgres_engine.begin() as conn:
@@ -228,6 +229,9 @@ def test_tables_with_rows_and_no_statistics_or_grown_past_them_are_analyzed(
             tripled = analyze_grown(conn)
             conn.execute(rows, {"n": 100 * GROWTH})
             grown = analyze_grown(conn)
+            # Past SMALL_PAGES its statistics stay the keeper's business.
+            conn.execute(rows, {"n": 100 * GROWTH**2 * SMALL_PAGES})
+            large = analyze_grown(conn)
     finally:
         with postgres_engine.begin() as conn:
             conn.execute(text("DROP TABLE growing"))
@@ -237,6 +241,7 @@ def test_tables_with_rows_and_no_statistics_or_grown_past_them_are_analyzed(
     assert "growing" not in again
     assert "growing" not in tripled  # three times what the statistics saw: not yet
     assert "growing" in grown  # past GROWTH times
+    assert "growing" not in large  # analyzed when no longer small, then grown: left alone
 
 
 @pytest.fixture

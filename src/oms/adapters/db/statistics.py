@@ -32,8 +32,11 @@ batch's hundred rows, read the whole table (a sequential scan, the cheapest way 
 hundred rows) for every line of a two-thousand-order import, the keeper waiting
 ``autovacuum_naptime`` before analyzing again. So an import has ``analyze_grown``
 (``SqlPlannerStatistics``, the unit of work's ``statistics``) analyze the tables that hold
-rows but have no statistics of them, or grew to ``GROWTH`` times the pages their
-statistics saw, after its first batch and again after each doubling of its batches.
+rows but have no statistics of them, or whose statistics saw a small table (under
+``SMALL_PAGES``, where a scan beats an index) that grew to ``GROWTH`` times that, after
+its first batch and again after each doubling of its batches. A table past that is left
+to the keeper: a plan made for it now reads through its indexes, and analyzing a large
+table again costs more than it saves (the orders' took 0.2 s).
 
 Analyzing a table again as soon as it passed the threshold was too often: under
 bench/intake.py the order tables passed it every few seconds, and each round cost the
@@ -81,18 +84,22 @@ ORDER BY s.relname
 """)
 
 
-# How many times the pages its statistics saw a table grows to before ``analyze_grown``
-# analyzes it again.
+# How many times the pages its statistics saw a small table grows to before
+# ``analyze_grown`` analyzes it again; and what is small: below this many pages (8 kB
+# each) a sequential scan costs the planner less than an index's few pages, so a plan the
+# server keeps, made then, scans the table for good.
 GROWTH = 4
+SMALL_PAGES = 8
 # Tables with rows (pages on disk now) that were never analyzed or analyzed while empty
-# (relpages 0), or that grew to GROWTH times the pages their statistics saw. pg_class and
-# the files' sizes, not the counters of pg_stat_user_tables: those lag the commits.
+# (relpages 0), or analyzed while small and grown GROWTH times since. pg_class and the
+# files' sizes, not the counters of pg_stat_user_tables: those lag the commits.
 _GROWN = text("""
 SELECT quote_ident(c.relname) AS name
 FROM pg_class c
 WHERE c.relnamespace = current_schema()::regnamespace
   AND c.relkind = 'r'
   AND pg_relation_size(c.oid) > 0
+  AND c.relpages < :small
   AND pg_relation_size(c.oid)
       >= :growth * c.relpages::bigint * current_setting('block_size')::bigint
 ORDER BY c.relname
@@ -124,12 +131,15 @@ def analyze_due(conn: Connection, *, min_age: float) -> list[str] | None:
     return names
 
 
-def analyze_grown(conn: Connection, *, growth: float = GROWTH) -> list[str]:
+def analyze_grown(
+    conn: Connection, *, growth: float = GROWTH, small: int = SMALL_PAGES
+) -> list[str]:
     """Analyze the tables of the current schema that hold rows but have no statistics of
-    them (never analyzed, or analyzed while empty) or grew to ``growth`` times the pages
-    their statistics saw, in ``conn``'s transaction (the caller commits), in name order as
-    ``analyze_due`` does; their names."""
-    names = [str(name) for name in conn.scalars(_GROWN, {"growth": growth})]
+    them (never analyzed, or analyzed while empty), or whose statistics saw fewer than
+    ``small`` pages and that grew to ``growth`` times that, in ``conn``'s transaction (the
+    caller commits), in name order as ``analyze_due`` does; their names."""
+    found = conn.scalars(_GROWN, {"growth": growth, "small": small})
+    names = [str(name) for name in found]
     for name in names:  # quoted by the server (quote_ident)
         conn.exec_driver_sql(f"ANALYZE {name}")
     return names

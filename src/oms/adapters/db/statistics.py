@@ -24,25 +24,26 @@ keep plans made while they were empty (docs/performance.md).
 
 Two things the keeper cannot do for an import. It sees a table's changes only once the
 server has counted them (up to a second after the commit) and then at its next round: an
-import into a new database ran its first seconds on plans made while its tables were
+import into a new database ran its first batches on plans made while its tables were
 empty. And a plan the server keeps (a prepared statement's, a foreign-key check's) made
 while a table was small stays as it was made while the table grows, until the table is
-analyzed again: the check of each fulfilment order line, planned when the table held a
-batch's hundred rows, read the whole table (a sequential scan, the cheapest way through a
-hundred rows) for every line of a two-thousand-order import, the keeper waiting
-``autovacuum_naptime`` before analyzing again. So an import has ``analyze_grown``
-(``SqlPlannerStatistics``, the unit of work's ``statistics``) analyze the tables that hold
-rows but have no statistics of them, or whose statistics saw a small table (under
-``SMALL_PAGES``, where a scan beats an index) that grew to ``GROWTH`` times that, after
-its first batch and again after each doubling of its batches. A table past that is left
-to the keeper: a plan made for it now reads through its indexes, and analyzing a large
-table again costs more than it saves (the orders' took 0.2 s).
+analyzed again: the check of each fulfilment order line, planned when the table held one
+batch, scanned the whole table (the cheapest way through a few pages) for every line of
+the import, the keeper waiting ``autovacuum_naptime`` before analyzing again
+(docs/performance.md). So an import has ``analyze_grown`` (``SqlPlannerStatistics``, the
+unit of work's ``statistics``) analyze the tables that hold rows but have no statistics
+of them, or whose statistics saw a small table (under ``SMALL_PAGES``, where a scan beats
+an index) that grew to ``GROWTH`` times that, after its first batch and again after each
+doubling of its batches. A table past that is left to the keeper: a plan made for it now
+reads through its indexes, and analyzing a large table again costs more than it saves.
 
 Analyzing a table again as soon as it passed the threshold was too often: under
 bench/intake.py the order tables passed it every few seconds, and each round cost the
 server a large share of its CPU (docs/performance.md, item 17). Statistics
 once gathered stay good for the plans of the intake as a table grows (the planner scales
-its row counts by the table's size), so the first ``ANALYZE`` is the one that matters.
+its row counts by the table's size), so the first ``ANALYZE`` is the one that matters
+(for the keeper's rounds; a plan kept from a small table's time is the import's case
+above).
 """
 
 from __future__ import annotations

@@ -153,8 +153,8 @@ class SqlPlannerStatistics:
         self._conn = conn
 
     def refresh_grown(self) -> None:
-        # SQLite keeps no plans past a statement's connection cache, and plans well enough
-        # without statistics (its ``ANALYZE`` is not free).
+        # PostgreSQL only: SQLite plans well enough without statistics (both run the
+        # import's tests), and its ``ANALYZE`` is not free.
         if self._conn.dialect.name == "postgresql":
             analyzed = analyze_grown(self._conn)
             if analyzed:

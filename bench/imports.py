@@ -31,6 +31,7 @@ import contextlib
 import cProfile
 import gc
 import io
+import itertools
 import json
 import logging
 import os
@@ -65,6 +66,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument(
         "--profile", default="", help="write a cProfile of the first inventory import here"
+    )
+    parser.add_argument(
+        "--profile-orders",
+        default="",
+        help="write cProfiles of the orders imports placed here (PATH.unpaid, PATH.paid)",
+    )
+    parser.add_argument(
+        "--batch-times", action="store_true", help="print each orders batch's milliseconds"
     )
     parser.add_argument(
         "--database", "--db", default=DB, help="the database the bench creates (and keeps)"
@@ -151,17 +160,20 @@ def measure(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     cpu_of: dict[int, tuple[float, float]] = {}
     profiled = False
 
-    def run(kind: ImportKind, data: bytes) -> tuple[ImportSummary, float]:
+    def run(kind: ImportKind, data: bytes, profile: str = "") -> tuple[ImportSummary, float]:
         nonlocal profiled
         source = CsvSource(io.BytesIO(data))
         profiler = None
         if args.profile and kind is ImportKind.INVENTORY and not profiled:
             profiled = True
+            profile = args.profile
+        if profile:
             profiler = cProfile.Profile()
             profiler.enable()
         meter = CpuMeter(server_group=-1, database=args.database)
         meter.start()
         began = time.perf_counter()
+        batch_ends = [began]
         summary = import_rows(
             uow_factory=uow_factory,
             gateways=gateway_named,
@@ -170,12 +182,16 @@ def measure(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
                 kind=kind, header=source.header, rows=source.rows(), batch_size=args.batch_size
             ),
             actor=actor,
+            on_progress=lambda _: batch_ends.append(time.perf_counter()),
         )
         wall = time.perf_counter() - began
+        if args.batch_times and kind is ImportKind.ORDERS:
+            took = [f"{1000 * (b - a):.0f}" for a, b in itertools.pairwise(batch_ends)]
+            print(f"  batches (ms): {' '.join(took)}")
         used = meter.stop()
         if profiler is not None:
             profiler.disable()
-            profiler.dump_stats(args.profile)
+            profiler.dump_stats(profile)
         # CPU seconds of this process and its PostgreSQL backends: on a shared, loaded
         # machine the wall clock says more about the neighbours than about the import.
         cpu_of[id(summary)] = (0.0, 0.0) if used is None else (used.client, used.postgres)
@@ -213,6 +229,9 @@ def measure(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
             f"{summary.unchanged} unchanged, {summary.failed} refused)"
         )
 
+    def profiled_orders(phase: str) -> str:
+        return f"{args.profile_orders}.{phase}" if args.profile_orders else ""
+
     if args.only_pos:
         header = "sku,name,price,currency,kind,weight_grams,category"
         run(ImportKind.PRODUCTS, csv_bytes(header, product_rows(50)))
@@ -244,10 +263,12 @@ def measure(args: argparse.Namespace, stack: contextlib.ExitStack) -> int:
     # Both go through the intake in groups (as the API places them): a paid row's payment
     # goes through the manual gateway, which only records (orders.md#groups).
     orders = csv_bytes(header, order_rows(args.orders, args.products, rng, "U-", paid=False))
-    report("orders unpaid, placed", *run(ImportKind.ORDERS, orders), unit="orders")
+    placed = run(ImportKind.ORDERS, orders, profiled_orders("unpaid"))
+    report("orders unpaid, placed", *placed, unit="orders")
     report("orders unpaid, same file again", *run(ImportKind.ORDERS, orders), unit="orders")
     orders = csv_bytes(header, order_rows(args.orders, args.products, rng, "P-", paid=True))
-    report("orders paid, placed", *run(ImportKind.ORDERS, orders), unit="orders")
+    placed = run(ImportKind.ORDERS, orders, profiled_orders("paid"))
+    report("orders paid, placed", *placed, unit="orders")
 
     sizes = [int(n) for n in args.memory_rows.split(",") if n.strip()]
     if sizes:

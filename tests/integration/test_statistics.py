@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import math
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,15 +14,26 @@ from uuid import UUID, uuid4
 import pytest
 from sqlalchemy import Engine, create_engine, insert, text
 
+from oms.adapters.db.engine import build_engine
 from oms.adapters.db.statistics import (
+    GROWTH,
+    SMALL_PAGES,
     StatisticsKeeper,
     analyze_due,
+    analyze_grown,
     autovacuum_is_on,
     naptime_seconds,
 )
 from oms.adapters.db.tables import products
 from oms.adapters.db.uow import SqlUnitOfWorkFactory
+from oms.adapters.payments.registry import gateway_named
+from oms.config import Environment, Settings
+from oms.services.csv_source import CsvSource
+from oms.services.import_rows import ImportKind
+from oms.services.imports import ImportRequest, import_rows
 from oms.services.tenants import create_tenant
+from tests.builders import TESTER, add_location, add_product, set_stock
+from tests.databases import migrated_database_url
 
 
 def _add_products(engine: Engine, tenant_id: UUID, count: int) -> None:
@@ -190,3 +203,86 @@ def test_the_naptime_is_the_servers_own(postgres_engine: Engine) -> None:
         found = naptime_seconds(conn)
 
     assert found == server
+
+
+def _rows_seen(engine: Engine, table: str) -> float:
+    """The rows ``table``'s statistics saw (-1: never analyzed)."""
+    with engine.connect() as conn:
+        found = conn.scalar(text("SELECT reltuples FROM pg_class WHERE relname = :t"), {"t": table})
+    return float(found if found is not None else -1)
+
+
+@pytest.mark.postgres
+def test_tables_with_rows_and_no_statistics_or_grown_from_small_ones_are_analyzed(
+    postgres_engine: Engine,
+) -> None:
+    with postgres_engine.begin() as conn:
+        conn.execute(text("CREATE TABLE growing (n integer, filler text)"))
+    rows = text("INSERT INTO growing SELECT n, repeat('x', 200) FROM generate_series(1, :n) n")
+    try:
+        with postgres_engine.begin() as conn:
+            empty = analyze_grown(conn)
+            conn.execute(rows, {"n": 100})
+            filled = analyze_grown(conn)
+            again = analyze_grown(conn)
+            conn.execute(rows, {"n": 200})
+            tripled = analyze_grown(conn)
+            conn.execute(rows, {"n": 100 * GROWTH})
+            grown = analyze_grown(conn)
+            # Past SMALL_PAGES its statistics stay the keeper's business.
+            conn.execute(rows, {"n": 100 * GROWTH**2 * SMALL_PAGES})
+            large = analyze_grown(conn)
+    finally:
+        with postgres_engine.begin() as conn:
+            conn.execute(text("DROP TABLE growing"))
+
+    assert "growing" not in empty  # no rows: nothing to plan from
+    assert "growing" in filled  # rows and no statistics
+    assert "growing" not in again
+    assert "growing" not in tripled  # three times what the statistics saw: not yet
+    assert "growing" in grown  # past GROWTH times
+    assert "growing" not in large  # analyzed when no longer small, then grown: left alone
+
+
+@pytest.fixture
+def new_postgres(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A new PostgreSQL database at the migrations' head: none of its tables analyzed."""
+    for url in migrated_database_url(request, "postgres", "import_statistics"):
+        engine = build_engine(Settings(database_url=url, environment=Environment.TEST))
+        yield engine
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_an_import_into_new_tables_has_them_analyzed_after_its_first_batch(
+    new_postgres: Engine,
+) -> None:
+    uow_factory = SqlUnitOfWorkFactory(new_postgres)
+    tenant_id = _new_tenant(new_postgres)
+    add_location(uow_factory, tenant_id, "WH-1")
+    add_product(uow_factory, tenant_id, "A")
+    set_stock(uow_factory, tenant_id, "A", "WH-1", 100)
+    data = "order_id,currency,sku,quantity,email\n" + "".join(
+        f"{n},EUR,A,1,ada@example.com\n" for n in range(3)
+    )
+    source = CsvSource(io.BytesIO(data.encode()))
+    seen: list[float] = []
+    never = _rows_seen(new_postgres, "orders")
+
+    summary = import_rows(
+        uow_factory=uow_factory,
+        gateways=gateway_named,
+        tenant_id=tenant_id,
+        request=ImportRequest(
+            kind=ImportKind.ORDERS,
+            header=source.header,
+            rows=source.rows(),
+            batch_size=5,  # an order a batch
+        ),
+        actor=TESTER,
+        on_progress=lambda _: seen.append(_rows_seen(new_postgres, "orders")),
+    )
+
+    assert summary.created == 3
+    assert never == -1
+    assert seen == [1, 1, 1]  # analyzed after the first batch; not grown GROWTH times since

@@ -140,6 +140,7 @@ def import_rows(
     header = parse.normal_header(request.kind, request.header)
     rows = ((n, dict(zip(header, cells, strict=False))) for n, cells in request.rows)
     currency = None if request.currency is None else request.currency.upper()
+    done = _BatchDone(uow_factory, request.dry_run, on_progress)
     if request.kind is ImportKind.PRODUCTS:
         products = parse.product_rows(
             rows, shopify=parse.is_shopify_products(set(header)), default_currency=currency
@@ -147,12 +148,12 @@ def import_rows(
         given = parse.product_fields_given(header, currency)
         for batch in _batches(products, request.batch_size):
             _product_batch(uow_factory, tenant_id, batch, given, request.dry_run, when, tally)
-            _progress(on_progress, tally)
+            done.batch(tally)
     elif request.kind is ImportKind.INVENTORY:
         places = _Places(uow_factory, tenant_id)
         for stock in _batches(rows, request.batch_size):
             _inventory_batch(uow_factory, tenant_id, stock, places, request, actor, when, tally)
-            _progress(on_progress, tally)
+            done.batch(tally)
         if not request.dry_run and places.arrived:
             allocate_backorders(
                 uow_factory=uow_factory,
@@ -168,14 +169,38 @@ def import_rows(
             _order_batch(
                 uow_factory, gateways, geocoder, tenant_id, group, request, actor, when, tally
             )
-            _progress(on_progress, tally)
+            done.batch(tally)
     return tally.summary
 
 
-def _progress(on_progress: Callable[[int], None] | None, tally: _Tally) -> None:
-    if on_progress is not None:
+class _BatchDone:
+    """After each batch: the progress reported; after the first, second, fourth, eighth...
+    once rows were written, the planner statistics of the tables that had none or grew
+    several times refreshed (``PlannerStatistics``): an import into new or small tables
+    would otherwise run on plans made while they were empty or small
+    (oms.adapters.db.statistics)."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        dry_run: bool,
+        on_progress: Callable[[int], None] | None,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.on_progress = on_progress
+        self.dry_run = dry_run  # writes nothing
+        self.batches = 0
+
+    def batch(self, tally: _Tally) -> None:
         s = tally.summary
-        on_progress(s.created + s.updated + s.unchanged + s.skipped + s.failed)
+        self.batches += 1
+        doubled = self.batches & (self.batches - 1) == 0  # 1, 2, 4, 8...
+        if doubled and not self.dry_run and s.created + s.updated:
+            with self.uow_factory() as uow:
+                uow.statistics.refresh_grown()
+                uow.commit()
+        if self.on_progress is not None:
+            self.on_progress(s.created + s.updated + s.unchanged + s.skipped + s.failed)
 
 
 def _batches(items: Iterable[T], size: int) -> Iterator[list[T]]:

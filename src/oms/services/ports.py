@@ -78,6 +78,7 @@ __all__ = [
     "OrderSearch",
     "OutboxMessage",
     "OutboxRepository",
+    "PlannerStatistics",
     "QueuedHold",
     "RiskRuleRepository",
     "RoutingRepository",
@@ -839,6 +840,15 @@ class TransientStorageError(Exception):
     """A deadlock, serialisation failure or lock timeout: the whole use case may be retried."""
 
 
+class PlannerStatistics(Protocol):
+    def refresh_grown(self) -> None:
+        """Have the database gather its query planner's statistics of the tables that hold
+        rows but have none, or grew to several times the size their statistics saw (an
+        import into new or small tables), in this transaction: the plans made after its
+        commit, and those the database keeps, see the tables as they are now."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def tenants(self) -> TenantRepository: ...
@@ -896,6 +906,8 @@ class UnitOfWork(Protocol):
     def stock_changes(self) -> StockChangeRepository: ...
     @property
     def channel_intake(self) -> ChannelIntakeRepository: ...
+    @property
+    def statistics(self) -> PlannerStatistics: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...

@@ -22,11 +22,28 @@ skip that round). Each API worker runs one, and so does ``oms import`` while it 
 a first import into a new database fills tables whose foreign-key checks would otherwise
 keep plans made while they were empty (docs/performance.md).
 
+Two things the keeper cannot do for an import. It sees a table's changes only once the
+server has counted them (up to a second after the commit) and then at its next round: an
+import into a new database ran its first batches on plans made while its tables were
+empty. And a plan the server keeps (a prepared statement's, a foreign-key check's) made
+while a table was small stays as it was made while the table grows, until the table is
+analyzed again: the check of each fulfilment order line, planned when the table held one
+batch, scanned the whole table (the cheapest way through a few pages) for every line of
+the import, the keeper waiting ``autovacuum_naptime`` before analyzing again
+(docs/performance.md). So an import has ``analyze_grown`` (``SqlPlannerStatistics``, the
+unit of work's ``statistics``) analyze the tables that hold rows but have no statistics
+of them, or whose statistics saw a small table (under ``SMALL_PAGES``, where a scan beats
+an index) that grew to ``GROWTH`` times that, after its first batch and again after each
+doubling of its batches. A table past that is left to the keeper: a plan made for it now
+reads through its indexes, and analyzing a large table again costs more than it saves.
+
 Analyzing a table again as soon as it passed the threshold was too often: under
 bench/intake.py the order tables passed it every few seconds, and each round cost the
 server a large share of its CPU (docs/performance.md, item 17). Statistics
 once gathered stay good for the plans of the intake as a table grows (the planner scales
-its row counts by the table's size), so the first ``ANALYZE`` is the one that matters.
+its row counts by the table's size), so the first ``ANALYZE`` is the one that matters
+(for the keeper's rounds; a plan kept from a small table's time is the import's case
+above).
 """
 
 from __future__ import annotations
@@ -37,7 +54,14 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine, create_engine, text
 
-__all__ = ["StatisticsKeeper", "analyze_due", "autovacuum_is_on", "naptime_seconds"]
+__all__ = [
+    "SqlPlannerStatistics",
+    "StatisticsKeeper",
+    "analyze_due",
+    "analyze_grown",
+    "autovacuum_is_on",
+    "naptime_seconds",
+]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +82,28 @@ WHERE s.schemaname = current_schema()
   AND s.n_mod_since_analyze >= current_setting('autovacuum_analyze_threshold')::float8
       + current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(c.reltuples, 0)
 ORDER BY s.relname
+""")
+
+
+# How many times the pages its statistics saw a small table grows to before
+# ``analyze_grown`` analyzes it again; and what is small: below this many pages (8 kB
+# each) a sequential scan costs the planner less than an index's few pages, so a plan the
+# server keeps, made then, scans the table for good.
+GROWTH = 4
+SMALL_PAGES = 8
+# Tables with rows (pages on disk now) that were never analyzed or analyzed while empty
+# (relpages 0), or analyzed while small and grown GROWTH times since. pg_class and the
+# files' sizes, not the counters of pg_stat_user_tables: those lag the commits.
+_GROWN = text("""
+SELECT quote_ident(c.relname) AS name
+FROM pg_class c
+WHERE c.relnamespace = current_schema()::regnamespace
+  AND c.relkind = 'r'
+  AND pg_relation_size(c.oid) > 0
+  AND c.relpages < :small
+  AND pg_relation_size(c.oid)
+      >= :growth * c.relpages::bigint * current_setting('block_size')::bigint
+ORDER BY c.relname
 """)
 
 
@@ -84,6 +130,35 @@ def analyze_due(conn: Connection, *, min_age: float) -> list[str] | None:
     for name in names:  # quoted by the server (quote_ident)
         conn.exec_driver_sql(f"ANALYZE {name}")
     return names
+
+
+def analyze_grown(
+    conn: Connection, *, growth: float = GROWTH, small: int = SMALL_PAGES
+) -> list[str]:
+    """Analyze the tables of the current schema that hold rows but have no statistics of
+    them (never analyzed, or analyzed while empty), or whose statistics saw fewer than
+    ``small`` pages and that grew to ``growth`` times that, in ``conn``'s transaction (the
+    caller commits), in name order as ``analyze_due`` does; their names."""
+    found = conn.scalars(_GROWN, {"growth": growth, "small": small})
+    names = [str(name) for name in found]
+    for name in names:  # quoted by the server (quote_ident)
+        conn.exec_driver_sql(f"ANALYZE {name}")
+    return names
+
+
+class SqlPlannerStatistics:
+    """The unit of work's ``statistics`` (``oms.services.ports.PlannerStatistics``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def refresh_grown(self) -> None:
+        # PostgreSQL only: SQLite plans well enough without statistics (both run the
+        # import's tests), and its ``ANALYZE`` is not free.
+        if self._conn.dialect.name == "postgresql":
+            analyzed = analyze_grown(self._conn)
+            if analyzed:
+                log.info("analyzed %s (new or grown)", ", ".join(analyzed))
 
 
 class StatisticsKeeper:

@@ -33,6 +33,7 @@ from oms.adapters.db.repositories.store_credit import SqlStoreCreditRepository
 from oms.adapters.db.repositories.tenants import SqlTenantRepository
 from oms.adapters.db.repositories.users import SqlUserRepository
 from oms.adapters.db.repositories.webhooks import SqlWebhookEndpointRepository
+from oms.adapters.db.statistics import SqlPlannerStatistics
 from oms.services.ports import TransientStorageError
 
 __all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory"]
@@ -79,6 +80,7 @@ class SqlUnitOfWork:
     analytics: SqlAnalyticsRepository
     stock_changes: SqlStockChangeRepository
     channel_intake: SqlChannelIntakeRepository
+    statistics: SqlPlannerStatistics
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
@@ -126,6 +128,7 @@ class SqlUnitOfWork:
         self.analytics = SqlAnalyticsRepository(conn)
         self.stock_changes = SqlStockChangeRepository(conn)
         self.channel_intake = SqlChannelIntakeRepository(conn)
+        self.statistics = SqlPlannerStatistics(conn)
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -200,6 +200,17 @@ class MemoryUnitOfWork:
     def channel_intake(self) -> ChannelIntakeRepository:
         _not_implemented("channel_intake")
 
+    @property
+    def statistics(self) -> _NoPlannerStatistics:
+        return _NoPlannerStatistics()
+
+
+class _NoPlannerStatistics:
+    """Memory has no query planner: nothing to gather."""
+
+    def refresh_grown(self) -> None:
+        return None
+
 
 class MemoryUnitOfWorkFactory:
     """Makes a unit of work per use case over one ``MemoryDatabase`` (a new one by

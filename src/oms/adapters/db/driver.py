@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import psycopg
-from psycopg.rows import RowFactory, namedtuple_row, tuple_row
+from psycopg.rows import RowFactory, RowMaker, namedtuple_row, tuple_row
 from sqlalchemy import ClauseElement, Connection, Executable
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.exc import DBAPIError
@@ -55,10 +55,20 @@ class DriverStatement:
             self.fixed = {name: v for name, v in compiled.params.items() if v is not None}
         if "POSTCOMPILE" in self.sql:
             raise ValueError("expanding parameters need SQLAlchemy: use = ANY(array) instead")
+        # How its rows become named tuples: the statement's columns are those of its text,
+        # so psycopg's named-tuple factory (which reads every column's name again for each
+        # execution) is asked once.
+        self._named: RowMaker[Any] | None = None
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         """Every row, each with its columns as attributes (empty for a statement without)."""
-        return self._fetch(conn, params, namedtuple_row)
+        return self._fetch(conn, params, self._named_rows)
+
+    def _named_rows(self, cursor: psycopg.Cursor[Any]) -> RowMaker[Any]:
+        named = self._named
+        if named is None:
+            named = self._named = namedtuple_row(cursor)
+        return named
 
     def tuples(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row as a plain tuple, its columns in the statement's order: for a hot
@@ -74,7 +84,7 @@ class DriverStatement:
             result = conn.execute(self.portable, dict(params))
             if not result.returns_rows:
                 return []
-            return list(result) if row_factory is namedtuple_row else [tuple(r) for r in result]
+            return list(result) if row_factory is not tuple_row else [tuple(r) for r in result]
         driver = conn.connection.driver_connection
         assert isinstance(driver, psycopg.Connection), "DriverStatement is for PostgreSQL"
         try:

@@ -4,7 +4,7 @@ call, the ASGI app driven in process on PostgreSQL, every thread of it counted.
 Run it from the project root::
 
     .venv/bin/python bench/returns_calls.py [--orders 220] [--counted 40] [--profile 30]
-        [--database oms_bench_returns_calls]
+        [--stats FILE] [--database oms_bench_returns_calls]
         [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 It re-creates the database, ships ``--orders`` discounted two-line orders exactly as
@@ -25,8 +25,9 @@ Three passes over distinct orders, after 20 orders to warm up:
   coroutine's or generator's every resumption counts as a call). The count does not depend
   on the machine's load or speed, so it compares two versions of the code where the CPU
   figures drift.
-- **profile** (``--profile`` orders, 0 for none): cProfile in every thread by its own CPU time, the 40
-  functions with the most own time and the 25 called most often, over all threads.
+- **profile** (``--profile`` orders, 0 for none): cProfile in every thread, by each
+  thread's own CPU time: the 40 functions with the most own time and the 25 called most
+  often, over all threads (``--stats``: the profile written for pstats).
 
 Nothing is asserted about speed; the answers' statuses are checked (exit code 1 on a wrong
 one).

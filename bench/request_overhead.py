@@ -115,9 +115,9 @@ def count_statements(engine: Engine) -> list[int]:
     # Statements run straight through psycopg (DriverStatement) pass no SQLAlchemy event.
     fetch = DriverStatement._fetch
 
-    def counted_fetch(self: DriverStatement, conn: Any, params: Any, factory: Any) -> Any:
+    def counted_fetch(self: DriverStatement, conn: Any, params: Any, named: Any) -> Any:
         statements[0] += 1
-        return fetch(self, conn, params, factory)
+        return fetch(self, conn, params, named)
 
     DriverStatement._fetch = counted_fetch  # type: ignore[method-assign,assignment]
     return statements

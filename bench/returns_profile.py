@@ -125,10 +125,10 @@ def _run(args: argparse.Namespace, url: str) -> int:
     # Statements run straight through psycopg (DriverStatement) pass no SQLAlchemy event.
     fetch = DriverStatement._fetch
 
-    def counted_fetch(self: DriverStatement, conn: Any, params: Any, factory: Any) -> Any:
+    def counted_fetch(self: DriverStatement, conn: Any, params: Any, named: Any) -> Any:
         if conn.dialect.name == "postgresql":
             count(None, None, self.sql)
-        return fetch(self, conn, params, factory)
+        return fetch(self, conn, params, named)
 
     DriverStatement._fetch = counted_fetch  # type: ignore[method-assign,assignment]
     # BEGIN, COMMIT and ROLLBACK: psycopg sends each as a query of its own.

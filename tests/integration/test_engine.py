@@ -63,6 +63,33 @@ def test_a_driver_statement_binds_its_own_values_and_gives_rows_with_attributes(
 
 
 @pytest.mark.postgres
+def test_statements_of_different_columns_on_one_connection_each_give_their_own_rows(
+    postgres_engine: Engine,
+) -> None:
+    # One cursor serves a connection's statements, each making its rows its own way.
+    pair = DriverStatement("SELECT %(n)s::int AS n, 'pair' AS kind")
+    single = DriverStatement("SELECT %(n)s::int * 10 AS tens")
+    broken = DriverStatement("SELECT 1 / %(n)s::int AS never")
+
+    with postgres_engine.connect() as conn:
+        with conn.begin():
+            first = pair.one(conn, {"n": 1})
+            tens = single.one(conn, {"n": 2})
+            as_tuples = pair.tuples(conn, {"n": 3})
+        with pytest.raises(DBAPIError), conn.begin():
+            broken.rows(conn, {"n": 0})
+        with conn.begin():  # the same connection, after the failed transaction
+            again = pair.one(conn, {"n": 4})
+
+    assert (first.n, first.kind) == (1, "pair")
+    assert tens.tens == 20
+    assert tens._fields == ("tens",)
+    assert as_tuples == [(3, "pair")]
+    assert type(as_tuples[0]) is tuple
+    assert (again.n, again.kind) == (4, "pair")
+
+
+@pytest.mark.postgres
 def test_a_command_and_a_query_that_matched_nothing_both_give_no_rows(
     postgres_engine: Engine,
 ) -> None:
@@ -152,6 +179,23 @@ def test_an_order_placed_after_the_servers_connections_were_cut_goes_through_on_
         assert get_order(uow_factory=uow_factory, tenant_id=tenant.id, order_id=second.id)
     finally:
         engine.dispose()
+
+
+def test_a_unit_of_work_entered_again_makes_its_repositories_on_the_new_connection(
+    uow_factory: SqlUnitOfWorkFactory, tenant_id: UUID
+) -> None:
+    uow = uow_factory()
+    with uow:
+        before = uow.tenants
+        made_again = uow.tenants
+    with uow:
+        after = uow.tenants
+        policies = after.policies(tenant_id)
+
+    assert made_again is before  # one repository per transaction
+    assert after is not before
+    assert after._conn is not before._conn
+    assert policies == TenantPolicies()
 
 
 @pytest.mark.parametrize("price", ["12.5", "12.50", "12", "0.0001"])

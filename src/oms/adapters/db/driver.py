@@ -24,12 +24,30 @@ from collections.abc import Mapping
 from typing import Any
 
 import psycopg
-from psycopg.rows import RowFactory, namedtuple_row, tuple_row
+from psycopg.rows import RowMaker, namedtuple_row, tuple_row
 from sqlalchemy import ClauseElement, Connection, Executable
 from sqlalchemy.dialects.postgresql.psycopg import dialect as psycopg_dialect
 from sqlalchemy.exc import DBAPIError
 
 __all__ = ["DriverStatement"]
+
+_CURSOR = "_oms_statement_cursor"
+
+
+def _cursor_of(driver: psycopg.Connection[Any]) -> psycopg.Cursor[tuple[Any, ...]]:
+    """The connection's cursor for these statements, made on its first one and kept with
+    the connection (one thread uses a pooled connection at a time).
+
+    A cursor made per statement cost its making and closing, and it looked up the dumper
+    of every parameter's type and the loader of every column's type again (a cursor keeps
+    those it found): a visible share of a call's CPU over a return's twenty statements
+    (docs/performance.md). The cursor keeps its last result until the next statement."""
+    cursor: psycopg.Cursor[tuple[Any, ...]] | None = getattr(driver, _CURSOR, None)
+    if cursor is None or cursor.closed:
+        cursor = driver.cursor(row_factory=tuple_row)
+        setattr(driver, _CURSOR, cursor)
+    return cursor
+
 
 _DIALECT = psycopg_dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's own
 
@@ -55,35 +73,44 @@ class DriverStatement:
             self.fixed = {name: v for name, v in compiled.params.items() if v is not None}
         if "POSTCOMPILE" in self.sql:
             raise ValueError("expanding parameters need SQLAlchemy: use = ANY(array) instead")
+        # How its rows become named tuples: the statement's columns are those of its text,
+        # so the row class psycopg builds for them is asked for once.
+        self._named: RowMaker[Any] | None = None
 
     def rows(self, conn: Connection, params: Mapping[str, Any]) -> list[Any]:
         """Every row, each with its columns as attributes (empty for a statement without)."""
-        return self._fetch(conn, params, namedtuple_row)
+        return self._fetch(conn, params, True)
 
     def tuples(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
         """Every row as a plain tuple, its columns in the statement's order: for a hot
         statement whose rows are read by position (a tuple costs less than a named one)."""
-        return self._fetch(conn, params, tuple_row)
+        return self._fetch(conn, params, False)
 
-    def _fetch(
-        self, conn: Connection, params: Mapping[str, Any], row_factory: RowFactory[Any]
-    ) -> list[Any]:
+    def _fetch(self, conn: Connection, params: Mapping[str, Any], named: bool) -> list[Any]:
         if conn.dialect.name != "postgresql":
             if self.portable is None:
                 raise RuntimeError(f"a PostgreSQL statement on {conn.dialect.name}")
             result = conn.execute(self.portable, dict(params))
             if not result.returns_rows:
                 return []
-            return list(result) if row_factory is namedtuple_row else [tuple(r) for r in result]
+            return list(result) if named else [tuple(r) for r in result]
         driver = conn.connection.driver_connection
         assert isinstance(driver, psycopg.Connection), "DriverStatement is for PostgreSQL"
         try:
-            with driver.cursor(row_factory=row_factory) as cursor:
-                cursor.execute(self.sql, {**self.fixed, **params} if self.fixed else params)
-                # Whether it gave rows, from the result itself: ``description`` would build
-                # a Column object per column (docs/performance.md, item 13).
-                answer = cursor.pgresult
-                return cursor.fetchall() if answer is not None and answer.nfields else []
+            cursor = _cursor_of(driver)
+            cursor.execute(self.sql, {**self.fixed, **params} if self.fixed else params)
+            # Whether it gave rows, from the result itself: ``description`` would build
+            # a Column object per column (docs/performance.md, item 13).
+            answer = cursor.pgresult
+            if answer is None or not answer.nfields:
+                return []
+            found = cursor.fetchall()
+            if not named:
+                return found
+            make = self._named
+            if make is None:
+                make = self._named = namedtuple_row(cursor)
+            return list(map(make, found))
         except psycopg.Error as error:
             raise DBAPIError.instance(
                 self.sql, dict(params), error, psycopg.Error, connection_invalidated=driver.closed

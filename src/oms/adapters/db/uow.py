@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Callable
+from typing import Generic, Self, TypeVar, overload
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
@@ -49,44 +50,78 @@ def _is_transient(error: DBAPIError) -> bool:
     return "database is locked" in str(error.orig)
 
 
+_Made = TypeVar("_Made")
+
+
+class _Repository(Generic[_Made]):
+    """A repository of the unit of work, made on its first use in each transaction (bound
+    to the transaction's connection) and then kept as the unit of work's attribute.
+
+    A use case takes a few of the unit of work's repositories: making all of them at every
+    begin was a visible share of a cheap call's CPU (docs/performance.md)."""
+
+    def __init__(self, make: Callable[[Connection], _Made]) -> None:
+        self._make = make
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, instance: SqlUnitOfWork, owner: type) -> _Made: ...
+    def __get__(self, instance: SqlUnitOfWork | None, owner: type) -> Self | _Made:
+        if instance is None:
+            return self
+        conn = instance._conn
+        if conn is None:
+            raise RuntimeError(f"the unit of work's {self._name} outside its transaction")
+        made = self._make(conn)
+        instance.__dict__[self._name] = made  # found before this descriptor from now on
+        instance._made.append(self._name)
+        return made
+
+
 class SqlUnitOfWork:
     """Opens a connection and a transaction on enter; rolls back unless committed."""
 
-    tenants: SqlTenantRepository
-    products: SqlProductRepository
-    locations: SqlLocationRepository
-    inventory: SqlInventoryRepository
-    orders: SqlOrderRepository
-    outbox: SqlOutboxRepository
-    idempotency: SqlIdempotencyRepository
-    customers: SqlCustomerRepository
-    discounts: SqlDiscountRepository
-    risk_rules: SqlRiskRuleRepository
-    carts: SqlCartRepository
-    routing: SqlRoutingRepository
-    fulfilment: SqlFulfilmentRepository
-    shipments: SqlShipmentRepository
-    notification_settings: SqlNotificationSettingsRepository
-    deliveries: SqlDeliveryRepository
-    webhooks: SqlWebhookEndpointRepository
-    users: SqlUserRepository
-    dashboard: SqlDashboardRepository
-    returns: SqlReturnRepository
-    store_credit: SqlStoreCreditRepository
-    inbound: SqlInboundRepository
-    billing: SqlBillingRepository
-    demand: SqlDemandRepository
-    rollups: SqlRollupRepository
-    analytics: SqlAnalyticsRepository
-    stock_changes: SqlStockChangeRepository
-    channel_intake: SqlChannelIntakeRepository
-    statistics: SqlPlannerStatistics
+    tenants = _Repository(SqlTenantRepository)
+    products = _Repository(SqlProductRepository)
+    locations = _Repository(SqlLocationRepository)
+    inventory = _Repository(SqlInventoryRepository)
+    orders = _Repository(SqlOrderRepository)
+    outbox = _Repository(SqlOutboxRepository)
+    idempotency = _Repository(SqlIdempotencyRepository)
+    customers = _Repository(SqlCustomerRepository)
+    discounts = _Repository(SqlDiscountRepository)
+    risk_rules = _Repository(SqlRiskRuleRepository)
+    carts = _Repository(SqlCartRepository)
+    routing = _Repository(SqlRoutingRepository)
+    fulfilment = _Repository(SqlFulfilmentRepository)
+    shipments = _Repository(SqlShipmentRepository)
+    notification_settings = _Repository(SqlNotificationSettingsRepository)
+    deliveries = _Repository(SqlDeliveryRepository)
+    webhooks = _Repository(SqlWebhookEndpointRepository)
+    users = _Repository(SqlUserRepository)
+    dashboard = _Repository(SqlDashboardRepository)
+    returns = _Repository(SqlReturnRepository)
+    store_credit = _Repository(SqlStoreCreditRepository)
+    inbound = _Repository(SqlInboundRepository)
+    billing = _Repository(SqlBillingRepository)
+    demand = _Repository(SqlDemandRepository)
+    rollups = _Repository(SqlRollupRepository)
+    analytics = _Repository(SqlAnalyticsRepository)
+    stock_changes = _Repository(SqlStockChangeRepository)
+    channel_intake = _Repository(SqlChannelIntakeRepository)
+    statistics = _Repository(SqlPlannerStatistics)
 
     def __init__(self, engine: Engine, *, readonly: bool = False) -> None:
         self._engine = engine
         self._readonly = readonly
         self._conn: Connection | None = None
         self._commit_failed = False
+        self._made: list[str] = []  # the repositories made (bound to ``_conn``)
 
     def __enter__(self) -> Self:
         conn = self._engine.connect()
@@ -100,35 +135,9 @@ class SqlUnitOfWork:
                 conn = conn.execution_options(oms_readonly=True)
         conn.begin()
         self._conn = conn
-        self.tenants = SqlTenantRepository(conn)
-        self.products = SqlProductRepository(conn)
-        self.locations = SqlLocationRepository(conn)
-        self.inventory = SqlInventoryRepository(conn)
-        self.orders = SqlOrderRepository(conn)
-        self.outbox = SqlOutboxRepository(conn)
-        self.idempotency = SqlIdempotencyRepository(conn)
-        self.customers = SqlCustomerRepository(conn)
-        self.discounts = SqlDiscountRepository(conn)
-        self.risk_rules = SqlRiskRuleRepository(conn)
-        self.carts = SqlCartRepository(conn)
-        self.routing = SqlRoutingRepository(conn)
-        self.fulfilment = SqlFulfilmentRepository(conn)
-        self.shipments = SqlShipmentRepository(conn)
-        self.notification_settings = SqlNotificationSettingsRepository(conn)
-        self.deliveries = SqlDeliveryRepository(conn)
-        self.webhooks = SqlWebhookEndpointRepository(conn)
-        self.users = SqlUserRepository(conn)
-        self.dashboard = SqlDashboardRepository(conn)
-        self.returns = SqlReturnRepository(conn)
-        self.store_credit = SqlStoreCreditRepository(conn)
-        self.inbound = SqlInboundRepository(conn)
-        self.billing = SqlBillingRepository(conn)
-        self.demand = SqlDemandRepository(conn)
-        self.rollups = SqlRollupRepository(conn)
-        self.analytics = SqlAnalyticsRepository(conn)
-        self.stock_changes = SqlStockChangeRepository(conn)
-        self.channel_intake = SqlChannelIntakeRepository(conn)
-        self.statistics = SqlPlannerStatistics(conn)
+        for name in self._made:  # in an earlier transaction of this unit of work
+            del self.__dict__[name]
+        self._made.clear()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -154,7 +163,9 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         assert self._conn is not None, "commit outside the unit of work"
-        self.channel_intake.flush()  # writes it keeps for the commit
+        channel_intake = self.__dict__.get("channel_intake")
+        if channel_intake is not None:
+            channel_intake.flush()  # writes it keeps for the commit
         try:
             self._conn.commit()
         except DBAPIError as error:

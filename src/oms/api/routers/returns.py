@@ -11,6 +11,8 @@ from fastapi import APIRouter, Query, Response, status
 
 from oms.api.deps import (
     ActorDep,
+    AppDep,
+    CallerDep,
     CarriersDep,
     GatewaysDep,
     PageDep,
@@ -52,10 +54,8 @@ router = APIRouter(route_class=OneHopRoute, prefix="/v1", tags=["returns"])
 def create_return(
     order_id: str,
     body: ReturnCreate,
-    tenant_id: TenantId,
-    actor: ActorDep,
-    uow: UowDep,
-    gateways: GatewaysDep,
+    caller: CallerDep,
+    app: AppDep,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> ReturnRead:
@@ -64,9 +64,11 @@ def create_return(
     back; 409 once the return window closed. ``exchange``: the replacement order is placed
     and reserved now (``exchange_order_id``); a size out of stock answers 409
     ``exchange_out_of_stock`` naming it, or is backordered, by the tenant's policy."""
+    # The caller and the app's state: two dependencies where four each cost this hot route
+    # some CPU (docs/performance.md).
     found, created = returns.request_return(
-        uow_factory=uow,
-        tenant_id=tenant_id,
+        uow_factory=app.uow_factory,
+        tenant_id=caller.tenant_id,
         order_id=parse_uuid(order_id, "order"),
         command=returns.NewReturn(
             lines=tuple(WantedLine(ln.line_no, ln.quantity, ln.reason) for ln in body.lines),
@@ -76,9 +78,9 @@ def create_return(
                 returns.ExchangeLine(e.sku, e.quantity) for e in body.exchange_lines
             ),
         ),
-        actor=actor,
+        actor=caller.actor,
         idempotency_key=idempotency_key,
-        gateways=gateways,
+        gateways=app.gateways,
     )
     response.status_code = create_status(created)
     return ReturnRead.of(found)
@@ -227,20 +229,20 @@ def buy_return_label(
 
 @router.post("/returns/{return_id}/receive", response_model=ReturnRead)
 def receive_return(
-    return_id: str, body: ReturnReceipt, tenant_id: TenantId, actor: ActorDep, uow: UowDep
+    return_id: str, body: ReturnReceipt, caller: CallerDep, app: AppDep
 ) -> ReturnRead:
     """Count units in at a location: ``restock`` puts them back on hand (available again,
     a ``return_restock`` movement), ``quarantine`` and ``dispose`` keep them out of stock."""
     return ReturnRead.of(
         returns.receive_return(
-            uow_factory=uow,
-            tenant_id=tenant_id,
+            uow_factory=app.uow_factory,
+            tenant_id=caller.tenant_id,
             return_id=parse_uuid(return_id, "return"),
             location=body.location,
             units=[
                 returns.ReceivedUnits(ln.line_no, ln.quantity, ln.disposition) for ln in body.lines
             ],
-            actor=actor,
+            actor=caller.actor,
         )
     )
 
@@ -248,10 +250,8 @@ def receive_return(
 @router.post("/returns/{return_id}/refund", response_model=ReturnRead)
 def refund_return(
     return_id: str,
-    tenant_id: TenantId,
-    actor: ActorDep,
-    uow: UowDep,
-    gateways: GatewaysDep,
+    caller: CallerDep,
+    app: AppDep,
     idempotency_key: IdempotencyKey = None,
 ) -> ReturnRead:
     """Pay the return back; the amount is computed (line values with their discount share,
@@ -260,11 +260,11 @@ def refund_return(
     Idempotency-Key answers the refunded return."""
     return ReturnRead.of(
         returns.refund_return(
-            uow_factory=uow,
-            gateways=gateways,
-            tenant_id=tenant_id,
+            uow_factory=app.uow_factory,
+            gateways=app.gateways,
+            tenant_id=caller.tenant_id,
             return_id=parse_uuid(return_id, "return"),
-            actor=actor,
+            actor=caller.actor,
             idempotency_key=idempotency_key,
         )
     )

@@ -24,6 +24,7 @@ from oms.api.errors import install_error_handlers, problem
 from oms.api.intake_groups import IntakeGroups
 from oms.api.intake_lane import IntakeLane
 from oms.api.route_index import install_route_index
+from oms.api.route_parts import share_route_parts
 from oms.api.routers import (
     analytics,
     billing,
@@ -216,6 +217,7 @@ def create_app(
 ) -> FastAPI:
     """Build the API for ``settings`` (default: from the environment); ``page_clock``: the
     clocks of the public pages (tests give their own)."""
+    share_route_parts()
     settings = settings or Settings()
     engine = engine or build_engine(settings)
     geocoder = OfflineGeocoder()

@@ -109,44 +109,65 @@ class _Item(BaseModel):
     owner: str | None
 
 
+class _Missing(BaseModel):
+    detail: str
+
+
 def _owner(x_owner: str | None = Header(default=None)) -> str | None:
     return x_owner
 
 
-def test_a_router_included_at_other_paths_and_dependencies_gets_trees_of_its_own() -> None:
-    # Three apps include one router: at a path with a parameter and a dependency of its
-    # own, and twice at a plain one. None may answer with another's parameters.
-    share_route_parts()
-    router = APIRouter()
+def _record_shop(shop: str) -> None:
+    pass
 
-    @router.get("/items/{item_id}")
-    def item(item_id: int, owner: str | None = Depends(_owner)) -> _Item:
-        return _Item(id=item_id, owner=owner)
 
-    seen: list[str] = []
-
-    def record_shop(shop: str) -> None:
-        seen.append(shop)
-
+def _three_apps(router: APIRouter) -> tuple[FastAPI, FastAPI, FastAPI]:
+    """``router`` included at a path with a parameter and a dependency of its own, and
+    twice at a plain one."""
     by_shop = FastAPI()
-    by_shop.include_router(router, prefix="/shops/{shop}", dependencies=[Depends(record_shop)])
+    by_shop.include_router(router, prefix="/shops/{shop}", dependencies=[Depends(_record_shop)])
     plain = FastAPI()
     plain.include_router(router)
     again = FastAPI()
     again.include_router(router)
+    return by_shop, plain, again
 
+
+def test_a_router_included_at_other_paths_and_dependencies_gets_trees_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # None of the apps may answer or document with another's parameters or names.
+    share_route_parts()
+    router = APIRouter(dependencies=[Depends(_owner)])
+
+    @router.get("/items/{item_id}", responses={404: {"model": _Missing}})
+    def item(item_id: int, owner: str | None = Depends(_owner)) -> _Item:
+        return _Item(id=item_id, owner=owner)
+
+    by_shop, plain, again = _three_apps(router)
     with TestClient(by_shop) as client:
         answer = client.get("/shops/s1/items/7", headers={"x-owner": "ann"})
         assert answer.json() == {"id": 7, "owner": "ann"}
+        assert client.get("/shops/s1/items/x").status_code == 422
     with TestClient(plain) as client:
         assert client.get("/items/8").json() == {"id": 8, "owner": None}
         assert client.get("/shops/s1/items/7").status_code == 404
     with TestClient(again) as client:
         assert client.get("/items/9", headers={"x-owner": "bo"}).json() == {"id": 9, "owner": "bo"}
-    assert seen == ["s1"]
 
     by_shop_tree = _contexts(by_shop)[("/shops/{shop}/items/{item_id}", "GET")].dependant
     plain_tree = _contexts(plain)[("/items/{item_id}", "GET")].dependant
     again_tree = _contexts(again)[("/items/{item_id}", "GET")].dependant
     assert by_shop_tree is not plain_tree
     assert again_tree is plain_tree
+    with monkeypatch.context() as unshared:  # FastAPI's own building, every part anew
+        unshared.setattr(
+            fastapi_routing,
+            "_build_dependant_with_parameterless_dependencies",
+            route_parts._build_dependant,
+        )
+        unshared.setattr(fastapi_routing, "create_model_field", route_parts._create_model_field)
+        alone = _three_apps(router)
+        for app in alone:
+            _contexts(app)
+    assert [app.openapi() for app in (by_shop, plain, again)] == [app.openapi() for app in alone]

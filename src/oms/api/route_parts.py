@@ -2,28 +2,34 @@
 
 FastAPI builds the routes of a router an app includes when a request is first matched
 against them (``build_routes`` does it before a worker listens), once for every app that
-includes the router: for each route, ``fastapi.routing._EffectiveRouteContext``
-gathers the route's dependency tree again (the endpoint's signature read, one pydantic
-adapter made for every parameter of the endpoint and of each dependency) and the adapter
-of its answer. For this API's routes that is most of the CPU an app costs before its
-first answer (docs/testing.md, "Ninth session"). A process that builds more than one app
-(the test suite builds one per module and database engine) paid it for each.
+includes the router: for each route, ``fastapi.routing._EffectiveRouteContext`` gathers
+the route's dependency tree again (the endpoint's signature read, one pydantic adapter
+made for every parameter of the endpoint and of each dependency) and the adapter of its
+answer, though FastAPI built both for the route itself when the router was declared. For
+this API's routes that is most of the CPU an app costs before its first answer
+(docs/testing.md, "Ninth session"): each worker's start paid it, and a process that
+builds more than one app (the test suite builds one per module and database engine) paid
+it for each.
 
 What those parts are made of is the route, the path it is included at and the
-dependencies the inclusion adds: never the app. So ``share_route_parts`` keeps them on
-the route the first time they are built and hands the same objects to every later app
-that includes the route at the same path with the same dependencies. FastAPI reads them
-and never changes them once built. Each app still builds what is its own: its request
-handlers, which look up its dependency overrides, and its route contexts.
+dependencies the inclusion adds: never the app. So ``share_route_parts`` makes them from
+the route's own (its tree, with the inclusion's dependencies put in front as FastAPI puts
+them; its answer adapters, which have the same names and types at the same path), keeps
+them on the route, and hands the same objects to every later app that includes the route
+at the same path with the same dependencies. FastAPI reads them and never changes them
+once built. Each app still builds what is its own: its request handlers, which look up
+its dependency overrides, and its route contexts.
 
-Only the building of an included router's route is shared: routes added to an app itself
+Only the building of an included router's route is touched: routes added to an app itself
 (``@app.get`` in a function that builds the app) are built as FastAPI builds them, so
-nothing an app made is kept after the app is gone. A part whose key cannot be hashed is
-built every time, as before.
+nothing an app made is kept after the app is gone. A route included at another path, or
+with dependencies after its own, and a part whose key cannot be hashed, are built by
+FastAPI as before.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
@@ -31,6 +37,12 @@ from typing import Any, TypeVar
 
 from fastapi import params
 from fastapi import routing as fastapi_routing
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import (
+    _get_flat_body_params,
+    _should_embed_body_fields,
+    get_parameterless_sub_dependant,
+)
 from fastapi.routing import APIRoute
 
 __all__ = ["share_route_parts"]
@@ -51,7 +63,7 @@ _installed = False
 
 
 def share_route_parts() -> None:
-    """Build each included route's dependency tree and answer adapter once per process.
+    """Build each included route's dependency tree and answer adapters once per process.
 
     Idempotent; ``create_app`` calls it.
     """
@@ -75,26 +87,69 @@ def _building_route(_cls: type[Any], *, original_route: APIRoute, include_contex
 
 def _shared_dependant(
     *, path: str, call: Callable[..., Any], dependencies: Sequence[params.Depends]
-) -> Any:
-    return _shared(
-        ("dependant", path, call, tuple(dependencies)),
-        lambda: _build_dependant(path=path, call=call, dependencies=dependencies),
+) -> tuple[Dependant, list[Any], bool]:
+    route = _building.get()
+    if route is None:
+        return _build_dependant(path=path, call=call, dependencies=dependencies)
+
+    def build() -> tuple[Dependant, list[Any], bool]:
+        made = _dependant_from_routes_own(route, path=path, call=call, dependencies=dependencies)
+        return made or _build_dependant(path=path, call=call, dependencies=dependencies)
+
+    return _shared(route, ("dependant", path, call, tuple(dependencies)), build)
+
+
+def _dependant_from_routes_own(
+    route: APIRoute, *, path: str, call: Callable[..., Any], dependencies: Sequence[params.Depends]
+) -> tuple[Dependant, list[Any], bool] | None:
+    """The tree of ``route`` included at ``path`` with ``dependencies``, made from the one
+    FastAPI built for the route itself (``route.dependant``) when the inclusion only puts
+    dependencies in front of the route's own at the same path: that tree with theirs
+    first, in the order ``_build_dependant_with_parameterless_dependencies`` gives them;
+    else None."""
+    own = list(route.dependencies)
+    added = len(dependencies) - len(own)
+    if path != route.path_format or call is not route.endpoint or added < 0:
+        return None
+    if list(dependencies[added:]) != own:
+        return None
+    built = route.dependant
+    tree = dataclasses.replace(
+        built,
+        dependencies=[
+            *(
+                get_parameterless_sub_dependant(depends=depends, path=path)
+                for depends in dependencies[:added]
+            ),
+            *built.dependencies,
+        ],
     )
+    body_params = _get_flat_body_params(tree)
+    return tree, body_params, _should_embed_body_fields(body_params)
 
 
 def _shared_model_field(*args: Any, **kwargs: Any) -> Any:
-    if args or kwargs.keys() != {"name", "type_", "mode"}:
-        return _create_model_field(*args, **kwargs)
-    return _shared(
-        ("field", kwargs["name"], kwargs["type_"], kwargs["mode"]),
-        lambda: _create_model_field(**kwargs),
-    )
-
-
-def _shared(key: tuple[Any, ...], build: Callable[[], _T]) -> _T:
     route = _building.get()
-    if route is None:
-        return build()
+    if route is None or args or kwargs.keys() != {"name", "type_", "mode"}:
+        return _create_model_field(*args, **kwargs)
+    name, type_, mode = kwargs["name"], kwargs["type_"], kwargs["mode"]
+
+    def build() -> Any:
+        # The route's own answer adapters, where one has this name (the same path and
+        # methods give the same name) and was made for this type.
+        known = [(route.response_field, route.response_model)] + [
+            (field, route.responses.get(code, {}).get("model"))
+            for code, field in route.response_fields.items()
+        ]
+        for field, model in known:
+            if field is not None and field.name == name and field.mode == mode and model is type_:
+                return field
+        return _create_model_field(name=name, type_=type_, mode=mode)
+
+    return _shared(route, ("field", name, type_, mode), build)
+
+
+def _shared(route: APIRoute, key: tuple[Any, ...], build: Callable[[], _T]) -> _T:
     try:
         hash(key)
     except TypeError:

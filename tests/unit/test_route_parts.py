@@ -154,6 +154,10 @@ def test_a_router_included_at_other_paths_and_dependencies_gets_trees_of_its_own
         assert client.get("/shops/s1/items/7").status_code == 404
     with TestClient(again) as client:
         assert client.get("/items/9", headers={"x-owner": "bo"}).json() == {"id": 9, "owner": "bo"}
+        again.dependency_overrides[_owner] = lambda: "stand-in"  # this app's own overrides
+        assert client.get("/items/9").json() == {"id": 9, "owner": "stand-in"}
+    with TestClient(plain) as client:
+        assert client.get("/items/8").json() == {"id": 8, "owner": None}
 
     by_shop_tree = _contexts(by_shop)[("/shops/{shop}/items/{item_id}", "GET")].dependant
     plain_tree = _contexts(plain)[("/items/{item_id}", "GET")].dependant

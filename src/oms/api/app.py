@@ -24,6 +24,7 @@ from oms.api.errors import install_error_handlers, problem
 from oms.api.intake_groups import IntakeGroups
 from oms.api.intake_lane import IntakeLane
 from oms.api.route_index import install_route_index
+from oms.api.route_parts import share_route_parts
 from oms.api.routers import (
     analytics,
     billing,
@@ -199,10 +200,11 @@ def build_routes(app: FastAPI) -> None:
     """Make FastAPI build what it builds for each route on the first request it matches.
 
     FastAPI builds each included router's routes (their dependencies, their parameters'
-    and answers' pydantic adapters) when a request is first matched against them: 0.3 s of
-    CPU for this API's routes, which a worker's first requests paid (docs/performance.md
-    "Receiving scans and the workers' start"). Matching a path that no route has, before
-    the worker listens, builds all of them.
+    and answers' pydantic adapters) when a request is first matched against them, which a
+    worker's first requests paid (docs/performance.md "Receiving scans and the workers'
+    start"). Matching a path that no route has, before the worker listens, builds all of
+    them; most of what that builds is made once per process from the routes' own parts
+    (``oms.api.route_parts``).
     """
     for route in app.router.routes:
         route.matches(dict(_NO_ROUTE_SCOPE))
@@ -216,6 +218,7 @@ def create_app(
 ) -> FastAPI:
     """Build the API for ``settings`` (default: from the environment); ``page_clock``: the
     clocks of the public pages (tests give their own)."""
+    share_route_parts()
     settings = settings or Settings()
     engine = engine or build_engine(settings)
     geocoder = OfflineGeocoder()

@@ -62,6 +62,21 @@ def _returned(
     return found
 
 
+def _restocked(
+    uow_factory: SqlUnitOfWorkFactory, shop: UUID, return_id: UUID, line_no: int, units: int
+) -> None:
+    """The return's ``units`` of line ``line_no`` received at NEAR and restocked."""
+    returns.receive_return(
+        uow_factory=uow_factory,
+        tenant_id=shop,
+        return_id=return_id,
+        location="NEAR",
+        units=[returns.ReceivedUnits(line_no, units, Disposition.RESTOCK)],
+        actor=TESTER,
+        at=RECEIVED_AT,
+    )
+
+
 def _markers(uow_factory: SqlUnitOfWorkFactory, shop: UUID) -> set[str]:
     """The SKUs of the shop's stock-push markers, claimed (so later changes leave new ones)."""
     with uow_factory() as uow:
@@ -80,15 +95,7 @@ def test_a_bundle_goes_back_as_its_components_and_each_level_is_marked_for_the_s
     _markers(uow_factory, shop)
     for request in (kit, plain):
         (line,) = request.lines
-        returns.receive_return(
-            uow_factory=uow_factory,
-            tenant_id=shop,
-            return_id=request.id,
-            location="NEAR",
-            units=[returns.ReceivedUnits(line.line_no, line.quantity, Disposition.RESTOCK)],
-            actor=TESTER,
-            at=RECEIVED_AT,
-        )
+        _restocked(uow_factory, shop, request.id, line.line_no, line.quantity)
     after = {sku: stock_at_near(uow_factory, shop, sku) for sku in ("X", "Y", "Z")}
     assert after["X"][0] == before["X"][0] + 2
     assert after["Y"][0] == before["Y"][0] + 4
@@ -132,15 +139,7 @@ def test_a_receipt_writes_the_stock_last_so_its_levels_stay_locked_only_for_the_
     monkeypatch.setattr(DriverStatement, "_fetch", seen_driver)
     event.listen(returns_engine, "before_cursor_execute", seen)
     try:
-        returns.receive_return(
-            uow_factory=uow_factory,
-            tenant_id=shop,
-            return_id=request.id,
-            location="NEAR",
-            units=[returns.ReceivedUnits(1, 1, Disposition.RESTOCK)],
-            actor=TESTER,
-            at=RECEIVED_AT,
-        )
+        _restocked(uow_factory, shop, request.id, 1, 1)
     finally:
         event.remove(returns_engine, "before_cursor_execute", seen)
 
@@ -157,15 +156,7 @@ def test_a_refunded_return_asked_again_answers_its_key_and_refuses_any_other(
 ) -> None:
     order = shipped_order(uow_factory, shop, ("X", 1))
     request = _returned(uow_factory, shop, order.id, 1, 1)
-    returns.receive_return(
-        uow_factory=uow_factory,
-        tenant_id=shop,
-        return_id=request.id,
-        location="NEAR",
-        units=[returns.ReceivedUnits(1, 1, Disposition.RESTOCK)],
-        actor=TESTER,
-        at=RECEIVED_AT,
-    )
+    _restocked(uow_factory, shop, request.id, 1, 1)
 
     def refund(key: str | None) -> returns.ReturnRequest:
         return returns.refund_return(

@@ -14,7 +14,7 @@ from oms.domain.errors import (
     StockReserved,
 )
 from oms.domain.inventory import MAX_QUANTITY, MovementKind
-from oms.services.ports import NewMovement, TransientStorageError, UnitOfWork
+from oms.services.ports import MovementNote, TransientStorageError, UnitOfWork
 
 __all__ = [
     "count_into_stock",
@@ -87,33 +87,22 @@ def receive_units_into_stock(
 ) -> dict[str, int]:
     """``receive_into_stock`` for several SKUs at one location in fewer statements: the
     levels' on hand raised by upserts (in SKU order, as every stock writer; one statement
-    on PostgreSQL), the ``receipt`` movements written together; each SKU's on hand
+    on PostgreSQL, the ``receipt`` movements in the same statement); each SKU's on hand
     after."""
-    after = uow.inventory.add_on_hand(
-        tenant_id, location_id, {sku: n for sku, n in units.items() if n > 0}, at
+    after = uow.inventory.add_on_hand_with_movements(
+        tenant_id,
+        location_id,
+        {sku: n for sku, n in units.items() if n > 0},
+        at,
+        note=MovementNote(
+            kind=MovementKind.RECEIPT, reason=reason, reference=reference, actor=actor
+        ),
     )
     if after is None:
         raise InvalidRequest(
             "On hand would exceed the maximum quantity",
             [FieldError("#/lines", f"on hand cannot exceed {MAX_QUANTITY}")],
         )
-    uow.inventory.add_movements(
-        tenant_id,
-        [
-            NewMovement(
-                sku=sku,
-                location_id=location_id,
-                kind=MovementKind.RECEIPT,
-                quantity=units[sku],
-                on_hand_after=on_hand,
-                reason=reason,
-                reference=reference,
-                actor=actor,
-                at=at,
-            )
-            for sku, on_hand in after.items()
-        ],
-    )
     return after
 
 

@@ -17,10 +17,10 @@ from oms.domain.ids import new_id
 from oms.services.ports import IdempotencyRecord, OutboxMessage
 
 __all__ = [
-    "OUTBOX_FROM_ARRAYS",
+    "OUTBOX_FROM_JSON",
     "SqlIdempotencyRepository",
     "SqlOutboxRepository",
-    "outbox_arrays",
+    "outbox_json",
     "outbox_rows",
 ]
 
@@ -41,31 +41,39 @@ def outbox_rows(tenant_id: UUID, messages: Sequence[OutboxMessage]) -> list[dict
     ]
 
 
-# add_many on PostgreSQL: one statement over arrays rather than a row each (an import's
-# batch writes hundreds of messages: binding them row by row cost more than writing them).
-# An order's save writes its messages by the same text inside its own statement.
-OUTBOX_FROM_ARRAYS = """
+# add_many on PostgreSQL: one statement over a JSON document of the messages rather than a
+# row each (an import's batch writes hundreds of messages: binding them row by row cost more
+# than writing them; as arrays, psycopg dumped each text in Python, escaping every quote by
+# a regular expression). An order's save writes its messages by the same text inside its
+# own statement.
+OUTBOX_FROM_JSON = """
 INSERT INTO outbox (tenant_id, id, topic, aggregate_id, payload, created_at, published_at)
-SELECT %(outbox_tenant_id)s, w.id, w.topic, w.aggregate_id, CAST(w.payload AS JSON),
+SELECT %(outbox_tenant_id)s, w.id, w.topic, w.aggregate_id, COALESCE(w.payload, 'null'::json),
     w.created_at, NULL
-FROM unnest(
-    CAST(%(outbox_ids)b AS UUID[]), CAST(%(outbox_topics)b AS VARCHAR[]),
-    CAST(%(outbox_aggregates)b AS UUID[]), CAST(%(outbox_payloads)b AS TEXT[]),
-    CAST(%(outbox_created)b AS TIMESTAMPTZ[])
-) AS w(id, topic, aggregate_id, payload, created_at)
+FROM json_to_recordset(CAST(%(outbox_messages)s AS JSON)) AS w(
+    id UUID, topic VARCHAR, aggregate_id UUID, payload JSON, created_at TIMESTAMPTZ
+)
 """
-_OUTBOX_EACH = DriverStatement(OUTBOX_FROM_ARRAYS)
+_OUTBOX_EACH = DriverStatement(OUTBOX_FROM_JSON)
 
 
-def outbox_arrays(tenant_id: UUID, messages: Sequence[OutboxMessage]) -> dict[str, Any]:
-    """The parameters of ``OUTBOX_FROM_ARRAYS`` for ``messages``, each with a new id."""
+def outbox_json(tenant_id: UUID, messages: Sequence[OutboxMessage]) -> dict[str, Any]:
+    """The parameters of ``OUTBOX_FROM_JSON`` for ``messages``, each with a new id (the
+    payloads by ``json.dumps``, as they were always written: integers of any size)."""
     return {
         "outbox_tenant_id": tenant_id,
-        "outbox_ids": [new_id() for _ in messages],
-        "outbox_topics": [m.topic for m in messages],
-        "outbox_aggregates": [m.aggregate_id for m in messages],
-        "outbox_payloads": [json.dumps(m.payload) for m in messages],
-        "outbox_created": [m.created_at for m in messages],
+        "outbox_messages": json.dumps(
+            [
+                {
+                    "id": str(new_id()),
+                    "topic": m.topic,
+                    "aggregate_id": str(m.aggregate_id),
+                    "payload": m.payload,
+                    "created_at": m.created_at.isoformat(),
+                }
+                for m in messages
+            ]
+        ),
     }
 
 
@@ -79,7 +87,7 @@ class SqlOutboxRepository:
         if self._conn.dialect.name != "postgresql":
             self._conn.execute(insert(outbox), outbox_rows(tenant_id, messages))
             return
-        _OUTBOX_EACH.rows(self._conn, outbox_arrays(tenant_id, messages))
+        _OUTBOX_EACH.rows(self._conn, outbox_json(tenant_id, messages))
 
 
 _ik = idempotency_keys.c

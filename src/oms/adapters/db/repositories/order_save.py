@@ -25,9 +25,9 @@ from sqlalchemy import JSON, Connection
 from sqlalchemy.dialects import postgresql
 
 from oms.adapters.db.driver import DriverStatement
+from oms.adapters.db.repositories.messages import OUTBOX_FROM_JSON, outbox_json
 from oms.adapters.db.repositories.order_insert import json_rows, select_from_json
 from oms.adapters.db.tables import allocations, order_holds, order_lines, orders, payments
-from oms.domain.ids import new_id
 from oms.services.ports import OutboxMessage
 
 __all__ = ["ORDER_CHILDREN", "update_order_with_events"]
@@ -38,23 +38,15 @@ _DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's
 _JSON_COLUMNS = frozenset(c.name for c in orders.c if isinstance(c.type, JSON))
 
 
-# The new events and outbox messages as JSON documents, unpacked by the server: as arrays,
-# psycopg dumped each one in Python (a text array's every quote escaped by a regular
-# expression), a visible share of a returns call's CPU.
+# The new events as a JSON document, unpacked by the server (as the outbox messages are,
+# ``OUTBOX_FROM_JSON``): as arrays, psycopg dumped each one in Python (a text array's every
+# quote escaped by a regular expression), a visible share of a returns call's CPU.
 _EVENTS = """
 INSERT INTO order_events (tenant_id, order_id, seq, type, actor, reason, data, created_at)
 SELECT %(p_tenant_id)s, %(p_order_id)s, w.seq, w.type, w.actor, w.reason,
     COALESCE(w.data, 'null'::json), w.created_at
 FROM json_to_recordset(CAST(%(events)s AS JSON)) AS w(
     seq INTEGER, type VARCHAR, actor VARCHAR, reason TEXT, data JSON, created_at TIMESTAMPTZ
-)
-"""
-_MESSAGES = """
-INSERT INTO outbox (tenant_id, id, topic, aggregate_id, payload, created_at, published_at)
-SELECT %(p_tenant_id)s, w.id, w.topic, w.aggregate_id, COALESCE(w.payload, 'null'::json),
-    w.created_at, NULL
-FROM json_to_recordset(CAST(%(messages)s AS JSON)) AS w(
-    id UUID, topic VARCHAR, aggregate_id UUID, payload JSON, created_at TIMESTAMPTZ
 )
 """
 
@@ -123,7 +115,7 @@ def _statement(
     )
     # The names are the table's own columns (``order_values``' keys), never input.
     update = f"UPDATE orders SET {sets} WHERE tenant_id = %(p_tenant_id)s AND id = %(p_order_id)s"  # noqa: S608
-    messages = f", messages AS ({_MESSAGES})" if with_outbox else ""
+    messages = f", messages AS ({OUTBOX_FROM_JSON})" if with_outbox else ""
     writes = "".join(f", {name} AS ({_WRITES[name]})" for name in children)
     return DriverStatement(
         f"WITH saved AS ({update}), events AS ({_EVENTS}){messages}{writes} SELECT 1"
@@ -150,7 +142,7 @@ def update_order_with_events(
     }
     params["p_tenant_id"] = tenant_id
     params["p_order_id"] = order_id
-    # json.dumps, as the events' data and the messages' payloads were always written
+    # json.dumps, as the events' data was always written
     # (integers of any size; the stored text as before).
     params["events"] = json.dumps(
         [
@@ -166,18 +158,7 @@ def update_order_with_events(
         ]
     )
     if outbox:
-        params["messages"] = json.dumps(
-            [
-                {
-                    "id": str(new_id()),
-                    "topic": m.topic,
-                    "aggregate_id": str(m.aggregate_id),
-                    "payload": m.payload,
-                    "created_at": m.created_at.isoformat(),
-                }
-                for m in outbox
-            ]
-        )
+        params.update(outbox_json(tenant_id, outbox))
     given = children or {}
     written = tuple(name for name in ORDER_CHILDREN if given.get(name))
     for name in written:
